@@ -1,0 +1,9 @@
+#!/bin/sh
+# Runs one libFuzzer binary for a bounded time, seeded from the committed
+# corpus, writing new inputs and crash artifacts into the build tree only.
+# usage: run-fuzzer.sh BINARY SEED_CORPUS WORK_DIR SECONDS
+set -eu
+bin=$1 seed=$2 work=$3 secs=$4
+mkdir -p "$work/corpus" "$work/artifacts"
+exec "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  -artifact_prefix="$work/artifacts/" "$work/corpus" "$seed"
