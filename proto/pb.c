@@ -1,5 +1,6 @@
 /* Bounded protobuf decoding: an iterative wire-format walk that limits
- * nesting depth before protobuf-c's recursive unpacker sees the bytes. */
+ * nesting depth and estimated memory before protobuf-c's recursive unpacker
+ * sees the bytes. */
 #include "pb.h"
 
 #include "util/buf.h"
@@ -35,8 +36,13 @@ static int rd_varint(wa_reader *rd, uint64_t *out)
 	return WA_EMALFORMED;
 }
 
+/* Bound on what protobuf-c allocates besides message structs, per input byte:
+ * a repeated element takes >= 1 encoded byte and <= 8 bytes unpacked (pointer
+ * or 64-bit scalar); strings and bytes are copied (+1 NUL). */
+#define NONSTRUCT_BYTES_PER_INPUT_BYTE 8
+
 int wa_pb_check(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t len,
-		unsigned max_depth)
+		unsigned max_depth, size_t max_mem)
 {
 	/* stack[i] = descriptor and end offset of the message open at depth i+1 */
 	struct {
@@ -48,6 +54,11 @@ int wa_pb_check(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t
 
 	if (!desc || max_depth == 0 || max_depth > WA_PB_MAX_DEPTH || (!p && len))
 		return WA_EINVAL;
+	if (len > (SIZE_MAX - desc->sizeof_message) / NONSTRUCT_BYTES_PER_INPUT_BYTE)
+		return WA_ETOOBIG;
+	size_t mem = desc->sizeof_message + len * NONSTRUCT_BYTES_PER_INPUT_BYTE;
+	if (mem > max_mem)
+		return WA_ETOOBIG;
 	wa_reader_init(&rd, p, len);
 	stack[0].desc = desc;
 	stack[0].end = len;
@@ -90,9 +101,13 @@ int wa_pb_check(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t
 				protobuf_c_message_descriptor_get_field(stack[depth - 1].desc,
 									(unsigned)number);
 			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				const ProtobufCMessageDescriptor *sub = f->descriptor;
 				if (depth == max_depth)
 					return WA_EDEPTH;
-				stack[depth].desc = f->descriptor;
+				if (sub->sizeof_message > max_mem - mem)
+					return WA_ETOOBIG;
+				mem += sub->sizeof_message;
+				stack[depth].desc = sub;
 				stack[depth].end = cur.off + (size_t)n;
 				depth++;
 			} else if (wa_rd_skip(&cur, (size_t)n) != 0) {
@@ -115,7 +130,9 @@ int wa_pb_unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc,
 		return WA_EINVAL;
 	if (len > max_len)
 		return WA_ETOOBIG;
-	int rc = wa_pb_check(desc, p, len, WA_PB_MAX_DEPTH);
+	size_t max_mem = max_len > SIZE_MAX / WA_PB_MAX_EXPANSION ? SIZE_MAX
+							     : max_len * WA_PB_MAX_EXPANSION;
+	int rc = wa_pb_check(desc, p, len, WA_PB_MAX_DEPTH, max_mem);
 	if (rc != 0)
 		return rc;
 	/* protobuf-c wants a non-NULL pointer even for zero bytes */

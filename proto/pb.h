@@ -20,23 +20,32 @@ enum wa_pb_limits {
 	 * Real traffic stays far below: a quoted reply inside an ephemeral
 	 * wrapper inside a history-sync conversation is about 12. */
 	WA_PB_MAX_DEPTH = 64,
+	/* protobuf-c allocates a whole struct per submessage: 2 bytes of empty
+	 * `conversations` entries cost a 288-byte Wa__Conversation, so a 2 MB
+	 * HistorySync can demand 318 MB (measured, x152). wa_pb_unpack refuses
+	 * input whose estimated unpacked size exceeds this factor times max_len;
+	 * real messages need well under 16x. */
+	WA_PB_MAX_EXPANSION = 32,
 };
 
 /* Checks that `p[0..len)` is well-formed protobuf wire data for `desc` as far
- * as nesting goes: every tag and length is in bounds, no group wire types,
- * and no submessage (a length-delimited field the descriptor types as a
- * message) nests deeper than max_depth. Unknown fields are skipped, not
+ * as structure goes: every tag and length is in bounds, no group wire types,
+ * no submessage (a length-delimited field the descriptor types as a message)
+ * nests deeper than max_depth, and the estimated memory protobuf-c would
+ * allocate (every submessage struct, plus 8 bytes per input byte for strings,
+ * arrays and scalars) stays within max_mem. Unknown fields are skipped, not
  * descended into, just as protobuf-c does.
- * Returns 0, WA_EMALFORMED, WA_EDEPTH, or WA_EINVAL (NULL desc, max_depth 0
- * or above WA_PB_MAX_DEPTH). */
+ * Returns 0, WA_EMALFORMED, WA_EDEPTH, WA_ETOOBIG (memory estimate), or
+ * WA_EINVAL (NULL desc, max_depth 0 or above WA_PB_MAX_DEPTH). */
 int wa_pb_check(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t len,
-		unsigned max_depth) WA_MUST_CHECK;
+		unsigned max_depth, size_t max_mem) WA_MUST_CHECK;
 
 /* Unpacks untrusted bytes: len must be <= max_len (WA_ETOOBIG), then
- * wa_pb_check with WA_PB_MAX_DEPTH, then protobuf_c_message_unpack
- * (WA_EMALFORMED if it refuses). On success *out is a new message (free:
- * protobuf_c_message_free_unpacked(*out, NULL)); on error *out is untouched.
- * The caller still checks has_* / NULL of every optional field it reads. */
+ * wa_pb_check with WA_PB_MAX_DEPTH and max_mem = WA_PB_MAX_EXPANSION * max_len,
+ * then protobuf_c_message_unpack (WA_EMALFORMED if it refuses). On success
+ * *out is a new message (free: protobuf_c_message_free_unpacked(*out, NULL));
+ * on error *out is untouched. The caller still checks has_* / NULL of every
+ * optional field it reads. */
 int wa_pb_unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc,
 		 const uint8_t *p, size_t len, size_t max_len) WA_MUST_CHECK;
 

@@ -52,9 +52,9 @@ static void test_depth(void)
 	size_t len;
 	/* levels Messages + (levels-1) wrappers = 2*levels-1 nested messages */
 	uint8_t *b = nested_ephemeral(32, &len); /* depth 63 */
-	CHECK_EQ_INT(wa_pb_check(&wa__message__descriptor, b, len, WA_PB_MAX_DEPTH), 0);
-	CHECK_EQ_INT(wa_pb_check(&wa__message__descriptor, b, len, 63), 0);
-	CHECK_EQ_INT(wa_pb_check(&wa__message__descriptor, b, len, 62), WA_EDEPTH);
+	CHECK_EQ_INT(wa_pb_check(&wa__message__descriptor, b, len, WA_PB_MAX_DEPTH, SIZE_MAX), 0);
+	CHECK_EQ_INT(wa_pb_check(&wa__message__descriptor, b, len, 63, SIZE_MAX), 0);
+	CHECK_EQ_INT(wa_pb_check(&wa__message__descriptor, b, len, 62, SIZE_MAX), WA_EDEPTH);
 	ProtobufCMessage *m = NULL;
 	CHECK_EQ_INT(wa_pb_unpack(&m, &wa__message__descriptor, b, len, 1 << 20), 0);
 	if (m) {
@@ -67,7 +67,7 @@ static void test_depth(void)
 	free(b);
 
 	b = nested_ephemeral(33, &len); /* depth 65 */
-	CHECK_EQ_INT(wa_pb_check(&wa__message__descriptor, b, len, WA_PB_MAX_DEPTH), WA_EDEPTH);
+	CHECK_EQ_INT(wa_pb_check(&wa__message__descriptor, b, len, WA_PB_MAX_DEPTH, SIZE_MAX), WA_EDEPTH);
 	m = (ProtobufCMessage *)&len; /* sentinel: must stay untouched */
 	CHECK_EQ_INT(wa_pb_unpack(&m, &wa__message__descriptor, b, len, 1 << 20), WA_EDEPTH);
 	CHECK(m == (ProtobufCMessage *)&len);
@@ -83,7 +83,7 @@ static void test_depth(void)
 	/* The same bytes under a descriptor where field 40 is not a message are
 	 * skipped as an unknown field, not descended into. */
 	b = nested_ephemeral(5000, &len);
-	CHECK_EQ_INT(wa_pb_check(&wa__message_key__descriptor, b, len, 4), 0);
+	CHECK_EQ_INT(wa_pb_check(&wa__message_key__descriptor, b, len, 4, SIZE_MAX), 0);
 	free(b);
 }
 
@@ -109,7 +109,7 @@ static void test_malformed(void)
 		sizeof inner_overrun, sizeof wire7, sizeof sub_overrun };
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		ProtobufCMessage *m = NULL;
-		int rc = wa_pb_check(d, cases[i], lens[i], WA_PB_MAX_DEPTH);
+		int rc = wa_pb_check(d, cases[i], lens[i], WA_PB_MAX_DEPTH, SIZE_MAX);
 		int rc2 = wa_pb_unpack(&m, d, cases[i], lens[i], 1024);
 		if (rc != WA_EMALFORMED || rc2 != WA_EMALFORMED)
 			fprintf(stderr, "malformed case %zu: check %d, unpack %d\n", i, rc, rc2);
@@ -119,15 +119,15 @@ static void test_malformed(void)
 	}
 	/* well-formed 10-byte varint (max uint64) is fine */
 	static const uint8_t max_varint[] = { 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
-	CHECK_EQ_INT(wa_pb_check(&wa__client_payload__descriptor, max_varint, sizeof max_varint, 8), 0);
+	CHECK_EQ_INT(wa_pb_check(&wa__client_payload__descriptor, max_varint, sizeof max_varint, 8, SIZE_MAX), 0);
 
 	/* size cap and argument checks */
 	uint8_t big[64] = { 0 };
 	ProtobufCMessage *m = NULL;
 	CHECK_EQ_INT(wa_pb_unpack(&m, d, big, sizeof big, sizeof big - 1), WA_ETOOBIG);
-	CHECK_EQ_INT(wa_pb_check(NULL, big, 0, 4), WA_EINVAL);
-	CHECK_EQ_INT(wa_pb_check(d, big, 0, 0), WA_EINVAL);
-	CHECK_EQ_INT(wa_pb_check(d, big, 0, WA_PB_MAX_DEPTH + 1), WA_EINVAL);
+	CHECK_EQ_INT(wa_pb_check(NULL, big, 0, 4, SIZE_MAX), WA_EINVAL);
+	CHECK_EQ_INT(wa_pb_check(d, big, 0, 0, SIZE_MAX), WA_EINVAL);
+	CHECK_EQ_INT(wa_pb_check(d, big, 0, WA_PB_MAX_DEPTH + 1, SIZE_MAX), WA_EINVAL);
 
 	/* empty input is an empty message */
 	CHECK_EQ_INT(wa_pb_unpack(&m, d, NULL, 0, 16), 0);
@@ -212,8 +212,8 @@ static void test_history_sync(void)
 	size_t n = wa__history_sync__get_packed_size(&hs);
 	uint8_t *buf = malloc(n);
 	wa__history_sync__pack(&hs, buf);
-	CHECK_EQ_INT(wa_pb_check(&wa__history_sync__descriptor, buf, n, 5), 0);
-	CHECK_EQ_INT(wa_pb_check(&wa__history_sync__descriptor, buf, n, 4), WA_EDEPTH);
+	CHECK_EQ_INT(wa_pb_check(&wa__history_sync__descriptor, buf, n, 5, SIZE_MAX), 0);
+	CHECK_EQ_INT(wa_pb_check(&wa__history_sync__descriptor, buf, n, 4, SIZE_MAX), WA_EDEPTH);
 	ProtobufCMessage *m = NULL;
 	CHECK_EQ_INT(wa_pb_unpack(&m, &wa__history_sync__descriptor, buf, n, 1 << 20), 0);
 	if (m) {
@@ -233,8 +233,36 @@ static void test_history_sync(void)
 	free(buf);
 }
 
+/* Empty repeated submessages cost 2 bytes each on the wire and a whole struct
+ * each unpacked: the memory estimate refuses that before protobuf-c runs. */
+static void test_expansion(void)
+{
+	const size_t count = 10000;
+	uint8_t *b = malloc(2 * count);
+	for (size_t i = 0; i < count; i++)
+		b[2 * i] = 0x12, b[2 * i + 1] = 0x00; /* conversations (2), empty */
+	const size_t len = 2 * count;
+	const ProtobufCMessageDescriptor *d = &wa__history_sync__descriptor;
+	size_t need = d->sizeof_message + 8 * len + count * wa__conversation__descriptor.sizeof_message;
+
+	CHECK_EQ_INT(wa_pb_check(d, b, len, 8, need), 0);
+	CHECK_EQ_INT(wa_pb_check(d, b, len, 8, need - 1), WA_ETOOBIG);
+	ProtobufCMessage *m = NULL;
+	/* cap = input size: budget 32 * 20 KB is far below ~3 MB of structs */
+	CHECK_EQ_INT(wa_pb_unpack(&m, d, b, len, len), WA_ETOOBIG);
+	CHECK(m == NULL);
+	/* a caller allowing 1 MiB inputs gets a 32 MiB budget: accepted */
+	CHECK_EQ_INT(wa_pb_unpack(&m, d, b, len, 1 << 20), 0);
+	if (m) {
+		CHECK_EQ_INT(((Wa__HistorySync *)m)->n_conversations, count);
+		protobuf_c_message_free_unpacked(m, NULL);
+	}
+	free(b);
+}
+
 int main(void)
 {
+	test_expansion();
 	test_depth();
 	test_malformed();
 	test_reply_bytes();
