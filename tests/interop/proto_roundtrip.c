@@ -15,7 +15,10 @@
 #include "adv.pb-c.h"
 #include "client_payload.pb-c.h"
 #include "device_props.pb-c.h"
+#include "history_sync.pb-c.h"
 #include "message.pb-c.h"
+#include "pb.h"
+#include "sync_action.pb-c.h"
 #include "util/codec.h"
 
 /* Bigger than any vector here; decode input beyond it is refused (STYLE §4). */
@@ -311,6 +314,10 @@ static int do_decode(const char *type, const char *hex)
 		d = &wa__advdevice_identity__descriptor;
 	else if (strcmp(type, "message") == 0)
 		d = &wa__message__descriptor;
+	else if (strcmp(type, "history_sync") == 0)
+		d = &wa__history_sync__descriptor;
+	else if (strcmp(type, "sync_action_data") == 0)
+		d = &wa__sync_action_data__descriptor;
 	else {
 		fprintf(stderr, "unknown type %s\n", type);
 		return 2;
@@ -318,15 +325,16 @@ static int do_decode(const char *type, const char *hex)
 
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	if (wa_hex_decode(hex, strlen(hex), &buf, &len) != 0 || len > MAX_PB_LEN) {
+	if (wa_hex_decode(hex, strlen(hex), &buf, &len) != 0) {
 		fprintf(stderr, "bad hex input\n");
 		free(buf);
 		return 2;
 	}
-	ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, len, buf);
+	ProtobufCMessage *m = NULL;
+	int rc = wa_pb_unpack(&m, d, buf, len, MAX_PB_LEN);
 	free(buf);
-	if (!m) {
-		fprintf(stderr, "unpack failed\n");
+	if (rc != 0) {
+		fprintf(stderr, "unpack failed: %s\n", wa_strerror(rc));
 		return 1;
 	}
 	json_t *j = msg_json(m);

@@ -110,6 +110,32 @@ const TO_C = [
       }] },
     },
   }],
+  ['history_sync', proto.HistorySync, {
+    syncType: 0, chunkOrder: 1, progress: 100,
+    conversations: [{
+      id: '15550002222@s.whatsapp.net', name: 'Bob', unreadCount: 2, conversationTimestamp: '1700000000',
+      ephemeralExpiration: 86400, tcToken: fill(5, 16), pnJid: '15550002222@s.whatsapp.net', lidJid: '123456789@lid',
+      messages: [{
+        msgOrderId: '1',
+        message: {
+          key: { remoteJid: '15550002222@s.whatsapp.net', fromMe: false, id: 'M1' },
+          message: { conversation: 'hello from history' }, messageTimestamp: '1699999999', status: 4,
+          pushName: 'Bob', messageSecret: fill(9, 32), messageStubParameters: ['a', 'b'],
+        },
+      }],
+    }],
+    pushnames: [{ id: '15550002222@s.whatsapp.net', pushname: 'Bob' }],
+    phoneNumberToLidMappings: [{ pnJid: '15550002222@s.whatsapp.net', lidJid: '123456789@lid' }],
+  }],
+  ['sync_action_data', proto.SyncActionData, {
+    index: Buffer.from('["mute","15550002222@s.whatsapp.net"]'), version: 2, padding: Buffer.alloc(0),
+    value: {
+      timestamp: '1700000000000', muteAction: { muted: true, muteEndTimestamp: '-1' },
+      contactAction: { fullName: 'Bob B', firstName: 'Bob', lidJid: '123456789@lid' },
+      markChatAsReadAction: { read: true, messageRange: { lastMessageTimestamp: '1700000000',
+        messages: [{ key: { remoteJid: '15550002222@s.whatsapp.net', fromMe: true, id: 'X' }, timestamp: '1700000000' }] } },
+    },
+  }],
 ];
 
 // Canonical form for comparison: keys without underscores, lower case (our

@@ -58,10 +58,7 @@ function readOurFiles() {
 // satisfied because every file is parsed into the same root before resolving.
 function parseOurs(files) {
   const root = new protobuf.Root();
-  for (const [name, text] of Object.entries(files)) {
-    protobuf.parse(text, root, { keepCase: false, alternateCommentMode: false });
-    void name;
-  }
+  for (const text of Object.values(files)) protobuf.parse(text, root, { keepCase: false });
   root.resolveAll();
   return root;
 }
