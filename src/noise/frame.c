@@ -89,6 +89,17 @@ void wa_frame_dec_free(wa_frame_dec *d)
 
 int wa_frame_dec_dict_version(const wa_frame_dec *d) { return d->dict_version; }
 size_t wa_frame_dec_routing_len(const wa_frame_dec *d) { return d->routing_len; }
+int wa_frame_dec_intro(const wa_frame_dec *d, uint8_t out[static WA_NOISE_INTRO_LEN])
+{
+	if (d->dict_version < 0)
+		return WA_ESTATE;
+	out[0] = 'W';
+	out[1] = 'A';
+	out[2] = 6;
+	out[3] = (uint8_t)d->dict_version;
+	return 0;
+}
+
 const char *wa_frame_dec_error_reason(const wa_frame_dec *d) { return d->state == D_FAILED ? d->reason : NULL; }
 
 static int fail(wa_frame_dec *d, int err, const char *reason)

@@ -70,6 +70,9 @@ int wa_frame_decode(wa_frame_dec *d, const uint8_t *in, size_t in_len, size_t *c
  * -1 / 0 before that. */
 int wa_frame_dec_dict_version(const wa_frame_dec *d);
 size_t wa_frame_dec_routing_len(const wa_frame_dec *d);
+/* Server mode: the 4-byte intro the client sent (`57 41 06 v`), which is
+ * the Noise prologue the responder must use. WA_ESTATE before it was read. */
+int wa_frame_dec_intro(const wa_frame_dec *d, uint8_t out[static WA_NOISE_INTRO_LEN]) WA_MUST_CHECK;
 /* Why the decoder failed (static English text), or NULL if it has not. */
 const char *wa_frame_dec_error_reason(const wa_frame_dec *d);
 

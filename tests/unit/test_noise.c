@@ -91,6 +91,8 @@ static void test_frames(void)
 	wa_frame_dec *d = NULL;
 	CHECK_EQ_INT(wa_frame_dec_new(&d, WA_FRAME_SERVER, WA_NOISE_MAX_FRAME), 0);
 	CHECK_EQ_INT(wa_frame_dec_dict_version(d), -1);
+	uint8_t intro[4];
+	CHECK_EQ_INT(wa_frame_dec_intro(d, intro), WA_ESTATE);
 	wa_writer got;
 	wa_writer_init(&got, 1 << 20);
 	int n = 0;
@@ -100,6 +102,8 @@ static void test_frames(void)
 	CHECK_EQ_MEM(got.p, wr.p + 4, got.len);
 	CHECK_EQ_INT(wa_frame_dec_dict_version(d), 3);
 	CHECK_EQ_INT(wa_frame_dec_routing_len(d), 0);
+	CHECK_EQ_INT(wa_frame_dec_intro(d, intro), 0);
+	CHECK_EQ_MEM(intro, wa_noise_intro_header, 4);
 	wa_frame_dec_free(d);
 
 	/* every split offset, byte-by-byte too */
@@ -786,6 +790,25 @@ static void test_handshake_tamper(void)
 		CHECK_EQ_INT(wa_noise_hs_write_server_hello(r, &w), WA_ENOISE_FAILED);
 		wa_writer_clear(&w, false);
 		wa_noise_hs_free(r);
+	}
+	/* the prologue (intro header) is bound into the handshake: a responder
+	 * that saw dictionary version 2 cannot talk to a version-3 initiator */
+	{
+		const uint8_t v2[4] = { 'W', 'A', 6, 2 };
+		wa_noise_hs *i = NULL, *r = NULL;
+		wa_writer a, b;
+		wa_writer_init(&a, 4096);
+		wa_writer_init(&b, 4096);
+		CHECK_EQ_INT(wa_noise_hs_new_initiator(&i, &cs, NULL, 0, &p.trust, NULL), 0);
+		CHECK_EQ_INT(wa_noise_hs_new_responder(&r, &p.server, chain, chain_len, v2), 0);
+		CHECK_EQ_INT(wa_noise_hs_write_client_hello(i, &a), 0);
+		CHECK_EQ_INT(wa_noise_hs_read_client_hello(r, a.p, a.len), 0);
+		CHECK_EQ_INT(wa_noise_hs_write_server_hello(r, &b), 0);
+		CHECK_EQ_INT(wa_noise_hs_read_server_hello(i, b.p, b.len), WA_ENOISE_DECRYPT);
+		wa_noise_hs_free(i);
+		wa_noise_hs_free(r);
+		wa_writer_clear(&a, false);
+		wa_writer_clear(&b, false);
 	}
 	/* a writer too small fails the write but not the handshake */
 	{
