@@ -48,7 +48,7 @@ enum wa_err {
 	WA_ENOISE_DECRYPT = -40, /* AEAD authentication failed */
 	WA_ENOISE_CERT = -41,    /* server certificate chain rejected */
 	WA_ENOISE_HEADER = -42,  /* bad intro header / magic */
-	WA_ENOISE_FAILED = -43,  /* handshake object failed earlier (sticky) */
+	WA_ENOISE_FAILED = -43,  /* handshake or transport failed earlier (sticky) */
 	WA_ENOISE_NONCE = -44,   /* nonce counter exhausted */
 
 	/* crypto / signal: -60 .. -79 */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cert.pb-c.h"
+#include "pb.h"
 #include "crypto/crypto.h"
 
 const uint8_t wa_noise_whatsapp_root_pub[32] = {
@@ -23,10 +24,14 @@ void wa_noise_trust_default(wa_noise_trust *t)
 
 typedef Wa__CertChain__NoiseCertificate__Details cert_details;
 
+/* Peer bytes go through wa_pb_unpack (bounded depth and memory). */
 static cert_details *details_unpack(const ProtobufCBinaryData *b)
 {
-	return (cert_details *)protobuf_c_message_unpack(
-		&wa__cert_chain__noise_certificate__details__descriptor, NULL, b->len, b->data);
+	ProtobufCMessage *m = NULL;
+	if (wa_pb_unpack(&m, &wa__cert_chain__noise_certificate__details__descriptor,
+			 b->data, b->len, WA_NOISE_MAX_CERT_CHAIN) != 0)
+		return NULL;
+	return (cert_details *)m;
 }
 
 static void details_free(cert_details *d)
@@ -64,7 +69,10 @@ int wa_noise_cert_chain_verify(const uint8_t *chain, size_t chain_len,
 		why = "certificate chain larger than WA_NOISE_MAX_CERT_CHAIN";
 		goto out;
 	}
-	cc = wa__cert_chain__unpack(NULL, chain_len, chain);
+	ProtobufCMessage *ccm = NULL;
+	if (wa_pb_unpack(&ccm, &wa__cert_chain__descriptor, chain, chain_len,
+			 WA_NOISE_MAX_CERT_CHAIN) == 0)
+		cc = (Wa__CertChain *)ccm;
 	if (!cc) {
 		why = "certificate chain is not a valid CertChain protobuf";
 		goto out;

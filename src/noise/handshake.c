@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "handshake.pb-c.h"
+#include "pb.h"
 #include "noise/frame.h"
 #include "util/seams.h"
 
@@ -232,9 +233,10 @@ static int pack_msg(wa_writer *wr, const Wa__HandshakeMessage *m)
 
 static Wa__HandshakeMessage *unpack_msg(const uint8_t *msg, size_t len)
 {
-	if (len > WA_NOISE_MAX_HS_MSG)
+	ProtobufCMessage *m = NULL;
+	if (wa_pb_unpack(&m, &wa__handshake_message__descriptor, msg, len, WA_NOISE_MAX_HS_MSG) != 0)
 		return NULL;
-	return wa__handshake_message__unpack(NULL, len, msg);
+	return (Wa__HandshakeMessage *)m;
 }
 
 static bool bytes_len(protobuf_c_boolean has, const ProtobufCBinaryData *b, size_t want)

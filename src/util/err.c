@@ -30,7 +30,7 @@ static const struct err_entry errs[] = {
 	E(WA_ENOISE_DECRYPT, "noise frame failed authentication"),
 	E(WA_ENOISE_CERT, "server certificate chain rejected"),
 	E(WA_ENOISE_HEADER, "bad connection intro header"),
-	E(WA_ENOISE_FAILED, "noise handshake already failed"),
+	E(WA_ENOISE_FAILED, "noise state failed earlier (sticky)"),
 	E(WA_ENOISE_NONCE, "noise nonce counter exhausted"),
 	E(WA_ECRYPTO, "crypto operation failed"),
 	E(WA_ESIG_VERIFY, "signature verification failed"),
