@@ -1,0 +1,225 @@
+/* libwa public API: one WhatsApp companion device ("session") on the caller's
+ * libwebsockets event loop. The daemon (and any embedder) uses only this
+ * header, wa/wa.h and wa/store.h; it never sees src/ internals or protobuf.
+ *
+ * Threading: every function must be called from the loop thread; callbacks
+ * run on it too and must not call wa_session_free on the session that is
+ * calling them (schedule it instead). All pointers inside an event are
+ * borrowed for the duration of the callback only. */
+#ifndef WA_SESSION_H
+#define WA_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wa/wa.h"
+#include "wa/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct lws_context;
+struct lws_protocols;
+typedef struct wa_session wa_session;
+
+/* Connection states (STYLE §5). */
+enum wa_conn_state {
+	WA_CONN_DISCONNECTED = 0, /* not started, or stopped */
+	WA_CONN_CONNECTING,       /* websocket (and TLS) being opened */
+	WA_CONN_HANDSHAKING,      /* Noise XX in progress */
+	WA_CONN_PAIRING,          /* no credentials yet: showing QR / pairing code */
+	WA_CONN_AUTHENTICATING,   /* logged-in handshake sent, waiting for <success> */
+	WA_CONN_READY,            /* <success> received: can send and receive */
+	WA_CONN_BACKOFF,          /* waiting before the next reconnect attempt */
+	WA_CONN_CLOSING,          /* closing on request */
+	WA_CONN_LOGGED_OUT,       /* credentials wiped; needs pairing again */
+};
+/* "READY", "BACKOFF", ... (static). */
+const char *wa_conn_state_name(enum wa_conn_state st);
+
+/* Why a connection ended. */
+enum wa_disconnect_reason {
+	WA_DISC_NONE = 0,
+	WA_DISC_NETWORK,          /* socket closed or failed */
+	WA_DISC_TIMEOUT,          /* keep-alive or handshake deadline passed */
+	WA_DISC_RESTART_REQUIRED, /* stream:error 515 (after pairing): reconnect at once */
+	WA_DISC_REPLACED,         /* stream:error conflict/440: another connection took over; not retried */
+	WA_DISC_LOGGED_OUT,       /* 401 / device removed: credentials wiped */
+	WA_DISC_SERVER_ERROR,     /* other stream:error (503, 500...): retried with backoff */
+	WA_DISC_HANDSHAKE_FAILED, /* noise or certificate failure */
+	WA_DISC_BY_USER,          /* wa_session_stop / logout */
+};
+const char *wa_disconnect_reason_name(enum wa_disconnect_reason r);
+
+/* Outgoing message status, in order. ERROR is terminal. */
+enum wa_msg_status {
+	WA_MSG_ERROR = 0,
+	WA_MSG_PENDING = 1,   /* persisted in the outbox, not yet acked by the server */
+	WA_MSG_SENT = 2,      /* server ack */
+	WA_MSG_DELIVERED = 3, /* delivery receipt from a recipient device */
+	WA_MSG_READ = 4,      /* read receipt */
+	WA_MSG_PLAYED = 5,    /* played receipt (voice notes) */
+};
+const char *wa_msg_status_name(enum wa_msg_status st);
+
+/* Identifies a message. remote_jid is the chat as a phone-number JID when
+ * known ("5511999990000@s.whatsapp.net"); remote_lid is the same chat's LID
+ * ("123456789@lid") when known, else NULL. participant: sender in groups. */
+typedef struct wa_msg_key {
+	const char *remote_jid;
+	const char *remote_lid;
+	bool from_me;
+	const char *id;
+	const char *participant;
+} wa_msg_key;
+
+enum wa_event_type {
+	WA_EV_STATE = 1,          /* state changed */
+	WA_EV_QR,                 /* a QR string to show (rotates) */
+	WA_EV_PAIRING_CODE,       /* code to type on the phone */
+	WA_EV_PAIRED,             /* pair-success handled; own JID known */
+	WA_EV_CONNECTED,          /* READY */
+	WA_EV_DISCONNECTED,       /* a connection ended (reason); may reconnect */
+	WA_EV_LOGGED_OUT,         /* credentials wiped */
+	WA_EV_MESSAGE,            /* received (or own message sent from another device) */
+	WA_EV_MESSAGE_STATUS,     /* status of a message we sent changed */
+	WA_EV_PRESENCE,           /* presence / chat state of a contact */
+	WA_EV_IDENTITY_CHANGED,   /* a contact's identity key changed */
+	WA_EV_CONTACT,            /* push name or PN<->LID mapping learned */
+};
+
+typedef struct wa_event {
+	enum wa_event_type type;
+	union {
+		struct {
+			enum wa_conn_state state;
+			enum wa_disconnect_reason reason; /* for DISCONNECTED/BACKOFF/LOGGED_OUT */
+		} state;
+		struct {
+			const char *qr;      /* "ref,noisepub_b64,identitypub_b64,advsecret_b64" */
+			unsigned index;      /* 0 for the first, then 1, 2, ... as refs rotate */
+			unsigned timeout_s;  /* how long this one is valid */
+		} qr;
+		struct {
+			const char *code;    /* "ABCD-EFGH" */
+		} pairing_code;
+		struct {
+			const char *jid;     /* own device JID, "551199...:12@s.whatsapp.net" */
+			const char *lid;     /* own LID JID or NULL */
+			const char *push_name;
+			const char *platform;
+		} paired;
+		struct {
+			wa_msg_key key;
+			const char *push_name;     /* sender's notify name or NULL */
+			int64_t timestamp;         /* seconds */
+			const char *message_type;  /* Evolution/Baileys name: "conversation", "extendedTextMessage", ... */
+			const char *text;          /* text body when it has one, else NULL */
+			const char *message_json;  /* the whole Message as Baileys-style JSON (Evolution's `message`) */
+			bool offline;              /* delivered from the offline queue */
+		} message;
+		struct {
+			wa_msg_key key;
+			enum wa_msg_status status;
+			int64_t timestamp;
+		} message_status;
+		struct {
+			const char *jid;
+			const char *presence;      /* available, unavailable, composing, recording, paused */
+			int64_t last_seen;         /* seconds or 0 */
+		} presence;
+		struct {
+			const char *jid;
+		} identity;
+		struct {
+			const char *jid;           /* phone-number JID or NULL */
+			const char *lid;           /* LID or NULL */
+			const char *push_name;     /* or NULL */
+		} contact;
+	} u;
+} wa_event;
+
+typedef void (*wa_event_fn)(wa_session *s, const wa_event *ev, void *user);
+
+typedef struct wa_session_config {
+	struct lws_context *lws;       /* required: the caller's loop (see wa_lws_protocols) */
+	wa_store *store;               /* required: open store (borrowed, outlives the session) */
+	int64_t instance_id;           /* row in the store's instance table */
+	const char *url;               /* NULL: wss://web.whatsapp.com/ws/chat */
+	const uint8_t *trust_root_pub; /* 32 bytes; NULL: WhatsApp's root */
+	bool tls_insecure;             /* accept self-signed certificates (tests only) */
+	const char *proxy;             /* NULL, "http://host:port" or "socks5://host:port" */
+	const char *device_name;       /* shown on the phone's linked devices; NULL: "wamd" */
+	const char *push_name;         /* our display name; NULL: keep stored */
+	bool send_read_receipts;       /* mark incoming as read automatically (default false) */
+} wa_session_config;
+
+/* libwebsockets protocols libwa needs on the context (NULL-terminated array
+ * fragment to copy into the caller's protocol list before creating the
+ * context). */
+const struct lws_protocols *wa_lws_protocols(size_t *n_out);
+
+/* Creates an idle session; nothing happens until wa_session_start. */
+int wa_session_new(const wa_session_config *cfg, wa_event_fn on_event, void *user,
+		   wa_session **out) WA_MUST_CHECK;
+/* Closes the connection (no logout) and frees. NULL is a no-op. */
+void wa_session_free(wa_session *s);
+
+/* Connects; if the instance has no credentials, registration starts and
+ * WA_EV_QR events follow. Reconnects by itself until stopped. */
+int wa_session_start(wa_session *s) WA_MUST_CHECK;
+/* Graceful close; no reconnect until wa_session_start again. */
+int wa_session_stop(wa_session *s);
+/* Only while PAIRING: asks for a pairing code for this phone number (digits
+ * only, with country code); WA_EV_PAIRING_CODE follows. */
+int wa_session_request_pairing_code(wa_session *s, const char *phone) WA_MUST_CHECK;
+/* Unlinks this device on the server, wipes credentials, emits LOGGED_OUT. */
+int wa_session_logout(wa_session *s) WA_MUST_CHECK;
+
+enum wa_conn_state wa_session_state(const wa_session *s);
+bool wa_session_is_paired(const wa_session *s);
+/* Own phone-number JID without device ("5511...@s.whatsapp.net") or NULL. */
+const char *wa_session_jid(const wa_session *s);
+
+typedef struct wa_send_opts {
+	const char *id;              /* NULL: generate one */
+	const wa_msg_key *quoted;    /* reply to this message, or NULL */
+	const char *quoted_text;     /* text of the quoted message (for the preview) */
+	const char *const *mentions; /* JIDs, n_mentions of them */
+	size_t n_mentions;
+} wa_send_opts;
+
+/* Queues a text message: it is persisted in the outbox before this returns
+ * and sent (now or after reconnect) until the server acks it. *id_out (may
+ * be NULL) receives the message id (free()). Status events follow. `to` is
+ * a JID or a bare phone number. */
+int wa_session_send_text(wa_session *s, const char *to, const char *text,
+			 const wa_send_opts *opts, char **id_out) WA_MUST_CHECK;
+/* Reacts to a message; an empty emoji removes the reaction. */
+int wa_session_send_reaction(wa_session *s, const wa_msg_key *target, const char *emoji,
+			     char **id_out) WA_MUST_CHECK;
+/* Sends read receipts for these messages. */
+int wa_session_mark_read(wa_session *s, const wa_msg_key *keys, size_t n) WA_MUST_CHECK;
+/* Own availability ("available"/"unavailable"), or a chat state to `to`
+ * ("composing", "recording", "paused"). */
+int wa_session_send_presence(wa_session *s, const char *to, const char *presence) WA_MUST_CHECK;
+
+/* Result of a number lookup (usync). */
+typedef struct wa_number_info {
+	const char *query;  /* as given */
+	bool exists;
+	const char *jid;    /* phone-number JID when it exists */
+	const char *lid;    /* LID when known */
+} wa_number_info;
+typedef void (*wa_numbers_fn)(wa_session *s, int err, const wa_number_info *infos, size_t n,
+			      void *user);
+/* Asynchronous: checks which numbers are on WhatsApp; `done` runs once. */
+int wa_session_check_numbers(wa_session *s, const char *const *numbers, size_t n,
+			     wa_numbers_fn done, void *user) WA_MUST_CHECK;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
