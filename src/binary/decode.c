@@ -145,8 +145,8 @@ static int read_jid(struct dec *d, uint8_t tag, struct str *out)
 {
 	struct str user = { 0 }, server = { 0 };
 	struct wa_bin_jid_view v = { 0 };
-	uint8_t b;
-	uint16_t u16;
+	uint8_t b = 0;
+	uint16_t u16 = 0;
 	int rc;
 
 	switch (tag) {
