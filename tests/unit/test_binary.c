@@ -165,7 +165,7 @@ static void test_vectors(void)
 	}
 
 	/* the <skey> vector: bytes contents of 3, 32 and 64 bytes */
-	wa_node *skey, *id, *value, *sig;
+	wa_node *skey = NULL, *id = NULL, *value = NULL, *sig = NULL;
 	uint8_t aa[32], bb[64];
 	memset(aa, 0xaa, sizeof aa);
 	memset(bb, 0xbb, sizeof bb);
@@ -455,7 +455,7 @@ static void test_packing(void)
 
 static void test_node_api(void)
 {
-	wa_node *n, *c1, *c2;
+	wa_node *n = NULL, *c1 = NULL, *c2 = NULL;
 	CHECK_EQ_INT(wa_node_new(&n, ""), WA_EMALFORMED);
 	CHECK_EQ_INT(wa_node_new(&n, "\xff"), WA_EMALFORMED);
 	CHECK_EQ_INT(wa_node_new(&n, "iq"), 0);
@@ -498,7 +498,7 @@ static void test_node_api(void)
 	CHECK(wa_node_content_kind(c2) == WA_NODE_LIST && wa_node_n_children(c2) == 0);
 
 	/* equal vs equal_wire: string and bytes content with the same bytes */
-	wa_node *x, *y;
+	wa_node *x = NULL, *y = NULL;
 	CHECK(wa_node_new(&x, "t") == 0 && wa_node_new(&y, "t") == 0);
 	CHECK(wa_node_set_string(x, "abc") == 0 && wa_node_set_bytes(y, "abc", 3) == 0);
 	CHECK(!wa_node_equal(x, y) && wa_node_equal_wire(x, y));
