@@ -93,6 +93,48 @@ static void test_tokens(void)
 	CHECK_EQ_INT(wa_bin_token_lookup("\x01", 1, &dict, &idx), WA_ENOTFOUND);
 }
 
+/* The data files themselves: line counts and the same digests (the tables
+ * above are generated from them; this pins the committed files). */
+static void test_token_files(void)
+{
+	static const struct {
+		const char *name;
+		size_t lines;
+		const char *sha256;
+	} files[] = {
+		{ "single.txt", 236, "34af7d0ba6b51a2a59091374163c9fc6be56ee7957781d6ec4cda91c4ae09cc0" },
+		{ "dict0.txt", 256, "9caea4f9c169762e49bbe19e6af8cf9a04a9e0ebb76584f202ebd7b59c87d769" },
+		{ "dict1.txt", 256, "7c99ed9e1ae1c8a3274dc560664a5d7b808396ba3aaafe5b11da8e838de6750b" },
+		{ "dict2.txt", 256, "ee7425b329885fcf5aaaf4a184f30e1fed21fcf0bbdcf98bd8cef1fe3dd66803" },
+		{ "dict3.txt", 256, "056e3944ba065b904089f490a3f0fc588248825e3d84768c849436515fc7661a" },
+	};
+	const char *root = getenv("WA_SOURCE_ROOT");
+	CHECK(root != NULL); /* set by meson test */
+	if (!root)
+		return;
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/src/binary/tokens/%s", root, files[i].name);
+		FILE *f = fopen(path, "rb");
+		CHECK(f != NULL);
+		if (!f)
+			continue;
+		uint8_t buf[65536];
+		size_t n = fread(buf, 1, sizeof buf, f);
+		fclose(f);
+		size_t lines = 0;
+		for (size_t k = 0; k < n; k++)
+			lines += buf[k] == '\n';
+		CHECK_EQ_INT(lines, files[i].lines);
+		CHECK(n > 0 && buf[n - 1] == '\n');
+		uint8_t h[32];
+		char hex[65];
+		crypto_hash_sha256(h, buf, n);
+		sodium_bin2hex(hex, sizeof hex, h, 32);
+		CHECK_EQ_STR(hex, files[i].sha256);
+	}
+}
+
 /* ---- vectors: Baileys 7.0.0-rc14 output from the protocol notes §3.8 ---- */
 
 struct vec {
@@ -569,6 +611,7 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	test_tokens();
+	test_token_files();
 	test_vectors();
 	test_jid_wire();
 	test_jid_api();
