@@ -224,6 +224,12 @@ int wa_jid_parse(wa_jid *out, const char *s)
 	return 0;
 }
 
+int wa_jid_from_attr(wa_jid *out, const wa_node *n, const char *key)
+{
+	const char *v = wa_node_attr(n, key);
+	return v ? wa_jid_parse(out, v) : WA_ENOTFOUND;
+}
+
 static void view_of(const wa_jid *j, struct wa_bin_jid_view *v)
 {
 	*v = (struct wa_bin_jid_view){

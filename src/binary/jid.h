@@ -25,6 +25,7 @@
 
 #include "wa/wa.h"
 #include "binary/limits.h"
+#include "binary/node.h"
 
 enum wa_jid_kind {
 	WA_JID_PAIR = 0,
@@ -66,6 +67,9 @@ int wa_jid_make_ad(wa_jid *out, const char *user, uint8_t domain, uint8_t device
 bool wa_jid_equal(const wa_jid *a, const wa_jid *b);
 /* Same account: user and server equal, devices ignored. */
 bool wa_jid_same_user(const wa_jid *a, const wa_jid *b);
+/* Parses the JID in attribute key of n. Errors: WA_ENOTFOUND (no such
+ * attribute), WA_EBIN_JID, WA_ETOOBIG. */
+int wa_jid_from_attr(wa_jid *out, const wa_node *n, const char *key) WA_MUST_CHECK;
 /* The server an AD_JID domain byte stands for. */
 const char *wa_jid_domain_server(uint8_t domain);
 

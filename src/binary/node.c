@@ -352,6 +352,21 @@ int wa_node_add_child(wa_node *n, wa_node *child)
 	return 0;
 }
 
+int wa_node_add_new(wa_node *n, const char *tag, wa_node **out)
+{
+	wa_node *child;
+	int rc = wa_node_new(&child, tag);
+	if (rc)
+		return rc;
+	rc = wa_node_add_child(n, child);
+	if (rc) {
+		wa_node_free(child);
+		return rc;
+	}
+	*out = child;
+	return 0;
+}
+
 static bool content_bytes_equal(const wa_node *a, const wa_node *b)
 {
 	const uint8_t *pa, *pb;

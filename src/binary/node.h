@@ -75,6 +75,10 @@ int wa_node_set_string(wa_node *n, const char *s) WA_MUST_CHECK;            /* c
  * content is bytes or a string), WA_EINVAL (child is n), WA_ETOOBIG, WA_ENOMEM. */
 int wa_node_add_child(wa_node *n, wa_node *child) WA_MUST_CHECK;
 
+/* Creates a child with tag and appends it to n; *out is the new child
+ * (owned by n). Errors as wa_node_new and wa_node_add_child. */
+int wa_node_add_new(wa_node *n, const char *tag, wa_node **out) WA_MUST_CHECK;
+
 /* Exact structural equality: tags, attributes (same order), content kind and value. */
 bool wa_node_equal(const wa_node *a, const wa_node *b);
 /* Equality as far as the wire preserves it: like wa_node_equal, except that

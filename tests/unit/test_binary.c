@@ -416,6 +416,13 @@ static void test_jid_api(void)
 		CHECK(wa_jid_parse(&k, buf) == 0 && k.domain == d && k.device == 9);
 	}
 
+	wa_node *dev = js("{'tag':'device','attrs':{'jid':'15551234567:3@s.whatsapp.net','name':'x'}}");
+	CHECK_EQ_INT(wa_jid_from_attr(&j, dev, "jid"), 0);
+	CHECK(j.kind == WA_JID_AD && j.device == 3 && strcmp(j.user, "15551234567") == 0);
+	CHECK_EQ_INT(wa_jid_from_attr(&j, dev, "lid"), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_jid_from_attr(&j, dev, "name"), WA_EBIN_JID);
+	wa_node_free(dev);
+
 	CHECK(wa_jid_parse(&j, "1555@s.whatsapp.net") == 0 && wa_jid_parse(&k, "1555:0@s.whatsapp.net") == 0);
 	CHECK(wa_jid_equal(&j, &k));
 	CHECK(wa_jid_parse(&k, "1555:3@s.whatsapp.net") == 0);
@@ -523,7 +530,12 @@ static void test_node_api(void)
 	CHECK_EQ_INT(wa_node_add_child(n, c2), 0);
 	CHECK_EQ_INT(wa_node_add_child(n, n), WA_EINVAL);
 	CHECK(wa_node_child(n, "b") == c2 && wa_node_child(n, "c") == NULL);
-	CHECK(wa_node_child_at(n, 1) == c2 && wa_node_child_at(n, 2) == NULL);
+	wa_node *c4 = NULL;
+	CHECK_EQ_INT(wa_node_add_new(n, "d", &c4), 0);
+	CHECK(c4 && wa_node_child_at(n, 2) == c4 && strcmp(wa_node_tag(c4), "d") == 0);
+	CHECK_EQ_INT(wa_node_add_new(n, "", &c4), WA_EMALFORMED);
+	CHECK_EQ_INT(wa_node_n_children(n), 3);
+	CHECK(wa_node_child_at(n, 1) == c2 && wa_node_child_at(n, 3) == NULL);
 	CHECK_EQ_INT(wa_node_set_string(c1, "hello"), 0);
 	const uint8_t *p;
 	size_t len;
