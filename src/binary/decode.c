@@ -354,10 +354,59 @@ static int read_content(struct dec *d, wa_node *n, int depth)
 	return 0;
 }
 
+/* FNV-1a: only spreads keys over the duplicate table, no security role. */
+static uint32_t key_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)s[i]) * 16777619u;
+	return h;
+}
+
+/* Rejects a key already present: a repeated key would mean different things
+ * to different parsers (Baileys keeps the last value, wa_node_attr the
+ * first). Few attributes: a linear scan. Many: an open-addressing table, so a
+ * stanza of many wide nodes costs linear time, not quadratic. */
+struct key_set {
+	uint16_t slot[2 * WA_BIN_MAX_ATTRS]; /* attribute index + 1; 0 = empty */
+	size_t mask;
+};
+
+static bool key_seen(const wa_node *n, struct key_set *ks, const char *k, size_t klen)
+{
+	if (!ks) {
+		for (size_t j = 0; j < n->n_attrs; j++)
+			if (n->attrs[j].key_len == klen && memcmp(n->attrs[j].key, k, klen) == 0)
+				return true;
+		return false;
+	}
+	for (size_t i = key_hash(k, klen) & ks->mask;; i = (i + 1) & ks->mask) {
+		uint16_t v = ks->slot[i];
+		if (v == 0) {
+			ks->slot[i] = (uint16_t)(n->n_attrs + 1); /* the index it is about to get */
+			return false;
+		}
+		const struct wa_node_attr *a = &n->attrs[v - 1];
+		if (a->key_len == klen && memcmp(a->key, k, klen) == 0)
+			return true;
+	}
+}
+
+enum { LINEAR_KEY_SCAN_MAX = 8 };
+
 static int read_attrs(struct dec *d, wa_node *n, size_t count)
 {
 	if (count > WA_BIN_MAX_ATTRS)
 		return WA_ETOOBIG;
+	struct key_set table, *ks = NULL;
+	if (count > LINEAR_KEY_SCAN_MAX) {
+		size_t size = 16;
+		while (size < 2 * count)
+			size *= 2;
+		memset(table.slot, 0, size * sizeof table.slot[0]);
+		table.mask = size - 1;
+		ks = &table;
+	}
 	for (size_t i = 0; i < count; i++) {
 		struct str k, v;
 		uint8_t tag;
@@ -366,13 +415,9 @@ static int read_attrs(struct dec *d, wa_node *n, size_t count)
 			rc = read_string(d, tag, true, &k);
 		if (rc)
 			return rc;
-		/* a repeated key would mean different things to different
-		 * parsers (Baileys keeps the last, a lookup here the first) */
-		for (size_t j = 0; j < n->n_attrs; j++) {
-			if (n->attrs[j].key_len == k.len && memcmp(n->attrs[j].key, k.s, k.len) == 0) {
-				free(k.s);
-				return WA_EMALFORMED;
-			}
+		if (key_seen(n, ks, k.s, k.len)) {
+			free(k.s);
+			return WA_EMALFORMED;
 		}
 		rc = wa_rd_u8(&d->rd, &tag);
 		if (rc == 0)

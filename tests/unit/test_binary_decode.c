@@ -248,6 +248,28 @@ static void test_limits(void)
 		free(b);
 	}
 
+	/* duplicate keys among many attributes (the hashed path): keys are
+	 * single-byte tokens 1..N, the last one repeating an earlier key */
+	for (int dup = 0; dup <= 1; dup++) {
+		uint8_t b[5 + 2 * 200];
+		size_t len = 0;
+		int na = 200;
+		uint16_t sz = (uint16_t)(1 + 2 * na);
+		b[len++] = 0x00;
+		b[len++] = 0xF9;
+		b[len++] = (uint8_t)(sz >> 8);
+		b[len++] = (uint8_t)sz;
+		b[len++] = 0x19;
+		for (int a = 0; a < na; a++) {
+			b[len++] = (uint8_t)(dup && a == na - 1 ? 17 : 1 + a); /* key */
+			b[len++] = 0x19;                                       /* value "iq" */
+		}
+		wa_node *n = NULL;
+		CHECK_EQ_INT(wa_bin_decode(b, len, &n), dup ? WA_EMALFORMED : 0);
+		CHECK(dup || (n && wa_node_n_attrs(n) == (size_t)na));
+		wa_node_free(n);
+	}
+
 	/* total node count: 5 children holding 65535 empty children each */
 	{
 		uint8_t *b = NULL;
