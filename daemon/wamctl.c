@@ -1,0 +1,97 @@
+/* wamctl entry point: dispatches to subcommands (daemon/wamctl_<name>.c).
+ * Add a subcommand by adding a row to the table below. */
+#include "wamctl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wa/wa.h"
+
+struct subcommand {
+	const char *name;
+	int (*main)(int argc, char **argv);
+	void (*usage)(FILE *f);
+	const char *summary;
+};
+
+static const struct subcommand subcommands[] = {
+	{ "node", wamctl_node_main, wamctl_node_usage,
+	  "encode/decode WhatsApp binary nodes (JSON <-> wire bytes)" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: wamctl [--help | --version] <command> [args]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+		fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(f, "\nRun 'wamctl <command> --help' for a command's options.\n");
+}
+
+int wamctl_read_stdin(uint8_t **out, size_t *out_len)
+{
+	size_t len = 0, cap = 0;
+	uint8_t *buf = NULL;
+	for (;;) {
+		if (cap - len < 2) {
+			if (cap >= WAMCTL_MAX_INPUT + 2) {
+				free(buf);
+				return WA_ETOOBIG;
+			}
+			size_t ncap = cap ? cap * 2 : 65536;
+			if (ncap > WAMCTL_MAX_INPUT + 2)
+				ncap = WAMCTL_MAX_INPUT + 2;
+			uint8_t *nb = realloc(buf, ncap);
+			if (!nb) {
+				free(buf);
+				return WA_ENOMEM;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		ssize_t n = read(STDIN_FILENO, buf + len, cap - len - 1);
+		if (n < 0) {
+			free(buf);
+			return WA_EIO;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > WAMCTL_MAX_INPUT) {
+			free(buf);
+			return WA_ETOOBIG;
+		}
+	}
+	if (!buf) {
+		buf = malloc(1);
+		if (!buf)
+			return WA_ENOMEM;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return WAMCTL_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return WAMCTL_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("wamctl %s\n", WA_VERSION_STRING);
+		return WAMCTL_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+		if (strcmp(argv[1], subcommands[i].name) == 0)
+			return subcommands[i].main(argc - 1, argv + 1);
+	fprintf(stderr, "wamctl: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return WAMCTL_EXIT_USAGE;
+}
