@@ -7,9 +7,17 @@
 #include <string.h>
 
 #include "signal/provider.h"
+#include "util/log.h"
 
 /* One event loop per process (DESIGN.md): nothing to lock. */
 static void lock_noop(void *user) { (void)user; }
+
+/* libsignal's own messages (no key material in them) go to our sink at DEBUG. */
+static void log_cb(int level, const char *msg, size_t len, void *user)
+{
+	(void)user;
+	WA_DEBUG("signal", "libsignal[%d]: %.*s", level, (int)(len > 512 ? 512 : len), msg);
+}
 
 int wa_sig_map_err(int e)
 {
@@ -106,7 +114,8 @@ int wa_sig_new(wa_store *st, int64_t instance_id, wa_sig **out)
 	if ((rc = wa_sig_provider_install(s->gctx)))
 		goto fail;
 	rc = WA_ECRYPTO;
-	if (signal_context_set_locking_functions(s->gctx, lock_noop, lock_noop) != 0)
+	if (signal_context_set_locking_functions(s->gctx, lock_noop, lock_noop) != 0 ||
+	    signal_context_set_log_function(s->gctx, log_cb) != 0)
 		goto fail;
 	if (signal_protocol_store_context_create(&s->sctx, s->gctx) != 0)
 		goto fail;

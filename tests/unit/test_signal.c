@@ -186,8 +186,15 @@ static void test_sessions(void)
 	CHECK_EQ_INT(wa_sig_session_exists(a.sig, "bob", 1, &ex), 0);
 	CHECK(ex);
 
-	/* pkmsg until bob answers, and the one-time pre-key is consumed */
-	CHECK_EQ_INT(roundtrip(&a, "alice", &b, "bob", "hello bob", WA_SIG_TYPE_PKMSG), 0);
+	/* pkmsg until bob answers, and the one-time pre-key is consumed; a
+	 * replayed pkmsg is a duplicate */
+	CHECK_EQ_INT(wa_sig_encrypt(a.sig, "bob", 1, (const uint8_t *)"hello bob", 9, &t, &ct, &ct_len), 0);
+	CHECK_EQ_INT(t, WA_SIG_TYPE_PKMSG);
+	CHECK_EQ_INT(wa_sig_decrypt(b.sig, "alice", 1, t, ct, ct_len, &pt, &pt_len), 0);
+	CHECK(pt_len == 9 && memcmp(pt, "hello bob", 9) == 0);
+	free(pt);
+	CHECK_EQ_INT(wa_sig_decrypt(b.sig, "alice", 1, t, ct, ct_len, &pt, &pt_len), WA_ESIG_DUPLICATE);
+	free(ct);
 	CHECK_EQ_INT(wa_store_prekey_exists(b.st, b.inst, bundle.prekey_id, &ex), 0);
 	CHECK(!ex);
 	CHECK_EQ_INT(roundtrip(&a, "alice", &b, "bob", "still pkmsg", WA_SIG_TYPE_PKMSG), 0);
