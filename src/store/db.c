@@ -15,6 +15,7 @@
  * one shared file holding many instances; per-file deployments should pass a
  * small cache_kib (see README.md, "one file or many"). */
 #define WA_STORE_DEFAULT_CACHE_KIB 2048
+#define WA_STORE_LOW_MEMORY_CACHE_KIB 64
 
 static void set_err(char *err, size_t err_len, const char *fmt, ...)
 {
@@ -202,7 +203,8 @@ int wa_store_tx_leave(wa_store *st, int rc)
 static int apply_pragmas(wa_store *st, const wa_store_opts *o, char *err, size_t err_len)
 {
 	int busy = o->busy_timeout_ms > 0 ? o->busy_timeout_ms : WA_STORE_DEFAULT_BUSY_MS;
-	int cache = o->cache_kib > 0 ? o->cache_kib : WA_STORE_DEFAULT_CACHE_KIB;
+	int cache = o->cache_kib > 0 ? o->cache_kib
+		  : o->low_memory ? WA_STORE_LOW_MEMORY_CACHE_KIB : WA_STORE_DEFAULT_CACHE_KIB;
 	sqlite3_busy_timeout(st->db, busy);
 
 	/* journal_mode is the first statement that reads the file header, so a
@@ -266,6 +268,10 @@ int wa_store_open(const char *path, const wa_store_opts *opts, wa_store **out)
 	}
 	/* Extended codes tell corruption apart from other errors. */
 	sqlite3_extended_result_codes(st->db, 1);
+	/* The lookaside allocator preallocates ~120 KiB per connection: cheap
+	 * for one connection, the largest fixed cost when there are thousands. */
+	if (o->low_memory)
+		sqlite3_db_config(st->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
 
 	rc = apply_pragmas(st, o, err, err_len);
 	if (rc != 0)
@@ -389,4 +395,10 @@ int wa_store_exists(sqlite3_stmt *stmt, bool *exists_out)
 		return wa_store_map_rc(src);
 	*exists_out = src == SQLITE_ROW;
 	return 0;
+}
+
+void wa_store_release_memory(wa_store *st)
+{
+	if (st && st->db)
+		sqlite3_db_release_memory(st->db);
 }

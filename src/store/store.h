@@ -49,6 +49,9 @@ typedef struct wa_store_opts {
 	enum wa_store_sync sync;
 	int busy_timeout_ms;          /* 0 = default 5000 */
 	int cache_kib;                /* page cache per connection in KiB; 0 = default (see README) */
+	bool low_memory;              /* for many small per-instance files: no lookaside
+	                               * allocator (~120 KiB per connection), cache_kib
+	                               * default 64 */
 	/* Master key for encrypting private-key columns, first non-empty wins:
 	 * master_key (32 raw bytes), master_key_file (32 raw bytes, or 64 hex chars,
 	 * or base64 of 32 bytes, optional trailing newline), then env WAMD_MASTER_KEY
@@ -78,6 +81,9 @@ bool wa_store_encrypted(const wa_store *st);
 /* Schema version the file is at / this build's newest. */
 int wa_store_schema_version(const wa_store *st);
 int wa_store_schema_latest(void);
+/* Returns cached pages this connection is not using to the allocator (for an
+ * instance going idle). Harmless at any time; the cache refills on use. */
+void wa_store_release_memory(wa_store *st);
 /* Scrubs and frees a blob returned by a load function. NULL ok. */
 void wa_store_free(void *p, size_t len);
 
