@@ -1,7 +1,7 @@
 /* src/store/identity.c: peers' Signal identity keys (address name + device
  * id -> public key). Trust on first use; a different key for a known address
  * replaces the old one and is reported so the session layer can emit an
- * identity-changed event (as Baileys and whatsmeow do, rather than refuse). */
+ * identity-changed event; whether to trust it is the signal layer's policy. */
 #include <sodium.h>
 #include <string.h>
 
