@@ -17,6 +17,7 @@
 #define WA_STORE_DEFAULT_CACHE_KIB 2048
 #define WA_STORE_LOW_MEMORY_CACHE_KIB 64
 
+__attribute__((format(printf, 3, 4)))
 static void set_err(char *err, size_t err_len, const char *fmt, ...)
 {
 	if (!err || err_len == 0)
