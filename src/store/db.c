@@ -9,6 +9,7 @@
 
 #include "store/internal.h"
 #include "store/migrations.h"
+#include "util/seams.h"
 
 #define WA_STORE_DEFAULT_BUSY_MS 5000
 /* Default page cache per connection: 2 MiB is SQLite's own default and suits
@@ -125,9 +126,18 @@ int wa_store_begin(wa_store *st)
 		snprintf(sp, sizeof sp, "SAVEPOINT wa_sp%d", st->depth);
 		rc = exec_sql(st, sp);
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		if (st->depth == 0)
+			st->tx_start_ms = wa_mono_ms();
 		st->depth++;
+	}
 	return rc;
+}
+
+static void tx_ended(wa_store *st)
+{
+	st->depth = 0;
+	st->last_tx_ms = wa_mono_ms() - st->tx_start_ms;
 }
 
 int wa_store_commit(wa_store *st)
@@ -136,7 +146,7 @@ int wa_store_commit(wa_store *st)
 		return WA_ESTATE;
 	if (sqlite3_get_autocommit(st->db)) {
 		/* SQLite already rolled everything back (I/O error, OOM, busy). */
-		st->depth = 0;
+		tx_ended(st);
 		return WA_EDB;
 	}
 	int rc;
@@ -155,7 +165,7 @@ int wa_store_commit(wa_store *st)
 		if (!sqlite3_get_autocommit(st->db))
 			(void)exec_sql(st, "ROLLBACK");
 	}
-	st->depth = 0;
+	tx_ended(st);
 	return rc;
 }
 
@@ -164,7 +174,7 @@ int wa_store_rollback(wa_store *st)
 	if (st->depth == 0)
 		return WA_ESTATE;
 	if (sqlite3_get_autocommit(st->db)) {
-		st->depth = 0;
+		tx_ended(st);
 		return 0;
 	}
 	int rc;
@@ -177,13 +187,18 @@ int wa_store_rollback(wa_store *st)
 		return rc;
 	}
 	rc = exec_sql(st, "ROLLBACK");
-	st->depth = 0;
+	tx_ended(st);
 	return rc;
 }
 
 int wa_store_tx_depth(const wa_store *st)
 {
 	return st->depth;
+}
+
+int64_t wa_store_last_tx_ms(const wa_store *st)
+{
+	return st->last_tx_ms;
 }
 
 int wa_store_tx_enter(wa_store *st)
@@ -230,7 +245,9 @@ static int apply_pragmas(wa_store *st, const wa_store_opts *o, char *err, size_t
 	 * last commits can be lost on power failure. FULL fsyncs each commit. */
 	snprintf(sql, sizeof sql,
 		"PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; PRAGMA cache_size=-%d;"
-		" PRAGMA secure_delete=FAST; PRAGMA temp_store=MEMORY;",
+		" PRAGMA secure_delete=FAST; PRAGMA temp_store=MEMORY;"
+		/* The WAL is reused, not shrunk, after checkpoints; cap what it keeps. */
+		" PRAGMA journal_size_limit=67108864;",
 		o->sync == WA_STORE_SYNC_FULL ? "FULL" : "NORMAL", cache);
 	rc = exec_sql(st, sql);
 	if (rc != 0)

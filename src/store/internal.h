@@ -21,6 +21,8 @@ struct wa_stmt_slot {
 struct wa_store {
 	sqlite3 *db;
 	int depth;                       /* transaction nesting level */
+	int64_t tx_start_ms;             /* wa_mono_ms at the outermost begin */
+	int64_t last_tx_ms;
 	bool has_key;
 	uint8_t key[WA_STORE_MASTER_KEY_LEN];
 	int schema_version;

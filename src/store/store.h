@@ -98,6 +98,10 @@ int wa_store_begin(wa_store *st) WA_MUST_CHECK;
 int wa_store_commit(wa_store *st) WA_MUST_CHECK;
 int wa_store_rollback(wa_store *st);
 int wa_store_tx_depth(const wa_store *st);
+/* Wall time in ms of the last outermost transaction (begin to commit or
+ * rollback), for the caller's slow-transaction WARN (STYLE: over 50 ms). The
+ * store itself does not log. */
+int64_t wa_store_last_tx_ms(const wa_store *st);
 
 /* ---- instances ---- */
 typedef struct wa_store_instance_info {

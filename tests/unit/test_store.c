@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "store/internal.h" /* white box: pragma checks read st->db */
 #include "store/store.h"
 
 static char tmpdir[256];
@@ -141,6 +142,45 @@ static void make_creds(wa_store_creds *c)
 	c->routing_info_len = 9;
 }
 
+static long long pragma_int(wa_store *st, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	long long v = -1;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static void test_pragmas(void)
+{
+	mk_tmpdir();
+	wa_store *st = open_ok("p.db", NULL);
+	sqlite3_stmt *s = NULL;
+	CHECK_EQ_INT(sqlite3_prepare_v2(st->db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+	CHECK_EQ_INT(sqlite3_step(s), SQLITE_ROW);
+	CHECK_EQ_STR((const char *)sqlite3_column_text(s, 0), "wal");
+	sqlite3_finalize(s);
+	CHECK_EQ_INT(pragma_int(st, "PRAGMA foreign_keys"), 1);
+	CHECK_EQ_INT(pragma_int(st, "PRAGMA synchronous"), 1); /* NORMAL */
+	CHECK_EQ_INT(pragma_int(st, "PRAGMA busy_timeout"), 5000);
+	CHECK_EQ_INT(pragma_int(st, "PRAGMA cache_size"), -2048);
+	CHECK_EQ_INT(pragma_int(st, "PRAGMA secure_delete"), 2); /* FAST */
+	wa_store_close(st);
+	wa_store_opts o = { .sync = WA_STORE_SYNC_FULL, .busy_timeout_ms = 250, .low_memory = true };
+	st = open_ok("p.db", &o);
+	CHECK_EQ_INT(pragma_int(st, "PRAGMA synchronous"), 2); /* FULL */
+	CHECK_EQ_INT(pragma_int(st, "PRAGMA busy_timeout"), 250);
+	CHECK_EQ_INT(pragma_int(st, "PRAGMA cache_size"), -64);
+	/* Transaction timing is reported for the caller's slow-transaction warning. */
+	CHECK_EQ_INT(wa_store_begin(st), 0);
+	usleep(20 * 1000);
+	CHECK_EQ_INT(wa_store_commit(st), 0);
+	CHECK(wa_store_last_tx_ms(st) >= 20);
+	wa_store_close(st);
+	rm_tmpdir();
+}
+
 static void test_migrations(void)
 {
 	mk_tmpdir();
@@ -152,7 +192,6 @@ static void test_migrations(void)
 	CHECK_EQ_INT(wa_store_instance_create(st, "a", &id), 0);
 	wa_store_close(st);
 	CHECK_EQ_INT(raw_int("m.db", "PRAGMA user_version"), wa_store_schema_latest());
-	CHECK_EQ_STR(raw_int("m.db", "PRAGMA journal_mode") == -1 ? "x" : "wal", "wal");
 
 	/* Re-open: nothing re-applied (would fail on CREATE TABLE), data kept. */
 	st = open_ok("m.db", NULL);
@@ -812,6 +851,7 @@ static void test_instances(void)
 int main(void)
 {
 	test_migrations();
+	test_pragmas();
 	test_creds(false);
 	test_creds(true);
 	test_identity();
