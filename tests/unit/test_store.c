@@ -378,6 +378,15 @@ static void test_signal_tables(bool encrypted)
 	CHECK_EQ_INT(wa_store_prekey_count(st, a, &cnt), 0);
 	CHECK_EQ_INT(cnt, 1);
 	CHECK_EQ_INT(wa_store_prekey_save(st, a, 7, rec, 0), WA_EINVAL);
+	{
+		uint8_t *big = calloc(1, WA_STORE_MAX_RECORD + 1);
+		CHECK_EQ_INT(wa_store_prekey_save(st, a, 7, big, WA_STORE_MAX_RECORD + 1), WA_ETOOBIG);
+		CHECK_EQ_INT(wa_store_session_save(st, a, "x", 0, big, WA_STORE_MAX_RECORD + 1), WA_ETOOBIG);
+		CHECK_EQ_INT(wa_store_sender_key_save(st, a, "g", "x", 0, big, WA_STORE_MAX_RECORD + 1), WA_ETOOBIG);
+		CHECK_EQ_INT(wa_store_session_save(st, a, "x", 0, big, WA_STORE_MAX_RECORD), 0); /* at the cap: fine */
+		CHECK_EQ_INT(wa_store_session_delete(st, a, "x", 0), 0);
+		free(big);
+	}
 	CHECK_EQ_INT(wa_store_prekey_save(st, a, 0xffffffffu, rec, 10), 0); /* full uint32 range */
 	check_blob(wa_store_prekey_load(st, a, 0xffffffffu, &p, &n), &p, &n, rec, 10);
 
@@ -721,6 +730,13 @@ static void test_encryption(void)
 	CHECK_EQ_INT(wa_store_open(path_in("plain.db"), &o, &st), WA_EDB_KEY);
 	CHECK(strstr(err, "without encryption") != NULL);
 
+	/* Fresh nonce per value: the same record sealed twice differs on disk. */
+	st = open_ok("e.db", &o);
+	CHECK_EQ_INT(wa_store_session_save(st, a, "5512", 0, rec, sizeof rec), 0);
+	wa_store_close(st);
+	CHECK_EQ_INT(raw_int("e.db", "SELECT count(DISTINCT record) FROM sessions"), 2);
+	CHECK_EQ_INT(raw_int("e.db", "SELECT length(record) FROM sessions LIMIT 1"), 1 + 24 + 16 + (long long)sizeof rec);
+
 	/* A tampered sealed value fails authentication instead of returning bytes. */
 	raw_exec("e.db", "UPDATE sessions SET record = substr(record, 1, 30) || x'00' || substr(record, 32)");
 	st = open_ok("e.db", &o);
@@ -778,6 +794,11 @@ static void test_instances(void)
 	mk_tmpdir();
 	wa_store *st = open_ok("n.db", NULL);
 	int64_t a, b, x;
+	wa_store_instance_info *empty = (wa_store_instance_info *)0x1;
+	size_t n_empty = 99;
+	CHECK_EQ_INT(wa_store_instance_list(st, &empty, &n_empty), 0);
+	CHECK_EQ_INT(n_empty, 0);
+	CHECK(empty == NULL);
 	CHECK_EQ_INT(wa_store_instance_create(st, "alpha", &a), 0);
 	CHECK_EQ_INT(wa_store_instance_create(st, "beta", &b), 0);
 	CHECK(a != b);
