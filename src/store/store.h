@@ -199,7 +199,8 @@ int wa_store_session_exists(wa_store *st, int64_t instance_id, const char *name,
  * (free()), NULL when *n_out == 0. */
 int wa_store_session_devices(wa_store *st, int64_t instance_id, const char *name,
 	int32_t **ids_out, size_t *n_out) WA_MUST_CHECK;
-/* Deleting an absent session is not an error. *n_deleted_out may be NULL. */
+/* Deleting an absent session is not an error. For delete_all,
+ * *n_deleted_out (may be NULL) is the number of sessions removed. */
 int wa_store_session_delete(wa_store *st, int64_t instance_id, const char *name, int32_t device_id) WA_MUST_CHECK;
 int wa_store_session_delete_all(wa_store *st, int64_t instance_id, const char *name, size_t *n_deleted_out) WA_MUST_CHECK;
 
