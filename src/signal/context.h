@@ -19,9 +19,11 @@
 typedef struct wa_sig wa_sig;
 
 /* Called after an operation that replaced a known peer identity key (trust
- * on first use; a changed key is accepted) has committed. name is the
- * Signal address name (borrowed for the call), device its device id. Must
- * not call back into the wa_sig. */
+ * on first use; a changed key is accepted) has committed its own level. When
+ * the caller holds an outer transaction and later rolls it back, the change
+ * is undone too and will be reported again when the message is redelivered.
+ * name is the Signal address name (borrowed for the call), device its device
+ * id. Must not call back into the wa_sig. */
 typedef void (*wa_sig_identity_changed_fn)(const char *name, int32_t device, void *user);
 
 /* Creates a context over st (borrowed: must outlive the wa_sig) for

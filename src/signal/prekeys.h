@@ -45,7 +45,8 @@ int wa_sig_signed_prekey_generate(wa_sig *s, uint32_t id, uint64_t timestamp_ms,
 /* Generates n (1..WA_SIG_MAX_PREKEY_BATCH) one-time pre-keys with ids
  * first_id, first_id+1, ... wrapping from 0xFFFFFF to 1, saves their records
  * in one transaction and writes them to out[0..n). *next_id_out (may be
- * NULL) gets the id after the last one. first_id 0 is taken as 1. */
+ * NULL) gets the id after the last one. first_id 0 is taken as 1. On
+ * failure nothing is stored and out[] holds garbage. */
 int wa_sig_prekeys_generate(wa_sig *s, uint32_t first_id, size_t n, wa_sig_prekey *out,
 	uint32_t *next_id_out) WA_MUST_CHECK;
 

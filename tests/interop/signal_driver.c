@@ -1,7 +1,7 @@
 /* Interop driver for src/signal: one wa_sig instance on a temporary store,
  * driven by a node script (signal_interop.mjs) over stdin/stdout with one
  * JSON object per line, bytes in base64. Requests:
- *   {"op":"bundle"}                      -> our bundle (raw keys, next one-time key)
+ *   {"op":"bundle"[,"noPrekey":true]}    -> our bundle (raw keys, next one-time key)
  *   {"op":"session","name","device","bundle":{...}}
  *   {"op":"enc","name","device","pt"}    -> {"type":"pkmsg"|"msg","ct"}
  *   {"op":"dec","name","device","type","ct"} -> {"pt"} or {"err":"WA_E..."}
@@ -54,10 +54,10 @@ static int get_key32(json_t *o, const char *key, uint8_t out[32])
 	return rc;
 }
 
-static json_t *do_bundle(void)
+static json_t *do_bundle(int with_prekey)
 {
 	wa_sig_bundle b;
-	test_peer_bundle(&me, 1, &b);
+	test_peer_bundle(&me, with_prekey, &b);
 	json_t *o = json_object();
 	json_object_set_new(o, "registrationId", json_integer(b.registration_id));
 	put_b64(o, "identity", b.identity, 32);
@@ -118,7 +118,7 @@ static json_t *handle(json_t *req, int *quit)
 	} else if (!strcmp(op, "quit")) {
 		*quit = 1;
 	} else if (!strcmp(op, "bundle")) {
-		json_object_set_new(res, "bundle", do_bundle());
+		json_object_set_new(res, "bundle", do_bundle(!json_is_true(json_object_get(req, "noPrekey"))));
 	} else if (!strcmp(op, "session")) {
 		rc = do_session(req, name, dev);
 	} else if (!strcmp(op, "enc")) {

@@ -81,7 +81,7 @@ const with05 = (raw) => Buffer.concat([Buffer.from([5]), raw]);
 
 const CADDR = new ls.ProtocolAddress('c', 1);
 const counts = { c2js: 0, js2c: 0, pkmsgC2js: 0, pkmsgJs2c: 0, dupRejectedC: 0, dupRejectedJs: 0,
-  outOfOrderC: 0, outOfOrderJs: 0, skmsgC2js: 0, skipped: 0, oldReplayRejectedC: 0, skmsgJs2c: 0, skDupRejected: 0 };
+  outOfOrderC: 0, outOfOrderJs: 0, skmsgC2js: 0, skipped: 0, signedOnlyBundles: 0, oldReplayRejectedC: 0, skmsgJs2c: 0, skDupRejected: 0 };
 
 function strictUnpad(buf) {
   const n = buf[buf.length - 1];
@@ -171,6 +171,29 @@ const jsb = makePeer('jsb');
   const m3 = await jsSend(jsb, newText('jsb->c'));
   if (m3.type !== 'msg') fail('JS must switch to msg');
   await cRecv(jsb, m3);
+}
+
+// ---- 2b. bundles without a one-time pre-key (the server ran out), both ways ----
+{
+  const jsc = makePeer('jsc');
+  const b = jsc.bundle();
+  delete b.preKey; delete b.preKeyId;
+  await cOk({ op: 'session', name: 'jsc', device: 1, bundle: b });
+  const m1 = await cSend(jsc, newText('c->jsc'));
+  if (m1.type !== 'pkmsg') fail('signed-only: first message must be pkmsg');
+  await jsRecv(jsc, m1);
+  await cRecv(jsc, await jsSend(jsc, newText('jsc->c')));
+  const jsd = makePeer('jsd');
+  const cb = (await cOk({ op: 'bundle', noPrekey: true })).bundle;
+  if (cb.preKey) fail('noPrekey bundle carries a pre-key');
+  await new ls.SessionBuilder(jsd.storage, CADDR).initOutgoing({
+    registrationId: cb.registrationId,
+    identityKey: with05(unb64(cb.identity)),
+    signedPreKey: { keyId: cb.signedPreKeyId, publicKey: with05(unb64(cb.signedPreKey)), signature: unb64(cb.signature) },
+  });
+  await cRecv(jsd, await jsSend(jsd, newText('jsd->c')));
+  await jsRecv(jsd, await cSend(jsd, newText('c->jsd')));
+  counts.signedOnlyBundles += 2;
 }
 
 // ---- 3. 1,000 messages: interleaved directions and peers, batches

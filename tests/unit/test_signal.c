@@ -300,6 +300,40 @@ static void test_sessions(void)
 		CHECK_EQ_INT(roundtrip(&a, "alice", &b2, "bob", "welcome back", WA_SIG_TYPE_MSG), 0);
 		test_peer_close(&b2);
 	}
+	/* a change inside a transaction the caller rolls back is undone: the
+	 * callback runs, but the old key stays stored, so the redelivered
+	 * message reports the change again once it really commits */
+	char pd[300];
+	path_for(pd, sizeof pd, "bob3");
+	test_peer b3;
+	CHECK_EQ_INT(test_peer_create(&b3, pd, "bob", 1, 1), 0);
+	if (b3.sig) {
+		wa_sig_bundle ab;
+		test_peer_bundle(&a, 0, &ab);
+		CHECK_EQ_INT(wa_sig_session_from_bundle(b3.sig, "alice", 1, &ab), 0);
+		CHECK_EQ_INT(wa_sig_encrypt(b3.sig, "alice", 1, (const uint8_t *)"third", 5, &t, &ct, &ct_len), 0);
+		uint8_t *old_key = NULL, *key = NULL;
+		size_t old_len = 0, key_len = 0;
+		CHECK_EQ_INT(wa_store_identity_load(a.st, a.inst, "bob", 1, &old_key, &old_len), 0);
+		CHECK_EQ_INT(wa_store_begin(a.st), 0);
+		CHECK_EQ_INT(wa_sig_decrypt(a.sig, "bob", 1, t, ct, ct_len, &pt, &pt_len), 0);
+		free(pt);
+		CHECK_EQ_INT(wa_store_rollback(a.st), 0);
+		CHECK_EQ_INT(wa_store_identity_load(a.st, a.inst, "bob", 1, &key, &key_len), 0);
+		CHECK(key_len == old_len && old_key && key && memcmp(key, old_key, key_len) == 0);
+		wa_store_free(key, key_len);
+		int before = changes;
+		CHECK_EQ_INT(wa_sig_decrypt(a.sig, "bob", 1, t, ct, ct_len, &pt, &pt_len), 0);
+		CHECK(pt_len == 5 && memcmp(pt, "third", 5) == 0);
+		free(pt);
+		free(ct);
+		CHECK_EQ_INT(changes, before + 1);
+		CHECK_EQ_INT(wa_store_identity_load(a.st, a.inst, "bob", 1, &key, &key_len), 0);
+		CHECK(key_len == 33 && key && memcmp(key, old_key, key_len) != 0);
+		wa_store_free(key, key_len);
+		wa_store_free(old_key, old_len);
+		test_peer_close(&b3);
+	}
 	test_peer_close(&a);
 	test_peer_close(&b);
 }
@@ -386,7 +420,7 @@ static void test_type_names(void)
 
 static void rm_dir(void)
 {
-	static const char *names[] = { "keys", "alice", "bob", "bob2", "ga", "gb" };
+	static const char *names[] = { "keys", "alice", "bob", "bob2", "bob3", "ga", "gb" };
 	static const char *sfx[] = { ".db", ".db-wal", ".db-shm", ".db-journal" };
 	char p[320];
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
