@@ -1,0 +1,94 @@
+/* src/store/appstate.c: app-state sync keys (sealed) and per-collection
+ * versions with their LTHash, for the app-state issue. */
+#include <string.h>
+
+#include "store/internal.h"
+#include "util/seams.h"
+
+#define APP_KEY_ID_MAX 64
+#define COLLECTION_NAME_MAX 64
+
+static const char sql_k_put[] =
+	"INSERT OR REPLACE INTO app_state_keys (instance_id, key_id, key_data, created_at) VALUES (?1, ?2, ?3, ?4)";
+static const char sql_k_get[] = "SELECT key_data FROM app_state_keys WHERE instance_id = ?1 AND key_id = ?2";
+static const char sql_v_put[] =
+	"INSERT OR REPLACE INTO app_state_versions (instance_id, name, version, hash) VALUES (?1, ?2, ?3, ?4)";
+static const char sql_v_get[] = "SELECT version, hash FROM app_state_versions WHERE instance_id = ?1 AND name = ?2";
+
+int wa_store_app_state_key_save(wa_store *st, int64_t instance_id, const uint8_t *key_id, size_t key_id_len,
+	const uint8_t *key_data, size_t key_data_len)
+{
+	if (!key_id || key_id_len == 0 || key_id_len > APP_KEY_ID_MAX || !key_data || key_data_len == 0)
+		return WA_EINVAL;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_k_put, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_blob(s, 2, key_id, (int)key_id_len, SQLITE_STATIC);
+	rc = wa_store_bind_sealed(st, s, 3, key_data, key_data_len);
+	sqlite3_bind_int64(s, 4, wa_now_ms());
+	if (rc != 0) {
+		wa_store_stmt_done(s);
+		return rc;
+	}
+	return wa_store_stmt_exec(s);
+}
+
+int wa_store_app_state_key_load(wa_store *st, int64_t instance_id, const uint8_t *key_id, size_t key_id_len,
+	uint8_t **out, size_t *out_len)
+{
+	if (!key_id || key_id_len == 0 || key_id_len > APP_KEY_ID_MAX || !out || !out_len)
+		return WA_EINVAL;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_k_get, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_blob(s, 2, key_id, (int)key_id_len, SQLITE_STATIC);
+	return wa_store_load_one(st, s, true, WA_STORE_MAX_RECORD, out, out_len);
+}
+
+int wa_store_app_state_version_save(wa_store *st, int64_t instance_id, const char *name, uint64_t version,
+	const uint8_t hash[WA_STORE_LTHASH_LEN])
+{
+	if (!wa_store_str_ok(name, COLLECTION_NAME_MAX) || !hash || version > INT64_MAX)
+		return WA_EINVAL;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_v_put, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (int64_t)version);
+	sqlite3_bind_blob(s, 4, hash, WA_STORE_LTHASH_LEN, SQLITE_STATIC);
+	return wa_store_stmt_exec(s);
+}
+
+int wa_store_app_state_version_load(wa_store *st, int64_t instance_id, const char *name, uint64_t *version_out,
+	uint8_t hash_out[WA_STORE_LTHASH_LEN])
+{
+	if (!wa_store_str_ok(name, COLLECTION_NAME_MAX) || !version_out || !hash_out)
+		return WA_EINVAL;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_v_get, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	int src = sqlite3_step(s);
+	if (src == SQLITE_ROW) {
+		int64_t v = sqlite3_column_int64(s, 0);
+		const void *h = sqlite3_column_blob(s, 1);
+		if (v < 0 || !h || sqlite3_column_bytes(s, 1) != WA_STORE_LTHASH_LEN) {
+			rc = WA_EDB_CORRUPT;
+		} else {
+			*version_out = (uint64_t)v;
+			memcpy(hash_out, h, WA_STORE_LTHASH_LEN);
+		}
+	} else {
+		rc = src == SQLITE_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+	}
+	wa_store_stmt_done(s);
+	return rc;
+}

@@ -1,0 +1,214 @@
+/* src/store/messages.c: decrypted messages (kept for dedupe: a redelivered
+ * ciphertext must return the stored plaintext, since the ratchet has already
+ * moved past it) and the outbox of queued outgoing messages. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/internal.h"
+#include "util/seams.h"
+
+#define MSG_ID_MAX 256
+
+static const char sql_ins[] =
+	"INSERT INTO messages (instance_id, chat_jid, msg_id, from_me, sender_jid, timestamp, status, plaintext,"
+	" created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+	" ON CONFLICT (instance_id, chat_jid, msg_id, from_me) DO NOTHING";
+static const char sql_get[] =
+	"SELECT id, chat_jid, msg_id, from_me, sender_jid, timestamp, status, plaintext FROM messages"
+	" WHERE instance_id = ?1 AND chat_jid = ?2 AND msg_id = ?3 AND from_me = ?4";
+static const char sql_status[] = "UPDATE messages SET status = ?5"
+				 " WHERE instance_id = ?1 AND chat_jid = ?2 AND msg_id = ?3 AND from_me = ?4";
+
+static const char sql_ob_add[] =
+	"INSERT INTO outbox (instance_id, chat_jid, msg_id, payload, state, created_at, updated_at)"
+	" VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5)";
+static const char sql_ob_state[] =
+	"UPDATE outbox SET state = ?3, updated_at = ?4, attempts = attempts + (?3 = 1)"
+	" WHERE instance_id = ?1 AND id = ?2";
+static const char sql_ob_next[] =
+	"SELECT id, msg_id, chat_jid, payload FROM outbox WHERE instance_id = ?1 AND state = 0 ORDER BY id LIMIT 1";
+
+int wa_store_msg_insert(wa_store *st, int64_t instance_id, const wa_store_msg *m, bool *existed_out)
+{
+	if (!m || !wa_store_str_ok(m->chat_jid, WA_STORE_JID_MAX) || !wa_store_str_ok(m->msg_id, MSG_ID_MAX) ||
+	    (m->sender_jid && !wa_store_str_ok(m->sender_jid, WA_STORE_JID_MAX)) ||
+	    (m->plaintext_len && !m->plaintext))
+		return WA_EINVAL;
+	if (m->plaintext_len > WA_STORE_MAX_PLAINTEXT)
+		return WA_ETOOBIG;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_ins, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_text(s, 2, m->chat_jid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, m->msg_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, m->from_me ? 1 : 0);
+	if (m->sender_jid)
+		sqlite3_bind_text(s, 5, m->sender_jid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, m->timestamp);
+	sqlite3_bind_int(s, 7, m->status);
+	if (m->plaintext_len)
+		sqlite3_bind_blob(s, 8, m->plaintext, (int)m->plaintext_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 9, wa_now_ms());
+	rc = wa_store_stmt_exec(s);
+	if (rc == 0 && existed_out)
+		*existed_out = sqlite3_changes(st->db) == 0;
+	return rc;
+}
+
+void wa_store_msg_row_free(wa_store_msg_row *row)
+{
+	if (!row)
+		return;
+	free(row->chat_jid);
+	free(row->msg_id);
+	free(row->sender_jid);
+	wa_store_free(row->plaintext, row->plaintext_len);
+	free(row);
+}
+
+int wa_store_msg_load(wa_store *st, int64_t instance_id, const char *chat_jid, const char *msg_id, bool from_me,
+	wa_store_msg_row **out)
+{
+	if (!wa_store_str_ok(chat_jid, WA_STORE_JID_MAX) || !wa_store_str_ok(msg_id, MSG_ID_MAX) || !out)
+		return WA_EINVAL;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_get, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_text(s, 2, chat_jid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, msg_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, from_me ? 1 : 0);
+	int src = sqlite3_step(s);
+	if (src != SQLITE_ROW) {
+		wa_store_stmt_done(s);
+		return src == SQLITE_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+	}
+	wa_store_msg_row *r = calloc(1, sizeof *r);
+	if (!r) {
+		wa_store_stmt_done(s);
+		return WA_ENOMEM;
+	}
+	r->row_id = sqlite3_column_int64(s, 0);
+	rc = wa_store_column_strdup(s, 1, WA_STORE_JID_MAX, &r->chat_jid);
+	if (rc == 0)
+		rc = wa_store_column_strdup(s, 2, MSG_ID_MAX, &r->msg_id);
+	r->from_me = sqlite3_column_int(s, 3) != 0;
+	if (rc == 0)
+		rc = wa_store_column_strdup(s, 4, WA_STORE_JID_MAX, &r->sender_jid);
+	r->timestamp = sqlite3_column_int64(s, 5);
+	r->status = sqlite3_column_int(s, 6);
+	if (rc == 0)
+		rc = wa_store_column_blob(s, 7, WA_STORE_MAX_PLAINTEXT, &r->plaintext, &r->plaintext_len);
+	wa_store_stmt_done(s);
+	if (rc == WA_ETOOBIG)
+		rc = WA_EDB_CORRUPT;
+	if (rc != 0) {
+		wa_store_msg_row_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int wa_store_msg_set_status(wa_store *st, int64_t instance_id, const char *chat_jid, const char *msg_id,
+	bool from_me, int status)
+{
+	if (!wa_store_str_ok(chat_jid, WA_STORE_JID_MAX) || !wa_store_str_ok(msg_id, MSG_ID_MAX))
+		return WA_EINVAL;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_status, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_text(s, 2, chat_jid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, msg_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, from_me ? 1 : 0);
+	sqlite3_bind_int(s, 5, status);
+	rc = wa_store_stmt_exec(s);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = WA_ENOTFOUND;
+	return rc;
+}
+
+int wa_store_outbox_add(wa_store *st, int64_t instance_id, const char *chat_jid, const char *msg_id,
+	const uint8_t *payload, size_t payload_len, int64_t *row_id_out)
+{
+	if (!wa_store_str_ok(chat_jid, WA_STORE_JID_MAX) || !wa_store_str_ok(msg_id, MSG_ID_MAX) ||
+	    (payload_len && !payload))
+		return WA_EINVAL;
+	if (payload_len > WA_STORE_MAX_PLAINTEXT)
+		return WA_ETOOBIG;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_ob_add, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_text(s, 2, chat_jid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, msg_id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 4, payload_len ? (const void *)payload : "", (int)payload_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, wa_now_ms());
+	rc = wa_store_stmt_exec(s);
+	if (rc == 0 && row_id_out)
+		*row_id_out = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int wa_store_outbox_set_state(wa_store *st, int64_t instance_id, int64_t row_id, int state)
+{
+	if (state < WA_STORE_OUTBOX_QUEUED || state > WA_STORE_OUTBOX_FAILED)
+		return WA_EINVAL;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_ob_state, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_int64(s, 2, row_id);
+	sqlite3_bind_int(s, 3, state);
+	sqlite3_bind_int64(s, 4, wa_now_ms());
+	rc = wa_store_stmt_exec(s);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = WA_ENOTFOUND;
+	return rc;
+}
+
+int wa_store_outbox_next(wa_store *st, int64_t instance_id, int64_t *row_id_out, char **msg_id_out,
+	char **chat_jid_out, uint8_t **payload_out, size_t *payload_len_out)
+{
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_ob_next, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	int src = sqlite3_step(s);
+	if (src != SQLITE_ROW) {
+		wa_store_stmt_done(s);
+		return src == SQLITE_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+	}
+	char *mid = NULL, *chat = NULL;
+	uint8_t *pl = NULL;
+	size_t pl_len = 0;
+	int64_t id = sqlite3_column_int64(s, 0);
+	rc = wa_store_column_strdup(s, 1, MSG_ID_MAX, &mid);
+	if (rc == 0)
+		rc = wa_store_column_strdup(s, 2, WA_STORE_JID_MAX, &chat);
+	if (rc == 0)
+		rc = wa_store_column_blob(s, 3, WA_STORE_MAX_PLAINTEXT, &pl, &pl_len);
+	wa_store_stmt_done(s);
+	if (rc == 0 && (!mid || !chat))
+		rc = WA_EDB_CORRUPT;
+	if (rc != 0) {
+		free(mid);
+		free(chat);
+		free(pl);
+		return rc == WA_ETOOBIG ? WA_EDB_CORRUPT : rc;
+	}
+	*row_id_out = id;
+	*msg_id_out = mid;
+	*chat_jid_out = chat;
+	*payload_out = pl;
+	*payload_len_out = pl_len;
+	return 0;
+}

@@ -1,0 +1,76 @@
+/* src/store/migrate.c: brings a database file up to this build's schema.
+ * PRAGMA user_version is the number of migrations applied; each migration
+ * runs in its own transaction together with the user_version bump, so a
+ * crash mid-upgrade leaves the file at the previous version, never between. */
+#include <stdio.h>
+
+#include "store/internal.h"
+#include "store/migrations.h"
+
+static int read_user_version(wa_store *st, int *out)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int(stmt, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	return wa_store_map_rc(rc);
+}
+
+int wa_store_migrate(wa_store *st, char *err, size_t err_len)
+{
+	int have = 0;
+	int rc = read_user_version(st, &have);
+	if (rc != 0) {
+		if (err)
+			snprintf(err, err_len, "cannot read schema version: %s", sqlite3_errmsg(st->db));
+		return rc;
+	}
+	if (have < 0 || have > wa_store_n_migrations) {
+		if (err)
+			snprintf(err, err_len, "database schema version %d is newer than this build (%d)",
+				have, wa_store_n_migrations);
+		return WA_EDB_SCHEMA;
+	}
+	while (have < wa_store_n_migrations) {
+		const wa_store_migration *m = &wa_store_migrations[have];
+		rc = wa_store_begin(st);
+		if (rc != 0)
+			break;
+		/* Another process may have migrated while we waited for the lock. */
+		int now = 0;
+		rc = read_user_version(st, &now);
+		if (rc == 0 && now != have) {
+			(void)wa_store_rollback(st);
+			have = now;
+			if (have < 0 || have > wa_store_n_migrations) {
+				rc = WA_EDB_SCHEMA;
+				break;
+			}
+			continue;
+		}
+		if (rc == 0)
+			rc = wa_store_map_rc(sqlite3_exec(st->db, m->sql, NULL, NULL, NULL));
+		if (rc == 0) {
+			char sql[64];
+			snprintf(sql, sizeof sql, "PRAGMA user_version=%d", m->version);
+			rc = wa_store_map_rc(sqlite3_exec(st->db, sql, NULL, NULL, NULL));
+		}
+		if (rc != 0 && err)
+			snprintf(err, err_len, "migration %s failed: %s", m->name, sqlite3_errmsg(st->db));
+		rc = wa_store_tx_leave(st, rc);
+		if (rc != 0)
+			break;
+		have = m->version;
+	}
+	if (rc == 0)
+		st->schema_version = have;
+	else if (rc == WA_EDB_SCHEMA && err)
+		snprintf(err, err_len, "database schema version %d is newer than this build (%d)",
+			have, wa_store_n_migrations);
+	return rc;
+}

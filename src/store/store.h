@@ -1,0 +1,301 @@
+/* src/store: the SQLite persistence layer under src/signal and src/session.
+ * One wa_store handle is one open database file; every row carries an
+ * instance_id so one file can hold one or many WhatsApp instances (tenants).
+ * Everything that must survive a crash together is written inside one
+ * wa_store_begin()/wa_store_commit() pair.
+ *
+ * Threading: a handle is used from one thread (the event loop) only.
+ * Errors: 0 or a negative WA_E* (include/wa/wa.h): WA_EDB (other SQLite
+ * error), WA_EDB_BUSY, WA_EDB_SCHEMA, WA_EDB_KEY, WA_EDB_CORRUPT, WA_ENOMEM,
+ * WA_EINVAL (our bug: bad argument), WA_ETOOBIG (value over a WA_STORE_MAX_*),
+ * WA_ENOTFOUND (load of an absent row), WA_EEXIST.
+ * Out-parameters are written only on success.
+ * Blobs returned through (uint8_t **out, size_t *out_len) are malloc'd and
+ * owned by the caller; free them with wa_store_free(p, len), which scrubs. */
+#ifndef WA_STORE_STORE_H
+#define WA_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wa/wa.h"
+
+typedef struct wa_store wa_store;
+
+/* ---- limits ---- */
+#define WA_STORE_KEY_LEN 32           /* raw Curve25519 key, no 0x05 type prefix */
+#define WA_STORE_SIG_LEN 64           /* XEdDSA signature */
+#define WA_STORE_MASTER_KEY_LEN 32    /* crypto_secretbox key */
+#define WA_STORE_JID_MAX 128          /* incl. NUL */
+#define WA_STORE_NAME_MAX 128         /* instance name, incl. NUL */
+#define WA_STORE_PLATFORM_MAX 32      /* incl. NUL */
+#define WA_STORE_PUSH_NAME_MAX 256    /* incl. NUL (UTF-8) */
+#define WA_STORE_ADV_IDENTITY_MAX 1024 /* serialized ADVSignedDeviceIdentity */
+#define WA_STORE_ROUTING_MAX 256      /* routing info bytes */
+#define WA_STORE_MAX_RECORD (256 * 1024) /* any Signal record / key blob */
+#define WA_STORE_MAX_IDENTITY_KEY 64  /* peer identity public key (33 with prefix) */
+#define WA_STORE_MAX_PLAINTEXT (16 * 1024 * 1024) /* message plaintext blob */
+#define WA_STORE_MAX_INSTANCES 100000 /* wa_store_instance_list cap */
+
+/* ---- open / close ---- */
+enum wa_store_sync {
+	WA_STORE_SYNC_NORMAL = 0, /* WAL + NORMAL: survives process crash (SIGKILL), may lose
+	                           * the last commits on power loss; never corrupts */
+	WA_STORE_SYNC_FULL = 1,   /* fsync on every commit: survives power loss too */
+};
+
+typedef struct wa_store_opts {
+	enum wa_store_sync sync;
+	int busy_timeout_ms;          /* 0 = default 5000 */
+	int cache_kib;                /* page cache per connection in KiB; 0 = default (see README) */
+	bool low_memory;              /* for many small per-instance files: no lookaside
+	                               * allocator (~120 KiB per connection), cache_kib
+	                               * default 64 */
+	/* Master key for encrypting private-key columns, first non-empty wins:
+	 * master_key (32 raw bytes), master_key_file (32 raw bytes, or 64 hex chars,
+	 * or base64 of 32 bytes, optional trailing newline), then env WAMD_MASTER_KEY
+	 * (hex or base64) when key_from_env is true. No key = plaintext columns. */
+	const uint8_t *master_key;
+	const char *master_key_file;
+	bool key_from_env;
+	/* Optional: on failure of wa_store_open a human message is written here
+	 * (NUL-terminated, truncated to errbuf_len). Never contains secrets. */
+	char *errbuf;
+	size_t errbuf_len;
+} wa_store_opts;
+
+/* Opens (creating if absent) the database at path and applies pending
+ * migrations. opts may be NULL (defaults, no encryption). On success *out is
+ * a new handle (free: wa_store_close). Errors: WA_EDB_SCHEMA (file from a
+ * newer build), WA_EDB_KEY (encrypted file and no/wrong key, or key given for
+ * a plaintext file), WA_EDB_CORRUPT (not a database / corrupt), WA_EIO. */
+int wa_store_open(const char *path, const wa_store_opts *opts, wa_store **out) WA_MUST_CHECK;
+/* Rolls back any open transaction, finalizes statements, closes. NULL ok. */
+void wa_store_close(wa_store *st);
+/* Last SQLite error message for this handle (static or handle-owned; valid
+ * until the next store call). For logs; never contains row contents. */
+const char *wa_store_errmsg(const wa_store *st);
+/* True when private columns are encrypted. */
+bool wa_store_encrypted(const wa_store *st);
+/* Schema version the file is at / this build's newest. */
+int wa_store_schema_version(const wa_store *st);
+int wa_store_schema_latest(void);
+/* Returns cached pages this connection is not using to the allocator (for an
+ * instance going idle). Harmless at any time; the cache refills on use. */
+void wa_store_release_memory(wa_store *st);
+/* Scrubs and frees a blob returned by a load function. NULL ok. */
+void wa_store_free(void *p, size_t len);
+
+/* ---- transactions ----
+ * begin/commit/rollback nest: the outermost begin is BEGIN IMMEDIATE, inner
+ * ones are SAVEPOINTs. An inner rollback undoes only its own level. Every
+ * write function works inside or outside a transaction (outside = its own
+ * atomic unit). commit/rollback without a begin -> WA_ESTATE. If commit of
+ * the outermost level fails, the transaction is rolled back and the depth is
+ * back to 0. */
+int wa_store_begin(wa_store *st) WA_MUST_CHECK;
+int wa_store_commit(wa_store *st) WA_MUST_CHECK;
+int wa_store_rollback(wa_store *st);
+int wa_store_tx_depth(const wa_store *st);
+/* Wall time in ms of the last outermost transaction (begin to commit or
+ * rollback), for the caller's slow-transaction WARN (STYLE: over 50 ms). The
+ * store itself does not log. */
+int64_t wa_store_last_tx_ms(const wa_store *st);
+
+/* ---- instances ---- */
+typedef struct wa_store_instance_info {
+	int64_t id;
+	char name[WA_STORE_NAME_MAX];
+} wa_store_instance_info;
+
+/* name: 1..WA_STORE_NAME_MAX-1 bytes. WA_EEXIST if taken. */
+int wa_store_instance_create(wa_store *st, const char *name, int64_t *id_out) WA_MUST_CHECK;
+int wa_store_instance_find(wa_store *st, const char *name, int64_t *id_out) WA_MUST_CHECK;
+/* *out: malloc'd array (free()), ordered by id; *n_out may be 0 (then *out is NULL). */
+int wa_store_instance_list(wa_store *st, wa_store_instance_info **out, size_t *n_out) WA_MUST_CHECK;
+/* Deletes the instance and every row of every table that belongs to it. WA_ENOTFOUND if absent. */
+int wa_store_instance_delete(wa_store *st, int64_t instance_id) WA_MUST_CHECK;
+
+/* ---- device credentials (one row per instance) ---- */
+typedef struct wa_store_creds {
+	uint8_t noise_pub[WA_STORE_KEY_LEN];
+	uint8_t noise_priv[WA_STORE_KEY_LEN];          /* encrypted at rest */
+	uint8_t identity_pub[WA_STORE_KEY_LEN];
+	uint8_t identity_priv[WA_STORE_KEY_LEN];       /* encrypted at rest */
+	uint32_t registration_id;
+	uint8_t adv_secret[WA_STORE_KEY_LEN];          /* encrypted at rest */
+	uint32_t signed_prekey_id;
+	uint8_t signed_prekey_pub[WA_STORE_KEY_LEN];
+	uint8_t signed_prekey_priv[WA_STORE_KEY_LEN];  /* encrypted at rest */
+	uint8_t signed_prekey_sig[WA_STORE_SIG_LEN];
+	uint32_t next_prekey_id;                       /* next id to generate */
+	uint32_t first_unuploaded_prekey_id;
+	char me_jid[WA_STORE_JID_MAX];                 /* "" until paired */
+	char me_lid[WA_STORE_JID_MAX];                 /* "" if unknown */
+	uint8_t adv_identity[WA_STORE_ADV_IDENTITY_MAX]; /* ADVSignedDeviceIdentity bytes */
+	size_t adv_identity_len;                       /* 0 until paired */
+	char platform[WA_STORE_PLATFORM_MAX];
+	char push_name[WA_STORE_PUSH_NAME_MAX];
+	uint8_t routing_info[WA_STORE_ROUTING_MAX];
+	size_t routing_info_len;
+} wa_store_creds;
+
+/* Insert or replace. Strings must be NUL-terminated within their arrays and
+ * lengths within caps, else WA_EINVAL. */
+int wa_store_creds_save(wa_store *st, int64_t instance_id, const wa_store_creds *c) WA_MUST_CHECK;
+/* WA_ENOTFOUND if never saved. *out is written only on success. Scrub with
+ * sodium_memzero when done. */
+int wa_store_creds_load(wa_store *st, int64_t instance_id, wa_store_creds *out) WA_MUST_CHECK;
+
+/* ---- Signal: peer identity keys (address name + device id -> public key) ----
+ * key is what libsignal serializes (33 bytes, 0x05 prefix), up to
+ * WA_STORE_MAX_IDENTITY_KEY. */
+enum wa_store_identity_result {
+	WA_STORE_IDENTITY_NEW = 0,       /* no key was stored for this address */
+	WA_STORE_IDENTITY_SAME = 1,      /* the same key was already stored */
+	WA_STORE_IDENTITY_CHANGED = 2,   /* a DIFFERENT key was stored and is now replaced:
+	                                  * emit an identity-changed event */
+};
+/* Saves (trust on first use, replace on change). *result_out (may be NULL)
+ * says what was there before. */
+int wa_store_identity_save(wa_store *st, int64_t instance_id, const char *name, int32_t device_id,
+	const uint8_t *key, size_t key_len, enum wa_store_identity_result *result_out) WA_MUST_CHECK;
+int wa_store_identity_load(wa_store *st, int64_t instance_id, const char *name, int32_t device_id,
+	uint8_t **out, size_t *out_len) WA_MUST_CHECK;
+/* TOFU check without writing: *trusted_out = true when no key is stored or
+ * the stored key equals key. */
+int wa_store_identity_is_trusted(wa_store *st, int64_t instance_id, const char *name, int32_t device_id,
+	const uint8_t *key, size_t key_len, bool *trusted_out) WA_MUST_CHECK;
+int wa_store_identity_delete(wa_store *st, int64_t instance_id, const char *name, int32_t device_id) WA_MUST_CHECK;
+
+/* ---- Signal: one-time pre-keys (id -> serialized record; encrypted at rest) ---- */
+int wa_store_prekey_save(wa_store *st, int64_t instance_id, uint32_t id,
+	const uint8_t *record, size_t record_len) WA_MUST_CHECK;
+int wa_store_prekey_load(wa_store *st, int64_t instance_id, uint32_t id,
+	uint8_t **out, size_t *out_len) WA_MUST_CHECK;
+int wa_store_prekey_exists(wa_store *st, int64_t instance_id, uint32_t id, bool *exists_out) WA_MUST_CHECK;
+/* Removing an absent id is not an error. */
+int wa_store_prekey_remove(wa_store *st, int64_t instance_id, uint32_t id) WA_MUST_CHECK;
+int wa_store_prekey_count(wa_store *st, int64_t instance_id, size_t *n_out) WA_MUST_CHECK;
+
+/* ---- Signal: signed pre-keys (id -> serialized record; encrypted at rest) ---- */
+int wa_store_signed_prekey_save(wa_store *st, int64_t instance_id, uint32_t id,
+	const uint8_t *record, size_t record_len) WA_MUST_CHECK;
+int wa_store_signed_prekey_load(wa_store *st, int64_t instance_id, uint32_t id,
+	uint8_t **out, size_t *out_len) WA_MUST_CHECK;
+int wa_store_signed_prekey_exists(wa_store *st, int64_t instance_id, uint32_t id, bool *exists_out) WA_MUST_CHECK;
+int wa_store_signed_prekey_remove(wa_store *st, int64_t instance_id, uint32_t id) WA_MUST_CHECK;
+
+/* ---- Signal: sessions (name + device -> serialized record; encrypted at rest) ---- */
+int wa_store_session_save(wa_store *st, int64_t instance_id, const char *name, int32_t device_id,
+	const uint8_t *record, size_t record_len) WA_MUST_CHECK;
+int wa_store_session_load(wa_store *st, int64_t instance_id, const char *name, int32_t device_id,
+	uint8_t **out, size_t *out_len) WA_MUST_CHECK;
+int wa_store_session_exists(wa_store *st, int64_t instance_id, const char *name, int32_t device_id,
+	bool *exists_out) WA_MUST_CHECK;
+/* All device ids with a session for name, ascending (includes every device
+ * id; the libsignal adapter filters as it needs). *ids_out: malloc'd
+ * (free()), NULL when *n_out == 0. */
+int wa_store_session_devices(wa_store *st, int64_t instance_id, const char *name,
+	int32_t **ids_out, size_t *n_out) WA_MUST_CHECK;
+/* Deleting an absent session is not an error. For delete_all,
+ * *n_deleted_out (may be NULL) is the number of sessions removed. */
+int wa_store_session_delete(wa_store *st, int64_t instance_id, const char *name, int32_t device_id) WA_MUST_CHECK;
+int wa_store_session_delete_all(wa_store *st, int64_t instance_id, const char *name, size_t *n_deleted_out) WA_MUST_CHECK;
+
+/* ---- Signal: sender keys (group id + sender name + device -> record; encrypted at rest) ---- */
+int wa_store_sender_key_save(wa_store *st, int64_t instance_id, const char *group_id,
+	const char *sender_name, int32_t device_id, const uint8_t *record, size_t record_len) WA_MUST_CHECK;
+int wa_store_sender_key_load(wa_store *st, int64_t instance_id, const char *group_id,
+	const char *sender_name, int32_t device_id, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
+int wa_store_sender_key_delete(wa_store *st, int64_t instance_id, const char *group_id,
+	const char *sender_name, int32_t device_id) WA_MUST_CHECK;
+
+/* ---- messages (decrypted plaintext, for dedupe on redelivery) ----
+ * Crash-safe receive: begin; decrypt (session save); wa_store_msg_insert;
+ * commit; then ack. On redelivery of the same (chat, id, from_me) look up
+ * the stored plaintext with wa_store_msg_load before touching the ratchet. */
+enum wa_store_msg_status {
+	WA_STORE_MSG_RECEIVED = 0,  /* stored, not yet acked to the server */
+	WA_STORE_MSG_ACKED = 1,     /* receipt/ack sent */
+	WA_STORE_MSG_PENDING = 2,   /* outgoing, not yet acked by server */
+	WA_STORE_MSG_SENT = 3,      /* outgoing, server ack received */
+	WA_STORE_MSG_DELIVERED = 4,
+	WA_STORE_MSG_READ = 5,
+	WA_STORE_MSG_FAILED = 6,
+};
+
+typedef struct wa_store_msg {
+	const char *chat_jid;       /* required */
+	const char *msg_id;         /* required */
+	bool from_me;
+	const char *sender_jid;     /* may be NULL (1:1 incoming: chat) */
+	int64_t timestamp;          /* seconds since epoch, as in the stanza */
+	int status;                 /* enum wa_store_msg_status */
+	const uint8_t *plaintext;   /* serialized Message protobuf; may be NULL if len 0 */
+	size_t plaintext_len;       /* <= WA_STORE_MAX_PLAINTEXT */
+} wa_store_msg;
+
+/* A loaded message: owns its strings and plaintext. free: wa_store_msg_row_free. */
+typedef struct wa_store_msg_row {
+	int64_t row_id;
+	char *chat_jid;
+	char *msg_id;
+	bool from_me;
+	char *sender_jid;           /* NULL when not stored */
+	int64_t timestamp;
+	int status;
+	uint8_t *plaintext;         /* NULL when plaintext_len == 0 */
+	size_t plaintext_len;
+} wa_store_msg_row;
+
+/* Inserts unless (instance, chat, id, from_me) exists. *existed_out = true
+ * when it already existed (nothing written). */
+int wa_store_msg_insert(wa_store *st, int64_t instance_id, const wa_store_msg *m, bool *existed_out) WA_MUST_CHECK;
+/* WA_ENOTFOUND if absent. */
+int wa_store_msg_load(wa_store *st, int64_t instance_id, const char *chat_jid, const char *msg_id,
+	bool from_me, wa_store_msg_row **out) WA_MUST_CHECK;
+int wa_store_msg_set_status(wa_store *st, int64_t instance_id, const char *chat_jid, const char *msg_id,
+	bool from_me, int status) WA_MUST_CHECK;
+void wa_store_msg_row_free(wa_store_msg_row *row);
+
+/* ---- outbox (queued outgoing messages) ---- */
+enum wa_store_outbox_state {
+	WA_STORE_OUTBOX_QUEUED = 0,
+	WA_STORE_OUTBOX_SENDING = 1,
+	WA_STORE_OUTBOX_SENT = 2,
+	WA_STORE_OUTBOX_FAILED = 3,
+};
+int wa_store_outbox_add(wa_store *st, int64_t instance_id, const char *chat_jid, const char *msg_id,
+	const uint8_t *payload, size_t payload_len, int64_t *row_id_out) WA_MUST_CHECK;
+int wa_store_outbox_set_state(wa_store *st, int64_t instance_id, int64_t row_id, int state) WA_MUST_CHECK;
+/* Oldest queued entry: WA_ENOTFOUND when the queue is empty. Strings/payload malloc'd (free()). */
+int wa_store_outbox_next(wa_store *st, int64_t instance_id, int64_t *row_id_out, char **msg_id_out,
+	char **chat_jid_out, uint8_t **payload_out, size_t *payload_len_out) WA_MUST_CHECK;
+
+/* ---- contacts and LID mapping ---- */
+/* Upsert; lid and push_name may be NULL (kept as they were). */
+int wa_store_contact_save(wa_store *st, int64_t instance_id, const char *jid, const char *lid,
+	const char *push_name) WA_MUST_CHECK;
+/* *lid_out / *push_name_out: malloc'd strings (free()), NULL when not stored. */
+int wa_store_contact_load(wa_store *st, int64_t instance_id, const char *jid, char **lid_out,
+	char **push_name_out) WA_MUST_CHECK;
+/* pn and lid are user parts or JIDs as the caller chooses (consistently). */
+int wa_store_lid_mapping_save(wa_store *st, int64_t instance_id, const char *pn, const char *lid) WA_MUST_CHECK;
+int wa_store_lid_for_pn(wa_store *st, int64_t instance_id, const char *pn, char **lid_out) WA_MUST_CHECK;
+int wa_store_pn_for_lid(wa_store *st, int64_t instance_id, const char *lid, char **pn_out) WA_MUST_CHECK;
+
+/* ---- app state sync ---- */
+/* key_id: opaque bytes; key_data: serialized AppStateSyncKeyData (encrypted at rest). */
+int wa_store_app_state_key_save(wa_store *st, int64_t instance_id, const uint8_t *key_id, size_t key_id_len,
+	const uint8_t *key_data, size_t key_data_len) WA_MUST_CHECK;
+int wa_store_app_state_key_load(wa_store *st, int64_t instance_id, const uint8_t *key_id, size_t key_id_len,
+	uint8_t **out, size_t *out_len) WA_MUST_CHECK;
+#define WA_STORE_LTHASH_LEN 128
+int wa_store_app_state_version_save(wa_store *st, int64_t instance_id, const char *name, uint64_t version,
+	const uint8_t hash[WA_STORE_LTHASH_LEN]) WA_MUST_CHECK;
+int wa_store_app_state_version_load(wa_store *st, int64_t instance_id, const char *name, uint64_t *version_out,
+	uint8_t hash_out[WA_STORE_LTHASH_LEN]) WA_MUST_CHECK;
+
+#endif
