@@ -12,27 +12,10 @@
 #include "binary/jid.h"
 #include "binary/limits.h"
 #include "binary/node_priv.h"
+#include "binary/tags.h"
 #include "binary/tokens.h"
 #include "util/buf.h"
 
-enum {
-	TAG_LIST_EMPTY = 0x00,
-	TAG_DICTIONARY_0 = 0xEC,
-	TAG_DICTIONARY_3 = 0xEF,
-	TAG_RESERVED_FIRST = 0xF0,
-	TAG_RESERVED_LAST = 0xF4,
-	TAG_INTEROP_JID = 0xF5,
-	TAG_FB_JID = 0xF6,
-	TAG_AD_JID = 0xF7,
-	TAG_LIST_8 = 0xF8,
-	TAG_LIST_16 = 0xF9,
-	TAG_JID_PAIR = 0xFA,
-	TAG_HEX_8 = 0xFB,
-	TAG_BINARY_8 = 0xFC,
-	TAG_BINARY_20 = 0xFD,
-	TAG_BINARY_32 = 0xFE,
-	TAG_NIBBLE_8 = 0xFF,
-};
 
 struct dec {
 	wa_reader rd;
