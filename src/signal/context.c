@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "signal/curve_fast.h"
 #include "signal/provider.h"
 #include "util/log.h"
 
@@ -105,6 +106,12 @@ int wa_sig_new(wa_store *st, int64_t instance_id, wa_sig **out)
 		return WA_ENOMEM;
 	s->st = st;
 	s->instance = instance_id;
+	if (sodium_init() < 0) {
+		free(s);
+		return WA_ECRYPTO;
+	}
+	/* libsodium X25519 in place of libsignal's portable one (curve_fast.c) */
+	WA_DEBUG("signal", "fast X25519 %s", wa_sig_curve_fast_active() ? "active" : "NOT active");
 	int rc = wa_sig_reload_identity(s);
 	if (rc)
 		goto fail;

@@ -1,0 +1,126 @@
+/* The libsodium X25519 that replaces libsignal-protocol-c's curve25519_donna
+ * (src/signal/curve_fast.c) must be in effect and give byte-identical
+ * results to the library's own implementation, found behind ours with
+ * dlsym(RTLD_NEXT), on random inputs and on the edge cases where
+ * implementations differ: small-order points, non-canonical u >= p, the
+ * top bit set, all-zero and all-one (unclamped: the fallback) scalars. Plus RFC 7748 §5.2 vectors. */
+#include "check.h"
+
+#include <dlfcn.h>
+#include <sodium.h>
+#include <stdint.h>
+
+#include <curve.h>
+#include <signal_protocol.h>
+
+#include "signal/curve_fast.h"
+#include "util/codec.h"
+
+typedef int (*donna_fn)(uint8_t *, const uint8_t *, const uint8_t *);
+
+static void hex32(const char *hex, uint8_t out[32])
+{
+	uint8_t *b;
+	size_t n;
+	if (wa_hex_decode(hex, 64, &b, &n) != 0 || n != 32) {
+		fprintf(stderr, "bad hex in test\n");
+		exit(1);
+	}
+	memcpy(out, b, 32);
+	free(b);
+}
+
+int main(void)
+{
+	CHECK(sodium_init() >= 0);
+
+	/* libsignal's own agreement must run through our function */
+	uint8_t priv[32], pub[33] = { 0x05 };
+	randombytes_buf(priv, 32);
+	priv[0] &= 248; /* clamped, as libsignal generates its keys */
+	priv[31] = (priv[31] & 127) | 64;
+	crypto_scalarmult_curve25519_base(pub + 1, priv);
+	ec_public_key *pk = NULL;
+	ec_private_key *sk = NULL;
+	CHECK_EQ_INT(curve_decode_point(&pk, pub, sizeof pub, NULL), 0);
+	CHECK_EQ_INT(curve_decode_private_point(&sk, priv, sizeof priv, NULL), 0);
+	uint8_t *shared = NULL;
+	unsigned long before = wa_sig_curve_fast_calls();
+	CHECK_EQ_INT(curve_calculate_agreement(&shared, pk, sk), 32);
+	CHECK_EQ_INT(wa_sig_curve_fast_calls(), before + 1);
+	uint8_t expect[32];
+	CHECK_EQ_INT(crypto_scalarmult_curve25519(expect, priv, pub + 1), 0);
+	if (shared)
+		CHECK_EQ_MEM(shared, expect, 32);
+	free(shared);
+	SIGNAL_UNREF(pk);
+	SIGNAL_UNREF(sk);
+
+	CHECK(wa_sig_curve_fast_active());
+	donna_fn orig = (donna_fn)dlsym(RTLD_NEXT, "curve25519_donna");
+	CHECK(orig != NULL);
+	CHECK(orig != (donna_fn)curve25519_donna);
+	if (!orig)
+		return check_exit("test_signal_curve");
+
+	/* RFC 7748 §5.2, first vector */
+	uint8_t k[32], u[32], want[32], got[32];
+	hex32("a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4", k);
+	hex32("e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c", u);
+	hex32("c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552", want);
+	k[0] &= 248; /* X25519 clamps; libsignal passes keys already clamped */
+	k[31] = (k[31] & 127) | 64;
+	CHECK_EQ_INT(curve25519_donna(got, k, u), 0);
+	CHECK_EQ_MEM(got, want, 32);
+
+	/* edge-case points (little-endian u): 0, 1, small-order points of
+	 * order 8, p-1, p, p+1, 2^255-1, and 9 with the top bit set */
+	static const char *const edge[] = {
+		"0000000000000000000000000000000000000000000000000000000000000000",
+		"0100000000000000000000000000000000000000000000000000000000000000",
+		"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+		"5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+		"0900000000000000000000000000000000000000000000000000000000000080",
+		"0900000000000000000000000000000000000000000000000000000000000000",
+	};
+	uint8_t scalars[4][32];
+	memset(scalars[0], 0, 32);
+	memset(scalars[1], 0xff, 32);
+	randombytes_buf(scalars[2], 32);
+	randombytes_buf(scalars[3], 32);
+	uint8_t a[32], b[32];
+	for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+		hex32(edge[i], u);
+		for (int s = 0; s < 4; s++) {
+			memset(a, 0xAA, 32);
+			memset(b, 0x55, 32);
+			CHECK_EQ_INT(curve25519_donna(a, scalars[s], u), 0);
+			CHECK_EQ_INT(orig(b, scalars[s], u), 0);
+			if (memcmp(a, b, 32) != 0)
+				fprintf(stderr, "mismatch: point %zu scalar %d\n", i, s);
+			CHECK_EQ_MEM(a, b, 32);
+		}
+	}
+
+	/* random scalars against the base point and random points */
+	static const uint8_t nine[32] = { 9 };
+	for (int i = 0; i < 2000; i++) {
+		randombytes_buf(k, 32);
+		if (i % 4 != 3) { /* mostly clamped, like libsignal's keys */
+			k[0] &= 248;
+			k[31] = (k[31] & 127) | 64;
+		}
+		if (i % 2)
+			randombytes_buf(u, 32);
+		else
+			memcpy(u, nine, 32);
+		CHECK_EQ_INT(curve25519_donna(a, k, u), 0);
+		CHECK_EQ_INT(orig(b, k, u), 0);
+		CHECK_EQ_MEM(a, b, 32);
+	}
+	return check_exit("test_signal_curve");
+}
