@@ -316,7 +316,7 @@ static void test_limits(void)
 				char key[4];
 				int kl = snprintf(key, sizeof key, "%d", a);
 				uint8_t kb[4] = { 0xFF, (uint8_t)((kl + 1) / 2 | (kl % 2 ? 0x80 : 0)) };
-				uint8_t packed[2] = { 0, 0 };
+				uint8_t packed[8] = { 0 }; /* kl <= 3; sized for what snprintf could return */
 				for (int c = 0; c < kl + (kl % 2); c++) {
 					int nib = c < kl ? key[c] - '0' : 0xF;
 					packed[c / 2] |= (uint8_t)(c % 2 ? nib : nib << 4);
