@@ -95,12 +95,33 @@ done:
 	return rc;
 }
 
+/* 1 when lo <= c <= hi, without branching on c (c, lo, hi < 256). */
+static uint32_t ct_in(uint32_t c, uint32_t lo, uint32_t hi)
+{
+	return ((lo - 1 - c) & (c - hi - 1)) >> 31;
+}
+
+/* libsodium 1.0.18's sodium_base642bin accepts some bytes >= 0x80 as
+ * base64 digits (fuzz_qr_payload found "\xaf"), so check the alphabet
+ * first, in constant time like the decoder: 43 digits then '='. */
+static int b64_key_alphabet_ok(const char *s)
+{
+	uint32_t ok = 1;
+	for (size_t i = 0; i < WA_QR_B64_KEY_LEN - 1; i++) {
+		uint32_t c = (unsigned char)s[i];
+		ok &= ct_in(c, 'A', 'Z') | ct_in(c, 'a', 'z') | ct_in(c, '0', '9') |
+			ct_in(c, '+', '+') | ct_in(c, '/', '/');
+	}
+	ok &= ct_in((unsigned char)s[WA_QR_B64_KEY_LEN - 1], '=', '=');
+	return (int)ok;
+}
+
 /* Strict canonical base64 of exactly 32 bytes (44 chars, one '='). The
  * decoder is libsodium's constant-time one; it also rejects non-zero
  * leftover bits, so each key has exactly one accepted spelling. */
 static int key_decode(uint8_t out[static WA_QR_KEY_LEN], const char *s, size_t len)
 {
-	if (len != WA_QR_B64_KEY_LEN)
+	if (len != WA_QR_B64_KEY_LEN || !b64_key_alphabet_ok(s))
 		return WA_EMALFORMED;
 	uint8_t *b = NULL;
 	size_t n = 0;
