@@ -271,7 +271,8 @@ static void test_tamper(void)
 	size_t n = 0;
 	wa_media_result r;
 	CHECK_EQ_INT(wa_media_encrypt(&blob, &n, &r, &k, pt, sizeof pt), 0);
-	uint8_t *out = (uint8_t *)"sentinel";
+	static uint8_t sentinel[1];
+	uint8_t *out = sentinel;
 	size_t out_len = 12345;
 	int bad = 0;
 	/* every byte flipped: ciphertext and MAC bytes alike fail the MAC */
@@ -315,7 +316,7 @@ static void test_tamper(void)
 	BAD(wa_media_decrypt(&out, &out_len, &k, blob, n, r.file_enc_sha256, wrong, 0) != WA_EMEDIA_HASH);
 	CHECK_EQ_INT(bad, 0);
 	/* nothing was released on any failure */
-	CHECK(out == (uint8_t *)"sentinel");
+	CHECK(out == sentinel);
 	CHECK_EQ_INT(out_len, 12345);
 
 	/* a size limit below the blob */
