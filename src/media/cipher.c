@@ -129,7 +129,7 @@ void wa_media_enc_free(wa_media_enc *e)
 
 int wa_media_enc_new(wa_media_enc **out, const wa_media_keys *keys, uint64_t max_len)
 {
-	if (!out || !keys)
+	if (!out || !keys || max_len > WA_MEDIA_MAX_LEN_CAP)
 		return WA_EINVAL;
 	wa_media_enc *e = calloc(1, sizeof *e);
 	if (!e)
@@ -268,7 +268,7 @@ void wa_media_dec_free(wa_media_dec *d)
 
 int wa_media_dec_new(wa_media_dec **out, const wa_media_keys *keys, uint64_t max_len)
 {
-	if (!out || !keys)
+	if (!out || !keys || max_len > WA_MEDIA_MAX_LEN_CAP)
 		return WA_EINVAL;
 	wa_media_dec *d = calloc(1, sizeof *d);
 	if (!d)

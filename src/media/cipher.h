@@ -29,6 +29,9 @@
 #define WA_MEDIA_SHA256_LEN 32
 /* Default plaintext size limit (WhatsApp's own limit for documents is 2 GB). */
 #define WA_MEDIA_DEFAULT_MAX_LEN ((uint64_t)2 << 30)
+/* Largest max_len a caller may configure (keeps the blob arithmetic far
+ * from overflow); above it _new returns WA_EINVAL. */
+#define WA_MEDIA_MAX_LEN_CAP ((uint64_t)1 << 40)
 /* Blob length for n plaintext bytes: padded ciphertext plus the MAC. */
 #define WA_MEDIA_BLOB_LEN(n) ((uint64_t)(n) / 16 * 16 + 16 + WA_MEDIA_MAC_LEN)
 /* Output room an update needs for in_len input bytes, and final's output. */
@@ -46,8 +49,8 @@ typedef struct wa_media_result {
 typedef struct wa_media_enc wa_media_enc;
 typedef struct wa_media_dec wa_media_dec;
 
-/* max_len: plaintext limit in bytes, 0 for WA_MEDIA_DEFAULT_MAX_LEN.
- * Errors: WA_EINVAL, WA_ENOMEM, WA_ECRYPTO. */
+/* max_len: plaintext limit in bytes, 0 for WA_MEDIA_DEFAULT_MAX_LEN, at
+ * most WA_MEDIA_MAX_LEN_CAP. Errors: WA_EINVAL, WA_ENOMEM, WA_ECRYPTO. */
 int wa_media_enc_new(wa_media_enc **out, const wa_media_keys *keys, uint64_t max_len) WA_MUST_CHECK;
 /* Encrypts in_len bytes; writes *out_len (<= in_len + 15) bytes of blob to
  * out, which must hold WA_MEDIA_UPDATE_OUT(in_len) (else WA_EINVAL).

@@ -402,6 +402,13 @@ static void test_state_machine(void)
 	wa_media_enc_free(e);
 	wa_media_enc_free(NULL);
 	wa_media_dec_free(NULL);
+	e = NULL;
+	d = NULL;
+	CHECK_EQ_INT(wa_media_enc_new(&e, &k, UINT64_MAX), WA_EINVAL);
+	CHECK_EQ_INT(wa_media_dec_new(&d, &k, WA_MEDIA_MAX_LEN_CAP + 1), WA_EINVAL);
+	CHECK(e == NULL && d == NULL);
+	CHECK_EQ_INT(wa_media_dec_new(&d, &k, WA_MEDIA_MAX_LEN_CAP), 0);
+	wa_media_dec_free(d);
 	free(blob);
 }
 
