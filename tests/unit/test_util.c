@@ -81,6 +81,12 @@ static void test_codecs(void)
 	free(back);
 	free(b64);
 	CHECK_EQ_INT(wa_b64_decode("a$==", 4, &back, &n), WA_EMALFORMED);
+	/* bytes >= 0x80 that libsodium 1.0.18 would take as digits */
+	CHECK_EQ_INT(wa_b64_decode("q5Y\xafRSo=", 8, &back, &n), WA_EMALFORMED);
+	for (unsigned c = 0x80; c <= 0xff; c++) {
+		char bad[5] = { 'a', 'G', 'V', (char)c, 0 };
+		CHECK_EQ_INT(wa_b64_decode(bad, 4, &back, &n), WA_EMALFORMED);
+	}
 }
 
 static void test_errors(void)
