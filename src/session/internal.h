@@ -158,6 +158,8 @@ struct wa_session {
 	char id_prefix[16];
 	uint64_t id_counter;
 
+	char me_bare[WA_STORE_JID_MAX]; /* wa_session_jid's answer */
+
 	/* messaging half (S2) keeps its state here */
 	struct wa_msg_state *msg;
 };
@@ -195,7 +197,17 @@ int wa_prekeys_handle_notification(wa_session *s, const wa_node *n);
 int wa_prekeys_check(wa_session *s) WA_MUST_CHECK;
 /* Builds and sends the upload iq for n new keys. */
 int wa_prekeys_upload(wa_session *s, size_t n) WA_MUST_CHECK;
+/* How many keys to upload for a server count (-1 = unknown): 0, the
+ * initial 812 or the top-up 50. */
+size_t wa_prekeys_wanted(long server_count, bool ever_uploaded);
+struct wa_sig_prekey;
+/* The §8.2 upload iq (no id yet). *out: new tree. */
+int wa_prekeys_build_upload(wa_node **out, uint32_t regid, const uint8_t identity_pub[static 32],
+	const struct wa_sig_prekey *keys, size_t n, uint32_t spk_id, const uint8_t spk_pub[static 32],
+	const uint8_t spk_sig[static 64]) WA_MUST_CHECK;
 void wa_pair_reset(wa_session *s);
+/* QR ref rotation timer (pair.c). */
+void wa_pair_on_qr_timer(wa_session *s);
 
 /* Credentials (creds.c): load, or generate and save a fresh set. */
 int wa_session_creds_ensure(wa_session *s) WA_MUST_CHECK;

@@ -55,6 +55,10 @@ int wa_store_creds_save(wa_store *st, int64_t instance_id, const wa_store_creds 
 /* WA_ENOTFOUND if never saved. *out is written only on success. Scrub with
  * sodium_memzero when done. */
 int wa_store_creds_load(wa_store *st, int64_t instance_id, wa_store_creds *out) WA_MUST_CHECK;
+/* Deletes the credentials and all Signal/app-state key material of the
+ * instance in one transaction (device logged out); messages, contacts and
+ * queues stay. Wiping an instance without creds is not an error. */
+int wa_store_creds_wipe(wa_store *st, int64_t instance_id) WA_MUST_CHECK;
 
 /* ---- Signal: peer identity keys (address name + device id -> public key) ----
  * key is what libsignal serializes (33 bytes, 0x05 prefix), up to
