@@ -18,6 +18,7 @@
 #include "binary/jid.h"
 #include "binary/node.h"
 #include "signal/cipher.h"
+#include "signal/padding.h"
 #include "wa/wa.h"
 
 /* ---- limits ---- */
