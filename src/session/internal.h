@@ -39,7 +39,7 @@ struct wa_noise_transport;
 #define WA_SESSION_QR_FIRST_S 60u              /* first ref shown 60 s, then 20 s each (§6.3) */
 #define WA_SESSION_QR_NEXT_S 20u
 #define WA_SESSION_MAX_REFS 16u                /* refs kept from one pair-device */
-#define WA_SESSION_MAX_FRAME (16u * 1024 * 1024) /* incoming frame cap (whatsmeow's read limit) */
+#define WA_SESSION_MAX_FRAME 0xFFFFFFu            /* incoming frame cap: the 24-bit length field */
 #define WA_SESSION_ID_MAX 48                   /* stanza id buffer incl. NUL */
 #define WA_SESSION_PREKEY_INITIAL 812u         /* first upload (both libraries) */
 #define WA_SESSION_PREKEY_MIN 5u               /* server count below this: top up */

@@ -174,6 +174,7 @@ static void run_command(struct app *a, const char *line)
 		reply(cmd, rc, NULL);
 	} else if (strcmp(cmd, "quit") == 0) {
 		a->quit = true;
+		lws_cancel_service(a->ctx); /* wake the poll so the loop sees quit */
 		reply(cmd, 0, NULL);
 	}
 	/* --- messaging commands (S2) --- */
@@ -192,6 +193,7 @@ static void stdin_poll(lws_sorted_usec_list_t *sul)
 		if (n == 0) {
 			a->stdin_eof = true;
 			a->quit = true;
+			lws_cancel_service(a->ctx);
 			return;
 		}
 		if (n < 0)
