@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "session/internal.h"
+#include "session/msgstate.h"
 #include "util/log.h"
 
 const wa_stanza_handler wa_stanza_handlers[] = {
@@ -19,11 +20,19 @@ const wa_stanza_handler wa_stanza_handlers[] = {
 	{"notification", "encrypt", wa_prekeys_handle_notification},
 	/* --- messaging (S2): message, receipt, notification (other types),
 	 * presence, chatstate, ack, call --- */
+	{"message", NULL, wa_msg_handle_message},
+	{"receipt", NULL, wa_msg_handle_receipt},
+	{"ack", NULL, wa_msg_handle_ack},
+	{"notification", NULL, wa_msg_handle_notification},
+	{"presence", NULL, wa_msg_handle_presence},
+	{"chatstate", NULL, wa_msg_handle_chatstate},
+	{"call", NULL, wa_msg_handle_call},
 	{NULL, NULL, NULL},
 };
 
 const wa_session_ext *const wa_session_exts[] = {
 	/* --- messaging (S2) --- */
+	&wa_msg_ext,
 	NULL,
 };
 
