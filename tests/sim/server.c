@@ -68,17 +68,23 @@ int sim_defer(struct sim *sim, int64_t delay_ms, sim_timer_fn fn, void *arg)
 	return 0;
 }
 
-static void timers_cancel_all(struct sim *sim)
+/* At shutdown every pending timer fires once, early, with sim_stopping()
+ * true, so its owner can free its argument. Timers scheduled meanwhile are
+ * handled by the same loop. */
+static void timers_fire_all(struct sim *sim)
 {
 	struct sim_core *core = sim_core(sim);
-	struct sim_timer *t = core->timers;
-	while (t) {
-		struct sim_timer *n = t->next;
+	core->stopping = true;
+	while (core->timers) {
+		struct sim_timer *t = core->timers;
 		lws_sul_cancel(&t->sul);
-		free(t);
-		t = n;
+		timer_fire(&t->sul);
 	}
-	core->timers = NULL;
+}
+
+bool sim_stopping(const struct sim *sim)
+{
+	return sim_core((struct sim *)sim)->stopping;
 }
 
 void sim_conn_kick(struct sim_conn *c)
@@ -264,6 +270,14 @@ static int ws_writeable(struct sim_conn *c)
 		return 0;
 	}
 	if (c->closing) {
+		if (c->linger) {
+			/* After a stream:error or failure the client closes by itself
+			 * (Baileys may still be decoding the last frame when a close
+			 * frame arrives and would report 428 instead of the error). */
+			c->linger = false;
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 1);
+			return 0;
+		}
 		lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
 		return -1;
 	}
@@ -401,7 +415,7 @@ void sim_server_stop(struct sim *sim);
 void sim_server_stop(struct sim *sim)
 {
 	struct sim_core *core = sim_core(sim);
-	timers_cancel_all(sim);
+	timers_fire_all(sim);
 	if (core->ctx)
 		lws_context_destroy(core->ctx);
 	core->ctx = NULL;
