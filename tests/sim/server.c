@@ -322,6 +322,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 
 	case LWS_CALLBACK_HTTP:
+		if (!pss)
+			return -1;
 		return http_begin(wsi, pss, in);
 	case LWS_CALLBACK_HTTP_BODY:
 		return http_body(pss, in, len);
@@ -331,7 +333,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return http_writeable(wsi, pss);
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
-		pss_http_clear(pss);
+		if (pss)
+			pss_http_clear(pss);
 		return 0;
 	default:
 		break;
@@ -361,6 +364,8 @@ static struct lws_vhost *make_vhost(struct lws_context *ctx, const char *name, i
 	info.iface = "127.0.0.1";
 	info.protocols = protocols;
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (cert)
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.ssl_cert_filepath = cert;
 	info.ssl_private_key_filepath = key;
 	return lws_create_vhost(ctx, &info);
