@@ -139,4 +139,20 @@ const conns = await sim.api('GET', '/_sim/conns');
 check(conns.json.count === 1 && conns.json.conns[0].state === 'ready', `only the good connection is left (${conns.json.count})`);
 await good.stop();
 check((await sim.stop()) === 0, 'wasim exited cleanly');
+
+// --max-conns: the connection over the limit is refused, the others stay
+const small = await startWasim(process.argv[2], { extra: ['--max-conns', '2'] });
+const rawOn = (url) => new Promise((resolve) => {
+  const ws = new WebSocket(url);
+  const r = { ws, closedP: new Promise((c) => ws.on('close', () => c(true))) };
+  ws.on('error', () => {});
+  ws.on('open', () => resolve(r));
+  ws.on('unexpected-response', () => resolve(r));
+});
+const a1 = await rawOn(small.url), a2 = await rawOn(small.url), a3 = await rawOn(small.url);
+check(await closedWithin(a3, 3000), '--max-conns 2: third connection refused');
+check(!(await closedWithin(a1, 300)) && !(await closedWithin(a2, 10)), '... the first two stay open');
+a1.ws.terminate();
+a2.ws.terminate();
+check((await small.stop()) === 0, 'second wasim exited cleanly');
 process.exit(0);
