@@ -303,7 +303,8 @@ static void delayed_ack_fire(struct sim *sim, void *arg)
 	struct delayed_ack *da = arg;
 	struct sim_account *a = sim_account_find(sim, da->phone);
 	struct sim_device *d = a ? sim_device_find(a, da->device) : NULL;
-	if (d && d->conn && d->conn->id == da->conn_id && d->conn->state == SIM_CONN_READY)
+	if (!sim_stopping(sim) && d && d->conn && d->conn->id == da->conn_id &&
+	    d->conn->state == SIM_CONN_READY)
 		if (sim_conn_send(d->conn, da->n))
 			sim_logf(sim, "delayed ack not sent");
 	wa_node_free(da->n);
@@ -356,6 +357,7 @@ void sim_conn_stream_error(struct sim_conn *c, int code)
 	if (c->tr && !c->dead && !c->closing && sim_conn_send(c, n))
 		sim_logf(c->sim, "conn %llu: stream:error not sent", (unsigned long long)c->id);
 	wa_node_free(n);
+	c->linger = true;
 	sim_conn_close(c, SIM_CLOSE_FLUSH);
 }
 

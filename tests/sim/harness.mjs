@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { loadBaileys, baileysPath } from '../interop/baileys.mjs';
@@ -118,7 +119,11 @@ export async function baileys() {
 // after a close with 515 (restart required) and, optionally, after other
 // non-logout closes. Every connection.update is recorded in `updates`.
 export class Client {
-  constructor(sim, name, { reconnect = false, browser } = {}) {
+  // tls: connect to wasim's wss:// port (self-signed: certificate checks off,
+  // as Baileys' own e2e harness does). `sim` may be replaced between
+  // reconnects (a restarted wasim): each start() reads this.sim.
+  constructor(sim, name, { reconnect = false, browser, tls = false } = {}) {
+    this.tls = tls;
     this.sim = sim;
     this.name = name;
     this.authDir = tmpDir(`wasim-auth-${name}-`);
@@ -139,7 +144,8 @@ export class Client {
     const { state, saveCreds } = await B.useMultiFileAuthState(this.authDir);
     this.creds = state.creds;
     const opts = {
-      waWebSocketUrl: this.sim.url,
+      waWebSocketUrl: this.tls ? this.sim.tlsUrl : this.sim.url,
+      agent: this.tls ? new https.Agent({ rejectUnauthorized: false }) : undefined,
       auth: state,
       logger,
       printQRInTerminal: false,

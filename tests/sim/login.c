@@ -17,6 +17,7 @@
 static int send_failure(struct sim_conn *c, const char *reason)
 {
 	int rc = sim_conn_send_free(c, sim_node("failure", "reason", reason, "location", "wasim", NULL));
+	c->linger = true;
 	sim_conn_close(c, SIM_CLOSE_FLUSH);
 	return rc < 0 ? rc : 0;
 }

@@ -7,12 +7,14 @@
 typedef int (*sim_module_init_fn)(struct sim *sim);
 
 /* --- wasim messaging module declarations (W2) --- */
+int sim_msg_init(struct sim *sim);
 /* --- end --- */
 
 static const sim_module_init_fn modules[] = {
 	sim_login_init,
 	sim_control_init,
 	/* --- wasim messaging modules (W2) --- */
+	sim_msg_init,
 	/* --- end --- */
 };
 

@@ -68,17 +68,23 @@ int sim_defer(struct sim *sim, int64_t delay_ms, sim_timer_fn fn, void *arg)
 	return 0;
 }
 
-static void timers_cancel_all(struct sim *sim)
+/* At shutdown every pending timer fires once, early, with sim_stopping()
+ * true, so its owner can free its argument. Timers scheduled meanwhile are
+ * handled by the same loop. */
+static void timers_fire_all(struct sim *sim)
 {
 	struct sim_core *core = sim_core(sim);
-	struct sim_timer *t = core->timers;
-	while (t) {
-		struct sim_timer *n = t->next;
+	core->stopping = true;
+	while (core->timers) {
+		struct sim_timer *t = core->timers;
 		lws_sul_cancel(&t->sul);
-		free(t);
-		t = n;
+		timer_fire(&t->sul);
 	}
-	core->timers = NULL;
+}
+
+bool sim_stopping(const struct sim *sim)
+{
+	return sim_core((struct sim *)sim)->stopping;
 }
 
 void sim_conn_kick(struct sim_conn *c)
@@ -264,6 +270,14 @@ static int ws_writeable(struct sim_conn *c)
 		return 0;
 	}
 	if (c->closing) {
+		if (c->linger) {
+			/* After a stream:error or failure the client closes by itself
+			 * (Baileys may still be decoding the last frame when a close
+			 * frame arrives and would report 428 instead of the error). */
+			c->linger = false;
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 1);
+			return 0;
+		}
 		lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
 		return -1;
 	}
@@ -308,6 +322,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 
 	case LWS_CALLBACK_HTTP:
+		if (!pss)
+			return -1;
 		return http_begin(wsi, pss, in);
 	case LWS_CALLBACK_HTTP_BODY:
 		return http_body(pss, in, len);
@@ -317,7 +333,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return http_writeable(wsi, pss);
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
-		pss_http_clear(pss);
+		if (pss)
+			pss_http_clear(pss);
 		return 0;
 	default:
 		break;
@@ -347,6 +364,8 @@ static struct lws_vhost *make_vhost(struct lws_context *ctx, const char *name, i
 	info.iface = "127.0.0.1";
 	info.protocols = protocols;
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (cert)
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.ssl_cert_filepath = cert;
 	info.ssl_private_key_filepath = key;
 	return lws_create_vhost(ctx, &info);
@@ -401,7 +420,7 @@ void sim_server_stop(struct sim *sim);
 void sim_server_stop(struct sim *sim)
 {
 	struct sim_core *core = sim_core(sim);
-	timers_cancel_all(sim);
+	timers_fire_all(sim);
 	if (core->ctx)
 		lws_context_destroy(core->ctx);
 	core->ctx = NULL;

@@ -243,11 +243,12 @@ int sim_save(struct sim *sim);
 
 /* ---- timers ---- */
 
-/* Calls fn(sim, arg) after delay_ms on the loop. Returns 0 or WA_ENOMEM.
- * Pending timers are dropped (fn not called) at shutdown; arg is the
- * caller's to manage (free it in fn). */
+/* Calls fn(sim, arg) after delay_ms on the loop, exactly once. Returns 0 or
+ * WA_ENOMEM. At shutdown every pending timer fires early with
+ * sim_stopping(sim) true: fn must then just free arg (don't send). */
 typedef void (*sim_timer_fn)(struct sim *sim, void *arg);
 int sim_defer(struct sim *sim, int64_t delay_ms, sim_timer_fn fn, void *arg) WA_MUST_CHECK;
+bool sim_stopping(const struct sim *sim);
 
 /* ---- HTTP control API and media ---- */
 

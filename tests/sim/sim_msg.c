@@ -162,7 +162,7 @@ int sim_msg_deliver(struct sim *sim, struct sim_account *a, uint32_t dev, wa_nod
 	sim_msg_dirty(sim);
 	if (d->conn) {
 		/* a failed live send leaves the copy queued for the next login */
-		(void)sim_send_to_device(sim, d, n);
+		SIM_IGNORE(sim_send_to_device(sim, d, n));
 		return 0;
 	}
 	wa_node_free(n);
@@ -175,7 +175,7 @@ void sim_msg_send_live(struct sim *sim, struct sim_account *a, const struct sim_
 		struct sim_device *d = a->devices[i];
 		if (d == except || !d->conn)
 			continue;
-		(void)sim_conn_send(d->conn, n);
+		SIM_IGNORE(sim_conn_send(d->conn, n));
 	}
 	(void)sim;
 	wa_node_free(n);
@@ -191,6 +191,10 @@ static int flush_offline(struct sim *sim, struct sim_conn *c, void *user)
 		return 0;
 	(void)sim_ax(sim, d->acct);
 	x->n_subs = 0;
+	if (!x->history_sent && sim_phone_history_later(sim, d) == 0) {
+		x->history_sent = true;
+		sim_msg_dirty(sim);
+	}
 	for (sim_qitem *it = x->q.head; it; it = it->next) {
 		wa_node *node;
 		if (sim_queue_item_node(it, &node) != 0)
@@ -224,7 +228,7 @@ static void save_now(struct sim *sim, void *arg)
 {
 	(void)arg;
 	save_pending = false;
-	(void)sim_save(sim);
+	SIM_IGNORE(sim_save(sim));
 }
 
 void sim_msg_dirty(struct sim *sim)
@@ -300,7 +304,7 @@ static void keys_load(sim_keys *k, const json_t *o)
 			if (!s || wa_b64_decode(s, strlen(s), &pub, &n) != 0)
 				continue;
 			if (n == 32)
-				(void)sim_keys_add_otk(k, (uint32_t)json_integer_value(one), pub);
+				SIM_IGNORE(sim_keys_add_otk(k, (uint32_t)json_integer_value(one), pub));
 			free(pub);
 		}
 	}
@@ -325,6 +329,7 @@ static int device_save(struct sim *sim, const struct sim_device *d, json_t *obj,
 	for (const sim_qitem *it = x->q.head; it; it = it->next)
 		json_array_append_new(q, b64_json(it->bytes, it->len));
 	json_object_set_new(obj, "queue", q);
+	json_object_set_new(obj, "history_sent", json_boolean(x->history_sent));
 	return 0;
 }
 
@@ -338,6 +343,7 @@ static int device_load(struct sim *sim, struct sim_device *d, const json_t *obj,
 	if (!x)
 		return WA_ENOMEM;
 	keys_load(&x->keys, json_object_get(obj, "prekeys"));
+	x->history_sent = json_is_true(json_object_get(obj, "history_sent"));
 	json_array_foreach(json_object_get(obj, "queue"), i, e) {
 		const char *s = json_string_value(e);
 		uint8_t *b;
@@ -347,7 +353,7 @@ static int device_load(struct sim *sim, struct sim_device *d, const json_t *obj,
 			continue;
 		/* through the bounded decoder: the state file is input too */
 		if (wa_bin_decode_body(b, n, &node) == 0) {
-			(void)sim_queue_push(&x->q, node);
+			SIM_IGNORE(sim_queue_push(&x->q, node));
 			wa_node_free(node);
 		}
 		free(b);
@@ -435,6 +441,10 @@ static void shutdown_hook(struct sim *sim, void *user)
 			a->ext = NULL;
 		}
 	}
+	sim_phone_shutdown();
+	/* the core frees accounts and devices after this: no more callbacks
+	 * into freed module state (device_removed would notify peers) */
+	memset(&sim->hooks, 0, sizeof(sim->hooks));
 }
 
 int sim_msg_init(struct sim *sim)

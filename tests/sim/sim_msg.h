@@ -13,6 +13,10 @@
 #include "sim_keys.h"
 #include "sim_queue.h"
 
+/* Best-effort calls whose failure changes nothing for the caller (a live
+ * copy that stays queued, a forward to an offline device...). */
+#define SIM_IGNORE(x) do { if ((x) != 0) { /* best effort */ } } while (0)
+
 #define SIM_MSG_DEDUP 256      /* recent message ids remembered per sending device */
 #define SIM_MSG_RECENT 256     /* recent (id -> sending device) per account, for sender receipts */
 #define SIM_MSG_MAX_SUBS 64    /* presence subscriptions per connection */
@@ -36,6 +40,7 @@ struct sim_dev_ext {
 	size_t seen_next;
 	struct sim_sub subs[SIM_MSG_MAX_SUBS];    /* presence subscriptions of the live connection */
 	size_t n_subs;
+	bool history_sent;                        /* the phone sent the initial history notification */
 };
 
 struct sim_recent {
@@ -117,6 +122,14 @@ int sim_route_receipt(struct sim *sim, struct sim_account *from, uint32_t rdev, 
 /* sim_phone.c */
 int sim_phone_create(struct sim *sim, struct sim_account *a) WA_MUST_CHECK;
 void sim_phone_free(struct sim_phone *p);
+int sim_phone_refill(struct sim *sim, struct sim_account *a) WA_MUST_CHECK;
+/* Sends the initial history-sync notification to companion d a moment later. */
+int sim_phone_history_later(struct sim *sim, struct sim_device *d) WA_MUST_CHECK;
+/* The phone of a sends text to peer's chat (PN or LID JID); *id_out = message id. */
+int sim_phone_send_text(struct sim *sim, struct sim_account *a, struct sim_account *peer, bool lid,
+	const char *text, char *id_out, size_t id_cap) WA_MUST_CHECK;
+/* Closes the phones' store (after every phone was freed). */
+void sim_phone_shutdown(void);
 /* A stanza delivered to device 0 (takes ownership of n). */
 void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n);
 /* Bundle of device dev of a for a fetch (consumes a one-time key):

@@ -10,8 +10,6 @@
 
 #define SIM_OTK_LOW 5 /* both clients upload when told value < 5 */
 
-int sim_phone_refill(struct sim *sim, struct sim_account *a); /* sim_phone.c */
-
 static void notify_low(struct sim *sim, struct sim_device *d)
 {
 	char id[48], t[32], cnt[16];
@@ -21,7 +19,7 @@ static void notify_low(struct sim *sim, struct sim_device *d)
 	wa_node *n = sim_node("notification", "from", "s.whatsapp.net", "type", "encrypt", "id", id, "t", t, NULL);
 	n = sim_node_add(n, sim_node("count", "value", cnt, NULL));
 	if (n)
-		(void)sim_msg_deliver(sim, d->acct, d->device, n);
+		SIM_IGNORE(sim_msg_deliver(sim, d->acct, d->device, n));
 }
 
 /* The keys of device dev (0: the phone), or NULL. For a companion that has
@@ -31,7 +29,7 @@ static sim_keys *keys_of(struct sim *sim, struct sim_account *a, uint32_t dev)
 	if (dev == 0) {
 		struct sim_acct_ext *x = sim_ax(sim, a);
 		if (x && x->phone_keys.n_otk < SIM_PHONE_OTK_LOW)
-			(void)sim_phone_refill(sim, a);
+			SIM_IGNORE(sim_phone_refill(sim, a));
 		return x ? &x->phone_keys : NULL;
 	}
 	struct sim_device *d = sim_device_find(a, dev);
@@ -95,7 +93,7 @@ static int iq_fetch(struct sim *sim, struct sim_conn *c, const wa_node *iq, void
 			continue;
 		if (!sim_device_exists(ad.acct, ad.device))
 			continue; /* Baileys fails the whole send on an <error> user: omit it */
-		(void)sim_prekeys_user_node(sim, ad.acct, ad.device, list, jid);
+		SIM_IGNORE(sim_prekeys_user_node(sim, ad.acct, ad.device, list, jid));
 	}
 	return sim_iq_result(c, iq, list);
 }

@@ -37,7 +37,7 @@ static void publish(struct sim *sim, struct sim_account *a)
 					continue;
 				wa_node *p = presence_of(sim, a, x->subs[s].lid);
 				if (p)
-					(void)sim_conn_send_free(d->conn, p);
+					SIM_IGNORE(sim_conn_send_free(d->conn, p));
 			}
 		}
 	}

@@ -120,7 +120,7 @@ int sim_route_receipt(struct sim *sim, struct sim_account *from, uint32_t rdev, 
 				continue;
 			wa_node *fw = forward_node(n, fromjid, t, chat);
 			if (fw)
-				(void)sim_msg_deliver(sim, from, dev, fw);
+				SIM_IGNORE(sim_msg_deliver(sim, from, dev, fw));
 		}
 		return 0;
 	}
@@ -129,7 +129,7 @@ int sim_route_receipt(struct sim *sim, struct sim_account *from, uint32_t rdev, 
 		uint32_t dev = i == 0 ? 0 : ad.acct->devices[i - 1]->device;
 		wa_node *fw = forward_node(n, fromjid, t, NULL);
 		if (fw)
-			(void)sim_msg_deliver(sim, ad.acct, dev, fw);
+			SIM_IGNORE(sim_msg_deliver(sim, ad.acct, dev, fw));
 	}
 	return 0;
 }
@@ -156,7 +156,7 @@ static int handle_receipt(struct sim *sim, struct sim_conn *c, const wa_node *n,
 	wa_node *ack = sim_node("ack", "class", "receipt", "id", id, "from", wa_node_attr(n, "to"), "type",
 		wa_node_attr(n, "type"), NULL);
 	if (ack)
-		(void)sim_conn_send_free(c, ack);
+		SIM_IGNORE(sim_conn_send_free(c, ack));
 	return sim_route_receipt(sim, d->acct, d->device, n);
 }
 

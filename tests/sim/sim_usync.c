@@ -195,7 +195,7 @@ void sim_usync_notify_devices(struct sim *sim, struct sim_account *a, uint32_t d
 				"lid", lid, NULL);
 			n = n ? sim_node_add(n, ch) : (wa_node_free(ch), NULL);
 			if (n)
-				(void)sim_msg_deliver(sim, b, to->device, n);
+				SIM_IGNORE(sim_msg_deliver(sim, b, to->device, n));
 		}
 	}
 }

@@ -77,6 +77,7 @@ struct sim_conn {
 	struct sim_outmsg *outq_head, *outq_tail;
 	size_t outq_bytes;
 	bool closing;               /* close after the queue drains */
+	bool linger;                /* ...but give the client a moment to close first */
 	bool dead;                  /* stop processing input */
 	int64_t opened_ms;
 	struct sim_conn *prev, *next;
@@ -106,6 +107,7 @@ struct sim_core {
 	int port, tls_port;
 	size_t max_conns;
 	bool quiet;
+	bool stopping;             /* shutdown in progress */
 	wa_keypair root, inter, server_static;
 	uint8_t *cert_chain;
 	size_t cert_chain_len;
