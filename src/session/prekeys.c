@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "session/internal.h"
+#include "session/msgstate.h"
 #include "signal/prekeys.h"
 #include "util/log.h"
 
@@ -181,8 +182,12 @@ int wa_prekeys_check(wa_session *s)
 
 int wa_prekeys_handle_notification(wa_session *s, const wa_node *n)
 {
-	int rc = wa_session_send_ack(s, n);
 	long cnt = count_of(n);
+	/* other encrypt notifications (identity changes) belong to messaging,
+	 * which acks them itself */
+	if (cnt < 0)
+		return wa_msg_handle_notification(s, n);
+	int rc = wa_session_send_ack(s, n);
 	if (cnt >= 0 && cnt < (long)WA_SESSION_PREKEY_MIN && s->state == WA_CONN_READY) {
 		int urc = wa_prekeys_upload(s, WA_SESSION_PREKEY_TOPUP);
 		if (urc)

@@ -16,6 +16,7 @@
 
 #define WA_TR_PROTOCOL_NAME "wa-chat"
 #define WA_TR_RX_BUFFER 65536
+#define WA_TR_FLUSH_TIMEOUT_S 2 /* close waits this long for queued bytes */
 
 struct tx_buf {
 	struct tx_buf *next;
@@ -106,17 +107,19 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			c->ev->on_open(c->user);
 		return 0;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (!c || c->released || c->closing)
+		if (!c || c->closing)
 			return c ? -1 : 0;
+		if (c->released)
+			return 0; /* flushing before close: nobody listens */
 		if (c->ev && c->ev->on_data && len)
 			c->ev->on_data(c->user, in, len);
 		return 0;
 	case LWS_CALLBACK_CLIENT_WRITEABLE: {
-		if (!c || c->released || c->closing)
+		if (!c || c->closing)
 			return -1;
 		struct tx_buf *b = c->tx_head;
 		if (!b)
-			return 0;
+			return c->released ? -1 : 0; /* released: flushed, now close */
 		int n = lws_write(wsi, b->data + LWS_PRE, b->len, LWS_WRITE_BINARY);
 		if (n < (int)b->len)
 			return -1; /* lws buffers partial writes itself; < len means failure */
@@ -125,7 +128,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			c->tx_tail = NULL;
 		c->tx_bytes -= b->len;
 		free(b);
-		if (c->tx_head)
+		if (c->tx_head || c->released)
 			lws_callback_on_writable(wsi);
 		return 0;
 	}
@@ -405,8 +408,15 @@ static void tr_close(void *conn)
 		conn_destroy(c);
 		return;
 	}
-	/* Ask lws to close: the next writable returns -1; the kill timeout
-	 * covers a wsi that never becomes writable (still connecting). */
+	if (c->open && c->tx_head) {
+		/* flush what the owner queued last (a logout iq, an ack), then
+		 * close from the writable callback; bounded by a timeout */
+		lws_callback_on_writable(c->wsi);
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, WA_TR_FLUSH_TIMEOUT_S);
+		return;
+	}
+	/* Ask lws to close now; the kill timeout also covers a wsi that is
+	 * still connecting and never becomes writable. */
 	c->closing = true;
 	tx_free_all(c);
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);

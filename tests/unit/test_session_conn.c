@@ -432,6 +432,32 @@ static void test_payload(void)
 	free(b);
 }
 
+static void test_url(void)
+{
+	char host[64], path[64];
+	int port;
+	bool tls, socks;
+	CHECK(wa_tr_parse_url("wss://web.whatsapp.com/ws/chat", &tls, host, sizeof host, &port, path,
+		sizeof path) == 0);
+	CHECK(tls && port == 443 && strcmp(host, "web.whatsapp.com") == 0 && strcmp(path, "/ws/chat") == 0);
+	CHECK(wa_tr_parse_url("ws://127.0.0.1:8080", &tls, host, sizeof host, &port, path, sizeof path) == 0);
+	CHECK(!tls && port == 8080 && strcmp(path, "/") == 0);
+	CHECK(wa_tr_parse_url("ws://[::1]:9/x", &tls, host, sizeof host, &port, path, sizeof path) == 0);
+	CHECK(strcmp(host, "::1") == 0 && port == 9);
+	CHECK(wa_tr_parse_url("http://x/", &tls, host, sizeof host, &port, path, sizeof path) == WA_EINVAL);
+	CHECK(wa_tr_parse_url("ws://:80/", &tls, host, sizeof host, &port, path, sizeof path) == WA_EINVAL);
+	CHECK(wa_tr_parse_url("ws://h:0/", &tls, host, sizeof host, &port, path, sizeof path) == WA_EINVAL);
+	CHECK(wa_tr_parse_url("ws://h:65536/", &tls, host, sizeof host, &port, path, sizeof path) == WA_EINVAL);
+	CHECK(wa_tr_parse_url("ws://h:8x/", &tls, host, sizeof host, &port, path, sizeof path) == WA_EINVAL);
+	CHECK(wa_tr_parse_url("ws://hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh/", &tls,
+		host, sizeof host, &port, path, sizeof path) == WA_ETOOBIG);
+	CHECK(wa_tr_parse_proxy("http://proxy:3128", &socks, host, sizeof host, &port) == 0);
+	CHECK(!socks && port == 3128 && strcmp(host, "proxy") == 0);
+	CHECK(wa_tr_parse_proxy("socks5://127.0.0.1:1080", &socks, host, sizeof host, &port) == 0 && socks);
+	CHECK(wa_tr_parse_proxy("http://proxy", &socks, host, sizeof host, &port) == WA_EINVAL);
+	CHECK(wa_tr_parse_proxy("ftp://p:1", &socks, host, sizeof host, &port) == WA_EINVAL);
+}
+
 static void test_pair_code_primitives(void)
 {
 	char code[9];
@@ -679,7 +705,7 @@ static void test_fsm(const char *dbpath)
 	CHECK(wa_session_state(s) == WA_CONN_READY);
 	/* then silence: dead after 40 s without bytes -> TIMEOUT, backoff */
 	mark = n_ev;
-	advance(41000);
+	advance(40500); /* dead at +40 s; the first backoff is >= 800 ms */
 	CHECK(wa_session_state(s) == WA_CONN_BACKOFF);
 	CHECK(last_ev(WA_EV_DISCONNECTED)->reason == WA_DISC_TIMEOUT);
 	advance(1300);
@@ -730,6 +756,7 @@ int main(void)
 	test_iq_table();
 	test_payload();
 	test_pair_code_primitives();
+	test_url();
 
 	wa_keypair_generate(&root_kp);
 	wa_keypair_generate(&int_kp);
