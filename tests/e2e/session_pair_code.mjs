@@ -15,6 +15,13 @@ const phone = '15550003333';
 check((await sim.api('POST', '/_sim/accounts', { phone })).status === 201, 'account created');
 const db = path.join(tmpDir('wa-e2e-'), 'client.db');
 try {
+  // a server certificate chain under another root must be refused
+  const bad = new WaClient(clientExe, { db: db + '.bad', url: sim.url, root: '11'.repeat(32) }).start();
+  await bad.wait((e) => e.ev === 'disconnected' && e.reason === 'HANDSHAKE_FAILED', 10000, 'cert rejected');
+  await bad.wait((e) => e.ev === 'state' && e.state === 'BACKOFF', 5000, 'backoff after bad cert');
+  check(!bad.events.some((e) => e.ev === 'qr'), 'wrong trust root: handshake fails, no QR, backoff');
+  await bad.quit();
+
   const c = new WaClient(clientExe, { db, url: sim.url, root: sim.root }).start();
   await c.wait((e) => e.ev === 'qr', 10000, 'pair-device (QR)');
   let r;
