@@ -1364,11 +1364,10 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 	if (rc != 0)
 		s->msg->n_pending = 0; /* rolled back: the change will be reported on redelivery */
 	flush_identity(s);
-	if (rc == WA_ESIG_DUPLICATE) {
-		ack(s, n, 0);
-		free(pt);
-		return 0;
-	}
+	/* WA_ESIG_DUPLICATE here means an old counter for an id we never
+	 * stored: not a redelivery (that was answered above) but a ciphertext
+	 * we cannot read (e.g. a peer that reused a counter after losing its
+	 * own session write). Ask for it again like any failed decrypt. */
 	if (rc == WA_EDB || rc == WA_EDB_BUSY) {
 		/* no receipt: the server redelivers and we try again */
 		free(pt);
@@ -1515,7 +1514,9 @@ int wa_msg_handle_receipt(wa_session *s, const wa_node *n)
 	}
 	if (r.is_retry) {
 		handle_retry(s, n, &r);
-	} else if (!r.participant) {
+	} else if (!r.participant && !is_me(s, &r.from)) {
+		/* receipts from our own devices (their copies, read-self) say
+		 * nothing about the peer having the message */
 		int st = wa_receipt_status(r.type);
 		/* read-self / played-self come from our own devices about a peer's message */
 		bool self = r.type && strstr(r.type, "-self");
