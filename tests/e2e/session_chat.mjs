@@ -13,7 +13,8 @@
 //    had accepted are delivered to Baileys exactly once;
 //  - our account's phone (wasim device 0) receives device-sent copies of
 //    what we send, and a text the phone sends reaches us as from_me;
-//    a text from the peer's phone arrives too.
+//    a text from the peer's phone arrives too;
+//  - check_numbers (usync contact lookup) and chat states both ways.
 // argv: [node, script, wa_client, wasim]
 import { startWasim, pairByQr, check, fail, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 import { WaClient } from './wa_client.mjs';
@@ -162,6 +163,23 @@ try {
   r = await sim.api('POST', '/_sim/phone/send', { phone: B, to: A, text: 'from their phone' });
   await c.wait((e) => e.ev === 'message' && e.text === 'from their phone', 20000, 'peer phone message', m0);
   check(true, "a message from the peer's phone arrives");
+
+  // ---- number lookup, chat states ----
+  m0 = c.mark();
+  check((await c.command({ cmd: 'check_numbers', numbers: [B, '+1 555 999 9999'] })).ok, 'check_numbers accepted');
+  const { ev: nums } = await c.wait((e) => e.ev === 'numbers', 10000, 'numbers result', m0);
+  const nb0 = nums.results[0], nb1 = nums.results[1];
+  check(nums.ok && nb0.exists && nb0.jid === jidB && nb0.lid?.endsWith('@lid') && !nb1.exists && nb1.jid === null,
+    `check_numbers: ${B} exists (with its LID), an unknown number does not`);
+  await b.sock.sendPresenceUpdate('composing', jidA);
+  await c.wait((e) => e.ev === 'presence' && e.presence === 'composing' && e.jid.startsWith(B), 10000, 'composing at our client', m0);
+  check(true, "Baileys' chat state reaches us as a presence event");
+  const pres = [];
+  b.sock.ev.on('presence.update', (u) => { pres.push(u); b.poke(); });
+  check((await c.command({ cmd: 'presence', to: B, presence: 'composing' })).ok, 'chat state sent');
+  await b.waitFor(() => pres.some((u) => Object.values(u.presences ?? {}).some((p) => p.lastKnownPresence === 'composing')),
+    10000, 'composing at Baileys');
+  check(true, 'our chat state reaches Baileys');
 
   // ---- kill -9 mid-stream ----
   const K = 10;
