@@ -171,6 +171,14 @@ try {
   const nb0 = nums.results[0], nb1 = nums.results[1];
   check(nums.ok && nb0.exists && nb0.jid === jidB && nb0.lid?.endsWith('@lid') && !nb1.exists && nb1.jid === null,
     `check_numbers: ${B} exists (with its LID), an unknown number does not`);
+  // the same chat addressed by LID: same device sessions, Baileys gets it
+  const nbl = b.got.length;
+  let lr = await c.command({ cmd: 'send_text', to: nb0.lid, text: 'to your LID' });
+  check(lr.ok, 'send to a LID chat queued');
+  await b.waitFor(() => b.got.length > nbl && b.got.some((x) => bText(x) === 'to your LID'), 20000, 'LID-addressed text at Baileys');
+  await c.wait((e) => e.ev === 'message_status' && e.key.id === lr.id && e.status >= ST_DELIVERED, 20000, 'LID message delivered', m0);
+  check(c.events.some((e) => e.ev === 'message_status' && e.key.id === lr.id && e.key.remote_jid === jidB && e.key.remote_lid === nb0.lid),
+    'a LID-addressed message reports both the PN and the LID of the chat');
   await b.sock.sendPresenceUpdate('composing', jidA);
   await c.wait((e) => e.ev === 'presence' && e.presence === 'composing' && e.jid.startsWith(B), 10000, 'composing at our client', m0);
   check(true, "Baileys' chat state reaches us as a presence event");
