@@ -14,11 +14,15 @@
 //  - our account's phone (wasim device 0) receives device-sent copies of
 //    what we send, and a text the phone sends reaches us as from_me;
 //    a text from the peer's phone arrives too;
-//  - check_numbers (usync contact lookup) and chat states both ways.
+//  - check_numbers (usync contact lookup) and chat states both ways;
+//  - retry receipts both ways: after Baileys loses its session with us our
+//    resend arrives once; after we lose ours, our retry receipt's keys give
+//    Baileys a new session to us.
 // argv: [node, script, wa_client, wasim]
 import { startWasim, pairByQr, check, fail, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 import { WaClient } from './wa_client.mjs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 
 const N = Number(process.env.WA_CHAT_N || 100);
 watchdog(400);
@@ -188,6 +192,35 @@ try {
   await b.waitFor(() => pres.some((u) => Object.values(u.presences ?? {}).some((p) => p.lastKnownPresence === 'composing')),
     10000, 'composing at Baileys');
   check(true, 'our chat state reaches Baileys');
+
+  // ---- retry receipts both ways ----
+  // Baileys loses its session with our device: it cannot read our next
+  // message, sends a retry receipt, and we resend on a fresh session.
+  const lidA = (await sim.api('GET', `/_sim/accounts/${A}`)).json.lid.split('@')[0];
+  await b.sock.authState.keys.set({ session: { [`${lidA}_1.1`]: null, [`${A}.1`]: null } });
+  m0 = c.mark();
+  lr = await c.command({ cmd: 'send_text', to: B, text: 'after Baileys lost its session' });
+  await b.waitFor(() => b.got.some((x) => bText(x) === 'after Baileys lost its session'), 30000, 'resent message at Baileys');
+  await sleep(500);
+  check(b.got.filter((x) => bText(x) === 'after Baileys lost its session').length === 1,
+    'a retry receipt from Baileys makes us resend on a new session (received once)');
+  // we lose our sessions: our retry receipt (with our keys) makes Baileys resend
+  { const code = await c.quit(); check(code === 0, 'client quit before its sessions are wiped'); }
+  execFileSync('sqlite3', [db, 'DELETE FROM sessions;']);
+  c = new WaClient(clientExe, opts).start();
+  await c.wait((e) => e.ev === 'connected', 20000, 'login with wiped sessions');
+  // Our retry receipt carries a fresh bundle (<keys>); Baileys builds a new
+  // session from it. (It cannot resend that very message here: its recent-
+  // message cache is keyed by the bare chat JID while the forwarded retry
+  // receipt names our device, and the harness gives it no getMessage.)
+  // The next message it sends then decrypts on the session built from our keys.
+  await b.sock.sendMessage(jidA, { text: 'after we lost our sessions' });
+  await sleep(1500);
+  await b.sock.sendMessage(jidA, { text: 'after our retry receipt' });
+  await c.wait((e) => e.ev === 'message' && e.text === 'after our retry receipt', 30000, 'message after our retry receipt');
+  check(!c.events.some((e) => e.ev === 'message' && e.text === 'after we lost our sessions') ||
+    c.events.filter((e) => e.ev === 'message' && e.text === 'after we lost our sessions').length === 1,
+    'without sessions, our retry receipt (with keys) lets Baileys build a new session to us');
 
   // ---- kill -9 mid-stream ----
   const K = 10;
