@@ -130,6 +130,8 @@ static int iq_remove_companion(struct sim *sim, struct sim_conn *c, const wa_nod
 		wa_jid j;
 		if (wa_jid_from_attr(&j, rm, "jid") == 0) {
 			struct sim_account *a = d->acct;
+			if (strcmp(j.user, a->phone) != 0 && strcmp(j.user, a->lid) != 0)
+				return 0; /* not this account's device */
 			if (j.device == 0)
 				return 0; /* the phone cannot be removed */
 			target = sim_device_find(a, j.device);
