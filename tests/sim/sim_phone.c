@@ -292,7 +292,11 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 		    type == WA_SIG_TYPE_SKMSG || wa_node_content_bytes(e, &ct, &ct_len) != 0)
 			continue;
 		/* the phone keys every peer by its LID, whatever namespace it wrote in */
-		if (wa_sig_decrypt(p->sig, ad.acct->lid, (int32_t)ad.device, type, ct, ct_len, &pt, &pt_len) != 0) {
+		int drc = wa_sig_decrypt(p->sig, ad.acct->lid, (int32_t)ad.device, type, ct, ct_len, &pt, &pt_len);
+		if (drc != 0) {
+			/* kept for the control API: a test can tell "never arrived"
+			 * from "arrived but did not decrypt" */
+			record(p, id, from, NULL, ad.acct == a, wa_node_attr(n, "t"), wa_strerror(drc), "undecryptable");
 			failed = true;
 			continue;
 		}
