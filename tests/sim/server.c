@@ -53,6 +53,8 @@ static void timer_fire(lws_sorted_usec_list_t *sul)
 int sim_defer(struct sim *sim, int64_t delay_ms, sim_timer_fn fn, void *arg)
 {
 	struct sim_core *core = sim_core(sim);
+	if (!core->ctx)
+		return WA_ESTATE; /* no loop (the dispatch fuzz target) */
 	struct sim_timer *t = calloc(1, sizeof(*t));
 	if (!t)
 		return WA_ENOMEM;

@@ -138,6 +138,9 @@ struct sim_conn *sim_conn_new(struct sim *sim, struct lws *wsi);
 void sim_conn_on_data(struct sim_conn *c, const uint8_t *p, size_t len);
 void sim_conn_on_closed(struct sim_conn *c); /* frees c */
 void sim_conn_fail(struct sim_conn *c, const char *why); /* hostile input: abort */
+/* Decodes one transport plaintext (flags + node) and dispatches it; < 0
+ * means the connection must be dropped. (Also the dispatch fuzz entry.) */
+int sim_conn_feed_plaintext(struct sim_conn *c, const uint8_t *pt, size_t len);
 void sim_logf(struct sim *sim, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* login.c */
