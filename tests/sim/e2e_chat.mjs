@@ -97,9 +97,57 @@ const pa = (await sim.api('GET', `/_sim/accounts/${A}/messages`)).json.messages;
 check(pa.filter((m) => m.kind === 'dsm').length === N && pa.filter((m) => m.kind === 'message' && !m.from_me).length === N,
   `alice's phone decrypted ${N} own-device copies and ${N} messages from bob`);
 
+// presence and chat state
+const pres = [];
+a.sock.ev.on('presence.update', (u) => { pres.push(u); a.poke(); });
+await a.sock.presenceSubscribe(jidB);
+await a.waitFor(() => pres.some((u) => u.id === jidB && u.presences[jidB]?.lastKnownPresence === 'available'), 5000, 'bob available');
+check(true, 'presence subscribe answers with bob\'s current availability');
+await b.sock.sendPresenceUpdate('composing', jidA);
+await a.waitFor(() => pres.some((u) => u.id === jidB && u.presences[jidB]?.lastKnownPresence === 'composing'), 5000, 'bob composing');
+check(true, 'bob\'s typing indicator reaches alice');
+await b.sock.sendPresenceUpdate('unavailable');
+await a.waitFor(() => pres.some((u) => u.id === jidB && u.presences[jidB]?.lastKnownPresence === 'unavailable'
+  && u.presences[jidB]?.lastSeen > 0), 5000, 'bob unavailable');
+check(true, 'bob going unavailable reaches his subscriber with last seen');
+await b.sock.sendPresenceUpdate('available');
+
+// a second companion for bob: alice's cached device list is updated by the
+// devices notification, so her next message reaches both of bob's devices,
+// and what the new device sends reaches alice and (as a device-sent copy)
+// bob's first device
+const tab = await pairByQr(sim, B, 'bob-tablet');
+const tabGot = [];
+tab.sock.ev.on('messages.upsert', ({ messages }) => {
+  for (const m of messages) {
+    const text = m.message?.extendedTextMessage?.text ?? m.message?.conversation;
+    if (text !== undefined) tabGot.push({ text, key: m.key });
+  }
+  tab.poke();
+});
+const bOwn = [];
+b.sock.ev.on('messages.upsert', ({ messages }) => {
+  for (const m of messages) {
+    const text = m.message?.extendedTextMessage?.text ?? m.message?.conversation;
+    if (m.key.fromMe && text !== undefined) bOwn.push({ text, key: m.key });
+  }
+  b.poke();
+});
+await sleep(300);
+const mt = await a.sock.sendMessage(jidB, { text: 'to both of your devices' });
+await tab.waitFor(() => tabGot.some((m) => m.key.id === mt.key.id), 20000, 'alice\'s message at bob\'s new device');
+await b.waitFor(() => b.got.some((m) => m.key.id === mt.key.id), 20000, 'alice\'s message at bob\'s first device');
+check(true, 'after the devices notification alice fans out to both of bob\'s companions');
+const mt2 = await tab.sock.sendMessage(jidA, { text: 'from the tablet' });
+await a.waitFor(() => a.got.some((m) => m.key.id === mt2.key.id && m.text === 'from the tablet'), 20000, 'tablet message at alice');
+await b.waitFor(() => bOwn.some((m) => m.key.id === mt2.key.id && m.text === 'from the tablet' && m.key.remoteJid === jidA),
+  20000, 'device-sent copy at bob\'s first device');
+check(true, 'the new device\'s message reaches alice and, as fromMe, bob\'s other device');
+
 console.log(`figures: ${2 * N} messages, delivered in ${tDeliver} ms, delivered+read in ${tAll} ms, total ${Date.now() - t0} ms`);
 await a.stop();
 await b.stop();
+await tab.stop();
 const code = await sim.stop();
 check(code === 0, `wasim exited cleanly (${code})`);
 process.exit(0);
