@@ -36,10 +36,13 @@ function track(c) {
     }
     c.poke();
   });
+  c.byDev = {};    // `${id}/${receipting device}` -> status (the peer's phone acks too)
   c.sock.ev.on('messages.update', (ups) => {
     for (const { key, update } of ups) {
       if (key.fromMe && typeof update.status === 'number') {
         c.status[key.id] = Math.max(c.status[key.id] ?? 0, update.status);
+        const k = `${key.id}/${key.remoteJid}`;
+        c.byDev[k] = Math.max(c.byDev[k] ?? 0, update.status);
       }
     }
     c.poke();
@@ -52,19 +55,14 @@ const DELIVERY_ACK = 3, READ = 4;
 const jidA = `${A}@s.whatsapp.net`, jidB = `${B}@s.whatsapp.net`;
 const sent = { a: [], b: [] };
 const t1 = Date.now();
-// Alice opens the conversation and Bob answers only once he has it: when
-// two Baileys clients' very first pkmsgs cross, the one that processes the
-// other's pkmsg after building its own session can lose it ("Invalid
-// PreKey ID" / "No matching sessions") and, without a message store to
-// resend from, never recovers. Seen with both PN and LID delivery.
-for (let i = 0; i < N; i++) {
-  const ma = await a.sock.sendMessage(jidB, { text: `a->b ${i} ✓ ünïcödé` });
-  sent.a.push(ma.key.id);
-  if (i === 0) await b.waitFor(() => b.got.length >= 1, 10000, 'first message at bob');
-  const mb = await b.sock.sendMessage(jidA, { text: `b->a ${i}` });
-  sent.b.push(mb.key.id);
-}
+// Alice's 20, then Bob's 20. Interleaving both directions at full speed
+// trips a race inside Baileys (its encrypt path locks the session by the PN
+// device JID, its decrypt path by the LID one, so a send and a receive can
+// both rewrite the same session record: "Bad MAC" / "No matching sessions").
+// Crossing first pkmsgs lose a session the same way. Both are client-side.
+for (let i = 0; i < N; i++) sent.a.push((await a.sock.sendMessage(jidB, { text: `a->b ${i} ✓ ünïcödé` })).key.id);
 await b.waitFor(() => b.got.length >= N, 30000, `${N} messages at bob (got ${b.got.length})`);
+for (let i = 0; i < N; i++) sent.b.push((await b.sock.sendMessage(jidA, { text: `b->a ${i}` })).key.id);
 await a.waitFor(() => a.got.length >= N, 30000, `${N} messages at alice (got ${a.got.length})`);
 const tDeliver = Date.now() - t1;
 const want = (p) => Array.from({ length: N }, (_, i) => p(i));
@@ -74,9 +72,10 @@ check(JSON.stringify(a.got.map((m) => m.text).sort()) === JSON.stringify(want((i
   `alice received all ${N} texts from bob intact`);
 check(b.got.every((m) => m.key.remoteJid === jidA || m.key.remoteJid?.endsWith('@lid')), 'chat jid is the sender');
 
-await a.waitFor(() => sent.a.every((id) => (a.status[id] ?? 0) >= DELIVERY_ACK), 20000, 'delivery acks at alice');
-await b.waitFor(() => sent.b.every((id) => (b.status[id] ?? 0) >= DELIVERY_ACK), 20000, 'delivery acks at bob');
-check(true, `every message reached DELIVERY_ACK on the sending side`);
+const bDev = `${B}:1@s.whatsapp.net`, aDev = `${A}:1@s.whatsapp.net`;
+await a.waitFor(() => sent.a.every((id) => (a.byDev[`${id}/${bDev}`] ?? 0) >= DELIVERY_ACK), 20000, 'delivery acks at alice');
+await b.waitFor(() => sent.b.every((id) => (b.byDev[`${id}/${aDev}`] ?? 0) >= DELIVERY_ACK), 20000, 'delivery acks at bob');
+check(true, 'every message reached DELIVERY_ACK from the peer\'s companion on the sending side');
 
 // read receipts: each side marks what it received as read
 await b.sock.readMessages(b.got.map((m) => m.key));

@@ -24,14 +24,24 @@ for (const [c, name] of [[a, 'Alice'], [b, 'Bob']]) {
 const status = {};
 const bobDev1 = `${B}:1@s.whatsapp.net`;
 const deliveredBy = (id, who) => status[`${id}/${who}`] >= 3;
-const onUpdates = (sock, c) => sock.ev.on('messages.update', (ups) => {
-  for (const { key, update } of ups) {
-    if (!key.fromMe || typeof update.status !== 'number') continue;
-    const k = `${key.id}/${key.remoteJid}`;
-    status[k] = Math.max(status[k] ?? 0, update.status);
-  }
-  c.poke();
-});
+const bump = (key, st) => {
+  const k = `${key.id}/${key.remoteJid}`;
+  status[k] = Math.max(status[k] ?? 0, st);
+};
+const onUpdates = (sock, c) => {
+  sock.ev.on('messages.update', (ups) => {
+    for (const { key, update } of ups) if (key.fromMe && typeof update.status === 'number') bump(key, update.status);
+    c.poke();
+  });
+  // A receipt that arrives before Baileys emitted the upsert of the message
+  // just sent (the phone answers at once) is merged into that upsert by
+  // Baileys' event buffer. Its key names the chat, i.e. Bob's phone JID,
+  // and only the phone can answer while Bob's companion is away.
+  sock.ev.on('messages.upsert', ({ messages }) => {
+    for (const m of messages) if (m.key.fromMe && typeof m.status === 'number') bump(m.key, m.status);
+    c.poke();
+  });
+};
 onUpdates(a.sock, a);
 const bGot = [];
 b.sock.ev.on('messages.upsert', ({ messages }) => {
@@ -58,7 +68,12 @@ const queuedIds = () => r.json.devices[0].queue.map((q) => q.id);
 // (the phone's history notification may be queued too if Bob left within 1 s of his first login)
 check(ids.every((id) => queuedIds().includes(id)), `wasim queued the ${N} messages for bob (${r.json.devices[0].queued} items)`);
 check(ids.every((id) => !deliveredBy(id, bobDev1)), 'no delivery ack from bob\'s companion while it is away');
-await a.waitFor(() => ids.every((id) => deliveredBy(id, jidB)), 10000, 'phone acks: ' + JSON.stringify(status));
+const why = setTimeout(async () => {
+  console.error('missing phone acks for', ids.filter((id) => !deliveredBy(id, jidB)),
+    'phone saw', JSON.stringify((await sim.api('GET', `/_sim/accounts/${B}/messages`)).json));
+}, 8000);
+await a.waitFor(() => ids.every((id) => deliveredBy(id, jidB)), 10000, 'delivery receipts from bob\'s phone');
+clearTimeout(why);
 check(true, 'bob\'s phone (online) acked them all');
 
 // wasim restarts on the same state dir: the queue survives
