@@ -128,7 +128,10 @@ check(await closedWithin(h.st, 3000), '... and the connection is closed');
 h = await handshake({ username: 15550005555, device: 1, passive: true, pull: true });
 for (let i = 0; i < 40 && !h.nodes.length; i++) await sleep(50);
 check(h.nodes[0]?.tag === 'failure' && h.nodes[0].attrs.reason === '401', 'wrong noise key for a paired device: failure 401');
-check(await closedWithin(h.st, 3000), '... and closed');
+// a client that keeps talking after <failure> must not keep the socket open
+await sleep(300);
+h.send({ tag: 'iq', attrs: { id: 'p2', to: '@s.whatsapp.net', type: 'get', xmlns: 'w:p' } });
+check(await closedWithin(h.st, 3000), '... and closed within the linger second even if the client keeps sending');
 
 // the good client never noticed
 const pong = await good.sock.query({ tag: 'iq', attrs: { to: '@s.whatsapp.net', type: 'get', xmlns: 'w:p' }, content: [{ tag: 'ping', attrs: {} }] });

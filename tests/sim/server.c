@@ -309,8 +309,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (!pss->conn || pss->conn->dead)
 			return 0;
 		sim_conn_on_data(pss->conn, in, len);
-		if (pss->conn->state != SIM_CONN_HANDSHAKE)
+		/* the handshake deadline ends with the handshake; never cancel
+		 * the linger deadline of a closing connection */
+		if (pss->conn->hs_step == 2 && !pss->conn->hs_deadline_off && !pss->conn->closing &&
+		    !pss->conn->dead) {
+			pss->conn->hs_deadline_off = true;
 			lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+		}
 		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		if (!pss->conn)

@@ -78,6 +78,7 @@ struct sim_conn {
 	size_t outq_bytes;
 	bool closing;               /* close after the queue drains */
 	bool linger;                /* ...but give the client a moment to close first */
+	bool hs_deadline_off;       /* handshake timeout cancelled */
 	bool dead;                  /* stop processing input */
 	int64_t opened_ms;
 	struct sim_conn *prev, *next;
