@@ -158,4 +158,13 @@ check(!(await closedWithin(a1, 300)) && !(await closedWithin(a2, 10)), '... the 
 a1.ws.terminate();
 a2.ws.terminate();
 check((await small.stop()) === 0, 'second wasim exited cleanly');
+
+// --handshake-timeout: a client that never finishes the handshake is cut
+const slow = await startWasim(process.argv[2], { extra: ['--handshake-timeout', '1'] });
+const s1 = await rawOn(slow.url);
+s1.ws.send(Buffer.from([0x57, 0x41]));
+const s2 = await rawOn(slow.url);
+s2.ws.send(Buffer.concat([INTRO, Buffer.from([0, 0, 100]), Buffer.alloc(10)]));
+check(await closedWithin(s1, 3500) && await closedWithin(s2, 500), 'stalled handshakes dropped after --handshake-timeout');
+check((await slow.stop()) === 0, 'third wasim exited cleanly');
 process.exit(0);

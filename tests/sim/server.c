@@ -302,7 +302,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		pss->conn = sim_conn_new(sim, wsi);
 		if (!pss->conn)
 			return -1;
-		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, SIM_HANDSHAKE_TIMEOUT_S);
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK,
+			core->hs_timeout_s > 0 ? core->hs_timeout_s : SIM_HANDSHAKE_TIMEOUT_S);
 		return 0;
 	}
 	case LWS_CALLBACK_RECEIVE:

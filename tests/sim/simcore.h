@@ -109,6 +109,7 @@ struct sim_core {
 	size_t max_conns;
 	bool quiet;
 	bool stopping;             /* shutdown in progress */
+	int hs_timeout_s;          /* --handshake-timeout */
 	wa_keypair root, inter, server_static;
 	uint8_t *cert_chain;
 	size_t cert_chain_len;
