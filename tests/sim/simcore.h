@@ -110,6 +110,7 @@ struct sim_core {
 	bool quiet;
 	bool stopping;             /* shutdown in progress */
 	int hs_timeout_s;          /* --handshake-timeout */
+	bool edge_routing;         /* --edge-routing */
 	wa_keypair root, inter, server_static;
 	uint8_t *cert_chain;
 	size_t cert_chain_len;
