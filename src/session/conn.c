@@ -257,7 +257,11 @@ static int send_frame(wa_session *s, const uint8_t *payload, size_t len, bool in
 {
 	wa_writer wr;
 	wa_writer_init(&wr, WA_NOISE_MAX_FRAME + 16);
-	int rc = intro ? wa_frame_write_intro(&wr, NULL, 0) : 0;
+	/* with stored routing info the intro carries the ED prefix, as Baileys
+	 * sends it (§1.2); the Noise prologue stays the plain header */
+	int rc = intro ? wa_frame_write_intro(&wr, s->creds->routing_info_len ? s->creds->routing_info : NULL,
+				 s->creds->routing_info_len)
+		       : 0;
 	if (rc == 0)
 		rc = wa_frame_write(&wr, payload, len);
 	if (rc == 0)
@@ -635,8 +639,7 @@ int wa_handle_ib(wa_session *s, const wa_node *n)
 	const uint8_t *p;
 	size_t len;
 	if (ri && wa_node_content_bytes(ri, &p, &len) == 0 && len <= sizeof s->creds->routing_info) {
-		/* kept for the record; the ED prefix (§1.2) is optional and we
-		 * do not send it */
+		/* sent back in the ED prefix of the next connection's intro */
 		memcpy(s->creds->routing_info, p, len);
 		s->creds->routing_info_len = len;
 		return wa_store_creds_save(s->store, s->instance_id, s->creds);

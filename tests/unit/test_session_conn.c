@@ -711,11 +711,18 @@ static void test_fsm(const char *dbpath)
 	advance(1300);
 	login_to_ready(s);
 
+	/* <ib><edge_routing>: the next connection starts with the ED prefix */
+	wa_node *ib = mk("ib", (const char *[]){"from", "@s.whatsapp.net", NULL});
+	CHECK(wa_node_set_bytes(kid(kid(ib, "edge_routing"), "routing_info"), "\x08\x05\x08\x02", 4) == 0);
+	srv_send(ib);
+	CHECK(wa_frame_dec_routing_len(sdec) == 0);
+
 	/* 503 -> backoff and retry */
 	send_stream_error("503", NULL);
 	CHECK(wa_session_state(s) == WA_CONN_BACKOFF && last_ev(WA_EV_DISCONNECTED)->reason == WA_DISC_SERVER_ERROR);
 	advance(1300);
 	login_to_ready(s);
+	CHECK(wa_frame_dec_routing_len(sdec) == 4);
 
 	/* 440 replaced: stop, no timer brings it back */
 	int opens = n_opens;
