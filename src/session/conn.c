@@ -59,6 +59,24 @@ const char *wa_disconnect_reason_name(enum wa_disconnect_reason r)
 	return "?";
 }
 
+static const char *const msg_status_names[] = {
+	[WA_MSG_ERROR] = "ERROR",
+	[WA_MSG_PENDING] = "PENDING",
+	[WA_MSG_SENT] = "SENT",
+	[WA_MSG_DELIVERED] = "DELIVERED",
+	[WA_MSG_READ] = "READ",
+	[WA_MSG_PLAYED] = "PLAYED",
+};
+
+/* Beside the other name tables of session.h (the daemon maps these to
+ * Evolution's status strings itself). */
+const char *wa_msg_status_name(enum wa_msg_status st)
+{
+	if ((unsigned)st < sizeof msg_status_names / sizeof msg_status_names[0] && msg_status_names[st])
+		return msg_status_names[st];
+	return "?";
+}
+
 /* Reconnect delays (ms) by consecutive failure, capped at the last entry;
  * ±20 % jitter so many sessions of one daemon do not reconnect in step
  * (the lws_retry_bo_t idea of minimal-ws-client.c). */

@@ -345,6 +345,8 @@ static void test_backoff(void)
 	CHECK(strcmp(wa_conn_state_name(WA_CONN_LOGGED_OUT), "LOGGED_OUT") == 0);
 	CHECK(strcmp(wa_conn_state_name((enum wa_conn_state)99), "?") == 0);
 	CHECK(strcmp(wa_disconnect_reason_name(WA_DISC_REPLACED), "REPLACED") == 0);
+	CHECK(strcmp(wa_msg_status_name(WA_MSG_DELIVERED), "DELIVERED") == 0);
+	CHECK(strcmp(wa_msg_status_name((enum wa_msg_status)42), "?") == 0);
 }
 
 static int iq_calls, iq_last_err;
