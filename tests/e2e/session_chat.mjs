@@ -87,6 +87,16 @@ function ourStatus(id) {
   for (const e of c.events) if (e.ev === 'message_status' && e.key.id === id) s = Math.max(s, e.status);
   return s;
 }
+// Polls cond (cheap to re-evaluate rarely; WaClient.wait re-runs its
+// predicate per event, which is quadratic for conditions over all events and
+// stalled Node long enough for Baileys' keep-alive to give up).
+async function until(cond, ms, what) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) fail(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
 const ourGot = () => c.events.filter((e) => e.ev === 'message' && !e.key.from_me);
 
 try {
@@ -108,7 +118,7 @@ try {
     sentB.push(mb.key.id);
   }
   await b.waitFor(() => b.got.length >= N, 60000, `${N} messages at Baileys`);
-  await c.wait(() => ourGot().length >= N, 60000, `${N} messages at our client`);
+  await until(() => ourGot().length >= N, 60000, `${N} messages at our client`);
   const tDeliver = Date.now() - t1;
   const gotB = b.got.map(bText);
   check(JSON.stringify([...gotB].sort()) === JSON.stringify([...ta].sort()), `Baileys received our ${N} texts exactly`);
@@ -118,7 +128,7 @@ try {
   check(ourGot().every((e) => e.type === 'extendedTextMessage' && e.message.extendedTextMessage.text === e.text),
     'message_json carries extendedTextMessage.text');
 
-  await c.wait(() => sentA.every((id) => ourStatus(id) >= ST_DELIVERED), 30000, 'DELIVERED on our side');
+  await until(() => sentA.every((id) => ourStatus(id) >= ST_DELIVERED), 30000, 'DELIVERED on our side');
   check(sentA.every((id) => c.events.some((e) => e.ev === 'message_status' && e.key.id === id && e.status === ST_SENT)),
     'every message of ours was acked by the server (SENT)');
   await b.waitFor(() => sentB.every((id) => (b.status[id] ?? 0) >= DELIVERY_ACK), 30000, 'delivery receipts at Baileys');
@@ -126,7 +136,7 @@ try {
 
   // read receipts both ways
   await b.sock.readMessages(b.got.map((m) => m.key));
-  await c.wait(() => sentA.every((id) => ourStatus(id) >= ST_READ), 30000, 'READ on our side');
+  await until(() => sentA.every((id) => ourStatus(id) >= ST_READ), 30000, 'READ on our side');
   const keys = ourGot().map((e) => ({ remote_jid: e.key.remote_jid, id: e.key.id, from_me: false }));
   check((await c.command({ cmd: 'mark_read', keys })).ok, 'mark_read accepted');
   await b.waitFor(() => sentB.every((id) => b.status[id] === READ), 30000, 'READ at Baileys');
@@ -239,7 +249,7 @@ try {
   for (let i = 0; i < K; i++) await b.sock.sendMessage(jidA, { text: `while down ${i}` });
   c = new WaClient(clientExe, opts).start();
   await c.wait((e) => e.ev === 'connected', 20000, 'login after kill');
-  await c.wait(() => ourGot().filter((e) => e.text.startsWith('while down')).length >= K, 30000, 'queued messages after restart');
+  await until(() => ourGot().filter((e) => e.text.startsWith('while down')).length >= K, 30000, 'queued messages after restart');
   check(new Set(ourGot().filter((e) => e.text.startsWith('while down')).map((e) => e.text)).size === K &&
     ourGot().filter((e) => e.text.startsWith('while down')).length === K, `the ${K} messages sent while we were down arrived once`);
   const beforeKill = () => b.got.filter((m) => bText(m)?.startsWith('before kill'));
