@@ -13,7 +13,7 @@ int wa_prekey_build_fetch(const char *iq_id, const char *const *jids, size_t n, 
 {
 	if (!iq_id || !jids || n == 0 || !out)
 		return WA_EINVAL;
-	wa_node *iq = NULL, *key, *u;
+	wa_node *iq = NULL, *key = NULL, *u = NULL;
 	int rc = wa_node_new(&iq, "iq");
 	if (rc == 0)
 		rc = wa_node_set_attr(iq, "id", iq_id);

@@ -19,7 +19,7 @@ int wa_receipt_build(const char *const *ids, size_t n, const char *to, const cha
 {
 	if (!ids || n == 0 || n > WA_RECEIPT_MAX_IDS || !out)
 		return WA_EINVAL;
-	wa_node *r = NULL, *list, *item;
+	wa_node *r = NULL, *list = NULL, *item = NULL;
 	int rc = wa_node_new(&r, "receipt");
 	rc = set(r, "id", ids[0], rc);
 	rc = set(r, "to", to, rc);

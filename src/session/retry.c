@@ -41,7 +41,7 @@ int wa_retry_build(const wa_node *failed, const char *own_id_for_to, unsigned co
 		return WA_EINVAL;
 	char cnt[16];
 	snprintf(cnt, sizeof cnt, "%u", count);
-	wa_node *r = NULL, *rt, *k, *sk, *pk;
+	wa_node *r = NULL, *rt = NULL, *k = NULL, *sk = NULL, *pk = NULL;
 	uint8_t reg[4], kid[3];
 	be(keys->registration_id, reg, 4);
 	int rc = wa_node_new(&r, "receipt");

@@ -16,7 +16,7 @@ static int set(wa_node *n, const char *k, const char *v, int rc)
 
 static int add_enc(wa_node *parent, const wa_msg_stanza *m, const wa_msg_enc *e)
 {
-	wa_node *enc;
+	wa_node *enc = NULL;
 	int rc = wa_node_add_new(parent, "enc", &enc);
 	rc = set(enc, "v", "2", rc);
 	rc = set(enc, "type", wa_sig_type_name(e->type), rc);
@@ -41,7 +41,7 @@ int wa_msg_build_stanza(const wa_msg_stanza *m, wa_node **out)
 	for (size_t i = 0; i < m->n_encs; i++)
 		if (!m->encs[i].jid || !wa_sig_type_name(m->encs[i].type) || !m->encs[i].ct)
 			return WA_EINVAL;
-	wa_node *msg = NULL, *parts, *to, *di;
+	wa_node *msg = NULL, *parts = NULL, *to = NULL, *di = NULL;
 	int rc = wa_node_new(&msg, "message");
 	rc = set(msg, "id", m->id, rc);
 	rc = set(msg, "to", m->to, rc);

@@ -17,7 +17,7 @@ static int add(wa_node *parent, const char *tag, wa_node **out)
 static int usync_iq(const char *iq_id, const char *sid, const char *context, wa_node **iq_out,
 	wa_node **query_out, wa_node **list_out)
 {
-	wa_node *iq = NULL, *us, *q, *l;
+	wa_node *iq = NULL, *us = NULL, *q = NULL, *l = NULL;
 	int rc = wa_node_new(&iq, "iq");
 	if (rc == 0)
 		rc = wa_node_set_attr(iq, "id", iq_id);
@@ -58,7 +58,7 @@ int wa_usync_build_devices(const char *iq_id, const char *sid, const char *const
 {
 	if (!iq_id || !sid || !users || n == 0 || !out)
 		return WA_EINVAL;
-	wa_node *iq, *q, *l, *c;
+	wa_node *iq = NULL, *q = NULL, *l = NULL, *c = NULL;
 	int rc = usync_iq(iq_id, sid, "message", &iq, &q, &l);
 	if (rc != 0)
 		return rc;
@@ -85,7 +85,7 @@ int wa_usync_build_contacts(const char *iq_id, const char *sid, const char *cons
 {
 	if (!iq_id || !sid || !phones || n == 0 || !out)
 		return WA_EINVAL;
-	wa_node *iq, *q, *l, *c, *u;
+	wa_node *iq = NULL, *q = NULL, *l = NULL, *c = NULL, *u = NULL;
 	int rc = usync_iq(iq_id, sid, "interactive", &iq, &q, &l);
 	if (rc != 0)
 		return rc;
