@@ -289,8 +289,8 @@ static json_t *parse_webhook(struct wamd *d, json_t *body, json_t *old, const ch
 		secret = gen;
 	}
 	json_object_set_new(row, "secret", json_string(secret));
-	json_object_set(row, "createdAt", old && json_object_get(old, "createdAt") ? json_object_get(old, "createdAt")
-										 : json_string(ts));
+	json_t *created = old ? json_object_get(old, "createdAt") : NULL;
+	json_object_set_new(row, "createdAt", created ? json_incref(created) : json_string(ts));
 	json_object_set_new(row, "updatedAt", json_string(ts));
 	return row;
 }

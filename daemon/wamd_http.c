@@ -225,7 +225,7 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		return 0;
 	}
 	case LWS_CALLBACK_HTTP_BODY:
-		if (c->body_too_big)
+		if (c->body_too_big || !len)
 			return 0;
 		if (c->body_len + len > WAMD_MAX_BODY) {
 			c->body_too_big = true;

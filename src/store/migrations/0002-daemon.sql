@@ -7,9 +7,27 @@ CREATE TABLE wamd_instance_meta (
 	updated_at INTEGER NOT NULL
 );
 
--- webhook_queue (0001) gets a delivery target: 0 = the instance's own
--- webhook, 1 = the global webhook. Each (instance, target) is a FIFO.
-ALTER TABLE webhook_queue ADD COLUMN target INTEGER NOT NULL DEFAULT 0;
+-- webhook_queue (0001) is rebuilt: ids become AUTOINCREMENT because they
+-- are the X-Wamd-Event-Id receivers de-duplicate on, so they must never be
+-- reused after the queue drains; and a delivery target is added: 0 = the
+-- instance's own webhook, 1 = the global one. Each (instance, target) is a FIFO.
+CREATE TABLE webhook_queue_v2 (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	instance_id INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+	target INTEGER NOT NULL DEFAULT 0,
+	event TEXT NOT NULL,
+	payload BLOB NOT NULL,
+	state INTEGER NOT NULL DEFAULT 0,
+	attempts INTEGER NOT NULL DEFAULT 0,
+	next_attempt_at INTEGER NOT NULL DEFAULT 0,
+	created_at INTEGER NOT NULL
+);
+INSERT INTO webhook_queue_v2 (id, instance_id, event, payload, state, attempts, next_attempt_at, created_at)
+	SELECT id, instance_id, event, payload, state, attempts, next_attempt_at, created_at FROM webhook_queue;
+DROP TABLE webhook_queue;
+ALTER TABLE webhook_queue_v2 RENAME TO webhook_queue;
+CREATE INDEX webhook_queue_due ON webhook_queue (state, next_attempt_at);
+CREATE INDEX webhook_queue_instance ON webhook_queue (instance_id);
 CREATE INDEX webhook_queue_head ON webhook_queue (instance_id, target, state, id);
 
 -- wamd_messages: the Evolution-style message records the API searches
