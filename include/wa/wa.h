@@ -71,6 +71,11 @@ enum wa_err {
 	WA_EPROTO = -100,     /* peer violated the protocol */
 	WA_ECLOSED = -101,    /* connection closed */
 	WA_ELOGGED_OUT = -102,/* device was logged out / unpaired */
+
+	/* media / qr: -140 .. -159 */
+	WA_EMEDIA_MAC = -140,   /* media MAC did not verify (tampered or wrong key) */
+	WA_EMEDIA_HASH = -141,  /* media SHA-256 differs from the expected one */
+	WA_EQR_RENDER = -150,   /* QR encoding or image rendering failed */
 };
 
 /* Static, never NULL: a short English description of a WA_E* code. */

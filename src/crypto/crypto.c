@@ -432,3 +432,15 @@ int wa_xeddsa_verify(const uint8_t pub[static WA_X25519_LEN], const void *msg, s
 	/* 1 = valid, 0 = invalid, negative = unusable input: only 1 passes. */
 	return v == 1 ? 0 : WA_ESIG_VERIFY;
 }
+
+int wa_pbkdf2_sha256(uint8_t *out, size_t out_len, const void *pass, size_t pass_len,
+	const void *salt, size_t salt_len, uint32_t iterations)
+{
+	if (out_len == 0 || out_len > INT_MAX || pass_len > INT_MAX || salt_len > INT_MAX ||
+	    iterations == 0 || iterations > INT_MAX)
+		return WA_EINVAL;
+	if (PKCS5_PBKDF2_HMAC((const char *)pass, (int)pass_len, salt, (int)salt_len,
+		    (int)iterations, EVP_sha256(), (int)out_len, out) != 1)
+		return WA_ECRYPTO;
+	return 0;
+}

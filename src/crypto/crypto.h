@@ -86,6 +86,11 @@ int wa_aes_cbc_decrypt(uint8_t *out, size_t *out_len, const uint8_t key[static W
 int wa_aes_ctr(uint8_t *out, const uint8_t key[static WA_AES256_KEY_LEN],
 	const uint8_t iv[static WA_AES_BLOCK_LEN], const uint8_t *in, size_t len) WA_MUST_CHECK;
 
+/* PBKDF2-HMAC-SHA256 (the pairing-code key wrap, transport-and-pairing.md
+ * §7.1: 131072 iterations). Returns 0, WA_EINVAL or WA_ECRYPTO. */
+int wa_pbkdf2_sha256(uint8_t *out, size_t out_len, const void *pass, size_t pass_len,
+	const void *salt, size_t salt_len, uint32_t iterations) WA_MUST_CHECK;
+
 /* Curve25519. wa_x25519_clamp applies the usual clamping in place
  * (priv[0] &= 248; priv[31] &= 127; priv[31] |= 64). */
 void wa_x25519_clamp(uint8_t priv[static WA_X25519_LEN]);

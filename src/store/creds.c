@@ -156,3 +156,39 @@ int wa_store_creds_load(wa_store *st, int64_t instance_id, wa_store_creds *out)
 	sodium_free(c); /* scrubs */
 	return rc;
 }
+
+/* Logged out: the device's keys and everything negotiated with them are
+ * void. App data (messages, contacts, chats, outbox, webhook queue) stays
+ * for the embedder to keep or delete. */
+static const char *const sql_wipe[] = {
+	"DELETE FROM creds WHERE instance_id = ?1",
+	"DELETE FROM identity_keys WHERE instance_id = ?1",
+	"DELETE FROM prekeys WHERE instance_id = ?1",
+	"DELETE FROM signed_prekeys WHERE instance_id = ?1",
+	"DELETE FROM sessions WHERE instance_id = ?1",
+	"DELETE FROM sender_keys WHERE instance_id = ?1",
+	"DELETE FROM app_state_keys WHERE instance_id = ?1",
+	"DELETE FROM app_state_versions WHERE instance_id = ?1",
+};
+
+int wa_store_creds_wipe(wa_store *st, int64_t instance_id)
+{
+	int rc = wa_store_begin(st);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < sizeof sql_wipe / sizeof sql_wipe[0]; i++) {
+		sqlite3_stmt *s;
+		rc = wa_store_stmt(st, sql_wipe[i], &s);
+		if (rc)
+			break;
+		sqlite3_bind_int64(s, 1, instance_id);
+		rc = wa_store_stmt_exec(s);
+		if (rc)
+			break;
+	}
+	if (rc) {
+		wa_store_rollback(st);
+		return rc;
+	}
+	return wa_store_commit(st);
+}

@@ -27,6 +27,11 @@ static const char sql_ob_state[] =
 	" WHERE instance_id = ?1 AND id = ?2";
 static const char sql_ob_next[] =
 	"SELECT id, msg_id, chat_jid, payload FROM outbox WHERE instance_id = ?1 AND state = 0 ORDER BY id LIMIT 1";
+static const char sql_ob_update[] =
+	"UPDATE outbox SET state = ?3, payload = ?4, updated_at = ?5, attempts = attempts + (?3 = 1)"
+	" WHERE instance_id = ?1 AND id = ?2";
+static const char sql_ob_requeue[] =
+	"UPDATE outbox SET state = 0, updated_at = ?2 WHERE instance_id = ?1 AND state = 1";
 
 int wa_store_msg_insert(wa_store *st, int64_t instance_id, const wa_store_msg *m, bool *existed_out)
 {
@@ -211,4 +216,40 @@ int wa_store_outbox_next(wa_store *st, int64_t instance_id, int64_t *row_id_out,
 	*payload_out = pl;
 	*payload_len_out = pl_len;
 	return 0;
+}
+
+int wa_store_outbox_update(wa_store *st, int64_t instance_id, int64_t row_id, int state,
+	const uint8_t *payload, size_t payload_len)
+{
+	if (state < WA_STORE_OUTBOX_QUEUED || state > WA_STORE_OUTBOX_FAILED || (payload_len && !payload))
+		return WA_EINVAL;
+	if (payload_len > WA_STORE_MAX_PLAINTEXT)
+		return WA_ETOOBIG;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_ob_update, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_int64(s, 2, row_id);
+	sqlite3_bind_int(s, 3, state);
+	sqlite3_bind_blob(s, 4, payload_len ? (const void *)payload : "", (int)payload_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, wa_now_ms());
+	rc = wa_store_stmt_exec(s);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = WA_ENOTFOUND;
+	return rc;
+}
+
+int wa_store_outbox_requeue(wa_store *st, int64_t instance_id, size_t *n_out)
+{
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_ob_requeue, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_int64(s, 2, wa_now_ms());
+	rc = wa_store_stmt_exec(s);
+	if (rc == 0 && n_out)
+		*n_out = (size_t)sqlite3_changes(st->db);
+	return rc;
 }

@@ -55,6 +55,10 @@ int wa_store_creds_save(wa_store *st, int64_t instance_id, const wa_store_creds 
 /* WA_ENOTFOUND if never saved. *out is written only on success. Scrub with
  * sodium_memzero when done. */
 int wa_store_creds_load(wa_store *st, int64_t instance_id, wa_store_creds *out) WA_MUST_CHECK;
+/* Deletes the credentials and all Signal/app-state key material of the
+ * instance in one transaction (device logged out); messages, contacts and
+ * queues stay. Wiping an instance without creds is not an error. */
+int wa_store_creds_wipe(wa_store *st, int64_t instance_id) WA_MUST_CHECK;
 
 /* ---- Signal: peer identity keys (address name + device id -> public key) ----
  * key is what libsignal serializes (33 bytes, 0x05 prefix), up to
@@ -181,6 +185,14 @@ int wa_store_outbox_set_state(wa_store *st, int64_t instance_id, int64_t row_id,
 /* Oldest queued entry: WA_ENOTFOUND when the queue is empty. Strings/payload malloc'd (free()). */
 int wa_store_outbox_next(wa_store *st, int64_t instance_id, int64_t *row_id_out, char **msg_id_out,
 	char **chat_jid_out, uint8_t **payload_out, size_t *payload_len_out) WA_MUST_CHECK;
+/* Replaces the payload of a row and sets its state in one statement (the
+ * sender records the encrypted stanza together with the ratchet step, then
+ * marks it SENDING). WA_ENOTFOUND if absent. */
+int wa_store_outbox_update(wa_store *st, int64_t instance_id, int64_t row_id, int state,
+	const uint8_t *payload, size_t payload_len) WA_MUST_CHECK;
+/* Puts every SENDING row back to QUEUED (after a reconnect or restart: the
+ * server never acked them). *n_out (may be NULL) = rows changed. */
+int wa_store_outbox_requeue(wa_store *st, int64_t instance_id, size_t *n_out) WA_MUST_CHECK;
 
 /* ---- contacts and LID mapping ---- */
 /* Upsert; lid and push_name may be NULL (kept as they were). */

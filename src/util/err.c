@@ -47,6 +47,9 @@ static const struct err_entry errs[] = {
 	E(WA_EPROTO, "protocol violation by peer"),
 	E(WA_ECLOSED, "connection closed"),
 	E(WA_ELOGGED_OUT, "device logged out"),
+	E(WA_EMEDIA_MAC, "media MAC verification failed"),
+	E(WA_EMEDIA_HASH, "media hash mismatch"),
+	E(WA_EQR_RENDER, "QR encoding or rendering failed"),
 };
 #undef E
 

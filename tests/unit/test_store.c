@@ -547,6 +547,24 @@ static void test_messages(void)
 	free(chat);
 	free(pl);
 	CHECK_EQ_INT(wa_store_outbox_set_state(st, a, r2, 17), WA_EINVAL);
+	/* update: record the encrypted stanza and mark it SENDING in one step;
+	 * requeue brings SENDING rows back after a restart */
+	static const uint8_t rec2[] = {'S', 1, 2, 3};
+	size_t nrq = 99;
+	CHECK_EQ_INT(wa_store_outbox_update(st, a, r2, WA_STORE_OUTBOX_SENDING, rec2, sizeof rec2), 0);
+	CHECK_EQ_INT(wa_store_outbox_next(st, a, &rid, &mid, &chat, &pl, &pl_len), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_outbox_update(st, a, 999999, WA_STORE_OUTBOX_SENDING, rec2, 1), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_outbox_requeue(st, a, &nrq), 0);
+	CHECK_EQ_INT(nrq, 1);
+	CHECK_EQ_INT(wa_store_outbox_next(st, a, &rid, &mid, &chat, &pl, &pl_len), 0);
+	CHECK_EQ_INT(rid, r2);
+	CHECK_EQ_INT(pl_len, sizeof rec2);
+	CHECK_EQ_MEM(pl, rec2, sizeof rec2);
+	free(mid);
+	free(chat);
+	free(pl);
+	CHECK_EQ_INT(wa_store_outbox_requeue(st, a, &nrq), 0);
+	CHECK_EQ_INT(nrq, 0);
 	wa_store_close(st);
 	rm_tmpdir();
 }

@@ -95,6 +95,7 @@ static void test_errors(void)
 		WA_ESIG_NOSESSION, WA_ESIG_DUPLICATE, WA_ESIG_UNTRUSTED, WA_ESIG_INVALID,
 		WA_ESIG_NOPREKEY, WA_EDB, WA_EDB_BUSY, WA_EDB_SCHEMA, WA_EDB_KEY,
 		WA_EDB_CORRUPT, WA_EPROTO, WA_ECLOSED, WA_ELOGGED_OUT,
+		WA_EMEDIA_MAC, WA_EMEDIA_HASH, WA_EQR_RENDER,
 	};
 	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
 		CHECK(strcmp(wa_errname(codes[i]), "WA_E?") != 0);

@@ -1,0 +1,859 @@
+/* src/session/conn.c: the connection state machine of one session (STYLE
+ * §5): DISCONNECTED -> CONNECTING -> HANDSHAKING -> PAIRING | AUTHENTICATING
+ * -> READY, plus BACKOFF, CLOSING and LOGGED_OUT. Owns the transport
+ * connection, the Noise handshake and transport cipher, frame reassembly,
+ * keep-alive and the reconnect policy (a const backoff table with jitter).
+ * Decoded stanzas go to dispatch.c; what a stream error means for the FSM
+ * is decided in wa_conn_fail. Runs on the loop thread only. */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "binary/decode.h"
+#include "binary/encode.h"
+#include "noise/frame.h"
+#include "noise/handshake.h"
+#include "session/internal.h"
+#include "util/log.h"
+#include "util/seams.h"
+
+#define MOD "session"
+#define WA_DEFAULT_URL "wss://web.whatsapp.com/ws/chat"
+#define WA_ORIGIN "https://web.whatsapp.com"
+
+static const char *const state_names[] = {
+	[WA_CONN_DISCONNECTED] = "DISCONNECTED",
+	[WA_CONN_CONNECTING] = "CONNECTING",
+	[WA_CONN_HANDSHAKING] = "HANDSHAKING",
+	[WA_CONN_PAIRING] = "PAIRING",
+	[WA_CONN_AUTHENTICATING] = "AUTHENTICATING",
+	[WA_CONN_READY] = "READY",
+	[WA_CONN_BACKOFF] = "BACKOFF",
+	[WA_CONN_CLOSING] = "CLOSING",
+	[WA_CONN_LOGGED_OUT] = "LOGGED_OUT",
+};
+
+const char *wa_conn_state_name(enum wa_conn_state st)
+{
+	if ((unsigned)st < sizeof state_names / sizeof state_names[0] && state_names[st])
+		return state_names[st];
+	return "?";
+}
+
+static const char *const reason_names[] = {
+	[WA_DISC_NONE] = "NONE",
+	[WA_DISC_NETWORK] = "NETWORK",
+	[WA_DISC_TIMEOUT] = "TIMEOUT",
+	[WA_DISC_RESTART_REQUIRED] = "RESTART_REQUIRED",
+	[WA_DISC_REPLACED] = "REPLACED",
+	[WA_DISC_LOGGED_OUT] = "LOGGED_OUT",
+	[WA_DISC_SERVER_ERROR] = "SERVER_ERROR",
+	[WA_DISC_HANDSHAKE_FAILED] = "HANDSHAKE_FAILED",
+	[WA_DISC_BY_USER] = "BY_USER",
+};
+
+const char *wa_disconnect_reason_name(enum wa_disconnect_reason r)
+{
+	if ((unsigned)r < sizeof reason_names / sizeof reason_names[0] && reason_names[r])
+		return reason_names[r];
+	return "?";
+}
+
+/* Reconnect delays (ms) by consecutive failure, capped at the last entry;
+ * ±20 % jitter so many sessions of one daemon do not reconnect in step
+ * (the lws_retry_bo_t idea of minimal-ws-client.c). */
+static const uint32_t backoff_table_ms[] = {1000, 2000, 4000, 8000, 15000, 30000, 60000};
+#define BACKOFF_JITTER_PCT 20
+
+uint32_t wa_conn_backoff_ms(unsigned attempt)
+{
+	size_t n = sizeof backoff_table_ms / sizeof backoff_table_ms[0];
+	uint32_t base = backoff_table_ms[attempt < n ? attempt : n - 1];
+	uint32_t r;
+	wa_rand_bytes(&r, sizeof r);
+	uint32_t span = base / 100 * BACKOFF_JITTER_PCT; /* ± span */
+	return base - span + (uint32_t)(r % (2u * span + 1u));
+}
+
+/* ---- timers ---- */
+
+static void stimer_fire(void *user)
+{
+	wa_stimer *t = user;
+	t->fn(t->s);
+}
+
+int wa_stimer_init(wa_session *s, wa_stimer *t, void (*fn)(wa_session *s))
+{
+	t->s = s;
+	t->fn = fn;
+	return s->drv->timer_new(s->drv_ctx, stimer_fire, t, &t->t);
+}
+
+void wa_stimer_set(wa_stimer *t, uint32_t ms)
+{
+	if (t->t)
+		t->s->drv->timer_set(t->t, ms);
+}
+
+void wa_stimer_cancel(wa_stimer *t)
+{
+	if (t->t)
+		t->s->drv->timer_cancel(t->t);
+}
+
+void wa_stimer_clear(wa_stimer *t)
+{
+	if (t->t && t->s)
+		t->s->drv->timer_free(t->t);
+	t->t = NULL;
+}
+
+/* ---- events and state ---- */
+
+void wa_session_emit(wa_session *s, const wa_event *ev)
+{
+	if (!s->on_event)
+		return;
+	s->in_event++;
+	s->on_event(s, ev, s->user);
+	s->in_event--;
+}
+
+static void set_state(wa_session *s, enum wa_conn_state st, enum wa_disconnect_reason why)
+{
+	if (s->state == st)
+		return;
+	WA_DEBUG(MOD, "[%lld/%u] %s -> %s", (long long)s->instance_id, s->gen,
+		wa_conn_state_name(s->state), wa_conn_state_name(st));
+	s->state = st;
+	wa_event ev = {.type = WA_EV_STATE};
+	ev.u.state.state = st;
+	ev.u.state.reason = why;
+	wa_session_emit(s, &ev);
+}
+
+void wa_session_new_id(wa_session *s, char buf[static WA_SESSION_ID_MAX])
+{
+	snprintf(buf, WA_SESSION_ID_MAX, "%s-%llu", s->id_prefix,
+		(unsigned long long)++s->id_counter);
+}
+
+const char *wa_session_me_jid(const wa_session *s)
+{
+	return s->creds && s->creds->me_jid[0] ? s->creds->me_jid : NULL;
+}
+
+const char *wa_session_me_lid(const wa_session *s)
+{
+	return s->creds && s->creds->me_lid[0] ? s->creds->me_lid : NULL;
+}
+
+/* ---- connection teardown and the reconnect policy ---- */
+
+static void start_connect(wa_session *s);
+
+static void teardown(wa_session *s)
+{
+	if (s->conn) {
+		s->drv->close(s->conn);
+		s->conn = NULL;
+	}
+	wa_noise_hs_free(s->hs);
+	s->hs = NULL;
+	wa_noise_transport_free(s->nt);
+	s->nt = NULL;
+	wa_frame_dec_free(s->fdec);
+	s->fdec = NULL;
+	wa_stimer_cancel(&s->t_deadline);
+	wa_stimer_cancel(&s->t_keepalive);
+	wa_stimer_cancel(&s->t_qr);
+	wa_pair_reset(s);
+	s->prekey_uploading = false;
+	wa_iq_fail_all(s, WA_ECLOSED);
+	for (const wa_session_ext *const *e = wa_session_exts; *e; e++)
+		if ((*e)->on_close)
+			(*e)->on_close(s);
+}
+
+static void emit_disconnected(wa_session *s, enum wa_disconnect_reason why)
+{
+	wa_event ev = {.type = WA_EV_DISCONNECTED};
+	ev.u.state.state = s->state;
+	ev.u.state.reason = why;
+	wa_session_emit(s, &ev);
+}
+
+void wa_conn_fail(wa_session *s, enum wa_disconnect_reason reason, int err)
+{
+	bool had_conn = s->conn || s->nt || s->hs;
+	WA_DEBUG(MOD, "[%lld/%u] connection ends in %s: %s (%s)", (long long)s->instance_id, s->gen,
+		wa_conn_state_name(s->state), wa_disconnect_reason_name(reason), wa_errname(err));
+	teardown(s);
+	s->last_reason = reason;
+	if (had_conn)
+		emit_disconnected(s, reason);
+	switch (reason) {
+	case WA_DISC_BY_USER:
+		s->started = false;
+		set_state(s, WA_CONN_DISCONNECTED, reason);
+		return;
+	case WA_DISC_REPLACED:
+		/* another connection of this device took over: fighting it
+		 * would make the two kick each other forever (whatsmeow does
+		 * not retry either) */
+		s->started = false;
+		set_state(s, WA_CONN_DISCONNECTED, reason);
+		return;
+	case WA_DISC_LOGGED_OUT: {
+		s->started = false;
+		int rc = wa_session_creds_wipe(s);
+		if (rc)
+			WA_DEBUG(MOD, "[%lld] wiping credentials failed: %s", (long long)s->instance_id,
+				wa_errname(rc));
+		set_state(s, WA_CONN_LOGGED_OUT, reason);
+		wa_event ev = {.type = WA_EV_LOGGED_OUT};
+		ev.u.state.state = WA_CONN_LOGGED_OUT;
+		ev.u.state.reason = reason;
+		wa_session_emit(s, &ev);
+		return;
+	}
+	case WA_DISC_RESTART_REQUIRED:
+		if (!s->started)
+			break;
+		s->attempt = 0;
+		start_connect(s);
+		return;
+	default:
+		break;
+	}
+	if (!s->started) {
+		set_state(s, WA_CONN_DISCONNECTED, reason);
+		return;
+	}
+	uint32_t ms = wa_conn_backoff_ms(s->attempt);
+	if (s->attempt < 1000)
+		s->attempt++;
+	WA_DEBUG(MOD, "[%lld/%u] reconnecting in %u ms (attempt %u)", (long long)s->instance_id,
+		s->gen, ms, s->attempt);
+	set_state(s, WA_CONN_BACKOFF, reason);
+	wa_stimer_set(&s->t_backoff, ms);
+}
+
+static void on_backoff(wa_session *s)
+{
+	if (s->state == WA_CONN_BACKOFF && s->started)
+		start_connect(s);
+}
+
+static void on_deadline(wa_session *s)
+{
+	wa_conn_fail(s, WA_DISC_TIMEOUT, WA_ETIMEOUT);
+}
+
+/* ---- sending ---- */
+
+static int send_frame(wa_session *s, const uint8_t *payload, size_t len, bool intro)
+{
+	wa_writer wr;
+	wa_writer_init(&wr, WA_NOISE_MAX_FRAME + 16);
+	int rc = intro ? wa_frame_write_intro(&wr, NULL, 0) : 0;
+	if (rc == 0)
+		rc = wa_frame_write(&wr, payload, len);
+	if (rc == 0)
+		rc = s->drv->send(s->conn, wr.p, wr.len);
+	wa_writer_clear(&wr, false);
+	return rc;
+}
+
+int wa_conn_send_node(wa_session *s, const wa_node *n)
+{
+	if (!s->nt || !s->conn)
+		return WA_ESTATE;
+	uint8_t *pt;
+	size_t len;
+	int rc = wa_bin_encode(n, &pt, &len);
+	if (rc)
+		return rc;
+	uint8_t *ct = malloc(len + WA_NOISE_TAG_LEN);
+	if (!ct) {
+		free(pt);
+		return WA_ENOMEM;
+	}
+	rc = wa_noise_transport_encrypt(s->nt, ct, pt, len);
+	sodium_memzero(pt, len);
+	free(pt);
+	if (rc == 0)
+		rc = send_frame(s, ct, len + WA_NOISE_TAG_LEN, false);
+	free(ct);
+	if (rc == 0)
+		WA_DEBUG(MOD, "[%lld/%u] -> <%s id=%s type=%s>", (long long)s->instance_id, s->gen,
+			wa_node_tag(n), wa_node_attr(n, "id") ? wa_node_attr(n, "id") : "-",
+			wa_node_attr(n, "type") ? wa_node_attr(n, "type") : "-");
+	return rc;
+}
+
+int wa_session_send_ack(wa_session *s, const wa_node *stanza)
+{
+	const char *id = wa_node_attr(stanza, "id");
+	const char *from = wa_node_attr(stanza, "from");
+	if (!id || !from)
+		return WA_EPROTO;
+	wa_node *ack;
+	int rc = wa_node_new(&ack, "ack");
+	if (rc)
+		return rc;
+	const char *type = wa_node_attr(stanza, "type");
+	const char *participant = wa_node_attr(stanza, "participant");
+	if ((rc = wa_node_set_attr(ack, "id", id)) == 0 && (rc = wa_node_set_attr(ack, "to", from)) == 0 &&
+	    (rc = wa_node_set_attr(ack, "class", wa_node_tag(stanza))) == 0 &&
+	    (!type || (rc = wa_node_set_attr(ack, "type", type)) == 0) &&
+	    (!participant || (rc = wa_node_set_attr(ack, "participant", participant)) == 0))
+		rc = wa_conn_send_node(s, ack);
+	wa_node_free(ack);
+	return rc;
+}
+
+/* ---- keep-alive (§5.4): a w:p ping every WA_SESSION_KEEPALIVE_MS; a
+ * connection that stayed silent for WA_SESSION_DEAD_MS is dead ---- */
+
+static void on_ping_answer(wa_session *s, int err, const wa_node *resp, void *user)
+{
+	(void)resp;
+	(void)user;
+	if (err == WA_ETIMEOUT)
+		WA_DEBUG(MOD, "[%lld/%u] ping unanswered", (long long)s->instance_id, s->gen);
+}
+
+static void on_keepalive(wa_session *s)
+{
+	if (!s->nt)
+		return;
+	int64_t now = s->drv->now_ms(s->drv_ctx);
+	if (now - s->last_rx_ms >= (int64_t)WA_SESSION_DEAD_MS) {
+		wa_conn_fail(s, WA_DISC_TIMEOUT, WA_ETIMEOUT);
+		return;
+	}
+	wa_node *iq = NULL, *ping;
+	int rc = wa_node_new(&iq, "iq");
+	if (rc == 0 && (rc = wa_node_set_attr(iq, "to", "@s.whatsapp.net")) == 0 &&
+	    (rc = wa_node_set_attr(iq, "type", "get")) == 0 &&
+	    (rc = wa_node_set_attr(iq, "xmlns", "w:p")) == 0 &&
+	    (rc = wa_node_add_new(iq, "ping", &ping)) == 0)
+		rc = wa_iq_send(s, iq, WA_SESSION_PING_TIMEOUT_MS, on_ping_answer, NULL);
+	wa_node_free(iq);
+	if (rc)
+		WA_DEBUG(MOD, "[%lld/%u] ping not sent: %s", (long long)s->instance_id, s->gen,
+			wa_errname(rc));
+	/* the dead check runs at the next tick or earlier if silence would
+	 * pass the limit before it */
+	int64_t left = s->last_rx_ms + WA_SESSION_DEAD_MS - now;
+	wa_stimer_set(&s->t_keepalive,
+		left > 0 && left < WA_SESSION_KEEPALIVE_MS ? (uint32_t)left : WA_SESSION_KEEPALIVE_MS);
+}
+
+/* ---- receiving ---- */
+
+static int handle_handshake_frame(wa_session *s, const uint8_t *f, size_t len)
+{
+	int rc = wa_noise_hs_read_server_hello(s->hs, f, len);
+	if (rc) {
+		const char *why = wa_noise_hs_error_reason(s->hs);
+		WA_DEBUG(MOD, "[%lld/%u] server hello rejected: %s (%s)", (long long)s->instance_id,
+			s->gen, wa_errname(rc), why ? why : "-");
+		return rc;
+	}
+	wa_writer wr;
+	wa_writer_init(&wr, WA_NOISE_MAX_HS_MSG);
+	rc = wa_noise_hs_write_client_finish(s->hs, &wr);
+	if (rc == 0)
+		rc = send_frame(s, wr.p, wr.len, false);
+	wa_writer_clear(&wr, true);
+	if (rc == 0)
+		rc = wa_noise_hs_split(s->hs, &s->nt);
+	wa_noise_hs_free(s->hs);
+	s->hs = NULL;
+	if (rc)
+		return rc;
+	/* Registration waits for <pair-device>, login for <success>. */
+	wa_stimer_set(&s->t_deadline, WA_SESSION_AUTH_TIMEOUT_MS);
+	wa_stimer_set(&s->t_keepalive, WA_SESSION_KEEPALIVE_MS);
+	set_state(s, s->registering ? WA_CONN_PAIRING : WA_CONN_AUTHENTICATING, WA_DISC_NONE);
+	return 0;
+}
+
+/* Returns false when the connection went away while handling. */
+static bool handle_transport_frame(wa_session *s, const uint8_t *f, size_t len)
+{
+	if (len < WA_NOISE_TAG_LEN) {
+		wa_conn_fail(s, WA_DISC_NETWORK, WA_EMALFORMED);
+		return false;
+	}
+	uint8_t *pt = malloc(len);
+	if (!pt) {
+		wa_conn_fail(s, WA_DISC_NETWORK, WA_ENOMEM);
+		return false;
+	}
+	int rc = wa_noise_transport_decrypt(s->nt, pt, f, len);
+	if (rc) {
+		free(pt);
+		/* counters are out of step now: the connection is unusable */
+		wa_conn_fail(s, WA_DISC_NETWORK, rc);
+		return false;
+	}
+	wa_node *n = NULL;
+	rc = wa_bin_decode(pt, len - WA_NOISE_TAG_LEN, &n);
+	sodium_memzero(pt, len);
+	free(pt);
+	if (rc) {
+		/* a stanza we cannot parse is the server's problem, not fatal */
+		WA_DEBUG(MOD, "[%lld/%u] undecodable stanza dropped: %s", (long long)s->instance_id,
+			s->gen, wa_errname(rc));
+		return true;
+	}
+	WA_DEBUG(MOD, "[%lld/%u] <- <%s id=%s type=%s>", (long long)s->instance_id, s->gen,
+		wa_node_tag(n), wa_node_attr(n, "id") ? wa_node_attr(n, "id") : "-",
+		wa_node_attr(n, "type") ? wa_node_attr(n, "type") : "-");
+	unsigned gen = s->gen;
+	(void)wa_session_dispatch(s, n);
+	wa_node_free(n);
+	return s->gen == gen && s->nt != NULL;
+}
+
+static void tr_on_data(void *user, const uint8_t *p, size_t len)
+{
+	wa_session *s = user;
+	s->last_rx_ms = s->drv->now_ms(s->drv_ctx);
+	while (s->fdec) {
+		size_t used = 0;
+		const uint8_t *f;
+		size_t flen;
+		int rc = wa_frame_decode(s->fdec, p, len, &used, &f, &flen);
+		if (rc < 0) {
+			wa_conn_fail(s, WA_DISC_NETWORK, rc);
+			return;
+		}
+		p += used;
+		len -= used;
+		if (rc == 0)
+			return;
+		if (s->hs) {
+			rc = handle_handshake_frame(s, f, flen);
+			if (rc) {
+				wa_conn_fail(s, WA_DISC_HANDSHAKE_FAILED, rc);
+				return;
+			}
+		} else if (s->nt) {
+			if (!handle_transport_frame(s, f, flen))
+				return;
+		} else {
+			return;
+		}
+	}
+}
+
+static void tr_on_open(void *user)
+{
+	wa_session *s = user;
+	wa_writer wr;
+	wa_writer_init(&wr, WA_NOISE_MAX_HS_MSG);
+	int rc = wa_noise_hs_write_client_hello(s->hs, &wr);
+	if (rc == 0)
+		rc = send_frame(s, wr.p, wr.len, true);
+	wa_writer_clear(&wr, false);
+	if (rc) {
+		wa_conn_fail(s, WA_DISC_HANDSHAKE_FAILED, rc);
+		return;
+	}
+	set_state(s, WA_CONN_HANDSHAKING, WA_DISC_NONE);
+}
+
+static void tr_on_close(void *user, int err)
+{
+	wa_session *s = user;
+	wa_conn_fail(s, WA_DISC_NETWORK, err);
+}
+
+static const wa_tr_events tr_events = {
+	.on_open = tr_on_open,
+	.on_data = tr_on_data,
+	.on_close = tr_on_close,
+};
+
+static void start_connect(wa_session *s)
+{
+	teardown(s);
+	s->gen++;
+	set_state(s, WA_CONN_CONNECTING, WA_DISC_NONE);
+	s->registering = !wa_creds_paired(s->creds);
+	uint8_t *payload = NULL;
+	size_t plen = 0;
+	wa_keypair nk;
+	memcpy(nk.pub, s->creds->noise_pub, 32);
+	memcpy(nk.priv, s->creds->noise_priv, 32);
+	int rc = wa_session_build_client_payload(s, &payload, &plen);
+	if (rc == 0)
+		rc = wa_noise_hs_new_initiator(&s->hs, &nk, payload, plen, &s->trust, NULL);
+	wa_keypair_clear(&nk);
+	free(payload);
+	if (rc == 0)
+		rc = wa_frame_dec_new(&s->fdec, WA_FRAME_CLIENT, WA_SESSION_MAX_FRAME);
+	if (rc) {
+		wa_conn_fail(s, WA_DISC_HANDSHAKE_FAILED, rc);
+		return;
+	}
+	wa_tr_config tc = {
+		.url = s->url,
+		.origin = WA_ORIGIN,
+		.tls_insecure = s->tls_insecure,
+		.proxy = s->proxy,
+	};
+	s->last_rx_ms = s->drv->now_ms(s->drv_ctx);
+	rc = s->drv->open(s->drv_ctx, &tc, &tr_events, s, &s->conn);
+	if (rc) {
+		s->conn = NULL;
+		wa_conn_fail(s, WA_DISC_NETWORK, rc);
+		return;
+	}
+	wa_stimer_set(&s->t_deadline, WA_SESSION_CONNECT_TIMEOUT_MS);
+}
+
+/* ---- handlers of the connection half ---- */
+
+static void on_passive_answer(wa_session *s, int err, const wa_node *resp, void *user)
+{
+	(void)resp;
+	(void)user;
+	if (err)
+		WA_DEBUG(MOD, "[%lld/%u] passive/active failed: %s", (long long)s->instance_id, s->gen,
+			wa_errname(err));
+}
+
+int wa_handle_success(wa_session *s, const wa_node *n)
+{
+	if (s->state != WA_CONN_AUTHENTICATING)
+		return WA_ESTATE;
+	wa_stimer_cancel(&s->t_deadline);
+	const char *t = wa_node_attr(n, "t");
+	if (t) {
+		long long v = strtoll(t, NULL, 10);
+		if (v > 0)
+			s->server_time_offset_s = v - wa_now_ms() / 1000;
+	}
+	const char *lid = wa_node_attr(n, "lid");
+	if (lid && strlen(lid) < sizeof s->creds->me_lid && strcmp(lid, s->creds->me_lid) != 0) {
+		snprintf(s->creds->me_lid, sizeof s->creds->me_lid, "%s", lid);
+		int rc = wa_store_creds_save(s->store, s->instance_id, s->creds);
+		if (rc)
+			WA_DEBUG(MOD, "[%lld] saving own LID failed: %s", (long long)s->instance_id,
+				wa_errname(rc));
+	}
+	s->attempt = 0;
+	set_state(s, WA_CONN_READY, WA_DISC_NONE);
+	/* §5.1: pre-key count (upload if low), then passive -> active */
+	unsigned gen = s->gen;
+	int rc = wa_prekeys_check(s);
+	if (rc)
+		WA_DEBUG(MOD, "[%lld/%u] pre-key check not sent: %s", (long long)s->instance_id, s->gen,
+			wa_errname(rc));
+	wa_node *iq = NULL, *active;
+	rc = wa_node_new(&iq, "iq");
+	if (rc == 0 && (rc = wa_node_set_attr(iq, "to", "@s.whatsapp.net")) == 0 &&
+	    (rc = wa_node_set_attr(iq, "xmlns", "passive")) == 0 &&
+	    (rc = wa_node_set_attr(iq, "type", "set")) == 0 &&
+	    (rc = wa_node_add_new(iq, "active", &active)) == 0)
+		rc = wa_iq_send(s, iq, 0, on_passive_answer, NULL);
+	wa_node_free(iq);
+	if (s->gen != gen || s->state != WA_CONN_READY)
+		return 0;
+	wa_event ev = {.type = WA_EV_CONNECTED};
+	ev.u.state.state = WA_CONN_READY;
+	wa_session_emit(s, &ev);
+	for (const wa_session_ext *const *e = wa_session_exts; *e; e++)
+		if ((*e)->on_ready && s->gen == gen && s->state == WA_CONN_READY)
+			(*e)->on_ready(s);
+	return rc;
+}
+
+/* <failure reason=N>: 401/403/406 mean this device is gone (whatsmeow's
+ * set); everything else is retried. */
+int wa_handle_failure(wa_session *s, const wa_node *n)
+{
+	const char *r = wa_node_attr(n, "reason");
+	int code = r ? atoi(r) : 0;
+	if (code == 401 || code == 403 || code == 406)
+		wa_conn_fail(s, WA_DISC_LOGGED_OUT, WA_ELOGGED_OUT);
+	else
+		wa_conn_fail(s, WA_DISC_SERVER_ERROR, WA_EPROTO);
+	return 0;
+}
+
+/* <stream:error> (§5.3): status = code, else 440 for a <conflict> child,
+ * else 500 (Baileys' rule); device_removed is a logout. */
+int wa_handle_stream_error(wa_session *s, const wa_node *n)
+{
+	const char *c = wa_node_attr(n, "code");
+	int code = c ? atoi(c) : 0;
+	const wa_node *conflict = wa_node_child(n, "conflict");
+	const char *ctype = conflict ? wa_node_attr(conflict, "type") : NULL;
+	if (!c)
+		code = conflict ? 440 : 500;
+	if (ctype && strcmp(ctype, "device_removed") == 0)
+		code = 401;
+	else if (ctype && strcmp(ctype, "replaced") == 0)
+		code = 440;
+	WA_DEBUG(MOD, "[%lld/%u] stream:error %d", (long long)s->instance_id, s->gen, code);
+	switch (code) {
+	case 515:
+		wa_conn_fail(s, WA_DISC_RESTART_REQUIRED, WA_ECLOSED);
+		break;
+	case 401:
+	case 516:
+		wa_conn_fail(s, WA_DISC_LOGGED_OUT, WA_ELOGGED_OUT);
+		break;
+	case 440:
+		wa_conn_fail(s, WA_DISC_REPLACED, WA_ECLOSED);
+		break;
+	default:
+		wa_conn_fail(s, WA_DISC_SERVER_ERROR, WA_EPROTO);
+		break;
+	}
+	return 0;
+}
+
+int wa_handle_stream_end(wa_session *s, const wa_node *n)
+{
+	(void)n;
+	wa_conn_fail(s, WA_DISC_NETWORK, WA_ECLOSED);
+	return 0;
+}
+
+int wa_handle_ib(wa_session *s, const wa_node *n)
+{
+	const wa_node *er = wa_node_child(n, "edge_routing");
+	const wa_node *ri = er ? wa_node_child(er, "routing_info") : NULL;
+	const uint8_t *p;
+	size_t len;
+	if (ri && wa_node_content_bytes(ri, &p, &len) == 0 && len <= sizeof s->creds->routing_info) {
+		/* kept for the record; the ED prefix (§1.2) is optional and we
+		 * do not send it */
+		memcpy(s->creds->routing_info, p, len);
+		s->creds->routing_info_len = len;
+		return wa_store_creds_save(s->store, s->instance_id, s->creds);
+	}
+	return 0;
+}
+
+static int answer_iq(wa_session *s, const wa_node *req)
+{
+	const char *id = wa_node_attr(req, "id");
+	if (!id)
+		return WA_EPROTO;
+	wa_node *r;
+	int rc = wa_node_new(&r, "iq");
+	if (rc)
+		return rc;
+	if ((rc = wa_node_set_attr(r, "to", "@s.whatsapp.net")) == 0 &&
+	    (rc = wa_node_set_attr(r, "type", "result")) == 0 && (rc = wa_node_set_attr(r, "id", id)) == 0)
+		rc = wa_conn_send_node(s, r);
+	wa_node_free(r);
+	return rc;
+}
+
+int wa_handle_iq(wa_session *s, const wa_node *n)
+{
+	const char *type = wa_node_attr(n, "type");
+	if (!type)
+		return WA_EPROTO;
+	if (strcmp(type, "result") == 0 || strcmp(type, "error") == 0) {
+		(void)wa_iq_handle_response(s, n);
+		return 0;
+	}
+	const wa_node *c = wa_node_child_at(n, 0);
+	const char *ctag = c ? wa_node_tag(c) : "";
+	if (strcmp(ctag, "pair-device") == 0)
+		return wa_pair_handle_pair_device(s, n);
+	if (strcmp(ctag, "pair-success") == 0)
+		return wa_pair_handle_pair_success(s, n);
+	const char *xmlns = wa_node_attr(n, "xmlns");
+	if (strcmp(type, "get") == 0 && ((xmlns && strcmp(xmlns, "urn:xmpp:ping") == 0) ||
+		strcmp(ctag, "ping") == 0))
+		return answer_iq(s, n); /* §5.4: harmless to answer */
+	WA_DEBUG(MOD, "[%lld/%u] unhandled iq <%s>", (long long)s->instance_id, s->gen, ctag);
+	return 0;
+}
+
+/* ---- public API ---- */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int wa_session_new_with_driver(const wa_session_config *cfg, const wa_tr_driver *drv,
+	void *drv_ctx, wa_event_fn on_event, void *user, wa_session **out)
+{
+	if (!cfg || !cfg->store || !drv || !out)
+		return WA_EINVAL;
+	wa_session *s = calloc(1, sizeof *s);
+	if (!s)
+		return WA_ENOMEM;
+	int rc = WA_ENOMEM;
+	s->store = cfg->store;
+	s->instance_id = cfg->instance_id;
+	s->drv = drv;
+	s->drv_ctx = drv_ctx;
+	s->on_event = on_event;
+	s->user = user;
+	s->tls_insecure = cfg->tls_insecure;
+	s->send_read_receipts = cfg->send_read_receipts;
+	s->url = strdup(cfg->url ? cfg->url : WA_DEFAULT_URL);
+	s->proxy = dup_or_null(cfg->proxy);
+	s->device_name = strdup(cfg->device_name ? cfg->device_name : "wamd");
+	s->push_name = dup_or_null(cfg->push_name);
+	if (!s->url || !s->device_name || (cfg->proxy && !s->proxy) ||
+	    (cfg->push_name && !s->push_name))
+		goto fail;
+	wa_noise_trust_default(&s->trust);
+	if (cfg->trust_root_pub)
+		memcpy(s->trust.root_pub, cfg->trust_root_pub, 32);
+	wa_iq_table_init(&s->iq);
+	uint16_t pfx[2];
+	wa_rand_bytes(pfx, sizeof pfx);
+	snprintf(s->id_prefix, sizeof s->id_prefix, "%u.%u", pfx[0], pfx[1]);
+	s->creds = sodium_malloc(sizeof *s->creds);
+	if (!s->creds)
+		goto fail;
+	memset(s->creds, 0, sizeof *s->creds);
+	if ((rc = wa_stimer_init(s, &s->t_deadline, on_deadline)) != 0 ||
+	    (rc = wa_stimer_init(s, &s->t_keepalive, on_keepalive)) != 0 ||
+	    (rc = wa_stimer_init(s, &s->t_backoff, on_backoff)) != 0 ||
+	    (rc = wa_stimer_init(s, &s->t_qr, wa_pair_on_qr_timer)) != 0 ||
+	    (rc = wa_stimer_init(s, &s->t_iq, wa_iq_on_timer)) != 0)
+		goto fail;
+	if ((rc = wa_session_creds_ensure(s)) != 0)
+		goto fail;
+	for (const wa_session_ext *const *e = wa_session_exts; *e; e++)
+		if ((*e)->init && (rc = (*e)->init(s)) != 0)
+			goto fail;
+	*out = s;
+	return 0;
+fail:
+	wa_session_free(s);
+	return rc;
+}
+
+int wa_session_new(const wa_session_config *cfg, wa_event_fn on_event, void *user, wa_session **out)
+{
+	if (!cfg || !cfg->lws)
+		return WA_EINVAL;
+	return wa_session_new_with_driver(cfg, &wa_tr_lws_driver, cfg->lws, on_event, user, out);
+}
+
+void wa_session_free(wa_session *s)
+{
+	if (!s)
+		return;
+	s->on_event = NULL; /* no events while dying */
+	s->started = false;
+	if (s->drv) {
+		teardown(s);
+		for (const wa_session_ext *const *e = wa_session_exts; *e; e++)
+			if ((*e)->free)
+				(*e)->free(s);
+		wa_stimer_clear(&s->t_deadline);
+		wa_stimer_clear(&s->t_keepalive);
+		wa_stimer_clear(&s->t_backoff);
+		wa_stimer_clear(&s->t_qr);
+		wa_stimer_clear(&s->t_iq);
+	}
+	wa_pair_reset(s);
+	wa_sig_free(s->sig);
+	if (s->creds)
+		sodium_free(s->creds);
+	free(s->url);
+	free(s->proxy);
+	free(s->device_name);
+	free(s->push_name);
+	free(s);
+}
+
+int wa_session_start(wa_session *s)
+{
+	if (!s)
+		return WA_EINVAL;
+	if (s->started)
+		return 0;
+	if (s->state == WA_CONN_LOGGED_OUT || !s->sig) {
+		int rc = wa_session_creds_ensure(s);
+		if (rc)
+			return rc;
+	}
+	s->started = true;
+	s->attempt = 0;
+	start_connect(s);
+	return 0;
+}
+
+int wa_session_stop(wa_session *s)
+{
+	if (!s)
+		return WA_EINVAL;
+	wa_stimer_cancel(&s->t_backoff);
+	if (!s->started && !s->conn)
+		return 0;
+	s->started = false;
+	set_state(s, WA_CONN_CLOSING, WA_DISC_BY_USER);
+	wa_conn_fail(s, WA_DISC_BY_USER, 0);
+	return 0;
+}
+
+int wa_session_logout(wa_session *s)
+{
+	if (!s)
+		return WA_EINVAL;
+	if (s->state == WA_CONN_READY && wa_session_me_jid(s)) {
+		/* as Baileys logout(): tell the server to unlink us; no need to
+		 * wait for the answer, the credentials are void either way */
+		wa_node *iq = NULL, *rm;
+		int rc = wa_node_new(&iq, "iq");
+		if (rc == 0 && (rc = wa_node_set_attr(iq, "to", "@s.whatsapp.net")) == 0 &&
+		    (rc = wa_node_set_attr(iq, "type", "set")) == 0 &&
+		    (rc = wa_node_set_attr(iq, "xmlns", "md")) == 0 &&
+		    (rc = wa_node_add_new(iq, "remove-companion-device", &rm)) == 0 &&
+		    (rc = wa_node_set_attr(rm, "jid", wa_session_me_jid(s))) == 0 &&
+		    (rc = wa_node_set_attr(rm, "reason", "user_initiated")) == 0)
+			rc = wa_iq_send(s, iq, 0, NULL, NULL);
+		wa_node_free(iq);
+	}
+	s->started = false;
+	wa_stimer_cancel(&s->t_backoff);
+	wa_conn_fail(s, WA_DISC_LOGGED_OUT, WA_ELOGGED_OUT);
+	return 0;
+}
+
+enum wa_conn_state wa_session_state(const wa_session *s)
+{
+	return s ? s->state : WA_CONN_DISCONNECTED;
+}
+
+bool wa_session_is_paired(const wa_session *s)
+{
+	return s && wa_creds_paired(s->creds);
+}
+
+const char *wa_session_jid(const wa_session *s)
+{
+	/* own PN JID without the device part, kept beside the creds */
+	if (!s || !wa_session_me_jid(s))
+		return NULL;
+	wa_session *m = (wa_session *)s;
+	const char *jid = s->creds->me_jid;
+	const char *colon = strchr(jid, ':');
+	const char *at = strchr(jid, '@');
+	if (!colon || !at || colon > at)
+		snprintf(m->me_bare, sizeof m->me_bare, "%s", jid);
+	else
+		snprintf(m->me_bare, sizeof m->me_bare, "%.*s%s", (int)(colon - jid), jid, at);
+	return m->me_bare;
+}

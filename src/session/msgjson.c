@@ -1,0 +1,277 @@
+/* Received Message -> what WA_EV_MESSAGE carries: the Baileys-style JSON of
+ * the Message (the daemon never parses protobuf), its content type name as
+ * Baileys' getContentType gives it, and the body text. The JSON is produced
+ * by walking protobuf-c's descriptors, so every field our schema declares is
+ * rendered the way protobufjs' toJSON writes it (lowerCamel names, bytes as
+ * base64, enums by name, 64-bit integers as decimal strings). */
+#include <ctype.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "message.pb-c.h"
+#include "pb.h"
+#include "session/msg.h"
+#include "util/codec.h"
+
+#define JSON_MAX_DEPTH 64
+
+static void camel(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+	bool up = false;
+	for (const char *p = in; *p && o + 1 < cap; p++) {
+		if (*p == '_') {
+			up = true;
+			continue;
+		}
+		out[o++] = up ? (char)toupper((unsigned char)*p) : *p;
+		up = false;
+	}
+	out[o] = '\0';
+}
+
+static json_t *msg_to_json(const ProtobufCMessage *m, int depth);
+
+static json_t *value_to_json(const ProtobufCFieldDescriptor *f, const void *p, int depth)
+{
+	char buf[32];
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+		return json_integer(*(const int32_t *)p);
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+		return json_integer(*(const uint32_t *)p);
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+		snprintf(buf, sizeof buf, "%lld", (long long)*(const int64_t *)p);
+		return json_string(buf);
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		snprintf(buf, sizeof buf, "%llu", (unsigned long long)*(const uint64_t *)p);
+		return json_string(buf);
+	case PROTOBUF_C_TYPE_FLOAT:
+		return json_real(*(const float *)p);
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return json_real(*(const double *)p);
+	case PROTOBUF_C_TYPE_BOOL:
+		return json_boolean(*(const protobuf_c_boolean *)p);
+	case PROTOBUF_C_TYPE_ENUM: {
+		const ProtobufCEnumValue *ev =
+			protobuf_c_enum_descriptor_get_value(f->descriptor, *(const int *)p);
+		if (ev)
+			return json_string(ev->name);
+		return json_integer(*(const int *)p);
+	}
+	case PROTOBUF_C_TYPE_STRING: {
+		const char *s = *(char *const *)p;
+		if (!s)
+			return json_null();
+		/* a peer's string may not be UTF-8: render it as null, not fail */
+		json_t *j = json_stringn(s, strlen(s));
+		return j ? j : json_null();
+	}
+	case PROTOBUF_C_TYPE_BYTES: {
+		const ProtobufCBinaryData *b = p;
+		char *e = wa_b64_encode(b->data, b->len);
+		if (!e)
+			return NULL;
+		json_t *j = json_string(e);
+		free(e);
+		return j;
+	}
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return msg_to_json(*(ProtobufCMessage *const *)p, depth + 1);
+	}
+	return json_null();
+}
+
+static size_t type_size(const ProtobufCFieldDescriptor *f)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32: case PROTOBUF_C_TYPE_ENUM:
+		return 4;
+	case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
+		return 8;
+	case PROTOBUF_C_TYPE_FLOAT:
+		return 4;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return 8;
+	case PROTOBUF_C_TYPE_BOOL:
+		return sizeof(protobuf_c_boolean);
+	case PROTOBUF_C_TYPE_STRING:
+		return sizeof(char *);
+	case PROTOBUF_C_TYPE_BYTES:
+		return sizeof(ProtobufCBinaryData);
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return sizeof(void *);
+	}
+	return 0;
+}
+
+static json_t *msg_to_json(const ProtobufCMessage *m, int depth)
+{
+	if (!m || depth > JSON_MAX_DEPTH)
+		return json_null();
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	const char *base = (const char *)m;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const void *p = base + f->offset;
+		char name[96];
+		camel(f->name, name, sizeof name);
+		json_t *v = NULL;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + f->quantifier_offset);
+			if (n == 0)
+				continue;
+			const char *arr = *(char *const *)p;
+			v = json_array();
+			size_t sz = type_size(f);
+			for (size_t k = 0; v && k < n; k++) {
+				json_t *e = value_to_json(f, arr + k * sz, depth);
+				if (!e || json_array_append_new(v, e) != 0) {
+					json_decref(v);
+					v = NULL;
+				}
+			}
+		} else {
+			bool present;
+			if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE)
+				present = *(void *const *)p != NULL;
+			else if (f->quantifier_offset)
+				present = *(const protobuf_c_boolean *)(base + f->quantifier_offset);
+			else
+				present = true;
+			if (!present)
+				continue;
+			v = value_to_json(f, p, depth);
+		}
+		if (!v || json_object_set_new(o, name, v) != 0) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+int wa_msg_pb_to_json(const void *pb_message, char **out)
+{
+	if (!pb_message || !out)
+		return WA_EINVAL;
+	json_t *j = msg_to_json(pb_message, 0);
+	if (!j)
+		return WA_ENOMEM;
+	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	if (!s)
+		return WA_ENOMEM;
+	*out = s;
+	return 0;
+}
+
+/* Baileys getContentType: the first key that is conversation or "...Message",
+ * skipping senderKeyDistributionMessage (and messageContextInfo, not a content). */
+static const char *content_type(const Wa__Message *m)
+{
+	const ProtobufCMessageDescriptor *d = &wa__message__descriptor;
+	const char *base = (const char *)m;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->label == PROTOBUF_C_LABEL_REPEATED)
+			continue;
+		if (strcmp(f->name, "sender_key_distribution_message") == 0 ||
+		    strcmp(f->name, "message_context_info") == 0)
+			continue;
+		bool present;
+		if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE)
+			present = *(void *const *)(base + f->offset) != NULL;
+		else
+			present = f->quantifier_offset && *(const protobuf_c_boolean *)(base + f->quantifier_offset);
+		if (present)
+			return f->name;
+	}
+	return NULL;
+}
+
+static const char *body_text(const Wa__Message *m)
+{
+	if (m->conversation)
+		return m->conversation;
+	if (m->extended_text_message && m->extended_text_message->text)
+		return m->extended_text_message->text;
+	if (m->image_message && m->image_message->caption)
+		return m->image_message->caption;
+	if (m->video_message && m->video_message->caption)
+		return m->video_message->caption;
+	if (m->document_message && m->document_message->caption)
+		return m->document_message->caption;
+	if (m->reaction_message && m->reaction_message->text)
+		return m->reaction_message->text;
+	return NULL;
+}
+
+void wa_msg_view_clear(wa_msg_view *v)
+{
+	if (!v)
+		return;
+	free(v->dsm_dest);
+	free(v->message_type);
+	free(v->text);
+	free(v->json);
+	memset(v, 0, sizeof *v);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int wa_msg_view_parse(const uint8_t *pt, size_t len, wa_msg_view *out)
+{
+	if (!out || (!pt && len))
+		return WA_EINVAL;
+	ProtobufCMessage *pb = NULL;
+	int rc = wa_pb_unpack(&pb, &wa__message__descriptor, pt, len, WA_SIG_MAX_PLAINTEXT);
+	if (rc != 0)
+		return rc;
+	const Wa__Message *m = (const Wa__Message *)pb;
+	wa_msg_view v = {0};
+	rc = WA_ENOMEM;
+	if (m->device_sent_message && m->device_sent_message->message) {
+		if (m->device_sent_message->destination_jid &&
+		    !(v.dsm_dest = strdup(m->device_sent_message->destination_jid)))
+			goto out;
+		m = m->device_sent_message->message;
+	}
+	const char *ct = content_type(m);
+	if (ct) {
+		char name[96];
+		camel(ct, name, sizeof name);
+		if (!(v.message_type = strdup(name)))
+			goto out;
+	}
+	const char *t = body_text(m);
+	if (t && !(v.text = dup_or_null(t)))
+		goto out;
+	v.is_reaction = m->reaction_message != NULL;
+	v.is_protocol = m->protocol_message != NULL;
+	v.has_skdm = m->sender_key_distribution_message != NULL;
+	if ((rc = wa_msg_pb_to_json(m, &v.json)) != 0)
+		goto out;
+	*out = v;
+	memset(&v, 0, sizeof v);
+	rc = 0;
+out:
+	wa_msg_view_clear(&v);
+	protobuf_c_message_free_unpacked(pb, NULL);
+	return rc;
+}

@@ -1,0 +1,481 @@
+/* src/transport/ws.c: the libwebsockets driver behind wa_tr_driver — one
+ * WebSocket client connection per session and lws_sul timers, all on the
+ * embedder's lws_context (one loop per process, DESIGN.md). Received
+ * fragments go up as they arrive; the Noise frame decoder above reassembles.
+ *
+ * Lifetime: a connection object is freed when both the owner released it
+ * (close) and lws destroyed the wsi; until the wsi is gone lws may still
+ * call us with it, so the object outlives the owner's interest. */
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "transport/ws.h"
+#include "wa/session.h"
+#include "util/log.h"
+
+#define WA_TR_PROTOCOL_NAME "wa-chat"
+#define WA_TR_RX_BUFFER 65536
+#define WA_TR_FLUSH_TIMEOUT_S 2 /* close waits this long for queued bytes */
+
+struct tx_buf {
+	struct tx_buf *next;
+	size_t len;
+	uint8_t data[]; /* LWS_PRE headroom, then len bytes */
+};
+
+struct wa_tr_conn {
+	struct lws_context *ctx;
+	struct lws_vhost *proxy_vhost; /* per-connection vhost when a proxy is set */
+	struct lws *wsi;
+	const wa_tr_events *ev;
+	void *user;
+	bool released;  /* owner called close: no more callbacks */
+	bool open;
+	bool in_open;   /* inside lws_client_connect_via_info */
+	bool failed;    /* failed while in_open */
+	bool closing;   /* close requested, waiting for writable to return -1 */
+	struct tx_buf *tx_head, *tx_tail;
+	size_t tx_bytes;
+};
+
+struct wa_tr_timer {
+	lws_sorted_usec_list_t sul; /* embedded: the timer is its own owner */
+	struct lws_context *ctx;
+	wa_timer_fn fn;
+	void *user;
+};
+
+static void tx_free_all(struct wa_tr_conn *c)
+{
+	struct tx_buf *b = c->tx_head;
+	while (b) {
+		struct tx_buf *n = b->next;
+		free(b);
+		b = n;
+	}
+	c->tx_head = c->tx_tail = NULL;
+	c->tx_bytes = 0;
+}
+
+static void conn_destroy(struct wa_tr_conn *c)
+{
+	tx_free_all(c);
+	if (c->proxy_vhost)
+		lws_vhost_destroy(c->proxy_vhost);
+	free(c);
+}
+
+/* The wsi is gone (error, close or destroy): tell the owner once, free if
+ * the owner already let go. */
+static void conn_wsi_gone(struct wa_tr_conn *c, struct lws *wsi, int err)
+{
+	if (wsi)
+		lws_set_opaque_user_data(wsi, NULL);
+	c->wsi = NULL;
+	c->open = false;
+	if (c->in_open) {
+		c->failed = true;
+		return;
+	}
+	if (c->released) {
+		conn_destroy(c);
+		return;
+	}
+	/* The owner calls close() later (possibly from inside on_close). */
+	c->released = false;
+	if (c->ev && c->ev->on_close) {
+		const wa_tr_events *ev = c->ev;
+		c->ev = NULL; /* exactly one on_close */
+		ev->on_close(c->user, err);
+	}
+}
+
+static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+	size_t len)
+{
+	(void)user;
+	struct wa_tr_conn *c = wsi ? lws_get_opaque_user_data(wsi) : NULL;
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		if (!c)
+			return -1;
+		c->open = true;
+		if (c->released || c->closing)
+			return -1;
+		if (c->ev && c->ev->on_open)
+			c->ev->on_open(c->user);
+		return 0;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		if (!c || c->closing)
+			return c ? -1 : 0;
+		if (c->released)
+			return 0; /* flushing before close: nobody listens */
+		if (c->ev && c->ev->on_data && len)
+			c->ev->on_data(c->user, in, len);
+		return 0;
+	case LWS_CALLBACK_CLIENT_WRITEABLE: {
+		if (!c || c->closing)
+			return -1;
+		struct tx_buf *b = c->tx_head;
+		if (!b)
+			return c->released ? -1 : 0; /* released: flushed, now close */
+		int n = lws_write(wsi, b->data + LWS_PRE, b->len, LWS_WRITE_BINARY);
+		if (n < (int)b->len)
+			return -1; /* lws buffers partial writes itself; < len means failure */
+		c->tx_head = b->next;
+		if (!c->tx_head)
+			c->tx_tail = NULL;
+		c->tx_bytes -= b->len;
+		free(b);
+		if (c->tx_head || c->released)
+			lws_callback_on_writable(wsi);
+		return 0;
+	}
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		WA_DEBUG("transport", "connection error: %s", in ? (const char *)in : "(none)");
+		if (c)
+			conn_wsi_gone(c, wsi, WA_EIO);
+		return 0;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		if (c)
+			conn_wsi_gone(c, wsi, WA_ECLOSED);
+		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		if (c)
+			conn_wsi_gone(c, wsi, WA_ECLOSED);
+		return 0;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const struct lws_protocols wa_protocols[] = {
+	{WA_TR_PROTOCOL_NAME, ws_callback, 0, WA_TR_RX_BUFFER, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+const struct lws_protocols *wa_lws_protocols(size_t *n_out)
+{
+	if (n_out)
+		*n_out = 1;
+	return wa_protocols;
+}
+
+static int copy_str(char *dst, size_t cap, const char *s, size_t n)
+{
+	if (n >= cap)
+		return WA_ETOOBIG;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+static int parse_hostport(const char *p, char *host, size_t host_cap, int *port, const char **rest)
+{
+	const char *end = p + strcspn(p, "/?#");
+	const char *colon = NULL;
+	if (*p == '[') { /* IPv6 literal */
+		const char *rb = memchr(p, ']', (size_t)(end - p));
+		if (!rb)
+			return WA_EINVAL;
+		int rc = copy_str(host, host_cap, p + 1, (size_t)(rb - p - 1));
+		if (rc)
+			return rc;
+		if (rb + 1 < end && rb[1] == ':')
+			colon = rb + 1;
+		else if (rb + 1 != end)
+			return WA_EINVAL;
+	} else {
+		colon = memchr(p, ':', (size_t)(end - p));
+		int rc = copy_str(host, host_cap, p, (size_t)((colon ? colon : end) - p));
+		if (rc)
+			return rc;
+	}
+	if (host[0] == '\0')
+		return WA_EINVAL;
+	if (colon) {
+		long v = 0;
+		const char *q = colon + 1;
+		if (q == end)
+			return WA_EINVAL;
+		for (; q < end; q++) {
+			if (*q < '0' || *q > '9')
+				return WA_EINVAL;
+			v = v * 10 + (*q - '0');
+			if (v > 65535)
+				return WA_EINVAL;
+		}
+		if (v == 0)
+			return WA_EINVAL;
+		*port = (int)v;
+	}
+	*rest = end;
+	return 0;
+}
+
+int wa_tr_parse_url(const char *url, bool *tls, char *host, size_t host_cap, int *port,
+	char *path, size_t path_cap)
+{
+	if (!url || strlen(url) > WA_TR_MAX_URL)
+		return WA_EINVAL;
+	bool t;
+	const char *p;
+	if (strncmp(url, "wss://", 6) == 0) {
+		t = true;
+		p = url + 6;
+	} else if (strncmp(url, "ws://", 5) == 0) {
+		t = false;
+		p = url + 5;
+	} else {
+		return WA_EINVAL;
+	}
+	int pt = t ? 443 : 80;
+	const char *rest;
+	int rc = parse_hostport(p, host, host_cap, &pt, &rest);
+	if (rc)
+		return rc;
+	if (*rest == '\0')
+		rc = copy_str(path, path_cap, "/", 1);
+	else if (*rest == '/')
+		rc = copy_str(path, path_cap, rest, strlen(rest));
+	else
+		rc = WA_EINVAL;
+	if (rc)
+		return rc;
+	*tls = t;
+	*port = pt;
+	return 0;
+}
+
+int wa_tr_parse_proxy(const char *proxy, bool *socks, char *host, size_t host_cap, int *port)
+{
+	if (!proxy || strlen(proxy) > WA_TR_MAX_URL)
+		return WA_EINVAL;
+	bool s;
+	const char *p;
+	if (strncmp(proxy, "http://", 7) == 0) {
+		s = false;
+		p = proxy + 7;
+	} else if (strncmp(proxy, "socks5://", 9) == 0) {
+		s = true;
+		p = proxy + 9;
+	} else {
+		return WA_EINVAL;
+	}
+	int pt = 0;
+	const char *rest;
+	int rc = parse_hostport(p, host, host_cap, &pt, &rest);
+	if (rc)
+		return rc;
+	if (pt == 0 || (*rest != '\0' && strcmp(rest, "/") != 0))
+		return WA_EINVAL;
+	*socks = s;
+	*port = pt;
+	return 0;
+}
+
+/* lws 4.1 sets proxies per vhost, not per connection, so a session with a
+ * proxy gets its own client-only vhost carrying that proxy. */
+static int make_proxy_vhost(struct lws_context *ctx, const char *proxy, struct lws_vhost **out)
+{
+	char host[256];
+	int port;
+	bool socks;
+	int rc = wa_tr_parse_proxy(proxy, &socks, host, sizeof host, &port);
+	if (rc)
+		return rc;
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = wa_protocols;
+	info.vhost_name = "wa-proxy";
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	if (socks) {
+#if defined(LWS_WITH_SOCKS5)
+		info.socks_proxy_address = host;
+		info.socks_proxy_port = (unsigned)port;
+#else
+		/* Debian's lws 4.1 is built without LWS_WITH_SOCKS5. */
+		return WA_EINVAL;
+#endif
+	} else {
+		info.http_proxy_address = host;
+		info.http_proxy_port = (unsigned)port;
+	}
+	struct lws_vhost *vh = lws_create_vhost(ctx, &info);
+	if (!vh)
+		return WA_EIO;
+	*out = vh;
+	return 0;
+}
+
+static int tr_open(void *ctx, const wa_tr_config *cfg, const wa_tr_events *ev, void *user,
+	void **conn_out)
+{
+	struct lws_context *lctx = ctx;
+	if (!lctx || !cfg || !cfg->url || !ev)
+		return WA_EINVAL;
+	char host[256], path[WA_TR_MAX_URL + 1], hosthdr[300];
+	int port;
+	bool tls;
+	int rc = wa_tr_parse_url(cfg->url, &tls, host, sizeof host, &port, path, sizeof path);
+	if (rc)
+		return rc;
+	struct wa_tr_conn *c = calloc(1, sizeof *c);
+	if (!c)
+		return WA_ENOMEM;
+	c->ctx = lctx;
+	c->ev = ev;
+	c->user = user;
+	if (cfg->proxy && cfg->proxy[0]) {
+		rc = make_proxy_vhost(lctx, cfg->proxy, &c->proxy_vhost);
+		if (rc) {
+			free(c);
+			return rc;
+		}
+	}
+	snprintf(hosthdr, sizeof hosthdr, "%s", host);
+	struct lws_client_connect_info ci;
+	memset(&ci, 0, sizeof ci);
+	ci.context = lctx;
+	ci.vhost = c->proxy_vhost;
+	ci.address = host;
+	ci.port = port;
+	ci.path = path;
+	ci.host = hosthdr;
+	ci.origin = cfg->origin;
+	ci.protocol = NULL; /* no subprotocol (§1.1) */
+	ci.local_protocol_name = WA_TR_PROTOCOL_NAME;
+	ci.ietf_version_or_minus_one = -1;
+	if (tls) {
+		ci.ssl_connection = LCCSCF_USE_SSL;
+		if (cfg->tls_insecure)
+			ci.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED |
+				LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK | LCCSCF_ALLOW_EXPIRED |
+				LCCSCF_ALLOW_INSECURE;
+	}
+	ci.opaque_user_data = c;
+	ci.pwsi = &c->wsi;
+	c->in_open = true;
+	struct lws *wsi = lws_client_connect_via_info(&ci);
+	c->in_open = false;
+	if (!wsi || c->failed) {
+		/* A failure reported synchronously: the wsi (if any) is already
+		 * gone or going; let it free us if it still holds us. */
+		c->released = true;
+		c->ev = NULL;
+		if (!c->wsi || c->failed)
+			conn_destroy(c);
+		return WA_EIO;
+	}
+	*conn_out = c;
+	return 0;
+}
+
+static int tr_send(void *conn, const uint8_t *p, size_t len)
+{
+	struct wa_tr_conn *c = conn;
+	if (!c || !c->wsi || !c->open || c->closing || c->released)
+		return WA_ESTATE;
+	if (len > WA_TR_MAX_QUEUED - c->tx_bytes)
+		return WA_ETOOBIG;
+	struct tx_buf *b = malloc(sizeof *b + LWS_PRE + len);
+	if (!b)
+		return WA_ENOMEM;
+	b->next = NULL;
+	b->len = len;
+	memcpy(b->data + LWS_PRE, p, len);
+	if (c->tx_tail)
+		c->tx_tail->next = b;
+	else
+		c->tx_head = b;
+	c->tx_tail = b;
+	c->tx_bytes += len;
+	lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+static void tr_close(void *conn)
+{
+	struct wa_tr_conn *c = conn;
+	if (!c)
+		return;
+	c->released = true;
+	c->ev = NULL;
+	if (!c->wsi) {
+		conn_destroy(c);
+		return;
+	}
+	if (c->open && c->tx_head) {
+		/* flush what the owner queued last (a logout iq, an ack), then
+		 * close from the writable callback; bounded by a timeout */
+		lws_callback_on_writable(c->wsi);
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, WA_TR_FLUSH_TIMEOUT_S);
+		return;
+	}
+	/* Ask lws to close now; the kill timeout also covers a wsi that is
+	 * still connecting and never becomes writable. */
+	c->closing = true;
+	tx_free_all(c);
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+}
+
+static void timer_cb(lws_sorted_usec_list_t *sul)
+{
+	struct wa_tr_timer *t = lws_container_of(sul, struct wa_tr_timer, sul);
+	t->fn(t->user);
+}
+
+static int tr_timer_new(void *ctx, wa_timer_fn fn, void *user, void **t_out)
+{
+	if (!ctx || !fn)
+		return WA_EINVAL;
+	struct wa_tr_timer *t = calloc(1, sizeof *t);
+	if (!t)
+		return WA_ENOMEM;
+	t->ctx = ctx;
+	t->fn = fn;
+	t->user = user;
+	*t_out = t;
+	return 0;
+}
+
+static void tr_timer_set(void *tp, uint32_t ms)
+{
+	struct wa_tr_timer *t = tp;
+	lws_sul_schedule(t->ctx, 0, &t->sul, timer_cb, (lws_usec_t)ms * LWS_US_PER_MS);
+}
+
+static void tr_timer_cancel(void *tp)
+{
+	struct wa_tr_timer *t = tp;
+	lws_sul_cancel(&t->sul);
+}
+
+static void tr_timer_free(void *tp)
+{
+	struct wa_tr_timer *t = tp;
+	if (!t)
+		return;
+	lws_sul_cancel(&t->sul);
+	free(t);
+}
+
+static int64_t tr_now(void *ctx)
+{
+	(void)ctx;
+	return (int64_t)(lws_now_usecs() / LWS_US_PER_MS);
+}
+
+const wa_tr_driver wa_tr_lws_driver = {
+	.open = tr_open,
+	.send = tr_send,
+	.close = tr_close,
+	.timer_new = tr_timer_new,
+	.timer_set = tr_timer_set,
+	.timer_cancel = tr_timer_cancel,
+	.timer_free = tr_timer_free,
+	.now_ms = tr_now,
+};

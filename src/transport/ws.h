@@ -1,0 +1,82 @@
+/* src/transport: the byte pipe under the Noise layer (STYLE §1) and the
+ * loop's timers. A "driver" is a const table of functions: the real one
+ * (wa_tr_lws_driver, ws.c) opens WebSocket client connections and lws_sul
+ * timers on the embedder's lws_context; unit tests substitute a fake one.
+ * Nothing outside src/transport and daemon/ includes libwebsockets.h, so
+ * the session engine sees only this header.
+ *
+ * Data: every received WebSocket message (or fragment of one) is handed up
+ * as a byte chunk; boundaries mean nothing (transport-and-pairing.md §1.2).
+ * Every send is one binary WebSocket message.
+ *
+ * Threading: loop thread only. Callbacks never run inside the driver call
+ * that caused them (open/send/close report failures by return value) except
+ * where noted, and never after close() returned. */
+#ifndef WA_TRANSPORT_WS_H
+#define WA_TRANSPORT_WS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wa/wa.h"
+
+/* Bytes queued for sending on one connection before send() refuses with
+ * WA_ETOOBIG (backpressure: the caller stops producing). */
+#define WA_TR_MAX_QUEUED (32u * 1024 * 1024)
+/* Longest URL / proxy string accepted. */
+#define WA_TR_MAX_URL 1024
+
+typedef struct wa_tr_config {
+	const char *url;        /* ws://host[:port]/path or wss://... (required) */
+	const char *origin;     /* Origin header value, NULL for none */
+	bool tls_insecure;      /* wss: accept self-signed / mismatched certs (tests) */
+	const char *proxy;      /* NULL, "http://host:port" or "socks5://host:port" */
+} wa_tr_config;
+
+typedef struct wa_tr_events {
+	/* The WebSocket is open; sends may start. */
+	void (*on_open)(void *user);
+	/* A chunk of received bytes (borrowed for the call). */
+	void (*on_data)(void *user, const uint8_t *p, size_t len);
+	/* The connection failed or closed (err: WA_ECLOSED, WA_EIO, ...). No
+	 * further callbacks follow; the caller must still call close(). */
+	void (*on_close)(void *user, int err);
+} wa_tr_events;
+
+typedef void (*wa_timer_fn)(void *user);
+
+typedef struct wa_tr_driver {
+	/* Starts connecting. On success *conn_out is the connection (callbacks
+	 * follow asynchronously). On failure nothing is owned and no callback
+	 * follows. Errors: WA_EINVAL (bad URL/proxy), WA_EIO, WA_ENOMEM. */
+	int (*open)(void *ctx, const wa_tr_config *cfg, const wa_tr_events *ev, void *user,
+		void **conn_out);
+	/* Queues one binary message (copied). WA_ESTATE before on_open or after
+	 * on_close, WA_ETOOBIG past WA_TR_MAX_QUEUED, WA_ENOMEM. */
+	int (*send)(void *conn, const uint8_t *p, size_t len);
+	/* Closes (if still open) and releases conn; no callback follows. NULL ok. */
+	void (*close)(void *conn);
+	/* Timers: one-shot, re-armable, owned by the caller. */
+	int (*timer_new)(void *ctx, wa_timer_fn fn, void *user, void **t_out);
+	void (*timer_set)(void *t, uint32_t ms);    /* (re)arms */
+	void (*timer_cancel)(void *t);
+	void (*timer_free)(void *t);                /* cancels; NULL ok */
+	/* Monotonic milliseconds. */
+	int64_t (*now_ms)(void *ctx);
+} wa_tr_driver;
+
+/* The libwebsockets driver; ctx is the struct lws_context *. */
+extern const wa_tr_driver wa_tr_lws_driver;
+
+/* Parses ws[s]://host[:port][/path] into parts (for tests and the driver).
+ * host/path are written NUL-terminated into the caller's buffers. Errors:
+ * WA_EINVAL (scheme, empty host, bad port), WA_ETOOBIG (buffers). */
+int wa_tr_parse_url(const char *url, bool *tls, char *host, size_t host_cap, int *port,
+	char *path, size_t path_cap) WA_MUST_CHECK;
+/* Parses a proxy "http://host:port" / "socks5://host:port": *socks true for
+ * socks5. Errors: WA_EINVAL, WA_ETOOBIG. */
+int wa_tr_parse_proxy(const char *proxy, bool *socks, char *host, size_t host_cap,
+	int *port) WA_MUST_CHECK;
+
+#endif

@@ -1,0 +1,3 @@
+Pú%
+15550002222@s.whatsapp.net
+Hello

@@ -1,0 +1,427 @@
+/* wasim's libwebsockets glue: one context, a plain vhost (ws:// chat and
+ * the HTTP control API on --port) and a TLS vhost (wss:// and https:// on
+ * --tls-port). One protocol handles both the websocket and the HTTP
+ * callbacks, because Baileys and whatsmeow offer no subprotocol (lws then
+ * binds the upgrade to protocols[0]). Timers are lws sorted-usec lists. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <libwebsockets.h>
+
+#include "simcore.h"
+
+/* Per-wsi data: either a chat connection or an HTTP request in progress. */
+struct pss {
+	struct sim_conn *conn;
+	/* HTTP */
+	char method[8];
+	char path[512];
+	char query[1024];
+	uint8_t *body;
+	size_t body_len, body_cap;
+	bool body_too_big;
+	struct sim_http_resp resp;
+	bool have_resp;
+};
+
+struct sim_timer {
+	lws_sorted_usec_list_t sul; /* first: container_of by cast */
+	struct sim *sim;
+	sim_timer_fn fn;
+	void *arg;
+	struct sim_timer *prev, *next;
+};
+
+static void timer_fire(lws_sorted_usec_list_t *sul)
+{
+	struct sim_timer *t = (struct sim_timer *)sul;
+	struct sim_core *core = sim_core(t->sim);
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		core->timers = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	t->fn(t->sim, t->arg);
+	free(t);
+}
+
+int sim_defer(struct sim *sim, int64_t delay_ms, sim_timer_fn fn, void *arg)
+{
+	struct sim_core *core = sim_core(sim);
+	struct sim_timer *t = calloc(1, sizeof(*t));
+	if (!t)
+		return WA_ENOMEM;
+	t->sim = sim;
+	t->fn = fn;
+	t->arg = arg;
+	t->next = core->timers;
+	if (t->next)
+		t->next->prev = t;
+	core->timers = t;
+	lws_sul_schedule(core->ctx, 0, &t->sul, timer_fire,
+		(lws_usec_t)(delay_ms < 0 ? 0 : delay_ms) * LWS_US_PER_MS);
+	return 0;
+}
+
+/* At shutdown every pending timer fires once, early, with sim_stopping()
+ * true, so its owner can free its argument. Timers scheduled meanwhile are
+ * handled by the same loop. */
+static void timers_fire_all(struct sim *sim)
+{
+	struct sim_core *core = sim_core(sim);
+	core->stopping = true;
+	while (core->timers) {
+		struct sim_timer *t = core->timers;
+		lws_sul_cancel(&t->sul);
+		timer_fire(&t->sul);
+	}
+}
+
+bool sim_stopping(const struct sim *sim)
+{
+	return sim_core((struct sim *)sim)->stopping;
+}
+
+void sim_conn_kick(struct sim_conn *c)
+{
+	if (c->wsi)
+		lws_callback_on_writable(c->wsi);
+}
+
+void sim_conn_close(struct sim_conn *c, enum sim_close_how how)
+{
+	if (!c->wsi || c->dead)
+		return;
+	if (how == SIM_CLOSE_ABORT) {
+		/* No close frame: the peer sees the TCP connection die. */
+		c->dead = true;
+		int fd = lws_get_socket_fd(c->wsi);
+		if (fd >= 0)
+			shutdown(fd, SHUT_RDWR);
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+		return;
+	}
+	if (c->state != SIM_CONN_HANDSHAKE)
+		c->state = SIM_CONN_CLOSING;
+	c->closing = true;
+	lws_callback_on_writable(c->wsi);
+}
+
+/* ---- HTTP ---- */
+
+static void http_resp_clear(struct sim_http_resp *r)
+{
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+static int http_respond(struct lws *wsi, struct pss *pss)
+{
+	uint8_t buf[LWS_PRE + 1024];
+	uint8_t *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+	const char *ctype = pss->resp.content_type[0] ? pss->resp.content_type : "application/json";
+	if (lws_add_http_common_headers(wsi, (unsigned)pss->resp.status, ctype,
+		    (lws_filepos_t)pss->resp.body_len, &p, end))
+		return -1;
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	pss->have_resp = true;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int http_dispatch(struct lws *wsi, struct pss *pss)
+{
+	struct sim *sim = lws_context_user(lws_get_context(wsi));
+	struct sim_http_req req = {
+		.method = pss->method,
+		.path = pss->path,
+		.query = pss->query,
+		.body = pss->body,
+		.body_len = pss->body_len,
+	};
+	json_error_t jerr;
+	json_t *j = NULL;
+	if (pss->body_len)
+		j = json_loadb((const char *)pss->body, pss->body_len, 0, &jerr);
+	req.json = j;
+	http_resp_clear(&pss->resp);
+	pss->resp.status = 200;
+	if (pss->body_too_big)
+		sim_http_error(&pss->resp, 413, "body too large");
+	else if (sim_http_dispatch(sim, &req, &pss->resp) < 0) {
+		http_resp_clear(&pss->resp);
+		sim_http_error(&pss->resp, 500, "internal error");
+	}
+	json_decref(j);
+	return http_respond(wsi, pss);
+}
+
+static void pss_http_clear(struct pss *pss)
+{
+	free(pss->body);
+	pss->body = NULL;
+	pss->body_len = pss->body_cap = 0;
+	pss->body_too_big = false;
+	http_resp_clear(&pss->resp);
+	pss->have_resp = false;
+}
+
+static int http_begin(struct lws *wsi, struct pss *pss, const char *uri)
+{
+	static const struct { enum lws_token_indexes tok; const char *name; } methods[] = {
+		{ WSI_TOKEN_GET_URI, "GET" },
+		{ WSI_TOKEN_POST_URI, "POST" },
+#if defined(LWS_WITH_HTTP_UNCOMMON_HEADERS) || defined(LWS_HTTP_HEADERS_ALL)
+		{ WSI_TOKEN_PUT_URI, "PUT" },
+		{ WSI_TOKEN_DELETE_URI, "DELETE" },
+#endif
+	};
+	pss_http_clear(pss);
+	pss->method[0] = 0;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (lws_hdr_total_length(wsi, methods[i].tok) > 0) {
+			snprintf(pss->method, sizeof(pss->method), "%s", methods[i].name);
+			break;
+		}
+	snprintf(pss->path, sizeof(pss->path), "%s", uri ? uri : "/");
+	pss->query[0] = 0;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0 &&
+	    lws_hdr_copy(wsi, pss->query, sizeof(pss->query), WSI_TOKEN_HTTP_URI_ARGS) < 0)
+		pss->query[0] = 0;
+	char cl[32];
+	long long clen = 0;
+	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+		clen = atoll(cl);
+	if (clen > SIM_MAX_HTTP_BODY)
+		pss->body_too_big = true;
+	if (clen > 0 && strcmp(pss->method, "GET") != 0)
+		return 0; /* wait for the body */
+	return http_dispatch(wsi, pss);
+}
+
+static int http_body(struct pss *pss, const void *in, size_t len)
+{
+	if (pss->body_too_big)
+		return 0;
+	if (len > SIM_MAX_HTTP_BODY - pss->body_len) {
+		pss->body_too_big = true;
+		return 0;
+	}
+	if (pss->body_len + len > pss->body_cap) {
+		size_t ncap = pss->body_cap ? pss->body_cap * 2 : 4096;
+		while (ncap < pss->body_len + len)
+			ncap *= 2;
+		uint8_t *nb = realloc(pss->body, ncap);
+		if (!nb)
+			return -1;
+		pss->body = nb;
+		pss->body_cap = ncap;
+	}
+	memcpy(pss->body + pss->body_len, in, len);
+	pss->body_len += len;
+	return 0;
+}
+
+static int http_writeable(struct lws *wsi, struct pss *pss)
+{
+	if (!pss->have_resp)
+		return 0;
+	pss->have_resp = false;
+	if (pss->resp.body_len) {
+		uint8_t *buf = malloc(LWS_PRE + pss->resp.body_len);
+		if (!buf)
+			return -1;
+		memcpy(buf + LWS_PRE, pss->resp.body, pss->resp.body_len);
+		int n = lws_write(wsi, buf + LWS_PRE, pss->resp.body_len, LWS_WRITE_HTTP_FINAL);
+		free(buf);
+		if (n < 0)
+			return -1;
+	}
+	pss_http_clear(pss);
+	if (lws_http_transaction_completed(wsi))
+		return -1;
+	return 0;
+}
+
+/* ---- websocket ---- */
+
+static int ws_writeable(struct sim_conn *c)
+{
+	struct sim_outmsg *m = c->outq_head;
+	if (c->dead)
+		return -1;
+	if (m) {
+		c->outq_head = m->next;
+		if (!c->outq_head)
+			c->outq_tail = NULL;
+		c->outq_bytes -= m->len;
+		int n = lws_write(c->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_BINARY);
+		free(m);
+		if (n < 0)
+			return -1;
+		if (c->outq_head || c->closing)
+			lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	if (c->closing) {
+		if (c->linger) {
+			/* After a stream:error or failure the client closes by itself
+			 * (Baileys may still be decoding the last frame when a close
+			 * frame arrives and would report 428 instead of the error). */
+			c->linger = false;
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 1);
+			return 0;
+		}
+		lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+	size_t len)
+{
+	struct pss *pss = user;
+	struct sim *sim = lws_context_user(lws_get_context(wsi));
+
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED: {
+		struct sim_core *core = sim_core(sim);
+		if (core->n_conns >= core->max_conns) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, NULL, 0);
+			return -1;
+		}
+		pss->conn = sim_conn_new(sim, wsi);
+		if (!pss->conn)
+			return -1;
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, SIM_HANDSHAKE_TIMEOUT_S);
+		return 0;
+	}
+	case LWS_CALLBACK_RECEIVE:
+		if (!pss->conn || pss->conn->dead)
+			return 0;
+		sim_conn_on_data(pss->conn, in, len);
+		if (pss->conn->state != SIM_CONN_HANDSHAKE)
+			lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+		return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (!pss->conn)
+			return -1;
+		return ws_writeable(pss->conn);
+	case LWS_CALLBACK_CLOSED:
+		if (pss->conn) {
+			sim_conn_on_closed(pss->conn);
+			pss->conn = NULL;
+		}
+		return 0;
+
+	case LWS_CALLBACK_HTTP:
+		if (!pss)
+			return -1;
+		return http_begin(wsi, pss, in);
+	case LWS_CALLBACK_HTTP_BODY:
+		return http_body(pss, in, len);
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return http_dispatch(wsi, pss);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return http_writeable(wsi, pss);
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (pss)
+			pss_http_clear(pss);
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+	{ "wasim", callback, sizeof(struct pss), 65536, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static volatile int interrupted;
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static struct lws_vhost *make_vhost(struct lws_context *ctx, const char *name, int port,
+	const char *cert, const char *key)
+{
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = name;
+	info.port = port;
+	info.iface = "127.0.0.1";
+	info.protocols = protocols;
+	info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (cert)
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.ssl_cert_filepath = cert;
+	info.ssl_private_key_filepath = key;
+	return lws_create_vhost(ctx, &info);
+}
+
+int sim_server_start(struct sim *sim, int port, int tls_port, const char *tls_dir);
+int sim_server_start(struct sim *sim, int port, int tls_port, const char *tls_dir)
+{
+	struct sim_core *core = sim_core(sim);
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof(info));
+	lws_set_log_level(core->quiet ? LLL_ERR : (LLL_ERR | LLL_WARN), NULL);
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.user = sim;
+	info.fd_limit_per_thread = (unsigned)(core->max_conns + 64);
+	info.count_threads = 1;
+	core->ctx = lws_create_context(&info);
+	if (!core->ctx)
+		return WA_EIO;
+	core->vh_plain = make_vhost(core->ctx, "plain", port, NULL, NULL);
+	if (!core->vh_plain)
+		return WA_EIO;
+	core->port = lws_get_vhost_listen_port(core->vh_plain);
+	if (tls_port >= 0) {
+		char cert[4200], key[4200];
+		int rc = sim_tls_ensure_cert(tls_dir, cert, sizeof(cert), key, sizeof(key));
+		if (rc)
+			return rc;
+		core->vh_tls = make_vhost(core->ctx, "tls", tls_port, cert, key);
+		if (!core->vh_tls)
+			return WA_EIO;
+		core->tls_port = lws_get_vhost_listen_port(core->vh_tls);
+	} else {
+		core->tls_port = -1;
+	}
+	return 0;
+}
+
+int sim_server_run(struct sim *sim)
+{
+	struct sim_core *core = sim_core(sim);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	while (!interrupted)
+		if (lws_service(core->ctx, 0) < 0)
+			break;
+	return 0;
+}
+
+void sim_server_stop(struct sim *sim);
+void sim_server_stop(struct sim *sim)
+{
+	struct sim_core *core = sim_core(sim);
+	timers_fire_all(sim);
+	if (core->ctx)
+		lws_context_destroy(core->ctx);
+	core->ctx = NULL;
+}

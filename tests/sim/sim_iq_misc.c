@@ -1,0 +1,109 @@
+/* wasim: the small post-login iqs both clients send (messaging.md §11):
+ * A/B props, blocklist, privacy settings and tokens, media_conn, the
+ * app-state sync minimum (every collection empty at version 0), and the
+ * <ib> stanzas clients send (unified_session, offline_batch...), which
+ * need no answer. */
+#include "sim_msg.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "simcore.h" /* the media (TLS) port for media_conn hosts */
+
+static int iq_abt(struct sim *sim, struct sim_conn *c, const wa_node *iq, void *user)
+{
+	(void)sim;
+	(void)user;
+	return sim_iq_result(c, iq, sim_node("props", "protocol", "1", "hash", "wasim-1", NULL));
+}
+
+static int iq_blocklist(struct sim *sim, struct sim_conn *c, const wa_node *iq, void *user)
+{
+	(void)sim;
+	(void)user;
+	const char *type = wa_node_attr(iq, "type");
+	if (type && strcmp(type, "set") == 0)
+		return sim_iq_result(c, iq, NULL);
+	wa_node *l = sim_node("list", NULL);
+	if (l)
+		wa_node_set_list(l);
+	return sim_iq_result(c, iq, l);
+}
+
+/* Baileys picks read vs read-self from readreceipts. */
+static int iq_privacy(struct sim *sim, struct sim_conn *c, const wa_node *iq, void *user)
+{
+	static const char *const cats[][2] = {
+		{ "readreceipts", "all" }, { "last", "all" }, { "online", "all" }, { "profile", "all" },
+		{ "status", "all" }, { "groupadd", "all" }, { "calladd", "all" }, { "messages", "all" },
+	};
+	const char *type = wa_node_attr(iq, "type");
+	(void)sim;
+	(void)user;
+	if (type && strcmp(type, "set") == 0)
+		return sim_iq_result(c, iq, NULL); /* tokens, category changes: accepted */
+	wa_node *p = sim_node("privacy", NULL);
+	for (size_t i = 0; p && i < sizeof(cats) / sizeof(cats[0]); i++)
+		p = sim_node_add(p, sim_node("category", "name", cats[i][0], "value", cats[i][1], NULL));
+	if (!p)
+		return sim_iq_error(c, iq, 500, "internal-error");
+	return sim_iq_result(c, iq, p);
+}
+
+static int iq_media_conn(struct sim *sim, struct sim_conn *c, const wa_node *iq, void *user)
+{
+	char host[64];
+	(void)user;
+	snprintf(host, sizeof(host), "127.0.0.1:%d", sim_core(sim)->tls_port);
+	wa_node *mc = sim_node("media_conn", "auth", "wasim-media-auth", "ttl", "300", "auth_ttl", "21600",
+		"max_buckets", "12", NULL);
+	mc = sim_node_add(mc, sim_node("host", "hostname", host, "maxContentLengthBytes", "104857600", NULL));
+	if (!mc)
+		return sim_iq_error(c, iq, 500, "internal-error");
+	return sim_iq_result(c, iq, mc);
+}
+
+/* <sync><collection name version .../>...</sync>: nothing to sync. Pushed
+ * patches (mutations from the client) are accepted and dropped. */
+static int iq_app_state(struct sim *sim, struct sim_conn *c, const wa_node *iq, void *user)
+{
+	const wa_node *sync = wa_node_child(iq, "sync");
+	wa_node *out = sim_node("sync", NULL);
+	(void)sim;
+	(void)user;
+	for (size_t i = 0; out && sync && i < wa_node_n_children(sync); i++) {
+		const wa_node *col = wa_node_child_at(sync, i);
+		const char *name = wa_node_attr(col, "name");
+		const char *ver = wa_node_attr(col, "version");
+		if (strcmp(wa_node_tag(col), "collection") != 0 || !name)
+			continue;
+		char v[24];
+		snprintf(v, sizeof(v), "%s", ver && wa_node_child(col, "patch") ? ver : "0");
+		out = sim_node_add(out, sim_node("collection", "name", name, "version", v, NULL));
+	}
+	if (!out)
+		return sim_iq_error(c, iq, 500, "internal-error");
+	return sim_iq_result(c, iq, out);
+}
+
+/* tokens issued by a sender (privacy set <tokens>) need nothing more */
+static int handle_ib(struct sim *sim, struct sim_conn *c, const wa_node *n, void *user)
+{
+	(void)sim;
+	(void)c;
+	(void)n;
+	(void)user;
+	return 0;
+}
+
+int sim_iq_misc_init(struct sim *sim)
+{
+	int rc = 0;
+	rc = rc ? rc : sim_iq_register(sim, "abt", NULL, iq_abt, NULL);
+	rc = rc ? rc : sim_iq_register(sim, "blocklist", NULL, iq_blocklist, NULL);
+	rc = rc ? rc : sim_iq_register(sim, "privacy", NULL, iq_privacy, NULL);
+	rc = rc ? rc : sim_iq_register(sim, "w:m", NULL, iq_media_conn, NULL);
+	rc = rc ? rc : sim_iq_register(sim, "w:sync:app:state", NULL, iq_app_state, NULL);
+	rc = rc ? rc : sim_handler_register(sim, "ib", handle_ib, NULL);
+	return rc;
+}

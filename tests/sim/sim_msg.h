@@ -1,0 +1,144 @@
+/* wasim messaging modules (usync, pre-keys, routing, delivery queue,
+ * receipts, presence, misc iqs, the simulated phone): their shared state and
+ * helpers. Everything here sits on top of the core API in sim.h; the core
+ * never includes this file. Entry point: sim_msg_init (modules.c). */
+#ifndef WASIM_SIM_MSG_H
+#define WASIM_SIM_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim.h"
+#include "sim_keys.h"
+#include "sim_queue.h"
+
+/* Best-effort calls whose failure changes nothing for the caller (a live
+ * copy that stays queued, a forward to an offline device...). */
+#define SIM_IGNORE(x) do { if ((x) != 0) { /* best effort */ } } while (0)
+
+#define SIM_MSG_DEDUP 256      /* recent message ids remembered per sending device */
+#define SIM_MSG_RECENT 256     /* recent (id -> sending device) per account, for sender receipts */
+#define SIM_MSG_MAX_SUBS 64    /* presence subscriptions per connection */
+#define SIM_MSG_JID_MAX 96     /* any JID we format */
+#define SIM_MSG_ID_MAX 128     /* message ids we accept */
+#define SIM_PHONE_OTK_LOW 20   /* the phone refills its one-time pre-keys below this */
+#define SIM_PHONE_OTK_BATCH 100
+
+struct sim_phone; /* sim_phone.c */
+
+struct sim_sub {
+	struct sim_account *acct;
+	bool lid;
+};
+
+/* d->ext */
+struct sim_dev_ext {
+	sim_keys keys;
+	sim_queue q;
+	uint64_t seen[SIM_MSG_DEDUP]; /* ring of id hashes this device sent (fan-out) */
+	size_t seen_next;
+	struct sim_sub subs[SIM_MSG_MAX_SUBS];    /* presence subscriptions of the live connection */
+	size_t n_subs;
+	bool history_sent;                        /* the phone sent the initial history notification */
+};
+
+struct sim_recent {
+	uint64_t id_hash;
+	uint32_t device;
+};
+
+/* a->ext */
+struct sim_acct_ext {
+	struct sim_phone *phone;
+	sim_keys phone_keys;          /* device 0's published one-time pre-keys */
+	bool available;               /* last global presence */
+	int64_t last_seen;            /* unix s of the last unavailable */
+	struct sim_recent recent[SIM_MSG_RECENT];
+	size_t recent_next;
+};
+
+/* The module's data of a device / an account, created on first use (the
+ * core may load accounts without calling account_created). NULL only when
+ * out of memory (or, for an account, when its phone cannot be set up). */
+struct sim_dev_ext *sim_dx(struct sim_device *d);
+struct sim_acct_ext *sim_ax(struct sim *sim, struct sim_account *a);
+
+/* A JID resolved against the accounts. */
+struct sim_addr {
+	struct sim_account *acct; /* NULL: not one of our users */
+	bool lid;                 /* written in the LID namespace */
+	bool has_device;          /* the JID named a device (user:dev@...) */
+	uint32_t device;
+};
+/* WA_EBIN_JID for text that is not a user JID (groups, server, ...),
+ * WA_ENOTFOUND for an unknown user (out->acct untouched then). */
+int sim_addr_parse(struct sim *sim, const char *jid, struct sim_addr *out) WA_MUST_CHECK;
+/* The user JID (no device) or device JID (device 0 without ":0") of a. */
+void sim_jid_user(const struct sim_account *a, bool lid, char *buf, size_t cap);
+void sim_jid_device(const struct sim_account *a, bool lid, uint32_t device, char *buf, size_t cap);
+/* Whether device dev (0 = the phone) currently exists. */
+bool sim_device_exists(struct sim_account *a, uint32_t dev);
+
+/* Delivers a server->client stanza to one device of a (device 0 = the
+ * phone): queued until the device answers it, sent at once when it is
+ * online. Takes ownership of n. */
+int sim_msg_deliver(struct sim *sim, struct sim_account *a, uint32_t dev, wa_node *n) WA_MUST_CHECK;
+/* Sends n to every live connection of a (not queued; presence, chatstate).
+ * except may be NULL. Frees n. */
+void sim_msg_send_live(struct sim *sim, struct sim_account *a, const struct sim_device *except, wa_node *n);
+/* Schedules a state-file save soon (coalesced). */
+void sim_msg_dirty(struct sim *sim);
+/* Remembers that id was sent by device dev of a (for sender receipts). */
+void sim_msg_recent_add(struct sim_account *a, const char *id, uint32_t dev);
+bool sim_msg_recent_find(const struct sim_account *a, const char *id, uint32_t *dev_out);
+/* 64-bit FNV-1a of a message id (dedup rings). */
+uint64_t sim_msg_id_hash(const char *id);
+/* "t" value now. */
+void sim_msg_tstr(char *buf, size_t cap, int64_t t);
+
+/* Per-file initialisers (called by sim_msg_init). */
+int sim_usync_init(struct sim *sim) WA_MUST_CHECK;
+int sim_prekeys_init(struct sim *sim) WA_MUST_CHECK;
+int sim_route_init(struct sim *sim) WA_MUST_CHECK;
+int sim_receipts_init(struct sim *sim) WA_MUST_CHECK;
+int sim_presence_init(struct sim *sim) WA_MUST_CHECK;
+int sim_iq_misc_init(struct sim *sim) WA_MUST_CHECK;
+int sim_phone_init(struct sim *sim) WA_MUST_CHECK;
+int sim_msg_init(struct sim *sim) WA_MUST_CHECK;
+
+/* sim_usync.c: <notification type="devices"> about a's device dev to every
+ * account's devices (they drop or extend their cached lists). */
+void sim_usync_notify_devices(struct sim *sim, struct sim_account *a, uint32_t dev, bool added);
+
+/* sim_route.c: routes a <message> stanza sent by device sdev (0 = phone) of
+ * account from, as the server does for a client's message. When c is set
+ * the server ack goes to it. */
+int sim_route_message(struct sim *sim, struct sim_conn *c, struct sim_account *from, uint32_t sdev,
+	const wa_node *n) WA_MUST_CHECK;
+/* sim_receipts.c: routes a <receipt> from device rdev (0 = phone) of from. */
+int sim_route_receipt(struct sim *sim, struct sim_account *from, uint32_t rdev, const wa_node *n) WA_MUST_CHECK;
+
+/* sim_phone.c */
+int sim_phone_create(struct sim *sim, struct sim_account *a) WA_MUST_CHECK;
+void sim_phone_free(struct sim_phone *p);
+int sim_phone_refill(struct sim *sim, struct sim_account *a) WA_MUST_CHECK;
+/* Sends the initial history-sync notification to companion d a moment later. */
+int sim_phone_history_later(struct sim *sim, struct sim_device *d) WA_MUST_CHECK;
+/* The phone of a sends text to peer's chat (PN or LID JID); *id_out = message id. */
+int sim_phone_send_text(struct sim *sim, struct sim_account *a, struct sim_account *peer, bool lid,
+	const char *text, char *id_out, size_t id_cap) WA_MUST_CHECK;
+/* Closes the phones' store (after every phone was freed). */
+void sim_phone_shutdown(void);
+/* A stanza delivered to device 0 (takes ownership of n). */
+void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n);
+/* Bundle of device dev of a for a fetch (consumes a one-time key):
+ * appends <user jid=jid>; WA_ENOTFOUND when that device has no keys. */
+int sim_prekeys_user_node(struct sim *sim, struct sim_account *a, uint32_t dev, wa_node *parent,
+	const char *jid) WA_MUST_CHECK;
+/* Same as a struct for the phone's own session building. */
+int sim_prekeys_take_bundle(struct sim *sim, struct sim_account *a, uint32_t dev, uint32_t *regid,
+	uint8_t identity[32], uint32_t *spk_id, uint8_t spk[32], uint8_t sig[64], bool *has_otk,
+	sim_otk *otk) WA_MUST_CHECK;
+
+#endif

@@ -1,0 +1,587 @@
+/* wasim's simulated primary phones as real Signal participants (device 0 of
+ * every account). Each phone is one instance in a shared wa_store file (the
+ * state dir's phones.db, or a temporary one): identity = the account key
+ * that signed the companions' pairing, its registration id and signed
+ * pre-key, and one-time pre-keys it publishes in the server's directory.
+ * It decrypts what is routed to it (pkmsg/msg, own companions' DSM copies),
+ * records it for GET /_sim/accounts/{phone}/messages and answers with
+ * receipts; POST /_sim/phone/send makes it send text like a client would
+ * (sessions from bundles in the server's own tables, fan-out to the peer's
+ * devices plus DSM copies to its own companions). It also sends each new
+ * companion the initial history-sync notification (empty inline payload),
+ * which ends Baileys' 20 s wait for history on a first login. */
+#include "sim_msg.h"
+
+#include <errno.h>
+#include <signal_protocol.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "message.pb-c.h"
+#include "pb.h"
+#include "signal/cipher.h"
+#include "signal/context.h"
+#include "signal/padding.h"
+#include "signal/prekeys.h"
+#include "store/store.h"
+#include "util/seams.h"
+
+#define SIM_PHONE_MAX_RECORDED 20000 /* messages kept per phone for the control API */
+#define SIM_PHONE_MAX_TEXT 65536
+
+struct sim_phone {
+	struct sim_account *acct;
+	int64_t inst;
+	wa_sig *sig;
+	json_t *msgs; /* recorded messages, oldest first */
+};
+
+/* the shared phones store (sim->hooks.user is not ours alone: keep it here) */
+struct phones {
+	wa_store *st;
+	char dir[256]; /* temp dir to remove at shutdown, "" with a state dir */
+	char path[512];
+};
+static struct phones g_phones; /* one wasim process = one set of phones */
+
+static int open_store(struct sim *sim)
+{
+	if (g_phones.st)
+		return 0;
+	if (sim->state_dir) {
+		snprintf(g_phones.path, sizeof(g_phones.path), "%s/phones.db", sim->state_dir);
+	} else {
+		snprintf(g_phones.dir, sizeof(g_phones.dir), "/tmp/wasim-phones-XXXXXX");
+		if (!mkdtemp(g_phones.dir))
+			return WA_EIO;
+		snprintf(g_phones.path, sizeof(g_phones.path), "%s/phones.db", g_phones.dir);
+	}
+	return wa_store_open(g_phones.path, NULL, &g_phones.st);
+}
+
+static void close_store(void)
+{
+	wa_store_close(g_phones.st);
+	g_phones.st = NULL;
+	if (g_phones.dir[0]) {
+		char p[600];
+		static const char *const sfx[] = { "", "-wal", "-shm" };
+		for (size_t i = 0; i < 3; i++) {
+			snprintf(p, sizeof(p), "%s%s", g_phones.path, sfx[i]);
+			(void)unlink(p);
+		}
+		(void)rmdir(g_phones.dir);
+		g_phones.dir[0] = '\0';
+	}
+}
+
+/* libsignal record of the account's signed pre-key (W1 made the key pair
+ * and the signature; the phone must decrypt pkmsgs built on it). */
+static int import_spk(struct sim_phone *p, const struct sim_account *a)
+{
+	ec_public_key *pub = NULL;
+	ec_private_key *priv = NULL;
+	ec_key_pair *kp = NULL;
+	session_signed_pre_key *spk = NULL;
+	signal_buffer *ser = NULL;
+	uint8_t pub33[33];
+	bool exists = false;
+	int rc = wa_store_signed_prekey_exists(g_phones.st, p->inst, a->spk_id, &exists);
+	if (rc || exists)
+		return rc;
+	pub33[0] = 0x05;
+	memcpy(pub33 + 1, a->spk.pub, 32);
+	rc = WA_ECRYPTO;
+	if (curve_decode_point(&pub, pub33, sizeof(pub33), NULL) < 0 ||
+	    curve_decode_private_point(&priv, a->spk.priv, 32, NULL) < 0 || ec_key_pair_create(&kp, pub, priv) < 0 ||
+	    session_signed_pre_key_create(&spk, a->spk_id, (uint64_t)wa_now_ms(), kp, a->spk_sig, 64) < 0 ||
+	    session_signed_pre_key_serialize(&ser, spk) < 0)
+		goto out;
+	rc = wa_store_signed_prekey_save(g_phones.st, p->inst, a->spk_id, signal_buffer_data(ser), signal_buffer_len(ser));
+out:
+	signal_buffer_bzero_free(ser);
+	SIGNAL_UNREF(spk);
+	SIGNAL_UNREF(kp);
+	SIGNAL_UNREF(pub);
+	SIGNAL_UNREF(priv);
+	return rc;
+}
+
+static int setup_creds(struct sim_phone *p, const struct sim_account *a)
+{
+	wa_store_creds c;
+	int rc = wa_store_creds_load(g_phones.st, p->inst, &c);
+	if (rc == 0 && memcmp(c.identity_pub, a->identity.pub, 32) == 0 && c.registration_id == a->regid) {
+		wa_memzero(&c, sizeof(c));
+		return 0;
+	}
+	if (rc != 0 && rc != WA_ENOTFOUND)
+		return rc;
+	memset(&c, 0, sizeof(c));
+	memcpy(c.identity_pub, a->identity.pub, 32);
+	memcpy(c.identity_priv, a->identity.priv, 32);
+	c.registration_id = a->regid;
+	c.signed_prekey_id = a->spk_id;
+	memcpy(c.signed_prekey_pub, a->spk.pub, 32);
+	memcpy(c.signed_prekey_priv, a->spk.priv, 32);
+	memcpy(c.signed_prekey_sig, a->spk_sig, 64);
+	c.next_prekey_id = 1;
+	snprintf(c.me_jid, sizeof(c.me_jid), "%s@s.whatsapp.net", a->phone);
+	snprintf(c.me_lid, sizeof(c.me_lid), "%s@lid", a->lid);
+	rc = wa_store_creds_save(g_phones.st, p->inst, &c);
+	wa_memzero(&c, sizeof(c));
+	return rc;
+}
+
+static int h_messages(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user);
+
+int sim_phone_create(struct sim *sim, struct sim_account *a)
+{
+	struct sim_acct_ext *x = a->ext;
+	struct sim_phone *p;
+	char name[64], route[128];
+	int rc = open_store(sim);
+	if (rc)
+		return rc;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return WA_ENOMEM;
+	p->acct = a;
+	p->msgs = json_array();
+	snprintf(name, sizeof(name), "phone-%s", a->phone);
+	rc = wa_store_instance_find(g_phones.st, name, &p->inst);
+	if (rc == WA_ENOTFOUND)
+		rc = wa_store_instance_create(g_phones.st, name, &p->inst);
+	if (rc == 0)
+		rc = setup_creds(p, a);
+	if (rc == 0)
+		rc = import_spk(p, a);
+	if (rc == 0)
+		rc = wa_sig_new(g_phones.st, p->inst, &p->sig);
+	if (rc == 0 && !p->msgs)
+		rc = WA_ENOMEM;
+	if (rc) {
+		sim_phone_free(p);
+		return rc;
+	}
+	x->phone = p;
+	/* a fresh batch on every start: published keys need no persistence */
+	if ((rc = sim_phone_refill(sim, a)))
+		return rc;
+	snprintf(route, sizeof(route), "/_sim/accounts/%s/messages", a->phone);
+	return sim_http_register(sim, "GET", route, h_messages, NULL);
+}
+
+void sim_phone_free(struct sim_phone *p)
+{
+	if (!p)
+		return;
+	wa_sig_free(p->sig);
+	json_decref(p->msgs);
+	free(p);
+}
+
+int sim_phone_refill(struct sim *sim, struct sim_account *a)
+{
+	struct sim_acct_ext *x = a->ext;
+	wa_sig_prekey keys[SIM_PHONE_OTK_BATCH];
+	wa_store_creds c;
+	uint32_t next;
+	int rc;
+	(void)sim;
+	if (!x || !x->phone)
+		return WA_ESTATE;
+	if ((rc = wa_store_creds_load(g_phones.st, x->phone->inst, &c)))
+		return rc;
+	rc = wa_sig_prekeys_generate(x->phone->sig, c.next_prekey_id, SIM_PHONE_OTK_BATCH, keys, &next);
+	if (rc == 0) {
+		c.next_prekey_id = next;
+		rc = wa_store_creds_save(g_phones.st, x->phone->inst, &c);
+	}
+	wa_memzero(&c, sizeof(c));
+	for (size_t i = 0; rc == 0 && i < SIM_PHONE_OTK_BATCH; i++)
+		rc = sim_keys_add_otk(&x->phone_keys, keys[i].id, keys[i].pub);
+	if (rc == 0 && !x->phone_keys.has_bundle)
+		sim_keys_set_bundle(&x->phone_keys, a->regid, a->identity.pub, a->spk_id, a->spk.pub, a->spk_sig);
+	return rc;
+}
+
+/* ---- receiving ---- */
+
+static const char *message_text(const Wa__Message *m)
+{
+	if (!m)
+		return NULL;
+	if (m->conversation)
+		return m->conversation;
+	if (m->extended_text_message && m->extended_text_message->text)
+		return m->extended_text_message->text;
+	return NULL;
+}
+
+static void record(struct sim_phone *p, const char *id, const char *from, const char *chat, bool from_me,
+	const char *t, const char *text, const char *kind)
+{
+	json_t *o = json_object();
+	if (!o)
+		return;
+	if (json_array_size(p->msgs) >= SIM_PHONE_MAX_RECORDED)
+		json_array_remove(p->msgs, 0);
+	json_object_set_new(o, "id", json_string(id ? id : ""));
+	json_object_set_new(o, "from", json_string(from ? from : ""));
+	json_object_set_new(o, "chat", json_string(chat ? chat : ""));
+	json_object_set_new(o, "from_me", json_boolean(from_me));
+	json_object_set_new(o, "t", json_integer(t ? atoll(t) : 0));
+	json_object_set_new(o, "kind", json_string(kind));
+	if (text)
+		json_object_set_new(o, "text", json_string(text));
+	json_array_append_new(p->msgs, o);
+}
+
+static void send_receipt(struct sim *sim, struct sim_account *a, const char *id, const char *to, const char *type,
+	const char *recipient)
+{
+	wa_node *r = sim_node("receipt", "id", id, "to", to, "type", type, "recipient", recipient, NULL);
+	if (!r)
+		return;
+	SIM_IGNORE(sim_route_receipt(sim, a, 0, r));
+	wa_node_free(r);
+}
+
+static void send_retry(struct sim *sim, struct sim_account *a, const wa_node *msg)
+{
+	char t[32];
+	uint8_t reg[4] = { (uint8_t)(a->regid >> 24), (uint8_t)(a->regid >> 16), (uint8_t)(a->regid >> 8),
+		(uint8_t)a->regid };
+	const char *id = wa_node_attr(msg, "id");
+	sim_msg_tstr(t, sizeof(t), sim_now());
+	wa_node *r = sim_node("receipt", "id", id, "to", wa_node_attr(msg, "from"), "type", "retry", NULL);
+	r = sim_node_add(r, sim_node("retry", "count", "1", "id", id, "t", wa_node_attr(msg, "t") ? wa_node_attr(msg, "t") : t,
+		"v", "1", NULL));
+	r = sim_node_add(r, sim_node_bytes("registration", reg, 4));
+	if (!r)
+		return;
+	SIM_IGNORE(sim_route_receipt(sim, a, 0, r));
+	wa_node_free(r);
+}
+
+void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
+{
+	struct sim_acct_ext *x = a->ext;
+	struct sim_phone *p = x ? x->phone : NULL;
+	const char *from = wa_node_attr(n, "from");
+	const char *id = wa_node_attr(n, "id");
+	struct sim_addr ad;
+	bool any = false, failed = false;
+	if (!p || strcmp(wa_node_tag(n), "message") != 0 || !id || sim_addr_parse(sim, from, &ad) != 0) {
+		wa_node_free(n); /* receipts and notifications: the phone needs none */
+		return;
+	}
+	for (size_t i = 0; i < wa_node_n_children(n); i++) {
+		const wa_node *e = wa_node_child_at(n, i);
+		enum wa_sig_msg_type type;
+		const uint8_t *ct;
+		size_t ct_len, pt_len;
+		uint8_t *pt;
+		ProtobufCMessage *pm = NULL;
+		if (strcmp(wa_node_tag(e), "enc") != 0 || wa_sig_type_parse(wa_node_attr(e, "type"), &type) != 0 ||
+		    type == WA_SIG_TYPE_SKMSG || wa_node_content_bytes(e, &ct, &ct_len) != 0)
+			continue;
+		/* the phone keys every peer by its LID, whatever namespace it wrote in */
+		if (wa_sig_decrypt(p->sig, ad.acct->lid, (int32_t)ad.device, type, ct, ct_len, &pt, &pt_len) != 0) {
+			failed = true;
+			continue;
+		}
+		int rc = wa_pb_unpack(&pm, &wa__message__descriptor, pt, pt_len, WA_SIG_MAX_PLAINTEXT);
+		free(pt);
+		if (rc != 0) {
+			failed = true;
+			continue;
+		}
+		const Wa__Message *m = (const Wa__Message *)pm;
+		const char *recipient = wa_node_attr(n, "recipient");
+		char chat[SIM_MSG_JID_MAX];
+		any = true;
+		if (m->device_sent_message) {
+			/* an own companion's copy of what it sent */
+			record(p, id, from, m->device_sent_message->destination_jid, true, wa_node_attr(n, "t"),
+				message_text(m->device_sent_message->message), "dsm");
+			send_receipt(sim, a, id, from, "sender",
+				recipient ? recipient : m->device_sent_message->destination_jid);
+		} else {
+			sim_jid_user(ad.acct, ad.lid, chat, sizeof(chat));
+			record(p, id, from, recipient ? recipient : chat, ad.acct == a, wa_node_attr(n, "t"),
+				message_text(m), m->protocol_message ? "protocol" : "message");
+			const char *cat = wa_node_attr(n, "category");
+			if (!(cat && strcmp(cat, "peer") == 0))
+				send_receipt(sim, a, id, from, ad.acct == a ? "sender" : NULL, ad.acct == a ? recipient : NULL);
+		}
+		protobuf_c_message_free_unpacked(pm, NULL);
+	}
+	if (failed && !any)
+		send_retry(sim, a, n);
+	wa_node_free(n);
+}
+
+/* ---- sending ---- */
+
+static int ensure_session(struct sim *sim, struct sim_phone *p, struct sim_account *peer, uint32_t dev)
+{
+	bool exists = false;
+	wa_sig_bundle b;
+	sim_otk otk;
+	int rc = wa_sig_session_exists(p->sig, peer->lid, (int32_t)dev, &exists);
+	if (rc || exists)
+		return rc;
+	memset(&b, 0, sizeof(b));
+	rc = sim_prekeys_take_bundle(sim, peer, dev, &b.registration_id, b.identity, &b.signed_prekey_id,
+		b.signed_prekey, b.signed_prekey_sig, &b.has_prekey, &otk);
+	if (rc)
+		return rc;
+	if (b.has_prekey) {
+		b.prekey_id = otk.id;
+		memcpy(b.prekey, otk.pub, 32);
+	}
+	return wa_sig_session_from_bundle(p->sig, peer->lid, (int32_t)dev, &b);
+}
+
+/* Appends <to jid><enc/></to> for device dev of acct, encrypting pt. */
+static wa_node *add_to(struct sim *sim, struct sim_phone *p, wa_node *parts, struct sim_account *acct, uint32_t dev,
+	const uint8_t *pt, size_t pt_len)
+{
+	enum wa_sig_msg_type type;
+	uint8_t *ct;
+	size_t ct_len;
+	char jid[SIM_MSG_JID_MAX];
+	if (ensure_session(sim, p, acct, dev) != 0)
+		return parts; /* a device without keys gets nothing, as with any client */
+	if (wa_sig_encrypt(p->sig, acct->lid, (int32_t)dev, pt, pt_len, &type, &ct, &ct_len) != 0)
+		return parts;
+	sim_jid_device(acct, false, dev, jid, sizeof(jid));
+	wa_node *enc = sim_node_bytes("enc", ct, ct_len);
+	free(ct);
+	if (enc && (wa_node_set_attr(enc, "v", "2") || wa_node_set_attr(enc, "type", wa_sig_type_name(type)))) {
+		wa_node_free(enc);
+		enc = NULL;
+	}
+	return sim_node_add(parts, sim_node_add(sim_node("to", "jid", jid, NULL), enc));
+}
+
+static void new_msg_id(char *buf, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	uint8_t r[16];
+	size_t k = 0;
+	wa_rand_bytes(r, sizeof(r));
+	for (size_t i = 0; i < sizeof(r) && k + 2 < cap; i++) {
+		buf[k++] = hex[r[i] >> 4];
+		buf[k++] = hex[r[i] & 15];
+	}
+	buf[k] = '\0';
+}
+
+static int pack(const ProtobufCMessage *m, uint8_t **out, size_t *len)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	uint8_t *b = malloc(n ? n : 1);
+	if (!b)
+		return WA_ENOMEM;
+	protobuf_c_message_pack(m, b);
+	*out = b;
+	*len = n;
+	return 0;
+}
+
+int sim_phone_send_text(struct sim *sim, struct sim_account *a, struct sim_account *peer, bool lid, const char *text,
+	char *id_out, size_t id_cap)
+{
+	struct sim_phone *p = sim_ax(sim, a) ? sim_ax(sim, a)->phone : NULL;
+	Wa__Message msg = WA__MESSAGE__INIT, dsm = WA__MESSAGE__INIT;
+	Wa__Message__DeviceSentMessage ds = WA__MESSAGE__DEVICE_SENT_MESSAGE__INIT;
+	char chat[SIM_MSG_JID_MAX], t[32];
+	uint8_t *pt = NULL, *dpt = NULL;
+	size_t pt_len, dpt_len;
+	int rc;
+	if (!p || !sim_ax(sim, peer))
+		return WA_ESTATE;
+	sim_jid_user(peer, lid, chat, sizeof(chat));
+	msg.conversation = (char *)text;
+	ds.destination_jid = chat;
+	ds.message = &msg;
+	dsm.device_sent_message = &ds;
+	if ((rc = pack(&msg.base, &pt, &pt_len)) || (rc = pack(&dsm.base, &dpt, &dpt_len)))
+		goto out;
+	new_msg_id(id_out, id_cap);
+	wa_node *parts = sim_node("participants", NULL);
+	for (size_t i = 0; i <= peer->n_devices && parts; i++) {
+		uint32_t dev = i == 0 ? 0 : peer->devices[i - 1]->device;
+		if (peer == a && dev == 0)
+			continue;
+		parts = add_to(sim, p, parts, peer, dev, pt, pt_len);
+	}
+	for (size_t i = 0; peer != a && i < a->n_devices && parts; i++)
+		parts = add_to(sim, p, parts, a, a->devices[i]->device, dpt, dpt_len);
+	wa_node *st = sim_node("message", "id", id_out, "to", chat, "type", "text", NULL);
+	st = sim_node_add(st, parts);
+	if (!st) {
+		rc = WA_ENOMEM;
+		goto out;
+	}
+	rc = sim_route_message(sim, NULL, a, 0, st);
+	wa_node_free(st);
+	sim_msg_tstr(t, sizeof(t), sim_now());
+	if (rc == 0)
+		record(p, id_out, NULL, chat, true, t, text, "sent");
+out:
+	free(pt);
+	free(dpt);
+	return rc;
+}
+
+/* The first login of a companion: an INITIAL_BOOTSTRAP history-sync
+ * notification whose inline payload is an empty HistorySync (zlib). */
+struct hist_arg {
+	char phone[SIM_MAX_PHONE + 1];
+	uint32_t device;
+};
+
+static void send_history(struct sim *sim, void *argp)
+{
+	struct hist_arg *arg = argp;
+	static const uint8_t empty_zlib[] = { 0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01 };
+	struct sim_account *a = sim_account_find(sim, arg->phone);
+	uint32_t dev = arg->device;
+	free(arg);
+	if (!a || !sim_device_find(a, dev) || !sim_ax(sim, a))
+		return;
+	struct sim_phone *p = sim_ax(sim, a)->phone;
+	Wa__Message msg = WA__MESSAGE__INIT;
+	Wa__Message__ProtocolMessage pm = WA__MESSAGE__PROTOCOL_MESSAGE__INIT;
+	Wa__Message__HistorySyncNotification hs = WA__MESSAGE__HISTORY_SYNC_NOTIFICATION__INIT;
+	uint8_t *pt;
+	size_t pt_len;
+	char id[40], to[SIM_MSG_JID_MAX];
+	hs.has_sync_type = 1;
+	hs.sync_type = 0; /* INITIAL_BOOTSTRAP */
+	hs.has_initial_hist_bootstrap_inline_payload = 1;
+	hs.initial_hist_bootstrap_inline_payload.data = (uint8_t *)empty_zlib;
+	hs.initial_hist_bootstrap_inline_payload.len = sizeof(empty_zlib);
+	hs.has_progress = 1;
+	hs.progress = 100;
+	pm.has_type = 1;
+	pm.type = WA__MESSAGE__PROTOCOL_MESSAGE__TYPE__HISTORY_SYNC_NOTIFICATION;
+	pm.history_sync_notification = &hs;
+	msg.protocol_message = &pm;
+	if (pack(&msg.base, &pt, &pt_len) != 0)
+		return;
+	new_msg_id(id, sizeof(id));
+	sim_jid_device(a, false, dev, to, sizeof(to));
+	wa_node *parts = add_to(sim, p, sim_node("participants", NULL), a, dev, pt, pt_len);
+	free(pt);
+	wa_node *enc = parts && wa_node_n_children(parts) ? wa_node_child(wa_node_child_at(parts, 0), "enc") : NULL;
+	/* a peer message: the single <enc> is a direct child */
+	wa_node *st = sim_node("message", "id", id, "to", to, "type", "text", "category", "peer", "push_priority",
+		"high_force", NULL);
+	if (st && enc) {
+		wa_node *e2 = sim_node_bytes("enc", "", 0);
+		const uint8_t *b;
+		size_t bl;
+		if (e2 && wa_node_content_bytes(enc, &b, &bl) == 0 && wa_node_set_bytes(e2, b, bl) == 0 &&
+		    wa_node_set_attr(e2, "v", "2") == 0 && wa_node_set_attr(e2, "type", wa_node_attr(enc, "type")) == 0) {
+			st = sim_node_add(st, e2);
+			if (st)
+				SIM_IGNORE(sim_route_message(sim, NULL, a, 0, st));
+		} else {
+			wa_node_free(e2);
+		}
+	}
+	wa_node_free(st);
+	wa_node_free(parts);
+}
+
+int sim_phone_history_later(struct sim *sim, struct sim_device *d)
+{
+	struct hist_arg *arg = calloc(1, sizeof(*arg));
+	if (!arg)
+		return WA_ENOMEM;
+	snprintf(arg->phone, sizeof(arg->phone), "%s", d->acct->phone);
+	arg->device = d->device;
+	/* after <ib><offline/> and Baileys' switch to AwaitingInitialSync */
+	int rc = sim_defer(sim, 1000, send_history, arg);
+	if (rc)
+		free(arg);
+	return rc;
+}
+
+/* ---- control API ---- */
+
+static int h_messages(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	char phone[SIM_MAX_PHONE + 1];
+	const char *s = req->path + strlen("/_sim/accounts/");
+	size_t n = strcspn(s, "/");
+	struct sim_account *a;
+	(void)user;
+	if (n == 0 || n > SIM_MAX_PHONE) {
+		sim_http_error(resp, 404, "no such account");
+		return 0;
+	}
+	memcpy(phone, s, n);
+	phone[n] = '\0';
+	a = sim_account_find(sim, phone);
+	if (!a || !sim_ax(sim, a) || strcmp(s + n, "/messages") != 0) {
+		sim_http_error(resp, 404, "no such account");
+		return 0;
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "messages", json_deep_copy(sim_ax(sim, a)->phone->msgs));
+	sim_http_json(resp, 200, o);
+	return 0;
+}
+
+/* {"phone": "<sender account>", "to": "<phone number or JID>", "text": "..."} */
+static int h_send(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	const char *phone = json_string_value(json_object_get(req->json, "phone"));
+	const char *to = json_string_value(json_object_get(req->json, "to"));
+	const char *text = json_string_value(json_object_get(req->json, "text"));
+	struct sim_account *a;
+	struct sim_addr ad;
+	char jid[SIM_MSG_JID_MAX], id[40];
+	(void)user;
+	if (!phone || !to || !text || strlen(text) > SIM_PHONE_MAX_TEXT) {
+		sim_http_error(resp, 400, "need phone, to, text");
+		return 0;
+	}
+	if (!strchr(to, '@'))
+		snprintf(jid, sizeof(jid), "%s@s.whatsapp.net", to);
+	else
+		snprintf(jid, sizeof(jid), "%s", to);
+	if (!(a = sim_account_find(sim, phone)) || sim_addr_parse(sim, jid, &ad) != 0) {
+		sim_http_error(resp, 404, "no such account");
+		return 0;
+	}
+	int rc = sim_phone_send_text(sim, a, ad.acct, ad.lid, text, id, sizeof(id));
+	if (rc) {
+		sim_http_error(resp, 500, wa_strerror(rc));
+		return 0;
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(id));
+	sim_http_json(resp, 200, o);
+	return 0;
+}
+
+void sim_phone_shutdown(void)
+{
+	close_store();
+}
+
+int sim_phone_init(struct sim *sim)
+{
+	return sim_http_register(sim, "POST", "/_sim/phone/send", h_send, NULL);
+}
