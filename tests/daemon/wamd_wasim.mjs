@@ -1,0 +1,136 @@
+// wamd end to end with the real session engine (suite e2e): wasim on
+// loopback, a Baileys client as the peer, wamd driven only through its
+// Evolution API and observed only through its webhooks.
+//   create instance (qrcode:true, webhook) -> the simulated phone scans the
+//   QR from the API -> CONNECTION_UPDATE open -> Baileys sends -> webhook
+//   MESSAGES_UPSERT with the text -> sendText to Baileys -> Baileys gets it
+//   -> MESSAGES_UPDATE statuses -> SIGTERM: clean exit.
+// argv: [node, script, wamd, wasim]
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { startWasim, pairByQr, check, fail, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+
+watchdog(150);
+const [wamdExe, wasimExe] = process.argv.slice(2);
+const KEY = 'wasim-e2e-key-71c3b9a2f0';
+const WAMD_PHONE = '15550003333';
+const PEER_PHONE = '15550004444';
+
+const freePort = () => new Promise((res) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
+});
+
+// webhook receiver
+const hooks = [];
+const rx = http.createServer((req, res) => {
+  let b = '';
+  req.on('data', (d) => { b += d; });
+  req.on('end', () => {
+    try { hooks.push(JSON.parse(b)); } catch { /* ignore */ }
+    res.writeHead(200).end('ok');
+  });
+});
+await new Promise((r) => rx.listen(0, '127.0.0.1', r));
+const hookUrl = `http://127.0.0.1:${rx.address().port}/hook`;
+
+const waitFor = async (pred, ms, what) => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = pred();
+    if (v) return v;
+    await sleep(50);
+  }
+  console.error(`# timed out waiting for ${what}`);
+  return null;
+};
+
+const sim = await startWasim(wasimExe);
+let r = await sim.api('POST', '/_sim/accounts', { phone: WAMD_PHONE });
+check(r.status === 201, 'wasim account for wamd');
+const peer = await pairByQr(sim, PEER_PHONE, 'peer');
+const peerMsgs = [];
+peer.sock.ev.on('messages.upsert', ({ messages }) => { for (const m of messages) peerMsgs.push(m); });
+
+const data = tmpDir('wamd-wasim-');
+const port = await freePort();
+const wamd = spawn(wamdExe, ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
+  '--wa-url', sim.url, '--wa-trust-root', sim.root, '--webhook-allow-loopback',
+  '--webhook-initial-delay-ms', '200', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+let wamdLog = '';
+wamd.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
+process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
+const api = async (method, p, body) => {
+  const res = await fetch(`http://127.0.0.1:${port}${p}`, {
+    method, headers: { apikey: KEY, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const t = await res.text();
+  return { status: res.status, json: t ? JSON.parse(t) : null };
+};
+const dumpOnFail = (cond, msg) => { if (!cond) process.stderr.write(wamdLog.slice(-8000)); check(cond, msg); };
+
+try {
+  for (let i = 0; i < 100; i++) {
+    try { if ((await api('GET', '/')).status === 200) break; } catch { /* not yet */ }
+    await sleep(50);
+  }
+  r = await api('POST', '/instance/create', {
+    instanceName: 'w1', integration: 'WHATSAPP-BAILEYS', qrcode: true,
+    webhook: { url: hookUrl, enabled: true, events: ['QRCODE_UPDATED', 'CONNECTION_UPDATE', 'MESSAGES_UPSERT',
+      'MESSAGES_UPDATE', 'SEND_MESSAGE'] },
+  });
+  dumpOnFail(r.status === 201, `instance created (${r.status})`);
+  let qr = r.json.qrcode?.code;
+  if (!qr) {
+    const c = await api('GET', '/instance/connect/w1');
+    qr = c.json.code;
+  }
+  dumpOnFail(typeof qr === 'string' && qr.split(',').length >= 4, `QR from the API: ${qr?.slice(0, 40)}`);
+  check(r.json.qrcode?.base64?.startsWith('data:image/png;base64,') ?? true, 'QR PNG data URI');
+  r = await sim.api('POST', '/_sim/scan', { phone: WAMD_PHONE, qr });
+  check(r.status === 200, 'simulated phone scanned the QR');
+  let open = false;
+  for (let i = 0; i < 300 && !open; i++) {
+    const s = await api('GET', '/instance/connectionState/w1');
+    open = s.json?.instance?.state === 'open';
+    if (!open) await sleep(100);
+  }
+  dumpOnFail(open, 'connectionState open after pairing');
+  dumpOnFail(await waitFor(() => hooks.some((h) => h.event === 'connection.update' && h.data.state === 'open'),
+    10000, 'CONNECTION_UPDATE open webhook'), 'CONNECTION_UPDATE open delivered');
+  const qrHook = hooks.find((h) => h.event === 'qrcode.updated');
+  check(qrHook && qrHook.data.qrcode.code === qr, 'QRCODE_UPDATED carried the same QR');
+
+  // Baileys -> wamd
+  await peer.sock.sendMessage(`${WAMD_PHONE}@s.whatsapp.net`, { text: 'hello wamd' });
+  const up = await waitFor(() => hooks.find((h) => h.event === 'messages.upsert'), 20000, 'MESSAGES_UPSERT');
+  dumpOnFail(up && up.data.message?.conversation === 'hello wamd' && up.data.key.fromMe === false,
+    `MESSAGES_UPSERT with the text: ${JSON.stringify(up?.data)?.slice(0, 300)}`);
+  check(up.data.key.remoteJid === `${PEER_PHONE}@s.whatsapp.net`, `key.remoteJid is the phone JID (${up.data.key.remoteJid})`);
+
+  // wamd -> Baileys
+  r = await api('POST', '/message/sendText/w1', { number: PEER_PHONE, text: 'hello baileys' });
+  dumpOnFail(r.status === 201, `sendText 201 (${r.status} ${JSON.stringify(r.json).slice(0, 200)})`);
+  const id = r.json.key.id;
+  const got = await waitFor(() => peerMsgs.find((m) => m.key.id === id), 20000, 'Baileys receives the text');
+  dumpOnFail(got, 'Baileys got the message');
+  const text = got.message?.conversation ?? got.message?.extendedTextMessage?.text;
+  check(text === 'hello baileys', `Baileys decrypted our text (${text})`);
+  const st = await waitFor(() => {
+    const s = hooks.filter((h) => h.event === 'messages.update' && h.data.keyId === id).map((h) => h.data.status);
+    return s.includes('DELIVERY_ACK') ? s : null;
+  }, 20000, 'MESSAGES_UPDATE DELIVERY_ACK');
+  dumpOnFail(st, 'delivery receipt reached the webhook');
+  check(st.includes('SERVER_ACK') || st.includes('DELIVERY_ACK'), `MESSAGES_UPDATE statuses ${st}`);
+  check(hooks.some((h) => h.event === 'send.message' && h.data.key.id === id), 'SEND_MESSAGE webhook');
+} finally {
+  wamd.kill('SIGTERM');
+  const code = await new Promise((res) => wamd.on('exit', (c, s) => res(c ?? s)));
+  await peer.stop();
+  rx.close();
+  if (code !== 0) process.stderr.write(wamdLog.slice(-5000));
+  check(code === 0, `wamd exits cleanly on SIGTERM (${code})`);
+}
+process.exit(0);
