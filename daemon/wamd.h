@@ -65,6 +65,9 @@ int wamd_config_load(struct wamd_config *c, int argc, char **argv,
 		     const char *(*getenv_fn)(const char *name), char *err, size_t errlen,
 		     bool *want_help);
 void wamd_config_free(struct wamd_config *c);
+/* Parses a config file's text (key = value lines or a JSON object) into c;
+ * buf (n bytes, NUL-terminated) is modified. -1 with err on error. */
+int wamd_config_parse_text(struct wamd_config *c, char *buf, size_t n, const char *name, char *err, size_t errlen);
 void wamd_config_usage(FILE *f);
 /* Parses "info" etc.; -1 if unknown. */
 int wamd_log_level_parse(const char *s);

@@ -148,6 +148,13 @@ static int load_file(struct wamd_config *c, const char *path, bool must_exist, c
 		return -1;
 	}
 	buf[n] = '\0';
+	int rc = wamd_config_parse_text(c, buf, n, path, err, errlen);
+	free(buf);
+	return rc;
+}
+
+int wamd_config_parse_text(struct wamd_config *c, char *buf, size_t n, const char *path, char *err, size_t errlen)
+{
 	int rc = 0;
 	char *p = buf;
 	while (*p && isspace((unsigned char)*p))
@@ -158,7 +165,6 @@ static int load_file(struct wamd_config *c, const char *path, bool must_exist, c
 		if (!root || !json_is_object(root)) {
 			snprintf(err, errlen, "config file %s: JSON line %d: %s", path, je.line, je.text);
 			json_decref(root);
-			free(buf);
 			return -1;
 		}
 		const char *k;
@@ -190,7 +196,6 @@ static int load_file(struct wamd_config *c, const char *path, bool must_exist, c
 			}
 		}
 		json_decref(root);
-		free(buf);
 		return rc;
 	}
 	int lineno = 0;
@@ -224,7 +229,6 @@ static int load_file(struct wamd_config *c, const char *path, bool must_exist, c
 			break;
 		}
 	}
-	free(buf);
 	return rc;
 }
 
