@@ -412,6 +412,15 @@ def test_api():
         check(st == 200 and body["response"]["message"] == "Instance deleted", "delete")
         st, _ = d.req("GET", "/instance/connectionState/beta", key=ADMIN)
         check(st == 404, "deleted instance gone")
+        # SIGHUP re-reads <data>/wamd.conf: loopback webhooks become allowed
+        st, _ = d.req("POST", "/webhook/set/alpha", {"url": "http://127.0.0.1:9/h"}, key=ta)
+        check(st == 400, "loopback refused before reload")
+        with open(os.path.join(d.data, "wamd.conf"), "w") as f:
+            f.write("webhook_allow_loopback = true\n")
+        d.proc.send_signal(signal.SIGHUP)
+        ok = wait_for(lambda: d.req("POST", "/webhook/set/alpha", {"url": "http://127.0.0.1:9/h"}, key=ta)[0] == 201,
+                      timeout=5)
+        check(ok, "SIGHUP reloaded the webhook policy")
     finally:
         rc = d.stop()
         check(rc == 0, "clean exit on SIGTERM (rc %s; sanitizers quiet)" % rc)
