@@ -55,11 +55,16 @@ peer.sock.ev.on('messages.upsert', ({ messages }) => { for (const m of messages)
 
 const data = tmpDir('wamd-wasim-');
 const port = await freePort();
-const wamd = spawn(wamdExe, ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
+const wamdArgs = ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
   '--wa-url', sim.url, '--wa-trust-root', sim.root, '--webhook-allow-loopback',
-  '--webhook-initial-delay-ms', '200', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  '--webhook-initial-delay-ms', '200', '--log-level', 'debug'];
 let wamdLog = '';
-wamd.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
+const startWamd = () => {
+  const p = spawn(wamdExe, wamdArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+  p.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
+  return p;
+};
+let wamd = startWamd();
 process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
 const api = async (method, p, body) => {
   const res = await fetch(`http://127.0.0.1:${port}${p}`, {
@@ -125,6 +130,25 @@ try {
   dumpOnFail(st, 'delivery receipt reached the webhook');
   check(st.includes('SERVER_ACK') || st.includes('DELIVERY_ACK'), `MESSAGES_UPDATE statuses ${st}`);
   check(hooks.some((h) => h.event === 'send.message' && h.data.key.id === id), 'SEND_MESSAGE webhook');
+
+  // crash and restart: the instance logs in with its stored credentials and
+  // a message sent while wamd was down arrives as a webhook
+  wamd.kill('SIGKILL');
+  await new Promise((res) => wamd.on('exit', res));
+  const qrsBefore = hooks.filter((h) => h.event === 'qrcode.updated').length;
+  await peer.sock.sendMessage(`${WAMD_PHONE}@s.whatsapp.net`, { text: 'while you were down' });
+  await sleep(300);
+  wamd = startWamd();
+  let back = false;
+  for (let i = 0; i < 300 && !back; i++) {
+    try { back = (await api('GET', '/instance/connectionState/w1')).json?.instance?.state === 'open'; } catch { /* starting */ }
+    if (!back) await sleep(100);
+  }
+  dumpOnFail(back, 'instance open again after SIGKILL + restart (stored credentials)');
+  const late = await waitFor(() => hooks.find((h) => h.event === 'messages.upsert' &&
+    h.data.message?.conversation === 'while you were down'), 20000, 'offline message webhook');
+  dumpOnFail(late, 'message sent while wamd was down delivered as MESSAGES_UPSERT after restart');
+  check(hooks.filter((h) => h.event === 'qrcode.updated').length === qrsBefore, 'no new QR after restart');
 } finally {
   wamd.kill('SIGTERM');
   const code = await new Promise((res) => wamd.on('exit', (c, s) => res(c ?? s)));
