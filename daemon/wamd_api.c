@@ -133,13 +133,21 @@ static void wait_start(struct wamd_conn *c, struct wamd_tenant *t, int kind, jso
 
 void wamd_api_tenant_changed(struct wamd_tenant *t)
 {
-	if (t->pending_phone && t->state == WA_CONN_PAIRING && t->sess) {
+	/* the engine can issue a code once the server's pairing refs arrived,
+	 * which is when the first QR shows up; an early WA_ESTATE retries on
+	 * the next change */
+	if (t->pending_phone && t->state == WA_CONN_PAIRING && t->sess && t->qr) {
+		/* taken first: the code event may arrive inside this call */
 		char *phone = t->pending_phone;
 		t->pending_phone = NULL;
 		int rc = wamd_tenant_pairing_code(t, phone);
-		if (rc != 0)
-			LOGW("instance %s: pairing code request failed: %s", t->name, wa_errname(rc));
-		free(phone);
+		if (rc == WA_ESTATE && !t->pending_phone) {
+			t->pending_phone = phone;
+		} else {
+			if (rc != 0)
+				LOGW("instance %s: pairing code request failed: %s", t->name, wa_errname(rc));
+			free(phone);
+		}
 	}
 	bool want_code = false;
 	for (struct wamd_conn *c = t->d->waiters, *next; c; c = next) {

@@ -149,6 +149,34 @@ try {
     h.data.message?.conversation === 'while you were down'), 20000, 'offline message webhook');
   dumpOnFail(late, 'message sent while wamd was down delivered as MESSAGES_UPSERT after restart');
   check(hooks.filter((h) => h.event === 'qrcode.updated').length === qrsBefore, 'no new QR after restart');
+
+  // a second tenant on the same loop, paired by code (GET connect?number=)
+  const PHONE2 = '15550005555';
+  check((await sim.api('POST', '/_sim/accounts', { phone: PHONE2 })).status === 201, 'second wasim account');
+  r = await api('POST', '/instance/create', { instanceName: 'w2', integration: 'WHATSAPP-BAILEYS' });
+  check(r.status === 201, 'second instance created');
+  r = await api('GET', `/instance/connect/w2?number=${PHONE2}`);
+  let code = r.json?.pairingCode;
+  for (let i = 0; i < 20 && !code; i++) {
+    await sleep(200);
+    code = (await api('GET', '/instance/connect/w2')).json?.pairingCode;
+  }
+  dumpOnFail(typeof code === 'string' && code.length === 8, `pairing code from the API (${JSON.stringify(r.json)?.slice(0, 120)})`);
+  // a person types the code seconds later; the request that registers it
+  // with the server may still be in flight when the API shows it
+  for (let i = 0; i < 30; i++) {
+    r = await sim.api('POST', '/_sim/pair-code', { phone: PHONE2, code });
+    if (r.status !== 404) break;
+    await sleep(100);
+  }
+  check(r.status === 200, `simulated phone typed the code (${r.status} ${JSON.stringify(r.json)})`);
+  let open2 = false;
+  for (let i = 0; i < 300 && !open2; i++) {
+    open2 = (await api('GET', '/instance/connectionState/w2')).json?.instance?.state === 'open';
+    if (!open2) await sleep(100);
+  }
+  dumpOnFail(open2, 'w2 open after pairing by code; w1 still open: ' +
+    (await api('GET', '/instance/connectionState/w1')).json?.instance?.state);
 } finally {
   wamd.kill('SIGTERM');
   const code = await new Promise((res) => wamd.on('exit', (c, s) => res(c ?? s)));
