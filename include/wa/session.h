@@ -158,7 +158,14 @@ typedef struct wa_session_config {
 
 /* libwebsockets protocols libwa needs on the context (NULL-terminated array
  * fragment to copy into the caller's protocol list before creating the
- * context). */
+ * context). The context must be created with
+ * LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT for wss://; server certificates are
+ * then verified against the OS CA store (set client_ssl_ca_filepath to
+ * override) unless the session's tls_insecure is set. A session with a
+ * proxy gets its own client vhost on the context, because lws 4.1 sets
+ * proxies per vhost; Debian's lws is built without SOCKS5, so only
+ * http:// proxies work there (socks5:// makes wa_session_start's
+ * connection attempts fail with WA_EINVAL, retried with backoff). */
 const struct lws_protocols *wa_lws_protocols(size_t *n_out);
 
 /* Creates an idle session; nothing happens until wa_session_start. */

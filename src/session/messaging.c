@@ -575,7 +575,9 @@ static void on_prekeys(wa_session *s, int err, const wa_node *resp, void *user)
 	wa_msg_state *m = s->msg;
 	if (!m || m->job != j)
 		return;
-	if (err == WA_ECLOSED) {
+	if (err == WA_ECLOSED || err == WA_ETIMEOUT) {
+		/* not the message's fault: it stays QUEUED and the next READY
+		 * (a dead connection is torn down by keep-alive) prepares it again */
 		m->job = NULL;
 		job_free(j);
 		return;
@@ -650,7 +652,9 @@ static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 	wa_msg_state *m = s->msg;
 	if (!m || m->job != j)
 		return;
-	if (err == WA_ECLOSED) {
+	if (err == WA_ECLOSED || err == WA_ETIMEOUT) {
+		/* not the message's fault: it stays QUEUED and the next READY
+		 * (a dead connection is torn down by keep-alive) prepares it again */
 		m->job = NULL;
 		job_free(j);
 		return;
@@ -1256,7 +1260,13 @@ static void send_retry_receipt(wa_session *s, const wa_node *n, const wa_in_msg 
 	memcpy(k.spk_sig, s->creds->signed_prekey_sig, 64);
 	k.device_identity = s->creds->adv_identity;
 	k.device_identity_len = s->creds->adv_identity_len;
-	if (count > 1 || err == WA_ESIG_NOSESSION || err == WA_ESIG_NOPREKEY || in->n_encs == 0) {
+	/* Keys from the first attempt (the references wait for the second):
+	 * a peer whose session state broke (Baileys can lose a write when a
+	 * decrypt and an encrypt of the same session overlap) rebuilds it from
+	 * them even when it cannot find the message to resend, so what it
+	 * sends next is readable again. Costs one one-time pre-key per retry. */
+	(void)err;
+	{
 		wa_sig_prekey pk;
 		uint32_t next = 0;
 		if (wa_sig_prekeys_generate(s->sig, s->creds->next_prekey_id, 1, &pk, &next) == 0) {
@@ -1364,11 +1374,10 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 	if (rc != 0)
 		s->msg->n_pending = 0; /* rolled back: the change will be reported on redelivery */
 	flush_identity(s);
-	if (rc == WA_ESIG_DUPLICATE) {
-		ack(s, n, 0);
-		free(pt);
-		return 0;
-	}
+	/* WA_ESIG_DUPLICATE here means an old counter for an id we never
+	 * stored: not a redelivery (that was answered above) but a ciphertext
+	 * we cannot read (e.g. a peer that reused a counter after losing its
+	 * own session write). Ask for it again like any failed decrypt. */
 	if (rc == WA_EDB || rc == WA_EDB_BUSY) {
 		/* no receipt: the server redelivers and we try again */
 		free(pt);
@@ -1515,7 +1524,9 @@ int wa_msg_handle_receipt(wa_session *s, const wa_node *n)
 	}
 	if (r.is_retry) {
 		handle_retry(s, n, &r);
-	} else if (!r.participant) {
+	} else if (!r.participant && !is_me(s, &r.from)) {
+		/* receipts from our own devices (their copies, read-self) say
+		 * nothing about the peer having the message */
 		int st = wa_receipt_status(r.type);
 		/* read-self / played-self come from our own devices about a peer's message */
 		bool self = r.type && strstr(r.type, "-self");

@@ -208,7 +208,8 @@ int wa_pair_verify_and_sign(const uint8_t *hmac_container, size_t len,
 	}
 	if (hosted_acct)
 		memcpy(msg, adv_hosted_prefix, 2);
-	memcpy(msg + (hosted_acct ? 2 : 0), h->details.data, h->details.len);
+	if (h->details.len) /* an empty details has a NULL data pointer */
+		memcpy(msg + (hosted_acct ? 2 : 0), h->details.data, h->details.len);
 	uint8_t mac[WA_HMAC_SHA256_LEN];
 	if ((rc = wa_hmac_sha256(mac, adv_secret, 32, msg, mlen)) != 0)
 		goto done;
@@ -243,7 +244,8 @@ int wa_pair_verify_and_sign(const uint8_t *hmac_container, size_t len,
 		goto done;
 	}
 	memcpy(msg, hosted_dev ? adv_hosted_prefix : adv_account_prefix, 2);
-	memcpy(msg + 2, D, dlen);
+	if (dlen)
+		memcpy(msg + 2, D, dlen);
 	memcpy(msg + 2 + dlen, identity->pub, 32);
 	rc = wa_xeddsa_verify(A, msg, 2 + dlen + 32, sdi->account_signature.data);
 	if (rc) {

@@ -93,21 +93,26 @@ int wa_usync_build_contacts(const char *iq_id, const char *sid, const char *cons
 	if (rc == 0)
 		rc = add(q, "lid", &c);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		char num[64];
-		const char *p = phones[i];
-		if (*p == '+')
-			p++;
-		size_t dl = strcspn(p, "@:");
-		if (dl == 0 || dl > 32) {
-			rc = WA_EINVAL;
-			break;
-		}
-		for (size_t k = 0; k < dl; k++)
-			if (p[k] < '0' || p[k] > '9')
+		/* "+55 (11) 99999-0000", "5511999990000", "5511999990000@s.whatsapp.net" */
+		char num[40];
+		size_t dl = 0, plen = strcspn(phones[i], "@:");
+		num[dl++] = '+';
+		for (size_t k = 0; k < plen && rc == 0; k++) {
+			char ch = phones[i][k];
+			if (ch >= '0' && ch <= '9') {
+				if (dl + 1 >= sizeof num)
+					rc = WA_EINVAL;
+				else
+					num[dl++] = ch;
+			} else if (!strchr("+ -()", ch)) {
 				rc = WA_EINVAL;
+			}
+		}
+		num[dl] = '\0';
+		if (rc == 0 && dl < 2)
+			rc = WA_EINVAL;
 		if (rc != 0)
 			break;
-		snprintf(num, sizeof num, "+%.*s", (int)dl, p);
 		rc = add(l, "user", &u);
 		if (rc == 0)
 			rc = add(u, "contact", &c);

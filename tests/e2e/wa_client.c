@@ -132,6 +132,29 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 	}
 }
 
+/* --- messaging helpers (S2) --- */
+/* Borrows the strings of j (valid while the command's JSON lives). */
+static void key_from_json(json_t *j, wa_msg_key *k)
+{
+	memset(k, 0, sizeof *k);
+	k->remote_jid = json_string_value(json_object_get(j, "remote_jid"));
+	k->remote_lid = json_string_value(json_object_get(j, "remote_lid"));
+	k->from_me = json_is_true(json_object_get(j, "from_me"));
+	k->id = json_string_value(json_object_get(j, "id"));
+	k->participant = json_string_value(json_object_get(j, "participant"));
+}
+
+static void on_numbers(wa_session *s, int err, const wa_number_info *infos, size_t n, void *user)
+{
+	(void)s;
+	(void)user;
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:s?,s:b,s:s?,s:s?}", "query", infos[i].query,
+			"exists", infos[i].exists, "jid", infos[i].jid, "lid", infos[i].lid));
+	out(json_pack("{s:s,s:b,s:o}", "ev", "numbers", "ok", err == 0, "results", arr));
+}
+
 static void reply(const char *cmd, int rc, json_t *extra)
 {
 	json_t *j = json_pack("{s:s,s:s,s:b}", "ev", "result", "cmd", cmd, "ok", rc == 0);
@@ -178,7 +201,59 @@ static void run_command(struct app *a, const char *line)
 		reply(cmd, 0, NULL);
 	}
 	/* --- messaging commands (S2) --- */
-	else {
+	else if (strcmp(cmd, "send_text") == 0) {
+		const char *to = json_string_value(json_object_get(j, "to"));
+		const char *text = json_string_value(json_object_get(j, "text"));
+		wa_send_opts o = {0};
+		wa_msg_key qk;
+		o.id = json_string_value(json_object_get(j, "id"));
+		json_t *q = json_object_get(j, "quoted");
+		if (json_is_object(q)) {
+			key_from_json(q, &qk);
+			o.quoted = &qk;
+			o.quoted_text = json_string_value(json_object_get(j, "quoted_text"));
+		}
+		char *id = NULL;
+		rc = to && text ? wa_session_send_text(a->s, to, text, &o, &id) : WA_EINVAL;
+		reply(cmd, rc, id ? json_pack("{s:s}", "id", id) : NULL);
+		free(id);
+	} else if (strcmp(cmd, "send_reaction") == 0) {
+		json_t *k = json_object_get(j, "key");
+		const char *emoji = json_string_value(json_object_get(j, "emoji"));
+		wa_msg_key key;
+		char *id = NULL;
+		if (json_is_object(k) && emoji) {
+			key_from_json(k, &key);
+			rc = wa_session_send_reaction(a->s, &key, emoji, &id);
+		} else {
+			rc = WA_EINVAL;
+		}
+		reply(cmd, rc, id ? json_pack("{s:s}", "id", id) : NULL);
+		free(id);
+	} else if (strcmp(cmd, "mark_read") == 0) {
+		json_t *ks = json_object_get(j, "keys");
+		size_t n = json_array_size(ks);
+		wa_msg_key *keys = calloc(n ? n : 1, sizeof *keys);
+		for (size_t i = 0; keys && i < n; i++)
+			key_from_json(json_array_get(ks, i), &keys[i]);
+		rc = keys ? wa_session_mark_read(a->s, keys, n) : WA_ENOMEM;
+		free(keys);
+		reply(cmd, rc, NULL);
+	} else if (strcmp(cmd, "presence") == 0) {
+		const char *p = json_string_value(json_object_get(j, "presence"));
+		rc = p ? wa_session_send_presence(a->s, json_string_value(json_object_get(j, "to")), p)
+		       : WA_EINVAL;
+		reply(cmd, rc, NULL);
+	} else if (strcmp(cmd, "check_numbers") == 0) {
+		json_t *ns = json_object_get(j, "numbers");
+		size_t n = json_array_size(ns);
+		const char **nums = calloc(n ? n : 1, sizeof *nums);
+		for (size_t i = 0; nums && i < n; i++)
+			nums[i] = json_string_value(json_array_get(ns, i));
+		rc = nums ? wa_session_check_numbers(a->s, nums, n, on_numbers, a) : WA_ENOMEM;
+		free(nums);
+		reply(cmd, rc, NULL);
+	} else {
 		out(json_pack("{s:s,s:s,s:s}", "ev", "error", "error", "unknown command", "cmd", cmd));
 	}
 	json_decref(j);
@@ -291,7 +366,7 @@ int main(int argc, char **argv)
 		}
 	}
 	wa_log_set_level(parse_level(level));
-	lws_set_log_level(LLL_ERR, NULL);
+	lws_set_log_level(getenv("WA_LWS_LOG") ? atoi(getenv("WA_LWS_LOG")) : LLL_ERR, NULL);
 
 	size_t np;
 	const struct lws_protocols *wp = wa_lws_protocols(&np);

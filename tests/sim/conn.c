@@ -508,6 +508,17 @@ static int dispatch(struct sim_conn *c, const wa_node *n)
 	return 0;
 }
 
+int sim_conn_feed_plaintext(struct sim_conn *c, const uint8_t *pt, size_t len)
+{
+	wa_node *n = NULL;
+	int rc = wa_bin_decode(pt, len, &n);
+	if (rc)
+		return rc;
+	rc = dispatch(c, n);
+	wa_node_free(n);
+	return rc;
+}
+
 static int on_transport_frame(struct sim_conn *c, const uint8_t *f, size_t len)
 {
 	if (len < WA_NOISE_TAG_LEN)
@@ -520,13 +531,8 @@ static int on_transport_frame(struct sim_conn *c, const uint8_t *f, size_t len)
 		free(pt);
 		return rc;
 	}
-	wa_node *n = NULL;
-	rc = wa_bin_decode(pt, len - WA_NOISE_TAG_LEN, &n);
+	rc = sim_conn_feed_plaintext(c, pt, len - WA_NOISE_TAG_LEN);
 	free(pt);
-	if (rc)
-		return rc;
-	rc = dispatch(c, n);
-	wa_node_free(n);
 	return rc;
 }
 

@@ -332,7 +332,8 @@ static int h_conns(struct sim *sim, const struct sim_http_req *req, struct sim_h
 	struct sim_core *core = sim_core(sim);
 	json_t *arr = json_array();
 	for (struct sim_conn *c = core->conns; c; c = c->next) {
-		json_t *o = json_pack("{s:I, s:s}", "id", (json_int_t)c->id, "state", state_name(c->state));
+		json_t *o = json_pack("{s:I, s:s, s:I}", "id", (json_int_t)c->id, "state", state_name(c->state),
+			"routing_len", (json_int_t)wa_frame_dec_routing_len(c->dec));
 		if (o && c->dev) {
 			char jid[64];
 			sim_device_pn_jid(c->dev->acct, c->dev->device, jid, sizeof(jid));

@@ -128,7 +128,10 @@ check(await closedWithin(h.st, 3000), '... and the connection is closed');
 h = await handshake({ username: 15550005555, device: 1, passive: true, pull: true });
 for (let i = 0; i < 40 && !h.nodes.length; i++) await sleep(50);
 check(h.nodes[0]?.tag === 'failure' && h.nodes[0].attrs.reason === '401', 'wrong noise key for a paired device: failure 401');
-check(await closedWithin(h.st, 3000), '... and closed');
+// a client that keeps talking after <failure> must not keep the socket open
+await sleep(300);
+h.send({ tag: 'iq', attrs: { id: 'p2', to: '@s.whatsapp.net', type: 'get', xmlns: 'w:p' } });
+check(await closedWithin(h.st, 3000), '... and closed within the linger second even if the client keeps sending');
 
 // the good client never noticed
 const pong = await good.sock.query({ tag: 'iq', attrs: { to: '@s.whatsapp.net', type: 'get', xmlns: 'w:p' }, content: [{ tag: 'ping', attrs: {} }] });
@@ -155,4 +158,13 @@ check(!(await closedWithin(a1, 300)) && !(await closedWithin(a2, 10)), '... the 
 a1.ws.terminate();
 a2.ws.terminate();
 check((await small.stop()) === 0, 'second wasim exited cleanly');
+
+// --handshake-timeout: a client that never finishes the handshake is cut
+const slow = await startWasim(process.argv[2], { extra: ['--handshake-timeout', '1'] });
+const s1 = await rawOn(slow.url);
+s1.ws.send(Buffer.from([0x57, 0x41]));
+const s2 = await rawOn(slow.url);
+s2.ws.send(Buffer.concat([INTRO, Buffer.from([0, 0, 100]), Buffer.alloc(10)]));
+check(await closedWithin(s1, 3500) && await closedWithin(s2, 500), 'stalled handshakes dropped after --handshake-timeout');
+check((await slow.stop()) === 0, 'third wasim exited cleanly');
 process.exit(0);

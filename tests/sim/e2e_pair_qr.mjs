@@ -66,6 +66,16 @@ r = await sim.api('GET', `/_sim/accounts/${phone}`);
 check(r.json.devices.length === 2 && r.json.devices[1].device === 2 && r.json.devices[1].key_index === 2, 'second companion is device 2, key-index 2');
 check(c.opens === 1 && c.closes.length === 1, 'first companion unaffected');
 
+// Baileys logout(): remove-companion-device for itself -> device 2 unlinked
+await c2.sock.logout();
+await c2.waitClose(2, 10000);
+check(c2.closes[1] === 401, `logout closes with ${c2.closes[1]} (loggedOut)`);
+for (let i = 0; i < 20; i++) {
+  r = await sim.api('GET', `/_sim/accounts/${phone}`);
+  if (r.json.devices.length === 1) break;
+  await new Promise((res) => setTimeout(res, 100));
+}
+check(r.json.devices.length === 1 && r.json.devices[0].device === 1, 'logout removed device 2 only');
 await c.stop();
 await c2.stop();
 const code = await sim.stop();

@@ -2,7 +2,8 @@
 // (wasim's self-signed TLS port); wasim is stopped and restarted on the same
 // --state directory (new ports); the trust root, the account and the paired
 // device survived, so the client (reconnecting like an app) logs in again
-// with its saved credentials. Also checks --root-out.
+// with its saved credentials, sending the ED routing prefix it got from
+// <ib><edge_routing> (--edge-routing). Also checks --root-out.
 import fs from 'node:fs';
 import path from 'node:path';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from './harness.mjs';
@@ -10,7 +11,7 @@ import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from './harness.
 watchdog(100);
 const state = tmpDir('wasim-state-');
 const rootOut = path.join(state, 'root.hex');
-const sim1 = await startWasim(process.argv[2], { state, tls: true, extra: ['--root-out', rootOut] });
+const sim1 = await startWasim(process.argv[2], { state, tls: true, extra: ['--root-out', rootOut, '--edge-routing'] });
 check(sim1.tls_port > 0 && sim1.port > 0 && sim1.tls_port !== sim1.port, `listening on ${sim1.port} and TLS ${sim1.tls_port}`);
 check(fs.readFileSync(rootOut, 'utf8').trim() === sim1.root, '--root-out wrote the root key');
 check((await sim1.api('GET', '/_sim/root')).json.root === sim1.root, 'GET /_sim/root matches');
@@ -22,7 +23,7 @@ const before = (await sim1.api('GET', `/_sim/accounts/${phone}`)).json;
 check((await sim1.stop()) === 0, 'wasim stopped cleanly');
 await c.waitClose(2, 10000);
 check(true, `client noticed (close ${c.closes[1]})`);
-const sim2 = await startWasim(process.argv[2], { state, tls: true });
+const sim2 = await startWasim(process.argv[2], { state, tls: true, extra: ['--edge-routing'] });
 check(sim2.root === sim1.root, 'restarted wasim kept its trust root');
 const after = (await sim2.api('GET', `/_sim/accounts/${phone}`)).json;
 check(after.lid === before.lid && after.identity === before.identity, 'account (LID, phone identity) persisted');
@@ -30,6 +31,9 @@ check(after.devices.length === 1 && after.devices[0].noise_pub === before.device
 c.sim = sim2; // the app's next reconnect goes to the new ports
 await c.waitOpen(2, 30000);
 check(true, 'client logged in again to the restarted wasim with its saved credentials');
+check(Buffer.from(c.creds.routingInfo ?? []).toString('latin1').endsWith('wasim'), 'Baileys stored <edge_routing> routing_info');
+const conns = (await sim2.api('GET', '/_sim/conns')).json.conns;
+check(conns.length === 1 && conns[0].routing_len === 9, `reconnect used the ED routing prefix (routing_len ${conns[0]?.routing_len})`);
 check(!c.closes.includes(401), 'no logout on the way');
 await sleep(200);
 check((await sim2.api('GET', `/_sim/accounts/${phone}`)).json.devices[0].online, 'device online on the new wasim');

@@ -77,8 +77,16 @@ static int do_login(struct sim_conn *c, const Wa__ClientPayload *cp)
 		return 0;
 	char ns[16];
 	snprintf(ns, sizeof(ns), "%d", n);
-	return sim_conn_send_free(c,
+	rc = sim_conn_send_free(c,
 		sim_node_add(sim_node("ib", NULL), sim_node("offline", "count", ns, NULL)));
+	if (rc || !sim_core(sim)->edge_routing)
+		return rc;
+	/* As the real server: opaque routing bytes the client stores and sends
+	 * back in the ED prefix of its next connection (§1.2). */
+	static const uint8_t routing[] = { 0x08, 0x08, 0x08, 0x02, 'w', 'a', 's', 'i', 'm' };
+	return sim_conn_send_free(c, sim_node_add(sim_node("ib", NULL),
+		sim_node_add(sim_node("edge_routing", NULL),
+			sim_node_bytes("routing_info", routing, sizeof(routing)))));
 }
 
 int sim_login_payload(struct sim_conn *c, const uint8_t *payload, size_t len)
@@ -130,6 +138,8 @@ static int iq_remove_companion(struct sim *sim, struct sim_conn *c, const wa_nod
 		wa_jid j;
 		if (wa_jid_from_attr(&j, rm, "jid") == 0) {
 			struct sim_account *a = d->acct;
+			if (strcmp(j.user, a->phone) != 0 && strcmp(j.user, a->lid) != 0)
+				return 0; /* not this account's device */
 			if (j.device == 0)
 				return 0; /* the phone cannot be removed */
 			target = sim_device_find(a, j.device);

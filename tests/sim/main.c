@@ -18,12 +18,14 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: wasim [--port N] [--tls-port N] [--state DIR] [--root-out FILE]\n"
-		"             [--max-conns N] [--quiet]\n"
+		"             [--max-conns N] [--handshake-timeout S] [--edge-routing] [--quiet]\n"
 		"  --port      ws:// chat (/ws/chat) and the HTTP control API; 0 = any (default 0)\n"
 		"  --tls-port  wss:// and https:// on a self-signed cert; 0 = any (default: off)\n"
 		"  --state     directory for wasim.json and the TLS cert (default: in memory)\n"
 		"  --root-out  write the test root public key (hex) to FILE\n"
-		"  --max-conns simultaneous websocket connections (default 20000)\n");
+		"  --max-conns simultaneous websocket connections (default 20000)\n"
+		"  --handshake-timeout  seconds to finish the Noise handshake (default 20)\n"
+		"  --edge-routing       send <ib><edge_routing> after login (clients then use the ED prefix)\n");
 }
 
 static void raise_nofile(size_t want)
@@ -49,13 +51,20 @@ int main(int argc, char **argv)
 		{ "root-out", required_argument, NULL, 'r' },
 		{ "max-conns", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "handshake-timeout", required_argument, NULL, 'H' },
+		{ "edge-routing", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct sim_core core;
+	struct sim sim;
+	memset(&core, 0, sizeof(core));
+	memset(&sim, 0, sizeof(sim));
 	int port = 0, tls_port = -1;
 	const char *state = NULL, *root_out = NULL;
 	long max_conns = SIM_DEFAULT_MAX_CONNS;
 	bool quiet = false;
+	int hs_timeout = SIM_HANDSHAKE_TIMEOUT_S;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "p:t:s:r:m:qh", opts, NULL)) != -1) {
 		switch (ch) {
@@ -65,23 +74,22 @@ int main(int argc, char **argv)
 		case 'r': root_out = optarg; break;
 		case 'm': max_conns = atol(optarg); break;
 		case 'q': quiet = true; break;
+		case 'H': hs_timeout = atoi(optarg); break;
+		case 'E': core.edge_routing = true; break;
 		default: usage(); return ch == 'h' ? 0 : 2;
 		}
 	}
-	if (port < 0 || port > 65535 || tls_port > 65535 || max_conns < 1) {
+	if (port < 0 || port > 65535 || tls_port > 65535 || max_conns < 1 || hs_timeout < 1) {
 		usage();
 		return 2;
 	}
 	raise_nofile((size_t)max_conns + 256);
 
-	struct sim_core core;
-	struct sim sim;
-	memset(&core, 0, sizeof(core));
-	memset(&sim, 0, sizeof(sim));
 	sim.priv = &core;
 	sim.state_dir = state;
 	core.max_conns = (size_t)max_conns;
 	core.quiet = quiet;
+	core.hs_timeout_s = hs_timeout;
 	int rc = sim_modules_init(&sim);
 	if (!rc)
 		rc = sim_state_load(&sim);

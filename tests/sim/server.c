@@ -53,6 +53,8 @@ static void timer_fire(lws_sorted_usec_list_t *sul)
 int sim_defer(struct sim *sim, int64_t delay_ms, sim_timer_fn fn, void *arg)
 {
 	struct sim_core *core = sim_core(sim);
+	if (!core->ctx)
+		return WA_ESTATE; /* no loop (the dispatch fuzz target) */
 	struct sim_timer *t = calloc(1, sizeof(*t));
 	if (!t)
 		return WA_ENOMEM;
@@ -300,15 +302,21 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		pss->conn = sim_conn_new(sim, wsi);
 		if (!pss->conn)
 			return -1;
-		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, SIM_HANDSHAKE_TIMEOUT_S);
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK,
+			core->hs_timeout_s > 0 ? core->hs_timeout_s : SIM_HANDSHAKE_TIMEOUT_S);
 		return 0;
 	}
 	case LWS_CALLBACK_RECEIVE:
 		if (!pss->conn || pss->conn->dead)
 			return 0;
 		sim_conn_on_data(pss->conn, in, len);
-		if (pss->conn->state != SIM_CONN_HANDSHAKE)
+		/* the handshake deadline ends with the handshake; never cancel
+		 * the linger deadline of a closing connection */
+		if (pss->conn->hs_step == 2 && !pss->conn->hs_deadline_off && !pss->conn->closing &&
+		    !pss->conn->dead) {
+			pss->conn->hs_deadline_off = true;
 			lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+		}
 		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		if (!pss->conn)

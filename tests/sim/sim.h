@@ -120,7 +120,9 @@ struct sim_hooks {
 	int (*account_created)(struct sim *sim, struct sim_account *a, void *user);
 	/* A companion finished pairing (before the 515). */
 	void (*device_paired)(struct sim *sim, struct sim_device *d, void *user);
-	/* A device is about to be removed (logout / unpair): free d->ext. */
+	/* A device is about to be removed (logout / unpair): free d->ext. Also
+	 * called for every device at shutdown, with sim_stopping(sim) true:
+	 * then free memory only, don't delete persisted data. */
 	void (*device_removed)(struct sim *sim, struct sim_device *d, void *user);
 	/* A logged-in connection is gone (c->dev still set during the call). */
 	void (*conn_closed)(struct sim *sim, struct sim_conn *c, void *user);

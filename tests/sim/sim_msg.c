@@ -413,6 +413,14 @@ static void device_info(struct sim *sim, const struct sim_device *d, json_t *obj
 	json_object_set_new(obj, "queued", json_integer(x ? (json_int_t)x->q.n : 0));
 	json_object_set_new(obj, "prekeys", json_integer(x ? (json_int_t)x->keys.n_otk : 0));
 	json_object_set_new(obj, "uploaded", json_boolean(x && x->keys.has_bundle));
+	json_t *items = json_array();
+	for (const sim_qitem *it = x ? x->q.head : NULL; it && items; it = it->next) {
+		json_t *e = json_object();
+		json_object_set_new(e, "class", json_string(it->cls));
+		json_object_set_new(e, "id", json_string(it->id));
+		json_array_append_new(items, e);
+	}
+	json_object_set_new(obj, "queue", items);
 }
 
 static void account_info(struct sim *sim, const struct sim_account *a, json_t *obj, void *user)

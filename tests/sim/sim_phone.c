@@ -48,10 +48,28 @@ struct phones {
 };
 static struct phones g_phones; /* one wasim process = one set of phones */
 
+static void remove_tmp(void)
+{
+	if (g_phones.dir[0]) {
+		char p[600];
+		static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+		for (size_t i = 0; i < 4; i++) {
+			snprintf(p, sizeof(p), "%s%s", g_phones.path, sfx[i]);
+			(void)unlink(p);
+		}
+		(void)rmdir(g_phones.dir);
+		g_phones.dir[0] = '\0';
+	}
+}
+
 static int open_store(struct sim *sim)
 {
+	static bool at_exit;
 	if (g_phones.st)
 		return 0;
+	/* harnesses that never call the shutdown hook (fuzzing) still clean up */
+	if (!at_exit && atexit(remove_tmp) == 0)
+		at_exit = true;
 	if (sim->state_dir) {
 		snprintf(g_phones.path, sizeof(g_phones.path), "%s/phones.db", sim->state_dir);
 	} else {
@@ -67,16 +85,7 @@ static void close_store(void)
 {
 	wa_store_close(g_phones.st);
 	g_phones.st = NULL;
-	if (g_phones.dir[0]) {
-		char p[600];
-		static const char *const sfx[] = { "", "-wal", "-shm" };
-		for (size_t i = 0; i < 3; i++) {
-			snprintf(p, sizeof(p), "%s%s", g_phones.path, sfx[i]);
-			(void)unlink(p);
-		}
-		(void)rmdir(g_phones.dir);
-		g_phones.dir[0] = '\0';
-	}
+	remove_tmp();
 }
 
 /* libsignal record of the account's signed pre-key (W1 made the key pair
@@ -292,7 +301,11 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 		    type == WA_SIG_TYPE_SKMSG || wa_node_content_bytes(e, &ct, &ct_len) != 0)
 			continue;
 		/* the phone keys every peer by its LID, whatever namespace it wrote in */
-		if (wa_sig_decrypt(p->sig, ad.acct->lid, (int32_t)ad.device, type, ct, ct_len, &pt, &pt_len) != 0) {
+		int drc = wa_sig_decrypt(p->sig, ad.acct->lid, (int32_t)ad.device, type, ct, ct_len, &pt, &pt_len);
+		if (drc != 0) {
+			/* kept for the control API: a test can tell "never arrived"
+			 * from "arrived but did not decrypt" */
+			record(p, id, from, NULL, ad.acct == a, wa_node_attr(n, "t"), wa_strerror(drc), "undecryptable");
 			failed = true;
 			continue;
 		}

@@ -80,7 +80,8 @@ static void deliver_one(struct route_ctx *r, struct sim_account *acct, uint32_t 
 		return; /* never back to the sending device */
 	if (!sim_device_exists(acct, dev))
 		return;
-	sim_jid_device(r->from, r->lid, r->sdev, from, sizeof(from));
+	bool lid = r->lid;
+	sim_jid_device(r->from, lid, r->sdev, from, sizeof(from));
 	n = sim_node("message", "from", from, "id", wa_node_attr(st, "id"), "t", r->t, "type",
 		wa_node_attr(st, "type") ? wa_node_attr(st, "type") : "text", NULL);
 	if (!n)
@@ -98,8 +99,8 @@ static void deliver_one(struct route_ctx *r, struct sim_account *acct, uint32_t 
 				goto fail;
 		}
 	} else if (!own) {
-		sim_jid_user(r->from, !r->lid, alt, sizeof(alt));
-		if (wa_node_set_attr(n, r->lid ? "sender_pn" : "sender_lid", alt))
+		sim_jid_user(r->from, !lid, alt, sizeof(alt));
+		if (wa_node_set_attr(n, lid ? "sender_pn" : "sender_lid", alt))
 			goto fail;
 	}
 	for (size_t i = 0; i < wa_node_n_children(encs); i++) {

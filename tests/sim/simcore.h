@@ -78,6 +78,7 @@ struct sim_conn {
 	size_t outq_bytes;
 	bool closing;               /* close after the queue drains */
 	bool linger;                /* ...but give the client a moment to close first */
+	bool hs_deadline_off;       /* handshake timeout cancelled */
 	bool dead;                  /* stop processing input */
 	int64_t opened_ms;
 	struct sim_conn *prev, *next;
@@ -108,6 +109,8 @@ struct sim_core {
 	size_t max_conns;
 	bool quiet;
 	bool stopping;             /* shutdown in progress */
+	int hs_timeout_s;          /* --handshake-timeout */
+	bool edge_routing;         /* --edge-routing */
 	wa_keypair root, inter, server_static;
 	uint8_t *cert_chain;
 	size_t cert_chain_len;
@@ -138,6 +141,9 @@ struct sim_conn *sim_conn_new(struct sim *sim, struct lws *wsi);
 void sim_conn_on_data(struct sim_conn *c, const uint8_t *p, size_t len);
 void sim_conn_on_closed(struct sim_conn *c); /* frees c */
 void sim_conn_fail(struct sim_conn *c, const char *why); /* hostile input: abort */
+/* Decodes one transport plaintext (flags + node) and dispatches it; < 0
+ * means the connection must be dropped. (Also the dispatch fuzz entry.) */
+int sim_conn_feed_plaintext(struct sim_conn *c, const uint8_t *pt, size_t len);
 void sim_logf(struct sim *sim, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* login.c */

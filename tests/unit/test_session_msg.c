@@ -187,7 +187,7 @@ static void test_usync(void)
 	CHECK_EQ_INT(wa_usync_parse(r, &res, &n), WA_EPROTO);
 	wa_node_free(r);
 
-	const char *phones[1] = {"+55 11"};
+	const char *phones[1] = {"+55 11x"};
 	CHECK_EQ_INT(wa_usync_build_contacts("q2", "q2", phones, 1, &iq), WA_EINVAL);
 	phones[0] = "+5511999990000";
 	CHECK_EQ_INT(wa_usync_build_contacts("q2", "q2", phones, 1, &iq), 0);

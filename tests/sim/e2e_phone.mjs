@@ -1,0 +1,90 @@
+// wasim e2e (messaging 3): the simulated phone is a real Signal participant.
+//  - phone P (an account with no companion) sends a text with
+//    POST /_sim/phone/send; the unmodified Baileys client of account A
+//    receives and decrypts it, and P's phone gets its delivery receipt;
+//  - Baileys sends to P: P's phone decrypts it (GET .../messages), answers
+//    with a delivery receipt Baileys turns into DELIVERY_ACK, and A's own
+//    phone decrypts the device-sent copy;
+//  - A's own phone sends to P: Baileys (a companion of A) gets the
+//    device-sent copy as a message from itself.
+import { startWasim, pairByQr, check, fail, watchdog, sleep } from './harness.mjs';
+
+watchdog(60);
+const t0 = Date.now();
+const sim = await startWasim(process.argv[2]);
+const A = '15550003001', P = '15550003002';
+check((await sim.api('POST', '/_sim/accounts', { phone: P })).status === 201, 'phone-only account P created');
+const a = await pairByQr(sim, A, 'alice');
+a.creds.me = { ...a.creds.me, name: 'Alice' };
+await a.sock.sendPresenceUpdate('available');
+
+const got = [];
+const status = {};
+a.sock.ev.on('messages.upsert', ({ messages }) => {
+  for (const m of messages) {
+    // while Baileys buffers events (until history sync), receipts for our own
+    // just-sent message land in its buffered upsert instead of messages.update
+    if (m.key.fromMe && typeof m.status === 'number') status[m.key.id] = Math.max(status[m.key.id] ?? 0, m.status);
+    const text = m.message?.extendedTextMessage?.text ?? m.message?.conversation;
+    if (text !== undefined) got.push({ text, key: m.key });
+  }
+  a.poke();
+});
+a.sock.ev.on('messages.update', (ups) => {
+  for (const { key, update } of ups) {
+    if (typeof update.status === 'number') status[key.id] = Math.max(status[key.id] ?? 0, update.status);
+  }
+  a.poke();
+});
+const jidA = `${A}@s.whatsapp.net`, jidP = `${P}@s.whatsapp.net`;
+
+// 1. phone P -> Baileys
+let r = await sim.api('POST', '/_sim/phone/send', { phone: P, to: A, text: 'hello from the phone' });
+check(r.status === 200 && r.json.id, `phone send accepted (${JSON.stringify(r.json)})`);
+const id1 = r.json.id;
+await a.waitFor(() => got.some((m) => m.key.id === id1), 15000, 'the phone message at Baileys');
+const m1 = got.find((m) => m.key.id === id1);
+check(m1.text === 'hello from the phone' && !m1.key.fromMe && m1.key.remoteJid === jidP,
+  `Baileys decrypted the phone's text from ${m1.key.remoteJid}`);
+
+// 2. Baileys -> phone P
+const sent = await a.sock.sendMessage(jidP, { text: 'hello phone' });
+let msgs;
+const why = setTimeout(async () => {
+  console.error('phone P messages:', JSON.stringify((await sim.api('GET', `/_sim/accounts/${P}/messages`)).json));
+}, 8000);
+await a.waitFor(() => (status[sent.key.id] ?? 0) >= 3, 10000, 'delivery receipt from the phone');
+clearTimeout(why);
+msgs = (await sim.api('GET', `/_sim/accounts/${P}/messages`)).json.messages;
+const atP = msgs.find((m) => m.id === sent.key.id);
+check(atP && atP.text === 'hello phone' && atP.kind === 'message' && atP.from === `${A}:1@s.whatsapp.net`,
+  `phone P decrypted Baileys' message (${JSON.stringify(atP)})`);
+check(true, 'Baileys saw DELIVERY_ACK from the phone');
+const ownA = (await sim.api('GET', `/_sim/accounts/${A}/messages`)).json.messages;
+check(ownA.some((m) => m.id === sent.key.id && m.kind === 'dsm' && m.text === 'hello phone' && m.chat === jidP),
+  'A\'s own phone decrypted the device-sent copy');
+
+// 3. A's own phone -> P: Baileys (A's companion) sees it as its own message
+r = await sim.api('POST', '/_sim/phone/send', { phone: A, to: P, text: 'sent on the phone' });
+check(r.status === 200, 'A\'s phone sends to P');
+const id3 = r.json.id;
+await a.waitFor(() => got.some((m) => m.key.id === id3), 15000, 'own-device copy at Baileys');
+const m3 = got.find((m) => m.key.id === id3);
+check(m3.key.fromMe && m3.key.remoteJid === jidP && m3.text === 'sent on the phone',
+  'Baileys shows the phone-sent message as fromMe in the chat with P');
+await sleep(200);
+msgs = (await sim.api('GET', `/_sim/accounts/${P}/messages`)).json.messages;
+check(msgs.some((m) => m.id === id3 && m.text === 'sent on the phone' && m.from === jidA), 'P\'s phone got it too');
+
+// hostile control input
+r = await sim.api('POST', '/_sim/phone/send', { phone: '999', to: A, text: 'x' });
+check(r.status === 404, 'unknown sender account refused');
+r = await sim.api('POST', '/_sim/phone/send', { phone: P, to: A });
+check(r.status === 400, 'missing text refused');
+check((await sim.api('GET', `/_sim/accounts/999/messages`)).status === 404, 'messages of an unknown account: 404');
+
+console.log(`figures: 3 messages phone<->Baileys, total ${Date.now() - t0} ms`);
+await a.stop();
+const code = await sim.stop();
+check(code === 0, `wasim exited cleanly (${code})`);
+process.exit(0);
