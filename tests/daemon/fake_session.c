@@ -20,7 +20,7 @@
 
 #include "wa/session.h"
 
-#define FAKE_MAX_TIMERS 64
+#define FAKE_MAX_TIMERS 4096 /* scripted events in flight; more would be dropped */
 
 struct fake_timer {
 	lws_sorted_usec_list_t sul;
