@@ -19,6 +19,11 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "node", wamctl_node_main, wamctl_node_usage,
 	  "encode/decode WhatsApp binary nodes (JSON <-> wire bytes)" },
+	{ "instance", wamctl_instance_main, wamctl_api_usage, "create, list, delete or log out wamd instances" },
+	{ "pair", wamctl_pair_main, wamctl_api_usage, "pair an instance (terminal QR or --phone pairing code)" },
+	{ "send", wamctl_send_main, wamctl_api_usage, "send a text message" },
+	{ "events", wamctl_events_main, wamctl_api_usage, "stream events (all or one instance)" },
+	{ "qr", wamctl_qr_main, wamctl_api_usage, "write the current QR as a PNG file" },
 };
 
 static void usage(FILE *f)
@@ -76,6 +81,13 @@ int wamctl_read_stdin(uint8_t **out, size_t *out_len)
 
 int main(int argc, char **argv)
 {
+	/* global options for the wamd subcommands */
+	while (argc >= 3 && (!strcmp(argv[1], "--socket") || !strcmp(argv[1], "--api-key"))) {
+		setenv(!strcmp(argv[1], "--socket") ? "WAMD_SOCKET" : "WAMD_API_KEY", argv[2], 1);
+		argv[2] = argv[0];
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return WAMCTL_EXIT_USAGE;

@@ -23,4 +23,12 @@ int wamctl_read_stdin(uint8_t **out, size_t *out_len);
 int wamctl_node_main(int argc, char **argv);
 void wamctl_node_usage(FILE *f);
 
+/* Subcommands talking to wamd (wamctl_api.c). */
+int wamctl_instance_main(int argc, char **argv);
+int wamctl_pair_main(int argc, char **argv);
+int wamctl_send_main(int argc, char **argv);
+int wamctl_events_main(int argc, char **argv);
+int wamctl_qr_main(int argc, char **argv);
+void wamctl_api_usage(FILE *f);
+
 #endif

@@ -17,6 +17,7 @@
 #include "check.h"
 #include "store/internal.h" /* white box: pragma checks read st->db */
 #include "store/store.h"
+#include "wa/store_daemon.h"
 
 static char tmpdir[256];
 
@@ -859,6 +860,10 @@ static void test_instances(void)
 		wa_store_msg m = { .chat_jid = "c", .msg_id = "m", .timestamp = 1 };
 		CHECK_EQ_INT(wa_store_msg_insert(st, id, &m, NULL), 0);
 		CHECK_EQ_INT(wa_store_outbox_add(st, id, "c", "m", rec, 3, NULL), 0);
+		CHECK_EQ_INT(wa_store_meta_put(st, id, "{}", 2), 0);
+		wa_store_mrec mr = { .key_id = "k", .remote_jid = "c", .message_type = "conversation",
+			.timestamp = 1, .status = 1, .record = "{}", .record_len = 2 };
+		CHECK_EQ_INT(wa_store_msgrec_put(st, id, &mr), 0);
 	}
 	wa_store_close(st);
 	raw_exec("n.db", "INSERT INTO chats (instance_id, jid) VALUES (1, 'c'), (2, 'c');"
@@ -870,7 +875,7 @@ static void test_instances(void)
 	wa_store_close(st);
 	static const char *tables[] = { "creds", "identity_keys", "prekeys", "signed_prekeys", "sessions",
 		"sender_keys", "app_state_keys", "app_state_versions", "contacts", "chats", "messages", "outbox",
-		"webhook_queue", "lid_mapping" };
+		"webhook_queue", "lid_mapping", "wamd_instance_meta", "wamd_messages" };
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
 		char sql[160];
 		snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE instance_id = %lld", tables[i], (long long)a);
@@ -884,7 +889,7 @@ static void test_instances(void)
 	}
 	/* Every table in the schema is covered by the list above (new ones must be added). */
 	CHECK_EQ_INT(raw_int("n.db", "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
-				     " AND name NOT IN ('meta', 'instances')"),
+				     " AND name NOT IN ('meta', 'instances', 'sqlite_sequence')"),
 		(long long)(sizeof tables / sizeof tables[0]));
 	rm_tmpdir();
 }

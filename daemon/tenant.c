@@ -1,0 +1,255 @@
+/* The daemon's only contact with the session engine (include/wa/session.h):
+ * creates, starts and stops one wa_session per tenant and forwards its
+ * events to wamd_tenant_core.c. Built without WAMD_HAVE_SESSION (the engine
+ * not in the tree yet) every call reports WA_ESTATE: the API still works,
+ * instances just stay "close". */
+#include <stdlib.h>
+#include <string.h>
+
+#include "wamd.h"
+
+#ifdef WAMD_HAVE_SESSION
+
+bool wamd_session_available(void)
+{
+	return true;
+}
+
+const struct lws_protocols *wamd_session_protocols(size_t *n)
+{
+	return wa_lws_protocols(n);
+}
+
+static void on_event(wa_session *s, const wa_event *ev, void *user)
+{
+	(void)s;
+	struct wamd_tenant *t = user;
+	switch (ev->type) {
+	case WA_EV_STATE:
+		wamd_on_state(t, ev->u.state.state, ev->u.state.reason);
+		break;
+	case WA_EV_QR:
+		wamd_on_qr(t, ev->u.qr.qr, ev->u.qr.index);
+		break;
+	case WA_EV_PAIRING_CODE:
+		wamd_on_pairing_code(t, ev->u.pairing_code.code);
+		break;
+	case WA_EV_PAIRED:
+		wamd_on_paired(t, ev->u.paired.jid, ev->u.paired.lid, ev->u.paired.push_name);
+		break;
+	case WA_EV_CONNECTED:
+		wamd_on_state(t, WA_CONN_READY, WA_DISC_NONE);
+		break;
+	case WA_EV_DISCONNECTED:
+		wamd_on_state(t, wa_session_state(t->sess), ev->u.state.reason);
+		break;
+	case WA_EV_LOGGED_OUT:
+		wamd_on_logged_out(t);
+		break;
+	case WA_EV_MESSAGE:
+		wamd_on_message(t, &ev->u.message.key, ev->u.message.push_name, ev->u.message.timestamp,
+				ev->u.message.message_type, ev->u.message.text, ev->u.message.message_json);
+		break;
+	case WA_EV_MESSAGE_STATUS:
+		wamd_on_status(t, &ev->u.message_status.key, (int)ev->u.message_status.status,
+			       ev->u.message_status.timestamp);
+		break;
+	case WA_EV_PRESENCE:
+		wamd_on_presence(t, ev->u.presence.jid, ev->u.presence.presence, ev->u.presence.last_seen);
+		break;
+	case WA_EV_IDENTITY_CHANGED:
+		LOGI("instance %s: identity changed for a contact", t->name);
+		break;
+	case WA_EV_CONTACT:
+		wamd_on_contact(t, ev->u.contact.jid, ev->u.contact.lid, ev->u.contact.push_name);
+		break;
+	}
+}
+
+bool wamd_tenant_is_paired(const struct wamd_tenant *t)
+{
+	return t->sess && wa_session_is_paired(t->sess);
+}
+
+const char *wamd_conn_state_name(enum wa_conn_state st)
+{
+	return wa_conn_state_name(st);
+}
+
+int wamd_tenant_start(struct wamd_tenant *t)
+{
+	if (t->sess)
+		return wa_session_state(t->sess) == WA_CONN_DISCONNECTED ? wa_session_start(t->sess) : 0;
+	struct wamd *d = t->d;
+	wa_session_config cfg = {
+		.lws = d->ctx,
+		.store = d->store,
+		.instance_id = t->id,
+		.url = d->cfg.wa_url,
+		.trust_root_pub = d->have_trust_root ? d->trust_root : NULL,
+		.tls_insecure = d->cfg.wa_tls_insecure,
+		.device_name = "wamd",
+	};
+	int rc = wa_session_new(&cfg, on_event, t, &t->sess);
+	if (rc != 0)
+		return rc;
+	rc = wa_session_start(t->sess);
+	if (rc != 0) {
+		wa_session_free(t->sess);
+		t->sess = NULL;
+	}
+	return rc;
+}
+
+void wamd_tenant_stop(struct wamd_tenant *t)
+{
+	if (!t->sess)
+		return;
+	wa_session_stop(t->sess);
+	wa_session_free(t->sess);
+	t->sess = NULL;
+	t->state = WA_CONN_DISCONNECTED;
+}
+
+int wamd_tenant_pairing_code(struct wamd_tenant *t, const char *phone)
+{
+	return t->sess ? wa_session_request_pairing_code(t->sess, phone) : WA_ESTATE;
+}
+
+int wamd_tenant_logout(struct wamd_tenant *t)
+{
+	return t->sess ? wa_session_logout(t->sess) : WA_ESTATE;
+}
+
+int wamd_tenant_send_text(struct wamd_tenant *t, const char *to, const char *text, const char *quoted_id,
+			  const char *quoted_jid, bool quoted_from_me, const char *quoted_text, char **id_out)
+{
+	if (!t->sess)
+		return WA_ESTATE;
+	wa_msg_key qk = { .remote_jid = quoted_jid, .from_me = quoted_from_me, .id = quoted_id };
+	wa_send_opts o = { .quoted = quoted_id ? &qk : NULL, .quoted_text = quoted_text };
+	return wa_session_send_text(t->sess, to, text, &o, id_out);
+}
+
+int wamd_tenant_mark_read(struct wamd_tenant *t, const char *const *jids, const char *const *ids,
+			  const bool *from_me, size_t n)
+{
+	if (!t->sess)
+		return WA_ESTATE;
+	wa_msg_key *keys = calloc(n ? n : 1, sizeof *keys);
+	if (!keys)
+		return WA_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		keys[i].remote_jid = jids[i];
+		keys[i].id = ids[i];
+		keys[i].from_me = from_me[i];
+	}
+	int rc = wa_session_mark_read(t->sess, keys, n);
+	free(keys);
+	return rc;
+}
+
+int wamd_tenant_presence(struct wamd_tenant *t, const char *to, const char *presence)
+{
+	return t->sess ? wa_session_send_presence(t->sess, to, presence) : WA_ESTATE;
+}
+
+static void numbers_done(wa_session *s, int err, const wa_number_info *infos, size_t n, void *user)
+{
+	(void)s;
+	json_t *arr = json_array();
+	for (size_t i = 0; err == 0 && i < n; i++) {
+		json_t *e = json_object();
+		json_object_set_new(e, "jid", json_string(infos[i].jid ? infos[i].jid : ""));
+		json_object_set_new(e, "exists", json_boolean(infos[i].exists));
+		json_object_set_new(e, "number", json_string(infos[i].query ? infos[i].query : ""));
+		if (infos[i].lid)
+			json_object_set_new(e, "lid", json_string(infos[i].lid));
+		json_array_append_new(arr, e);
+	}
+	wamd_numbers_done(user, err, arr);
+}
+
+int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers, size_t n, void *ticket)
+{
+	if (!t->sess)
+		return WA_ESTATE;
+	return wa_session_check_numbers(t->sess, numbers, n, numbers_done, ticket);
+}
+
+#else /* no session engine in this build */
+
+bool wamd_session_available(void)
+{
+	return false;
+}
+
+const struct lws_protocols *wamd_session_protocols(size_t *n)
+{
+	*n = 0;
+	return NULL;
+}
+
+bool wamd_tenant_is_paired(const struct wamd_tenant *t)
+{
+	(void)t;
+	return false;
+}
+
+const char *wamd_conn_state_name(enum wa_conn_state st)
+{
+	return st == WA_CONN_DISCONNECTED ? "DISCONNECTED" : "?";
+}
+
+int wamd_tenant_start(struct wamd_tenant *t)
+{
+	(void)t;
+	return WA_ESTATE;
+}
+
+void wamd_tenant_stop(struct wamd_tenant *t)
+{
+	(void)t;
+}
+
+int wamd_tenant_pairing_code(struct wamd_tenant *t, const char *phone)
+{
+	(void)t;
+	(void)phone;
+	return WA_ESTATE;
+}
+
+int wamd_tenant_logout(struct wamd_tenant *t)
+{
+	(void)t;
+	return WA_ESTATE;
+}
+
+int wamd_tenant_send_text(struct wamd_tenant *t, const char *to, const char *text, const char *quoted_id,
+			  const char *quoted_jid, bool quoted_from_me, const char *quoted_text, char **id_out)
+{
+	(void)t, (void)to, (void)text, (void)quoted_id, (void)quoted_jid, (void)quoted_from_me;
+	(void)quoted_text, (void)id_out;
+	return WA_ESTATE;
+}
+
+int wamd_tenant_mark_read(struct wamd_tenant *t, const char *const *jids, const char *const *ids,
+			  const bool *from_me, size_t n)
+{
+	(void)t, (void)jids, (void)ids, (void)from_me, (void)n;
+	return WA_ESTATE;
+}
+
+int wamd_tenant_presence(struct wamd_tenant *t, const char *to, const char *presence)
+{
+	(void)t, (void)to, (void)presence;
+	return WA_ESTATE;
+}
+
+int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers, size_t n, void *ticket)
+{
+	(void)t, (void)numbers, (void)n, (void)ticket;
+	return WA_ESTATE;
+}
+
+#endif

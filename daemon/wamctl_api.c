@@ -1,0 +1,460 @@
+/* wamctl subcommands that talk to a running wamd over its unix socket
+ * (plain blocking HTTP/1.1 and a minimal WebSocket reader: wamctl is a
+ * short-lived CLI, so blocking I/O is fine here). The socket is
+ * --socket PATH, else $WAMD_SOCKET, else ./wamd-data/wamd.sock; the unix
+ * socket is trusted by wamd (its file mode is the guard), and --api-key /
+ * $WAMD_API_KEY is sent when given. */
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <qrencode.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wamctl.h"
+
+#define RESP_MAX (16u * 1024 * 1024)
+#define PAIR_TIMEOUT_S 300
+
+static const char *sock_path(void)
+{
+	const char *s = getenv("WAMD_SOCKET");
+	return s && *s ? s : "./wamd-data/wamd.sock";
+}
+
+static int dial(void)
+{
+	const char *p = sock_path();
+	struct sockaddr_un sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	if (strlen(p) >= sizeof sa.sun_path) {
+		fprintf(stderr, "wamctl: socket path too long\n");
+		return -1;
+	}
+	strcpy(sa.sun_path, p);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		fprintf(stderr, "wamctl: wamd is not running (cannot connect to %s: %s)\n", p, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int send_request(int fd, const char *method, const char *path, const char *body, bool upgrade)
+{
+	char head[2048];
+	const char *key = getenv("WAMD_API_KEY");
+	int n;
+	if (upgrade) {
+		n = snprintf(head, sizeof head,
+			     "GET %s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+			     "Sec-WebSocket-Key: d2FtY3RsLWV2ZW50cy1rZXk=\r\nSec-WebSocket-Version: 13\r\n%s%s%s\r\n",
+			     path, key ? "apikey: " : "", key ? key : "", key ? "\r\n" : "");
+	} else {
+		n = snprintf(head, sizeof head,
+			     "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\n"
+			     "Content-Length: %zu\r\n%s%s%s\r\n",
+			     method, path, body ? strlen(body) : 0, key ? "apikey: " : "", key ? key : "",
+			     key ? "\r\n" : "");
+	}
+	if (n < 0 || (size_t)n >= sizeof head)
+		return -1;
+	if (write_all(fd, head, (size_t)n) != 0 || (body && write_all(fd, body, strlen(body)) != 0))
+		return -1;
+	return 0;
+}
+
+/* Returns the HTTP status (or -1) and the parsed JSON body in *out. */
+static int api(const char *method, const char *path, json_t *body, json_t **out)
+{
+	*out = NULL;
+	int fd = dial();
+	if (fd < 0)
+		return -1;
+	char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	int rc = send_request(fd, method, path, b, false);
+	free(b);
+	if (rc != 0) {
+		close(fd);
+		return -1;
+	}
+	size_t len = 0, cap = 65536;
+	char *buf = malloc(cap + 1);
+	if (!buf) {
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap >= RESP_MAX)
+				break;
+			char *nb = realloc(buf, cap * 2 + 1);
+			if (!nb)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		buf[len] = '\0';
+		/* stop once the declared body is complete (keep-alive servers) */
+		char *hend = strstr(buf, "\r\n\r\n");
+		char *cl = hend ? strcasestr(buf, "content-length:") : NULL;
+		if (hend && cl && cl < hend && len >= (size_t)(hend + 4 - buf) + (size_t)atol(cl + 15))
+			break;
+	}
+	close(fd);
+	buf[len] = '\0';
+	int status = -1;
+	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+		status = -1;
+	char *hend = strstr(buf, "\r\n\r\n");
+	if (hend)
+		*out = json_loads(hend + 4, JSON_DECODE_ANY, NULL);
+	free(buf);
+	return status;
+}
+
+static int fail_resp(int status, json_t *j)
+{
+	if (status < 0)
+		return WAMCTL_EXIT_FAIL;
+	fprintf(stderr, "wamctl: wamd answered %d: ", status);
+	char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	fprintf(stderr, "%s\n", s ? s : "");
+	free(s);
+	return WAMCTL_EXIT_FAIL;
+}
+
+static void render_qr_terminal(const char *text)
+{
+	QRcode *q = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_L);
+	if (!q)
+		return;
+	int w = q->width, m = 2;
+	/* two modules per character row: upper and lower half blocks */
+	for (int y = -m; y < w + m; y += 2) {
+		for (int x = -m; x < w + m; x++) {
+			bool top = x >= 0 && y >= 0 && x < w && y < w && (q->data[y * w + x] & 1);
+			bool bot = x >= 0 && y + 1 >= 0 && x < w && y + 1 < w && (q->data[(y + 1) * w + x] & 1);
+			/* dark modules print as spaces on a light background */
+			fputs(top && bot ? " " : top ? "\xe2\x96\x84" : bot ? "\xe2\x96\x80" : "\xe2\x96\x88", stdout);
+		}
+		putchar('\n');
+	}
+	QRcode_free(q);
+	fflush(stdout);
+}
+
+static int cmd_instance(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: wamctl instance create|list|delete|logout [NAME]\n");
+		return WAMCTL_EXIT_USAGE;
+	}
+	json_t *r = NULL;
+	int st;
+	char path[512];
+	if (!strcmp(argv[1], "list")) {
+		st = api("GET", "/instance/fetchInstances", NULL, &r);
+		if (st != 200)
+			return fail_resp(st, r);
+		size_t i;
+		json_t *v;
+		json_array_foreach(r, i, v) {
+			const char *owner = json_string_value(json_object_get(v, "ownerJid"));
+			printf("%-24s %-10s %s\n", json_string_value(json_object_get(v, "name")),
+			       json_string_value(json_object_get(v, "connectionStatus")), owner ? owner : "-");
+		}
+		json_decref(r);
+		return 0;
+	}
+	if (argc < 3) {
+		fprintf(stderr, "wamctl instance %s: NAME required\n", argv[1]);
+		return WAMCTL_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "create")) {
+		json_t *b = json_pack("{s:s, s:s}", "instanceName", argv[2], "integration", "WHATSAPP-BAILEYS");
+		for (int i = 3; i + 1 < argc; i += 2)
+			if (!strcmp(argv[i], "--token"))
+				json_object_set_new(b, "token", json_string(argv[i + 1]));
+		st = api("POST", "/instance/create", b, &r);
+		json_decref(b);
+		if (st != 201)
+			return fail_resp(st, r);
+		printf("created %s\ntoken %s (shown once; stored hashed)\n", argv[2],
+		       json_string_value(json_object_get(r, "hash")));
+		json_decref(r);
+		return 0;
+	}
+	if (!strcmp(argv[1], "delete") || !strcmp(argv[1], "logout")) {
+		snprintf(path, sizeof path, "/instance/%s/%s", argv[1], argv[2]);
+		st = api("DELETE", path, NULL, &r);
+		if (st != 200)
+			return fail_resp(st, r);
+		printf("%s\n", json_string_value(json_object_get(json_object_get(r, "response"), "message")));
+		json_decref(r);
+		return 0;
+	}
+	fprintf(stderr, "wamctl instance: unknown action '%s'\n", argv[1]);
+	return WAMCTL_EXIT_USAGE;
+}
+
+static int cmd_pair(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: wamctl pair NAME [--phone NUMBER]\n");
+		return WAMCTL_EXIT_USAGE;
+	}
+	const char *phone = argc >= 4 && !strcmp(argv[2], "--phone") ? argv[3] : NULL;
+	char path[512], last[2048] = "", lastcode[64] = "";
+	time_t start = time(NULL);
+	while (time(NULL) - start < PAIR_TIMEOUT_S) {
+		json_t *r = NULL;
+		snprintf(path, sizeof path, "/instance/connectionState/%s", argv[1]);
+		int st = api("GET", path, NULL, &r);
+		if (st != 200)
+			return fail_resp(st, r);
+		const char *state = json_string_value(json_object_get(json_object_get(r, "instance"), "state"));
+		if (state && !strcmp(state, "open")) {
+			printf("connected\n");
+			json_decref(r);
+			return 0;
+		}
+		json_decref(r);
+		if (phone && !lastcode[0])
+			snprintf(path, sizeof path, "/instance/connect/%s?number=%s", argv[1], phone);
+		else
+			snprintf(path, sizeof path, "/instance/connect/%s", argv[1]);
+		st = api("GET", path, NULL, &r);
+		if (st != 200)
+			return fail_resp(st, r);
+		if (json_is_true(json_object_get(r, "error"))) {
+			fprintf(stderr, "wamctl: %s\n", json_string_value(json_object_get(r, "message")));
+			json_decref(r);
+			return WAMCTL_EXIT_FAIL;
+		}
+		const char *code = json_string_value(json_object_get(r, "code"));
+		const char *pc = json_string_value(json_object_get(r, "pairingCode"));
+		if (phone && pc && strcmp(pc, lastcode) != 0) {
+			snprintf(lastcode, sizeof lastcode, "%s", pc);
+			printf("pairing code: %.4s-%s\n(WhatsApp > Linked devices > Link with phone number)\n", pc,
+			       strlen(pc) > 4 ? pc + 4 : "");
+			fflush(stdout);
+		} else if (!phone && code && strcmp(code, last) != 0) {
+			snprintf(last, sizeof last, "%s", code);
+			printf("\nScan with WhatsApp > Linked devices (refreshes as it rotates):\n");
+			render_qr_terminal(code);
+		}
+		json_decref(r);
+		usleep(500 * 1000);
+	}
+	fprintf(stderr, "wamctl: not paired within %d s\n", PAIR_TIMEOUT_S);
+	return WAMCTL_EXIT_FAIL;
+}
+
+static int cmd_send(int argc, char **argv)
+{
+	if (argc < 4) {
+		fprintf(stderr, "usage: wamctl send NAME NUMBER TEXT\n");
+		return WAMCTL_EXIT_USAGE;
+	}
+	char path[512];
+	snprintf(path, sizeof path, "/message/sendText/%s", argv[1]);
+	json_t *b = json_pack("{s:s, s:s}", "number", argv[2], "text", argv[3]);
+	json_t *r = NULL;
+	int st = api("POST", path, b, &r);
+	json_decref(b);
+	if (st != 201)
+		return fail_resp(st, r);
+	printf("%s\n", json_string_value(json_object_get(json_object_get(r, "key"), "id")));
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_qr(int argc, char **argv)
+{
+	if (argc < 4 || strcmp(argv[2], "--png") != 0) {
+		fprintf(stderr, "usage: wamctl qr NAME --png FILE\n");
+		return WAMCTL_EXIT_USAGE;
+	}
+	char path[512];
+	snprintf(path, sizeof path, "/instance/connect/%s", argv[1]);
+	json_t *r = NULL;
+	int st = api("GET", path, NULL, &r);
+	if (st != 200)
+		return fail_resp(st, r);
+	const char *b64 = json_string_value(json_object_get(r, "base64"));
+	const char *comma = b64 ? strchr(b64, ',') : NULL;
+	if (!comma) {
+		fprintf(stderr, "wamctl: no QR available (already connected?)\n");
+		json_decref(r);
+		return WAMCTL_EXIT_FAIL;
+	}
+	size_t n = strlen(comma + 1);
+	unsigned char *png = malloc(n);
+	int len = png ? EVP_DecodeBlock(png, (const unsigned char *)comma + 1, (int)n) : -1;
+	while (len > 0 && n >= 1 && comma[n] == '=') { /* EVP_DecodeBlock counts padding bytes */
+		len--;
+		n--;
+	}
+	json_decref(r);
+	if (len < 0) {
+		free(png);
+		return WAMCTL_EXIT_FAIL;
+	}
+	FILE *f = fopen(argv[3], "wb");
+	if (!f || fwrite(png, 1, (size_t)len, f) != (size_t)len) {
+		fprintf(stderr, "wamctl: cannot write %s\n", argv[3]);
+		if (f)
+			fclose(f);
+		free(png);
+		return WAMCTL_EXIT_FAIL;
+	}
+	fclose(f);
+	free(png);
+	printf("wrote %s\n", argv[3]);
+	return 0;
+}
+
+static int read_full(int fd, unsigned char *p, size_t n)
+{
+	while (n) {
+		ssize_t r = read(fd, p, n);
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int cmd_events(int argc, char **argv)
+{
+	char path[512];
+	if (argc >= 2)
+		snprintf(path, sizeof path, "/ws/events?instance=%s", argv[1]);
+	else
+		snprintf(path, sizeof path, "/ws/events");
+	int fd = dial();
+	if (fd < 0)
+		return WAMCTL_EXIT_FAIL;
+	if (send_request(fd, "GET", path, NULL, true) != 0) {
+		close(fd);
+		return WAMCTL_EXIT_FAIL;
+	}
+	/* response head */
+	char head[4096];
+	size_t hl = 0;
+	while (hl + 1 < sizeof head) {
+		if (read(fd, head + hl, 1) != 1)
+			break;
+		hl++;
+		head[hl] = '\0';
+		if (hl >= 4 && !memcmp(head + hl - 4, "\r\n\r\n", 4))
+			break;
+	}
+	if (strncmp(head, "HTTP/1.1 101", 12) != 0) {
+		fprintf(stderr, "wamctl: event stream refused\n");
+		close(fd);
+		return WAMCTL_EXIT_FAIL;
+	}
+	for (;;) {
+		unsigned char h[2];
+		if (read_full(fd, h, 2) != 0)
+			break;
+		uint64_t n = h[1] & 0x7f;
+		if (n == 126) {
+			unsigned char e[2];
+			if (read_full(fd, e, 2) != 0)
+				break;
+			n = (uint64_t)e[0] << 8 | e[1];
+		} else if (n == 127) {
+			unsigned char e[8];
+			if (read_full(fd, e, 8) != 0)
+				break;
+			n = 0;
+			for (int i = 0; i < 8; i++)
+				n = n << 8 | e[i];
+		}
+		if (n > RESP_MAX)
+			break;
+		unsigned char *p = malloc((size_t)n + 1);
+		if (!p || read_full(fd, p, (size_t)n) != 0) {
+			free(p);
+			break;
+		}
+		if ((h[0] & 0x0f) == 0x8) { /* close */
+			free(p);
+			break;
+		}
+		if ((h[0] & 0x0f) == 0x1) {
+			fwrite(p, 1, (size_t)n, stdout);
+			putchar('\n');
+			fflush(stdout);
+		}
+		free(p);
+	}
+	close(fd);
+	return 0;
+}
+
+void wamctl_api_usage(FILE *f)
+{
+	fprintf(f, "wamctl [--socket PATH] instance create NAME [--token T] | list | delete NAME | logout NAME\n"
+		   "wamctl [--socket PATH] pair NAME [--phone NUMBER]\n"
+		   "wamctl [--socket PATH] send NAME NUMBER TEXT\n"
+		   "wamctl [--socket PATH] events [NAME]\n"
+		   "wamctl [--socket PATH] qr NAME --png FILE\n"
+		   "socket: --socket, else $WAMD_SOCKET, else ./wamd-data/wamd.sock; $WAMD_API_KEY is sent if set\n");
+}
+
+int wamctl_instance_main(int argc, char **argv)
+{
+	return cmd_instance(argc, argv);
+}
+
+int wamctl_pair_main(int argc, char **argv)
+{
+	return cmd_pair(argc, argv);
+}
+
+int wamctl_send_main(int argc, char **argv)
+{
+	return cmd_send(argc, argv);
+}
+
+int wamctl_events_main(int argc, char **argv)
+{
+	return cmd_events(argc, argv);
+}
+
+int wamctl_qr_main(int argc, char **argv)
+{
+	return cmd_qr(argc, argv);
+}

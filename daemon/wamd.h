@@ -1,0 +1,307 @@
+/* wamd internals shared by the daemon's files: the process state, tenants
+ * (one per WhatsApp instance), configuration, the local API connection
+ * state and the webhook lanes. wamd uses only the public include/wa headers of libwa. */
+#ifndef WAMD_H
+#define WAMD_H
+
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wa/session.h"
+#include "wa/store.h"
+#include "wa/store_daemon.h"
+#include "wa/wa.h"
+
+#define WAMD_MAX_BODY (1024 * 1024)    /* request body limit */
+#define WAMD_MAX_URI 2048
+#define WAMD_MAX_KEY 256                /* apikey header */
+#define WAMD_MAX_WS_QUEUE 1024          /* events buffered per WebSocket client */
+#define WAMD_MAX_NUMBERS 200            /* whatsappNumbers per request */
+#define WAMD_TOKEN_MAX 16               /* tokens per instance */
+#define WAMD_QR_WAIT_MS 2000            /* /instance/connect waits this long for a QR */
+#define WAMD_CREATE_QR_WAIT_MS 5000     /* /instance/create with qrcode:true */
+#define WAMD_EVOLUTION_VERSION "2.3.6"
+
+enum { WAMD_SCOPE_READ = 1, WAMD_SCOPE_WRITE = 2, WAMD_SCOPE_MANAGE = 4, WAMD_SCOPE_ALL = 7 };
+enum { WAMD_TARGET_INSTANCE = 0, WAMD_TARGET_GLOBAL = 1, WAMD_TARGETS = 2 };
+
+/* ---- config (wamd_config.c) ---- */
+struct wamd_config {
+	char *config_file;
+	char *data_dir;
+	char *socket_path;       /* default <data>/wamd.sock */
+	char *listen;            /* "host:port" or NULL */
+	char *api_key;
+	char *log_level;         /* error warn info debug trace */
+	char *server_url;
+	char *wa_url;            /* WhatsApp (or wasim) websocket URL; NULL = real */
+	char *wa_trust_root;     /* hex of a 32-byte root public key (wasim) */
+	bool wa_tls_insecure;
+	char *master_key_file;
+	bool socket_trusted;     /* unix socket clients act as admin without a key */
+	/* webhooks */
+	char *webhook_global_url;
+	bool webhook_global_by_events;
+	char *webhook_global_events;   /* comma list; empty = all */
+	char *webhook_global_secret;
+	long webhook_initial_delay_ms;
+	long webhook_max_delay_ms;
+	long webhook_max_attempts;     /* 0 = until webhook_max_age_s */
+	long webhook_max_age_s;
+	long webhook_timeout_ms;
+	char *webhook_non_retryable;   /* comma list of HTTP codes */
+	bool webhook_allow_loopback;
+	bool webhook_allow_private;
+	bool expose_token;             /* instance token in fetchInstances and webhook `apikey` */
+};
+
+/* Loads defaults < file < env < argv. getenv_fn lets tests inject an
+ * environment. On error returns -1 with a message in err. *want_help set
+ * for --help. */
+int wamd_config_load(struct wamd_config *c, int argc, char **argv,
+		     const char *(*getenv_fn)(const char *name), char *err, size_t errlen,
+		     bool *want_help);
+void wamd_config_free(struct wamd_config *c);
+/* Parses a config file's text (key = value lines or a JSON object) into c;
+ * buf (n bytes, NUL-terminated) is modified. -1 with err on error. */
+int wamd_config_parse_text(struct wamd_config *c, char *buf, size_t n, const char *name, char *err, size_t errlen);
+void wamd_config_usage(FILE *f);
+/* Parses "info" etc.; -1 if unknown. */
+int wamd_log_level_parse(const char *s);
+/* True for keys an attacker would try first ("", "changeme", Evolution's sample). */
+bool wamd_key_is_weak(const char *key);
+
+/* ---- logging (wamd_util.c) ---- */
+void wamd_log(enum wa_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void wamd_log_set_level(enum wa_log_level lvl);
+#define LOGE(...) wamd_log(WA_LOG_ERROR, __VA_ARGS__)
+#define LOGW(...) wamd_log(WA_LOG_WARN, __VA_ARGS__)
+#define LOGI(...) wamd_log(WA_LOG_INFO, __VA_ARGS__)
+#define LOGD(...) wamd_log(WA_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- utilities (wamd_util.c) ---- */
+void wamd_iso_time(int64_t ms, char out[32]);
+int64_t wamd_now_ms(void);
+void wamd_sha256(const void *p, size_t n, uint8_t out[32]);
+void wamd_hex(const uint8_t *p, size_t n, char *out); /* out: 2n+1 */
+int wamd_random_token(char out[37]);  /* upper-case UUID v4 */
+int wamd_random_uuid(char out[37]);   /* lower-case UUID v4 */
+char *wamd_b64(const uint8_t *p, size_t n);
+/* Evolution's number normalizer (§1.5): writes a JID. -1 if unusable. */
+int wamd_normalize_number(const char *in, char *out, size_t outlen);
+/* "web", "ios", ... from the message id format. */
+const char *wamd_source_of_id(const char *id);
+/* Evolution's status names. */
+const char *wamd_status_name(int st);
+/* Dotted payload name and by-events suffix for an UPPER_SNAKE event; NULL if unknown. */
+const char *wamd_event_dotted(const char *upper);
+void wamd_event_suffix(const char *upper, char *out, size_t outlen);
+bool wamd_event_known(const char *upper);
+/* Parses http(s)://host[:port]/path. */
+struct wamd_url {
+	bool tls;
+	char host[256];
+	int port;
+	char path[1024];
+};
+int wamd_url_parse(const char *url, struct wamd_url *u);
+/* Address class checks for webhook targets (literal IPs and "localhost"). */
+enum wamd_addr_class { WAMD_ADDR_PUBLIC, WAMD_ADDR_LOOPBACK, WAMD_ADDR_PRIVATE };
+enum wamd_addr_class wamd_addr_classify_host(const char *host);
+enum wamd_addr_class wamd_addr_classify_sa(const struct sockaddr *sa);
+
+/* QR PNG as a data URI (wamd_qr.c). NULL on failure. */
+char *wamd_qr_png_data_uri(const char *text);
+int wamd_qr_png(const char *text, uint8_t **out, size_t *out_len);
+
+/* ---- tenants ---- */
+struct wamd;
+struct wamd_conn;
+struct wamd_ticket {
+	struct wamd_conn *c;         /* NULL once the connection went away */
+};
+
+struct wamd_token {
+	uint8_t sha256[32];
+	unsigned scopes;
+};
+
+struct wamd_lane {
+	struct wamd_tenant *t;
+	int target;
+	struct lws *wsi;             /* in-flight request */
+	lws_sorted_usec_list_t sul;  /* retry timer */
+	bool timer_armed;
+	int64_t row_id;
+	int attempts;
+	int64_t created_ms;
+	char *body;
+	size_t body_len, body_sent;
+	char *url_path;              /* request path incl. suffix */
+	char *headers_json;          /* custom headers (JSON object) */
+	char sig[160];
+	char event_id[32];
+	int http_status;
+	bool done;
+	bool blocked;                /* address refused: stop until config changes */
+};
+
+struct wamd_waiter {
+	struct wamd_waiter *next;
+	struct wamd_conn *conn;
+};
+
+struct wamd_tenant {
+	struct wamd *d;
+	struct wamd_tenant *next;
+	int64_t id;
+	char name[WA_STORE_NAME_MAX];
+	json_t *doc;                 /* persisted metadata (see wamd_tenant_save) */
+	struct wamd_token tokens[WAMD_TOKEN_MAX];
+	size_t n_tokens;
+	wa_session *sess;
+	enum wa_conn_state state;
+	int status_reason;           /* Evolution statusReason of the last close */
+	char *qr;
+	unsigned qr_count;
+	char *pairing_code;
+	char *own_jid;
+	char *own_lid;
+	char *profile_name;
+	struct wamd_lane lanes[WAMD_TARGETS];
+	bool removed;
+	char *pending_phone;         /* pairing code wanted once PAIRING */
+};
+
+struct wamd {
+	struct wamd_config cfg;
+	struct lws_context *ctx;
+	struct lws_vhost *vh_client, *vh_unix, *vh_tcp;
+	wa_store *store;
+	struct wamd_tenant *tenants;
+	struct wamd_conn *ws_clients;
+	struct wamd_conn *waiters;   /* requests waiting for a QR / state */
+	uint8_t api_key_sha[32];
+	bool have_api_key;
+	uint8_t trust_root[32];
+	bool have_trust_root;
+	volatile int stop;
+	volatile int reload;
+	lws_sorted_usec_list_t tick;
+	int64_t webhook_sent, webhook_failed;
+};
+
+/* tenant.c: glue to the session engine */
+int wamd_tenant_start(struct wamd_tenant *t);       /* create + start the session */
+void wamd_tenant_stop(struct wamd_tenant *t);       /* graceful stop + free */
+int wamd_tenant_pairing_code(struct wamd_tenant *t, const char *phone);
+int wamd_tenant_logout(struct wamd_tenant *t);
+int wamd_tenant_send_text(struct wamd_tenant *t, const char *to, const char *text,
+			  const char *quoted_id, const char *quoted_jid, bool quoted_from_me,
+			  const char *quoted_text, char **id_out);
+int wamd_tenant_mark_read(struct wamd_tenant *t, const char *const *jids, const char *const *ids,
+			  const bool *from_me, size_t n);
+int wamd_tenant_presence(struct wamd_tenant *t, const char *to, const char *presence);
+/* ticket: see wamd_api.c (survives the HTTP connection closing first) */
+int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers, size_t n, void *ticket);
+bool wamd_session_available(void);
+bool wamd_tenant_is_paired(const struct wamd_tenant *t);
+const char *wamd_conn_state_name(enum wa_conn_state st);
+const struct lws_protocols *wamd_session_protocols(size_t *n);
+
+/* wamd_tenant_core.c: tenant registry, state, persistence */
+struct wamd_tenant *wamd_tenant_find(struct wamd *d, const char *name);
+int wamd_tenant_load_all(struct wamd *d);
+int wamd_tenant_create(struct wamd *d, const char *name, json_t *doc, struct wamd_tenant **out);
+int wamd_tenant_save(struct wamd_tenant *t);
+void wamd_tenant_remove(struct wamd_tenant *t);  /* deletes from store and frees */
+void wamd_tenants_free(struct wamd *d);
+const char *wamd_tenant_state_str(const struct wamd_tenant *t); /* open / connecting / close */
+void wamd_tenant_reload_tokens(struct wamd_tenant *t);
+/* Called by tenant.c for each session event (already mapped fields). */
+void wamd_on_state(struct wamd_tenant *t, enum wa_conn_state st, enum wa_disconnect_reason r);
+void wamd_on_qr(struct wamd_tenant *t, const char *qr, unsigned index);
+void wamd_on_pairing_code(struct wamd_tenant *t, const char *code);
+void wamd_on_paired(struct wamd_tenant *t, const char *jid, const char *lid, const char *push_name);
+void wamd_on_logged_out(struct wamd_tenant *t);
+void wamd_on_message(struct wamd_tenant *t, const wa_msg_key *key, const char *push_name,
+		     int64_t ts, const char *type, const char *text, const char *message_json);
+void wamd_on_status(struct wamd_tenant *t, const wa_msg_key *key, int status, int64_t ts);
+void wamd_on_presence(struct wamd_tenant *t, const char *jid, const char *presence, int64_t last_seen);
+void wamd_on_contact(struct wamd_tenant *t, const char *jid, const char *lid, const char *push_name);
+void wamd_numbers_done(void *ticket, int err, json_t *result);
+/* Message record (Evolution §4.2) for a message we sent. */
+json_t *wamd_sent_record(struct wamd_tenant *t, const char *jid, const char *id, const char *text,
+			 int64_t ts);
+
+/* ---- webhooks and event fan-out (wamd_webhook.c) ---- */
+/* Emits an event (UPPER_SNAKE name); steals data. Queued durably for each
+ * subscribed webhook target and pushed to WebSocket subscribers. */
+void wamd_emit(struct wamd_tenant *t, const char *event, json_t *data);
+void wamd_webhook_kick(struct wamd_tenant *t);
+void wamd_webhook_lane_cancel(struct wamd_lane *l);
+int wamd_webhook_client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			   void *in, size_t len);
+/* Validates a webhook URL against the address policy; NULL if ok, else a reason. */
+const char *wamd_webhook_url_refused(const struct wamd *d, const char *url);
+
+/* ---- local API (wamd_http.c, wamd_api.c) ---- */
+enum wamd_method { M_GET = 1, M_POST = 2, M_PUT = 4, M_DELETE = 8, M_PATCH = 16, M_OTHER = 32 };
+
+struct wamd_conn {
+	struct wamd *d;
+	struct lws *wsi;
+	bool is_ws;
+	bool trusted;               /* unix socket with socket_trusted */
+	int method;
+	char path[WAMD_MAX_URI];
+	char apikey[WAMD_MAX_KEY];
+	char *body;
+	size_t body_len;
+	bool body_too_big;
+	bool expect_body;
+	bool dispatched;
+	/* response */
+	int status;
+	char *resp;
+	size_t resp_len, resp_sent;
+	bool resp_ready, headers_sent;
+	/* async wait (QR, numbers) */
+	bool waiting;
+	struct wamd_conn *wait_next;
+	lws_sorted_usec_list_t wait_sul;
+	struct wamd_tenant *wait_tenant;
+	int wait_kind;
+	json_t *wait_ctx;
+	struct wamd_ticket *ticket;
+	/* websocket */
+	struct wamd_conn *ws_next;
+	char ws_instance[WA_STORE_NAME_MAX];
+	char **ws_queue;
+	size_t ws_q_head, ws_q_len;
+};
+
+int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
+/* Sets the response (steals body json) and asks to write. */
+void wamd_reply_json(struct wamd_conn *c, int status, json_t *body);
+void wamd_reply_error(struct wamd_conn *c, int status, json_t *message);
+/* Dispatches a complete request. */
+void wamd_api_dispatch(struct wamd_conn *c);
+/* Called when a connection goes away (cancel waits). */
+void wamd_api_conn_gone(struct wamd_conn *c);
+/* Wakes requests waiting on a tenant's QR/state. */
+void wamd_api_tenant_changed(struct wamd_tenant *t);
+void wamd_ws_broadcast(struct wamd *d, const char *instance, const char *text);
+
+/* auth (wamd_auth.c) */
+bool wamd_auth_is_admin(struct wamd *d, const char *key);
+/* Scopes the key grants on t (0 = none). */
+unsigned wamd_auth_scopes(const struct wamd_tenant *t, const char *key);
+bool wamd_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
+unsigned wamd_scopes_parse(json_t *arr);
+json_t *wamd_scopes_json(unsigned scopes);
+
+#endif

@@ -1,0 +1,431 @@
+/* wamd configuration: one table of settings, each readable from a config
+ * file (key = value lines, or one JSON object), from WAMD_<KEY> environment
+ * variables and from --<key> flags. Precedence: flags > env > file >
+ * defaults. The file is named by --config / WAMD_CONFIG (default
+ * <data>/wamd.conf when it exists). Pure functions: the unit test drives
+ * them with a fake environment. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wamd.h"
+
+#define CONFIG_FILE_MAX (64 * 1024)
+#define CONFIG_LINE_MAX 4096
+
+enum opt_type { T_STR, T_BOOL, T_LONG };
+
+struct opt {
+	const char *name;   /* file key; flag is --name with _ -> -; env WAMD_NAME upper */
+	enum opt_type type;
+	size_t off;
+	const char *def;
+	const char *help;
+};
+
+#define O(f) offsetof(struct wamd_config, f)
+static const struct opt opts[] = {
+	{ "data", T_STR, O(data_dir), "./wamd-data", "data folder (store, socket)" },
+	{ "socket", T_STR, O(socket_path), NULL, "unix socket path (default <data>/wamd.sock)" },
+	{ "listen", T_STR, O(listen), NULL, "also listen on TCP host:port (needs api_key)" },
+	{ "api_key", T_STR, O(api_key), NULL, "global admin key (apikey header)" },
+	{ "log_level", T_STR, O(log_level), "info", "error|warn|info|debug|trace" },
+	{ "server_url", T_STR, O(server_url), "http://localhost:8080", "server_url in webhooks" },
+	{ "wa_url", T_STR, O(wa_url), NULL, "WhatsApp websocket URL (wasim: ws://127.0.0.1:PORT/ws/chat)" },
+	{ "wa_trust_root", T_STR, O(wa_trust_root), NULL, "hex server-certificate root key (wasim)" },
+	{ "wa_tls_insecure", T_BOOL, O(wa_tls_insecure), "false", "accept self-signed TLS (tests)" },
+	{ "master_key_file", T_STR, O(master_key_file), NULL, "key file encrypting private columns" },
+	{ "socket_trusted", T_BOOL, O(socket_trusted), "true", "unix socket clients need no key" },
+	{ "webhook_global_url", T_STR, O(webhook_global_url), NULL, "global webhook URL" },
+	{ "webhook_global_by_events", T_BOOL, O(webhook_global_by_events), "false", "append /event-name" },
+	{ "webhook_global_events", T_STR, O(webhook_global_events), NULL, "comma list (empty: all)" },
+	{ "webhook_global_secret", T_STR, O(webhook_global_secret), NULL, "HMAC key for the global webhook" },
+	{ "webhook_initial_delay_ms", T_LONG, O(webhook_initial_delay_ms), "5000", "first retry delay" },
+	{ "webhook_max_delay_ms", T_LONG, O(webhook_max_delay_ms), "300000", "retry delay cap" },
+	{ "webhook_max_attempts", T_LONG, O(webhook_max_attempts), "0", "0: retry until max age" },
+	{ "webhook_max_age_s", T_LONG, O(webhook_max_age_s), "259200", "give up on an event this old" },
+	{ "webhook_timeout_ms", T_LONG, O(webhook_timeout_ms), "30000", "request timeout" },
+	{ "webhook_non_retryable", T_STR, O(webhook_non_retryable), "400,401,403,404,422", "dropped codes" },
+	{ "webhook_allow_loopback", T_BOOL, O(webhook_allow_loopback), "false", "allow 127/8, ::1" },
+	{ "webhook_allow_private", T_BOOL, O(webhook_allow_private), "false", "allow RFC1918/link-local" },
+	{ "expose_token", T_BOOL, O(expose_token), "false", "keep tokens to show in fetchInstances/webhooks" },
+};
+#undef O
+
+static char **str_at(struct wamd_config *c, const struct opt *o)
+{
+	return (char **)((char *)c + o->off);
+}
+
+static int set_opt(struct wamd_config *c, const struct opt *o, const char *val, char *err, size_t errlen,
+		   const char *src)
+{
+	switch (o->type) {
+	case T_STR: {
+		char **p = str_at(c, o);
+		char *n = strdup(val);
+		if (!n)
+			return -1;
+		free(*p);
+		*p = n;
+		return 0;
+	}
+	case T_BOOL: {
+		bool *b = (bool *)((char *)c + o->off);
+		if (!strcasecmp(val, "true") || !strcmp(val, "1") || !strcasecmp(val, "yes") || !strcasecmp(val, "on"))
+			*b = true;
+		else if (!strcasecmp(val, "false") || !strcmp(val, "0") || !strcasecmp(val, "no") ||
+			 !strcasecmp(val, "off"))
+			*b = false;
+		else {
+			snprintf(err, errlen, "%s: %s: not a boolean", src, o->name);
+			return -1;
+		}
+		return 0;
+	}
+	case T_LONG: {
+		char *end;
+		errno = 0;
+		long v = strtol(val, &end, 10);
+		if (errno || end == val || *end || v < 0) {
+			snprintf(err, errlen, "%s: %s: not a non-negative integer", src, o->name);
+			return -1;
+		}
+		*(long *)((char *)c + o->off) = v;
+		return 0;
+	}
+	}
+	return -1;
+}
+
+/* Finds an option by file key ("api_key" or "api-key"). */
+static const struct opt *find_opt(const char *key)
+{
+	char norm[64];
+	size_t n = strlen(key);
+	if (n >= sizeof norm)
+		return NULL;
+	for (size_t i = 0; i <= n; i++)
+		norm[i] = key[i] == '-' ? '_' : (char)tolower((unsigned char)key[i]);
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+		if (!strcmp(opts[i].name, norm))
+			return &opts[i];
+	return NULL;
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+static int load_file(struct wamd_config *c, const char *path, bool must_exist, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		if (!must_exist && errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "config file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	char *buf = malloc(CONFIG_FILE_MAX + 1);
+	if (!buf) {
+		fclose(f);
+		return -1;
+	}
+	size_t n = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
+	fclose(f);
+	if (n > CONFIG_FILE_MAX) {
+		free(buf);
+		snprintf(err, errlen, "config file %s: larger than %d bytes", path, CONFIG_FILE_MAX);
+		return -1;
+	}
+	buf[n] = '\0';
+	int rc = wamd_config_parse_text(c, buf, n, path, err, errlen);
+	free(buf);
+	return rc;
+}
+
+int wamd_config_parse_text(struct wamd_config *c, char *buf, size_t n, const char *path, char *err, size_t errlen)
+{
+	int rc = 0;
+	char *p = buf;
+	while (*p && isspace((unsigned char)*p))
+		p++;
+	if (*p == '{') {
+		json_error_t je;
+		json_t *root = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &je);
+		if (!root || !json_is_object(root)) {
+			snprintf(err, errlen, "config file %s: JSON line %d: %s", path, je.line, je.text);
+			json_decref(root);
+			return -1;
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach(root, k, v) {
+			const struct opt *o = find_opt(k);
+			if (!o) {
+				snprintf(err, errlen, "config file %s: unknown key '%s'", path, k);
+				rc = -1;
+				break;
+			}
+			char tmp[64];
+			const char *sv;
+			if (json_is_string(v))
+				sv = json_string_value(v);
+			else if (json_is_boolean(v))
+				sv = json_is_true(v) ? "true" : "false";
+			else if (json_is_integer(v)) {
+				snprintf(tmp, sizeof tmp, "%lld", (long long)json_integer_value(v));
+				sv = tmp;
+			} else {
+				snprintf(err, errlen, "config file %s: '%s' must be a string, number or boolean", path, k);
+				rc = -1;
+				break;
+			}
+			if (set_opt(c, o, sv, err, errlen, path) != 0) {
+				rc = -1;
+				break;
+			}
+		}
+		json_decref(root);
+		return rc;
+	}
+	int lineno = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		lineno++;
+		char *l = trim(line);
+		if (!*l || *l == '#' || *l == ';')
+			continue;
+		char *eq = strchr(l, '=');
+		if (!eq) {
+			snprintf(err, errlen, "config file %s:%d: expected key = value", path, lineno);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		char *k = trim(l), *v = trim(eq + 1);
+		size_t vl = strlen(v);
+		if (vl >= 2 && ((v[0] == '"' && v[vl - 1] == '"') || (v[0] == '\'' && v[vl - 1] == '\''))) {
+			v[vl - 1] = '\0';
+			v++;
+		}
+		const struct opt *o = find_opt(k);
+		if (!o) {
+			snprintf(err, errlen, "config file %s:%d: unknown key '%s'", path, lineno, k);
+			rc = -1;
+			break;
+		}
+		if (set_opt(c, o, v, err, errlen, path) != 0) {
+			rc = -1;
+			break;
+		}
+	}
+	return rc;
+}
+
+static void env_name(const struct opt *o, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "WAMD_");
+	size_t k = strlen(out);
+	for (const char *p = o->name; *p && k + 1 < outlen; p++)
+		out[k++] = (char)toupper((unsigned char)*p);
+	out[k] = '\0';
+}
+
+/* Matches "--name" / "--name=value" (dashes or underscores). */
+static const struct opt *match_flag(const char *arg, const char **val)
+{
+	if (strncmp(arg, "--", 2) != 0)
+		return NULL;
+	char key[64];
+	const char *eq = strchr(arg, '=');
+	size_t n = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+	if (n == 0 || n >= sizeof key)
+		return NULL;
+	memcpy(key, arg + 2, n);
+	key[n] = '\0';
+	*val = eq ? eq + 1 : NULL;
+	return find_opt(key);
+}
+
+int wamd_config_load(struct wamd_config *c, int argc, char **argv,
+		     const char *(*getenv_fn)(const char *name), char *err, size_t errlen, bool *want_help)
+{
+	memset(c, 0, sizeof *c);
+	*want_help = false;
+	err[0] = '\0';
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+		if (opts[i].def && set_opt(c, &opts[i], opts[i].def, err, errlen, "default") != 0)
+			return -1;
+	/* First pass over flags: --help, --config and unknown flags. */
+	const char *cfg_flag = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			*want_help = true;
+			return 0;
+		}
+		if (!strncmp(a, "--config", 8) && (a[8] == '\0' || a[8] == '=')) {
+			if (a[8] == '=')
+				cfg_flag = a + 9;
+			else if (i + 1 < argc)
+				cfg_flag = argv[++i];
+			else {
+				snprintf(err, errlen, "--config needs a value");
+				return -1;
+			}
+			continue;
+		}
+		const char *v;
+		const struct opt *o = match_flag(a, &v);
+		if (!o) {
+			snprintf(err, errlen, "unknown argument '%s' (see --help)", a);
+			return -1;
+		}
+		if (!v && o->type != T_BOOL) {
+			if (i + 1 >= argc) {
+				snprintf(err, errlen, "%s needs a value", a);
+				return -1;
+			}
+			i++;
+		} else if (!v && o->type == T_BOOL && i + 1 < argc &&
+			   (!strcmp(argv[i + 1], "true") || !strcmp(argv[i + 1], "false"))) {
+			i++;
+		}
+	}
+	/* The data folder decides the default config path, so resolve it in
+	 * precedence order first (flag > env > default). */
+	const char *env_cfg = getenv_fn("WAMD_CONFIG");
+	const char *cfg_path = cfg_flag ? cfg_flag : (env_cfg && *env_cfg) ? env_cfg : NULL;
+	if (cfg_path) {
+		c->config_file = strdup(cfg_path);
+		if (load_file(c, cfg_path, true, err, errlen) != 0)
+			return -1;
+	} else {
+		/* default: <data>/wamd.conf if present; data from flag/env/default */
+		const char *data = c->data_dir;
+		const char *ed = getenv_fn("WAMD_DATA");
+		if (ed && *ed)
+			data = ed;
+		for (int i = 1; i < argc; i++) {
+			const char *v;
+			const struct opt *o = match_flag(argv[i], &v);
+			if (o && !strcmp(o->name, "data"))
+				data = v ? v : (i + 1 < argc ? argv[i + 1] : data);
+		}
+		char path[4096];
+		snprintf(path, sizeof path, "%s/wamd.conf", data);
+		if (access(path, F_OK) == 0) {
+			c->config_file = strdup(path);
+			if (load_file(c, path, true, err, errlen) != 0)
+				return -1;
+		}
+	}
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+		char en[80];
+		env_name(&opts[i], en, sizeof en);
+		const char *v = getenv_fn(en);
+		if (v && set_opt(c, &opts[i], v, err, errlen, en) != 0)
+			return -1;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strncmp(a, "--config", 8) && (a[8] == '\0' || a[8] == '=')) {
+			if (a[8] == '\0')
+				i++;
+			continue;
+		}
+		const char *v;
+		const struct opt *o = match_flag(a, &v);
+		if (!v) {
+			if (o->type == T_BOOL) {
+				v = "true";
+				if (i + 1 < argc && (!strcmp(argv[i + 1], "true") || !strcmp(argv[i + 1], "false")))
+					v = argv[++i];
+			} else {
+				v = argv[++i];
+			}
+		}
+		if (set_opt(c, o, v, err, errlen, a) != 0)
+			return -1;
+	}
+	if (wamd_log_level_parse(c->log_level) < 0) {
+		snprintf(err, errlen, "log_level '%s' is not one of error, warn, info, debug, trace", c->log_level);
+		return -1;
+	}
+	if (!c->socket_path || !*c->socket_path) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/wamd.sock", c->data_dir);
+		free(c->socket_path);
+		c->socket_path = strdup(path);
+	}
+	if (c->webhook_initial_delay_ms < 1)
+		c->webhook_initial_delay_ms = 1;
+	if (c->webhook_max_delay_ms < c->webhook_initial_delay_ms)
+		c->webhook_max_delay_ms = c->webhook_initial_delay_ms;
+	return 0;
+}
+
+void wamd_config_free(struct wamd_config *c)
+{
+	free(c->config_file);
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+		if (opts[i].type == T_STR) {
+			char **p = str_at(c, &opts[i]);
+			if (*p && opts[i].off == offsetof(struct wamd_config, api_key))
+				explicit_bzero(*p, strlen(*p));
+			free(*p);
+		}
+	memset(c, 0, sizeof *c);
+}
+
+void wamd_config_usage(FILE *f)
+{
+	fprintf(f, "usage: wamd [--config FILE] [--<setting> VALUE]...\n\n"
+		   "Each setting can also be given as WAMD_<SETTING> in the environment or as\n"
+		   "'setting = value' (or a JSON object) in the config file. Precedence:\n"
+		   "flags > environment > config file > defaults. SIGHUP re-reads log_level\n"
+		   "and the webhook settings.\n\nsettings:\n");
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+		char flag[64];
+		snprintf(flag, sizeof flag, "--%s", opts[i].name);
+		for (char *p = flag; *p; p++)
+			if (*p == '_')
+				*p = '-';
+		fprintf(f, "  %-28s %s%s%s%s\n", flag, opts[i].help, opts[i].def ? " [" : "",
+			opts[i].def ? opts[i].def : "", opts[i].def ? "]" : "");
+	}
+}
+
+int wamd_log_level_parse(const char *s)
+{
+	static const char *names[] = { "error", "warn", "info", "debug", "trace" };
+	if (!s)
+		return -1;
+	for (int i = 0; i < 5; i++)
+		if (!strcasecmp(s, names[i]))
+			return i;
+	return -1;
+}
+
+bool wamd_key_is_weak(const char *key)
+{
+	static const char *weak[] = { "changeme", "change-me", "apikey", "api_key", "secret", "password",
+		"admin", "test", "evolution", "B6D711FCDE4D4FD5936544120E713976", /* Evolution's sample env */
+		"429683C4C977415CAAFCCE10F7D57E11", "mude-me", "123456" };
+	if (!key || strlen(key) < 16)
+		return true;
+	for (size_t i = 0; i < sizeof weak / sizeof weak[0]; i++)
+		if (!strcasecmp(key, weak[i]))
+			return true;
+	return false;
+}

@@ -1,0 +1,306 @@
+/* Local API transport: HTTP/1.1 requests and the /ws/events WebSocket on the
+ * unix socket and the optional TCP listener. Bodies are capped at
+ * WAMD_MAX_BODY (413 beyond it); responses are JSON written in chunks from
+ * the writeable callback; a request may wait (QR, number lookup) without
+ * blocking the loop. WebSocket clients get every event as one text frame,
+ * filtered by ?instance=; a client that falls WAMD_MAX_WS_QUEUE events
+ * behind is disconnected rather than buffered without bound. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "wamd.h"
+
+#define RESP_CHUNK 16384
+
+static const char *status_text(int s)
+{
+	switch (s) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Error";
+	}
+}
+
+void wamd_reply_json(struct wamd_conn *c, int status, json_t *body)
+{
+	if (c->resp_ready) {
+		json_decref(body);
+		return;
+	}
+	c->status = status;
+	c->resp = json_dumps(body ? body : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(body);
+	c->resp_len = c->resp ? strlen(c->resp) : 0;
+	c->resp_sent = 0;
+	c->resp_ready = true;
+	if (c->wsi)
+		lws_callback_on_writable(c->wsi);
+}
+
+void wamd_reply_error(struct wamd_conn *c, int status, json_t *message)
+{
+	wamd_reply_json(c, status,
+			json_pack("{s:i, s:s, s:{s:o}}", "status", status, "error", status_text(status), "response",
+				  "message", message ? message : json_array()));
+}
+
+static int method_of(struct lws *wsi)
+{
+	char *uri;
+	int ul;
+	int m = lws_http_get_uri_and_method(wsi, &uri, &ul);
+	switch (m) {
+	case LWSHUMETH_GET: return M_GET;
+	case LWSHUMETH_POST: return M_POST;
+	case LWSHUMETH_PUT: return M_PUT;
+	case LWSHUMETH_DELETE: return M_DELETE;
+	case LWSHUMETH_PATCH: return M_PATCH;
+	default: return M_OTHER;
+	}
+}
+
+static void read_apikey(struct lws *wsi, struct wamd_conn *c)
+{
+	c->apikey[0] = '\0';
+	int n = lws_hdr_custom_length(wsi, "apikey:", 7);
+	if (n > 0 && n < (int)sizeof c->apikey)
+		lws_hdr_custom_copy(wsi, c->apikey, sizeof c->apikey, "apikey:", 7);
+	else if (n >= (int)sizeof c->apikey)
+		c->apikey[0] = '\0';
+}
+
+static void ws_unlink(struct wamd_conn *c)
+{
+	for (struct wamd_conn **pp = &c->d->ws_clients; *pp; pp = &(*pp)->ws_next)
+		if (*pp == c) {
+			*pp = c->ws_next;
+			break;
+		}
+	if (c->ws_queue) {
+		for (size_t i = 0; i < c->ws_q_len; i++)
+			free(c->ws_queue[(c->ws_q_head + i) % WAMD_MAX_WS_QUEUE]);
+		free(c->ws_queue);
+		c->ws_queue = NULL;
+	}
+	c->ws_q_len = 0;
+}
+
+void wamd_ws_broadcast(struct wamd *d, const char *instance, const char *text)
+{
+	for (struct wamd_conn *c = d->ws_clients; c; c = c->ws_next) {
+		if (c->ws_instance[0] && strcmp(c->ws_instance, instance) != 0)
+			continue;
+		if (c->ws_q_len >= WAMD_MAX_WS_QUEUE) {
+			/* slow consumer: close it instead of growing without bound */
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+			continue;
+		}
+		char *copy = strdup(text);
+		if (!copy)
+			continue;
+		c->ws_queue[(c->ws_q_head + c->ws_q_len) % WAMD_MAX_WS_QUEUE] = copy;
+		c->ws_q_len++;
+		lws_callback_on_writable(c->wsi);
+	}
+}
+
+static void conn_clear(struct wamd_conn *c)
+{
+	wamd_api_conn_gone(c);
+	free(c->body);
+	free(c->resp);
+	c->body = NULL;
+	c->resp = NULL;
+}
+
+static bool ws_authorized(struct wamd *d, struct wamd_conn *c)
+{
+	if (c->trusted || wamd_auth_is_admin(d, c->apikey))
+		return true;
+	if (!c->ws_instance[0])
+		return false;
+	struct wamd_tenant *t = wamd_tenant_find(d, c->ws_instance);
+	return t && (wamd_auth_scopes(t, c->apikey) & WAMD_SCOPE_READ);
+}
+
+int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct wamd *d = lws_context_user(lws_get_context(wsi));
+	struct wamd_conn *c = user;
+	switch (reason) {
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		return 0;
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+		/* WebSocket upgrade: only /ws/events, authorized */
+		memset(c, 0, sizeof *c);
+		c->d = d;
+		c->wsi = wsi;
+		c->trusted = d->cfg.socket_trusted && lws_get_vhost(wsi) == d->vh_unix;
+		char uri[256];
+		if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/ws/events") != 0)
+			return 1;
+		read_apikey(wsi, c);
+		char inst[WA_STORE_NAME_MAX + 16];
+		const char *v = lws_get_urlarg_by_name(wsi, "instance=", inst, sizeof inst);
+		if (v)
+			snprintf(c->ws_instance, sizeof c->ws_instance, "%s", v);
+		if (c->apikey[0] == '\0') {
+			char k[WAMD_MAX_KEY + 8];
+			const char *kv = lws_get_urlarg_by_name(wsi, "apikey=", k, sizeof k);
+			if (kv)
+				snprintf(c->apikey, sizeof c->apikey, "%s", kv);
+		}
+		if (!ws_authorized(d, c)) {
+			LOGI("ws: unauthorized events subscription refused");
+			return 1;
+		}
+		return 0;
+	}
+	case LWS_CALLBACK_ESTABLISHED:
+		c->is_ws = true;
+		c->ws_queue = calloc(WAMD_MAX_WS_QUEUE, sizeof *c->ws_queue);
+		if (!c->ws_queue)
+			return -1;
+		c->ws_next = d->ws_clients;
+		d->ws_clients = c;
+		explicit_bzero(c->apikey, sizeof c->apikey);
+		return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE: {
+		if (!c->ws_q_len)
+			return 0;
+		char *msg = c->ws_queue[c->ws_q_head];
+		size_t ml = strlen(msg);
+		unsigned char *buf = malloc(LWS_PRE + ml);
+		if (!buf)
+			return -1;
+		memcpy(buf + LWS_PRE, msg, ml);
+		int n = lws_write(wsi, buf + LWS_PRE, ml, LWS_WRITE_TEXT);
+		free(buf);
+		free(msg);
+		c->ws_queue[c->ws_q_head] = NULL;
+		c->ws_q_head = (c->ws_q_head + 1) % WAMD_MAX_WS_QUEUE;
+		c->ws_q_len--;
+		if (n < (int)ml)
+			return -1;
+		if (c->ws_q_len)
+			lws_callback_on_writable(wsi);
+		return 0;
+	}
+	case LWS_CALLBACK_RECEIVE:
+		return 0; /* the stream is one-way */
+	case LWS_CALLBACK_CLOSED:
+		ws_unlink(c);
+		return 0;
+
+	case LWS_CALLBACK_HTTP: {
+		memset(c, 0, sizeof *c);
+		c->d = d;
+		c->wsi = wsi;
+		c->trusted = d->cfg.socket_trusted && lws_get_vhost(wsi) == d->vh_unix;
+		c->method = method_of(wsi);
+		snprintf(c->path, sizeof c->path, "%s", (const char *)in);
+		read_apikey(wsi, c);
+		char clbuf[32];
+		long long cl = 0;
+		if (lws_hdr_copy(wsi, clbuf, sizeof clbuf, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+			cl = atoll(clbuf);
+		if (cl > WAMD_MAX_BODY) {
+			wamd_reply_error(c, 413, json_pack("[s]", "Request body larger than 1 MiB"));
+			return 0;
+		}
+		if (cl > 0 && c->method != M_GET) {
+			c->expect_body = true;
+			return 0; /* wait for the body */
+		}
+		c->dispatched = true;
+		wamd_api_dispatch(c);
+		return 0;
+	}
+	case LWS_CALLBACK_HTTP_BODY:
+		if (c->body_too_big || !len)
+			return 0;
+		if (c->body_len + len > WAMD_MAX_BODY) {
+			c->body_too_big = true;
+			free(c->body);
+			c->body = NULL;
+			return 0;
+		}
+		{
+			char *nb = realloc(c->body, c->body_len + len + 1);
+			if (!nb)
+				return -1;
+			c->body = nb;
+			memcpy(c->body + c->body_len, in, len);
+			c->body_len += len;
+			c->body[c->body_len] = '\0';
+		}
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (c->dispatched)
+			return 0;
+		c->dispatched = true;
+		if (c->body_too_big) {
+			wamd_reply_error(c, 413, json_pack("[s]", "Request body larger than 1 MiB"));
+			return 0;
+		}
+		wamd_api_dispatch(c);
+		return 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE: {
+		if (!c || !c->resp_ready)
+			return 0;
+		if (!c->headers_sent) {
+			unsigned char hbuf[LWS_PRE + 1024];
+			unsigned char *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof hbuf - 1;
+			if (lws_add_http_common_headers(wsi, (unsigned)c->status, "application/json", c->resp_len, &p, end))
+				return 1;
+			if (lws_finalize_write_http_header(wsi, start, &p, end))
+				return 1;
+			c->headers_sent = true;
+			if (c->resp_len) {
+				lws_callback_on_writable(wsi);
+				return 0;
+			}
+		}
+		if (c->resp_sent < c->resp_len) {
+			size_t left = c->resp_len - c->resp_sent;
+			size_t chunk = left > RESP_CHUNK ? RESP_CHUNK : left;
+			unsigned char *buf = malloc(LWS_PRE + chunk);
+			if (!buf)
+				return -1;
+			memcpy(buf + LWS_PRE, c->resp + c->resp_sent, chunk);
+			int n = lws_write(wsi, buf + LWS_PRE, chunk,
+					  chunk == left ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
+			free(buf);
+			if (n < 0)
+				return -1;
+			c->resp_sent += chunk;
+			if (c->resp_sent < c->resp_len) {
+				lws_callback_on_writable(wsi);
+				return 0;
+			}
+		}
+		conn_clear(c);
+		c->resp_ready = false;
+		c->headers_sent = false;
+		c->dispatched = false;
+		if (lws_http_transaction_completed(wsi))
+			return -1;
+		return 0;
+	}
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (c && c->d)
+			conn_clear(c);
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}

@@ -1,0 +1,306 @@
+/* wamd: the multi-tenant daemon. One libwebsockets loop holds every
+ * WhatsApp session, the local API (unix socket, optional TCP), webhook
+ * requests and timers. Startup: config, store, tenants (their sessions start
+ * and reconnect by themselves), listeners, pending webhooks. SIGTERM/SIGINT:
+ * stop accepting, close sessions cleanly, close the store (every write is
+ * already committed). SIGHUP: reload log level and webhook settings. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wamd.h"
+
+static struct wamd *g_wamd; /* for the signal handler only */
+
+static void on_signal(int sig)
+{
+	if (!g_wamd)
+		return;
+	if (sig == SIGHUP)
+		g_wamd->reload = 1;
+	else
+		g_wamd->stop = 1;
+	if (g_wamd->ctx)
+		lws_cancel_service(g_wamd->ctx);
+}
+
+static const char *real_getenv(const char *n)
+{
+	return getenv(n);
+}
+
+static void libwa_log(enum wa_log_level level, const char *module, const char *msg, void *user)
+{
+	(void)user;
+	wamd_log(level, "[%s] %s", module, msg);
+}
+
+static void lws_log(int level, const char *line)
+{
+	(void)level;
+	char b[512];
+	snprintf(b, sizeof b, "%s", line);
+	size_t n = strlen(b);
+	while (n && (b[n - 1] == '\n' || b[n - 1] == '\r'))
+		b[--n] = '\0';
+	LOGD("[lws] %s", b);
+}
+
+static int hex32(const char *s, uint8_t out[32])
+{
+	if (!s || strlen(s) != 64)
+		return -1;
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+static void apply_runtime(struct wamd *d)
+{
+	int lvl = wamd_log_level_parse(d->cfg.log_level);
+	wamd_log_set_level((enum wa_log_level)(lvl < 0 ? WA_LOG_INFO : lvl));
+	wa_log_set_level((enum wa_log_level)(lvl < 0 ? WA_LOG_INFO : lvl));
+}
+
+static void do_reload(struct wamd *d, int argc, char **argv)
+{
+	struct wamd_config nc;
+	char err[512];
+	bool help;
+	if (wamd_config_load(&nc, argc, argv, real_getenv, err, sizeof err, &help) != 0) {
+		LOGE("reload: %s (keeping the current configuration)", err);
+		return;
+	}
+	/* only the settings that are safe to change live */
+#define SWAP_STR(f) do { char *tmp = d->cfg.f; d->cfg.f = nc.f; nc.f = tmp; } while (0)
+	SWAP_STR(log_level);
+	SWAP_STR(webhook_global_url);
+	SWAP_STR(webhook_global_events);
+	SWAP_STR(webhook_global_secret);
+	SWAP_STR(webhook_non_retryable);
+	SWAP_STR(server_url);
+#undef SWAP_STR
+	d->cfg.webhook_global_by_events = nc.webhook_global_by_events;
+	d->cfg.webhook_initial_delay_ms = nc.webhook_initial_delay_ms;
+	d->cfg.webhook_max_delay_ms = nc.webhook_max_delay_ms;
+	d->cfg.webhook_max_attempts = nc.webhook_max_attempts;
+	d->cfg.webhook_max_age_s = nc.webhook_max_age_s;
+	d->cfg.webhook_timeout_ms = nc.webhook_timeout_ms;
+	d->cfg.webhook_allow_loopback = nc.webhook_allow_loopback;
+	d->cfg.webhook_allow_private = nc.webhook_allow_private;
+	wamd_config_free(&nc);
+	apply_runtime(d);
+	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
+		wamd_webhook_kick(t);
+	LOGI("configuration reloaded");
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s", path);
+	for (char *p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct wamd d;
+	memset(&d, 0, sizeof d);
+	char err[512];
+	bool help;
+	if (wamd_config_load(&d.cfg, argc, argv, real_getenv, err, sizeof err, &help) != 0) {
+		fprintf(stderr, "wamd: %s\n", err);
+		wamd_config_free(&d.cfg);
+		return 2;
+	}
+	if (help) {
+		wamd_config_usage(stdout);
+		wamd_config_free(&d.cfg);
+		return 0;
+	}
+	apply_runtime(&d);
+	wa_log_set_sink(libwa_log, NULL);
+	if (d.cfg.api_key && *d.cfg.api_key) {
+		wamd_sha256(d.cfg.api_key, strlen(d.cfg.api_key), d.api_key_sha);
+		d.have_api_key = true;
+	}
+	if (d.cfg.listen && *d.cfg.listen && (!d.have_api_key || wamd_key_is_weak(d.cfg.api_key))) {
+		LOGE("refusing to listen on TCP %s with an empty or well-known api_key "
+		     "(set WAMD_API_KEY to a random value of 16+ characters)", d.cfg.listen);
+		wamd_config_free(&d.cfg);
+		return 2;
+	}
+	if (d.cfg.wa_trust_root) {
+		if (hex32(d.cfg.wa_trust_root, d.trust_root) != 0) {
+			LOGE("wa_trust_root must be 64 hex characters");
+			wamd_config_free(&d.cfg);
+			return 2;
+		}
+		d.have_trust_root = true;
+	}
+	if (mkdir_p(d.cfg.data_dir) != 0) {
+		LOGE("cannot create data folder %s: %s", d.cfg.data_dir, strerror(errno));
+		wamd_config_free(&d.cfg);
+		return 1;
+	}
+	umask(0077); /* store and WAL files hold keys: owner only */
+	char dbpath[4096];
+	snprintf(dbpath, sizeof dbpath, "%s/wamd.db", d.cfg.data_dir);
+	wa_store_opts so = { .master_key_file = d.cfg.master_key_file, .key_from_env = true, .errbuf = err,
+		.errbuf_len = sizeof err };
+	err[0] = '\0';
+	int rc = wa_store_open(dbpath, &so, &d.store);
+	if (rc != 0) {
+		LOGE("cannot open store %s: %s %s", dbpath, wa_errname(rc), err);
+		wamd_config_free(&d.cfg);
+		return 1;
+	}
+
+	/* protocols: [0] local API (HTTP + WS), webhook client, then libwa's */
+	size_t n_sess = 0;
+	const struct lws_protocols *sess = wamd_session_protocols(&n_sess);
+	struct lws_protocols *protos = calloc(n_sess + 3, sizeof *protos);
+	if (!protos) {
+		wa_store_close(d.store);
+		return 1;
+	}
+	protos[0] = (struct lws_protocols){ "wamd-api", wamd_http_cb, sizeof(struct wamd_conn), 4096, 0, NULL, 0 };
+	protos[1] = (struct lws_protocols){ "wamd-webhook", wamd_webhook_client_cb, 0, 4096, 0, NULL, 0 };
+	for (size_t i = 0; i < n_sess; i++)
+		protos[2 + i] = sess[i];
+
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+	struct lws_context_creation_info ci;
+	memset(&ci, 0, sizeof ci);
+	ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	ci.user = &d;
+	ci.fd_limit_per_thread = 0;
+	d.ctx = lws_create_context(&ci);
+	if (!d.ctx) {
+		LOGE("lws context creation failed");
+		free(protos);
+		wa_store_close(d.store);
+		return 1;
+	}
+	g_wamd = &d;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* client vhost first: libwa and webhooks connect through it */
+	struct lws_context_creation_info vi;
+	memset(&vi, 0, sizeof vi);
+	vi.port = CONTEXT_PORT_NO_LISTEN;
+	vi.protocols = protos;
+	vi.vhost_name = "client";
+	vi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	d.vh_client = lws_create_vhost(d.ctx, &vi);
+
+	/* unix socket: mode 0660 from the start (umask), checked after */
+	unlink(d.cfg.socket_path);
+	memset(&vi, 0, sizeof vi);
+	vi.options = LWS_SERVER_OPTION_UNIX_SOCK;
+	vi.iface = d.cfg.socket_path;
+	vi.port = 0;
+	vi.protocols = protos;
+	vi.vhost_name = "unix";
+	vi.keepalive_timeout = 5;
+	mode_t old = umask(0117);
+	d.vh_unix = lws_create_vhost(d.ctx, &vi);
+	umask(old);
+	if (!d.vh_unix || chmod(d.cfg.socket_path, 0660) != 0) {
+		LOGE("cannot listen on unix socket %s", d.cfg.socket_path);
+		d.stop = 1;
+	} else
+		LOGI("listening on unix:%s (mode 0660)", d.cfg.socket_path);
+	if (!d.stop && d.cfg.listen && *d.cfg.listen) {
+		char host[256];
+		snprintf(host, sizeof host, "%s", d.cfg.listen);
+		char *colon = strrchr(host, ':');
+		int port = colon ? atoi(colon + 1) : 0;
+		if (colon)
+			*colon = '\0';
+		if (port <= 0 || port > 65535) {
+			LOGE("listen must be host:port");
+			d.stop = 1;
+		} else {
+			memset(&vi, 0, sizeof vi);
+			vi.port = port;
+			vi.iface = host[0] ? host : NULL;
+			vi.protocols = protos;
+			vi.vhost_name = "tcp";
+			vi.keepalive_timeout = 5;
+			d.vh_tcp = lws_create_vhost(d.ctx, &vi);
+			if (!d.vh_tcp) {
+				LOGE("cannot listen on %s", d.cfg.listen);
+				d.stop = 1;
+			} else
+				LOGI("listening on tcp:%s", d.cfg.listen);
+		}
+	}
+	if (!d.stop) {
+		rc = wamd_tenant_load_all(&d);
+		if (rc != 0) {
+			LOGE("loading instances failed: %s", wa_errname(rc));
+			d.stop = 1;
+		}
+	}
+	if (!d.stop) {
+		size_t n = 0;
+		for (struct wamd_tenant *t = d.tenants; t; t = t->next, n++) {
+			rc = wamd_tenant_start(t);
+			if (rc != 0 && wamd_session_available())
+				LOGW("instance %s: session start failed: %s", t->name, wa_errname(rc));
+			wamd_webhook_kick(t);
+		}
+		LOGI("wamd %s started: %zu instance(s), session engine %s", WA_VERSION_STRING, n,
+		     wamd_session_available() ? "present" : "NOT BUILT (instances stay closed)");
+	}
+	while (!d.stop) {
+		if (lws_service(d.ctx, 0) < 0)
+			break;
+		if (d.reload) {
+			d.reload = 0;
+			do_reload(&d, argc, argv);
+		}
+	}
+	LOGI("shutting down");
+	/* sessions first (they close their sockets cleanly), then the loop */
+	for (struct wamd_tenant *t = d.tenants; t; t = t->next)
+		wamd_tenant_stop(t);
+	for (int i = 0; i < 20; i++)
+		lws_service(d.ctx, -1); /* let close frames go out */
+	while (d.waiters)
+		wamd_api_conn_gone(d.waiters);
+	wamd_tenants_free(&d);
+	lws_context_destroy(d.ctx);
+	g_wamd = NULL;
+	unlink(d.cfg.socket_path);
+	free(protos);
+	wa_store_close(d.store);
+	wa_log_set_sink(NULL, NULL);
+	wamd_config_free(&d.cfg);
+	LOGI("stopped");
+	return 0;
+}

@@ -1,0 +1,358 @@
+/* wamd helpers without state: structured logging, time and hashing, tokens,
+ * Evolution's number normalizer, message-id source guess, the event name
+ * table, URL parsing and the address classes the webhook policy refuses. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "wamd.h"
+
+static enum wa_log_level log_max = WA_LOG_INFO;
+
+void wamd_log_set_level(enum wa_log_level lvl)
+{
+	log_max = lvl;
+}
+
+void wamd_log(enum wa_log_level lvl, const char *fmt, ...)
+{
+	static const char *names[] = { "ERROR", "WARN", "INFO", "DEBUG", "TRACE" };
+	if (lvl > log_max)
+		return;
+	char ts[32], msg[2048];
+	wamd_iso_time(wamd_now_ms(), ts);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	/* one line per record: control characters would let a value forge lines */
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
+	fprintf(stderr, "%s %-5s wamd: %s\n", ts, names[lvl <= WA_LOG_TRACE ? lvl : 0], msg);
+}
+
+int64_t wamd_now_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+void wamd_iso_time(int64_t ms, char out[32])
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	char base[24];
+	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 32, "%s.%03dZ", base, (int)(ms % 1000));
+}
+
+void wamd_sha256(const void *p, size_t n, uint8_t out[32])
+{
+	unsigned int len = 32;
+	EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
+}
+
+void wamd_hex(const uint8_t *p, size_t n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hx[p[i] >> 4];
+		out[2 * i + 1] = hx[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int uuid(char out[37], bool upper)
+{
+	uint8_t r[16];
+	if (RAND_bytes(r, sizeof r) != 1)
+		return -1;
+	r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);
+	r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);
+	const char *hx = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	size_t k = 0;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[k++] = '-';
+		out[k++] = hx[r[i] >> 4];
+		out[k++] = hx[r[i] & 15];
+	}
+	out[k] = '\0';
+	return 0;
+}
+
+int wamd_random_token(char out[37])
+{
+	return uuid(out, true);
+}
+
+int wamd_random_uuid(char out[37])
+{
+	return uuid(out, false);
+}
+
+char *wamd_b64(const uint8_t *p, size_t n)
+{
+	char *o = malloc(4 * ((n + 2) / 3) + 1);
+	if (!o)
+		return NULL;
+	EVP_EncodeBlock((unsigned char *)o, p, (int)n);
+	return o;
+}
+
+int wamd_normalize_number(const char *in, char *out, size_t outlen)
+{
+	if (!in || !*in || strlen(in) > 256)
+		return -1;
+	static const char *suffixes[] = { "@s.whatsapp.net", "@g.us", "@lid", "@broadcast" };
+	for (size_t i = 0; i < 4; i++) {
+		if (strstr(in, suffixes[i])) {
+			/* used as is, minus a ":device" suffix of the user part */
+			const char *at = strchr(in, '@');
+			const char *colon = memchr(in, ':', (size_t)(at - in));
+			size_t ul = colon ? (size_t)(colon - in) : (size_t)(at - in);
+			if (ul == 0 || ul + strlen(at) + 1 > outlen)
+				return -1;
+			memcpy(out, in, ul);
+			strcpy(out + ul, at);
+			return 0;
+		}
+	}
+	char buf[300];
+	size_t k = 0;
+	bool has_dash = false;
+	for (const char *p = in; *p && *p != ':' && *p != '@'; p++) {
+		if (*p == ' ' || *p == '+' || *p == '(' || *p == ')')
+			continue;
+		if (*p == '-')
+			has_dash = true;
+		if (k + 1 < sizeof buf)
+			buf[k++] = *p;
+	}
+	buf[k] = '\0';
+	if (has_dash && k >= 24) {
+		if (k + sizeof "@g.us" > outlen)
+			return -1;
+		snprintf(out, outlen, "%s@g.us", buf);
+		return 0;
+	}
+	char d[300];
+	size_t nd = 0;
+	for (size_t i = 0; i < k; i++)
+		if (isdigit((unsigned char)buf[i]))
+			d[nd++] = buf[i];
+	d[nd] = '\0';
+	if (nd == 0)
+		return -1;
+	if (nd >= 18) {
+		if (nd + sizeof "@g.us" > outlen)
+			return -1;
+		snprintf(out, outlen, "%s@g.us", d);
+		return 0;
+	}
+	if (nd == 13 && (!strncmp(d, "52", 2) || !strncmp(d, "54", 2))) {
+		memmove(d + 2, d + 3, nd - 2); /* drops the mobile 1 / 9 */
+		nd--;
+	} else if (nd == 13 && !strncmp(d, "55", 2)) {
+		int area = (d[2] - '0') * 10 + (d[3] - '0');
+		if (area >= 31 && d[4] == '9' && d[5] >= '7') {
+			memmove(d + 4, d + 5, nd - 4);
+			nd--;
+		}
+	}
+	if (nd + sizeof "@s.whatsapp.net" > outlen)
+		return -1;
+	snprintf(out, outlen, "%s@s.whatsapp.net", d);
+	return 0;
+}
+
+const char *wamd_source_of_id(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+	if (n == 0)
+		return "unknown";
+	if (n == 20 && !strncmp(id, "3A", 2))
+		return "ios";
+	if (n == 22 && !strncmp(id, "3E", 2))
+		return "web";
+	if (n == 21 || n == 32)
+		return "android";
+	if (!strncmp(id, "3F", 2) || n == 18)
+		return "desktop";
+	return "unknown";
+}
+
+const char *wamd_status_name(int st)
+{
+	static const char *n[] = { "ERROR", "PENDING", "SERVER_ACK", "DELIVERY_ACK", "READ", "PLAYED" };
+	return st >= 0 && st <= 5 ? n[st] : "ERROR";
+}
+
+static const struct { const char *upper, *dotted; } events[] = {
+	{ "APPLICATION_STARTUP", "application.startup" },
+	{ "QRCODE_UPDATED", "qrcode.updated" },
+	{ "CONNECTION_UPDATE", "connection.update" },
+	{ "MESSAGES_SET", "messages.set" },
+	{ "MESSAGES_UPSERT", "messages.upsert" },
+	{ "MESSAGES_EDITED", "messages.edited" },
+	{ "MESSAGES_UPDATE", "messages.update" },
+	{ "MESSAGES_DELETE", "messages.delete" },
+	{ "SEND_MESSAGE", "send.message" },
+	{ "SEND_MESSAGE_UPDATE", "send.message.update" },
+	{ "CONTACTS_SET", "contacts.set" },
+	{ "CONTACTS_UPSERT", "contacts.upsert" },
+	{ "CONTACTS_UPDATE", "contacts.update" },
+	{ "PRESENCE_UPDATE", "presence.update" },
+	{ "CHATS_SET", "chats.set" },
+	{ "CHATS_UPSERT", "chats.upsert" },
+	{ "CHATS_UPDATE", "chats.update" },
+	{ "CHATS_DELETE", "chats.delete" },
+	{ "GROUPS_UPSERT", "groups.upsert" },
+	{ "GROUP_UPDATE", "groups.update" },
+	{ "GROUP_PARTICIPANTS_UPDATE", "group-participants.update" },
+	{ "LABELS_EDIT", "labels.edit" },
+	{ "LABELS_ASSOCIATION", "labels.association" },
+	{ "CALL", "call" },
+	{ "TYPEBOT_START", "typebot.start" },
+	{ "TYPEBOT_CHANGE_STATUS", "typebot.change-status" },
+	{ "INSTANCE_CREATE", "instance.create" },
+	{ "INSTANCE_DELETE", "instance.delete" },
+	{ "STATUS_INSTANCE", "status.instance" },
+	{ "LOGOUT_INSTANCE", "logout.instance" },
+	{ "REMOVE_INSTANCE", "remove.instance" },
+};
+
+const char *wamd_event_dotted(const char *upper)
+{
+	for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
+		if (!strcmp(events[i].upper, upper))
+			return events[i].dotted;
+	return NULL;
+}
+
+bool wamd_event_known(const char *upper)
+{
+	return wamd_event_dotted(upper) != NULL;
+}
+
+void wamd_event_suffix(const char *upper, char *out, size_t outlen)
+{
+	const char *d = wamd_event_dotted(upper);
+	if (!d)
+		d = upper;
+	size_t k = 0;
+	for (const char *p = d; *p && k + 1 < outlen; p++)
+		out[k++] = (*p == '.' || *p == '_') ? '-' : (char)tolower((unsigned char)*p);
+	out[k] = '\0';
+}
+
+int wamd_url_parse(const char *url, struct wamd_url *u)
+{
+	memset(u, 0, sizeof *u);
+	const char *p;
+	if (!strncasecmp(url, "http://", 7)) {
+		p = url + 7;
+		u->port = 80;
+	} else if (!strncasecmp(url, "https://", 8)) {
+		p = url + 8;
+		u->tls = true;
+		u->port = 443;
+	} else
+		return -1;
+	const char *slash = strchr(p, '/');
+	size_t hl = slash ? (size_t)(slash - p) : strlen(p);
+	char hostport[300];
+	if (hl == 0 || hl >= sizeof hostport)
+		return -1;
+	memcpy(hostport, p, hl);
+	hostport[hl] = '\0';
+	if (memchr(hostport, '@', hl))
+		return -1; /* no userinfo: it hides the real host from a reader */
+	char *host = hostport, *colon;
+	if (hostport[0] == '[') {
+		char *rb = strchr(hostport, ']');
+		if (!rb)
+			return -1;
+		*rb = '\0';
+		host = hostport + 1;
+		colon = rb[1] == ':' ? rb + 1 : NULL;
+	} else {
+		colon = strrchr(hostport, ':');
+		if (colon)
+			*colon = '\0';
+	}
+	if (colon) {
+		char *end;
+		long port = strtol(colon + 1, &end, 10);
+		if (*end || port <= 0 || port > 65535)
+			return -1;
+		u->port = (int)port;
+	}
+	if (!*host || strlen(host) >= sizeof u->host)
+		return -1;
+	strcpy(u->host, host);
+	const char *path = slash ? slash : "/";
+	if (strlen(path) >= sizeof u->path)
+		return -1;
+	strcpy(u->path, path);
+	return 0;
+}
+
+static enum wamd_addr_class classify_v4(uint32_t a)
+{
+	uint8_t b0 = (uint8_t)(a >> 24), b1 = (uint8_t)(a >> 16);
+	if (b0 == 127)
+		return WAMD_ADDR_LOOPBACK;
+	if (b0 == 10 || b0 == 0 || (b0 == 172 && (b1 & 0xf0) == 16) || (b0 == 192 && b1 == 168) ||
+	    (b0 == 169 && b1 == 254) || (b0 == 100 && (b1 & 0xc0) == 64) || b0 >= 224)
+		return WAMD_ADDR_PRIVATE;
+	return WAMD_ADDR_PUBLIC;
+}
+
+static enum wamd_addr_class classify_v6(const uint8_t *a)
+{
+	static const uint8_t loop[16] = { [15] = 1 }, any[16] = { 0 };
+	if (!memcmp(a, loop, 16))
+		return WAMD_ADDR_LOOPBACK;
+	if (!memcmp(a, any, 16))
+		return WAMD_ADDR_PRIVATE;
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	if (!memcmp(a, mapped, 12))
+		return classify_v4((uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 | (uint32_t)a[14] << 8 | a[15]);
+	if ((a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || a[0] == 0xff)
+		return WAMD_ADDR_PRIVATE;
+	return WAMD_ADDR_PUBLIC;
+}
+
+enum wamd_addr_class wamd_addr_classify_host(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return classify_v4(ntohl(a4.s_addr));
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return classify_v6(a6.s6_addr);
+	if (!strcasecmp(host, "localhost") || (strlen(host) > 10 && !strcasecmp(host + strlen(host) - 10, ".localhost")))
+		return WAMD_ADDR_LOOPBACK;
+	return WAMD_ADDR_PUBLIC; /* names are checked again on the connected socket */
+}
+
+enum wamd_addr_class wamd_addr_classify_sa(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return classify_v4(ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr));
+	if (sa->sa_family == AF_INET6)
+		return classify_v6(((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr);
+	return WAMD_ADDR_PRIVATE;
+}

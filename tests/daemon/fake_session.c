@@ -1,0 +1,386 @@
+/* TEST-ONLY fake of include/wa/session.h, linked into the test program
+ * wamd_fakesession and NEVER into the real wamd. It drives the daemon's API
+ * and webhook tests with synthetic, scripted events until the real session
+ * engine can do it against wasim:
+ *   - start without "credentials": PAIRING, a QR every WAMD_FAKE_QR_MS
+ *     (default 400 ms); WAMD_FAKE_AUTOPAIR_MS pairs by itself after that long;
+ *   - request_pairing_code: emits "FAKE-CODE", pairs 300 ms later;
+ *   - pairing writes <WAMD_FAKE_DIR>/paired-<instance id> (the fake's
+ *     "credentials"), so a restarted daemon connects at once;
+ *   - send_text: status SENT, DELIVERED, READ 30 ms apart; a text starting
+ *     with "echo " also produces an incoming message with the rest;
+ *   - check_numbers: numbers ending in 0000 do not exist;
+ *   - logout: removes the marker, emits LOGGED_OUT. */
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wa/session.h"
+
+#define FAKE_MAX_TIMERS 4096 /* scripted events in flight; more would be dropped */
+
+struct fake_timer {
+	lws_sorted_usec_list_t sul;
+	struct wa_session *s;
+	int kind;
+	char *a, *b;
+	unsigned n;
+	bool used;
+};
+
+enum { K_QR = 1, K_PAIR, K_CONNECT, K_STATUS, K_ECHO, K_NUMBERS };
+
+struct wa_session {
+	wa_session_config cfg;
+	wa_event_fn fn;
+	void *user;
+	enum wa_conn_state state;
+	bool paired;
+	unsigned qr_index;
+	char jid[128];
+	struct fake_timer timers[FAKE_MAX_TIMERS];
+	unsigned id_counter;
+	wa_numbers_fn numbers_fn;
+	void *numbers_user;
+};
+
+static const char *fake_dir(void)
+{
+	const char *d = getenv("WAMD_FAKE_DIR");
+	return d && *d ? d : "/tmp";
+}
+
+static void marker(const wa_session *s, char *out, size_t n)
+{
+	snprintf(out, n, "%s/paired-%lld", fake_dir(), (long long)s->cfg.instance_id);
+}
+
+static long env_ms(const char *n, long def)
+{
+	const char *v = getenv(n);
+	return v && *v ? atol(v) : def;
+}
+
+const char *wa_conn_state_name(enum wa_conn_state st)
+{
+	static const char *n[] = { "DISCONNECTED", "CONNECTING", "HANDSHAKING", "PAIRING", "AUTHENTICATING",
+		"READY", "BACKOFF", "CLOSING", "LOGGED_OUT" };
+	return (unsigned)st < 9 ? n[st] : "?";
+}
+
+const char *wa_disconnect_reason_name(enum wa_disconnect_reason r)
+{
+	(void)r;
+	return "FAKE";
+}
+
+const char *wa_msg_status_name(enum wa_msg_status st)
+{
+	(void)st;
+	return "FAKE";
+}
+
+const struct lws_protocols *wa_lws_protocols(size_t *n_out)
+{
+	*n_out = 0;
+	return NULL;
+}
+
+static void set_state(wa_session *s, enum wa_conn_state st, enum wa_disconnect_reason r)
+{
+	s->state = st;
+	wa_event ev = { .type = WA_EV_STATE };
+	ev.u.state.state = st;
+	ev.u.state.reason = r;
+	s->fn(s, &ev, s->user);
+}
+
+static void timer_cb(lws_sorted_usec_list_t *sul);
+
+static void after(wa_session *s, long ms, int kind, const char *a, const char *b, unsigned n)
+{
+	for (int i = 0; i < FAKE_MAX_TIMERS; i++) {
+		struct fake_timer *t = &s->timers[i];
+		if (t->used)
+			continue;
+		t->used = true;
+		t->s = s;
+		t->kind = kind;
+		t->a = a ? strdup(a) : NULL;
+		t->b = b ? strdup(b) : NULL;
+		t->n = n;
+		lws_sul_schedule(s->cfg.lws, 0, &t->sul, timer_cb, ms * LWS_US_PER_MS);
+		return;
+	}
+}
+
+static void do_pair(wa_session *s, const char *phone)
+{
+	snprintf(s->jid, sizeof s->jid, "%s:7@s.whatsapp.net", phone && *phone ? phone : "5511999990000");
+	char m[512];
+	marker(s, m, sizeof m);
+	FILE *f = fopen(m, "w");
+	if (f) {
+		fputs(s->jid, f);
+		fclose(f);
+	}
+	s->paired = true;
+	wa_event ev = { .type = WA_EV_PAIRED };
+	ev.u.paired.jid = s->jid;
+	ev.u.paired.lid = "99887766@lid";
+	ev.u.paired.push_name = "Fake Phone";
+	s->fn(s, &ev, s->user);
+	/* 515 restart after pairing, then logged in */
+	set_state(s, WA_CONN_CONNECTING, WA_DISC_RESTART_REQUIRED);
+	after(s, 50, K_CONNECT, NULL, NULL, 0);
+}
+
+static void timer_cb(lws_sorted_usec_list_t *sul)
+{
+	struct fake_timer *t = lws_container_of(sul, struct fake_timer, sul);
+	wa_session *s = t->s;
+	t->used = false;
+	char *a = t->a, *b = t->b;
+	t->a = t->b = NULL;
+	switch (t->kind) {
+	case K_QR:
+		if (s->state == WA_CONN_PAIRING && !s->paired) {
+			char qr[200];
+			snprintf(qr, sizeof qr, "2@fakeref%u,Zm9vbm9pc2U=,ZmFrZWlkZW50aXR5,ZmFrZWFkdg==", s->qr_index);
+			wa_event ev = { .type = WA_EV_QR };
+			ev.u.qr.qr = qr;
+			ev.u.qr.index = s->qr_index++;
+			ev.u.qr.timeout_s = 1;
+			s->fn(s, &ev, s->user);
+			after(s, env_ms("WAMD_FAKE_QR_MS", 400), K_QR, NULL, NULL, 0);
+		}
+		break;
+	case K_PAIR:
+		if (s->state == WA_CONN_PAIRING && !s->paired)
+			do_pair(s, a);
+		break;
+	case K_CONNECT:
+		if (s->state != WA_CONN_DISCONNECTED) {
+			set_state(s, WA_CONN_READY, WA_DISC_NONE);
+			wa_event ev = { .type = WA_EV_CONNECTED };
+			s->fn(s, &ev, s->user);
+		}
+		break;
+	case K_STATUS: {
+		wa_event ev = { .type = WA_EV_MESSAGE_STATUS };
+		ev.u.message_status.key.remote_jid = a;
+		ev.u.message_status.key.id = b;
+		ev.u.message_status.key.from_me = true;
+		ev.u.message_status.status = (enum wa_msg_status)t->n;
+		ev.u.message_status.timestamp = 1;
+		s->fn(s, &ev, s->user);
+		break;
+	}
+	case K_ECHO: {
+		char id[32];
+		snprintf(id, sizeof id, "3A%018u", ++s->id_counter);
+		char json[1200];
+		snprintf(json, sizeof json, "{\"conversation\":\"%s\"}", b);
+		wa_event ev = { .type = WA_EV_MESSAGE };
+		ev.u.message.key.remote_jid = a;
+		ev.u.message.key.remote_lid = "11223344@lid";
+		ev.u.message.key.id = id;
+		ev.u.message.push_name = "Echo Peer";
+		ev.u.message.timestamp = (int64_t)time(NULL) + 1;
+		ev.u.message.message_type = "conversation";
+		ev.u.message.text = b;
+		ev.u.message.message_json = json;
+		s->fn(s, &ev, s->user);
+		break;
+	}
+	case K_NUMBERS: {
+		/* a: numbers joined by '\n' */
+		wa_number_info infos[64];
+		char jids[64][80];
+		size_t n = 0;
+		for (char *save = NULL, *p = strtok_r(a, "\n", &save); p && n < 64; p = strtok_r(NULL, "\n", &save)) {
+			size_t l = strlen(p);
+			infos[n].query = p;
+			infos[n].exists = !(l >= 4 && !strcmp(p + l - 4, "0000"));
+			snprintf(jids[n], sizeof jids[n], "%s@s.whatsapp.net", p);
+			infos[n].jid = jids[n];
+			infos[n].lid = infos[n].exists ? "11223344@lid" : NULL;
+			n++;
+		}
+		wa_numbers_fn fn = s->numbers_fn;
+		s->numbers_fn = NULL;
+		if (fn)
+			fn(s, 0, infos, n, s->numbers_user);
+		break;
+	}
+	}
+	free(a);
+	free(b);
+}
+
+int wa_session_new(const wa_session_config *cfg, wa_event_fn on_event, void *user, wa_session **out)
+{
+	wa_session *s = calloc(1, sizeof *s);
+	if (!s)
+		return WA_ENOMEM;
+	s->cfg = *cfg;
+	s->fn = on_event;
+	s->user = user;
+	char m[512];
+	marker(s, m, sizeof m);
+	FILE *f = fopen(m, "r");
+	if (f) {
+		if (fgets(s->jid, sizeof s->jid, f))
+			s->paired = true;
+		fclose(f);
+	}
+	*out = s;
+	return 0;
+}
+
+static void cancel_all(wa_session *s)
+{
+	for (int i = 0; i < FAKE_MAX_TIMERS; i++)
+		if (s->timers[i].used) {
+			lws_sul_cancel(&s->timers[i].sul);
+			free(s->timers[i].a);
+			free(s->timers[i].b);
+			s->timers[i].a = s->timers[i].b = NULL;
+			s->timers[i].used = false;
+		}
+}
+
+void wa_session_free(wa_session *s)
+{
+	if (!s)
+		return;
+	cancel_all(s);
+	free(s);
+}
+
+int wa_session_start(wa_session *s)
+{
+	set_state(s, WA_CONN_CONNECTING, WA_DISC_NONE);
+	if (s->paired) {
+		wa_event ev = { .type = WA_EV_PAIRED };
+		ev.u.paired.jid = s->jid;
+		ev.u.paired.push_name = "Fake Phone";
+		s->fn(s, &ev, s->user);
+		after(s, 30, K_CONNECT, NULL, NULL, 0);
+		return 0;
+	}
+	set_state(s, WA_CONN_PAIRING, WA_DISC_NONE);
+	after(s, 20, K_QR, NULL, NULL, 0);
+	long ap = env_ms("WAMD_FAKE_AUTOPAIR_MS", 0);
+	if (ap > 0)
+		after(s, ap, K_PAIR, NULL, NULL, 0);
+	return 0;
+}
+
+int wa_session_stop(wa_session *s)
+{
+	cancel_all(s);
+	if (s->state != WA_CONN_DISCONNECTED)
+		set_state(s, WA_CONN_DISCONNECTED, WA_DISC_BY_USER);
+	return 0;
+}
+
+int wa_session_request_pairing_code(wa_session *s, const char *phone)
+{
+	if (s->state != WA_CONN_PAIRING)
+		return WA_ESTATE;
+	wa_event ev = { .type = WA_EV_PAIRING_CODE };
+	ev.u.pairing_code.code = "FAKE-CODE";
+	s->fn(s, &ev, s->user);
+	after(s, 300, K_PAIR, phone, NULL, 0);
+	return 0;
+}
+
+int wa_session_logout(wa_session *s)
+{
+	char m[512];
+	marker(s, m, sizeof m);
+	unlink(m);
+	s->paired = false;
+	cancel_all(s);
+	set_state(s, WA_CONN_LOGGED_OUT, WA_DISC_LOGGED_OUT);
+	wa_event ev = { .type = WA_EV_LOGGED_OUT };
+	s->fn(s, &ev, s->user);
+	return 0;
+}
+
+enum wa_conn_state wa_session_state(const wa_session *s)
+{
+	return s->state;
+}
+
+bool wa_session_is_paired(const wa_session *s)
+{
+	return s->paired;
+}
+
+const char *wa_session_jid(const wa_session *s)
+{
+	return s->paired ? s->jid : NULL;
+}
+
+int wa_session_send_text(wa_session *s, const char *to, const char *text, const wa_send_opts *opts, char **id_out)
+{
+	(void)opts;
+	if (!s->paired)
+		return WA_ESTATE;
+	char id[32];
+	snprintf(id, sizeof id, "3EB0%018u", ++s->id_counter);
+	for (unsigned st = WA_MSG_SENT; st <= WA_MSG_READ; st++)
+		after(s, 30 * (long)(st - 1), K_STATUS, to, id, st);
+	if (!strncmp(text, "echo ", 5))
+		after(s, 100, K_ECHO, to, text + 5, 0);
+	if (id_out) {
+		*id_out = strdup(id);
+		if (!*id_out)
+			return WA_ENOMEM;
+	}
+	return 0;
+}
+
+int wa_session_send_reaction(wa_session *s, const wa_msg_key *target, const char *emoji, char **id_out)
+{
+	(void)s, (void)target, (void)emoji, (void)id_out;
+	return WA_ESTATE;
+}
+
+int wa_session_mark_read(wa_session *s, const wa_msg_key *keys, size_t n)
+{
+	(void)keys, (void)n;
+	return s->paired ? 0 : WA_ESTATE;
+}
+
+int wa_session_send_presence(wa_session *s, const char *to, const char *presence)
+{
+	(void)to, (void)presence;
+	return s->paired ? 0 : WA_ESTATE;
+}
+
+int wa_session_check_numbers(wa_session *s, const char *const *numbers, size_t n, wa_numbers_fn done, void *user)
+{
+	if (!s->paired || s->numbers_fn)
+		return WA_ESTATE;
+	size_t len = 1;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(numbers[i]) + 1;
+	char *joined = calloc(1, len);
+	if (!joined)
+		return WA_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		strcat(joined, numbers[i]);
+		strcat(joined, "\n");
+	}
+	s->numbers_fn = done;
+	s->numbers_user = user;
+	after(s, 20, K_NUMBERS, joined, NULL, 0);
+	free(joined);
+	return 0;
+}

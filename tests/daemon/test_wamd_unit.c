@@ -1,0 +1,299 @@
+/* wamd unit tests: configuration precedence (flags > env > file >
+ * defaults, both file syntaxes), Evolution's number normalizer, webhook
+ * address classes and URL parsing, event names and suffixes, weak keys,
+ * token scopes and the daemon's store tables (webhook FIFO, records). */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../unit/check.h"
+#include "wamd.h"
+
+static const char *fake_env[16][2];
+
+static const char *fake_getenv(const char *n)
+{
+	for (int i = 0; i < 16 && fake_env[i][0]; i++)
+		if (!strcmp(fake_env[i][0], n))
+			return fake_env[i][1];
+	return NULL;
+}
+
+static void write_file(const char *p, const char *s)
+{
+	FILE *f = fopen(p, "w");
+	fputs(s, f);
+	fclose(f);
+}
+
+static void test_config(const char *dir)
+{
+	struct wamd_config c;
+	char err[256];
+	bool help;
+	char *argv0[] = { "wamd", NULL };
+	/* defaults */
+	memset(fake_env, 0, sizeof fake_env);
+	CHECK_EQ_INT(wamd_config_load(&c, 1, argv0, fake_getenv, err, sizeof err, &help), 0);
+	CHECK_EQ_STR(c.data_dir, "./wamd-data");
+	CHECK_EQ_STR(c.socket_path, "./wamd-data/wamd.sock");
+	CHECK_EQ_STR(c.log_level, "info");
+	CHECK(c.listen == NULL);
+	CHECK(c.socket_trusted);
+	CHECK_EQ_INT(c.webhook_initial_delay_ms, 5000);
+	wamd_config_free(&c);
+
+	/* file (key = value) < env < flags */
+	char path[512], jpath[512];
+	snprintf(path, sizeof path, "%s/a.conf", dir);
+	write_file(path, "# comment\nlisten = 127.0.0.1:1111\nlog-level = debug\napi_key = \"file-key-0123456789\"\n"
+			 "webhook_initial_delay_ms = 7\nwebhook_allow_loopback = yes\n");
+	fake_env[0][0] = "WAMD_LISTEN";
+	fake_env[0][1] = "127.0.0.1:2222";
+	fake_env[1][0] = "WAMD_LOG_LEVEL";
+	fake_env[1][1] = "warn";
+	char *argv1[] = { "wamd", "--config", path, "--log-level", "error", "--data=/x", NULL };
+	CHECK_EQ_INT(wamd_config_load(&c, 6, argv1, fake_getenv, err, sizeof err, &help), 0);
+	CHECK_EQ_STR(c.listen, "127.0.0.1:2222");  /* env beats file */
+	CHECK_EQ_STR(c.log_level, "error");        /* flag beats env */
+	CHECK_EQ_STR(c.api_key, "file-key-0123456789"); /* file beats default, quotes stripped */
+	CHECK_EQ_INT(c.webhook_initial_delay_ms, 7);
+	CHECK(c.webhook_allow_loopback);
+	CHECK_EQ_STR(c.data_dir, "/x");
+	CHECK_EQ_STR(c.socket_path, "/x/wamd.sock");
+	wamd_config_free(&c);
+
+	/* JSON file; WAMD_CONFIG names it; bool flag without value */
+	snprintf(jpath, sizeof jpath, "%s/b.json", dir);
+	write_file(jpath, "{\"socket\": \"/s.sock\", \"webhook_max_attempts\": 3, \"expose_token\": true}");
+	memset(fake_env, 0, sizeof fake_env);
+	fake_env[0][0] = "WAMD_CONFIG";
+	fake_env[0][1] = jpath;
+	char *argv2[] = { "wamd", "--webhook-allow-private", NULL };
+	CHECK_EQ_INT(wamd_config_load(&c, 2, argv2, fake_getenv, err, sizeof err, &help), 0);
+	CHECK_EQ_STR(c.socket_path, "/s.sock");
+	CHECK_EQ_INT(c.webhook_max_attempts, 3);
+	CHECK(c.expose_token);
+	CHECK(c.webhook_allow_private);
+	wamd_config_free(&c);
+
+	/* <data>/wamd.conf is read by default */
+	char dpath[512];
+	snprintf(dpath, sizeof dpath, "%s/wamd.conf", dir);
+	write_file(dpath, "server_url = http://from-data-dir\n");
+	memset(fake_env, 0, sizeof fake_env);
+	fake_env[0][0] = "WAMD_DATA";
+	fake_env[0][1] = dir;
+	CHECK_EQ_INT(wamd_config_load(&c, 1, argv0, fake_getenv, err, sizeof err, &help), 0);
+	CHECK_EQ_STR(c.server_url, "http://from-data-dir");
+	wamd_config_free(&c);
+	unlink(dpath);
+
+	/* errors */
+	memset(fake_env, 0, sizeof fake_env);
+	char *argv3[] = { "wamd", "--nope", "1", NULL };
+	CHECK_EQ_INT(wamd_config_load(&c, 3, argv3, fake_getenv, err, sizeof err, &help), -1);
+	CHECK(strstr(err, "--nope") != NULL);
+	wamd_config_free(&c);
+	write_file(path, "bogus_key = 1\n");
+	char *argv4[] = { "wamd", "--config", path, NULL };
+	CHECK_EQ_INT(wamd_config_load(&c, 3, argv4, fake_getenv, err, sizeof err, &help), -1);
+	wamd_config_free(&c);
+	fake_env[0][0] = "WAMD_WEBHOOK_MAX_ATTEMPTS";
+	fake_env[0][1] = "lots";
+	CHECK_EQ_INT(wamd_config_load(&c, 1, argv0, fake_getenv, err, sizeof err, &help), -1);
+	wamd_config_free(&c);
+	memset(fake_env, 0, sizeof fake_env);
+	char *argv5[] = { "wamd", "--help", NULL };
+	CHECK_EQ_INT(wamd_config_load(&c, 2, argv5, fake_getenv, err, sizeof err, &help), 0);
+	CHECK(help);
+	wamd_config_free(&c);
+	unlink(path);
+	unlink(jpath);
+}
+
+static void test_numbers(void)
+{
+	char o[128];
+	CHECK_EQ_INT(wamd_normalize_number("+55 (11) 98888-7777", o, sizeof o), 0);
+	CHECK_EQ_STR(o, "5511988887777@s.whatsapp.net"); /* area 11 < 31 keeps the 9 */
+	CHECK_EQ_INT(wamd_normalize_number("5531988887777", o, sizeof o), 0);
+	CHECK_EQ_STR(o, "553188887777@s.whatsapp.net");  /* area 31, first digit 8: drops the 9 */
+	CHECK_EQ_INT(wamd_normalize_number("5531938887777", o, sizeof o), 0);
+	CHECK_EQ_STR(o, "5531938887777@s.whatsapp.net"); /* first digit 3 < 7 keeps it */
+	CHECK_EQ_INT(wamd_normalize_number("5215512345678", o, sizeof o), 0);
+	CHECK_EQ_STR(o, "525512345678@s.whatsapp.net");  /* Mexico drops the 1 */
+	CHECK_EQ_INT(wamd_normalize_number("5511999:3@s.whatsapp.net", o, sizeof o), 0);
+	CHECK_EQ_STR(o, "5511999@s.whatsapp.net");
+	CHECK_EQ_INT(wamd_normalize_number("123456789@lid", o, sizeof o), 0);
+	CHECK_EQ_STR(o, "123456789@lid");
+	CHECK_EQ_INT(wamd_normalize_number("120363025555555555", o, sizeof o), 0);
+	CHECK_EQ_STR(o, "120363025555555555@g.us");
+	CHECK_EQ_INT(wamd_normalize_number("abc", o, sizeof o), -1);
+	CHECK_EQ_INT(wamd_normalize_number("", o, sizeof o), -1);
+	CHECK_EQ_STR(wamd_source_of_id("3EB0FCA6FD5AC08629C2B5"), "web");
+	CHECK_EQ_STR(wamd_source_of_id("3A1B2C3D4E5F6A7B8C9D"), "ios");
+	CHECK_EQ_STR(wamd_status_name(3), "DELIVERY_ACK");
+}
+
+static void test_urls_events(void)
+{
+	struct wamd_url u;
+	CHECK_EQ_INT(wamd_url_parse("https://crm.example.com/wa/hook", &u), 0);
+	CHECK(u.tls);
+	CHECK_EQ_INT(u.port, 443);
+	CHECK_EQ_STR(u.host, "crm.example.com");
+	CHECK_EQ_STR(u.path, "/wa/hook");
+	CHECK_EQ_INT(wamd_url_parse("http://[::1]:8081", &u), 0);
+	CHECK_EQ_STR(u.host, "::1");
+	CHECK_EQ_INT(u.port, 8081);
+	CHECK_EQ_STR(u.path, "/");
+	CHECK_EQ_INT(wamd_url_parse("ftp://x/", &u), -1);
+	CHECK_EQ_INT(wamd_url_parse("http://user@evil/", &u), -1);
+	CHECK_EQ_INT(wamd_url_parse("http://h:99999/", &u), -1);
+	CHECK_EQ_INT(wamd_addr_classify_host("127.0.0.1"), WAMD_ADDR_LOOPBACK);
+	CHECK_EQ_INT(wamd_addr_classify_host("localhost"), WAMD_ADDR_LOOPBACK);
+	CHECK_EQ_INT(wamd_addr_classify_host("::1"), WAMD_ADDR_LOOPBACK);
+	CHECK_EQ_INT(wamd_addr_classify_host("10.1.2.3"), WAMD_ADDR_PRIVATE);
+	CHECK_EQ_INT(wamd_addr_classify_host("172.20.0.1"), WAMD_ADDR_PRIVATE);
+	CHECK_EQ_INT(wamd_addr_classify_host("192.168.1.1"), WAMD_ADDR_PRIVATE);
+	CHECK_EQ_INT(wamd_addr_classify_host("169.254.169.254"), WAMD_ADDR_PRIVATE);
+	CHECK_EQ_INT(wamd_addr_classify_host("fe80::1"), WAMD_ADDR_PRIVATE);
+	CHECK_EQ_INT(wamd_addr_classify_host("::ffff:127.0.0.1"), WAMD_ADDR_LOOPBACK);
+	CHECK_EQ_INT(wamd_addr_classify_host("8.8.8.8"), WAMD_ADDR_PUBLIC);
+	CHECK_EQ_INT(wamd_addr_classify_host("172.32.0.1"), WAMD_ADDR_PUBLIC);
+	char s[64];
+	wamd_event_suffix("MESSAGES_UPSERT", s, sizeof s);
+	CHECK_EQ_STR(s, "messages-upsert");
+	wamd_event_suffix("GROUP_PARTICIPANTS_UPDATE", s, sizeof s);
+	CHECK_EQ_STR(s, "group-participants-update");
+	CHECK_EQ_STR(wamd_event_dotted("SEND_MESSAGE"), "send.message");
+	CHECK(!wamd_event_known("NEW_JWT_TOKEN"));
+	CHECK(wamd_key_is_weak(""));
+	CHECK(wamd_key_is_weak("changeme"));
+	CHECK(wamd_key_is_weak("B6D711FCDE4D4FD5936544120E713976"));
+	CHECK(!wamd_key_is_weak("9f2c1e7a4b5d6e8f0a1b2c3d"));
+	json_t *sc = json_pack("[s,s]", "read", "manage");
+	CHECK_EQ_INT(wamd_scopes_parse(sc), WAMD_SCOPE_READ | WAMD_SCOPE_MANAGE);
+	json_decref(sc);
+	sc = json_pack("[s]", "root");
+	CHECK_EQ_INT(wamd_scopes_parse(sc), 0);
+	json_decref(sc);
+	uint8_t a[32] = { 1 }, b[32] = { 1 };
+	CHECK(wamd_ct_equal(a, b, 32));
+	b[31] = 2;
+	CHECK(!wamd_ct_equal(a, b, 32));
+}
+
+static void test_store_tables(const char *dir)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s/t.db", dir);
+	wa_store *st;
+	CHECK_EQ_INT(wa_store_open(p, NULL, &st), 0);
+	int64_t a, b;
+	CHECK_EQ_INT(wa_store_instance_create(st, "a", &a), 0);
+	CHECK_EQ_INT(wa_store_instance_create(st, "b", &b), 0);
+	/* FIFO per (instance, target) */
+	CHECK_EQ_INT(wa_store_wh_push(st, a, 0, "E1", "one", 3, NULL), 0);
+	CHECK_EQ_INT(wa_store_wh_push(st, b, 0, "E9", "bee", 3, NULL), 0);
+	CHECK_EQ_INT(wa_store_wh_push(st, a, 0, "E2", "two", 3, NULL), 0);
+	CHECK_EQ_INT(wa_store_wh_push(st, a, 1, "G1", "glob", 4, NULL), 0);
+	wa_store_wh_row r;
+	CHECK_EQ_INT(wa_store_wh_head(st, a, 0, &r), 0);
+	CHECK_EQ_STR(r.event, "E1");
+	CHECK_EQ_STR(r.payload, "one");
+	CHECK_EQ_INT(wa_store_wh_retry(st, r.id, 2, 1234), 0);
+	int64_t id1 = r.id;
+	wa_store_wh_row_clear(&r);
+	CHECK_EQ_INT(wa_store_wh_head(st, a, 0, &r), 0);
+	CHECK_EQ_INT(r.id, id1); /* a retried row stays at the head */
+	CHECK_EQ_INT(r.attempts, 2);
+	CHECK_EQ_INT(r.next_attempt_ms, 1234);
+	wa_store_wh_row_clear(&r);
+	CHECK_EQ_INT(wa_store_wh_remove(st, id1), 0);
+	CHECK_EQ_INT(wa_store_wh_head(st, a, 0, &r), 0);
+	CHECK_EQ_STR(r.event, "E2");
+	wa_store_wh_row_clear(&r);
+	CHECK_EQ_INT(wa_store_wh_head(st, a, 1, &r), 0);
+	CHECK_EQ_STR(r.event, "G1");
+	wa_store_wh_row_clear(&r);
+	int64_t n = 0;
+	CHECK_EQ_INT(wa_store_wh_count(st, a, -1, &n), 0);
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_INT(wa_store_wh_head(st, b, 1, &r), WA_ENOTFOUND);
+	/* records: find by PN or LID, newest first, status only rises */
+	wa_store_mrec m1 = { .key_id = "k1", .remote_jid = "1@s.whatsapp.net", .remote_lid = "9@lid",
+		.message_type = "conversation", .timestamp = 10, .status = 3, .record = "{\"n\":1}", .record_len = 7 };
+	wa_store_mrec m2 = m1;
+	m2.key_id = "k2";
+	m2.timestamp = 20;
+	m2.record = "{\"n\":2}";
+	wa_store_mrec m3 = m1;
+	m3.key_id = "k3";
+	m3.remote_jid = "2@s.whatsapp.net";
+	m3.remote_lid = NULL;
+	m3.timestamp = 15;
+	m3.from_me = true;
+	m3.status = 1;
+	m3.record = "{\"n\":3}";
+	CHECK_EQ_INT(wa_store_msgrec_put(st, a, &m1), 0);
+	CHECK_EQ_INT(wa_store_msgrec_put(st, a, &m2), 0);
+	CHECK_EQ_INT(wa_store_msgrec_put(st, a, &m3), 0);
+	wa_store_mrec_query q = { .remote_jid = "9@lid", .from_me = -1, .limit = 10 };
+	wa_store_mrec_row *rows;
+	size_t nr;
+	int64_t total;
+	CHECK_EQ_INT(wa_store_msgrec_find(st, a, &q, &rows, &nr, &total), 0);
+	CHECK_EQ_INT(nr, 2);
+	CHECK_EQ_INT(total, 2);
+	if (nr == 2)
+		CHECK_EQ_STR(rows[0].record, "{\"n\":2}");
+	wa_store_mrec_rows_free(rows, nr);
+	CHECK_EQ_INT(wa_store_msgrec_status(st, a, "k3", true, 4, NULL, NULL), 0);
+	CHECK_EQ_INT(wa_store_msgrec_status(st, a, "k3", true, 2, NULL, NULL), 0);
+	wa_store_mrec_query all = { .from_me = 1, .limit = 10 };
+	CHECK_EQ_INT(wa_store_msgrec_find(st, a, &all, &rows, &nr, &total), 0);
+	CHECK_EQ_INT(nr, 1);
+	if (nr == 1)
+		CHECK_EQ_INT(rows[0].status, 4);
+	wa_store_mrec_rows_free(rows, nr);
+	CHECK_EQ_INT(wa_store_msgrec_status(st, a, "nope", true, 2, NULL, NULL), WA_ENOTFOUND);
+	wa_store_mrec_query cq = { .from_me = -1, .limit = 10 };
+	CHECK_EQ_INT(wa_store_msgrec_chats(st, a, &cq, &rows, &nr), 0);
+	CHECK_EQ_INT(nr, 2);
+	if (nr == 2) {
+		CHECK_EQ_STR(rows[0].record, "{\"n\":2}"); /* chat 1 is the most recent */
+		CHECK_EQ_INT(rows[0].unread, 2);
+		CHECK_EQ_INT(rows[1].unread, 0);
+	}
+	wa_store_mrec_rows_free(rows, nr);
+	/* metadata document */
+	CHECK_EQ_INT(wa_store_meta_put(st, a, "{\"x\":1}", 7), 0);
+	char *doc;
+	size_t dl;
+	CHECK_EQ_INT(wa_store_meta_get(st, a, &doc, &dl), 0);
+	CHECK_EQ_STR(doc, "{\"x\":1}");
+	wa_store_free(doc, dl);
+	CHECK_EQ_INT(wa_store_meta_get(st, b, &doc, &dl), WA_ENOTFOUND);
+	wa_store_close(st);
+	unlink(p);
+	char side[600];
+	snprintf(side, sizeof side, "%s-wal", p);
+	unlink(side);
+	snprintf(side, sizeof side, "%s-shm", p);
+	unlink(side);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/wamd-unit-XXXXXX";
+	if (!mkdtemp(dir))
+		return 1;
+	test_config(dir);
+	test_numbers();
+	test_urls_events();
+	test_store_tables(dir);
+	rmdir(dir);
+	return check_exit("wamd_unit");
+}

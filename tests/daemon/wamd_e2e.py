@@ -1,0 +1,623 @@
+#!/usr/bin/env python3
+"""wamd end-to-end tests (suite e2e). Each test starts its own daemon on a
+private data folder (unix socket; TCP on 127.0.0.1 with an OS-chosen free
+port), drives it over HTTP and checks the answers, the webhooks a local
+receiver gets and the /ws/events stream. The session engine is the
+TEST-ONLY fake linked into wamd_fakesession (tests/daemon/fake_session.c).
+
+usage: wamd_e2e.py api|webhooks|restart|wamctl"""
+import base64
+import hashlib
+import hmac
+import http.client
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ADMIN = "e2e-admin-key-5f1c9a7b3d"
+FAILS = []
+DIRS = []
+
+
+def check(cond, what):
+    if not cond:
+        FAILS.append(what)
+        print("FAIL:", what, file=sys.stderr)
+    return cond
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class UnixConn(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost", timeout=15)
+        self.path_ = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(15)
+        s.connect(self.path_)
+        self.sock = s
+
+
+class Daemon:
+    def __init__(self, binary=None, args=(), env=None, data=None):
+        self.data = data or tempfile.mkdtemp(prefix="wamd-e2e-")
+        DIRS.append(self.data)
+        self.sock = os.path.join(self.data, "wamd.sock")
+        self.port = None
+        self.binary = binary or os.environ["WAMD_FAKE_BIN"]
+        self.args = list(args)
+        self.env = dict(os.environ)
+        self.env["WAMD_FAKE_DIR"] = self.data
+        self.env.update(env or {})
+        self.proc = None
+
+    def start(self, tcp=True, expect_fail=False):
+        args = [self.binary, "--data", self.data, "--log-level", "debug"] + self.args
+        if tcp:
+            self.port = self.port or free_port()
+            args += ["--listen", "127.0.0.1:%d" % self.port]
+        self.log = open(os.path.join(self.data, "wamd.log"), "ab")
+        self.proc = subprocess.Popen(args, env=self.env, stdout=self.log, stderr=self.log)
+        if expect_fail:
+            return self.proc.wait(timeout=10)
+        for _ in range(200):
+            if os.path.exists(self.sock) and (not tcp or self._tcp_up()):
+                return 0
+            if self.proc.poll() is not None:
+                raise RuntimeError("wamd exited: %s" % self.proc.returncode)
+            time.sleep(0.05)
+        raise RuntimeError("wamd did not come up")
+
+    def _tcp_up(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def req(self, method, path, body=None, key=None, unix=False, raw=None):
+        c = UnixConn(self.sock) if unix else http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+        h = {"Content-Type": "application/json"}
+        if key is not None:
+            h["apikey"] = key
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        c.request(method, path, body=data, headers=h)
+        r = c.getresponse()
+        txt = r.read()
+        c.close()
+        try:
+            return r.status, json.loads(txt) if txt else None
+        except ValueError:
+            return r.status, txt
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                rc = self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                rc = self.proc.wait()
+            self.log.close()
+            return rc
+        return self.proc.returncode if self.proc else None
+
+    def dump_log(self):
+        try:
+            sys.stderr.write(open(os.path.join(self.data, "wamd.log")).read()[-6000:])
+        except OSError:
+            pass
+
+
+class Receiver:
+    """Webhook receiver on 127.0.0.1; stop()/start() on the same port."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.events = []
+        self.lock = threading.Lock()
+        self.srv = None
+
+    def start(self):
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                with outer.lock:
+                    outer.events.append({"path": self.path, "body": body, "headers": {k.lower(): v for k, v in self.headers.items()}})
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *a):
+                pass
+
+        http.server.ThreadingHTTPServer.allow_reuse_address = True
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), H)
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        if self.srv:
+            self.srv.shutdown()
+            self.srv.server_close()
+            self.srv = None
+
+    def url(self):
+        return "http://127.0.0.1:%d/hook" % self.port
+
+    def parsed(self):
+        with self.lock:
+            return [dict(e, json=json.loads(e["body"])) for e in self.events]
+
+
+def wait_for(fn, timeout=10, step=0.05):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(step)
+    return fn()
+
+
+def ws_connect(port, path, key):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    k = base64.b64encode(os.urandom(16)).decode()
+    s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\napikey: %s\r\n\r\n" % (path, k, key)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(1)
+        if not chunk:
+            break
+        head += chunk
+    return s, head.split(b"\r\n")[0]
+
+
+def ws_read(s, timeout=5):
+    s.settimeout(timeout)
+    try:
+        b0, b1 = s.recv(1), s.recv(1)
+        if not b0 or not b1:
+            return None
+        n = b1[0] & 0x7F
+        if n == 126:
+            n = struct.unpack(">H", s.recv(2))[0]
+        elif n == 127:
+            n = struct.unpack(">Q", s.recv(8))[0]
+        data = b""
+        while len(data) < n:
+            data += s.recv(n - len(data))
+        return json.loads(data)
+    except (socket.timeout, OSError):
+        return None
+
+
+def create(d, name, **extra):
+    body = {"instanceName": name, "integration": "WHATSAPP-BAILEYS"}
+    body.update(extra)
+    return d.req("POST", "/instance/create", body, key=ADMIN)
+
+
+def wait_open(d, name, key=ADMIN):
+    return wait_for(lambda: d.req("GET", "/instance/connectionState/" + name, key=key)[1]
+                    .get("instance", {}).get("state") == "open", timeout=10)
+
+
+# ---------------------------------------------------------------- api
+
+def test_api():
+    # weak or empty key on TCP: refused at startup
+    for bad in ([], ["--api-key", "changeme"]):
+        d0 = Daemon(args=bad)
+        rc = d0.start(expect_fail=True)
+        check(rc == 2, "wamd refuses TCP with key %r (rc %s)" % (bad, rc))
+    d = Daemon(args=["--api-key", ADMIN])
+    d.start()
+    try:
+        mode = stat.S_IMODE(os.stat(d.sock).st_mode)
+        check(mode == 0o660, "socket mode 0660, got %o" % mode)
+        db_mode = stat.S_IMODE(os.stat(os.path.join(d.data, "wamd.db")).st_mode)
+        check(db_mode & 0o077 == 0, "store file private, got %o" % db_mode)
+        st, body = d.req("GET", "/")
+        check(st == 200 and "Welcome" in body["message"] and body["version"].startswith("2.3.6"), "GET /")
+        # no key / wrong key: 401 with Evolution's envelope (message is a string)
+        st, body = d.req("POST", "/instance/create", {"instanceName": "x", "integration": "WHATSAPP-BAILEYS"})
+        check(st == 401 and body == {"status": 401, "error": "Unauthorized", "response": {"message": "Unauthorized"}},
+              "no key -> 401 envelope: %s %s" % (st, body))
+        st, _ = d.req("GET", "/instance/fetchInstances", key="wrong-key")
+        check(st == 401, "wrong key -> 401")
+        # unix socket is trusted (file mode guards it)
+        st, body = d.req("GET", "/instance/fetchInstances", unix=True)
+        check(st == 200 and body == [], "unix socket trusted, empty list")
+        # create
+        st, a = create(d, "alpha")
+        check(st == 201 and isinstance(a["hash"], str) and a["instance"]["status"] == "close", "create alpha")
+        st, b = create(d, "beta", token="BETA-TOKEN-1234567890")
+        check(st == 201 and b["hash"] == "BETA-TOKEN-1234567890", "create beta with own token")
+        st, body = create(d, "alpha")
+        check(st == 403 and body["response"]["message"] == ['This name "alpha" is already in use.'], "dup name 403")
+        st, body = d.req("POST", "/instance/create", {"integration": "WHATSAPP-BAILEYS"}, key=ADMIN)
+        check(st == 400 and body["response"]["message"] == [['instance requires property "instanceName"']],
+              "missing name 400 nested array")
+        st, body = create(d, "gamma", integration="WHATSAPP-BUSINESS")
+        check(st == 400 and body["response"]["message"] == ["Invalid integration"], "bad integration")
+        ta = a["hash"]
+        # the token only touches its own instance
+        st, _ = d.req("GET", "/instance/connectionState/alpha", key=ta)
+        check(st == 200, "token reads own instance")
+        st, _ = d.req("GET", "/instance/connectionState/beta", key=ta)
+        check(st == 401, "token cannot read another instance")
+        st, _ = d.req("POST", "/message/sendText/beta", {"number": "5511988887777", "text": "x"}, key=ta)
+        check(st == 401, "token cannot send on another instance")
+        st, body = d.req("GET", "/instance/fetchInstances", key=ta)
+        check(st == 200 and [i["name"] for i in body] == ["alpha"], "token lists only its instance")
+        st, _ = d.req("POST", "/instance/create", {"instanceName": "z", "integration": "WHATSAPP-BAILEYS"}, key=ta)
+        check(st == 401, "token cannot create")
+        st, _ = d.req("GET", "/instance/connectionState/nope", key=ta)
+        check(st == 401, "token on unknown instance -> 401")
+        st, body = d.req("GET", "/instance/connectionState/nope", key=ADMIN)
+        check(st == 404 and body["response"]["message"] == ['The "nope" instance does not exist'], "404 shape")
+        # scoped tokens
+        st, rt = d.req("POST", "/wamd/token/alpha", {"scopes": ["read"]}, key=ta)
+        check(st == 201 and rt["scopes"] == ["read"], "read token created")
+        st, wt = d.req("POST", "/wamd/token/alpha", {"scopes": ["write"]}, key=ADMIN)
+        st2, _ = d.req("POST", "/wamd/token/alpha", {"scopes": ["manage"]}, key=rt["token"])
+        check(st2 == 403, "read token cannot mint tokens")
+        st, _ = d.req("GET", "/instance/connectionState/alpha", key=rt["token"])
+        check(st == 200, "read scope reads")
+        st, body = d.req("POST", "/message/sendText/alpha", {"number": "5511988887777", "text": "x"}, key=rt["token"])
+        check(st == 403 and body["error"] == "Forbidden", "read scope cannot send")
+        st, _ = d.req("GET", "/instance/connect/alpha", key=wt["token"])
+        check(st == 403, "write scope cannot connect")
+        st, _ = d.req("GET", "/instance/connectionState/alpha", key=wt["token"])
+        check(st == 403, "write scope cannot read")
+        st, sc = create(d, "scoped", tokenScopes=["read"])
+        st, _ = d.req("DELETE", "/instance/delete/scoped", key=sc["hash"])
+        check(st == 403, "create-time tokenScopes enforced")
+        # connect: QR + PNG
+        st, q = d.req("GET", "/instance/connect/alpha", key=ta)
+        check(st == 200 and q.get("code", "").startswith("2@") and q.get("count", 0) >= 1, "connect gives QR %s" % q)
+        png = base64.b64decode(q.get("base64", "data:image/png;base64,").split(",", 1)[1] or "")
+        check(png[:8] == b"\x89PNG\r\n\x1a\n", "QR base64 is a PNG")
+        st, s = d.req("GET", "/instance/connectionState/alpha", key=ta)
+        check(s["instance"]["state"] == "connecting", "connecting while showing QR")
+        # pairing code on beta
+        st, q = d.req("GET", "/instance/connect/beta?number=5511977776666", key="BETA-TOKEN-1234567890")
+        check(st == 200 and q.get("pairingCode") == "FAKECODE", "pairing code via ?number= %s" % q)
+        check(wait_open(d, "beta"), "beta open after pairing code")
+        st, body = d.req("GET", "/instance/fetchInstances?instanceName=beta", key=ADMIN)
+        check(body[0]["ownerJid"] == "5511977776666@s.whatsapp.net" and body[0]["connectionStatus"] == "open",
+              "fetchInstances shows owner")
+        # send on a closed (unpaired) instance: 500 Connection Closed
+        st, body = d.req("POST", "/message/sendText/alpha", {"number": "5511988887777", "text": "hi"}, key=ta)
+        check(st == 500 and body["response"]["message"] == "Connection Closed", "send while closed")
+        # send on beta
+        tb = "BETA-TOKEN-1234567890"
+        st, body = d.req("POST", "/message/sendText/beta", {"number": "+55 11 98888-7777", "text": "  "}, key=tb)
+        check(st == 400 and body["response"]["message"] == ["Text is required"], "blank text")
+        st, rec = d.req("POST", "/message/sendText/beta", {"number": "+55 11 98888-7777", "text": "Olá"}, key=tb)
+        check(st == 201 and rec["key"]["remoteJid"] == "5511988887777@s.whatsapp.net" and rec["key"]["fromMe"]
+              and rec["status"] == "PENDING" and rec["pushName"] == "Você" and rec["messageType"] == "conversation"
+              and rec["message"] == {"conversation": "Olá"} and isinstance(rec["messageTimestamp"], int)
+              and rec["source"] == "web", "sendText record %s" % rec)
+        kid = rec["key"]["id"]
+        ok = wait_for(lambda: d.req("POST", "/chat/findMessages/beta", {"where": {"key": {"id": kid}}}, key=tb)[1]
+                      ["messages"]["records"][0]["status"] == "READ", timeout=5)
+        check(ok, "findMessages shows READ after receipts")
+        d.req("POST", "/message/sendText/beta", {"number": "5511988887777", "text": "echo pong"}, key=tb)
+        ok = wait_for(lambda: d.req("POST", "/chat/findMessages/beta",
+                                    {"where": {"key": {"remoteJid": "11223344@lid", "fromMe": False}}}, key=tb)[1]
+                      ["messages"]["total"] == 1, timeout=5)
+        check(ok, "incoming message findable by its LID")
+        st, fm = d.req("POST", "/chat/findMessages/beta", {"where": {"key": {"remoteJid": "5511988887777"}},
+                                                            "page": 1, "offset": 2}, key=tb)
+        check(st == 200 and fm["messages"]["total"] == 3 and fm["messages"]["pages"] == 2
+              and len(fm["messages"]["records"]) == 2, "findMessages paging %s" % fm)
+        inc = fm["messages"]["records"][0]
+        check(inc["key"]["fromMe"] is False and inc["key"]["remoteJidAlt"] == "11223344@lid"
+              and inc["key"]["remoteJid"] == "5511988887777@s.whatsapp.net" and inc["pushName"] == "Echo Peer",
+              "newest first; PN remoteJid with LID beside it")
+        st, chats = d.req("POST", "/chat/findChats/beta", {}, key=tb)
+        check(st == 200 and len(chats) == 1 and chats[0]["remoteJid"] == "5511988887777@s.whatsapp.net"
+              and chats[0]["unreadCount"] == 1, "findChats %s" % chats)
+        st, body = d.req("POST", "/chat/markMessageAsRead/beta",
+                         {"readMessages": [{"remoteJid": "5511988887777@s.whatsapp.net", "fromMe": False,
+                                            "id": inc["key"]["id"]}]}, key=tb)
+        check(st == 201 and body == {"message": "Read messages", "read": "success"}, "markMessageAsRead")
+        st, nums = d.req("POST", "/chat/whatsappNumbers/beta", {"numbers": ["5511988887777", "5511900000000"]},
+                         key=tb)
+        check(st == 200 and [n["exists"] for n in nums] == [True, False] and nums[0]["lid"] == "11223344@lid",
+              "whatsappNumbers %s" % nums)
+        # presence: both body forms
+        st, _ = d.req("POST", "/chat/sendPresence/beta", {"number": "5511988887777", "presence": "composing",
+                                                          "delay": 1000}, key=tb)
+        st2, _ = d.req("POST", "/chat/sendPresence/beta", {"number": "5511988887777",
+                                                           "options": {"presence": "paused", "delay": 10}}, key=tb)
+        check(st == 201 and st2 == 201, "sendPresence top-level and options forms")
+        # webhook set: nested, flat, snake; loopback refused by default
+        st, body = d.req("POST", "/webhook/set/beta", {"webhook": {"enabled": True, "url": "http://127.0.0.1:9/h"}},
+                         key=tb)
+        check(st == 400, "loopback webhook refused by default")
+        st, body = d.req("POST", "/webhook/set/beta", {"webhook": {"enabled": True, "url": "http://10.0.0.1/h"}},
+                         key=tb)
+        check(st == 400, "private webhook refused by default")
+        st, w1 = d.req("POST", "/webhook/set/beta", {"webhook": {"enabled": True, "url": "https://crm.example.com/h",
+                                                                 "byEvents": True, "events": ["MESSAGES_UPSERT",
+                                                                                              "NEW_JWT_TOKEN"]}},
+                       key=tb)
+        check(st == 201 and w1["webhookByEvents"] and w1["events"] == ["MESSAGES_UPSERT"] and w1["secret"],
+              "nested webhook/set %s" % w1)
+        st, w2 = d.req("POST", "/webhook/set/beta", {"enabled": True, "url": "https://crm.example.com/f",
+                                                     "webhookByEvents": False, "events": []}, key=tb)
+        check(st == 201 and w2["url"].endswith("/f") and not w2["webhookByEvents"] and w2["secret"] == w1["secret"],
+              "flat webhook/set keeps the secret")
+        st, w3 = d.req("POST", "/webhook/set/beta", {"url": "https://crm.example.com/s", "webhook_by_events": True},
+                       key=tb)
+        check(st == 201 and w3["webhookByEvents"], "snake_case webhook/set")
+        st, wf = d.req("GET", "/webhook/find/beta", key=tb)
+        check(st == 200 and wf["url"] == "https://crm.example.com/s", "webhook/find")
+        st, wf = d.req("GET", "/webhook/find/alpha", key=ta)
+        check(st == 200 and wf is None, "webhook/find null when unset")
+        # restart: both verbs
+        st, body = d.req("POST", "/instance/restart/beta", key=tb)
+        st2, body2 = d.req("PUT", "/instance/restart/beta", key=tb)
+        check(st == 200 and st2 == 200 and "instance" in body2, "restart POST and PUT")
+        check(wait_open(d, "beta"), "beta open after restart")
+        # body limit
+        st, _ = d.req("POST", "/message/sendText/beta", raw=b"{" + b" " * (1024 * 1024 + 10) + b"}", key=tb)
+        check(st == 413, "body over 1 MiB -> 413")
+        st, body = d.req("GET", "/nope/x", key=ADMIN)
+        check(st == 404 and body["response"]["message"] == ["Cannot GET /nope/x"], "unknown route")
+        # websocket stream, filtered by instance
+        s, status = ws_connect(d.port, "/ws/events?instance=beta", tb)
+        check(b"101" in status, "ws upgrade %r" % status)
+        s2, status2 = ws_connect(d.port, "/ws/events?instance=beta", ta)
+        check(b"101" not in status2, "ws refuses another instance's token")
+        s2.close()
+        d.req("POST", "/message/sendText/beta", {"number": "5511988887777", "text": "ws"}, key=tb)
+        ev = ws_read(s)
+        check(ev is not None and ev["event"] == "send.message" and ev["instance"] == "beta", "ws event %s" % ev)
+        s.close()
+        # logout / delete
+        st, body = d.req("DELETE", "/instance/logout/alpha", key=ta)
+        check(st == 400 or st == 200, "logout alpha (connecting)")
+        st, body = d.req("DELETE", "/instance/logout/beta", key=tb)
+        check(st == 200 and body["response"]["message"] == "Instance logged out", "logout beta")
+        st, body = d.req("DELETE", "/instance/logout/beta", key=tb)
+        check(st == 400 and body["response"]["message"] == ['The "beta" instance is not connected'],
+              "logout when closed -> 400")
+        st, body = d.req("DELETE", "/instance/delete/beta", key=tb)
+        check(st == 200 and body["response"]["message"] == "Instance deleted", "delete")
+        st, _ = d.req("GET", "/instance/connectionState/beta", key=ADMIN)
+        check(st == 404, "deleted instance gone")
+        # SIGHUP re-reads <data>/wamd.conf: loopback webhooks become allowed
+        st, _ = d.req("POST", "/webhook/set/alpha", {"url": "http://127.0.0.1:9/h"}, key=ta)
+        check(st == 400, "loopback refused before reload")
+        with open(os.path.join(d.data, "wamd.conf"), "w") as f:
+            f.write("webhook_allow_loopback = true\n")
+        d.proc.send_signal(signal.SIGHUP)
+        ok = wait_for(lambda: d.req("POST", "/webhook/set/alpha", {"url": "http://127.0.0.1:9/h"}, key=ta)[0] == 201,
+                      timeout=5)
+        check(ok, "SIGHUP reloaded the webhook policy")
+    finally:
+        rc = d.stop()
+        check(rc == 0, "clean exit on SIGTERM (rc %s; sanitizers quiet)" % rc)
+        if FAILS:
+            d.dump_log()
+
+
+# ---------------------------------------------------------------- webhooks
+
+def verify_sig(e, secret):
+    sig = e["headers"].get("x-wamd-signature")
+    if not sig:
+        return False
+    parts = dict(p.split("=", 1) for p in sig.split(","))
+    mac = hmac.new(secret.encode(), (parts["t"] + ".").encode() + e["body"], hashlib.sha256).hexdigest()
+    return hmac.compare_digest(mac, parts["v1"])
+
+
+def test_webhooks():
+    rx = Receiver()
+    rx.start()
+    glob = Receiver()
+    glob.start()
+    d = Daemon(args=["--api-key", ADMIN, "--webhook-allow-loopback", "--webhook-initial-delay-ms", "100",
+                     "--webhook-max-delay-ms", "400", "--webhook-global-url", "http://127.0.0.1:%d/g" % glob.port,
+                     "--webhook-global-events", "CONNECTION_UPDATE", "--webhook-global-secret", "gsecret"],
+               env={"WAMD_FAKE_AUTOPAIR_MS": "150"})
+    d.start()
+    try:
+        st, a = create(d, "wh1", qrcode=True, webhook={"url": rx.url(), "enabled": True, "secret": "s3cret",
+                                                       "headers": {"x-tenant": "42"},
+                                                       "events": ["QRCODE_UPDATED", "CONNECTION_UPDATE",
+                                                                  "SEND_MESSAGE", "MESSAGES_UPDATE",
+                                                                  "MESSAGES_UPSERT"]})
+        check(st == 201 and a.get("qrcode", {}).get("code", "").startswith("2@"), "create with qrcode:true")
+        check(wait_open(d, "wh1"), "wh1 open (autopair)")
+        st, b = create(d, "wh2", webhook={"url": rx.url(), "byEvents": True, "events": ["INSTANCE_CREATE",
+                                                                                         "QRCODE_UPDATED"]})
+        d.req("GET", "/instance/connect/wh2", key=ADMIN)
+        ids = []
+        for i in range(5):
+            st, rec = d.req("POST", "/message/sendText/wh1", {"number": "5511988887777", "text": "m%d" % i}, key=ADMIN)
+            ids.append(rec["key"]["id"])
+        wait_for(lambda: len([e for e in rx.parsed() if e["json"]["event"] == "messages.update"]) >= 15, 10)
+        rx.stop()  # receiver down
+        time.sleep(0.3)
+        for i in range(5, 10):
+            st, rec = d.req("POST", "/message/sendText/wh1", {"number": "5511988887777", "text": "m%d" % i}, key=ADMIN)
+            ids.append(rec["key"]["id"])
+        d.req("POST", "/message/sendText/wh1", {"number": "5511988887777", "text": "echo back"}, key=ADMIN)
+        time.sleep(2.5)  # several failed attempts with backoff
+        rx.start()  # receiver back
+        want = 11 * 4 + 1  # each send: SEND_MESSAGE + 3 updates; plus the echo's upsert
+        got = wait_for(lambda: len([e for e in rx.parsed() if e["path"] == "/hook"
+                                    and e["json"]["event"] in ("send.message", "messages.update",
+                                                               "messages.upsert")]) >= want, 20)
+        evs = [e for e in rx.parsed() if e["path"] == "/hook" and e["json"]["instance"] == "wh1"]
+        msg_evs = [e for e in evs if e["json"]["event"] in ("send.message", "messages.update", "messages.upsert")]
+        check(got and len(msg_evs) == want, "all %d message events delivered after outage, got %d" % (want,
+                                                                                                   len(msg_evs)))
+        # per instance order: event ids strictly increasing, and per message SEND then SERVER_ACK..READ
+        eids = [int(e["headers"]["x-wamd-event-id"]) for e in evs]
+        check(eids == sorted(eids) and len(set(eids)) == len(eids), "in order, no duplicates %s" % eids)
+        seq = {}
+        for e in msg_evs:
+            j = e["json"]
+            if j["event"] == "send.message":
+                seq.setdefault(j["data"]["key"]["id"], []).append("SEND")
+            elif j["event"] == "messages.update":
+                seq.setdefault(j["data"]["keyId"], []).append(j["data"]["status"])
+        check(all(seq.get(i) == ["SEND", "SERVER_ACK", "DELIVERY_ACK", "READ"] for i in ids),
+              "per message: SEND_MESSAGE then SERVER_ACK, DELIVERY_ACK, READ")
+        check(all(verify_sig(e, "s3cret") for e in evs), "every delivery carries a valid HMAC signature")
+        check(all(e["headers"].get("x-tenant") == "42" for e in evs), "custom headers sent")
+        ups = [e["json"] for e in msg_evs if e["json"]["event"] == "messages.upsert"]
+        check(ups and ups[0]["data"]["key"]["remoteJid"] == "5511988887777@s.whatsapp.net"
+              and ups[0]["data"]["key"]["previousRemoteJid"] == "11223344@lid"
+              and ups[0]["data"]["message"]["conversation"] == "back", "MESSAGES_UPSERT PN+LID (2.3.4 form)")
+        env = evs[0]["json"]
+        check(set(env) >= {"event", "instance", "data", "destination", "date_time", "server_url", "apikey"}
+              and env["apikey"] is None and env["date_time"].endswith("Z"), "envelope fields, no token")
+        conn = [e["json"]["data"]["state"] for e in evs if e["json"]["event"] == "connection.update"]
+        check(conn[-1:] == ["open"], "CONNECTION_UPDATE open %s" % conn)
+        qr = [e for e in evs if e["json"]["event"] == "qrcode.updated"]
+        check(qr and qr[0]["json"]["data"]["qrcode"]["base64"].startswith("data:image/png;base64,"),
+              "QRCODE_UPDATED with PNG")
+        # byEvents suffixes on wh2
+        paths = {e["path"] for e in rx.parsed() if e["json"]["instance"] == "wh2"}
+        check("/hook/qrcode-updated" in paths, "byEvents suffix %s" % paths)
+        # global webhook: only subscribed events, signed with its own secret
+        gev = glob.parsed()
+        check(gev and all(e["json"]["event"] == "connection.update" for e in gev)
+              and all(e["path"] == "/g" for e in gev) and all(verify_sig(e, "gsecret") for e in gev),
+              "global webhook filtered and signed")
+    finally:
+        rx.stop()
+        glob.stop()
+        rc = d.stop()
+        check(rc == 0, "clean exit (rc %s)" % rc)
+        if FAILS:
+            d.dump_log()
+
+
+# ---------------------------------------------------------------- restart
+
+def test_restart():
+    rx = Receiver()  # not started yet: receiver down
+    d = Daemon(args=["--api-key", ADMIN, "--webhook-allow-loopback", "--webhook-initial-delay-ms", "100",
+                     "--webhook-max-delay-ms", "300"], env={"WAMD_FAKE_AUTOPAIR_MS": "100"})
+    d.start()
+    try:
+        create(d, "r1", qrcode=True, webhook={"url": rx.url(), "events": ["SEND_MESSAGE", "MESSAGES_UPDATE",
+                                                                          "CONNECTION_UPDATE"]})
+        check(wait_open(d, "r1"), "r1 open")
+        ids = []
+        for i in range(6):
+            st, rec = d.req("POST", "/message/sendText/r1", {"number": "5511988887777", "text": "k%d" % i}, key=ADMIN)
+            ids.append(rec["key"]["id"])
+        time.sleep(0.5)
+        d.stop(signal.SIGKILL)  # crash with everything still queued
+        rx.start()
+        d.start()
+        check(wait_open(d, "r1"), "instance back and open after restart")
+        want_ids = set(ids)
+        got = wait_for(lambda: {e["json"]["data"]["keyId"] for e in rx.parsed()
+                                if e["json"]["event"] == "messages.update" and e["json"]["data"]["status"] == "READ"}
+                       >= want_ids, 15)
+        check(got, "every READ update queued before the kill is delivered after restart")
+        sends = [e["json"]["data"]["key"]["id"] for e in rx.parsed() if e["json"]["event"] == "send.message"]
+        check(sends == ids, "SEND_MESSAGE events complete and in order after restart")
+        eids = [int(e["headers"]["x-wamd-event-id"]) for e in rx.parsed()]
+        check(eids == sorted(eids), "order kept across the restart")
+        st, body = d.req("GET", "/instance/fetchInstances", key=ADMIN)
+        check([i["name"] for i in body] == ["r1"], "instance persisted")
+    finally:
+        rx.stop()
+        rc = d.stop()
+        check(rc == 0, "clean exit (rc %s)" % rc)
+        if FAILS:
+            d.dump_log()
+
+
+# ---------------------------------------------------------------- wamctl
+
+def test_wamctl():
+    ctl = os.environ["WAMCTL_BIN"]
+    d = Daemon(env={"WAMD_FAKE_AUTOPAIR_MS": "600"})
+
+    def run(*args, timeout=20):
+        p = subprocess.run([ctl, "--socket", d.sock] + list(args), capture_output=True, timeout=timeout)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    rc, out, err = run("instance", "list")
+    check(rc != 0 and "not running" in err, "clear error without daemon: %r" % err)
+    d.start(tcp=False)
+    try:
+        rc, out, err = run("instance", "create", "c1")
+        check(rc == 0 and "c1" in out, "wamctl instance create %r %r" % (out, err))
+        rc, out, err = run("instance", "list")
+        check(rc == 0 and "c1" in out, "wamctl instance list")
+        png = os.path.join(d.data, "qr.png")
+        rc, out, err = run("qr", "c1", "--png", png)
+        check(rc == 0 and open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n", "wamctl qr --png %r" % err)
+        rc, out, err = run("pair", "c1")
+        check(rc == 0 and "connected" in out, "wamctl pair returns when connected %r" % err)
+        rc, out, err = run("send", "c1", "5511988887777", "hello")
+        check(rc == 0 and "3EB0" in out, "wamctl send %r %r" % (out, err))
+        p = subprocess.Popen([ctl, "--socket", d.sock, "events", "c1"], stdout=subprocess.PIPE)
+        time.sleep(0.3)
+        run("send", "c1", "5511988887777", "again")
+        lines = [p.stdout.readline() for _ in range(4)]
+        p.kill()
+        p.wait()
+        check(any(b'"event":"send.message"' in ln for ln in lines), "wamctl events streams %r" % lines)
+        rc, out, err = run("instance", "logout", "c1")
+        check(rc == 0, "wamctl instance logout")
+        rc, out, err = run("instance", "delete", "c1")
+        check(rc == 0, "wamctl instance delete")
+        rc, out, err = run("instance", "list")
+        check("c1" not in out, "deleted")
+    finally:
+        rc = d.stop()
+        check(rc == 0, "clean exit (rc %s)" % rc)
+        if FAILS:
+            d.dump_log()
+
+
+def main():
+    which = sys.argv[1]
+    {"api": test_api, "webhooks": test_webhooks, "restart": test_restart, "wamctl": test_wamctl}[which]()
+    for d in DIRS:
+        shutil.rmtree(d, ignore_errors=True)
+    if FAILS:
+        print("%d check(s) failed" % len(FAILS), file=sys.stderr)
+        sys.exit(1)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+/* Fuzz target over wamd's own parsers of untrusted text: the config file
+ * (key = value and JSON forms), webhook URLs and their address classes,
+ * and Evolution's phone-number normalizer (API `number` fields). The first
+ * byte picks the parser. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wamd.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1 || size > 70000)
+		return 0;
+	char *s = malloc(size);
+	if (!s)
+		return 0;
+	memcpy(s, data + 1, size - 1);
+	s[size - 1] = '\0';
+	switch (data[0] % 3) {
+	case 0: {
+		struct wamd_config c;
+		memset(&c, 0, sizeof c);
+		char err[256];
+		(void)wamd_config_parse_text(&c, s, strlen(s), "fuzz", err, sizeof err);
+		wamd_config_free(&c);
+		break;
+	}
+	case 1: {
+		struct wamd_url u;
+		if (wamd_url_parse(s, &u) == 0)
+			(void)wamd_addr_classify_host(u.host);
+		break;
+	}
+	default: {
+		char out[128];
+		(void)wamd_normalize_number(s, out, sizeof out);
+		break;
+	}
+	}
+	free(s);
+	return 0;
+}
