@@ -1,19 +1,12 @@
 /* The daemon's only contact with the session engine (include/wa/session.h):
  * creates, starts and stops one wa_session per tenant and forwards its
- * events to wamd_tenant_core.c. Built without WAMD_HAVE_SESSION (the engine
- * not in the tree yet) every call reports WA_ESTATE: the API still works,
- * instances just stay "close". */
+ * events to wamd_tenant_core.c. Tests link a fake engine in its place
+ * (tests/daemon/fake_session.c). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "wamd.h"
 
-#ifdef WAMD_HAVE_SESSION
-
-bool wamd_session_available(void)
-{
-	return true;
-}
 
 const struct lws_protocols *wamd_session_protocols(size_t *n)
 {
@@ -176,80 +169,3 @@ int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers,
 		return WA_ESTATE;
 	return wa_session_check_numbers(t->sess, numbers, n, numbers_done, ticket);
 }
-
-#else /* no session engine in this build */
-
-bool wamd_session_available(void)
-{
-	return false;
-}
-
-const struct lws_protocols *wamd_session_protocols(size_t *n)
-{
-	*n = 0;
-	return NULL;
-}
-
-bool wamd_tenant_is_paired(const struct wamd_tenant *t)
-{
-	(void)t;
-	return false;
-}
-
-const char *wamd_conn_state_name(enum wa_conn_state st)
-{
-	return st == WA_CONN_DISCONNECTED ? "DISCONNECTED" : "?";
-}
-
-int wamd_tenant_start(struct wamd_tenant *t)
-{
-	(void)t;
-	return WA_ESTATE;
-}
-
-void wamd_tenant_stop(struct wamd_tenant *t)
-{
-	(void)t;
-}
-
-int wamd_tenant_pairing_code(struct wamd_tenant *t, const char *phone)
-{
-	(void)t;
-	(void)phone;
-	return WA_ESTATE;
-}
-
-int wamd_tenant_logout(struct wamd_tenant *t)
-{
-	(void)t;
-	return WA_ESTATE;
-}
-
-int wamd_tenant_send_text(struct wamd_tenant *t, const char *to, const char *text, const char *quoted_id,
-			  const char *quoted_jid, bool quoted_from_me, const char *quoted_text, char **id_out)
-{
-	(void)t, (void)to, (void)text, (void)quoted_id, (void)quoted_jid, (void)quoted_from_me;
-	(void)quoted_text, (void)id_out;
-	return WA_ESTATE;
-}
-
-int wamd_tenant_mark_read(struct wamd_tenant *t, const char *const *jids, const char *const *ids,
-			  const bool *from_me, size_t n)
-{
-	(void)t, (void)jids, (void)ids, (void)from_me, (void)n;
-	return WA_ESTATE;
-}
-
-int wamd_tenant_presence(struct wamd_tenant *t, const char *to, const char *presence)
-{
-	(void)t, (void)to, (void)presence;
-	return WA_ESTATE;
-}
-
-int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers, size_t n, void *ticket)
-{
-	(void)t, (void)numbers, (void)n, (void)ticket;
-	return WA_ESTATE;
-}
-
-#endif

@@ -8,7 +8,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <qrencode.h>
+#include "wa/qr.h"
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,22 +153,14 @@ static int fail_resp(int status, json_t *j)
 
 static void render_qr_terminal(const char *text)
 {
-	QRcode *q = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_L);
-	if (!q)
+	char *t = NULL;
+	if (wa_qr_terminal(text, &t) != 0) {
+		fprintf(stderr, "wamctl: cannot render the QR code\n");
 		return;
-	int w = q->width, m = 2;
-	/* two modules per character row: upper and lower half blocks */
-	for (int y = -m; y < w + m; y += 2) {
-		for (int x = -m; x < w + m; x++) {
-			bool top = x >= 0 && y >= 0 && x < w && y < w && (q->data[y * w + x] & 1);
-			bool bot = x >= 0 && y + 1 >= 0 && x < w && y + 1 < w && (q->data[(y + 1) * w + x] & 1);
-			/* dark modules print as spaces on a light background */
-			fputs(top && bot ? " " : top ? "\xe2\x96\x84" : bot ? "\xe2\x96\x80" : "\xe2\x96\x88", stdout);
-		}
-		putchar('\n');
 	}
-	QRcode_free(q);
+	fputs(t, stdout);
 	fflush(stdout);
+	free(t);
 }
 
 static int cmd_instance(int argc, char **argv)

@@ -207,7 +207,6 @@ int wamd_tenant_mark_read(struct wamd_tenant *t, const char *const *jids, const 
 int wamd_tenant_presence(struct wamd_tenant *t, const char *to, const char *presence);
 /* ticket: see wamd_api.c (survives the HTTP connection closing first) */
 int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers, size_t n, void *ticket);
-bool wamd_session_available(void);
 bool wamd_tenant_is_paired(const struct wamd_tenant *t);
 const char *wamd_conn_state_name(enum wa_conn_state st);
 const struct lws_protocols *wamd_session_protocols(size_t *n);

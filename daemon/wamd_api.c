@@ -475,9 +475,7 @@ static void h_connect(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		json_decref(ctx);
 		/* Evolution's connect answers its own failures with 200 */
 		wamd_reply_json(c, 200,
-				json_pack("{s:b, s:s}", "error", 1, "message",
-					  wamd_session_available() ? wa_strerror(rc)
-								   : "session engine not available in this build"));
+				json_pack("{s:b, s:s}", "error", 1, "message", wa_strerror(rc)));
 		return;
 	}
 	wait_start(c, t, WAIT_CONNECT, ctx, WAMD_QR_WAIT_MS);

@@ -270,12 +270,11 @@ int main(int argc, char **argv)
 		size_t n = 0;
 		for (struct wamd_tenant *t = d.tenants; t; t = t->next, n++) {
 			rc = wamd_tenant_start(t);
-			if (rc != 0 && wamd_session_available())
+			if (rc != 0)
 				LOGW("instance %s: session start failed: %s", t->name, wa_errname(rc));
 			wamd_webhook_kick(t);
 		}
-		LOGI("wamd %s started: %zu instance(s), session engine %s", WA_VERSION_STRING, n,
-		     wamd_session_available() ? "present" : "NOT BUILT (instances stay closed)");
+		LOGI("wamd %s started: %zu instance(s)", WA_VERSION_STRING, n);
 	}
 	while (!d.stop) {
 		if (lws_service(d.ctx, 0) < 0)
