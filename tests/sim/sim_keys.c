@@ -87,10 +87,12 @@ int sim_keys_upload(sim_keys *k, const wa_node *iq)
 	sim_keys_set_bundle(k, be(reg, 4), ident, spk_id, spk, sig);
 	for (size_t i = 0; i < n; i++) {
 		const wa_node *key = wa_node_child_at(list, i);
-		const uint8_t *idp, *pub;
-		(void)child_fixed(key, "id", 3, &idp);
-		(void)child_fixed(key, "value", 32, &pub);
-		int rc = sim_keys_add_otk(k, be(idp, 3), pub);
+		const uint8_t *idp = NULL, *pub = NULL;
+		int rc = child_fixed(key, "id", 3, &idp);
+		if (!rc)
+			rc = child_fixed(key, "value", 32, &pub);
+		if (!rc)
+			rc = sim_keys_add_otk(k, be(idp, 3), pub);
 		if (rc)
 			return rc;
 	}
