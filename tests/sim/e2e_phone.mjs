@@ -76,6 +76,22 @@ await sleep(200);
 msgs = (await sim.api('GET', `/_sim/accounts/${P}/messages`)).json.messages;
 check(msgs.some((m) => m.id === id3 && m.text === 'sent on the phone' && m.from === jidA), 'P\'s phone got it too');
 
+// 4. retry: P's phone forgets its sessions with A; A's next message fails to
+// decrypt there, the phone's retry receipt reaches A, Baileys refetches the
+// phone's bundle and resends under the same id, and wasim delivers the
+// resend (same id, new ciphertext) instead of dropping it as a duplicate
+r = await sim.api('POST', '/_sim/phone/forget', { phone: P, peer: A });
+check(r.status === 200 && r.json.deleted >= 1, `P's phone dropped ${r.json.deleted} session(s) with A`);
+const sent4 = await a.sock.sendMessage(jidP, { text: 'after you forgot me' });
+let seen4;
+for (let i = 0; i < 100 && !seen4; i++) {
+  await sleep(100);
+  msgs = (await sim.api('GET', `/_sim/accounts/${P}/messages`)).json.messages;
+  seen4 = msgs.find((m) => m.id === sent4.key.id && m.kind === 'message');
+}
+check(msgs.some((m) => m.id === sent4.key.id && m.kind === 'undecryptable'), 'the first copy did not decrypt at the phone');
+check(seen4 && seen4.text === 'after you forgot me', 'the resend after the retry receipt decrypted at the phone');
+
 // hostile control input
 r = await sim.api('POST', '/_sim/phone/send', { phone: '999', to: A, text: 'x' });
 check(r.status === 404, 'unknown sender account refused');
@@ -83,7 +99,7 @@ r = await sim.api('POST', '/_sim/phone/send', { phone: P, to: A });
 check(r.status === 400, 'missing text refused');
 check((await sim.api('GET', `/_sim/accounts/999/messages`)).status === 404, 'messages of an unknown account: 404');
 
-console.log(`figures: 3 messages phone<->Baileys, total ${Date.now() - t0} ms`);
+console.log(`figures: 4 messages phone<->Baileys (one through a retry), total ${Date.now() - t0} ms`);
 await a.stop();
 const code = await sim.stop();
 check(code === 0, `wasim exited cleanly (${code})`);

@@ -594,7 +594,37 @@ void sim_phone_shutdown(void)
 	close_store();
 }
 
+/* {"phone", "peer"}: the phone drops its Signal sessions with every device
+ * of peer, as after a reinstall; the peer's next message to it fails to
+ * decrypt and the phone asks for it again with a retry receipt. */
+static int h_forget(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	const char *phone = json_string_value(json_object_get(req->json, "phone"));
+	const char *peer = json_string_value(json_object_get(req->json, "peer"));
+	struct sim_account *a = phone ? sim_account_find(sim, phone) : NULL;
+	struct sim_account *b = peer ? sim_account_find(sim, peer) : NULL;
+	size_t n = 0;
+	(void)user;
+	if (!a || !b || !sim_ax(sim, a)) {
+		sim_http_error(resp, 404, "no such account");
+		return 0;
+	}
+	struct sim_phone *p = sim_ax(sim, a)->phone;
+	for (size_t i = 0; i <= b->n_devices; i++) {
+		uint32_t dev = i == 0 ? 0 : b->devices[i - 1]->device;
+		bool exists = false;
+		if (wa_sig_session_exists(p->sig, b->lid, (int32_t)dev, &exists) == 0 && exists &&
+		    wa_sig_session_delete(p->sig, b->lid, (int32_t)dev) == 0)
+			n++;
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "deleted", json_integer((json_int_t)n));
+	sim_http_json(resp, 200, o);
+	return 0;
+}
+
 int sim_phone_init(struct sim *sim)
 {
-	return sim_http_register(sim, "POST", "/_sim/phone/send", h_send, NULL);
+	int rc = sim_http_register(sim, "POST", "/_sim/phone/send", h_send, NULL);
+	return rc ? rc : sim_http_register(sim, "POST", "/_sim/phone/forget", h_forget, NULL);
 }
