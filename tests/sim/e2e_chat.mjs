@@ -5,6 +5,7 @@
 // every message reach DELIVERY_ACK and then READ through forwarded receipts
 // (messages.update). Prints the figures.
 import { startWasim, pairByQr, check, fail, watchdog, sleep } from './harness.mjs';
+import { waitHistorySynced, goOnline } from './e2e_msg_util.mjs';
 
 const N = 20;
 watchdog(90);
@@ -18,8 +19,8 @@ check(true, `both paired and logged in (${Date.now() - t0} ms)`);
 // Active delivery receipts need an 'available' presence, which Baileys only
 // sends once it knows its push name (a real phone syncs it via app state).
 for (const [c, name] of [[a, 'Alice'], [b, 'Bob']]) {
-  c.creds.me = { ...c.creds.me, name };
-  await c.sock.sendPresenceUpdate('available');
+  await waitHistorySynced(c);
+  await goOnline(c, name);
 }
 
 function track(c) {
@@ -116,6 +117,7 @@ await b.sock.sendPresenceUpdate('available');
 // and what the new device sends reaches alice and (as a device-sent copy)
 // bob's first device
 const tab = await pairByQr(sim, B, 'bob-tablet');
+await waitHistorySynced(tab);
 const tabGot = [];
 tab.sock.ev.on('messages.upsert', ({ messages }) => {
   for (const m of messages) {
