@@ -65,6 +65,12 @@ const ownA = (await sim.api('GET', `/_sim/accounts/${A}/messages`)).json.message
 check(ownA.some((m) => m.id === sent.key.id && m.kind === 'dsm' && m.text === 'hello phone' && m.chat === jidP),
   'A\'s own phone decrypted the device-sent copy');
 
+// the phone reads it: Baileys sees READ
+r = await sim.api('POST', '/_sim/phone/read', { phone: P, ids: [sent.key.id] });
+check(r.status === 200 && r.json.read === 1, 'phone P marks it read');
+await a.waitFor(() => status[sent.key.id] === 4, 10000, 'read receipt from the phone');
+check(true, 'Baileys saw READ from the phone');
+
 // 3. A's own phone -> P: Baileys (A's companion) sees it as its own message
 r = await sim.api('POST', '/_sim/phone/send', { phone: A, to: P, text: 'sent on the phone' });
 check(r.status === 200, 'A\'s phone sends to P');

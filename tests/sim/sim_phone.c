@@ -594,6 +594,49 @@ void sim_phone_shutdown(void)
 	close_store();
 }
 
+/* {"phone", "ids": [...]}: the phone reads messages it received: a read
+ * receipt (with t) goes to the device each came from. */
+static int h_read(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	const char *phone = json_string_value(json_object_get(req->json, "phone"));
+	json_t *ids = json_object_get(req->json, "ids");
+	struct sim_account *a = phone ? sim_account_find(sim, phone) : NULL;
+	size_t i, n = 0;
+	json_t *v;
+	char t[32];
+	(void)user;
+	if (!a || !sim_ax(sim, a) || !json_is_array(ids)) {
+		sim_http_error(resp, a ? 400 : 404, a ? "need ids" : "no such account");
+		return 0;
+	}
+	sim_msg_tstr(t, sizeof(t), sim_now());
+	json_array_foreach(ids, i, v) {
+		const char *id = json_string_value(v);
+		size_t k;
+		json_t *m;
+		if (!id)
+			continue;
+		json_array_foreach(sim_ax(sim, a)->phone->msgs, k, m) {
+			const char *kind = json_string_value(json_object_get(m, "kind"));
+			const char *from = json_string_value(json_object_get(m, "from"));
+			if (!kind || strcmp(kind, "message") != 0 || json_is_true(json_object_get(m, "from_me")) ||
+			    strcmp(json_string_value(json_object_get(m, "id")), id) != 0 || !from)
+				continue;
+			wa_node *r = sim_node("receipt", "id", id, "to", from, "type", "read", "t", t, NULL);
+			if (r) {
+				SIM_IGNORE(sim_route_receipt(sim, a, 0, r));
+				wa_node_free(r);
+				n++;
+			}
+			break;
+		}
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "read", json_integer((json_int_t)n));
+	sim_http_json(resp, 200, o);
+	return 0;
+}
+
 /* {"phone", "peer"}: the phone drops its Signal sessions with every device
  * of peer, as after a reinstall; the peer's next message to it fails to
  * decrypt and the phone asks for it again with a retry receipt. */
@@ -626,5 +669,6 @@ static int h_forget(struct sim *sim, const struct sim_http_req *req, struct sim_
 int sim_phone_init(struct sim *sim)
 {
 	int rc = sim_http_register(sim, "POST", "/_sim/phone/send", h_send, NULL);
+	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/phone/read", h_read, NULL);
 	return rc ? rc : sim_http_register(sim, "POST", "/_sim/phone/forget", h_forget, NULL);
 }
