@@ -5,13 +5,15 @@
 // every message reach DELIVERY_ACK and then READ through forwarded receipts
 // (messages.update). Prints the figures.
 import { startWasim, pairByQr, check, fail, watchdog, sleep } from './harness.mjs';
-import { waitHistorySynced, goOnline } from './e2e_msg_util.mjs';
+import { waitHistorySynced, goOnline, createAccount } from './e2e_msg_util.mjs';
 
 const N = 20;
 watchdog(90);
 const t0 = Date.now();
 const sim = await startWasim(process.argv[2]);
 const A = '15550002001', B = '15550002002';
+await createAccount(sim, A, 'Alice');
+await createAccount(sim, B, 'Bob');
 const a = await pairByQr(sim, A, 'alice');
 const b = await pairByQr(sim, B, 'bob');
 check(true, `both paired and logged in (${Date.now() - t0} ms)`);

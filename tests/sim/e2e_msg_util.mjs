@@ -16,10 +16,19 @@ export async function waitHistorySynced(c, ms = 15000) {
   }
 }
 
-// Gives the client a push name and announces it available, as an app with a
-// synced profile does; only then does Baileys send plain (active) delivery
-// receipts instead of "inactive" ones, which a Baileys sender ignores.
+// Creates the account with a push name before pairing: the phone's messages
+// to its companions carry it as `notify`, and Baileys takes its own name from
+// the first fromMe message it sees (the history-sync notification).
+export async function createAccount(sim, phone, pushName) {
+  const r = await sim.api('POST', '/_sim/accounts', { phone, push_name: pushName });
+  if (r.status !== 201) fail(`create account ${phone}: ${JSON.stringify(r)}`);
+}
+
+// Announces the client available (the harness runs Baileys with
+// markOnlineOnConnect off); only then does Baileys send plain (active)
+// delivery receipts instead of "inactive" ones, which a Baileys sender
+// ignores. Baileys refuses to without a push name: it must have learnt it.
 export async function goOnline(c, name) {
-  c.creds.me = { ...c.creds.me, name };
+  if (c.creds.me?.name !== name) fail(`${c.name}: Baileys did not learn its push name (${c.creds.me?.name})`);
   await c.sock.sendPresenceUpdate('available');
 }

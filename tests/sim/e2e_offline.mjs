@@ -5,7 +5,7 @@
 // offline="1" before <ib><offline count/>, decrypts them all, and Alice sees
 // every one reach DELIVERY_ACK. The queue is empty afterwards.
 import { startWasim, pairByQr, Client, check, fail, watchdog, tmpDir, sleep } from './harness.mjs';
-import { waitHistorySynced, goOnline } from './e2e_msg_util.mjs';
+import { waitHistorySynced, goOnline, createAccount } from './e2e_msg_util.mjs';
 
 const N = 10;
 watchdog(90);
@@ -14,6 +14,8 @@ const state = tmpDir('wasim-state-');
 let sim = await startWasim(process.argv[2], { state });
 const A = '15550004001', B = '15550004002';
 const jidA = `${A}@s.whatsapp.net`, jidB = `${B}@s.whatsapp.net`;
+await createAccount(sim, A, 'Alice');
+await createAccount(sim, B, 'Bob');
 const a = await pairByQr(sim, A, 'alice', { reconnect: true });
 const b = await pairByQr(sim, B, 'bob');
 for (const [c, name] of [[a, 'Alice'], [b, 'Bob']]) {

@@ -8,13 +8,14 @@
 //  - A's own phone sends to P: Baileys (a companion of A) gets the
 //    device-sent copy as a message from itself.
 import { startWasim, pairByQr, check, fail, watchdog, sleep } from './harness.mjs';
-import { waitHistorySynced, goOnline } from './e2e_msg_util.mjs';
+import { waitHistorySynced, goOnline, createAccount } from './e2e_msg_util.mjs';
 
 watchdog(60);
 const t0 = Date.now();
 const sim = await startWasim(process.argv[2]);
 const A = '15550003001', P = '15550003002';
 check((await sim.api('POST', '/_sim/accounts', { phone: P })).status === 201, 'phone-only account P created');
+await createAccount(sim, A, 'Alice');
 const a = await pairByQr(sim, A, 'alice');
 await waitHistorySynced(a);
 await goOnline(a, 'Alice');
