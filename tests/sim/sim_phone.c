@@ -12,7 +12,9 @@
  * which ends Baileys' 20 s wait for history on a first login. */
 #include "sim_msg.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <signal_protocol.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +64,33 @@ static void remove_tmp(void)
 	}
 }
 
+/* A wasim killed with SIGKILL leaves its temporary phones dir behind: the
+ * next one removes those whose process is gone (names carry the pid). */
+static void sweep_stale(void)
+{
+	DIR *dir = opendir("/tmp");
+	struct dirent *e;
+	if (!dir)
+		return;
+	while ((e = readdir(dir)) != NULL) {
+		long pid;
+		char path[512], f[600];
+		if (strncmp(e->d_name, "wasim-phones-", 13) != 0)
+			continue;
+		pid = strtol(e->d_name + 13, NULL, 10);
+		if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "/tmp/%s", e->d_name);
+		static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+		for (size_t i = 0; i < 4; i++) {
+			snprintf(f, sizeof(f), "%s/phones.db%s", path, sfx[i]);
+			(void)unlink(f);
+		}
+		(void)rmdir(path);
+	}
+	closedir(dir);
+}
+
 static int open_store(struct sim *sim)
 {
 	static bool at_exit;
@@ -73,7 +102,8 @@ static int open_store(struct sim *sim)
 	if (sim->state_dir) {
 		snprintf(g_phones.path, sizeof(g_phones.path), "%s/phones.db", sim->state_dir);
 	} else {
-		snprintf(g_phones.dir, sizeof(g_phones.dir), "/tmp/wasim-phones-XXXXXX");
+		sweep_stale();
+		snprintf(g_phones.dir, sizeof(g_phones.dir), "/tmp/wasim-phones-%ld-XXXXXX", (long)getpid());
 		if (!mkdtemp(g_phones.dir))
 			return WA_EIO;
 		snprintf(g_phones.path, sizeof(g_phones.path), "%s/phones.db", g_phones.dir);
