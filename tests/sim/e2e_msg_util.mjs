@@ -5,9 +5,9 @@ import { fail, sleep } from './harness.mjs';
 // Waits until a freshly paired Baileys client has processed the phone's
 // initial history-sync notification (wasim sends it 1 s after the first
 // login; Baileys then counts accountSyncCounter up). Starting to chat
-// before that makes the phone's pkmsg race the client's own first sends to
-// its phone inside Baileys, whose encrypt path locks a session by the PN
-// JID and whose decrypt path by the LID one.
+// before that lets the phone's first pkmsg cross the client's own first
+// pkmsg to its phone, and crossing first pkmsgs can lose a session inside
+// Baileys (seen as "No matching sessions" on the next message).
 export async function waitHistorySynced(c, ms = 15000) {
   const end = Date.now() + ms;
   while ((c.creds.accountSyncCounter ?? 0) < 1) {
