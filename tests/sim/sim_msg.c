@@ -392,6 +392,8 @@ static void device_removed(struct sim *sim, struct sim_device *d, void *user)
 {
 	(void)user;
 	dev_ext_free(d);
+	if (sim_stopping(sim))
+		return; /* shutdown, not an unpair: nobody to tell */
 	sim_usync_notify_devices(sim, d->acct, d->device, false);
 	sim_msg_dirty(sim);
 }

@@ -499,6 +499,8 @@ static void send_history(struct sim *sim, void *argp)
 	struct sim_account *a = sim_account_find(sim, arg->phone);
 	uint32_t dev = arg->device;
 	free(arg);
+	if (sim_stopping(sim))
+		return; /* fired early at shutdown: nothing may be sent */
 	if (!a || !sim_device_find(a, dev) || !sim_ax(sim, a))
 		return;
 	struct sim_phone *p = sim_ax(sim, a)->phone;
