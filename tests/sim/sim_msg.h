@@ -105,6 +105,8 @@ int sim_receipts_init(struct sim *sim) WA_MUST_CHECK;
 int sim_presence_init(struct sim *sim) WA_MUST_CHECK;
 int sim_iq_misc_init(struct sim *sim) WA_MUST_CHECK;
 int sim_phone_init(struct sim *sim) WA_MUST_CHECK;
+int sim_media_init(struct sim *sim) WA_MUST_CHECK;
+void sim_media_shutdown(void);
 int sim_msg_init(struct sim *sim) WA_MUST_CHECK;
 
 /* sim_usync.c: <notification type="devices"> about a's device dev to every
