@@ -295,6 +295,7 @@ static void keys_load(sim_keys *k, const json_t *o)
 	    b64_get(o, "spk_sig", 64, &sig, &n) == 0) {
 		sim_keys_set_bundle(k, (uint32_t)json_integer_value(json_object_get(o, "regid")), ident,
 			(uint32_t)json_integer_value(json_object_get(o, "spk_id")), spk, sig);
+		k->uploaded = true;
 		json_array_foreach(json_object_get(o, "otk"), i, e) {
 			uint8_t *pub = NULL;
 			json_t *one = json_array_get(e, 0);
@@ -321,7 +322,7 @@ static int device_save(struct sim *sim, const struct sim_device *d, json_t *obj,
 	(void)user;
 	if (!x)
 		return 0;
-	if (x->keys.has_bundle)
+	if (x->keys.uploaded)
 		json_object_set_new(obj, "prekeys", keys_json(&x->keys));
 	q = json_array();
 	if (!q)
@@ -414,7 +415,7 @@ static void device_info(struct sim *sim, const struct sim_device *d, json_t *obj
 	(void)user;
 	json_object_set_new(obj, "queued", json_integer(x ? (json_int_t)x->q.n : 0));
 	json_object_set_new(obj, "prekeys", json_integer(x ? (json_int_t)x->keys.n_otk : 0));
-	json_object_set_new(obj, "uploaded", json_boolean(x && x->keys.has_bundle));
+	json_object_set_new(obj, "uploaded", json_boolean(x && x->keys.uploaded));
 	json_t *items = json_array();
 	for (const sim_qitem *it = x ? x->q.head : NULL; it && items; it = it->next) {
 		json_t *e = json_object();

@@ -71,7 +71,9 @@ static void test_keys(void)
 	wa_node_free(bad);
 
 	wa_node *up = upload(1, 1, 5, 4);
+	CHECK(!k.uploaded);
 	CHECK_EQ_INT(sim_keys_upload(&k, up), 0);
+	CHECK(k.uploaded);
 	CHECK_EQ_INT(sim_keys_count(&k), 5);
 	CHECK_EQ_INT(k.spk_id, 1);
 	/* same ids again replace, no duplicates */
