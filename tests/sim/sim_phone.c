@@ -35,8 +35,15 @@
 #define SIM_PHONE_MAX_RECORDED 20000 /* messages kept per phone for the control API */
 #define SIM_PHONE_MAX_TEXT 65536
 
+#define SIM_PHONE_RETRIES 64 /* message ids whose retry count the phone remembers */
+
 struct sim_phone {
 	struct sim_account *acct;
+	struct {
+		uint64_t id_hash;
+		unsigned count;
+	} retries[SIM_PHONE_RETRIES];
+	size_t retry_next;
 	int64_t inst;
 	wa_sig *sig;
 	json_t *msgs; /* recorded messages, oldest first */
@@ -291,17 +298,56 @@ static void send_receipt(struct sim *sim, struct sim_account *a, const char *id,
 	wa_node_free(r);
 }
 
+/* Retry count for a message id: 1, 2, ... (as Baileys counts per id). */
+static unsigned next_retry_count(struct sim_phone *p, const char *id)
+{
+	uint64_t h = sim_msg_id_hash(id);
+	for (size_t i = 0; i < SIM_PHONE_RETRIES; i++)
+		if (p->retries[i].id_hash == h)
+			return ++p->retries[i].count;
+	p->retries[p->retry_next].id_hash = h;
+	p->retries[p->retry_next].count = 1;
+	p->retry_next = (p->retry_next + 1) % SIM_PHONE_RETRIES;
+	return 1;
+}
+
+/* From the second retry on, the receipt carries a fresh bundle in <keys>
+ * so the sender can rebuild the session without a fetch (both clients). */
+static wa_node *retry_keys(struct sim *sim, struct sim_account *a)
+{
+	struct sim_acct_ext *x = sim_ax(sim, a);
+	static const uint8_t type = 5;
+	sim_otk otk;
+	wa_node *k = sim_node("keys", NULL);
+	if (!k || !x)
+		return k;
+	if (sim_node_add_bytes(k, "type", &type, 1) || sim_node_add_bytes(k, "identity", a->identity.pub, 32) ||
+	    (x->phone_keys.n_otk < SIM_PHONE_OTK_LOW && sim_phone_refill(sim, a) != 0) ||
+	    (sim_keys_take_otk(&x->phone_keys, &otk) && sim_node_add_key(k, "key", otk.id, otk.pub, NULL)) ||
+	    sim_node_add_key(k, "skey", a->spk_id, a->spk.pub, a->spk_sig)) {
+		wa_node_free(k);
+		return NULL;
+	}
+	return k;
+}
+
 static void send_retry(struct sim *sim, struct sim_account *a, const wa_node *msg)
 {
-	char t[32];
+	char t[32], cnt[16];
 	uint8_t reg[4] = { (uint8_t)(a->regid >> 24), (uint8_t)(a->regid >> 16), (uint8_t)(a->regid >> 8),
 		(uint8_t)a->regid };
 	const char *id = wa_node_attr(msg, "id");
+	unsigned count = next_retry_count(sim_ax(sim, a)->phone, id);
+	if (count > 5)
+		return; /* give up, as both clients do */
+	snprintf(cnt, sizeof(cnt), "%u", count);
 	sim_msg_tstr(t, sizeof(t), sim_now());
 	wa_node *r = sim_node("receipt", "id", id, "to", wa_node_attr(msg, "from"), "type", "retry", NULL);
-	r = sim_node_add(r, sim_node("retry", "count", "1", "id", id, "t", wa_node_attr(msg, "t") ? wa_node_attr(msg, "t") : t,
+	r = sim_node_add(r, sim_node("retry", "count", cnt, "id", id, "t", wa_node_attr(msg, "t") ? wa_node_attr(msg, "t") : t,
 		"v", "1", NULL));
 	r = sim_node_add(r, sim_node_bytes("registration", reg, 4));
+	if (r && count >= 2)
+		r = sim_node_add(r, retry_keys(sim, a));
 	if (!r)
 		return;
 	SIM_IGNORE(sim_route_receipt(sim, a, 0, r));
