@@ -5,12 +5,15 @@
 // every message reach DELIVERY_ACK and then READ through forwarded receipts
 // (messages.update). Prints the figures.
 import { startWasim, pairByQr, check, fail, watchdog, sleep } from './harness.mjs';
+import { waitHistorySynced, goOnline, createAccount } from './e2e_msg_util.mjs';
 
 const N = 20;
 watchdog(90);
 const t0 = Date.now();
 const sim = await startWasim(process.argv[2]);
 const A = '15550002001', B = '15550002002';
+await createAccount(sim, A, 'Alice');
+await createAccount(sim, B, 'Bob');
 const a = await pairByQr(sim, A, 'alice');
 const b = await pairByQr(sim, B, 'bob');
 check(true, `both paired and logged in (${Date.now() - t0} ms)`);
@@ -18,8 +21,8 @@ check(true, `both paired and logged in (${Date.now() - t0} ms)`);
 // Active delivery receipts need an 'available' presence, which Baileys only
 // sends once it knows its push name (a real phone syncs it via app state).
 for (const [c, name] of [[a, 'Alice'], [b, 'Bob']]) {
-  c.creds.me = { ...c.creds.me, name };
-  await c.sock.sendPresenceUpdate('available');
+  await waitHistorySynced(c);
+  await goOnline(c, name);
 }
 
 function track(c) {
@@ -55,14 +58,20 @@ const DELIVERY_ACK = 3, READ = 4;
 const jidA = `${A}@s.whatsapp.net`, jidB = `${B}@s.whatsapp.net`;
 const sent = { a: [], b: [] };
 const t1 = Date.now();
-// Alice's 20, then Bob's 20. Interleaving both directions at full speed
-// trips a race inside Baileys (its encrypt path locks the session by the PN
-// device JID, its decrypt path by the LID one, so a send and a receive can
-// both rewrite the same session record: "Bad MAC" / "No matching sessions").
-// Crossing first pkmsgs lose a session the same way. Both are client-side.
-for (let i = 0; i < N; i++) sent.a.push((await a.sock.sendMessage(jidB, { text: `a->b ${i} ✓ ünïcödé` })).key.id);
+// Alice opens the conversation and Bob answers only once he has it, then
+// both send at full speed, interleaved. When two Baileys clients' very first
+// pkmsgs cross, the side that processes the other's pkmsg after building its
+// own session can lose a session ("No matching sessions" / "Invalid PreKey
+// ID"), and its retry receipt does not help: Baileys looks the message up in
+// its retry cache under the receipt's `from`, which names a device, while it
+// stored it under the chat JID. A client-side limitation, so not tested here.
+sent.a.push((await a.sock.sendMessage(jidB, { text: 'a->b 0 ✓ ünïcödé' })).key.id);
+await b.waitFor(() => b.got.length >= 1, 10000, 'first message at bob');
+for (let i = 0; i < N; i++) {
+  if (i > 0) sent.a.push((await a.sock.sendMessage(jidB, { text: `a->b ${i} ✓ ünïcödé` })).key.id);
+  sent.b.push((await b.sock.sendMessage(jidA, { text: `b->a ${i}` })).key.id);
+}
 await b.waitFor(() => b.got.length >= N, 30000, `${N} messages at bob (got ${b.got.length})`);
-for (let i = 0; i < N; i++) sent.b.push((await b.sock.sendMessage(jidA, { text: `b->a ${i}` })).key.id);
 await a.waitFor(() => a.got.length >= N, 30000, `${N} messages at alice (got ${a.got.length})`);
 const tDeliver = Date.now() - t1;
 const want = (p) => Array.from({ length: N }, (_, i) => p(i));
@@ -116,6 +125,7 @@ await b.sock.sendPresenceUpdate('available');
 // and what the new device sends reaches alice and (as a device-sent copy)
 // bob's first device
 const tab = await pairByQr(sim, B, 'bob-tablet');
+await waitHistorySynced(tab);
 const tabGot = [];
 tab.sock.ev.on('messages.upsert', ({ messages }) => {
   for (const m of messages) {

@@ -5,6 +5,7 @@
 // offline="1" before <ib><offline count/>, decrypts them all, and Alice sees
 // every one reach DELIVERY_ACK. The queue is empty afterwards.
 import { startWasim, pairByQr, Client, check, fail, watchdog, tmpDir, sleep } from './harness.mjs';
+import { waitHistorySynced, goOnline, createAccount } from './e2e_msg_util.mjs';
 
 const N = 10;
 watchdog(90);
@@ -13,11 +14,13 @@ const state = tmpDir('wasim-state-');
 let sim = await startWasim(process.argv[2], { state });
 const A = '15550004001', B = '15550004002';
 const jidA = `${A}@s.whatsapp.net`, jidB = `${B}@s.whatsapp.net`;
+await createAccount(sim, A, 'Alice');
+await createAccount(sim, B, 'Bob');
 const a = await pairByQr(sim, A, 'alice', { reconnect: true });
 const b = await pairByQr(sim, B, 'bob');
 for (const [c, name] of [[a, 'Alice'], [b, 'Bob']]) {
-  c.creds.me = { ...c.creds.me, name };
-  await c.sock.sendPresenceUpdate('available');
+  await waitHistorySynced(c);
+  await goOnline(c, name);
 }
 // DELIVERY_ACK per (message, receipting device): Bob's phone (device 0)
 // stays online and acks at once; what matters is Bob's companion.

@@ -54,7 +54,10 @@ static int iq_media_conn(struct sim *sim, struct sim_conn *c, const wa_node *iq,
 {
 	char host[64];
 	(void)user;
-	snprintf(host, sizeof(host), "127.0.0.1:%d", sim_core(sim)->tls_port);
+	/* clients always use https: without --tls-port the plain port is the
+	 * best we can name (media then fails, as it would) */
+	int port = sim_core(sim)->tls_port > 0 ? sim_core(sim)->tls_port : sim_core(sim)->port;
+	snprintf(host, sizeof(host), "127.0.0.1:%d", port);
 	wa_node *mc = sim_node("media_conn", "auth", "wasim-media-auth", "ttl", "300", "auth_ttl", "21600",
 		"max_buckets", "12", NULL);
 	mc = sim_node_add(mc, sim_node("host", "hostname", host, "maxContentLengthBytes", "104857600", NULL));

@@ -85,6 +85,7 @@ int sim_keys_upload(sim_keys *k, const wa_node *iq)
 	if (k->has_bundle && memcmp(k->identity, ident, 32) != 0)
 		k->n_otk = 0;
 	sim_keys_set_bundle(k, be(reg, 4), ident, spk_id, spk, sig);
+	k->uploaded = true;
 	for (size_t i = 0; i < n; i++) {
 		const wa_node *key = wa_node_child_at(list, i);
 		const uint8_t *idp = NULL, *pub = NULL;

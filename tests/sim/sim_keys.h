@@ -22,6 +22,7 @@ typedef struct sim_otk {
 
 typedef struct sim_keys {
 	bool has_bundle;
+	bool uploaded; /* set by sim_keys_upload (not by a registration fallback) */
 	uint32_t regid;
 	uint8_t identity[32];
 	uint32_t spk_id;

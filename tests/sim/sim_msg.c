@@ -295,6 +295,7 @@ static void keys_load(sim_keys *k, const json_t *o)
 	    b64_get(o, "spk_sig", 64, &sig, &n) == 0) {
 		sim_keys_set_bundle(k, (uint32_t)json_integer_value(json_object_get(o, "regid")), ident,
 			(uint32_t)json_integer_value(json_object_get(o, "spk_id")), spk, sig);
+		k->uploaded = true;
 		json_array_foreach(json_object_get(o, "otk"), i, e) {
 			uint8_t *pub = NULL;
 			json_t *one = json_array_get(e, 0);
@@ -321,7 +322,7 @@ static int device_save(struct sim *sim, const struct sim_device *d, json_t *obj,
 	(void)user;
 	if (!x)
 		return 0;
-	if (x->keys.has_bundle)
+	if (x->keys.uploaded)
 		json_object_set_new(obj, "prekeys", keys_json(&x->keys));
 	q = json_array();
 	if (!q)
@@ -392,6 +393,8 @@ static void device_removed(struct sim *sim, struct sim_device *d, void *user)
 {
 	(void)user;
 	dev_ext_free(d);
+	if (sim_stopping(sim))
+		return; /* shutdown, not an unpair: nobody to tell */
 	sim_usync_notify_devices(sim, d->acct, d->device, false);
 	sim_msg_dirty(sim);
 }
@@ -412,7 +415,7 @@ static void device_info(struct sim *sim, const struct sim_device *d, json_t *obj
 	(void)user;
 	json_object_set_new(obj, "queued", json_integer(x ? (json_int_t)x->q.n : 0));
 	json_object_set_new(obj, "prekeys", json_integer(x ? (json_int_t)x->keys.n_otk : 0));
-	json_object_set_new(obj, "uploaded", json_boolean(x && x->keys.has_bundle));
+	json_object_set_new(obj, "uploaded", json_boolean(x && x->keys.uploaded));
 	json_t *items = json_array();
 	for (const sim_qitem *it = x ? x->q.head : NULL; it && items; it = it->next) {
 		json_t *e = json_object();
@@ -450,6 +453,7 @@ static void shutdown_hook(struct sim *sim, void *user)
 		}
 	}
 	sim_phone_shutdown();
+	sim_media_shutdown();
 	/* the core frees accounts and devices after this: no more callbacks
 	 * into freed module state (device_removed would notify peers) */
 	memset(&sim->hooks, 0, sizeof(sim->hooks));
@@ -473,7 +477,7 @@ int sim_msg_init(struct sim *sim)
 		return rc;
 	if ((rc = sim_usync_init(sim)) || (rc = sim_prekeys_init(sim)) || (rc = sim_route_init(sim)) ||
 	    (rc = sim_receipts_init(sim)) || (rc = sim_presence_init(sim)) || (rc = sim_iq_misc_init(sim)) ||
-	    (rc = sim_phone_init(sim)))
+	    (rc = sim_phone_init(sim)) || (rc = sim_media_init(sim)))
 		return rc;
 	return 0;
 }

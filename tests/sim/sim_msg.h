@@ -17,7 +17,7 @@
  * copy that stays queued, a forward to an offline device...). */
 #define SIM_IGNORE(x) do { if ((x) != 0) { /* best effort */ } } while (0)
 
-#define SIM_MSG_DEDUP 256      /* recent message ids remembered per sending device */
+#define SIM_MSG_DEDUP 1024     /* recent deliveries (id, target, ciphertext) remembered per sending device */
 #define SIM_MSG_RECENT 256     /* recent (id -> sending device) per account, for sender receipts */
 #define SIM_MSG_MAX_SUBS 64    /* presence subscriptions per connection */
 #define SIM_MSG_JID_MAX 96     /* any JID we format */
@@ -36,7 +36,7 @@ struct sim_sub {
 struct sim_dev_ext {
 	sim_keys keys;
 	sim_queue q;
-	uint64_t seen[SIM_MSG_DEDUP]; /* ring of id hashes this device sent (fan-out) */
+	uint64_t seen[SIM_MSG_DEDUP]; /* ring of delivery hashes of what this device sent */
 	size_t seen_next;
 	struct sim_sub subs[SIM_MSG_MAX_SUBS];    /* presence subscriptions of the live connection */
 	size_t n_subs;
@@ -105,6 +105,8 @@ int sim_receipts_init(struct sim *sim) WA_MUST_CHECK;
 int sim_presence_init(struct sim *sim) WA_MUST_CHECK;
 int sim_iq_misc_init(struct sim *sim) WA_MUST_CHECK;
 int sim_phone_init(struct sim *sim) WA_MUST_CHECK;
+int sim_media_init(struct sim *sim) WA_MUST_CHECK;
+void sim_media_shutdown(void);
 int sim_msg_init(struct sim *sim) WA_MUST_CHECK;
 
 /* sim_usync.c: <notification type="devices"> about a's device dev to every

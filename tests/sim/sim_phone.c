@@ -12,7 +12,9 @@
  * which ends Baileys' 20 s wait for history on a first login. */
 #include "sim_msg.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <signal_protocol.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +35,15 @@
 #define SIM_PHONE_MAX_RECORDED 20000 /* messages kept per phone for the control API */
 #define SIM_PHONE_MAX_TEXT 65536
 
+#define SIM_PHONE_RETRIES 64 /* message ids whose retry count the phone remembers */
+
 struct sim_phone {
 	struct sim_account *acct;
+	struct {
+		uint64_t id_hash;
+		unsigned count;
+	} retries[SIM_PHONE_RETRIES];
+	size_t retry_next;
 	int64_t inst;
 	wa_sig *sig;
 	json_t *msgs; /* recorded messages, oldest first */
@@ -62,6 +71,33 @@ static void remove_tmp(void)
 	}
 }
 
+/* A wasim killed with SIGKILL leaves its temporary phones dir behind: the
+ * next one removes those whose process is gone (names carry the pid). */
+static void sweep_stale(void)
+{
+	DIR *dir = opendir("/tmp");
+	struct dirent *e;
+	if (!dir)
+		return;
+	while ((e = readdir(dir)) != NULL) {
+		long pid;
+		char path[512], f[600];
+		if (strncmp(e->d_name, "wasim-phones-", 13) != 0)
+			continue;
+		pid = strtol(e->d_name + 13, NULL, 10);
+		if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "/tmp/%s", e->d_name);
+		static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+		for (size_t i = 0; i < 4; i++) {
+			snprintf(f, sizeof(f), "%s/phones.db%s", path, sfx[i]);
+			(void)unlink(f);
+		}
+		(void)rmdir(path);
+	}
+	closedir(dir);
+}
+
 static int open_store(struct sim *sim)
 {
 	static bool at_exit;
@@ -73,7 +109,8 @@ static int open_store(struct sim *sim)
 	if (sim->state_dir) {
 		snprintf(g_phones.path, sizeof(g_phones.path), "%s/phones.db", sim->state_dir);
 	} else {
-		snprintf(g_phones.dir, sizeof(g_phones.dir), "/tmp/wasim-phones-XXXXXX");
+		sweep_stale();
+		snprintf(g_phones.dir, sizeof(g_phones.dir), "/tmp/wasim-phones-%ld-XXXXXX", (long)getpid());
 		if (!mkdtemp(g_phones.dir))
 			return WA_EIO;
 		snprintf(g_phones.path, sizeof(g_phones.path), "%s/phones.db", g_phones.dir);
@@ -261,17 +298,56 @@ static void send_receipt(struct sim *sim, struct sim_account *a, const char *id,
 	wa_node_free(r);
 }
 
+/* Retry count for a message id: 1, 2, ... (as Baileys counts per id). */
+static unsigned next_retry_count(struct sim_phone *p, const char *id)
+{
+	uint64_t h = sim_msg_id_hash(id);
+	for (size_t i = 0; i < SIM_PHONE_RETRIES; i++)
+		if (p->retries[i].id_hash == h)
+			return ++p->retries[i].count;
+	p->retries[p->retry_next].id_hash = h;
+	p->retries[p->retry_next].count = 1;
+	p->retry_next = (p->retry_next + 1) % SIM_PHONE_RETRIES;
+	return 1;
+}
+
+/* From the second retry on, the receipt carries a fresh bundle in <keys>
+ * so the sender can rebuild the session without a fetch (both clients). */
+static wa_node *retry_keys(struct sim *sim, struct sim_account *a)
+{
+	struct sim_acct_ext *x = sim_ax(sim, a);
+	static const uint8_t type = 5;
+	sim_otk otk;
+	wa_node *k = sim_node("keys", NULL);
+	if (!k || !x)
+		return k;
+	if (sim_node_add_bytes(k, "type", &type, 1) || sim_node_add_bytes(k, "identity", a->identity.pub, 32) ||
+	    (x->phone_keys.n_otk < SIM_PHONE_OTK_LOW && sim_phone_refill(sim, a) != 0) ||
+	    (sim_keys_take_otk(&x->phone_keys, &otk) && sim_node_add_key(k, "key", otk.id, otk.pub, NULL)) ||
+	    sim_node_add_key(k, "skey", a->spk_id, a->spk.pub, a->spk_sig)) {
+		wa_node_free(k);
+		return NULL;
+	}
+	return k;
+}
+
 static void send_retry(struct sim *sim, struct sim_account *a, const wa_node *msg)
 {
-	char t[32];
+	char t[32], cnt[16];
 	uint8_t reg[4] = { (uint8_t)(a->regid >> 24), (uint8_t)(a->regid >> 16), (uint8_t)(a->regid >> 8),
 		(uint8_t)a->regid };
 	const char *id = wa_node_attr(msg, "id");
+	unsigned count = next_retry_count(sim_ax(sim, a)->phone, id);
+	if (count > 5)
+		return; /* give up, as both clients do */
+	snprintf(cnt, sizeof(cnt), "%u", count);
 	sim_msg_tstr(t, sizeof(t), sim_now());
 	wa_node *r = sim_node("receipt", "id", id, "to", wa_node_attr(msg, "from"), "type", "retry", NULL);
-	r = sim_node_add(r, sim_node("retry", "count", "1", "id", id, "t", wa_node_attr(msg, "t") ? wa_node_attr(msg, "t") : t,
+	r = sim_node_add(r, sim_node("retry", "count", cnt, "id", id, "t", wa_node_attr(msg, "t") ? wa_node_attr(msg, "t") : t,
 		"v", "1", NULL));
 	r = sim_node_add(r, sim_node_bytes("registration", reg, 4));
+	if (r && count >= 2)
+		r = sim_node_add(r, retry_keys(sim, a));
 	if (!r)
 		return;
 	SIM_IGNORE(sim_route_receipt(sim, a, 0, r));
@@ -469,6 +545,8 @@ static void send_history(struct sim *sim, void *argp)
 	struct sim_account *a = sim_account_find(sim, arg->phone);
 	uint32_t dev = arg->device;
 	free(arg);
+	if (sim_stopping(sim))
+		return; /* fired early at shutdown: nothing may be sent */
 	if (!a || !sim_device_find(a, dev) || !sim_ax(sim, a))
 		return;
 	struct sim_phone *p = sim_ax(sim, a)->phone;
@@ -594,7 +672,81 @@ void sim_phone_shutdown(void)
 	close_store();
 }
 
+/* {"phone", "ids": [...]}: the phone reads messages it received: a read
+ * receipt (with t) goes to the device each came from. */
+static int h_read(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	const char *phone = json_string_value(json_object_get(req->json, "phone"));
+	json_t *ids = json_object_get(req->json, "ids");
+	struct sim_account *a = phone ? sim_account_find(sim, phone) : NULL;
+	size_t i, n = 0;
+	json_t *v;
+	char t[32];
+	(void)user;
+	if (!a || !sim_ax(sim, a) || !json_is_array(ids)) {
+		sim_http_error(resp, a ? 400 : 404, a ? "need ids" : "no such account");
+		return 0;
+	}
+	sim_msg_tstr(t, sizeof(t), sim_now());
+	json_array_foreach(ids, i, v) {
+		const char *id = json_string_value(v);
+		size_t k;
+		json_t *m;
+		if (!id)
+			continue;
+		json_array_foreach(sim_ax(sim, a)->phone->msgs, k, m) {
+			const char *kind = json_string_value(json_object_get(m, "kind"));
+			const char *from = json_string_value(json_object_get(m, "from"));
+			if (!kind || strcmp(kind, "message") != 0 || json_is_true(json_object_get(m, "from_me")) ||
+			    strcmp(json_string_value(json_object_get(m, "id")), id) != 0 || !from)
+				continue;
+			wa_node *r = sim_node("receipt", "id", id, "to", from, "type", "read", "t", t, NULL);
+			if (r) {
+				SIM_IGNORE(sim_route_receipt(sim, a, 0, r));
+				wa_node_free(r);
+				n++;
+			}
+			break;
+		}
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "read", json_integer((json_int_t)n));
+	sim_http_json(resp, 200, o);
+	return 0;
+}
+
+/* {"phone", "peer"}: the phone drops its Signal sessions with every device
+ * of peer, as after a reinstall; the peer's next message to it fails to
+ * decrypt and the phone asks for it again with a retry receipt. */
+static int h_forget(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	const char *phone = json_string_value(json_object_get(req->json, "phone"));
+	const char *peer = json_string_value(json_object_get(req->json, "peer"));
+	struct sim_account *a = phone ? sim_account_find(sim, phone) : NULL;
+	struct sim_account *b = peer ? sim_account_find(sim, peer) : NULL;
+	size_t n = 0;
+	(void)user;
+	if (!a || !b || !sim_ax(sim, a)) {
+		sim_http_error(resp, 404, "no such account");
+		return 0;
+	}
+	struct sim_phone *p = sim_ax(sim, a)->phone;
+	for (size_t i = 0; i <= b->n_devices; i++) {
+		uint32_t dev = i == 0 ? 0 : b->devices[i - 1]->device;
+		bool exists = false;
+		if (wa_sig_session_exists(p->sig, b->lid, (int32_t)dev, &exists) == 0 && exists &&
+		    wa_sig_session_delete(p->sig, b->lid, (int32_t)dev) == 0)
+			n++;
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "deleted", json_integer((json_int_t)n));
+	sim_http_json(resp, 200, o);
+	return 0;
+}
+
 int sim_phone_init(struct sim *sim)
 {
-	return sim_http_register(sim, "POST", "/_sim/phone/send", h_send, NULL);
+	int rc = sim_http_register(sim, "POST", "/_sim/phone/send", h_send, NULL);
+	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/phone/read", h_read, NULL);
+	return rc ? rc : sim_http_register(sim, "POST", "/_sim/phone/forget", h_forget, NULL);
 }

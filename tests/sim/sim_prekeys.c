@@ -133,7 +133,7 @@ static int iq_digest(struct sim *sim, struct sim_conn *c, const wa_node *iq, voi
 	struct sim_dev_ext *x = d ? sim_dx(d) : NULL;
 	(void)sim;
 	(void)user;
-	if (!x || !x->keys.has_bundle || x->keys.n_otk == 0)
+	if (!x || !x->keys.uploaded || x->keys.n_otk == 0)
 		return sim_iq_result(c, iq, NULL);
 	uint8_t reg[4] = { (uint8_t)(x->keys.regid >> 24), (uint8_t)(x->keys.regid >> 16),
 		(uint8_t)(x->keys.regid >> 8), (uint8_t)x->keys.regid };

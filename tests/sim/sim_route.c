@@ -7,6 +7,7 @@
  * simulated: such stanzas are acked with an error. */
 #include "sim_msg.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -66,6 +67,40 @@ static wa_node *clone_node(const wa_node *n)
 	}
 }
 
+/* A copy already delivered is not delivered again: the same sending device,
+ * id, target device and ciphertext (a client resending the very stanza after
+ * a reconnect). A retry resend reuses the id but is encrypted afresh, so it
+ * always passes, whether single-device or a full fan-out (Baileys re-sends
+ * to every device when the phone asked). */
+static bool seen_before(struct sim_account *from, uint32_t sdev, const char *id, const struct sim_account *to,
+	uint32_t dev, const wa_node *encs)
+{
+	struct sim_device *d = sdev ? sim_device_find(from, sdev) : NULL;
+	struct sim_dev_ext *x = d ? sim_dx(d) : NULL;
+	uint64_t h = sim_msg_id_hash(id);
+	if (!x)
+		return false;
+	h ^= (uint64_t)(uintptr_t)to * 0x9E3779B97F4A7C15ull;
+	h ^= ((uint64_t)dev + 1) * 0xC2B2AE3D27D4EB4Full;
+	for (size_t i = 0; i < wa_node_n_children(encs); i++) {
+		const wa_node *e = wa_node_child_at(encs, i);
+		const uint8_t *p;
+		size_t len;
+		if (strcmp(wa_node_tag(e), "enc") != 0 || wa_node_content_bytes(e, &p, &len) != 0)
+			continue;
+		for (size_t k = 0; k < len; k++) {
+			h ^= p[k];
+			h *= 1099511628211ull;
+		}
+	}
+	for (size_t i = 0; i < SIM_MSG_DEDUP; i++)
+		if (x->seen[i] == h)
+			return true;
+	x->seen[x->seen_next] = h;
+	x->seen_next = (x->seen_next + 1) % SIM_MSG_DEDUP;
+	return false;
+}
+
 /* Delivers the <enc> children of `encs` (a <to> or the stanza itself) to
  * device dev of acct. */
 static void deliver_one(struct route_ctx *r, struct sim_account *acct, uint32_t dev, const wa_node *encs)
@@ -79,6 +114,8 @@ static void deliver_one(struct route_ctx *r, struct sim_account *acct, uint32_t 
 	if (own && dev == r->sdev)
 		return; /* never back to the sending device */
 	if (!sim_device_exists(acct, dev))
+		return;
+	if (seen_before(r->from, r->sdev, wa_node_attr(st, "id"), acct, dev, encs))
 		return;
 	bool lid = r->lid;
 	sim_jid_device(r->from, lid, r->sdev, from, sizeof(from));
@@ -129,24 +166,6 @@ static int send_ack(struct sim *sim, struct sim_conn *c, const wa_node *st, cons
 	return sim_send_ack(sim, c, ack);
 }
 
-/* Fan-out stanzas from one device with an id seen before are acked but not
- * delivered again (a client resending the same stanza after a reconnect).
- * Retry resends are single-device and carry count on <enc>: never dropped. */
-static bool seen_before(struct sim_account *from, uint32_t sdev, const char *id)
-{
-	struct sim_device *d = sdev ? sim_device_find(from, sdev) : NULL;
-	struct sim_dev_ext *x = d ? sim_dx(d) : NULL;
-	uint64_t h = sim_msg_id_hash(id);
-	if (!x)
-		return false;
-	for (size_t i = 0; i < SIM_MSG_DEDUP; i++)
-		if (x->seen[i] == h)
-			return true;
-	x->seen[x->seen_next] = h;
-	x->seen_next = (x->seen_next + 1) % SIM_MSG_DEDUP;
-	return false;
-}
-
 int sim_route_message(struct sim *sim, struct sim_conn *c, struct sim_account *from, uint32_t sdev, const wa_node *n)
 {
 	const char *id = wa_node_attr(n, "id");
@@ -185,15 +204,6 @@ int sim_route_message(struct sim *sim, struct sim_conn *c, struct sim_account *f
 		return rc;
 	sim_msg_recent_add(from, id, sdev);
 	if (parts) {
-		bool retry = false;
-		for (size_t i = 0; i < wa_node_n_children(parts); i++) {
-			const wa_node *tn = wa_node_child_at(parts, i);
-			const wa_node *e = wa_node_child(tn, "enc");
-			if (e && wa_node_attr(e, "count"))
-				retry = true;
-		}
-		if (!retry && seen_before(from, sdev, id))
-			return 0;
 		for (size_t i = 0; i < wa_node_n_children(parts); i++) {
 			const wa_node *tn = wa_node_child_at(parts, i);
 			struct sim_addr ad;
