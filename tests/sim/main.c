@@ -1,11 +1,13 @@
 /* wasim entry point: flags, state, modules, then the lws loop. Prints one
  * JSON line on stdout once listening: {"port":..,"tls_port":..,"root":"hex"}
  * so a test harness can start it with port 0 and read the real ports. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "simcore.h"
@@ -84,6 +86,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	raise_nofile((size_t)max_conns + 256);
+	/* create the state folder (one level) rather than failing later with WA_EIO */
+	if (state && mkdir(state, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "wasim: cannot create state folder %s: %s\n", state, strerror(errno));
+		return 1;
+	}
 
 	sim.priv = &core;
 	sim.state_dir = state;
@@ -105,7 +112,12 @@ int main(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "wasim: start-up failed: %s\n", wa_errname(rc));
 		sim_server_stop(&sim);
+		if (sim.hooks.shutdown)
+			sim.hooks.shutdown(&sim, sim.hooks.user);
 		sim_state_free(&sim);
+		free(core.handlers);
+		free(core.iqs);
+		free(core.routes);
 		return 1;
 	}
 	char *root_hex = wa_hex_encode(sim.root_pub, 32);
