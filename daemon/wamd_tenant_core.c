@@ -227,6 +227,7 @@ static int reason_code(enum wa_disconnect_reason r)
 	case WA_DISC_BY_USER:
 		return 200;
 	case WA_DISC_NETWORK:
+	case WA_DISC_PROXY: /* Baileys has no code of its own for it: closed */
 		return 428;
 	case WA_DISC_TIMEOUT:
 		return 408;

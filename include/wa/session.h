@@ -50,6 +50,8 @@ enum wa_disconnect_reason {
 	WA_DISC_SERVER_ERROR,     /* other stream:error (503, 500...): retried with backoff */
 	WA_DISC_HANDSHAKE_FAILED, /* noise or certificate failure */
 	WA_DISC_BY_USER,          /* wa_session_stop / logout */
+	WA_DISC_PROXY,            /* the proxy was unreachable, refused the credentials or the
+	                           * tunnel: retried with backoff like NETWORK */
 };
 const char *wa_disconnect_reason_name(enum wa_disconnect_reason r);
 
@@ -150,7 +152,12 @@ typedef struct wa_session_config {
 	const char *url;               /* NULL: wss://web.whatsapp.com/ws/chat */
 	const uint8_t *trust_root_pub; /* 32 bytes; NULL: WhatsApp's root */
 	bool tls_insecure;             /* accept self-signed certificates (tests only) */
-	const char *proxy;             /* NULL, "http://host:port" or "socks5://host:port" */
+	const char *proxy;             /* NULL/"": direct. "http://[user:pass@]host:port": HTTP
+	                                * CONNECT proxy, user/pass %-encoded, sent as Basic
+	                                * Proxy-Authorization (at most 90 bytes together; the
+	                                * password is never logged). "socks5://..." is refused
+	                                * by wa_session_new with WA_EUNSUPPORTED unless lws was
+	                                * built with LWS_WITH_SOCKS5 (Debian's 4.1 is not). */
 	const char *device_name;       /* shown on the phone's linked devices; NULL: "wamd" */
 	const char *push_name;         /* our display name; NULL: keep stored */
 	bool send_read_receipts;       /* mark incoming as read automatically (default false) */
@@ -164,11 +171,17 @@ typedef struct wa_session_config {
  * override) unless the session's tls_insecure is set. A session with a
  * proxy gets its own client vhost on the context, because lws 4.1 sets
  * proxies per vhost; Debian's lws is built without SOCKS5, so only
- * http:// proxies work there (socks5:// makes wa_session_start's
- * connection attempts fail with WA_EINVAL, retried with backoff). */
+ * http:// proxies work there. Both wss:// and ws:// go through the
+ * proxy's CONNECT tunnel (TLS is end to end, the proxy sees only the
+ * target host:port). A proxy failure ends the attempt with WA_DISC_PROXY
+ * and the session retries with backoff. Note that lws reads the
+ * http_proxy environment variable for vhosts without a proxy, so a
+ * session without one still goes through $http_proxy if it is set. */
 const struct lws_protocols *wa_lws_protocols(size_t *n_out);
 
-/* Creates an idle session; nothing happens until wa_session_start. */
+/* Creates an idle session; nothing happens until wa_session_start. Errors
+ * include WA_EINVAL / WA_ETOOBIG for a malformed cfg->proxy and
+ * WA_EUNSUPPORTED for a proxy scheme this build cannot use. */
 int wa_session_new(const wa_session_config *cfg, wa_event_fn on_event, void *user,
 		   wa_session **out) WA_MUST_CHECK;
 /* Closes the connection (no logout) and frees. NULL is a no-op. */

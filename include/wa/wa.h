@@ -37,6 +37,7 @@ enum wa_err {
 	WA_ETYPE = -11,      /* item has the wrong type for where it appears */
 	WA_EEXIST = -12,     /* item already exists */
 	WA_ETIMEOUT = -13,   /* deadline passed */
+	WA_EUNSUPPORTED = -14, /* feature not available in this build */
 
 	/* binary node codec: -20 .. -39 */
 	WA_EBIN_TOKEN = -20,   /* unknown token or dictionary index */
@@ -71,6 +72,7 @@ enum wa_err {
 	WA_EPROTO = -100,     /* peer violated the protocol */
 	WA_ECLOSED = -101,    /* connection closed */
 	WA_ELOGGED_OUT = -102,/* device was logged out / unpaired */
+	WA_EPROXY = -103,     /* proxy unreachable or refused the tunnel */
 
 	/* media / qr: -140 .. -159 */
 	WA_EMEDIA_MAC = -140,   /* media MAC did not verify (tampered or wrong key) */

@@ -50,6 +50,7 @@ static const char *const reason_names[] = {
 	[WA_DISC_SERVER_ERROR] = "SERVER_ERROR",
 	[WA_DISC_HANDSHAKE_FAILED] = "HANDSHAKE_FAILED",
 	[WA_DISC_BY_USER] = "BY_USER",
+	[WA_DISC_PROXY] = "PROXY",
 };
 
 const char *wa_disconnect_reason_name(enum wa_disconnect_reason r)
@@ -493,7 +494,7 @@ static void tr_on_open(void *user)
 static void tr_on_close(void *user, int err)
 {
 	wa_session *s = user;
-	wa_conn_fail(s, WA_DISC_NETWORK, err);
+	wa_conn_fail(s, err == WA_EPROXY ? WA_DISC_PROXY : WA_DISC_NETWORK, err);
 }
 
 static const wa_tr_events tr_events = {
@@ -716,6 +717,19 @@ int wa_session_new_with_driver(const wa_session_config *cfg, const wa_tr_driver 
 {
 	if (!cfg || !cfg->store || !drv || !out)
 		return WA_EINVAL;
+	if (cfg->proxy && cfg->proxy[0]) {
+		/* refuse a proxy we could never use now, not on every retry */
+		int prc = wa_tr_proxy_check(cfg->proxy);
+		if (prc == WA_EUNSUPPORTED)
+			wa_log(WA_LOG_ERROR, MOD, "[%lld] socks5:// proxies need libwebsockets built with "
+				"LWS_WITH_SOCKS5; this one is not (use an http:// proxy)",
+				(long long)cfg->instance_id);
+		else if (prc)
+			wa_log(WA_LOG_ERROR, MOD, "[%lld] invalid proxy URL (%s)", (long long)cfg->instance_id,
+				wa_errname(prc));
+		if (prc)
+			return prc;
+	}
 	wa_session *s = calloc(1, sizeof *s);
 	if (!s)
 		return WA_ENOMEM;
@@ -729,10 +743,10 @@ int wa_session_new_with_driver(const wa_session_config *cfg, const wa_tr_driver 
 	s->tls_insecure = cfg->tls_insecure;
 	s->send_read_receipts = cfg->send_read_receipts;
 	s->url = strdup(cfg->url ? cfg->url : WA_DEFAULT_URL);
-	s->proxy = dup_or_null(cfg->proxy);
+	s->proxy = cfg->proxy && cfg->proxy[0] ? strdup(cfg->proxy) : NULL;
 	s->device_name = strdup(cfg->device_name ? cfg->device_name : "wamd");
 	s->push_name = dup_or_null(cfg->push_name);
-	if (!s->url || !s->device_name || (cfg->proxy && !s->proxy) ||
+	if (!s->url || !s->device_name || (cfg->proxy && cfg->proxy[0] && !s->proxy) ||
 	    (cfg->push_name && !s->push_name))
 		goto fail;
 	wa_noise_trust_default(&s->trust);

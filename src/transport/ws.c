@@ -35,6 +35,7 @@ struct wa_tr_conn {
 	bool in_open;   /* inside lws_client_connect_via_info */
 	bool failed;    /* failed while in_open */
 	bool closing;   /* close requested, waiting for writable to return -1 */
+	bool tunnel_up; /* with a proxy: lws got past the proxy (is writing the upgrade) */
 	struct tx_buf *tx_head, *tx_tail;
 	size_t tx_bytes;
 };
@@ -91,6 +92,21 @@ static void conn_wsi_gone(struct wa_tr_conn *c, struct lws *wsi, int err)
 	}
 }
 
+/* With a proxy, tell "the proxy failed" (unreachable, 407, 403, 502: lws
+ * 4.1 says "proxy ..." for a bad answer) from a failure past the tunnel
+ * (TLS, WebSocket upgrade). lws gives only a text, so this looks at it and
+ * at whether the upgrade request was being written. */
+static int conn_error_code(const struct wa_tr_conn *c, const void *in)
+{
+	if (!c->proxy_vhost || c->tunnel_up)
+		return WA_EIO;
+	const char *msg = in ? in : "";
+	if (strstr(msg, "proxy") || strstr(msg, "connect") || strstr(msg, "refused") ||
+	    strstr(msg, "timed out") || strstr(msg, "dns") || strstr(msg, "getaddr"))
+		return WA_EPROXY;
+	return WA_EIO;
+}
+
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 	size_t len)
 {
@@ -132,10 +148,14 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			lws_callback_on_writable(wsi);
 		return 0;
 	}
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		if (c)
+			c->tunnel_up = true;
+		return 0;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		WA_DEBUG("transport", "connection error: %s", in ? (const char *)in : "(none)");
 		if (c)
-			conn_wsi_gone(c, wsi, WA_EIO);
+			conn_wsi_gone(c, wsi, conn_error_code(c, in));
 		return 0;
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		if (c)
@@ -161,6 +181,17 @@ const struct lws_protocols *wa_lws_protocols(size_t *n_out)
 	if (n_out)
 		*n_out = 1;
 	return wa_protocols;
+}
+
+static int hexval_c(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 static int copy_str(char *dst, size_t cap, const char *s, size_t n)
@@ -249,62 +280,136 @@ int wa_tr_parse_url(const char *url, bool *tls, char *host, size_t host_cap, int
 	return 0;
 }
 
-int wa_tr_parse_proxy(const char *proxy, bool *socks, char *host, size_t host_cap, int *port)
+/* %-decodes n bytes of URL userinfo into dst (NUL-terminated); control
+ * bytes are refused because lws puts the credentials in a header. */
+static int userinfo_decode(const char *p, size_t n, char *dst, size_t cap)
 {
-	if (!proxy || strlen(proxy) > WA_TR_MAX_URL)
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)p[i];
+		if (c == '%') {
+			if (n - i < 3)
+				return WA_EINVAL;
+			int h = hexval_c(p[i + 1]), l = hexval_c(p[i + 2]);
+			if (h < 0 || l < 0)
+				return WA_EINVAL;
+			c = h << 4 | l;
+			i += 2;
+		}
+		if (c < 0x20 || c == 0x7f)
+			return WA_EINVAL;
+		if (o + 1 >= cap)
+			return WA_ETOOBIG;
+		dst[o++] = (char)c;
+	}
+	dst[o] = '\0';
+	return 0;
+}
+
+int wa_tr_parse_proxy(const char *proxy, wa_tr_proxy *out)
+{
+	if (!proxy || !out || strlen(proxy) > WA_TR_MAX_URL)
 		return WA_EINVAL;
-	bool s;
+	wa_tr_proxy px;
+	memset(&px, 0, sizeof px);
 	const char *p;
 	if (strncmp(proxy, "http://", 7) == 0) {
-		s = false;
 		p = proxy + 7;
 	} else if (strncmp(proxy, "socks5://", 9) == 0) {
-		s = true;
+		px.socks = true;
 		p = proxy + 9;
 	} else {
 		return WA_EINVAL;
 	}
-	int pt = 0;
+	/* userinfo ends at the last '@' before the path */
+	size_t auth_end = strcspn(p, "/?#");
+	const char *at = NULL;
+	for (size_t i = 0; i < auth_end; i++)
+		if (p[i] == '@')
+			at = p + i;
+	int rc;
+	if (at) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		if (!colon || colon == p)
+			return WA_EINVAL; /* user and password both required */
+		if ((rc = userinfo_decode(p, (size_t)(colon - p), px.user, sizeof px.user)) != 0 ||
+		    (rc = userinfo_decode(colon + 1, (size_t)(at - colon - 1), px.pass,
+			     sizeof px.pass)) != 0)
+			return rc;
+		if (strchr(px.user, ':'))
+			return WA_EINVAL;
+		if (strlen(px.user) + 1 + strlen(px.pass) > WA_TR_MAX_PROXY_AUTH)
+			return WA_ETOOBIG;
+		px.has_auth = true;
+		p = at + 1;
+	}
+	if (*p == '[')
+		return WA_EINVAL; /* lws 4.1 splits the proxy host at its first ':' */
 	const char *rest;
-	int rc = parse_hostport(p, host, host_cap, &pt, &rest);
+	rc = parse_hostport(p, px.host, sizeof px.host, &px.port, &rest);
 	if (rc)
 		return rc;
-	if (pt == 0 || (*rest != '\0' && strcmp(rest, "/") != 0))
+	if (px.port == 0 || (*rest != '\0' && strcmp(rest, "/") != 0))
 		return WA_EINVAL;
-	*socks = s;
-	*port = pt;
+	*out = px;
+	return 0;
+}
+
+int wa_tr_proxy_check(const char *proxy)
+{
+	wa_tr_proxy px;
+	int rc = wa_tr_parse_proxy(proxy, &px);
+	bool socks = rc == 0 && px.socks;
+	explicit_bzero(&px, sizeof px);
+	if (rc)
+		return rc;
+#if !defined(LWS_WITH_SOCKS5)
+	if (socks)
+		return WA_EUNSUPPORTED;
+#else
+	(void)socks;
+#endif
 	return 0;
 }
 
 /* lws 4.1 sets proxies per vhost, not per connection, so a session with a
- * proxy gets its own client-only vhost carrying that proxy. */
+ * proxy gets its own client-only vhost carrying that proxy. Credentials go
+ * in as "user:pass@host" (lws_set_proxy turns them into a Basic
+ * Proxy-Authorization header); the port is passed on its own. */
 static int make_proxy_vhost(struct lws_context *ctx, const char *proxy, struct lws_vhost **out)
 {
-	char host[256];
-	int port;
-	bool socks;
-	int rc = wa_tr_parse_proxy(proxy, &socks, host, sizeof host, &port);
+	wa_tr_proxy px;
+	int rc = wa_tr_parse_proxy(proxy, &px);
 	if (rc)
 		return rc;
+	char addr[sizeof px.user + sizeof px.pass + sizeof px.host + 4];
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof info);
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = wa_protocols;
 	info.vhost_name = "wa-proxy";
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	if (socks) {
+	if (px.has_auth)
+		snprintf(addr, sizeof addr, "%s:%s@%s", px.user, px.pass, px.host);
+	else
+		snprintf(addr, sizeof addr, "%s", px.host);
+	if (px.socks) {
 #if defined(LWS_WITH_SOCKS5)
-		info.socks_proxy_address = host;
-		info.socks_proxy_port = (unsigned)port;
+		info.socks_proxy_address = addr;
+		info.socks_proxy_port = (unsigned)px.port;
 #else
-		/* Debian's lws 4.1 is built without LWS_WITH_SOCKS5. */
-		return WA_EINVAL;
+		/* wa_session_new refuses this already (wa_tr_proxy_check) */
+		explicit_bzero(&px, sizeof px);
+		explicit_bzero(addr, sizeof addr);
+		return WA_EUNSUPPORTED;
 #endif
 	} else {
-		info.http_proxy_address = host;
-		info.http_proxy_port = (unsigned)port;
+		info.http_proxy_address = addr;
+		info.http_proxy_port = (unsigned)px.port;
 	}
 	struct lws_vhost *vh = lws_create_vhost(ctx, &info);
+	explicit_bzero(&px, sizeof px);
+	explicit_bzero(addr, sizeof addr);
 	if (!vh)
 		return WA_EIO;
 	*out = vh;

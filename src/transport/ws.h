@@ -26,20 +26,35 @@
 #define WA_TR_MAX_QUEUED (32u * 1024 * 1024)
 /* Longest URL / proxy string accepted. */
 #define WA_TR_MAX_URL 1024
+/* Longest "user:password" of an http:// proxy, after %-decoding: lws 4.1
+ * base64-encodes it into a 128-byte field and silently drops the
+ * credentials when they do not fit, so we refuse longer ones up front. */
+#define WA_TR_MAX_PROXY_AUTH 90
 
 typedef struct wa_tr_config {
 	const char *url;        /* ws://host[:port]/path or wss://... (required) */
 	const char *origin;     /* Origin header value, NULL for none */
 	bool tls_insecure;      /* wss: accept self-signed / mismatched certs (tests) */
-	const char *proxy;      /* NULL, "http://host:port" or "socks5://host:port" */
+	const char *proxy;      /* NULL or a proxy URL (wa_tr_parse_proxy) */
 } wa_tr_config;
+
+/* A parsed proxy URL. */
+typedef struct wa_tr_proxy {
+	bool socks;             /* socks5:// (else http:// CONNECT) */
+	char host[256];         /* name or IPv4 literal */
+	int port;               /* 1..65535, required */
+	bool has_auth;
+	char user[WA_TR_MAX_PROXY_AUTH + 1]; /* %-decoded, no ':' */
+	char pass[WA_TR_MAX_PROXY_AUTH + 1]; /* %-decoded (secret: never log) */
+} wa_tr_proxy;
 
 typedef struct wa_tr_events {
 	/* The WebSocket is open; sends may start. */
 	void (*on_open)(void *user);
 	/* A chunk of received bytes (borrowed for the call). */
 	void (*on_data)(void *user, const uint8_t *p, size_t len);
-	/* The connection failed or closed (err: WA_ECLOSED, WA_EIO, ...). No
+	/* The connection failed or closed (err: WA_ECLOSED, WA_EIO, WA_EPROXY
+	 * when the proxy was unreachable or refused the tunnel, ...). No
 	 * further callbacks follow; the caller must still call close(). */
 	void (*on_close)(void *user, int err);
 } wa_tr_events;
@@ -74,9 +89,15 @@ extern const wa_tr_driver wa_tr_lws_driver;
  * WA_EINVAL (scheme, empty host, bad port), WA_ETOOBIG (buffers). */
 int wa_tr_parse_url(const char *url, bool *tls, char *host, size_t host_cap, int *port,
 	char *path, size_t path_cap) WA_MUST_CHECK;
-/* Parses a proxy "http://host:port" / "socks5://host:port": *socks true for
- * socks5. Errors: WA_EINVAL, WA_ETOOBIG. */
-int wa_tr_parse_proxy(const char *proxy, bool *socks, char *host, size_t host_cap,
-	int *port) WA_MUST_CHECK;
+/* Parses a proxy URL "http://[user:pass@]host:port[/]" or
+ * "socks5://[user:pass@]host:port[/]" (user and pass %-decoded; control
+ * bytes, ':' in the user and IPv6 literals refused). *out is written only on
+ * success. Errors: WA_EINVAL (syntax), WA_ETOOBIG (host or credentials too
+ * long). */
+int wa_tr_parse_proxy(const char *proxy, wa_tr_proxy *out) WA_MUST_CHECK;
+/* Whether the lws driver of this build can use the proxy: the parse errors
+ * above, or WA_EUNSUPPORTED for socks5:// when libwebsockets was built
+ * without LWS_WITH_SOCKS5 (Debian's 4.1 is). */
+int wa_tr_proxy_check(const char *proxy) WA_MUST_CHECK;
 
 #endif

@@ -4,7 +4,7 @@
  * lines, logs go to stderr. Shell or Node harnesses drive it against wasim.
  *
  *   wa_client --db PATH [--instance NAME] [--url ws://...] [--root HEX32]
- *             [--insecure] [--log debug] [--no-start]
+ *             [--insecure] [--log debug] [--no-start] [--proxy URL]
  *
  * Commands: {"cmd":"start"} {"cmd":"stop"} {"cmd":"logout"} {"cmd":"state"}
  *   {"cmd":"pair_code","phone":"15551234567"} {"cmd":"quit"}
@@ -319,7 +319,7 @@ int main(int argc, char **argv)
 	memset(&a, 0, sizeof a);
 	a.t0_ms = mono_ms();
 	const char *db = NULL, *inst = "default", *url = NULL, *root_hex = NULL, *level = "info";
-	const char *push = NULL;
+	const char *push = NULL, *proxy = NULL;
 	bool insecure = false, autostart = true;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
@@ -336,13 +336,15 @@ int main(int argc, char **argv)
 			level = argv[++i];
 		else if (strcmp(o, "--push-name") == 0 && v)
 			push = argv[++i];
+		else if (strcmp(o, "--proxy") == 0 && v)
+			proxy = argv[++i];
 		else if (strcmp(o, "--insecure") == 0)
 			insecure = true;
 		else if (strcmp(o, "--no-start") == 0)
 			autostart = false;
 		else {
 			fprintf(stderr, "usage: wa_client --db PATH [--instance N] [--url U] [--root HEX] "
-					"[--insecure] [--log LEVEL] [--push-name N] [--no-start]\n");
+					"[--insecure] [--log LEVEL] [--push-name N] [--no-start] [--proxy U]\n");
 			return 2;
 		}
 	}
@@ -399,6 +401,7 @@ int main(int argc, char **argv)
 		.trust_root_pub = root_hex ? root : NULL,
 		.tls_insecure = insecure,
 		.push_name = push,
+		.proxy = proxy,
 	};
 	if (rc == 0)
 		rc = wa_session_new(&cfg, on_event, &a, &a.s);

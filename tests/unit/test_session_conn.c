@@ -5,6 +5,7 @@
  * pair-success (bad HMAC refused; good one signed and verified here),
  * 515 -> immediate login, success -> pre-key upload, keep-alive and the
  * dead-connection timeout, and each stream error's effect. */
+#include <lws_config.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -438,7 +439,7 @@ static void test_url(void)
 {
 	char host[64], path[64];
 	int port;
-	bool tls, socks;
+	bool tls;
 	CHECK(wa_tr_parse_url("wss://web.whatsapp.com/ws/chat", &tls, host, sizeof host, &port, path,
 		sizeof path) == 0);
 	CHECK(tls && port == 443 && strcmp(host, "web.whatsapp.com") == 0 && strcmp(path, "/ws/chat") == 0);
@@ -453,11 +454,40 @@ static void test_url(void)
 	CHECK(wa_tr_parse_url("ws://h:8x/", &tls, host, sizeof host, &port, path, sizeof path) == WA_EINVAL);
 	CHECK(wa_tr_parse_url("ws://hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh/", &tls,
 		host, sizeof host, &port, path, sizeof path) == WA_ETOOBIG);
-	CHECK(wa_tr_parse_proxy("http://proxy:3128", &socks, host, sizeof host, &port) == 0);
-	CHECK(!socks && port == 3128 && strcmp(host, "proxy") == 0);
-	CHECK(wa_tr_parse_proxy("socks5://127.0.0.1:1080", &socks, host, sizeof host, &port) == 0 && socks);
-	CHECK(wa_tr_parse_proxy("http://proxy", &socks, host, sizeof host, &port) == WA_EINVAL);
-	CHECK(wa_tr_parse_proxy("ftp://p:1", &socks, host, sizeof host, &port) == WA_EINVAL);
+	wa_tr_proxy px;
+	CHECK(wa_tr_parse_proxy("http://proxy:3128", &px) == 0);
+	CHECK(!px.socks && px.port == 3128 && strcmp(px.host, "proxy") == 0 && !px.has_auth);
+	CHECK(wa_tr_parse_proxy("socks5://127.0.0.1:1080/", &px) == 0 && px.socks && px.port == 1080);
+	CHECK(wa_tr_parse_proxy("http://u%3As:p%40ss:w@h:8080", &px) == WA_EINVAL); /* ':' in user */
+	CHECK(wa_tr_parse_proxy("http://bob:p%40ss:w@h:8080", &px) == 0);
+	CHECK(px.has_auth && strcmp(px.user, "bob") == 0 && strcmp(px.pass, "p@ss:w") == 0 &&
+		strcmp(px.host, "h") == 0 && px.port == 8080);
+	CHECK(wa_tr_parse_proxy("http://a:b@c@h:1", &px) == 0 && strcmp(px.pass, "b@c") == 0);
+	CHECK(wa_tr_parse_proxy("http://bob:@h:1", &px) == 0 && px.pass[0] == '\0');
+	CHECK(wa_tr_parse_proxy("http://:pw@h:1", &px) == WA_EINVAL);
+	CHECK(wa_tr_parse_proxy("http://bob@h:1", &px) == WA_EINVAL);
+	CHECK(wa_tr_parse_proxy("http://bob:a%0d%0ab@h:1", &px) == WA_EINVAL);
+	CHECK(wa_tr_parse_proxy("http://bob:a%4@h:1", &px) == WA_EINVAL);
+	CHECK(wa_tr_parse_proxy("http://bob:a%@h:1", &px) == WA_EINVAL);
+	CHECK(wa_tr_parse_proxy("http://[::1]:3128", &px) == WA_EINVAL);
+	CHECK(wa_tr_parse_proxy("http://proxy", &px) == WA_EINVAL);
+	CHECK(wa_tr_parse_proxy("http://proxy:0", &px) == WA_EINVAL);
+	CHECK(wa_tr_parse_proxy("http://proxy:1/x", &px) == WA_EINVAL);
+	CHECK(wa_tr_parse_proxy("ftp://p:1", &px) == WA_EINVAL);
+	char longauth[200];
+	snprintf(longauth, sizeof longauth, "http://%.45s:%.45s@h:1",
+		"uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu",
+		"pppppppppppppppppppppppppppppppppppppppppppppppppppp");
+	CHECK(wa_tr_parse_proxy(longauth, &px) == WA_ETOOBIG); /* 45+1+45 > 90 */
+	snprintf(longauth, sizeof longauth, "http://%.44s:%.45s@h:1",
+		"uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu",
+		"pppppppppppppppppppppppppppppppppppppppppppppppppppp");
+	CHECK(wa_tr_parse_proxy(longauth, &px) == 0); /* exactly 90 */
+	CHECK(wa_tr_proxy_check("http://h:1") == 0);
+#if !defined(LWS_WITH_SOCKS5)
+	CHECK(wa_tr_proxy_check("socks5://h:1") == WA_EUNSUPPORTED);
+#endif
+	CHECK(wa_tr_proxy_check("gopher://h:1") == WA_EINVAL);
 }
 
 static void test_pair_code_primitives(void)
@@ -568,7 +598,15 @@ static void test_fsm(const char *dbpath)
 	(void)tr;
 	wa_session_config cfg = {.store = st, .instance_id = iid, .url = "ws://127.0.0.1:1/ws/chat",
 		.trust_root_pub = root_kp.pub};
-	wa_session *s;
+	wa_session *s = NULL;
+	/* proxies this build cannot use are refused up front, not retried */
+	cfg.proxy = "http://nohost";
+	CHECK(wa_session_new_with_driver(&cfg, &fake, NULL, on_event, NULL, &s) == WA_EINVAL && !s);
+#if !defined(LWS_WITH_SOCKS5)
+	cfg.proxy = "socks5://127.0.0.1:1080";
+	CHECK(wa_session_new_with_driver(&cfg, &fake, NULL, on_event, NULL, &s) == WA_EUNSUPPORTED && !s);
+#endif
+	cfg.proxy = "";
 	CHECK(wa_session_new_with_driver(&cfg, &fake, NULL, on_event, NULL, &s) == 0);
 	CHECK(!wa_session_is_paired(s) && wa_session_jid(s) == NULL);
 	wa_store_creds creds;
