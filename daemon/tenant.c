@@ -59,6 +59,11 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 	}
 }
 
+int wamd_tenant_proxy_check(const char *url)
+{
+	return wa_proxy_check(url);
+}
+
 bool wamd_tenant_is_paired(const struct wamd_tenant *t)
 {
 	return t->sess && wa_session_is_paired(t->sess);
@@ -74,6 +79,11 @@ int wamd_tenant_start(struct wamd_tenant *t)
 	if (t->sess)
 		return wa_session_state(t->sess) == WA_CONN_DISCONNECTED ? wa_session_start(t->sess) : 0;
 	struct wamd *d = t->d;
+	char purl[WAMD_PROXY_URL_MAX];
+	if (wamd_proxy_url(json_object_get(t->doc, "proxy"), purl, sizeof purl) != 0) {
+		LOGE("instance %s: stored proxy unusable; set it again with /proxy/set", t->name);
+		return WA_EINVAL;
+	}
 	wa_session_config cfg = {
 		.lws = d->ctx,
 		.store = d->store,
@@ -82,10 +92,16 @@ int wamd_tenant_start(struct wamd_tenant *t)
 		.trust_root_pub = d->have_trust_root ? d->trust_root : NULL,
 		.tls_insecure = d->cfg.wa_tls_insecure,
 		.device_name = "wamd",
+		.proxy = purl[0] ? purl : NULL,
 	};
+	bool has_proxy = purl[0] != '\0';
 	int rc = wa_session_new(&cfg, on_event, t, &t->sess);
-	if (rc != 0)
+	explicit_bzero(purl, sizeof purl); /* libwa keeps its own copy */
+	if (rc != 0) {
+		if (has_proxy)
+			LOGE("instance %s: session not created: %s (check its proxy)", t->name, wa_strerror(rc));
 		return rc;
+	}
 	rc = wa_session_start(t->sess);
 	if (rc != 0) {
 		wa_session_free(t->sess);

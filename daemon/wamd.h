@@ -24,6 +24,7 @@
 #define WAMD_QR_WAIT_MS 2000            /* /instance/connect waits this long for a QR */
 #define WAMD_CREATE_QR_WAIT_MS 5000     /* /instance/create with qrcode:true */
 #define WAMD_EVOLUTION_VERSION "2.3.6"
+#define WAMD_PROXY_URL_MAX 1024         /* proxy URL handed to libwa (with %-encoded credentials) */
 
 enum { WAMD_SCOPE_READ = 1, WAMD_SCOPE_WRITE = 2, WAMD_SCOPE_MANAGE = 4, WAMD_SCOPE_ALL = 7 };
 enum { WAMD_TARGET_INSTANCE = 0, WAMD_TARGET_GLOBAL = 1, WAMD_TARGETS = 2 };
@@ -112,6 +113,13 @@ int wamd_url_parse(const char *url, struct wamd_url *u);
 enum wamd_addr_class { WAMD_ADDR_PUBLIC, WAMD_ADDR_LOOPBACK, WAMD_ADDR_PRIVATE };
 enum wamd_addr_class wamd_addr_classify_host(const char *host);
 enum wamd_addr_class wamd_addr_classify_sa(const struct sockaddr *sa);
+
+/* The libwa proxy URL of a stored proxy row {enabled, host, port, protocol,
+ * username, password}: "" when absent or disabled, else
+ * "<scheme>://[user:pass@]host:port" with user and password %-encoded.
+ * -1 if it does not fit in cap or the protocol has no libwa scheme. The
+ * result holds the password: callers wipe it after use. */
+int wamd_proxy_url(const json_t *proxy, char *out, size_t cap);
 
 /* QR PNG as a data URI (wamd_qr.c). NULL on failure. */
 char *wamd_qr_png_data_uri(const char *text);
@@ -208,6 +216,8 @@ int wamd_tenant_presence(struct wamd_tenant *t, const char *to, const char *pres
 /* ticket: see wamd_api.c (survives the HTTP connection closing first) */
 int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers, size_t n, void *ticket);
 bool wamd_tenant_is_paired(const struct wamd_tenant *t);
+/* libwa's verdict on a proxy URL (wa_proxy_check): 0, WA_EINVAL, WA_ETOOBIG, WA_EUNSUPPORTED. */
+int wamd_tenant_proxy_check(const char *url);
 const char *wamd_conn_state_name(enum wa_conn_state st);
 const struct lws_protocols *wamd_session_protocols(size_t *n);
 

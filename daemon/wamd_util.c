@@ -356,3 +356,68 @@ enum wamd_addr_class wamd_addr_classify_sa(const struct sockaddr *sa)
 		return classify_v6(((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr);
 	return WAMD_ADDR_PRIVATE;
 }
+
+/* ---- proxy URL for libwa ---- */
+
+/* RFC 3986 userinfo: unreserved bytes as they are, everything else %XX. */
+static int pct_append(char *out, size_t cap, size_t *o, const char *s)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			     *p == '-' || *p == '.' || *p == '_' || *p == '~';
+		size_t need = plain ? 1 : 3;
+		if (*o + need >= cap)
+			return -1;
+		if (plain) {
+			out[(*o)++] = (char)*p;
+		} else {
+			out[(*o)++] = '%';
+			out[(*o)++] = hx[*p >> 4];
+			out[(*o)++] = hx[*p & 15];
+		}
+	}
+	out[*o] = '\0';
+	return 0;
+}
+
+int wamd_proxy_url(const json_t *proxy, char *out, size_t cap)
+{
+	if (cap == 0)
+		return -1;
+	out[0] = '\0';
+	if (!json_is_object(proxy) || !json_is_true(json_object_get(proxy, "enabled")))
+		return 0;
+	const char *proto = json_string_value(json_object_get(proxy, "protocol"));
+	const char *host = json_string_value(json_object_get(proxy, "host"));
+	const char *port = json_string_value(json_object_get(proxy, "port"));
+	const char *user = json_string_value(json_object_get(proxy, "username"));
+	const char *pass = json_string_value(json_object_get(proxy, "password"));
+	if (!proto || !host || !port)
+		return -1;
+	const char *scheme = !strcmp(proto, "http") ? "http" : !strcmp(proto, "socks5") ? "socks5" : NULL;
+	if (!scheme)
+		return -1;
+	int n = snprintf(out, cap, "%s://", scheme);
+	if (n < 0 || (size_t)n >= cap)
+		return -1;
+	size_t o = (size_t)n;
+	if (user && *user) {
+		if (pct_append(out, cap, &o, user) || o + 1 >= cap)
+			goto too_long;
+		out[o++] = ':';
+		out[o] = '\0';
+		if (pct_append(out, cap, &o, pass ? pass : "") || o + 1 >= cap)
+			goto too_long;
+		out[o++] = '@';
+		out[o] = '\0';
+	}
+	n = snprintf(out + o, cap - o, "%s:%s", host, port);
+	if (n < 0 || (size_t)n >= cap - o)
+		goto too_long;
+	return 0;
+too_long:
+	explicit_bzero(out, cap);
+	out[0] = '\0';
+	return -1;
+}

@@ -184,6 +184,10 @@ const struct lws_protocols *wa_lws_protocols(size_t *n_out);
  * WA_EUNSUPPORTED for a proxy scheme this build cannot use. */
 int wa_session_new(const wa_session_config *cfg, wa_event_fn on_event, void *user,
 		   wa_session **out) WA_MUST_CHECK;
+/* 0 if wa_session_new would accept this cfg->proxy (NULL and "" mean no
+ * proxy); else WA_EINVAL / WA_ETOOBIG (malformed) or WA_EUNSUPPORTED (a
+ * scheme this build cannot use). For validating API input up front. */
+int wa_proxy_check(const char *proxy) WA_MUST_CHECK;
 /* Closes the connection (no logout) and frees. NULL is a no-op. */
 void wa_session_free(wa_session *s);
 

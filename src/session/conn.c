@@ -707,6 +707,11 @@ int wa_handle_iq(wa_session *s, const wa_node *n)
 
 /* ---- public API ---- */
 
+int wa_proxy_check(const char *proxy)
+{
+	return proxy && proxy[0] ? wa_tr_proxy_check(proxy) : 0;
+}
+
 static char *dup_or_null(const char *s)
 {
 	return s ? strdup(s) : NULL;
@@ -719,7 +724,7 @@ int wa_session_new_with_driver(const wa_session_config *cfg, const wa_tr_driver 
 		return WA_EINVAL;
 	if (cfg->proxy && cfg->proxy[0]) {
 		/* refuse a proxy we could never use now, not on every retry */
-		int prc = wa_tr_proxy_check(cfg->proxy);
+		int prc = wa_proxy_check(cfg->proxy);
 		if (prc == WA_EUNSUPPORTED)
 			wa_log(WA_LOG_ERROR, MOD, "[%lld] socks5:// proxies need libwebsockets built with "
 				"LWS_WITH_SOCKS5; this one is not (use an http:// proxy)",

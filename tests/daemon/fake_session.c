@@ -10,7 +10,11 @@
  *   - send_text: status SENT, DELIVERED, READ 30 ms apart; a text starting
  *     with "echo " also produces an incoming message with the rest;
  *   - check_numbers: numbers ending in 0000 do not exist;
- *   - logout: removes the marker, emits LOGGED_OUT. */
+ *   - logout: removes the marker, emits LOGGED_OUT;
+ *   - new: a proxy is checked with libwa's real parser (wa_tr_proxy_check)
+ *     and written to <WAMD_FAKE_DIR>/proxy-<instance id> with the password
+ *     part replaced by "***" (absent file: no proxy), so tests see what the
+ *     daemon passed. */
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "transport/ws.h"
 #include "wa/session.h"
 
 #define FAKE_MAX_TIMERS 4096 /* scripted events in flight; more would be dropped */
@@ -83,11 +88,8 @@ const char *wa_msg_status_name(enum wa_msg_status st)
 	return "FAKE";
 }
 
-const struct lws_protocols *wa_lws_protocols(size_t *n_out)
-{
-	*n_out = 0;
-	return NULL;
-}
+/* wa_lws_protocols comes from the real transport (linked for the proxy
+ * parser); its protocol is registered but never used by the fake. */
 
 static void set_state(wa_session *s, enum wa_conn_state st, enum wa_disconnect_reason r)
 {
@@ -221,8 +223,41 @@ static void timer_cb(lws_sorted_usec_list_t *sul)
 	free(b);
 }
 
+int wa_proxy_check(const char *proxy)
+{
+	return proxy && proxy[0] ? wa_tr_proxy_check(proxy) : 0;
+}
+
+/* Records the proxy the daemon passed, password masked. */
+static void record_proxy(const wa_session_config *cfg)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/proxy-%lld", fake_dir(), (long long)cfg->instance_id);
+	if (!cfg->proxy || !cfg->proxy[0]) {
+		unlink(path);
+		return;
+	}
+	char red[1200];
+	const char *at = strrchr(cfg->proxy, '@');
+	const char *scheme_end = strstr(cfg->proxy, "://");
+	const char *colon = scheme_end && at ? memchr(scheme_end + 3, ':', (size_t)(at - scheme_end - 3)) : NULL;
+	if (colon)
+		snprintf(red, sizeof red, "%.*s:***%s", (int)(colon - cfg->proxy), cfg->proxy, at);
+	else
+		snprintf(red, sizeof red, "%s", cfg->proxy);
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "%s\n", red);
+		fclose(f);
+	}
+}
+
 int wa_session_new(const wa_session_config *cfg, wa_event_fn on_event, void *user, wa_session **out)
 {
+	int prc = wa_proxy_check(cfg->proxy);
+	if (prc)
+		return prc;
+	record_proxy(cfg);
 	wa_session *s = calloc(1, sizeof *s);
 	if (!s)
 		return WA_ENOMEM;

@@ -5,7 +5,7 @@ port), drives it over HTTP and checks the answers, the webhooks a local
 receiver gets and the /ws/events stream. The session engine is the
 TEST-ONLY fake linked into wamd_fakesession (tests/daemon/fake_session.c).
 
-usage: wamd_e2e.py api|webhooks|restart|wamctl"""
+usage: wamd_e2e.py api|webhooks|restart|wamctl|proxy"""
 import base64
 import hashlib
 import hmac
@@ -608,9 +608,126 @@ def test_wamctl():
             d.dump_log()
 
 
+# ---------------------------------------------------------------- proxy (P)
+
+PROXY_PASS = "s3cr:t@x"
+
+
+def fake_proxies(d):
+    """What the fake session engine was last given, per instance (password masked)."""
+    out = {}
+    for f in os.listdir(d.data):
+        if f.startswith("proxy-"):
+            out[f] = open(os.path.join(d.data, f)).read().strip()
+    return out
+
+
+def test_proxy():
+    key_hex = "11" * 32
+    env = {"WAMD_MASTER_KEY": key_hex, "WAMD_FAKE_AUTOPAIR_MS": "100"}
+    d = Daemon(args=["--api-key", ADMIN], env=env)
+    d.start()
+    try:
+        good = {"proxyHost": "127.0.0.1", "proxyPort": "3128", "proxyProtocol": "http",
+                "proxyUsername": "bob", "proxyPassword": PROXY_PASS}
+        bad_cases = [
+            ("protocol ftp", dict(good, proxyProtocol="ftp"), "protocol must be"),
+            ("port 0", dict(good, proxyPort="0"), "port"),
+            ("port 70000", dict(good, proxyPort=70000), "port"),
+            ("port abc", dict(good, proxyPort="80a"), "port"),
+            ("missing port", {k: v for k, v in good.items() if k != "proxyPort"}, "port"),
+            ("host with a space", dict(good, proxyHost="a b"), "host"),
+            ("IPv6 host", dict(good, proxyHost="::1"), "host"),
+            ("https", dict(good, proxyProtocol="https"), "not supported"),
+            ("socks4", dict(good, proxyProtocol="socks4"), "not supported"),
+            ("socks5 (lws without LWS_WITH_SOCKS5)", dict(good, proxyProtocol="socks5"), "LWS_WITH_SOCKS5"),
+            ("password without user", dict(good, proxyUsername=""), "needs a username"),
+            ("':' in user", dict(good, proxyUsername="a:b"), "':'"),
+            ("credentials over 90 bytes", dict(good, proxyUsername="u" * 50, proxyPassword="p" * 50), "90 bytes"),
+            ("control byte in password", dict(good, proxyPassword="a\r\nb"), "printable"),
+        ]
+        for i, (what, extra, reason) in enumerate(bad_cases):
+            st, body = create(d, "bad%d" % i, **extra)
+            msg = body.get("response", {}).get("message", []) if isinstance(body, dict) else []
+            check(st == 400 and body.get("error") == "Bad Request" and msg[:1] == ["Invalid proxy"]
+                  and reason in (msg[1] if len(msg) > 1 else ""),
+                  "create with %s -> 400 Invalid proxy (%s %r)" % (what, st, body))
+        st, body = d.req("GET", "/instance/fetchInstances", key=ADMIN)
+        check(body == [], "no instance created by a refused proxy (%r)" % body)
+
+        st, body = create(d, "p1", qrcode=True, **good)
+        check(st == 201, "create with an http proxy (%s %r)" % (st, body))
+        check(wait_for(lambda: list(fake_proxies(d).values()) == ["http://bob:***@127.0.0.1:3128"]),
+              "the session got http://bob:<pw>@127.0.0.1:3128 (%r)" % fake_proxies(d))
+        check(wait_open(d, "p1"), "p1 open")
+        st, px = d.req("GET", "/proxy/find/p1", key=ADMIN)
+        check(st == 200 and px.get("enabled") is True and px.get("host") == "127.0.0.1" and px.get("port") == "3128"
+              and px.get("protocol") == "http" and px.get("username") == "bob" and px.get("password") is None
+              and px.get("instanceId"), "proxy/find: the proxy, password hidden (%r)" % px)
+        st, body = d.req("GET", "/instance/fetchInstances?instanceName=p1", key=ADMIN)
+        P = body[0].get("Proxy") or {}
+        check(P.get("host") == "127.0.0.1" and P.get("password") is None, "fetchInstances Proxy, password hidden %r" % P)
+
+        # find -> edit -> set keeps the hidden password; the session restarts with the new proxy
+        px["port"] = 8080
+        st, body = d.req("POST", "/proxy/set/p1", px, key=ADMIN)
+        inner = (body or {}).get("proxy", {})
+        check(st == 201 and inner.get("instanceName") == "p1" and inner.get("proxy", {}).get("port") == "8080"
+              and inner.get("proxy", {}).get("password") is None, "proxy/set answers 201 (%s %r)" % (st, body))
+        check(wait_for(lambda: list(fake_proxies(d).values()) == ["http://bob:***@127.0.0.1:8080"]),
+              "proxy/set restarted the session with the new proxy (%r)" % fake_proxies(d))
+        check(wait_open(d, "p1"), "p1 open again after the proxy change")
+        for what, b in [("protocol socks4", dict(px, protocol="socks4")), ("port -1", dict(px, port=-1)),
+                        ("enabled not boolean", dict(px, enabled="yes"))]:
+            st, body = d.req("POST", "/proxy/set/p1", b, key=ADMIN)
+            check(st == 400, "proxy/set with %s -> 400 (%s %r)" % (what, st, body))
+        st, body = d.req("POST", "/proxy/set/p1", {"host": "h"}, key=ADMIN)
+        check(st == 400, "proxy/set without enabled -> 400")
+        st, body = d.req("POST", "/proxy/set/nope", px, key=ADMIN)
+        check(st == 404, "proxy/set on an unknown instance -> 404 (%s)" % st)
+        st, tok = d.req("POST", "/wamd/token/p1", {"scopes": ["read"]}, key=ADMIN)
+        st, body = d.req("GET", "/proxy/find/p1", key=tok["token"])
+        check(st in (401, 403), "proxy/find needs the manage scope (%s)" % st)
+
+        # nothing in clear on disk (master key) or in the log
+        blobs = b""
+        for root, _, files in os.walk(d.data):
+            for f in files:
+                fp = os.path.join(root, f)
+                if stat.S_ISREG(os.stat(fp).st_mode):
+                    blobs += open(fp, "rb").read()
+        check(PROXY_PASS.encode() not in blobs and b"s3cr%3At%40x" not in blobs,
+              "the proxy password is in no file of the data folder (sealed doc, log)")
+    finally:
+        rc = d.stop()
+        check(rc == 0, "clean exit (rc %s)" % rc)
+    # persistence across a restart; with expose_token the password is shown
+    d2 = Daemon(args=["--api-key", ADMIN, "--expose-token"], env=env, data=d.data)
+    d2.start()
+    try:
+        st, px = d2.req("GET", "/proxy/find/p1", key=ADMIN)
+        check(st == 200 and px.get("port") == "8080" and px.get("username") == "bob" and px.get("password") == PROXY_PASS,
+              "proxy persisted across a restart; expose_token shows the kept password (%r)" %
+              {k: v for k, v in (px or {}).items() if k != "password"})
+        check(wait_for(lambda: list(fake_proxies(d2).values()) == ["http://bob:***@127.0.0.1:8080"]),
+              "after the restart the session starts with the stored proxy")
+        st, body = d2.req("POST", "/proxy/set/p1", {"enabled": False}, key=ADMIN)
+        check(st == 201 and body["proxy"]["proxy"]["enabled"] is False and body["proxy"]["proxy"]["host"] == "",
+              "proxy/set enabled:false (%r)" % body)
+        check(wait_for(lambda: fake_proxies(d2) == {}), "session restarted without a proxy")
+        st, px = d2.req("GET", "/proxy/find/p1", key=ADMIN)
+        check(px.get("enabled") is False, "disabled proxy stored")
+    finally:
+        rc = d2.stop()
+        check(rc == 0, "clean exit (rc %s)" % rc)
+        if FAILS:
+            d2.dump_log()
+
+
 def main():
     which = sys.argv[1]
-    {"api": test_api, "webhooks": test_webhooks, "restart": test_restart, "wamctl": test_wamctl}[which]()
+    {"api": test_api, "webhooks": test_webhooks, "restart": test_restart, "wamctl": test_wamctl,
+     "proxy": test_proxy}[which]()
     for d in DIRS:
         shutil.rmtree(d, ignore_errors=True)
     if FAILS:

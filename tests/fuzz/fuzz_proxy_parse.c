@@ -1,13 +1,16 @@
-/* Fuzz target: proxy parsers. First byte even: the rest is a proxy URL for
- * wa_tr_parse_proxy (comes from the daemon API / config); odd: the rest is
- * an HTTP CONNECT head for test_proxy's tp_parse_connect. Checks the
- * outputs' invariants, not only the absence of crashes. */
+/* Fuzz target: proxy parsers. First byte % 3 == 0: the rest is a proxy URL
+ * for wa_tr_parse_proxy (comes from the daemon API / config); 1: an HTTP
+ * CONNECT head for test_proxy's tp_parse_connect; 2: a JSON proxy row
+ * {enabled, host, port, protocol, username, password} that wamd turns into
+ * a URL (wamd_proxy_url), which must parse back to the same credentials.
+ * Checks the outputs' invariants, not only the absence of crashes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proxy_parse.h"
 #include "transport/ws.h"
+#include "wamd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -17,7 +20,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const char *p = (const char *)data + 1;
 	size_t n = size - 1;
-	if ((data[0] & 1) == 0) {
+	if (data[0] % 3 == 2) {
+		json_t *row = json_loadb(p, n, 0, NULL);
+		char url[WAMD_PROXY_URL_MAX];
+		wa_tr_proxy px;
+		if (row && wamd_proxy_url(row, url, sizeof url) == 0 && url[0] &&
+		    wa_tr_parse_proxy(url, &px) == 0) {
+			const char *u = json_string_value(json_object_get(row, "username"));
+			const char *pw = json_string_value(json_object_get(row, "password"));
+			if (u && *u && (!px.has_auth || strcmp(px.user, u) != 0 || strcmp(px.pass, pw ? pw : "") != 0))
+				abort(); /* %-encoding must round-trip */
+		}
+		json_decref(row);
+	} else if (data[0] % 3 == 0) {
 		char *s = malloc(n + 1);
 		if (!s)
 			return 0;
