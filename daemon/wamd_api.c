@@ -1010,6 +1010,8 @@ static json_t *parse_proxy(json_t *src, const char *const names[6], json_t *old,
 	if (!strcmp(proto, "https") || !strcmp(proto, "socks4")) {
 		snprintf(reason, sizeof reason, "protocol %s is not supported by wamd (use http%s)", proto,
 			 wamd_tenant_proxy_check("socks5://h:1") == 0 ? " or socks5" : "");
+		/* https would need TLS to the proxy itself, which lws 4.1's
+		 * proxying cannot do; socks4 has no names and no auth */
 		*why = reason;
 		goto bad;
 	}
@@ -1047,7 +1049,7 @@ static json_t *parse_proxy(json_t *src, const char *const names[6], json_t *old,
 	int rc = wamd_proxy_url(row, url, sizeof url) == 0 ? wamd_tenant_proxy_check(url) : WA_ETOOBIG;
 	explicit_bzero(url, sizeof url);
 	if (rc == WA_EUNSUPPORTED)
-		*why = "protocol socks5 is not supported by this build (libwebsockets without LWS_WITH_SOCKS5)";
+		*why = "this proxy protocol is not supported by this build";
 	else if (rc == WA_ETOOBIG)
 		*why = "username and password together must be at most 90 bytes";
 	else if (rc)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "transport/socks_bridge.h"
 #include "transport/ws.h"
 #include "wa/session.h"
 #include "util/log.h"
@@ -27,6 +28,7 @@ struct tx_buf {
 struct wa_tr_conn {
 	struct lws_context *ctx;
 	struct lws_vhost *proxy_vhost; /* per-connection vhost when a proxy is set */
+	wa_socks_route *socks_route;   /* socks5: our route through the bridge */
 	struct lws *wsi;
 	const wa_tr_events *ev;
 	void *user;
@@ -64,6 +66,7 @@ static void conn_destroy(struct wa_tr_conn *c)
 	tx_free_all(c);
 	if (c->proxy_vhost)
 		lws_vhost_destroy(c->proxy_vhost);
+	wa_socks_route_del(c->socks_route);
 	free(c);
 }
 
@@ -359,60 +362,54 @@ int wa_tr_proxy_check(const char *proxy)
 {
 	wa_tr_proxy px;
 	int rc = wa_tr_parse_proxy(proxy, &px);
-	bool socks = rc == 0 && px.socks;
 	explicit_bzero(&px, sizeof px);
-	if (rc)
-		return rc;
-#if !defined(LWS_WITH_SOCKS5)
-	if (socks)
-		return WA_EUNSUPPORTED;
-#else
-	(void)socks;
-#endif
-	return 0;
+	/* http:// rides lws' CONNECT support, socks5:// our bridge: both work
+	 * on every lws build with LWS_CLIENT_HTTP_PROXYING */
+	return rc;
 }
 
-/* lws 4.1 sets proxies per vhost, not per connection, so a session with a
- * proxy gets its own client-only vhost carrying that proxy. Credentials go
+/* lws 4.1 sets proxies per vhost, not per connection, so a connection with
+ * a proxy gets its own client-only vhost carrying that proxy. Credentials go
  * in as "user:pass@host" (lws_set_proxy turns them into a Basic
- * Proxy-Authorization header); the port is passed on its own. */
-static int make_proxy_vhost(struct lws_context *ctx, const char *proxy, struct lws_vhost **out)
+ * Proxy-Authorization header); the port is passed on its own. A socks5://
+ * proxy becomes an HTTP proxy too: the loopback bridge (socks_bridge.c)
+ * with this connection's route token as credentials. lws' own SOCKS5
+ * client, when built in, is not used, so every build behaves the same. */
+static int make_proxy_vhost(struct lws_context *ctx, const char *proxy, struct lws_vhost **out,
+	wa_socks_route **route_out)
 {
 	wa_tr_proxy px;
 	int rc = wa_tr_parse_proxy(proxy, &px);
 	if (rc)
 		return rc;
 	char addr[sizeof px.user + sizeof px.pass + sizeof px.host + 4];
+	int port = px.port;
+	wa_socks_route *route = NULL;
+	if (px.socks)
+		rc = wa_socks_route_add(ctx, &px, addr, sizeof addr, &port, &route);
+	else if (px.has_auth)
+		snprintf(addr, sizeof addr, "%s:%s@%s", px.user, px.pass, px.host);
+	else
+		snprintf(addr, sizeof addr, "%s", px.host);
+	explicit_bzero(&px, sizeof px);
+	if (rc)
+		return rc;
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof info);
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = wa_protocols;
 	info.vhost_name = "wa-proxy";
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	if (px.has_auth)
-		snprintf(addr, sizeof addr, "%s:%s@%s", px.user, px.pass, px.host);
-	else
-		snprintf(addr, sizeof addr, "%s", px.host);
-	if (px.socks) {
-#if defined(LWS_WITH_SOCKS5)
-		info.socks_proxy_address = addr;
-		info.socks_proxy_port = (unsigned)px.port;
-#else
-		/* wa_session_new refuses this already (wa_tr_proxy_check) */
-		explicit_bzero(&px, sizeof px);
-		explicit_bzero(addr, sizeof addr);
-		return WA_EUNSUPPORTED;
-#endif
-	} else {
-		info.http_proxy_address = addr;
-		info.http_proxy_port = (unsigned)px.port;
-	}
+	info.http_proxy_address = addr;
+	info.http_proxy_port = (unsigned)port;
 	struct lws_vhost *vh = lws_create_vhost(ctx, &info);
-	explicit_bzero(&px, sizeof px);
 	explicit_bzero(addr, sizeof addr);
-	if (!vh)
+	if (!vh) {
+		wa_socks_route_del(route);
 		return WA_EIO;
+	}
 	*out = vh;
+	*route_out = route;
 	return 0;
 }
 
@@ -435,7 +432,7 @@ static int tr_open(void *ctx, const wa_tr_config *cfg, const wa_tr_events *ev, v
 	c->ev = ev;
 	c->user = user;
 	if (cfg->proxy && cfg->proxy[0]) {
-		rc = make_proxy_vhost(lctx, cfg->proxy, &c->proxy_vhost);
+		rc = make_proxy_vhost(lctx, cfg->proxy, &c->proxy_vhost, &c->socks_route);
 		if (rc) {
 			free(c);
 			return rc;

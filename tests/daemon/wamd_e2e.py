@@ -638,9 +638,8 @@ def test_proxy():
             ("missing port", {k: v for k, v in good.items() if k != "proxyPort"}, "port"),
             ("host with a space", dict(good, proxyHost="a b"), "host"),
             ("IPv6 host", dict(good, proxyHost="::1"), "host"),
-            ("https", dict(good, proxyProtocol="https"), "not supported"),
+            ("https", dict(good, proxyProtocol="https"), "use http or socks5"),
             ("socks4", dict(good, proxyProtocol="socks4"), "not supported"),
-            ("socks5 (lws without LWS_WITH_SOCKS5)", dict(good, proxyProtocol="socks5"), "LWS_WITH_SOCKS5"),
             ("password without user", dict(good, proxyUsername=""), "needs a username"),
             ("':' in user", dict(good, proxyUsername="a:b"), "':'"),
             ("credentials over 90 bytes", dict(good, proxyUsername="u" * 50, proxyPassword="p" * 50), "90 bytes"),
@@ -654,6 +653,13 @@ def test_proxy():
                   "create with %s -> 400 Invalid proxy (%s %r)" % (what, st, body))
         st, body = d.req("GET", "/instance/fetchInstances", key=ADMIN)
         check(body == [], "no instance created by a refused proxy (%r)" % body)
+
+        st, body = create(d, "s1", **dict(good, proxyProtocol="socks5", proxyPort=1080))
+        check(st == 201, "create with a socks5 proxy (%s %r)" % (st, body))
+        st, px = d.req("GET", "/proxy/find/s1", key=ADMIN)
+        check(px.get("protocol") == "socks5" and px.get("port") == "1080", "socks5 proxy stored %r" % px)
+        st, body = d.req("DELETE", "/instance/delete/s1", key=ADMIN)
+        check(st == 200, "s1 deleted")
 
         st, body = create(d, "p1", qrcode=True, **good)
         check(st == 201, "create with an http proxy (%s %r)" % (st, body))

@@ -1,15 +1,21 @@
-/* tests/e2e/test_proxy.c: a small HTTP CONNECT proxy for e2e tests of
- * libwa's proxy support. One poll loop, 127.0.0.1, kernel-chosen port.
+/* tests/e2e/test_proxy.c: a small HTTP CONNECT and SOCKS5 proxy for e2e
+ * tests of libwa's proxy support. One poll loop, 127.0.0.1, kernel-chosen
+ * port; a connection whose first byte is 5 speaks SOCKS5 (RFC 1928, with
+ * RFC 1929 username/password), anything else HTTP CONNECT.
  *
  *   test_proxy [--user U --pass P] [--refuse]
  *
  * stdout (line-buffered, read by the tests):
  *   PORT <n>                               once listening
  *   CONNECT <host>:<port> auth=<none|ok|bad> <result>
- * where result is "tunnel", "refused" (--refuse: 403), "auth-required"
- * (407) or "upstream-failed" (502). The password is never printed.
- * With --user/--pass a request needs "Proxy-Authorization: Basic" with
- * exactly those credentials. Runs until killed. */
+ *   SOCKS5 <host>:<port> auth=<none|ok|bad> <result>
+ * where result is "tunnel", "refused" (--refuse: 403 / SOCKS rep 2),
+ * "auth-required" (407 / SOCKS: no acceptable method or credentials
+ * refused) or "upstream-failed" (502 / SOCKS rep 5). The password is never
+ * printed. With --user/--pass a client must present exactly those
+ * credentials (HTTP: "Proxy-Authorization: Basic"; SOCKS5: method 2).
+ * The SOCKS5 handshake is read with blocking reads (5 s timeout): a test
+ * tool, not a server. Runs until killed. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -21,9 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
-#include "proxy_parse.h"
+#include "transport/connect_head.h"
 
 #define TP_MAX_CONNS 64
 #define TP_RELAY_CHUNK 16384
@@ -32,11 +39,12 @@ typedef struct tp_conn {
 	int cfd;                /* client side, -1 when the slot is free */
 	int ufd;                /* upstream, -1 until the tunnel is up */
 	size_t hlen;            /* bytes of request head collected */
-	char head[TP_MAX_HEAD];
+	char head[WA_CONNECT_MAX_HEAD];
 } tp_conn;
 
 static tp_conn conns[TP_MAX_CONNS];
-static char want_cred[TP_MAX_CRED + 1]; /* base64("user:pass"), "" = no auth */
+static char want_cred[WA_CONNECT_MAX_CRED + 1]; /* base64("user:pass"), "" = no auth */
+static const char *want_user, *want_pass;
 static bool refuse;
 
 static void b64(const unsigned char *in, size_t n, char *out, size_t cap)
@@ -109,10 +117,124 @@ static void reply(tp_conn *c, const char *status)
 	(void)write_all(c->cfd, r, (size_t)n);
 }
 
+/* n bytes for the SOCKS5 handshake: first what was already read into
+ * c->head, then blocking reads. */
+static int socks_read(tp_conn *c, size_t *off, uint8_t *dst, size_t n)
+{
+	size_t have = c->hlen - *off;
+	size_t take = have < n ? have : n;
+	memcpy(dst, c->head + *off, take);
+	*off += take;
+	while (take < n) {
+		ssize_t r = read(c->cfd, dst + take, n - take);
+		if (r <= 0)
+			return -1;
+		take += (size_t)r;
+	}
+	return 0;
+}
+
+static void socks_session(tp_conn *c)
+{
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(c->cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	size_t off = 0;
+	uint8_t b[512];
+	char host[256] = "?";
+	int port = 0;
+	const char *auth = "none", *result = "bad-request";
+	if (socks_read(c, &off, b, 2) || b[0] != 5 || socks_read(c, &off, b + 2, b[1]))
+		goto out;
+	bool has_none = false, has_up = false;
+	for (int i = 0; i < b[1]; i++) {
+		has_none |= b[2 + i] == 0;
+		has_up |= b[2 + i] == 2;
+	}
+	if (want_user) {
+		if (!has_up) {
+			result = "auth-required";
+			(void)write_all(c->cfd, "\x05\xff", 2);
+			goto out;
+		}
+		(void)write_all(c->cfd, "\x05\x02", 2);
+		uint8_t ul, pl;
+		char u[256], pw[256];
+		if (socks_read(c, &off, b, 2) || b[0] != 1)
+			goto out;
+		ul = b[1];
+		if (socks_read(c, &off, (uint8_t *)u, ul) || socks_read(c, &off, &pl, 1) ||
+		    socks_read(c, &off, (uint8_t *)pw, pl))
+			goto out;
+		u[ul] = pw[pl] = '\0';
+		bool ok = !strcmp(u, want_user) && !strcmp(pw, want_pass);
+		explicit_bzero(pw, sizeof pw);
+		auth = ok ? "ok" : "bad";
+		(void)write_all(c->cfd, ok ? "\x01\x00" : "\x01\x01", 2);
+		if (!ok) {
+			result = "auth-required";
+			goto out;
+		}
+	} else {
+		if (!has_none) {
+			result = "auth-required";
+			(void)write_all(c->cfd, "\x05\xff", 2);
+			goto out;
+		}
+		(void)write_all(c->cfd, "\x05\x00", 2);
+	}
+	if (socks_read(c, &off, b, 4) || b[0] != 5 || b[1] != 1)
+		goto out;
+	if (b[3] == 1) {
+		if (socks_read(c, &off, b + 4, 4))
+			goto out;
+		inet_ntop(AF_INET, b + 4, host, sizeof host);
+	} else if (b[3] == 3) {
+		uint8_t hl;
+		if (socks_read(c, &off, &hl, 1) || socks_read(c, &off, (uint8_t *)host, hl))
+			goto out;
+		host[hl] = '\0';
+	} else if (b[3] == 4) {
+		if (socks_read(c, &off, b + 4, 16))
+			goto out;
+		inet_ntop(AF_INET6, b + 4, host, sizeof host);
+	} else {
+		goto out;
+	}
+	uint8_t pb[2];
+	if (socks_read(c, &off, pb, 2))
+		goto out;
+	port = pb[0] << 8 | pb[1];
+	static const uint8_t ok[10] = {5, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+	uint8_t rep[10];
+	memcpy(rep, ok, sizeof rep);
+	if (refuse) {
+		result = "refused";
+		rep[1] = 2;
+	} else if ((c->ufd = dial(host, port)) < 0) {
+		result = "upstream-failed";
+		rep[1] = 5;
+	} else {
+		result = "tunnel";
+	}
+	(void)write_all(c->cfd, (const char *)rep, sizeof rep);
+	if (c->ufd >= 0 && off < c->hlen)
+		(void)write_all(c->ufd, c->head + off, c->hlen - off);
+out:
+	printf("SOCKS5 %s:%d auth=%s %s\n", host, port, auth, result);
+	tv.tv_sec = 0;
+	setsockopt(c->cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (c->ufd < 0)
+		conn_close(c);
+}
+
 static void on_head(tp_conn *c)
 {
-	tp_connect_req req;
-	int n = tp_parse_connect(c->head, c->hlen, &req);
+	if (c->hlen > 0 && c->head[0] == 5) {
+		socks_session(c);
+		return;
+	}
+	wa_connect_req req;
+	int n = wa_connect_head_parse(c->head, c->hlen, &req);
 	if (n == 0)
 		return;
 	if (n < 0) {
@@ -168,10 +290,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	want_user = user && pass ? user : NULL;
+	want_pass = pass;
 	if (user && pass) {
-		char up[2 * TP_MAX_CRED];
+		char up[2 * WA_CONNECT_MAX_CRED];
 		int n = snprintf(up, sizeof up, "%s:%s", user, pass);
-		if (n < 0 || (size_t)n * 4 / 3 + 4 > TP_MAX_CRED) {
+		if (n < 0 || (size_t)n * 4 / 3 + 4 > WA_CONNECT_MAX_CRED) {
 			fprintf(stderr, "test_proxy: credentials too long\n");
 			return 2;
 		}

@@ -1,6 +1,6 @@
 /* Fuzz target: proxy parsers. First byte % 3 == 0: the rest is a proxy URL
  * for wa_tr_parse_proxy (comes from the daemon API / config); 1: an HTTP
- * CONNECT head for test_proxy's tp_parse_connect; 2: a JSON proxy row
+ * CONNECT head for test_proxy's wa_connect_head_parse; 2: a JSON proxy row
  * {enabled, host, port, protocol, username, password} that wamd turns into
  * a URL (wamd_proxy_url), which must parse back to the same credentials.
  * Checks the outputs' invariants, not only the absence of crashes. */
@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy_parse.h"
+#include "transport/connect_head.h"
+#include "transport/socks5.h"
 #include "transport/ws.h"
 #include "wamd.h"
 
@@ -20,7 +21,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const char *p = (const char *)data + 1;
 	size_t n = size - 1;
-	if (data[0] % 3 == 2) {
+	if (data[0] % 4 == 3) {
+		wa_socks5 s5;
+		uint8_t out[WA_SOCKS5_MAX_OUT];
+		size_t olen;
+		bool auth = n > 0 && (p[0] & 1);
+		if (wa_socks5_start(&s5, "example.org", 443, auth ? "user" : NULL, auth ? "pw" : NULL, out,
+			    sizeof out, &olen) != 0)
+			abort();
+		const uint8_t *q = (const uint8_t *)p + (n > 0);
+		size_t left = n - (n > 0);
+		while (left) {
+			size_t chunk = 1 + q[0] % 16;
+			if (chunk > left)
+				chunk = left;
+			size_t used = 0;
+			int rc = wa_socks5_feed(&s5, q, chunk, &used, out, sizeof out, &olen);
+			if (rc < 0) {
+				if (s5.state != WA_S5_FAILED || s5.pass[0])
+					abort(); /* failure is sticky and wipes the credentials */
+				break;
+			}
+			if (used > chunk || olen > sizeof out || used == 0)
+				abort();
+			if (rc == 1) {
+				if (s5.state != WA_S5_DONE)
+					abort();
+				break;
+			}
+			q += used;
+			left -= used;
+		}
+	} else if (data[0] % 4 == 2) {
 		json_t *row = json_loadb(p, n, 0, NULL);
 		char url[WAMD_PROXY_URL_MAX];
 		wa_tr_proxy px;
@@ -32,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort(); /* %-encoding must round-trip */
 		}
 		json_decref(row);
-	} else if (data[0] % 3 == 0) {
+	} else if (data[0] % 4 == 0) {
 		char *s = malloc(n + 1);
 		if (!s)
 			return 0;
@@ -55,10 +87,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!b)
 			return 0;
 		memcpy(b, p, n);
-		tp_connect_req r;
-		int h = tp_parse_connect(b, n, &r);
-		if (h > 0 && ((size_t)h > n || (size_t)h > TP_MAX_HEAD || r.port < 1 ||
-			r.port > 65535 || !r.host[0] || strlen(r.host) > TP_MAX_HOST))
+		wa_connect_req r;
+		int h = wa_connect_head_parse(b, n, &r);
+		if (h > 0 && ((size_t)h > n || (size_t)h > WA_CONNECT_MAX_HEAD || r.port < 1 ||
+			r.port > 65535 || !r.host[0] || strlen(r.host) > WA_CONNECT_MAX_HOST))
 			abort();
 		free(b);
 	}

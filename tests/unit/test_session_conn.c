@@ -5,7 +5,6 @@
  * pair-success (bad HMAC refused; good one signed and verified here),
  * 515 -> immediate login, success -> pre-key upload, keep-alive and the
  * dead-connection timeout, and each stream error's effect. */
-#include <lws_config.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -484,9 +483,7 @@ static void test_url(void)
 		"pppppppppppppppppppppppppppppppppppppppppppppppppppp");
 	CHECK(wa_tr_parse_proxy(longauth, &px) == 0); /* exactly 90 */
 	CHECK(wa_tr_proxy_check("http://h:1") == 0);
-#if !defined(LWS_WITH_SOCKS5)
-	CHECK(wa_tr_proxy_check("socks5://h:1") == WA_EUNSUPPORTED);
-#endif
+	CHECK(wa_tr_proxy_check("socks5://h:1") == 0); /* through the bridge on any lws */
 	CHECK(wa_tr_proxy_check("gopher://h:1") == WA_EINVAL);
 }
 
@@ -602,10 +599,12 @@ static void test_fsm(const char *dbpath)
 	/* proxies this build cannot use are refused up front, not retried */
 	cfg.proxy = "http://nohost";
 	CHECK(wa_session_new_with_driver(&cfg, &fake, NULL, on_event, NULL, &s) == WA_EINVAL && !s);
-#if !defined(LWS_WITH_SOCKS5)
-	cfg.proxy = "socks5://127.0.0.1:1080";
-	CHECK(wa_session_new_with_driver(&cfg, &fake, NULL, on_event, NULL, &s) == WA_EUNSUPPORTED && !s);
-#endif
+	cfg.proxy = "socks5://bob:pw@127.0.0.1:1080";
+	CHECK(wa_session_new_with_driver(&cfg, &fake, NULL, on_event, NULL, &s) == 0 && s);
+	wa_session_free(s);
+	s = NULL;
+	cfg.proxy = "http://a:b@[::1]:1";
+	CHECK(wa_session_new_with_driver(&cfg, &fake, NULL, on_event, NULL, &s) == WA_EINVAL && !s);
 	cfg.proxy = "";
 	CHECK(wa_session_new_with_driver(&cfg, &fake, NULL, on_event, NULL, &s) == 0);
 	CHECK(!wa_session_is_paired(s) && wa_session_jid(s) == NULL);

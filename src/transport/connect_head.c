@@ -1,6 +1,6 @@
-/* tests/e2e/proxy_parse.c: bounded parser of an HTTP CONNECT request head
- * (see proxy_parse.h). Every read is checked against len. */
-#include "proxy_parse.h"
+/* src/transport/connect_head.c: bounded parser of an HTTP CONNECT request
+ * head (see connect_head.h). Every read is checked against len. */
+#include "transport/connect_head.h"
 
 #include <string.h>
 #include <strings.h>
@@ -14,13 +14,13 @@ static const char *find_crlfcrlf(const char *b, size_t len)
 }
 
 /* host:port (no brackets, port 1..65535) from [p, e) */
-static int parse_target(const char *p, const char *e, tp_connect_req *r)
+static int parse_target(const char *p, const char *e, wa_connect_req *r)
 {
 	const char *colon = NULL;
 	for (const char *q = p; q < e; q++)
 		if (*q == ':')
 			colon = q;
-	if (!colon || colon == p || (size_t)(colon - p) > TP_MAX_HOST || e - colon < 2 ||
+	if (!colon || colon == p || (size_t)(colon - p) > WA_CONNECT_MAX_HOST || e - colon < 2 ||
 	    e - colon > 6)
 		return -1;
 	long port = 0;
@@ -40,14 +40,14 @@ static int parse_target(const char *p, const char *e, tp_connect_req *r)
 	return 0;
 }
 
-int tp_parse_connect(const char *buf, size_t len, tp_connect_req *out)
+int wa_connect_head_parse(const char *buf, size_t len, wa_connect_req *out)
 {
-	size_t scan = len < TP_MAX_HEAD ? len : TP_MAX_HEAD;
+	size_t scan = len < WA_CONNECT_MAX_HEAD ? len : WA_CONNECT_MAX_HEAD;
 	const char *end = find_crlfcrlf(buf, scan);
 	if (!end)
-		return len >= TP_MAX_HEAD ? -1 : 0;
+		return len >= WA_CONNECT_MAX_HEAD ? -1 : 0;
 	size_t head = (size_t)(end - buf) + 4;
-	tp_connect_req r;
+	wa_connect_req r;
 	memset(&r, 0, sizeof r);
 	/* request line */
 	const char *p = buf, *line_end = memchr(buf, '\r', (size_t)(end - buf) + 1);
@@ -79,7 +79,7 @@ int tp_parse_connect(const char *buf, size_t len, tp_connect_req *out)
 			while (v < le && *v == ' ')
 				v++;
 			size_t n = (size_t)(le - v);
-			if (n == 0 || n > TP_MAX_CRED || r.has_auth)
+			if (n == 0 || n > WA_CONNECT_MAX_CRED || r.has_auth)
 				return -1;
 			memcpy(r.cred_b64, v, n);
 			r.cred_b64[n] = '\0';
