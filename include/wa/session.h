@@ -153,11 +153,12 @@ typedef struct wa_session_config {
 	const uint8_t *trust_root_pub; /* 32 bytes; NULL: WhatsApp's root */
 	bool tls_insecure;             /* accept self-signed certificates (tests only) */
 	const char *proxy;             /* NULL/"": direct. "http://[user:pass@]host:port": HTTP
-	                                * CONNECT proxy, user/pass %-encoded, sent as Basic
-	                                * Proxy-Authorization (at most 90 bytes together; the
-	                                * password is never logged). "socks5://..." is refused
-	                                * by wa_session_new with WA_EUNSUPPORTED unless lws was
-	                                * built with LWS_WITH_SOCKS5 (Debian's 4.1 is not). */
+	                                * CONNECT proxy, credentials sent as Basic
+	                                * Proxy-Authorization (user:pass at most 90 bytes).
+	                                * "socks5://[user:pass@]host:port": SOCKS5 (RFC 1928,
+	                                * no-auth or RFC 1929), host names resolved by the
+	                                * proxy. user and pass %-encoded; no IPv6 literal
+	                                * proxy hosts. The password is never logged. */
 	const char *device_name;       /* shown on the phone's linked devices; NULL: "wamd" */
 	const char *push_name;         /* our display name; NULL: keep stored */
 	bool send_read_receipts;       /* mark incoming as read automatically (default false) */
@@ -170,23 +171,26 @@ typedef struct wa_session_config {
  * then verified against the OS CA store (set client_ssl_ca_filepath to
  * override) unless the session's tls_insecure is set. A session with a
  * proxy gets its own client vhost on the context, because lws 4.1 sets
- * proxies per vhost; Debian's lws is built without SOCKS5, so only
- * http:// proxies work there. Both wss:// and ws:// go through the
- * proxy's CONNECT tunnel (TLS is end to end, the proxy sees only the
- * target host:port). A proxy failure ends the attempt with WA_DISC_PROXY
- * and the session retries with backoff. Note that lws reads the
- * http_proxy environment variable for vhosts without a proxy, so a
- * session without one still goes through $http_proxy if it is set. */
+ * proxies per vhost. Both wss:// and ws:// go through the proxy's tunnel
+ * (TLS is end to end; the proxy sees only the target host:port). lws 4.1
+ * as Debian builds it has no SOCKS5 client, so the first socks5:// session
+ * starts a loopback listener on the context (127.0.0.1, kernel-chosen
+ * port, vhost "wa-socks-bridge"): lws' HTTP proxying connects to it with a
+ * per-connection random token and it speaks SOCKS5 to the real proxy on
+ * the same loop. A proxy failure ends the attempt with WA_DISC_PROXY and
+ * the session retries with backoff. Note that lws reads the http_proxy
+ * environment variable for vhosts without a proxy, so a session without
+ * one still goes through $http_proxy if it is set. */
 const struct lws_protocols *wa_lws_protocols(size_t *n_out);
 
 /* Creates an idle session; nothing happens until wa_session_start. Errors
- * include WA_EINVAL / WA_ETOOBIG for a malformed cfg->proxy and
- * WA_EUNSUPPORTED for a proxy scheme this build cannot use. */
+ * include WA_EINVAL / WA_ETOOBIG for a malformed cfg->proxy. */
 int wa_session_new(const wa_session_config *cfg, wa_event_fn on_event, void *user,
 		   wa_session **out) WA_MUST_CHECK;
 /* 0 if wa_session_new would accept this cfg->proxy (NULL and "" mean no
  * proxy); else WA_EINVAL / WA_ETOOBIG (malformed) or WA_EUNSUPPORTED (a
- * scheme this build cannot use). For validating API input up front. */
+ * scheme this build cannot use; none today). For validating API input up
+ * front. */
 int wa_proxy_check(const char *proxy) WA_MUST_CHECK;
 /* Closes the connection (no logout) and frees. NULL is a no-op. */
 void wa_session_free(wa_session *s);

@@ -95,9 +95,8 @@ int wa_tr_parse_url(const char *url, bool *tls, char *host, size_t host_cap, int
  * success. Errors: WA_EINVAL (syntax), WA_ETOOBIG (host or credentials too
  * long). */
 int wa_tr_parse_proxy(const char *proxy, wa_tr_proxy *out) WA_MUST_CHECK;
-/* Whether the lws driver of this build can use the proxy: the parse errors
- * above, or WA_EUNSUPPORTED for socks5:// when libwebsockets was built
- * without LWS_WITH_SOCKS5 (Debian's 4.1 is). */
+/* Whether the lws driver can use the proxy: the parse errors above (http://
+ * and socks5:// both work on any lws with LWS_CLIENT_HTTP_PROXYING). */
 int wa_tr_proxy_check(const char *proxy) WA_MUST_CHECK;
 
 #endif
