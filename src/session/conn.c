@@ -725,15 +725,11 @@ int wa_session_new_with_driver(const wa_session_config *cfg, const wa_tr_driver 
 	if (cfg->proxy && cfg->proxy[0]) {
 		/* refuse a proxy we could never use now, not on every retry */
 		int prc = wa_proxy_check(cfg->proxy);
-		if (prc == WA_EUNSUPPORTED)
-			wa_log(WA_LOG_ERROR, MOD, "[%lld] socks5:// proxies need libwebsockets built with "
-				"LWS_WITH_SOCKS5; this one is not (use an http:// proxy)",
-				(long long)cfg->instance_id);
-		else if (prc)
-			wa_log(WA_LOG_ERROR, MOD, "[%lld] invalid proxy URL (%s)", (long long)cfg->instance_id,
+		if (prc) {
+			wa_log(WA_LOG_ERROR, MOD, "[%lld] unusable proxy URL (%s)", (long long)cfg->instance_id,
 				wa_errname(prc));
-		if (prc)
 			return prc;
+		}
 	}
 	wa_session *s = calloc(1, sizeof *s);
 	if (!s)
