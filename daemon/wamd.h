@@ -117,7 +117,8 @@ enum wamd_addr_class wamd_addr_classify_sa(const struct sockaddr *sa);
 /* The libwa proxy URL of a stored proxy row {enabled, host, port, protocol,
  * username, password}: "" when absent or disabled, else
  * "<scheme>://[user:pass@]host:port" with user and password %-encoded.
- * -1 if it does not fit in cap or the protocol has no libwa scheme. The
+ * -1 if it does not fit in cap, the protocol has no libwa scheme, or host
+ * or port hold characters the API would have refused. The
  * result holds the password: callers wipe it after use. */
 int wamd_proxy_url(const json_t *proxy, char *out, size_t cap);
 

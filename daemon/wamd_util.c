@@ -398,6 +398,16 @@ int wamd_proxy_url(const json_t *proxy, char *out, size_t cap)
 	const char *scheme = !strcmp(proto, "http") ? "http" : !strcmp(proto, "socks5") ? "socks5" : NULL;
 	if (!scheme)
 		return -1;
+	/* the API validated these, but the document is data: a host with '@'
+	 * or '/' would change what the URL means */
+	if (!*host || strlen(host) > 253 || !*port || strlen(port) > 5)
+		return -1;
+	for (const char *q = host; *q; q++)
+		if (!isalnum((unsigned char)*q) && *q != '.' && *q != '-' && *q != '_')
+			return -1;
+	for (const char *q = port; *q; q++)
+		if (*q < '0' || *q > '9')
+			return -1;
 	int n = snprintf(out, cap, "%s://", scheme);
 	if (n < 0 || (size_t)n >= cap)
 		return -1;
