@@ -54,7 +54,9 @@ enum link_state { L_HEAD, L_SOCKS, L_RELAY, L_DEAD };
 typedef struct tunnel {
 	enum link_state st;
 	struct side down, up;
-	char head[WA_CONNECT_MAX_HEAD];
+	char *head;                /* WA_CONNECT_MAX_HEAD bytes: the CONNECT head, then
+	                            * the SOCKS greeting; freed once the greeting is
+	                            * queued (a relaying tunnel keeps no buffer) */
 	size_t hlen;
 	wa_socks5 s5;
 	char proxy_name[300];      /* host:port of the SOCKS proxy, for logs */
@@ -72,6 +74,16 @@ static void side_free_queue(struct side *sd)
 	sd->queued = 0;
 }
 
+static void head_release(tunnel *l)
+{
+	if (l->head) {
+		explicit_bzero(l->head, WA_CONNECT_MAX_HEAD);
+		free(l->head);
+		l->head = NULL;
+	}
+	l->hlen = 0;
+}
+
 static void tunnel_maybe_free(tunnel *l)
 {
 	if (l->down.wsi || l->up.wsi)
@@ -79,7 +91,7 @@ static void tunnel_maybe_free(tunnel *l)
 	side_free_queue(&l->down);
 	side_free_queue(&l->up);
 	wa_socks5_clear(&l->s5);
-	explicit_bzero(l->head, sizeof l->head);
+	head_release(l);
 	free(l);
 }
 
@@ -169,7 +181,7 @@ static void on_connect_head(tunnel *l, struct lws *down, const wa_connect_req *r
 	/* bytes after the head (none expected: lws waits for our 200) go up */
 	if (head_len < l->hlen)
 		(void)side_queue(&l->up, l->head + head_len, l->hlen - head_len);
-	explicit_bzero(l->head, sizeof l->head);
+	explicit_bzero(l->head, WA_CONNECT_MAX_HEAD);
 	l->hlen = 0;
 	struct lws_client_connect_info ci;
 	memset(&ci, 0, sizeof ci);
@@ -296,8 +308,12 @@ static int bridge_cb(struct lws *wsi, enum lws_callback_reasons reason, void *us
 	case LWS_CALLBACK_RAW_ADOPT: {
 		/* lws' HTTP proxying connected to us */
 		l = calloc(1, sizeof *l);
-		if (!l)
+		if (l)
+			l->head = malloc(WA_CONNECT_MAX_HEAD);
+		if (!l || !l->head) {
+			free(l);
 			return -1;
+		}
 		l->st = L_HEAD;
 		l->down.wsi = wsi;
 		lws_set_opaque_user_data(wsi, l);
@@ -308,9 +324,9 @@ static int bridge_cb(struct lws *wsi, enum lws_callback_reasons reason, void *us
 		/* up: connected to the SOCKS proxy, send the greeting */
 		if (!l || l->up.wsi != wsi)
 			return -1;
-		if (side_queue(&l->up, l->head, l->hlen))
+		if (!l->head || side_queue(&l->up, l->head, l->hlen))
 			return -1;
-		l->hlen = 0;
+		head_release(l);
 		return 0;
 	case LWS_CALLBACK_RAW_RX:
 		if (!l)
@@ -320,7 +336,7 @@ static int bridge_cb(struct lws *wsi, enum lws_callback_reasons reason, void *us
 				return relay_rx(wsi, &l->up, in, len);
 			if (l->st != L_HEAD)
 				return 0; /* nothing is expected before our answer */
-			if (len > sizeof l->head - l->hlen) {
+			if (!l->head || len > WA_CONNECT_MAX_HEAD - l->hlen) {
 				fail_down(l, "400 Bad Request");
 				return 0;
 			}
