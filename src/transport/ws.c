@@ -95,17 +95,20 @@ static void conn_wsi_gone(struct wa_tr_conn *c, struct lws *wsi, int err)
 	}
 }
 
-/* With a proxy, tell "the proxy failed" (unreachable, 407, 403, 502: lws
- * 4.1 says "proxy ..." for a bad answer) from a failure past the tunnel
- * (TLS, WebSocket upgrade). lws gives only a text, so this looks at it and
- * at whether the upgrade request was being written. */
+/* With a proxy, tell "the proxy failed" (unreachable, 403/407/502: lws 4.1
+ * says "proxy ..." for a bad answer, "Unable to connect" for a dead proxy)
+ * from a failure past the tunnel (TLS: "connect SSL err ...", certificate;
+ * WebSocket upgrade). lws gives only a text, so this looks at it and at
+ * whether the upgrade request was being written. */
 static int conn_error_code(const struct wa_tr_conn *c, const void *in)
 {
 	if (!c->proxy_vhost || c->tunnel_up)
 		return WA_EIO;
 	const char *msg = in ? in : "";
-	if (strstr(msg, "proxy") || strstr(msg, "connect") || strstr(msg, "refused") ||
-	    strstr(msg, "timed out") || strstr(msg, "dns") || strstr(msg, "getaddr"))
+	if (strcasestr(msg, "ssl") || strcasestr(msg, "tls") || strcasestr(msg, "cert"))
+		return WA_EIO; /* the tunnel was up: TLS with the server failed */
+	if (strcasestr(msg, "proxy") || strcasestr(msg, "connect") || strcasestr(msg, "refused") ||
+	    strcasestr(msg, "timed out") || strcasestr(msg, "dns") || strcasestr(msg, "getaddr"))
 		return WA_EPROXY;
 	return WA_EIO;
 }

@@ -2,7 +2,8 @@
 // with wasim and logs in through tests/e2e/test_proxy over ws:// and over
 // wss:// (TLS inside the tunnel), with Basic proxy credentials whose
 // password needs %-encoding; the proxy saw a CONNECT to wasim's port for
-// each connection and the password is in no log line. Then a wrong password,
+// each connection and the password is in no log line. A TLS failure inside
+// a working tunnel stays NETWORK. Then a wrong password,
 // a refusing proxy and a dead proxy each end attempts with reason PROXY and
 // the session backs off (growing delays, no tight loop, no crash).
 // argv: [node, script, wa_client, wasim, test_proxy]
@@ -53,6 +54,15 @@ try {
     `wss://: logged in with stored credentials through a CONNECT to TLS port ${sim.tls_port}`);
   { const code = await c.quit(); check(code === 0, `client exits cleanly (${code})`); }
   noSecret(c, 'wss://');
+
+  // ---- a TLS failure past the tunnel is not the proxy's fault ----
+  const t0 = tunnels(sim.tls_port);
+  c = new WaClient(clientExe, { db: path.join(dir, 'strict.db'), url: sim.tlsUrl, root: sim.root,
+    extra: ['--proxy', proxyUrl(PASS)] }).start();
+  const { ev: bo } = await c.wait((e) => e.ev === 'state' && e.state === 'BACKOFF', 10000, 'strict TLS backoff');
+  check(bo.reason === 'NETWORK' && tunnels(sim.tls_port) > t0,
+    `self-signed server refused inside a working tunnel: reason ${bo.reason}, not PROXY`);
+  await c.quit();
 
   // ---- failures: clear reason, backoff ----
   let mark = px.lines.length;
