@@ -120,10 +120,9 @@ int wa_socks5_feed(wa_socks5 *s, const uint8_t *p, size_t n, size_t *consumed, u
 {
 	if (!s || (!p && n) || !consumed || !out || !out_len)
 		return WA_EINVAL;
-	*out_len = 0;
 	if (s->state != WA_S5_GREETING && s->state != WA_S5_AUTH && s->state != WA_S5_CONNECT)
 		return WA_ESTATE;
-	size_t used = 0;
+	size_t used = 0, olen = 0;
 	while (used < n) {
 		/* take bytes one reply at a time so nothing past it is eaten */
 		size_t want = reply_len(s);
@@ -158,10 +157,10 @@ int wa_socks5_feed(wa_socks5 *s, const uint8_t *p, size_t n, size_t *consumed, u
 				out[o++] = (uint8_t)pl;
 				memcpy(out + o, s->pass, pl);
 				o += pl;
-				*out_len = o;
+				olen = o;
 				s->state = WA_S5_AUTH;
 			} else if (r[1] == S5_M_NONE) {
-				int rc = put_connect(s, out, cap, out_len);
+				int rc = put_connect(s, out, cap, &olen);
 				if (rc)
 					return fail(s, WA_S5_BAD_REPLY, rc);
 				s->state = WA_S5_CONNECT;
@@ -169,6 +168,7 @@ int wa_socks5_feed(wa_socks5 *s, const uint8_t *p, size_t n, size_t *consumed, u
 				return fail(s, WA_S5_NO_METHOD, WA_EPROXY);
 			}
 			*consumed = used;
+			*out_len = olen;
 			return 0; /* the server waits for our next message */
 		case WA_S5_AUTH:
 			if (r[0] != S5_AUTH_VER)
@@ -176,12 +176,13 @@ int wa_socks5_feed(wa_socks5 *s, const uint8_t *p, size_t n, size_t *consumed, u
 			if (r[1] != 0)
 				return fail(s, WA_S5_AUTH_REFUSED, WA_EPROXY);
 			{
-				int rc = put_connect(s, out, cap, out_len);
+				int rc = put_connect(s, out, cap, &olen);
 				if (rc)
 					return fail(s, WA_S5_BAD_REPLY, rc);
 			}
 			s->state = WA_S5_CONNECT;
 			*consumed = used;
+			*out_len = olen;
 			return 0;
 		case WA_S5_CONNECT:
 			if (r[0] != S5_VER || r[2] != 0)
@@ -193,12 +194,14 @@ int wa_socks5_feed(wa_socks5 *s, const uint8_t *p, size_t n, size_t *consumed, u
 			s->state = WA_S5_DONE;
 			wa_socks5_clear(s);
 			*consumed = used;
+			*out_len = 0;
 			return 1;
 		default:
 			return WA_ESTATE;
 		}
 	}
 	*consumed = used;
+	*out_len = 0;
 	return 0;
 }
 

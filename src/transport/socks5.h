@@ -52,11 +52,13 @@ typedef struct wa_socks5 {
  * out (cap >= WA_SOCKS5_MAX_OUT). Errors: WA_EINVAL, WA_ETOOBIG. */
 int wa_socks5_start(wa_socks5 *s, const char *host, int port, const char *user, const char *pass,
 	uint8_t *out, size_t cap, size_t *out_len) WA_MUST_CHECK;
-/* Feeds n received bytes. Returns 0 with *consumed = n (need more, or a
- * reply handled and *out_len bytes to send), 1 when the tunnel is up
- * (*consumed bytes were the handshake; the rest of p is tunnel data), or
- * WA_EPROXY when the server refused (s->fail says why), WA_EMALFORMED for
- * a non-SOCKS5 answer, WA_ESTATE when not in a waiting state. */
+/* Feeds n received bytes. Returns 0 (need more bytes, or a reply was
+ * handled and *out_len > 0 bytes in out are to be sent; feed the rest of p,
+ * from *consumed, again), 1 when the tunnel is up (*consumed bytes were the
+ * handshake; the rest of p is tunnel data), or WA_EPROXY when the server
+ * refused (s->fail says why), WA_EMALFORMED for a non-SOCKS5 answer,
+ * WA_ESTATE when not in a waiting state. *consumed and *out_len are
+ * written only on success. */
 int wa_socks5_feed(wa_socks5 *s, const uint8_t *p, size_t n, size_t *consumed, uint8_t *out,
 	size_t cap, size_t *out_len) WA_MUST_CHECK;
 /* Wipes the credentials. */
