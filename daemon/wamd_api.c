@@ -1007,11 +1007,11 @@ static json_t *parse_proxy(json_t *src, const char *const names[6], json_t *old,
 		*why = "protocol must be http, https, socks4 or socks5";
 		goto bad;
 	}
-	if (!strcmp(proto, "https") || !strcmp(proto, "socks4")) {
-		snprintf(reason, sizeof reason, "protocol %s is not supported by wamd (use http%s)", proto,
-			 wamd_tenant_proxy_check("socks5://h:1") == 0 ? " or socks5" : "");
-		/* https would need TLS to the proxy itself, which lws 4.1's
-		 * proxying cannot do; socks4 has no names and no auth */
+	if (!strcmp(proto, "https")) {
+		snprintf(reason, sizeof reason, "protocol %s is not supported by wamd (use http, socks5 or socks4)",
+			 proto);
+		/* https needs TLS to the proxy itself, which neither lws 4.1's
+		 * proxying nor libwa's SOCKS bridge does */
 		*why = reason;
 		goto bad;
 	}
@@ -1027,6 +1027,10 @@ static json_t *parse_proxy(json_t *src, const char *const names[6], json_t *old,
 	}
 	if (user && strchr(user, ':')) {
 		*why = "username must not contain ':' (Basic authentication)";
+		goto bad;
+	}
+	if (!strcmp(proto, "socks4") && pass && *pass) {
+		*why = "socks4 has a user id and no password";
 		goto bad;
 	}
 	if (user && !pass && json_is_object(old) && json_is_true(json_object_get(old, "enabled"))) {

@@ -395,7 +395,8 @@ int wamd_proxy_url(const json_t *proxy, char *out, size_t cap)
 	const char *pass = json_string_value(json_object_get(proxy, "password"));
 	if (!proto || !host || !port)
 		return -1;
-	const char *scheme = !strcmp(proto, "http") ? "http" : !strcmp(proto, "socks5") ? "socks5" : NULL;
+	const char *scheme = !strcmp(proto, "http") ? "http" : !strcmp(proto, "socks5") ? "socks5" :
+			     !strcmp(proto, "socks4") ? "socks4" : NULL;
 	if (!scheme)
 		return -1;
 	/* the API validated these, but the document is data: a host with '@'

@@ -156,8 +156,9 @@ typedef struct wa_session_config {
 	                                * CONNECT proxy, credentials sent as Basic
 	                                * Proxy-Authorization (user:pass at most 90 bytes).
 	                                * "socks5://[user:pass@]host:port": SOCKS5 (RFC 1928,
-	                                * no-auth or RFC 1929), host names resolved by the
-	                                * proxy. user and pass %-encoded; no IPv6 literal
+	                                * no-auth or RFC 1929); "socks4://[user@]host:port":
+	                                * SOCKS4a with a user id. SOCKS names are resolved by
+	                                * the proxy. user and pass %-encoded; no IPv6 literal
 	                                * proxy hosts. The password is never logged. */
 	const char *device_name;       /* shown on the phone's linked devices; NULL: "wamd" */
 	const char *push_name;         /* our display name; NULL: keep stored */
@@ -173,10 +174,10 @@ typedef struct wa_session_config {
  * proxy gets its own client vhost on the context, because lws 4.1 sets
  * proxies per vhost. Both wss:// and ws:// go through the proxy's tunnel
  * (TLS is end to end; the proxy sees only the target host:port). lws 4.1
- * as Debian builds it has no SOCKS5 client, so the first socks5:// session
+ * as Debian builds it has no SOCKS client, so the first socks session
  * starts a loopback listener on the context (127.0.0.1, kernel-chosen
  * port, vhost "wa-socks-bridge"): lws' HTTP proxying connects to it with a
- * per-connection random token and it speaks SOCKS5 to the real proxy on
+ * per-connection random token and it speaks SOCKS to the real proxy on
  * the same loop. A proxy failure ends the attempt with WA_DISC_PROXY and
  * the session retries with backoff. Note that lws reads the http_proxy
  * environment variable for vhosts without a proxy, so a session without

@@ -1,5 +1,5 @@
-/* src/transport/socks5.c: the SOCKS5 client handshake as a byte-in /
- * byte-out state machine (see socks5.h). Replies are accumulated in a
+/* src/transport/socks5.c: the SOCKS5 and SOCKS4a client handshakes as a
+ * byte-in / byte-out state machine (see socks5.h). Replies are accumulated in a
  * fixed buffer and only read once complete, so every read is bounded by
  * in_len. */
 #include <arpa/inet.h>
@@ -81,6 +81,49 @@ int wa_socks5_start(wa_socks5 *s, const char *host, int port, const char *user, 
 	return 0;
 }
 
+int wa_socks4_start(wa_socks5 *s, const char *host, int port, const char *user, uint8_t *out,
+	size_t cap, size_t *out_len)
+{
+	if (!s || !host || !out || !out_len || port < 1 || port > 65535)
+		return WA_EINVAL;
+	size_t hl = strlen(host), ul = user ? strlen(user) : 0;
+	if (hl == 0)
+		return WA_EINVAL;
+	if (hl > 255 || ul > 255 || cap < WA_SOCKS5_MAX_OUT)
+		return WA_ETOOBIG;
+	memset(s, 0, sizeof *s);
+	s->v4 = true;
+	memcpy(s->host, host, hl + 1);
+	s->port = (uint16_t)port;
+	struct in_addr v4;
+	bool is_v4 = inet_pton(AF_INET, host, &v4) == 1;
+	size_t o = 0;
+	out[o++] = 4;
+	out[o++] = S5_CMD_CONNECT;
+	out[o++] = (uint8_t)(port >> 8);
+	out[o++] = (uint8_t)(port & 0xff);
+	if (is_v4) {
+		memcpy(out + o, &v4, 4);
+		o += 4;
+	} else {
+		/* SOCKS4a: 0.0.0.1 says "the name follows" */
+		static const uint8_t marker[4] = {0, 0, 0, 1};
+		memcpy(out + o, marker, 4);
+		o += 4;
+	}
+	memcpy(out + o, user ? user : "", ul);
+	o += ul;
+	out[o++] = 0;
+	if (!is_v4) {
+		memcpy(out + o, host, hl);
+		o += hl;
+		out[o++] = 0;
+	}
+	*out_len = o;
+	s->state = WA_S5_CONNECT;
+	return 0;
+}
+
 static int fail(wa_socks5 *s, enum wa_socks5_fail why, int rc)
 {
 	s->state = WA_S5_FAILED;
@@ -98,6 +141,8 @@ static size_t reply_len(const wa_socks5 *s)
 	case WA_S5_AUTH:
 		return 2;
 	case WA_S5_CONNECT:
+		if (s->v4)
+			return 8; /* VN CD DSTPORT DSTIP */
 		if (s->in_len < 5)
 			return 0;
 		switch (s->in[3]) {
@@ -185,6 +230,18 @@ int wa_socks5_feed(wa_socks5 *s, const uint8_t *p, size_t n, size_t *consumed, u
 			*out_len = olen;
 			return 0;
 		case WA_S5_CONNECT:
+			if (s->v4) {
+				if (r[0] != 0 || r[1] < 0x5a || r[1] > 0x5d)
+					return fail(s, WA_S5_BAD_REPLY, WA_EMALFORMED);
+				if (r[1] != WA_SOCKS4_GRANTED) {
+					s->rep = r[1];
+					return fail(s, WA_S5_CONNECT_REFUSED, WA_EPROXY);
+				}
+				s->state = WA_S5_DONE;
+				*consumed = used;
+				*out_len = 0;
+				return 1;
+			}
 			if (r[0] != S5_VER || r[2] != 0)
 				return fail(s, WA_S5_BAD_REPLY, WA_EMALFORMED);
 			if (r[1] != 0) {
@@ -225,6 +282,10 @@ const char *wa_socks5_rep_name(uint8_t rep)
 	case 6: return "TTL expired";
 	case 7: return "command not supported";
 	case 8: return "address type not supported";
+	case 0x5a: return "request granted";
+	case 0x5b: return "request rejected or failed";
+	case 0x5c: return "rejected: no identd on the client";
+	case 0x5d: return "rejected: identd user id mismatch";
 	default: return "unknown reply";
 	}
 }

@@ -1,8 +1,9 @@
-/* src/transport/socks5.h: sans-IO SOCKS5 client handshake (RFC 1928, with
- * RFC 1929 username/password). The caller moves the bytes: start() gives
- * the greeting, feed() takes what the server sent and gives the next
- * message to send, until the tunnel is up. Used by the SOCKS bridge
- * (socks_bridge.c) because Debian's lws 4.1 has no SOCKS5 client. */
+/* src/transport/socks5.h: sans-IO SOCKS client handshake: SOCKS5 (RFC 1928,
+ * with RFC 1929 username/password) and SOCKS4a (one request with a user id,
+ * the name resolved by the proxy). The caller moves the bytes: start()
+ * gives the first message, feed() takes what the server sent and gives the
+ * next message to send, until the tunnel is up. Used by the SOCKS bridge
+ * (socks_bridge.c) because Debian's lws 4.1 has no SOCKS client. */
 #ifndef WA_TRANSPORT_SOCKS5_H
 #define WA_TRANSPORT_SOCKS5_H
 
@@ -35,10 +36,14 @@ enum wa_socks5_fail {
 	WA_S5_CONNECT_REFUSED, /* the server could not open the target (rep code kept) */
 };
 
+/* SOCKS4 reply codes (CD). */
+#define WA_SOCKS4_GRANTED 0x5a
+
 typedef struct wa_socks5 {
 	enum wa_socks5_state state;
 	enum wa_socks5_fail fail;
 	uint8_t rep;           /* connect reply code when CONNECT_REFUSED */
+	bool v4;               /* SOCKS4a */
 	bool has_auth;
 	char user[256], pass[256]; /* secret: wiped by wa_socks5_clear */
 	char host[256];
@@ -52,6 +57,10 @@ typedef struct wa_socks5 {
  * out (cap >= WA_SOCKS5_MAX_OUT). Errors: WA_EINVAL, WA_ETOOBIG. */
 int wa_socks5_start(wa_socks5 *s, const char *host, int port, const char *user, const char *pass,
 	uint8_t *out, size_t cap, size_t *out_len) WA_MUST_CHECK;
+/* Same for SOCKS4a: writes the whole request (user id may be NULL; host
+ * 1..255 bytes) into out; the reply is fed like SOCKS5's. */
+int wa_socks4_start(wa_socks5 *s, const char *host, int port, const char *user, uint8_t *out,
+	size_t cap, size_t *out_len) WA_MUST_CHECK;
 /* Feeds n received bytes. Returns 0 (need more bytes, or a reply was
  * handled and *out_len > 0 bytes in out are to be sent; feed the rest of p,
  * from *consumed, again), 1 when the tunnel is up (*consumed bytes were the
@@ -63,7 +72,8 @@ int wa_socks5_feed(wa_socks5 *s, const uint8_t *p, size_t n, size_t *consumed, u
 	size_t cap, size_t *out_len) WA_MUST_CHECK;
 /* Wipes the credentials. */
 void wa_socks5_clear(wa_socks5 *s);
-/* "connection refused by destination host" etc. for a reply code. */
+/* "connection refused" etc. for a SOCKS5 reply code, or a SOCKS4 one
+ * (0x5a..0x5d). */
 const char *wa_socks5_rep_name(uint8_t rep);
 
 #endif

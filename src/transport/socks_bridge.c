@@ -171,13 +171,17 @@ static void on_connect_head(tunnel *l, struct lws *down, const wa_connect_req *r
 	}
 	uint8_t greet[WA_SOCKS5_MAX_OUT];
 	size_t glen;
-	int rc = wa_socks5_start(&l->s5, req->host, req->port, r->px.has_auth ? r->px.user : NULL,
-		r->px.has_auth ? r->px.pass : NULL, greet, sizeof greet, &glen);
+	int rc = r->px.socks4 ?
+		wa_socks4_start(&l->s5, req->host, req->port, r->px.has_auth ? r->px.user : NULL, greet,
+			sizeof greet, &glen) :
+		wa_socks5_start(&l->s5, req->host, req->port, r->px.has_auth ? r->px.user : NULL,
+			r->px.has_auth ? r->px.pass : NULL, greet, sizeof greet, &glen);
 	if (rc) {
 		fail_down(l, "502 Bad Gateway");
 		return;
 	}
-	snprintf(l->proxy_name, sizeof l->proxy_name, "%s:%d", r->px.host, r->px.port);
+	snprintf(l->proxy_name, sizeof l->proxy_name, "%s %s:%d", r->px.socks4 ? "socks4" : "socks5",
+		r->px.host, r->px.port);
 	/* bytes after the head (none expected: lws waits for our 200) go up */
 	if (head_len < l->hlen)
 		(void)side_queue(&l->up, l->head + head_len, l->hlen - head_len);
@@ -216,13 +220,13 @@ static void socks_rx(tunnel *l, const uint8_t *p, size_t n)
 		int rc = wa_socks5_feed(&l->s5, p, n, &used, out, sizeof out, &olen);
 		if (rc < 0) {
 			if (l->s5.fail == WA_S5_CONNECT_REFUSED)
-				wa_log(WA_LOG_WARN, MOD, "socks5 proxy %s could not reach the server: %s",
+				wa_log(WA_LOG_WARN, MOD, "%s proxy refused the connection: %s",
 					l->proxy_name, wa_socks5_rep_name(l->s5.rep));
 			else
-				wa_log(WA_LOG_WARN, MOD, "socks5 proxy %s: %s", l->proxy_name,
+				wa_log(WA_LOG_WARN, MOD, "%s proxy: %s", l->proxy_name,
 					l->s5.fail == WA_S5_AUTH_REFUSED ? "username/password refused" :
 					l->s5.fail == WA_S5_NO_METHOD ? "no acceptable authentication method" :
-					"not a SOCKS5 answer");
+					"not a SOCKS answer");
 			fail_down(l, "502 Bad Gateway");
 			return;
 		}

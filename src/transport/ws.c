@@ -324,6 +324,9 @@ int wa_tr_parse_proxy(const char *proxy, wa_tr_proxy *out)
 	} else if (strncmp(proxy, "socks5://", 9) == 0) {
 		px.socks = true;
 		p = proxy + 9;
+	} else if (strncmp(proxy, "socks4://", 9) == 0) {
+		px.socks = px.socks4 = true;
+		p = proxy + 9;
 	} else {
 		return WA_EINVAL;
 	}
@@ -336,13 +339,16 @@ int wa_tr_parse_proxy(const char *proxy, wa_tr_proxy *out)
 	int rc;
 	if (at) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));
+		if (!colon && px.socks4)
+			colon = at; /* socks4 has a user id and no password */
 		if (!colon || colon == p)
 			return WA_EINVAL; /* user and password both required */
-		if ((rc = userinfo_decode(p, (size_t)(colon - p), px.user, sizeof px.user)) != 0 ||
-		    (rc = userinfo_decode(colon + 1, (size_t)(at - colon - 1), px.pass,
-			     sizeof px.pass)) != 0)
+		if ((rc = userinfo_decode(p, (size_t)(colon - p), px.user, sizeof px.user)) != 0)
 			return rc;
-		if (strchr(px.user, ':'))
+		if (colon < at && (rc = userinfo_decode(colon + 1, (size_t)(at - colon - 1), px.pass,
+					   sizeof px.pass)) != 0)
+			return rc;
+		if (strchr(px.user, ':') || (px.socks4 && px.pass[0]))
 			return WA_EINVAL;
 		if (strlen(px.user) + 1 + strlen(px.pass) > WA_TR_MAX_PROXY_AUTH)
 			return WA_ETOOBIG;
@@ -366,8 +372,8 @@ int wa_tr_proxy_check(const char *proxy)
 	wa_tr_proxy px;
 	int rc = wa_tr_parse_proxy(proxy, &px);
 	explicit_bzero(&px, sizeof px);
-	/* http:// rides lws' CONNECT support, socks5:// our bridge: both work
-	 * on every lws build with LWS_CLIENT_HTTP_PROXYING */
+	/* http:// rides lws' CONNECT support, socks5:// and socks4:// our
+	 * bridge: all work on every lws build with LWS_CLIENT_HTTP_PROXYING */
 	return rc;
 }
 
@@ -375,7 +381,7 @@ int wa_tr_proxy_check(const char *proxy)
  * a proxy gets its own client-only vhost carrying that proxy. Credentials go
  * in as "user:pass@host" (lws_set_proxy turns them into a Basic
  * Proxy-Authorization header); the port is passed on its own. A socks5://
- * proxy becomes an HTTP proxy too: the loopback bridge (socks_bridge.c)
+ * or socks4:// proxy becomes an HTTP proxy too: the loopback bridge (socks_bridge.c)
  * with this connection's route token as credentials. lws' own SOCKS5
  * client, when built in, is not used, so every build behaves the same. */
 static int make_proxy_vhost(struct lws_context *ctx, const char *proxy, struct lws_vhost **out,

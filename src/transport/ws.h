@@ -40,7 +40,8 @@ typedef struct wa_tr_config {
 
 /* A parsed proxy URL. */
 typedef struct wa_tr_proxy {
-	bool socks;             /* socks5:// (else http:// CONNECT) */
+	bool socks;             /* socks5:// or socks4:// (else http:// CONNECT) */
+	bool socks4;            /* socks4:// (SOCKS4a: names resolved by the proxy) */
 	char host[256];         /* name or IPv4 literal */
 	int port;               /* 1..65535, required */
 	bool has_auth;
@@ -89,9 +90,10 @@ extern const wa_tr_driver wa_tr_lws_driver;
  * WA_EINVAL (scheme, empty host, bad port), WA_ETOOBIG (buffers). */
 int wa_tr_parse_url(const char *url, bool *tls, char *host, size_t host_cap, int *port,
 	char *path, size_t path_cap) WA_MUST_CHECK;
-/* Parses a proxy URL "http://[user:pass@]host:port[/]" or
- * "socks5://[user:pass@]host:port[/]" (user and pass %-decoded; control
- * bytes, ':' in the user and IPv6 literals refused). *out is written only on
+/* Parses a proxy URL "http://[user:pass@]host:port[/]",
+ * "socks5://[user:pass@]host:port[/]" or "socks4://[user[:]@]host:port[/]"
+ * (user and pass %-decoded; control bytes, ':' in the user, a socks4
+ * password and IPv6 literals refused). *out is written only on
  * success. Errors: WA_EINVAL (syntax), WA_ETOOBIG (host or credentials too
  * long). */
 int wa_tr_parse_proxy(const char *proxy, wa_tr_proxy *out) WA_MUST_CHECK;

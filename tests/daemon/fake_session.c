@@ -241,7 +241,7 @@ static void record_proxy(const wa_session_config *cfg)
 	const char *at = strrchr(cfg->proxy, '@');
 	const char *scheme_end = strstr(cfg->proxy, "://");
 	const char *colon = scheme_end && at ? memchr(scheme_end + 3, ':', (size_t)(at - scheme_end - 3)) : NULL;
-	if (colon)
+	if (colon && colon + 1 < at)
 		snprintf(red, sizeof red, "%.*s:***%s", (int)(colon - cfg->proxy), cfg->proxy, at);
 	else
 		snprintf(red, sizeof red, "%s", cfg->proxy);

@@ -2,7 +2,8 @@
 // (src/transport/socks_bridge.c; Debian's lws has no SOCKS5 client). Our
 // client pairs with wasim and logs in through tests/e2e/test_proxy speaking
 // SOCKS5 with username/password (RFC 1929) over ws:// and wss://, and
-// through a no-auth SOCKS5 proxy; the proxy saw the SOCKS connect to
+// through a no-auth SOCKS5 proxy, and over SOCKS4a with a user id (a wrong
+// one backs off); the proxy saw the SOCKS connect to
 // wasim's port each time and the password is in no log line. A wrong
 // password, missing credentials, a refusing proxy and a dead proxy end
 // attempts with reason PROXY and back off.
@@ -30,6 +31,7 @@ const noSecret = (c, what) => check(!c.stderr.includes(PASS) && !c.stderr.includ
   `${what}: the proxy password is in no log line`);
 process.env.WA_LWS_LOG = String(1 | 2 | 4 | 8);
 
+let mark;
 try {
   // ---- pair and log in over ws:// through SOCKS5 with credentials ----
   let c = new WaClient(clientExe, { db, url: sim.url, root: sim.root,
@@ -61,8 +63,20 @@ try {
   check(open.lines.includes(`SOCKS5 127.0.0.1:${sim.port} auth=none tunnel`), 'no-auth SOCKS5: tunnel without credentials');
   { const code = await c.quit(); check(code === 0, `client exits cleanly (${code})`); }
 
+  // ---- SOCKS4a with a user id ----
+  c = new WaClient(clientExe, { db, url: sim.tlsUrl, root: sim.root,
+    extra: ['--insecure', '--proxy', `socks4://alice@127.0.0.1:${px.port}`] }).start();
+  await c.wait((e) => e.ev === 'connected', 15000, 'login over wss through SOCKS4a');
+  check(px.lines.includes(`SOCKS4 127.0.0.1:${sim.tls_port} auth=ok tunnel`), 'SOCKS4a: tunnel with the user id');
+  { const code = await c.quit(); check(code === 0, `client exits cleanly (${code})`); }
+  mark = px.lines.length;
+  c = new WaClient(clientExe, { db, url: sim.url, root: sim.root,
+    extra: ['--proxy', `socks4://mallory@127.0.0.1:${px.port}`] }).start();
+  await backoffCheck(c, 'SOCKS4a wrong user id',
+    () => px.lines.slice(mark).filter((l) => l.startsWith('SOCKS4') && l.endsWith('auth=bad auth-required')).length);
+
   // ---- failures ----
-  let mark = px.lines.length;
+  mark = px.lines.length;
   c = new WaClient(clientExe, { db, url: sim.url, root: sim.root,
     extra: ['--proxy', socksUrl('wrong'), '--log', 'debug'] }).start();
   await backoffCheck(c, 'SOCKS5 wrong password',

@@ -1,7 +1,7 @@
 /* tests/e2e/test_proxy.c: a small HTTP CONNECT and SOCKS5 proxy for e2e
  * tests of libwa's proxy support. One poll loop, 127.0.0.1, kernel-chosen
  * port; a connection whose first byte is 5 speaks SOCKS5 (RFC 1928, with
- * RFC 1929 username/password), anything else HTTP CONNECT.
+ * RFC 1929 username/password), 4 SOCKS4/4a, anything else HTTP CONNECT.
  *
  *   test_proxy [--user U --pass P] [--refuse]
  *
@@ -9,11 +9,13 @@
  *   PORT <n>                               once listening
  *   CONNECT <host>:<port> auth=<none|ok|bad> <result>
  *   SOCKS5 <host>:<port> auth=<none|ok|bad> <result>
+ *   SOCKS4 <host>:<port> auth=<none|ok|bad> <result>
  * where result is "tunnel", "refused" (--refuse: 403 / SOCKS rep 2),
  * "auth-required" (407 / SOCKS: no acceptable method or credentials
  * refused) or "upstream-failed" (502 / SOCKS rep 5). The password is never
  * printed. With --user/--pass a client must present exactly those
- * credentials (HTTP: "Proxy-Authorization: Basic"; SOCKS5: method 2).
+ * credentials (HTTP: "Proxy-Authorization: Basic"; SOCKS5: method 2;
+ * SOCKS4: the user id alone, answered 0x5d when it differs).
  * The SOCKS5 handshake is read with blocking reads (5 s timeout): a test
  * tool, not a server. Runs until killed. */
 #include <arpa/inet.h>
@@ -227,8 +229,64 @@ out:
 		conn_close(c);
 }
 
+/* SOCKS4/4a: VN CD PORT IP USERID\0 [HOST\0] -> 0 CD PORT IP. */
+static void socks4_session(tp_conn *c)
+{
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(c->cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	size_t off = 0;
+	uint8_t b[8];
+	char host[256] = "?", user[256];
+	int port = 0;
+	const char *auth = "none", *result = "bad-request";
+	size_t ul = 0, hl = 0;
+	if (socks_read(c, &off, b, 8) || b[0] != 4 || b[1] != 1)
+		goto out;
+	port = b[2] << 8 | b[3];
+	do {
+		if (ul == sizeof user || socks_read(c, &off, (uint8_t *)user + ul, 1))
+			goto out;
+	} while (user[ul++] != '\0');
+	if (b[4] == 0 && b[5] == 0 && b[6] == 0 && b[7] != 0) {
+		do {
+			if (hl == sizeof host || socks_read(c, &off, (uint8_t *)host + hl, 1))
+				goto out;
+		} while (host[hl++] != '\0');
+	} else {
+		inet_ntop(AF_INET, b + 4, host, sizeof host);
+	}
+	uint8_t rep[8] = {0, 0x5a, 0, 0, 0, 0, 0, 0};
+	if (user[0])
+		auth = want_user && !strcmp(user, want_user) ? "ok" : "bad";
+	if (want_user && strcmp(auth, "ok") != 0) {
+		result = "auth-required";
+		rep[1] = 0x5d;
+	} else if (refuse) {
+		result = "refused";
+		rep[1] = 0x5b;
+	} else if ((c->ufd = dial(host, port)) < 0) {
+		result = "upstream-failed";
+		rep[1] = 0x5b;
+	} else {
+		result = "tunnel";
+	}
+	(void)write_all(c->cfd, (const char *)rep, sizeof rep);
+	if (c->ufd >= 0 && off < c->hlen)
+		(void)write_all(c->ufd, c->head + off, c->hlen - off);
+out:
+	printf("SOCKS4 %s:%d auth=%s %s\n", host, port, auth, result);
+	tv.tv_sec = 0;
+	setsockopt(c->cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (c->ufd < 0)
+		conn_close(c);
+}
+
 static void on_head(tp_conn *c)
 {
+	if (c->hlen > 0 && c->head[0] == 4) {
+		socks4_session(c);
+		return;
+	}
 	if (c->hlen > 0 && c->head[0] == 5) {
 		socks_session(c);
 		return;

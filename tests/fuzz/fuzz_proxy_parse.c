@@ -25,9 +25,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		wa_socks5 s5;
 		uint8_t out[WA_SOCKS5_MAX_OUT];
 		size_t olen;
-		bool auth = n > 0 && (p[0] & 1);
-		if (wa_socks5_start(&s5, "example.org", 443, auth ? "user" : NULL, auth ? "pw" : NULL, out,
-			    sizeof out, &olen) != 0)
+		bool auth = n > 0 && (p[0] & 1), v4 = n > 0 && (p[0] & 2);
+		if ((v4 ? wa_socks4_start(&s5, "example.org", 443, auth ? "user" : NULL, out, sizeof out, &olen) :
+			  wa_socks5_start(&s5, "example.org", 443, auth ? "user" : NULL, auth ? "pw" : NULL, out,
+			    sizeof out, &olen)) != 0)
 			abort();
 		const uint8_t *q = (const uint8_t *)p + (n > 0);
 		size_t left = n - (n > 0);

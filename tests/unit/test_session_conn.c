@@ -469,6 +469,11 @@ static void test_url(void)
 	CHECK(wa_tr_parse_proxy("http://bob:a%4@h:1", &px) == WA_EINVAL);
 	CHECK(wa_tr_parse_proxy("http://bob:a%@h:1", &px) == WA_EINVAL);
 	CHECK(wa_tr_parse_proxy("http://[::1]:3128", &px) == WA_EINVAL);
+	CHECK(wa_tr_parse_proxy("socks4://alice@h:1080", &px) == 0 && px.socks && px.socks4 &&
+		px.has_auth && strcmp(px.user, "alice") == 0 && px.pass[0] == '\0');
+	CHECK(wa_tr_parse_proxy("socks4://alice:@h:1080", &px) == 0 && px.socks4);
+	CHECK(wa_tr_parse_proxy("socks4://alice:pw@h:1080", &px) == WA_EINVAL); /* no passwords */
+	CHECK(wa_tr_parse_proxy("socks5://alice@h:1080", &px) == WA_EINVAL);
 	CHECK(wa_tr_parse_proxy("http://proxy", &px) == WA_EINVAL);
 	CHECK(wa_tr_parse_proxy("http://proxy:0", &px) == WA_EINVAL);
 	CHECK(wa_tr_parse_proxy("http://proxy:1/x", &px) == WA_EINVAL);

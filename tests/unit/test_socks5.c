@@ -1,4 +1,4 @@
-/* Unit tests of the SOCKS5 client handshake codec (src/transport/socks5.c)
+/* Unit tests of the SOCKS5/4a client handshake codec (src/transport/socks5.c)
  * and the CONNECT head parser (connect_head.c): exact bytes sent for each
  * step (RFC 1928 / 1929 layouts), replies split at every byte, tunnel data
  * right after the connect reply left to the caller, and each refusal. */
@@ -115,6 +115,31 @@ static void test_auth(void)
 	CHECK(wa_socks5_start(&s, "h", 1, NULL, NULL, out, 10, &olen) == WA_ETOOBIG);
 }
 
+static void test_socks4(void)
+{
+	wa_socks5 s;
+	uint8_t out[WA_SOCKS5_MAX_OUT];
+	size_t olen = 0, used = 0;
+	/* 4a: port, 0.0.0.1, user id, NUL, name, NUL */
+	CHECK(wa_socks4_start(&s, "web.whatsapp.com", 443, "alice", out, sizeof out, &olen) == 0);
+	CHECK(olen == 8 + 6 + 17 && memcmp(out, "\x04\x01\x01\xbb\x00\x00\x00\x01" "alice\0"
+		"web.whatsapp.com\0", olen) == 0);
+	/* granted, split, tunnel bytes after */
+	const uint8_t ok[] = {0, 0x5a, 0, 0, 0, 0, 0, 0, 'x'};
+	CHECK(wa_socks5_feed(&s, ok, 3, &used, out, sizeof out, &olen) == 0 && used == 3);
+	CHECK(wa_socks5_feed(&s, ok + 3, 6, &used, out, sizeof out, &olen) == 1 && used == 5);
+	/* IPv4 literal, no user id */
+	CHECK(wa_socks4_start(&s, "10.1.2.3", 80, NULL, out, sizeof out, &olen) == 0);
+	CHECK(olen == 9 && memcmp(out, "\x04\x01\x00\x50\x0a\x01\x02\x03\x00", 9) == 0);
+	const uint8_t mismatch[] = {0, 0x5d, 0, 0, 0, 0, 0, 0};
+	CHECK(wa_socks5_feed(&s, mismatch, 8, &used, out, sizeof out, &olen) == WA_EPROXY);
+	CHECK(s.fail == WA_S5_CONNECT_REFUSED && s.rep == 0x5d);
+	CHECK(strcmp(wa_socks5_rep_name(0x5d), "rejected: identd user id mismatch") == 0);
+	CHECK(wa_socks4_start(&s, "h", 1, NULL, out, sizeof out, &olen) == 0);
+	const uint8_t socks5_answer[] = {5, 0, 0, 1, 0, 0, 0, 0};
+	CHECK(wa_socks5_feed(&s, socks5_answer, 8, &used, out, sizeof out, &olen) == WA_EMALFORMED);
+}
+
 static void test_connect_head(void)
 {
 	wa_connect_req r;
@@ -142,6 +167,7 @@ int main(void)
 {
 	test_no_auth();
 	test_auth();
+	test_socks4();
 	test_connect_head();
 	return check_exit("test_socks5");
 }
