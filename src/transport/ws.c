@@ -336,35 +336,39 @@ int wa_tr_parse_proxy(const char *proxy, wa_tr_proxy *out)
 	for (size_t i = 0; i < auth_end; i++)
 		if (p[i] == '@')
 			at = p + i;
-	int rc;
+	int rc = WA_EINVAL;
 	if (at) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));
 		if (!colon && px.socks4)
 			colon = at; /* socks4 has a user id and no password */
 		if (!colon || colon == p)
-			return WA_EINVAL; /* user and password both required */
+			goto out; /* user and password both required */
 		if ((rc = userinfo_decode(p, (size_t)(colon - p), px.user, sizeof px.user)) != 0)
-			return rc;
+			goto out;
 		if (colon < at && (rc = userinfo_decode(colon + 1, (size_t)(at - colon - 1), px.pass,
 					   sizeof px.pass)) != 0)
-			return rc;
+			goto out;
+		rc = WA_EINVAL;
 		if (strchr(px.user, ':') || (px.socks4 && px.pass[0]))
-			return WA_EINVAL;
+			goto out;
+		rc = WA_ETOOBIG;
 		if (strlen(px.user) + 1 + strlen(px.pass) > WA_TR_MAX_PROXY_AUTH)
-			return WA_ETOOBIG;
+			goto out;
 		px.has_auth = true;
 		p = at + 1;
 	}
+	rc = WA_EINVAL;
 	if (*p == '[')
-		return WA_EINVAL; /* lws 4.1 splits the proxy host at its first ':' */
+		goto out; /* lws 4.1 splits the proxy host at its first ':' */
 	const char *rest;
 	rc = parse_hostport(p, px.host, sizeof px.host, &px.port, &rest);
-	if (rc)
-		return rc;
-	if (px.port == 0 || (*rest != '\0' && strcmp(rest, "/") != 0))
-		return WA_EINVAL;
-	*out = px;
-	return 0;
+	if (rc == 0 && (px.port == 0 || (*rest != '\0' && strcmp(rest, "/") != 0)))
+		rc = WA_EINVAL;
+	if (rc == 0)
+		*out = px;
+out:
+	explicit_bzero(&px, sizeof px); /* the password, when it failed part way */
+	return rc;
 }
 
 int wa_tr_proxy_check(const char *proxy)
