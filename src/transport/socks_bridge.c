@@ -38,6 +38,7 @@ typedef struct bridge {
 struct chunk {
 	struct chunk *next;
 	size_t len;
+	bool secret;    /* SOCKS credentials: wiped before free */
 	uint8_t data[]; /* LWS_PRE headroom, then len bytes */
 };
 
@@ -62,12 +63,19 @@ typedef struct tunnel {
 	char proxy_name[300];      /* host:port of the SOCKS proxy, for logs */
 } tunnel;
 
+static void chunk_free(struct chunk *c)
+{
+	if (c->secret)
+		explicit_bzero(c->data + LWS_PRE, c->len);
+	free(c);
+}
+
 static void side_free_queue(struct side *sd)
 {
 	struct chunk *c = sd->head;
 	while (c) {
 		struct chunk *n = c->next;
-		free(c);
+		chunk_free(c);
 		c = n;
 	}
 	sd->head = sd->tail = NULL;
@@ -95,7 +103,7 @@ static void tunnel_maybe_free(tunnel *l)
 	free(l);
 }
 
-static int side_queue(struct side *sd, const void *p, size_t n)
+static int side_queue_x(struct side *sd, const void *p, size_t n, bool secret)
 {
 	if (!sd->wsi || n == 0)
 		return 0;
@@ -104,6 +112,7 @@ static int side_queue(struct side *sd, const void *p, size_t n)
 		return WA_ENOMEM;
 	c->next = NULL;
 	c->len = n;
+	c->secret = secret;
 	memcpy(c->data + LWS_PRE, p, n);
 	if (sd->tail)
 		sd->tail->next = c;
@@ -113,6 +122,11 @@ static int side_queue(struct side *sd, const void *p, size_t n)
 	sd->queued += n;
 	lws_callback_on_writable(sd->wsi);
 	return 0;
+}
+
+static int side_queue(struct side *sd, const void *p, size_t n)
+{
+	return side_queue_x(sd, p, n, false);
 }
 
 /* Closes a side after its queue is written (bounded by a timeout). */
@@ -231,7 +245,8 @@ static void socks_rx(tunnel *l, const uint8_t *p, size_t n)
 			return;
 		}
 		if (olen)
-			(void)side_queue(&l->up, out, olen);
+			(void)side_queue_x(&l->up, out, olen, true); /* may hold the password */
+		explicit_bzero(out, sizeof out);
 		p += used;
 		n -= used;
 		if (rc == 1) {
@@ -273,7 +288,7 @@ static int side_writable(tunnel *l, struct side *sd, struct side *other)
 	if (!sd->head)
 		sd->tail = NULL;
 	sd->queued -= c->len;
-	free(c);
+	chunk_free(c);
 	if (sd->throttled && sd->queued < WA_BRIDGE_MAX_QUEUED / 2) {
 		sd->throttled = false;
 		if (other->wsi)
