@@ -24,6 +24,7 @@ static const struct subcommand subcommands[] = {
 	{ "send", wamctl_send_main, wamctl_api_usage, "send a text message" },
 	{ "events", wamctl_events_main, wamctl_api_usage, "stream events (all or one instance)" },
 	{ "qr", wamctl_qr_main, wamctl_api_usage, "write the current QR as a PNG file" },
+	{ "proxy", wamctl_proxy_main, wamctl_api_usage, "show, set or remove an instance's proxy" },
 };
 
 static void usage(FILE *f)

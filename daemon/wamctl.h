@@ -29,6 +29,7 @@ int wamctl_pair_main(int argc, char **argv);
 int wamctl_send_main(int argc, char **argv);
 int wamctl_events_main(int argc, char **argv);
 int wamctl_qr_main(int argc, char **argv);
+int wamctl_proxy_main(int argc, char **argv);
 void wamctl_api_usage(FILE *f);
 
 #endif

@@ -4,6 +4,7 @@
  * --socket PATH, else $WAMD_SOCKET, else ./wamd-data/wamd.sock; the unix
  * socket is trusted by wamd (its file mode is the guard), and --api-key /
  * $WAMD_API_KEY is sent when given. */
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -140,14 +141,18 @@ static int api(const char *method, const char *path, json_t *body, json_t **out)
 	return status;
 }
 
+/* Prints wamd's error answer; takes (frees) j. */
 static int fail_resp(int status, json_t *j)
 {
-	if (status < 0)
+	if (status < 0) {
+		json_decref(j);
 		return WAMCTL_EXIT_FAIL;
+	}
 	fprintf(stderr, "wamctl: wamd answered %d: ", status);
 	char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
 	fprintf(stderr, "%s\n", s ? s : "");
 	free(s);
+	json_decref(j);
 	return WAMCTL_EXIT_FAIL;
 }
 
@@ -416,6 +421,108 @@ static int cmd_events(int argc, char **argv)
 	return 0;
 }
 
+/* %-decodes src (n bytes) into dst (cap bytes, NUL-terminated); -1 on a
+ * bad escape or overflow. */
+static int pct_decode(const char *src, size_t n, char *dst, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = (unsigned char)src[i];
+		if (c == '%') {
+			unsigned v;
+			if (n - i < 3 || sscanf(src + i + 1, "%2x", &v) != 1 || !isxdigit((unsigned char)src[i + 1]) ||
+			    !isxdigit((unsigned char)src[i + 2]))
+				return -1;
+			c = v;
+			i += 2;
+		}
+		if (o + 1 >= cap)
+			return -1;
+		dst[o++] = (char)c;
+	}
+	dst[o] = '\0';
+	return 0;
+}
+
+/* wamctl proxy NAME [off | SCHEME://[USER[:PASS]@]HOST:PORT]: shows, removes
+ * or sets an instance's proxy (Evolution's /proxy/find and /proxy/set). The
+ * password can come from $WAMD_PROXY_PASSWORD instead of the command line,
+ * where other local users could read it. */
+static int cmd_proxy(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: wamctl proxy NAME [off | http|socks5|socks4://[USER[:PASS]@]HOST:PORT]\n");
+		return WAMCTL_EXIT_USAGE;
+	}
+	char path[512];
+	json_t *r = NULL, *b = NULL;
+	int st;
+	if (argc == 2) {
+		snprintf(path, sizeof path, "/proxy/find/%s", argv[1]);
+		st = api("GET", path, NULL, &r);
+		if (st != 200)
+			return fail_resp(st, r);
+		if (!json_is_object(r) || !json_is_true(json_object_get(r, "enabled"))) {
+			printf("none\n");
+		} else {
+			const char *u = json_string_value(json_object_get(r, "username"));
+			printf("%s://%s%s%s:%s\n", json_string_value(json_object_get(r, "protocol")), u && *u ? u : "",
+			       u && *u ? "@" : "", json_string_value(json_object_get(r, "host")),
+			       json_string_value(json_object_get(r, "port")));
+		}
+		json_decref(r);
+		return 0;
+	}
+	if (!strcmp(argv[2], "off")) {
+		b = json_pack("{s:b}", "enabled", 0);
+	} else {
+		const char *url = argv[2], *sep = strstr(url, "://");
+		char scheme[16], user[256] = "", pass[256] = "", host[256];
+		if (!sep || (size_t)(sep - url) >= sizeof scheme) {
+			fprintf(stderr, "wamctl proxy: expected SCHEME://HOST:PORT\n");
+			return WAMCTL_EXIT_USAGE;
+		}
+		snprintf(scheme, sizeof scheme, "%.*s", (int)(sep - url), url);
+		const char *hp = sep + 3, *at = strrchr(hp, '@');
+		if (at) {
+			const char *colon = memchr(hp, ':', (size_t)(at - hp));
+			const char *uend = colon ? colon : at;
+			if (pct_decode(hp, (size_t)(uend - hp), user, sizeof user) ||
+			    (colon && pct_decode(colon + 1, (size_t)(at - colon - 1), pass, sizeof pass))) {
+				fprintf(stderr, "wamctl proxy: bad %%-escape or credentials too long\n");
+				return WAMCTL_EXIT_USAGE;
+			}
+			hp = at + 1;
+		}
+		const char *env_pw = getenv("WAMD_PROXY_PASSWORD");
+		if (env_pw && *env_pw)
+			snprintf(pass, sizeof pass, "%s", env_pw);
+		const char *pc = strrchr(hp, ':');
+		if (!pc || pc == hp || (size_t)(pc - hp) >= sizeof host || !pc[1]) {
+			fprintf(stderr, "wamctl proxy: expected HOST:PORT\n");
+			return WAMCTL_EXIT_USAGE;
+		}
+		snprintf(host, sizeof host, "%.*s", (int)(pc - hp), hp);
+		b = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s}", "enabled", 1, "host", host, "port", pc + 1, "protocol",
+			      scheme, "username", user, "password", pass);
+		explicit_bzero(pass, sizeof pass);
+	}
+	snprintf(path, sizeof path, "/proxy/set/%s", argv[1]);
+	st = api("POST", path, b, &r);
+	json_decref(b);
+	if (st != 201)
+		return fail_resp(st, r);
+	json_t *px = json_object_get(json_object_get(r, "proxy"), "proxy");
+	if (json_is_true(json_object_get(px, "enabled")))
+		printf("proxy of %s: %s://%s:%s (session restarted)\n", argv[1],
+		       json_string_value(json_object_get(px, "protocol")), json_string_value(json_object_get(px, "host")),
+		       json_string_value(json_object_get(px, "port")));
+	else
+		printf("proxy of %s: none\n", argv[1]);
+	json_decref(r);
+	return 0;
+}
+
 void wamctl_api_usage(FILE *f)
 {
 	fprintf(f, "wamctl [--socket PATH] instance create NAME [--token T] | list | delete NAME | logout NAME\n"
@@ -423,6 +530,8 @@ void wamctl_api_usage(FILE *f)
 		   "wamctl [--socket PATH] send NAME NUMBER TEXT\n"
 		   "wamctl [--socket PATH] events [NAME]\n"
 		   "wamctl [--socket PATH] qr NAME --png FILE\n"
+		   "wamctl [--socket PATH] proxy NAME [off | http|socks5|socks4://[USER[:PASS]@]HOST:PORT]\n"
+		   "  (the proxy password may come from $WAMD_PROXY_PASSWORD instead)\n"
 		   "socket: --socket, else $WAMD_SOCKET, else ./wamd-data/wamd.sock; $WAMD_API_KEY is sent if set\n");
 }
 
@@ -449,4 +558,9 @@ int wamctl_events_main(int argc, char **argv)
 int wamctl_qr_main(int argc, char **argv)
 {
 	return cmd_qr(argc, argv);
+}
+
+int wamctl_proxy_main(int argc, char **argv)
+{
+	return cmd_proxy(argc, argv);
 }

@@ -723,6 +723,24 @@ def test_proxy():
               {k: v for k, v in (px or {}).items() if k != "password"})
         check(wait_for(lambda: "http://bob:***@127.0.0.1:8080" in fake_proxies(d2).values()),
               "after the restart the session starts with the stored proxy")
+
+        # wamctl proxy: show, set (password from the environment), refuse
+        def ctl(*args, env=None):
+            e = dict(os.environ)
+            e.update(env or {})
+            p = subprocess.run([os.environ["WAMCTL_BIN"], "--socket", d2.sock, "proxy"] + list(args),
+                               capture_output=True, timeout=20, env=e)
+            return p.returncode, p.stdout.decode(), p.stderr.decode()
+        rc, out, err = ctl("p1")
+        check(rc == 0 and out.strip() == "http://bob@127.0.0.1:8080", "wamctl proxy shows it %r %r" % (out, err))
+        rc, out, err = ctl("p1", "socks5://alice@127.0.0.1:1080", env={"WAMD_PROXY_PASSWORD": "S0cks!pw"})
+        st, px = d2.req("GET", "/proxy/find/p1", key=ADMIN)
+        check(rc == 0 and px.get("protocol") == "socks5" and px.get("username") == "alice"
+              and px.get("password") == "S0cks!pw", "wamctl proxy sets socks5, password from the env %r" % err)
+        check(wait_for(lambda: "socks5://alice:***@127.0.0.1:1080" in fake_proxies(d2).values()),
+              "wamctl proxy restarted the session with it")
+        rc, out, err = ctl("p1", "ftp://h:1")
+        check(rc == 1 and "Invalid proxy" in err, "wamctl proxy passes the 400 on %r" % err)
         st, body = d2.req("POST", "/proxy/set/p1", {"enabled": False}, key=ADMIN)
         check(st == 201 and body["proxy"]["proxy"]["enabled"] is False and body["proxy"]["proxy"]["host"] == "",
               "proxy/set enabled:false (%r)" % body)
