@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "signal/context.h"
+#include "signal/provider.h"
 
 /* Longest Signal address name / group id we accept (JID user parts, group
  * JIDs). Names from libsignal are length-counted; we copy them with a NUL. */
@@ -15,6 +16,7 @@
 struct wa_sig {
 	signal_context *gctx;
 	signal_protocol_store_context *sctx;
+	wa_sig_provider *prov; /* outlives gctx, which points at it */
 	wa_store *st;
 	int64_t instance;
 	uint32_t registration_id;
