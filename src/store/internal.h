@@ -11,7 +11,7 @@
 
 #include "store/store.h"
 
-#define WA_STORE_STMT_CAP 96 /* distinct SQL statements cached per handle */
+#define WA_STORE_STMT_CAP 128/* distinct SQL statements cached per handle */
 
 struct wa_stmt_slot {
 	const char *sql; /* identity of a static string: the cache key */
