@@ -27,6 +27,10 @@ struct wa_sig {
 	/* identity changes seen during the running operation, reported only
 	 * after it commits (a rolled-back change never happened) */
 	bool pending_change;
+	/* set around session_cipher_encrypt: a missing session is an error
+	 * there (libsignal would encrypt with an empty state), reported by the
+	 * load callback instead of a separate lookup per message */
+	bool need_session;
 	char pending_name[WA_SIG_NAME_MAX];
 	int32_t pending_device;
 };
