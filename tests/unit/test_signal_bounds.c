@@ -6,7 +6,8 @@
  *    pool stays bounded.
  *  - record bounds (libsignal-protocol-c's, checked on the stored bytes):
  *    at most 5 receiver chains, 40 archived states, 2,000 skipped message
- *    keys per chain; a message more than 2,000 ahead is refused.
+ *    keys per chain; a message more than 2,000 ahead is refused; past one
+ *    full chain the store's record cap (256 KiB) refuses the save cleanly.
  *  - batched receive: decrypts inside one outer transaction that is rolled
  *    back (a crash before the group commit) leave the ratchet where it was,
  *    so every message decrypts again; after the commit they are duplicates.
@@ -323,6 +324,48 @@ static void test_skipped_keys(void)
 	test_peer_close(&b);
 }
 
+/* libsignal's 2,000 skipped keys are per receiver chain (5 chains, and 40
+ * archived states with their own): one full chain is ~186 KB of record, so
+ * the store's WA_STORE_MAX_RECORD (256 KiB) is what bounds the record. A
+ * second full chain makes the save fail: the decrypt reports WA_ETOOBIG,
+ * nothing is stored and the keys of the first chain still work. Only the
+ * peer who skips thousands of its own messages is hurt. */
+static void test_record_cap(void)
+{
+	test_peer a, b;
+	pair(&a, &b, "cap");
+	uint8_t *lost = NULL, *last = NULL, *pt = NULL;
+	size_t lost_len = 0, last_len = 0, pt_len;
+	enum wa_sig_msg_type t;
+	/* first chain: keep the first ciphertext, lose 2,000, deliver the next */
+	CHECK_EQ_INT(send_one(&a, "bob", &lost, &lost_len, &t), 0);
+	CHECK_EQ_INT(encrypt_burst(&a, "bob", 2000, &last, &last_len), 0);
+	CHECK_EQ_INT(wa_sig_decrypt(b.sig, "alice", 0, WA_SIG_TYPE_MSG, last, last_len, &pt, &pt_len), 0);
+	free(last);
+	free(pt);
+	struct record_shape r;
+	CHECK_EQ_INT(record_shape(&b, "alice", &r), 0);
+	CHECK_EQ_INT(r.max_keys, 2000);
+	CHECK(r.bytes > 150000 && r.bytes < WA_STORE_MAX_RECORD);
+	/* a reply turns the ratchet: alice's next messages open a new chain */
+	CHECK_EQ_INT(deliver(&b, "bob", &a, "alice"), 0);
+	last = NULL;
+	pt = NULL;
+	CHECK_EQ_INT(encrypt_burst(&a, "bob", 2001, &last, &last_len), 0);
+	CHECK_EQ_INT(wa_sig_decrypt(b.sig, "alice", 0, WA_SIG_TYPE_MSG, last, last_len, &pt, &pt_len), WA_ETOOBIG);
+	free(last);
+	struct record_shape r2;
+	CHECK_EQ_INT(record_shape(&b, "alice", &r2), 0);
+	CHECK_EQ_INT(r2.bytes, r.bytes);
+	/* the first chain's skipped key was not lost with the failed save */
+	pt = NULL;
+	CHECK_EQ_INT(wa_sig_decrypt(b.sig, "alice", 0, t, lost, lost_len, &pt, &pt_len), 0);
+	free(pt);
+	free(lost);
+	test_peer_close(&a);
+	test_peer_close(&b);
+}
+
 static void test_archived_states(void)
 {
 	test_peer a, b;
@@ -379,7 +422,7 @@ static void test_batched_receive(void)
 
 static void rm_dir(void)
 {
-	static const char *tags[] = { "chains", "skip", "archive", "batch" };
+	static const char *tags[] = { "chains", "skip", "cap", "archive", "batch" };
 	static const char *sides[] = { "a", "b" };
 	static const char *sfx[] = { ".db", ".db-wal", ".db-shm", ".db-journal" };
 	char p[400];
@@ -406,6 +449,7 @@ int main(void)
 	test_provider_hkdf();
 	test_receiver_chains();
 	test_skipped_keys();
+	test_record_cap();
 	test_archived_states();
 	test_batched_receive();
 	rm_dir();
