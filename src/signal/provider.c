@@ -1,7 +1,8 @@
 /* Crypto callbacks libsignal-protocol-c needs (HMAC-SHA256, SHA-512, AES
  * CBC/CTR), implemented on OpenSSL 3 EVP with algorithms fetched once per
- * provider and HMAC contexts reused (provider.h says why). Errors map to SG_ERR_UNKNOWN so
- * libsignal unwinds cleanly; our caller translates them to WA_ECRYPTO. */
+ * provider and HMAC contexts reused (provider.h says why). Errors map to
+ * SG_ERR_UNKNOWN so libsignal unwinds cleanly; our caller translates them
+ * to WA_ECRYPTO. */
 #include "signal/provider.h"
 
 #include <openssl/evp.h>
@@ -19,8 +20,6 @@ static int rand_cb(uint8_t *data, size_t len, void *user)
 	return 0;
 }
 
-/* Process-wide algorithm handles would need locking or once-init; one set
- * per provider is a few pointers and makes no fetch on the hot path. */
 #define HMAC_BLOCK 64
 #define HMAC_POOL_MAX 2 /* libsignal holds at most one HMAC open at a time */
 
@@ -29,6 +28,8 @@ struct hmac_ctx {
 	struct hmac_ctx *next; /* free list */
 };
 
+/* Process-wide algorithm handles would need locking or once-init; one set
+ * per provider is a few pointers and makes no fetch on the hot path. */
 struct wa_sig_provider {
 	EVP_MD *sha256, *sha512;
 	EVP_CIPHER *aes[2][3]; /* [cbc, ctr][128, 192, 256], fetched on first use */
