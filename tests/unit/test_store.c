@@ -842,7 +842,9 @@ static void test_encryption(void)
 	CHECK_EQ_INT(raw_int("e.db", "SELECT length(record) FROM sessions LIMIT 1"), 1 + 24 + 16 + (long long)sizeof rec);
 
 	/* A tampered sealed value fails authentication instead of returning bytes. */
-	raw_exec("e.db", "UPDATE sessions SET record = substr(record, 1, 30) || x'00' || substr(record, 32)");
+	/* (a byte that is already 00 would make the "tamper" a no-op: flip instead) */
+	raw_exec("e.db", "UPDATE sessions SET record = substr(record, 1, 30) ||"
+		 " CASE WHEN substr(record, 31, 1) = x'00' THEN x'01' ELSE x'00' END || substr(record, 32)");
 	st = open_ok("e.db", &o);
 	CHECK_EQ_INT(wa_store_session_load(st, a, "5511", 0, &p, &n), WA_EDB_KEY);
 	wa_store_close(st);
