@@ -10,7 +10,8 @@
  *  - a crash before the group commit (a child process that exits with the
  *    group open) leaves no row and no ratchet step: the same stanzas
  *    decrypt again after the restart;
- *  - the group commits by itself at WA_DRAIN_MAX messages. */
+ *  - the group commits by itself at WA_DRAIN_MAX messages, when the idle
+ *    timer fires, and when the session closes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,17 +25,40 @@
 #include "session/internal.h"
 #include "session/msg.h"
 
+/* Timers never fire by themselves; the test fires the one armed last with
+ * the drain's idle delay. */
+struct ftimer {
+	wa_timer_fn fn;
+	void *user;
+	uint32_t ms; /* 0 = not armed */
+};
+static struct ftimer *last_idle;
+
 static int t_new(void *ctx, wa_timer_fn fn, void *user, void **t)
 {
 	(void)ctx;
-	(void)fn;
-	(void)user;
-	*t = malloc(1);
-	return *t ? 0 : WA_ENOMEM;
+	struct ftimer *f = calloc(1, sizeof *f);
+	if (!f)
+		return WA_ENOMEM;
+	f->fn = fn;
+	f->user = user;
+	*t = f;
+	return 0;
 }
-static void t_set(void *t, uint32_t ms) { (void)t; (void)ms; }
-static void t_cancel(void *t) { (void)t; }
-static void t_free(void *t) { free(t); }
+static void t_set(void *t, uint32_t ms)
+{
+	struct ftimer *f = t;
+	f->ms = ms;
+	if (ms == WA_DRAIN_IDLE_MS)
+		last_idle = f;
+}
+static void t_cancel(void *t) { ((struct ftimer *)t)->ms = 0; }
+static void t_free(void *t)
+{
+	if (t == last_idle)
+		last_idle = NULL;
+	free(t);
+}
 static int64_t t_now(void *ctx) { (void)ctx; return 1000; }
 static int d_open(void *ctx, const wa_tr_config *c, const wa_tr_events *e, void *u, void **o)
 {
@@ -242,21 +266,33 @@ int main(void)
 	char last[32];
 	snprintf(last, sizeof last, "OFF%03d", 4 + (int)WA_DRAIN_MAX);
 	CHECK_EQ_INT(durable_status(last), WA_STORE_MSG_ACKED);
-	/* the next ones open a new group; a single write outside any
-	 * transaction (no begin: the statement guard) commits it first */
+	/* a burst that pauses: the idle timer is armed and commits the group */
 	CHECK_EQ_INT(wa_session_dispatch(s, stanzas[5 + WA_DRAIN_MAX]), 0);
 	CHECK(wa_store_group_active(st));
+	CHECK(last_idle && last_idle->ms == WA_DRAIN_IDLE_MS);
+	if (last_idle && last_idle->ms) {
+		last_idle->ms = 0;
+		last_idle->fn(last_idle->user);
+	}
+	CHECK(!wa_store_group_active(st));
 	snprintf(last, sizeof last, "OFF%03d", 5 + (int)WA_DRAIN_MAX);
+	CHECK_EQ_INT(durable_status(last), WA_STORE_MSG_ACKED);
+
+	/* the next ones open a new group; a single write outside any
+	 * transaction (no begin: the statement guard) commits it first */
+	CHECK_EQ_INT(wa_session_dispatch(s, stanzas[6 + WA_DRAIN_MAX]), 0);
+	CHECK(wa_store_group_active(st));
+	snprintf(last, sizeof last, "OFF%03d", 6 + (int)WA_DRAIN_MAX);
 	CHECK_EQ_INT(durable_status(last), -1);
 	CHECK_EQ_INT(wa_store_contact_save(st, iid, "15550003333@s.whatsapp.net", NULL, "x"), 0);
 	CHECK(!wa_store_group_active(st));
 	CHECK_EQ_INT(durable_status(last), WA_STORE_MSG_ACKED);
 	/* and closing the session commits an open group */
-	CHECK_EQ_INT(wa_session_dispatch(s, stanzas[6 + WA_DRAIN_MAX]), 0);
+	CHECK_EQ_INT(wa_session_dispatch(s, stanzas[7 + WA_DRAIN_MAX]), 0);
 	CHECK(wa_store_group_active(st));
-	CHECK_EQ_INT(n_msg_ev, 7 + (int)WA_DRAIN_MAX);
+	CHECK_EQ_INT(n_msg_ev, 8 + (int)WA_DRAIN_MAX);
 	close_client(st, s);
-	snprintf(last, sizeof last, "OFF%03d", 6 + (int)WA_DRAIN_MAX);
+	snprintf(last, sizeof last, "OFF%03d", 7 + (int)WA_DRAIN_MAX);
 	CHECK_EQ_INT(durable_status(last), WA_STORE_MSG_ACKED);
 
 	for (int i = 0; i < N_CT; i++)
