@@ -26,6 +26,7 @@
 
 #include "binary/decode.h"
 #include "binary/encode.h"
+#include "session/drain.h"
 #include "session/msgstate.h"
 #include "signal/prekeys.h"
 #include "util/log.h"
@@ -76,6 +77,7 @@ typedef struct wa_msg_state {
 	unsigned gen;
 	wa_stimer t_ack;
 	bool t_ack_ok;
+	wa_drain *drain; /* group commit of offline messages (drain.h) */
 	char pending_ident[WA_MSG_MAX_PENDING_EVENTS][WA_STORE_JID_MAX + 8];
 	size_t n_pending;
 	struct {
@@ -1205,7 +1207,7 @@ static void emit_message(wa_session *s, const char *chat, const wa_in_msg *in, b
 	wa_msg_view_clear(&v);
 }
 
-static void send_delivery(wa_session *s, const wa_in_msg *in, const char *chat, bool from_me)
+static wa_node *build_delivery(const wa_in_msg *in, const char *chat, bool from_me)
 {
 	const char *type = NULL, *recipient = NULL;
 	if (in->category && strcmp(in->category, "peer") == 0)
@@ -1216,8 +1218,29 @@ static void send_delivery(wa_session *s, const wa_in_msg *in, const char *chat, 
 	}
 	wa_node *r = NULL;
 	const char *ids[1] = {in->id};
-	if (wa_receipt_build(ids, 1, in->from_s, NULL, recipient, type, 0, &r) == 0)
+	return wa_receipt_build(ids, 1, in->from_s, NULL, recipient, type, 0, &r) == 0 ? r : NULL;
+}
+
+static void send_delivery(wa_session *s, const wa_in_msg *in, const char *chat, bool from_me)
+{
+	wa_node *r = build_delivery(in, chat, from_me);
+	if (r)
 		(void)send_node(s, r);
+}
+
+/* The read receipt a received message gets when read receipts are on. */
+static wa_node *build_read(wa_session *s, const wa_in_msg *in, const char *chat, bool from_me)
+{
+	if (!s->send_read_receipts || from_me || (in->category && strcmp(in->category, "peer") == 0))
+		return NULL;
+	const char *ids[1] = {in->id};
+	wa_node *r = NULL;
+	return wa_receipt_build(ids, 1, chat, NULL, NULL, "read", now_s(), &r) == 0 ? r : NULL;
+}
+
+wa_drain *wa_msg_drain(wa_session *s)
+{
+	return s && s->msg ? s->msg->drain : NULL;
 }
 
 static unsigned retry_bump(wa_msg_state *m, const char *id, const char *from)
@@ -1320,9 +1343,16 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 	if (from_me && in.recipient && in.recipient_alt)
 		learn_mapping(s, in.recipient, in.recipient_alt);
 
+	/* offline messages commit in groups (drain.h); everything else, and an
+	 * offline message while a transaction is already open, one by one */
+	wa_drain *drain = in.offline ? s->msg->drain : NULL;
+	if (drain && !wa_drain_active(drain) && wa_store_tx_depth(s->store) != 0)
+		drain = NULL;
 	/* redelivery: answer from the stored row, never touch the ratchet */
 	wa_store_msg_row *row = NULL;
 	if (wa_store_msg_load(s->store, s->instance_id, chat, in.id, from_me, &row) == 0) {
+		/* the row may be in the open group: durable first, then the receipt */
+		wa_drain_flush(s->msg->drain);
 		if (row->status == WA_STORE_MSG_RECEIVED)
 			emit_message(s, chat, &in, from_me, row->plaintext, row->plaintext_len);
 		wa_store_msg_row_free(row);
@@ -1348,7 +1378,7 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 	}
 	uint8_t *pt = NULL;
 	size_t pt_len = 0;
-	int rc = wa_store_begin(s->store);
+	int rc = drain ? wa_drain_unit_begin(drain) : wa_store_begin(s->store);
 	if (rc == 0) {
 		for (size_t i = 0; rc == 0 && i < in.n_encs && !pt; i++) {
 			if (in.encs[i].type == WA_SIG_TYPE_SKMSG)
@@ -1366,7 +1396,9 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 			};
 			rc = wa_store_msg_insert(s->store, s->instance_id, &m, NULL);
 		}
-		if (rc == 0)
+		if (drain)
+			rc = wa_drain_unit_end(drain, rc);
+		else if (rc == 0)
 			rc = wa_store_commit(s->store);
 		else
 			wa_store_rollback(s->store);
@@ -1381,24 +1413,32 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 	if (rc == WA_EDB || rc == WA_EDB_BUSY) {
 		/* no receipt: the server redelivers and we try again */
 		free(pt);
+		if (drain)
+			wa_drain_after(drain);
 		return rc;
 	}
 	if (rc != 0) {
 		send_retry_receipt(s, n, &in, rc);
 		ack(s, n, 0);
 		free(pt);
+		if (drain)
+			wa_drain_after(drain);
 		return 0;
 	}
 	emit_message(s, chat, &in, from_me, pt, pt_len);
 	free(pt);
+	if (drain) {
+		/* receipts after the group commit */
+		wa_drain_defer(drain, build_delivery(&in, chat, from_me), build_read(s, &in, chat, from_me), chat,
+			in.id, from_me);
+		wa_drain_after(drain);
+		return 0;
+	}
 	send_delivery(s, &in, chat, from_me);
 	ign(wa_store_msg_set_status(s->store, s->instance_id, chat, in.id, from_me, WA_STORE_MSG_ACKED));
-	if (s->send_read_receipts && !from_me && !(in.category && strcmp(in.category, "peer") == 0)) {
-		const char *ids[1] = {in.id};
-		wa_node *r = NULL;
-		if (wa_receipt_build(ids, 1, chat, NULL, NULL, "read", now_s(), &r) == 0)
-			(void)send_node(s, r);
-	}
+	wa_node *rr = build_read(s, &in, chat, from_me);
+	if (rr)
+		(void)send_node(s, rr);
 	return 0;
 }
 
@@ -1664,7 +1704,7 @@ static int msg_init(wa_session *s)
 	if (rc != 0)
 		return rc;
 	m->t_ack_ok = true;
-	return 0;
+	return wa_drain_new(s, &m->drain);
 }
 
 static void msg_on_ready(wa_session *s)
@@ -1691,6 +1731,7 @@ static void msg_on_close(wa_session *s)
 	if (!m)
 		return;
 	m->ready = false;
+	wa_drain_close(m->drain); /* commit the open group now */
 	inflight_clear(m);
 	if (m->t_ack_ok)
 		wa_stimer_cancel(&m->t_ack);
@@ -1706,6 +1747,8 @@ static void msg_free(wa_session *s)
 	if (!m)
 		return;
 	msg_on_close(s);
+	wa_drain_free(m->drain);
+	m->drain = NULL;
 	if (m->t_ack_ok)
 		wa_stimer_clear(&m->t_ack);
 	while (m->dc) {

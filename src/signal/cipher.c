@@ -160,12 +160,10 @@ int wa_sig_encrypt(wa_sig *s, const char *name, int32_t device, const uint8_t *p
 	}
 	if ((rc = wa_sig_tx_begin(s)))
 		goto out;
-	bool exists = false;
-	rc = wa_store_session_exists(s->st, s->instance, name, device, &exists);
-	if (rc == 0 && !exists)
-		rc = WA_ESIG_NOSESSION; /* libsignal would encrypt with an empty state */
-	if (rc == 0)
-		rc = wa_sig_map_err(session_cipher_encrypt(c, padded, padded_len, &m));
+	/* no session: WA_ESIG_NOSESSION from the load callback (stores.c) */
+	s->need_session = true;
+	rc = wa_sig_map_err(session_cipher_encrypt(c, padded, padded_len, &m));
+	s->need_session = false;
 	int type = 0;
 	uint8_t *ct = NULL;
 	size_t ct_len = 0;

@@ -115,10 +115,12 @@ int wa_sig_new(wa_store *st, int64_t instance_id, wa_sig **out)
 	int rc = wa_sig_reload_identity(s);
 	if (rc)
 		goto fail;
+	if ((rc = wa_sig_provider_new(&s->prov)))
+		goto fail;
 	rc = WA_ENOMEM;
 	if (signal_context_create(&s->gctx, s) != 0)
 		goto fail;
-	if ((rc = wa_sig_provider_install(s->gctx)))
+	if ((rc = wa_sig_provider_install(s->gctx, s->prov)))
 		goto fail;
 	rc = WA_ECRYPTO;
 	if (signal_context_set_locking_functions(s->gctx, lock_noop, lock_noop) != 0 ||
@@ -143,6 +145,7 @@ void wa_sig_free(wa_sig *s)
 		signal_protocol_store_context_destroy(s->sctx);
 	if (s->gctx)
 		signal_context_destroy(s->gctx);
+	wa_sig_provider_free(s->prov);
 	sodium_memzero(s, sizeof *s);
 	free(s);
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "signal/context.h"
+#include "signal/provider.h"
 
 /* Longest Signal address name / group id we accept (JID user parts, group
  * JIDs). Names from libsignal are length-counted; we copy them with a NUL. */
@@ -15,6 +16,7 @@
 struct wa_sig {
 	signal_context *gctx;
 	signal_protocol_store_context *sctx;
+	wa_sig_provider *prov; /* outlives gctx, which points at it */
 	wa_store *st;
 	int64_t instance;
 	uint32_t registration_id;
@@ -25,6 +27,10 @@ struct wa_sig {
 	/* identity changes seen during the running operation, reported only
 	 * after it commits (a rolled-back change never happened) */
 	bool pending_change;
+	/* set around session_cipher_encrypt: a missing session is an error
+	 * there (libsignal would encrypt with an empty state), reported by the
+	 * load callback instead of a separate lookup per message */
+	bool need_session;
 	char pending_name[WA_SIG_NAME_MAX];
 	int32_t pending_device;
 };

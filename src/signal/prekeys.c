@@ -15,7 +15,7 @@ static int temp_ctx(signal_context **out)
 	signal_context *g = NULL;
 	if (signal_context_create(&g, NULL) != 0)
 		return WA_ENOMEM;
-	int rc = wa_sig_provider_install(g);
+	int rc = wa_sig_provider_install(g, NULL);
 	if (rc) {
 		signal_context_destroy(g);
 		return rc;

@@ -1,10 +1,13 @@
 /* Crypto callbacks libsignal-protocol-c needs (HMAC-SHA256, SHA-512, AES
- * CBC/CTR), implemented on OpenSSL 3 EVP. Errors map to SG_ERR_UNKNOWN so
- * libsignal unwinds cleanly; our caller translates them to WA_ECRYPTO. */
+ * CBC/CTR), implemented on OpenSSL 3 EVP with algorithms fetched once per
+ * provider and HMAC contexts reused (provider.h says why). Errors map to
+ * SG_ERR_UNKNOWN so libsignal unwinds cleanly; our caller translates them
+ * to WA_ECRYPTO. */
 #include "signal/provider.h"
 
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/seams.h"
@@ -17,44 +20,103 @@ static int rand_cb(uint8_t *data, size_t len, void *user)
 	return 0;
 }
 
+#define HMAC_BLOCK 64
+#define HMAC_POOL_MAX 2 /* libsignal holds at most one HMAC open at a time */
+
+struct hmac_ctx {
+	EVP_MD_CTX *inner, *outer;
+	struct hmac_ctx *next; /* free list */
+};
+
+/* Process-wide algorithm handles would need locking or once-init; one set
+ * per provider is a few pointers and makes no fetch on the hot path. */
+struct wa_sig_provider {
+	EVP_MD *sha256, *sha512;
+	EVP_CIPHER *aes[2][3]; /* [cbc, ctr][128, 192, 256], fetched on first use */
+	struct hmac_ctx *pool;
+	unsigned n_pool;
+};
+
+static const EVP_MD *md_sha256(const wa_sig_provider *p) { return p ? p->sha256 : EVP_sha256(); }
+
+static void hmac_ctx_free(struct hmac_ctx *h)
+{
+	if (!h)
+		return;
+	EVP_MD_CTX_free(h->inner); /* frees scrub the digest state */
+	EVP_MD_CTX_free(h->outer);
+	free(h);
+}
+
+/* HMAC (RFC 2104) on two plain digest contexts: the EVP_MAC route costs a
+ * fetch, a context allocation and parameter parsing per MAC, several times
+ * the two SHA-256 blocks of a short HMAC. */
 static int hmac_init(void **hctx, const uint8_t *key, size_t key_len, void *user)
 {
-	(void)user;
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (!mac)
-		return SG_ERR_UNKNOWN;
-	EVP_MAC_CTX *c = EVP_MAC_CTX_new(mac);
-	EVP_MAC_free(mac); /* the context holds its own reference */
-	if (!c)
-		return SG_ERR_NOMEM;
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
-		OSSL_PARAM_construct_end(),
-	};
-	/* OpenSSL rejects a NULL key even with length 0 */
-	static const uint8_t empty[1];
-	if (!EVP_MAC_init(c, key_len ? key : empty, key_len, params)) {
-		EVP_MAC_CTX_free(c);
+	wa_sig_provider *p = user;
+	const EVP_MD *md = md_sha256(p);
+	struct hmac_ctx *h = NULL;
+	if (p && p->pool) {
+		h = p->pool;
+		p->pool = h->next;
+		p->n_pool--;
+	} else {
+		h = calloc(1, sizeof *h);
+		if (!h)
+			return SG_ERR_NOMEM;
+		h->inner = EVP_MD_CTX_new();
+		h->outer = EVP_MD_CTX_new();
+		if (!h->inner || !h->outer) {
+			hmac_ctx_free(h);
+			return SG_ERR_NOMEM;
+		}
+	}
+	h->next = NULL;
+	uint8_t k[HMAC_BLOCK] = { 0 }, pad[HMAC_BLOCK];
+	int ok = 1;
+	if (key_len > HMAC_BLOCK) {
+		unsigned n = 0;
+		ok = EVP_Digest(key, key_len, k, &n, md, NULL);
+	} else if (key_len) {
+		memcpy(k, key, key_len);
+	}
+	for (size_t i = 0; i < HMAC_BLOCK; i++)
+		pad[i] = k[i] ^ 0x36;
+	ok = ok && EVP_DigestInit_ex(h->inner, md, NULL) && EVP_DigestUpdate(h->inner, pad, HMAC_BLOCK);
+	for (size_t i = 0; i < HMAC_BLOCK; i++)
+		pad[i] = k[i] ^ 0x5c;
+	ok = ok && EVP_DigestInit_ex(h->outer, md, NULL) && EVP_DigestUpdate(h->outer, pad, HMAC_BLOCK);
+	OPENSSL_cleanse(k, sizeof k);
+	OPENSSL_cleanse(pad, sizeof pad);
+	if (!ok) {
+		hmac_ctx_free(h);
 		return SG_ERR_UNKNOWN;
 	}
-	*hctx = c;
+	*hctx = h;
 	return 0;
 }
 
 static int hmac_update(void *hctx, const uint8_t *data, size_t len, void *user)
 {
 	(void)user;
-	return EVP_MAC_update(hctx, data, len) ? 0 : SG_ERR_UNKNOWN;
+	struct hmac_ctx *h = hctx;
+	return EVP_DigestUpdate(h->inner, data, len) ? 0 : SG_ERR_UNKNOWN;
 }
 
 static int hmac_final(void *hctx, signal_buffer **out, void *user)
 {
 	(void)user;
-	uint8_t md[32];
-	size_t n = 0;
-	if (!EVP_MAC_final(hctx, md, &n, sizeof md) || n != sizeof md)
+	struct hmac_ctx *h = hctx;
+	uint8_t ih[32], md[32];
+	unsigned n1 = 0, n2 = 0;
+	int ok = EVP_DigestFinal_ex(h->inner, ih, &n1) && n1 == sizeof ih &&
+		 EVP_DigestUpdate(h->outer, ih, sizeof ih) && EVP_DigestFinal_ex(h->outer, md, &n2) &&
+		 n2 == sizeof md;
+	OPENSSL_cleanse(ih, sizeof ih);
+	if (!ok)
 		return SG_ERR_UNKNOWN;
-	signal_buffer *b = signal_buffer_create(md, n);
+	signal_buffer *b = signal_buffer_create(md, sizeof md);
+	OPENSSL_cleanse(md, sizeof md); /* HKDF outputs are keys */
 	if (!b)
 		return SG_ERR_NOMEM;
 	*out = b;
@@ -63,17 +125,30 @@ static int hmac_final(void *hctx, signal_buffer **out, void *user)
 
 static void hmac_cleanup(void *hctx, void *user)
 {
-	(void)user;
-	EVP_MAC_CTX_free(hctx);
+	wa_sig_provider *p = user;
+	struct hmac_ctx *h = hctx;
+	if (!h)
+		return;
+	/* Back to the pool with the keyed states overwritten by a fresh init,
+	 * so no pad- or key-derived state outlives the MAC. */
+	if (p && p->n_pool < HMAC_POOL_MAX && EVP_DigestInit_ex(h->inner, p->sha256, NULL) &&
+	    EVP_DigestInit_ex(h->outer, p->sha256, NULL)) {
+		h->next = p->pool;
+		p->pool = h;
+		p->n_pool++;
+		return;
+	}
+	hmac_ctx_free(h);
 }
+
+static const EVP_MD *md_sha512(const wa_sig_provider *p) { return p ? p->sha512 : EVP_sha512(); }
 
 static int sha512_init(void **dctx, void *user)
 {
-	(void)user;
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	if (!c)
 		return SG_ERR_NOMEM;
-	if (!EVP_DigestInit_ex(c, EVP_sha512(), NULL)) {
+	if (!EVP_DigestInit_ex(c, md_sha512(user), NULL)) {
 		EVP_MD_CTX_free(c);
 		return SG_ERR_UNKNOWN;
 	}
@@ -89,13 +164,12 @@ static int sha512_update(void *dctx, const uint8_t *data, size_t len, void *user
 
 static int sha512_final(void *dctx, signal_buffer **out, void *user)
 {
-	(void)user;
 	uint8_t md[64];
 	unsigned n = 0;
 	if (!EVP_DigestFinal_ex(dctx, md, &n) || n != sizeof md)
 		return SG_ERR_UNKNOWN;
 	/* libsignal reuses the context after final (curve signatures) */
-	if (!EVP_DigestInit_ex(dctx, EVP_sha512(), NULL))
+	if (!EVP_DigestInit_ex(dctx, md_sha512(user), NULL))
 		return SG_ERR_UNKNOWN;
 	signal_buffer *b = signal_buffer_create(md, n);
 	if (!b)
@@ -110,29 +184,35 @@ static void sha512_cleanup(void *dctx, void *user)
 	EVP_MD_CTX_free(dctx);
 }
 
-static const EVP_CIPHER *pick_cipher(int mode, size_t key_len)
+/* The cipher for (mode, key length): fetched once per provider (the legacy
+ * EVP_aes_*() handles make EVP_CipherInit_ex fetch on every call). */
+static const EVP_CIPHER *pick_cipher(wa_sig_provider *p, int mode, size_t key_len)
 {
-	if (mode == SG_CIPHER_AES_CBC_PKCS5) {
-		switch (key_len) {
-		case 16: return EVP_aes_128_cbc();
-		case 24: return EVP_aes_192_cbc();
-		case 32: return EVP_aes_256_cbc();
-		}
-	} else if (mode == SG_CIPHER_AES_CTR_NOPADDING) {
-		switch (key_len) {
-		case 16: return EVP_aes_128_ctr();
-		case 24: return EVP_aes_192_ctr();
-		case 32: return EVP_aes_256_ctr();
-		}
+	static const char *const names[2][3] = {
+		{ "AES-128-CBC", "AES-192-CBC", "AES-256-CBC" },
+		{ "AES-128-CTR", "AES-192-CTR", "AES-256-CTR" },
+	};
+	int m = mode == SG_CIPHER_AES_CBC_PKCS5 ? 0 : mode == SG_CIPHER_AES_CTR_NOPADDING ? 1 : -1;
+	int k = key_len == 16 ? 0 : key_len == 24 ? 1 : key_len == 32 ? 2 : -1;
+	if (m < 0 || k < 0)
+		return NULL;
+	if (!p) {
+		static const EVP_CIPHER *(*const legacy[2][3])(void) = {
+			{ EVP_aes_128_cbc, EVP_aes_192_cbc, EVP_aes_256_cbc },
+			{ EVP_aes_128_ctr, EVP_aes_192_ctr, EVP_aes_256_ctr },
+		};
+		return legacy[m][k]();
 	}
-	return NULL;
+	if (!p->aes[m][k])
+		p->aes[m][k] = EVP_CIPHER_fetch(NULL, names[m][k], NULL);
+	return p->aes[m][k];
 }
 
 /* One routine for both directions: the only difference is EVP's enc flag. */
-static int aes_run(signal_buffer **out, int mode, const uint8_t *key, size_t key_len,
+static int aes_run(wa_sig_provider *p, signal_buffer **out, int mode, const uint8_t *key, size_t key_len,
 		   const uint8_t *iv, size_t iv_len, const uint8_t *in, size_t in_len, int enc)
 {
-	const EVP_CIPHER *ciph = pick_cipher(mode, key_len);
+	const EVP_CIPHER *ciph = pick_cipher(p, mode, key_len);
 	if (!ciph || iv_len != 16 || in_len > (size_t)INT32_MAX - 64)
 		return SG_ERR_INVAL;
 	if (!enc && mode == SG_CIPHER_AES_CBC_PKCS5 && (in_len == 0 || in_len % 16))
@@ -176,20 +256,56 @@ out:
 static int encrypt_cb(signal_buffer **out, int mode, const uint8_t *key, size_t key_len,
 		      const uint8_t *iv, size_t iv_len, const uint8_t *pt, size_t pt_len, void *user)
 {
-	(void)user;
-	return aes_run(out, mode, key, key_len, iv, iv_len, pt, pt_len, 1);
+	return aes_run(user, out, mode, key, key_len, iv, iv_len, pt, pt_len, 1);
 }
 
 static int decrypt_cb(signal_buffer **out, int mode, const uint8_t *key, size_t key_len,
 		      const uint8_t *iv, size_t iv_len, const uint8_t *ct, size_t ct_len, void *user)
 {
-	(void)user;
-	return aes_run(out, mode, key, key_len, iv, iv_len, ct, ct_len, 0);
+	return aes_run(user, out, mode, key, key_len, iv, iv_len, ct, ct_len, 0);
 }
 
-int wa_sig_provider_install(signal_context *ctx)
+int wa_sig_provider_new(wa_sig_provider **out)
 {
-	static const signal_crypto_provider prov = {
+	wa_sig_provider *p = calloc(1, sizeof *p);
+	if (!p)
+		return WA_ENOMEM;
+	p->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	p->sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
+	if (!p->sha256 || !p->sha512) {
+		wa_sig_provider_free(p);
+		return WA_ECRYPTO;
+	}
+	*out = p;
+	return 0;
+}
+
+void wa_sig_provider_free(wa_sig_provider *p)
+{
+	if (!p)
+		return;
+	while (p->pool) {
+		struct hmac_ctx *h = p->pool;
+		p->pool = h->next;
+		hmac_ctx_free(h);
+	}
+	for (size_t m = 0; m < 2; m++)
+		for (size_t k = 0; k < 3; k++)
+			EVP_CIPHER_free(p->aes[m][k]);
+	EVP_MD_free(p->sha256);
+	EVP_MD_free(p->sha512);
+	free(p);
+}
+
+unsigned wa_sig_provider_pooled(const wa_sig_provider *p)
+{
+	return p ? p->n_pool : 0;
+}
+
+int wa_sig_provider_install(signal_context *ctx, wa_sig_provider *p)
+{
+	/* libsignal copies the struct */
+	const signal_crypto_provider prov = {
 		.random_func = rand_cb,
 		.hmac_sha256_init_func = hmac_init,
 		.hmac_sha256_update_func = hmac_update,
@@ -201,7 +317,7 @@ int wa_sig_provider_install(signal_context *ctx)
 		.sha512_digest_cleanup_func = sha512_cleanup,
 		.encrypt_func = encrypt_cb,
 		.decrypt_func = decrypt_cb,
-		.user_data = NULL,
+		.user_data = p,
 	};
 	return signal_context_set_crypto_provider(ctx, &prov) == 0 ? 0 : WA_ECRYPTO;
 }

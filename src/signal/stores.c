@@ -38,7 +38,7 @@ static int session_load(signal_buffer **record, signal_buffer **user_record,
 	size_t len;
 	rc = wa_store_session_load(SIG(u)->st, SIG(u)->instance, name, a->device_id, &blob, &len);
 	if (rc == WA_ENOTFOUND)
-		return 0;
+		return SIG(u)->need_session ? wa_sig_wrap_err(WA_ESIG_NOSESSION) : 0;
 	if (rc)
 		return wa_sig_wrap_err(rc);
 	rc = give_buffer(record, blob, len);

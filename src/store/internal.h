@@ -11,7 +11,7 @@
 
 #include "store/store.h"
 
-#define WA_STORE_STMT_CAP 96 /* distinct SQL statements cached per handle */
+#define WA_STORE_STMT_CAP 128 /* distinct SQL statements cached per handle */
 
 struct wa_stmt_slot {
 	const char *sql; /* identity of a static string: the cache key */
@@ -28,6 +28,13 @@ struct wa_store {
 	int schema_version;
 	size_t n_stmts;
 	struct wa_stmt_slot stmts[WA_STORE_STMT_CAP];
+	/* group commit (wa_store_group_*): the outermost transaction belongs
+	 * to the group while open; units are savepoints inside it */
+	bool group_open;
+	bool group_flushing;
+	int unit_depth;                  /* open units (0 or 1) */
+	wa_store_group_flush_fn group_fn;
+	void *group_user;
 };
 
 /* Maps a SQLite result code to a WA_E* code. */

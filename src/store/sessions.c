@@ -9,7 +9,8 @@
 #define WA_STORE_MAX_DEVICES 1024 /* device ids per name returned by _devices */
 
 static const char sql_put[] =
-	"INSERT OR REPLACE INTO sessions (instance_id, name, device_id, record) VALUES (?1, ?2, ?3, ?4)";
+	"INSERT INTO sessions (instance_id, name, device_id, record) VALUES (?1, ?2, ?3, ?4)"
+	" ON CONFLICT (instance_id, name, device_id) DO UPDATE SET record = excluded.record";
 static const char sql_get[] = "SELECT record FROM sessions WHERE instance_id = ?1 AND name = ?2 AND device_id = ?3";
 static const char sql_has[] = "SELECT 1 FROM sessions WHERE instance_id = ?1 AND name = ?2 AND device_id = ?3";
 static const char sql_devs[] =

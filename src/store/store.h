@@ -25,6 +25,35 @@
  * include/wa/store.h. Everything below is internal to libwa. */
 #include "wa/store.h"
 
+/* ---- group commit ----
+ * Many units of work (e.g. the messages of an offline-queue drain) in one
+ * durable transaction, with what must follow durability (receipts) sent by
+ * the caller's flush_fn after the one commit. Safe by construction: while
+ * a group is open, any store write or wa_store_begin outside a unit first
+ * flushes the group (commit + flush_fn), so no other operation (a send
+ * whose ratchet step must be durable before its frame leaves) ever runs
+ * inside the uncommitted group. Reads do not flush; they see the group's
+ * rows. One group per handle; units do not nest (wa_store_begin inside a
+ * unit nests as usual).
+ * flush_fn(user, rc): rc 0 = committed; otherwise the group's work is gone
+ * (rolled back) and whatever waited for it must be dropped, not sent. */
+typedef void (*wa_store_group_flush_fn)(void *user, int rc);
+/* Opens the group (BEGIN IMMEDIATE) if none is open; the transaction depth
+ * must be 0 (else WA_ESTATE). A group already open with another flush_fn
+ * or user is flushed first. */
+int wa_store_group_open(wa_store *st, wa_store_group_flush_fn fn, void *user) WA_MUST_CHECK;
+/* A unit inside the open group (a savepoint): WA_ESTATE without a group or
+ * inside a unit. */
+int wa_store_unit_begin(wa_store *st) WA_MUST_CHECK;
+/* rc == 0 keeps the unit's writes in the group, otherwise undoes them.
+ * Returns rc, or the store error. If SQLite dropped the whole transaction
+ * (I/O error, out of memory) the group is flushed with that error. */
+int wa_store_unit_end(wa_store *st, int rc);
+/* Commits the open group and calls its flush_fn; no-op without a group.
+ * Returns the commit result. */
+int wa_store_group_flush(wa_store *st);
+bool wa_store_group_active(const wa_store *st);
+
 /* ---- device credentials (one row per instance) ---- */
 typedef struct wa_store_creds {
 	uint8_t noise_pub[WA_STORE_KEY_LEN];

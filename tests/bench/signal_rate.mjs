@@ -2,6 +2,7 @@
 // libsignal 6.0.0 (what Baileys 7.0.0-rc14 pins). Storage is in memory, with
 // records serialized on every store as Baileys' signal key store does.
 // Time is process CPU time (user+system), one message = encrypt + decrypt.
+// Nothing is committed to disk, so compare with wamd's batched table.
 // usage: WA_NODE_MODULES=<build>/tests/interop/node/node_modules \
 //        node signal_rate.mjs [out.json] [n_alternating=10000] [n_one_way=20000]
 import fs from 'node:fs';

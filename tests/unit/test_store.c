@@ -660,6 +660,89 @@ static void test_transactions(void)
 	rm_tmpdir();
 }
 
+/* Group commit (store.h): units inside one transaction, the flush callback
+ * after the one commit, and the guard that commits the group before any
+ * other write. */
+static int flushes, flush_rc, flush_saw_rows;
+
+static void on_flush(void *user, int rc)
+{
+	(void)user;
+	flushes++;
+	flush_rc = rc;
+	/* durable by the time the callback runs */
+	flush_saw_rows = raw_int("g.db", "SELECT count(*) FROM prekeys");
+}
+
+static void test_group(void)
+{
+	mk_tmpdir();
+	wa_store *st = open_ok("g.db", NULL);
+	int64_t a;
+	CHECK_EQ_INT(wa_store_instance_create(st, "a", &a), 0);
+	uint8_t rec[16];
+	fill(rec, sizeof rec, 3);
+	bool ex;
+	CHECK_EQ_INT(wa_store_unit_begin(st), WA_ESTATE); /* no group */
+	CHECK_EQ_INT(wa_store_group_flush(st), 0);        /* no-op */
+	CHECK_EQ_INT(flushes, 0);
+
+	CHECK_EQ_INT(wa_store_group_open(st, on_flush, NULL), 0);
+	CHECK(wa_store_group_active(st));
+	for (uint32_t id = 1; id <= 3; id++) {
+		CHECK_EQ_INT(wa_store_unit_begin(st), 0);
+		CHECK_EQ_INT(wa_store_unit_begin(st), WA_ESTATE); /* units do not nest */
+		CHECK_EQ_INT(wa_store_prekey_save(st, a, id, rec, sizeof rec), 0);
+		/* begin inside a unit nests as usual, no flush */
+		CHECK_EQ_INT(wa_store_begin(st), 0);
+		CHECK_EQ_INT(wa_store_commit(st), 0);
+		/* the second unit fails: its write is undone, the others stay */
+		CHECK_EQ_INT(wa_store_unit_end(st, id == 2 ? WA_EINVAL : 0), id == 2 ? WA_EINVAL : 0);
+	}
+	CHECK(wa_store_group_active(st));
+	CHECK_EQ_INT(flushes, 0);
+	CHECK_EQ_INT(raw_int("g.db", "SELECT count(*) FROM prekeys"), 0); /* nothing durable yet */
+	/* reads outside a unit do not flush */
+	CHECK_EQ_INT(wa_store_prekey_exists(st, a, 3, &ex), 0);
+	CHECK(ex);
+	CHECK(wa_store_group_active(st));
+	/* a write outside any unit commits the group first */
+	CHECK_EQ_INT(wa_store_prekey_save(st, a, 9, rec, sizeof rec), 0);
+	CHECK(!wa_store_group_active(st));
+	CHECK_EQ_INT(flushes, 1);
+	CHECK_EQ_INT(flush_rc, 0);
+	CHECK_EQ_INT(flush_saw_rows, 2); /* 1 and 3, before 9 was written */
+	CHECK_EQ_INT(raw_int("g.db", "SELECT count(*) FROM prekeys"), 3);
+	CHECK_EQ_INT(wa_store_tx_depth(st), 0);
+
+	/* a begin outside a unit flushes too; an explicit flush returns the commit */
+	CHECK_EQ_INT(wa_store_group_open(st, on_flush, NULL), 0);
+	CHECK_EQ_INT(wa_store_unit_begin(st), 0);
+	CHECK_EQ_INT(wa_store_prekey_save(st, a, 4, rec, sizeof rec), 0);
+	CHECK_EQ_INT(wa_store_unit_end(st, 0), 0);
+	CHECK_EQ_INT(wa_store_begin(st), 0);
+	CHECK_EQ_INT(flushes, 2);
+	CHECK_EQ_INT(wa_store_tx_depth(st), 1);
+	CHECK_EQ_INT(wa_store_group_open(st, on_flush, NULL), WA_ESTATE); /* depth must be 0 */
+	CHECK_EQ_INT(wa_store_commit(st), 0);
+	CHECK_EQ_INT(wa_store_group_open(st, on_flush, NULL), 0);
+	CHECK_EQ_INT(wa_store_group_flush(st), 0);
+	CHECK_EQ_INT(flushes, 3);
+
+	/* closing with an open group rolls it back (a crash loses the group) */
+	CHECK_EQ_INT(wa_store_group_open(st, on_flush, NULL), 0);
+	CHECK_EQ_INT(wa_store_unit_begin(st), 0);
+	CHECK_EQ_INT(wa_store_prekey_save(st, a, 5, rec, sizeof rec), 0);
+	CHECK_EQ_INT(wa_store_unit_end(st, 0), 0);
+	wa_store_close(st);
+	st = open_ok("g.db", NULL);
+	CHECK_EQ_INT(wa_store_prekey_exists(st, a, 5, &ex), 0);
+	CHECK(!ex);
+	CHECK_EQ_INT(flushes, 3);
+	wa_store_close(st);
+	rm_tmpdir();
+}
+
 static void write_file(const char *name, const void *p, size_t n)
 {
 	FILE *f = fopen(path_in(name), "wb");
@@ -759,7 +842,9 @@ static void test_encryption(void)
 	CHECK_EQ_INT(raw_int("e.db", "SELECT length(record) FROM sessions LIMIT 1"), 1 + 24 + 16 + (long long)sizeof rec);
 
 	/* A tampered sealed value fails authentication instead of returning bytes. */
-	raw_exec("e.db", "UPDATE sessions SET record = substr(record, 1, 30) || x'00' || substr(record, 32)");
+	/* (a byte that is already 00 would make the "tamper" a no-op: flip instead) */
+	raw_exec("e.db", "UPDATE sessions SET record = substr(record, 1, 30) ||"
+		 " CASE WHEN substr(record, 31, 1) = x'00' THEN x'01' ELSE x'00' END || substr(record, 32)");
 	st = open_ok("e.db", &o);
 	CHECK_EQ_INT(wa_store_session_load(st, a, "5511", 0, &p, &n), WA_EDB_KEY);
 	wa_store_close(st);
@@ -1012,6 +1097,7 @@ int main(void)
 	test_signal_tables(true);
 	test_messages();
 	test_transactions();
+	test_group();
 	test_encryption();
 	test_corrupt();
 	test_instances();
