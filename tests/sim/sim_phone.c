@@ -36,6 +36,7 @@
 #define SIM_PHONE_MAX_TEXT 65536
 
 #define SIM_PHONE_RETRIES 64 /* message ids whose retry count the phone remembers */
+#define SIM_PHONE_MAX_HELD 4096 /* messages an offline phone keeps for later */
 
 struct sim_phone {
 	struct sim_account *acct;
@@ -47,6 +48,9 @@ struct sim_phone {
 	int64_t inst;
 	wa_sig *sig;
 	json_t *msgs; /* recorded messages, oldest first */
+	bool offline;  /* POST /_sim/phone/offline: messages wait in held[] */
+	wa_node **held;
+	size_t n_held;
 };
 
 /* the shared phones store (sim->hooks.user is not ours alone: keep it here) */
@@ -228,6 +232,9 @@ void sim_phone_free(struct sim_phone *p)
 		return;
 	wa_sig_free(p->sig);
 	json_decref(p->msgs);
+	for (size_t i = 0; i < p->n_held; i++)
+		wa_node_free(p->held[i]);
+	free(p->held);
 	free(p);
 }
 
@@ -366,6 +373,16 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 		wa_node_free(n); /* receipts and notifications: the phone needs none */
 		return;
 	}
+	if (p->offline) {
+		/* the server keeps it until the phone is back (no receipt meanwhile) */
+		if (!p->held)
+			p->held = calloc(SIM_PHONE_MAX_HELD, sizeof(*p->held));
+		if (p->held && p->n_held < SIM_PHONE_MAX_HELD)
+			p->held[p->n_held++] = n;
+		else
+			wa_node_free(n);
+		return;
+	}
 	for (size_t i = 0; i < wa_node_n_children(n); i++) {
 		const wa_node *e = wa_node_child_at(n, i);
 		enum wa_sig_msg_type type;
@@ -378,6 +395,14 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 			continue;
 		/* the phone keys every peer by its LID, whatever namespace it wrote in */
 		int drc = wa_sig_decrypt(p->sig, ad.acct->lid, (int32_t)ad.device, type, ct, ct_len, &pt, &pt_len);
+		if (drc == WA_ESIG_DUPLICATE) {
+			/* an old counter: a copy already decrypted (a resend whose first
+			 * copy got through). Real clients drop it without a retry
+			 * receipt (whatsmeow: "Ignoring message ... old counter";
+			 * Baileys nacks it); so does the phone, recording it. */
+			record(p, id, from, NULL, ad.acct == a, wa_node_attr(n, "t"), wa_strerror(drc), "duplicate");
+			continue;
+		}
 		if (drc != 0) {
 			/* kept for the control API: a test can tell "never arrived"
 			 * from "arrived but did not decrypt" */
@@ -744,9 +769,45 @@ static int h_forget(struct sim *sim, const struct sim_http_req *req, struct sim_
 	return 0;
 }
 
+/* {"phone", "on": bool}: an offline phone neither decrypts nor answers what
+ * is routed to it (no delivery receipts); back online it processes the held
+ * messages in arrival order. Answers {"held": n} (messages waiting). */
+static int h_offline(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	const char *phone = json_string_value(json_object_get(req->json, "phone"));
+	json_t *on = json_object_get(req->json, "on");
+	struct sim_account *a = phone ? sim_account_find(sim, phone) : NULL;
+	(void)user;
+	if (!a || !sim_ax(sim, a) || !sim_ax(sim, a)->phone) {
+		sim_http_error(resp, 404, "no such account");
+		return 0;
+	}
+	if (!json_is_boolean(on)) {
+		sim_http_error(resp, 400, "need \"on\": true|false");
+		return 0;
+	}
+	struct sim_phone *p = sim_ax(sim, a)->phone;
+	size_t held = p->n_held;
+	p->offline = json_is_true(on);
+	if (!p->offline && p->n_held) {
+		wa_node **list = p->held;
+		size_t n = p->n_held;
+		p->held = NULL;
+		p->n_held = 0;
+		for (size_t i = 0; i < n; i++)
+			sim_phone_receive(sim, a, list[i]);
+		free(list);
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "held", json_integer((json_int_t)held));
+	sim_http_json(resp, 200, o);
+	return 0;
+}
+
 int sim_phone_init(struct sim *sim)
 {
 	int rc = sim_http_register(sim, "POST", "/_sim/phone/send", h_send, NULL);
 	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/phone/read", h_read, NULL);
+	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/phone/offline", h_offline, NULL);
 	return rc ? rc : sim_http_register(sim, "POST", "/_sim/phone/forget", h_forget, NULL);
 }

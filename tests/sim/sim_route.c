@@ -94,8 +94,10 @@ static bool seen_before(struct sim_account *from, uint32_t sdev, const char *id,
 		}
 	}
 	for (size_t i = 0; i < SIM_MSG_DEDUP; i++)
-		if (x->seen[i] == h)
+		if (x->seen[i] == h) {
+			x->dup_copies++;
 			return true;
+		}
 	x->seen[x->seen_next] = h;
 	x->seen_next = (x->seen_next + 1) % SIM_MSG_DEDUP;
 	return false;
@@ -231,6 +233,8 @@ static int handle_message(struct sim *sim, struct sim_conn *c, const wa_node *n,
 	(void)user;
 	if (!d)
 		return 0;
+	if (d->ext)
+		sim_dx(d)->msgs_in++;
 	return sim_route_message(sim, c, d->acct, d->device, n);
 }
 
