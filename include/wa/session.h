@@ -124,6 +124,13 @@ typedef struct wa_event {
 			wa_msg_key key;
 			enum wa_msg_status status;
 			int64_t timestamp;
+			/* ERROR only (else 0 / NULL): why the message was given up,
+			 * a negative WA_E* code and a short static text, e.g.
+			 * "not on WhatsApp", "usync refused: 404". Transient failures
+			 * (iq timeout, connection lost, server 5xx/429) never give a
+			 * message up: it stays PENDING and is retried. */
+			int error;
+			const char *reason;
 		} message_status;
 		struct {
 			const char *jid;
@@ -154,6 +161,11 @@ typedef struct wa_session_config {
 	const char *device_name;       /* shown on the phone's linked devices; NULL: "wamd" */
 	const char *push_name;         /* our display name; NULL: keep stored */
 	bool send_read_receipts;       /* mark incoming as read automatically (default false) */
+	/* How long a sent message waits for the server's ack before the very
+	 * same recorded stanza is sent again on the live connection (peers drop
+	 * a byte-identical copy as an old Signal counter). 0: 30 s. Tests use
+	 * a short one. */
+	uint32_t ack_timeout_ms;
 } wa_session_config;
 
 /* libwebsockets protocols libwa needs on the context (NULL-terminated array

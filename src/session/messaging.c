@@ -63,6 +63,7 @@ typedef struct job {
 	uint8_t *msg; /* unpadded Message */
 	size_t msg_len;
 	unsigned gen;
+	char why[64]; /* reason for an ERROR status when the job fails */
 } job;
 
 typedef struct wa_msg_state {
@@ -76,6 +77,12 @@ typedef struct wa_msg_state {
 	unsigned gen;
 	wa_stimer t_ack;
 	bool t_ack_ok;
+	/* a transient usync / pre-key failure holds the outbox (in order) and
+	 * retries after a backoff on the same connection; READY retries at once */
+	wa_stimer t_prep;
+	bool t_prep_ok;
+	bool hold;
+	unsigned prep_fails;
 	char pending_ident[WA_MSG_MAX_PENDING_EVENTS][WA_STORE_JID_MAX + 8];
 	size_t n_pending;
 	struct {
@@ -298,7 +305,8 @@ static int store_status(enum wa_msg_status st)
 	}
 }
 
-static void emit_status(wa_session *s, const char *chat, const char *id, enum wa_msg_status st)
+static void emit_status_err(wa_session *s, const char *chat, const char *id, enum wa_msg_status st,
+	int err, const char *why)
 {
 	char *alt = alt_user(s, chat);
 	wa_jid cj;
@@ -310,13 +318,24 @@ static void emit_status(wa_session *s, const char *chat, const char *id, enum wa
 	ev.u.message_status.key.id = id;
 	ev.u.message_status.status = st;
 	ev.u.message_status.timestamp = now_s();
+	if (st == WA_MSG_ERROR) {
+		ev.u.message_status.error = err ? err : WA_EPROTO;
+		ev.u.message_status.reason = why ? why : wa_errname(ev.u.message_status.error);
+	}
 	wa_session_emit(s, &ev);
 	free(alt);
 }
 
+static void emit_status(wa_session *s, const char *chat, const char *id, enum wa_msg_status st)
+{
+	emit_status_err(s, chat, id, st, 0, NULL);
+}
+
 /* Raises the stored status of our message (never lowers it, except to
- * ERROR from PENDING) and emits the change. Returns true when found. */
-static bool set_status(wa_session *s, const char *chat, const char *id, enum wa_msg_status st)
+ * ERROR from PENDING) and emits the change (err/why: for ERROR). Returns
+ * true when found. */
+static bool set_status_err(wa_session *s, const char *chat, const char *id, enum wa_msg_status st,
+	int err, const char *why)
 {
 	wa_store_msg_row *row = NULL;
 	if (wa_store_msg_load(s->store, s->instance_id, chat, id, true, &row) != 0)
@@ -333,8 +352,13 @@ static bool set_status(wa_session *s, const char *chat, const char *id, enum wa_
 		return true;
 	if (wa_store_msg_set_status(s->store, s->instance_id, chat, id, true, want) != 0)
 		return true;
-	emit_status(s, chat, id, st);
+	emit_status_err(s, chat, id, st, err, why);
 	return true;
+}
+
+static bool set_status(wa_session *s, const char *chat, const char *id, enum wa_msg_status st)
+{
+	return set_status_err(s, chat, id, st, 0, NULL);
 }
 
 /* Finds the chat under which our message id is stored; out gets it. */
@@ -385,7 +409,7 @@ static void inflight_add(wa_session *s, int64_t row, const char *id, const char 
 	snprintf(f->id, sizeof f->id, "%s", id);
 	snprintf(f->chat, sizeof f->chat, "%s", chat);
 	f->row = row;
-	f->deadline = wa_mono_ms() + WA_MSG_ACK_TIMEOUT_MS;
+	f->deadline = wa_mono_ms() + (s->ack_timeout_ms ? s->ack_timeout_ms : WA_MSG_ACK_TIMEOUT_MS);
 	f->next = s->msg->fl;
 	s->msg->fl = f;
 	arm_ack_timer(s);
@@ -509,9 +533,59 @@ static bool own_user_for(wa_session *s, const wa_jid *chat, char out[WA_STORE_JI
 
 static void job_fail(wa_session *s, job *j, int err)
 {
-	WA_DEBUG(MOD, "[%lld] send %s failed: %s", (long long)s->instance_id, j->id, wa_errname(err));
+	const char *why = j->why[0] ? j->why : err == WA_ENOTFOUND ? "no device to deliver to" : wa_errname(err);
+	WA_DEBUG(MOD, "[%lld] send %s failed: %s (%s)", (long long)s->instance_id, j->id, wa_errname(err), why);
 	ign(wa_store_outbox_set_state(s->store, s->instance_id, j->row, WA_STORE_OUTBOX_FAILED));
-	set_status(s, j->chat, j->id, WA_MSG_ERROR);
+	set_status_err(s, j->chat, j->id, WA_MSG_ERROR, err, why);
+}
+
+/* Whether an iq failure is worth retrying: no answer (timeout, connection
+ * gone) or a server-side error (5xx, 429 rate limit, 408). Any other answer
+ * (4xx: 404 not found, 406 not acceptable, ...) is final. code_out gets the
+ * error code of an <iq type="error"> (0 without one). */
+static bool iq_transient(int err, const wa_node *resp, int *code_out)
+{
+	*code_out = 0;
+	if (err == WA_ECLOSED || err == WA_ETIMEOUT || err == WA_ESTATE)
+		return true;
+	if (err != WA_EPROTO || !resp)
+		return false;
+	const wa_node *e = wa_node_child(resp, "error");
+	const char *cs = e ? wa_node_attr(e, "code") : NULL;
+	int code = cs ? atoi(cs) : 0;
+	*code_out = code;
+	return code <= 0 || code >= 500 || code == 429 || code == 408;
+}
+
+static void on_prep_timer(wa_session *s)
+{
+	wa_msg_state *m = s->msg;
+	if (!m)
+		return;
+	m->hold = false;
+	pump(s);
+}
+
+/* A transient failure while preparing j: the row stays QUEUED (first in
+ * the outbox) and is prepared again after a backoff (1 s doubling to
+ * WA_MSG_PREP_BACKOFF_MAX_MS), or at the next READY when the connection is
+ * gone. The message keeps its PENDING status. */
+static void job_defer(wa_session *s, job *j, int err, int code, const char *what)
+{
+	wa_msg_state *m = s->msg;
+	m->job = NULL;
+	unsigned shift = m->prep_fails < 16 ? m->prep_fails : 16;
+	uint32_t delay = 1000u << shift;
+	if (delay > WA_MSG_PREP_BACKOFF_MAX_MS)
+		delay = WA_MSG_PREP_BACKOFF_MAX_MS;
+	WA_DEBUG(MOD, "[%lld] %s for %s failed (%s, code %d): retry in %u ms", (long long)s->instance_id, what,
+		j->id, wa_errname(err), code, err == WA_ECLOSED ? 0 : delay);
+	job_free(j);
+	if (err == WA_ECLOSED || !m->t_prep_ok)
+		return; /* msg_on_ready pumps again */
+	m->prep_fails++;
+	m->hold = true;
+	wa_stimer_set(&m->t_prep, delay);
 }
 
 typedef struct target {
@@ -575,13 +649,13 @@ static void on_prekeys(wa_session *s, int err, const wa_node *resp, void *user)
 	wa_msg_state *m = s->msg;
 	if (!m || m->job != j)
 		return;
-	if (err == WA_ECLOSED || err == WA_ETIMEOUT) {
-		/* not the message's fault: it stays QUEUED and the next READY
-		 * (a dead connection is torn down by keep-alive) prepares it again */
-		m->job = NULL;
-		job_free(j);
+	int code = 0;
+	if (err != 0 && iq_transient(err, resp, &code)) {
+		job_defer(s, j, err, code, "pre-key fetch");
 		return;
 	}
+	if (err != 0)
+		snprintf(j->why, sizeof j->why, "pre-key fetch refused: %d", code);
 	wa_prekey_user *pu = NULL;
 	size_t n = 0;
 	if (err == 0 && wa_prekey_parse(resp, &pu, &n) == 0) {
@@ -652,11 +726,9 @@ static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 	wa_msg_state *m = s->msg;
 	if (!m || m->job != j)
 		return;
-	if (err == WA_ECLOSED || err == WA_ETIMEOUT) {
-		/* not the message's fault: it stays QUEUED and the next READY
-		 * (a dead connection is torn down by keep-alive) prepares it again */
-		m->job = NULL;
-		job_free(j);
+	int code = 0;
+	if (err != 0 && iq_transient(err, resp, &code)) {
+		job_defer(s, j, err, code, "usync");
 		return;
 	}
 	wa_usync_user *u = NULL;
@@ -677,6 +749,10 @@ static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 	}
 	free(u);
 	if (!dc_get(m, j->chat)) {
+		if (err)
+			snprintf(j->why, sizeof j->why, "usync refused: %d", code);
+		else
+			snprintf(j->why, sizeof j->why, "not on WhatsApp");
 		m->job = NULL;
 		job_fail(s, j, err ? err : WA_ENOTFOUND);
 		job_free(j);
@@ -720,6 +796,7 @@ static void job_encrypt(wa_session *s, job *j)
 {
 	wa_msg_state *m = s->msg;
 	m->job = NULL;
+	m->prep_fails = 0;
 	target *t = NULL;
 	size_t n = 0;
 	uint8_t *dsm = NULL, *rec = NULL, *enc_bytes = NULL;
@@ -818,7 +895,7 @@ static void job_encrypt(wa_session *s, job *j)
 static void pump(wa_session *s)
 {
 	wa_msg_state *m = s->msg;
-	while (ready(s) && !m->job) {
+	while (ready(s) && !m->job && !m->hold) {
 		int64_t row;
 		char *id = NULL, *chat = NULL;
 		uint8_t *pl = NULL;
@@ -1564,7 +1641,9 @@ int wa_msg_handle_ack(wa_session *s, const wa_node *n)
 	if (a.error) {
 		WA_DEBUG(MOD, "[%lld] server refused %s: error %d", (long long)s->instance_id, a.id, a.error);
 		ign(wa_store_outbox_set_state(s->store, s->instance_id, f->row, WA_STORE_OUTBOX_FAILED));
-		set_status(s, f->chat, a.id, WA_MSG_ERROR);
+		char why[48];
+		snprintf(why, sizeof why, "server refused: %d", a.error);
+		set_status_err(s, f->chat, a.id, WA_MSG_ERROR, WA_EPROTO, why);
 	} else {
 		ign(wa_store_outbox_set_state(s->store, s->instance_id, f->row, WA_STORE_OUTBOX_SENT));
 		set_status(s, f->chat, a.id, WA_MSG_SENT);
@@ -1664,6 +1743,10 @@ static int msg_init(wa_session *s)
 	if (rc != 0)
 		return rc;
 	m->t_ack_ok = true;
+	rc = wa_stimer_init(s, &m->t_prep, on_prep_timer);
+	if (rc != 0)
+		return rc;
+	m->t_prep_ok = true;
 	return 0;
 }
 
@@ -1682,6 +1765,10 @@ static void msg_on_ready(wa_session *s)
 	inflight_clear(m);
 	m->ready = true;
 	m->gen++;
+	m->hold = false;
+	m->prep_fails = 0;
+	if (m->t_prep_ok)
+		wa_stimer_cancel(&m->t_prep);
 	pump(s);
 }
 
@@ -1694,6 +1781,9 @@ static void msg_on_close(wa_session *s)
 	inflight_clear(m);
 	if (m->t_ack_ok)
 		wa_stimer_cancel(&m->t_ack);
+	m->hold = false;
+	if (m->t_prep_ok)
+		wa_stimer_cancel(&m->t_prep);
 	if (m->job) {
 		job_free(m->job);
 		m->job = NULL;
@@ -1708,6 +1798,8 @@ static void msg_free(wa_session *s)
 	msg_on_close(s);
 	if (m->t_ack_ok)
 		wa_stimer_clear(&m->t_ack);
+	if (m->t_prep_ok)
+		wa_stimer_clear(&m->t_prep);
 	while (m->dc) {
 		devcache *d = m->dc;
 		m->dc = d->next;
