@@ -49,6 +49,7 @@ enum sim_limits {
 	SIM_MAX_HTTP_BODY = 64 * 1024 * 1024, /* control/media request bodies */
 	SIM_HANDSHAKE_TIMEOUT_S = 20,    /* handshake must finish within this */
 	SIM_DEFAULT_MAX_CONNS = 20000,
+	SIM_MAX_IQ_FAULTS = 1000,        /* iq_error fault: most iqs it may answer */
 };
 
 /* Server-side fault injection for one device (POST /_sim/fault). */
@@ -56,6 +57,12 @@ struct sim_fault {
 	int64_t refuse_until_ms; /* logins of this device are dropped until then (mono ms) */
 	int64_t ack_delay_ms;    /* sim_send_ack delays server acks by this much */
 	bool drop_acks;          /* sim_send_ack drops server acks */
+	/* the next iq_count iqs with this xmlns (and first child, when set)
+	 * get <error code=iq_code>; code 0 = no answer at all */
+	char iq_xmlns[32];
+	char iq_child[32];
+	int iq_code;
+	int iq_count;
 };
 
 /* A companion device (device number >= 1) of an account. Device 0 is the
