@@ -86,7 +86,9 @@ enum wa_event_type {
 	WA_EV_MESSAGE,            /* received (or own message sent from another device) */
 	WA_EV_MESSAGE_STATUS,     /* status of a message we sent changed */
 	WA_EV_PRESENCE,           /* presence / chat state of a contact */
-	WA_EV_IDENTITY_CHANGED,   /* a contact's identity key changed */
+	WA_EV_IDENTITY_CHANGED,   /* a contact's identity key changed (reinstall, new phone): the new
+				   * key is trusted and the session rebuilt, messaging goes on; show
+				   * the user a "security code changed" notice */
 	WA_EV_CONTACT,            /* push name or PN<->LID mapping learned */
 };
 
@@ -138,6 +140,11 @@ typedef struct wa_event {
 			int64_t last_seen;         /* seconds or 0 */
 		} presence;
 		struct {
+			/* the contact (user JID, no device): its LID ("...@lid") when
+			 * sessions are LID-keyed (the usual case; WA_EV_CONTACT gave the
+			 * phone-number mapping), else its phone-number JID. Emitted
+			 * once per device whose key changed, before the message
+			 * that brought the new key. */
 			const char *jid;
 		} identity;
 		struct {

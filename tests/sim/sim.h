@@ -239,6 +239,11 @@ struct sim_device *sim_device_find(struct sim_account *a, uint32_t device);
 /* Creates an account with a fresh phone identity, LID, signed pre-key and
  * regid (the hooks.account_created callback adds messaging state). */
 int sim_account_create(struct sim *sim, const char *phone, struct sim_account **out) WA_MUST_CHECK;
+/* The account's phone was reinstalled: every companion is removed (as
+ * sim_device_remove), then the phone gets a new identity key (also the ADV
+ * account key), regid, adv raw id and signed pre-key; phone number and LID
+ * stay. The messaging module resets the phone's Signal state itself. */
+int sim_account_rekey(struct sim *sim, struct sim_account *a) WA_MUST_CHECK;
 /* Removes a companion: sends <stream:error code=401><conflict
  * type="device_removed"/> if online, calls hooks.device_removed, frees it. */
 void sim_device_remove(struct sim *sim, struct sim_device *d);
