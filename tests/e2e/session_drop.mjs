@@ -11,6 +11,8 @@
 //     is on the wire and routed but neither acked nor receipted when the
 //     connection dies. After the reconnect our client sends the very same
 //     recorded stanzas again (never a new ratchet step).
+//  4. as 3, to B with both its devices offline and wasim's dedupe off
+//     (`no_dedupe`): the second copies reach Baileys and B's phone.
 // After each reconnect every message reaches each peer device exactly once
 // (ids and texts; a second copy = failure) and its status reaches SENT.
 //
@@ -19,13 +21,15 @@
 //  - wasim acks a copy with the same (sender device, id, target device,
 //    ciphertext) without routing it again (the dup_copies counter below
 //    proves the resends of round 3 happened and were dropped there);
-//  - were it delivered, the copy is byte-identical, so the peer's Signal
-//    layer sees an old counter: Baileys (libsignal "Key used already or
-//    never filled") nacks it and emits nothing, whatsmeow logs
-//    "Ignoring message ... old counter" - neither dedupes by message id,
-//    which is why libwa must never re-encrypt a message to resend it.
+//  - were it delivered (round 4), the copy is byte-identical, so the peer's
+//    Signal layer sees an old counter: Baileys (libsignal "Key used already
+//    or never filled") nacks it and emits nothing, whatsmeow logs "Ignoring
+//    message ... old counter", wasim's phone records it as `duplicate` -
+//    none of them dedupes by message id, which is why libwa must never
+//    re-encrypt a message to resend it. The app on the peer sees each
+//    message once either way.
 // argv: [node, script, wa_client, wasim]
-import { startWasim, pairByQr, check, fail, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { startWasim, pairByQr, Client, check, fail, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 import { WaClient } from './wa_client.mjs';
 import path from 'node:path';
 
@@ -178,12 +182,60 @@ try {
   exactlyOnce(pc.map((m) => ({ id: m.id, text: m.text })), ids, texts, "ack_drop + drop: C's phone");
   const pa = (await phoneMsgs(A)).filter((m) => idset.has(m.id) && m.kind === 'dsm');
   exactlyOnce(pa.map((m) => ({ id: m.id, text: m.text })), ids, texts, 'ack_drop + drop: our own phone (device-sent copies)');
+
+  // ---- round 4: the worst case, a server that routes every copy ----
+  // Both of B's devices are offline (Baileys stopped, phone held), acks are
+  // dropped, wasim's dedupe is off: after the cut our resends reach B's
+  // devices as second, byte-identical copies.
+  const N4 = 20;
+  await b.stop();
+  await until(async () => !(await sim.api('GET', `/_sim/accounts/${B}`)).json.devices.some((d) => d.online), 10000, "B's Baileys offline");
+  r = await sim.api('POST', '/_sim/phone/offline', { phone: B, on: true });
+  check(r.status === 200, "B's phone offline");
+  await fault({ action: 'no_dedupe' });
+  await fault({ action: 'ack_drop' });
+  const b4 = await ourDevice();
+  const q = await burst(B, 'no dedupe', N4);
+  const q4 = new Set(q.ids);
+  await until(async () => (await ourDevice()).msgs_in - b4.msgs_in >= N4, 20000, 'round 4 on the wire');
+  await fault({ action: 'ack_drop', on: false });
+  const drop4 = c.mark();
+  await fault({ action: 'drop' });
+  await reconnected(drop4, 'no_dedupe + drop');
+  await until(async () => q.ids.every((id) => ourStatus(id) >= ST_SENT), 30000, 'round 4 SENT');
+  const a4 = await ourDevice();
+  check(a4.msgs_in - b4.msgs_in >= 2 * N4 && a4.dup_copies === b4.dup_copies,
+    `each message went out twice (${a4.msgs_in - b4.msgs_in} stanzas) and wasim routed every copy`);
+  const b2 = new Client(sim, 'bob2');
+  b2.authDir = b.authDir;
+  b2.got = [];
+  const sock2 = await b2.start();
+  sock2.ev.on('messages.upsert', ({ messages }) => {
+    for (const m of messages) if (!m.key.fromMe && m.message) b2.got.push(m);
+    b2.poke();
+  });
+  await b2.waitOpen(1, 30000);
+  r = await sim.api('POST', '/_sim/phone/offline', { phone: B, on: false });
+  check(r.status === 200 && r.json.held >= 2 * N4, `B's phone back with ${r.json.held} held copies`);
+  const mine4 = () => b2.got.filter((m) => q4.has(m.key.id));
+  await b2.waitFor(() => new Set(mine4().map((m) => m.key.id)).size === N4, 30000, 'round 4 at Baileys');
+  await until(async () => q.ids.every((id) => ourStatus(id) >= ST_DELIVERED), 20000, 'round 4 DELIVERED');
+  await until(async () => (await sim.api('GET', `/_sim/accounts/${B}`)).json.devices.every((d) => d.queued === 0), 20000,
+    "Baileys answered every copy (B's queue empty)");
+  await sleep(1500);
+  exactlyOnce(mine4().map((m) => ({ id: m.key.id, text: bText(m) })), q.ids, q.texts,
+    'no_dedupe: Baileys (the second copy is nacked as an old counter, no event)');
+  const p4 = (await phoneMsgs(B)).filter((m) => q4.has(m.id));
+  exactlyOnce(p4.filter((m) => m.kind === 'message').map((m) => ({ id: m.id, text: m.text })), q.ids, q.texts,
+    "no_dedupe: B's phone");
+  check(q.ids.every((id) => p4.some((m) => m.id === id && m.kind === 'duplicate')) && !p4.some((m) => m.kind === 'undecryptable'),
+    "no_dedupe: B's phone saw each second copy as an old counter and dropped it (no retry receipt)");
+  await b2.stop();
   check(w.ok, 'warm-up accepted');
   const code = await c.quit();
   check(code === 0, `client exits cleanly (${code})`);
 } catch (e) {
   fail(e.stack || e.message);
 }
-await b.stop();
 await sim.stop();
 process.exit(0);

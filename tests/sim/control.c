@@ -295,6 +295,9 @@ static int h_fault(struct sim *sim, const struct sim_http_req *req, struct sim_h
 	} else if (!strcmp(action, "ack_drop")) {
 		json_t *on = json_object_get(req->json, "on");
 		d->fault.drop_acks = on ? json_is_true(on) : true;
+	} else if (!strcmp(action, "no_dedupe")) {
+		json_t *on = json_object_get(req->json, "on");
+		d->fault.no_dedupe = on ? json_is_true(on) : true;
 	} else if (!strcmp(action, "iq_error")) {
 		const char *xmlns = jstr(req, "xmlns");
 		const char *child = jstr(req, "child");

@@ -57,6 +57,7 @@ struct sim_fault {
 	int64_t refuse_until_ms; /* logins of this device are dropped until then (mono ms) */
 	int64_t ack_delay_ms;    /* sim_send_ack delays server acks by this much */
 	bool drop_acks;          /* sim_send_ack drops server acks */
+	bool no_dedupe;          /* route identical copies of this device's messages again */
 	/* the next iq_count iqs with this xmlns (and first child, when set)
 	 * get <error code=iq_code>; code 0 = no answer at all */
 	char iq_xmlns[32];
