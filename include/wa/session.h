@@ -220,7 +220,15 @@ typedef struct wa_send_opts {
 /* Queues a text message: it is persisted in the outbox before this returns
  * and sent (now or after reconnect) until the server acks it. *id_out (may
  * be NULL) receives the message id (free()). Status events follow. `to` is
- * a JID or a bare phone number. */
+ * a JID or a bare phone number.
+ * Delivery guarantees: messages leave in outbox order; once encrypted, the
+ * recorded stanza is what every resend (reconnect, ack deadline) sends, so
+ * a peer never gets two different copies of one message. A failed device
+ * list or pre-key fetch that may pass later (timeout, lost connection,
+ * server 5xx/429) keeps the message PENDING and retries it (1 s doubling to
+ * 60 s, at once after a reconnect; later messages wait behind it); only a
+ * final answer (not on WhatsApp, 4xx, server ack error) makes it ERROR,
+ * with the reason in the status event. */
 int wa_session_send_text(wa_session *s, const char *to, const char *text,
 			 const wa_send_opts *opts, char **id_out) WA_MUST_CHECK;
 /* Reacts to a message; an empty emoji removes the reaction. */
