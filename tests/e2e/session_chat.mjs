@@ -246,6 +246,15 @@ try {
   }
   c.proc.kill('SIGKILL');
   await c.exited;
+  // Baileys first finishes decrypting whatever of ours got out before the
+  // kill (its queue at wasim drains): decrypting while it encrypts on the
+  // same session loses a session write (see above), which under load made
+  // some 'while down' texts undecryptable for good.
+  for (const end = Date.now() + 20000; ; await sleep(100)) {
+    const acct = (await sim.api('GET', `/_sim/accounts/${B}`)).json;
+    if (acct.devices.every((d) => d.queued === 0)) break;
+    if (Date.now() > end) fail("Baileys' queue at wasim did not drain");
+  }
   for (let i = 0; i < K; i++) await b.sock.sendMessage(jidA, { text: `while down ${i}` });
   c = new WaClient(clientExe, opts).start();
   await c.wait((e) => e.ev === 'connected', 20000, 'login after kill');
