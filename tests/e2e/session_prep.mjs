@@ -7,7 +7,9 @@
 //     connection;
 //  b. pre-key fetch (encrypt/<key>) answered 500: retried after 1 s;
 //  c. usync never answered and the connection cut: retried after the
-//     reconnect.
+//     reconnect;
+//  h. usync never answered, connection alive: retried 1 s after our iq
+//     deadline (30 s), without a reconnect.
 // Permanent -> ERROR with a reason (and the outbox moves on):
 //  d. usync answered 404: "usync refused: 404";
 //  e. a number that is not on WhatsApp: "not on WhatsApp";
@@ -18,11 +20,12 @@ import { startWasim, check, fail, watchdog, tmpDir, sleep } from '../sim/harness
 import { WaClient } from './wa_client.mjs';
 import path from 'node:path';
 
-watchdog(100);
+watchdog(110);
 const [clientExe, wasimExe] = process.argv.slice(2);
 const sim = await startWasim(wasimExe);
 const A = '15550006001';
-const peers = { a: '15550006002', b: '15550006003', c: '15550006004', d: '15550006005', f: '15550006007', g: '15550006008' };
+const peers = { a: '15550006002', b: '15550006003', c: '15550006004', d: '15550006005', f: '15550006007', g: '15550006008',
+  h: '15550006009' };
 const NOBODY = '15550006999';
 const db = path.join(tmpDir('wa-prep-'), 'client.db');
 for (const p of [A, ...Object.values(peers)]) {
@@ -132,6 +135,17 @@ try {
   await sleep(1500);
   check([id, ie, iff].every((x) => JSON.stringify(statuses(x)) === JSON.stringify([ST_PENDING, ST_ERROR])),
     'ERROR is final: nothing retried after a reconnect');
+
+  // h. usync never answered on a live connection: our iq deadline (30 s)
+  // passes, the message is retried 1 s later on the same connection (it
+  // used to wait for the next reconnect)
+  await fault({ action: 'iq_error', xmlns: 'usync', code: 0, count: 1 });
+  const m3 = c.mark();
+  t = Date.now();
+  const ih = await send(peers.h, 'after a usync timeout');
+  await delivered(ih, 45000, 'usync timed out');
+  check(Date.now() - t >= 30000 && !c.events.slice(m3).some((e) => e.ev === 'disconnected'),
+    `delivered after the iq deadline without a reconnect (${Date.now() - t} ms)`);
   const pg = (await sim.api('GET', `/_sim/accounts/${peers.a}/messages`)).json.messages;
   check(pg.filter((m) => m.id === ia).length === 1, 'the retried message reached its phone once');
   const code = await c.quit();
