@@ -567,15 +567,15 @@ static void on_prep_timer(wa_session *s)
 }
 
 /* A transient failure while preparing j: the row stays QUEUED (first in
- * the outbox) and is prepared again after a backoff (1 s doubling to
- * WA_MSG_PREP_BACKOFF_MAX_MS), or at the next READY when the connection is
+ * the outbox) and is prepared again after a backoff (WA_MSG_PREP_BACKOFF_MS
+ * doubling to WA_MSG_PREP_BACKOFF_MAX_MS), or at the next READY when the connection is
  * gone. The message keeps its PENDING status. */
 static void job_defer(wa_session *s, job *j, int err, int code, const char *what)
 {
 	wa_msg_state *m = s->msg;
 	m->job = NULL;
 	unsigned shift = m->prep_fails < 16 ? m->prep_fails : 16;
-	uint32_t delay = 1000u << shift;
+	uint32_t delay = WA_MSG_PREP_BACKOFF_MS << shift;
 	if (delay > WA_MSG_PREP_BACKOFF_MAX_MS)
 		delay = WA_MSG_PREP_BACKOFF_MAX_MS;
 	WA_DEBUG(MOD, "[%lld] %s for %s failed (%s, code %d): retry in %u ms", (long long)s->instance_id, what,

@@ -9,7 +9,8 @@
 
 /* ---- timings and limits ---- */
 #define WA_MSG_ACK_TIMEOUT_MS 30000u      /* server ack deadline before a resend (config ack_timeout_ms) */
-#define WA_MSG_PREP_BACKOFF_MAX_MS 60000u /* longest wait after a transient usync / pre-key failure */
+#define WA_MSG_PREP_BACKOFF_MS 1000u      /* first wait after a transient usync / pre-key failure (doubles) */
+#define WA_MSG_PREP_BACKOFF_MAX_MS 60000u /* longest such wait */
 #define WA_MSG_DEVCACHE_TTL_MS (5 * 60 * 1000) /* device list cache (Baileys: 5 min) */
 #define WA_MSG_MAX_RETRY 5                /* retry receipts per message (both clients) */
 #define WA_MSG_MAX_DEVCACHE 4096          /* users whose device lists we cache */
