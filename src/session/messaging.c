@@ -66,6 +66,17 @@ typedef struct job {
 	char why[64]; /* reason for an ERROR status when the job fails */
 } job;
 
+/* A chat whose first queued message waits out a transient usync / pre-key
+ * failure: the outbox skips the chat (keeping its order) until `until`,
+ * while other chats proceed. Removed when a message of the chat is
+ * prepared or fails for good; `fails` drives its doubling backoff. */
+typedef struct chat_hold {
+	char chat[WA_STORE_JID_MAX];
+	int64_t until; /* wa_mono_ms */
+	unsigned fails;
+	struct chat_hold *next;
+} chat_hold;
+
 typedef struct wa_msg_state {
 	devcache *dc;
 	size_t n_dc;
@@ -77,12 +88,15 @@ typedef struct wa_msg_state {
 	unsigned gen;
 	wa_stimer t_ack;
 	bool t_ack_ok;
-	/* a transient usync / pre-key failure holds the outbox (in order) and
-	 * retries after a backoff on the same connection; READY retries at once */
+	/* a transient usync / pre-key failure holds its chat (in order) and
+	 * retries after a backoff on the same connection, other chats go on;
+	 * READY retries at once. `hold` stops the whole outbox only when more
+	 * than WA_MSG_MAX_HELD_CHATS chats wait. */
 	wa_stimer t_prep;
 	bool t_prep_ok;
 	bool hold;
-	unsigned prep_fails;
+	chat_hold *holds;
+	size_t n_holds;
 	char pending_ident[WA_MSG_MAX_PENDING_EVENTS][WA_STORE_JID_MAX + 8];
 	size_t n_pending;
 	struct {
@@ -93,6 +107,7 @@ typedef struct wa_msg_state {
 } wa_msg_state;
 
 static void pump(wa_session *s);
+static void hold_drop(wa_msg_state *m, const char *chat);
 
 /* Best-effort store writes whose failure only costs a status update or a
  * resend (the next READY or redelivery repeats them). */
@@ -537,6 +552,7 @@ static void job_fail(wa_session *s, job *j, int err)
 	WA_DEBUG(MOD, "[%lld] send %s failed: %s (%s)", (long long)s->instance_id, j->id, wa_errname(err), why);
 	ign(wa_store_outbox_set_state(s->store, s->instance_id, j->row, WA_STORE_OUTBOX_FAILED));
 	set_status_err(s, j->chat, j->id, WA_MSG_ERROR, err, why);
+	hold_drop(s->msg, j->chat);
 }
 
 /* Whether an iq failure is worth retrying: no answer (timeout, connection
@@ -557,35 +573,97 @@ static bool iq_transient(int err, const wa_node *resp, int *code_out)
 	return code <= 0 || code >= 500 || code == 429 || code == 408;
 }
 
+static void holds_clear(wa_msg_state *m)
+{
+	while (m->holds) {
+		chat_hold *h = m->holds;
+		m->holds = h->next;
+		free(h);
+	}
+	m->n_holds = 0;
+	m->hold = false;
+}
+
+static void hold_drop(wa_msg_state *m, const char *chat)
+{
+	for (chat_hold **pp = &m->holds; *pp; pp = &(*pp)->next) {
+		if (strcmp((*pp)->chat, chat) == 0) {
+			chat_hold *h = *pp;
+			*pp = h->next;
+			free(h);
+			m->n_holds--;
+			return;
+		}
+	}
+}
+
+/* Arms t_prep for the earliest backoff still running (none: cancelled). */
+static void holds_arm(wa_msg_state *m)
+{
+	int64_t now = wa_mono_ms(), first = 0;
+	for (chat_hold *h = m->holds; h; h = h->next)
+		if (h->until > now && (!first || h->until < first))
+			first = h->until;
+	if (!m->t_prep_ok)
+		return;
+	if (!first) {
+		wa_stimer_cancel(&m->t_prep);
+		return;
+	}
+	int64_t d = first - now;
+	wa_stimer_set(&m->t_prep, (uint32_t)(d > WA_MSG_PREP_BACKOFF_MAX_MS ? WA_MSG_PREP_BACKOFF_MAX_MS : d));
+}
+
 static void on_prep_timer(wa_session *s)
 {
 	wa_msg_state *m = s->msg;
 	if (!m)
 		return;
 	m->hold = false;
+	holds_arm(m);
 	pump(s);
 }
 
-/* A transient failure while preparing j: the row stays QUEUED (first in
- * the outbox) and is prepared again after a backoff (WA_MSG_PREP_BACKOFF_MS
- * doubling to WA_MSG_PREP_BACKOFF_MAX_MS), or at the next READY when the connection is
- * gone. The message keeps its PENDING status. */
+/* A transient failure while preparing j: the row stays QUEUED (first of
+ * its chat) and the chat is skipped for a backoff (WA_MSG_PREP_BACKOFF_MS
+ * doubling per failure of the chat to WA_MSG_PREP_BACKOFF_MAX_MS), or until
+ * the next READY when the connection is gone; other chats go on meanwhile.
+ * The message keeps its PENDING status. */
 static void job_defer(wa_session *s, job *j, int err, int code, const char *what)
 {
 	wa_msg_state *m = s->msg;
 	m->job = NULL;
-	unsigned shift = m->prep_fails < 16 ? m->prep_fails : 16;
+	chat_hold *h = m->holds;
+	while (h && strcmp(h->chat, j->chat) != 0)
+		h = h->next;
+	unsigned fails = h ? h->fails : 0;
+	unsigned shift = fails < 16 ? fails : 16;
 	uint32_t delay = WA_MSG_PREP_BACKOFF_MS << shift;
 	if (delay > WA_MSG_PREP_BACKOFF_MAX_MS)
 		delay = WA_MSG_PREP_BACKOFF_MAX_MS;
 	WA_DEBUG(MOD, "[%lld] %s for %s failed (%s, code %d): retry in %u ms", (long long)s->instance_id, what,
 		j->id, wa_errname(err), code, err == WA_ECLOSED ? 0 : delay);
-	job_free(j);
-	if (err == WA_ECLOSED || !m->t_prep_ok)
+	if (err == WA_ECLOSED || !m->t_prep_ok) {
+		job_free(j);
 		return; /* msg_on_ready pumps again */
-	m->prep_fails++;
-	m->hold = true;
-	wa_stimer_set(&m->t_prep, delay);
+	}
+	if (!h && m->n_holds < WA_MSG_MAX_HELD_CHATS && (h = calloc(1, sizeof *h)) != NULL) {
+		snprintf(h->chat, sizeof h->chat, "%s", j->chat);
+		h->next = m->holds;
+		m->holds = h;
+		m->n_holds++;
+	}
+	job_free(j);
+	if (!h) {
+		/* too many chats wait (or no memory): hold the whole outbox */
+		m->hold = true;
+		wa_stimer_set(&m->t_prep, delay);
+		return;
+	}
+	h->fails++;
+	h->until = wa_mono_ms() + delay;
+	holds_arm(m);
+	pump(s);
 }
 
 typedef struct target {
@@ -796,7 +874,7 @@ static void job_encrypt(wa_session *s, job *j)
 {
 	wa_msg_state *m = s->msg;
 	m->job = NULL;
-	m->prep_fails = 0;
+	hold_drop(m, j->chat);
 	target *t = NULL;
 	size_t n = 0;
 	uint8_t *dsm = NULL, *rec = NULL, *enc_bytes = NULL;
@@ -891,7 +969,8 @@ static void job_encrypt(wa_session *s, job *j)
 		pump(s);
 }
 
-/* Sends recorded stanzas and starts the next preparation, in outbox order. */
+/* Sends recorded stanzas and starts the next preparation, in outbox order
+ * per chat: chats waiting out a backoff are skipped. */
 static void pump(wa_session *s)
 {
 	wa_msg_state *m = s->msg;
@@ -900,7 +979,14 @@ static void pump(wa_session *s)
 		char *id = NULL, *chat = NULL;
 		uint8_t *pl = NULL;
 		size_t pl_len = 0;
-		if (wa_store_outbox_next(s->store, s->instance_id, &row, &id, &chat, &pl, &pl_len) != 0)
+		const char *skip[WA_MSG_MAX_HELD_CHATS];
+		size_t n_skip = 0;
+		int64_t now = wa_mono_ms();
+		for (chat_hold *h = m->holds; h && n_skip < WA_MSG_MAX_HELD_CHATS; h = h->next)
+			if (h->until > now)
+				skip[n_skip++] = h->chat;
+		if (wa_store_outbox_next_skip(s->store, s->instance_id, skip, n_skip, &row, &id, &chat, &pl,
+			    &pl_len) != 0)
 			return;
 		if (pl_len >= 2 && pl[0] == WA_OUTBOX_STANZA) {
 			wa_node *n = NULL;
@@ -1765,8 +1851,7 @@ static void msg_on_ready(wa_session *s)
 	inflight_clear(m);
 	m->ready = true;
 	m->gen++;
-	m->hold = false;
-	m->prep_fails = 0;
+	holds_clear(m);
 	if (m->t_prep_ok)
 		wa_stimer_cancel(&m->t_prep);
 	pump(s);
@@ -1781,7 +1866,7 @@ static void msg_on_close(wa_session *s)
 	inflight_clear(m);
 	if (m->t_ack_ok)
 		wa_stimer_cancel(&m->t_ack);
-	m->hold = false;
+	holds_clear(m);
 	if (m->t_prep_ok)
 		wa_stimer_cancel(&m->t_prep);
 	if (m->job) {

@@ -9,7 +9,11 @@
 //  c. usync never answered and the connection cut: retried after the
 //     reconnect;
 //  h. usync never answered, connection alive: retried 1 s after our iq
-//     deadline (30 s), without a reconnect.
+//     deadline (30 s), without a reconnect;
+//  i. the backoff holds only its chat: while chat A's first message waits
+//     out three usync 503s (1 + 2 + 4 s), a message to chat B (known
+//     devices, no iq needed) is delivered, and A's two messages then leave
+//     in order.
 // Permanent -> ERROR with a reason (and the outbox moves on):
 //  d. usync answered 404: "usync refused: 404";
 //  e. a number that is not on WhatsApp: "not on WhatsApp";
@@ -20,12 +24,12 @@ import { startWasim, check, fail, watchdog, tmpDir, sleep } from '../sim/harness
 import { WaClient } from './wa_client.mjs';
 import path from 'node:path';
 
-watchdog(110);
+watchdog(140);
 const [clientExe, wasimExe] = process.argv.slice(2);
 const sim = await startWasim(wasimExe);
 const A = '15550006001';
 const peers = { a: '15550006002', b: '15550006003', c: '15550006004', d: '15550006005', f: '15550006007', g: '15550006008',
-  h: '15550006009' };
+  h: '15550006009', i: '15550006010', j: '15550006011' };
 const NOBODY = '15550006999';
 const db = path.join(tmpDir('wa-prep-'), 'client.db');
 for (const p of [A, ...Object.values(peers)]) {
@@ -135,6 +139,27 @@ try {
   await sleep(1500);
   check([id, ie, iff].every((x) => JSON.stringify(statuses(x)) === JSON.stringify([ST_PENDING, ST_ERROR])),
     'ERROR is final: nothing retried after a reconnect');
+
+  // i. per-chat backoff: B first gets a message, so its devices are cached
+  const j0 = await send(peers.j, 'B warm-up');
+  await delivered(j0, 15000, 'B warm-up');
+  await fault({ action: 'iq_error', xmlns: 'usync', code: 503, count: 3 });
+  const mi = c.mark();
+  t = Date.now();
+  const ia1 = await send(peers.i, 'A first');
+  const ia2 = await send(peers.i, 'A second');
+  const ib1 = await send(peers.j, 'B while A waits');
+  await delivered(ib1, 15000, 'B while A is in backoff');
+  const left = (await ourDevice()).iq_error_left;
+  check(left > 0 && ourStatus(ia1) === ST_PENDING && ourStatus(ia2) === ST_PENDING,
+    `B delivered after ${Date.now() - t} ms while A still waits (${left} usync failure(s) to go, both A PENDING)`);
+  await delivered(ia1, 20000, 'A first after its backoff');
+  await delivered(ia2, 20000, 'A second after A first');
+  check(Date.now() - t >= 6500, `A waited out 1 + 2 + 4 s of backoff (${Date.now() - t} ms)`);
+  const sentAt = (id) => c.events.findIndex((e, k) => k >= mi && e.ev === 'message_status' && e.key.id === id && e.status === ST_SENT);
+  check(sentAt(ib1) < sentAt(ia1) && sentAt(ia1) < sentAt(ia2), 'server acks: B, then A first, then A second');
+  const pi = (await sim.api('GET', `/_sim/accounts/${peers.i}/messages`)).json.messages.map((m) => m.id);
+  check(pi.indexOf(ia1) >= 0 && pi.indexOf(ia1) < pi.indexOf(ia2), "A's phone got A first before A second");
 
   // h. usync never answered on a live connection: our iq deadline (30 s)
   // passes, the message is retried 1 s later on the same connection (it
