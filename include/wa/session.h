@@ -43,7 +43,7 @@ const char *wa_conn_state_name(enum wa_conn_state st);
 enum wa_disconnect_reason {
 	WA_DISC_NONE = 0,
 	WA_DISC_NETWORK,          /* socket closed or failed */
-	WA_DISC_TIMEOUT,          /* keep-alive or handshake deadline passed */
+	WA_DISC_TIMEOUT,          /* keep-alive, handshake or (after resends) server-ack deadline passed */
 	WA_DISC_RESTART_REQUIRED, /* stream:error 515 (after pairing): reconnect at once */
 	WA_DISC_REPLACED,         /* stream:error conflict/440: another connection took over; not retried */
 	WA_DISC_LOGGED_OUT,       /* 401 / device removed: credentials wiped */
@@ -221,12 +221,16 @@ typedef struct wa_send_opts {
  * and sent (now or after reconnect) until the server acks it. *id_out (may
  * be NULL) receives the message id (free()). Status events follow. `to` is
  * a JID or a bare phone number.
- * Delivery guarantees: messages leave in outbox order; once encrypted, the
- * recorded stanza is what every resend (reconnect, ack deadline) sends, so
- * a peer never gets two different copies of one message. A failed device
- * list or pre-key fetch that may pass later (timeout, lost connection,
- * server 5xx/429) keeps the message PENDING and retries it (1 s doubling to
- * 60 s, at once after a reconnect; later messages wait behind it); only a
+ * Delivery guarantees: messages to one chat leave in outbox order; once
+ * encrypted, the recorded stanza is what every resend (reconnect, ack
+ * deadline) sends, so a peer never gets two different copies of one
+ * message. A stanza without a server ack is resent on the same connection
+ * after each ack deadline, three times at most; the next missed deadline
+ * recycles the connection (WA_DISC_TIMEOUT) and it goes out again after the
+ * reconnect. A failed device list or pre-key fetch that may pass later
+ * (timeout, lost connection, server 5xx/429) keeps the message PENDING and
+ * retries it (1 s doubling to 60 s per chat, at once after a reconnect;
+ * later messages to that chat wait behind it, other chats go on); only a
  * final answer (not on WhatsApp, 4xx, server ack error) makes it ERROR,
  * with the reason in the status event. */
 int wa_session_send_text(wa_session *s, const char *to, const char *text,

@@ -42,11 +42,15 @@ typedef struct devcache {
 	struct devcache *next;
 } devcache;
 
+/* A stanza sent on the current connection and not yet acked. After a
+ * missed deadline the entry stays (deadline INT64_MAX) while its row is
+ * requeued, so the resend finds it and `resends` counts per connection. */
 typedef struct inflight {
 	char id[WA_MSG_ID_MAX + 1];
 	char chat[WA_STORE_JID_MAX];
 	int64_t row;
 	int64_t deadline;
+	unsigned resends;
 	struct inflight *next;
 } inflight;
 
@@ -418,15 +422,20 @@ static void arm_ack_timer(wa_session *s)
 
 static void inflight_add(wa_session *s, int64_t row, const char *id, const char *chat)
 {
-	inflight *f = calloc(1, sizeof *f);
-	if (!f)
-		return; /* the ack then only updates the status; the row stays SENDING until requeued */
+	inflight *f = s->msg->fl;
+	while (f && f->row != row)
+		f = f->next;
+	if (!f) {
+		f = calloc(1, sizeof *f);
+		if (!f)
+			return; /* the ack then only updates the status; the row stays SENDING until requeued */
+		f->row = row;
+		f->next = s->msg->fl;
+		s->msg->fl = f;
+	}
 	snprintf(f->id, sizeof f->id, "%s", id);
 	snprintf(f->chat, sizeof f->chat, "%s", chat);
-	f->row = row;
 	f->deadline = wa_mono_ms() + (s->ack_timeout_ms ? s->ack_timeout_ms : WA_MSG_ACK_TIMEOUT_MS);
-	f->next = s->msg->fl;
-	s->msg->fl = f;
 	arm_ack_timer(s);
 }
 
@@ -451,6 +460,12 @@ static void inflight_clear(wa_msg_state *m)
 	}
 }
 
+/* A missed ack deadline resends the recorded stanza on the same connection
+ * (a lost ack or stanza on a live connection). After WA_MSG_MAX_ACK_RESENDS
+ * resends of one stanza the connection itself is suspect (the keep-alive
+ * may still be answered by a server that drops our messages): it is
+ * recycled, and after the reconnect every unacked row goes out again from
+ * the outbox. */
 static void on_ack_timer(wa_session *s)
 {
 	wa_msg_state *m = s->msg;
@@ -458,16 +473,20 @@ static void on_ack_timer(wa_session *s)
 		return;
 	int64_t now = wa_mono_ms();
 	bool any = false;
-	for (inflight **pp = &m->fl; *pp;) {
-		inflight *f = *pp;
-		if (f->deadline > now) {
-			pp = &f->next;
+	for (inflight *f = m->fl; f; f = f->next) {
+		if (f->deadline > now)
 			continue;
+		if (f->resends >= WA_MSG_MAX_ACK_RESENDS) {
+			WA_DEBUG(MOD, "[%lld] no server ack for %s after %u resends: recycling the connection",
+				(long long)s->instance_id, f->id, f->resends);
+			/* tears down (msg_on_close frees m->fl); READY requeues */
+			wa_conn_fail(s, WA_DISC_TIMEOUT, WA_ETIMEOUT);
+			return;
 		}
-		*pp = f->next;
 		WA_DEBUG(MOD, "[%lld] no server ack for %s: resending", (long long)s->instance_id, f->id);
 		ign(wa_store_outbox_set_state(s->store, s->instance_id, f->row, WA_STORE_OUTBOX_QUEUED));
-		free(f);
+		f->resends++;
+		f->deadline = INT64_MAX; /* until pump sends it again */
 		any = true;
 	}
 	arm_ack_timer(s);

@@ -12,21 +12,26 @@
 //     late ack makes it SENT and later acks change nothing.
 //  3. C's phone back online decrypts each message exactly once (the resends
 //     never reached it) and its receipts make them DELIVERED.
-// Why resend on the same connection instead of recycling it: an unanswered
-// message with a live connection (keep-alive pings answered) is a lost ack
-// or a lost stanza; sending the recorded bytes again is idempotent for the
-// peer (old Signal counter) and costs nothing else, while a dead connection
-// is already torn down by the keep-alive, after which every unacked stanza
-// is sent again anyway (session_drop). whatsmeow gives up on the ack after
-// its request timeout (ErrMessageTimedOut) without resending; Baileys does
-// not wait for acks at all.
+//  4. acks never come: after 3 resends on one connection (4 copies) the
+//     next deadline recycles the connection (one disconnect, reconnect);
+//     the message goes out again from the outbox on the new connection and,
+//     once acks flow, becomes SENT and DELIVERED, decrypted once by C.
+// Why resend on the same connection first: an unanswered message with a
+// live connection (keep-alive pings answered) is a lost ack or a lost
+// stanza; sending the recorded bytes again is idempotent for the peer (old
+// Signal counter) and costs nothing else, while a dead connection is
+// already torn down by the keep-alive, after which every unacked stanza is
+// sent again anyway (session_drop). Why not forever: a server that answers
+// pings but keeps dropping our messages is a broken connection, and a new
+// one is cheap. whatsmeow gives up on the ack after its request timeout
+// (ErrMessageTimedOut) without resending; Baileys does not wait for acks.
 // argv: [node, script, wa_client, wasim]
 import { startWasim, check, fail, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 import { WaClient } from './wa_client.mjs';
 import path from 'node:path';
 
 const ACK_MS = 1500;
-watchdog(90);
+watchdog(110);
 const [clientExe, wasimExe] = process.argv.slice(2);
 const sim = await startWasim(wasimExe);
 const A = '15550005001', C = '15550005003';
@@ -113,7 +118,35 @@ try {
     const got = pc.filter((x) => x.id === m.id);
     check(got.length === 1 && got[0].kind === 'message' && got[0].text === text, `"${text}" decrypted once at C's phone`);
   }
-  check(disconnects() === 0, 'one connection throughout');
+  check(disconnects() === 0, 'one connection through cases 1-3');
+
+  // ---- 4. no acks at all: the connection is recycled ----
+  r = await sim.api('POST', '/_sim/phone/offline', { phone: C, on: true });
+  check(r.status === 200, "C's phone offline again (its receipts would count as acks)");
+  await fault({ action: 'ack_drop' });
+  const d4 = await ourDevice();
+  const m4mark = c.mark();
+  const t4 = Date.now();
+  const m4 = await c.command({ cmd: 'send_text', to: C, text: 'no acks at all' });
+  await c.wait((e) => e.ev === 'disconnected', 6 * ACK_MS + 5000, 'the connection recycled', m4mark);
+  const tRecycle = Date.now() - t4;
+  const d5 = await ourDevice();
+  check(d5.msgs_in - d4.msgs_in === 4 && tRecycle >= 4 * ACK_MS - 200,
+    `recycled after the 4th deadline (${tRecycle} ms), having sent 4 copies on one connection (${d5.msgs_in - d4.msgs_in})`);
+  check(c.events.slice(m4mark).find((e) => e.ev === 'disconnected').reason === 'TIMEOUT', 'the disconnect reason is TIMEOUT');
+  await c.wait((e) => e.ev === 'connected', 20000, 'reconnect after the recycle', m4mark);
+  await until(async () => (await ourDevice()).msgs_in - d4.msgs_in >= 5, 5000, 'resent on the new connection');
+  check(ourStatus(m4.id) === ST_PENDING, 'still PENDING without acks');
+  await fault({ action: 'ack_drop', on: false });
+  await until(() => ourStatus(m4.id) >= ST_SENT, 2 * ACK_MS + 5000, 'SENT once acks flow');
+  r = await sim.api('POST', '/_sim/phone/offline', { phone: C, on: false });
+  check(r.status === 200 && r.json.held === 1, `C's phone held one copy (${r.json.held})`);
+  await until(() => ourStatus(m4.id) >= ST_DELIVERED, 10000, 'DELIVERED');
+  check(JSON.stringify(statuses(m4.id)) === JSON.stringify([ST_PENDING, ST_SENT, ST_DELIVERED]),
+    'recycled: PENDING, SENT, DELIVERED, one event each');
+  const pc4 = (await sim.api('GET', `/_sim/accounts/${C}/messages`)).json.messages.filter((x) => x.id === m4.id);
+  check(pc4.length === 1 && pc4[0].text === 'no acks at all', `decrypted once at C's phone (${pc4.length})`);
+  check(disconnects() === 1, 'exactly one recycle');
   const code = await c.quit();
   check(code === 0, `client exits cleanly (${code})`);
 } catch (e) {
