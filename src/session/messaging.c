@@ -616,13 +616,25 @@ static void hold_drop(wa_msg_state *m, const char *chat)
 	}
 }
 
-/* Arms t_prep for the earliest backoff still running (none: cancelled). */
+/* Arms t_prep for the earliest backoff still running (none: cancelled).
+ * A hold whose backoff ended longer than the longest backoff ago is
+ * dropped: its chat was served or its rows left the queue another way (a
+ * served chat normally drops its hold in job_encrypt / job_fail). */
 static void holds_arm(wa_msg_state *m)
 {
 	int64_t now = wa_mono_ms(), first = 0;
-	for (chat_hold *h = m->holds; h; h = h->next)
+	for (chat_hold **pp = &m->holds; *pp;) {
+		chat_hold *h = *pp;
+		if (h->until + (int64_t)WA_MSG_PREP_BACKOFF_MAX_MS < now) {
+			*pp = h->next;
+			free(h);
+			m->n_holds--;
+			continue;
+		}
 		if (h->until > now && (!first || h->until < first))
 			first = h->until;
+		pp = &h->next;
+	}
 	if (!m->t_prep_ok)
 		return;
 	if (!first) {
