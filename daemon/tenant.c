@@ -45,7 +45,8 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 		break;
 	case WA_EV_MESSAGE_STATUS:
 		wamd_on_status(t, &ev->u.message_status.key, (int)ev->u.message_status.status,
-			       ev->u.message_status.timestamp);
+			       ev->u.message_status.timestamp, ev->u.message_status.error,
+			       ev->u.message_status.reason);
 		break;
 	case WA_EV_PRESENCE:
 		wamd_on_presence(t, ev->u.presence.jid, ev->u.presence.presence, ev->u.presence.last_seen);

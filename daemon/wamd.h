@@ -239,7 +239,11 @@ void wamd_on_paired(struct wamd_tenant *t, const char *jid, const char *lid, con
 void wamd_on_logged_out(struct wamd_tenant *t);
 void wamd_on_message(struct wamd_tenant *t, const wa_msg_key *key, const char *push_name,
 		     int64_t ts, const char *type, const char *text, const char *message_json);
-void wamd_on_status(struct wamd_tenant *t, const wa_msg_key *key, int status, int64_t ts);
+/* error/reason: for ERROR, the negative WA_E* code and the short reason of
+ * the session's status event (0/NULL otherwise); they go to the
+ * MESSAGES_UPDATE payload as "wamdError" (a key Evolution does not use). */
+void wamd_on_status(struct wamd_tenant *t, const wa_msg_key *key, int status, int64_t ts, int error,
+		    const char *reason);
 void wamd_on_presence(struct wamd_tenant *t, const char *jid, const char *presence, int64_t last_seen);
 void wamd_on_contact(struct wamd_tenant *t, const char *jid, const char *lid, const char *push_name);
 void wamd_numbers_done(void *ticket, int err, json_t *result);

@@ -464,7 +464,8 @@ json_t *wamd_sent_record(struct wamd_tenant *t, const char *jid, const char *id,
 	return rec;
 }
 
-void wamd_on_status(struct wamd_tenant *t, const wa_msg_key *key, int status, int64_t ts)
+void wamd_on_status(struct wamd_tenant *t, const wa_msg_key *key, int status, int64_t ts, int error,
+		    const char *reason)
 {
 	(void)ts;
 	if (!key->id)
@@ -483,6 +484,13 @@ void wamd_on_status(struct wamd_tenant *t, const wa_msg_key *key, int status, in
 	json_object_set_new(data, "status", json_string(wamd_status_name(status)));
 	json_object_set_new(data, "instanceId", json_string(instance_uuid(t)));
 	json_object_set_new(data, "messageId", json_string(key->id));
+	/* Evolution's messages.update has no error detail; ours rides in one
+	 * extra object that its integrations ignore (they read the fields
+	 * above). */
+	if (status == WA_MSG_ERROR && (error || reason))
+		json_object_set_new(data, "wamdError",
+				    json_pack("{s:o, s:o}", "error", error ? json_string(wa_errname(error)) : json_null(),
+					      "reason", reason ? json_string(reason) : json_null()));
 	wamd_emit(t, "MESSAGES_UPDATE", data);
 }
 

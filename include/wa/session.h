@@ -43,7 +43,7 @@ const char *wa_conn_state_name(enum wa_conn_state st);
 enum wa_disconnect_reason {
 	WA_DISC_NONE = 0,
 	WA_DISC_NETWORK,          /* socket closed or failed */
-	WA_DISC_TIMEOUT,          /* keep-alive or handshake deadline passed */
+	WA_DISC_TIMEOUT,          /* keep-alive, handshake or (after resends) server-ack deadline passed */
 	WA_DISC_RESTART_REQUIRED, /* stream:error 515 (after pairing): reconnect at once */
 	WA_DISC_REPLACED,         /* stream:error conflict/440: another connection took over; not retried */
 	WA_DISC_LOGGED_OUT,       /* 401 / device removed: credentials wiped */
@@ -88,7 +88,9 @@ enum wa_event_type {
 	WA_EV_MESSAGE,            /* received (or own message sent from another device) */
 	WA_EV_MESSAGE_STATUS,     /* status of a message we sent changed */
 	WA_EV_PRESENCE,           /* presence / chat state of a contact */
-	WA_EV_IDENTITY_CHANGED,   /* a contact's identity key changed */
+	WA_EV_IDENTITY_CHANGED,   /* a contact's identity key changed (reinstall, new phone): the new
+				   * key is trusted and the session rebuilt, messaging goes on; show
+				   * the user a "security code changed" notice */
 	WA_EV_CONTACT,            /* push name or PN<->LID mapping learned */
 };
 
@@ -126,6 +128,13 @@ typedef struct wa_event {
 			wa_msg_key key;
 			enum wa_msg_status status;
 			int64_t timestamp;
+			/* ERROR only (else 0 / NULL): why the message was given up,
+			 * a negative WA_E* code and a short static text, e.g.
+			 * "not on WhatsApp", "usync refused: 404". Transient failures
+			 * (iq timeout, connection lost, server 5xx/429) never give a
+			 * message up: it stays PENDING and is retried. */
+			int error;
+			const char *reason;
 		} message_status;
 		struct {
 			const char *jid;
@@ -133,6 +142,11 @@ typedef struct wa_event {
 			int64_t last_seen;         /* seconds or 0 */
 		} presence;
 		struct {
+			/* the contact (user JID, no device): its LID ("...@lid") when
+			 * sessions are LID-keyed (the usual case; WA_EV_CONTACT gave the
+			 * phone-number mapping), else its phone-number JID. Emitted
+			 * once per device whose key changed, before the message
+			 * that brought the new key. */
 			const char *jid;
 		} identity;
 		struct {
@@ -163,6 +177,11 @@ typedef struct wa_session_config {
 	const char *device_name;       /* shown on the phone's linked devices; NULL: "wamd" */
 	const char *push_name;         /* our display name; NULL: keep stored */
 	bool send_read_receipts;       /* mark incoming as read automatically (default false) */
+	/* How long a sent message waits for the server's ack before the very
+	 * same recorded stanza is sent again on the live connection (peers drop
+	 * a byte-identical copy as an old Signal counter). 0: 30 s. Tests use
+	 * a short one. */
+	uint32_t ack_timeout_ms;
 } wa_session_config;
 
 /* libwebsockets protocols libwa needs on the context (NULL-terminated array
@@ -223,7 +242,19 @@ typedef struct wa_send_opts {
 /* Queues a text message: it is persisted in the outbox before this returns
  * and sent (now or after reconnect) until the server acks it. *id_out (may
  * be NULL) receives the message id (free()). Status events follow. `to` is
- * a JID or a bare phone number. */
+ * a JID or a bare phone number.
+ * Delivery guarantees: messages to one chat leave in outbox order; once
+ * encrypted, the recorded stanza is what every resend (reconnect, ack
+ * deadline) sends, so a peer never gets two different copies of one
+ * message. A stanza without a server ack is resent on the same connection
+ * after each ack deadline, three times at most; the next missed deadline
+ * recycles the connection (WA_DISC_TIMEOUT) and it goes out again after the
+ * reconnect. A failed device list or pre-key fetch that may pass later
+ * (timeout, lost connection, server 5xx/429) keeps the message PENDING and
+ * retries it (1 s doubling to 60 s per chat, at once after a reconnect;
+ * later messages to that chat wait behind it, other chats go on); only a
+ * final answer (not on WhatsApp, 4xx, server ack error) makes it ERROR,
+ * with the reason in the status event. */
 int wa_session_send_text(wa_session *s, const char *to, const char *text,
 			 const wa_send_opts *opts, char **id_out) WA_MUST_CHECK;
 /* Reacts to a message; an empty emoji removes the reaction. */

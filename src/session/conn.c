@@ -743,6 +743,7 @@ int wa_session_new_with_driver(const wa_session_config *cfg, const wa_tr_driver 
 	s->user = user;
 	s->tls_insecure = cfg->tls_insecure;
 	s->send_read_receipts = cfg->send_read_receipts;
+	s->ack_timeout_ms = cfg->ack_timeout_ms;
 	s->url = strdup(cfg->url ? cfg->url : WA_DEFAULT_URL);
 	s->proxy = cfg->proxy && cfg->proxy[0] ? strdup(cfg->proxy) : NULL;
 	s->device_name = strdup(cfg->device_name ? cfg->device_name : "wamd");

@@ -112,6 +112,7 @@ struct wa_session {
 	char *push_name;
 	bool tls_insecure;
 	bool send_read_receipts;
+	uint32_t ack_timeout_ms;    /* server ack deadline (0 in config: WA_MSG_ACK_TIMEOUT_MS) */
 	wa_noise_trust trust;
 	wa_event_fn on_event;
 	void *user;

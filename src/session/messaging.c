@@ -43,11 +43,15 @@ typedef struct devcache {
 	struct devcache *next;
 } devcache;
 
+/* A stanza sent on the current connection and not yet acked. After a
+ * missed deadline the entry stays (deadline INT64_MAX) while its row is
+ * requeued, so the resend finds it and `resends` counts per connection. */
 typedef struct inflight {
 	char id[WA_MSG_ID_MAX + 1];
 	char chat[WA_STORE_JID_MAX];
 	int64_t row;
 	int64_t deadline;
+	unsigned resends;
 	struct inflight *next;
 } inflight;
 
@@ -64,7 +68,19 @@ typedef struct job {
 	uint8_t *msg; /* unpadded Message */
 	size_t msg_len;
 	unsigned gen;
+	char why[64]; /* reason for an ERROR status when the job fails */
 } job;
+
+/* A chat whose first queued message waits out a transient usync / pre-key
+ * failure: the outbox skips the chat (keeping its order) until `until`,
+ * while other chats proceed. Removed when a message of the chat is
+ * prepared or fails for good; `fails` drives its doubling backoff. */
+typedef struct chat_hold {
+	char chat[WA_STORE_JID_MAX];
+	int64_t until; /* wa_mono_ms */
+	unsigned fails;
+	struct chat_hold *next;
+} chat_hold;
 
 typedef struct wa_msg_state {
 	devcache *dc;
@@ -78,6 +94,15 @@ typedef struct wa_msg_state {
 	wa_stimer t_ack;
 	bool t_ack_ok;
 	wa_drain *drain; /* group commit of offline messages (drain.h) */
+	/* a transient usync / pre-key failure holds its chat (in order) and
+	 * retries after a backoff on the same connection, other chats go on;
+	 * READY retries at once. `hold` stops the whole outbox only when more
+	 * than WA_MSG_MAX_HELD_CHATS chats wait. */
+	wa_stimer t_prep;
+	bool t_prep_ok;
+	bool hold;
+	chat_hold *holds;
+	size_t n_holds;
 	char pending_ident[WA_MSG_MAX_PENDING_EVENTS][WA_STORE_JID_MAX + 8];
 	size_t n_pending;
 	struct {
@@ -88,6 +113,7 @@ typedef struct wa_msg_state {
 } wa_msg_state;
 
 static void pump(wa_session *s);
+static void hold_drop(wa_msg_state *m, const char *chat);
 
 /* Best-effort store writes whose failure only costs a status update or a
  * resend (the next READY or redelivery repeats them). */
@@ -300,7 +326,8 @@ static int store_status(enum wa_msg_status st)
 	}
 }
 
-static void emit_status(wa_session *s, const char *chat, const char *id, enum wa_msg_status st)
+static void emit_status_err(wa_session *s, const char *chat, const char *id, enum wa_msg_status st,
+	int err, const char *why)
 {
 	char *alt = alt_user(s, chat);
 	wa_jid cj;
@@ -312,13 +339,24 @@ static void emit_status(wa_session *s, const char *chat, const char *id, enum wa
 	ev.u.message_status.key.id = id;
 	ev.u.message_status.status = st;
 	ev.u.message_status.timestamp = now_s();
+	if (st == WA_MSG_ERROR) {
+		ev.u.message_status.error = err ? err : WA_EPROTO;
+		ev.u.message_status.reason = why ? why : wa_errname(ev.u.message_status.error);
+	}
 	wa_session_emit(s, &ev);
 	free(alt);
 }
 
+static void emit_status(wa_session *s, const char *chat, const char *id, enum wa_msg_status st)
+{
+	emit_status_err(s, chat, id, st, 0, NULL);
+}
+
 /* Raises the stored status of our message (never lowers it, except to
- * ERROR from PENDING) and emits the change. Returns true when found. */
-static bool set_status(wa_session *s, const char *chat, const char *id, enum wa_msg_status st)
+ * ERROR from PENDING) and emits the change (err/why: for ERROR). Returns
+ * true when found. */
+static bool set_status_err(wa_session *s, const char *chat, const char *id, enum wa_msg_status st,
+	int err, const char *why)
 {
 	wa_store_msg_row *row = NULL;
 	if (wa_store_msg_load(s->store, s->instance_id, chat, id, true, &row) != 0)
@@ -335,8 +373,13 @@ static bool set_status(wa_session *s, const char *chat, const char *id, enum wa_
 		return true;
 	if (wa_store_msg_set_status(s->store, s->instance_id, chat, id, true, want) != 0)
 		return true;
-	emit_status(s, chat, id, st);
+	emit_status_err(s, chat, id, st, err, why);
 	return true;
+}
+
+static bool set_status(wa_session *s, const char *chat, const char *id, enum wa_msg_status st)
+{
+	return set_status_err(s, chat, id, st, 0, NULL);
 }
 
 /* Finds the chat under which our message id is stored; out gets it. */
@@ -381,15 +424,20 @@ static void arm_ack_timer(wa_session *s)
 
 static void inflight_add(wa_session *s, int64_t row, const char *id, const char *chat)
 {
-	inflight *f = calloc(1, sizeof *f);
-	if (!f)
-		return; /* the ack then only updates the status; the row stays SENDING until requeued */
+	inflight *f = s->msg->fl;
+	while (f && f->row != row)
+		f = f->next;
+	if (!f) {
+		f = calloc(1, sizeof *f);
+		if (!f)
+			return; /* the ack then only updates the status; the row stays SENDING until requeued */
+		f->row = row;
+		f->next = s->msg->fl;
+		s->msg->fl = f;
+	}
 	snprintf(f->id, sizeof f->id, "%s", id);
 	snprintf(f->chat, sizeof f->chat, "%s", chat);
-	f->row = row;
-	f->deadline = wa_mono_ms() + WA_MSG_ACK_TIMEOUT_MS;
-	f->next = s->msg->fl;
-	s->msg->fl = f;
+	f->deadline = wa_mono_ms() + (s->ack_timeout_ms ? s->ack_timeout_ms : WA_MSG_ACK_TIMEOUT_MS);
 	arm_ack_timer(s);
 }
 
@@ -414,6 +462,12 @@ static void inflight_clear(wa_msg_state *m)
 	}
 }
 
+/* A missed ack deadline resends the recorded stanza on the same connection
+ * (a lost ack or stanza on a live connection). After WA_MSG_MAX_ACK_RESENDS
+ * resends of one stanza the connection itself is suspect (the keep-alive
+ * may still be answered by a server that drops our messages): it is
+ * recycled, and after the reconnect every unacked row goes out again from
+ * the outbox. */
 static void on_ack_timer(wa_session *s)
 {
 	wa_msg_state *m = s->msg;
@@ -421,16 +475,20 @@ static void on_ack_timer(wa_session *s)
 		return;
 	int64_t now = wa_mono_ms();
 	bool any = false;
-	for (inflight **pp = &m->fl; *pp;) {
-		inflight *f = *pp;
-		if (f->deadline > now) {
-			pp = &f->next;
+	for (inflight *f = m->fl; f; f = f->next) {
+		if (f->deadline > now)
 			continue;
+		if (f->resends >= WA_MSG_MAX_ACK_RESENDS) {
+			WA_DEBUG(MOD, "[%lld] no server ack for %s after %u resends: recycling the connection",
+				(long long)s->instance_id, f->id, f->resends);
+			/* tears down (msg_on_close frees m->fl); READY requeues */
+			wa_conn_fail(s, WA_DISC_TIMEOUT, WA_ETIMEOUT);
+			return;
 		}
-		*pp = f->next;
 		WA_DEBUG(MOD, "[%lld] no server ack for %s: resending", (long long)s->instance_id, f->id);
 		ign(wa_store_outbox_set_state(s->store, s->instance_id, f->row, WA_STORE_OUTBOX_QUEUED));
-		free(f);
+		f->resends++;
+		f->deadline = INT64_MAX; /* until pump sends it again */
 		any = true;
 	}
 	arm_ack_timer(s);
@@ -511,9 +569,134 @@ static bool own_user_for(wa_session *s, const wa_jid *chat, char out[WA_STORE_JI
 
 static void job_fail(wa_session *s, job *j, int err)
 {
-	WA_DEBUG(MOD, "[%lld] send %s failed: %s", (long long)s->instance_id, j->id, wa_errname(err));
+	const char *why = j->why[0] ? j->why : err == WA_ENOTFOUND ? "no device to deliver to" : wa_errname(err);
+	WA_DEBUG(MOD, "[%lld] send %s failed: %s (%s)", (long long)s->instance_id, j->id, wa_errname(err), why);
 	ign(wa_store_outbox_set_state(s->store, s->instance_id, j->row, WA_STORE_OUTBOX_FAILED));
-	set_status(s, j->chat, j->id, WA_MSG_ERROR);
+	set_status_err(s, j->chat, j->id, WA_MSG_ERROR, err, why);
+	hold_drop(s->msg, j->chat);
+}
+
+/* Whether an iq failure is worth retrying: no answer (timeout, connection
+ * gone) or a server-side error (5xx, 429 rate limit, 408). Any other answer
+ * (4xx: 404 not found, 406 not acceptable, ...) is final. code_out gets the
+ * error code of an <iq type="error"> (0 without one). */
+static bool iq_transient(int err, const wa_node *resp, int *code_out)
+{
+	*code_out = 0;
+	if (err == WA_ECLOSED || err == WA_ETIMEOUT || err == WA_ESTATE)
+		return true;
+	if (err != WA_EPROTO || !resp)
+		return false;
+	const wa_node *e = wa_node_child(resp, "error");
+	const char *cs = e ? wa_node_attr(e, "code") : NULL;
+	int code = cs ? atoi(cs) : 0;
+	*code_out = code;
+	return code <= 0 || code >= 500 || code == 429 || code == 408;
+}
+
+static void holds_clear(wa_msg_state *m)
+{
+	while (m->holds) {
+		chat_hold *h = m->holds;
+		m->holds = h->next;
+		free(h);
+	}
+	m->n_holds = 0;
+	m->hold = false;
+}
+
+static void hold_drop(wa_msg_state *m, const char *chat)
+{
+	for (chat_hold **pp = &m->holds; *pp; pp = &(*pp)->next) {
+		if (strcmp((*pp)->chat, chat) == 0) {
+			chat_hold *h = *pp;
+			*pp = h->next;
+			free(h);
+			m->n_holds--;
+			return;
+		}
+	}
+}
+
+/* Arms t_prep for the earliest backoff still running (none: cancelled).
+ * A hold whose backoff ended longer than the longest backoff ago is
+ * dropped: its chat was served or its rows left the queue another way (a
+ * served chat normally drops its hold in job_encrypt / job_fail). */
+static void holds_arm(wa_msg_state *m)
+{
+	int64_t now = wa_mono_ms(), first = 0;
+	for (chat_hold **pp = &m->holds; *pp;) {
+		chat_hold *h = *pp;
+		if (h->until + (int64_t)WA_MSG_PREP_BACKOFF_MAX_MS < now) {
+			*pp = h->next;
+			free(h);
+			m->n_holds--;
+			continue;
+		}
+		if (h->until > now && (!first || h->until < first))
+			first = h->until;
+		pp = &h->next;
+	}
+	if (!m->t_prep_ok)
+		return;
+	if (!first) {
+		wa_stimer_cancel(&m->t_prep);
+		return;
+	}
+	int64_t d = first - now;
+	wa_stimer_set(&m->t_prep, (uint32_t)(d > WA_MSG_PREP_BACKOFF_MAX_MS ? WA_MSG_PREP_BACKOFF_MAX_MS : d));
+}
+
+static void on_prep_timer(wa_session *s)
+{
+	wa_msg_state *m = s->msg;
+	if (!m)
+		return;
+	m->hold = false;
+	holds_arm(m);
+	pump(s);
+}
+
+/* A transient failure while preparing j: the row stays QUEUED (first of
+ * its chat) and the chat is skipped for a backoff (WA_MSG_PREP_BACKOFF_MS
+ * doubling per failure of the chat to WA_MSG_PREP_BACKOFF_MAX_MS), or until
+ * the next READY when the connection is gone; other chats go on meanwhile.
+ * The message keeps its PENDING status. */
+static void job_defer(wa_session *s, job *j, int err, int code, const char *what)
+{
+	wa_msg_state *m = s->msg;
+	m->job = NULL;
+	chat_hold *h = m->holds;
+	while (h && strcmp(h->chat, j->chat) != 0)
+		h = h->next;
+	unsigned fails = h ? h->fails : 0;
+	unsigned shift = fails < 16 ? fails : 16;
+	uint32_t delay = WA_MSG_PREP_BACKOFF_MS << shift;
+	if (delay > WA_MSG_PREP_BACKOFF_MAX_MS)
+		delay = WA_MSG_PREP_BACKOFF_MAX_MS;
+	WA_DEBUG(MOD, "[%lld] %s for %s failed (%s, code %d): retry in %u ms", (long long)s->instance_id, what,
+		j->id, wa_errname(err), code, err == WA_ECLOSED ? 0 : delay);
+	if (err == WA_ECLOSED || !m->t_prep_ok) {
+		job_free(j);
+		return; /* msg_on_ready pumps again */
+	}
+	if (!h && m->n_holds < WA_MSG_MAX_HELD_CHATS && (h = calloc(1, sizeof *h)) != NULL) {
+		snprintf(h->chat, sizeof h->chat, "%s", j->chat);
+		h->next = m->holds;
+		m->holds = h;
+		m->n_holds++;
+	}
+	job_free(j);
+	if (!h) {
+		/* too many chats wait (or no memory): hold the whole outbox */
+		m->hold = true;
+		wa_stimer_set(&m->t_prep, delay);
+		return;
+	}
+	h->fails++;
+	h->until = wa_mono_ms() + delay;
+	holds_arm(m);
+	pump(s);
 }
 
 typedef struct target {
@@ -577,13 +760,13 @@ static void on_prekeys(wa_session *s, int err, const wa_node *resp, void *user)
 	wa_msg_state *m = s->msg;
 	if (!m || m->job != j)
 		return;
-	if (err == WA_ECLOSED || err == WA_ETIMEOUT) {
-		/* not the message's fault: it stays QUEUED and the next READY
-		 * (a dead connection is torn down by keep-alive) prepares it again */
-		m->job = NULL;
-		job_free(j);
+	int code = 0;
+	if (err != 0 && iq_transient(err, resp, &code)) {
+		job_defer(s, j, err, code, "pre-key fetch");
 		return;
 	}
+	if (err != 0)
+		snprintf(j->why, sizeof j->why, "pre-key fetch refused: %d", code);
 	wa_prekey_user *pu = NULL;
 	size_t n = 0;
 	if (err == 0 && wa_prekey_parse(resp, &pu, &n) == 0) {
@@ -654,11 +837,9 @@ static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 	wa_msg_state *m = s->msg;
 	if (!m || m->job != j)
 		return;
-	if (err == WA_ECLOSED || err == WA_ETIMEOUT) {
-		/* not the message's fault: it stays QUEUED and the next READY
-		 * (a dead connection is torn down by keep-alive) prepares it again */
-		m->job = NULL;
-		job_free(j);
+	int code = 0;
+	if (err != 0 && iq_transient(err, resp, &code)) {
+		job_defer(s, j, err, code, "usync");
 		return;
 	}
 	wa_usync_user *u = NULL;
@@ -679,6 +860,10 @@ static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 	}
 	free(u);
 	if (!dc_get(m, j->chat)) {
+		if (err)
+			snprintf(j->why, sizeof j->why, "usync refused: %d", code);
+		else
+			snprintf(j->why, sizeof j->why, "not on WhatsApp");
 		m->job = NULL;
 		job_fail(s, j, err ? err : WA_ENOTFOUND);
 		job_free(j);
@@ -722,6 +907,7 @@ static void job_encrypt(wa_session *s, job *j)
 {
 	wa_msg_state *m = s->msg;
 	m->job = NULL;
+	hold_drop(m, j->chat);
 	target *t = NULL;
 	size_t n = 0;
 	uint8_t *dsm = NULL, *rec = NULL, *enc_bytes = NULL;
@@ -816,16 +1002,24 @@ static void job_encrypt(wa_session *s, job *j)
 		pump(s);
 }
 
-/* Sends recorded stanzas and starts the next preparation, in outbox order. */
+/* Sends recorded stanzas and starts the next preparation, in outbox order
+ * per chat: chats waiting out a backoff are skipped. */
 static void pump(wa_session *s)
 {
 	wa_msg_state *m = s->msg;
-	while (ready(s) && !m->job) {
+	while (ready(s) && !m->job && !m->hold) {
 		int64_t row;
 		char *id = NULL, *chat = NULL;
 		uint8_t *pl = NULL;
 		size_t pl_len = 0;
-		if (wa_store_outbox_next(s->store, s->instance_id, &row, &id, &chat, &pl, &pl_len) != 0)
+		const char *skip[WA_MSG_MAX_HELD_CHATS];
+		size_t n_skip = 0;
+		int64_t now = wa_mono_ms();
+		for (chat_hold *h = m->holds; h && n_skip < WA_MSG_MAX_HELD_CHATS; h = h->next)
+			if (h->until > now)
+				skip[n_skip++] = h->chat;
+		if (wa_store_outbox_next_skip(s->store, s->instance_id, skip, n_skip, &row, &id, &chat, &pl,
+			    &pl_len) != 0)
 			return;
 		if (pl_len >= 2 && pl[0] == WA_OUTBOX_STANZA) {
 			wa_node *n = NULL;
@@ -1604,7 +1798,9 @@ int wa_msg_handle_ack(wa_session *s, const wa_node *n)
 	if (a.error) {
 		WA_DEBUG(MOD, "[%lld] server refused %s: error %d", (long long)s->instance_id, a.id, a.error);
 		ign(wa_store_outbox_set_state(s->store, s->instance_id, f->row, WA_STORE_OUTBOX_FAILED));
-		set_status(s, f->chat, a.id, WA_MSG_ERROR);
+		char why[48];
+		snprintf(why, sizeof why, "server refused: %d", a.error);
+		set_status_err(s, f->chat, a.id, WA_MSG_ERROR, WA_EPROTO, why);
 	} else {
 		ign(wa_store_outbox_set_state(s->store, s->instance_id, f->row, WA_STORE_OUTBOX_SENT));
 		set_status(s, f->chat, a.id, WA_MSG_SENT);
@@ -1704,6 +1900,10 @@ static int msg_init(wa_session *s)
 	if (rc != 0)
 		return rc;
 	m->t_ack_ok = true;
+	rc = wa_stimer_init(s, &m->t_prep, on_prep_timer);
+	if (rc != 0)
+		return rc;
+	m->t_prep_ok = true;
 	return wa_drain_new(s, &m->drain);
 }
 
@@ -1722,6 +1922,9 @@ static void msg_on_ready(wa_session *s)
 	inflight_clear(m);
 	m->ready = true;
 	m->gen++;
+	holds_clear(m);
+	if (m->t_prep_ok)
+		wa_stimer_cancel(&m->t_prep);
 	pump(s);
 }
 
@@ -1735,6 +1938,9 @@ static void msg_on_close(wa_session *s)
 	inflight_clear(m);
 	if (m->t_ack_ok)
 		wa_stimer_cancel(&m->t_ack);
+	holds_clear(m);
+	if (m->t_prep_ok)
+		wa_stimer_cancel(&m->t_prep);
 	if (m->job) {
 		job_free(m->job);
 		m->job = NULL;
@@ -1751,6 +1957,8 @@ static void msg_free(wa_session *s)
 	m->drain = NULL;
 	if (m->t_ack_ok)
 		wa_stimer_clear(&m->t_ack);
+	if (m->t_prep_ok)
+		wa_stimer_clear(&m->t_prep);
 	while (m->dc) {
 		devcache *d = m->dc;
 		m->dc = d->next;

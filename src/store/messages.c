@@ -25,8 +25,12 @@ static const char sql_ob_add[] =
 static const char sql_ob_state[] =
 	"UPDATE outbox SET state = ?3, updated_at = ?4, attempts = attempts + (?3 = 1)"
 	" WHERE instance_id = ?1 AND id = ?2";
+/* ?2 is "\n" + the skipped chats joined by "\n" + "\n" ("" skips none): a
+ * chat is skipped when "\n<chat>\n" occurs in it (JIDs hold no newline).
+ * The outbox_state index still walks the queue in id order. */
 static const char sql_ob_next[] =
-	"SELECT id, msg_id, chat_jid, payload FROM outbox WHERE instance_id = ?1 AND state = 0 ORDER BY id LIMIT 1";
+	"SELECT id, msg_id, chat_jid, payload FROM outbox WHERE instance_id = ?1 AND state = 0"
+	" AND instr(?2, char(10) || chat_jid || char(10)) = 0 ORDER BY id LIMIT 1";
 static const char sql_ob_update[] =
 	"UPDATE outbox SET state = ?3, payload = ?4, updated_at = ?5, attempts = attempts + (?3 = 1)"
 	" WHERE instance_id = ?1 AND id = ?2";
@@ -182,11 +186,35 @@ int wa_store_outbox_set_state(wa_store *st, int64_t instance_id, int64_t row_id,
 int wa_store_outbox_next(wa_store *st, int64_t instance_id, int64_t *row_id_out, char **msg_id_out,
 	char **chat_jid_out, uint8_t **payload_out, size_t *payload_len_out)
 {
+	return wa_store_outbox_next_skip(st, instance_id, NULL, 0, row_id_out, msg_id_out, chat_jid_out,
+		payload_out, payload_len_out);
+}
+
+int wa_store_outbox_next_skip(wa_store *st, int64_t instance_id, const char *const *skip, size_t n_skip,
+	int64_t *row_id_out, char **msg_id_out, char **chat_jid_out, uint8_t **payload_out,
+	size_t *payload_len_out)
+{
+	if (n_skip > WA_STORE_OUTBOX_MAX_SKIP || (n_skip && !skip))
+		return WA_EINVAL;
+	/* worst case: n_skip JIDs of WA_STORE_JID_MAX - 1 bytes plus separators */
+	char list[WA_STORE_OUTBOX_MAX_SKIP * WA_STORE_JID_MAX + 2];
+	size_t len = 0;
+	for (size_t i = 0; i < n_skip; i++) {
+		if (!wa_store_str_ok(skip[i], WA_STORE_JID_MAX) || !skip[i][0] || strchr(skip[i], '\n'))
+			return WA_EINVAL;
+		size_t l = strlen(skip[i]);
+		list[len++] = '\n';
+		memcpy(list + len, skip[i], l);
+		len += l;
+	}
+	if (n_skip)
+		list[len++] = '\n';
 	sqlite3_stmt *s;
 	int rc = wa_store_stmt(st, sql_ob_next, &s);
 	if (rc != 0)
 		return rc;
 	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_text(s, 2, list, (int)len, SQLITE_STATIC);
 	int src = sqlite3_step(s);
 	if (src != SQLITE_ROW) {
 		wa_store_stmt_done(s);

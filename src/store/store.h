@@ -214,6 +214,15 @@ int wa_store_outbox_set_state(wa_store *st, int64_t instance_id, int64_t row_id,
 /* Oldest queued entry: WA_ENOTFOUND when the queue is empty. Strings/payload malloc'd (free()). */
 int wa_store_outbox_next(wa_store *st, int64_t instance_id, int64_t *row_id_out, char **msg_id_out,
 	char **chat_jid_out, uint8_t **payload_out, size_t *payload_len_out) WA_MUST_CHECK;
+/* Most chats one wa_store_outbox_next_skip call can skip. */
+#define WA_STORE_OUTBOX_MAX_SKIP 32
+/* Oldest queued entry whose chat_jid is none of skip[0..n_skip) (the sender
+ * skips chats waiting out a backoff, so their order is kept while other
+ * chats proceed). WA_ENOTFOUND when nothing else is queued; WA_EINVAL for
+ * more than WA_STORE_OUTBOX_MAX_SKIP chats or an empty/invalid JID. */
+int wa_store_outbox_next_skip(wa_store *st, int64_t instance_id, const char *const *skip, size_t n_skip,
+	int64_t *row_id_out, char **msg_id_out, char **chat_jid_out, uint8_t **payload_out,
+	size_t *payload_len_out) WA_MUST_CHECK;
 /* Replaces the payload of a row and sets its state in one statement (the
  * sender records the encrypted stanza together with the ratchet step, then
  * marks it SENDING). WA_ENOTFOUND if absent. */

@@ -8,7 +8,8 @@
  *   - pairing writes <WAMD_FAKE_DIR>/paired-<instance id> (the fake's
  *     "credentials"), so a restarted daemon connects at once;
  *   - send_text: status SENT, DELIVERED, READ 30 ms apart; a text starting
- *     with "echo " also produces an incoming message with the rest;
+ *     with "echo " also produces an incoming message with the rest; one
+ *     starting with "fail " gets ERROR (WA_ENOTFOUND, "not on WhatsApp");
  *   - check_numbers: numbers ending in 0000 do not exist;
  *   - logout: removes the marker, emits LOGGED_OUT;
  *   - new: a proxy is checked with libwa's real parser (wa_tr_proxy_check)
@@ -36,7 +37,7 @@ struct fake_timer {
 	bool used;
 };
 
-enum { K_QR = 1, K_PAIR, K_CONNECT, K_STATUS, K_ECHO, K_NUMBERS };
+enum { K_QR = 1, K_PAIR, K_CONNECT, K_STATUS, K_ECHO, K_NUMBERS, K_FAIL };
 
 struct wa_session {
 	wa_session_config cfg;
@@ -178,6 +179,18 @@ static void timer_cb(lws_sorted_usec_list_t *sul)
 		ev.u.message_status.key.from_me = true;
 		ev.u.message_status.status = (enum wa_msg_status)t->n;
 		ev.u.message_status.timestamp = 1;
+		s->fn(s, &ev, s->user);
+		break;
+	}
+	case K_FAIL: {
+		wa_event ev = { .type = WA_EV_MESSAGE_STATUS };
+		ev.u.message_status.key.remote_jid = a;
+		ev.u.message_status.key.id = b;
+		ev.u.message_status.key.from_me = true;
+		ev.u.message_status.status = WA_MSG_ERROR;
+		ev.u.message_status.timestamp = 1;
+		ev.u.message_status.error = WA_ENOTFOUND;
+		ev.u.message_status.reason = "not on WhatsApp";
 		s->fn(s, &ev, s->user);
 		break;
 	}
@@ -369,8 +382,11 @@ int wa_session_send_text(wa_session *s, const char *to, const char *text, const 
 		return WA_ESTATE;
 	char id[32];
 	snprintf(id, sizeof id, "3EB0%018u", ++s->id_counter);
-	for (unsigned st = WA_MSG_SENT; st <= WA_MSG_READ; st++)
-		after(s, 30 * (long)(st - 1), K_STATUS, to, id, st);
+	if (!strncmp(text, "fail ", 5))
+		after(s, 30, K_FAIL, to, id, 0);
+	else
+		for (unsigned st = WA_MSG_SENT; st <= WA_MSG_READ; st++)
+			after(s, 30 * (long)(st - 1), K_STATUS, to, id, st);
 	if (!strncmp(text, "echo ", 5))
 		after(s, 100, K_ECHO, to, text + 5, 0);
 	if (id_out) {

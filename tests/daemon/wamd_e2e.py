@@ -515,6 +515,18 @@ def test_webhooks():
         check(gev and all(e["json"]["event"] == "connection.update" for e in gev)
               and all(e["path"] == "/g" for e in gev) and all(verify_sig(e, "gsecret") for e in gev),
               "global webhook filtered and signed")
+        # a message given up: ERROR with libwa's error and reason in wamdError;
+        # the other updates carry no wamdError
+        check(all("wamdError" not in e["json"]["data"] for e in msg_evs if e["json"]["event"] == "messages.update"),
+              "no wamdError on SERVER_ACK/DELIVERY_ACK/READ")
+        st, rec = d.req("POST", "/message/sendText/wh1", {"number": "5511988880000", "text": "fail please"}, key=ADMIN)
+        fid = rec["key"]["id"]
+        err = wait_for(lambda: [e["json"]["data"] for e in rx.parsed() if e["json"]["event"] == "messages.update"
+                                and e["json"]["data"]["keyId"] == fid], 10)
+        check(err and err[0]["status"] == "ERROR"
+              and err[0].get("wamdError") == {"error": "WA_ENOTFOUND", "reason": "not on WhatsApp"}
+              and err[0]["remoteJid"] == "5511988880000@s.whatsapp.net" and err[0]["messageId"] == fid
+              and err[0]["fromMe"] is True, "MESSAGES_UPDATE ERROR carries wamdError %s" % (err[:1],))
     finally:
         rx.stop()
         glob.stop()

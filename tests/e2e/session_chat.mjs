@@ -246,6 +246,21 @@ try {
   }
   c.proc.kill('SIGKILL');
   await c.exited;
+  // Baileys first finishes decrypting whatever of ours got out before the
+  // kill: decrypting while it encrypts on the same session loses a session
+  // write (its decrypt and send transactions hold different locks and each
+  // commits its own copy of the session record), so its next message repeats
+  // a counter; we reject that as a duplicate and send a retry receipt it
+  // cannot answer (seen under load: 'Received message with old counter'). So
+  // wait until wasim saw our connection end (every frame we got out is then
+  // routed) and Baileys acked everything queued for it (it acks after the
+  // decrypt transaction committed).
+  for (const end = Date.now() + 20000; ; await sleep(100)) {
+    const ours = (await sim.api('GET', `/_sim/accounts/${A}`)).json;
+    const acct = (await sim.api('GET', `/_sim/accounts/${B}`)).json;
+    if (ours.devices.every((d) => !d.online) && acct.devices.every((d) => d.queued === 0)) break;
+    if (Date.now() > end) fail("wasim did not see us go or Baileys' queue at wasim did not drain");
+  }
   for (let i = 0; i < K; i++) await b.sock.sendMessage(jidA, { text: `while down ${i}` });
   c = new WaClient(clientExe, opts).start();
   await c.wait((e) => e.ev === 'connected', 20000, 'login after kill');

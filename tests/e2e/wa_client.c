@@ -4,7 +4,7 @@
  * lines, logs go to stderr. Shell or Node harnesses drive it against wasim.
  *
  *   wa_client --db PATH [--instance NAME] [--url ws://...] [--root HEX32]
- *             [--insecure] [--log debug] [--no-start] [--proxy URL]
+ *             [--insecure] [--log debug] [--ack-timeout-ms MS] [--no-start] [--proxy URL]
  *
  * Commands: {"cmd":"start"} {"cmd":"stop"} {"cmd":"logout"} {"cmd":"state"}
  *   {"cmd":"pair_code","phone":"15551234567"} {"cmd":"quit"}
@@ -113,9 +113,11 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 		break;
 	}
 	case WA_EV_MESSAGE_STATUS:
-		out(json_pack("{s:s,s:o,s:i,s:I}", "ev", "message_status", "key",
+		out(json_pack("{s:s,s:o,s:i,s:I,s:s?,s:s?,s:I}", "ev", "message_status", "key",
 			key_json(&ev->u.message_status.key), "status", (int)ev->u.message_status.status,
-			"timestamp", (json_int_t)ev->u.message_status.timestamp));
+			"timestamp", (json_int_t)ev->u.message_status.timestamp, "error",
+			ev->u.message_status.error ? wa_errname(ev->u.message_status.error) : NULL,
+			"reason", ev->u.message_status.reason, "ms", (json_int_t)ms));
 		break;
 	case WA_EV_PRESENCE:
 		out(json_pack("{s:s,s:s?,s:s?,s:I}", "ev", "presence", "jid", ev->u.presence.jid,
@@ -320,6 +322,7 @@ int main(int argc, char **argv)
 	a.t0_ms = mono_ms();
 	const char *db = NULL, *inst = "default", *url = NULL, *root_hex = NULL, *level = "info";
 	const char *push = NULL, *proxy = NULL;
+	uint32_t ack_timeout_ms = 0;
 	bool insecure = false, autostart = true;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
@@ -338,13 +341,17 @@ int main(int argc, char **argv)
 			push = argv[++i];
 		else if (strcmp(o, "--proxy") == 0 && v)
 			proxy = argv[++i];
+		else if (strcmp(o, "--ack-timeout-ms") == 0 && v)
+			ack_timeout_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
 		else if (strcmp(o, "--insecure") == 0)
 			insecure = true;
 		else if (strcmp(o, "--no-start") == 0)
 			autostart = false;
 		else {
 			fprintf(stderr, "usage: wa_client --db PATH [--instance N] [--url U] [--root HEX] "
-					"[--insecure] [--log LEVEL] [--push-name N] [--no-start] [--proxy U]\n");
+					"[--insecure] [--log LEVEL] [--push-name N] [--ack-timeout-ms MS] "
+					"[--no-start] [--proxy U]
+");
 			return 2;
 		}
 	}
@@ -402,6 +409,7 @@ int main(int argc, char **argv)
 		.tls_insecure = insecure,
 		.push_name = push,
 		.proxy = proxy,
+		.ack_timeout_ms = ack_timeout_ms,
 	};
 	if (rc == 0)
 		rc = wa_session_new(&cfg, on_event, &a, &a.s);

@@ -443,6 +443,20 @@ static int take_waiter(struct sim_conn *c, const wa_node *n)
 	return 0;
 }
 
+static const char *iq_error_text(int code)
+{
+	switch (code) {
+	case 400: return "bad-request";
+	case 401: return "not-authorized";
+	case 404: return "item-not-found";
+	case 406: return "not-acceptable";
+	case 429: return "rate-overlimit";
+	case 500: return "internal-server-error";
+	case 503: return "service-unavailable";
+	default: return code >= 500 ? "internal-server-error" : "bad-request";
+	}
+}
+
 static int dispatch_iq(struct sim_conn *c, const wa_node *n)
 {
 	struct sim_core *core = sim_core(c->sim);
@@ -470,6 +484,15 @@ static int dispatch_iq(struct sim_conn *c, const wa_node *n)
 	}
 	wa_node *first = wa_node_child_at(n, 0);
 	const char *ct = first ? wa_node_tag(first) : "";
+	struct sim_fault *f = c->dev ? &c->dev->fault : NULL;
+	if (f && f->iq_count > 0 && !strcmp(f->iq_xmlns, xmlns) && (!f->iq_child[0] || !strcmp(f->iq_child, ct))) {
+		f->iq_count--;
+		sim_logf(c->sim, "conn %llu: iq %s/%s answered by the iq_error fault (%d)", (unsigned long long)c->id,
+			xmlns, ct, f->iq_code);
+		if (f->iq_code == 0)
+			return 0; /* swallowed: the client's iq times out or its connection ends */
+		return sim_iq_error(c, n, f->iq_code, iq_error_text(f->iq_code));
+	}
 	struct sim_iq_ent *any = NULL, *hit = NULL;
 	for (size_t i = 0; i < core->n_iqs; i++) {
 		if (strcmp(core->iqs[i].xmlns, xmlns) != 0)

@@ -129,6 +129,8 @@ static json_t *account_json(struct sim *sim, const struct sim_account *a)
 			"identity", hex_json(d->identity, 32), "noise_pub", hex_json(d->noise_pub, 32));
 		if (o && d->conn)
 			json_object_set_new(o, "conn_id", json_integer((json_int_t)d->conn->id));
+		if (o)
+			json_object_set_new(o, "iq_error_left", json_integer(d->fault.iq_count));
 		if (o && sim->hooks.device_info)
 			sim->hooks.device_info(sim, d, o, sim->hooks.user);
 		json_array_append_new(devs, o);
@@ -293,6 +295,25 @@ static int h_fault(struct sim *sim, const struct sim_http_req *req, struct sim_h
 	} else if (!strcmp(action, "ack_drop")) {
 		json_t *on = json_object_get(req->json, "on");
 		d->fault.drop_acks = on ? json_is_true(on) : true;
+	} else if (!strcmp(action, "no_dedupe")) {
+		json_t *on = json_object_get(req->json, "on");
+		d->fault.no_dedupe = on ? json_is_true(on) : true;
+	} else if (!strcmp(action, "iq_error")) {
+		const char *xmlns = jstr(req, "xmlns");
+		const char *child = jstr(req, "child");
+		json_t *jcount = json_object_get(req->json, "count");
+		json_int_t code = json_is_integer(jcode) ? json_integer_value(jcode) : -1;
+		json_int_t count = jcount ? (json_is_integer(jcount) ? json_integer_value(jcount) : -1) : 1;
+		if (!xmlns || !*xmlns || strlen(xmlns) >= sizeof(d->fault.iq_xmlns) ||
+		    (child && strlen(child) >= sizeof(d->fault.iq_child)) ||
+		    !(code == 0 || (code >= 400 && code <= 599)) || count < 0 || count > SIM_MAX_IQ_FAULTS) {
+			sim_http_error(resp, 400, "need \"xmlns\", \"code\" (0 or 400-599), \"count\" (0-1000)");
+			return 0;
+		}
+		snprintf(d->fault.iq_xmlns, sizeof(d->fault.iq_xmlns), "%s", xmlns);
+		snprintf(d->fault.iq_child, sizeof(d->fault.iq_child), "%s", child ? child : "");
+		d->fault.iq_code = (int)code;
+		d->fault.iq_count = (int)count;
 	} else if (!strcmp(action, "clear")) {
 		memset(&d->fault, 0, sizeof(d->fault));
 	} else {

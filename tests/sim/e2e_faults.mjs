@@ -9,8 +9,7 @@
 //   unpair -> 401 (device_removed); logging in again -> <failure 401> -> 401
 //   ack_delay / ack_drop -> server message acks arrive late / never (Baileys
 //   only reacts to error acks, so the test watches the raw ack frames)
-import fs from 'node:fs';
-import { startWasim, Client, pairByQr, check, fail, watchdog, sleep } from './harness.mjs';
+import { startWasim, Client, pairByQr, check, fail, watchdog, sleep, copyAuth } from './harness.mjs';
 
 watchdog(200);
 const sim = await startWasim(process.argv[2]);
@@ -89,7 +88,7 @@ await c.start();
 await c.waitOpen(opens + 1);
 opens = c.opens;
 const twin = new Client(sim, 'twin');
-fs.cpSync(c.authDir, twin.authDir, { recursive: true });
+await copyAuth(c.authDir, twin.authDir);
 await twin.start();
 await twin.waitOpen(1);
 await c.waitClose(closes + 1);
@@ -119,7 +118,7 @@ closes++;
 r = await sim.api('GET', `/_sim/accounts/${phone}`);
 check(r.json.devices.length === 0, 'device gone from the account');
 const again = new Client(sim, 'again');
-fs.cpSync(c.authDir, again.authDir, { recursive: true });
+await copyAuth(c.authDir, again.authDir);
 await again.start();
 await again.waitClose(1);
 check(again.closes[0] === 401 && again.opens === 0, `login of the removed device fails with ${again.closes[0]}`);

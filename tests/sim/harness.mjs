@@ -105,6 +105,28 @@ export async function startWasim(exe, { state, tls = false, extra = [] } = {}) {
   return sim;
 }
 
+// Copies a Baileys auth folder for a second client of the same device.
+// useMultiFileAuthState rewrites creds.json in place (truncate, then write,
+// on libuv's thread pool), so a copy taken while the first client saves can
+// hold an empty creds.json: the second client then silently starts a new
+// registration instead of logging in (seen under load). Retries until every
+// JSON file of the copy parses and creds.json names the device.
+export async function copyAuth(from, to, ms = 10000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    fs.rmSync(to, { recursive: true, force: true });
+    fs.cpSync(from, to, { recursive: true });
+    let ok = true;
+    try {
+      for (const f of fs.readdirSync(to)) if (f.endsWith('.json')) JSON.parse(fs.readFileSync(path.join(to, f), 'utf8'));
+      ok = !!JSON.parse(fs.readFileSync(path.join(to, 'creds.json'), 'utf8')).me?.id;
+    } catch { ok = false; }
+    if (ok) return;
+    if (Date.now() > end) fail(`no consistent copy of ${from} within ${ms} ms`);
+    await sleep(50);
+  }
+}
+
 let cached;
 export async function baileys() {
   if (cached) return cached;

@@ -49,6 +49,7 @@ enum sim_limits {
 	SIM_MAX_HTTP_BODY = 64 * 1024 * 1024, /* control/media request bodies */
 	SIM_HANDSHAKE_TIMEOUT_S = 20,    /* handshake must finish within this */
 	SIM_DEFAULT_MAX_CONNS = 20000,
+	SIM_MAX_IQ_FAULTS = 1000,        /* iq_error fault: most iqs it may answer */
 };
 
 /* Server-side fault injection for one device (POST /_sim/fault). */
@@ -56,6 +57,13 @@ struct sim_fault {
 	int64_t refuse_until_ms; /* logins of this device are dropped until then (mono ms) */
 	int64_t ack_delay_ms;    /* sim_send_ack delays server acks by this much */
 	bool drop_acks;          /* sim_send_ack drops server acks */
+	bool no_dedupe;          /* route identical copies of this device's messages again */
+	/* the next iq_count iqs with this xmlns (and first child, when set)
+	 * get <error code=iq_code>; code 0 = no answer at all */
+	char iq_xmlns[32];
+	char iq_child[32];
+	int iq_code;
+	int iq_count;
 };
 
 /* A companion device (device number >= 1) of an account. Device 0 is the
@@ -232,6 +240,11 @@ struct sim_device *sim_device_find(struct sim_account *a, uint32_t device);
 /* Creates an account with a fresh phone identity, LID, signed pre-key and
  * regid (the hooks.account_created callback adds messaging state). */
 int sim_account_create(struct sim *sim, const char *phone, struct sim_account **out) WA_MUST_CHECK;
+/* The account's phone was reinstalled: every companion is removed (as
+ * sim_device_remove), then the phone gets a new identity key (also the ADV
+ * account key), regid, adv raw id and signed pre-key; phone number and LID
+ * stay. The messaging module resets the phone's Signal state itself. */
+int sim_account_rekey(struct sim *sim, struct sim_account *a) WA_MUST_CHECK;
 /* Removes a companion: sends <stream:error code=401><conflict
  * type="device_removed"/> if online, calls hooks.device_removed, frees it. */
 void sim_device_remove(struct sim *sim, struct sim_device *d);

@@ -416,6 +416,8 @@ static void device_info(struct sim *sim, const struct sim_device *d, json_t *obj
 	json_object_set_new(obj, "queued", json_integer(x ? (json_int_t)x->q.n : 0));
 	json_object_set_new(obj, "prekeys", json_integer(x ? (json_int_t)x->keys.n_otk : 0));
 	json_object_set_new(obj, "uploaded", json_boolean(x && x->keys.uploaded));
+	json_object_set_new(obj, "msgs_in", json_integer(x ? (json_int_t)x->msgs_in : 0));
+	json_object_set_new(obj, "dup_copies", json_integer(x ? (json_int_t)x->dup_copies : 0));
 	json_t *items = json_array();
 	for (const sim_qitem *it = x ? x->q.head : NULL; it && items; it = it->next) {
 		json_t *e = json_object();

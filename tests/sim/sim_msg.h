@@ -41,6 +41,8 @@ struct sim_dev_ext {
 	struct sim_sub subs[SIM_MSG_MAX_SUBS];    /* presence subscriptions of the live connection */
 	size_t n_subs;
 	bool history_sent;                        /* the phone sent the initial history notification */
+	uint64_t msgs_in;    /* <message> stanzas this device sent (resends included; not persisted) */
+	uint64_t dup_copies; /* copies of them not delivered again (same id, target, ciphertext) */
 };
 
 struct sim_recent {

@@ -36,6 +36,7 @@
 #define SIM_PHONE_MAX_TEXT 65536
 
 #define SIM_PHONE_RETRIES 64 /* message ids whose retry count the phone remembers */
+#define SIM_PHONE_MAX_HELD 4096 /* messages an offline phone keeps for later */
 
 struct sim_phone {
 	struct sim_account *acct;
@@ -47,6 +48,9 @@ struct sim_phone {
 	int64_t inst;
 	wa_sig *sig;
 	json_t *msgs; /* recorded messages, oldest first */
+	bool offline;  /* POST /_sim/phone/offline: messages wait in held[] */
+	wa_node **held;
+	size_t n_held;
 };
 
 /* the shared phones store (sim->hooks.user is not ours alone: keep it here) */
@@ -228,6 +232,9 @@ void sim_phone_free(struct sim_phone *p)
 		return;
 	wa_sig_free(p->sig);
 	json_decref(p->msgs);
+	for (size_t i = 0; i < p->n_held; i++)
+		wa_node_free(p->held[i]);
+	free(p->held);
 	free(p);
 }
 
@@ -362,8 +369,18 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 	const char *id = wa_node_attr(n, "id");
 	struct sim_addr ad;
 	bool any = false, failed = false;
-	if (!p || strcmp(wa_node_tag(n), "message") != 0 || !id || sim_addr_parse(sim, from, &ad) != 0) {
+	if (!p || !p->sig || strcmp(wa_node_tag(n), "message") != 0 || !id || sim_addr_parse(sim, from, &ad) != 0) {
 		wa_node_free(n); /* receipts and notifications: the phone needs none */
+		return;
+	}
+	if (p->offline) {
+		/* the server keeps it until the phone is back (no receipt meanwhile) */
+		if (!p->held)
+			p->held = calloc(SIM_PHONE_MAX_HELD, sizeof(*p->held));
+		if (p->held && p->n_held < SIM_PHONE_MAX_HELD)
+			p->held[p->n_held++] = n;
+		else
+			wa_node_free(n);
 		return;
 	}
 	for (size_t i = 0; i < wa_node_n_children(n); i++) {
@@ -378,6 +395,14 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 			continue;
 		/* the phone keys every peer by its LID, whatever namespace it wrote in */
 		int drc = wa_sig_decrypt(p->sig, ad.acct->lid, (int32_t)ad.device, type, ct, ct_len, &pt, &pt_len);
+		if (drc == WA_ESIG_DUPLICATE) {
+			/* an old counter: a copy already decrypted (a resend whose first
+			 * copy got through). Real clients drop it without a retry
+			 * receipt (whatsmeow: "Ignoring message ... old counter";
+			 * Baileys nacks it); so does the phone, recording it. */
+			record(p, id, from, NULL, ad.acct == a, wa_node_attr(n, "t"), wa_strerror(drc), "duplicate");
+			continue;
+		}
 		if (drc != 0) {
 			/* kept for the control API: a test can tell "never arrived"
 			 * from "arrived but did not decrypt" */
@@ -495,7 +520,7 @@ int sim_phone_send_text(struct sim *sim, struct sim_account *a, struct sim_accou
 	uint8_t *pt = NULL, *dpt = NULL;
 	size_t pt_len, dpt_len;
 	int rc;
-	if (!p || !sim_ax(sim, peer))
+	if (!p || !p->sig || !sim_ax(sim, peer))
 		return WA_ESTATE;
 	sim_jid_user(peer, lid, chat, sizeof(chat));
 	msg.conversation = (char *)text;
@@ -731,7 +756,7 @@ static int h_forget(struct sim *sim, const struct sim_http_req *req, struct sim_
 		return 0;
 	}
 	struct sim_phone *p = sim_ax(sim, a)->phone;
-	for (size_t i = 0; i <= b->n_devices; i++) {
+	for (size_t i = 0; p->sig && i <= b->n_devices; i++) {
 		uint32_t dev = i == 0 ? 0 : b->devices[i - 1]->device;
 		bool exists = false;
 		if (wa_sig_session_exists(p->sig, b->lid, (int32_t)dev, &exists) == 0 && exists &&
@@ -744,9 +769,102 @@ static int h_forget(struct sim *sim, const struct sim_http_req *req, struct sim_
 	return 0;
 }
 
+/* {"phone", "on": bool}: an offline phone neither decrypts nor answers what
+ * is routed to it (no delivery receipts); back online it processes the held
+ * messages in arrival order. Answers {"held": n} (messages waiting). */
+static int h_offline(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	const char *phone = json_string_value(json_object_get(req->json, "phone"));
+	json_t *on = json_object_get(req->json, "on");
+	struct sim_account *a = phone ? sim_account_find(sim, phone) : NULL;
+	(void)user;
+	if (!a || !sim_ax(sim, a) || !sim_ax(sim, a)->phone) {
+		sim_http_error(resp, 404, "no such account");
+		return 0;
+	}
+	if (!json_is_boolean(on)) {
+		sim_http_error(resp, 400, "need \"on\": true|false");
+		return 0;
+	}
+	struct sim_phone *p = sim_ax(sim, a)->phone;
+	size_t held = p->n_held;
+	p->offline = json_is_true(on);
+	if (!p->offline && p->n_held) {
+		wa_node **list = p->held;
+		size_t n = p->n_held;
+		p->held = NULL;
+		p->n_held = 0;
+		for (size_t i = 0; i < n; i++)
+			sim_phone_receive(sim, a, list[i]);
+		free(list);
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "held", json_integer((json_int_t)held));
+	sim_http_json(resp, 200, o);
+	return 0;
+}
+
+/* A reinstalled phone starts its Signal state afresh: a new store instance
+ * (sessions, identities and pre-keys of the old install are gone) on the
+ * account's new keys, a new batch of one-time pre-keys. */
+static int phone_reset(struct sim *sim, struct sim_account *a)
+{
+	struct sim_acct_ext *x = sim_ax(sim, a);
+	struct sim_phone *p = x->phone;
+	char name[64];
+	wa_sig_free(p->sig);
+	p->sig = NULL;
+	memset(p->retries, 0, sizeof(p->retries));
+	p->retry_next = 0;
+	sim_keys_clear(&x->phone_keys);
+	int rc = wa_store_instance_delete(g_phones.st, p->inst);
+	snprintf(name, sizeof(name), "phone-%s", a->phone);
+	if (rc == 0)
+		rc = wa_store_instance_create(g_phones.st, name, &p->inst);
+	if (rc == 0)
+		rc = setup_creds(p, a);
+	if (rc == 0)
+		rc = import_spk(p, a);
+	if (rc == 0)
+		rc = wa_sig_new(g_phones.st, p->inst, &p->sig);
+	if (rc == 0)
+		rc = sim_phone_refill(sim, a);
+	return rc;
+}
+
+/* {"phone"}: the account's phone is reinstalled (new identity key; its
+ * companions are logged out). Peers see an identity change on their next
+ * message exchange with it. Answers {"identity": hex}. */
+static int h_reinstall(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	const char *phone = json_string_value(json_object_get(req->json, "phone"));
+	struct sim_account *a = phone ? sim_account_find(sim, phone) : NULL;
+	(void)user;
+	if (!a || !sim_ax(sim, a) || !sim_ax(sim, a)->phone) {
+		sim_http_error(resp, 404, "no such account");
+		return 0;
+	}
+	int rc = sim_account_rekey(sim, a);
+	if (rc == 0)
+		rc = phone_reset(sim, a);
+	if (rc) {
+		sim_http_error(resp, 500, wa_strerror(rc));
+		return 0;
+	}
+	char hex[65];
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", a->identity.pub[i]);
+	json_t *o = json_object();
+	json_object_set_new(o, "identity", json_string(hex));
+	sim_http_json(resp, 200, o);
+	return 0;
+}
+
 int sim_phone_init(struct sim *sim)
 {
 	int rc = sim_http_register(sim, "POST", "/_sim/phone/send", h_send, NULL);
 	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/phone/read", h_read, NULL);
+	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/phone/offline", h_offline, NULL);
+	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/phone/reinstall", h_reinstall, NULL);
 	return rc ? rc : sim_http_register(sim, "POST", "/_sim/phone/forget", h_forget, NULL);
 }

@@ -78,8 +78,8 @@ static bool seen_before(struct sim_account *from, uint32_t sdev, const char *id,
 	struct sim_device *d = sdev ? sim_device_find(from, sdev) : NULL;
 	struct sim_dev_ext *x = d ? sim_dx(d) : NULL;
 	uint64_t h = sim_msg_id_hash(id);
-	if (!x)
-		return false;
+	if (!x || d->fault.no_dedupe)
+		return false; /* a server that routes every copy (fault no_dedupe) */
 	h ^= (uint64_t)(uintptr_t)to * 0x9E3779B97F4A7C15ull;
 	h ^= ((uint64_t)dev + 1) * 0xC2B2AE3D27D4EB4Full;
 	for (size_t i = 0; i < wa_node_n_children(encs); i++) {
@@ -94,8 +94,10 @@ static bool seen_before(struct sim_account *from, uint32_t sdev, const char *id,
 		}
 	}
 	for (size_t i = 0; i < SIM_MSG_DEDUP; i++)
-		if (x->seen[i] == h)
+		if (x->seen[i] == h) {
+			x->dup_copies++;
 			return true;
+		}
 	x->seen[x->seen_next] = h;
 	x->seen_next = (x->seen_next + 1) % SIM_MSG_DEDUP;
 	return false;
@@ -231,6 +233,8 @@ static int handle_message(struct sim *sim, struct sim_conn *c, const wa_node *n,
 	(void)user;
 	if (!d)
 		return 0;
+	if (d->ext)
+		sim_dx(d)->msgs_in++;
 	return sim_route_message(sim, c, d->acct, d->device, n);
 }
 

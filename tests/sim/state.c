@@ -179,6 +179,19 @@ int sim_account_create(struct sim *sim, const char *phone, struct sim_account **
 	return sim_save(sim);
 }
 
+int sim_account_rekey(struct sim *sim, struct sim_account *a)
+{
+	while (a->n_devices)
+		sim_device_remove(sim, a->devices[a->n_devices - 1]);
+	wa_keypair_clear(&a->identity);
+	wa_keypair_generate(&a->identity);
+	a->adv_raw_id = sim_rand_u32();
+	a->regid = (sim_rand_u32() % 16380) + 1;
+	a->spk_id++;
+	make_spk(a);
+	return sim_save(sim);
+}
+
 static void device_free(struct sim_device *d)
 {
 	if (!d)

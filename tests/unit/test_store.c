@@ -565,6 +565,65 @@ static void test_messages(void)
 	free(pl);
 	CHECK_EQ_INT(wa_store_outbox_requeue(st, a, &nrq), 0);
 	CHECK_EQ_INT(nrq, 0);
+
+	/* skipping chats: x holds r3, r5 (in backoff), y holds r2 (queued
+	 * above) and r4; skipping x yields y's rows in order, never a later
+	 * row of x; skipping both yields nothing; a skipped JID only matches
+	 * whole chats (no prefix, no suffix match) */
+	int64_t r3, r4, r5;
+	CHECK_EQ_INT(wa_store_outbox_add(st, a, "x@s.whatsapp.net", "ID3", pt, sizeof pt, &r3), 0);
+	CHECK_EQ_INT(wa_store_outbox_add(st, a, "y@s.whatsapp.net", "ID4", pt, sizeof pt, &r4), 0);
+	CHECK_EQ_INT(wa_store_outbox_add(st, a, "x@s.whatsapp.net", "ID5", pt, sizeof pt, &r5), 0);
+	const char *skip_x[] = {"x@s.whatsapp.net"};
+	const char *skip_xy[] = {"q@s.whatsapp.net", "y@s.whatsapp.net", "x@s.whatsapp.net"};
+	const char *skip_part[] = {"x@s.whatsapp", "@s.whatsapp.net", "y@s.whatsapp.net"};
+	CHECK_EQ_INT(wa_store_outbox_set_state(st, a, r2, WA_STORE_OUTBOX_SENT), 0);
+	CHECK_EQ_INT(wa_store_outbox_next_skip(st, a, skip_x, 1, &rid, &mid, &chat, &pl, &pl_len), 0);
+	CHECK_EQ_INT(rid, r4);
+	CHECK_EQ_STR(chat, "y@s.whatsapp.net");
+	free(mid);
+	free(chat);
+	free(pl);
+	CHECK_EQ_INT(wa_store_outbox_next_skip(st, a, skip_xy, 3, &rid, &mid, &chat, &pl, &pl_len), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_outbox_next_skip(st, a, skip_part, 3, &rid, &mid, &chat, &pl, &pl_len), 0);
+	CHECK_EQ_INT(rid, r3);
+	free(mid);
+	free(chat);
+	free(pl);
+	CHECK_EQ_INT(wa_store_outbox_set_state(st, a, r4, WA_STORE_OUTBOX_SENT), 0);
+	CHECK_EQ_INT(wa_store_outbox_next_skip(st, a, skip_x, 1, &rid, &mid, &chat, &pl, &pl_len), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_outbox_next_skip(st, a, NULL, 0, &rid, &mid, &chat, &pl, &pl_len), 0);
+	CHECK_EQ_INT(rid, r3);
+	free(mid);
+	free(chat);
+	free(pl);
+	CHECK_EQ_INT(wa_store_outbox_set_state(st, a, r3, WA_STORE_OUTBOX_SENT), 0);
+	CHECK_EQ_INT(wa_store_outbox_next(st, a, &rid, &mid, &chat, &pl, &pl_len), 0);
+	CHECK_EQ_INT(rid, r5);
+	free(mid);
+	free(chat);
+	free(pl);
+	/* bad skip lists are refused; nothing is written */
+	const char *skip_nl[] = {"x@s.whatsapp.net\ny@s.whatsapp.net"};
+	const char *skip_empty[] = {""};
+	const char *skip_null[] = {NULL};
+	const char *many[WA_STORE_OUTBOX_MAX_SKIP + 1];
+	for (size_t i = 0; i <= WA_STORE_OUTBOX_MAX_SKIP; i++)
+		many[i] = "z@s.whatsapp.net";
+	rid = -7;
+	CHECK_EQ_INT(wa_store_outbox_next_skip(st, a, skip_nl, 1, &rid, &mid, &chat, &pl, &pl_len), WA_EINVAL);
+	CHECK_EQ_INT(wa_store_outbox_next_skip(st, a, skip_empty, 1, &rid, &mid, &chat, &pl, &pl_len), WA_EINVAL);
+	CHECK_EQ_INT(wa_store_outbox_next_skip(st, a, skip_null, 1, &rid, &mid, &chat, &pl, &pl_len), WA_EINVAL);
+	CHECK_EQ_INT(wa_store_outbox_next_skip(st, a, NULL, 1, &rid, &mid, &chat, &pl, &pl_len), WA_EINVAL);
+	CHECK_EQ_INT(wa_store_outbox_next_skip(st, a, many, WA_STORE_OUTBOX_MAX_SKIP + 1, &rid, &mid, &chat, &pl,
+			     &pl_len), WA_EINVAL);
+	CHECK_EQ_INT(rid, -7);
+	CHECK_EQ_INT(wa_store_outbox_next_skip(st, a, many, WA_STORE_OUTBOX_MAX_SKIP, &rid, &mid, &chat, &pl, &pl_len),
+		0);
+	CHECK_EQ_INT(rid, r5);
+	free(mid);
+	free(chat);
+	free(pl);
 	wa_store_close(st);
 	rm_tmpdir();
 }
