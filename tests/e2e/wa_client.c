@@ -350,8 +350,7 @@ int main(int argc, char **argv)
 		else {
 			fprintf(stderr, "usage: wa_client --db PATH [--instance N] [--url U] [--root HEX] "
 					"[--insecure] [--log LEVEL] [--push-name N] [--ack-timeout-ms MS] "
-					"[--no-start] [--proxy U]
-");
+					"[--no-start] [--proxy U]\n");
 			return 2;
 		}
 	}
