@@ -37,6 +37,7 @@ struct wa_tr_conn {
 	bool closing;   /* close requested, waiting for writable to return -1 */
 	struct tx_buf *tx_head, *tx_tail;
 	size_t tx_bytes;
+	uint64_t n_written; /* messages written, for on_written */
 };
 
 struct wa_tr_timer {
@@ -128,6 +129,9 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			c->tx_tail = NULL;
 		c->tx_bytes -= b->len;
 		free(b);
+		c->n_written++;
+		if (!c->released && c->ev && c->ev->on_written)
+			c->ev->on_written(c->user, c->n_written);
 		if (c->tx_head || c->released)
 			lws_callback_on_writable(wsi);
 		return 0;

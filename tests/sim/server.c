@@ -109,7 +109,7 @@ void sim_conn_close(struct sim_conn *c, enum sim_close_how how)
 		return;
 	}
 	if (c->state != SIM_CONN_HANDSHAKE)
-		c->state = SIM_CONN_CLOSING;
+		sim_conn_set_state(c, SIM_CONN_CLOSING);
 	c->closing = true;
 	lws_callback_on_writable(c->wsi);
 }
