@@ -52,9 +52,9 @@ static const struct opt opts[] = {
 	{ "webhook_allow_loopback", T_BOOL, O(webhook_allow_loopback), "false", "allow 127/8, ::1" },
 	{ "webhook_allow_private", T_BOOL, O(webhook_allow_private), "false", "allow RFC1918/link-local" },
 	{ "max_handshakes", T_LONG, O(max_handshakes), "32", "sessions connecting at once (restart/reconnect storms)" },
-	{ "startup_spread_per_instance_ms", T_LONG, O(startup_spread_per_instance_ms), "10",
+	{ "startup_spread_per_instance_ms", T_LONG, O(startup_spread_per_instance_ms), "5",
 	  "startup: first connects spread over this x instances..." },
-	{ "startup_spread_max_ms", T_LONG, O(startup_spread_max_ms), "10000", "...but at most this long" },
+	{ "startup_spread_max_ms", T_LONG, O(startup_spread_max_ms), "5000", "...but at most this long" },
 	{ "expose_token", T_BOOL, O(expose_token), "false", "keep tokens to show in fetchInstances/webhooks" },
 };
 #undef O

@@ -107,8 +107,8 @@ static void test_config(const char *dir)
 	memset(fake_env, 0, sizeof fake_env);
 	CHECK_EQ_INT(wamd_config_load(&c, 1, argv0, fake_getenv, err, sizeof err, &help), 0);
 	CHECK_EQ_INT(c.max_handshakes, 32);
-	CHECK_EQ_INT(c.startup_spread_per_instance_ms, 10);
-	CHECK_EQ_INT(c.startup_spread_max_ms, 10000);
+	CHECK_EQ_INT(c.startup_spread_per_instance_ms, 5);
+	CHECK_EQ_INT(c.startup_spread_max_ms, 5000);
 	wamd_config_free(&c);
 	char *argv6[] = { "wamd", "--max-handshakes", "4", "--startup-spread-max-ms", "0", NULL };
 	CHECK_EQ_INT(wamd_config_load(&c, 5, argv6, fake_getenv, err, sizeof err, &help), 0);

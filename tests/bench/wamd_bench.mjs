@@ -1,0 +1,74 @@
+// Helpers shared by the daemon benchmarks (restart_recovery.mjs,
+// send_latency.mjs): start wamd against a running wasim, read a process's
+// memory and CPU time from /proc, fetch wamd's /wamd/metrics, print a table.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// CPU time (user + system, seconds) and memory (KiB) of a live process.
+// USER_HZ is 100 on Linux for every architecture we run on.
+export function procStats(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpu_s = (Number(f[11]) + Number(f[12])) / 100; // utime, stime (fields 14, 15)
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (k) => Number((status.match(new RegExp(`^${k}:\\s+(\\d+)`, 'm')) || [])[1] || 0);
+  return { cpu_s, rss_kib: kib('VmRSS'), hwm_kib: kib('VmHWM') };
+}
+
+// Starts wamd on its unix socket (no TCP) against wasim. Returns
+// { proc, socket, log(), stop() }; stop() sends SIGTERM and waits.
+export function startWamd(exe, { data, sim, extra = [], logLevel = 'info' }) {
+  const args = ['--data', data, '--wa-url', sim.url, '--wa-trust-root', sim.root,
+    '--log-level', logLevel, ...extra];
+  const proc = spawn(exe, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  let logBytes = 0;
+  proc.stderr.on('data', (d) => {
+    logBytes += d.length;
+    // keep the whole log only while small; the benches count lines as they come
+    if (log.length < (64 << 20)) log += d;
+    if (process.env.WAMD_VERBOSE) process.stderr.write(d);
+  });
+  process.on('exit', () => { try { proc.kill('SIGKILL'); } catch { /* gone */ } });
+  return {
+    proc,
+    socket: `${data}/wamd.sock`,
+    log: () => log,
+    logBytes: () => logBytes,
+    async stop(sig = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const done = new Promise((r) => proc.once('exit', r));
+      proc.kill(sig);
+      await done;
+    },
+  };
+}
+
+// Quantile of a sorted array (nearest rank).
+export function quantile(sorted, q) {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+export function table(rows) {
+  const w = Math.max(...rows.map((r) => r[0].length));
+  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+}
+
+export function writeJson(path, obj) {
+  if (path) fs.writeFileSync(path, JSON.stringify(obj, null, 1) + '\n');
+}
+
+// Runs fn over items with at most `parallel` in flight.
+export async function pool(items, parallel, fn) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
+}
