@@ -15,7 +15,7 @@
 // usage: node restart_recovery.mjs WAMD WASIM [out.json] [N=1000] [Q=2] [modes=storm,gate]
 import { startWasim, tmpDir } from '../sim/harness.mjs';
 import { provision, wamdClient, waitWamd } from './provision.mjs';
-import { sleep, procStats, startWamd, table, writeJson, pool } from './wamd_bench.mjs';
+import { sleep, procStats, startWamd, table, writeJson, pool, retrying } from './wamd_bench.mjs';
 
 const [wamdExe, wasimExe, outPath, nArg, qArg, modesArg] = process.argv.slice(2);
 if (!wamdExe || !wasimExe) {
@@ -54,7 +54,7 @@ if (r.status !== 201) throw new Error(`sender account: ${r.status}`);
 
 // Messages waiting in wasim for our companion devices (device != 0).
 async function queuedForUs() {
-  const res = await sim.api('GET', '/_sim/accounts');
+  const res = await retrying(() => sim.api('GET', '/_sim/accounts'));
   let q = 0;
   for (const a of res.json.accounts) {
     if (!phoneSet.has(String(a.phone))) continue;
@@ -69,14 +69,14 @@ for (const mode of MODES) {
   const tq = performance.now();
   await pool(phones, 16, async (p) => {
     for (let k = 0; k < Q; k++) {
-      const s = await sim.api('POST', '/_sim/phone/send', { phone: SENDER, to: p, text: `${mode} offline ${k}` });
+      const s = await retrying(() => sim.api('POST', '/_sim/phone/send', { phone: SENDER, to: p, text: `${mode} offline ${k}` }));
       if (s.status !== 200 && s.status !== 201) throw new Error(`phone send to ${p}: ${s.status} ${JSON.stringify(s.json)}`);
     }
   });
   const queued = await queuedForUs();
   console.log(`[${mode}] queued ${queued} messages for the ${N} companions in ` +
     `${((performance.now() - tq) / 1000).toFixed(1)} s`);
-  await sim.api('POST', '/_sim/conns/peak-reset');
+  await retrying(() => sim.api('POST', '/_sim/conns/peak-reset'));
 
   const t0 = performance.now();
   w = startWamd(wamdExe, { data, sim, logLevel: 'info', extra: MODE_ARGS[mode] || [] });
@@ -85,10 +85,10 @@ for (const mode of MODES) {
   let lastPoll = 0;
   while (performance.now() - t0 < RECOVERY_TIMEOUT_MS) {
     await sleep(100);
-    const c = await sim.api('GET', '/_sim/conns');
+    const c = await retrying(() => sim.api('GET', '/_sim/conns'));
     sampledPeak = Math.max(sampledPeak, c.json.handshakes || 0);
     try {
-      const m = await wc.call('GET', '/wamd/metrics');
+      const m = await retrying(() => wc.call('GET', '/wamd/metrics'));
       if (m.status === 200) lastMetrics = m.json;
     } catch { continue; /* not listening yet */ }
     if (!tOpen && lastMetrics?.instances?.open === N) tOpen = performance.now();
@@ -102,8 +102,8 @@ for (const mode of MODES) {
     }
   }
   const ps = procStats(w.proc.pid);
-  const conns = (await sim.api('GET', '/_sim/conns')).json;
-  const m = (await wc.call('GET', '/wamd/metrics')).json;
+  const conns = (await retrying(() => sim.api('GET', '/_sim/conns'))).json;
+  const m = (await retrying(() => wc.call('GET', '/wamd/metrics'))).json;
   wc.close();
   await w.stop();
   const logouts = (w.log().match(/state LOGGED_OUT/g) || []).length;

@@ -13,7 +13,7 @@
 // usage: node send_latency.mjs WAMD WASIM [out.json] [N=100] [rate=1000] [seconds=20]
 import { startWasim, tmpDir } from '../sim/harness.mjs';
 import { provision, wamdClient, waitWamd } from './provision.mjs';
-import { sleep, procStats, startWamd, writeJson, quantile, pool } from './wamd_bench.mjs';
+import { sleep, procStats, startWamd, writeJson, quantile, pool, retrying } from './wamd_bench.mjs';
 
 const [wamdExe, wasimExe, outPath, nArg, rateArg, secArg] = process.argv.slice(2);
 if (!wamdExe || !wasimExe) {
@@ -51,14 +51,14 @@ for (let k = 0; k < 2; k++) {
   });
 }
 for (let t = 0; t < 300; t++) {
-  const m = (await wc.call('GET', '/wamd/metrics')).json;
+  const m = (await retrying(() => wc.call('GET', '/wamd/metrics'))).json;
   if (m.send_latency.count >= 2 * N) break;
   await sleep(100);
 }
-const warm = (await wc.call('GET', '/wamd/metrics')).json.send_latency;
+const warm = (await retrying(() => wc.call('GET', '/wamd/metrics'))).json.send_latency;
 console.log(`warm-up: ${warm.count} sends on the wire, p50 ${warm.p50_ms} ms, max ${warm.max_ms?.toFixed(1)} ms (usync + pre-keys)`);
 await sleep(1000); // let receipts of the warm-up settle
-await wc.call('POST', '/wamd/metrics/reset');
+await retrying(() => wc.call('POST', '/wamd/metrics/reset'));
 
 // the measured run: open loop
 const total = RATE * SECONDS;
@@ -87,7 +87,7 @@ await Promise.all([...inflight]);
 const tAnswered = performance.now();
 await sleep(1500); // the last wire marks
 const cpu1 = procStats(w.proc.pid).cpu_s;
-const m = (await wc.call('GET', '/wamd/metrics')).json;
+const m = (await retrying(() => wc.call('GET', '/wamd/metrics'))).json;
 wc.close();
 const ps = procStats(w.proc.pid);
 await w.stop();

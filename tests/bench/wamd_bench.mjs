@@ -25,7 +25,14 @@ export function startWamd(exe, { data, sim, extra = [], logLevel = 'info' }) {
   const proc = spawn(exe, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   let logBytes = 0;
+  let stopping = false;
+  // WAMD_LOG_FILE: keep a copy of every wamd log (appended) for post-mortems
+  const copy = process.env.WAMD_LOG_FILE ? fs.createWriteStream(process.env.WAMD_LOG_FILE, { flags: 'a' }) : null;
+  proc.on('exit', (code, sig) => {
+    if (!stopping) console.error(`wamd exited unexpectedly (code ${code}, signal ${sig}); log tail:\n${log.slice(-3000)}`);
+  });
   proc.stderr.on('data', (d) => {
+    if (copy) copy.write(d);
     logBytes += d.length;
     // keep the whole log only while small; the benches count lines as they come
     if (log.length < (64 << 20)) log += d;
@@ -38,6 +45,7 @@ export function startWamd(exe, { data, sim, extra = [], logLevel = 'info' }) {
     log: () => log,
     logBytes: () => logBytes,
     async stop(sig = 'SIGTERM') {
+      stopping = true;
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       const done = new Promise((r) => proc.once('exit', r));
       proc.kill(sig);
@@ -71,4 +79,20 @@ export async function pool(items, parallel, fn) {
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
+}
+
+// Calls fn again when the connection died under the request (a server
+// closing an idle keep-alive connection just as the client reuses it:
+// ECONNRESET, undici's "terminated"). For idempotent requests.
+export async function retrying(fn, tries = 3) {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const code = e?.code || e?.cause?.code;
+      if (i + 1 >= tries || !(code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE' ||
+        e?.message === 'terminated' || e?.message === 'fetch failed')) throw e;
+      await sleep(50);
+    }
+  }
 }
