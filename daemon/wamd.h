@@ -56,6 +56,8 @@ struct wamd_config {
 	bool webhook_allow_loopback;
 	bool webhook_allow_private;
 	bool expose_token;             /* instance token in fetchInstances and webhook `apikey` */
+	bool store_exclusive;          /* SQLite locking_mode=EXCLUSIVE */
+	long store_mmap_mib;           /* SQLite mmap_size in MiB */
 	/* connection admission (libwa's wa_gate) */
 	long max_handshakes;           /* sessions between connect and ready at once */
 	long startup_spread_per_instance_ms; /* startup spread = n x this ... */

@@ -165,7 +165,9 @@ int main(int argc, char **argv)
 	umask(0077); /* store and WAL files hold keys: owner only */
 	char dbpath[4096];
 	snprintf(dbpath, sizeof dbpath, "%s/wamd.db", d.cfg.data_dir);
-	wa_store_opts so = { .master_key_file = d.cfg.master_key_file, .key_from_env = true, .errbuf = err,
+	/* exclusive: wamd is the store's only user (wamctl goes through the API) */
+	wa_store_opts so = { .master_key_file = d.cfg.master_key_file, .key_from_env = true,
+		.exclusive = d.cfg.store_exclusive, .mmap_mib = (int)d.cfg.store_mmap_mib, .errbuf = err,
 		.errbuf_len = sizeof err };
 	err[0] = '\0';
 	int rc = wa_store_open(dbpath, &so, &d.store);

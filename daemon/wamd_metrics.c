@@ -4,21 +4,25 @@
  * socket, which happens after the outbox row and the ratchet state were
  * committed. CLOCK_MONOTONIC. A tenant that has sent anything holds a
  * small ring of (id, accept time) until the wire mark arrives; the
- * figures go into one fixed-width histogram per daemon, fine enough
- * (10 µs) for p99 near a millisecond, served by GET /wamd/metrics. */
+ * figures go into one histogram per daemon, 10 µs buckets up to 200 ms
+ * (fine enough for p99 near a millisecond) then 10 ms ones up to a
+ * minute, served by GET /wamd/metrics. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "wamd.h"
 
-#define LAT_BUCKET_NS 10000LL        /* 10 µs */
-#define LAT_BUCKETS 20000            /* up to 200 ms, then one overflow bucket */
+#define LAT_BUCKET_NS 10000LL        /* 10 µs ... */
+#define LAT_BUCKETS 20000            /* ... up to 200 ms */
+#define LAT_COARSE_NS 10000000LL     /* then 10 ms ... */
+#define LAT_COARSE 6000              /* ... up to 60.2 s, then one overflow bucket */
 #define LAT_PENDING 32               /* sends per tenant awaiting their wire mark */
 #define LAT_ID_MAX 64
 
 struct wamd_lat_hist {
 	uint64_t b[LAT_BUCKETS];
+	uint64_t coarse[LAT_COARSE];
 	uint64_t over;
 	uint64_t n;
 	int64_t max_ns;
@@ -75,8 +79,11 @@ void wamd_lat_on_wire(struct wamd_tenant *t, const char *id)
 		if (dt < 0)
 			dt = 0;
 		int64_t k = dt / LAT_BUCKET_NS;
+		int64_t kc = (dt - LAT_BUCKETS * LAT_BUCKET_NS) / LAT_COARSE_NS;
 		if (k < LAT_BUCKETS)
 			h->b[k]++;
+		else if (kc < LAT_COARSE)
+			h->coarse[kc]++;
 		else
 			h->over++;
 		h->n++;
@@ -117,6 +124,11 @@ static double quantile_ms(const struct wamd_lat_hist *h, double q)
 		if (seen > want)
 			return (double)((k + 1) * LAT_BUCKET_NS) / 1e6;
 	}
+	for (int k = 0; k < LAT_COARSE; k++) {
+		seen += h->coarse[k];
+		if (seen > want)
+			return (double)(LAT_BUCKETS * LAT_BUCKET_NS + (k + 1) * LAT_COARSE_NS) / 1e6;
+	}
 	return (double)h->max_ns / 1e6;
 }
 
@@ -134,7 +146,10 @@ json_t *wamd_metrics_json(struct wamd *d)
 		json_object_set_new(l, "p999_ms", json_real(quantile_ms(h, 0.999)));
 		json_object_set_new(l, "max_ms", json_real((double)h->max_ns / 1e6));
 		json_object_set_new(l, "mean_ms", json_real(h->sum_ns / (double)h->n / 1e6));
-		json_object_set_new(l, "over_200ms", json_integer((json_int_t)h->over));
+		uint64_t slow = h->over;
+		for (int k = 0; k < LAT_COARSE; k++)
+			slow += h->coarse[k];
+		json_object_set_new(l, "over_200ms", json_integer((json_int_t)slow));
 	}
 	json_object_set_new(l, "unmatched", json_integer(h ? (json_int_t)h->unmatched : 0));
 	json_object_set_new(o, "send_latency", l);
