@@ -15,7 +15,9 @@
 // usage: node restart_recovery.mjs WAMD WASIM [out.json] [N=1000] [Q=2] [modes=storm,gate]
 import { startWasim, tmpDir } from '../sim/harness.mjs';
 import { provision, wamdClient, waitWamd } from './provision.mjs';
-import { sleep, procStats, startWamd, table, writeJson, pool, retrying } from './wamd_bench.mjs';
+import { sleep, procStats, startWamd, writeJson, pool, retrying, renice } from './wamd_bench.mjs';
+
+renice();
 
 const [wamdExe, wasimExe, outPath, nArg, qArg, modesArg] = process.argv.slice(2);
 if (!wamdExe || !wasimExe) {
@@ -34,6 +36,7 @@ const MODE_ARGS = {
 };
 
 const sim = await startWasim(wasimExe, { extra: ['--max-conns', String(N + 1000)] });
+renice(sim.proc.pid);
 const base = `http://127.0.0.1:${sim.port}`;
 const data = tmpDir('wamd-restart-bench-');
 const phones = Array.from({ length: N }, (_, i) => String(PHONE_BASE + i));

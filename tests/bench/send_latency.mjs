@@ -17,7 +17,9 @@
 import fs from 'node:fs';
 import { startWasim, tmpDir } from '../sim/harness.mjs';
 import { provision, wamdClient, waitWamd } from './provision.mjs';
-import { sleep, procStats, startWamd, writeJson, quantile, pool, retrying } from './wamd_bench.mjs';
+import { sleep, procStats, startWamd, writeJson, quantile, pool, retrying, renice } from './wamd_bench.mjs';
+
+renice();
 
 const [wamdExe, wasimExe, outPath, nArg, rateArg, secArg] = process.argv.slice(2);
 if (!wamdExe || !wasimExe) {
@@ -43,6 +45,7 @@ process.on('exit', () => { for (const d of shmDirs) fs.rmSync(d, { recursive: tr
 
 async function runVariant(store) {
 const sim = await startWasim(wasimExe, { extra: ['--max-conns', String(N + 1000)] });
+renice(sim.proc.pid);
 let data;
 if (store === 'tmpfs') {
   data = fs.mkdtempSync('/dev/shm/wamd-latency-bench-');

@@ -3,6 +3,7 @@
 // memory and CPU time from /proc, fetch wamd's /wamd/metrics, print a table.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -98,4 +99,12 @@ export async function retrying(fn, tries = 3) {
       await sleep(50);
     }
   }
+}
+
+// WAMD_NICE (root): the benchmark's own processes (this load generator,
+// wasim, wamd) run at that priority, ahead of other jobs on a shared machine.
+export function renice(pid = 0) {
+  const n = process.env.WAMD_NICE;
+  if (!n) return;
+  try { os.setPriority(pid, Number(n)); } catch (e) { console.error(`# renice ${pid}: ${e.message}`); }
 }
