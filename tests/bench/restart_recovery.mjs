@@ -35,7 +35,7 @@ const MODE_ARGS = {
   gate: [],
 };
 
-const sim = await startWasim(wasimExe, { extra: ['--max-conns', String(N + 1000)] });
+const sim = await startWasim(wasimExe, { extra: ['--max-conns', String(N + 1000), '--device-notify', 'watchers'] });
 renice(sim.proc.pid);
 const base = `http://127.0.0.1:${sim.port}`;
 const data = tmpDir('wamd-restart-bench-');

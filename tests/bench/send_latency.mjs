@@ -44,7 +44,7 @@ const shmDirs = [];
 process.on('exit', () => { for (const d of shmDirs) fs.rmSync(d, { recursive: true, force: true }); });
 
 async function runVariant(store) {
-const sim = await startWasim(wasimExe, { extra: ['--max-conns', String(N + 1000)] });
+const sim = await startWasim(wasimExe, { extra: ['--max-conns', String(N + 1000), '--device-notify', 'watchers'] });
 renice(sim.proc.pid);
 let data;
 if (store === 'tmpfs') {
