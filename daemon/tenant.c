@@ -57,6 +57,9 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 	case WA_EV_CONTACT:
 		wamd_on_contact(t, ev->u.contact.jid, ev->u.contact.lid, ev->u.contact.push_name);
 		break;
+	case WA_EV_MESSAGE_WIRE:
+		wamd_lat_on_wire(t, ev->u.message_status.key.id);
+		break;
 	}
 }
 
@@ -75,7 +78,37 @@ const char *wamd_conn_state_name(enum wa_conn_state st)
 	return wa_conn_state_name(st);
 }
 
+int wamd_engine_init(struct wamd *d)
+{
+	return wa_gate_new((unsigned)d->cfg.max_handshakes, &d->gate);
+}
+
+void wamd_engine_free(struct wamd *d)
+{
+	wa_gate_free(d->gate);
+	d->gate = NULL;
+}
+
+void wamd_engine_reconfigure(struct wamd *d)
+{
+	if (d->gate && wa_gate_set_max(d->gate, (unsigned)d->cfg.max_handshakes) != 0)
+		LOGW("max_handshakes %ld not applied", d->cfg.max_handshakes);
+}
+
+json_t *wamd_engine_stats(struct wamd *d)
+{
+	wa_gate_stats st = {0};
+	wa_gate_get_stats(d->gate, &st);
+	return json_pack("{s:i, s:i, s:i, s:i, s:I}", "max", (int)st.max, "active", (int)st.active,
+			 "peak", (int)st.peak, "waiting", (int)st.waiting, "admitted", (json_int_t)st.admitted);
+}
+
 int wamd_tenant_start(struct wamd_tenant *t)
+{
+	return wamd_tenant_start_spread(t, 0);
+}
+
+int wamd_tenant_start_spread(struct wamd_tenant *t, uint32_t spread_ms)
 {
 	if (t->sess)
 		return wa_session_state(t->sess) == WA_CONN_DISCONNECTED ? wa_session_start(t->sess) : 0;
@@ -94,6 +127,7 @@ int wamd_tenant_start(struct wamd_tenant *t)
 		.tls_insecure = d->cfg.wa_tls_insecure,
 		.device_name = "wamd",
 		.proxy = purl[0] ? purl : NULL,
+		.gate = d->gate,
 	};
 	bool has_proxy = purl[0] != '\0';
 	int rc = wa_session_new(&cfg, on_event, t, &t->sess);
@@ -103,7 +137,7 @@ int wamd_tenant_start(struct wamd_tenant *t)
 			LOGE("instance %s: session not created: %s (check its proxy)", t->name, wa_strerror(rc));
 		return rc;
 	}
-	rc = wa_session_start(t->sess);
+	rc = wa_session_start_spread(t->sess, spread_ms);
 	if (rc != 0) {
 		wa_session_free(t->sess);
 		t->sess = NULL;

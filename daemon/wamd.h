@@ -57,7 +57,15 @@ struct wamd_config {
 	bool webhook_allow_loopback;
 	bool webhook_allow_private;
 	bool expose_token;             /* instance token in fetchInstances and webhook `apikey` */
+	bool store_exclusive;          /* SQLite locking_mode=EXCLUSIVE */
+	long store_mmap_mib;           /* SQLite mmap_size in MiB */
+	/* connection admission (libwa's wa_gate) */
+	long max_handshakes;           /* sessions between connect and ready at once */
+	long startup_spread_per_instance_ms; /* startup spread = n x this ... */
+	long startup_spread_max_ms;    /* ... capped here */
 };
+#define WAMD_MAX_HANDSHAKES_LIMIT 100000
+#define WAMD_STARTUP_SPREAD_LIMIT_MS 600000
 
 /* Loads defaults < file < env < argv. getenv_fn lets tests inject an
  * environment. On error returns -1 with a message in err. *want_help set
@@ -183,6 +191,7 @@ struct wamd_tenant {
 	struct wamd_lane lanes[WAMD_TARGETS];
 	bool removed;
 	char *pending_phone;         /* pairing code wanted once PAIRING */
+	struct wamd_lat_pending *lat; /* sends awaiting their wire mark; NULL until the first send */
 };
 
 struct wamd {
@@ -201,10 +210,18 @@ struct wamd {
 	volatile int reload;
 	lws_sorted_usec_list_t tick;
 	int64_t webhook_sent, webhook_failed;
+	wa_gate *gate;               /* shared by every session (max_handshakes) */
+	struct wamd_lat_hist *send_lat; /* durable send latency (GET /wamd/metrics) */
 };
 
 /* tenant.c: glue to the session engine */
+int wamd_engine_init(struct wamd *d);               /* the shared gate (after config) */
+void wamd_engine_free(struct wamd *d);              /* after every tenant is stopped */
+void wamd_engine_reconfigure(struct wamd *d);       /* max_handshakes after a reload */
+json_t *wamd_engine_stats(struct wamd *d);          /* gate counters as JSON */
 int wamd_tenant_start(struct wamd_tenant *t);       /* create + start the session */
+/* Startup: as wamd_tenant_start, first connect after a random delay <= spread_ms. */
+int wamd_tenant_start_spread(struct wamd_tenant *t, uint32_t spread_ms);
 void wamd_tenant_stop(struct wamd_tenant *t);       /* graceful stop + free */
 int wamd_tenant_pairing_code(struct wamd_tenant *t, const char *phone);
 int wamd_tenant_logout(struct wamd_tenant *t);
@@ -221,6 +238,15 @@ bool wamd_tenant_is_paired(const struct wamd_tenant *t);
 int wamd_tenant_proxy_check(const char *url);
 const char *wamd_conn_state_name(enum wa_conn_state st);
 const struct lws_protocols *wamd_session_protocols(size_t *n);
+
+/* wamd_metrics.c: durable send latency (API accepted -> frame written) */
+int64_t wamd_mono_ns(void);
+void wamd_lat_accepted(struct wamd_tenant *t, const char *id, int64_t t0_ns);
+void wamd_lat_on_wire(struct wamd_tenant *t, const char *id);
+void wamd_lat_tenant_free(struct wamd_tenant *t);
+void wamd_lat_free(struct wamd *d);
+void wamd_lat_reset(struct wamd *d);
+json_t *wamd_metrics_json(struct wamd *d);  /* GET /wamd/metrics */
 
 /* wamd_tenant_core.c: tenant registry, state, persistence */
 struct wamd_tenant *wamd_tenant_find(struct wamd *d, const char *name);
@@ -278,6 +304,7 @@ struct wamd_conn {
 	bool body_too_big;
 	bool expect_body;
 	bool dispatched;
+	int64_t t_dispatch_ns;      /* CLOCK_MONOTONIC when the request was dispatched */
 	/* response */
 	int status;
 	char *resp;

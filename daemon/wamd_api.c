@@ -661,6 +661,7 @@ static void h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body
 		wamd_reply_error(c, 400, json_pack("[s]", wa_strerror(rc ? rc : WA_ENOMEM)));
 		return;
 	}
+	wamd_lat_accepted(t, id, c->t_dispatch_ns);
 	json_t *rec = wamd_sent_record(t, jid, id, text, wamd_now_ms() / 1000);
 	free(id);
 	wamd_emit(t, "SEND_MESSAGE", json_deep_copy(rec));
@@ -1241,6 +1242,24 @@ static void h_verify(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	wamd_reply_json(c, 200, json_pack("{s:i, s:s}", "status", 200, "message", "Credentials are valid"));
 }
 
+/* GET /wamd/metrics: send latency histogram figures, admission gate
+ * counters, instance counts (benchmarks; admin only). */
+static void h_metrics(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body)
+{
+	(void)unused;
+	(void)body;
+	wamd_reply_json(c, 200, wamd_metrics_json(c->d));
+}
+
+/* POST /wamd/metrics/reset: empties the latency histogram (after a warm-up). */
+static void h_metrics_reset(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body)
+{
+	(void)unused;
+	(void)body;
+	wamd_lat_reset(c->d);
+	wamd_reply_json(c, 200, json_pack("{s:b}", "reset", 1));
+}
+
 static const struct route routes[] = {
 	{ M_POST, "/verify-creds", false, 0, h_verify },
 	{ M_POST, "/instance/create", false, 0, h_create },
@@ -1264,6 +1283,8 @@ static const struct route routes[] = {
 	{ M_POST, "/settings/set", true, WAMD_SCOPE_MANAGE, h_settings_set },
 	{ M_GET, "/settings/find", true, WAMD_SCOPE_READ, h_settings_find },
 	{ M_POST, "/wamd/token", true, WAMD_SCOPE_MANAGE, h_token },
+	{ M_GET, "/wamd/metrics", false, 0, h_metrics },
+	{ M_POST, "/wamd/metrics/reset", false, 0, h_metrics_reset },
 };
 
 static const char *method_name(int m)
@@ -1302,6 +1323,7 @@ void wamd_api_dispatch(struct wamd_conn *c)
 {
 	struct wamd *d = c->d;
 	const char *path = c->path;
+	c->t_dispatch_ns = wamd_mono_ns(); /* "API accepted" of the send latency */
 	if (!strcmp(path, "/") || !strcmp(path, "")) {
 		h_root(c, NULL, NULL);
 		return;

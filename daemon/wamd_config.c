@@ -51,6 +51,12 @@ static const struct opt opts[] = {
 	{ "webhook_non_retryable", T_STR, O(webhook_non_retryable), "400,401,403,404,422", "dropped codes" },
 	{ "webhook_allow_loopback", T_BOOL, O(webhook_allow_loopback), "false", "allow 127/8, ::1" },
 	{ "webhook_allow_private", T_BOOL, O(webhook_allow_private), "false", "allow RFC1918/link-local" },
+	{ "store_exclusive", T_BOOL, O(store_exclusive), "true", "lock the store for this process (false: sqlite3 may read it live)" },
+	{ "store_mmap_mib", T_LONG, O(store_mmap_mib), "0", "read the store through a mapping this large (0: pread)" },
+	{ "max_handshakes", T_LONG, O(max_handshakes), "32", "sessions connecting at once (restart/reconnect storms)" },
+	{ "startup_spread_per_instance_ms", T_LONG, O(startup_spread_per_instance_ms), "5",
+	  "startup: first connects spread over this x instances..." },
+	{ "startup_spread_max_ms", T_LONG, O(startup_spread_max_ms), "5000", "...but at most this long" },
 	{ "expose_token", T_BOOL, O(expose_token), "false", "keep tokens to show in fetchInstances/webhooks" },
 };
 #undef O
@@ -357,6 +363,19 @@ int wamd_config_load(struct wamd_config *c, int argc, char **argv,
 		}
 		if (set_opt(c, o, v, err, errlen, a) != 0)
 			return -1;
+	}
+	if (c->store_mmap_mib > 65536) {
+		snprintf(err, errlen, "store_mmap_mib must be at most 65536");
+		return -1;
+	}
+	if (c->max_handshakes < 1 || c->max_handshakes > WAMD_MAX_HANDSHAKES_LIMIT) {
+		snprintf(err, errlen, "max_handshakes must be 1..%d", WAMD_MAX_HANDSHAKES_LIMIT);
+		return -1;
+	}
+	if (c->startup_spread_max_ms > WAMD_STARTUP_SPREAD_LIMIT_MS ||
+	    c->startup_spread_per_instance_ms > WAMD_STARTUP_SPREAD_LIMIT_MS) {
+		snprintf(err, errlen, "startup spread settings must be at most %d ms", WAMD_STARTUP_SPREAD_LIMIT_MS);
+		return -1;
 	}
 	if (wamd_log_level_parse(c->log_level) < 0) {
 		snprintf(err, errlen, "log_level '%s' is not one of error, warn, info, debug, trace", c->log_level);

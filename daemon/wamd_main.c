@@ -96,6 +96,8 @@ static void do_reload(struct wamd *d, int argc, char **argv)
 	d->cfg.webhook_timeout_ms = nc.webhook_timeout_ms;
 	d->cfg.webhook_allow_loopback = nc.webhook_allow_loopback;
 	d->cfg.webhook_allow_private = nc.webhook_allow_private;
+	d->cfg.max_handshakes = nc.max_handshakes;
+	wamd_engine_reconfigure(d);
 	wamd_config_free(&nc);
 	apply_runtime(d);
 	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
@@ -163,7 +165,9 @@ int main(int argc, char **argv)
 	umask(0077); /* store and WAL files hold keys: owner only */
 	char dbpath[4096];
 	snprintf(dbpath, sizeof dbpath, "%s/wamd.db", d.cfg.data_dir);
-	wa_store_opts so = { .master_key_file = d.cfg.master_key_file, .key_from_env = true, .errbuf = err,
+	/* exclusive: wamd is the store's only user (wamctl goes through the API) */
+	wa_store_opts so = { .master_key_file = d.cfg.master_key_file, .key_from_env = true,
+		.exclusive = d.cfg.store_exclusive, .mmap_mib = (int)d.cfg.store_mmap_mib, .errbuf = err,
 		.errbuf_len = sizeof err };
 	err[0] = '\0';
 	int rc = wa_store_open(dbpath, &so, &d.store);
@@ -259,6 +263,10 @@ int main(int argc, char **argv)
 				LOGI("listening on tcp:%s", d.cfg.listen);
 		}
 	}
+	if (!d.stop && wamd_engine_init(&d) != 0) {
+		LOGE("cannot create the connection gate");
+		d.stop = 1;
+	}
 	if (!d.stop) {
 		rc = wamd_tenant_load_all(&d);
 		if (rc != 0) {
@@ -267,14 +275,23 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!d.stop) {
+		/* no storm at restart: first connects spread at random over a
+		 * window growing with the instance count, and at most
+		 * max_handshakes sessions between connect and ready at once */
 		size_t n = 0;
-		for (struct wamd_tenant *t = d.tenants; t; t = t->next, n++) {
-			rc = wamd_tenant_start(t);
+		for (struct wamd_tenant *t = d.tenants; t; t = t->next)
+			n++;
+		uint64_t spread = (uint64_t)n * (uint64_t)d.cfg.startup_spread_per_instance_ms;
+		if (spread > (uint64_t)d.cfg.startup_spread_max_ms)
+			spread = (uint64_t)d.cfg.startup_spread_max_ms;
+		for (struct wamd_tenant *t = d.tenants; t; t = t->next) {
+			rc = wamd_tenant_start_spread(t, (uint32_t)spread);
 			if (rc != 0)
 				LOGW("instance %s: session start failed: %s", t->name, wa_errname(rc));
 			wamd_webhook_kick(t);
 		}
-		LOGI("wamd %s started: %zu instance(s)", WA_VERSION_STRING, n);
+		LOGI("wamd %s started: %zu instance(s), first connects spread over %llu ms, max %ld handshakes",
+		     WA_VERSION_STRING, n, (unsigned long long)spread, d.cfg.max_handshakes);
 	}
 	while (!d.stop) {
 		if (lws_service(d.ctx, 0) < 0)
@@ -293,6 +310,8 @@ int main(int argc, char **argv)
 	while (d.waiters)
 		wamd_api_conn_gone(d.waiters);
 	wamd_tenants_free(&d);
+	wamd_engine_free(&d);
+	wamd_lat_free(&d);
 	lws_context_destroy(d.ctx);
 	g_wamd = NULL;
 	unlink(d.cfg.socket_path);

@@ -175,6 +175,7 @@ static void tenant_free(struct wamd_tenant *t)
 	free(t->own_lid);
 	free(t->profile_name);
 	free(t->pending_phone);
+	wamd_lat_tenant_free(t);
 	free(t);
 }
 
@@ -210,6 +211,7 @@ const char *wamd_tenant_state_str(const struct wamd_tenant *t)
 	switch (t->state) {
 	case WA_CONN_READY:
 		return "open";
+	case WA_CONN_WAITING:
 	case WA_CONN_CONNECTING:
 	case WA_CONN_HANDSHAKING:
 	case WA_CONN_PAIRING:

@@ -73,6 +73,16 @@ static bool subscribed(struct wamd_tenant *t, int target, const char *event)
 void wamd_emit(struct wamd_tenant *t, const char *event, json_t *data)
 {
 	struct wamd *d = t->d;
+	/* nobody listens (no webhook wants it, no event-stream client): skip
+	 * building and serialising the envelope, a few µs per message and
+	 * status at 1,000 messages/s */
+	bool wanted = d->ws_clients != NULL;
+	for (int target = 0; !wanted && target < WAMD_TARGETS; target++)
+		wanted = subscribed(t, target, event);
+	if (!wanted) {
+		json_decref(data);
+		return;
+	}
 	const char *dotted = wamd_event_dotted(event);
 	if (!dotted)
 		dotted = event;

@@ -35,6 +35,7 @@ enum wa_conn_state {
 	WA_CONN_BACKOFF,          /* waiting before the next reconnect attempt */
 	WA_CONN_CLOSING,          /* closing on request */
 	WA_CONN_LOGGED_OUT,       /* credentials wiped; needs pairing again */
+	WA_CONN_WAITING,          /* started, waiting for its start delay or a handshake slot (wa_gate) */
 };
 /* "READY", "BACKOFF", ... (static). */
 const char *wa_conn_state_name(enum wa_conn_state st);
@@ -92,6 +93,9 @@ enum wa_event_type {
 				   * key is trusted and the session rebuilt, messaging goes on; show
 				   * the user a "security code changed" notice */
 	WA_EV_CONTACT,            /* push name or PN<->LID mapping learned */
+	WA_EV_MESSAGE_WIRE,       /* a message stanza we sent was written to the socket
+	                           * (after its ratchet state was committed); u.message_status
+	                           * with key.id set, status PENDING. For latency figures. */
 };
 
 typedef struct wa_event {
@@ -159,6 +163,30 @@ typedef struct wa_event {
 
 typedef void (*wa_event_fn)(wa_session *s, const wa_event *ev, void *user);
 
+/* Connection admission ("gate"): bounds how many sessions sharing it are
+ * between opening the socket and READY (or PAIRING, which waits for a
+ * human) at once, so a daemon restart or a network blip does not turn
+ * into a handshake storm against the server and a CPU spike here. A
+ * session that needs a slot while all are taken waits in WA_CONN_WAITING,
+ * in FIFO order; its slot is given back on READY, PAIRING, any connection
+ * failure, stop, logout and free. Created by the embedder, shared by its
+ * sessions (wa_session_config.gate), freed after the last of them. */
+typedef struct wa_gate wa_gate;
+typedef struct wa_gate_stats {
+	unsigned max;          /* slots */
+	unsigned active;       /* sessions holding a slot now */
+	unsigned peak;         /* highest `active` seen */
+	unsigned waiting;      /* sessions queued for a slot now */
+	uint64_t admitted;     /* slots granted so far */
+} wa_gate_stats;
+/* max_handshakes >= 1. */
+int wa_gate_new(unsigned max_handshakes, wa_gate **out) WA_MUST_CHECK;
+/* No session may still use the gate. NULL is a no-op. */
+void wa_gate_free(wa_gate *g);
+/* Changes the bound (>= 1); waiting sessions are admitted if it grew. */
+int wa_gate_set_max(wa_gate *g, unsigned max_handshakes) WA_MUST_CHECK;
+void wa_gate_get_stats(const wa_gate *g, wa_gate_stats *out);
+
 typedef struct wa_session_config {
 	struct lws_context *lws;       /* required: the caller's loop (see wa_lws_protocols) */
 	wa_store *store;               /* required: open store (borrowed, outlives the session) */
@@ -182,6 +210,7 @@ typedef struct wa_session_config {
 	 * a byte-identical copy as an old Signal counter). 0: 30 s. Tests use
 	 * a short one. */
 	uint32_t ack_timeout_ms;
+	wa_gate *gate;                 /* NULL: connect without admission control (borrowed) */
 } wa_session_config;
 
 /* libwebsockets protocols libwa needs on the context (NULL-terminated array
@@ -218,6 +247,10 @@ void wa_session_free(wa_session *s);
 /* Connects; if the instance has no credentials, registration starts and
  * WA_EV_QR events follow. Reconnects by itself until stopped. */
 int wa_session_start(wa_session *s) WA_MUST_CHECK;
+/* As wa_session_start, but the first connection attempt waits a uniform
+ * random delay in [0, max_delay_ms] (state WAITING): for many sessions
+ * started together, e.g. at daemon startup. */
+int wa_session_start_spread(wa_session *s, uint32_t max_delay_ms) WA_MUST_CHECK;
 /* Graceful close; no reconnect until wa_session_start again. */
 int wa_session_stop(wa_session *s);
 /* Only while PAIRING: asks for a pairing code for this phone number (digits

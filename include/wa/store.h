@@ -46,6 +46,14 @@ typedef struct wa_store_opts {
 	enum wa_store_sync sync;
 	int busy_timeout_ms;          /* 0 = default 5000 */
 	int cache_kib;                /* page cache per connection in KiB; 0 = default (see README) */
+	bool exclusive;               /* this process is the file's only user (a daemon):
+	                               * locking_mode=EXCLUSIVE, so a transaction costs no
+	                               * lock syscalls and the WAL index lives in the heap,
+	                               * not a shared -shm mapping; other processes cannot
+	                               * open the file meanwhile */
+	int mmap_mib;                 /* > 0: read pages through a shared mapping of up to
+	                               * this many MiB (PRAGMA mmap_size): no pread per page
+	                               * miss, and the pages are file-backed, not heap */
 	bool low_memory;              /* for many small per-instance files: no lookaside
 	                               * allocator (~120 KiB per connection), cache_kib
 	                               * default 64 */

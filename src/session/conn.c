@@ -31,6 +31,7 @@ static const char *const state_names[] = {
 	[WA_CONN_BACKOFF] = "BACKOFF",
 	[WA_CONN_CLOSING] = "CLOSING",
 	[WA_CONN_LOGGED_OUT] = "LOGGED_OUT",
+	[WA_CONN_WAITING] = "WAITING",
 };
 
 const char *wa_conn_state_name(enum wa_conn_state st)
@@ -143,6 +144,10 @@ static void set_state(wa_session *s, enum wa_conn_state st, enum wa_disconnect_r
 {
 	if (s->state == st)
 		return;
+	/* the handshake is over: READY, or PAIRING (waits for a human, who
+	 * must not hold up everyone else's reconnects) */
+	if (st == WA_CONN_READY || st == WA_CONN_PAIRING)
+		wa_gate_leave(s);
 	WA_DEBUG(MOD, "[%lld/%u] %s -> %s", (long long)s->instance_id, s->gen,
 		wa_conn_state_name(s->state), wa_conn_state_name(st));
 	s->state = st;
@@ -170,9 +175,9 @@ const char *wa_session_me_lid(const wa_session *s)
 
 /* ---- connection teardown and the reconnect policy ---- */
 
-static void start_connect(wa_session *s);
+static void begin_connect(wa_session *s);
 
-static void teardown(wa_session *s)
+static void teardown_conn(wa_session *s)
 {
 	if (s->conn) {
 		s->drv->close(s->conn);
@@ -190,9 +195,19 @@ static void teardown(wa_session *s)
 	wa_pair_reset(s);
 	s->prekey_uploading = false;
 	wa_iq_fail_all(s, WA_ECLOSED);
+	s->tx_frames = 0;
+	s->wire_head = s->wire_n = 0;
 	for (const wa_session_ext *const *e = wa_session_exts; *e; e++)
 		if ((*e)->on_close)
 			(*e)->on_close(s);
+}
+
+/* Ends the connection and gives back the admission slot (or the place in
+ * the queue): every exit path of a connection attempt goes through here. */
+static void teardown(wa_session *s)
+{
+	teardown_conn(s);
+	wa_gate_leave(s);
 }
 
 static void emit_disconnected(wa_session *s, enum wa_disconnect_reason why)
@@ -241,7 +256,7 @@ void wa_conn_fail(wa_session *s, enum wa_disconnect_reason reason, int err)
 		if (!s->started)
 			break;
 		s->attempt = 0;
-		start_connect(s);
+		begin_connect(s);
 		return;
 	default:
 		break;
@@ -259,10 +274,20 @@ void wa_conn_fail(wa_session *s, enum wa_disconnect_reason reason, int err)
 	wa_stimer_set(&s->t_backoff, ms);
 }
 
+static void start_connect(wa_session *s);
+
+/* t_backoff: the reconnect delay, the start spread, or (WAITING with a
+ * slot granted by the gate) the wake-up of an admitted session. */
 static void on_backoff(wa_session *s)
 {
-	if (s->state == WA_CONN_BACKOFF && s->started)
+	if (!s->started)
+		return;
+	if (s->state == WA_CONN_BACKOFF)
+		begin_connect(s);
+	else if (s->state == WA_CONN_WAITING && s->gate_held && !s->conn)
 		start_connect(s);
+	else if (s->state == WA_CONN_WAITING && !s->gate_queued && !s->conn)
+		begin_connect(s); /* start spread over */
 }
 
 static void on_deadline(wa_session *s)
@@ -285,8 +310,28 @@ static int send_frame(wa_session *s, const uint8_t *payload, size_t len, bool in
 		rc = wa_frame_write(&wr, payload, len);
 	if (rc == 0)
 		rc = s->drv->send(s->conn, wr.p, wr.len);
+	if (rc == 0)
+		s->tx_frames++;
 	wa_writer_clear(&wr, false);
 	return rc;
+}
+
+/* Remembers that frame number s->tx_frames carries message `id`, so
+ * tr_on_written can report when it reached the socket. A full ring drops
+ * the oldest mark (only a latency figure is lost). */
+static void wire_mark(wa_session *s, const char *id)
+{
+	size_t len = strlen(id);
+	if (len >= WA_SESSION_ID_MAX)
+		return;
+	if (s->wire_n == WA_SESSION_WIRE_MARKS) {
+		s->wire_head = (s->wire_head + 1) % WA_SESSION_WIRE_MARKS;
+		s->wire_n--;
+	}
+	struct wa_wire_mark *m = &s->wire[(s->wire_head + s->wire_n) % WA_SESSION_WIRE_MARKS];
+	m->frame = s->tx_frames;
+	memcpy(m->id, id, len + 1);
+	s->wire_n++;
 }
 
 int wa_conn_send_node(wa_session *s, const wa_node *n)
@@ -309,6 +354,8 @@ int wa_conn_send_node(wa_session *s, const wa_node *n)
 	if (rc == 0)
 		rc = send_frame(s, ct, len + WA_NOISE_TAG_LEN, false);
 	free(ct);
+	if (rc == 0 && strcmp(wa_node_tag(n), "message") == 0 && wa_node_attr(n, "id"))
+		wire_mark(s, wa_node_attr(n, "id"));
 	if (rc == 0)
 		WA_DEBUG(MOD, "[%lld/%u] -> <%s id=%s type=%s>", (long long)s->instance_id, s->gen,
 			wa_node_tag(n), wa_node_attr(n, "id") ? wa_node_attr(n, "id") : "-",
@@ -497,15 +544,48 @@ static void tr_on_close(void *user, int err)
 	wa_conn_fail(s, err == WA_EPROXY ? WA_DISC_PROXY : WA_DISC_NETWORK, err);
 }
 
+/* The driver wrote frame n: report the message ids it carried. */
+static void tr_on_written(void *user, uint64_t n)
+{
+	wa_session *s = user;
+	while (s->wire_n && s->wire[s->wire_head].frame <= n) {
+		struct wa_wire_mark *m = &s->wire[s->wire_head];
+		s->wire_head = (s->wire_head + 1) % WA_SESSION_WIRE_MARKS;
+		s->wire_n--;
+		if (m->frame != n)
+			continue; /* written earlier without a report: stale */
+		wa_event ev = {.type = WA_EV_MESSAGE_WIRE};
+		ev.u.message_status.key.id = m->id;
+		ev.u.message_status.key.from_me = true;
+		ev.u.message_status.status = WA_MSG_PENDING;
+		wa_session_emit(s, &ev);
+	}
+}
+
 static const wa_tr_events tr_events = {
 	.on_open = tr_on_open,
 	.on_data = tr_on_data,
 	.on_close = tr_on_close,
+	.on_written = tr_on_written,
 };
 
-static void start_connect(wa_session *s)
+/* Every connection attempt starts here: drop what is left of the last
+ * one, then take an admission slot or wait in the gate's queue. */
+static void begin_connect(wa_session *s)
 {
 	teardown(s);
+	if (!wa_gate_acquire(s)) {
+		wa_stimer_cancel(&s->t_backoff);
+		set_state(s, WA_CONN_WAITING, WA_DISC_NONE);
+		return;
+	}
+	start_connect(s);
+}
+
+/* Opens the socket; the caller holds an admission slot (or has no gate). */
+static void start_connect(wa_session *s)
+{
+	teardown_conn(s);
 	s->gen++;
 	set_state(s, WA_CONN_CONNECTING, WA_DISC_NONE);
 	s->registering = !wa_creds_paired(s->creds);
@@ -742,6 +822,7 @@ int wa_session_new_with_driver(const wa_session_config *cfg, const wa_tr_driver 
 	s->on_event = on_event;
 	s->user = user;
 	s->tls_insecure = cfg->tls_insecure;
+	s->gate = cfg->gate;
 	s->send_read_receipts = cfg->send_read_receipts;
 	s->ack_timeout_ms = cfg->ack_timeout_ms;
 	s->url = strdup(cfg->url ? cfg->url : WA_DEFAULT_URL);
@@ -828,7 +909,27 @@ int wa_session_start(wa_session *s)
 	}
 	s->started = true;
 	s->attempt = 0;
-	start_connect(s);
+	begin_connect(s);
+	return 0;
+}
+
+int wa_session_start_spread(wa_session *s, uint32_t max_delay_ms)
+{
+	if (!s)
+		return WA_EINVAL;
+	if (s->started || max_delay_ms == 0)
+		return wa_session_start(s);
+	if (s->state == WA_CONN_LOGGED_OUT || !s->sig) {
+		int rc = wa_session_creds_ensure(s);
+		if (rc)
+			return rc;
+	}
+	uint32_t r;
+	wa_rand_bytes(&r, sizeof r);
+	s->started = true;
+	s->attempt = 0;
+	set_state(s, WA_CONN_WAITING, WA_DISC_NONE);
+	wa_stimer_set(&s->t_backoff, (uint32_t)(r % ((uint64_t)max_delay_ms + 1)));
 	return 0;
 }
 

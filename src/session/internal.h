@@ -44,6 +44,7 @@ struct wa_noise_transport;
 #define WA_SESSION_PREKEY_INITIAL 812u         /* first upload (both libraries) */
 #define WA_SESSION_PREKEY_MIN 5u               /* server count below this: top up */
 #define WA_SESSION_PREKEY_TOPUP 50u            /* whatsmeow's top-up size */
+#define WA_SESSION_WIRE_MARKS 64u              /* message ids awaiting their socket write */
 
 /* ---- stanza dispatch ----
  * A handler gets a borrowed node (valid for the call). Return 0, or a
@@ -161,6 +162,21 @@ struct wa_session {
 
 	char me_bare[WA_STORE_JID_MAX]; /* wa_session_jid's answer */
 
+	/* connection admission (gate.c): borrowed gate, this session's place */
+	wa_gate *gate;
+	bool gate_held;             /* holds one of the gate's slots */
+	bool gate_queued;           /* in the gate's FIFO */
+	wa_session *gate_next, *gate_prev;
+
+	/* wire marks: frames handed to the driver on this connection, and the
+	 * <message> ids among them waiting for the driver's on_written */
+	uint64_t tx_frames;
+	struct wa_wire_mark {
+		uint64_t frame;         /* 1-based frame number on this connection */
+		char id[WA_SESSION_ID_MAX];
+	} wire[WA_SESSION_WIRE_MARKS];
+	unsigned wire_head, wire_n;
+
 	/* messaging half (S2) keeps its state here */
 	struct wa_msg_state *msg;
 };
@@ -224,6 +240,13 @@ int wa_session_build_client_payload(const wa_session *s, uint8_t **out, size_t *
 /* Session constructor with an explicit transport driver (unit tests). */
 int wa_session_new_with_driver(const wa_session_config *cfg, const wa_tr_driver *drv,
 	void *drv_ctx, wa_event_fn on_event, void *user, wa_session **out) WA_MUST_CHECK;
+
+/* Admission (gate.c). acquire: true when the session may connect now
+ * (it holds a slot, or has no gate); false when it was queued (its
+ * t_backoff fires once a slot is granted). leave: gives back the slot and
+ * leaves the queue; idempotent. */
+bool wa_gate_acquire(wa_session *s);
+void wa_gate_leave(wa_session *s);
 
 /* Reconnect delay for attempt n (0-based) with jitter from wa_rand_bytes:
  * the const table in conn.c, ±20 %. */

@@ -376,6 +376,17 @@ static int apply_pragmas(wa_store *st, const wa_store_opts *o, char *err, size_t
 		  : o->low_memory ? WA_STORE_LOW_MEMORY_CACHE_KIB : WA_STORE_DEFAULT_CACHE_KIB;
 	sqlite3_busy_timeout(st->db, busy);
 
+	/* Exclusive locking must come before the first WAL access for SQLite
+	 * to keep the WAL index in heap memory instead of the -shm file. At
+	 * ~1,000 commits/s the per-transaction fcntl locks were a third of
+	 * the daemon's system calls (tests/bench/README.md, send latency). */
+	if (o->exclusive) {
+		int xrc = exec_sql(st, "PRAGMA locking_mode=EXCLUSIVE");
+		if (xrc != 0) {
+			set_err(err, err_len, "cannot set exclusive locking: %s", sqlite3_errmsg(st->db));
+			return xrc;
+		}
+	}
 	/* journal_mode is the first statement that reads the file header, so a
 	 * file that is not a database fails here with SQLITE_NOTADB. */
 	sqlite3_stmt *stmt = NULL;
@@ -392,7 +403,7 @@ static int apply_pragmas(wa_store *st, const wa_store_opts *o, char *err, size_t
 		return wa_store_map_rc(rc);
 	}
 
-	char sql[256];
+	char sql[384];
 	/* NORMAL in WAL syncs at checkpoints, not at every commit: a commit
 	 * survives the process dying (the WAL is in the OS page cache) but the
 	 * last commits can be lost on power failure. FULL fsyncs each commit. */
@@ -400,8 +411,9 @@ static int apply_pragmas(wa_store *st, const wa_store_opts *o, char *err, size_t
 		"PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; PRAGMA cache_size=-%d;"
 		" PRAGMA secure_delete=FAST; PRAGMA temp_store=MEMORY;"
 		/* The WAL is reused, not shrunk, after checkpoints; cap what it keeps. */
-		" PRAGMA journal_size_limit=67108864;",
-		o->sync == WA_STORE_SYNC_FULL ? "FULL" : "NORMAL", cache);
+		" PRAGMA journal_size_limit=67108864; PRAGMA mmap_size=%lld;",
+		o->sync == WA_STORE_SYNC_FULL ? "FULL" : "NORMAL", cache,
+		o->mmap_mib > 0 ? (long long)o->mmap_mib << 20 : 0LL);
 	rc = exec_sql(st, sql);
 	if (rc != 0)
 		set_err(err, err_len, "pragmas failed: %s", sqlite3_errmsg(st->db));

@@ -40,6 +40,7 @@ struct wa_tr_conn {
 	bool tunnel_up; /* with a proxy: lws got past the proxy (is writing the upgrade) */
 	struct tx_buf *tx_head, *tx_tail;
 	size_t tx_bytes;
+	uint64_t n_written; /* messages written, for on_written */
 };
 
 struct wa_tr_timer {
@@ -150,6 +151,9 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			c->tx_tail = NULL;
 		c->tx_bytes -= b->len;
 		free(b);
+		c->n_written++;
+		if (!c->released && c->ev && c->ev->on_written)
+			c->ev->on_written(c->user, c->n_written);
 		if (c->tx_head || c->released)
 			lws_callback_on_writable(wsi);
 		return 0;

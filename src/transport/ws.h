@@ -58,6 +58,10 @@ typedef struct wa_tr_events {
 	 * when the proxy was unreachable or refused the tunnel, ...). No
 	 * further callbacks follow; the caller must still call close(). */
 	void (*on_close)(void *user, int err);
+	/* Optional (NULL ok): the n-th message sent on this connection (1-based,
+	 * counting every successful send) was written to the socket. Called
+	 * from the driver's write path; must not close the connection. */
+	void (*on_written)(void *user, uint64_t n);
 } wa_tr_events;
 
 typedef void (*wa_timer_fn)(void *user);

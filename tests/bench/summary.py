@@ -45,3 +45,41 @@ for label, wv, bv, better in rows:
 print("(ratio > 1 means wamd is better)")
 with open(os.path.join(res, "summary.json"), "w") as f:
     json.dump([{"benchmark": l, "wamd": wv, "baileys": bv} for l, wv, bv, _ in rows], f, indent=1)
+
+# --- R: daemon figures against the targets (no Baileys counterpart) ---
+targets = []
+sl = load("send_latency.json")
+if sl:
+    for store, v in sl.get("stores", {"disk": sl}).items():
+        if not v.get("wire", {}).get("count"):
+            continue
+        targets += [
+            ("durable send p50 (ms), store on %s" % store, v["wire"]["p50_ms"], None),
+            ("durable send p99 (ms), store on %s" % store, v["wire"]["p99_ms"], 5.0),
+            ("  achieved msg/s (target %d)" % sl["target_rate"], v["achieved_rate"], None),
+        ]
+rr = load("restart_recovery.json")
+if rr:
+    for mode, m in rr["modes"].items():
+        n = rr["instances"]
+        targets += [
+            ("restart %d (%s): all online (s)" % (n, mode), m["all_open_s"], None),
+            ("restart %d (%s): online + drained (s)" % (n, mode), m["drained_s"], 60.0),
+            ("restart %d (%s): peak handshakes" % (n, mode), m["wasim_peak_handshakes"], None),
+            ("restart %d (%s): peak RSS (MiB)" % (n, mode), m["wamd_peak_rss_mib"], None),
+            ("restart %d (%s): CPU (s)" % (n, mode), m["wamd_cpu_s"], None),
+            ("restart %d (%s): logouts" % (n, mode), m["logouts"], 0),
+        ]
+if targets:
+    print()
+    print(f"{'daemon (wamd only)':<45} {'wamd':>12} {'target':>12}")
+    for label, v, t in targets:
+        vs = "timeout" if v is None else f"{v:,.2f}"
+        ts = "" if t is None else ("<= " if t else "") + f"{t:g}"
+        print(f"{label:<45} {vs:>12} {ts:>12}")
+    path = os.path.join(res, "summary.json")
+    with open(path) as f:
+        summary = json.load(f)
+    summary += [{"benchmark": l, "wamd": v, "target": t} for l, v, t in targets]
+    with open(path, "w") as f:
+        json.dump(summary, f, indent=1)

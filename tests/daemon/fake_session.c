@@ -435,3 +435,47 @@ int wa_session_check_numbers(wa_session *s, const char *const *numbers, size_t n
 	free(joined);
 	return 0;
 }
+
+/* Admission gate: the fake connects at once, so it only keeps the bound
+ * for wamd's metrics route. start_spread starts at once (deterministic
+ * tests). */
+struct wa_gate {
+	unsigned max;
+};
+
+int wa_gate_new(unsigned max_handshakes, wa_gate **out)
+{
+	if (!out || !max_handshakes)
+		return WA_EINVAL;
+	wa_gate *g = calloc(1, sizeof *g);
+	if (!g)
+		return WA_ENOMEM;
+	g->max = max_handshakes;
+	*out = g;
+	return 0;
+}
+
+void wa_gate_free(wa_gate *g)
+{
+	free(g);
+}
+
+int wa_gate_set_max(wa_gate *g, unsigned max_handshakes)
+{
+	if (!g || !max_handshakes)
+		return WA_EINVAL;
+	g->max = max_handshakes;
+	return 0;
+}
+
+void wa_gate_get_stats(const wa_gate *g, wa_gate_stats *out)
+{
+	if (g && out)
+		*out = (wa_gate_stats){ .max = g->max };
+}
+
+int wa_session_start_spread(wa_session *s, uint32_t max_delay_ms)
+{
+	(void)max_delay_ms;
+	return wa_session_start(s);
+}

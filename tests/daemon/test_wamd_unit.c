@@ -103,6 +103,25 @@ static void test_config(const char *dir)
 	fake_env[0][1] = "lots";
 	CHECK_EQ_INT(wamd_config_load(&c, 1, argv0, fake_getenv, err, sizeof err, &help), -1);
 	wamd_config_free(&c);
+	/* admission settings: defaults, flags, bounds */
+	memset(fake_env, 0, sizeof fake_env);
+	CHECK_EQ_INT(wamd_config_load(&c, 1, argv0, fake_getenv, err, sizeof err, &help), 0);
+	CHECK_EQ_INT(c.max_handshakes, 32);
+	CHECK_EQ_INT(c.startup_spread_per_instance_ms, 5);
+	CHECK_EQ_INT(c.startup_spread_max_ms, 5000);
+	wamd_config_free(&c);
+	char *argv6[] = { "wamd", "--max-handshakes", "4", "--startup-spread-max-ms", "0", NULL };
+	CHECK_EQ_INT(wamd_config_load(&c, 5, argv6, fake_getenv, err, sizeof err, &help), 0);
+	CHECK_EQ_INT(c.max_handshakes, 4);
+	CHECK_EQ_INT(c.startup_spread_max_ms, 0);
+	wamd_config_free(&c);
+	char *argv7[] = { "wamd", "--max-handshakes", "0", NULL };
+	CHECK_EQ_INT(wamd_config_load(&c, 3, argv7, fake_getenv, err, sizeof err, &help), -1);
+	CHECK(strstr(err, "max_handshakes") != NULL);
+	wamd_config_free(&c);
+	char *argv8[] = { "wamd", "--startup-spread-max-ms", "999999999", NULL };
+	CHECK_EQ_INT(wamd_config_load(&c, 3, argv8, fake_getenv, err, sizeof err, &help), -1);
+	wamd_config_free(&c);
 	memset(fake_env, 0, sizeof fake_env);
 	char *argv5[] = { "wamd", "--help", NULL };
 	CHECK_EQ_INT(wamd_config_load(&c, 2, argv5, fake_getenv, err, sizeof err, &help), 0);

@@ -144,6 +144,14 @@ int sim_iq_register(struct sim *sim, const char *xmlns, const char *child_tag, s
 /* ---- connection objects ---- */
 
 enum sim_conn_state sim_conn_state(const struct sim_conn *c) { return c->state; }
+
+void sim_conn_set_state(struct sim_conn *c, enum sim_conn_state st)
+{
+	struct sim_core *core = sim_core(c->sim);
+	if (c->state == SIM_CONN_HANDSHAKE && st != SIM_CONN_HANDSHAKE && core->n_handshakes)
+		core->n_handshakes--;
+	c->state = st;
+}
 struct sim_device *sim_conn_device(const struct sim_conn *c)
 {
 	return c->state == SIM_CONN_READY ? c->dev : NULL;
@@ -161,6 +169,8 @@ struct sim_conn *sim_conn_new(struct sim *sim, struct lws *wsi)
 	c->id = ++core->next_conn_id;
 	c->state = SIM_CONN_HANDSHAKE;
 	c->opened_ms = sim_mono_ms();
+	if (++core->n_handshakes > core->peak_handshakes)
+		core->peak_handshakes = core->n_handshakes;
 	if (wa_frame_dec_new(&c->dec, WA_FRAME_SERVER, SIM_MAX_FRAME)) {
 		free(c);
 		return NULL;
@@ -198,6 +208,8 @@ void sim_conn_on_closed(struct sim_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	core->n_conns--;
+	if (c->state == SIM_CONN_HANDSHAKE && core->n_handshakes)
+		core->n_handshakes--;
 	while (c->outq_head) {
 		struct sim_outmsg *m = c->outq_head;
 		c->outq_head = m->next;

@@ -362,7 +362,22 @@ static int h_conns(struct sim *sim, const struct sim_http_req *req, struct sim_h
 		}
 		json_array_append_new(arr, o);
 	}
-	sim_http_json(resp, 200, json_pack("{s:I, s:o}", "count", (json_int_t)core->n_conns, "conns", arr));
+	sim_http_json(resp, 200, json_pack("{s:I, s:I, s:I, s:o}", "count", (json_int_t)core->n_conns,
+		"handshakes", (json_int_t)core->n_handshakes, "peak_handshakes",
+		(json_int_t)core->peak_handshakes, "conns", arr));
+	return 0;
+}
+
+/* POST /_sim/conns/peak-reset: restarts peak_handshakes from the current
+ * count (a benchmark measures one phase). */
+static int h_conns_peak_reset(struct sim *sim, const struct sim_http_req *req,
+	struct sim_http_resp *resp, void *user)
+{
+	(void)req;
+	(void)user;
+	struct sim_core *core = sim_core(sim);
+	core->peak_handshakes = core->n_handshakes;
+	sim_http_json(resp, 200, json_pack("{s:I}", "peak_handshakes", (json_int_t)core->peak_handshakes));
 	return 0;
 }
 
@@ -377,5 +392,6 @@ int sim_control_init(struct sim *sim)
 	rc |= sim_http_register(sim, "POST", "/_sim/unpair", h_unpair, NULL);
 	rc |= sim_http_register(sim, "GET", "/_sim/root", h_root, NULL);
 	rc |= sim_http_register(sim, "GET", "/_sim/conns", h_conns, NULL);
+	rc |= sim_http_register(sim, "POST", "/_sim/conns/peak-reset", h_conns_peak_reset, NULL);
 	return rc ? WA_ENOMEM : 0;
 }

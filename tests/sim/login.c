@@ -55,7 +55,7 @@ static int do_login(struct sim_conn *c, const Wa__ClientPayload *cp)
 	}
 	c->dev = d;
 	d->conn = c;
-	c->state = SIM_CONN_READY;
+	sim_conn_set_state(c, SIM_CONN_READY);
 	if (cp->push_name && cp->push_name[0] && !a->push_name[0])
 		snprintf(a->push_name, sizeof(a->push_name), "%s", cp->push_name);
 

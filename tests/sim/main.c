@@ -21,13 +21,16 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: wasim [--port N] [--tls-port N] [--state DIR] [--root-out FILE]\n"
 		"             [--max-conns N] [--handshake-timeout S] [--edge-routing] [--quiet]\n"
+		"             [--device-notify all|watchers]\n"
 		"  --port      ws:// chat (/ws/chat) and the HTTP control API; 0 = any (default 0)\n"
 		"  --tls-port  wss:// and https:// on a self-signed cert; 0 = any (default: off)\n"
 		"  --state     directory for wasim.json and the TLS cert (default: in memory)\n"
 		"  --root-out  write the test root public key (hex) to FILE\n"
 		"  --max-conns simultaneous websocket connections (default 20000)\n"
 		"  --handshake-timeout  seconds to finish the Noise handshake (default 20)\n"
-		"  --edge-routing       send <ib><edge_routing> after login (clients then use the ED prefix)\n");
+		"  --edge-routing       send <ib><edge_routing> after login (clients then use the ED prefix)\n"
+		"  --device-notify      who hears of a paired/removed companion: every device (all, default)\n"
+		"                       or only the accounts that fetched the list by usync (watchers)\n");
 }
 
 static void raise_nofile(size_t want)
@@ -55,6 +58,7 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "handshake-timeout", required_argument, NULL, 'H' },
 		{ "edge-routing", no_argument, NULL, 'E' },
+		{ "device-notify", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -78,6 +82,14 @@ int main(int argc, char **argv)
 		case 'q': quiet = true; break;
 		case 'H': hs_timeout = atoi(optarg); break;
 		case 'E': core.edge_routing = true; break;
+		case 'D':
+			if (strcmp(optarg, "watchers") == 0)
+				sim.notify_watchers_only = true;
+			else if (strcmp(optarg, "all") != 0) {
+				usage();
+				return 2;
+			}
+			break;
 		default: usage(); return ch == 'h' ? 0 : 2;
 		}
 	}

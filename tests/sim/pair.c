@@ -93,7 +93,7 @@ int sim_pair_start(struct sim_conn *c, const void *payload)
 		}
 	}
 	c->pair = p;
-	c->state = SIM_CONN_PAIRING;
+	sim_conn_set_state(c, SIM_CONN_PAIRING);
 
 	char id[64];
 	sim_new_id(c->sim, id, sizeof(id));

@@ -109,7 +109,7 @@ void sim_conn_close(struct sim_conn *c, enum sim_close_how how)
 		return;
 	}
 	if (c->state != SIM_CONN_HANDSHAKE)
-		c->state = SIM_CONN_CLOSING;
+		sim_conn_set_state(c, SIM_CONN_CLOSING);
 	c->closing = true;
 	lws_callback_on_writable(c->wsi);
 }
@@ -209,8 +209,8 @@ static int http_begin(struct lws *wsi, struct pss *pss, const char *uri)
 
 static int http_body(struct pss *pss, const void *in, size_t len)
 {
-	if (pss->body_too_big)
-		return 0;
+	if (pss->body_too_big || len == 0 || !in)
+		return 0; /* lws may report an empty chunk (in == NULL) for a bodiless POST */
 	if (len > SIM_MAX_HTTP_BODY - pss->body_len) {
 		pss->body_too_big = true;
 		return 0;

@@ -299,6 +299,7 @@ struct sim {
 	/* set by main, read-only elsewhere */
 	const char *state_dir;     /* NULL: nothing persisted */
 	uint8_t root_pub[32];      /* test trust root (clients trust this) */
+	bool notify_watchers_only; /* --device-notify watchers (see sim_usync.c) */
 	void *priv;                /* core internals (server.c) */
 };
 

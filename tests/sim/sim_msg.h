@@ -58,6 +58,11 @@ struct sim_acct_ext {
 	int64_t last_seen;            /* unix s of the last unavailable */
 	struct sim_recent recent[SIM_MSG_RECENT];
 	size_t recent_next;
+	/* accounts that fetched this account's device list (usync): they
+	 * cache it, so they are the ones told when it changes. In memory only:
+	 * after a wasim restart peers are told again once they ask again. */
+	struct sim_account **watchers;
+	size_t n_watchers, cap_watchers;
 };
 
 /* The module's data of a device / an account, created on first use (the

@@ -53,8 +53,29 @@ static bool has_query(const wa_node *query, const char *tag)
 	return query && wa_node_child(query, tag) != NULL;
 }
 
+/* Remembers that asker cached a's device list (see sim_acct_ext). */
+static void watch_add(struct sim *sim, struct sim_account *a, struct sim_account *asker)
+{
+	struct sim_acct_ext *x = sim_ax(sim, a);
+	if (!x || !asker || asker == a)
+		return;
+	for (size_t i = 0; i < x->n_watchers; i++)
+		if (x->watchers[i] == asker)
+			return;
+	if (x->n_watchers == x->cap_watchers) {
+		size_t cap = x->cap_watchers ? 2 * x->cap_watchers : 4;
+		struct sim_account **w = realloc(x->watchers, cap * sizeof(*w));
+		if (!w)
+			return;
+		x->watchers = w;
+		x->cap_watchers = cap;
+	}
+	x->watchers[x->n_watchers++] = asker;
+}
+
 /* One <user> of the answer for one <user> of the request. */
-static wa_node *user_answer(struct sim *sim, const wa_node *req, const wa_node *query)
+static wa_node *user_answer(struct sim *sim, const wa_node *req, const wa_node *query,
+	struct sim_account *asker)
 {
 	const char *jid = wa_node_attr(req, "jid");
 	const wa_node *contact = wa_node_child(req, "contact");
@@ -86,8 +107,10 @@ static wa_node *user_answer(struct sim *sim, const wa_node *req, const wa_node *
 		u = sim_node_add(u, sim_node("contact", "type", known ? "in" : "out", NULL));
 	if (!known)
 		return u;
-	if (u && has_query(query, "devices"))
+	if (u && has_query(query, "devices")) {
 		u = sim_node_add(u, devices_node(ad.acct));
+		watch_add(sim, ad.acct, asker);
+	}
 	if (u && has_query(query, "lid") && !ad.lid) {
 		sim_jid_user(ad.acct, true, buf, sizeof(buf));
 		u = sim_node_add(u, sim_node("lid", "val", buf, NULL));
@@ -120,7 +143,8 @@ static int iq_usync(struct sim *sim, struct sim_conn *c, const wa_node *iq, void
 		const wa_node *req = wa_node_child_at(list, i);
 		if (strcmp(wa_node_tag(req), "user") != 0)
 			continue;
-		wa_node *ans = user_answer(sim, req, query);
+		struct sim_device *me = sim_conn_device(c);
+		wa_node *ans = user_answer(sim, req, query, me ? me->acct : NULL);
 		if (ans)
 			out_list = sim_node_add(out_list, ans);
 	}
@@ -179,8 +203,16 @@ void sim_usync_notify_devices(struct sim *sim, struct sim_account *a, uint32_t d
 	device_hash(a, false, hash, sizeof(hash));
 	snprintf(ki, sizeof(ki), "%u", d && d->key_index ? d->key_index : 1);
 	sim_msg_tstr(t, sizeof(t), sim_now());
-	for (size_t i = 0;; i++) {
-		struct sim_account *b = sim_account_at(sim, i);
+	/* Default: every device of every account (the e2e tests' clients learn
+	 * peers' LIDs from it). --device-notify watchers: the account's own
+	 * companions and the accounts that cached the list, as a real server
+	 * tells contacts; bulk benchmarks need it, since notifying everyone
+	 * makes each pairing cost O(accounts). */
+	struct sim_acct_ext *ax = sim_ax(sim, a);
+	bool narrow = sim->notify_watchers_only;
+	size_t n_to = narrow ? 1 + (ax ? ax->n_watchers : 0) : SIZE_MAX;
+	for (size_t i = 0; i < n_to; i++) {
+		struct sim_account *b = narrow ? (i == 0 ? a : ax->watchers[i - 1]) : sim_account_at(sim, i);
 		if (!b)
 			break;
 		for (size_t k = 0; k < b->n_devices; k++) {

@@ -61,6 +61,9 @@ struct sim_pairing {
 	struct sim_account *code_acct;
 };
 
+/* Moves c to st, keeping the handshake counters of GET /_sim/conns. */
+void sim_conn_set_state(struct sim_conn *c, enum sim_conn_state st);
+
 struct sim_conn {
 	struct sim *sim;
 	struct lws *wsi;
@@ -124,6 +127,8 @@ struct sim_core {
 	size_t n_routes;
 	struct sim_conn *conns;
 	size_t n_conns;
+	size_t n_handshakes;       /* conns in SIM_CONN_HANDSHAKE (accept -> login/pairing) */
+	size_t peak_handshakes;    /* most at once since start or the last peak reset */
 	uint64_t next_conn_id;
 	uint64_t next_stanza_id;
 	void *timers;              /* list of pending timers (server.c) */
