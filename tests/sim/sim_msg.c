@@ -448,6 +448,7 @@ static void shutdown_hook(struct sim *sim, void *user)
 		if (x) {
 			sim_phone_free(x->phone);
 			sim_keys_clear(&x->phone_keys);
+			free(x->watchers);
 			free(x);
 			a->ext = NULL;
 		}

@@ -56,6 +56,11 @@ struct sim_acct_ext {
 	int64_t last_seen;            /* unix s of the last unavailable */
 	struct sim_recent recent[SIM_MSG_RECENT];
 	size_t recent_next;
+	/* accounts whose companions asked usync about this one (in memory):
+	 * they get its <notification type="devices">, as the real server
+	 * notifies contacts that know the user, not every user */
+	struct sim_account **watchers;
+	size_t n_watchers, cap_watchers;
 };
 
 /* The module's data of a device / an account, created on first use (the
@@ -112,6 +117,8 @@ int sim_msg_init(struct sim *sim) WA_MUST_CHECK;
 /* sim_usync.c: <notification type="devices"> about a's device dev to every
  * account's devices (they drop or extend their cached lists). */
 void sim_usync_notify_devices(struct sim *sim, struct sim_account *a, uint32_t dev, bool added);
+/* Records that `who` looked `a` up (it then gets a's devices notifications). */
+int sim_usync_watch(struct sim *sim, struct sim_account *a, struct sim_account *who) WA_MUST_CHECK;
 
 /* sim_route.c: routes a <message> stanza sent by device sdev (0 = phone) of
  * account from, as the server does for a client's message. When c is set

@@ -54,7 +54,8 @@ static bool has_query(const wa_node *query, const char *tag)
 }
 
 /* One <user> of the answer for one <user> of the request. */
-static wa_node *user_answer(struct sim *sim, const wa_node *req, const wa_node *query)
+static wa_node *user_answer(struct sim *sim, const wa_node *req, const wa_node *query,
+	struct sim_account *asker)
 {
 	const char *jid = wa_node_attr(req, "jid");
 	const wa_node *contact = wa_node_child(req, "contact");
@@ -88,6 +89,10 @@ static wa_node *user_answer(struct sim *sim, const wa_node *req, const wa_node *
 		return u;
 	if (u && has_query(query, "devices"))
 		u = sim_node_add(u, devices_node(ad.acct));
+	if (u && asker && ad.acct != asker && sim_usync_watch(sim, ad.acct, asker) != 0) {
+		wa_node_free(u);
+		return NULL;
+	}
 	if (u && has_query(query, "lid") && !ad.lid) {
 		sim_jid_user(ad.acct, true, buf, sizeof(buf));
 		u = sim_node_add(u, sim_node("lid", "val", buf, NULL));
@@ -120,7 +125,8 @@ static int iq_usync(struct sim *sim, struct sim_conn *c, const wa_node *iq, void
 		const wa_node *req = wa_node_child_at(list, i);
 		if (strcmp(wa_node_tag(req), "user") != 0)
 			continue;
-		wa_node *ans = user_answer(sim, req, query);
+		const struct sim_device *me = sim_conn_device(c);
+		wa_node *ans = user_answer(sim, req, query, me ? me->acct : NULL);
 		if (ans)
 			out_list = sim_node_add(out_list, ans);
 	}
@@ -165,12 +171,54 @@ static void device_hash(struct sim_account *a, bool lid, char *out, size_t cap)
 	free(b);
 }
 
+int sim_usync_watch(struct sim *sim, struct sim_account *a, struct sim_account *who)
+{
+	struct sim_acct_ext *x = sim_ax(sim, a);
+	if (!x)
+		return WA_ENOMEM;
+	for (size_t i = 0; i < x->n_watchers; i++)
+		if (x->watchers[i] == who)
+			return 0;
+	if (x->n_watchers == x->cap_watchers) {
+		size_t nc = x->cap_watchers ? x->cap_watchers * 2 : 4;
+		struct sim_account **v = realloc(x->watchers, nc * sizeof(*v));
+		if (!v)
+			return WA_ENOMEM;
+		x->watchers = v;
+		x->cap_watchers = nc;
+	}
+	x->watchers[x->n_watchers++] = who;
+	return 0;
+}
+
+/* The devices of `b` other than the one that changed get the notification. */
+static void notify_account(struct sim *sim, struct sim_account *b, const struct sim_device *d,
+	const char *from, const char *lid, const char *pnj, const char *lidj, const char *hash,
+	const char *ki, const char *t, bool added)
+{
+	char id[48];
+	for (size_t k = 0; k < b->n_devices; k++) {
+		struct sim_device *to = b->devices[k];
+		if (to == d)
+			continue; /* the new device learns its own list by usync */
+		sim_new_id(sim, id, sizeof(id));
+		wa_node *ch = sim_node(added ? "add" : "remove", "device_hash", hash, NULL);
+		ch = sim_node_add(ch, sim_node("device", "jid", pnj, "key-index", added ? ki : NULL, NULL));
+		ch = sim_node_add(ch, sim_node("device", "jid", lidj, "key-index", added ? ki : NULL, NULL));
+		wa_node *n = sim_node("notification", "from", from, "type", "devices", "id", id, "t", t,
+			"lid", lid, NULL);
+		n = n ? sim_node_add(n, ch) : (wa_node_free(ch), NULL);
+		if (n)
+			SIM_IGNORE(sim_msg_deliver(sim, b, to->device, n));
+	}
+}
+
 void sim_usync_notify_devices(struct sim *sim, struct sim_account *a, uint32_t dev, bool added)
 {
 	/* Baileys only applies add/remove to a list it has cached under that
 	 * user (PN or LID), so name the device in both namespaces. */
 	char from[SIM_MSG_JID_MAX], lid[SIM_MSG_JID_MAX], pnj[SIM_MSG_JID_MAX], lidj[SIM_MSG_JID_MAX];
-	char id[48], t[32], hash[32], ki[16];
+	char t[32], hash[32], ki[16];
 	struct sim_device *d = sim_device_find(a, dev);
 	sim_jid_user(a, false, from, sizeof(from));
 	sim_jid_user(a, true, lid, sizeof(lid));
@@ -179,25 +227,13 @@ void sim_usync_notify_devices(struct sim *sim, struct sim_account *a, uint32_t d
 	device_hash(a, false, hash, sizeof(hash));
 	snprintf(ki, sizeof(ki), "%u", d && d->key_index ? d->key_index : 1);
 	sim_msg_tstr(t, sizeof(t), sim_now());
-	for (size_t i = 0;; i++) {
-		struct sim_account *b = sim_account_at(sim, i);
-		if (!b)
-			break;
-		for (size_t k = 0; k < b->n_devices; k++) {
-			struct sim_device *to = b->devices[k];
-			if (to == d)
-				continue; /* the new device learns its own list by usync */
-			sim_new_id(sim, id, sizeof(id));
-			wa_node *ch = sim_node(added ? "add" : "remove", "device_hash", hash, NULL);
-			ch = sim_node_add(ch, sim_node("device", "jid", pnj, "key-index", added ? ki : NULL, NULL));
-			ch = sim_node_add(ch, sim_node("device", "jid", lidj, "key-index", added ? ki : NULL, NULL));
-			wa_node *n = sim_node("notification", "from", from, "type", "devices", "id", id, "t", t,
-				"lid", lid, NULL);
-			n = n ? sim_node_add(n, ch) : (wa_node_free(ch), NULL);
-			if (n)
-				SIM_IGNORE(sim_msg_deliver(sim, b, to->device, n));
-		}
-	}
+	/* the account's own companions, then those who looked it up (not
+	 * every account: with thousands of accounts that was O(N) stanzas,
+	 * queued until acked, per pairing) */
+	notify_account(sim, a, d, from, lid, pnj, lidj, hash, ki, t, added);
+	struct sim_acct_ext *x = sim_ax(sim, a);
+	for (size_t i = 0; x && i < x->n_watchers; i++)
+		notify_account(sim, x->watchers[i], d, from, lid, pnj, lidj, hash, ki, t, added);
 }
 
 int sim_usync_init(struct sim *sim)
