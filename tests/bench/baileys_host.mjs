@@ -5,7 +5,7 @@
 //   parent -> {cmd:'add', names:[...]}      child -> {ev:'qr', name, qr}
 //                                           child -> {ev:'open', name} / {ev:'fail', name, why}
 //   parent -> {cmd:'gc'}                    child -> {ev:'gc'} (after global.gc, if exposed)
-//   parent -> {cmd:'count'}                 child -> {ev:'count', open, total}
+//   parent -> {cmd:'count'}                 child -> {ev:'count', open, total, closes}
 // argv: [node, script, wss_url, root_hex, auth_root]
 import https from 'node:https';
 import path from 'node:path';
@@ -21,6 +21,7 @@ B.WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(root, 'hex');
 const agent = new https.Agent({ rejectUnauthorized: false, keepAlive: false });
 
 const sessions = new Map(); // name -> { sock, open }
+const closes = {};          // status code -> closes after open
 
 // An app-like client: recreate the socket after 515 (restart required).
 async function start(name) {
@@ -41,13 +42,23 @@ async function start(name) {
     }
     if (u.connection === 'open' && !s.open) {
       s.open = true;
-      process.send({ ev: 'open', name });
+      if (!s.everOpen) process.send({ ev: 'open', name });
+      s.everOpen = true;
     }
     if (u.connection === 'close') {
       const code = u.lastDisconnect?.error?.output?.statusCode;
-      if (code === 515) start(name).catch((e) => process.send({ ev: 'fail', name, why: String(e) }));
-      else if (!s.open) process.send({ ev: 'fail', name, why: `closed ${code}` });
-      else s.open = false;
+      const again = () => start(name).catch((e) => process.send({ ev: 'fail', name, why: String(e) }));
+      if (code === 515) {
+        again();
+      } else if (!s.open) {
+        process.send({ ev: 'fail', name, why: `closed ${code}` });
+      } else {
+        // as an app does: reconnect unless logged out or replaced; the
+        // closes are counted and reported
+        s.open = false;
+        closes[code] = (closes[code] ?? 0) + 1;
+        if (code !== 401 && code !== 403 && code !== 440) setTimeout(again, 1000);
+      }
     }
   });
 }
@@ -61,7 +72,7 @@ process.on('message', async (m) => {
   } else if (m.cmd === 'count') {
     let open = 0;
     for (const s of sessions.values()) open += s.open ? 1 : 0;
-    process.send({ ev: 'count', open, total: sessions.size });
+    process.send({ ev: 'count', open, total: sessions.size, closes });
   } else if (m.cmd === 'exit') {
     for (const s of sessions.values()) try { s.sock.end(undefined); } catch { /* closing */ }
     setTimeout(() => process.exit(0), 200);

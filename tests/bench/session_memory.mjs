@@ -120,8 +120,15 @@ const t0 = performance.now();
 let cpu0 = procCpuS(wamd.pid), simCpu0 = procCpuS(sim.proc.pid);
 let have = 0;
 for (const to of plan) {
-  const r = await provision({ wasim: `http://127.0.0.1:${sim.port}`, socket: wamd.socket, count: to - have, start: have,
-    prefix: 'm', phoneBase: 15557000000, parallel: 32, timeoutS: 1800 });
+  let r;
+  try {
+    r = await provision({ wasim: `http://127.0.0.1:${sim.port}`, socket: wamd.socket, count: to - have, start: have,
+      prefix: 'm', phoneBase: 15557000000, parallel: 32, timeoutS: 1800 });
+  } catch (e) {
+    console.error(`FAIL: provisioning to ${to}: ${e.message}; wamd exit ${wamd.proc.exitCode ?? wamd.proc.signalCode}, ` +
+      `wasim exit ${sim.proc.exitCode ?? sim.proc.signalCode}\n${wamd.log().slice(-3000)}`);
+    process.exit(1);
+  }
   have = to;
   await settle([wamd.pid, sim.proc.pid]);
   const st = procStatus(wamd.pid), ss = procStatus(sim.proc.pid);

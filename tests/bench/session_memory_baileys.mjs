@@ -151,10 +151,16 @@ for (const to of batchPlan(steps, 5)) {
 result.provision = { seconds: (performance.now() - t0) / 1000,
   node_cpu_ms_per_pairing: ((procCpuS(h.pid) - cpu0) * 1000) / maxN,
   wasim_cpu_ms_per_pairing: ((procCpuS(sim.proc.pid) - simCpu0) * 1000) / maxN };
+const before = await h.call('count', 'count');
 const idleCpu0 = procCpuS(h.pid);
 await sleep(idleS * 1000);
 const idleCpu = procCpuS(h.pid) - idleCpu0;
-const count = await h.call('count', 'count');
+let count = await h.call('count', 'count');
+// sockets that dropped reconnect (app-like, 1 s later): give them time
+for (let i = 0; i < 30 && count.open < maxN; i++) {
+  await sleep(1000);
+  count = await h.call('count', 'count');
+}
 await h.call('gc', 'gc');
 const after = procStatus(h.pid);
 result.rows = steps.map((n) => {
@@ -166,7 +172,8 @@ result.rows = steps.map((n) => {
     avg_rss_per_session_kb: (at.rss_kb - base.VmRSS) / n };
 });
 result.samples = samples;
-result.idle = { seconds: idleS, open: count.open, of: maxN, rss_kb: after.VmRSS, anon_kb: after.RssAnon,
+result.idle = { seconds: idleS, open: count.open, of: maxN, closes_after_open: count.closes,
+  closes_before_idle: before.closes, rss_kb: after.VmRSS, anon_kb: after.RssAnon,
   hwm_kb: after.VmHWM, anon_per_session_kb: (after.RssAnon - base.RssAnon) / maxN, cpu_pct: (100 * idleCpu) / idleS };
 result.marginal_kb = result.rows[result.rows.length - 1].median_increment_kb;
 result.fixed_mb = base.RssAnon / 1024;
@@ -205,6 +212,7 @@ for (const r of result.rows)
 console.log(`fixed cost (Baileys loaded, 0 sockets): RssAnon ${fmt(base.RssAnon / 1024, 2)} MB, VmRSS ${fmt(base.VmRSS / 1024, 2)} MB`);
 console.log(`after ${idleS} s idle at N=${maxN}: ${count.open}/${maxN} open, RssAnon ${after.RssAnon} kB ` +
   `(${fmt(result.idle.anon_per_session_kb)} KiB/session), VmHWM ${after.VmHWM} kB, CPU ${fmt(result.idle.cpu_pct, 2)}% of a core`);
+console.log(`closes of open sockets (status: count), all reconnected by the host: ${JSON.stringify(count.closes)}`);
 console.log(`provisioning: ${fmt(result.provision.seconds)} s; CPU per pairing: Node ${fmt(result.provision.node_cpu_ms_per_pairing)} ms, ` +
   `wasim ${fmt(result.provision.wasim_cpu_ms_per_pairing)} ms`);
 if (outPath) fs.writeFileSync(outPath, JSON.stringify(result, null, 1) + '\n');
