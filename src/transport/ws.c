@@ -1,7 +1,9 @@
 /* src/transport/ws.c: the libwebsockets driver behind wa_tr_driver — one
- * WebSocket client connection per session and lws_sul timers, all on the
+ * WebSocket client connection per session and timers, all on the
  * embedder's lws_context (one loop per process, DESIGN.md). Received
  * fragments go up as they arrive; the Noise frame decoder above reassembles.
+ * Timers live in one min-heap per context (theap.h explains why) behind a
+ * single lws_sul armed for the earliest deadline.
  *
  * Lifetime: a connection object is freed when both the owner released it
  * (close) and lws destroyed the wsi; until the wsi is gone lws may still
@@ -11,11 +13,16 @@
 #include <string.h>
 
 #include "transport/socks_bridge.h"
+#include "transport/theap.h"
 #include "transport/ws.h"
 #include "wa/session.h"
 #include "util/log.h"
 
 #define WA_TR_PROTOCOL_NAME "wa-chat"
+/* Allocated by lws per connection: about 40 KiB of an idle session's RSS
+ * (measured: 90 -> 49 KiB per session with 4 KiB). Smaller sizes are not
+ * safe yet: with 4 KiB the offline burst after a restart stalled in
+ * session_chat (to investigate in lws 4.1.6's read path). */
 #define WA_TR_RX_BUFFER 65536
 #define WA_TR_FLUSH_TIMEOUT_S 2 /* close waits this long for queued bytes */
 
@@ -43,12 +50,31 @@ struct wa_tr_conn {
 	uint64_t n_written; /* messages written, for on_written */
 };
 
-struct wa_tr_timer {
-	lws_sorted_usec_list_t sul; /* embedded: the timer is its own owner */
+/* One per lws_context that has timers; freed with its last timer. The list
+ * is touched only from the loop thread (one loop per process, DESIGN.md). */
+struct tr_sched {
+	lws_sorted_usec_list_t sul; /* the single lws timer: earliest deadline */
 	struct lws_context *ctx;
+	wa_theap heap;
+	size_t timers;   /* live timers, armed or not (heap room reserved) */
+	int64_t sul_due; /* deadline the sul is set for, 0 when not set */
+	bool in_fire;
+	struct tr_sched *next;
+};
+static struct tr_sched *g_scheds;
+
+struct wa_tr_timer {
+	wa_theap_node node;
+	struct tr_sched *s;
 	wa_timer_fn fn;
 	void *user;
 };
+
+/* lws' default retry policy makes it re-arm a per-connection "validity"
+ * sul on every received frame (another sorted-list walk per frame). The
+ * session runs its own keep-alive (§5.4), so none is wanted here. */
+static const lws_retry_bo_t no_validity_check = { .secs_since_valid_ping = 0,
+	.secs_since_valid_hangup = 0 };
 
 static void tx_free_all(struct wa_tr_conn *c)
 {
@@ -477,6 +503,7 @@ static int tr_open(void *ctx, const wa_tr_config *cfg, const wa_tr_events *ev, v
 	}
 	ci.opaque_user_data = c;
 	ci.pwsi = &c->wsi;
+	ci.retry_and_idle_policy = &no_validity_check;
 	c->in_open = true;
 	struct lws *wsi = lws_client_connect_via_info(&ci);
 	c->in_open = false;
@@ -541,20 +568,87 @@ static void tr_close(void *conn)
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 }
 
-static void timer_cb(lws_sorted_usec_list_t *sul)
+static void sched_cb(lws_sorted_usec_list_t *sul);
+
+static void sched_free(struct tr_sched *s)
 {
-	struct wa_tr_timer *t = lws_container_of(sul, struct wa_tr_timer, sul);
-	t->fn(t->user);
+	lws_sul_cancel(&s->sul);
+	for (struct tr_sched **pp = &g_scheds; *pp; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	wa_theap_fini(&s->heap);
+	free(s);
+}
+
+/* Points the lws sul at the earliest deadline when that moved earlier; a
+ * sul left pointing later than needed is never set, one pointing earlier
+ * (the top was cancelled) just fires and re-arms. */
+static void sched_arm(struct tr_sched *s)
+{
+	const wa_theap_node *top = wa_theap_top(&s->heap);
+	if (!top || (s->sul_due && s->sul_due <= top->due))
+		return;
+	int64_t now = (int64_t)lws_now_usecs();
+	s->sul_due = top->due;
+	lws_sul_schedule(s->ctx, 0, &s->sul, sched_cb,
+		(lws_usec_t)(top->due > now ? top->due - now : 0));
+}
+
+static void sched_cb(lws_sorted_usec_list_t *sul)
+{
+	struct tr_sched *s = lws_container_of(sul, struct tr_sched, sul);
+	s->sul_due = 0;
+	s->in_fire = true;
+	int64_t now = (int64_t)lws_now_usecs();
+	/* bounded: a callback re-arming itself at 0 ms waits for the next round */
+	for (size_t budget = s->heap.n; budget > 0; budget--) {
+		wa_theap_node *top = wa_theap_top(&s->heap);
+		if (!top || top->due > now)
+			break;
+		struct wa_tr_timer *t = lws_container_of(top, struct wa_tr_timer, node);
+		wa_theap_remove(&s->heap, top);
+		t->fn(t->user); /* may set, cancel or free any timer, this one too */
+	}
+	s->in_fire = false;
+	if (s->timers == 0)
+		sched_free(s);
+	else
+		sched_arm(s);
 }
 
 static int tr_timer_new(void *ctx, wa_timer_fn fn, void *user, void **t_out)
 {
 	if (!ctx || !fn)
 		return WA_EINVAL;
+	struct tr_sched *s = g_scheds;
+	while (s && s->ctx != ctx)
+		s = s->next;
+	bool fresh = !s;
+	if (fresh) {
+		s = calloc(1, sizeof *s);
+		if (!s)
+			return WA_ENOMEM;
+		s->ctx = ctx;
+		wa_theap_init(&s->heap);
+	}
 	struct wa_tr_timer *t = calloc(1, sizeof *t);
-	if (!t)
+	if (!t || wa_theap_reserve(&s->heap, s->timers + 1) != 0) {
+		free(t);
+		if (fresh) {
+			wa_theap_fini(&s->heap);
+			free(s);
+		}
 		return WA_ENOMEM;
-	t->ctx = ctx;
+	}
+	if (fresh) {
+		s->next = g_scheds;
+		g_scheds = s;
+	}
+	s->timers++;
+	wa_theap_node_init(&t->node);
+	t->s = s;
 	t->fn = fn;
 	t->user = user;
 	*t_out = t;
@@ -564,13 +658,18 @@ static int tr_timer_new(void *ctx, wa_timer_fn fn, void *user, void **t_out)
 static void tr_timer_set(void *tp, uint32_t ms)
 {
 	struct wa_tr_timer *t = tp;
-	lws_sul_schedule(t->ctx, 0, &t->sul, timer_cb, (lws_usec_t)ms * LWS_US_PER_MS);
+	int64_t due = (int64_t)lws_now_usecs() + (int64_t)ms * LWS_US_PER_MS;
+	/* cannot fail: tr_timer_new reserved this timer's slot */
+	if (wa_theap_set(&t->s->heap, &t->node, due) != 0)
+		return;
+	if (!t->s->in_fire)
+		sched_arm(t->s);
 }
 
 static void tr_timer_cancel(void *tp)
 {
 	struct wa_tr_timer *t = tp;
-	lws_sul_cancel(&t->sul);
+	wa_theap_remove(&t->s->heap, &t->node);
 }
 
 static void tr_timer_free(void *tp)
@@ -578,8 +677,11 @@ static void tr_timer_free(void *tp)
 	struct wa_tr_timer *t = tp;
 	if (!t)
 		return;
-	lws_sul_cancel(&t->sul);
+	struct tr_sched *s = t->s;
+	wa_theap_remove(&s->heap, &t->node);
 	free(t);
+	if (--s->timers == 0 && !s->in_fire)
+		sched_free(s);
 }
 
 static int64_t tr_now(void *ctx)

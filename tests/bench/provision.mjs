@@ -18,9 +18,11 @@ import { fileURLToPath } from 'node:url';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// JSON over wamd's unix socket (keep-alive: one connection per worker).
+// JSON over wamd's unix socket, one connection per request: wamd closes
+// idle keep-alive connections after 5 s, and a request sent on one just as
+// it closes fails with ECONNRESET (seen on a loaded machine).
 export function wamdClient(socket, maxSockets = 64) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets });
+  const agent = new http.Agent({ keepAlive: false, maxSockets });
   const call = (method, path, body) => new Promise((resolve, reject) => {
     const data = body ? JSON.stringify(body) : null;
     const req = http.request({

@@ -37,12 +37,44 @@ if w and b:
         rows.append((f"DH step every msg, {g} msgs per commit", wb["alternating_per_s"], b["alternating_per_s"],
                      "higher"))
 
-print(f"{'benchmark':<45} {'wamd':>12} {'Baileys':>12} {'ratio':>8}")
+# --- M: memory per connected idle session (session_memory*.mjs) ---
+sw, sb = load("session_memory_wamd.json"), load("session_memory_baileys.json")
+if sw and sb:
+    common = sorted({r["n"] for r in sw["rows"]} & {r["n"] for r in sb["rows"]})
+    if common:
+        n = common[-1]
+        wr = next(r for r in sw["rows"] if r["n"] == n)
+        br = next(r for r in sb["rows"] if r["n"] == n)
+        rows.append((f"idle session, marginal RssAnon KiB (N={n})", wr["median_increment_kb"],
+                     br["median_increment_kb"], "lower"))
+        rows.append((f"idle session, average RssAnon KiB (N={n})", wr["avg_anon_per_session_kb"],
+                     br["avg_anon_per_session_kb"], "lower"))
+    rows.append((f"idle session, RssAnon KiB after idle (N={sw['idle']['of']} vs {sb['idle']['of']})",
+                 sw["idle"]["anon_per_session_kb"], sb["idle"]["anon_per_session_kb"], "lower"))
+    rows.append(("fixed cost, RssAnon MB (0 sessions)", sw["fixed"]["anon_kb"] / 1024,
+                 sb["fixed"]["anon_kb"] / 1024, "lower"))
+    one = next((r for r in sw["rows"] if r["n"] == 1), None)
+    pp = next((r for r in sb.get("per_process", []) if r["n"] == 1), None)
+    if one and pp:
+        rows.append(("one session, total VmRSS MB (Baileys: own process)", one["rss_kb"] / 1024,
+                     pp["rss_per_session_kb"] / 1024, "lower"))
+    rows.append(("CPU per pairing, ms (client side)", sw["provision"]["wamd_cpu_ms_per_pairing"],
+                 sb["provision"]["node_cpu_ms_per_pairing"], "lower"))
+
+
+print(f"{'benchmark':<52} {'wamd':>12} {'Baileys':>12} {'ratio':>8}")
 print("(wamd rows without 'per commit': one durable SQLite commit per message on each side)")
 for label, wv, bv, better in rows:
     ratio = (wv / bv if better == "higher" else bv / wv) if bv and wv else float("nan")
-    print(f"{label:<45} {wv:>12,.2f} {bv:>12,.2f} {ratio:>7.1f}x")
+    print(f"{label:<52} {wv:>12,.2f} {bv:>12,.2f} {ratio:>7.1f}x")
 print("(ratio > 1 means wamd is better)")
+if sw:
+    idle = sw["idle"]
+    print(f"wamd at N={idle['of']} after {idle['seconds']} s idle: {idle['open']}/{idle['of']} open, "
+          f"VmHWM {sw['vm_hwm_kb'] / 1024:.1f} MB, idle CPU {idle['wamd_cpu_pct']:.2f}% of a core")
+    print(f"wasim (test server) at N={idle['of']}: {idle['wasim_anon_per_conn_kb']:.1f} KiB RssAnon per TLS "
+          f"connection, idle CPU {idle['wasim_cpu_pct']:.2f}%, {sw['provision']['wasim_cpu_ms_per_pairing']:.1f} ms CPU "
+          "per pairing")
 with open(os.path.join(res, "summary.json"), "w") as f:
     json.dump([{"benchmark": l, "wamd": wv, "baileys": bv} for l, wv, bv, _ in rows], f, indent=1)
 

@@ -10,9 +10,23 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <ev.h>
 #include <libwebsockets.h>
 
 #include "simcore.h"
+
+/* lws 4.1.6's libev glue re-arms its timer with ev_timer_set() on a
+ * watcher that may be active, which libev ignores: an lws timer scheduled
+ * earlier than the armed one fires late. Its ripe timers are also run after
+ * every descriptor event, so a 10 ms nudge through lws' event pipe bounds
+ * the lateness (100 pipe wakeups/s, negligible). */
+#define WA_EV_NUDGE_S 0.01
+static void ev_nudge_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	(void)l;
+	(void)revents;
+	lws_cancel_service(w->data);
+}
 
 /* Per-wsi data: either a chat connection or an HTTP request in progress. */
 struct pss {
@@ -356,10 +370,14 @@ static const struct lws_protocols protocols[] = {
 };
 
 static volatile int interrupted;
+static struct lws_context *signal_ctx; /* woken by a signal */
+static struct ev_loop *ev_loop_g;      /* our libev loop, NULL with poll() */
 static void on_signal(int sig)
 {
 	(void)sig;
 	interrupted = 1;
+	if (signal_ctx)
+		lws_cancel_service(signal_ctx); /* a pipe write: wakes the loop */
 }
 
 static struct lws_vhost *make_vhost(struct lws_context *ctx, const char *name, int port,
@@ -390,7 +408,25 @@ int sim_server_start(struct sim *sim, int port, int tls_port, const char *tls_di
 	info.user = sim;
 	info.fd_limit_per_thread = (unsigned)(core->max_conns + 64);
 	info.count_threads = 1;
+	/* epoll through lws' libev plugin (lws' own loop is poll(): every
+	 * wakeup scans all descriptors, which dominates at thousands of
+	 * connections); WA_EVENT_LOOP=poll or a missing plugin: poll().
+	 * The libev loop is ours: lws' own run of it never returns. */
+	const char *evl = getenv("WA_EVENT_LOOP");
+	ev_loop_g = (evl && !strcmp(evl, "poll")) ? NULL : ev_loop_new(EVFLAG_AUTO);
+	void *foreign[1] = { ev_loop_g };
+	if (ev_loop_g) {
+		info.options |= LWS_SERVER_OPTION_LIBEV;
+		info.foreign_loops = foreign;
+	}
 	core->ctx = lws_create_context(&info);
+	if (!core->ctx && ev_loop_g) {
+		ev_loop_destroy(ev_loop_g);
+		ev_loop_g = NULL;
+		info.options &= ~(uint64_t)LWS_SERVER_OPTION_LIBEV;
+		info.foreign_loops = NULL;
+		core->ctx = lws_create_context(&info);
+	}
 	if (!core->ctx)
 		return WA_EIO;
 	core->vh_plain = make_vhost(core->ctx, "plain", port, NULL, NULL);
@@ -418,9 +454,22 @@ int sim_server_run(struct sim *sim)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	while (!interrupted)
-		if (lws_service(core->ctx, 0) < 0)
+	signal_ctx = core->ctx;
+	ev_timer nudge;
+	if (ev_loop_g) {
+		ev_timer_init(&nudge, ev_nudge_cb, WA_EV_NUDGE_S, WA_EV_NUDGE_S);
+		nudge.data = core->ctx;
+		ev_timer_start(ev_loop_g, &nudge);
+	}
+	while (!interrupted) {
+		if (ev_loop_g)
+			ev_run(ev_loop_g, EVRUN_ONCE);
+		else if (lws_service(core->ctx, 0) < 0)
 			break;
+	}
+	signal_ctx = NULL;
+	if (ev_loop_g)
+		ev_timer_stop(ev_loop_g, &nudge);
 	return 0;
 }
 
@@ -432,4 +481,7 @@ void sim_server_stop(struct sim *sim)
 	if (core->ctx)
 		lws_context_destroy(core->ctx);
 	core->ctx = NULL;
+	if (ev_loop_g)
+		ev_loop_destroy(ev_loop_g);
+	ev_loop_g = NULL;
 }
