@@ -194,7 +194,7 @@ void sim_usync_notify_devices(struct sim *sim, struct sim_account *a, uint32_t d
 	/* Baileys only applies add/remove to a list it has cached under that
 	 * user (PN or LID), so name the device in both namespaces. */
 	char from[SIM_MSG_JID_MAX], lid[SIM_MSG_JID_MAX], pnj[SIM_MSG_JID_MAX], lidj[SIM_MSG_JID_MAX];
-	char t[32], hash[32], ki[16];
+	char id[48], t[32], hash[32], ki[16];
 	struct sim_device *d = sim_device_find(a, dev);
 	sim_jid_user(a, false, from, sizeof(from));
 	sim_jid_user(a, true, lid, sizeof(lid));
