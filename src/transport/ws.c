@@ -19,11 +19,19 @@
 #include "util/log.h"
 
 #define WA_TR_PROTOCOL_NAME "wa-chat"
-/* Allocated by lws per connection: about 40 KiB of an idle session's RSS
- * (measured: 90 -> 49 KiB per session with 4 KiB). Smaller sizes are not
- * safe yet: with 4 KiB the offline burst after a restart stalled in
- * session_chat (to investigate in lws 4.1.6's read path). */
-#define WA_TR_RX_BUFFER 65536
+/* lws allocates this (+ LWS_PRE) per connection as the frame buffer a
+ * received WebSocket payload is gathered in before CLIENT_RECEIVE; a larger
+ * payload arrives in several callbacks, which on_data's consumers (the
+ * resumable frame decoder) take in any split. lws 4.1.6 reads the socket in
+ * at most pt_serv_buf_size (4096 by default) bytes whatever this is, so a
+ * bigger buffer buys only fewer callbacks: transport_rx (tests/e2e) moves
+ * 662 KB in the same CPU time with 4 KiB as with 64 KiB (292 vs 211
+ * callbacks). 64 KiB cost about 40 KiB of an idle session's RSS (measured
+ * 90 -> 49 KiB per session with 4 KiB). The stall once seen with 4 KiB in
+ * session_chat did not reproduce (4 KiB and 1 KiB pass session_chat,
+ * session_tls, session_drop, wamd_wasim, wamd_restart, proxies), and
+ * transport_rx passes with 1 byte. */
+#define WA_TR_RX_BUFFER 4096
 #define WA_TR_FLUSH_TIMEOUT_S 2 /* close waits this long for queued bytes */
 
 struct tx_buf {
