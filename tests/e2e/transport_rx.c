@@ -5,7 +5,9 @@
  * (an offline queue flushed after a login), one message split into
  * WebSocket continuation fragments, and a 256 KiB message; every byte must
  * reach on_data once, in order (a position-dependent pattern), before
- * DEADLINE_MS. The client protocol is the embedder's copy of
+ * DEADLINE_MS; the client sends the same plan back at once and the server
+ * checks it (lws caps each socket write at the protocol's tx_packet_size,
+ * or at rx_buffer_size when that is 0). The client protocol is the embedder's copy of
  * wa_lws_protocols() with rx_buffer_size overridden, which is how lws sizes
  * a client connection's frame buffer. Prints the CPU time per case. */
 #include <libwebsockets.h>
@@ -49,24 +51,38 @@ static uint8_t pattern(size_t pos)
 }
 
 struct srv_pss {
+	size_t rx;     /* bytes received from the client */
 	int msg;       /* next message */
 	int frag;      /* next fragment of the fragmented message */
 	size_t pos;    /* stream position of the next byte */
 };
 
 static size_t g_total;
+static size_t g_srv_rx; /* bytes the server got in order */
+static bool g_srv_bad;
 
 static int srv_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 	size_t len)
 {
 	struct srv_pss *pss = user;
-	(void)in;
-	(void)len;
 	switch (reason) {
 	case LWS_CALLBACK_ESTABLISHED:
 		memset(pss, 0, sizeof *pss);
 		lws_callback_on_writable(wsi);
 		return 0;
+	case LWS_CALLBACK_RECEIVE: {
+		const uint8_t *p = in;
+		for (size_t k = 0; k < len; k++)
+			if (pss->rx + k >= g_total || p[k] != pattern(pss->rx + k)) {
+				if (!g_srv_bad)
+					fprintf(stderr, "  sent byte %zu wrong\n", pss->rx + k);
+				g_srv_bad = true;
+				break;
+			}
+		pss->rx += len;
+		g_srv_rx = pss->rx;
+		return 0;
+	}
 	case LWS_CALLBACK_SERVER_WRITEABLE: {
 		if (pss->msg >= N_MSGS)
 			return 0;
@@ -107,15 +123,33 @@ static int srv_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 }
 
 struct cli {
+	void *conn;
+	int send_rc;
 	size_t got;
 	int chunks;
 	bool bad, closed, done;
 	int close_err;
 };
 
+/* The same plan the other way: the client sends every message at once
+ * (a burst of queued stanzas after a login). */
 static void cli_open(void *user)
 {
-	(void)user;
+	struct cli *c = user;
+	size_t pos = 0;
+	for (int i = 0; i < N_MSGS && c->send_rc == 0; i++) {
+		size_t n = msg_len(i);
+		uint8_t *b = malloc(n);
+		if (!b) {
+			c->send_rc = WA_ENOMEM;
+			break;
+		}
+		for (size_t k = 0; k < n; k++)
+			b[k] = pattern(pos + k);
+		c->send_rc = wa_tr_lws_driver.send(c->conn, b, n);
+		free(b);
+		pos += n;
+	}
 }
 
 static void cli_data(void *user, const uint8_t *p, size_t len)
@@ -130,7 +164,7 @@ static void cli_data(void *user, const uint8_t *p, size_t len)
 			break;
 		}
 	c->got += len;
-	if (c->got == g_total)
+	if (c->got == g_total && g_srv_rx == g_total)
 		c->done = true;
 }
 
@@ -164,7 +198,7 @@ static int run_case(size_t rx_size, bool tls, const char *cert, const char *key)
 	memset(srv_protos, 0, sizeof srv_protos);
 	memcpy(cli_protos, wp, np * sizeof *wp);
 	cli_protos[0].rx_buffer_size = rx_size;
-	srv_protos[0] = (struct lws_protocols){ "rxsrv", srv_cb, sizeof(struct srv_pss), 4096, 0,
+	srv_protos[0] = (struct lws_protocols){ "rxsrv", srv_cb, sizeof(struct srv_pss), 65536, 0,
 		NULL, 0 };
 
 	struct lws_context_creation_info info;
@@ -194,18 +228,24 @@ static int run_case(size_t rx_size, bool tls, const char *cert, const char *key)
 	snprintf(url, sizeof url, "%s://127.0.0.1:%d/", tls ? "wss" : "ws",
 		lws_get_vhost_listen_port(vh));
 	struct cli c = { 0 };
+	g_srv_rx = 0;
+	g_srv_bad = false;
 	wa_tr_config cfg = { .url = url, .tls_insecure = true };
 	void *conn = NULL;
 	double t0 = cpu_s();
 	int rc = wa_tr_lws_driver.open(ctx, &cfg, &cli_events, &c, &conn);
+	c.conn = conn;
 	int64_t end = wa_tr_lws_driver.now_ms(ctx) + DEADLINE_MS;
-	while (rc == 0 && !c.done && !c.bad && !c.closed && wa_tr_lws_driver.now_ms(ctx) < end)
+	while (rc == 0 && !(c.got == g_total && g_srv_rx == g_total) && !c.bad && !g_srv_bad &&
+		!c.closed && c.send_rc == 0 && wa_tr_lws_driver.now_ms(ctx) < end)
 		lws_service(ctx, 0);
 	double cpu = cpu_s() - t0;
-	int ok = rc == 0 && c.done && !c.bad;
-	printf("%s - rx buffer %zu over %s: %zu of %zu bytes in %d chunks, %.3f s CPU%s\n",
-		ok ? "ok" : "not ok", rx_size, tls ? "wss" : "ws", c.got, g_total, c.chunks, cpu,
-		c.closed ? " (closed)" : "");
+	int ok = rc == 0 && c.got == g_total && g_srv_rx == g_total && !c.bad && !g_srv_bad &&
+		c.send_rc == 0;
+	printf("%s - rx buffer %zu over %s: received %zu of %zu bytes in %d chunks, sent %zu, "
+	       "%.3f s CPU%s\n",
+		ok ? "ok" : "not ok", rx_size, tls ? "wss" : "ws", c.got, g_total, c.chunks, g_srv_rx,
+		cpu, c.closed ? " (closed)" : "");
 	wa_tr_lws_driver.close(conn);
 	lws_context_destroy(ctx);
 	return ok ? 0 : -1;
