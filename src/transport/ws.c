@@ -19,11 +19,27 @@
 #include "util/log.h"
 
 #define WA_TR_PROTOCOL_NAME "wa-chat"
-/* Allocated by lws per connection: about 40 KiB of an idle session's RSS
- * (measured: 90 -> 49 KiB per session with 4 KiB). Smaller sizes are not
- * safe yet: with 4 KiB the offline burst after a restart stalled in
- * session_chat (to investigate in lws 4.1.6's read path). */
-#define WA_TR_RX_BUFFER 65536
+/* lws allocates this (+ LWS_PRE) per connection as the frame buffer a
+ * received WebSocket payload is gathered in before CLIENT_RECEIVE; a larger
+ * payload arrives in several callbacks, which on_data's consumers (the
+ * resumable frame decoder) take in any split. lws 4.1.6 reads the socket in
+ * at most pt_serv_buf_size (4096 by default) bytes whatever this is, so a
+ * bigger buffer buys only fewer callbacks: transport_rx (tests/e2e, release
+ * build) moves 662 KB each way over wss:// in 13 ms of CPU with 4 KiB as
+ * with 64 KiB (292 vs 211 callbacks). 64 KiB cost about 42 KiB of an idle
+ * session's RSS (session_memory at N=300: 106.3 -> 64.6 KiB per session).
+ * The stall once seen with 4 KiB in session_chat did not reproduce:
+ * session_chat, the other session e2e tests and the wamd ones pass with 4
+ * KiB, 1 KiB and even 16 bytes (receive and write cap), and transport_rx
+ * passes with 1 byte. */
+#define WA_TR_RX_BUFFER 4096
+/* lws 4.1.6 caps each socket write at tx_packet_size, or at rx_buffer_size
+ * when that is 0 (core-net/output.c), queueing the rest until the next
+ * POLLOUT: set on its own so a small receive buffer does not also chop
+ * every send (with a 1-byte rx buffer and no tx size, transport_rx's wss
+ * sends took 1.1 s of CPU instead of 0.1 s, ASan build). It allocates
+ * nothing. */
+#define WA_TR_TX_PACKET 65536
 #define WA_TR_FLUSH_TIMEOUT_S 2 /* close waits this long for queued bytes */
 
 struct tx_buf {
@@ -208,7 +224,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 }
 
 static const struct lws_protocols wa_protocols[] = {
-	{WA_TR_PROTOCOL_NAME, ws_callback, 0, WA_TR_RX_BUFFER, 0, NULL, 0},
+	{WA_TR_PROTOCOL_NAME, ws_callback, 0, WA_TR_RX_BUFFER, 0, NULL, WA_TR_TX_PACKET},
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
