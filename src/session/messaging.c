@@ -576,21 +576,27 @@ static void job_fail(wa_session *s, job *j, int err)
 	hold_drop(s->msg, j->chat);
 }
 
+/* The code of an <iq type="error"> answer (0 without one). */
+static int iq_error_code(int err, const wa_node *resp)
+{
+	if (err != WA_EPROTO || !resp)
+		return 0;
+	const wa_node *e = wa_node_child(resp, "error");
+	const char *cs = e ? wa_node_attr(e, "code") : NULL;
+	return cs ? atoi(cs) : 0;
+}
+
 /* Whether an iq failure is worth retrying: no answer (timeout, connection
  * gone) or a server-side error (5xx, 429 rate limit, 408). Any other answer
- * (4xx: 404 not found, 406 not acceptable, ...) is final. code_out gets the
- * error code of an <iq type="error"> (0 without one). */
-static bool iq_transient(int err, const wa_node *resp, int *code_out)
+ * (4xx: 404 not found, 406 not acceptable, ...) is final. code: from
+ * iq_error_code (returned by value: GCC -O3 flagged the former out-param
+ * as a dangling pointer and broke the release build). */
+static bool iq_transient(int err, const wa_node *resp, int code)
 {
-	*code_out = 0;
 	if (err == WA_ECLOSED || err == WA_ETIMEOUT || err == WA_ESTATE)
 		return true;
 	if (err != WA_EPROTO || !resp)
 		return false;
-	const wa_node *e = wa_node_child(resp, "error");
-	const char *cs = e ? wa_node_attr(e, "code") : NULL;
-	int code = cs ? atoi(cs) : 0;
-	*code_out = code;
 	return code <= 0 || code >= 500 || code == 429 || code == 408;
 }
 
@@ -760,8 +766,8 @@ static void on_prekeys(wa_session *s, int err, const wa_node *resp, void *user)
 	wa_msg_state *m = s->msg;
 	if (!m || m->job != j)
 		return;
-	int code = 0;
-	if (err != 0 && iq_transient(err, resp, &code)) {
+	int code = iq_error_code(err, resp);
+	if (err != 0 && iq_transient(err, resp, code)) {
 		job_defer(s, j, err, code, "pre-key fetch");
 		return;
 	}
@@ -837,8 +843,8 @@ static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 	wa_msg_state *m = s->msg;
 	if (!m || m->job != j)
 		return;
-	int code = 0;
-	if (err != 0 && iq_transient(err, resp, &code)) {
+	int code = iq_error_code(err, resp);
+	if (err != 0 && iq_transient(err, resp, code)) {
 		job_defer(s, j, err, code, "usync");
 		return;
 	}
