@@ -922,9 +922,10 @@ static void job_start(wa_session *s, job *j)
 
 /* Encrypts j for every target with a session and records the stanza in
  * j's outbox row (state SENDING): the ratchet steps and the record must
- * commit together, so the caller holds the transaction and sends *st_out
- * only after its commit. */
-static int job_seal(wa_session *s, job *j, wa_node **st_out)
+ * commit together, so the caller holds the transaction and sends the
+ * record (*rec_out: WA_OUTBOX_STANZA + encoded stanza, free()) only after
+ * its commit. */
+static int job_seal(wa_session *s, job *j, uint8_t **rec_out, size_t *rec_len_out)
 {
 	target *t = NULL;
 	size_t n = 0;
@@ -989,20 +990,23 @@ static int job_seal(wa_session *s, job *j, wa_node **st_out)
 	free(encs);
 	free(t);
 	free(dsm);
-	free(rec);
 	free(enc_bytes);
-	if (rc == 0)
-		*st_out = st;
-	else
-		wa_node_free(st);
+	wa_node_free(st);
+	if (rc == 0) {
+		*rec_out = rec;
+		*rec_len_out = enc_len + 1;
+	} else {
+		free(rec);
+	}
 	return rc;
 }
 
-/* Sends a sealed stanza whose record has committed; a failed write leaves
- * the row SENDING, requeued and resent on the next READY. */
-static void send_sealed(wa_session *s, const job *j, const wa_node *st)
+/* Sends a sealed stanza (its outbox record) once the record has committed;
+ * a failed write leaves the row SENDING, requeued and resent on the next
+ * READY. */
+static void send_sealed(wa_session *s, const job *j, const uint8_t *rec, size_t rec_len)
 {
-	int src = wa_conn_send_node(s, st);
+	int src = wa_conn_send_message_bytes(s, rec + 1, rec_len - 1, j->id);
 	if (src == 0)
 		inflight_add(s, j->row, j->id, j->chat);
 	else
@@ -1017,10 +1021,11 @@ static void job_encrypt(wa_session *s, job *j)
 	wa_msg_state *m = s->msg;
 	m->job = NULL;
 	hold_drop(m, j->chat);
-	wa_node *st = NULL;
+	uint8_t *rec = NULL;
+	size_t rec_len = 0;
 	int rc = wa_store_begin(s->store);
 	if (rc == 0) {
-		rc = job_seal(s, j, &st);
+		rc = job_seal(s, j, &rec, &rec_len);
 		if (rc == 0)
 			rc = wa_store_commit(s->store);
 		else
@@ -1028,14 +1033,14 @@ static void job_encrypt(wa_session *s, job *j)
 	}
 	flush_identity(s);
 	if (rc == 0) {
-		send_sealed(s, j, st);
+		send_sealed(s, j, rec, rec_len);
 	} else if (rc == WA_EDB || rc == WA_EDB_BUSY) {
 		WA_DEBUG(MOD, "[%lld] %s: store error %s, left queued", (long long)s->instance_id, j->id,
 			wa_errname(rc));
 	} else {
 		job_fail(s, j, rc);
 	}
-	wa_node_free(st);
+	free(rec);
 	job_free(j);
 	if (rc == 0 || (rc != WA_EDB && rc != WA_EDB_BUSY))
 		pump(s);
@@ -1152,9 +1157,9 @@ static int normalize_to(const char *to, char out[WA_STORE_JID_MAX])
  * outbox row, the ratchet steps and the stanza durable together (instead
  * of one commit for the row and another for the ratchet). The work sits in
  * a savepoint: on any failure it is undone, the row stays QUEUED and pump
- * takes the usual path (which reports errors). Returns true with *st_out
- * when sealed; the caller sends it after its commit. */
-static bool seal_now(wa_session *s, job *j, wa_node **st_out)
+ * takes the usual path (which reports errors). Returns true with the
+ * record (job_seal) when sealed; the caller sends it after its commit. */
+static bool seal_now(wa_session *s, job *j, uint8_t **rec_out, size_t *rec_len_out)
 {
 	wa_msg_state *m = s->msg;
 	/* depth 1: the caller's transaction is the outermost, so its commit is
@@ -1193,18 +1198,20 @@ static bool seal_now(wa_session *s, job *j, wa_node **st_out)
 		return false; /* pre-keys to fetch first */
 	if (wa_store_begin(s->store) != 0)
 		return false;
-	wa_node *st = NULL;
-	int rc = job_seal(s, j, &st);
+	uint8_t *rec = NULL;
+	size_t rec_len = 0;
+	int rc = job_seal(s, j, &rec, &rec_len);
 	if (rc == 0)
 		rc = wa_store_commit(s->store);
 	else
 		wa_store_rollback(s->store);
 	if (rc != 0) {
-		wa_node_free(st);
+		free(rec);
 		return false;
 	}
 	hold_drop(m, j->chat);
-	*st_out = st;
+	*rec_out = rec;
+	*rec_len_out = rec_len;
 	return true;
 }
 
@@ -1234,7 +1241,8 @@ static int queue_message(wa_session *s, const char *chat, const char *id_in, con
 	job j = {.msg = rec + 1, .msg_len = len};
 	snprintf(j.id, sizeof j.id, "%s", id);
 	snprintf(j.chat, sizeof j.chat, "%s", chat);
-	wa_node *st = NULL;
+	uint8_t *sealed = NULL;
+	size_t sealed_len = 0;
 	int rc = wa_store_begin(s->store);
 	if (rc == 0) {
 		rc = wa_store_msg_insert(s->store, s->instance_id, &row, &existed);
@@ -1243,7 +1251,7 @@ static int queue_message(wa_session *s, const char *chat, const char *id_in, con
 		if (rc == 0)
 			rc = wa_store_outbox_add(s->store, s->instance_id, chat, id, rec, len + 1, &j.row);
 		if (rc == 0)
-			seal_now(s, &j, &st);
+			seal_now(s, &j, &sealed, &sealed_len);
 		if (rc == 0)
 			rc = wa_store_commit(s->store);
 		else
@@ -1252,15 +1260,15 @@ static int queue_message(wa_session *s, const char *chat, const char *id_in, con
 	free(rec);
 	flush_identity(s);
 	if (rc != 0) {
-		wa_node_free(st); /* never sent: its ratchet steps rolled back with the row */
+		free(sealed); /* never sent: its ratchet steps rolled back with the row */
 		return rc;
 	}
 	char *dup = id_out ? strdup(id) : NULL;
 	recent_add(s->msg, id, chat);
 	emit_status(s, chat, id, WA_MSG_PENDING);
-	if (st) {
-		send_sealed(s, &j, st);
-		wa_node_free(st);
+	if (sealed) {
+		send_sealed(s, &j, sealed, sealed_len);
+		free(sealed);
 	}
 	pump(s);
 	if (id_out && !dup)
