@@ -334,6 +334,22 @@ static void wire_mark(wa_session *s, const char *id)
 	s->wire_n++;
 }
 
+/* Encrypts and sends one encoded stanza; message_id: the id of a
+ * <message> whose write is reported as WA_EV_MESSAGE_WIRE (NULL: none). */
+static int send_encoded(wa_session *s, const uint8_t *pt, size_t len, const char *message_id)
+{
+	uint8_t *ct = malloc(len + WA_NOISE_TAG_LEN);
+	if (!ct)
+		return WA_ENOMEM;
+	int rc = wa_noise_transport_encrypt(s->nt, ct, pt, len);
+	if (rc == 0)
+		rc = send_frame(s, ct, len + WA_NOISE_TAG_LEN, false);
+	free(ct);
+	if (rc == 0 && message_id)
+		wire_mark(s, message_id);
+	return rc;
+}
+
 int wa_conn_send_node(wa_session *s, const wa_node *n)
 {
 	if (!s->nt || !s->conn)
@@ -343,23 +359,26 @@ int wa_conn_send_node(wa_session *s, const wa_node *n)
 	int rc = wa_bin_encode(n, &pt, &len);
 	if (rc)
 		return rc;
-	uint8_t *ct = malloc(len + WA_NOISE_TAG_LEN);
-	if (!ct) {
-		free(pt);
-		return WA_ENOMEM;
-	}
-	rc = wa_noise_transport_encrypt(s->nt, ct, pt, len);
+	rc = send_encoded(s, pt, len, strcmp(wa_node_tag(n), "message") == 0 ? wa_node_attr(n, "id") : NULL);
 	sodium_memzero(pt, len);
 	free(pt);
-	if (rc == 0)
-		rc = send_frame(s, ct, len + WA_NOISE_TAG_LEN, false);
-	free(ct);
-	if (rc == 0 && strcmp(wa_node_tag(n), "message") == 0 && wa_node_attr(n, "id"))
-		wire_mark(s, wa_node_attr(n, "id"));
 	if (rc == 0)
 		WA_DEBUG(MOD, "[%lld/%u] -> <%s id=%s type=%s>", (long long)s->instance_id, s->gen,
 			wa_node_tag(n), wa_node_attr(n, "id") ? wa_node_attr(n, "id") : "-",
 			wa_node_attr(n, "type") ? wa_node_attr(n, "type") : "-");
+	return rc;
+}
+
+int wa_conn_send_message_bytes(wa_session *s, const uint8_t *enc, size_t len, const char *id)
+{
+	if (!s->nt || !s->conn)
+		return WA_ESTATE;
+	if (!enc || !len || !id)
+		return WA_EINVAL;
+	int rc = send_encoded(s, enc, len, id);
+	if (rc == 0)
+		WA_DEBUG(MOD, "[%lld/%u] -> <message id=%s> (recorded bytes)", (long long)s->instance_id, s->gen,
+			id);
 	return rc;
 }
 

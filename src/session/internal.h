@@ -190,6 +190,10 @@ void wa_session_new_id(wa_session *s, char buf[static WA_SESSION_ID_MAX]);
 /* Encodes, encrypts and sends one node. WA_ESTATE when no transport
  * session is up (before the handshake finished or after close). */
 int wa_conn_send_node(wa_session *s, const wa_node *n) WA_MUST_CHECK;
+/* Sends a <message> stanza already in binary form (the bytes the outbox
+ * recorded with its ratchet steps: no second encode); id: its message id,
+ * for WA_EV_MESSAGE_WIRE. WA_ESTATE as wa_conn_send_node. */
+int wa_conn_send_message_bytes(wa_session *s, const uint8_t *enc, size_t len, const char *id) WA_MUST_CHECK;
 /* Ends the current connection for reason (err for logs) and lets the FSM
  * decide: reconnect now (515), back off, stop (replaced), or log out. */
 void wa_conn_fail(wa_session *s, enum wa_disconnect_reason reason, int err);

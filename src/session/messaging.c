@@ -11,7 +11,10 @@
  *    ('S' + encoded bytes, state SENDING) commit in ONE transaction, and only
  *    then the bytes go out; after a restart or reconnect SENDING rows are
  *    requeued and the recorded bytes are sent again (never a new ratchet
- *    step), until the server acks;
+ *    step), until the server acks. When nothing has to be fetched first
+ *    (device lists cached, sessions with every device) and the message is
+ *    next in outbox order, both steps share the one commit of
+ *    wa_session_send_text (seal_now), which still precedes the send;
  *  - an incoming ciphertext is decrypted and its plaintext stored in ONE
  *    transaction, and only then the delivery receipt is sent; a redelivery
  *    is answered from the stored row.
@@ -353,11 +356,12 @@ static void emit_status(wa_session *s, const char *chat, const char *id, enum wa
 }
 
 /* Raises the stored status of our message (never lowers it, except to
- * ERROR from PENDING) and emits the change (err/why: for ERROR). Returns
- * true when found. */
-static bool set_status_err(wa_session *s, const char *chat, const char *id, enum wa_msg_status st,
-	int err, const char *why)
+ * ERROR from PENDING). Returns whether it was found; *changed: whether the
+ * caller must emit the change. */
+static bool raise_status(wa_session *s, const char *chat, const char *id, enum wa_msg_status st,
+	bool *changed)
 {
+	*changed = false;
 	wa_store_msg_row *row = NULL;
 	if (wa_store_msg_load(s->store, s->instance_id, chat, id, true, &row) != 0)
 		return false;
@@ -369,12 +373,21 @@ static bool set_status_err(wa_session *s, const char *chat, const char *id, enum
 		change = cur == WA_STORE_MSG_PENDING;
 	else
 		change = cur == WA_STORE_MSG_FAILED ? false : want > cur;
-	if (!change)
-		return true;
-	if (wa_store_msg_set_status(s->store, s->instance_id, chat, id, true, want) != 0)
-		return true;
-	emit_status_err(s, chat, id, st, err, why);
+	if (change && wa_store_msg_set_status(s->store, s->instance_id, chat, id, true, want) == 0)
+		*changed = true;
 	return true;
+}
+
+/* raise_status, then emits the change (err/why: for ERROR). Returns true
+ * when found. */
+static bool set_status_err(wa_session *s, const char *chat, const char *id, enum wa_msg_status st,
+	int err, const char *why)
+{
+	bool changed = false;
+	bool found = raise_status(s, chat, id, st, &changed);
+	if (changed)
+		emit_status_err(s, chat, id, st, err, why);
+	return found;
 }
 
 static bool set_status(wa_session *s, const char *chat, const char *id, enum wa_msg_status st)
@@ -576,7 +589,7 @@ static void job_fail(wa_session *s, job *j, int err)
 	hold_drop(s->msg, j->chat);
 }
 
-/* The error code of an <iq type="error"> answer (0 without one). */
+/* The code of an <iq type="error"> answer (0 without one). */
 static int iq_error_code(int err, const wa_node *resp)
 {
 	if (err != WA_EPROTO || !resp)
@@ -587,13 +600,15 @@ static int iq_error_code(int err, const wa_node *resp)
 }
 
 /* Whether an iq failure is worth retrying: no answer (timeout, connection
- * gone) or a server-side error (5xx, 429 rate limit, 408, no code). Any
- * other answer (4xx: 404 not found, 406 not acceptable, ...) is final. */
-static bool iq_transient(int err, int code)
+ * gone) or a server-side error (5xx, 429 rate limit, 408). Any other answer
+ * (4xx: 404 not found, 406 not acceptable, ...) is final. code: from
+ * iq_error_code (returned by value: GCC -O3 flagged the former out-param
+ * as a dangling pointer and broke the release build). */
+static bool iq_transient(int err, const wa_node *resp, int code)
 {
 	if (err == WA_ECLOSED || err == WA_ETIMEOUT || err == WA_ESTATE)
 		return true;
-	if (err != WA_EPROTO)
+	if (err != WA_EPROTO || !resp)
 		return false;
 	return code <= 0 || code >= 500 || code == 429 || code == 408;
 }
@@ -765,7 +780,7 @@ static void on_prekeys(wa_session *s, int err, const wa_node *resp, void *user)
 	if (!m || m->job != j)
 		return;
 	int code = iq_error_code(err, resp);
-	if (err != 0 && iq_transient(err, code)) {
+	if (err != 0 && iq_transient(err, resp, code)) {
 		job_defer(s, j, err, code, "pre-key fetch");
 		return;
 	}
@@ -842,7 +857,7 @@ static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 	if (!m || m->job != j)
 		return;
 	int code = iq_error_code(err, resp);
-	if (err != 0 && iq_transient(err, code)) {
+	if (err != 0 && iq_transient(err, resp, code)) {
 		job_defer(s, j, err, code, "usync");
 		return;
 	}
@@ -905,13 +920,13 @@ static void job_start(wa_session *s, job *j)
 	}
 }
 
-/* Encrypts for every target with a session, records the stanza with the
- * ratchet steps in one transaction, then sends it. */
-static void job_encrypt(wa_session *s, job *j)
+/* Encrypts j for every target with a session and records the stanza in
+ * j's outbox row (state SENDING): the ratchet steps and the record must
+ * commit together, so the caller holds the transaction and sends the
+ * record (*rec_out: WA_OUTBOX_STANZA + encoded stanza, free()) only after
+ * its commit. */
+static int job_seal(wa_session *s, job *j, uint8_t **rec_out, size_t *rec_len_out)
 {
-	wa_msg_state *m = s->msg;
-	m->job = NULL;
-	hold_drop(m, j->chat);
 	target *t = NULL;
 	size_t n = 0;
 	uint8_t *dsm = NULL, *rec = NULL, *enc_bytes = NULL;
@@ -920,7 +935,6 @@ static void job_encrypt(wa_session *s, job *j)
 	uint8_t **cts = NULL;
 	size_t ne = 0, n_peer = 0;
 	wa_node *st = NULL;
-	bool in_tx = false;
 	int rc = collect_targets(s, j, &t, &n);
 	if (rc == 0 && !(encs = calloc(n ? n : 1, sizeof *encs)))
 		rc = WA_ENOMEM;
@@ -928,8 +942,6 @@ static void job_encrypt(wa_session *s, job *j)
 		rc = WA_ENOMEM;
 	if (rc == 0)
 		rc = wa_msg_wrap_dsm(j->msg, j->msg_len, j->chat, &dsm, &dsm_len);
-	if (rc == 0 && (rc = wa_store_begin(s->store)) == 0)
-		in_tx = true;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		bool ex = false;
 		if (wa_sig_session_exists(s->sig, t[i].addr, t[i].device, &ex) != 0 || !ex) {
@@ -972,7 +984,48 @@ static void job_encrypt(wa_session *s, job *j)
 		rc = wa_store_outbox_update(s->store, s->instance_id, j->row, WA_STORE_OUTBOX_SENDING, rec,
 			enc_len + 1);
 	}
-	if (in_tx) {
+	for (size_t i = 0; cts && i < ne; i++)
+		free(cts[i]);
+	free(cts);
+	free(encs);
+	free(t);
+	free(dsm);
+	free(enc_bytes);
+	wa_node_free(st);
+	if (rc == 0) {
+		*rec_out = rec;
+		*rec_len_out = enc_len + 1;
+	} else {
+		free(rec);
+	}
+	return rc;
+}
+
+/* Sends a sealed stanza (its outbox record) once the record has committed;
+ * a failed write leaves the row SENDING, requeued and resent on the next
+ * READY. */
+static void send_sealed(wa_session *s, const job *j, const uint8_t *rec, size_t rec_len)
+{
+	int src = wa_conn_send_message_bytes(s, rec + 1, rec_len - 1, j->id);
+	if (src == 0)
+		inflight_add(s, j->row, j->id, j->chat);
+	else
+		WA_DEBUG(MOD, "[%lld] %s recorded, send failed (%s): resent on reconnect",
+			(long long)s->instance_id, j->id, wa_errname(src));
+}
+
+/* Encrypts for every target with a session, records the stanza with the
+ * ratchet steps in one transaction, then sends it. */
+static void job_encrypt(wa_session *s, job *j)
+{
+	wa_msg_state *m = s->msg;
+	m->job = NULL;
+	hold_drop(m, j->chat);
+	uint8_t *rec = NULL;
+	size_t rec_len = 0;
+	int rc = wa_store_begin(s->store);
+	if (rc == 0) {
+		rc = job_seal(s, j, &rec, &rec_len);
 		if (rc == 0)
 			rc = wa_store_commit(s->store);
 		else
@@ -980,30 +1033,28 @@ static void job_encrypt(wa_session *s, job *j)
 	}
 	flush_identity(s);
 	if (rc == 0) {
-		int src = wa_conn_send_node(s, st);
-		if (src == 0)
-			inflight_add(s, j->row, j->id, j->chat);
-		else
-			WA_DEBUG(MOD, "[%lld] %s recorded, send failed (%s): resent on reconnect",
-				(long long)s->instance_id, j->id, wa_errname(src));
+		send_sealed(s, j, rec, rec_len);
 	} else if (rc == WA_EDB || rc == WA_EDB_BUSY) {
 		WA_DEBUG(MOD, "[%lld] %s: store error %s, left queued", (long long)s->instance_id, j->id,
 			wa_errname(rc));
 	} else {
 		job_fail(s, j, rc);
 	}
-	for (size_t i = 0; cts && i < ne; i++)
-		free(cts[i]);
-	free(cts);
-	free(encs);
-	free(t);
-	free(dsm);
 	free(rec);
-	free(enc_bytes);
-	wa_node_free(st);
 	job_free(j);
 	if (rc == 0 || (rc != WA_EDB && rc != WA_EDB_BUSY))
 		pump(s);
+}
+
+/* Chats waiting out a backoff (the outbox skips them); returns how many. */
+static size_t held_chats(const wa_msg_state *m, const char *skip[WA_MSG_MAX_HELD_CHATS])
+{
+	size_t n_skip = 0;
+	int64_t now = wa_mono_ms();
+	for (const chat_hold *h = m->holds; h && n_skip < WA_MSG_MAX_HELD_CHATS; h = h->next)
+		if (h->until > now)
+			skip[n_skip++] = h->chat;
+	return n_skip;
 }
 
 /* Sends recorded stanzas and starts the next preparation, in outbox order
@@ -1017,11 +1068,7 @@ static void pump(wa_session *s)
 		uint8_t *pl = NULL;
 		size_t pl_len = 0;
 		const char *skip[WA_MSG_MAX_HELD_CHATS];
-		size_t n_skip = 0;
-		int64_t now = wa_mono_ms();
-		for (chat_hold *h = m->holds; h && n_skip < WA_MSG_MAX_HELD_CHATS; h = h->next)
-			if (h->until > now)
-				skip[n_skip++] = h->chat;
+		size_t n_skip = held_chats(m, skip);
 		if (wa_store_outbox_next_skip(s->store, s->instance_id, skip, n_skip, &row, &id, &chat, &pl,
 			    &pl_len) != 0)
 			return;
@@ -1102,6 +1149,72 @@ static int normalize_to(const char *to, char out[WA_STORE_JID_MAX])
 	return 0;
 }
 
+/* The fast path of a send, inside the transaction that has just added
+ * outbox row j->row: when pump would prepare that row next (connected, no
+ * preparation running, no earlier row queued outside a held chat) and
+ * needs no network (device lists cached, a session with every device), the
+ * message is encrypted and recorded right there, so one commit makes the
+ * outbox row, the ratchet steps and the stanza durable together (instead
+ * of one commit for the row and another for the ratchet). The work sits in
+ * a savepoint: on any failure it is undone, the row stays QUEUED and pump
+ * takes the usual path (which reports errors). Returns true with the
+ * record (job_seal) when sealed; the caller sends it after its commit. */
+static bool seal_now(wa_session *s, job *j, uint8_t **rec_out, size_t *rec_len_out)
+{
+	wa_msg_state *m = s->msg;
+	/* depth 1: the caller's transaction is the outermost, so its commit is
+	 * durable before the send (not so when an embedder sends from an event
+	 * handler inside another transaction) */
+	if (!ready(s) || m->job || m->hold || wa_store_tx_depth(s->store) != 1)
+		return false;
+	wa_jid chat;
+	char own_user[WA_STORE_JID_MAX];
+	if (wa_jid_parse(&chat, j->chat) != 0 || !own_user_for(s, &chat, own_user, NULL) ||
+	    !dc_get(m, j->chat) || !dc_get(m, own_user))
+		return false;
+	const char *skip[WA_MSG_MAX_HELD_CHATS];
+	size_t n_skip = held_chats(m, skip);
+	int64_t next = 0;
+	char *id = NULL, *next_chat = NULL;
+	uint8_t *pl = NULL;
+	size_t pl_len = 0;
+	if (wa_store_outbox_next_skip(s->store, s->instance_id, skip, n_skip, &next, &id, &next_chat, &pl,
+		    &pl_len) != 0)
+		return false;
+	free(id);
+	free(next_chat);
+	free(pl);
+	if (next != j->row)
+		return false;
+	target *t = NULL;
+	size_t n = 0;
+	bool all = collect_targets(s, j, &t, &n) == 0;
+	for (size_t i = 0; all && i < n; i++) {
+		bool ex = false;
+		all = wa_sig_session_exists(s->sig, t[i].addr, t[i].device, &ex) == 0 && ex;
+	}
+	free(t);
+	if (!all)
+		return false; /* pre-keys to fetch first */
+	if (wa_store_begin(s->store) != 0)
+		return false;
+	uint8_t *rec = NULL;
+	size_t rec_len = 0;
+	int rc = job_seal(s, j, &rec, &rec_len);
+	if (rc == 0)
+		rc = wa_store_commit(s->store);
+	else
+		wa_store_rollback(s->store);
+	if (rc != 0) {
+		free(rec);
+		return false;
+	}
+	hold_drop(m, j->chat);
+	*rec_out = rec;
+	*rec_len_out = rec_len;
+	return true;
+}
+
 static int queue_message(wa_session *s, const char *chat, const char *id_in, const uint8_t *msg,
 	size_t len, char **id_out)
 {
@@ -1125,29 +1238,43 @@ static int queue_message(wa_session *s, const char *chat, const char *id_in, con
 		.status = WA_STORE_MSG_PENDING, .plaintext = msg, .plaintext_len = len,
 	};
 	bool existed = false;
+	job j = {.msg = rec + 1, .msg_len = len};
+	snprintf(j.id, sizeof j.id, "%s", id);
+	snprintf(j.chat, sizeof j.chat, "%s", chat);
+	uint8_t *sealed = NULL;
+	size_t sealed_len = 0;
 	int rc = wa_store_begin(s->store);
 	if (rc == 0) {
 		rc = wa_store_msg_insert(s->store, s->instance_id, &row, &existed);
 		if (rc == 0 && existed)
 			rc = WA_EEXIST;
 		if (rc == 0)
-			rc = wa_store_outbox_add(s->store, s->instance_id, chat, id, rec, len + 1, NULL);
+			rc = wa_store_outbox_add(s->store, s->instance_id, chat, id, rec, len + 1, &j.row);
+		if (rc == 0)
+			seal_now(s, &j, &sealed, &sealed_len);
 		if (rc == 0)
 			rc = wa_store_commit(s->store);
 		else
 			wa_store_rollback(s->store);
 	}
 	free(rec);
-	if (rc != 0)
+	flush_identity(s);
+	if (rc != 0) {
+		free(sealed); /* never sent: its ratchet steps rolled back with the row */
 		return rc;
-	char *dup = NULL;
-	if (id_out && !(dup = strdup(id)))
-		return WA_ENOMEM; /* queued all the same; the caller just lacks the id */
+	}
+	char *dup = id_out ? strdup(id) : NULL;
 	recent_add(s->msg, id, chat);
 	emit_status(s, chat, id, WA_MSG_PENDING);
+	if (sealed) {
+		send_sealed(s, &j, sealed, sealed_len);
+		free(sealed);
+	}
+	pump(s);
+	if (id_out && !dup)
+		return WA_ENOMEM; /* queued all the same; the caller just lacks the id */
 	if (id_out)
 		*id_out = dup;
-	pump(s);
 	return 0;
 }
 
@@ -1806,8 +1933,15 @@ int wa_msg_handle_ack(wa_session *s, const wa_node *n)
 		snprintf(why, sizeof why, "server refused: %d", a.error);
 		set_status_err(s, f->chat, a.id, WA_MSG_ERROR, WA_EPROTO, why);
 	} else {
+		/* one commit for both rows (each write alone would be its own);
+		 * the event after it, as a handler may send from it */
+		bool tx = wa_store_begin(s->store) == 0, changed = false;
 		ign(wa_store_outbox_set_state(s->store, s->instance_id, f->row, WA_STORE_OUTBOX_SENT));
-		set_status(s, f->chat, a.id, WA_MSG_SENT);
+		raise_status(s, f->chat, a.id, WA_MSG_SENT, &changed);
+		if (tx && wa_store_commit(s->store) != 0)
+			changed = false;
+		if (changed)
+			emit_status(s, f->chat, a.id, WA_MSG_SENT);
 	}
 	free(f);
 	arm_ack_timer(s);

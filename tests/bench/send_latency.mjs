@@ -15,6 +15,7 @@
 // writeback stalls are not wamd's.
 // usage: node send_latency.mjs WAMD WASIM [out.json] [N=100] [rate=1000] [seconds=20]
 import fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import { startWasim, tmpDir } from '../sim/harness.mjs';
 import { provision, wamdClient, waitWamd } from './provision.mjs';
 import { sleep, procStats, startWamd, writeJson, quantile, pool, retrying, renice } from './wamd_bench.mjs';
@@ -97,6 +98,11 @@ const total = RATE * SECONDS;
 const rtts = [];
 let ok = 0, failed = 0, lastStatus = 0;
 const inflight = new Set();
+// WAMD_BENCH_PWRITES=1 (root, perf): count wamd's pwrite64 calls in the
+// run window (SQLite writes each WAL page with one pwrite; the socket
+// uses write/writev), a load-insensitive figure of store work per message
+const pw = process.env.WAMD_BENCH_PWRITES === '1' ? countPwrites(w.proc.pid) : null;
+if (pw) await sleep(500);
 const cpu0 = procStats(w.proc.pid).cpu_s;
 const t0 = performance.now();
 let k = 0;
@@ -119,6 +125,7 @@ await Promise.all([...inflight]);
 const tAnswered = performance.now();
 await sleep(1500); // the last wire marks
 const cpu1 = procStats(w.proc.pid).cpu_s;
+const pwrites = pw ? await pw.stop() : null;
 const m = (await retrying(() => wc.call('GET', '/wamd/metrics'))).json;
 wc.close();
 const ps = procStats(w.proc.pid);
@@ -136,9 +143,28 @@ const res = {
   http_rtt_ms: { p50: quantile(rtts, 0.5), p99: quantile(rtts, 0.99), max: rtts[rtts.length - 1] },
   wamd_cpu_s: cpu1 - cpu0, wamd_cpu_pct_of_core: ((cpu1 - cpu0) / elapsed) * 100,
   wamd_peak_rss_mib: ps.hwm_kib / 1024,
+  wamd_pwrites: pwrites,
   wamd_args: extra,
 };
 return res;
+}
+
+function countPwrites(pid) {
+  const p = spawn('perf', ['stat', '-x', ',', '-e', 'syscalls:sys_enter_pwrite64', '-p', String(pid)],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  p.stderr.on('data', (d) => { err += d; });
+  const done = new Promise((resolve) => p.on('exit', () => resolve()));
+  return {
+    async stop() {
+      p.kill('SIGINT');
+      await done;
+      const line = err.split('\n').find((l) => l.includes('sys_enter_pwrite64'));
+      const v = line ? Number(line.split(',')[0]) : NaN;
+      if (!Number.isFinite(v)) throw new Error(`perf stat: ${err.trim()}`);
+      return v;
+    },
+  };
 }
 
 const results = {};
@@ -161,6 +187,8 @@ const rows = [
   row('wamd CPU during the run (s)', (r) => r.wamd_cpu_s.toFixed(2)),
   row('wamd CPU (% of a core)', (r) => r.wamd_cpu_pct_of_core.toFixed(0)),
   row('wamd CPU per message (ms)', (r) => (r.wamd_cpu_s * 1000 / Math.max(1, r.accepted)).toFixed(3)),
+  ...(process.env.WAMD_BENCH_PWRITES === '1'
+    ? [row('wamd pwrite calls per message', (r) => (r.wamd_pwrites / Math.max(1, r.accepted)).toFixed(2))] : []),
   row('wamd peak RSS (MiB)', (r) => r.wamd_peak_rss_mib.toFixed(1)),
 ];
 const w0 = Math.max(...rows.map((x) => x[0].length));
