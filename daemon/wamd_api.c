@@ -309,6 +309,20 @@ static json_t *parse_webhook(struct wamd *d, json_t *body, json_t *old, const ch
 	return row;
 }
 
+/* The phone number a pairing code is wanted for, digits only (Evolution
+ * accepts "+55 (11) 9..."); the session asks for the code once it connects. */
+static void set_pending_phone(struct wamd_tenant *t, const char *number)
+{
+	char digits[32];
+	size_t k = 0;
+	for (const char *p = number; *p && k + 1 < sizeof digits; p++)
+		if (isdigit((unsigned char)*p))
+			digits[k++] = *p;
+	digits[k] = '\0';
+	free(t->pending_phone);
+	t->pending_phone = strdup(digits);
+}
+
 static void h_create(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body)
 {
 	(void)unused;
@@ -452,14 +466,7 @@ static void h_create(struct wamd_conn *c, struct wamd_tenant *unused, json_t *bo
 		return;
 	}
 	if (number) {
-		char digits[32];
-		size_t k = 0;
-		for (const char *p = number; *p && k + 1 < sizeof digits; p++)
-			if (isdigit((unsigned char)*p))
-				digits[k++] = *p;
-		digits[k] = '\0';
-		free(t->pending_phone);
-		t->pending_phone = strdup(digits);
+		set_pending_phone(t, number);
 		json_object_set_new(resp, "_wantCode", json_true());
 	}
 	rc = wamd_tenant_start(t);
@@ -486,14 +493,7 @@ static void h_connect(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	const char *number = lws_get_urlarg_by_name(c->wsi, "number=", num, sizeof num);
 	json_t *ctx = json_object();
 	if (number && *number) {
-		char digits[32];
-		size_t k = 0;
-		for (const char *p = number; *p && k + 1 < sizeof digits; p++)
-			if (isdigit((unsigned char)*p))
-				digits[k++] = *p;
-		digits[k] = '\0';
-		free(t->pending_phone);
-		t->pending_phone = strdup(digits);
+		set_pending_phone(t, number);
 		json_object_set_new(ctx, "_wantCode", json_true());
 	}
 	if (!strcmp(st, "connecting") && t->qr && !(number && *number)) {

@@ -640,7 +640,7 @@ static void hold_drop(wa_msg_state *m, const char *chat)
 /* Arms t_prep for the earliest backoff still running (none: cancelled).
  * A hold whose backoff ended longer than the longest backoff ago is
  * dropped: its chat was served or its rows left the queue another way (a
- * served chat normally drops its hold in job_encrypt / job_fail). */
+ * served chat normally drops its hold in job_seal / job_fail). */
 static void holds_arm(wa_msg_state *m)
 {
 	int64_t now = wa_mono_ms(), first = 0;
