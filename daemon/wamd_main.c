@@ -359,6 +359,7 @@ int main(int argc, char **argv)
 	while (d.waiters)
 		wamd_api_conn_gone(d.waiters);
 	wamd_tenants_free(&d);
+	wamd_resolve_shutdown(); /* after the lanes: their lookups are cancelled */
 	wamd_engine_free(&d);
 	wamd_lat_free(&d);
 	if (loop)
