@@ -42,6 +42,7 @@ struct wamd_config {
 	char *wa_trust_root;     /* hex of a 32-byte root public key (wasim) */
 	bool wa_tls_insecure;
 	char *master_key_file;
+	bool seal_messages;      /* message bodies sealed too (store opts) */
 	bool socket_trusted;     /* unix socket clients act as admin without a key */
 	/* webhooks */
 	char *webhook_global_url;

@@ -38,6 +38,7 @@ static const struct opt opts[] = {
 	{ "wa_trust_root", T_STR, O(wa_trust_root), NULL, "hex server-certificate root key (wasim)" },
 	{ "wa_tls_insecure", T_BOOL, O(wa_tls_insecure), "false", "accept self-signed TLS (tests)" },
 	{ "master_key_file", T_STR, O(master_key_file), NULL, "key file encrypting private columns" },
+	{ "seal_messages", T_BOOL, O(seal_messages), "false", "also encrypt message bodies at rest (needs the master key)" },
 	{ "socket_trusted", T_BOOL, O(socket_trusted), "true", "unix socket clients need no key" },
 	{ "webhook_global_url", T_STR, O(webhook_global_url), NULL, "global webhook URL" },
 	{ "webhook_global_by_events", T_BOOL, O(webhook_global_by_events), "false", "append /event-name" },
