@@ -40,7 +40,8 @@ static const char sql_ob_requeue[] =
 	"UPDATE outbox SET state = 0, updated_at = ?2 WHERE instance_id = ?1 AND state = 1";
 
 /* Binds a message body at idx and the sealed flag at idx_flag. */
-static int bind_body(wa_store *st, sqlite3_stmt *s, int idx, int idx_flag, const uint8_t *p, size_t n, bool null_if_empty)
+static int bind_body(wa_store *st, sqlite3_stmt *s, int idx, int idx_flag, const uint8_t *p, size_t n,
+	bool null_if_empty)
 {
 	sqlite3_bind_int(s, idx_flag, st->seal_messages ? 1 : 0);
 	if (st->seal_messages)
