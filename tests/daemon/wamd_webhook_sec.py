@@ -237,8 +237,11 @@ def test_ssrf():
         check(st == 201 and wait_open(d, "ss"), "instance ss open")
         for host in REFUSED_SPELLINGS:
             url = "http://%s:%d/hook" % (host, away.port)
-            st, body = d.req("POST", "/webhook/set/ss", {"webhook": {"enabled": True, "url": url}}, key=ADMIN)
-            check(st == 400, "webhook/set %s -> 400 (%s %s)" % (url, st, body))
+            for unix in (False, True):
+                st, body = d.req("POST", "/webhook/set/ss", {"webhook": {"enabled": True, "url": url}}, key=ADMIN,
+                                 unix=unix)
+                check(st == 400, "webhook/set %s over %s -> 400 (%s %s)" % (url, "unix" if unix else "TCP", st,
+                                                                             body))
         st, wf = d.req("GET", "/webhook/find/ss", key=ADMIN)
         check(st == 200 and wf is None, "no refused URL was stored (%s)" % wf)
         # a public address in canonical form, and a name, are accepted
