@@ -60,7 +60,9 @@ static void *worker(void *unused)
 		memset(&hints, 0, sizeof hints);
 		hints.ai_family = AF_UNSPEC;
 		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_ADDRCONFIG;
+		/* no AI_ADDRCONFIG: it drops every address on a host whose only
+		 * interface is loopback; glibc's RFC 6724 sort already puts
+		 * destinations without a usable source last */
 		q->res = NULL;
 		q->rc = getaddrinfo(q->host, NULL, &hints, &q->res);
 		pthread_mutex_lock(&R.lock);
