@@ -42,6 +42,7 @@ struct wamd_config {
 	char *wa_trust_root;     /* hex of a 32-byte root public key (wasim) */
 	bool wa_tls_insecure;
 	char *master_key_file;
+	bool seal_messages;      /* message bodies sealed too (store opts) */
 	bool socket_trusted;     /* unix socket clients act as admin without a key */
 	/* webhooks */
 	char *webhook_global_url;
@@ -117,10 +118,26 @@ struct wamd_url {
 	char path[1024];
 };
 int wamd_url_parse(const char *url, struct wamd_url *u);
-/* Address class checks for webhook targets (literal IPs and "localhost"). */
+/* Address classes the webhook policy refuses. A host is classified by
+ * its literal form; a name is PUBLIC until resolved (except localhost and
+ * *.localhost), and its resolved addresses are checked before connecting. */
 enum wamd_addr_class { WAMD_ADDR_PUBLIC, WAMD_ADDR_LOOPBACK, WAMD_ADDR_PRIVATE };
+struct wamd_host {
+	bool numeric;            /* an IP address in any form the resolver accepts */
+	int family;              /* AF_INET / AF_INET6 when numeric */
+	enum wamd_addr_class cls;
+	char canon[256];         /* dotted quad / RFC 5952 IPv6 / lower-case name */
+};
+/* Parses a URL host (IPv6 without brackets): -1 if it is neither an address
+ * nor a plausible host name (bad bytes, a numeric-looking last label). */
+int wamd_host_parse(const char *host, struct wamd_host *out);
 enum wamd_addr_class wamd_addr_classify_host(const char *host);
 enum wamd_addr_class wamd_addr_classify_sa(const struct sockaddr *sa);
+/* NULL when the policy allows the class, else the reason. */
+const char *wamd_addr_class_refused(const struct wamd_config *c, enum wamd_addr_class cls);
+/* Set-time check of a webhook URL: NULL if acceptable, else a reason
+ * (possibly written into why). Numeric hosts must be in canonical form. */
+const char *wamd_webhook_url_policy(const struct wamd_config *c, const char *url, char *why, size_t whylen);
 
 /* The libwa proxy URL of a stored proxy row {enabled, host, port, protocol,
  * username, password}: "" when absent or disabled, else
@@ -164,6 +181,16 @@ struct wamd_lane {
 	int http_status;
 	bool done;
 	bool blocked;                /* address refused: stop until config changes */
+	/* one attempt: name lookup, connect, request, response */
+	struct wamd_resolve *dns;    /* lookup in flight */
+	char *host;                  /* URL host (Host header, TLS name) */
+	char *location;              /* Location of a 3xx answer, for the log */
+	int port;
+	bool tls;
+	lws_sorted_usec_list_t deadline_sul; /* webhook_timeout_ms for the whole attempt */
+	bool deadline_armed;
+	int64_t deadline_ms;
+	long timeout_ms;             /* as configured when the attempt began */
 };
 
 struct wamd_waiter {
@@ -285,8 +312,23 @@ void wamd_webhook_kick(struct wamd_tenant *t);
 void wamd_webhook_lane_cancel(struct wamd_lane *l);
 int wamd_webhook_client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			   void *in, size_t len);
-/* Validates a webhook URL against the address policy; NULL if ok, else a reason. */
+/* Validates a webhook URL against the address policy; NULL if ok, else a
+ * reason (valid until the next call). */
 const char *wamd_webhook_url_refused(const struct wamd *d, const char *url);
+
+/* ---- name lookups off the loop (wamd_resolve.c) ---- */
+struct addrinfo;
+struct wamd_resolve;
+/* Runs on the loop thread with getaddrinfo's rc and list (owned by the resolver). */
+typedef void (*wamd_resolve_cb)(void *arg, int rc, const struct addrinfo *res);
+/* Queues a lookup; NULL if it could not be queued. */
+struct wamd_resolve *wamd_resolve_start(struct wamd *d, const char *host, wamd_resolve_cb cb, void *arg);
+/* The callback will not run; the request is freed when its lookup ends. */
+void wamd_resolve_cancel(struct wamd_resolve *q);
+/* Runs the callbacks of finished lookups (LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
+void wamd_resolve_deliver(void);
+/* Stops the workers (waits for a lookup in progress) and frees everything. */
+void wamd_resolve_shutdown(void);
 
 /* ---- local API (wamd_http.c, wamd_api.c) ---- */
 enum wamd_method { M_GET = 1, M_POST = 2, M_PUT = 4, M_DELETE = 8, M_PATCH = 16, M_OTHER = 32 };

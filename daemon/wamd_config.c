@@ -38,6 +38,7 @@ static const struct opt opts[] = {
 	{ "wa_trust_root", T_STR, O(wa_trust_root), NULL, "hex server-certificate root key (wasim)" },
 	{ "wa_tls_insecure", T_BOOL, O(wa_tls_insecure), "false", "accept self-signed TLS (tests)" },
 	{ "master_key_file", T_STR, O(master_key_file), NULL, "key file encrypting private columns" },
+	{ "seal_messages", T_BOOL, O(seal_messages), "false", "also encrypt message bodies at rest (needs the master key)" },
 	{ "socket_trusted", T_BOOL, O(socket_trusted), "true", "unix socket clients need no key" },
 	{ "webhook_global_url", T_STR, O(webhook_global_url), NULL, "global webhook URL" },
 	{ "webhook_global_by_events", T_BOOL, O(webhook_global_by_events), "false", "append /event-name" },
@@ -47,7 +48,8 @@ static const struct opt opts[] = {
 	{ "webhook_max_delay_ms", T_LONG, O(webhook_max_delay_ms), "300000", "retry delay cap" },
 	{ "webhook_max_attempts", T_LONG, O(webhook_max_attempts), "0", "0: retry until max age" },
 	{ "webhook_max_age_s", T_LONG, O(webhook_max_age_s), "259200", "give up on an event this old" },
-	{ "webhook_timeout_ms", T_LONG, O(webhook_timeout_ms), "30000", "request timeout" },
+	{ "webhook_timeout_ms", T_LONG, O(webhook_timeout_ms), "30000",
+	  "limit of one attempt: lookup, connect, request, answer" },
 	{ "webhook_non_retryable", T_STR, O(webhook_non_retryable), "400,401,403,404,422", "dropped codes" },
 	{ "webhook_allow_loopback", T_BOOL, O(webhook_allow_loopback), "false", "allow 127/8, ::1" },
 	{ "webhook_allow_private", T_BOOL, O(webhook_allow_private), "false", "allow RFC1918/link-local" },
@@ -386,6 +388,18 @@ int wamd_config_load(struct wamd_config *c, int argc, char **argv,
 		snprintf(path, sizeof path, "%s/wamd.sock", c->data_dir);
 		free(c->socket_path);
 		c->socket_path = strdup(path);
+	}
+	if (c->webhook_global_url && *c->webhook_global_url) {
+		char why[320];
+		const char *r = wamd_webhook_url_policy(c, c->webhook_global_url, why, sizeof why);
+		if (r) {
+			snprintf(err, errlen, "webhook_global_url %.200s refused: %s", c->webhook_global_url, r);
+			return -1;
+		}
+	}
+	if (c->webhook_timeout_ms < 1 || c->webhook_timeout_ms > 3600000) {
+		snprintf(err, errlen, "webhook_timeout_ms must be 1..3600000");
+		return -1;
 	}
 	if (c->webhook_initial_delay_ms < 1)
 		c->webhook_initial_delay_ms = 1;

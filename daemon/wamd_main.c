@@ -182,6 +182,7 @@ int main(int argc, char **argv)
 	snprintf(dbpath, sizeof dbpath, "%s/wamd.db", d.cfg.data_dir);
 	/* exclusive: wamd is the store's only user (wamctl goes through the API) */
 	wa_store_opts so = { .master_key_file = d.cfg.master_key_file, .key_from_env = true,
+		.seal_messages = d.cfg.seal_messages,
 		.exclusive = d.cfg.store_exclusive, .mmap_mib = (int)d.cfg.store_mmap_mib, .errbuf = err,
 		.errbuf_len = sizeof err };
 	err[0] = '\0';
@@ -359,6 +360,7 @@ int main(int argc, char **argv)
 	while (d.waiters)
 		wamd_api_conn_gone(d.waiters);
 	wamd_tenants_free(&d);
+	wamd_resolve_shutdown(); /* after the lanes: their lookups are cancelled */
 	wamd_engine_free(&d);
 	wamd_lat_free(&d);
 	if (loop)

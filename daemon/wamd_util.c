@@ -327,25 +327,113 @@ static enum wamd_addr_class classify_v6(const uint8_t *a)
 		return WAMD_ADDR_LOOPBACK;
 	if (!memcmp(a, any, 16))
 		return WAMD_ADDR_PRIVATE;
-	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
-	if (!memcmp(a, mapped, 12))
-		return classify_v4((uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 | (uint32_t)a[14] << 8 | a[15]);
+	/* forms that carry an IPv4 address and reach it: mapped (::ffff:a.b.c.d),
+	 * the deprecated compatible form (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) */
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff }, compat[12] = { 0 },
+			     nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
+	uint32_t v4 = (uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 | (uint32_t)a[14] << 8 | a[15];
+	if (!memcmp(a, mapped, 12) || !memcmp(a, compat, 12) || !memcmp(a, nat64, 12))
+		return classify_v4(v4);
 	if ((a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || a[0] == 0xff)
 		return WAMD_ADDR_PRIVATE;
 	return WAMD_ADDR_PUBLIC;
 }
 
+static bool is_localhost_name(const char *h, size_t n)
+{
+	if (n && h[n - 1] == '.')
+		n--; /* "localhost." is the same name, fully qualified */
+	return (n == 9 && !strncasecmp(h, "localhost", 9)) ||
+	       (n > 10 && !strncasecmp(h + n - 10, ".localhost", 10));
+}
+
 enum wamd_addr_class wamd_addr_classify_host(const char *host)
 {
-	struct in_addr a4;
+	struct wamd_host hh;
+	if (wamd_host_parse(host, &hh) != 0)
+		return WAMD_ADDR_PRIVATE; /* not a host: refused like one */
+	return hh.cls;
+}
+
+int wamd_host_parse(const char *host, struct wamd_host *out)
+{
+	memset(out, 0, sizeof *out);
+	size_t n = strlen(host);
+	if (n == 0 || n >= sizeof out->canon)
+		return -1;
 	struct in6_addr a6;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return classify_v4(ntohl(a4.s_addr));
-	if (inet_pton(AF_INET6, host, &a6) == 1)
-		return classify_v6(a6.s6_addr);
-	if (!strcasecmp(host, "localhost") || (strlen(host) > 10 && !strcasecmp(host + strlen(host) - 10, ".localhost")))
-		return WAMD_ADDR_LOOPBACK;
-	return WAMD_ADDR_PUBLIC; /* names are checked again on the connected socket */
+	if (strchr(host, ':')) {
+		if (inet_pton(AF_INET6, host, &a6) != 1)
+			return -1;
+		out->numeric = true;
+		out->family = AF_INET6;
+		out->cls = classify_v6(a6.s6_addr);
+		inet_ntop(AF_INET6, &a6, out->canon, sizeof out->canon);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)host[i];
+		if (!isalnum(ch) && ch != '.' && ch != '-' && ch != '_')
+			return -1;
+	}
+	/* inet_aton takes every form the resolver (and so lws) would take as
+	 * an IPv4 address: 127.1, 0x7f000001, 2130706433, 0177.0.0.1, 0 */
+	struct in_addr a4;
+	if (inet_aton(host, &a4) == 1) {
+		out->numeric = true;
+		out->family = AF_INET;
+		out->cls = classify_v4(ntohl(a4.s_addr));
+		inet_ntop(AF_INET, &a4, out->canon, sizeof out->canon);
+		return 0;
+	}
+	/* a name: its last label may not look numeric (RFC 3696 2), else
+	 * "1.2.3.999" or "0x7f.1" would reach a resolver that may read them
+	 * as addresses in ways inet_aton does not */
+	size_t end = host[n - 1] == '.' ? n - 1 : n;
+	size_t start = end;
+	while (start > 0 && host[start - 1] != '.')
+		start--;
+	if (start == end || strstr(host, ".."))
+		return -1;
+	bool all_num = true;
+	for (size_t i = start; i < end; i++)
+		if (!isxdigit((unsigned char)host[i]) && !(i == start + 1 && (host[i] == 'x' || host[i] == 'X')))
+			all_num = false;
+	if (all_num && isdigit((unsigned char)host[start]))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		out->canon[i] = (char)tolower((unsigned char)host[i]);
+	out->canon[n] = '\0';
+	out->cls = is_localhost_name(host, n) ? WAMD_ADDR_LOOPBACK : WAMD_ADDR_PUBLIC;
+	return 0;
+}
+
+const char *wamd_addr_class_refused(const struct wamd_config *c, enum wamd_addr_class cls)
+{
+	if (cls == WAMD_ADDR_LOOPBACK && !c->webhook_allow_loopback)
+		return "loopback addresses are refused (webhook_allow_loopback)";
+	if (cls == WAMD_ADDR_PRIVATE && !c->webhook_allow_private)
+		return "private and link-local addresses are refused (webhook_allow_private)";
+	return NULL;
+}
+
+const char *wamd_webhook_url_policy(const struct wamd_config *c, const char *url, char *why, size_t whylen)
+{
+	struct wamd_url u;
+	struct wamd_host h;
+	if (wamd_url_parse(url, &u) != 0)
+		return "not an http(s) URL";
+	if (wamd_host_parse(u.host, &h) != 0)
+		return "the host is neither an IP address nor a host name";
+	const char *r = wamd_addr_class_refused(c, h.cls);
+	if (r)
+		return r;
+	/* one spelling per address, so what is stored is what is checked */
+	if (h.numeric && strcmp(h.canon, u.host) != 0) {
+		snprintf(why, whylen, "write the address %s as %s", u.host, h.canon);
+		return why;
+	}
+	return NULL;
 }
 
 enum wamd_addr_class wamd_addr_classify_sa(const struct sockaddr *sa)

@@ -7,7 +7,15 @@
  * Requests use the lws HTTP client on the daemon's loop; nothing blocks.
  *
  * Each request carries X-Wamd-Event-Id and, when the webhook has a secret,
- * X-Wamd-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>. */
+ * X-Wamd-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>.
+ *
+ * An attempt: the host name is resolved off the loop (wamd_resolve.c),
+ * every address it has is checked against the policy, and lws connects to
+ * the checked numeric address (Host header and TLS name stay the name), so
+ * a refused address never sees a connection. Redirects are never followed:
+ * a 3xx is a failed attempt. webhook_timeout_ms bounds the whole attempt. */
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
@@ -126,19 +134,24 @@ void wamd_emit(struct wamd_tenant *t, const char *event, json_t *data)
 
 const char *wamd_webhook_url_refused(const struct wamd *d, const char *url)
 {
-	struct wamd_url u;
-	if (wamd_url_parse(url, &u) != 0)
-		return "not an http(s) URL";
-	enum wamd_addr_class c = wamd_addr_classify_host(u.host);
-	if (c == WAMD_ADDR_LOOPBACK && !d->cfg.webhook_allow_loopback)
-		return "loopback addresses are refused (webhook_allow_loopback)";
-	if (c == WAMD_ADDR_PRIVATE && !d->cfg.webhook_allow_private)
-		return "private and link-local addresses are refused (webhook_allow_private)";
-	return NULL;
+	static char why[320]; /* loop thread only */
+	return wamd_webhook_url_policy(&d->cfg, url, why, sizeof why);
 }
 
 static void lane_reset(struct wamd_lane *l)
 {
+	if (l->deadline_armed) {
+		lws_sul_cancel(&l->deadline_sul);
+		l->deadline_armed = false;
+	}
+	if (l->dns) {
+		wamd_resolve_cancel(l->dns);
+		l->dns = NULL;
+	}
+	free(l->host);
+	free(l->location);
+	l->host = NULL;
+	l->location = NULL;
 	free(l->body);
 	free(l->url_path);
 	free(l->headers_json);
@@ -162,6 +175,7 @@ void wamd_webhook_lane_cancel(struct wamd_lane *l)
 		lws_set_timeout(l->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
 	}
 	lane_reset(l);
+	l->row_id = 0;
 }
 
 static void lane_run(struct wamd_lane *l);
@@ -228,7 +242,7 @@ static void lane_finish(struct wamd_lane *l, int status, const char *why)
 		lane_schedule(l, 0);
 	} else if (status && code_in(c->webhook_non_retryable, status)) {
 		d->webhook_failed++;
-		LOGW("instance %s: webhook %lld refused with %d; dropped", t->name, (long long)row, status);
+		LOGW("instance %s: webhook %lld refused (%s); dropped", t->name, (long long)row, why);
 		rc = wa_store_wh_remove(d->store, row);
 		lane_schedule(l, 0);
 	} else if ((c->webhook_max_attempts > 0 && attempts >= c->webhook_max_attempts) ||
@@ -272,12 +286,142 @@ static void sign(struct wamd_lane *l, const char *secret)
 	snprintf(l->sig, sizeof l->sig, "t=%s,v1=%s", t, hx);
 }
 
+static long c_timeout_ms(const struct wamd *d)
+{
+	return d->cfg.webhook_timeout_ms > 0 ? d->cfg.webhook_timeout_ms : 1;
+}
+
+/* lws re-arms its own per-stage timeouts (the context's timeout_secs, 5 s)
+ * as a request goes through connect, send and wait: a receiver answering
+ * in 8 s was cut at 5 s whatever webhook_timeout_ms said. The attempt timer
+ * below is the only limit: it fires at the deadline, and before that wakes
+ * every 3 s to push lws' stage timeout past the deadline. */
+#define DEADLINE_TICK_MS 3000
+
+static void lane_deadline_cb(lws_sorted_usec_list_t *sul);
+
+static void deadline_arm(struct wamd_lane *l)
+{
+	int64_t left = l->deadline_ms - wamd_now_ms();
+	if (left < 0)
+		left = 0;
+	if (left > DEADLINE_TICK_MS)
+		left = DEADLINE_TICK_MS;
+	if (l->deadline_armed)
+		lws_sul_cancel(&l->deadline_sul);
+	l->deadline_armed = true;
+	lws_sul_schedule(l->t->d->ctx, 0, &l->deadline_sul, lane_deadline_cb, left * LWS_US_PER_MS);
+}
+
+static void stage_timeout_push(struct wamd_lane *l)
+{
+	int64_t left = l->deadline_ms - wamd_now_ms();
+	if (l->wsi && left > 0)
+		lws_set_timeout(l->wsi, PENDING_TIMEOUT_USER_OK, (int)(left / 1000) + 2);
+}
+
+static void lane_deadline_cb(lws_sorted_usec_list_t *sul)
+{
+	struct wamd_lane *l = lws_container_of(sul, struct wamd_lane, deadline_sul);
+	l->deadline_armed = false;
+	if (!l->row_id)
+		return;
+	if (wamd_now_ms() < l->deadline_ms) {
+		stage_timeout_push(l);
+		deadline_arm(l);
+		return;
+	}
+	if (l->wsi) {
+		lws_set_opaque_user_data(l->wsi, NULL);
+		lws_set_timeout(l->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+		l->wsi = NULL;
+	}
+	char why[96];
+	snprintf(why, sizeof why, "timed out after %ld ms%s", l->timeout_ms, l->dns ? " (name lookup)" : "");
+	lane_finish(l, 0, why);
+}
+
+static void lane_connect(struct wamd_lane *l, const char *addr)
+{
+	struct wamd *d = l->t->d;
+	struct lws_client_connect_info ci;
+	memset(&ci, 0, sizeof ci);
+	ci.context = d->ctx;
+	ci.vhost = d->vh_client;
+	ci.address = addr; /* checked; lws' own lookup of a numeric address stays local */
+	ci.port = l->port;
+	/* never follow a redirect: it would carry the event, its id, signature
+	 * and custom headers to wherever the receiver points (and lws turns a
+	 * 303 into a GET) */
+	ci.ssl_connection = (l->tls ? LCCSCF_USE_SSL : 0) | LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
+	ci.path = l->url_path;
+	ci.host = l->host;
+	ci.origin = l->host;
+	ci.method = "POST";
+	ci.protocol = "wamd-webhook";
+	ci.local_protocol_name = "wamd-webhook";
+	ci.alpn = "http/1.1";
+	ci.opaque_user_data = l;
+	ci.pwsi = &l->wsi;
+	if (!lws_client_connect_via_info(&ci)) {
+		l->wsi = NULL;
+		if (l->row_id)
+			lane_finish(l, 0, "connect failed");
+		return;
+	}
+	stage_timeout_push(l);
+}
+
+static void lane_resolved(void *arg, int rc, const struct addrinfo *res)
+{
+	struct wamd_lane *l = arg;
+	struct wamd *d = l->t->d;
+	l->dns = NULL;
+	if (!l->row_id)
+		return;
+	char why[400];
+	if (rc != 0) {
+		snprintf(why, sizeof why, "cannot resolve %s: %s", l->host, gai_strerror(rc));
+		lane_finish(l, 0, why);
+		return;
+	}
+	/* every address must pass: a name mixing a public address with a
+	 * private one is refused rather than tried address by address */
+	char first[INET6_ADDRSTRLEN] = "";
+	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		const void *a;
+		if (ai->ai_family == AF_INET)
+			a = &((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr;
+		else if (ai->ai_family == AF_INET6)
+			a = &((const struct sockaddr_in6 *)(const void *)ai->ai_addr)->sin6_addr;
+		else
+			continue;
+		char txt[INET6_ADDRSTRLEN];
+		inet_ntop(ai->ai_family, a, txt, sizeof txt);
+		const char *refused = wamd_addr_class_refused(&d->cfg, wamd_addr_classify_sa(ai->ai_addr));
+		if (refused) {
+			snprintf(why, sizeof why, "%s resolves to %s: %s; not connected", l->host, txt, refused);
+			LOGW("instance %s: webhook %lld: %s", l->t->name, (long long)l->row_id, why);
+			lane_finish(l, 0, why);
+			return;
+		}
+		if (!first[0])
+			snprintf(first, sizeof first, "%s", txt);
+	}
+	if (!first[0]) {
+		snprintf(why, sizeof why, "%s has no IPv4 or IPv6 address", l->host);
+		lane_finish(l, 0, why);
+		return;
+	}
+	lane_connect(l, first);
+}
+
 static void lane_run(struct wamd_lane *l)
 {
 	struct wamd_tenant *t = l->t;
 	struct wamd *d = t->d;
-	if (l->wsi || l->timer_armed || d->stop || t->removed)
-		return;
+	if (l->row_id || l->wsi || l->timer_armed || d->stop || t->removed)
+		return; /* an attempt is in flight, or one is scheduled */
 	wa_store_wh_row row;
 	int rc = wa_store_wh_head(d->store, t->id, l->target, &row);
 	if (rc == WA_ENOTFOUND)
@@ -344,37 +488,30 @@ static void lane_run(struct wamd_lane *l)
 	sign(l, secret);
 	wa_store_wh_row_clear(&row);
 
-	struct lws_client_connect_info ci;
-	memset(&ci, 0, sizeof ci);
-	ci.context = d->ctx;
-	ci.vhost = d->vh_client;
-	ci.address = u.host;
-	ci.port = u.port;
-	ci.ssl_connection = u.tls ? LCCSCF_USE_SSL : 0;
-	ci.path = l->url_path;
-	ci.host = u.host;
-	ci.origin = u.host;
-	ci.method = "POST";
-	ci.protocol = "wamd-webhook";
-	ci.local_protocol_name = "wamd-webhook";
-	ci.alpn = "http/1.1";
-	ci.opaque_user_data = l;
-	ci.pwsi = &l->wsi;
-	if (!lws_client_connect_via_info(&ci)) {
-		l->wsi = NULL;
-		if (l->row_id)
-			lane_finish(l, 0, "connect failed");
+	struct wamd_host h;
+	l->host = strdup(u.host);
+	l->port = u.port;
+	l->tls = u.tls;
+	l->timeout_ms = c_timeout_ms(d);
+	l->deadline_ms = wamd_now_ms() + l->timeout_ms;
+	deadline_arm(l);
+	if (!l->host || !l->url_path || wamd_host_parse(u.host, &h) != 0) {
+		lane_finish(l, 0, "out of memory or bad host");
 		return;
 	}
-	if (l->wsi)
-		lws_set_timeout(l->wsi, PENDING_TIMEOUT_USER_OK,
-				(int)((d->cfg.webhook_timeout_ms + 999) / 1000));
+	if (h.numeric) {
+		lane_connect(l, h.canon); /* the class was checked with the URL */
+		return;
+	}
+	l->dns = wamd_resolve_start(d, h.canon, lane_resolved, l);
+	if (!l->dns)
+		lane_finish(l, 0, "name lookup could not start");
 }
 
 void wamd_webhook_kick(struct wamd_tenant *t)
 {
 	for (int i = 0; i < WAMD_TARGETS; i++)
-		if (!t->lanes[i].wsi && !t->lanes[i].timer_armed)
+		if (!t->lanes[i].row_id && !t->lanes[i].wsi && !t->lanes[i].timer_armed)
 			lane_schedule(&t->lanes[i], 0);
 }
 
@@ -398,6 +535,11 @@ int wamd_webhook_client_cb(struct lws *wsi, enum lws_callback_reasons reason, vo
 	(void)user;
 	struct wamd_lane *l = lws_get_opaque_user_data(wsi);
 	switch (reason) {
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		wamd_resolve_deliver();
+		return 0;
+	case LWS_CALLBACK_CLIENT_HTTP_REDIRECT:
+		return 1; /* not reached with LCCSCF_HTTP_NO_FOLLOW_REDIRECT; refuse anyway */
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		if (l && !l->done) {
 			l->done = true;
@@ -474,8 +616,16 @@ int wamd_webhook_client_cb(struct lws *wsi, enum lws_callback_reasons reason, vo
 		return 0;
 	}
 	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
-		if (l)
+		if (l) {
 			l->http_status = (int)lws_http_client_http_response(wsi);
+			if (l->http_status >= 300 && l->http_status < 400) {
+				char loc[512] = "";
+				if (lws_hdr_copy(wsi, loc, sizeof loc, WSI_TOKEN_HTTP_LOCATION) < 0)
+					snprintf(loc, sizeof loc, "(too long)");
+				free(l->location);
+				l->location = strdup(loc[0] ? loc : "(none)");
+			}
+		}
 		return 0;
 	case LWS_CALLBACK_RECEIVE_CLIENT_HTTP: {
 		char buf[LWS_PRE + 1024];
@@ -491,7 +641,13 @@ int wamd_webhook_client_cb(struct lws *wsi, enum lws_callback_reasons reason, vo
 		if (l && !l->done) {
 			l->done = true;
 			lws_set_opaque_user_data(wsi, NULL);
-			lane_finish(l, l->http_status, "http status");
+			char why[600];
+			if (l->location)
+				snprintf(why, sizeof why, "HTTP %d, redirect to %.500s not followed", l->http_status,
+					 l->location);
+			else
+				snprintf(why, sizeof why, "HTTP %d", l->http_status);
+			lane_finish(l, l->http_status, why);
 		}
 		return -1;
 	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
@@ -499,8 +655,13 @@ int wamd_webhook_client_cb(struct lws *wsi, enum lws_callback_reasons reason, vo
 			l->done = true;
 			lws_set_opaque_user_data(wsi, NULL);
 			/* a status line without a completed body still counts */
-			lane_finish(l, l->http_status >= 200 && l->http_status < 300 ? l->http_status : 0,
-				    l->http_status ? "closed early" : "closed or timed out");
+			char why[600];
+			if (l->location)
+				snprintf(why, sizeof why, "HTTP %d, redirect to %.500s not followed", l->http_status,
+					 l->location);
+			else
+				snprintf(why, sizeof why, "%s", l->http_status ? "closed early" : "closed");
+			lane_finish(l, l->http_status >= 200 && l->http_status < 300 ? l->http_status : 0, why);
 		}
 		return 0;
 	default:

@@ -64,6 +64,10 @@ typedef struct wa_store_opts {
 	const uint8_t *master_key;
 	const char *master_key_file;
 	bool key_from_env;
+	/* Also seal message bodies (messages.plaintext, outbox payloads) with
+	 * the master key; WA_EDB_KEY at open without one. Per row, so rows
+	 * written before the setting changed stay readable. */
+	bool seal_messages;
 	/* Optional: on failure of wa_store_open a human message is written here
 	 * (NUL-terminated, truncated to errbuf_len). Never contains secrets. */
 	char *errbuf;

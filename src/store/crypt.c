@@ -125,7 +125,12 @@ int wa_store_key_load(wa_store *st, const wa_store_opts *o, char *err, size_t er
 
 int wa_store_bind_sealed(wa_store *st, sqlite3_stmt *stmt, int idx, const uint8_t *p, size_t n)
 {
-	if (n > WA_STORE_MAX_RECORD)
+	return wa_store_bind_sealed_max(st, stmt, idx, p, n, WA_STORE_MAX_RECORD);
+}
+
+int wa_store_bind_sealed_max(wa_store *st, sqlite3_stmt *stmt, int idx, const uint8_t *p, size_t n, size_t max)
+{
+	if (n > max)
 		return WA_ETOOBIG;
 	if (!st->has_key)
 		return wa_store_map_rc(sqlite3_bind_blob(stmt, idx, n ? (const void *)p : "", (int)n, SQLITE_TRANSIENT));

@@ -441,6 +441,12 @@ int wa_store_open(const char *path, const wa_store_opts *opts, wa_store **out)
 	int rc = wa_store_key_load(st, o, err, err_len);
 	if (rc != 0)
 		goto fail;
+	if (o->seal_messages && !st->has_key) {
+		set_err(err, err_len, "sealing message bodies needs a master key");
+		rc = WA_EDB_KEY;
+		goto fail;
+	}
+	st->seal_messages = o->seal_messages;
 
 	int src = sqlite3_open_v2(path, &st->db,
 		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);

@@ -24,6 +24,7 @@ struct wa_store {
 	int64_t tx_start_ms;             /* wa_mono_ms at the outermost begin */
 	int64_t last_tx_ms;
 	bool has_key;
+	bool seal_messages;              /* message bodies sealed too (needs the key) */
 	uint8_t key[WA_STORE_MASTER_KEY_LEN];
 	int schema_version;
 	size_t n_stmts;
@@ -63,6 +64,9 @@ int wa_store_tx_leave(wa_store *st, int rc);
 /* Sealed columns: binds p as-is when unencrypted, else as
  * version || nonce || secretbox(p). */
 int wa_store_bind_sealed(wa_store *st, sqlite3_stmt *stmt, int idx, const uint8_t *p, size_t n) WA_MUST_CHECK;
+/* The same with a size limit other than WA_STORE_MAX_RECORD (message bodies). */
+int wa_store_bind_sealed_max(wa_store *st, sqlite3_stmt *stmt, int idx, const uint8_t *p, size_t n,
+	size_t max) WA_MUST_CHECK;
 /* Reads a sealed column into a malloc'd buffer (free: wa_store_free).
  * WA_EDB_KEY when the value does not authenticate; WA_ETOOBIG over max. */
 int wa_store_column_sealed(wa_store *st, sqlite3_stmt *stmt, int col, size_t max,

@@ -1,6 +1,8 @@
 /* src/store/messages.c: decrypted messages (kept for dedupe: a redelivered
  * ciphertext must return the stored plaintext, since the ratchet has already
- * moved past it) and the outbox of queued outgoing messages. */
+ * moved past it) and the outbox of queued outgoing messages. With
+ * seal_messages both bodies are sealed like the key columns; each row says
+ * whether it is (column sealed), so rows from before a change stay readable. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,17 +13,17 @@
 
 static const char sql_ins[] =
 	"INSERT INTO messages (instance_id, chat_jid, msg_id, from_me, sender_jid, timestamp, status, plaintext,"
-	" created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+	" created_at, sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
 	" ON CONFLICT (instance_id, chat_jid, msg_id, from_me) DO NOTHING";
 static const char sql_get[] =
-	"SELECT id, chat_jid, msg_id, from_me, sender_jid, timestamp, status, plaintext FROM messages"
+	"SELECT id, chat_jid, msg_id, from_me, sender_jid, timestamp, status, plaintext, sealed FROM messages"
 	" WHERE instance_id = ?1 AND chat_jid = ?2 AND msg_id = ?3 AND from_me = ?4";
 static const char sql_status[] = "UPDATE messages SET status = ?5"
 				 " WHERE instance_id = ?1 AND chat_jid = ?2 AND msg_id = ?3 AND from_me = ?4";
 
 static const char sql_ob_add[] =
-	"INSERT INTO outbox (instance_id, chat_jid, msg_id, payload, state, created_at, updated_at)"
-	" VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5)";
+	"INSERT INTO outbox (instance_id, chat_jid, msg_id, payload, state, created_at, updated_at, sealed)"
+	" VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5, ?6)";
 static const char sql_ob_state[] =
 	"UPDATE outbox SET state = ?3, updated_at = ?4, attempts = attempts + (?3 = 1)"
 	" WHERE instance_id = ?1 AND id = ?2";
@@ -29,13 +31,32 @@ static const char sql_ob_state[] =
  * chat is skipped when "\n<chat>\n" occurs in it (JIDs hold no newline).
  * The outbox_state index still walks the queue in id order. */
 static const char sql_ob_next[] =
-	"SELECT id, msg_id, chat_jid, payload FROM outbox WHERE instance_id = ?1 AND state = 0"
+	"SELECT id, msg_id, chat_jid, payload, sealed FROM outbox WHERE instance_id = ?1 AND state = 0"
 	" AND instr(?2, char(10) || chat_jid || char(10)) = 0 ORDER BY id LIMIT 1";
 static const char sql_ob_update[] =
-	"UPDATE outbox SET state = ?3, payload = ?4, updated_at = ?5, attempts = attempts + (?3 = 1)"
+	"UPDATE outbox SET state = ?3, payload = ?4, updated_at = ?5, attempts = attempts + (?3 = 1), sealed = ?6"
 	" WHERE instance_id = ?1 AND id = ?2";
 static const char sql_ob_requeue[] =
 	"UPDATE outbox SET state = 0, updated_at = ?2 WHERE instance_id = ?1 AND state = 1";
+
+/* Binds a message body at idx and the sealed flag at idx_flag. */
+static int bind_body(wa_store *st, sqlite3_stmt *s, int idx, int idx_flag, const uint8_t *p, size_t n,
+	bool null_if_empty)
+{
+	sqlite3_bind_int(s, idx_flag, st->seal_messages ? 1 : 0);
+	if (st->seal_messages)
+		return wa_store_bind_sealed_max(st, s, idx, p, n, WA_STORE_MAX_PLAINTEXT);
+	if (n || !null_if_empty)
+		sqlite3_bind_blob(s, idx, n ? (const void *)p : "", (int)n, SQLITE_STATIC);
+	return 0;
+}
+
+static int column_body(wa_store *st, sqlite3_stmt *s, int col, int col_flag, uint8_t **out, size_t *out_len)
+{
+	if (sqlite3_column_int(s, col_flag))
+		return wa_store_column_sealed(st, s, col, WA_STORE_MAX_PLAINTEXT, out, out_len);
+	return wa_store_column_blob(s, col, WA_STORE_MAX_PLAINTEXT, out, out_len);
+}
 
 int wa_store_msg_insert(wa_store *st, int64_t instance_id, const wa_store_msg *m, bool *existed_out)
 {
@@ -57,8 +78,11 @@ int wa_store_msg_insert(wa_store *st, int64_t instance_id, const wa_store_msg *m
 		sqlite3_bind_text(s, 5, m->sender_jid, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 6, m->timestamp);
 	sqlite3_bind_int(s, 7, m->status);
-	if (m->plaintext_len)
-		sqlite3_bind_blob(s, 8, m->plaintext, (int)m->plaintext_len, SQLITE_STATIC);
+	rc = bind_body(st, s, 8, 10, m->plaintext, m->plaintext_len, true);
+	if (rc != 0) {
+		wa_store_stmt_done(s);
+		return rc;
+	}
 	sqlite3_bind_int64(s, 9, wa_now_ms());
 	rc = wa_store_stmt_exec(s);
 	if (rc == 0 && existed_out)
@@ -110,7 +134,7 @@ int wa_store_msg_load(wa_store *st, int64_t instance_id, const char *chat_jid, c
 	r->timestamp = sqlite3_column_int64(s, 5);
 	r->status = sqlite3_column_int(s, 6);
 	if (rc == 0)
-		rc = wa_store_column_blob(s, 7, WA_STORE_MAX_PLAINTEXT, &r->plaintext, &r->plaintext_len);
+		rc = column_body(st, s, 7, 8, &r->plaintext, &r->plaintext_len);
 	wa_store_stmt_done(s);
 	if (rc == WA_ETOOBIG)
 		rc = WA_EDB_CORRUPT;
@@ -157,7 +181,11 @@ int wa_store_outbox_add(wa_store *st, int64_t instance_id, const char *chat_jid,
 	sqlite3_bind_int64(s, 1, instance_id);
 	sqlite3_bind_text(s, 2, chat_jid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, msg_id, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 4, payload_len ? (const void *)payload : "", (int)payload_len, SQLITE_STATIC);
+	rc = bind_body(st, s, 4, 6, payload, payload_len, false);
+	if (rc != 0) {
+		wa_store_stmt_done(s);
+		return rc;
+	}
 	sqlite3_bind_int64(s, 5, wa_now_ms());
 	rc = wa_store_stmt_exec(s);
 	if (rc == 0 && row_id_out)
@@ -228,14 +256,14 @@ int wa_store_outbox_next_skip(wa_store *st, int64_t instance_id, const char *con
 	if (rc == 0)
 		rc = wa_store_column_strdup(s, 2, WA_STORE_JID_MAX, &chat);
 	if (rc == 0)
-		rc = wa_store_column_blob(s, 3, WA_STORE_MAX_PLAINTEXT, &pl, &pl_len);
+		rc = column_body(st, s, 3, 4, &pl, &pl_len);
 	wa_store_stmt_done(s);
 	if (rc == 0 && (!mid || !chat))
 		rc = WA_EDB_CORRUPT;
 	if (rc != 0) {
 		free(mid);
 		free(chat);
-		free(pl);
+		wa_store_free(pl, pl_len);
 		return rc == WA_ETOOBIG ? WA_EDB_CORRUPT : rc;
 	}
 	*row_id_out = id;
@@ -260,7 +288,11 @@ int wa_store_outbox_update(wa_store *st, int64_t instance_id, int64_t row_id, in
 	sqlite3_bind_int64(s, 1, instance_id);
 	sqlite3_bind_int64(s, 2, row_id);
 	sqlite3_bind_int(s, 3, state);
-	sqlite3_bind_blob(s, 4, payload_len ? (const void *)payload : "", (int)payload_len, SQLITE_STATIC);
+	rc = bind_body(st, s, 4, 6, payload, payload_len, false);
+	if (rc != 0) {
+		wa_store_stmt_done(s);
+		return rc;
+	}
 	sqlite3_bind_int64(s, 5, wa_now_ms());
 	rc = wa_store_stmt_exec(s);
 	if (rc == 0 && sqlite3_changes(st->db) == 0)

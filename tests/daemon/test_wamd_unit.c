@@ -181,6 +181,38 @@ static void test_urls_events(void)
 	CHECK_EQ_INT(wamd_addr_classify_host("::ffff:127.0.0.1"), WAMD_ADDR_LOOPBACK);
 	CHECK_EQ_INT(wamd_addr_classify_host("8.8.8.8"), WAMD_ADDR_PUBLIC);
 	CHECK_EQ_INT(wamd_addr_classify_host("172.32.0.1"), WAMD_ADDR_PUBLIC);
+	/* every spelling the resolver reads as an address is classified as one */
+	static const struct { const char *h, *canon; int cls; } forms[] = {
+		{ "127.1", "127.0.0.1", WAMD_ADDR_LOOPBACK }, { "0x7f000001", "127.0.0.1", WAMD_ADDR_LOOPBACK },
+		{ "2130706433", "127.0.0.1", WAMD_ADDR_LOOPBACK }, { "0177.0.0.1", "127.0.0.1", WAMD_ADDR_LOOPBACK },
+		{ "0", "0.0.0.0", WAMD_ADDR_PRIVATE }, { "0x0a000001", "10.0.0.1", WAMD_ADDR_PRIVATE },
+		{ "0:0:0:0:0:0:0:1", "::1", WAMD_ADDR_LOOPBACK }, { "::ffff:7f00:1", "::ffff:127.0.0.1", WAMD_ADDR_LOOPBACK },
+		{ "::127.0.0.1", "::127.0.0.1", WAMD_ADDR_LOOPBACK }, { "64:ff9b::a00:1", "64:ff9b::a00:1", WAMD_ADDR_PRIVATE },
+		{ "134744072", "8.8.8.8", WAMD_ADDR_PUBLIC }, { "Hooks.Example.COM", "hooks.example.com", WAMD_ADDR_PUBLIC },
+		{ "localhost.", "localhost.", WAMD_ADDR_LOOPBACK }, { "a.LOCALHOST", "a.localhost", WAMD_ADDR_LOOPBACK },
+	};
+	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+		struct wamd_host h;
+		CHECK_EQ_INT(wamd_host_parse(forms[i].h, &h), 0);
+		CHECK_EQ_STR(h.canon, forms[i].canon);
+		CHECK_EQ_INT(h.cls, forms[i].cls);
+	}
+	static const char *bad[] = { "1.2.3.999", "127.0.0.1.", "0x7f.1x", "a b", "a..b", "fe80::1%eth0", "", "x/y" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct wamd_host h;
+		CHECK_EQ_INT(wamd_host_parse(bad[i], &h), -1);
+	}
+	struct wamd_config pc;
+	memset(&pc, 0, sizeof pc);
+	char why[320];
+	CHECK(wamd_webhook_url_policy(&pc, "http://127.1/h", why, sizeof why) != NULL);
+	CHECK(wamd_webhook_url_policy(&pc, "http://[::ffff:127.0.0.1]/h", why, sizeof why) != NULL);
+	CHECK(wamd_webhook_url_policy(&pc, "https://hooks.example.com/h", why, sizeof why) == NULL);
+	const char *r = wamd_webhook_url_policy(&pc, "http://0x08080808/h", why, sizeof why);
+	CHECK(r && strstr(r, "as 8.8.8.8"));
+	pc.webhook_allow_loopback = true;
+	CHECK(wamd_webhook_url_policy(&pc, "http://127.0.0.1:9/h", why, sizeof why) == NULL);
+	CHECK(wamd_webhook_url_policy(&pc, "http://127.1:9/h", why, sizeof why) != NULL); /* not canonical */
 	char s[64];
 	wamd_event_suffix("MESSAGES_UPSERT", s, sizeof s);
 	CHECK_EQ_STR(s, "messages-upsert");

@@ -32,6 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct wamd_url u;
 		if (wamd_url_parse(s, &u) == 0)
 			(void)wamd_addr_classify_host(u.host);
+		struct wamd_config c;
+		memset(&c, 0, sizeof c);
+		char why[320];
+		(void)wamd_webhook_url_policy(&c, s, why, sizeof why);
 		break;
 	}
 	default: {

@@ -1145,6 +1145,96 @@ static void test_sigkill(void)
 	rm_tmpdir();
 }
 
+
+/* seal_messages: message bodies and outbox payloads leave no plaintext in
+ * the file or its WAL; rows written under either setting stay readable. */
+static void test_seal_messages(void)
+{
+	mk_tmpdir();
+	uint8_t key[32];
+	fill(key, 32, 21);
+	char err[256];
+	wa_store *st = NULL;
+	wa_store_opts nokey = { .seal_messages = true, .errbuf = err, .errbuf_len = sizeof err };
+	CHECK_EQ_INT(wa_store_open(path_in("s.db"), &nokey, &st), WA_EDB_KEY);
+	CHECK(st == NULL && strstr(err, "master key") != NULL);
+
+	static const char in_text[] = "inbound secret words", out_text[] = "outbound secret words",
+			  clear_text[] = "written before sealing", late_text[] = "queued after sealing";
+	wa_store_opts plain = { .master_key = key };
+	wa_store_opts sealed = { .master_key = key, .seal_messages = true };
+	int64_t a, r0, r1, rid;
+	/* a row written with the setting off, then the setting turned on */
+	st = open_ok("s.db", &plain);
+	CHECK_EQ_INT(wa_store_instance_create(st, "a", &a), 0);
+	wa_store_msg m0 = { .chat_jid = "1@s.whatsapp.net", .msg_id = "OLD", .timestamp = 1,
+		.plaintext = (const uint8_t *)clear_text, .plaintext_len = sizeof clear_text - 1 };
+	CHECK_EQ_INT(wa_store_msg_insert(st, a, &m0, NULL), 0);
+	wa_store_close(st);
+	CHECK(file_contains("s.db", (const uint8_t *)clear_text, sizeof clear_text - 1));
+
+	st = open_ok("s.db", &sealed);
+	wa_store_msg m = { .chat_jid = "1@s.whatsapp.net", .msg_id = "IN", .timestamp = 2,
+		.plaintext = (const uint8_t *)in_text, .plaintext_len = sizeof in_text - 1 };
+	CHECK_EQ_INT(wa_store_msg_insert(st, a, &m, NULL), 0);
+	wa_store_msg e = { .chat_jid = "1@s.whatsapp.net", .msg_id = "EMPTY", .timestamp = 3 };
+	CHECK_EQ_INT(wa_store_msg_insert(st, a, &e, NULL), 0);
+	CHECK_EQ_INT(wa_store_outbox_add(st, a, "1@s.whatsapp.net", "OUT", (const uint8_t *)out_text,
+			     sizeof out_text - 1, &r0), 0);
+	CHECK_EQ_INT(wa_store_outbox_add(st, a, "1@s.whatsapp.net", "OUT2", (const uint8_t *)"x", 1, &r1), 0);
+	CHECK_EQ_INT(wa_store_outbox_update(st, a, r1, WA_STORE_OUTBOX_QUEUED, (const uint8_t *)late_text,
+			     sizeof late_text - 1), 0);
+	/* nothing in clear, while open (WAL) and after close */
+	CHECK(!file_contains("s.db", (const uint8_t *)in_text, sizeof in_text - 1));
+	CHECK(!file_contains("s.db", (const uint8_t *)out_text, sizeof out_text - 1));
+	CHECK(!file_contains("s.db", (const uint8_t *)late_text, sizeof late_text - 1));
+	wa_store_msg_row *row = NULL;
+	CHECK_EQ_INT(wa_store_msg_load(st, a, "1@s.whatsapp.net", "IN", false, &row), 0);
+	if (row) {
+		CHECK_EQ_INT(row->plaintext_len, sizeof in_text - 1);
+		CHECK_EQ_MEM(row->plaintext, in_text, sizeof in_text - 1);
+	}
+	wa_store_msg_row_free(row);
+	row = NULL;
+	CHECK_EQ_INT(wa_store_msg_load(st, a, "1@s.whatsapp.net", "OLD", false, &row), 0);
+	if (row)
+		CHECK_EQ_MEM(row->plaintext, clear_text, sizeof clear_text - 1);
+	wa_store_msg_row_free(row);
+	wa_store_close(st);
+	CHECK(!file_contains("s.db", (const uint8_t *)in_text, sizeof in_text - 1));
+	CHECK(!file_contains("s.db", (const uint8_t *)out_text, sizeof out_text - 1));
+	CHECK_EQ_INT(raw_int("s.db", "SELECT count(*) FROM messages WHERE sealed = 1"), 2);
+	CHECK_EQ_INT(raw_int("s.db", "SELECT count(*) FROM outbox WHERE sealed = 1"), 2);
+
+	/* the setting off again: sealed rows still read back */
+	st = open_ok("s.db", &plain);
+	CHECK_EQ_INT(wa_store_msg_load(st, a, "1@s.whatsapp.net", "IN", false, &row), 0);
+	if (row)
+		CHECK_EQ_MEM(row->plaintext, in_text, sizeof in_text - 1);
+	wa_store_msg_row_free(row);
+	row = NULL;
+	CHECK_EQ_INT(wa_store_msg_load(st, a, "1@s.whatsapp.net", "EMPTY", false, &row), 0);
+	if (row)
+		CHECK(row->plaintext_len == 0);
+	wa_store_msg_row_free(row);
+	char *mid = NULL, *chat = NULL;
+	uint8_t *pl = NULL;
+	size_t pn = 0;
+	CHECK_EQ_INT(wa_store_outbox_next(st, a, &rid, &mid, &chat, &pl, &pn), 0);
+	CHECK(rid == r0 && pn == sizeof out_text - 1 && pl && !memcmp(pl, out_text, pn));
+	free(mid);
+	free(chat);
+	wa_store_free(pl, pn);
+	CHECK_EQ_INT(wa_store_outbox_set_state(st, a, r0, WA_STORE_OUTBOX_SENT), 0);
+	CHECK_EQ_INT(wa_store_outbox_next(st, a, &rid, &mid, &chat, &pl, &pn), 0);
+	CHECK(rid == r1 && pn == sizeof late_text - 1 && pl && !memcmp(pl, late_text, pn));
+	free(mid);
+	free(chat);
+	wa_store_free(pl, pn);
+	wa_store_close(st);
+	rm_tmpdir();
+}
+
 int main(void)
 {
 	test_migrations();
@@ -1158,6 +1248,7 @@ int main(void)
 	test_transactions();
 	test_group();
 	test_encryption();
+	test_seal_messages();
 	test_corrupt();
 	test_instances();
 	test_migration_atomic();
