@@ -30,7 +30,7 @@
 #define WA_PREKEY_MAX_USERS 512    /* bundles in one pre-key answer */
 #define WA_RECEIPT_MAX_IDS 256     /* ids in one receipt (<list><item/>) */
 
-/* ---- Message protobuf builders (msgbuild.c) ---- */
+/* ---- Message protobuf builders (kinds.c; the pipeline builds through kinds.h) ---- */
 
 typedef struct wa_msg_quote {
 	const char *id;          /* quoted message id (stanzaId) */
@@ -63,6 +63,7 @@ typedef struct wa_msg_view {
 	bool is_reaction;
 	bool is_protocol;    /* protocolMessage (history sync, key share, revoke, ...) */
 	bool has_skdm;       /* carries a senderKeyDistributionMessage */
+	bool emit;           /* for the embedder (WA_EV_MESSAGE): its kind says so (kinds.h) */
 } wa_msg_view;
 /* Parses an unpadded Message (through wa_pb_unpack) and fills *out
  * (free: wa_msg_view_clear). WA_EMALFORMED if it is not a Message. */

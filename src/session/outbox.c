@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "binary/decode.h"
+#include "session/kinds.h"
 #include "session/msgstate.h"
 #include "util/log.h"
 
@@ -372,10 +373,14 @@ int wa_session_send_text(wa_session *s, const char *to, const char *text, const 
 	}
 	uint8_t secret[WA_MSG_SECRET_LEN];
 	wa_rand_bytes(secret, sizeof secret);
+	wa_msg_content c = {
+		.text = text, .quote = has_q ? &q : NULL, .mentions = opts ? opts->mentions : NULL,
+		.n_mentions = opts ? opts->n_mentions : 0, .secret = secret,
+	};
 	uint8_t *msg = NULL;
 	size_t len = 0;
-	rc = wa_msg_build_text(text, has_q ? &q : NULL, opts ? opts->mentions : NULL,
-		opts ? opts->n_mentions : 0, secret, &msg, &len);
+	rc = wa_msg_kind_build(c.quote || c.n_mentions ? WA_KIND_EXTENDED_TEXT : WA_KIND_CONVERSATION, &c,
+		&msg, &len);
 	if (rc != 0)
 		return rc;
 	rc = queue_message(s, chat, opts ? opts->id : NULL, msg, len, id_out);
@@ -395,8 +400,11 @@ int wa_session_send_reaction(wa_session *s, const wa_msg_key *tgt, const char *e
 		return rc;
 	uint8_t *msg = NULL;
 	size_t len = 0;
-	rc = wa_msg_build_reaction(chat, tgt->from_me, tgt->id, tgt->participant, emoji,
-		wa_now_ms(), &msg, &len);
+	wa_msg_content c = {
+		.target_chat = chat, .target_from_me = tgt->from_me, .target_id = tgt->id,
+		.target_participant = tgt->participant, .emoji = emoji, .ts_ms = wa_now_ms(),
+	};
+	rc = wa_msg_kind_build(WA_KIND_REACTION, &c, &msg, &len);
 	if (rc != 0)
 		return rc;
 	rc = queue_message(s, chat, NULL, msg, len, id_out);

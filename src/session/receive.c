@@ -93,7 +93,7 @@ static void emit_message(wa_session *s, const char *chat, const wa_in_msg *in, b
 	wa_msg_view v;
 	if (wa_msg_view_parse(pt, pt_len, &v) != 0)
 		return;
-	if (!v.message_type || v.is_protocol || strcmp(v.message_type, "senderKeyDistributionMessage") == 0) {
+	if (!v.emit) {
 		wa_msg_view_clear(&v);
 		return;
 	}

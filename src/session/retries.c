@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "session/msg.h"
+#include "session/kinds.h"
 #include "session/msgstate.h"
 #include "signal/prekeys.h"
 #include "util/log.h"
@@ -118,12 +119,12 @@ static void resend_to(wa_session *s, const char *chat, const char *id, const cha
 	wa_msg_flush_identity(s);
 	wa_node *st = NULL;
 	if (rc == 0) {
-		const char *type = wa_msg_stanza_type(row->plaintext, row->plaintext_len);
+		const wa_msg_kind *k = wa_msg_kind_of(row->plaintext, row->plaintext_len);
 		wa_msg_enc e = {.jid = dev_s, .type = ty, .ct = ct, .ct_len = ct_len};
 		wa_msg_stanza ms = {
-			.id = id, .to = dev_s, .type = type, .single = true, .encs = &e, .n_encs = 1,
+			.id = id, .to = dev_s, .type = k->stanza_type, .single = true, .encs = &e, .n_encs = 1,
 			.recipient = own ? chat : NULL, .retry_count = count,
-			.decrypt_fail_hide = strcmp(type, "reaction") == 0,
+			.decrypt_fail_hide = k->hide_decrypt_fail,
 			.device_identity = s->creds->adv_identity,
 			.device_identity_len = s->creds->adv_identity_len, .force_identity = true,
 		};

@@ -11,9 +11,8 @@
 #include <string.h>
 
 #include "binary/encode.h"
-#include "message.pb-c.h"
-#include "pb.h"
 #include "session/msg.h"
+#include "session/kinds.h"
 #include "session/msgstate.h"
 #include "util/log.h"
 
@@ -64,10 +63,10 @@ int wa_msg_job_seal(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *rec
 	if (rc == 0 && n_peer == 0)
 		rc = WA_ENOTFOUND; /* nobody to deliver to */
 	if (rc == 0) {
-		const char *type = wa_msg_stanza_type(j->msg, j->msg_len);
+		const wa_msg_kind *k = wa_msg_kind_of(j->msg, j->msg_len);
 		wa_msg_stanza ms = {
-			.id = j->id, .to = j->chat, .type = type, .encs = encs, .n_encs = ne,
-			.decrypt_fail_hide = strcmp(type, "reaction") == 0,
+			.id = j->id, .to = j->chat, .type = k->stanza_type, .encs = encs, .n_encs = ne,
+			.decrypt_fail_hide = k->hide_decrypt_fail,
 			.device_identity = s->creds->adv_identity,
 			.device_identity_len = s->creds->adv_identity_len,
 		};
@@ -217,11 +216,5 @@ int wa_msg_build_stanza(const wa_msg_stanza *m, wa_node **out)
 
 const char *wa_msg_stanza_type(const uint8_t *msg, size_t len)
 {
-	ProtobufCMessage *pb = NULL;
-	if (wa_pb_unpack(&pb, &wa__message__descriptor, msg, len, WA_SIG_MAX_PLAINTEXT) != 0)
-		return "text";
-	const Wa__Message *m = (const Wa__Message *)pb;
-	const char *t = m->reaction_message ? "reaction" : "text";
-	protobuf_c_message_free_unpacked(pb, NULL);
-	return t;
+	return wa_msg_kind_of(msg, len)->stanza_type;
 }
