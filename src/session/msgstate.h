@@ -185,15 +185,49 @@ void wa_msg_hold_drop(wa_msg_state *m, const char *chat);
 void wa_msg_holds_clear(wa_msg_state *m);
 void wa_msg_on_prep_timer(wa_session *s);
 
-/* ---- recipients.c: who gets a copy, and getting ready to encrypt ---- */
+/* ---- recipients.c: who gets a copy, and getting ready to encrypt ----
+ *
+ * The recipients step: from a chat JID to the users whose device lists are
+ * needed and every device that gets a copy, each with the cipher it gets.
+ * Only 1:1 chats are implemented: the peer's devices get the message, our
+ * other devices its deviceSentMessage copy, all pairwise. A group fills in
+ * WA_RCPT_GROUP here (users: the participants and us; devices: WA_CIPHER_SKDM
+ * for those still without our sender key) and the pump, the preparation and
+ * the sealing stay as they are. */
+enum wa_msg_rcpt_mode {
+	WA_RCPT_DIRECT = 0,  /* 1:1: every copy pairwise (pkmsg or msg) */
+};
+enum wa_msg_cipher {
+	WA_CIPHER_MSG = 0,   /* a session exists: msg (pkmsg until the peer has answered, as the ratchet says) */
+	WA_CIPHER_PKMSG,     /* no session yet: its pre-key bundle is fetched first, then a pkmsg */
+	WA_CIPHER_UNKNOWN,   /* the session could not be read now (store error): left out this time */
+};
+typedef struct wa_msg_rcpt_user {
+	char jid[WA_STORE_JID_MAX]; /* user JID */
+	bool own;                   /* our own account (its devices get the deviceSentMessage copy) */
+	bool listed;                /* its device list is cached (else a usync is needed) */
+} wa_msg_rcpt_user;
 typedef struct wa_msg_target {
-	char jid[WA_STORE_JID_MAX];
-	char addr[WA_STORE_JID_MAX];
+	char jid[WA_STORE_JID_MAX];  /* device JID, <to jid> */
+	char addr[WA_STORE_JID_MAX]; /* its Signal address name (LID-keyed when known) */
 	int32_t device;
-	bool own;
+	bool own;                    /* one of our other devices: gets the deviceSentMessage copy */
+	enum wa_msg_cipher cipher;
 } wa_msg_target;
-/* Device JIDs to encrypt for: every device of the peer and our other devices. */
-int wa_msg_collect_targets(wa_session *s, wa_msg_job *j, wa_msg_target **out, size_t *n_out);
+typedef struct wa_msg_rcpts {
+	enum wa_msg_rcpt_mode mode;
+	wa_msg_rcpt_user users[2];   /* in usync order: our account, then the chat's */
+	size_t n_users;
+	size_t n_unlisted;           /* users whose device list must be fetched first */
+	wa_msg_target *t;            /* listed users' devices: the chat's first, then ours (not this one) */
+	size_t n;
+	size_t n_pkmsg;              /* devices with cipher WA_CIPHER_PKMSG */
+} wa_msg_rcpts;
+/* Who gets a copy of a message to chat (a user JID) and with which
+ * cipher, from the cached device lists and the Signal sessions. WA_EINVAL
+ * when chat does not parse or our own JID is unknown. Free: wa_msg_recipients_free. */
+int wa_msg_recipients(wa_session *s, const char *chat, wa_msg_rcpts *out) WA_MUST_CHECK;
+void wa_msg_recipients_free(wa_msg_rcpts *r);
 /* Starts the preparation of j (device lists, then sessions), which ends in
  * wa_msg_job_encrypt, wa_msg_job_defer or wa_msg_job_fail. */
 void wa_msg_job_start(wa_session *s, wa_msg_job *j);

@@ -237,10 +237,16 @@ static bool seal_now(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *re
 	 * handler inside another transaction) */
 	if (!ready(s) || m->job || m->hold || wa_store_tx_depth(s->store) != 1)
 		return false;
-	wa_jid chat;
-	char own_user[WA_STORE_JID_MAX];
-	if (wa_jid_parse(&chat, j->chat) != 0 || !wa_msg_own_user(s, &chat, own_user, NULL) ||
-	    !wa_msg_devcache_get(m, j->chat) || !wa_msg_devcache_get(m, own_user))
+	/* device lists to fetch first? */
+	wa_msg_rcpts r;
+	if (wa_msg_recipients(s, j->chat, &r) != 0)
+		return false;
+	bool all = r.n_unlisted == 0;
+	/* and a session with every device (else pre-keys to fetch first) */
+	for (size_t i = 0; all && i < r.n; i++)
+		all = r.t[i].cipher == WA_CIPHER_MSG;
+	wa_msg_recipients_free(&r);
+	if (!all)
 		return false;
 	const char *skip[WA_MSG_MAX_HELD_CHATS];
 	size_t n_skip = held_chats(m, skip);
@@ -256,16 +262,6 @@ static bool seal_now(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *re
 	free(pl);
 	if (next != j->row)
 		return false;
-	wa_msg_target *t = NULL;
-	size_t n = 0;
-	bool all = wa_msg_collect_targets(s, j, &t, &n) == 0;
-	for (size_t i = 0; all && i < n; i++) {
-		bool ex = false;
-		all = wa_sig_session_exists(s->sig, t[i].addr, t[i].device, &ex) == 0 && ex;
-	}
-	free(t);
-	if (!all)
-		return false; /* pre-keys to fetch first */
 	if (wa_store_begin(s->store) != 0)
 		return false;
 	uint8_t *rec = NULL;

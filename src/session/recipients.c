@@ -83,50 +83,78 @@ void wa_msg_devcache_clear(wa_msg_state *m)
 	}
 }
 
-/* Device JIDs to encrypt for: every device of the peer and our other devices. */
-int wa_msg_collect_targets(wa_session *s, wa_msg_job *j, wa_msg_target **out, size_t *n_out)
+/* The devices of the listed user u into r->t (cap: r's array size). */
+static void add_devices(wa_session *s, wa_msg_rcpts *r, const wa_msg_rcpt_user *u, uint16_t my_device,
+	size_t cap)
 {
-	wa_jid chat, own_dev;
+	devcache *d = wa_msg_devcache_get(s->msg, u->jid);
+	wa_jid uj;
+	if (!d || wa_jid_parse(&uj, u->jid) != 0)
+		return;
+	for (size_t k = 0; k < d->n && r->n < cap; k++) {
+		if (u->own && d->dev[k] == my_device)
+			continue;
+		wa_jid dj;
+		if (d->dev[k] == 0) {
+			dj = uj;
+		} else if (wa_jid_make_ad(&dj, uj.user, wa_msg_jid_is_lid(&uj) ? WA_JID_DOMAIN_LID :
+						  WA_JID_DOMAIN_WHATSAPP, (uint8_t)d->dev[k]) != 0) {
+			continue;
+		}
+		wa_msg_target *x = &r->t[r->n];
+		if (wa_jid_format(&dj, x->jid, sizeof x->jid) < 0 || wa_msg_addr_for(s, &dj, x->addr) != 0)
+			continue;
+		x->device = d->dev[k];
+		x->own = u->own;
+		bool ex = false;
+		if (wa_sig_session_exists(s->sig, x->addr, x->device, &ex) != 0)
+			x->cipher = WA_CIPHER_UNKNOWN;
+		else
+			x->cipher = ex ? WA_CIPHER_MSG : WA_CIPHER_PKMSG;
+		r->n_pkmsg += x->cipher == WA_CIPHER_PKMSG;
+		r->n++;
+	}
+}
+
+int wa_msg_recipients(wa_session *s, const char *chat, wa_msg_rcpts *out)
+{
+	wa_jid cj;
 	char own_user[WA_STORE_JID_MAX];
-	if (wa_jid_parse(&chat, j->chat) != 0 || !wa_msg_own_user(s, &chat, own_user, &own_dev))
+	if (!chat || wa_jid_parse(&cj, chat) != 0 || !wa_msg_own_user(s, &cj, own_user, NULL))
 		return WA_EINVAL;
+	wa_msg_rcpts r;
+	memset(&r, 0, sizeof r);
+	r.mode = WA_RCPT_DIRECT;
+	snprintf(r.users[0].jid, sizeof r.users[0].jid, "%s", own_user);
+	r.users[0].own = true;
+	snprintf(r.users[1].jid, sizeof r.users[1].jid, "%s", chat);
+	r.n_users = 2;
+	for (size_t i = 0; i < r.n_users; i++) {
+		r.users[i].listed = wa_msg_devcache_get(s->msg, r.users[i].jid) != NULL;
+		r.n_unlisted += !r.users[i].listed;
+	}
 	wa_jid me_pn;
 	const char *mej = wa_session_me_jid(s);
 	uint16_t my_device = mej && wa_jid_parse(&me_pn, mej) == 0 ? me_pn.device : 0;
-	const char *users[2] = {j->chat, own_user};
-	size_t cap = 2 * WA_USYNC_MAX_DEVICES;
-	wa_msg_target *t = calloc(cap, sizeof *t);
-	if (!t)
+	size_t cap = r.n_users * WA_USYNC_MAX_DEVICES;
+	if (!(r.t = calloc(cap, sizeof *r.t)))
 		return WA_ENOMEM;
-	size_t n = 0;
-	for (int u = 0; u < 2; u++) {
-		devcache *d = wa_msg_devcache_get(s->msg, users[u]);
-		if (!d)
-			continue;
-		wa_jid uj;
-		if (wa_jid_parse(&uj, users[u]) != 0)
-			continue;
-		for (size_t k = 0; k < d->n && n < cap; k++) {
-			if (u == 1 && d->dev[k] == my_device)
-				continue;
-			wa_jid dj;
-			if (d->dev[k] == 0) {
-				dj = uj;
-			} else if (wa_jid_make_ad(&dj, uj.user, wa_msg_jid_is_lid(&uj) ? WA_JID_DOMAIN_LID :
-							  WA_JID_DOMAIN_WHATSAPP, (uint8_t)d->dev[k]) != 0) {
-				continue;
-			}
-			wa_msg_target *x = &t[n];
-			if (wa_jid_format(&dj, x->jid, sizeof x->jid) < 0 || wa_msg_addr_for(s, &dj, x->addr) != 0)
-				continue;
-			x->device = d->dev[k];
-			x->own = u == 1;
-			n++;
-		}
-	}
-	*out = t;
-	*n_out = n;
+	/* the chat's devices first, then our own */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < r.n_users; i++)
+			if (r.users[i].own == (pass == 1))
+				add_devices(s, &r, &r.users[i], my_device, cap);
+	*out = r;
 	return 0;
+}
+
+void wa_msg_recipients_free(wa_msg_rcpts *r)
+{
+	if (!r)
+		return;
+	free(r->t);
+	r->t = NULL;
+	r->n = 0;
 }
 
 /* The code of an <iq type="error"> answer (0 without one). */
@@ -189,37 +217,27 @@ static void on_prekeys(wa_session *s, int err, const wa_node *resp, void *user)
 	wa_msg_job_encrypt(s, j);
 }
 
-static void job_sessions(wa_session *s, wa_msg_job *j)
+/* Fetches the bundles of r's devices without a session, then seals j
+ * (r: j's recipients, all users listed; freed here). */
+static void job_sessions(wa_session *s, wa_msg_job *j, wa_msg_rcpts *r)
 {
-	wa_msg_target *t = NULL;
-	size_t n = 0;
-	int rc = wa_msg_collect_targets(s, j, &t, &n);
-	if (rc != 0) {
-		s->msg->job = NULL;
-		wa_msg_job_fail(s, j, rc);
-		wa_msg_job_free(j);
-		wa_msg_pump(s);
-		return;
-	}
-	const char **missing = calloc(n ? n : 1, sizeof *missing);
+	const char **missing = calloc(r->n ? r->n : 1, sizeof *missing);
 	size_t nm = 0;
-	for (size_t i = 0; missing && i < n; i++) {
-		bool ex = true;
-		if (wa_sig_session_exists(s->sig, t[i].addr, t[i].device, &ex) == 0 && !ex)
-			missing[nm++] = t[i].jid;
-	}
+	for (size_t i = 0; missing && i < r->n; i++)
+		if (r->t[i].cipher == WA_CIPHER_PKMSG)
+			missing[nm++] = r->t[i].jid;
 	if (nm == 0) {
 		free(missing);
-		free(t);
+		wa_msg_recipients_free(r);
 		wa_msg_job_encrypt(s, j);
 		return;
 	}
 	char iq_id[WA_SESSION_ID_MAX];
 	wa_session_new_id(s, iq_id);
 	wa_node *iq = NULL;
-	rc = wa_prekey_build_fetch(iq_id, missing, nm, false, &iq);
+	int rc = wa_prekey_build_fetch(iq_id, missing, nm, false, &iq);
 	free(missing);
-	free(t);
+	wa_msg_recipients_free(r);
 	if (rc == 0)
 		rc = wa_iq_send(s, iq, 0, on_prekeys, j);
 	wa_node_free(iq);
@@ -228,6 +246,21 @@ static void job_sessions(wa_session *s, wa_msg_job *j)
 		s->msg->job = NULL;
 		wa_msg_job_free(j);
 	}
+}
+
+/* j's recipients, then job_sessions; a failure fails j. */
+static void job_recipients(wa_session *s, wa_msg_job *j)
+{
+	wa_msg_rcpts r;
+	int rc = wa_msg_recipients(s, j->chat, &r);
+	if (rc != 0) {
+		s->msg->job = NULL;
+		wa_msg_job_fail(s, j, rc);
+		wa_msg_job_free(j);
+		wa_msg_pump(s);
+		return;
+	}
+	job_sessions(s, j, &r);
 }
 
 static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
@@ -269,28 +302,31 @@ static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 		wa_msg_pump(s);
 		return;
 	}
-	job_sessions(s, j);
+	job_recipients(s, j);
 }
 
 void wa_msg_job_start(wa_session *s, wa_msg_job *j)
 {
-	wa_jid chat;
-	char own_user[WA_STORE_JID_MAX];
-	if (wa_jid_parse(&chat, j->chat) != 0 || !wa_msg_own_user(s, &chat, own_user, NULL)) {
+	wa_msg_rcpts r;
+	if (wa_msg_recipients(s, j->chat, &r) != 0) {
 		s->msg->job = NULL;
 		wa_msg_job_fail(s, j, WA_EINVAL);
 		wa_msg_job_free(j);
 		return;
 	}
-	if (wa_msg_devcache_get(s->msg, j->chat) && wa_msg_devcache_get(s->msg, own_user)) {
-		job_sessions(s, j);
+	if (r.n_unlisted == 0) {
+		job_sessions(s, j, &r);
 		return;
 	}
-	const char *users[2] = {own_user, j->chat};
+	/* every user's list, whichever are missing (one usync answers all) */
+	const char *users[2];
+	for (size_t i = 0; i < r.n_users; i++)
+		users[i] = r.users[i].jid;
 	char iq_id[WA_SESSION_ID_MAX];
 	wa_session_new_id(s, iq_id);
 	wa_node *iq = NULL;
-	int rc = wa_usync_build_devices(iq_id, iq_id, users, 2, &iq);
+	int rc = wa_usync_build_devices(iq_id, iq_id, users, r.n_users, &iq);
+	wa_msg_recipients_free(&r);
 	if (rc == 0)
 		rc = wa_iq_send(s, iq, 0, on_usync, j);
 	wa_node_free(iq);

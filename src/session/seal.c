@@ -18,22 +18,23 @@
 
 #define MOD "msg"
 
-/* Encrypts j for every target with a session and records the stanza in
+/* Encrypts j for each of its recipients with a session and records the stanza in
  * j's outbox row (state SENDING): the ratchet steps and the record must
  * commit together, so the caller holds the transaction and sends the
  * record (*rec_out: WA_OUTBOX_STANZA + encoded stanza, free()) only after
  * its commit. */
 int wa_msg_job_seal(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *rec_len_out)
 {
-	wa_msg_target *t = NULL;
-	size_t n = 0;
+	wa_msg_rcpts r = {0};
 	uint8_t *dsm = NULL, *rec = NULL, *enc_bytes = NULL;
 	size_t dsm_len = 0, enc_len = 0;
 	wa_msg_enc *encs = NULL;
 	uint8_t **cts = NULL;
 	size_t ne = 0, n_peer = 0;
 	wa_node *st = NULL;
-	int rc = wa_msg_collect_targets(s, j, &t, &n);
+	int rc = wa_msg_recipients(s, j->chat, &r);
+	const wa_msg_target *t = r.t;
+	size_t n = r.n;
 	if (rc == 0 && !(encs = calloc(n ? n : 1, sizeof *encs)))
 		rc = WA_ENOMEM;
 	if (rc == 0 && !(cts = calloc(n ? n : 1, sizeof *cts)))
@@ -41,8 +42,7 @@ int wa_msg_job_seal(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *rec
 	if (rc == 0)
 		rc = wa_msg_wrap_dsm(j->msg, j->msg_len, j->chat, &dsm, &dsm_len);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		bool ex = false;
-		if (wa_sig_session_exists(s->sig, t[i].addr, t[i].device, &ex) != 0 || !ex) {
+		if (t[i].cipher != WA_CIPHER_MSG) {
 			WA_DEBUG(MOD, "[%lld] no session with %s: skipped", (long long)s->instance_id, t[i].jid);
 			continue;
 		}
@@ -86,7 +86,7 @@ int wa_msg_job_seal(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *rec
 		free(cts[i]);
 	free(cts);
 	free(encs);
-	free(t);
+	wa_msg_recipients_free(&r);
 	free(dsm);
 	free(enc_bytes);
 	wa_node_free(st);
