@@ -1,6 +1,7 @@
 /* libwa public QR rendering, for embedders that show the pairing QR string
  * (WA_EV_QR) to a person: PNG bytes for an API or a file, UTF-8 text for a
- * terminal. Error correction L, 4-module quiet zone (src/qr/render.h). */
+ * terminal. Error correction L, 4-module quiet zone (src/qr/render.h).
+ * Called by wamd (the QR route's PNG) and wamctl (the terminal). */
 #ifndef WA_QR_H
 #define WA_QR_H
 

@@ -1,5 +1,7 @@
 /* libwa public entry point: version, the one error enum, and the log sink.
- * Every libwa function that can fail returns 0 or a negative WA_E* code from here. */
+ * Every libwa function that can fail returns 0 or a negative WA_E* code from here.
+ * Included by the other public headers; an embedder (wamd, wamctl, the e2e client)
+ * calls it to name errors and to route libwa's log lines into its own. */
 #ifndef WA_WA_H
 #define WA_WA_H
 

@@ -1,5 +1,6 @@
 /* src/session internals shared by the connection half (S1: conn.c, iq.c,
- * pair.c, prekeys.c, dispatch.c) and the messaging half (S2). The
+ * pair.c, prekeys.c, dispatch.c) and the messaging half (S2: msgstate.h;
+ * README.md maps every file to what it owns). The
  * wa_session struct is defined here so handler files can reach the store,
  * the Signal context and the send path; embedders only see the opaque
  * handle in include/wa/session.h.

@@ -30,7 +30,7 @@
 #define WA_PREKEY_MAX_USERS 512    /* bundles in one pre-key answer */
 #define WA_RECEIPT_MAX_IDS 256     /* ids in one receipt (<list><item/>) */
 
-/* ---- Message protobuf builders (msgbuild.c) ---- */
+/* ---- Message protobuf builders (kinds.c; the pipeline builds through kinds.h) ---- */
 
 typedef struct wa_msg_quote {
 	const char *id;          /* quoted message id (stanzaId) */
@@ -63,6 +63,7 @@ typedef struct wa_msg_view {
 	bool is_reaction;
 	bool is_protocol;    /* protocolMessage (history sync, key share, revoke, ...) */
 	bool has_skdm;       /* carries a senderKeyDistributionMessage */
+	bool emit;           /* for the embedder (WA_EV_MESSAGE): its kind says so (kinds.h) */
 } wa_msg_view;
 /* Parses an unpadded Message (through wa_pb_unpack) and fills *out
  * (free: wa_msg_view_clear). WA_EMALFORMED if it is not a Message. */
@@ -80,7 +81,7 @@ void wa_msg_new_id(const char *me, int64_t unix_s, char out[23]);
 /* Same with explicit random bytes (vectors). */
 void wa_msg_id_from(const char *me, int64_t unix_s, const uint8_t rnd[16], char out[23]);
 
-/* ---- Signal addresses (stanza.c) ---- */
+/* ---- Signal addresses (addr.c) ---- */
 /* Address name of a JID: user for PN ("15550001111"), "user_1" for LID
  * (Baileys' jidToSignalProtocolAddress), "user_128"/"user_129" hosted.
  * Returns WA_EINVAL for groups and other servers. cap >= WA_STORE_JID_MAX. */
@@ -111,7 +112,7 @@ typedef struct wa_usync_user {
  * for an iq of type error. */
 int wa_usync_parse(const wa_node *iq, wa_usync_user **users_out, size_t *n_out) WA_MUST_CHECK;
 
-/* ---- pre-key fetch (devices.c) ---- */
+/* ---- pre-key fetch (recipients.c) ---- */
 /* <iq xmlns=encrypt type=get><key><user jid [reason=identity]/>...</key></iq>. */
 int wa_prekey_build_fetch(const char *iq_id, const char *const *jids, size_t n, bool force,
 	wa_node **out) WA_MUST_CHECK;
@@ -125,7 +126,7 @@ int wa_prekey_parse(const wa_node *iq, wa_prekey_user **users_out, size_t *n_out
  * (a pre-key <user> or a retry receipt's <keys>), registration from reg_node. */
 int wa_prekey_parse_bundle(const wa_node *keys, const wa_node *reg_node, wa_sig_bundle *out) WA_MUST_CHECK;
 
-/* ---- outgoing message stanza (send.c) ---- */
+/* ---- outgoing message stanza (seal.c) ---- */
 typedef struct wa_msg_enc {
 	const char *jid;           /* device JID for <to> */
 	enum wa_sig_msg_type type;
@@ -152,7 +153,7 @@ int wa_msg_build_stanza(const wa_msg_stanza *m, wa_node **out) WA_MUST_CHECK;
 /* The message type attribute for a content: "reaction" or "text". */
 const char *wa_msg_stanza_type(const uint8_t *msg, size_t len);
 
-/* ---- incoming <message> (recv.c) ---- */
+/* ---- incoming <message> (receive.c) ---- */
 typedef struct wa_in_enc {
 	enum wa_sig_msg_type type;
 	const uint8_t *ct;         /* borrowed from the node */
@@ -183,7 +184,7 @@ typedef struct wa_in_msg {
  * is missing or a JID is bad. */
 int wa_in_msg_parse(const wa_node *n, wa_in_msg *out) WA_MUST_CHECK;
 
-/* ---- receipts and acks (receipt.c) ---- */
+/* ---- receipts and acks (receipts.c) ---- */
 /* <receipt id to [participant] [recipient] [type] [t]>[<list><item id/>...]</receipt> */
 int wa_receipt_build(const char *const *ids, size_t n, const char *to, const char *participant,
 	const char *recipient, const char *type, int64_t t, wa_node **out) WA_MUST_CHECK;
@@ -221,7 +222,7 @@ typedef struct wa_in_ack {
 } wa_in_ack;
 int wa_in_ack_parse(const wa_node *n, wa_in_ack *out) WA_MUST_CHECK;
 
-/* ---- retry receipts (retry.c) ---- */
+/* ---- retry receipts (retries.c) ---- */
 typedef struct wa_retry_keys {
 	uint32_t registration_id;
 	uint8_t identity[32];

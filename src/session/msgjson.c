@@ -3,7 +3,9 @@
  * Baileys' getContentType gives it, and the body text. The JSON is produced
  * by walking protobuf-c's descriptors, so every field our schema declares is
  * rendered the way protobufjs' toJSON writes it (lowerCamel names, bytes as
- * base64, enums by name, 64-bit integers as decimal strings). */
+ * base64, enums by name, 64-bit integers as decimal strings). What depends
+ * on the kind (messageType, text, whether it is emitted) comes from the
+ * kinds table (kinds.h). */
 #include <ctype.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -11,7 +13,7 @@
 
 #include "message.pb-c.h"
 #include "pb.h"
-#include "session/msg.h"
+#include "session/kinds.h"
 #include "util/codec.h"
 
 #define JSON_MAX_DEPTH 64
@@ -178,47 +180,6 @@ int wa_msg_pb_to_json(const void *pb_message, char **out)
 	return 0;
 }
 
-/* Baileys getContentType: the first key that is conversation or "...Message",
- * skipping senderKeyDistributionMessage (and messageContextInfo, not a content). */
-static const char *content_type(const Wa__Message *m)
-{
-	const ProtobufCMessageDescriptor *d = &wa__message__descriptor;
-	const char *base = (const char *)m;
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		if (f->label == PROTOBUF_C_LABEL_REPEATED)
-			continue;
-		if (strcmp(f->name, "sender_key_distribution_message") == 0 ||
-		    strcmp(f->name, "message_context_info") == 0)
-			continue;
-		bool present;
-		if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE)
-			present = *(void *const *)(base + f->offset) != NULL;
-		else
-			present = f->quantifier_offset && *(const protobuf_c_boolean *)(base + f->quantifier_offset);
-		if (present)
-			return f->name;
-	}
-	return NULL;
-}
-
-static const char *body_text(const Wa__Message *m)
-{
-	if (m->conversation)
-		return m->conversation;
-	if (m->extended_text_message && m->extended_text_message->text)
-		return m->extended_text_message->text;
-	if (m->image_message && m->image_message->caption)
-		return m->image_message->caption;
-	if (m->video_message && m->video_message->caption)
-		return m->video_message->caption;
-	if (m->document_message && m->document_message->caption)
-		return m->document_message->caption;
-	if (m->reaction_message && m->reaction_message->text)
-		return m->reaction_message->text;
-	return NULL;
-}
-
 void wa_msg_view_clear(wa_msg_view *v)
 {
 	if (!v)
@@ -252,14 +213,19 @@ int wa_msg_view_parse(const uint8_t *pt, size_t len, wa_msg_view *out)
 			goto out;
 		m = m->device_sent_message->message;
 	}
-	const char *ct = content_type(m);
+	const char *ct = wa_msg_content_field(m);
 	if (ct) {
+		const wa_msg_kind *k = wa_msg_kind_of_field(ct);
 		char name[96];
-		camel(ct, name, sizeof name);
+		if (k->message_type)
+			snprintf(name, sizeof name, "%s", k->message_type);
+		else
+			camel(ct, name, sizeof name);
 		if (!(v.message_type = strdup(name)))
 			goto out;
 	}
-	const char *t = body_text(m);
+	v.emit = wa_msg_kind_emitted(m);
+	const char *t = wa_msg_kind_text(m);
 	if (t && !(v.text = dup_or_null(t)))
 		goto out;
 	v.is_reaction = m->reaction_message != NULL;

@@ -1,11 +1,41 @@
-/* Messaging half of a wa_session (S2): the state behind s->msg and the
- * entry points the connection half calls (dispatch rows, lifecycle hooks).
- * Internal to src/session. */
+/* The messaging half of a wa_session: the state behind s->msg and the calls
+ * between the files of the send and receive pipelines (internal to
+ * src/session; README.md there maps each file to its concern).
+ *
+ * Send: wa_session_send_* (outbox.c) build the Message for its kind
+ * (kinds.c), persist it with an outbox row, and pump the outbox one row
+ * at a time in order: recipients.c decides who gets a copy and with which
+ * cipher and fetches what is missing (device lists, pre-key bundles),
+ * seal.c encrypts for every device and records the stanza, inflight.c
+ * waits for the server's ack. Receive: receive.c decrypts, commits, emits
+ * and sends the receipt; receipts.c and retries.c handle what comes back.
+ *
+ * Crash safety (the pattern of tests/unit/test_signal_crash.c):
+ *  - wa_session_send_text persists the Message (messages table, PENDING)
+ *    and an outbox row 'P' before returning;
+ *  - the encryption of all devices and the record of the resulting stanza
+ *    ('S' + encoded bytes, state SENDING) commit in ONE transaction, and only
+ *    then the bytes go out; after a restart or reconnect SENDING rows are
+ *    requeued and the recorded bytes are sent again (never a new ratchet
+ *    step), until the server acks. When nothing has to be fetched first
+ *    (device lists cached, sessions with every device) and the message is
+ *    next in outbox order, both steps share the one commit of
+ *    wa_session_send_text (seal_now), which still precedes the send;
+ *  - an incoming ciphertext is decrypted and its plaintext stored in ONE
+ *    transaction, and only then the delivery receipt is sent; a redelivery
+ *    is answered from the stored row.
+ * Serialisation: everything runs on the loop thread and every crypto step
+ * is synchronous, so no two operations on one peer device interleave; the
+ * only awaits (usync, pre-key fetch) happen before the encrypt step, which
+ * re-checks session existence, and sends are prepared one at a time in
+ * outbox order. */
 #ifndef WA_SESSION_MSGSTATE_H
 #define WA_SESSION_MSGSTATE_H
 
+#include "session/drain.h"
 #include "session/internal.h"
 #include "session/msg.h"
+#include "util/seams.h"
 
 /* ---- timings and limits ---- */
 #define WA_MSG_ACK_TIMEOUT_MS 30000u      /* server ack deadline before a resend (config ack_timeout_ms) */
@@ -18,21 +48,210 @@
 #define WA_MSG_MAX_RETRY_TRACK 1024       /* failed incoming ids we count retries for */
 #define WA_MSG_MAX_PENDING_EVENTS 64      /* identity changes queued during a crypto step */
 #define WA_MSG_MAX_HELD_CHATS WA_STORE_OUTBOX_MAX_SKIP /* chats in a send backoff skipped at once; more hold all */
+#define WA_MSG_RECENT_IDS 512             /* our recent message ids -> chat (status.c) */
 
 /* Outbox payload records (first byte). */
 #define WA_OUTBOX_PLAN 'P'    /* 'P' type-byte Message: not yet encrypted */
 #define WA_OUTBOX_STANZA 'S'  /* 'S' encoded stanza: encrypted, resend as is */
 
-/* dispatch rows */
-int wa_msg_handle_message(wa_session *s, const wa_node *n);
-int wa_msg_handle_receipt(wa_session *s, const wa_node *n);
-int wa_msg_handle_ack(wa_session *s, const wa_node *n);
-int wa_msg_handle_notification(wa_session *s, const wa_node *n);
-int wa_msg_handle_presence(wa_session *s, const wa_node *n);
-int wa_msg_handle_chatstate(wa_session *s, const wa_node *n);
-int wa_msg_handle_call(wa_session *s, const wa_node *n);
+/* One outbox row being prepared and sealed (outbox.c owns it). */
+typedef struct wa_msg_job {
+	int64_t row;
+	char id[WA_MSG_ID_MAX + 1];
+	char chat[WA_STORE_JID_MAX];
+	uint8_t *msg; /* unpadded Message */
+	size_t msg_len;
+	unsigned gen;
+	char why[64]; /* reason for an ERROR status when the job fails */
+} wa_msg_job;
 
-/* lifecycle (wa_session_exts) */
+typedef struct wa_msg_state {
+	struct wa_msg_devcache *dc;      /* recipients.c */
+	size_t n_dc;
+	struct wa_msg_inflight *fl;      /* inflight.c */
+	struct wa_msg_retry_track *rt;   /* retries.c */
+	size_t n_rt;
+	wa_msg_job *job;                 /* the row being prepared (outbox.c) */
+	bool ready;
+	unsigned gen;
+	wa_stimer t_ack;
+	bool t_ack_ok;
+	wa_drain *drain; /* group commit of offline messages (drain.h) */
+	/* a transient usync / pre-key failure holds its chat (in order) and
+	 * retries after a backoff on the same connection, other chats go on;
+	 * READY retries at once. `hold` stops the whole outbox only when more
+	 * than WA_MSG_MAX_HELD_CHATS chats wait (outbox.c). */
+	wa_stimer t_prep;
+	bool t_prep_ok;
+	bool hold;
+	struct wa_msg_chat_hold *holds;
+	size_t n_holds;
+	char pending_ident[WA_MSG_MAX_PENDING_EVENTS][WA_STORE_JID_MAX + 8];
+	size_t n_pending;
+	struct {
+		char id[WA_MSG_ID_MAX + 1];
+		char chat[WA_STORE_JID_MAX];
+	} recent[WA_MSG_RECENT_IDS];
+	size_t recent_next;
+} wa_msg_state;
+
+/* ---- small shared helpers ---- */
+
+/* Best-effort store writes whose failure only costs a status update or a
+ * resend (the next READY or redelivery repeats them). */
+static inline void ign(int rc)
+{
+	(void)rc;
+}
+
+static inline int64_t now_s(void)
+{
+	return wa_now_ms() / 1000;
+}
+
+static inline bool ready(const wa_session *s)
+{
+	return s->msg && s->msg->ready && s->state == WA_CONN_READY;
+}
+
+static inline int send_node(wa_session *s, wa_node *n)
+{
+	int rc = wa_conn_send_node(s, n);
+	wa_node_free(n);
+	return rc;
+}
+
+/* ---- dispatch rows (dispatch.c) ---- */
+int wa_msg_handle_message(wa_session *s, const wa_node *n);      /* receive.c */
+int wa_msg_handle_receipt(wa_session *s, const wa_node *n);      /* receipts.c */
+int wa_msg_handle_ack(wa_session *s, const wa_node *n);          /* inflight.c */
+int wa_msg_handle_notification(wa_session *s, const wa_node *n); /* recipients.c */
+int wa_msg_handle_presence(wa_session *s, const wa_node *n);     /* presence.c */
+int wa_msg_handle_chatstate(wa_session *s, const wa_node *n);    /* presence.c */
+int wa_msg_handle_call(wa_session *s, const wa_node *n);         /* presence.c */
+
+/* lifecycle (wa_session_exts; messaging.c) */
 extern const wa_session_ext wa_msg_ext;
+
+/* ---- messaging.c: identity-change events ---- */
+/* Emits identity changes queued during a crypto step (the callback must not
+ * re-enter wa_sig, and an embedder may send from its event handler). */
+void wa_msg_flush_identity(wa_session *s);
+
+/* ---- addr.c: JIDs, PN <-> LID ---- */
+/* "user@server" of any JID text; false when it does not parse. */
+bool wa_msg_user_of(const char *jid, char out[WA_STORE_JID_MAX], wa_jid *parsed);
+/* "5511..." / "+55 11..." / JID -> chat user JID. */
+int wa_msg_chat_of(const char *to, char out[WA_STORE_JID_MAX]);
+/* The other namespace's user JID for user (malloc'd) or NULL. */
+char *wa_msg_alt_user(wa_session *s, const char *user);
+/* Learns that a and b (any devices, either order) are the same account. */
+void wa_msg_learn_mapping(wa_session *s, const char *a, const char *b);
+/* Signal address of a device JID: LID-keyed when the mapping is known. */
+int wa_msg_addr_for(wa_session *s, const wa_jid *dev, char name[WA_STORE_JID_MAX]);
+/* Whether j is one of our own accounts (PN or LID, any device). */
+bool wa_msg_is_me(wa_session *s, const wa_jid *j);
+/* Own user JID in the namespace of chat (own LID for LID chats). */
+bool wa_msg_own_user(wa_session *s, const wa_jid *chat, char out[WA_STORE_JID_MAX], wa_jid *own_dev);
+
+/* ---- status.c: the status of our own messages ---- */
+void wa_msg_emit_status_err(wa_session *s, const char *chat, const char *id, enum wa_msg_status st,
+	int err, const char *why);
+void wa_msg_emit_status(wa_session *s, const char *chat, const char *id, enum wa_msg_status st);
+/* Raises the stored status of our message (never lowers it, except to
+ * ERROR from PENDING). Returns whether it was found; *changed: whether the
+ * caller must emit the change. */
+bool wa_msg_raise_status(wa_session *s, const char *chat, const char *id, enum wa_msg_status st,
+	bool *changed);
+/* raise_status, then emits the change (err/why: for ERROR). Returns true
+ * when found. */
+bool wa_msg_set_status_err(wa_session *s, const char *chat, const char *id, enum wa_msg_status st,
+	int err, const char *why);
+bool wa_msg_set_status(wa_session *s, const char *chat, const char *id, enum wa_msg_status st);
+/* Finds the chat under which our message id is stored; out gets it. */
+bool wa_msg_find_own(wa_session *s, const char *id, const char *hint_user, char out[WA_STORE_JID_MAX]);
+void wa_msg_recent_add(wa_msg_state *m, const char *id, const char *chat);
+
+/* ---- outbox.c: the outbox and its pump ---- */
+/* Sends recorded stanzas and starts the next preparation, in outbox order
+ * per chat: chats waiting out a backoff are skipped. */
+void wa_msg_pump(wa_session *s);
+void wa_msg_job_free(wa_msg_job *j);
+/* j failed for good: row FAILED, status ERROR with j->why or err. */
+void wa_msg_job_fail(wa_session *s, wa_msg_job *j, int err);
+/* A transient failure while preparing j (see outbox.c). */
+void wa_msg_job_defer(wa_session *s, wa_msg_job *j, int err, int code, const char *what);
+void wa_msg_hold_drop(wa_msg_state *m, const char *chat);
+void wa_msg_holds_clear(wa_msg_state *m);
+void wa_msg_on_prep_timer(wa_session *s);
+
+/* ---- recipients.c: who gets a copy, and getting ready to encrypt ----
+ *
+ * The recipients step: from a chat JID to the users whose device lists are
+ * needed and every device that gets a copy, each with the cipher it gets.
+ * Only 1:1 chats are implemented: the peer's devices get the message, our
+ * other devices its deviceSentMessage copy, all pairwise. A group fills in
+ * WA_RCPT_GROUP here (users: the participants and us; devices: WA_CIPHER_SKDM
+ * for those still without our sender key) and the pump, the preparation and
+ * the sealing stay as they are. */
+enum wa_msg_rcpt_mode {
+	WA_RCPT_DIRECT = 0,  /* 1:1: every copy pairwise (pkmsg or msg) */
+};
+enum wa_msg_cipher {
+	WA_CIPHER_MSG = 0,   /* a session exists: msg (pkmsg until the peer has answered, as the ratchet says) */
+	WA_CIPHER_PKMSG,     /* no session yet: its pre-key bundle is fetched first, then a pkmsg */
+	WA_CIPHER_UNKNOWN,   /* the session could not be read now (store error): left out this time */
+};
+typedef struct wa_msg_rcpt_user {
+	char jid[WA_STORE_JID_MAX]; /* user JID */
+	bool own;                   /* our own account (its devices get the deviceSentMessage copy) */
+	bool listed;                /* its device list is cached (else a usync is needed) */
+} wa_msg_rcpt_user;
+typedef struct wa_msg_target {
+	char jid[WA_STORE_JID_MAX];  /* device JID, <to jid> */
+	char addr[WA_STORE_JID_MAX]; /* its Signal address name (LID-keyed when known) */
+	int32_t device;
+	bool own;                    /* one of our other devices: gets the deviceSentMessage copy */
+	enum wa_msg_cipher cipher;
+} wa_msg_target;
+typedef struct wa_msg_rcpts {
+	enum wa_msg_rcpt_mode mode;
+	wa_msg_rcpt_user users[2];   /* in usync order: our account, then the chat's */
+	size_t n_users;
+	size_t n_unlisted;           /* users whose device list must be fetched first */
+	wa_msg_target *t;            /* listed users' devices: the chat's first, then ours (not this one) */
+	size_t n;
+	size_t n_pkmsg;              /* devices with cipher WA_CIPHER_PKMSG */
+} wa_msg_rcpts;
+/* Who gets a copy of a message to chat (a user JID) and with which
+ * cipher, from the cached device lists and the Signal sessions. WA_EINVAL
+ * when chat does not parse or our own JID is unknown. Free: wa_msg_recipients_free. */
+int wa_msg_recipients(wa_session *s, const char *chat, wa_msg_rcpts *out) WA_MUST_CHECK;
+void wa_msg_recipients_free(wa_msg_rcpts *r);
+/* Starts the preparation of j (device lists, then sessions), which ends in
+ * wa_msg_job_encrypt, wa_msg_job_defer or wa_msg_job_fail. */
+void wa_msg_job_start(wa_session *s, wa_msg_job *j);
+/* The cached device list of user (NULL: unknown or expired). */
+struct wa_msg_devcache *wa_msg_devcache_get(wa_msg_state *m, const char *user);
+void wa_msg_devcache_clear(wa_msg_state *m);
+
+/* ---- seal.c: encryption for every device, the stanza, its record ---- */
+int wa_msg_job_seal(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *rec_len_out);
+void wa_msg_send_sealed(wa_session *s, const wa_msg_job *j, const uint8_t *rec, size_t rec_len);
+/* Seals j in its own transaction and sends it (or fails it); pumps on. */
+void wa_msg_job_encrypt(wa_session *s, wa_msg_job *j);
+
+/* ---- inflight.c: stanzas awaiting the server's ack ---- */
+void wa_msg_inflight_add(wa_session *s, int64_t row, const char *id, const char *chat);
+/* Removes id from the table; *row: its outbox row. false when not in flight. */
+bool wa_msg_inflight_take(wa_msg_state *m, const char *id, int64_t *row);
+void wa_msg_inflight_clear(wa_msg_state *m);
+void wa_msg_arm_ack_timer(wa_session *s);
+void wa_msg_on_ack_timer(wa_session *s);
+
+/* ---- retries.c: retry receipts both ways ---- */
+void wa_msg_send_retry_receipt(wa_session *s, const wa_node *n, const wa_in_msg *in, int err);
+void wa_msg_handle_retry(wa_session *s, const wa_node *n, const wa_in_receipt *r);
+void wa_msg_retries_clear(wa_msg_state *m);
 
 #endif

@@ -1,12 +1,15 @@
-/* Receipts and acks (messaging.md §4, §10): the receipt we send after a
- * message is safely stored (delivery, read, sender), the <ack> we send for
- * stanzas that are not answered by a receipt, and parsers of the receipts
- * and acks the server delivers about our own messages. */
+/* Receipts and acks (messaging.md §4, §10). Out: the receipt we send after
+ * a message is safely stored (delivery, read, sender; built here, sent by
+ * receive.c), read receipts on request (wa_session_mark_read), the <ack> for
+ * stanzas not answered by a receipt. In: receipts about our own messages
+ * raise their status (retry receipts go to retries.c), and the parser of
+ * the server's acks (inflight.c acts on them). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "session/msg.h"
+#include "session/msgstate.h"
 #include "wa/session.h"
 
 static int set(wa_node *n, const char *k, const char *v, int rc)
@@ -157,5 +160,71 @@ int wa_in_ack_parse(const wa_node *n, wa_in_ack *out)
 	int64_t t = num(wa_node_attr(n, "t"));
 	a.t = t > 0 ? t : 0;
 	*out = a;
+	return 0;
+}
+
+/* ---------------- session side ---------------- */
+
+int wa_msg_handle_receipt(wa_session *s, const wa_node *n)
+{
+	wa_in_receipt r;
+	if (!s->msg || wa_in_receipt_parse(n, &r) != 0) {
+		ign(wa_session_send_ack(s, n));
+		return WA_EPROTO;
+	}
+	if (r.is_retry) {
+		wa_msg_handle_retry(s, n, &r);
+	} else if (!r.participant && !wa_msg_is_me(s, &r.from)) {
+		/* receipts from our own devices (their copies, read-self) say
+		 * nothing about the peer having the message */
+		int st = wa_receipt_status(r.type);
+		/* read-self / played-self come from our own devices about a peer's message */
+		bool self = r.type && strstr(r.type, "-self");
+		if (st && !self) {
+			char fu[WA_STORE_JID_MAX];
+			const char *hint = r.recipient && wa_msg_is_me(s, &r.from) ? r.recipient : r.from_s;
+			for (size_t i = 0; i < r.n_ids && wa_msg_user_of(hint, fu, NULL); i++) {
+				char chat[WA_STORE_JID_MAX];
+				if (!wa_msg_find_own(s, r.ids[i], fu, chat))
+					continue;
+				int64_t row;
+				if (wa_msg_inflight_take(s->msg, r.ids[i], &row)) {
+					/* a receipt implies the server took it */
+					ign(wa_store_outbox_set_state(s->store, s->instance_id, row,
+						WA_STORE_OUTBOX_SENT));
+					wa_msg_set_status(s, chat, r.ids[i], WA_MSG_SENT);
+				}
+				wa_msg_set_status(s, chat, r.ids[i], (enum wa_msg_status)st);
+			}
+		}
+	}
+	ign(wa_session_send_ack(s, n));
+	return 0;
+}
+
+int wa_session_mark_read(wa_session *s, const wa_msg_key *keys, size_t n)
+{
+	if (!s || (!keys && n))
+		return WA_EINVAL;
+	if (!ready(s))
+		return WA_ESTATE;
+	size_t i = 0;
+	while (i < n) {
+		char chat[WA_STORE_JID_MAX];
+		if (!keys[i].id || wa_msg_chat_of(keys[i].remote_jid, chat) != 0)
+			return WA_EINVAL;
+		const char *ids[WA_RECEIPT_MAX_IDS];
+		size_t k = 0;
+		size_t start = i;
+		while (i < n && k < WA_RECEIPT_MAX_IDS && keys[i].id &&
+		       keys[i].remote_jid && strcmp(keys[i].remote_jid, keys[start].remote_jid) == 0)
+			ids[k++] = keys[i++].id;
+		wa_node *r = NULL;
+		int rc = wa_receipt_build(ids, k, chat, keys[start].participant, NULL, "read", now_s(), &r);
+		if (rc == 0)
+			rc = send_node(s, r);
+		if (rc != 0)
+			return rc;
+	}
 	return 0;
 }

@@ -1,0 +1,281 @@
+/* Message kinds (kinds.h): the table the pipeline consults, and the
+ * protobufs we build for the kinds we send on 1:1 chats (messaging.md §3,
+ * §8, vectors §12.3): plain text, replies/mentions, reactions, and the
+ * deviceSentMessage copy for our own other devices. Built with protobuf-c
+ * over stack structs that point at the caller's strings (nothing here owns
+ * them). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "message.pb-c.h"
+#include "pb.h"
+#include "session/kinds.h"
+
+static int pack(const ProtobufCMessage *m, uint8_t **out, size_t *out_len)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	uint8_t *b = malloc(n ? n : 1);
+	if (!b)
+		return WA_ENOMEM;
+	protobuf_c_message_pack(m, b);
+	*out = b;
+	*out_len = n;
+	return 0;
+}
+
+/* protobuf-c wants char * in its structs; we never write through them. */
+static char *unconst(const char *s)
+{
+	return (char *)(uintptr_t)s;
+}
+
+static bool str_ok(const char *s, size_t max)
+{
+	return s && strlen(s) <= max && wa_bin_valid_string(s, strlen(s));
+}
+
+int wa_msg_build_text(const char *text, const wa_msg_quote *quote, const char *const *mentions,
+	size_t n_mentions, const uint8_t *secret, uint8_t **out, size_t *out_len)
+{
+	if (!out || !out_len || !str_ok(text, WA_MSG_MAX_TEXT) || (n_mentions && !mentions))
+		return WA_EINVAL;
+	if (quote && (!str_ok(quote->id, WA_MSG_ID_MAX) ||
+		      (quote->participant && !str_ok(quote->participant, WA_STORE_JID_MAX)) ||
+		      (quote->text && !str_ok(quote->text, WA_MSG_MAX_TEXT))))
+		return WA_EINVAL;
+	for (size_t i = 0; i < n_mentions; i++)
+		if (!str_ok(mentions[i], WA_STORE_JID_MAX))
+			return WA_EINVAL;
+
+	Wa__Message msg = WA__MESSAGE__INIT;
+	Wa__Message__ExtendedTextMessage ext = WA__MESSAGE__EXTENDED_TEXT_MESSAGE__INIT;
+	Wa__ContextInfo ci = WA__CONTEXT_INFO__INIT;
+	Wa__Message quoted = WA__MESSAGE__INIT;
+	Wa__MessageContextInfo mci = WA__MESSAGE_CONTEXT_INFO__INIT;
+
+	if (quote || n_mentions) {
+		ext.text = unconst(text);
+		ext.context_info = &ci;
+		if (quote) {
+			ci.stanza_id = unconst(quote->id);
+			ci.participant = unconst(quote->participant);
+			quoted.conversation = unconst(quote->text ? quote->text : "");
+			ci.quoted_message = &quoted;
+		}
+		ci.n_mentioned_jid = n_mentions;
+		ci.mentioned_jid = (char **)(uintptr_t)mentions;
+		msg.extended_text_message = &ext;
+	} else {
+		msg.conversation = unconst(text);
+	}
+	if (secret) {
+		mci.has_message_secret = 1;
+		mci.message_secret.data = (uint8_t *)(uintptr_t)secret;
+		mci.message_secret.len = WA_MSG_SECRET_LEN;
+		msg.message_context_info = &mci;
+	}
+	return pack(&msg.base, out, out_len);
+}
+
+int wa_msg_build_reaction(const char *remote_jid, bool from_me, const char *id,
+	const char *participant, const char *emoji, int64_t ts_ms, uint8_t **out, size_t *out_len)
+{
+	if (!out || !out_len || !str_ok(remote_jid, WA_STORE_JID_MAX) || !str_ok(id, WA_MSG_ID_MAX) ||
+	    !emoji || !str_ok(emoji, 64) || (participant && !str_ok(participant, WA_STORE_JID_MAX)))
+		return WA_EINVAL;
+	Wa__Message msg = WA__MESSAGE__INIT;
+	Wa__Message__ReactionMessage r = WA__MESSAGE__REACTION_MESSAGE__INIT;
+	Wa__MessageKey key = WA__MESSAGE_KEY__INIT;
+	key.remote_jid = unconst(remote_jid);
+	key.has_from_me = 1;
+	key.from_me = from_me;
+	key.id = unconst(id);
+	key.participant = unconst(participant);
+	r.key = &key;
+	r.text = unconst(emoji);
+	r.has_sender_timestamp_ms = 1;
+	r.sender_timestamp_ms = ts_ms;
+	msg.reaction_message = &r;
+	return pack(&msg.base, out, out_len);
+}
+
+int wa_msg_wrap_dsm(const uint8_t *msg, size_t msg_len, const char *dest_jid, uint8_t **out,
+	size_t *out_len)
+{
+	if (!out || !out_len || (!msg && msg_len) || !str_ok(dest_jid, WA_STORE_JID_MAX))
+		return WA_EINVAL;
+	ProtobufCMessage *inner_pb = NULL;
+	int rc = wa_pb_unpack(&inner_pb, &wa__message__descriptor, msg, msg_len, WA_SIG_MAX_PLAINTEXT);
+	if (rc != 0)
+		return rc;
+	Wa__Message *inner = (Wa__Message *)inner_pb;
+	Wa__Message outer = WA__MESSAGE__INIT;
+	Wa__Message__DeviceSentMessage dsm = WA__MESSAGE__DEVICE_SENT_MESSAGE__INIT;
+	dsm.destination_jid = unconst(dest_jid);
+	dsm.message = inner;
+	outer.device_sent_message = &dsm;
+	/* Baileys copies messageContextInfo to the top level too (§12.3 vector) */
+	outer.message_context_info = inner->message_context_info;
+	rc = pack(&outer.base, out, out_len);
+	protobuf_c_message_free_unpacked(inner_pb, NULL);
+	return rc;
+}
+
+/* ---------------- the table ---------------- */
+
+static const char *text_conversation(const Wa__Message *m)
+{
+	return m->conversation;
+}
+
+static const char *text_extended(const Wa__Message *m)
+{
+	return m->extended_text_message ? m->extended_text_message->text : NULL;
+}
+
+static const char *text_image(const Wa__Message *m)
+{
+	return m->image_message ? m->image_message->caption : NULL;
+}
+
+static const char *text_video(const Wa__Message *m)
+{
+	return m->video_message ? m->video_message->caption : NULL;
+}
+
+static const char *text_document(const Wa__Message *m)
+{
+	return m->document_message ? m->document_message->caption : NULL;
+}
+
+static const char *text_reaction(const Wa__Message *m)
+{
+	return m->reaction_message ? m->reaction_message->text : NULL;
+}
+
+static int build_conversation(const wa_msg_content *c, uint8_t **out, size_t *out_len)
+{
+	return wa_msg_build_text(c->text, NULL, NULL, 0, c->secret, out, out_len);
+}
+
+static int build_extended(const wa_msg_content *c, uint8_t **out, size_t *out_len)
+{
+	return wa_msg_build_text(c->text, c->quote, c->mentions, c->n_mentions, c->secret, out, out_len);
+}
+
+static int build_reaction(const wa_msg_content *c, uint8_t **out, size_t *out_len)
+{
+	return wa_msg_build_reaction(c->target_chat, c->target_from_me, c->target_id,
+		c->target_participant, c->emoji, c->ts_ms, out, out_len);
+}
+
+/* Rows with a text come in the order their text is preferred (enum
+ * wa_msg_kind_id); a kind we do not send yet has no builder, and its
+ * stanza type is the default "text" until it gets one. */
+const wa_msg_kind wa_msg_kinds[WA_KIND_OTHER + 1] = {
+	[WA_KIND_CONVERSATION] = {
+		.field = "conversation", .message_type = "conversation", .stanza_type = "text",
+		.emit = true, .text = text_conversation, .build = build_conversation,
+	},
+	[WA_KIND_EXTENDED_TEXT] = {
+		.field = "extended_text_message", .message_type = "extendedTextMessage",
+		.stanza_type = "text", .emit = true, .text = text_extended, .build = build_extended,
+	},
+	[WA_KIND_IMAGE] = {
+		.field = "image_message", .message_type = "imageMessage", .stanza_type = "text",
+		.emit = true, .text = text_image,
+	},
+	[WA_KIND_VIDEO] = {
+		.field = "video_message", .message_type = "videoMessage", .stanza_type = "text",
+		.emit = true, .text = text_video,
+	},
+	[WA_KIND_DOCUMENT] = {
+		.field = "document_message", .message_type = "documentMessage", .stanza_type = "text",
+		.emit = true, .text = text_document,
+	},
+	[WA_KIND_REACTION] = {
+		.field = "reaction_message", .message_type = "reactionMessage", .stanza_type = "reaction",
+		.hide_decrypt_fail = true, .emit = true, .text = text_reaction, .build = build_reaction,
+	},
+	[WA_KIND_PROTOCOL] = {
+		.field = "protocol_message", .message_type = "protocolMessage", .stanza_type = "text",
+		.emit = false,
+	},
+	/* its messageType is the content field's name in lowerCamel */
+	[WA_KIND_OTHER] = {.field = NULL, .message_type = NULL, .stanza_type = "text", .emit = true},
+};
+
+static bool field_present(const Wa__Message *m, const ProtobufCFieldDescriptor *f)
+{
+	const char *base = (const char *)m;
+	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+		return false;
+	if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE)
+		return *(void *const *)(base + f->offset) != NULL;
+	return f->quantifier_offset && *(const protobuf_c_boolean *)(base + f->quantifier_offset);
+}
+
+const char *wa_msg_content_field(const Wa__Message *m)
+{
+	const ProtobufCMessageDescriptor *d = &wa__message__descriptor;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (strcmp(f->name, "sender_key_distribution_message") == 0 ||
+		    strcmp(f->name, "message_context_info") == 0)
+			continue;
+		if (field_present(m, f))
+			return f->name;
+	}
+	return NULL;
+}
+
+const wa_msg_kind *wa_msg_kind_of_field(const char *field)
+{
+	const wa_msg_kind *k = wa_msg_kinds;
+	for (; k->field; k++)
+		if (field && strcmp(k->field, field) == 0)
+			return k;
+	return k;
+}
+
+const wa_msg_kind *wa_msg_kind_of(const uint8_t *msg, size_t len)
+{
+	ProtobufCMessage *pb = NULL;
+	if (wa_pb_unpack(&pb, &wa__message__descriptor, msg, len, WA_SIG_MAX_PLAINTEXT) != 0)
+		return wa_msg_kind_of_field(NULL);
+	const wa_msg_kind *k = wa_msg_kind_of_field(wa_msg_content_field((const Wa__Message *)pb));
+	protobuf_c_message_free_unpacked(pb, NULL);
+	return k;
+}
+
+bool wa_msg_kind_emitted(const Wa__Message *m)
+{
+	if (!wa_msg_content_field(m))
+		return false;
+	for (const wa_msg_kind *k = wa_msg_kinds; k->field; k++) {
+		if (k->emit)
+			continue;
+		const ProtobufCFieldDescriptor *f =
+			protobuf_c_message_descriptor_get_field_by_name(&wa__message__descriptor, k->field);
+		if (f && field_present(m, f))
+			return false;
+	}
+	return true;
+}
+
+const char *wa_msg_kind_text(const Wa__Message *m)
+{
+	for (const wa_msg_kind *k = wa_msg_kinds; k->field; k++) {
+		const char *t = k->text ? k->text(m) : NULL;
+		if (t)
+			return t;
+	}
+	return NULL;
+}
+
+int wa_msg_kind_build(enum wa_msg_kind_id id, const wa_msg_content *c, uint8_t **out, size_t *out_len)
+{
+	if (!c || (unsigned)id > WA_KIND_OTHER || !wa_msg_kinds[id].build)
+		return WA_EINVAL;
+	return wa_msg_kinds[id].build(c, out, out_len);
+}

@@ -1,0 +1,83 @@
+/* Message kinds as data (src/session, internal). Everything that differs
+ * between a text, a reply, a reaction, a protocol message (and later an
+ * image, a poll, ...) is one row of wa_msg_kinds[] in kinds.c: the Message
+ * field that carries it, the protobuf we build to send it, the <message
+ * type> and <enc decrypt-fail> of its stanza, its messageType and text on
+ * receive, and whether it reaches the embedder as WA_EV_MESSAGE. The
+ * pipeline (outbox.c, seal.c, retries.c, receive.c via msgjson.c) only
+ * consults the table; adding a kind adds a row (and its builder), nothing
+ * else. What is the same for every kind today, and so not a column: every
+ * received plaintext is stored (before it is parsed, in the decrypt's
+ * transaction), and every message we send gets the same status events. */
+#ifndef WA_SESSION_KINDS_H
+#define WA_SESSION_KINDS_H
+
+#include "message.pb-c.h"
+#include "session/msg.h"
+
+/* The rows of wa_msg_kinds[], in the order their text is preferred. */
+enum wa_msg_kind_id {
+	WA_KIND_CONVERSATION = 0, /* plain text */
+	WA_KIND_EXTENDED_TEXT,    /* text with a quote (reply) or mentions */
+	WA_KIND_IMAGE,            /* received only, so far */
+	WA_KIND_VIDEO,
+	WA_KIND_DOCUMENT,
+	WA_KIND_REACTION,
+	WA_KIND_PROTOCOL,         /* history sync notices, key shares, revokes... */
+	WA_KIND_OTHER,            /* every other content (field NULL); ends the table */
+};
+
+/* What a caller asks to send; each kind's builder reads its own fields. */
+typedef struct wa_msg_content {
+	/* conversation, extendedTextMessage */
+	const char *text;
+	const wa_msg_quote *quote;        /* extendedTextMessage only */
+	const char *const *mentions;      /* extendedTextMessage only */
+	size_t n_mentions;
+	const uint8_t *secret;            /* messageContextInfo.messageSecret (WA_MSG_SECRET_LEN) or NULL */
+	/* reactionMessage: the message reacted to, and the emoji ("" removes) */
+	const char *target_chat;          /* key.remoteJid */
+	bool target_from_me;
+	const char *target_id;
+	const char *target_participant;   /* or NULL */
+	const char *emoji;
+	int64_t ts_ms;                    /* senderTimestampMs */
+} wa_msg_content;
+
+typedef struct wa_msg_kind {
+	const char *field;         /* the Message field carrying it (protobuf-c name); NULL: any other */
+	const char *message_type;  /* Baileys' getContentType name: messageType on receive */
+	const char *stanza_type;   /* <message type> when we send it */
+	bool hide_decrypt_fail;    /* <enc decrypt-fail="hide">: nothing shown if the peer cannot decrypt */
+	bool emit;                 /* reaches the embedder (WA_EV_MESSAGE); false: below the API */
+	/* The event's text from the Message, NULL when none. The first row (in
+	 * table order) with a text gives it, whatever the content type. */
+	const char *(*text)(const Wa__Message *m);
+	/* Builds the serialized Message; NULL: we do not send this kind yet. */
+	int (*build)(const wa_msg_content *c, uint8_t **out, size_t *out_len);
+} wa_msg_kind;
+
+/* The table, indexed by enum wa_msg_kind_id. */
+extern const wa_msg_kind wa_msg_kinds[WA_KIND_OTHER + 1];
+
+/* The row of a content field name (as content_type gives it); the final
+ * row for unknown or NULL. */
+const wa_msg_kind *wa_msg_kind_of_field(const char *field);
+/* The row of a serialized Message (its content type); the final row when
+ * it does not parse or has no content. */
+const wa_msg_kind *wa_msg_kind_of(const uint8_t *msg, size_t len);
+/* The content type of a Message as Baileys' getContentType: the first
+ * present field (in field-number order) that is not
+ * senderKeyDistributionMessage or messageContextInfo; NULL when none. */
+const char *wa_msg_content_field(const Wa__Message *m);
+/* Whether the embedder gets m: it has a content type and carries no
+ * field of a kind that is not emitted (a protocol message rides below the
+ * API even next to other content). */
+bool wa_msg_kind_emitted(const Wa__Message *m);
+/* The event's text (see wa_msg_kind.text). */
+const char *wa_msg_kind_text(const Wa__Message *m);
+/* Builds kind id from c; WA_EINVAL for a kind we do not send. */
+int wa_msg_kind_build(enum wa_msg_kind_id id, const wa_msg_content *c, uint8_t **out,
+	size_t *out_len) WA_MUST_CHECK;
+
+#endif

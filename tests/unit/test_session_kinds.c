@@ -1,0 +1,148 @@
+/* The message kinds table of src/session (kinds.h): every row names a real
+ * Message field and its messageType is that field as Baileys names it; the
+ * pipeline's questions (which row a Message is, what its stanza looks like,
+ * its text, whether it reaches the embedder) answered from the table. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "message.pb-c.h"
+#include "session/kinds.h"
+
+static void lower_camel(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+	bool up = false;
+	for (const char *p = in; *p && o + 1 < cap; p++) {
+		if (*p == '_') {
+			up = true;
+			continue;
+		}
+		out[o++] = up ? (char)toupper((unsigned char)*p) : *p;
+		up = false;
+	}
+	out[o] = '\0';
+}
+
+static void test_rows(void)
+{
+	size_t n = 0;
+	for (const wa_msg_kind *k = wa_msg_kinds; k->field; k++, n++) {
+		const ProtobufCFieldDescriptor *f =
+			protobuf_c_message_descriptor_get_field_by_name(&wa__message__descriptor, k->field);
+		CHECK(f != NULL);
+		char camel[96];
+		lower_camel(k->field, camel, sizeof camel);
+		CHECK_EQ_STR(k->message_type, camel);
+		CHECK(k->stanza_type != NULL);
+		CHECK(wa_msg_kind_of_field(k->field) == k);
+	}
+	/* the enum indexes the table, which ends with the catch-all row */
+	CHECK_EQ_INT(n, WA_KIND_OTHER);
+	CHECK(wa_msg_kinds[WA_KIND_OTHER].field == NULL && wa_msg_kinds[WA_KIND_OTHER].emit);
+	CHECK(wa_msg_kind_of_field("contact_message") == &wa_msg_kinds[WA_KIND_OTHER]);
+	CHECK(wa_msg_kind_of_field(NULL) == &wa_msg_kinds[WA_KIND_OTHER]);
+}
+
+static void test_build(void)
+{
+	uint8_t *b = NULL;
+	size_t len = 0;
+	wa_msg_content c = {.text = "Hello"};
+	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_CONVERSATION, &c, &b, &len), 0);
+	CHECK(wa_msg_kind_of(b, len) == &wa_msg_kinds[WA_KIND_CONVERSATION]);
+	CHECK_EQ_STR(wa_msg_stanza_type(b, len), "text");
+	free(b);
+	wa_msg_quote q = {.id = "3EB0ABCDEF", .participant = "15550001111@s.whatsapp.net", .text = "Hi"};
+	c.quote = &q;
+	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_EXTENDED_TEXT, &c, &b, &len), 0);
+	CHECK(wa_msg_kind_of(b, len) == &wa_msg_kinds[WA_KIND_EXTENDED_TEXT]);
+	free(b);
+	wa_msg_content r = {.target_chat = "15550001111@s.whatsapp.net", .target_id = "3EB0ABCDEF",
+		.emoji = "\xf0\x9f\x91\x8d", .ts_ms = 1700000000000LL};
+	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_REACTION, &r, &b, &len), 0);
+	const wa_msg_kind *k = wa_msg_kind_of(b, len);
+	CHECK(k == &wa_msg_kinds[WA_KIND_REACTION]);
+	CHECK_EQ_STR(k->stanza_type, "reaction");
+	CHECK(k->hide_decrypt_fail);
+	free(b);
+	/* kinds we do not send yet, and garbage */
+	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_IMAGE, &c, &b, &len), WA_EINVAL);
+	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_PROTOCOL, &c, &b, &len), WA_EINVAL);
+	CHECK(wa_msg_kind_of((const uint8_t *)"\xff\xff", 2) == &wa_msg_kinds[WA_KIND_OTHER]);
+}
+
+/* m serialized, then seen the way WA_EV_MESSAGE sees it. */
+static void view_of(const Wa__Message *m, wa_msg_view *v)
+{
+	size_t n = protobuf_c_message_get_packed_size(&m->base);
+	uint8_t *b = malloc(n ? n : 1);
+	CHECK(b != NULL);
+	if (!b)
+		return;
+	protobuf_c_message_pack(&m->base, b);
+	CHECK_EQ_INT(wa_msg_view_parse(b, n, v), 0);
+	free(b);
+}
+
+static void test_receive(void)
+{
+	wa_msg_view v;
+	/* an image: its messageType and caption */
+	Wa__Message m = WA__MESSAGE__INIT;
+	Wa__Message__ImageMessage img = WA__MESSAGE__IMAGE_MESSAGE__INIT;
+	img.caption = "a cat";
+	m.image_message = &img;
+	view_of(&m, &v);
+	CHECK_EQ_STR(v.message_type, "imageMessage");
+	CHECK_EQ_STR(v.text, "a cat");
+	CHECK(v.emit);
+	wa_msg_view_clear(&v);
+	/* the text comes from the first row with one, whatever the content type:
+	 * an image (field 3) with an extended text (field 6) is an imageMessage
+	 * whose text is the extended text */
+	Wa__Message__ExtendedTextMessage ext = WA__MESSAGE__EXTENDED_TEXT_MESSAGE__INIT;
+	ext.text = "the text";
+	m.extended_text_message = &ext;
+	view_of(&m, &v);
+	CHECK_EQ_STR(v.message_type, "imageMessage");
+	CHECK_EQ_STR(v.text, "the text");
+	wa_msg_view_clear(&v);
+	/* a protocol message stays below the API, even next to content */
+	Wa__Message p = WA__MESSAGE__INIT;
+	Wa__Message__ProtocolMessage pm = WA__MESSAGE__PROTOCOL_MESSAGE__INIT;
+	p.protocol_message = &pm;
+	view_of(&p, &v);
+	CHECK_EQ_STR(v.message_type, "protocolMessage");
+	CHECK(!v.emit && v.is_protocol);
+	wa_msg_view_clear(&v);
+	p.conversation = "hi";
+	view_of(&p, &v);
+	CHECK_EQ_STR(v.message_type, "conversation");
+	CHECK(!v.emit);
+	wa_msg_view_clear(&v);
+	/* no content at all (only a sender key distribution): not emitted */
+	Wa__Message e = WA__MESSAGE__INIT;
+	Wa__Message__SenderKeyDistributionMessage skdm = WA__MESSAGE__SENDER_KEY_DISTRIBUTION_MESSAGE__INIT;
+	e.sender_key_distribution_message = &skdm;
+	view_of(&e, &v);
+	CHECK(v.message_type == NULL && !v.emit && v.has_skdm);
+	wa_msg_view_clear(&v);
+	/* a kind without a row: lowerCamel of its field, emitted, no text */
+	Wa__Message o = WA__MESSAGE__INIT;
+	Wa__Message__ContactMessage cm = WA__MESSAGE__CONTACT_MESSAGE__INIT;
+	o.contact_message = &cm;
+	view_of(&o, &v);
+	CHECK_EQ_STR(v.message_type, "contactMessage");
+	CHECK(v.emit && v.text == NULL);
+	wa_msg_view_clear(&v);
+}
+
+int main(void)
+{
+	test_rows();
+	test_build();
+	test_receive();
+	return check_exit("session_kinds");
+}
