@@ -254,8 +254,8 @@ def test_api():
         # create
         st, a = create(d, "alpha")
         check(st == 201 and isinstance(a["hash"], str) and a["instance"]["status"] == "close", "create alpha")
-        st, b = create(d, "beta", token="BETA-TOKEN-1234567890")
-        check(st == 201 and b["hash"] == "BETA-TOKEN-1234567890", "create beta with own token")
+        st, b = create(d, "beta", token="BETA-7f3a9c2e51d84b06a1e5c9d2f8b47e3a")
+        check(st == 201 and b["hash"] == "BETA-7f3a9c2e51d84b06a1e5c9d2f8b47e3a", "create beta with own token")
         st, body = create(d, "alpha")
         check(st == 403 and body["response"]["message"] == ['This name "alpha" is already in use.'], "dup name 403")
         st, body = d.req("POST", "/instance/create", {"integration": "WHATSAPP-BAILEYS"}, key=ADMIN)
@@ -304,7 +304,7 @@ def test_api():
         st, s = d.req("GET", "/instance/connectionState/alpha", key=ta)
         check(s["instance"]["state"] == "connecting", "connecting while showing QR")
         # pairing code on beta
-        st, q = d.req("GET", "/instance/connect/beta?number=5511977776666", key="BETA-TOKEN-1234567890")
+        st, q = d.req("GET", "/instance/connect/beta?number=5511977776666", key="BETA-7f3a9c2e51d84b06a1e5c9d2f8b47e3a")
         check(st == 200 and q.get("pairingCode") == "FAKECODE", "pairing code via ?number= %s" % q)
         check(wait_open(d, "beta"), "beta open after pairing code")
         st, body = d.req("GET", "/instance/fetchInstances?instanceName=beta", key=ADMIN)
@@ -314,7 +314,7 @@ def test_api():
         st, body = d.req("POST", "/message/sendText/alpha", {"number": "5511988887777", "text": "hi"}, key=ta)
         check(st == 500 and body["response"]["message"] == "Connection Closed", "send while closed")
         # send on beta
-        tb = "BETA-TOKEN-1234567890"
+        tb = "BETA-7f3a9c2e51d84b06a1e5c9d2f8b47e3a"
         st, body = d.req("POST", "/message/sendText/beta", {"number": "+55 11 98888-7777", "text": "  "}, key=tb)
         check(st == 400 and body["response"]["message"] == ["Text is required"], "blank text")
         st, rec = d.req("POST", "/message/sendText/beta", {"number": "+55 11 98888-7777", "text": "Olá"}, key=tb)
