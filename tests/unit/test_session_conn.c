@@ -707,6 +707,46 @@ static void test_fsm(const char *dbpath)
 	CHECK(wa_store_creds_load(st, iid, &c2) == 0 && strcmp(c2.me_jid, "15551234567:3@s.whatsapp.net") == 0 &&
 	      strcmp(c2.platform, "android") == 0 && c2.adv_identity_len > 0);
 
+	/* a second pair-success (another account key, another JID, a valid
+	 * HMAC) before the 515: refused, the saved credentials unchanged */
+	{
+		wa_keypair A2;
+		wa_keypair_generate(&A2);
+		uint8_t *ps2, *D2;
+		size_t psl2, dl2;
+		build_pair_success(&A2, creds.identity_pub, creds.adv_secret, false, &ps2, &psl2, &D2, &dl2);
+		wa_node *iq2 = mk("iq", (const char *[]){"from", "@s.whatsapp.net", "type", "set", "id", "ps-3",
+			"xmlns", "md", NULL});
+		wa_node *ps3 = kid(iq2, "pair-success");
+		CHECK(wa_node_set_bytes(kid(ps3, "device-identity"), ps2, psl2) == 0);
+		CHECK(wa_node_set_attr(kid(ps3, "platform"), "name", "ios") == 0);
+		CHECK(wa_node_set_attr(kid(ps3, "device"), "jid", "15559999999:7@s.whatsapp.net") == 0);
+		srv_send(iq2);
+		free(ps2);
+		free(D2);
+		srv_pump();
+		const wa_node *refused = NULL;
+		for (int i = 0; i < n_rx; i++)
+			if (wa_node_attr(rx[i], "id") && strcmp(wa_node_attr(rx[i], "id"), "ps-3") == 0)
+				refused = rx[i];
+		CHECK(refused && strcmp(wa_node_attr(refused, "type"), "error") == 0 &&
+		      !wa_node_child(refused, "pair-device-sign"));
+		CHECK(count_ev(WA_EV_PAIRED, 0) == 1);
+		wa_store_creds c3;
+		CHECK(wa_store_creds_load(st, iid, &c3) == 0 && strcmp(c3.me_jid, c2.me_jid) == 0 &&
+		      strcmp(c3.me_lid, c2.me_lid) == 0 && strcmp(c3.platform, "android") == 0 &&
+		      c3.adv_identity_len == c2.adv_identity_len &&
+		      memcmp(c3.adv_identity, c2.adv_identity, c2.adv_identity_len) == 0);
+		uint8_t *k1 = NULL, *k2 = NULL;
+		size_t l1 = 0, l2 = 0;
+		CHECK(wa_store_identity_load(st, iid, "15551234567", 0, &k1, &l1) == 0 && l1 == 33 &&
+		      memcmp(k1 + 1, A.pub, 32) == 0);
+		CHECK(wa_store_identity_load(st, iid, "15559999999", 0, &k2, &l2) == WA_ENOTFOUND);
+		wa_store_free(k1, l1);
+		wa_store_free(k2, l2);
+		CHECK(wa_session_is_paired(s) && strcmp(wa_session_jid(s), "15551234567@s.whatsapp.net") == 0);
+	}
+
 	/* 515: reconnect at once (no BACKOFF), log in */
 	mark = n_ev;
 	send_stream_error("515", NULL);
