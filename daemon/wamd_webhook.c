@@ -113,30 +113,32 @@ void wamd_emit(struct wamd_tenant *t, const char *event, json_t *data)
 	json_object_set_new(env, "apikey", json_null());
 	char *sbody = json_dumps(env, JSON_COMPACT);
 	char *body = NULL;
-	if (tok)
+	if (tok) {
 		json_object_set_new(env, "apikey", json_string(tok));
-	body = json_dumps(env, JSON_COMPACT);
+		body = json_dumps(env, JSON_COMPACT);
+	}
 	json_decref(env);
-	if (!body || !sbody) {
+	if (!sbody || (tok && !body)) {
 		free(body);
 		free(sbody);
 		return;
 	}
-	size_t len = strlen(body), slen = strlen(sbody);
+	size_t len = body ? strlen(body) : 0, slen = strlen(sbody);
 	for (int target = 0; target < WAMD_TARGETS; target++) {
 		if (!subscribed(t, target, event))
 			continue;
-		bool with_key = tok && (target == WAMD_TARGET_GLOBAL ||
-					json_is_true(json_object_get(t->doc, "webhookApikey")));
+		bool with_key = body && (target == WAMD_TARGET_GLOBAL ||
+					 json_is_true(json_object_get(t->doc, "webhookApikey")));
 		int rc = wa_store_wh_push(d->store, t->id, target, event, with_key ? body : sbody,
 					  with_key ? len : slen, NULL);
 		if (rc != 0)
 			LOGE("instance %s: webhook event %s not queued: %s", t->name, event, wa_errname(rc));
 	}
 	wamd_ws_broadcast(t, sbody);
-	if (tok)
+	if (body) {
 		explicit_bzero(body, len);
-	free(body);
+		free(body);
+	}
 	free(sbody);
 	wamd_webhook_kick(t);
 }
