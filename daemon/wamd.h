@@ -348,7 +348,7 @@ void wamd_reply_json(struct wamd_conn *c, int status, json_t *body);
 void wamd_reply_error(struct wamd_conn *c, int status, json_t *message);
 /* Dispatches a complete request. */
 void wamd_api_dispatch(struct wamd_conn *c);
-/* Instance names wamd accepts at create (see wamd_api.c). */
+/* Instance names wamd accepts at create (see wamd_auth.c). */
 bool wamd_instance_name_ok(const char *n);
 /* Called when a connection goes away (cancel waits). */
 void wamd_api_conn_gone(struct wamd_conn *c);

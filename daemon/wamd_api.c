@@ -245,21 +245,6 @@ static json_t *default_settings(json_t *body)
 	return s;
 }
 
-/* Instance names are path segments and query values: ASCII letters,
- * digits, '-', '_', '.' and '@', 1-127 of them, and not "." or ".." (which
- * a path normaliser would fold away, leaving the instance unreachable).
- * Nothing in the set is changed by percent-decoding or by a URL parser. */
-bool wamd_instance_name_ok(const char *n)
-{
-	size_t l = n ? strlen(n) : 0;
-	if (l == 0 || l >= WA_STORE_NAME_MAX || !strcmp(n, ".") || !strcmp(n, ".."))
-		return false;
-	for (const char *p = n; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr("-_.@", *p))
-			return false;
-	return true;
-}
-
 /* Parses nested / flat / snake_case webhook bodies into our stored row.
  * Returns NULL and sets *err on failure. */
 static json_t *parse_webhook(struct wamd *d, json_t *body, json_t *old, const char **err)

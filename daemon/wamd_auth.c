@@ -177,3 +177,18 @@ const char *wamd_token_refused(const char *tok)
 		return "token has too little entropy (use a random value, like the generated UUIDs)";
 	return NULL;
 }
+
+/* Instance names are path segments and query values: ASCII letters,
+ * digits, '-', '_', '.' and '@', 1-127 of them, and not "." or ".." (which
+ * a path normaliser would fold away, leaving the instance unreachable).
+ * Nothing in the set is changed by percent-decoding or by a URL parser. */
+bool wamd_instance_name_ok(const char *n)
+{
+	size_t l = n ? strlen(n) : 0;
+	if (l == 0 || l >= WA_STORE_NAME_MAX || !strcmp(n, ".") || !strcmp(n, ".."))
+		return false;
+	for (const char *p = n; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.@", *p)))
+			return false;
+	return true;
+}
