@@ -4,7 +4,9 @@
  * signature, <pair-device-sign> reply, credentials saved (the server then
  * sends 515 and conn.c reconnects to log in); and pairing by code:
  * companion_hello, the phone's primary_hello notification, companion_finish.
- * QR strings are built by src/qr (payload.h). Secrets (ADV secret, code,
+ * Each runs at most once per registration connection: a second
+ * pair-success or primary_hello is refused (it would overwrite saved
+ * credentials). QR strings are built by src/qr (payload.h). Secrets (ADV secret, code,
  * ephemeral keys) are never logged. */
 #include <sodium.h>
 #include <stdlib.h>
