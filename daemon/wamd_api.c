@@ -1238,7 +1238,7 @@ static void h_token(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 			wamd_reply_error(c, 403, json_pack("[s]", "A token may revoke only tokens with a subset of its scopes"));
 			return;
 		}
-		/* t->tokens[] and the stored rows are in the same order, invalid rows skipped */
+		/* the stored row is the one with this digest */
 		uint8_t dig[32];
 		memcpy(dig, t->tokens[i].sha256, 32);
 		char hx[65];
