@@ -18,9 +18,14 @@
 #define WAMD_MAX_BODY (1024 * 1024)    /* request body limit */
 #define WAMD_MAX_URI 2048
 #define WAMD_MAX_KEY 256                /* apikey header */
-#define WAMD_MAX_WS_QUEUE 1024          /* events buffered per WebSocket client */
+#define WAMD_MAX_WS_QUEUE 1024          /* events buffered per WebSocket client... */
+#define WAMD_MAX_WS_BYTES (8 * 1024 * 1024) /* ...and bytes: past either, the client is dropped */
+#define WAMD_WS_CLOSE_GRACE_MS 5000     /* a stream being closed gets this long to take its close frame */
 #define WAMD_MAX_NUMBERS 200            /* whatsappNumbers per request */
 #define WAMD_TOKEN_MAX 16               /* tokens per instance */
+#define WAMD_TOKEN_SALT 16              /* bytes of random salt per stored token */
+#define WAMD_TOKEN_MIN_LEN 32           /* a caller's own token: a UUID's length without its dashes */
+#define WAMD_TOKEN_MIN_BITS 64.0        /* ... and at least this much estimated entropy */
 #define WAMD_QR_WAIT_MS 2000            /* /instance/connect waits this long for a QR */
 #define WAMD_CREATE_QR_WAIT_MS 5000     /* /instance/create with qrcode:true */
 #define WAMD_EVOLUTION_VERSION "2.3.6"
@@ -44,6 +49,7 @@ struct wamd_config {
 	char *master_key_file;
 	bool seal_messages;      /* message bodies sealed too (store opts) */
 	bool socket_trusted;     /* unix socket clients act as admin without a key */
+	char *socket_group;      /* group owning the socket (NULL: the process's group) */
 	/* webhooks */
 	char *webhook_global_url;
 	bool webhook_global_by_events;
@@ -81,6 +87,9 @@ int wamd_config_parse_text(struct wamd_config *c, char *buf, size_t n, const cha
 void wamd_config_usage(FILE *f);
 /* Parses "info" etc.; -1 if unknown. */
 int wamd_log_level_parse(const char *s);
+/* Refuses a config file others may write, or read while it holds a secret
+ * (api_key, webhook_global_secret): -1 with the file and its mode in err. */
+int wamd_config_check_file(const struct wamd_config *c, char *err, size_t errlen);
 /* True for keys an attacker would try first ("", "changeme", Evolution's sample). */
 bool wamd_key_is_weak(const char *key);
 
@@ -159,7 +168,9 @@ struct wamd_ticket {
 };
 
 struct wamd_token {
-	uint8_t sha256[32];
+	uint8_t sha256[32];          /* SHA-256(salt || token) */
+	uint8_t salt[WAMD_TOKEN_SALT];
+	size_t salt_len;             /* 0 for tokens stored before salts */
 	unsigned scopes;
 };
 
@@ -217,6 +228,7 @@ struct wamd_tenant {
 	char *profile_name;
 	struct wamd_lane lanes[WAMD_TARGETS];
 	bool removed;
+	bool deleting;               /* h_delete under way: its streams close after the delete events */
 	char *pending_phone;         /* pairing code wanted once PAIRING */
 	struct wamd_lat_pending *lat; /* sends awaiting their wire mark; NULL until the first send */
 };
@@ -363,8 +375,13 @@ struct wamd_conn {
 	/* websocket */
 	struct wamd_conn *ws_next;
 	char ws_instance[WA_STORE_NAME_MAX];
+	char ws_instance_id[40];     /* the instance's uuid: a later instance of the same name is another */
+	bool ws_admin;               /* authorized as admin (key or trusted socket) */
+	uint8_t ws_token[32];        /* else the stored digest of the token it showed */
+	const char *ws_close_reason; /* set: no more events; close frame once the queue is out */
 	char **ws_queue;
 	size_t ws_q_head, ws_q_len;
+	size_t ws_q_bytes;
 };
 
 int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
@@ -373,17 +390,35 @@ void wamd_reply_json(struct wamd_conn *c, int status, json_t *body);
 void wamd_reply_error(struct wamd_conn *c, int status, json_t *message);
 /* Dispatches a complete request. */
 void wamd_api_dispatch(struct wamd_conn *c);
+/* Instance names wamd accepts at create (see wamd_auth.c). */
+bool wamd_instance_name_ok(const char *n);
 /* Called when a connection goes away (cancel waits). */
 void wamd_api_conn_gone(struct wamd_conn *c);
 /* Wakes requests waiting on a tenant's QR/state. */
 void wamd_api_tenant_changed(struct wamd_tenant *t);
-void wamd_ws_broadcast(struct wamd *d, const char *instance, const char *text);
+/* Queues an event (its stream form) for every stream subscribed to t. */
+void wamd_ws_broadcast(struct wamd_tenant *t, const char *text);
+/* Closes, with reason, every stream bound to t whose token no longer
+ * grants read there (all of them when the instance goes: all = true). */
+void wamd_ws_recheck(struct wamd_tenant *t, bool all, const char *reason);
 
 /* auth (wamd_auth.c) */
 bool wamd_auth_is_admin(struct wamd *d, const char *key);
 /* Scopes the key grants on t (0 = none). */
 unsigned wamd_auth_scopes(const struct wamd_tenant *t, const char *key);
 bool wamd_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
+/* Scopes of the token whose stored digest is this (revocation re-checks). */
+unsigned wamd_auth_digest_scopes(const struct wamd_tenant *t, const uint8_t digest[32]);
+/* Index of the token matching key in t->tokens (its stored digest to
+ * digest_out), -1 if none. */
+int wamd_auth_match(const struct wamd_tenant *t, const char *key, uint8_t digest_out[32]);
+/* SHA-256(salt || key); salt_len 0 for unsalted legacy rows. */
+void wamd_token_digest(const uint8_t *salt, size_t salt_len, const char *key, uint8_t out[32]);
+/* A stored token row {salt, sha256, scopes} with a fresh salt. */
+int wamd_token_row(const char *key, unsigned scopes, json_t **row);
+/* NULL if a caller-chosen token is acceptable, else why not. */
+const char *wamd_token_refused(const char *tok);
+/* Exact scope names (array, or "read,write"); unknown or empty: 0. NULL: all. */
 unsigned wamd_scopes_parse(json_t *arr);
 json_t *wamd_scopes_json(unsigned scopes);
 

@@ -6,6 +6,7 @@
  * POST /wamd/token/{instance}), webhook secrets, pairing code. */
 #include <ctype.h>
 #include <stdarg.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,7 +173,30 @@ static json_t *parse_proxy(json_t *src, const char *const names[6], json_t *old,
 static void proxy_row_stamp(json_t *row, json_t *old);
 static void invalid_proxy(struct wamd_conn *c, const char *why);
 
-static json_t *instance_record(struct wamd_tenant *t)
+/* Scopes of the instance's creation token (kept only with expose_token). */
+static unsigned creation_token_scopes(struct wamd_tenant *t)
+{
+	const char *tok = jstr(t->doc, "token");
+	return tok ? wamd_auth_scopes(t, tok) : 0;
+}
+
+/* The caller's scopes on t: every scope for admin. */
+static unsigned caller_scopes(struct wamd_conn *c, struct wamd_tenant *t)
+{
+	if (c->trusted || wamd_auth_is_admin(c->d, c->apikey))
+		return WAMD_SCOPE_ALL;
+	return wamd_auth_scopes(t, c->apikey);
+}
+
+/* The creation token may be shown only to who already holds all it grants:
+ * a read-only token must not learn a write or manage one. */
+static bool may_see_token(unsigned holder, struct wamd_tenant *t)
+{
+	unsigned ts = creation_token_scopes(t);
+	return ts && (holder & ts) == ts;
+}
+
+static json_t *instance_record(struct wamd_tenant *t, unsigned caller)
 {
 	json_t *doc = t->doc;
 	json_t *r = json_object();
@@ -186,7 +210,7 @@ static json_t *instance_record(struct wamd_tenant *t)
 	json_t *num = json_object_get(doc, "number");
 	json_object_set(r, "number", num ? num : json_null());
 	json_object_set_new(r, "businessId", json_null());
-	const char *tok = t->d->cfg.expose_token ? jstr(doc, "token") : NULL;
+	const char *tok = t->d->cfg.expose_token && may_see_token(caller, t) ? jstr(doc, "token") : NULL;
 	json_object_set_new(r, "token", tok ? json_string(tok) : json_null());
 	json_object_set_new(r, "clientName", json_string("wamd"));
 	json_object_set_new(r, "disconnectionReasonCode",
@@ -219,17 +243,6 @@ static json_t *default_settings(json_t *body)
 	json_object_set_new(s, "msgCall", json_string(mc ? mc : ""));
 	json_object_set_new(s, "wavoipToken", json_string(""));
 	return s;
-}
-
-static bool name_ok(const char *n)
-{
-	size_t l = n ? strlen(n) : 0;
-	if (l == 0 || l >= WA_STORE_NAME_MAX)
-		return false;
-	for (const char *p = n; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == '/' || *p == '?' || *p == '#' || *p == '%' || *p == '\\')
-			return false;
-	return true;
 }
 
 /* Parses nested / flat / snake_case webhook bodies into our stored row.
@@ -332,8 +345,8 @@ static void h_create(struct wamd_conn *c, struct wamd_tenant *unused, json_t *bo
 		bad_request(c, "instance requires property \"instanceName\"");
 		return;
 	}
-	if (!name_ok(name)) {
-		bad_request(c, "instanceName must be 1-127 characters without / ? # % \\ or control characters");
+	if (!wamd_instance_name_ok(name)) {
+		bad_request(c, "instanceName must be 1-127 of A-Z a-z 0-9 - _ . @, and not \".\" or \"..\"");
 		return;
 	}
 	const char *integ = jstr(body, "integration");
@@ -384,30 +397,30 @@ static void h_create(struct wamd_conn *c, struct wamd_tenant *unused, json_t *bo
 			return;
 		}
 		token = gen;
-	}
-	if (strlen(token) >= WAMD_MAX_KEY) {
-		json_decref(proxy_row);
-		bad_request(c, "token too long");
-		return;
+	} else {
+		const char *why = wamd_token_refused(token);
+		if (why) {
+			json_decref(proxy_row);
+			bad_request(c, why);
+			return;
+		}
 	}
 	json_t *doc = json_object();
 	if (proxy_row)
 		json_object_set_new(doc, "proxy", proxy_row);
-	char uuid[37], ts[32], hx[65];
-	uint8_t h[32];
-	if (wamd_random_uuid(uuid) != 0) {
+	char uuid[37], ts[32];
+	json_t *trow = NULL;
+	if (wamd_random_uuid(uuid) != 0 || wamd_token_row(token, scopes, &trow) != 0) {
 		json_decref(doc);
 		wamd_reply_error(c, 500, json_string("no randomness"));
 		return;
 	}
 	wamd_iso_time(wamd_now_ms(), ts);
-	wamd_sha256(token, strlen(token), h);
-	wamd_hex(h, 32, hx);
 	json_object_set_new(doc, "id", json_string(uuid));
 	json_object_set_new(doc, "integration", json_string("WHATSAPP-BAILEYS"));
 	json_object_set_new(doc, "createdAt", json_string(ts));
 	json_object_set_new(doc, "updatedAt", json_string(ts));
-	json_object_set_new(doc, "tokens", json_pack("[{s:s, s:o}]", "sha256", hx, "scopes", wamd_scopes_json(scopes)));
+	json_object_set_new(doc, "tokens", json_pack("[o]", trow));
 	if (d->cfg.expose_token)
 		json_object_set_new(doc, "token", json_string(token));
 	const char *number = jstr(body, "number");
@@ -424,6 +437,7 @@ static void h_create(struct wamd_conn *c, struct wamd_tenant *unused, json_t *bo
 			return;
 		}
 		json_object_set(doc, "webhook", wh);
+		json_object_set_new(doc, "webhookApikey", json_true()); /* set by the admin */
 	}
 	struct wamd_tenant *t;
 	int rc = wamd_tenant_create(d, name, doc, &t);
@@ -548,6 +562,7 @@ static void h_logout(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		return;
 	}
 	wamd_emit(t, "LOGOUT_INSTANCE", NULL);
+	wamd_ws_recheck(t, true, "instance logged out");
 	wamd_reply_json(c, 200,
 			json_pack("{s:s, s:b, s:{s:s}}", "status", "SUCCESS", "error", 0, "response", "message",
 				  "Instance logged out"));
@@ -556,6 +571,7 @@ static void h_logout(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 static void h_delete(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 {
 	(void)body;
+	t->deleting = true;
 	if (strcmp(wamd_tenant_state_str(t), "close") != 0 && wamd_tenant_is_paired(t)) {
 		if (wamd_tenant_logout(t) != 0)
 			LOGW("instance %s: logout before delete failed", t->name);
@@ -587,7 +603,7 @@ static void h_fetch(struct wamd_conn *c, struct wamd_tenant *unused, json_t *bod
 			continue;
 		if (iid && (!jstr(t->doc, "id") || strcmp(iid, jstr(t->doc, "id")) != 0))
 			continue;
-		json_array_append_new(arr, instance_record(t));
+		json_array_append_new(arr, instance_record(t, caller_scopes(c, t)));
 	}
 	if (!admin && json_array_size(arr) == 0) {
 		json_decref(arr);
@@ -1159,6 +1175,9 @@ static void h_webhook_set(struct wamd_conn *c, struct wamd_tenant *t, json_t *bo
 		return;
 	}
 	json_object_set_new(t->doc, "webhook", row);
+	/* the envelope's apikey (expose_token) goes only to a receiver whose
+	 * setter already held everything the instance token grants */
+	json_object_set_new(t->doc, "webhookApikey", json_boolean(may_see_token(caller_scopes(c, t), t)));
 	if (wamd_tenant_save(t) != 0) {
 		wamd_reply_error(c, 500, json_string("could not store the webhook"));
 		return;
@@ -1194,28 +1213,78 @@ static void h_settings_find(struct wamd_conn *c, struct wamd_tenant *t, json_t *
 	wamd_reply_json(c, 200, s ? json_incref(s) : json_null());
 }
 
-/* POST /wamd/token/{instance} {"scopes":["read"]} -> {"token","scopes"} */
+/* POST /wamd/token/{instance} {"scopes":["read"]} -> {"token","scopes"}: a
+ * token mints only a subset of its own scopes.
+ * DELETE /wamd/token/{instance} {"token":"..."}: revokes that token (a
+ * token may revoke only one whose scopes are a subset of its own); the
+ * streams it opened close. */
 static void h_token(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 {
+	unsigned mine = caller_scopes(c, t);
+	json_t *arr = json_object_get(t->doc, "tokens");
+	if (c->method == M_DELETE) {
+		const char *tok = jstr(body, "token");
+		if (!tok || !*tok) {
+			bad_request(c, "token/revoke requires property \"token\"");
+			return;
+		}
+		int i = wamd_auth_match(t, tok, NULL);
+		if (i < 0) {
+			wamd_reply_error(c, 404, json_pack("[s]", "No such token for this instance"));
+			return;
+		}
+		unsigned theirs = t->tokens[i].scopes;
+		if ((theirs & mine) != theirs) {
+			wamd_reply_error(c, 403, json_pack("[s]", "A token may revoke only tokens with a subset of its scopes"));
+			return;
+		}
+		/* the stored row is the one with this digest */
+		uint8_t dig[32];
+		memcpy(dig, t->tokens[i].sha256, 32);
+		char hx[65];
+		wamd_hex(dig, 32, hx);
+		size_t k;
+		json_t *v;
+		json_array_foreach(arr, k, v) {
+			const char *h = jstr(v, "sha256");
+			if (h && !strcasecmp(h, hx)) {
+				json_array_remove(arr, k);
+				break;
+			}
+		}
+		const char *ct = jstr(t->doc, "token");
+		if (ct && wamd_auth_match(t, ct, NULL) == i)
+			json_object_del(t->doc, "token");
+		if (wamd_tenant_save(t) != 0) {
+			wamd_reply_error(c, 500, json_string("could not store the tokens"));
+			return;
+		}
+		wamd_tenant_reload_tokens(t);
+		wamd_ws_recheck(t, false, "token revoked");
+		LOGI("instance %s: a token was revoked", t->name);
+		wamd_reply_json(c, 200, json_pack("{s:b, s:o}", "revoked", 1, "scopes", wamd_scopes_json(theirs)));
+		return;
+	}
 	unsigned scopes = wamd_scopes_parse(json_object_get(body, "scopes"));
 	if (!scopes) {
 		bad_request(c, "scopes must list read, write and/or manage");
 		return;
 	}
-	json_t *arr = json_object_get(t->doc, "tokens");
+	if ((scopes & mine) != scopes) {
+		wamd_reply_error(c, 403, json_pack("[s]", "A token may grant only scopes it has itself"));
+		return;
+	}
 	if (!json_is_array(arr) || json_array_size(arr) >= WAMD_TOKEN_MAX) {
 		wamd_reply_error(c, 400, json_pack("[s]", "too many tokens for this instance"));
 		return;
 	}
-	char tok[37], hx[65];
-	uint8_t h[32];
-	if (wamd_random_token(tok) != 0) {
+	char tok[37];
+	json_t *row = NULL;
+	if (wamd_random_token(tok) != 0 || wamd_token_row(tok, scopes, &row) != 0) {
 		wamd_reply_error(c, 500, json_string("no randomness"));
 		return;
 	}
-	wamd_sha256(tok, strlen(tok), h);
-	wamd_hex(h, 32, hx);
-	json_array_append_new(arr, json_pack("{s:s, s:o}", "sha256", hx, "scopes", wamd_scopes_json(scopes)));
+	json_array_append_new(arr, row);
 	if (wamd_tenant_save(t) != 0) {
 		wamd_reply_error(c, 500, json_string("could not store the token"));
 		return;
@@ -1282,7 +1351,7 @@ static const struct route routes[] = {
 	{ M_GET, "/webhook/find", true, WAMD_SCOPE_MANAGE, h_webhook_find },
 	{ M_POST, "/settings/set", true, WAMD_SCOPE_MANAGE, h_settings_set },
 	{ M_GET, "/settings/find", true, WAMD_SCOPE_READ, h_settings_find },
-	{ M_POST, "/wamd/token", true, WAMD_SCOPE_MANAGE, h_token },
+	{ M_POST | M_DELETE, "/wamd/token", true, WAMD_SCOPE_MANAGE, h_token },
 	{ M_GET, "/wamd/metrics", false, 0, h_metrics },
 	{ M_POST, "/wamd/metrics/reset", false, 0, h_metrics_reset },
 };

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "wamd.h"
@@ -40,6 +41,7 @@ static const struct opt opts[] = {
 	{ "master_key_file", T_STR, O(master_key_file), NULL, "key file encrypting private columns" },
 	{ "seal_messages", T_BOOL, O(seal_messages), "false", "also encrypt message bodies at rest (needs the master key)" },
 	{ "socket_trusted", T_BOOL, O(socket_trusted), "true", "unix socket clients need no key" },
+	{ "socket_group", T_STR, O(socket_group), NULL, "group owning the unix socket (with socket_trusted: admin rights)" },
 	{ "webhook_global_url", T_STR, O(webhook_global_url), NULL, "global webhook URL" },
 	{ "webhook_global_by_events", T_BOOL, O(webhook_global_by_events), "false", "append /event-name" },
 	{ "webhook_global_events", T_STR, O(webhook_global_events), NULL, "comma list (empty: all)" },
@@ -461,4 +463,58 @@ bool wamd_key_is_weak(const char *key)
 		if (!strcasecmp(key, weak[i]))
 			return true;
 	return false;
+}
+
+/* The config file can hold the admin key and the global webhook secret:
+ * nobody but its owner may change it, and while it holds a secret nobody
+ * else may read it. Checked on the opened file (no race with a rename). */
+int wamd_config_check_file(const struct wamd_config *c, char *err, size_t errlen)
+{
+	if (!c->config_file)
+		return 0;
+	FILE *f = fopen(c->config_file, "r");
+	if (!f) {
+		snprintf(err, errlen, "config file %s: %s", c->config_file, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) != 0) {
+		snprintf(err, errlen, "config file %s: %s", c->config_file, strerror(errno));
+		fclose(f);
+		return -1;
+	}
+	unsigned mode = (unsigned)(st.st_mode & 07777);
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		fclose(f);
+		snprintf(err, errlen, "config file %s has mode %04o: writable by group or others; "
+			 "refusing to start (chmod go-w, or 600 when it holds api_key or a secret)", c->config_file, mode);
+		return -1;
+	}
+	int rc = 0;
+	if (st.st_mode & (S_IRGRP | S_IROTH)) {
+		/* which settings does the file itself set? */
+		char *buf = malloc(CONFIG_FILE_MAX + 1);
+		size_t n = buf ? fread(buf, 1, CONFIG_FILE_MAX, f) : 0;
+		struct wamd_config fc;
+		memset(&fc, 0, sizeof fc);
+		char perr[256];
+		if (buf) {
+			buf[n] = '\0';
+			(void)wamd_config_parse_text(&fc, buf, n, c->config_file, perr, sizeof perr);
+			explicit_bzero(buf, n);
+			free(buf);
+		}
+		const char *secret = fc.api_key && *fc.api_key ? "api_key"
+				     : fc.webhook_global_secret && *fc.webhook_global_secret ? "webhook_global_secret" : NULL;
+		if (secret) {
+			snprintf(err, errlen, "config file %s has mode %04o and holds %s: readable by group or others; "
+				 "refusing to start (chmod 600)", c->config_file, mode, secret);
+			rc = -1;
+		}
+		if (fc.webhook_global_secret)
+			explicit_bzero(fc.webhook_global_secret, strlen(fc.webhook_global_secret));
+		wamd_config_free(&fc);
+	}
+	fclose(f);
+	return rc;
 }

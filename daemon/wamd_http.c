@@ -3,8 +3,11 @@
  * WAMD_MAX_BODY (413 beyond it); responses are JSON written in chunks from
  * the writeable callback; a request may wait (QR, number lookup) without
  * blocking the loop. WebSocket clients get every event as one text frame,
- * filtered by ?instance=; a client that falls WAMD_MAX_WS_QUEUE events
- * behind is disconnected rather than buffered without bound. */
+ * filtered by ?instance=; a client that falls WAMD_MAX_WS_QUEUE events or
+ * WAMD_MAX_WS_BYTES bytes behind is disconnected rather than buffered
+ * without bound. A stream for one instance is bound to that instance's id
+ * and to the token it showed: it closes (close frame with the reason) when
+ * the instance is deleted or logged out or the token loses read there. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +80,19 @@ static void read_apikey(struct lws *wsi, struct wamd_conn *c)
 		c->apikey[0] = '\0';
 }
 
+static void ws_queue_free(struct wamd_conn *c)
+{
+	if (c->ws_queue)
+		for (size_t i = 0; i < c->ws_q_len; i++) {
+			size_t k = (c->ws_q_head + i) % WAMD_MAX_WS_QUEUE;
+			free(c->ws_queue[k]);
+			c->ws_queue[k] = NULL;
+		}
+	c->ws_q_len = 0;
+	c->ws_q_head = 0;
+	c->ws_q_bytes = 0;
+}
+
 static void ws_unlink(struct wamd_conn *c)
 {
 	for (struct wamd_conn **pp = &c->d->ws_clients; *pp; pp = &(*pp)->ws_next)
@@ -84,30 +100,77 @@ static void ws_unlink(struct wamd_conn *c)
 			*pp = c->ws_next;
 			break;
 		}
-	if (c->ws_queue) {
-		for (size_t i = 0; i < c->ws_q_len; i++)
-			free(c->ws_queue[(c->ws_q_head + i) % WAMD_MAX_WS_QUEUE]);
-		free(c->ws_queue);
-		c->ws_queue = NULL;
-	}
-	c->ws_q_len = 0;
+	ws_queue_free(c);
+	free(c->ws_queue);
+	c->ws_queue = NULL;
 }
 
-void wamd_ws_broadcast(struct wamd *d, const char *instance, const char *text)
+/* Drops a stream that fell too far behind: its backlog is freed now, the
+ * connection goes on the next loop turn. */
+static void ws_drop_slow(struct wamd_conn *c, const char *why)
 {
-	for (struct wamd_conn *c = d->ws_clients; c; c = c->ws_next) {
-		if (c->ws_instance[0] && strcmp(c->ws_instance, instance) != 0)
+	LOGW("ws: events client dropped: %s behind (%zu events, %zu bytes)", why, c->ws_q_len, c->ws_q_bytes);
+	ws_queue_free(c);
+	c->ws_close_reason = "too slow";
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+/* Ends a stream with a close frame carrying reason once what is queued has
+ * gone; no event is queued after this. A reader that does not take it
+ * within WAMD_WS_CLOSE_GRACE_MS is cut. */
+static void ws_close(struct wamd_conn *c, const char *reason)
+{
+	if (c->ws_close_reason)
+		return;
+	LOGI("ws: closing the events stream of instance %s: %s", c->ws_instance, reason);
+	c->ws_close_reason = reason;
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, (WAMD_WS_CLOSE_GRACE_MS + 999) / 1000);
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Does the stream's authorization still hold on t? */
+static bool ws_still_authorized(const struct wamd_conn *c, const struct wamd_tenant *t)
+{
+	return c->ws_admin || (wamd_auth_digest_scopes(t, c->ws_token) & WAMD_SCOPE_READ);
+}
+
+static bool ws_bound_to(const struct wamd_conn *c, const struct wamd_tenant *t)
+{
+	const char *id = json_string_value(json_object_get(t->doc, "id"));
+	return c->ws_instance_id[0] && id && !strcmp(c->ws_instance_id, id);
+}
+
+void wamd_ws_recheck(struct wamd_tenant *t, bool all, const char *reason)
+{
+	for (struct wamd_conn *c = t->d->ws_clients; c; c = c->ws_next)
+		if (ws_bound_to(c, t) && (all || !ws_still_authorized(c, t)))
+			ws_close(c, reason);
+}
+
+void wamd_ws_broadcast(struct wamd_tenant *t, const char *text)
+{
+	size_t len = strlen(text);
+	for (struct wamd_conn *c = t->d->ws_clients; c; c = c->ws_next) {
+		if (c->ws_close_reason)
+			continue;
+		/* a stream for one instance: that instance (by id), not a later one of the same name */
+		if (c->ws_instance[0] && !ws_bound_to(c, t))
 			continue;
 		if (c->ws_q_len >= WAMD_MAX_WS_QUEUE) {
-			/* slow consumer: close it instead of growing without bound */
-			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+			ws_drop_slow(c, "1024 events");
 			continue;
 		}
-		char *copy = strdup(text);
+		if (c->ws_q_len && c->ws_q_bytes + len > WAMD_MAX_WS_BYTES) {
+			ws_drop_slow(c, "8 MiB");
+			continue;
+		}
+		char *copy = malloc(len + 1);
 		if (!copy)
 			continue;
+		memcpy(copy, text, len + 1);
 		c->ws_queue[(c->ws_q_head + c->ws_q_len) % WAMD_MAX_WS_QUEUE] = copy;
 		c->ws_q_len++;
+		c->ws_q_bytes += len;
 		lws_callback_on_writable(c->wsi);
 	}
 }
@@ -121,14 +184,25 @@ static void conn_clear(struct wamd_conn *c)
 	c->resp = NULL;
 }
 
-static bool ws_authorized(struct wamd *d, struct wamd_conn *c)
+/* Authorizes an upgrade and binds the stream: to the instance's id, and to
+ * the digest of the token shown (re-checked when tokens are revoked). A
+ * stream for an instance that does not exist is refused, even for admin. */
+static bool ws_authorize(struct wamd *d, struct wamd_conn *c)
 {
-	if (c->trusted || wamd_auth_is_admin(d, c->apikey))
-		return true;
+	c->ws_admin = c->trusted || wamd_auth_is_admin(d, c->apikey);
 	if (!c->ws_instance[0])
-		return false;
+		return c->ws_admin;
 	struct wamd_tenant *t = wamd_tenant_find(d, c->ws_instance);
-	return t && (wamd_auth_scopes(t, c->apikey) & WAMD_SCOPE_READ);
+	const char *id = t ? json_string_value(json_object_get(t->doc, "id")) : NULL;
+	if (!id || !*id || strlen(id) >= sizeof c->ws_instance_id)
+		return false;
+	if (!c->ws_admin) {
+		int i = wamd_auth_match(t, c->apikey, c->ws_token);
+		if (i < 0 || !(t->tokens[i].scopes & WAMD_SCOPE_READ))
+			return false;
+	}
+	snprintf(c->ws_instance_id, sizeof c->ws_instance_id, "%s", id);
+	return true;
 }
 
 int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -158,7 +232,7 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 			if (kv)
 				snprintf(c->apikey, sizeof c->apikey, "%s", kv);
 		}
-		if (!ws_authorized(d, c)) {
+		if (!ws_authorize(d, c)) {
 			LOGI("ws: unauthorized events subscription refused");
 			return 1;
 		}
@@ -174,8 +248,14 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		explicit_bzero(c->apikey, sizeof c->apikey);
 		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE: {
-		if (!c->ws_q_len)
+		if (!c->ws_q_len) {
+			if (c->ws_close_reason) {
+				lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)c->ws_close_reason,
+						 strlen(c->ws_close_reason));
+				return -1;
+			}
 			return 0;
+		}
 		char *msg = c->ws_queue[c->ws_q_head];
 		size_t ml = strlen(msg);
 		unsigned char *buf = malloc(LWS_PRE + ml);
@@ -188,9 +268,10 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		c->ws_queue[c->ws_q_head] = NULL;
 		c->ws_q_head = (c->ws_q_head + 1) % WAMD_MAX_WS_QUEUE;
 		c->ws_q_len--;
+		c->ws_q_bytes -= ml;
 		if (n < (int)ml)
 			return -1;
-		if (c->ws_q_len)
+		if (c->ws_q_len || c->ws_close_reason)
 			lws_callback_on_writable(wsi);
 		return 0;
 	}

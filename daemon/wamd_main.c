@@ -5,11 +5,14 @@
  * stop accepting, close sessions cleanly, close the store (every write is
  * already committed). SIGHUP: reload log level and webhook settings. */
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -90,8 +93,10 @@ static void do_reload(struct wamd *d, int argc, char **argv)
 	struct wamd_config nc;
 	char err[512];
 	bool help;
-	if (wamd_config_load(&nc, argc, argv, real_getenv, err, sizeof err, &help) != 0) {
+	if (wamd_config_load(&nc, argc, argv, real_getenv, err, sizeof err, &help) != 0 ||
+	    wamd_config_check_file(&nc, err, sizeof err) != 0) {
 		LOGE("reload: %s (keeping the current configuration)", err);
+		wamd_config_free(&nc);
 		return;
 	}
 	/* only the settings that are safe to change live */
@@ -118,6 +123,59 @@ static void do_reload(struct wamd *d, int argc, char **argv)
 	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
 		wamd_webhook_kick(t);
 	LOGI("configuration reloaded");
+}
+
+/* Before binding: what is at the socket path may be removed only if it is
+ * a socket nobody listens on (ours, left by a crash). A regular file, a
+ * folder, a link or a live socket (another wamd, another program) is
+ * refused: unlinking it would destroy data or steal another daemon's
+ * clients. 0 when the path is free, else -1 with the reason in err. */
+static int socket_path_free(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket (%s); refusing to replace it", path,
+			 S_ISDIR(st.st_mode) ? "a folder" : S_ISLNK(st.st_mode) ? "a symbolic link"
+			 : S_ISREG(st.st_mode) ? "a regular file" : "a special file");
+		return -1;
+	}
+	struct sockaddr_un sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sa.sun_path) {
+		snprintf(err, errlen, "%s: path too long for a unix socket", path);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: socket: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+	int e = errno;
+	close(fd);
+	if (rc == 0) {
+		snprintf(err, errlen, "%s: another process is listening on this socket (another wamd?); "
+			 "refusing to replace it", path);
+		return -1;
+	}
+	if (e != ECONNREFUSED) {
+		snprintf(err, errlen, "%s: cannot tell whether the socket is in use (%s); refusing to replace it", path,
+			 strerror(e));
+		return -1;
+	}
+	if (unlink(path) != 0) {
+		snprintf(err, errlen, "%s: removing the stale socket: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static int mkdir_p(const char *path)
@@ -152,6 +210,26 @@ int main(int argc, char **argv)
 		wamd_config_free(&d.cfg);
 		return 0;
 	}
+	if (wamd_config_check_file(&d.cfg, err, sizeof err) != 0) {
+		fprintf(stderr, "wamd: %s\n", err);
+		wamd_config_free(&d.cfg);
+		return 2;
+	}
+	gid_t sock_gid = (gid_t)-1;
+	if (d.cfg.socket_group && *d.cfg.socket_group) {
+		struct group *gr = getgrnam(d.cfg.socket_group);
+		char *end;
+		unsigned long g = strtoul(d.cfg.socket_group, &end, 10);
+		if (gr)
+			sock_gid = gr->gr_gid;
+		else if (!*end && end != d.cfg.socket_group)
+			sock_gid = (gid_t)g;
+		else {
+			fprintf(stderr, "wamd: socket_group '%s': no such group\n", d.cfg.socket_group);
+			wamd_config_free(&d.cfg);
+			return 2;
+		}
+	}
 	apply_runtime(&d);
 	wa_log_set_sink(libwa_log, NULL);
 	if (d.cfg.api_key && *d.cfg.api_key) {
@@ -176,6 +254,13 @@ int main(int argc, char **argv)
 		LOGE("cannot create data folder %s: %s", d.cfg.data_dir, strerror(errno));
 		wamd_config_free(&d.cfg);
 		return 1;
+	}
+	/* before the store: a second wamd on this folder stops here, and
+	 * nothing at the socket path that is not a stale socket is removed */
+	if (socket_path_free(d.cfg.socket_path, err, sizeof err) != 0) {
+		LOGE("unix socket: %s", err);
+		wamd_config_free(&d.cfg);
+		return 2;
 	}
 	umask(0077); /* store and WAL files hold keys: owner only */
 	char dbpath[4096];
@@ -260,7 +345,6 @@ int main(int argc, char **argv)
 	d.vh_client = lws_create_vhost(d.ctx, &vi);
 
 	/* unix socket: mode 0660 from the start (umask), checked after */
-	unlink(d.cfg.socket_path);
 	memset(&vi, 0, sizeof vi);
 	vi.options = LWS_SERVER_OPTION_UNIX_SOCK;
 	vi.iface = d.cfg.socket_path;
@@ -274,8 +358,14 @@ int main(int argc, char **argv)
 	if (!d.vh_unix || chmod(d.cfg.socket_path, 0660) != 0) {
 		LOGE("cannot listen on unix socket %s", d.cfg.socket_path);
 		d.stop = 1;
+	} else if (sock_gid != (gid_t)-1 && chown(d.cfg.socket_path, (uid_t)-1, sock_gid) != 0) {
+		LOGE("unix socket %s: cannot give it to group %s: %s", d.cfg.socket_path, d.cfg.socket_group,
+		     strerror(errno));
+		d.stop = 1;
 	} else
-		LOGI("listening on unix:%s (mode 0660)", d.cfg.socket_path);
+		LOGI("listening on unix:%s (mode 0660%s%s)%s", d.cfg.socket_path, sock_gid != (gid_t)-1 ? ", group " : "",
+		     sock_gid != (gid_t)-1 ? d.cfg.socket_group : "",
+		     d.cfg.socket_trusted ? "; its group has admin rights (socket_trusted)" : "");
 	if (!d.stop && d.cfg.listen && *d.cfg.listen) {
 		char host[256];
 		snprintf(host, sizeof host, "%s", d.cfg.listen);

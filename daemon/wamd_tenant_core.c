@@ -26,6 +26,19 @@ struct wamd_tenant *wamd_tenant_find(struct wamd *d, const char *name)
 	return NULL;
 }
 
+static bool unhex(const char *hx, uint8_t *out, size_t n)
+{
+	if (!hx || strlen(hx) != 2 * n)
+		return false;
+	for (size_t j = 0; j < n; j++) {
+		unsigned b;
+		if (sscanf(hx + 2 * j, "%2x", &b) != 1)
+			return false;
+		out[j] = (uint8_t)b;
+	}
+	return true;
+}
+
 void wamd_tenant_reload_tokens(struct wamd_tenant *t)
 {
 	t->n_tokens = 0;
@@ -35,21 +48,19 @@ void wamd_tenant_reload_tokens(struct wamd_tenant *t)
 	json_array_foreach(arr, i, v) {
 		if (t->n_tokens >= WAMD_TOKEN_MAX)
 			break;
-		const char *hx = json_string_value(json_object_get(v, "sha256"));
-		if (!hx || strlen(hx) != 64)
-			continue;
 		struct wamd_token *k = &t->tokens[t->n_tokens];
-		bool ok = true;
-		for (int j = 0; j < 32; j++) {
-			unsigned b;
-			if (sscanf(hx + 2 * j, "%2x", &b) != 1) {
-				ok = false;
-				break;
-			}
-			k->sha256[j] = (uint8_t)b;
+		if (!unhex(json_string_value(json_object_get(v, "sha256")), k->sha256, 32))
+			continue;
+		/* rows stored before salts have none: plain SHA-256 */
+		json_t *salt = json_object_get(v, "salt");
+		k->salt_len = 0;
+		if (salt) {
+			if (!unhex(json_string_value(salt), k->salt, WAMD_TOKEN_SALT))
+				continue;
+			k->salt_len = WAMD_TOKEN_SALT;
 		}
 		k->scopes = wamd_scopes_parse(json_object_get(v, "scopes"));
-		if (ok)
+		if (k->scopes)
 			t->n_tokens++;
 	}
 }
@@ -192,6 +203,7 @@ void wamd_tenant_remove(struct wamd_tenant *t)
 			break;
 		}
 	t->removed = true;
+	wamd_ws_recheck(t, true, "instance deleted");
 	wamd_api_tenant_changed(t);
 	tenant_free(t);
 }
@@ -346,6 +358,10 @@ void wamd_on_logged_out(struct wamd_tenant *t)
 	json_object_set_new(t->doc, "ownerJid", json_null());
 	if (wamd_tenant_save(t) != 0)
 		LOGW("instance %s: logout not persisted", t->name);
+	/* whoever watched the account's events watches no other account's;
+	 * on delete the streams still get the delete events, then close */
+	if (!t->deleting)
+		wamd_ws_recheck(t, true, "instance logged out");
 }
 
 static const char *instance_uuid(struct wamd_tenant *t)

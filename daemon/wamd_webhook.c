@@ -113,22 +113,41 @@ void wamd_emit(struct wamd_tenant *t, const char *event, json_t *data)
 	if (t->own_jid)
 		json_object_set_new(env, "sender", json_string(t->own_jid));
 	json_object_set_new(env, "server_url", json_string(d->cfg.server_url ? d->cfg.server_url : ""));
+	/* apikey (expose_token) carries the instance token only to a receiver
+	 * that holds it already: the global webhook (the admin's) and an
+	 * instance webhook set by a holder of every scope the token has.
+	 * Streams never carry it: a read-only token must not learn it. */
 	const char *tok = d->cfg.expose_token ? json_string_value(json_object_get(t->doc, "token")) : NULL;
-	json_object_set_new(env, "apikey", tok ? json_string(tok) : json_null());
-	char *body = json_dumps(env, JSON_COMPACT);
+	json_object_set_new(env, "apikey", json_null());
+	char *sbody = json_dumps(env, JSON_COMPACT);
+	char *body = NULL;
+	if (tok) {
+		json_object_set_new(env, "apikey", json_string(tok));
+		body = json_dumps(env, JSON_COMPACT);
+	}
 	json_decref(env);
-	if (!body)
+	if (!sbody || (tok && !body)) {
+		free(body);
+		free(sbody);
 		return;
-	size_t len = strlen(body);
+	}
+	size_t len = body ? strlen(body) : 0, slen = strlen(sbody);
 	for (int target = 0; target < WAMD_TARGETS; target++) {
 		if (!subscribed(t, target, event))
 			continue;
-		int rc = wa_store_wh_push(d->store, t->id, target, event, body, len, NULL);
+		bool with_key = body && (target == WAMD_TARGET_GLOBAL ||
+					 json_is_true(json_object_get(t->doc, "webhookApikey")));
+		int rc = wa_store_wh_push(d->store, t->id, target, event, with_key ? body : sbody,
+					  with_key ? len : slen, NULL);
 		if (rc != 0)
 			LOGE("instance %s: webhook event %s not queued: %s", t->name, event, wa_errname(rc));
 	}
-	wamd_ws_broadcast(d, t->name, body);
-	free(body);
+	wamd_ws_broadcast(t, sbody);
+	if (body) {
+		explicit_bzero(body, len);
+		free(body);
+	}
+	free(sbody);
 	wamd_webhook_kick(t);
 }
 

@@ -102,6 +102,7 @@ typedef struct wa_pair_state {
 	uint8_t *code_ref;              /* link_code_pairing_ref from the server */
 	size_t code_ref_len;
 	bool code_adv_set;              /* adv secret replaced by the §7.4 derivation */
+	bool done;                      /* pair-success handled: no second one */
 } wa_pair_state;
 
 struct wa_session {

@@ -4,7 +4,9 @@
  * signature, <pair-device-sign> reply, credentials saved (the server then
  * sends 515 and conn.c reconnects to log in); and pairing by code:
  * companion_hello, the phone's primary_hello notification, companion_finish.
- * QR strings are built by src/qr (payload.h). Secrets (ADV secret, code,
+ * Each runs at most once per registration connection: a second
+ * pair-success or primary_hello is refused (it would overwrite saved
+ * credentials). QR strings are built by src/qr (payload.h). Secrets (ADV secret, code,
  * ephemeral keys) are never logged. */
 #include <sodium.h>
 #include <stdlib.h>
@@ -317,6 +319,15 @@ int wa_pair_handle_pair_success(wa_session *s, const wa_node *iq)
 	if (s->state != WA_CONN_PAIRING || !s->registering)
 		return WA_ESTATE;
 	const char *id = wa_node_attr(iq, "id");
+	if (s->pair.done || s->creds->me_jid[0]) {
+		/* one pairing per registration: a second pair-success would
+		 * overwrite the saved identity of the account just linked */
+		WA_DEBUG(MOD, "[%lld/%u] pair-success refused: already paired as %s", (long long)s->instance_id,
+			s->gen, s->creds->me_jid);
+		if (id)
+			(void)send_iq_error(s, id, "409", "already-paired");
+		return WA_ESTATE;
+	}
 	const wa_node *ps = wa_node_child(iq, "pair-success");
 	const wa_node *di = ps ? wa_node_child(ps, "device-identity") : NULL;
 	const wa_node *dev = ps ? wa_node_child(ps, "device") : NULL;
@@ -393,6 +404,7 @@ int wa_pair_handle_pair_success(wa_session *s, const wa_node *iq)
 	free(r);
 	wa_stimer_cancel(&s->t_qr);
 	s->pair.code_active = false;
+	s->pair.done = true;
 	WA_DEBUG(MOD, "[%lld/%u] paired as %s", (long long)s->instance_id, s->gen, jid);
 	wa_event ev = {.type = WA_EV_PAIRED};
 	ev.u.paired.jid = c->me_jid;
@@ -532,6 +544,13 @@ int wa_pair_handle_code_notification(wa_session *s, const wa_node *n)
 	const wa_node *reg = wa_node_child(n, "link_code_companion_reg");
 	if (!reg || !p->code_active || s->state != WA_CONN_PAIRING)
 		return WA_ESTATE;
+	if (p->code_adv_set || p->done) {
+		/* the code exchange runs once: a repeat would replace the adv
+		 * secret (saved) that the coming pair-success is checked with */
+		WA_DEBUG(MOD, "[%lld/%u] repeated pairing-code notification refused", (long long)s->instance_id,
+			s->gen);
+		return WA_ESTATE;
+	}
 	const wa_node *ref = wa_node_child(reg, "link_code_pairing_ref");
 	const wa_node *prim = wa_node_child(reg, "primary_identity_pub");
 	const wa_node *wrp = wa_node_child(reg, "link_code_pairing_wrapped_primary_ephemeral_pub");

@@ -4,6 +4,7 @@
  * token scopes and the daemon's store tables (webhook FIFO, records). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../unit/check.h"
@@ -127,6 +128,29 @@ static void test_config(const char *dir)
 	CHECK_EQ_INT(wamd_config_load(&c, 2, argv5, fake_getenv, err, sizeof err, &help), 0);
 	CHECK(help);
 	wamd_config_free(&c);
+
+	/* the config file's mode: others never write it, nor read its secrets */
+	struct wamd_config pc;
+	memset(&pc, 0, sizeof pc);
+	pc.config_file = path;
+	write_file(path, "api_key = file-key-0123456789\n");
+	chmod(path, 0644);
+	CHECK_EQ_INT(wamd_config_check_file(&pc, err, sizeof err), -1);
+	CHECK(strstr(err, path) && strstr(err, "0644") && strstr(err, "api_key"));
+	chmod(path, 0600);
+	CHECK_EQ_INT(wamd_config_check_file(&pc, err, sizeof err), 0);
+	write_file(path, "{\"webhook_global_secret\": \"abc\"}\n");
+	chmod(path, 0604);
+	CHECK_EQ_INT(wamd_config_check_file(&pc, err, sizeof err), -1);
+	CHECK(strstr(err, "webhook_global_secret") && strstr(err, "0604"));
+	write_file(path, "log_level = debug\n");
+	chmod(path, 0644);
+	CHECK_EQ_INT(wamd_config_check_file(&pc, err, sizeof err), 0);
+	chmod(path, 0602);
+	CHECK_EQ_INT(wamd_config_check_file(&pc, err, sizeof err), -1);
+	CHECK(strstr(err, "0602") && strstr(err, "writable"));
+	chmod(path, 0660);
+	CHECK_EQ_INT(wamd_config_check_file(&pc, err, sizeof err), -1);
 	unlink(path);
 	unlink(jpath);
 }
@@ -230,6 +254,44 @@ static void test_urls_events(void)
 	sc = json_pack("[s]", "root");
 	CHECK_EQ_INT(wamd_scopes_parse(sc), 0);
 	json_decref(sc);
+	/* exact names only: no substring matches, no empty lists */
+	static const char *const bad_scopes[] = { "readwritemanage", "read,writes", "read,", ",read", "READ", "",
+		"read write", "manage;read" };
+	for (size_t i = 0; i < sizeof bad_scopes / sizeof bad_scopes[0]; i++) {
+		sc = json_string(bad_scopes[i]);
+		CHECK_EQ_INT(wamd_scopes_parse(sc), 0);
+		json_decref(sc);
+	}
+	sc = json_string("read,manage");
+	CHECK_EQ_INT(wamd_scopes_parse(sc), WAMD_SCOPE_READ | WAMD_SCOPE_MANAGE);
+	json_decref(sc);
+	sc = json_pack("[s]", "readwrite");
+	CHECK_EQ_INT(wamd_scopes_parse(sc), 0);
+	json_decref(sc);
+	sc = json_array();
+	CHECK_EQ_INT(wamd_scopes_parse(sc), 0);
+	json_decref(sc);
+	/* instance names */
+	CHECK(wamd_instance_name_ok("alpha-1_B.c@d"));
+	static const char *const bad_names[] = { ".", "..", "", "a/b", "a\\b", "a%2e", "a b", " a", "a ", "a?b",
+		"a#b", "a+b", "a\tb", "\xc3\xa9" };
+	for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++)
+		CHECK(!wamd_instance_name_ok(bad_names[i]));
+	CHECK(wamd_instance_name_ok("..."));
+	/* caller-chosen tokens */
+	CHECK(wamd_token_refused("short-token-1234") != NULL);
+	CHECK(wamd_token_refused("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") != NULL);
+	CHECK(wamd_token_refused("abcabcabcabcabcabcabcabcabcabcabcabc") != NULL);
+	CHECK(wamd_token_refused("0123456789abcdef0123456789abcde\x7f") != NULL);
+	CHECK(wamd_token_refused("9F1C2E7A-4B5D-4E8F-8A1B-2C3D4E5F6A7B") == NULL);
+	CHECK(wamd_token_refused("4f9c2a7eb13d4e589a06c7d2e1f3b845") == NULL);
+	/* salted digests: the same token under two salts, and a legacy unsalted row */
+	uint8_t s1[WAMD_TOKEN_SALT] = { 1 }, s2[WAMD_TOKEN_SALT] = { 2 }, d1[32], d2[32], d0[32], plain[32];
+	wamd_token_digest(s1, sizeof s1, "tok", d1);
+	wamd_token_digest(s2, sizeof s2, "tok", d2);
+	wamd_token_digest(NULL, 0, "tok", d0);
+	wamd_sha256("tok", 3, plain);
+	CHECK(memcmp(d1, d2, 32) != 0 && memcmp(d0, plain, 32) == 0);
 	uint8_t a[32] = { 1 }, b[32] = { 1 };
 	CHECK(wamd_ct_equal(a, b, 32));
 	b[31] = 2;

@@ -5,7 +5,7 @@ port), drives it over HTTP and checks the answers, the webhooks a local
 receiver gets and the /ws/events stream. The session engine is the
 TEST-ONLY fake linked into wamd_fakesession (tests/daemon/fake_session.c).
 
-usage: wamd_e2e.py api|webhooks|restart|wamctl|proxy"""
+usage: wamd_e2e.py api|webhooks|restart|wamctl|proxy|authz"""
 import base64
 import hashlib
 import hmac
@@ -254,8 +254,8 @@ def test_api():
         # create
         st, a = create(d, "alpha")
         check(st == 201 and isinstance(a["hash"], str) and a["instance"]["status"] == "close", "create alpha")
-        st, b = create(d, "beta", token="BETA-TOKEN-1234567890")
-        check(st == 201 and b["hash"] == "BETA-TOKEN-1234567890", "create beta with own token")
+        st, b = create(d, "beta", token="BETA-7f3a9c2e51d84b06a1e5c9d2f8b47e3a")
+        check(st == 201 and b["hash"] == "BETA-7f3a9c2e51d84b06a1e5c9d2f8b47e3a", "create beta with own token")
         st, body = create(d, "alpha")
         check(st == 403 and body["response"]["message"] == ['This name "alpha" is already in use.'], "dup name 403")
         st, body = d.req("POST", "/instance/create", {"integration": "WHATSAPP-BAILEYS"}, key=ADMIN)
@@ -304,7 +304,7 @@ def test_api():
         st, s = d.req("GET", "/instance/connectionState/alpha", key=ta)
         check(s["instance"]["state"] == "connecting", "connecting while showing QR")
         # pairing code on beta
-        st, q = d.req("GET", "/instance/connect/beta?number=5511977776666", key="BETA-TOKEN-1234567890")
+        st, q = d.req("GET", "/instance/connect/beta?number=5511977776666", key="BETA-7f3a9c2e51d84b06a1e5c9d2f8b47e3a")
         check(st == 200 and q.get("pairingCode") == "FAKECODE", "pairing code via ?number= %s" % q)
         check(wait_open(d, "beta"), "beta open after pairing code")
         st, body = d.req("GET", "/instance/fetchInstances?instanceName=beta", key=ADMIN)
@@ -314,7 +314,7 @@ def test_api():
         st, body = d.req("POST", "/message/sendText/alpha", {"number": "5511988887777", "text": "hi"}, key=ta)
         check(st == 500 and body["response"]["message"] == "Connection Closed", "send while closed")
         # send on beta
-        tb = "BETA-TOKEN-1234567890"
+        tb = "BETA-7f3a9c2e51d84b06a1e5c9d2f8b47e3a"
         st, body = d.req("POST", "/message/sendText/beta", {"number": "+55 11 98888-7777", "text": "  "}, key=tb)
         check(st == 400 and body["response"]["message"] == ["Text is required"], "blank text")
         st, rec = d.req("POST", "/message/sendText/beta", {"number": "+55 11 98888-7777", "text": "Olá"}, key=tb)
@@ -767,10 +767,343 @@ def test_proxy():
             d2.dump_log()
 
 
+# ---------------------------------------------------------------- authz
+
+STRONG = "4f9c2a7e-b13d-4e58-9a06-c7d2e1f3b845"  # a caller-chosen token as strong as a generated one
+
+
+def ws_frame(s, timeout=3):
+    """One WebSocket frame: (opcode, payload bytes); ("eof", b"") when the
+    connection ended; None on timeout."""
+    s.settimeout(timeout)
+
+    def need(n):
+        data = b""
+        while len(data) < n:
+            chunk = s.recv(n - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return data
+    try:
+        b0, b1 = need(2)
+        n = b1 & 0x7F
+        if n == 126:
+            n = struct.unpack(">H", need(2))[0]
+        elif n == 127:
+            n = struct.unpack(">Q", need(8))[0]
+        return b0 & 0x0F, need(n)
+    except EOFError:
+        return "eof", b""
+    except (socket.timeout, ConnectionResetError):
+        return None
+
+
+def ws_drain(s, timeout=3):
+    """Frames until a close frame, EOF or a quiet timeout: (texts, close reason or None, ended)."""
+    texts, reason = [], None
+    while True:
+        f = ws_frame(s, timeout)
+        if f is None:
+            return texts, reason, False
+        op, payload = f
+        if op == "eof":
+            return texts, reason, True
+        if op == 8:
+            reason = payload[2:].decode(errors="replace") if len(payload) >= 2 else ""
+            continue
+        if op == 1:
+            texts.append(payload)
+
+
+def rss_kib(pid):
+    for ln in open("/proc/%d/status" % pid):
+        if ln.startswith("VmRSS:"):
+            return int(ln.split()[1])
+    return 0
+
+
+def test_authz():
+    d = Daemon(args=["--api-key", ADMIN, "--expose-token", "--webhook-allow-loopback"],
+               env={"WAMD_FAKE_AUTOPAIR_MS": "300"})
+    rx_admin, rx_mgr = Receiver(), Receiver()
+    rx_admin.start()
+    rx_mgr.start()
+    d.start()
+    try:
+        # -- names a path normaliser would change, or that no route can reach
+        for bad in [".", "..", "a/b", "a\\b", "a%2e", "a?b", "a#b", " lead", "trail ", "in side", "tab\t",
+                    "nl\n", "a+b", "x" * 128, ""]:
+            st, body = create(d, bad)
+            check(st == 400, "instance name %r refused (%s)" % (bad, st))
+        st, body = d.req("GET", "/instance/fetchInstances", key=ADMIN)
+        check(body == [], "no instance created by a refused name (%r)" % body)
+        st, _ = create(d, "ok-Name_1.x@y")
+        check(st == 201, "a name from the allowed set is created (%s)" % st)
+        st, _ = d.req("DELETE", "/instance/delete/ok-Name_1.x@y", key=ADMIN)
+        check(st == 200, "and deleted by its name (%s)" % st)
+
+        # -- caller-chosen tokens: as strong as generated ones
+        for bad_tok, why in [("short-token-123", "32"), ("a" * 40, "entropy"), ("ab" * 20, "entropy"),
+                             ("0123456789abcdef0123456789abcdef ", "printable")]:
+            st, body = create(d, "weak", token=bad_tok)
+            msg = json.dumps(body)
+            check(st == 400 and why in msg, "token %r refused with a clear message (%s %s)" % (bad_tok, st, msg))
+        st, body = create(d, "strong", token=STRONG)
+        check(st == 201 and body["hash"] == STRONG, "a strong caller-chosen token is accepted (%s)" % st)
+        st, _ = d.req("GET", "/instance/connectionState/strong", key=STRONG)
+        check(st == 200, "and it works")
+        st, _ = d.req("DELETE", "/instance/delete/strong", key=ADMIN)
+
+        # -- scopes: exact names; a token mints only a subset of its own
+        st, a = create(d, "sc")
+        full = a["hash"]
+        st, m = d.req("POST", "/wamd/token/sc", {"scopes": ["manage"]}, key=ADMIN)
+        mgr = m["token"]
+        st, body = d.req("POST", "/wamd/token/sc", {"scopes": ["read", "write", "manage"]}, key=mgr)
+        check(st == 403, "manage-only token cannot mint read+write+manage (%s %s)" % (st, body))
+        st, body = d.req("POST", "/wamd/token/sc", {"scopes": ["write"]}, key=mgr)
+        check(st == 403, "manage-only token cannot mint write (%s)" % st)
+        st, body = d.req("POST", "/wamd/token/sc", {"scopes": ["manage"]}, key=mgr)
+        check(st == 201 and body["scopes"] == ["manage"], "manage-only token mints manage (%s)" % st)
+        for bad in ["readwritemanage", "read,writes", "Read", "read,", "", ["read", "root"], ["readwrite"], [],
+                    [" read"], 7]:
+            st, body = d.req("POST", "/wamd/token/sc", {"scopes": bad}, key=ADMIN)
+            check(st == 400, "scopes %r -> 400 (%s)" % (bad, st))
+        st, body = d.req("POST", "/wamd/token/sc", {"scopes": "read,write"}, key=full)
+        check(st == 201 and body["scopes"] == ["read", "write"], "\"read,write\" string form (%s %s)" % (st, body))
+        st, body = create(d, "sc2", tokenScopes="readwritemanage")
+        check(st == 400, "tokenScopes \"readwritemanage\" -> 400 (%s)" % st)
+        st, r = d.req("POST", "/wamd/token/sc", {"scopes": ["read"]}, key=ADMIN)
+        st, body = d.req("DELETE", "/wamd/token/sc", {"token": full}, key=mgr)
+        check(st == 403, "manage-only token cannot revoke the full token (%s)" % st)
+        st, _ = d.req("GET", "/instance/connectionState/sc", key=full)
+        check(st == 200, "the full token still works")
+
+        # -- a stream for a deleted instance closes and never sees its successor
+        st, a = create(d, "foo")
+        tok_a = a["hash"]
+        s_a, status = ws_connect(d.port, "/ws/events?instance=foo", tok_a)
+        check(b"101" in status, "stream opened with token A (%r)" % status)
+        st, _ = d.req("DELETE", "/instance/delete/foo", key=ADMIN)
+        check(st == 200, "foo deleted by the admin")
+        st, b = create(d, "foo", qrcode=True)
+        tok_b = b["hash"]
+        st, _ = d.req("GET", "/instance/connectionState/foo", key=tok_a)
+        check(st == 401, "token A gets 401 on the new foo (%s)" % st)
+        texts, reason, ended = ws_drain(s_a, timeout=3)
+        events = [json.loads(t)["event"] for t in texts]
+        check(reason == "instance deleted", "the stream got a close frame 'instance deleted' (%r)" % reason)
+        check(ended, "the stale stream was closed")
+        new_id = b["instance"]["instanceId"]
+        check(not any(new_id.encode() in t or b"qrcode.updated" in t or b"instance.create" in t for t in texts),
+              "the stale stream never saw the new foo's events (%r)" % events)
+        s_a.close()
+        s_none, status = ws_connect(d.port, "/ws/events?instance=nosuch", ADMIN)
+        check(b"101" not in status, "no stream for an instance that does not exist (%r)" % status)
+        s_none.close()
+
+        # -- logout closes the instance's streams
+        check(wait_open(d, "foo", key=tok_b), "new foo open")
+        s_b, status = ws_connect(d.port, "/ws/events?instance=foo", tok_b)
+        check(b"101" in status, "stream on the new foo")
+        st, _ = d.req("DELETE", "/instance/logout/foo", key=tok_b)
+        check(st == 200, "foo logged out (%s)" % st)
+        texts, reason, ended = ws_drain(s_b, timeout=3)
+        check(reason == "instance logged out" and ended, "logout closed the stream (%r %s)" % (reason, ended))
+        s_b.close()
+
+        # -- revocation closes the streams of that token only
+        st, rv = create(d, "rv")
+        tok_f = rv["hash"]
+        st, r = d.req("POST", "/wamd/token/rv", {"scopes": ["read"]}, key=tok_f)
+        rtok = r["token"]
+        s_r, st_r = ws_connect(d.port, "/ws/events?instance=rv", rtok)
+        s_f, st_f = ws_connect(d.port, "/ws/events?instance=rv", tok_f)
+        check(b"101" in st_r and b"101" in st_f, "streams with the read token and the full token")
+        st, body = d.req("DELETE", "/wamd/token/rv", {"token": rtok}, key=tok_f)
+        check(st == 200 and body.get("revoked") is True, "read token revoked (%s %s)" % (st, body))
+        st, _ = d.req("GET", "/instance/connectionState/rv", key=rtok)
+        check(st == 401, "the revoked token gets 401 (%s)" % st)
+        st, body = d.req("DELETE", "/wamd/token/rv", {"token": rtok}, key=tok_f)
+        check(st == 404, "revoking it again: 404 (%s)" % st)
+        texts, reason, ended = ws_drain(s_r, timeout=3)
+        check(reason == "token revoked" and ended, "revocation closed its stream (%r %s)" % (reason, ended))
+        st, _ = d.req("GET", "/instance/connect/rv", key=tok_f)  # QR events from now on
+        f = ws_frame(s_f, 5)
+        check(f is not None and f[0] == 1, "the full token's stream stays open and gets events (%r)" % (f,))
+        s_r.close()
+        s_f.close()
+
+        # -- expose_token: the creation token goes only to who holds all it grants
+        st, e = create(d, "ex", qrcode=True, webhook={"url": rx_admin.url(), "enabled": True})
+        ftok = e["hash"]
+        check(wait_open(d, "ex", key=ftok), "ex open")
+        st, rd = d.req("POST", "/wamd/token/ex", {"scopes": ["read"]}, key=ADMIN)
+        st, mg = d.req("POST", "/wamd/token/ex", {"scopes": ["manage"]}, key=ADMIN)
+        s_rd, status = ws_connect(d.port, "/ws/events?instance=ex", rd["token"])
+        s_ad, status2 = ws_connect(d.port, "/ws/events", ADMIN)
+        check(b"101" in status and b"101" in status2, "read-token and admin streams open")
+        d.req("POST", "/message/sendText/ex", {"number": "5511988887777", "text": "leak?"}, key=ftok)
+        time.sleep(0.5)
+        # a manage-only token points a webhook at its own receiver
+        st, _ = d.req("POST", "/webhook/set/ex", {"webhook": {"url": rx_mgr.url(), "enabled": True}}, key=mg["token"])
+        check(st == 201, "manage token sets a webhook (%s)" % st)
+        d.req("POST", "/message/sendText/ex", {"number": "5511988887777", "text": "leak again?"}, key=ftok)
+        texts, _, _ = ws_drain(s_rd, timeout=1.5)
+        atexts, _, _ = ws_drain(s_ad, timeout=0.5)
+        check(len(texts) >= 3, "the read-token stream got events (%d)" % len(texts))
+        check(all(json.loads(t)["apikey"] is None and ftok.encode() not in t for t in texts + atexts),
+              "no stream frame carries the instance token")
+        check(wait_for(lambda: len(rx_mgr.parsed()) >= 2), "the manage token's receiver got events")
+        check(all(ev["json"]["apikey"] is None and ftok.encode() not in ev["body"] for ev in rx_mgr.parsed()),
+              "a webhook set by a manage-only token never gets the full token")
+        adm = rx_admin.parsed()
+        check(adm and all(ev["json"]["apikey"] == ftok for ev in adm),
+              "the admin-set webhook gets apikey as with Evolution (%d)" % len(adm))
+        st, body = d.req("GET", "/instance/fetchInstances?instanceName=ex", key=rd["token"])
+        check(st == 200 and body[0]["token"] is None, "fetchInstances hides the token from a read token")
+        st, body = d.req("GET", "/instance/fetchInstances?instanceName=ex", key=ADMIN)
+        check(st == 200 and body[0]["token"] == ftok, "fetchInstances shows it to the admin")
+        s_rd.close()
+        s_ad.close()
+    finally:
+        rx_admin.stop()
+        rx_mgr.stop()
+        rc = d.stop()
+        check(rc == 0, "clean exit (rc %s)" % rc)
+        if FAILS:
+            d.dump_log()
+    test_authz_slow_reader()
+    test_authz_startup()
+
+
+def test_authz_slow_reader():
+    """A stream that stops reading is dropped once its backlog passes the
+    byte bound; the daemon's memory stays bounded."""
+    env = {"WAMD_FAKE_AUTOPAIR_MS": "100",
+           # freed blocks leave the process: RSS then measures what is held
+           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=4:thread_local_quarantine_size_kb=64"}
+    d = Daemon(args=["--api-key", ADMIN, "--log-level", "info"], env=env)
+    d.start()
+    try:
+        create(d, "big", qrcode=True)
+        check(wait_open(d, "big"), "big open")
+        s = socket.socket()
+        s.connect(("127.0.0.1", d.port))
+        k = base64.b64encode(os.urandom(16)).decode()
+        s.sendall(("GET /ws/events?instance=big HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\napikey: %s\r\n\r\n" % (k, ADMIN)).encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(1)
+        check(b"101" in head.split(b"\r\n")[0], "slow stream opened")
+        text = "x" * (200 * 1024)
+        d.req("POST", "/message/sendText/big", {"number": "5511988887777", "text": "warm"}, key=ADMIN)
+        time.sleep(0.3)
+        base = rss_kib(d.proc.pid)
+        n = 200
+        for i in range(n):
+            st, _ = d.req("POST", "/message/sendText/big", {"number": "5511988887777", "text": text}, key=ADMIN)
+            if st != 201:
+                check(False, "large send %d answered %s" % (i, st))
+                break
+        time.sleep(0.5)
+        grown = (rss_kib(d.proc.pid) - base) // 1024
+        print("slow reader: %d events of 200 KiB; RSS grew %d MiB" % (n, grown))
+        check(grown < 24, "daemon RSS stays bounded with a stalled reader (grew %d MiB for %d MiB of events)"
+              % (grown, n * 200 // 1024))
+        texts, _, ended = ws_drain(s, timeout=5)
+        check(ended and len(texts) < n, "the stalled stream was dropped (%d of %d events, ended %s)"
+              % (len(texts), n, ended))
+        s.close()
+        check(b"events client dropped" in open(os.path.join(d.data, "wamd.log"), "rb").read(), "drop logged")
+        st, _ = d.req("GET", "/instance/connectionState/big", key=ADMIN)
+        check(st == 200, "daemon still answers")
+    finally:
+        rc = d.stop()
+        check(rc == 0, "clean exit (rc %s)" % rc)
+        if FAILS:
+            d.dump_log()
+
+
+def test_authz_startup():
+    """The config file's mode, and what is at the socket path."""
+    def start_fail(d, what, *needles):
+        try:
+            rc = d.start(expect_fail=True)
+        except subprocess.TimeoutExpired:
+            d.proc.kill()  # it started: not refused
+            rc = d.proc.wait()
+        log = open(os.path.join(d.data, "wamd.log"), "rb").read().decode(errors="replace")
+        check(rc == 2 and all(n in log for n in needles), "%s: refused (rc %s) saying %r: %r"
+              % (what, rc, needles, log[-400:]))
+
+    # config file with the admin key, readable by others
+    d = Daemon()
+    conf = os.path.join(d.data, "wamd.conf")
+    with open(conf, "w") as f:
+        f.write("api_key = %s\n" % ADMIN)
+    os.chmod(conf, 0o644)
+    start_fail(d, "config with api_key mode 0644", conf, "0644", "api_key")
+    with open(conf, "w") as f:
+        f.write('{"webhook_global_secret": "s3cret-s3cret"}\n')
+    os.chmod(conf, 0o640)
+    start_fail(d, "config with a webhook secret mode 0640", conf, "0640", "webhook_global_secret")
+    with open(conf, "w") as f:
+        f.write("log_level = info\n")
+    os.chmod(conf, 0o666)
+    start_fail(d, "config writable by others", conf, "0666", "writable")
+    os.chmod(conf, 0o620)
+    start_fail(d, "config writable by group", conf, "0620", "writable")
+    with open(conf, "w") as f:
+        f.write("api_key = %s\n" % ADMIN)
+    os.chmod(conf, 0o600)
+    d.start()
+    st, _ = d.req("GET", "/instance/fetchInstances", key=ADMIN)
+    check(st == 200, "config mode 0600 with the key: starts")
+    d.stop()
+    os.unlink(conf)
+
+    # a regular file at the socket path: kept, refused
+    d = Daemon(args=["--api-key", ADMIN])
+    with open(d.sock, "w") as f:
+        f.write("precious")
+    start_fail(d, "regular file at the socket path", d.sock, "not a socket", "regular file")
+    check(open(d.sock).read() == "precious", "the file at the socket path is intact")
+    os.unlink(d.sock)
+    os.mkdir(d.sock)
+    start_fail(d, "folder at the socket path", d.sock, "a folder")
+    check(os.path.isdir(d.sock), "the folder is intact")
+    os.rmdir(d.sock)
+    # a live socket of another process: refused, still served
+    other = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    other.bind(d.sock)
+    other.listen(1)
+    start_fail(d, "live socket at the socket path", d.sock, "another process is listening")
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.connect(d.sock)
+    check(True, "the other process still has its socket")
+    c.close()
+    other.close()
+    # a stale socket (nobody listens): replaced
+    check(os.path.exists(d.sock), "stale socket left behind")
+    import grp
+    gname = grp.getgrgid(os.getgid()).gr_name
+    d.args += ["--socket-group", gname]
+    d.start()
+    check(os.stat(d.sock).st_gid == os.getgid(), "socket_group %s owns the socket" % gname)
+    st, _ = d.req("GET", "/instance/fetchInstances", unix=True)
+    check(st == 200, "a stale socket is replaced and served")
+    d.stop()
+    d2 = Daemon(args=["--api-key", ADMIN, "--socket-group", "no-such-group-wamd"])
+    start_fail(d2, "unknown socket_group", "no-such-group-wamd")
+
+
 def main():
     which = sys.argv[1]
     {"api": test_api, "webhooks": test_webhooks, "restart": test_restart, "wamctl": test_wamctl,
-     "proxy": test_proxy}[which]()
+     "proxy": test_proxy, "authz": test_authz}[which]()
     for d in DIRS:
         shutil.rmtree(d, ignore_errors=True)
     if FAILS:

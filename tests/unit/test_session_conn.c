@@ -144,6 +144,8 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 		snprintf(r->text, sizeof r->text, "%s", ev->u.qr.qr);
 	} else if (ev->type == WA_EV_PAIRED) {
 		snprintf(r->text, sizeof r->text, "%s", ev->u.paired.jid);
+	} else if (ev->type == WA_EV_PAIRING_CODE) {
+		snprintf(r->text, sizeof r->text, "%s", ev->u.pairing_code.code);
 	}
 }
 static int count_ev(enum wa_event_type t, int from)
@@ -568,6 +570,30 @@ static void send_pair_success(const char *id, const uint8_t *b, size_t len)
 	srv_send(iq);
 }
 
+/* The phone's primary_hello for a code pairing (§7.3). */
+static void send_primary_hello(const char *id, const uint8_t A_pub[32], const uint8_t wrapped[80])
+{
+	wa_node *n = mk("notification", (const char *[]){"from", "@s.whatsapp.net", "type",
+		"link_code_companion_reg", "id", id, NULL});
+	wa_node *reg = kid(n, "link_code_companion_reg");
+	CHECK(wa_node_set_attr(reg, "stage", "primary_hello") == 0);
+	CHECK(wa_node_set_bytes(kid(reg, "link_code_pairing_ref"), "REF-1", 5) == 0);
+	CHECK(wa_node_set_bytes(kid(reg, "primary_identity_pub"), A_pub, 32) == 0);
+	CHECK(wa_node_set_bytes(kid(reg, "link_code_pairing_wrapped_primary_ephemeral_pub"), wrapped, 80) == 0);
+	srv_send(n);
+}
+
+static int count_stage(const char *stage)
+{
+	int k = 0;
+	for (int i = 0; i < n_rx; i++) {
+		const wa_node *r = wa_node_child(rx[i], "link_code_companion_reg");
+		const char *st = r ? wa_node_attr(r, "stage") : NULL;
+		k += st && strcmp(st, stage) == 0;
+	}
+	return k;
+}
+
 static void send_stream_error(const char *code, const char *conflict)
 {
 	wa_node *n = mk("stream:error", NULL);
@@ -657,6 +683,52 @@ static void test_fsm(const char *dbpath)
 	CHECK(wa_node_set_bytes(kid(kid(iq, "pair-device"), "ref"), "2@CCC", 5) == 0);
 	srv_send(iq);
 
+	/* pairing by code: companion_hello, its answer with the ref, the phone's
+	 * primary_hello (adv secret derived and saved, companion_finish sent);
+	 * a repeated primary_hello is refused: nothing saved changes */
+	srv_pump();
+	CHECK(wa_session_request_pairing_code(s, "15551234567") == 0);
+	srv_pump();
+	const wa_node *hello = NULL;
+	for (int i = 0; i < n_rx; i++) {
+		const wa_node *r = wa_node_child(rx[i], "link_code_companion_reg");
+		if (r && wa_node_attr(r, "stage") && strcmp(wa_node_attr(r, "stage"), "companion_hello") == 0)
+			hello = rx[i];
+	}
+	CHECK(hello != NULL);
+	if (hello) {
+		wa_node *res = mk("iq", (const char *[]){"from", "@s.whatsapp.net", "type", "result", "id",
+			wa_node_attr(hello, "id"), NULL});
+		CHECK(wa_node_set_bytes(kid(kid(res, "link_code_companion_reg"), "link_code_pairing_ref"), "REF-1",
+			5) == 0);
+		srv_send(res);
+	}
+	const struct rec *pc = last_ev(WA_EV_PAIRING_CODE);
+	CHECK(pc && strlen(pc->text) == 9 && pc->text[4] == '-');
+	char code[9] = {0};
+	if (pc) {
+		memcpy(code, pc->text, 4);
+		memcpy(code + 4, pc->text + 5, 4);
+	}
+	wa_keypair P, Aprim;
+	wa_keypair_generate(&P);
+	wa_keypair_generate(&Aprim);
+	uint8_t wsalt[32], wiv[16], wrapped[80];
+	memset(wsalt, 0x5a, sizeof wsalt);
+	memset(wiv, 0xa5, sizeof wiv);
+	CHECK(wa_pair_code_wrap(code, P.pub, wsalt, wiv, wrapped) == 0);
+	send_primary_hello("n-1", Aprim.pub, wrapped);
+	srv_pump();
+	CHECK(count_stage("companion_finish") == 1);
+	wa_store_creds cc1, cc2;
+	CHECK(wa_store_creds_load(st, iid, &cc1) == 0 && memcmp(cc1.adv_secret, creds.adv_secret, 32) != 0);
+	send_primary_hello("n-2", Aprim.pub, wrapped);
+	srv_pump();
+	CHECK(count_stage("companion_finish") == 1);
+	CHECK(wa_store_creds_load(st, iid, &cc2) == 0 && memcmp(cc2.adv_secret, cc1.adv_secret, 32) == 0);
+	/* the pair-success that follows is checked with the derived secret */
+	memcpy(creds.adv_secret, cc1.adv_secret, 32);
+
 	/* pair-success with a bad HMAC: refused with 401 hmac-mismatch */
 	wa_keypair A;
 	wa_keypair_generate(&A);
@@ -706,6 +778,46 @@ static void test_fsm(const char *dbpath)
 	wa_store_creds c2;
 	CHECK(wa_store_creds_load(st, iid, &c2) == 0 && strcmp(c2.me_jid, "15551234567:3@s.whatsapp.net") == 0 &&
 	      strcmp(c2.platform, "android") == 0 && c2.adv_identity_len > 0);
+
+	/* a second pair-success (another account key, another JID, a valid
+	 * HMAC) before the 515: refused, the saved credentials unchanged */
+	{
+		wa_keypair A2;
+		wa_keypair_generate(&A2);
+		uint8_t *ps2, *D2;
+		size_t psl2, dl2;
+		build_pair_success(&A2, creds.identity_pub, creds.adv_secret, false, &ps2, &psl2, &D2, &dl2);
+		wa_node *iq2 = mk("iq", (const char *[]){"from", "@s.whatsapp.net", "type", "set", "id", "ps-3",
+			"xmlns", "md", NULL});
+		wa_node *ps3 = kid(iq2, "pair-success");
+		CHECK(wa_node_set_bytes(kid(ps3, "device-identity"), ps2, psl2) == 0);
+		CHECK(wa_node_set_attr(kid(ps3, "platform"), "name", "ios") == 0);
+		CHECK(wa_node_set_attr(kid(ps3, "device"), "jid", "15559999999:7@s.whatsapp.net") == 0);
+		srv_send(iq2);
+		free(ps2);
+		free(D2);
+		srv_pump();
+		const wa_node *refused = NULL;
+		for (int i = 0; i < n_rx; i++)
+			if (wa_node_attr(rx[i], "id") && strcmp(wa_node_attr(rx[i], "id"), "ps-3") == 0)
+				refused = rx[i];
+		CHECK(refused && strcmp(wa_node_attr(refused, "type"), "error") == 0 &&
+		      !wa_node_child(refused, "pair-device-sign"));
+		CHECK(count_ev(WA_EV_PAIRED, 0) == 1);
+		wa_store_creds c3;
+		CHECK(wa_store_creds_load(st, iid, &c3) == 0 && strcmp(c3.me_jid, c2.me_jid) == 0 &&
+		      strcmp(c3.me_lid, c2.me_lid) == 0 && strcmp(c3.platform, "android") == 0 &&
+		      c3.adv_identity_len == c2.adv_identity_len &&
+		      memcmp(c3.adv_identity, c2.adv_identity, c2.adv_identity_len) == 0);
+		uint8_t *k1 = NULL, *k2 = NULL;
+		size_t l1 = 0, l2 = 0;
+		CHECK(wa_store_identity_load(st, iid, "15551234567", 0, &k1, &l1) == 0 && l1 == 33 &&
+		      memcmp(k1 + 1, A.pub, 32) == 0);
+		CHECK(wa_store_identity_load(st, iid, "15559999999", 0, &k2, &l2) == WA_ENOTFOUND);
+		wa_store_free(k1, l1);
+		wa_store_free(k2, l2);
+		CHECK(wa_session_is_paired(s) && strcmp(wa_session_jid(s), "15551234567@s.whatsapp.net") == 0);
+	}
 
 	/* 515: reconnect at once (no BACKOFF), log in */
 	mark = n_ev;
