@@ -43,10 +43,6 @@ static void on_signal(int sig)
 		lws_cancel_service(g_wamd->ctx);
 }
 
-static const char *real_getenv(const char *n)
-{
-	return getenv(n);
-}
 
 static void libwa_log(enum wa_log_level level, const char *module, const char *msg, void *user)
 {
@@ -90,7 +86,7 @@ static void do_reload(struct wamd *d, int argc, char **argv)
 	struct wamd_config nc;
 	char err[512];
 	bool help;
-	if (wamd_config_load(&nc, argc, argv, real_getenv, err, sizeof err, &help) != 0) {
+	if (wamd_config_load(&nc, argc, argv, wamd_real_getenv, err, sizeof err, &help) != 0) {
 		LOGE("reload: %s (keeping the current configuration)", err);
 		return;
 	}
@@ -142,7 +138,7 @@ int main(int argc, char **argv)
 	memset(&d, 0, sizeof d);
 	char err[512];
 	bool help;
-	if (wamd_config_load(&d.cfg, argc, argv, real_getenv, err, sizeof err, &help) != 0) {
+	if (wamd_config_load(&d.cfg, argc, argv, wamd_real_getenv, err, sizeof err, &help) != 0) {
 		fprintf(stderr, "wamd: %s\n", err);
 		wamd_config_free(&d.cfg);
 		return 2;
@@ -154,6 +150,8 @@ int main(int argc, char **argv)
 	}
 	apply_runtime(&d);
 	wa_log_set_sink(libwa_log, NULL);
+	if (wamd_evolution_ignored()[0])
+		LOGI("Evolution settings wamd has no use for (ignored): %s", wamd_evolution_ignored());
 	if (d.cfg.api_key && *d.cfg.api_key) {
 		wamd_sha256(d.cfg.api_key, strlen(d.cfg.api_key), d.api_key_sha);
 		d.have_api_key = true;
@@ -171,6 +169,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		d.have_trust_root = true;
+	}
+	if (d.cfg.wa_version && *d.cfg.wa_version && wamd_tenant_version_check(d.cfg.wa_version) != 0) {
+		LOGE("wa_version '%s' must look like 2.3000.1023223821", d.cfg.wa_version);
+		wamd_config_free(&d.cfg);
+		return 2;
 	}
 	if (mkdir_p(d.cfg.data_dir) != 0) {
 		LOGE("cannot create data folder %s: %s", d.cfg.data_dir, strerror(errno));

@@ -301,8 +301,13 @@ def test_api():
         check(st == 200 and q.get("code", "").startswith("2@") and q.get("count", 0) >= 1, "connect gives QR %s" % q)
         png = base64.b64decode(q.get("base64", "data:image/png;base64,").split(",", 1)[1] or "")
         check(png[:8] == b"\x89PNG\r\n\x1a\n", "QR base64 is a PNG")
+        # the older route answers as connect
+        st, q2 = d.req("GET", "/instance/qrcode/alpha", key=ta)
+        check(st == 200 and q2.get("code", "").startswith("2@") and "base64" in q2, "qrcode alias %s" % q2)
         st, s = d.req("GET", "/instance/connectionState/alpha", key=ta)
         check(s["instance"]["state"] == "connecting", "connecting while showing QR")
+        check(set(s["instance"]) == {"instanceName", "state", "wamdReason"} and s["instance"]["wamdReason"] is None,
+              "connectionState: Evolution's fields, wamdReason beside them %s" % s)
         # pairing code on beta
         st, q = d.req("GET", "/instance/connect/beta?number=5511977776666", key="BETA-TOKEN-1234567890")
         check(st == 200 and q.get("pairingCode") == "FAKECODE", "pairing code via ?number= %s" % q)
@@ -389,7 +394,16 @@ def test_api():
         st, _ = d.req("POST", "/message/sendText/beta", raw=b"{" + b" " * (1024 * 1024 + 10) + b"}", key=tb)
         check(st == 413, "body over 1 MiB -> 413")
         st, body = d.req("GET", "/nope/x", key=ADMIN)
-        check(st == 404 and body["response"]["message"] == ["Cannot GET /nope/x"], "unknown route")
+        check(st == 404 and body["response"]["message"][0] == "Cannot GET /nope/x", "unknown route")
+        # an older integration's near miss: Evolution's envelope, the closest route named
+        st, body = d.req("GET", "/instance/conect/beta", key=ADMIN)
+        check(st == 404 and body["response"]["message"][0] == "Cannot GET /instance/conect/beta"
+              and "GET /instance/connect/{instance}" in body["response"]["message"][1], "closest route %r" % (body,))
+        # /docs lists the routes, with no key (as Evolution's Swagger page)
+        st, body = d.req("GET", "/docs", key=None)
+        paths = [r["path"] for r in body["routes"]] if st == 200 else []
+        check(st == 200 and "/instance/qrcode/{instance}" in paths and "/message/sendText/{instance}" in paths,
+              "/docs lists the routes")
         # websocket stream, filtered by instance
         s, status = ws_connect(d.port, "/ws/events?instance=beta", tb)
         check(b"101" in status, "ws upgrade %r" % status)
