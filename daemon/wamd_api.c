@@ -164,7 +164,9 @@ void wamd_api_tenant_changed(struct wamd_tenant *t)
 			continue;
 		want_code = json_is_true(json_object_get(c->wait_ctx, "_wantCode"));
 		bool ready = t->removed || t->state == WA_CONN_READY ||
-			     (want_code ? t->pairing_code != NULL : t->qr != NULL);
+			     (want_code ? t->pairing_code != NULL : t->qr != NULL) ||
+			     /* an attempt failed: no QR is coming soon, answer now */
+			     (t->conn_error && (t->state == WA_CONN_BACKOFF || t->state == WA_CONN_DISCONNECTED));
 		if (ready) {
 			if (c->wait_ctx)
 				json_object_del(c->wait_ctx, "_wantCode");

@@ -4,7 +4,9 @@
  * and reconnect by themselves), listeners, pending webhooks. SIGTERM/SIGINT:
  * stop accepting, close sessions cleanly, close the store (every write is
  * already committed). SIGHUP: reload log level and webhook settings. */
+#include <dirent.h>
 #include <errno.h>
+#include <openssl/x509.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +45,31 @@ static void on_signal(int sig)
 		lws_cancel_service(g_wamd->ctx);
 }
 
+
+/* OpenSSL's default trust store is a bundle file plus a hashed directory.
+ * Loading the file parses every CA in it (~140 on Debian: about 150 ms,
+ * most of wamd's start-up, before it can answer anything); the directory
+ * holds the same CAs, linked by subject hash, and OpenSSL reads only the
+ * ones a server's chain names. So when the user set neither variable and
+ * the directory is hashed, point the file variable at nothing: same trust,
+ * read on use. */
+static void trust_store_lazy(void)
+{
+	const char *fenv = X509_get_default_cert_file_env(), *denv = X509_get_default_cert_dir_env();
+	if (getenv(fenv) || getenv(denv))
+		return;
+	DIR *dir = opendir(X509_get_default_cert_dir());
+	if (!dir)
+		return;
+	bool hashed = false;
+	for (struct dirent *e; !hashed && (e = readdir(dir)) != NULL;) {
+		size_t n = strlen(e->d_name);
+		hashed = n == 10 && e->d_name[8] == '.' && e->d_name[9] == '0';
+	}
+	closedir(dir);
+	if (hashed)
+		setenv(fenv, "/nonexistent/wamd-reads-the-hashed-ca-directory", 0);
+}
 
 static void libwa_log(enum wa_log_level level, const char *module, const char *msg, void *user)
 {
@@ -209,6 +236,7 @@ int main(int argc, char **argv)
 		protos[2 + i] = sess[i];
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+	trust_store_lazy();
 	struct lws_context_creation_info ci;
 	memset(&ci, 0, sizeof ci);
 	ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
