@@ -97,6 +97,7 @@ int wa_payload_build(const wa_payload_params *pp, uint8_t **out, size_t *out_len
 	Wa__DeviceProps__AppVersion dpv = WA__DEVICE_PROPS__APP_VERSION__INIT;
 	Wa__DeviceProps__HistorySyncConfig hs = WA__DEVICE_PROPS__HISTORY_SYNC_CONFIG__INIT;
 	uint8_t *props = NULL;
+	uint8_t custom_hash[16]; /* packed below: lives as long as cp */
 	int rc = 0;
 
 	av.has_primary = av.has_secondary = av.has_tertiary = 1;
@@ -177,7 +178,6 @@ int wa_payload_build(const wa_payload_params *pp, uint8_t **out, size_t *out_len
 		reg.e_skey_val = (ProtobufCBinaryData){32, (uint8_t *)c->signed_prekey_pub};
 		reg.e_skey_sig = (ProtobufCBinaryData){64, (uint8_t *)c->signed_prekey_sig};
 		/* buildHash is MD5 of the claimed version's text */
-		uint8_t custom_hash[16];
 		const uint8_t *hash = wa_session_build_hash;
 		if (pp->version && memcmp(pp->version, wa_session_app_version, sizeof wa_session_app_version)) {
 			char vs[40];
