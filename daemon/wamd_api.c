@@ -1,4 +1,4 @@
-/* Evolution API v2 routes (see /work/shared/api/evolution-compat.md): paths,
+/* Evolution API v2 routes (see docs/wamd.md): paths,
  * bodies, status codes, the error envelope and the apikey header. Where the
  * Evolution docs and code disagree both forms are accepted (restart via POST
  * or PUT, webhook/set nested, flat or snake_case, sendPresence fields at the
