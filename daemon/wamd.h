@@ -42,6 +42,8 @@ struct wamd_config {
 	char *wa_trust_root;     /* hex of a 32-byte root public key (wasim) */
 	bool wa_tls_insecure;
 	char *wa_version;        /* web client version claimed at login; NULL = compiled in */
+	bool wa_version_fetch;   /* ask WhatsApp Web for the current version at start */
+	char *wa_version_fetch_url; /* where (WhatsApp Web's service worker script) */
 	char *device_name;       /* shown on the phone's linked devices */
 	char *master_key_file;
 	bool socket_trusted;     /* unix socket clients act as admin without a key */
@@ -237,7 +239,17 @@ struct wamd {
 	int64_t webhook_sent, webhook_failed;
 	wa_gate *gate;               /* shared by every session (max_handshakes) */
 	struct wamd_lat_hist *send_lat; /* durable send latency (GET /wamd/metrics) */
+	char fetched_wa_version[40];  /* from WhatsApp Web at start (wa_version_fetch), or "" */
 };
+
+/* wamd_version_fetch.c: WhatsApp Web's current version, fetched on the
+ * loop at start (wa_version_fetch); done(d) runs once when it ends,
+ * whatever the outcome (d->fetched_wa_version set on success). */
+void wamd_version_fetch_start(struct wamd *d, void (*done)(struct wamd *d));
+void wamd_version_fetch_cancel(void);
+int wamd_version_fetch_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
+/* The N of "client_revision":N in WhatsApp Web's service worker; 0 if absent. */
+unsigned long wamd_version_from_sw(const char *text, size_t len);
 
 /* tenant.c: glue to the session engine */
 int wamd_engine_init(struct wamd *d);               /* the shared gate (after config) */
@@ -290,7 +302,8 @@ void wamd_on_state(struct wamd_tenant *t, enum wa_conn_state st, enum wa_disconn
 		   const char *detail);
 void wamd_on_qr(struct wamd_tenant *t, const char *qr, unsigned index, unsigned timeout_s);
 /* The web client version the tenant's session claims: its settings'
- * waVersion, else wa_version; NULL = libwa's compiled-in one. */
+ * waVersion, else the version fetched at start (wa_version_fetch), else
+ * wa_version; NULL = libwa's compiled-in one. */
 const char *wamd_tenant_wa_version(const struct wamd_tenant *t);
 /* The tenant's last connection failure as {"message", "retrying"}, or JSON null. */
 json_t *wamd_tenant_reason_json(const struct wamd_tenant *t);

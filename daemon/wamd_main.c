@@ -71,6 +71,28 @@ static void trust_store_lazy(void)
 		setenv(fenv, "/nonexistent/wamd-reads-the-hashed-ca-directory", 0);
 }
 
+/* Starts every persisted instance (after wa_version_fetch, if on). */
+static void start_instances(struct wamd *d)
+{
+	/* no storm at restart: first connects spread at random over a
+	 * window growing with the instance count, and at most
+	 * max_handshakes sessions between connect and ready at once */
+	size_t n = 0;
+	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
+		n++;
+	uint64_t spread = (uint64_t)n * (uint64_t)d->cfg.startup_spread_per_instance_ms;
+	if (spread > (uint64_t)d->cfg.startup_spread_max_ms)
+		spread = (uint64_t)d->cfg.startup_spread_max_ms;
+	for (struct wamd_tenant *t = d->tenants; t; t = t->next) {
+		int rc = wamd_tenant_start_spread(t, (uint32_t)spread);
+		if (rc != 0)
+			LOGW("instance %s: session start failed: %s", t->name, wa_errname(rc));
+		wamd_webhook_kick(t);
+	}
+	LOGI("wamd %s started: %zu instance(s), first connects spread over %llu ms, max %ld handshakes",
+	     WA_VERSION_STRING, n, (unsigned long long)spread, d->cfg.max_handshakes);
+}
+
 static void libwa_log(enum wa_log_level level, const char *module, const char *msg, void *user)
 {
 	(void)user;
@@ -225,15 +247,16 @@ int main(int argc, char **argv)
 	/* protocols: [0] local API (HTTP + WS), webhook client, then libwa's */
 	size_t n_sess = 0;
 	const struct lws_protocols *sess = wamd_session_protocols(&n_sess);
-	struct lws_protocols *protos = calloc(n_sess + 3, sizeof *protos);
+	struct lws_protocols *protos = calloc(n_sess + 4, sizeof *protos);
 	if (!protos) {
 		wa_store_close(d.store);
 		return 1;
 	}
 	protos[0] = (struct lws_protocols){ "wamd-api", wamd_http_cb, sizeof(struct wamd_conn), 4096, 0, NULL, 0 };
 	protos[1] = (struct lws_protocols){ "wamd-webhook", wamd_webhook_client_cb, 0, 4096, 0, NULL, 0 };
+	protos[2] = (struct lws_protocols){ "wamd-version-fetch", wamd_version_fetch_cb, 0, 4096, 0, NULL, 0 };
 	for (size_t i = 0; i < n_sess; i++)
-		protos[2 + i] = sess[i];
+		protos[3 + i] = sess[i];
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
 	trust_store_lazy();
@@ -343,23 +366,10 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!d.stop) {
-		/* no storm at restart: first connects spread at random over a
-		 * window growing with the instance count, and at most
-		 * max_handshakes sessions between connect and ready at once */
-		size_t n = 0;
-		for (struct wamd_tenant *t = d.tenants; t; t = t->next)
-			n++;
-		uint64_t spread = (uint64_t)n * (uint64_t)d.cfg.startup_spread_per_instance_ms;
-		if (spread > (uint64_t)d.cfg.startup_spread_max_ms)
-			spread = (uint64_t)d.cfg.startup_spread_max_ms;
-		for (struct wamd_tenant *t = d.tenants; t; t = t->next) {
-			rc = wamd_tenant_start_spread(t, (uint32_t)spread);
-			if (rc != 0)
-				LOGW("instance %s: session start failed: %s", t->name, wa_errname(rc));
-			wamd_webhook_kick(t);
-		}
-		LOGI("wamd %s started: %zu instance(s), first connects spread over %llu ms, max %ld handshakes",
-		     WA_VERSION_STRING, n, (unsigned long long)spread, d.cfg.max_handshakes);
+		if (d.cfg.wa_version_fetch)
+			wamd_version_fetch_start(&d, start_instances); /* they start when it ends */
+		else
+			start_instances(&d);
 	}
 	ev_timer nudge;
 	if (loop) {
@@ -378,6 +388,7 @@ int main(int argc, char **argv)
 		}
 	}
 	LOGI("shutting down");
+	wamd_version_fetch_cancel();
 	/* sessions first (they close their sockets cleanly), then the loop */
 	for (struct wamd_tenant *t = d.tenants; t; t = t->next)
 		wamd_tenant_stop(t);

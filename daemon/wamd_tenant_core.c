@@ -255,6 +255,8 @@ const char *wamd_tenant_wa_version(const struct wamd_tenant *t)
 	const char *v = json_string_value(json_object_get(json_object_get(t->doc, "settings"), "waVersion"));
 	if (v && *v)
 		return v;
+	if (t->d->fetched_wa_version[0])
+		return t->d->fetched_wa_version;
 	return t->d->cfg.wa_version && *t->d->cfg.wa_version ? t->d->cfg.wa_version : NULL;
 }
 
@@ -274,7 +276,18 @@ void wamd_on_state(struct wamd_tenant *t, enum wa_conn_state st, enum wa_disconn
 	if (st != WA_CONN_READY && r != WA_DISC_NONE)
 		t->status_reason = reason_code(r);
 	LOGI("instance %s: state %s", t->name, wamd_conn_state_name(st));
-	if (detail && *detail) {
+	if (detail && *detail && r == WA_DISC_CLIENT_OUTDATED) {
+		/* libwa says what failed; the daemon says which of its settings to change */
+		char msg[1024];
+		const char *semi = strchr(detail, ';');
+		snprintf(msg, sizeof msg,
+			 "%.*s; set wa_version (or CONFIG_SESSION_PHONE_VERSION), or this instance's waVersion "
+			 "setting, to the current WhatsApp Web version and restart the instance, or turn on "
+			 "wa_version_fetch", semi ? (int)(semi - detail) : (int)strlen(detail), detail);
+		set_str(&t->conn_error, msg);
+		t->conn_error_final = true;
+		LOGE("instance %s: %s; not retrying until the instance is restarted", t->name, msg);
+	} else if (detail && *detail) {
 		set_str(&t->conn_error, detail);
 		t->conn_error_final = st != WA_CONN_BACKOFF;
 		if (t->conn_error_final)

@@ -243,9 +243,8 @@ static void describe_failure(wa_session *s, enum wa_disconnect_reason reason, in
 	const unsigned tmo = WA_SESSION_CONNECT_TIMEOUT_MS / 1000;
 	if (reason == WA_DISC_CLIENT_OUTDATED) {
 		snprintf(e, n,
-			"login: WhatsApp refused the client version %u.%u.%u as outdated (failure 405); set "
-			"wa_version (or CONFIG_SESSION_PHONE_VERSION, or the instance's waVersion setting) to "
-			"the current WhatsApp Web version and restart the instance",
+			"login: WhatsApp refused the client version %u.%u.%u as outdated (failure 405); claim "
+			"the current WhatsApp Web version (wa_version) and start again",
 			s->version[0], s->version[1], s->version[2]);
 		return;
 	}

@@ -367,6 +367,18 @@ static void test_evolution_env(const char *dir)
 	unlink(path);
 }
 
+/* WhatsApp Web's service worker carries the current web client revision. */
+static void test_version_from_sw(void)
+{
+	static const char esc[] = "self.__swData=JSON.parse(\"{\\\"client_revision\\\":1023223821,\\\"x\\\":1}\");";
+	static const char plain[] = "{\"server_revision\":5,\"client_revision\": 1099999999}";
+	CHECK(wamd_version_from_sw(esc, strlen(esc)) == 1023223821ul);
+	CHECK(wamd_version_from_sw(plain, strlen(plain)) == 1099999999ul);
+	CHECK(wamd_version_from_sw("client_revision", 15) == 0);
+	CHECK(wamd_version_from_sw("\"client_revision\":99999999999", 29) == 0); /* more than 32 bits */
+	CHECK(wamd_version_from_sw("nothing here", 12) == 0);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/wamd-unit-XXXXXX";
@@ -374,6 +386,7 @@ int main(void)
 		return 1;
 	test_config(dir);
 	test_evolution_env(dir);
+	test_version_from_sw();
 	test_numbers();
 	test_urls_events();
 	test_store_tables(dir);
