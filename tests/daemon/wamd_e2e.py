@@ -12,6 +12,7 @@ import hmac
 import http.client
 import http.server
 import json
+import re
 import os
 import shutil
 import signal
@@ -627,6 +628,40 @@ def test_wamctl():
         check(rc == 0, "wamctl instance delete")
         rc, out, err = run("instance", "list")
         check("c1" not in out, "deleted")
+    finally:
+        rc = d.stop()
+        check(rc == 0, "clean exit (rc %s)" % rc)
+        if FAILS:
+            d.dump_log()
+    # wamctl pair on a terminal redraws a rotated QR in place (cursor up, clear
+    # below) and counts down its validity; piped, it prints each code once
+    import pty
+    d = Daemon(env={"WAMD_FAKE_AUTOPAIR_MS": "2500"})
+    d.start(tcp=False)
+    try:
+        run("instance", "create", "t1")
+        run("instance", "create", "t2")
+        master, slave = pty.openpty()
+        p = subprocess.Popen([ctl, "--socket", d.sock, "pair", "t1"], stdout=slave, stderr=subprocess.PIPE)
+        os.close(slave)
+        out = b""
+        while True:
+            try:
+                b = os.read(master, 65536)
+            except OSError:
+                break
+            if not b:
+                break
+            out += b
+        rc = p.wait(timeout=20)
+        os.close(master)
+        check(rc == 0 and b"connected" in out, "wamctl pair on a tty returns when connected")
+        check(re.search(rb"\x1b\[\d+A\x1b\[J", out) is not None, "a rotated QR is drawn over the old one")
+        check(b"this code is valid for" in out, "the validity is shown")
+        check(out.count(b"Scan with WhatsApp") >= 2, "more than one code shown")
+        rc, out2, err = run("pair", "t2")
+        check(rc == 0 and re.search(r"\x1b\[\d+A", out2) is None and out2.count("Scan with WhatsApp") >= 2 and "valid for" in out2,
+              "piped: each code printed once, with its validity, no cursor movement %r" % out2[-300:])
     finally:
         rc = d.stop()
         check(rc == 0, "clean exit (rc %s)" % rc)
