@@ -45,6 +45,7 @@ struct wamd_config {
 	bool wa_version_fetch;   /* ask WhatsApp Web for the current version at start */
 	char *wa_version_fetch_url; /* where (WhatsApp Web's service worker script) */
 	char *device_name;       /* shown on the phone's linked devices */
+	long qrcode_limit;       /* stop showing codes after this many (0: no limit) */
 	char *master_key_file;
 	bool socket_trusted;     /* unix socket clients act as admin without a key */
 	/* webhooks */
@@ -209,6 +210,7 @@ struct wamd_tenant {
 	char *conn_error;            /* why the last attempt failed (libwa's words), NULL once up */
 	bool conn_error_final;       /* the session gave up (not retrying) */
 	int64_t qr_expires_ms;       /* wall clock when the current QR stops being valid */
+	lws_sorted_usec_list_t qr_limit_sul; /* stops the session once qrcode_limit codes were shown */
 	char *qr;
 	unsigned qr_count;
 	char *pairing_code;

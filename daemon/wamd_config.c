@@ -42,6 +42,7 @@ static const struct opt opts[] = {
 	  "at start, ask WhatsApp Web for its current version (3 s at most; never fails the start)" },
 	{ "wa_version_fetch_url", T_STR, O(wa_version_fetch_url), "https://web.whatsapp.com/sw.js",
 	  "where wa_version_fetch asks" },
+	{ "qrcode_limit", T_LONG, O(qrcode_limit), "0", "stop an unpaired instance after this many QR codes (0: never)" },
 	{ "device_name", T_STR, O(device_name), "wamd", "name shown in the phone's linked devices" },
 	{ "master_key_file", T_STR, O(master_key_file), NULL, "key file encrypting private columns" },
 	{ "socket_trusted", T_BOOL, O(socket_trusted), "true", "unix socket clients need no key" },

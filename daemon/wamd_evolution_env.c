@@ -178,6 +178,7 @@ static const struct {
 	{ "WEBHOOK_REQUEST_TIMEOUT_MS", "webhook_timeout_ms" },
 	{ "WEBHOOK_RETRY_MAX_ATTEMPTS", "webhook_max_attempts" },
 	{ "WEBHOOK_RETRY_NON_RETRYABLE_STATUS_CODES", "webhook_non_retryable" },
+	{ "QRCODE_LIMIT", "qrcode_limit" },
 };
 
 /* Evolution's WEBHOOK_EVENTS_* switches (global webhook). */
@@ -199,7 +200,7 @@ static const char *const ignored_prefixes[] = {
 	"LOG_BAILEYS", "SERVER_TYPE", "SERVER_NAME", "SERVER_DISABLE_", "EVENT_EMITTER_", "DEL_TEMP_INSTANCES",
 	"CONFIG_SESSION_PHONE_NAME", "AUTHENTICATION_TYPE", "PROXY_", "WEBHOOK_RETRY_USE_EXPONENTIAL_BACKOFF",
 	"WEBHOOK_RETRY_JITTER_FACTOR", "WEBHOOK_EVENTS_ERRORS", "PROVIDER_", "AUTHENTICATION_JWT_",
-	"SERVER_PORT_", "DEL_INSTANCE", "QRCODE_LIMIT",
+	"SERVER_PORT_", "DEL_INSTANCE",
 };
 
 static bool is_ignored(const char *name)

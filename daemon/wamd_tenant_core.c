@@ -176,6 +176,7 @@ static void tenant_free(struct wamd_tenant *t)
 	free(t->profile_name);
 	free(t->pending_phone);
 	free(t->conn_error);
+	lws_sul_cancel(&t->qr_limit_sul);
 	wamd_lat_tenant_free(t);
 	free(t);
 }
@@ -337,8 +338,26 @@ static json_t *qr_data(struct wamd_tenant *t)
 	return json_pack("{s:o}", "qrcode", q);
 }
 
+/* Out of the session's own callback: stopping frees the session. */
+static void qr_limit_stop(lws_sorted_usec_list_t *sul)
+{
+	struct wamd_tenant *t = lws_container_of(sul, struct wamd_tenant, qr_limit_sul);
+	LOGW("instance %s: QR code limit (%ld) reached without a scan; stopped (connect again for new codes)",
+	     t->name, t->d->cfg.qrcode_limit);
+	wamd_tenant_stop(t);
+	free(t->qr);
+	t->qr = NULL;
+	wamd_api_tenant_changed(t);
+}
+
 void wamd_on_qr(struct wamd_tenant *t, const char *qr, unsigned index, unsigned timeout_s)
 {
+	/* Evolution's QRCODE_LIMIT: after that many codes, stop instead of showing more */
+	if (t->d->cfg.qrcode_limit > 0 && index >= (unsigned long)t->d->cfg.qrcode_limit) {
+		if (t->d->ctx)
+			lws_sul_schedule(t->d->ctx, 0, &t->qr_limit_sul, qr_limit_stop, 1);
+		return;
+	}
 	set_str(&t->qr, qr);
 	t->qr_expires_ms = timeout_s ? wamd_now_ms() + (int64_t)timeout_s * 1000 : 0;
 	t->qr_count = index + 1;

@@ -659,6 +659,22 @@ def test_wamctl():
         check(re.search(rb"\x1b\[\d+A\x1b\[J", out) is not None, "a rotated QR is drawn over the old one")
         check(b"this code is valid for" in out, "the validity is shown")
         check(out.count(b"Scan with WhatsApp") >= 2, "more than one code shown")
+        # Evolution's QRCODE_LIMIT (its own variable name): after 2 codes the
+        # unpaired instance stops instead of showing more; connect starts over
+        d2 = Daemon(env={"WAMD_FAKE_AUTOPAIR_MS": "60000", "QRCODE_LIMIT": "2"})
+        d2.start(tcp=False)
+        try:
+            d2.req("POST", "/instance/create", {"instanceName": "q1"}, unix=True)
+            st, q = d2.req("GET", "/instance/connect/q1", unix=True)
+            check(st == 200 and q.get("count") == 1, "first code %s" % q)
+            time.sleep(2.0)  # codes every 0.4 s: the third would be due by now
+            st, s2 = d2.req("GET", "/instance/connectionState/q1", unix=True)
+            check(s2["instance"]["state"] == "close", "stopped after QRCODE_LIMIT codes %s" % s2)
+            st, q = d2.req("GET", "/instance/connect/q1", unix=True)
+            check(st == 200 and q.get("count") == 1 and q.get("code"), "connect starts over %s" % q)
+            check("QR code limit (2) reached" in open(os.path.join(d2.data, "wamd.log")).read(), "the log says why")
+        finally:
+            check(d2.stop() == 0, "clean exit")
         rc, out2, err = run("pair", "t2")
         check(rc == 0 and re.search(r"\x1b\[\d+A", out2) is None and out2.count("Scan with WhatsApp") >= 2 and "valid for" in out2,
               "piped: each code printed once, with its validity, no cursor movement %r" % out2[-300:])
