@@ -6,6 +6,7 @@
  * already committed). SIGHUP: reload log level and webhook settings. */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <openssl/x509.h>
 #include <signal.h>
 #include <stdio.h>
@@ -50,25 +51,42 @@ static void on_signal(int sig)
  * Loading the file parses every CA in it (~140 on Debian: about 150 ms,
  * most of wamd's start-up, before it can answer anything); the directory
  * holds the same CAs, linked by subject hash, and OpenSSL reads only the
- * ones a server's chain names. So when the user set neither variable and
- * the directory is hashed, point the file variable at nothing: same trust,
- * read on use. */
-static void trust_store_lazy(void)
+ * ones a server's chain names. So when both are the system's (the
+ * variables unset, or naming those same paths) and the directory is
+ * hashed, point the file variable at nothing: same trust, read on use. A
+ * file or directory of the user's own choosing is left alone. */
+static bool dir_is_hashed(const char *path)
 {
-	const char *fenv = X509_get_default_cert_file_env(), *denv = X509_get_default_cert_dir_env();
-	if (getenv(fenv) || getenv(denv))
-		return;
-	DIR *dir = opendir(X509_get_default_cert_dir());
+	DIR *dir = opendir(path);
 	if (!dir)
-		return;
+		return false;
 	bool hashed = false;
 	for (struct dirent *e; !hashed && (e = readdir(dir)) != NULL;) {
 		size_t n = strlen(e->d_name);
 		hashed = n == 10 && e->d_name[8] == '.' && e->d_name[9] == '0';
 	}
 	closedir(dir);
-	if (hashed)
-		setenv(fenv, "/nonexistent/wamd-reads-the-hashed-ca-directory", 0);
+	return hashed;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	char ra[PATH_MAX], rb[PATH_MAX];
+	return realpath(a, ra) && realpath(b, rb) && strcmp(ra, rb) == 0;
+}
+
+static void trust_store_lazy(void)
+{
+	const char *fenv = X509_get_default_cert_file_env(), *denv = X509_get_default_cert_dir_env();
+	const char *file = getenv(fenv), *dir = getenv(denv);
+	const char *sys_dir = X509_get_default_cert_dir();
+	/* only the system's own pair: a file or directory the user chose stays as it is */
+	if ((file && !same_file(file, X509_get_default_cert_file())) || (dir && !same_file(dir, sys_dir)))
+		return;
+	if (!dir_is_hashed(sys_dir))
+		return;
+	setenv(fenv, "/nonexistent/wamd-reads-the-hashed-ca-directory", 1);
+	LOGD("CA bundle not parsed at start: OpenSSL reads the hashed directory %s on use", sys_dir);
 }
 
 /* Starts every persisted instance (after wa_version_fetch, if on). */
