@@ -19,10 +19,10 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 	struct wamd_tenant *t = user;
 	switch (ev->type) {
 	case WA_EV_STATE:
-		wamd_on_state(t, ev->u.state.state, ev->u.state.reason);
+		wamd_on_state(t, ev->u.state.state, ev->u.state.reason, ev->u.state.detail);
 		break;
 	case WA_EV_QR:
-		wamd_on_qr(t, ev->u.qr.qr, ev->u.qr.index);
+		wamd_on_qr(t, ev->u.qr.qr, ev->u.qr.index, ev->u.qr.timeout_s);
 		break;
 	case WA_EV_PAIRING_CODE:
 		wamd_on_pairing_code(t, ev->u.pairing_code.code);
@@ -31,10 +31,11 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 		wamd_on_paired(t, ev->u.paired.jid, ev->u.paired.lid, ev->u.paired.push_name);
 		break;
 	case WA_EV_CONNECTED:
-		wamd_on_state(t, WA_CONN_READY, WA_DISC_NONE);
+		wamd_on_state(t, WA_CONN_READY, WA_DISC_NONE, NULL);
 		break;
 	case WA_EV_DISCONNECTED:
-		wamd_on_state(t, wa_session_state(t->sess), ev->u.state.reason);
+		/* the STATE event that follows carries the detail (logged once) */
+		wamd_on_state(t, wa_session_state(t->sess), ev->u.state.reason, NULL);
 		break;
 	case WA_EV_LOGGED_OUT:
 		wamd_on_logged_out(t);
@@ -66,6 +67,11 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 int wamd_tenant_proxy_check(const char *url)
 {
 	return wa_proxy_check(url);
+}
+
+int wamd_tenant_version_check(const char *version)
+{
+	return wa_version_check(version);
 }
 
 bool wamd_tenant_is_paired(const struct wamd_tenant *t)
@@ -125,9 +131,10 @@ int wamd_tenant_start_spread(struct wamd_tenant *t, uint32_t spread_ms)
 		.url = d->cfg.wa_url,
 		.trust_root_pub = d->have_trust_root ? d->trust_root : NULL,
 		.tls_insecure = d->cfg.wa_tls_insecure,
-		.device_name = "wamd",
+		.device_name = d->cfg.device_name && *d->cfg.device_name ? d->cfg.device_name : "wamd",
 		.proxy = purl[0] ? purl : NULL,
 		.gate = d->gate,
+		.wa_version = wamd_tenant_wa_version(t),
 	};
 	bool has_proxy = purl[0] != '\0';
 	int rc = wa_session_new(&cfg, on_event, t, &t->sess);

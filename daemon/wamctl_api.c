@@ -156,18 +156,6 @@ static int fail_resp(int status, json_t *j)
 	return WAMCTL_EXIT_FAIL;
 }
 
-static void render_qr_terminal(const char *text)
-{
-	char *t = NULL;
-	if (wa_qr_terminal(text, &t) != 0) {
-		fprintf(stderr, "wamctl: cannot render the QR code\n");
-		return;
-	}
-	fputs(t, stdout);
-	fflush(stdout);
-	free(t);
-}
-
 static int cmd_instance(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -222,26 +210,73 @@ static int cmd_instance(int argc, char **argv)
 	return WAMCTL_EXIT_USAGE;
 }
 
+/* Lines in s (the QR's rows), to move the cursor back over them. */
+static int count_lines(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* wamctl pair NAME [--phone N] [--timeout S]: shows the QR (or pairing
+ * code) until the instance is open. On a terminal a rotated QR is drawn
+ * over the old one and the line under it counts down its validity;
+ * otherwise each new code is printed once. Why the server cannot be
+ * reached (wamd's wamdReason) is printed when it changes; a failure wamd
+ * does not retry ends the command with status 1. --timeout 0: no limit. */
 static int cmd_pair(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: wamctl pair NAME [--phone NUMBER]\n");
+		fprintf(stderr, "usage: wamctl pair NAME [--phone NUMBER] [--timeout SECONDS]\n");
 		return WAMCTL_EXIT_USAGE;
 	}
-	const char *phone = argc >= 4 && !strcmp(argv[2], "--phone") ? argv[3] : NULL;
-	char path[512], last[2048] = "", lastcode[64] = "";
+	const char *phone = NULL;
+	long timeout_s = PAIR_TIMEOUT_S;
+	for (int i = 2; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--phone"))
+			phone = argv[i + 1];
+		else if (!strcmp(argv[i], "--timeout"))
+			timeout_s = strtol(argv[i + 1], NULL, 10);
+		else {
+			fprintf(stderr, "usage: wamctl pair NAME [--phone NUMBER] [--timeout SECONDS]\n");
+			return WAMCTL_EXIT_USAGE;
+		}
+	}
+	bool tty = isatty(STDOUT_FILENO);
+	char path[512], last[2048] = "", lastcode[64] = "", lastreason[1024] = "";
+	int drawn = 0; /* lines of the QR block on screen (tty) */
+	bool status_line = false;
 	time_t start = time(NULL);
-	while (time(NULL) - start < PAIR_TIMEOUT_S) {
+	while (timeout_s <= 0 || time(NULL) - start < timeout_s) {
 		json_t *r = NULL;
 		snprintf(path, sizeof path, "/instance/connectionState/%s", argv[1]);
 		int st = api("GET", path, NULL, &r);
 		if (st != 200)
 			return fail_resp(st, r);
-		const char *state = json_string_value(json_object_get(json_object_get(r, "instance"), "state"));
+		json_t *inst = json_object_get(r, "instance");
+		const char *state = json_string_value(json_object_get(inst, "state"));
 		if (state && !strcmp(state, "open")) {
-			printf("connected\n");
+			printf("%sconnected\n", status_line && tty ? "\r\033[K" : "");
 			json_decref(r);
 			return 0;
+		}
+		json_t *why = json_object_get(inst, "wamdReason");
+		const char *msg = json_string_value(json_object_get(why, "message"));
+		bool retrying = !json_is_false(json_object_get(why, "retrying"));
+		if (msg && strcmp(msg, lastreason) != 0) {
+			snprintf(lastreason, sizeof lastreason, "%s", msg);
+			if (status_line && tty)
+				printf("\r\033[K");
+			printf("WhatsApp cannot be reached: %s\n%s\n", msg,
+			       retrying ? "(wamd keeps retrying; details in its log)" : "(wamd stopped trying)");
+			fflush(stdout);
+			drawn = 0; /* the message sits below the old QR: draw anew */
+			status_line = false;
+		}
+		if (msg && !retrying && state && !strcmp(state, "close")) {
+			json_decref(r);
+			return WAMCTL_EXIT_FAIL;
 		}
 		json_decref(r);
 		if (phone && !lastcode[0])
@@ -258,6 +293,7 @@ static int cmd_pair(int argc, char **argv)
 		}
 		const char *code = json_string_value(json_object_get(r, "code"));
 		const char *pc = json_string_value(json_object_get(r, "pairingCode"));
+		json_t *exp = json_object_get(r, "wamdExpiresInS");
 		if (phone && pc && strcmp(pc, lastcode) != 0) {
 			snprintf(lastcode, sizeof lastcode, "%s", pc);
 			printf("pairing code: %.4s-%s\n(WhatsApp > Linked devices > Link with phone number)\n", pc,
@@ -265,13 +301,34 @@ static int cmd_pair(int argc, char **argv)
 			fflush(stdout);
 		} else if (!phone && code && strcmp(code, last) != 0) {
 			snprintf(last, sizeof last, "%s", code);
-			printf("\nScan with WhatsApp > Linked devices (refreshes as it rotates):\n");
-			render_qr_terminal(code);
+			char *qr = NULL;
+			if (wa_qr_terminal(code, &qr) != 0) {
+				fprintf(stderr, "wamctl: cannot render the QR code\n");
+			} else {
+				if (tty && drawn)
+					printf("\r\033[%dA\033[J", drawn); /* back over the old QR, clear below */
+				else if (tty && status_line)
+					printf("\r\033[K");
+				printf("Scan with WhatsApp > Linked devices (redrawn as it rotates):\n%s", qr);
+				drawn = 1 + count_lines(qr);
+				status_line = false;
+				if (!tty && json_is_integer(exp))
+					printf("valid for %lld s\n", (long long)json_integer_value(exp));
+				free(qr);
+			}
+			fflush(stdout);
+		}
+		if (tty && !phone && code && json_is_integer(exp)) {
+			printf("\r\033[Kthis code is valid for %lld s more", (long long)json_integer_value(exp));
+			fflush(stdout);
+			status_line = true;
 		}
 		json_decref(r);
 		usleep(500 * 1000);
 	}
-	fprintf(stderr, "wamctl: not paired within %d s\n", PAIR_TIMEOUT_S);
+	if (status_line && tty)
+		printf("\n");
+	fprintf(stderr, "wamctl: not paired within %ld s\n", timeout_s);
 	return WAMCTL_EXIT_FAIL;
 }
 
@@ -526,7 +583,7 @@ static int cmd_proxy(int argc, char **argv)
 void wamctl_api_usage(FILE *f)
 {
 	fprintf(f, "wamctl [--socket PATH] instance create NAME [--token T] | list | delete NAME | logout NAME\n"
-		   "wamctl [--socket PATH] pair NAME [--phone NUMBER]\n"
+		   "wamctl [--socket PATH] pair NAME [--phone NUMBER] [--timeout SECONDS (0: none)]\n"
 		   "wamctl [--socket PATH] send NAME NUMBER TEXT\n"
 		   "wamctl [--socket PATH] events [NAME]\n"
 		   "wamctl [--socket PATH] qr NAME --png FILE\n"

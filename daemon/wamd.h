@@ -46,6 +46,11 @@ struct wamd_config {
 	char *wa_url;            /* WhatsApp (or wasim) websocket URL; NULL = real */
 	char *wa_trust_root;     /* hex of a 32-byte root public key (wasim) */
 	bool wa_tls_insecure;
+	char *wa_version;        /* web client version claimed at login; NULL = compiled in */
+	bool wa_version_fetch;   /* ask WhatsApp Web for the current version at start */
+	char *wa_version_fetch_url; /* where (WhatsApp Web's service worker script) */
+	char *device_name;       /* shown on the phone's linked devices */
+	long qrcode_limit;       /* stop showing codes after this many (0: no limit) */
 	char *master_key_file;
 	bool seal_messages;      /* message bodies sealed too (store opts) */
 	bool socket_trusted;     /* unix socket clients act as admin without a key */
@@ -85,6 +90,26 @@ void wamd_config_free(struct wamd_config *c);
  * buf (n bytes, NUL-terminated) is modified. -1 with err on error. */
 int wamd_config_parse_text(struct wamd_config *c, char *buf, size_t n, const char *name, char *err, size_t errlen);
 void wamd_config_usage(FILE *f);
+/* Sets one setting by its file key; src names the source in errors. */
+int wamd_config_set(struct wamd_config *c, const char *key, const char *val, const char *src, char *err,
+		    size_t errlen);
+/* The process's getenv, as wamd_config_load's getenv_fn (enables the
+ * listing of ignored Evolution variables from the real environment). */
+const char *wamd_real_getenv(const char *name);
+
+/* ---- Evolution names and <data>/.env (wamd_evolution_env.c) ---- */
+/* Reads <data_dir>/.env (kept until wamd_dotenv_clear) and applies
+ * Evolution's variable names to c; envp (may be NULL) is scanned for
+ * Evolution settings wamd ignores (wamd_evolution_ignored). */
+int wamd_evolution_env_apply(struct wamd_config *c, const char *data_dir,
+			     const char *(*getenv_fn)(const char *), char *const *envp, char *err, size_t errlen);
+/* getenv_fn(name), else the value in the loaded .env, else NULL. */
+const char *wamd_env_get(const char *(*getenv_fn)(const char *), const char *name);
+void wamd_dotenv_clear(void);
+/* Parses .env text (modified in place) into the loaded set. */
+int wamd_dotenv_parse(char *buf, const char *path, char *err, size_t errlen);
+/* "DATABASE_PROVIDER, S3_ENABLED" of the last apply, or "". */
+const char *wamd_evolution_ignored(void);
 /* Parses "info" etc.; -1 if unknown. */
 int wamd_log_level_parse(const char *s);
 /* Refuses a config file others may write, or read while it holds a secret
@@ -220,6 +245,10 @@ struct wamd_tenant {
 	wa_session *sess;
 	enum wa_conn_state state;
 	int status_reason;           /* Evolution statusReason of the last close */
+	char *conn_error;            /* why the last attempt failed (libwa's words), NULL once up */
+	bool conn_error_final;       /* the session gave up (not retrying) */
+	int64_t qr_expires_ms;       /* wall clock when the current QR stops being valid */
+	lws_sorted_usec_list_t qr_limit_sul; /* stops the session once qrcode_limit codes were shown */
 	char *qr;
 	unsigned qr_count;
 	char *pairing_code;
@@ -251,7 +280,17 @@ struct wamd {
 	int64_t webhook_sent, webhook_failed;
 	wa_gate *gate;               /* shared by every session (max_handshakes) */
 	struct wamd_lat_hist *send_lat; /* durable send latency (GET /wamd/metrics) */
+	char fetched_wa_version[40];  /* from WhatsApp Web at start (wa_version_fetch), or "" */
 };
+
+/* wamd_version_fetch.c: WhatsApp Web's current version, fetched on the
+ * loop at start (wa_version_fetch); done(d) runs once when it ends,
+ * whatever the outcome (d->fetched_wa_version set on success). */
+void wamd_version_fetch_start(struct wamd *d, void (*done)(struct wamd *d));
+void wamd_version_fetch_cancel(void);
+int wamd_version_fetch_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
+/* The N of "client_revision":N in WhatsApp Web's service worker; 0 if absent. */
+unsigned long wamd_version_from_sw(const char *text, size_t len);
 
 /* tenant.c: glue to the session engine */
 int wamd_engine_init(struct wamd *d);               /* the shared gate (after config) */
@@ -275,6 +314,8 @@ int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers,
 bool wamd_tenant_is_paired(const struct wamd_tenant *t);
 /* libwa's verdict on a proxy URL (wa_proxy_check): 0, WA_EINVAL, WA_ETOOBIG, WA_EUNSUPPORTED. */
 int wamd_tenant_proxy_check(const char *url);
+/* libwa's verdict on a web client version "A.B.C" (wa_version_check). */
+int wamd_tenant_version_check(const char *version);
 const char *wamd_conn_state_name(enum wa_conn_state st);
 const struct lws_protocols *wamd_session_protocols(size_t *n);
 
@@ -297,8 +338,16 @@ void wamd_tenants_free(struct wamd *d);
 const char *wamd_tenant_state_str(const struct wamd_tenant *t); /* open / connecting / close */
 void wamd_tenant_reload_tokens(struct wamd_tenant *t);
 /* Called by tenant.c for each session event (already mapped fields). */
-void wamd_on_state(struct wamd_tenant *t, enum wa_conn_state st, enum wa_disconnect_reason r);
-void wamd_on_qr(struct wamd_tenant *t, const char *qr, unsigned index);
+/* detail: libwa's plain-words reason for a failed attempt, or NULL. */
+void wamd_on_state(struct wamd_tenant *t, enum wa_conn_state st, enum wa_disconnect_reason r,
+		   const char *detail);
+void wamd_on_qr(struct wamd_tenant *t, const char *qr, unsigned index, unsigned timeout_s);
+/* The web client version the tenant's session claims: its settings'
+ * waVersion, else the version fetched at start (wa_version_fetch), else
+ * wa_version; NULL = libwa's compiled-in one. */
+const char *wamd_tenant_wa_version(const struct wamd_tenant *t);
+/* The tenant's last connection failure as {"message", "retrying"}, or JSON null. */
+json_t *wamd_tenant_reason_json(const struct wamd_tenant *t);
 void wamd_on_pairing_code(struct wamd_tenant *t, const char *code);
 void wamd_on_paired(struct wamd_tenant *t, const char *jid, const char *lid, const char *push_name);
 void wamd_on_logged_out(struct wamd_tenant *t);

@@ -1,4 +1,4 @@
-/* Evolution API v2 routes (see /work/shared/api/evolution-compat.md): paths,
+/* Evolution API v2 routes (see docs/wamd.md): paths,
  * bodies, status codes, the error envelope and the apikey header. Where the
  * Evolution docs and code disagree both forms are accepted (restart via POST
  * or PUT, webhook/set nested, flat or snake_case, sendPresence fields at the
@@ -86,12 +86,20 @@ static json_t *qr_object(struct wamd_tenant *t)
 		free(png);
 	}
 	json_object_set_new(q, "count", json_integer(t->qr_count));
+	if (t->qr && t->qr_expires_ms) {
+		/* additive: how long this code can still be scanned */
+		int64_t left = (t->qr_expires_ms - wamd_now_ms() + 999) / 1000;
+		json_object_set_new(q, "wamdExpiresInS", json_integer(left > 0 ? left : 0));
+	}
 	return q;
 }
 
+/* Evolution's {"instance":{"instanceName","state"}}; beside them (additive)
+ * wamdReason: why the last connection attempt failed, or null. */
 static json_t *state_object(struct wamd_tenant *t)
 {
-	return json_pack("{s:{s:s, s:s}}", "instance", "instanceName", t->name, "state", wamd_tenant_state_str(t));
+	return json_pack("{s:{s:s, s:s, s:o}}", "instance", "instanceName", t->name, "state",
+			 wamd_tenant_state_str(t), "wamdReason", wamd_tenant_reason_json(t));
 }
 
 static void wait_answer(struct wamd_conn *c)
@@ -157,7 +165,9 @@ void wamd_api_tenant_changed(struct wamd_tenant *t)
 			continue;
 		want_code = json_is_true(json_object_get(c->wait_ctx, "_wantCode"));
 		bool ready = t->removed || t->state == WA_CONN_READY ||
-			     (want_code ? t->pairing_code != NULL : t->qr != NULL);
+			     (want_code ? t->pairing_code != NULL : t->qr != NULL) ||
+			     /* an attempt failed: no QR is coming soon, answer now */
+			     (t->conn_error && (t->state == WA_CONN_BACKOFF || t->state == WA_CONN_DISCONNECTED));
 		if (ready) {
 			if (c->wait_ctx)
 				json_object_del(c->wait_ctx, "_wantCode");
@@ -242,7 +252,21 @@ static json_t *default_settings(json_t *body)
 	const char *mc = jstr(body, "msgCall");
 	json_object_set_new(s, "msgCall", json_string(mc ? mc : ""));
 	json_object_set_new(s, "wavoipToken", json_string(""));
+	/* additive: the WhatsApp Web version this instance claims (else the daemon's wa_version) */
+	const char *wv = jstr(body, "waVersion");
+	if (wv && *wv)
+		json_object_set_new(s, "waVersion", json_string(wv));
 	return s;
+}
+
+/* A waVersion in a settings or create body wamd could not use. */
+static bool bad_wa_version(struct wamd_conn *c, json_t *body)
+{
+	const char *wv = jstr(body, "waVersion");
+	if (!json_object_get(body, "waVersion") || (wv && (!*wv || wamd_tenant_version_check(wv) == 0)))
+		return false;
+	bad_request(c, "waVersion must look like 2.3000.1023223821");
+	return true;
 }
 
 /* Parses nested / flat / snake_case webhook bodies into our stored row.
@@ -358,6 +382,8 @@ static void h_create(struct wamd_conn *c, struct wamd_tenant *unused, json_t *bo
 		wamd_reply_error(c, 403, msg1("This name \"%s\" is already in use.", name));
 		return;
 	}
+	if (bad_wa_version(c, body))
+		return;
 	unsigned scopes = WAMD_SCOPE_ALL;
 	json_t *ts_j = json_object_get(body, "tokenScopes");
 	if (ts_j) {
@@ -1196,6 +1222,8 @@ static void h_webhook_find(struct wamd_conn *c, struct wamd_tenant *t, json_t *b
 
 static void h_settings_set(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 {
+	if (bad_wa_version(c, body))
+		return;
 	json_t *s = default_settings(body);
 	json_object_set(t->doc, "settings", s);
 	if (wamd_tenant_save(t) != 0) {
@@ -1329,12 +1357,17 @@ static void h_metrics_reset(struct wamd_conn *c, struct wamd_tenant *unused, jso
 	wamd_reply_json(c, 200, json_pack("{s:b}", "reset", 1));
 }
 
+static void h_docs(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
+static const char *method_name(int m);
+
 static const struct route routes[] = {
 	{ M_POST, "/verify-creds", false, 0, h_verify },
 	{ M_POST, "/instance/create", false, 0, h_create },
 	{ M_GET, "/instance/fetchInstances", false, WAMD_SCOPE_READ, h_fetch },
 	{ M_GET, "/instance/connect", true, WAMD_SCOPE_MANAGE, h_connect },
 	{ M_GET, "/instance/connectionState", true, WAMD_SCOPE_READ, h_state },
+	/* older Evolution (v1) and CodeChat integrations: same answer as connect */
+	{ M_GET, "/instance/qrcode", true, WAMD_SCOPE_MANAGE, h_connect },
 	{ M_POST | M_PUT, "/instance/restart", true, WAMD_SCOPE_MANAGE, h_restart },
 	{ M_DELETE, "/instance/logout", true, WAMD_SCOPE_MANAGE, h_logout },
 	{ M_DELETE, "/instance/delete", true, WAMD_SCOPE_MANAGE, h_delete },
@@ -1355,6 +1388,92 @@ static const struct route routes[] = {
 	{ M_GET, "/wamd/metrics", false, 0, h_metrics },
 	{ M_POST, "/wamd/metrics/reset", false, 0, h_metrics_reset },
 };
+
+static const char *method_list(int m, char *out, size_t cap)
+{
+	static const int ms[] = { M_GET, M_POST, M_PUT, M_DELETE, M_PATCH };
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+		if (m & ms[i])
+			snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? "|" : "", method_name(ms[i]));
+	return out;
+}
+
+static const char *scope_name(unsigned scope)
+{
+	return scope == WAMD_SCOPE_READ ? "read" : scope == WAMD_SCOPE_WRITE ? "write" : scope == WAMD_SCOPE_MANAGE ? "manage" : "admin";
+}
+
+/* GET /docs: the API description. Until an OpenAPI document exists, the
+ * route table itself (what this build really serves), as JSON. */
+static void h_docs(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body)
+{
+	(void)unused;
+	(void)body;
+	json_t *arr = json_array();
+	json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "method", "GET", "path", "/", "scope", "none"));
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		char ml[40], path[128];
+		snprintf(path, sizeof path, "%s%s", routes[i].prefix, routes[i].has_instance ? "/{instance}" : "");
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "method", method_list(routes[i].methods, ml, sizeof ml),
+						     "path", path, "scope", scope_name(routes[i].scope)));
+	}
+	json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "method", "GET (WebSocket upgrade)", "path",
+					     "/ws/events[?instance={instance}]", "scope", "read"));
+	wamd_reply_json(c, 200, json_pack("{s:s, s:s, s:s, s:o}", "title", "wamd local API (Evolution API v2 compatible)",
+					  "version", WAMD_EVOLUTION_VERSION "-compatible (wamd " WA_VERSION_STRING ")",
+					  "description", "Routes, bodies and answers are Evolution API v2's; see docs/wamd.md. "
+					  "Send the key in the apikey header.",
+					  "routes", arr));
+}
+
+/* Edit distance of two short strings (a route typo), capped work. */
+static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t row[130];
+	if (la > 128 || lb > 128)
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t prev = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cur = row[j];
+			size_t best = prev + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+/* The route closest to an unknown path ("GET /instance/connect/{instance}"). */
+static void closest_route(const char *path, char *out, size_t cap)
+{
+	size_t best = (size_t)-1;
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		size_t pl = strlen(path), rl = strlen(routes[i].prefix);
+		/* compare with the instance segment cut off when the route has one */
+		if (routes[i].has_instance) {
+			const char *slash = strrchr(path, '/');
+			if (slash && slash != path)
+				pl = (size_t)(slash - path);
+		}
+		size_t dist = edit_distance(path, pl, routes[i].prefix, rl);
+		if (dist < best) {
+			best = dist;
+			char ml[40];
+			snprintf(out, cap, "%s %s%s", method_list(routes[i].methods, ml, sizeof ml), routes[i].prefix,
+				 routes[i].has_instance ? "/{instance}" : "");
+		}
+	}
+}
 
 static const char *method_name(int m)
 {
@@ -1397,6 +1516,10 @@ void wamd_api_dispatch(struct wamd_conn *c)
 		h_root(c, NULL, NULL);
 		return;
 	}
+	if ((!strcmp(path, "/docs") || !strcmp(path, "/docs/")) && c->method == M_GET) {
+		h_docs(c, NULL, NULL); /* no key, as Evolution's Swagger page */
+		return;
+	}
 	const struct route *r = NULL;
 	const char *rest = NULL;
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
@@ -1410,9 +1533,12 @@ void wamd_api_dispatch(struct wamd_conn *c)
 		break;
 	}
 	if (!r || !(r->methods & c->method)) {
-		char m[WAMD_MAX_URI + 32];
+		char m[WAMD_MAX_URI + 32], near[200], hint[256];
 		snprintf(m, sizeof m, "Cannot %s %s", method_name(c->method), path);
-		wamd_reply_error(c, 404, json_pack("[s]", m));
+		/* Evolution's envelope; the second line names the closest route */
+		closest_route(path, near, sizeof near);
+		snprintf(hint, sizeof hint, "The closest route is %s (all routes: GET /docs)", near);
+		wamd_reply_error(c, 404, json_pack("[s, s]", m, hint));
 		return;
 	}
 	bool admin = c->trusted || wamd_auth_is_admin(d, c->apikey);

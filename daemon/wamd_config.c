@@ -38,6 +38,13 @@ static const struct opt opts[] = {
 	{ "wa_url", T_STR, O(wa_url), NULL, "WhatsApp websocket URL (wasim: ws://127.0.0.1:PORT/ws/chat)" },
 	{ "wa_trust_root", T_STR, O(wa_trust_root), NULL, "hex server-certificate root key (wasim)" },
 	{ "wa_tls_insecure", T_BOOL, O(wa_tls_insecure), "false", "accept self-signed TLS (tests)" },
+	{ "wa_version", T_STR, O(wa_version), NULL, "WhatsApp Web version claimed at login (default: built in)" },
+	{ "wa_version_fetch", T_BOOL, O(wa_version_fetch), "false",
+	  "at start, ask WhatsApp Web for its current version (3 s at most; never fails the start)" },
+	{ "wa_version_fetch_url", T_STR, O(wa_version_fetch_url), "https://web.whatsapp.com/sw.js",
+	  "where wa_version_fetch asks" },
+	{ "qrcode_limit", T_LONG, O(qrcode_limit), "0", "stop an unpaired instance after this many QR codes (0: never)" },
+	{ "device_name", T_STR, O(device_name), "wamd", "name shown in the phone's linked devices" },
 	{ "master_key_file", T_STR, O(master_key_file), NULL, "key file encrypting private columns" },
 	{ "seal_messages", T_BOOL, O(seal_messages), "false", "also encrypt message bodies at rest (needs the master key)" },
 	{ "socket_trusted", T_BOOL, O(socket_trusted), "true", "unix socket clients need no key" },
@@ -109,6 +116,26 @@ static int set_opt(struct wamd_config *c, const struct opt *o, const char *val, 
 	}
 	}
 	return -1;
+}
+
+static const struct opt *find_opt(const char *key);
+
+extern char **environ;
+
+const char *wamd_real_getenv(const char *name)
+{
+	return getenv(name);
+}
+
+int wamd_config_set(struct wamd_config *c, const char *key, const char *val, const char *src, char *err,
+		    size_t errlen)
+{
+	const struct opt *o = find_opt(key);
+	if (!o) {
+		snprintf(err, errlen, "%s: no setting %s", src, key);
+		return -1;
+	}
+	return set_opt(c, o, val, err, errlen, src);
 }
 
 /* Finds an option by file key ("api_key" or "api-key"). */
@@ -312,26 +339,28 @@ int wamd_config_load(struct wamd_config *c, int argc, char **argv,
 			i++;
 		}
 	}
-	/* The data folder decides the default config path, so resolve it in
-	 * precedence order first (flag > env > default). */
+	/* The data folder decides the default config path and holds .env,
+	 * so resolve it in precedence order first (flag > env > default). */
 	const char *env_cfg = getenv_fn("WAMD_CONFIG");
 	const char *cfg_path = cfg_flag ? cfg_flag : (env_cfg && *env_cfg) ? env_cfg : NULL;
+	const char *data = c->data_dir;
+	const char *ed = getenv_fn("WAMD_DATA");
+	if (ed && *ed)
+		data = ed;
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+		const struct opt *o = match_flag(argv[i], &v);
+		if (o && !strcmp(o->name, "data"))
+			data = v ? v : (i + 1 < argc ? argv[i + 1] : data);
+	}
+	char data_copy[4096];
+	snprintf(data_copy, sizeof data_copy, "%s", data);
 	if (cfg_path) {
 		c->config_file = strdup(cfg_path);
 		if (load_file(c, cfg_path, true, err, errlen) != 0)
 			return -1;
 	} else {
-		/* default: <data>/wamd.conf if present; data from flag/env/default */
-		const char *data = c->data_dir;
-		const char *ed = getenv_fn("WAMD_DATA");
-		if (ed && *ed)
-			data = ed;
-		for (int i = 1; i < argc; i++) {
-			const char *v;
-			const struct opt *o = match_flag(argv[i], &v);
-			if (o && !strcmp(o->name, "data"))
-				data = v ? v : (i + 1 < argc ? argv[i + 1] : data);
-		}
+		/* default: <data>/wamd.conf if present */
 		char path[4096];
 		snprintf(path, sizeof path, "%s/wamd.conf", data);
 		if (access(path, F_OK) == 0) {
@@ -340,13 +369,22 @@ int wamd_config_load(struct wamd_config *c, int argc, char **argv,
 				return -1;
 		}
 	}
+	/* Evolution API's names (and <data>/.env), under WAMD_* names */
+	if (wamd_evolution_env_apply(c, data_copy, getenv_fn, getenv_fn == wamd_real_getenv ? environ : NULL, err,
+				     errlen) != 0) {
+		wamd_dotenv_clear();
+		return -1;
+	}
 	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
 		char en[80];
 		env_name(&opts[i], en, sizeof en);
-		const char *v = getenv_fn(en);
-		if (v && set_opt(c, &opts[i], v, err, errlen, en) != 0)
+		const char *v = wamd_env_get(getenv_fn, en);
+		if (v && set_opt(c, &opts[i], v, err, errlen, en) != 0) {
+			wamd_dotenv_clear();
 			return -1;
+		}
 	}
+	wamd_dotenv_clear();
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strncmp(a, "--config", 8) && (a[8] == '\0' || a[8] == '=')) {

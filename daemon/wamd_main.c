@@ -4,8 +4,11 @@
  * and reconnect by themselves), listeners, pending webhooks. SIGTERM/SIGINT:
  * stop accepting, close sessions cleanly, close the store (every write is
  * already committed). SIGHUP: reload log level and webhook settings. */
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
+#include <openssl/x509.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,9 +49,69 @@ static void on_signal(int sig)
 		lws_cancel_service(g_wamd->ctx);
 }
 
-static const char *real_getenv(const char *n)
+
+/* OpenSSL's default trust store is a bundle file plus a hashed directory.
+ * Loading the file parses every CA in it (~140 on Debian: about 150 ms,
+ * most of wamd's start-up, before it can answer anything); the directory
+ * holds the same CAs, linked by subject hash, and OpenSSL reads only the
+ * ones a server's chain names. So when both are the system's (the
+ * variables unset, or naming those same paths) and the directory is
+ * hashed, point the file variable at nothing: same trust, read on use. A
+ * file or directory of the user's own choosing is left alone. */
+static bool dir_is_hashed(const char *path)
 {
-	return getenv(n);
+	DIR *dir = opendir(path);
+	if (!dir)
+		return false;
+	bool hashed = false;
+	for (struct dirent *e; !hashed && (e = readdir(dir)) != NULL;) {
+		size_t n = strlen(e->d_name);
+		hashed = n == 10 && e->d_name[8] == '.' && e->d_name[9] == '0';
+	}
+	closedir(dir);
+	return hashed;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	char ra[PATH_MAX], rb[PATH_MAX];
+	return realpath(a, ra) && realpath(b, rb) && strcmp(ra, rb) == 0;
+}
+
+static void trust_store_lazy(void)
+{
+	const char *fenv = X509_get_default_cert_file_env(), *denv = X509_get_default_cert_dir_env();
+	const char *file = getenv(fenv), *dir = getenv(denv);
+	const char *sys_dir = X509_get_default_cert_dir();
+	/* only the system's own pair: a file or directory the user chose stays as it is */
+	if ((file && !same_file(file, X509_get_default_cert_file())) || (dir && !same_file(dir, sys_dir)))
+		return;
+	if (!dir_is_hashed(sys_dir))
+		return;
+	setenv(fenv, "/nonexistent/wamd-reads-the-hashed-ca-directory", 1);
+	LOGD("CA bundle not parsed at start: OpenSSL reads the hashed directory %s on use", sys_dir);
+}
+
+/* Starts every persisted instance (after wa_version_fetch, if on). */
+static void start_instances(struct wamd *d)
+{
+	/* no storm at restart: first connects spread at random over a
+	 * window growing with the instance count, and at most
+	 * max_handshakes sessions between connect and ready at once */
+	size_t n = 0;
+	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
+		n++;
+	uint64_t spread = (uint64_t)n * (uint64_t)d->cfg.startup_spread_per_instance_ms;
+	if (spread > (uint64_t)d->cfg.startup_spread_max_ms)
+		spread = (uint64_t)d->cfg.startup_spread_max_ms;
+	for (struct wamd_tenant *t = d->tenants; t; t = t->next) {
+		int rc = wamd_tenant_start_spread(t, (uint32_t)spread);
+		if (rc != 0)
+			LOGW("instance %s: session start failed: %s", t->name, wa_errname(rc));
+		wamd_webhook_kick(t);
+	}
+	LOGI("wamd %s started: %zu instance(s), first connects spread over %llu ms, max %ld handshakes",
+	     WA_VERSION_STRING, n, (unsigned long long)spread, d->cfg.max_handshakes);
 }
 
 static void libwa_log(enum wa_log_level level, const char *module, const char *msg, void *user)
@@ -93,7 +156,7 @@ static void do_reload(struct wamd *d, int argc, char **argv)
 	struct wamd_config nc;
 	char err[512];
 	bool help;
-	if (wamd_config_load(&nc, argc, argv, real_getenv, err, sizeof err, &help) != 0 ||
+	if (wamd_config_load(&nc, argc, argv, wamd_real_getenv, err, sizeof err, &help) != 0 ||
 	    wamd_config_check_file(&nc, err, sizeof err) != 0) {
 		LOGE("reload: %s (keeping the current configuration)", err);
 		wamd_config_free(&nc);
@@ -200,7 +263,7 @@ int main(int argc, char **argv)
 	memset(&d, 0, sizeof d);
 	char err[512];
 	bool help;
-	if (wamd_config_load(&d.cfg, argc, argv, real_getenv, err, sizeof err, &help) != 0) {
+	if (wamd_config_load(&d.cfg, argc, argv, wamd_real_getenv, err, sizeof err, &help) != 0) {
 		fprintf(stderr, "wamd: %s\n", err);
 		wamd_config_free(&d.cfg);
 		return 2;
@@ -232,6 +295,8 @@ int main(int argc, char **argv)
 	}
 	apply_runtime(&d);
 	wa_log_set_sink(libwa_log, NULL);
+	if (wamd_evolution_ignored()[0])
+		LOGI("Evolution settings wamd has no use for (ignored): %s", wamd_evolution_ignored());
 	if (d.cfg.api_key && *d.cfg.api_key) {
 		wamd_sha256(d.cfg.api_key, strlen(d.cfg.api_key), d.api_key_sha);
 		d.have_api_key = true;
@@ -249,6 +314,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		d.have_trust_root = true;
+	}
+	if (d.cfg.wa_version && *d.cfg.wa_version && wamd_tenant_version_check(d.cfg.wa_version) != 0) {
+		LOGE("wa_version '%s' must look like 2.3000.1023223821", d.cfg.wa_version);
+		wamd_config_free(&d.cfg);
+		return 2;
 	}
 	if (mkdir_p(d.cfg.data_dir) != 0) {
 		LOGE("cannot create data folder %s: %s", d.cfg.data_dir, strerror(errno));
@@ -281,17 +351,19 @@ int main(int argc, char **argv)
 	/* protocols: [0] local API (HTTP + WS), webhook client, then libwa's */
 	size_t n_sess = 0;
 	const struct lws_protocols *sess = wamd_session_protocols(&n_sess);
-	struct lws_protocols *protos = calloc(n_sess + 3, sizeof *protos);
+	struct lws_protocols *protos = calloc(n_sess + 4, sizeof *protos);
 	if (!protos) {
 		wa_store_close(d.store);
 		return 1;
 	}
 	protos[0] = (struct lws_protocols){ "wamd-api", wamd_http_cb, sizeof(struct wamd_conn), 4096, 0, NULL, 0 };
 	protos[1] = (struct lws_protocols){ "wamd-webhook", wamd_webhook_client_cb, 0, 4096, 0, NULL, 0 };
+	protos[2] = (struct lws_protocols){ "wamd-version-fetch", wamd_version_fetch_cb, 0, 4096, 0, NULL, 0 };
 	for (size_t i = 0; i < n_sess; i++)
-		protos[2 + i] = sess[i];
+		protos[3 + i] = sess[i];
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+	trust_store_lazy();
 	struct lws_context_creation_info ci;
 	memset(&ci, 0, sizeof ci);
 	ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
@@ -403,23 +475,10 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!d.stop) {
-		/* no storm at restart: first connects spread at random over a
-		 * window growing with the instance count, and at most
-		 * max_handshakes sessions between connect and ready at once */
-		size_t n = 0;
-		for (struct wamd_tenant *t = d.tenants; t; t = t->next)
-			n++;
-		uint64_t spread = (uint64_t)n * (uint64_t)d.cfg.startup_spread_per_instance_ms;
-		if (spread > (uint64_t)d.cfg.startup_spread_max_ms)
-			spread = (uint64_t)d.cfg.startup_spread_max_ms;
-		for (struct wamd_tenant *t = d.tenants; t; t = t->next) {
-			rc = wamd_tenant_start_spread(t, (uint32_t)spread);
-			if (rc != 0)
-				LOGW("instance %s: session start failed: %s", t->name, wa_errname(rc));
-			wamd_webhook_kick(t);
-		}
-		LOGI("wamd %s started: %zu instance(s), first connects spread over %llu ms, max %ld handshakes",
-		     WA_VERSION_STRING, n, (unsigned long long)spread, d.cfg.max_handshakes);
+		if (d.cfg.wa_version_fetch)
+			wamd_version_fetch_start(&d, start_instances); /* they start when it ends */
+		else
+			start_instances(&d);
 	}
 	ev_timer nudge;
 	if (loop) {
@@ -438,6 +497,7 @@ int main(int argc, char **argv)
 		}
 	}
 	LOGI("shutting down");
+	wamd_version_fetch_cancel();
 	/* sessions first (they close their sockets cleanly), then the loop */
 	for (struct wamd_tenant *t = d.tenants; t; t = t->next)
 		wamd_tenant_stop(t);

@@ -186,6 +186,8 @@ static void tenant_free(struct wamd_tenant *t)
 	free(t->own_lid);
 	free(t->profile_name);
 	free(t->pending_phone);
+	free(t->conn_error);
+	lws_sul_cancel(&t->qr_limit_sul);
 	wamd_lat_tenant_free(t);
 	free(t);
 }
@@ -255,11 +257,31 @@ static int reason_code(enum wa_disconnect_reason r)
 		return 503;
 	case WA_DISC_HANDSHAKE_FAILED:
 		return 500;
+	case WA_DISC_CLIENT_OUTDATED: /* the login failure code itself */
+		return 405;
 	}
 	return 500;
 }
 
-void wamd_on_state(struct wamd_tenant *t, enum wa_conn_state st, enum wa_disconnect_reason r)
+const char *wamd_tenant_wa_version(const struct wamd_tenant *t)
+{
+	const char *v = json_string_value(json_object_get(json_object_get(t->doc, "settings"), "waVersion"));
+	if (v && *v)
+		return v;
+	if (t->d->fetched_wa_version[0])
+		return t->d->fetched_wa_version;
+	return t->d->cfg.wa_version && *t->d->cfg.wa_version ? t->d->cfg.wa_version : NULL;
+}
+
+json_t *wamd_tenant_reason_json(const struct wamd_tenant *t)
+{
+	if (!t->conn_error)
+		return json_null();
+	return json_pack("{s:s, s:b}", "message", t->conn_error, "retrying", !t->conn_error_final);
+}
+
+void wamd_on_state(struct wamd_tenant *t, enum wa_conn_state st, enum wa_disconnect_reason r,
+		   const char *detail)
 {
 	const char *before = wamd_tenant_state_str(t);
 	t->state = st;
@@ -267,6 +289,29 @@ void wamd_on_state(struct wamd_tenant *t, enum wa_conn_state st, enum wa_disconn
 	if (st != WA_CONN_READY && r != WA_DISC_NONE)
 		t->status_reason = reason_code(r);
 	LOGI("instance %s: state %s", t->name, wamd_conn_state_name(st));
+	if (detail && *detail && r == WA_DISC_CLIENT_OUTDATED) {
+		/* libwa says what failed; the daemon says which of its settings to change */
+		char msg[1024];
+		const char *semi = strchr(detail, ';');
+		snprintf(msg, sizeof msg,
+			 "%.*s; set wa_version (or CONFIG_SESSION_PHONE_VERSION), or this instance's waVersion "
+			 "setting, to the current WhatsApp Web version and restart the instance, or turn on "
+			 "wa_version_fetch", semi ? (int)(semi - detail) : (int)strlen(detail), detail);
+		set_str(&t->conn_error, msg);
+		t->conn_error_final = true;
+		LOGE("instance %s: %s; not retrying until the instance is restarted", t->name, msg);
+	} else if (detail && *detail) {
+		set_str(&t->conn_error, detail);
+		t->conn_error_final = st != WA_CONN_BACKOFF;
+		if (t->conn_error_final)
+			LOGE("instance %s: %s; not retrying until the instance is restarted", t->name, detail);
+		else
+			LOGW("instance %s: %s; retrying with backoff", t->name, detail);
+	} else if (st == WA_CONN_READY || st == WA_CONN_PAIRING || st == WA_CONN_LOGGED_OUT ||
+		   (st == WA_CONN_DISCONNECTED && r == WA_DISC_BY_USER)) {
+		free(t->conn_error);
+		t->conn_error = NULL;
+	}
 	if (strcmp(before, after) != 0) {
 		json_t *data = json_pack("{s:s, s:s}", "instance", t->name, "state", after);
 		if (!strcmp(after, "open")) {
@@ -281,6 +326,7 @@ void wamd_on_state(struct wamd_tenant *t, enum wa_conn_state st, enum wa_disconn
 		} else {
 			json_object_set_new(data, "statusReason",
 					    json_integer(!strcmp(after, "close") ? t->status_reason ? t->status_reason : 428 : 200));
+			json_object_set_new(data, "wamdReason", wamd_tenant_reason_json(t));
 		}
 		json_object_set_new(t->doc, "connectionStatus", json_string(after));
 		if (wamd_tenant_save(t) != 0)
@@ -304,9 +350,28 @@ static json_t *qr_data(struct wamd_tenant *t)
 	return json_pack("{s:o}", "qrcode", q);
 }
 
-void wamd_on_qr(struct wamd_tenant *t, const char *qr, unsigned index)
+/* Out of the session's own callback: stopping frees the session. */
+static void qr_limit_stop(lws_sorted_usec_list_t *sul)
 {
+	struct wamd_tenant *t = lws_container_of(sul, struct wamd_tenant, qr_limit_sul);
+	LOGW("instance %s: QR code limit (%ld) reached without a scan; stopped (connect again for new codes)",
+	     t->name, t->d->cfg.qrcode_limit);
+	wamd_tenant_stop(t);
+	free(t->qr);
+	t->qr = NULL;
+	wamd_api_tenant_changed(t);
+}
+
+void wamd_on_qr(struct wamd_tenant *t, const char *qr, unsigned index, unsigned timeout_s)
+{
+	/* Evolution's QRCODE_LIMIT: after that many codes, stop instead of showing more */
+	if (t->d->cfg.qrcode_limit > 0 && index >= (unsigned long)t->d->cfg.qrcode_limit) {
+		if (t->d->ctx)
+			lws_sul_schedule(t->d->ctx, 0, &t->qr_limit_sul, qr_limit_stop, 1);
+		return;
+	}
 	set_str(&t->qr, qr);
+	t->qr_expires_ms = timeout_s ? wamd_now_ms() + (int64_t)timeout_s * 1000 : 0;
 	t->qr_count = index + 1;
 	wamd_emit(t, "QRCODE_UPDATED", qr_data(t));
 	wamd_api_tenant_changed(t);

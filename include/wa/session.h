@@ -53,6 +53,9 @@ enum wa_disconnect_reason {
 	WA_DISC_BY_USER,          /* wa_session_stop / logout */
 	WA_DISC_PROXY,            /* the proxy was unreachable, refused the credentials or the
 	                           * tunnel: retried with backoff like NETWORK */
+	WA_DISC_CLIENT_OUTDATED,  /* login <failure reason=405>: the server refuses the web client
+	                           * version we claim (wa_session_config.wa_version); not
+	                           * retried, as every retry would be refused the same way */
 };
 const char *wa_disconnect_reason_name(enum wa_disconnect_reason r);
 
@@ -104,6 +107,12 @@ typedef struct wa_event {
 		struct {
 			enum wa_conn_state state;
 			enum wa_disconnect_reason reason; /* for DISCONNECTED/BACKOFF/LOGGED_OUT */
+			/* DISCONNECTED, and STATE to BACKOFF/DISCONNECTED after a failed
+			 * attempt: why, in plain words for a user, or NULL. Names the
+			 * host, the step that failed (DNS, TCP, TLS, WebSocket
+			 * upgrade, proxy, Noise, login) and what to check, e.g.
+			 * "TCP: cannot connect to 127.0.0.1:1 (...); check ...". */
+			const char *detail;
 		} state;
 		struct {
 			const char *qr;      /* "ref,noisepub_b64,identitypub_b64,advsecret_b64" */
@@ -211,6 +220,9 @@ typedef struct wa_session_config {
 	 * a short one. */
 	uint32_t ack_timeout_ms;
 	wa_gate *gate;                 /* NULL: connect without admission control (borrowed) */
+	const char *wa_version;        /* web client version claimed at login, "2.3000.1043857760";
+	                                * NULL/"": the compiled-in one. WhatsApp refuses versions
+	                                * it considers outdated (WA_DISC_CLIENT_OUTDATED). */
 } wa_session_config;
 
 /* libwebsockets protocols libwa needs on the context (NULL-terminated array
@@ -260,6 +272,11 @@ int wa_session_request_pairing_code(wa_session *s, const char *phone) WA_MUST_CH
 int wa_session_logout(wa_session *s) WA_MUST_CHECK;
 
 enum wa_conn_state wa_session_state(const wa_session *s);
+/* 0 if wa_session_new would accept this wa_version ("A.B.C", each part a
+ * decimal < 2^32; NULL and "" mean the compiled-in one), else WA_EINVAL. */
+int wa_version_check(const char *version) WA_MUST_CHECK;
+/* The compiled-in web client version, "2.3000.1043857760" (static). */
+const char *wa_version_default(void);
 bool wa_session_is_paired(const wa_session *s);
 /* Own phone-number JID without device ("5511...@s.whatsapp.net") or NULL. */
 const char *wa_session_jid(const wa_session *s);

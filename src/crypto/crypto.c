@@ -32,6 +32,14 @@ bool wa_ct_equal(const void *a, const void *b, size_t n)
 
 /* ---- SHA-256 / HMAC / HKDF ---- */
 
+int wa_md5(uint8_t out[static 16], const void *p, size_t n)
+{
+	unsigned int len = 0;
+	if (EVP_Digest(p, n, out, &len, EVP_md5(), NULL) != 1 || len != 16)
+		return WA_ECRYPTO;
+	return 0;
+}
+
 void wa_sha256(uint8_t out[static WA_SHA256_LEN], const void *p, size_t n)
 {
 	wa_sha256_2(out, p, n, NULL, 0);

@@ -42,6 +42,10 @@ void wa_sha256(uint8_t out[static WA_SHA256_LEN], const void *p, size_t n);
 void wa_sha256_2(uint8_t out[static WA_SHA256_LEN], const void *a, size_t a_len,
 	const void *b, size_t b_len);
 
+/* MD5, only for the ClientPayload's build hash (not a security use).
+ * Returns 0 or WA_ECRYPTO. */
+int wa_md5(uint8_t out[static 16], const void *p, size_t n) WA_MUST_CHECK;
+
 /* HMAC-SHA256. Returns 0 or WA_ECRYPTO. */
 int wa_hmac_sha256(uint8_t out[static WA_HMAC_SHA256_LEN], const void *key, size_t key_len,
 	const void *p, size_t n) WA_MUST_CHECK;

@@ -14,6 +14,8 @@
 #include "noise/frame.h"
 #include "noise/handshake.h"
 #include "session/internal.h"
+#include "session/payload.h"
+#include "transport/ws.h"
 #include "util/log.h"
 #include "util/seams.h"
 
@@ -52,6 +54,7 @@ static const char *const reason_names[] = {
 	[WA_DISC_HANDSHAKE_FAILED] = "HANDSHAKE_FAILED",
 	[WA_DISC_BY_USER] = "BY_USER",
 	[WA_DISC_PROXY] = "PROXY",
+	[WA_DISC_CLIENT_OUTDATED] = "CLIENT_OUTDATED",
 };
 
 const char *wa_disconnect_reason_name(enum wa_disconnect_reason r)
@@ -151,9 +154,13 @@ static void set_state(wa_session *s, enum wa_conn_state st, enum wa_disconnect_r
 	WA_DEBUG(MOD, "[%lld/%u] %s -> %s", (long long)s->instance_id, s->gen,
 		wa_conn_state_name(s->state), wa_conn_state_name(st));
 	s->state = st;
+	if (st == WA_CONN_READY || st == WA_CONN_PAIRING)
+		s->last_error[0] = '\0';
 	wa_event ev = {.type = WA_EV_STATE};
 	ev.u.state.state = st;
 	ev.u.state.reason = why;
+	if ((st == WA_CONN_BACKOFF || st == WA_CONN_DISCONNECTED) && why != WA_DISC_NONE && s->last_error[0])
+		ev.u.state.detail = s->last_error;
 	wa_session_emit(s, &ev);
 }
 
@@ -215,7 +222,84 @@ static void emit_disconnected(wa_session *s, enum wa_disconnect_reason why)
 	wa_event ev = {.type = WA_EV_DISCONNECTED};
 	ev.u.state.state = s->state;
 	ev.u.state.reason = why;
+	ev.u.state.detail = s->last_error[0] ? s->last_error : NULL;
 	wa_session_emit(s, &ev);
+}
+
+/* Puts why an attempt failed into s->last_error, in words a user can act
+ * on: the host, the step (DNS, TCP, TLS, WebSocket upgrade, proxy, Noise,
+ * login) and what to check. Failures of a working connection (READY) are
+ * left to the reason name. */
+static void describe_failure(wa_session *s, enum wa_disconnect_reason reason, int err)
+{
+	char host[256] = "?", path[WA_TR_MAX_URL + 1];
+	int port = 0;
+	bool tls = false;
+	if (wa_tr_parse_url(s->url, &tls, host, sizeof host, &port, path, sizeof path) != 0)
+		snprintf(host, sizeof host, "?");
+	char *e = s->last_error;
+	size_t n = sizeof s->last_error;
+	const char *t = s->fail_text[0] ? s->fail_text : wa_errname(err);
+	const unsigned tmo = WA_SESSION_CONNECT_TIMEOUT_MS / 1000;
+	if (reason == WA_DISC_CLIENT_OUTDATED) {
+		snprintf(e, n,
+			"login: WhatsApp refused the client version %u.%u.%u as outdated (failure 405); claim "
+			"the current WhatsApp Web version (wa_version) and start again",
+			s->version[0], s->version[1], s->version[2]);
+		return;
+	}
+	if (s->state == WA_CONN_READY || reason == WA_DISC_BY_USER || reason == WA_DISC_REPLACED ||
+	    reason == WA_DISC_LOGGED_OUT || reason == WA_DISC_RESTART_REQUIRED) {
+		e[0] = '\0';
+		return;
+	}
+	switch (s->fail_step) {
+	case WA_TR_STEP_DNS:
+		snprintf(e, n, "DNS: cannot resolve %s (%s); check this machine's DNS and network, and the "
+			"host name in wa_url", host, t);
+		return;
+	case WA_TR_STEP_TCP:
+		snprintf(e, n, "TCP: cannot connect to %s:%d (%s); check that the server is running and "
+			"reachable from here (firewall, wa_url, a proxy)", host, port, t);
+		return;
+	case WA_TR_STEP_TLS:
+		snprintf(e, n, "TLS: the TLS handshake with %s:%d failed (%s); check the system CA "
+			"certificates and clock, or a TLS-intercepting proxy", host, port, t);
+		return;
+	case WA_TR_STEP_UPGRADE:
+		snprintf(e, n, "WebSocket upgrade: %s:%d answered but did not accept the WebSocket (%s); "
+			"check the scheme and path of wa_url, or an HTTP proxy in between", host, port, t);
+		return;
+	case WA_TR_STEP_PROXY:
+		snprintf(e, n, "proxy: the instance's proxy failed on the way to %s:%d (%s); check the "
+			"proxy's host, port and credentials", host, port, t);
+		return;
+	default:
+		break;
+	}
+	if (reason == WA_DISC_HANDSHAKE_FAILED) {
+		snprintf(e, n, "Noise: the handshake with %s:%d failed (%s); check that wa_url is a WhatsApp "
+			"server and, for a test server, wa_trust_root", host, port, wa_errname(err));
+	} else if (s->state == WA_CONN_HANDSHAKING) {
+		if (reason == WA_DISC_TIMEOUT)
+			snprintf(e, n, "Noise: %s:%d did not answer the Noise handshake within %u s; check that "
+				"wa_url is a WhatsApp server", host, port, tmo);
+		else
+			snprintf(e, n, "Noise: %s:%d closed the connection during the Noise handshake (%s); "
+				"check that wa_url is a WhatsApp server", host, port, wa_errname(err));
+	} else if (s->state == WA_CONN_CONNECTING) {
+		if (reason == WA_DISC_TIMEOUT)
+			snprintf(e, n, "TCP: no answer from %s:%d within %u s; check the network path to it "
+				"(a firewall dropping packets, an unroutable address)", host, port, tmo);
+		else
+			snprintf(e, n, "TCP: connecting to %s:%d failed (%s); check that the server is running "
+				"and reachable from here", host, port, t);
+	} else if (s->state == WA_CONN_AUTHENTICATING) {
+		snprintf(e, n, "login: %s:%d ended the connection before accepting the login (%s)", host,
+			port, wa_disconnect_reason_name(reason));
+	} else {
+		e[0] = '\0';
+	}
 }
 
 void wa_conn_fail(wa_session *s, enum wa_disconnect_reason reason, int err)
@@ -223,12 +307,21 @@ void wa_conn_fail(wa_session *s, enum wa_disconnect_reason reason, int err)
 	bool had_conn = s->conn || s->nt || s->hs;
 	WA_DEBUG(MOD, "[%lld/%u] connection ends in %s: %s (%s)", (long long)s->instance_id, s->gen,
 		wa_conn_state_name(s->state), wa_disconnect_reason_name(reason), wa_errname(err));
+	describe_failure(s, reason, err);
+	s->fail_step = 0;
+	s->fail_text[0] = '\0';
 	teardown(s);
 	s->last_reason = reason;
 	if (had_conn)
 		emit_disconnected(s, reason);
 	switch (reason) {
 	case WA_DISC_BY_USER:
+		s->started = false;
+		set_state(s, WA_CONN_DISCONNECTED, reason);
+		return;
+	case WA_DISC_CLIENT_OUTDATED:
+		/* every retry would be refused the same way until the version
+		 * is changed: stop and say so (the embedder restarts it) */
 		s->started = false;
 		set_state(s, WA_CONN_DISCONNECTED, reason);
 		return;
@@ -557,6 +650,13 @@ static void tr_on_open(void *user)
 	set_state(s, WA_CONN_HANDSHAKING, WA_DISC_NONE);
 }
 
+static void tr_on_fail_detail(void *user, int step, const char *text)
+{
+	wa_session *s = user;
+	s->fail_step = step;
+	snprintf(s->fail_text, sizeof s->fail_text, "%s", text && text[0] ? text : "no details");
+}
+
 static void tr_on_close(void *user, int err)
 {
 	wa_session *s = user;
@@ -586,6 +686,7 @@ static const wa_tr_events tr_events = {
 	.on_data = tr_on_data,
 	.on_close = tr_on_close,
 	.on_written = tr_on_written,
+	.on_fail_detail = tr_on_fail_detail,
 };
 
 /* Every connection attempt starts here: drop what is left of the last
@@ -698,13 +799,16 @@ int wa_handle_success(wa_session *s, const wa_node *n)
 }
 
 /* <failure reason=N>: 401/403/406 mean this device is gone (whatsmeow's
- * set); everything else is retried. */
+ * set); 405 that our client version is refused as outdated (not retried);
+ * everything else is retried. */
 int wa_handle_failure(wa_session *s, const wa_node *n)
 {
 	const char *r = wa_node_attr(n, "reason");
 	int code = r ? atoi(r) : 0;
 	if (code == 401 || code == 403 || code == 406)
 		wa_conn_fail(s, WA_DISC_LOGGED_OUT, WA_ELOGGED_OUT);
+	else if (code == 405)
+		wa_conn_fail(s, WA_DISC_CLIENT_OUTDATED, WA_EPROTO);
 	else
 		wa_conn_fail(s, WA_DISC_SERVER_ERROR, WA_EPROTO);
 	return 0;
@@ -847,6 +951,11 @@ int wa_session_new_with_driver(const wa_session_config *cfg, const wa_tr_driver 
 	s->url = strdup(cfg->url ? cfg->url : WA_DEFAULT_URL);
 	s->proxy = cfg->proxy && cfg->proxy[0] ? strdup(cfg->proxy) : NULL;
 	s->device_name = strdup(cfg->device_name ? cfg->device_name : "wamd");
+	memcpy(s->version, wa_session_app_version, sizeof s->version);
+	if (cfg->wa_version && cfg->wa_version[0] && wa_version_parse(cfg->wa_version, s->version) != 0) {
+		rc = WA_EINVAL;
+		goto fail;
+	}
 	s->push_name = dup_or_null(cfg->push_name);
 	if (!s->url || !s->device_name || (cfg->proxy && cfg->proxy[0] && !s->proxy) ||
 	    (cfg->push_name && !s->push_name))

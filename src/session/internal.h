@@ -133,6 +133,10 @@ struct wa_session {
 	unsigned attempt;           /* consecutive failed attempts (backoff index) */
 	enum wa_disconnect_reason last_reason;
 	int in_event;               /* >0 while inside on_event */
+	uint32_t version[3];        /* web client version claimed (cfg wa_version or compiled in) */
+	int fail_step;              /* WA_TR_STEP_* the transport reported for this attempt, or 0 */
+	char fail_text[128];        /* the transport's words for it */
+	char last_error[512];       /* the last failure in plain words ("" after READY) */
 
 	/* credentials: always loaded (generated on first start) */
 	wa_store_creds *creds;      /* sodium-allocated, scrubbed on free */

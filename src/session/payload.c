@@ -4,12 +4,14 @@
  * (username, device, passive, pull) once paired. Field values follow
  * Baileys 7.0.0-rc14 (Utils/validate-connection.js) so the server sees a
  * familiar web client. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client_payload.pb-c.h"
 #include "device_props.pb-c.h"
 #include "binary/jid.h"
+#include "crypto/crypto.h"
 #include "session/internal.h"
 #include "session/payload.h"
 
@@ -21,6 +23,42 @@ const uint8_t wa_session_build_hash[16] = {
 	0xf6, 0xf6, 0x5c, 0x06, 0x07, 0xa1, 0xcd, 0xff,
 	0xd8, 0x75, 0x2b, 0x05, 0x1f, 0xc9, 0x5e, 0xdf,
 };
+
+int wa_version_parse(const char *s, uint32_t out[3])
+{
+	uint32_t v[3];
+	const char *p = s;
+	if (!p)
+		return WA_EINVAL;
+	for (int i = 0; i < 3; i++) {
+		if (*p < '0' || *p > '9')
+			return WA_EINVAL;
+		uint64_t x = 0;
+		while (*p >= '0' && *p <= '9') {
+			x = x * 10 + (uint64_t)(*p++ - '0');
+			if (x > UINT32_MAX)
+				return WA_EINVAL;
+		}
+		v[i] = (uint32_t)x;
+		if (i < 2 && *p++ != '.')
+			return WA_EINVAL;
+	}
+	if (*p)
+		return WA_EINVAL;
+	memcpy(out, v, sizeof v);
+	return 0;
+}
+
+int wa_version_check(const char *version)
+{
+	uint32_t v[3];
+	return !version || !version[0] ? 0 : wa_version_parse(version, v);
+}
+
+const char *wa_version_default(void)
+{
+	return "2.3000.1043857760";
+}
 
 static void be(uint8_t *out, uint32_t v, size_t n)
 {
@@ -59,12 +97,14 @@ int wa_payload_build(const wa_payload_params *pp, uint8_t **out, size_t *out_len
 	Wa__DeviceProps__AppVersion dpv = WA__DEVICE_PROPS__APP_VERSION__INIT;
 	Wa__DeviceProps__HistorySyncConfig hs = WA__DEVICE_PROPS__HISTORY_SYNC_CONFIG__INIT;
 	uint8_t *props = NULL;
+	uint8_t custom_hash[16]; /* packed below: lives as long as cp */
 	int rc = 0;
 
 	av.has_primary = av.has_secondary = av.has_tertiary = 1;
-	av.primary = wa_session_app_version[0];
-	av.secondary = wa_session_app_version[1];
-	av.tertiary = wa_session_app_version[2];
+	const uint32_t *ver = pp->version ? pp->version : wa_session_app_version;
+	av.primary = ver[0];
+	av.secondary = ver[1];
+	av.tertiary = ver[2];
 	ua.has_platform = 1;
 	ua.platform = WA__CLIENT_PAYLOAD__USER_AGENT__PLATFORM__WEB;
 	ua.app_version = &av;
@@ -137,7 +177,17 @@ int wa_payload_build(const wa_payload_params *pp, uint8_t **out, size_t *out_len
 		reg.e_skey_id = (ProtobufCBinaryData){3, skey_id};
 		reg.e_skey_val = (ProtobufCBinaryData){32, (uint8_t *)c->signed_prekey_pub};
 		reg.e_skey_sig = (ProtobufCBinaryData){64, (uint8_t *)c->signed_prekey_sig};
-		reg.build_hash = (ProtobufCBinaryData){16, (uint8_t *)wa_session_build_hash};
+		/* buildHash is MD5 of the claimed version's text */
+		const uint8_t *hash = wa_session_build_hash;
+		if (pp->version && memcmp(pp->version, wa_session_app_version, sizeof wa_session_app_version)) {
+			char vs[40];
+			snprintf(vs, sizeof vs, "%u.%u.%u", ver[0], ver[1], ver[2]);
+			rc = wa_md5(custom_hash, vs, strlen(vs));
+			if (rc)
+				goto done;
+			hash = custom_hash;
+		}
+		reg.build_hash = (ProtobufCBinaryData){16, (uint8_t *)hash};
 		reg.device_props = (ProtobufCBinaryData){plen, props};
 		cp.device_pairing_data = &reg;
 	}
@@ -161,6 +211,7 @@ int wa_session_build_client_payload(const wa_session *s, uint8_t **out, size_t *
 		.creds = s->creds,
 		.device_name = s->device_name,
 		.push_name = s->push_name ? s->push_name : s->creds->push_name,
+		.version = s->version,
 	};
 	if (wa_creds_paired(s->creds)) {
 		int rc = wa_session_parse_own_jid(s->creds->me_jid, &pp.username, &pp.device);

@@ -20,7 +20,11 @@ typedef struct wa_payload_params {
 	const wa_store_creds *creds; /* registration: keys, regid, signed pre-key */
 	const char *device_name;     /* DeviceProps.os; NULL: "wamd" */
 	const char *push_name;       /* NULL or "" to omit */
+	const uint32_t *version;     /* 3 parts; NULL: wa_session_app_version */
 } wa_payload_params;
+
+/* Parses "A.B.C" (decimals < 2^32, nothing else). WA_EINVAL. */
+int wa_version_parse(const char *s, uint32_t out[3]) WA_MUST_CHECK;
 
 /* Serialized ClientPayload; *out malloc'd (free()). WA_ENOMEM. */
 int wa_payload_build(const wa_payload_params *pp, uint8_t **out, size_t *out_len) WA_MUST_CHECK;

@@ -9,6 +9,7 @@
  * (close) and lws destroyed the wsi; until the wsi is gone lws may still
  * call us with it, so the object outlives the owner's interest. */
 #include <libwebsockets.h>
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +65,8 @@ struct wa_tr_conn {
 	struct tx_buf *tx_head, *tx_tail;
 	size_t tx_bytes;
 	uint64_t n_written; /* messages written, for on_written */
+	int fail_step;      /* a failure inside lws_client_connect_via_info */
+	char fail_text[128];
 };
 
 /* One per lws_context that has timers; freed with its last timer. The list
@@ -138,22 +141,51 @@ static void conn_wsi_gone(struct wa_tr_conn *c, struct lws *wsi, int err)
 	}
 }
 
-/* With a proxy, tell "the proxy failed" (unreachable, 403/407/502: lws 4.1
- * says "proxy ..." for a bad answer, "Unable to connect" for a dead proxy)
- * from a failure past the tunnel (TLS: "connect SSL err ...", certificate;
- * WebSocket upgrade). lws gives only a text, so this looks at it and at
- * whether the upgrade request was being written. */
+const char *wa_tr_step_name(int step)
+{
+	switch (step) {
+	case WA_TR_STEP_DNS:
+		return "DNS";
+	case WA_TR_STEP_TCP:
+		return "TCP";
+	case WA_TR_STEP_TLS:
+		return "TLS";
+	case WA_TR_STEP_UPGRADE:
+		return "WebSocket upgrade";
+	case WA_TR_STEP_PROXY:
+		return "proxy";
+	}
+	return "?";
+}
+
+/* lws 4.1 reports a failed client connection only as a text: "HS: ..." or
+ * a bad HTTP status for the upgrade, "connect SSL err"/"tls start fail"/
+ * "Timed out waiting SSL" for TLS, a getaddrinfo text for names. The
+ * upgrade request being written (APPEND_HANDSHAKE_HEADER) means TCP and
+ * TLS were done. With a proxy, "proxy ..." (bad answer) and "Unable to
+ * connect" (dead proxy) mean the proxy failed, unless the tunnel was up. */
+int wa_tr_classify_failure(const char *text, bool upgrade_sent, bool via_proxy)
+{
+	const char *m = text ? text : "";
+	if (upgrade_sent || !strncmp(m, "HS:", 3) || strcasestr(m, "bad HTTP response") ||
+	    strcasestr(m, "upgrade"))
+		return WA_TR_STEP_UPGRADE;
+	if (strcasestr(m, "ssl") || strcasestr(m, "tls") || strcasestr(m, "cert"))
+		return WA_TR_STEP_TLS;
+	if (via_proxy)
+		return WA_TR_STEP_PROXY;
+	if (strcasestr(m, "getaddrinfo") || strcasestr(m, "dns") || strcasestr(m, "resolv") ||
+	    strcasestr(m, "lookup") || strcasestr(m, "host name") || strcasestr(m, "hostname"))
+		return WA_TR_STEP_DNS;
+	return WA_TR_STEP_TCP;
+}
+
+/* WA_EPROXY when the proxy itself failed (on_close's err), else WA_EIO. */
 static int conn_error_code(const struct wa_tr_conn *c, const void *in)
 {
-	if (!c->proxy_vhost || c->tunnel_up)
+	if (!c->proxy_vhost)
 		return WA_EIO;
-	const char *msg = in ? in : "";
-	if (strcasestr(msg, "ssl") || strcasestr(msg, "tls") || strcasestr(msg, "cert"))
-		return WA_EIO; /* the tunnel was up: TLS with the server failed */
-	if (strcasestr(msg, "proxy") || strcasestr(msg, "connect") || strcasestr(msg, "refused") ||
-	    strcasestr(msg, "timed out") || strcasestr(msg, "dns") || strcasestr(msg, "getaddr"))
-		return WA_EPROXY;
-	return WA_EIO;
+	return wa_tr_classify_failure(in, c->tunnel_up, true) == WA_TR_STEP_PROXY ? WA_EPROXY : WA_EIO;
 }
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -206,8 +238,16 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		return 0;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		WA_DEBUG("transport", "connection error: %s", in ? (const char *)in : "(none)");
-		if (c)
+		if (c) {
+			if (c->in_open) {
+				c->fail_step = wa_tr_classify_failure(in, c->tunnel_up, c->proxy_vhost != NULL);
+				snprintf(c->fail_text, sizeof c->fail_text, "%s", in ? (const char *)in : "");
+			} else if (!c->released && c->ev && c->ev->on_fail_detail)
+				c->ev->on_fail_detail(c->user,
+					wa_tr_classify_failure(in, c->tunnel_up, c->proxy_vhost != NULL),
+					in ? (const char *)in : "");
 			conn_wsi_gone(c, wsi, conn_error_code(c, in));
+		}
 		return 0;
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		if (c)
@@ -526,6 +566,17 @@ static int tr_open(void *ctx, const wa_tr_config *cfg, const wa_tr_events *ev, v
 	if (!wsi || c->failed) {
 		/* A failure reported synchronously: the wsi (if any) is already
 		 * gone or going; let it free us if it still holds us. */
+		if (ev->on_fail_detail) {
+			/* lws 4.1 resolves names synchronously in the call above and
+			 * fails without a word when the name does not resolve; a
+			 * numeric address cannot fail there that way */
+			unsigned char a6[16];
+			bool numeric = inet_pton(AF_INET, host, a6) == 1 || inet_pton(AF_INET6, host, a6) == 1;
+			int step = c->fail_step ? c->fail_step
+				: c->proxy_vhost ? WA_TR_STEP_PROXY : numeric ? WA_TR_STEP_TCP : WA_TR_STEP_DNS;
+			ev->on_fail_detail(user, step, c->fail_text[0] ? c->fail_text
+				: step == WA_TR_STEP_DNS ? "the name did not resolve" : "");
+		}
 		c->released = true;
 		c->ev = NULL;
 		if (!c->wsi || c->failed)

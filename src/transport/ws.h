@@ -62,7 +62,28 @@ typedef struct wa_tr_events {
 	 * counting every successful send) was written to the socket. Called
 	 * from the driver's write path; must not close the connection. */
 	void (*on_written)(void *user, uint64_t n);
+	/* Optional (NULL ok): called just before on_close when the connection
+	 * failed before on_open (or from inside open() just before it returns
+	 * WA_EIO for a failure found at once), with the step that failed (WA_TR_STEP_*) and
+	 * the transport's own words (borrowed; may be ""), so the owner can
+	 * tell a user what to check. */
+	void (*on_fail_detail)(void *user, int step, const char *text);
 } wa_tr_events;
+
+/* How far a connection attempt got before it failed. */
+enum wa_tr_step {
+	WA_TR_STEP_DNS = 1,     /* resolving the server's name */
+	WA_TR_STEP_TCP,         /* opening the TCP connection */
+	WA_TR_STEP_TLS,         /* the TLS handshake (wss://) */
+	WA_TR_STEP_UPGRADE,     /* the HTTP request upgrading to WebSocket */
+	WA_TR_STEP_PROXY,       /* reaching the proxy or opening its tunnel */
+};
+/* "DNS", "TCP", "TLS", "WebSocket upgrade", "proxy" (static). */
+const char *wa_tr_step_name(int step);
+/* The step a failed attempt stopped at, from the transport's error text
+ * and whether the upgrade request was already being written (pure; for
+ * tests). */
+int wa_tr_classify_failure(const char *text, bool upgrade_sent, bool via_proxy);
 
 typedef void (*wa_timer_fn)(void *user);
 

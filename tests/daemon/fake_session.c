@@ -479,3 +479,21 @@ int wa_session_start_spread(wa_session *s, uint32_t max_delay_ms)
 	(void)max_delay_ms;
 	return wa_session_start(s);
 }
+
+/* Same rule as libwa's: "A.B.C", decimals below 2^32. */
+int wa_version_check(const char *v)
+{
+	if (!v || !*v)
+		return 0;
+	for (int i = 0; i < 3; i++) {
+		unsigned long long x = 0;
+		if (*v < '0' || *v > '9')
+			return WA_EINVAL;
+		while (*v >= '0' && *v <= '9')
+			if ((x = x * 10 + (unsigned long long)(*v++ - '0')) > 0xffffffffull)
+				return WA_EINVAL;
+		if (i < 2 && *v++ != '.')
+			return WA_EINVAL;
+	}
+	return *v ? WA_EINVAL : 0;
+}

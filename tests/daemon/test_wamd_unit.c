@@ -398,12 +398,89 @@ static void test_store_tables(const char *dir)
 	unlink(side);
 }
 
+/* Evolution API's variable names and <data>/.env: mapped onto wamd's
+ * settings under WAMD_* names and flags; the process environment beats
+ * the file; settings wamd has no use for are listed, never an error. */
+static void test_evolution_env(const char *dir)
+{
+	struct wamd_config c;
+	char err[256], path[512];
+	bool help;
+	char *argv0[] = { "wamd", NULL };
+	snprintf(path, sizeof path, "%s/.env", dir);
+	write_file(path, "# Evolution's .env\nSERVER_URL=http://from-dotenv\n"
+			 "export AUTHENTICATION_API_KEY='dotenv-key-0123456789' # comment kept out\n"
+			 "WEBHOOK_GLOBAL_ENABLED=true\nWEBHOOK_GLOBAL_URL=\"http://hooks.example/in\"\n"
+			 "WEBHOOK_GLOBAL_WEBHOOK_BY_EVENTS=true\nWEBHOOK_EVENTS_MESSAGES_UPSERT=true\n"
+			 "WEBHOOK_EVENTS_QRCODE_UPDATED=false\nWEBHOOK_EVENTS_CONNECTION_UPDATE=true\n"
+			 "DATABASE_PROVIDER=postgresql\nCACHE_REDIS_ENABLED=false\nLOG_LEVEL=ERROR,WARN,DEBUG,INFO,LOG\n"
+			 "CONFIG_SESSION_PHONE_VERSION=2.3000.1099999999\nCONFIG_SESSION_PHONE_CLIENT=My CRM\n");
+	memset(fake_env, 0, sizeof fake_env);
+	fake_env[0][0] = "WAMD_DATA";
+	fake_env[0][1] = dir;
+	fake_env[1][0] = "SERVER_URL"; /* the environment beats .env */
+	fake_env[1][1] = "http://from-env";
+	CHECK_EQ_INT(wamd_config_load(&c, 1, argv0, fake_getenv, err, sizeof err, &help), 0);
+	CHECK_EQ_STR(c.server_url, "http://from-env");
+	CHECK_EQ_STR(c.api_key, "dotenv-key-0123456789");
+	CHECK_EQ_STR(c.webhook_global_url, "http://hooks.example/in");
+	CHECK(c.webhook_global_by_events);
+	CHECK_EQ_STR(c.webhook_global_events, "MESSAGES_UPSERT,CONNECTION_UPDATE");
+	CHECK_EQ_STR(c.log_level, "debug");
+	CHECK_EQ_STR(c.wa_version, "2.3000.1099999999");
+	CHECK_EQ_STR(c.device_name, "My CRM");
+	CHECK(strstr(wamd_evolution_ignored(), "DATABASE_PROVIDER") != NULL);
+	CHECK(strstr(wamd_evolution_ignored(), "CACHE_REDIS_ENABLED") != NULL);
+	CHECK(strstr(wamd_evolution_ignored(), "SERVER_URL") == NULL);
+	wamd_config_free(&c);
+
+	/* WAMD_* names beat Evolution's; flags beat both; a disabled global
+	 * webhook is not set; every switch off means no event */
+	write_file(path, "AUTHENTICATION_API_KEY=evolution-key-0123456789\nWEBHOOK_GLOBAL_ENABLED=false\n"
+			 "WEBHOOK_GLOBAL_URL=http://hooks.example/in\nWEBHOOK_EVENTS_MESSAGES_UPSERT=false\n"
+			 "SERVER_PORT=8080\n");
+	fake_env[1][0] = "WAMD_API_KEY";
+	fake_env[1][1] = "wamd-key-0123456789";
+	char *argv1[] = { "wamd", "--listen", "127.0.0.1:9", NULL };
+	CHECK_EQ_INT(wamd_config_load(&c, 3, argv1, fake_getenv, err, sizeof err, &help), 0);
+	CHECK_EQ_STR(c.api_key, "wamd-key-0123456789");
+	CHECK(c.webhook_global_url == NULL);
+	CHECK_EQ_STR(c.webhook_global_events, "NONE");
+	CHECK_EQ_STR(c.listen, "127.0.0.1:9");
+	wamd_config_free(&c);
+	char *argv2[] = { "wamd", NULL };
+	CHECK_EQ_INT(wamd_config_load(&c, 1, argv2, fake_getenv, err, sizeof err, &help), 0);
+	CHECK_EQ_STR(c.listen, "0.0.0.0:8080"); /* SERVER_PORT: Evolution listens everywhere */
+	wamd_config_free(&c);
+
+	/* a malformed .env line is an error that names the file and line */
+	write_file(path, "GOOD=1\nthis line has no equals sign\n");
+	CHECK_EQ_INT(wamd_config_load(&c, 1, argv2, fake_getenv, err, sizeof err, &help), -1);
+	CHECK(strstr(err, ".env:2") != NULL);
+	wamd_config_free(&c);
+	unlink(path);
+}
+
+/* WhatsApp Web's service worker carries the current web client revision. */
+static void test_version_from_sw(void)
+{
+	static const char esc[] = "self.__swData=JSON.parse(\"{\\\"client_revision\\\":1023223821,\\\"x\\\":1}\");";
+	static const char plain[] = "{\"server_revision\":5,\"client_revision\": 1099999999}";
+	CHECK(wamd_version_from_sw(esc, strlen(esc)) == 1023223821ul);
+	CHECK(wamd_version_from_sw(plain, strlen(plain)) == 1099999999ul);
+	CHECK(wamd_version_from_sw("client_revision", 15) == 0);
+	CHECK(wamd_version_from_sw("\"client_revision\":99999999999", 29) == 0); /* more than 32 bits */
+	CHECK(wamd_version_from_sw("nothing here", 12) == 0);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/wamd-unit-XXXXXX";
 	if (!mkdtemp(dir))
 		return 1;
 	test_config(dir);
+	test_evolution_env(dir);
+	test_version_from_sw();
 	test_numbers();
 	test_urls_events();
 	test_store_tables(dir);

@@ -12,6 +12,7 @@ import hmac
 import http.client
 import http.server
 import json
+import re
 import os
 import shutil
 import signal
@@ -301,8 +302,13 @@ def test_api():
         check(st == 200 and q.get("code", "").startswith("2@") and q.get("count", 0) >= 1, "connect gives QR %s" % q)
         png = base64.b64decode(q.get("base64", "data:image/png;base64,").split(",", 1)[1] or "")
         check(png[:8] == b"\x89PNG\r\n\x1a\n", "QR base64 is a PNG")
+        # the older route answers as connect
+        st, q2 = d.req("GET", "/instance/qrcode/alpha", key=ta)
+        check(st == 200 and q2.get("code", "").startswith("2@") and "base64" in q2, "qrcode alias %s" % q2)
         st, s = d.req("GET", "/instance/connectionState/alpha", key=ta)
         check(s["instance"]["state"] == "connecting", "connecting while showing QR")
+        check(set(s["instance"]) == {"instanceName", "state", "wamdReason"} and s["instance"]["wamdReason"] is None,
+              "connectionState: Evolution's fields, wamdReason beside them %s" % s)
         # pairing code on beta
         st, q = d.req("GET", "/instance/connect/beta?number=5511977776666", key="BETA-7f3a9c2e51d84b06a1e5c9d2f8b47e3a")
         check(st == 200 and q.get("pairingCode") == "FAKECODE", "pairing code via ?number= %s" % q)
@@ -389,7 +395,16 @@ def test_api():
         st, _ = d.req("POST", "/message/sendText/beta", raw=b"{" + b" " * (1024 * 1024 + 10) + b"}", key=tb)
         check(st == 413, "body over 1 MiB -> 413")
         st, body = d.req("GET", "/nope/x", key=ADMIN)
-        check(st == 404 and body["response"]["message"] == ["Cannot GET /nope/x"], "unknown route")
+        check(st == 404 and body["response"]["message"][0] == "Cannot GET /nope/x", "unknown route")
+        # an older integration's near miss: Evolution's envelope, the closest route named
+        st, body = d.req("GET", "/instance/conect/beta", key=ADMIN)
+        check(st == 404 and body["response"]["message"][0] == "Cannot GET /instance/conect/beta"
+              and "GET /instance/connect/{instance}" in body["response"]["message"][1], "closest route %r" % (body,))
+        # /docs lists the routes, with no key (as Evolution's Swagger page)
+        st, body = d.req("GET", "/docs", key=None)
+        paths = [r["path"] for r in body["routes"]] if st == 200 else []
+        check(st == 200 and "/instance/qrcode/{instance}" in paths and "/message/sendText/{instance}" in paths,
+              "/docs lists the routes")
         # websocket stream, filtered by instance
         s, status = ws_connect(d.port, "/ws/events?instance=beta", tb)
         check(b"101" in status, "ws upgrade %r" % status)
@@ -613,6 +628,56 @@ def test_wamctl():
         check(rc == 0, "wamctl instance delete")
         rc, out, err = run("instance", "list")
         check("c1" not in out, "deleted")
+    finally:
+        rc = d.stop()
+        check(rc == 0, "clean exit (rc %s)" % rc)
+        if FAILS:
+            d.dump_log()
+    # wamctl pair on a terminal redraws a rotated QR in place (cursor up, clear
+    # below) and counts down its validity; piped, it prints each code once
+    import pty
+    d = Daemon(env={"WAMD_FAKE_AUTOPAIR_MS": "2500"})
+    d.start(tcp=False)
+    try:
+        run("instance", "create", "t1")
+        run("instance", "create", "t2")
+        master, slave = pty.openpty()
+        p = subprocess.Popen([ctl, "--socket", d.sock, "pair", "t1"], stdout=slave, stderr=subprocess.PIPE)
+        os.close(slave)
+        out = b""
+        while True:
+            try:
+                b = os.read(master, 65536)
+            except OSError:
+                break
+            if not b:
+                break
+            out += b
+        rc = p.wait(timeout=20)
+        os.close(master)
+        check(rc == 0 and b"connected" in out, "wamctl pair on a tty returns when connected")
+        check(re.search(rb"\x1b\[\d+A\x1b\[J", out) is not None, "a rotated QR is drawn over the old one")
+        check(b"this code is valid for" in out, "the validity is shown")
+        check(out.count(b"Scan with WhatsApp") >= 2, "more than one code shown")
+        # Evolution's QRCODE_LIMIT (its own variable name): after 2 codes the
+        # unpaired instance stops instead of showing more; connect starts over
+        d2 = Daemon(env={"WAMD_FAKE_AUTOPAIR_MS": "60000", "QRCODE_LIMIT": "2"})
+        d2.start(tcp=False)
+        try:
+            d2.req("POST", "/instance/create", {"instanceName": "q1"}, unix=True)
+            st, q = d2.req("GET", "/instance/connect/q1", unix=True)
+            check(st == 200 and q.get("count") == 1, "first code %s" % q)
+            time.sleep(2.0)  # codes every 0.4 s: the third would be due by now
+            st, s2 = d2.req("GET", "/instance/connectionState/q1", unix=True)
+            check(s2["instance"]["state"] == "close", "stopped after QRCODE_LIMIT codes %s" % s2)
+            st, q = d2.req("GET", "/instance/connect/q1", unix=True)
+            check(st == 200 and q.get("count") == 1 and q.get("code"), "connect starts over %s" % q)
+            check("QR code limit (2) reached" in open(os.path.join(d2.data, "wamd.log")).read(), "the log says why")
+        finally:
+            check(d2.stop() == 0, "clean exit")
+        rc, out2, err = run("pair", "t2")
+        check(rc == 0 and re.search(r"\x1b\[\d+A", out2) is None and out2.count("Scan with WhatsApp") >= 2 and "valid for" in out2,
+              "piped: each code printed once, with its validity, no cursor movement %r" % out2[-300:])
     finally:
         rc = d.stop()
         check(rc == 0, "clean exit (rc %s)" % rc)

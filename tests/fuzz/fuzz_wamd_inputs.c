@@ -1,7 +1,9 @@
 /* Fuzz target over wamd's own parsers of untrusted text: the config file
  * (key = value and JSON forms), webhook URLs and their address classes,
- * and Evolution's phone-number normalizer (API `number` fields). The first
- * byte picks the parser. */
+ * Evolution's phone-number normalizer (API `number` fields), an Evolution
+ * .env file in the data folder and WhatsApp Web's service worker script
+ * (wa_version_fetch). The first byte picks the parser (0xFE, 0xFF: the last
+ * two, so older seeds keep theirs). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
+	if (data[0] == 0xFE) {
+		char err[256];
+		(void)wamd_dotenv_parse(s, "fuzz", err, sizeof err);
+		wamd_dotenv_clear();
+		free(s);
+		return 0;
+	}
+	if (data[0] == 0xFF) {
+		(void)wamd_version_from_sw((const char *)data + 1, size - 1);
+		free(s);
+		return 0;
+	}
 	switch (data[0] % 3) {
 	case 0: {
 		struct wamd_config c;

@@ -257,10 +257,35 @@ static struct sim_device *req_device(struct sim *sim, const struct sim_http_req 
 	return d;
 }
 
+/* {"action":"min_version","version":"2.3000.1050000000"} (no phone: every
+ * client); "" or absent: off. */
+static int fault_min_version(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp)
+{
+	const char *v = jstr(req, "version");
+	uint32_t out[3] = { 0, 0, 0 };
+	if (v && *v) {
+		unsigned long long p[3];
+		char tail;
+		if (sscanf(v, "%llu.%llu.%llu%c", &p[0], &p[1], &p[2], &tail) != 3 || p[0] > UINT32_MAX ||
+		    p[1] > UINT32_MAX || p[2] > UINT32_MAX) {
+			sim_http_error(resp, 400, "version must be A.B.C");
+			return 0;
+		}
+		for (int i = 0; i < 3; i++)
+			out[i] = (uint32_t)p[i];
+	}
+	memcpy(sim->min_version, out, sizeof out);
+	sim_http_json(resp, 200, json_pack("{s:b}", "ok", 1));
+	return 0;
+}
+
 static int h_fault(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp,
 	void *user)
 {
 	(void)user;
+	const char *act = jstr(req, "action");
+	if (act && !strcmp(act, "min_version"))
+		return fault_min_version(sim, req, resp);
 	struct sim_device *d = req_device(sim, req, resp);
 	if (!d)
 		return 0;

@@ -96,6 +96,25 @@ int sim_login_payload(struct sim_conn *c, const uint8_t *payload, size_t len)
 	if (rc)
 		return rc;
 	Wa__ClientPayload *cp = (Wa__ClientPayload *)m;
+	const uint32_t *min = c->sim->min_version;
+	const Wa__ClientPayload__UserAgent__AppVersion *av =
+		cp->user_agent ? cp->user_agent->app_version : NULL;
+	uint32_t have[3] = { av ? av->primary : 0, av ? av->secondary : 0, av ? av->tertiary : 0 };
+	if ((min[0] || min[1] || min[2]) && memcmp(have, min, sizeof have) != 0) {
+		bool older = false;
+		for (int i = 0; i < 3; i++)
+			if (have[i] != min[i]) {
+				older = have[i] < min[i];
+				break;
+			}
+		if (older) {
+			/* what the real server answers an outdated web client */
+			sim_logf(c->sim, "conn %llu: client version %u.%u.%u refused (min_version)",
+				(unsigned long long)c->id, have[0], have[1], have[2]);
+			protobuf_c_message_free_unpacked(m, NULL);
+			return send_failure(c, "405");
+		}
+	}
 	if (cp->has_username)
 		rc = do_login(c, cp);
 	else if (cp->device_pairing_data)

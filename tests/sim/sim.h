@@ -301,6 +301,9 @@ struct sim {
 	uint8_t root_pub[32];      /* test trust root (clients trust this) */
 	bool notify_watchers_only; /* --device-notify watchers (see sim_usync.c) */
 	void *priv;                /* core internals (server.c) */
+	/* server-wide fault (POST /_sim/fault action min_version): client
+	 * versions below this get <failure reason="405"/>; all 0: off */
+	uint32_t min_version[3];
 };
 
 /* Time helpers: unix seconds and monotonic ms. */

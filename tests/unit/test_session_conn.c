@@ -15,6 +15,8 @@
 #include "binary/decode.h"
 #include "binary/encode.h"
 #include "check.h"
+#include "crypto/crypto.h"
+#include "transport/ws.h"
 #include "noise/frame.h"
 #include "noise/handshake.h"
 #include "session/internal.h"
@@ -434,6 +436,53 @@ static void test_payload(void)
 	      !cp->device_pairing_data);
 	wa__client_payload__free_unpacked(cp, NULL);
 	free(b);
+}
+
+/* The claimed web client version: parsing, the payload's AppVersion and
+ * buildHash (MD5 of the version text); and which step a failed transport
+ * attempt is reported at (what a user is told to check). */
+static void test_version_and_failure_steps(void)
+{
+	uint32_t v[3];
+	CHECK(wa_version_parse("2.3000.1099999999", v) == 0 && v[0] == 2 && v[1] == 3000 && v[2] == 1099999999u);
+	CHECK(wa_version_parse("2.3000", v) == WA_EINVAL);
+	CHECK(wa_version_parse("2.3000.x", v) == WA_EINVAL);
+	CHECK(wa_version_parse("2.3000.99999999999", v) == WA_EINVAL);
+	CHECK(wa_version_parse("2.3000.1.", v) == WA_EINVAL);
+	CHECK(wa_version_parse("", v) == WA_EINVAL);
+	CHECK(wa_version_check(NULL) == 0 && wa_version_check("") == 0 && wa_version_check("1.2") == WA_EINVAL);
+	CHECK(strcmp(wa_version_default(), "2.3000.1043857760") == 0);
+	uint8_t h[16];
+	CHECK(wa_md5(h, "2.3000.1043857760", 17) == 0);
+	CHECK_EQ_MEM(h, wa_session_build_hash, 16);
+
+	wa_store_creds c;
+	memset(&c, 0, sizeof c);
+	const uint32_t nv[3] = {2, 3000, 1099999999u};
+	wa_payload_params pp = {.creds = &c, .version = nv};
+	uint8_t *b;
+	size_t len;
+	CHECK(wa_payload_build(&pp, &b, &len) == 0);
+	Wa__ClientPayload *cp = wa__client_payload__unpack(NULL, len, b);
+	CHECK(cp && cp->user_agent && cp->user_agent->app_version);
+	CHECK(cp->user_agent->app_version->primary == 2 && cp->user_agent->app_version->secondary == 3000 &&
+	      cp->user_agent->app_version->tertiary == 1099999999u);
+	CHECK(wa_md5(h, "2.3000.1099999999", 17) == 0);
+	CHECK(cp->device_pairing_data && cp->device_pairing_data->build_hash.len == 16 &&
+	      memcmp(cp->device_pairing_data->build_hash.data, h, 16) == 0);
+	wa__client_payload__free_unpacked(cp, NULL);
+	free(b);
+
+	CHECK(wa_tr_classify_failure("Unable to connect", false, false) == WA_TR_STEP_TCP);
+	CHECK(wa_tr_classify_failure("closed before established", false, false) == WA_TR_STEP_TCP);
+	CHECK(wa_tr_classify_failure("getaddrinfo failed", false, false) == WA_TR_STEP_DNS);
+	CHECK(wa_tr_classify_failure("connect SSL err 1: error:0A000086", false, false) == WA_TR_STEP_TLS);
+	CHECK(wa_tr_classify_failure("Timed out waiting SSL", false, false) == WA_TR_STEP_TLS);
+	CHECK(wa_tr_classify_failure("HS: ws upgrade response not 101", false, false) == WA_TR_STEP_UPGRADE);
+	CHECK(wa_tr_classify_failure(NULL, true, false) == WA_TR_STEP_UPGRADE);
+	CHECK(wa_tr_classify_failure("Unable to connect", false, true) == WA_TR_STEP_PROXY);
+	CHECK(wa_tr_classify_failure("connect SSL err 1", false, true) == WA_TR_STEP_TLS);
+	CHECK(strcmp(wa_tr_step_name(WA_TR_STEP_UPGRADE), "WebSocket upgrade") == 0);
 }
 
 static void test_url(void)
@@ -920,6 +969,7 @@ int main(void)
 	test_payload();
 	test_pair_code_primitives();
 	test_url();
+	test_version_and_failure_steps();
 
 	wa_keypair_generate(&root_kp);
 	wa_keypair_generate(&int_kp);
