@@ -169,7 +169,7 @@ static bool ws_authorized(struct wamd *d, struct wamd_conn *c)
  * after it). */
 static int http_framing(struct lws *wsi, struct wamd_conn *c, const char **why)
 {
-	char v[64];
+	char v[32];
 	c->content_length = 0;
 	bool te = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 ||
 		  lws_hdr_copy_fragment(wsi, v, sizeof v, WSI_TOKEN_HTTP_TRANSFER_ENCODING, 0) >= 0;
@@ -186,7 +186,9 @@ static int http_framing(struct lws *wsi, struct wamd_conn *c, const char **why)
 	if (!cl)
 		return 0;
 	*why = "Invalid Content-Length";
-	if (lws_hdr_copy(wsi, v, sizeof v, WSI_TOKEN_HTTP_CONTENT_LENGTH) < 0)
+	/* the same bound as lws' own copy (31 characters): a longer value is
+	 * no length to lws, so it must not be one to us either */
+	if (lws_hdr_copy(wsi, v, 31, WSI_TOKEN_HTTP_CONTENT_LENGTH) < 0)
 		return 400;
 	/* lws joins repeated fields with ','; each item must be the same number */
 	long long val = -1;

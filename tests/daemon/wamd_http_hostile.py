@@ -165,6 +165,8 @@ def test_framing(d):
         ("plus length", head(b"POST", b"/instance/create", ck + b"Content-Length: +%d\r\n\r\n" % len(body)) + body, 400),
         ("trailing junk", head(b"POST", b"/instance/create", ck + b"Content-Length: %dx\r\n\r\n" % len(body)) + body, 400),
         ("empty length", head(b"POST", b"/instance/create", ck + b"Content-Length:\r\n\r\n") + body, 400),
+        ("31-char length", head(b"POST", b"/instance/create", ck + b"Content-Length: %031d\r\n\r\n" % len(body)) + body,
+         400),
         ("overflow length", head(b"POST", b"/instance/create", ck + b"Content-Length: 99999999999999999999999\r\n\r\n")
          + body, 413),
         ("too large, sent", head(b"POST", b"/instance/create", ck + b"Content-Length: 1048577\r\n\r\n")
