@@ -242,7 +242,10 @@ static int http_write_headers(struct lws *wsi, struct wamd_conn *c)
  * write the whole answer now if there is one (lws keeps what the kernel
  * does not take and flushes it before closing), then close. An answer
  * still being computed (QR or number waits) is dropped with the
- * connection. */
+ * connection. Known cost: while lws flushes such a kept rest, the unread
+ * pipelined bytes keep its loop from sleeping, so a client that pipelines,
+ * asks for an answer larger than the socket buffer and does not read it
+ * costs busy polling until lws' flush timeout (5 s) closes it. */
 static int http_pipelined(struct lws *wsi, struct wamd_conn *c)
 {
 	LOGD("http: bytes after the request on one connection: answering and closing");
