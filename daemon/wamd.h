@@ -407,6 +407,9 @@ struct wamd_conn {
 	bool body_too_big;
 	bool expect_body;
 	bool dispatched;
+	bool http_started;          /* LWS_CALLBACK_HTTP seen on this connection */
+	bool body_done;             /* LWS_CALLBACK_HTTP_BODY_COMPLETION seen */
+	long long content_length;   /* declared body length (0: none) */
 	int64_t t_dispatch_ns;      /* CLOCK_MONOTONIC when the request was dispatched */
 	/* response */
 	int status;

@@ -7,13 +7,39 @@
  * WAMD_MAX_WS_BYTES bytes behind is disconnected rather than buffered
  * without bound. A stream for one instance is bound to that instance's id
  * and to the token it showed: it closes (close frame with the reason) when
- * the instance is deleted or logged out or the token loses read there. */
+ * the instance is deleted or logged out or the token loses read there.
+ *
+ * One request per connection: every answer says "connection: close" and
+ * the connection closes once it is written, so lws never parses a second
+ * request out of bytes it has buffered. The reason is lws 4.1.6 itself:
+ * when a request's headers come out of that buffer (a request pipelined
+ * behind another), lws_http_action() drains the buffer through
+ * lws_read_h1() from its start again, so the request's own header bytes are
+ * handed to LWS_CALLBACK_HTTP_BODY as its body; once the declared length is
+ * reached every further pass consumes nothing and calls
+ * LWS_CALLBACK_HTTP_BODY_COMPLETION, and the drain loop never ends (100% CPU,
+ * no system call, signals never seen: one 80-byte packet froze the daemon).
+ * When the buffered rest is shorter than the body, the outer reader goes on
+ * with a pointer into the buffer that loop has freed. Our callbacks cannot
+ * steer that loop, so it must never start. Bytes that follow a complete
+ * request still come back to us before the answer is out, in one of two
+ * ways: a second LWS_CALLBACK_HTTP for the same headers (lws re-runs a
+ * parser that already finished) or a second BODY_COMPLETION (lws is still
+ * in its body state); either means "pipelined": http_pipelined() writes the
+ * answer if it is ready and closes. (lws' rx flow control cannot hold the
+ * bytes back instead: a flow-controlled h1 connection gets no writeable
+ * callback in 4.1.6, so the answer would never go out.) Framing is strict
+ * (see http_framing()). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "wamd.h"
 
 #define RESP_CHUNK 16384
+/* A body over WAMD_MAX_BODY is read and dropped up to this length, so the
+ * client gets its 413 instead of a reset while it still sends; beyond it the
+ * 413 goes out at once and the connection closes. */
+#define HTTP_DISCARD_MAX (8 * 1024 * 1024)
 
 static const char *status_text(int s)
 {
@@ -25,6 +51,7 @@ static const char *status_text(int s)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 411: return "Length Required";
 	case 413: return "Payload Too Large";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
@@ -205,6 +232,127 @@ static bool ws_authorize(struct wamd *d, struct wamd_conn *c)
 	return true;
 }
 
+/* Request framing (RFC 9112 section 6), checked before any body byte is
+ * read. A body is announced by Content-Length only: digits, optional
+ * surrounding blanks; repeated fields (or a list) must all agree.
+ * Transfer-Encoding is refused: without a length it means a chunked body,
+ * which wamd does not take (411); beside a length it is the request
+ * smuggling ambiguity (400). A length over HTTP_DISCARD_MAX (or one that
+ * does not fit a number) is a 413 at once. Sets c->content_length and
+ * returns 0, or returns the status to answer with (the connection closes
+ * after it). */
+static int http_framing(struct lws *wsi, struct wamd_conn *c, const char **why)
+{
+	char v[32];
+	c->content_length = 0;
+	bool te = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 ||
+		  lws_hdr_copy_fragment(wsi, v, sizeof v, WSI_TOKEN_HTTP_TRANSFER_ENCODING, 0) >= 0;
+	bool cl = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 ||
+		  lws_hdr_copy_fragment(wsi, v, sizeof v, WSI_TOKEN_HTTP_CONTENT_LENGTH, 0) >= 0;
+	if (te && cl) {
+		*why = "Transfer-Encoding and Content-Length together";
+		return 400;
+	}
+	if (te) {
+		*why = "Transfer-Encoding (chunked) request bodies are not accepted: send Content-Length";
+		return 411;
+	}
+	if (!cl)
+		return 0;
+	*why = "Invalid Content-Length";
+	/* the same bound as lws' own copy (31 characters): a longer value is
+	 * no length to lws, so it must not be one to us either */
+	if (lws_hdr_copy(wsi, v, 31, WSI_TOKEN_HTTP_CONTENT_LENGTH) < 0)
+		return 400;
+	/* lws joins repeated fields with ','; each item must be the same number */
+	long long val = -1;
+	bool big = false;
+	for (const char *p = v;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p < '0' || *p > '9')
+			return 400;
+		long long n = 0;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			if (n > WAMD_MAX_BODY)
+				big = true; /* keep scanning the digits, stop growing */
+			else
+				n = n * 10 + (*p - '0');
+		}
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (val >= 0 && n != val) {
+			*why = "Conflicting Content-Length values";
+			return 400;
+		}
+		val = n;
+		if (*p == '\0')
+			break;
+		if (*p != ',')
+			return 400;
+		p++;
+	}
+	if (big || val > HTTP_DISCARD_MAX) {
+		*why = "Request body larger than 1 MiB";
+		return 413;
+	}
+	c->content_length = val;
+	return 0;
+}
+
+static int http_write_headers(struct lws *wsi, struct wamd_conn *c)
+{
+	unsigned char hbuf[LWS_PRE + 1024];
+	unsigned char *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof hbuf - 1;
+	if (lws_add_http_common_headers(wsi, (unsigned)c->status, "application/json", c->resp_len, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	c->headers_sent = true;
+	return 0;
+}
+
+/* lws handed us bytes that follow the request (see the top of the file):
+ * write the whole answer now if there is one (lws keeps what the kernel
+ * does not take and flushes it before closing), then close. An answer
+ * still being computed (QR or number waits) is dropped with the
+ * connection. Known cost: while lws flushes such a kept rest, the unread
+ * pipelined bytes keep its loop from sleeping, so a client that pipelines,
+ * asks for an answer larger than the socket buffer and does not read it
+ * costs busy polling until lws' flush timeout (5 s) closes it. */
+static int http_pipelined(struct lws *wsi, struct wamd_conn *c)
+{
+	LOGD("http: bytes after the request on one connection: answering and closing");
+	if (!c->resp_ready)
+		return -1;
+	if (!c->headers_sent && http_write_headers(wsi, c) != 0)
+		return -1;
+	if (c->resp_sent < c->resp_len) {
+		size_t left = c->resp_len - c->resp_sent;
+		unsigned char *buf = malloc(LWS_PRE + left);
+		if (!buf)
+			return -1;
+		memcpy(buf + LWS_PRE, c->resp + c->resp_sent, left);
+		(void)lws_write(wsi, buf + LWS_PRE, left, LWS_WRITE_HTTP_FINAL);
+		free(buf);
+		c->resp_sent = c->resp_len;
+	}
+	return -1;
+}
+
+static void http_dispatch(struct wamd_conn *c)
+{
+	c->dispatched = true;
+	wamd_api_dispatch(c);
+}
+
+/* Refuses a request before its body: the answer, then close. */
+static void http_refuse(struct wamd_conn *c, int status, const char *why)
+{
+	c->dispatched = true;
+	wamd_reply_error(c, status, json_pack("[s]", why));
+}
+
 int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct wamd *d = lws_context_user(lws_get_context(wsi));
@@ -282,33 +430,38 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		return 0;
 
 	case LWS_CALLBACK_HTTP: {
+		if (c->http_started)
+			return http_pipelined(wsi, c);
 		memset(c, 0, sizeof *c);
+		c->http_started = true;
 		c->d = d;
 		c->wsi = wsi;
 		c->trusted = d->cfg.socket_trusted && lws_get_vhost(wsi) == d->vh_unix;
 		c->method = method_of(wsi);
 		snprintf(c->path, sizeof c->path, "%s", (const char *)in);
 		read_apikey(wsi, c);
-		char clbuf[32];
-		long long cl = 0;
-		if (lws_hdr_copy(wsi, clbuf, sizeof clbuf, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
-			cl = atoll(clbuf);
-		if (cl > WAMD_MAX_BODY) {
-			wamd_reply_error(c, 413, json_pack("[s]", "Request body larger than 1 MiB"));
+		const char *why = NULL;
+		int st = http_framing(wsi, c, &why);
+		if (st) {
+			LOGD("http: %d %s", st, why);
+			http_refuse(c, st, why);
 			return 0;
 		}
-		if (cl > 0 && c->method != M_GET) {
+		if (c->content_length > 0) {
 			c->expect_body = true;
+			c->body_too_big = c->content_length > WAMD_MAX_BODY; /* 413 once read */
 			return 0; /* wait for the body */
 		}
-		c->dispatched = true;
-		wamd_api_dispatch(c);
+		/* no Content-Length: no body (lws itself may wait for one on
+		 * POST/PUT/PATCH; whatever it reads is ignored, the connection
+		 * closes after the answer) */
+		http_dispatch(c);
 		return 0;
 	}
 	case LWS_CALLBACK_HTTP_BODY:
-		if (c->body_too_big || !len)
+		if (c->dispatched || c->body_too_big || !len)
 			return 0;
-		if (c->body_len + len > WAMD_MAX_BODY) {
+		if (c->body_len + len > (size_t)c->content_length || c->body_len + len > WAMD_MAX_BODY) {
 			c->body_too_big = true;
 			free(c->body);
 			c->body = NULL;
@@ -325,26 +478,23 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		}
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (c->body_done)
+			return http_pipelined(wsi, c);
+		c->body_done = true;
 		if (c->dispatched)
 			return 0;
-		c->dispatched = true;
 		if (c->body_too_big) {
-			wamd_reply_error(c, 413, json_pack("[s]", "Request body larger than 1 MiB"));
+			http_refuse(c, 413, "Request body larger than 1 MiB");
 			return 0;
 		}
-		wamd_api_dispatch(c);
+		http_dispatch(c);
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE: {
 		if (!c || !c->resp_ready)
 			return 0;
 		if (!c->headers_sent) {
-			unsigned char hbuf[LWS_PRE + 1024];
-			unsigned char *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof hbuf - 1;
-			if (lws_add_http_common_headers(wsi, (unsigned)c->status, "application/json", c->resp_len, &p, end))
-				return 1;
-			if (lws_finalize_write_http_header(wsi, start, &p, end))
-				return 1;
-			c->headers_sent = true;
+			if (http_write_headers(wsi, c) != 0)
+				return -1;
 			if (c->resp_len) {
 				lws_callback_on_writable(wsi);
 				return 0;
@@ -368,13 +518,13 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 				return 0;
 			}
 		}
-		conn_clear(c);
-		c->resp_ready = false;
-		c->headers_sent = false;
-		c->dispatched = false;
-		if (lws_http_transaction_completed(wsi))
-			return -1;
-		return 0;
+		/* answered: close once lws has flushed what the kernel did not take
+		 * (one request per connection, see the top of the file) */
+		if (lws_partial_buffered(wsi)) {
+			lws_callback_on_writable(wsi);
+			return 0;
+		}
+		return -1;
 	}
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (c && c->d)
