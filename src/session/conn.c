@@ -843,6 +843,7 @@ int wa_session_new_with_driver(const wa_session_config *cfg, const wa_tr_driver 
 	s->tls_insecure = cfg->tls_insecure;
 	s->gate = cfg->gate;
 	s->send_read_receipts = cfg->send_read_receipts;
+	s->offline_on_connect = cfg->offline_on_connect;
 	s->ack_timeout_ms = cfg->ack_timeout_ms;
 	s->url = strdup(cfg->url ? cfg->url : WA_DEFAULT_URL);
 	s->proxy = cfg->proxy && cfg->proxy[0] ? strdup(cfg->proxy) : NULL;
@@ -893,6 +894,7 @@ void wa_session_free(wa_session *s)
 		return;
 	s->on_event = NULL; /* no events while dying */
 	s->started = false;
+	wa_msg_presence_goodbye(s);
 	if (s->drv) {
 		teardown(s);
 		for (const wa_session_ext *const *e = wa_session_exts; *e; e++)
@@ -960,6 +962,7 @@ int wa_session_stop(wa_session *s)
 	if (!s->started && !s->conn)
 		return 0;
 	s->started = false;
+	wa_msg_presence_goodbye(s);
 	set_state(s, WA_CONN_CLOSING, WA_DISC_BY_USER);
 	wa_conn_fail(s, WA_DISC_BY_USER, 0);
 	return 0;

@@ -89,6 +89,7 @@ static void msg_on_ready(wa_session *s)
 	wa_msg_holds_clear(m);
 	if (m->t_prep_ok)
 		wa_stimer_cancel(&m->t_prep);
+	wa_msg_presence_on_ready(s);
 	wa_msg_pump(s);
 }
 
@@ -98,6 +99,7 @@ static void msg_on_close(wa_session *s)
 	if (!m)
 		return;
 	m->ready = false;
+	s->online = false;
 	wa_drain_close(m->drain); /* commit the open group now */
 	wa_msg_inflight_clear(m);
 	if (m->t_ack_ok)

@@ -127,6 +127,7 @@ int wa_msg_handle_receipt(wa_session *s, const wa_node *n);      /* receipts.c *
 int wa_msg_handle_ack(wa_session *s, const wa_node *n);          /* inflight.c */
 int wa_msg_handle_notification(wa_session *s, const wa_node *n); /* recipients.c */
 int wa_msg_handle_presence(wa_session *s, const wa_node *n);     /* presence.c */
+void wa_msg_presence_on_ready(wa_session *s);                     /* presence.c */
 int wa_msg_handle_chatstate(wa_session *s, const wa_node *n);    /* presence.c */
 int wa_msg_handle_call(wa_session *s, const wa_node *n);         /* presence.c */
 

@@ -120,7 +120,10 @@ static void emit_message(wa_session *s, const char *chat, const wa_in_msg *in, b
 	wa_msg_view_clear(&v);
 }
 
-static wa_node *build_delivery(const wa_in_msg *in, const char *chat, bool from_me)
+/* As Baileys: peer_msg for the phone's peer messages, sender for our own
+ * devices' messages, otherwise a plain delivery receipt while we are
+ * available and an "inactive" one while we are not. */
+static wa_node *build_delivery(wa_session *s, const wa_in_msg *in, const char *chat, bool from_me)
 {
 	const char *type = NULL, *recipient = NULL;
 	if (in->category && strcmp(in->category, "peer") == 0)
@@ -128,6 +131,8 @@ static wa_node *build_delivery(const wa_in_msg *in, const char *chat, bool from_
 	else if (from_me) {
 		type = "sender";
 		recipient = chat;
+	} else if (!s->online) {
+		type = "inactive";
 	}
 	wa_node *r = NULL;
 	const char *ids[1] = {in->id};
@@ -136,7 +141,7 @@ static wa_node *build_delivery(const wa_in_msg *in, const char *chat, bool from_
 
 static void send_delivery(wa_session *s, const wa_in_msg *in, const char *chat, bool from_me)
 {
-	wa_node *r = build_delivery(in, chat, from_me);
+	wa_node *r = build_delivery(s, in, chat, from_me);
 	if (r)
 		(void)send_node(s, r);
 }
@@ -273,7 +278,7 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 	free(pt);
 	if (drain) {
 		/* receipts after the group commit */
-		wa_drain_defer(drain, build_delivery(&in, chat, from_me), build_read(s, &in, chat, from_me), chat,
+		wa_drain_defer(drain, build_delivery(s, &in, chat, from_me), build_read(s, &in, chat, from_me), chat,
 			in.id, from_me);
 		wa_drain_after(drain);
 		return 0;

@@ -300,8 +300,19 @@ struct sim {
 	const char *state_dir;     /* NULL: nothing persisted */
 	uint8_t root_pub[32];      /* test trust root (clients trust this) */
 	bool notify_watchers_only; /* --device-notify watchers (see sim_usync.c) */
+	unsigned real;             /* SIM_REAL_* switches: WASIM_REAL in the environment */
 	void *priv;                /* core internals (server.c) */
 };
+
+/* Real-server behaviour, off by default so tests opt in; the environment
+ * variable WASIM_REAL ("all" or a comma list of the names below) turns
+ * them on at start-up (modules.c). */
+#define SIM_REAL_HIST_SYNC  (1u << 0) /* "hist_sync": the phone wants a hist_sync receipt */
+#define SIM_REAL_TCTOKEN    (1u << 1) /* "tctoken": first-contact 1:1 sends need a privacy token */
+#define SIM_REAL_OFFLINE    (1u << 2) /* "offline_batch": offline queue only in requested batches */
+#define SIM_REAL_ALL        (SIM_REAL_HIST_SYNC | SIM_REAL_TCTOKEN | SIM_REAL_OFFLINE)
+/* Parses a WASIM_REAL value into SIM_REAL_* bits; -1 on an unknown name. */
+long sim_real_parse(const char *v);
 
 /* Time helpers: unix seconds and monotonic ms. */
 int64_t sim_now(void);

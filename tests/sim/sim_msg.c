@@ -191,6 +191,8 @@ static int flush_offline(struct sim *sim, struct sim_conn *c, void *user)
 		return 0;
 	(void)sim_ax(sim, d->acct);
 	x->n_subs = 0;
+	x->presence[0] = x->presence_name[0] = '\0';
+	x->n_rcpts = x->rcpt_next = 0;
 	if (!x->history_sent && sim_phone_history_later(sim, d) == 0) {
 		x->history_sent = true;
 		sim_msg_dirty(sim);
@@ -418,6 +420,15 @@ static void device_info(struct sim *sim, const struct sim_device *d, json_t *obj
 	json_object_set_new(obj, "uploaded", json_boolean(x && x->keys.uploaded));
 	json_object_set_new(obj, "msgs_in", json_integer(x ? (json_int_t)x->msgs_in : 0));
 	json_object_set_new(obj, "dup_copies", json_integer(x ? (json_int_t)x->dup_copies : 0));
+	json_object_set_new(obj, "presence", json_string(x ? x->presence : ""));
+	json_object_set_new(obj, "presence_name", json_string(x ? x->presence_name : ""));
+	json_t *rl = json_array();
+	for (size_t i = 0; x && rl && i < x->n_rcpts; i++) {
+		size_t k = (x->rcpt_next + SIM_MSG_RCPT_LOG - x->n_rcpts + i) % SIM_MSG_RCPT_LOG;
+		json_array_append_new(rl, json_pack("{s:s,s:s}", "id", x->rcpt_log[k].id, "type",
+			x->rcpt_log[k].type));
+	}
+	json_object_set_new(obj, "receipts_sent", rl);
 	json_t *items = json_array();
 	for (const sim_qitem *it = x ? x->q.head : NULL; it && items; it = it->next) {
 		json_t *e = json_object();

@@ -20,6 +20,7 @@
 #define SIM_MSG_DEDUP 1024     /* recent deliveries (id, target, ciphertext) remembered per sending device */
 #define SIM_MSG_RECENT 256     /* recent (id -> sending device) per account, for sender receipts */
 #define SIM_MSG_MAX_SUBS 64    /* presence subscriptions per connection */
+#define SIM_MSG_RCPT_LOG 64   /* receipts remembered per device (GET /_sim/accounts) */
 #define SIM_MSG_JID_MAX 96     /* any JID we format */
 #define SIM_MSG_ID_MAX 128     /* message ids we accept */
 #define SIM_PHONE_OTK_LOW 20   /* the phone refills its one-time pre-keys below this */
@@ -43,6 +44,13 @@ struct sim_dev_ext {
 	bool history_sent;                        /* the phone sent the initial history notification */
 	uint64_t msgs_in;    /* <message> stanzas this device sent (resends included; not persisted) */
 	uint64_t dup_copies; /* copies of them not delivered again (same id, target, ciphertext) */
+	/* what the device said on its current connection (reset at login):
+	 * its last <presence type> ("" none) and the receipts it sent, last
+	 * SIM_MSG_RCPT_LOG of them (not persisted) */
+	char presence[16];
+	char presence_name[64];
+	struct { char id[SIM_MSG_ID_MAX + 1]; char type[16]; } rcpt_log[SIM_MSG_RCPT_LOG];
+	size_t rcpt_next, n_rcpts;
 };
 
 struct sim_recent {

@@ -332,6 +332,7 @@ static void test_stanza(void)
 	CHECK_EQ_INT(wa_receipt_status(ir.type), 4 /* WA_MSG_READ */);
 	CHECK_EQ_INT(wa_receipt_status(NULL), 3 /* WA_MSG_DELIVERED */);
 	CHECK_EQ_INT(wa_receipt_status("sender"), 0);
+	CHECK_EQ_INT(wa_receipt_status("inactive"), 3 /* delivered to a device that is not online */);
 	wa_node_free(r);
 
 	wa_node *ak = node("ack");
