@@ -69,6 +69,9 @@ typedef struct wa_msg_view {
  * (free: wa_msg_view_clear). WA_EMALFORMED if it is not a Message. */
 int wa_msg_view_parse(const uint8_t *pt, size_t len, wa_msg_view *out) WA_MUST_CHECK;
 void wa_msg_view_clear(wa_msg_view *v);
+/* Does this unpadded Message (or the Message a deviceSentMessage wraps)
+ * carry protocolMessage.historySyncNotification? */
+bool wa_msg_is_history_sync(const uint8_t *pt, size_t len);
 /* Any protobuf-c message as JSON the way protobufjs' toJSON writes it:
  * lowerCamel names, bytes base64, enums by name, int64 as numbers. */
 int wa_msg_pb_to_json(const void *pb_message, char **out) WA_MUST_CHECK;

@@ -146,6 +146,26 @@ static void send_delivery(wa_session *s, const wa_in_msg *in, const char *chat, 
 		(void)send_node(s, r);
 }
 
+/* As Baileys and whatsmeow: a history-sync notification (our phone's
+ * peer message) also gets a hist_sync receipt, to the chat's user JID
+ * without participant, after the peer_msg one; the phone sends the
+ * notification again until it has it. */
+static wa_node *build_hist(const wa_in_msg *in, const char *chat, const uint8_t *pt, size_t len)
+{
+	if (!wa_msg_is_history_sync(pt, len))
+		return NULL;
+	const char *ids[1] = {in->id};
+	wa_node *r = NULL;
+	return wa_receipt_build(ids, 1, chat, NULL, NULL, "hist_sync", 0, &r) == 0 ? r : NULL;
+}
+
+static void send_hist(wa_session *s, const wa_in_msg *in, const char *chat, const uint8_t *pt, size_t len)
+{
+	wa_node *r = build_hist(in, chat, pt, len);
+	if (r)
+		(void)send_node(s, r);
+}
+
 /* The read receipt a received message gets when read receipts are on. */
 static wa_node *build_read(wa_session *s, const wa_in_msg *in, const char *chat, bool from_me)
 {
@@ -204,8 +224,9 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 		wa_drain_flush(s->msg->drain);
 		if (row->status == WA_STORE_MSG_RECEIVED)
 			emit_message(s, chat, &in, from_me, row->plaintext, row->plaintext_len);
-		wa_store_msg_row_free(row);
 		send_delivery(s, &in, chat, from_me);
+		send_hist(s, &in, chat, row->plaintext, row->plaintext_len);
+		wa_store_msg_row_free(row);
 		ign(wa_store_msg_set_status(s->store, s->instance_id, chat, in.id, from_me,
 			WA_STORE_MSG_ACKED));
 		return 0;
@@ -275,15 +296,18 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 		return 0;
 	}
 	emit_message(s, chat, &in, from_me, pt, pt_len);
+	wa_node *hist = build_hist(&in, chat, pt, pt_len);
 	free(pt);
 	if (drain) {
 		/* receipts after the group commit */
-		wa_drain_defer(drain, build_delivery(s, &in, chat, from_me), build_read(s, &in, chat, from_me), chat,
-			in.id, from_me);
+		wa_drain_defer(drain, build_delivery(s, &in, chat, from_me), build_read(s, &in, chat, from_me),
+			hist, chat, in.id, from_me);
 		wa_drain_after(drain);
 		return 0;
 	}
 	send_delivery(s, &in, chat, from_me);
+	if (hist)
+		(void)send_node(s, hist);
 	ign(wa_store_msg_set_status(s->store, s->instance_id, chat, in.id, from_me, WA_STORE_MSG_ACKED));
 	wa_node *rr = build_read(s, &in, chat, from_me);
 	if (rr)

@@ -420,6 +420,9 @@ static void device_info(struct sim *sim, const struct sim_device *d, json_t *obj
 	json_object_set_new(obj, "uploaded", json_boolean(x && x->keys.uploaded));
 	json_object_set_new(obj, "msgs_in", json_integer(x ? (json_int_t)x->msgs_in : 0));
 	json_object_set_new(obj, "dup_copies", json_integer(x ? (json_int_t)x->dup_copies : 0));
+	json_object_set_new(obj, "hist_sends", json_integer(x ? (json_int_t)x->hist_sends : 0));
+	json_object_set_new(obj, "hist_id", json_string(x ? x->hist_id : ""));
+	json_object_set_new(obj, "hist_acked", json_boolean(x && x->hist_acked));
 	json_object_set_new(obj, "presence", json_string(x ? x->presence : ""));
 	json_object_set_new(obj, "presence_name", json_string(x ? x->presence_name : ""));
 	json_t *rl = json_array();

@@ -47,6 +47,9 @@ struct sim_dev_ext {
 	/* what the device said on its current connection (reset at login):
 	 * its last <presence type> ("" none) and the receipts it sent, last
 	 * SIM_MSG_RCPT_LOG of them (not persisted) */
+	char hist_id[40];    /* the phone's last history-sync notification to it */
+	unsigned hist_sends; /* how many it sent (several when hist_sync receipts are missing) */
+	bool hist_acked;     /* its hist_sync receipt arrived (checked with SIM_REAL_HIST_SYNC) */
 	char presence[16];
 	char presence_name[64];
 	struct { char id[SIM_MSG_ID_MAX + 1]; char type[16]; } rcpt_log[SIM_MSG_RCPT_LOG];

@@ -563,16 +563,52 @@ struct hist_arg {
 	uint32_t device;
 };
 
+static void send_history(struct sim *sim, void *argp);
+
+/* With SIM_REAL_HIST_SYNC the phone wants the companion's hist_sync
+ * receipt for the notification, as the real phone does; without it the
+ * notification is sent again (new id, every SIM_HIST_RESEND_MS, at most
+ * SIM_HIST_MAX_SENDS in all). */
+#define SIM_HIST_RESEND_MS 2000
+#define SIM_HIST_MAX_SENDS 5
+
+static bool hist_receipted(const struct sim_dev_ext *x)
+{
+	for (size_t i = 0; i < x->n_rcpts; i++)
+		if (strcmp(x->rcpt_log[i].id, x->hist_id) == 0 && strcmp(x->rcpt_log[i].type, "hist_sync") == 0)
+			return true;
+	return false;
+}
+
+static void check_history(struct sim *sim, void *argp)
+{
+	struct hist_arg *arg = argp;
+	struct sim_account *a = sim_stopping(sim) ? NULL : sim_account_find(sim, arg->phone);
+	struct sim_device *d = a ? sim_device_find(a, arg->device) : NULL;
+	struct sim_dev_ext *x = d ? sim_dx(d) : NULL;
+	if (!x || hist_receipted(x) || x->hist_sends >= SIM_HIST_MAX_SENDS) {
+		if (x && hist_receipted(x))
+			x->hist_acked = true;
+		free(arg);
+		return;
+	}
+	send_history(sim, arg);
+}
+
 static void send_history(struct sim *sim, void *argp)
 {
 	struct hist_arg *arg = argp;
 	static const uint8_t empty_zlib[] = { 0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01 };
 	struct sim_account *a = sim_account_find(sim, arg->phone);
 	uint32_t dev = arg->device;
-	free(arg);
+	struct sim_device *sd = a ? sim_device_find(a, dev) : NULL;
+	struct sim_dev_ext *x = sd ? sim_dx(sd) : NULL;
+	if (sim_stopping(sim) || !x || !sim_ax(sim, a) || !(sim->real & SIM_REAL_HIST_SYNC) ||
+	    sim_defer(sim, SIM_HIST_RESEND_MS, check_history, arg) != 0)
+		free(arg);
 	if (sim_stopping(sim))
 		return; /* fired early at shutdown: nothing may be sent */
-	if (!a || !sim_device_find(a, dev) || !sim_ax(sim, a))
+	if (!x || !sim_ax(sim, a))
 		return;
 	struct sim_phone *p = sim_ax(sim, a)->phone;
 	Wa__Message msg = WA__MESSAGE__INIT;
@@ -595,6 +631,8 @@ static void send_history(struct sim *sim, void *argp)
 	if (pack(&msg.base, &pt, &pt_len) != 0)
 		return;
 	new_msg_id(id, sizeof(id));
+	snprintf(x->hist_id, sizeof(x->hist_id), "%s", id);
+	x->hist_sends++;
 	sim_jid_device(a, false, dev, to, sizeof(to));
 	wa_node *parts = add_to(sim, p, sim_node("participants", NULL), a, dev, pt, pt_len);
 	free(pt);
