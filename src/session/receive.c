@@ -197,8 +197,12 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 	}
 	bool from_me = wa_msg_is_me(s, &in.from);
 	char chat[WA_STORE_JID_MAX], fu[WA_STORE_JID_MAX];
-	if (!wa_msg_user_of(in.from_s, fu, NULL))
+	if (!wa_msg_user_of(in.from_s, fu, NULL)) {
+		/* parses, but user@server does not fit a stored JID: without
+		 * an ack the server would redeliver it forever */
+		ack(s, n, 487);
 		return WA_EPROTO;
+	}
 	if (from_me && in.recipient) {
 		if (!wa_msg_user_of(in.recipient, chat, NULL)) {
 			ack(s, n, 487);

@@ -476,9 +476,51 @@ static void shutdown_hook(struct sim *sim, void *user)
 	memset(&sim->hooks, 0, sizeof(sim->hooks));
 }
 
+/* {"phone", "device", "tag", "attrs": {k: string}}: a bare stanza (no
+ * children) delivered to that device like any other (queued until it is
+ * acked or receipted), for malformed-input tests. */
+static int h_deliver(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	const char *phone = json_string_value(json_object_get(req->json, "phone"));
+	const char *tag = json_string_value(json_object_get(req->json, "tag"));
+	json_t *attrs = json_object_get(req->json, "attrs");
+	json_t *dv = json_object_get(req->json, "device");
+	struct sim_account *a = phone ? sim_account_find(sim, phone) : NULL;
+	const char *k;
+	json_t *v;
+	(void)user;
+	if (!a || !json_is_integer(dv) || !sim_device_exists(a, (uint32_t)json_integer_value(dv))) {
+		sim_http_error(resp, 404, "no such device");
+		return 0;
+	}
+	if (!tag || !*tag || (attrs && !json_is_object(attrs))) {
+		sim_http_error(resp, 400, "need \"tag\" and an \"attrs\" object");
+		return 0;
+	}
+	wa_node *n = sim_node(tag, NULL);
+	json_object_foreach(attrs, k, v) {
+		if (n && (!json_is_string(v) || wa_node_set_attr(n, k, json_string_value(v)) != 0)) {
+			wa_node_free(n);
+			n = NULL;
+		}
+	}
+	if (!n) {
+		sim_http_error(resp, 400, "bad attrs");
+		return 0;
+	}
+	if (sim_msg_deliver(sim, a, (uint32_t)json_integer_value(dv), n) != 0) {
+		sim_http_error(resp, 500, "deliver failed");
+		return 0;
+	}
+	sim_http_json(resp, 200, json_pack("{s:b}", "ok", 1));
+	return 0;
+}
+
 int sim_msg_init(struct sim *sim)
 {
 	int rc;
+	if ((rc = sim_http_register(sim, "POST", "/_sim/deliver", h_deliver, NULL)))
+		return rc;
 	sim->hooks.flush_offline = flush_offline;
 	sim->hooks.account_created = account_created;
 	sim->hooks.device_paired = device_paired;
