@@ -76,6 +76,20 @@ bool wa_msg_is_history_sync(const uint8_t *pt, size_t len);
  * lowerCamel names, bytes base64, enums by name, int64 as numbers. */
 int wa_msg_pb_to_json(const void *pb_message, char **out) WA_MUST_CHECK;
 
+/* ---- reporting tokens (reporting.c) ---- */
+#define WA_REPORTING_TOKEN_LEN 16
+/* The token of an unpadded Message we send to chat (from = to = chat),
+ * from its messageContextInfo.messageSecret. WA_ENOTFOUND: the message
+ * gets none (no secret, a reaction, nothing to cover); WA_EMALFORMED: the
+ * walk failed (no token either). */
+int wa_msg_reporting_token(const uint8_t *msg, size_t len, const char *id, const char *chat,
+	uint8_t out[WA_REPORTING_TOKEN_LEN]) WA_MUST_CHECK;
+/* The same with explicit secret and from / to (vectors, interop). */
+int wa_msg_reporting_token_raw(const uint8_t *msg, size_t len, const uint8_t *secret, size_t secret_len,
+	const char *id, const char *from, const char *to, uint8_t out[WA_REPORTING_TOKEN_LEN]) WA_MUST_CHECK;
+/* The covered content alone (malloc'd; may be empty). */
+int wa_msg_reporting_content(const uint8_t *msg, size_t len, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
+
 /* ---- ids (msgid.c) ---- */
 /* "3EB0" + 18 upper hex: SHA-256(8-byte BE seconds || own user || "@c.us" ||
  * 16 random bytes) as Baileys generateMessageIDV2 lays it out (44 bytes).
@@ -148,6 +162,7 @@ typedef struct wa_msg_stanza {
 	unsigned retry_count;      /* count on <enc> (retry resends), 0 = none */
 	const wa_msg_enc *encs;
 	size_t n_encs;
+	const uint8_t *reporting_token; /* WA_REPORTING_TOKEN_LEN bytes or NULL: <reporting> */
 	const uint8_t *device_identity; /* attached when any enc is pkmsg (or always if force_identity) */
 	size_t device_identity_len;
 	bool force_identity;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "session/msg.h"
 #include "message.pb-c.h"
 #include "pb.h"
 #include "signal/cipher.h"
@@ -276,12 +277,12 @@ static const char *message_text(const Wa__Message *m)
 	return NULL;
 }
 
-static void record(struct sim_phone *p, const char *id, const char *from, const char *chat, bool from_me,
+static json_t *record(struct sim_phone *p, const char *id, const char *from, const char *chat, bool from_me,
 	const char *t, const char *text, const char *kind)
 {
 	json_t *o = json_object();
 	if (!o)
-		return;
+		return NULL;
 	if (json_array_size(p->msgs) >= SIM_PHONE_MAX_RECORDED)
 		json_array_remove(p->msgs, 0);
 	json_object_set_new(o, "id", json_string(id ? id : ""));
@@ -293,6 +294,32 @@ static void record(struct sim_phone *p, const char *id, const char *from, const 
 	if (text)
 		json_object_set_new(o, "text", json_string(text));
 	json_array_append_new(p->msgs, o);
+	return o;
+}
+
+/* The <reporting> token of a message with a messageSecret, checked the way
+ * the sender derives it (from = to = the chat it addressed: this account
+ * in the sender's namespace): "ok", "bad", "missing", or "none" when the
+ * message gets no token (no secret, a reaction). */
+static const char *reporting_check(struct sim_account *a, bool lid, const wa_node *st, const char *id,
+	const uint8_t *pt, size_t pt_len)
+{
+	char chat[SIM_MSG_JID_MAX];
+	uint8_t want[WA_REPORTING_TOKEN_LEN];
+	const uint8_t *got;
+	size_t got_len;
+	sim_jid_user(a, lid, chat, sizeof(chat));
+	if (wa_msg_reporting_token(pt, pt_len, id, chat, want) != 0)
+		return "none";
+	const wa_node *rep = wa_node_child(st, "reporting");
+	const wa_node *tok = rep ? wa_node_child(rep, "reporting_token") : NULL;
+	if (!tok)
+		return "missing";
+	const char *v = wa_node_attr(tok, "v");
+	if (!v || strcmp(v, "2") != 0 || wa_node_content_bytes(tok, &got, &got_len) != 0 ||
+	    got_len != sizeof(want) || memcmp(got, want, sizeof(want)) != 0)
+		return "bad";
+	return "ok";
 }
 
 static void send_receipt(struct sim *sim, struct sim_account *a, const char *id, const char *to, const char *type,
@@ -411,6 +438,8 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 			continue;
 		}
 		int rc = wa_pb_unpack(&pm, &wa__message__descriptor, pt, pt_len, WA_SIG_MAX_PLAINTEXT);
+		const char *rep = rc == 0 && !((const Wa__Message *)pm)->device_sent_message && ad.acct != a ?
+			reporting_check(a, ad.lid, n, id, pt, pt_len) : NULL;
 		free(pt);
 		if (rc != 0) {
 			failed = true;
@@ -428,8 +457,10 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 				recipient ? recipient : m->device_sent_message->destination_jid);
 		} else {
 			sim_jid_user(ad.acct, ad.lid, chat, sizeof(chat));
-			record(p, id, from, recipient ? recipient : chat, ad.acct == a, wa_node_attr(n, "t"),
+			json_t *o = record(p, id, from, recipient ? recipient : chat, ad.acct == a, wa_node_attr(n, "t"),
 				message_text(m), m->protocol_message ? "protocol" : "message");
+			if (o && rep)
+				json_object_set_new(o, "reporting", json_string(rep));
 			const char *cat = wa_node_attr(n, "category");
 			if (!(cat && strcmp(cat, "peer") == 0))
 				send_receipt(sim, a, id, from, ad.acct == a ? "sender" : NULL, ad.acct == a ? recipient : NULL);

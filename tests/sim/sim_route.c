@@ -150,6 +150,11 @@ static void deliver_one(struct route_ctx *r, struct sim_account *acct, uint32_t 
 	const wa_node *di = wa_node_child(st, "device-identity");
 	if (di && !(n = sim_node_add(n, clone_node(di))))
 		return;
+	/* the reporting token travels with the message, so the recipient can
+	 * hand it in with a report */
+	const wa_node *rep = wa_node_child(st, "reporting");
+	if (rep && !(n = sim_node_add(n, clone_node(rep))))
+		return;
 	if (sim_msg_deliver(r->sim, acct, dev, n) == 0)
 		r->delivered++;
 	return;
