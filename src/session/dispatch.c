@@ -23,6 +23,7 @@ const wa_stanza_handler wa_stanza_handlers[] = {
 	{"message", NULL, wa_msg_handle_message},
 	{"receipt", NULL, wa_msg_handle_receipt},
 	{"ack", NULL, wa_msg_handle_ack},
+	{"notification", "privacy_token", wa_msg_handle_privacy_token},
 	{"notification", NULL, wa_msg_handle_notification},
 	{"presence", NULL, wa_msg_handle_presence},
 	{"chatstate", NULL, wa_msg_handle_chatstate},

@@ -76,6 +76,14 @@ bool wa_msg_is_history_sync(const uint8_t *pt, size_t len);
  * lowerCamel names, bytes base64, enums by name, int64 as numbers. */
 int wa_msg_pb_to_json(const void *pb_message, char **out) WA_MUST_CHECK;
 
+/* ---- privacy tokens (tctoken.c) ---- */
+#define WA_TCTOKEN_BUCKET_S 604800 /* 7 days */
+#define WA_TCTOKEN_BUCKETS 4       /* a token lives in the current and the 3 previous buckets */
+/* A contact's token with timestamp token_t is expired at now (unix s). */
+bool wa_tctoken_expired(int64_t token_t, int64_t now);
+/* Issue ours again: never issued (0) or issued in an earlier bucket. */
+bool wa_tctoken_should_issue(int64_t sender_t, int64_t now);
+
 /* ---- reporting tokens (reporting.c) ---- */
 #define WA_REPORTING_TOKEN_LEN 16
 /* The token of an unpadded Message we send to chat (from = to = chat),
@@ -163,6 +171,8 @@ typedef struct wa_msg_stanza {
 	const wa_msg_enc *encs;
 	size_t n_encs;
 	const uint8_t *reporting_token; /* WA_REPORTING_TOKEN_LEN bytes or NULL: <reporting> */
+	const uint8_t *tctoken;         /* the recipient's privacy token or NULL: <tctoken> */
+	size_t tctoken_len;
 	const uint8_t *device_identity; /* attached when any enc is pkmsg (or always if force_identity) */
 	size_t device_identity_len;
 	bool force_identity;

@@ -128,6 +128,11 @@ int wa_msg_handle_ack(wa_session *s, const wa_node *n);          /* inflight.c *
 int wa_msg_handle_notification(wa_session *s, const wa_node *n); /* recipients.c */
 int wa_msg_handle_presence(wa_session *s, const wa_node *n);     /* presence.c */
 void wa_msg_presence_on_ready(wa_session *s);                     /* presence.c */
+int wa_msg_handle_privacy_token(wa_session *s, const wa_node *n); /* tctoken.c */
+/* tctoken.c: the fresh token chat issued to us (malloc'd) or WA_ENOTFOUND;
+ * after a 1:1 send, issue ours to chat when due */
+int wa_msg_tctoken_for(wa_session *s, const char *chat, uint8_t **tok_out, size_t *len_out);
+void wa_msg_tctoken_after_send(wa_session *s, const char *chat, const uint8_t *msg, size_t msg_len);
 int wa_msg_handle_chatstate(wa_session *s, const wa_node *n);    /* presence.c */
 int wa_msg_handle_call(wa_session *s, const wa_node *n);         /* presence.c */
 

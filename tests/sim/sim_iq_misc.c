@@ -40,8 +40,10 @@ static int iq_privacy(struct sim *sim, struct sim_conn *c, const wa_node *iq, vo
 	const char *type = wa_node_attr(iq, "type");
 	(void)sim;
 	(void)user;
+	if (type && strcmp(type, "set") == 0 && wa_node_child(iq, "tokens"))
+		return sim_tctoken_issue(sim, c, iq);
 	if (type && strcmp(type, "set") == 0)
-		return sim_iq_result(c, iq, NULL); /* tokens, category changes: accepted */
+		return sim_iq_result(c, iq, NULL); /* category changes: accepted */
 	wa_node *p = sim_node("privacy", NULL);
 	for (size_t i = 0; p && i < sizeof(cats) / sizeof(cats[0]); i++)
 		p = sim_node_add(p, sim_node("category", "name", cats[i][0], "value", cats[i][1], NULL));

@@ -449,6 +449,11 @@ static void account_info(struct sim *sim, const struct sim_account *a, json_t *o
 	(void)user;
 	json_object_set_new(obj, "phone_prekeys", json_integer(x ? (json_int_t)x->phone_keys.n_otk : 0));
 	json_object_set_new(obj, "available", json_boolean(x && x->available));
+	json_t *g = json_array();
+	for (size_t i = 0; x && g && i < x->n_grants; i++)
+		json_array_append_new(g, json_string(x->grants[i].to->phone));
+	json_object_set_new(obj, "tctokens_issued", g);
+	json_object_set_new(obj, "tctoken_refused", json_integer(x ? (json_int_t)x->tctoken_refused : 0));
 }
 
 static void shutdown_hook(struct sim *sim, void *user)
@@ -465,6 +470,7 @@ static void shutdown_hook(struct sim *sim, void *user)
 			sim_phone_free(x->phone);
 			sim_keys_clear(&x->phone_keys);
 			free(x->watchers);
+			free(x->grants);
 			free(x);
 			a->ext = NULL;
 		}

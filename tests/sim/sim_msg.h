@@ -61,6 +61,12 @@ struct sim_recent {
 	uint32_t device;
 };
 
+/* a privacy token an account issued to another (sim_tctoken.c) */
+struct sim_grant {
+	struct sim_account *to;
+	int64_t t;
+};
+
 /* a->ext */
 struct sim_acct_ext {
 	struct sim_phone *phone;
@@ -74,6 +80,9 @@ struct sim_acct_ext {
 	 * after a wasim restart peers are told again once they ask again. */
 	struct sim_account **watchers;
 	size_t n_watchers, cap_watchers;
+	struct sim_grant *grants;     /* privacy tokens it issued (in memory) */
+	size_t n_grants, cap_grants;
+	uint64_t tctoken_refused;     /* its companions' messages refused with 463 */
 };
 
 /* The module's data of a device / an account, created on first use (the
@@ -97,6 +106,12 @@ void sim_jid_user(const struct sim_account *a, bool lid, char *buf, size_t cap);
 void sim_jid_device(const struct sim_account *a, bool lid, uint32_t device, char *buf, size_t cap);
 /* Whether device dev (0 = the phone) currently exists. */
 bool sim_device_exists(struct sim_account *a, uint32_t dev);
+
+/* sim_tctoken.c: <iq xmlns="privacy"><tokens>: grant and notify; whether a
+ * 1:1 message from -> to must be refused (463) for its missing token */
+int sim_tctoken_issue(struct sim *sim, struct sim_conn *c, const wa_node *iq);
+bool sim_tctoken_refuse(struct sim *sim, struct sim_account *from, struct sim_account *to, const wa_node *st,
+	bool single);
 
 /* Delivers a server->client stanza to one device of a (device 0 = the
  * phone): queued until the device answers it, sent at once when it is

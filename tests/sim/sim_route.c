@@ -207,6 +207,12 @@ int sim_route_message(struct sim *sim, struct sim_conn *c, struct sim_account *f
 		if (sim_addr_parse(sim, wa_node_attr(n, "recipient"), &rc2) == 0)
 			r.peer = rc2.acct;
 	}
+	if (c && sim_tctoken_refuse(sim, from, r.peer, n, chat.has_device || (fanout && strcmp(fanout, "false") == 0))) {
+		struct sim_acct_ext *fx = sim_ax(sim, from);
+		if (fx)
+			fx->tctoken_refused++;
+		return send_ack(sim, c, n, r.t, "463");
+	}
 	if ((rc = send_ack(sim, c, n, r.t, NULL)))
 		return rc;
 	sim_msg_recent_add(from, id, sdev);

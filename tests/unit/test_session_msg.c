@@ -397,8 +397,24 @@ static void test_reporting(void)
 	free(m);
 }
 
+/* Privacy-token lifetimes in 7-day buckets, as Baileys' isTcTokenExpired /
+ * shouldSendNewTcToken: valid in the current and the 3 previous buckets;
+ * ours is issued again once the bucket changed. */
+static void test_tctoken_times(void)
+{
+	const int64_t W = WA_TCTOKEN_BUCKET_S, now = 2900 * W + 100;
+	CHECK(wa_tctoken_expired(0, now));
+	CHECK(!wa_tctoken_expired(now, now));
+	CHECK(!wa_tctoken_expired(2897 * W, now));     /* start of the oldest live bucket */
+	CHECK(wa_tctoken_expired(2897 * W - 1, now));  /* one second before it */
+	CHECK(wa_tctoken_should_issue(0, now));
+	CHECK(!wa_tctoken_should_issue(2900 * W, now)); /* this bucket */
+	CHECK(wa_tctoken_should_issue(2900 * W - 1, now));
+}
+
 int main(void)
 {
+	test_tctoken_times();
 	test_reporting();
 	test_vectors();
 	test_json();
