@@ -756,6 +756,8 @@ int wa_handle_ib(wa_session *s, const wa_node *n)
 	const wa_node *ri = er ? wa_node_child(er, "routing_info") : NULL;
 	const uint8_t *p;
 	size_t len;
+	if (wa_msg_offline_ib(s, n))
+		return 0;
 	if (ri && wa_node_content_bytes(ri, &p, &len) == 0 && len <= sizeof s->creds->routing_info) {
 		/* sent back in the ED prefix of the next connection's intro */
 		memcpy(s->creds->routing_info, p, len);

@@ -80,6 +80,8 @@ extern const wa_session_ext *const wa_session_exts[]; /* NULL-terminated */
 /* presence.c: a clean stop / free tells the server we are "unavailable"
  * (queued before the close; the transport flushes it) */
 void wa_msg_presence_goodbye(wa_session *s);
+/* offline.c: <ib><offline_preview> / <ib><offline>; true when it was one */
+bool wa_msg_offline_ib(wa_session *s, const wa_node *ib);
 
 /* ---- timers (transport driver timers bound to the session) ---- */
 typedef struct wa_stimer {

@@ -124,6 +124,8 @@ struct sim_hooks {
 	 * sent (>= 0), or < 0 to drop the connection. The core then sends
 	 * <ib><offline count="N"/></ib>. */
 	int (*flush_offline)(struct sim *sim, struct sim_conn *c, void *user);
+	/* (a flush_offline result: the module sends <ib><offline> itself, later) */
+#define SIM_OFFLINE_LATER 0x7fffffff
 	/* A new account was created (ext may be set here). */
 	int (*account_created)(struct sim *sim, struct sim_account *a, void *user);
 	/* A companion finished pairing (before the 515). */

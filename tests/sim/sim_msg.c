@@ -160,8 +160,9 @@ int sim_msg_deliver(struct sim *sim, struct sim_account *a, uint32_t dev, wa_nod
 		return rc;
 	}
 	sim_msg_dirty(sim);
-	if (d->conn) {
-		/* a failed live send leaves the copy queued for the next login */
+	if (d->conn && !x->batching) {
+		/* a failed live send leaves the copy queued for the next login;
+		 * while the backlog goes out in batches it waits its turn */
 		SIM_IGNORE(sim_send_to_device(sim, d, n));
 		return 0;
 	}
@@ -197,6 +198,25 @@ static int flush_offline(struct sim *sim, struct sim_conn *c, void *user)
 		x->history_sent = true;
 		sim_msg_dirty(sim);
 	}
+	x->batching = false;
+	x->batch_sent = x->batches = 0;
+	if ((sim->real & SIM_REAL_OFFLINE) && x->q.n) {
+		/* as the real server: a preview, then only what the client asks for */
+		unsigned cnt[3] = {0, 0, 0};
+		for (sim_qitem *it = x->q.head; it; it = it->next)
+			cnt[strcmp(it->cls, "message") == 0 ? 0 : strcmp(it->cls, "receipt") == 0 ? 1 : 2]++;
+		char all[16], m[16], r[16], no[16];
+		snprintf(all, sizeof(all), "%zu", x->q.n);
+		snprintf(m, sizeof(m), "%u", cnt[0]);
+		snprintf(r, sizeof(r), "%u", cnt[1]);
+		snprintf(no, sizeof(no), "%u", cnt[2]);
+		x->batching = true;
+		x->epoch++;
+		int rc = sim_conn_send_free(c, sim_node_add(sim_node("ib", NULL),
+			sim_node("offline_preview", "count", all, "message", m, "receipt", r, "notification", no,
+				"appdata", "0", "call", "0", NULL)));
+		return rc ? rc : SIM_OFFLINE_LATER;
+	}
 	for (sim_qitem *it = x->q.head; it; it = it->next) {
 		wa_node *node;
 		if (sim_queue_item_node(it, &node) != 0)
@@ -206,6 +226,39 @@ static int flush_offline(struct sim *sim, struct sim_conn *c, void *user)
 		wa_node_free(node);
 	}
 	return n;
+}
+
+void sim_msg_offline_batch(struct sim *sim, struct sim_conn *c, unsigned count)
+{
+	struct sim_device *d = sim_conn_device(c);
+	struct sim_dev_ext *x = d ? sim_dx(d) : NULL;
+	(void)sim;
+	if (!x || !x->batching)
+		return;
+	x->batches++;
+	unsigned sent = 0;
+	sim_qitem *it = x->q.head;
+	for (; it && sent < count; it = it->next) {
+		wa_node *node;
+		if (it->sent_epoch == x->epoch)
+			continue;
+		it->sent_epoch = x->epoch;
+		if (sim_queue_item_node(it, &node) != 0)
+			continue;
+		if (wa_node_set_attr(node, "offline", "1") == 0 && sim_conn_send(c, node) == 0)
+			sent++;
+		wa_node_free(node);
+	}
+	x->batch_sent += sent;
+	while (it && it->sent_epoch == x->epoch)
+		it = it->next;
+	if (it)
+		return; /* more to come: the client asks again */
+	/* the backlog is out: the end marker, then live delivery again */
+	char ns[16];
+	snprintf(ns, sizeof(ns), "%u", x->batch_sent);
+	x->batching = false;
+	SIM_IGNORE(sim_conn_send_free(c, sim_node_add(sim_node("ib", NULL), sim_node("offline", "count", ns, NULL))));
 }
 
 /* <ack class id [type]> from a client: that item leaves its queue. */
@@ -406,8 +459,10 @@ static void conn_closed(struct sim *sim, struct sim_conn *c, void *user)
 	struct sim_device *d = sim_conn_device(c);
 	(void)sim;
 	(void)user;
-	if (d && d->ext)
+	if (d && d->ext) {
 		sim_dx(d)->n_subs = 0;
+		sim_dx(d)->batching = false;
+	}
 }
 
 static void device_info(struct sim *sim, const struct sim_device *d, json_t *obj, void *user)
@@ -420,6 +475,9 @@ static void device_info(struct sim *sim, const struct sim_device *d, json_t *obj
 	json_object_set_new(obj, "uploaded", json_boolean(x && x->keys.uploaded));
 	json_object_set_new(obj, "msgs_in", json_integer(x ? (json_int_t)x->msgs_in : 0));
 	json_object_set_new(obj, "dup_copies", json_integer(x ? (json_int_t)x->dup_copies : 0));
+	json_object_set_new(obj, "offline_batches", json_integer(x ? (json_int_t)x->batches : 0));
+	json_object_set_new(obj, "offline_batch_sent", json_integer(x ? (json_int_t)x->batch_sent : 0));
+	json_object_set_new(obj, "batching", json_boolean(x && x->batching));
 	json_object_set_new(obj, "hist_sends", json_integer(x ? (json_int_t)x->hist_sends : 0));
 	json_object_set_new(obj, "hist_id", json_string(x ? x->hist_id : ""));
 	json_object_set_new(obj, "hist_acked", json_boolean(x && x->hist_acked));

@@ -47,6 +47,10 @@ struct sim_dev_ext {
 	/* what the device said on its current connection (reset at login):
 	 * its last <presence type> ("" none) and the receipts it sent, last
 	 * SIM_MSG_RCPT_LOG of them (not persisted) */
+	bool batching;       /* SIM_REAL_OFFLINE: login backlog handed out in requested batches */
+	uint64_t epoch;      /* logins with batching (items sent in this one carry it) */
+	unsigned batch_sent; /* backlog items sent in this login */
+	unsigned batches;    /* <offline_batch> requests answered in this login */
 	char hist_id[40];    /* the phone's last history-sync notification to it */
 	unsigned hist_sends; /* how many it sent (several when hist_sync receipts are missing) */
 	bool hist_acked;     /* its hist_sync receipt arrived (checked with SIM_REAL_HIST_SYNC) */
@@ -106,6 +110,9 @@ void sim_jid_user(const struct sim_account *a, bool lid, char *buf, size_t cap);
 void sim_jid_device(const struct sim_account *a, bool lid, uint32_t device, char *buf, size_t cap);
 /* Whether device dev (0 = the phone) currently exists. */
 bool sim_device_exists(struct sim_account *a, uint32_t dev);
+
+/* sim_msg.c: answers <ib><offline_batch count> (SIM_REAL_OFFLINE) */
+void sim_msg_offline_batch(struct sim *sim, struct sim_conn *c, unsigned count);
 
 /* sim_tctoken.c: <iq xmlns="privacy"><tokens>: grant and notify; whether a
  * 1:1 message from -> to must be refused (463) for its missing token */
