@@ -205,7 +205,7 @@ static int flush_offline(struct sim *sim, struct sim_conn *c, void *user)
 		unsigned cnt[3] = {0, 0, 0};
 		for (sim_qitem *it = x->q.head; it; it = it->next)
 			cnt[strcmp(it->cls, "message") == 0 ? 0 : strcmp(it->cls, "receipt") == 0 ? 1 : 2]++;
-		char all[16], m[16], r[16], no[16];
+		char all[24], m[16], r[16], no[16];
 		snprintf(all, sizeof(all), "%zu", x->q.n);
 		snprintf(m, sizeof(m), "%u", cnt[0]);
 		snprintf(r, sizeof(r), "%u", cnt[1]);
