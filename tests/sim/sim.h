@@ -122,9 +122,9 @@ struct sim_hooks {
 	/* After <success> was sent on a login: deliver queued stanzas (each
 	 * with offline="1") through sim_conn_send and return how many were
 	 * sent (>= 0), or < 0 to drop the connection. The core then sends
-	 * <ib><offline count="N"/></ib>. */
+	 * <ib><offline count="N"/></ib>, unless it returned SIM_OFFLINE_LATER
+	 * (batched delivery: the module sends it after the last batch). */
 	int (*flush_offline)(struct sim *sim, struct sim_conn *c, void *user);
-	/* (a flush_offline result: the module sends <ib><offline> itself, later) */
 #define SIM_OFFLINE_LATER 0x7fffffff
 	/* A new account was created (ext may be set here). */
 	int (*account_created)(struct sim *sim, struct sim_account *a, void *user);
