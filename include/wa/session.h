@@ -214,6 +214,13 @@ typedef struct wa_session_config {
 	const char *device_name;       /* shown on the phone's linked devices; NULL: "wamd" */
 	const char *push_name;         /* our display name; NULL: keep stored */
 	bool send_read_receipts;       /* mark incoming as read automatically (default false) */
+	/* false (default): after each login send <presence type="available"
+	 * name=push name> as Baileys' markOnlineOnConnect does, so delivery
+	 * receipts are active ones, and "unavailable" on wa_session_stop /
+	 * wa_session_free. true: stay offline; delivery receipts then carry
+	 * type="inactive". Without a push name no presence is sent (as both
+	 * references refuse to). */
+	bool offline_on_connect;
 	/* How long a sent message waits for the server's ack before the very
 	 * same recorded stanza is sent again on the live connection (peers drop
 	 * a byte-identical copy as an old Signal counter). 0: 30 s. Tests use

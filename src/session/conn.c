@@ -860,6 +860,8 @@ int wa_handle_ib(wa_session *s, const wa_node *n)
 	const wa_node *ri = er ? wa_node_child(er, "routing_info") : NULL;
 	const uint8_t *p;
 	size_t len;
+	if (wa_msg_offline_ib(s, n))
+		return 0;
 	if (ri && wa_node_content_bytes(ri, &p, &len) == 0 && len <= sizeof s->creds->routing_info) {
 		/* sent back in the ED prefix of the next connection's intro */
 		memcpy(s->creds->routing_info, p, len);
@@ -947,6 +949,7 @@ int wa_session_new_with_driver(const wa_session_config *cfg, const wa_tr_driver 
 	s->tls_insecure = cfg->tls_insecure;
 	s->gate = cfg->gate;
 	s->send_read_receipts = cfg->send_read_receipts;
+	s->offline_on_connect = cfg->offline_on_connect;
 	s->ack_timeout_ms = cfg->ack_timeout_ms;
 	s->url = strdup(cfg->url ? cfg->url : WA_DEFAULT_URL);
 	s->proxy = cfg->proxy && cfg->proxy[0] ? strdup(cfg->proxy) : NULL;
@@ -1002,6 +1005,7 @@ void wa_session_free(wa_session *s)
 		return;
 	s->on_event = NULL; /* no events while dying */
 	s->started = false;
+	wa_msg_presence_goodbye(s);
 	if (s->drv) {
 		teardown(s);
 		for (const wa_session_ext *const *e = wa_session_exts; *e; e++)
@@ -1069,6 +1073,7 @@ int wa_session_stop(wa_session *s)
 	if (!s->started && !s->conn)
 		return 0;
 	s->started = false;
+	wa_msg_presence_goodbye(s);
 	set_state(s, WA_CONN_CLOSING, WA_DISC_BY_USER);
 	wa_conn_fail(s, WA_DISC_BY_USER, 0);
 	return 0;

@@ -23,6 +23,7 @@ const wa_stanza_handler wa_stanza_handlers[] = {
 	{"message", NULL, wa_msg_handle_message},
 	{"receipt", NULL, wa_msg_handle_receipt},
 	{"ack", NULL, wa_msg_handle_ack},
+	{"notification", "privacy_token", wa_msg_handle_privacy_token},
 	{"notification", NULL, wa_msg_handle_notification},
 	{"presence", NULL, wa_msg_handle_presence},
 	{"chatstate", NULL, wa_msg_handle_chatstate},
@@ -46,6 +47,9 @@ int wa_session_dispatch(wa_session *s, const wa_node *n)
 		if (h->type && (!type || strcmp(h->type, type) != 0))
 			continue;
 		int rc = h->fn(s, n);
+		/* counted once handled: the next offline batch is asked for then */
+		if (wa_node_attr(n, "offline"))
+			wa_msg_offline_seen(s);
 		if (rc < 0)
 			WA_DEBUG("session", "[%lld/%u] <%s type=%s> handler failed: %s",
 				(long long)s->instance_id, s->gen, tag, type ? type : "-",

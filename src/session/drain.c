@@ -10,7 +10,7 @@
 #define MOD "drain"
 
 typedef struct item {
-	wa_node *delivery, *read;
+	wa_node *delivery, *read, *hist;
 	char chat[WA_STORE_JID_MAX];
 	char id[WA_SESSION_ID_MAX];
 	bool from_me;
@@ -39,6 +39,7 @@ static void items_free(wa_drain *d)
 		d->head = it->next;
 		wa_node_free(it->delivery);
 		wa_node_free(it->read);
+		wa_node_free(it->hist);
 		free(it);
 	}
 	d->tail = &d->head;
@@ -69,10 +70,13 @@ static void on_group_end(void *user, int rc)
 			ign(wa_conn_send_node(s, it->delivery));
 		if (it->read)
 			ign(wa_conn_send_node(s, it->read));
+		if (it->hist)
+			ign(wa_conn_send_node(s, it->hist));
 		ign(wa_store_msg_set_status(s->store, s->instance_id, it->chat, it->id, it->from_me,
 			WA_STORE_MSG_ACKED));
 		wa_node_free(it->delivery);
 		wa_node_free(it->read);
+		wa_node_free(it->hist);
 		free(it);
 	}
 	d->tail = &d->head;
@@ -127,8 +131,8 @@ int wa_drain_unit_end(wa_drain *d, int rc)
 	return wa_store_unit_end(d->s->store, rc);
 }
 
-void wa_drain_defer(wa_drain *d, wa_node *delivery, wa_node *read, const char *chat, const char *id,
-	bool from_me)
+void wa_drain_defer(wa_drain *d, wa_node *delivery, wa_node *read, wa_node *hist, const char *chat,
+	const char *id, bool from_me)
 {
 	item *it = calloc(1, sizeof *it);
 	if (!it || !wa_store_group_active(d->s->store)) {
@@ -138,14 +142,18 @@ void wa_drain_defer(wa_drain *d, wa_node *delivery, wa_node *read, const char *c
 			ign(wa_conn_send_node(d->s, delivery));
 		if (read)
 			ign(wa_conn_send_node(d->s, read));
+		if (hist)
+			ign(wa_conn_send_node(d->s, hist));
 		ign(wa_store_msg_set_status(d->s->store, d->s->instance_id, chat, id, from_me, WA_STORE_MSG_ACKED));
 		wa_node_free(delivery);
 		wa_node_free(read);
+		wa_node_free(hist);
 		free(it);
 		return;
 	}
 	it->delivery = delivery;
 	it->read = read;
+	it->hist = hist;
 	snprintf(it->chat, sizeof it->chat, "%s", chat);
 	snprintf(it->id, sizeof it->id, "%s", id);
 	it->from_me = from_me;

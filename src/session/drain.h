@@ -37,9 +37,10 @@ int wa_drain_unit_begin(wa_drain *d) WA_MUST_CHECK;
  * the store error. */
 int wa_drain_unit_end(wa_drain *d, int rc);
 /* Queues what must follow the commit of this message: its receipts (owned
- * now; either may be NULL) and the ACKED status of (chat, id, from_me). */
-void wa_drain_defer(wa_drain *d, wa_node *delivery, wa_node *read, const char *chat, const char *id,
-	bool from_me);
+ * now, sent in this order; any may be NULL: delivery, read, hist_sync) and
+ * the ACKED status of (chat, id, from_me). */
+void wa_drain_defer(wa_drain *d, wa_node *delivery, wa_node *read, wa_node *hist, const char *chat,
+	const char *id, bool from_me);
 /* After each offline message: commit at WA_DRAIN_MAX, else (re)arm the
  * idle timer. */
 void wa_drain_after(wa_drain *d);

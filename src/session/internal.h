@@ -77,6 +77,11 @@ typedef struct wa_session_ext {
 	void (*free)(wa_session *s);
 } wa_session_ext;
 extern const wa_session_ext *const wa_session_exts[]; /* NULL-terminated */
+/* presence.c: a clean stop / free tells the server we are "unavailable"
+ * (queued before the close; the transport flushes it) */
+void wa_msg_presence_goodbye(wa_session *s);
+/* offline.c: <ib><offline_preview> / <ib><offline>; true when it was one */
+bool wa_msg_offline_ib(wa_session *s, const wa_node *ib);
 
 /* ---- timers (transport driver timers bound to the session) ---- */
 typedef struct wa_stimer {
@@ -115,6 +120,8 @@ struct wa_session {
 	char *push_name;
 	bool tls_insecure;
 	bool send_read_receipts;
+	bool offline_on_connect;    /* no presence "available" after login */
+	bool online;                /* "available" sent on this connection (presence.c) */
 	uint32_t ack_timeout_ms;    /* server ack deadline (0 in config: WA_MSG_ACK_TIMEOUT_MS) */
 	wa_noise_trust trust;
 	wa_event_fn on_event;

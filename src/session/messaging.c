@@ -68,6 +68,10 @@ static int msg_init(wa_session *s)
 	if (rc != 0)
 		return rc;
 	m->t_prep_ok = true;
+	rc = wa_stimer_init(s, &m->t_off, wa_msg_on_offline_timer);
+	if (rc != 0)
+		return rc;
+	m->t_off_ok = true;
 	return wa_drain_new(s, &m->drain);
 }
 
@@ -89,6 +93,7 @@ static void msg_on_ready(wa_session *s)
 	wa_msg_holds_clear(m);
 	if (m->t_prep_ok)
 		wa_stimer_cancel(&m->t_prep);
+	wa_msg_presence_on_ready(s);
 	wa_msg_pump(s);
 }
 
@@ -98,6 +103,10 @@ static void msg_on_close(wa_session *s)
 	if (!m)
 		return;
 	m->ready = false;
+	s->online = false;
+	m->off_active = false;
+	if (m->t_off_ok)
+		wa_stimer_cancel(&m->t_off);
 	wa_drain_close(m->drain); /* commit the open group now */
 	wa_msg_inflight_clear(m);
 	if (m->t_ack_ok)
@@ -123,6 +132,8 @@ static void msg_free(wa_session *s)
 		wa_stimer_clear(&m->t_ack);
 	if (m->t_prep_ok)
 		wa_stimer_clear(&m->t_prep);
+	if (m->t_off_ok)
+		wa_stimer_clear(&m->t_off);
 	wa_msg_devcache_clear(m);
 	wa_msg_retries_clear(m);
 	if (s->sig)

@@ -69,9 +69,34 @@ typedef struct wa_msg_view {
  * (free: wa_msg_view_clear). WA_EMALFORMED if it is not a Message. */
 int wa_msg_view_parse(const uint8_t *pt, size_t len, wa_msg_view *out) WA_MUST_CHECK;
 void wa_msg_view_clear(wa_msg_view *v);
+/* Does this unpadded Message (or the Message a deviceSentMessage wraps)
+ * carry protocolMessage.historySyncNotification? */
+bool wa_msg_is_history_sync(const uint8_t *pt, size_t len);
 /* Any protobuf-c message as JSON the way protobufjs' toJSON writes it:
  * lowerCamel names, bytes base64, enums by name, int64 as numbers. */
 int wa_msg_pb_to_json(const void *pb_message, char **out) WA_MUST_CHECK;
+
+/* ---- privacy tokens (tctoken.c) ---- */
+#define WA_TCTOKEN_BUCKET_S 604800 /* 7 days */
+#define WA_TCTOKEN_BUCKETS 4       /* a token lives in the current and the 3 previous buckets */
+/* A contact's token with timestamp token_t is expired at now (unix s). */
+bool wa_tctoken_expired(int64_t token_t, int64_t now);
+/* Issue ours again: never issued (0) or issued in an earlier bucket. */
+bool wa_tctoken_should_issue(int64_t sender_t, int64_t now);
+
+/* ---- reporting tokens (reporting.c) ---- */
+#define WA_REPORTING_TOKEN_LEN 16
+/* The token of an unpadded Message we send to chat (from = to = chat),
+ * from its messageContextInfo.messageSecret. WA_ENOTFOUND: the message
+ * gets none (no secret, a reaction, nothing to cover); WA_EMALFORMED: the
+ * walk failed (no token either). */
+int wa_msg_reporting_token(const uint8_t *msg, size_t len, const char *id, const char *chat,
+	uint8_t out[WA_REPORTING_TOKEN_LEN]) WA_MUST_CHECK;
+/* The same with explicit secret and from / to (vectors, interop). */
+int wa_msg_reporting_token_raw(const uint8_t *msg, size_t len, const uint8_t *secret, size_t secret_len,
+	const char *id, const char *from, const char *to, uint8_t out[WA_REPORTING_TOKEN_LEN]) WA_MUST_CHECK;
+/* The covered content alone (malloc'd; may be empty). */
+int wa_msg_reporting_content(const uint8_t *msg, size_t len, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
 
 /* ---- ids (msgid.c) ---- */
 /* "3EB0" + 18 upper hex: SHA-256(8-byte BE seconds || own user || "@c.us" ||
@@ -145,6 +170,9 @@ typedef struct wa_msg_stanza {
 	unsigned retry_count;      /* count on <enc> (retry resends), 0 = none */
 	const wa_msg_enc *encs;
 	size_t n_encs;
+	const uint8_t *reporting_token; /* WA_REPORTING_TOKEN_LEN bytes or NULL: <reporting> */
+	const uint8_t *tctoken;         /* the recipient's privacy token or NULL: <tctoken> */
+	size_t tctoken_len;
 	const uint8_t *device_identity; /* attached when any enc is pkmsg (or always if force_identity) */
 	size_t device_identity_len;
 	bool force_identity;

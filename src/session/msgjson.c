@@ -196,6 +196,19 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+bool wa_msg_is_history_sync(const uint8_t *pt, size_t len)
+{
+	ProtobufCMessage *pb = NULL;
+	if (!pt || wa_pb_unpack(&pb, &wa__message__descriptor, pt, len, WA_SIG_MAX_PLAINTEXT) != 0)
+		return false;
+	const Wa__Message *m = (const Wa__Message *)pb;
+	if (m->device_sent_message && m->device_sent_message->message)
+		m = m->device_sent_message->message;
+	bool hs = m->protocol_message && m->protocol_message->history_sync_notification;
+	protobuf_c_message_free_unpacked(pb, NULL);
+	return hs;
+}
+
 int wa_msg_view_parse(const uint8_t *pt, size_t len, wa_msg_view *out)
 {
 	if (!out || (!pt && len))

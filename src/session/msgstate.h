@@ -93,6 +93,11 @@ typedef struct wa_msg_state {
 		char chat[WA_STORE_JID_MAX];
 	} recent[WA_MSG_RECENT_IDS];
 	size_t recent_next;
+	/* offline batches (offline.c) */
+	bool off_active;                 /* preview seen, <ib><offline> not yet */
+	unsigned off_total, off_got, off_left, off_batches;
+	wa_stimer t_off;
+	bool t_off_ok;
 } wa_msg_state;
 
 /* ---- small shared helpers ---- */
@@ -127,6 +132,17 @@ int wa_msg_handle_receipt(wa_session *s, const wa_node *n);      /* receipts.c *
 int wa_msg_handle_ack(wa_session *s, const wa_node *n);          /* inflight.c */
 int wa_msg_handle_notification(wa_session *s, const wa_node *n); /* recipients.c */
 int wa_msg_handle_presence(wa_session *s, const wa_node *n);     /* presence.c */
+void wa_msg_presence_on_ready(wa_session *s);                     /* presence.c */
+int wa_msg_handle_privacy_token(wa_session *s, const wa_node *n); /* tctoken.c */
+/* offline.c: batches of the offline backlog */
+#define WA_OFFLINE_BATCH 100
+#define WA_OFFLINE_STALL_MS 5000
+void wa_msg_offline_seen(wa_session *s);
+void wa_msg_on_offline_timer(wa_session *s);
+/* tctoken.c: the fresh token chat issued to us (malloc'd) or WA_ENOTFOUND;
+ * after a 1:1 send, issue ours to chat when due */
+int wa_msg_tctoken_for(wa_session *s, const char *chat, uint8_t **tok_out, size_t *len_out);
+void wa_msg_tctoken_after_send(wa_session *s, const char *chat, const uint8_t *msg, size_t msg_len);
 int wa_msg_handle_chatstate(wa_session *s, const wa_node *n);    /* presence.c */
 int wa_msg_handle_call(wa_session *s, const wa_node *n);         /* presence.c */
 

@@ -323,9 +323,9 @@ static int queue_message(wa_session *s, const char *chat, const char *id_in, con
 		else
 			wa_store_rollback(s->store);
 	}
-	free(rec);
 	wa_msg_flush_identity(s);
 	if (rc != 0) {
+		free(rec);
 		free(sealed); /* never sent: its ratchet steps rolled back with the row */
 		return rc;
 	}
@@ -333,9 +333,10 @@ static int queue_message(wa_session *s, const char *chat, const char *id_in, con
 	wa_msg_recent_add(s->msg, id, chat);
 	wa_msg_emit_status(s, chat, id, WA_MSG_PENDING);
 	if (sealed) {
-		wa_msg_send_sealed(s, &j, sealed, sealed_len);
+		wa_msg_send_sealed(s, &j, sealed, sealed_len); /* reads j.msg (rec) */
 		free(sealed);
 	}
+	free(rec);
 	wa_msg_pump(s);
 	if (id_out && !dup)
 		return WA_ENOMEM; /* queued all the same; the caller just lacks the id */

@@ -1,10 +1,19 @@
 /* Presence and chat state, both ways: our availability and typing /
  * recording / paused in a chat, and the peers' as WA_EV_PRESENCE. Incoming
- * calls are only acked (calls are not handled). */
+ * calls are only acked (calls are not handled). As Baileys
+ * (markOnlineOnConnect) we announce "available" after each login unless
+ * configured not to, and "unavailable" on a clean stop; while we are not
+ * available our delivery receipts say type="inactive" (receive.c). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "session/msgstate.h"
+
+static const char *our_name(const wa_session *s)
+{
+	const char *name = s->push_name ? s->push_name : s->creds ? s->creds->push_name : NULL;
+	return name && *name ? name : NULL;
+}
 
 int wa_session_send_presence(wa_session *s, const char *to, const char *presence)
 {
@@ -20,8 +29,8 @@ int wa_session_send_presence(wa_session *s, const char *to, const char *presence
 		rc = wa_node_new(&n, "presence");
 		if (rc == 0)
 			rc = wa_node_set_attr(n, "type", presence);
-		const char *name = s->push_name ? s->push_name : s->creds->push_name;
-		if (rc == 0 && name && *name)
+		const char *name = our_name(s);
+		if (rc == 0 && name)
 			rc = wa_node_set_attr(n, "name", name);
 	} else {
 		char chat[WA_STORE_JID_MAX];
@@ -41,7 +50,26 @@ int wa_session_send_presence(wa_session *s, const char *to, const char *presence
 		wa_node_free(n);
 		return rc;
 	}
-	return send_node(s, n);
+	rc = send_node(s, n);
+	if (rc == 0 && !to)
+		s->online = strcmp(presence, "available") == 0;
+	return rc;
+}
+
+void wa_msg_presence_on_ready(wa_session *s)
+{
+	s->online = false;
+	/* both references refuse availability without a push name */
+	if (s->offline_on_connect || !our_name(s))
+		return;
+	ign(wa_session_send_presence(s, NULL, "available"));
+}
+
+void wa_msg_presence_goodbye(wa_session *s)
+{
+	if (s->online && ready(s))
+		ign(wa_session_send_presence(s, NULL, "unavailable"));
+	s->online = false;
 }
 
 int wa_msg_handle_presence(wa_session *s, const wa_node *n)

@@ -132,7 +132,9 @@ int wa_in_receipt_parse(const wa_node *n, wa_in_receipt *out)
 
 int wa_receipt_status(const char *type)
 {
-	if (!type)
+	/* "inactive": delivered to a device that is not online (whatsmeow's
+	 * ReceiptTypeInactive) */
+	if (!type || strcmp(type, "inactive") == 0)
 		return WA_MSG_DELIVERED;
 	if (strcmp(type, "read") == 0 || strcmp(type, "read-self") == 0)
 		return WA_MSG_READ;

@@ -120,7 +120,10 @@ static void emit_message(wa_session *s, const char *chat, const wa_in_msg *in, b
 	wa_msg_view_clear(&v);
 }
 
-static wa_node *build_delivery(const wa_in_msg *in, const char *chat, bool from_me)
+/* As Baileys: peer_msg for the phone's peer messages, sender for our own
+ * devices' messages, otherwise a plain delivery receipt while we are
+ * available and an "inactive" one while we are not. */
+static wa_node *build_delivery(wa_session *s, const wa_in_msg *in, const char *chat, bool from_me)
 {
 	const char *type = NULL, *recipient = NULL;
 	if (in->category && strcmp(in->category, "peer") == 0)
@@ -128,6 +131,8 @@ static wa_node *build_delivery(const wa_in_msg *in, const char *chat, bool from_
 	else if (from_me) {
 		type = "sender";
 		recipient = chat;
+	} else if (!s->online) {
+		type = "inactive";
 	}
 	wa_node *r = NULL;
 	const char *ids[1] = {in->id};
@@ -136,7 +141,27 @@ static wa_node *build_delivery(const wa_in_msg *in, const char *chat, bool from_
 
 static void send_delivery(wa_session *s, const wa_in_msg *in, const char *chat, bool from_me)
 {
-	wa_node *r = build_delivery(in, chat, from_me);
+	wa_node *r = build_delivery(s, in, chat, from_me);
+	if (r)
+		(void)send_node(s, r);
+}
+
+/* As Baileys and whatsmeow: a history-sync notification (our phone's
+ * peer message) also gets a hist_sync receipt, to the chat's user JID
+ * without participant, after the peer_msg one; the phone sends the
+ * notification again until it has it. */
+static wa_node *build_hist(const wa_in_msg *in, const char *chat, const uint8_t *pt, size_t len)
+{
+	if (!wa_msg_is_history_sync(pt, len))
+		return NULL;
+	const char *ids[1] = {in->id};
+	wa_node *r = NULL;
+	return wa_receipt_build(ids, 1, chat, NULL, NULL, "hist_sync", 0, &r) == 0 ? r : NULL;
+}
+
+static void send_hist(wa_session *s, const wa_in_msg *in, const char *chat, const uint8_t *pt, size_t len)
+{
+	wa_node *r = build_hist(in, chat, pt, len);
 	if (r)
 		(void)send_node(s, r);
 }
@@ -172,8 +197,12 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 	}
 	bool from_me = wa_msg_is_me(s, &in.from);
 	char chat[WA_STORE_JID_MAX], fu[WA_STORE_JID_MAX];
-	if (!wa_msg_user_of(in.from_s, fu, NULL))
+	if (!wa_msg_user_of(in.from_s, fu, NULL)) {
+		/* parses, but user@server does not fit a stored JID: without
+		 * an ack the server would redeliver it forever */
+		ack(s, n, 487);
 		return WA_EPROTO;
+	}
 	if (from_me && in.recipient) {
 		if (!wa_msg_user_of(in.recipient, chat, NULL)) {
 			ack(s, n, 487);
@@ -199,8 +228,9 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 		wa_drain_flush(s->msg->drain);
 		if (row->status == WA_STORE_MSG_RECEIVED)
 			emit_message(s, chat, &in, from_me, row->plaintext, row->plaintext_len);
-		wa_store_msg_row_free(row);
 		send_delivery(s, &in, chat, from_me);
+		send_hist(s, &in, chat, row->plaintext, row->plaintext_len);
+		wa_store_msg_row_free(row);
 		ign(wa_store_msg_set_status(s->store, s->instance_id, chat, in.id, from_me,
 			WA_STORE_MSG_ACKED));
 		return 0;
@@ -270,15 +300,18 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 		return 0;
 	}
 	emit_message(s, chat, &in, from_me, pt, pt_len);
+	wa_node *hist = build_hist(&in, chat, pt, pt_len);
 	free(pt);
 	if (drain) {
 		/* receipts after the group commit */
-		wa_drain_defer(drain, build_delivery(&in, chat, from_me), build_read(s, &in, chat, from_me), chat,
-			in.id, from_me);
+		wa_drain_defer(drain, build_delivery(s, &in, chat, from_me), build_read(s, &in, chat, from_me),
+			hist, chat, in.id, from_me);
 		wa_drain_after(drain);
 		return 0;
 	}
 	send_delivery(s, &in, chat, from_me);
+	if (hist)
+		(void)send_node(s, hist);
 	ign(wa_store_msg_set_status(s->store, s->instance_id, chat, in.id, from_me, WA_STORE_MSG_ACKED));
 	wa_node *rr = build_read(s, &in, chat, from_me);
 	if (rr)

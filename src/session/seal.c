@@ -62,9 +62,18 @@ int wa_msg_job_seal(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *rec
 	}
 	if (rc == 0 && n_peer == 0)
 		rc = WA_ENOTFOUND; /* nobody to deliver to */
+	uint8_t rtok[WA_REPORTING_TOKEN_LEN];
+	/* as Baileys: on the first send of a message with a messageSecret, not on retry resends */
+	bool has_rtok = rc == 0 && wa_msg_reporting_token(j->msg, j->msg_len, j->id, j->chat, rtok) == 0;
+	uint8_t *tct = NULL;
+	size_t tct_len = 0;
+	if (rc == 0 && wa_msg_tctoken_for(s, j->chat, &tct, &tct_len) != 0)
+		tct = NULL;
 	if (rc == 0) {
 		const wa_msg_kind *k = wa_msg_kind_of(j->msg, j->msg_len);
 		wa_msg_stanza ms = {
+			.reporting_token = has_rtok ? rtok : NULL,
+			.tctoken = tct, .tctoken_len = tct_len,
 			.id = j->id, .to = j->chat, .type = k->stanza_type, .encs = encs, .n_encs = ne,
 			.decrypt_fail_hide = k->hide_decrypt_fail,
 			.device_identity = s->creds->adv_identity,
@@ -88,6 +97,7 @@ int wa_msg_job_seal(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *rec
 	free(encs);
 	wa_msg_recipients_free(&r);
 	free(dsm);
+	free(tct);
 	free(enc_bytes);
 	wa_node_free(st);
 	if (rc == 0) {
@@ -105,8 +115,10 @@ int wa_msg_job_seal(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *rec
 void wa_msg_send_sealed(wa_session *s, const wa_msg_job *j, const uint8_t *rec, size_t rec_len)
 {
 	int src = wa_conn_send_message_bytes(s, rec + 1, rec_len - 1, j->id);
-	if (src == 0)
+	if (src == 0) {
 		wa_msg_inflight_add(s, j->row, j->id, j->chat);
+		wa_msg_tctoken_after_send(s, j->chat, j->msg, j->msg_len);
+	}
 	else
 		WA_DEBUG(MOD, "[%lld] %s recorded, send failed (%s): resent on reconnect",
 			(long long)s->instance_id, j->id, wa_errname(src));
@@ -205,6 +217,21 @@ int wa_msg_build_stanza(const wa_msg_stanza *m, wa_node **out)
 		rc = wa_node_add_new(msg, "device-identity", &di);
 		if (rc == 0)
 			rc = wa_node_set_bytes(di, m->device_identity, m->device_identity_len);
+	}
+	if (rc == 0 && m->reporting_token) {
+		wa_node *rep = NULL, *tok = NULL;
+		rc = wa_node_add_new(msg, "reporting", &rep);
+		if (rc == 0)
+			rc = wa_node_add_new(rep, "reporting_token", &tok);
+		rc = set(tok, "v", "2", rc);
+		if (rc == 0)
+			rc = wa_node_set_bytes(tok, m->reporting_token, WA_REPORTING_TOKEN_LEN);
+	}
+	if (rc == 0 && m->tctoken && m->tctoken_len) {
+		wa_node *tc = NULL;
+		rc = wa_node_add_new(msg, "tctoken", &tc);
+		if (rc == 0)
+			rc = wa_node_set_bytes(tc, m->tctoken, m->tctoken_len);
 	}
 	if (rc != 0) {
 		wa_node_free(msg);

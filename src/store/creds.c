@@ -169,6 +169,7 @@ static const char *const sql_wipe[] = {
 	"DELETE FROM sender_keys WHERE instance_id = ?1",
 	"DELETE FROM app_state_keys WHERE instance_id = ?1",
 	"DELETE FROM app_state_versions WHERE instance_id = ?1",
+	"DELETE FROM privacy_tokens WHERE instance_id = ?1", /* issued to / by this account */
 };
 
 int wa_store_creds_wipe(wa_store *st, int64_t instance_id)

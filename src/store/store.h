@@ -244,6 +244,18 @@ int wa_store_lid_mapping_save(wa_store *st, int64_t instance_id, const char *pn,
 int wa_store_lid_for_pn(wa_store *st, int64_t instance_id, const char *pn, char **lid_out) WA_MUST_CHECK;
 int wa_store_pn_for_lid(wa_store *st, int64_t instance_id, const char *lid, char **pn_out) WA_MUST_CHECK;
 
+/* Privacy tokens (tctoken) per contact user JID. get: the token the
+ * contact issued to us (*token_out NULL when none; free()) and its
+ * timestamp, and when we issued ours (0: never); WA_ENOTFOUND without a
+ * row. put: stores its token unless the stored one is newer. issued:
+ * records that we issued ours at sender_t. */
+#define WA_STORE_TCTOKEN_MAX 1024
+int wa_store_tctoken_get(wa_store *st, int64_t instance_id, const char *jid, uint8_t **token_out,
+	size_t *token_len_out, int64_t *token_t_out, int64_t *sender_t_out) WA_MUST_CHECK;
+int wa_store_tctoken_put(wa_store *st, int64_t instance_id, const char *jid, const uint8_t *token,
+	size_t len, int64_t token_t) WA_MUST_CHECK;
+int wa_store_tctoken_issued(wa_store *st, int64_t instance_id, const char *jid, int64_t sender_t) WA_MUST_CHECK;
+
 /* ---- app state sync ---- */
 /* key_id: opaque bytes; key_data: serialized AppStateSyncKeyData (encrypted at rest). */
 int wa_store_app_state_key_save(wa_store *st, int64_t instance_id, const uint8_t *key_id, size_t key_id_len,

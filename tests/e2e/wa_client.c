@@ -325,7 +325,7 @@ int main(int argc, char **argv)
 	const char *db = NULL, *inst = "default", *url = NULL, *root_hex = NULL, *level = "info";
 	const char *push = NULL, *proxy = NULL;
 	uint32_t ack_timeout_ms = 0;
-	bool insecure = false, autostart = true;
+	bool insecure = false, autostart = true, offline = false;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -347,12 +347,14 @@ int main(int argc, char **argv)
 			ack_timeout_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
 		else if (strcmp(o, "--insecure") == 0)
 			insecure = true;
+		else if (strcmp(o, "--offline-on-connect") == 0)
+			offline = true;
 		else if (strcmp(o, "--no-start") == 0)
 			autostart = false;
 		else {
 			fprintf(stderr, "usage: wa_client --db PATH [--instance N] [--url U] [--root HEX] "
 					"[--insecure] [--log LEVEL] [--push-name N] [--ack-timeout-ms MS] "
-					"[--no-start] [--proxy U]\n");
+					"[--no-start] [--proxy U] [--offline-on-connect]\n");
 			return 2;
 		}
 	}
@@ -411,6 +413,7 @@ int main(int argc, char **argv)
 		.push_name = push,
 		.proxy = proxy,
 		.ack_timeout_ms = ack_timeout_ms,
+		.offline_on_connect = offline,
 	};
 	if (rc == 0)
 		rc = wa_session_new(&cfg, on_event, &a, &a.s);

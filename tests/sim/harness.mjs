@@ -49,12 +49,15 @@ export function tmpDir(prefix = 'wasim-e2e-') {
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Starts wasim; resolves when it printed its JSON line.
-export async function startWasim(exe, { state, tls = false, extra = [] } = {}) {
+// real: WASIM_REAL switches for this wasim ("all", "hist_sync,tctoken"...;
+// default: whatever the environment says).
+export async function startWasim(exe, { state, tls = false, extra = [], real } = {}) {
   const args = ['--port', '0'];
   if (tls) args.push('--tls-port', '0');
   if (state) args.push('--state', state);
   args.push(...extra);
-  const proc = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = real === undefined ? process.env : { ...process.env, WASIM_REAL: real };
+  const proc = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   children.add(proc);
   let stderr = '';
   proc.stderr.on('data', (d) => {

@@ -70,8 +70,8 @@ static int do_login(struct sim_conn *c, const Wa__ClientPayload *cp)
 	int n = 0;
 	if (sim->hooks.flush_offline) {
 		n = sim->hooks.flush_offline(sim, c, sim->hooks.user);
-		if (n < 0)
-			return n;
+		if (n < 0 || n == SIM_OFFLINE_LATER)
+			return n < 0 ? n : 0;
 	}
 	if (c->state != SIM_CONN_READY)
 		return 0;

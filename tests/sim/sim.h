@@ -122,8 +122,10 @@ struct sim_hooks {
 	/* After <success> was sent on a login: deliver queued stanzas (each
 	 * with offline="1") through sim_conn_send and return how many were
 	 * sent (>= 0), or < 0 to drop the connection. The core then sends
-	 * <ib><offline count="N"/></ib>. */
+	 * <ib><offline count="N"/></ib>, unless it returned SIM_OFFLINE_LATER
+	 * (batched delivery: the module sends it after the last batch). */
 	int (*flush_offline)(struct sim *sim, struct sim_conn *c, void *user);
+#define SIM_OFFLINE_LATER 0x7fffffff
 	/* A new account was created (ext may be set here). */
 	int (*account_created)(struct sim *sim, struct sim_account *a, void *user);
 	/* A companion finished pairing (before the 515). */
@@ -300,11 +302,22 @@ struct sim {
 	const char *state_dir;     /* NULL: nothing persisted */
 	uint8_t root_pub[32];      /* test trust root (clients trust this) */
 	bool notify_watchers_only; /* --device-notify watchers (see sim_usync.c) */
+	unsigned real;             /* SIM_REAL_* switches: WASIM_REAL in the environment */
 	void *priv;                /* core internals (server.c) */
 	/* server-wide fault (POST /_sim/fault action min_version): client
 	 * versions below this get <failure reason="405"/>; all 0: off */
 	uint32_t min_version[3];
 };
+
+/* Real-server behaviour, off by default so tests opt in; the environment
+ * variable WASIM_REAL ("all" or a comma list of the names below) turns
+ * them on at start-up (modules.c). */
+#define SIM_REAL_HIST_SYNC  (1u << 0) /* "hist_sync": the phone wants a hist_sync receipt */
+#define SIM_REAL_TCTOKEN    (1u << 1) /* "tctoken": first-contact 1:1 sends need a privacy token */
+#define SIM_REAL_OFFLINE    (1u << 2) /* "offline_batch": offline queue only in requested batches */
+#define SIM_REAL_ALL        (SIM_REAL_HIST_SYNC | SIM_REAL_TCTOKEN | SIM_REAL_OFFLINE)
+/* Parses a WASIM_REAL value into SIM_REAL_* bits; -1 on an unknown name. */
+long sim_real_parse(const char *v);
 
 /* Time helpers: unix seconds and monotonic ms. */
 int64_t sim_now(void);

@@ -6,6 +6,7 @@
 #include "sim_msg.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "simcore.h" /* the media (TLS) port for media_conn hosts */
@@ -40,8 +41,10 @@ static int iq_privacy(struct sim *sim, struct sim_conn *c, const wa_node *iq, vo
 	const char *type = wa_node_attr(iq, "type");
 	(void)sim;
 	(void)user;
+	if (type && strcmp(type, "set") == 0 && wa_node_child(iq, "tokens"))
+		return sim_tctoken_issue(sim, c, iq);
 	if (type && strcmp(type, "set") == 0)
-		return sim_iq_result(c, iq, NULL); /* tokens, category changes: accepted */
+		return sim_iq_result(c, iq, NULL); /* category changes: accepted */
 	wa_node *p = sim_node("privacy", NULL);
 	for (size_t i = 0; p && i < sizeof(cats) / sizeof(cats[0]); i++)
 		p = sim_node_add(p, sim_node("category", "name", cats[i][0], "value", cats[i][1], NULL));
@@ -89,13 +92,16 @@ static int iq_app_state(struct sim *sim, struct sim_conn *c, const wa_node *iq, 
 	return sim_iq_result(c, iq, out);
 }
 
-/* tokens issued by a sender (privacy set <tokens>) need nothing more */
+/* <ib><offline_batch count>: the next part of a batched backlog
+ * (SIM_REAL_OFFLINE); every other <ib> needs no answer */
 static int handle_ib(struct sim *sim, struct sim_conn *c, const wa_node *n, void *user)
 {
-	(void)sim;
-	(void)c;
-	(void)n;
+	const wa_node *b = wa_node_child(n, "offline_batch");
+	const char *cnt = b ? wa_node_attr(b, "count") : NULL;
+	long v = cnt ? strtol(cnt, NULL, 10) : 0;
 	(void)user;
+	if (v > 0 && v <= SIM_QUEUE_MAX)
+		sim_msg_offline_batch(sim, c, (unsigned)v);
 	return 0;
 }
 

@@ -160,8 +160,9 @@ int sim_msg_deliver(struct sim *sim, struct sim_account *a, uint32_t dev, wa_nod
 		return rc;
 	}
 	sim_msg_dirty(sim);
-	if (d->conn) {
-		/* a failed live send leaves the copy queued for the next login */
+	if (d->conn && !x->batching) {
+		/* a failed live send leaves the copy queued for the next login;
+		 * while the backlog goes out in batches it waits its turn */
 		SIM_IGNORE(sim_send_to_device(sim, d, n));
 		return 0;
 	}
@@ -191,9 +192,30 @@ static int flush_offline(struct sim *sim, struct sim_conn *c, void *user)
 		return 0;
 	(void)sim_ax(sim, d->acct);
 	x->n_subs = 0;
+	x->presence[0] = x->presence_name[0] = '\0';
+	x->n_rcpts = x->rcpt_next = 0;
 	if (!x->history_sent && sim_phone_history_later(sim, d) == 0) {
 		x->history_sent = true;
 		sim_msg_dirty(sim);
+	}
+	x->batching = false;
+	x->batch_sent = x->batches = 0;
+	if ((sim->real & SIM_REAL_OFFLINE) && x->q.n) {
+		/* as the real server: a preview, then only what the client asks for */
+		unsigned cnt[3] = {0, 0, 0};
+		for (sim_qitem *it = x->q.head; it; it = it->next)
+			cnt[strcmp(it->cls, "message") == 0 ? 0 : strcmp(it->cls, "receipt") == 0 ? 1 : 2]++;
+		char all[24], m[16], r[16], no[16];
+		snprintf(all, sizeof(all), "%zu", x->q.n);
+		snprintf(m, sizeof(m), "%u", cnt[0]);
+		snprintf(r, sizeof(r), "%u", cnt[1]);
+		snprintf(no, sizeof(no), "%u", cnt[2]);
+		x->batching = true;
+		x->epoch++;
+		int rc = sim_conn_send_free(c, sim_node_add(sim_node("ib", NULL),
+			sim_node("offline_preview", "count", all, "message", m, "receipt", r, "notification", no,
+				"appdata", "0", "call", "0", NULL)));
+		return rc ? rc : SIM_OFFLINE_LATER;
 	}
 	for (sim_qitem *it = x->q.head; it; it = it->next) {
 		wa_node *node;
@@ -204,6 +226,39 @@ static int flush_offline(struct sim *sim, struct sim_conn *c, void *user)
 		wa_node_free(node);
 	}
 	return n;
+}
+
+void sim_msg_offline_batch(struct sim *sim, struct sim_conn *c, unsigned count)
+{
+	struct sim_device *d = sim_conn_device(c);
+	struct sim_dev_ext *x = d ? sim_dx(d) : NULL;
+	(void)sim;
+	if (!x || !x->batching)
+		return;
+	x->batches++;
+	unsigned sent = 0;
+	sim_qitem *it = x->q.head;
+	for (; it && sent < count; it = it->next) {
+		wa_node *node;
+		if (it->sent_epoch == x->epoch)
+			continue;
+		it->sent_epoch = x->epoch;
+		if (sim_queue_item_node(it, &node) != 0)
+			continue;
+		if (wa_node_set_attr(node, "offline", "1") == 0 && sim_conn_send(c, node) == 0)
+			sent++;
+		wa_node_free(node);
+	}
+	x->batch_sent += sent;
+	while (it && it->sent_epoch == x->epoch)
+		it = it->next;
+	if (it)
+		return; /* more to come: the client asks again */
+	/* the backlog is out: the end marker, then live delivery again */
+	char ns[16];
+	snprintf(ns, sizeof(ns), "%u", x->batch_sent);
+	x->batching = false;
+	SIM_IGNORE(sim_conn_send_free(c, sim_node_add(sim_node("ib", NULL), sim_node("offline", "count", ns, NULL))));
 }
 
 /* <ack class id [type]> from a client: that item leaves its queue. */
@@ -404,8 +459,10 @@ static void conn_closed(struct sim *sim, struct sim_conn *c, void *user)
 	struct sim_device *d = sim_conn_device(c);
 	(void)sim;
 	(void)user;
-	if (d && d->ext)
+	if (d && d->ext) {
 		sim_dx(d)->n_subs = 0;
+		sim_dx(d)->batching = false;
+	}
 }
 
 static void device_info(struct sim *sim, const struct sim_device *d, json_t *obj, void *user)
@@ -418,6 +475,21 @@ static void device_info(struct sim *sim, const struct sim_device *d, json_t *obj
 	json_object_set_new(obj, "uploaded", json_boolean(x && x->keys.uploaded));
 	json_object_set_new(obj, "msgs_in", json_integer(x ? (json_int_t)x->msgs_in : 0));
 	json_object_set_new(obj, "dup_copies", json_integer(x ? (json_int_t)x->dup_copies : 0));
+	json_object_set_new(obj, "offline_batches", json_integer(x ? (json_int_t)x->batches : 0));
+	json_object_set_new(obj, "offline_batch_sent", json_integer(x ? (json_int_t)x->batch_sent : 0));
+	json_object_set_new(obj, "batching", json_boolean(x && x->batching));
+	json_object_set_new(obj, "hist_sends", json_integer(x ? (json_int_t)x->hist_sends : 0));
+	json_object_set_new(obj, "hist_id", json_string(x ? x->hist_id : ""));
+	json_object_set_new(obj, "hist_acked", json_boolean(x && x->hist_acked));
+	json_object_set_new(obj, "presence", json_string(x ? x->presence : ""));
+	json_object_set_new(obj, "presence_name", json_string(x ? x->presence_name : ""));
+	json_t *rl = json_array();
+	for (size_t i = 0; x && rl && i < x->n_rcpts; i++) {
+		size_t k = (x->rcpt_next + SIM_MSG_RCPT_LOG - x->n_rcpts + i) % SIM_MSG_RCPT_LOG;
+		json_array_append_new(rl, json_pack("{s:s,s:s}", "id", x->rcpt_log[k].id, "type",
+			x->rcpt_log[k].type));
+	}
+	json_object_set_new(obj, "receipts_sent", rl);
 	json_t *items = json_array();
 	for (const sim_qitem *it = x ? x->q.head : NULL; it && items; it = it->next) {
 		json_t *e = json_object();
@@ -435,6 +507,11 @@ static void account_info(struct sim *sim, const struct sim_account *a, json_t *o
 	(void)user;
 	json_object_set_new(obj, "phone_prekeys", json_integer(x ? (json_int_t)x->phone_keys.n_otk : 0));
 	json_object_set_new(obj, "available", json_boolean(x && x->available));
+	json_t *g = json_array();
+	for (size_t i = 0; x && g && i < x->n_grants; i++)
+		json_array_append_new(g, json_string(x->grants[i].to->phone));
+	json_object_set_new(obj, "tctokens_issued", g);
+	json_object_set_new(obj, "tctoken_refused", json_integer(x ? (json_int_t)x->tctoken_refused : 0));
 }
 
 static void shutdown_hook(struct sim *sim, void *user)
@@ -451,6 +528,7 @@ static void shutdown_hook(struct sim *sim, void *user)
 			sim_phone_free(x->phone);
 			sim_keys_clear(&x->phone_keys);
 			free(x->watchers);
+			free(x->grants);
 			free(x);
 			a->ext = NULL;
 		}
@@ -462,9 +540,51 @@ static void shutdown_hook(struct sim *sim, void *user)
 	memset(&sim->hooks, 0, sizeof(sim->hooks));
 }
 
+/* {"phone", "device", "tag", "attrs": {k: string}}: a bare stanza (no
+ * children) delivered to that device like any other (queued until it is
+ * acked or receipted), for malformed-input tests. */
+static int h_deliver(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	const char *phone = json_string_value(json_object_get(req->json, "phone"));
+	const char *tag = json_string_value(json_object_get(req->json, "tag"));
+	json_t *attrs = json_object_get(req->json, "attrs");
+	json_t *dv = json_object_get(req->json, "device");
+	struct sim_account *a = phone ? sim_account_find(sim, phone) : NULL;
+	const char *k;
+	json_t *v;
+	(void)user;
+	if (!a || !json_is_integer(dv) || !sim_device_exists(a, (uint32_t)json_integer_value(dv))) {
+		sim_http_error(resp, 404, "no such device");
+		return 0;
+	}
+	if (!tag || !*tag || (attrs && !json_is_object(attrs))) {
+		sim_http_error(resp, 400, "need \"tag\" and an \"attrs\" object");
+		return 0;
+	}
+	wa_node *n = sim_node(tag, NULL);
+	json_object_foreach(attrs, k, v) {
+		if (n && (!json_is_string(v) || wa_node_set_attr(n, k, json_string_value(v)) != 0)) {
+			wa_node_free(n);
+			n = NULL;
+		}
+	}
+	if (!n) {
+		sim_http_error(resp, 400, "bad attrs");
+		return 0;
+	}
+	if (sim_msg_deliver(sim, a, (uint32_t)json_integer_value(dv), n) != 0) {
+		sim_http_error(resp, 500, "deliver failed");
+		return 0;
+	}
+	sim_http_json(resp, 200, json_pack("{s:b}", "ok", 1));
+	return 0;
+}
+
 int sim_msg_init(struct sim *sim)
 {
 	int rc;
+	if ((rc = sim_http_register(sim, "POST", "/_sim/deliver", h_deliver, NULL)))
+		return rc;
 	sim->hooks.flush_offline = flush_offline;
 	sim->hooks.account_created = account_created;
 	sim->hooks.device_paired = device_paired;

@@ -20,6 +20,7 @@
 #define SIM_MSG_DEDUP 1024     /* recent deliveries (id, target, ciphertext) remembered per sending device */
 #define SIM_MSG_RECENT 256     /* recent (id -> sending device) per account, for sender receipts */
 #define SIM_MSG_MAX_SUBS 64    /* presence subscriptions per connection */
+#define SIM_MSG_RCPT_LOG 64   /* receipts remembered per device (GET /_sim/accounts) */
 #define SIM_MSG_JID_MAX 96     /* any JID we format */
 #define SIM_MSG_ID_MAX 128     /* message ids we accept */
 #define SIM_PHONE_OTK_LOW 20   /* the phone refills its one-time pre-keys below this */
@@ -43,11 +44,31 @@ struct sim_dev_ext {
 	bool history_sent;                        /* the phone sent the initial history notification */
 	uint64_t msgs_in;    /* <message> stanzas this device sent (resends included; not persisted) */
 	uint64_t dup_copies; /* copies of them not delivered again (same id, target, ciphertext) */
+	/* what the device said on its current connection (reset at login):
+	 * its last <presence type> ("" none) and the receipts it sent, last
+	 * SIM_MSG_RCPT_LOG of them (not persisted) */
+	bool batching;       /* SIM_REAL_OFFLINE: login backlog handed out in requested batches */
+	uint64_t epoch;      /* logins with batching (items sent in this one carry it) */
+	unsigned batch_sent; /* backlog items sent in this login */
+	unsigned batches;    /* <offline_batch> requests answered in this login */
+	char hist_id[40];    /* the phone's last history-sync notification to it */
+	unsigned hist_sends; /* how many it sent (several when hist_sync receipts are missing) */
+	bool hist_acked;     /* its hist_sync receipt arrived (checked with SIM_REAL_HIST_SYNC) */
+	char presence[16];
+	char presence_name[64];
+	struct { char id[SIM_MSG_ID_MAX + 1]; char type[16]; } rcpt_log[SIM_MSG_RCPT_LOG];
+	size_t rcpt_next, n_rcpts;
 };
 
 struct sim_recent {
 	uint64_t id_hash;
 	uint32_t device;
+};
+
+/* a privacy token an account issued to another (sim_tctoken.c) */
+struct sim_grant {
+	struct sim_account *to;
+	int64_t t;
 };
 
 /* a->ext */
@@ -63,6 +84,9 @@ struct sim_acct_ext {
 	 * after a wasim restart peers are told again once they ask again. */
 	struct sim_account **watchers;
 	size_t n_watchers, cap_watchers;
+	struct sim_grant *grants;     /* privacy tokens it issued (in memory) */
+	size_t n_grants, cap_grants;
+	uint64_t tctoken_refused;     /* its companions' messages refused with 463 */
 };
 
 /* The module's data of a device / an account, created on first use (the
@@ -86,6 +110,15 @@ void sim_jid_user(const struct sim_account *a, bool lid, char *buf, size_t cap);
 void sim_jid_device(const struct sim_account *a, bool lid, uint32_t device, char *buf, size_t cap);
 /* Whether device dev (0 = the phone) currently exists. */
 bool sim_device_exists(struct sim_account *a, uint32_t dev);
+
+/* sim_msg.c: answers <ib><offline_batch count> (SIM_REAL_OFFLINE) */
+void sim_msg_offline_batch(struct sim *sim, struct sim_conn *c, unsigned count);
+
+/* sim_tctoken.c: <iq xmlns="privacy"><tokens>: grant and notify; whether a
+ * 1:1 message from -> to must be refused (463) for its missing token */
+int sim_tctoken_issue(struct sim *sim, struct sim_conn *c, const wa_node *iq);
+bool sim_tctoken_refuse(struct sim *sim, struct sim_account *from, struct sim_account *to, const wa_node *st,
+	bool single);
 
 /* Delivers a server->client stanza to one device of a (device 0 = the
  * phone): queued until the device answers it, sent at once when it is

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "session/msg.h"
 #include "message.pb-c.h"
 #include "pb.h"
 #include "signal/cipher.h"
@@ -276,12 +277,12 @@ static const char *message_text(const Wa__Message *m)
 	return NULL;
 }
 
-static void record(struct sim_phone *p, const char *id, const char *from, const char *chat, bool from_me,
+static json_t *record(struct sim_phone *p, const char *id, const char *from, const char *chat, bool from_me,
 	const char *t, const char *text, const char *kind)
 {
 	json_t *o = json_object();
 	if (!o)
-		return;
+		return NULL;
 	if (json_array_size(p->msgs) >= SIM_PHONE_MAX_RECORDED)
 		json_array_remove(p->msgs, 0);
 	json_object_set_new(o, "id", json_string(id ? id : ""));
@@ -293,6 +294,32 @@ static void record(struct sim_phone *p, const char *id, const char *from, const 
 	if (text)
 		json_object_set_new(o, "text", json_string(text));
 	json_array_append_new(p->msgs, o);
+	return o;
+}
+
+/* The <reporting> token of a message with a messageSecret, checked the way
+ * the sender derives it (from = to = the chat it addressed: this account
+ * in the sender's namespace): "ok", "bad", "missing", or "none" when the
+ * message gets no token (no secret, a reaction). */
+static const char *reporting_check(struct sim_account *a, bool lid, const wa_node *st, const char *id,
+	const uint8_t *pt, size_t pt_len)
+{
+	char chat[SIM_MSG_JID_MAX];
+	uint8_t want[WA_REPORTING_TOKEN_LEN];
+	const uint8_t *got;
+	size_t got_len;
+	sim_jid_user(a, lid, chat, sizeof(chat));
+	if (wa_msg_reporting_token(pt, pt_len, id, chat, want) != 0)
+		return "none";
+	const wa_node *rep = wa_node_child(st, "reporting");
+	const wa_node *tok = rep ? wa_node_child(rep, "reporting_token") : NULL;
+	if (!tok)
+		return "missing";
+	const char *v = wa_node_attr(tok, "v");
+	if (!v || strcmp(v, "2") != 0 || wa_node_content_bytes(tok, &got, &got_len) != 0 ||
+	    got_len != sizeof(want) || memcmp(got, want, sizeof(want)) != 0)
+		return "bad";
+	return "ok";
 }
 
 static void send_receipt(struct sim *sim, struct sim_account *a, const char *id, const char *to, const char *type,
@@ -411,6 +438,8 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 			continue;
 		}
 		int rc = wa_pb_unpack(&pm, &wa__message__descriptor, pt, pt_len, WA_SIG_MAX_PLAINTEXT);
+		const char *rep = rc == 0 && !((const Wa__Message *)pm)->device_sent_message && ad.acct != a ?
+			reporting_check(a, ad.lid, n, id, pt, pt_len) : NULL;
 		free(pt);
 		if (rc != 0) {
 			failed = true;
@@ -428,8 +457,10 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 				recipient ? recipient : m->device_sent_message->destination_jid);
 		} else {
 			sim_jid_user(ad.acct, ad.lid, chat, sizeof(chat));
-			record(p, id, from, recipient ? recipient : chat, ad.acct == a, wa_node_attr(n, "t"),
+			json_t *o = record(p, id, from, recipient ? recipient : chat, ad.acct == a, wa_node_attr(n, "t"),
 				message_text(m), m->protocol_message ? "protocol" : "message");
+			if (o && rep)
+				json_object_set_new(o, "reporting", json_string(rep));
 			const char *cat = wa_node_attr(n, "category");
 			if (!(cat && strcmp(cat, "peer") == 0))
 				send_receipt(sim, a, id, from, ad.acct == a ? "sender" : NULL, ad.acct == a ? recipient : NULL);
@@ -563,16 +594,52 @@ struct hist_arg {
 	uint32_t device;
 };
 
+static void send_history(struct sim *sim, void *argp);
+
+/* With SIM_REAL_HIST_SYNC the phone wants the companion's hist_sync
+ * receipt for the notification, as the real phone does; without it the
+ * notification is sent again (new id, every SIM_HIST_RESEND_MS, at most
+ * SIM_HIST_MAX_SENDS in all). */
+#define SIM_HIST_RESEND_MS 2000
+#define SIM_HIST_MAX_SENDS 5
+
+static bool hist_receipted(const struct sim_dev_ext *x)
+{
+	for (size_t i = 0; i < x->n_rcpts; i++)
+		if (strcmp(x->rcpt_log[i].id, x->hist_id) == 0 && strcmp(x->rcpt_log[i].type, "hist_sync") == 0)
+			return true;
+	return false;
+}
+
+static void check_history(struct sim *sim, void *argp)
+{
+	struct hist_arg *arg = argp;
+	struct sim_account *a = sim_stopping(sim) ? NULL : sim_account_find(sim, arg->phone);
+	struct sim_device *d = a ? sim_device_find(a, arg->device) : NULL;
+	struct sim_dev_ext *x = d ? sim_dx(d) : NULL;
+	if (!x || hist_receipted(x) || x->hist_sends >= SIM_HIST_MAX_SENDS) {
+		if (x && hist_receipted(x))
+			x->hist_acked = true;
+		free(arg);
+		return;
+	}
+	send_history(sim, arg);
+}
+
 static void send_history(struct sim *sim, void *argp)
 {
 	struct hist_arg *arg = argp;
 	static const uint8_t empty_zlib[] = { 0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01 };
 	struct sim_account *a = sim_account_find(sim, arg->phone);
 	uint32_t dev = arg->device;
-	free(arg);
+	struct sim_device *sd = a ? sim_device_find(a, dev) : NULL;
+	struct sim_dev_ext *x = sd ? sim_dx(sd) : NULL;
+	if (sim_stopping(sim) || !x || !sim_ax(sim, a) || !(sim->real & SIM_REAL_HIST_SYNC) ||
+	    sim_defer(sim, SIM_HIST_RESEND_MS, check_history, arg) != 0)
+		free(arg);
 	if (sim_stopping(sim))
 		return; /* fired early at shutdown: nothing may be sent */
-	if (!a || !sim_device_find(a, dev) || !sim_ax(sim, a))
+	if (!x || !sim_ax(sim, a))
 		return;
 	struct sim_phone *p = sim_ax(sim, a)->phone;
 	Wa__Message msg = WA__MESSAGE__INIT;
@@ -595,6 +662,8 @@ static void send_history(struct sim *sim, void *argp)
 	if (pack(&msg.base, &pt, &pt_len) != 0)
 		return;
 	new_msg_id(id, sizeof(id));
+	snprintf(x->hist_id, sizeof(x->hist_id), "%s", id);
+	x->hist_sends++;
 	sim_jid_device(a, false, dev, to, sizeof(to));
 	wa_node *parts = add_to(sim, p, sim_node("participants", NULL), a, dev, pt, pt_len);
 	free(pt);

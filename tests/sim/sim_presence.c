@@ -71,6 +71,11 @@ static int handle_presence(struct sim *sim, struct sim_conn *c, const wa_node *n
 	}
 	if (name && name[0] && strlen(name) < sizeof(d->acct->push_name))
 		snprintf(d->acct->push_name, sizeof(d->acct->push_name), "%s", name);
+	struct sim_dev_ext *dx = sim_dx(d);
+	if (dx) {
+		snprintf(dx->presence, sizeof(dx->presence), "%s", type ? type : "available");
+		snprintf(dx->presence_name, sizeof(dx->presence_name), "%s", name ? name : "");
+	}
 	if (!type || strcmp(type, "available") == 0) {
 		ax->available = true;
 	} else if (strcmp(type, "unavailable") == 0) {

@@ -23,6 +23,7 @@ typedef struct sim_qitem {
 	char cls[16];  /* message | receipt | notification | ... (stanza tag) */
 	char id[128];
 	uint8_t *bytes; /* wa_bin_encode_body output (no flags byte) */
+	uint64_t sent_epoch; /* batched offline delivery: sent on the device's login of that number */
 	size_t len;
 } sim_qitem;
 

@@ -143,6 +143,14 @@ static int handle_receipt(struct sim *sim, struct sim_conn *c, const wa_node *n,
 	(void)user;
 	if (!x || !id)
 		return 0;
+	if (strlen(id) <= SIM_MSG_ID_MAX) {
+		const char *ty = wa_node_attr(n, "type");
+		snprintf(x->rcpt_log[x->rcpt_next].id, sizeof(x->rcpt_log[0].id), "%s", id);
+		snprintf(x->rcpt_log[x->rcpt_next].type, sizeof(x->rcpt_log[0].type), "%s", ty ? ty : "");
+		x->rcpt_next = (x->rcpt_next + 1) % SIM_MSG_RCPT_LOG;
+		if (x->n_rcpts < SIM_MSG_RCPT_LOG)
+			x->n_rcpts++;
+	}
 	/* any receipt acknowledges the receipted messages for this device */
 	bool changed = sim_queue_remove(&x->q, "message", id);
 	for (size_t i = 0; list && i < wa_node_n_children(list); i++) {

@@ -150,6 +150,11 @@ static void deliver_one(struct route_ctx *r, struct sim_account *acct, uint32_t 
 	const wa_node *di = wa_node_child(st, "device-identity");
 	if (di && !(n = sim_node_add(n, clone_node(di))))
 		return;
+	/* the reporting token travels with the message, so the recipient can
+	 * hand it in with a report */
+	const wa_node *rep = wa_node_child(st, "reporting");
+	if (rep && !(n = sim_node_add(n, clone_node(rep))))
+		return;
 	if (sim_msg_deliver(r->sim, acct, dev, n) == 0)
 		r->delivered++;
 	return;
@@ -201,6 +206,12 @@ int sim_route_message(struct sim *sim, struct sim_conn *c, struct sim_account *f
 		struct sim_addr rc2;
 		if (sim_addr_parse(sim, wa_node_attr(n, "recipient"), &rc2) == 0)
 			r.peer = rc2.acct;
+	}
+	if (c && sim_tctoken_refuse(sim, from, r.peer, n, chat.has_device || (fanout && strcmp(fanout, "false") == 0))) {
+		struct sim_acct_ext *fx = sim_ax(sim, from);
+		if (fx)
+			fx->tctoken_refused++;
+		return send_ack(sim, c, n, r.t, "463");
 	}
 	if ((rc = send_ack(sim, c, n, r.t, NULL)))
 		return rc;

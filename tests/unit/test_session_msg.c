@@ -332,6 +332,7 @@ static void test_stanza(void)
 	CHECK_EQ_INT(wa_receipt_status(ir.type), 4 /* WA_MSG_READ */);
 	CHECK_EQ_INT(wa_receipt_status(NULL), 3 /* WA_MSG_DELIVERED */);
 	CHECK_EQ_INT(wa_receipt_status("sender"), 0);
+	CHECK_EQ_INT(wa_receipt_status("inactive"), 3 /* delivered to a device that is not online */);
 	wa_node_free(r);
 
 	wa_node *ak = node("ack");
@@ -360,8 +361,61 @@ static void test_addr(void)
 	CHECK_EQ_INT(wa_msg_addr_name(&j, n, sizeof n), WA_EINVAL);
 }
 
+/* A worked example computed with Baileys 7.0.0-rc14's getMessageReportingToken
+ * (fromMe, remoteJid = the chat): an extendedTextMessage whose contextInfo has
+ * only fields the token does not cover, so the covered content is the
+ * re-encoded extendedTextMessage with its text alone. */
+static void test_reporting(void)
+{
+	static const char msg_hex[] =
+		"32260a0568656c6c6f8a011c0a0341424312103140732e77686174736170702e6e65741a030a0171"
+		"9a02221a200102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";
+	static const uint8_t want_content[] = {0x32, 0x07, 0x0a, 0x05, 'h', 'e', 'l', 'l', 'o'};
+	static const uint8_t want_tok[16] = {0x86, 0x40, 0xc5, 0x31, 0xa9, 0x5d, 0xb2, 0x3a, 0x47, 0x50,
+		0xfb, 0xdc, 0x22, 0x21, 0x00, 0x40};
+	uint8_t *m = NULL, *c = NULL, tok[WA_REPORTING_TOKEN_LEN];
+	size_t ml = 0, cl = 0;
+	CHECK(wa_hex_decode(msg_hex, strlen(msg_hex), &m, &ml) == 0);
+	CHECK(wa_msg_reporting_content(m, ml, &c, &cl) == 0);
+	CHECK_EQ_INT((int)cl, (int)sizeof want_content);
+	if (cl == sizeof want_content)
+		CHECK_EQ_MEM(c, want_content, cl);
+	CHECK(wa_msg_reporting_token(m, ml, "3EB0ABCDEF0123456789AB", "15551234567@s.whatsapp.net", tok) == 0);
+	CHECK_EQ_MEM(tok, want_tok, sizeof tok);
+	/* another chat or id: another token */
+	uint8_t other[WA_REPORTING_TOKEN_LEN];
+	CHECK(wa_msg_reporting_token(m, ml, "3EB0ABCDEF0123456789AC", "15551234567@s.whatsapp.net", other) == 0);
+	CHECK(memcmp(tok, other, sizeof tok) != 0);
+	/* no secret: no token; a truncated message: malformed */
+	static const uint8_t plain[] = {0x0a, 0x02, 'h', 'i'};
+	CHECK_EQ_INT(wa_msg_reporting_token(plain, sizeof plain, "X", "1@s.whatsapp.net", tok), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_msg_reporting_token_raw(m, ml - 40, m + ml - 32, 32, "X", "a", "b", tok), WA_EMALFORMED);
+	/* a varint longer than 6 bytes ends the walk, as in Baileys */
+	static const uint8_t longv[] = {0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x0a, 0x01, 'x'};
+	CHECK_EQ_INT(wa_msg_reporting_token_raw(longv, sizeof longv, want_tok, 16, "X", "a", "b", tok), WA_EMALFORMED);
+	free(c);
+	free(m);
+}
+
+/* Privacy-token lifetimes in 7-day buckets, as Baileys' isTcTokenExpired /
+ * shouldSendNewTcToken: valid in the current and the 3 previous buckets;
+ * ours is issued again once the bucket changed. */
+static void test_tctoken_times(void)
+{
+	const int64_t W = WA_TCTOKEN_BUCKET_S, now = 2900 * W + 100;
+	CHECK(wa_tctoken_expired(0, now));
+	CHECK(!wa_tctoken_expired(now, now));
+	CHECK(!wa_tctoken_expired(2897 * W, now));     /* start of the oldest live bucket */
+	CHECK(wa_tctoken_expired(2897 * W - 1, now));  /* one second before it */
+	CHECK(wa_tctoken_should_issue(0, now));
+	CHECK(!wa_tctoken_should_issue(2900 * W, now)); /* this bucket */
+	CHECK(wa_tctoken_should_issue(2900 * W - 1, now));
+}
+
 int main(void)
 {
+	test_tctoken_times();
+	test_reporting();
 	test_vectors();
 	test_json();
 	test_usync();

@@ -284,6 +284,39 @@ static void test_creds(bool encrypted)
 	rm_tmpdir();
 }
 
+/* Privacy tokens: stored per contact, an older token never replaces a
+ * newer one, our issue time is kept apart, credentials wipe them. */
+static void test_tctokens(void)
+{
+	mk_tmpdir();
+	wa_store *st = open_ok("t.db", NULL);
+	int64_t inst;
+	CHECK_EQ_INT(wa_store_instance_create(st, "t", &inst), 0);
+	uint8_t a[16], b[16], *tok = NULL;
+	size_t n = 0;
+	int64_t t = 0, sender_t = 0;
+	fill(a, 16, 1);
+	fill(b, 16, 2);
+	CHECK_EQ_INT(wa_store_tctoken_get(st, inst, "x@lid", &tok, &n, &t, &sender_t), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_tctoken_issued(st, inst, "x@lid", 50), 0);
+	CHECK_EQ_INT(wa_store_tctoken_get(st, inst, "x@lid", &tok, &n, &t, &sender_t), 0);
+	CHECK(tok == NULL && n == 0 && t == 0 && sender_t == 50);
+	CHECK_EQ_INT(wa_store_tctoken_put(st, inst, "x@lid", a, 16, 100), 0);
+	CHECK_EQ_INT(wa_store_tctoken_put(st, inst, "x@lid", b, 16, 90), 0); /* older: ignored */
+	CHECK_EQ_INT(wa_store_tctoken_get(st, inst, "x@lid", &tok, &n, &t, &sender_t), 0);
+	CHECK(tok && n == 16 && memcmp(tok, a, 16) == 0 && t == 100 && sender_t == 50);
+	free(tok);
+	CHECK_EQ_INT(wa_store_tctoken_put(st, inst, "x@lid", b, 16, 120), 0);
+	CHECK_EQ_INT(wa_store_tctoken_get(st, inst, "x@lid", &tok, &n, &t, &sender_t), 0);
+	CHECK(tok && memcmp(tok, b, 16) == 0 && t == 120);
+	free(tok);
+	CHECK_EQ_INT(wa_store_tctoken_put(st, inst, "x@lid", b, 16, 0), WA_EINVAL);
+	CHECK_EQ_INT(wa_store_creds_wipe(st, inst), 0);
+	CHECK_EQ_INT(wa_store_tctoken_get(st, inst, "x@lid", &tok, &n, &t, &sender_t), WA_ENOTFOUND);
+	wa_store_close(st);
+	rm_tmpdir();
+}
+
 static void test_identity(void)
 {
 	mk_tmpdir();
@@ -1001,6 +1034,7 @@ static void test_instances(void)
 		CHECK_EQ_INT(wa_store_app_state_version_save(st, id, "regular", 1, hash), 0);
 		CHECK_EQ_INT(wa_store_contact_save(st, id, "j", "l", "n"), 0);
 		CHECK_EQ_INT(wa_store_lid_mapping_save(st, id, "pn", "lid"), 0);
+		CHECK_EQ_INT(wa_store_tctoken_put(st, id, "j", rec, 16, 5), 0);
 		wa_store_msg m = { .chat_jid = "c", .msg_id = "m", .timestamp = 1 };
 		CHECK_EQ_INT(wa_store_msg_insert(st, id, &m, NULL), 0);
 		CHECK_EQ_INT(wa_store_outbox_add(st, id, "c", "m", rec, 3, NULL), 0);
@@ -1019,7 +1053,7 @@ static void test_instances(void)
 	wa_store_close(st);
 	static const char *tables[] = { "creds", "identity_keys", "prekeys", "signed_prekeys", "sessions",
 		"sender_keys", "app_state_keys", "app_state_versions", "contacts", "chats", "messages", "outbox",
-		"webhook_queue", "lid_mapping", "wamd_instance_meta", "wamd_messages" };
+		"webhook_queue", "lid_mapping", "wamd_instance_meta", "wamd_messages", "privacy_tokens" };
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
 		char sql[160];
 		snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE instance_id = %lld", tables[i], (long long)a);
@@ -1242,6 +1276,7 @@ int main(void)
 	test_creds(false);
 	test_creds(true);
 	test_identity();
+	test_tctokens();
 	test_signal_tables(false);
 	test_signal_tables(true);
 	test_messages();
