@@ -17,6 +17,7 @@ static const char *status_text(int s)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 411: return "Length Required";
 	case 413: return "Payload Too Large";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
