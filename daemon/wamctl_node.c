@@ -7,11 +7,58 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "binary/decode.h"
 #include "binary/encode.h"
 #include "binary/node_json.h"
 #include "util/codec.h"
+
+/* Reads all of stdin (at most WAMCTL_MAX_INPUT bytes), for the codecs below. */
+int wamctl_read_stdin(uint8_t **out, size_t *out_len)
+{
+	size_t len = 0, cap = 0;
+	uint8_t *buf = NULL;
+	for (;;) {
+		if (cap - len < 2) {
+			if (cap >= WAMCTL_MAX_INPUT + 2) {
+				free(buf);
+				return WA_ETOOBIG;
+			}
+			size_t ncap = cap ? cap * 2 : 65536;
+			if (ncap > WAMCTL_MAX_INPUT + 2)
+				ncap = WAMCTL_MAX_INPUT + 2;
+			uint8_t *nb = realloc(buf, ncap);
+			if (!nb) {
+				free(buf);
+				return WA_ENOMEM;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		ssize_t n = read(STDIN_FILENO, buf + len, cap - len - 1);
+		if (n < 0) {
+			free(buf);
+			return WA_EIO;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > WAMCTL_MAX_INPUT) {
+			free(buf);
+			return WA_ETOOBIG;
+		}
+	}
+	if (!buf) {
+		buf = malloc(1);
+		if (!buf)
+			return WA_ENOMEM;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
 
 void wamctl_node_usage(FILE *f)
 {

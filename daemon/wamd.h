@@ -101,8 +101,13 @@ const char *wamd_real_getenv(const char *name);
 /* Reads <data_dir>/.env (kept until wamd_dotenv_clear) and applies
  * Evolution's variable names to c; envp (may be NULL) is scanned for
  * Evolution settings wamd ignores (wamd_evolution_ignored). */
+/* set: wamd_config_set, passed in so this file does not call back into
+ * the loader that calls it. */
+typedef int (*wamd_config_set_fn)(struct wamd_config *c, const char *key, const char *val, const char *src,
+				  char *err, size_t errlen);
 int wamd_evolution_env_apply(struct wamd_config *c, const char *data_dir,
-			     const char *(*getenv_fn)(const char *), char *const *envp, char *err, size_t errlen);
+			     const char *(*getenv_fn)(const char *), char *const *envp, wamd_config_set_fn set,
+			     char *err, size_t errlen);
 /* getenv_fn(name), else the value in the loaded .env, else NULL. */
 const char *wamd_env_get(const char *(*getenv_fn)(const char *), const char *name);
 void wamd_dotenv_clear(void);
@@ -110,7 +115,7 @@ void wamd_dotenv_clear(void);
 int wamd_dotenv_parse(char *buf, const char *path, char *err, size_t errlen);
 /* "DATABASE_PROVIDER, S3_ENABLED" of the last apply, or "". */
 const char *wamd_evolution_ignored(void);
-/* Parses "info" etc.; -1 if unknown. */
+/* Parses "info" etc.; -1 if unknown (wamd_util.c). */
 int wamd_log_level_parse(const char *s);
 /* Refuses a config file others may write, or read while it holds a secret
  * (api_key, webhook_global_secret): -1 with the file and its mode in err. */
@@ -292,7 +297,7 @@ int wamd_version_fetch_cb(struct lws *wsi, enum lws_callback_reasons reason, voi
 /* The N of "client_revision":N in WhatsApp Web's service worker; 0 if absent. */
 unsigned long wamd_version_from_sw(const char *text, size_t len);
 
-/* tenant.c: glue to the session engine */
+/* wamd_engine.c: the only glue to the session engine (libwa) */
 int wamd_engine_init(struct wamd *d);               /* the shared gate (after config) */
 void wamd_engine_free(struct wamd *d);              /* after every tenant is stopped */
 void wamd_engine_reconfigure(struct wamd *d);       /* max_handshakes after a reload */
@@ -309,7 +314,7 @@ int wamd_tenant_send_text(struct wamd_tenant *t, const char *to, const char *tex
 int wamd_tenant_mark_read(struct wamd_tenant *t, const char *const *jids, const char *const *ids,
 			  const bool *from_me, size_t n);
 int wamd_tenant_presence(struct wamd_tenant *t, const char *to, const char *presence);
-/* ticket: see wamd_api.c (survives the HTTP connection closing first) */
+/* ticket: see wamd_routes_chat.c (survives the HTTP connection closing first) */
 int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers, size_t n, void *ticket);
 bool wamd_tenant_is_paired(const struct wamd_tenant *t);
 /* libwa's verdict on a proxy URL (wa_proxy_check): 0, WA_EINVAL, WA_ETOOBIG, WA_EUNSUPPORTED. */
@@ -337,12 +342,14 @@ void wamd_tenant_remove(struct wamd_tenant *t);  /* deletes from store and frees
 void wamd_tenants_free(struct wamd *d);
 const char *wamd_tenant_state_str(const struct wamd_tenant *t); /* open / connecting / close */
 void wamd_tenant_reload_tokens(struct wamd_tenant *t);
-/* Called by tenant.c for each session event (already mapped fields). */
+/* The handlers of the engine's events (wamd_events_conn.c, _msg.c,
+ * _contacts.c), which wamd_engine.c calls through struct
+ * wamd_engine_events (wamd_events.h), with libwa's fields already mapped. */
 /* detail: libwa's plain-words reason for a failed attempt, or NULL. */
 void wamd_on_state(struct wamd_tenant *t, enum wa_conn_state st, enum wa_disconnect_reason r,
 		   const char *detail);
 void wamd_on_qr(struct wamd_tenant *t, const char *qr, unsigned index, unsigned timeout_s);
-/* The web client version the tenant's session claims: its settings'
+/* (wamd_engine.c) The web client version the tenant's session claims: its settings'
  * waVersion, else the version fetched at start (wa_version_fetch), else
  * wa_version; NULL = libwa's compiled-in one. */
 const char *wamd_tenant_wa_version(const struct wamd_tenant *t);
@@ -391,7 +398,7 @@ void wamd_resolve_deliver(void);
 /* Stops the workers (waits for a lookup in progress) and frees everything. */
 void wamd_resolve_shutdown(void);
 
-/* ---- local API (wamd_http.c, wamd_api.c) ---- */
+/* ---- local API (wamd_http.c, wamd_router.c and the route files) ---- */
 enum wamd_method { M_GET = 1, M_POST = 2, M_PUT = 4, M_DELETE = 8, M_PATCH = 16, M_OTHER = 32 };
 
 struct wamd_conn {
@@ -458,6 +465,10 @@ void wamd_ws_recheck(struct wamd_tenant *t, bool all, const char *reason);
 bool wamd_auth_is_admin(struct wamd *d, const char *key);
 /* Scopes the key grants on t (0 = none). */
 unsigned wamd_auth_scopes(const struct wamd_tenant *t, const char *key);
+/* The caller's scopes on t (all for admin), and whether a holder of these
+ * scopes may see t's creation token (only who holds all it grants). */
+unsigned wamd_caller_scopes(struct wamd_conn *c, struct wamd_tenant *t);
+bool wamd_may_see_token(unsigned holder, struct wamd_tenant *t);
 bool wamd_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
 /* Scopes of the token whose stored digest is this (revocation re-checks). */
 unsigned wamd_auth_digest_scopes(const struct wamd_tenant *t, const uint8_t digest[32]);

@@ -192,3 +192,26 @@ bool wamd_instance_name_ok(const char *n)
 			return false;
 	return true;
 }
+
+/* Scopes of the instance's creation token (kept only with expose_token). */
+static unsigned creation_token_scopes(struct wamd_tenant *t)
+{
+	const char *tok = json_string_value(json_object_get(t->doc, "token"));
+	return tok ? wamd_auth_scopes(t, tok) : 0;
+}
+
+/* The caller's scopes on t: every scope for admin. */
+unsigned wamd_caller_scopes(struct wamd_conn *c, struct wamd_tenant *t)
+{
+	if (c->trusted || wamd_auth_is_admin(c->d, c->apikey))
+		return WAMD_SCOPE_ALL;
+	return wamd_auth_scopes(t, c->apikey);
+}
+
+/* The creation token may be shown only to who already holds all it grants:
+ * a read-only token must not learn a write or manage one. */
+bool wamd_may_see_token(unsigned holder, struct wamd_tenant *t)
+{
+	unsigned ts = creation_token_scopes(t);
+	return ts && (holder & ts) == ts;
+}

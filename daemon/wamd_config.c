@@ -370,8 +370,8 @@ int wamd_config_load(struct wamd_config *c, int argc, char **argv,
 		}
 	}
 	/* Evolution API's names (and <data>/.env), under WAMD_* names */
-	if (wamd_evolution_env_apply(c, data_copy, getenv_fn, getenv_fn == wamd_real_getenv ? environ : NULL, err,
-				     errlen) != 0) {
+	if (wamd_evolution_env_apply(c, data_copy, getenv_fn, getenv_fn == wamd_real_getenv ? environ : NULL,
+				     wamd_config_set, err, errlen) != 0) {
 		wamd_dotenv_clear();
 		return -1;
 	}
@@ -477,17 +477,6 @@ void wamd_config_usage(FILE *f)
 		fprintf(f, "  %-28s %s%s%s%s\n", flag, opts[i].help, opts[i].def ? " [" : "",
 			opts[i].def ? opts[i].def : "", opts[i].def ? "]" : "");
 	}
-}
-
-int wamd_log_level_parse(const char *s)
-{
-	static const char *names[] = { "error", "warn", "info", "debug", "trace" };
-	if (!s)
-		return -1;
-	for (int i = 0; i < 5; i++)
-		if (!strcasecmp(s, names[i]))
-			return i;
-	return -1;
 }
 
 bool wamd_key_is_weak(const char *key)

@@ -257,7 +257,8 @@ static const char *log_level_of(const char *list)
 }
 
 int wamd_evolution_env_apply(struct wamd_config *c, const char *data_dir,
-			     const char *(*getenv_fn)(const char *), char *const *envp, char *err, size_t errlen)
+			     const char *(*getenv_fn)(const char *), char *const *envp, wamd_config_set_fn set,
+			     char *err, size_t errlen)
 {
 	wamd_dotenv_clear();
 	g_ignored[0] = '\0';
@@ -273,13 +274,13 @@ int wamd_evolution_env_apply(struct wamd_config *c, const char *data_dir,
 		if (!v)
 			continue;
 		snprintf(src, sizeof src, "%s (Evolution name)", direct[i].evo);
-		if (wamd_config_set(c, direct[i].wamd, v, src, err, errlen) != 0)
+		if (set(c, direct[i].wamd, v, src, err, errlen) != 0)
 			return -1;
 	}
 	const char *v = wamd_env_get(getenv_fn, "LOG_LEVEL");
 	if (v && *v) {
 		const char *lvl = log_level_of(v);
-		if (wamd_config_set(c, "log_level", lvl ? lvl : v, "LOG_LEVEL (Evolution name)", err, errlen) != 0)
+		if (set(c, "log_level", lvl ? lvl : v, "LOG_LEVEL (Evolution name)", err, errlen) != 0)
 			return -1;
 	}
 	/* SERVER_PORT: Evolution listens on every interface */
@@ -293,14 +294,14 @@ int wamd_evolution_env_apply(struct wamd_config *c, const char *data_dir,
 		}
 		char listen[32];
 		snprintf(listen, sizeof listen, "0.0.0.0:%ld", port);
-		if (wamd_config_set(c, "listen", listen, "SERVER_PORT (Evolution name)", err, errlen) != 0)
+		if (set(c, "listen", listen, "SERVER_PORT (Evolution name)", err, errlen) != 0)
 			return -1;
 	}
 	/* the global webhook is on only with WEBHOOK_GLOBAL_ENABLED=true */
 	const char *url = wamd_env_get(getenv_fn, "WEBHOOK_GLOBAL_URL");
 	const char *en = wamd_env_get(getenv_fn, "WEBHOOK_GLOBAL_ENABLED");
 	if (url && *url && truthy(en)) {
-		if (wamd_config_set(c, "webhook_global_url", url, "WEBHOOK_GLOBAL_URL (Evolution name)", err, errlen) != 0)
+		if (set(c, "webhook_global_url", url, "WEBHOOK_GLOBAL_URL (Evolution name)", err, errlen) != 0)
 			return -1;
 	} else if (url && *url) {
 		note_ignored("WEBHOOK_GLOBAL_URL (WEBHOOK_GLOBAL_ENABLED is not true)");
@@ -322,7 +323,7 @@ int wamd_evolution_env_apply(struct wamd_config *c, const char *data_dir,
 	}
 	if (any) {
 		/* every switch off: nothing (an unknown name matches no event) */
-		if (wamd_config_set(c, "webhook_global_events", list[0] ? list : "NONE",
+		if (set(c, "webhook_global_events", list[0] ? list : "NONE",
 				    "WEBHOOK_EVENTS_* (Evolution names)", err, errlen) != 0)
 			return -1;
 	}

@@ -41,47 +41,6 @@
  * 413 goes out at once and the connection closes. */
 #define HTTP_DISCARD_MAX (8 * 1024 * 1024)
 
-static const char *status_text(int s)
-{
-	switch (s) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 411: return "Length Required";
-	case 413: return "Payload Too Large";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return "Error";
-	}
-}
-
-void wamd_reply_json(struct wamd_conn *c, int status, json_t *body)
-{
-	if (c->resp_ready) {
-		json_decref(body);
-		return;
-	}
-	c->status = status;
-	c->resp = json_dumps(body ? body : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
-	json_decref(body);
-	c->resp_len = c->resp ? strlen(c->resp) : 0;
-	c->resp_sent = 0;
-	c->resp_ready = true;
-	if (c->wsi)
-		lws_callback_on_writable(c->wsi);
-}
-
-void wamd_reply_error(struct wamd_conn *c, int status, json_t *message)
-{
-	wamd_reply_json(c, status,
-			json_pack("{s:i, s:s, s:{s:o}}", "status", status, "error", status_text(status), "response",
-				  "message", message ? message : json_array()));
-}
-
 static int method_of(struct lws *wsi)
 {
 	char *uri;

@@ -21,6 +21,7 @@
 #include <ev.h>
 
 #include "wamd.h"
+#include "wamd_events.h"
 
 /* lws 4.1.6's libev glue re-arms its timer with ev_timer_set() on a
  * watcher that may be active, which libev ignores: an lws timer scheduled
@@ -257,6 +258,22 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
+/* The engine's events go to the handlers of wamd_events_<family>.c,
+ * send latency to the metrics, number lookups to their route. */
+static const struct wamd_engine_events wamd_events = {
+	.state = wamd_on_state,
+	.qr = wamd_on_qr,
+	.pairing_code = wamd_on_pairing_code,
+	.paired = wamd_on_paired,
+	.logged_out = wamd_on_logged_out,
+	.message = wamd_on_message,
+	.status = wamd_on_status,
+	.presence = wamd_on_presence,
+	.contact = wamd_on_contact,
+	.wire = wamd_lat_on_wire,
+	.numbers_done = wamd_numbers_done,
+};
+
 int main(int argc, char **argv)
 {
 	struct wamd d;
@@ -463,6 +480,11 @@ int main(int argc, char **argv)
 				LOGI("listening on tcp:%s", d.cfg.listen);
 		}
 	}
+	/* events flow back up through these (wamd_events.h) */
+	wamd_engine_set_events(&wamd_events);
+	wamd_sinks_set(&(const struct wamd_sinks){ .stream_broadcast = wamd_ws_broadcast,
+						  .stream_recheck = wamd_ws_recheck,
+						  .tenant_changed = wamd_api_tenant_changed });
 	if (!d.stop && wamd_engine_init(&d) != 0) {
 		LOGE("cannot create the connection gate");
 		d.stop = 1;

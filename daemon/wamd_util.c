@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -38,6 +39,17 @@ void wamd_log(enum wa_log_level lvl, const char *fmt, ...)
 		if ((unsigned char)*p < 0x20)
 			*p = ' ';
 	fprintf(stderr, "%s %-5s wamd: %s\n", ts, names[lvl <= WA_LOG_TRACE ? lvl : 0], msg);
+}
+
+int wamd_log_level_parse(const char *s)
+{
+	static const char *names[] = { "error", "warn", "info", "debug", "trace" };
+	if (!s)
+		return -1;
+	for (int i = 0; i < 5; i++)
+		if (!strcasecmp(s, names[i]))
+			return i;
+	return -1;
 }
 
 int64_t wamd_now_ms(void)

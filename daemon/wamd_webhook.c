@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "wamd.h"
+#include "wamd_events.h"
 
 static bool events_match(json_t *list, const char *event)
 {
@@ -142,7 +143,7 @@ void wamd_emit(struct wamd_tenant *t, const char *event, json_t *data)
 		if (rc != 0)
 			LOGE("instance %s: webhook event %s not queued: %s", t->name, event, wa_errname(rc));
 	}
-	wamd_ws_broadcast(t, sbody);
+	wamd_stream_broadcast(t, sbody);
 	if (body) {
 		explicit_bzero(body, len);
 		free(body);

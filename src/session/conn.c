@@ -2,9 +2,12 @@
  * §5): DISCONNECTED -> CONNECTING -> HANDSHAKING -> PAIRING | AUTHENTICATING
  * -> READY, plus BACKOFF, CLOSING and LOGGED_OUT. Owns the transport
  * connection, the Noise handshake and transport cipher, frame reassembly,
- * keep-alive and the reconnect policy (a const backoff table with jitter).
- * Decoded stanzas go to dispatch.c; what a stream error means for the FSM
- * is decided in wa_conn_fail. Runs on the loop thread only. */
+ * and the reconnect policy (a const backoff table with jitter). Beside it:
+ * keepalive.c (the ping timer), login.c (<success>, <failure>, stream
+ * errors, <ib>, <iq>), failure.c (why an attempt failed, in words),
+ * names.c (enum names). Decoded stanzas go to dispatch.c; what a stream
+ * error means for the FSM is decided in wa_conn_fail. Runs on the loop
+ * thread only. */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,65 +25,6 @@
 #define MOD "session"
 #define WA_DEFAULT_URL "wss://web.whatsapp.com/ws/chat"
 #define WA_ORIGIN "https://web.whatsapp.com"
-
-static const char *const state_names[] = {
-	[WA_CONN_DISCONNECTED] = "DISCONNECTED",
-	[WA_CONN_CONNECTING] = "CONNECTING",
-	[WA_CONN_HANDSHAKING] = "HANDSHAKING",
-	[WA_CONN_PAIRING] = "PAIRING",
-	[WA_CONN_AUTHENTICATING] = "AUTHENTICATING",
-	[WA_CONN_READY] = "READY",
-	[WA_CONN_BACKOFF] = "BACKOFF",
-	[WA_CONN_CLOSING] = "CLOSING",
-	[WA_CONN_LOGGED_OUT] = "LOGGED_OUT",
-	[WA_CONN_WAITING] = "WAITING",
-};
-
-const char *wa_conn_state_name(enum wa_conn_state st)
-{
-	if ((unsigned)st < sizeof state_names / sizeof state_names[0] && state_names[st])
-		return state_names[st];
-	return "?";
-}
-
-static const char *const reason_names[] = {
-	[WA_DISC_NONE] = "NONE",
-	[WA_DISC_NETWORK] = "NETWORK",
-	[WA_DISC_TIMEOUT] = "TIMEOUT",
-	[WA_DISC_RESTART_REQUIRED] = "RESTART_REQUIRED",
-	[WA_DISC_REPLACED] = "REPLACED",
-	[WA_DISC_LOGGED_OUT] = "LOGGED_OUT",
-	[WA_DISC_SERVER_ERROR] = "SERVER_ERROR",
-	[WA_DISC_HANDSHAKE_FAILED] = "HANDSHAKE_FAILED",
-	[WA_DISC_BY_USER] = "BY_USER",
-	[WA_DISC_PROXY] = "PROXY",
-	[WA_DISC_CLIENT_OUTDATED] = "CLIENT_OUTDATED",
-};
-
-const char *wa_disconnect_reason_name(enum wa_disconnect_reason r)
-{
-	if ((unsigned)r < sizeof reason_names / sizeof reason_names[0] && reason_names[r])
-		return reason_names[r];
-	return "?";
-}
-
-static const char *const msg_status_names[] = {
-	[WA_MSG_ERROR] = "ERROR",
-	[WA_MSG_PENDING] = "PENDING",
-	[WA_MSG_SENT] = "SENT",
-	[WA_MSG_DELIVERED] = "DELIVERED",
-	[WA_MSG_READ] = "READ",
-	[WA_MSG_PLAYED] = "PLAYED",
-};
-
-/* Beside the other name tables of session.h (the daemon maps these to
- * Evolution's status strings itself). */
-const char *wa_msg_status_name(enum wa_msg_status st)
-{
-	if ((unsigned)st < sizeof msg_status_names / sizeof msg_status_names[0] && msg_status_names[st])
-		return msg_status_names[st];
-	return "?";
-}
 
 /* Reconnect delays (ms) by consecutive failure, capped at the last entry;
  * ±20 % jitter so many sessions of one daemon do not reconnect in step
@@ -164,6 +108,12 @@ static void set_state(wa_session *s, enum wa_conn_state st, enum wa_disconnect_r
 	wa_session_emit(s, &ev);
 }
 
+/* set_state for the handlers in login.c */
+void wa_conn_set_state(wa_session *s, enum wa_conn_state st, enum wa_disconnect_reason why)
+{
+	set_state(s, st, why);
+}
+
 void wa_session_new_id(wa_session *s, char buf[static WA_SESSION_ID_MAX])
 {
 	snprintf(buf, WA_SESSION_ID_MAX, "%s-%llu", s->id_prefix,
@@ -226,88 +176,12 @@ static void emit_disconnected(wa_session *s, enum wa_disconnect_reason why)
 	wa_session_emit(s, &ev);
 }
 
-/* Puts why an attempt failed into s->last_error, in words a user can act
- * on: the host, the step (DNS, TCP, TLS, WebSocket upgrade, proxy, Noise,
- * login) and what to check. Failures of a working connection (READY) are
- * left to the reason name. */
-static void describe_failure(wa_session *s, enum wa_disconnect_reason reason, int err)
-{
-	char host[256] = "?", path[WA_TR_MAX_URL + 1];
-	int port = 0;
-	bool tls = false;
-	if (wa_tr_parse_url(s->url, &tls, host, sizeof host, &port, path, sizeof path) != 0)
-		snprintf(host, sizeof host, "?");
-	char *e = s->last_error;
-	size_t n = sizeof s->last_error;
-	const char *t = s->fail_text[0] ? s->fail_text : wa_errname(err);
-	const unsigned tmo = WA_SESSION_CONNECT_TIMEOUT_MS / 1000;
-	if (reason == WA_DISC_CLIENT_OUTDATED) {
-		snprintf(e, n,
-			"login: WhatsApp refused the client version %u.%u.%u as outdated (failure 405); claim "
-			"the current WhatsApp Web version (wa_version) and start again",
-			s->version[0], s->version[1], s->version[2]);
-		return;
-	}
-	if (s->state == WA_CONN_READY || reason == WA_DISC_BY_USER || reason == WA_DISC_REPLACED ||
-	    reason == WA_DISC_LOGGED_OUT || reason == WA_DISC_RESTART_REQUIRED) {
-		e[0] = '\0';
-		return;
-	}
-	switch (s->fail_step) {
-	case WA_TR_STEP_DNS:
-		snprintf(e, n, "DNS: cannot resolve %s (%s); check this machine's DNS and network, and the "
-			"host name in wa_url", host, t);
-		return;
-	case WA_TR_STEP_TCP:
-		snprintf(e, n, "TCP: cannot connect to %s:%d (%s); check that the server is running and "
-			"reachable from here (firewall, wa_url, a proxy)", host, port, t);
-		return;
-	case WA_TR_STEP_TLS:
-		snprintf(e, n, "TLS: the TLS handshake with %s:%d failed (%s); check the system CA "
-			"certificates and clock, or a TLS-intercepting proxy", host, port, t);
-		return;
-	case WA_TR_STEP_UPGRADE:
-		snprintf(e, n, "WebSocket upgrade: %s:%d answered but did not accept the WebSocket (%s); "
-			"check the scheme and path of wa_url, or an HTTP proxy in between", host, port, t);
-		return;
-	case WA_TR_STEP_PROXY:
-		snprintf(e, n, "proxy: the instance's proxy failed on the way to %s:%d (%s); check the "
-			"proxy's host, port and credentials", host, port, t);
-		return;
-	default:
-		break;
-	}
-	if (reason == WA_DISC_HANDSHAKE_FAILED) {
-		snprintf(e, n, "Noise: the handshake with %s:%d failed (%s); check that wa_url is a WhatsApp "
-			"server and, for a test server, wa_trust_root", host, port, wa_errname(err));
-	} else if (s->state == WA_CONN_HANDSHAKING) {
-		if (reason == WA_DISC_TIMEOUT)
-			snprintf(e, n, "Noise: %s:%d did not answer the Noise handshake within %u s; check that "
-				"wa_url is a WhatsApp server", host, port, tmo);
-		else
-			snprintf(e, n, "Noise: %s:%d closed the connection during the Noise handshake (%s); "
-				"check that wa_url is a WhatsApp server", host, port, wa_errname(err));
-	} else if (s->state == WA_CONN_CONNECTING) {
-		if (reason == WA_DISC_TIMEOUT)
-			snprintf(e, n, "TCP: no answer from %s:%d within %u s; check the network path to it "
-				"(a firewall dropping packets, an unroutable address)", host, port, tmo);
-		else
-			snprintf(e, n, "TCP: connecting to %s:%d failed (%s); check that the server is running "
-				"and reachable from here", host, port, t);
-	} else if (s->state == WA_CONN_AUTHENTICATING) {
-		snprintf(e, n, "login: %s:%d ended the connection before accepting the login (%s)", host,
-			port, wa_disconnect_reason_name(reason));
-	} else {
-		e[0] = '\0';
-	}
-}
-
 void wa_conn_fail(wa_session *s, enum wa_disconnect_reason reason, int err)
 {
 	bool had_conn = s->conn || s->nt || s->hs;
 	WA_DEBUG(MOD, "[%lld/%u] connection ends in %s: %s (%s)", (long long)s->instance_id, s->gen,
 		wa_conn_state_name(s->state), wa_disconnect_reason_name(reason), wa_errname(err));
-	describe_failure(s, reason, err);
+	wa_conn_describe_failure(s, reason, err);
 	s->fail_step = 0;
 	s->fail_text[0] = '\0';
 	teardown(s);
@@ -495,45 +369,6 @@ int wa_session_send_ack(wa_session *s, const wa_node *stanza)
 	wa_node_free(ack);
 	return rc;
 }
-
-/* ---- keep-alive (§5.4): a w:p ping every WA_SESSION_KEEPALIVE_MS; a
- * connection that stayed silent for WA_SESSION_DEAD_MS is dead ---- */
-
-static void on_ping_answer(wa_session *s, int err, const wa_node *resp, void *user)
-{
-	(void)resp;
-	(void)user;
-	if (err == WA_ETIMEOUT)
-		WA_DEBUG(MOD, "[%lld/%u] ping unanswered", (long long)s->instance_id, s->gen);
-}
-
-static void on_keepalive(wa_session *s)
-{
-	if (!s->nt)
-		return;
-	int64_t now = s->drv->now_ms(s->drv_ctx);
-	if (now - s->last_rx_ms >= (int64_t)WA_SESSION_DEAD_MS) {
-		wa_conn_fail(s, WA_DISC_TIMEOUT, WA_ETIMEOUT);
-		return;
-	}
-	wa_node *iq = NULL, *ping;
-	int rc = wa_node_new(&iq, "iq");
-	if (rc == 0 && (rc = wa_node_set_attr(iq, "to", "@s.whatsapp.net")) == 0 &&
-	    (rc = wa_node_set_attr(iq, "type", "get")) == 0 &&
-	    (rc = wa_node_set_attr(iq, "xmlns", "w:p")) == 0 &&
-	    (rc = wa_node_add_new(iq, "ping", &ping)) == 0)
-		rc = wa_iq_send(s, iq, WA_SESSION_PING_TIMEOUT_MS, on_ping_answer, NULL);
-	wa_node_free(iq);
-	if (rc)
-		WA_DEBUG(MOD, "[%lld/%u] ping not sent: %s", (long long)s->instance_id, s->gen,
-			wa_errname(rc));
-	/* the dead check runs at the next tick or earlier if silence would
-	 * pass the limit before it */
-	int64_t left = s->last_rx_ms + WA_SESSION_DEAD_MS - now;
-	wa_stimer_set(&s->t_keepalive,
-		left > 0 && left < WA_SESSION_KEEPALIVE_MS ? (uint32_t)left : WA_SESSION_KEEPALIVE_MS);
-}
-
 /* ---- receiving ---- */
 
 static int handle_handshake_frame(wa_session *s, const uint8_t *f, size_t len)
@@ -741,175 +576,6 @@ static void start_connect(wa_session *s)
 	wa_stimer_set(&s->t_deadline, WA_SESSION_CONNECT_TIMEOUT_MS);
 }
 
-/* ---- handlers of the connection half ---- */
-
-static void on_passive_answer(wa_session *s, int err, const wa_node *resp, void *user)
-{
-	(void)resp;
-	(void)user;
-	if (err)
-		WA_DEBUG(MOD, "[%lld/%u] passive/active failed: %s", (long long)s->instance_id, s->gen,
-			wa_errname(err));
-}
-
-int wa_handle_success(wa_session *s, const wa_node *n)
-{
-	if (s->state != WA_CONN_AUTHENTICATING)
-		return WA_ESTATE;
-	wa_stimer_cancel(&s->t_deadline);
-	const char *t = wa_node_attr(n, "t");
-	if (t) {
-		long long v = strtoll(t, NULL, 10);
-		if (v > 0)
-			s->server_time_offset_s = v - wa_now_ms() / 1000;
-	}
-	const char *lid = wa_node_attr(n, "lid");
-	if (lid && strlen(lid) < sizeof s->creds->me_lid && strcmp(lid, s->creds->me_lid) != 0) {
-		snprintf(s->creds->me_lid, sizeof s->creds->me_lid, "%s", lid);
-		int rc = wa_store_creds_save(s->store, s->instance_id, s->creds);
-		if (rc)
-			WA_DEBUG(MOD, "[%lld] saving own LID failed: %s", (long long)s->instance_id,
-				wa_errname(rc));
-	}
-	s->attempt = 0;
-	set_state(s, WA_CONN_READY, WA_DISC_NONE);
-	/* §5.1: pre-key count (upload if low), then passive -> active */
-	unsigned gen = s->gen;
-	int rc = wa_prekeys_check(s);
-	if (rc)
-		WA_DEBUG(MOD, "[%lld/%u] pre-key check not sent: %s", (long long)s->instance_id, s->gen,
-			wa_errname(rc));
-	wa_node *iq = NULL, *active;
-	rc = wa_node_new(&iq, "iq");
-	if (rc == 0 && (rc = wa_node_set_attr(iq, "to", "@s.whatsapp.net")) == 0 &&
-	    (rc = wa_node_set_attr(iq, "xmlns", "passive")) == 0 &&
-	    (rc = wa_node_set_attr(iq, "type", "set")) == 0 &&
-	    (rc = wa_node_add_new(iq, "active", &active)) == 0)
-		rc = wa_iq_send(s, iq, 0, on_passive_answer, NULL);
-	wa_node_free(iq);
-	if (s->gen != gen || s->state != WA_CONN_READY)
-		return 0;
-	wa_event ev = {.type = WA_EV_CONNECTED};
-	ev.u.state.state = WA_CONN_READY;
-	wa_session_emit(s, &ev);
-	for (const wa_session_ext *const *e = wa_session_exts; *e; e++)
-		if ((*e)->on_ready && s->gen == gen && s->state == WA_CONN_READY)
-			(*e)->on_ready(s);
-	return rc;
-}
-
-/* <failure reason=N>: 401/403/406 mean this device is gone (whatsmeow's
- * set); 405 that our client version is refused as outdated (not retried);
- * everything else is retried. */
-int wa_handle_failure(wa_session *s, const wa_node *n)
-{
-	const char *r = wa_node_attr(n, "reason");
-	int code = r ? atoi(r) : 0;
-	if (code == 401 || code == 403 || code == 406)
-		wa_conn_fail(s, WA_DISC_LOGGED_OUT, WA_ELOGGED_OUT);
-	else if (code == 405)
-		wa_conn_fail(s, WA_DISC_CLIENT_OUTDATED, WA_EPROTO);
-	else
-		wa_conn_fail(s, WA_DISC_SERVER_ERROR, WA_EPROTO);
-	return 0;
-}
-
-/* <stream:error> (§5.3): status = code, else 440 for a <conflict> child,
- * else 500 (Baileys' rule); device_removed is a logout. */
-int wa_handle_stream_error(wa_session *s, const wa_node *n)
-{
-	const char *c = wa_node_attr(n, "code");
-	int code = c ? atoi(c) : 0;
-	const wa_node *conflict = wa_node_child(n, "conflict");
-	const char *ctype = conflict ? wa_node_attr(conflict, "type") : NULL;
-	if (!c)
-		code = conflict ? 440 : 500;
-	if (ctype && strcmp(ctype, "device_removed") == 0)
-		code = 401;
-	else if (ctype && strcmp(ctype, "replaced") == 0)
-		code = 440;
-	WA_DEBUG(MOD, "[%lld/%u] stream:error %d", (long long)s->instance_id, s->gen, code);
-	switch (code) {
-	case 515:
-		wa_conn_fail(s, WA_DISC_RESTART_REQUIRED, WA_ECLOSED);
-		break;
-	case 401:
-	case 516:
-		wa_conn_fail(s, WA_DISC_LOGGED_OUT, WA_ELOGGED_OUT);
-		break;
-	case 440:
-		wa_conn_fail(s, WA_DISC_REPLACED, WA_ECLOSED);
-		break;
-	default:
-		wa_conn_fail(s, WA_DISC_SERVER_ERROR, WA_EPROTO);
-		break;
-	}
-	return 0;
-}
-
-int wa_handle_stream_end(wa_session *s, const wa_node *n)
-{
-	(void)n;
-	wa_conn_fail(s, WA_DISC_NETWORK, WA_ECLOSED);
-	return 0;
-}
-
-int wa_handle_ib(wa_session *s, const wa_node *n)
-{
-	const wa_node *er = wa_node_child(n, "edge_routing");
-	const wa_node *ri = er ? wa_node_child(er, "routing_info") : NULL;
-	const uint8_t *p;
-	size_t len;
-	if (wa_msg_offline_ib(s, n))
-		return 0;
-	if (ri && wa_node_content_bytes(ri, &p, &len) == 0 && len <= sizeof s->creds->routing_info) {
-		/* sent back in the ED prefix of the next connection's intro */
-		memcpy(s->creds->routing_info, p, len);
-		s->creds->routing_info_len = len;
-		return wa_store_creds_save(s->store, s->instance_id, s->creds);
-	}
-	return 0;
-}
-
-static int answer_iq(wa_session *s, const wa_node *req)
-{
-	const char *id = wa_node_attr(req, "id");
-	if (!id)
-		return WA_EPROTO;
-	wa_node *r;
-	int rc = wa_node_new(&r, "iq");
-	if (rc)
-		return rc;
-	if ((rc = wa_node_set_attr(r, "to", "@s.whatsapp.net")) == 0 &&
-	    (rc = wa_node_set_attr(r, "type", "result")) == 0 && (rc = wa_node_set_attr(r, "id", id)) == 0)
-		rc = wa_conn_send_node(s, r);
-	wa_node_free(r);
-	return rc;
-}
-
-int wa_handle_iq(wa_session *s, const wa_node *n)
-{
-	const char *type = wa_node_attr(n, "type");
-	if (!type)
-		return WA_EPROTO;
-	if (strcmp(type, "result") == 0 || strcmp(type, "error") == 0) {
-		(void)wa_iq_handle_response(s, n);
-		return 0;
-	}
-	const wa_node *c = wa_node_child_at(n, 0);
-	const char *ctag = c ? wa_node_tag(c) : "";
-	if (strcmp(ctag, "pair-device") == 0)
-		return wa_pair_handle_pair_device(s, n);
-	if (strcmp(ctag, "pair-success") == 0)
-		return wa_pair_handle_pair_success(s, n);
-	const char *xmlns = wa_node_attr(n, "xmlns");
-	if (strcmp(type, "get") == 0 && ((xmlns && strcmp(xmlns, "urn:xmpp:ping") == 0) ||
-		strcmp(ctag, "ping") == 0))
-		return answer_iq(s, n); /* §5.4: harmless to answer */
-	WA_DEBUG(MOD, "[%lld/%u] unhandled iq <%s>", (long long)s->instance_id, s->gen, ctag);
-	return 0;
-}
-
 /* ---- public API ---- */
 
 int wa_proxy_check(const char *proxy)
@@ -975,7 +641,7 @@ int wa_session_new_with_driver(const wa_session_config *cfg, const wa_tr_driver 
 		goto fail;
 	memset(s->creds, 0, sizeof *s->creds);
 	if ((rc = wa_stimer_init(s, &s->t_deadline, on_deadline)) != 0 ||
-	    (rc = wa_stimer_init(s, &s->t_keepalive, on_keepalive)) != 0 ||
+	    (rc = wa_stimer_init(s, &s->t_keepalive, wa_conn_on_keepalive)) != 0 ||
 	    (rc = wa_stimer_init(s, &s->t_backoff, on_backoff)) != 0 ||
 	    (rc = wa_stimer_init(s, &s->t_qr, wa_pair_on_qr_timer)) != 0 ||
 	    (rc = wa_stimer_init(s, &s->t_iq, wa_iq_on_timer)) != 0)

@@ -210,6 +210,12 @@ int wa_conn_send_message_bytes(wa_session *s, const uint8_t *enc, size_t len, co
 /* Ends the current connection for reason (err for logs) and lets the FSM
  * decide: reconnect now (515), back off, stop (replaced), or log out. */
 void wa_conn_fail(wa_session *s, enum wa_disconnect_reason reason, int err);
+/* The FSM's state change with its event (conn.c), for login.c. */
+void wa_conn_set_state(wa_session *s, enum wa_conn_state st, enum wa_disconnect_reason why);
+/* Fills s->last_error for a failed attempt (failure.c). */
+void wa_conn_describe_failure(wa_session *s, enum wa_disconnect_reason reason, int err);
+/* The t_keepalive timer's callback (keepalive.c). */
+void wa_conn_on_keepalive(wa_session *s);
 /* Own JIDs (NULL until paired / unknown). */
 const char *wa_session_me_jid(const wa_session *s);
 const char *wa_session_me_lid(const wa_session *s);

@@ -1,16 +1,27 @@
 /* The daemon's only contact with the session engine (include/wa/session.h):
  * creates, starts and stops one wa_session per tenant and forwards its
- * events to wamd_tenant_core.c. Tests link a fake engine in its place
+ * events through struct wamd_engine_events (wamd_events.h), which
+ * wamd_main.c points at the daemon's handlers. Tests link a fake engine in its place
  * (tests/daemon/fake_session.c). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "wamd.h"
+#include "wamd_events.h"
 
 
 const struct lws_protocols *wamd_session_protocols(size_t *n)
 {
 	return wa_lws_protocols(n);
+}
+
+/* Where events go: the daemon's handlers, set by wamd_main.c; the glue
+ * names nothing above it. */
+static const struct wamd_engine_events *ev_to;
+
+void wamd_engine_set_events(const struct wamd_engine_events *ev)
+{
+	ev_to = ev;
 }
 
 static void on_event(wa_session *s, const wa_event *ev, void *user)
@@ -19,47 +30,47 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 	struct wamd_tenant *t = user;
 	switch (ev->type) {
 	case WA_EV_STATE:
-		wamd_on_state(t, ev->u.state.state, ev->u.state.reason, ev->u.state.detail);
+		ev_to->state(t, ev->u.state.state, ev->u.state.reason, ev->u.state.detail);
 		break;
 	case WA_EV_QR:
-		wamd_on_qr(t, ev->u.qr.qr, ev->u.qr.index, ev->u.qr.timeout_s);
+		ev_to->qr(t, ev->u.qr.qr, ev->u.qr.index, ev->u.qr.timeout_s);
 		break;
 	case WA_EV_PAIRING_CODE:
-		wamd_on_pairing_code(t, ev->u.pairing_code.code);
+		ev_to->pairing_code(t, ev->u.pairing_code.code);
 		break;
 	case WA_EV_PAIRED:
-		wamd_on_paired(t, ev->u.paired.jid, ev->u.paired.lid, ev->u.paired.push_name);
+		ev_to->paired(t, ev->u.paired.jid, ev->u.paired.lid, ev->u.paired.push_name);
 		break;
 	case WA_EV_CONNECTED:
-		wamd_on_state(t, WA_CONN_READY, WA_DISC_NONE, NULL);
+		ev_to->state(t, WA_CONN_READY, WA_DISC_NONE, NULL);
 		break;
 	case WA_EV_DISCONNECTED:
 		/* the STATE event that follows carries the detail (logged once) */
-		wamd_on_state(t, wa_session_state(t->sess), ev->u.state.reason, NULL);
+		ev_to->state(t, wa_session_state(t->sess), ev->u.state.reason, NULL);
 		break;
 	case WA_EV_LOGGED_OUT:
-		wamd_on_logged_out(t);
+		ev_to->logged_out(t);
 		break;
 	case WA_EV_MESSAGE:
-		wamd_on_message(t, &ev->u.message.key, ev->u.message.push_name, ev->u.message.timestamp,
-				ev->u.message.message_type, ev->u.message.text, ev->u.message.message_json);
+		ev_to->message(t, &ev->u.message.key, ev->u.message.push_name, ev->u.message.timestamp,
+			 ev->u.message.message_type, ev->u.message.text, ev->u.message.message_json);
 		break;
 	case WA_EV_MESSAGE_STATUS:
-		wamd_on_status(t, &ev->u.message_status.key, (int)ev->u.message_status.status,
-			       ev->u.message_status.timestamp, ev->u.message_status.error,
-			       ev->u.message_status.reason);
+		ev_to->status(t, &ev->u.message_status.key, (int)ev->u.message_status.status,
+			     ev->u.message_status.timestamp, ev->u.message_status.error,
+			     ev->u.message_status.reason);
 		break;
 	case WA_EV_PRESENCE:
-		wamd_on_presence(t, ev->u.presence.jid, ev->u.presence.presence, ev->u.presence.last_seen);
+		ev_to->presence(t, ev->u.presence.jid, ev->u.presence.presence, ev->u.presence.last_seen);
 		break;
 	case WA_EV_IDENTITY_CHANGED:
 		LOGI("instance %s: identity changed for a contact", t->name);
 		break;
 	case WA_EV_CONTACT:
-		wamd_on_contact(t, ev->u.contact.jid, ev->u.contact.lid, ev->u.contact.push_name);
+		ev_to->contact(t, ev->u.contact.jid, ev->u.contact.lid, ev->u.contact.push_name);
 		break;
 	case WA_EV_MESSAGE_WIRE:
-		wamd_lat_on_wire(t, ev->u.message_status.key.id);
+		ev_to->wire(t, ev->u.message_status.key.id);
 		break;
 	}
 }
@@ -107,6 +118,16 @@ json_t *wamd_engine_stats(struct wamd *d)
 	wa_gate_get_stats(d->gate, &st);
 	return json_pack("{s:i, s:i, s:i, s:i, s:I}", "max", (int)st.max, "active", (int)st.active,
 			 "peak", (int)st.peak, "waiting", (int)st.waiting, "admitted", (json_int_t)st.admitted);
+}
+
+const char *wamd_tenant_wa_version(const struct wamd_tenant *t)
+{
+	const char *v = json_string_value(json_object_get(json_object_get(t->doc, "settings"), "waVersion"));
+	if (v && *v)
+		return v;
+	if (t->d->fetched_wa_version[0])
+		return t->d->fetched_wa_version;
+	return t->d->cfg.wa_version && *t->d->cfg.wa_version ? t->d->cfg.wa_version : NULL;
 }
 
 int wamd_tenant_start(struct wamd_tenant *t)
@@ -218,7 +239,7 @@ static void numbers_done(wa_session *s, int err, const wa_number_info *infos, si
 			json_object_set_new(e, "lid", json_string(infos[i].lid));
 		json_array_append_new(arr, e);
 	}
-	wamd_numbers_done(user, err, arr);
+	ev_to->numbers_done(user, err, arr);
 }
 
 int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers, size_t n, void *ticket)

@@ -1,0 +1,50 @@
+/* How events flow back up the daemon, each through one interface that
+ * wamd_main.c wires at start (so no lower file names a higher one):
+ *  - the engine glue (wamd_engine.c) reports a session's events through
+ *    struct wamd_engine_events, which wamd_main.c fills with the
+ *    handlers of wamd_events_conn.c, wamd_events_msg.c and
+ *    wamd_events_contacts.c (tenant state, Evolution payloads, webhooks),
+ *    the metrics and the number-lookup route;
+ *  - tenants, routes and webhooks tell the /ws/events streams
+ *    (wamd_http.c) and the waiting requests (wamd_waits.c) through
+ *    the sinks below (wamd_sinks.c). */
+#ifndef WAMD_EVENTS_H
+#define WAMD_EVENTS_H
+
+#include "wamd.h"
+
+struct wamd_engine_events {
+	void (*state)(struct wamd_tenant *t, enum wa_conn_state st, enum wa_disconnect_reason r, const char *detail);
+	void (*qr)(struct wamd_tenant *t, const char *qr, unsigned index, unsigned timeout_s);
+	void (*pairing_code)(struct wamd_tenant *t, const char *code);
+	void (*paired)(struct wamd_tenant *t, const char *jid, const char *lid, const char *push_name);
+	void (*logged_out)(struct wamd_tenant *t);
+	void (*message)(struct wamd_tenant *t, const wa_msg_key *key, const char *push_name, int64_t ts,
+			const char *message_type, const char *text, const char *message_json);
+	void (*status)(struct wamd_tenant *t, const wa_msg_key *key, int status, int64_t ts, int error,
+		       const char *reason);
+	void (*presence)(struct wamd_tenant *t, const char *jid, const char *presence, int64_t last_seen);
+	void (*contact)(struct wamd_tenant *t, const char *jid, const char *lid, const char *push_name);
+	void (*wire)(struct wamd_tenant *t, const char *id);               /* a send reached the socket */
+	void (*numbers_done)(void *ticket, int err, json_t *result);        /* wamd_tenant_check_numbers */
+};
+/* Where wamd_engine.c sends events (wamd_main.c sets it before any tenant starts). */
+void wamd_engine_set_events(const struct wamd_engine_events *ev);
+
+/* For the event files, from wamd_tenant_core.c: replaces a tenant's string
+ * field with a copy of v (NULL clears it); the instance's uuid ("" if none). */
+void wamd_tenant_set_str(char **dst, const char *v);
+const char *wamd_instance_uuid(struct wamd_tenant *t);
+
+struct wamd_sinks {
+	void (*stream_broadcast)(struct wamd_tenant *t, const char *text); /* wamd_ws_broadcast */
+	void (*stream_recheck)(struct wamd_tenant *t, bool all, const char *reason); /* wamd_ws_recheck */
+	void (*tenant_changed)(struct wamd_tenant *t);                      /* wamd_api_tenant_changed */
+};
+void wamd_sinks_set(const struct wamd_sinks *s);
+/* Each does nothing while its sink is unset (the unit tests). */
+void wamd_stream_broadcast(struct wamd_tenant *t, const char *text);
+void wamd_stream_recheck(struct wamd_tenant *t, bool all, const char *reason);
+void wamd_waiters_changed(struct wamd_tenant *t);
+
+#endif

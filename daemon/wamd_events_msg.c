@@ -1,0 +1,151 @@
+/* Message events of a session: a received message (Evolution's
+ * MESSAGES_UPSERT, normalized, stored) and the status of ours
+ * (MESSAGES_UPDATE); the record of a sent message shares the shape. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wamd.h"
+#include "wamd_events.h"
+
+/* Evolution §9.3 normalization: extendedTextMessage reported as conversation,
+ * documentWithCaptionMessage unwrapped; contextInfo lifted to the top. */
+static json_t *normalize_message(json_t *msg, const char **type_io, json_t **ctx_out)
+{
+	*ctx_out = json_null();
+	json_t *ext = json_object_get(msg, "extendedTextMessage");
+	if (ext) {
+		json_t *ci = json_object_get(ext, "contextInfo");
+		if (ci) {
+			json_decref(*ctx_out);
+			*ctx_out = json_incref(ci);
+		}
+		json_t *text = json_object_get(ext, "text");
+		json_object_set(msg, "conversation", text ? text : json_string(""));
+		json_object_del(msg, "extendedTextMessage");
+		*type_io = "conversation";
+	}
+	json_t *dwc = json_object_get(msg, "documentWithCaptionMessage");
+	if (dwc) {
+		json_t *inner = json_object_get(json_object_get(dwc, "message"), "documentMessage");
+		if (inner)
+			json_object_set(msg, "documentMessage", inner);
+		json_object_del(msg, "documentWithCaptionMessage");
+		*type_io = "documentMessage";
+	}
+	return msg;
+}
+
+static json_t *key_json(const wa_msg_key *key)
+{
+	json_t *k = json_object();
+	const char *pn = key->remote_jid ? key->remote_jid : key->remote_lid;
+	json_object_set_new(k, "remoteJid", json_string(pn ? pn : ""));
+	if (key->remote_lid && key->remote_jid) {
+		/* 2.3.4 behaviour: phone JID in remoteJid, the LID beside it */
+		json_object_set_new(k, "remoteJidAlt", json_string(key->remote_lid));
+		json_object_set_new(k, "previousRemoteJid", json_string(key->remote_lid));
+	}
+	json_object_set_new(k, "fromMe", json_boolean(key->from_me));
+	json_object_set_new(k, "id", json_string(key->id ? key->id : ""));
+	if (key->participant)
+		json_object_set_new(k, "participant", json_string(key->participant));
+	json_object_set_new(k, "addressingMode", json_string(key->remote_jid ? "pn" : "lid"));
+	return k;
+}
+
+static void store_record(struct wamd_tenant *t, json_t *rec, const char *id, const char *jid, const char *lid,
+			 bool from_me, const char *type, int64_t ts, int status)
+{
+	char *s = json_dumps(rec, JSON_COMPACT);
+	if (!s)
+		return;
+	wa_store_mrec r = { .key_id = id, .remote_jid = jid, .remote_lid = lid, .from_me = from_me,
+		.message_type = type, .timestamp = ts, .status = status, .record = s, .record_len = strlen(s) };
+	int rc = wa_store_msgrec_put(t->d->store, t->id, &r);
+	if (rc != 0)
+		LOGW("instance %s: message record not stored: %s", t->name, wa_errname(rc));
+	free(s);
+}
+
+void wamd_on_message(struct wamd_tenant *t, const wa_msg_key *key, const char *push_name, int64_t ts,
+		     const char *type, const char *text, const char *message_json)
+{
+	json_t *msg = message_json ? json_loads(message_json, 0, NULL) : NULL;
+	if (!msg || !json_is_object(msg)) {
+		json_decref(msg);
+		msg = json_object();
+		if (text)
+			json_object_set_new(msg, "conversation", json_string(text));
+	}
+	const char *mtype = type ? type : (text ? "conversation" : "unknown");
+	json_t *ctx;
+	normalize_message(msg, &mtype, &ctx);
+	json_t *rec = json_object();
+	json_object_set_new(rec, "key", key_json(key));
+	json_object_set_new(rec, "pushName",
+			    json_string(push_name ? push_name : key->from_me ? "Você" : ""));
+	json_object_set_new(rec, "status", json_string(key->from_me ? "SERVER_ACK" : "DELIVERY_ACK"));
+	json_object_set_new(rec, "message", msg);
+	json_object_set_new(rec, "contextInfo", ctx);
+	json_object_set_new(rec, "messageType", json_string(mtype));
+	json_object_set_new(rec, "messageTimestamp", json_integer(ts));
+	json_object_set_new(rec, "instanceId", json_string(wamd_instance_uuid(t)));
+	json_object_set_new(rec, "source", json_string(wamd_source_of_id(key->id)));
+	const char *jid = key->remote_jid ? key->remote_jid : key->remote_lid;
+	if (jid && key->id)
+		store_record(t, rec, key->id, jid, key->remote_lid, key->from_me, mtype, ts,
+			     key->from_me ? WA_MSG_SENT : WA_MSG_DELIVERED);
+	wamd_emit(t, "MESSAGES_UPSERT", rec);
+}
+
+json_t *wamd_sent_record(struct wamd_tenant *t, const char *jid, const char *id, const char *text, int64_t ts)
+{
+	json_t *rec = json_object();
+	json_object_set_new(rec, "key", json_pack("{s:s, s:b, s:s}", "remoteJid", jid, "fromMe", 1, "id", id));
+	json_object_set_new(rec, "pushName", json_string("Você"));
+	json_object_set_new(rec, "status", json_string("PENDING"));
+	json_object_set_new(rec, "message", json_pack("{s:s}", "conversation", text));
+	bool group = strstr(jid, "@g.us") != NULL;
+	json_object_set_new(rec, "contextInfo",
+			    group ? json_null()
+				  : json_pack("{s:[], s:[], s:{s:I, s:i, s:b}, s:{s:i}}", "mentionedJid", "groupMentions",
+					      "ephemeralSettingTimestamp", "low", (json_int_t)ts, "high", 0, "unsigned", 0,
+					      "disappearingMode", "initiator", 0));
+	json_object_set_new(rec, "messageType", json_string("conversation"));
+	json_object_set_new(rec, "messageTimestamp", json_integer(ts));
+	json_object_set_new(rec, "instanceId", json_string(wamd_instance_uuid(t)));
+	json_object_set_new(rec, "source", json_string(wamd_source_of_id(id)));
+	store_record(t, rec, id, jid, NULL, true, "conversation", ts, WA_MSG_PENDING);
+	return rec;
+}
+
+void wamd_on_status(struct wamd_tenant *t, const wa_msg_key *key, int status, int64_t ts, int error,
+		    const char *reason)
+{
+	(void)ts;
+	if (!key->id)
+		return;
+	int rc = wa_store_msgrec_status(t->d->store, t->id, key->id, key->from_me, status, NULL, NULL);
+	if (rc != 0 && rc != WA_ENOTFOUND)
+		LOGW("instance %s: status not stored: %s", t->name, wa_errname(rc));
+	const char *jid = key->remote_jid ? key->remote_jid : key->remote_lid;
+	json_t *data = json_object();
+	json_object_set_new(data, "keyId", json_string(key->id));
+	json_object_set_new(data, "remoteJid", json_string(jid ? jid : ""));
+	if (key->remote_lid && key->remote_jid)
+		json_object_set_new(data, "remoteJidAlt", json_string(key->remote_lid));
+	json_object_set_new(data, "fromMe", json_boolean(key->from_me));
+	json_object_set_new(data, "participant", json_string(key->participant ? key->participant : jid ? jid : ""));
+	json_object_set_new(data, "status", json_string(wamd_status_name(status)));
+	json_object_set_new(data, "instanceId", json_string(wamd_instance_uuid(t)));
+	json_object_set_new(data, "messageId", json_string(key->id));
+	/* Evolution's messages.update has no error detail; ours rides in one
+	 * extra object that its integrations ignore (they read the fields
+	 * above). */
+	if (status == WA_MSG_ERROR && (error || reason))
+		json_object_set_new(data, "wamdError",
+				    json_pack("{s:o, s:o}", "error", error ? json_string(wa_errname(error)) : json_null(),
+					      "reason", reason ? json_string(reason) : json_null()));
+	wamd_emit(t, "MESSAGES_UPDATE", data);
+}

@@ -1,0 +1,256 @@
+/* The one route table (Evolution API v2 paths, by controller; see
+ * docs/wamd.md), the dispatch of a request to its handler with the apikey
+ * and scope checks, the 404 with the closest route, and GET /docs, which
+ * is generated from the table. Where the Evolution docs and code disagree
+ * both forms are accepted (restart via POST or PUT, webhook/set nested,
+ * flat or snake_case, sendPresence fields at the top or under options).
+ * Additive: scoped tokens (tokenScopes on create, POST /wamd/token/
+ * {instance}), webhook secrets, pairing code. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wamd_routes.h"
+
+struct route {
+	int methods;
+	const char *prefix;   /* "/instance/connect" */
+	bool has_instance;
+	unsigned scope;       /* needed from an instance token; 0 = admin only */
+	handler_fn fn;
+};
+
+static void wamd_h_docs(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
+static const char *method_name(int m);
+
+static const struct route routes[] = {
+	{ M_POST, "/verify-creds", false, 0, wamd_h_verify },
+	{ M_POST, "/instance/create", false, 0, wamd_h_create },
+	{ M_GET, "/instance/fetchInstances", false, WAMD_SCOPE_READ, wamd_h_fetch },
+	{ M_GET, "/instance/connect", true, WAMD_SCOPE_MANAGE, wamd_h_connect },
+	{ M_GET, "/instance/connectionState", true, WAMD_SCOPE_READ, wamd_h_state },
+	/* older Evolution (v1) and CodeChat integrations: same answer as connect */
+	{ M_GET, "/instance/qrcode", true, WAMD_SCOPE_MANAGE, wamd_h_connect },
+	{ M_POST | M_PUT, "/instance/restart", true, WAMD_SCOPE_MANAGE, wamd_h_restart },
+	{ M_DELETE, "/instance/logout", true, WAMD_SCOPE_MANAGE, wamd_h_logout },
+	{ M_DELETE, "/instance/delete", true, WAMD_SCOPE_MANAGE, wamd_h_delete },
+	{ M_POST, "/instance/setPresence", true, WAMD_SCOPE_WRITE, wamd_h_set_presence },
+	{ M_POST, "/message/sendText", true, WAMD_SCOPE_WRITE, wamd_h_send_text },
+	{ M_POST, "/chat/whatsappNumbers", true, WAMD_SCOPE_READ, wamd_h_numbers },
+	{ M_POST, "/chat/markMessageAsRead", true, WAMD_SCOPE_WRITE, wamd_h_mark_read },
+	{ M_POST, "/chat/findMessages", true, WAMD_SCOPE_READ, wamd_h_find_messages },
+	{ M_POST, "/chat/findChats", true, WAMD_SCOPE_READ, wamd_h_find_chats },
+	{ M_POST, "/chat/sendPresence", true, WAMD_SCOPE_WRITE, wamd_h_send_presence },
+	{ M_POST, "/webhook/set", true, WAMD_SCOPE_MANAGE, wamd_h_webhook_set },
+	{ M_POST, "/proxy/set", true, WAMD_SCOPE_MANAGE, wamd_h_proxy_set },
+	{ M_GET, "/proxy/find", true, WAMD_SCOPE_MANAGE, wamd_h_proxy_find },
+	{ M_GET, "/webhook/find", true, WAMD_SCOPE_MANAGE, wamd_h_webhook_find },
+	{ M_POST, "/settings/set", true, WAMD_SCOPE_MANAGE, wamd_h_settings_set },
+	{ M_GET, "/settings/find", true, WAMD_SCOPE_READ, wamd_h_settings_find },
+	{ M_POST | M_DELETE, "/wamd/token", true, WAMD_SCOPE_MANAGE, wamd_h_token },
+	{ M_GET, "/wamd/metrics", false, 0, wamd_h_metrics },
+	{ M_POST, "/wamd/metrics/reset", false, 0, wamd_h_metrics_reset },
+};
+
+static const char *method_list(int m, char *out, size_t cap)
+{
+	static const int ms[] = { M_GET, M_POST, M_PUT, M_DELETE, M_PATCH };
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+		if (m & ms[i])
+			snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? "|" : "", method_name(ms[i]));
+	return out;
+}
+
+static const char *scope_name(unsigned scope)
+{
+	return scope == WAMD_SCOPE_READ ? "read" : scope == WAMD_SCOPE_WRITE ? "write" : scope == WAMD_SCOPE_MANAGE ? "manage" : "admin";
+}
+
+/* GET /docs: the API description. Until an OpenAPI document exists, the
+ * route table itself (what this build really serves), as JSON. */
+static void wamd_h_docs(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body)
+{
+	(void)unused;
+	(void)body;
+	json_t *arr = json_array();
+	json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "method", "GET", "path", "/", "scope", "none"));
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		char ml[40], path[128];
+		snprintf(path, sizeof path, "%s%s", routes[i].prefix, routes[i].has_instance ? "/{instance}" : "");
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "method", method_list(routes[i].methods, ml, sizeof ml),
+						     "path", path, "scope", scope_name(routes[i].scope)));
+	}
+	json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "method", "GET (WebSocket upgrade)", "path",
+					     "/ws/events[?instance={instance}]", "scope", "read"));
+	wamd_reply_json(c, 200, json_pack("{s:s, s:s, s:s, s:o}", "title", "wamd local API (Evolution API v2 compatible)",
+					  "version", WAMD_EVOLUTION_VERSION "-compatible (wamd " WA_VERSION_STRING ")",
+					  "description", "Routes, bodies and answers are Evolution API v2's; see docs/wamd.md. "
+					  "Send the key in the apikey header.",
+					  "routes", arr));
+}
+
+/* Edit distance of two short strings (a route typo), capped work. */
+static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t row[130];
+	if (la > 128 || lb > 128)
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t prev = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cur = row[j];
+			size_t best = prev + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+/* The route closest to an unknown path ("GET /instance/connect/{instance}"). */
+static void closest_route(const char *path, char *out, size_t cap)
+{
+	size_t best = (size_t)-1;
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		size_t pl = strlen(path), rl = strlen(routes[i].prefix);
+		/* compare with the instance segment cut off when the route has one */
+		if (routes[i].has_instance) {
+			const char *slash = strrchr(path, '/');
+			if (slash && slash != path)
+				pl = (size_t)(slash - path);
+		}
+		size_t dist = edit_distance(path, pl, routes[i].prefix, rl);
+		if (dist < best) {
+			best = dist;
+			char ml[40];
+			snprintf(out, cap, "%s %s%s", method_list(routes[i].methods, ml, sizeof ml), routes[i].prefix,
+				 routes[i].has_instance ? "/{instance}" : "");
+		}
+	}
+}
+
+static const char *method_name(int m)
+{
+	switch (m) {
+	case M_GET: return "GET";
+	case M_POST: return "POST";
+	case M_PUT: return "PUT";
+	case M_DELETE: return "DELETE";
+	case M_PATCH: return "PATCH";
+	default: return "OPTIONS";
+	}
+}
+
+/* Percent-decodes an instance name from the path. */
+static bool decode_name(const char *s, char *out, size_t outlen)
+{
+	size_t k = 0;
+	for (; *s; s++) {
+		if (k + 1 >= outlen)
+			return false;
+		if (*s == '%' && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) {
+			char hx[3] = { s[1], s[2], 0 };
+			out[k++] = (char)strtol(hx, NULL, 16);
+			s += 2;
+		} else if (*s == '/')
+			return false;
+		else
+			out[k++] = *s;
+	}
+	out[k] = '\0';
+	return k > 0;
+}
+
+void wamd_api_dispatch(struct wamd_conn *c)
+{
+	struct wamd *d = c->d;
+	const char *path = c->path;
+	c->t_dispatch_ns = wamd_mono_ns(); /* "API accepted" of the send latency */
+	if (!strcmp(path, "/") || !strcmp(path, "")) {
+		wamd_h_root(c, NULL, NULL);
+		return;
+	}
+	if ((!strcmp(path, "/docs") || !strcmp(path, "/docs/")) && c->method == M_GET) {
+		wamd_h_docs(c, NULL, NULL); /* no key, as Evolution's Swagger page */
+		return;
+	}
+	const struct route *r = NULL;
+	const char *rest = NULL;
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		size_t pl = strlen(routes[i].prefix);
+		if (strncmp(path, routes[i].prefix, pl) != 0)
+			continue;
+		if (routes[i].has_instance ? path[pl] != '/' : (path[pl] != '\0' && strcmp(path + pl, "/") != 0))
+			continue;
+		r = &routes[i];
+		rest = routes[i].has_instance ? path + pl + 1 : NULL;
+		break;
+	}
+	if (!r || !(r->methods & c->method)) {
+		char m[WAMD_MAX_URI + 32], near[200], hint[256];
+		snprintf(m, sizeof m, "Cannot %s %s", method_name(c->method), path);
+		/* Evolution's envelope; the second line names the closest route */
+		closest_route(path, near, sizeof near);
+		snprintf(hint, sizeof hint, "The closest route is %s (all routes: GET /docs)", near);
+		wamd_reply_error(c, 404, json_pack("[s, s]", m, hint));
+		return;
+	}
+	bool admin = c->trusted || wamd_auth_is_admin(d, c->apikey);
+	struct wamd_tenant *t = NULL;
+	if (r->has_instance) {
+		char name[WA_STORE_NAME_MAX];
+		if (!decode_name(rest, name, sizeof name)) {
+			wamd_reply_error(c, admin ? 404 : 401,
+					 admin ? json_pack("[s]", "The instance does not exist") : json_string("Unauthorized"));
+			return;
+		}
+		t = wamd_tenant_find(d, name);
+		if (!admin) {
+			unsigned s = t ? wamd_auth_scopes(t, c->apikey) : 0;
+			if (!s) {
+				wamd_reply_error(c, 401, json_string("Unauthorized"));
+				return;
+			}
+			if (!(s & r->scope)) {
+				wamd_reply_error(c, 403, json_pack("[s]", "This token's scopes do not allow this route"));
+				return;
+			}
+		}
+		if (!t) {
+			wamd_reply_error(c, 404, msg1("The \"%s\" instance does not exist", name));
+			return;
+		}
+	} else if (!admin && r->scope == 0) {
+		wamd_reply_error(c, 401, json_string("Unauthorized"));
+		return;
+	} else if (!admin && !c->apikey[0]) {
+		wamd_reply_error(c, 401, json_string("Unauthorized"));
+		return;
+	}
+	json_t *body = NULL;
+	if (c->body_len) {
+		json_error_t je;
+		body = json_loadb(c->body, c->body_len, 0, &je);
+		if (!body) {
+			char m[256];
+			snprintf(m, sizeof m, "invalid JSON body: %s", je.text);
+			bad_request(c, m);
+			return;
+		}
+	}
+	if (!body)
+		body = json_object();
+	LOGD("api %s %s", method_name(c->method), r->prefix);
+	r->fn(c, t, body);
+	json_decref(body);
+}

@@ -1,0 +1,97 @@
+/* The route layer: what the route files (wamd_routes_<controller>.c),
+ * the router (wamd_router.c, the one route table) and the waits
+ * (wamd_waits.c) share. A handler answers with wamd_reply_json or
+ * wamd_reply_error; it may call the tenants (wamd_tenant_core.c) and the
+ * engine glue (wamd_engine.c) below it, never the HTTP layer above. */
+#ifndef WAMD_ROUTES_H
+#define WAMD_ROUTES_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "wamd.h"
+
+typedef void (*handler_fn)(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+
+enum { WAIT_CONNECT = 1, WAIT_CREATE = 2 };
+
+static inline json_t *msg1(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline json_t *msg1(const char *fmt, ...)
+{
+	char b[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof b, fmt, ap);
+	va_end(ap);
+	return json_pack("[s]", b);
+}
+
+static inline void bad_request(struct wamd_conn *c, const char *text)
+{
+	/* schema failures use a nested array in Evolution */
+	wamd_reply_error(c, 400, json_pack("[[s]]", text));
+}
+
+static inline const char *jstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* wamd_router.c */
+void wamd_api_dispatch(struct wamd_conn *c);
+
+/* wamd_routes_chat.c */
+void wamd_numbers_done(void *ticket, int err, json_t *result);
+void wamd_h_numbers(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_mark_read(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_find_messages(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_find_chats(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_send_presence(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+
+/* wamd_routes_instance.c */
+void wamd_h_create(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
+void wamd_h_connect(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_state(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_restart(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_logout(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_delete(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_fetch(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
+void wamd_h_set_presence(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+
+/* wamd_routes_message.c */
+void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+
+/* wamd_routes_proxy.c */
+json_t *wamd_proxy_parse(json_t *src, const char *const names[6], json_t *old, const char **why);
+json_t *wamd_proxy_row_out(struct wamd_tenant *t, json_t *row);
+void wamd_proxy_row_stamp(json_t *row, json_t *old);
+void wamd_invalid_proxy(struct wamd_conn *c, const char *why);
+void wamd_h_proxy_set(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_proxy_find(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+
+/* wamd_routes_settings.c */
+json_t *wamd_default_settings(json_t *body);
+bool wamd_bad_wa_version(struct wamd_conn *c, json_t *body);
+void wamd_h_settings_set(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_settings_find(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+
+/* wamd_routes_wamd.c */
+void wamd_h_token(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_root(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_verify(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_metrics(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
+void wamd_h_metrics_reset(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
+
+/* wamd_routes_webhook.c */
+json_t *wamd_parse_webhook(struct wamd *d, json_t *body, json_t *old, const char **err);
+void wamd_h_webhook_set(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_webhook_find(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+
+/* wamd_waits.c */
+void wamd_api_conn_gone(struct wamd_conn *c);
+json_t *wamd_qr_object(struct wamd_tenant *t);
+json_t *wamd_state_object(struct wamd_tenant *t);
+void wamd_wait_start(struct wamd_conn *c, struct wamd_tenant *t, int kind, json_t *ctx, int ms);
+void wamd_api_tenant_changed(struct wamd_tenant *t);
+
+#endif

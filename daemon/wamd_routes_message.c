@@ -1,0 +1,58 @@
+/* Evolution's message controller: /message/sendText. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wamd_routes.h"
+
+/* ---- messages ---- */
+
+void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	const char *number = jstr(body, "number");
+	const char *text = jstr(body, "text");
+	if (!text) {
+		json_t *tm = json_object_get(body, "textMessage"); /* v1 form */
+		text = jstr(tm, "text");
+	}
+	if (!number) {
+		bad_request(c, "instance requires property \"number\"");
+		return;
+	}
+	bool blank = true;
+	for (const char *p = text ? text : ""; *p; p++)
+		if (!isspace((unsigned char)*p))
+			blank = false;
+	if (blank) {
+		wamd_reply_error(c, 400, json_pack("[s]", "Text is required"));
+		return;
+	}
+	char jid[WA_STORE_JID_MAX];
+	if (wamd_normalize_number(number, jid, sizeof jid) != 0) {
+		wamd_reply_error(c, 400,
+				 json_pack("[{s:s, s:b, s:s}]", "jid", number, "exists", 0, "number", number));
+		return;
+	}
+	if (!wamd_tenant_is_paired(t)) {
+		wamd_reply_error(c, 500, json_string("Connection Closed"));
+		return;
+	}
+	json_t *quoted = json_object_get(body, "quoted");
+	json_t *qkey = json_object_get(quoted, "key");
+	const char *qid = jstr(qkey, "id");
+	const char *qtext = jstr(json_object_get(quoted, "message"), "conversation");
+	char *id = NULL;
+	int rc = wamd_tenant_send_text(t, jid, text, qid, qid ? (jstr(qkey, "remoteJid") ? jstr(qkey, "remoteJid") : jid) : NULL,
+				       json_is_true(json_object_get(qkey, "fromMe")), qtext, &id);
+	if (rc != 0 || !id) {
+		free(id);
+		wamd_reply_error(c, 400, json_pack("[s]", wa_strerror(rc ? rc : WA_ENOMEM)));
+		return;
+	}
+	wamd_lat_accepted(t, id, c->t_dispatch_ns);
+	json_t *rec = wamd_sent_record(t, jid, id, text, wamd_now_ms() / 1000);
+	free(id);
+	wamd_emit(t, "SEND_MESSAGE", json_deep_copy(rec));
+	wamd_reply_json(c, 201, rec);
+}

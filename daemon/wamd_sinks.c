@@ -1,0 +1,28 @@
+/* The sinks of wamd_events.h: the streams and waiting requests above,
+ * reached from the tenants, routes and webhooks below them. */
+#include "wamd_events.h"
+
+static struct wamd_sinks sinks;
+
+void wamd_sinks_set(const struct wamd_sinks *s)
+{
+	sinks = *s;
+}
+
+void wamd_stream_broadcast(struct wamd_tenant *t, const char *text)
+{
+	if (sinks.stream_broadcast)
+		sinks.stream_broadcast(t, text);
+}
+
+void wamd_stream_recheck(struct wamd_tenant *t, bool all, const char *reason)
+{
+	if (sinks.stream_recheck)
+		sinks.stream_recheck(t, all, reason);
+}
+
+void wamd_waiters_changed(struct wamd_tenant *t)
+{
+	if (sinks.tenant_changed)
+		sinks.tenant_changed(t);
+}
