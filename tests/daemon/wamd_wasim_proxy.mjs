@@ -62,6 +62,12 @@ const waitState = async (want, ms) => {
   }
   return false;
 };
+// The proxies report each tunnel on their stdout, read asynchronously: a
+// session can be open before its proxy's line has been read here.
+const waitFor = async (pred, ms) => {
+  for (const end = Date.now() + ms; !pred() && Date.now() < end;) await sleep(20);
+  return pred();
+};
 const answers = [];
 
 try {
@@ -83,7 +89,7 @@ try {
   r = await sim.api('POST', '/_sim/scan', { phone: PHONE, qr });
   check(r.status === 200, 'simulated phone scanned the QR');
   dumpOnFail(await waitState('open', 20000), 'open through the HTTP proxy');
-  check(hTunnels() >= 2, `HTTP proxy tunnelled pairing and login to wasim (${hTunnels()} CONNECTs)`);
+  check(await waitFor(() => hTunnels() >= 2, 5000), `HTTP proxy tunnelled pairing and login to wasim (${hTunnels()} CONNECTs)`);
 
   // ---- switch to SOCKS5: the session restarts through it ----
   const h0 = hTunnels();
@@ -91,7 +97,7 @@ try {
     protocol: 'socks5', username: 'alice', password: SPASS });
   answers.push(r.text);
   check(r.status === 201 && r.json.proxy.proxy.protocol === 'socks5', `proxy/set socks5 (${r.status})`);
-  dumpOnFail(await waitState('open', 15000) && sTunnels() >= 1,
+  dumpOnFail(await waitState('open', 15000) && await waitFor(() => sTunnels() >= 1, 5000),
     `open again through the SOCKS5 proxy (${sTunnels()} SOCKS connects)`);
   check(hTunnels() === h0, 'the HTTP proxy is no longer used');
 
