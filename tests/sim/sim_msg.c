@@ -160,6 +160,8 @@ int sim_msg_deliver(struct sim *sim, struct sim_account *a, uint32_t dev, wa_nod
 		return rc;
 	}
 	sim_msg_dirty(sim);
+	if (d->conn && x->batching)
+		x->q.tail->live = true; /* goes out after the backlog, as a live stanza */
 	if (d->conn && !x->batching) {
 		/* a failed live send leaves the copy queued for the next login;
 		 * while the backlog goes out in batches it waits its turn */
@@ -200,6 +202,8 @@ static int flush_offline(struct sim *sim, struct sim_conn *c, void *user)
 	}
 	x->batching = false;
 	x->batch_sent = x->batches = 0;
+	for (sim_qitem *it = x->q.head; it; it = it->next)
+		it->live = false; /* everything queued before this login is backlog */
 	if ((sim->real & SIM_REAL_OFFLINE) && x->q.n) {
 		/* as the real server: a preview, then only what the client asks for */
 		unsigned cnt[3] = {0, 0, 0};
@@ -240,7 +244,7 @@ void sim_msg_offline_batch(struct sim *sim, struct sim_conn *c, unsigned count)
 	sim_qitem *it = x->q.head;
 	for (; it && sent < count; it = it->next) {
 		wa_node *node;
-		if (it->sent_epoch == x->epoch)
+		if (it->sent_epoch == x->epoch || it->live)
 			continue;
 		it->sent_epoch = x->epoch;
 		if (sim_queue_item_node(it, &node) != 0)
@@ -250,7 +254,7 @@ void sim_msg_offline_batch(struct sim *sim, struct sim_conn *c, unsigned count)
 		wa_node_free(node);
 	}
 	x->batch_sent += sent;
-	while (it && it->sent_epoch == x->epoch)
+	while (it && (it->sent_epoch == x->epoch || it->live))
 		it = it->next;
 	if (it)
 		return; /* more to come: the client asks again */
@@ -259,6 +263,19 @@ void sim_msg_offline_batch(struct sim *sim, struct sim_conn *c, unsigned count)
 	snprintf(ns, sizeof(ns), "%u", x->batch_sent);
 	x->batching = false;
 	SIM_IGNORE(sim_conn_send_free(c, sim_node_add(sim_node("ib", NULL), sim_node("offline", "count", ns, NULL))));
+	/* what arrived for the device meanwhile was held back, not offline:
+	 * it goes out now without the offline mark (a client files offline
+	 * messages as history, not as new ones) */
+	for (it = x->q.head; it; it = it->next) {
+		wa_node *node;
+		if (!it->live || it->sent_epoch == x->epoch)
+			continue;
+		it->sent_epoch = x->epoch;
+		if (sim_queue_item_node(it, &node) != 0)
+			continue;
+		SIM_IGNORE(sim_conn_send(c, node));
+		wa_node_free(node);
+	}
 }
 
 /* <ack class id [type]> from a client: that item leaves its queue. */

@@ -24,6 +24,7 @@ typedef struct sim_qitem {
 	char id[128];
 	uint8_t *bytes; /* wa_bin_encode_body output (no flags byte) */
 	uint64_t sent_epoch; /* batched offline delivery: sent on the device's login of that number */
+	bool live;           /* queued while the device was online (held behind a batched backlog) */
 	size_t len;
 } sim_qitem;
 
