@@ -63,6 +63,8 @@ check(d.offline_batches >= Math.ceil(N / 100), `${d.offline_batches} batches req
 check(d.offline_batch_sent >= N && !d.batching, `backlog sent (${d.offline_batch_sent} stanzas), batching over`);
 const progress = c.stderr.split('\n').filter((l) => /offline: \d+\/\d+ received, batch \d+/.test(l));
 check(progress.length >= Math.floor(N / 100) - 1, `a progress line per batch (${progress.length}): ${progress[0]} ... ${progress[progress.length - 1]}`);
+// the end marker follows the last batch's messages: give it its turn
+for (const until = Date.now() + 10000; !/offline: done, \d+ received/.test(c.stderr) && Date.now() < until;) await sleep(50);
 check(/offline: done, \d+ received/.test(c.stderr), 'the end of the backlog is logged');
 // live again
 const s = await sim.api('POST', '/_sim/phone/send', { phone: C, to: jidA, text: 'live after backlog' });
