@@ -147,7 +147,9 @@ static json_t *row_record(const wa_store_mrec_row *r)
 	json_t *rec = json_loadb(r->record, r->record_len, 0, NULL);
 	if (!rec)
 		return json_null();
-	json_object_set_new(rec, "status", json_string(wamd_status_name(r->status)));
+	/* a revoked message stays DELETED (Evolution's logical delete) */
+	if (!json_object_get(rec, "deletedAt"))
+		json_object_set_new(rec, "status", json_string(wamd_status_name(r->status)));
 	json_object_set(rec, "id", json_object_get(json_object_get(rec, "key"), "id"));
 	return rec;
 }

@@ -42,9 +42,34 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	json_t *qkey = json_object_get(quoted, "key");
 	const char *qid = jstr(qkey, "id");
 	const char *qtext = jstr(json_object_get(quoted, "message"), "conversation");
+	/* mentioned: numbers (or JIDs) -> contextInfo.mentionedJid */
+	json_t *ment = json_object_get(body, "mentioned");
+	size_t nm = json_is_array(ment) ? json_array_size(ment) : 0;
+	char (*mj)[WA_STORE_JID_MAX] = nm ? calloc(nm, sizeof *mj) : NULL;
+	const char **mp = nm ? calloc(nm, sizeof *mp) : NULL;
+	if (nm && (!mj || !mp)) {
+		free(mj);
+		free(mp);
+		wamd_reply_error(c, 500, json_string("out of memory"));
+		return;
+	}
+	for (size_t i = 0; i < nm; i++) {
+		const char *v = json_string_value(json_array_get(ment, i));
+		if (!v || wamd_normalize_number(v, mj[i], sizeof mj[i]) != 0) {
+			free(mj);
+			free(mp);
+			bad_request(c, "mentioned must be a list of numbers");
+			return;
+		}
+		mp[i] = mj[i];
+	}
+	struct wamd_send_extra x = { .quoted_id = qid, .quoted_jid = qid ? (jstr(qkey, "remoteJid") ? jstr(qkey, "remoteJid") : jid) : NULL,
+		.quoted_from_me = json_is_true(json_object_get(qkey, "fromMe")), .quoted_text = qtext,
+		.mentions = mp, .n_mentions = nm };
 	char *id = NULL;
-	int rc = wamd_tenant_send_text(t, jid, text, qid, qid ? (jstr(qkey, "remoteJid") ? jstr(qkey, "remoteJid") : jid) : NULL,
-				       json_is_true(json_object_get(qkey, "fromMe")), qtext, &id);
+	int rc = wamd_tenant_send_text_to(t, jid, text, &x, &id);
+	free(mp);
+	free(mj);
 	if (rc != 0 || !id) {
 		free(id);
 		wamd_reply_error(c, 400, json_pack("[s]", wa_strerror(rc ? rc : WA_ENOMEM)));

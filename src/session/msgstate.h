@@ -156,6 +156,10 @@ void wa_msg_flush_identity(wa_session *s);
 
 /* ---- addr.c: JIDs, PN <-> LID ---- */
 /* "user@server" of any JID text; false when it does not parse. */
+/* Queues a serialized Message to chat (outbox.c): persisted with its outbox
+ * row before it returns, as every public send. id: NULL generates one. */
+int wa_msg_queue(wa_session *s, const char *chat, const char *id, const uint8_t *msg, size_t len,
+	char **id_out) WA_MUST_CHECK;
 bool wa_msg_user_of(const char *jid, char out[WA_STORE_JID_MAX], wa_jid *parsed);
 /* "5511..." / "+55 11..." / JID -> chat user JID. */
 int wa_msg_chat_of(const char *to, char out[WA_STORE_JID_MAX]);

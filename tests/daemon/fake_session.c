@@ -403,6 +403,45 @@ int wa_session_send_reaction(wa_session *s, const wa_msg_key *target, const char
 	return WA_ESTATE;
 }
 
+/* the other kinds: accepted like a text (an id, then SENT/DELIVERED/READ) */
+static int fake_queue(wa_session *s, const char *to, char **id_out)
+{
+	if (!s->paired)
+		return WA_ESTATE;
+	char id[32];
+	snprintf(id, sizeof id, "3EB0%018u", ++s->id_counter);
+	for (unsigned st = WA_MSG_SENT; st <= WA_MSG_READ; st++)
+		after(s, 30 * (long)(st - 1), K_STATUS, to, id, st);
+	if (id_out && !(*id_out = strdup(id)))
+		return WA_ENOMEM;
+	return 0;
+}
+
+int wa_session_send_location(wa_session *s, const char *to, double lat, double lon, const char *name,
+			     const char *address, const wa_send_opts *opts, char **id_out)
+{
+	(void)lat, (void)lon, (void)name, (void)address, (void)opts;
+	return fake_queue(s, to, id_out);
+}
+
+int wa_session_send_contacts(wa_session *s, const char *to, const char *list_name, const wa_vcard *cards,
+			     size_t n, const wa_send_opts *opts, char **id_out)
+{
+	(void)list_name, (void)cards, (void)n, (void)opts;
+	return fake_queue(s, to, id_out);
+}
+
+int wa_session_send_edit(wa_session *s, const wa_msg_key *target, const char *text, char **id_out)
+{
+	(void)text;
+	return fake_queue(s, target->remote_jid, id_out);
+}
+
+int wa_session_send_revoke(wa_session *s, const wa_msg_key *target, char **id_out)
+{
+	return fake_queue(s, target->remote_jid, id_out);
+}
+
 int wa_session_mark_read(wa_session *s, const wa_msg_key *keys, size_t n)
 {
 	(void)keys, (void)n;
