@@ -195,6 +195,9 @@ struct wamd;
 struct wamd_conn;
 struct wamd_ticket {
 	struct wamd_conn *c;         /* NULL once the connection went away */
+	/* a send's number check (wamd_send_check.c) takes the lookup's answer
+	 * here; NULL: whatsappNumbers answers with it */
+	void (*then)(struct wamd_ticket *tk, int err, json_t *result);
 };
 
 struct wamd_token {

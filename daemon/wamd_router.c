@@ -42,7 +42,7 @@ static const struct route routes[] = {
 	{ M_POST, "/message/sendReaction", true, WAMD_SCOPE_WRITE, wamd_h_send_reaction },
 	{ M_POST, "/message/sendList", true, WAMD_SCOPE_WRITE, wamd_h_send_unavailable },
 	{ M_POST, "/message/sendButtons", true, WAMD_SCOPE_WRITE, wamd_h_send_unavailable },
-	{ M_POST | M_PUT, "/chat/updateMessage", true, WAMD_SCOPE_WRITE, wamd_h_update_message },
+	{ M_POST, "/chat/updateMessage", true, WAMD_SCOPE_WRITE, wamd_h_update_message },
 	{ M_DELETE, "/chat/deleteMessageForEveryone", true, WAMD_SCOPE_WRITE, wamd_h_delete_for_everyone },
 	{ M_POST, "/chat/whatsappNumbers", true, WAMD_SCOPE_READ, wamd_h_numbers },
 	{ M_POST, "/chat/markMessageAsRead", true, WAMD_SCOPE_WRITE, wamd_h_mark_read },

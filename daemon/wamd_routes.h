@@ -61,6 +61,11 @@ void wamd_h_set_presence(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 /* wamd_routes_message.c */
 void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 
+/* wamd_send_check.c: true when the send may go on now; otherwise the
+ * number's lookup (and the `delay`) runs first and fn is called again with
+ * the same body, or the request is answered (400 exists:false, ...). */
+bool wamd_send_checked(struct wamd_conn *c, struct wamd_tenant *t, json_t *body, const char *jid, handler_fn fn);
+
 /* wamd_routes_kinds.c */
 void wamd_h_send_location(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_send_contact(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);

@@ -12,6 +12,10 @@
 void wamd_numbers_done(void *ticket, int err, json_t *result)
 {
 	struct wamd_ticket *tk = ticket;
+	if (tk->then) {
+		tk->then(tk, err, result);
+		return;
+	}
 	struct wamd_conn *c = tk->c;
 	free(tk);
 	if (!c) {

@@ -84,7 +84,7 @@ void wamd_h_send_location(struct wamd_conn *c, struct wamd_tenant *t, json_t *bo
 		return;
 	}
 	char jid[WA_STORE_JID_MAX];
-	if (!number_of(c, t, body, jid))
+	if (!number_of(c, t, body, jid) || !wamd_send_checked(c, t, body, jid, wamd_h_send_location))
 		return;
 	struct wamd_send_extra x = { 0 };
 	quoted_of(body, jid, &x);
@@ -153,7 +153,7 @@ void wamd_h_send_contact(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 		}
 	}
 	char jid[WA_STORE_JID_MAX];
-	if (!number_of(c, t, body, jid))
+	if (!number_of(c, t, body, jid) || !wamd_send_checked(c, t, body, jid, wamd_h_send_contact))
 		return;
 	const char *names[MAX_CONTACTS];
 	char *vcards[MAX_CONTACTS] = { 0 };

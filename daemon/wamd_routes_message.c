@@ -38,6 +38,8 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		wamd_reply_error(c, 500, json_string("Connection Closed"));
 		return;
 	}
+	if (!wamd_send_checked(c, t, body, jid, wamd_h_send_text))
+		return;
 	json_t *quoted = json_object_get(body, "quoted");
 	json_t *qkey = json_object_get(quoted, "key");
 	const char *qid = jstr(qkey, "id");

@@ -360,7 +360,9 @@ typedef struct wa_number_info {
 } wa_number_info;
 typedef void (*wa_numbers_fn)(wa_session *s, int err, const wa_number_info *infos, size_t n,
 			      void *user);
-/* Asynchronous: checks which numbers are on WhatsApp; `done` runs once. */
+/* Checks which numbers are on WhatsApp; `done` runs once: later, or before
+ * this returns when every number's answer is cached (a day for numbers on
+ * WhatsApp, ten minutes for the others). */
 int wa_session_check_numbers(wa_session *s, const char *const *numbers, size_t n,
 			     wa_numbers_fn done, void *user) WA_MUST_CHECK;
 

@@ -98,7 +98,9 @@ typedef struct wa_msg_state {
 	unsigned off_total, off_got, off_left, off_batches;
 	wa_stimer t_off;
 	bool t_off_ok;
+	struct wa_num_cache *num_cache;  /* number lookups (numbers.c) */
 } wa_msg_state;
+void wa_msg_numbers_clear(wa_msg_state *m);
 
 /* ---- small shared helpers ---- */
 

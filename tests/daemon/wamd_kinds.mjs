@@ -8,7 +8,9 @@
 //   wamd -> Baileys: sendLocation (with a quote), sendContact (one, two),
 //     sendText with mentioned, sendReaction, chat/updateMessage and
 //     chat/deleteMessageForEveryone; Baileys' parsed message has the fields.
-//   sendList / sendButtons: Evolution's 400.
+//   sendList / sendButtons: Evolution's 400. A send to a number not on
+//     WhatsApp: Evolution's 400 exists:false, nothing queued, the lookup
+//     cached; `delay` shows "composing" that long before the send.
 //   Edits and a revoke sent while wamd is down are applied after restart,
 //   in order.
 // argv: [node, script, wamd, wasim]
@@ -271,6 +273,29 @@ try {
     r = await api('POST', `/message/${route}/k1`, { number: PEER_PHONE, title: 't', buttons: [] });
     check(r.status === 400 && r.json.response.message[0] === 'Method not available on WhatsApp Baileys', `${route}: Evolution's 400`);
   }
+
+  // ---------------- the number check and delay before every send ----------------
+  const NOBODY = '15550009999';
+  const sendsBefore = hooks.filter((h) => h.event === 'send.message').length;
+  const notOn = JSON.stringify([{ jid: `${NOBODY}@s.whatsapp.net`, exists: false, number: NOBODY }]);
+  for (const [route, body] of [['sendText', { text: 'hi' }], ['sendLocation', { latitude: 1, longitude: 2, name: 'n', address: 'a' }],
+    ['sendContact', { contact: [{ fullName: 'X Y', phoneNumber: '5511977776666' }] }], ['sendText', { text: 'again' }]]) {
+    r = await api('POST', `/message/${route}/k1`, { number: NOBODY, ...body });
+    dumpOnFail(r.status === 400 && JSON.stringify(r.json.response.message) === notOn, `${route} to a number not on WhatsApp: 400 exists:false (${r.status} ${JSON.stringify(r.json)})`);
+  }
+  check(/numbers: 1 answered from the cache/.test(wamdLog), 'later checks of that number answered from the cache');
+  await sleep(300);
+  check(hooks.filter((h) => h.event === 'send.message').length === sendsBefore, 'nothing queued for it');
+  const typing = [];
+  peer.sock.ev.on('presence.update', (p) => typing.push({ at: Date.now(), p }));
+  const t0 = Date.now();
+  r = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: 'after a pause', delay: 1500 });
+  const took = Date.now() - t0;
+  dumpOnFail(r.status === 201 && took >= 1500, `sendText with delay 1500 answered after ${took} ms`);
+  got = await peerGot(r.json.key.id);
+  const comp = typing.find((x) => x.p.presences?.[WAMD_JID]?.lastKnownPresence === 'composing');
+  check(got && comp && comp.at < got.messageTimestamp * 1000 + 1000 && comp.at - t0 < 1000,
+    `Baileys saw "composing" before the message (${JSON.stringify(typing.map((x) => x.p))})`);
 
   // ---------------- edits and a revoke while wamd is down ----------------
   const a = await peer.sock.sendMessage(WAMD_JID, { text: 'v1' });
