@@ -330,6 +330,10 @@ int wamd_tenant_send_location(struct wamd_tenant *t, const char *to, double lat,
 int wamd_tenant_send_contacts(struct wamd_tenant *t, const char *to, const char *list_name,
 			      const char *const *names, const char *const *vcards, size_t n,
 			      const struct wamd_send_extra *x, char **id_out);
+/* secret: the poll's messageSecret (votes are encrypted with it) */
+int wamd_tenant_send_poll(struct wamd_tenant *t, const char *to, const char *name, const char *const *options,
+			  size_t n, unsigned selectable, const uint8_t secret[32], const struct wamd_send_extra *x,
+			  char **id_out);
 /* An action on an existing message (chat, from_me, id, participant): a
  * reaction (arg = emoji), an edit (arg = the new text), a revoke. */
 enum wamd_action { WAMD_ACT_REACT = 1, WAMD_ACT_EDIT, WAMD_ACT_REVOKE };

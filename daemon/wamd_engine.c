@@ -243,6 +243,17 @@ int wamd_tenant_send_contacts(struct wamd_tenant *t, const char *to, const char 
 	return rc;
 }
 
+int wamd_tenant_send_poll(struct wamd_tenant *t, const char *to, const char *name, const char *const *options,
+			  size_t n, unsigned selectable, const uint8_t secret[32], const struct wamd_send_extra *x,
+			  char **id_out)
+{
+	if (!t->sess)
+		return WA_ESTATE;
+	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
+	wa_send_opts o = { .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
+	return wa_session_send_poll(t->sess, to, name, options, n, selectable, secret, &o, id_out);
+}
+
 int wamd_tenant_send_action(struct wamd_tenant *t, enum wamd_action act, const char *chat, bool from_me,
 			    const char *id, const char *participant, const char *arg, char **id_out)
 {

@@ -39,6 +39,7 @@ static const struct route routes[] = {
 	{ M_POST, "/message/sendText", true, WAMD_SCOPE_WRITE, wamd_h_send_text },
 	{ M_POST, "/message/sendLocation", true, WAMD_SCOPE_WRITE, wamd_h_send_location },
 	{ M_POST, "/message/sendContact", true, WAMD_SCOPE_WRITE, wamd_h_send_contact },
+	{ M_POST, "/message/sendPoll", true, WAMD_SCOPE_WRITE, wamd_h_send_poll },
 	{ M_POST, "/message/sendReaction", true, WAMD_SCOPE_WRITE, wamd_h_send_reaction },
 	{ M_POST, "/message/sendList", true, WAMD_SCOPE_WRITE, wamd_h_send_unavailable },
 	{ M_POST, "/message/sendButtons", true, WAMD_SCOPE_WRITE, wamd_h_send_unavailable },

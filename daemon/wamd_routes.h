@@ -69,6 +69,7 @@ bool wamd_send_checked(struct wamd_conn *c, struct wamd_tenant *t, json_t *body,
 /* wamd_routes_kinds.c */
 void wamd_h_send_location(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_send_contact(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_send_poll(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_send_reaction(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_send_unavailable(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_update_message(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);

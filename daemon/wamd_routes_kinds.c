@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "wamd_routes.h"
 
 /* WhatsApp's edit window */
@@ -181,6 +183,57 @@ void wamd_h_send_contact(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 	for (size_t i = 0; i < n; i++)
 		free(vcards[i]);
 	sent(c, t, rc, id, jid, msg, n == 1 ? "contactMessage" : "contactsArrayMessage");
+}
+
+#define MAX_POLL_VALUES 10
+
+void wamd_h_send_poll(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	const char *name = jstr(body, "name");
+	json_t *values = json_object_get(body, "values"), *sc = json_object_get(body, "selectableCount");
+	if (!name || !json_is_array(values) || !json_is_integer(sc)) {
+		required(c, !name ? "name" : !json_is_array(values) ? "values" : "selectableCount");
+		return;
+	}
+	size_t n = json_array_size(values);
+	json_int_t sel = json_integer_value(sc);
+	if (n < 2 || n > MAX_POLL_VALUES || sel < 0 || sel > MAX_POLL_VALUES) {
+		bad_request(c, "values must have 2 to 10 items and selectableCount be 0 to 10");
+		return;
+	}
+	const char *opts[MAX_POLL_VALUES];
+	for (size_t i = 0; i < n; i++) {
+		opts[i] = json_string_value(json_array_get(values, i));
+		for (size_t k = 0; opts[i] && k < i; k++)
+			if (!strcmp(opts[k], opts[i]))
+				opts[i] = NULL;
+		if (!opts[i]) {
+			bad_request(c, "values must be unique strings");
+			return;
+		}
+	}
+	char jid[WA_STORE_JID_MAX];
+	if (!number_of(c, t, body, jid) || !wamd_send_checked(c, t, body, jid, wamd_h_send_poll))
+		return;
+	uint8_t secret[32];
+	if (RAND_bytes(secret, sizeof secret) != 1) {
+		wamd_reply_error(c, 500, json_string("no randomness"));
+		return;
+	}
+	struct wamd_send_extra x = { 0 };
+	quoted_of(body, jid, &x);
+	char *id = NULL;
+	unsigned us = (unsigned)(sel > (json_int_t)n ? (json_int_t)n : sel);
+	int rc = wamd_tenant_send_poll(t, jid, name, opts, n, us, secret, &x, &id);
+	json_t *options = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(options, json_pack("{s:s}", "optionName", opts[i]));
+	char *b64 = wamd_b64(secret, sizeof secret);
+	const char *type = us == 1 ? "pollCreationMessageV3" : "pollCreationMessage";
+	json_t *msg = json_pack("{s:{s:s, s:o, s:i}, s:{s:s?}}", type, "name", name, "options", options,
+				"selectableOptionsCount", (int)us, "messageContextInfo", "messageSecret", b64);
+	free(b64);
+	sent(c, t, rc, id, jid, msg, type);
 }
 
 /* One emoji (one grapheme of non-ASCII code points, joiners and selectors

@@ -345,6 +345,13 @@ int wa_session_send_edit(wa_session *s, const wa_msg_key *target, const char *te
 /* Deletes a message for everyone (protocolMessage REVOKE; edit="7" for
  * our own message, "8" for another's, which needs target->participant). */
 int wa_session_send_revoke(wa_session *s, const wa_msg_key *target, char **id_out) WA_MUST_CHECK;
+/* A poll of n options (2..12, distinct); selectable: how many a voter may
+ * pick, 0 = any (one: pollCreationMessageV3, else pollCreationMessage).
+ * secret: its messageSecret (32 bytes, which votes are encrypted with), or
+ * NULL for a random one. */
+int wa_session_send_poll(wa_session *s, const char *to, const char *name, const char *const *options,
+			 size_t n, unsigned selectable, const uint8_t *secret, const wa_send_opts *opts,
+			 char **id_out) WA_MUST_CHECK;
 /* Sends read receipts for these messages. */
 int wa_session_mark_read(wa_session *s, const wa_msg_key *keys, size_t n) WA_MUST_CHECK;
 /* Own availability ("available"/"unavailable"), or a chat state to `to`

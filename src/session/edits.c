@@ -162,6 +162,48 @@ int wa_msg_build_contacts(const wa_msg_content *c, uint8_t **out, size_t *out_le
 	return pack(&msg.base, out, out_len);
 }
 
+#define MAX_POLL_OPTIONS 12
+
+/* Baileys' poll: the options by name, V3 for a single choice; the vote
+ * key is the messageSecret (c->secret) */
+int wa_msg_build_poll(const wa_msg_content *c, uint8_t **out, size_t *out_len)
+{
+	if (!out || !out_len || !str_ok(c->name, 1024) || c->n_options < 2 || c->n_options > MAX_POLL_OPTIONS ||
+	    !c->options || !c->secret || c->selectable > c->n_options || !quote_ok(c->quote))
+		return WA_EINVAL;
+	Wa__Message msg = WA__MESSAGE__INIT, quoted = WA__MESSAGE__INIT;
+	Wa__Message__PollCreationMessage p = WA__MESSAGE__POLL_CREATION_MESSAGE__INIT;
+	Wa__Message__PollCreationMessage__Option opts[MAX_POLL_OPTIONS];
+	Wa__Message__PollCreationMessage__Option *ptrs[MAX_POLL_OPTIONS];
+	Wa__ContextInfo ci = WA__CONTEXT_INFO__INIT;
+	Wa__MessageContextInfo mci = WA__MESSAGE_CONTEXT_INFO__INIT;
+	for (size_t i = 0; i < c->n_options; i++) {
+		if (!str_ok(c->options[i], 1024))
+			return WA_EINVAL;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(c->options[k], c->options[i]) == 0)
+				return WA_EINVAL; /* votes name options by their hash */
+		wa__message__poll_creation_message__option__init(&opts[i]);
+		opts[i].option_name = unconst(c->options[i]);
+		ptrs[i] = &opts[i];
+	}
+	p.name = unconst(c->name);
+	p.n_options = c->n_options;
+	p.options = ptrs;
+	p.has_selectable_options_count = 1;
+	p.selectable_options_count = c->selectable;
+	p.context_info = quote_ctx(c->quote, &ci, &quoted);
+	if (c->selectable == 1)
+		msg.poll_creation_message_v3 = &p;
+	else
+		msg.poll_creation_message = &p;
+	mci.has_message_secret = 1;
+	mci.message_secret.data = (uint8_t *)(uintptr_t)c->secret;
+	mci.message_secret.len = WA_MSG_SECRET_LEN;
+	msg.message_context_info = &mci;
+	return pack(&msg.base, out, out_len);
+}
+
 /* ---- the public calls ---- */
 
 /* The reply's quote from opts (as wa_session_send_text). */
@@ -241,4 +283,17 @@ int wa_session_send_revoke(wa_session *s, const wa_msg_key *target, char **id_ou
 	wa_msg_content c = {.target_from_me = target->from_me, .target_id = target->id,
 		.target_participant = target->participant};
 	return send_kind(s, target->remote_jid, WA_KIND_PROTOCOL, &c, NULL, id_out);
+}
+
+int wa_session_send_poll(wa_session *s, const char *to, const char *name, const char *const *options, size_t n,
+	unsigned selectable, const uint8_t *secret_in, const wa_send_opts *opts, char **id_out)
+{
+	uint8_t secret[WA_MSG_SECRET_LEN];
+	if (secret_in)
+		memcpy(secret, secret_in, sizeof secret);
+	else
+		wa_rand_bytes(secret, sizeof secret);
+	wa_msg_content c = {.name = name, .options = options, .n_options = n, .selectable = selectable,
+		.secret = secret};
+	return send_kind(s, to, selectable == 1 ? WA_KIND_POLL_V3 : WA_KIND_POLL, &c, opts, id_out);
 }

@@ -218,6 +218,18 @@ const wa_msg_kind wa_msg_kinds[WA_KIND_OTHER + 1] = {
 		.field = "contacts_array_message", .message_type = "contactsArrayMessage",
 		.stanza_type = "text", .emit = true, .build = wa_msg_build_contacts,
 	},
+	[WA_KIND_POLL] = {
+		.field = "poll_creation_message", .message_type = "pollCreationMessage", .stanza_type = "poll",
+		.emit = true, .build = wa_msg_build_poll,
+	},
+	[WA_KIND_POLL_V3] = {
+		.field = "poll_creation_message_v3", .message_type = "pollCreationMessageV3",
+		.stanza_type = "poll", .emit = true, .build = wa_msg_build_poll,
+	},
+	[WA_KIND_POLL_UPDATE] = {
+		.field = "poll_update_message", .message_type = "pollUpdateMessage", .stanza_type = "poll",
+		.emit = true,
+	},
 	/* its messageType is the content field's name in lowerCamel */
 	[WA_KIND_OTHER] = {.field = NULL, .message_type = NULL, .stanza_type = "text", .emit = true},
 };

@@ -28,6 +28,9 @@ enum wa_msg_kind_id {
 	WA_KIND_LIVE_LOCATION,    /* received only */
 	WA_KIND_CONTACT,          /* one vCard */
 	WA_KIND_CONTACTS_ARRAY,   /* several vCards */
+	WA_KIND_POLL,             /* several choices (pollCreationMessage) */
+	WA_KIND_POLL_V3,          /* one choice */
+	WA_KIND_POLL_UPDATE,      /* a vote, received only (encrypted) */
 	WA_KIND_OTHER,            /* every other content (field NULL); ends the table */
 };
 
@@ -57,6 +60,10 @@ typedef struct wa_msg_content {
 	const char *const *card_names;    /* per vCard: displayName */
 	const char *const *vcards;
 	size_t n_cards;
+	/* poll: name in `name`, its options, selectable (0: any) */
+	const char *const *options;
+	size_t n_options;
+	unsigned selectable;
 } wa_msg_content;
 
 typedef struct wa_msg_kind {
@@ -103,6 +110,7 @@ const char *wa_msg_kind_edit_attr(const uint8_t *msg, size_t len);
 int wa_msg_build_protocol(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
 int wa_msg_build_location(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
 int wa_msg_build_contacts(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
+int wa_msg_build_poll(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
 bool wa_msg_protocol_emitted(const Wa__Message *m);
 const char *wa_msg_protocol_edit_attr(const Wa__Message *m);
 /* Builds kind id from c; WA_EINVAL for a kind we do not send. */

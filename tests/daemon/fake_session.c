@@ -431,6 +431,13 @@ int wa_session_send_contacts(wa_session *s, const char *to, const char *list_nam
 	return fake_queue(s, to, id_out);
 }
 
+int wa_session_send_poll(wa_session *s, const char *to, const char *name, const char *const *options, size_t n,
+			 unsigned selectable, const uint8_t *secret, const wa_send_opts *opts, char **id_out)
+{
+	(void)name, (void)options, (void)n, (void)selectable, (void)secret, (void)opts;
+	return fake_queue(s, to, id_out);
+}
+
 int wa_session_send_edit(wa_session *s, const wa_msg_key *target, const char *text, char **id_out)
 {
 	(void)text;

@@ -2,10 +2,11 @@
 // e2e), 1:1 with an unmodified Baileys 7.0.0-rc14 peer on wasim:
 //   Baileys -> wamd: location, live location, one and several contact cards,
 //     a mention, a forward, a kind our schema lacks (generic event, raw),
-//     an edit and a revoke. For each content, our webhook's message (and
+//     polls (one choice, several), an edit and a revoke. For each content, our webhook's message (and
 //     messageType) equals Baileys' own JSON of the message it sent, field by
 //     field.
 //   wamd -> Baileys: sendLocation (with a quote), sendContact (one, two),
+//     sendPoll (one choice, several),
 //     sendText with mentioned, sendReaction, chat/updateMessage and
 //     chat/deleteMessageForEveryone; Baileys' parsed message has the fields.
 //   sendList / sendButtons: Evolution's 400. A send to a number not on
@@ -172,6 +173,12 @@ try {
   up = await sameAsBaileys(sent, 'forward');
   check(up.data.contextInfo?.isForwarded === true && up.data.contextInfo?.forwardingScore === 1, 'forward: flagged');
 
+  // polls: one choice (V3) and several
+  sent = await peer.sock.sendMessage(WAMD_JID, { poll: { name: 'Best day?', values: ['Mon', 'Tue', 'Wed'], selectableCount: 1 } });
+  await sameAsBaileys(sent, 'single-choice poll');
+  sent = await peer.sock.sendMessage(WAMD_JID, { poll: { name: 'Which fruits?', values: ['apple', 'pear'], selectableCount: 0 } });
+  await sameAsBaileys(sent, 'multiple-choice poll');
+
   // a kind our schema does not declare: a generic event with the raw fields
   const ev = { eventMessage: { name: 'Launch party', description: 'rooftop', isCanceled: false } };
   lid = await peer.sock.relayMessage(WAMD_JID, ev, {});
@@ -233,6 +240,19 @@ try {
   const ca = got?.message?.contactsArrayMessage;
   check(ca && ca.displayName === '2 contacts' && ca.contacts.length === 2 && ca.contacts[1].displayName === 'Bia Melo' &&
     ca.contacts[1].vcard.includes('waid=5511966665555'), `Baileys renders our contact list (${JSON.stringify(ca)?.slice(0, 200)})`);
+
+  for (const [sel, type] of [[1, 'pollCreationMessageV3'], [0, 'pollCreationMessage']]) {
+    r = await api('POST', '/message/sendPoll/k1', { number: PEER_PHONE, name: `Poll ${sel}`, selectableCount: sel, values: ['Mon', 'Tue', 'Wed'] });
+    dumpOnFail(r.status === 201 && r.json.messageType === type, `sendPoll selectableCount ${sel}: 201 ${type} (${r.status} ${JSON.stringify(r.json).slice(0, 200)})`);
+    got = await peerGot(r.json.key.id);
+    const pc = got?.message?.[type];
+    check(pc && pc.name === `Poll ${sel}` && pc.options.map((o) => o.optionName).join() === 'Mon,Tue,Wed' && pc.selectableOptionsCount === sel,
+      `Baileys renders our poll (${JSON.stringify(got?.message)?.slice(0, 200)})`);
+    check(Buffer.from(got.message.messageContextInfo.messageSecret).toString('base64') === r.json.message.messageContextInfo.messageSecret,
+      'the poll\'s messageSecret in our record is the one Baileys got (votes decrypt with it)');
+  }
+  r = await api('POST', '/message/sendPoll/k1', { number: PEER_PHONE, name: 'dup', selectableCount: 1, values: ['a', 'a'] });
+  check(r.status === 400, 'sendPoll refuses repeated values');
 
   r = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: `hello @${PEER_PHONE}`, mentioned: [PEER_PHONE] });
   dumpOnFail(r.status === 201, `sendText with mentioned 201 (${r.status})`);

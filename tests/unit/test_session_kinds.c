@@ -208,6 +208,34 @@ static void test_location_contacts(void)
 	free(b);
 }
 
+static void test_poll(void)
+{
+	uint8_t *b = NULL;
+	size_t len = 0;
+	wa_msg_view v;
+	uint8_t secret[WA_MSG_SECRET_LEN];
+	memset(secret, 7, sizeof secret);
+	const char *opts[3] = {"Mon", "Tue", "Wed"};
+	wa_msg_content p = {.name = "Best day?", .options = opts, .n_options = 3, .selectable = 1, .secret = secret};
+	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_POLL_V3, &p, &b, &len), 0);
+	CHECK(wa_msg_kind_of(b, len) == &wa_msg_kinds[WA_KIND_POLL_V3]);
+	CHECK_EQ_STR(wa_msg_stanza_type(b, len), "poll");
+	CHECK_EQ_INT(wa_msg_view_parse(b, len, &v), 0);
+	CHECK_EQ_STR(v.message_type, "pollCreationMessageV3");
+	CHECK(strstr(v.json, "\"options\":[{\"optionName\":\"Mon\"},{\"optionName\":\"Tue\"},{\"optionName\":\"Wed\"}]") &&
+	      strstr(v.json, "\"messageSecret\":\"BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\""));
+	wa_msg_view_clear(&v);
+	free(b);
+	p.selectable = 0; /* any number: pollCreationMessage */
+	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_POLL, &p, &b, &len), 0);
+	CHECK(wa_msg_kind_of(b, len) == &wa_msg_kinds[WA_KIND_POLL]);
+	free(b);
+	opts[2] = "Mon"; /* votes name options by hash: no repeats */
+	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_POLL, &p, &b, &len), WA_EINVAL);
+	p.n_options = 1;
+	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_POLL, &p, &b, &len), WA_EINVAL);
+}
+
 /* content our schema lacks (field 75, a future kind): emitted raw */
 static void test_unknown(void)
 {
@@ -229,5 +257,6 @@ int main(void)
 	test_edits();
 	test_location_contacts();
 	test_unknown();
+	test_poll();
 	return check_exit("session_kinds");
 }
