@@ -42,15 +42,52 @@ static bool number_of(struct wamd_conn *c, struct wamd_tenant *t, json_t *body, 
 	return true;
 }
 
-/* body.quoted {key {id, remoteJid?, fromMe?}, message?} */
-static void quoted_of(json_t *body, const char *jid, struct wamd_send_extra *x)
+/* The text a quote shows of its message. */
+static const char *content_text(json_t *m)
+{
+	const char *t = jstr(m, "conversation");
+	if (!t)
+		t = jstr(json_object_get(m, "extendedTextMessage"), "text");
+	static const char *const captioned[] = { "imageMessage", "videoMessage", "documentMessage" };
+	for (size_t i = 0; !t && i < 3; i++)
+		t = jstr(json_object_get(m, captioned[i]), "caption");
+	return t;
+}
+
+json_t *wamd_quoted_of(struct wamd_tenant *t, json_t *body, const char *jid, struct wamd_send_extra *x)
 {
 	json_t *quoted = json_object_get(body, "quoted");
 	json_t *qkey = json_object_get(quoted, "key");
-	x->quoted_id = jstr(qkey, "id");
-	x->quoted_jid = jstr(qkey, "remoteJid") ? jstr(qkey, "remoteJid") : jid;
-	x->quoted_from_me = json_is_true(json_object_get(qkey, "fromMe"));
-	x->quoted_text = jstr(json_object_get(quoted, "message"), "conversation");
+	const char *qid = jstr(qkey, "id");
+	if (!qid)
+		return NULL;
+	json_t *qmsg = json_object_get(quoted, "message");
+	json_t *hold = NULL;
+	bool from_me = json_is_true(json_object_get(qkey, "fromMe"));
+	const char *qjid = jstr(qkey, "remoteJid") ? jstr(qkey, "remoteJid") : jid;
+	if (!qmsg) {
+		/* as Evolution: the original from the store by its id; when it is
+		 * not there, the message goes without the quote */
+		wa_store_mrec_query q = { .key_id = qid, .from_me = -1, .limit = 1 };
+		wa_store_mrec_row *rows = NULL;
+		size_t n = 0;
+		int64_t total = 0;
+		if (wa_store_msgrec_find(t->d->store, t->id, &q, &rows, &n, &total) == 0 && n == 1)
+			hold = json_loadb(rows[0].record, rows[0].record_len, 0, NULL);
+		wa_store_mrec_rows_free(rows, n);
+		if (!hold)
+			return NULL;
+		qmsg = json_object_get(hold, "message");
+		json_t *k = json_object_get(hold, "key");
+		from_me = json_is_true(json_object_get(k, "fromMe"));
+		if (jstr(k, "remoteJid"))
+			qjid = jstr(k, "remoteJid");
+	}
+	x->quoted_id = qid;
+	x->quoted_jid = qjid;
+	x->quoted_from_me = from_me;
+	x->quoted_text = content_text(qmsg);
+	return hold;
 }
 
 static void sent(struct wamd_conn *c, struct wamd_tenant *t, int rc, char *id, const char *jid,
@@ -89,9 +126,10 @@ void wamd_h_send_location(struct wamd_conn *c, struct wamd_tenant *t, json_t *bo
 	if (!number_of(c, t, body, jid) || !wamd_send_checked(c, t, body, jid, wamd_h_send_location))
 		return;
 	struct wamd_send_extra x = { 0 };
-	quoted_of(body, jid, &x);
+	json_t *qhold = wamd_quoted_of(t, body, jid, &x);
 	char *id = NULL;
 	int rc = wamd_tenant_send_location(t, jid, lat, lon, name, address, &x, &id);
+	json_decref(qhold);
 	sent(c, t, rc, id, jid,
 	     json_pack("{s:{s:f, s:f, s:s, s:s}}", "locationMessage", "degreesLatitude", lat, "degreesLongitude", lon,
 		       "name", name, "address", address),
@@ -172,10 +210,11 @@ void wamd_h_send_contact(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 	char list_name[32];
 	snprintf(list_name, sizeof list_name, "%zu contacts", n);
 	struct wamd_send_extra x = { 0 };
-	quoted_of(body, jid, &x);
+	json_t *qhold = wamd_quoted_of(t, body, jid, &x);
 	char *id = NULL;
 	if (rc == 0)
 		rc = wamd_tenant_send_contacts(t, jid, list_name, names, (const char *const *)vcards, n, &x, &id);
+	json_decref(qhold);
 	json_t *msg = n == 1 ? json_pack("{s:O}", "contactMessage", json_array_get(cards, 0))
 			     : json_pack("{s:{s:s, s:O}}", "contactsArrayMessage", "displayName", list_name, "contacts",
 					 cards);
@@ -221,10 +260,11 @@ void wamd_h_send_poll(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		return;
 	}
 	struct wamd_send_extra x = { 0 };
-	quoted_of(body, jid, &x);
+	json_t *qhold = wamd_quoted_of(t, body, jid, &x);
 	char *id = NULL;
 	unsigned us = (unsigned)(sel > (json_int_t)n ? (json_int_t)n : sel);
 	int rc = wamd_tenant_send_poll(t, jid, name, opts, n, us, secret, &x, &id);
+	json_decref(qhold);
 	json_t *options = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(options, json_pack("{s:s}", "optionName", opts[i]));

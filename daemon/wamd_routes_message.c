@@ -40,10 +40,6 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	}
 	if (!wamd_send_checked(c, t, body, jid, wamd_h_send_text))
 		return;
-	json_t *quoted = json_object_get(body, "quoted");
-	json_t *qkey = json_object_get(quoted, "key");
-	const char *qid = jstr(qkey, "id");
-	const char *qtext = jstr(json_object_get(quoted, "message"), "conversation");
 	/* mentioned: numbers (or JIDs) -> contextInfo.mentionedJid */
 	json_t *ment = json_object_get(body, "mentioned");
 	size_t nm = json_is_array(ment) ? json_array_size(ment) : 0;
@@ -65,11 +61,11 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		}
 		mp[i] = mj[i];
 	}
-	struct wamd_send_extra x = { .quoted_id = qid, .quoted_jid = qid ? (jstr(qkey, "remoteJid") ? jstr(qkey, "remoteJid") : jid) : NULL,
-		.quoted_from_me = json_is_true(json_object_get(qkey, "fromMe")), .quoted_text = qtext,
-		.mentions = mp, .n_mentions = nm };
+	struct wamd_send_extra x = { .mentions = mp, .n_mentions = nm };
+	json_t *qhold = wamd_quoted_of(t, body, jid, &x);
 	char *id = NULL;
 	int rc = wamd_tenant_send_text_to(t, jid, text, &x, &id);
+	json_decref(qhold);
 	free(mp);
 	free(mj);
 	if (rc != 0 || !id) {

@@ -260,6 +260,17 @@ try {
   check(same(got?.message?.extendedTextMessage?.contextInfo?.mentionedJid, [PEER_JID]),
     `Baileys sees the mention (${JSON.stringify(got?.message)})`);
 
+  // quoted without its message: the original comes from the store (as
+  // Evolution); an id not in the store sends without the quote
+  r = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: 'about that', quoted: { key: { id: orig.key.id } } });
+  got = await peerGot(r.json.key.id);
+  const qc = got?.message?.extendedTextMessage?.contextInfo;
+  check(qc?.stanzaId === orig.key.id && qc.participant === PEER_JID && qc.quotedMessage?.conversation === 'no typo here',
+    `quoted by id only: the stored (edited) original is quoted (${JSON.stringify(got?.message)})`);
+  r = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: 'no quote', quoted: { key: { id: 'NOT-STORED-1' } } });
+  got = await peerGot(r.json.key.id);
+  check(got?.message?.conversation === 'no quote', `quoted id not stored: sent without the quote (${JSON.stringify(got?.message)})`);
+
   r = await api('POST', '/message/sendReaction/k1', { key: { remoteJid: PEER_JID, fromMe: false, id: orig.key.id }, reaction: '👍' });
   dumpOnFail(r.status === 201 && r.json.messageType === 'reactionMessage', `sendReaction 201 (${r.status} ${JSON.stringify(r.json)})`);
   got = await peerGot(r.json.key.id);
