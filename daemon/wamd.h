@@ -404,6 +404,9 @@ json_t *wamd_sent_record_msg(struct wamd_tenant *t, const char *jid, const char 
  * other device): applies it to the stored record, emits its events.
  * Returns false when message is not one (then it is an ordinary message). */
 bool wamd_on_edit_or_revoke(struct wamd_tenant *t, const wa_msg_key *key, int64_t ts, json_t *message);
+/* (wamd_events_edits.c) A decrypted poll vote: the poll's stored tally
+ * updated, MESSAGES_UPDATE with pollUpdates; false when the poll is unknown. */
+bool wamd_on_poll_vote(struct wamd_tenant *t, const wa_msg_key *key, json_t *message);
 /* Replaces the content of stored message (id, from_me) by edited (a
  * Message's JSON), the earlier one appended to its "editHistory";
  * WA_ENOTFOUND when not stored. */

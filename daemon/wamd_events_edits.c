@@ -167,3 +167,65 @@ bool wamd_on_edit_or_revoke(struct wamd_tenant *t, const wa_msg_key *key, int64_
 	}
 	return false;
 }
+
+/* A decrypted poll vote (libwa adds "wamdPollVote" to the vote's JSON):
+ * the voter's latest choice kept in the poll's record ("pollVotes"), the
+ * tally per option ("pollUpdates", Evolution 2.3.4's
+ * [{name, voters}]) stored and sent as MESSAGES_UPDATE. false when the
+ * poll is not stored. */
+bool wamd_on_poll_vote(struct wamd_tenant *t, const wa_msg_key *key, json_t *message)
+{
+	json_t *v = json_object_get(message, "wamdPollVote");
+	const char *pid = json_string_value(json_object_get(v, "pollId"));
+	const char *voter = json_string_value(json_object_get(v, "voter"));
+	json_t *sel = json_object_get(v, "selectedOptions");
+	bool pfm = json_is_true(json_object_get(v, "pollFromMe"));
+	if (!pid || !voter || !json_is_array(sel))
+		return false;
+	int status = 0;
+	json_t *rec = load_record(t, pid, pfm, &status);
+	if (!rec)
+		return false;
+	json_t *m = json_object_get(rec, "message");
+	json_t *poll = json_object_get(m, "pollCreationMessage");
+	if (!poll)
+		poll = json_object_get(m, "pollCreationMessageV3");
+	json_t *votes = json_object_get(rec, "pollVotes");
+	if (!json_is_object(votes)) {
+		votes = json_object();
+		json_object_set_new(rec, "pollVotes", votes);
+	}
+	json_object_set(votes, voter, sel);
+	json_t *tally = json_array();
+	size_t i;
+	json_t *opt;
+	json_array_foreach(json_object_get(poll, "options"), i, opt) {
+		const char *name = json_string_value(json_object_get(opt, "optionName"));
+		json_t *voters = json_array();
+		const char *who;
+		json_t *chosen;
+		json_object_foreach(votes, who, chosen) {
+			size_t k;
+			json_t *c;
+			json_array_foreach(chosen, k, c) {
+				if (name && json_string_value(c) && !strcmp(json_string_value(c), name)) {
+					json_array_append_new(voters, json_string(who));
+					break;
+				}
+			}
+		}
+		json_array_append_new(tally, json_pack("{s:s, s:o}", "name", name ? name : "", "voters", voters));
+	}
+	json_object_set(rec, "pollUpdates", tally);
+	save_record(t, rec, status);
+	json_decref(rec);
+	wa_msg_key pk = { .remote_jid = key->remote_jid, .remote_lid = key->remote_lid, .from_me = pfm,
+		.id = pid, .participant = key->participant };
+	json_t *d = update_json(&pk, pid);
+	json_object_set_new(d, "status", json_string("DELETED"));
+	json_object_set_new(d, "pollUpdates", tally);
+	json_object_set_new(d, "instanceId", json_string(wamd_instance_uuid(t)));
+	json_object_set_new(d, "messageId", json_string(pid));
+	wamd_emit(t, "MESSAGES_UPDATE", d);
+	return true;
+}

@@ -84,6 +84,11 @@ void wamd_on_message(struct wamd_tenant *t, const wa_msg_key *key, const char *p
 		json_decref(msg);
 		return;
 	}
+	/* a poll vote libwa decrypted changes the poll's tally */
+	if (type && !strcmp(type, "pollUpdateMessage") && wamd_on_poll_vote(t, key, msg)) {
+		json_decref(msg);
+		return;
+	}
 	const char *mtype = type ? type : (text ? "conversation" : "unknown");
 	json_t *ctx;
 	normalize_message(msg, &mtype, &ctx);

@@ -241,6 +241,7 @@ try {
   check(ca && ca.displayName === '2 contacts' && ca.contacts.length === 2 && ca.contacts[1].displayName === 'Bia Melo' &&
     ca.contacts[1].vcard.includes('waid=5511966665555'), `Baileys renders our contact list (${JSON.stringify(ca)?.slice(0, 200)})`);
 
+  const polls = {};
   for (const [sel, type] of [[1, 'pollCreationMessageV3'], [0, 'pollCreationMessage']]) {
     r = await api('POST', '/message/sendPoll/k1', { number: PEER_PHONE, name: `Poll ${sel}`, selectableCount: sel, values: ['Mon', 'Tue', 'Wed'] });
     dumpOnFail(r.status === 201 && r.json.messageType === type, `sendPoll selectableCount ${sel}: 201 ${type} (${r.status} ${JSON.stringify(r.json).slice(0, 200)})`);
@@ -250,7 +251,39 @@ try {
       `Baileys renders our poll (${JSON.stringify(got?.message)?.slice(0, 200)})`);
     check(Buffer.from(got.message.messageContextInfo.messageSecret).toString('base64') === r.json.message.messageContextInfo.messageSecret,
       'the poll\'s messageSecret in our record is the one Baileys got (votes decrypt with it)');
+    polls[sel] = { id: r.json.key.id, secret: Buffer.from(got.message.messageContextInfo.messageSecret) };
   }
+  // votes from the peer, encrypted as WhatsApp does (checked against
+  // Baileys' decryptPollVote first); wamd decrypts them and keeps the tally
+  const vote = async (poll, choices) => {
+    const crypto = await import('node:crypto');
+    const sign = Buffer.concat([Buffer.from(poll.id), Buffer.from(WAMD_JID), Buffer.from(PEER_JID), Buffer.from('Poll Vote'), Buffer.from([1])]);
+    const key0 = crypto.createHmac('sha256', Buffer.alloc(32)).update(poll.secret).digest();
+    const key = crypto.createHmac('sha256', key0).update(sign).digest();
+    const iv = crypto.randomBytes(12);
+    const pt = B.proto.Message.PollVoteMessage.encode({ selectedOptions: choices.map((c) => crypto.createHash('sha256').update(c).digest()) }).finish();
+    const c = crypto.createCipheriv('aes-256-gcm', key, iv);
+    c.setAAD(Buffer.from(`${poll.id}\u0000${PEER_JID}`));
+    const encPayload = Buffer.concat([c.update(pt), c.final(), c.getAuthTag()]);
+    const back = B.decryptPollVote({ encPayload, encIv: iv }, { pollCreatorJid: WAMD_JID, pollMsgId: poll.id, pollEncKey: poll.secret, voterJid: PEER_JID });
+    check(back.selectedOptions.length === choices.length, 'the test\'s vote decrypts with Baileys\' decryptPollVote');
+    await peer.sock.relayMessage(WAMD_JID, { pollUpdateMessage: { pollCreationMessageKey: { remoteJid: WAMD_JID, fromMe: false, id: poll.id },
+      vote: { encPayload, encIv: iv }, senderTimestampMs: Date.now() } }, {});
+  };
+  const tallyOf = (id, n) => waitFor(() => {
+    const u = hooks.filter((h) => h.event === 'messages.update' && h.data.keyId === id && h.data.pollUpdates);
+    return u.length >= n ? u[n - 1].data : null;
+  }, 20000, `poll tally #${n}`);
+  await vote(polls[0], ['Tue']);
+  let tally = await tallyOf(polls[0].id, 1);
+  dumpOnFail(tally && same(tally.pollUpdates, [{ name: 'Mon', voters: [] }, { name: 'Tue', voters: [PEER_JID] }, { name: 'Wed', voters: [] }]),
+    `vote decrypted, MESSAGES_UPDATE pollUpdates (${JSON.stringify(tally)})`);
+  await vote(polls[0], ['Mon', 'Wed']);
+  tally = await tallyOf(polls[0].id, 2);
+  check(tally && same(tally.pollUpdates, [{ name: 'Mon', voters: [PEER_JID] }, { name: 'Tue', voters: [] }, { name: 'Wed', voters: [PEER_JID] }]),
+    `a changed vote replaces the voter's earlier one (${JSON.stringify(tally?.pollUpdates)})`);
+  check(same((await stored(polls[0].id))?.pollUpdates, tally.pollUpdates), 'the tally is stored with the poll (findMessages)');
+  check(!hooks.some((h) => h.event === 'messages.upsert' && h.data.messageType === 'pollUpdateMessage'), 'votes are not MESSAGES_UPSERT');
   r = await api('POST', '/message/sendPoll/k1', { number: PEER_PHONE, name: 'dup', selectableCount: 1, values: ['a', 'a'] });
   check(r.status === 400, 'sendPoll refuses repeated values');
 
