@@ -10,7 +10,10 @@
  *   - send_text: status SENT, DELIVERED, READ 30 ms apart; a text starting
  *     with "echo " also produces an incoming message with the rest; one
  *     starting with "fail " gets ERROR (WA_ENOTFOUND, "not on WhatsApp");
- *   - check_numbers: numbers ending in 0000 do not exist;
+ *   - send_location / _contacts / _poll / _edit / _revoke: accepted like a
+ *     text (an id, then SENT, DELIVERED, READ);
+ *   - check_numbers: numbers ending in 0000 do not exist (so sends to them
+ *     get wamd's 400 exists:false);
  *   - logout: removes the marker, emits LOGGED_OUT;
  *   - new: a proxy is checked with libwa's real parser (wa_tr_proxy_check)
  *     and written to <WAMD_FAKE_DIR>/proxy-<instance id> with the password
