@@ -195,6 +195,9 @@ struct wamd;
 struct wamd_conn;
 struct wamd_ticket {
 	struct wamd_conn *c;         /* NULL once the connection went away */
+	/* a send's number check (wamd_send_check.c) takes the lookup's answer
+	 * here; NULL: whatsappNumbers answers with it */
+	void (*then)(struct wamd_ticket *tk, int err, json_t *result);
 };
 
 struct wamd_token {
@@ -311,6 +314,31 @@ int wamd_tenant_logout(struct wamd_tenant *t);
 int wamd_tenant_send_text(struct wamd_tenant *t, const char *to, const char *text,
 			  const char *quoted_id, const char *quoted_jid, bool quoted_from_me,
 			  const char *quoted_text, char **id_out);
+/* What the send routes share beyond their content: a reply's quote and
+ * (text) the mentioned JIDs. */
+struct wamd_send_extra {
+	const char *quoted_id, *quoted_jid, *quoted_text;
+	bool quoted_from_me;
+	const char *const *mentions;
+	size_t n_mentions;
+};
+int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *text,
+			     const struct wamd_send_extra *x, char **id_out);
+int wamd_tenant_send_location(struct wamd_tenant *t, const char *to, double lat, double lon,
+			      const char *name, const char *address, const struct wamd_send_extra *x,
+			      char **id_out);
+int wamd_tenant_send_contacts(struct wamd_tenant *t, const char *to, const char *list_name,
+			      const char *const *names, const char *const *vcards, size_t n,
+			      const struct wamd_send_extra *x, char **id_out);
+/* secret: the poll's messageSecret (votes are encrypted with it) */
+int wamd_tenant_send_poll(struct wamd_tenant *t, const char *to, const char *name, const char *const *options,
+			  size_t n, unsigned selectable, const uint8_t secret[32], const struct wamd_send_extra *x,
+			  char **id_out);
+/* An action on an existing message (chat, from_me, id, participant): a
+ * reaction (arg = emoji), an edit (arg = the new text), a revoke. */
+enum wamd_action { WAMD_ACT_REACT = 1, WAMD_ACT_EDIT, WAMD_ACT_REVOKE };
+int wamd_tenant_send_action(struct wamd_tenant *t, enum wamd_action act, const char *chat, bool from_me,
+			    const char *id, const char *participant, const char *arg, char **id_out);
 int wamd_tenant_mark_read(struct wamd_tenant *t, const char *const *jids, const char *const *ids,
 			  const bool *from_me, size_t n);
 int wamd_tenant_presence(struct wamd_tenant *t, const char *to, const char *presence);
@@ -368,6 +396,21 @@ void wamd_on_status(struct wamd_tenant *t, const wa_msg_key *key, int status, in
 void wamd_on_presence(struct wamd_tenant *t, const char *jid, const char *presence, int64_t last_seen);
 void wamd_on_contact(struct wamd_tenant *t, const char *jid, const char *lid, const char *push_name);
 void wamd_numbers_done(void *ticket, int err, json_t *result);
+/* Message record (Evolution §4.2) for a message we sent; the _msg form
+ * for any content (steals message; stored with its messageType). */
+json_t *wamd_sent_record_msg(struct wamd_tenant *t, const char *jid, const char *id, json_t *message,
+			     const char *type, int64_t ts);
+/* (wamd_events_edits.c) An edit or revoke received (or sent from our
+ * other device): applies it to the stored record, emits its events.
+ * Returns false when message is not one (then it is an ordinary message). */
+bool wamd_on_edit_or_revoke(struct wamd_tenant *t, const wa_msg_key *key, int64_t ts, json_t *message);
+/* (wamd_events_edits.c) A decrypted poll vote: the poll's stored tally
+ * updated, MESSAGES_UPDATE with pollUpdates; false when the poll is unknown. */
+bool wamd_on_poll_vote(struct wamd_tenant *t, const wa_msg_key *key, json_t *message);
+/* Replaces the content of stored message (id, from_me) by edited (a
+ * Message's JSON), the earlier one appended to its "editHistory";
+ * WA_ENOTFOUND when not stored. */
+int wamd_apply_edit(struct wamd_tenant *t, const char *id, bool from_me, json_t *edited, int64_t ts);
 /* Message record (Evolution §4.2) for a message we sent. */
 json_t *wamd_sent_record(struct wamd_tenant *t, const char *jid, const char *id, const char *text,
 			 int64_t ts);

@@ -203,6 +203,74 @@ int wamd_tenant_send_text(struct wamd_tenant *t, const char *to, const char *tex
 	return wa_session_send_text(t->sess, to, text, &o, id_out);
 }
 
+int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *text,
+			     const struct wamd_send_extra *x, char **id_out)
+{
+	if (!t->sess)
+		return WA_ESTATE;
+	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
+	wa_send_opts o = { .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text,
+		.mentions = x->mentions, .n_mentions = x->n_mentions };
+	return wa_session_send_text(t->sess, to, text, &o, id_out);
+}
+
+int wamd_tenant_send_location(struct wamd_tenant *t, const char *to, double lat, double lon,
+			      const char *name, const char *address, const struct wamd_send_extra *x,
+			      char **id_out)
+{
+	if (!t->sess)
+		return WA_ESTATE;
+	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
+	wa_send_opts o = { .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
+	return wa_session_send_location(t->sess, to, lat, lon, name, address, &o, id_out);
+}
+
+int wamd_tenant_send_contacts(struct wamd_tenant *t, const char *to, const char *list_name,
+			      const char *const *names, const char *const *vcards, size_t n,
+			      const struct wamd_send_extra *x, char **id_out)
+{
+	if (!t->sess)
+		return WA_ESTATE;
+	wa_vcard *cards = calloc(n ? n : 1, sizeof *cards);
+	if (!cards)
+		return WA_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		cards[i] = (wa_vcard){ .display_name = names[i], .vcard = vcards[i] };
+	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
+	wa_send_opts o = { .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
+	int rc = wa_session_send_contacts(t->sess, to, list_name, cards, n, &o, id_out);
+	free(cards);
+	return rc;
+}
+
+int wamd_tenant_send_poll(struct wamd_tenant *t, const char *to, const char *name, const char *const *options,
+			  size_t n, unsigned selectable, const uint8_t secret[32], const struct wamd_send_extra *x,
+			  char **id_out)
+{
+	if (!t->sess)
+		return WA_ESTATE;
+	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
+	wa_send_opts o = { .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
+	return wa_session_send_poll(t->sess, to, name, options, n, selectable, secret, &o, id_out);
+}
+
+int wamd_tenant_send_action(struct wamd_tenant *t, enum wamd_action act, const char *chat, bool from_me,
+			    const char *id, const char *participant, const char *arg, char **id_out)
+{
+	if (!t->sess)
+		return WA_ESTATE;
+	wa_msg_key k = { .remote_jid = chat, .from_me = from_me, .id = id, .participant = participant };
+	switch (act) {
+	case WAMD_ACT_REACT:
+		return wa_session_send_reaction(t->sess, &k, arg, id_out);
+	case WAMD_ACT_EDIT:
+		return wa_session_send_edit(t->sess, &k, arg, id_out);
+	case WAMD_ACT_REVOKE:
+		return wa_session_send_revoke(t->sess, &k, id_out);
+	}
+	return WA_EINVAL;
+}
+
 int wamd_tenant_mark_read(struct wamd_tenant *t, const char *const *jids, const char *const *ids,
 			  const bool *from_me, size_t n)
 {

@@ -61,6 +61,24 @@ void wamd_h_set_presence(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 /* wamd_routes_message.c */
 void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 
+/* wamd_send_check.c: true when the send may go on now; otherwise the
+ * number's lookup (and the `delay`) runs first and fn is called again with
+ * the same body, or the request is answered (400 exists:false, ...). */
+bool wamd_send_checked(struct wamd_conn *c, struct wamd_tenant *t, json_t *body, const char *jid, handler_fn fn);
+
+/* wamd_routes_kinds.c */
+/* body.quoted {key {id, remoteJid?, fromMe?}, message?} into x; without
+ * message, the original is taken from the store (no quote when it is not
+ * there). Returns what x points into (json_decref after the send). */
+json_t *wamd_quoted_of(struct wamd_tenant *t, json_t *body, const char *jid, struct wamd_send_extra *x);
+void wamd_h_send_location(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_send_contact(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_send_poll(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_send_reaction(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_send_unavailable(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_update_message(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_delete_for_everyone(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+
 /* wamd_routes_proxy.c */
 json_t *wamd_proxy_parse(json_t *src, const char *const names[6], json_t *old, const char **why);
 json_t *wamd_proxy_row_out(struct wamd_tenant *t, json_t *row);

@@ -12,6 +12,10 @@
 void wamd_numbers_done(void *ticket, int err, json_t *result)
 {
 	struct wamd_ticket *tk = ticket;
+	if (tk->then) {
+		tk->then(tk, err, result);
+		return;
+	}
 	struct wamd_conn *c = tk->c;
 	free(tk);
 	if (!c) {
@@ -147,7 +151,9 @@ static json_t *row_record(const wa_store_mrec_row *r)
 	json_t *rec = json_loadb(r->record, r->record_len, 0, NULL);
 	if (!rec)
 		return json_null();
-	json_object_set_new(rec, "status", json_string(wamd_status_name(r->status)));
+	/* a revoked message stays DELETED (Evolution's logical delete) */
+	if (!json_object_get(rec, "deletedAt"))
+		json_object_set_new(rec, "status", json_string(wamd_status_name(r->status)));
 	json_object_set(rec, "id", json_object_get(json_object_get(rec, "key"), "id"));
 	return rec;
 }

@@ -38,13 +38,36 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		wamd_reply_error(c, 500, json_string("Connection Closed"));
 		return;
 	}
-	json_t *quoted = json_object_get(body, "quoted");
-	json_t *qkey = json_object_get(quoted, "key");
-	const char *qid = jstr(qkey, "id");
-	const char *qtext = jstr(json_object_get(quoted, "message"), "conversation");
+	if (!wamd_send_checked(c, t, body, jid, wamd_h_send_text))
+		return;
+	/* mentioned: numbers (or JIDs) -> contextInfo.mentionedJid */
+	json_t *ment = json_object_get(body, "mentioned");
+	size_t nm = json_is_array(ment) ? json_array_size(ment) : 0;
+	char (*mj)[WA_STORE_JID_MAX] = nm ? calloc(nm, sizeof *mj) : NULL;
+	const char **mp = nm ? calloc(nm, sizeof *mp) : NULL;
+	if (nm && (!mj || !mp)) {
+		free(mj);
+		free(mp);
+		wamd_reply_error(c, 500, json_string("out of memory"));
+		return;
+	}
+	for (size_t i = 0; i < nm; i++) {
+		const char *v = json_string_value(json_array_get(ment, i));
+		if (!v || wamd_normalize_number(v, mj[i], sizeof mj[i]) != 0) {
+			free(mj);
+			free(mp);
+			bad_request(c, "mentioned must be a list of numbers");
+			return;
+		}
+		mp[i] = mj[i];
+	}
+	struct wamd_send_extra x = { .mentions = mp, .n_mentions = nm };
+	json_t *qhold = wamd_quoted_of(t, body, jid, &x);
 	char *id = NULL;
-	int rc = wamd_tenant_send_text(t, jid, text, qid, qid ? (jstr(qkey, "remoteJid") ? jstr(qkey, "remoteJid") : jid) : NULL,
-				       json_is_true(json_object_get(qkey, "fromMe")), qtext, &id);
+	int rc = wamd_tenant_send_text_to(t, jid, text, &x, &id);
+	json_decref(qhold);
+	free(mp);
+	free(mj);
 	if (rc != 0 || !id) {
 		free(id);
 		wamd_reply_error(c, 400, json_pack("[s]", wa_strerror(rc ? rc : WA_ENOMEM)));

@@ -132,7 +132,11 @@ typedef struct wa_event {
 			wa_msg_key key;
 			const char *push_name;     /* sender's notify name or NULL */
 			int64_t timestamp;         /* seconds */
-			const char *message_type;  /* Evolution/Baileys name: "conversation", "extendedTextMessage", ... */
+			const char *message_type;  /* Evolution/Baileys name: "conversation", "extendedTextMessage", ...;
+			                            * "protocolMessage" for an edit (MESSAGE_EDIT) or a revoke
+			                            * (REVOKE) of the message in its key; "unknown" for a
+			                            * content our schema lacks (the JSON then has
+			                            * "unknownFields": [{field, wireType, data (base64)}]) */
 			const char *text;          /* text body when it has one, else NULL */
 			const char *message_json;  /* the whole Message as Baileys-style JSON (Evolution's `message`) */
 			bool offline;              /* delivered from the offline queue */
@@ -317,6 +321,37 @@ int wa_session_send_text(wa_session *s, const char *to, const char *text,
 /* Reacts to a message; an empty emoji removes the reaction. */
 int wa_session_send_reaction(wa_session *s, const wa_msg_key *target, const char *emoji,
 			     char **id_out) WA_MUST_CHECK;
+/* Other kinds (1:1 or any chat JID), queued with the same guarantees as
+ * wa_session_send_text. opts: id, and quoted (a reply; its contextInfo);
+ * mentions are for text only. */
+int wa_session_send_location(wa_session *s, const char *to, double lat, double lon,
+			     const char *name, const char *address, const wa_send_opts *opts,
+			     char **id_out) WA_MUST_CHECK;
+/* One vCard: contactMessage {displayName, vcard}; several:
+ * contactsArrayMessage {displayName = list_name, contacts}. */
+typedef struct wa_vcard {
+	const char *display_name;
+	const char *vcard;
+} wa_vcard;
+int wa_session_send_contacts(wa_session *s, const char *to, const char *list_name,
+			     const wa_vcard *cards, size_t n, const wa_send_opts *opts,
+			     char **id_out) WA_MUST_CHECK;
+/* Edits one of our messages (target->from_me must be true) to `text`:
+ * protocolMessage MESSAGE_EDIT, stanza edit="1". WhatsApp's 15-minute
+ * window is the caller's to check (it knows when the message was sent).
+ * *id_out is the id of the edit message itself. */
+int wa_session_send_edit(wa_session *s, const wa_msg_key *target, const char *text,
+			 char **id_out) WA_MUST_CHECK;
+/* Deletes a message for everyone (protocolMessage REVOKE; edit="7" for
+ * our own message, "8" for another's, which needs target->participant). */
+int wa_session_send_revoke(wa_session *s, const wa_msg_key *target, char **id_out) WA_MUST_CHECK;
+/* A poll of n options (2..12, distinct); selectable: how many a voter may
+ * pick, 0 = any (one: pollCreationMessageV3, else pollCreationMessage).
+ * secret: its messageSecret (32 bytes, which votes are encrypted with), or
+ * NULL for a random one. */
+int wa_session_send_poll(wa_session *s, const char *to, const char *name, const char *const *options,
+			 size_t n, unsigned selectable, const uint8_t *secret, const wa_send_opts *opts,
+			 char **id_out) WA_MUST_CHECK;
 /* Sends read receipts for these messages. */
 int wa_session_mark_read(wa_session *s, const wa_msg_key *keys, size_t n) WA_MUST_CHECK;
 /* Own availability ("available"/"unavailable"), or a chat state to `to`
@@ -332,7 +367,9 @@ typedef struct wa_number_info {
 } wa_number_info;
 typedef void (*wa_numbers_fn)(wa_session *s, int err, const wa_number_info *infos, size_t n,
 			      void *user);
-/* Asynchronous: checks which numbers are on WhatsApp; `done` runs once. */
+/* Checks which numbers are on WhatsApp; `done` runs once: later, or before
+ * this returns when every number's answer is cached (a day for numbers on
+ * WhatsApp, ten minutes for the others). */
 int wa_session_check_numbers(wa_session *s, const char *const *numbers, size_t n,
 			     wa_numbers_fn done, void *user) WA_MUST_CHECK;
 

@@ -199,7 +199,36 @@ const wa_msg_kind wa_msg_kinds[WA_KIND_OTHER + 1] = {
 	},
 	[WA_KIND_PROTOCOL] = {
 		.field = "protocol_message", .message_type = "protocolMessage", .stanza_type = "text",
-		.emit = false,
+		.emit = false, .emit_if = wa_msg_protocol_emitted, .edit_attr = wa_msg_protocol_edit_attr,
+		.build = wa_msg_build_protocol,
+	},
+	[WA_KIND_LOCATION] = {
+		.field = "location_message", .message_type = "locationMessage", .stanza_type = "text",
+		.emit = true, .build = wa_msg_build_location,
+	},
+	[WA_KIND_LIVE_LOCATION] = {
+		.field = "live_location_message", .message_type = "liveLocationMessage",
+		.stanza_type = "text", .emit = true,
+	},
+	[WA_KIND_CONTACT] = {
+		.field = "contact_message", .message_type = "contactMessage", .stanza_type = "text",
+		.emit = true, .build = wa_msg_build_contacts,
+	},
+	[WA_KIND_CONTACTS_ARRAY] = {
+		.field = "contacts_array_message", .message_type = "contactsArrayMessage",
+		.stanza_type = "text", .emit = true, .build = wa_msg_build_contacts,
+	},
+	[WA_KIND_POLL] = {
+		.field = "poll_creation_message", .message_type = "pollCreationMessage", .stanza_type = "poll",
+		.emit = true, .build = wa_msg_build_poll,
+	},
+	[WA_KIND_POLL_V3] = {
+		.field = "poll_creation_message_v3", .message_type = "pollCreationMessageV3",
+		.stanza_type = "poll", .emit = true, .build = wa_msg_build_poll,
+	},
+	[WA_KIND_POLL_UPDATE] = {
+		.field = "poll_update_message", .message_type = "pollUpdateMessage", .stanza_type = "poll",
+		.emit = true,
 	},
 	/* its messageType is the content field's name in lowerCamel */
 	[WA_KIND_OTHER] = {.field = NULL, .message_type = NULL, .stanza_type = "text", .emit = true},
@@ -250,17 +279,30 @@ const wa_msg_kind *wa_msg_kind_of(const uint8_t *msg, size_t len)
 
 bool wa_msg_kind_emitted(const Wa__Message *m)
 {
+	/* content our schema does not know (a future kind) is emitted raw */
 	if (!wa_msg_content_field(m))
-		return false;
+		return m->base.n_unknown_fields > 0;
 	for (const wa_msg_kind *k = wa_msg_kinds; k->field; k++) {
 		if (k->emit)
 			continue;
 		const ProtobufCFieldDescriptor *f =
 			protobuf_c_message_descriptor_get_field_by_name(&wa__message__descriptor, k->field);
-		if (f && field_present(m, f))
+		if (f && field_present(m, f) && !(k->emit_if && k->emit_if(m)))
 			return false;
 	}
 	return true;
+}
+
+const char *wa_msg_kind_edit_attr(const uint8_t *msg, size_t len)
+{
+	ProtobufCMessage *pb = NULL;
+	if (wa_pb_unpack(&pb, &wa__message__descriptor, msg, len, WA_SIG_MAX_PLAINTEXT) != 0)
+		return NULL;
+	const Wa__Message *m = (const Wa__Message *)pb;
+	const wa_msg_kind *k = wa_msg_kind_of_field(wa_msg_content_field(m));
+	const char *a = k->edit_attr ? k->edit_attr(m) : NULL;
+	protobuf_c_message_free_unpacked(pb, NULL);
+	return a;
 }
 
 const char *wa_msg_kind_text(const Wa__Message *m)

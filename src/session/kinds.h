@@ -23,7 +23,14 @@ enum wa_msg_kind_id {
 	WA_KIND_VIDEO,
 	WA_KIND_DOCUMENT,
 	WA_KIND_REACTION,
-	WA_KIND_PROTOCOL,         /* history sync notices, key shares, revokes... */
+	WA_KIND_PROTOCOL,         /* history sync notices, key shares; edits and revokes (emitted) */
+	WA_KIND_LOCATION,
+	WA_KIND_LIVE_LOCATION,    /* received only */
+	WA_KIND_CONTACT,          /* one vCard */
+	WA_KIND_CONTACTS_ARRAY,   /* several vCards */
+	WA_KIND_POLL,             /* several choices (pollCreationMessage) */
+	WA_KIND_POLL_V3,          /* one choice */
+	WA_KIND_POLL_UPDATE,      /* a vote, received only (encrypted) */
 	WA_KIND_OTHER,            /* every other content (field NULL); ends the table */
 };
 
@@ -41,7 +48,22 @@ typedef struct wa_msg_content {
 	const char *target_id;
 	const char *target_participant;   /* or NULL */
 	const char *emoji;
-	int64_t ts_ms;                    /* senderTimestampMs */
+	int64_t ts_ms;                    /* senderTimestampMs; protocolMessage.timestampMs */
+	/* protocolMessage (edits.c): REVOKE of the target, or MESSAGE_EDIT
+	 * replacing it with `text` */
+	bool edit;
+	/* locationMessage */
+	double lat, lon;
+	const char *name, *address;       /* or NULL */
+	/* contactMessage (n_cards == 1), contactsArrayMessage */
+	const char *display_name;         /* contactsArrayMessage's, or NULL */
+	const char *const *card_names;    /* per vCard: displayName */
+	const char *const *vcards;
+	size_t n_cards;
+	/* poll: name in `name`, its options, selectable (0: any) */
+	const char *const *options;
+	size_t n_options;
+	unsigned selectable;
 } wa_msg_content;
 
 typedef struct wa_msg_kind {
@@ -50,6 +72,11 @@ typedef struct wa_msg_kind {
 	const char *stanza_type;   /* <message type> when we send it */
 	bool hide_decrypt_fail;    /* <enc decrypt-fail="hide">: nothing shown if the peer cannot decrypt */
 	bool emit;                 /* reaches the embedder (WA_EV_MESSAGE); false: below the API */
+	/* When emit is false: whether this Message is emitted all the same
+	 * (edits and revokes ride in protocolMessage beside key shares). */
+	bool (*emit_if)(const Wa__Message *m);
+	/* The <message edit> attribute of this Message, or NULL (edits.c). */
+	const char *(*edit_attr)(const Wa__Message *m);
 	/* The event's text from the Message, NULL when none. The first row (in
 	 * table order) with a text gives it, whatever the content type. */
 	const char *(*text)(const Wa__Message *m);
@@ -76,6 +103,16 @@ const char *wa_msg_content_field(const Wa__Message *m);
 bool wa_msg_kind_emitted(const Wa__Message *m);
 /* The event's text (see wa_msg_kind.text). */
 const char *wa_msg_kind_text(const Wa__Message *m);
+/* The <message edit> attribute for a serialized Message ("1" edit, "7"
+ * revoke of our own, "8" revoke of another's), or NULL. */
+const char *wa_msg_kind_edit_attr(const uint8_t *msg, size_t len);
+/* Builders of edits.c (protocol and location/contact rows). */
+int wa_msg_build_protocol(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
+int wa_msg_build_location(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
+int wa_msg_build_contacts(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
+int wa_msg_build_poll(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
+bool wa_msg_protocol_emitted(const Wa__Message *m);
+const char *wa_msg_protocol_edit_attr(const Wa__Message *m);
 /* Builds kind id from c; WA_EINVAL for a kind we do not send. */
 int wa_msg_kind_build(enum wa_msg_kind_id id, const wa_msg_content *c, uint8_t **out,
 	size_t *out_len) WA_MUST_CHECK;

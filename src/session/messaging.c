@@ -136,6 +136,7 @@ static void msg_free(wa_session *s)
 		wa_stimer_clear(&m->t_off);
 	wa_msg_devcache_clear(m);
 	wa_msg_retries_clear(m);
+	wa_msg_numbers_clear(m);
 	if (s->sig)
 		wa_sig_set_identity_callback(s->sig, NULL, NULL);
 	free(m);

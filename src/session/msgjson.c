@@ -209,6 +209,40 @@ bool wa_msg_is_history_sync(const uint8_t *pt, size_t len)
 	return hs;
 }
 
+/* A Message without any content our schema knows: the known fields as
+ * usual, plus its unknown ones raw, so a future kind reaches the embedder
+ * instead of being dropped. */
+static int unknown_json(const Wa__Message *m, char **out)
+{
+	json_t *j = msg_to_json(&m->base, 0), *arr = json_array();
+	for (unsigned i = 0; j && arr && i < m->base.n_unknown_fields; i++) {
+		const ProtobufCMessageUnknownField *u = &m->base.unknown_fields[i];
+		/* protobuf-c keeps a length-delimited field's length prefix: skip it */
+		size_t skip = 0;
+		if (u->wire_type == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED)
+			while (skip < u->len && skip < 10 && (u->data[skip++] & 0x80))
+				;
+		char *d = wa_b64_encode(u->data + skip, u->len - skip);
+		json_t *e = d ? json_pack("{s:I, s:i, s:s}", "field", (json_int_t)u->tag, "wireType",
+					  (int)u->wire_type, "data", d) : NULL;
+		free(d);
+		if (!e || json_array_append_new(arr, e) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	if (!j || !arr || json_object_set_new(j, "unknownFields", arr) != 0) {
+		json_decref(j);
+		return WA_ENOMEM;
+	}
+	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	if (!s)
+		return WA_ENOMEM;
+	*out = s;
+	return 0;
+}
+
 int wa_msg_view_parse(const uint8_t *pt, size_t len, wa_msg_view *out)
 {
 	if (!out || (!pt && len))
@@ -237,6 +271,8 @@ int wa_msg_view_parse(const uint8_t *pt, size_t len, wa_msg_view *out)
 		if (!(v.message_type = strdup(name)))
 			goto out;
 	}
+	else if (m->base.n_unknown_fields && !(v.message_type = strdup("unknown")))
+		goto out;
 	v.emit = wa_msg_kind_emitted(m);
 	const char *t = wa_msg_kind_text(m);
 	if (t && !(v.text = dup_or_null(t)))
@@ -244,7 +280,7 @@ int wa_msg_view_parse(const uint8_t *pt, size_t len, wa_msg_view *out)
 	v.is_reaction = m->reaction_message != NULL;
 	v.is_protocol = m->protocol_message != NULL;
 	v.has_skdm = m->sender_key_distribution_message != NULL;
-	if ((rc = wa_msg_pb_to_json(m, &v.json)) != 0)
+	if ((rc = ct ? wa_msg_pb_to_json(m, &v.json) : unknown_json(m, &v.json)) != 0)
 		goto out;
 	*out = v;
 	memset(&v, 0, sizeof v);

@@ -98,7 +98,14 @@ typedef struct wa_msg_state {
 	unsigned off_total, off_got, off_left, off_batches;
 	wa_stimer t_off;
 	bool t_off_ok;
+	struct wa_num_cache *num_cache;  /* number lookups (numbers.c) */
 } wa_msg_state;
+void wa_msg_numbers_clear(wa_msg_state *m);
+/* polls.c: a received vote's JSON (chat: the chat as a phone-number JID)
+ * with "wamdPollVote": {pollId, voter, pollFromMe, selectedOptions (names)}
+ * added when it decrypts with its stored poll; NULL otherwise (free()). */
+char *wa_msg_poll_attach(wa_session *s, const char *chat, bool from_me, const uint8_t *pt, size_t pt_len,
+	const char *json);
 
 /* ---- small shared helpers ---- */
 
@@ -156,6 +163,10 @@ void wa_msg_flush_identity(wa_session *s);
 
 /* ---- addr.c: JIDs, PN <-> LID ---- */
 /* "user@server" of any JID text; false when it does not parse. */
+/* Queues a serialized Message to chat (outbox.c): persisted with its outbox
+ * row before it returns, as every public send. id: NULL generates one. */
+int wa_msg_queue(wa_session *s, const char *chat, const char *id, const uint8_t *msg, size_t len,
+	char **id_out) WA_MUST_CHECK;
 bool wa_msg_user_of(const char *jid, char out[WA_STORE_JID_MAX], wa_jid *parsed);
 /* "5511..." / "+55 11..." / JID -> chat user JID. */
 int wa_msg_chat_of(const char *to, char out[WA_STORE_JID_MAX]);

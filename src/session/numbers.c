@@ -1,10 +1,98 @@
 /* Number lookup (wa_session_check_numbers): a usync contact query for up
  * to WA_USYNC_MAX_USERS numbers; each answer says whether the number is on
- * WhatsApp, its JID and LID (a mapping we learn on the way). */
+ * WhatsApp, its JID and LID (a mapping we learn on the way). Answers are
+ * cached per session (a day for numbers on WhatsApp, ten minutes for the
+ * others, who may join), so the check before every send costs one usync per
+ * number and day. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "session/msgstate.h"
+#include "util/log.h"
+
+#define NUM_CACHE_MAX 2048
+#define NUM_TTL_YES_MS (24LL * 3600 * 1000)
+#define NUM_TTL_NO_MS (10LL * 60 * 1000)
+
+typedef struct num_entry {
+	char digits[32];
+	bool exists;
+	char jid[WA_STORE_JID_MAX];
+	char lid[WA_STORE_JID_MAX];
+	int64_t until; /* wa_mono_ms */
+} num_entry;
+
+struct wa_num_cache {
+	num_entry e[NUM_CACHE_MAX];
+	size_t n;
+};
+
+void wa_msg_numbers_clear(wa_msg_state *m)
+{
+	free(m->num_cache);
+	m->num_cache = NULL;
+}
+
+static void digits_of(const char *q, char out[32])
+{
+	size_t dn = 0;
+	for (; *q && dn + 1 < 32; q++)
+		if (*q >= '0' && *q <= '9')
+			out[dn++] = *q;
+	out[dn] = '\0';
+}
+
+static num_entry *cache_find(wa_msg_state *m, const char *digits)
+{
+	int64_t now = wa_mono_ms();
+	for (size_t i = 0; m->num_cache && i < m->num_cache->n; i++) {
+		num_entry *e = &m->num_cache->e[i];
+		if (strcmp(e->digits, digits) == 0)
+			return e->until > now ? e : NULL;
+	}
+	return NULL;
+}
+
+static void cache_put(wa_msg_state *m, const char *digits, const wa_number_info *in)
+{
+	if (!digits[0] || (!m->num_cache && !(m->num_cache = calloc(1, sizeof *m->num_cache))))
+		return;
+	struct wa_num_cache *c = m->num_cache;
+	int64_t now = wa_mono_ms();
+	num_entry *e = NULL;
+	for (size_t i = 0; i < c->n && !e; i++)
+		if (strcmp(c->e[i].digits, digits) == 0 || c->e[i].until <= now)
+			e = &c->e[i];
+	if (!e)
+		e = c->n < NUM_CACHE_MAX ? &c->e[c->n++] : &c->e[now % NUM_CACHE_MAX]; /* full: replace any */
+	memset(e, 0, sizeof *e);
+	snprintf(e->digits, sizeof e->digits, "%s", digits);
+	e->exists = in->exists;
+	if (in->jid)
+		snprintf(e->jid, sizeof e->jid, "%s", in->jid);
+	if (in->lid)
+		snprintf(e->lid, sizeof e->lid, "%s", in->lid);
+	e->until = now + (in->exists ? NUM_TTL_YES_MS : NUM_TTL_NO_MS);
+}
+
+/* Every number answered from the cache: done runs now. */
+static bool from_cache(wa_session *s, const char *const *numbers, size_t n, wa_numbers_fn done, void *user)
+{
+	wa_number_info infos[WA_USYNC_MAX_USERS];
+	for (size_t i = 0; i < n; i++) {
+		char d[32];
+		digits_of(numbers[i], d);
+		const num_entry *e = numbers[i] ? cache_find(s->msg, d) : NULL;
+		if (!e)
+			return false;
+		infos[i] = (wa_number_info){.query = numbers[i], .exists = e->exists,
+			.jid = e->jid[0] ? e->jid : NULL, .lid = e->lid[0] ? e->lid : NULL};
+	}
+	WA_DEBUG("msg", "[%lld] numbers: %zu answered from the cache", (long long)s->instance_id, n);
+	done(s, 0, infos, n, user);
+	return true;
+}
 
 typedef struct numbers_req {
 	wa_numbers_fn done;
@@ -34,13 +122,8 @@ static void on_numbers(wa_session *s, int err, const wa_node *resp, void *user)
 	if (err == 0) {
 		for (size_t i = 0; i < r->n; i++) {
 			infos[i].query = r->queries[i];
-			const char *q = r->queries[i];
-			char digits[40];
-			size_t dn = 0;
-			for (; *q && dn + 1 < sizeof digits; q++)
-				if (*q >= '0' && *q <= '9')
-					digits[dn++] = *q;
-			digits[dn] = '\0';
+			char digits[32];
+			digits_of(r->queries[i], digits);
 			for (size_t k = 0; k < nu; k++) {
 				wa_jid j;
 				if (wa_jid_parse(&j, u[k].jid) != 0 || strcmp(j.user, digits) != 0)
@@ -51,6 +134,8 @@ static void on_numbers(wa_session *s, int err, const wa_node *resp, void *user)
 				if (u[k].lid[0] && infos[i].exists)
 					wa_msg_learn_mapping(s, u[k].jid, u[k].lid);
 			}
+			if (s->msg)
+				cache_put(s->msg, digits, &infos[i]);
 		}
 	}
 	r->done(s, err, err == 0 ? infos : NULL, err == 0 ? r->n : 0, r->user);
@@ -66,6 +151,8 @@ int wa_session_check_numbers(wa_session *s, const char *const *numbers, size_t n
 		return WA_EINVAL;
 	if (!ready(s))
 		return WA_ESTATE;
+	if (s->msg && from_cache(s, numbers, n, done, user))
+		return 0;
 	numbers_req *r = calloc(1, sizeof *r);
 	if (!r || !(r->queries = calloc(n, sizeof *r->queries))) {
 		free(r);

@@ -408,3 +408,9 @@ int wa_session_send_reaction(wa_session *s, const wa_msg_key *tgt, const char *e
 	free(msg);
 	return rc;
 }
+
+int wa_msg_queue(wa_session *s, const char *chat, const char *id, const uint8_t *msg, size_t len,
+	char **id_out)
+{
+	return queue_message(s, chat, id, msg, len, id_out);
+}

@@ -115,7 +115,13 @@ static void emit_message(wa_session *s, const char *chat, const wa_in_msg *in, b
 	ev.u.message.text = v.text;
 	ev.u.message.message_json = v.json;
 	ev.u.message.offline = in->offline;
+	char *poll = v.message_type && strcmp(v.message_type, "pollUpdateMessage") == 0
+			     ? wa_msg_poll_attach(s, ev.u.message.key.remote_jid, from_me, pt, pt_len, v.json)
+			     : NULL;
+	if (poll)
+		ev.u.message.message_json = poll;
 	wa_session_emit(s, &ev);
+	free(poll);
 	free(alt);
 	wa_msg_view_clear(&v);
 }

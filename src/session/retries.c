@@ -123,6 +123,7 @@ static void resend_to(wa_session *s, const char *chat, const char *id, const cha
 		wa_msg_enc e = {.jid = dev_s, .type = ty, .ct = ct, .ct_len = ct_len};
 		wa_msg_stanza ms = {
 			.id = id, .to = dev_s, .type = k->stanza_type, .single = true, .encs = &e, .n_encs = 1,
+			.edit = wa_msg_kind_edit_attr(row->plaintext, row->plaintext_len),
 			.recipient = own ? chat : NULL, .retry_count = count,
 			.decrypt_fail_hide = k->hide_decrypt_fail,
 			.device_identity = s->creds->adv_identity,

@@ -75,6 +75,7 @@ int wa_msg_job_seal(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *rec
 			.reporting_token = has_rtok ? rtok : NULL,
 			.tctoken = tct, .tctoken_len = tct_len,
 			.id = j->id, .to = j->chat, .type = k->stanza_type, .encs = encs, .n_encs = ne,
+			.edit = wa_msg_kind_edit_attr(j->msg, j->msg_len),
 			.decrypt_fail_hide = k->hide_decrypt_fail,
 			.device_identity = s->creds->adv_identity,
 			.device_identity_len = s->creds->adv_identity_len,

@@ -10,7 +10,10 @@
  *   - send_text: status SENT, DELIVERED, READ 30 ms apart; a text starting
  *     with "echo " also produces an incoming message with the rest; one
  *     starting with "fail " gets ERROR (WA_ENOTFOUND, "not on WhatsApp");
- *   - check_numbers: numbers ending in 0000 do not exist;
+ *   - send_location / _contacts / _poll / _edit / _revoke: accepted like a
+ *     text (an id, then SENT, DELIVERED, READ);
+ *   - check_numbers: numbers ending in 0000 do not exist (so sends to them
+ *     get wamd's 400 exists:false);
  *   - logout: removes the marker, emits LOGGED_OUT;
  *   - new: a proxy is checked with libwa's real parser (wa_tr_proxy_check)
  *     and written to <WAMD_FAKE_DIR>/proxy-<instance id> with the password
@@ -401,6 +404,52 @@ int wa_session_send_reaction(wa_session *s, const wa_msg_key *target, const char
 {
 	(void)s, (void)target, (void)emoji, (void)id_out;
 	return WA_ESTATE;
+}
+
+/* the other kinds: accepted like a text (an id, then SENT/DELIVERED/READ) */
+static int fake_queue(wa_session *s, const char *to, char **id_out)
+{
+	if (!s->paired)
+		return WA_ESTATE;
+	char id[32];
+	snprintf(id, sizeof id, "3EB0%018u", ++s->id_counter);
+	for (unsigned st = WA_MSG_SENT; st <= WA_MSG_READ; st++)
+		after(s, 30 * (long)(st - 1), K_STATUS, to, id, st);
+	if (id_out && !(*id_out = strdup(id)))
+		return WA_ENOMEM;
+	return 0;
+}
+
+int wa_session_send_location(wa_session *s, const char *to, double lat, double lon, const char *name,
+			     const char *address, const wa_send_opts *opts, char **id_out)
+{
+	(void)lat, (void)lon, (void)name, (void)address, (void)opts;
+	return fake_queue(s, to, id_out);
+}
+
+int wa_session_send_contacts(wa_session *s, const char *to, const char *list_name, const wa_vcard *cards,
+			     size_t n, const wa_send_opts *opts, char **id_out)
+{
+	(void)list_name, (void)cards, (void)n, (void)opts;
+	return fake_queue(s, to, id_out);
+}
+
+int wa_session_send_poll(wa_session *s, const char *to, const char *name, const char *const *options, size_t n,
+			 unsigned selectable, const uint8_t *secret, const wa_send_opts *opts, char **id_out)
+{
+	(void)name, (void)options, (void)n, (void)selectable, (void)secret, (void)opts;
+	return fake_queue(s, to, id_out);
+}
+
+int wa_session_send_edit(wa_session *s, const wa_msg_key *target, const char *text, char **id_out)
+{
+	(void)text;
+	return fake_queue(s, target->remote_jid, id_out);
+}
+
+int wa_session_send_revoke(wa_session *s, const wa_msg_key *target, char **id_out)
+{
+	return fake_queue(s, target->remote_jid, id_out);
 }
 
 int wa_session_mark_read(wa_session *s, const wa_msg_key *keys, size_t n)

@@ -534,13 +534,13 @@ def test_webhooks():
         # the other updates carry no wamdError
         check(all("wamdError" not in e["json"]["data"] for e in msg_evs if e["json"]["event"] == "messages.update"),
               "no wamdError on SERVER_ACK/DELIVERY_ACK/READ")
-        st, rec = d.req("POST", "/message/sendText/wh1", {"number": "5511988880000", "text": "fail please"}, key=ADMIN)
+        st, rec = d.req("POST", "/message/sendText/wh1", {"number": "5511988881234", "text": "fail please"}, key=ADMIN)
         fid = rec["key"]["id"]
         err = wait_for(lambda: [e["json"]["data"] for e in rx.parsed() if e["json"]["event"] == "messages.update"
                                 and e["json"]["data"]["keyId"] == fid], 10)
         check(err and err[0]["status"] == "ERROR"
               and err[0].get("wamdError") == {"error": "WA_ENOTFOUND", "reason": "not on WhatsApp"}
-              and err[0]["remoteJid"] == "5511988880000@s.whatsapp.net" and err[0]["messageId"] == fid
+              and err[0]["remoteJid"] == "5511988881234@s.whatsapp.net" and err[0]["messageId"] == fid
               and err[0]["fromMe"] is True, "MESSAGES_UPDATE ERROR carries wamdError %s" % (err[:1],))
     finally:
         rx.stop()

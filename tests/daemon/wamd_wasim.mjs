@@ -5,8 +5,7 @@
 //   QR from the API -> CONNECTION_UPDATE open -> Baileys sends -> webhook
 //   MESSAGES_UPSERT with the text -> sendText to Baileys -> Baileys gets it
 //   -> MESSAGES_UPDATE statuses -> sendText to a number not on WhatsApp
-//   -> MESSAGES_UPDATE ERROR with wamdError {error, reason}, Evolution's
-//   fields unchanged -> SIGTERM: clean exit.
+//   -> Evolution's 400 exists:false, nothing queued -> SIGTERM: clean exit.
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -135,21 +134,16 @@ try {
   check(hooks.filter((h) => h.event === 'messages.update' && h.data.keyId === id).every((h) => !('wamdError' in h.data)),
     'no wamdError on a message that was not given up');
 
-  // a number that is not on WhatsApp: the send is accepted (Evolution does
-  // not look the number up first either), then given up with a reason
+  // a number that is not on WhatsApp: Evolution's 400 with the lookup
+  // object, before anything is queued
   const NOBODY = '15550009999';
+  const sendsBefore = hooks.filter((h) => h.event === 'send.message').length;
   r = await api('POST', '/message/sendText/w1', { number: NOBODY, text: 'to nobody' });
-  dumpOnFail(r.status === 201, `sendText to ${NOBODY} accepted (${r.status})`);
-  const eid = r.json.key.id;
-  const eh = await waitFor(() => hooks.find((h) => h.event === 'messages.update' && h.data.keyId === eid &&
-    h.data.status === 'ERROR'), 20000, 'MESSAGES_UPDATE ERROR');
-  dumpOnFail(eh, 'MESSAGES_UPDATE ERROR for a number not on WhatsApp');
-  const ed = eh.data;
-  check(ed.wamdError?.error === 'WA_ENOTFOUND' && ed.wamdError?.reason === 'not on WhatsApp',
-    `wamdError carries the error and reason (${JSON.stringify(ed.wamdError)})`);
-  check(ed.remoteJid === `${NOBODY}@s.whatsapp.net` && ed.fromMe === true && ed.messageId === eid &&
-    typeof ed.instanceId === 'string' && typeof ed.participant === 'string',
-    `Evolution's messages.update fields are all there (${Object.keys(ed).join(',')})`);
+  dumpOnFail(r.status === 400 && JSON.stringify(r.json.response.message) ===
+    JSON.stringify([{ jid: `${NOBODY}@s.whatsapp.net`, exists: false, number: NOBODY }]),
+    `sendText to ${NOBODY}: 400 exists:false (${r.status} ${JSON.stringify(r.json)})`);
+  await sleep(300);
+  check(hooks.filter((h) => h.event === 'send.message').length === sendsBefore, 'nothing queued for it (no SEND_MESSAGE)');
 
   // crash and restart: the instance logs in with its stored credentials and
   // a message sent while wamd was down arrives as a webhook

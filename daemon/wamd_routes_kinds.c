@@ -1,0 +1,438 @@
+/* Evolution's routes for the message kinds beyond text: sendLocation,
+ * sendContact, sendReaction, sendList / sendButtons (refused as Evolution
+ * refuses them on Baileys), and the chat controller's updateMessage (edit)
+ * and deleteMessageForEveryone (revoke). */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "wamd_routes.h"
+
+/* WhatsApp's edit window */
+#define EDIT_WINDOW_S (15 * 60)
+#define MAX_CONTACTS 50
+
+static void required(struct wamd_conn *c, const char *field)
+{
+	char b[128];
+	snprintf(b, sizeof b, "instance requires property \"%s\"", field);
+	bad_request(c, b);
+}
+
+/* body.number -> jid; false after answering. */
+static bool number_of(struct wamd_conn *c, struct wamd_tenant *t, json_t *body, char jid[WA_STORE_JID_MAX])
+{
+	const char *number = jstr(body, "number");
+	if (!number) {
+		required(c, "number");
+		return false;
+	}
+	if (wamd_normalize_number(number, jid, WA_STORE_JID_MAX) != 0) {
+		wamd_reply_error(c, 400, json_pack("[{s:s, s:b, s:s}]", "jid", number, "exists", 0, "number", number));
+		return false;
+	}
+	if (!wamd_tenant_is_paired(t)) {
+		wamd_reply_error(c, 500, json_string("Connection Closed"));
+		return false;
+	}
+	return true;
+}
+
+/* The text a quote shows of its message. */
+static const char *content_text(json_t *m)
+{
+	const char *t = jstr(m, "conversation");
+	if (!t)
+		t = jstr(json_object_get(m, "extendedTextMessage"), "text");
+	static const char *const captioned[] = { "imageMessage", "videoMessage", "documentMessage" };
+	for (size_t i = 0; !t && i < 3; i++)
+		t = jstr(json_object_get(m, captioned[i]), "caption");
+	return t;
+}
+
+json_t *wamd_quoted_of(struct wamd_tenant *t, json_t *body, const char *jid, struct wamd_send_extra *x)
+{
+	json_t *quoted = json_object_get(body, "quoted");
+	json_t *qkey = json_object_get(quoted, "key");
+	const char *qid = jstr(qkey, "id");
+	if (!qid)
+		return NULL;
+	json_t *qmsg = json_object_get(quoted, "message");
+	json_t *hold = NULL;
+	bool from_me = json_is_true(json_object_get(qkey, "fromMe"));
+	const char *qjid = jstr(qkey, "remoteJid") ? jstr(qkey, "remoteJid") : jid;
+	if (!qmsg) {
+		/* as Evolution: the original from the store by its id; when it is
+		 * not there, the message goes without the quote */
+		wa_store_mrec_query q = { .key_id = qid, .from_me = -1, .limit = 1 };
+		wa_store_mrec_row *rows = NULL;
+		size_t n = 0;
+		int64_t total = 0;
+		if (wa_store_msgrec_find(t->d->store, t->id, &q, &rows, &n, &total) == 0 && n == 1)
+			hold = json_loadb(rows[0].record, rows[0].record_len, 0, NULL);
+		wa_store_mrec_rows_free(rows, n);
+		if (!hold)
+			return NULL;
+		qmsg = json_object_get(hold, "message");
+		json_t *k = json_object_get(hold, "key");
+		from_me = json_is_true(json_object_get(k, "fromMe"));
+		if (jstr(k, "remoteJid"))
+			qjid = jstr(k, "remoteJid");
+	}
+	x->quoted_id = qid;
+	x->quoted_jid = qjid;
+	x->quoted_from_me = from_me;
+	x->quoted_text = content_text(qmsg);
+	return hold;
+}
+
+static void sent(struct wamd_conn *c, struct wamd_tenant *t, int rc, char *id, const char *jid,
+		 json_t *message, const char *type)
+{
+	if (rc != 0 || !id) {
+		free(id);
+		json_decref(message);
+		wamd_reply_error(c, 400, json_pack("[s]", wa_strerror(rc ? rc : WA_ENOMEM)));
+		return;
+	}
+	wamd_lat_accepted(t, id, c->t_dispatch_ns);
+	json_t *rec = wamd_sent_record_msg(t, jid, id, message, type, wamd_now_ms() / 1000);
+	free(id);
+	wamd_emit(t, "SEND_MESSAGE", json_deep_copy(rec));
+	wamd_reply_json(c, 201, rec);
+}
+
+void wamd_h_send_location(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	static const char *const need[] = { "latitude", "longitude", "name", "address" };
+	for (size_t i = 0; i < 4; i++)
+		if (!json_object_get(body, need[i])) {
+			required(c, need[i]);
+			return;
+		}
+	json_t *la = json_object_get(body, "latitude"), *lo = json_object_get(body, "longitude");
+	const char *name = jstr(body, "name"), *address = jstr(body, "address");
+	double lat = json_number_value(la), lon = json_number_value(lo);
+	if (!json_is_number(la) || !json_is_number(lo) || !name || !address || !(fabs(lat) <= 90) ||
+	    !(fabs(lon) <= 180)) {
+		bad_request(c, "latitude and longitude must be numbers in range; name and address strings");
+		return;
+	}
+	char jid[WA_STORE_JID_MAX];
+	if (!number_of(c, t, body, jid) || !wamd_send_checked(c, t, body, jid, wamd_h_send_location))
+		return;
+	struct wamd_send_extra x = { 0 };
+	json_t *qhold = wamd_quoted_of(t, body, jid, &x);
+	char *id = NULL;
+	int rc = wamd_tenant_send_location(t, jid, lat, lon, name, address, &x, &id);
+	json_decref(qhold);
+	sent(c, t, rc, id, jid,
+	     json_pack("{s:{s:f, s:f, s:s, s:s}}", "locationMessage", "degreesLatitude", lat, "degreesLongitude", lon,
+		       "name", name, "address", address),
+	     "locationMessage");
+}
+
+/* Evolution's vCard 3.0 for one contact entry. */
+static char *vcard_of(json_t *ct)
+{
+	const char *full = jstr(ct, "fullName"), *phone = jstr(ct, "phoneNumber");
+	const char *org = jstr(ct, "organization"), *email = jstr(ct, "email"), *url = jstr(ct, "url");
+	char waid[64];
+	const char *wuid = jstr(ct, "wuid");
+	size_t o = 0;
+	for (const char *p = wuid ? wuid : phone; *p && *p != '@' && o + 1 < sizeof waid; p++)
+		if (isdigit((unsigned char)*p))
+			waid[o++] = *p;
+	waid[o] = '\0';
+	char *v = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&v, &len);
+	if (!f)
+		return NULL;
+	fprintf(f, "BEGIN:VCARD\nVERSION:3.0\nN:%s\nFN:%s\n", full, full);
+	if (org)
+		fprintf(f, "ORG:%s;\n", org);
+	if (email)
+		fprintf(f, "EMAIL:%s\n", email);
+	if (url)
+		fprintf(f, "URL:%s\n", url);
+	fprintf(f, "item1.TEL;waid=%s:%s\nitem1.X-ABLabel:Celular\nEND:VCARD", waid, phone);
+	if (fclose(f) != 0) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+void wamd_h_send_contact(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	json_t *list = json_object_get(body, "contact");
+	if (!json_is_array(list) || json_array_size(list) == 0) {
+		required(c, "contact");
+		return;
+	}
+	size_t n = json_array_size(list);
+	if (n > MAX_CONTACTS) {
+		bad_request(c, "contact must have at most 50 items");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *ct = json_array_get(list, i);
+		const char *phone = jstr(ct, "phoneNumber");
+		if (!jstr(ct, "fullName")) {
+			required(c, "fullName");
+			return;
+		}
+		if (!phone || strlen(phone) < 10) {
+			bad_request(c, "phoneNumber must have at least 10 characters");
+			return;
+		}
+	}
+	char jid[WA_STORE_JID_MAX];
+	if (!number_of(c, t, body, jid) || !wamd_send_checked(c, t, body, jid, wamd_h_send_contact))
+		return;
+	const char *names[MAX_CONTACTS];
+	char *vcards[MAX_CONTACTS] = { 0 };
+	json_t *cards = json_array();
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		json_t *ct = json_array_get(list, i);
+		names[i] = jstr(ct, "fullName");
+		if (!(vcards[i] = vcard_of(ct)))
+			rc = WA_ENOMEM;
+		else
+			json_array_append_new(cards, json_pack("{s:s, s:s}", "displayName", names[i], "vcard", vcards[i]));
+	}
+	char list_name[32];
+	snprintf(list_name, sizeof list_name, "%zu contacts", n);
+	struct wamd_send_extra x = { 0 };
+	json_t *qhold = wamd_quoted_of(t, body, jid, &x);
+	char *id = NULL;
+	if (rc == 0)
+		rc = wamd_tenant_send_contacts(t, jid, list_name, names, (const char *const *)vcards, n, &x, &id);
+	json_decref(qhold);
+	json_t *msg = n == 1 ? json_pack("{s:O}", "contactMessage", json_array_get(cards, 0))
+			     : json_pack("{s:{s:s, s:O}}", "contactsArrayMessage", "displayName", list_name, "contacts",
+					 cards);
+	json_decref(cards);
+	for (size_t i = 0; i < n; i++)
+		free(vcards[i]);
+	sent(c, t, rc, id, jid, msg, n == 1 ? "contactMessage" : "contactsArrayMessage");
+}
+
+#define MAX_POLL_VALUES 10
+
+void wamd_h_send_poll(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	const char *name = jstr(body, "name");
+	json_t *values = json_object_get(body, "values"), *sc = json_object_get(body, "selectableCount");
+	if (!name || !json_is_array(values) || !json_is_integer(sc)) {
+		required(c, !name ? "name" : !json_is_array(values) ? "values" : "selectableCount");
+		return;
+	}
+	size_t n = json_array_size(values);
+	json_int_t sel = json_integer_value(sc);
+	if (n < 2 || n > MAX_POLL_VALUES || sel < 0 || sel > MAX_POLL_VALUES) {
+		bad_request(c, "values must have 2 to 10 items and selectableCount be 0 to 10");
+		return;
+	}
+	const char *opts[MAX_POLL_VALUES];
+	for (size_t i = 0; i < n; i++) {
+		opts[i] = json_string_value(json_array_get(values, i));
+		for (size_t k = 0; opts[i] && k < i; k++)
+			if (!strcmp(opts[k], opts[i]))
+				opts[i] = NULL;
+		if (!opts[i]) {
+			bad_request(c, "values must be unique strings");
+			return;
+		}
+	}
+	char jid[WA_STORE_JID_MAX];
+	if (!number_of(c, t, body, jid) || !wamd_send_checked(c, t, body, jid, wamd_h_send_poll))
+		return;
+	uint8_t secret[32];
+	if (RAND_bytes(secret, sizeof secret) != 1) {
+		wamd_reply_error(c, 500, json_string("no randomness"));
+		return;
+	}
+	struct wamd_send_extra x = { 0 };
+	json_t *qhold = wamd_quoted_of(t, body, jid, &x);
+	char *id = NULL;
+	unsigned us = (unsigned)(sel > (json_int_t)n ? (json_int_t)n : sel);
+	int rc = wamd_tenant_send_poll(t, jid, name, opts, n, us, secret, &x, &id);
+	json_decref(qhold);
+	json_t *options = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(options, json_pack("{s:s}", "optionName", opts[i]));
+	char *b64 = wamd_b64(secret, sizeof secret);
+	const char *type = us == 1 ? "pollCreationMessageV3" : "pollCreationMessage";
+	json_t *msg = json_pack("{s:{s:s, s:o, s:i}, s:{s:s?}}", type, "name", name, "options", options,
+				"selectableOptionsCount", (int)us, "messageContextInfo", "messageSecret", b64);
+	free(b64);
+	sent(c, t, rc, id, jid, msg, type);
+}
+
+/* One emoji (one grapheme of non-ASCII code points, joiners and selectors
+ * included), or "" to remove a reaction. */
+static bool reaction_ok(const char *r)
+{
+	size_t n = strlen(r);
+	if (n == 0)
+		return true;
+	if (n > 32)
+		return false;
+	for (const char *p = r; *p; p++)
+		if ((unsigned char)*p < 0x80 && !strchr("#*0123456789", *p))
+			return false;
+	return true;
+}
+
+void wamd_h_send_reaction(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	json_t *key = json_object_get(body, "key");
+	const char *rjid = jstr(key, "remoteJid"), *mid = jstr(key, "id"), *reaction = jstr(body, "reaction");
+	json_t *fm = json_object_get(key, "fromMe");
+	if (!key || !rjid || !mid || !json_is_boolean(fm)) {
+		required(c, !key ? "key" : !rjid ? "remoteJid" : !mid ? "id" : "fromMe");
+		return;
+	}
+	if (!reaction || !reaction_ok(reaction)) {
+		wamd_reply_error(c, 400, json_pack("[s]", "Reaction must be a single emoji or empty string"));
+		return;
+	}
+	char jid[WA_STORE_JID_MAX];
+	if (wamd_normalize_number(rjid, jid, sizeof jid) != 0) {
+		bad_request(c, "key.remoteJid is not a JID");
+		return;
+	}
+	if (!wamd_tenant_is_paired(t)) {
+		wamd_reply_error(c, 500, json_string("Connection Closed"));
+		return;
+	}
+	const char *part = jstr(key, "participant");
+	char *id = NULL;
+	int rc = wamd_tenant_send_action(t, WAMD_ACT_REACT, jid, json_is_true(fm), mid, part, reaction, &id);
+	json_t *k = json_pack("{s:s, s:O, s:s}", "remoteJid", jid, "fromMe", fm, "id", mid);
+	if (part)
+		json_object_set_new(k, "participant", json_string(part));
+	char ts[32];
+	snprintf(ts, sizeof ts, "%lld", (long long)wamd_now_ms());
+	sent(c, t, rc, id, jid, json_pack("{s:{s:o, s:s, s:s}}", "reactionMessage", "key", k, "text", reaction,
+					  "senderTimestampMs", ts),
+	     "reactionMessage");
+}
+
+/* Interactive formats WhatsApp no longer delivers to Baileys clients. */
+void wamd_h_send_unavailable(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	(void)t, (void)body;
+	wamd_reply_error(c, 400, json_pack("[s]", "Method not available on WhatsApp Baileys"));
+}
+
+/* The stored record of one of our messages, or NULL. */
+static json_t *own_record(struct wamd_tenant *t, const char *id)
+{
+	wa_store_mrec_query q = { .key_id = id, .from_me = 1, .limit = 1 };
+	wa_store_mrec_row *rows = NULL;
+	size_t n = 0;
+	int64_t total = 0;
+	json_t *rec = NULL;
+	if (wa_store_msgrec_find(t->d->store, t->id, &q, &rows, &n, &total) == 0 && n == 1)
+		rec = json_loadb(rows[0].record, rows[0].record_len, 0, NULL);
+	wa_store_mrec_rows_free(rows, n);
+	return rec;
+}
+
+void wamd_h_update_message(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	json_t *key = json_object_get(body, "key");
+	const char *mid = jstr(key, "id"), *text = jstr(body, "text");
+	if (!mid || !text) {
+		required(c, !mid ? "key.id" : "text");
+		return;
+	}
+	char jid[WA_STORE_JID_MAX];
+	if (!number_of(c, t, body, jid))
+		return;
+	json_t *rec = own_record(t, mid);
+	const char *type = json_string_value(json_object_get(rec, "messageType"));
+	json_int_t sent_at = json_integer_value(json_object_get(rec, "messageTimestamp"));
+	/* Evolution edits only texts it has stored (else "not compatible") */
+	bool text_kind = type && (!strcmp(type, "conversation") || !strcmp(type, "extendedTextMessage"));
+	json_decref(rec);
+	if (!text_kind) {
+		wamd_reply_error(c, 400, json_pack("[s]", "Message not compatible"));
+		return;
+	}
+	int64_t now = wamd_now_ms();
+	if (now / 1000 - sent_at > EDIT_WINDOW_S) {
+		wamd_reply_error(c, 400, json_pack("[s]", "Message is older than 15 minutes"));
+		return;
+	}
+	char *id = NULL;
+	int rc = wamd_tenant_send_action(t, WAMD_ACT_EDIT, jid, true, mid, NULL, text, &id);
+	if (rc != 0 || !id) {
+		free(id);
+		wamd_reply_error(c, 400, json_pack("[s]", wa_strerror(rc ? rc : WA_ENOMEM)));
+		return;
+	}
+	char tms[32], ts[32];
+	snprintf(tms, sizeof tms, "%lld", (long long)now);
+	snprintf(ts, sizeof ts, "%lld", (long long)(now / 1000));
+	json_t *pm = json_pack("{s:{s:s, s:b, s:s}, s:s, s:{s:s}, s:s}", "key", "remoteJid", jid, "fromMe", 1, "id",
+			       mid, "type", "MESSAGE_EDIT", "editedMessage", "conversation", text, "timestampMs", tms);
+	json_t *edited = json_object_get(pm, "editedMessage");
+	if (wamd_apply_edit(t, mid, true, edited, now / 1000) != 0)
+		LOGW("instance %s: edited message %s not in the store", t->name, mid);
+	wamd_emit(t, "SEND_MESSAGE_UPDATE", json_deep_copy(pm));
+	json_t *out = json_pack("{s:{s:s, s:b, s:s}, s:{s:o}, s:s, s:s}", "key", "remoteJid", jid, "fromMe", 1, "id",
+				id, "message", "protocolMessage", pm, "messageTimestamp", ts, "status", "PENDING");
+	free(id);
+	wamd_reply_json(c, 200, out);
+}
+
+void wamd_h_delete_for_everyone(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	const char *mid = jstr(body, "id"), *rjid = jstr(body, "remoteJid"), *part = jstr(body, "participant");
+	json_t *fm = json_object_get(body, "fromMe");
+	if (!mid || !rjid || !json_is_boolean(fm)) {
+		required(c, !mid ? "id" : !rjid ? "remoteJid" : "fromMe");
+		return;
+	}
+	char jid[WA_STORE_JID_MAX];
+	if (wamd_normalize_number(rjid, jid, sizeof jid) != 0) {
+		bad_request(c, "remoteJid is not a JID");
+		return;
+	}
+	if (!wamd_tenant_is_paired(t)) {
+		wamd_reply_error(c, 500, json_string("Connection Closed"));
+		return;
+	}
+	char *id = NULL;
+	int rc = wamd_tenant_send_action(t, WAMD_ACT_REVOKE, jid, json_is_true(fm), mid, part, NULL, &id);
+	if (rc != 0 || !id) {
+		free(id);
+		wamd_reply_error(c, 400, json_pack("[s]", wa_strerror(rc ? rc : WA_ENOMEM)));
+		return;
+	}
+	json_t *target = json_pack("{s:s, s:O, s:s}", "remoteJid", jid, "fromMe", fm, "id", mid);
+	if (part)
+		json_object_set_new(target, "participant", json_string(part));
+	/* the stored copy is marked DELETED; MESSAGES_DELETE carries it */
+	wa_msg_key k = { .remote_jid = jid, .from_me = json_is_true(fm), .id = mid, .participant = part };
+	json_t *pmsg = json_pack("{s:{s:O, s:s}}", "protocolMessage", "key", target, "type", "REVOKE");
+	if (!wamd_on_edit_or_revoke(t, &k, wamd_now_ms() / 1000, pmsg))
+		LOGW("instance %s: revoke of %s not applied to the store", t->name, mid);
+	json_decref(pmsg);
+	char ts[32];
+	snprintf(ts, sizeof ts, "%lld", (long long)(wamd_now_ms() / 1000));
+	json_t *out = json_pack("{s:{s:s, s:b, s:s}, s:{s:{s:o, s:s}}, s:s, s:s}", "key", "remoteJid", jid, "fromMe",
+				1, "id", id, "message", "protocolMessage", "key", target, "type", "REVOKE",
+				"messageTimestamp", ts, "status", "PENDING");
+	free(id);
+	wamd_reply_json(c, 201, out);
+}

@@ -1,0 +1,393 @@
+// Message kinds and actions beyond text through wamd's Evolution API (suite
+// e2e), 1:1 with an unmodified Baileys 7.0.0-rc14 peer on wasim:
+//   Baileys -> wamd: location, live location, one and several contact cards,
+//     a mention, a forward, a kind our schema lacks (generic event, raw),
+//     polls (one choice, several), an edit and a revoke. For each content, our webhook's message (and
+//     messageType) equals Baileys' own JSON of the message it sent, field by
+//     field.
+//   wamd -> Baileys: sendLocation (with a quote), sendContact (one, two),
+//     sendPoll (one choice, several),
+//     sendText with mentioned, sendReaction, chat/updateMessage and
+//     chat/deleteMessageForEveryone; Baileys' parsed message has the fields.
+//   sendList / sendButtons: Evolution's 400. A send to a number not on
+//     WhatsApp: Evolution's 400 exists:false, nothing queued, the lookup
+//     cached; `delay` shows "composing" that long before the send.
+//   Edits and a revoke sent while wamd is down are applied after restart,
+//   in order.
+// argv: [node, script, wamd, wasim]
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
+
+watchdog(170);
+const [wamdExe, wasimExe] = process.argv.slice(2);
+const KEY = 'wasim-kinds-key-5d1e0c';
+const WAMD_PHONE = '15550006666';
+const PEER_PHONE = '15550007777';
+const WAMD_JID = `${WAMD_PHONE}@s.whatsapp.net`;
+const PEER_JID = `${PEER_PHONE}@s.whatsapp.net`;
+const { B } = await baileys();
+
+const freePort = () => new Promise((res) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
+});
+
+const hooks = [];
+const rx = http.createServer((req, res) => {
+  let b = '';
+  req.on('data', (d) => { b += d; });
+  req.on('end', () => {
+    try { hooks.push(JSON.parse(b)); } catch { /* ignore */ }
+    res.writeHead(200).end('ok');
+  });
+});
+await new Promise((r) => rx.listen(0, '127.0.0.1', r));
+const hookUrl = `http://127.0.0.1:${rx.address().port}/hook`;
+
+const waitFor = async (pred, ms, what) => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = pred();
+    if (v) return v;
+    await sleep(50);
+  }
+  console.error(`# timed out waiting for ${what}`);
+  return null;
+};
+
+// protobufjs' toJSON of a Message (what Evolution's `message` is built from)
+const pbJson = (m) => B.proto.Message.toObject(B.proto.Message.fromObject(m),
+  { longs: String, enums: String, bytes: String, json: true });
+const canon = (v) => (Array.isArray(v) ? v.map(canon)
+  : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon(v[k])])) : v);
+const textOf = (m) => m?.conversation ?? m?.extendedTextMessage?.text;
+const same = (a, b) => JSON.stringify(canon(a)) === JSON.stringify(canon(b));
+
+const sim = await startWasim(wasimExe);
+let r = await sim.api('POST', '/_sim/accounts', { phone: WAMD_PHONE });
+check(r.status === 201, 'wasim account for wamd');
+const peer = await pairByQr(sim, PEER_PHONE, 'peer');
+const peerMsgs = [];
+const peerUpdates = [];
+peer.sock.ev.on('messages.upsert', ({ messages }) => { for (const m of messages) peerMsgs.push(m); });
+peer.sock.ev.on('messages.update', (us) => { for (const u of us) peerUpdates.push(u); });
+
+const data = tmpDir('wamd-kinds-');
+const port = await freePort();
+const wamdArgs = ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
+  '--wa-url', sim.url, '--wa-trust-root', sim.root, '--webhook-allow-loopback',
+  '--webhook-initial-delay-ms', '200', '--log-level', 'debug'];
+let wamdLog = '';
+const startWamd = () => {
+  const p = spawn(wamdExe, wamdArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+  p.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
+  return p;
+};
+let wamd = startWamd();
+process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
+const api = async (method, p, body) => {
+  const res = await fetch(`http://127.0.0.1:${port}${p}`, {
+    method, headers: { apikey: KEY, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const t = await res.text();
+  return { status: res.status, json: t ? JSON.parse(t) : null };
+};
+const dumpOnFail = (cond, msg) => { if (!cond) process.stderr.write(wamdLog.slice(-8000)); check(cond, msg); };
+const waitOpen = async () => {
+  for (let i = 0; i < 300; i++) {
+    try { if ((await api('GET', '/instance/connectionState/k1')).json?.instance?.state === 'open') return true; } catch { /* starting */ }
+    await sleep(100);
+  }
+  return false;
+};
+const upsertOf = (id, ms = 20000) => waitFor(() => hooks.find((h) => h.event === 'messages.upsert' && h.data.key.id === id), ms, `MESSAGES_UPSERT ${id}`);
+const peerGot = (id, ms = 20000) => waitFor(() => peerMsgs.find((m) => m.key.id === id), ms, `Baileys receives ${id}`);
+const stored = async (id) => (await api('POST', '/chat/findMessages/k1', { where: { key: { id } } })).json?.messages?.records?.[0];
+
+// Baileys sent `sent`; our webhook for it must carry the same content.
+const sameAsBaileys = async (sent, what) => {
+  const up = await upsertOf(sent.key.id);
+  dumpOnFail(up, `${what}: MESSAGES_UPSERT`);
+  const ref = pbJson(sent.message);
+  const type = B.getContentType(sent.message);
+  check(up.data.key.id === sent.key.id && up.data.key.fromMe === false && up.data.key.remoteJid === PEER_JID,
+    `${what}: key (${JSON.stringify(up.data.key)})`);
+  if (type === 'extendedTextMessage') {
+    // Evolution's normalization: reported as conversation, context on top
+    const ext = ref.extendedTextMessage;
+    check(up.data.messageType === 'conversation' && up.data.message.conversation === ext.text &&
+      !('extendedTextMessage' in up.data.message), `${what}: extendedTextMessage reported as conversation`);
+    check(same(up.data.contextInfo, ext.contextInfo),
+      `${what}: contextInfo equals Baileys' field by field (${JSON.stringify(up.data.contextInfo)} vs ${JSON.stringify(ext.contextInfo)})`);
+  } else {
+    check(up.data.messageType === type, `${what}: messageType ${up.data.messageType} = Baileys' ${type}`);
+    check(same(up.data.message[type], ref[type]),
+      `${what}: message.${type} equals Baileys' JSON field by field\n#  ours   ${JSON.stringify(canon(up.data.message[type]))}\n#  Baileys ${JSON.stringify(canon(ref[type]))}`);
+  }
+  if (ref.messageContextInfo?.messageSecret)
+    check(up.data.message.messageContextInfo?.messageSecret === ref.messageContextInfo.messageSecret,
+      `${what}: messageContextInfo.messageSecret as Baileys`);
+  return up;
+};
+
+try {
+  for (let i = 0; i < 100; i++) {
+    try { if ((await api('GET', '/')).status === 200) break; } catch { /* not yet */ }
+    await sleep(50);
+  }
+  r = await api('POST', '/instance/create', {
+    instanceName: 'k1', integration: 'WHATSAPP-BAILEYS', qrcode: true,
+    webhook: { url: hookUrl, enabled: true, events: ['MESSAGES_UPSERT', 'MESSAGES_UPDATE', 'MESSAGES_EDITED',
+      'MESSAGES_DELETE', 'SEND_MESSAGE', 'SEND_MESSAGE_UPDATE'] },
+  });
+  dumpOnFail(r.status === 201, `instance created (${r.status})`);
+  let qr = r.json.qrcode?.code;
+  if (!qr) qr = (await api('GET', '/instance/connect/k1')).json.code;
+  r = await sim.api('POST', '/_sim/scan', { phone: WAMD_PHONE, qr });
+  check(r.status === 200, 'simulated phone scanned the QR');
+  dumpOnFail(await waitOpen(), 'wamd open');
+
+  // ---------------- Baileys -> wamd ----------------
+  let sent = await peer.sock.sendMessage(WAMD_JID, { location: { degreesLatitude: -19.93359, degreesLongitude: -43.93851, name: 'Praça da Liberdade', address: 'Belo Horizonte' } });
+  await sameAsBaileys(sent, 'location');
+
+  const live = { liveLocationMessage: { degreesLatitude: 48.8584, degreesLongitude: 2.2945, accuracyInMeters: 12,
+    speedInMps: 1.5, degreesClockwiseFromMagneticNorth: 270, caption: 'on my way', sequenceNumber: '7', timeOffset: 30 } };
+  let lid = await peer.sock.relayMessage(WAMD_JID, live, {});
+  await sameAsBaileys({ key: { id: lid }, message: live }, 'live location update');
+
+  const vc = (n, p) => `BEGIN:VCARD\nVERSION:3.0\nFN:${n}\nTEL;type=CELL;waid=${p}:+${p}\nEND:VCARD`;
+  sent = await peer.sock.sendMessage(WAMD_JID, { contacts: { displayName: 'Ana', contacts: [{ displayName: 'Ana', vcard: vc('Ana', '5511977776666') }] } });
+  await sameAsBaileys(sent, 'one contact card');
+  sent = await peer.sock.sendMessage(WAMD_JID, { contacts: { displayName: '2 contacts', contacts: [
+    { displayName: 'Ana', vcard: vc('Ana', '5511977776666') }, { displayName: 'Bia', vcard: vc('Bia', '5511966665555') }] } });
+  await sameAsBaileys(sent, 'two contact cards');
+
+  sent = await peer.sock.sendMessage(WAMD_JID, { text: `hi @${WAMD_PHONE}`, mentions: [WAMD_JID] });
+  let up = await sameAsBaileys(sent, 'mention');
+  check(same(up.data.contextInfo?.mentionedJid, [WAMD_JID]), `mention: contextInfo.mentionedJid (${JSON.stringify(up.data.contextInfo)})`);
+
+  sent = await peer.sock.sendMessage(WAMD_JID, { forward: { key: { remoteJid: WAMD_JID, fromMe: false, id: 'FWD0' }, message: { conversation: 'pass it on' } } });
+  up = await sameAsBaileys(sent, 'forward');
+  check(up.data.contextInfo?.isForwarded === true && up.data.contextInfo?.forwardingScore === 1, 'forward: flagged');
+
+  // polls: one choice (V3) and several
+  sent = await peer.sock.sendMessage(WAMD_JID, { poll: { name: 'Best day?', values: ['Mon', 'Tue', 'Wed'], selectableCount: 1 } });
+  await sameAsBaileys(sent, 'single-choice poll');
+  sent = await peer.sock.sendMessage(WAMD_JID, { poll: { name: 'Which fruits?', values: ['apple', 'pear'], selectableCount: 0 } });
+  await sameAsBaileys(sent, 'multiple-choice poll');
+
+  // a kind our schema does not declare: a generic event with the raw fields
+  const ev = { eventMessage: { name: 'Launch party', description: 'rooftop', isCanceled: false } };
+  lid = await peer.sock.relayMessage(WAMD_JID, ev, {});
+  up = await upsertOf(lid);
+  dumpOnFail(up, 'unknown kind: delivered as MESSAGES_UPSERT, not dropped');
+  const uf = up.data.message.unknownFields?.find((f) => f.field === 75);
+  const rawRef = Buffer.from(B.proto.Message.EventMessage.encode(ev.eventMessage).finish()).toString('base64');
+  check(up.data.messageType === 'unknown' && uf && uf.wireType === 2 && uf.data === rawRef,
+    `unknown kind: messageType unknown with field 75's raw bytes (${JSON.stringify(up.data.message).slice(0, 200)})`);
+
+  // edit and revoke from Baileys
+  const orig = await peer.sock.sendMessage(WAMD_JID, { text: 'typo here' });
+  dumpOnFail(await upsertOf(orig.key.id), 'text to be edited arrived');
+  const edit = await peer.sock.sendMessage(WAMD_JID, { text: 'no typo here', edit: orig.key });
+  const eup = await waitFor(() => hooks.find((h) => h.event === 'messages.update' && h.data.keyId === orig.key.id), 20000, 'edit update');
+  dumpOnFail(eup, 'edit: MESSAGES_UPDATE for the edited message');
+  const ered = pbJson(edit.message).protocolMessage;
+  check(textOf(eup.data.message?.editedMessage?.message) === 'no typo here' && eup.data.remoteJid === PEER_JID &&
+    eup.data.fromMe === false && eup.data.messageId === orig.key.id, `edit: update carries the new text (${JSON.stringify(eup.data)})`);
+  const eed = hooks.find((h) => h.event === 'messages.edited' && h.data.key?.id === orig.key.id);
+  check(eed && same(eed.data, ered), `edit: MESSAGES_EDITED equals Baileys' protocolMessage (${JSON.stringify(eed?.data)})`);
+  check(!hooks.some((h) => h.event === 'messages.upsert' && h.data.key.id === edit.key.id), 'edit: no MESSAGES_UPSERT of its own');
+  let rec = await stored(orig.key.id);
+  check(rec?.message?.conversation === 'no typo here' && rec.editHistory?.[0]?.message?.conversation === 'typo here',
+    `edit: stored message updated, history kept (${JSON.stringify(rec)?.slice(0, 300)})`);
+
+  const gone = await peer.sock.sendMessage(WAMD_JID, { text: 'regret' });
+  dumpOnFail(await upsertOf(gone.key.id), 'text to be revoked arrived');
+  await peer.sock.sendMessage(WAMD_JID, { delete: gone.key });
+  const del = await waitFor(() => hooks.find((h) => h.event === 'messages.delete' && h.data.id === gone.key.id), 20000, 'MESSAGES_DELETE');
+  dumpOnFail(del && del.data.remoteJid === PEER_JID && del.data.fromMe === false, `revoke: MESSAGES_DELETE with the key (${JSON.stringify(del?.data)})`);
+  rec = await stored(gone.key.id);
+  check(rec?.status === 'DELETED', `revoke: stored message marked DELETED (${rec?.status})`);
+
+  // ---------------- wamd -> Baileys ----------------
+  r = await api('POST', '/message/sendLocation/k1', { number: PEER_PHONE, latitude: -23.5505, longitude: -46.6333,
+    name: 'Sé', address: 'São Paulo', quoted: { key: { id: orig.key.id, remoteJid: PEER_JID, fromMe: false }, message: { conversation: 'no typo here' } } });
+  dumpOnFail(r.status === 201 && r.json.messageType === 'locationMessage', `sendLocation 201 (${r.status} ${JSON.stringify(r.json).slice(0, 200)})`);
+  let got = await peerGot(r.json.key.id);
+  const loc = got?.message?.locationMessage;
+  check(loc && loc.degreesLatitude === -23.5505 && loc.degreesLongitude === -46.6333 && loc.name === 'Sé' && loc.address === 'São Paulo',
+    `Baileys renders our location (${JSON.stringify(loc)})`);
+  check(loc.contextInfo?.stanzaId === orig.key.id && loc.contextInfo?.participant === PEER_JID,
+    `quoted on sendLocation: contextInfo.stanzaId (${JSON.stringify(loc.contextInfo)})`);
+  check(same(r.json.message.locationMessage, { degreesLatitude: -23.5505, degreesLongitude: -46.6333, name: 'Sé', address: 'São Paulo' }),
+    'sendLocation record: locationMessage fields');
+
+  r = await api('POST', '/message/sendContact/k1', { number: PEER_PHONE, contact: [{ fullName: 'Ana Lima', wuid: '5511977776666',
+    phoneNumber: '+55 11 97777-6666', organization: 'ACME', email: 'ana@acme.com', url: 'https://acme.com' }] });
+  dumpOnFail(r.status === 201 && r.json.messageType === 'contactMessage', `sendContact one 201 (${r.status})`);
+  got = await peerGot(r.json.key.id);
+  const cm = got?.message?.contactMessage;
+  check(cm && cm.displayName === 'Ana Lima' && cm.vcard.includes('item1.TEL;waid=5511977776666:+55 11 97777-6666') &&
+    cm.vcard.includes('ORG:ACME;') && cm.vcard === r.json.message.contactMessage.vcard, `Baileys renders our contact card (${JSON.stringify(cm)})`);
+  r = await api('POST', '/message/sendContact/k1', { number: PEER_PHONE, contact: [
+    { fullName: 'Ana Lima', phoneNumber: '5511977776666' }, { fullName: 'Bia Melo', phoneNumber: '5511966665555' }] });
+  dumpOnFail(r.status === 201 && r.json.messageType === 'contactsArrayMessage', `sendContact two 201 (${r.status})`);
+  got = await peerGot(r.json.key.id);
+  const ca = got?.message?.contactsArrayMessage;
+  check(ca && ca.displayName === '2 contacts' && ca.contacts.length === 2 && ca.contacts[1].displayName === 'Bia Melo' &&
+    ca.contacts[1].vcard.includes('waid=5511966665555'), `Baileys renders our contact list (${JSON.stringify(ca)?.slice(0, 200)})`);
+
+  const polls = {};
+  for (const [sel, type] of [[1, 'pollCreationMessageV3'], [0, 'pollCreationMessage']]) {
+    r = await api('POST', '/message/sendPoll/k1', { number: PEER_PHONE, name: `Poll ${sel}`, selectableCount: sel, values: ['Mon', 'Tue', 'Wed'] });
+    dumpOnFail(r.status === 201 && r.json.messageType === type, `sendPoll selectableCount ${sel}: 201 ${type} (${r.status} ${JSON.stringify(r.json).slice(0, 200)})`);
+    got = await peerGot(r.json.key.id);
+    const pc = got?.message?.[type];
+    check(pc && pc.name === `Poll ${sel}` && pc.options.map((o) => o.optionName).join() === 'Mon,Tue,Wed' && pc.selectableOptionsCount === sel,
+      `Baileys renders our poll (${JSON.stringify(got?.message)?.slice(0, 200)})`);
+    check(Buffer.from(got.message.messageContextInfo.messageSecret).toString('base64') === r.json.message.messageContextInfo.messageSecret,
+      'the poll\'s messageSecret in our record is the one Baileys got (votes decrypt with it)');
+    polls[sel] = { id: r.json.key.id, secret: Buffer.from(got.message.messageContextInfo.messageSecret) };
+  }
+  // votes from the peer, encrypted as WhatsApp does (checked against
+  // Baileys' decryptPollVote first); wamd decrypts them and keeps the tally
+  const vote = async (poll, choices) => {
+    const crypto = await import('node:crypto');
+    const sign = Buffer.concat([Buffer.from(poll.id), Buffer.from(WAMD_JID), Buffer.from(PEER_JID), Buffer.from('Poll Vote'), Buffer.from([1])]);
+    const key0 = crypto.createHmac('sha256', Buffer.alloc(32)).update(poll.secret).digest();
+    const key = crypto.createHmac('sha256', key0).update(sign).digest();
+    const iv = crypto.randomBytes(12);
+    const pt = B.proto.Message.PollVoteMessage.encode({ selectedOptions: choices.map((c) => crypto.createHash('sha256').update(c).digest()) }).finish();
+    const c = crypto.createCipheriv('aes-256-gcm', key, iv);
+    c.setAAD(Buffer.from(`${poll.id}\u0000${PEER_JID}`));
+    const encPayload = Buffer.concat([c.update(pt), c.final(), c.getAuthTag()]);
+    const back = B.decryptPollVote({ encPayload, encIv: iv }, { pollCreatorJid: WAMD_JID, pollMsgId: poll.id, pollEncKey: poll.secret, voterJid: PEER_JID });
+    check(back.selectedOptions.length === choices.length, 'the test\'s vote decrypts with Baileys\' decryptPollVote');
+    await peer.sock.relayMessage(WAMD_JID, { pollUpdateMessage: { pollCreationMessageKey: { remoteJid: WAMD_JID, fromMe: false, id: poll.id },
+      vote: { encPayload, encIv: iv }, senderTimestampMs: Date.now() } }, {});
+  };
+  const tallyOf = (id, n) => waitFor(() => {
+    const u = hooks.filter((h) => h.event === 'messages.update' && h.data.keyId === id && h.data.pollUpdates);
+    return u.length >= n ? u[n - 1].data : null;
+  }, 20000, `poll tally #${n}`);
+  await vote(polls[0], ['Tue']);
+  let tally = await tallyOf(polls[0].id, 1);
+  dumpOnFail(tally && same(tally.pollUpdates, [{ name: 'Mon', voters: [] }, { name: 'Tue', voters: [PEER_JID] }, { name: 'Wed', voters: [] }]),
+    `vote decrypted, MESSAGES_UPDATE pollUpdates (${JSON.stringify(tally)})`);
+  await vote(polls[0], ['Mon', 'Wed']);
+  tally = await tallyOf(polls[0].id, 2);
+  check(tally && same(tally.pollUpdates, [{ name: 'Mon', voters: [PEER_JID] }, { name: 'Tue', voters: [] }, { name: 'Wed', voters: [PEER_JID] }]),
+    `a changed vote replaces the voter's earlier one (${JSON.stringify(tally?.pollUpdates)})`);
+  check(same((await stored(polls[0].id))?.pollUpdates, tally.pollUpdates), 'the tally is stored with the poll (findMessages)');
+  check(!hooks.some((h) => h.event === 'messages.upsert' && h.data.messageType === 'pollUpdateMessage'), 'votes are not MESSAGES_UPSERT');
+  r = await api('POST', '/message/sendPoll/k1', { number: PEER_PHONE, name: 'dup', selectableCount: 1, values: ['a', 'a'] });
+  check(r.status === 400, 'sendPoll refuses repeated values');
+
+  r = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: `hello @${PEER_PHONE}`, mentioned: [PEER_PHONE] });
+  dumpOnFail(r.status === 201, `sendText with mentioned 201 (${r.status})`);
+  got = await peerGot(r.json.key.id);
+  check(same(got?.message?.extendedTextMessage?.contextInfo?.mentionedJid, [PEER_JID]),
+    `Baileys sees the mention (${JSON.stringify(got?.message)})`);
+
+  // quoted without its message: the original comes from the store (as
+  // Evolution); an id not in the store sends without the quote
+  r = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: 'about that', quoted: { key: { id: orig.key.id } } });
+  got = await peerGot(r.json.key.id);
+  const qc = got?.message?.extendedTextMessage?.contextInfo;
+  check(qc?.stanzaId === orig.key.id && qc.participant === PEER_JID && qc.quotedMessage?.conversation === 'no typo here',
+    `quoted by id only: the stored (edited) original is quoted (${JSON.stringify(got?.message)})`);
+  r = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: 'no quote', quoted: { key: { id: 'NOT-STORED-1' } } });
+  got = await peerGot(r.json.key.id);
+  check(got?.message?.conversation === 'no quote', `quoted id not stored: sent without the quote (${JSON.stringify(got?.message)})`);
+
+  r = await api('POST', '/message/sendReaction/k1', { key: { remoteJid: PEER_JID, fromMe: false, id: orig.key.id }, reaction: '👍' });
+  dumpOnFail(r.status === 201 && r.json.messageType === 'reactionMessage', `sendReaction 201 (${r.status} ${JSON.stringify(r.json)})`);
+  got = await peerGot(r.json.key.id);
+  check(got?.message?.reactionMessage?.text === '👍' && got.message.reactionMessage.key.id === orig.key.id,
+    `Baileys gets the reaction (${JSON.stringify(got?.message)})`);
+  r = await api('POST', '/message/sendReaction/k1', { key: { remoteJid: PEER_JID, fromMe: false, id: orig.key.id }, reaction: 'ok' });
+  check(r.status === 400 && r.json.response.message[0] === 'Reaction must be a single emoji or empty string', 'sendReaction refuses a word');
+
+  r = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: 'first draft' });
+  const mine = r.json.key.id;
+  dumpOnFail(await peerGot(mine), 'our text reached Baileys');
+  r = await api('POST', '/chat/updateMessage/k1', { number: PEER_PHONE, key: { id: mine, remoteJid: PEER_JID, fromMe: true }, text: 'final text' });
+  dumpOnFail(r.status === 200 && r.json.message?.protocolMessage?.type === 'MESSAGE_EDIT', `updateMessage 200 (${r.status} ${JSON.stringify(r.json)})`);
+  const pu = await waitFor(() => peerUpdates.find((u) => u.key.id === mine && u.update.message?.editedMessage), 20000, 'Baileys edit update');
+  check(pu?.update?.message?.editedMessage?.message?.conversation === 'final text', `Baileys applies our edit (${JSON.stringify(pu)})`);
+  rec = await stored(mine);
+  check(rec?.message?.conversation === 'final text' && rec.editHistory?.[0]?.message?.conversation === 'first draft', 'our edit stored with history');
+  check(hooks.some((h) => h.event === 'send.message.update' && h.data.editedMessage?.conversation === 'final text'), 'SEND_MESSAGE_UPDATE for our edit');
+  r = await api('POST', '/chat/updateMessage/k1', { number: PEER_PHONE, key: { id: 'NOPE0000', remoteJid: PEER_JID, fromMe: true }, text: 'x' });
+  check(r.status === 400 && r.json.response.message[0] === 'Message not compatible', `updateMessage of an unknown message: 400 (${JSON.stringify(r.json)})`);
+
+  r = await api('DELETE', '/chat/deleteMessageForEveryone/k1', { id: mine, remoteJid: PEER_JID, fromMe: true });
+  dumpOnFail(r.status === 201 && r.json.message?.protocolMessage?.type === 'REVOKE' && r.json.message.protocolMessage.key.id === mine,
+    `deleteMessageForEveryone 201 (${r.status} ${JSON.stringify(r.json)})`);
+  const pr = await waitFor(() => peerUpdates.find((u) => u.key.id === mine && u.update.messageStubType === B.WAMessageStubType.REVOKE), 20000, 'Baileys revoke update');
+  check(pr && pr.update.message === null, `Baileys deletes our message (${JSON.stringify(pr)})`);
+  check(hooks.some((h) => h.event === 'messages.delete' && h.data.id === mine && h.data.fromMe === true), 'MESSAGES_DELETE for our revoke');
+  check((await stored(mine))?.status === 'DELETED', 'our revoked message stored as DELETED');
+
+  for (const route of ['sendList', 'sendButtons']) {
+    r = await api('POST', `/message/${route}/k1`, { number: PEER_PHONE, title: 't', buttons: [] });
+    check(r.status === 400 && r.json.response.message[0] === 'Method not available on WhatsApp Baileys', `${route}: Evolution's 400`);
+  }
+
+  // ---------------- the number check and delay before every send ----------------
+  const NOBODY = '15550009999';
+  const sendsBefore = hooks.filter((h) => h.event === 'send.message').length;
+  const notOn = JSON.stringify([{ jid: `${NOBODY}@s.whatsapp.net`, exists: false, number: NOBODY }]);
+  for (const [route, body] of [['sendText', { text: 'hi' }], ['sendLocation', { latitude: 1, longitude: 2, name: 'n', address: 'a' }],
+    ['sendContact', { contact: [{ fullName: 'X Y', phoneNumber: '5511977776666' }] }], ['sendText', { text: 'again' }]]) {
+    r = await api('POST', `/message/${route}/k1`, { number: NOBODY, ...body });
+    dumpOnFail(r.status === 400 && JSON.stringify(r.json.response.message) === notOn, `${route} to a number not on WhatsApp: 400 exists:false (${r.status} ${JSON.stringify(r.json)})`);
+  }
+  check(/numbers: 1 answered from the cache/.test(wamdLog), 'later checks of that number answered from the cache');
+  await sleep(300);
+  check(hooks.filter((h) => h.event === 'send.message').length === sendsBefore, 'nothing queued for it');
+  const typing = [];
+  peer.sock.ev.on('presence.update', (p) => typing.push({ at: Date.now(), p }));
+  const t0 = Date.now();
+  r = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: 'after a pause', delay: 1500 });
+  const took = Date.now() - t0;
+  dumpOnFail(r.status === 201 && took >= 1500, `sendText with delay 1500 answered after ${took} ms`);
+  got = await peerGot(r.json.key.id);
+  const comp = typing.find((x) => x.p.presences?.[WAMD_JID]?.lastKnownPresence === 'composing');
+  check(got && comp && comp.at < got.messageTimestamp * 1000 + 1000 && comp.at - t0 < 1000,
+    `Baileys saw "composing" before the message (${JSON.stringify(typing.map((x) => x.p))})`);
+
+  // ---------------- edits and a revoke while wamd is down ----------------
+  const a = await peer.sock.sendMessage(WAMD_JID, { text: 'v1' });
+  const bmsg = await peer.sock.sendMessage(WAMD_JID, { text: 'doomed' });
+  dumpOnFail(await upsertOf(a.key.id) && await upsertOf(bmsg.key.id), 'messages to change offline arrived');
+  wamd.kill('SIGKILL');
+  await new Promise((res) => wamd.on('exit', res));
+  await peer.sock.sendMessage(WAMD_JID, { text: 'v2', edit: a.key });
+  await peer.sock.sendMessage(WAMD_JID, { delete: bmsg.key });
+  await peer.sock.sendMessage(WAMD_JID, { text: 'v3', edit: a.key });
+  await sleep(300);
+  wamd = startWamd();
+  dumpOnFail(await waitOpen(), 'wamd open again after SIGKILL');
+  const late = await waitFor(() => {
+    const e = hooks.filter((h) => h.event === 'messages.update' && h.data.keyId === a.key.id);
+    return e.length >= 2 ? e : null;
+  }, 20000, 'offline edits');
+  dumpOnFail(late, 'both offline edits reached the webhook');
+  check(late.map((h) => textOf(h.data.message.editedMessage.message)).join(',') === 'v2,v3', `offline edits in order (${late.map((h) => textOf(h.data.message.editedMessage.message))})`);
+  dumpOnFail(await waitFor(() => hooks.find((h) => h.event === 'messages.delete' && h.data.id === bmsg.key.id), 20000, 'offline revoke'),
+    'offline revoke reached the webhook');
+  rec = await stored(a.key.id);
+  check(rec?.message?.conversation === 'v3' && rec.editHistory?.map((e) => e.message.conversation).join(',') === 'v1,v2',
+    `offline edits applied in order with history (${JSON.stringify(rec?.editHistory)})`);
+  check((await stored(bmsg.key.id))?.status === 'DELETED', 'offline revoke applied');
+} finally {
+  try { wamd.kill('SIGTERM'); } catch { /* gone */ }
+  rx.close();
+  await peer.stop();
+}
+process.exit(0);
