@@ -99,8 +99,9 @@ typedef struct wa_msg_state {
 	unsigned off_total, off_got, off_left, off_batches;
 	wa_stimer t_off;
 	bool t_off_ok;
-	/* contacts we issue our token to after a 463 (tctoken.c) */
-	char tc_recovering[WA_MSG_MAX_TC_RECOVERING][WA_STORE_JID_MAX];
+	/* our token being issued after a 463, one per contact (tctoken.c;
+	 * the entries belong to their iq) */
+	struct wa_tc_recovery *tc_recovering;
 	size_t n_tc_recovering;
 } wa_msg_state;
 

@@ -129,18 +129,20 @@ int wa_msg_tctoken_for(wa_session *s, const char *chat, uint8_t **tok_out, size_
 	return WA_ENOTFOUND;
 }
 
-typedef struct issue_ctx {
+typedef struct wa_tc_recovery issue_ctx;
+struct wa_tc_recovery {
 	char key[WA_STORE_JID_MAX];
 	int64_t t;
-	bool recovery; /* after a 463: its key is in s->msg->tc_recovering */
-} issue_ctx;
+	bool recovery;         /* after a 463: listed in s->msg->tc_recovering */
+	issue_ctx *next;
+};
 
-static int recovering_at(const wa_msg_state *m, const char *key)
+static issue_ctx **recovering_at(wa_msg_state *m, const char *key, const issue_ctx *c)
 {
-	for (size_t i = 0; i < m->n_tc_recovering; i++)
-		if (!strcmp(m->tc_recovering[i], key))
-			return (int)i;
-	return -1;
+	for (issue_ctx **pp = &m->tc_recovering; *pp; pp = &(*pp)->next)
+		if (c ? *pp == c : !strcmp((*pp)->key, key))
+			return pp;
+	return NULL;
 }
 
 static void on_issued(wa_session *s, int err, const wa_node *resp, void *user)
@@ -155,11 +157,10 @@ static void on_issued(wa_session *s, int err, const wa_node *resp, void *user)
 		WA_DEBUG(MOD, "[%lld] issuing our privacy token to %s failed: %s", (long long)s->instance_id,
 			c->key, err ? wa_errname(err) : "error answer");
 	}
-	int i;
-	if (c->recovery && s->msg && (i = recovering_at(s->msg, c->key)) >= 0) {
-		wa_msg_state *m = s->msg;
-		m->n_tc_recovering--;
-		memmove(m->tc_recovering[i], m->tc_recovering[m->n_tc_recovering], sizeof m->tc_recovering[i]);
+	issue_ctx **pp;
+	if (c->recovery && s->msg && (pp = recovering_at(s->msg, c->key, c)) != NULL) {
+		*pp = c->next;
+		s->msg->n_tc_recovering--;
 	}
 	free(c);
 }
@@ -231,7 +232,7 @@ void wa_msg_tctoken_refused(wa_session *s, const char *chat)
 	if (!c)
 		return;
 	storage_jid(s, chat, c->key);
-	if (recovering_at(m, c->key) >= 0 || m->n_tc_recovering >= WA_MSG_MAX_TC_RECOVERING) {
+	if (recovering_at(m, c->key, NULL) || m->n_tc_recovering >= WA_MSG_MAX_TC_RECOVERING) {
 		free(c);
 		return;
 	}
@@ -239,8 +240,11 @@ void wa_msg_tctoken_refused(wa_session *s, const char *chat)
 		(long long)s->instance_id, c->key);
 	c->t = now_s();
 	c->recovery = true;
-	snprintf(m->tc_recovering[m->n_tc_recovering], sizeof m->tc_recovering[0], "%s", c->key);
+	c->next = m->tc_recovering;
+	m->tc_recovering = c;
 	m->n_tc_recovering++;
-	if (issue(s, chat, &j, c) != 0)
+	if (issue(s, chat, &j, c) != 0) { /* c is freed */
+		m->tc_recovering = m->tc_recovering->next;
 		m->n_tc_recovering--;
+	}
 }
