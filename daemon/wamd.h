@@ -273,7 +273,13 @@ struct wamd_tenant {
 struct wamd {
 	struct wamd_config cfg;
 	struct lws_context *ctx;
-	struct lws_vhost *vh_client, *vh_unix, *vh_tcp;
+	/* vh_api serves both listeners: lws rebinds a connection to the first
+	 * vhost of its port by Host header, so a unix and a TCP vhost here would
+	 * let a TCP client pick the unix one. Where a connection came from is
+	 * wamd_front_from_unix(). */
+	struct lws_vhost *vh_client, *vh_api;
+	struct ev_loop *ev_loop; /* the libev loop; NULL on lws' poll() (wamd_front.c needs it) */
+	struct wamd_front *fronts; /* connections whose request head is being read (libev loop) */
 	wa_store *store;
 	struct wamd_tenant *tenants;
 	struct wamd_conn *ws_clients;

@@ -29,11 +29,13 @@
  * answer if it is ready and closes. (lws' rx flow control cannot hold the
  * bytes back instead: a flow-controlled h1 connection gets no writeable
  * callback in 4.1.6, so the answer would never go out.) Framing is strict
- * (see http_framing()). */
+ * (see http_framing()). The request head was checked before lws saw it
+ * (wamd_front.c): what reaches these callbacks is a well-formed head. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "wamd.h"
+#include "wamd_front.h"
 
 #define RESP_CHUNK 16384
 /* A body over WAMD_MAX_BODY is read and dropped up to this length, so the
@@ -324,7 +326,7 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		memset(c, 0, sizeof *c);
 		c->d = d;
 		c->wsi = wsi;
-		c->trusted = d->cfg.socket_trusted && lws_get_vhost(wsi) == d->vh_unix;
+		c->trusted = d->cfg.socket_trusted && wamd_front_from_unix(wsi);
 		char uri[256];
 		if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/ws/events") != 0)
 			return 1;
@@ -395,7 +397,7 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		c->http_started = true;
 		c->d = d;
 		c->wsi = wsi;
-		c->trusted = d->cfg.socket_trusted && lws_get_vhost(wsi) == d->vh_unix;
+		c->trusted = d->cfg.socket_trusted && wamd_front_from_unix(wsi);
 		c->method = method_of(wsi);
 		snprintf(c->path, sizeof c->path, "%s", (const char *)in);
 		read_apikey(wsi, c);

@@ -21,6 +21,7 @@
 #include <ev.h>
 
 #include "wamd.h"
+#include "wamd_front.h"
 #include "wamd_events.h"
 
 /* lws 4.1.6's libev glue re-arms its timer with ev_timer_set() on a
@@ -368,7 +369,7 @@ int main(int argc, char **argv)
 	/* protocols: [0] local API (HTTP + WS), webhook client, then libwa's */
 	size_t n_sess = 0;
 	const struct lws_protocols *sess = wamd_session_protocols(&n_sess);
-	struct lws_protocols *protos = calloc(n_sess + 4, sizeof *protos);
+	struct lws_protocols *protos = calloc(n_sess + 5, sizeof *protos);
 	if (!protos) {
 		wa_store_close(d.store);
 		return 1;
@@ -376,8 +377,9 @@ int main(int argc, char **argv)
 	protos[0] = (struct lws_protocols){ "wamd-api", wamd_http_cb, sizeof(struct wamd_conn), 4096, 0, NULL, 0 };
 	protos[1] = (struct lws_protocols){ "wamd-webhook", wamd_webhook_client_cb, 0, 4096, 0, NULL, 0 };
 	protos[2] = (struct lws_protocols){ "wamd-version-fetch", wamd_version_fetch_cb, 0, 4096, 0, NULL, 0 };
+	protos[3] = (struct lws_protocols){ WAMD_FRONT_PROTOCOL, wamd_front_cb, 0, 0, 0, NULL, 0 };
 	for (size_t i = 0; i < n_sess; i++)
-		protos[3 + i] = sess[i];
+		protos[4 + i] = sess[i];
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
 	trust_store_lazy();
@@ -386,6 +388,9 @@ int main(int argc, char **argv)
 	ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	ci.user = &d;
 	ci.fd_limit_per_thread = 0;
+	/* room for any head wamd_front_check() passes (lws stores names and
+	 * values with a few bytes of bookkeeping each) */
+	ci.max_http_header_data = WAMD_FRONT_LWS_HEADER_DATA;
 	/* epoll through lws' libev plugin: lws' own loop is poll(), which
 	 * scans every descriptor on every wakeup (70% of wamd's idle CPU at
 	 * 1,200 sessions). WA_EVENT_LOOP=poll keeps poll() (comparisons);
@@ -401,6 +406,7 @@ int main(int argc, char **argv)
 		ci.foreign_loops = foreign;
 	}
 	d.ctx = lws_create_context(&ci);
+	d.ev_loop = d.ctx ? loop : NULL;
 	if (!d.ctx && loop) {
 		LOGW("libev event loop unavailable (package libwebsockets-evlib-ev); using poll()");
 		ev_loop_destroy(loop);
@@ -408,6 +414,7 @@ int main(int argc, char **argv)
 		ci.options &= ~(uint64_t)LWS_SERVER_OPTION_LIBEV;
 		ci.foreign_loops = NULL;
 		d.ctx = lws_create_context(&ci);
+		d.ev_loop = NULL;
 	}
 	if (!d.ctx) {
 		LOGE("lws context creation failed");
@@ -433,19 +440,20 @@ int main(int argc, char **argv)
 	vi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	d.vh_client = lws_create_vhost(d.ctx, &vi);
 
-	/* unix socket: mode 0660 from the start (umask), checked after */
+	/* unix socket: mode 0660 from the start (umask), checked after. wamd
+	 * accepts on it and checks each request head before lws sees it
+	 * (wamd_front.c); the vhost serves the connections handed over. */
 	memset(&vi, 0, sizeof vi);
-	vi.options = LWS_SERVER_OPTION_UNIX_SOCK;
-	vi.iface = d.cfg.socket_path;
-	vi.port = 0;
+	vi.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	vi.protocols = protos;
-	vi.vhost_name = "unix";
+	vi.vhost_name = "api";
 	vi.keepalive_timeout = 5;
+	d.vh_api = lws_create_vhost(d.ctx, &vi);
 	mode_t old = umask(0117);
-	d.vh_unix = lws_create_vhost(d.ctx, &vi);
+	int ufd = d.vh_api ? wamd_front_socket_unix(d.cfg.socket_path) : -1;
 	umask(old);
-	if (!d.vh_unix || chmod(d.cfg.socket_path, 0660) != 0) {
-		LOGE("cannot listen on unix socket %s", d.cfg.socket_path);
+	if (ufd < 0 || chmod(d.cfg.socket_path, 0660) != 0 || wamd_front_listen(&d, d.vh_api, ufd, true) != 0) {
+		LOGE("cannot listen on unix socket %s: %s", d.cfg.socket_path, strerror(errno));
 		d.stop = 1;
 	} else if (sock_gid != (gid_t)-1 && chown(d.cfg.socket_path, (uid_t)-1, sock_gid) != 0) {
 		LOGE("unix socket %s: cannot give it to group %s: %s", d.cfg.socket_path, d.cfg.socket_group,
@@ -466,15 +474,9 @@ int main(int argc, char **argv)
 			LOGE("listen must be host:port");
 			d.stop = 1;
 		} else {
-			memset(&vi, 0, sizeof vi);
-			vi.port = port;
-			vi.iface = host[0] ? host : NULL;
-			vi.protocols = protos;
-			vi.vhost_name = "tcp";
-			vi.keepalive_timeout = 5;
-			d.vh_tcp = lws_create_vhost(d.ctx, &vi);
-			if (!d.vh_tcp) {
-				LOGE("cannot listen on %s", d.cfg.listen);
+			int tfd = wamd_front_socket_tcp(host, port);
+			if (tfd < 0 || wamd_front_listen(&d, d.vh_api, tfd, false) != 0) {
+				LOGE("cannot listen on %s: %s", d.cfg.listen, strerror(errno));
 				d.stop = 1;
 			} else
 				LOGI("listening on tcp:%s", d.cfg.listen);
@@ -537,6 +539,7 @@ int main(int argc, char **argv)
 	wamd_lat_free(&d);
 	if (loop)
 		ev_timer_stop(loop, &nudge);
+	wamd_front_shutdown(&d);
 	lws_context_destroy(d.ctx);
 	if (loop)
 		ev_loop_destroy(loop);

@@ -137,6 +137,8 @@ int wa_msg_handle_ack(wa_session *s, const wa_node *n)
 		char why[48];
 		snprintf(why, sizeof why, "server refused: %d", a.error);
 		wa_msg_set_status_err(s, f->chat, a.id, WA_MSG_ERROR, WA_EPROTO, why);
+		if (a.error == 463)
+			wa_msg_tctoken_refused(s, f->chat);
 	} else {
 		/* one commit for both rows (each write alone would be its own);
 		 * the event after it, as a handler may send from it */

@@ -47,6 +47,7 @@
 #define WA_MSG_MAX_DEVCACHE 4096          /* users whose device lists we cache */
 #define WA_MSG_MAX_RETRY_TRACK 1024       /* failed incoming ids we count retries for */
 #define WA_MSG_MAX_PENDING_EVENTS 64      /* identity changes queued during a crypto step */
+#define WA_MSG_MAX_TC_RECOVERING 16u /* 463 token issuances in flight at once (more: skipped) */
 #define WA_MSG_MAX_HELD_CHATS WA_STORE_OUTBOX_MAX_SKIP /* chats in a send backoff skipped at once; more hold all */
 #define WA_MSG_RECENT_IDS 512             /* our recent message ids -> chat (status.c) */
 
@@ -99,6 +100,10 @@ typedef struct wa_msg_state {
 	wa_stimer t_off;
 	bool t_off_ok;
 	struct wa_num_cache *num_cache;  /* number lookups (numbers.c) */
+	/* our token being issued after a 463, one per contact (tctoken.c;
+	 * the entries belong to their iq) */
+	struct wa_tc_recovery *tc_recovering;
+	size_t n_tc_recovering;
 } wa_msg_state;
 void wa_msg_numbers_clear(wa_msg_state *m);
 /* polls.c: a received vote's JSON (chat: the chat as a phone-number JID)
@@ -150,6 +155,8 @@ void wa_msg_on_offline_timer(wa_session *s);
  * after a 1:1 send, issue ours to chat when due */
 int wa_msg_tctoken_for(wa_session *s, const char *chat, uint8_t **tok_out, size_t *len_out);
 void wa_msg_tctoken_after_send(wa_session *s, const char *chat, const uint8_t *msg, size_t msg_len);
+/* a send to chat was refused with 463: issue ours to it now (as Baileys) */
+void wa_msg_tctoken_refused(wa_session *s, const char *chat);
 int wa_msg_handle_chatstate(wa_session *s, const wa_node *n);    /* presence.c */
 int wa_msg_handle_call(wa_session *s, const wa_node *n);         /* presence.c */
 

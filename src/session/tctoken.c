@@ -8,7 +8,15 @@
  * without one: error 463). After each 1:1 send (not protocol messages, not
  * to ourselves) we issue ours to the contact when we never did or last did
  * in an earlier 7-day bucket, and store any token the answer carries.
- * Tokens expire after 4 buckets (a ~28-day rolling window). */
+ * Tokens expire after 4 buckets (a ~28-day rolling window).
+ *
+ * A send refused with error 463 (no or a stale token of the contact's)
+ * stays failed: Baileys rc14 does not resend it (a resend counts as one
+ * more reach-out to the contact and can deepen an account restriction),
+ * whatsmeow returns the error to its caller. As Baileys, we then issue our
+ * token to that contact at once, whatever the bucket, one issuance in
+ * flight per contact, and store any token the answer carries: a later send
+ * by the user goes out with whatever token is then held. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,10 +129,21 @@ int wa_msg_tctoken_for(wa_session *s, const char *chat, uint8_t **tok_out, size_
 	return WA_ENOTFOUND;
 }
 
-typedef struct issue_ctx {
+typedef struct wa_tc_recovery issue_ctx;
+struct wa_tc_recovery {
 	char key[WA_STORE_JID_MAX];
 	int64_t t;
-} issue_ctx;
+	bool recovery;         /* after a 463: listed in s->msg->tc_recovering */
+	issue_ctx *next;
+};
+
+static issue_ctx **recovering_at(wa_msg_state *m, const char *key, const issue_ctx *c)
+{
+	for (issue_ctx **pp = &m->tc_recovering; *pp; pp = &(*pp)->next)
+		if (c ? *pp == c : !strcmp((*pp)->key, key))
+			return pp;
+	return NULL;
+}
 
 static void on_issued(wa_session *s, int err, const wa_node *resp, void *user)
 {
@@ -138,33 +157,21 @@ static void on_issued(wa_session *s, int err, const wa_node *resp, void *user)
 		WA_DEBUG(MOD, "[%lld] issuing our privacy token to %s failed: %s", (long long)s->instance_id,
 			c->key, err ? wa_errname(err) : "error answer");
 	}
+	issue_ctx **pp;
+	if (c->recovery && s->msg && (pp = recovering_at(s->msg, c->key, c)) != NULL) {
+		*pp = c->next;
+		s->msg->n_tc_recovering--;
+	}
 	free(c);
 }
 
-void wa_msg_tctoken_after_send(wa_session *s, const char *chat, const uint8_t *msg, size_t msg_len)
+/* Sends <iq xmlns="privacy"> issuing our token to chat (its phone-number
+ * JID, as Baileys without the LID prop); takes c. */
+static int issue(wa_session *s, const char *chat, const wa_jid *j, issue_ctx *c)
 {
-	wa_jid j;
-	if (!regular_user(chat, &j) || wa_msg_is_me(s, &j) ||
-	    wa_msg_kind_of(msg, msg_len) == &wa_msg_kinds[WA_KIND_PROTOCOL])
-		return;
-	issue_ctx *c = calloc(1, sizeof *c);
-	if (!c)
-		return;
-	storage_jid(s, chat, c->key);
-	uint8_t *tok = NULL;
-	size_t n = 0;
-	int64_t t = 0, sender_t = 0, now = now_s();
-	if (wa_store_tctoken_get(s->store, s->instance_id, c->key, &tok, &n, &t, &sender_t) == 0)
-		free(tok);
-	if (!wa_tctoken_should_issue(sender_t, now)) {
-		free(c);
-		return;
-	}
-	c->t = now;
-	/* issued to the phone-number JID, as Baileys without the LID prop */
-	char *pn = wa_msg_jid_is_lid(&j) ? wa_msg_alt_user(s, chat) : NULL;
+	char *pn = wa_msg_jid_is_lid(j) ? wa_msg_alt_user(s, chat) : NULL;
 	char ts[24];
-	snprintf(ts, sizeof ts, "%lld", (long long)now);
+	snprintf(ts, sizeof ts, "%lld", (long long)c->t);
 	wa_node *iq = NULL, *toks, *tk;
 	int rc = wa_node_new(&iq, "iq");
 	if (rc == 0)
@@ -189,4 +196,55 @@ void wa_msg_tctoken_after_send(wa_session *s, const char *chat, const uint8_t *m
 	wa_node_free(iq);
 	if (rc != 0)
 		free(c);
+	return rc;
+}
+
+void wa_msg_tctoken_after_send(wa_session *s, const char *chat, const uint8_t *msg, size_t msg_len)
+{
+	wa_jid j;
+	if (!regular_user(chat, &j) || wa_msg_is_me(s, &j) ||
+	    wa_msg_kind_of(msg, msg_len) == &wa_msg_kinds[WA_KIND_PROTOCOL])
+		return;
+	issue_ctx *c = calloc(1, sizeof *c);
+	if (!c)
+		return;
+	storage_jid(s, chat, c->key);
+	uint8_t *tok = NULL;
+	size_t n = 0;
+	int64_t t = 0, sender_t = 0, now = now_s();
+	if (wa_store_tctoken_get(s->store, s->instance_id, c->key, &tok, &n, &t, &sender_t) == 0)
+		free(tok);
+	if (!wa_tctoken_should_issue(sender_t, now)) {
+		free(c);
+		return;
+	}
+	c->t = now;
+	ign(issue(s, chat, &j, c));
+}
+
+void wa_msg_tctoken_refused(wa_session *s, const char *chat)
+{
+	wa_jid j;
+	if (!s->msg || !regular_user(chat, &j) || wa_msg_is_me(s, &j))
+		return;
+	wa_msg_state *m = s->msg;
+	issue_ctx *c = calloc(1, sizeof *c);
+	if (!c)
+		return;
+	storage_jid(s, chat, c->key);
+	if (recovering_at(m, c->key, NULL) || m->n_tc_recovering >= WA_MSG_MAX_TC_RECOVERING) {
+		free(c);
+		return;
+	}
+	wa_log(WA_LOG_INFO, MOD, "[%lld] a message to %s was refused for its privacy token (463): issuing ours to it",
+		(long long)s->instance_id, c->key);
+	c->t = now_s();
+	c->recovery = true;
+	c->next = m->tc_recovering;
+	m->tc_recovering = c;
+	m->n_tc_recovering++;
+	if (issue(s, chat, &j, c) != 0) { /* c is freed */
+		m->tc_recovering = m->tc_recovering->next;
+		m->n_tc_recovering--;
+	}
 }

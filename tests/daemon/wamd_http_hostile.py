@@ -12,8 +12,17 @@ CPU, and at the end it must still stop on SIGTERM.
   differing duplicates, negative, non-digit, empty or huge lengths (400/413),
   each answered and then closed; POST without a length is answered and
   closed; a body split into 1-byte writes still works.
+- malformed: request heads lws' parser could not end or would read its own
+  way (a line without a colon, NUL, obs-fold, CR-only or bare-LF line
+  endings, whitespace before a colon, a broken request line; a head over
+  4 KiB or with over 64 header lines): each answered 400 (431 for the sizes)
+  with connection: close within 1 s, also when the head is never finished.
+  Valid heads at the limits still work, and so do heads whose last field
+  name is a strict prefix of one lws knows ("Acc", "Hos", "X-A": lws alone
+  never ended those); 100 connections holding half-sent heads do not delay
+  another client.
 
-usage: wamd_http_hostile.py pipelined|framing"""
+usage: wamd_http_hostile.py pipelined|framing|malformed"""
 import os
 import socket
 import sys
@@ -204,12 +213,96 @@ def test_framing(d):
         healthy(d, "framing over %s" % tn)
 
 
+def test_malformed(d):
+    g = b"GET /instance/fetchInstances HTTP/1.1\r\nHost: x\r\napikey: " + ADMIN.encode() + b"\r\n"
+    cases = [
+        # (name, raw request, expected status)
+        ("no colon", g + b"NoColonHere\r\n\r\n", 400),
+        ("no colon, then a header", g + b"NoColon\r\nX-A: b\r\n\r\n", 400),
+        ("no colon, head unfinished", g + b"NoColon\r\n", 400),
+        ("NUL in a value", g + b"X-A: a\x00b\r\n\r\n", 400),
+        ("NUL in a name", g + b"X-\x00A: b\r\n\r\n", 400),
+        ("NUL, head unfinished", g + b"X-A: a\x00", 400),
+        ("obs-fold", g + b"X-A: a\r\n  folded\r\n\r\n", 400),
+        ("obs-fold tab", g + b"X-A: a\r\n\tfolded\r\n\r\n", 400),
+        ("blank before first header", b"GET / HTTP/1.1\r\n Host: x\r\n\r\n", 400),
+        ("CR-only lines", b"GET / HTTP/1.1\rHost: x\r\r", 400),
+        ("CR-only, head unfinished", b"GET / HTTP/1.1\rHost: x", 400),
+        ("bare LF lines", b"GET / HTTP/1.1\nHost: x\n\n", 400),
+        ("bare LF after CRLF lines", g + b"X-A: b\n\r\n", 400),
+        ("space before colon", g + b"X-A : b\r\n\r\n", 400),
+        ("empty name", g + b": b\r\n\r\n", 400),
+        ("control byte in a value", g + b"X-A: a\x01b\r\n\r\n", 400),
+        ("DEL in a value", g + b"X-A: a\x7fb\r\n\r\n", 400),
+        ("request line without version", b"GET /\r\nHost: x\r\n\r\n", 400),
+        ("request line double space", b"GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        ("request line HTTP/2.0", b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 400),
+        ("empty first line", b"\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        ("over-long header line", g + b"X-A: " + b"a" * 5000 + b"\r\n\r\n", 431),
+        ("over-long, never ended", g + b"X-A: " + b"a" * 5000, 431),
+        ("65 header lines", b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * 65 + b"\r\n", 431),
+    ]
+    for unix, tn in transports():
+        for name, raw, want in cases:
+            what = "%s over %s" % (name, tn)
+            t0 = time.time()
+            r, closed = exchange(d, unix, [raw], wait=1.0)
+            took = time.time() - t0
+            check(len(r) == 1 and r[0][0] == want, "%s: answered %s within 1 s (%s)" % (what, want, [x[0] for x in r]))
+            check(closed and took < 1.0, "%s: connection closed after the answer (%.2f s)" % (what, took))
+            if r:
+                check(r[0][1].get("connection") == "close", "%s: says connection: close" % what)
+                check(b'"status":%d' % want in r[0][2], "%s: Evolution's error envelope (%r)" % (what, r[0][2][:80]))
+        healthy(d, "malformed heads over %s" % tn)
+        # valid heads at the limits: 64 header lines; a 4 KiB head; obs-text in a value; 1-byte writes
+        pad = 4096 - len(g) - len(b"X-Pad: \r\n\r\n")
+        valid = [
+            ("64 header lines", g + b"X-A: b\r\n" * 62 + b"\r\n"),
+            ("4 KiB head", g + b"X-Pad: " + b"p" * pad + b"\r\n\r\n"),
+            ("obs-text value", g + "X-Name: Ã§Ã£o ✓".encode() + b"\r\n\r\n"),
+            ("tab in a value", g + b"X-Q: a\tb \r\n\r\n"),
+            # lws 4.1.6 alone never ends a head whose last name is a strict
+            # prefix of one it knows (no answer, ever)
+            ("last name 'Acc'", g + b"Acc: x\r\n\r\n"),
+            ("last name 'Hos'", g + b"Hos: x\r\n\r\n"),
+            ("last name 'X-A'", g + b"Foo: c\r\nX-A: b\r\n\r\n"),
+        ]
+        for name, raw in valid:
+            r, closed = exchange(d, unix, [raw], wait=TIMEOUT)
+            check(len(r) == 1 and r[0][0] == 200 and closed, "%s over %s: 200 (%s)" % (name, tn, [x[0] for x in r]))
+        raw = valid[0][1]
+        r, closed = exchange(d, unix, [raw[i:i + 1] for i in range(len(raw))], pause=0.0005)
+        check(len(r) == 1 and r[0][0] == 200 and closed, "1-byte writes of a head over %s: 200 (%s)"
+              % (tn, [x[0] for x in r]))
+        # 100 connections holding half-sent heads: another client is answered at once
+        held = []
+        for i in range(100):
+            s = connect(d, unix)
+            s.sendall(g[:20 + i % 20])
+            held.append(s)
+        t0 = time.time()
+        r, _ = exchange(d, unix, [g + b"\r\n"], wait=TIMEOUT)
+        took = time.time() - t0
+        check(r and r[0][0] == 200 and took < 1.0, "100 half-open heads over %s: another client answered in %.2f s"
+              % (tn, took))
+        for s in held:
+            s.close()
+        healthy(d, "half-open heads over %s" % tn)
+    # lws picks a vhost by Host header among those of a port: whatever the
+    # Host, a TCP client is never the (trusted) unix socket's
+    for host in (b"unix", b"api", b"localhost", b"tcp"):
+        r, _ = exchange(d, False, [b"GET /instance/fetchInstances HTTP/1.1\r\nHost: %s\r\n\r\n" % host])
+        check(r and r[0][0] == 401, "no key over tcp with Host: %s -> 401 (%s)" % (host.decode(), [x[0] for x in r]))
+    r, _ = exchange(d, True, [b"GET /instance/fetchInstances HTTP/1.1\r\nHost: x\r\n\r\n"])
+    check(r and r[0][0] == 200, "no key over the trusted unix socket -> 200 (%s)" % [x[0] for x in r])
+
+
 def main():
     which = sys.argv[1]
     d = Daemon(args=["--api-key", ADMIN])
     d.start()
     try:
-        {"pipelined": test_pipelined, "framing": test_framing}[which](d)
+        {"pipelined": test_pipelined, "framing": test_framing, "malformed": test_malformed}[which](d)
     finally:
         t0 = time.time()
         rc = d.stop()

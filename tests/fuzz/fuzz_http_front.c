@@ -1,8 +1,11 @@
 /* Fuzz target over wamd's HTTP front end, the real one: an lws context
- * (lws' own poll loop) serving wamd's "wamd-api" protocol (wamd_http_cb,
+ * (lws' own poll loop) with wamd's own accept and request-head check
+ * (wamd_front.c: a unix socket listened on by wamd, heads read and checked
+ * before lws sees them, malformed ones answered there, good ones handed to
+ * lws with the bytes read) and wamd's "wamd-api" protocol (wamd_http_cb,
  * the framing checks, body collection, routing, auth refusals, the answer
- * and close path, the /ws/events upgrade filter) on a unix socket, with no
- * instances and an admin key no input can know. The session engine is
+ * and close path, the /ws/events upgrade filter), with no instances and an
+ * admin key no input can know. The session engine is
  * tests/daemon/fake_session.c, linked but never reached.
  *
  * Input: byte 0 holds flags: bits 0-2 the number of split points (0-7),
@@ -31,6 +34,7 @@
 #include <unistd.h>
 
 #include "wamd.h"
+#include "wamd_front.h"
 
 #define CHUNK_ITERS 3    /* loop iterations after each chunk */
 #define DRAIN_ITERS 30   /* after the last chunk */
@@ -41,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct wamd g_d;
 static struct lws_context *g_ctx;
 static struct sockaddr_un g_addr;
-static struct lws_protocols g_protos[2];
+static struct lws_protocols g_protos[3];
 
 static void cleanup(void)
 {
@@ -67,9 +71,11 @@ static int init(void)
 	unlink(g_addr.sun_path);
 
 	g_protos[0] = (struct lws_protocols){ "wamd-api", wamd_http_cb, sizeof(struct wamd_conn), 4096, 0, NULL, 0 };
+	g_protos[1] = (struct lws_protocols){ WAMD_FRONT_PROTOCOL, wamd_front_cb, 0, 0, 0, NULL, 0 };
 	struct lws_context_creation_info ci;
 	memset(&ci, 0, sizeof ci);
 	ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	ci.max_http_header_data = WAMD_FRONT_LWS_HEADER_DATA; /* as wamd */
 	ci.user = &g_d;
 	g_ctx = lws_create_context(&ci);
 	if (!g_ctx)
@@ -77,13 +83,15 @@ static int init(void)
 	g_d.ctx = g_ctx;
 	struct lws_context_creation_info vi;
 	memset(&vi, 0, sizeof vi);
-	vi.options = LWS_SERVER_OPTION_UNIX_SOCK;
-	vi.iface = g_addr.sun_path;
+	vi.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* wamd listens (as wamd) */
 	vi.protocols = g_protos;
-	vi.vhost_name = "unix";
+	vi.vhost_name = "api";
 	vi.keepalive_timeout = 5; /* as wamd */
-	g_d.vh_unix = lws_create_vhost(g_ctx, &vi);
-	if (!g_d.vh_unix)
+	g_d.vh_api = lws_create_vhost(g_ctx, &vi);
+	if (!g_d.vh_api)
+		return -1;
+	int lfd = wamd_front_socket_unix(g_addr.sun_path);
+	if (lfd < 0 || wamd_front_listen(&g_d, g_d.vh_api, lfd, true) != 0)
 		return -1;
 	atexit(cleanup);
 	return 0;

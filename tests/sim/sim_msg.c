@@ -528,6 +528,10 @@ static void account_info(struct sim *sim, const struct sim_account *a, json_t *o
 	for (size_t i = 0; x && g && i < x->n_grants; i++)
 		json_array_append_new(g, json_string(x->grants[i].to->phone));
 	json_object_set_new(obj, "tctokens_issued", g);
+	json_t *gi = json_object();
+	for (size_t i = 0; x && gi && i < x->n_grants; i++)
+		json_object_set_new(gi, x->grants[i].to->phone, json_integer(x->grants[i].issues));
+	json_object_set_new(obj, "tctoken_issues", gi);
 	json_object_set_new(obj, "tctoken_refused", json_integer(x ? (json_int_t)x->tctoken_refused : 0));
 }
 

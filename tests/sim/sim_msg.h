@@ -69,6 +69,7 @@ struct sim_recent {
 struct sim_grant {
 	struct sim_account *to;
 	int64_t t;
+	unsigned issues; /* privacy iqs that issued it (re-issues count) */
 };
 
 /* a->ext */

@@ -63,7 +63,9 @@ int sim_tctoken_issue(struct sim *sim, struct sim_conn *c, const wa_node *iq)
 			}
 			g = &x->grants[x->n_grants++];
 			g->to = ad.acct;
+			g->issues = 0;
 		}
+		g->issues++;
 		g->t = ts ? atoll(ts) : sim_now();
 		if (g->t <= 0)
 			g->t = sim_now();
