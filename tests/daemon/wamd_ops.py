@@ -372,8 +372,44 @@ def test_install():
         sys.stderr.write(open(os.path.join(run, "log")).read()[-3000:])
 
 
+def test_install_deps():
+    """scripts/install-deps asks apt for run-time packages only; --test adds
+    the test tools. dpkg-query and apt-get are stand-ins that record."""
+    fake = tempfile.mkdtemp(prefix="wamd-deps-")
+    DIRS.append(fake)
+    rec = os.path.join(fake, "apt.log")
+    for name, body in (("dpkg-query", "exit 1"),  # nothing is installed
+                       ("apt-get", 'echo "$*" >> "%s"' % rec),
+                       ("sudo", '"$@"'),
+                       ("node", "exit 0"), ("npm", "exit 0")):
+        path = os.path.join(fake, name)
+        open(path, "w").write("#!/bin/sh\n%s\n" % body)
+        os.chmod(path, 0o755)
+    script = os.path.join(ROOT, "scripts", "install-deps")
+    env = dict(os.environ, PATH=fake + ":/usr/bin:/bin")
+    got = {}
+    for flag in ([], ["--test"]):
+        if os.path.exists(rec):
+            os.unlink(rec)
+        r = subprocess.run(["bash", script] + flag, env=env, capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, "install-deps %s: %s" % (flag, r.stderr))
+        lines = open(rec).read().split("\n") if os.path.exists(rec) else []
+        inst = [l for l in lines if l.startswith("install")]
+        got[bool(flag)] = set(inst[0].split()) if inst else set()
+    run_only, with_test = got[False], got[True]
+    for p in ("meson", "libwebsockets-dev", "libsqlite3-dev", "libjansson-dev", "libwebsockets-evlib-ev"):
+        check(p in run_only, "run-time package %s without --test" % p)
+    for p in ("clang", "llvm", "zbar-tools", "systemd", "sqlite3", "curl"):
+        check(p not in run_only and p in with_test, "test package %s only with --test" % p)
+    check(run_only < with_test, "--test installs a superset")
+    r = subprocess.run(["bash", script, "--bogus"], env=env, capture_output=True, text=True, timeout=60)
+    check(r.returncode == 2, "an unknown option is refused")
+
+
 def main():
     which = sys.argv[1] if len(sys.argv) > 1 else "metrics"
+    if which == "install":
+        test_install_deps()
     {"metrics": test_metrics, "notify": test_notify, "install": test_install}[which]()
     for d in DIRS:
         shutil.rmtree(d, ignore_errors=True)
