@@ -116,6 +116,7 @@ static void wamd_h_docs(struct wamd_conn *c, struct wamd_tenant *unused, json_t 
 	(void)body;
 	json_t *arr = json_array();
 	json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "method", "GET", "path", "/", "scope", "none"));
+	json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "method", "GET", "path", "/docs", "scope", "none"));
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 		char ml[40], path[128];
 		snprintf(path, sizeof path, "%s%s", routes[i].prefix, routes[i].has_instance ? "/{instance}" : "");
