@@ -468,7 +468,7 @@ void wamd_config_free(struct wamd_config *c)
 
 void wamd_config_usage(FILE *f)
 {
-	fprintf(f, "usage: wamd [--config FILE] [--<setting> VALUE]...\n\n"
+	fprintf(f, "usage: wamd [--config FILE] [--<setting> VALUE]...\n       wamd --version | --help\n\n"
 		   "Each setting can also be given as WAMD_<SETTING> in the environment or as\n"
 		   "'setting = value' (or a JSON object) in the config file. Precedence:\n"
 		   "flags > environment > config file > defaults. SIGHUP re-reads log_level\n"
