@@ -4,7 +4,9 @@ and against the answers wamd really gives. Runs the daemon e2e tests `api`
 and `proxy` with their JSON answers recorded (WAMD_E2E_RECORD), adds the
 answers of the routes those do not call, then hands everything to
 openapi/contract.mjs (validators from npm, installed into the build tree).
-Also: GET /openapi is an HTML page that loads nothing from elsewhere.
+Also: GET /openapi is an HTML page that loads nothing from elsewhere, and
+its script, run against a DOM stand-in (openapi/page.mjs), renders every
+operation of the document.
 usage: openapi_contract.py NODE"""
 import json
 import os
@@ -77,6 +79,13 @@ def main():
     sys.stdout.write(r.stdout)
     sys.stderr.write(r.stderr[-6000:])
     check(r.returncode == 0, "contract.mjs")
+    pagef = os.path.join(tmp, "page.html")
+    open(pagef, "w").write(page)
+    r = subprocess.run([node, os.path.join(HERE, "openapi", "page.mjs"), pagef, docf], capture_output=True, text=True,
+                       timeout=60)
+    sys.stdout.write(r.stdout)
+    sys.stderr.write(r.stderr[-3000:])
+    check(r.returncode == 0, "page.mjs: the page renders every operation")
     if wamd_e2e.FAILS:
         sys.exit(1)
     print("ok")
