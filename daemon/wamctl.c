@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "wa/wa.h"
+#include "wamd_build_version.h"
 
 struct subcommand {
 	const char *name;
@@ -53,7 +54,8 @@ int main(int argc, char **argv)
 		return WAMCTL_EXIT_OK;
 	}
 	if (strcmp(argv[1], "--version") == 0) {
-		printf("wamctl %s\n", WA_VERSION_STRING);
+		printf("wamctl %s\n", WAMD_GIT_DESCRIBE[0] ? WAMD_PROJECT_VERSION " (git " WAMD_GIT_DESCRIBE ")"
+								 : WAMD_PROJECT_VERSION);
 		return WAMCTL_EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)

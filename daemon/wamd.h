@@ -75,6 +75,9 @@ struct wamd_config {
 	long max_handshakes;           /* sessions between connect and ready at once */
 	long startup_spread_per_instance_ms; /* startup spread = n x this ... */
 	long startup_spread_max_ms;    /* ... capped here */
+	/* operations (wamd_prom.c) */
+	char *metrics_token;           /* also accepted on GET /metrics (Authorization: Bearer) */
+	bool metrics_per_instance;     /* per-instance series on GET /metrics (cardinality!) */
 };
 #define WAMD_MAX_HANDSHAKES_LIMIT 100000
 #define WAMD_STARTUP_SPREAD_LIMIT_MS 600000
@@ -268,6 +271,7 @@ struct wamd_tenant {
 	bool deleting;               /* h_delete under way: its streams close after the delete events */
 	char *pending_phone;         /* pairing code wanted once PAIRING */
 	struct wamd_lat_pending *lat; /* sends awaiting their wire mark; NULL until the first send */
+	uint64_t msgs_in, msgs_out;  /* messages received / sent (per-instance metrics) */
 };
 
 struct wamd {
@@ -291,7 +295,11 @@ struct wamd {
 	volatile int stop;
 	volatile int reload;
 	lws_sorted_usec_list_t tick;
-	int64_t webhook_sent, webhook_failed;
+	int64_t webhook_sent, webhook_failed;  /* delivered; dropped or given up */
+	int64_t webhook_attempt_failures;      /* failed attempts that will be retried */
+	struct wamd_prom *prom;      /* counters of GET /metrics (wamd_prom.c) */
+	bool ready;                  /* listeners up, instances loaded (GET /health/ready) */
+	int64_t started_ms;          /* wall clock at start */
 	wa_gate *gate;               /* shared by every session (max_handshakes) */
 	struct wamd_lat_hist *send_lat; /* durable send latency (GET /wamd/metrics) */
 	char fetched_wa_version[40];  /* from WhatsApp Web at start (wa_version_fetch), or "" */
@@ -366,6 +374,37 @@ void wamd_lat_tenant_free(struct wamd_tenant *t);
 void wamd_lat_free(struct wamd *d);
 void wamd_lat_reset(struct wamd *d);
 json_t *wamd_metrics_json(struct wamd *d);  /* GET /wamd/metrics */
+/* The histogram as Prometheus reads it: cum[i] = sends of at most les[i]
+ * seconds (each a multiple of 10 µs), and the totals. */
+struct wamd_lat_summary {
+	uint64_t count, unmatched;
+	double sum_s;
+};
+void wamd_lat_summary(struct wamd *d, const double *les, size_t n, uint64_t *cum, struct wamd_lat_summary *s);
+
+/* wamd_prom.c: GET /metrics (Prometheus text), its counters, health */
+void wamd_prom_event(struct wamd_tenant *t, const char *event, const json_t *data); /* from wamd_emit */
+char *wamd_prom_text(struct wamd *d, size_t *len);
+bool wamd_prom_token_ok(const struct wamd *d, const char *bearer, const char *apikey);
+void wamd_prom_free(struct wamd *d);
+
+/* wamd_openapi.c: the OpenAPI document (the route table + the embedded
+ * per-route descriptions) and the page that renders it */
+struct wamd_route_info {
+	int methods;                 /* M_* mask */
+	const char *path;            /* "/instance/connect/{instance}" */
+	const char *scope;           /* "none", "admin", "metrics", "read", "write", "manage" */
+};
+typedef void (*wamd_route_visit)(void *arg, const struct wamd_route_info *r);
+typedef void (*wamd_route_iter)(wamd_route_visit visit, void *arg);
+json_t *wamd_openapi_doc(wamd_route_iter each);
+const char *wamd_openapi_page(void);
+
+/* wamd_notify.c: systemd readiness (sd_notify protocol on $NOTIFY_SOCKET) */
+int wamd_notify(const char *state);
+
+/* version string: "0.1.0" or "0.1.0 (git <describe>)" (wamd_util.c) */
+const char *wamd_version(void);
 
 /* wamd_tenant_core.c: tenant registry, state, persistence */
 struct wamd_tenant *wamd_tenant_find(struct wamd *d, const char *name);
@@ -467,8 +506,10 @@ struct wamd_conn {
 	bool body_done;             /* LWS_CALLBACK_HTTP_BODY_COMPLETION seen */
 	long long content_length;   /* declared body length (0: none) */
 	int64_t t_dispatch_ns;      /* CLOCK_MONOTONIC when the request was dispatched */
+	char bearer[WAMD_MAX_KEY];   /* Authorization: Bearer (GET /metrics) */
 	/* response */
 	int status;
+	const char *resp_type;       /* Content-Type; NULL: application/json */
 	char *resp;
 	size_t resp_len, resp_sent;
 	bool resp_ready, headers_sent;
@@ -496,6 +537,8 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 /* Sets the response (steals body json) and asks to write. */
 void wamd_reply_json(struct wamd_conn *c, int status, json_t *body);
 void wamd_reply_error(struct wamd_conn *c, int status, json_t *message);
+/* A non-JSON answer (metrics text, the API page): steals body (malloc'd). */
+void wamd_reply_raw(struct wamd_conn *c, int status, const char *type, char *body, size_t len);
 /* Dispatches a complete request. */
 void wamd_api_dispatch(struct wamd_conn *c);
 /* Instance names wamd accepts at create (see wamd_auth.c). */

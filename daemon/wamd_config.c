@@ -69,6 +69,10 @@ static const struct opt opts[] = {
 	  "startup: first connects spread over this x instances..." },
 	{ "startup_spread_max_ms", T_LONG, O(startup_spread_max_ms), "5000", "...but at most this long" },
 	{ "expose_token", T_BOOL, O(expose_token), "false", "keep tokens to show in fetchInstances/webhooks" },
+	{ "metrics_token", T_STR, O(metrics_token), NULL,
+	  "token for GET /metrics only (Authorization: Bearer), besides the admin key" },
+	{ "metrics_per_instance", T_BOOL, O(metrics_per_instance), "false",
+	  "per-instance series on GET /metrics (one set per instance)" },
 };
 #undef O
 
@@ -454,7 +458,8 @@ void wamd_config_free(struct wamd_config *c)
 	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
 		if (opts[i].type == T_STR) {
 			char **p = str_at(c, &opts[i]);
-			if (*p && opts[i].off == offsetof(struct wamd_config, api_key))
+			if (*p && (opts[i].off == offsetof(struct wamd_config, api_key) ||
+				   opts[i].off == offsetof(struct wamd_config, metrics_token)))
 				explicit_bzero(*p, strlen(*p));
 			free(*p);
 		}
@@ -463,7 +468,7 @@ void wamd_config_free(struct wamd_config *c)
 
 void wamd_config_usage(FILE *f)
 {
-	fprintf(f, "usage: wamd [--config FILE] [--<setting> VALUE]...\n\n"
+	fprintf(f, "usage: wamd [--config FILE] [--<setting> VALUE]...\n       wamd --version | --help\n\n"
 		   "Each setting can also be given as WAMD_<SETTING> in the environment or as\n"
 		   "'setting = value' (or a JSON object) in the config file. Precedence:\n"
 		   "flags > environment > config file > defaults. SIGHUP re-reads log_level\n"
@@ -532,7 +537,8 @@ int wamd_config_check_file(const struct wamd_config *c, char *err, size_t errlen
 			free(buf);
 		}
 		const char *secret = fc.api_key && *fc.api_key ? "api_key"
-				     : fc.webhook_global_secret && *fc.webhook_global_secret ? "webhook_global_secret" : NULL;
+				     : fc.webhook_global_secret && *fc.webhook_global_secret ? "webhook_global_secret"
+				     : fc.metrics_token && *fc.metrics_token ? "metrics_token" : NULL;
 		if (secret) {
 			snprintf(err, errlen, "config file %s has mode %04o and holds %s: readable by group or others; "
 				 "refusing to start (chmod 600)", c->config_file, mode, secret);

@@ -33,6 +33,7 @@
  * (wamd_front.c): what reaches these callbacks is a well-formed head. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "wamd.h"
 #include "wamd_front.h"
@@ -66,6 +67,13 @@ static void read_apikey(struct lws *wsi, struct wamd_conn *c)
 		lws_hdr_custom_copy(wsi, c->apikey, sizeof c->apikey, "apikey:", 7);
 	else if (n >= (int)sizeof c->apikey)
 		c->apikey[0] = '\0';
+	/* Authorization: Bearer <token>, what Prometheus sends (GET /metrics) */
+	char auth[WAMD_MAX_KEY + 7];
+	c->bearer[0] = '\0';
+	int an = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+	if (an > 7 && an < (int)sizeof auth && lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) == an &&
+	    !strncasecmp(auth, "Bearer ", 7))
+		memcpy(c->bearer, auth + 7, (size_t)an - 7 + 1);
 }
 
 static void ws_queue_free(struct wamd_conn *c)
@@ -265,7 +273,8 @@ static int http_write_headers(struct lws *wsi, struct wamd_conn *c)
 {
 	unsigned char hbuf[LWS_PRE + 1024];
 	unsigned char *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof hbuf - 1;
-	if (lws_add_http_common_headers(wsi, (unsigned)c->status, "application/json", c->resp_len, &p, end) ||
+	const char *type = c->resp_type ? c->resp_type : "application/json";
+	if (lws_add_http_common_headers(wsi, (unsigned)c->status, type, c->resp_len, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5, &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
@@ -355,6 +364,7 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		c->ws_next = d->ws_clients;
 		d->ws_clients = c;
 		explicit_bzero(c->apikey, sizeof c->apikey);
+		explicit_bzero(c->bearer, sizeof c->bearer);
 		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE: {
 		if (!c->ws_q_len) {

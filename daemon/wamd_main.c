@@ -113,7 +113,7 @@ static void start_instances(struct wamd *d)
 		wamd_webhook_kick(t);
 	}
 	LOGI("wamd %s started: %zu instance(s), first connects spread over %llu ms, max %ld handshakes",
-	     WA_VERSION_STRING, n, (unsigned long long)spread, d->cfg.max_handshakes);
+	     wamd_version(), n, (unsigned long long)spread, d->cfg.max_handshakes);
 }
 
 static void libwa_log(enum wa_log_level level, const char *module, const char *msg, void *user)
@@ -281,6 +281,12 @@ int main(int argc, char **argv)
 	memset(&d, 0, sizeof d);
 	char err[512];
 	bool help;
+	d.started_ms = wamd_now_ms();
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--version")) {
+			printf("wamd %s\n", wamd_version());
+			return 0;
+		}
 	if (wamd_config_load(&d.cfg, argc, argv, wamd_real_getenv, err, sizeof err, &help) != 0) {
 		fprintf(stderr, "wamd: %s\n", err);
 		wamd_config_free(&d.cfg);
@@ -504,6 +510,12 @@ int main(int argc, char **argv)
 		else
 			start_instances(&d);
 	}
+	if (!d.stop) {
+		/* the store is open, the listeners are up, the instances loaded */
+		d.ready = true;
+		if (wamd_notify("READY=1") != 0)
+			LOGW("NOTIFY_SOCKET is set but the readiness notification could not be sent");
+	}
 	ev_timer nudge;
 	if (loop) {
 		ev_timer_init(&nudge, ev_nudge_cb, WA_EV_NUDGE_S, WA_EV_NUDGE_S);
@@ -521,6 +533,8 @@ int main(int argc, char **argv)
 		}
 	}
 	LOGI("shutting down");
+	d.ready = false;
+	(void)wamd_notify("STOPPING=1");
 	wamd_version_fetch_cancel();
 	/* sessions first (they close their sockets cleanly), then the loop */
 	for (struct wamd_tenant *t = d.tenants; t; t = t->next)
@@ -537,6 +551,7 @@ int main(int argc, char **argv)
 	wamd_resolve_shutdown(); /* after the lanes: their lookups are cancelled */
 	wamd_engine_free(&d);
 	wamd_lat_free(&d);
+	wamd_prom_free(&d);
 	if (loop)
 		ev_timer_stop(loop, &nudge);
 	wamd_front_shutdown(&d);

@@ -112,6 +112,28 @@ void wamd_lat_reset(struct wamd *d)
 		memset(d->send_lat, 0, sizeof *d->send_lat);
 }
 
+void wamd_lat_summary(struct wamd *d, const double *les, size_t n, uint64_t *cum, struct wamd_lat_summary *s)
+{
+	const struct wamd_lat_hist *h = d->send_lat;
+	memset(s, 0, sizeof *s);
+	memset(cum, 0, n * sizeof *cum);
+	if (!h)
+		return;
+	s->count = h->n;
+	s->unmatched = h->unmatched;
+	s->sum_s = h->sum_ns / 1e9;
+	for (size_t i = 0; i < n; i++) {
+		/* the buckets whose upper edge is at most le */
+		int64_t le_ns = (int64_t)(les[i] * 1e9 + 0.5);
+		uint64_t c = 0;
+		for (int64_t k = 0; k < LAT_BUCKETS && (k + 1) * LAT_BUCKET_NS <= le_ns; k++)
+			c += h->b[k];
+		for (int64_t k = 0; k < LAT_COARSE && LAT_BUCKETS * LAT_BUCKET_NS + (k + 1) * LAT_COARSE_NS <= le_ns; k++)
+			c += h->coarse[k];
+		cum[i] = c;
+	}
+}
+
 /* Upper edge of the bucket holding quantile q, in ms. */
 static double quantile_ms(const struct wamd_lat_hist *h, double q)
 {

@@ -41,6 +41,22 @@ void wamd_reply_json(struct wamd_conn *c, int status, json_t *body)
 		lws_callback_on_writable(c->wsi);
 }
 
+void wamd_reply_raw(struct wamd_conn *c, int status, const char *type, char *body, size_t len)
+{
+	if (c->resp_ready) {
+		free(body);
+		return;
+	}
+	c->status = status;
+	c->resp_type = type;
+	c->resp = body;
+	c->resp_len = body ? len : 0;
+	c->resp_sent = 0;
+	c->resp_ready = true;
+	if (c->wsi)
+		lws_callback_on_writable(c->wsi);
+}
+
 void wamd_reply_error(struct wamd_conn *c, int status, json_t *message)
 {
 	wamd_reply_json(c, status,

@@ -17,11 +17,17 @@ struct route {
 	int methods;
 	const char *prefix;   /* "/instance/connect" */
 	bool has_instance;
-	unsigned scope;       /* needed from an instance token; 0 = admin only */
+	unsigned scope;       /* needed from an instance token; 0 = admin only; or SCOPE_PUBLIC, SCOPE_METRICS */
 	handler_fn fn;
 };
 
+/* no key at all (health probes, the API description) */
+#define SCOPE_PUBLIC 0x100u
+/* the admin key or the metrics_token */
+#define SCOPE_METRICS 0x200u
+
 static void wamd_h_docs(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
+static void wamd_h_openapi(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
 static const char *method_name(int m);
 
 static const struct route routes[] = {
@@ -59,6 +65,12 @@ static const struct route routes[] = {
 	{ M_POST | M_DELETE, "/wamd/token", true, WAMD_SCOPE_MANAGE, wamd_h_token },
 	{ M_GET, "/wamd/metrics", false, 0, wamd_h_metrics },
 	{ M_POST, "/wamd/metrics/reset", false, 0, wamd_h_metrics_reset },
+	/* operations (wamd_prom.c, wamd_openapi.c) */
+	{ M_GET, "/metrics", false, SCOPE_METRICS, wamd_h_prom },
+	{ M_GET, "/health/live", false, SCOPE_PUBLIC, wamd_h_live },
+	{ M_GET, "/health/ready", false, SCOPE_PUBLIC, wamd_h_ready },
+	{ M_GET, "/openapi.json", false, SCOPE_PUBLIC, wamd_h_openapi },
+	{ M_GET, "/openapi", false, SCOPE_PUBLIC, wamd_h_openapi_page },
 };
 
 static const char *method_list(int m, char *out, size_t cap)
@@ -73,17 +85,46 @@ static const char *method_list(int m, char *out, size_t cap)
 
 static const char *scope_name(unsigned scope)
 {
-	return scope == WAMD_SCOPE_READ ? "read" : scope == WAMD_SCOPE_WRITE ? "write" : scope == WAMD_SCOPE_MANAGE ? "manage" : "admin";
+	return scope == WAMD_SCOPE_READ ? "read" : scope == WAMD_SCOPE_WRITE ? "write" : scope == WAMD_SCOPE_MANAGE ? "manage"
+	       : scope == SCOPE_PUBLIC ? "none" : scope == SCOPE_METRICS ? "metrics" : "admin";
 }
 
-/* GET /docs: the API description. Until an OpenAPI document exists, the
- * route table itself (what this build really serves), as JSON. */
+/* Every route this build serves, for the OpenAPI document (handed to it
+ * as a function, so that wamd_openapi.c never calls back up here). */
+static void routes_each(wamd_route_visit visit, void *arg)
+{
+	visit(arg, &(struct wamd_route_info){ M_GET, "/", "none" });
+	visit(arg, &(struct wamd_route_info){ M_GET, "/docs", "none" });
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		char path[128];
+		snprintf(path, sizeof path, "%s%s", routes[i].prefix, routes[i].has_instance ? "/{instance}" : "");
+		visit(arg, &(struct wamd_route_info){ routes[i].methods, path, scope_name(routes[i].scope) });
+	}
+	visit(arg, &(struct wamd_route_info){ M_GET, "/ws/events", "read" });
+}
+
+/* GET /openapi.json: OpenAPI 3.1, the route table with each route's
+ * description (daemon/wamd_openapi.json); no key, as /docs. */
+static void wamd_h_openapi(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body)
+{
+	(void)unused;
+	(void)body;
+	json_t *doc = wamd_openapi_doc(routes_each);
+	if (!doc)
+		wamd_reply_error(c, 500, json_pack("[s]", "the API description is not available"));
+	else
+		wamd_reply_json(c, 200, doc);
+}
+
+/* GET /docs: the route table itself (what this build really serves), as
+ * JSON; GET /openapi.json describes the same routes in OpenAPI 3.1. */
 static void wamd_h_docs(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body)
 {
 	(void)unused;
 	(void)body;
 	json_t *arr = json_array();
 	json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "method", "GET", "path", "/", "scope", "none"));
+	json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "method", "GET", "path", "/docs", "scope", "none"));
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 		char ml[40], path[128];
 		snprintf(path, sizeof path, "%s%s", routes[i].prefix, routes[i].has_instance ? "/{instance}" : "");
@@ -236,6 +277,13 @@ void wamd_api_dispatch(struct wamd_conn *c)
 		}
 		if (!t) {
 			wamd_reply_error(c, 404, msg1("The \"%s\" instance does not exist", name));
+			return;
+		}
+	} else if (r->scope == SCOPE_PUBLIC) {
+		/* no key */
+	} else if (r->scope == SCOPE_METRICS) {
+		if (!admin && !wamd_prom_token_ok(d, c->bearer, c->apikey)) {
+			wamd_reply_error(c, 401, json_string("Unauthorized"));
 			return;
 		}
 	} else if (!admin && r->scope == 0) {

@@ -82,6 +82,7 @@ static bool subscribed(struct wamd_tenant *t, int target, const char *event)
 void wamd_emit(struct wamd_tenant *t, const char *event, json_t *data)
 {
 	struct wamd *d = t->d;
+	wamd_prom_event(t, event, data); /* counted whether anybody listens or not */
 	/* nobody listens (no webhook wants it, no event-stream client): skip
 	 * building and serialising the envelope, a few µs per message and
 	 * status at 1,000 messages/s */
@@ -274,6 +275,7 @@ static void lane_finish(struct wamd_lane *l, int status, const char *why)
 		lane_schedule(l, 0);
 	} else {
 		int64_t delay = backoff_ms(c, attempts);
+		d->webhook_attempt_failures++;
 		LOGI("instance %s: webhook %lld attempt %d failed (%s); retry in %lld ms", t->name, (long long)row,
 		     attempts, why, (long long)delay);
 		rc = wa_store_wh_retry(d->store, row, attempts, wamd_now_ms() + delay);

@@ -7,7 +7,7 @@
  *   - request_pairing_code: emits "FAKE-CODE", pairs 300 ms later;
  *   - pairing writes <WAMD_FAKE_DIR>/paired-<instance id> (the fake's
  *     "credentials"), so a restarted daemon connects at once;
- *   - send_text: status SENT, DELIVERED, READ 30 ms apart; a text starting
+ *   - send_text: the wire mark and status SENT, then DELIVERED, READ 30 ms apart; a text starting
  *     with "echo " also produces an incoming message with the rest; one
  *     starting with "fail " gets ERROR (WA_ENOTFOUND, "not on WhatsApp");
  *   - send_location / _contacts / _poll / _edit / _revoke: accepted like a
@@ -176,6 +176,15 @@ static void timer_cb(lws_sorted_usec_list_t *sul)
 		}
 		break;
 	case K_STATUS: {
+		if (t->n == WA_MSG_SENT) {
+			/* "written to the socket" just before the server ack (send latency) */
+			wa_event w = { .type = WA_EV_MESSAGE_WIRE };
+			w.u.message_status.key.remote_jid = a;
+			w.u.message_status.key.id = b;
+			w.u.message_status.key.from_me = true;
+			w.u.message_status.status = WA_MSG_PENDING;
+			s->fn(s, &w, s->user);
+		}
 		wa_event ev = { .type = WA_EV_MESSAGE_STATUS };
 		ev.u.message_status.key.remote_jid = a;
 		ev.u.message_status.key.id = b;

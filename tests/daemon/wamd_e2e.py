@@ -30,6 +30,15 @@ FAILS = []
 DIRS = []
 
 
+def record(method, path, status, body):
+    """With WAMD_E2E_RECORD=FILE, every JSON answer is appended to FILE (one
+    JSON line: method, path, status, body) for the OpenAPI contract test."""
+    out = os.environ.get("WAMD_E2E_RECORD")
+    if out:
+        with open(out, "a") as f:
+            f.write(json.dumps({"method": method, "path": path, "status": status, "body": body}) + "\n")
+
+
 def check(cond, what):
     if not cond:
         FAILS.append(what)
@@ -105,9 +114,11 @@ class Daemon:
         txt = r.read()
         c.close()
         try:
-            return r.status, json.loads(txt) if txt else None
+            parsed = json.loads(txt) if txt else None
         except ValueError:
             return r.status, txt
+        record(method, path, r.status, parsed)
+        return r.status, parsed
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:

@@ -145,6 +145,23 @@ try {
   await sleep(300);
   check(hooks.filter((h) => h.event === 'send.message').length === sendsBefore, 'nothing queued for it (no SEND_MESSAGE)');
 
+  // GET /metrics with the real engine: the traffic above is counted, the
+  // durable send latency has real wire marks, the gate admitted the handshake
+  {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { apikey: KEY } });
+    const text = await res.text();
+    const m = (line) => { const x = text.match(new RegExp('^' + line.replace(/[{}".=]/g, '\\$&') + ' (\\S+)$', 'm')); return x ? Number(x[1]) : NaN; };
+    check(res.status === 200 && res.headers.get('content-type').startsWith('text/plain'), `/metrics ${res.status}`);
+    check(m('wamd_sessions{state="ready"}') === 1, 'metrics: one session ready');
+    check(m('wamd_messages_total{direction="out",kind="conversation"}') === 2, 'metrics: two texts out');
+    check(m('wamd_messages_total{direction="in",kind="conversation"}') >= 1, 'metrics: the text from Baileys in');
+    check(m('wamd_message_status_total{direction="out",status="SERVER_ACK"}') >= 1, 'metrics: a server ack');
+    check(m('wamd_message_status_total{direction="out",status="ERROR"}') === 1, 'metrics: one ERROR');
+    check(m('wamd_send_latency_seconds_count') >= 1 && m('wamd_send_latency_seconds_sum') > 0,
+      `metrics: send latency from real wire marks (${m('wamd_send_latency_seconds_count')})`);
+    check(m('wamd_handshakes_admitted_total') >= 1, 'metrics: the gate admitted the handshake');
+  }
+
   // crash and restart: the instance logs in with its stored credentials and
   // a message sent while wamd was down arrives as a webhook
   wamd.kill('SIGKILL');
