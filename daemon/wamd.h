@@ -282,6 +282,7 @@ struct wamd {
 	 * let a TCP client pick the unix one. Where a connection came from is
 	 * wamd_front_from_unix(). */
 	struct lws_vhost *vh_client, *vh_api;
+	bool listening; /* every configured listener accepts (health/ready) */
 	struct ev_loop *ev_loop; /* the libev loop; NULL on lws' poll() (wamd_front.c needs it) */
 	struct wamd_front *fronts; /* connections whose request head is being read (libev loop) */
 	wa_store *store;

@@ -488,6 +488,7 @@ int main(int argc, char **argv)
 				LOGI("listening on tcp:%s", d.cfg.listen);
 		}
 	}
+	d.listening = !d.stop;
 	/* events flow back up through these (wamd_events.h) */
 	wamd_engine_set_events(&wamd_events);
 	wamd_sinks_set(&(const struct wamd_sinks){ .stream_broadcast = wamd_ws_broadcast,

@@ -336,7 +336,7 @@ void wamd_h_ready(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body)
 	(void)body;
 	struct wamd *d = c->d;
 	bool store = d->store != NULL;
-	bool listeners = d->vh_unix && (!d->cfg.listen || !*d->cfg.listen || d->vh_tcp);
+	bool listeners = d->listening;
 	bool ready = store && listeners && d->ready && !d->stop;
 	wamd_reply_json(c, ready ? 200 : 503,
 			json_pack("{s:s, s:b, s:b, s:b, s:b}", "status", ready ? "ready" : "not ready", "store", store,
