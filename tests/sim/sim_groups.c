@@ -529,11 +529,16 @@ int sim_groups_route(struct sim *sim, struct sim_conn *c, struct sim_account *fr
 	gjid(g, gj, sizeof(gj));
 	sim_jid_device(from, false, sdev, pj, sizeof(pj));
 	sim_jid_user(from, true, pl, sizeof(pl));
+	/* a retry resend (Baileys, libwa) names the one device it is for */
+	struct sim_addr only;
+	bool single = wa_node_attr(n, "participant") && sim_addr_parse(sim, wa_node_attr(n, "participant"), &only) == 0;
 	for (size_t i = 0; i < g->n; i++) {
 		struct sim_account *a = g->m[i].acct;
 		for (size_t d = 0; d < a->n_devices; d++) {
 			uint32_t dev = a->devices[d]->device;
 			if (a == from && dev == sdev)
+				continue;
+			if (single && (only.acct != a || (only.has_device ? only.device : 0) != dev))
 				continue;
 			wa_node *m = sim_node("message", "from", gj, "participant", pj, "participant_lid", pl, "id", id,
 				"t", t, "type", wa_node_attr(n, "type") ? wa_node_attr(n, "type") : "text",
