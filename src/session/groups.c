@@ -323,7 +323,7 @@ int wa_group_cached(wa_session *s, const char *group, wa_gmeta **out)
 	uint8_t *b = NULL;
 	size_t l = 0;
 	wa_node *n = NULL;
-	int rc = wa_store_group_get(s->store, s->instance_id, group, &b, &l);
+	int rc = wa_store_gmeta_get(s->store, s->instance_id, group, &b, &l);
 	if (rc == 0)
 		rc = wa_bin_decode_body(b, l, &n);
 	free(b);
@@ -343,7 +343,7 @@ int wa_group_cache_put(wa_session *s, const wa_node *group)
 		rc = wa_bin_encode(group, &b, &l);
 	/* wa_bin_encode frames with a leading flags byte; the body follows */
 	if (rc == 0)
-		rc = wa_store_group_put(s->store, s->instance_id, g->jid, b + 1, l - 1);
+		rc = wa_store_gmeta_put(s->store, s->instance_id, g->jid, b + 1, l - 1);
 	free(b);
 	wa_gmeta_free(g);
 	return rc;
@@ -394,7 +394,7 @@ static void on_groups(wa_session *s, int err, const wa_node *resp, void *user)
 	if (err == 0 && !c->list && n == 0)
 		err = WA_EMALFORMED;
 	if (err == WA_EPROTO && code == 404 && c->group[0])
-		ign(wa_store_group_delete(s->store, s->instance_id, c->group));
+		ign(wa_store_gmeta_delete(s->store, s->instance_id, c->group));
 	c->fn(s, err, code, info, n, c->user);
 	for (size_t i = 0; i < n; i++)
 		wa_gmeta_free(gs[i]);
@@ -654,7 +654,7 @@ static void apply(wa_session *s, const char *gj, const wa_node *ch, const char *
 	uint8_t *b = NULL;
 	size_t l = 0;
 	wa_node *gn = NULL;
-	if (wa_store_group_get(s->store, s->instance_id, gj, &b, &l) != 0 || wa_bin_decode_body(b, l, &gn) != 0) {
+	if (wa_store_gmeta_get(s->store, s->instance_id, gj, &b, &l) != 0 || wa_bin_decode_body(b, l, &gn) != 0) {
 		free(b);
 		return;
 	}
@@ -747,11 +747,11 @@ void wa_msg_group_notification(wa_session *s, const wa_node *n)
 		/* someone left: our sender key must change before our next send
 		 * (they must not read what follows) */
 		if (!strcmp(tag, "remove")) {
-			ign(wa_store_group_sk_clear(s->store, s->instance_id, gj));
+			ign(wa_store_gsk_clear(s->store, s->instance_id, gj));
 			wa_msg_group_rotate(s, gj);
 		}
 		if (me_removed)
-			ign(wa_store_group_delete(s->store, s->instance_id, gj));
+			ign(wa_store_gmeta_delete(s->store, s->instance_id, gj));
 		wa_gmeta *m = NULL;
 		wa_group_info info;
 		bool have = !me_removed && wa_group_cached(s, gj, &m) == 0 && wa_gmeta_info(m, &info) == 0;

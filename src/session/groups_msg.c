@@ -117,7 +117,7 @@ void wa_msg_group_stale(wa_session *s, const char *group)
 		}
 		wa_gmeta_free(g);
 	}
-	ign(wa_store_group_delete(s->store, s->instance_id, group));
+	ign(wa_store_gmeta_delete(s->store, s->instance_id, group));
 }
 
 /* ---------------- send: preparation ---------------- */
@@ -266,7 +266,7 @@ static int devices(wa_session *s, const wa_gmeta *g, gdev **out, size_t *n_out)
 			x->me = wa_msg_is_me(s, &uj) && dv == me.device;
 			if (!x->me) {
 				bool b = false;
-				x->holder = wa_store_group_sk_has(s->store, s->instance_id, g->jid, x->jid, &b) == 0 && b;
+				x->holder = wa_store_gsk_has(s->store, s->instance_id, g->jid, x->jid, &b) == 0 && b;
 				x->session = wa_sig_session_exists(s->sig, x->addr, x->device, &b) == 0 && b;
 			}
 			n++;
@@ -481,7 +481,7 @@ int wa_msg_group_seal(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *r
 			break;
 		encs[ne] = (wa_msg_enc){.jid = v[i].jid, .type = ty, .ct = cts[ne], .ct_len = cl};
 		ne++;
-		rc = wa_store_group_sk_add(s->store, s->instance_id, j->chat, v[i].jid);
+		rc = wa_store_gsk_add(s->store, s->instance_id, j->chat, v[i].jid);
 	}
 	if (rc == 0) {
 		const char *type = wa_msg_stanza_type(j->msg, j->msg_len);
@@ -694,7 +694,7 @@ static void group_resend(wa_session *s, const char *group, const char *id, const
 	if (rc == 0)
 		rc = wa_sig_group_encrypt(s->sig, group, name, mydev, row->plaintext, row->plaintext_len, &sk, &sk_len);
 	if (rc == 0)
-		rc = wa_store_group_sk_add(s->store, s->instance_id, group, dev_s);
+		rc = wa_store_gsk_add(s->store, s->instance_id, group, dev_s);
 	if (tx && rc == 0)
 		rc = wa_store_commit(s->store);
 	else if (tx)

@@ -30,7 +30,7 @@ static int bind2(wa_store *st, const char *sql, int64_t instance_id, const char 
 	return 0;
 }
 
-int wa_store_group_put(wa_store *st, int64_t instance_id, const char *jid, const uint8_t *meta, size_t len)
+int wa_store_gmeta_put(wa_store *st, int64_t instance_id, const char *jid, const uint8_t *meta, size_t len)
 {
 	sqlite3_stmt *s;
 	if (!meta || !len || len > GROUP_META_MAX)
@@ -42,7 +42,7 @@ int wa_store_group_put(wa_store *st, int64_t instance_id, const char *jid, const
 	return wa_store_stmt_exec(s);
 }
 
-int wa_store_group_get(wa_store *st, int64_t instance_id, const char *jid, uint8_t **meta_out, size_t *len_out)
+int wa_store_gmeta_get(wa_store *st, int64_t instance_id, const char *jid, uint8_t **meta_out, size_t *len_out)
 {
 	sqlite3_stmt *s;
 	if (!meta_out || !len_out)
@@ -60,14 +60,14 @@ int wa_store_group_get(wa_store *st, int64_t instance_id, const char *jid, uint8
 	return rc;
 }
 
-int wa_store_group_delete(wa_store *st, int64_t instance_id, const char *jid)
+int wa_store_gmeta_delete(wa_store *st, int64_t instance_id, const char *jid)
 {
 	sqlite3_stmt *s;
 	int rc = bind2(st, sql_del, instance_id, jid, &s);
 	return rc ? rc : wa_store_stmt_exec(s);
 }
 
-int wa_store_group_sk_add(wa_store *st, int64_t instance_id, const char *group, const char *device)
+int wa_store_gsk_add(wa_store *st, int64_t instance_id, const char *group, const char *device)
 {
 	sqlite3_stmt *s;
 	if (!wa_store_str_ok(device, WA_STORE_JID_MAX))
@@ -79,7 +79,7 @@ int wa_store_group_sk_add(wa_store *st, int64_t instance_id, const char *group, 
 	return wa_store_stmt_exec(s);
 }
 
-int wa_store_group_sk_has(wa_store *st, int64_t instance_id, const char *group, const char *device, bool *out)
+int wa_store_gsk_has(wa_store *st, int64_t instance_id, const char *group, const char *device, bool *out)
 {
 	sqlite3_stmt *s;
 	if (!wa_store_str_ok(device, WA_STORE_JID_MAX) || !out)
@@ -96,7 +96,7 @@ int wa_store_group_sk_has(wa_store *st, int64_t instance_id, const char *group, 
 	return 0;
 }
 
-int wa_store_group_sk_clear(wa_store *st, int64_t instance_id, const char *group)
+int wa_store_gsk_clear(wa_store *st, int64_t instance_id, const char *group)
 {
 	sqlite3_stmt *s;
 	int rc = bind2(st, sql_sk_clear, instance_id, group, &s);

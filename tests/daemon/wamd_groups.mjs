@@ -169,9 +169,15 @@ try {
     check(u && u.data.key.participant === jid(P[k]) && u.data.key.fromMe === false,
       `MESSAGES_UPSERT from ${k}: key.participant ${u?.data.key.participant}`);
   }
-  // a second round uses the key already given: no distribution message again
-  const skAfter = (await sim.api('GET', `/_sim/accounts/${W}`)).json;
-  void skAfter;
+  // a later send uses the key already given: no distribution message again
+  const simGroup = async () => (await sim.api('GET', '/_sim/groups')).json.groups.find((g) => `${g.id}@g.us` === G);
+  r = await api('POST', '/message/sendText/g1', { number: G, text: 'warm' });
+  const warm = r.json.key.id;
+  for (const k of ['b', 'c'])
+    await cl[k].waitFor(() => cl[k].texts.some((t) => t.text === 'warm'), 15000, `warm text at ${k}`);
+  let sg = await simGroup();
+  check(sg.last_id === warm && sg.last_copies.length === 0,
+    `a warm send carries no distribution message (${JSON.stringify(sg.last_copies)})`);
 
   // API actions arrive as events at Baileys
   r = await api('POST', `/group/updateGroupSubject/g1?groupJid=${G}`, { subject: 'Renamed' });
@@ -226,6 +232,11 @@ try {
   const cBefore = cl.c.texts.length;
   r = await api('POST', '/message/sendText/g1', { number: G, text: 'after the change' });
   check(r.status === 201, 'send after the membership change');
+  for (let i = 0; i < 100 && (await simGroup()).last_id !== r.json.key.id; i++) await sleep(50);
+  sg = await simGroup();
+  // our key was replaced after C left: B (who had the old one) gets the new one, D gets it too
+  check(sg.last_copies.some((j) => j.startsWith(`${P.b}:`)) && sg.last_copies.some((j) => j.startsWith(`${P.d}:`)) &&
+    !sg.last_copies.some((j) => j.startsWith(P.c)), `new key to B and D, not C (${JSON.stringify(sg.last_copies)})`);
   await cl.d.waitFor(() => cl.d.texts.some((t) => t.text === 'after the change'), 20000, 'D reads the next send');
   await cl.b.waitFor(() => cl.b.texts.some((t) => t.text === 'after the change'), 20000, 'B still reads');
   check(true, 'the member added later got our (new) key with the next send');
@@ -245,7 +256,7 @@ try {
   check(r.status === 400, `subject after leaving: 400 (${r.status} ${JSON.stringify(r.json)})`);
   r = await api('POST', `/group/updateParticipant/g1?groupJid=${G}`, { action: 'add', participants: [P.c] });
   check(r.status === 400 && r.json.response.message[0] === 'Error updating participants', `add after leaving: 400 (${r.status})`);
-  const sg = (await sim.api('GET', '/_sim/groups')).json.groups.find((g) => `${g.id}@g.us` === G);
+  sg = await simGroup();
   check(sg.subject === 'By B' && sg.members.length === 2, `nothing was applied (subject ${sg.subject}, ${sg.members.length} members)`);
 } finally {
   wamd.kill('SIGTERM');

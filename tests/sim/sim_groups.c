@@ -36,6 +36,11 @@ struct sgroup {
 	uint32_t ephemeral;
 	struct gmember m[SIM_GROUP_MAX_MEMBERS];
 	size_t n;
+	/* the last message routed: its id and the devices that got a
+	 * per-device copy (the sender's key) with it, for the tests */
+	char last_id[SIM_MSG_ID_MAX];
+	char last_copies[64][SIM_MSG_JID_MAX];
+	size_t n_last_copies;
 };
 
 static struct sgroup *groups[SIM_GROUP_MAX];
@@ -525,6 +530,13 @@ int sim_groups_route(struct sim *sim, struct sim_conn *c, struct sim_account *fr
 		return rc;
 	sim_msg_recent_add(from, id, sdev);
 	const wa_node *parts = wa_node_child(n, "participants");
+	snprintf(g->last_id, sizeof(g->last_id), "%s", id);
+	g->n_last_copies = 0;
+	for (size_t p = 0; parts && p < wa_node_n_children(parts) && g->n_last_copies < 64; p++) {
+		const char *tj = wa_node_attr(wa_node_child_at(parts, p), "jid");
+		if (tj && strlen(tj) < SIM_MSG_JID_MAX)
+			snprintf(g->last_copies[g->n_last_copies++], SIM_MSG_JID_MAX, "%s", tj);
+	}
 	char gj[SIM_MSG_JID_MAX], pj[SIM_MSG_JID_MAX], pl[SIM_MSG_JID_MAX];
 	gjid(g, gj, sizeof(gj));
 	sim_jid_device(from, false, sdev, pj, sizeof(pj));
@@ -603,7 +615,8 @@ static void groups_free(void)
 	n_groups = 0;
 }
 
-/* GET /_sim/groups: every group with its members (tests). */
+/* GET /_sim/groups: every group with its members, and the devices that got
+ * a per-device copy of its last message (tests). */
 static int h_groups(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
 {
 	(void)sim;
@@ -616,8 +629,12 @@ static int h_groups(struct sim *sim, const struct sim_http_req *req, struct sim_
 		for (size_t k = 0; ms && k < g->n; k++)
 			json_array_append_new(ms, json_pack("{s:s,s:i}", "phone", g->m[k].acct->phone, "type",
 				g->m[k].type));
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b,s:b,s:o}", "id", g->id, "subject", g->subject,
-			"desc", g->desc, "announce", g->announce, "locked", g->locked, "members", ms));
+		json_t *lc = json_array();
+		for (size_t k = 0; lc && k < g->n_last_copies; k++)
+			json_array_append_new(lc, json_string(g->last_copies[k]));
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b,s:b,s:o,s:s,s:o}", "id", g->id, "subject",
+			g->subject, "desc", g->desc, "announce", g->announce, "locked", g->locked, "members", ms,
+			"last_id", g->last_id, "last_copies", lc));
 	}
 	sim_http_json(resp, 200, json_pack("{s:o}", "groups", arr));
 	return 0;
