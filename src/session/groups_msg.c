@@ -24,6 +24,7 @@
 #include "crypto/crypto.h"
 #include "message.pb-c.h"
 #include "pb.h"
+#include "session/drain.h"
 #include "session/groups.h"
 #include "session/iq.h"
 #include "session/msg.h"
@@ -592,6 +593,10 @@ int wa_msg_group_message(wa_session *s, const wa_node *n)
 		return WA_EPROTO;
 	}
 	bool from_me = wa_msg_is_me(s, &in.participant);
+	/* offline 1:1 messages may sit in an open group commit (drain.h): make
+	 * them durable first, so that our own commit below is a real one and
+	 * precedes the receipt */
+	wa_drain_flush(s->msg->drain);
 	if (in.sender_alt)
 		wa_msg_learn_mapping(s, author, in.sender_alt);
 	wa_store_msg_row *row = NULL;
@@ -652,8 +657,9 @@ int wa_msg_group_message(wa_session *s, const wa_node *n)
 		return rc; /* no receipt: redelivered and tried again */
 	}
 	if (rc != 0) {
-		WA_DEBUG(MOD, "[%lld] group message %s from %s: %s, asking again", (long long)s->instance_id, in.id,
-			in.participant_s, wa_errname(rc));
+		WA_DEBUG(MOD, "[%lld] group message %s from %s (%zu enc, first %s, session name %s): %s, asking again",
+			(long long)s->instance_id, in.id, in.participant_s, in.n_encs,
+			in.n_encs ? wa_sig_type_name(in.encs[0].type) : "-", pair, wa_errname(rc));
 		wa_msg_send_retry_receipt(s, n, &in, rc);
 		gack(s, n, 0);
 		free(pt);

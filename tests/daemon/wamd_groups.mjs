@@ -68,10 +68,14 @@ for (const [k, n] of Object.entries(P)) {
 const data = tmpDir('wamd-groups-');
 const port = await freePort();
 let wamdLog = '';
-const wamd = spawn(wamdExe, ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
-  '--wa-url', sim.url, '--wa-trust-root', sim.root, '--webhook-allow-loopback',
-  '--webhook-initial-delay-ms', '200', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
-wamd.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
+const startWamd = () => {
+  const p = spawn(wamdExe, ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
+    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--webhook-allow-loopback',
+    '--webhook-initial-delay-ms', '200', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  p.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
+  return p;
+};
+let wamd = startWamd();
 process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
 const api = async (method, p, body) => {
   const res = await fetch(`http://127.0.0.1:${port}${p}`, {
@@ -246,7 +250,43 @@ try {
   dumpOnFail(await gw('messages.upsert', (d) => d.key.remoteJid === G && d.key.participant === jid(P.d), 'd -> wamd'),
     'the new member\'s text reached wamd');
 
-  // a non-admin action through the API: B demotes wamd? wamd is superadmin;
+  // wamd killed (SIGKILL) in the middle of a group burst: every accepted
+  // message reaches every member exactly once. The server acks none of the
+  // burst, so every stanza is still unacked at the kill and goes out again
+  // (its recorded bytes) after the restart.
+  const wdev = (await sim.api('GET', `/_sim/accounts/${W}`)).json.devices.map((d) => d.device).find((d) => d > 0);
+  check((await sim.api('POST', '/_sim/fault', { phone: W, device: wdev, action: 'ack_drop' })).status === 200,
+    'the server stops acking wamd');
+  const sentBefore = (await sim.api('GET', `/_sim/accounts/${W}`)).json.devices.find((d) => d.device === wdev).msgs_in;
+  const burst = [];
+  for (let i = 0; i < 15; i++) {
+    r = await api('POST', '/message/sendText/g1', { number: G, text: `burst ${i}` });
+    if (r.status === 201) burst.push(`burst ${i}`);
+  }
+  for (let i = 0; i < 100; i++) {
+    const dv = (await sim.api('GET', `/_sim/accounts/${W}`)).json.devices.find((d) => d.device === wdev);
+    if (dv.msgs_in >= sentBefore + 8) break;
+    await sleep(50);
+  }
+  wamd.kill('SIGKILL');
+  await new Promise((res) => wamd.on('exit', res));
+  check(burst.length === 15, 'the burst was accepted, then wamd was killed');
+  check((await sim.api('POST', '/_sim/fault', { phone: W, device: wdev, action: 'clear' })).status === 200, 'acks again');
+  wamd = startWamd();
+  let back = false;
+  for (let i = 0; i < 300 && !back; i++) {
+    try { back = (await api('GET', '/instance/connectionState/g1')).json?.instance?.state === 'open'; } catch { /* starting */ }
+    if (!back) await sleep(100);
+  }
+  dumpOnFail(back, 'wamd open again after SIGKILL');
+  for (const k of ['b', 'd']) {
+    const all = () => burst.every((t) => cl[k].texts.some((x) => x.text === t));
+    await cl[k].waitFor(all, 30000, `the whole burst at ${k}`);
+    await sleep(1500);
+    const counts = burst.map((t) => cl[k].texts.filter((x) => x.text === t).length);
+    check(counts.every((n) => n === 1), `${k} got every accepted message exactly once (${counts.join(',')})`);
+  }
+
   // leave, then every admin route on the group is refused and nothing changes
   r = await api('DELETE', `/group/leaveGroup/g1?groupJid=${G}`);
   check(r.status === 200 && r.json.leave === true, `leaveGroup 200 (${r.status})`);
