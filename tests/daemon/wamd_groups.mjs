@@ -9,7 +9,9 @@
 // Evolution's status codes and changes nothing.
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import net from 'node:net';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 import { waitHistorySynced, createAccount } from '../sim/e2e_msg_util.mjs';
@@ -183,6 +185,22 @@ try {
   let sg = await simGroup();
   check(sg.last_id === warm && sg.last_copies.length === 0,
     `a warm send carries no distribution message (${JSON.stringify(sg.last_copies)})`);
+
+  // B loses our sender key (as after a restore): its retry receipt makes
+  // wamd resend that message to B alone, with our key, and B reads it once
+  const gone = fs.readdirSync(cl.b.authDir).filter((f) => f.startsWith('sender-key-') &&
+    f.includes(G.split('@')[0]) && f.includes(W));
+  for (const f of gone) fs.unlinkSync(path.join(cl.b.authDir, f));
+  check(gone.length >= 1, `B's copy of our sender key deleted (${gone.join(',')})`);
+  const cSeen = cl.c.texts.length;
+  r = await api('POST', '/message/sendText/g1', { number: G, text: 'after a lost key' });
+  await cl.b.waitFor(() => cl.b.texts.some((t) => t.text === 'after a lost key'), 20000, 'B reads after the retry');
+  await cl.c.waitFor(() => cl.c.texts.length > cSeen, 20000, 'C reads it too');
+  await sleep(1000);
+  check(cl.b.texts.filter((t) => t.text === 'after a lost key').length === 1 &&
+    cl.c.texts.filter((t) => t.text === 'after a lost key').length === 1,
+    'a group retry receipt recovers the message, delivered once');
+  dumpOnFail(wamdLog.includes(`group resend of ${r.json.key.id} to ${P.b}:`), 'wamd resent it to the device that asked');
 
   // API actions arrive as events at Baileys
   r = await api('POST', `/group/updateGroupSubject/g1?groupJid=${G}`, { subject: 'Renamed' });
