@@ -317,6 +317,9 @@ try {
   check(r.status === 400 && r.json.response.message[0] === 'Error updating participants', `add after leaving: 400 (${r.status})`);
   sg = await simGroup();
   check(sg.subject === 'By B' && sg.members.length === 2, `nothing was applied (subject ${sg.subject}, ${sg.members.length} members)`);
+  // a clean stop: no sanitizer report (leaks included) on the way out
+  const code = await new Promise((res) => { wamd.on('exit', (c) => res(c)); wamd.kill('SIGTERM'); });
+  dumpOnFail(code === 0 && !/Sanitizer|runtime error/.test(wamdLog), `wamd stopped cleanly (exit ${code})`);
 } finally {
   wamd.kill('SIGTERM');
   for (const c of Object.values(cl)) await c.stop();
