@@ -359,6 +359,12 @@ int wamd_tenant_mark_read(struct wamd_tenant *t, const char *const *jids, const 
 int wamd_tenant_presence(struct wamd_tenant *t, const char *to, const char *presence);
 /* ticket: see wamd_routes_chat.c (survives the HTTP connection closing first) */
 int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers, size_t n, void *ticket);
+/* A group call (wamd_engine.c): op is create (text = subject, jids),
+ * metadata, participating, leave, subject (text), description (text), or
+ * add / remove / promote / demote (jids). The answer goes to
+ * wamd_engine_events.group_done with ticket. */
+int wamd_tenant_group(struct wamd_tenant *t, const char *op, const char *group, const char *text,
+	const char *const *jids, size_t n, void *ticket);
 bool wamd_tenant_is_paired(const struct wamd_tenant *t);
 /* libwa's verdict on a proxy URL (wa_proxy_check): 0, WA_EINVAL, WA_ETOOBIG, WA_EUNSUPPORTED. */
 int wamd_tenant_proxy_check(const char *url);
@@ -441,6 +447,9 @@ void wamd_on_status(struct wamd_tenant *t, const wa_msg_key *key, int status, in
 		    const char *reason);
 void wamd_on_presence(struct wamd_tenant *t, const char *jid, const char *presence, int64_t last_seen);
 void wamd_on_contact(struct wamd_tenant *t, const char *jid, const char *lid, const char *push_name);
+/* wamd_events_group.c */
+void wamd_on_group(struct wamd_tenant *t, const char *jid, const char *action, const char *author,
+	json_t *participants, json_t *info);
 void wamd_numbers_done(void *ticket, int err, json_t *result);
 /* Message record (Evolution §4.2) for a message we sent; the _msg form
  * for any content (steals message; stored with its messageType). */
@@ -457,6 +466,7 @@ bool wamd_on_poll_vote(struct wamd_tenant *t, const wa_msg_key *key, json_t *mes
  * Message's JSON), the earlier one appended to its "editHistory";
  * WA_ENOTFOUND when not stored. */
 int wamd_apply_edit(struct wamd_tenant *t, const char *id, bool from_me, json_t *edited, int64_t ts);
+void wamd_group_done(void *ticket, int err, int code, json_t *result);
 /* Message record (Evolution §4.2) for a message we sent. */
 json_t *wamd_sent_record(struct wamd_tenant *t, const char *jid, const char *id, const char *text,
 			 int64_t ts);

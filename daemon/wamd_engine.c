@@ -24,6 +24,63 @@ void wamd_engine_set_events(const struct wamd_engine_events *ev)
 	ev_to = ev;
 }
 
+/* ---- groups: libwa's structs to Evolution's JSON ---- */
+
+static json_t *jstr_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* Evolution's group object (Baileys' GroupMetadata as Evolution returns it). */
+static json_t *group_json(const wa_group_info *g, bool participants)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(g->jid));
+	json_object_set_new(o, "subject", json_string(g->subject ? g->subject : ""));
+	json_object_set_new(o, "subjectOwner", jstr_or_null(g->subject_owner));
+	json_object_set_new(o, "subjectTime", json_integer(g->subject_time));
+	json_object_set_new(o, "pictureUrl", json_null());
+	json_object_set_new(o, "size", json_integer((json_int_t)g->n_participants));
+	json_object_set_new(o, "creation", json_integer(g->creation));
+	json_object_set_new(o, "owner", jstr_or_null(g->owner));
+	json_object_set_new(o, "desc", jstr_or_null(g->desc));
+	json_object_set_new(o, "descId", jstr_or_null(g->desc_id));
+	json_object_set_new(o, "restrict", json_boolean(g->locked));
+	json_object_set_new(o, "announce", json_boolean(g->announce));
+	json_object_set_new(o, "isCommunity", json_false());
+	json_object_set_new(o, "isCommunityAnnounce", json_false());
+	json_object_set_new(o, "linkedParent", json_null());
+	json_object_set_new(o, "addressingMode", json_string(g->addressing_mode ? g->addressing_mode : "pn"));
+	if (g->ephemeral)
+		json_object_set_new(o, "ephemeralDuration", json_integer(g->ephemeral));
+	if (participants) {
+		json_t *ps = json_array();
+		for (size_t i = 0; i < g->n_participants; i++) {
+			const wa_group_participant *p = &g->participants[i];
+			json_t *e = json_pack("{s:s,s:o}", "id", p->jid, "admin",
+				p->admin == 2 ? json_string("superadmin") : p->admin == 1 ? json_string("admin") : json_null());
+			if (p->lid)
+				json_object_set_new(e, "lid", json_string(p->lid));
+			json_array_append_new(ps, e);
+		}
+		json_object_set_new(o, "participants", ps);
+	}
+	return o;
+}
+
+static void group_event(struct wamd_tenant *t, const wa_event *ev)
+{
+	if (!ev_to->group)
+		return;
+	json_t *ps = json_array();
+	for (size_t i = 0; i < ev->u.group.n_participants; i++)
+		json_array_append_new(ps, json_string(ev->u.group.participants[i]));
+	json_t *info = ev->u.group.info ? group_json(ev->u.group.info, true) : NULL;
+	ev_to->group(t, ev->u.group.jid, ev->u.group.action, ev->u.group.author, ps, info);
+	json_decref(ps);
+	json_decref(info);
+}
+
 static void on_event(wa_session *s, const wa_event *ev, void *user)
 {
 	(void)s;
@@ -71,6 +128,9 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 		break;
 	case WA_EV_MESSAGE_WIRE:
 		ev_to->wire(t, ev->u.message_status.key.id);
+		break;
+	case WA_EV_GROUP:
+		group_event(t, ev);
 		break;
 	}
 }
@@ -315,4 +375,52 @@ int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers,
 	if (!t->sess)
 		return WA_ESTATE;
 	return wa_session_check_numbers(t->sess, numbers, n, numbers_done, ticket);
+}
+
+/* ---- group calls: the answer reaches the route through
+ * wamd_engine_events.group_done(ticket, err, code, result) ---- */
+
+static void groups_done(wa_session *s, int err, int code, const wa_group_info *g, size_t n, void *user)
+{
+	(void)s;
+	json_t *arr = json_array();
+	for (size_t i = 0; err == 0 && i < n; i++)
+		json_array_append_new(arr, group_json(&g[i], true));
+	ev_to->group_done(user, err, code, arr);
+}
+
+static void change_done(wa_session *s, int err, int code, const wa_group_change *r, size_t n, void *user)
+{
+	(void)s;
+	json_t *arr = json_array();
+	for (size_t i = 0; err == 0 && i < n; i++)
+		json_array_append_new(arr, json_pack("{s:s,s:i}", "jid", r[i].jid, "status", r[i].status));
+	ev_to->group_done(user, err, code, arr);
+}
+
+static void simple_done(wa_session *s, int err, int code, void *user)
+{
+	(void)s;
+	ev_to->group_done(user, err, code, json_array());
+}
+
+int wamd_tenant_group(struct wamd_tenant *t, const char *op, const char *group, const char *text,
+	const char *const *jids, size_t n, void *ticket)
+{
+	if (!t->sess || wa_session_state(t->sess) != WA_CONN_READY)
+		return WA_ESTATE;
+	if (strcmp(op, "create") == 0)
+		return wa_group_create(t->sess, text, jids, n, groups_done, ticket);
+	if (strcmp(op, "metadata") == 0)
+		return wa_group_metadata(t->sess, group, groups_done, ticket);
+	if (strcmp(op, "participating") == 0)
+		return wa_group_participating(t->sess, groups_done, ticket);
+	if (strcmp(op, "leave") == 0)
+		return wa_group_leave(t->sess, group, simple_done, ticket);
+	if (strcmp(op, "subject") == 0)
+		return wa_group_set_subject(t->sess, group, text, simple_done, ticket);
+	if (strcmp(op, "description") == 0)
+		return wa_group_set_description(t->sess, group, text, simple_done, ticket);
+	/* add, remove, promote, demote */
+	return wa_group_participants(t->sess, group, op, jids, n, change_done, ticket);
 }

@@ -27,6 +27,13 @@ struct wamd_engine_events {
 	void (*contact)(struct wamd_tenant *t, const char *jid, const char *lid, const char *push_name);
 	void (*wire)(struct wamd_tenant *t, const char *id);               /* a send reached the socket */
 	void (*numbers_done)(void *ticket, int err, json_t *result);        /* wamd_tenant_check_numbers */
+	/* a group changed: participants (array of user JIDs, borrowed), info
+	 * (Evolution's group object, borrowed) or NULL */
+	void (*group)(struct wamd_tenant *t, const char *jid, const char *action, const char *author,
+		      json_t *participants, json_t *info);
+	/* wamd_tenant_group answered: result (owned) is an array of group
+	 * objects or of {jid, status}; code: the server's error code */
+	void (*group_done)(void *ticket, int err, int code, json_t *result);
 };
 /* Where wamd_engine.c sends events (wamd_main.c sets it before any tenant starts). */
 void wamd_engine_set_events(const struct wamd_engine_events *ev);

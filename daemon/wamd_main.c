@@ -273,6 +273,8 @@ static const struct wamd_engine_events wamd_events = {
 	.contact = wamd_on_contact,
 	.wire = wamd_lat_on_wire,
 	.numbers_done = wamd_numbers_done,
+	.group = wamd_on_group,
+	.group_done = wamd_group_done,
 };
 
 int main(int argc, char **argv)

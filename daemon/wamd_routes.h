@@ -40,6 +40,17 @@ static inline const char *jstr(json_t *o, const char *k)
 /* wamd_router.c */
 void wamd_api_dispatch(struct wamd_conn *c);
 
+/* wamd_routes_group.c */
+void wamd_group_done(void *ticket, int err, int code, json_t *result);
+void wamd_h_group_create(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_group_find(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_group_fetch_all(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_group_participants(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_group_update_participant(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_group_subject(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_group_description(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_group_leave(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+
 /* wamd_routes_chat.c */
 void wamd_numbers_done(void *ticket, int err, json_t *result);
 void wamd_h_numbers(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);

@@ -96,6 +96,7 @@ enum wa_event_type {
 				   * key is trusted and the session rebuilt, messaging goes on; show
 				   * the user a "security code changed" notice */
 	WA_EV_CONTACT,            /* push name or PN<->LID mapping learned */
+	WA_EV_GROUP,              /* a group changed (w:gp2 notification): u.group */
 	WA_EV_MESSAGE_WIRE,       /* a message stanza we sent was written to the socket
 	                           * (after its ratchet state was committed); u.message_status
 	                           * with key.id set, status PENDING. For latency figures. */
@@ -171,6 +172,17 @@ typedef struct wa_event {
 			const char *lid;           /* LID or NULL */
 			const char *push_name;     /* or NULL */
 		} contact;
+		struct {
+			const char *jid;           /* the group, "120363...@g.us" */
+			/* "create", "add", "remove", "promote", "demote", "subject",
+			 * "description", "announcement", "not_announcement", "locked",
+			 * "unlocked", "ephemeral", "not_ephemeral" */
+			const char *action;
+			const char *author;        /* who did it (user JID) or NULL */
+			const char *const *participants; /* add/remove/promote/demote: user JIDs */
+			size_t n_participants;
+			const struct wa_group_info *info; /* the group after the change, when known */
+		} group;
 	} u;
 } wa_event;
 
@@ -372,6 +384,60 @@ typedef void (*wa_numbers_fn)(wa_session *s, int err, const wa_number_info *info
  * WhatsApp, ten minutes for the others). */
 int wa_session_check_numbers(wa_session *s, const char *const *numbers, size_t n,
 			     wa_numbers_fn done, void *user) WA_MUST_CHECK;
+
+/* ---- groups ----
+ * Group metadata is cached (and persisted) per instance and kept current by
+ * the server's group notifications; sends to a group JID use our sender key
+ * (the distribution message goes only to devices that do not have it yet,
+ * and a new key is made after a participant leaves or is removed). */
+typedef struct wa_group_participant {
+	const char *jid;   /* phone-number user JID */
+	const char *lid;   /* LID or NULL */
+	int admin;         /* 0 member, 1 admin, 2 superadmin */
+} wa_group_participant;
+typedef struct wa_group_info {
+	const char *jid;            /* "120363...@g.us" */
+	const char *subject;
+	const char *subject_owner;  /* or NULL */
+	int64_t subject_time;
+	int64_t creation;
+	const char *owner;          /* creator or NULL */
+	const char *desc;           /* or NULL */
+	const char *desc_id;        /* or NULL */
+	const char *addressing_mode; /* "pn" or "lid" */
+	bool announce, locked;
+	uint32_t ephemeral;         /* seconds, 0: off */
+	const wa_group_participant *participants;
+	size_t n_participants;
+} wa_group_info;
+/* err 0 or a WA_E* code; code: the server's error code when it answered
+ * with one (404 unknown group, 403 not a member / not an admin, ...). */
+typedef void (*wa_group_fn)(wa_session *s, int err, int code, const wa_group_info *groups, size_t n,
+			    void *user);
+/* Creates a group with us as superadmin; `done` gets its metadata. */
+int wa_group_create(wa_session *s, const char *subject, const char *const *participants, size_t n,
+		    wa_group_fn done, void *user) WA_MUST_CHECK;
+/* Metadata of one group, asked from the server (and cached). */
+int wa_group_metadata(wa_session *s, const char *group, wa_group_fn done, void *user) WA_MUST_CHECK;
+/* Every group we are in. */
+int wa_group_participating(wa_session *s, wa_group_fn done, void *user) WA_MUST_CHECK;
+typedef struct wa_group_change {
+	const char *jid;   /* as the server named it */
+	int status;        /* 200, or the server's code for this participant (403, 404, 409, ...) */
+} wa_group_change;
+typedef void (*wa_group_change_fn)(wa_session *s, int err, int code, const wa_group_change *r, size_t n,
+				   void *user);
+/* action: "add", "remove", "promote" or "demote"; participants: JIDs or numbers. */
+int wa_group_participants(wa_session *s, const char *group, const char *action,
+			  const char *const *participants, size_t n, wa_group_change_fn done,
+			  void *user) WA_MUST_CHECK;
+typedef void (*wa_group_done_fn)(wa_session *s, int err, int code, void *user);
+int wa_group_leave(wa_session *s, const char *group, wa_group_done_fn done, void *user) WA_MUST_CHECK;
+int wa_group_set_subject(wa_session *s, const char *group, const char *subject, wa_group_done_fn done,
+			 void *user) WA_MUST_CHECK;
+/* desc NULL or "": removes the description. */
+int wa_group_set_description(wa_session *s, const char *group, const char *desc, wa_group_done_fn done,
+			     void *user) WA_MUST_CHECK;
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "session/groups.h"
 #include "session/msg.h"
 #include "session/msgstate.h"
 #include "util/log.h"
@@ -73,6 +74,8 @@ int wa_msg_chat_of(const char *to, char out[WA_STORE_JID_MAX])
 {
 	if (!to || !*to)
 		return WA_EINVAL;
+	if (strstr(to, "@g.us") && wa_group_jid_norm(to, out))
+		return 0;
 	if (strchr(to, '@')) {
 		wa_jid j;
 		if (!wa_msg_user_of(to, out, &j) || !(wa_msg_jid_is_pn(&j) || wa_msg_jid_is_lid(&j)))

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "session/groups.h"
 #include "session/msgstate.h"
 #include "util/log.h"
 
@@ -131,6 +132,10 @@ int wa_msg_handle_ack(wa_session *s, const wa_node *n)
 	inflight *f = inflight_take(s->msg, a.id);
 	if (!f)
 		return 0;
+	char gj[WA_STORE_JID_MAX];
+	/* the server's participant hash differs from ours: our list is stale */
+	if (wa_node_attr(n, "phash") && wa_group_jid_norm(f->chat, gj))
+		wa_msg_group_stale(s, gj);
 	if (a.error) {
 		WA_DEBUG(MOD, "[%lld] server refused %s: error %d", (long long)s->instance_id, a.id, a.error);
 		ign(wa_store_outbox_set_state(s->store, s->instance_id, f->row, WA_STORE_OUTBOX_FAILED));

@@ -268,6 +268,12 @@ void wa_msg_job_start(wa_session *s, wa_msg_job *j);
 /* The cached device list of user (NULL: unknown or expired). */
 struct wa_msg_devcache *wa_msg_devcache_get(wa_msg_state *m, const char *user);
 void wa_msg_devcache_clear(wa_msg_state *m);
+/* For the group pipeline (groups_msg.c): store / forget a user's device
+ * list, and read a cached one. */
+void wa_msg_devcache_put(wa_msg_state *m, const char *user, const uint16_t *dev, size_t n);
+void wa_msg_devcache_drop(wa_msg_state *m, const char *user);
+size_t wa_msg_devcache_n(const struct wa_msg_devcache *d);
+uint16_t wa_msg_devcache_dev(const struct wa_msg_devcache *d, size_t i);
 
 /* ---- seal.c: encryption for every device, the stanza, its record ---- */
 int wa_msg_job_seal(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *rec_len_out);

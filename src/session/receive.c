@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "session/drain.h"
+#include "session/groups.h"
 #include "session/msg.h"
 #include "session/msgstate.h"
 
@@ -196,7 +197,10 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 		ack(s, n, 487);
 		return WA_EPROTO;
 	}
-	/* groups, broadcasts, newsletters: out of this scope, acked so they leave the queue */
+	char gj[WA_STORE_JID_MAX];
+	if (in.has_participant && wa_group_jid_norm(in.from_s, gj))
+		return wa_msg_group_message(s, n);
+	/* broadcasts, newsletters: out of this scope, acked so they leave the queue */
 	if (in.has_participant || !(wa_msg_jid_is_pn(&in.from) || wa_msg_jid_is_lid(&in.from))) {
 		ack(s, n, 0);
 		return 0;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "session/groups.h"
 #include "session/msg.h"
 #include "session/msgstate.h"
 #include "util/log.h"
@@ -72,6 +73,26 @@ static void dc_drop(wa_msg_state *m, const char *user)
 			return;
 		}
 	}
+}
+
+void wa_msg_devcache_put(wa_msg_state *m, const char *user, const uint16_t *dev, size_t n)
+{
+	dc_put(m, user, dev, n);
+}
+
+void wa_msg_devcache_drop(wa_msg_state *m, const char *user)
+{
+	dc_drop(m, user);
+}
+
+size_t wa_msg_devcache_n(const devcache *d)
+{
+	return d->n;
+}
+
+uint16_t wa_msg_devcache_dev(const devcache *d, size_t i)
+{
+	return i < d->n ? d->dev[i] : 0;
 }
 
 void wa_msg_devcache_clear(wa_msg_state *m)
@@ -307,6 +328,11 @@ static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 
 void wa_msg_job_start(wa_session *s, wa_msg_job *j)
 {
+	char g[WA_STORE_JID_MAX];
+	if (wa_group_jid_norm(j->chat, g)) {
+		wa_msg_group_job_start(s, j);
+		return;
+	}
 	wa_msg_rcpts r;
 	if (wa_msg_recipients(s, j->chat, &r) != 0) {
 		s->msg->job = NULL;
@@ -354,6 +380,8 @@ int wa_msg_handle_notification(wa_session *s, const wa_node *n)
 			if (alt)
 				dc_drop(s->msg, alt);
 			free(alt);
+		} else if (strcmp(type, "w:gp2") == 0) {
+			wa_msg_group_notification(s, n);
 		} else if (strcmp(type, "account_sync") == 0) {
 			const char *me[2] = {wa_session_me_jid(s), wa_session_me_lid(s)};
 			for (int i = 0; i < 2; i++)

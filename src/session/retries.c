@@ -10,6 +10,7 @@
 
 #include "session/msg.h"
 #include "session/kinds.h"
+#include "session/groups.h"
 #include "session/msgstate.h"
 #include "signal/prekeys.h"
 #include "util/log.h"
@@ -171,6 +172,10 @@ static void on_retry_bundle(wa_session *s, int err, const wa_node *resp, void *u
 void wa_msg_handle_retry(wa_session *s, const wa_node *n, const wa_in_receipt *r)
 {
 	char chat[WA_STORE_JID_MAX], fu[WA_STORE_JID_MAX];
+	if (r->participant && wa_group_jid_norm(r->from_s, chat)) {
+		wa_msg_group_retry(s, r);
+		return;
+	}
 	const char *hint = r->recipient && wa_msg_is_me(s, &r->from) ? r->recipient : r->from_s;
 	if (!wa_msg_user_of(hint, fu, NULL) || !wa_msg_find_own(s, r->ids[0], fu, chat))
 		return;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "binary/encode.h"
+#include "session/groups.h"
 #include "session/msg.h"
 #include "session/kinds.h"
 #include "session/msgstate.h"
@@ -32,6 +33,9 @@ int wa_msg_job_seal(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *rec
 	uint8_t **cts = NULL;
 	size_t ne = 0, n_peer = 0;
 	wa_node *st = NULL;
+	char gj[WA_STORE_JID_MAX];
+	if (wa_group_jid_norm(j->chat, gj))
+		return wa_msg_group_seal(s, j, rec_out, rec_len_out);
 	int rc = wa_msg_recipients(s, j->chat, &r);
 	const wa_msg_target *t = r.t;
 	size_t n = r.n;

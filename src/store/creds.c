@@ -170,6 +170,8 @@ static const char *const sql_wipe[] = {
 	"DELETE FROM app_state_keys WHERE instance_id = ?1",
 	"DELETE FROM app_state_versions WHERE instance_id = ?1",
 	"DELETE FROM privacy_tokens WHERE instance_id = ?1", /* issued to / by this account */
+	"DELETE FROM groups WHERE instance_id = ?1",
+	"DELETE FROM group_sk_holders WHERE instance_id = ?1",
 };
 
 int wa_store_creds_wipe(wa_store *st, int64_t instance_id)

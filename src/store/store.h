@@ -153,6 +153,19 @@ int wa_store_sender_key_load(wa_store *st, int64_t instance_id, const char *grou
 int wa_store_sender_key_delete(wa_store *st, int64_t instance_id, const char *group_id,
 	const char *sender_name, int32_t device_id) WA_MUST_CHECK;
 
+/* ---- groups: metadata (the encoded <group> node) and who holds our sender key ---- */
+int wa_store_gmeta_put(wa_store *st, int64_t instance_id, const char *jid, const uint8_t *meta,
+	size_t len) WA_MUST_CHECK;
+/* WA_ENOTFOUND when unknown; *meta_out: free(). */
+int wa_store_gmeta_get(wa_store *st, int64_t instance_id, const char *jid, uint8_t **meta_out,
+	size_t *len_out) WA_MUST_CHECK;
+int wa_store_gmeta_delete(wa_store *st, int64_t instance_id, const char *jid) WA_MUST_CHECK;
+int wa_store_gsk_add(wa_store *st, int64_t instance_id, const char *group, const char *device) WA_MUST_CHECK;
+int wa_store_gsk_has(wa_store *st, int64_t instance_id, const char *group, const char *device,
+	bool *out) WA_MUST_CHECK;
+/* Nobody holds our key any more (it was replaced). */
+int wa_store_gsk_clear(wa_store *st, int64_t instance_id, const char *group) WA_MUST_CHECK;
+
 /* ---- messages (decrypted plaintext, for dedupe on redelivery) ----
  * Crash-safe receive: begin; decrypt (session save); wa_store_msg_insert;
  * commit; then ack. On redelivery of the same (chat, id, from_me) look up

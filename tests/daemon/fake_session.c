@@ -555,3 +555,49 @@ int wa_version_check(const char *v)
 	}
 	return *v ? WA_EINVAL : 0;
 }
+
+/* Groups are not faked: every call is refused as unsupported (the group
+ * routes are tested against the real engine and wasim). */
+int wa_group_create(wa_session *s, const char *subject, const char *const *participants, size_t n,
+		    wa_group_fn done, void *user)
+{
+	(void)s, (void)subject, (void)participants, (void)n, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_group_metadata(wa_session *s, const char *group, wa_group_fn done, void *user)
+{
+	(void)s, (void)group, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_group_participating(wa_session *s, wa_group_fn done, void *user)
+{
+	(void)s, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_group_participants(wa_session *s, const char *group, const char *action,
+			  const char *const *participants, size_t n, wa_group_change_fn done, void *user)
+{
+	(void)s, (void)group, (void)action, (void)participants, (void)n, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_group_leave(wa_session *s, const char *group, wa_group_done_fn done, void *user)
+{
+	(void)s, (void)group, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_group_set_subject(wa_session *s, const char *group, const char *subject, wa_group_done_fn done, void *user)
+{
+	(void)s, (void)group, (void)subject, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_group_set_description(wa_session *s, const char *group, const char *desc, wa_group_done_fn done, void *user)
+{
+	(void)s, (void)group, (void)desc, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}

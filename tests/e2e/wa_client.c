@@ -133,6 +133,10 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 		break;
 	case WA_EV_MESSAGE_WIRE:
 		break; /* latency figures only (wamd's bench) */
+	case WA_EV_GROUP:
+		out(json_pack("{s:s,s:s,s:s,s:s?,s:I}", "ev", "group", "jid", ev->u.group.jid, "action",
+			ev->u.group.action, "author", ev->u.group.author, "n", (json_int_t)ev->u.group.n_participants));
+		break;
 	}
 }
 

@@ -159,6 +159,11 @@ void sim_usync_notify_devices(struct sim *sim, struct sim_account *a, uint32_t d
  * the server ack goes to it. */
 int sim_route_message(struct sim *sim, struct sim_conn *c, struct sim_account *from, uint32_t sdev,
 	const wa_node *n) WA_MUST_CHECK;
+/* sim_groups.c: the w:g2 iqs; a <message> / <receipt> to a group */
+int sim_groups_init(struct sim *sim) WA_MUST_CHECK;
+int sim_groups_route(struct sim *sim, struct sim_conn *c, struct sim_account *from, uint32_t sdev,
+	const wa_node *n) WA_MUST_CHECK;
+int sim_groups_route_receipt(struct sim *sim, struct sim_account *from, uint32_t rdev, const wa_node *n) WA_MUST_CHECK;
 /* sim_receipts.c: routes a <receipt> from device rdev (0 = phone) of from. */
 int sim_route_receipt(struct sim *sim, struct sim_account *from, uint32_t rdev, const wa_node *n) WA_MUST_CHECK;
 

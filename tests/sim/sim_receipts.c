@@ -75,8 +75,10 @@ int sim_route_receipt(struct sim *sim, struct sim_account *from, uint32_t rdev, 
 	else
 		sim_msg_tstr(t, sizeof(t), sim_now());
 	have_to = to && sim_addr_parse(sim, to, &ad) == 0;
+	if (to && !have_to && strstr(to, "@g.us"))
+		return sim_groups_route_receipt(sim, from, rdev, n);
 	if (to && !have_to)
-		return 0; /* groups, unknown users: nothing to route */
+		return 0; /* unknown users: nothing to route */
 	lid = have_to ? ad.lid : (recipient && strstr(recipient, "@lid") != NULL);
 	sim_jid_device(from, lid, rdev, fromjid, sizeof(fromjid));
 

@@ -3,8 +3,8 @@
  * device, delivered through the queue (sim_msg_deliver). `from` names the
  * sending device in the namespace the sender addressed (PN or LID), with the
  * other namespace in sender_lid/sender_pn; copies for the sender's own
- * devices carry `recipient` (and peer_recipient_*). Groups are not
- * simulated: such stanzas are acked with an error. */
+ * devices carry `recipient` (and peer_recipient_*). Group stanzas go to
+ * sim_groups.c; broadcasts and newsletters are acked with an error. */
 #include "sim_msg.h"
 
 #include <stdint.h>
@@ -193,8 +193,10 @@ int sim_route_message(struct sim *sim, struct sim_conn *c, struct sim_account *f
 	if (!id || !to || strlen(id) >= SIM_MSG_ID_MAX)
 		return send_ack(sim, c, n, r.t, "479");
 	rc = sim_addr_parse(sim, to, &chat);
+	if (rc == WA_EBIN_JID && strstr(to, "@g.us"))
+		return sim_groups_route(sim, c, from, sdev, n);
 	if (rc == WA_EBIN_JID)
-		return send_ack(sim, c, n, r.t, "479"); /* groups, broadcast, newsletters: not simulated */
+		return send_ack(sim, c, n, r.t, "479"); /* broadcast, newsletters: not simulated */
 	if (rc) /* an unknown user: the real server accepts and drops it */
 		return send_ack(sim, c, n, r.t, NULL);
 	r.lid = chat.lid;

@@ -1035,6 +1035,8 @@ static void test_instances(void)
 		CHECK_EQ_INT(wa_store_contact_save(st, id, "j", "l", "n"), 0);
 		CHECK_EQ_INT(wa_store_lid_mapping_save(st, id, "pn", "lid"), 0);
 		CHECK_EQ_INT(wa_store_tctoken_put(st, id, "j", rec, 16, 5), 0);
+		CHECK_EQ_INT(wa_store_gmeta_put(st, id, "1@g.us", rec, 16), 0);
+		CHECK_EQ_INT(wa_store_gsk_add(st, id, "1@g.us", "d:1@s.whatsapp.net"), 0);
 		wa_store_msg m = { .chat_jid = "c", .msg_id = "m", .timestamp = 1 };
 		CHECK_EQ_INT(wa_store_msg_insert(st, id, &m, NULL), 0);
 		CHECK_EQ_INT(wa_store_outbox_add(st, id, "c", "m", rec, 3, NULL), 0);
@@ -1053,7 +1055,8 @@ static void test_instances(void)
 	wa_store_close(st);
 	static const char *tables[] = { "creds", "identity_keys", "prekeys", "signed_prekeys", "sessions",
 		"sender_keys", "app_state_keys", "app_state_versions", "contacts", "chats", "messages", "outbox",
-		"webhook_queue", "lid_mapping", "wamd_instance_meta", "wamd_messages", "privacy_tokens" };
+		"webhook_queue", "lid_mapping", "wamd_instance_meta", "wamd_messages", "privacy_tokens", "groups",
+		"group_sk_holders" };
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
 		char sql[160];
 		snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE instance_id = %lld", tables[i], (long long)a);

@@ -1,0 +1,57 @@
+/* Group events of a session: Evolution's GROUPS_UPSERT (a group we were
+ * put in or created), GROUP_UPDATE (subject, description, settings; sent
+ * when GROUP_UPDATE is subscribed, which Evolution 2.3.6 never manages) and
+ * GROUP_PARTICIPANTS_UPDATE (add, remove, promote, demote). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wamd.h"
+#include "wamd_events.h"
+
+static bool is(const char *a, const char *b)
+{
+	return a && strcmp(a, b) == 0;
+}
+
+void wamd_on_group(struct wamd_tenant *t, const char *jid, const char *action, const char *author,
+	json_t *participants, json_t *info)
+{
+	if (is(action, "create")) {
+		json_t *g = info ? json_deep_copy(info) : json_pack("{s:s}", "id", jid);
+		if (author)
+			json_object_set_new(g, "author", json_string(author));
+		wamd_emit(t, "GROUPS_UPSERT", json_pack("[o]", g));
+		return;
+	}
+	if (is(action, "add") || is(action, "remove") || is(action, "promote") || is(action, "demote")) {
+		json_t *pd = json_array();
+		size_t i;
+		json_t *p;
+		json_array_foreach(participants, i, p) {
+			const char *pj = json_string_value(p);
+			char num[WA_STORE_JID_MAX];
+			snprintf(num, sizeof num, "%.*s", (int)strcspn(pj, "@:"), pj);
+			json_array_append_new(pd, json_pack("{s:s,s:s}", "jid", pj, "phoneNumber", num));
+		}
+		wamd_emit(t, "GROUP_PARTICIPANTS_UPDATE",
+			json_pack("{s:s,s:o,s:O,s:s,s:o}", "id", jid, "author",
+				author ? json_string(author) : json_null(), "participants", participants, "action",
+				action, "participantsData", pd));
+		return;
+	}
+	/* subject, description, settings: Baileys' groups.update entry */
+	json_t *u = json_pack("{s:s,s:o}", "id", jid, "author", author ? json_string(author) : json_null());
+	if (is(action, "subject") && info)
+		json_object_set(u, "subject", json_object_get(info, "subject"));
+	else if (is(action, "description") && info) {
+		json_object_set(u, "desc", json_object_get(info, "desc"));
+		json_object_set(u, "descId", json_object_get(info, "descId"));
+	} else if (is(action, "announcement") || is(action, "not_announcement"))
+		json_object_set_new(u, "announce", json_boolean(is(action, "announcement")));
+	else if (is(action, "locked") || is(action, "unlocked"))
+		json_object_set_new(u, "restrict", json_boolean(is(action, "locked")));
+	else if (info && json_object_get(info, "ephemeralDuration"))
+		json_object_set(u, "ephemeralDuration", json_object_get(info, "ephemeralDuration"));
+	wamd_emit(t, "GROUP_UPDATE", json_pack("[o]", u));
+}

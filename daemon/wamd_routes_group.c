@@ -1,0 +1,372 @@
+/* Evolution's group controller: create, findGroupInfos, fetchAllGroups,
+ * participants, updateParticipant, updateGroupSubject,
+ * updateGroupDescription, leaveGroup. Each asks the session
+ * (wamd_tenant_group) and answers when the server has; the group is
+ * `?groupJid=` (or `groupJid` in the body), `@g.us` appended when missing.
+ * Nothing is applied before the server has accepted it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wamd_routes.h"
+
+enum gop { G_CREATE = 1, G_FIND, G_FETCH_ALL, G_PARTICIPANTS, G_UPDATE_PART, G_SUBJECT, G_DESC, G_CREATE_DESC, G_LEAVE };
+
+struct gticket {
+	struct wamd_ticket tk; /* first: the HTTP layer clears tk.c when the client goes */
+	struct wamd_tenant *t;
+	enum gop op;
+	bool with_participants;
+	char group[WA_STORE_JID_MAX];
+	char *desc;         /* create: the description to set afterwards */
+	json_t *created;    /* create: the metadata, answered after the description */
+	json_t *asked;      /* updateParticipant: the JIDs asked, for the answer */
+};
+
+static void gt_free(struct gticket *g)
+{
+	free(g->desc);
+	json_decref(g->created);
+	json_decref(g->asked);
+	free(g);
+}
+
+/* The groupJid query argument (or body field) as a group JID; false (and
+ * Evolution's 400) when missing. */
+static bool group_arg(struct wamd_conn *c, json_t *body, char out[WA_STORE_JID_MAX])
+{
+	char q[WA_STORE_JID_MAX + 16]; /* lws copies "name=value" */
+	const char *v = lws_get_urlarg_by_name(c->wsi, "groupJid=", q, sizeof q);
+	if (!v || !*v)
+		v = jstr(body, "groupJid");
+	if (!v || !*v) {
+		wamd_reply_error(c, 400, json_pack("[s,s]", "The group id needs to be informed in the query",
+			"ex: \"groupJid=120362@g.us\""));
+		return false;
+	}
+	size_t l = strcspn(v, "@");
+	if (l == 0 || l > 64 || (v[l] && strcmp(v + l, "@g.us") != 0)) {
+		wamd_reply_error(c, 400, json_pack("[{s:s,s:s}]", "property", "groupJid", "message", "invalid group JID"));
+		return false;
+	}
+	snprintf(out, WA_STORE_JID_MAX, "%.*s@g.us", (int)l, v);
+	return true;
+}
+
+static const char *why(int err, int code)
+{
+	switch (code) {
+	case 401:
+	case 403:
+		return "forbidden";
+	case 404:
+		return "item-not-found";
+	case 406:
+		return "not-acceptable";
+	case 409:
+		return "conflict";
+	default:
+		return err == WA_ESTATE ? "Connection Closed" : wa_strerror(err);
+	}
+}
+
+static void call(struct wamd_conn *c, struct gticket *g, const char *op, const char *text, const char *const *jids,
+	size_t n, const char *fail_title, int fail_status)
+{
+	g->tk.c = c;
+	c->ticket = &g->tk;
+	int rc = wamd_tenant_group(g->t, op, g->group, text, jids, n, g);
+	if (rc != 0) {
+		c->ticket = NULL;
+		gt_free(g);
+		if (rc == WA_ESTATE)
+			wamd_reply_error(c, 500, json_pack("[s]", "Connection Closed"));
+		else
+			wamd_reply_error(c, fail_status, json_pack("[s,s]", fail_title, wa_strerror(rc)));
+	}
+}
+
+static struct gticket *gt_new(struct wamd_conn *c, struct wamd_tenant *t, enum gop op)
+{
+	struct gticket *g = calloc(1, sizeof *g);
+	if (!g)
+		wamd_reply_error(c, 500, json_string("out of memory"));
+	else {
+		g->t = t;
+		g->op = op;
+	}
+	return g;
+}
+
+static json_t *participants_only(json_t *g)
+{
+	json_t *out = json_array();
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(g, "participants"), i, p) {
+		json_t *e = json_deep_copy(p);
+		json_object_set_new(e, "name", json_null());
+		json_object_set_new(e, "imgUrl", json_null());
+		json_array_append_new(out, e);
+	}
+	return out;
+}
+
+void wamd_group_done(void *ticket, int err, int code, json_t *result)
+{
+	struct gticket *g = ticket;
+	struct wamd_conn *c = g->tk.c;
+	if (c)
+		c->ticket = NULL;
+	if (!c) {
+		json_decref(result);
+		gt_free(g);
+		return;
+	}
+	json_t *first = json_array_get(result, 0);
+	switch (g->op) {
+	case G_CREATE:
+		if (err || !first) {
+			wamd_reply_error(c, 500, json_pack("[s,s]", "Error creating group", why(err, code)));
+			break;
+		}
+		if (g->desc && *g->desc) {
+			/* the description is a second request, answered with the metadata */
+			g->created = json_incref(first);
+			snprintf(g->group, sizeof g->group, "%s", json_string_value(json_object_get(first, "id")));
+			g->op = G_CREATE_DESC;
+			json_decref(result);
+			call(c, g, "description", g->desc, NULL, 0, "Error creating group", 500);
+			return;
+		}
+		wamd_reply_json(c, 201, json_incref(first));
+		break;
+	case G_CREATE_DESC:
+		json_object_set_new(g->created, "desc", json_string(g->desc));
+		wamd_reply_json(c, 201, json_incref(g->created));
+		break;
+	case G_FIND:
+		if (err || !first)
+			wamd_reply_error(c, 404, json_pack("[s,s]", "Error fetching group", why(err, code)));
+		else
+			wamd_reply_json(c, 200, json_incref(first));
+		break;
+	case G_PARTICIPANTS:
+		if (err || !first)
+			wamd_reply_error(c, 404, json_pack("[s,s]", "Error fetching group", why(err, code)));
+		else
+			wamd_reply_json(c, 200, json_pack("{s:o}", "participants", participants_only(first)));
+		break;
+	case G_FETCH_ALL: {
+		if (err) {
+			wamd_reply_error(c, 400, json_pack("[s,s]", "Error fetching groups", why(err, code)));
+			break;
+		}
+		size_t i;
+		json_t *e;
+		json_array_foreach(result, i, e) if (!g->with_participants) json_object_del(e, "participants");
+		wamd_reply_json(c, 200, json_incref(result));
+		break;
+	}
+	case G_UPDATE_PART: {
+		if (err) {
+			wamd_reply_error(c, 400, json_pack("[s,s]", "Error updating participants", why(err, code)));
+			break;
+		}
+		json_t *arr = json_array();
+		size_t i;
+		json_t *e;
+		json_array_foreach(result, i, e) {
+			char st[16];
+			snprintf(st, sizeof st, "%d", (int)json_integer_value(json_object_get(e, "status")));
+			json_t *attrs = json_pack("{s:O}", "jid", json_object_get(e, "jid"));
+			if (strcmp(st, "200") != 0)
+				json_object_set_new(attrs, "error", json_string(st));
+			json_array_append_new(arr, json_pack("{s:s,s:O,s:{s:s,s:o}}", "status", st, "jid",
+				json_object_get(e, "jid"), "content", "tag", "participant", "attrs", attrs));
+		}
+		wamd_reply_json(c, 201, json_pack("{s:o}", "updateParticipants", arr));
+		break;
+	}
+	case G_SUBJECT:
+	case G_DESC:
+		if (err)
+			wamd_reply_error(c, 400, json_pack("[s,s]", g->op == G_SUBJECT ? "Error updating group subject" :
+				"Error updating group description", why(err, code)));
+		else
+			wamd_reply_json(c, 201, json_pack("{s:s}", "update", "success"));
+		break;
+	case G_LEAVE:
+		if (err)
+			wamd_reply_error(c, 400, json_pack("[s,s]", "Error leaving group", why(err, code)));
+		else
+			wamd_reply_json(c, 200, json_pack("{s:s,s:b}", "groupJid", g->group, "leave", 1));
+		break;
+	}
+	json_decref(result);
+	gt_free(g);
+}
+
+/* Digit strings (Evolution: at least 10 digits) or JIDs into a list. */
+static const char **numbers(struct wamd_conn *c, json_t *arr, size_t *n_out, char (**buf)[WA_STORE_JID_MAX])
+{
+	size_t n = json_array_size(arr);
+	if (!json_is_array(arr) || n == 0 || n > 1024) {
+		bad_request(c, "participants must be a non-empty array of numbers");
+		return NULL;
+	}
+	const char **list = calloc(n, sizeof *list);
+	*buf = calloc(n, WA_STORE_JID_MAX);
+	for (size_t i = 0; list && *buf && i < n; i++) {
+		const char *v = json_string_value(json_array_get(arr, i));
+		if (!v || wamd_normalize_number(v, (*buf)[i], WA_STORE_JID_MAX) != 0 ||
+		    strstr((*buf)[i], "@g.us")) {
+			free(list);
+			free(*buf);
+			*buf = NULL;
+			wamd_reply_error(c, 400, json_pack("[{s:s,s:s}]", "property", "participants", "message",
+				"each participant must be a phone number"));
+			return NULL;
+		}
+		list[i] = (*buf)[i];
+	}
+	if (!list || !*buf) {
+		free(list);
+		free(*buf);
+		wamd_reply_error(c, 500, json_string("out of memory"));
+		return NULL;
+	}
+	*n_out = n;
+	return list;
+}
+
+void wamd_h_group_create(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	const char *subject = jstr(body, "subject");
+	if (!subject || !*subject) {
+		bad_request(c, "instance requires property \"subject\"");
+		return;
+	}
+	size_t n = 0;
+	char(*buf)[WA_STORE_JID_MAX] = NULL;
+	const char **list = numbers(c, json_object_get(body, "participants"), &n, &buf);
+	if (!list)
+		return;
+	struct gticket *g = gt_new(c, t, G_CREATE);
+	if (g && jstr(body, "description") && !(g->desc = strdup(jstr(body, "description")))) {
+		gt_free(g);
+		g = NULL;
+		wamd_reply_error(c, 500, json_string("out of memory"));
+	}
+	if (g)
+		call(c, g, "create", subject, list, n, "Error creating group", 500);
+	free(list);
+	free(buf);
+}
+
+void wamd_h_group_find(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	struct gticket *g;
+	char gj[WA_STORE_JID_MAX];
+	if (group_arg(c, body, gj) && (g = gt_new(c, t, G_FIND))) {
+		snprintf(g->group, sizeof g->group, "%s", gj);
+		call(c, g, "metadata", NULL, NULL, 0, "Error fetching group", 404);
+	}
+}
+
+void wamd_h_group_participants(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	struct gticket *g;
+	char gj[WA_STORE_JID_MAX];
+	if (group_arg(c, body, gj) && (g = gt_new(c, t, G_PARTICIPANTS))) {
+		snprintf(g->group, sizeof g->group, "%s", gj);
+		call(c, g, "metadata", NULL, NULL, 0, "Error fetching group", 404);
+	}
+}
+
+void wamd_h_group_fetch_all(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	char v[64]; /* lws copies "name=value" */
+	(void)body;
+	const char *gp = lws_get_urlarg_by_name(c->wsi, "getParticipants=", v, sizeof v);
+	if (!gp || (strcmp(gp, "true") != 0 && strcmp(gp, "false") != 0)) {
+		wamd_reply_error(c, 400, json_pack("[{s:s,s:s}]", "property", "getParticipants", "message",
+			"getParticipants must be \"true\" or \"false\""));
+		return;
+	}
+	struct gticket *g = gt_new(c, t, G_FETCH_ALL);
+	if (g) {
+		g->with_participants = strcmp(gp, "true") == 0;
+		call(c, g, "participating", NULL, NULL, 0, "Error fetching groups", 400);
+	}
+}
+
+void wamd_h_group_update_participant(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	char gj[WA_STORE_JID_MAX];
+	if (!group_arg(c, body, gj))
+		return;
+	const char *action = jstr(body, "action");
+	if (!action || (strcmp(action, "add") && strcmp(action, "remove") && strcmp(action, "promote") &&
+			strcmp(action, "demote"))) {
+		wamd_reply_error(c, 400, json_pack("[{s:s,s:s}]", "property", "action", "message",
+			"action must be one of add, remove, promote, demote"));
+		return;
+	}
+	size_t n = 0;
+	char(*buf)[WA_STORE_JID_MAX] = NULL;
+	const char **list = numbers(c, json_object_get(body, "participants"), &n, &buf);
+	if (!list)
+		return;
+	struct gticket *g = gt_new(c, t, G_UPDATE_PART);
+	if (g) {
+		snprintf(g->group, sizeof g->group, "%s", gj);
+		call(c, g, action, NULL, list, n, "Error updating participants", 400);
+	}
+	free(list);
+	free(buf);
+}
+
+void wamd_h_group_subject(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	char gj[WA_STORE_JID_MAX];
+	if (!group_arg(c, body, gj))
+		return;
+	const char *s = jstr(body, "subject");
+	if (!s || !*s) {
+		bad_request(c, "instance requires property \"subject\"");
+		return;
+	}
+	struct gticket *g = gt_new(c, t, G_SUBJECT);
+	if (g) {
+		snprintf(g->group, sizeof g->group, "%s", gj);
+		call(c, g, "subject", s, NULL, 0, "Error updating group subject", 400);
+	}
+}
+
+void wamd_h_group_description(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	char gj[WA_STORE_JID_MAX];
+	if (!group_arg(c, body, gj))
+		return;
+	const char *s = jstr(body, "description");
+	if (!s) {
+		bad_request(c, "instance requires property \"description\"");
+		return;
+	}
+	struct gticket *g = gt_new(c, t, G_DESC);
+	if (g) {
+		snprintf(g->group, sizeof g->group, "%s", gj);
+		call(c, g, "description", s, NULL, 0, "Error updating group description", 400);
+	}
+}
+
+void wamd_h_group_leave(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	struct gticket *g;
+	char gj[WA_STORE_JID_MAX];
+	if (group_arg(c, body, gj) && (g = gt_new(c, t, G_LEAVE))) {
+		snprintf(g->group, sizeof g->group, "%s", gj);
+		call(c, g, "leave", NULL, NULL, 0, "Error leaving group", 400);
+	}
+}

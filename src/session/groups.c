@@ -1,0 +1,770 @@
+/* Group management (messaging.md §6): the w:g2 iqs and their codec, the
+ * metadata cache (the server's <group> node as the store keeps it), and the
+ * w:gp2 notifications, which update the cache, mark our sender key for
+ * replacement when someone leaves, and become WA_EV_GROUP events. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "binary/decode.h"
+#include "binary/encode.h"
+#include "session/groups.h"
+#include "session/iq.h"
+#include "session/msg.h"
+#include "session/msgstate.h"
+#include "store/store.h"
+
+/* ---------------- codec ---------------- */
+
+bool wa_group_jid_norm(const char *in, char out[WA_STORE_JID_MAX])
+{
+	if (!in || !*in)
+		return false;
+	size_t l = strcspn(in, "@");
+	if (l == 0 || l > 64 || (in[l] && strcmp(in + l, "@g.us") != 0))
+		return false;
+	for (size_t i = 0; i < l; i++)
+		if ((in[i] < '0' || in[i] > '9') && in[i] != '-')
+			return false;
+	snprintf(out, WA_STORE_JID_MAX, "%.*s@g.us", (int)l, in);
+	return true;
+}
+
+static bool cp(char *dst, size_t cap, const char *src)
+{
+	if (!src) {
+		dst[0] = 0;
+		return true;
+	}
+	if (strlen(src) >= cap)
+		return false;
+	memcpy(dst, src, strlen(src) + 1);
+	return true;
+}
+
+static int64_t num(const char *s)
+{
+	int64_t v = 0;
+	if (!s || strlen(s) > 18)
+		return 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
+/* String content of a node (string or bytes) into a new string. */
+static char *content_str(const wa_node *n, size_t max)
+{
+	const char *s = n ? wa_node_string(n) : NULL;
+	if (s)
+		return strlen(s) <= max ? strdup(s) : NULL;
+	const uint8_t *p;
+	size_t l;
+	if (!n || wa_node_content_bytes(n, &p, &l) != 0 || l > max)
+		return NULL;
+	char *o = malloc(l + 1);
+	if (o) {
+		memcpy(o, p, l);
+		o[l] = 0;
+	}
+	return o;
+}
+
+void wa_gmeta_free(wa_gmeta *g)
+{
+	if (!g)
+		return;
+	free(g->desc);
+	free(g->p);
+	free(g->pub);
+	free(g);
+}
+
+int wa_gmeta_parse(const wa_node *gn, wa_gmeta **out)
+{
+	if (!gn || !out || strcmp(wa_node_tag(gn), "group") != 0)
+		return WA_EINVAL;
+	wa_gmeta *g = calloc(1, sizeof *g);
+	if (!g)
+		return WA_ENOMEM;
+	int rc = WA_EMALFORMED;
+	size_t nc = wa_node_n_children(gn);
+	const char *mode = wa_node_attr(gn, "addressing_mode");
+	bool lid = mode && strcmp(mode, "lid") == 0;
+	if (!wa_group_jid_norm(wa_node_attr(gn, "id"), g->jid) ||
+	    !cp(g->subject, sizeof g->subject, wa_node_attr(gn, "subject")) ||
+	    !cp(g->s_o, sizeof g->s_o, wa_node_attr(gn, "s_o")) ||
+	    !cp(g->owner, sizeof g->owner, wa_node_attr(gn, "creator")))
+		goto fail;
+	snprintf(g->mode, sizeof g->mode, "%s", lid ? "lid" : "pn");
+	g->s_t = num(wa_node_attr(gn, "s_t"));
+	g->creation = num(wa_node_attr(gn, "creation"));
+	if (!(g->p = calloc(nc ? nc : 1, sizeof *g->p))) {
+		rc = WA_ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < nc; i++) {
+		const wa_node *c = wa_node_child_at(gn, i);
+		const char *tag = wa_node_tag(c);
+		if (strcmp(tag, "participant") == 0) {
+			if (g->n >= WA_GROUP_MAX_PARTICIPANTS)
+				goto fail;
+			wa_gpart *p = &g->p[g->n];
+			const char *j = wa_node_attr(c, "jid"), *ty = wa_node_attr(c, "type");
+			const char *alt = wa_node_attr(c, lid ? "phone_number" : "lid");
+			char u[WA_STORE_JID_MAX];
+			if (!wa_msg_user_of(j, u, NULL))
+				continue;
+			if (!cp(lid ? p->lid : p->jid, WA_STORE_JID_MAX, u))
+				goto fail;
+			if (alt && wa_msg_user_of(alt, u, NULL) && !cp(lid ? p->jid : p->lid, WA_STORE_JID_MAX, u))
+				goto fail;
+			p->admin = ty && strcmp(ty, "superadmin") == 0 ? 2 : ty && strcmp(ty, "admin") == 0 ? 1 : 0;
+			g->n++;
+		} else if (strcmp(tag, "description") == 0) {
+			if (!cp(g->desc_id, sizeof g->desc_id, wa_node_attr(c, "id")))
+				goto fail;
+			const wa_node *b = wa_node_child(c, "body");
+			if (b && !(g->desc = content_str(b, WA_GROUP_DESC_MAX)))
+				goto fail;
+		} else if (strcmp(tag, "announcement") == 0) {
+			g->announce = true;
+		} else if (strcmp(tag, "locked") == 0) {
+			g->locked = true;
+		} else if (strcmp(tag, "ephemeral") == 0) {
+			g->ephemeral = (uint32_t)num(wa_node_attr(c, "expiration"));
+		}
+	}
+	*out = g;
+	return 0;
+fail:
+	wa_gmeta_free(g);
+	return rc;
+}
+
+static const char *nz(const char *s)
+{
+	return s && *s ? s : NULL;
+}
+
+int wa_gmeta_info(wa_gmeta *g, wa_group_info *o)
+{
+	free(g->pub);
+	if (!(g->pub = calloc(g->n ? g->n : 1, sizeof *g->pub)))
+		return WA_ENOMEM;
+	for (size_t i = 0; i < g->n; i++) {
+		g->pub[i].jid = g->p[i].jid[0] ? g->p[i].jid : g->p[i].lid;
+		g->pub[i].lid = nz(g->p[i].lid);
+		g->pub[i].admin = g->p[i].admin;
+	}
+	*o = (wa_group_info){
+		.jid = g->jid, .subject = g->subject, .subject_owner = nz(g->s_o), .subject_time = g->s_t,
+		.creation = g->creation, .owner = nz(g->owner), .desc = g->desc, .desc_id = nz(g->desc_id),
+		.addressing_mode = g->mode, .announce = g->announce, .locked = g->locked,
+		.ephemeral = g->ephemeral, .participants = g->pub, .n_participants = g->n,
+	};
+	return 0;
+}
+
+static int iq_new(const char *to, const char *type, wa_node **iq)
+{
+	int rc = wa_node_new(iq, "iq");
+	if (rc == 0)
+		rc = wa_node_set_attr(*iq, "xmlns", "w:g2");
+	if (rc == 0)
+		rc = wa_node_set_attr(*iq, "type", type);
+	if (rc == 0)
+		rc = wa_node_set_attr(*iq, "to", to);
+	return rc;
+}
+
+static int done(int rc, wa_node *iq, wa_node **out)
+{
+	if (rc != 0) {
+		wa_node_free(iq);
+		return rc;
+	}
+	*out = iq;
+	return 0;
+}
+
+static int add_parts(wa_node *parent, const char *const *jids, size_t n)
+{
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		wa_node *p = NULL;
+		rc = wa_node_add_new(parent, "participant", &p);
+		if (rc == 0)
+			rc = wa_node_set_attr(p, "jid", jids[i]);
+	}
+	return rc;
+}
+
+int wa_group_build_create(const char *subject, const char *key, const char *const *jids, size_t n,
+	wa_node **out)
+{
+	if (!subject || !*subject || strlen(subject) >= WA_GROUP_SUBJECT_MAX || !key || (n && !jids) ||
+	    n >= WA_GROUP_MAX_PARTICIPANTS || !out)
+		return WA_EINVAL;
+	wa_node *iq = NULL, *c = NULL;
+	int rc = iq_new("g.us", "set", &iq);
+	if (rc == 0)
+		rc = wa_node_add_new(iq, "create", &c);
+	if (rc == 0)
+		rc = wa_node_set_attr(c, "subject", subject);
+	if (rc == 0)
+		rc = wa_node_set_attr(c, "key", key);
+	if (rc == 0)
+		rc = add_parts(c, jids, n);
+	return done(rc, iq, out);
+}
+
+int wa_group_build_query(const char *group, wa_node **out)
+{
+	wa_node *iq = NULL, *q = NULL;
+	if (!group || !out)
+		return WA_EINVAL;
+	int rc = iq_new(group, "get", &iq);
+	if (rc == 0)
+		rc = wa_node_add_new(iq, "query", &q);
+	if (rc == 0)
+		rc = wa_node_set_attr(q, "request", "interactive");
+	return done(rc, iq, out);
+}
+
+int wa_group_build_participating(wa_node **out)
+{
+	wa_node *iq = NULL, *p = NULL, *c = NULL;
+	if (!out)
+		return WA_EINVAL;
+	int rc = iq_new("g.us", "get", &iq);
+	if (rc == 0)
+		rc = wa_node_add_new(iq, "participating", &p);
+	if (rc == 0)
+		rc = wa_node_add_new(p, "participants", &c);
+	if (rc == 0)
+		rc = wa_node_add_new(p, "description", &c);
+	return done(rc, iq, out);
+}
+
+int wa_group_build_members(const char *group, const char *action, const char *const *jids, size_t n,
+	wa_node **out)
+{
+	if (!group || !action || !jids || n == 0 || n > WA_GROUP_MAX_PARTICIPANTS || !out ||
+	    (strcmp(action, "add") && strcmp(action, "remove") && strcmp(action, "promote") &&
+	     strcmp(action, "demote")))
+		return WA_EINVAL;
+	wa_node *iq = NULL, *a = NULL;
+	int rc = iq_new(group, "set", &iq);
+	if (rc == 0)
+		rc = wa_node_add_new(iq, action, &a);
+	if (rc == 0)
+		rc = add_parts(a, jids, n);
+	return done(rc, iq, out);
+}
+
+int wa_group_build_leave(const char *group, wa_node **out)
+{
+	wa_node *iq = NULL, *l = NULL, *g = NULL;
+	if (!group || !out)
+		return WA_EINVAL;
+	int rc = iq_new("g.us", "set", &iq);
+	if (rc == 0)
+		rc = wa_node_add_new(iq, "leave", &l);
+	if (rc == 0)
+		rc = wa_node_add_new(l, "group", &g);
+	if (rc == 0)
+		rc = wa_node_set_attr(g, "id", group);
+	return done(rc, iq, out);
+}
+
+int wa_group_build_subject(const char *group, const char *subject, wa_node **out)
+{
+	wa_node *iq = NULL, *sn = NULL;
+	if (!group || !subject || !*subject || strlen(subject) >= WA_GROUP_SUBJECT_MAX || !out)
+		return WA_EINVAL;
+	int rc = iq_new(group, "set", &iq);
+	if (rc == 0)
+		rc = wa_node_add_new(iq, "subject", &sn);
+	if (rc == 0)
+		rc = wa_node_set_bytes(sn, (const uint8_t *)subject, strlen(subject));
+	return done(rc, iq, out);
+}
+
+int wa_group_build_description(const char *group, const char *desc, const char *id, const char *prev,
+	wa_node **out)
+{
+	wa_node *iq = NULL, *d = NULL, *b = NULL;
+	if (!group || !id || !out || (desc && strlen(desc) > WA_GROUP_DESC_MAX))
+		return WA_EINVAL;
+	int rc = iq_new(group, "set", &iq);
+	if (rc == 0)
+		rc = wa_node_add_new(iq, "description", &d);
+	if (rc == 0)
+		rc = wa_node_set_attr(d, "id", id);
+	if (rc == 0 && prev && *prev)
+		rc = wa_node_set_attr(d, "prev", prev);
+	if (rc == 0 && (!desc || !*desc))
+		rc = wa_node_set_attr(d, "delete", "true");
+	else if (rc == 0)
+		rc = wa_node_add_new(d, "body", &b);
+	if (rc == 0 && b)
+		rc = wa_node_set_bytes(b, (const uint8_t *)desc, strlen(desc));
+	return done(rc, iq, out);
+}
+
+/* ---------------- cache ---------------- */
+
+int wa_group_cached(wa_session *s, const char *group, wa_gmeta **out)
+{
+	uint8_t *b = NULL;
+	size_t l = 0;
+	wa_node *n = NULL;
+	int rc = wa_store_gmeta_get(s->store, s->instance_id, group, &b, &l);
+	if (rc == 0)
+		rc = wa_bin_decode_body(b, l, &n);
+	free(b);
+	if (rc == 0)
+		rc = wa_gmeta_parse(n, out);
+	wa_node_free(n);
+	return rc;
+}
+
+int wa_group_cache_put(wa_session *s, const wa_node *group)
+{
+	wa_gmeta *g = NULL;
+	uint8_t *b = NULL;
+	size_t l = 0;
+	int rc = wa_gmeta_parse(group, &g);
+	if (rc == 0)
+		rc = wa_bin_encode(group, &b, &l);
+	/* wa_bin_encode frames with a leading flags byte; the body follows */
+	if (rc == 0)
+		rc = wa_store_gmeta_put(s->store, s->instance_id, g->jid, b + 1, l - 1);
+	free(b);
+	wa_gmeta_free(g);
+	return rc;
+}
+
+/* ---------------- the calls ---------------- */
+
+typedef struct gcall {
+	wa_group_fn fn;
+	wa_group_change_fn cfn;
+	wa_group_done_fn dfn;
+	void *user;
+	char group[WA_STORE_JID_MAX];
+	char action[16];
+	bool list;
+} gcall;
+
+static int err_code(int err, const wa_node *resp)
+{
+	if (err != WA_EPROTO || !resp)
+		return 0;
+	const wa_node *e = wa_node_child(resp, "error");
+	return e ? (int)num(wa_node_attr(e, "code")) : 0;
+}
+
+/* Answers with <group> children (create, query, participating). */
+static void on_groups(wa_session *s, int err, const wa_node *resp, void *user)
+{
+	gcall *c = user;
+	int code = err_code(err, resp);
+	const wa_node *holder = resp && c->list ? wa_node_child(resp, "groups") : resp;
+	size_t nc = err == 0 && holder ? wa_node_n_children(holder) : 0;
+	wa_gmeta **gs = calloc(nc ? nc : 1, sizeof *gs);
+	wa_group_info *info = calloc(nc ? nc : 1, sizeof *info);
+	size_t n = 0;
+	if (!gs || !info)
+		err = WA_ENOMEM;
+	for (size_t i = 0; err == 0 && i < nc; i++) {
+		const wa_node *gn = wa_node_child_at(holder, i);
+		if (strcmp(wa_node_tag(gn), "group") != 0 || wa_gmeta_parse(gn, &gs[n]) != 0)
+			continue;
+		ign(wa_group_cache_put(s, gn));
+		if (wa_gmeta_info(gs[n], &info[n]) == 0)
+			n++;
+		else
+			wa_gmeta_free(gs[n]);
+	}
+	if (err == 0 && !c->list && n == 0)
+		err = WA_EMALFORMED;
+	if (err == WA_EPROTO && code == 404 && c->group[0])
+		ign(wa_store_gmeta_delete(s->store, s->instance_id, c->group));
+	c->fn(s, err, code, info, n, c->user);
+	for (size_t i = 0; i < n; i++)
+		wa_gmeta_free(gs[i]);
+	free(gs);
+	free(info);
+	free(c);
+}
+
+static int send(wa_session *s, wa_node *iq, wa_iq_fn fn, gcall *c, int rc)
+{
+	if (rc == 0)
+		rc = wa_iq_send(s, iq, 0, fn, c);
+	wa_node_free(iq);
+	if (rc != 0)
+		free(c);
+	return rc;
+}
+
+static gcall *gc(void *user)
+{
+	gcall *c = calloc(1, sizeof *c);
+	if (c)
+		c->user = user;
+	return c;
+}
+
+/* Numbers and JIDs to user JIDs ("5511…@s.whatsapp.net"). */
+static char **to_jids(const char *const *in, size_t n)
+{
+	char **o = calloc(n ? n : 1, sizeof *o);
+	for (size_t i = 0; o && i < n; i++) {
+		char u[WA_STORE_JID_MAX];
+		if (wa_msg_chat_of(in[i], u) != 0 || !(o[i] = strdup(u))) {
+			for (size_t k = 0; k < i; k++)
+				free(o[k]);
+			free(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+static void free_jids(char **j, size_t n)
+{
+	for (size_t i = 0; j && i < n; i++)
+		free(j[i]);
+	free(j);
+}
+
+int wa_group_create(wa_session *s, const char *subject, const char *const *participants, size_t n,
+	wa_group_fn fn, void *user)
+{
+	if (!s || !fn || (n && !participants))
+		return WA_EINVAL;
+	char **j = to_jids(participants, n);
+	if (!j)
+		return WA_EINVAL;
+	gcall *c = gc(user);
+	wa_node *iq = NULL;
+	char key[WA_SESSION_ID_MAX];
+	wa_session_new_id(s, key);
+	int rc = c ? wa_group_build_create(subject, key, (const char *const *)j, n, &iq) : WA_ENOMEM;
+	free_jids(j, n);
+	if (c)
+		c->fn = fn;
+	return c ? send(s, iq, on_groups, c, rc) : rc;
+}
+
+int wa_group_metadata(wa_session *s, const char *group, wa_group_fn fn, void *user)
+{
+	char g[WA_STORE_JID_MAX];
+	if (!s || !fn || !wa_group_jid_norm(group, g))
+		return WA_EINVAL;
+	gcall *c = gc(user);
+	wa_node *iq = NULL;
+	if (!c)
+		return WA_ENOMEM;
+	c->fn = fn;
+	snprintf(c->group, sizeof c->group, "%s", g);
+	return send(s, iq, on_groups, c, wa_group_build_query(g, &iq));
+}
+
+int wa_group_participating(wa_session *s, wa_group_fn fn, void *user)
+{
+	if (!s || !fn)
+		return WA_EINVAL;
+	gcall *c = gc(user);
+	wa_node *iq = NULL;
+	if (!c)
+		return WA_ENOMEM;
+	c->fn = fn;
+	c->list = true;
+	return send(s, iq, on_groups, c, wa_group_build_participating(&iq));
+}
+
+static void on_members(wa_session *s, int err, const wa_node *resp, void *user)
+{
+	gcall *c = user;
+	int code = err_code(err, resp);
+	const wa_node *a = err == 0 && resp ? wa_node_child(resp, c->action) : NULL;
+	size_t nc = a ? wa_node_n_children(a) : 0;
+	wa_group_change *r = calloc(nc ? nc : 1, sizeof *r);
+	size_t n = 0;
+	if (!r)
+		err = WA_ENOMEM;
+	for (size_t i = 0; r && i < nc; i++) {
+		const wa_node *p = wa_node_child_at(a, i);
+		if (strcmp(wa_node_tag(p), "participant") != 0 || !wa_node_attr(p, "jid"))
+			continue;
+		const char *e = wa_node_attr(p, "error");
+		r[n].jid = wa_node_attr(p, "jid");
+		r[n].status = e ? (int)num(e) : 200;
+		n++;
+	}
+	c->cfn(s, err, code, r, n, c->user);
+	free(r);
+	free(c);
+}
+
+int wa_group_participants(wa_session *s, const char *group, const char *action,
+	const char *const *participants, size_t n, wa_group_change_fn fn, void *user)
+{
+	char g[WA_STORE_JID_MAX];
+	if (!s || !fn || !action || !wa_group_jid_norm(group, g) || strlen(action) >= 16)
+		return WA_EINVAL;
+	char **j = to_jids(participants, n);
+	if (!j)
+		return WA_EINVAL;
+	gcall *c = gc(user);
+	wa_node *iq = NULL;
+	int rc = c ? wa_group_build_members(g, action, (const char *const *)j, n, &iq) : WA_ENOMEM;
+	free_jids(j, n);
+	if (!c)
+		return rc;
+	c->cfn = fn;
+	snprintf(c->action, sizeof c->action, "%s", action);
+	snprintf(c->group, sizeof c->group, "%s", g);
+	return send(s, iq, on_members, c, rc);
+}
+
+static void on_done(wa_session *s, int err, const wa_node *resp, void *user)
+{
+	gcall *c = user;
+	c->dfn(s, err, err_code(err, resp), c->user);
+	free(c);
+}
+
+static int simple(wa_session *s, wa_node *iq, int rc, wa_group_done_fn fn, void *user)
+{
+	gcall *c = rc == 0 ? gc(user) : NULL;
+	if (!c) {
+		wa_node_free(iq);
+		return rc ? rc : WA_ENOMEM;
+	}
+	c->dfn = fn;
+	return send(s, iq, on_done, c, 0);
+}
+
+int wa_group_leave(wa_session *s, const char *group, wa_group_done_fn fn, void *user)
+{
+	char g[WA_STORE_JID_MAX];
+	wa_node *iq = NULL;
+	if (!s || !fn || !wa_group_jid_norm(group, g))
+		return WA_EINVAL;
+	return simple(s, iq, wa_group_build_leave(g, &iq), fn, user);
+}
+
+int wa_group_set_subject(wa_session *s, const char *group, const char *subject, wa_group_done_fn fn,
+	void *user)
+{
+	char g[WA_STORE_JID_MAX];
+	wa_node *iq = NULL;
+	if (!s || !fn || !wa_group_jid_norm(group, g))
+		return WA_EINVAL;
+	return simple(s, iq, wa_group_build_subject(g, subject, &iq), fn, user);
+}
+
+int wa_group_set_description(wa_session *s, const char *group, const char *desc, wa_group_done_fn fn,
+	void *user)
+{
+	char g[WA_STORE_JID_MAX], id[WA_SESSION_ID_MAX];
+	wa_node *iq = NULL;
+	wa_gmeta *m = NULL;
+	if (!s || !fn || !wa_group_jid_norm(group, g))
+		return WA_EINVAL;
+	wa_session_new_id(s, id);
+	ign(wa_group_cached(s, g, &m));
+	int rc = wa_group_build_description(g, desc, id, m ? m->desc_id : NULL, &iq);
+	wa_gmeta_free(m);
+	return simple(s, iq, rc, fn, user);
+}
+
+/* ---------------- notifications ---------------- */
+
+/* A copy of n without its child number skip (SIZE_MAX: none). */
+static wa_node *clone_skip(const wa_node *n, size_t skip)
+{
+	wa_node *c = NULL;
+	if (wa_node_new(&c, wa_node_tag(n)) != 0)
+		return NULL;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < wa_node_n_attrs(n); i++)
+		rc = wa_node_set_attr(c, wa_node_attr_key(n, i), wa_node_attr_value(n, i));
+	const uint8_t *p;
+	size_t l;
+	switch (wa_node_content_kind(n)) {
+	case WA_NODE_LIST:
+		wa_node_set_list(c);
+		for (size_t i = 0; rc == 0 && i < wa_node_n_children(n); i++) {
+			if (i == skip)
+				continue;
+			wa_node *k = clone_skip(wa_node_child_at(n, i), SIZE_MAX);
+			rc = k ? wa_node_add_child(c, k) : WA_ENOMEM;
+			if (rc != 0)
+				wa_node_free(k);
+		}
+		break;
+	case WA_NODE_BYTES:
+		p = wa_node_bytes(n, &l);
+		if (rc == 0)
+			rc = wa_node_set_bytes(c, p, l);
+		break;
+	case WA_NODE_STRING:
+		if (rc == 0)
+			rc = wa_node_set_string(c, wa_node_string(n));
+		break;
+	default:
+		break;
+	}
+	if (rc != 0) {
+		wa_node_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int remove_child(wa_node **gn, size_t k)
+{
+	wa_node *c = clone_skip(*gn, k);
+	if (!c)
+		return WA_ENOMEM;
+	wa_node_free(*gn);
+	*gn = c;
+	return 0;
+}
+
+/* Applies a w:gp2 child to the cached <group> node (when we have one) so
+ * that sends see the current members; a create stores the whole group. */
+static void apply(wa_session *s, const char *gj, const wa_node *ch, const char *tag)
+{
+	if (strcmp(tag, "create") == 0) {
+		const wa_node *gn = wa_node_child(ch, "group");
+		if (gn)
+			ign(wa_group_cache_put(s, gn));
+		return;
+	}
+	uint8_t *b = NULL;
+	size_t l = 0;
+	wa_node *gn = NULL;
+	if (wa_store_gmeta_get(s->store, s->instance_id, gj, &b, &l) != 0 || wa_bin_decode_body(b, l, &gn) != 0) {
+		free(b);
+		return;
+	}
+	free(b);
+	bool rem = strcmp(tag, "remove") == 0, add = strcmp(tag, "add") == 0;
+	bool pro = strcmp(tag, "promote") == 0, dem = strcmp(tag, "demote") == 0;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && (rem || add || pro || dem) && i < wa_node_n_children(ch); i++) {
+		const wa_node *p = wa_node_child_at(ch, i);
+		char u[WA_STORE_JID_MAX];
+		if (strcmp(wa_node_tag(p), "participant") != 0 || !wa_msg_user_of(wa_node_attr(p, "jid"), u, NULL))
+			continue;
+		for (size_t k = 0; k < wa_node_n_children(gn); k++) {
+			wa_node *q = (wa_node *)wa_node_child_at(gn, k);
+			char qu[WA_STORE_JID_MAX];
+			if (strcmp(wa_node_tag(q), "participant") != 0 ||
+			    !wa_msg_user_of(wa_node_attr(q, "jid"), qu, NULL) || strcmp(qu, u) != 0)
+				continue;
+			if (rem)
+				rc = remove_child(&gn, k);
+			else if (pro)
+				rc = wa_node_set_attr(q, "type", "admin");
+			else if (dem)
+				wa_node_del_attr(q, "type");
+			add = false; /* already there */
+			break;
+		}
+		if (add) {
+			wa_node *np = NULL;
+			rc = wa_node_add_new(gn, "participant", &np);
+			if (rc == 0)
+				rc = wa_node_set_attr(np, "jid", u);
+		}
+		add = strcmp(tag, "add") == 0;
+	}
+	if (rc == 0 && strcmp(tag, "subject") == 0 && wa_node_attr(ch, "subject"))
+		rc = wa_node_set_attr(gn, "subject", wa_node_attr(ch, "subject"));
+	if (rc == 0 && strcmp(tag, "description") == 0) {
+		for (size_t k = 0; k < wa_node_n_children(gn); k++)
+			if (strcmp(wa_node_tag(wa_node_child_at(gn, k)), "description") == 0) {
+				rc = remove_child(&gn, k);
+				break;
+			}
+		if (rc == 0 && !wa_node_child(ch, "delete")) {
+			wa_node *d = NULL, *bn = NULL;
+			char *txt = content_str(wa_node_child(ch, "body"), WA_GROUP_DESC_MAX);
+			rc = wa_node_add_new(gn, "description", &d);
+			if (rc == 0 && wa_node_attr(ch, "id"))
+				rc = wa_node_set_attr(d, "id", wa_node_attr(ch, "id"));
+			if (rc == 0 && txt)
+				rc = wa_node_add_new(d, "body", &bn);
+			if (rc == 0 && txt)
+				rc = wa_node_set_string(bn, txt);
+			free(txt);
+		}
+	}
+	if (rc == 0)
+		ign(wa_group_cache_put(s, gn));
+	wa_node_free(gn);
+}
+
+void wa_msg_group_notification(wa_session *s, const wa_node *n)
+{
+	char gj[WA_STORE_JID_MAX], au[WA_STORE_JID_MAX];
+	if (!wa_group_jid_norm(wa_node_attr(n, "from"), gj))
+		return;
+	const char *actor = wa_node_attr(n, "participant");
+	bool has_actor = wa_msg_user_of(actor, au, NULL);
+	for (size_t i = 0; i < wa_node_n_children(n); i++) {
+		const wa_node *ch = wa_node_child_at(n, i);
+		const char *tag = wa_node_tag(ch);
+		bool members = !strcmp(tag, "add") || !strcmp(tag, "remove") || !strcmp(tag, "promote") ||
+			       !strcmp(tag, "demote");
+		size_t nc = wa_node_n_children(ch);
+		const char **parts = calloc(nc ? nc : 1, sizeof *parts);
+		char (*pu)[WA_STORE_JID_MAX] = calloc(nc ? nc : 1, WA_STORE_JID_MAX);
+		size_t np = 0;
+		bool me_removed = false;
+		for (size_t k = 0; members && parts && pu && k < nc; k++) {
+			const wa_node *p = wa_node_child_at(ch, k);
+			wa_jid pj;
+			if (strcmp(wa_node_tag(p), "participant") != 0 || !wa_msg_user_of(wa_node_attr(p, "jid"), pu[np], &pj))
+				continue;
+			if (wa_msg_is_me(s, &pj))
+				me_removed = !strcmp(tag, "remove");
+			parts[np] = pu[np];
+			np++;
+		}
+		apply(s, gj, ch, tag);
+		/* someone left: our sender key must change before our next send
+		 * (they must not read what follows) */
+		if (!strcmp(tag, "remove")) {
+			ign(wa_store_gsk_clear(s->store, s->instance_id, gj));
+			wa_msg_group_rotate(s, gj);
+		}
+		if (me_removed)
+			ign(wa_store_gmeta_delete(s->store, s->instance_id, gj));
+		wa_gmeta *m = NULL;
+		wa_group_info info;
+		bool have = !me_removed && wa_group_cached(s, gj, &m) == 0 && wa_gmeta_info(m, &info) == 0;
+		wa_event ev = {.type = WA_EV_GROUP};
+		ev.u.group.jid = gj;
+		ev.u.group.action = tag;
+		ev.u.group.author = has_actor ? au : NULL;
+		ev.u.group.participants = parts;
+		ev.u.group.n_participants = np;
+		ev.u.group.info = have ? &info : NULL;
+		wa_session_emit(s, &ev);
+		wa_gmeta_free(m);
+		free(parts);
+		free(pu);
+	}
+}

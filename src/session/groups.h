@@ -1,0 +1,87 @@
+/* Groups inside src/session: the w:g2 codec (sans-IO: iq builders and the
+ * <group> parser, unit-tested without a socket), the metadata cache (the
+ * store's groups table, the encoded <group> node) and the calls between
+ * groups.c (iqs, notifications) and groups_msg.c (sending with our sender
+ * key, receiving skmsg). */
+#ifndef WA_SESSION_GROUPS_H
+#define WA_SESSION_GROUPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "binary/node.h"
+#include "wa/session.h"
+#include "wa/store.h"
+
+#define WA_GROUP_MAX_PARTICIPANTS 1024  /* the server's cap */
+#define WA_GROUP_SUBJECT_MAX 512
+#define WA_GROUP_DESC_MAX 4096
+
+typedef struct wa_gpart {
+	char jid[WA_STORE_JID_MAX]; /* PN user JID ("" when only the LID is known) */
+	char lid[WA_STORE_JID_MAX]; /* "" when unknown */
+	int admin;                  /* 0, 1 admin, 2 superadmin */
+} wa_gpart;
+
+typedef struct wa_gmeta {
+	char jid[WA_STORE_JID_MAX];
+	char subject[WA_GROUP_SUBJECT_MAX];
+	char s_o[WA_STORE_JID_MAX], owner[WA_STORE_JID_MAX];
+	char desc_id[64];
+	char mode[8];
+	char *desc;
+	int64_t s_t, creation;
+	bool announce, locked;
+	uint32_t ephemeral;
+	wa_gpart *p;
+	size_t n;
+	wa_group_participant *pub; /* for wa_gmeta_info */
+} wa_gmeta;
+
+/* Parses a <group> node (untrusted): WA_EMALFORMED when id is missing or
+ * a field is too long; participants beyond the cap are refused. */
+int wa_gmeta_parse(const wa_node *group, wa_gmeta **out) WA_MUST_CHECK;
+void wa_gmeta_free(wa_gmeta *g);
+/* Public view (pointers into g, valid while g lives). */
+int wa_gmeta_info(wa_gmeta *g, wa_group_info *out) WA_MUST_CHECK;
+/* "120363…" or "120363…@g.us" -> "120363…@g.us"; false when it is not one. */
+bool wa_group_jid_norm(const char *in, char out[WA_STORE_JID_MAX]);
+
+/* iq builders (id set by wa_iq_send). */
+int wa_group_build_create(const char *subject, const char *key, const char *const *jids, size_t n,
+	wa_node **out) WA_MUST_CHECK;
+int wa_group_build_query(const char *group, wa_node **out) WA_MUST_CHECK;
+int wa_group_build_participating(wa_node **out) WA_MUST_CHECK;
+int wa_group_build_members(const char *group, const char *action, const char *const *jids, size_t n,
+	wa_node **out) WA_MUST_CHECK;
+int wa_group_build_leave(const char *group, wa_node **out) WA_MUST_CHECK;
+int wa_group_build_subject(const char *group, const char *subject, wa_node **out) WA_MUST_CHECK;
+int wa_group_build_description(const char *group, const char *desc, const char *id, const char *prev,
+	wa_node **out) WA_MUST_CHECK;
+
+/* Cached metadata of a group (store), or WA_ENOTFOUND. */
+int wa_group_cached(wa_session *s, const char *group, wa_gmeta **out) WA_MUST_CHECK;
+/* Stores the <group> node as the group's metadata. */
+int wa_group_cache_put(wa_session *s, const wa_node *group) WA_MUST_CHECK;
+
+/* w:gp2 notifications (recipients.c's notification handler hands them over). */
+void wa_msg_group_notification(wa_session *s, const wa_node *n);
+/* A received <message> from a group (receive.c hands it over). */
+int wa_msg_group_message(wa_session *s, const wa_node *n);
+/* Drops our sender key for group: the next send makes a new one. */
+void wa_msg_group_rotate(wa_session *s, const char *group);
+struct wa_msg_job;
+/* The preparation of an outbox job to a group (metadata, device lists,
+ * bundles), ending in wa_msg_job_encrypt, _defer or _fail. */
+void wa_msg_group_job_start(wa_session *s, struct wa_msg_job *j);
+/* wa_msg_job_seal for a group job. */
+int wa_msg_group_seal(wa_session *s, struct wa_msg_job *j, uint8_t **rec_out, size_t *rec_len_out) WA_MUST_CHECK;
+/* A retry receipt for our group message (from = group, participant = the
+ * device): that device gets the message again, with our key. */
+struct wa_in_receipt;
+void wa_msg_group_retry(wa_session *s, const struct wa_in_receipt *r);
+/* An ack's phash for a group send differs from ours: our cached list is stale. */
+void wa_msg_group_stale(wa_session *s, const char *group);
+
+#endif

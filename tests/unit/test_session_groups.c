@@ -1,0 +1,196 @@
+/* The w:g2 codec of src/session (groups.h), without a socket: the iq
+ * builders' shapes (messaging.md §6), the <group> parser on the shapes
+ * the server sends (PN and LID addressing, description, settings) and on
+ * hostile input (bad id, oversized fields, too many participants), and the
+ * group JID normalisation. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "session/groups.h"
+
+static wa_node *n_(const char *tag)
+{
+	wa_node *n = NULL;
+	CHECK_EQ_INT(wa_node_new(&n, tag), 0);
+	return n;
+}
+
+static void attr(wa_node *n, const char *k, const char *v)
+{
+	CHECK_EQ_INT(wa_node_set_attr(n, k, v), 0);
+}
+
+static wa_node *child(wa_node *p, const char *tag)
+{
+	wa_node *c = NULL;
+	CHECK_EQ_INT(wa_node_add_new(p, tag, &c), 0);
+	return c;
+}
+
+static void test_builders(void)
+{
+	wa_node *iq = NULL;
+	const char *jids[2] = {"15550001111@s.whatsapp.net", "15550002222@s.whatsapp.net"};
+	CHECK_EQ_INT(wa_group_build_create("Team", "k1", jids, 2, &iq), 0);
+	CHECK_EQ_STR(wa_node_attr(iq, "xmlns"), "w:g2");
+	CHECK_EQ_STR(wa_node_attr(iq, "type"), "set");
+	CHECK_EQ_STR(wa_node_attr(iq, "to"), "g.us");
+	const wa_node *c = wa_node_child(iq, "create");
+	CHECK(c && strcmp(wa_node_attr(c, "subject"), "Team") == 0 && strcmp(wa_node_attr(c, "key"), "k1") == 0);
+	CHECK(c && wa_node_n_children(c) == 2);
+	CHECK(c && strcmp(wa_node_attr(wa_node_child_at(c, 1), "jid"), jids[1]) == 0);
+	wa_node_free(iq);
+	CHECK_EQ_INT(wa_group_build_create("", "k1", jids, 2, &iq), WA_EINVAL);
+
+	CHECK_EQ_INT(wa_group_build_query("1203@g.us", &iq), 0);
+	CHECK_EQ_STR(wa_node_attr(iq, "type"), "get");
+	CHECK_EQ_STR(wa_node_attr(wa_node_child(iq, "query"), "request"), "interactive");
+	wa_node_free(iq);
+
+	CHECK_EQ_INT(wa_group_build_participating(&iq), 0);
+	CHECK(wa_node_child(wa_node_child(iq, "participating"), "participants") != NULL);
+	CHECK(wa_node_child(wa_node_child(iq, "participating"), "description") != NULL);
+	wa_node_free(iq);
+
+	CHECK_EQ_INT(wa_group_build_members("1203@g.us", "promote", jids, 1, &iq), 0);
+	CHECK_EQ_STR(wa_node_attr(wa_node_child(wa_node_child(iq, "promote"), "participant"), "jid"), jids[0]);
+	wa_node_free(iq);
+	CHECK_EQ_INT(wa_group_build_members("1203@g.us", "kick", jids, 1, &iq), WA_EINVAL);
+
+	CHECK_EQ_INT(wa_group_build_leave("1203@g.us", &iq), 0);
+	CHECK_EQ_STR(wa_node_attr(iq, "to"), "g.us");
+	CHECK_EQ_STR(wa_node_attr(wa_node_child(wa_node_child(iq, "leave"), "group"), "id"), "1203@g.us");
+	wa_node_free(iq);
+
+	CHECK_EQ_INT(wa_group_build_subject("1203@g.us", "New ✓", &iq), 0);
+	const uint8_t *p;
+	size_t l;
+	CHECK_EQ_INT(wa_node_content_bytes(wa_node_child(iq, "subject"), &p, &l), 0);
+	CHECK(l == strlen("New ✓") && memcmp(p, "New ✓", l) == 0);
+	wa_node_free(iq);
+
+	CHECK_EQ_INT(wa_group_build_description("1203@g.us", "about", "d2", "d1", &iq), 0);
+	const wa_node *d = wa_node_child(iq, "description");
+	CHECK_EQ_STR(wa_node_attr(d, "id"), "d2");
+	CHECK_EQ_STR(wa_node_attr(d, "prev"), "d1");
+	CHECK(wa_node_child(d, "body") != NULL && !wa_node_attr(d, "delete"));
+	wa_node_free(iq);
+	CHECK_EQ_INT(wa_group_build_description("1203@g.us", "", "d3", NULL, &iq), 0);
+	d = wa_node_child(iq, "description");
+	CHECK_EQ_STR(wa_node_attr(d, "delete"), "true");
+	CHECK(!wa_node_child(d, "body"));
+	wa_node_free(iq);
+}
+
+static wa_node *sample(bool lid)
+{
+	wa_node *g = n_("group");
+	attr(g, "id", "120363000000000001");
+	attr(g, "subject", "Team");
+	attr(g, "s_t", "1700000001");
+	attr(g, "s_o", "15550001111@s.whatsapp.net");
+	attr(g, "creation", "1700000000");
+	attr(g, "creator", "15550001111@s.whatsapp.net");
+	attr(g, "addressing_mode", lid ? "lid" : "pn");
+	wa_node *p = child(g, "participant");
+	attr(p, "jid", lid ? "111@lid" : "15550001111@s.whatsapp.net");
+	attr(p, lid ? "phone_number" : "lid", lid ? "15550001111@s.whatsapp.net" : "111@lid");
+	attr(p, "type", "superadmin");
+	p = child(g, "participant");
+	attr(p, "jid", lid ? "222@lid" : "15550002222@s.whatsapp.net");
+	attr(p, "type", "admin");
+	p = child(g, "participant");
+	attr(p, "jid", lid ? "333@lid" : "15550003333:4@s.whatsapp.net");
+	wa_node *d = child(g, "description");
+	attr(d, "id", "D1");
+	CHECK_EQ_INT(wa_node_set_string(child(d, "body"), "about us"), 0);
+	child(g, "announcement");
+	wa_node *e = child(g, "ephemeral");
+	attr(e, "expiration", "604800");
+	return g;
+}
+
+static void test_parse(void)
+{
+	wa_gmeta *m = NULL;
+	wa_node *g = sample(false);
+	CHECK_EQ_INT(wa_gmeta_parse(g, &m), 0);
+	if (m) {
+		CHECK_EQ_STR(m->jid, "120363000000000001@g.us");
+		CHECK_EQ_STR(m->subject, "Team");
+		CHECK(m->s_t == 1700000001 && m->creation == 1700000000);
+		CHECK_EQ_STR(m->owner, "15550001111@s.whatsapp.net");
+		CHECK(m->n == 3 && m->p[0].admin == 2 && m->p[1].admin == 1 && m->p[2].admin == 0);
+		CHECK_EQ_STR(m->p[0].lid, "111@lid");
+		CHECK_EQ_STR(m->p[2].jid, "15550003333@s.whatsapp.net"); /* device suffix dropped */
+		CHECK(m->desc && strcmp(m->desc, "about us") == 0);
+		CHECK_EQ_STR(m->desc_id, "D1");
+		CHECK(m->announce && !m->locked && m->ephemeral == 604800);
+		CHECK_EQ_STR(m->mode, "pn");
+		wa_group_info info;
+		CHECK_EQ_INT(wa_gmeta_info(m, &info), 0);
+		CHECK(info.n_participants == 3 && strcmp(info.participants[1].jid, "15550002222@s.whatsapp.net") == 0);
+		CHECK(info.participants[1].lid == NULL && strcmp(info.addressing_mode, "pn") == 0);
+	}
+	wa_gmeta_free(m);
+	wa_node_free(g);
+
+	/* LID addressing: jid is the LID, phone_number the PN */
+	g = sample(true);
+	m = NULL;
+	CHECK_EQ_INT(wa_gmeta_parse(g, &m), 0);
+	if (m) {
+		CHECK_EQ_STR(m->mode, "lid");
+		CHECK_EQ_STR(m->p[0].jid, "15550001111@s.whatsapp.net");
+		CHECK_EQ_STR(m->p[0].lid, "111@lid");
+		CHECK(m->p[1].jid[0] == 0 && strcmp(m->p[1].lid, "222@lid") == 0);
+	}
+	wa_gmeta_free(m);
+	wa_node_free(g);
+
+	/* hostile shapes */
+	g = sample(false);
+	attr(g, "id", "12@s.whatsapp.net");
+	CHECK_EQ_INT(wa_gmeta_parse(g, &m), WA_EMALFORMED);
+	attr(g, "id", "1203");
+	char big[700];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = 0;
+	attr(g, "subject", big);
+	CHECK_EQ_INT(wa_gmeta_parse(g, &m), WA_EMALFORMED);
+	wa_node_free(g);
+	g = n_("group");
+	attr(g, "id", "1203");
+	for (int i = 0; i <= WA_GROUP_MAX_PARTICIPANTS; i++) {
+		char j[64];
+		snprintf(j, sizeof j, "1555%07d@s.whatsapp.net", i);
+		attr(child(g, "participant"), "jid", j);
+	}
+	CHECK_EQ_INT(wa_gmeta_parse(g, &m), WA_EMALFORMED); /* over the server's cap */
+	wa_node_free(g);
+	wa_node *x = n_("groups");
+	CHECK_EQ_INT(wa_gmeta_parse(x, &m), WA_EINVAL);
+	wa_node_free(x);
+}
+
+static void test_jid(void)
+{
+	char o[WA_STORE_JID_MAX];
+	CHECK(wa_group_jid_norm("120363000000000001", o) && strcmp(o, "120363000000000001@g.us") == 0);
+	CHECK(wa_group_jid_norm("120363000000000001@g.us", o) && strcmp(o, "120363000000000001@g.us") == 0);
+	CHECK(wa_group_jid_norm("5511999-1600000000@g.us", o)); /* old-style creator-time ids */
+	CHECK(!wa_group_jid_norm("15550001111@s.whatsapp.net", o));
+	CHECK(!wa_group_jid_norm("abc@g.us", o));
+	CHECK(!wa_group_jid_norm("@g.us", o));
+	CHECK(!wa_group_jid_norm("", o));
+}
+
+int main(void)
+{
+	test_builders();
+	test_parse();
+	test_jid();
+	return check_exit("session_groups");
+}
