@@ -72,6 +72,14 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 	case WA_EV_MESSAGE_WIRE:
 		ev_to->wire(t, ev->u.message_status.key.id);
 		break;
+	case WA_EV_CHAT_UPDATE:
+	case WA_EV_PUSH_NAME:
+		break;
+	case WA_EV_APP_STATE:
+		if (ev->u.app_state.error)
+			LOGW("instance %s: app state %s stopped at v%llu: %s", t->name, ev->u.app_state.collection,
+				(unsigned long long)ev->u.app_state.version, ev->u.app_state.detail);
+		break;
 	}
 }
 
