@@ -467,7 +467,7 @@ static int h_fault(struct sim *sim, const struct sim_http_req *req, struct sim_h
 	return 0;
 }
 
-/* GET /_sim/appstate/{phone}: versions, patches served and tampered */
+/* GET /_sim/appstate/{phone}: versions, LT-hashes (hex), patches served and tampered */
 static int h_info(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
 {
 	(void)user;
@@ -477,11 +477,16 @@ static int h_info(struct sim *sim, const struct sim_http_req *req, struct sim_ht
 		sim_http_error(resp, 404, "no such account");
 		return 0;
 	}
-	json_t *cols = json_object();
-	for (int i = 0; i < AS_N; i++)
+	json_t *cols = json_object(), *hashes = json_object();
+	for (int i = 0; i < AS_N; i++) {
+		char hex[2 * WA_SYNCD_HASH_LEN + 1];
+		for (size_t k = 0; k < WA_SYNCD_HASH_LEN; k++)
+			snprintf(hex + 2 * k, 3, "%02x", x->c[i].hash[k]);
 		json_object_set_new(cols, as_names[i], json_integer((json_int_t)x->c[i].version));
-	sim_http_json(resp, 200, json_pack("{s:o,s:I,s:I}", "collections", cols, "served", (json_int_t)x->served,
-		"tampered", (json_int_t)x->tampered));
+		json_object_set_new(hashes, as_names[i], json_string(hex));
+	}
+	sim_http_json(resp, 200, json_pack("{s:o,s:o,s:I,s:I}", "collections", cols, "hashes", hashes, "served",
+		(json_int_t)x->served, "tampered", (json_int_t)x->tampered));
 	return 0;
 }
 
