@@ -367,6 +367,9 @@ void wamd_on_status(struct wamd_tenant *t, const wa_msg_key *key, int status, in
 		    const char *reason);
 void wamd_on_presence(struct wamd_tenant *t, const char *jid, const char *presence, int64_t last_seen);
 void wamd_on_contact(struct wamd_tenant *t, const char *jid, const char *lid, const char *push_name);
+void wamd_on_chat(struct wamd_tenant *t, const char *jid, int archived, int pinned, int64_t pinned_at, int muted,
+		  int64_t mute_end, int read);
+void wamd_on_push_name(struct wamd_tenant *t, const char *name);
 void wamd_numbers_done(void *ticket, int err, json_t *result);
 /* Message record (Evolution §4.2) for a message we sent. */
 json_t *wamd_sent_record(struct wamd_tenant *t, const char *jid, const char *id, const char *text,

@@ -270,6 +270,8 @@ static const struct wamd_engine_events wamd_events = {
 	.status = wamd_on_status,
 	.presence = wamd_on_presence,
 	.contact = wamd_on_contact,
+	.chat = wamd_on_chat,
+	.push_name = wamd_on_push_name,
 	.wire = wamd_lat_on_wire,
 	.numbers_done = wamd_numbers_done,
 };
