@@ -6,10 +6,10 @@
  * LT-hash, then the events. Triggers: login, a key share, a server_sync
  * notification. A patch that fails a check is not applied and stops its
  * collection (WA_EV_APP_STATE with the error) until the next trigger; a
- * missing key parks the collection until a key share arrives.
+ * missing key parks the collection, asks our phone for it
+ * (appStateSyncKeyRequest) and waits for its key share.
  * Not here yet: our own mutations (the write side), snapshots and patches
- * held as external blobs (media downloads), asking the phone for a missing
- * key (appStateSyncKeyRequest). */
+ * held as external blobs (media downloads). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +37,9 @@ struct wa_appstate {
 	unsigned blocked;  /* waiting for a sync key */
 	unsigned rounds;
 	bool busy;
+	/* the last key we asked our phone for, once per connection */
+	uint8_t asked[WA_SYNCD_KEY_ID_MAX];
+	size_t asked_len;
 };
 
 static int as_index(const char *name)
@@ -196,6 +199,75 @@ static void emit_action(wa_session *s, const char *coll, const wa_syncd_mutation
 	wa_session_emit(s, &ev);
 }
 
+/* Asks our phone for a sync key we lack (appStateSyncKeyRequest, a peer
+ * message to device 0), as whatsmeow does; its key share then triggers a
+ * sync. Needs a Signal session with the phone: before its first message
+ * (which is the key share itself after pairing) there is nothing to ask. */
+static void request_key(wa_session *s, const uint8_t *kid, size_t kid_len)
+{
+	struct wa_appstate *as = s->appstate;
+	const char *me = wa_session_jid(s);
+	wa_jid phone;
+	char name[WA_STORE_JID_MAX];
+	bool exists = false;
+	if (!as || !kid_len || (as->asked_len == kid_len && memcmp(as->asked, kid, kid_len) == 0) || !me ||
+	    wa_jid_parse(&phone, me) != 0 || wa_msg_addr_for(s, &phone, name) != 0)
+		return;
+	if (wa_sig_session_exists(s->sig, name, 0, &exists) != 0 || !exists) {
+		WA_DEBUG("appstate", "[%lld] sync key missing; no session with our phone yet, waiting for its share",
+			(long long)s->instance_id);
+		return;
+	}
+	Wa__Message m = WA__MESSAGE__INIT;
+	Wa__Message__ProtocolMessage pm = WA__MESSAGE__PROTOCOL_MESSAGE__INIT;
+	Wa__Message__AppStateSyncKeyRequest rq = WA__MESSAGE__APP_STATE_SYNC_KEY_REQUEST__INIT;
+	Wa__Message__AppStateSyncKeyId id = WA__MESSAGE__APP_STATE_SYNC_KEY_ID__INIT;
+	Wa__Message__AppStateSyncKeyId *ids[1] = {&id};
+	id.has_key_id = 1;
+	id.key_id.data = (uint8_t *)kid;
+	id.key_id.len = kid_len;
+	rq.n_key_ids = 1;
+	rq.key_ids = ids;
+	pm.has_type = 1;
+	pm.type = WA__MESSAGE__PROTOCOL_MESSAGE__TYPE__APP_STATE_SYNC_KEY_REQUEST;
+	pm.app_state_sync_key_request = &rq;
+	m.protocol_message = &pm;
+	size_t n = protobuf_c_message_get_packed_size(&m.base);
+	uint8_t *pt = malloc(n), *ct = NULL;
+	size_t ct_len = 0;
+	enum wa_sig_msg_type type;
+	if (!pt)
+		return;
+	protobuf_c_message_pack(&m.base, pt);
+	int rc = wa_sig_encrypt(s->sig, name, 0, pt, n, &type, &ct, &ct_len);
+	free(pt);
+	if (rc != 0)
+		return;
+	char mid[23];
+	wa_msg_new_id(me, now_s(), mid);
+	wa_node *st = NULL, *enc = NULL;
+	rc = wa_node_new(&st, "message");
+	rc = rc ? rc : wa_node_set_attr(st, "to", me);
+	rc = rc ? rc : wa_node_set_attr(st, "id", mid);
+	rc = rc ? rc : wa_node_set_attr(st, "type", "text");
+	rc = rc ? rc : wa_node_set_attr(st, "category", "peer");
+	rc = rc ? rc : wa_node_set_attr(st, "push_priority", "high_force");
+	rc = rc ? rc : wa_node_add_new(st, "enc", &enc);
+	rc = rc ? rc : wa_node_set_attr(enc, "v", "2");
+	rc = rc ? rc : wa_node_set_attr(enc, "type", wa_sig_type_name(type));
+	rc = rc ? rc : wa_node_set_bytes(enc, ct, ct_len);
+	free(ct);
+	if (rc != 0) {
+		wa_node_free(st);
+		return;
+	}
+	if (send_node(s, st) == 0) {
+		memcpy(as->asked, kid, kid_len);
+		as->asked_len = kid_len;
+		WA_DEBUG("appstate", "[%lld] asked our phone for a missing sync key", (long long)s->instance_id);
+	}
+}
+
 /* Announces availability once the push name is known (both references
  * refuse to before). */
 static void name_learned(wa_session *s)
@@ -234,9 +306,11 @@ static int apply_patch(wa_session *s, int ci, const uint8_t *b, size_t len, uint
 	if (rc != 0) {
 		char why[160];
 		snprintf(why, sizeof why, "patch v%llu refused: %s", (unsigned long long)r.version, r.error);
-		if (rc == WA_ENOTFOUND)
-			s->appstate->blocked |= 1u << ci;
 		emit_state(s, coll, ver, rc, why);
+		if (rc == WA_ENOTFOUND) {
+			s->appstate->blocked |= 1u << ci;
+			request_key(s, r.missing_key, r.missing_key_len);
+		}
 		return rc;
 	}
 	json_t **idx = calloc(r.n ? r.n : 1, sizeof(*idx));
@@ -432,6 +506,7 @@ void wa_appstate_on_plaintext(wa_session *s, bool from_me, const uint8_t *pt, si
 	if (saved) {
 		WA_DEBUG("appstate", "[%lld] %zu sync key(s) from our phone", (long long)s->instance_id, saved);
 		s->appstate->blocked = 0;
+		s->appstate->asked_len = 0;
 		trigger(s, AS_ALL);
 	}
 }
@@ -470,6 +545,7 @@ static void as_on_ready(wa_session *s)
 	if (s->appstate) {
 		s->appstate->busy = false;
 		s->appstate->blocked = 0;
+		s->appstate->asked_len = 0;
 		trigger(s, AS_ALL);
 	}
 }

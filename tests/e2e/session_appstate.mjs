@@ -9,6 +9,8 @@
 //  3. Tampered patches (patch MAC, value MAC, LT-hash) are refused, each
 //     with its own error, and change nothing (the stored version stays);
 //     once the server serves them intact the collection catches up.
+//  4. A patch under a key the phone did not share: reported, asked for
+//     (appStateSyncKeyRequest), applied once the phone shares it.
 // argv: [node, script, wa_client, wasim]
 import { startWasim, check, fail, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 import { WaClient } from './wa_client.mjs';
@@ -106,6 +108,19 @@ check(ups.filter((e) => e.archived !== -1).map((e) => e.archived).join() === '0,
   'the three archive changes applied in order after recovery');
 check(ups.some((e) => e.read === 1), 'the mark-read applied');
 check(low.ev.version === 3, 'sanity');
+
+// 4. a key the phone has not shared: libwa asks for it, then catches up
+r = await sim.api('POST', '/_sim/appstate/rotate', { phone: A });
+check(r.status === 200 && r.json.keys === 2, 'the phone encodes with a new, unshared key');
+from = c.mark();
+await mutate({ action: 'pin', jid: CJ, value: false });
+({ ev } = await c.wait((e) => e.ev === 'app_state' && e.collection === 'regular_low' && e.error !== 0, 10000,
+  'missing key reported', from));
+check(/sync key missing/.test(ev.detail) && ev.version === 7, `missing key: "${ev.detail}" at v${ev.version}`);
+await c.wait((e) => e.ev === 'chat_update' && e.jid === CJ && e.pinned === 0, 10000,
+  'the unpin once the phone answered the key request', from);
+const info2 = (await sim.api('GET', `/_sim/appstate/${A}`)).json;
+check(info2.key_requests === 1, `the phone got one appStateSyncKeyRequest (${info2.key_requests})`);
 check((await c.quit()) === 0, 'client exits cleanly');
 console.log('ok: session_appstate');
 process.exit(0);

@@ -10,7 +10,10 @@
  * from version 0 as patches); client patches are accepted and dropped.
  * POST /_sim/appstate/mutate makes the phone change a setting: a new patch
  * and <notification type="server_sync"> to the account's companions.
- * POST /_sim/appstate/fault tampers with every patch served while on. */
+ * POST /_sim/appstate/fault tampers with every patch served while on;
+ * POST /_sim/appstate/rotate makes the phone encode with a new key it does
+ * not share until a companion asks (appStateSyncKeyRequest), when it shares
+ * every key it has. */
 #include "sim_appstate.h"
 
 #include <jansson.h>
@@ -50,11 +53,19 @@ struct as_coll {
 
 enum as_fault { AS_FAULT_NONE = 0, AS_FAULT_PATCH_MAC, AS_FAULT_LTHASH, AS_FAULT_VALUE };
 
+#define AS_MAX_KEYS 8
+
+struct as_key {
+	uint8_t data[32];
+	uint8_t id[6];
+	int64_t ts;
+};
+
 struct as_acct {
 	char phone[SIM_MAX_PHONE + 1];
-	uint8_t key[32];
-	uint8_t key_id[6];
-	int64_t key_ts;
+	struct as_key keys[AS_MAX_KEYS]; /* keys[n_keys - 1] encodes new patches */
+	size_t n_keys;
+	uint64_t key_requests;           /* appStateSyncKeyRequests the phone answered */
 	struct as_coll c[AS_N];
 	enum as_fault fault;
 	uint64_t served, tampered;
@@ -122,8 +133,9 @@ static int add_patch(struct as_acct *x, int ci, const char *index_json, const Wa
 	uint8_t *out = NULL;
 	size_t out_len = 0;
 	memcpy(hash, c->hash, sizeof hash);
-	int rc = wa_syncd_encode_patch(as_names[ci], c->version, hash, x->key, sizeof x->key, x->key_id,
-		sizeof x->key_id, &m, 1, &ops, macs, &out, &out_len);
+	const struct as_key *k = &x->keys[x->n_keys - 1];
+	int rc = wa_syncd_encode_patch(as_names[ci], c->version, hash, k->data, sizeof k->data, k->id, sizeof k->id, &m,
+		1, &ops, macs, &out, &out_len);
 	free(vb);
 	if (rc)
 		return rc;
@@ -153,6 +165,20 @@ static int push_name_patch(struct as_acct *x, const char *name)
 	return add_patch(x, 0, "[\"setting_pushName\"]", &v, 1);
 }
 
+/* A new key (the phone rotates it): id 00 00 00 00 00 n, as the real phone counts. */
+static int new_key(struct as_acct *x)
+{
+	if (x->n_keys >= AS_MAX_KEYS)
+		return WA_ETOOBIG;
+	struct as_key *k = &x->keys[x->n_keys];
+	wa_rand_bytes(k->data, sizeof k->data);
+	memset(k->id, 0, sizeof k->id);
+	k->id[5] = (uint8_t)(x->n_keys + 1);
+	k->ts = sim_now() * 1000;
+	x->n_keys++;
+	return 0;
+}
+
 /* The account's app state, created on first use with its sync key and,
  * when it has one, the push-name patch (as at account creation). */
 static struct as_acct *acct_get(struct sim_account *a)
@@ -164,11 +190,7 @@ static struct as_acct *acct_get(struct sim_account *a)
 	if (!x)
 		return NULL;
 	snprintf(x->phone, sizeof x->phone, "%s", a->phone);
-	wa_rand_bytes(x->key, sizeof x->key);
-	/* the real phone's key ids: 2 zero bytes then a counter */
-	x->key_id[5] = 1;
-	x->key_ts = sim_now() * 1000;
-	if (a->push_name[0] && push_name_patch(x, a->push_name) != 0) {
+	if (new_key(x) != 0 || (a->push_name[0] && push_name_patch(x, a->push_name) != 0)) {
 		free(x);
 		return NULL;
 	}
@@ -200,27 +222,33 @@ void sim_appstate_share_key(struct sim *sim, struct sim_account *a, uint32_t dev
 	Wa__Message msg = WA__MESSAGE__INIT;
 	Wa__Message__ProtocolMessage pm = WA__MESSAGE__PROTOCOL_MESSAGE__INIT;
 	Wa__Message__AppStateSyncKeyShare ks = WA__MESSAGE__APP_STATE_SYNC_KEY_SHARE__INIT;
-	Wa__Message__AppStateSyncKey k = WA__MESSAGE__APP_STATE_SYNC_KEY__INIT;
-	Wa__Message__AppStateSyncKeyId kid = WA__MESSAGE__APP_STATE_SYNC_KEY_ID__INIT;
-	Wa__Message__AppStateSyncKeyData kd = WA__MESSAGE__APP_STATE_SYNC_KEY_DATA__INIT;
+	Wa__Message__AppStateSyncKey k[AS_MAX_KEYS];
+	Wa__Message__AppStateSyncKeyId kid[AS_MAX_KEYS];
+	Wa__Message__AppStateSyncKeyData kd[AS_MAX_KEYS];
 	Wa__Message__AppStateSyncKeyFingerprint fp = WA__MESSAGE__APP_STATE_SYNC_KEY_FINGERPRINT__INIT;
-	Wa__Message__AppStateSyncKey *keys[1] = {&k};
-	kid.has_key_id = 1;
-	kid.key_id.data = x->key_id;
-	kid.key_id.len = sizeof x->key_id;
-	kd.has_key_data = 1;
-	kd.key_data.data = x->key;
-	kd.key_data.len = sizeof x->key;
+	Wa__Message__AppStateSyncKey *keys[AS_MAX_KEYS];
 	fp.has_raw_id = 1;
 	fp.raw_id = a->adv_raw_id;
 	fp.has_current_index = 1;
 	fp.current_index = 0;
-	kd.fingerprint = &fp;
-	kd.has_timestamp = 1;
-	kd.timestamp = x->key_ts;
-	k.key_id = &kid;
-	k.key_data = &kd;
-	ks.n_keys = 1;
+	for (size_t i = 0; i < x->n_keys; i++) {
+		wa__message__app_state_sync_key__init(&k[i]);
+		wa__message__app_state_sync_key_id__init(&kid[i]);
+		wa__message__app_state_sync_key_data__init(&kd[i]);
+		kid[i].has_key_id = 1;
+		kid[i].key_id.data = x->keys[i].id;
+		kid[i].key_id.len = sizeof x->keys[i].id;
+		kd[i].has_key_data = 1;
+		kd[i].key_data.data = x->keys[i].data;
+		kd[i].key_data.len = sizeof x->keys[i].data;
+		kd[i].fingerprint = &fp;
+		kd[i].has_timestamp = 1;
+		kd[i].timestamp = x->keys[i].ts;
+		k[i].key_id = &kid[i];
+		k[i].key_data = &kd[i];
+		keys[i] = &k[i];
+	}
+	ks.n_keys = x->n_keys;
 	ks.keys = keys;
 	pm.has_type = 1;
 	pm.type = WA__MESSAGE__PROTOCOL_MESSAGE__TYPE__APP_STATE_SYNC_KEY_SHARE;
@@ -249,7 +277,7 @@ static struct as_blob tamper(const struct as_acct *x, int ci, const struct as_bl
 		return out;
 	Wa__SyncdPatch *sp = (Wa__SyncdPatch *)pb;
 	wa_syncd_keys k;
-	bool ok = wa_syncd_expand_keys(x->key, sizeof x->key, &k) == 0 && sp->has_patch_mac && sp->has_snapshot_mac &&
+	bool ok = wa_syncd_expand_keys(x->keys[x->n_keys - 1].data, 32, &k) == 0 && sp->has_patch_mac && sp->has_snapshot_mac &&
 		sp->n_mutations > 0;
 	if (ok && x->fault == AS_FAULT_PATCH_MAC) {
 		sp->patch_mac.data[0] ^= 1;
@@ -485,9 +513,39 @@ static int h_info(struct sim *sim, const struct sim_http_req *req, struct sim_ht
 		json_object_set_new(cols, as_names[i], json_integer((json_int_t)x->c[i].version));
 		json_object_set_new(hashes, as_names[i], json_string(hex));
 	}
-	sim_http_json(resp, 200, json_pack("{s:o,s:o,s:I,s:I}", "collections", cols, "hashes", hashes, "served",
-		(json_int_t)x->served, "tampered", (json_int_t)x->tampered));
+	sim_http_json(resp, 200, json_pack("{s:o,s:o,s:I,s:I,s:I,s:I}", "collections", cols, "hashes", hashes, "served",
+		(json_int_t)x->served, "tampered", (json_int_t)x->tampered, "keys", (json_int_t)x->n_keys,
+		"key_requests", (json_int_t)x->key_requests));
 	return 0;
+}
+
+/* {"phone"}: the phone starts encoding with a new key it has not shared:
+ * companions have to ask for it (appStateSyncKeyRequest) */
+static int h_rotate(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	(void)user;
+	const char *phone = json_string_value(json_object_get(req->json, "phone"));
+	struct sim_account *a = phone ? sim_account_find(sim, phone) : NULL;
+	struct as_acct *x = a ? acct_get(a) : NULL;
+	if (!x) {
+		sim_http_error(resp, 404, "no such account");
+		return 0;
+	}
+	if (new_key(x) != 0) {
+		sim_http_error(resp, 409, "too many keys");
+		return 0;
+	}
+	sim_http_json(resp, 200, json_pack("{s:I}", "keys", (json_int_t)x->n_keys));
+	return 0;
+}
+
+void sim_appstate_key_request(struct sim *sim, struct sim_account *a, uint32_t dev)
+{
+	struct as_acct *x = acct_get(a);
+	if (!x || dev == 0)
+		return;
+	x->key_requests++;
+	sim_appstate_share_key(sim, a, dev);
 }
 
 int sim_appstate_init(struct sim *sim)
@@ -495,5 +553,6 @@ int sim_appstate_init(struct sim *sim)
 	int rc = sim_iq_register(sim, "w:sync:app:state", NULL, iq_app_state, NULL);
 	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/appstate/mutate", h_mutate, NULL);
 	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/appstate/fault", h_fault, NULL);
+	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/appstate/rotate", h_rotate, NULL);
 	return rc ? rc : sim_http_register(sim, "GET", "/_sim/appstate/", h_info, NULL);
 }

@@ -12,6 +12,8 @@ int sim_appstate_init(struct sim *sim) WA_MUST_CHECK;
  * (appStateSyncKeyShare over Signal). */
 void sim_appstate_share_key(struct sim *sim, struct sim_account *a, uint32_t dev);
 void sim_appstate_shutdown(void);
+/* The phone got companion dev's appStateSyncKeyRequest: it shares its keys. */
+void sim_appstate_key_request(struct sim *sim, struct sim_account *a, uint32_t dev);
 /* sim_phone.c: a peer message (protocol message pt) from the phone to one
  * companion; id_out receives its id */
 int sim_phone_send_peer(struct sim *sim, struct sim_account *a, uint32_t dev, const uint8_t *pt, size_t pt_len,

@@ -462,6 +462,8 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 				message_text(m), m->protocol_message ? "protocol" : "message");
 			if (o && rep)
 				json_object_set_new(o, "reporting", json_string(rep));
+			if (ad.acct == a && m->protocol_message && m->protocol_message->app_state_sync_key_request)
+				sim_appstate_key_request(sim, a, ad.device);
 			const char *cat = wa_node_attr(n, "category");
 			if (!(cat && strcmp(cat, "peer") == 0))
 				send_receipt(sim, a, id, from, ad.acct == a ? "sender" : NULL, ad.acct == a ? recipient : NULL);
