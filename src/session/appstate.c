@@ -294,9 +294,10 @@ static int apply_patch(wa_session *s, int ci, const uint8_t *b, size_t len, uint
 	wa_syncd_ops ops = {.get_keys = get_keys_c, .get_value_mac = get_value_mac, .user = &mc};
 	wa_syncd_result r;
 	rc = wa_syncd_decode_patch(coll, b, len, hint, hash, &ops, &r);
-	if (rc == 0 && r.version <= ver) {
+	if (r.version != 0 && r.version <= ver) {
+		/* had it (its checks ran against our newer hash, so they say nothing) */
 		wa_syncd_result_clear(&r);
-		return 0; /* had it */
+		return 0;
 	}
 	if (rc == 0 && r.version != ver + 1) {
 		wa_syncd_result_clear(&r);

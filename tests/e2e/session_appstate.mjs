@@ -11,6 +11,8 @@
 //     once the server serves them intact the collection catches up.
 //  4. A patch under a key the phone did not share: reported, asked for
 //     (appStateSyncKeyRequest), applied once the phone shares it.
+//  5. After a restart nothing is applied twice and available goes out with
+//     the stored name.
 // argv: [node, script, wa_client, wasim]
 import { startWasim, check, fail, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 import { WaClient } from './wa_client.mjs';
@@ -122,5 +124,17 @@ await c.wait((e) => e.ev === 'chat_update' && e.jid === CJ && e.pinned === 0, 10
 const info2 = (await sim.api('GET', `/_sim/appstate/${A}`)).json;
 check(info2.key_requests === 1, `the phone got one appStateSyncKeyRequest (${info2.key_requests})`);
 check((await c.quit()) === 0, 'client exits cleanly');
+
+// 5. after a restart: versions, hashes and the name were persisted with the
+// applied patches: nothing is applied again, and available goes out at once
+const c2 = new WaClient(clientExe, { db, url: sim.url, root: sim.root }).start();
+await c2.wait((e) => e.ev === 'connected', 20000, 'connected again');
+await c2.wait((e) => e.ev === 'app_state' && e.collection === 'regular_low' && e.error === 0 && e.version === 8,
+  10000, 'regular_low still at v8 after the restart');
+await until(async () => (await dev()).presence === 'available', 5000, 'available after the restart');
+check((await dev()).presence_name === 'Alice Phone', 'the stored push name is announced');
+check(!c2.events.some((e) => e.ev === 'chat_update' || e.ev === 'push_name' || (e.ev === 'app_state' && e.error)),
+  'nothing applied twice, no error');
+check((await c2.quit()) === 0, 'client exits cleanly again');
 console.log('ok: session_appstate');
 process.exit(0);
