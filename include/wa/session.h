@@ -95,7 +95,7 @@ enum wa_event_type {
 	WA_EV_IDENTITY_CHANGED,   /* a contact's identity key changed (reinstall, new phone): the new
 				   * key is trusted and the session rebuilt, messaging goes on; show
 				   * the user a "security code changed" notice */
-	WA_EV_CONTACT,            /* push name or PN<->LID mapping learned */
+	WA_EV_CONTACT,            /* push name, PN<->LID mapping or (app state) address-book name learned */
 	WA_EV_MESSAGE_WIRE,       /* a message stanza we sent was written to the socket
 	                           * (after its ratchet state was committed); u.message_status
 	                           * with key.id set, status PENDING. For latency figures. */
