@@ -214,7 +214,8 @@ static int decode_record(const Wa__SyncdRecord *r, enum wa_syncd_op op, const wa
 		if (!m.index_json || !m.value) {
 			rc = WA_ENOMEM;
 		} else {
-			memcpy(m.index_json, d->index.data, d->index.len);
+			if (d->index.len) /* an empty index has no data pointer */
+				memcpy(m.index_json, d->index.data, d->index.len);
 			m.index_json[d->index.len] = '\0';
 			if (d->value)
 				protobuf_c_message_pack(&d->value->base, m.value);
