@@ -450,6 +450,9 @@ void wamd_on_contact(struct wamd_tenant *t, const char *jid, const char *lid, co
 /* wamd_events_group.c */
 void wamd_on_group(struct wamd_tenant *t, const char *jid, const char *action, const char *author,
 	json_t *participants, json_t *info);
+void wamd_on_chat(struct wamd_tenant *t, const char *jid, int archived, int pinned, int64_t pinned_at, int muted,
+		  int64_t mute_end, int read);
+void wamd_on_push_name(struct wamd_tenant *t, const char *name);
 void wamd_numbers_done(void *ticket, int err, json_t *result);
 /* Message record (Evolution §4.2) for a message we sent; the _msg form
  * for any content (steals message; stored with its messageType). */

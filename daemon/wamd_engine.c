@@ -124,13 +124,29 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 		LOGI("instance %s: identity changed for a contact", t->name);
 		break;
 	case WA_EV_CONTACT:
-		ev_to->contact(t, ev->u.contact.jid, ev->u.contact.lid, ev->u.contact.push_name);
+		/* an address-book name (app state) is what Evolution shows as pushName */
+		ev_to->contact(t, ev->u.contact.jid, ev->u.contact.lid,
+			       ev->u.contact.full_name ? ev->u.contact.full_name : ev->u.contact.push_name);
 		break;
 	case WA_EV_MESSAGE_WIRE:
 		ev_to->wire(t, ev->u.message_status.key.id);
 		break;
 	case WA_EV_GROUP:
 		group_event(t, ev);
+		break;
+	case WA_EV_CHAT_UPDATE:
+		if (ev_to->chat)
+			ev_to->chat(t, ev->u.chat.jid, ev->u.chat.archived, ev->u.chat.pinned, ev->u.chat.pinned_at,
+				    ev->u.chat.muted, ev->u.chat.mute_end, ev->u.chat.read);
+		break;
+	case WA_EV_PUSH_NAME:
+		if (ev_to->push_name)
+			ev_to->push_name(t, ev->u.push_name.name);
+		break;
+	case WA_EV_APP_STATE:
+		if (ev->u.app_state.error)
+			LOGW("instance %s: app state %s stopped at v%llu: %s", t->name, ev->u.app_state.collection,
+				(unsigned long long)ev->u.app_state.version, ev->u.app_state.detail);
 		break;
 	}
 }

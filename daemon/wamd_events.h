@@ -26,6 +26,11 @@ struct wamd_engine_events {
 	void (*presence)(struct wamd_tenant *t, const char *jid, const char *presence, int64_t last_seen);
 	void (*contact)(struct wamd_tenant *t, const char *jid, const char *lid, const char *push_name);
 	void (*wire)(struct wamd_tenant *t, const char *id);               /* a send reached the socket */
+	/* app state: a chat setting changed on another device (each -1 when not
+	 * touched; wa_event.u.chat), our push name learned */
+	void (*chat)(struct wamd_tenant *t, const char *jid, int archived, int pinned, int64_t pinned_at, int muted,
+		     int64_t mute_end, int read);
+	void (*push_name)(struct wamd_tenant *t, const char *name);
 	void (*numbers_done)(void *ticket, int err, json_t *result);        /* wamd_tenant_check_numbers */
 	/* a group changed: participants (array of user JIDs, borrowed), info
 	 * (Evolution's group object, borrowed) or NULL */

@@ -95,11 +95,17 @@ enum wa_event_type {
 	WA_EV_IDENTITY_CHANGED,   /* a contact's identity key changed (reinstall, new phone): the new
 				   * key is trusted and the session rebuilt, messaging goes on; show
 				   * the user a "security code changed" notice */
-	WA_EV_CONTACT,            /* push name or PN<->LID mapping learned */
+	WA_EV_CONTACT,            /* push name, PN<->LID mapping or (app state) address-book name learned */
 	WA_EV_GROUP,              /* a group changed (w:gp2 notification): u.group */
 	WA_EV_MESSAGE_WIRE,       /* a message stanza we sent was written to the socket
 	                           * (after its ratchet state was committed); u.message_status
 	                           * with key.id set, status PENDING. For latency figures. */
+	WA_EV_CHAT_UPDATE,        /* app state (the phone or another companion) changed a chat's
+	                           * archive / pin / mute / read setting: u.chat */
+	WA_EV_PUSH_NAME,          /* our account's push name, from app state (setting_pushName):
+	                           * u.push_name; stored with the credentials */
+	WA_EV_APP_STATE,          /* an app-state collection was synced, or stopped on an error
+	                           * (bad MAC or LT-hash, missing key, server error): u.app_state */
 };
 
 typedef struct wa_event {
@@ -171,6 +177,10 @@ typedef struct wa_event {
 			const char *jid;           /* phone-number JID or NULL */
 			const char *lid;           /* LID or NULL */
 			const char *push_name;     /* or NULL */
+			/* from app state's contact action (the phone's address
+			 * book), else NULL */
+			const char *full_name;
+			const char *first_name;
 		} contact;
 		struct {
 			const char *jid;           /* the group, "120363...@g.us" */
@@ -183,6 +193,34 @@ typedef struct wa_event {
 			size_t n_participants;
 			const struct wa_group_info *info; /* the group after the change, when known */
 		} group;
+			/* the chat as the phone names it (phone-number or LID JID);
+			 * each setting -1 when this update does not touch it */
+			const char *jid;
+			int archived;              /* 0 / 1 */
+			int pinned;                /* 0 / 1; pinned_at: seconds when pinned */
+			int64_t pinned_at;
+			int muted;                 /* 0 / 1; mute_end: seconds, -1 forever, 0 unknown */
+			int64_t mute_end;
+			int read;                  /* 1 marked read, 0 marked unread */
+			int64_t timestamp;         /* of the action, milliseconds (0 unknown) */
+		} chat;
+		struct {
+			const char *name;
+		} push_name;
+		struct {
+			const char *collection;    /* "critical_block", "regular_low", ... */
+			uint64_t version;          /* the version we hold now */
+			/* 0: synced (up to date). Else a WA_E* code and words:
+			 * WA_ECRYPTO a MAC or the LT-hash did not verify (the
+			 * patch is not applied and the collection stops until
+			 * the next sync trigger: nothing diverges silently);
+			 * WA_ENOTFOUND a sync key is missing (asked for; synced
+			 * again when it arrives); WA_EUNSUPPORTED a snapshot or
+			 * patch held as an external blob (needs a media
+			 * download, not done yet); WA_EPROTO the server refused. */
+			int error;
+			const char *detail;
+		} app_state;
 	} u;
 } wa_event;
 

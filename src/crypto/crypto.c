@@ -75,6 +75,20 @@ int wa_hmac_sha256(uint8_t out[static WA_HMAC_SHA256_LEN], const void *key, size
 	return 0;
 }
 
+int wa_hmac_sha512(uint8_t out[static WA_HMAC_SHA512_LEN], const void *key, size_t key_len,
+	const void *p, size_t n)
+{
+	crypto_auth_hmacsha512_state st;
+	static const uint8_t empty[1];
+	if (crypto_auth_hmacsha512_init(&st, key_len ? key : empty, key_len) != 0)
+		return WA_ECRYPTO;
+	if (n)
+		crypto_auth_hmacsha512_update(&st, p, n);
+	crypto_auth_hmacsha512_final(&st, out);
+	sodium_memzero(&st, sizeof st);
+	return 0;
+}
+
 int wa_hkdf_sha256(uint8_t *out, size_t out_len, const void *ikm, size_t ikm_len,
 	const void *salt, size_t salt_len, const void *info, size_t info_len)
 {

@@ -50,6 +50,12 @@ int wa_md5(uint8_t out[static 16], const void *p, size_t n) WA_MUST_CHECK;
 int wa_hmac_sha256(uint8_t out[static WA_HMAC_SHA256_LEN], const void *key, size_t key_len,
 	const void *p, size_t n) WA_MUST_CHECK;
 
+/* HMAC-SHA512 (app-state value MACs use its first 32 bytes). Returns 0 or
+ * WA_ECRYPTO. */
+#define WA_HMAC_SHA512_LEN 64
+int wa_hmac_sha512(uint8_t out[static WA_HMAC_SHA512_LEN], const void *key, size_t key_len,
+	const void *p, size_t n) WA_MUST_CHECK;
+
 /* RFC 5869 HKDF-SHA256 (extract then expand). A zero-length salt means the
  * RFC's default (HashLen zero bytes); ikm and info may be empty.
  * out_len must be 1..WA_HKDF_MAX_OUT. Returns 0, WA_EINVAL or WA_ECRYPTO;

@@ -24,6 +24,7 @@ const wa_stanza_handler wa_stanza_handlers[] = {
 	{"receipt", NULL, wa_msg_handle_receipt},
 	{"ack", NULL, wa_msg_handle_ack},
 	{"notification", "privacy_token", wa_msg_handle_privacy_token},
+	{"notification", "server_sync", wa_appstate_handle_server_sync},
 	{"notification", NULL, wa_msg_handle_notification},
 	{"presence", NULL, wa_msg_handle_presence},
 	{"chatstate", NULL, wa_msg_handle_chatstate},
@@ -34,6 +35,7 @@ const wa_stanza_handler wa_stanza_handlers[] = {
 const wa_session_ext *const wa_session_exts[] = {
 	/* --- messaging (S2) --- */
 	&wa_msg_ext,
+	&wa_appstate_ext, /* after messaging: its on_ready needs the half ready */
 	NULL,
 };
 

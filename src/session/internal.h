@@ -192,6 +192,8 @@ struct wa_session {
 
 	/* messaging half (S2) keeps its state here */
 	struct wa_msg_state *msg;
+	/* app-state sync (appstate.c) */
+	struct wa_appstate *appstate;
 };
 
 /* ---- used by handlers ---- */

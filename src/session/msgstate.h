@@ -146,6 +146,10 @@ int wa_msg_handle_notification(wa_session *s, const wa_node *n); /* recipients.c
 int wa_msg_handle_presence(wa_session *s, const wa_node *n);     /* presence.c */
 void wa_msg_presence_on_ready(wa_session *s);                     /* presence.c */
 int wa_msg_handle_privacy_token(wa_session *s, const wa_node *n); /* tctoken.c */
+/* appstate.c: app-state sync (read side) */
+int wa_appstate_handle_server_sync(wa_session *s, const wa_node *n);
+void wa_appstate_on_plaintext(wa_session *s, bool from_me, const uint8_t *pt, size_t len);
+extern const wa_session_ext wa_appstate_ext;
 /* offline.c: batches of the offline backlog */
 #define WA_OFFLINE_BATCH 100
 #define WA_OFFLINE_STALL_MS 5000

@@ -91,6 +91,7 @@ int wa_in_msg_parse(const wa_node *n, wa_in_msg *out)
 static void emit_message(wa_session *s, const char *chat, const wa_in_msg *in, bool from_me,
 	const uint8_t *pt, size_t pt_len)
 {
+	wa_appstate_on_plaintext(s, from_me, pt, pt_len); /* sync keys from our phone */
 	wa_msg_view v;
 	if (wa_msg_view_parse(pt, pt_len, &v) != 0)
 		return;

@@ -92,3 +92,115 @@ int wa_store_app_state_version_load(wa_store *st, int64_t instance_id, const cha
 	wa_store_stmt_done(s);
 	return rc;
 }
+
+/* ---- applied mutations (index MAC -> value MAC, index JSON, value) ---- */
+
+static const char sql_m_get[] =
+	"SELECT value_mac FROM app_state_mutations WHERE instance_id = ?1 AND name = ?2 AND index_mac = ?3";
+static const char sql_m_put[] =
+	"INSERT OR REPLACE INTO app_state_mutations (instance_id, name, index_mac, value_mac, index_json, value)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char sql_m_del[] = "DELETE FROM app_state_mutations WHERE instance_id = ?1 AND name = ?2 AND index_mac = ?3";
+static const char sql_m_count[] = "SELECT count(*) FROM app_state_mutations WHERE instance_id = ?1 AND name = ?2";
+static const char sql_cn_put[] =
+	"INSERT INTO contacts (instance_id, jid, full_name, updated_at) VALUES (?1, ?2, ?3, ?4)"
+	" ON CONFLICT (instance_id, jid) DO UPDATE SET full_name = excluded.full_name, updated_at = excluded.updated_at";
+
+int wa_store_app_state_mac_get(wa_store *st, int64_t instance_id, const char *name,
+	const uint8_t index_mac[WA_STORE_APP_MAC_LEN], uint8_t value_mac_out[WA_STORE_APP_MAC_LEN])
+{
+	if (!wa_store_str_ok(name, COLLECTION_NAME_MAX) || !index_mac || !value_mac_out)
+		return WA_EINVAL;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_m_get, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, index_mac, WA_STORE_APP_MAC_LEN, SQLITE_STATIC);
+	int src = sqlite3_step(s);
+	if (src == SQLITE_ROW) {
+		const void *v = sqlite3_column_blob(s, 0);
+		if (!v || sqlite3_column_bytes(s, 0) != WA_STORE_APP_MAC_LEN)
+			rc = WA_EDB_CORRUPT;
+		else
+			memcpy(value_mac_out, v, WA_STORE_APP_MAC_LEN);
+	} else {
+		rc = src == SQLITE_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+	}
+	wa_store_stmt_done(s);
+	return rc;
+}
+
+int wa_store_app_state_mutation_put(wa_store *st, int64_t instance_id, const char *name,
+	const uint8_t index_mac[WA_STORE_APP_MAC_LEN], const uint8_t value_mac[WA_STORE_APP_MAC_LEN],
+	const char *index_json, const uint8_t *value, size_t value_len)
+{
+	if (!wa_store_str_ok(name, COLLECTION_NAME_MAX) || !index_mac || !value_mac || !index_json ||
+	    value_len > WA_STORE_MAX_RECORD || (!value && value_len))
+		return WA_EINVAL;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_m_put, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, index_mac, WA_STORE_APP_MAC_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 4, value_mac, WA_STORE_APP_MAC_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, index_json, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 6, value ? (const void *)value : "", (int)value_len, SQLITE_STATIC);
+	return wa_store_stmt_exec(s);
+}
+
+int wa_store_app_state_mutation_del(wa_store *st, int64_t instance_id, const char *name,
+	const uint8_t index_mac[WA_STORE_APP_MAC_LEN])
+{
+	if (!wa_store_str_ok(name, COLLECTION_NAME_MAX) || !index_mac)
+		return WA_EINVAL;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_m_del, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, index_mac, WA_STORE_APP_MAC_LEN, SQLITE_STATIC);
+	return wa_store_stmt_exec(s);
+}
+
+int wa_store_app_state_mutation_count(wa_store *st, int64_t instance_id, const char *name, size_t *n_out)
+{
+	if (!wa_store_str_ok(name, COLLECTION_NAME_MAX) || !n_out)
+		return WA_EINVAL;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_m_count, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	int src = sqlite3_step(s);
+	if (src == SQLITE_ROW)
+		*n_out = (size_t)sqlite3_column_int64(s, 0);
+	else
+		rc = wa_store_map_rc(src);
+	wa_store_stmt_done(s);
+	return rc;
+}
+
+/* The contact's name as the phone's address book has it (app state). */
+int wa_store_contact_set_full_name(wa_store *st, int64_t instance_id, const char *jid, const char *full_name)
+{
+	if (!wa_store_str_ok(jid, WA_STORE_JID_MAX) || (full_name && !wa_store_str_ok(full_name, 1024)))
+		return WA_EINVAL;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_cn_put, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_text(s, 2, jid, -1, SQLITE_STATIC);
+	if (full_name)
+		sqlite3_bind_text(s, 3, full_name, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 3);
+	sqlite3_bind_int64(s, 4, wa_now_ms());
+	return wa_store_stmt_exec(s);
+}

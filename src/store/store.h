@@ -280,5 +280,22 @@ int wa_store_app_state_version_save(wa_store *st, int64_t instance_id, const cha
 	const uint8_t hash[WA_STORE_LTHASH_LEN]) WA_MUST_CHECK;
 int wa_store_app_state_version_load(wa_store *st, int64_t instance_id, const char *name, uint64_t *version_out,
 	uint8_t hash_out[WA_STORE_LTHASH_LEN]) WA_MUST_CHECK;
+/* Applied mutations per collection, keyed by index MAC: the value MAC it
+ * holds (for the LT-hash), its index JSON and serialized SyncActionValue
+ * (kept whether or not we act on it). get: WA_ENOTFOUND when absent. */
+#define WA_STORE_APP_MAC_LEN 32
+int wa_store_app_state_mac_get(wa_store *st, int64_t instance_id, const char *name,
+	const uint8_t index_mac[WA_STORE_APP_MAC_LEN], uint8_t value_mac_out[WA_STORE_APP_MAC_LEN]) WA_MUST_CHECK;
+int wa_store_app_state_mutation_put(wa_store *st, int64_t instance_id, const char *name,
+	const uint8_t index_mac[WA_STORE_APP_MAC_LEN], const uint8_t value_mac[WA_STORE_APP_MAC_LEN],
+	const char *index_json, const uint8_t *value, size_t value_len) WA_MUST_CHECK;
+int wa_store_app_state_mutation_del(wa_store *st, int64_t instance_id, const char *name,
+	const uint8_t index_mac[WA_STORE_APP_MAC_LEN]) WA_MUST_CHECK;
+int wa_store_app_state_mutation_count(wa_store *st, int64_t instance_id, const char *name,
+	size_t *n_out) WA_MUST_CHECK;
+/* Upsert of a contact's address-book name (app state's contact action);
+ * NULL clears it. */
+int wa_store_contact_set_full_name(wa_store *st, int64_t instance_id, const char *jid,
+	const char *full_name) WA_MUST_CHECK;
 
 #endif

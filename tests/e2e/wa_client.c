@@ -128,14 +128,30 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 		out(json_pack("{s:s,s:s?}", "ev", "identity_changed", "jid", ev->u.identity.jid));
 		break;
 	case WA_EV_CONTACT:
-		out(json_pack("{s:s,s:s?,s:s?,s:s?}", "ev", "contact", "jid", ev->u.contact.jid, "lid",
-			ev->u.contact.lid, "push_name", ev->u.contact.push_name));
+		out(json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:s?}", "ev", "contact", "jid", ev->u.contact.jid, "lid",
+			ev->u.contact.lid, "push_name", ev->u.contact.push_name, "full_name", ev->u.contact.full_name,
+			"first_name", ev->u.contact.first_name));
 		break;
 	case WA_EV_MESSAGE_WIRE:
 		break; /* latency figures only (wamd's bench) */
 	case WA_EV_GROUP:
 		out(json_pack("{s:s,s:s,s:s,s:s?,s:I}", "ev", "group", "jid", ev->u.group.jid, "action",
 			ev->u.group.action, "author", ev->u.group.author, "n", (json_int_t)ev->u.group.n_participants));
+		break;
+	case WA_EV_CHAT_UPDATE:
+		out(json_pack("{s:s,s:s?,s:i,s:i,s:I,s:i,s:I,s:i,s:I}", "ev", "chat_update", "jid", ev->u.chat.jid,
+			"archived", ev->u.chat.archived, "pinned", ev->u.chat.pinned, "pinned_at",
+			(json_int_t)ev->u.chat.pinned_at, "muted", ev->u.chat.muted, "mute_end",
+			(json_int_t)ev->u.chat.mute_end, "read", ev->u.chat.read, "timestamp",
+			(json_int_t)ev->u.chat.timestamp));
+		break;
+	case WA_EV_PUSH_NAME:
+		out(json_pack("{s:s,s:s?}", "ev", "push_name", "name", ev->u.push_name.name));
+		break;
+	case WA_EV_APP_STATE:
+		out(json_pack("{s:s,s:s?,s:I,s:i,s:s?}", "ev", "app_state", "collection", ev->u.app_state.collection,
+			"version", (json_int_t)ev->u.app_state.version, "error", ev->u.app_state.error, "detail",
+			ev->u.app_state.detail));
 		break;
 	}
 }

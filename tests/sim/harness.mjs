@@ -147,8 +147,10 @@ export class Client {
   // tls: connect to wasim's wss:// port (self-signed: certificate checks off,
   // as Baileys' own e2e harness does). `sim` may be replaced between
   // reconnects (a restarted wasim): each start() reads this.sim.
-  constructor(sim, name, { reconnect = false, browser, tls = false } = {}) {
+  // sockOpts: more makeWASocket options (e.g. appStateMacVerification).
+  constructor(sim, name, { reconnect = false, browser, tls = false, sockOpts = {} } = {}) {
     this.tls = tls;
+    this.sockOpts = sockOpts;
     this.sim = sim;
     this.name = name;
     this.authDir = tmpDir(`wasim-auth-${name}-`);
@@ -180,6 +182,7 @@ export class Client {
       connectTimeoutMs: 20000,
     };
     if (this.browser) opts.browser = this.browser;
+    Object.assign(opts, this.sockOpts);
     const sock = makeWASocket(opts);
     this.sock = sock;
     sock.ev.on('creds.update', saveCreds);

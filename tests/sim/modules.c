@@ -12,6 +12,7 @@ typedef int (*sim_module_init_fn)(struct sim *sim);
 
 /* --- wasim messaging module declarations (W2) --- */
 int sim_msg_init(struct sim *sim);
+int sim_appstate_init(struct sim *sim);
 /* --- end --- */
 
 static const sim_module_init_fn modules[] = {
@@ -19,6 +20,7 @@ static const sim_module_init_fn modules[] = {
 	sim_control_init,
 	/* --- wasim messaging modules (W2) --- */
 	sim_msg_init,
+	sim_appstate_init, /* after messaging: replaces its w:sync:app:state fallback */
 	/* --- end --- */
 };
 

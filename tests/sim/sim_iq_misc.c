@@ -1,6 +1,6 @@
 /* wasim: the small post-login iqs both clients send (messaging.md §11):
- * A/B props, blocklist, privacy settings and tokens, media_conn, the
- * app-state sync minimum (every collection empty at version 0), and the
+ * A/B props, blocklist, privacy settings and tokens, media_conn (app
+ * state is sim_appstate.c), and the
  * <ib> stanzas clients send (unified_session, offline_batch...), which
  * need no answer. */
 #include "sim_msg.h"
@@ -69,29 +69,6 @@ static int iq_media_conn(struct sim *sim, struct sim_conn *c, const wa_node *iq,
 	return sim_iq_result(c, iq, mc);
 }
 
-/* <sync><collection name version .../>...</sync>: nothing to sync. Pushed
- * patches (mutations from the client) are accepted and dropped. */
-static int iq_app_state(struct sim *sim, struct sim_conn *c, const wa_node *iq, void *user)
-{
-	const wa_node *sync = wa_node_child(iq, "sync");
-	wa_node *out = sim_node("sync", NULL);
-	(void)sim;
-	(void)user;
-	for (size_t i = 0; out && sync && i < wa_node_n_children(sync); i++) {
-		const wa_node *col = wa_node_child_at(sync, i);
-		const char *name = wa_node_attr(col, "name");
-		const char *ver = wa_node_attr(col, "version");
-		if (strcmp(wa_node_tag(col), "collection") != 0 || !name)
-			continue;
-		char v[24];
-		snprintf(v, sizeof(v), "%s", ver && wa_node_child(col, "patch") ? ver : "0");
-		out = sim_node_add(out, sim_node("collection", "name", name, "version", v, NULL));
-	}
-	if (!out)
-		return sim_iq_error(c, iq, 500, "internal-error");
-	return sim_iq_result(c, iq, out);
-}
-
 /* <ib><offline_batch count>: the next part of a batched backlog
  * (SIM_REAL_OFFLINE); every other <ib> needs no answer */
 static int handle_ib(struct sim *sim, struct sim_conn *c, const wa_node *n, void *user)
@@ -112,7 +89,6 @@ int sim_iq_misc_init(struct sim *sim)
 	rc = rc ? rc : sim_iq_register(sim, "blocklist", NULL, iq_blocklist, NULL);
 	rc = rc ? rc : sim_iq_register(sim, "privacy", NULL, iq_privacy, NULL);
 	rc = rc ? rc : sim_iq_register(sim, "w:m", NULL, iq_media_conn, NULL);
-	rc = rc ? rc : sim_iq_register(sim, "w:sync:app:state", NULL, iq_app_state, NULL);
 	rc = rc ? rc : sim_handler_register(sim, "ib", handle_ib, NULL);
 	return rc;
 }

@@ -11,6 +11,7 @@
  * companion the initial history-sync notification (empty inline payload),
  * which ends Baileys' 20 s wait for history on a first login. */
 #include "sim_msg.h"
+#include "sim_appstate.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -461,6 +462,8 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 				message_text(m), m->protocol_message ? "protocol" : "message");
 			if (o && rep)
 				json_object_set_new(o, "reporting", json_string(rep));
+			if (ad.acct == a && m->protocol_message && m->protocol_message->app_state_sync_key_request)
+				sim_appstate_key_request(sim, a, ad.device);
 			const char *cat = wa_node_attr(n, "category");
 			if (!(cat && strcmp(cat, "peer") == 0))
 				send_receipt(sim, a, id, from, ad.acct == a ? "sender" : NULL, ad.acct == a ? recipient : NULL);
@@ -641,13 +644,12 @@ static void send_history(struct sim *sim, void *argp)
 		return; /* fired early at shutdown: nothing may be sent */
 	if (!x || !sim_ax(sim, a))
 		return;
-	struct sim_phone *p = sim_ax(sim, a)->phone;
 	Wa__Message msg = WA__MESSAGE__INIT;
 	Wa__Message__ProtocolMessage pm = WA__MESSAGE__PROTOCOL_MESSAGE__INIT;
 	Wa__Message__HistorySyncNotification hs = WA__MESSAGE__HISTORY_SYNC_NOTIFICATION__INIT;
 	uint8_t *pt;
 	size_t pt_len;
-	char id[40], to[SIM_MSG_JID_MAX];
+	char id[40];
 	hs.has_sync_type = 1;
 	hs.sync_type = 0; /* INITIAL_BOOTSTRAP */
 	hs.has_initial_hist_bootstrap_inline_payload = 1;
@@ -661,16 +663,31 @@ static void send_history(struct sim *sim, void *argp)
 	msg.protocol_message = &pm;
 	if (pack(&msg.base, &pt, &pt_len) != 0)
 		return;
-	new_msg_id(id, sizeof(id));
-	snprintf(x->hist_id, sizeof(x->hist_id), "%s", id);
-	x->hist_sends++;
+	/* the phone shares the app-state sync key first, as the real one does */
+	if (x->hist_sends == 0)
+		sim_appstate_share_key(sim, a, dev);
+	if (sim_phone_send_peer(sim, a, dev, pt, pt_len, id, sizeof(id)) == 0) {
+		snprintf(x->hist_id, sizeof(x->hist_id), "%s", id);
+		x->hist_sends++;
+	}
+	free(pt);
+}
+
+int sim_phone_send_peer(struct sim *sim, struct sim_account *a, uint32_t dev, const uint8_t *pt, size_t pt_len,
+	char *id, size_t id_cap)
+{
+	struct sim_phone *p = sim_ax(sim, a) ? sim_ax(sim, a)->phone : NULL;
+	if (!p || !p->sig)
+		return WA_ESTATE;
+	new_msg_id(id, id_cap);
+	char to[SIM_MSG_JID_MAX];
 	sim_jid_device(a, false, dev, to, sizeof(to));
 	wa_node *parts = add_to(sim, p, sim_node("participants", NULL), a, dev, pt, pt_len);
-	free(pt);
 	wa_node *enc = parts && wa_node_n_children(parts) ? wa_node_child(wa_node_child_at(parts, 0), "enc") : NULL;
 	/* a peer message: the single <enc> is a direct child */
 	wa_node *st = sim_node("message", "id", id, "to", to, "type", "text", "category", "peer", "push_priority",
 		"high_force", NULL);
+	int rc = WA_ESTATE;
 	if (st && enc) {
 		wa_node *e2 = sim_node_bytes("enc", "", 0);
 		const uint8_t *b;
@@ -679,13 +696,14 @@ static void send_history(struct sim *sim, void *argp)
 		    wa_node_set_attr(e2, "v", "2") == 0 && wa_node_set_attr(e2, "type", wa_node_attr(enc, "type")) == 0) {
 			st = sim_node_add(st, e2);
 			if (st)
-				SIM_IGNORE(sim_route_message(sim, NULL, a, 0, st));
+				rc = sim_route_message(sim, NULL, a, 0, st);
 		} else {
 			wa_node_free(e2);
 		}
 	}
 	wa_node_free(st);
 	wa_node_free(parts);
+	return rc;
 }
 
 int sim_phone_history_later(struct sim *sim, struct sim_device *d)
@@ -763,6 +781,7 @@ static int h_send(struct sim *sim, const struct sim_http_req *req, struct sim_ht
 
 void sim_phone_shutdown(void)
 {
+	sim_appstate_shutdown();
 	close_store();
 }
 

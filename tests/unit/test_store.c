@@ -489,6 +489,21 @@ static void test_signal_tables(bool encrypted)
 	CHECK_EQ_INT(wa_store_app_state_version_load(st, a, "regular", &ver, hash2), 0);
 	CHECK_EQ_INT(ver, 42);
 	CHECK_EQ_MEM(hash2, hash, sizeof hash);
+	/* applied mutations: index MAC -> value MAC, per collection */
+	uint8_t im[32], vm[32], vm2[32];
+	size_t nm = 9;
+	fill(im, sizeof im, 7);
+	fill(vm, sizeof vm, 8);
+	CHECK_EQ_INT(wa_store_app_state_mac_get(st, a, "regular", im, vm2), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_app_state_mutation_put(st, a, "regular", im, vm, "[\"archive\",\"j\"]", rec, 5), 0);
+	CHECK_EQ_INT(wa_store_app_state_mac_get(st, a, "regular", im, vm2), 0);
+	CHECK_EQ_MEM(vm2, vm, sizeof vm);
+	CHECK_EQ_INT(wa_store_app_state_mac_get(st, a, "regular_low", im, vm2), WA_ENOTFOUND); /* per collection */
+	CHECK_EQ_INT(wa_store_app_state_mutation_count(st, a, "regular", &nm), 0);
+	CHECK_EQ_INT(nm, 1);
+	CHECK_EQ_INT(wa_store_app_state_mutation_del(st, a, "regular", im), 0);
+	CHECK_EQ_INT(wa_store_app_state_mac_get(st, a, "regular", im, vm2), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_contact_set_full_name(st, a, "5599@s.whatsapp.net", "Carol"), 0);
 
 	/* contacts / lid mapping */
 	char *lid = NULL, *pn = NULL;
@@ -1032,6 +1047,7 @@ static void test_instances(void)
 		CHECK_EQ_INT(wa_store_sender_key_save(st, id, "g", "p", 0, rec, 32), 0);
 		CHECK_EQ_INT(wa_store_app_state_key_save(st, id, rec, 6, rec, 32), 0);
 		CHECK_EQ_INT(wa_store_app_state_version_save(st, id, "regular", 1, hash), 0);
+		CHECK_EQ_INT(wa_store_app_state_mutation_put(st, id, "regular", rec, rec, "[]", NULL, 0), 0);
 		CHECK_EQ_INT(wa_store_contact_save(st, id, "j", "l", "n"), 0);
 		CHECK_EQ_INT(wa_store_lid_mapping_save(st, id, "pn", "lid"), 0);
 		CHECK_EQ_INT(wa_store_tctoken_put(st, id, "j", rec, 16, 5), 0);
@@ -1054,7 +1070,7 @@ static void test_instances(void)
 	CHECK_EQ_INT(wa_store_instance_delete(st, a), WA_ENOTFOUND);
 	wa_store_close(st);
 	static const char *tables[] = { "creds", "identity_keys", "prekeys", "signed_prekeys", "sessions",
-		"sender_keys", "app_state_keys", "app_state_versions", "contacts", "chats", "messages", "outbox",
+		"sender_keys", "app_state_keys", "app_state_versions", "app_state_mutations", "contacts", "chats", "messages", "outbox",
 		"webhook_queue", "lid_mapping", "wamd_instance_meta", "wamd_messages", "privacy_tokens", "groups",
 		"group_sk_holders" };
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {

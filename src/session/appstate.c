@@ -1,0 +1,574 @@
+/* App-state sync, the read side (messaging.md §9): the sync keys our phone
+ * shares (appStateSyncKeyShare, only from our own account), fetching the
+ * five collections with <iq xmlns="w:sync:app:state"> from the stored
+ * versions (a snapshot asked for at version 0), verifying every patch
+ * (syncd.c) and applying it in one transaction with its version and
+ * LT-hash, then the events. Triggers: login, a key share, a server_sync
+ * notification. A patch that fails a check is not applied and stops its
+ * collection (WA_EV_APP_STATE with the error) until the next trigger; a
+ * missing key parks the collection, asks our phone for it
+ * (appStateSyncKeyRequest) and waits for its key share.
+ * Not here yet: our own mutations (the write side), snapshots and patches
+ * held as external blobs (media downloads). */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app_state.pb-c.h"
+#include "message.pb-c.h"
+#include "pb.h"
+#include "session/msgstate.h"
+#include "session/syncd.h"
+#include "sync_action.pb-c.h"
+#include "util/log.h"
+
+#define AS_N 5
+#define AS_ALL ((1u << AS_N) - 1)
+#define AS_MAX_ROUNDS 50 /* has_more_patches rounds per trigger */
+
+static const char *const as_names[AS_N] = {
+	"critical_block", "critical_unblock_low", "regular_high", "regular_low", "regular",
+};
+
+struct wa_appstate {
+	unsigned want;     /* collections to fetch */
+	unsigned inflight; /* asked in the iq now in flight */
+	unsigned blocked;  /* waiting for a sync key */
+	unsigned rounds;
+	bool busy;
+	/* the last key we asked our phone for, once per connection */
+	uint8_t asked[WA_SYNCD_KEY_ID_MAX];
+	size_t asked_len;
+};
+
+static int as_index(const char *name)
+{
+	for (int i = 0; i < AS_N; i++)
+		if (name && strcmp(name, as_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static void emit_state(wa_session *s, const char *name, uint64_t version, int err, const char *detail)
+{
+	wa_event ev = {.type = WA_EV_APP_STATE};
+	ev.u.app_state.collection = name;
+	ev.u.app_state.version = version;
+	ev.u.app_state.error = err;
+	ev.u.app_state.detail = detail;
+	WA_DEBUG("appstate", "[%lld] %s v%llu: %s", (long long)s->instance_id, name, (unsigned long long)version,
+		err ? detail : "synced");
+	wa_session_emit(s, &ev);
+}
+
+/* ---- the decoder's view of the store ---- */
+
+static int get_keys(void *user, const uint8_t *id, size_t len, wa_syncd_keys *out)
+{
+	wa_session *s = user;
+	uint8_t *d = NULL;
+	size_t dl = 0;
+	int rc = wa_store_app_state_key_load(s->store, s->instance_id, id, len, &d, &dl);
+	if (rc != 0)
+		return rc;
+	ProtobufCMessage *pb = NULL;
+	rc = wa_pb_unpack(&pb, &wa__message__app_state_sync_key_data__descriptor, d, dl, 4096);
+	wa_memzero(d, dl);
+	free(d);
+	if (rc != 0)
+		return WA_EMALFORMED;
+	const Wa__Message__AppStateSyncKeyData *kd = (const Wa__Message__AppStateSyncKeyData *)pb;
+	rc = kd->has_key_data && kd->key_data.len ? wa_syncd_expand_keys(kd->key_data.data, kd->key_data.len, out)
+		: WA_EMALFORMED;
+	protobuf_c_message_free_unpacked(pb, NULL);
+	return rc;
+}
+
+struct mac_ctx {
+	wa_session *s;
+	const char *name;
+};
+
+static int get_value_mac(void *user, const uint8_t index_mac[32], uint8_t out[32])
+{
+	struct mac_ctx *c = user;
+	return wa_store_app_state_mac_get(c->s->store, c->s->instance_id, c->name, index_mac, out);
+}
+
+static int get_keys_c(void *user, const uint8_t *id, size_t len, wa_syncd_keys *out)
+{
+	return get_keys(((struct mac_ctx *)user)->s, id, len, out);
+}
+
+/* ---- applying ---- */
+
+/* What one mutation means, for the store and the events. */
+typedef struct as_action {
+	const char *type;        /* index[0] */
+	const char *jid;         /* index[1] or NULL */
+	Wa__SyncActionValue *v;  /* NULL when it does not parse */
+} as_action;
+
+static void action_parse(const wa_syncd_mutation *m, json_t **idx, as_action *a)
+{
+	memset(a, 0, sizeof *a);
+	*idx = json_loads(m->index_json, 0, NULL);
+	if (json_is_array(*idx)) {
+		a->type = json_string_value(json_array_get(*idx, 0));
+		a->jid = json_string_value(json_array_get(*idx, 1));
+	}
+	ProtobufCMessage *pb = NULL;
+	if (wa_pb_unpack(&pb, &wa__sync_action_value__descriptor, m->value, m->value_len, WA_SYNCD_MAX_BYTES) == 0)
+		a->v = (Wa__SyncActionValue *)pb;
+}
+
+static void action_free(json_t *idx, as_action *a)
+{
+	json_decref(idx);
+	if (a->v)
+		protobuf_c_message_free_unpacked(&a->v->base, NULL);
+}
+
+/* Store side of one mutation (inside the patch's transaction). *name_set:
+ * the push name changed. */
+static int apply_store(wa_session *s, const char *coll, const wa_syncd_mutation *m, const as_action *a,
+	bool *name_set)
+{
+	int rc = m->op == WA_SYNCD_SET
+		? wa_store_app_state_mutation_put(s->store, s->instance_id, coll, m->index_mac, m->value_mac,
+			  m->index_json, m->value, m->value_len)
+		: wa_store_app_state_mutation_del(s->store, s->instance_id, coll, m->index_mac);
+	if (rc != 0 || m->op != WA_SYNCD_SET || !a->type || !a->v)
+		return rc;
+	if (strcmp(a->type, "setting_pushName") == 0 && a->v->push_name_setting &&
+	    a->v->push_name_setting->name && s->creds) {
+		const char *n = a->v->push_name_setting->name;
+		if (strlen(n) < sizeof s->creds->push_name && strcmp(n, s->creds->push_name) != 0) {
+			snprintf(s->creds->push_name, sizeof s->creds->push_name, "%s", n);
+			rc = wa_store_creds_save(s->store, s->instance_id, s->creds);
+			*name_set = true;
+		}
+	} else if (strcmp(a->type, "contact") == 0 && a->jid && a->v->contact_action) {
+		const char *fn = a->v->contact_action->full_name;
+		rc = wa_store_contact_set_full_name(s->store, s->instance_id, a->jid, fn && *fn ? fn : NULL);
+	}
+	return rc;
+}
+
+static void emit_action(wa_session *s, const char *coll, const wa_syncd_mutation *m, const as_action *a)
+{
+	const Wa__SyncActionValue *v = a->v;
+	if (m->op != WA_SYNCD_SET || !a->type || !v) {
+		WA_DEBUG("appstate", "[%lld] %s: %s %s kept", (long long)s->instance_id, coll,
+			m->op == WA_SYNCD_SET ? "set" : "remove", m->index_json);
+		return;
+	}
+	wa_event ev = {.type = WA_EV_CHAT_UPDATE};
+	ev.u.chat.jid = a->jid;
+	ev.u.chat.archived = ev.u.chat.pinned = ev.u.chat.muted = ev.u.chat.read = -1;
+	ev.u.chat.timestamp = v->has_timestamp ? v->timestamp : 0;
+	const char *t = a->type;
+	if (strcmp(t, "setting_pushName") == 0 && v->push_name_setting && v->push_name_setting->name) {
+		ev.type = WA_EV_PUSH_NAME;
+		ev.u.push_name.name = v->push_name_setting->name;
+	} else if (strcmp(t, "contact") == 0 && a->jid && v->contact_action) {
+		bool lid = strstr(a->jid, "@lid") != NULL;
+		ev.type = WA_EV_CONTACT;
+		memset(&ev.u.contact, 0, sizeof ev.u.contact);
+		ev.u.contact.jid = lid ? v->contact_action->pn_jid : a->jid;
+		ev.u.contact.lid = lid ? a->jid : v->contact_action->lid_jid;
+		ev.u.contact.full_name = v->contact_action->full_name;
+		ev.u.contact.first_name = v->contact_action->first_name;
+	} else if (strcmp(t, "archive") == 0 && a->jid && v->archive_chat_action) {
+		ev.u.chat.archived = v->archive_chat_action->archived;
+	} else if (strcmp(t, "pin_v1") == 0 && a->jid && v->pin_action) {
+		ev.u.chat.pinned = v->pin_action->pinned;
+		ev.u.chat.pinned_at = v->pin_action->pinned && v->has_timestamp ? v->timestamp / 1000 : 0;
+	} else if (strcmp(t, "mute") == 0 && a->jid && v->mute_action) {
+		ev.u.chat.muted = v->mute_action->muted;
+		ev.u.chat.mute_end = v->mute_action->muted && v->mute_action->has_mute_end_timestamp
+			? v->mute_action->mute_end_timestamp : 0;
+	} else if (strcmp(t, "markChatAsRead") == 0 && a->jid && v->mark_chat_as_read_action) {
+		ev.u.chat.read = v->mark_chat_as_read_action->read;
+	} else {
+		WA_DEBUG("appstate", "[%lld] %s: %s kept, not acted on", (long long)s->instance_id, coll,
+			m->index_json);
+		return;
+	}
+	wa_session_emit(s, &ev);
+}
+
+/* Asks our phone for a sync key we lack (appStateSyncKeyRequest, a peer
+ * message to device 0), as whatsmeow does; its key share then triggers a
+ * sync. Needs a Signal session with the phone: before its first message
+ * (which is the key share itself after pairing) there is nothing to ask. */
+static void request_key(wa_session *s, const uint8_t *kid, size_t kid_len)
+{
+	struct wa_appstate *as = s->appstate;
+	const char *me = wa_session_jid(s);
+	wa_jid phone;
+	char name[WA_STORE_JID_MAX];
+	bool exists = false;
+	if (!as || !kid_len || (as->asked_len == kid_len && memcmp(as->asked, kid, kid_len) == 0) || !me ||
+	    wa_jid_parse(&phone, me) != 0 || wa_msg_addr_for(s, &phone, name) != 0)
+		return;
+	if (wa_sig_session_exists(s->sig, name, 0, &exists) != 0 || !exists) {
+		WA_DEBUG("appstate", "[%lld] sync key missing; no session with our phone yet, waiting for its share",
+			(long long)s->instance_id);
+		return;
+	}
+	Wa__Message m = WA__MESSAGE__INIT;
+	Wa__Message__ProtocolMessage pm = WA__MESSAGE__PROTOCOL_MESSAGE__INIT;
+	Wa__Message__AppStateSyncKeyRequest rq = WA__MESSAGE__APP_STATE_SYNC_KEY_REQUEST__INIT;
+	Wa__Message__AppStateSyncKeyId id = WA__MESSAGE__APP_STATE_SYNC_KEY_ID__INIT;
+	Wa__Message__AppStateSyncKeyId *ids[1] = {&id};
+	id.has_key_id = 1;
+	id.key_id.data = (uint8_t *)kid;
+	id.key_id.len = kid_len;
+	rq.n_key_ids = 1;
+	rq.key_ids = ids;
+	pm.has_type = 1;
+	pm.type = WA__MESSAGE__PROTOCOL_MESSAGE__TYPE__APP_STATE_SYNC_KEY_REQUEST;
+	pm.app_state_sync_key_request = &rq;
+	m.protocol_message = &pm;
+	size_t n = protobuf_c_message_get_packed_size(&m.base);
+	uint8_t *pt = malloc(n), *ct = NULL;
+	size_t ct_len = 0;
+	enum wa_sig_msg_type type;
+	if (!pt)
+		return;
+	protobuf_c_message_pack(&m.base, pt);
+	int rc = wa_sig_encrypt(s->sig, name, 0, pt, n, &type, &ct, &ct_len);
+	free(pt);
+	if (rc != 0)
+		return;
+	char mid[23];
+	wa_msg_new_id(me, now_s(), mid);
+	wa_node *st = NULL, *enc = NULL;
+	rc = wa_node_new(&st, "message");
+	rc = rc ? rc : wa_node_set_attr(st, "to", me);
+	rc = rc ? rc : wa_node_set_attr(st, "id", mid);
+	rc = rc ? rc : wa_node_set_attr(st, "type", "text");
+	rc = rc ? rc : wa_node_set_attr(st, "category", "peer");
+	rc = rc ? rc : wa_node_set_attr(st, "push_priority", "high_force");
+	rc = rc ? rc : wa_node_add_new(st, "enc", &enc);
+	rc = rc ? rc : wa_node_set_attr(enc, "v", "2");
+	rc = rc ? rc : wa_node_set_attr(enc, "type", wa_sig_type_name(type));
+	rc = rc ? rc : wa_node_set_bytes(enc, ct, ct_len);
+	free(ct);
+	if (rc != 0) {
+		wa_node_free(st);
+		return;
+	}
+	if (send_node(s, st) == 0) {
+		memcpy(as->asked, kid, kid_len);
+		as->asked_len = kid_len;
+		WA_DEBUG("appstate", "[%lld] asked our phone for a missing sync key", (long long)s->instance_id);
+	}
+}
+
+/* Announces availability once the push name is known (both references
+ * refuse to before). */
+static void name_learned(wa_session *s)
+{
+	if (!s->online && !s->offline_on_connect && ready(s))
+		ign(wa_session_send_presence(s, NULL, "available"));
+}
+
+/* Verifies and applies one patch. Returns 0 (applied or already had it),
+ * or the error that stops the collection (event emitted). */
+static int apply_patch(wa_session *s, int ci, const uint8_t *b, size_t len, uint64_t hint)
+{
+	const char *coll = as_names[ci];
+	uint64_t ver = 0;
+	uint8_t hash[WA_SYNCD_HASH_LEN] = {0};
+	int rc = wa_store_app_state_version_load(s->store, s->instance_id, coll, &ver, hash);
+	if (rc == WA_ENOTFOUND)
+		rc = 0;
+	if (rc != 0) {
+		emit_state(s, coll, ver, rc, "stored version unreadable");
+		return rc;
+	}
+	struct mac_ctx mc = {s, coll};
+	wa_syncd_ops ops = {.get_keys = get_keys_c, .get_value_mac = get_value_mac, .user = &mc};
+	wa_syncd_result r;
+	rc = wa_syncd_decode_patch(coll, b, len, hint, hash, &ops, &r);
+	if (r.version != 0 && r.version <= ver) {
+		/* had it (its checks ran against our newer hash, so they say nothing) */
+		wa_syncd_result_clear(&r);
+		return 0;
+	}
+	if (rc == 0 && r.version != ver + 1) {
+		wa_syncd_result_clear(&r);
+		rc = WA_EPROTO;
+		r.error = "patch version gap";
+	}
+	if (rc != 0) {
+		char why[160];
+		snprintf(why, sizeof why, "patch v%llu refused: %s", (unsigned long long)r.version, r.error);
+		emit_state(s, coll, ver, rc, why);
+		if (rc == WA_ENOTFOUND) {
+			s->appstate->blocked |= 1u << ci;
+			request_key(s, r.missing_key, r.missing_key_len);
+		}
+		return rc;
+	}
+	json_t **idx = calloc(r.n ? r.n : 1, sizeof(*idx));
+	as_action *acts = calloc(r.n ? r.n : 1, sizeof(*acts));
+	bool name_set = false;
+	char old_name[WA_STORE_PUSH_NAME_MAX] = "";
+	if (s->creds)
+		memcpy(old_name, s->creds->push_name, sizeof old_name);
+	rc = idx && acts ? wa_store_begin(s->store) : WA_ENOMEM;
+	for (size_t i = 0; rc == 0 && i < r.n; i++) {
+		action_parse(&r.muts[i], &idx[i], &acts[i]);
+		rc = apply_store(s, coll, &r.muts[i], &acts[i], &name_set);
+	}
+	if (rc == 0)
+		rc = wa_store_app_state_version_save(s->store, s->instance_id, coll, r.version, r.hash);
+	if (idx && acts) {
+		if (rc == 0)
+			rc = wa_store_commit(s->store);
+		else
+			wa_store_rollback(s->store);
+	}
+	if (rc != 0) {
+		if (s->creds && name_set)
+			memcpy(s->creds->push_name, old_name, sizeof old_name);
+		emit_state(s, coll, ver, rc, "store failed");
+	} else {
+		for (size_t i = 0; i < r.n; i++)
+			emit_action(s, coll, &r.muts[i], &acts[i]);
+	}
+	for (size_t i = 0; idx && acts && i < r.n; i++)
+		action_free(idx[i], &acts[i]);
+	free(idx);
+	free(acts);
+	wa_syncd_result_clear(&r);
+	if (rc == 0 && name_set)
+		name_learned(s);
+	return rc;
+}
+
+/* ---- fetching ---- */
+
+static void sync_start(wa_session *s);
+
+static uint64_t stored_version(wa_session *s, const char *name)
+{
+	uint64_t v = 0;
+	uint8_t h[WA_SYNCD_HASH_LEN];
+	return wa_store_app_state_version_load(s->store, s->instance_id, name, &v, h) == 0 ? v : 0;
+}
+
+static void handle_collection(wa_session *s, const wa_node *c)
+{
+	const char *name = wa_node_attr(c, "name");
+	int ci = as_index(name);
+	if (ci < 0 || !(s->appstate->inflight & (1u << ci)))
+		return;
+	const char *type = wa_node_attr(c, "type");
+	if (type && strcmp(type, "error") == 0) {
+		emit_state(s, name, stored_version(s, name), WA_EPROTO, "server answered an error");
+		return;
+	}
+	if (wa_node_child(c, "snapshot")) {
+		emit_state(s, name, stored_version(s, name), WA_EUNSUPPORTED,
+			"snapshot is an external blob (media download not supported yet)");
+		return;
+	}
+	const char *cv = wa_node_attr(c, "version");
+	uint64_t hint = cv ? strtoull(cv, NULL, 10) : 0;
+	const wa_node *holder = wa_node_child(c, "patches");
+	if (!holder)
+		holder = c;
+	for (size_t i = 0; i < wa_node_n_children(holder); i++) {
+		const wa_node *p = wa_node_child_at(holder, i);
+		const uint8_t *b;
+		size_t bl;
+		if (strcmp(wa_node_tag(p), "patch") != 0 || wa_node_content_bytes(p, &b, &bl) != 0)
+			continue;
+		if (apply_patch(s, ci, b, bl, hint + 1) != 0)
+			return; /* stopped: nothing after a refused patch is applied */
+	}
+	const char *more = wa_node_attr(c, "has_more_patches");
+	if (more && strcmp(more, "true") == 0)
+		s->appstate->want |= 1u << ci;
+	else
+		emit_state(s, name, stored_version(s, name), 0, NULL);
+}
+
+static void on_sync(wa_session *s, int err, const wa_node *resp, void *user)
+{
+	(void)user;
+	struct wa_appstate *as = s->appstate;
+	if (!as)
+		return;
+	as->busy = false;
+	const wa_node *sync = err == 0 && resp ? wa_node_child(resp, "sync") : NULL;
+	if (!sync) {
+		for (int i = 0; i < AS_N; i++)
+			if (as->inflight & (1u << i))
+				emit_state(s, as_names[i], stored_version(s, as_names[i]), err ? err : WA_EPROTO,
+					err == WA_ETIMEOUT ? "sync timed out" : err == WA_ECLOSED ? "connection closed"
+					: "server refused the sync");
+		as->inflight = 0;
+		return;
+	}
+	for (size_t i = 0; i < wa_node_n_children(sync); i++) {
+		const wa_node *c = wa_node_child_at(sync, i);
+		if (strcmp(wa_node_tag(c), "collection") == 0)
+			handle_collection(s, c);
+	}
+	as->inflight = 0;
+	if (as->want && ++as->rounds < AS_MAX_ROUNDS)
+		sync_start(s);
+}
+
+static void sync_start(wa_session *s)
+{
+	struct wa_appstate *as = s->appstate;
+	if (!as || as->busy || !ready(s))
+		return;
+	unsigned todo = as->want & ~as->blocked;
+	if (!todo)
+		return;
+	wa_node *iq = NULL, *sync = NULL, *c;
+	int rc = wa_node_new(&iq, "iq");
+	rc = rc ? rc : wa_node_set_attr(iq, "to", "s.whatsapp.net");
+	rc = rc ? rc : wa_node_set_attr(iq, "xmlns", "w:sync:app:state");
+	rc = rc ? rc : wa_node_set_attr(iq, "type", "set");
+	rc = rc ? rc : wa_node_add_new(iq, "sync", &sync);
+	for (int i = 0; rc == 0 && i < AS_N; i++) {
+		if (!(todo & (1u << i)))
+			continue;
+		char v[24];
+		uint64_t ver = stored_version(s, as_names[i]);
+		snprintf(v, sizeof v, "%llu", (unsigned long long)ver);
+		rc = wa_node_add_new(sync, "collection", &c);
+		rc = rc ? rc : wa_node_set_attr(c, "name", as_names[i]);
+		rc = rc ? rc : wa_node_set_attr(c, "version", v);
+		rc = rc ? rc : wa_node_set_attr(c, "return_snapshot", ver == 0 ? "true" : "false");
+	}
+	if (rc == 0)
+		rc = wa_iq_send(s, iq, 0, on_sync, NULL);
+	wa_node_free(iq);
+	if (rc != 0) {
+		WA_DEBUG("appstate", "[%lld] sync iq not sent: %s", (long long)s->instance_id, wa_errname(rc));
+		return;
+	}
+	as->busy = true;
+	as->inflight = todo;
+	as->want &= ~todo;
+}
+
+static void trigger(wa_session *s, unsigned which)
+{
+	struct wa_appstate *as = s->appstate;
+	if (!as)
+		return;
+	as->want |= which;
+	as->rounds = 0;
+	sync_start(s);
+}
+
+/* ---- inputs ---- */
+
+void wa_appstate_on_plaintext(wa_session *s, bool from_me, const uint8_t *pt, size_t len)
+{
+	if (!from_me || !s->appstate || !pt)
+		return;
+	ProtobufCMessage *pb = NULL;
+	if (wa_pb_unpack(&pb, &wa__message__descriptor, pt, len, WA_SIG_MAX_PLAINTEXT) != 0)
+		return;
+	const Wa__Message *m = (const Wa__Message *)pb;
+	const Wa__Message__ProtocolMessage *p = m->protocol_message;
+	size_t saved = 0;
+	if (p && p->app_state_sync_key_share) {
+		const Wa__Message__AppStateSyncKeyShare *ks = p->app_state_sync_key_share;
+		for (size_t i = 0; i < ks->n_keys; i++) {
+			const Wa__Message__AppStateSyncKey *k = ks->keys[i];
+			if (!k || !k->key_id || !k->key_id->has_key_id || !k->key_data || !k->key_data->has_key_data)
+				continue;
+			size_t n = protobuf_c_message_get_packed_size(&k->key_data->base);
+			uint8_t *b = malloc(n ? n : 1);
+			if (!b)
+				continue;
+			protobuf_c_message_pack(&k->key_data->base, b);
+			if (wa_store_app_state_key_save(s->store, s->instance_id, k->key_id->key_id.data,
+				    k->key_id->key_id.len, b, n) == 0)
+				saved++;
+			wa_memzero(b, n);
+			free(b);
+		}
+	}
+	protobuf_c_message_free_unpacked(pb, NULL);
+	if (saved) {
+		WA_DEBUG("appstate", "[%lld] %zu sync key(s) from our phone", (long long)s->instance_id, saved);
+		s->appstate->blocked = 0;
+		s->appstate->asked_len = 0;
+		trigger(s, AS_ALL);
+	}
+}
+
+/* <notification type="server_sync"><collection name version/>...: another
+ * device of ours changed those collections. */
+int wa_appstate_handle_server_sync(wa_session *s, const wa_node *n)
+{
+	unsigned which = 0;
+	for (size_t i = 0; i < wa_node_n_children(n); i++) {
+		const wa_node *c = wa_node_child_at(n, i);
+		int ci = strcmp(wa_node_tag(c), "collection") == 0 ? as_index(wa_node_attr(c, "name")) : -1;
+		if (ci >= 0)
+			which |= 1u << ci;
+	}
+	wa_node *a = NULL;
+	if (wa_ack_build(n, wa_session_me_jid(s), 0, &a) == 0)
+		ign(send_node(s, a));
+	if (which)
+		trigger(s, which);
+	return 0;
+}
+
+/* ---- lifecycle (an extension of the messaging half) ---- */
+
+static int as_init(wa_session *s)
+{
+	s->appstate = calloc(1, sizeof(*s->appstate));
+	return s->appstate ? 0 : WA_ENOMEM;
+}
+
+static void as_on_ready(wa_session *s)
+{
+	/* catch up with what changed while we were away; until the phone
+	 * shared a key, patches park their collection as blocked */
+	if (s->appstate) {
+		s->appstate->busy = false;
+		s->appstate->blocked = 0;
+		s->appstate->asked_len = 0;
+		trigger(s, AS_ALL);
+	}
+}
+
+static void as_on_close(wa_session *s)
+{
+	if (s->appstate) {
+		s->appstate->busy = false;
+		s->appstate->inflight = 0;
+	}
+}
+
+static void as_free(wa_session *s)
+{
+	free(s->appstate);
+	s->appstate = NULL;
+}
+
+const wa_session_ext wa_appstate_ext = {
+	.name = "appstate",
+	.init = as_init,
+	.on_ready = as_on_ready,
+	.on_close = as_on_close,
+	.free = as_free,
+};

@@ -1,0 +1,13 @@
+-- 0006: the app-state mutations applied per collection, keyed by index MAC:
+-- the value MAC each index holds (a later SET or REMOVE of that index
+-- subtracts it from the LT-hash), and the decrypted index JSON and
+-- SyncActionValue, so that mutations we do not act on are kept, not dropped.
+CREATE TABLE app_state_mutations (
+	instance_id INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+	name TEXT NOT NULL,
+	index_mac BLOB NOT NULL,
+	value_mac BLOB NOT NULL,
+	index_json TEXT NOT NULL,
+	value BLOB,
+	PRIMARY KEY (instance_id, name, index_mac)
+) WITHOUT ROWID;

@@ -1,0 +1,118 @@
+// wamd end to end (suite e2e): app state through the Evolution API. wasim's
+// phone shares its sync key with the instance after pairing; the instance
+// learns the account's push name (setting_pushName) and shows it as
+// profileName, announces itself available with it (wasim records the
+// presence), and the phone's archive / pin / mute / mark-unread / contact
+// rename arrive as CHATS_UPDATE and CONTACTS_UPDATE webhooks in Evolution's
+// shapes ({remoteJid, instanceId, ...} arrays; {remoteJid, pushName,
+// profilePicUrl, instanceId}).
+// argv: [node, script, wamd, wasim]
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import { startWasim, check, fail, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+
+watchdog(120);
+const [wamdExe, wasimExe] = process.argv.slice(2);
+const KEY = 'wasim-appstate-key-5d1e0c';
+const PHONE = '15550005551', PEER = '15550005553';
+const PJ = `${PEER}@s.whatsapp.net`;
+
+const freePort = () => new Promise((res) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
+});
+const hooks = [];
+const rx = http.createServer((req, res) => {
+  let b = '';
+  req.on('data', (d) => { b += d; });
+  req.on('end', () => {
+    try { hooks.push(JSON.parse(b)); } catch { /* ignore */ }
+    res.writeHead(200).end('ok');
+  });
+});
+await new Promise((r) => rx.listen(0, '127.0.0.1', r));
+const hookUrl = `http://127.0.0.1:${rx.address().port}/hook`;
+const until = async (pred, ms, what) => {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await pred();
+    if (v) return v;
+    if (Date.now() > end) { process.stderr.write(wamdLog.slice(-6000)); fail(`timed out waiting for ${what}`); }
+    await sleep(50);
+  }
+};
+
+const sim = await startWasim(wasimExe);
+check((await sim.api('POST', '/_sim/accounts', { phone: PHONE, push_name: 'ACME Vendas' })).status === 201,
+  'wasim account with a push name');
+const data = tmpDir('wamd-appstate-');
+const port = await freePort();
+let wamdLog = '';
+const wamd = spawn(wamdExe, ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
+  '--wa-url', sim.url, '--wa-trust-root', sim.root, '--webhook-allow-loopback',
+  '--webhook-initial-delay-ms', '200', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+wamd.stderr.on('data', (d) => { wamdLog += d; });
+process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
+const api = async (method, p, body) => {
+  const res = await fetch(`http://127.0.0.1:${port}${p}`, {
+    method, headers: { apikey: KEY, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const t = await res.text();
+  return { status: res.status, json: t ? JSON.parse(t) : null };
+};
+
+try {
+  await until(async () => { try { return (await api('GET', '/')).status === 200; } catch { return false; } },
+    5000, 'wamd up');
+  let r = await api('POST', '/instance/create', {
+    instanceName: 'as1', integration: 'WHATSAPP-BAILEYS', qrcode: true,
+    webhook: { url: hookUrl, enabled: true, events: ['CONNECTION_UPDATE', 'CHATS_UPDATE', 'CONTACTS_UPDATE'] },
+  });
+  check(r.status === 201, `instance created (${r.status})`);
+  const uuid = r.json.instance?.instanceId;
+  const qr = r.json.qrcode?.code ?? (await api('GET', '/instance/connect/as1')).json.code;
+  check((await sim.api('POST', '/_sim/scan', { phone: PHONE, qr })).status === 200, 'phone scanned the QR');
+  await until(async () => (await api('GET', '/instance/connectionState/as1')).json?.instance?.state === 'open',
+    30000, 'open');
+
+  // the push name: profileName, and presence available with it
+  const inst = await until(async () => {
+    const f = await api('GET', '/instance/fetchInstances?instanceName=as1');
+    const i = f.json?.[0];
+    return i?.profileName === 'ACME Vendas' ? i : null;
+  }, 15000, 'profileName from app state');
+  check(inst.profileName === 'ACME Vendas', 'fetchInstances shows the push name as profileName');
+  const dev = async () => (await sim.api('GET', `/_sim/accounts/${PHONE}`)).json.devices[0];
+  await until(async () => (await dev()).presence === 'available', 10000, 'presence available');
+  check((await dev()).presence_name === 'ACME Vendas', 'wamd announced itself available with the push name');
+
+  const mutate = async (body) => {
+    const m = await sim.api('POST', '/_sim/appstate/mutate', { phone: PHONE, ...body });
+    check(m.status === 200, `phone mutation ${JSON.stringify(body)}`);
+  };
+  const chat = (pred, what) => until(() => hooks.find((h) => h.event === 'chats.update' &&
+    Array.isArray(h.data) && h.data.some((c) => c.remoteJid === PJ && pred(c))), 15000, what);
+  await mutate({ action: 'archive', jid: PJ, value: true });
+  let h = await chat((c) => c.archived === true, 'CHATS_UPDATE archived');
+  check(h.data[0].instanceId === uuid && h.instance === 'as1', 'CHATS_UPDATE names the instance');
+  await mutate({ action: 'pin', jid: PJ, value: true });
+  await chat((c) => typeof c.pinned === 'number' && c.pinned > 0, 'CHATS_UPDATE pinned');
+  await mutate({ action: 'mute', jid: PJ, value: true, mute_end: 1893456000000 });
+  await chat((c) => c.muteEndTime === 1893456000000, 'CHATS_UPDATE muteEndTime');
+  await mutate({ action: 'read', jid: PJ, value: false });
+  await chat((c) => c.unreadMessages === 1, 'CHATS_UPDATE unread');
+  await mutate({ action: 'contact', jid: PJ, full_name: 'Carlos Cliente', first_name: 'Carlos' });
+  h = await until(() => hooks.find((x) => x.event === 'contacts.update' && x.data.pushName === 'Carlos Cliente'),
+    15000, 'CONTACTS_UPDATE with the address-book name');
+  check(h.data.remoteJid === PJ && h.data.instanceId === uuid && 'profilePicUrl' in h.data,
+    'CONTACTS_UPDATE in Evolution\'s shape');
+} finally {
+  wamd.kill('SIGTERM');
+  const code = await new Promise((res) => wamd.on('exit', (c, s) => res(c ?? s)));
+  rx.close();
+  if (code !== 0) process.stderr.write(wamdLog.slice(-5000));
+  check(code === 0, `wamd exits cleanly on SIGTERM (${code})`);
+}
+console.log('ok: wamd_appstate');
+process.exit(0);

@@ -1,0 +1,558 @@
+/* wasim: the app-state server and the phone's part in it (messaging.md §9).
+ * Per account (in memory, lost on restart) the phone's sync key and, per
+ * collection, the patches the phone made, with versions, the LT-hash and the
+ * index -> value MAC map they produce (libwa's src/session/syncd.c encodes,
+ * Baileys checks it independently). The phone shares its key with each new
+ * companion (appStateSyncKeyShare over Signal, before the history
+ * notification) and its first patch sets the account's push name
+ * (critical_block, setting_pushName). <iq xmlns="w:sync:app:state"> serves
+ * the patches after the version asked (no snapshots: a collection is served
+ * from version 0 as patches); client patches are accepted and dropped.
+ * POST /_sim/appstate/mutate makes the phone change a setting: a new patch
+ * and <notification type="server_sync"> to the account's companions.
+ * POST /_sim/appstate/fault tampers with every patch served while on;
+ * POST /_sim/appstate/rotate makes the phone encode with a new key it does
+ * not share until a companion asks (appStateSyncKeyRequest), when it shares
+ * every key it has. */
+#include "sim_appstate.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app_state.pb-c.h"
+#include "message.pb-c.h"
+#include "pb.h"
+#include "session/syncd.h"
+#include "sim_msg.h"
+#include "sync_action.pb-c.h"
+#include "util/seams.h"
+
+#define AS_N 5
+static const char *const as_names[AS_N] = {
+	"critical_block", "critical_unblock_low", "regular_high", "regular_low", "regular",
+};
+
+struct as_blob {
+	uint8_t *b;
+	size_t n;
+};
+
+struct as_map {
+	uint8_t imac[32], vmac[32];
+};
+
+struct as_coll {
+	uint64_t version;
+	uint8_t hash[WA_SYNCD_HASH_LEN];
+	struct as_blob *patches; /* patches[v - 1] takes version v - 1 to v */
+	struct as_map *map;
+	size_t n_map;
+};
+
+enum as_fault { AS_FAULT_NONE = 0, AS_FAULT_PATCH_MAC, AS_FAULT_LTHASH, AS_FAULT_VALUE };
+
+#define AS_MAX_KEYS 8
+
+struct as_key {
+	uint8_t data[32];
+	uint8_t id[6];
+	int64_t ts;
+};
+
+struct as_acct {
+	char phone[SIM_MAX_PHONE + 1];
+	struct as_key keys[AS_MAX_KEYS]; /* keys[n_keys - 1] encodes new patches */
+	size_t n_keys;
+	uint64_t key_requests;           /* appStateSyncKeyRequests the phone answered */
+	struct as_coll c[AS_N];
+	enum as_fault fault;
+	uint64_t served, tampered;
+	struct as_acct *next;
+};
+
+static struct as_acct *accts;
+
+static int coll_index(const char *name)
+{
+	for (int i = 0; i < AS_N; i++)
+		if (name && strcmp(name, as_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static int map_get(void *user, const uint8_t imac[32], uint8_t out[32])
+{
+	struct as_coll *c = user;
+	for (size_t i = 0; i < c->n_map; i++)
+		if (memcmp(c->map[i].imac, imac, 32) == 0) {
+			memcpy(out, c->map[i].vmac, 32);
+			return 0;
+		}
+	return WA_ENOTFOUND;
+}
+
+static int map_set(struct as_coll *c, const uint8_t imac[32], const uint8_t vmac[32], bool remove)
+{
+	for (size_t i = 0; i < c->n_map; i++)
+		if (memcmp(c->map[i].imac, imac, 32) == 0) {
+			if (remove)
+				c->map[i] = c->map[--c->n_map];
+			else
+				memcpy(c->map[i].vmac, vmac, 32);
+			return 0;
+		}
+	if (remove)
+		return 0;
+	struct as_map *m = realloc(c->map, (c->n_map + 1) * sizeof(*m));
+	if (!m)
+		return WA_ENOMEM;
+	c->map = m;
+	memcpy(m[c->n_map].imac, imac, 32);
+	memcpy(m[c->n_map].vmac, vmac, 32);
+	c->n_map++;
+	return 0;
+}
+
+/* The phone makes one mutation: a new patch in collection ci. */
+static int add_patch(struct as_acct *x, int ci, const char *index_json, const Wa__SyncActionValue *v,
+	int32_t api_version)
+{
+	struct as_coll *c = &x->c[ci];
+	size_t vl = protobuf_c_message_get_packed_size(&v->base);
+	uint8_t *vb = malloc(vl ? vl : 1);
+	if (!vb)
+		return WA_ENOMEM;
+	protobuf_c_message_pack(&v->base, vb);
+	wa_syncd_new m = {.op = WA_SYNCD_SET, .index_json = index_json, .value = vb, .value_len = vl,
+		.version = api_version};
+	wa_rand_bytes(m.iv, sizeof m.iv);
+	wa_syncd_ops ops = {.get_value_mac = map_get, .user = c};
+	uint8_t macs[1][2][32], hash[WA_SYNCD_HASH_LEN];
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+	memcpy(hash, c->hash, sizeof hash);
+	const struct as_key *k = &x->keys[x->n_keys - 1];
+	int rc = wa_syncd_encode_patch(as_names[ci], c->version, hash, k->data, sizeof k->data, k->id, sizeof k->id, &m,
+		1, &ops, macs, &out, &out_len);
+	free(vb);
+	if (rc)
+		return rc;
+	struct as_blob *p = realloc(c->patches, (c->version + 1) * sizeof(*p));
+	if (!p || map_set(c, macs[0][0], macs[0][1], false) != 0) {
+		if (p)
+			c->patches = p;
+		free(out);
+		return WA_ENOMEM;
+	}
+	c->patches = p;
+	p[c->version].b = out;
+	p[c->version].n = out_len;
+	c->version++;
+	memcpy(c->hash, hash, sizeof hash);
+	return 0;
+}
+
+static int push_name_patch(struct as_acct *x, const char *name)
+{
+	Wa__SyncActionValue v = WA__SYNC_ACTION_VALUE__INIT;
+	Wa__SyncActionValue__PushNameSetting pn = WA__SYNC_ACTION_VALUE__PUSH_NAME_SETTING__INIT;
+	pn.name = (char *)name;
+	v.push_name_setting = &pn;
+	v.has_timestamp = 1;
+	v.timestamp = sim_now() * 1000;
+	return add_patch(x, 0, "[\"setting_pushName\"]", &v, 1);
+}
+
+/* A new key (the phone rotates it): id 00 00 00 00 00 n, as the real phone counts. */
+static int new_key(struct as_acct *x)
+{
+	if (x->n_keys >= AS_MAX_KEYS)
+		return WA_ETOOBIG;
+	struct as_key *k = &x->keys[x->n_keys];
+	wa_rand_bytes(k->data, sizeof k->data);
+	memset(k->id, 0, sizeof k->id);
+	k->id[5] = (uint8_t)(x->n_keys + 1);
+	k->ts = sim_now() * 1000;
+	x->n_keys++;
+	return 0;
+}
+
+/* The account's app state, created on first use with its sync key and,
+ * when it has one, the push-name patch (as at account creation). */
+static struct as_acct *acct_get(struct sim_account *a)
+{
+	for (struct as_acct *x = accts; x; x = x->next)
+		if (strcmp(x->phone, a->phone) == 0)
+			return x;
+	struct as_acct *x = calloc(1, sizeof(*x));
+	if (!x)
+		return NULL;
+	snprintf(x->phone, sizeof x->phone, "%s", a->phone);
+	if (new_key(x) != 0 || (a->push_name[0] && push_name_patch(x, a->push_name) != 0)) {
+		free(x);
+		return NULL;
+	}
+	x->next = accts;
+	accts = x;
+	return x;
+}
+
+void sim_appstate_shutdown(void)
+{
+	while (accts) {
+		struct as_acct *x = accts;
+		accts = x->next;
+		for (int i = 0; i < AS_N; i++) {
+			for (uint64_t v = 0; v < x->c[i].version; v++)
+				free(x->c[i].patches[v].b);
+			free(x->c[i].patches);
+			free(x->c[i].map);
+		}
+		free(x);
+	}
+}
+
+void sim_appstate_share_key(struct sim *sim, struct sim_account *a, uint32_t dev)
+{
+	struct as_acct *x = acct_get(a);
+	if (!x)
+		return;
+	Wa__Message msg = WA__MESSAGE__INIT;
+	Wa__Message__ProtocolMessage pm = WA__MESSAGE__PROTOCOL_MESSAGE__INIT;
+	Wa__Message__AppStateSyncKeyShare ks = WA__MESSAGE__APP_STATE_SYNC_KEY_SHARE__INIT;
+	Wa__Message__AppStateSyncKey k[AS_MAX_KEYS];
+	Wa__Message__AppStateSyncKeyId kid[AS_MAX_KEYS];
+	Wa__Message__AppStateSyncKeyData kd[AS_MAX_KEYS];
+	Wa__Message__AppStateSyncKeyFingerprint fp = WA__MESSAGE__APP_STATE_SYNC_KEY_FINGERPRINT__INIT;
+	Wa__Message__AppStateSyncKey *keys[AS_MAX_KEYS];
+	fp.has_raw_id = 1;
+	fp.raw_id = a->adv_raw_id;
+	fp.has_current_index = 1;
+	fp.current_index = 0;
+	for (size_t i = 0; i < x->n_keys; i++) {
+		wa__message__app_state_sync_key__init(&k[i]);
+		wa__message__app_state_sync_key_id__init(&kid[i]);
+		wa__message__app_state_sync_key_data__init(&kd[i]);
+		kid[i].has_key_id = 1;
+		kid[i].key_id.data = x->keys[i].id;
+		kid[i].key_id.len = sizeof x->keys[i].id;
+		kd[i].has_key_data = 1;
+		kd[i].key_data.data = x->keys[i].data;
+		kd[i].key_data.len = sizeof x->keys[i].data;
+		kd[i].fingerprint = &fp;
+		kd[i].has_timestamp = 1;
+		kd[i].timestamp = x->keys[i].ts;
+		k[i].key_id = &kid[i];
+		k[i].key_data = &kd[i];
+		keys[i] = &k[i];
+	}
+	ks.n_keys = x->n_keys;
+	ks.keys = keys;
+	pm.has_type = 1;
+	pm.type = WA__MESSAGE__PROTOCOL_MESSAGE__TYPE__APP_STATE_SYNC_KEY_SHARE;
+	pm.app_state_sync_key_share = &ks;
+	msg.protocol_message = &pm;
+	size_t n = protobuf_c_message_get_packed_size(&msg.base);
+	uint8_t *b = malloc(n);
+	char id[40];
+	if (!b)
+		return;
+	protobuf_c_message_pack(&msg.base, b);
+	SIM_IGNORE(sim_phone_send_peer(sim, a, dev, b, n, id, sizeof id));
+	free(b);
+}
+
+/* ---- serving ---- */
+
+/* A copy of patch p as the fault wants it (NULL: serve p as is). */
+static struct as_blob tamper(const struct as_acct *x, int ci, const struct as_blob *p)
+{
+	struct as_blob out = {0};
+	if (x->fault == AS_FAULT_NONE)
+		return out;
+	ProtobufCMessage *pb = NULL;
+	if (wa_pb_unpack(&pb, &wa__syncd_patch__descriptor, p->b, p->n, WA_SYNCD_MAX_BYTES) != 0)
+		return out;
+	Wa__SyncdPatch *sp = (Wa__SyncdPatch *)pb;
+	wa_syncd_keys k;
+	bool ok = wa_syncd_expand_keys(x->keys[x->n_keys - 1].data, 32, &k) == 0 && sp->has_patch_mac && sp->has_snapshot_mac &&
+		sp->n_mutations > 0;
+	if (ok && x->fault == AS_FAULT_PATCH_MAC) {
+		sp->patch_mac.data[0] ^= 1;
+	} else if (ok) {
+		if (x->fault == AS_FAULT_LTHASH) {
+			/* a snapshot MAC over another hash, with a patch MAC that matches it:
+			 * only the LT-hash check can tell */
+			sp->snapshot_mac.data[0] ^= 1;
+		} else {
+			/* a flipped value MAC, the patch MAC recomputed over it */
+			ProtobufCBinaryData *vb = &sp->mutations[0]->record->value->blob;
+			vb->data[vb->len - 1] ^= 1;
+		}
+		uint8_t(*vm)[32] = calloc(sp->n_mutations, 32);
+		ok = vm != NULL;
+		for (size_t i = 0; ok && i < sp->n_mutations; i++) {
+			ProtobufCBinaryData *b = &sp->mutations[i]->record->value->blob;
+			memcpy(vm[i], b->data + b->len - 32, 32);
+		}
+		ok = ok && wa_syncd_patch_mac(sp->patch_mac.data, sp->snapshot_mac.data, (const uint8_t(*)[32])vm,
+			sp->n_mutations, sp->version->version, as_names[ci], k.patch_mac) == 0;
+		free(vm);
+	}
+	if (ok) {
+		out.n = protobuf_c_message_get_packed_size(pb);
+		out.b = malloc(out.n);
+		if (out.b)
+			protobuf_c_message_pack(pb, out.b);
+	}
+	protobuf_c_message_free_unpacked(pb, NULL);
+	return out;
+}
+
+static int iq_app_state(struct sim *sim, struct sim_conn *c, const wa_node *iq, void *user)
+{
+	(void)user;
+	(void)sim;
+	struct sim_device *d = sim_conn_device(c);
+	struct as_acct *x = d ? acct_get(d->acct) : NULL;
+	const wa_node *sync = wa_node_child(iq, "sync");
+	wa_node *out = sim_node("sync", NULL);
+	if (!x)
+		goto fail;
+	for (size_t i = 0; out && sync && i < wa_node_n_children(sync); i++) {
+		const wa_node *col = wa_node_child_at(sync, i);
+		const char *name = wa_node_attr(col, "name");
+		int ci = coll_index(name);
+		if (strcmp(wa_node_tag(col), "collection") != 0 || !name)
+			continue;
+		if (ci < 0) {
+			out = sim_node_add(out, sim_node("collection", "name", name, "type", "error", NULL));
+			continue;
+		}
+		const char *vs = wa_node_attr(col, "version");
+		uint64_t from = vs ? strtoull(vs, NULL, 10) : 0;
+		struct as_coll *cc = &x->c[ci];
+		char v[24];
+		snprintf(v, sizeof v, "%llu", (unsigned long long)cc->version);
+		wa_node *cn = sim_node("collection", "name", name, "version", v, "has_more_patches", "false", NULL);
+		if (wa_node_child(col, "patch")) {
+			/* a client's own mutation: accepted, not kept (write side not simulated) */
+			out = sim_node_add(out, cn);
+			continue;
+		}
+		wa_node *ps = sim_node("patches", NULL);
+		for (uint64_t pv = from; ps && pv < cc->version; pv++) {
+			struct as_blob t = tamper(x, ci, &cc->patches[pv]);
+			const struct as_blob *p = t.b ? &t : &cc->patches[pv];
+			ps = sim_node_add(ps, sim_node_bytes("patch", p->b, p->n));
+			x->served++;
+			if (t.b)
+				x->tampered++;
+			free(t.b);
+		}
+		out = sim_node_add(out, sim_node_add(cn, ps));
+	}
+	if (out)
+		return sim_iq_result(c, iq, out);
+fail:
+	wa_node_free(out);
+	return sim_iq_error(c, iq, 500, "internal-error");
+}
+
+/* ---- control ---- */
+
+static void notify_companions(struct sim *sim, struct sim_account *a, int ci, uint64_t version)
+{
+	char v[24], id[40], t[24];
+	snprintf(v, sizeof v, "%llu", (unsigned long long)version);
+	snprintf(t, sizeof t, "%lld", (long long)sim_now());
+	for (size_t i = 0; i < a->n_devices; i++) {
+		sim_new_id(sim, id, sizeof id);
+		wa_node *n = sim_node("notification", "from", "s.whatsapp.net", "type", "server_sync", "id", id, "t", t,
+			NULL);
+		n = sim_node_add(n, sim_node("collection", "name", as_names[ci], "version", v, NULL));
+		if (n)
+			SIM_IGNORE(sim_send_to_device(sim, a->devices[i], n));
+	}
+}
+
+/* {"phone", "action": archive|pin|mute|read|contact|push_name, "jid",
+ *  "value": bool (archive, pin, mute, read), "mute_end": ms (mute),
+ *  "full_name", "first_name" (contact), "name" (push_name)} */
+static int h_mutate(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	(void)user;
+	json_t *j = req->json;
+	const char *phone = json_string_value(json_object_get(j, "phone"));
+	const char *action = json_string_value(json_object_get(j, "action"));
+	const char *jid = json_string_value(json_object_get(j, "jid"));
+	bool val = json_is_true(json_object_get(j, "value"));
+	struct sim_account *a = phone ? sim_account_find(sim, phone) : NULL;
+	struct as_acct *x = a ? acct_get(a) : NULL;
+	if (!a || !x) {
+		sim_http_error(resp, 404, "no such account");
+		return 0;
+	}
+	if (!action) {
+		sim_http_error(resp, 400, "action required");
+		return 0;
+	}
+	Wa__SyncActionValue v = WA__SYNC_ACTION_VALUE__INIT;
+	Wa__SyncActionValue__ArchiveChatAction ar = WA__SYNC_ACTION_VALUE__ARCHIVE_CHAT_ACTION__INIT;
+	Wa__SyncActionValue__PinAction pin = WA__SYNC_ACTION_VALUE__PIN_ACTION__INIT;
+	Wa__SyncActionValue__MuteAction mu = WA__SYNC_ACTION_VALUE__MUTE_ACTION__INIT;
+	Wa__SyncActionValue__MarkChatAsReadAction rd = WA__SYNC_ACTION_VALUE__MARK_CHAT_AS_READ_ACTION__INIT;
+	Wa__SyncActionValue__ContactAction ct = WA__SYNC_ACTION_VALUE__CONTACT_ACTION__INIT;
+	Wa__SyncActionValue__PushNameSetting pn = WA__SYNC_ACTION_VALUE__PUSH_NAME_SETTING__INIT;
+	v.has_timestamp = 1;
+	v.timestamp = sim_now() * 1000;
+	int ci, api;
+	const char *kind;
+	if (strcmp(action, "push_name") == 0) {
+		pn.name = (char *)json_string_value(json_object_get(j, "name"));
+		if (!pn.name) {
+			sim_http_error(resp, 400, "name required");
+			return 0;
+		}
+		v.push_name_setting = &pn;
+		kind = "setting_pushName", ci = 0, api = 1;
+		jid = NULL;
+	} else if (!jid) {
+		sim_http_error(resp, 400, "jid required");
+		return 0;
+	} else if (strcmp(action, "archive") == 0) {
+		ar.has_archived = 1, ar.archived = val;
+		v.archive_chat_action = &ar;
+		kind = "archive", ci = 3, api = 3;
+	} else if (strcmp(action, "pin") == 0) {
+		pin.has_pinned = 1, pin.pinned = val;
+		v.pin_action = &pin;
+		kind = "pin_v1", ci = 3, api = 5;
+	} else if (strcmp(action, "mute") == 0) {
+		json_t *me = json_object_get(j, "mute_end");
+		mu.has_muted = 1, mu.muted = val;
+		if (val && json_is_integer(me))
+			mu.has_mute_end_timestamp = 1, mu.mute_end_timestamp = json_integer_value(me);
+		v.mute_action = &mu;
+		kind = "mute", ci = 2, api = 2;
+	} else if (strcmp(action, "read") == 0) {
+		rd.has_read = 1, rd.read = val;
+		v.mark_chat_as_read_action = &rd;
+		kind = "markChatAsRead", ci = 3, api = 3;
+	} else if (strcmp(action, "contact") == 0) {
+		ct.full_name = (char *)json_string_value(json_object_get(j, "full_name"));
+		ct.first_name = (char *)json_string_value(json_object_get(j, "first_name"));
+		v.contact_action = &ct;
+		kind = "contact", ci = 1, api = 2;
+	} else {
+		sim_http_error(resp, 400, "unknown action");
+		return 0;
+	}
+	json_t *idx = jid ? json_pack("[ss]", kind, jid) : json_pack("[s]", kind);
+	char *ij = idx ? json_dumps(idx, JSON_COMPACT) : NULL;
+	json_decref(idx);
+	int rc = ij ? add_patch(x, ci, ij, &v, api) : WA_ENOMEM;
+	free(ij);
+	if (rc) {
+		sim_http_error(resp, 500, wa_strerror(rc));
+		return 0;
+	}
+	if (pn.name)
+		snprintf(a->push_name, sizeof a->push_name, "%s", pn.name);
+	notify_companions(sim, a, ci, x->c[ci].version);
+	sim_http_json(resp, 200, json_pack("{s:s,s:I}", "collection", as_names[ci], "version",
+		(json_int_t)x->c[ci].version));
+	return 0;
+}
+
+/* {"phone", "tamper": "none"|"patch_mac"|"lthash"|"value_mac"} */
+static int h_fault(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	(void)user;
+	const char *phone = json_string_value(json_object_get(req->json, "phone"));
+	const char *t = json_string_value(json_object_get(req->json, "tamper"));
+	struct sim_account *a = phone ? sim_account_find(sim, phone) : NULL;
+	struct as_acct *x = a ? acct_get(a) : NULL;
+	if (!x) {
+		sim_http_error(resp, 404, "no such account");
+		return 0;
+	}
+	if (!t || strcmp(t, "none") == 0)
+		x->fault = AS_FAULT_NONE;
+	else if (strcmp(t, "patch_mac") == 0)
+		x->fault = AS_FAULT_PATCH_MAC;
+	else if (strcmp(t, "lthash") == 0)
+		x->fault = AS_FAULT_LTHASH;
+	else if (strcmp(t, "value_mac") == 0)
+		x->fault = AS_FAULT_VALUE;
+	else {
+		sim_http_error(resp, 400, "unknown tamper");
+		return 0;
+	}
+	sim_http_json(resp, 200, json_pack("{s:b}", "ok", 1));
+	return 0;
+}
+
+/* GET /_sim/appstate/{phone}: versions, LT-hashes (hex), patches served and tampered */
+static int h_info(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	(void)user;
+	struct sim_account *a = sim_account_find(sim, req->path + strlen("/_sim/appstate/"));
+	struct as_acct *x = a ? acct_get(a) : NULL;
+	if (!x) {
+		sim_http_error(resp, 404, "no such account");
+		return 0;
+	}
+	json_t *cols = json_object(), *hashes = json_object();
+	for (int i = 0; i < AS_N; i++) {
+		char hex[2 * WA_SYNCD_HASH_LEN + 1];
+		for (size_t k = 0; k < WA_SYNCD_HASH_LEN; k++)
+			snprintf(hex + 2 * k, 3, "%02x", x->c[i].hash[k]);
+		json_object_set_new(cols, as_names[i], json_integer((json_int_t)x->c[i].version));
+		json_object_set_new(hashes, as_names[i], json_string(hex));
+	}
+	sim_http_json(resp, 200, json_pack("{s:o,s:o,s:I,s:I,s:I,s:I}", "collections", cols, "hashes", hashes, "served",
+		(json_int_t)x->served, "tampered", (json_int_t)x->tampered, "keys", (json_int_t)x->n_keys,
+		"key_requests", (json_int_t)x->key_requests));
+	return 0;
+}
+
+/* {"phone"}: the phone starts encoding with a new key it has not shared:
+ * companions have to ask for it (appStateSyncKeyRequest) */
+static int h_rotate(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	(void)user;
+	const char *phone = json_string_value(json_object_get(req->json, "phone"));
+	struct sim_account *a = phone ? sim_account_find(sim, phone) : NULL;
+	struct as_acct *x = a ? acct_get(a) : NULL;
+	if (!x) {
+		sim_http_error(resp, 404, "no such account");
+		return 0;
+	}
+	if (new_key(x) != 0) {
+		sim_http_error(resp, 409, "too many keys");
+		return 0;
+	}
+	sim_http_json(resp, 200, json_pack("{s:I}", "keys", (json_int_t)x->n_keys));
+	return 0;
+}
+
+void sim_appstate_key_request(struct sim *sim, struct sim_account *a, uint32_t dev)
+{
+	struct as_acct *x = acct_get(a);
+	if (!x || dev == 0)
+		return;
+	x->key_requests++;
+	sim_appstate_share_key(sim, a, dev);
+}
+
+int sim_appstate_init(struct sim *sim)
+{
+	int rc = sim_iq_register(sim, "w:sync:app:state", NULL, iq_app_state, NULL);
+	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/appstate/mutate", h_mutate, NULL);
+	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/appstate/fault", h_fault, NULL);
+	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/appstate/rotate", h_rotate, NULL);
+	return rc ? rc : sim_http_register(sim, "GET", "/_sim/appstate/", h_info, NULL);
+}
