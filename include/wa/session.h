@@ -193,6 +193,7 @@ typedef struct wa_event {
 			size_t n_participants;
 			const struct wa_group_info *info; /* the group after the change, when known */
 		} group;
+		struct {
 			/* the chat as the phone names it (phone-number or LID JID);
 			 * each setting -1 when this update does not touch it */
 			const char *jid;
