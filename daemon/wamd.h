@@ -16,6 +16,7 @@
 #include "wa/wa.h"
 
 #define WAMD_MAX_BODY (1024 * 1024)    /* request body limit */
+#define WAMD_MAX_MEDIA_BODY (96u * 1024 * 1024) /* sendMedia/sendWhatsAppAudio/sendSticker bodies (base64) */
 #define WAMD_MAX_URI 2048
 #define WAMD_MAX_KEY 256                /* apikey header */
 #define WAMD_MAX_WS_QUEUE 1024          /* events buffered per WebSocket client... */
@@ -316,6 +317,12 @@ int wamd_tenant_mark_read(struct wamd_tenant *t, const char *const *jids, const 
 int wamd_tenant_presence(struct wamd_tenant *t, const char *to, const char *presence);
 /* ticket: see wamd_routes_chat.c (survives the HTTP connection closing first) */
 int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers, size_t n, void *ticket);
+/* Media (wamd_routes_media.c): a send of a staged file (libwa owns the
+ * file once this returns 0), and a download to dest that calls done once
+ * (err 0 and the plaintext length, else a WA_E* code). */
+int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media_send *m, char **id_out);
+int wamd_tenant_download_media(struct wamd_tenant *t, const char *message_json, const char *dest,
+			       void (*done)(void *user, int err, uint64_t len), void *user);
 bool wamd_tenant_is_paired(const struct wamd_tenant *t);
 /* libwa's verdict on a proxy URL (wa_proxy_check): 0, WA_EINVAL, WA_ETOOBIG, WA_EUNSUPPORTED. */
 int wamd_tenant_proxy_check(const char *url);
@@ -371,6 +378,9 @@ void wamd_numbers_done(void *ticket, int err, json_t *result);
 /* Message record (Evolution §4.2) for a message we sent. */
 json_t *wamd_sent_record(struct wamd_tenant *t, const char *jid, const char *id, const char *text,
 			 int64_t ts);
+/* The same for any Message (steals message); type is its messageType. */
+json_t *wamd_sent_record_msg(struct wamd_tenant *t, const char *jid, const char *id, json_t *message,
+			     const char *type, int64_t ts);
 
 /* ---- webhooks and event fan-out (wamd_webhook.c) ---- */
 /* Emits an event (UPPER_SNAKE name); steals data. Queued durably for each

@@ -101,22 +101,28 @@ void wamd_on_message(struct wamd_tenant *t, const wa_msg_key *key, const char *p
 
 json_t *wamd_sent_record(struct wamd_tenant *t, const char *jid, const char *id, const char *text, int64_t ts)
 {
+	return wamd_sent_record_msg(t, jid, id, json_pack("{s:s}", "conversation", text), "conversation", ts);
+}
+
+json_t *wamd_sent_record_msg(struct wamd_tenant *t, const char *jid, const char *id, json_t *message,
+			     const char *type, int64_t ts)
+{
 	json_t *rec = json_object();
 	json_object_set_new(rec, "key", json_pack("{s:s, s:b, s:s}", "remoteJid", jid, "fromMe", 1, "id", id));
 	json_object_set_new(rec, "pushName", json_string("Você"));
 	json_object_set_new(rec, "status", json_string("PENDING"));
-	json_object_set_new(rec, "message", json_pack("{s:s}", "conversation", text));
+	json_object_set_new(rec, "message", message);
 	bool group = strstr(jid, "@g.us") != NULL;
 	json_object_set_new(rec, "contextInfo",
 			    group ? json_null()
 				  : json_pack("{s:[], s:[], s:{s:I, s:i, s:b}, s:{s:i}}", "mentionedJid", "groupMentions",
 					      "ephemeralSettingTimestamp", "low", (json_int_t)ts, "high", 0, "unsigned", 0,
 					      "disappearingMode", "initiator", 0));
-	json_object_set_new(rec, "messageType", json_string("conversation"));
+	json_object_set_new(rec, "messageType", json_string(type));
 	json_object_set_new(rec, "messageTimestamp", json_integer(ts));
 	json_object_set_new(rec, "instanceId", json_string(wamd_instance_uuid(t)));
 	json_object_set_new(rec, "source", json_string(wamd_source_of_id(id)));
-	store_record(t, rec, id, jid, NULL, true, "conversation", ts, WA_MSG_PENDING);
+	store_record(t, rec, id, jid, NULL, true, type, ts, WA_MSG_PENDING);
 	return rec;
 }
 

@@ -41,6 +41,18 @@
  * 413 goes out at once and the connection closes. */
 #define HTTP_DISCARD_MAX (8 * 1024 * 1024)
 
+/* The media send routes carry a file as base64: their bodies may be up to
+ * WAMD_MAX_MEDIA_BODY; every other route's WAMD_MAX_BODY. */
+static size_t body_limit(const struct wamd_conn *c)
+{
+	static const char *const media[] = {"/message/sendMedia/", "/message/sendWhatsAppAudio/",
+		"/message/sendSticker/"};
+	for (size_t i = 0; i < sizeof media / sizeof *media; i++)
+		if (strncmp(c->path, media[i], strlen(media[i])) == 0)
+			return WAMD_MAX_MEDIA_BODY;
+	return WAMD_MAX_BODY;
+}
+
 static int method_of(struct lws *wsi)
 {
 	char *uri;
@@ -233,7 +245,7 @@ static int http_framing(struct lws *wsi, struct wamd_conn *c, const char **why)
 			return 400;
 		long long n = 0;
 		for (; *p >= '0' && *p <= '9'; p++) {
-			if (n > WAMD_MAX_BODY)
+			if (n > (long long)body_limit(c) + HTTP_DISCARD_MAX)
 				big = true; /* keep scanning the digits, stop growing */
 			else
 				n = n * 10 + (*p - '0');
@@ -251,8 +263,9 @@ static int http_framing(struct lws *wsi, struct wamd_conn *c, const char **why)
 			return 400;
 		p++;
 	}
-	if (big || val > HTTP_DISCARD_MAX) {
-		*why = "Request body larger than 1 MiB";
+	if (big || val > (long long)(body_limit(c) > HTTP_DISCARD_MAX ? body_limit(c) : HTTP_DISCARD_MAX)) {
+		*why = body_limit(c) > WAMD_MAX_BODY ? "Request body larger than the media limit"
+						      : "Request body larger than 1 MiB";
 		return 413;
 	}
 	c->content_length = val;
@@ -408,7 +421,7 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		}
 		if (c->content_length > 0) {
 			c->expect_body = true;
-			c->body_too_big = c->content_length > WAMD_MAX_BODY; /* 413 once read */
+			c->body_too_big = c->content_length > (long long)body_limit(c); /* 413 once read */
 			return 0; /* wait for the body */
 		}
 		/* no Content-Length: no body (lws itself may wait for one on
@@ -420,14 +433,15 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 	case LWS_CALLBACK_HTTP_BODY:
 		if (c->dispatched || c->body_too_big || !len)
 			return 0;
-		if (c->body_len + len > (size_t)c->content_length || c->body_len + len > WAMD_MAX_BODY) {
+		if (c->body_len + len > (size_t)c->content_length || c->body_len + len > body_limit(c)) {
 			c->body_too_big = true;
 			free(c->body);
 			c->body = NULL;
 			return 0;
 		}
 		{
-			char *nb = realloc(c->body, c->body_len + len + 1);
+			/* the whole declared length at once (large media bodies) */
+			char *nb = c->body ? c->body : malloc((size_t)c->content_length + 1);
 			if (!nb)
 				return -1;
 			c->body = nb;

@@ -61,6 +61,12 @@ void wamd_h_set_presence(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 /* wamd_routes_message.c */
 void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 
+/* wamd_routes_media.c */
+void wamd_h_send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_send_audio(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_send_sticker(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_get_base64(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+
 /* wamd_routes_proxy.c */
 json_t *wamd_proxy_parse(json_t *src, const char *const names[6], json_t *old, const char **why);
 json_t *wamd_proxy_row_out(struct wamd_tenant *t, json_t *row);
