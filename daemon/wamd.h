@@ -433,6 +433,12 @@ struct wamd_conn {
 	char *resp;
 	size_t resp_len, resp_sent;
 	bool resp_ready, headers_sent;
+	/* a file answer (wamd_reply_file): resp_len bytes of resp_fd from resp_off */
+	bool resp_file;
+	int resp_fd;
+	uint64_t resp_off;
+	char resp_ctype[128];
+	char resp_range[96];        /* Content-Range value or "" */
 	/* async wait (QR, numbers) */
 	bool waiting;
 	struct wamd_conn *wait_next;
@@ -457,6 +463,10 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 /* Sets the response (steals body json) and asks to write. */
 void wamd_reply_json(struct wamd_conn *c, int status, json_t *body);
 void wamd_reply_error(struct wamd_conn *c, int status, json_t *message);
+/* Answers with len bytes of fd from off (streamed in chunks; fd is closed
+ * with the connection). content_range: NULL or the Content-Range value. */
+void wamd_reply_file(struct wamd_conn *c, int status, int fd, uint64_t off, uint64_t len, const char *ctype,
+		     const char *content_range);
 /* Dispatches a complete request. */
 void wamd_api_dispatch(struct wamd_conn *c);
 /* Instance names wamd accepts at create (see wamd_auth.c). */

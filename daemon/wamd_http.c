@@ -32,6 +32,7 @@
  * (see http_framing()). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wamd.h"
 
@@ -180,6 +181,10 @@ static void conn_clear(struct wamd_conn *c)
 	free(c->resp);
 	c->body = NULL;
 	c->resp = NULL;
+	if (c->resp_file) {
+		close(c->resp_fd);
+		c->resp_file = false;
+	}
 }
 
 /* Authorizes an upgrade and binds the stream: to the instance's id, and to
@@ -276,9 +281,18 @@ static int http_write_headers(struct lws *wsi, struct wamd_conn *c)
 {
 	unsigned char hbuf[LWS_PRE + 1024];
 	unsigned char *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof hbuf - 1;
-	if (lws_add_http_common_headers(wsi, (unsigned)c->status, "application/json", c->resp_len, &p, end) ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5, &p, end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end))
+	if (lws_add_http_common_headers(wsi, (unsigned)c->status, c->resp_file ? c->resp_ctype : "application/json",
+					c->resp_len, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5, &p, end))
+		return -1;
+	if (c->resp_file &&
+	    (lws_add_http_header_by_name(wsi, (const unsigned char *)"accept-ranges:", (const unsigned char *)"bytes", 5,
+					 &p, end) ||
+	     (c->resp_range[0] &&
+	      lws_add_http_header_by_name(wsi, (const unsigned char *)"content-range:",
+					  (const unsigned char *)c->resp_range, (int)strlen(c->resp_range), &p, end))))
+		return -1;
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	c->headers_sent = true;
 	return 0;
@@ -295,7 +309,7 @@ static int http_write_headers(struct lws *wsi, struct wamd_conn *c)
 static int http_pipelined(struct lws *wsi, struct wamd_conn *c)
 {
 	LOGD("http: bytes after the request on one connection: answering and closing");
-	if (!c->resp_ready)
+	if (!c->resp_ready || c->resp_file)
 		return -1;
 	if (!c->headers_sent && http_write_headers(wsi, c) != 0)
 		return -1;
@@ -479,7 +493,15 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 			unsigned char *buf = malloc(LWS_PRE + chunk);
 			if (!buf)
 				return -1;
-			memcpy(buf + LWS_PRE, c->resp + c->resp_sent, chunk);
+			if (c->resp_file) {
+				ssize_t r = pread(c->resp_fd, buf + LWS_PRE, chunk, (off_t)(c->resp_off + c->resp_sent));
+				if (r != (ssize_t)chunk) {
+					free(buf);
+					return -1;
+				}
+			} else {
+				memcpy(buf + LWS_PRE, c->resp + c->resp_sent, chunk);
+			}
 			int n = lws_write(wsi, buf + LWS_PRE, chunk,
 					  chunk == left ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
 			free(buf);

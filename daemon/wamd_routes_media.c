@@ -419,3 +419,133 @@ void wamd_h_get_base64(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		wamd_reply_error(c, 400, msg1("media download failed: %s", wa_strerror(rc)));
 	}
 }
+
+/* ---- GET /wamd/media/{instance}?id=<message id>: the file itself ---- */
+
+struct stream_job {
+	struct wamd_ticket *tk;
+	char path[1200];
+	char mime[128];
+	char range[96]; /* the request's Range header or "" */
+};
+
+/* "bytes=a-b" | "bytes=a-" | "bytes=-n" against total: 0 and [*off, *off + *len),
+ * 1 when there is no usable range (whole file), -1 when unsatisfiable. */
+static int parse_range(const char *h, uint64_t total, uint64_t *off, uint64_t *len)
+{
+	if (!h[0])
+		return 1;
+	if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+		return 1; /* other units and multiple ranges: the whole file (RFC 9110 allows it) */
+	const char *p = h + 6, *dash = strchr(p, '-');
+	if (!dash)
+		return 1;
+	char *e;
+	if (p == dash) { /* suffix */
+		unsigned long long n = strtoull(dash + 1, &e, 10);
+		if (e == dash + 1 || *e || n == 0)
+			return -1;
+		if (n > total)
+			n = total;
+		*off = total - n;
+		*len = n;
+		return total ? 0 : -1;
+	}
+	unsigned long long a = strtoull(p, &e, 10);
+	if (e != dash)
+		return 1;
+	unsigned long long b = total ? total - 1 : 0;
+	if (dash[1]) {
+		b = strtoull(dash + 1, &e, 10);
+		if (*e || b < a)
+			return 1;
+		if (b >= total)
+			b = total - 1;
+	}
+	if (a >= total)
+		return -1;
+	*off = a;
+	*len = b - a + 1;
+	return 0;
+}
+
+static void stream_done(void *user, int err, uint64_t len)
+{
+	struct stream_job *j = user;
+	struct wamd_conn *c = j->tk->c;
+	free(j->tk);
+	int fd = err == 0 && c ? open(j->path, O_RDONLY | O_CLOEXEC) : -1;
+	unlink(j->path); /* the open descriptor keeps it readable until the answer is out */
+	if (c) {
+		c->ticket = NULL;
+		uint64_t off = 0, n = len;
+		int pr = parse_range(j->range, len, &off, &n);
+		char cr[96];
+		if (fd < 0)
+			wamd_reply_error(c, err == WA_ENOTFOUND ? 404 : 502,
+					 msg1("media download failed: %s", wa_strerror(err ? err : WA_EIO)));
+		else if (pr < 0) {
+			close(fd);
+			wamd_reply_error(c, 416, msg1("Range not satisfiable (the file has %llu bytes)",
+						      (unsigned long long)len));
+		} else if (pr == 0) {
+			snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)off,
+				 (unsigned long long)(off + n - 1), (unsigned long long)len);
+			wamd_reply_file(c, 206, fd, off, n, j->mime, cr);
+		} else {
+			wamd_reply_file(c, 200, fd, 0, len, j->mime, NULL);
+		}
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	free(j);
+}
+
+void wamd_h_media_stream(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	(void)body;
+	char idb[160];
+	const char *id = lws_get_urlarg_by_name(c->wsi, "id=", idb, sizeof idb);
+	if (!id || !*id) {
+		wamd_reply_error(c, 400, json_pack("[s]", "the message id is required: ?id=<key.id>"));
+		return;
+	}
+	json_t *rec = record_by_id(c, t, id);
+	json_t *message = json_object_get(rec, "message");
+	const char *type = NULL;
+	json_t *media = json_is_object(message) ? media_of(message, &type) : NULL;
+	if (!media) {
+		json_decref(rec);
+		wamd_reply_error(c, 404, json_pack("[s]", rec ? "The message is not of the media type" : "Message not found"));
+		return;
+	}
+	if (!t->sess) {
+		json_decref(rec);
+		wamd_reply_error(c, 500, json_string("Connection Closed"));
+		return;
+	}
+	struct stream_job *j = calloc(1, sizeof *j);
+	struct wamd_ticket *tk = calloc(1, sizeof *tk);
+	if (!j || !tk) {
+		free(j);
+		free(tk);
+		json_decref(rec);
+		wamd_reply_error(c, 500, json_string("out of memory"));
+		return;
+	}
+	const char *mime = jstr(media, "mimetype");
+	snprintf(j->mime, sizeof j->mime, "%s", mime && !strpbrk(mime, "\r\n") ? mime : "application/octet-stream");
+	if (lws_hdr_copy(c->wsi, j->range, sizeof j->range, WSI_TOKEN_HTTP_RANGE) < 0)
+		j->range[0] = '\0';
+	j->tk = tk;
+	tk->c = c;
+	c->ticket = tk;
+	int rc = start_download(c, t, message, id, stream_done, j, j->path, sizeof j->path);
+	json_decref(rec);
+	if (rc != 0) {
+		c->ticket = NULL;
+		free(tk);
+		free(j);
+		wamd_reply_error(c, 502, msg1("media download failed: %s", wa_strerror(rc)));
+	}
+}

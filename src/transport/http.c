@@ -126,9 +126,11 @@ int wa_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 		return 0;
 	}
 	case LWS_CALLBACK_CLIENT_HTTP_WRITEABLE: {
-		if (!r || r->released || !r->ev->body_read)
+		if (!r || r->released)
 			return -1;
-		uint64_t left = r->content_length - r->sent;
+		/* lws also calls this once the request is out (and the answer
+		 * may be on its way): nothing to write then, which is fine */
+		uint64_t left = r->ev->body_read ? r->content_length - r->sent : 0;
 		if (!left)
 			return 0;
 		size_t want = left > WA_HTTP_CHUNK ? WA_HTTP_CHUNK : (size_t)left;
@@ -171,7 +173,7 @@ int wa_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 		char *px = buf + LWS_PRE;
 		int lenx = (int)(sizeof buf - LWS_PRE);
 		if (lws_http_client_read(wsi, &px, &lenx) < 0)
-			return -1;
+			return -1; /* also how a complete answer ends (we close after it) */
 		return 0;
 	}
 	case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
@@ -250,7 +252,8 @@ int wa_http_start(void *ctx, const wa_http_opts *o, const wa_http_events *ev, vo
 	ci.method = o->method;
 	ci.protocol = WA_HTTP_PROTOCOL_NAME;
 	ci.local_protocol_name = WA_HTTP_PROTOCOL_NAME;
-	ci.ssl_connection = LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
+	ci.ssl_connection = LCCSCF_HTTP_NO_FOLLOW_REDIRECT; /* lws sends "connection: close" */
+	ci.alpn = "http/1.1"; /* our body writes are HTTP/1.1 ones */
 	if (tls) {
 		ci.ssl_connection |= LCCSCF_USE_SSL;
 		if (o->tls_insecure)

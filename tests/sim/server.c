@@ -35,6 +35,7 @@ struct pss {
 	char method[8];
 	char path[512];
 	char query[1024];
+	char range[96];
 	uint8_t *body;
 	size_t body_len, body_cap;
 	bool body_too_big;
@@ -144,6 +145,10 @@ static int http_respond(struct lws *wsi, struct pss *pss)
 	if (lws_add_http_common_headers(wsi, (unsigned)pss->resp.status, ctype,
 		    (lws_filepos_t)pss->resp.body_len, &p, end))
 		return -1;
+	if (pss->resp.content_range[0] &&
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"content-range:",
+		    (const unsigned char *)pss->resp.content_range, (int)strlen(pss->resp.content_range), &p, end))
+		return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	pss->have_resp = true;
@@ -158,6 +163,7 @@ static int http_dispatch(struct lws *wsi, struct pss *pss)
 		.method = pss->method,
 		.path = pss->path,
 		.query = pss->query,
+		.range = pss->range,
 		.body = pss->body,
 		.body_len = pss->body_len,
 	};
@@ -210,6 +216,8 @@ static int http_begin(struct lws *wsi, struct pss *pss, const char *uri)
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0 &&
 	    lws_hdr_copy(wsi, pss->query, sizeof(pss->query), WSI_TOKEN_HTTP_URI_ARGS) < 0)
 		pss->query[0] = 0;
+	if (lws_hdr_copy(wsi, pss->range, sizeof(pss->range), WSI_TOKEN_HTTP_RANGE) < 0)
+		pss->range[0] = 0;
 	char cl[32];
 	long long clen = 0;
 	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
