@@ -321,6 +321,15 @@ int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers,
  * file once this returns 0), and a download to dest that calls done once
  * (err 0 and the plaintext length, else a WA_E* code). */
 int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media_send *m, char **id_out);
+/* wamd_media_fetch.c: fetches url into fd (owned by the fetch, closed
+ * before cb) under the webhook SSRF rules, at most max bytes. cb runs once,
+ * later, with why NULL on success (and the bytes and Content-Type), else
+ * the reason. Returns NULL when started, else the reason it was refused
+ * at once (cb does not run then, fd stays the caller's). */
+typedef void (*wamd_media_fetch_cb)(void *arg, const char *why, uint64_t len, const char *content_type);
+const char *wamd_media_fetch_start(struct wamd *d, const char *url, int fd, uint64_t max, wamd_media_fetch_cb cb,
+				   void *arg, char *why, size_t whylen);
+int wamd_media_fetch_cb_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 int wamd_tenant_download_media(struct wamd_tenant *t, const char *message_json, const char *dest,
 			       void (*done)(void *user, int err, uint64_t len), void *user);
 bool wamd_tenant_is_paired(const struct wamd_tenant *t);

@@ -120,7 +120,89 @@ static const char *const kind_names[] = {"image", "video", "audio", "document", 
 static const char *const kind_types[] = {"imageMessage", "videoMessage", "audioMessage", "documentMessage",
 	"stickerMessage"};
 
-/* The common part of the three send routes. */
+/* A send whose file is staged (or being fetched): what the answer needs. */
+struct send_job {
+	struct wamd_ticket *tk;
+	struct wamd *d;
+	char tenant[WA_STORE_NAME_MAX];
+	char jid[WA_STORE_JID_MAX];
+	enum wa_media_kind kind;
+	char *mimetype, *caption, *file_name; /* mimetype NULL: from the fetch's Content-Type */
+	bool ptt;
+	char path[1200];
+};
+
+static void send_job_free(struct send_job *j)
+{
+	free(j->mimetype);
+	free(j->caption);
+	free(j->file_name);
+	free(j);
+}
+
+/* The file is staged (len bytes): queue it and answer. */
+static void send_staged(struct wamd_conn *c, struct wamd_tenant *t, struct send_job *j, uint64_t len)
+{
+	static const char *const def_mime[] = {"image/jpeg", "video/mp4", "audio/mpeg", "application/octet-stream",
+		"image/webp"};
+	const char *mimetype = j->mimetype ? j->mimetype : def_mime[j->kind];
+	wa_media_send m = {
+		.kind = j->kind, .path = j->path, .mimetype = mimetype, .caption = j->caption,
+		.file_name = j->file_name, .ptt = j->ptt,
+	};
+	char *id = NULL;
+	int rc = wamd_tenant_send_media(t, j->jid, &m, &id);
+	if (rc != 0 || !id) {
+		unlink(j->path); /* not queued: still ours */
+		free(id);
+		wamd_reply_error(c, rc == WA_ESTATE ? 500 : 400,
+				 rc == WA_ESTATE ? json_string("Connection Closed") : json_pack("[s]", wa_strerror(rc ? rc : WA_ENOMEM)));
+		return;
+	}
+	wamd_lat_accepted(t, id, c->t_dispatch_ns);
+	char fl[24];
+	snprintf(fl, sizeof fl, "%llu", (unsigned long long)len);
+	json_t *mm = json_pack("{s:s, s:s}", "mimetype", mimetype, "fileLength", fl);
+	if (j->caption)
+		json_object_set_new(mm, "caption", json_string(j->caption));
+	if (j->file_name && j->kind == WA_MEDIA_KIND_DOCUMENT)
+		json_object_set_new(mm, "fileName", json_string(j->file_name));
+	if (j->kind == WA_MEDIA_KIND_AUDIO)
+		json_object_set_new(mm, "ptt", json_boolean(j->ptt));
+	json_t *msg = json_object();
+	json_object_set_new(msg, kind_types[j->kind], mm);
+	json_t *rec = wamd_sent_record_msg(t, j->jid, id, msg, kind_types[j->kind], wamd_now_ms() / 1000);
+	free(id);
+	wamd_emit(t, "SEND_MESSAGE", json_deep_copy(rec));
+	wamd_reply_json(c, 201, rec);
+}
+
+static void fetched(void *arg, const char *why, uint64_t len, const char *content_type)
+{
+	struct send_job *j = arg;
+	struct wamd_conn *c = j->tk->c;
+	free(j->tk);
+	struct wamd_tenant *t = c ? wamd_tenant_find(j->d, j->tenant) : NULL;
+	if (c)
+		c->ticket = NULL;
+	if (!c || !t || why) {
+		unlink(j->path);
+		if (c && why)
+			wamd_reply_error(c, 400, json_pack("[s]", why));
+		else if (c)
+			wamd_reply_error(c, 404, msg1("The \"%s\" instance does not exist", j->tenant));
+		send_job_free(j);
+		return;
+	}
+	if (!j->mimetype && content_type && *content_type && strlen(content_type) < 128 &&
+	    strncmp(content_type, "application/octet-stream", 24) != 0)
+		j->mimetype = strdup(content_type);
+	send_staged(c, t, j, len);
+	send_job_free(j);
+}
+
+/* The common part of the three send routes. mimetype NULL: from the URL's
+ * Content-Type, else the kind's default. */
 static void send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body, enum wa_media_kind kind,
 	const char *media, const char *mimetype, const char *caption, const char *file_name, bool ptt)
 {
@@ -138,59 +220,63 @@ static void send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body,
 		bad_request(c, "Owned media must be a url or base64");
 		return;
 	}
-	if (strncmp(media, "http://", 7) == 0 || strncmp(media, "https://", 8) == 0) {
-		wamd_reply_error(c, 400, json_pack("[s]", "media by URL is not supported by wamd yet: send base64"));
-		return;
-	}
 	if (!wamd_tenant_is_paired(t)) {
 		wamd_reply_error(c, 500, json_string("Connection Closed"));
 		return;
 	}
-	uint64_t max = wa_media_kind_max_len(kind), len = 0;
-	char path[1200];
-	int rc = stage_base64(c->d, media, max, path, sizeof path, &len);
-	if (rc == WA_EMALFORMED) {
-		bad_request(c, "Owned media must be a url or base64");
+	struct send_job *j = calloc(1, sizeof *j);
+	if (!j || (mimetype && !(j->mimetype = strdup(mimetype))) || (caption && !(j->caption = strdup(caption))) ||
+	    (file_name && !(j->file_name = strdup(file_name)))) {
+		if (j)
+			send_job_free(j);
+		wamd_reply_error(c, 500, json_string("out of memory"));
 		return;
 	}
-	if (rc == WA_ETOOBIG) {
+	j->d = c->d;
+	snprintf(j->tenant, sizeof j->tenant, "%s", t->name);
+	snprintf(j->jid, sizeof j->jid, "%s", jid);
+	j->kind = kind;
+	j->ptt = ptt;
+	uint64_t max = wa_media_kind_max_len(kind), len = 0;
+	if (strncmp(media, "http://", 7) == 0 || strncmp(media, "https://", 8) == 0) {
+		int rc = stage_path(c->d, "send-", j->path, sizeof j->path);
+		int fd = rc == 0 ? open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+		struct wamd_ticket *tk = fd >= 0 ? calloc(1, sizeof *tk) : NULL;
+		if (!tk) {
+			if (fd >= 0) {
+				close(fd);
+				unlink(j->path);
+			}
+			send_job_free(j);
+			wamd_reply_error(c, 500, json_pack("[s]", "cannot stage the media"));
+			return;
+		}
+		tk->c = c;
+		c->ticket = tk;
+		j->tk = tk;
+		char why[300];
+		const char *refused = wamd_media_fetch_start(c->d, media, fd, max, fetched, j, why, sizeof why);
+		if (refused) {
+			c->ticket = NULL;
+			free(tk);
+			close(fd);
+			unlink(j->path);
+			send_job_free(j);
+			wamd_reply_error(c, 400, msg1("media URL refused: %s", refused));
+		}
+		return;
+	}
+	int rc = stage_base64(c->d, media, max, j->path, sizeof j->path, &len);
+	if (rc == WA_EMALFORMED)
+		bad_request(c, "Owned media must be a url or base64");
+	else if (rc == WA_ETOOBIG)
 		wamd_reply_error(c, 400, msg1("%s over WhatsApp's limit of %llu bytes", kind_names[kind],
 						 (unsigned long long)max));
-		return;
-	}
-	if (rc) {
+	else if (rc)
 		wamd_reply_error(c, 500, json_pack("[s]", wa_strerror(rc)));
-		return;
-	}
-	wa_media_send m = {
-		.kind = kind, .path = path, .mimetype = mimetype, .caption = caption,
-		.file_name = file_name, .ptt = ptt,
-	};
-	char *id = NULL;
-	rc = wamd_tenant_send_media(t, jid, &m, &id);
-	if (rc != 0 || !id) {
-		unlink(path); /* not queued: still ours */
-		free(id);
-		wamd_reply_error(c, 400, json_pack("[s]", wa_strerror(rc ? rc : WA_ENOMEM)));
-		return;
-	}
-	wamd_lat_accepted(t, id, c->t_dispatch_ns);
-	json_t *mm = json_pack("{s:s, s:s}", "mimetype", mimetype, "fileLength", "0");
-	char fl[24];
-	snprintf(fl, sizeof fl, "%llu", (unsigned long long)len);
-	json_object_set_new(mm, "fileLength", json_string(fl));
-	if (caption)
-		json_object_set_new(mm, "caption", json_string(caption));
-	if (file_name && kind == WA_MEDIA_KIND_DOCUMENT)
-		json_object_set_new(mm, "fileName", json_string(file_name));
-	if (kind == WA_MEDIA_KIND_AUDIO)
-		json_object_set_new(mm, "ptt", json_boolean(ptt));
-	json_t *msg = json_object();
-	json_object_set_new(msg, kind_types[kind], mm);
-	json_t *rec = wamd_sent_record_msg(t, jid, id, msg, kind_types[kind], wamd_now_ms() / 1000);
-	free(id);
-	wamd_emit(t, "SEND_MESSAGE", json_deep_copy(rec));
-	wamd_reply_json(c, 201, rec);
+	else
+		send_staged(c, t, j, len);
+	send_job_free(j);
 }
 
 void wamd_h_send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
@@ -223,15 +309,24 @@ void wamd_h_send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		return;
 	}
 	static const char *const def_name[] = {"image.jpg", "video.mp4", "audio.mp3", "document", ""};
-	static const char *const def_mime[] = {"image/jpeg", "video/mp4", "audio/mpeg", "application/octet-stream",
-		"image/webp"};
+	char seg[256];
+	if (!file_name && kind == WA_MEDIA_KIND_DOCUMENT && media) {
+		/* a document URL's last path segment, as Evolution */
+		const char *q = media + strcspn(media, "?#");
+		const char *sl = q;
+		while (sl > media && sl[-1] != '/')
+			sl--;
+		snprintf(seg, sizeof seg, "%.*s", (int)(q - sl), sl);
+		file_name = seg[0] ? seg : NULL;
+	}
 	if (!file_name)
 		file_name = def_name[kind];
 	const char *mimetype = jstr(src, "mimetype");
-	if (!mimetype)
+	bool url = media && (strncmp(media, "http://", 7) == 0 || strncmp(media, "https://", 8) == 0);
+	/* from the file name when there is one, else the URL's Content-Type,
+	 * else the kind's default */
+	if (!mimetype && (!url || jstr(src, "fileName") || kind == WA_MEDIA_KIND_DOCUMENT))
 		mimetype = mime_of(file_name);
-	if (!mimetype)
-		mimetype = def_mime[kind];
 	const char *caption = kind == WA_MEDIA_KIND_AUDIO ? NULL : jstr(src, "caption");
 	send_media(c, t, body, kind, media, mimetype, caption, file_name, false);
 }

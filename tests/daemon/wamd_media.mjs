@@ -28,7 +28,16 @@ const freePort = () => new Promise((res) => {
   const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
 });
 const hooks = [];
+// files for sends by URL
+const files = { '/files/report.pdf': [crypto.randomBytes(54321), 'application/pdf'],
+  '/files/pic': [crypto.randomBytes(33333), 'image/png'] };
 const rx = http.createServer((req, res) => {
+  if (req.method === 'GET') {
+    const f = files[req.url];
+    if (f) return res.writeHead(200, { 'content-type': f[1] }).end(f[0]);
+    if (req.url === '/files/moved') return res.writeHead(302, { location: '/files/report.pdf' }).end();
+    return res.writeHead(404).end('no');
+  }
   const chunks = [];
   req.on('data', (d) => chunks.push(d));
   req.on('end', () => {
@@ -147,6 +156,24 @@ try {
     check(Buffer.compare(buf, s.bytes) === 0, `${s.what}: Baileys downloaded and decrypted ${s.bytes.length} bytes intact (${Date.now() - t0} ms)`);
   }
 
+  // ---- media by URL (fetched under the webhook address rules) ----
+  const fileBase = `http://127.0.0.1:${rx.address().port}`;
+  for (const [what, body, field, want, bytes] of [
+    ['document by URL', { mediatype: 'document', media: `${fileBase}/files/report.pdf`, caption: 'by url' }, 'documentMessage',
+      { fileName: 'report.pdf', mimetype: 'application/pdf', caption: 'by url' }, files['/files/report.pdf'][0]],
+    ['image by URL', { mediatype: 'image', media: `${fileBase}/files/pic` }, 'imageMessage',
+      { mimetype: 'image/png' }, files['/files/pic'][0]],
+  ]) {
+    r = await api('POST', '/message/sendMedia/m1', { number: PEER_PHONE, ...body });
+    dumpOnFail(r.status === 201, `${what}: 201 (${r.status} ${JSON.stringify(r.json).slice(0, 200)})`);
+    const got = await waitFor(() => peerMsgs.find((m) => m.key.id === r.json.key.id), 30000, what);
+    dumpOnFail(got, `${what}: Baileys received it`);
+    const mm = got.message[field];
+    for (const [k, v] of Object.entries(want)) check(mm?.[k] === v, `${what}: ${k} = ${JSON.stringify(mm?.[k])}`);
+    const buf = await Bl.downloadMediaMessage(got, 'buffer', {});
+    check(Buffer.compare(buf, bytes) === 0, `${what}: Baileys decrypted the ${bytes.length} fetched bytes intact`);
+  }
+
   // ---- bad input: 4xx, nothing queued ----
   const sentBefore = hooks.filter((h) => h.event === 'send.message').length;
   const bad = [
@@ -155,6 +182,10 @@ try {
     ['document without fileName', 'sendMedia', { mediatype: 'document', media: 'AAAA' }, 400],
     ['unknown mediatype', 'sendMedia', { mediatype: 'hologram', media: 'AAAA' }, 400],
     ['sticker over WhatsApp\'s limit', 'sendSticker', { sticker: crypto.randomBytes((1 << 20) + 3).toString('base64') }, 400],
+    ['a URL that 404s', 'sendMedia', { mediatype: 'image', media: `${fileBase}/files/nope` }, 400],
+    ['a URL that redirects (not followed)', 'sendMedia', { mediatype: 'document', fileName: 'x.pdf', media: `${fileBase}/files/moved` }, 400],
+    ['a URL on a private address (SSRF rules)', 'sendMedia', { mediatype: 'image', media: 'http://10.255.255.1/x.png' }, 400],
+    ['a URL with a private-looking name', 'sendMedia', { mediatype: 'image', media: 'http://169.254.169.254/latest' }, 400],
   ];
   for (const [what, route, body, st] of bad) {
     r = await api('POST', `/message/${route}/m1`, { number: PEER_PHONE, ...body });
