@@ -380,7 +380,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n_sess; i++)
 		protos[4 + i] = sess[i];
 
-	lws_set_log_level(getenv("WAMD_LWS_DEBUG") ? LLL_ERR | LLL_WARN | LLL_NOTICE | LLL_INFO | LLL_CLIENT : LLL_ERR | LLL_WARN, lws_log);
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
 	trust_store_lazy();
 	struct lws_context_creation_info ci;
 	memset(&ci, 0, sizeof ci);
