@@ -16,6 +16,7 @@
 #include "wa/wa.h"
 
 #define WAMD_MAX_BODY (1024 * 1024)    /* request body limit */
+#define WAMD_MAX_MEDIA_BODY (96u * 1024 * 1024) /* sendMedia/sendWhatsAppAudio/sendSticker bodies (base64) */
 #define WAMD_MAX_URI 2048
 #define WAMD_MAX_KEY 256                /* apikey header */
 #define WAMD_MAX_WS_QUEUE 1024          /* events buffered per WebSocket client... */
@@ -365,6 +366,21 @@ int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers,
  * wamd_engine_events.group_done with ticket. */
 int wamd_tenant_group(struct wamd_tenant *t, const char *op, const char *group, const char *text,
 	const char *const *jids, size_t n, void *ticket);
+/* Media (wamd_routes_media.c): a send of a staged file (libwa owns the
+ * file once this returns 0), and a download to dest that calls done once
+ * (err 0 and the plaintext length, else a WA_E* code). */
+int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media_send *m, char **id_out);
+/* wamd_media_fetch.c: fetches url into fd (owned by the fetch, closed
+ * before cb) under the webhook SSRF rules, at most max bytes. cb runs once,
+ * later, with why NULL on success (and the bytes and Content-Type), else
+ * the reason. Returns NULL when started, else the reason it was refused
+ * at once (cb does not run then, fd stays the caller's). */
+typedef void (*wamd_media_fetch_cb)(void *arg, const char *why, uint64_t len, const char *content_type);
+const char *wamd_media_fetch_start(struct wamd *d, const char *url, int fd, uint64_t max, wamd_media_fetch_cb cb,
+				   void *arg, char *why, size_t whylen);
+int wamd_media_fetch_cb_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
+int wamd_tenant_download_media(struct wamd_tenant *t, const char *message_json, const char *dest,
+			       void (*done)(void *user, int err, uint64_t len), void *user);
 bool wamd_tenant_is_paired(const struct wamd_tenant *t);
 /* libwa's verdict on a proxy URL (wa_proxy_check): 0, WA_EINVAL, WA_ETOOBIG, WA_EUNSUPPORTED. */
 int wamd_tenant_proxy_check(const char *url);
@@ -473,6 +489,9 @@ void wamd_group_done(void *ticket, int err, int code, json_t *result);
 /* Message record (Evolution §4.2) for a message we sent. */
 json_t *wamd_sent_record(struct wamd_tenant *t, const char *jid, const char *id, const char *text,
 			 int64_t ts);
+/* The same for any Message (steals message); type is its messageType. */
+json_t *wamd_sent_record_msg(struct wamd_tenant *t, const char *jid, const char *id, json_t *message,
+			     const char *type, int64_t ts);
 
 /* ---- webhooks and event fan-out (wamd_webhook.c) ---- */
 /* Emits an event (UPPER_SNAKE name); steals data. Queued durably for each
@@ -527,6 +546,12 @@ struct wamd_conn {
 	char *resp;
 	size_t resp_len, resp_sent;
 	bool resp_ready, headers_sent;
+	/* a file answer (wamd_reply_file): resp_len bytes of resp_fd from resp_off */
+	bool resp_file;
+	int resp_fd;
+	uint64_t resp_off;
+	char resp_ctype[128];
+	char resp_range[96];        /* Content-Range value or "" */
 	/* async wait (QR, numbers) */
 	bool waiting;
 	struct wamd_conn *wait_next;
@@ -553,6 +578,10 @@ void wamd_reply_json(struct wamd_conn *c, int status, json_t *body);
 void wamd_reply_error(struct wamd_conn *c, int status, json_t *message);
 /* A non-JSON answer (metrics text, the API page): steals body (malloc'd). */
 void wamd_reply_raw(struct wamd_conn *c, int status, const char *type, char *body, size_t len);
+/* Answers with len bytes of fd from off (streamed in chunks; fd is closed
+ * with the connection). content_range: NULL or the Content-Range value. */
+void wamd_reply_file(struct wamd_conn *c, int status, int fd, uint64_t off, uint64_t len, const char *ctype,
+		     const char *content_range);
 /* Dispatches a complete request. */
 void wamd_api_dispatch(struct wamd_conn *c);
 /* Instance names wamd accepts at create (see wamd_auth.c). */

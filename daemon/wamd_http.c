@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "wamd.h"
 #include "wamd_front.h"
@@ -43,6 +44,18 @@
  * client gets its 413 instead of a reset while it still sends; beyond it the
  * 413 goes out at once and the connection closes. */
 #define HTTP_DISCARD_MAX (8 * 1024 * 1024)
+
+/* The media send routes carry a file as base64: their bodies may be up to
+ * WAMD_MAX_MEDIA_BODY; every other route's WAMD_MAX_BODY. */
+static size_t body_limit(const struct wamd_conn *c)
+{
+	static const char *const media[] = {"/message/sendMedia/", "/message/sendWhatsAppAudio/",
+		"/message/sendSticker/"};
+	for (size_t i = 0; i < sizeof media / sizeof *media; i++)
+		if (strncmp(c->path, media[i], strlen(media[i])) == 0)
+			return WAMD_MAX_MEDIA_BODY;
+	return WAMD_MAX_BODY;
+}
 
 static int method_of(struct lws *wsi)
 {
@@ -178,6 +191,10 @@ static void conn_clear(struct wamd_conn *c)
 	free(c->resp);
 	c->body = NULL;
 	c->resp = NULL;
+	if (c->resp_file) {
+		close(c->resp_fd);
+		c->resp_file = false;
+	}
 }
 
 /* Authorizes an upgrade and binds the stream: to the instance's id, and to
@@ -243,7 +260,7 @@ static int http_framing(struct lws *wsi, struct wamd_conn *c, const char **why)
 			return 400;
 		long long n = 0;
 		for (; *p >= '0' && *p <= '9'; p++) {
-			if (n > WAMD_MAX_BODY)
+			if (n > (long long)body_limit(c) + HTTP_DISCARD_MAX)
 				big = true; /* keep scanning the digits, stop growing */
 			else
 				n = n * 10 + (*p - '0');
@@ -261,8 +278,9 @@ static int http_framing(struct lws *wsi, struct wamd_conn *c, const char **why)
 			return 400;
 		p++;
 	}
-	if (big || val > HTTP_DISCARD_MAX) {
-		*why = "Request body larger than 1 MiB";
+	if (big || val > (long long)(body_limit(c) > HTTP_DISCARD_MAX ? body_limit(c) : HTTP_DISCARD_MAX)) {
+		*why = body_limit(c) > WAMD_MAX_BODY ? "Request body larger than the media limit"
+						      : "Request body larger than 1 MiB";
 		return 413;
 	}
 	c->content_length = val;
@@ -273,10 +291,18 @@ static int http_write_headers(struct lws *wsi, struct wamd_conn *c)
 {
 	unsigned char hbuf[LWS_PRE + 1024];
 	unsigned char *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof hbuf - 1;
-	const char *type = c->resp_type ? c->resp_type : "application/json";
-	if (lws_add_http_common_headers(wsi, (unsigned)c->status, type, c->resp_len, &p, end) ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5, &p, end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end))
+	if (lws_add_http_common_headers(wsi, (unsigned)c->status, c->resp_file ? c->resp_ctype : c->resp_type ? c->resp_type : "application/json",
+					c->resp_len, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5, &p, end))
+		return -1;
+	if (c->resp_file &&
+	    (lws_add_http_header_by_name(wsi, (const unsigned char *)"accept-ranges:", (const unsigned char *)"bytes", 5,
+					 &p, end) ||
+	     (c->resp_range[0] &&
+	      lws_add_http_header_by_name(wsi, (const unsigned char *)"content-range:",
+					  (const unsigned char *)c->resp_range, (int)strlen(c->resp_range), &p, end))))
+		return -1;
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	c->headers_sent = true;
 	return 0;
@@ -293,7 +319,7 @@ static int http_write_headers(struct lws *wsi, struct wamd_conn *c)
 static int http_pipelined(struct lws *wsi, struct wamd_conn *c)
 {
 	LOGD("http: bytes after the request on one connection: answering and closing");
-	if (!c->resp_ready)
+	if (!c->resp_ready || c->resp_file)
 		return -1;
 	if (!c->headers_sent && http_write_headers(wsi, c) != 0)
 		return -1;
@@ -420,7 +446,7 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		}
 		if (c->content_length > 0) {
 			c->expect_body = true;
-			c->body_too_big = c->content_length > WAMD_MAX_BODY; /* 413 once read */
+			c->body_too_big = c->content_length > (long long)body_limit(c); /* 413 once read */
 			return 0; /* wait for the body */
 		}
 		/* no Content-Length: no body (lws itself may wait for one on
@@ -432,14 +458,15 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 	case LWS_CALLBACK_HTTP_BODY:
 		if (c->dispatched || c->body_too_big || !len)
 			return 0;
-		if (c->body_len + len > (size_t)c->content_length || c->body_len + len > WAMD_MAX_BODY) {
+		if (c->body_len + len > (size_t)c->content_length || c->body_len + len > body_limit(c)) {
 			c->body_too_big = true;
 			free(c->body);
 			c->body = NULL;
 			return 0;
 		}
 		{
-			char *nb = realloc(c->body, c->body_len + len + 1);
+			/* the whole declared length at once (large media bodies) */
+			char *nb = c->body ? c->body : malloc((size_t)c->content_length + 1);
 			if (!nb)
 				return -1;
 			c->body = nb;
@@ -477,7 +504,15 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 			unsigned char *buf = malloc(LWS_PRE + chunk);
 			if (!buf)
 				return -1;
-			memcpy(buf + LWS_PRE, c->resp + c->resp_sent, chunk);
+			if (c->resp_file) {
+				ssize_t r = pread(c->resp_fd, buf + LWS_PRE, chunk, (off_t)(c->resp_off + c->resp_sent));
+				if (r != (ssize_t)chunk) {
+					free(buf);
+					return -1;
+				}
+			} else {
+				memcpy(buf + LWS_PRE, c->resp + c->resp_sent, chunk);
+			}
 			int n = lws_write(wsi, buf + LWS_PRE, chunk,
 					  chunk == left ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
 			free(buf);

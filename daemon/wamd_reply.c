@@ -4,6 +4,7 @@
  * routes answer without calling up into wamd_http.c. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wamd.h"
 
@@ -52,6 +53,26 @@ void wamd_reply_raw(struct wamd_conn *c, int status, const char *type, char *bod
 	c->resp = body;
 	c->resp_len = body ? len : 0;
 	c->resp_sent = 0;
+	c->resp_ready = true;
+	if (c->wsi)
+		lws_callback_on_writable(c->wsi);
+}
+
+void wamd_reply_file(struct wamd_conn *c, int status, int fd, uint64_t off, uint64_t len, const char *ctype,
+		     const char *content_range)
+{
+	if (c->resp_ready) {
+		close(fd);
+		return;
+	}
+	c->status = status;
+	c->resp_file = true;
+	c->resp_fd = fd;
+	c->resp_off = off;
+	c->resp_len = (size_t)len;
+	c->resp_sent = 0;
+	snprintf(c->resp_ctype, sizeof c->resp_ctype, "%s", ctype ? ctype : "application/octet-stream");
+	snprintf(c->resp_range, sizeof c->resp_range, "%s", content_range ? content_range : "");
 	c->resp_ready = true;
 	if (c->wsi)
 		lws_callback_on_writable(c->wsi);

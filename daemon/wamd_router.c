@@ -51,6 +51,10 @@ static const struct route routes[] = {
 	{ M_POST, "/message/sendButtons", true, WAMD_SCOPE_WRITE, wamd_h_send_unavailable },
 	{ M_POST, "/chat/updateMessage", true, WAMD_SCOPE_WRITE, wamd_h_update_message },
 	{ M_DELETE, "/chat/deleteMessageForEveryone", true, WAMD_SCOPE_WRITE, wamd_h_delete_for_everyone },
+	{ M_POST, "/message/sendMedia", true, WAMD_SCOPE_WRITE, wamd_h_send_media },
+	{ M_POST, "/message/sendWhatsAppAudio", true, WAMD_SCOPE_WRITE, wamd_h_send_audio },
+	{ M_POST, "/message/sendSticker", true, WAMD_SCOPE_WRITE, wamd_h_send_sticker },
+	{ M_POST, "/chat/getBase64FromMediaMessage", true, WAMD_SCOPE_READ, wamd_h_get_base64 },
 	{ M_POST, "/chat/whatsappNumbers", true, WAMD_SCOPE_READ, wamd_h_numbers },
 	{ M_POST, "/chat/markMessageAsRead", true, WAMD_SCOPE_WRITE, wamd_h_mark_read },
 	{ M_POST, "/chat/findMessages", true, WAMD_SCOPE_READ, wamd_h_find_messages },
@@ -71,6 +75,7 @@ static const struct route routes[] = {
 	{ M_POST, "/settings/set", true, WAMD_SCOPE_MANAGE, wamd_h_settings_set },
 	{ M_GET, "/settings/find", true, WAMD_SCOPE_READ, wamd_h_settings_find },
 	{ M_POST | M_DELETE, "/wamd/token", true, WAMD_SCOPE_MANAGE, wamd_h_token },
+	{ M_GET, "/wamd/media", true, WAMD_SCOPE_READ, wamd_h_media_stream },
 	{ M_GET, "/wamd/metrics", false, 0, wamd_h_metrics },
 	{ M_POST, "/wamd/metrics/reset", false, 0, wamd_h_metrics_reset },
 	/* operations (wamd_prom.c, wamd_openapi.c) */

@@ -89,6 +89,12 @@ void wamd_h_send_reaction(struct wamd_conn *c, struct wamd_tenant *t, json_t *bo
 void wamd_h_send_unavailable(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_update_message(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_delete_for_everyone(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+/* wamd_routes_media.c */
+void wamd_h_send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_send_audio(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_send_sticker(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_get_base64(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_media_stream(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 
 /* wamd_routes_proxy.c */
 json_t *wamd_proxy_parse(json_t *src, const char *const names[6], json_t *old, const char **why);

@@ -409,6 +409,50 @@ int wa_session_mark_read(wa_session *s, const wa_msg_key *keys, size_t n) WA_MUS
  * ("composing", "recording", "paused"). */
 int wa_session_send_presence(wa_session *s, const char *to, const char *presence) WA_MUST_CHECK;
 
+/* Media messages (image, video, audio / voice note, document, sticker). */
+enum wa_media_kind {
+	WA_MEDIA_KIND_IMAGE = 0,
+	WA_MEDIA_KIND_VIDEO,
+	WA_MEDIA_KIND_AUDIO,
+	WA_MEDIA_KIND_DOCUMENT,
+	WA_MEDIA_KIND_STICKER,
+};
+/* Largest file accepted per kind (WhatsApp's own limits). */
+uint64_t wa_media_kind_max_len(enum wa_media_kind kind);
+typedef struct wa_media_send {
+	enum wa_media_kind kind;
+	const char *path;      /* the file to send (regular file, owner-only); libwa owns it from
+	                        * here and removes it once the message is sealed or failed */
+	const char *mimetype;  /* required */
+	const char *caption;   /* image, video, document; or NULL */
+	const char *file_name; /* document; or NULL */
+	bool ptt;              /* audio: a voice note */
+	uint32_t seconds, width, height; /* 0: unknown */
+} wa_media_send;
+/* Queues a media message. It is persisted PENDING before this returns; the
+ * outbox encrypts and uploads the file in fixed-size chunks (never whole in
+ * memory) to a media_conn host, then sends the message. A failed upload
+ * (no media_conn, connection refused, 5xx, 401 after a media_conn refresh)
+ * is retried like any transient failure, and a restart resumes it (the
+ * same media key gives the same blob, so a second upload is harmless).
+ * Errors: WA_EINVAL (bad kind/path/fields), WA_ETOOBIG (over the kind's
+ * limit), WA_EIO (file unreadable), as wa_session_send_text otherwise. */
+int wa_session_send_media(wa_session *s, const char *to, const wa_media_send *m,
+			  const wa_send_opts *opts, char **id_out) WA_MUST_CHECK;
+/* Downloads and decrypts the media of a message to dest_path: message_json
+ * is the Message as WA_EV_MESSAGE's message_json gives it (an object with
+ * imageMessage / videoMessage / audioMessage / documentMessage /
+ * stickerMessage). The blob is fetched from the host of its url (else the
+ * first media_conn host) into dest_path + ".enc", its length, SHA-256 and
+ * MAC are checked before any plaintext is written, then it is decrypted to
+ * dest_path + ".part" (the plaintext SHA-256 checked) and renamed to
+ * dest_path; on any failure nothing is left at dest_path. `done` runs
+ * once: err 0, WA_EMEDIA_HASH / WA_EMEDIA_MAC (tampered), WA_ENOTFOUND
+ * (HTTP 404/410: expired), WA_EIO, WA_ECLOSED (session freed). */
+typedef void (*wa_download_fn)(wa_session *s, int err, uint64_t length, void *user);
+int wa_session_download_media(wa_session *s, const char *message_json, const char *dest_path,
+			      wa_download_fn done, void *user) WA_MUST_CHECK;
+
 /* Result of a number lookup (usync). */
 typedef struct wa_number_info {
 	const char *query;  /* as given */

@@ -148,6 +148,120 @@ static const char *text_document(const Wa__Message *m)
 	return m->document_message ? m->document_message->caption : NULL;
 }
 
+static ProtobufCBinaryData bin(const uint8_t *p, size_t n, protobuf_c_boolean *has)
+{
+	*has = p != NULL;
+	return (ProtobufCBinaryData){.len = p ? n : 0, .data = (uint8_t *)(uintptr_t)p};
+}
+
+/* The media builders: every kind carries the same core fields under its
+ * own field numbers (messaging.md §7), set from c->media. */
+#define MEDIA_CORE(x, md)                                                                  \
+	do {                                                                               \
+		(x).url = unconst((md)->url);                                              \
+		(x).direct_path = unconst((md)->direct_path);                              \
+		(x).mimetype = unconst((md)->mimetype);                                    \
+		(x).media_key = bin((md)->media_key, 32, &(x).has_media_key);              \
+		(x).file_sha256 = bin((md)->file_sha256, 32, &(x).has_file_sha256);        \
+		(x).file_enc_sha256 = bin((md)->file_enc_sha256, 32, &(x).has_file_enc_sha256); \
+		(x).has_file_length = (md)->file_sha256 != NULL;                           \
+		(x).file_length = (md)->file_length;                                       \
+		(x).has_media_key_timestamp = (md)->media_key_timestamp != 0;              \
+		(x).media_key_timestamp = (md)->media_key_timestamp;                       \
+	} while (0)
+
+static bool media_ok(const wa_msg_media *md)
+{
+	return md && md->media_key && str_ok(md->mimetype, 255) &&
+	       (!md->url || str_ok(md->url, 2048)) && (!md->direct_path || str_ok(md->direct_path, 2048)) &&
+	       (!md->caption || str_ok(md->caption, WA_MSG_MAX_TEXT)) &&
+	       (!md->file_name || str_ok(md->file_name, 1024));
+}
+
+static int build_image(const wa_msg_content *c, uint8_t **out, size_t *out_len)
+{
+	const wa_msg_media *md = c->media;
+	if (!media_ok(md))
+		return WA_EINVAL;
+	Wa__Message msg = WA__MESSAGE__INIT;
+	Wa__Message__ImageMessage x = WA__MESSAGE__IMAGE_MESSAGE__INIT;
+	MEDIA_CORE(x, md);
+	x.caption = unconst(md->caption);
+	x.has_width = md->width != 0;
+	x.width = md->width;
+	x.has_height = md->height != 0;
+	x.height = md->height;
+	msg.image_message = &x;
+	return pack(&msg.base, out, out_len);
+}
+
+static int build_video(const wa_msg_content *c, uint8_t **out, size_t *out_len)
+{
+	const wa_msg_media *md = c->media;
+	if (!media_ok(md))
+		return WA_EINVAL;
+	Wa__Message msg = WA__MESSAGE__INIT;
+	Wa__Message__VideoMessage x = WA__MESSAGE__VIDEO_MESSAGE__INIT;
+	MEDIA_CORE(x, md);
+	x.caption = unconst(md->caption);
+	x.has_seconds = md->seconds != 0;
+	x.seconds = md->seconds;
+	x.has_width = md->width != 0;
+	x.width = md->width;
+	x.has_height = md->height != 0;
+	x.height = md->height;
+	x.has_gif_playback = 1; /* Evolution sends videos with gifPlayback false */
+	msg.video_message = &x;
+	return pack(&msg.base, out, out_len);
+}
+
+static int build_audio(const wa_msg_content *c, uint8_t **out, size_t *out_len)
+{
+	const wa_msg_media *md = c->media;
+	if (!media_ok(md))
+		return WA_EINVAL;
+	Wa__Message msg = WA__MESSAGE__INIT;
+	Wa__Message__AudioMessage x = WA__MESSAGE__AUDIO_MESSAGE__INIT;
+	MEDIA_CORE(x, md);
+	x.has_seconds = md->seconds != 0;
+	x.seconds = md->seconds;
+	x.has_ptt = 1;
+	x.ptt = md->ptt;
+	msg.audio_message = &x;
+	return pack(&msg.base, out, out_len);
+}
+
+static int build_document(const wa_msg_content *c, uint8_t **out, size_t *out_len)
+{
+	const wa_msg_media *md = c->media;
+	if (!media_ok(md))
+		return WA_EINVAL;
+	Wa__Message msg = WA__MESSAGE__INIT;
+	Wa__Message__DocumentMessage x = WA__MESSAGE__DOCUMENT_MESSAGE__INIT;
+	MEDIA_CORE(x, md);
+	x.caption = unconst(md->caption);
+	x.file_name = unconst(md->file_name);
+	x.title = unconst(md->file_name);
+	msg.document_message = &x;
+	return pack(&msg.base, out, out_len);
+}
+
+static int build_sticker(const wa_msg_content *c, uint8_t **out, size_t *out_len)
+{
+	const wa_msg_media *md = c->media;
+	if (!media_ok(md))
+		return WA_EINVAL;
+	Wa__Message msg = WA__MESSAGE__INIT;
+	Wa__Message__StickerMessage x = WA__MESSAGE__STICKER_MESSAGE__INIT;
+	MEDIA_CORE(x, md);
+	x.has_width = md->width != 0;
+	x.width = md->width;
+	x.has_height = md->height != 0;
+	x.height = md->height;
+	msg.sticker_message = &x;
+	return pack(&msg.base, out, out_len);
+}
+
 static const char *text_reaction(const Wa__Message *m)
 {
 	return m->reaction_message ? m->reaction_message->text : NULL;
@@ -182,16 +296,24 @@ const wa_msg_kind wa_msg_kinds[WA_KIND_OTHER + 1] = {
 		.stanza_type = "text", .emit = true, .text = text_extended, .build = build_extended,
 	},
 	[WA_KIND_IMAGE] = {
-		.field = "image_message", .message_type = "imageMessage", .stanza_type = "text",
-		.emit = true, .text = text_image,
+		.field = "image_message", .message_type = "imageMessage", .stanza_type = "media",
+		.emit = true, .text = text_image, .build = build_image,
 	},
 	[WA_KIND_VIDEO] = {
-		.field = "video_message", .message_type = "videoMessage", .stanza_type = "text",
-		.emit = true, .text = text_video,
+		.field = "video_message", .message_type = "videoMessage", .stanza_type = "media",
+		.emit = true, .text = text_video, .build = build_video,
 	},
 	[WA_KIND_DOCUMENT] = {
-		.field = "document_message", .message_type = "documentMessage", .stanza_type = "text",
-		.emit = true, .text = text_document,
+		.field = "document_message", .message_type = "documentMessage", .stanza_type = "media",
+		.emit = true, .text = text_document, .build = build_document,
+	},
+	[WA_KIND_AUDIO] = {
+		.field = "audio_message", .message_type = "audioMessage", .stanza_type = "media",
+		.emit = true, .build = build_audio,
+	},
+	[WA_KIND_STICKER] = {
+		.field = "sticker_message", .message_type = "stickerMessage", .stanza_type = "media",
+		.emit = true, .build = build_sticker,
 	},
 	[WA_KIND_REACTION] = {
 		.field = "reaction_message", .message_type = "reactionMessage", .stanza_type = "reaction",

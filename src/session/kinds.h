@@ -19,9 +19,11 @@
 enum wa_msg_kind_id {
 	WA_KIND_CONVERSATION = 0, /* plain text */
 	WA_KIND_EXTENDED_TEXT,    /* text with a quote (reply) or mentions */
-	WA_KIND_IMAGE,            /* received only, so far */
+	WA_KIND_IMAGE,            /* media kinds: built by media.c after the upload */
 	WA_KIND_VIDEO,
 	WA_KIND_DOCUMENT,
+	WA_KIND_AUDIO,
+	WA_KIND_STICKER,
 	WA_KIND_REACTION,
 	WA_KIND_PROTOCOL,         /* history sync notices, key shares; edits and revokes (emitted) */
 	WA_KIND_LOCATION,
@@ -34,8 +36,23 @@ enum wa_msg_kind_id {
 	WA_KIND_OTHER,            /* every other content (field NULL); ends the table */
 };
 
+/* A media message's fields (messaging.md §7): what the upload gave and
+ * what the caller described. Byte fields are NULL until known (a message
+ * queued before its upload carries only the media key). */
+typedef struct wa_msg_media {
+	const char *url, *direct_path, *mimetype, *caption, *file_name;
+	const uint8_t *media_key;        /* 32 bytes */
+	const uint8_t *file_sha256;      /* 32 bytes or NULL */
+	const uint8_t *file_enc_sha256;  /* 32 bytes or NULL */
+	uint64_t file_length;            /* with the hashes */
+	int64_t media_key_timestamp;     /* seconds */
+	uint32_t seconds, width, height; /* 0: absent */
+	bool ptt;                        /* audio: a voice note */
+} wa_msg_media;
+
 /* What a caller asks to send; each kind's builder reads its own fields. */
 typedef struct wa_msg_content {
+	const wa_msg_media *media;        /* the media kinds */
 	/* conversation, extendedTextMessage */
 	const char *text;
 	const wa_msg_quote *quote;        /* extendedTextMessage only */

@@ -126,6 +126,7 @@ static void msg_free(wa_session *s)
 	if (!m)
 		return;
 	msg_on_close(s);
+	wa_media_free(s);
 	wa_drain_free(m->drain);
 	m->drain = NULL;
 	if (m->t_ack_ok)

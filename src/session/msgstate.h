@@ -54,6 +54,7 @@
 /* Outbox payload records (first byte). */
 #define WA_OUTBOX_PLAN 'P'    /* 'P' type-byte Message: not yet encrypted */
 #define WA_OUTBOX_STANZA 'S'  /* 'S' encoded stanza: encrypted, resend as is */
+#define WA_OUTBOX_MEDIA 'M'   /* 'M' media send before its upload (media.c has the layout) */
 
 /* One outbox row being prepared and sealed (outbox.c owns it). */
 typedef struct wa_msg_job {
@@ -104,6 +105,7 @@ typedef struct wa_msg_state {
 	 * the entries belong to their iq) */
 	struct wa_tc_recovery *tc_recovering;
 	size_t n_tc_recovering;
+	struct wa_media_state *media;    /* media.c: media_conn, the upload, downloads */
 } wa_msg_state;
 void wa_msg_numbers_clear(wa_msg_state *m);
 /* polls.c: a received vote's JSON (chat: the chat as a phone-number JID)
@@ -220,6 +222,20 @@ void wa_msg_job_fail(wa_session *s, wa_msg_job *j, int err);
 /* A transient failure while preparing j (see outbox.c). */
 void wa_msg_job_defer(wa_session *s, wa_msg_job *j, int err, int code, const char *what);
 void wa_msg_hold_drop(wa_msg_state *m, const char *chat);
+/* A transient failure of what chat's first queued row needed: that chat
+ * waits out a backoff (err WA_ECLOSED: until the next READY). */
+void wa_msg_chat_defer(wa_session *s, const char *chat, int err);
+
+/* ---- media.c: media uploads (the outbox's 'M' rows) and downloads ---- */
+/* The chat whose media is being uploaded (the outbox skips it), or NULL. */
+const char *wa_media_upload_chat(const wa_msg_state *m);
+/* Starts uploading outbox row `row` ('M' record pl); false when it could
+ * not start now (the row stays queued). A row that can never be sent is
+ * failed here (and true returned, so the pump goes on). */
+bool wa_media_upload_start(wa_session *s, int64_t row, const char *id, const char *chat,
+	const uint8_t *pl, size_t pl_len);
+/* Cancels transfers and frees the media state (session free). */
+void wa_media_free(wa_session *s);
 void wa_msg_holds_clear(wa_msg_state *m);
 void wa_msg_on_prep_timer(wa_session *s);
 

@@ -112,29 +112,38 @@ void wa_msg_on_prep_timer(wa_session *s)
  * The message keeps its PENDING status. */
 void wa_msg_job_defer(wa_session *s, wa_msg_job *j, int err, int code, const char *what)
 {
+	s->msg->job = NULL;
+	WA_DEBUG(MOD, "[%lld] %s for %s failed (%s, code %d)", (long long)s->instance_id, what, j->id,
+		wa_errname(err), code);
+	char chat[WA_STORE_JID_MAX];
+	snprintf(chat, sizeof chat, "%s", j->chat);
+	wa_msg_job_free(j);
+	wa_msg_chat_defer(s, chat, err);
+}
+
+/* The backoff of wa_msg_job_defer for chat, whatever was being prepared
+ * (a message's recipients, a media upload). */
+void wa_msg_chat_defer(wa_session *s, const char *chat, int err)
+{
 	wa_msg_state *m = s->msg;
-	m->job = NULL;
 	chat_hold *h = m->holds;
-	while (h && strcmp(h->chat, j->chat) != 0)
+	while (h && strcmp(h->chat, chat) != 0)
 		h = h->next;
 	unsigned fails = h ? h->fails : 0;
 	unsigned shift = fails < 16 ? fails : 16;
 	uint32_t delay = WA_MSG_PREP_BACKOFF_MS << shift;
 	if (delay > WA_MSG_PREP_BACKOFF_MAX_MS)
 		delay = WA_MSG_PREP_BACKOFF_MAX_MS;
-	WA_DEBUG(MOD, "[%lld] %s for %s failed (%s, code %d): retry in %u ms", (long long)s->instance_id, what,
-		j->id, wa_errname(err), code, err == WA_ECLOSED ? 0 : delay);
-	if (err == WA_ECLOSED || !m->t_prep_ok) {
-		wa_msg_job_free(j);
+	WA_DEBUG(MOD, "[%lld] chat %s: retry in %u ms", (long long)s->instance_id, chat,
+		err == WA_ECLOSED ? 0 : delay);
+	if (err == WA_ECLOSED || !m->t_prep_ok)
 		return; /* msg_on_ready pumps again */
-	}
 	if (!h && m->n_holds < WA_MSG_MAX_HELD_CHATS && (h = calloc(1, sizeof *h)) != NULL) {
-		snprintf(h->chat, sizeof h->chat, "%s", j->chat);
+		snprintf(h->chat, sizeof h->chat, "%s", chat);
 		h->next = m->holds;
 		m->holds = h;
 		m->n_holds++;
 	}
-	wa_msg_job_free(j);
 	if (!h) {
 		/* too many chats wait (or no memory): hold the whole outbox */
 		m->hold = true;
@@ -147,11 +156,15 @@ void wa_msg_job_defer(wa_session *s, wa_msg_job *j, int err, int code, const cha
 	wa_msg_pump(s);
 }
 
-/* Chats waiting out a backoff (the outbox skips them); returns how many. */
+/* Chats waiting out a backoff or a media upload (the outbox skips them);
+ * returns how many. */
 static size_t held_chats(const wa_msg_state *m, const char *skip[WA_MSG_MAX_HELD_CHATS])
 {
 	size_t n_skip = 0;
 	int64_t now = wa_mono_ms();
+	const char *up = wa_media_upload_chat(m);
+	if (up)
+		skip[n_skip++] = up;
 	for (const chat_hold *h = m->holds; h && n_skip < WA_MSG_MAX_HELD_CHATS; h = h->next)
 		if (h->until > now)
 			skip[n_skip++] = h->chat;
@@ -173,6 +186,16 @@ void wa_msg_pump(wa_session *s)
 		if (wa_store_outbox_next_skip(s->store, s->instance_id, skip, n_skip, &row, &id, &chat, &pl,
 			    &pl_len) != 0)
 			return;
+		if (pl_len >= 2 && pl[0] == WA_OUTBOX_MEDIA) {
+			/* one upload at a time: a second one waits for the first */
+			bool started = !wa_media_upload_chat(m) && wa_media_upload_start(s, row, id, chat, pl, pl_len);
+			free(id);
+			free(chat);
+			free(pl);
+			if (!started)
+				return;
+			continue;
+		}
 		if (pl_len >= 2 && pl[0] == WA_OUTBOX_STANZA) {
 			wa_node *n = NULL;
 			int rc = wa_bin_decode(pl + 1, pl_len - 1, &n);

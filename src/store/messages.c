@@ -18,6 +18,8 @@ static const char sql_ins[] =
 static const char sql_get[] =
 	"SELECT id, chat_jid, msg_id, from_me, sender_jid, timestamp, status, plaintext, sealed FROM messages"
 	" WHERE instance_id = ?1 AND chat_jid = ?2 AND msg_id = ?3 AND from_me = ?4";
+static const char sql_body[] = "UPDATE messages SET plaintext = ?5, sealed = ?6"
+			       " WHERE instance_id = ?1 AND chat_jid = ?2 AND msg_id = ?3 AND from_me = ?4";
 static const char sql_status[] = "UPDATE messages SET status = ?5"
 				 " WHERE instance_id = ?1 AND chat_jid = ?2 AND msg_id = ?3 AND from_me = ?4";
 
@@ -160,6 +162,33 @@ int wa_store_msg_set_status(wa_store *st, int64_t instance_id, const char *chat_
 	sqlite3_bind_text(s, 3, msg_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 4, from_me ? 1 : 0);
 	sqlite3_bind_int(s, 5, status);
+	rc = wa_store_stmt_exec(s);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = WA_ENOTFOUND;
+	return rc;
+}
+
+int wa_store_msg_set_plaintext(wa_store *st, int64_t instance_id, const char *chat_jid, const char *msg_id,
+	bool from_me, const uint8_t *plaintext, size_t plaintext_len)
+{
+	if (!wa_store_str_ok(chat_jid, WA_STORE_JID_MAX) || !wa_store_str_ok(msg_id, MSG_ID_MAX) ||
+	    (plaintext_len && !plaintext))
+		return WA_EINVAL;
+	if (plaintext_len > WA_STORE_MAX_PLAINTEXT)
+		return WA_ETOOBIG;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_body, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_text(s, 2, chat_jid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, msg_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, from_me ? 1 : 0);
+	rc = bind_body(st, s, 5, 6, plaintext, plaintext_len, true);
+	if (rc != 0) {
+		wa_store_stmt_done(s);
+		return rc;
+	}
 	rc = wa_store_stmt_exec(s);
 	if (rc == 0 && sqlite3_changes(st->db) == 0)
 		rc = WA_ENOTFOUND;

@@ -212,6 +212,10 @@ int wa_store_msg_load(wa_store *st, int64_t instance_id, const char *chat_jid, c
 	bool from_me, wa_store_msg_row **out) WA_MUST_CHECK;
 int wa_store_msg_set_status(wa_store *st, int64_t instance_id, const char *chat_jid, const char *msg_id,
 	bool from_me, int status) WA_MUST_CHECK;
+/* Replaces the stored body (a media send gets its url and hashes after the
+ * upload). WA_ENOTFOUND if absent. */
+int wa_store_msg_set_plaintext(wa_store *st, int64_t instance_id, const char *chat_jid, const char *msg_id,
+	bool from_me, const uint8_t *plaintext, size_t plaintext_len) WA_MUST_CHECK;
 void wa_store_msg_row_free(wa_store_msg_row *row);
 
 /* ---- outbox (queued outgoing messages) ---- */

@@ -263,15 +263,19 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	return 0;
 }
 
+/* http.c: media uploads and downloads */
+int wa_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
+
 static const struct lws_protocols wa_protocols[] = {
 	{WA_TR_PROTOCOL_NAME, ws_callback, 0, WA_TR_RX_BUFFER, 0, NULL, WA_TR_TX_PACKET},
+	{"wa-http", wa_http_callback, 0, 16384, 0, NULL, WA_TR_TX_PACKET},
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
 const struct lws_protocols *wa_lws_protocols(size_t *n_out)
 {
 	if (n_out)
-		*n_out = 1;
+		*n_out = 2;
 	return wa_protocols;
 }
 

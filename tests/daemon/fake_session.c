@@ -461,6 +461,26 @@ int wa_session_send_revoke(wa_session *s, const wa_msg_key *target, char **id_ou
 	return fake_queue(s, target->remote_jid, id_out);
 }
 
+/* Media is exercised against wasim with the real libwa (wamd_media.mjs). */
+uint64_t wa_media_kind_max_len(enum wa_media_kind kind)
+{
+	return kind == WA_MEDIA_KIND_DOCUMENT ? 2ull << 30 : 16ull << 20;
+}
+
+int wa_session_send_media(wa_session *s, const char *to, const wa_media_send *m, const wa_send_opts *opts,
+			  char **id_out)
+{
+	(void)s, (void)to, (void)m, (void)opts, (void)id_out;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_session_download_media(wa_session *s, const char *message_json, const char *dest_path, wa_download_fn done,
+			      void *user)
+{
+	(void)s, (void)message_json, (void)dest_path, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
 int wa_session_mark_read(wa_session *s, const wa_msg_key *keys, size_t n)
 {
 	(void)keys, (void)n;

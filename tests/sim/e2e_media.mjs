@@ -3,16 +3,19 @@
 // <token> on wasim's TLS port), Bob's Baileys receives the message and
 // downloads and decrypts it from the URL in it: the bytes must match. The
 // raw endpoints refuse a bad auth token, a token that is not the body's
-// SHA-256, and unknown paths. wasim's certificate is self-signed, so TLS
+// SHA-256, and unknown paths; Range requests get 206 (or 416); an expired
+// blob answers 404/410; blobs are files in the state folder, so they are
+// still there after wasim restarts. wasim's certificate is self-signed, so TLS
 // verification is off in this process (as Baileys' own e2e tests do).
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
 import crypto from 'node:crypto';
-import { startWasim, pairByQr, check, watchdog, baileys } from './harness.mjs';
+import { startWasim, pairByQr, check, watchdog, baileys, tmpDir } from './harness.mjs';
 import { waitHistorySynced, goOnline, createAccount } from './e2e_msg_util.mjs';
 
 watchdog(60);
 const t0 = Date.now();
-const sim = await startWasim(process.argv[2], { tls: true });
+const state = tmpDir('wasim-media-state-');
+const sim = await startWasim(process.argv[2], { tls: true, state });
 const A = '15550005001', B = '15550005002';
 await createAccount(sim, A, 'Alice');
 await createAccount(sim, B, 'Bob');
@@ -56,8 +59,37 @@ check(r.status === 200 && Buffer.compare(Buffer.from(await r.arrayBuffer()), bod
 r = await fetch(`${base}/v/t62.7118-24/nope.enc`);
 check(r.status === 404, 'unknown media path: 404');
 
-console.log(`figures: ${doc.length}-byte document uploaded, delivered, downloaded; total ${Date.now() - t0} ms`);
+// Range on the document's blob
+const blobUrl = `${base}${dm.directPath}`;
+const whole = Buffer.from(await (await fetch(blobUrl)).arrayBuffer());
+r = await fetch(blobUrl, { headers: { range: 'bytes=100-1123' } });
+let part = Buffer.from(await r.arrayBuffer());
+check(r.status === 206 && r.headers.get('content-range') === `bytes 100-1123/${whole.length}` &&
+  Buffer.compare(part, whole.subarray(100, 1124)) === 0, `Range bytes=100-1123: 206 and those bytes (${r.status})`);
+r = await fetch(blobUrl, { headers: { range: 'bytes=-10' } });
+part = Buffer.from(await r.arrayBuffer());
+check(r.status === 206 && Buffer.compare(part, whole.subarray(-10)) === 0, `suffix Range bytes=-10: ${r.status}`);
+r = await fetch(blobUrl, { headers: { range: `bytes=${whole.length}-` } });
+await r.arrayBuffer();
+check(r.status === 416 && r.headers.get('content-range') === `bytes */${whole.length}`, `Range past the end: ${r.status}`);
+
+// blobs are files in the state folder: a restarted wasim still serves them
 await a.stop();
 await b.stop();
 check((await sim.stop()) === 0, 'wasim exited cleanly');
+const sim2 = await startWasim(process.argv[2], { tls: true, state });
+const base2 = `https://127.0.0.1:${sim2.tls_port}`;
+r = await fetch(`${base2}${dm.directPath}`);
+check(r.status === 200 && Buffer.compare(Buffer.from(await r.arrayBuffer()), whole) === 0,
+  'the blob is served again after a wasim restart');
+// the expiry fault
+r = await sim2.api('POST', '/_sim/media/expire', { direct_path: dm.directPath, status: 410 });
+check(r.status === 200, 'expire fault set');
+r = await fetch(`${base2}${dm.directPath}`);
+check(r.status === 410, `expired blob: ${r.status}`);
+r = await sim2.api('POST', '/_sim/media/expire', { direct_path: '/v/nope', status: 410 });
+check(r.status === 400, `expire of a path that is no blob: ${r.status}`);
+
+console.log(`figures: ${doc.length}-byte document uploaded, delivered, downloaded; total ${Date.now() - t0} ms`);
+check((await sim2.stop()) === 0, 'restarted wasim exited cleanly');
 process.exit(0);

@@ -35,11 +35,13 @@ struct pss {
 	char method[8];
 	char path[512];
 	char query[1024];
+	char range[96];
 	uint8_t *body;
 	size_t body_len, body_cap;
 	bool body_too_big;
 	struct sim_http_resp resp;
 	bool have_resp;
+	size_t resp_sent;
 };
 
 struct sim_timer {
@@ -144,6 +146,10 @@ static int http_respond(struct lws *wsi, struct pss *pss)
 	if (lws_add_http_common_headers(wsi, (unsigned)pss->resp.status, ctype,
 		    (lws_filepos_t)pss->resp.body_len, &p, end))
 		return -1;
+	if (pss->resp.content_range[0] &&
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"content-range:",
+		    (const unsigned char *)pss->resp.content_range, (int)strlen(pss->resp.content_range), &p, end))
+		return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	pss->have_resp = true;
@@ -158,6 +164,7 @@ static int http_dispatch(struct lws *wsi, struct pss *pss)
 		.method = pss->method,
 		.path = pss->path,
 		.query = pss->query,
+		.range = pss->range,
 		.body = pss->body,
 		.body_len = pss->body_len,
 	};
@@ -186,6 +193,7 @@ static void pss_http_clear(struct pss *pss)
 	pss->body_too_big = false;
 	http_resp_clear(&pss->resp);
 	pss->have_resp = false;
+	pss->resp_sent = 0;
 }
 
 static int http_begin(struct lws *wsi, struct pss *pss, const char *uri)
@@ -210,6 +218,8 @@ static int http_begin(struct lws *wsi, struct pss *pss, const char *uri)
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0 &&
 	    lws_hdr_copy(wsi, pss->query, sizeof(pss->query), WSI_TOKEN_HTTP_URI_ARGS) < 0)
 		pss->query[0] = 0;
+	if (lws_hdr_copy(wsi, pss->range, sizeof(pss->range), WSI_TOKEN_HTTP_RANGE) < 0)
+		pss->range[0] = 0;
 	char cl[32];
 	long long clen = 0;
 	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
@@ -244,20 +254,33 @@ static int http_body(struct pss *pss, const void *in, size_t len)
 	return 0;
 }
 
+/* The body goes out in 64 KiB writes, one per writeable callback, and the
+ * transaction ends only once lws has flushed all of it: one huge write
+ * left megabytes buffered in lws while the transaction (and its keep-alive
+ * or close) went on, and a slow reader of a large media blob saw the
+ * connection closed partway (Baileys downloading 24 MiB on a busy machine). */
 static int http_writeable(struct lws *wsi, struct pss *pss)
 {
 	if (!pss->have_resp)
 		return 0;
-	pss->have_resp = false;
-	if (pss->resp.body_len) {
-		uint8_t *buf = malloc(LWS_PRE + pss->resp.body_len);
+	if (lws_partial_buffered(wsi)) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	size_t left = pss->resp.body_len - pss->resp_sent;
+	if (left) {
+		size_t chunk = left > 65536 ? 65536 : left;
+		uint8_t *buf = malloc(LWS_PRE + chunk);
 		if (!buf)
 			return -1;
-		memcpy(buf + LWS_PRE, pss->resp.body, pss->resp.body_len);
-		int n = lws_write(wsi, buf + LWS_PRE, pss->resp.body_len, LWS_WRITE_HTTP_FINAL);
+		memcpy(buf + LWS_PRE, pss->resp.body + pss->resp_sent, chunk);
+		int n = lws_write(wsi, buf + LWS_PRE, chunk, chunk == left ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
 		free(buf);
 		if (n < 0)
 			return -1;
+		pss->resp_sent += chunk;
+		lws_callback_on_writable(wsi);
+		return 0;
 	}
 	pss_http_clear(pss);
 	if (lws_http_transaction_completed(wsi))

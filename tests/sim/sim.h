@@ -273,6 +273,7 @@ struct sim_http_req {
 	const char *method;   /* "GET", "POST", ... */
 	const char *path;     /* "/_sim/accounts/155512" (no query) */
 	const char *query;    /* after '?', or "" */
+	const char *range;    /* the Range header, or "" */
 	const uint8_t *body;  /* request body (may be NULL with body_len 0) */
 	size_t body_len;
 	json_t *json;         /* body parsed as JSON when it parses, else NULL (borrowed) */
@@ -280,6 +281,7 @@ struct sim_http_req {
 struct sim_http_resp {
 	int status;                /* default 200 */
 	char content_type[64];     /* default "application/json" */
+	char content_range[96];    /* Content-Range header when set */
 	uint8_t *body;             /* malloc'd, freed by the server */
 	size_t body_len;
 };

@@ -1,17 +1,25 @@
 /* wasim media host (messaging.md §7): the upload and download endpoints
  * media_conn points clients at. Blobs are opaque (the server never sees
- * media keys), kept in memory under a random direct path, and served back
- * whole. POST /mms/<type>/<token>?auth=..&token=.. checks the auth token
- * from media_conn and that the token is the base64url SHA-256 of the body
- * (with or without '=' padding: Baileys strips it, whatsmeow keeps it), then
- * answers {url, direct_path}; the direct path carries a '?' query because
- * whatsmeow appends "&hash=...". DELETE on /mms/ answers 200 (whatsmeow
- * deletes history blobs after download). */
+ * media keys). Each is a file <state>/media/<hex>.enc (a temp folder when
+ * wasim has no state folder), so blobs outlive a wasim restart; their total
+ * size is capped. POST /mms/<type>/<token>?auth=..&token=.. checks the auth
+ * token from media_conn and that the token is the base64url SHA-256 of the
+ * body (with or without '=' padding: Baileys strips it, whatsmeow keeps
+ * it), then answers {url, direct_path}; the direct path carries a '?' query
+ * because whatsmeow appends "&hash=...". GET serves the blob, or one
+ * "bytes=a-b" / "a-" / "-n" Range of it (206). POST /_sim/media/expire
+ * makes a blob answer 404 or 410 from then on (what an expired blob does,
+ * for media-retry work). DELETE on /mms/ answers 200 (whatsmeow deletes
+ * history blobs after download). */
 #include "sim_msg.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "crypto/crypto.h"
 #include "simcore.h" /* the TLS port for absolute URLs */
@@ -20,16 +28,66 @@
 
 #define SIM_MEDIA_AUTH "wasim-media-auth"
 #define SIM_MEDIA_MAX_TOTAL (512u * 1024 * 1024) /* all blobs together */
+#define SIM_MEDIA_PREFIX "/v/t62.7118-24/"
 
-struct blob {
-	struct blob *next;
-	char path[96]; /* "/v/t62.7118-24/<hex>.enc" */
-	uint8_t *data;
-	size_t len;
+struct expired {
+	struct expired *next;
+	char id[40];
+	int status;
 };
 
-static struct blob *g_blobs; /* one wasim process = one media host */
-static size_t g_total;
+static char g_dir[4200];     /* where blob files live */
+static bool g_dir_tmp;       /* a temp folder removed at shutdown */
+static size_t g_total;       /* bytes of all blob files */
+static struct expired *g_expired;
+
+/* "<hex>" of "/v/t62.7118-24/<hex>.enc": false for anything else. */
+static bool blob_id(const char *path, char id[40])
+{
+	if (strncmp(path, SIM_MEDIA_PREFIX, strlen(SIM_MEDIA_PREFIX)) != 0)
+		return false;
+	const char *h = path + strlen(SIM_MEDIA_PREFIX);
+	size_t n = strspn(h, "0123456789abcdef");
+	if (n != 32 || strcmp(h + n, ".enc") != 0)
+		return false;
+	memcpy(id, h, n);
+	id[n] = '\0';
+	return true;
+}
+
+static void blob_file(const char *id, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%s.enc", g_dir, id);
+}
+
+static int dir_init(struct sim *sim)
+{
+	if (g_dir[0])
+		return 0;
+	if (sim->state_dir) {
+		snprintf(g_dir, sizeof(g_dir), "%s/media", sim->state_dir);
+		if (mkdir(g_dir, 0700) != 0 && errno != EEXIST)
+			return WA_EIO;
+	} else {
+		snprintf(g_dir, sizeof(g_dir), "/tmp/wasim-media-XXXXXX");
+		if (!mkdtemp(g_dir))
+			return WA_EIO;
+		g_dir_tmp = true;
+	}
+	/* blobs kept from an earlier run count against the cap */
+	DIR *d = opendir(g_dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL) {
+		char path[4500];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s", g_dir, e->d_name);
+		if (e->d_name[0] != '.' && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			g_total += (size_t)st.st_size;
+	}
+	if (d)
+		closedir(d);
+	return 0;
+}
 
 /* base64url of SHA-256(body) equals token, ignoring '=' padding. */
 static bool token_matches(const uint8_t *body, size_t len, const char *token, size_t token_len)
@@ -59,7 +117,6 @@ static int h_upload(struct sim *sim, const struct sim_http_req *req, struct sim_
 	/* path: /mms/<type>/<token> */
 	const char *rest = req->path + strlen("/mms/");
 	const char *slash = strchr(rest, '/');
-	struct blob *b;
 	uint8_t id[16];
 	char *hex;
 	(void)user;
@@ -75,31 +132,33 @@ static int h_upload(struct sim *sim, const struct sim_http_req *req, struct sim_
 		sim_http_error(resp, 400, "token is not the body's sha256");
 		return 0;
 	}
+	if (dir_init(sim) != 0)
+		return WA_EIO;
 	if (req->body_len > SIM_MEDIA_MAX_TOTAL - g_total) {
 		sim_http_error(resp, 507, "media store full");
 		return 0;
 	}
-	b = calloc(1, sizeof(*b));
-	if (!b || !(b->data = malloc(req->body_len))) {
-		free(b);
-		return WA_ENOMEM;
-	}
-	memcpy(b->data, req->body, req->body_len);
-	b->len = req->body_len;
 	wa_rand_bytes(id, sizeof(id));
 	hex = wa_hex_encode(id, sizeof(id));
-	if (!hex) {
-		free(b->data);
-		free(b);
+	if (!hex)
 		return WA_ENOMEM;
+	char file[4300], tmp[4310];
+	blob_file(hex, file, sizeof(file));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+	FILE *f = fopen(tmp, "wb");
+	bool ok = f && fwrite(req->body, 1, req->body_len, f) == req->body_len;
+	if (f && fclose(f) != 0)
+		ok = false;
+	if (!ok || rename(tmp, file) != 0) {
+		unlink(tmp);
+		free(hex);
+		sim_http_error(resp, 500, "cannot store the blob");
+		return 0;
 	}
-	snprintf(b->path, sizeof(b->path), "/v/t62.7118-24/%s.enc", hex);
-	free(hex);
-	b->next = g_blobs;
-	g_blobs = b;
-	g_total += b->len;
+	g_total += req->body_len;
 	char direct[160], url[256];
-	snprintf(direct, sizeof(direct), "%s?ccb=11-4&oh=wasim&oe=0&_nc_sid=wasim", b->path);
+	snprintf(direct, sizeof(direct), SIM_MEDIA_PREFIX "%s.enc?ccb=11-4&oh=wasim&oe=0&_nc_sid=wasim", hex);
+	free(hex);
 	int port = sim_core(sim)->tls_port > 0 ? sim_core(sim)->tls_port : sim_core(sim)->port;
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", port, direct);
 	json_t *o = json_object();
@@ -109,23 +168,110 @@ static int h_upload(struct sim *sim, const struct sim_http_req *req, struct sim_
 	return 0;
 }
 
+/* One Range "bytes=a-b" | "a-" | "-n" over total: 1 and [*off, *off+*n),
+ * 0 for none (or one we do not honour), -1 unsatisfiable. */
+static int parse_range(const char *h, size_t total, size_t *off, size_t *n)
+{
+	if (!h || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+		return 0;
+	const char *p = h + 6, *dash = strchr(p, '-');
+	char *e;
+	if (!dash)
+		return 0;
+	if (p == dash) {
+		unsigned long long k = strtoull(dash + 1, &e, 10);
+		if (*e || k == 0 || total == 0)
+			return -1;
+		*n = k > total ? total : (size_t)k;
+		*off = total - *n;
+		return 1;
+	}
+	unsigned long long a = strtoull(p, &e, 10), b = total ? total - 1 : 0;
+	if (e != dash)
+		return 0;
+	if (dash[1]) {
+		b = strtoull(dash + 1, &e, 10);
+		if (*e || b < a)
+			return 0;
+		if (b >= total)
+			b = total - 1;
+	}
+	if (a >= total)
+		return -1;
+	*off = (size_t)a;
+	*n = (size_t)(b - a + 1);
+	return 1;
+}
+
 static int h_download(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	char id[40], file[4300];
+	(void)user;
+	if (!blob_id(req->path, id) || dir_init(sim) != 0) {
+		sim_http_error(resp, 404, "no such media");
+		return 0;
+	}
+	for (struct expired *x = g_expired; x; x = x->next)
+		if (strcmp(x->id, id) == 0) {
+			sim_http_error(resp, x->status, "media expired");
+			return 0;
+		}
+	blob_file(id, file, sizeof(file));
+	FILE *f = fopen(file, "rb");
+	struct stat st;
+	if (!f || fstat(fileno(f), &st) != 0) {
+		if (f)
+			fclose(f);
+		sim_http_error(resp, 404, "no such media");
+		return 0;
+	}
+	size_t total = (size_t)st.st_size, off = 0, n = total;
+	int r = parse_range(req->range, total, &off, &n);
+	if (r < 0) {
+		fclose(f);
+		snprintf(resp->content_range, sizeof(resp->content_range), "bytes */%zu", total);
+		sim_http_error(resp, 416, "range not satisfiable");
+		return 0;
+	}
+	resp->body = malloc(n ? n : 1);
+	bool ok = resp->body && fseeko(f, (off_t)off, SEEK_SET) == 0 && fread(resp->body, 1, n, f) == n;
+	fclose(f);
+	if (!ok)
+		return WA_EIO;
+	resp->body_len = n;
+	resp->status = r ? 206 : 200;
+	if (r)
+		snprintf(resp->content_range, sizeof(resp->content_range), "bytes %zu-%zu/%zu", off, off + n - 1, total);
+	snprintf(resp->content_type, sizeof(resp->content_type), "application/octet-stream");
+	return 0;
+}
+
+/* POST /_sim/media/expire {"direct_path" (or "url"), "status": 404|410}:
+ * the blob answers that status from now on (its file stays). */
+static int h_expire(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
 {
 	(void)sim;
 	(void)user;
-	for (struct blob *b = g_blobs; b; b = b->next) {
-		if (strcmp(b->path, req->path) != 0)
-			continue;
-		resp->body = malloc(b->len);
-		if (!resp->body)
-			return WA_ENOMEM;
-		memcpy(resp->body, b->data, b->len);
-		resp->body_len = b->len;
-		resp->status = 200;
-		snprintf(resp->content_type, sizeof(resp->content_type), "application/octet-stream");
+	const char *p = json_string_value(json_object_get(req->json, "direct_path"));
+	const char *u = json_string_value(json_object_get(req->json, "url"));
+	if (!p && u && strncmp(u, "https://", 8) == 0)
+		p = strchr(u + 8, '/');
+	json_int_t st = json_integer_value(json_object_get(req->json, "status"));
+	char path[512], id[40];
+	snprintf(path, sizeof(path), "%s", p ? p : "");
+	path[strcspn(path, "?")] = '\0';
+	if (!blob_id(path, id) || (st != 0 && st != 404 && st != 410)) {
+		sim_http_error(resp, 400, "need direct_path (or url) of a blob and status 404 or 410");
 		return 0;
 	}
-	sim_http_error(resp, 404, "no such media");
+	struct expired *x = calloc(1, sizeof(*x));
+	if (!x)
+		return WA_ENOMEM;
+	snprintf(x->id, sizeof(x->id), "%s", id);
+	x->status = st ? (int)st : 410;
+	x->next = g_expired;
+	g_expired = x;
+	sim_http_json(resp, 200, json_pack("{s:b, s:i}", "ok", 1, "status", x->status));
 	return 0;
 }
 
@@ -140,12 +286,26 @@ static int h_delete(struct sim *sim, const struct sim_http_req *req, struct sim_
 
 void sim_media_shutdown(void)
 {
-	while (g_blobs) {
-		struct blob *b = g_blobs;
-		g_blobs = b->next;
-		free(b->data);
-		free(b);
+	while (g_expired) {
+		struct expired *x = g_expired;
+		g_expired = x->next;
+		free(x);
 	}
+	if (g_dir_tmp) {
+		DIR *d = opendir(g_dir);
+		struct dirent *e;
+		while (d && (e = readdir(d)) != NULL) {
+			char path[4500];
+			snprintf(path, sizeof(path), "%s/%s", g_dir, e->d_name);
+			if (e->d_name[0] != '.')
+				unlink(path);
+		}
+		if (d)
+			closedir(d);
+		rmdir(g_dir);
+	}
+	g_dir[0] = '\0';
+	g_dir_tmp = false;
 	g_total = 0;
 }
 
@@ -153,5 +313,6 @@ int sim_media_init(struct sim *sim)
 {
 	int rc = sim_http_register(sim, "POST", "/mms/", h_upload, NULL);
 	rc = rc ? rc : sim_http_register(sim, "GET", "/v/", h_download, NULL);
+	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/media/expire", h_expire, NULL);
 	return rc ? rc : sim_http_register(sim, "DELETE", "/mms/", h_delete, NULL);
 }

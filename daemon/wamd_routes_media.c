@@ -1,0 +1,646 @@
+/* Evolution's media routes: /message/sendMedia, /message/sendWhatsAppAudio,
+ * /message/sendSticker, /chat/getBase64FromMediaMessage, and wamd's own
+ * /wamd/media/{instance}/{id} that streams a received file (with Range).
+ *
+ * Input is staged in <data>/media (owner-only) in chunks: base64 is decoded
+ * 64 KiB at a time into a file that libwa then owns (it encrypts and
+ * uploads it from there, and removes it once the message is sent). Nothing
+ * is queued on bad input. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "util/codec.h"
+#include "wamd_routes.h"
+
+#define B64_CHUNK 65536 /* multiple of 4 */
+
+/* <data>/media, created owner-only; path gets "<data>/media/<prefix><hex>". */
+static int stage_path(struct wamd *d, const char *prefix, char *path, size_t cap)
+{
+	char dir[1024];
+	snprintf(dir, sizeof dir, "%s/media", d->cfg.data_dir);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return WA_EIO;
+	uint8_t r[12];
+	if (RAND_bytes(r, sizeof r) != 1)
+		return WA_EIO;
+	char *hex = wa_hex_encode(r, sizeof r);
+	if (!hex)
+		return WA_ENOMEM;
+	int n = snprintf(path, cap, "%s/%s%s", dir, prefix, hex);
+	free(hex);
+	return n > 0 && (size_t)n < cap ? 0 : WA_ETOOBIG;
+}
+
+static bool b64_char(char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '+' ||
+	       ch == '/';
+}
+
+/* Decodes bare base64 into a new owner-only file, chunk by chunk. Returns
+ * 0, WA_EMALFORMED (not base64), WA_ETOOBIG (over max), WA_EIO. */
+static int stage_base64(struct wamd *d, const char *b64, uint64_t max, char *path, size_t cap, uint64_t *len_out)
+{
+	size_t n = strlen(b64);
+	/* strict: only the alphabet, '=' padding at the very end, length % 4 == 0 */
+	size_t pad = 0;
+	while (pad < 2 && n > pad && b64[n - 1 - pad] == '=')
+		pad++;
+	if (n == 0 || n % 4 != 0)
+		return WA_EMALFORMED;
+	for (size_t i = 0; i < n - pad; i++)
+		if (!b64_char(b64[i]))
+			return WA_EMALFORMED;
+	if ((uint64_t)(n / 4 * 3 - pad) > max)
+		return WA_ETOOBIG;
+	int rc = stage_path(d, "send-", path, cap);
+	if (rc)
+		return rc;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return WA_EIO;
+	uint64_t total = 0;
+	for (size_t off = 0; off < n && rc == 0; off += B64_CHUNK) {
+		size_t k = n - off < B64_CHUNK ? n - off : B64_CHUNK;
+		uint8_t *buf = NULL;
+		size_t bl = 0;
+		rc = wa_b64_decode(b64 + off, k, &buf, &bl);
+		if (rc) {
+			rc = WA_EMALFORMED;
+			break;
+		}
+		if (bl && write(fd, buf, bl) != (ssize_t)bl)
+			rc = WA_EIO;
+		total += bl;
+		free(buf);
+	}
+	if (close(fd) != 0 && rc == 0)
+		rc = WA_EIO;
+	if (rc) {
+		unlink(path);
+		return rc;
+	}
+	*len_out = total;
+	return 0;
+}
+
+static const struct {
+	const char *ext, *mime;
+} mime_table[] = {
+	{"jpg", "image/jpeg"}, {"jpeg", "image/jpeg"}, {"png", "image/png"}, {"gif", "image/gif"},
+	{"webp", "image/webp"}, {"mp4", "video/mp4"}, {"3gp", "video/3gpp"}, {"mov", "video/quicktime"},
+	{"ogg", "audio/ogg"}, {"opus", "audio/ogg"}, {"mp3", "audio/mpeg"}, {"m4a", "audio/mp4"},
+	{"aac", "audio/aac"}, {"wav", "audio/wav"}, {"pdf", "application/pdf"}, {"txt", "text/plain"},
+	{"csv", "text/csv"}, {"zip", "application/zip"}, {"json", "application/json"},
+	{"doc", "application/msword"}, {"xls", "application/vnd.ms-excel"},
+	{"docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+	{"xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+};
+
+static const char *mime_of(const char *file_name)
+{
+	const char *dot = file_name ? strrchr(file_name, '.') : NULL;
+	if (!dot)
+		return NULL;
+	for (size_t i = 0; i < sizeof mime_table / sizeof *mime_table; i++)
+		if (strcasecmp(dot + 1, mime_table[i].ext) == 0)
+			return mime_table[i].mime;
+	return NULL;
+}
+
+static const char *const kind_names[] = {"image", "video", "audio", "document", "sticker"};
+static const char *const kind_types[] = {"imageMessage", "videoMessage", "audioMessage", "documentMessage",
+	"stickerMessage"};
+
+/* A send whose file is staged (or being fetched): what the answer needs. */
+struct send_job {
+	struct wamd_ticket *tk;
+	struct wamd *d;
+	char tenant[WA_STORE_NAME_MAX];
+	char jid[WA_STORE_JID_MAX];
+	enum wa_media_kind kind;
+	char *mimetype, *caption, *file_name; /* mimetype NULL: from the fetch's Content-Type */
+	bool ptt;
+	char path[1200];
+};
+
+static void send_job_free(struct send_job *j)
+{
+	free(j->mimetype);
+	free(j->caption);
+	free(j->file_name);
+	free(j);
+}
+
+/* The file is staged (len bytes): queue it and answer. */
+static void send_staged(struct wamd_conn *c, struct wamd_tenant *t, struct send_job *j, uint64_t len)
+{
+	static const char *const def_mime[] = {"image/jpeg", "video/mp4", "audio/mpeg", "application/octet-stream",
+		"image/webp"};
+	const char *mimetype = j->mimetype ? j->mimetype : def_mime[j->kind];
+	wa_media_send m = {
+		.kind = j->kind, .path = j->path, .mimetype = mimetype, .caption = j->caption,
+		.file_name = j->file_name, .ptt = j->ptt,
+	};
+	char *id = NULL;
+	int rc = wamd_tenant_send_media(t, j->jid, &m, &id);
+	if (rc != 0 || !id) {
+		unlink(j->path); /* not queued: still ours */
+		free(id);
+		wamd_reply_error(c, rc == WA_ESTATE ? 500 : 400,
+				 rc == WA_ESTATE ? json_string("Connection Closed") : json_pack("[s]", wa_strerror(rc ? rc : WA_ENOMEM)));
+		return;
+	}
+	wamd_lat_accepted(t, id, c->t_dispatch_ns);
+	char fl[24];
+	snprintf(fl, sizeof fl, "%llu", (unsigned long long)len);
+	json_t *mm = json_pack("{s:s, s:s}", "mimetype", mimetype, "fileLength", fl);
+	if (j->caption)
+		json_object_set_new(mm, "caption", json_string(j->caption));
+	if (j->file_name && j->kind == WA_MEDIA_KIND_DOCUMENT)
+		json_object_set_new(mm, "fileName", json_string(j->file_name));
+	if (j->kind == WA_MEDIA_KIND_AUDIO)
+		json_object_set_new(mm, "ptt", json_boolean(j->ptt));
+	json_t *msg = json_object();
+	json_object_set_new(msg, kind_types[j->kind], mm);
+	json_t *rec = wamd_sent_record_msg(t, j->jid, id, msg, kind_types[j->kind], wamd_now_ms() / 1000);
+	free(id);
+	wamd_emit(t, "SEND_MESSAGE", json_deep_copy(rec));
+	wamd_reply_json(c, 201, rec);
+}
+
+static void fetched(void *arg, const char *why, uint64_t len, const char *content_type)
+{
+	struct send_job *j = arg;
+	struct wamd_conn *c = j->tk->c;
+	free(j->tk);
+	struct wamd_tenant *t = c ? wamd_tenant_find(j->d, j->tenant) : NULL;
+	if (c)
+		c->ticket = NULL;
+	if (!c || !t || why) {
+		unlink(j->path);
+		if (c && why)
+			wamd_reply_error(c, 400, json_pack("[s]", why));
+		else if (c)
+			wamd_reply_error(c, 404, msg1("The \"%s\" instance does not exist", j->tenant));
+		send_job_free(j);
+		return;
+	}
+	if (!j->mimetype && content_type && *content_type && strlen(content_type) < 128 &&
+	    strncmp(content_type, "application/octet-stream", 24) != 0)
+		j->mimetype = strdup(content_type);
+	send_staged(c, t, j, len);
+	send_job_free(j);
+}
+
+/* The common part of the three send routes. mimetype NULL: from the URL's
+ * Content-Type, else the kind's default. */
+static void send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body, enum wa_media_kind kind,
+	const char *media, const char *mimetype, const char *caption, const char *file_name, bool ptt)
+{
+	const char *number = jstr(body, "number");
+	if (!number) {
+		bad_request(c, "instance requires property \"number\"");
+		return;
+	}
+	char jid[WA_STORE_JID_MAX];
+	if (wamd_normalize_number(number, jid, sizeof jid) != 0) {
+		wamd_reply_error(c, 400, json_pack("[{s:s, s:b, s:s}]", "jid", number, "exists", 0, "number", number));
+		return;
+	}
+	if (!media || !*media) {
+		bad_request(c, "Owned media must be a url or base64");
+		return;
+	}
+	if (!wamd_tenant_is_paired(t)) {
+		wamd_reply_error(c, 500, json_string("Connection Closed"));
+		return;
+	}
+	struct send_job *j = calloc(1, sizeof *j);
+	if (!j || (mimetype && !(j->mimetype = strdup(mimetype))) || (caption && !(j->caption = strdup(caption))) ||
+	    (file_name && !(j->file_name = strdup(file_name)))) {
+		if (j)
+			send_job_free(j);
+		wamd_reply_error(c, 500, json_string("out of memory"));
+		return;
+	}
+	j->d = c->d;
+	snprintf(j->tenant, sizeof j->tenant, "%s", t->name);
+	snprintf(j->jid, sizeof j->jid, "%s", jid);
+	j->kind = kind;
+	j->ptt = ptt;
+	uint64_t max = wa_media_kind_max_len(kind), len = 0;
+	if (strncmp(media, "http://", 7) == 0 || strncmp(media, "https://", 8) == 0) {
+		int rc = stage_path(c->d, "send-", j->path, sizeof j->path);
+		int fd = rc == 0 ? open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+		struct wamd_ticket *tk = fd >= 0 ? calloc(1, sizeof *tk) : NULL;
+		if (!tk) {
+			if (fd >= 0) {
+				close(fd);
+				unlink(j->path);
+			}
+			send_job_free(j);
+			wamd_reply_error(c, 500, json_pack("[s]", "cannot stage the media"));
+			return;
+		}
+		tk->c = c;
+		c->ticket = tk;
+		j->tk = tk;
+		char why[300];
+		const char *refused = wamd_media_fetch_start(c->d, media, fd, max, fetched, j, why, sizeof why);
+		if (refused) {
+			c->ticket = NULL;
+			free(tk);
+			close(fd);
+			unlink(j->path);
+			send_job_free(j);
+			wamd_reply_error(c, 400, msg1("media URL refused: %s", refused));
+		}
+		return;
+	}
+	int rc = stage_base64(c->d, media, max, j->path, sizeof j->path, &len);
+	if (rc == WA_EMALFORMED)
+		bad_request(c, "Owned media must be a url or base64");
+	else if (rc == WA_ETOOBIG)
+		wamd_reply_error(c, 400, msg1("%s over WhatsApp's limit of %llu bytes", kind_names[kind],
+						 (unsigned long long)max));
+	else if (rc)
+		wamd_reply_error(c, 500, json_pack("[s]", wa_strerror(rc)));
+	else
+		send_staged(c, t, j, len);
+	send_job_free(j);
+}
+
+void wamd_h_send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	json_t *src = json_object_get(body, "mediaMessage"); /* v1 form */
+	if (!json_is_object(src))
+		src = body;
+	const char *mt = jstr(src, "mediatype");
+	enum wa_media_kind kind;
+	if (!mt) {
+		bad_request(c, "instance requires property \"mediatype\"");
+		return;
+	}
+	if (strcmp(mt, "image") == 0)
+		kind = WA_MEDIA_KIND_IMAGE;
+	else if (strcmp(mt, "video") == 0)
+		kind = WA_MEDIA_KIND_VIDEO;
+	else if (strcmp(mt, "audio") == 0)
+		kind = WA_MEDIA_KIND_AUDIO;
+	else if (strcmp(mt, "document") == 0)
+		kind = WA_MEDIA_KIND_DOCUMENT;
+	else {
+		bad_request(c, "mediatype must be one of image, video, audio, document");
+		return;
+	}
+	const char *media = jstr(src, "media");
+	const char *file_name = jstr(src, "fileName");
+	if (kind == WA_MEDIA_KIND_DOCUMENT && !file_name && media && strncmp(media, "http", 4) != 0) {
+		wamd_reply_error(c, 400, json_pack("[s]", "For base64 the file name must be informed."));
+		return;
+	}
+	static const char *const def_name[] = {"image.jpg", "video.mp4", "audio.mp3", "document", ""};
+	char seg[256];
+	if (!file_name && kind == WA_MEDIA_KIND_DOCUMENT && media) {
+		/* a document URL's last path segment, as Evolution */
+		const char *q = media + strcspn(media, "?#");
+		const char *sl = q;
+		while (sl > media && sl[-1] != '/')
+			sl--;
+		snprintf(seg, sizeof seg, "%.*s", (int)(q - sl), sl);
+		file_name = seg[0] ? seg : NULL;
+	}
+	if (!file_name)
+		file_name = def_name[kind];
+	const char *mimetype = jstr(src, "mimetype");
+	bool url = media && (strncmp(media, "http://", 7) == 0 || strncmp(media, "https://", 8) == 0);
+	/* from the file name when there is one, else the URL's Content-Type,
+	 * else the kind's default */
+	if (!mimetype && (!url || jstr(src, "fileName") || kind == WA_MEDIA_KIND_DOCUMENT))
+		mimetype = mime_of(file_name);
+	const char *caption = kind == WA_MEDIA_KIND_AUDIO ? NULL : jstr(src, "caption");
+	send_media(c, t, body, kind, media, mimetype, caption, file_name, false);
+}
+
+/* No conversion: the bytes must already be what WhatsApp plays as a voice
+ * note (OGG/Opus); they are sent as they are, marked ptt. */
+void wamd_h_send_audio(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	json_t *src = json_object_get(body, "audioMessage"); /* v1 form */
+	if (!json_is_object(src))
+		src = body;
+	send_media(c, t, body, WA_MEDIA_KIND_AUDIO, jstr(src, "audio"), "audio/ogg; codecs=opus", NULL, NULL, true);
+}
+
+void wamd_h_send_sticker(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	json_t *src = json_object_get(body, "stickerMessage"); /* v1 form */
+	if (!json_is_object(src))
+		src = body;
+	send_media(c, t, body, WA_MEDIA_KIND_STICKER, jstr(src, "sticker"), "image/webp", NULL, NULL, false);
+}
+
+/* ---- getBase64FromMediaMessage ---- */
+
+struct b64_job {
+	struct wamd_ticket *tk;
+	char path[1200];
+	json_t *media; /* the media message object (for the answer's fields) */
+	char type[32];
+	char id[128];
+};
+
+static void b64_done(void *user, int err, uint64_t len)
+{
+	struct b64_job *j = user;
+	struct wamd_conn *c = j->tk->c;
+	free(j->tk);
+	if (c)
+		c->ticket = NULL;
+	json_t *ans = NULL;
+	if (c && err == 0) {
+		int fd = open(j->path, O_RDONLY | O_CLOEXEC);
+		uint8_t *buf = fd >= 0 ? malloc(len ? len : 1) : NULL;
+		size_t got = 0;
+		while (buf && got < len) {
+			ssize_t r = read(fd, buf + got, len - got);
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+		}
+		if (fd >= 0)
+			close(fd);
+		char *b64 = buf && got == len ? wamd_b64(buf, len) : NULL;
+		free(buf);
+		if (b64) {
+			const char *fname = jstr(j->media, "fileName");
+			char defname[160];
+			const char *mime = jstr(j->media, "mimetype");
+			const char *slash = mime ? strchr(mime, '/') : NULL;
+			snprintf(defname, sizeof defname, "%s.%.*s", j->id, slash ? (int)strcspn(slash + 1, "; ") : 3,
+				 slash ? slash + 1 : "bin");
+			json_t *fl = json_object_get(j->media, "fileLength");
+			ans = json_pack("{s:s, s:s, s:o, s:{s:O, s:o, s:o}, s:s, s:s, s:n}", "mediaType", j->type,
+					"fileName", fname ? fname : defname, "caption",
+					jstr(j->media, "caption") ? json_string(jstr(j->media, "caption")) : json_null(),
+					"size", "fileLength", fl ? fl : json_null(), "height",
+					json_object_get(j->media, "height") ? json_deep_copy(json_object_get(j->media, "height")) : json_null(),
+					"width",
+					json_object_get(j->media, "width") ? json_deep_copy(json_object_get(j->media, "width")) : json_null(),
+					"mimetype", mime ? mime : "application/octet-stream", "base64", b64, "buffer");
+			free(b64);
+		}
+	}
+	unlink(j->path);
+	if (c) {
+		if (ans)
+			wamd_reply_json(c, 201, ans);
+		else if (err == WA_ENOTFOUND)
+			wamd_reply_error(c, 400, json_pack("[s]", "media is no longer on the server (expired)"));
+		else
+			wamd_reply_error(c, 400, msg1("media download failed: %s", wa_strerror(err ? err : WA_ENOMEM)));
+	}
+	json_decref(j->media);
+	free(j);
+}
+
+/* The stored record of a message by key id (borrowed from *rows). */
+static json_t *record_by_id(struct wamd_conn *c, struct wamd_tenant *t, const char *id)
+{
+	wa_store_mrec_query q;
+	memset(&q, 0, sizeof q);
+	q.from_me = -1;
+	q.key_id = id;
+	q.limit = 1;
+	wa_store_mrec_row *rows = NULL;
+	size_t n = 0;
+	int64_t total = 0;
+	if (wa_store_msgrec_find(c->d->store, t->id, &q, &rows, &n, &total) != 0 || n == 0) {
+		wa_store_mrec_rows_free(rows, n);
+		return NULL;
+	}
+	json_t *rec = json_loadb(rows[0].record, rows[0].record_len, 0, NULL);
+	wa_store_mrec_rows_free(rows, n);
+	return rec;
+}
+
+/* Finds the media message object in a Message (JSON); *type its name. */
+static json_t *media_of(json_t *message, const char **type)
+{
+	for (size_t i = 0; i < sizeof kind_types / sizeof *kind_types; i++) {
+		json_t *m = json_object_get(message, kind_types[i]);
+		if (json_is_object(m)) {
+			*type = kind_types[i];
+			return m;
+		}
+	}
+	return NULL;
+}
+
+/* Starts the download of a message's media to a new staged file; done as b64_done. */
+static int start_download(struct wamd_conn *c, struct wamd_tenant *t, json_t *message, const char *id,
+	void (*done)(void *, int, uint64_t), void *user_of_job, char *path, size_t cap)
+{
+	char *mj = json_dumps(message, JSON_COMPACT);
+	if (!mj)
+		return WA_ENOMEM;
+	int rc = stage_path(c->d, "dl-", path, cap);
+	if (rc == 0)
+		rc = wamd_tenant_download_media(t, mj, path, done, user_of_job);
+	free(mj);
+	(void)id;
+	return rc;
+}
+
+void wamd_h_get_base64(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	json_t *m = json_object_get(body, "message");
+	json_t *key = json_object_get(m, "key");
+	const char *id = jstr(key, "id");
+	json_t *message = json_object_get(m, "message");
+	json_t *rec = NULL;
+	if (!json_is_object(message) && id) {
+		rec = record_by_id(c, t, id);
+		message = json_object_get(rec, "message");
+	}
+	if (!id || !json_is_object(message)) {
+		json_decref(rec);
+		wamd_reply_error(c, 400, json_pack("[s]", id ? "Message not found" : "message.key.id is required"));
+		return;
+	}
+	const char *type = NULL;
+	json_t *media = media_of(message, &type);
+	if (!media) {
+		json_decref(rec);
+		wamd_reply_error(c, 400, json_pack("[s]", "The message is not of the media type"));
+		return;
+	}
+	if (!t->sess) {
+		json_decref(rec);
+		wamd_reply_error(c, 500, json_string("Connection Closed"));
+		return;
+	}
+	struct b64_job *j = calloc(1, sizeof *j);
+	struct wamd_ticket *tk = calloc(1, sizeof *tk);
+	if (!j || !tk) {
+		free(j);
+		free(tk);
+		json_decref(rec);
+		wamd_reply_error(c, 500, json_string("out of memory"));
+		return;
+	}
+	j->tk = tk;
+	j->media = json_incref(media);
+	snprintf(j->type, sizeof j->type, "%s", type);
+	snprintf(j->id, sizeof j->id, "%s", id);
+	tk->c = c;
+	c->ticket = tk;
+	int rc = start_download(c, t, message, id, b64_done, j, j->path, sizeof j->path);
+	json_decref(rec);
+	if (rc != 0) {
+		c->ticket = NULL;
+		free(tk);
+		json_decref(j->media);
+		free(j);
+		wamd_reply_error(c, 400, msg1("media download failed: %s", wa_strerror(rc)));
+	}
+}
+
+/* ---- GET /wamd/media/{instance}?id=<message id>: the file itself ---- */
+
+struct stream_job {
+	struct wamd_ticket *tk;
+	char path[1200];
+	char mime[128];
+	char range[96]; /* the request's Range header or "" */
+};
+
+/* "bytes=a-b" | "bytes=a-" | "bytes=-n" against total: 0 and [*off, *off + *len),
+ * 1 when there is no usable range (whole file), -1 when unsatisfiable. */
+static int parse_range(const char *h, uint64_t total, uint64_t *off, uint64_t *len)
+{
+	if (!h[0])
+		return 1;
+	if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+		return 1; /* other units and multiple ranges: the whole file (RFC 9110 allows it) */
+	const char *p = h + 6, *dash = strchr(p, '-');
+	if (!dash)
+		return 1;
+	char *e;
+	if (p == dash) { /* suffix */
+		unsigned long long n = strtoull(dash + 1, &e, 10);
+		if (e == dash + 1 || *e || n == 0)
+			return -1;
+		if (n > total)
+			n = total;
+		*off = total - n;
+		*len = n;
+		return total ? 0 : -1;
+	}
+	unsigned long long a = strtoull(p, &e, 10);
+	if (e != dash)
+		return 1;
+	unsigned long long b = total ? total - 1 : 0;
+	if (dash[1]) {
+		b = strtoull(dash + 1, &e, 10);
+		if (*e || b < a)
+			return 1;
+		if (b >= total)
+			b = total - 1;
+	}
+	if (a >= total)
+		return -1;
+	*off = a;
+	*len = b - a + 1;
+	return 0;
+}
+
+static void stream_done(void *user, int err, uint64_t len)
+{
+	struct stream_job *j = user;
+	struct wamd_conn *c = j->tk->c;
+	free(j->tk);
+	int fd = err == 0 && c ? open(j->path, O_RDONLY | O_CLOEXEC) : -1;
+	unlink(j->path); /* the open descriptor keeps it readable until the answer is out */
+	if (c) {
+		c->ticket = NULL;
+		uint64_t off = 0, n = len;
+		int pr = parse_range(j->range, len, &off, &n);
+		char cr[96];
+		if (fd < 0)
+			wamd_reply_error(c, err == WA_ENOTFOUND ? 404 : 502,
+					 msg1("media download failed: %s", wa_strerror(err ? err : WA_EIO)));
+		else if (pr < 0) {
+			close(fd);
+			wamd_reply_error(c, 416, msg1("Range not satisfiable (the file has %llu bytes)",
+						      (unsigned long long)len));
+		} else if (pr == 0) {
+			snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)off,
+				 (unsigned long long)(off + n - 1), (unsigned long long)len);
+			wamd_reply_file(c, 206, fd, off, n, j->mime, cr);
+		} else {
+			wamd_reply_file(c, 200, fd, 0, len, j->mime, NULL);
+		}
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	free(j);
+}
+
+void wamd_h_media_stream(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	(void)body;
+	char idb[160];
+	const char *id = lws_get_urlarg_by_name(c->wsi, "id=", idb, sizeof idb);
+	if (!id || !*id) {
+		wamd_reply_error(c, 400, json_pack("[s]", "the message id is required: ?id=<key.id>"));
+		return;
+	}
+	json_t *rec = record_by_id(c, t, id);
+	json_t *message = json_object_get(rec, "message");
+	const char *type = NULL;
+	json_t *media = json_is_object(message) ? media_of(message, &type) : NULL;
+	if (!media) {
+		json_decref(rec);
+		wamd_reply_error(c, 404, json_pack("[s]", rec ? "The message is not of the media type" : "Message not found"));
+		return;
+	}
+	if (!t->sess) {
+		json_decref(rec);
+		wamd_reply_error(c, 500, json_string("Connection Closed"));
+		return;
+	}
+	struct stream_job *j = calloc(1, sizeof *j);
+	struct wamd_ticket *tk = calloc(1, sizeof *tk);
+	if (!j || !tk) {
+		free(j);
+		free(tk);
+		json_decref(rec);
+		wamd_reply_error(c, 500, json_string("out of memory"));
+		return;
+	}
+	const char *mime = jstr(media, "mimetype");
+	snprintf(j->mime, sizeof j->mime, "%s", mime && !strpbrk(mime, "\r\n") ? mime : "application/octet-stream");
+	if (lws_hdr_copy(c->wsi, j->range, sizeof j->range, WSI_TOKEN_HTTP_RANGE) < 0)
+		j->range[0] = '\0';
+	j->tk = tk;
+	tk->c = c;
+	c->ticket = tk;
+	int rc = start_download(c, t, message, id, stream_done, j, j->path, sizeof j->path);
+	json_decref(rec);
+	if (rc != 0) {
+		c->ticket = NULL;
+		free(tk);
+		free(j);
+		wamd_reply_error(c, 502, msg1("media download failed: %s", wa_strerror(rc)));
+	}
+}

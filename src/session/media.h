@@ -1,0 +1,41 @@
+/* The media half's shared parts (src/session, internal): media.c owns
+ * media_conn and uploads (the outbox's 'M' rows), media_dl.c downloads. */
+#ifndef WA_SESSION_MEDIA_H
+#define WA_SESSION_MEDIA_H
+
+#include "media/cipher.h"
+#include "session/msgstate.h"
+#include "transport/http.h"
+
+#define WA_MEDIA_MAX_HOSTS 4
+#define WA_MEDIA_TICK (4u << 20)          /* cipher bytes per loop turn */
+#define WA_MEDIA_IO (64u << 10)           /* file read size */
+#define WA_MEDIA_IDLE_MS 30000u           /* a transfer without progress this long fails */
+#define WA_MEDIA_CONN_TTL_DEFAULT_S 300
+#define WA_MEDIA_RESP_MAX 8192            /* upload answer (JSON) */
+#define WA_MEDIA_ORIGIN "https://web.whatsapp.com"
+#define WA_MEDIA_KINDS 5
+
+struct wa_media_up;
+struct wa_media_dl;
+
+struct wa_media_state {
+	char auth[512];
+	char hosts[WA_MEDIA_MAX_HOSTS][256];
+	size_t n_hosts;
+	int64_t expires_ms; /* wa_mono_ms; 0: none */
+	struct wa_media_up *up;
+	struct wa_media_dl *dls;
+};
+
+/* Baileys' content names and HKDF key types of the five kinds. */
+extern const char *const wa_media_kind_json[WA_MEDIA_KINDS];
+extern const enum wa_media_type wa_media_kind_keys[WA_MEDIA_KINDS];
+/* s->msg->media, created on first use (NULL without memory). */
+struct wa_media_state *wa_media_state_of(wa_session *s);
+/* read(2) of up to cap bytes, retried on EINTR. */
+int wa_media_read_some(int fd, uint8_t *buf, size_t cap, size_t *n) WA_MUST_CHECK;
+/* media_dl.c: ends every download with WA_ECLOSED (session free). */
+void wa_media_downloads_end(wa_session *s);
+
+#endif

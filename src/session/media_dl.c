@@ -1,0 +1,342 @@
+/* Media downloads (messaging.md §7): GET the blob into <dest>.enc while
+ * pass 1 of the cipher checks it (length, fileEncSha256, MAC), then pass 2
+ * decrypts it to <dest>.part in ticks (WA_MEDIA_TICK bytes per loop turn),
+ * checks fileSha256 and renames it to <dest>. A connection that ends
+ * before any byte of the body is asked again, twice at most. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "session/media.h"
+#include "transport/ws.h"
+#include "util/codec.h"
+#include "util/log.h"
+
+#define MOD "media"
+
+typedef struct wa_media_dl {
+	struct wa_media_dl *next;
+	wa_session *s;
+	wa_download_fn done;
+	void *user;
+	char *dest, *enc_path, *part_path;
+	wa_media_keys keys;
+	uint8_t enc_sha[32], file_sha[32];
+	bool has_enc_sha, has_file_sha;
+	uint64_t expect_len;
+	wa_media_dec *dec;
+	int fd_enc, fd_part;
+	wa_http_req *http;
+	void *timer;
+	int status;
+	bool pass2;
+	uint64_t blob_len;
+	unsigned tries;
+	char url[WA_TR_MAX_URL + 1];
+	uint64_t max_len;
+} dl_job;
+
+
+static void dl_free(dl_job *d)
+{
+	wa_http_cancel(d->http);
+	if (d->timer)
+		d->s->drv->timer_free(d->timer);
+	if (d->fd_enc >= 0)
+		close(d->fd_enc);
+	if (d->fd_part >= 0)
+		close(d->fd_part);
+	wa_media_dec_free(d->dec);
+	wa_media_keys_clear(&d->keys);
+	free(d->dest);
+	free(d->enc_path);
+	free(d->part_path);
+	free(d);
+}
+
+static void dl_end(dl_job *d, int err, uint64_t len)
+{
+	wa_session *s = d->s;
+	struct wa_media_state *ms = s->msg->media;
+	for (dl_job **pp = &ms->dls; *pp; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	if (d->enc_path)
+		unlink(d->enc_path);
+	if (err && d->part_path)
+		unlink(d->part_path);
+	wa_download_fn done = d->done;
+	void *user = d->user;
+	dl_free(d);
+	if (done)
+		done(s, err, len, user);
+}
+
+static void dl_pass2(dl_job *d);
+
+static void on_dl_timer(void *user)
+{
+	dl_job *d = user;
+	if (d->pass2) {
+		dl_pass2(d);
+		return;
+	}
+	dl_end(d, WA_ETIMEOUT, 0);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return WA_EIO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void dl_on_status(void *user, int status)
+{
+	dl_job *d = user;
+	d->status = status;
+}
+
+static int dl_on_data(void *user, const uint8_t *p, size_t len)
+{
+	dl_job *d = user;
+	if (d->status != 200)
+		return 0;
+	d->s->drv->timer_set(d->timer, WA_MEDIA_IDLE_MS);
+	int rc = wa_media_dec_verify_update(d->dec, p, len);
+	if (rc == 0)
+		rc = write_all(d->fd_enc, p, len);
+	d->blob_len += len;
+	return rc;
+}
+
+/* Pass 2: decrypt the verified blob, WA_MEDIA_TICK bytes per turn. */
+static void dl_pass2(dl_job *d)
+{
+	uint8_t in[WA_MEDIA_IO], out[WA_MEDIA_UPDATE_OUT(WA_MEDIA_IO)];
+	size_t budget = WA_MEDIA_TICK;
+	while (budget) {
+		size_t n = 0, o = 0;
+		int rc = wa_media_read_some(d->fd_enc, in, sizeof in, &n);
+		if (rc) {
+			dl_end(d, rc, 0);
+			return;
+		}
+		if (n == 0) {
+			wa_media_result res;
+			rc = wa_media_dec_final(d->dec, out, sizeof out, &o, d->has_file_sha ? d->file_sha : NULL, &res);
+			if (rc == 0)
+				rc = write_all(d->fd_part, out, o);
+			if (rc == 0 && fsync(d->fd_part) != 0)
+				rc = WA_EIO;
+			if (rc == 0 && rename(d->part_path, d->dest) != 0)
+				rc = WA_EIO;
+			dl_end(d, rc, rc ? 0 : res.file_length);
+			return;
+		}
+		rc = wa_media_dec_update(d->dec, out, sizeof out, &o, in, n);
+		if (rc == 0)
+			rc = write_all(d->fd_part, out, o);
+		if (rc) {
+			dl_end(d, rc, 0);
+			return;
+		}
+		budget = n < budget ? budget - n : 0;
+	}
+	d->s->drv->timer_set(d->timer, 0);
+}
+
+static int dl_get(dl_job *d);
+
+static void dl_on_done(void *user, int err, int status)
+{
+	dl_job *d = user;
+	d->http = NULL;
+	/* a connection that ended before any byte of the body (reset, or
+	 * closed by the server as it answered): ask again, twice at most */
+	if ((err == WA_ECLOSED || err == WA_EIO) && d->blob_len == 0 && d->tries < 3) {
+		WA_DEBUG(MOD, "download: %s before the body, asking again", wa_errname(err));
+		wa_media_dec_free(d->dec);
+		d->dec = NULL;
+		int rc = wa_media_dec_new(&d->dec, &d->keys, d->max_len);
+		if (rc == 0 && (ftruncate(d->fd_enc, 0) != 0 || lseek(d->fd_enc, 0, SEEK_SET) != 0))
+			rc = WA_EIO;
+		if (rc == 0)
+			rc = dl_get(d);
+		if (rc)
+			dl_end(d, rc, 0);
+		return;
+	}
+	if (err) {
+		dl_end(d, err, 0);
+		return;
+	}
+	if (status == 404 || status == 410 || status == 403) {
+		dl_end(d, WA_ENOTFOUND, 0);
+		return;
+	}
+	if (status != 200) {
+		dl_end(d, WA_EIO, 0);
+		return;
+	}
+	if (d->expect_len && d->blob_len != WA_MEDIA_BLOB_LEN(d->expect_len)) {
+		dl_end(d, WA_EMEDIA_HASH, 0);
+		return;
+	}
+	int rc = wa_media_dec_verify_final(d->dec, d->has_enc_sha ? d->enc_sha : NULL);
+	if (rc == 0 && lseek(d->fd_enc, 0, SEEK_SET) != 0)
+		rc = WA_EIO;
+	if (rc == 0) {
+		d->fd_part = open(d->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (d->fd_part < 0)
+			rc = WA_EIO;
+	}
+	if (rc) {
+		dl_end(d, rc, 0);
+		return;
+	}
+	d->pass2 = true;
+	dl_pass2(d);
+}
+
+static const wa_http_events dl_events = {
+	.on_status = dl_on_status, .on_data = dl_on_data, .on_done = dl_on_done,
+};
+
+static int dl_get(dl_job *d)
+{
+	wa_session *s = d->s;
+	wa_http_opts o = {.method = "GET", .url = d->url, .origin = WA_MEDIA_ORIGIN, .tls_insecure = s->tls_insecure};
+	d->tries++;
+	d->status = 0;
+	d->blob_len = 0;
+	int rc = wa_http_start(s->drv_ctx, &o, &dl_events, d, &d->http);
+	if (rc == 0)
+		s->drv->timer_set(d->timer, WA_MEDIA_IDLE_MS);
+	return rc;
+}
+
+static bool b64_32(json_t *o, const char *k, uint8_t out[32])
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	uint8_t *b = NULL;
+	size_t n = 0;
+	if (!v || wa_b64_decode(v, strlen(v), &b, &n) != 0)
+		return false;
+	bool ok = n == 32;
+	if (ok)
+		memcpy(out, b, 32);
+	free(b);
+	return ok;
+}
+
+static char *strcat3(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *r = malloc(la + lb + 1);
+	if (r) {
+		memcpy(r, a, la);
+		memcpy(r + la, b, lb + 1);
+	}
+	return r;
+}
+
+int wa_session_download_media(wa_session *s, const char *message_json, const char *dest_path,
+	wa_download_fn done, void *user)
+{
+	if (!s || !message_json || !dest_path || !*dest_path || !done)
+		return WA_EINVAL;
+	struct wa_media_state *ms = wa_media_state_of(s);
+	if (!ms)
+		return WA_ENOMEM;
+	json_t *root = json_loads(message_json, 0, NULL);
+	json_t *m = NULL;
+	int kind = -1;
+	for (int k = 0; root && k < WA_MEDIA_KINDS && !m; k++)
+		if ((m = json_object_get(root, wa_media_kind_json[k])) != NULL && json_is_object(m))
+			kind = k;
+		else
+			m = NULL;
+	uint8_t mk[32];
+	if (!m || !b64_32(m, "mediaKey", mk)) {
+		json_decref(root);
+		return WA_EINVAL;
+	}
+	dl_job *d = calloc(1, sizeof *d);
+	if (!d) {
+		json_decref(root);
+		return WA_ENOMEM;
+	}
+	d->s = s;
+	d->fd_enc = d->fd_part = -1;
+	d->done = done;
+	d->user = user;
+	d->has_enc_sha = b64_32(m, "fileEncSha256", d->enc_sha);
+	d->has_file_sha = b64_32(m, "fileSha256", d->file_sha);
+	json_t *fl = json_object_get(m, "fileLength");
+	d->expect_len = json_is_string(fl) ? strtoull(json_string_value(fl), NULL, 10)
+		: json_is_integer(fl) ? (uint64_t)json_integer_value(fl) : 0;
+	const char *url = json_string_value(json_object_get(m, "url"));
+	const char *dp = json_string_value(json_object_get(m, "directPath"));
+	/* Baileys: https://<host of url><directPath>, else the url itself */
+	char full[WA_TR_MAX_URL + 1] = "";
+	if (url && strncmp(url, "https://", 8) == 0 && dp && dp[0] == '/') {
+		size_t hl = strcspn(url + 8, "/?#");
+		snprintf(full, sizeof full, "https://%.*s%s", (int)hl, url + 8, dp);
+	} else if (dp && dp[0] == '/' && ms->n_hosts) {
+		snprintf(full, sizeof full, "https://%s%s", ms->hosts[0], dp);
+	} else if (url && strncmp(url, "https://", 8) == 0) {
+		snprintf(full, sizeof full, "%s", url);
+	}
+	int rc = full[0] ? 0 : WA_EINVAL;
+	if (rc == 0)
+		rc = wa_media_keys_derive(&d->keys, mk, wa_media_kind_keys[kind]);
+	wa_memzero(mk, sizeof mk);
+	json_decref(root);
+	d->max_len = wa_media_kind_max_len((enum wa_media_kind)kind);
+	snprintf(d->url, sizeof d->url, "%s", full);
+	if (rc == 0)
+		rc = wa_media_dec_new(&d->dec, &d->keys, d->max_len);
+	if (rc == 0 && (!(d->dest = strdup(dest_path)) || !(d->enc_path = strcat3(dest_path, ".enc")) ||
+			   !(d->part_path = strcat3(dest_path, ".part"))))
+		rc = WA_ENOMEM;
+	if (rc == 0) {
+		d->fd_enc = open(d->enc_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (d->fd_enc < 0)
+			rc = WA_EIO;
+	}
+	if (rc == 0)
+		rc = s->drv->timer_new(s->drv_ctx, on_dl_timer, d, &d->timer);
+	if (rc == 0)
+		rc = dl_get(d);
+	if (rc) {
+		if (d->enc_path && d->fd_enc >= 0)
+			unlink(d->enc_path);
+		dl_free(d);
+		return rc;
+	}
+	d->next = ms->dls;
+	ms->dls = d;
+	return 0;
+}
+
+
+void wa_media_downloads_end(wa_session *s)
+{
+	struct wa_media_state *ms = s->msg ? s->msg->media : NULL;
+	while (ms && ms->dls)
+		dl_end(ms->dls, WA_ECLOSED, 0);
+}

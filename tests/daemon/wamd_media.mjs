@@ -1,0 +1,297 @@
+// wamd media end to end (suite e2e): wasim with its HTTPS media host, a
+// stock Baileys 7.0.0-rc14 peer, wamd driven only through its API.
+//  wamd -> Baileys: image, video, audio, voice note (sendWhatsAppAudio),
+//    document and sticker sent as base64; Baileys downloads and decrypts each
+//    byte-identical and sees mimetype / caption / fileName / ptt.
+//  Baileys -> wamd: each kind arrives as MESSAGES_UPSERT whose message
+//    equals Baileys' own JSON of what it sent, and getBase64FromMediaMessage
+//    gives the bytes back.
+//  Bad input: 4xx and nothing queued.
+//  SIGKILL while a document uploads: after the restart it arrives exactly once.
+// argv: [node, script, wamd, wasim]
+process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'; // wasim's self-signed media host
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
+
+watchdog(300);
+const [wamdExe, wasimExe] = process.argv.slice(2);
+const KEY = 'wasim-media-key-5e1f0c77aa';
+const WAMD_PHONE = '15550007771';
+const PEER_PHONE = '15550007772';
+const { B: Bl } = await baileys();
+const { proto } = Bl;
+
+const freePort = () => new Promise((res) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
+});
+const hooks = [];
+// files for sends by URL
+const files = { '/files/report.pdf': [crypto.randomBytes(54321), 'application/pdf'],
+  '/files/pic': [crypto.randomBytes(33333), 'image/png'] };
+const rx = http.createServer((req, res) => {
+  if (req.method === 'GET') {
+    const f = files[req.url];
+    if (f) return res.writeHead(200, { 'content-type': f[1] }).end(f[0]);
+    if (req.url === '/files/moved') return res.writeHead(302, { location: '/files/report.pdf' }).end();
+    return res.writeHead(404).end('no');
+  }
+  const chunks = [];
+  req.on('data', (d) => chunks.push(d));
+  req.on('end', () => {
+    try { hooks.push(JSON.parse(Buffer.concat(chunks).toString())); } catch { /* ignore */ }
+    res.writeHead(200).end('ok');
+  });
+});
+await new Promise((r) => rx.listen(0, '127.0.0.1', r));
+const hookUrl = `http://127.0.0.1:${rx.address().port}/hook`;
+const waitFor = async (pred, ms, what) => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = pred();
+    if (v) return v;
+    await sleep(50);
+  }
+  console.error(`# timed out waiting for ${what}`);
+  return null;
+};
+
+const sim = await startWasim(wasimExe, { tls: true });
+let r = await sim.api('POST', '/_sim/accounts', { phone: WAMD_PHONE });
+check(r.status === 201, 'wasim account for wamd');
+const peer = await pairByQr(sim, PEER_PHONE, 'peer');
+const peerMsgs = [];
+peer.sock.ev.on('messages.upsert', ({ messages }) => { for (const m of messages) peerMsgs.push(m); });
+
+const data = tmpDir('wamd-media-');
+const port = await freePort();
+const wamdArgs = ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
+  '--wa-url', sim.url, '--wa-trust-root', sim.root, '--wa-tls-insecure', 'true', '--webhook-allow-loopback',
+  '--webhook-initial-delay-ms', '200', '--log-level', 'debug'];
+let wamdLog = '';
+const startWamd = () => {
+  const p = spawn(wamdExe, wamdArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+  p.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
+  return p;
+};
+let wamd = startWamd();
+process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
+const api = async (method, p, body) => {
+  const res = await fetch(`http://127.0.0.1:${port}${p}`, {
+    method, headers: { apikey: KEY, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const t = await res.text();
+  let json = null;
+  try { json = t ? JSON.parse(t) : null; } catch { json = { raw: t }; }
+  return { status: res.status, json };
+};
+const dumpOnFail = (cond, msg) => { if (!cond) process.stderr.write(wamdLog.slice(-8000)); check(cond, msg); };
+const waitOpen = async () => {
+  for (let i = 0; i < 300; i++) {
+    try { if ((await api('GET', '/instance/connectionState/m1')).json?.instance?.state === 'open') return true; } catch { /* starting */ }
+    await sleep(100);
+  }
+  return false;
+};
+const pbJson = (msg) => proto.Message.fromObject(msg).toJSON();
+
+try {
+  for (let i = 0; i < 100; i++) {
+    try { if ((await api('GET', '/')).status === 200) break; } catch { /* not yet */ }
+    await sleep(50);
+  }
+  r = await api('POST', '/instance/create', {
+    instanceName: 'm1', integration: 'WHATSAPP-BAILEYS', qrcode: true,
+    webhook: { url: hookUrl, enabled: true, events: ['CONNECTION_UPDATE', 'MESSAGES_UPSERT', 'MESSAGES_UPDATE', 'SEND_MESSAGE'] },
+  });
+  dumpOnFail(r.status === 201, `instance created (${r.status})`);
+  const qr = r.json.qrcode?.code ?? (await api('GET', '/instance/connect/m1')).json.code;
+  r = await sim.api('POST', '/_sim/scan', { phone: WAMD_PHONE, qr });
+  check(r.status === 200, 'simulated phone scanned the QR');
+  dumpOnFail(await waitOpen(), 'instance open');
+
+  // ---- wamd -> Baileys, every kind ----
+  const sends = [
+    { what: 'image', route: 'sendMedia', bytes: crypto.randomBytes(70000),
+      body: (b) => ({ mediatype: 'image', mimetype: 'image/png', caption: 'a picture', fileName: 'p.png', media: b }),
+      field: 'imageMessage', want: { mimetype: 'image/png', caption: 'a picture' } },
+    { what: 'video', route: 'sendMedia', bytes: crypto.randomBytes(300001),
+      body: (b) => ({ mediatype: 'video', caption: 'a film', media: b }),
+      field: 'videoMessage', want: { mimetype: 'video/mp4', caption: 'a film' } },
+    { what: 'audio', route: 'sendMedia', bytes: crypto.randomBytes(20000),
+      body: (b) => ({ mediatype: 'audio', mimetype: 'audio/mpeg', media: b }),
+      field: 'audioMessage', want: { mimetype: 'audio/mpeg', ptt: false } },
+    { what: 'voice note', route: 'sendWhatsAppAudio', bytes: crypto.randomBytes(15000),
+      body: (b) => ({ audio: b, encoding: false }),
+      field: 'audioMessage', want: { mimetype: 'audio/ogg; codecs=opus', ptt: true } },
+    { what: 'document', route: 'sendMedia', bytes: crypto.randomBytes(123457),
+      body: (b) => ({ mediatype: 'document', fileName: 'report.pdf', caption: 'the report', media: b }),
+      field: 'documentMessage', want: { mimetype: 'application/pdf', fileName: 'report.pdf', caption: 'the report' } },
+    { what: 'sticker', route: 'sendSticker', bytes: crypto.randomBytes(9000),
+      body: (b) => ({ sticker: b }),
+      field: 'stickerMessage', want: { mimetype: 'image/webp' } },
+    { what: 'empty document', route: 'sendMedia', bytes: Buffer.alloc(16),
+      body: (b) => ({ mediatype: 'document', fileName: 'sixteen.bin', mimetype: 'application/octet-stream', media: b }),
+      field: 'documentMessage', want: { fileName: 'sixteen.bin' } },
+  ];
+  for (const s of sends) {
+    const t0 = Date.now();
+    r = await api('POST', `/message/${s.route}/m1`, { number: PEER_PHONE, ...s.body(s.bytes.toString('base64')) });
+    dumpOnFail(r.status === 201 && r.json?.messageType === s.field && r.json?.status === 'PENDING',
+      `${s.what}: ${s.route} 201 with messageType ${r.json?.messageType} (${r.status} ${JSON.stringify(r.json).slice(0, 200)})`);
+    const id = r.json.key.id;
+    const got = await waitFor(() => peerMsgs.find((m) => m.key.id === id), 30000, `${s.what} at Baileys`);
+    dumpOnFail(got, `${s.what}: Baileys received it`);
+    const mm = got.message?.[s.field];
+    check(mm && mm.url.startsWith(`https://127.0.0.1:${sim.tls_port}/v/`) && mm.directPath?.includes('?') &&
+      mm.mediaKey?.length === 32 && mm.fileSha256?.length === 32 && mm.fileEncSha256?.length === 32 &&
+      Number(mm.fileLength) === s.bytes.length && Number(mm.mediaKeyTimestamp) > 0,
+      `${s.what}: url, directPath, mediaKey, hashes, fileLength, mediaKeyTimestamp set`);
+    for (const [k, v] of Object.entries(s.want))
+      check(mm?.[k] === v, `${s.what}: Baileys sees ${k} = ${JSON.stringify(mm?.[k])}`);
+    const buf = await Bl.downloadMediaMessage(got, 'buffer', {});
+    check(Buffer.compare(buf, s.bytes) === 0, `${s.what}: Baileys downloaded and decrypted ${s.bytes.length} bytes intact (${Date.now() - t0} ms)`);
+  }
+
+  // ---- media by URL (fetched under the webhook address rules) ----
+  const fileBase = `http://127.0.0.1:${rx.address().port}`;
+  for (const [what, body, field, want, bytes] of [
+    ['document by URL', { mediatype: 'document', media: `${fileBase}/files/report.pdf`, caption: 'by url' }, 'documentMessage',
+      { fileName: 'report.pdf', mimetype: 'application/pdf', caption: 'by url' }, files['/files/report.pdf'][0]],
+    ['image by URL', { mediatype: 'image', media: `${fileBase}/files/pic` }, 'imageMessage',
+      { mimetype: 'image/png' }, files['/files/pic'][0]],
+  ]) {
+    r = await api('POST', '/message/sendMedia/m1', { number: PEER_PHONE, ...body });
+    dumpOnFail(r.status === 201, `${what}: 201 (${r.status} ${JSON.stringify(r.json).slice(0, 200)})`);
+    const got = await waitFor(() => peerMsgs.find((m) => m.key.id === r.json.key.id), 30000, what);
+    dumpOnFail(got, `${what}: Baileys received it`);
+    const mm = got.message[field];
+    for (const [k, v] of Object.entries(want)) check(mm?.[k] === v, `${what}: ${k} = ${JSON.stringify(mm?.[k])}`);
+    const buf = await Bl.downloadMediaMessage(got, 'buffer', {});
+    check(Buffer.compare(buf, bytes) === 0, `${what}: Baileys decrypted the ${bytes.length} fetched bytes intact`);
+  }
+
+  // ---- bad input: 4xx, nothing queued ----
+  const sentBefore = hooks.filter((h) => h.event === 'send.message').length;
+  const bad = [
+    ['base64 that does not decode', 'sendMedia', { mediatype: 'image', media: 'not base64!!' }, 400],
+    ['a data: URI', 'sendMedia', { mediatype: 'image', media: 'data:image/png;base64,AAAA' }, 400],
+    ['document without fileName', 'sendMedia', { mediatype: 'document', media: 'AAAA' }, 400],
+    ['unknown mediatype', 'sendMedia', { mediatype: 'hologram', media: 'AAAA' }, 400],
+    ['sticker over WhatsApp\'s limit', 'sendSticker', { sticker: crypto.randomBytes((1 << 20) + 3).toString('base64') }, 400],
+    ['a URL that 404s', 'sendMedia', { mediatype: 'image', media: `${fileBase}/files/nope` }, 400],
+    ['a URL that redirects (not followed)', 'sendMedia', { mediatype: 'document', fileName: 'x.pdf', media: `${fileBase}/files/moved` }, 400],
+    ['a URL on a private address (SSRF rules)', 'sendMedia', { mediatype: 'image', media: 'http://10.255.255.1/x.png' }, 400],
+    ['a URL with a private-looking name', 'sendMedia', { mediatype: 'image', media: 'http://169.254.169.254/latest' }, 400],
+  ];
+  for (const [what, route, body, st] of bad) {
+    r = await api('POST', `/message/${route}/m1`, { number: PEER_PHONE, ...body });
+    check(r.status === st, `${what}: ${r.status} ${JSON.stringify(r.json?.response?.message)}`);
+  }
+  await sleep(300);
+  check(hooks.filter((h) => h.event === 'send.message').length === sentBefore, 'bad input queued nothing');
+  const staged = (await import('node:fs')).readdirSync(`${data}/media`).filter((f) => f.startsWith('send-'));
+  check(staged.length === 0, `no staged file left behind (${staged.join(',')})`);
+
+  // ---- Baileys -> wamd, every kind ----
+  const to = `${WAMD_PHONE}@s.whatsapp.net`;
+  const recv = [
+    ['image', { image: crypto.randomBytes(40000), mimetype: 'image/jpeg', caption: 'from baileys' }, 'imageMessage'],
+    ['video', { video: crypto.randomBytes(90000), mimetype: 'video/mp4', caption: 'clip', seconds: 3 }, 'videoMessage'],
+    ['audio', { audio: crypto.randomBytes(12000), mimetype: 'audio/mp4', seconds: 2 }, 'audioMessage'],
+    ['voice note', { audio: crypto.randomBytes(11000), mimetype: 'audio/ogg; codecs=opus', ptt: true, seconds: 4 }, 'audioMessage'],
+    ['document', { document: crypto.randomBytes(77777), mimetype: 'application/zip', fileName: 'a.zip', caption: 'zip' }, 'documentMessage'],
+    ['sticker', { sticker: crypto.randomBytes(5000), mimetype: 'image/webp' }, 'stickerMessage'],
+  ];
+  for (const [what, content, field] of recv) {
+    const bytes = content.image ?? content.video ?? content.audio ?? content.document ?? content.sticker;
+    const sent = await peer.sock.sendMessage(to, content);
+    const up = await waitFor(() => hooks.find((h) => h.event === 'messages.upsert' && h.data.key.id === sent.key.id),
+      30000, `${what} MESSAGES_UPSERT`);
+    dumpOnFail(up, `${what}: MESSAGES_UPSERT`);
+    check(up.data.messageType === field, `${what}: messageType ${up.data.messageType}`);
+    const want = pbJson(sent.message)[field];
+    const gotJ = up.data.message?.[field];
+    check(JSON.stringify(gotJ) === JSON.stringify(want),
+      `${what}: message.${field} equals Baileys' JSON (${JSON.stringify(gotJ)?.slice(0, 160)} vs ${JSON.stringify(want)?.slice(0, 160)})`);
+    r = await api('POST', '/chat/getBase64FromMediaMessage/m1', { message: { key: { id: sent.key.id } }, convertToMp4: false });
+    dumpOnFail(r.status === 201 && typeof r.json?.base64 === 'string', `${what}: getBase64FromMediaMessage 201 (${r.status} ${JSON.stringify(r.json).slice(0, 200)})`);
+    check(Buffer.compare(Buffer.from(r.json.base64, 'base64'), bytes) === 0, `${what}: getBase64FromMediaMessage gives the ${bytes.length} bytes back`);
+    check(r.json.mediaType === field && r.json.mimetype === content.mimetype && r.json.size?.fileLength === String(bytes.length),
+      `${what}: mediaType ${r.json.mediaType}, mimetype ${r.json.mimetype}, size ${JSON.stringify(r.json.size)}`);
+    // wamd's own streaming route, whole and by Range
+    let res = await fetch(`http://127.0.0.1:${port}/wamd/media/m1?id=${sent.key.id}`, { headers: { apikey: KEY } });
+    let body = Buffer.from(await res.arrayBuffer());
+    check(res.status === 200 && Buffer.compare(body, bytes) === 0 && res.headers.get('content-type') === content.mimetype &&
+      res.headers.get('accept-ranges') === 'bytes',
+      `${what}: GET /wamd/media streams the ${bytes.length} bytes (${res.status}, ${res.headers.get('content-type')})`);
+    res = await fetch(`http://127.0.0.1:${port}/wamd/media/m1?id=${sent.key.id}`, { headers: { apikey: KEY, range: 'bytes=10-1033' } });
+    body = Buffer.from(await res.arrayBuffer());
+    check(res.status === 206 && Buffer.compare(body, bytes.subarray(10, 1034)) === 0 &&
+      res.headers.get('content-range') === `bytes 10-1033/${bytes.length}`,
+      `${what}: Range bytes=10-1033 gives 206 and those bytes (${res.status} ${res.headers.get('content-range')})`);
+  }
+  {
+    const last = recv[recv.length - 2]; // the document
+    const id = hooks.filter((h) => h.event === 'messages.upsert' && h.data.messageType === 'documentMessage').pop().data.key.id;
+    let res = await fetch(`http://127.0.0.1:${port}/wamd/media/m1?id=${id}`, { headers: { apikey: KEY, range: 'bytes=-7' } });
+    let body = Buffer.from(await res.arrayBuffer());
+    check(res.status === 206 && Buffer.compare(body, last[1].document.subarray(-7)) === 0, `suffix Range bytes=-7: ${res.status}`);
+    res = await fetch(`http://127.0.0.1:${port}/wamd/media/m1?id=${id}`, { headers: { apikey: KEY, range: 'bytes=99999999-' } });
+    await res.arrayBuffer();
+    check(res.status === 416, `Range past the end: ${res.status}`);
+    res = await fetch(`http://127.0.0.1:${port}/wamd/media/m1?id=${id}`, { headers: { apikey: 'wrong' } });
+    await res.arrayBuffer();
+    check(res.status === 401, `streaming route needs the key: ${res.status}`);
+    res = await fetch(`http://127.0.0.1:${port}/wamd/media/m1?id=NOSUCHID`, { headers: { apikey: KEY } });
+    await res.arrayBuffer();
+    check(res.status === 404, `streaming route, unknown id: ${res.status}`);
+    // an expired blob (wasim's fault): a clear error, no file left
+    const rec = hooks.find((h) => h.event === 'messages.upsert' && h.data.key.id === id).data;
+    r = await sim.api('POST', '/_sim/media/expire', { url: rec.message.documentMessage.url, status: 410 });
+    check(r.status === 200, 'wasim expired the document blob');
+    r = await api('POST', '/chat/getBase64FromMediaMessage/m1', { message: { key: { id } } });
+    check(r.status === 400 && /expired/.test(JSON.stringify(r.json)), `getBase64 of an expired blob: ${r.status} ${JSON.stringify(r.json?.response)}`);
+    res = await fetch(`http://127.0.0.1:${port}/wamd/media/m1?id=${id}`, { headers: { apikey: KEY } });
+    await res.arrayBuffer();
+    check(res.status === 404, `streaming an expired blob: ${res.status}`);
+    const leftDl = (await import('node:fs')).readdirSync(`${data}/media`).filter((f) => f.startsWith('dl-'));
+    check(leftDl.length === 0, `no download file left behind (${leftDl.join(',')})`);
+  }
+  r = await api('POST', '/chat/getBase64FromMediaMessage/m1', { message: { key: { id: 'NOSUCHID' } } });
+  check(r.status === 400, `getBase64FromMediaMessage of an unknown id: ${r.status}`);
+
+  // ---- SIGKILL during an upload: exactly once after the restart ----
+  const big = crypto.randomBytes(24 * 1024 * 1024 + 5);
+  r = await api('POST', '/message/sendMedia/m1', { number: PEER_PHONE, mediatype: 'document', fileName: 'big.bin',
+    mimetype: 'application/octet-stream', media: big.toString('base64') });
+  dumpOnFail(r.status === 201, `big document accepted (${r.status})`);
+  const bigId = r.json.key.id;
+  const uploading = await waitFor(() => wamdLog.includes(`uploading ${bigId}`), 30000, 'upload start');
+  dumpOnFail(uploading, 'the upload started');
+  wamd.kill('SIGKILL');
+  await new Promise((res) => wamd.on('exit', res));
+  check(!peerMsgs.some((m) => m.key.id === bigId), 'nothing reached Baileys before the kill');
+  wamd = startWamd();
+  dumpOnFail(await waitOpen(), 'instance open again after SIGKILL');
+  const gotBig = await waitFor(() => peerMsgs.find((m) => m.key.id === bigId), 90000, 'big document at Baileys');
+  dumpOnFail(gotBig, 'the document sent during the kill arrived after the restart');
+  const buf = await Bl.downloadMediaMessage(gotBig, 'buffer', {});
+  check(Buffer.compare(buf, big) === 0, `it is byte-identical (${big.length} bytes)`);
+  await sleep(2000);
+  check(peerMsgs.filter((m) => m.key.id === bigId).length === 1, 'and it arrived exactly once');
+  const left = (await import('node:fs')).readdirSync(`${data}/media`);
+  check(left.length === 0, `staged files removed once sent (${left.join(',')})`);
+} finally {
+  wamd.kill('SIGTERM');
+  const code = await new Promise((res) => wamd.on('exit', (c, s) => res(c ?? s)));
+  await peer.stop();
+  rx.close();
+  await sim.stop();
+  if (code !== 0) process.stderr.write(wamdLog.slice(-5000));
+  check(code === 0, `wamd exits cleanly on SIGTERM (${code})`);
+}
+process.exit(0);
