@@ -470,10 +470,6 @@ void wamd_on_chat(struct wamd_tenant *t, const char *jid, int archived, int pinn
 		  int64_t mute_end, int read);
 void wamd_on_push_name(struct wamd_tenant *t, const char *name);
 void wamd_numbers_done(void *ticket, int err, json_t *result);
-/* Message record (Evolution §4.2) for a message we sent; the _msg form
- * for any content (steals message; stored with its messageType). */
-json_t *wamd_sent_record_msg(struct wamd_tenant *t, const char *jid, const char *id, json_t *message,
-			     const char *type, int64_t ts);
 /* (wamd_events_edits.c) An edit or revoke received (or sent from our
  * other device): applies it to the stored record, emits its events.
  * Returns false when message is not one (then it is an ordinary message). */

@@ -113,12 +113,6 @@ void wamd_on_message(struct wamd_tenant *t, const wa_msg_key *key, const char *p
 json_t *wamd_sent_record_msg(struct wamd_tenant *t, const char *jid, const char *id, json_t *message,
 			     const char *type, int64_t ts)
 {
-	return wamd_sent_record_msg(t, jid, id, json_pack("{s:s}", "conversation", text), "conversation", ts);
-}
-
-json_t *wamd_sent_record_msg(struct wamd_tenant *t, const char *jid, const char *id, json_t *message,
-			     const char *type, int64_t ts)
-{
 	json_t *rec = json_object();
 	json_object_set_new(rec, "key", json_pack("{s:s, s:b, s:s}", "remoteJid", jid, "fromMe", 1, "id", id));
 	json_object_set_new(rec, "pushName", json_string("Você"));
