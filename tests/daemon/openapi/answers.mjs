@@ -1,7 +1,7 @@
 // Validates JSON answers ({method, path, status, body}) against the schema
 // of their operation and status in an OpenAPI 3.1 document (ajv, JSON
 // Schema 2020-12). Shared by contract.mjs and the wasim e2e tests that
-// record their answers (wamd_kinds, wamd_groups).
+// record their answers (wamd_kinds, wamd_groups, wamd_media).
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
