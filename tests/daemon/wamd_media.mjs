@@ -94,11 +94,11 @@ const api = async (method, p, body) => {
   } catch { json = { raw: t }; }
   return { status: res.status, json };
 };
-// GET /wamd/media: the bytes; its JSON answers (errors) are recorded too
+// GET /wamd/media: the bytes; its errors (JSON) are recorded too
 const media = async (p, headers) => {
   const res = await fetch(`http://127.0.0.1:${port}${p}`, { headers });
   const body = Buffer.from(await res.arrayBuffer());
-  if (/^application\/json/.test(res.headers.get('content-type') ?? '')) {
+  if (res.status >= 400 && /^application\/json/.test(res.headers.get('content-type') ?? '')) {
     answers.push({ method: 'GET', path: p, status: res.status, body: JSON.parse(body.toString()) });
   }
   return { res, body };
@@ -258,6 +258,8 @@ try {
     check(res.status === 401, `streaming route needs the key: ${res.status}`);
     ({ res } = await media('/wamd/media/m1?id=NOSUCHID', { apikey: KEY }));
     check(res.status === 404, `streaming route, unknown id: ${res.status}`);
+    ({ res } = await media('/wamd/media/m1', { apikey: KEY }));
+    check(res.status === 400, `streaming route without id: ${res.status}`);
     // an expired blob (wasim's fault): a clear error, no file left
     const rec = hooks.find((h) => h.event === 'messages.upsert' && h.data.key.id === id).data;
     r = await sim.api('POST', '/_sim/media/expire', { url: rec.message.documentMessage.url, status: 410 });
