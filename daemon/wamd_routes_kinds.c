@@ -1,7 +1,7 @@
 /* Evolution's routes for the message kinds beyond text: sendLocation,
- * sendContact, sendReaction, sendList / sendButtons (refused as Evolution
- * refuses them on Baileys), and the chat controller's updateMessage (edit)
- * and deleteMessageForEveryone (revoke). */
+ * sendContact, sendPoll, sendReaction, sendList / sendButtons (refused as
+ * Evolution refuses them on Baileys), and the chat controller's
+ * updateMessage (edit) and deleteMessageForEveryone (revoke). */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import net from 'node:net';
+import { checkRecordedAnswers } from './openapi/answers.mjs';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 import { waitHistorySynced, createAccount } from '../sim/e2e_msg_util.mjs';
 
@@ -79,6 +80,8 @@ const startWamd = () => {
 };
 let wamd = startWamd();
 process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
+// every JSON answer, validated against /openapi.json at the end
+const answers = [];
 const api = async (method, p, body) => {
   const res = await fetch(`http://127.0.0.1:${port}${p}`, {
     method, headers: { apikey: KEY, 'content-type': 'application/json' },
@@ -87,6 +90,7 @@ const api = async (method, p, body) => {
   const t = await res.text();
   let json = null;
   try { json = t ? JSON.parse(t) : null; } catch { json = t; }
+  if (json !== null && typeof json !== 'string') answers.push({ method, path: p, status: res.status, body: json });
   return { status: res.status, json };
 };
 const dumpOnFail = (cond, msg) => { if (!cond) process.stderr.write(wamdLog.slice(-12000)); check(cond, msg); };
@@ -317,6 +321,16 @@ try {
   check(r.status === 400 && r.json.response.message[0] === 'Error updating participants', `add after leaving: 400 (${r.status})`);
   sg = await simGroup();
   check(sg.subject === 'By B' && sg.members.length === 2, `nothing was applied (subject ${sg.subject}, ${sg.members.length} members)`);
+  await checkRecordedAnswers(api, answers, check, [
+    'POST /group/create/{instance}',
+    'GET /group/findGroupInfos/{instance}',
+    'GET /group/fetchAllGroups/{instance}',
+    'GET /group/participants/{instance}',
+    'POST /group/updateParticipant/{instance}',
+    'POST /group/updateGroupSubject/{instance}',
+    'POST /group/updateGroupDescription/{instance}',
+    'DELETE /group/leaveGroup/{instance}',
+  ]);
   // a clean stop: no sanitizer report (leaks included) on the way out
   const code = await new Promise((res) => { wamd.on('exit', (c) => res(c)); wamd.kill('SIGTERM'); });
   dumpOnFail(code === 0 && !/Sanitizer|runtime error/.test(wamdLog), `wamd stopped cleanly (exit ${code})`);

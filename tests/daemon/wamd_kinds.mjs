@@ -18,6 +18,7 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
+import { checkRecordedAnswers } from './openapi/answers.mjs';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
 
 watchdog(170);
@@ -86,13 +87,17 @@ const startWamd = () => {
 };
 let wamd = startWamd();
 process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
+// every JSON answer, validated against /openapi.json at the end
+const answers = [];
 const api = async (method, p, body) => {
   const res = await fetch(`http://127.0.0.1:${port}${p}`, {
     method, headers: { apikey: KEY, 'content-type': 'application/json' },
     body: body ? JSON.stringify(body) : undefined,
   });
   const t = await res.text();
-  return { status: res.status, json: t ? JSON.parse(t) : null };
+  const json = t ? JSON.parse(t) : null;
+  if (json !== null) answers.push({ method, path: p, status: res.status, body: json });
+  return { status: res.status, json };
 };
 const dumpOnFail = (cond, msg) => { if (!cond) process.stderr.write(wamdLog.slice(-8000)); check(cond, msg); };
 const waitOpen = async () => {
@@ -330,7 +335,9 @@ try {
     `deleteMessageForEveryone 201 (${r.status} ${JSON.stringify(r.json)})`);
   const pr = await waitFor(() => peerUpdates.find((u) => u.key.id === mine && u.update.messageStubType === B.WAMessageStubType.REVOKE), 20000, 'Baileys revoke update');
   check(pr && pr.update.message === null, `Baileys deletes our message (${JSON.stringify(pr)})`);
-  check(hooks.some((h) => h.event === 'messages.delete' && h.data.id === mine && h.data.fromMe === true), 'MESSAGES_DELETE for our revoke');
+  // the webhook may come after Baileys has the revoke: wait for it
+  check(await waitFor(() => hooks.some((h) => h.event === 'messages.delete' && h.data.id === mine && h.data.fromMe === true), 10000, 'MESSAGES_DELETE'),
+    'MESSAGES_DELETE for our revoke');
   check((await stored(mine))?.status === 'DELETED', 'our revoked message stored as DELETED');
 
   for (const route of ['sendList', 'sendButtons']) {
@@ -385,6 +392,16 @@ try {
   check(rec?.message?.conversation === 'v3' && rec.editHistory?.map((e) => e.message.conversation).join(',') === 'v1,v2',
     `offline edits applied in order with history (${JSON.stringify(rec?.editHistory)})`);
   check((await stored(bmsg.key.id))?.status === 'DELETED', 'offline revoke applied');
+  await checkRecordedAnswers(api, answers, check, [
+    'POST /message/sendLocation/{instance}',
+    'POST /message/sendContact/{instance}',
+    'POST /message/sendPoll/{instance}',
+    'POST /message/sendReaction/{instance}',
+    'POST /chat/updateMessage/{instance}',
+    'DELETE /chat/deleteMessageForEveryone/{instance}',
+    'POST /message/sendList/{instance}',
+    'POST /message/sendButtons/{instance}',
+  ]);
 } finally {
   try { wamd.kill('SIGTERM'); } catch { /* gone */ }
   rx.close();

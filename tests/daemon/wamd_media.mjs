@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
+import { checkRecordedAnswers } from './openapi/answers.mjs';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
 
 watchdog(300);
@@ -78,6 +79,8 @@ const startWamd = () => {
 };
 let wamd = startWamd();
 process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
+// every JSON answer, validated against /openapi.json before the SIGKILL part
+const answers = [];
 const api = async (method, p, body) => {
   const res = await fetch(`http://127.0.0.1:${port}${p}`, {
     method, headers: { apikey: KEY, 'content-type': 'application/json' },
@@ -85,8 +88,20 @@ const api = async (method, p, body) => {
   });
   const t = await res.text();
   let json = null;
-  try { json = t ? JSON.parse(t) : null; } catch { json = { raw: t }; }
+  try {
+    json = t ? JSON.parse(t) : null;
+    if (json !== null) answers.push({ method, path: p, status: res.status, body: json });
+  } catch { json = { raw: t }; }
   return { status: res.status, json };
+};
+// GET /wamd/media: the bytes; its errors (JSON) are recorded too
+const media = async (p, headers) => {
+  const res = await fetch(`http://127.0.0.1:${port}${p}`, { headers });
+  const body = Buffer.from(await res.arrayBuffer());
+  if (res.status >= 400 && /^application\/json/.test(res.headers.get('content-type') ?? '')) {
+    answers.push({ method: 'GET', path: p, status: res.status, body: JSON.parse(body.toString()) });
+  }
+  return { res, body };
 };
 const dumpOnFail = (cond, msg) => { if (!cond) process.stderr.write(wamdLog.slice(-8000)); check(cond, msg); };
 const waitOpen = async () => {
@@ -223,13 +238,11 @@ try {
     check(r.json.mediaType === field && r.json.mimetype === content.mimetype && r.json.size?.fileLength === String(bytes.length),
       `${what}: mediaType ${r.json.mediaType}, mimetype ${r.json.mimetype}, size ${JSON.stringify(r.json.size)}`);
     // wamd's own streaming route, whole and by Range
-    let res = await fetch(`http://127.0.0.1:${port}/wamd/media/m1?id=${sent.key.id}`, { headers: { apikey: KEY } });
-    let body = Buffer.from(await res.arrayBuffer());
+    let { res, body } = await media(`/wamd/media/m1?id=${sent.key.id}`, { apikey: KEY });
     check(res.status === 200 && Buffer.compare(body, bytes) === 0 && res.headers.get('content-type') === content.mimetype &&
       res.headers.get('accept-ranges') === 'bytes',
       `${what}: GET /wamd/media streams the ${bytes.length} bytes (${res.status}, ${res.headers.get('content-type')})`);
-    res = await fetch(`http://127.0.0.1:${port}/wamd/media/m1?id=${sent.key.id}`, { headers: { apikey: KEY, range: 'bytes=10-1033' } });
-    body = Buffer.from(await res.arrayBuffer());
+    ({ res, body } = await media(`/wamd/media/m1?id=${sent.key.id}`, { apikey: KEY, range: 'bytes=10-1033' }));
     check(res.status === 206 && Buffer.compare(body, bytes.subarray(10, 1034)) === 0 &&
       res.headers.get('content-range') === `bytes 10-1033/${bytes.length}`,
       `${what}: Range bytes=10-1033 gives 206 and those bytes (${res.status} ${res.headers.get('content-range')})`);
@@ -237,32 +250,37 @@ try {
   {
     const last = recv[recv.length - 2]; // the document
     const id = hooks.filter((h) => h.event === 'messages.upsert' && h.data.messageType === 'documentMessage').pop().data.key.id;
-    let res = await fetch(`http://127.0.0.1:${port}/wamd/media/m1?id=${id}`, { headers: { apikey: KEY, range: 'bytes=-7' } });
-    let body = Buffer.from(await res.arrayBuffer());
+    let { res, body } = await media(`/wamd/media/m1?id=${id}`, { apikey: KEY, range: 'bytes=-7' });
     check(res.status === 206 && Buffer.compare(body, last[1].document.subarray(-7)) === 0, `suffix Range bytes=-7: ${res.status}`);
-    res = await fetch(`http://127.0.0.1:${port}/wamd/media/m1?id=${id}`, { headers: { apikey: KEY, range: 'bytes=99999999-' } });
-    await res.arrayBuffer();
+    ({ res } = await media(`/wamd/media/m1?id=${id}`, { apikey: KEY, range: 'bytes=99999999-' }));
     check(res.status === 416, `Range past the end: ${res.status}`);
-    res = await fetch(`http://127.0.0.1:${port}/wamd/media/m1?id=${id}`, { headers: { apikey: 'wrong' } });
-    await res.arrayBuffer();
+    ({ res } = await media(`/wamd/media/m1?id=${id}`, { apikey: 'wrong' }));
     check(res.status === 401, `streaming route needs the key: ${res.status}`);
-    res = await fetch(`http://127.0.0.1:${port}/wamd/media/m1?id=NOSUCHID`, { headers: { apikey: KEY } });
-    await res.arrayBuffer();
+    ({ res } = await media('/wamd/media/m1?id=NOSUCHID', { apikey: KEY }));
     check(res.status === 404, `streaming route, unknown id: ${res.status}`);
+    ({ res } = await media('/wamd/media/m1', { apikey: KEY }));
+    check(res.status === 400, `streaming route without id: ${res.status}`);
     // an expired blob (wasim's fault): a clear error, no file left
     const rec = hooks.find((h) => h.event === 'messages.upsert' && h.data.key.id === id).data;
     r = await sim.api('POST', '/_sim/media/expire', { url: rec.message.documentMessage.url, status: 410 });
     check(r.status === 200, 'wasim expired the document blob');
     r = await api('POST', '/chat/getBase64FromMediaMessage/m1', { message: { key: { id } } });
     check(r.status === 400 && /expired/.test(JSON.stringify(r.json)), `getBase64 of an expired blob: ${r.status} ${JSON.stringify(r.json?.response)}`);
-    res = await fetch(`http://127.0.0.1:${port}/wamd/media/m1?id=${id}`, { headers: { apikey: KEY } });
-    await res.arrayBuffer();
+    ({ res } = await media(`/wamd/media/m1?id=${id}`, { apikey: KEY }));
     check(res.status === 404, `streaming an expired blob: ${res.status}`);
     const leftDl = (await import('node:fs')).readdirSync(`${data}/media`).filter((f) => f.startsWith('dl-'));
     check(leftDl.length === 0, `no download file left behind (${leftDl.join(',')})`);
   }
   r = await api('POST', '/chat/getBase64FromMediaMessage/m1', { message: { key: { id: 'NOSUCHID' } } });
   check(r.status === 400, `getBase64FromMediaMessage of an unknown id: ${r.status}`);
+
+  await checkRecordedAnswers(api, answers, check, [
+    'POST /message/sendMedia/{instance}',
+    'POST /message/sendWhatsAppAudio/{instance}',
+    'POST /message/sendSticker/{instance}',
+    'POST /chat/getBase64FromMediaMessage/{instance}',
+    'GET /wamd/media/{instance}',
+  ]);
 
   // ---- SIGKILL during an upload: exactly once after the restart ----
   const big = crypto.randomBytes(24 * 1024 * 1024 + 5);

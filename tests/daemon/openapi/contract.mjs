@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { validateAnswers } from './answers.mjs';
 
 const require = createRequire(path.join(process.env.WAMD_OPENAPI_MODULES, 'x.js'));
-const Ajv2020 = require('ajv/dist/2020').default;
 const { Validator } = require('@seriousme/openapi-schema-validator');
 
 const [docFile, routesFile, specFile, recFile] = process.argv.slice(2);
@@ -46,38 +46,8 @@ for (const k of documented) if (!served.has(k)) fail(`/openapi.json lists ${k}, 
 for (const k of Object.keys(spec.operations)) if (!served.has(k)) fail(`daemon/wamd_openapi.json describes ${k}, which wamd does not serve`);
 
 // 3. the recorded answers against the schemas
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-const compiled = new Map();
-const validator = (schema, key) => {
-  if (!compiled.has(key)) compiled.set(key, ajv.compile({ allOf: [schema], components: doc.components }));
-  return compiled.get(key);
-};
-const templates = Object.keys(doc.paths).map((p) => [p, new RegExp('^' + p.replace(/\./g, '\\.').replace(/\{[^}]+\}/g, '[^/]+') + '/?$')]);
-let checked = 0;
-const opsSeen = new Set();
-for (const r of records) {
-  const p = r.path.split('?')[0];
-  const t = templates.find(([, re]) => re.test(p));
-  const op = t && doc.paths[t[0]][r.method.toLowerCase()];
-  let schema, key;
-  if (!op) {
-    // an unknown route or method: Evolution's 404 envelope
-    schema = { $ref: '#/components/schemas/Error' };
-    key = 'Error';
-  } else {
-    const resp = op.responses[String(r.status)] || op.responses.default;
-    if (!resp) { fail(`${r.method} ${t[0]} answered ${r.status}, not in the document`); continue; }
-    schema = resp.content?.['application/json']?.schema;
-    if (!schema) { fail(`${r.method} ${t[0]} ${r.status}: no JSON schema`); continue; }
-    key = `${r.method} ${t[0]} ${r.status}`;
-    opsSeen.add(`${r.method} ${t[0]}`);
-  }
-  const validate = validator(schema, key);
-  if (!validate(r.body)) {
-    fail(`${r.method} ${r.path} ${r.status}: ${ajv.errorsText(validate.errors)}; body ${JSON.stringify(r.body).slice(0, 300)}`);
-  }
-  checked++;
-}
+const { checked, ops: opsSeen, fails: bad } = validateAnswers(doc, records);
+bad.forEach(fail);
 console.log(`${checked} answers validated, ${opsSeen.size} operations covered of ${documented.size}`);
 if (checked < 50 || opsSeen.size < 15) fail('too few recorded answers to mean anything');
 if (fails.length) { console.error(`${fails.length} failure(s)`); process.exit(1); }
