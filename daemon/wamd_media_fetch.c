@@ -31,6 +31,7 @@ struct wamd_media_fetch {
 	int status;
 	char ctype[128];
 	bool finished;
+	bool *gone; /* set while lws_client_connect_via_info runs: it may fail through our callback, which frees f */
 	wamd_media_fetch_cb cb;
 	void *arg;
 };
@@ -52,6 +53,8 @@ static void fetch_finish(struct wamd_media_fetch *f, const char *why)
 	}
 	if (close(f->fd) != 0 && !why)
 		why = "cannot write the staged file";
+	if (f->gone)
+		*f->gone = true;
 	f->cb(f->arg, why, f->got, f->ctype[0] ? f->ctype : NULL);
 	free(f);
 }
@@ -182,7 +185,13 @@ static void connect_to(struct wamd_media_fetch *f, const char *addr)
 	ci.alpn = "http/1.1";
 	ci.opaque_user_data = f;
 	ci.pwsi = &f->wsi;
-	if (!lws_client_connect_via_info(&ci) && !f->finished) {
+	bool gone = false;
+	f->gone = &gone;
+	struct lws *wsi = lws_client_connect_via_info(&ci);
+	if (gone) /* finished (and freed) from inside the call */
+		return;
+	f->gone = NULL;
+	if (!wsi && !f->finished) {
 		f->wsi = NULL;
 		fetch_finish(f, "cannot connect to the media URL");
 	}

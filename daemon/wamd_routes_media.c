@@ -351,6 +351,9 @@ void wamd_h_send_sticker(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 
 /* ---- getBase64FromMediaMessage ---- */
 
+/* the largest file getBase64FromMediaMessage answers with */
+#define WAMD_B64_MEDIA_MAX (64ull << 20)
+
 struct b64_job {
 	struct wamd_ticket *tk;
 	char path[1200];
@@ -369,7 +372,7 @@ static void b64_done(void *user, int err, uint64_t len)
 	json_t *ans = NULL;
 	if (c && err == 0) {
 		int fd = open(j->path, O_RDONLY | O_CLOEXEC);
-		uint8_t *buf = fd >= 0 ? malloc(len ? len : 1) : NULL;
+		uint8_t *buf = fd >= 0 && len <= WAMD_B64_MEDIA_MAX ? malloc(len ? len : 1) : NULL;
 		size_t got = 0;
 		while (buf && got < len) {
 			ssize_t r = read(fd, buf + got, len - got);
@@ -466,9 +469,11 @@ void wamd_h_get_base64(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	json_t *m = json_object_get(body, "message");
 	json_t *key = json_object_get(m, "key");
 	const char *id = jstr(key, "id");
-	json_t *message = json_object_get(m, "message");
+	/* always the stored message, never one in the body: its url and
+	 * mediaKey would make wamd fetch whatever URL the caller names */
+	json_t *message = NULL;
 	json_t *rec = NULL;
-	if (!json_is_object(message) && id) {
+	if (id) {
 		rec = record_by_id(c, t, id);
 		message = json_object_get(rec, "message");
 	}
@@ -482,6 +487,18 @@ void wamd_h_get_base64(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	if (!media) {
 		json_decref(rec);
 		wamd_reply_error(c, 400, json_pack("[s]", "The message is not of the media type"));
+		return;
+	}
+	/* the answer holds the whole file as base64 (Evolution's shape) and is
+	 * built on the loop: bigger files go through the streaming route */
+	json_t *flen = json_object_get(media, "fileLength");
+	json_int_t want = json_is_integer(flen) ? json_integer_value(flen)
+			  : json_is_string(flen)  ? (json_int_t)strtoll(json_string_value(flen), NULL, 10)
+						  : 0;
+	if (want > (json_int_t)WAMD_B64_MEDIA_MAX) {
+		json_decref(rec);
+		wamd_reply_error(c, 400,
+				 msg1("The media is larger than %s: download it with GET /wamd/media/{instance}?id=", "64 MiB"));
 		return;
 	}
 	if (!t->sess) {

@@ -273,6 +273,21 @@ try {
   }
   r = await api('POST', '/chat/getBase64FromMediaMessage/m1', { message: { key: { id: 'NOSUCHID' } } });
   check(r.status === 400, `getBase64FromMediaMessage of an unknown id: ${r.status}`);
+  // a message in the body is never downloaded (its url would be the
+  // caller's choice): a local listener must see no request
+  {
+    let hits = 0;
+    const trap = http.createServer((q, s) => { hits++; s.end('x'); });
+    await new Promise((ok) => trap.listen(0, '127.0.0.1', ok));
+    const url = `http://127.0.0.1:${trap.address().port}/v/t62.7119-24/x.enc`;
+    r = await api('POST', '/chat/getBase64FromMediaMessage/m1', { message: { key: { id: 'NOSUCHID2' },
+      message: { documentMessage: { url, directPath: '/v/t62.7119-24/x.enc', mimetype: 'application/pdf',
+        mediaKey: Buffer.alloc(32, 1).toString('base64'), fileLength: '1' } } } });
+    await sleep(500);
+    trap.close();
+    check(r.status === 400 && JSON.stringify(r.json).includes('Message not found') && hits === 0,
+      `a message in the body is not fetched (${r.status} ${JSON.stringify(r.json)}, ${hits} requests)`);
+  }
 
   await checkRecordedAnswers(api, answers, check, [
     'POST /message/sendMedia/{instance}',
