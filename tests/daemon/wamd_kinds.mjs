@@ -326,7 +326,9 @@ try {
   check(pu?.update?.message?.editedMessage?.message?.conversation === 'final text', `Baileys applies our edit (${JSON.stringify(pu)})`);
   rec = await stored(mine);
   check(rec?.message?.conversation === 'final text' && rec.editHistory?.[0]?.message?.conversation === 'first draft', 'our edit stored with history');
-  check(hooks.some((h) => h.event === 'send.message.update' && h.data.editedMessage?.conversation === 'final text'), 'SEND_MESSAGE_UPDATE for our edit');
+  // webhooks arrive on their own schedule: wait for it
+  check(await waitFor(() => hooks.find((h) => h.event === 'send.message.update' && h.data.editedMessage?.conversation === 'final text'), 10000, 'SEND_MESSAGE_UPDATE'),
+    'SEND_MESSAGE_UPDATE for our edit');
   r = await api('POST', '/chat/updateMessage/k1', { number: PEER_PHONE, key: { id: 'NOPE0000', remoteJid: PEER_JID, fromMe: true }, text: 'x' });
   check(r.status === 400 && r.json.response.message[0] === 'Message not compatible', `updateMessage of an unknown message: 400 (${JSON.stringify(r.json)})`);
 
