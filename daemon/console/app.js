@@ -138,7 +138,10 @@ $('create').addEventListener('submit', async (e) => {
 
 async function select(name) {
   state.sel = name;
-  $('code').textContent = '';
+  // nothing of the previous instance stays on screen
+  for (const id of ['code', 'send-msg', 'tok-new', 'tok-msg', 'wh-msg', 'q-counts']) $(id).textContent = '';
+  $('queue').tBodies[0].replaceChildren();
+  $('messages').replaceChildren();
   renderList();
   renderDetail();
   const i = state.instances.get(name);

@@ -9,12 +9,13 @@
 // override the path) and puppeteer-core (WAMD_CONSOLE_MODULES).
 // argv: [node, script, wamd, wasim, artifacts-dir]
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { startWasim, check, fail, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { checkRecordedAnswers } from './openapi/answers.mjs';
 
 watchdog(170);
 const [wamdExe, wasimExe, artifacts] = process.argv.slice(2);
@@ -26,6 +27,7 @@ try { execFileSync('zbarimg', ['--version'], { stdio: 'ignore' }); } catch {
 }
 const require = createRequire(path.join(process.env.WAMD_CONSOLE_MODULES || '.', 'x.js'));
 const puppeteer = require('puppeteer-core');
+rmSync(artifacts, { recursive: true, force: true }); // this run's screenshots only
 mkdirSync(artifacts, { recursive: true });
 
 const KEY = 'console-e2e-admin-key-5b1e8f3a9c';
@@ -81,9 +83,19 @@ const snap = async (page, name) => {
   await page.screenshot({ path: f, fullPage: true });
   return f;
 };
+// every JSON answer the page got, validated against /openapi.json at the end
+const answers = [];
+const pending = [];
 const watch = (page, who) => {
   page.on('console', (m) => { if (m.type() === 'error') errors.push(`${who}: ${m.text()}`); });
   page.on('pageerror', (e) => errors.push(`${who}: ${e.message}`));
+  page.on('response', (res) => {
+    const req = res.request();
+    if (req.resourceType() !== 'fetch' || !(res.headers()['content-type'] || '').includes('json')) return;
+    const u = new URL(res.url());
+    pending.push(res.json().then((body) => answers.push({ method: req.method(), path: u.pathname + u.search, status: res.status(), body }),
+      () => errors.push(`${who}: unreadable JSON from ${u.pathname}`)));
+  });
 };
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent);
 const waitText = (page, sel, want, ms = 30000) =>
@@ -181,6 +193,19 @@ try {
   await waitText(page, '#d-state', 'connected', 60000);
   await waitText(page, '#d-owner', PHONE2);
   await snap(page, 'paired-by-code');
+
+  // --- a test message from con1 to con2, seen on both sides ---
+  await page.click('#instances li[data-name=con1]');
+  await waitText(page, '#d-name', 'con1');
+  await page.click('#d-messages summary');
+  await page.type('#send-to', PHONE2);
+  await page.type('#send-text', 'hello from the console');
+  await page.click('#send button');
+  await waitText(page, '#send-msg', 'sent');
+  await waitText(page, '#messages', 'hello from the console');
+  await page.click('#instances li[data-name=con2]');
+  await waitText(page, '#messages', 'hello from the console', 30000);
+  await snap(page, 'message-received');
   await page.click('#instances li[data-name=con1]');
   await waitText(page, '#d-name', 'con1');
 
@@ -226,6 +251,9 @@ try {
 } finally {
   await browser.close();
 }
+await Promise.all(pending);
+await checkRecordedAnswers(api, answers, check, ['GET /wamd/whoami', 'GET /wamd/status', 'GET /wamd/webhookQueue/{instance}',
+  'POST /wamd/webhookReplay/{instance}', 'POST /wamd/token/{instance}', 'POST /message/sendText/{instance}']);
 check(errors.length === 0, `no errors in the page's console${errors.length ? `:\n  ${errors.join('\n  ')}` : ''}`);
 writeFileSync(path.join(artifacts, 'README'), 'Screenshots of the last wamd_console run (tests/daemon/wamd_console.mjs).\n');
 wamd.kill('SIGTERM');
