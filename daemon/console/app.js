@@ -301,7 +301,15 @@ function openStream(name, delay) {
   ws.onclose = () => {
     $('stream').textContent = 'stream: reconnecting';
     state.sockets = state.sockets.filter((s) => s !== ws);
-    setTimeout(() => openStream(name, Math.min(delay * 2, 30000)), delay);
+    setTimeout(async () => {
+      // a revoked token or a deleted instance ends here, not in a retry loop
+      if (!state.admin) {
+        const who = await api('GET', '/wamd/whoami');
+        if (!who.ok) { closeStreams(); showLogin(); return; }
+        if (name && !who.json.instances.some((i) => i.name === name)) return;
+      }
+      if (state.key) openStream(name, Math.min(delay * 2, 30000));
+    }, delay);
   };
 }
 function onEvent(ev) {

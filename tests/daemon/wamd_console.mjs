@@ -243,7 +243,17 @@ try {
   await tp.waitForFunction(() => window.__states.includes('connecting') && window.__states.at(-1) === 'connected',
     { timeout: 60000 });
   await snap(tp, 'token-view');
+  await tp.waitForNetworkIdle({ idleTime: 300 });
   await ctx.close();
+
+  // --- delete from the page (after its confirmation) ---
+  page.on('dialog', (d) => d.accept());
+  await page.click('#instances li[data-name=con2]');
+  await waitText(page, '#d-name', 'con2');
+  await page.click('#d-actions [data-act=delete]');
+  await page.waitForFunction(() => !document.querySelector('#instances li[data-name=con2]'), { timeout: 20000 });
+  check((await api('GET', '/instance/fetchInstances')).json.map((i) => i.name).join() === 'con1', 'con2 deleted from the page');
+  await page.waitForNetworkIdle({ idleTime: 300 }); // the answers recorded are complete
   await page.close();
 } catch (e) {
   process.stderr.write(wamdLog.slice(-6000));
