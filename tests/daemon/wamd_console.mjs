@@ -246,6 +246,26 @@ try {
   await tp.waitForNetworkIdle({ idleTime: 300 });
   await ctx.close();
 
+  // --- a read-only token: only what it may use is shown (and nothing it
+  // may not use is asked for: a refused request would be a console error) ---
+  const ro = (await api('POST', '/wamd/token/con1', { scopes: ['read'] })).json.token;
+  const ctx2 = await browser.createBrowserContext();
+  const rp = await ctx2.newPage();
+  watch(rp, 'read-only');
+  await rp.setViewport({ width: 390, height: 844 });
+  await rp.goto(`${base}/console`);
+  await rp.waitForSelector('#login:not([hidden])');
+  await rp.type('#key', ro);
+  await rp.click('#login button');
+  await rp.waitForSelector('#instances li[data-name=con1]');
+  await rp.click('#instances li[data-name=con1]');
+  await waitText(rp, '#messages', 'hello from the console');
+  const shown = await rp.evaluate(() => ['d-actions', 'd-webhook', 'd-tokens', 'd-messages', 'send']
+    .filter((id) => !document.getElementById(id).hidden).join());
+  check(shown === 'd-messages', `a read-only token sees the messages only (${shown})`);
+  await rp.waitForNetworkIdle({ idleTime: 300 });
+  await ctx2.close();
+
   // --- delete from the page (after its confirmation) ---
   page.on('dialog', (d) => d.accept());
   await page.click('#instances li[data-name=con2]');
