@@ -84,6 +84,14 @@ static const struct route routes[] = {
 	{ M_GET, "/health/ready", false, SCOPE_PUBLIC, wamd_h_ready },
 	{ M_GET, "/openapi.json", false, SCOPE_PUBLIC, wamd_h_openapi },
 	{ M_GET, "/openapi", false, SCOPE_PUBLIC, wamd_h_openapi_page },
+	/* the operator console (wamd_routes_console.c) */
+	{ M_GET, "/console", false, SCOPE_PUBLIC, wamd_h_console },
+	{ M_GET, "/console/app.js", false, SCOPE_PUBLIC, wamd_h_console_js },
+	{ M_GET, "/console/app.css", false, SCOPE_PUBLIC, wamd_h_console_css },
+	{ M_GET, "/wamd/status", false, 0, wamd_h_status },
+	{ M_GET, "/wamd/whoami", false, WAMD_SCOPE_READ, wamd_h_whoami },
+	{ M_GET, "/wamd/webhookQueue", true, WAMD_SCOPE_MANAGE, wamd_h_webhook_queue },
+	{ M_POST, "/wamd/webhookReplay", true, WAMD_SCOPE_MANAGE, wamd_h_webhook_replay },
 };
 
 static const char *method_list(int m, char *out, size_t cap)

@@ -51,6 +51,15 @@ void wamd_h_group_subject(struct wamd_conn *c, struct wamd_tenant *t, json_t *bo
 void wamd_h_group_description(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_group_leave(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 
+/* wamd_routes_console.c */
+void wamd_h_console(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
+void wamd_h_console_js(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
+void wamd_h_console_css(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
+void wamd_h_status(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
+void wamd_h_whoami(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
+void wamd_h_webhook_queue(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_webhook_replay(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+
 /* wamd_routes_chat.c */
 void wamd_numbers_done(void *ticket, int err, json_t *result);
 void wamd_h_numbers(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);

@@ -263,22 +263,22 @@ static void lane_finish(struct wamd_lane *l, int status, const char *why)
 		lane_schedule(l, 0);
 	} else if (status && code_in(c->webhook_non_retryable, status)) {
 		d->webhook_failed++;
-		LOGW("instance %s: webhook %lld refused (%s); dropped", t->name, (long long)row, why);
-		rc = wa_store_wh_remove(d->store, row);
+		LOGW("instance %s: webhook %lld refused (%s); kept as dead", t->name, (long long)row, why);
+		rc = wa_store_wh_fail(d->store, row, attempts, 0, true, why);
 		lane_schedule(l, 0);
 	} else if ((c->webhook_max_attempts > 0 && attempts >= c->webhook_max_attempts) ||
 		   (c->webhook_max_age_s > 0 && wamd_now_ms() - l->created_ms > c->webhook_max_age_s * 1000)) {
 		d->webhook_failed++;
 		LOGW("instance %s: webhook %lld gave up after %d attempts (%s)", t->name, (long long)row, attempts,
 		     why);
-		rc = wa_store_wh_remove(d->store, row);
+		rc = wa_store_wh_fail(d->store, row, attempts, 0, true, why);
 		lane_schedule(l, 0);
 	} else {
 		int64_t delay = backoff_ms(c, attempts);
 		d->webhook_attempt_failures++;
 		LOGI("instance %s: webhook %lld attempt %d failed (%s); retry in %lld ms", t->name, (long long)row,
 		     attempts, why, (long long)delay);
-		rc = wa_store_wh_retry(d->store, row, attempts, wamd_now_ms() + delay);
+		rc = wa_store_wh_fail(d->store, row, attempts, wamd_now_ms() + delay, false, why);
 		lane_schedule(l, delay);
 	}
 	if (rc != 0)

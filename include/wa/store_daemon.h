@@ -59,6 +59,40 @@ int wa_store_wh_retry(wa_store *st, int64_t id, int attempts, int64_t next_attem
  * of every instance and target. */
 int wa_store_wh_count(wa_store *st, int64_t instance_id, int target, int64_t *n_out) WA_MUST_CHECK;
 
+/* ---- webhook queue: failures kept for the operator (webhook_dead.c) ---- */
+#define WA_STORE_WH_PENDING 0
+#define WA_STORE_WH_DEAD 2
+/* Most dead rows kept per instance; older ones are deleted. */
+#define WA_STORE_WH_DEAD_MAX 1000
+#define WA_STORE_WH_ERROR_MAX 300
+/* A failed attempt: records the count, the error (cut to
+ * WA_STORE_WH_ERROR_MAX bytes) and either the next attempt time or, with
+ * dead, the end of delivery (the row stays, as dead, until replayed). */
+int wa_store_wh_fail(wa_store *st, int64_t id, int attempts, int64_t next_attempt_ms, bool dead,
+		     const char *error) WA_MUST_CHECK;
+typedef struct wa_store_wh_info {
+	int64_t id;
+	int target;
+	int state;               /* WA_STORE_WH_PENDING or WA_STORE_WH_DEAD */
+	char event[64];
+	int attempts;
+	int64_t next_attempt_ms;
+	int64_t created_ms;
+	char last_error[WA_STORE_WH_ERROR_MAX + 1]; /* "" if none */
+	size_t payload_len;
+} wa_store_wh_info;
+typedef void (*wa_store_wh_info_fn)(void *arg, const wa_store_wh_info *row);
+/* The newest `limit` rows of one instance with state (< 0: any), newest
+ * first, without their payloads. */
+int wa_store_wh_list(wa_store *st, int64_t instance_id, int state, int limit, wa_store_wh_info_fn fn,
+		     void *arg) WA_MUST_CHECK;
+/* Rows of one instance in state (< 0: every target). */
+int wa_store_wh_count_state(wa_store *st, int64_t instance_id, int state, int64_t *n_out) WA_MUST_CHECK;
+/* Dead rows of one instance back to pending, due now with no attempts:
+ * the one with id (WA_ENOTFOUND if it is not a dead row of the instance),
+ * or all when id is 0. *n_out: how many. */
+int wa_store_wh_replay(wa_store *st, int64_t instance_id, int64_t id, int64_t *n_out) WA_MUST_CHECK;
+
 /* ---- message records ---- */
 typedef struct wa_store_mrec {
 	const char *key_id;

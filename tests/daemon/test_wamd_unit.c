@@ -398,6 +398,104 @@ static void test_store_tables(const char *dir)
 	unlink(side);
 }
 
+struct wh_seen {
+	int n;
+	wa_store_wh_info rows[4];
+};
+
+static void wh_seen_row(void *arg, const wa_store_wh_info *r)
+{
+	struct wh_seen *w = arg;
+	if (w->n < 4)
+		w->rows[w->n] = *r;
+	w->n++;
+}
+
+/* Dead webhook events: kept with their last error, out of the delivery
+ * head, listed, replayed (one, all), bounded per instance. */
+static void test_store_dead_events(const char *dir)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s/dead.db", dir);
+	wa_store *st;
+	CHECK_EQ_INT(wa_store_open(p, NULL, &st), 0);
+	int64_t a, b, e1, e2, e3, n = 0;
+	CHECK_EQ_INT(wa_store_instance_create(st, "a", &a), 0);
+	CHECK_EQ_INT(wa_store_instance_create(st, "b", &b), 0);
+	CHECK_EQ_INT(wa_store_wh_push(st, a, 0, "E1", "one", 3, &e1), 0);
+	CHECK_EQ_INT(wa_store_wh_push(st, a, 0, "E2", "two", 3, &e2), 0);
+	CHECK_EQ_INT(wa_store_wh_push(st, b, 0, "E3", "bee", 3, &e3), 0);
+	CHECK_EQ_INT(wa_store_wh_fail(st, e1, 1, 5000, false, "closed"), 0);
+	CHECK_EQ_INT(wa_store_wh_fail(st, e1, 2, 0, true, "HTTP 404"), 0);
+	/* the dead row no longer holds up its lane, nor counts as pending */
+	wa_store_wh_row r;
+	CHECK_EQ_INT(wa_store_wh_head(st, a, 0, &r), 0);
+	CHECK_EQ_INT(r.id, e2);
+	wa_store_wh_row_clear(&r);
+	CHECK_EQ_INT(wa_store_wh_count(st, a, -1, &n), 0);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_INT(wa_store_wh_count_state(st, a, WA_STORE_WH_DEAD, &n), 0);
+	CHECK_EQ_INT(n, 1);
+	struct wh_seen w = { 0 };
+	CHECK_EQ_INT(wa_store_wh_list(st, a, -1, 10, wh_seen_row, &w), 0);
+	CHECK_EQ_INT(w.n, 2);
+	CHECK_EQ_INT(w.rows[0].id, e2); /* newest first */
+	CHECK_EQ_INT(w.rows[1].state, WA_STORE_WH_DEAD);
+	CHECK_EQ_INT(w.rows[1].attempts, 2);
+	CHECK_EQ_STR(w.rows[1].last_error, "HTTP 404");
+	CHECK_EQ_STR(w.rows[1].event, "E1");
+	CHECK_EQ_INT(w.rows[1].payload_len, 3);
+	/* another instance's id is not this one's to replay */
+	CHECK_EQ_INT(wa_store_wh_replay(st, b, e1, &n), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_wh_replay(st, a, e2, &n), WA_ENOTFOUND); /* pending, not dead */
+	CHECK_EQ_INT(wa_store_wh_replay(st, a, e1, &n), 0);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_INT(wa_store_wh_head(st, a, 0, &r), 0);
+	CHECK_EQ_INT(r.id, e1); /* back at the head, due now, attempts reset */
+	CHECK_EQ_INT(r.attempts, 0);
+	CHECK_EQ_INT(r.next_attempt_ms, 0);
+	CHECK_EQ_STR(r.payload, "one");
+	wa_store_wh_row_clear(&r);
+	/* replay all; a long error is cut */
+	char longerr[WA_STORE_WH_ERROR_MAX + 50];
+	memset(longerr, 'x', sizeof longerr - 1);
+	longerr[sizeof longerr - 1] = '\0';
+	CHECK_EQ_INT(wa_store_wh_fail(st, e1, 1, 0, true, longerr), 0);
+	CHECK_EQ_INT(wa_store_wh_fail(st, e2, 1, 0, true, NULL), 0);
+	w.n = 0;
+	CHECK_EQ_INT(wa_store_wh_list(st, a, WA_STORE_WH_DEAD, 10, wh_seen_row, &w), 0);
+	CHECK_EQ_INT(w.n, 2);
+	CHECK_EQ_INT(strlen(w.rows[1].last_error), WA_STORE_WH_ERROR_MAX);
+	CHECK_EQ_STR(w.rows[0].last_error, "");
+	CHECK_EQ_INT(wa_store_wh_replay(st, a, 0, &n), 0);
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_INT(wa_store_wh_count(st, a, -1, &n), 0);
+	CHECK_EQ_INT(n, 2);
+	/* at most WA_STORE_WH_DEAD_MAX dead rows per instance, the oldest go;
+	 * another instance's are untouched */
+	CHECK_EQ_INT(wa_store_wh_fail(st, e3, 1, 0, true, "HTTP 500"), 0);
+	int64_t first = 0, id = 0;
+	for (int i = 0; i < WA_STORE_WH_DEAD_MAX + 5; i++) {
+		CHECK_EQ_INT(wa_store_wh_push(st, a, 0, "E", "x", 1, &id), 0);
+		if (!first)
+			first = id;
+		CHECK_EQ_INT(wa_store_wh_fail(st, id, 1, 0, true, "HTTP 404"), 0);
+	}
+	CHECK_EQ_INT(wa_store_wh_count_state(st, a, WA_STORE_WH_DEAD, &n), 0);
+	CHECK_EQ_INT(n, WA_STORE_WH_DEAD_MAX);
+	CHECK_EQ_INT(wa_store_wh_replay(st, a, first, &n), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_wh_replay(st, a, id, &n), 0);
+	CHECK_EQ_INT(wa_store_wh_count_state(st, b, WA_STORE_WH_DEAD, &n), 0);
+	CHECK_EQ_INT(n, 1);
+	wa_store_close(st);
+	unlink(p);
+	char side[600];
+	snprintf(side, sizeof side, "%s-wal", p);
+	unlink(side);
+	snprintf(side, sizeof side, "%s-shm", p);
+	unlink(side);
+}
+
 /* Evolution API's variable names and <data>/.env: mapped onto wamd's
  * settings under WAMD_* names and flags; the process environment beats
  * the file; settings wamd has no use for are listed, never an error. */
@@ -484,6 +582,7 @@ int main(void)
 	test_numbers();
 	test_urls_events();
 	test_store_tables(dir);
+	test_store_dead_events(dir);
 	rmdir(dir);
 	return check_exit("wamd_unit");
 }
