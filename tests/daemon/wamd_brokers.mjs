@@ -12,7 +12,7 @@
 //      started again: every event arrives, none twice, in order.
 // RabbitMQ starts once (slow) and is only stop_app'ed / start_app'ed.
 // argv: [node, script, wamd, wasim]
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -37,14 +37,24 @@ const portOpen = (port) => new Promise((res) => {
   s.on('error', () => res(false));
 });
 const children = [];
-const reapAll = () => { for (const c of children) { try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } } };
+// each child leads its own process group: rabbitmq-server is a script whose
+// Erlang VM must go with it
+let epmdPort = 0;
+const reapAll = () => {
+  for (const c of children) {
+    try { process.kill(-c.pid, 'SIGKILL'); } catch { try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } }
+  }
+  // an epmd an Erlang program started by itself on our port (not a child)
+  if (epmdPort) try { execFileSync('epmd', ['-port', String(epmdPort), '-kill'], { stdio: 'ignore' }); } catch { /* none */ }
+};
 process.on('exit', reapAll);
 const t0 = Date.now();
 const secs = () => ((Date.now() - t0) / 1000).toFixed(1);
 
 // ---- RabbitMQ: own node name, ports, epmd, HOME (cookie), data and logs
 const rdir = tmpDir('wamd-rabbit-');
-const [amqpPort, distPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
+const [amqpPort, distPort] = [await freePort(), await freePort()];
+epmdPort = await freePort();
 fs.writeFileSync(path.join(rdir, 'enabled_plugins'), '[].\n');
 fs.writeFileSync(path.join(rdir, 'rabbitmq.conf'), `listeners.tcp.default = 127.0.0.1:${amqpPort}\n`);
 const node = `wamdt${process.pid}@localhost`;
@@ -58,10 +68,10 @@ const renv = {
 };
 // our own epmd, so that it ends with the test
 const epmd = spawn('epmd', ['-port', String(epmdPort), '-address', '127.0.0.1', '-relaxed_command_check'],
-  { stdio: 'ignore', env: renv });
+  { stdio: 'ignore', env: renv, detached: true });
 children.push(epmd);
-await sleep(200);
-const rabbit = spawn('/usr/lib/rabbitmq/bin/rabbitmq-server', [], { stdio: 'ignore', env: renv });
+for (let i = 0; i < 100 && !(await portOpen(epmdPort)); i++) await sleep(50);
+const rabbit = spawn('/usr/lib/rabbitmq/bin/rabbitmq-server', [], { stdio: 'ignore', env: renv, detached: true });
 children.push(rabbit);
 const rabbitUp = (async () => {
   for (let i = 0; i < 1800; i++) {
