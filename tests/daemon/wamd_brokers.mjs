@@ -11,12 +11,14 @@
 //      they are down (the events wait in its queue), then the brokers
 //      started again: every event arrives, none twice, in order.
 // RabbitMQ starts once (slow) and is only stop_app'ed / start_app'ed.
+// Every JSON answer is validated against /openapi.json.
 // argv: [node, script, wamd, wasim]
 import { spawn, execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { checkRecordedAnswers } from './openapi/answers.mjs';
 
 watchdog(280);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -142,6 +144,7 @@ function startWamd() {
   w.stderr.on('data', (d) => { log += d; });
   return w;
 }
+const answers = []; // every JSON answer, validated against /openapi.json at the end
 const api = async (method, p, body) => {
   const res = await fetch(`http://127.0.0.1:${port}${p}`, {
     method, headers: { apikey: KEY, 'content-type': 'application/json' },
@@ -150,6 +153,7 @@ const api = async (method, p, body) => {
   const t = await res.text();
   let json = null;
   try { json = t ? JSON.parse(t) : null; } catch { json = t; }
+  if (json !== null && typeof json === 'object') answers.push({ method, path: p, status: res.status, body: json });
   return { status: res.status, json };
 };
 const ok = (cond, msg) => { if (!cond) process.stderr.write(log.slice(-8000)); check(cond, msg); };
@@ -309,6 +313,7 @@ ok(JSON.stringify(ours(xs.filter((e) => e.event === 'messages.upsert'), [...IN1,
 ok(JSON.stringify(xs.filter((e) => e.event === 'send.message').map((e) => e.data.key.id)) === JSON.stringify(outIds),
   'Redis stream: all three sent texts in order');
 
+await checkRecordedAnswers(api, answers, check, ['POST /rabbitmq/set/{instance}', 'GET /rabbitmq/find/{instance}']);
 wamd.kill('SIGTERM');
 await new Promise((res) => wamd.on('exit', res));
 await peer.stop();
