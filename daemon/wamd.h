@@ -548,6 +548,14 @@ void wamd_broker_stats(struct wamd *d, int target, struct wamd_broker_stats *out
 int wamd_broker_routing_key(const char *event, char *out, size_t n);
 int wamd_broker_amqp_queue(const char *instance_or_prefix, const char *routing_key, char *out, size_t n);
 int wamd_broker_stream_key(const char *prefix, bool global, const char *instance, char *out, size_t n);
+/* redis://[[user]:password@]host[:port][/db]: -1 when malformed. */
+struct wamd_redis_addr {
+	char host[256];
+	int port;                    /* 6379 when absent */
+	char user[128], pass[256];   /* "" when absent */
+	long db;
+};
+int wamd_broker_redis_url(const char *url, struct wamd_redis_addr *out);
 
 /* ---- name lookups off the loop (wamd_resolve.c) ---- */
 struct addrinfo;

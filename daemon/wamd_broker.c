@@ -64,6 +64,51 @@ int wamd_broker_stream_key(const char *prefix, bool global, const char *instance
 	return w < 0 || (size_t)w >= n ? -1 : 0;
 }
 
+int wamd_broker_redis_url(const char *url, struct wamd_redis_addr *b)
+{
+	memset(b, 0, sizeof *b);
+	if (strncmp(url, "redis://", 8) != 0)
+		return -1;
+	const char *p = url + 8;
+	const char *slash = strchr(p, '/');
+	const char *at = memrchr(p, '@', slash ? (size_t)(slash - p) : strlen(p));
+	b->port = 6379;
+	if (at) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		if (!colon)
+			return -1; /* a user without a password */
+		if ((size_t)(colon - p) >= sizeof b->user || (size_t)(at - colon - 1) >= sizeof b->pass)
+			return -1;
+		memcpy(b->user, p, (size_t)(colon - p));
+		memcpy(b->pass, colon + 1, (size_t)(at - colon - 1));
+		p = at + 1;
+	}
+	const char *end = p + strcspn(p, ":/");
+	if (end == p || (size_t)(end - p) >= sizeof b->host)
+		return -1;
+	memcpy(b->host, p, (size_t)(end - p));
+	for (const char *h = b->host; *h; h++)
+		if (!isalnum((unsigned char)*h) && *h != '.' && *h != '-' && *h != '_')
+			return -1; /* a name or an IPv4 address */
+	p = end;
+	if (*p == ':') {
+		char *e;
+		long port = strtol(p + 1, &e, 10);
+		if (e == p + 1 || port < 1 || port > 65535)
+			return -1;
+		b->port = (int)port;
+		p = e;
+	}
+	if (*p == '/' && p[1]) {
+		char *e;
+		b->db = strtol(p + 1, &e, 10);
+		if (*e || e == p + 1 || b->db < 0)
+			return -1;
+	} else if (*p && strcmp(p, "/") != 0)
+		return -1;
+	return 0;
+}
+
 /* ---- publisher threads ---- */
 
 enum { B_AMQP = 0, B_REDIS = 1, B_N = 2 };

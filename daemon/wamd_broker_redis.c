@@ -15,53 +15,9 @@
 #include "wamd_broker.h"
 
 struct redis_be {
-	char host[256];
-	int port;
-	char user[128], pass[256];
-	long db;
+	struct wamd_redis_addr a;
 	redisContext *c;
 };
-
-/* redis://[[user]:password@]host[:port][/db] */
-static int parse_url(const char *url, struct redis_be *b)
-{
-	if (strncmp(url, "redis://", 8) != 0)
-		return -1;
-	const char *p = url + 8;
-	const char *at = strrchr(p, '@');
-	b->port = 6379;
-	if (at) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		if (!colon)
-			return -1; /* user without a password */
-		if ((size_t)(colon - p) >= sizeof b->user || (size_t)(at - colon - 1) >= sizeof b->pass)
-			return -1;
-		memcpy(b->user, p, (size_t)(colon - p));
-		memcpy(b->pass, colon + 1, (size_t)(at - colon - 1));
-		p = at + 1;
-	}
-	const char *end = p + strcspn(p, ":/");
-	if (end == p || (size_t)(end - p) >= sizeof b->host)
-		return -1;
-	memcpy(b->host, p, (size_t)(end - p));
-	p = end;
-	if (*p == ':') {
-		char *e;
-		long port = strtol(p + 1, &e, 10);
-		if (e == p + 1 || port < 1 || port > 65535)
-			return -1;
-		b->port = (int)port;
-		p = e;
-	}
-	if (*p == '/' && p[1]) {
-		char *e;
-		b->db = strtol(p + 1, &e, 10);
-		if (*e || b->db < 0)
-			return -1;
-	} else if (*p && strcmp(p, "/") != 0)
-		return -1;
-	return 0;
-}
 
 static void *redis_open(const char *url, char *why, size_t n)
 {
@@ -70,7 +26,7 @@ static void *redis_open(const char *url, char *why, size_t n)
 		snprintf(why, n, "out of memory");
 		return NULL;
 	}
-	if (parse_url(url, b) != 0) {
+	if (wamd_broker_redis_url(url, &b->a) != 0) {
 		snprintf(why, n, "redis_url is not a redis://[[user]:password@]host[:port][/db] URL");
 		free(b);
 		return NULL;
@@ -90,7 +46,7 @@ static void redis_close_be(void *be)
 {
 	struct redis_be *b = be;
 	be_disconnect(b);
-	explicit_bzero(b->pass, sizeof b->pass);
+	explicit_bzero(b->a.pass, sizeof b->a.pass);
 	free(b);
 }
 
@@ -109,31 +65,31 @@ static int command_ok(struct redis_be *b, char *why, size_t n, const char *what,
 static int be_connect(struct redis_be *b, char *why, size_t n)
 {
 	struct timeval tv = { .tv_sec = WAMD_BROKER_IO_TIMEOUT_S };
-	b->c = redisConnectWithTimeout(b->host, b->port, tv);
+	b->c = redisConnectWithTimeout(b->a.host, b->a.port, tv);
 	if (!b->c || b->c->err) {
-		snprintf(why, n, "cannot connect to %s:%d: %s", b->host, b->port, b->c ? b->c->errstr : "out of memory");
+		snprintf(why, n, "cannot connect to %s:%d: %s", b->a.host, b->a.port, b->c ? b->c->errstr : "out of memory");
 		be_disconnect(b);
 		return -1;
 	}
 	redisSetTimeout(b->c, tv);
-	if (b->pass[0]) {
-		const char *argv[] = { "AUTH", b->user, b->pass };
-		int rc = b->user[0] ? command_ok(b, why, n, "AUTH", 3, argv)
-				    : command_ok(b, why, n, "AUTH", 2, (const char *[]){ "AUTH", b->pass });
+	if (b->a.pass[0]) {
+		const char *argv[] = { "AUTH", b->a.user, b->a.pass };
+		int rc = b->a.user[0] ? command_ok(b, why, n, "AUTH", 3, argv)
+				    : command_ok(b, why, n, "AUTH", 2, (const char *[]){ "AUTH", b->a.pass });
 		if (rc != 0) {
 			be_disconnect(b);
 			return -1;
 		}
 	}
-	if (b->db) {
+	if (b->a.db) {
 		char db[24];
-		snprintf(db, sizeof db, "%ld", b->db);
+		snprintf(db, sizeof db, "%ld", b->a.db);
 		if (command_ok(b, why, n, "SELECT", 2, (const char *[]){ "SELECT", db }) != 0) {
 			be_disconnect(b);
 			return -1;
 		}
 	}
-	LOGI("redis: connected to %s:%d", b->host, b->port);
+	LOGI("redis: connected to %s:%d", b->a.host, b->a.port);
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 /* Unit tests of the broker outputs' names and settings: Evolution's AMQP
  * routing keys and queue names, the Redis stream keys, the RABBITMQ_*
- * variables mapped onto wamd's settings, and the queue depth per target
+ * variables mapped onto wamd's settings, redis_url, and the queue depth per target
  * that GET /metrics reports per output. */
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +54,28 @@ static void test_names(void)
 	CHECK_EQ_INT(wamd_broker_stream_key("wamd:events", true, "sales-01", q, sizeof q), 0);
 	CHECK_EQ_STR(q, "wamd:events");
 	CHECK_EQ_INT(wamd_broker_stream_key("wamd:events", false, "sales-01", q, 20), -1);
+}
+
+static void test_redis_url(void)
+{
+	struct wamd_redis_addr a;
+	CHECK_EQ_INT(wamd_broker_redis_url("redis://127.0.0.1", &a), 0);
+	CHECK_EQ_STR(a.host, "127.0.0.1");
+	CHECK(a.port == 6379 && a.db == 0 && !a.user[0] && !a.pass[0]);
+	CHECK_EQ_INT(wamd_broker_redis_url("redis://:s3cr@t@cache.local:6380/2", &a), 0);
+	CHECK_EQ_STR(a.host, "cache.local");
+	CHECK_EQ_STR(a.pass, "s3cr@t"); /* the last @ before the path ends the credentials */
+	CHECK(a.port == 6380 && a.db == 2 && !a.user[0]);
+	CHECK_EQ_INT(wamd_broker_redis_url("redis://app:pw@h/", &a), 0);
+	CHECK_EQ_STR(a.user, "app");
+	CHECK_EQ_STR(a.pass, "pw");
+	CHECK_EQ_INT(wamd_broker_redis_url("rediss://h", &a), -1);    /* TLS: not supported */
+	CHECK_EQ_INT(wamd_broker_redis_url("redis://app@h", &a), -1); /* a user without a password */
+	CHECK_EQ_INT(wamd_broker_redis_url("redis://h:0", &a), -1);
+	CHECK_EQ_INT(wamd_broker_redis_url("redis://h:65536", &a), -1);
+	CHECK_EQ_INT(wamd_broker_redis_url("redis://h/x", &a), -1);
+	CHECK_EQ_INT(wamd_broker_redis_url("redis://", &a), -1);
+	CHECK_EQ_INT(wamd_broker_redis_url("redis://h?db=1", &a), -1);
 }
 
 static void test_rabbitmq_env(const char *dir)
@@ -145,6 +167,7 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 	test_names();
+	test_redis_url();
 	test_rabbitmq_env(dir);
 	test_count_per_target(dir);
 	rmdir(dir);
