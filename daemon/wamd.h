@@ -33,7 +33,17 @@
 #define WAMD_PROXY_URL_MAX 1024         /* proxy URL handed to libwa (with %-encoded credentials) */
 
 enum { WAMD_SCOPE_READ = 1, WAMD_SCOPE_WRITE = 2, WAMD_SCOPE_MANAGE = 4, WAMD_SCOPE_ALL = 7 };
-enum { WAMD_TARGET_INSTANCE = 0, WAMD_TARGET_GLOBAL = 1, WAMD_TARGETS = 2 };
+/* Delivery targets: each (instance, target) is one FIFO lane of the
+ * durable queue. The broker targets (wamd_broker.c) follow the webhooks. */
+enum {
+	WAMD_TARGET_INSTANCE = 0,    /* the instance's webhook */
+	WAMD_TARGET_GLOBAL = 1,      /* the global webhook */
+	WAMD_TARGET_AMQP_INSTANCE = 2, /* RabbitMQ, the instance's exchange (/rabbitmq/set) */
+	WAMD_TARGET_AMQP_GLOBAL = 3, /* RabbitMQ, the global exchange (amqp_global) */
+	WAMD_TARGET_REDIS = 4,       /* Redis Streams */
+	WAMD_TARGETS = 5
+};
+#define WAMD_TARGET_BROKER_FIRST WAMD_TARGET_AMQP_INSTANCE
 
 /* ---- config (wamd_config.c) ---- */
 struct wamd_config {
@@ -79,6 +89,18 @@ struct wamd_config {
 	/* operations (wamd_prom.c) */
 	char *metrics_token;           /* also accepted on GET /metrics (Authorization: Bearer) */
 	bool metrics_per_instance;     /* per-instance series on GET /metrics (cardinality!) */
+	/* event outputs to brokers (wamd_broker.c) */
+	char *amqp_uri;                /* amqp://user:pass@host:port/vhost; NULL: RabbitMQ off */
+	char *amqp_exchange;           /* the global exchange */
+	bool amqp_global;              /* every instance's events to amqp_exchange */
+	char *amqp_global_events;      /* comma list; empty = all */
+	char *amqp_prefix_key;         /* global queues <prefix>.<event>; NULL: <event> */
+	char *redis_url;               /* redis://[[user]:pass@]host[:port][/db]; NULL: Redis off */
+	char *redis_stream;            /* stream key (prefix) */
+	bool redis_stream_global;      /* one stream for every instance */
+	long redis_maxlen;             /* XADD MAXLEN ~ (0: no trim) */
+	char *redis_events;            /* comma list; empty = all */
+	long broker_retry_max_ms;      /* back-off cap while a broker is unreachable */
 };
 #define WAMD_MAX_HANDSHAKES_LIMIT 100000
 #define WAMD_STARTUP_SPREAD_LIMIT_MS 600000
@@ -304,6 +326,7 @@ struct wamd {
 	int64_t started_ms;          /* wall clock at start */
 	wa_gate *gate;               /* shared by every session (max_handshakes) */
 	struct wamd_lat_hist *send_lat; /* durable send latency (GET /wamd/metrics) */
+	struct wamd_broker *brokers; /* RabbitMQ / Redis publishers (wamd_broker.c) */
 	char fetched_wa_version[40];  /* from WhatsApp Web at start (wa_version_fetch), or "" */
 };
 
@@ -500,6 +523,39 @@ int wamd_webhook_client_cb(struct lws *wsi, enum lws_callback_reasons reason, vo
 /* Validates a webhook URL against the address policy; NULL if ok, else a
  * reason (valid until the next call). */
 const char *wamd_webhook_url_refused(const struct wamd *d, const char *url);
+
+/* ---- event outputs to RabbitMQ and Redis Streams (wamd_broker.c) ---- */
+/* Starts the publisher threads of the configured brokers; -1 on error. */
+int wamd_broker_start(struct wamd *d);
+/* Stops them (waits for a publish in progress); undelivered rows stay queued. */
+void wamd_broker_shutdown(struct wamd *d);
+/* Is (t, target) a configured broker output that wants event? */
+bool wamd_broker_subscribed(struct wamd_tenant *t, int target, const char *event);
+/* Starts the lane's next delivery (a broker target) unless one is under way. */
+void wamd_broker_kick(struct wamd_lane *l);
+/* Finished publishes to their lanes (LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
+void wamd_broker_deliver(void);
+/* Figures of one broker target for GET /metrics. */
+struct wamd_broker_stats {
+	const char *output;          /* "amqp_instance", "amqp_global", "redis" */
+	bool configured, connected;
+	int64_t delivered, attempt_failures;
+};
+void wamd_broker_stats(struct wamd *d, int target, struct wamd_broker_stats *out);
+/* Names (pure, unit-tested): the AMQP routing key of an UPPER_SNAKE event
+ * (Evolution's dotted name, "messages.upsert"), the queue Evolution binds
+ * to it, and the Redis stream key. -1 when out is too small. */
+int wamd_broker_routing_key(const char *event, char *out, size_t n);
+int wamd_broker_amqp_queue(const char *instance_or_prefix, const char *routing_key, char *out, size_t n);
+int wamd_broker_stream_key(const char *prefix, bool global, const char *instance, char *out, size_t n);
+/* redis://[[user]:password@]host[:port][/db]: -1 when malformed. */
+struct wamd_redis_addr {
+	char host[256];
+	int port;                    /* 6379 when absent */
+	char user[128], pass[256];   /* "" when absent */
+	long db;
+};
+int wamd_broker_redis_url(const char *url, struct wamd_redis_addr *out);
 
 /* ---- name lookups off the loop (wamd_resolve.c) ---- */
 struct addrinfo;

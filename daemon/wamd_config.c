@@ -73,6 +73,18 @@ static const struct opt opts[] = {
 	  "token for GET /metrics only (Authorization: Bearer), besides the admin key" },
 	{ "metrics_per_instance", T_BOOL, O(metrics_per_instance), "false",
 	  "per-instance series on GET /metrics (one set per instance)" },
+	{ "amqp_uri", T_STR, O(amqp_uri), NULL, "RabbitMQ amqp://user:password@host:port/vhost (unset: off)" },
+	{ "amqp_exchange", T_STR, O(amqp_exchange), "evolution_exchange", "global topic exchange" },
+	{ "amqp_global", T_BOOL, O(amqp_global), "false", "every instance's events to amqp_exchange" },
+	{ "amqp_global_events", T_STR, O(amqp_global_events), NULL, "comma list for amqp_global (empty: all)" },
+	{ "amqp_prefix_key", T_STR, O(amqp_prefix_key), NULL, "global queues are <prefix>.<event> (unset: <event>)" },
+	{ "redis_url", T_STR, O(redis_url), NULL, "Redis Streams redis://[[user]:password@]host[:port][/db] (unset: off)" },
+	{ "redis_stream", T_STR, O(redis_stream), "wamd:events", "stream key; per instance <key>:<instance>" },
+	{ "redis_stream_global", T_BOOL, O(redis_stream_global), "false", "one stream (redis_stream) for every instance" },
+	{ "redis_maxlen", T_LONG, O(redis_maxlen), "100000", "trim each stream to about this many entries (0: never)" },
+	{ "redis_events", T_STR, O(redis_events), NULL, "comma list for Redis (empty: all)" },
+	{ "broker_retry_max_ms", T_LONG, O(broker_retry_max_ms), "30000",
+	  "retry delay cap while RabbitMQ or Redis is unreachable (events wait, never dropped)" },
 };
 #undef O
 
@@ -459,7 +471,9 @@ void wamd_config_free(struct wamd_config *c)
 		if (opts[i].type == T_STR) {
 			char **p = str_at(c, &opts[i]);
 			if (*p && (opts[i].off == offsetof(struct wamd_config, api_key) ||
-				   opts[i].off == offsetof(struct wamd_config, metrics_token)))
+				   opts[i].off == offsetof(struct wamd_config, metrics_token) ||
+				   opts[i].off == offsetof(struct wamd_config, amqp_uri) ||
+				   opts[i].off == offsetof(struct wamd_config, redis_url)))
 				explicit_bzero(*p, strlen(*p));
 			free(*p);
 		}
@@ -538,7 +552,9 @@ int wamd_config_check_file(const struct wamd_config *c, char *err, size_t errlen
 		}
 		const char *secret = fc.api_key && *fc.api_key ? "api_key"
 				     : fc.webhook_global_secret && *fc.webhook_global_secret ? "webhook_global_secret"
-				     : fc.metrics_token && *fc.metrics_token ? "metrics_token" : NULL;
+				     : fc.metrics_token && *fc.metrics_token ? "metrics_token"
+				     : fc.amqp_uri && strchr(fc.amqp_uri, '@') ? "amqp_uri (a password)"
+				     : fc.redis_url && strchr(fc.redis_url, '@') ? "redis_url (a password)" : NULL;
 		if (secret) {
 			snprintf(err, errlen, "config file %s has mode %04o and holds %s: readable by group or others; "
 				 "refusing to start (chmod 600)", c->config_file, mode, secret);

@@ -179,6 +179,9 @@ static const struct {
 	{ "WEBHOOK_RETRY_MAX_ATTEMPTS", "webhook_max_attempts" },
 	{ "WEBHOOK_RETRY_NON_RETRYABLE_STATUS_CODES", "webhook_non_retryable" },
 	{ "QRCODE_LIMIT", "qrcode_limit" },
+	{ "RABBITMQ_EXCHANGE_NAME", "amqp_exchange" },
+	{ "RABBITMQ_GLOBAL_ENABLED", "amqp_global" },
+	{ "RABBITMQ_PREFIX_KEY", "amqp_prefix_key" },
 };
 
 /* Evolution's WEBHOOK_EVENTS_* switches (global webhook). */
@@ -194,7 +197,7 @@ static const char *const evo_events[] = {
 
 /* Evolution settings families that configure what wamd does not have. */
 static const char *const ignored_prefixes[] = {
-	"DATABASE_", "CACHE_", "S3_", "RABBITMQ_", "SQS_", "WEBSOCKET_", "PUSHER_", "KAFKA_", "NATS_",
+	"DATABASE_", "CACHE_", "S3_", "RABBITMQ_FRAME_MAX", "SQS_", "WEBSOCKET_", "PUSHER_", "KAFKA_", "NATS_",
 	"CHATWOOT_", "TYPEBOT_", "OPENAI_", "DIFY_", "N8N_", "EVOAI_", "FLOWISE_", "CORS_", "SSL_CONF_",
 	"WA_BUSINESS_", "TELEMETRY", "SENTRY_", "PROMETHEUS_", "QRCODE_COLOR", "LANGUAGE", "LOG_COLOR",
 	"LOG_BAILEYS", "SERVER_TYPE", "SERVER_NAME", "SERVER_DISABLE_", "EVENT_EMITTER_", "DEL_TEMP_INSTANCES",
@@ -205,6 +208,8 @@ static const char *const ignored_prefixes[] = {
 
 static bool is_ignored(const char *name)
 {
+	if (!strncmp(name, "RABBITMQ_EVENTS_", 16))
+		return false;
 	if (!strncmp(name, "WEBHOOK_EVENTS_", 15) && strncmp(name, "WEBHOOK_EVENTS_ERRORS", 21) != 0)
 		return false;
 	for (size_t i = 0; i < sizeof ignored_prefixes / sizeof ignored_prefixes[0]; i++)
@@ -306,26 +311,37 @@ int wamd_evolution_env_apply(struct wamd_config *c, const char *data_dir,
 	} else if (url && *url) {
 		note_ignored("WEBHOOK_GLOBAL_URL (WEBHOOK_GLOBAL_ENABLED is not true)");
 	}
-	/* WEBHOOK_EVENTS_X=true|false: the global webhook's event list */
-	char list[1024] = "";
-	bool any = false;
-	for (size_t i = 0; i < sizeof evo_events / sizeof evo_events[0]; i++) {
-		char name[80];
-		snprintf(name, sizeof name, "WEBHOOK_EVENTS_%s", evo_events[i]);
-		const char *sw = wamd_env_get(getenv_fn, name);
-		if (!sw)
-			continue;
-		any = true;
-		if (truthy(sw)) {
-			size_t have = strlen(list);
-			snprintf(list + have, sizeof list - have, "%s%s", have ? "," : "", evo_events[i]);
+	/* WEBHOOK_EVENTS_X / RABBITMQ_EVENTS_X = true|false: the global
+	 * webhook's and the global exchange's event lists */
+	static const char *const families[][2] = { { "WEBHOOK_EVENTS_", "webhook_global_events" },
+						   { "RABBITMQ_EVENTS_", "amqp_global_events" } };
+	for (size_t f = 0; f < 2; f++) {
+		char list[1024] = "";
+		bool any = false;
+		for (size_t i = 0; i < sizeof evo_events / sizeof evo_events[0]; i++) {
+			char name[80];
+			snprintf(name, sizeof name, "%s%s", families[f][0], evo_events[i]);
+			const char *sw = wamd_env_get(getenv_fn, name);
+			if (!sw)
+				continue;
+			any = true;
+			if (truthy(sw)) {
+				size_t have = strlen(list);
+				snprintf(list + have, sizeof list - have, "%s%s", have ? "," : "", evo_events[i]);
+			}
 		}
-	}
-	if (any) {
+		snprintf(src, sizeof src, "%s* (Evolution names)", families[f][0]);
 		/* every switch off: nothing (an unknown name matches no event) */
-		if (set(c, "webhook_global_events", list[0] ? list : "NONE",
-				    "WEBHOOK_EVENTS_* (Evolution names)", err, errlen) != 0)
+		if (any && set(c, families[f][1], list[0] ? list : "NONE", src, err, errlen) != 0)
 			return -1;
+	}
+	/* RabbitMQ is on only with RABBITMQ_ENABLED=true */
+	const char *uri = wamd_env_get(getenv_fn, "RABBITMQ_URI");
+	if (uri && *uri && truthy(wamd_env_get(getenv_fn, "RABBITMQ_ENABLED"))) {
+		if (set(c, "amqp_uri", uri, "RABBITMQ_URI (Evolution name)", err, errlen) != 0)
+			return -1;
+	} else if (uri && *uri) {
+		note_ignored("RABBITMQ_URI (RABBITMQ_ENABLED is not true)");
 	}
 	/* what is set but has no meaning here */
 	for (char *const *e = envp; e && *e; e++) {

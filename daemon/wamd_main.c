@@ -503,6 +503,10 @@ int main(int argc, char **argv)
 		LOGE("cannot create the connection gate");
 		d.stop = 1;
 	}
+	if (!d.stop && wamd_broker_start(&d) != 0) {
+		LOGE("cannot start the event outputs (amqp_uri, redis_url)");
+		d.stop = 1;
+	}
 	if (!d.stop) {
 		rc = wamd_tenant_load_all(&d);
 		if (rc != 0) {
@@ -555,6 +559,7 @@ int main(int argc, char **argv)
 		wamd_api_conn_gone(d.waiters);
 	wamd_tenants_free(&d);
 	wamd_resolve_shutdown(); /* after the lanes: their lookups are cancelled */
+	wamd_broker_shutdown(&d); /* unconfirmed events stay queued for the next start */
 	wamd_engine_free(&d);
 	wamd_lat_free(&d);
 	wamd_prom_free(&d);

@@ -220,13 +220,44 @@ static void put_instances(struct buf *b, struct wamd *d)
 		}
 	head(b, "wamd_instance_webhook_queue_depth", "gauge", "Webhook events of the instance waiting for delivery");
 	for (struct wamd_tenant *t = d->tenants; t; t = t->next) {
-		int64_t n = 0;
-		if (wa_store_wh_count(d->store, t->id, -1, &n) != 0)
+		int64_t n = 0, m = 0;
+		if (wa_store_wh_count(d->store, t->id, WAMD_TARGET_INSTANCE, &n) != 0 ||
+		    wa_store_wh_count(d->store, t->id, WAMD_TARGET_GLOBAL, &m) != 0)
 			continue;
+		n += m;
 		put(b, "wamd_instance_webhook_queue_depth{instance=\"");
 		put_label(b, t->name);
 		put(b, "\"} %lld\n", (long long)n);
 	}
+}
+
+/* RabbitMQ and Redis outputs (wamd_broker.c): one series per output */
+static void put_brokers(struct buf *b, struct wamd *d)
+{
+	struct wamd_broker_stats st[WAMD_TARGETS - WAMD_TARGET_BROKER_FIRST];
+	for (int i = WAMD_TARGET_BROKER_FIRST; i < WAMD_TARGETS; i++)
+		wamd_broker_stats(d, i, &st[i - WAMD_TARGET_BROKER_FIRST]);
+	const size_t n = sizeof st / sizeof st[0];
+	head(b, "wamd_broker_queue_depth", "gauge",
+	     "Events stored and waiting for the broker's confirmation, by output (-1: unknown)");
+	for (size_t i = 0; i < n; i++) {
+		int64_t depth = 0;
+		if (wa_store_wh_count(d->store, -1, WAMD_TARGET_BROKER_FIRST + (int)i, &depth) != 0)
+			depth = -1;
+		put(b, "wamd_broker_queue_depth{output=\"%s\"} %lld\n", st[i].output, (long long)depth);
+	}
+	head(b, "wamd_broker_delivered_total", "counter", "Events the broker confirmed, by output");
+	for (size_t i = 0; i < n; i++)
+		put(b, "wamd_broker_delivered_total{output=\"%s\"} %lld\n", st[i].output, (long long)st[i].delivered);
+	head(b, "wamd_broker_attempt_failures_total", "counter",
+	     "Failed publishes, retried (events are never dropped while the output is on), by output");
+	for (size_t i = 0; i < n; i++)
+		put(b, "wamd_broker_attempt_failures_total{output=\"%s\"} %lld\n", st[i].output,
+		    (long long)st[i].attempt_failures);
+	head(b, "wamd_broker_up", "gauge",
+	     "1 when the output is on and its last publish was confirmed, 0 otherwise, by output");
+	for (size_t i = 0; i < n; i++)
+		put(b, "wamd_broker_up{output=\"%s\"} %d\n", st[i].output, st[i].configured && st[i].connected);
 }
 
 char *wamd_prom_text(struct wamd *d, size_t *len)
@@ -262,9 +293,14 @@ char *wamd_prom_text(struct wamd *d, size_t *len)
 
 	put_latency(&b, d);
 
-	int64_t depth = 0;
-	if (wa_store_wh_count(d->store, -1, -1, &depth) != 0)
-		depth = -1;
+	int64_t depth = 0, n = 0;
+	for (int target = 0; target < WAMD_TARGET_BROKER_FIRST; target++) {
+		if (wa_store_wh_count(d->store, -1, target, &n) != 0) {
+			depth = -1;
+			break;
+		}
+		depth += n;
+	}
 	head(&b, "wamd_webhook_queue_depth", "gauge", "Webhook events stored and waiting for delivery (-1: unknown)");
 	put(&b, "wamd_webhook_queue_depth %lld\n", (long long)depth);
 	head(&b, "wamd_webhook_delivered_total", "counter", "Webhook events delivered (2xx)");
@@ -274,6 +310,8 @@ char *wamd_prom_text(struct wamd *d, size_t *len)
 	put(&b, "wamd_webhook_dropped_total %lld\n", (long long)d->webhook_failed);
 	head(&b, "wamd_webhook_attempt_failures_total", "counter", "Failed webhook attempts that are retried");
 	put(&b, "wamd_webhook_attempt_failures_total %lld\n", (long long)d->webhook_attempt_failures);
+
+	put_brokers(&b, d);
 
 	json_t *g = wamd_engine_stats(d);
 	static const char *const gate[][4] = {

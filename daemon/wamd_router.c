@@ -72,6 +72,8 @@ static const struct route routes[] = {
 	{ M_POST, "/proxy/set", true, WAMD_SCOPE_MANAGE, wamd_h_proxy_set },
 	{ M_GET, "/proxy/find", true, WAMD_SCOPE_MANAGE, wamd_h_proxy_find },
 	{ M_GET, "/webhook/find", true, WAMD_SCOPE_MANAGE, wamd_h_webhook_find },
+	{ M_POST, "/rabbitmq/set", true, WAMD_SCOPE_MANAGE, wamd_h_rabbitmq_set },
+	{ M_GET, "/rabbitmq/find", true, WAMD_SCOPE_MANAGE, wamd_h_rabbitmq_find },
 	{ M_POST, "/settings/set", true, WAMD_SCOPE_MANAGE, wamd_h_settings_set },
 	{ M_GET, "/settings/find", true, WAMD_SCOPE_READ, wamd_h_settings_find },
 	{ M_POST | M_DELETE, "/wamd/token", true, WAMD_SCOPE_MANAGE, wamd_h_token },

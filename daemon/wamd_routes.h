@@ -132,6 +132,9 @@ void wamd_h_live(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
 void wamd_h_ready(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
 void wamd_h_openapi_page(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
 
+/* wamd_routes_rabbitmq.c */
+void wamd_h_rabbitmq_set(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_rabbitmq_find(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 /* wamd_routes_webhook.c */
 json_t *wamd_parse_webhook(struct wamd *d, json_t *body, json_t *old, const char **err);
 void wamd_h_webhook_set(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);

@@ -68,6 +68,8 @@ static json_t *instance_webhook(struct wamd_tenant *t)
 
 static bool subscribed(struct wamd_tenant *t, int target, const char *event)
 {
+	if (target >= WAMD_TARGET_BROKER_FIRST)
+		return wamd_broker_subscribed(t, target, event);
 	if (target == WAMD_TARGET_INSTANCE) {
 		json_t *w = instance_webhook(t);
 		return w && events_match(json_object_get(w, "events"), event);
@@ -127,20 +129,37 @@ void wamd_emit(struct wamd_tenant *t, const char *event, json_t *data)
 		json_object_set_new(env, "apikey", json_string(tok));
 		body = json_dumps(env, JSON_COMPACT);
 	}
+	/* brokers get Evolution's envelope without destination, with apikey
+	 * as the global webhook has it (the broker is the admin's) */
+	char *bbody = NULL;
+	for (int target = WAMD_TARGET_BROKER_FIRST; !bbody && target < WAMD_TARGETS; target++)
+		if (subscribed(t, target, event)) {
+			json_object_del(env, "destination");
+			bbody = json_dumps(env, JSON_COMPACT);
+			if (!bbody)
+				break;
+		}
 	json_decref(env);
 	if (!sbody || (tok && !body)) {
 		free(body);
 		free(sbody);
+		free(bbody);
 		return;
 	}
 	size_t len = body ? strlen(body) : 0, slen = strlen(sbody);
 	for (int target = 0; target < WAMD_TARGETS; target++) {
 		if (!subscribed(t, target, event))
 			continue;
-		bool with_key = body && (target == WAMD_TARGET_GLOBAL ||
-					 json_is_true(json_object_get(t->doc, "webhookApikey")));
-		int rc = wa_store_wh_push(d->store, t->id, target, event, with_key ? body : sbody,
-					  with_key ? len : slen, NULL);
+		int rc;
+		if (target >= WAMD_TARGET_BROKER_FIRST) {
+			rc = bbody ? wa_store_wh_push(d->store, t->id, target, event, bbody, strlen(bbody), NULL)
+				   : WA_ENOMEM;
+		} else {
+			bool with_key = body && (target == WAMD_TARGET_GLOBAL ||
+						 json_is_true(json_object_get(t->doc, "webhookApikey")));
+			rc = wa_store_wh_push(d->store, t->id, target, event, with_key ? body : sbody,
+					      with_key ? len : slen, NULL);
+		}
 		if (rc != 0)
 			LOGE("instance %s: webhook event %s not queued: %s", t->name, event, wa_errname(rc));
 	}
@@ -148,6 +167,10 @@ void wamd_emit(struct wamd_tenant *t, const char *event, json_t *data)
 	if (body) {
 		explicit_bzero(body, len);
 		free(body);
+	}
+	if (bbody) {
+		explicit_bzero(bbody, strlen(bbody));
+		free(bbody);
 	}
 	free(sbody);
 	wamd_webhook_kick(t);
@@ -532,7 +555,9 @@ static void lane_run(struct wamd_lane *l)
 
 void wamd_webhook_kick(struct wamd_tenant *t)
 {
-	for (int i = 0; i < WAMD_TARGETS; i++)
+	for (int i = WAMD_TARGET_BROKER_FIRST; i < WAMD_TARGETS; i++)
+		wamd_broker_kick(&t->lanes[i]);
+	for (int i = 0; i < WAMD_TARGET_BROKER_FIRST; i++)
 		if (!t->lanes[i].row_id && !t->lanes[i].wsi && !t->lanes[i].timer_armed)
 			lane_schedule(&t->lanes[i], 0);
 }
@@ -559,6 +584,7 @@ int wamd_webhook_client_cb(struct lws *wsi, enum lws_callback_reasons reason, vo
 	switch (reason) {
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		wamd_resolve_deliver();
+		wamd_broker_deliver();
 		return 0;
 	case LWS_CALLBACK_CLIENT_HTTP_REDIRECT:
 		return 1; /* not reached with LCCSCF_HTTP_NO_FOLLOW_REDIRECT; refuse anyway */

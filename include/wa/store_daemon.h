@@ -55,8 +55,8 @@ void wa_store_wh_row_clear(wa_store_wh_row *row);
 int wa_store_wh_remove(wa_store *st, int64_t id) WA_MUST_CHECK;
 /* Failed attempt: records the count and the next attempt time. */
 int wa_store_wh_retry(wa_store *st, int64_t id, int attempts, int64_t next_attempt_ms) WA_MUST_CHECK;
-/* Pending rows of one instance (target < 0: every target); instance_id < 0:
- * of every instance and target. */
+/* Pending rows of one instance, or of every instance when instance_id < 0;
+ * of one target, or of every target when target < 0. */
 int wa_store_wh_count(wa_store *st, int64_t instance_id, int target, int64_t *n_out) WA_MUST_CHECK;
 
 /* ---- webhook queue: failures kept for the operator (webhook_dead.c) ---- */

@@ -85,7 +85,7 @@ static const char sql_wh_remove[] = "DELETE FROM webhook_queue WHERE id = ?1";
 static const char sql_wh_retry[] = "UPDATE webhook_queue SET attempts = ?2, next_attempt_at = ?3 WHERE id = ?1";
 static const char sql_wh_count[] =
 	"SELECT count(*) FROM webhook_queue WHERE instance_id = ?1 AND state = 0 AND (?2 < 0 OR target = ?2)";
-static const char sql_wh_count_all[] = "SELECT count(*) FROM webhook_queue WHERE state = 0";
+static const char sql_wh_count_all[] = "SELECT count(*) FROM webhook_queue WHERE state = 0 AND (?1 < 0 OR target = ?1)";
 
 int wa_store_wh_push(wa_store *st, int64_t instance_id, int target, const char *event,
 		     const char *payload, size_t len, int64_t *id_out)
@@ -190,7 +190,8 @@ int wa_store_wh_count(wa_store *st, int64_t instance_id, int target, int64_t *n_
 	if (instance_id >= 0) {
 		sqlite3_bind_int64(s, 1, instance_id);
 		sqlite3_bind_int(s, 2, target);
-	}
+	} else
+		sqlite3_bind_int(s, 1, target);
 	int src = sqlite3_step(s);
 	if (src == SQLITE_ROW)
 		*n_out = sqlite3_column_int64(s, 0);
