@@ -21,6 +21,7 @@
 #include "app_state.pb-c.h"
 #include "message.pb-c.h"
 #include "pb.h"
+#include "session/appstate_mod.h"
 #include "session/msgstate.h"
 #include "session/syncd.h"
 #include "sync_action.pb-c.h"
@@ -606,7 +607,7 @@ static int latest_key(wa_session *s, uint8_t id[WA_SYNCD_KEY_ID_MAX], size_t *id
 
 /* The patch as real clients send it: without a version (the server gives
  * it one from the collection's version attribute). */
-static int strip_version(uint8_t **b, size_t *len)
+int wa_appstate_strip_version(uint8_t **b, size_t *len)
 {
 	ProtobufCMessage *pb = NULL;
 	if (wa_pb_unpack(&pb, &wa__syncd_patch__descriptor, *b, *len, WA_SYNCD_MAX_BYTES) != 0)
@@ -669,7 +670,7 @@ static void push_next(wa_session *s)
 			&patch, &plen);
 	wa_memzero(kdata, sizeof kdata);
 	if (rc == 0)
-		rc = strip_version(&patch, &plen);
+		rc = wa_appstate_strip_version(&patch, &plen);
 	wa_node *iq = NULL, *sync = NULL, *c = NULL, *pn = NULL;
 	char v[24];
 	snprintf(v, sizeof v, "%llu", (unsigned long long)ver);
@@ -771,12 +772,11 @@ static int mod_range(Wa__SyncActionValue__SyncActionMessageRange *r, int64_t las
 	return 1;
 }
 
-int wa_session_chat_modify(wa_session *s, const wa_chat_mod *md, wa_chat_mod_fn done, void *user)
+int wa_appstate_mod_build(const wa_chat_mod *md, int64_t now_ms, wa_appstate_mod *out)
 {
-	if (!s || !md)
+	if (!md || !out)
 		return WA_EINVAL;
-	if (!s->appstate || !wa_session_jid(s))
-		return WA_ESTATE;
+	memset(out, 0, sizeof *out);
 	bool need_msg = md->action == WA_CHAT_STAR || md->action == WA_CHAT_DELETE_MSG;
 	bool need_label = md->action == WA_CHAT_LABEL || md->action == WA_LABEL_EDIT;
 	if ((md->action != WA_LABEL_EDIT && (!md->jid || !*md->jid || strlen(md->jid) >= WA_STORE_JID_MAX)) ||
@@ -797,7 +797,7 @@ int wa_session_chat_modify(wa_session *s, const wa_chat_mod *md, wa_chat_mod_fn 
 	Wa__SyncActionValue__LabelEditAction le = WA__SYNC_ACTION_VALUE__LABEL_EDIT_ACTION__INIT;
 	Wa__SyncActionValue__SyncActionMessageRange rg = WA__SYNC_ACTION_VALUE__SYNC_ACTION_MESSAGE_RANGE__INIT;
 	v.has_timestamp = 1;
-	v.timestamp = wa_now_ms();
+	v.timestamp = now_ms;
 	json_t *idx = NULL;
 	int ci, api;
 	/* index, collection and SyncActionData version as the official
@@ -866,23 +866,50 @@ int wa_session_chat_modify(wa_session *s, const wa_chat_mod *md, wa_chat_mod_fn 
 	default:
 		return WA_EINVAL;
 	}
-	struct as_push *p = calloc(1, sizeof *p);
-	if (!p || !idx) {
-		free(p);
-		json_decref(idx);
+	if (!idx)
 		return WA_ENOMEM;
-	}
-	p->index_json = json_dumps(idx, JSON_COMPACT);
+	out->index_json = json_dumps(idx, JSON_COMPACT);
 	json_decref(idx);
-	p->value_len = protobuf_c_message_get_packed_size(&v.base);
-	p->value = malloc(p->value_len ? p->value_len : 1);
-	if (!p->index_json || !p->value) {
-		push_free(p);
+	out->value_len = protobuf_c_message_get_packed_size(&v.base);
+	out->value = malloc(out->value_len ? out->value_len : 1);
+	if (!out->index_json || !out->value) {
+		wa_appstate_mod_clear(out);
 		return WA_ENOMEM;
 	}
-	protobuf_c_message_pack(&v.base, p->value);
-	p->ci = ci;
-	p->api = api;
+	protobuf_c_message_pack(&v.base, out->value);
+	out->ci = ci;
+	out->collection = as_names[ci];
+	out->api = api;
+	return 0;
+}
+
+void wa_appstate_mod_clear(wa_appstate_mod *m)
+{
+	free(m->index_json);
+	free(m->value);
+	memset(m, 0, sizeof *m);
+}
+
+int wa_session_chat_modify(wa_session *s, const wa_chat_mod *md, wa_chat_mod_fn done, void *user)
+{
+	if (!s || !md)
+		return WA_EINVAL;
+	if (!s->appstate || !wa_session_jid(s))
+		return WA_ESTATE;
+	wa_appstate_mod b;
+	int rc = wa_appstate_mod_build(md, wa_now_ms(), &b);
+	if (rc != 0)
+		return rc;
+	struct as_push *p = calloc(1, sizeof *p);
+	if (!p) {
+		wa_appstate_mod_clear(&b);
+		return WA_ENOMEM;
+	}
+	p->index_json = b.index_json;
+	p->value = b.value;
+	p->value_len = b.value_len;
+	p->ci = b.ci;
+	p->api = b.api;
 	p->done = done;
 	p->user = user;
 	struct as_push **tail = &s->appstate->q;
