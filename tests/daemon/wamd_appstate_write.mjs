@@ -3,9 +3,10 @@
 // paired to one wasim phone), Baileys being the independent check of our
 // encoding (it verifies patch and snapshot MACs here, and its LT-hash must
 // equal the one wasim computes).
-//  - archive / pin / mute / mark-unread / label edit / label association
-//    made by Baileys (chatModify) reach wamd as CHATS_UPDATE, LABELS_EDIT,
-//    LABELS_ASSOCIATION webhooks and label/findLabels;
+//  - archive / pin / mute / mark-unread / star / delete-for-me / clear /
+//    delete chat / label edit / label association made by Baileys
+//    (chatModify) reach wamd as CHATS_UPDATE, MESSAGES_DELETE, CHATS_DELETE,
+//    LABELS_EDIT, LABELS_ASSOCIATION webhooks and label/findLabels;
 //  - the same made through wamd's API (chat/archiveChat,
 //    chat/markChatUnread, label/handleLabel, wamd/chatModify) reach Baileys
 //    and wasim;
@@ -86,7 +87,7 @@ try {
   let r = await api('POST', '/instance/create', {
     instanceName: 'aw1', integration: 'WHATSAPP-BAILEYS', qrcode: true,
     webhook: { url: hookUrl, enabled: true, events: ['CHATS_UPDATE', 'CHATS_DELETE', 'LABELS_EDIT',
-      'LABELS_ASSOCIATION'] },
+      'LABELS_ASSOCIATION', 'MESSAGES_DELETE'] },
   });
   check(r.status === 201, `instance created (${r.status})`);
   const uuid = r.json.instance?.instanceId;
@@ -129,6 +130,18 @@ try {
   r = await api('GET', '/label/findLabels/aw1');
   check(r.status === 200 && r.json.length === 1 && r.json[0].id === '7' && r.json[0].name === 'Cliente VIP' &&
     r.json[0].color === '3', `label/findLabels lists the label (${JSON.stringify(r.json)})`);
+  // star, delete for me, clear, delete chat
+  await b.sock.chatModify({ star: { messages: [{ id: 'S1', fromMe: false }], star: true } }, PA);
+  await chatHook(PA, (c) => c.starred?.id === 'S1' && c.starred.starred === true && c.starred.fromMe === false,
+    'CHATS_UPDATE starred (from Baileys)');
+  await b.sock.chatModify({ deleteForMe: { key: { id: 'D1', fromMe: true }, timestamp: 1765000000,
+    deleteMedia: false } }, PA);
+  h = await hook('messages.delete', (d) => d.id === 'D1', 'MESSAGES_DELETE (delete for me, from Baileys)');
+  check(h.data.remoteJid === PA && h.data.fromMe === true, 'MESSAGES_DELETE names the message');
+  await b.sock.chatModify({ clear: true, lastMessages: [] }, PA);
+  await chatHook(PA, (c) => c.cleared === true, 'CHATS_UPDATE cleared (from Baileys)');
+  await b.sock.chatModify({ delete: true, lastMessages: [] }, PA);
+  await hook('chats.delete', (d) => Array.isArray(d) && d.includes(PA), 'CHATS_DELETE (from Baileys)');
   check((await simInfo()).refused === 0, 'wasim verified every Baileys patch with our decoder');
 
   // ---- wamd -> Baileys ----
@@ -156,6 +169,18 @@ try {
     `label/handleLabel answers {numberJid, labelId, add} (${JSON.stringify(r.json)})`);
   await b.waitFor(() => bAssoc.some((a) => a.type === 'add' && a.association?.chatId === PB &&
     a.association?.labelId === '8'), 15000, 'label association from wamd at Baileys');
+  const bMsgs = [], bDel = [];
+  b.sock.ev.on('messages.update', (u) => { bMsgs.push(...u); b.poke(); });
+  b.sock.ev.on('chats.delete', (d) => { bDel.push(...d); b.poke(); });
+  r = await api('POST', '/wamd/chatModify/aw1', { chat: PB, action: 'star', messageId: 'S2', fromMe: true });
+  check(r.status === 201, `wamd/chatModify star (${r.status})`);
+  await b.waitFor(() => bMsgs.some((u) => u.key?.id === 'S2' && u.key.fromMe === true && u.update?.starred === true),
+    15000, 'star from wamd at Baileys');
+  r = await api('POST', '/wamd/chatModify/aw1', { chat: PB, action: 'delete' });
+  check(r.status === 201, `wamd/chatModify delete (${r.status})`);
+  await b.waitFor(() => bDel.includes(PB), 15000, 'chat delete from wamd at Baileys');
+  r = await api('POST', '/wamd/chatModify/aw1', { chat: PB, action: 'star' });
+  check(r.status === 400, `star without messageId is refused (${r.status})`);
   // our own changes are events too, as from another device
   await chatHook(PB, (c) => c.archived === true, 'CHATS_UPDATE for our own archive');
   r = await api('GET', '/label/findLabels/aw1');
@@ -185,7 +210,7 @@ try {
   }
   const bad = complaints.filter((c) => /mac|LTHash|decode patch|failed to find key|HMAC/i.test(c));
   check(bad.length === 0, `Baileys reported no MAC / LT-hash failure (${JSON.stringify(bad)})`);
-  check(info.refused === 0 && info.accepted >= 12, `wasim accepted every patch (${info.accepted}, refused ${info.refused})`);
+  check(info.refused === 0 && info.accepted >= 16, `wasim accepted every patch (${info.accepted}, refused ${info.refused})`);
 
   // ---- a tampered patch: refused, the collection stops, the API says so ----
   check((await sim.api('POST', '/_sim/appstate/fault', { phone: PHONE, tamper: 'patch_mac' })).status === 200,
