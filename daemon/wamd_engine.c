@@ -527,3 +527,16 @@ json_t *wamd_tenant_labels(struct wamd_tenant *t)
 	}
 	return arr;
 }
+
+static void picture_done(wa_session *s, int err, const char *url, void *user)
+{
+	(void)s;
+	ev_to->picture_done(user, err, url);
+}
+
+int wamd_tenant_profile_picture(struct wamd_tenant *t, const char *jid, void *ticket)
+{
+	if (!t->sess || wa_session_state(t->sess) != WA_CONN_READY)
+		return WA_ESTATE;
+	return wa_session_profile_picture_url(t->sess, jid, false, picture_done, ticket);
+}

@@ -34,6 +34,8 @@ struct wamd_engine_events {
 		      bool deleted, const char *chat_jid, const char *msg_id, int labeled);
 	/* wamd_tenant_chat_modify answered: err 0 applied, else a WA_E* code and words */
 	void (*chat_mod_done)(void *ticket, int err, const char *detail);
+	/* wamd_tenant_profile_picture answered: url NULL when none (or err) */
+	void (*picture_done)(void *ticket, int err, const char *url);
 	void (*push_name)(struct wamd_tenant *t, const char *name);
 	void (*numbers_done)(void *ticket, int err, json_t *result);        /* wamd_tenant_check_numbers */
 	/* a group changed: participants (array of user JIDs, borrowed), info

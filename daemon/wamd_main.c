@@ -274,6 +274,7 @@ static const struct wamd_engine_events wamd_events = {
 	.chat = wamd_on_chat,
 	.label = wamd_on_label,
 	.chat_mod_done = wamd_chat_mod_done,
+	.picture_done = wamd_picture_done,
 	.push_name = wamd_on_push_name,
 	.wire = wamd_lat_on_wire,
 	.numbers_done = wamd_numbers_done,

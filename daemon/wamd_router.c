@@ -62,6 +62,7 @@ static const struct route routes[] = {
 	{ M_POST, "/chat/sendPresence", true, WAMD_SCOPE_WRITE, wamd_h_send_presence },
 	{ M_POST, "/chat/archiveChat", true, WAMD_SCOPE_WRITE, wamd_h_archive_chat },
 	{ M_POST, "/chat/markChatUnread", true, WAMD_SCOPE_WRITE, wamd_h_mark_chat_unread },
+	{ M_POST, "/chat/fetchProfilePictureUrl", true, WAMD_SCOPE_READ, wamd_h_fetch_profile_picture },
 	{ M_GET, "/label/findLabels", true, WAMD_SCOPE_READ, wamd_h_find_labels },
 	{ M_POST, "/label/handleLabel", true, WAMD_SCOPE_WRITE, wamd_h_handle_label },
 	{ M_POST, "/wamd/chatModify", true, WAMD_SCOPE_WRITE, wamd_h_chat_modify },

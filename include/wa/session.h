@@ -481,6 +481,14 @@ typedef struct wa_label {
 } wa_label;
 int wa_session_labels(wa_session *s, void (*fn)(void *user, const wa_label *l), void *user) WA_MUST_CHECK;
 
+/* A contact's (or our own) profile picture URL (preview: the thumbnail).
+ * `done` runs once: err 0 and the URL (borrowed for the call);
+ * WA_ENOTFOUND when none is set or its owner hides it; WA_EPROTO,
+ * WA_ETIMEOUT, WA_ECLOSED otherwise. WA_ESTATE when not connected. */
+typedef void (*wa_picture_fn)(wa_session *s, int err, const char *url, void *user);
+int wa_session_profile_picture_url(wa_session *s, const char *jid, bool preview, wa_picture_fn done,
+	void *user) WA_MUST_CHECK;
+
 /* Own availability ("available"/"unavailable"), or a chat state to `to`
  * ("composing", "recording", "paused"). */
 int wa_session_send_presence(wa_session *s, const char *to, const char *presence) WA_MUST_CHECK;

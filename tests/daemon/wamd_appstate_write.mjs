@@ -186,6 +186,10 @@ try {
   r = await api('GET', '/label/findLabels/aw1');
   check(r.json.map((l) => l.id).sort().join() === '7,8', `findLabels has both labels (${JSON.stringify(r.json)})`);
 
+  r = await api('POST', '/chat/fetchProfilePictureUrl/aw1', { number: PB });
+  check(r.status === 200 && r.json.wuid === PB && r.json.profilePictureUrl === null,
+    `chat/fetchProfilePictureUrl: null when none is set (${JSON.stringify(r.json)})`);
+
   // ---- a conflict: the phone moves regular_low on without telling anyone ----
   let info = await simInfo();
   const before = info.collections.regular_low;
