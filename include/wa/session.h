@@ -100,8 +100,10 @@ enum wa_event_type {
 	WA_EV_MESSAGE_WIRE,       /* a message stanza we sent was written to the socket
 	                           * (after its ratchet state was committed); u.message_status
 	                           * with key.id set, status PENDING. For latency figures. */
-	WA_EV_CHAT_UPDATE,        /* app state (the phone or another companion) changed a chat's
-	                           * archive / pin / mute / read setting: u.chat */
+	WA_EV_CHAT_UPDATE,        /* app state (the phone, another companion, or our own accepted
+	                           * wa_session_chat_modify) changed a chat's archive / pin / mute /
+	                           * read setting, starred or deleted one of its messages for us,
+	                           * cleared or deleted it: u.chat */
 	WA_EV_PUSH_NAME,          /* our account's push name, from app state (setting_pushName):
 	                           * u.push_name; stored with the credentials */
 	WA_EV_APP_STATE,          /* an app-state collection was synced, or stopped on an error
