@@ -19,6 +19,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { startWasim, pairByQr, check, fail, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
 import { waitHistorySynced } from '../sim/e2e_msg_util.mjs';
+import { checkRecordedAnswers } from './openapi/answers.mjs';
 
 watchdog(150);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -68,8 +69,11 @@ const api = async (method, p, body) => {
     body: body ? JSON.stringify(body) : undefined,
   });
   const t = await res.text();
-  return { status: res.status, json: t ? JSON.parse(t) : null };
+  const json = t ? JSON.parse(t) : null;
+  if (json !== null && typeof json !== 'string') answers.push({ method, path: p, status: res.status, body: json });
+  return { status: res.status, json };
 };
+const answers = [];
 const simInfo = async () => (await sim.api('GET', `/_sim/appstate/${PHONE}`)).json;
 
 // Baileys' warnings and errors: any MAC or LT-hash complaint fails the test
@@ -232,6 +236,14 @@ try {
   r = await api('POST', '/wamd/chatModify/aw1', { chat: PE, action: 'pin' });
   check(r.status === 201, `after the fault the same change goes through (${r.status})`);
   await chatHook(PE, (c) => c.archived === true, 'the phone\'s archive, fetched untampered');
+  await checkRecordedAnswers(api, answers, check, [
+    'POST /chat/archiveChat/{instance}',
+    'POST /chat/markChatUnread/{instance}',
+    'GET /label/findLabels/{instance}',
+    'POST /label/handleLabel/{instance}',
+    'POST /wamd/chatModify/{instance}',
+    'POST /chat/fetchProfilePictureUrl/{instance}',
+  ]);
 } finally {
   await b?.stop();
   wamd.kill('SIGTERM');
