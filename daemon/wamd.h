@@ -381,6 +381,14 @@ int wamd_tenant_send_action(struct wamd_tenant *t, enum wamd_action act, const c
 int wamd_tenant_mark_read(struct wamd_tenant *t, const char *const *jids, const char *const *ids,
 			  const bool *from_me, size_t n);
 int wamd_tenant_presence(struct wamd_tenant *t, const char *to, const char *presence);
+/* App state (wamd_routes_appstate.c): one of our own chat settings (the
+ * answer goes to wamd_engine_events.chat_mod_done with ticket), and the
+ * labels app state holds as Evolution's findLabels array (NULL: store error). */
+int wamd_tenant_chat_modify(struct wamd_tenant *t, const wa_chat_mod *m, void *ticket);
+json_t *wamd_tenant_labels(struct wamd_tenant *t);
+/* (wamd_routes_profile.c) a profile picture URL; the answer goes to
+ * wamd_engine_events.picture_done with ticket */
+int wamd_tenant_profile_picture(struct wamd_tenant *t, const char *jid, void *ticket);
 /* ticket: see wamd_routes_chat.c (survives the HTTP connection closing first) */
 int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers, size_t n, void *ticket);
 /* A group call (wamd_engine.c): op is create (text = subject, jids),
@@ -489,8 +497,23 @@ void wamd_on_contact(struct wamd_tenant *t, const char *jid, const char *lid, co
 /* wamd_events_group.c */
 void wamd_on_group(struct wamd_tenant *t, const char *jid, const char *action, const char *author,
 	json_t *participants, json_t *info);
-void wamd_on_chat(struct wamd_tenant *t, const char *jid, int archived, int pinned, int64_t pinned_at, int muted,
-		  int64_t mute_end, int read);
+/* A chat changed through app state (wa_event.u.chat; each int -1 when not touched). */
+struct wamd_chat_ev {
+	const char *jid;
+	int archived, pinned;
+	int64_t pinned_at;
+	int muted;
+	int64_t mute_end;
+	int read;
+	const char *msg_id;
+	bool msg_from_me;
+	int starred, deleted_msg, cleared, deleted;
+};
+void wamd_on_chat(struct wamd_tenant *t, const struct wamd_chat_ev *c);
+void wamd_on_label(struct wamd_tenant *t, const char *id, const char *name, int32_t color, int32_t predefined_id,
+		   bool deleted, const char *chat_jid, const char *msg_id, int labeled);
+void wamd_chat_mod_done(void *ticket, int err, const char *detail);
+void wamd_picture_done(void *ticket, int err, const char *url);
 void wamd_on_push_name(struct wamd_tenant *t, const char *name);
 void wamd_numbers_done(void *ticket, int err, json_t *result);
 /* (wamd_events_edits.c) An edit or revoke received (or sent from our

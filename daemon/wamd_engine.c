@@ -135,9 +135,22 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 		group_event(t, ev);
 		break;
 	case WA_EV_CHAT_UPDATE:
-		if (ev_to->chat)
-			ev_to->chat(t, ev->u.chat.jid, ev->u.chat.archived, ev->u.chat.pinned, ev->u.chat.pinned_at,
-				    ev->u.chat.muted, ev->u.chat.mute_end, ev->u.chat.read);
+		if (ev_to->chat) {
+			struct wamd_chat_ev c = {
+				.jid = ev->u.chat.jid, .archived = ev->u.chat.archived, .pinned = ev->u.chat.pinned,
+				.pinned_at = ev->u.chat.pinned_at, .muted = ev->u.chat.muted,
+				.mute_end = ev->u.chat.mute_end, .read = ev->u.chat.read, .msg_id = ev->u.chat.msg_id,
+				.msg_from_me = ev->u.chat.msg_from_me, .starred = ev->u.chat.starred,
+				.deleted_msg = ev->u.chat.deleted_msg, .cleared = ev->u.chat.cleared,
+				.deleted = ev->u.chat.deleted,
+			};
+			ev_to->chat(t, &c);
+		}
+		break;
+	case WA_EV_LABEL:
+		if (ev_to->label)
+			ev_to->label(t, ev->u.label.id, ev->u.label.name, ev->u.label.color, ev->u.label.predefined_id,
+				     ev->u.label.deleted, ev->u.label.chat_jid, ev->u.label.msg_id, ev->u.label.labeled);
 		break;
 	case WA_EV_PUSH_NAME:
 		if (ev_to->push_name)
@@ -475,4 +488,55 @@ int wamd_tenant_group(struct wamd_tenant *t, const char *op, const char *group, 
 		return wa_group_set_description(t->sess, group, text, simple_done, ticket);
 	/* add, remove, promote, demote */
 	return wa_group_participants(t->sess, group, op, jids, n, change_done, ticket);
+}
+
+/* ---- app state: our own chat settings; the answer reaches the route
+ * through wamd_engine_events.chat_mod_done(ticket, err, detail) ---- */
+
+static void chat_mod_done(wa_session *s, int err, const char *detail, void *user)
+{
+	(void)s;
+	ev_to->chat_mod_done(user, err, detail);
+}
+
+int wamd_tenant_chat_modify(struct wamd_tenant *t, const wa_chat_mod *m, void *ticket)
+{
+	if (!t->sess || wa_session_state(t->sess) != WA_CONN_READY)
+		return WA_ESTATE;
+	return wa_session_chat_modify(t->sess, m, chat_mod_done, ticket);
+}
+
+/* Evolution's label row: {color, name, id, predefinedId}, color and
+ * predefinedId as strings (its database keeps them so); deleted labels are
+ * gone from its table, so left out */
+static void label_row(void *user, const wa_label *l)
+{
+	if (l->deleted)
+		return;
+	json_t *p = json_pack("{s:o,s:s,s:s,s:o}", "color", json_sprintf("%d", (int)l->color), "name", l->name, "id",
+		l->id, "predefinedId", l->predefined_id ? json_sprintf("%d", (int)l->predefined_id) : json_null());
+	json_array_append_new(user, p);
+}
+
+json_t *wamd_tenant_labels(struct wamd_tenant *t)
+{
+	json_t *arr = json_array();
+	if (t->sess && wa_session_labels(t->sess, label_row, arr) != 0) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+static void picture_done(wa_session *s, int err, const char *url, void *user)
+{
+	(void)s;
+	ev_to->picture_done(user, err, url);
+}
+
+int wamd_tenant_profile_picture(struct wamd_tenant *t, const char *jid, void *ticket)
+{
+	if (!t->sess || wa_session_state(t->sess) != WA_CONN_READY)
+		return WA_ESTATE;
+	return wa_session_profile_picture_url(t->sess, jid, false, picture_done, ticket);
 }

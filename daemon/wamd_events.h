@@ -28,8 +28,14 @@ struct wamd_engine_events {
 	void (*wire)(struct wamd_tenant *t, const char *id);               /* a send reached the socket */
 	/* app state: a chat setting changed on another device (each -1 when not
 	 * touched; wa_event.u.chat), our push name learned */
-	void (*chat)(struct wamd_tenant *t, const char *jid, int archived, int pinned, int64_t pinned_at, int muted,
-		     int64_t mute_end, int read);
+	void (*chat)(struct wamd_tenant *t, const struct wamd_chat_ev *c);
+	/* app state: a label edited (chat_jid NULL) or (un)assigned (labeled 1 / 0) */
+	void (*label)(struct wamd_tenant *t, const char *id, const char *name, int32_t color, int32_t predefined_id,
+		      bool deleted, const char *chat_jid, const char *msg_id, int labeled);
+	/* wamd_tenant_chat_modify answered: err 0 applied, else a WA_E* code and words */
+	void (*chat_mod_done)(void *ticket, int err, const char *detail);
+	/* wamd_tenant_profile_picture answered: url NULL when none (or err) */
+	void (*picture_done)(void *ticket, int err, const char *url);
 	void (*push_name)(struct wamd_tenant *t, const char *name);
 	void (*numbers_done)(void *ticket, int err, json_t *result);        /* wamd_tenant_check_numbers */
 	/* a group changed: participants (array of user JIDs, borrowed), info

@@ -31,24 +31,63 @@ void wamd_on_contact(struct wamd_tenant *t, const char *jid, const char *lid, co
 
 /* CHATS_UPDATE: Evolution's array of {remoteJid, instanceId}, plus what
  * changed (archived, pinned, muteEndTime, unreadMessages: 0 when marked
- * read, 1 when marked unread), which Evolution's own payload leaves out. */
-void wamd_on_chat(struct wamd_tenant *t, const char *jid, int archived, int pinned, int64_t pinned_at, int muted,
-		  int64_t mute_end, int read)
+ * read, 1 when marked unread), which Evolution's own payload leaves out.
+ * A deleted chat is CHATS_DELETE ([jid]), a message deleted for us
+ * MESSAGES_DELETE ({remoteJid, fromMe, id}); a starred message and a
+ * cleared chat, which Evolution does not report, are CHATS_UPDATE with
+ * "starred": {id, fromMe, starred} / "cleared": true. */
+void wamd_on_chat(struct wamd_tenant *t, const struct wamd_chat_ev *e)
 {
-	if (!jid)
+	if (!e->jid)
 		return;
-	json_t *c = json_pack("{s:s, s:s}", "remoteJid", jid, "instanceId", wamd_instance_uuid(t));
-	if (archived >= 0)
-		json_object_set_new(c, "archived", json_boolean(archived));
-	if (pinned >= 0)
-		json_object_set_new(c, "pinned", pinned ? json_integer(pinned_at) : json_null());
-	if (muted >= 0)
-		json_object_set_new(c, "muteEndTime", muted ? json_integer(mute_end) : json_null());
-	if (read >= 0)
-		json_object_set_new(c, "unreadMessages", json_integer(read ? 0 : 1));
+	if (e->deleted > 0) {
+		wamd_emit(t, "CHATS_DELETE", json_pack("[s]", e->jid));
+		return;
+	}
+	if (e->deleted_msg > 0 && e->msg_id) {
+		wamd_emit(t, "MESSAGES_DELETE", json_pack("{s:s,s:b,s:s}", "remoteJid", e->jid, "fromMe", e->msg_from_me,
+			"id", e->msg_id));
+		return;
+	}
+	json_t *c = json_pack("{s:s, s:s}", "remoteJid", e->jid, "instanceId", wamd_instance_uuid(t));
+	if (e->archived >= 0)
+		json_object_set_new(c, "archived", json_boolean(e->archived));
+	if (e->pinned >= 0)
+		json_object_set_new(c, "pinned", e->pinned ? json_integer(e->pinned_at) : json_null());
+	if (e->muted >= 0)
+		json_object_set_new(c, "muteEndTime", e->muted ? json_integer(e->mute_end) : json_null());
+	if (e->read >= 0)
+		json_object_set_new(c, "unreadMessages", json_integer(e->read ? 0 : 1));
+	if (e->starred >= 0 && e->msg_id)
+		json_object_set_new(c, "starred", json_pack("{s:s,s:b,s:b}", "id", e->msg_id, "fromMe", e->msg_from_me,
+			"starred", e->starred));
+	if (e->cleared > 0)
+		json_object_set_new(c, "cleared", json_true());
 	json_t *arr = json_array();
 	json_array_append_new(arr, c);
 	wamd_emit(t, "CHATS_UPDATE", arr);
+}
+
+/* LABELS_EDIT {id, name, color, deleted, predefinedId, instance} and
+ * LABELS_ASSOCIATION {association: {type, chatId, labelId}, type:
+ * "add"|"remove", instance}, as Evolution sends them. */
+void wamd_on_label(struct wamd_tenant *t, const char *id, const char *name, int32_t color, int32_t predefined_id,
+		   bool deleted, const char *chat_jid, const char *msg_id, int labeled)
+{
+	if (!id)
+		return;
+	if (!chat_jid) {
+		wamd_emit(t, "LABELS_EDIT", json_pack("{s:s,s:s,s:i,s:b,s:o,s:s}", "id", id, "name", name ? name : "",
+			"color", (int)color, "deleted", deleted, "predefinedId",
+			predefined_id ? json_sprintf("%d", (int)predefined_id) : json_null(), "instance", t->name));
+		return;
+	}
+	json_t *as = json_pack("{s:s,s:s,s:s}", "type", msg_id ? "label_message" : "label_jid", "chatId", chat_jid,
+		"labelId", id);
+	if (msg_id)
+		json_object_set_new(as, "messageId", json_string(msg_id));
+	wamd_emit(t, "LABELS_ASSOCIATION", json_pack("{s:o,s:s,s:s}", "association", as, "type",
+		labeled ? "add" : "remove", "instance", t->name));
 }
 
 void wamd_on_push_name(struct wamd_tenant *t, const char *name)

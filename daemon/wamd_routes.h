@@ -60,6 +60,16 @@ void wamd_h_whoami(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body
 void wamd_h_webhook_queue(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_webhook_replay(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 
+/* wamd_routes_appstate.c */
+void wamd_h_archive_chat(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_mark_chat_unread(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_find_labels(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_handle_label(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_chat_modify(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+
+/* wamd_routes_profile.c */
+void wamd_h_fetch_profile_picture(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+
 /* wamd_routes_chat.c */
 void wamd_numbers_done(void *ticket, int err, json_t *result);
 void wamd_h_numbers(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);

@@ -100,12 +100,16 @@ enum wa_event_type {
 	WA_EV_MESSAGE_WIRE,       /* a message stanza we sent was written to the socket
 	                           * (after its ratchet state was committed); u.message_status
 	                           * with key.id set, status PENDING. For latency figures. */
-	WA_EV_CHAT_UPDATE,        /* app state (the phone or another companion) changed a chat's
-	                           * archive / pin / mute / read setting: u.chat */
+	WA_EV_CHAT_UPDATE,        /* app state (the phone, another companion, or our own accepted
+	                           * wa_session_chat_modify) changed a chat's archive / pin / mute /
+	                           * read setting, starred or deleted one of its messages for us,
+	                           * cleared or deleted it: u.chat */
 	WA_EV_PUSH_NAME,          /* our account's push name, from app state (setting_pushName):
 	                           * u.push_name; stored with the credentials */
 	WA_EV_APP_STATE,          /* an app-state collection was synced, or stopped on an error
 	                           * (bad MAC or LT-hash, missing key, server error): u.app_state */
+	WA_EV_LABEL,              /* app state: a label was created / edited / deleted, or added
+	                           * to / removed from a chat or message: u.label */
 };
 
 typedef struct wa_event {
@@ -204,7 +208,29 @@ typedef struct wa_event {
 			int64_t mute_end;
 			int read;                  /* 1 marked read, 0 marked unread */
 			int64_t timestamp;         /* of the action, milliseconds (0 unknown) */
+			/* a message of the chat: starred (1 / 0) or deleted for
+			 * us (deleted_msg 1); msg_id NULL otherwise */
+			const char *msg_id;
+			bool msg_from_me;
+			int starred;
+			int deleted_msg;
+			int cleared;               /* 1: the chat's messages were cleared */
+			int deleted;               /* 1: the chat was deleted */
 		} chat;
+		struct {
+			const char *id;            /* the label's id ("1", "2", ...) */
+			/* edit (chat_jid NULL): name, color (index in WhatsApp's
+			 * palette), predefined_id (0 none), deleted */
+			const char *name;
+			int32_t color;
+			int32_t predefined_id;
+			bool deleted;
+			/* association: the chat (and msg_id for a message label);
+			 * labeled 1 added, 0 removed */
+			const char *chat_jid;
+			const char *msg_id;
+			int labeled;
+		} label;
 		struct {
 			const char *name;
 		} push_name;
@@ -405,6 +431,66 @@ int wa_session_send_poll(wa_session *s, const char *to, const char *name, const 
 			 char **id_out) WA_MUST_CHECK;
 /* Sends read receipts for these messages. */
 int wa_session_mark_read(wa_session *s, const wa_msg_key *keys, size_t n) WA_MUST_CHECK;
+/* ---- app state: our own chat settings (messaging.md §9) ----
+ * Each is one mutation, encoded with the newest sync key our phone shared,
+ * MAC'd and hashed on top of the collection's stored state and sent as a
+ * patch. A version conflict (another device got there first) fetches the
+ * collection, applies what it brings and retries (3 tries); the mutation is
+ * stored and its event (WA_EV_CHAT_UPDATE / WA_EV_LABEL, as from another
+ * device) emitted only once the server has accepted it. Mutations queue
+ * and go one at a time. */
+enum wa_chat_action {
+	WA_CHAT_ARCHIVE = 1, /* on: archive, off: unarchive */
+	WA_CHAT_PIN,         /* on: pin, off: unpin */
+	WA_CHAT_MUTE,        /* on: mute until mute_end (ms since the epoch, -1 forever), off: unmute */
+	WA_CHAT_READ,        /* on: mark read, off: mark unread */
+	WA_CHAT_STAR,        /* msg_id, msg_from_me; on: star, off: unstar */
+	WA_CHAT_DELETE_MSG,  /* delete msg_id (msg_from_me, msg_ts) for us */
+	WA_CHAT_CLEAR,       /* clear the chat's messages */
+	WA_CHAT_DELETE,      /* delete the chat */
+	WA_CHAT_LABEL,       /* label_id; on: add the label to the chat, off: remove it */
+	WA_LABEL_EDIT,       /* label_id, label_name, label_color; on: create / edit, off: delete */
+};
+typedef struct wa_chat_mod {
+	enum wa_chat_action action;
+	const char *jid;         /* the chat (not for WA_LABEL_EDIT) */
+	bool on;
+	int64_t mute_end;
+	const char *msg_id;
+	bool msg_from_me;
+	int64_t msg_ts;          /* seconds */
+	int64_t last_msg_ts;     /* archive, read, clear, delete: the chat's last message (s), 0 unknown */
+	const char *label_id;
+	const char *label_name;
+	int32_t label_color;
+} wa_chat_mod;
+/* err 0 (accepted and applied), or WA_ENOTFOUND (no sync key yet),
+ * WA_EPROTO (refused; detail says how), WA_ETIMEOUT, WA_ECLOSED. detail:
+ * static words or NULL. Runs exactly once, never before this returns 0. */
+typedef void (*wa_chat_mod_fn)(wa_session *s, int err, const char *detail, void *user);
+/* WA_EINVAL (missing or bad field), WA_ESTATE (not paired). */
+int wa_session_chat_modify(wa_session *s, const wa_chat_mod *m, wa_chat_mod_fn done, void *user) WA_MUST_CHECK;
+
+/* The labels app state holds (the last edit of each, deleted ones
+ * included, flagged), read from the store: fn runs once per label,
+ * before this returns. */
+typedef struct wa_label {
+	const char *id;
+	const char *name;
+	int32_t color;
+	int32_t predefined_id; /* 0: none */
+	bool deleted;
+} wa_label;
+int wa_session_labels(wa_session *s, void (*fn)(void *user, const wa_label *l), void *user) WA_MUST_CHECK;
+
+/* A contact's (or our own) profile picture URL (preview: the thumbnail).
+ * `done` runs once: err 0 and the URL (borrowed for the call);
+ * WA_ENOTFOUND when none is set or its owner hides it; WA_EPROTO,
+ * WA_ETIMEOUT, WA_ECLOSED otherwise. WA_ESTATE when not connected. */
+typedef void (*wa_picture_fn)(wa_session *s, int err, const char *url, void *user);
+int wa_session_profile_picture_url(wa_session *s, const char *jid, bool preview, wa_picture_fn done,
+	void *user) WA_MUST_CHECK;
+
 /* Own availability ("available"/"unavailable"), or a chat state to `to`
  * ("composing", "recording", "paused"). */
 int wa_session_send_presence(wa_session *s, const char *to, const char *presence) WA_MUST_CHECK;

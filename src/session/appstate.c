@@ -8,8 +8,11 @@
  * collection (WA_EV_APP_STATE with the error) until the next trigger; a
  * missing key parks the collection, asks our phone for it
  * (appStateSyncKeyRequest) and waits for its key share.
- * Not here yet: our own mutations (the write side), snapshots and patches
- * held as external blobs (media downloads). */
+ * The write side (wa_session_chat_modify): our own mutations, queued and
+ * sent one at a time as patches on top of the stored state, with
+ * fetch-and-retry on a version conflict, applied once accepted.
+ * Not here yet: snapshots and patches held as external blobs (media
+ * downloads). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include "app_state.pb-c.h"
 #include "message.pb-c.h"
 #include "pb.h"
+#include "session/appstate_mod.h"
 #include "session/msgstate.h"
 #include "session/syncd.h"
 #include "sync_action.pb-c.h"
@@ -31,6 +35,19 @@ static const char *const as_names[AS_N] = {
 	"critical_block", "critical_unblock_low", "regular_high", "regular_low", "regular",
 };
 
+/* One of our own mutations waiting to be sent (queue order). */
+struct as_push {
+	struct as_push *next;
+	int ci;
+	char *index_json;
+	uint8_t *value; /* serialized SyncActionValue */
+	size_t value_len;
+	int32_t api;    /* SyncActionData.version */
+	unsigned tries; /* conflicts met */
+	wa_chat_mod_fn done;
+	void *user;
+};
+
 struct wa_appstate {
 	unsigned want;     /* collections to fetch */
 	unsigned inflight; /* asked in the iq now in flight */
@@ -40,6 +57,13 @@ struct wa_appstate {
 	/* the last key we asked our phone for, once per connection */
 	uint8_t asked[WA_SYNCD_KEY_ID_MAX];
 	size_t asked_len;
+	/* the write side: the queue (head in flight while pushing) and what the
+	 * head's patch brings the collection to */
+	struct as_push *q;
+	bool pushing;
+	uint64_t push_ver;
+	uint8_t push_hash[WA_SYNCD_HASH_LEN];
+	uint8_t push_macs[1][2][WA_SYNCD_MAC_LEN];
 };
 
 static int as_index(const char *name)
@@ -107,6 +131,9 @@ static int get_keys_c(void *user, const uint8_t *id, size_t len, wa_syncd_keys *
 typedef struct as_action {
 	const char *type;        /* index[0] */
 	const char *jid;         /* index[1] or NULL */
+	const char *msg_id;      /* star / deleteMessageForMe: index[2]; label_message: index[3] */
+	bool from_me;            /* star / deleteMessageForMe: index[3] == "1" */
+	const char *arg2;        /* index[2] (a label association's chat) */
 	Wa__SyncActionValue *v;  /* NULL when it does not parse */
 } as_action;
 
@@ -117,6 +144,11 @@ static void action_parse(const wa_syncd_mutation *m, json_t **idx, as_action *a)
 	if (json_is_array(*idx)) {
 		a->type = json_string_value(json_array_get(*idx, 0));
 		a->jid = json_string_value(json_array_get(*idx, 1));
+		a->arg2 = json_string_value(json_array_get(*idx, 2));
+		bool lm = a->type && strcmp(a->type, "label_message") == 0;
+		a->msg_id = json_string_value(json_array_get(*idx, lm ? 3 : 2));
+		const char *fm = json_string_value(json_array_get(*idx, 3));
+		a->from_me = !lm && fm && strcmp(fm, "1") == 0;
 	}
 	ProtobufCMessage *pb = NULL;
 	if (wa_pb_unpack(&pb, &wa__sync_action_value__descriptor, m->value, m->value_len, WA_SYNCD_MAX_BYTES) == 0)
@@ -167,6 +199,7 @@ static void emit_action(wa_session *s, const char *coll, const wa_syncd_mutation
 	wa_event ev = {.type = WA_EV_CHAT_UPDATE};
 	ev.u.chat.jid = a->jid;
 	ev.u.chat.archived = ev.u.chat.pinned = ev.u.chat.muted = ev.u.chat.read = -1;
+	ev.u.chat.starred = -1;
 	ev.u.chat.timestamp = v->has_timestamp ? v->timestamp : 0;
 	const char *t = a->type;
 	if (strcmp(t, "setting_pushName") == 0 && v->push_name_setting && v->push_name_setting->name) {
@@ -191,6 +224,38 @@ static void emit_action(wa_session *s, const char *coll, const wa_syncd_mutation
 			? v->mute_action->mute_end_timestamp : 0;
 	} else if (strcmp(t, "markChatAsRead") == 0 && a->jid && v->mark_chat_as_read_action) {
 		ev.u.chat.read = v->mark_chat_as_read_action->read;
+	} else if (strcmp(t, "star") == 0 && a->jid && a->msg_id && v->star_action) {
+		ev.u.chat.msg_id = a->msg_id;
+		ev.u.chat.msg_from_me = a->from_me;
+		ev.u.chat.starred = v->star_action->starred;
+	} else if (strcmp(t, "deleteMessageForMe") == 0 && a->jid && a->msg_id) {
+		ev.u.chat.msg_id = a->msg_id;
+		ev.u.chat.msg_from_me = a->from_me;
+		ev.u.chat.deleted_msg = 1;
+	} else if (strcmp(t, "clearChat") == 0 && a->jid) {
+		ev.u.chat.cleared = 1;
+	} else if (strcmp(t, "deleteChat") == 0 && a->jid) {
+		ev.u.chat.deleted = 1;
+	} else if (strcmp(t, "label_edit") == 0 && a->jid && v->label_edit_action) {
+		/* index ["label_edit", id]: a->jid holds the label id */
+		const Wa__SyncActionValue__LabelEditAction *le = v->label_edit_action;
+		ev.type = WA_EV_LABEL;
+		memset(&ev.u.label, 0, sizeof ev.u.label);
+		ev.u.label.id = a->jid;
+		ev.u.label.name = le->name;
+		ev.u.label.color = le->has_color ? le->color : 0;
+		ev.u.label.predefined_id = le->has_predefined_id ? le->predefined_id : 0;
+		ev.u.label.deleted = le->deleted;
+		ev.u.label.labeled = -1;
+	} else if ((strcmp(t, "label_jid") == 0 || strcmp(t, "label_message") == 0) && a->jid && a->arg2 &&
+		   v->label_association_action) {
+		/* ["label_jid", label, chat] / ["label_message", label, chat, msg, ...] */
+		ev.type = WA_EV_LABEL;
+		memset(&ev.u.label, 0, sizeof ev.u.label);
+		ev.u.label.id = a->jid;
+		ev.u.label.chat_jid = a->arg2;
+		ev.u.label.msg_id = t[6] == 'm' ? a->msg_id : NULL;
+		ev.u.label.labeled = v->label_association_action->labeled;
 	} else {
 		WA_DEBUG("appstate", "[%lld] %s: %s kept, not acted on", (long long)s->instance_id, coll,
 			m->index_json);
@@ -354,6 +419,7 @@ static int apply_patch(wa_session *s, int ci, const uint8_t *b, size_t len, uint
 /* ---- fetching ---- */
 
 static void sync_start(wa_session *s);
+static void kick(wa_session *s);
 
 static uint64_t stored_version(wa_session *s, const char *name)
 {
@@ -414,6 +480,7 @@ static void on_sync(wa_session *s, int err, const wa_node *resp, void *user)
 					err == WA_ETIMEOUT ? "sync timed out" : err == WA_ECLOSED ? "connection closed"
 					: "server refused the sync");
 		as->inflight = 0;
+		kick(s);
 		return;
 	}
 	for (size_t i = 0; i < wa_node_n_children(sync); i++) {
@@ -422,8 +489,9 @@ static void on_sync(wa_session *s, int err, const wa_node *resp, void *user)
 			handle_collection(s, c);
 	}
 	as->inflight = 0;
-	if (as->want && ++as->rounds < AS_MAX_ROUNDS)
-		sync_start(s);
+	if (as->want)
+		++as->rounds;
+	kick(s);
 }
 
 static void sync_start(wa_session *s)
@@ -470,7 +538,236 @@ static void trigger(wa_session *s, unsigned which)
 		return;
 	as->want |= which;
 	as->rounds = 0;
-	sync_start(s);
+	kick(s);
+}
+
+/* ---- the write side: our own mutations ---- */
+
+static void push_next(wa_session *s);
+
+/* Next step when idle: fetches first (a conflict asked for one), then the
+ * queue's head. */
+static void kick(wa_session *s)
+{
+	struct wa_appstate *as = s->appstate;
+	if (!as || as->busy || as->pushing || !ready(s))
+		return;
+	if ((as->want & ~as->blocked) && as->rounds < AS_MAX_ROUNDS)
+		sync_start(s);
+	else
+		push_next(s);
+}
+
+static void push_free(struct as_push *p)
+{
+	free(p->index_json);
+	free(p->value);
+	free(p);
+}
+
+/* Takes the head off the queue and reports how it ended. */
+static void push_done(wa_session *s, int err, const char *detail)
+{
+	struct wa_appstate *as = s->appstate;
+	struct as_push *p = as->q;
+	if (!p)
+		return;
+	as->q = p->next;
+	if (err)
+		WA_DEBUG("appstate", "[%lld] own %s not applied: %s", (long long)s->instance_id, p->index_json,
+			detail ? detail : wa_errname(err));
+	if (p->done)
+		p->done(s, err, detail, p->user);
+	push_free(p);
+}
+
+/* The raw 32 bytes of the key our patches are encoded with, and its id. */
+static int latest_key(wa_session *s, uint8_t id[WA_SYNCD_KEY_ID_MAX], size_t *id_len, uint8_t data[32])
+{
+	int rc = wa_store_app_state_key_latest(s->store, s->instance_id, id, id_len);
+	uint8_t *d = NULL;
+	size_t dl = 0;
+	if (rc == 0)
+		rc = wa_store_app_state_key_load(s->store, s->instance_id, id, *id_len, &d, &dl);
+	if (rc != 0)
+		return rc;
+	ProtobufCMessage *pb = NULL;
+	rc = wa_pb_unpack(&pb, &wa__message__app_state_sync_key_data__descriptor, d, dl, 4096);
+	wa_memzero(d, dl);
+	free(d);
+	if (rc != 0)
+		return WA_EMALFORMED;
+	const Wa__Message__AppStateSyncKeyData *kd = (const Wa__Message__AppStateSyncKeyData *)pb;
+	rc = kd->has_key_data && kd->key_data.len == 32 ? 0 : WA_EMALFORMED;
+	if (rc == 0)
+		memcpy(data, kd->key_data.data, 32);
+	protobuf_c_message_free_unpacked(pb, NULL);
+	return rc;
+}
+
+static void on_push(wa_session *s, int err, const wa_node *resp, void *user);
+
+static void push_next(wa_session *s)
+{
+	struct wa_appstate *as = s->appstate;
+	struct as_push *p = as->q;
+	if (!p)
+		return;
+	const char *coll = as_names[p->ci];
+	if (as->blocked & (1u << p->ci)) {
+		push_done(s, WA_ENOTFOUND, "the collection waits for a sync key");
+		kick(s);
+		return;
+	}
+	uint64_t ver = 0;
+	int rc = wa_store_app_state_version_load(s->store, s->instance_id, coll, &ver, as->push_hash);
+	if (rc == WA_ENOTFOUND) {
+		memset(as->push_hash, 0, sizeof as->push_hash);
+		rc = 0;
+	}
+	uint8_t kid[WA_SYNCD_KEY_ID_MAX], kdata[32];
+	size_t kid_len = 0;
+	if (rc == 0) {
+		rc = latest_key(s, kid, &kid_len, kdata);
+		if (rc == WA_ENOTFOUND) {
+			push_done(s, rc, "no sync key from our phone yet");
+			kick(s);
+			return;
+		}
+	}
+	wa_syncd_new m = {.op = WA_SYNCD_SET, .index_json = p->index_json, .value = p->value,
+		.value_len = p->value_len, .version = p->api};
+	wa_rand_bytes(m.iv, sizeof m.iv);
+	struct mac_ctx mc = {s, coll};
+	wa_syncd_ops ops = {.get_keys = get_keys_c, .get_value_mac = get_value_mac, .user = &mc};
+	uint8_t *patch = NULL;
+	size_t plen = 0;
+	if (rc == 0)
+		rc = wa_syncd_encode_patch(coll, ver, as->push_hash, kdata, 32, kid, kid_len, &m, 1, &ops, as->push_macs,
+			&patch, &plen);
+	wa_memzero(kdata, sizeof kdata);
+	if (rc == 0)
+		rc = wa_appstate_strip_version(&patch, &plen);
+	wa_node *iq = NULL, *sync = NULL, *c = NULL, *pn = NULL;
+	char v[24];
+	snprintf(v, sizeof v, "%llu", (unsigned long long)ver);
+	rc = rc ? rc : wa_node_new(&iq, "iq");
+	rc = rc ? rc : wa_node_set_attr(iq, "to", "s.whatsapp.net");
+	rc = rc ? rc : wa_node_set_attr(iq, "xmlns", "w:sync:app:state");
+	rc = rc ? rc : wa_node_set_attr(iq, "type", "set");
+	rc = rc ? rc : wa_node_add_new(iq, "sync", &sync);
+	rc = rc ? rc : wa_node_add_new(sync, "collection", &c);
+	rc = rc ? rc : wa_node_set_attr(c, "name", coll);
+	rc = rc ? rc : wa_node_set_attr(c, "version", v);
+	rc = rc ? rc : wa_node_set_attr(c, "return_snapshot", "false");
+	rc = rc ? rc : wa_node_add_new(c, "patch", &pn);
+	rc = rc ? rc : wa_node_set_bytes(pn, patch, plen);
+	free(patch);
+	if (rc == 0)
+		rc = wa_iq_send(s, iq, 0, on_push, NULL);
+	wa_node_free(iq);
+	if (rc != 0) {
+		push_done(s, rc, "patch not sent");
+		kick(s);
+		return;
+	}
+	as->push_ver = ver;
+	as->busy = as->pushing = true;
+}
+
+/* Stores and announces the head, which the server accepted. */
+static int push_apply(wa_session *s)
+{
+	struct wa_appstate *as = s->appstate;
+	struct as_push *p = as->q;
+	const char *coll = as_names[p->ci];
+	wa_syncd_mutation m = {.op = WA_SYNCD_SET, .index_json = p->index_json, .value = p->value,
+		.value_len = p->value_len, .version = p->api};
+	memcpy(m.index_mac, as->push_macs[0][0], WA_SYNCD_MAC_LEN);
+	memcpy(m.value_mac, as->push_macs[0][1], WA_SYNCD_MAC_LEN);
+	json_t *idx = NULL;
+	as_action a;
+	action_parse(&m, &idx, &a);
+	bool name_set = false;
+	int rc = wa_store_begin(s->store);
+	if (rc == 0)
+		rc = apply_store(s, coll, &m, &a, &name_set);
+	if (rc == 0)
+		rc = wa_store_app_state_version_save(s->store, s->instance_id, coll, as->push_ver + 1, as->push_hash);
+	if (rc == 0)
+		rc = wa_store_commit(s->store);
+	else
+		wa_store_rollback(s->store);
+	if (rc == 0)
+		emit_action(s, coll, &m, &a);
+	action_free(idx, &a);
+	return rc;
+}
+
+static void on_push(wa_session *s, int err, const wa_node *resp, void *user)
+{
+	(void)user;
+	struct wa_appstate *as = s->appstate;
+	if (!as || !as->pushing || !as->q)
+		return;
+	as->busy = as->pushing = false;
+	struct as_push *p = as->q;
+	const wa_node *sync = err == 0 && resp ? wa_node_child(resp, "sync") : NULL;
+	const wa_node *c = sync ? wa_node_child(sync, "collection") : NULL;
+	const char *type = c ? wa_node_attr(c, "type") : NULL;
+	if (err) {
+		push_done(s, err, err == WA_ETIMEOUT ? "no answer from the server" : err == WA_ECLOSED ?
+			"connection closed" : "server refused the iq");
+	} else if (!c) {
+		push_done(s, WA_EPROTO, "answer without the collection");
+	} else if (type && strcmp(type, "error") == 0) {
+		const wa_node *e = wa_node_child(c, "error");
+		const char *code = e ? wa_node_attr(e, "code") : NULL;
+		if (code && strcmp(code, "409") == 0 && ++p->tries < 3) {
+			/* another device got there first: catch up, then encode again */
+			WA_DEBUG("appstate", "[%lld] %s: version conflict, fetching", (long long)s->instance_id,
+				as_names[p->ci]);
+			as->want |= 1u << p->ci;
+			as->rounds = 0;
+		} else {
+			push_done(s, WA_EPROTO, code && strcmp(code, "409") == 0 ? "version conflict persisted"
+				: "server refused the patch");
+		}
+	} else {
+		int rc = push_apply(s);
+		push_done(s, rc, rc ? "accepted but not stored" : NULL);
+	}
+	kick(s);
+}
+
+int wa_session_chat_modify(wa_session *s, const wa_chat_mod *md, wa_chat_mod_fn done, void *user)
+{
+	if (!s || !md)
+		return WA_EINVAL;
+	if (!s->appstate || !wa_session_jid(s))
+		return WA_ESTATE;
+	wa_appstate_mod b;
+	int rc = wa_appstate_mod_build(md, wa_now_ms(), &b);
+	if (rc != 0)
+		return rc;
+	struct as_push *p = calloc(1, sizeof *p);
+	if (!p) {
+		wa_appstate_mod_clear(&b);
+		return WA_ENOMEM;
+	}
+	p->index_json = b.index_json;
+	p->value = b.value;
+	p->value_len = b.value_len;
+	p->ci = b.ci;
+	p->api = b.api;
+	p->done = done;
+	p->user = user;
+	struct as_push **tail = &s->appstate->q;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = p;
+	kick(s);
+	return 0;
 }
 
 /* ---- inputs ---- */
@@ -561,6 +858,10 @@ static void as_on_close(wa_session *s)
 
 static void as_free(wa_session *s)
 {
+	if (!s->appstate)
+		return;
+	while (s->appstate->q)
+		push_done(s, WA_ECLOSED, "session freed");
 	free(s->appstate);
 	s->appstate = NULL;
 }

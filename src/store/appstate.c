@@ -93,6 +93,38 @@ int wa_store_app_state_version_load(wa_store *st, int64_t instance_id, const cha
 	return rc;
 }
 
+/* The key our own patches are encoded with: the newest shared. Re-shared
+ * keys get a new created_at, and a share's keys one ms, hence the key id
+ * (the phone numbers them upwards) as the tie-break. */
+static const char sql_k_latest[] = "SELECT key_id FROM app_state_keys WHERE instance_id = ?1"
+	" ORDER BY created_at DESC, key_id DESC LIMIT 1";
+
+int wa_store_app_state_key_latest(wa_store *st, int64_t instance_id, uint8_t id_out[64], size_t *len_out)
+{
+	if (!id_out || !len_out)
+		return WA_EINVAL;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_k_latest, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	int src = sqlite3_step(s);
+	if (src == SQLITE_ROW) {
+		const void *b = sqlite3_column_blob(s, 0);
+		int n = sqlite3_column_bytes(s, 0);
+		if (!b || n <= 0 || n > APP_KEY_ID_MAX) {
+			rc = WA_EDB_CORRUPT;
+		} else {
+			memcpy(id_out, b, (size_t)n);
+			*len_out = (size_t)n;
+		}
+	} else {
+		rc = src == SQLITE_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+	}
+	wa_store_stmt_done(s);
+	return rc;
+}
+
 /* ---- applied mutations (index MAC -> value MAC, index JSON, value) ---- */
 
 static const char sql_m_get[] =
@@ -203,4 +235,35 @@ int wa_store_contact_set_full_name(wa_store *st, int64_t instance_id, const char
 		sqlite3_bind_null(s, 3);
 	sqlite3_bind_int64(s, 4, wa_now_ms());
 	return wa_store_stmt_exec(s);
+}
+
+/* Kept mutations of one collection whose index JSON starts with prefix
+ * (a LIKE pattern's literal part: no % or _ in it). */
+static const char sql_m_each[] = "SELECT index_json, value FROM app_state_mutations"
+	" WHERE instance_id = ?1 AND name = ?2 AND substr(index_json, 1, length(?3)) = ?3";
+
+int wa_store_app_state_mutation_each(wa_store *st, int64_t instance_id, const char *name, const char *prefix,
+	int (*fn)(void *user, const char *index_json, const uint8_t *value, size_t value_len), void *user)
+{
+	if (!wa_store_str_ok(name, COLLECTION_NAME_MAX) || !prefix || !fn)
+		return WA_EINVAL;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_m_each, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, prefix, -1, SQLITE_STATIC);
+	int src;
+	while (rc == 0 && (src = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *ij = (const char *)sqlite3_column_text(s, 0);
+		const uint8_t *v = sqlite3_column_blob(s, 1);
+		int vl = sqlite3_column_bytes(s, 1);
+		if (ij)
+			rc = fn(user, ij, v, v ? (size_t)vl : 0);
+	}
+	if (rc == 0 && src != SQLITE_DONE)
+		rc = wa_store_map_rc(src);
+	wa_store_stmt_done(s);
+	return rc;
 }

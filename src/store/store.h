@@ -279,6 +279,9 @@ int wa_store_app_state_key_save(wa_store *st, int64_t instance_id, const uint8_t
 	const uint8_t *key_data, size_t key_data_len) WA_MUST_CHECK;
 int wa_store_app_state_key_load(wa_store *st, int64_t instance_id, const uint8_t *key_id, size_t key_id_len,
 	uint8_t **out, size_t *out_len) WA_MUST_CHECK;
+/* The id of the newest key (what our own patches are encoded with);
+ * WA_ENOTFOUND when none was shared yet. */
+int wa_store_app_state_key_latest(wa_store *st, int64_t instance_id, uint8_t id_out[64], size_t *len_out) WA_MUST_CHECK;
 #define WA_STORE_LTHASH_LEN 128
 int wa_store_app_state_version_save(wa_store *st, int64_t instance_id, const char *name, uint64_t version,
 	const uint8_t hash[WA_STORE_LTHASH_LEN]) WA_MUST_CHECK;
@@ -295,6 +298,10 @@ int wa_store_app_state_mutation_put(wa_store *st, int64_t instance_id, const cha
 	const char *index_json, const uint8_t *value, size_t value_len) WA_MUST_CHECK;
 int wa_store_app_state_mutation_del(wa_store *st, int64_t instance_id, const char *name,
 	const uint8_t index_mac[WA_STORE_APP_MAC_LEN]) WA_MUST_CHECK;
+/* Calls fn for each kept mutation of collection name whose index JSON
+ * starts with prefix; a non-zero return from fn stops and is returned. */
+int wa_store_app_state_mutation_each(wa_store *st, int64_t instance_id, const char *name, const char *prefix,
+	int (*fn)(void *user, const char *index_json, const uint8_t *value, size_t value_len), void *user) WA_MUST_CHECK;
 int wa_store_app_state_mutation_count(wa_store *st, int64_t instance_id, const char *name,
 	size_t *n_out) WA_MUST_CHECK;
 /* Upsert of a contact's address-book name (app state's contact action);

@@ -621,3 +621,21 @@ int wa_group_set_description(wa_session *s, const char *group, const char *desc,
 	(void)s, (void)group, (void)desc, (void)done, (void)user;
 	return WA_EUNSUPPORTED;
 }
+
+int wa_session_chat_modify(wa_session *s, const wa_chat_mod *m, wa_chat_mod_fn done, void *user)
+{
+	(void)s, (void)m, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_session_labels(wa_session *s, void (*fn)(void *user, const wa_label *l), void *user)
+{
+	(void)s, (void)fn, (void)user;
+	return 0;
+}
+
+int wa_session_profile_picture_url(wa_session *s, const char *jid, bool preview, wa_picture_fn done, void *user)
+{
+	(void)s, (void)jid, (void)preview, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}

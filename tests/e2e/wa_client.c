@@ -153,6 +153,10 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 			"version", (json_int_t)ev->u.app_state.version, "error", ev->u.app_state.error, "detail",
 			ev->u.app_state.detail));
 		break;
+	case WA_EV_LABEL:
+		out(json_pack("{s:s,s:s,s:s?,s:s?,s:i,s:b}", "ev", "label", "id", ev->u.label.id, "name", ev->u.label.name,
+			"chat", ev->u.label.chat_jid, "labeled", ev->u.label.labeled, "deleted", ev->u.label.deleted));
+		break;
 	}
 }
 

@@ -7,9 +7,14 @@
  * notification) and its first patch sets the account's push name
  * (critical_block, setting_pushName). <iq xmlns="w:sync:app:state"> serves
  * the patches after the version asked (no snapshots: a collection is served
- * from version 0 as patches); client patches are accepted and dropped.
+ * from version 0 as patches). A companion's own patch is taken only on top
+ * of the current version (else the conflict answer, <collection
+ * type="error"><error code="409"/>), checked with the account's keys (MACs
+ * and LT-hash; a bad one is refused with 400), stored with its version and
+ * announced to the account's other devices (server_sync).
  * POST /_sim/appstate/mutate makes the phone change a setting: a new patch
- * and <notification type="server_sync"> to the account's companions.
+ * and <notification type="server_sync"> to the account's companions ("quiet":
+ * no notification, so the companions fall behind and meet a conflict).
  * POST /_sim/appstate/fault tampers with every patch served while on;
  * POST /_sim/appstate/rotate makes the phone encode with a new key it does
  * not share until a companion asks (appStateSyncKeyRequest), when it shares
@@ -69,6 +74,7 @@ struct as_acct {
 	struct as_coll c[AS_N];
 	enum as_fault fault;
 	uint64_t served, tampered;
+	uint64_t accepted, conflicts, refused; /* companions' own patches */
 	struct as_acct *next;
 };
 
@@ -264,6 +270,9 @@ void sim_appstate_share_key(struct sim *sim, struct sim_account *a, uint32_t dev
 	free(b);
 }
 
+static void notify_companions(struct sim *sim, struct sim_account *a, int ci, uint64_t version,
+	const struct sim_device *except);
+
 /* ---- serving ---- */
 
 /* A copy of patch p as the fault wants it (NULL: serve p as is). */
@@ -311,10 +320,99 @@ static struct as_blob tamper(const struct as_acct *x, int ci, const struct as_bl
 	return out;
 }
 
+static int keys_get(void *user, const uint8_t *id, size_t len, wa_syncd_keys *out)
+{
+	const struct as_acct *x = user;
+	for (size_t i = 0; i < x->n_keys; i++)
+		if (len == sizeof x->keys[i].id && memcmp(id, x->keys[i].id, len) == 0)
+			return wa_syncd_expand_keys(x->keys[i].data, sizeof x->keys[i].data, out);
+	return WA_ENOTFOUND;
+}
+
+struct take_ctx {
+	struct as_acct *x;
+	struct as_coll *c;
+};
+
+static int take_keys(void *user, const uint8_t *id, size_t len, wa_syncd_keys *out)
+{
+	return keys_get(((struct take_ctx *)user)->x, id, len, out);
+}
+
+static int take_mac(void *user, const uint8_t imac[32], uint8_t out[32])
+{
+	return map_get(((struct take_ctx *)user)->c, imac, out);
+}
+
+/* A companion's own patch on top of version `from` of collection ci: the
+ * answer's <collection>. */
+static wa_node *take_patch(struct sim *sim, struct as_acct *x, struct sim_device *d, int ci, uint64_t from,
+	const wa_node *pn)
+{
+	struct as_coll *c = &x->c[ci];
+	char v[24];
+	const uint8_t *b;
+	size_t bl;
+	if (from != c->version) {
+		x->conflicts++;
+		snprintf(v, sizeof v, "%llu", (unsigned long long)c->version);
+		return sim_node_add(sim_node("collection", "name", as_names[ci], "version", v, "type", "error", NULL),
+			sim_node("error", "code", "409", "text", "conflict", NULL));
+	}
+	snprintf(v, sizeof v, "%llu", (unsigned long long)from);
+	struct take_ctx tc = {x, c};
+	wa_syncd_ops ops = {.get_keys = take_keys, .get_value_mac = take_mac, .user = &tc};
+	wa_syncd_result r = {0};
+	int rc = wa_node_content_bytes(pn, &b, &bl) == 0 ? wa_syncd_decode_patch(as_names[ci], b, bl, from + 1, c->hash,
+		&ops, &r) : WA_EMALFORMED;
+	if (rc == 0 && r.version != from + 1)
+		rc = WA_EPROTO;
+	/* stored as the server serves it: with its version */
+	ProtobufCMessage *pb = NULL;
+	struct as_blob blob = {0};
+	struct as_blob *np = NULL;
+	if (rc == 0 && wa_pb_unpack(&pb, &wa__syncd_patch__descriptor, b, bl, WA_SYNCD_MAX_BYTES) == 0) {
+		Wa__SyncdPatch *sp = (Wa__SyncdPatch *)pb;
+		Wa__SyncdVersion ver = WA__SYNCD_VERSION__INIT, *old = sp->version;
+		ver.has_version = 1;
+		ver.version = from + 1;
+		sp->version = &ver;
+		blob.n = protobuf_c_message_get_packed_size(pb);
+		blob.b = malloc(blob.n ? blob.n : 1);
+		if (blob.b)
+			protobuf_c_message_pack(pb, blob.b);
+		sp->version = old;
+		protobuf_c_message_free_unpacked(pb, NULL);
+		np = blob.b ? realloc(c->patches, (c->version + 1) * sizeof(*np)) : NULL;
+	}
+	for (size_t i = 0; np && i < r.n; i++)
+		if (map_set(c, r.muts[i].index_mac, r.muts[i].value_mac, r.muts[i].op == WA_SYNCD_REMOVE) != 0)
+			np = NULL;
+	if (rc != 0 || !np) {
+		x->refused++;
+		fprintf(stderr, "wasim: app-state patch from %s.%u refused: %s\n", x->phone, d ? d->device : 0,
+			r.error ? r.error : wa_strerror(rc ? rc : WA_ENOMEM));
+		free(blob.b);
+		wa_syncd_result_clear(&r);
+		return sim_node_add(sim_node("collection", "name", as_names[ci], "version", v, "type", "error", NULL),
+			sim_node("error", "code", "400", "text", "bad-request", NULL));
+	}
+	c->patches = np;
+	np[c->version] = blob;
+	c->version++;
+	memcpy(c->hash, r.hash, sizeof c->hash);
+	wa_syncd_result_clear(&r);
+	x->accepted++;
+	snprintf(v, sizeof v, "%llu", (unsigned long long)c->version);
+	struct sim_account *a = d ? d->acct : NULL;
+	if (a)
+		notify_companions(sim, a, ci, c->version, d);
+	return sim_node("collection", "name", as_names[ci], "version", v, NULL);
+}
+
 static int iq_app_state(struct sim *sim, struct sim_conn *c, const wa_node *iq, void *user)
 {
 	(void)user;
-	(void)sim;
 	struct sim_device *d = sim_conn_device(c);
 	struct as_acct *x = d ? acct_get(d->acct) : NULL;
 	const wa_node *sync = wa_node_child(iq, "sync");
@@ -338,8 +436,8 @@ static int iq_app_state(struct sim *sim, struct sim_conn *c, const wa_node *iq, 
 		snprintf(v, sizeof v, "%llu", (unsigned long long)cc->version);
 		wa_node *cn = sim_node("collection", "name", name, "version", v, "has_more_patches", "false", NULL);
 		if (wa_node_child(col, "patch")) {
-			/* a client's own mutation: accepted, not kept (write side not simulated) */
-			out = sim_node_add(out, cn);
+			wa_node_free(cn);
+			out = sim_node_add(out, take_patch(sim, x, d, ci, from, wa_node_child(col, "patch")));
 			continue;
 		}
 		wa_node *ps = sim_node("patches", NULL);
@@ -363,12 +461,15 @@ fail:
 
 /* ---- control ---- */
 
-static void notify_companions(struct sim *sim, struct sim_account *a, int ci, uint64_t version)
+static void notify_companions(struct sim *sim, struct sim_account *a, int ci, uint64_t version,
+	const struct sim_device *except)
 {
 	char v[24], id[40], t[24];
 	snprintf(v, sizeof v, "%llu", (unsigned long long)version);
 	snprintf(t, sizeof t, "%lld", (long long)sim_now());
 	for (size_t i = 0; i < a->n_devices; i++) {
+		if (a->devices[i] == except)
+			continue;
 		sim_new_id(sim, id, sizeof id);
 		wa_node *n = sim_node("notification", "from", "s.whatsapp.net", "type", "server_sync", "id", id, "t", t,
 			NULL);
@@ -378,9 +479,11 @@ static void notify_companions(struct sim *sim, struct sim_account *a, int ci, ui
 	}
 }
 
-/* {"phone", "action": archive|pin|mute|read|contact|push_name, "jid",
- *  "value": bool (archive, pin, mute, read), "mute_end": ms (mute),
- *  "full_name", "first_name" (contact), "name" (push_name)} */
+/* {"phone", "action": archive|pin|mute|read|contact|push_name|label_edit|label,
+ *  "jid" (the chat; label_edit: the label id), "value": bool (archive, pin,
+ *  mute, read, label), "mute_end": ms (mute), "full_name", "first_name"
+ *  (contact), "name" (push_name, label_edit), "color", "deleted"
+ *  (label_edit), "label": id (label), "quiet": no server_sync} */
 static int h_mutate(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
 {
 	(void)user;
@@ -406,6 +509,9 @@ static int h_mutate(struct sim *sim, const struct sim_http_req *req, struct sim_
 	Wa__SyncActionValue__MarkChatAsReadAction rd = WA__SYNC_ACTION_VALUE__MARK_CHAT_AS_READ_ACTION__INIT;
 	Wa__SyncActionValue__ContactAction ct = WA__SYNC_ACTION_VALUE__CONTACT_ACTION__INIT;
 	Wa__SyncActionValue__PushNameSetting pn = WA__SYNC_ACTION_VALUE__PUSH_NAME_SETTING__INIT;
+	Wa__SyncActionValue__LabelEditAction le = WA__SYNC_ACTION_VALUE__LABEL_EDIT_ACTION__INIT;
+	Wa__SyncActionValue__LabelAssociationAction la = WA__SYNC_ACTION_VALUE__LABEL_ASSOCIATION_ACTION__INIT;
+	const char *label = NULL;
 	v.has_timestamp = 1;
 	v.timestamp = sim_now() * 1000;
 	int ci, api;
@@ -446,11 +552,28 @@ static int h_mutate(struct sim *sim, const struct sim_http_req *req, struct sim_
 		ct.first_name = (char *)json_string_value(json_object_get(j, "first_name"));
 		v.contact_action = &ct;
 		kind = "contact", ci = 1, api = 2;
+	} else if (strcmp(action, "label_edit") == 0) {
+		/* jid holds the label id: ["label_edit", id] */
+		le.name = (char *)json_string_value(json_object_get(j, "name"));
+		le.has_color = 1, le.color = (int32_t)json_integer_value(json_object_get(j, "color"));
+		le.has_deleted = 1, le.deleted = json_is_true(json_object_get(j, "deleted"));
+		v.label_edit_action = &le;
+		kind = "label_edit", ci = 4, api = 3;
+	} else if (strcmp(action, "label") == 0) {
+		label = json_string_value(json_object_get(j, "label"));
+		if (!label) {
+			sim_http_error(resp, 400, "label required");
+			return 0;
+		}
+		la.has_labeled = 1, la.labeled = val;
+		v.label_association_action = &la;
+		kind = "label_jid", ci = 4, api = 3;
 	} else {
 		sim_http_error(resp, 400, "unknown action");
 		return 0;
 	}
-	json_t *idx = jid ? json_pack("[ss]", kind, jid) : json_pack("[s]", kind);
+	json_t *idx = label ? json_pack("[sss]", kind, label, jid) : jid ? json_pack("[ss]", kind, jid)
+		: json_pack("[s]", kind);
 	char *ij = idx ? json_dumps(idx, JSON_COMPACT) : NULL;
 	json_decref(idx);
 	int rc = ij ? add_patch(x, ci, ij, &v, api) : WA_ENOMEM;
@@ -461,7 +584,8 @@ static int h_mutate(struct sim *sim, const struct sim_http_req *req, struct sim_
 	}
 	if (pn.name)
 		snprintf(a->push_name, sizeof a->push_name, "%s", pn.name);
-	notify_companions(sim, a, ci, x->c[ci].version);
+	if (!json_is_true(json_object_get(j, "quiet")))
+		notify_companions(sim, a, ci, x->c[ci].version, NULL);
 	sim_http_json(resp, 200, json_pack("{s:s,s:I}", "collection", as_names[ci], "version",
 		(json_int_t)x->c[ci].version));
 	return 0;
@@ -495,7 +619,8 @@ static int h_fault(struct sim *sim, const struct sim_http_req *req, struct sim_h
 	return 0;
 }
 
-/* GET /_sim/appstate/{phone}: versions, LT-hashes (hex), patches served and tampered */
+/* GET /_sim/appstate/{phone}: versions, LT-hashes (hex), patches served and
+ * tampered, companions' patches accepted, met with a conflict and refused */
 static int h_info(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
 {
 	(void)user;
@@ -513,9 +638,10 @@ static int h_info(struct sim *sim, const struct sim_http_req *req, struct sim_ht
 		json_object_set_new(cols, as_names[i], json_integer((json_int_t)x->c[i].version));
 		json_object_set_new(hashes, as_names[i], json_string(hex));
 	}
-	sim_http_json(resp, 200, json_pack("{s:o,s:o,s:I,s:I,s:I,s:I}", "collections", cols, "hashes", hashes, "served",
-		(json_int_t)x->served, "tampered", (json_int_t)x->tampered, "keys", (json_int_t)x->n_keys,
-		"key_requests", (json_int_t)x->key_requests));
+	sim_http_json(resp, 200, json_pack("{s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "collections", cols, "hashes", hashes,
+		"served", (json_int_t)x->served, "tampered", (json_int_t)x->tampered, "keys", (json_int_t)x->n_keys,
+		"key_requests", (json_int_t)x->key_requests, "accepted", (json_int_t)x->accepted, "conflicts",
+		(json_int_t)x->conflicts, "refused", (json_int_t)x->refused));
 	return 0;
 }
 

@@ -90,5 +90,5 @@ int sim_iq_misc_init(struct sim *sim)
 	rc = rc ? rc : sim_iq_register(sim, "privacy", NULL, iq_privacy, NULL);
 	rc = rc ? rc : sim_iq_register(sim, "w:m", NULL, iq_media_conn, NULL);
 	rc = rc ? rc : sim_handler_register(sim, "ib", handle_ib, NULL);
-	return rc;
+	return rc ? rc : sim_profile_init(sim); /* sim_profile.c */
 }

@@ -145,6 +145,8 @@ int sim_route_init(struct sim *sim) WA_MUST_CHECK;
 int sim_receipts_init(struct sim *sim) WA_MUST_CHECK;
 int sim_presence_init(struct sim *sim) WA_MUST_CHECK;
 int sim_iq_misc_init(struct sim *sim) WA_MUST_CHECK;
+/* sim_profile.c: profile picture, status privacy, business profile, contact QR, push config */
+int sim_profile_init(struct sim *sim) WA_MUST_CHECK;
 int sim_phone_init(struct sim *sim) WA_MUST_CHECK;
 int sim_media_init(struct sim *sim) WA_MUST_CHECK;
 void sim_media_shutdown(void);
