@@ -79,6 +79,7 @@ struct wamd_config {
 	/* operations (wamd_prom.c) */
 	char *metrics_token;           /* also accepted on GET /metrics (Authorization: Bearer) */
 	bool metrics_per_instance;     /* per-instance series on GET /metrics (cardinality!) */
+	bool pacing;                   /* instances pace their sends unless their settings say otherwise */
 };
 #define WAMD_MAX_HANDSHAKES_LIMIT 100000
 #define WAMD_STARTUP_SPREAD_LIMIT_MS 600000
@@ -273,6 +274,7 @@ struct wamd_tenant {
 	char *pending_phone;         /* pairing code wanted once PAIRING */
 	struct wamd_lat_pending *lat; /* sends awaiting their wire mark; NULL until the first send */
 	uint64_t msgs_in, msgs_out;  /* messages received / sent (per-instance metrics) */
+	struct pace_inst *pace;      /* its send pacing (wamd_pace.c), NULL until first used */
 };
 
 struct wamd {
@@ -333,6 +335,7 @@ int wamd_tenant_send_text(struct wamd_tenant *t, const char *to, const char *tex
 /* What the send routes share beyond their content: a reply's quote and
  * (text) the mentioned JIDs. */
 struct wamd_send_extra {
+	const char *id; /* NULL: libwa makes one */
 	const char *quoted_id, *quoted_jid, *quoted_text;
 	bool quoted_from_me;
 	const char *const *mentions;

@@ -1,0 +1,199 @@
+/* Send pacing arithmetic (daemon/wamd_pace_limits.c): sliding windows
+ * against a brute-force count over every span, the ring resized when a
+ * limit changes, the warm-up budget day by day, AIMD back-off, recovery
+ * and the pause after repeated signals, the gap and jitter, and the
+ * settings parser. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../unit/check.h"
+#include "wamd_pace_limits.h"
+
+/* sends in (t - span, t] among ts[0..n) */
+static uint32_t brute_count(const int64_t *ts, size_t n, int64_t span, int64_t t)
+{
+	uint32_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ts[i] > t - span && ts[i] <= t)
+			k++;
+	return k;
+}
+
+static void test_window_exact(void)
+{
+	struct pace_win w = { 0 };
+	CHECK_EQ_INT(pace_win_next(&w, 3, PACE_MIN_MS, 5), 5);
+	CHECK_EQ_INT(pace_win_add(&w, 3, 0), 0);
+	CHECK_EQ_INT(pace_win_add(&w, 3, 10000), 0);
+	CHECK_EQ_INT(pace_win_add(&w, 3, 20000), 0);
+	CHECK_EQ_INT(pace_win_next(&w, 3, PACE_MIN_MS, 25000), 60000);
+	CHECK_EQ_INT(pace_win_next(&w, 4, PACE_MIN_MS, 25000), 25000); /* a higher limit: now */
+	CHECK_EQ_INT(pace_win_next(&w, 0, PACE_MIN_MS, 25000), 25000); /* off */
+	CHECK_EQ_INT(pace_win_add(&w, 3, 60000), 0);
+	CHECK_EQ_INT(pace_win_next(&w, 3, PACE_MIN_MS, 60000), 70000);
+	CHECK_EQ_INT(pace_win_count(&w, PACE_MIN_MS, 60000), 3); /* 10000, 20000, 60000 */
+	/* a lower limit keeps the newest sends */
+	CHECK_EQ_INT(pace_win_add(&w, 2, 61000), 0);
+	CHECK_EQ_INT(w.n, 2);
+	CHECK_EQ_INT(pace_win_next(&w, 2, PACE_MIN_MS, 61000), 120000);
+	pace_win_free(&w);
+}
+
+/* Greedy sends at the earliest time the windows allow, with random
+ * limits: every span of every length holds at most its limit, and no send
+ * could have left earlier (brute force over the history). */
+static void test_window_property(void)
+{
+	srand(1234);
+	for (int round = 0; round < 40; round++) {
+		struct pace_cfg c = { .enabled = true, .per_min = 1 + (uint32_t)(rand() % 7),
+				      .per_hour = 5 + (uint32_t)(rand() % 40), .per_day = 0 };
+		struct pace_state s = { 0 };
+		enum { N = 300 };
+		int64_t ts[N];
+		int64_t t = 0;
+		for (size_t i = 0; i < N; i++) {
+			t += (rand() % 4) * 7000; /* the caller's own arrival times */
+			int64_t at = pace_next(&c, &s, false, t);
+			/* earliest: each ms before `at` (in coarse steps, then exactly)
+			 * would break a window */
+			bool ok_at = brute_count(ts, i, PACE_MIN_MS, at) < c.per_min &&
+				     brute_count(ts, i, PACE_HOUR_MS, at) < c.per_hour;
+			CHECK(ok_at);
+			if (at > t) {
+				int64_t e = at - 1;
+				bool blocked = brute_count(ts, i, PACE_MIN_MS, e) >= c.per_min ||
+					       brute_count(ts, i, PACE_HOUR_MS, e) >= c.per_hour;
+				CHECK(blocked);
+			}
+			ts[i] = at;
+			CHECK_EQ_INT(pace_record(&c, &s, false, at, 0), 0);
+			t = at;
+		}
+		/* every span ending at a send */
+		for (size_t i = 0; i < N; i++) {
+			CHECK(brute_count(ts, N, PACE_MIN_MS, ts[i]) <= c.per_min);
+			CHECK(brute_count(ts, N, PACE_HOUR_MS, ts[i]) <= c.per_hour);
+		}
+		pace_state_free(&s);
+	}
+}
+
+static void test_warmup(void)
+{
+	struct pace_cfg c = { .enabled = true, .per_day = 200, .warm_start = 50, .warm_step = 50 };
+	CHECK_EQ_INT(pace_day_budget(&c, 123), 200); /* no start date: no warm-up */
+	c.warm_from_ms = 10 * PACE_DAY_MS;
+	CHECK_EQ_INT(pace_day_budget(&c, 5 * PACE_DAY_MS), 50); /* clock before the start */
+	CHECK_EQ_INT(pace_day_budget(&c, 10 * PACE_DAY_MS), 50);
+	CHECK_EQ_INT(pace_day_budget(&c, 11 * PACE_DAY_MS - 1), 50);
+	CHECK_EQ_INT(pace_day_budget(&c, 11 * PACE_DAY_MS), 100);
+	CHECK_EQ_INT(pace_day_budget(&c, 12 * PACE_DAY_MS + 5), 150);
+	CHECK_EQ_INT(pace_day_budget(&c, 13 * PACE_DAY_MS), 200);
+	CHECK_EQ_INT(pace_day_budget(&c, 400 * PACE_DAY_MS), 200);
+	c.warm_step = 0;
+	CHECK_EQ_INT(pace_day_budget(&c, 10 * PACE_DAY_MS), 200);
+	/* the day budget holds sends back on day 0 */
+	c.warm_step = 50;
+	c.warm_start = 2;
+	struct pace_state s = { 0 };
+	int64_t t0 = 10 * PACE_DAY_MS;
+	CHECK_EQ_INT(pace_record(&c, &s, false, t0, 0), 0);
+	CHECK_EQ_INT(pace_record(&c, &s, false, t0 + 1, 0), 0);
+	CHECK_EQ_INT(pace_next(&c, &s, false, t0 + 2), t0 + PACE_DAY_MS); /* budget 2 spent */
+	pace_state_free(&s);
+}
+
+static void test_aimd(void)
+{
+	struct pace_state s = { 0 };
+	int64_t t = 1000000;
+	CHECK(pace_factor(&s, t) == 1.0);
+	CHECK(!pace_signal(&s, t));
+	CHECK(pace_factor(&s, t) == 0.5);
+	CHECK_EQ_INT(pace_scaled(20, pace_factor(&s, t)), 10);
+	CHECK_EQ_INT(pace_scaled(1, 0.05), 1); /* never below one */
+	CHECK_EQ_INT(pace_scaled(0, 0.5), 0);  /* off stays off */
+	/* additive recovery: +0.1 per quiet minute, capped at 1 */
+	CHECK_EQ_INT(pace_scaled(100, pace_factor(&s, t + 3 * PACE_MIN_MS)), 80);
+	CHECK(pace_factor(&s, t + 30 * PACE_MIN_MS) == 1.0);
+	/* a second signal halves what the factor has become */
+	CHECK(!pace_signal(&s, t + 2 * PACE_MIN_MS));
+	CHECK_EQ_INT(pace_scaled(100, pace_factor(&s, t + 2 * PACE_MIN_MS)), 35);
+	/* the third within ten minutes pauses */
+	CHECK(pace_signal(&s, t + 4 * PACE_MIN_MS));
+	CHECK_EQ_INT(s.paused_until_ms, t + 4 * PACE_MIN_MS + PACE_PAUSE_MS);
+	struct pace_cfg c = { .enabled = true };
+	CHECK_EQ_INT(pace_next(&c, &s, false, t + 5 * PACE_MIN_MS), t + 4 * PACE_MIN_MS + PACE_PAUSE_MS);
+	/* signals further apart than the span do not pause */
+	struct pace_state s2 = { 0 };
+	for (int i = 0; i < 5; i++)
+		CHECK(!pace_signal(&s2, t + i * (PACE_STRIKE_SPAN_MS + 1)));
+	/* the factor scales the windows */
+	struct pace_cfg c2 = { .enabled = true, .per_min = 10 };
+	struct pace_state s3 = { 0 };
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ_INT(pace_record(&c2, &s3, false, t + i, 0), 0);
+	CHECK_EQ_INT(pace_next(&c2, &s3, false, t + 5), t + 5);
+	(void)pace_signal(&s3, t + 5); /* 10 -> 5 per minute */
+	CHECK_EQ_INT(pace_next(&c2, &s3, false, t + 5), t + PACE_MIN_MS);
+	pace_state_free(&s3);
+}
+
+static void test_first_and_gap(void)
+{
+	struct pace_cfg c = { .enabled = true, .first_per_day = 2, .gap_ms = 1000, .jitter_ms = 500 };
+	struct pace_state s = { 0 };
+	CHECK_EQ_INT(pace_record(&c, &s, true, 0, 1234), 0);
+	CHECK_EQ_INT(s.next_gap_ms, 1000 + 1234 % 501);
+	CHECK_EQ_INT(pace_next(&c, &s, false, 0), s.next_gap_ms);
+	CHECK_EQ_INT(pace_record(&c, &s, true, 5000, 0), 0);
+	CHECK_EQ_INT(pace_next(&c, &s, false, 7000), 7000);          /* known: free */
+	CHECK_EQ_INT(pace_next(&c, &s, true, 7000), PACE_DAY_MS);    /* first: budget spent */
+	c.enabled = false;
+	CHECK_EQ_INT(pace_next(&c, &s, true, 7000), 7000);
+	pace_state_free(&s);
+}
+
+static void test_cfg_json(void)
+{
+	struct pace_cfg c;
+	pace_cfg_defaults(&c);
+	char err[160];
+	json_t *in = json_pack("{s:i, s:i, s:b}", "perMinute", 20, "firstContactPerDay", 30, "enabled", 0);
+	CHECK_EQ_INT(pace_cfg_apply(&c, in, err, sizeof err), 0);
+	json_decref(in);
+	CHECK_EQ_INT(c.per_min, 20);
+	CHECK_EQ_INT(c.first_per_day, 30);
+	CHECK(!c.enabled);
+	json_t *out = pace_cfg_json(&c);
+	CHECK_EQ_INT(json_integer_value(json_object_get(out, "perMinute")), 20);
+	CHECK_EQ_INT(json_integer_value(json_object_get(out, "perDay")), 1000);
+	struct pace_cfg back;
+	pace_cfg_defaults(&back);
+	CHECK_EQ_INT(pace_cfg_apply(&back, out, err, sizeof err), 0);
+	CHECK(memcmp(&back, &c, sizeof c) == 0);
+	json_decref(out);
+	const char *bad[] = { "{\"perMinute\": -1}", "{\"perMinute\": 100001}", "{\"perMinute\": \"5\"}",
+			      "{\"warmupStart\": 0}", "{\"gapMs\": 3600001}", "{\"nope\": 1}",
+			      "{\"enabled\": 1}", "{\"warmupFrom\": -5}", "{\"perHour\": 1.5}" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		json_t *j = json_loads(bad[i], 0, NULL);
+		struct pace_cfg x = c;
+		err[0] = '\0';
+		CHECK(pace_cfg_apply(&x, j, err, sizeof err) != 0);
+		CHECK(err[0] != '\0');
+		json_decref(j);
+	}
+}
+
+int main(void)
+{
+	test_window_exact();
+	test_window_property();
+	test_warmup();
+	test_aimd();
+	test_first_and_gap();
+	test_cfg_json();
+	return check_exit("pace_limits");
+}
