@@ -25,48 +25,15 @@
 
 #include "wa/store_pace.h"
 #include "util/seams.h"
-#include "wamd_pace_limits.h"
+#include "wamd_pace_sched.h"
 
 #define RELEASE_BATCH 256     /* releases per loop turn before yielding */
 #define NO_SESSION_RETRY_MS 5000
 #define KEEP_SENT_MS PACE_DAY_MS
 
-struct pace_msg {
-	struct pace_msg *next;
-	struct pace_msg *fhead, *ftail; /* a first contact's followers */
-	int64_t seq, not_before;
-	uint64_t jh;
-	bool first;
-};
-
-struct pace_lane {
-	struct pace_msg *head, *tail;
-	size_t n;
-};
-
-struct leader {
-	uint64_t jh;
-	struct pace_msg *m; /* NULL: empty slot */
-};
-
-struct pace_inst {
-	struct wamd_tenant *t;
-	struct pace_cfg cfg;
-	struct pace_state st;
-	struct pace_lane known, first;
-	size_t followers;
-	struct leader *lead; /* open addressing, jid hash -> its queued first contact */
-	size_t lead_cap, lead_n;
-	int64_t ready;
-	size_t hi; /* heap index + 1; 0: not in the heap */
-	uint64_t served;
-	int64_t retry_at; /* no session: try again then */
-};
-
 struct wamd_pacer {
 	struct wamd *d;
-	struct pace_inst **heap;
-	size_t n, cap;
+	struct pace_heap h;
 	lws_sorted_usec_list_t sul;
 	bool test_clock;
 	int64_t vnow;
@@ -91,259 +58,24 @@ static uint64_t jid_hash(const char *s)
 	return h ? h : 1;
 }
 
-/* ---- first-contact leaders by jid ---- */
-
-static struct leader *lead_slot(struct pace_inst *in, uint64_t jh)
-{
-	if (!in->lead_cap)
-		return NULL;
-	for (size_t i = jh & (in->lead_cap - 1);; i = (i + 1) & (in->lead_cap - 1))
-		if (!in->lead[i].m || in->lead[i].jh == jh)
-			return &in->lead[i];
-}
-
-static int lead_put(struct pace_inst *in, uint64_t jh, struct pace_msg *m)
-{
-	if ((in->lead_n + 1) * 2 > in->lead_cap) {
-		size_t nc = in->lead_cap ? in->lead_cap * 2 : 16;
-		struct leader *old = in->lead;
-		size_t oc = in->lead_cap;
-		in->lead = calloc(nc, sizeof *in->lead);
-		if (!in->lead) {
-			in->lead = old;
-			return WA_ENOMEM;
-		}
-		in->lead_cap = nc;
-		for (size_t i = 0; i < oc; i++)
-			if (old[i].m)
-				*lead_slot(in, old[i].jh) = old[i];
-		free(old);
-	}
-	struct leader *l = lead_slot(in, jh);
-	if (!l->m)
-		in->lead_n++;
-	l->jh = jh;
-	l->m = m;
-	return 0;
-}
-
-static void lead_del(struct pace_inst *in, uint64_t jh)
-{
-	struct leader *l = lead_slot(in, jh);
-	if (!l || !l->m)
-		return;
-	l->m = NULL;
-	in->lead_n--;
-	/* re-seat the cluster after the hole (linear probing) */
-	size_t mask = in->lead_cap - 1;
-	for (size_t i = ((size_t)(l - in->lead) + 1) & mask; in->lead[i].m; i = (i + 1) & mask) {
-		struct leader e = in->lead[i];
-		in->lead[i].m = NULL;
-		*lead_slot(in, e.jh) = e;
-	}
-}
-
-/* ---- lanes ---- */
-
-static void lane_push(struct pace_lane *l, struct pace_msg *m)
-{
-	m->next = NULL;
-	if (l->tail)
-		l->tail->next = m;
-	else
-		l->head = m;
-	l->tail = m;
-	l->n++;
-}
-
-static struct pace_msg *lane_pop(struct pace_lane *l)
-{
-	struct pace_msg *m = l->head;
-	if (m) {
-		l->head = m->next;
-		if (!l->head)
-			l->tail = NULL;
-		l->n--;
-	}
-	return m;
-}
-
-/* merges f (a list in seq order) into l (in seq order): the lane's order
- * is the enqueue order, whatever happened since, so a restart that loads
- * the rows by seq rebuilds exactly this lane */
-static void lane_merge(struct pace_lane *l, struct pace_msg *f)
-{
-	struct pace_msg **pp = &l->head;
-	while (f) {
-		while (*pp && (*pp)->seq < f->seq)
-			pp = &(*pp)->next;
-		struct pace_msg *fn = f->next;
-		f->next = *pp;
-		*pp = f;
-		if (!f->next)
-			l->tail = f;
-		pp = &f->next;
-		l->n++;
-		f = fn;
-	}
-}
-
-static size_t inst_queued(const struct pace_inst *in)
-{
-	return in->known.n + in->first.n + in->followers;
-}
-
-/* ---- the heap of instances by (ready, served) ---- */
-
-static bool before(const struct pace_inst *a, const struct pace_inst *b)
-{
-	return a->ready != b->ready ? a->ready < b->ready : a->served < b->served;
-}
-
-static void heap_set(size_t i, struct pace_inst *in)
-{
-	P->heap[i] = in;
-	in->hi = i + 1;
-}
-
-static void sift_up(size_t i)
-{
-	struct pace_inst *in = P->heap[i];
-	while (i > 0 && before(in, P->heap[(i - 1) / 2])) {
-		heap_set(i, P->heap[(i - 1) / 2]);
-		i = (i - 1) / 2;
-	}
-	heap_set(i, in);
-}
-
-static void sift_down(size_t i)
-{
-	struct pace_inst *in = P->heap[i];
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= P->n)
-			break;
-		if (c + 1 < P->n && before(P->heap[c + 1], P->heap[c]))
-			c++;
-		if (!before(P->heap[c], in))
-			break;
-		heap_set(i, P->heap[c]);
-		i = c;
-	}
-	heap_set(i, in);
-}
-
-static void heap_remove(struct pace_inst *in)
-{
-	if (!in->hi)
-		return;
-	size_t i = in->hi - 1;
-	in->hi = 0;
-	struct pace_inst *last = P->heap[--P->n];
-	if (i < P->n) {
-		heap_set(i, last);
-		sift_up(i);
-		sift_down(last->hi - 1);
-	}
-}
-
-static int heap_upsert(struct pace_inst *in)
-{
-	if (in->hi) {
-		sift_up(in->hi - 1);
-		sift_down(in->hi - 1);
-		return 0;
-	}
-	if (P->n == P->cap) {
-		size_t nc = P->cap ? P->cap * 2 : 64;
-		struct pace_inst **h = realloc(P->heap, nc * sizeof *h);
-		if (!h)
-			return WA_ENOMEM;
-		P->heap = h;
-		P->cap = nc;
-	}
-	P->heap[P->n] = in;
-	in->hi = ++P->n;
-	sift_up(P->n - 1);
-	return 0;
-}
-
 /* ---- instances ---- */
 
 static struct pace_inst *inst_of(struct wamd_tenant *t);
 
 static void inst_free(struct pace_inst *in)
 {
-	heap_remove(in);
-	struct pace_lane *ls[2] = { &in->known, &in->first };
-	for (int k = 0; k < 2; k++)
-		for (struct pace_msg *m = ls[k]->head, *nx; m; m = nx) {
-			nx = m->next;
-			for (struct pace_msg *f = m->fhead, *fn; f; f = fn) {
-				fn = f->next;
-				free(f);
-			}
-			free(m);
-		}
-	free(in->lead);
+	pace_heap_remove(&P->h, in);
+	pace_inst_clear(in);
 	pace_state_free(&in->st);
 	free(in);
 }
 
 static void schedule(void);
 
-/* the earliest time lane l's head may leave */
-static int64_t head_ready(const struct pace_inst *in, const struct pace_state *st, const struct pace_msg *m,
-			  int64_t now)
-{
-	int64_t t = pace_next(&in->cfg, st, m->first, now);
-	return t > m->not_before ? t : m->not_before;
-}
-
 static void inst_update(struct pace_inst *in, int64_t now)
 {
-	if (!in->known.head && !in->first.head) {
-		heap_remove(in);
-		return;
-	}
-	int64_t r = INT64_MAX;
-	if (in->known.head)
-		r = head_ready(in, &in->st, in->known.head, now);
-	if (in->first.head) {
-		int64_t f = head_ready(in, &in->st, in->first.head, now);
-		r = f < r ? f : r;
-	}
-	if (in->retry_at > r)
-		r = in->retry_at;
-	in->ready = r;
-	if (heap_upsert(in) != 0)
+	if (pace_inst_update(&P->h, in, now) != 0)
 		LOGE("pacing: out of memory (instance %s)", in->t->name);
-}
-
-/* adds a loaded or new queued message to its lane */
-static int inst_add(struct pace_inst *in, struct pace_msg *m)
-{
-	struct leader *l = lead_slot(in, m->jh);
-	if (l && l->m) { /* a first contact to this number is queued: wait behind it */
-		struct pace_msg *ld = l->m;
-		m->next = NULL;
-		if (ld->ftail)
-			ld->ftail->next = m;
-		else
-			ld->fhead = m;
-		ld->ftail = m;
-		in->followers++;
-		return 0;
-	}
-	if (m->first) {
-		int rc = lead_put(in, m->jh, m);
-		if (rc != 0)
-			return rc;
-		lane_push(&in->first, m);
-	} else {
-		lane_push(&in->known, m);
-	}
-	return 0;
 }
 
 static int inst_load(struct pace_inst *in)
@@ -376,7 +108,7 @@ static int inst_load(struct pace_inst *in)
 		m->not_before = rows[i].not_before_ms;
 		m->first = rows[i].first;
 		m->jh = jid_hash(rows[i].jid);
-		rc = inst_add(in, m);
+		rc = pace_inst_add(in, m);
 		if (rc != 0)
 			free(m);
 	}
@@ -427,7 +159,7 @@ static struct pace_inst *inst_of(struct wamd_tenant *t)
 	if (inst_load(in) != 0)
 		LOGE("instance %s: pacing queue not fully loaded", t->name);
 	inst_update(in, wamd_pace_now(t->d));
-	P->stats.queued += inst_queued(in);
+	P->stats.queued += pace_inst_queued(in);
 	return in;
 }
 
@@ -436,7 +168,7 @@ void wamd_pace_tenant_free(struct wamd_tenant *t)
 	if (!t->pace)
 		return;
 	if (P)
-		P->stats.queued -= inst_queued(t->pace);
+		P->stats.queued -= pace_inst_queued(t->pace);
 	inst_free(t->pace);
 	t->pace = NULL;
 	if (P)
@@ -476,19 +208,8 @@ static int send_payload(struct wamd_tenant *t, const char *jid, const char *id, 
 static void release_one(struct pace_inst *in, int64_t now)
 {
 	struct wamd_tenant *t = in->t;
-	struct pace_lane *lane = NULL;
-	int64_t best = INT64_MAX;
-	struct pace_lane *ls[2] = { &in->known, &in->first };
-	for (int k = 0; k < 2; k++) {
-		struct pace_msg *h = ls[k]->head;
-		if (!h)
-			continue;
-		int64_t r = head_ready(in, &in->st, h, now);
-		if (r < best || (r == best && lane && h->seq < lane->head->seq)) {
-			best = r;
-			lane = ls[k];
-		}
-	}
+	int64_t best;
+	struct pace_lane *lane = pace_pick(in, now, &best);
 	if (!lane || best > now) {
 		inst_update(in, now);
 		return;
@@ -499,7 +220,7 @@ static void release_one(struct pace_inst *in, int64_t now)
 		return;
 	}
 	in->retry_at = 0;
-	struct pace_msg *m = lane_pop(lane);
+	struct pace_msg *m = pace_take(in, lane);
 	char *raw = NULL;
 	size_t len = 0;
 	int rc = wa_store_pace_payload(t->d->store, m->seq, &raw, &len);
@@ -527,13 +248,6 @@ static void release_one(struct pace_inst *in, int64_t now)
 							     "remoteJid", jid ? jid : "", "atMs", (json_int_t)now));
 	json_decref(p);
 	P->stats.queued--;
-	if (m->first) {
-		lead_del(in, m->jh);
-		/* its followers are no longer behind a first contact */
-		for (struct pace_msg *f = m->fhead; f; f = f->next)
-			in->followers--;
-		lane_merge(&in->known, m->fhead);
-	}
 	free(m);
 	in->served = ++P->tick;
 	inst_update(in, now);
@@ -543,8 +257,8 @@ static void release_one(struct pace_inst *in, int64_t now)
 static size_t run_until(int64_t now, size_t max)
 {
 	size_t k = 0;
-	while (P->n && P->heap[0]->ready <= now && k < max) {
-		struct pace_inst *in = P->heap[0];
+	while (P->h.n && P->h.v[0]->ready <= now && k < max) {
+		struct pace_inst *in = P->h.v[0];
 		int64_t at = P->test_clock ? in->ready : now;
 		if (P->test_clock && at > P->vnow)
 			P->vnow = at; /* the test clock passes through each due time */
@@ -565,11 +279,11 @@ static void schedule(void)
 {
 	if (!P || P->test_clock)
 		return;
-	if (!P->n) {
+	if (!P->h.n) {
 		lws_sul_cancel(&P->sul);
 		return;
 	}
-	int64_t wait = P->heap[0]->ready - wamd_now_ms();
+	int64_t wait = P->h.v[0]->ready - wamd_now_ms();
 	if (wait < 0)
 		wait = 0;
 	lws_sul_schedule(P->d->ctx, 0, &P->sul, on_timer, (lws_usec_t)wait * LWS_US_PER_MS);
@@ -609,7 +323,7 @@ void wamd_pace_free(struct wamd *d)
 			t->pace = NULL;
 		}
 	lws_sul_cancel(&P->sul);
-	free(P->heap);
+	free(P->h.v);
 	free(P);
 	P = NULL;
 }
@@ -624,7 +338,7 @@ bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, bool *first)
 	if (wa_store_pace_known(t->d->store, t->id, jid, &known) != 0)
 		known = true; /* cannot tell: do not spend the first-contact budget */
 	*first = !known;
-	if (inst_queued(in))
+	if (pace_inst_queued(in))
 		return false;
 	int64_t now = wamd_pace_now(t->d);
 	return pace_next(&in->cfg, &in->st, *first, now) <= now;
@@ -682,7 +396,7 @@ int wamd_pace_enqueue(struct wamd_tenant *t, const char *jid, bool first, json_t
 		m->not_before = now;
 		m->first = first;
 		m->jh = jid_hash(jid);
-		rc = inst_add(in, m);
+		rc = pace_inst_add(in, m);
 	}
 	if (rc != 0) {
 		free(m);
@@ -716,7 +430,7 @@ void wamd_pace_signal(struct wamd_tenant *t, int code)
 		json_object_set_new(ev, "why", json_string("WhatsApp answered with rate-limit errors 3 times within 10 minutes"));
 	}
 	wamd_emit(t, "PACING_UPDATE", ev);
-	if (inst_queued(in)) {
+	if (pace_inst_queued(in)) {
 		inst_update(in, now);
 		schedule();
 	}
@@ -730,7 +444,7 @@ json_t *wamd_pace_info(struct wamd_tenant *t)
 	int64_t now = wamd_pace_now(t->d);
 	json_t *o = pace_cfg_json(&in->cfg);
 	json_t *st = json_pack("{s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I}",
-		"queued", (json_int_t)inst_queued(in),
+		"queued", (json_int_t)pace_inst_queued(in),
 		"sentLastMinute", (json_int_t)pace_win_count(&in->st.min, PACE_MIN_MS, now),
 		"sentLastHour", (json_int_t)pace_win_count(&in->st.hour, PACE_HOUR_MS, now),
 		"sentLastDay", (json_int_t)pace_win_count(&in->st.day, PACE_DAY_MS, now),
@@ -787,7 +501,7 @@ json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
 		for (uint32_t i = 0; i < src[k]->n; i++)
 			(void)pace_win_add(dst[k], src[k]->cap, src[k]->ts[(src[k]->head + i) % src[k]->cap]);
 	/* walk copies of the lanes: known, first, and followers as released */
-	size_t total = inst_queued(in);
+	size_t total = pace_inst_queued(in);
 	int64_t now = wamd_pace_now(t->d);
 	struct pace_msg **kq = calloc(total + 1, sizeof *kq);
 	struct pace_msg **fq = calloc(in->first.n + 1, sizeof *fq);
@@ -801,8 +515,8 @@ json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
 		fq[fn++] = m;
 	int64_t clock = now > in->retry_at ? now : in->retry_at;
 	for (size_t pos = 1; pos <= total && json_array_size(arr) < limit; pos++) {
-		int64_t rk = kh < kn ? head_ready(in, &st, kq[kh], clock) : INT64_MAX;
-		int64_t rf = fh < fn ? head_ready(in, &st, fq[fh], clock) : INT64_MAX;
+		int64_t rk = kh < kn ? pace_head_ready(in, &st, kq[kh], clock) : INT64_MAX;
+		int64_t rf = fh < fn ? pace_head_ready(in, &st, fq[fh], clock) : INT64_MAX;
 		if (rk == INT64_MAX && rf == INT64_MAX)
 			break;
 		bool take_f = rf < rk || (rf == rk && fq[fh]->seq < kq[kh]->seq);
@@ -848,7 +562,7 @@ int wamd_pace_clock_set(struct wamd *d, int64_t now_ms, json_t **released)
 	if (!P || !P->test_clock)
 		return WA_ESTATE;
 	P->released = json_array();
-	while (P->n && P->heap[0]->ready <= now_ms)
+	while (P->h.n && P->h.v[0]->ready <= now_ms)
 		run_until(now_ms, SIZE_MAX);
 	if (now_ms > P->vnow)
 		P->vnow = now_ms;
