@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../unit/check.h"
-#include "wamd_pace_limits.h"
+#include "wamd_pace_sched.h"
 
 /* sends in (t - span, t] among ts[0..n) */
 static uint32_t brute_count(const int64_t *ts, size_t n, int64_t span, int64_t t)
@@ -187,8 +187,108 @@ static void test_cfg_json(void)
 	}
 }
 
+static struct pace_msg *msg(int64_t seq, uint64_t jh, bool first)
+{
+	struct pace_msg *m = calloc(1, sizeof *m);
+	m->seq = seq;
+	m->jh = jh;
+	m->first = first;
+	return m;
+}
+
+/* Lanes: a first contact's followers wait behind it, join the other lane
+ * in seq order when it leaves; the ready head leaves first, ties to the
+ * older message. */
+static void test_lanes(void)
+{
+	struct pace_inst in = { 0 };
+	in.cfg.enabled = true;
+	in.cfg.first_per_day = 1;
+	CHECK_EQ_INT(pace_inst_add(&in, msg(1, 100, true)), 0);  /* first contact A */
+	CHECK_EQ_INT(pace_inst_add(&in, msg(2, 7, false)), 0);   /* known */
+	CHECK_EQ_INT(pace_inst_add(&in, msg(3, 100, false)), 0); /* follows A */
+	CHECK_EQ_INT(pace_inst_add(&in, msg(4, 200, true)), 0);  /* first contact B */
+	CHECK_EQ_INT(pace_inst_add(&in, msg(5, 7, false)), 0);
+	CHECK_EQ_INT(pace_inst_add(&in, msg(6, 200, false)), 0); /* follows B */
+	CHECK_EQ_INT(pace_inst_queued(&in), 6);
+	CHECK_EQ_INT(in.followers, 2);
+	int64_t order[6], at[6];
+	int64_t now = 1000;
+	for (int k = 0; k < 6; k++) {
+		int64_t r;
+		struct pace_lane *l = pace_pick(&in, now, &r);
+		CHECK(l != NULL);
+		if (!l)
+			break;
+		now = r > now ? r : now;
+		struct pace_msg *m = pace_take(&in, l);
+		order[k] = m->seq;
+		at[k] = now;
+		CHECK_EQ_INT(pace_record(&in.cfg, &in.st, m->first, now, 0), 0);
+		free(m);
+	}
+	/* A (1) first (older), then 2, 3 (A's follower, merged before 5), 5;
+	 * B waits a day for the first-contact budget, then its follower */
+	static const int64_t want[6] = { 1, 2, 3, 5, 4, 6 };
+	for (int k = 0; k < 6; k++)
+		CHECK_EQ_INT(order[k], want[k]);
+	CHECK_EQ_INT(at[3], 1000);
+	CHECK_EQ_INT(at[4], 1000 + PACE_DAY_MS);
+	CHECK_EQ_INT(pace_inst_queued(&in), 0);
+	pace_inst_clear(&in);
+	pace_state_free(&in.st);
+}
+
+/* The heap: the instance that may send first is on top; instances ready
+ * together are served round robin (least recently served first), so one
+ * with a long queue does not starve the others. */
+static void test_fair_heap(void)
+{
+	enum { NI = 3 };
+	struct pace_inst in[NI];
+	memset(in, 0, sizeof in);
+	struct pace_heap H = { 0 };
+	for (int i = 0; i < NI; i++) {
+		in[i].cfg.enabled = true;
+		int n = i == 0 ? 50 : 2; /* instance 0: a big queue */
+		for (int k = 0; k < n; k++)
+			CHECK_EQ_INT(pace_inst_add(&in[i], msg(i * 100 + k + 1, 1, false)), 0);
+		CHECK_EQ_INT(pace_inst_update(&H, &in[i], 0), 0);
+	}
+	uint64_t tick = 0;
+	int served[12];
+	for (int k = 0; k < 12; k++) {
+		struct pace_inst *top = H.v[0];
+		int64_t r;
+		struct pace_lane *l = pace_pick(top, 0, &r);
+		CHECK(l && r == 0);
+		free(pace_take(top, l));
+		top->served = ++tick;
+		served[k] = (int)(top - in);
+		CHECK_EQ_INT(pace_inst_update(&H, top, 0), 0);
+	}
+	/* 0,1,2 round robin while all have messages, then 0 alone */
+	static const int want[12] = { 0, 1, 2, 0, 1, 2, 0, 0, 0, 0, 0, 0 };
+	for (int k = 0; k < 12; k++)
+		CHECK_EQ_INT(served[k], want[k]);
+	/* a limit pushes an instance down the heap */
+	in[0].cfg.per_min = 1;
+	CHECK_EQ_INT(pace_record(&in[0].cfg, &in[0].st, false, 0, 0), 0);
+	CHECK_EQ_INT(pace_inst_update(&H, &in[0], 0), 0);
+	CHECK_EQ_INT(H.v[0]->ready, PACE_MIN_MS);
+	for (int i = 0; i < NI; i++) {
+		pace_heap_remove(&H, &in[i]);
+		pace_inst_clear(&in[i]);
+		pace_state_free(&in[i].st);
+	}
+	CHECK_EQ_INT(H.n, 0);
+	free(H.v);
+}
+
 int main(void)
 {
+	test_lanes();
+	test_fair_heap();
 	test_window_exact();
 	test_window_property();
 	test_warmup();
