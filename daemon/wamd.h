@@ -277,6 +277,14 @@ struct wamd_tenant {
 	struct pace_inst *pace;      /* its send pacing (wamd_pace.c), NULL until first used */
 };
 
+/* send pacing's counters (wamd_pace.c keeps them, GET /metrics shows them) */
+struct wamd_pace_stats {
+	uint64_t queued;    /* gauge: held back now */
+	uint64_t sent;      /* sends that left (straight or released) */
+	uint64_t deferred;  /* sends a limit held back */
+	uint64_t throttled; /* rate-limit signals from WhatsApp */
+};
+
 struct wamd {
 	struct wamd_config cfg;
 	struct lws_context *ctx;
@@ -307,6 +315,8 @@ struct wamd {
 	wa_gate *gate;               /* shared by every session (max_handshakes) */
 	struct wamd_lat_hist *send_lat; /* durable send latency (GET /wamd/metrics) */
 	char fetched_wa_version[40];  /* from WhatsApp Web at start (wa_version_fetch), or "" */
+	struct wamd_pace_stats pace_stats;
+	void (*pace_tenant_gone)(struct wamd_tenant *t); /* wamd_pace.c, set by wamd_pace_init */
 };
 
 /* wamd_version_fetch.c: WhatsApp Web's current version, fetched on the

@@ -20,6 +20,7 @@
 #include "wamd_pace.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,16 @@
 #define RELEASE_BATCH 256     /* releases per loop turn before yielding */
 #define NO_SESSION_RETRY_MS 5000
 #define KEEP_SENT_MS PACE_DAY_MS
+/* straight-through sends are written to the store in batches this far
+ * apart, off the send's path (a crash forgets at most this long of them:
+ * the windows after a restart may count a few sends too few) */
+#define NOTE_FLUSH_MS 100
+
+struct note {
+	int64_t instance_id, at;
+	bool first;
+	char jid[WA_STORE_JID_MAX];
+};
 
 struct wamd_pacer {
 	struct wamd *d;
@@ -38,8 +49,10 @@ struct wamd_pacer {
 	bool test_clock;
 	int64_t vnow;
 	uint64_t tick;
-	struct wamd_pace_stats stats;
 	json_t *released; /* test clock: what clock_set released */
+	struct note *notes; /* straight-through sends not yet in the store */
+	size_t n_notes, cap_notes;
+	lws_sorted_usec_list_t note_sul;
 };
 
 static struct wamd_pacer *P; /* one daemon per process */
@@ -71,6 +84,7 @@ static void inst_free(struct pace_inst *in)
 }
 
 static void schedule(void);
+static void notes_flush(void);
 
 static void inst_update(struct pace_inst *in, int64_t now)
 {
@@ -159,7 +173,7 @@ static struct pace_inst *inst_of(struct wamd_tenant *t)
 	if (inst_load(in) != 0)
 		LOGE("instance %s: pacing queue not fully loaded", t->name);
 	inst_update(in, wamd_pace_now(t->d));
-	P->stats.queued += pace_inst_queued(in);
+	P->d->pace_stats.queued += pace_inst_queued(in);
 	return in;
 }
 
@@ -168,7 +182,7 @@ void wamd_pace_tenant_free(struct wamd_tenant *t)
 	if (!t->pace)
 		return;
 	if (P)
-		P->stats.queued -= pace_inst_queued(t->pace);
+		P->d->pace_stats.queued -= pace_inst_queued(t->pace);
 	inst_free(t->pace);
 	t->pace = NULL;
 	if (P)
@@ -236,7 +250,7 @@ static void release_one(struct pace_inst *in, int64_t now)
 	if (rc != 0)
 		LOGE("instance %s: paced send %s not queued: %s (dropped)", t->name, id ? id : "?", wa_errname(rc));
 	else
-		P->stats.sent++;
+		P->d->pace_stats.sent++;
 	uint32_t rnd = 0;
 	wa_rand_bytes(&rnd, sizeof rnd);
 	if (rc == 0 && pace_record(&in->cfg, &in->st, m->first, now, rnd) != 0)
@@ -247,7 +261,7 @@ static void release_one(struct pace_inst *in, int64_t now)
 		json_array_append_new(P->released, json_pack("{s:s, s:s, s:s, s:I}", "instance", t->name, "id", id,
 							     "remoteJid", jid ? jid : "", "atMs", (json_int_t)now));
 	json_decref(p);
-	P->stats.queued--;
+	P->d->pace_stats.queued--;
 	free(m);
 	in->served = ++P->tick;
 	inst_update(in, now);
@@ -297,6 +311,7 @@ int wamd_pace_init(struct wamd *d)
 	if (!P)
 		return WA_ENOMEM;
 	P->d = d;
+	d->pace_tenant_gone = wamd_pace_tenant_free;
 #ifdef WAMD_TEST_HOOKS
 	const char *tc = getenv("WAMD_TEST_CLOCK_MS");
 	if (tc && *tc) {
@@ -323,7 +338,11 @@ void wamd_pace_free(struct wamd *d)
 			t->pace = NULL;
 		}
 	lws_sul_cancel(&P->sul);
+	lws_sul_cancel(&P->note_sul);
+	notes_flush();
+	free(P->notes);
 	free(P->h.v);
+	d->pace_tenant_gone = NULL;
 	free(P);
 	P = NULL;
 }
@@ -344,6 +363,33 @@ bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, bool *first)
 	return pace_next(&in->cfg, &in->st, *first, now) <= now;
 }
 
+static void notes_flush(void)
+{
+	if (!P->n_notes)
+		return;
+	wa_store *st = P->d->store;
+	bool tx = wa_store_begin(st) == 0;
+	size_t lost = 0;
+	for (size_t i = 0; i < P->n_notes; i++) {
+		const struct note *n = &P->notes[i];
+		if (wa_store_pace_note(st, n->instance_id, n->jid, n->first, n->at) != 0)
+			lost++; /* e.g. the instance was deleted meanwhile */
+	}
+	if (tx && wa_store_commit(st) != 0) {
+		(void)wa_store_rollback(st);
+		lost = P->n_notes;
+	}
+	if (lost)
+		LOGW("pacing: %zu of %zu sends not recorded in the store", lost, P->n_notes);
+	P->n_notes = 0;
+}
+
+static void on_notes(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	notes_flush();
+}
+
 void wamd_pace_sent_now(struct wamd_tenant *t, const char *jid, bool first)
 {
 	struct pace_inst *in = inst_of(t);
@@ -352,10 +398,26 @@ void wamd_pace_sent_now(struct wamd_tenant *t, const char *jid, bool first)
 	int64_t now = wamd_pace_now(t->d);
 	uint32_t rnd = 0;
 	wa_rand_bytes(&rnd, sizeof rnd);
-	if (pace_record(&in->cfg, &in->st, first, now, rnd) != 0 ||
-	    wa_store_pace_note(t->d->store, t->id, jid, first, now) != 0)
+	if (pace_record(&in->cfg, &in->st, first, now, rnd) != 0)
 		LOGE("instance %s: a send not recorded for pacing", t->name);
-	P->stats.sent++;
+	if (P->n_notes == P->cap_notes) {
+		size_t nc = P->cap_notes ? P->cap_notes * 2 : 64;
+		struct note *g = realloc(P->notes, nc * sizeof *g);
+		if (g) {
+			P->notes = g;
+			P->cap_notes = nc;
+		}
+	}
+	if (P->n_notes < P->cap_notes) {
+		struct note *n = &P->notes[P->n_notes++];
+		*n = (struct note){ .instance_id = t->id, .at = now, .first = first };
+		snprintf(n->jid, sizeof n->jid, "%s", jid);
+		if (P->n_notes == 1)
+			lws_sul_schedule(t->d->ctx, 0, &P->note_sul, on_notes, NOTE_FLUSH_MS * LWS_US_PER_MS);
+	} else {
+		LOGE("instance %s: a send not recorded for pacing (out of memory)", t->name);
+	}
+	P->d->pace_stats.sent++;
 	in->served = ++P->tick;
 }
 
@@ -402,8 +464,8 @@ int wamd_pace_enqueue(struct wamd_tenant *t, const char *jid, bool first, json_t
 		free(m);
 		return rc;
 	}
-	P->stats.queued++;
-	P->stats.deferred++;
+	P->d->pace_stats.queued++;
+	P->d->pace_stats.deferred++;
 	inst_update(in, now);
 	schedule();
 	memcpy(id_out, id, sizeof id);
@@ -417,7 +479,7 @@ void wamd_pace_signal(struct wamd_tenant *t, int code)
 		return;
 	int64_t now = wamd_pace_now(t->d);
 	bool paused = pace_signal(&in->st, now);
-	P->stats.throttled++;
+	P->d->pace_stats.throttled++;
 	double f = pace_factor(&in->st, now);
 	LOGW("instance %s: WhatsApp rate-limit signal (%d): limits x%.2f%s", t->name, code, f,
 	     paused ? ", paused for 30 minutes" : "");
@@ -569,13 +631,4 @@ int wamd_pace_clock_set(struct wamd *d, int64_t now_ms, json_t **released)
 	*released = P->released;
 	P->released = NULL;
 	return 0;
-}
-
-void wamd_pace_stats(struct wamd *d, struct wamd_pace_stats *out)
-{
-	(void)d;
-	if (P)
-		*out = P->stats;
-	else
-		memset(out, 0, sizeof *out);
 }

@@ -6,14 +6,8 @@
 
 #include "wamd.h"
 
-struct wamd_pace_stats {
-	uint64_t queued;    /* gauge: held back now */
-	uint64_t sent;      /* sends that left (straight or released) */
-	uint64_t deferred;  /* sends a limit held back */
-	uint64_t throttled; /* rate-limit signals from WhatsApp */
-};
-
-/* After the instances are loaded: their queues and recent sends. */
+/* After the instances are loaded: their queues and recent sends. Sets
+ * d->pace_tenant_gone (a tenant's queue freed) and keeps d->pace_stats. */
 int wamd_pace_init(struct wamd *d);
 void wamd_pace_free(struct wamd *d);
 void wamd_pace_tenant_free(struct wamd_tenant *t);
@@ -36,6 +30,5 @@ json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit);
 /* Test clock: moves it to now_ms, releasing what falls due on the way at
  * its own time. WA_ESTATE when the test clock is off. */
 int wamd_pace_clock_set(struct wamd *d, int64_t now_ms, json_t **released);
-void wamd_pace_stats(struct wamd *d, struct wamd_pace_stats *out);
 
 #endif

@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "wamd_pace.h"
 #include "wamd_routes.h"
 
 /* messageType values counted under their own name; anything else is "other" */
@@ -290,8 +289,7 @@ char *wamd_prom_text(struct wamd *d, size_t *len)
 	}
 	json_decref(g);
 
-	struct wamd_pace_stats ps;
-	wamd_pace_stats(d, &ps);
+	const struct wamd_pace_stats ps = d->pace_stats;
 	head(&b, "wamd_pace_queued", "gauge", "Sends held back by pacing limits now");
 	put(&b, "wamd_pace_queued %llu\n", (unsigned long long)ps.queued);
 	head(&b, "wamd_pace_sent_total", "counter", "Paced sends that left (at once or released from the queue)");

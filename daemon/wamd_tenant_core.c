@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "wamd.h"
-#include "wamd_pace.h"
 #include "wamd_events.h"
 
 static char *dupn(const char *s)
@@ -191,7 +190,8 @@ static void tenant_free(struct wamd_tenant *t)
 	free(t->conn_error);
 	lws_sul_cancel(&t->qr_limit_sul);
 	wamd_lat_tenant_free(t);
-	wamd_pace_tenant_free(t);
+	if (t->d->pace_tenant_gone)
+		t->d->pace_tenant_gone(t);
 	free(t);
 }
 

@@ -7,6 +7,9 @@
  * only cost a send that no limit holds back pays). Half the messages sit
  * on one instance (a bulk job) to show that a decision does not depend on
  * queue lengths. Instances use the shipped defaults for a fresh number.
+ * Last, what a send that goes straight through adds in the store (wamd's
+ * store options, a file under /tmp): the "never talked to?" lookup and the
+ * row that keeps the windows across a restart.
  * Not part of the test suite. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wa/store_pace.h"
 #include "wamd_pace_sched.h"
 
 static double now_s(void)
@@ -134,13 +138,63 @@ int main(int argc, char **argv)
 	       dec_cpu * 1e9 / (double)(done ? done : 1), done, dec_wall, (double)(now - t0) / (double)PACE_DAY_MS);
 	printf("  admission check (empty queue, send goes straight through): %.0f ns CPU\n", adm_cpu * 1e9 / (double)na);
 	printf("  rss: start %ld KiB, instances %ld KiB, queued %ld KiB, after decisions %ld KiB\n", rss0, rss1, rss2, rss3);
+	/* the store's share of a straight-through send */
+	char dir[] = "/tmp/bench-pace-XXXXXX";
+	char path[512];
+	double store_us = -1, lookup_us = -1;
+	if (mkdtemp(dir)) {
+		snprintf(path, sizeof path, "%s/wamd.db", dir);
+		wa_store *st = NULL;
+		wa_store_opts o = { .exclusive = true };
+		int64_t iid = 0;
+		if (wa_store_open(path, &o, &st) == 0 && wa_store_instance_create(st, "b", &iid) == 0) {
+			/* on the send's path: the lookup; off it, the rows in
+			 * one transaction per batch (wamd: every 100 ms) */
+			size_t ns = 20000, batch = 20;
+			double w = now_s(), wl = 0;
+			for (size_t k = 0; k < ns; k += batch) {
+				bool fst[64];
+				char jid[64];
+				double a = now_s();
+				for (size_t j = 0; j < batch; j++) {
+					snprintf(jid, sizeof jid, "1555%07zu@s.whatsapp.net", (k + j) % 2000);
+					bool known = false;
+					if (wa_store_pace_known(st, iid, jid, &known) != 0)
+						return 1;
+					fst[j] = !known;
+				}
+				wl += now_s() - a;
+				if (wa_store_begin(st) != 0)
+					return 1;
+				for (size_t j = 0; j < batch; j++) {
+					snprintf(jid, sizeof jid, "1555%07zu@s.whatsapp.net", (k + j) % 2000);
+					if (wa_store_pace_note(st, iid, jid, fst[j], t0 + (int64_t)(k + j)) != 0)
+						return 1;
+				}
+				if (wa_store_commit(st) != 0)
+					return 1;
+			}
+			lookup_us = wl * 1e6 / (double)ns;
+			store_us = (now_s() - w) * 1e6 / (double)ns - lookup_us;
+		}
+		wa_store_close(st);
+		char f2[600];
+		static const char *const sfx[] = { "", "-wal", "-shm" };
+		for (int k = 0; k < 3; k++) {
+			snprintf(f2, sizeof f2, "%s%s", path, sfx[k]);
+			unlink(f2);
+		}
+		rmdir(dir);
+	}
+	printf("  straight-through send, store share: %.1f us wall on its path (\"never talked to?\" lookup), "
+	       "%.1f us per send off it (window rows, 20 per transaction)\n", lookup_us, store_us);
 	if (out) {
 		FILE *f = fopen(out, "w");
 		if (f) {
 			fprintf(f, "{\"instances\":%zu,\"messages\":%zu,\"bytes_per_message\":%.1f,\"bytes_per_instance\":%.1f,"
-				   "\"enqueue_ns\":%.1f,\"decision_ns\":%.1f,\"admission_ns\":%.1f,\"decisions\":%zu}\n",
+				   "\"enqueue_ns\":%.1f,\"decision_ns\":%.1f,\"admission_ns\":%.1f,\"decisions\":%zu,\"straight_lookup_us\":%.1f,\"straight_rows_us\":%.1f}\n",
 				ni, nm, per_msg, per_inst, enq_cpu * 1e9 / (double)nm, dec_cpu * 1e9 / (double)(done ? done : 1),
-				adm_cpu * 1e9 / (double)na, done);
+				adm_cpu * 1e9 / (double)na, done, lookup_us, store_us);
 			fclose(f);
 		}
 	}
