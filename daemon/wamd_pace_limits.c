@@ -10,13 +10,16 @@
 
 void pace_cfg_defaults(struct pace_cfg *c)
 {
-	*c = (struct pace_cfg){
-		.enabled = true,
-		.per_min = 8, .per_hour = 200, .per_day = 1000,
-		.first_per_day = 20,
-		.warm_start = 50, .warm_step = 50,
-		.gap_ms = 2000, .jitter_ms = 3000,
-	};
+	memset(c, 0, sizeof *c); /* padding too: settings compare with memcmp */
+	c->enabled = true;
+	c->per_min = 8;
+	c->per_hour = 200;
+	c->per_day = 1000;
+	c->first_per_day = 20;
+	c->warm_start = 50;
+	c->warm_step = 50;
+	c->gap_ms = 2000;
+	c->jitter_ms = 3000;
 }
 
 void pace_win_free(struct pace_win *w)

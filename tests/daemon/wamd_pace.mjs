@@ -1,8 +1,8 @@
 // Send pacing end to end against wasim (suite e2e), on wamd's test clock
 // (WAMD_TEST_CLOCK_MS; POST /wamd/testClock moves it), so a day of
 // schedule runs in seconds:
-//   300 sendText to 60 numbers never talked to (PACE_MESSAGES,
-//   PACE_RECIPIENTS: 1,000 to 200 as in the issue, ~3x longer), 20/min and 30 first
+//   1,000 sendText to 200 numbers never talked to (PACE_MESSAGES and
+//   PACE_RECIPIENTS change that; 300 to 60 runs ~3x faster), 20/min and 30 first
 //   contacts a day: every message leaves at the time an independent model
 //   of the rules gives (first-contact lane, followers behind their first
 //   contact, FIFO, earliest ready first), no minute holds more than 20 and
@@ -26,8 +26,8 @@ const [wamdExe, wasimExe] = process.argv.slice(2);
 const KEY = 'wasim-pace-key-71c2';
 const W1 = '15550011000';
 const W2 = '15550012000';
-const R = Number(process.env.PACE_RECIPIENTS || 60);
-const N = Number(process.env.PACE_MESSAGES || 300);
+const R = Number(process.env.PACE_RECIPIENTS || 200);
+const N = Number(process.env.PACE_MESSAGES || 1000);
 const PER_MIN = 20;
 const FIRST_PER_DAY = 30;
 const MIN = 60000;
@@ -203,7 +203,7 @@ try {
   r = await api('GET', '/wamd/paceQueue/p1?limit=0');
   check(r.status === 400, 'paceQueue: limit 0 refused');
 
-  // ---- p2 sends 7 while p1 holds 280: 5 at once, 2 a minute later ----
+  // ---- p2 sends 7 while p1 holds its queue: 5 at once, 2 a minute later ----
   const p2ids = [];
   for (let i = 0; i < 7; i++) {
     r = await api('POST', '/message/sendText/p2', { number: rcpt(i), text: `p2-${i}` });
@@ -347,6 +347,10 @@ try {
   check((await metrics()).throttled === 3, 'metrics: 3 throttled');
   await checkRecordedAnswers(api, answers, check, ['GET /wamd/pace/{instance}', 'POST /wamd/pace/{instance}',
     'GET /wamd/paceQueue/{instance}', 'POST /wamd/testClock', 'POST /message/sendText/{instance}']);
+  wamd.kill('SIGTERM');
+  const code = await new Promise((res) => wamd.once('exit', (c, sg) => res(c ?? sg)));
+  if (code !== 0) process.stderr.write(wamdLog.slice(-5000));
+  check(code === 0, `wamd exits cleanly on SIGTERM, nothing leaked (${code})`);
 } finally {
   try { wamd.kill('SIGTERM'); } catch { /* gone */ }
   await sim.stop();
