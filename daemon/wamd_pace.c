@@ -421,6 +421,13 @@ void wamd_pace_sent_now(struct wamd_tenant *t, const char *jid, bool first)
 	in->served = ++P->tick;
 }
 
+void wamd_pace_count(struct wamd_tenant *t, const char *jid)
+{
+	bool first = false;
+	(void)wamd_pace_admit(t, jid, &first);
+	wamd_pace_sent_now(t, jid, first);
+}
+
 static void new_id(char out[32])
 {
 	/* the shape of libwa's ids: "3EB0" + 18 upper-case hex digits */

@@ -18,6 +18,9 @@ int64_t wamd_pace_now(struct wamd *d);
  * be queued (wamd_pace_enqueue). *first: jid was never talked to. */
 bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, bool *first);
 void wamd_pace_sent_now(struct wamd_tenant *t, const char *jid, bool first);
+/* A send of a kind pacing does not hold back yet (location, contact,
+ * poll, media): it left now and counts in the windows. */
+void wamd_pace_count(struct wamd_tenant *t, const char *jid);
 /* Holds a send back; payload: {"kind":"text", "text", "mentions"?,
  * "quoted"?}. id_out: the message id it will leave with. */
 int wamd_pace_enqueue(struct wamd_tenant *t, const char *jid, bool first, json_t *payload, char id_out[32]);
