@@ -353,8 +353,9 @@ bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, bool *first)
 	struct pace_inst *in = inst_of(t);
 	if (!in || !in->cfg.enabled)
 		return true;
-	bool known = true;
-	if (wa_store_pace_known(t->d->store, t->id, jid, &known) != 0)
+	/* a first contact is a person's number; groups are not strangers */
+	bool known = !strstr(jid, "@s.whatsapp.net") && !strstr(jid, "@lid");
+	if (!known && wa_store_pace_known(t->d->store, t->id, jid, &known) != 0)
 		known = true; /* cannot tell: do not spend the first-contact budget */
 	*first = !known;
 	if (pace_inst_queued(in))
