@@ -5,6 +5,9 @@
  * settings parser. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "wa/store_pace.h"
 
 #include "../unit/check.h"
 #include "wamd_pace_sched.h"
@@ -285,8 +288,71 @@ static void test_fair_heap(void)
 	free(H.v);
 }
 
+/* The store's side: a held-back send with its payload, released (payload
+ * gone, kept for the windows), a straight send's row, the load by time,
+ * "never talked to?", and the prune after a day. */
+static void test_store(void)
+{
+	char dir[] = "/tmp/pace-store-XXXXXX";
+	if (!mkdtemp(dir))
+		return;
+	char path[256];
+	snprintf(path, sizeof path, "%s/w.db", dir);
+	wa_store *st = NULL;
+	int64_t id = 0, seq1 = 0, seq2 = 0;
+	CHECK_EQ_INT(wa_store_open(path, NULL, &st), 0);
+	CHECK_EQ_INT(wa_store_instance_create(st, "p", &id), 0);
+	bool known = true;
+	CHECK_EQ_INT(wa_store_pace_known(st, id, "1@s.whatsapp.net", &known), 0);
+	CHECK(!known);
+	wa_store_pace_row r = { .first = true, .created_ms = 1000, .not_before_ms = 1000 };
+	snprintf(r.key_id, sizeof r.key_id, "3EB0AA");
+	snprintf(r.jid, sizeof r.jid, "1@s.whatsapp.net");
+	CHECK_EQ_INT(wa_store_pace_put(st, id, &r, "{\"text\":\"a\"}", 12, &seq1), 0);
+	snprintf(r.key_id, sizeof r.key_id, "3EB0BB");
+	r.first = false;
+	CHECK_EQ_INT(wa_store_pace_put(st, id, &r, "{\"text\":\"b\"}", 12, &seq2), 0);
+	CHECK(seq2 > seq1);
+	CHECK_EQ_INT(wa_store_pace_known(st, id, "1@s.whatsapp.net", &known), 0);
+	CHECK(known);
+	char *p = NULL;
+	size_t len = 0;
+	CHECK_EQ_INT(wa_store_pace_payload(st, seq1, &p, &len), 0);
+	CHECK_EQ_STR(p, "{\"text\":\"a\"}");
+	wa_store_free(p, len);
+	CHECK_EQ_INT(wa_store_pace_released(st, seq1, 5000), 0);
+	CHECK_EQ_INT(wa_store_pace_payload(st, seq1, &p, &len), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_pace_note(st, id, "2@s.whatsapp.net", true, 6000), 0);
+	wa_store_pace_row *rows = NULL;
+	size_t n = 0;
+	CHECK_EQ_INT(wa_store_pace_load(st, id, 0, &rows, &n), 0);
+	CHECK_EQ_INT(n, 3);
+	if (n == 3) {
+		CHECK(rows[0].seq == seq1 && rows[0].state == 1 && rows[0].sent_ms == 5000 && rows[0].first);
+		CHECK(rows[1].seq == seq2 && rows[1].state == 0 && !strcmp(rows[1].key_id, "3EB0BB"));
+		CHECK(rows[2].state == 1 && rows[2].sent_ms == 6000 && rows[2].first);
+	}
+	free(rows);
+	CHECK_EQ_INT(wa_store_pace_load(st, id, 5500, &rows, &n), 0); /* queued + sent after 5500 */
+	CHECK_EQ_INT(n, 2);
+	free(rows);
+	CHECK_EQ_INT(wa_store_pace_prune(st, 5500), 0);
+	CHECK_EQ_INT(wa_store_pace_load(st, id, 0, &rows, &n), 0);
+	CHECK_EQ_INT(n, 2); /* the released one before 5500 is gone; the queued one stays */
+	free(rows);
+	wa_store_close(st);
+	char f[300];
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	for (int k = 0; k < 3; k++) {
+		snprintf(f, sizeof f, "%s%s", path, sfx[k]);
+		unlink(f);
+	}
+	rmdir(dir);
+}
+
 int main(void)
 {
+	test_store();
 	test_lanes();
 	test_fair_heap();
 	test_window_exact();
