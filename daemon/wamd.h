@@ -101,6 +101,7 @@ struct wamd_config {
 	long redis_maxlen;             /* XADD MAXLEN ~ (0: no trim) */
 	char *redis_events;            /* comma list; empty = all */
 	long broker_retry_max_ms;      /* back-off cap while a broker is unreachable */
+	bool pacing;                   /* instances pace their sends unless their settings say otherwise */
 };
 #define WAMD_MAX_HANDSHAKES_LIMIT 100000
 #define WAMD_STARTUP_SPREAD_LIMIT_MS 600000
@@ -295,6 +296,15 @@ struct wamd_tenant {
 	char *pending_phone;         /* pairing code wanted once PAIRING */
 	struct wamd_lat_pending *lat; /* sends awaiting their wire mark; NULL until the first send */
 	uint64_t msgs_in, msgs_out;  /* messages received / sent (per-instance metrics) */
+	struct pace_inst *pace;      /* its send pacing (wamd_pace.c), NULL until first used */
+};
+
+/* send pacing's counters (wamd_pace.c keeps them, GET /metrics shows them) */
+struct wamd_pace_stats {
+	uint64_t queued;    /* gauge: held back now */
+	uint64_t sent;      /* sends that left (straight or released) */
+	uint64_t deferred;  /* sends a limit held back */
+	uint64_t throttled; /* rate-limit signals from WhatsApp */
 };
 
 struct wamd {
@@ -328,6 +338,8 @@ struct wamd {
 	struct wamd_lat_hist *send_lat; /* durable send latency (GET /wamd/metrics) */
 	struct wamd_broker *brokers; /* RabbitMQ / Redis publishers (wamd_broker.c) */
 	char fetched_wa_version[40];  /* from WhatsApp Web at start (wa_version_fetch), or "" */
+	struct wamd_pace_stats pace_stats;
+	void (*pace_tenant_gone)(struct wamd_tenant *t); /* wamd_pace.c, set by wamd_pace_init */
 };
 
 /* wamd_version_fetch.c: WhatsApp Web's current version, fetched on the
@@ -356,6 +368,7 @@ int wamd_tenant_send_text(struct wamd_tenant *t, const char *to, const char *tex
 /* What the send routes share beyond their content: a reply's quote and
  * (text) the mentioned JIDs. */
 struct wamd_send_extra {
+	const char *id; /* NULL: libwa makes one */
 	const char *quoted_id, *quoted_jid, *quoted_text;
 	bool quoted_from_me;
 	const char *const *mentions;

@@ -71,6 +71,8 @@ static const struct opt opts[] = {
 	{ "expose_token", T_BOOL, O(expose_token), "false", "keep tokens to show in fetchInstances/webhooks" },
 	{ "metrics_token", T_STR, O(metrics_token), NULL,
 	  "token for GET /metrics only (Authorization: Bearer), besides the admin key" },
+	{ "pacing", T_BOOL, O(pacing), "true",
+	  "pace sends (limits, warm-up) by default; each instance can change it" },
 	{ "metrics_per_instance", T_BOOL, O(metrics_per_instance), "false",
 	  "per-instance series on GET /metrics (one set per instance)" },
 	{ "amqp_uri", T_STR, O(amqp_uri), NULL, "RabbitMQ amqp://user:password@host:port/vhost (unset: off)" },

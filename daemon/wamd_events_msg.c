@@ -7,6 +7,7 @@
 
 #include "wamd.h"
 #include "wamd_events.h"
+#include "wamd_pace.h"
 
 /* Evolution §9.3 normalization: extendedTextMessage reported as conversation,
  * documentWithCaptionMessage unwrapped; contextInfo lifted to the top. */
@@ -165,4 +166,9 @@ void wamd_on_status(struct wamd_tenant *t, const wa_msg_key *key, int status, in
 				    json_pack("{s:o, s:o}", "error", error ? json_string(wa_errname(error)) : json_null(),
 					      "reason", reason ? json_string(reason) : json_null()));
 	wamd_emit(t, "MESSAGES_UPDATE", data);
+	/* WhatsApp's rate-limit answers slow the instance's pacing down */
+	int code = 0;
+	if (status == WA_MSG_ERROR && key->from_me && reason && sscanf(reason, "server refused: %d", &code) == 1 &&
+	    (code == 429 || code == 463))
+		wamd_pace_signal(t, code);
 }

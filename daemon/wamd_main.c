@@ -22,6 +22,7 @@
 
 #include "wamd.h"
 #include "wamd_front.h"
+#include "wamd_pace.h"
 #include "wamd_events.h"
 
 /* lws 4.1.6's libev glue re-arms its timer with ev_timer_set() on a
@@ -512,6 +513,8 @@ int main(int argc, char **argv)
 	}
 	if (!d.stop) {
 		rc = wamd_tenant_load_all(&d);
+		if (rc == 0)
+			rc = wamd_pace_init(&d);
 		if (rc != 0) {
 			LOGE("loading instances failed: %s", wa_errname(rc));
 			d.stop = 1;
@@ -561,6 +564,7 @@ int main(int argc, char **argv)
 	while (d.waiters)
 		wamd_api_conn_gone(d.waiters);
 	wamd_tenants_free(&d);
+	wamd_pace_free(&d);
 	wamd_resolve_shutdown(); /* after the lanes: their lookups are cancelled */
 	wamd_broker_shutdown(&d); /* unconfirmed events stay queued for the next start */
 	wamd_engine_free(&d);

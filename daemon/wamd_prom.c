@@ -327,6 +327,16 @@ char *wamd_prom_text(struct wamd *d, size_t *len)
 	}
 	json_decref(g);
 
+	const struct wamd_pace_stats ps = d->pace_stats;
+	head(&b, "wamd_pace_queued", "gauge", "Sends held back by pacing limits now");
+	put(&b, "wamd_pace_queued %llu\n", (unsigned long long)ps.queued);
+	head(&b, "wamd_pace_sent_total", "counter", "Paced sends that left (at once or released from the queue)");
+	put(&b, "wamd_pace_sent_total %llu\n", (unsigned long long)ps.sent);
+	head(&b, "wamd_pace_deferred_total", "counter", "Sends a pacing limit held back");
+	put(&b, "wamd_pace_deferred_total %llu\n", (unsigned long long)ps.deferred);
+	head(&b, "wamd_pace_throttled_total", "counter", "Rate-limit answers from WhatsApp (429, 463) that slowed an instance down");
+	put(&b, "wamd_pace_throttled_total %llu\n", (unsigned long long)ps.throttled);
+
 	size_t streams = 0;
 	for (struct wamd_conn *c = d->ws_clients; c; c = c->ws_next)
 		streams++;

@@ -86,6 +86,10 @@ static const struct route routes[] = {
 	{ M_GET, "/wamd/media", true, WAMD_SCOPE_READ, wamd_h_media_stream },
 	{ M_GET, "/wamd/metrics", false, 0, wamd_h_metrics },
 	{ M_POST, "/wamd/metrics/reset", false, 0, wamd_h_metrics_reset },
+	/* send pacing (wamd_routes_pace.c) */
+	{ M_GET | M_POST, "/wamd/pace", true, WAMD_SCOPE_MANAGE, wamd_h_pace },
+	{ M_GET, "/wamd/paceQueue", true, WAMD_SCOPE_READ, wamd_h_pace_queue },
+	{ M_POST, "/wamd/testClock", false, 0, wamd_h_test_clock },
 	/* operations (wamd_prom.c, wamd_openapi.c) */
 	{ M_GET, "/metrics", false, SCOPE_METRICS, wamd_h_prom },
 	{ M_GET, "/health/live", false, SCOPE_PUBLIC, wamd_h_live },

@@ -88,6 +88,11 @@ void wamd_h_delete(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_fetch(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
 void wamd_h_set_presence(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 
+/* wamd_routes_pace.c */
+void wamd_h_pace(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_pace_queue(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_test_clock(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
+
 /* wamd_routes_message.c */
 void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 

@@ -10,6 +10,7 @@
 
 #include <openssl/rand.h>
 
+#include "wamd_pace.h"
 #include "wamd_routes.h"
 
 /* WhatsApp's edit window */
@@ -100,6 +101,8 @@ static void sent(struct wamd_conn *c, struct wamd_tenant *t, int rc, char *id, c
 		return;
 	}
 	wamd_lat_accepted(t, id, c->t_dispatch_ns);
+	if (strcmp(type, "reactionMessage") != 0)
+		wamd_pace_count(t, jid); /* before the record: it decides "first contact" */
 	json_t *rec = wamd_sent_record_msg(t, jid, id, message, type, wamd_now_ms() / 1000);
 	free(id);
 	wamd_emit(t, "SEND_MESSAGE", json_deep_copy(rec));

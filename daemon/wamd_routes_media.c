@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "util/codec.h"
+#include "wamd_pace.h"
 #include "wamd_routes.h"
 
 #define B64_CHUNK 65536 /* multiple of 4 */
@@ -160,6 +161,7 @@ static void send_staged(struct wamd_conn *c, struct wamd_tenant *t, struct send_
 		return;
 	}
 	wamd_lat_accepted(t, id, c->t_dispatch_ns);
+	wamd_pace_count(t, j->jid); /* before the record: it decides "first contact" */
 	char fl[24];
 	snprintf(fl, sizeof fl, "%llu", (unsigned long long)len);
 	json_t *mm = json_pack("{s:s, s:s}", "mimetype", mimetype, "fileLength", fl);

@@ -4,9 +4,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wamd_pace.h"
 #include "wamd_routes.h"
 
 /* ---- messages ---- */
+
+/* A text the pacing limits hold back: queued with what its send needs; the
+ * answer already carries the id it will leave with. */
+static int pace_text(struct wamd_tenant *t, const char *jid, const char *text, const struct wamd_send_extra *x,
+		     bool first, char **id_out)
+{
+	json_t *p = json_pack("{s:s, s:s}", "kind", "text", "text", text);
+	if (!p)
+		return WA_ENOMEM;
+	if (x->n_mentions) {
+		json_t *m = json_array();
+		for (size_t i = 0; i < x->n_mentions; i++)
+			json_array_append_new(m, json_string(x->mentions[i]));
+		json_object_set_new(p, "mentions", m);
+	}
+	if (x->quoted_id)
+		json_object_set_new(p, "quoted", json_pack("{s:s, s:s?, s:b, s:s?}", "id", x->quoted_id, "jid",
+							   x->quoted_jid, "fromMe", x->quoted_from_me, "text",
+							   x->quoted_text));
+	char id[32];
+	int rc = wamd_pace_enqueue(t, jid, first, p, id);
+	json_decref(p);
+	if (rc == 0 && !(*id_out = strdup(id)))
+		rc = WA_ENOMEM;
+	return rc;
+}
 
 void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 {
@@ -64,7 +91,9 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	struct wamd_send_extra x = { .mentions = mp, .n_mentions = nm };
 	json_t *qhold = wamd_quoted_of(t, body, jid, &x);
 	char *id = NULL;
-	int rc = wamd_tenant_send_text_to(t, jid, text, &x, &id);
+	bool first = false;
+	bool now = wamd_pace_admit(t, jid, &first);
+	int rc = now ? wamd_tenant_send_text_to(t, jid, text, &x, &id) : pace_text(t, jid, text, &x, first, &id);
 	json_decref(qhold);
 	free(mp);
 	free(mj);
@@ -73,7 +102,10 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		wamd_reply_error(c, 400, json_pack("[s]", wa_strerror(rc ? rc : WA_ENOMEM)));
 		return;
 	}
-	wamd_lat_accepted(t, id, c->t_dispatch_ns);
+	if (now) {
+		wamd_pace_sent_now(t, jid, first);
+		wamd_lat_accepted(t, id, c->t_dispatch_ns);
+	}
 	json_t *rec = wamd_sent_record(t, jid, id, text, wamd_now_ms() / 1000);
 	free(id);
 	wamd_emit(t, "SEND_MESSAGE", json_deep_copy(rec));

@@ -190,6 +190,8 @@ static void tenant_free(struct wamd_tenant *t)
 	free(t->conn_error);
 	lws_sul_cancel(&t->qr_limit_sul);
 	wamd_lat_tenant_free(t);
+	if (t->d->pace_tenant_gone)
+		t->d->pace_tenant_gone(t);
 	free(t);
 }
 

@@ -41,6 +41,7 @@ static void test_config(const char *dir)
 	CHECK_EQ_STR(c.log_level, "info");
 	CHECK(c.listen == NULL);
 	CHECK(c.socket_trusted);
+	CHECK(c.pacing); /* sends are paced unless turned off */
 	CHECK_EQ_INT(c.webhook_initial_delay_ms, 5000);
 	wamd_config_free(&c);
 

@@ -339,6 +339,16 @@ static int h_fault(struct sim *sim, const struct sim_http_req *req, struct sim_h
 		snprintf(d->fault.iq_child, sizeof(d->fault.iq_child), "%s", child ? child : "");
 		d->fault.iq_code = (int)code;
 		d->fault.iq_count = (int)count;
+	} else if (!strcmp(action, "ack_error")) {
+		json_t *jcount = json_object_get(req->json, "count");
+		json_int_t code = json_is_integer(jcode) ? json_integer_value(jcode) : -1;
+		json_int_t count = jcount ? (json_is_integer(jcount) ? json_integer_value(jcount) : -1) : 1;
+		if (code < 400 || code > 599 || count < 0 || count > SIM_MAX_IQ_FAULTS) {
+			sim_http_error(resp, 400, "need \"code\" (400-599), \"count\" (0-1000)");
+			return 0;
+		}
+		d->fault.ack_error_code = (int)code;
+		d->fault.ack_error_left = (int)count;
 	} else if (!strcmp(action, "clear")) {
 		memset(&d->fault, 0, sizeof(d->fault));
 	} else {

@@ -64,6 +64,10 @@ struct sim_fault {
 	char iq_child[32];
 	int iq_code;
 	int iq_count;
+	/* the next ack_error_left message stanzas are acked with this error
+	 * code and not routed (a server refusing sends: 429 rate-overlimit) */
+	int ack_error_code;
+	int ack_error_left;
 };
 
 /* A companion device (device number >= 1) of an account. Device 0 is the

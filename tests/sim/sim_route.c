@@ -192,6 +192,13 @@ int sim_route_message(struct sim *sim, struct sim_conn *c, struct sim_account *f
 	sim_msg_tstr(r.t, sizeof(r.t), sim_now());
 	if (!id || !to || strlen(id) >= SIM_MSG_ID_MAX)
 		return send_ack(sim, c, n, r.t, "479");
+	struct sim_device *sd = c ? sim_device_find(from, sdev) : NULL;
+	if (sd && sd->fault.ack_error_left > 0) { /* fault ack_error: refused, not routed */
+		char code[16];
+		sd->fault.ack_error_left--;
+		snprintf(code, sizeof code, "%d", sd->fault.ack_error_code);
+		return send_ack(sim, c, n, r.t, code);
+	}
 	rc = sim_addr_parse(sim, to, &chat);
 	if (rc == WA_EBIN_JID && strstr(to, "@g.us"))
 		return sim_groups_route(sim, c, from, sdev, n);

@@ -18,6 +18,7 @@
 #include "store/internal.h" /* white box: pragma checks read st->db */
 #include "store/store.h"
 #include "wa/store_daemon.h"
+#include "wa/store_pace.h"
 
 static char tmpdir[256];
 
@@ -1060,6 +1061,7 @@ static void test_instances(void)
 		wa_store_mrec mr = { .key_id = "k", .remote_jid = "c", .message_type = "conversation",
 			.timestamp = 1, .status = 1, .record = "{}", .record_len = 2 };
 		CHECK_EQ_INT(wa_store_msgrec_put(st, id, &mr), 0);
+		CHECK_EQ_INT(wa_store_pace_note(st, id, "c", false, 1), 0);
 	}
 	wa_store_close(st);
 	raw_exec("n.db", "INSERT INTO chats (instance_id, jid) VALUES (1, 'c'), (2, 'c');"
@@ -1072,7 +1074,7 @@ static void test_instances(void)
 	static const char *tables[] = { "creds", "identity_keys", "prekeys", "signed_prekeys", "sessions",
 		"sender_keys", "app_state_keys", "app_state_versions", "app_state_mutations", "contacts", "chats", "messages", "outbox",
 		"webhook_queue", "lid_mapping", "wamd_instance_meta", "wamd_messages", "privacy_tokens", "groups",
-		"group_sk_holders" };
+		"group_sk_holders", "wamd_pace" };
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
 		char sql[160];
 		snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE instance_id = %lld", tables[i], (long long)a);

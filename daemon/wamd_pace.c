@@ -1,0 +1,642 @@
+/* Send pacing: the queues of the sends held back by an instance's limits
+ * (wamd_pace_limits.c), kept durable in the store (wa/store_pace.h), and
+ * one scheduler for all instances.
+ *
+ * Each instance has two FIFO lanes: first contacts (numbers it never
+ * talked to, under the lower first-contact budget) and the rest. A send to
+ * a number whose first contact is still queued waits behind it (a
+ * follower), so one chat's messages never overtake each other. The
+ * instance's ready time is the earliest time one of its lane heads may
+ * leave; instances sit in a min-heap by (ready time, last served), so the
+ * scheduler's decision is O(log n) in the instance count and independent of
+ * the queue lengths, and instances that are ready together are served
+ * round robin: a big queue on one never delays another's sends beyond
+ * that one's own limits. One timer, at the heap's top.
+ *
+ * The test clock (compiled in debug builds only, on with WAMD_TEST_CLOCK_MS
+ * in the environment) freezes pacing time at that value; POST
+ * /wamd/testClock moves it forward, releasing what falls due on the way at
+ * its own time, so tests run a day of schedule in seconds. */
+#include "wamd_pace.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wa/store_pace.h"
+#include "util/seams.h"
+#include "wamd_pace_sched.h"
+
+#define RELEASE_BATCH 256     /* releases per loop turn before yielding */
+#define NO_SESSION_RETRY_MS 5000
+#define KEEP_SENT_MS PACE_DAY_MS
+/* straight-through sends are written to the store in batches this far
+ * apart, off the send's path (a crash forgets at most this long of them:
+ * the windows after a restart may count a few sends too few) */
+#define NOTE_FLUSH_MS 100
+
+struct note {
+	int64_t instance_id, at;
+	bool first;
+	char jid[WA_STORE_JID_MAX];
+};
+
+struct wamd_pacer {
+	struct wamd *d;
+	struct pace_heap h;
+	lws_sorted_usec_list_t sul;
+	bool test_clock;
+	int64_t vnow;
+	uint64_t tick;
+	json_t *released; /* test clock: what clock_set released */
+	struct note *notes; /* straight-through sends not yet in the store */
+	size_t n_notes, cap_notes;
+	lws_sorted_usec_list_t note_sul;
+};
+
+static struct wamd_pacer *P; /* one daemon per process */
+
+int64_t wamd_pace_now(struct wamd *d)
+{
+	(void)d;
+	return P && P->test_clock ? P->vnow : wamd_now_ms();
+}
+
+static uint64_t jid_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h ? h : 1;
+}
+
+/* ---- instances ---- */
+
+static struct pace_inst *inst_of(struct wamd_tenant *t);
+
+static void inst_free(struct pace_inst *in)
+{
+	pace_heap_remove(&P->h, in);
+	pace_inst_clear(in);
+	pace_state_free(&in->st);
+	free(in);
+}
+
+static void schedule(void);
+static void notes_flush(void);
+
+static void inst_update(struct pace_inst *in, int64_t now)
+{
+	if (pace_inst_update(&P->h, in, now) != 0)
+		LOGE("pacing: out of memory (instance %s)", in->t->name);
+}
+
+static int inst_load(struct pace_inst *in)
+{
+	struct wamd *d = in->t->d;
+	wa_store_pace_row *rows = NULL;
+	size_t n = 0;
+	int64_t now = wamd_pace_now(d);
+	int rc = wa_store_pace_load(d->store, in->t->id, now - KEEP_SENT_MS, &rows, &n);
+	if (rc != 0)
+		return rc;
+	/* sends that left: the windows again, in time order */
+	int64_t *sent = malloc((n ? n : 1) * sizeof *sent * 2);
+	size_t ns = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (rows[i].state == 1) {
+			if (sent) {
+				sent[2 * ns] = rows[i].sent_ms;
+				sent[2 * ns + 1] = rows[i].first;
+				ns++;
+			}
+			continue;
+		}
+		struct pace_msg *m = calloc(1, sizeof *m);
+		if (!m) {
+			rc = WA_ENOMEM;
+			break;
+		}
+		m->seq = rows[i].seq;
+		m->not_before = rows[i].not_before_ms;
+		m->first = rows[i].first;
+		m->jh = jid_hash(rows[i].jid);
+		rc = pace_inst_add(in, m);
+		if (rc != 0)
+			free(m);
+	}
+	/* insertion sort is enough: rows come in seq order, nearly time order */
+	for (size_t i = 1; sent && i < ns; i++)
+		for (size_t j = i; j > 0 && sent[2 * j] < sent[2 * (j - 1)]; j--) {
+			int64_t a = sent[2 * j], b = sent[2 * j + 1];
+			sent[2 * j] = sent[2 * (j - 1)];
+			sent[2 * j + 1] = sent[2 * (j - 1) + 1];
+			sent[2 * (j - 1)] = a;
+			sent[2 * (j - 1) + 1] = b;
+		}
+	for (size_t i = 0; sent && rc == 0 && i < ns; i++)
+		rc = pace_record(&in->cfg, &in->st, sent[2 * i + 1] != 0, sent[2 * i], 0);
+	if (ns)
+		in->st.next_gap_ms = in->cfg.gap_ms; /* the drawn jitter is not kept */
+	free(sent);
+	free(rows);
+	return rc;
+}
+
+static struct pace_inst *inst_of(struct wamd_tenant *t)
+{
+	if (t->pace || !P)
+		return t->pace;
+	struct pace_inst *in = calloc(1, sizeof *in);
+	if (!in)
+		return NULL;
+	in->t = t;
+	pace_cfg_defaults(&in->cfg);
+	in->cfg.enabled = t->d->cfg.pacing;
+	json_t *doc = json_object_get(t->doc, "pacing");
+	char err[128];
+	if (json_is_object(doc) && pace_cfg_apply(&in->cfg, doc, err, sizeof err) != 0)
+		LOGW("instance %s: stored pacing settings ignored: %s", t->name, err);
+	if (in->cfg.warm_from_ms == 0 && in->cfg.enabled) {
+		/* warm-up counts from the first time pacing sees the instance
+		 * (its pairing, for new ones); kept in its document */
+		in->cfg.warm_from_ms = wamd_pace_now(t->d);
+		json_t *pd = json_is_object(doc) ? doc : json_object();
+		json_object_set_new(pd, "warmupFrom", json_integer(in->cfg.warm_from_ms));
+		if (pd != doc)
+			json_object_set_new(t->doc, "pacing", pd);
+		if (wamd_tenant_save(t) != 0)
+			LOGW("instance %s: warm-up start not saved", t->name);
+	}
+	t->pace = in;
+	if (inst_load(in) != 0)
+		LOGE("instance %s: pacing queue not fully loaded", t->name);
+	inst_update(in, wamd_pace_now(t->d));
+	P->d->pace_stats.queued += pace_inst_queued(in);
+	return in;
+}
+
+void wamd_pace_tenant_free(struct wamd_tenant *t)
+{
+	if (!t->pace)
+		return;
+	if (P)
+		P->d->pace_stats.queued -= pace_inst_queued(t->pace);
+	inst_free(t->pace);
+	t->pace = NULL;
+	if (P)
+		schedule();
+}
+
+/* ---- release ---- */
+
+static int send_payload(struct wamd_tenant *t, const char *jid, const char *id, json_t *p)
+{
+	const char *kind = json_string_value(json_object_get(p, "kind"));
+	if (!kind || strcmp(kind, "text"))
+		return WA_EINVAL;
+	json_t *ment = json_object_get(p, "mentions");
+	size_t nm = json_array_size(ment);
+	const char **mp = nm ? calloc(nm, sizeof *mp) : NULL;
+	if (nm && !mp)
+		return WA_ENOMEM;
+	for (size_t i = 0; i < nm; i++)
+		mp[i] = json_string_value(json_array_get(ment, i));
+	json_t *q = json_object_get(p, "quoted");
+	struct wamd_send_extra x = {
+		.id = id, .mentions = mp, .n_mentions = nm,
+		.quoted_id = json_string_value(json_object_get(q, "id")),
+		.quoted_jid = json_string_value(json_object_get(q, "jid")),
+		.quoted_text = json_string_value(json_object_get(q, "text")),
+		.quoted_from_me = json_is_true(json_object_get(q, "fromMe")),
+	};
+	char *out = NULL;
+	int rc = wamd_tenant_send_text_to(t, jid, json_string_value(json_object_get(p, "text")), &x, &out);
+	free(out);
+	free(mp);
+	return rc;
+}
+
+/* sends in's next message (the lane head that is ready first) at now */
+static void release_one(struct pace_inst *in, int64_t now)
+{
+	struct wamd_tenant *t = in->t;
+	int64_t best;
+	struct pace_lane *lane = pace_pick(in, now, &best);
+	if (!lane || best > now) {
+		inst_update(in, now);
+		return;
+	}
+	if (!t->sess) {
+		in->retry_at = now + NO_SESSION_RETRY_MS;
+		inst_update(in, now);
+		return;
+	}
+	in->retry_at = 0;
+	struct pace_msg *m = pace_take(in, lane);
+	char *raw = NULL;
+	size_t len = 0;
+	int rc = wa_store_pace_payload(t->d->store, m->seq, &raw, &len);
+	json_t *p = rc == 0 ? json_loadb(raw, len, 0, NULL) : NULL;
+	if (raw)
+		wa_store_free(raw, len);
+	const char *jid = json_string_value(json_object_get(p, "jid"));
+	const char *id = json_string_value(json_object_get(p, "id"));
+	if (rc == 0)
+		rc = jid && id ? send_payload(t, jid, id, p) : WA_EDB_CORRUPT;
+	if (rc == WA_EEXIST)
+		rc = 0; /* it left before a crash: libwa's outbox has it */
+	if (rc != 0)
+		LOGE("instance %s: paced send %s not queued: %s (dropped)", t->name, id ? id : "?", wa_errname(rc));
+	else
+		P->d->pace_stats.sent++;
+	uint32_t rnd = 0;
+	wa_rand_bytes(&rnd, sizeof rnd);
+	if (rc == 0 && pace_record(&in->cfg, &in->st, m->first, now, rnd) != 0)
+		LOGE("instance %s: pacing window not recorded", t->name);
+	if (wa_store_pace_released(t->d->store, m->seq, now) != 0)
+		LOGE("instance %s: paced send %s not marked released", t->name, id ? id : "?");
+	if (P->released && id)
+		json_array_append_new(P->released, json_pack("{s:s, s:s, s:s, s:I}", "instance", t->name, "id", id,
+							     "remoteJid", jid ? jid : "", "atMs", (json_int_t)now));
+	json_decref(p);
+	P->d->pace_stats.queued--;
+	free(m);
+	in->served = ++P->tick;
+	inst_update(in, now);
+}
+
+/* releases everything due at or before now, instance by instance */
+static size_t run_until(int64_t now, size_t max)
+{
+	size_t k = 0;
+	while (P->h.n && P->h.v[0]->ready <= now && k < max) {
+		struct pace_inst *in = P->h.v[0];
+		int64_t at = P->test_clock ? in->ready : now;
+		if (P->test_clock && at > P->vnow)
+			P->vnow = at; /* the test clock passes through each due time */
+		release_one(in, P->test_clock ? P->vnow : now);
+		k++;
+	}
+	return k;
+}
+
+static void on_timer(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	run_until(wamd_now_ms(), RELEASE_BATCH);
+	schedule();
+}
+
+static void schedule(void)
+{
+	if (!P || P->test_clock)
+		return;
+	if (!P->h.n) {
+		lws_sul_cancel(&P->sul);
+		return;
+	}
+	int64_t wait = P->h.v[0]->ready - wamd_now_ms();
+	if (wait < 0)
+		wait = 0;
+	lws_sul_schedule(P->d->ctx, 0, &P->sul, on_timer, (lws_usec_t)wait * LWS_US_PER_MS);
+}
+
+/* ---- API ---- */
+
+int wamd_pace_init(struct wamd *d)
+{
+	P = calloc(1, sizeof *P);
+	if (!P)
+		return WA_ENOMEM;
+	P->d = d;
+	d->pace_tenant_gone = wamd_pace_tenant_free;
+#ifdef WAMD_TEST_HOOKS
+	const char *tc = getenv("WAMD_TEST_CLOCK_MS");
+	if (tc && *tc) {
+		P->test_clock = true;
+		P->vnow = strtoll(tc, NULL, 10);
+		LOGW("pacing runs on the test clock (WAMD_TEST_CLOCK_MS=%lld)", (long long)P->vnow);
+	}
+#endif
+	if (wa_store_pace_prune(d->store, wamd_pace_now(d) - KEEP_SENT_MS) != 0)
+		LOGW("pacing: old rows not pruned");
+	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
+		(void)inst_of(t);
+	schedule();
+	return 0;
+}
+
+void wamd_pace_free(struct wamd *d)
+{
+	if (!P)
+		return;
+	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
+		if (t->pace) {
+			inst_free(t->pace);
+			t->pace = NULL;
+		}
+	lws_sul_cancel(&P->sul);
+	lws_sul_cancel(&P->note_sul);
+	notes_flush();
+	free(P->notes);
+	free(P->h.v);
+	d->pace_tenant_gone = NULL;
+	free(P);
+	P = NULL;
+}
+
+bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, bool *first)
+{
+	*first = false;
+	struct pace_inst *in = inst_of(t);
+	if (!in || !in->cfg.enabled)
+		return true;
+	/* a first contact is a person's number; groups are not strangers */
+	bool known = !strstr(jid, "@s.whatsapp.net") && !strstr(jid, "@lid");
+	if (!known && wa_store_pace_known(t->d->store, t->id, jid, &known) != 0)
+		known = true; /* cannot tell: do not spend the first-contact budget */
+	*first = !known;
+	if (pace_inst_queued(in))
+		return false;
+	int64_t now = wamd_pace_now(t->d);
+	return pace_next(&in->cfg, &in->st, *first, now) <= now;
+}
+
+static void notes_flush(void)
+{
+	if (!P->n_notes)
+		return;
+	wa_store *st = P->d->store;
+	bool tx = wa_store_begin(st) == 0;
+	size_t lost = 0;
+	for (size_t i = 0; i < P->n_notes; i++) {
+		const struct note *n = &P->notes[i];
+		if (wa_store_pace_note(st, n->instance_id, n->jid, n->first, n->at) != 0)
+			lost++; /* e.g. the instance was deleted meanwhile */
+	}
+	if (tx && wa_store_commit(st) != 0) {
+		(void)wa_store_rollback(st);
+		lost = P->n_notes;
+	}
+	if (lost)
+		LOGW("pacing: %zu of %zu sends not recorded in the store", lost, P->n_notes);
+	P->n_notes = 0;
+}
+
+static void on_notes(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	notes_flush();
+}
+
+void wamd_pace_sent_now(struct wamd_tenant *t, const char *jid, bool first)
+{
+	struct pace_inst *in = inst_of(t);
+	if (!in || !in->cfg.enabled)
+		return;
+	int64_t now = wamd_pace_now(t->d);
+	uint32_t rnd = 0;
+	wa_rand_bytes(&rnd, sizeof rnd);
+	if (pace_record(&in->cfg, &in->st, first, now, rnd) != 0)
+		LOGE("instance %s: a send not recorded for pacing", t->name);
+	if (P->n_notes == P->cap_notes) {
+		size_t nc = P->cap_notes ? P->cap_notes * 2 : 64;
+		struct note *g = realloc(P->notes, nc * sizeof *g);
+		if (g) {
+			P->notes = g;
+			P->cap_notes = nc;
+		}
+	}
+	if (P->n_notes < P->cap_notes) {
+		struct note *n = &P->notes[P->n_notes++];
+		*n = (struct note){ .instance_id = t->id, .at = now, .first = first };
+		snprintf(n->jid, sizeof n->jid, "%s", jid);
+		if (P->n_notes == 1)
+			lws_sul_schedule(t->d->ctx, 0, &P->note_sul, on_notes, NOTE_FLUSH_MS * LWS_US_PER_MS);
+	} else {
+		LOGE("instance %s: a send not recorded for pacing (out of memory)", t->name);
+	}
+	P->d->pace_stats.sent++;
+	in->served = ++P->tick;
+}
+
+void wamd_pace_count(struct wamd_tenant *t, const char *jid)
+{
+	bool first = false;
+	(void)wamd_pace_admit(t, jid, &first);
+	wamd_pace_sent_now(t, jid, first);
+}
+
+static void new_id(char out[32])
+{
+	/* the shape of libwa's ids: "3EB0" + 18 upper-case hex digits */
+	uint8_t r[9];
+	wa_rand_bytes(r, sizeof r);
+	static const char hx[] = "0123456789ABCDEF";
+	memcpy(out, "3EB0", 4);
+	for (int i = 0; i < 9; i++) {
+		out[4 + 2 * i] = hx[r[i] >> 4];
+		out[5 + 2 * i] = hx[r[i] & 15];
+	}
+	out[22] = '\0';
+}
+
+int wamd_pace_enqueue(struct wamd_tenant *t, const char *jid, bool first, json_t *payload, char id_out[32])
+{
+	struct pace_inst *in = inst_of(t);
+	if (!in)
+		return WA_ENOMEM;
+	char id[32];
+	new_id(id);
+	int64_t now = wamd_pace_now(t->d);
+	json_object_set_new(payload, "jid", json_string(jid));
+	json_object_set_new(payload, "id", json_string(id));
+	char *s = json_dumps(payload, JSON_COMPACT);
+	if (!s)
+		return WA_ENOMEM;
+	wa_store_pace_row r = { .first = first, .created_ms = now, .not_before_ms = now };
+	snprintf(r.key_id, sizeof r.key_id, "%s", id);
+	snprintf(r.jid, sizeof r.jid, "%s", jid);
+	struct pace_msg *m = calloc(1, sizeof *m);
+	int rc = m ? wa_store_pace_put(t->d->store, t->id, &r, s, strlen(s), &m->seq) : WA_ENOMEM;
+	free(s);
+	if (rc == 0) {
+		m->not_before = now;
+		m->first = first;
+		m->jh = jid_hash(jid);
+		rc = pace_inst_add(in, m);
+	}
+	if (rc != 0) {
+		free(m);
+		return rc;
+	}
+	P->d->pace_stats.queued++;
+	P->d->pace_stats.deferred++;
+	inst_update(in, now);
+	schedule();
+	memcpy(id_out, id, sizeof id);
+	return 0;
+}
+
+void wamd_pace_signal(struct wamd_tenant *t, int code)
+{
+	struct pace_inst *in = inst_of(t);
+	if (!in || !in->cfg.enabled)
+		return;
+	int64_t now = wamd_pace_now(t->d);
+	bool paused = pace_signal(&in->st, now);
+	P->d->pace_stats.throttled++;
+	double f = pace_factor(&in->st, now);
+	LOGW("instance %s: WhatsApp rate-limit signal (%d): limits x%.2f%s", t->name, code, f,
+	     paused ? ", paused for 30 minutes" : "");
+	json_t *ev = json_pack("{s:s, s:i, s:f, s:b}", "reason", paused ? "paused" : "throttled", "code", code,
+			       "factor", f, "paused", paused);
+	if (paused) {
+		char iso[32];
+		wamd_iso_time(in->st.paused_until_ms, iso);
+		json_object_set_new(ev, "pausedUntil", json_string(iso));
+		json_object_set_new(ev, "why", json_string("WhatsApp answered with rate-limit errors 3 times within 10 minutes"));
+	}
+	wamd_emit(t, "PACING_UPDATE", ev);
+	if (pace_inst_queued(in)) {
+		inst_update(in, now);
+		schedule();
+	}
+}
+
+json_t *wamd_pace_info(struct wamd_tenant *t)
+{
+	struct pace_inst *in = inst_of(t);
+	if (!in)
+		return NULL;
+	int64_t now = wamd_pace_now(t->d);
+	json_t *o = pace_cfg_json(&in->cfg);
+	json_t *st = json_pack("{s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I}",
+		"queued", (json_int_t)pace_inst_queued(in),
+		"sentLastMinute", (json_int_t)pace_win_count(&in->st.min, PACE_MIN_MS, now),
+		"sentLastHour", (json_int_t)pace_win_count(&in->st.hour, PACE_HOUR_MS, now),
+		"sentLastDay", (json_int_t)pace_win_count(&in->st.day, PACE_DAY_MS, now),
+		"firstContactsLastDay", (json_int_t)pace_win_count(&in->st.first, PACE_DAY_MS, now),
+		"factor", pace_factor(&in->st, now),
+		"dayBudget", (json_int_t)pace_day_budget(&in->cfg, now),
+		"pausedUntil", (json_int_t)(in->st.paused_until_ms > now ? in->st.paused_until_ms : 0));
+	json_object_set_new(o, "state", st);
+	json_object_set_new(o, "nowMs", json_integer(now));
+	return o;
+}
+
+int wamd_pace_configure(struct wamd_tenant *t, json_t *in_json, char *err, size_t errlen)
+{
+	struct pace_inst *in = inst_of(t);
+	if (!in) {
+		snprintf(err, errlen, "out of memory");
+		return WA_ENOMEM;
+	}
+	struct pace_cfg c = in->cfg;
+	if (!json_is_object(in_json) || pace_cfg_apply(&c, in_json, err, errlen) != 0) {
+		if (!json_is_object(in_json))
+			snprintf(err, errlen, "the body must be an object of pacing settings");
+		return WA_EINVAL;
+	}
+	json_t *doc = pace_cfg_json(&c);
+	json_object_set_new(t->doc, "pacing", doc);
+	int rc = wamd_tenant_save(t);
+	if (rc != 0) {
+		snprintf(err, errlen, "not saved: %s", wa_errname(rc));
+		return rc;
+	}
+	in->cfg = c; /* off: what is queued leaves now, in order */
+	inst_update(in, wamd_pace_now(t->d));
+	schedule();
+	return 0;
+}
+
+json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
+{
+	struct pace_inst *in = inst_of(t);
+	if (!in)
+		return NULL;
+	/* a dry run of the scheduler on a copy of the windows (jitter at its
+	 * mean): the expected send time of each queued message */
+	struct pace_state st = in->st;
+	memset(&st.min, 0, sizeof st.min);
+	memset(&st.hour, 0, sizeof st.hour);
+	memset(&st.day, 0, sizeof st.day);
+	memset(&st.first, 0, sizeof st.first);
+	const struct pace_win *src[4] = { &in->st.min, &in->st.hour, &in->st.day, &in->st.first };
+	struct pace_win *dst[4] = { &st.min, &st.hour, &st.day, &st.first };
+	for (int k = 0; k < 4; k++)
+		for (uint32_t i = 0; i < src[k]->n; i++)
+			(void)pace_win_add(dst[k], src[k]->cap, src[k]->ts[(src[k]->head + i) % src[k]->cap]);
+	/* walk copies of the lanes: known, first, and followers as released */
+	size_t total = pace_inst_queued(in);
+	int64_t now = wamd_pace_now(t->d);
+	struct pace_msg **kq = calloc(total + 1, sizeof *kq);
+	struct pace_msg **fq = calloc(in->first.n + 1, sizeof *fq);
+	json_t *arr = json_array();
+	if (!kq || !fq)
+		goto out;
+	size_t kh = 0, kn = 0, fh = 0, fn = 0;
+	for (struct pace_msg *m = in->known.head; m; m = m->next)
+		kq[kn++] = m;
+	for (struct pace_msg *m = in->first.head; m; m = m->next)
+		fq[fn++] = m;
+	int64_t clock = now > in->retry_at ? now : in->retry_at;
+	for (size_t pos = 1; pos <= total && json_array_size(arr) < limit; pos++) {
+		int64_t rk = kh < kn ? pace_head_ready(in, &st, kq[kh], clock) : INT64_MAX;
+		int64_t rf = fh < fn ? pace_head_ready(in, &st, fq[fh], clock) : INT64_MAX;
+		if (rk == INT64_MAX && rf == INT64_MAX)
+			break;
+		bool take_f = rf < rk || (rf == rk && fq[fh]->seq < kq[kh]->seq);
+		struct pace_msg *m = take_f ? fq[fh++] : kq[kh++];
+		int64_t at = take_f ? rf : rk;
+		for (struct pace_msg *f = take_f ? m->fhead : NULL; f; f = f->next) {
+			size_t at_i = kn; /* into the known lane, in seq order (lane_merge) */
+			while (at_i > kh && kq[at_i - 1]->seq > f->seq)
+				at_i--;
+			memmove(kq + at_i + 1, kq + at_i, (kn - at_i) * sizeof *kq);
+			kq[at_i] = f;
+			kn++;
+		}
+		(void)pace_record(&in->cfg, &st, m->first, at, in->cfg.jitter_ms / 2);
+		clock = at;
+		char iso[32];
+		wamd_iso_time(at, iso);
+		char *raw = NULL;
+		size_t len = 0;
+		json_t *p = wa_store_pace_payload(t->d->store, m->seq, &raw, &len) == 0
+				    ? json_loadb(raw, len, 0, NULL) : NULL;
+		if (raw)
+			wa_store_free(raw, len);
+		const char *id = json_string_value(json_object_get(p, "id"));
+		const char *jid = json_string_value(json_object_get(p, "jid"));
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:b, s:I, s:s}", "position", (json_int_t)pos,
+						     "id", id ? id : "", "remoteJid", jid ? jid : "",
+						     "firstContact", m->first, "expectedAtMs", (json_int_t)at,
+						     "expectedAt", iso));
+		json_decref(p);
+	}
+out:
+	free(kq);
+	free(fq);
+	pace_state_free(&st);
+	json_t *o = json_pack("{s:I, s:I, s:o}", "queued", (json_int_t)total, "nowMs", (json_int_t)now, "messages", arr);
+	return o;
+}
+
+int wamd_pace_clock_set(struct wamd *d, int64_t now_ms, json_t **released)
+{
+	(void)d;
+	if (!P || !P->test_clock)
+		return WA_ESTATE;
+	P->released = json_array();
+	while (P->h.n && P->h.v[0]->ready <= now_ms)
+		run_until(now_ms, SIZE_MAX);
+	if (now_ms > P->vnow)
+		P->vnow = now_ms;
+	*released = P->released;
+	P->released = NULL;
+	return 0;
+}

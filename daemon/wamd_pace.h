@@ -1,0 +1,37 @@
+/* Send pacing (wamd_pace.c): per-instance queues of the sends the limits
+ * of wamd_pace_limits.h hold back, released by one scheduler across all
+ * instances. A send no limit holds back goes straight through. */
+#ifndef WAMD_PACE_H
+#define WAMD_PACE_H
+
+#include "wamd.h"
+
+/* After the instances are loaded: their queues and recent sends. Sets
+ * d->pace_tenant_gone (a tenant's queue freed) and keeps d->pace_stats. */
+int wamd_pace_init(struct wamd *d);
+void wamd_pace_free(struct wamd *d);
+void wamd_pace_tenant_free(struct wamd_tenant *t);
+/* The pacing clock: wall clock, or the test clock (see docs/wamd.md). */
+int64_t wamd_pace_now(struct wamd *d);
+/* Before a send to jid: true when it may leave now (then call
+ * wamd_pace_sent_now after it was queued in libwa), false when it must
+ * be queued (wamd_pace_enqueue). *first: jid was never talked to. */
+bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, bool *first);
+void wamd_pace_sent_now(struct wamd_tenant *t, const char *jid, bool first);
+/* A send of a kind pacing does not hold back yet (location, contact,
+ * poll, media): it left now and counts in the windows. */
+void wamd_pace_count(struct wamd_tenant *t, const char *jid);
+/* Holds a send back; payload: {"kind":"text", "text", "mentions"?,
+ * "quoted"?}. id_out: the message id it will leave with. */
+int wamd_pace_enqueue(struct wamd_tenant *t, const char *jid, bool first, json_t *payload, char id_out[32]);
+/* A rate-limit signal for this instance (code: WhatsApp's error code). */
+void wamd_pace_signal(struct wamd_tenant *t, int code);
+/* Settings and state; the queue with positions and expected send times. */
+json_t *wamd_pace_info(struct wamd_tenant *t);
+int wamd_pace_configure(struct wamd_tenant *t, json_t *in, char *err, size_t errlen);
+json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit);
+/* Test clock: moves it to now_ms, releasing what falls due on the way at
+ * its own time. WA_ESTATE when the test clock is off. */
+int wamd_pace_clock_set(struct wamd *d, int64_t now_ms, json_t **released);
+
+#endif

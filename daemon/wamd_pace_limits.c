@@ -1,0 +1,254 @@
+/* Send pacing arithmetic (see wamd_pace_limits.h). */
+#include "wamd_pace_limits.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wa/wa.h"
+
+void pace_cfg_defaults(struct pace_cfg *c)
+{
+	memset(c, 0, sizeof *c); /* padding too: settings compare with memcmp */
+	c->enabled = true;
+	c->per_min = 8;
+	c->per_hour = 200;
+	c->per_day = 1000;
+	c->first_per_day = 20;
+	c->warm_start = 50;
+	c->warm_step = 50;
+	c->gap_ms = 2000;
+	c->jitter_ms = 3000;
+}
+
+void pace_win_free(struct pace_win *w)
+{
+	free(w->ts);
+	memset(w, 0, sizeof *w);
+}
+
+/* i-th oldest kept send (0 = oldest) */
+static int64_t at(const struct pace_win *w, uint32_t i)
+{
+	return w->ts[(w->head + i) % w->cap];
+}
+
+static int resize(struct pace_win *w, uint32_t cap)
+{
+	int64_t *ts = cap ? malloc(sizeof *ts * cap) : NULL;
+	if (cap && !ts)
+		return WA_ENOMEM;
+	uint32_t keep = w->n < cap ? w->n : cap;
+	for (uint32_t i = 0; i < keep; i++)
+		ts[i] = at(w, w->n - keep + i); /* the newest ones */
+	free(w->ts);
+	w->ts = ts;
+	w->cap = cap;
+	w->n = keep;
+	w->head = 0;
+	return 0;
+}
+
+int pace_win_add(struct pace_win *w, uint32_t limit, int64_t t)
+{
+	if (limit == 0)
+		return 0;
+	if (limit > PACE_LIMIT_MAX)
+		limit = PACE_LIMIT_MAX;
+	if (w->cap != limit) {
+		int rc = resize(w, limit);
+		if (rc != 0)
+			return rc;
+	}
+	if (w->n < w->cap) {
+		w->ts[(w->head + w->n) % w->cap] = t;
+		w->n++;
+	} else {
+		w->ts[w->head] = t;
+		w->head = (w->head + 1) % w->cap;
+	}
+	return 0;
+}
+
+int64_t pace_win_next(const struct pace_win *w, uint32_t limit, int64_t span_ms, int64_t now)
+{
+	if (limit == 0 || w->n < limit)
+		return now;
+	/* the limit-th newest send leaves the span at its time + span */
+	int64_t t = at(w, w->n - limit) + span_ms;
+	return t > now ? t : now;
+}
+
+uint32_t pace_win_count(const struct pace_win *w, int64_t span_ms, int64_t now)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < w->n; i++)
+		if (at(w, i) > now - span_ms)
+			k++;
+	return k;
+}
+
+uint32_t pace_day_budget(const struct pace_cfg *c, int64_t now)
+{
+	if (c->warm_step == 0 || c->warm_from_ms <= 0)
+		return c->per_day;
+	uint64_t days = now > c->warm_from_ms ? (uint64_t)((now - c->warm_from_ms) / PACE_DAY_MS) : 0;
+	uint64_t b = (uint64_t)c->warm_start + days * c->warm_step;
+	if (c->per_day && b > c->per_day)
+		b = c->per_day;
+	return b > PACE_LIMIT_MAX ? PACE_LIMIT_MAX : (uint32_t)b;
+}
+
+double pace_factor(const struct pace_state *s, int64_t now)
+{
+	if (s->signal_ms <= 0)
+		return 1.0;
+	int64_t quiet = now > s->signal_ms ? (now - s->signal_ms) / PACE_MIN_MS : 0;
+	double f = s->factor_at_signal + PACE_AIMD_STEP * (double)quiet;
+	return f > 1.0 ? 1.0 : f;
+}
+
+uint32_t pace_scaled(uint32_t limit, double factor)
+{
+	if (limit == 0)
+		return 0;
+	uint32_t v = (uint32_t)((double)limit * factor);
+	return v < 1 ? 1 : v;
+}
+
+bool pace_signal(struct pace_state *s, int64_t now)
+{
+	double f = pace_factor(s, now) * PACE_AIMD_DECREASE;
+	if (f < PACE_AIMD_FLOOR)
+		f = PACE_AIMD_FLOOR;
+	s->strikes = (s->signal_ms > 0 && now - s->signal_ms <= PACE_STRIKE_SPAN_MS) ? s->strikes + 1 : 1;
+	s->factor_at_signal = f;
+	s->signal_ms = now;
+	if (s->strikes >= PACE_STRIKES_TO_PAUSE) {
+		s->strikes = 0;
+		s->paused_until_ms = now + PACE_PAUSE_MS;
+		return true;
+	}
+	return false;
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+int64_t pace_next(const struct pace_cfg *c, const struct pace_state *s, bool first, int64_t now)
+{
+	if (!c->enabled)
+		return now;
+	double f = pace_factor(s, now);
+	int64_t t = max64(now, s->paused_until_ms);
+	t = max64(t, pace_win_next(&s->min, pace_scaled(c->per_min, f), PACE_MIN_MS, now));
+	t = max64(t, pace_win_next(&s->hour, pace_scaled(c->per_hour, f), PACE_HOUR_MS, now));
+	t = max64(t, pace_win_next(&s->day, pace_scaled(pace_day_budget(c, now), f), PACE_DAY_MS, now));
+	if (first)
+		t = max64(t, pace_win_next(&s->first, pace_scaled(c->first_per_day, f), PACE_DAY_MS, now));
+	if (s->has_last)
+		t = max64(t, s->last_ms + s->next_gap_ms);
+	/* a later day (warm-up) or a recovered factor may allow more than the
+	 * windows at `now` said; the scheduler asks again at t, so t is never
+	 * too early, at worst a little late by a budget change */
+	return t;
+}
+
+int pace_record(const struct pace_cfg *c, struct pace_state *s, bool first, int64_t now, uint32_t rnd)
+{
+	/* the rings keep as many sends as the largest limit they may be asked
+	 * about (the unscaled one), so a recovered factor sees the history */
+	int rc = pace_win_add(&s->min, c->per_min, now);
+	if (rc == 0)
+		rc = pace_win_add(&s->hour, c->per_hour, now);
+	if (rc == 0) {
+		uint32_t day = c->per_day > pace_day_budget(c, now) ? c->per_day : pace_day_budget(c, now);
+		rc = pace_win_add(&s->day, day, now);
+	}
+	if (rc == 0 && first)
+		rc = pace_win_add(&s->first, c->first_per_day, now);
+	s->last_ms = now;
+	s->has_last = true;
+	s->next_gap_ms = c->gap_ms + (c->jitter_ms ? rnd % (c->jitter_ms + 1) : 0);
+	return rc;
+}
+
+void pace_state_free(struct pace_state *s)
+{
+	pace_win_free(&s->min);
+	pace_win_free(&s->hour);
+	pace_win_free(&s->day);
+	pace_win_free(&s->first);
+}
+
+/* ---- settings (an instance document's "pacing" object) ---- */
+
+static const struct { const char *key; size_t off; } u32_keys[] = {
+	{ "perMinute", offsetof(struct pace_cfg, per_min) },
+	{ "perHour", offsetof(struct pace_cfg, per_hour) },
+	{ "perDay", offsetof(struct pace_cfg, per_day) },
+	{ "firstContactPerDay", offsetof(struct pace_cfg, first_per_day) },
+	{ "warmupStart", offsetof(struct pace_cfg, warm_start) },
+	{ "warmupStep", offsetof(struct pace_cfg, warm_step) },
+	{ "gapMs", offsetof(struct pace_cfg, gap_ms) },
+	{ "jitterMs", offsetof(struct pace_cfg, jitter_ms) },
+};
+#define N_U32 (sizeof u32_keys / sizeof u32_keys[0])
+
+static uint32_t *u32_at(struct pace_cfg *c, size_t i)
+{
+	return (uint32_t *)((char *)c + u32_keys[i].off);
+}
+
+/* in: settings to apply over c; err set and -1 on a bad one */
+int pace_cfg_apply(struct pace_cfg *c, json_t *in, char *err, size_t errlen)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(in, k, v) {
+		if (!strcmp(k, "enabled")) {
+			if (!json_is_boolean(v))
+				goto bad;
+			c->enabled = json_is_true(v);
+			continue;
+		}
+		if (!strcmp(k, "warmupFrom")) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0)
+				goto bad;
+			c->warm_from_ms = json_integer_value(v);
+			continue;
+		}
+		size_t i = 0;
+		while (i < N_U32 && strcmp(k, u32_keys[i].key))
+			i++;
+		if (i == N_U32) {
+			snprintf(err, errlen, "unknown pacing setting \"%s\"", k);
+			return -1;
+		}
+		json_int_t x = json_is_integer(v) ? json_integer_value(v) : -1;
+		json_int_t max = strstr(k, "Ms") ? 3600000 : (json_int_t)PACE_LIMIT_MAX;
+		if (x < 0 || x > max || (!strcmp(k, "warmupStart") && x < 1)) {
+			snprintf(err, errlen, "%s must be an integer %s..%lld", k,
+				 strcmp(k, "warmupStart") ? "0" : "1", (long long)max);
+			return -1;
+		}
+		*u32_at(c, i) = (uint32_t)x;
+		continue;
+	bad:
+		snprintf(err, errlen, "bad value for pacing setting \"%s\"", k);
+		return -1;
+	}
+	return 0;
+}
+
+json_t *pace_cfg_json(const struct pace_cfg *c)
+{
+	json_t *o = json_pack("{s:b, s:I}", "enabled", c->enabled, "warmupFrom", (json_int_t)c->warm_from_ms);
+	for (size_t i = 0; i < N_U32; i++)
+		json_object_set_new(o, u32_keys[i].key,
+				    json_integer(*(const uint32_t *)((const char *)c + u32_keys[i].off)));
+	return o;
+}

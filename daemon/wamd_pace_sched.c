@@ -1,0 +1,290 @@
+/* The scheduler's data structures (see wamd_pace_sched.h). */
+#include "wamd_pace_sched.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "wa/wa.h"
+
+/* ---- first-contact leaders by jid ---- */
+
+static struct leader *lead_slot(struct pace_inst *in, uint64_t jh)
+{
+	if (!in->lead_cap)
+		return NULL;
+	for (size_t i = jh & (in->lead_cap - 1);; i = (i + 1) & (in->lead_cap - 1))
+		if (!in->lead[i].m || in->lead[i].jh == jh)
+			return &in->lead[i];
+}
+
+static int lead_put(struct pace_inst *in, uint64_t jh, struct pace_msg *m)
+{
+	if ((in->lead_n + 1) * 2 > in->lead_cap) {
+		size_t nc = in->lead_cap ? in->lead_cap * 2 : 16;
+		struct leader *old = in->lead;
+		size_t oc = in->lead_cap;
+		in->lead = calloc(nc, sizeof *in->lead);
+		if (!in->lead) {
+			in->lead = old;
+			return WA_ENOMEM;
+		}
+		in->lead_cap = nc;
+		for (size_t i = 0; i < oc; i++)
+			if (old[i].m)
+				*lead_slot(in, old[i].jh) = old[i];
+		free(old);
+	}
+	struct leader *l = lead_slot(in, jh);
+	if (!l->m)
+		in->lead_n++;
+	l->jh = jh;
+	l->m = m;
+	return 0;
+}
+
+static void lead_del(struct pace_inst *in, uint64_t jh)
+{
+	struct leader *l = lead_slot(in, jh);
+	if (!l || !l->m)
+		return;
+	l->m = NULL;
+	in->lead_n--;
+	/* re-seat the cluster after the hole (linear probing) */
+	size_t mask = in->lead_cap - 1;
+	for (size_t i = ((size_t)(l - in->lead) + 1) & mask; in->lead[i].m; i = (i + 1) & mask) {
+		struct leader e = in->lead[i];
+		in->lead[i].m = NULL;
+		*lead_slot(in, e.jh) = e;
+	}
+}
+
+/* ---- lanes ---- */
+
+static void lane_push(struct pace_lane *l, struct pace_msg *m)
+{
+	m->next = NULL;
+	if (l->tail)
+		l->tail->next = m;
+	else
+		l->head = m;
+	l->tail = m;
+	l->n++;
+}
+
+static struct pace_msg *lane_pop(struct pace_lane *l)
+{
+	struct pace_msg *m = l->head;
+	if (m) {
+		l->head = m->next;
+		if (!l->head)
+			l->tail = NULL;
+		l->n--;
+	}
+	return m;
+}
+
+/* merges f (a list in seq order) into l (in seq order): the lane's order
+ * is the enqueue order, whatever happened since, so a restart that loads
+ * the rows by seq rebuilds exactly this lane */
+static void lane_merge(struct pace_lane *l, struct pace_msg *f)
+{
+	struct pace_msg **pp = &l->head;
+	while (f) {
+		while (*pp && (*pp)->seq < f->seq)
+			pp = &(*pp)->next;
+		struct pace_msg *fn = f->next;
+		f->next = *pp;
+		*pp = f;
+		if (!f->next)
+			l->tail = f;
+		pp = &f->next;
+		l->n++;
+		f = fn;
+	}
+}
+
+size_t pace_inst_queued(const struct pace_inst *in)
+{
+	return in->known.n + in->first.n + in->followers;
+}
+
+/* ---- the heap of instances by (ready, served) ---- */
+
+static bool before(const struct pace_inst *a, const struct pace_inst *b)
+{
+	return a->ready != b->ready ? a->ready < b->ready : a->served < b->served;
+}
+
+static void heap_set(struct pace_heap *H, size_t i, struct pace_inst *in)
+{
+	H->v[i] = in;
+	in->hi = i + 1;
+}
+
+static void sift_up(struct pace_heap *H, size_t i)
+{
+	struct pace_inst *in = H->v[i];
+	while (i > 0 && before(in, H->v[(i - 1) / 2])) {
+		heap_set(H, i, H->v[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	heap_set(H, i, in);
+}
+
+static void sift_down(struct pace_heap *H, size_t i)
+{
+	struct pace_inst *in = H->v[i];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= H->n)
+			break;
+		if (c + 1 < H->n && before(H->v[c + 1], H->v[c]))
+			c++;
+		if (!before(H->v[c], in))
+			break;
+		heap_set(H, i, H->v[c]);
+		i = c;
+	}
+	heap_set(H, i, in);
+}
+
+void pace_heap_remove(struct pace_heap *H, struct pace_inst *in)
+{
+	if (!in->hi)
+		return;
+	size_t i = in->hi - 1;
+	in->hi = 0;
+	struct pace_inst *last = H->v[--H->n];
+	if (i < H->n) {
+		heap_set(H, i, last);
+		sift_up(H, i);
+		sift_down(H, last->hi - 1);
+	}
+}
+
+static int heap_upsert(struct pace_heap *H, struct pace_inst *in)
+{
+	if (in->hi) {
+		sift_up(H, in->hi - 1);
+		sift_down(H, in->hi - 1);
+		return 0;
+	}
+	if (H->n == H->cap) {
+		size_t nc = H->cap ? H->cap * 2 : 64;
+		struct pace_inst **h = realloc(H->v, nc * sizeof *h);
+		if (!h)
+			return WA_ENOMEM;
+		H->v = h;
+		H->cap = nc;
+	}
+	H->v[H->n] = in;
+	in->hi = ++H->n;
+	sift_up(H, H->n - 1);
+	return 0;
+}
+
+/* the earliest time lane l's head may leave */
+int64_t pace_head_ready(const struct pace_inst *in, const struct pace_state *st, const struct pace_msg *m,
+			  int64_t now)
+{
+	int64_t t = pace_next(&in->cfg, st, m->first, now);
+	return t > m->not_before ? t : m->not_before;
+}
+
+int pace_inst_update(struct pace_heap *H, struct pace_inst *in, int64_t now)
+{
+	if (!in->known.head && !in->first.head) {
+		pace_heap_remove(H, in);
+		return 0;
+	}
+	int64_t r = INT64_MAX;
+	if (in->known.head)
+		r = pace_head_ready(in, &in->st, in->known.head, now);
+	if (in->first.head) {
+		int64_t f = pace_head_ready(in, &in->st, in->first.head, now);
+		r = f < r ? f : r;
+	}
+	if (in->retry_at > r)
+		r = in->retry_at;
+	in->ready = r;
+	return heap_upsert(H, in);
+}
+
+/* adds a loaded or new queued message to its lane */
+int pace_inst_add(struct pace_inst *in, struct pace_msg *m)
+{
+	struct leader *l = lead_slot(in, m->jh);
+	if (l && l->m) { /* a first contact to this number is queued: wait behind it */
+		struct pace_msg *ld = l->m;
+		m->next = NULL;
+		if (ld->ftail)
+			ld->ftail->next = m;
+		else
+			ld->fhead = m;
+		ld->ftail = m;
+		in->followers++;
+		return 0;
+	}
+	if (m->first) {
+		int rc = lead_put(in, m->jh, m);
+		if (rc != 0)
+			return rc;
+		lane_push(&in->first, m);
+	} else {
+		lane_push(&in->known, m);
+	}
+	return 0;
+}
+
+struct pace_lane *pace_pick(struct pace_inst *in, int64_t now, int64_t *ready)
+{
+	struct pace_lane *lane = NULL;
+	int64_t best = INT64_MAX;
+	struct pace_lane *ls[2] = { &in->known, &in->first };
+	for (int k = 0; k < 2; k++) {
+		struct pace_msg *h = ls[k]->head;
+		if (!h)
+			continue;
+		int64_t r = pace_head_ready(in, &in->st, h, now);
+		if (r < best || (r == best && lane && h->seq < lane->head->seq)) {
+			best = r;
+			lane = ls[k];
+		}
+	}
+	*ready = best;
+	return lane;
+}
+
+struct pace_msg *pace_take(struct pace_inst *in, struct pace_lane *lane)
+{
+	struct pace_msg *m = lane_pop(lane);
+	if (m && m->first) {
+		lead_del(in, m->jh);
+		/* its followers are no longer behind a first contact */
+		for (struct pace_msg *f = m->fhead; f; f = f->next)
+			in->followers--;
+		lane_merge(&in->known, m->fhead);
+		m->fhead = m->ftail = NULL;
+	}
+	return m;
+}
+
+void pace_inst_clear(struct pace_inst *in)
+{
+	struct pace_lane *ls[2] = { &in->known, &in->first };
+	for (int k = 0; k < 2; k++) {
+		for (struct pace_msg *m = ls[k]->head, *nx; m; m = nx) {
+			nx = m->next;
+			for (struct pace_msg *f = m->fhead, *fn; f; f = fn) {
+				fn = f->next;
+				free(f);
+			}
+			free(m);
+		}
+		memset(ls[k], 0, sizeof *ls[k]);
+	}
+	in->followers = 0;
+	free(in->lead);
+	in->lead = NULL;
+	in->lead_cap = in->lead_n = 0;
+}

@@ -1,0 +1,67 @@
+/* The scheduler's data structures, pure (no loop, no store, no clock): an
+ * instance's two lanes (first contacts and the rest), the followers of a
+ * queued first contact, and the heap of instances by ready time. Used by
+ * wamd_pace.c and by the scheduler bench (tests/bench/pace_sched.c). */
+#ifndef WAMD_PACE_SCHED_H
+#define WAMD_PACE_SCHED_H
+
+#include "wamd_pace_limits.h"
+
+struct wamd_tenant;
+
+struct pace_msg {
+	struct pace_msg *next;
+	struct pace_msg *fhead, *ftail; /* a first contact's followers */
+	int64_t seq, not_before;
+	uint64_t jh;
+	bool first;
+};
+
+struct pace_lane {
+	struct pace_msg *head, *tail;
+	size_t n;
+};
+
+struct leader {
+	uint64_t jh;
+	struct pace_msg *m; /* NULL: empty slot */
+};
+
+struct pace_inst {
+	struct wamd_tenant *t;
+	struct pace_cfg cfg;
+	struct pace_state st;
+	struct pace_lane known, first;
+	size_t followers;
+	struct leader *lead; /* open addressing, jid hash -> its queued first contact */
+	size_t lead_cap, lead_n;
+	int64_t ready;
+	size_t hi; /* heap index + 1; 0: not in the heap */
+	uint64_t served;
+	int64_t retry_at; /* no session: try again then */
+};
+
+struct pace_heap {
+	struct pace_inst **v;
+	size_t n, cap;
+};
+
+size_t pace_inst_queued(const struct pace_inst *in);
+/* adds a queued message (seq order) to its lane, or behind the queued
+ * first contact to the same number */
+int pace_inst_add(struct pace_inst *in, struct pace_msg *m);
+/* the earliest time m may leave, with st's windows */
+int64_t pace_head_ready(const struct pace_inst *in, const struct pace_state *st, const struct pace_msg *m,
+			int64_t now);
+/* recomputes in's ready time and its place in the heap (out of it when
+ * empty); 0 or WA_ENOMEM */
+int pace_inst_update(struct pace_heap *H, struct pace_inst *in, int64_t now);
+void pace_heap_remove(struct pace_heap *H, struct pace_inst *in);
+/* the lane whose head leaves first (*ready its time), NULL when empty */
+struct pace_lane *pace_pick(struct pace_inst *in, int64_t now, int64_t *ready);
+/* pops lane's head; a first contact's followers join the other lane */
+struct pace_msg *pace_take(struct pace_inst *in, struct pace_lane *lane);
+/* frees every queued message (not in) */
+void pace_inst_clear(struct pace_inst *in);
+
+#endif

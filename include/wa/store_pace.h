@@ -1,0 +1,50 @@
+/* wamd's paced sends (migration "pacing"): sends held back by the pacing
+ * limits, and those released in the last day (the windows' history).
+ * Payloads are opaque JSON text, sealed with the master key when there is
+ * one. */
+#ifndef WA_STORE_PACE_H
+#define WA_STORE_PACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wa/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WA_STORE_PACE_PAYLOAD_MAX (1024 * 1024)
+
+typedef struct wa_store_pace_row {
+	int64_t seq;
+	char key_id[32];
+	char jid[WA_STORE_JID_MAX];
+	bool first;          /* to a number never talked to before */
+	int state;           /* 0 queued, 1 released */
+	int64_t created_ms, not_before_ms, sent_ms;
+} wa_store_pace_row;
+
+/* A held-back send; *seq_out its queue position key. */
+int wa_store_pace_put(wa_store *st, int64_t instance_id, const wa_store_pace_row *r, const char *payload,
+		      size_t len, int64_t *seq_out) WA_MUST_CHECK;
+/* A send that left at sent_ms without being queued (no limit held it). */
+int wa_store_pace_note(wa_store *st, int64_t instance_id, const char *jid, bool first,
+		       int64_t sent_ms) WA_MUST_CHECK;
+/* Marks a queued send released (payload dropped). */
+int wa_store_pace_released(wa_store *st, int64_t seq, int64_t sent_ms) WA_MUST_CHECK;
+/* *out: malloc'd NUL-terminated payload (free: wa_store_free(p, len)). */
+int wa_store_pace_payload(wa_store *st, int64_t seq, char **out, size_t *len_out) WA_MUST_CHECK;
+/* Every queued row and the released ones with sent_at > since_ms, in seq order. */
+int wa_store_pace_load(wa_store *st, int64_t instance_id, int64_t since_ms, wa_store_pace_row **out,
+		       size_t *n_out) WA_MUST_CHECK;
+/* Drops released rows sent before before_ms. */
+int wa_store_pace_prune(wa_store *st, int64_t before_ms) WA_MUST_CHECK;
+/* Has this instance a message record with jid, or a paced row to it? */
+int wa_store_pace_known(wa_store *st, int64_t instance_id, const char *jid, bool *known) WA_MUST_CHECK;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

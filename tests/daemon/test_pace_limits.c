@@ -1,0 +1,365 @@
+/* Send pacing arithmetic (daemon/wamd_pace_limits.c): sliding windows
+ * against a brute-force count over every span, the ring resized when a
+ * limit changes, the warm-up budget day by day, AIMD back-off, recovery
+ * and the pause after repeated signals, the gap and jitter, and the
+ * settings parser. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wa/store_pace.h"
+
+#include "../unit/check.h"
+#include "wamd_pace_sched.h"
+
+/* sends in (t - span, t] among ts[0..n) */
+static uint32_t brute_count(const int64_t *ts, size_t n, int64_t span, int64_t t)
+{
+	uint32_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ts[i] > t - span && ts[i] <= t)
+			k++;
+	return k;
+}
+
+static void test_window_exact(void)
+{
+	struct pace_win w = { 0 };
+	CHECK_EQ_INT(pace_win_next(&w, 3, PACE_MIN_MS, 5), 5);
+	CHECK_EQ_INT(pace_win_add(&w, 3, 0), 0);
+	CHECK_EQ_INT(pace_win_add(&w, 3, 10000), 0);
+	CHECK_EQ_INT(pace_win_add(&w, 3, 20000), 0);
+	CHECK_EQ_INT(pace_win_next(&w, 3, PACE_MIN_MS, 25000), 60000);
+	CHECK_EQ_INT(pace_win_next(&w, 4, PACE_MIN_MS, 25000), 25000); /* a higher limit: now */
+	CHECK_EQ_INT(pace_win_next(&w, 0, PACE_MIN_MS, 25000), 25000); /* off */
+	CHECK_EQ_INT(pace_win_add(&w, 3, 60000), 0);
+	CHECK_EQ_INT(pace_win_next(&w, 3, PACE_MIN_MS, 60000), 70000);
+	CHECK_EQ_INT(pace_win_count(&w, PACE_MIN_MS, 60000), 3); /* 10000, 20000, 60000 */
+	/* a lower limit keeps the newest sends */
+	CHECK_EQ_INT(pace_win_add(&w, 2, 61000), 0);
+	CHECK_EQ_INT(w.n, 2);
+	CHECK_EQ_INT(pace_win_next(&w, 2, PACE_MIN_MS, 61000), 120000);
+	pace_win_free(&w);
+}
+
+/* Greedy sends at the earliest time the windows allow, with random
+ * limits: every span of every length holds at most its limit, and no send
+ * could have left earlier (brute force over the history). */
+static void test_window_property(void)
+{
+	srand(1234);
+	for (int round = 0; round < 40; round++) {
+		struct pace_cfg c = { .enabled = true, .per_min = 1 + (uint32_t)(rand() % 7),
+				      .per_hour = 5 + (uint32_t)(rand() % 40), .per_day = 0 };
+		struct pace_state s = { 0 };
+		enum { N = 300 };
+		int64_t ts[N];
+		int64_t t = 0;
+		for (size_t i = 0; i < N; i++) {
+			t += (rand() % 4) * 7000; /* the caller's own arrival times */
+			int64_t at = pace_next(&c, &s, false, t);
+			/* earliest: each ms before `at` (in coarse steps, then exactly)
+			 * would break a window */
+			bool ok_at = brute_count(ts, i, PACE_MIN_MS, at) < c.per_min &&
+				     brute_count(ts, i, PACE_HOUR_MS, at) < c.per_hour;
+			CHECK(ok_at);
+			if (at > t) {
+				int64_t e = at - 1;
+				bool blocked = brute_count(ts, i, PACE_MIN_MS, e) >= c.per_min ||
+					       brute_count(ts, i, PACE_HOUR_MS, e) >= c.per_hour;
+				CHECK(blocked);
+			}
+			ts[i] = at;
+			CHECK_EQ_INT(pace_record(&c, &s, false, at, 0), 0);
+			t = at;
+		}
+		/* every span ending at a send */
+		for (size_t i = 0; i < N; i++) {
+			CHECK(brute_count(ts, N, PACE_MIN_MS, ts[i]) <= c.per_min);
+			CHECK(brute_count(ts, N, PACE_HOUR_MS, ts[i]) <= c.per_hour);
+		}
+		pace_state_free(&s);
+	}
+}
+
+static void test_warmup(void)
+{
+	struct pace_cfg c = { .enabled = true, .per_day = 200, .warm_start = 50, .warm_step = 50 };
+	CHECK_EQ_INT(pace_day_budget(&c, 123), 200); /* no start date: no warm-up */
+	c.warm_from_ms = 10 * PACE_DAY_MS;
+	CHECK_EQ_INT(pace_day_budget(&c, 5 * PACE_DAY_MS), 50); /* clock before the start */
+	CHECK_EQ_INT(pace_day_budget(&c, 10 * PACE_DAY_MS), 50);
+	CHECK_EQ_INT(pace_day_budget(&c, 11 * PACE_DAY_MS - 1), 50);
+	CHECK_EQ_INT(pace_day_budget(&c, 11 * PACE_DAY_MS), 100);
+	CHECK_EQ_INT(pace_day_budget(&c, 12 * PACE_DAY_MS + 5), 150);
+	CHECK_EQ_INT(pace_day_budget(&c, 13 * PACE_DAY_MS), 200);
+	CHECK_EQ_INT(pace_day_budget(&c, 400 * PACE_DAY_MS), 200);
+	c.warm_step = 0;
+	CHECK_EQ_INT(pace_day_budget(&c, 10 * PACE_DAY_MS), 200);
+	/* the day budget holds sends back on day 0 */
+	c.warm_step = 50;
+	c.warm_start = 2;
+	struct pace_state s = { 0 };
+	int64_t t0 = 10 * PACE_DAY_MS;
+	CHECK_EQ_INT(pace_record(&c, &s, false, t0, 0), 0);
+	CHECK_EQ_INT(pace_record(&c, &s, false, t0 + 1, 0), 0);
+	CHECK_EQ_INT(pace_next(&c, &s, false, t0 + 2), t0 + PACE_DAY_MS); /* budget 2 spent */
+	pace_state_free(&s);
+}
+
+static void test_aimd(void)
+{
+	struct pace_state s = { 0 };
+	int64_t t = 1000000;
+	CHECK(pace_factor(&s, t) == 1.0);
+	CHECK(!pace_signal(&s, t));
+	CHECK(pace_factor(&s, t) == 0.5);
+	CHECK_EQ_INT(pace_scaled(20, pace_factor(&s, t)), 10);
+	CHECK_EQ_INT(pace_scaled(1, 0.05), 1); /* never below one */
+	CHECK_EQ_INT(pace_scaled(0, 0.5), 0);  /* off stays off */
+	/* additive recovery: +0.1 per quiet minute, capped at 1 */
+	CHECK_EQ_INT(pace_scaled(100, pace_factor(&s, t + 3 * PACE_MIN_MS)), 80);
+	CHECK(pace_factor(&s, t + 30 * PACE_MIN_MS) == 1.0);
+	/* a second signal halves what the factor has become */
+	CHECK(!pace_signal(&s, t + 2 * PACE_MIN_MS));
+	CHECK_EQ_INT(pace_scaled(100, pace_factor(&s, t + 2 * PACE_MIN_MS)), 35);
+	/* the third within ten minutes pauses */
+	CHECK(pace_signal(&s, t + 4 * PACE_MIN_MS));
+	CHECK_EQ_INT(s.paused_until_ms, t + 4 * PACE_MIN_MS + PACE_PAUSE_MS);
+	struct pace_cfg c = { .enabled = true };
+	CHECK_EQ_INT(pace_next(&c, &s, false, t + 5 * PACE_MIN_MS), t + 4 * PACE_MIN_MS + PACE_PAUSE_MS);
+	/* signals further apart than the span do not pause */
+	struct pace_state s2 = { 0 };
+	for (int i = 0; i < 5; i++)
+		CHECK(!pace_signal(&s2, t + i * (PACE_STRIKE_SPAN_MS + 1)));
+	/* the factor scales the windows */
+	struct pace_cfg c2 = { .enabled = true, .per_min = 10 };
+	struct pace_state s3 = { 0 };
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ_INT(pace_record(&c2, &s3, false, t + i, 0), 0);
+	CHECK_EQ_INT(pace_next(&c2, &s3, false, t + 5), t + 5);
+	(void)pace_signal(&s3, t + 5); /* 10 -> 5 per minute */
+	CHECK_EQ_INT(pace_next(&c2, &s3, false, t + 5), t + PACE_MIN_MS);
+	pace_state_free(&s3);
+}
+
+static void test_first_and_gap(void)
+{
+	struct pace_cfg c = { .enabled = true, .first_per_day = 2, .gap_ms = 1000, .jitter_ms = 500 };
+	struct pace_state s = { 0 };
+	CHECK_EQ_INT(pace_record(&c, &s, true, 0, 1234), 0);
+	CHECK_EQ_INT(s.next_gap_ms, 1000 + 1234 % 501);
+	CHECK_EQ_INT(pace_next(&c, &s, false, 0), s.next_gap_ms);
+	CHECK_EQ_INT(pace_record(&c, &s, true, 5000, 0), 0);
+	CHECK_EQ_INT(pace_next(&c, &s, false, 7000), 7000);          /* known: free */
+	CHECK_EQ_INT(pace_next(&c, &s, true, 7000), PACE_DAY_MS);    /* first: budget spent */
+	c.enabled = false;
+	CHECK_EQ_INT(pace_next(&c, &s, true, 7000), 7000);
+	pace_state_free(&s);
+}
+
+static void test_cfg_json(void)
+{
+	struct pace_cfg c;
+	pace_cfg_defaults(&c);
+	char err[160];
+	json_t *in = json_pack("{s:i, s:i, s:b}", "perMinute", 20, "firstContactPerDay", 30, "enabled", 0);
+	CHECK_EQ_INT(pace_cfg_apply(&c, in, err, sizeof err), 0);
+	json_decref(in);
+	CHECK_EQ_INT(c.per_min, 20);
+	CHECK_EQ_INT(c.first_per_day, 30);
+	CHECK(!c.enabled);
+	json_t *out = pace_cfg_json(&c);
+	CHECK_EQ_INT(json_integer_value(json_object_get(out, "perMinute")), 20);
+	CHECK_EQ_INT(json_integer_value(json_object_get(out, "perDay")), 1000);
+	struct pace_cfg back;
+	pace_cfg_defaults(&back);
+	CHECK_EQ_INT(pace_cfg_apply(&back, out, err, sizeof err), 0);
+	CHECK(memcmp(&back, &c, sizeof c) == 0);
+	json_decref(out);
+	const char *bad[] = { "{\"perMinute\": -1}", "{\"perMinute\": 100001}", "{\"perMinute\": \"5\"}",
+			      "{\"warmupStart\": 0}", "{\"gapMs\": 3600001}", "{\"nope\": 1}",
+			      "{\"enabled\": 1}", "{\"warmupFrom\": -5}", "{\"perHour\": 1.5}" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		json_t *j = json_loads(bad[i], 0, NULL);
+		struct pace_cfg x = c;
+		err[0] = '\0';
+		CHECK(pace_cfg_apply(&x, j, err, sizeof err) != 0);
+		CHECK(err[0] != '\0');
+		json_decref(j);
+	}
+}
+
+static struct pace_msg *msg(int64_t seq, uint64_t jh, bool first)
+{
+	struct pace_msg *m = calloc(1, sizeof *m);
+	m->seq = seq;
+	m->jh = jh;
+	m->first = first;
+	return m;
+}
+
+/* Lanes: a first contact's followers wait behind it, join the other lane
+ * in seq order when it leaves; the ready head leaves first, ties to the
+ * older message. */
+static void test_lanes(void)
+{
+	struct pace_inst in = { 0 };
+	in.cfg.enabled = true;
+	in.cfg.first_per_day = 1;
+	CHECK_EQ_INT(pace_inst_add(&in, msg(1, 100, true)), 0);  /* first contact A */
+	CHECK_EQ_INT(pace_inst_add(&in, msg(2, 7, false)), 0);   /* known */
+	CHECK_EQ_INT(pace_inst_add(&in, msg(3, 100, false)), 0); /* follows A */
+	CHECK_EQ_INT(pace_inst_add(&in, msg(4, 200, true)), 0);  /* first contact B */
+	CHECK_EQ_INT(pace_inst_add(&in, msg(5, 7, false)), 0);
+	CHECK_EQ_INT(pace_inst_add(&in, msg(6, 200, false)), 0); /* follows B */
+	CHECK_EQ_INT(pace_inst_queued(&in), 6);
+	CHECK_EQ_INT(in.followers, 2);
+	int64_t order[6], at[6];
+	int64_t now = 1000;
+	for (int k = 0; k < 6; k++) {
+		int64_t r;
+		struct pace_lane *l = pace_pick(&in, now, &r);
+		CHECK(l != NULL);
+		if (!l)
+			break;
+		now = r > now ? r : now;
+		struct pace_msg *m = pace_take(&in, l);
+		order[k] = m->seq;
+		at[k] = now;
+		CHECK_EQ_INT(pace_record(&in.cfg, &in.st, m->first, now, 0), 0);
+		free(m);
+	}
+	/* A (1) first (older), then 2, 3 (A's follower, merged before 5), 5;
+	 * B waits a day for the first-contact budget, then its follower */
+	static const int64_t want[6] = { 1, 2, 3, 5, 4, 6 };
+	for (int k = 0; k < 6; k++)
+		CHECK_EQ_INT(order[k], want[k]);
+	CHECK_EQ_INT(at[3], 1000);
+	CHECK_EQ_INT(at[4], 1000 + PACE_DAY_MS);
+	CHECK_EQ_INT(pace_inst_queued(&in), 0);
+	pace_inst_clear(&in);
+	pace_state_free(&in.st);
+}
+
+/* The heap: the instance that may send first is on top; instances ready
+ * together are served round robin (least recently served first), so one
+ * with a long queue does not starve the others. */
+static void test_fair_heap(void)
+{
+	enum { NI = 3 };
+	struct pace_inst in[NI];
+	memset(in, 0, sizeof in);
+	struct pace_heap H = { 0 };
+	for (int i = 0; i < NI; i++) {
+		in[i].cfg.enabled = true;
+		int n = i == 0 ? 50 : 2; /* instance 0: a big queue */
+		for (int k = 0; k < n; k++)
+			CHECK_EQ_INT(pace_inst_add(&in[i], msg(i * 100 + k + 1, 1, false)), 0);
+		CHECK_EQ_INT(pace_inst_update(&H, &in[i], 0), 0);
+	}
+	uint64_t tick = 0;
+	int served[12];
+	for (int k = 0; k < 12; k++) {
+		struct pace_inst *top = H.v[0];
+		int64_t r;
+		struct pace_lane *l = pace_pick(top, 0, &r);
+		CHECK(l && r == 0);
+		free(pace_take(top, l));
+		top->served = ++tick;
+		served[k] = (int)(top - in);
+		CHECK_EQ_INT(pace_inst_update(&H, top, 0), 0);
+	}
+	/* 0,1,2 round robin while all have messages, then 0 alone */
+	static const int want[12] = { 0, 1, 2, 0, 1, 2, 0, 0, 0, 0, 0, 0 };
+	for (int k = 0; k < 12; k++)
+		CHECK_EQ_INT(served[k], want[k]);
+	/* a limit pushes an instance down the heap */
+	in[0].cfg.per_min = 1;
+	CHECK_EQ_INT(pace_record(&in[0].cfg, &in[0].st, false, 0, 0), 0);
+	CHECK_EQ_INT(pace_inst_update(&H, &in[0], 0), 0);
+	CHECK_EQ_INT(H.v[0]->ready, PACE_MIN_MS);
+	for (int i = 0; i < NI; i++) {
+		pace_heap_remove(&H, &in[i]);
+		pace_inst_clear(&in[i]);
+		pace_state_free(&in[i].st);
+	}
+	CHECK_EQ_INT(H.n, 0);
+	free(H.v);
+}
+
+/* The store's side: a held-back send with its payload, released (payload
+ * gone, kept for the windows), a straight send's row, the load by time,
+ * "never talked to?", and the prune after a day. */
+static void test_store(void)
+{
+	char dir[] = "/tmp/pace-store-XXXXXX";
+	if (!mkdtemp(dir))
+		return;
+	char path[256];
+	snprintf(path, sizeof path, "%s/w.db", dir);
+	wa_store *st = NULL;
+	int64_t id = 0, seq1 = 0, seq2 = 0;
+	CHECK_EQ_INT(wa_store_open(path, NULL, &st), 0);
+	CHECK_EQ_INT(wa_store_instance_create(st, "p", &id), 0);
+	bool known = true;
+	CHECK_EQ_INT(wa_store_pace_known(st, id, "1@s.whatsapp.net", &known), 0);
+	CHECK(!known);
+	wa_store_pace_row r = { .first = true, .created_ms = 1000, .not_before_ms = 1000 };
+	snprintf(r.key_id, sizeof r.key_id, "3EB0AA");
+	snprintf(r.jid, sizeof r.jid, "1@s.whatsapp.net");
+	CHECK_EQ_INT(wa_store_pace_put(st, id, &r, "{\"text\":\"a\"}", 12, &seq1), 0);
+	snprintf(r.key_id, sizeof r.key_id, "3EB0BB");
+	r.first = false;
+	CHECK_EQ_INT(wa_store_pace_put(st, id, &r, "{\"text\":\"b\"}", 12, &seq2), 0);
+	CHECK(seq2 > seq1);
+	CHECK_EQ_INT(wa_store_pace_known(st, id, "1@s.whatsapp.net", &known), 0);
+	CHECK(known);
+	char *p = NULL;
+	size_t len = 0;
+	CHECK_EQ_INT(wa_store_pace_payload(st, seq1, &p, &len), 0);
+	CHECK_EQ_STR(p, "{\"text\":\"a\"}");
+	wa_store_free(p, len);
+	CHECK_EQ_INT(wa_store_pace_released(st, seq1, 5000), 0);
+	CHECK_EQ_INT(wa_store_pace_payload(st, seq1, &p, &len), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_pace_note(st, id, "2@s.whatsapp.net", true, 6000), 0);
+	wa_store_pace_row *rows = NULL;
+	size_t n = 0;
+	CHECK_EQ_INT(wa_store_pace_load(st, id, 0, &rows, &n), 0);
+	CHECK_EQ_INT(n, 3);
+	if (n == 3) {
+		CHECK(rows[0].seq == seq1 && rows[0].state == 1 && rows[0].sent_ms == 5000 && rows[0].first);
+		CHECK(rows[1].seq == seq2 && rows[1].state == 0 && !strcmp(rows[1].key_id, "3EB0BB"));
+		CHECK(rows[2].state == 1 && rows[2].sent_ms == 6000 && rows[2].first);
+	}
+	free(rows);
+	CHECK_EQ_INT(wa_store_pace_load(st, id, 5500, &rows, &n), 0); /* queued + sent after 5500 */
+	CHECK_EQ_INT(n, 2);
+	free(rows);
+	CHECK_EQ_INT(wa_store_pace_prune(st, 5500), 0);
+	CHECK_EQ_INT(wa_store_pace_load(st, id, 0, &rows, &n), 0);
+	CHECK_EQ_INT(n, 2); /* the released one before 5500 is gone; the queued one stays */
+	free(rows);
+	wa_store_close(st);
+	char f[300];
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	for (int k = 0; k < 3; k++) {
+		snprintf(f, sizeof f, "%s%s", path, sfx[k]);
+		unlink(f);
+	}
+	rmdir(dir);
+}
+
+int main(void)
+{
+	test_store();
+	test_lanes();
+	test_fair_heap();
+	test_window_exact();
+	test_window_property();
+	test_warmup();
+	test_aimd();
+	test_first_and_gap();
+	test_cfg_json();
+	return check_exit("pace_limits");
+}

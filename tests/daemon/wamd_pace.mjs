@@ -1,0 +1,396 @@
+// Send pacing end to end against wasim (suite e2e), on wamd's test clock
+// (WAMD_TEST_CLOCK_MS; POST /wamd/testClock moves it), so a day of
+// schedule runs in seconds:
+//   1,000 sendText to 200 numbers never talked to (PACE_MESSAGES and
+//   PACE_RECIPIENTS change that; 300 to 60 runs ~3x faster), 20/min and 30 first
+//   contacts a day: every message leaves at the time an independent model
+//   of the rules gives (first-contact lane, followers behind their first
+//   contact, FIFO, earliest ready first), no minute holds more than 20 and
+//   no day more than 30 first contacts, the queue route's expected times
+//   are those times, and wasim's receive side sees each step's releases and
+//   nothing early; every number's phone gets its messages once, in order.
+//   A SIGKILL restart in the middle keeps the schedule and loses or
+//   duplicates nothing.
+//   A second instance (5/min) sends while the first holds a big queue:
+//   its messages leave within its own limits, unaffected by the other.
+//   wasim's ack_error fault (429) slows the instance down (AIMD, an event),
+//   three in ten minutes pause it, and it recovers. On the real clock, the
+//   scheduler's own timer releases sends at their gap.
+// argv: [node, script, wamd, wasim]
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { checkRecordedAnswers } from './openapi/answers.mjs';
+import { startWasim, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+
+watchdog(280);
+const [wamdExe, wasimExe] = process.argv.slice(2);
+const KEY = 'wasim-pace-key-71c2';
+const W1 = '15550011000';
+const W2 = '15550012000';
+const R = Number(process.env.PACE_RECIPIENTS || 200);
+const N = Number(process.env.PACE_MESSAGES || 1000);
+const PER_MIN = 20;
+const FIRST_PER_DAY = 30;
+const MIN = 60000;
+const DAY = 86400000;
+const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
+const rcpt = (k) => `1555002${String(1000 + k).padStart(4, '0')}`;
+
+const freePort = () => new Promise((res) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
+});
+
+const sim = await startWasim(wasimExe);
+for (const p of [W1, W2, ...Array.from({ length: R }, (_, k) => rcpt(k))]) {
+  const r = await sim.api('POST', '/_sim/accounts', { phone: p });
+  check(r.status === 201, `wasim account ${p}`);
+}
+
+const data = tmpDir('wamd-pace-');
+const port = await freePort();
+let wamdLog = '';
+let wamd;
+const startWamd = (clockMs) => {
+  const env = { ...process.env, WAMD_PACING: 'on', WAMD_TEST_CLOCK_MS: String(clockMs) }; // '': the real clock
+  const p = spawn(wamdExe, ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
+    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  p.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
+  return p;
+};
+process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
+const answers = [];
+const api = async (method, p, body) => {
+  const res = await fetch(`http://127.0.0.1:${port}${p}`, {
+    method, headers: { apikey: KEY, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const t = await res.text();
+  const json = t ? JSON.parse(t) : null;
+  if (json !== null) answers.push({ method, path: p, status: res.status, body: json });
+  return { status: res.status, json };
+};
+const dumpOnFail = (cond, msg) => { if (!cond) process.stderr.write(wamdLog.slice(-6000)); check(cond, msg); };
+const up = async () => {
+  for (let i = 0; i < 200; i++) {
+    try { if ((await api('GET', '/')).status === 200) return; } catch { /* not yet */ }
+    await sleep(50);
+  }
+  check(false, 'wamd answers');
+};
+const waitOpen = async (name) => {
+  for (let i = 0; i < 300; i++) {
+    if ((await api('GET', `/instance/connectionState/${name}`)).json?.instance?.state === 'open') return true;
+    await sleep(100);
+  }
+  return false;
+};
+const pair = async (name, phone) => {
+  const r = await api('POST', '/instance/create', { instanceName: name, integration: 'WHATSAPP-BAILEYS', qrcode: true });
+  dumpOnFail(r.status === 201, `${name} created (${r.status})`);
+  let qr = r.json.qrcode?.code;
+  if (!qr) qr = (await api('GET', `/instance/connect/${name}`)).json.code;
+  check((await sim.api('POST', '/_sim/scan', { phone, qr })).status === 200, `${name}: QR scanned`);
+  dumpOnFail(await waitOpen(name), `${name} open`);
+};
+// message stanzas wamd's device (of account phone) sent to wasim
+const stanzasFrom = async (phone) => {
+  const a = (await sim.api('GET', `/_sim/accounts/${phone}`)).json;
+  return a.devices.filter((d) => d.device !== 0).reduce((s, d) => s + (d.msgs_in || 0), 0);
+};
+const waitStanzas = async (phone, n, what) => {
+  for (let i = 0; i < 600; i++) {
+    if (await stanzasFrom(phone) >= n) return true;
+    await sleep(50);
+  }
+  dumpOnFail(false, `${what}: wasim got ${await stanzasFrom(phone)} of ${n} stanzas`);
+  return false;
+};
+let vnow = T0;
+let q;
+const advanceTo = async (t) => {
+  const r = await api('POST', '/wamd/testClock', { nowMs: t });
+  dumpOnFail(r.status === 200 && r.json.nowMs === t, `test clock at ${t - T0} (${r.status} ${JSON.stringify(r.json).slice(0, 200)})`);
+  vnow = t;
+  return r.json.released;
+};
+
+// ---- an independent model of the rules: when each message leaves ----
+// windows by brute force over the send history; lanes: first contacts
+// (FIFO), followers wait behind their number's queued first contact, then
+// join the other lane in enqueue order; the head that is ready first
+// leaves, ties to the older message.
+const model = (msgs, t0) => {
+  const sends = []; // {t, first}
+  const seen = new Set();
+  const allowed = (t, first) => sends.filter((s) => s.t > t - MIN && s.t <= t).length < PER_MIN &&
+    (!first || sends.filter((s) => s.first && s.t > t - DAY && s.t <= t).length < FIRST_PER_DAY);
+  const earliest = (from, first) => {
+    const cands = [from, ...sends.map((s) => s.t + MIN), ...sends.filter((s) => s.first).map((s) => s.t + DAY)]
+      .filter((c) => c >= from).sort((a, b) => a - b);
+    for (const c of cands) if (allowed(c, first)) return c;
+    return Infinity;
+  };
+  const known = []; const firstQ = []; const leaders = new Map();
+  const at = new Map();
+  let queued = 0;
+  for (const m of msgs) {
+    const first = !seen.has(m.jid);
+    seen.add(m.jid);
+    m.first = first;
+    if (queued === 0 && allowed(t0, first)) { sends.push({ t: t0, first }); at.set(m.i, t0); continue; }
+    queued++;
+    m.seq = queued;
+    if (leaders.has(m.jid)) leaders.get(m.jid).followers.push(m);
+    else if (first) { m.followers = []; leaders.set(m.jid, m); firstQ.push(m); } else known.push(m);
+  }
+  let cur = t0;
+  while (known.length || firstQ.length) {
+    const rk = known.length ? earliest(cur, known[0].first) : Infinity;
+    const rf = firstQ.length ? earliest(cur, true) : Infinity;
+    const takeF = rf < rk || (rf === rk && firstQ[0].seq < known[0].seq);
+    const m = takeF ? firstQ.shift() : known.shift();
+    const t = takeF ? rf : rk;
+    sends.push({ t, first: m.first });
+    at.set(m.i, t);
+    if (takeF) { leaders.delete(m.jid); known.push(...m.followers); known.sort((a, b) => a.seq - b.seq); }
+    cur = t;
+  }
+  return at;
+};
+
+try {
+  wamd = startWamd(T0);
+  await up();
+  await pair('p1', W1);
+  await pair('p2', W2);
+  // defaults first: a fresh instance paces with the safe ones
+  let r = await api('GET', '/wamd/pace/p1');
+  check(r.status === 200 && r.json.enabled === true && r.json.perMinute === 8 && r.json.firstContactPerDay === 20 &&
+    r.json.warmupStart === 50 && r.json.warmupFrom === T0, `p1: default pacing (${JSON.stringify(r.json)})`);
+  r = await api('POST', '/wamd/pace/p1', { perMinute: PER_MIN, perHour: 0, perDay: 0, firstContactPerDay: FIRST_PER_DAY,
+    warmupStep: 0, gapMs: 0, jitterMs: 0 });
+  check(r.status === 201 && r.json.perMinute === PER_MIN && r.json.gapMs === 0, `p1: pacing set (${r.status})`);
+  r = await api('POST', '/wamd/pace/p1', { perMinute: -3 });
+  check(r.status === 400, `p1: a bad setting is refused (${r.status})`);
+  r = await api('POST', '/wamd/pace/p2', { perMinute: 5, perHour: 0, perDay: 0, warmupStep: 0, gapMs: 0, jitterMs: 0 });
+  check(r.status === 201, 'p2: pacing set');
+
+  // ---- N messages to R new numbers, all at T0 ----
+  const msgs = [];
+  for (let i = 0; i < N; i++) {
+    const k = i % R;
+    r = await api('POST', '/message/sendText/p1', { number: rcpt(k), text: `m${i}` });
+    dumpOnFail(r.status === 201 && r.json.key?.id && r.json.status === 'PENDING', `sendText ${i} (${r.status})`);
+    msgs.push({ i, jid: `${rcpt(k)}@s.whatsapp.net`, id: r.json.key.id, k });
+  }
+  const expect = model(msgs, T0);
+  const straight = msgs.filter((m) => expect.get(m.i) === T0 && !m.seq);
+  check(straight.length === PER_MIN, `the first ${PER_MIN} left at once (no limit held them): ${straight.length}`);
+  await waitStanzas(W1, PER_MIN, 'straight sends');
+  check(await stanzasFrom(W1) === PER_MIN, 'nothing else left early');
+
+  // the queue route: positions and expected times are the model's
+  r = await api('GET', '/wamd/paceQueue/p1?limit=1000');
+  check(r.status === 200 && r.json.queued === N - PER_MIN, `queue of ${r.json?.queued}`);
+  const byId = new Map(msgs.map((m) => [m.id, m]));
+  let qok = r.json.messages.length === N - PER_MIN;
+  let pos = 1; let prev = 0;
+  for (const q of r.json.messages) {
+    const m = byId.get(q.id);
+    if (!m || q.position !== pos++ || q.expectedAtMs !== expect.get(m.i) || q.expectedAtMs < prev ||
+      q.firstContact !== (m.first && !!m.followers)) { qok = false; console.error(`# queue entry ${JSON.stringify(q)} vs model ${m && expect.get(m.i)}`); break; }
+    prev = q.expectedAtMs;
+  }
+  check(qok, 'paceQueue: every position and expected time as the model');
+  r = await api('GET', '/wamd/paceQueue/p1?limit=0');
+  check(r.status === 400, 'paceQueue: limit 0 refused');
+
+  // ---- p2 sends 7 while p1 holds its queue: 5 at once, 2 a minute later ----
+  const p2ids = [];
+  for (let i = 0; i < 7; i++) {
+    r = await api('POST', '/message/sendText/p2', { number: rcpt(i), text: `p2-${i}` });
+    check(r.status === 201, `p2 sendText ${i}`);
+    p2ids.push(r.json.key.id);
+  }
+  await waitStanzas(W2, 5, 'p2: five at once');
+  const metrics = async () => {
+    const prom = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { apikey: KEY } }).then((x) => x.text());
+    const v = (n) => Number((prom.match(new RegExp(`^wamd_pace_${n} (\\d+)`, 'm')) || [])[1]);
+    return { queued: v('queued'), sent: v('sent_total'), deferred: v('deferred_total'), throttled: v('throttled_total') };
+  };
+  let mt = await metrics();
+  check(mt.queued === N - PER_MIN + 2 && mt.deferred === N - PER_MIN + 2 && mt.sent === PER_MIN + 5 && mt.throttled === 0,
+    `metrics while queued: ${JSON.stringify(mt)}`);
+
+  const released = new Map(); // id -> atMs
+  const record = (list) => { for (const x of list) { check(!released.has(x.id), `released once: ${x.id}`); released.set(x.id, x.atMs); } };
+  // ---- the clock moves from one expected send time to the next: at each,
+  // exactly the messages the model gives leave, and wasim receives them
+  // before the clock moves on; a SIGKILL restart after the fifth ----
+  const due = [...new Set(msgs.map((m) => expect.get(m.i)).filter((t) => t > T0))].sort((a, b) => a - b);
+  let cum = PER_MIN;
+  let restarted = false;
+  let restartAt = 0;
+  for (let s = 0; s < due.length; s++) {
+    const t = due[s];
+    if (t >= T0 + DAY && due[s - 1] < T0 + DAY) {
+      // a day's first contacts are spent: the blocked ones and their
+      // followers wait for the day window, and nothing leaves before it
+      const waiting = msgs.filter((m) => expect.get(m.i) >= T0 + DAY).length;
+      r = await api('GET', '/wamd/pace/p1');
+      check(r.json.state.queued === waiting && r.json.state.firstContactsLastDay === FIRST_PER_DAY,
+        `a day's first contacts spent, ${waiting} wait (${JSON.stringify(r.json.state)})`);
+      check((await advanceTo(T0 + DAY - 1)).length === 0, 'nothing leaves before the day window opens');
+    }
+    const rel = await advanceTo(t);
+    record(rel);
+    const mine = rel.filter((x) => x.instance === 'p1');
+    const want = msgs.filter((m) => expect.get(m.i) === t).map((m) => m.id).sort();
+    check(JSON.stringify(mine.map((x) => x.id).sort()) === JSON.stringify(want) && mine.every((x) => x.atMs === t),
+      `at +${(t - T0) / 1000}s exactly the model's ${want.length} left (${mine.length})`);
+    if (t === T0 + MIN) {
+      const p2rel = rel.filter((x) => x.instance === 'p2');
+      check(p2rel.length === 2 && p2rel.every((x) => x.atMs === T0 + MIN && p2ids.includes(x.id)),
+        `p2: its other 2 left at T0+1min, beside p1's ${mine.length} (${JSON.stringify(p2rel)})`);
+      await waitStanzas(W2, 7, 'p2: all seven');
+    }
+    cum += mine.length;
+    await waitStanzas(W1, cum, `at +${(t - T0) / 1000}s`);
+    if (!restarted) check(await stanzasFrom(W1) === cum, `at +${(t - T0) / 1000}s: wasim got exactly what was released`);
+    if (s === Math.min(4, due.length - 2)) {
+      restarted = true;
+      restartAt = vnow;
+      wamd.kill('SIGKILL');
+      await new Promise((res) => wamd.once('exit', res));
+      wamd = startWamd(vnow);
+      await up();
+      dumpOnFail(await waitOpen('p1'), 'p1 open again after SIGKILL');
+      r = await api('GET', '/wamd/paceQueue/p1?limit=1000');
+      const left = msgs.filter((m) => !released.has(m.id) && expect.get(m.i) > T0);
+      check(r.json.queued === left.length, `after the restart: ${r.json.queued} queued, ${left.length} expected`);
+      check(r.json.messages.every((q) => q.expectedAtMs === expect.get(byId.get(q.id).i)),
+        'after the restart: the same expected times');
+    }
+  }
+  await waitStanzas(W1, N, `all ${N}`);
+  check(restarted, 'restarted in the middle');
+
+  // ---- every message at its model time; windows by brute force ----
+  let bad = 0;
+  const times = [];
+  for (const m of msgs) {
+    const t = expect.get(m.i) === T0 && !released.has(m.id) ? T0 : released.get(m.id);
+    if (t !== expect.get(m.i)) { if (bad++ < 5) console.error(`# m${m.i}: left at ${t - T0}, model ${expect.get(m.i) - T0}`); }
+    times.push({ t, first: m.first });
+  }
+  check(bad === 0, `all ${N} messages left exactly at the model's times (${bad} off)`);
+  let over = 0;
+  for (const { t } of times) {
+    if (times.filter((x) => x.t > t - MIN && x.t <= t).length > PER_MIN) over++;
+    if (times.filter((x) => x.first && x.t > t - DAY && x.t <= t).length > FIRST_PER_DAY) over++;
+  }
+  check(over === 0, 'no minute over 20, no day over 30 first contacts');
+  if (R > FIRST_PER_DAY) check(Math.max(...times.map((x) => x.t)) > T0 + DAY, 'the blocked first contacts left on later days');
+  // the receive side: each phone got its messages once, in order
+  let recvBad = 0;
+  for (let k = 0; k < R; k++) {
+    const want = msgs.filter((m) => m.k === k).map((m) => `m${m.i}`);
+    let got = [];
+    // the server has every stanza; its delivery to the phone may still be under way
+    for (let w = 0; w < 200; w++) {
+      got = (await sim.api('GET', `/_sim/accounts/${rcpt(k)}/messages`)).json.messages
+        .filter((x) => x.from.startsWith(W1) && (x.kind === 'message' || x.kind === 'duplicate'));
+      if (got.length >= want.length) break;
+      await sleep(25);
+    }
+    if (JSON.stringify(got.map((x) => x.text)) !== JSON.stringify(want) || got.some((x) => x.kind === 'duplicate')) {
+      if (recvBad++ < 3) console.error(`# ${rcpt(k)} got ${JSON.stringify(got.map((x) => [x.text, x.kind]))}, want ${want}`);
+    }
+  }
+  check(recvBad === 0, `every number got its ${N / R} messages once, in order (${recvBad} wrong)`);
+  mt = await metrics(); // counters restart with the process (Prometheus counter semantics)
+  const after = msgs.filter((m) => expect.get(m.i) > restartAt).length;
+  check(mt.queued === 0 && mt.sent === after, `metrics at the end: ${JSON.stringify(mt)}, ${after} released since the restart`);
+
+  // ---- rate-limit answers: AIMD, an event, a pause, recovery ----
+  r = await api('POST', '/wamd/pace/p2', { perMinute: 10 });
+  const dev2 = (await sim.api('GET', `/_sim/accounts/${W2}`)).json.devices.find((d) => d.device !== 0).device;
+  r = await sim.api('POST', '/_sim/fault', { phone: W2, device: dev2, action: 'ack_error', code: 429, count: 3 });
+  check(r.status === 200, `wasim ack_error fault (${r.status} ${JSON.stringify(r.json)})`);
+  const t1 = vnow + 10 * MIN;
+  await advanceTo(t1);
+  r = await api('POST', '/message/sendText/p2', { number: rcpt(0), text: 'rl-1' });
+  check(r.status === 201, 'p2: send into the fault');
+  const waitFactor = async (pred, what) => {
+    for (let i = 0; i < 200; i++) {
+      const st = (await api('GET', '/wamd/pace/p2')).json.state;
+      if (pred(st)) return st;
+      await sleep(50);
+    }
+    check(false, what);
+    return null;
+  };
+  let st = await waitFactor((s) => s.factor === 0.5, 'p2: one 429 halves its limits');
+  await advanceTo(vnow + 1000);
+  r = await api('POST', '/message/sendText/p2', { number: rcpt(0), text: 'rl-2' });
+  st = await waitFactor((s) => s.factor === 0.25, 'p2: a second 429 halves them again');
+  await advanceTo(vnow + 1000);
+  r = await api('POST', '/message/sendText/p2', { number: rcpt(0), text: 'rl-3' });
+  // halved twice, 10/min became 2/min: rl-3 waits for the minute window
+  q = (await api('GET', '/wamd/paceQueue/p2')).json;
+  check(q.queued === 1 && q.messages[0].expectedAtMs === t1 + MIN, `p2: rl-3 held by the lowered limit (${JSON.stringify(q.messages)})`);
+  const rl3 = await advanceTo(q.messages[0].expectedAtMs);
+  check(rl3.length === 1 && rl3[0].instance === 'p2', 'p2: rl-3 released at its expected time');
+  st = await waitFactor((s) => s.pausedUntil > 0, 'p2: three 429s in ten minutes pause it');
+  check(st && st.pausedUntil === vnow + 30 * MIN, `p2: paused for 30 minutes (${JSON.stringify(st)})`);
+  r = await api('POST', '/message/sendText/p2', { number: rcpt(1), text: 'after-pause' });
+  check(r.status === 201, 'p2: a send while paused is queued');
+  const q2 = (await api('GET', '/wamd/paceQueue/p2')).json;
+  check(q2.queued === 1 && q2.messages[0].expectedAtMs === st.pausedUntil, `p2: it waits for the pause (${JSON.stringify(q2)})`);
+  const before = await stanzasFrom(W2);
+  const rel = await advanceTo(st.pausedUntil);
+  check(rel.length === 1 && rel[0].atMs === st.pausedUntil, 'p2: released when the pause ends');
+  await waitStanzas(W2, before + 1, 'p2: the send after the pause');
+  st = (await api('GET', '/wamd/pace/p2')).json.state;
+  check(st.factor === 1, `p2: limits back to full after quiet minutes (${st.factor})`);
+  check((await metrics()).throttled === 3, 'metrics: 3 throttled');
+
+  // ---- the real clock: the scheduler's own timer releases on time ----
+  wamd.kill('SIGTERM');
+  let code = await new Promise((res) => wamd.once('exit', (c, sg) => res(c ?? sg)));
+  check(code === 0, `wamd exits cleanly on SIGTERM (${code})`);
+  wamd = startWamd('');
+  await up();
+  dumpOnFail(await waitOpen('p2'), 'p2 open on the real clock');
+  r = await api('POST', '/wamd/testClock', { advanceMs: 1 });
+  check(r.status === 404, `the test clock is off without WAMD_TEST_CLOCK_MS (${r.status})`);
+  r = await api('POST', '/wamd/pace/p2', { perMinute: 0, gapMs: 1500, jitterMs: 0 });
+  check(r.status === 201, 'p2: a 1.5 s gap');
+  const base = await stanzasFrom(W2);
+  const tSend = Date.now();
+  // a location is not held back yet, but it counts: the texts keep the gap after it
+  r = await api('POST', '/message/sendLocation/p2', { number: rcpt(1), latitude: -19.93, longitude: -43.93, name: 'x', address: 'y' });
+  check(r.status === 201, `p2: sendLocation (${r.status})`);
+  for (let i = 0; i < 3; i++) check((await api('POST', '/message/sendText/p2', { number: rcpt(1), text: `rt-${i}` })).status === 201, `p2: real-clock send ${i}`);
+  q = (await api('GET', '/wamd/paceQueue/p2')).json;
+  check(q.queued === 3 && q.messages[1].expectedAtMs - q.messages[0].expectedAtMs === 1500 &&
+    q.messages[2].expectedAtMs - q.messages[1].expectedAtMs === 1500,
+    `p2: the three texts wait, 1.5 s apart (${JSON.stringify(q.messages.map((x) => x.expectedAtMs - tSend))})`);
+  const arrivals = [];
+  for (let i = 0; i < 300 && arrivals.length < 4; i++) {
+    const n = await stanzasFrom(W2) - base;
+    while (arrivals.length < n) arrivals.push(Date.now() - tSend);
+    await sleep(25);
+  }
+  check(arrivals.length === 4 && arrivals[1] >= 1400 && arrivals[2] >= 2900 && arrivals[3] >= 4400 && arrivals[3] < 8000,
+    `p2: the timer released them 1.5 s apart (arrivals at ${arrivals} ms)`);
+  await checkRecordedAnswers(api, answers, check, ['GET /wamd/pace/{instance}', 'POST /wamd/pace/{instance}',
+    'GET /wamd/paceQueue/{instance}', 'POST /wamd/testClock', 'POST /message/sendText/{instance}']);
+  wamd.kill('SIGTERM');
+  code = await new Promise((res) => wamd.once('exit', (c, sg) => res(c ?? sg)));
+  if (code !== 0) process.stderr.write(wamdLog.slice(-5000));
+  check(code === 0, `wamd exits cleanly on SIGTERM, nothing leaked (${code})`);
+} finally {
+  try { wamd.kill('SIGTERM'); } catch { /* gone */ }
+  await sim.stop();
+}
