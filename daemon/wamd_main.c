@@ -273,6 +273,7 @@ static const struct wamd_engine_events wamd_events = {
 	.contact = wamd_on_contact,
 	.chat = wamd_on_chat,
 	.push_name = wamd_on_push_name,
+	.history = wamd_on_history,
 	.wire = wamd_lat_on_wire,
 	.numbers_done = wamd_numbers_done,
 	.group = wamd_on_group,
