@@ -51,6 +51,11 @@ uint64_t wa_hs_parser_convs(const wa_hs_parser *p)
 	return p->counts[WA_HS_F_CONVERSATION];
 }
 
+size_t wa_hs_parser_buffered(const wa_hs_parser *p)
+{
+	return p->cap;
+}
+
 static bool wanted(uint32_t f)
 {
 	return f == WA_HS_F_CONVERSATION || f == WA_HS_F_PUSHNAME || f == WA_HS_F_LID_MAPPING;

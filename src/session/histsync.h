@@ -45,6 +45,8 @@ int wa_hs_parser_feed(wa_hs_parser *p, const uint8_t *data, size_t len) WA_MUST_
 int wa_hs_parser_end(wa_hs_parser *p) WA_MUST_CHECK;
 /* Conversations seen so far (skipped ones included). */
 uint64_t wa_hs_parser_convs(const wa_hs_parser *p);
+/* The record buffer's size: what the parser holds at most. */
+size_t wa_hs_parser_buffered(const wa_hs_parser *p);
 
 /* zlib stream in front of a parser: compressed bytes in, any split. */
 typedef struct wa_hs_inflate wa_hs_inflate;
