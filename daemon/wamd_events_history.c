@@ -9,6 +9,8 @@
 #include "wamd.h"
 #include "wamd_events.h"
 
+#define WAMD_HIST_HOOK_MAX 200
+
 static json_t *chats_of(struct wamd_tenant *t, json_t *chats)
 {
 	json_t *arr = json_array();
@@ -80,8 +82,18 @@ void wamd_on_history(struct wamd_tenant *t, const char *sync_type, unsigned chun
 		wamd_emit(t, "CHATS_SET", chats_of(t, chats));
 	if (json_array_size(contacts))
 		wamd_emit(t, "CONTACTS_UPSERT", contacts_of(t, contacts));
-	if (json_array_size(msgs))
-		wamd_emit(t, "MESSAGES_SET", messages_of(t, msgs));
+	if (json_array_size(msgs)) {
+		/* a batch is up to 2,000 messages: webhooks of WAMD_HIST_HOOK_MAX
+		 * records keep each under the queue's size limit */
+		json_t *all = messages_of(t, msgs);
+		for (size_t i = 0; i < json_array_size(all); i += WAMD_HIST_HOOK_MAX) {
+			json_t *part = json_array();
+			for (size_t k = i; k < i + WAMD_HIST_HOOK_MAX && k < json_array_size(all); k++)
+				json_array_append(part, json_array_get(all, k));
+			wamd_emit(t, "MESSAGES_SET", part);
+		}
+		json_decref(all);
+	}
 	LOGI("instance %s: history %s chunk %u: %zu chats, %zu contacts, %zu messages, %u%%%s", t->name,
 		sync_type ? sync_type : "?", chunk_order, json_array_size(chats), json_array_size(contacts),
 		json_array_size(msgs), progress, last ? " (chunk done)" : "");

@@ -29,7 +29,8 @@
 #include "util/log.h"
 
 #define MOD "history"
-#define HIST_TICK_IN (256u << 10)   /* compressed bytes per loop turn */
+#define HIST_TICK_IN (256u << 10)   /* compressed bytes per loop turn at most */
+#define HIST_PIECE (16u << 10)      /* fed at a time: a turn ends after a batch commit */
 #define HIST_BATCH_MSGS 2000
 #define HIST_BATCH_CHATS 200
 #define HIST_BLOB_MAX (1ull << 30)
@@ -47,6 +48,7 @@ struct hjob {
 	int sync_type;
 	unsigned chunk_order, progress;
 	bool in_tx;
+	bool committed;              /* a batch was committed this turn */
 	json_t *chats, *contacts, *msgs;
 	size_t batch_convs;
 };
@@ -150,6 +152,7 @@ static int flush(wa_session *s, struct hjob *j, bool last)
 	free(kj);
 	free(mj);
 	j->in_tx = false;
+	j->committed = true;
 	if (rc == 0)
 		rc = wa_store_commit(s->store);
 	else
@@ -383,26 +386,26 @@ static void tick(wa_session *s)
 		return;
 	int rc = 0;
 	bool eof = false;
-	if (j->fd < 0) {
-		size_t n = j->in_len - j->in_off;
-		if (n > HIST_TICK_IN)
-			n = HIST_TICK_IN;
-		rc = wa_hs_inflate_feed(j->z, j->in + j->in_off, n);
-		j->in_off += n;
-		eof = j->in_off == j->in_len;
-	} else {
-		uint8_t buf[WA_MEDIA_IO];
-		size_t total = 0;
-		while (rc == 0 && total < HIST_TICK_IN) {
-			size_t got = 0;
+	size_t total = 0;
+	uint8_t buf[HIST_PIECE];
+	/* one commit per loop turn, so the loop (and an API reading the
+	 * store) gets its turn between batches */
+	j->committed = false;
+	while (rc == 0 && !eof && !j->committed && total < HIST_TICK_IN) {
+		size_t got = 0;
+		if (j->fd < 0) {
+			got = j->in_len - j->in_off < HIST_PIECE ? j->in_len - j->in_off : HIST_PIECE;
+			rc = got ? wa_hs_inflate_feed(j->z, j->in + j->in_off, got) : 0;
+			j->in_off += got;
+			eof = j->in_off == j->in_len;
+		} else {
 			rc = wa_media_read_some(j->fd, buf, sizeof buf, &got);
-			if (rc || got == 0) {
-				eof = rc == 0;
-				break;
-			}
-			total += got;
-			rc = wa_hs_inflate_feed(j->z, buf, got);
+			if (rc == 0 && got == 0)
+				eof = true;
+			else if (rc == 0)
+				rc = wa_hs_inflate_feed(j->z, buf, got);
 		}
+		total += got;
 	}
 	if (rc == 0 && eof)
 		rc = wa_hs_inflate_end(j->z);
