@@ -43,7 +43,8 @@ int wa_media_conn_ensure(wa_session *s, wa_media_conn_fn fn, void *user) WA_MUST
 
 /* A blob named by a direct path and its hashes (history and app-state
  * blobs), downloaded from media_conn's first host (fetch it first) and
- * decrypted to dest_path as wa_session_download_media does. */
+ * decrypted to dest_path as wa_session_download_media does, without its
+ * fsync: the file is scratch, read once and deleted. */
 typedef struct wa_media_blob {
 	const char *direct_path;
 	uint8_t media_key[32], file_sha256[32], file_enc_sha256[32];
