@@ -90,15 +90,17 @@ if (withBaileys !== '0') {
   const finished = new Promise((res) => { done = res; });
   const c = new Client(sim, 'bench-hist', { tls: true, sockOpts: { syncFullHistory: true, shouldSyncHistoryMessage: () => true } });
   await c.start();
-  c.sock.ev.on('messaging-history.set', ({ messages }) => {
-    got += messages.length;
-    if (got >= MSGS) done();
-  });
   await c.waitQr();
   const before = process.memoryUsage().rss / 1024;
   const s = sampler(process.pid);
   t0 = Date.now();
   await sim.api('POST', '/_sim/scan', { phone, qr: c.qrs[0] });
+  // the socket after the 515 restart gets the history (the phone waits 1 s)
+  await c.waitOpen(1, 30000);
+  c.sock.ev.on('messaging-history.set', ({ messages }) => {
+    got += messages.length;
+    if (got >= MSGS) done();
+  });
   await Promise.race([finished, sleep(600000)]);
   const secs = (Date.now() - t0) / 1000;
   s.stop = true;
