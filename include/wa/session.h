@@ -106,7 +106,9 @@ enum wa_event_type {
 	                           * u.push_name; stored with the credentials */
 	WA_EV_APP_STATE,          /* an app-state collection was synced, or stopped on an error
 	                           * (bad MAC or LT-hash, missing key, server error): u.app_state */
-	WA_EV_HISTORY,            /* one committed batch of a history sync from our phone: u.history */
+	WA_EV_HISTORY,            /* one batch of a history sync from our phone: u.history. Emitted
+	                           * inside the batch's store transaction, just before its commit:
+	                           * what the embedder writes to the same store commits with it */
 };
 
 typedef struct wa_event {
