@@ -498,6 +498,13 @@ json_t *wamd_tenant_reason_json(const struct wamd_tenant *t);
 void wamd_on_pairing_code(struct wamd_tenant *t, const char *code);
 void wamd_on_paired(struct wamd_tenant *t, const char *jid, const char *lid, const char *push_name);
 void wamd_on_logged_out(struct wamd_tenant *t);
+/* wamd_events_history.c: CHATS_SET, CONTACTS_UPSERT, MESSAGES_SET of a history batch */
+void wamd_on_history(struct wamd_tenant *t, const char *sync_type, unsigned chunk_order, unsigned progress,
+	const char *chats_json, const char *contacts_json, const char *messages_json, bool last);
+/* wamd_events_msg.c: the Evolution record of a received message (msg is
+ * taken), stored; NULL when it is not a plain message (edit, revoke, vote) */
+json_t *wamd_message_record(struct wamd_tenant *t, const wa_msg_key *key, const char *push_name, int64_t ts,
+	const char *type, json_t *msg);
 void wamd_on_message(struct wamd_tenant *t, const wa_msg_key *key, const char *push_name,
 		     int64_t ts, const char *type, const char *text, const char *message_json);
 /* error/reason: for ERROR, the negative WA_E* code and the short reason of

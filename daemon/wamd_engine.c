@@ -156,6 +156,12 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 		if (ev_to->push_name)
 			ev_to->push_name(t, ev->u.push_name.name);
 		break;
+	case WA_EV_HISTORY:
+		if (ev_to->history)
+			ev_to->history(t, ev->u.history.sync_type_name, ev->u.history.chunk_order, ev->u.history.progress,
+				       ev->u.history.chats_json, ev->u.history.contacts_json,
+				       ev->u.history.messages_json, ev->u.history.last);
+		break;
 	case WA_EV_APP_STATE:
 		if (ev->u.app_state.error)
 			LOGW("instance %s: app state %s stopped at v%llu: %s", t->name, ev->u.app_state.collection,
@@ -245,6 +251,8 @@ int wamd_tenant_start_spread(struct wamd_tenant *t, uint32_t spread_ms)
 		.proxy = purl[0] ? purl : NULL,
 		.gate = d->gate,
 		.wa_version = wamd_tenant_wa_version(t),
+		/* Evolution's syncFullHistory (instance settings): read at pairing */
+		.sync_full_history = json_is_true(json_object_get(json_object_get(t->doc, "settings"), "syncFullHistory")),
 	};
 	bool has_proxy = purl[0] != '\0';
 	int rc = wa_session_new(&cfg, on_event, t, &t->sess);

@@ -37,6 +37,10 @@ struct wamd_engine_events {
 	/* wamd_tenant_profile_picture answered: url NULL when none (or err) */
 	void (*picture_done)(void *ticket, int err, const char *url);
 	void (*push_name)(struct wamd_tenant *t, const char *name);
+	/* a committed history-sync batch (wa_event.u.history); runs inside
+	 * libwa's transaction, so the records it stores commit with it */
+	void (*history)(struct wamd_tenant *t, const char *sync_type, unsigned chunk_order, unsigned progress,
+		const char *chats_json, const char *contacts_json, const char *messages_json, bool last);
 	void (*numbers_done)(void *ticket, int err, json_t *result);        /* wamd_tenant_check_numbers */
 	/* a group changed: participants (array of user JIDs, borrowed), info
 	 * (Evolution's group object, borrowed) or NULL */

@@ -69,6 +69,30 @@ static void store_record(struct wamd_tenant *t, json_t *rec, const char *id, con
 	free(s);
 }
 
+json_t *wamd_message_record(struct wamd_tenant *t, const wa_msg_key *key, const char *push_name, int64_t ts,
+	const char *type, json_t *msg)
+{
+	const char *mtype = type ? type : "unknown";
+	json_t *ctx;
+	normalize_message(msg, &mtype, &ctx);
+	json_t *rec = json_object();
+	json_object_set_new(rec, "key", key_json(key));
+	json_object_set_new(rec, "pushName",
+			    json_string(push_name ? push_name : key->from_me ? "Você" : ""));
+	json_object_set_new(rec, "status", json_string(key->from_me ? "SERVER_ACK" : "DELIVERY_ACK"));
+	json_object_set_new(rec, "message", msg);
+	json_object_set_new(rec, "contextInfo", ctx);
+	json_object_set_new(rec, "messageType", json_string(mtype));
+	json_object_set_new(rec, "messageTimestamp", json_integer(ts));
+	json_object_set_new(rec, "instanceId", json_string(wamd_instance_uuid(t)));
+	json_object_set_new(rec, "source", json_string(wamd_source_of_id(key->id)));
+	const char *jid = key->remote_jid ? key->remote_jid : key->remote_lid;
+	if (jid && key->id)
+		store_record(t, rec, key->id, jid, key->remote_lid, key->from_me, mtype, ts,
+			     key->from_me ? WA_MSG_SENT : WA_MSG_DELIVERED);
+	return rec;
+}
+
 void wamd_on_message(struct wamd_tenant *t, const wa_msg_key *key, const char *push_name, int64_t ts,
 		     const char *type, const char *text, const char *message_json)
 {
@@ -91,24 +115,7 @@ void wamd_on_message(struct wamd_tenant *t, const wa_msg_key *key, const char *p
 		return;
 	}
 	const char *mtype = type ? type : (text ? "conversation" : "unknown");
-	json_t *ctx;
-	normalize_message(msg, &mtype, &ctx);
-	json_t *rec = json_object();
-	json_object_set_new(rec, "key", key_json(key));
-	json_object_set_new(rec, "pushName",
-			    json_string(push_name ? push_name : key->from_me ? "Você" : ""));
-	json_object_set_new(rec, "status", json_string(key->from_me ? "SERVER_ACK" : "DELIVERY_ACK"));
-	json_object_set_new(rec, "message", msg);
-	json_object_set_new(rec, "contextInfo", ctx);
-	json_object_set_new(rec, "messageType", json_string(mtype));
-	json_object_set_new(rec, "messageTimestamp", json_integer(ts));
-	json_object_set_new(rec, "instanceId", json_string(wamd_instance_uuid(t)));
-	json_object_set_new(rec, "source", json_string(wamd_source_of_id(key->id)));
-	const char *jid = key->remote_jid ? key->remote_jid : key->remote_lid;
-	if (jid && key->id)
-		store_record(t, rec, key->id, jid, key->remote_lid, key->from_me, mtype, ts,
-			     key->from_me ? WA_MSG_SENT : WA_MSG_DELIVERED);
-	wamd_emit(t, "MESSAGES_UPSERT", rec);
+	wamd_emit(t, "MESSAGES_UPSERT", wamd_message_record(t, key, push_name, ts, mtype, msg));
 }
 
 json_t *wamd_sent_record_msg(struct wamd_tenant *t, const char *jid, const char *id, json_t *message,

@@ -59,6 +59,7 @@ static const struct route routes[] = {
 	{ M_POST, "/chat/markMessageAsRead", true, WAMD_SCOPE_WRITE, wamd_h_mark_read },
 	{ M_POST, "/chat/findMessages", true, WAMD_SCOPE_READ, wamd_h_find_messages },
 	{ M_POST, "/chat/findChats", true, WAMD_SCOPE_READ, wamd_h_find_chats },
+	{ M_POST, "/chat/findContacts", true, WAMD_SCOPE_READ, wamd_h_find_contacts },
 	{ M_POST, "/chat/sendPresence", true, WAMD_SCOPE_WRITE, wamd_h_send_presence },
 	{ M_POST, "/chat/archiveChat", true, WAMD_SCOPE_WRITE, wamd_h_archive_chat },
 	{ M_POST, "/chat/markChatUnread", true, WAMD_SCOPE_WRITE, wamd_h_mark_chat_unread },

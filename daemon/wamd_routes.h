@@ -76,6 +76,7 @@ void wamd_h_numbers(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_mark_read(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_find_messages(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_find_chats(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_find_contacts(struct wamd_conn *c, struct wamd_tenant *t, json_t *body); /* wamd_routes_contacts.c */
 void wamd_h_send_presence(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 
 /* wamd_routes_instance.c */

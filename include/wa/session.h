@@ -110,6 +110,9 @@ enum wa_event_type {
 	                           * (bad MAC or LT-hash, missing key, server error): u.app_state */
 	WA_EV_LABEL,              /* app state: a label was created / edited / deleted, or added
 	                           * to / removed from a chat or message: u.label */
+	WA_EV_HISTORY,            /* one batch of a history sync from our phone: u.history. Emitted
+	                           * inside the batch's store transaction, just before its commit:
+	                           * what the embedder writes to the same store commits with it */
 };
 
 typedef struct wa_event {
@@ -248,6 +251,26 @@ typedef struct wa_event {
 			int error;
 			const char *detail;
 		} app_state;
+		struct {
+			/* HistorySyncType: 0 INITIAL_BOOTSTRAP, 1 INITIAL_STATUS_V3,
+			 * 2 FULL, 3 RECENT, 4 PUSH_NAME, 5 NON_BLOCKING_DATA,
+			 * 6 ON_DEMAND; sync_type_name is its name */
+			int sync_type;
+			const char *sync_type_name;
+			unsigned chunk_order;      /* of this notification */
+			unsigned progress;         /* percent, as the phone reports it */
+			/* JSON arrays of this batch (each possibly empty):
+			 * chats [{id, name?, unreadCount, conversationTimestamp,
+			 * lastMessageRecvTimestamp?, archived, pinned, muteEndTime,
+			 * markedAsUnread, pnJid?, lidJid?}], contacts [{id, name?,
+			 * notify?}], messages [{key: {remoteJid, fromMe, id,
+			 * participant?}, message, messageType, messageTimestamp,
+			 * pushName?, status?}] (message as WA_EV_MESSAGE's
+			 * message_json) */
+			const char *chats_json, *contacts_json, *messages_json;
+			size_t n_chats, n_contacts, n_messages;
+			bool last;                 /* the notification's last batch */
+		} history;
 	} u;
 } wa_event;
 
@@ -308,6 +331,10 @@ typedef struct wa_session_config {
 	 * a short one. */
 	uint32_t ack_timeout_ms;
 	wa_gate *gate;                 /* NULL: connect without admission control (borrowed) */
+	/* Evolution's syncFullHistory: the DeviceProps at pairing ask the
+	 * phone for its whole history (requireFullSync, with the days / size
+	 * limits the real clients send); false: the recent history only. */
+	bool sync_full_history;
 	const char *wa_version;        /* web client version claimed at login, "2.3000.1043857760";
 	                                * NULL/"": the compiled-in one. WhatsApp refuses versions
 	                                * it considers outdated (WA_DISC_CLIENT_OUTDATED). */

@@ -36,6 +36,7 @@ const wa_session_ext *const wa_session_exts[] = {
 	/* --- messaging (S2) --- */
 	&wa_msg_ext,
 	&wa_appstate_ext, /* after messaging: its on_ready needs the half ready */
+	&wa_history_ext,
 	NULL,
 };
 

@@ -141,6 +141,7 @@ struct wa_session {
 	enum wa_disconnect_reason last_reason;
 	int in_event;               /* >0 while inside on_event */
 	uint32_t version[3];        /* web client version claimed (cfg wa_version or compiled in) */
+	bool sync_full_history;     /* cfg: DeviceProps ask for the whole history */
 	int fail_step;              /* WA_TR_STEP_* the transport reported for this attempt, or 0 */
 	char fail_text[128];        /* the transport's words for it */
 	char last_error[512];       /* the last failure in plain words ("" after READY) */
@@ -194,6 +195,8 @@ struct wa_session {
 	struct wa_msg_state *msg;
 	/* app-state sync (appstate.c) */
 	struct wa_appstate *appstate;
+	/* history sync imports (history.c) */
+	struct wa_history *history;
 };
 
 /* ---- used by handlers ---- */

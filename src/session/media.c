@@ -409,6 +409,55 @@ static int fetch_media_conn(up_job *j)
 	return rc;
 }
 
+struct conn_wait {
+	wa_media_conn_fn fn;
+	void *user;
+};
+
+static void on_media_conn_for(wa_session *s, int err, const wa_node *resp, void *user)
+{
+	struct conn_wait *w = user;
+	struct wa_media_state *ms = wa_media_state_of(s);
+	if (err == 0)
+		err = ms ? parse_media_conn(ms, resp) : WA_ENOMEM;
+	wa_media_conn_fn fn = w->fn;
+	void *u = w->user;
+	free(w);
+	fn(s, err, u);
+}
+
+int wa_media_conn_ensure(wa_session *s, wa_media_conn_fn fn, void *user)
+{
+	struct wa_media_state *ms = wa_media_state_of(s);
+	if (!ms)
+		return WA_ENOMEM;
+	if (ms->n_hosts && ms->expires_ms > wa_mono_ms()) {
+		fn(s, 0, user);
+		return 0;
+	}
+	struct conn_wait *w = calloc(1, sizeof *w);
+	if (!w)
+		return WA_ENOMEM;
+	w->fn = fn;
+	w->user = user;
+	wa_node *iq = NULL, *c = NULL;
+	int rc = wa_node_new(&iq, "iq");
+	if (rc == 0)
+		rc = wa_node_set_attr(iq, "to", "s.whatsapp.net");
+	if (rc == 0)
+		rc = wa_node_set_attr(iq, "type", "set");
+	if (rc == 0)
+		rc = wa_node_set_attr(iq, "xmlns", "w:m");
+	if (rc == 0)
+		rc = wa_node_add_new(iq, "media_conn", &c);
+	if (rc == 0)
+		rc = wa_iq_send(s, iq, 0, on_media_conn_for, w);
+	wa_node_free(iq);
+	if (rc)
+		free(w);
+	return rc;
+}
+
 /* Pass 1: encrypt to learn the hashes, WA_MEDIA_TICK bytes per call. */
 static int hash_tick(up_job *j, bool *finished)
 {

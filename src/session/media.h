@@ -35,6 +35,26 @@ extern const enum wa_media_type wa_media_kind_keys[WA_MEDIA_KINDS];
 struct wa_media_state *wa_media_state_of(wa_session *s);
 /* read(2) of up to cap bytes, retried on EINTR. */
 int wa_media_read_some(int fd, uint8_t *buf, size_t cap, size_t *n) WA_MUST_CHECK;
+/* media.c: media_conn's hosts known and fresh, then fn(s, 0, user);
+ * otherwise fetched first (fn gets the iq's error). fn may run before
+ * this returns. */
+typedef void (*wa_media_conn_fn)(wa_session *s, int err, void *user);
+int wa_media_conn_ensure(wa_session *s, wa_media_conn_fn fn, void *user) WA_MUST_CHECK;
+
+/* A blob named by a direct path and its hashes (history and app-state
+ * blobs), downloaded from media_conn's first host (fetch it first) and
+ * decrypted to dest_path as wa_session_download_media does, without its
+ * fsync: the file is scratch, read once and deleted. */
+typedef struct wa_media_blob {
+	const char *direct_path;
+	uint8_t media_key[32], file_sha256[32], file_enc_sha256[32];
+	uint64_t file_length; /* 0: unknown */
+	enum wa_media_type type;
+	uint64_t max_len;
+} wa_media_blob;
+int wa_media_download_blob(wa_session *s, const wa_media_blob *b, const char *dest_path, wa_download_fn done,
+	void *user) WA_MUST_CHECK;
+
 /* media_dl.c: ends every download with WA_ECLOSED (session free). */
 void wa_media_downloads_end(wa_session *s);
 

@@ -38,6 +38,7 @@ typedef struct wa_media_dl {
 	unsigned tries;
 	char url[WA_TR_MAX_URL + 1];
 	uint64_t max_len;
+	bool no_fsync;     /* a scratch file (history blobs): its import starts over after a crash */
 } dl_job;
 
 
@@ -140,7 +141,7 @@ static void dl_pass2(dl_job *d)
 			rc = wa_media_dec_final(d->dec, out, sizeof out, &o, d->has_file_sha ? d->file_sha : NULL, &res);
 			if (rc == 0)
 				rc = write_all(d->fd_part, out, o);
-			if (rc == 0 && fsync(d->fd_part) != 0)
+			if (rc == 0 && !d->no_fsync && fsync(d->fd_part) != 0)
 				rc = WA_EIO;
 			if (rc == 0 && rename(d->part_path, d->dest) != 0)
 				rc = WA_EIO;
@@ -254,6 +255,46 @@ static char *strcat3(const char *a, const char *b)
 	return r;
 }
 
+/* Starts a job whose keys, hashes, url and limit are filled in; frees it
+ * on error. */
+static int dl_start(wa_session *s, struct wa_media_state *ms, dl_job *d, const char *dest_path)
+{
+	int rc = wa_media_dec_new(&d->dec, &d->keys, d->max_len);
+	if (rc == 0 && (!(d->dest = strdup(dest_path)) || !(d->enc_path = strcat3(dest_path, ".enc")) ||
+			   !(d->part_path = strcat3(dest_path, ".part"))))
+		rc = WA_ENOMEM;
+	if (rc == 0) {
+		d->fd_enc = open(d->enc_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (d->fd_enc < 0)
+			rc = WA_EIO;
+	}
+	if (rc == 0)
+		rc = s->drv->timer_new(s->drv_ctx, on_dl_timer, d, &d->timer);
+	if (rc == 0)
+		rc = dl_get(d);
+	if (rc) {
+		if (d->enc_path && d->fd_enc >= 0)
+			unlink(d->enc_path);
+		dl_free(d);
+		return rc;
+	}
+	d->next = ms->dls;
+	ms->dls = d;
+	return 0;
+}
+
+static dl_job *dl_new(wa_session *s, wa_download_fn done, void *user)
+{
+	dl_job *d = calloc(1, sizeof *d);
+	if (!d)
+		return NULL;
+	d->s = s;
+	d->fd_enc = d->fd_part = -1;
+	d->done = done;
+	d->user = user;
+	return d;
+}
+
 int wa_session_download_media(wa_session *s, const char *message_json, const char *dest_path,
 	wa_download_fn done, void *user)
 {
@@ -275,15 +316,11 @@ int wa_session_download_media(wa_session *s, const char *message_json, const cha
 		json_decref(root);
 		return WA_EINVAL;
 	}
-	dl_job *d = calloc(1, sizeof *d);
+	dl_job *d = dl_new(s, done, user);
 	if (!d) {
 		json_decref(root);
 		return WA_ENOMEM;
 	}
-	d->s = s;
-	d->fd_enc = d->fd_part = -1;
-	d->done = done;
-	d->user = user;
 	d->has_enc_sha = b64_32(m, "fileEncSha256", d->enc_sha);
 	d->has_file_sha = b64_32(m, "fileSha256", d->file_sha);
 	json_t *fl = json_object_get(m, "fileLength");
@@ -308,31 +345,42 @@ int wa_session_download_media(wa_session *s, const char *message_json, const cha
 	json_decref(root);
 	d->max_len = wa_media_kind_max_len((enum wa_media_kind)kind);
 	snprintf(d->url, sizeof d->url, "%s", full);
-	if (rc == 0)
-		rc = wa_media_dec_new(&d->dec, &d->keys, d->max_len);
-	if (rc == 0 && (!(d->dest = strdup(dest_path)) || !(d->enc_path = strcat3(dest_path, ".enc")) ||
-			   !(d->part_path = strcat3(dest_path, ".part"))))
-		rc = WA_ENOMEM;
-	if (rc == 0) {
-		d->fd_enc = open(d->enc_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (d->fd_enc < 0)
-			rc = WA_EIO;
-	}
-	if (rc == 0)
-		rc = s->drv->timer_new(s->drv_ctx, on_dl_timer, d, &d->timer);
-	if (rc == 0)
-		rc = dl_get(d);
 	if (rc) {
-		if (d->enc_path && d->fd_enc >= 0)
-			unlink(d->enc_path);
 		dl_free(d);
 		return rc;
 	}
-	d->next = ms->dls;
-	ms->dls = d;
-	return 0;
+	return dl_start(s, ms, d, dest_path);
 }
 
+int wa_media_download_blob(wa_session *s, const wa_media_blob *b, const char *dest_path, wa_download_fn done,
+	void *user)
+{
+	if (!s || !b || !b->direct_path || b->direct_path[0] != '/' || !dest_path || !*dest_path || !done)
+		return WA_EINVAL;
+	struct wa_media_state *ms = wa_media_state_of(s);
+	if (!ms)
+		return WA_ENOMEM;
+	/* the blob's host is the one media_conn names: none yet means the
+	 * caller fetches media_conn first (wa_media_conn_ensure) */
+	if (!ms->n_hosts)
+		return WA_ESTATE;
+	dl_job *d = dl_new(s, done, user);
+	if (!d)
+		return WA_ENOMEM;
+	memcpy(d->enc_sha, b->file_enc_sha256, 32);
+	memcpy(d->file_sha, b->file_sha256, 32);
+	d->has_enc_sha = d->has_file_sha = true;
+	d->no_fsync = true;
+	d->expect_len = b->file_length;
+	d->max_len = b->max_len;
+	snprintf(d->url, sizeof d->url, "https://%s%s", ms->hosts[0], b->direct_path);
+	int rc = wa_media_keys_derive(&d->keys, b->media_key, b->type);
+	if (rc) {
+		dl_free(d);
+		return rc;
+	}
+	return dl_start(s, ms, d, dest_path);
+}
 
 void wa_media_downloads_end(wa_session *s)
 {

@@ -148,6 +148,16 @@ int wa_msg_handle_notification(wa_session *s, const wa_node *n); /* recipients.c
 int wa_msg_handle_presence(wa_session *s, const wa_node *n);     /* presence.c */
 void wa_msg_presence_on_ready(wa_session *s);                     /* presence.c */
 int wa_msg_handle_privacy_token(wa_session *s, const wa_node *n); /* tctoken.c */
+/* history.c: history sync. record: in the transaction that stores a
+ * message from our phone, its historySyncNotification (if any) is kept
+ * for import; kick after the commit starts it. pending: is that
+ * notification's import still to finish (its hist_sync receipt waits)? */
+int wa_history_record(wa_session *s, const char *msg_id, const char *chat, const uint8_t *pt,
+	size_t len) WA_MUST_CHECK;
+bool wa_history_pending(wa_session *s, const char *msg_id);
+void wa_history_kick(wa_session *s);
+extern const wa_session_ext wa_history_ext;
+
 /* appstate.c: app-state sync (read side) */
 int wa_appstate_handle_server_sync(wa_session *s, const wa_node *n);
 void wa_appstate_on_plaintext(wa_session *s, bool from_me, const uint8_t *pt, size_t len);

@@ -153,9 +153,16 @@ int wa_payload_build(const wa_payload_params *pp, uint8_t **out, size_t *out_len
 		dp.has_platform_type = 1;
 		dp.platform_type = WA__DEVICE_PROPS__PLATFORM_TYPE__CHROME; /* QR platform "1" */
 		dp.has_require_full_sync = 1;
-		dp.require_full_sync = 0;
+		dp.require_full_sync = pp->full_sync;
 		hs.has_storage_quota_mb = 1;
 		hs.storage_quota_mb = 10240;
+		if (pp->full_sync) {
+			/* whatsmeow's documented full-sync request: ten years, 100 GB */
+			hs.has_full_sync_days_limit = hs.has_full_sync_size_mb_limit = 1;
+			hs.full_sync_days_limit = 3650;
+			hs.full_sync_size_mb_limit = 102400;
+			hs.storage_quota_mb = 102400;
+		}
 		hs.has_inline_initial_payload_in_e2ee_msg = 1;
 		hs.inline_initial_payload_in_e2ee_msg = 1;
 		hs.has_support_call_log_history = 1;
@@ -212,6 +219,7 @@ int wa_session_build_client_payload(const wa_session *s, uint8_t **out, size_t *
 		.device_name = s->device_name,
 		.push_name = s->push_name ? s->push_name : s->creds->push_name,
 		.version = s->version,
+		.full_sync = s->sync_full_history,
 	};
 	if (wa_creds_paired(s->creds)) {
 		int rc = wa_session_parse_own_jid(s->creds->me_jid, &pp.username, &pp.device);

@@ -21,6 +21,7 @@ typedef struct wa_payload_params {
 	const char *device_name;     /* DeviceProps.os; NULL: "wamd" */
 	const char *push_name;       /* NULL or "" to omit */
 	const uint32_t *version;     /* 3 parts; NULL: wa_session_app_version */
+	bool full_sync;              /* registration: ask the phone for its whole history */
 } wa_payload_params;
 
 /* Parses "A.B.C" (decimals < 2^32, nothing else). WA_EINVAL. */

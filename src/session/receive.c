@@ -240,7 +240,11 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 		if (row->status == WA_STORE_MSG_RECEIVED)
 			emit_message(s, chat, &in, from_me, row->plaintext, row->plaintext_len);
 		send_delivery(s, &in, chat, from_me);
-		send_hist(s, &in, chat, row->plaintext, row->plaintext_len);
+		/* an import still running sends hist_sync itself when committed */
+		if (from_me && wa_history_pending(s, in.id))
+			wa_history_kick(s);
+		else
+			send_hist(s, &in, chat, row->plaintext, row->plaintext_len);
 		wa_store_msg_row_free(row);
 		ign(wa_store_msg_set_status(s->store, s->instance_id, chat, in.id, from_me,
 			WA_STORE_MSG_ACKED));
@@ -280,6 +284,9 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 				.plaintext = pt, .plaintext_len = pt_len,
 			};
 			rc = wa_store_msg_insert(s->store, s->instance_id, &m, NULL);
+			/* our phone's history: imported after the commit (history.c) */
+			if (rc == 0 && from_me)
+				rc = wa_history_record(s, in.id, chat, pt, pt_len);
 		}
 		if (drain)
 			rc = wa_drain_unit_end(drain, rc);
@@ -311,8 +318,12 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 		return 0;
 	}
 	emit_message(s, chat, &in, from_me, pt, pt_len);
-	wa_node *hist = build_hist(&in, chat, pt, pt_len);
+	/* the hist_sync receipt follows the import's commit (history.c) */
+	bool is_hist = from_me && wa_msg_is_history_sync(pt, pt_len);
+	wa_node *hist = NULL;
 	free(pt);
+	if (is_hist)
+		wa_history_kick(s);
 	if (drain) {
 		/* receipts after the group commit */
 		wa_drain_defer(drain, build_delivery(s, &in, chat, from_me), build_read(s, &in, chat, from_me),

@@ -157,6 +157,13 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 		out(json_pack("{s:s,s:s,s:s?,s:s?,s:i,s:b}", "ev", "label", "id", ev->u.label.id, "name", ev->u.label.name,
 			"chat", ev->u.label.chat_jid, "labeled", ev->u.label.labeled, "deleted", ev->u.label.deleted));
 		break;
+	case WA_EV_HISTORY:
+		out(json_pack("{s:s,s:s?,s:i,s:i,s:I,s:I,s:I,s:b}", "ev", "history", "sync_type",
+			ev->u.history.sync_type_name, "chunk_order", (int)ev->u.history.chunk_order, "progress",
+			(int)ev->u.history.progress, "chats", (json_int_t)ev->u.history.n_chats, "contacts",
+			(json_int_t)ev->u.history.n_contacts, "messages", (json_int_t)ev->u.history.n_messages, "last",
+			ev->u.history.last));
+		break;
 	}
 }
 

@@ -130,6 +130,8 @@ static json_t *account_json(struct sim *sim, const struct sim_account *a)
 		if (o && d->conn)
 			json_object_set_new(o, "conn_id", json_integer((json_int_t)d->conn->id));
 		if (o)
+			json_object_set_new(o, "full_sync", json_boolean(d->full_sync));
+		if (o)
 			json_object_set_new(o, "iq_error_left", json_integer(d->fault.iq_count));
 		if (o && sim->hooks.device_info)
 			sim->hooks.device_info(sim, d, o, sim->hooks.user);

@@ -89,6 +89,7 @@ int sim_pair_start(struct sim_conn *c, const void *payload)
 			const Wa__DeviceProps *props = (const Wa__DeviceProps *)m;
 			if (props->os)
 				snprintf(p->platform, sizeof(p->platform), "%s", props->os);
+			p->full_sync = props->has_require_full_sync && props->require_full_sync;
 			protobuf_c_message_free_unpacked(m, NULL);
 		}
 	}
@@ -354,6 +355,7 @@ static int on_pair_device_sign(struct sim_conn *c, const wa_node *iq)
 	memcpy(d->spk_pub, p->spk_pub, 32);
 	memcpy(d->spk_sig, p->spk_sig, 64);
 	snprintf(d->platform, sizeof(d->platform), "%s", p->platform);
+	d->full_sync = p->full_sync;
 	d->paired_at = sim_now();
 	a->devices[a->n_devices++] = d;
 	if (a->next_device <= d->device)

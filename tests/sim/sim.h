@@ -87,6 +87,7 @@ struct sim_device {
 	uint8_t *signed_identity;
 	size_t signed_identity_len;
 	char platform[64];          /* DeviceProps.os / browser, informative */
+	bool full_sync;             /* DeviceProps.requireFullSync at pairing */
 	int64_t paired_at;          /* unix seconds */
 	struct sim_fault fault;
 	struct sim_conn *conn;      /* current logged-in connection, or NULL */

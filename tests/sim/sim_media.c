@@ -112,13 +112,40 @@ static bool token_matches(const uint8_t *body, size_t len, const char *token, si
 	return ok;
 }
 
+int sim_media_store(struct sim *sim, const uint8_t *body, size_t len, char *direct, size_t cap)
+{
+	uint8_t id[16];
+	if (dir_init(sim) != 0)
+		return WA_EIO;
+	if (len > SIM_MEDIA_MAX_TOTAL - g_total)
+		return WA_ETOOBIG;
+	wa_rand_bytes(id, sizeof(id));
+	char *hex = wa_hex_encode(id, sizeof(id));
+	if (!hex)
+		return WA_ENOMEM;
+	char file[4300], tmp[4310];
+	blob_file(hex, file, sizeof(file));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+	FILE *f = fopen(tmp, "wb");
+	bool ok = f && fwrite(body, 1, len, f) == len;
+	if (f && fclose(f) != 0)
+		ok = false;
+	if (!ok || rename(tmp, file) != 0) {
+		unlink(tmp);
+		free(hex);
+		return WA_EIO;
+	}
+	g_total += len;
+	snprintf(direct, cap, SIM_MEDIA_PREFIX "%s.enc?ccb=11-4&oh=wasim&oe=0&_nc_sid=wasim", hex);
+	free(hex);
+	return 0;
+}
+
 static int h_upload(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
 {
 	/* path: /mms/<type>/<token> */
 	const char *rest = req->path + strlen("/mms/");
 	const char *slash = strchr(rest, '/');
-	uint8_t id[16];
-	char *hex;
 	(void)user;
 	if (!strstr(req->query, "auth=" SIM_MEDIA_AUTH)) {
 		sim_http_error(resp, 401, "bad auth");
@@ -138,27 +165,14 @@ static int h_upload(struct sim *sim, const struct sim_http_req *req, struct sim_
 		sim_http_error(resp, 507, "media store full");
 		return 0;
 	}
-	wa_rand_bytes(id, sizeof(id));
-	hex = wa_hex_encode(id, sizeof(id));
-	if (!hex)
-		return WA_ENOMEM;
-	char file[4300], tmp[4310];
-	blob_file(hex, file, sizeof(file));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
-	FILE *f = fopen(tmp, "wb");
-	bool ok = f && fwrite(req->body, 1, req->body_len, f) == req->body_len;
-	if (f && fclose(f) != 0)
-		ok = false;
-	if (!ok || rename(tmp, file) != 0) {
-		unlink(tmp);
-		free(hex);
+	char direct[160], url[256];
+	int rc = sim_media_store(sim, req->body, req->body_len, direct, sizeof(direct));
+	if (rc == WA_ENOMEM)
+		return rc;
+	if (rc) {
 		sim_http_error(resp, 500, "cannot store the blob");
 		return 0;
 	}
-	g_total += req->body_len;
-	char direct[160], url[256];
-	snprintf(direct, sizeof(direct), SIM_MEDIA_PREFIX "%s.enc?ccb=11-4&oh=wasim&oe=0&_nc_sid=wasim", hex);
-	free(hex);
 	int port = sim_core(sim)->tls_port > 0 ? sim_core(sim)->tls_port : sim_core(sim)->port;
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", port, direct);
 	json_t *o = json_object();

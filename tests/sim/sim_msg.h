@@ -149,6 +149,16 @@ int sim_iq_misc_init(struct sim *sim) WA_MUST_CHECK;
 int sim_profile_init(struct sim *sim) WA_MUST_CHECK;
 int sim_phone_init(struct sim *sim) WA_MUST_CHECK;
 int sim_media_init(struct sim *sim) WA_MUST_CHECK;
+/* sim_history.c: seeded histories and the phone's history sync. send:
+ * every notification of a's history to companion dev, in order; last_id
+ * gets the last one's id. */
+int sim_history_init(struct sim *sim) WA_MUST_CHECK;
+void sim_history_shutdown(void);
+bool sim_history_has(const struct sim_account *a);
+int sim_history_send(struct sim *sim, struct sim_account *a, uint32_t dev, char *last_id, size_t id_cap) WA_MUST_CHECK;
+/* Stores a blob as an upload would; direct gets its direct path.
+ * WA_ETOOBIG when the store is full, WA_EIO. */
+int sim_media_store(struct sim *sim, const uint8_t *body, size_t len, char *direct, size_t cap) WA_MUST_CHECK;
 void sim_media_shutdown(void);
 int sim_msg_init(struct sim *sim) WA_MUST_CHECK;
 

@@ -650,6 +650,16 @@ static void send_history(struct sim *sim, void *argp)
 	uint8_t *pt;
 	size_t pt_len;
 	char id[40];
+	if (sim_history_has(a)) {
+		/* a seeded history: its notifications and blobs (sim_history.c) */
+		if (x->hist_sends == 0)
+			sim_appstate_share_key(sim, a, dev);
+		if (sim_history_send(sim, a, dev, id, sizeof(id)) == 0) {
+			snprintf(x->hist_id, sizeof(x->hist_id), "%s", id);
+			x->hist_sends++;
+		}
+		return;
+	}
 	hs.has_sync_type = 1;
 	hs.sync_type = 0; /* INITIAL_BOOTSTRAP */
 	hs.has_initial_hist_bootstrap_inline_payload = 1;

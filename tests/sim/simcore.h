@@ -40,6 +40,7 @@ struct sim_pairing {
 	uint8_t spk_pub[32];
 	uint8_t spk_sig[64];
 	char platform[64];
+	bool full_sync;
 	char refs[SIM_REFS][SIM_REF_LEN + 1];
 	/* pair-success sent, waiting for pair-device-sign */
 	bool success_sent;

@@ -247,6 +247,7 @@ static json_t *device_to_json(struct sim *sim, const struct sim_device *d)
 	if (d->signed_identity)
 		rc |= put_hex(o, "signed_identity", d->signed_identity, d->signed_identity_len);
 	rc |= json_object_set_new(o, "platform", json_string(d->platform));
+	rc |= json_object_set_new(o, "full_sync", json_boolean(d->full_sync));
 	rc |= json_object_set_new(o, "paired_at", json_integer(d->paired_at));
 	if (!rc && sim->hooks.device_save)
 		rc = sim->hooks.device_save(sim, d, o, sim->hooks.user);
@@ -336,6 +337,7 @@ static int device_from_json(struct sim *sim, struct sim_account *a, const json_t
 	d->spk_id = get_u32(o, "spk_id");
 	d->paired_at = json_integer_value(json_object_get(o, "paired_at"));
 	get_str(o, "platform", d->platform, sizeof(d->platform));
+	d->full_sync = json_is_true(json_object_get(o, "full_sync"));
 	int rc = get_hex(o, "noise_pub", d->noise_pub, 32);
 	if (!rc)
 		rc = get_hex(o, "identity", d->identity, 32);

@@ -1066,7 +1066,9 @@ static void test_instances(void)
 	wa_store_close(st);
 	raw_exec("n.db", "INSERT INTO chats (instance_id, jid) VALUES (1, 'c'), (2, 'c');"
 			 "INSERT INTO webhook_queue (instance_id, event, payload, created_at) VALUES (1,'e',x'00',0),"
-			 " (2,'e',x'00',0)");
+			 " (2,'e',x'00',0);"
+			 "INSERT INTO history_pending (instance_id, msg_id, chat_jid, notification) VALUES (1,'h','c',x'00'),"
+			 " (2,'h','c',x'00')");
 	st = open_ok("n.db", NULL);
 	CHECK_EQ_INT(wa_store_instance_delete(st, a), 0);
 	CHECK_EQ_INT(wa_store_instance_delete(st, a), WA_ENOTFOUND);
@@ -1074,7 +1076,7 @@ static void test_instances(void)
 	static const char *tables[] = { "creds", "identity_keys", "prekeys", "signed_prekeys", "sessions",
 		"sender_keys", "app_state_keys", "app_state_versions", "app_state_mutations", "contacts", "chats", "messages", "outbox",
 		"webhook_queue", "lid_mapping", "wamd_instance_meta", "wamd_messages", "privacy_tokens", "groups",
-		"group_sk_holders", "wamd_pace" };
+		"group_sk_holders", "wamd_pace", "history_pending" };
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
 		char sql[160];
 		snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE instance_id = %lld", tables[i], (long long)a);

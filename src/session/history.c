@@ -1,0 +1,641 @@
+/* History sync from our phone (messaging.md §9): every
+ * protocolMessage.historySyncNotification is recorded in the store with the
+ * message that carried it (history_pending), then imported one at a time:
+ * the inline payload, or the blob (media_conn, download and decrypt as
+ * "md-msg-hist" media to a temporary file), is inflated and walked as a
+ * stream (histsync.h), each conversation unpacked alone and written
+ * (chats, contact names, push names, messages deduplicated by chat + id +
+ * fromMe) in batches; each batch is one transaction that also records how
+ * many conversations are in, and WA_EV_HISTORY is emitted inside it so an
+ * embedder's own rows commit with it. After the last batch the pending row
+ * goes and the hist_sync receipt the phone waits for is sent. A restart
+ * resumes the import after the conversations already committed. */
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "history_sync.pb-c.h"
+#include "message.pb-c.h"
+#include "pb.h"
+#include "session/histsync.h"
+#include "session/internal.h"
+#include "session/media.h"
+#include "session/msg.h"
+#include "session/msgstate.h"
+#include "store/history.h"
+#include "util/log.h"
+
+#define MOD "history"
+#define HIST_TICK_IN (256u << 10)   /* compressed bytes per loop turn at most */
+#define HIST_PIECE (16u << 10)      /* fed at a time: a turn ends after a batch commit */
+#define HIST_BATCH_MSGS 2000
+#define HIST_BATCH_CHATS 200
+#define HIST_BLOB_MAX (1ull << 30)
+
+struct hjob {
+	char *msg_id, *chat;
+	Wa__Message__HistorySyncNotification *n;
+	wa_hs_parser *p;
+	wa_hs_inflate *z;
+	int fd;                      /* the decrypted blob, or -1 */
+	char path[512];
+	const uint8_t *in;           /* inline payload (owned by n) */
+	size_t in_len, in_off;
+	bool have_input, downloading;
+	int sync_type;
+	unsigned chunk_order, progress;
+	bool in_tx;
+	bool committed;              /* a batch was committed this turn */
+	json_t *chats, *contacts, *msgs;
+	size_t batch_convs;
+};
+
+struct wa_history {
+	wa_stimer t;
+	bool t_ok;
+	bool ready;
+	struct hjob *job;
+};
+
+static bool jid_ok(const char *j)
+{
+	return j && *j && strlen(j) < WA_STORE_JID_MAX;
+}
+
+static const char *const type_names[] = {
+	"INITIAL_BOOTSTRAP", "INITIAL_STATUS_V3", "FULL", "RECENT", "PUSH_NAME", "NON_BLOCKING_DATA", "ON_DEMAND",
+};
+
+static void job_free(struct hjob *j)
+{
+	if (!j)
+		return;
+	if (j->fd >= 0)
+		close(j->fd);
+	if (j->path[0])
+		unlink(j->path);
+	wa_hs_inflate_free(j->z);
+	wa_hs_parser_free(j->p);
+	if (j->n)
+		protobuf_c_message_free_unpacked(&j->n->base, NULL);
+	json_decref(j->chats);
+	json_decref(j->contacts);
+	json_decref(j->msgs);
+	free(j->msg_id);
+	free(j->chat);
+	free(j);
+}
+
+static void batch_reset(struct hjob *j)
+{
+	json_decref(j->chats);
+	json_decref(j->contacts);
+	json_decref(j->msgs);
+	j->chats = json_array();
+	j->contacts = json_array();
+	j->msgs = json_array();
+	j->batch_convs = 0;
+}
+
+static int ensure_tx(wa_session *s, struct hjob *j)
+{
+	if (j->in_tx)
+		return 0;
+	int rc = wa_store_begin(s->store);
+	if (rc == 0)
+		j->in_tx = true;
+	return rc;
+}
+
+static char *dump(json_t *a)
+{
+	return a ? json_dumps(a, JSON_COMPACT) : NULL;
+}
+
+/* Emits the batch inside its transaction, records progress (or ends the
+ * notification), commits. */
+static int flush(wa_session *s, struct hjob *j, bool last)
+{
+	int rc = ensure_tx(s, j);
+	if (rc)
+		return rc;
+	if (!j->chats || !j->contacts || !j->msgs)
+		rc = WA_ENOMEM;
+	char *cj = rc ? NULL : dump(j->chats), *kj = rc ? NULL : dump(j->contacts), *mj = rc ? NULL : dump(j->msgs);
+	if (rc == 0 && (!cj || !kj || !mj))
+		rc = WA_ENOMEM;
+	if (rc == 0)
+		rc = last ? wa_store_hist_del(s->store, s->instance_id, j->msg_id)
+			  : wa_store_hist_progress(s->store, s->instance_id, j->msg_id,
+				  (int64_t)wa_hs_parser_convs(j->p));
+	if (rc == 0 && (json_array_size(j->chats) || json_array_size(j->contacts) || json_array_size(j->msgs) || last)) {
+		wa_event ev = {.type = WA_EV_HISTORY};
+		ev.u.history.sync_type = j->sync_type;
+		ev.u.history.sync_type_name =
+			j->sync_type >= 0 && j->sync_type < (int)(sizeof type_names / sizeof *type_names)
+				? type_names[j->sync_type] : "UNKNOWN";
+		ev.u.history.chunk_order = j->chunk_order;
+		ev.u.history.progress = j->progress;
+		ev.u.history.chats_json = cj;
+		ev.u.history.contacts_json = kj;
+		ev.u.history.messages_json = mj;
+		ev.u.history.n_chats = json_array_size(j->chats);
+		ev.u.history.n_contacts = json_array_size(j->contacts);
+		ev.u.history.n_messages = json_array_size(j->msgs);
+		ev.u.history.last = last;
+		wa_session_emit(s, &ev);
+	}
+	free(cj);
+	free(kj);
+	free(mj);
+	j->in_tx = false;
+	j->committed = true;
+	if (rc == 0)
+		rc = wa_store_commit(s->store);
+	else
+		wa_store_rollback(s->store);
+	batch_reset(j);
+	return rc;
+}
+
+static json_t *str_or_null(const char *v)
+{
+	return v ? json_string(v) : json_null();
+}
+
+static int put_message(wa_session *s, struct hjob *j, const char *chat, const Wa__WebMessageInfo *w)
+{
+	const Wa__MessageKey *k = w->key;
+	if (!k || !k->id || !*k->id || strlen(k->id) > WA_MSG_ID_MAX || !w->message)
+		return 0; /* system stubs without content: nothing to show */
+	size_t len = protobuf_c_message_get_packed_size(&w->message->base);
+	uint8_t *pt = malloc(len ? len : 1);
+	if (!pt)
+		return WA_ENOMEM;
+	protobuf_c_message_pack(&w->message->base, pt);
+	bool from_me = k->has_from_me && k->from_me;
+	const char *sender = from_me ? NULL : (k->participant ? k->participant : w->participant);
+	wa_store_msg m = {
+		.chat_jid = chat, .msg_id = k->id, .from_me = from_me, .sender_jid = sender,
+		.timestamp = w->has_message_timestamp ? (int64_t)w->message_timestamp : 0,
+		.status = from_me ? WA_STORE_MSG_SENT : WA_STORE_MSG_ACKED, .plaintext = pt, .plaintext_len = len,
+	};
+	if (sender && !jid_ok(sender))
+		m.sender_jid = NULL;
+	bool existed = false;
+	int rc = wa_store_msg_insert(s->store, s->instance_id, &m, &existed);
+	if (rc == WA_EINVAL || rc == WA_ETOOBIG) {
+		free(pt);
+		return 0; /* one malformed message does not stop the import */
+	}
+	wa_msg_view v;
+	if (rc == 0 && !existed && wa_msg_view_parse(pt, len, &v) == 0) {
+		json_t *o = json_object();
+		json_t *key = json_pack("{s:s, s:b, s:s}", "remoteJid", chat, "fromMe", from_me, "id", k->id);
+		if (k->participant && key)
+			json_object_set_new(key, "participant", json_string(k->participant));
+		json_object_set_new(o, "key", key);
+		json_object_set_new(o, "message", json_loads(v.json, 0, NULL));
+		json_object_set_new(o, "messageType", str_or_null(v.message_type));
+		json_object_set_new(o, "messageTimestamp", json_integer(m.timestamp));
+		if (w->push_name)
+			json_object_set_new(o, "pushName", json_string(w->push_name));
+		if (w->has_status)
+			json_object_set_new(o, "status", json_integer(w->status));
+		if (json_array_append_new(j->msgs, o) != 0)
+			rc = WA_ENOMEM;
+		wa_msg_view_clear(&v);
+	}
+	free(pt);
+	return rc;
+}
+
+static int on_conversation(wa_session *s, struct hjob *j, const uint8_t *p, size_t len)
+{
+	ProtobufCMessage *pm = NULL;
+	if (wa_pb_unpack(&pm, &wa__conversation__descriptor, p, len, WA_HS_MAX_RECORD) != 0) {
+		wa_log(WA_LOG_WARN, MOD, "a conversation does not decode: skipped");
+		return 0;
+	}
+	Wa__Conversation *c = (Wa__Conversation *)pm;
+	int rc = 0;
+	if (!c->id || !jid_ok(c->id))
+		goto out;
+	rc = ensure_tx(s, j);
+	if (rc)
+		goto out;
+	const char *name = c->name ? c->name : c->display_name;
+	wa_store_chat ch = {
+		.jid = c->id, .name = name,
+		.unread_count = c->has_unread_count ? (int64_t)c->unread_count : -1,
+		.last_msg_ts = c->has_last_msg_timestamp ? (int64_t)c->last_msg_timestamp : 0,
+		.conversation_ts = c->has_conversation_timestamp ? (int64_t)c->conversation_timestamp : 0,
+		.archived = c->has_archived ? c->archived : -1,
+		.pinned = c->has_pinned ? (int)c->pinned : -1,
+		.marked_unread = c->has_marked_as_unread ? c->marked_as_unread : -1,
+		.muted_until = c->has_mute_end_time ? (int64_t)c->mute_end_time : -1,
+		.pn_jid = c->pn_jid && jid_ok(c->pn_jid) ? c->pn_jid : NULL,
+		.lid_jid = c->lid_jid && jid_ok(c->lid_jid) ? c->lid_jid : NULL,
+	};
+	if (name && strlen(name) >= WA_STORE_CHAT_NAME_MAX)
+		ch.name = NULL;
+	rc = wa_store_chat_put(s->store, s->instance_id, &ch);
+	if (rc == 0 && ch.name && !strstr(c->id, "@g.us"))
+		rc = wa_store_contact_set_full_name(s->store, s->instance_id, c->id, ch.name);
+	if (rc == WA_EINVAL)
+		rc = 0;
+	if (rc)
+		goto out;
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(c->id));
+	if (ch.name)
+		json_object_set_new(o, "name", json_string(ch.name));
+	json_object_set_new(o, "unreadCount", json_integer(c->has_unread_count ? c->unread_count : 0));
+	json_object_set_new(o, "conversationTimestamp", json_integer((json_int_t)ch.conversation_ts));
+	if (c->has_last_msg_timestamp)
+		json_object_set_new(o, "lastMessageRecvTimestamp", json_integer((json_int_t)c->last_msg_timestamp));
+	json_object_set_new(o, "archived", json_boolean(c->has_archived && c->archived));
+	json_object_set_new(o, "pinned", json_integer(c->has_pinned ? c->pinned : 0));
+	json_object_set_new(o, "muteEndTime", json_integer(c->has_mute_end_time ? (json_int_t)c->mute_end_time : 0));
+	json_object_set_new(o, "markedAsUnread", json_boolean(c->has_marked_as_unread && c->marked_as_unread));
+	if (ch.pn_jid)
+		json_object_set_new(o, "pnJid", json_string(ch.pn_jid));
+	if (ch.lid_jid)
+		json_object_set_new(o, "lidJid", json_string(ch.lid_jid));
+	json_array_append_new(j->chats, o);
+	if (ch.name && !strstr(c->id, "@g.us"))
+		json_array_append_new(j->contacts, json_pack("{s:s, s:s}", "id", c->id, "name", ch.name));
+	for (size_t i = 0; rc == 0 && i < c->n_messages; i++)
+		if (c->messages[i] && c->messages[i]->message)
+			rc = put_message(s, j, c->id, c->messages[i]->message);
+	j->batch_convs++;
+out:
+	protobuf_c_message_free_unpacked(pm, NULL);
+	if (rc == 0 && (json_array_size(j->msgs) >= HIST_BATCH_MSGS || j->batch_convs >= HIST_BATCH_CHATS))
+		rc = flush(s, j, false);
+	return rc;
+}
+
+static int on_pushname(wa_session *s, struct hjob *j, const uint8_t *p, size_t len)
+{
+	ProtobufCMessage *pm = NULL;
+	if (wa_pb_unpack(&pm, &wa__pushname__descriptor, p, len, WA_HS_MAX_RECORD) != 0)
+		return 0;
+	Wa__Pushname *pn = (Wa__Pushname *)pm;
+	int rc = 0;
+	if (pn->id && pn->pushname && jid_ok(pn->id) && strlen(pn->pushname) < WA_STORE_PUSH_NAME_MAX) {
+		rc = ensure_tx(s, j);
+		if (rc == 0)
+			rc = wa_store_contact_save(s->store, s->instance_id, pn->id, NULL, pn->pushname);
+		if (rc == WA_EINVAL)
+			rc = 0;
+		else if (rc == 0)
+			json_array_append_new(j->contacts, json_pack("{s:s, s:s}", "id", pn->id, "notify", pn->pushname));
+	}
+	protobuf_c_message_free_unpacked(pm, NULL);
+	return rc;
+}
+
+static int on_mapping(wa_session *s, struct hjob *j, const uint8_t *p, size_t len)
+{
+	ProtobufCMessage *pm = NULL;
+	if (wa_pb_unpack(&pm, &wa__phone_number_to_lidmapping__descriptor, p, len, WA_HS_MAX_RECORD) != 0)
+		return 0;
+	Wa__PhoneNumberToLIDMapping *m = (Wa__PhoneNumberToLIDMapping *)pm;
+	int rc = 0;
+	if (m->pn_jid && m->lid_jid) {
+		rc = ensure_tx(s, j);
+		if (rc == 0 && wa_store_lid_mapping_save(s->store, s->instance_id, m->pn_jid, m->lid_jid) == WA_EINVAL)
+			rc = 0;
+	}
+	protobuf_c_message_free_unpacked(pm, NULL);
+	return rc;
+}
+
+static int cb_record(void *user, uint32_t field, uint64_t index, const uint8_t *p, size_t len)
+{
+	wa_session *s = user;
+	struct hjob *j = s->history->job;
+	(void)index;
+	switch (field) {
+	case WA_HS_F_CONVERSATION: return on_conversation(s, j, p, len);
+	case WA_HS_F_PUSHNAME: return on_pushname(s, j, p, len);
+	case WA_HS_F_LID_MAPPING: return on_mapping(s, j, p, len);
+	}
+	return 0;
+}
+
+static int cb_scalar(void *user, uint32_t field, uint64_t v)
+{
+	wa_session *s = user;
+	struct hjob *j = s->history->job;
+	if (field == WA_HS_F_SYNC_TYPE && v < 64)
+		j->sync_type = (int)v;
+	else if (field == WA_HS_F_CHUNK_ORDER && v <= UINT32_MAX)
+		j->chunk_order = (unsigned)v;
+	else if (field == WA_HS_F_PROGRESS && v <= 100)
+		j->progress = (unsigned)v;
+	return 0;
+}
+
+static void kick(wa_session *s);
+
+static void send_receipt(wa_session *s, const char *chat, const char *id)
+{
+	if (!s->history->ready)
+		return; /* the phone sends it again; the redelivery is answered */
+	const char *ids[1] = {id};
+	wa_node *r = NULL;
+	if (wa_receipt_build(ids, 1, chat, NULL, NULL, "hist_sync", 0, &r) == 0)
+		ign(wa_conn_send_node(s, r));
+	wa_node_free(r);
+}
+
+/* The job ends: done (rc 0) or given up (the notification can never be
+ * imported: its row goes too). Transient failures keep the row for the
+ * next READY. */
+static void job_end(wa_session *s, int rc, bool transient)
+{
+	struct hjob *j = s->history->job;
+	if (j->in_tx) {
+		wa_store_rollback(s->store);
+		j->in_tx = false;
+	}
+	if (rc && !transient) {
+		wa_log(WA_LOG_WARN, MOD, "history notification %s dropped: %s", j->msg_id, wa_errname(rc));
+		ign(wa_store_hist_del(s->store, s->instance_id, j->msg_id));
+	} else if (rc) {
+		wa_log(WA_LOG_WARN, MOD, "history notification %s paused: %s", j->msg_id, wa_errname(rc));
+	}
+	if (rc == 0 || !transient)
+		send_receipt(s, j->chat, j->msg_id);
+	s->history->job = NULL;
+	job_free(j);
+	if (rc == 0 || !transient)
+		kick(s);
+}
+
+static void tick(wa_session *s)
+{
+	struct wa_history *h = s->history;
+	struct hjob *j = h ? h->job : NULL;
+	if (!j || !j->have_input)
+		return;
+	int rc = 0;
+	bool eof = false;
+	size_t total = 0;
+	uint8_t buf[HIST_PIECE];
+	/* one commit per loop turn, so the loop (and an API reading the
+	 * store) gets its turn between batches */
+	j->committed = false;
+	while (rc == 0 && !eof && !j->committed && total < HIST_TICK_IN) {
+		size_t got = 0;
+		if (j->fd < 0) {
+			got = j->in_len - j->in_off < HIST_PIECE ? j->in_len - j->in_off : HIST_PIECE;
+			rc = got ? wa_hs_inflate_feed(j->z, j->in + j->in_off, got) : 0;
+			j->in_off += got;
+			eof = j->in_off == j->in_len;
+		} else {
+			rc = wa_media_read_some(j->fd, buf, sizeof buf, &got);
+			if (rc == 0 && got == 0)
+				eof = true;
+			else if (rc == 0)
+				rc = wa_hs_inflate_feed(j->z, buf, got);
+		}
+		total += got;
+	}
+	if (rc == 0 && eof)
+		rc = wa_hs_inflate_end(j->z);
+	if (rc == 0 && eof)
+		rc = flush(s, j, true);
+	if (rc) {
+		bool transient = rc == WA_EDB || rc == WA_EDB_BUSY || rc == WA_ENOMEM || rc == WA_EIO;
+		job_end(s, rc, transient);
+		return;
+	}
+	if (eof) {
+		job_end(s, 0, false);
+		return;
+	}
+	wa_stimer_set(&h->t, 0);
+}
+
+static void on_download(wa_session *s, int err, uint64_t length, void *user)
+{
+	(void)length;
+	(void)user;
+	struct hjob *j = s->history ? s->history->job : NULL;
+	if (!j || !j->downloading)
+		return;
+	j->downloading = false;
+	if (err == 0) {
+		j->fd = open(j->path, O_RDONLY | O_CLOEXEC);
+		if (j->fd < 0)
+			err = WA_EIO;
+	}
+	if (err) {
+		/* expired or tampered blobs never come back; the rest is retried */
+		bool transient = err == WA_EIO || err == WA_ECLOSED || err == WA_ETIMEOUT || err == WA_ENOMEM;
+		job_end(s, err, transient);
+		return;
+	}
+	j->have_input = true;
+	wa_stimer_set(&s->history->t, 0);
+}
+
+static bool copy32(uint8_t out[32], const ProtobufCBinaryData *b, protobuf_c_boolean has)
+{
+	if (!has || b->len != 32)
+		return false;
+	memcpy(out, b->data, 32);
+	return true;
+}
+
+static void on_conn(wa_session *s, int err, void *user)
+{
+	(void)user;
+	struct hjob *j = s->history ? s->history->job : NULL;
+	if (!j || !j->downloading)
+		return;
+	Wa__Message__HistorySyncNotification *n = j->n;
+	wa_media_blob b = {.direct_path = n->direct_path, .type = WA_MEDIA_HISTORY, .max_len = HIST_BLOB_MAX};
+	b.file_length = n->has_file_length ? n->file_length : 0;
+	if (err == 0 && (!copy32(b.media_key, &n->media_key, n->has_media_key) ||
+			 !copy32(b.file_sha256, &n->file_sha256, n->has_file_sha256) ||
+			 !copy32(b.file_enc_sha256, &n->file_enc_sha256, n->has_file_enc_sha256)))
+		err = WA_EPROTO;
+	if (err == 0)
+		err = wa_media_download_blob(s, &b, j->path, on_download, NULL);
+	wa_memzero(b.media_key, sizeof b.media_key);
+	if (err) {
+		j->downloading = false;
+		job_end(s, err, err != WA_EPROTO && err != WA_EINVAL);
+	}
+}
+
+/* Starts the oldest pending import when none runs. */
+static void kick(wa_session *s)
+{
+	struct wa_history *h = s->history;
+	if (!h || h->job || !h->ready)
+		return;
+	char *id = NULL, *chat = NULL;
+	uint8_t *nb = NULL;
+	size_t nl = 0;
+	int64_t done = 0;
+	if (wa_store_hist_next(s->store, s->instance_id, &id, &chat, &nb, &nl, &done) != 0)
+		return;
+	struct hjob *j = calloc(1, sizeof *j);
+	if (!j) {
+		free(id);
+		free(chat);
+		free(nb);
+		return;
+	}
+	j->fd = -1;
+	j->msg_id = id;
+	j->chat = chat;
+	h->job = j;
+	ProtobufCMessage *pm = NULL;
+	int rc = wa_pb_unpack(&pm, &wa__message__history_sync_notification__descriptor, nb, nl,
+		WA_STORE_HIST_NOTIF_MAX);
+	free(nb);
+	if (rc) {
+		job_end(s, WA_EPROTO, false);
+		return;
+	}
+	j->n = (Wa__Message__HistorySyncNotification *)pm;
+	j->sync_type = j->n->has_sync_type ? (int)j->n->sync_type : 0;
+	j->chunk_order = j->n->has_chunk_order ? j->n->chunk_order : 0;
+	j->progress = j->n->has_progress ? j->n->progress : 0;
+	wa_hs_cb cb = {.scalar = cb_scalar, .record = cb_record, .user = s};
+	batch_reset(j);
+	rc = wa_hs_parser_new(&cb, done > 0 ? (uint64_t)done : 0, &j->p);
+	if (rc == 0)
+		rc = wa_hs_inflate_new(j->p, &j->z);
+	if (rc) {
+		job_end(s, rc, true);
+		return;
+	}
+	if (done > 0)
+		wa_log(WA_LOG_INFO, MOD, "history notification %s: resuming after %lld conversations", id, (long long)done);
+	if (j->n->has_initial_hist_bootstrap_inline_payload) {
+		j->in = j->n->initial_hist_bootstrap_inline_payload.data;
+		j->in_len = j->n->initial_hist_bootstrap_inline_payload.len;
+		j->have_input = true;
+		wa_stimer_set(&h->t, 0);
+		return;
+	}
+	if (!j->n->direct_path || j->n->direct_path[0] != '/') {
+		job_end(s, WA_EPROTO, false);
+		return;
+	}
+	const char *tmp = getenv("TMPDIR");
+	snprintf(j->path, sizeof j->path, "%s/wa-hist-%lld-%s", tmp && *tmp ? tmp : "/tmp",
+		(long long)s->instance_id, id);
+	j->downloading = true;
+	rc = wa_media_conn_ensure(s, on_conn, NULL);
+	if (rc && s->history->job == j && j->downloading) {
+		j->downloading = false;
+		j->path[0] = '\0';
+		job_end(s, rc, true);
+	}
+}
+
+int wa_history_record(wa_session *s, const char *msg_id, const char *chat, const uint8_t *pt, size_t len)
+{
+	ProtobufCMessage *pm = NULL;
+	if (wa_pb_unpack(&pm, &wa__message__descriptor, pt, len, WA_STORE_MAX_PLAINTEXT) != 0)
+		return 0;
+	Wa__Message *m = (Wa__Message *)pm;
+	if (m->device_sent_message && m->device_sent_message->message)
+		m = m->device_sent_message->message;
+	const Wa__Message__HistorySyncNotification *n =
+		m->protocol_message ? m->protocol_message->history_sync_notification : NULL;
+	int rc = 0;
+	if (n) {
+		size_t nl = protobuf_c_message_get_packed_size(&n->base);
+		uint8_t *nb = malloc(nl ? nl : 1);
+		if (!nb)
+			rc = WA_ENOMEM;
+		else {
+			protobuf_c_message_pack(&n->base, nb);
+			rc = nl ? wa_store_hist_add(s->store, s->instance_id, msg_id, chat, nb, nl) : 0;
+			if (rc == WA_EINVAL)
+				rc = 0; /* too large to be a real one: not imported */
+			free(nb);
+		}
+	}
+	protobuf_c_message_free_unpacked(pm, NULL);
+	return rc;
+}
+
+bool wa_history_pending(wa_session *s, const char *msg_id)
+{
+	bool p = false;
+	return wa_store_hist_pending(s->store, s->instance_id, msg_id, &p) == 0 && p;
+}
+
+void wa_history_kick(wa_session *s)
+{
+	kick(s);
+}
+
+static void on_timer(wa_session *s)
+{
+	tick(s);
+}
+
+static int h_init(wa_session *s)
+{
+	s->history = calloc(1, sizeof *s->history);
+	if (!s->history)
+		return WA_ENOMEM;
+	int rc = wa_stimer_init(s, &s->history->t, on_timer);
+	if (rc == 0)
+		s->history->t_ok = true;
+	return rc;
+}
+
+static void h_on_ready(wa_session *s)
+{
+	if (!s->history)
+		return;
+	s->history->ready = true;
+	kick(s);
+}
+
+static void h_on_close(wa_session *s)
+{
+	/* an import in progress goes on (it needs no connection); its receipt
+	 * waits for the phone's redelivery */
+	if (s->history)
+		s->history->ready = false;
+}
+
+static void h_free(wa_session *s)
+{
+	struct wa_history *h = s->history;
+	if (!h)
+		return;
+	if (h->job) {
+		if (h->job->in_tx)
+			wa_store_rollback(s->store);
+		job_free(h->job);
+	}
+	if (h->t_ok)
+		wa_stimer_clear(&h->t);
+	free(h);
+	s->history = NULL;
+}
+
+const wa_session_ext wa_history_ext = {
+	.name = "history",
+	.init = h_init,
+	.on_ready = h_on_ready,
+	.on_close = h_on_close,
+	.free = h_free,
+};

@@ -1,0 +1,113 @@
+// History sync import: a wasim phone with a seeded history (default 2,000
+// chats, 50,000 messages) pairs a fresh wamd instance (syncFullHistory) and
+// a fresh Baileys 7.0.0-rc14 socket (syncFullHistory, every history type
+// kept), each through the same notifications and blobs. Printed: seconds
+// from the QR scan until every message is in (wamd: stored, as findMessages
+// counts; Baileys: delivered in messaging-history.set events, which store
+// nothing), and the RSS rise over the import (peak sampled every 20 ms
+// minus the RSS before the scan). Targets: <= 5 s, <= 64 MiB.
+// usage: WA_NODE_MODULES=... node tests/bench/history.mjs WAMD WASIM [out.json] [chats] [messages] [baileys=1]
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import { startWasim, tmpDir, sleep, Client } from '../sim/harness.mjs';
+import { procStatus } from './procmem.mjs';
+
+const [wamdExe, wasimExe, out, chatsArg, msgsArg, withBaileys] = process.argv.slice(2);
+const CHATS = Number(chatsArg ?? 2000);
+const MSGS = Number(msgsArg ?? 50000);
+const KEY = 'bench-history-key';
+const result = { chats: CHATS, messages: MSGS };
+
+const freePort = () => new Promise((res) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
+});
+const sampler = (pid) => {
+  const s = { peak: 0, stop: false };
+  (async () => {
+    while (!s.stop) {
+      try { s.peak = Math.max(s.peak, procStatus(pid).VmRSS); } catch { /* gone */ }
+      await sleep(20);
+    }
+  })();
+  return s;
+};
+
+const sim = await startWasim(wasimExe, { tls: true });
+
+// ---- wamd ----
+{
+  const phone = '15550031001';
+  await sim.api('POST', '/_sim/accounts', { phone });
+  await sim.api('POST', '/_sim/history/seed', { phone, chats: CHATS, messages: MSGS, chunk_chats: 50 });
+  const port = await freePort();
+  const wamd = spawn(wamdExe, ['--data', tmpDir('bench-history-'), '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
+    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--wa-tls-insecure', 'true', '--log-level', 'warn'],
+  { stdio: ['ignore', 'ignore', 'inherit'] });
+  const api = async (method, p, body) => {
+    const res = await fetch(`http://127.0.0.1:${port}${p}`, {
+      method, headers: { apikey: KEY, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: res.status, json: await res.json().catch(() => null) };
+  };
+  for (let i = 0; i < 200; i++) {
+    try { if ((await api('GET', '/')).status === 200) break; } catch { /* starting */ }
+    await sleep(50);
+  }
+  const r = await api('POST', '/instance/create', { instanceName: 'b1', integration: 'WHATSAPP-BAILEYS', qrcode: true, syncFullHistory: true });
+  const qr = r.json.qrcode?.code ?? (await api('GET', '/instance/connect/b1')).json.code;
+  await sleep(500);
+  const before = procStatus(wamd.pid).VmRSS;
+  const s = sampler(wamd.pid);
+  const t0 = Date.now();
+  await sim.api('POST', '/_sim/scan', { phone, qr });
+  let n = 0;
+  while (Date.now() - t0 < 600000) {
+    n = (await api('POST', '/chat/findMessages/b1', { where: {}, offset: 1 })).json?.messages?.total ?? 0;
+    if (n >= MSGS) break;
+    await sleep(100);
+  }
+  const secs = (Date.now() - t0) / 1000;
+  s.stop = true;
+  result.wamd = { seconds: secs, messages: n, rss_before_kib: before, rss_peak_kib: s.peak, rss_rise_mib: (s.peak - before) / 1024 };
+  console.log(`wamd:    ${n} messages in ${secs.toFixed(2)} s from the scan (pairing included), RSS rise ${((s.peak - before) / 1024).toFixed(1)} MiB (peak ${(s.peak / 1024).toFixed(1)} MiB)`);
+  wamd.kill('SIGTERM');
+}
+
+// ---- Baileys ----
+if (withBaileys !== '0') {
+  const phone = '15550031002';
+  await sim.api('POST', '/_sim/accounts', { phone });
+  await sim.api('POST', '/_sim/history/seed', { phone, chats: CHATS, messages: MSGS, chunk_chats: 50 });
+  // Baileys fetches history blobs from its default media host: send it to wasim's
+  process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  const realFetch = globalThis.fetch;
+  const tlsPort = new URL(sim.tlsUrl).port;
+  globalThis.fetch = (u, o) => realFetch(String(u).replace('https://mmg.whatsapp.net', `https://127.0.0.1:${tlsPort}`), o);
+  let got = 0;
+  let t0 = 0;
+  let done;
+  const finished = new Promise((res) => { done = res; });
+  const c = new Client(sim, 'bench-hist', { tls: true, sockOpts: { syncFullHistory: true, shouldSyncHistoryMessage: () => true } });
+  await c.start();
+  await c.waitQr();
+  const before = process.memoryUsage().rss / 1024;
+  const s = sampler(process.pid);
+  t0 = Date.now();
+  await sim.api('POST', '/_sim/scan', { phone, qr: c.qrs[0] });
+  // the socket after the 515 restart gets the history (the phone waits 1 s)
+  await c.waitOpen(1, 30000);
+  c.sock.ev.on('messaging-history.set', ({ messages }) => {
+    got += messages.length;
+    if (got >= MSGS) done();
+  });
+  await Promise.race([finished, sleep(600000)]);
+  const secs = (Date.now() - t0) / 1000;
+  s.stop = true;
+  result.baileys = { seconds: secs, messages: got, rss_before_kib: before, rss_peak_kib: s.peak, rss_rise_mib: (s.peak - before) / 1024 };
+  console.log(`Baileys: ${got} messages in ${secs.toFixed(2)} s from the scan (pairing included), RSS rise ${((s.peak - before) / 1024).toFixed(1)} MiB (peak ${(s.peak / 1024).toFixed(1)} MiB)`);
+  try { c.sock.end(undefined); } catch { /* closed */ }
+}
+
+if (out) fs.writeFileSync(out, JSON.stringify(result, null, 1));
+process.exit(0);
