@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "util/codec.h"
+#include "wamd_range.h"
 #include "wamd_routes.h"
 
 #define B64_CHUNK 65536 /* multiple of 4 */
@@ -541,46 +542,6 @@ struct stream_job {
 	char range[96]; /* the request's Range header or "" */
 };
 
-/* "bytes=a-b" | "bytes=a-" | "bytes=-n" against total: 0 and [*off, *off + *len),
- * 1 when there is no usable range (whole file), -1 when unsatisfiable. */
-static int parse_range(const char *h, uint64_t total, uint64_t *off, uint64_t *len)
-{
-	if (!h[0])
-		return 1;
-	if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
-		return 1; /* other units and multiple ranges: the whole file (RFC 9110 allows it) */
-	const char *p = h + 6, *dash = strchr(p, '-');
-	if (!dash)
-		return 1;
-	char *e;
-	if (p == dash) { /* suffix */
-		unsigned long long n = strtoull(dash + 1, &e, 10);
-		if (e == dash + 1 || *e || n == 0)
-			return -1;
-		if (n > total)
-			n = total;
-		*off = total - n;
-		*len = n;
-		return total ? 0 : -1;
-	}
-	unsigned long long a = strtoull(p, &e, 10);
-	if (e != dash)
-		return 1;
-	unsigned long long b = total ? total - 1 : 0;
-	if (dash[1]) {
-		b = strtoull(dash + 1, &e, 10);
-		if (*e || b < a)
-			return 1;
-		if (b >= total)
-			b = total - 1;
-	}
-	if (a >= total)
-		return -1;
-	*off = a;
-	*len = b - a + 1;
-	return 0;
-}
-
 static void stream_done(void *user, int err, uint64_t len)
 {
 	struct stream_job *j = user;
@@ -591,7 +552,7 @@ static void stream_done(void *user, int err, uint64_t len)
 	if (c) {
 		c->ticket = NULL;
 		uint64_t off = 0, n = len;
-		int pr = parse_range(j->range, len, &off, &n);
+		int pr = wamd_range_parse(j->range, len, &off, &n);
 		char cr[96];
 		if (fd < 0)
 			wamd_reply_error(c, err == WA_ENOTFOUND ? 404 : 502,

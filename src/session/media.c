@@ -373,24 +373,34 @@ static void on_media_conn(wa_session *s, int err, const wa_node *resp, void *use
 {
 	(void)user;
 	struct wa_media_state *ms = s->msg ? s->msg->media : NULL;
-	up_job *j = ms ? ms->up : NULL;
-	if (err == 0 && ms)
+	if (!ms)
+		return;
+	ms->conn_waiting = false;
+	if (err == 0)
 		err = parse_media_conn(ms, resp);
-	if (!j || !j->iq_waiting)
-		return;
-	j->iq_waiting = false;
-	if (err != 0) {
-		up_end(j, err, false, "media_conn failed");
-		return;
+	up_job *j = ms->up;
+	if (j && j->iq_waiting) {
+		j->iq_waiting = false;
+		if (err != 0) {
+			up_end(j, err, false, "media_conn failed");
+		} else {
+			j->host_i = 0;
+			j->phase = UP_HASH;
+			up_step(j);
+		}
 	}
-	j->host_i = 0;
-	j->phase = UP_HASH;
-	up_step(j);
+	wa_media_dl_conn_done(s, err);
 }
 
-static int fetch_media_conn(up_job *j)
+int wa_media_conn_fetch(wa_session *s)
 {
-	wa_session *s = j->s;
+	struct wa_media_state *ms = wa_media_state_of(s);
+	if (!ms)
+		return WA_ENOMEM;
+	if (ms->conn_waiting)
+		return 0;
+	if (!ready(s))
+		return WA_ECLOSED;
 	wa_node *iq = NULL, *c = NULL;
 	int rc = wa_node_new(&iq, "iq");
 	if (rc == 0)
@@ -404,6 +414,14 @@ static int fetch_media_conn(up_job *j)
 	if (rc == 0)
 		rc = wa_iq_send(s, iq, 0, on_media_conn, NULL);
 	wa_node_free(iq);
+	if (rc == 0)
+		ms->conn_waiting = true;
+	return rc;
+}
+
+static int fetch_media_conn(up_job *j)
+{
+	int rc = wa_media_conn_fetch(j->s);
 	if (rc == 0)
 		j->iq_waiting = true;
 	return rc;

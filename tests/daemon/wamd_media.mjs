@@ -6,6 +6,7 @@
 //  Baileys -> wamd: each kind arrives as MESSAGES_UPSERT whose message
 //    equals Baileys' own JSON of what it sent, and getBase64FromMediaMessage
 //    gives the bytes back.
+//  A received url naming another host is never connected to.
 //  Bad input: 4xx and nothing queued.
 //  SIGKILL while a document uploads: after the restart it arrives exactly once.
 // argv: [node, script, wamd, wasim]
@@ -270,6 +271,37 @@ try {
     check(res.status === 404, `streaming an expired blob: ${res.status}`);
     const leftDl = (await import('node:fs')).readdirSync(`${data}/media`).filter((f) => f.startsWith('dl-'));
     check(leftDl.length === 0, `no download file left behind (${leftDl.join(',')})`);
+  }
+  // a received message chooses the path, never the host: a url elsewhere
+  // (here a local listener) must not be connected to. With a directPath the
+  // blob comes from wasim's media host; without one it is refused.
+  {
+    let conns = 0;
+    const trap = net.createServer((sk) => { conns++; sk.destroy(); });
+    await new Promise((ok) => trap.listen(0, '127.0.0.1', ok));
+    const evil = `https://127.0.0.1:${trap.address().port}`;
+    for (const [what, keepPath] of [['forged url, real directPath', true], ['forged url, no directPath', false]]) {
+      const bytes = crypto.randomBytes(30000);
+      const prep = await Bl.prepareWAMessageMedia({ document: bytes, mimetype: 'application/pdf', fileName: 'f.pdf' },
+        { upload: peer.sock.waUploadToServer });
+      const dm = prep.documentMessage;
+      dm.url = `${evil}${dm.directPath}`;
+      if (!keepPath) dm.directPath = '';
+      const mid = `3EB0${crypto.randomBytes(8).toString('hex').toUpperCase()}`;
+      await peer.sock.relayMessage(to, { documentMessage: dm }, { messageId: mid });
+      const up = await waitFor(() => hooks.find((h) => h.event === 'messages.upsert' && h.data.key.id === mid), 30000, what);
+      dumpOnFail(up, `${what}: MESSAGES_UPSERT`);
+      r = await api('POST', '/chat/getBase64FromMediaMessage/m1', { message: { key: { id: mid } } });
+      if (keepPath)
+        dumpOnFail(r.status === 201 && Buffer.compare(Buffer.from(r.json.base64 ?? '', 'base64'), bytes) === 0,
+          `${what}: downloaded from the media host intact (${r.status} ${JSON.stringify(r.json).slice(0, 160)})`);
+      else
+        check(r.status === 400 && /not on a WhatsApp media host/.test(JSON.stringify(r.json)),
+          `${what}: refused with a clear error (${r.status} ${JSON.stringify(r.json?.response)})`);
+    }
+    await sleep(300);
+    trap.close();
+    check(conns === 0, `no connection was made to the forged url's host (${conns})`);
   }
   r = await api('POST', '/chat/getBase64FromMediaMessage/m1', { message: { key: { id: 'NOSUCHID' } } });
   check(r.status === 400, `getBase64FromMediaMessage of an unknown id: ${r.status}`);
