@@ -23,6 +23,7 @@
 #include "wamd.h"
 #include "wamd_front.h"
 #include "wamd_events.h"
+#include "wamd_media_probe.h"
 
 /* lws 4.1.6's libev glue re-arms its timer with ev_timer_set() on a
  * watcher that may be active, which libev ignores: an lws timer scheduled
@@ -555,6 +556,7 @@ int main(int argc, char **argv)
 		wamd_api_conn_gone(d.waiters);
 	wamd_tenants_free(&d);
 	wamd_resolve_shutdown(); /* after the lanes: their lookups are cancelled */
+	wamd_probe_shutdown();
 	wamd_engine_free(&d);
 	wamd_lat_free(&d);
 	wamd_prom_free(&d);

@@ -428,6 +428,11 @@ typedef struct wa_media_send {
 	const char *file_name; /* document; or NULL */
 	bool ptt;              /* audio: a voice note */
 	uint32_t seconds, width, height; /* 0: unknown */
+	const uint8_t *thumbnail;  /* image, video, document: a small JPEG, or NULL */
+	size_t thumbnail_len;
+	const uint8_t *waveform;   /* audio: 64 samples 0..100 (voice notes), or NULL */
+	size_t waveform_len;
+	bool animated;             /* sticker: an animated WebP */
 } wa_media_send;
 /* Queues a media message. It is persisted PENDING before this returns; the
  * outbox encrypts and uploads the file in fixed-size chunks (never whole in

@@ -234,6 +234,8 @@ int wa_session_send_media(wa_session *s, const char *to, const wa_media_send *ms
 		.mimetype = ms->mimetype, .caption = ms->caption, .file_name = ms->file_name,
 		.media_key = key, .media_key_timestamp = now_s(), .seconds = ms->seconds,
 		.width = ms->width, .height = ms->height, .ptt = ms->ptt,
+		.thumbnail = ms->thumbnail, .thumbnail_len = ms->thumbnail_len,
+		.waveform = ms->waveform, .waveform_len = ms->waveform_len, .animated = ms->animated,
 	};
 	wa_msg_content c = {.media = &md};
 	uint8_t *msg = NULL;
@@ -326,6 +328,10 @@ static void up_end(up_job *j, int err, bool final, const char *why)
 	}
 	WA_DEBUG(MOD, "[%lld] media upload of %s: %s (%s), will retry", (long long)s->instance_id, j->id,
 		wa_errname(err), why);
+	/* the media host closed the upload's connection: the outbox would wait
+	 * for WhatsApp's connection to come back, which is up; back off instead */
+	if (err == WA_ECLOSED && ready(s))
+		err = WA_EIO;
 	up_free(j);
 	wa_msg_chat_defer(s, chat, err);
 }

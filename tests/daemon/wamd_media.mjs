@@ -7,6 +7,8 @@
 //    equals Baileys' own JSON of what it sent, and getBase64FromMediaMessage
 //    gives the bytes back.
 //  A received url naming another host is never connected to.
+//  Real image, video, voice note and sticker files: thumbnail, dimensions,
+//    seconds, waveform and isAnimated as Baileys would compute them.
 //  Bad input: 4xx and nothing queued.
 //  SIGKILL while a document uploads: after the restart it arrives exactly once.
 // argv: [node, script, wamd, wasim]
@@ -15,7 +17,9 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
+import { createRequire } from 'node:module';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
+import { baileysPath } from '../interop/baileys.mjs';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
 
 watchdog(300);
@@ -170,6 +174,82 @@ try {
       check(mm?.[k] === v, `${s.what}: Baileys sees ${k} = ${JSON.stringify(mm?.[k])}`);
     const buf = await Bl.downloadMediaMessage(got, 'buffer', {});
     check(Buffer.compare(buf, s.bytes) === 0, `${s.what}: Baileys downloaded and decrypted ${s.bytes.length} bytes intact (${Date.now() - t0} ms)`);
+  }
+
+  // ---- what the receiver shows: thumbnail, dimensions, seconds, waveform ----
+  // Real files made by FFmpeg; each field is compared with what Baileys'
+  // own prepareWAMessageMedia computes for the same file (thumbnail: same
+  // size, both JPEG; Baileys has no waveform decoder here, so its algorithm
+  // is applied to the decoded samples of the voice note as received).
+  {
+    const { execFileSync } = await import('node:child_process');
+    const fs = await import('node:fs');
+    const dir = tmpDir('wamd-media-files-');
+    const ff = (...a) => execFileSync('ffmpeg', ['-v', 'error', '-y', ...a]);
+    ff('-f', 'lavfi', '-i', 'testsrc=size=320x240', '-frames:v', '1', `${dir}/p.png`);
+    ff('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '3', '-pix_fmt', 'yuv420p', `${dir}/v.mp4`);
+    ff('-f', 'lavfi', '-i', 'aevalsrc=exprs=sin(440*2*PI*t)*t/4:d=4:s=44100', `${dir}/a.wav`);
+    ff('-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=5', '-t', '1', '-loop', '0', '-c:v', 'libwebp_anim', `${dir}/s.webp`);
+    const sharp = createRequire(baileysPath('package.json'))('sharp');
+    const dims = async (b) => { const m = await sharp(b).metadata(); return `${m.format} ${m.width}x${m.height}`; };
+    const fakeUpload = async () => ({ mediaUrl: 'https://example.invalid/x', directPath: '/x' });
+    const theirs = async (content) => Object.values(await Bl.prepareWAMessageMedia(content, { upload: fakeUpload }))[0];
+    const baileysWave = (f32) => { // Baileys' getAudioWaveform on decoded samples
+      const bs = Math.floor(f32.length / 64), out = [];
+      for (let i = 0; i < 64; i++) { let sum = 0; for (let j = 0; j < bs; j++) sum += Math.abs(f32[bs * i + j]); out.push(sum / bs); }
+      const mul = 1 / Math.max(...out);
+      return out.map((n) => Math.floor(100 * n * mul));
+    };
+    const cases = [
+      { what: 'png image', route: 'sendMedia', file: 'p.png', field: 'imageMessage',
+        body: (b) => ({ mediatype: 'image', mimetype: 'image/png', media: b }), baileys: (buf) => ({ image: buf }) },
+      { what: 'mp4 video', route: 'sendMedia', file: 'v.mp4', field: 'videoMessage',
+        body: (b) => ({ mediatype: 'video', media: b }), baileys: (buf) => ({ video: buf }) },
+      { what: 'voice note (wav converted)', route: 'sendWhatsAppAudio', file: 'a.wav', field: 'audioMessage',
+        body: (b) => ({ audio: b }) },
+      { what: 'animated sticker', route: 'sendSticker', file: 's.webp', field: 'stickerMessage',
+        body: (b) => ({ sticker: b }) },
+    ];
+    for (const c of cases) {
+      const bytes = fs.readFileSync(`${dir}/${c.file}`);
+      r = await api('POST', `/message/${c.route}/m1`, { number: PEER_PHONE, ...c.body(bytes.toString('base64')) });
+      dumpOnFail(r.status === 201, `${c.what}: ${c.route} 201 (${r.status} ${JSON.stringify(r.json).slice(0, 200)})`);
+      const got = await waitFor(() => peerMsgs.find((m) => m.key.id === r.json.key.id), 30000, c.what);
+      dumpOnFail(got, `${c.what}: Baileys received it`);
+      const mm = got.message[c.field];
+      const buf = await Bl.downloadMediaMessage(got, 'buffer', {});
+      if (c.field === 'imageMessage' || c.field === 'videoMessage') {
+        const ref = await theirs(c.baileys(bytes));
+        const refThumb = Buffer.from(ref.jpegThumbnail, 'base64');
+        check(mm.jpegThumbnail?.length > 100 && (await dims(Buffer.from(mm.jpegThumbnail))) === (await dims(refThumb)),
+          `${c.what}: jpegThumbnail is a JPEG of Baileys' size (${mm.jpegThumbnail?.length} bytes, ${mm.jpegThumbnail && await dims(Buffer.from(mm.jpegThumbnail))} vs ${await dims(refThumb)})`);
+        check(mm.width === 320 * (c.field === 'imageMessage') + 160 * (c.field === 'videoMessage') &&
+          mm.height === mm.width * 3 / 4, `${c.what}: width ${mm.width} height ${mm.height}`);
+        if (c.field === 'imageMessage')
+          check(mm.width === ref.width && mm.height === ref.height, `${c.what}: dimensions equal Baileys' (${ref.width}x${ref.height})`);
+        else
+          check(mm.seconds === 3, `${c.what}: seconds ${mm.seconds}`);
+        check(Buffer.compare(buf, bytes) === 0, `${c.what}: bytes intact`);
+      } else if (c.field === 'audioMessage') {
+        check(mm.ptt === true && mm.mimetype === 'audio/ogg; codecs=opus', `${c.what}: ptt ${mm.ptt}, mimetype ${mm.mimetype}`);
+        const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-of', 'json', '-show_streams', '-i', 'pipe:0'], { input: buf }));
+        check(probe.streams[0]?.codec_name === 'opus' && probe.streams[0]?.channels === 1, `${c.what}: the file received is mono Opus (${probe.streams[0]?.codec_name})`);
+        const dur = await Bl.getAudioDuration(buf);
+        check(mm.seconds === Math.trunc(dur) && mm.seconds === 4, `${c.what}: seconds ${mm.seconds} = Baileys' ${dur}`);
+        const pcm = execFileSync('ffmpeg', ['-v', 'error', '-i', 'pipe:0', '-ac', '1', '-f', 'f32le', 'pipe:1'], { input: buf, maxBuffer: 1 << 26 });
+        const want = baileysWave(new Float32Array(pcm.buffer, pcm.byteOffset, pcm.length / 4));
+        const wave = [...(mm.waveform ?? [])];
+        check(wave.length === 64 && wave.every((v, i) => Math.abs(v - want[i]) <= 1) && Math.max(...wave) === 100 && wave[0] < wave[63],
+          `${c.what}: waveform of 64 samples equals Baileys' algorithm (${wave.join(',')} vs ${want.join(',')})`);
+      } else {
+        check(mm.isAnimated === true && mm.width === 64 && mm.height === 64 && mm.mimetype === 'image/webp',
+          `${c.what}: isAnimated ${mm.isAnimated}, ${mm.width}x${mm.height}`);
+        check(Buffer.compare(buf, bytes) === 0, `${c.what}: bytes intact`);
+      }
+    }
+    // a voice note that is not audio: 400, nothing queued
+    r = await api('POST', '/message/sendWhatsAppAudio/m1', { number: PEER_PHONE, audio: crypto.randomBytes(3000).toString('base64') });
+    check(r.status === 400 && /could not be converted/.test(JSON.stringify(r.json)), `not audio: ${r.status} ${JSON.stringify(r.json?.response)}`);
   }
 
   // ---- media by URL (fetched under the webhook address rules) ----

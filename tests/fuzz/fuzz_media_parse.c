@@ -2,7 +2,8 @@
  * message's url/directPath (where its blob may be fetched: the path must
  * stay a path, so no message can name the host), the Range header of GET
  * /wamd/media (the range must lie inside the file), and the URL and host
- * parsers a sendMedia URL goes through. The first byte picks the parser;
+ * parsers a sendMedia URL goes through, a sticker's WebP header, ffprobe's
+ * JSON answer and the waveform of samples. The first byte picks the parser;
  * the rest is split at the first NUL where two strings are needed. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "session/media.h"
 #include "wamd.h"
+#include "wamd_media_probe.h"
 #include "wamd_range.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
 	s[size] = '\0';
-	switch (data[0] % 3) {
+	switch (data[0] % 5) {
 	case 0: {
 		const char *dp = s + strlen(s) + (strlen(s) < size - 1 ? 1 : 0);
 		char path[2049], host[256];
@@ -47,6 +49,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t off = 0, len = 0;
 		if (wamd_range_parse(h, total, &off, &len) == 0 && (len == 0 || off >= total || len > total - off))
 			abort();
+		break;
+	}
+	case 3: {
+		bool anim;
+		uint32_t w, h;
+		(void)wamd_probe_webp(data + 1, size - 1, &anim, &w, &h);
+		struct wamd_probe_result *r = calloc(1, sizeof *r);
+		if (r) {
+			wamd_probe_parse_ffprobe(s, size - 1, r);
+			if ((r->width == 0) != (r->height == 0) || r->width > 65535 || r->seconds >= 86400u * 7)
+				abort();
+			free(r);
+		}
+		/* the bytes as f32 samples: every sample within 0..100 */
+		struct wamd_wave wv;
+		size_t nf = (size - 1) / 4;
+		float *f = malloc(nf ? nf * sizeof *f : 1);
+		if (f) {
+			memcpy(f, data + 1, nf * sizeof *f);
+			wamd_wave_init(&wv, nf);
+			wamd_wave_add(&wv, f, nf / 2);
+			wamd_wave_add(&wv, f + nf / 2, nf - nf / 2);
+			uint8_t out[WAMD_PROBE_WAVE];
+			if (wamd_wave_final(&wv, out))
+				for (size_t i = 0; i < sizeof out; i++)
+					if (out[i] > 100)
+						abort();
+			free(f);
+		}
 		break;
 	}
 	default: {
