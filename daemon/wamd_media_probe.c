@@ -36,7 +36,6 @@ struct wamd_probe {
 	bool voice;
 	wamd_probe_cb cb;
 	void *arg;
-	bool cancelled;
 	struct wamd_probe_result r;
 };
 
@@ -297,12 +296,30 @@ static void probe_run(struct wamd_probe *q)
 	}
 	if (q->kind == WA_MEDIA_KIND_STICKER) {
 		uint8_t h[30];
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd >= 0 ? read(fd, h, sizeof h) : -1;
-		if (fd >= 0)
-			close(fd);
-		if (n == (ssize_t)sizeof h)
-			(void)wamd_probe_webp(h, sizeof h, &r->animated, &r->width, &r->height);
+		bool webp = false;
+		for (int pass = 0; pass < 2 && !webp; pass++) {
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			ssize_t n = fd >= 0 ? read(fd, h, sizeof h) : -1;
+			if (fd >= 0)
+				close(fd);
+			webp = n == (ssize_t)sizeof h && wamd_probe_webp(h, sizeof h, &r->animated, &r->width, &r->height);
+			if (webp || pass)
+				break;
+			/* another picture: a WebP, as Evolution does, scaled down to fit
+			 * WhatsApp's 512x512 (never up) */
+			char tmp[1220];
+			snprintf(tmp, sizeof tmp, "%s.webp", path);
+			char *const conv[] = {"ffmpeg", "-nostdin", "-v", "error", "-y", "-i", path, "-frames:v", "1", "-vf",
+				"scale='min(512,iw)':'min(512,ih)':force_original_aspect_ratio=decrease", "-c:v", "libwebp", "-f", "webp", tmp, NULL};
+			int rc = run_child(conv, NULL, NULL);
+			if (rc == 0 && rename(tmp, path) == 0) {
+				r->converted = true;
+			} else {
+				unlink(tmp);
+				warn_add(r, rc == -127 ? "no ffmpeg: sticker sent unconverted" : "sticker is not a picture: sent as it is");
+				break;
+			}
+		}
 		return;
 	}
 	if (!audio && !visual)
@@ -363,10 +380,8 @@ static void *worker(void *unused)
 			break;
 		struct wamd_probe *q = P.todo;
 		P.todo = q->next;
-		bool cancelled = q->cancelled;
 		pthread_mutex_unlock(&P.lock);
-		if (!cancelled)
-			probe_run(q);
+		probe_run(q);
 		pthread_mutex_lock(&P.lock);
 		q->next = P.done;
 		P.done = q;
@@ -409,14 +424,6 @@ struct wamd_probe *wamd_probe_start(struct wamd *d, const char *path, enum wa_me
 	return q;
 }
 
-void wamd_probe_cancel(struct wamd_probe *q)
-{
-	pthread_mutex_lock(&P.lock);
-	if (q)
-		q->cancelled = true;
-	pthread_mutex_unlock(&P.lock);
-}
-
 void wamd_probe_deliver(void)
 {
 	pthread_mutex_lock(&P.lock);
@@ -432,8 +439,7 @@ void wamd_probe_deliver(void)
 	while (rev) {
 		struct wamd_probe *q = rev;
 		rev = q->next;
-		if (!q->cancelled)
-			q->cb(q->arg, &q->r);
+		q->cb(q->arg, &q->r);
 		free(q);
 	}
 }
@@ -451,14 +457,15 @@ void wamd_probe_shutdown(void)
 	if (started)
 		pthread_join(P.thread, NULL);
 	P.started = false;
-	for (struct wamd_probe **l = &P.todo; *l;) {
-		struct wamd_probe *q = *l;
-		*l = q->next;
-		free(q);
-	}
-	for (struct wamd_probe **l = &P.done; *l;) {
-		struct wamd_probe *q = *l;
-		*l = q->next;
-		free(q);
+	/* the rest end now, so that their owners free what they hold */
+	for (int k = 0; k < 2; k++) {
+		struct wamd_probe **l = k ? &P.done : &P.todo;
+		while (*l) {
+			struct wamd_probe *q = *l;
+			*l = q->next;
+			q->r.stopping = true;
+			q->cb(q->arg, &q->r);
+			free(q);
+		}
 	}
 }

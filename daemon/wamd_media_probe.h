@@ -22,9 +22,10 @@ struct wamd_probe_result {
 	uint8_t waveform[WAMD_PROBE_WAVE];
 	bool has_waveform;
 	bool animated;                     /* sticker: an animated WebP */
-	bool converted;                    /* the file is now OGG/Opus (voice note) */
+	bool converted;                    /* the file is now OGG/Opus (voice note) or WebP (sticker) */
 	char warn[160];                    /* what could not be computed, or "" */
 	char err[160];                     /* the file cannot be sent as asked, or "" */
+	bool stopping;                     /* wamd is stopping: nothing was probed, send nothing */
 };
 
 /* Runs on the loop thread; r is valid during the call only. */
@@ -33,14 +34,15 @@ typedef void (*wamd_probe_cb)(void *arg, const struct wamd_probe_result *r);
 struct wamd_probe;
 /* Probes the staged file at path for kind. voice: convert it to a mono
  * OGG/Opus voice note in place first (an error when it is not audio). The
- * result arrives through cb (never from inside this call); NULL when no
- * worker could start (send without metadata). */
+ * result arrives through cb (never from inside this call; the caller's
+ * connection may be gone by then); NULL when no worker could start (send
+ * without metadata). */
 struct wamd_probe *wamd_probe_start(struct wamd *d, const char *path, enum wa_media_kind kind, bool voice,
 	wamd_probe_cb cb, void *arg);
-/* cb is not called; the probe finishes and is freed by the worker. */
-void wamd_probe_cancel(struct wamd_probe *p);
 /* On LWS_CALLBACK_EVENT_WAIT_CANCELLED: runs the finished probes' cbs. */
 void wamd_probe_deliver(void);
+/* Stops the worker (killing its child); the probes left get their cb with
+ * r->stopping set. */
 void wamd_probe_shutdown(void);
 
 /* Pure parts, fuzzed: the WebP header (animated, canvas size; false when

@@ -213,9 +213,11 @@ static void probed(void *arg, const struct wamd_probe_result *r)
 	struct send_job *j = arg;
 	struct wamd_conn *c = j->tk->c;
 	free(j->tk);
-	struct wamd_tenant *t = c ? wamd_tenant_find(j->d, j->tenant) : NULL;
+	struct wamd_tenant *t = c && !r->stopping ? wamd_tenant_find(j->d, j->tenant) : NULL;
 	if (c)
 		c->ticket = NULL;
+	if (r->stopping)
+		c = NULL; /* the connection closes with the daemon */
 	struct stat st;
 	if (!c || !t || r->err[0] || stat(j->path, &st) != 0) {
 		unlink(j->path);
@@ -230,7 +232,7 @@ static void probed(void *arg, const struct wamd_probe_result *r)
 		LOGW("[%s] media sent without metadata FFmpeg could not give: %s", j->tenant, r->warn);
 	if (r->converted) {
 		free(j->mimetype);
-		j->mimetype = strdup("audio/ogg; codecs=opus");
+		j->mimetype = strdup(j->kind == WA_MEDIA_KIND_STICKER ? "image/webp" : "audio/ogg; codecs=opus");
 	}
 	if ((uint64_t)st.st_size > wa_media_kind_max_len(j->kind)) {
 		unlink(j->path);

@@ -8,7 +8,8 @@
 //    gives the bytes back.
 //  A received url naming another host is never connected to.
 //  Real image, video, voice note and sticker files: thumbnail, dimensions,
-//    seconds, waveform and isAnimated as Baileys would compute them.
+//    seconds, waveform and isAnimated as Baileys would compute them; without
+//    FFmpeg media still goes, with a warning.
 //  Bad input: 4xx and nothing queued.
 //  SIGKILL while a document uploads: after the restart it arrives exactly once.
 // argv: [node, script, wamd, wasim]
@@ -77,8 +78,8 @@ const wamdArgs = ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', 
   '--wa-url', sim.url, '--wa-trust-root', sim.root, '--wa-tls-insecure', 'true', '--webhook-allow-loopback',
   '--webhook-initial-delay-ms', '200', '--log-level', 'debug'];
 let wamdLog = '';
-const startWamd = () => {
-  const p = spawn(wamdExe, wamdArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+const startWamd = (env) => {
+  const p = spawn(wamdExe, wamdArgs, { stdio: ['ignore', 'ignore', 'pipe'], env: env ?? process.env });
   p.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
   return p;
 };
@@ -209,6 +210,8 @@ try {
         body: (b) => ({ audio: b }) },
       { what: 'animated sticker', route: 'sendSticker', file: 's.webp', field: 'stickerMessage',
         body: (b) => ({ sticker: b }) },
+      { what: 'png sticker (converted)', route: 'sendSticker', file: 'p.png', field: 'stickerMessage',
+        body: (b) => ({ sticker: b }) },
     ];
     for (const c of cases) {
       const bytes = fs.readFileSync(`${dir}/${c.file}`);
@@ -241,10 +244,13 @@ try {
         const wave = [...(mm.waveform ?? [])];
         check(wave.length === 64 && wave.every((v, i) => Math.abs(v - want[i]) <= 1) && Math.max(...wave) === 100 && wave[0] < wave[63],
           `${c.what}: waveform of 64 samples equals Baileys' algorithm (${wave.join(',')} vs ${want.join(',')})`);
-      } else {
+      } else if (c.file === 's.webp') {
         check(mm.isAnimated === true && mm.width === 64 && mm.height === 64 && mm.mimetype === 'image/webp',
           `${c.what}: isAnimated ${mm.isAnimated}, ${mm.width}x${mm.height}`);
         check(Buffer.compare(buf, bytes) === 0, `${c.what}: bytes intact`);
+      } else {
+        check(mm.isAnimated === false && mm.width === 320 && mm.height === 240 && mm.mimetype === 'image/webp' &&
+          (await dims(buf)) === 'webp 320x240', `${c.what}: a static WebP ${mm.width}x${mm.height} (${await dims(buf)})`);
       }
     }
     // a voice note that is not audio: 400, nothing queued
@@ -420,7 +426,8 @@ try {
   wamd.kill('SIGKILL');
   await new Promise((res) => wamd.on('exit', res));
   check(!peerMsgs.some((m) => m.key.id === bigId), 'nothing reached Baileys before the kill');
-  wamd = startWamd();
+  // restarted where FFmpeg cannot be found (PATH is an empty folder)
+  wamd = startWamd({ ...process.env, PATH: tmpDir('wamd-no-ffmpeg-') });
   dumpOnFail(await waitOpen(), 'instance open again after SIGKILL');
   const gotBig = await waitFor(() => peerMsgs.find((m) => m.key.id === bigId), 90000, 'big document at Baileys');
   dumpOnFail(gotBig, 'the document sent during the kill arrived after the restart');
@@ -428,6 +435,20 @@ try {
   check(Buffer.compare(buf, big) === 0, `it is byte-identical (${big.length} bytes)`);
   await sleep(2000);
   check(peerMsgs.filter((m) => m.key.id === bigId).length === 1, 'and it arrived exactly once');
+  // without FFmpeg an image still goes, without what FFmpeg would give, and the log says so
+  {
+    const png = (await import('node:child_process')).execFileSync('ffmpeg',
+      ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=64x48', '-frames:v', '1', '-f', 'image2', '-c:v', 'png', 'pipe:1']);
+    r = await api('POST', '/message/sendMedia/m1', { number: PEER_PHONE, mediatype: 'image', mimetype: 'image/png', media: png.toString('base64') });
+    dumpOnFail(r.status === 201, `no ffmpeg: image accepted (${r.status})`);
+    const got = await waitFor(() => peerMsgs.find((m) => m.key.id === r.json.key.id), 30000, 'image without ffmpeg');
+    dumpOnFail(got, 'no ffmpeg: the image arrived');
+    const mm = got.message.imageMessage;
+    check(!mm.jpegThumbnail?.length && !mm.width, `no ffmpeg: no thumbnail or width (${mm.jpegThumbnail?.length}, ${mm.width})`);
+    check(Buffer.compare(await Bl.downloadMediaMessage(got, 'buffer', {}), png) === 0, 'no ffmpeg: image intact');
+    check(/media sent without metadata FFmpeg could not give: no ffprobe\/ffmpeg: no width, height, seconds or jpegThumbnail/.test(wamdLog),
+      'no ffmpeg: the warning names the missing fields');
+  }
   const left = (await import('node:fs')).readdirSync(`${data}/media`);
   check(left.length === 0, `staged files removed once sent (${left.join(',')})`);
 } finally {
