@@ -6,7 +6,9 @@
  * (wamd_probe_deliver), as name lookups do. Files are hostile input: they
  * are only ever parsed by the children, except a WebP header's first 30
  * bytes (wamd_probe_webp), which FFmpeg 5 cannot read for animated WebP.
- * Without ffmpeg the send goes on without what it would have computed. */
+ * A PDF's first page and page count come from poppler's pdftoppm and
+ * pdfinfo, under the same limits. Without these tools the send goes on
+ * without what they would have computed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -269,6 +271,57 @@ static void warn_add(struct wamd_probe_result *r, const char *what)
 	snprintf(r->warn + l, sizeof r->warn - l, "%s%s", l ? ", " : "", what);
 }
 
+unsigned wamd_probe_pdf_pages(const char *out, size_t len)
+{
+	/* pdfinfo's "Pages:          12" line */
+	for (size_t i = 0; i + 6 < len; i++) {
+		if ((i == 0 || out[i - 1] == '\n') && memcmp(out + i, "Pages:", 6) == 0) {
+			unsigned long v = 0;
+			size_t k = i + 6;
+			while (k < len && out[k] == ' ')
+				k++;
+			size_t d0 = k;
+			while (k < len && out[k] >= '0' && out[k] <= '9' && k - d0 < 7)
+				v = v * 10 + (unsigned long)(out[k++] - '0');
+			return k > d0 && (k == len || out[k] == '\n') ? (unsigned)v : 0;
+		}
+	}
+	return 0;
+}
+
+/* A document's first page (PDF, by poppler's pdftoppm, and its page count
+ * by pdfinfo) or first frame (a picture or video file, by FFmpeg) as the
+ * thumbnail; anything else has none. */
+static void probe_document(struct wamd_probe *q)
+{
+	struct wamd_probe_result *r = &q->r;
+	uint8_t magic[5];
+	int fd = open(q->path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, magic, sizeof magic) : -1;
+	if (fd >= 0)
+		close(fd);
+	struct membuf t = {.p = r->thumb, .cap = sizeof r->thumb};
+	int rc;
+	if (n == 5 && memcmp(magic, "%PDF-", 5) == 0) {
+		char *const th[] = {"pdftoppm", "-f", "1", "-l", "1", "-singlefile", "-scale-to-x", "32", "-scale-to-y",
+			"-1", "-jpeg", "-jpegopt", "quality=50", q->path, NULL};
+		rc = run_child(th, to_mem, &t);
+		char info[4096];
+		struct membuf m = {.p = (uint8_t *)info, .cap = sizeof info};
+		char *const pi[] = {"pdfinfo", q->path, NULL};
+		if (rc != -127 && run_child(pi, to_mem, &m) == 0)
+			r->pages = wamd_probe_pdf_pages(info, m.n);
+		if (rc == -127)
+			warn_add(r, "no pdftoppm (poppler-utils): no jpegThumbnail or page count");
+	} else {
+		char *const th[] = {"ffmpeg", "-nostdin", "-v", "error", "-i", q->path, "-frames:v", "1", "-vf",
+			"scale=32:-1", "-pix_fmt", "yuvj420p", "-q:v", "10", "-f", "mjpeg", "pipe:1", NULL};
+		rc = run_child(th, to_mem, &t);
+	}
+	if (rc == 0 && t.n > 4 && r->thumb[0] == 0xff && r->thumb[1] == 0xd8)
+		r->thumb_len = t.n;
+}
+
 static void probe_run(struct wamd_probe *q)
 {
 	struct wamd_probe_result *r = &q->r;
@@ -320,6 +373,10 @@ static void probe_run(struct wamd_probe *q)
 				break;
 			}
 		}
+		return;
+	}
+	if (q->kind == WA_MEDIA_KIND_DOCUMENT) {
+		probe_document(q);
 		return;
 	}
 	if (!audio && !visual)

@@ -1,6 +1,7 @@
 /* What a media file to send shows in WhatsApp (wamd_media_probe.c): its
- * dimensions, duration, JPEG thumbnail and voice-note waveform, found by
- * FFmpeg run as a child process on a worker thread, never in the loop. */
+ * dimensions, duration, JPEG thumbnail, page count and voice-note waveform,
+ * found by FFmpeg (poppler for PDFs) run as child processes on a worker
+ * thread, never in the loop. */
 #ifndef WAMD_MEDIA_PROBE_H
 #define WAMD_MEDIA_PROBE_H
 
@@ -21,6 +22,7 @@ struct wamd_probe_result {
 	size_t thumb_len;                  /* 0: none */
 	uint8_t waveform[WAMD_PROBE_WAVE];
 	bool has_waveform;
+	uint32_t pages;                    /* document: a PDF's page count, 0: unknown */
 	bool animated;                     /* sticker: an animated WebP */
 	bool converted;                    /* the file is now OGG/Opus (voice note) or WebP (sticker) */
 	char warn[160];                    /* what could not be computed, or "" */
@@ -49,6 +51,7 @@ void wamd_probe_shutdown(void);
  * it is not WebP), ffprobe's JSON answer, and the waveform of n mono
  * float samples in Baileys' manner (64 block means of |x|, scaled so the
  * largest is 100, floored). */
+unsigned wamd_probe_pdf_pages(const char *pdfinfo_out, size_t len);
 bool wamd_probe_webp(const uint8_t *p, size_t n, bool *animated, uint32_t *w, uint32_t *h);
 void wamd_probe_parse_ffprobe(const char *json, size_t len, struct wamd_probe_result *r);
 struct wamd_wave {

@@ -164,6 +164,7 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 		m.waveform = r->has_waveform ? r->waveform : NULL;
 		m.waveform_len = r->has_waveform ? sizeof r->waveform : 0;
 		m.animated = r->animated;
+		m.page_count = r->pages;
 	}
 	char *id = NULL;
 	int rc = wamd_tenant_send_media(t, j->jid, &m, &id);
@@ -200,6 +201,8 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 	free(b64);
 	if (j->kind == WA_MEDIA_KIND_STICKER)
 		json_object_set_new(mm, "isAnimated", json_boolean(m.animated));
+	if (m.page_count)
+		json_object_set_new(mm, "pageCount", json_integer(m.page_count));
 	json_t *msg = json_object();
 	json_object_set_new(msg, kind_types[j->kind], mm);
 	json_t *rec = wamd_sent_record_msg(t, j->jid, id, msg, kind_types[j->kind], wamd_now_ms() / 1000);

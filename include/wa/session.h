@@ -433,6 +433,7 @@ typedef struct wa_media_send {
 	const uint8_t *waveform;   /* audio: 64 samples 0..100 (voice notes), or NULL */
 	size_t waveform_len;
 	bool animated;             /* sticker: an animated WebP */
+	uint32_t page_count;       /* document: pages, 0: unknown */
 } wa_media_send;
 /* Queues a media message. It is persisted PENDING before this returns; the
  * outbox encrypts and uploads the file in fixed-size chunks (never whole in

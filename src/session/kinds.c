@@ -256,6 +256,8 @@ static int build_document(const wa_msg_content *c, uint8_t **out, size_t *out_le
 	x.file_name = unconst(md->file_name);
 	x.title = unconst(md->file_name);
 	THUMB(x, md);
+	x.has_page_count = md->page_count != 0;
+	x.page_count = md->page_count;
 	msg.document_message = &x;
 	return pack(&msg.base, out, out_len);
 }

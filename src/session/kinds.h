@@ -53,6 +53,7 @@ typedef struct wa_msg_media {
 	const uint8_t *waveform;         /* audio, or NULL */
 	size_t waveform_len;
 	bool animated;                   /* sticker: isAnimated */
+	uint32_t page_count;             /* document: pageCount, 0: absent */
 } wa_msg_media;
 
 /* What a caller asks to send; each kind's builder reads its own fields. */

@@ -236,6 +236,7 @@ int wa_session_send_media(wa_session *s, const char *to, const wa_media_send *ms
 		.width = ms->width, .height = ms->height, .ptt = ms->ptt,
 		.thumbnail = ms->thumbnail, .thumbnail_len = ms->thumbnail_len,
 		.waveform = ms->waveform, .waveform_len = ms->waveform_len, .animated = ms->animated,
+		.page_count = ms->page_count,
 	};
 	wa_msg_content c = {.media = &md};
 	uint8_t *msg = NULL;

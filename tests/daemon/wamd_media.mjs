@@ -8,7 +8,8 @@
 //    gives the bytes back.
 //  A received url naming another host is never connected to.
 //  Real image, video, voice note and sticker files: thumbnail, dimensions,
-//    seconds, waveform and isAnimated as Baileys would compute them; without
+//    seconds, waveform and isAnimated as Baileys would compute them; a PDF's
+//    first page and page count; without
 //    FFmpeg media still goes, with a warning.
 //  Bad input: 4xx and nothing queued.
 //  SIGKILL while a document uploads: after the restart it arrives exactly once.
@@ -191,6 +192,19 @@ try {
     ff('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '3', '-pix_fmt', 'yuv420p', `${dir}/v.mp4`);
     ff('-f', 'lavfi', '-i', 'aevalsrc=exprs=sin(440*2*PI*t)*t/4:d=4:s=44100', `${dir}/a.wav`);
     ff('-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=5', '-t', '1', '-loop', '0', '-c:v', 'libwebp_anim', `${dir}/s.webp`);
+    // a two-page PDF (200x100 points): its offsets are computed so that poppler reads it cleanly
+    {
+      const objs = ['<</Type/Catalog/Pages 2 0 R>>', '<</Type/Pages/Kids[3 0 R 5 0 R]/Count 2>>',
+        '<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]/Contents 4 0 R>>',
+        '<</Length 26>>stream\n0 0 1 rg 10 10 100 50 re f\nendstream',
+        '<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]/Contents 4 0 R>>'];
+      let pdf = '%PDF-1.4\n';
+      const offs = objs.map((o, i) => { const at = pdf.length; pdf += `${i + 1} 0 obj${o}endobj\n`; return at; });
+      const xref = pdf.length;
+      pdf += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n${offs.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+      pdf += `trailer<</Size ${objs.length + 1}/Root 1 0 R>>\nstartxref\n${xref}\n%%EOF\n`;
+      fs.writeFileSync(`${dir}/d.pdf`, pdf);
+    }
     const sharp = createRequire(baileysPath('package.json'))('sharp');
     const dims = async (b) => { const m = await sharp(b).metadata(); return `${m.format} ${m.width}x${m.height}`; };
     const fakeUpload = async () => ({ mediaUrl: 'https://example.invalid/x', directPath: '/x' });
@@ -212,6 +226,8 @@ try {
         body: (b) => ({ sticker: b }) },
       { what: 'png sticker (converted)', route: 'sendSticker', file: 'p.png', field: 'stickerMessage',
         body: (b) => ({ sticker: b }) },
+      { what: 'pdf document', route: 'sendMedia', file: 'd.pdf', field: 'documentMessage',
+        body: (b) => ({ mediatype: 'document', fileName: 'two pages.pdf', media: b }) },
     ];
     for (const c of cases) {
       const bytes = fs.readFileSync(`${dir}/${c.file}`);
@@ -244,6 +260,12 @@ try {
         const wave = [...(mm.waveform ?? [])];
         check(wave.length === 64 && wave.every((v, i) => Math.abs(v - want[i]) <= 1) && Math.max(...wave) === 100 && wave[0] < wave[63],
           `${c.what}: waveform of 64 samples equals Baileys' algorithm (${wave.join(',')} vs ${want.join(',')})`);
+      } else if (c.field === 'documentMessage') {
+        // Baileys makes no document thumbnail; WhatsApp's apps show the first page
+        check(mm.fileName === 'two pages.pdf' && mm.mimetype === 'application/pdf' && mm.pageCount === 2 &&
+          mm.jpegThumbnail?.length > 100 && (await dims(Buffer.from(mm.jpegThumbnail))) === 'jpeg 32x16',
+          `${c.what}: fileName, pageCount ${mm.pageCount}, first page as a JPEG thumbnail (${mm.jpegThumbnail && await dims(Buffer.from(mm.jpegThumbnail))})`);
+        check(Buffer.compare(buf, bytes) === 0, `${c.what}: bytes intact`);
       } else if (c.file === 's.webp') {
         check(mm.isAnimated === true && mm.width === 64 && mm.height === 64 && mm.mimetype === 'image/webp',
           `${c.what}: isAnimated ${mm.isAnimated}, ${mm.width}x${mm.height}`);

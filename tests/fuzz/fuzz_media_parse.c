@@ -3,7 +3,7 @@
  * stay a path, so no message can name the host), the Range header of GET
  * /wamd/media (the range must lie inside the file), and the URL and host
  * parsers a sendMedia URL goes through, a sticker's WebP header, ffprobe's
- * JSON answer and the waveform of samples. The first byte picks the parser;
+ * JSON answer, pdfinfo's page count and the waveform of samples. The first byte picks the parser;
  * the rest is split at the first NUL where two strings are needed. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,6 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bool anim;
 		uint32_t w, h;
 		(void)wamd_probe_webp(data + 1, size - 1, &anim, &w, &h);
+		if (wamd_probe_pdf_pages(s, size - 1) > 9999999)
+			abort();
 		struct wamd_probe_result *r = calloc(1, sizeof *r);
 		if (r) {
 			wamd_probe_parse_ffprobe(s, size - 1, r);
