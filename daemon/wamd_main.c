@@ -24,6 +24,7 @@
 #include "wamd_front.h"
 #include "wamd_pace.h"
 #include "wamd_events.h"
+#include "wamd_media_probe.h"
 
 /* lws 4.1.6's libev glue re-arms its timer with ev_timer_set() on a
  * watcher that may be active, which libev ignores: an lws timer scheduled
@@ -568,6 +569,7 @@ int main(int argc, char **argv)
 	wamd_pace_free(&d);
 	wamd_resolve_shutdown(); /* after the lanes: their lookups are cancelled */
 	wamd_broker_shutdown(&d); /* unconfirmed events stay queued for the next start */
+	wamd_probe_shutdown();
 	wamd_engine_free(&d);
 	wamd_lat_free(&d);
 	wamd_prom_free(&d);

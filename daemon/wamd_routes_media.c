@@ -18,6 +18,8 @@
 
 #include "util/codec.h"
 #include "wamd_pace.h"
+#include "wamd_media_probe.h"
+#include "wamd_range.h"
 #include "wamd_routes.h"
 
 #define B64_CHUNK 65536 /* multiple of 4 */
@@ -130,6 +132,7 @@ struct send_job {
 	enum wa_media_kind kind;
 	char *mimetype, *caption, *file_name; /* mimetype NULL: from the fetch's Content-Type */
 	bool ptt;
+	bool voice; /* convert to an OGG/Opus voice note first */
 	char path[1200];
 };
 
@@ -141,8 +144,10 @@ static void send_job_free(struct send_job *j)
 	free(j);
 }
 
-/* The file is staged (len bytes): queue it and answer. */
-static void send_staged(struct wamd_conn *c, struct wamd_tenant *t, struct send_job *j, uint64_t len)
+/* The file is staged and probed (len bytes; r NULL: no metadata): queue it
+ * and answer. */
+static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_job *j, uint64_t len,
+	const struct wamd_probe_result *r)
 {
 	static const char *const def_mime[] = {"image/jpeg", "video/mp4", "audio/mpeg", "application/octet-stream",
 		"image/webp"};
@@ -151,6 +156,17 @@ static void send_staged(struct wamd_conn *c, struct wamd_tenant *t, struct send_
 		.kind = j->kind, .path = j->path, .mimetype = mimetype, .caption = j->caption,
 		.file_name = j->file_name, .ptt = j->ptt,
 	};
+	if (r) {
+		m.width = r->width;
+		m.height = r->height;
+		m.seconds = r->seconds;
+		m.thumbnail = r->thumb_len ? r->thumb : NULL;
+		m.thumbnail_len = r->thumb_len;
+		m.waveform = r->has_waveform ? r->waveform : NULL;
+		m.waveform_len = r->has_waveform ? sizeof r->waveform : 0;
+		m.animated = r->animated;
+		m.page_count = r->pages;
+	}
 	char *id = NULL;
 	int rc = wamd_tenant_send_media(t, j->jid, &m, &id);
 	if (rc != 0 || !id) {
@@ -171,12 +187,83 @@ static void send_staged(struct wamd_conn *c, struct wamd_tenant *t, struct send_
 		json_object_set_new(mm, "fileName", json_string(j->file_name));
 	if (j->kind == WA_MEDIA_KIND_AUDIO)
 		json_object_set_new(mm, "ptt", json_boolean(j->ptt));
+	if (m.seconds)
+		json_object_set_new(mm, "seconds", json_integer(m.seconds));
+	if (m.width && j->kind != WA_MEDIA_KIND_AUDIO && j->kind != WA_MEDIA_KIND_DOCUMENT) {
+		json_object_set_new(mm, "width", json_integer(m.width));
+		json_object_set_new(mm, "height", json_integer(m.height));
+	}
+	char *b64 = m.thumbnail ? wa_b64_encode(m.thumbnail, m.thumbnail_len) : NULL;
+	if (b64)
+		json_object_set_new(mm, "jpegThumbnail", json_string(b64));
+	free(b64);
+	b64 = m.waveform ? wa_b64_encode(m.waveform, m.waveform_len) : NULL;
+	if (b64)
+		json_object_set_new(mm, "waveform", json_string(b64));
+	free(b64);
+	if (j->kind == WA_MEDIA_KIND_STICKER)
+		json_object_set_new(mm, "isAnimated", json_boolean(m.animated));
+	if (m.page_count)
+		json_object_set_new(mm, "pageCount", json_integer(m.page_count));
 	json_t *msg = json_object();
 	json_object_set_new(msg, kind_types[j->kind], mm);
 	json_t *rec = wamd_sent_record_msg(t, j->jid, id, msg, kind_types[j->kind], wamd_now_ms() / 1000);
 	free(id);
 	wamd_emit(t, "SEND_MESSAGE", json_deep_copy(rec));
 	wamd_reply_json(c, 201, rec);
+}
+
+static void probed(void *arg, const struct wamd_probe_result *r)
+{
+	struct send_job *j = arg;
+	struct wamd_conn *c = j->tk->c;
+	free(j->tk);
+	struct wamd_tenant *t = c && !r->stopping ? wamd_tenant_find(j->d, j->tenant) : NULL;
+	if (c)
+		c->ticket = NULL;
+	if (r->stopping)
+		c = NULL; /* the connection closes with the daemon */
+	struct stat st;
+	if (!c || !t || r->err[0] || stat(j->path, &st) != 0) {
+		unlink(j->path);
+		if (c && t)
+			wamd_reply_error(c, 400, json_pack("[s]", r->err[0] ? r->err : "the staged media is gone"));
+		else if (c)
+			wamd_reply_error(c, 404, msg1("The \"%s\" instance does not exist", j->tenant));
+		send_job_free(j);
+		return;
+	}
+	if (r->warn[0])
+		LOGW("[%s] media sent without metadata FFmpeg could not give: %s", j->tenant, r->warn);
+	if (r->converted) {
+		free(j->mimetype);
+		j->mimetype = strdup(j->kind == WA_MEDIA_KIND_STICKER ? "image/webp" : "audio/ogg; codecs=opus");
+	}
+	if ((uint64_t)st.st_size > wa_media_kind_max_len(j->kind)) {
+		unlink(j->path);
+		wamd_reply_error(c, 400, msg1("%s over WhatsApp's limit of %llu bytes", kind_names[j->kind],
+						 (unsigned long long)wa_media_kind_max_len(j->kind)));
+	} else {
+		send_queue(c, t, j, (uint64_t)st.st_size, r);
+	}
+	send_job_free(j);
+}
+
+/* The file is staged: probe it off the loop, then queue it. Owns j. */
+static void send_staged(struct wamd_conn *c, struct wamd_tenant *t, struct send_job *j, uint64_t len)
+{
+	struct wamd_ticket *tk = calloc(1, sizeof *tk);
+	struct wamd_probe *p = tk ? wamd_probe_start(c->d, j->path, j->kind, j->voice, probed, j) : NULL;
+	if (!p) {
+		free(tk);
+		LOGW("[%s] media sent without metadata: no probe worker", t->name);
+		send_queue(c, t, j, len, NULL);
+		send_job_free(j);
+		return;
+	}
+	tk->c = c;
+	c->ticket = tk;
+	j->tk = tk;
 }
 
 static void fetched(void *arg, const char *why, uint64_t len, const char *content_type)
@@ -200,13 +287,12 @@ static void fetched(void *arg, const char *why, uint64_t len, const char *conten
 	    strncmp(content_type, "application/octet-stream", 24) != 0)
 		j->mimetype = strdup(content_type);
 	send_staged(c, t, j, len);
-	send_job_free(j);
 }
 
 /* The common part of the three send routes. mimetype NULL: from the URL's
  * Content-Type, else the kind's default. */
 static void send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body, enum wa_media_kind kind,
-	const char *media, const char *mimetype, const char *caption, const char *file_name, bool ptt)
+	const char *media, const char *mimetype, const char *caption, const char *file_name, bool ptt, bool voice)
 {
 	const char *number = jstr(body, "number");
 	if (!number) {
@@ -239,6 +325,7 @@ static void send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body,
 	snprintf(j->jid, sizeof j->jid, "%s", jid);
 	j->kind = kind;
 	j->ptt = ptt;
+	j->voice = voice;
 	uint64_t max = wa_media_kind_max_len(kind), len = 0;
 	if (strncmp(media, "http://", 7) == 0 || strncmp(media, "https://", 8) == 0) {
 		int rc = stage_path(c->d, "send-", j->path, sizeof j->path);
@@ -276,8 +363,10 @@ static void send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body,
 						 (unsigned long long)max));
 	else if (rc)
 		wamd_reply_error(c, 500, json_pack("[s]", wa_strerror(rc)));
-	else
+	else {
 		send_staged(c, t, j, len);
+		return;
+	}
 	send_job_free(j);
 }
 
@@ -330,17 +419,22 @@ void wamd_h_send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	if (!mimetype && (!url || jstr(src, "fileName") || kind == WA_MEDIA_KIND_DOCUMENT))
 		mimetype = mime_of(file_name);
 	const char *caption = kind == WA_MEDIA_KIND_AUDIO ? NULL : jstr(src, "caption");
-	send_media(c, t, body, kind, media, mimetype, caption, file_name, false);
+	send_media(c, t, body, kind, media, mimetype, caption, file_name, false, false);
 }
 
-/* No conversion: the bytes must already be what WhatsApp plays as a voice
- * note (OGG/Opus); they are sent as they are, marked ptt. */
+/* Converted to a mono OGG/Opus voice note with FFmpeg, as Evolution does,
+ * unless "encoding": false (then sent as they are); marked ptt either way,
+ * with seconds and the waveform. */
 void wamd_h_send_audio(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 {
 	json_t *src = json_object_get(body, "audioMessage"); /* v1 form */
 	if (!json_is_object(src))
 		src = body;
-	send_media(c, t, body, WA_MEDIA_KIND_AUDIO, jstr(src, "audio"), "audio/ogg; codecs=opus", NULL, NULL, true);
+	json_t *enc = json_object_get(src, "encoding");
+	if (!enc)
+		enc = json_object_get(body, "encoding");
+	send_media(c, t, body, WA_MEDIA_KIND_AUDIO, jstr(src, "audio"), "audio/ogg; codecs=opus", NULL, NULL, true,
+		!json_is_false(enc));
 }
 
 void wamd_h_send_sticker(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
@@ -348,7 +442,7 @@ void wamd_h_send_sticker(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 	json_t *src = json_object_get(body, "stickerMessage"); /* v1 form */
 	if (!json_is_object(src))
 		src = body;
-	send_media(c, t, body, WA_MEDIA_KIND_STICKER, jstr(src, "sticker"), "image/webp", NULL, NULL, false);
+	send_media(c, t, body, WA_MEDIA_KIND_STICKER, jstr(src, "sticker"), "image/webp", NULL, NULL, false, false);
 }
 
 /* ---- getBase64FromMediaMessage ---- */
@@ -543,46 +637,6 @@ struct stream_job {
 	char range[96]; /* the request's Range header or "" */
 };
 
-/* "bytes=a-b" | "bytes=a-" | "bytes=-n" against total: 0 and [*off, *off + *len),
- * 1 when there is no usable range (whole file), -1 when unsatisfiable. */
-static int parse_range(const char *h, uint64_t total, uint64_t *off, uint64_t *len)
-{
-	if (!h[0])
-		return 1;
-	if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
-		return 1; /* other units and multiple ranges: the whole file (RFC 9110 allows it) */
-	const char *p = h + 6, *dash = strchr(p, '-');
-	if (!dash)
-		return 1;
-	char *e;
-	if (p == dash) { /* suffix */
-		unsigned long long n = strtoull(dash + 1, &e, 10);
-		if (e == dash + 1 || *e || n == 0)
-			return -1;
-		if (n > total)
-			n = total;
-		*off = total - n;
-		*len = n;
-		return total ? 0 : -1;
-	}
-	unsigned long long a = strtoull(p, &e, 10);
-	if (e != dash)
-		return 1;
-	unsigned long long b = total ? total - 1 : 0;
-	if (dash[1]) {
-		b = strtoull(dash + 1, &e, 10);
-		if (*e || b < a)
-			return 1;
-		if (b >= total)
-			b = total - 1;
-	}
-	if (a >= total)
-		return -1;
-	*off = a;
-	*len = b - a + 1;
-	return 0;
-}
-
 static void stream_done(void *user, int err, uint64_t len)
 {
 	struct stream_job *j = user;
@@ -593,7 +647,7 @@ static void stream_done(void *user, int err, uint64_t len)
 	if (c) {
 		c->ticket = NULL;
 		uint64_t off = 0, n = len;
-		int pr = parse_range(j->range, len, &off, &n);
+		int pr = wamd_range_parse(j->range, len, &off, &n);
 		char cr[96];
 		if (fd < 0)
 			wamd_reply_error(c, err == WA_ENOTFOUND ? 404 : 502,

@@ -541,6 +541,12 @@ typedef struct wa_media_send {
 	const char *file_name; /* document; or NULL */
 	bool ptt;              /* audio: a voice note */
 	uint32_t seconds, width, height; /* 0: unknown */
+	const uint8_t *thumbnail;  /* image, video, document: a small JPEG, or NULL */
+	size_t thumbnail_len;
+	const uint8_t *waveform;   /* audio: 64 samples 0..100 (voice notes), or NULL */
+	size_t waveform_len;
+	bool animated;             /* sticker: an animated WebP */
+	uint32_t page_count;       /* document: pages, 0: unknown */
 } wa_media_send;
 /* Queues a media message. It is persisted PENDING before this returns; the
  * outbox encrypts and uploads the file in fixed-size chunks (never whole in
@@ -555,13 +561,18 @@ int wa_session_send_media(wa_session *s, const char *to, const wa_media_send *m,
 /* Downloads and decrypts the media of a message to dest_path: message_json
  * is the Message as WA_EV_MESSAGE's message_json gives it (an object with
  * imageMessage / videoMessage / audioMessage / documentMessage /
- * stickerMessage). The blob is fetched from the host of its url (else the
- * first media_conn host) into dest_path + ".enc", its length, SHA-256 and
+ * stickerMessage). The blob is fetched only from the hosts media_conn
+ * named (fetched first when none is known): its directPath on the url's
+ * host when that is one of them, else on the first, trying the next on a
+ * connection failure; without a directPath, the url itself only when its
+ * host is a media host (else WA_EMEDIA_HOST, and no connection is made).
+ * It goes into dest_path + ".enc", its length, SHA-256 and
  * MAC are checked before any plaintext is written, then it is decrypted to
  * dest_path + ".part" (the plaintext SHA-256 checked) and renamed to
  * dest_path; on any failure nothing is left at dest_path. `done` runs
  * once: err 0, WA_EMEDIA_HASH / WA_EMEDIA_MAC (tampered), WA_ENOTFOUND
- * (HTTP 404/410: expired), WA_EIO, WA_ECLOSED (session freed). */
+ * (HTTP 404/410: expired), WA_EMEDIA_HOST, WA_EIO, WA_ECLOSED (session
+ * freed or not connected when media_conn is needed). */
 typedef void (*wa_download_fn)(wa_session *s, int err, uint64_t length, void *user);
 int wa_session_download_media(wa_session *s, const char *message_json, const char *dest_path,
 			      wa_download_fn done, void *user) WA_MUST_CHECK;

@@ -79,6 +79,7 @@ enum wa_err {
 	/* media / qr: -140 .. -159 */
 	WA_EMEDIA_MAC = -140,   /* media MAC did not verify (tampered or wrong key) */
 	WA_EMEDIA_HASH = -141,  /* media SHA-256 differs from the expected one */
+	WA_EMEDIA_HOST = -142,  /* media url names a host that is not a media_conn host */
 	WA_EQR_RENDER = -150,   /* QR encoding or image rendering failed */
 };
 

@@ -175,8 +175,16 @@ static bool media_ok(const wa_msg_media *md)
 	return md && md->media_key && str_ok(md->mimetype, 255) &&
 	       (!md->url || str_ok(md->url, 2048)) && (!md->direct_path || str_ok(md->direct_path, 2048)) &&
 	       (!md->caption || str_ok(md->caption, WA_MSG_MAX_TEXT)) &&
-	       (!md->file_name || str_ok(md->file_name, 1024));
+	       (!md->file_name || str_ok(md->file_name, 1024)) && md->thumbnail_len <= 65536 &&
+	       md->waveform_len <= 256;
 }
+
+#define THUMB(x, md)                                                                  \
+	do {                                                                          \
+		(x).has_jpeg_thumbnail = (md)->thumbnail && (md)->thumbnail_len;      \
+		(x).jpeg_thumbnail.data = (uint8_t *)(uintptr_t)(md)->thumbnail;      \
+		(x).jpeg_thumbnail.len = (md)->thumbnail ? (md)->thumbnail_len : 0;   \
+	} while (0)
 
 static int build_image(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 {
@@ -191,6 +199,7 @@ static int build_image(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 	x.width = md->width;
 	x.has_height = md->height != 0;
 	x.height = md->height;
+	THUMB(x, md);
 	msg.image_message = &x;
 	return pack(&msg.base, out, out_len);
 }
@@ -211,6 +220,7 @@ static int build_video(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 	x.has_height = md->height != 0;
 	x.height = md->height;
 	x.has_gif_playback = 1; /* Evolution sends videos with gifPlayback false */
+	THUMB(x, md);
 	msg.video_message = &x;
 	return pack(&msg.base, out, out_len);
 }
@@ -227,6 +237,9 @@ static int build_audio(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 	x.seconds = md->seconds;
 	x.has_ptt = 1;
 	x.ptt = md->ptt;
+	x.has_waveform = md->waveform && md->waveform_len;
+	x.waveform.data = (uint8_t *)(uintptr_t)md->waveform;
+	x.waveform.len = md->waveform ? md->waveform_len : 0;
 	msg.audio_message = &x;
 	return pack(&msg.base, out, out_len);
 }
@@ -242,6 +255,9 @@ static int build_document(const wa_msg_content *c, uint8_t **out, size_t *out_le
 	x.caption = unconst(md->caption);
 	x.file_name = unconst(md->file_name);
 	x.title = unconst(md->file_name);
+	THUMB(x, md);
+	x.has_page_count = md->page_count != 0;
+	x.page_count = md->page_count;
 	msg.document_message = &x;
 	return pack(&msg.base, out, out_len);
 }
@@ -258,6 +274,8 @@ static int build_sticker(const wa_msg_content *c, uint8_t **out, size_t *out_len
 	x.width = md->width;
 	x.has_height = md->height != 0;
 	x.height = md->height;
+	x.has_is_animated = 1;
+	x.is_animated = md->animated;
 	msg.sticker_message = &x;
 	return pack(&msg.base, out, out_len);
 }

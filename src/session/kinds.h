@@ -48,6 +48,12 @@ typedef struct wa_msg_media {
 	int64_t media_key_timestamp;     /* seconds */
 	uint32_t seconds, width, height; /* 0: absent */
 	bool ptt;                        /* audio: a voice note */
+	const uint8_t *thumbnail;        /* jpegThumbnail (image, video, document) or NULL */
+	size_t thumbnail_len;
+	const uint8_t *waveform;         /* audio, or NULL */
+	size_t waveform_len;
+	bool animated;                   /* sticker: isAnimated */
+	uint32_t page_count;             /* document: pageCount, 0: absent */
 } wa_msg_media;
 
 /* What a caller asks to send; each kind's builder reads its own fields. */

@@ -234,6 +234,9 @@ int wa_session_send_media(wa_session *s, const char *to, const wa_media_send *ms
 		.mimetype = ms->mimetype, .caption = ms->caption, .file_name = ms->file_name,
 		.media_key = key, .media_key_timestamp = now_s(), .seconds = ms->seconds,
 		.width = ms->width, .height = ms->height, .ptt = ms->ptt,
+		.thumbnail = ms->thumbnail, .thumbnail_len = ms->thumbnail_len,
+		.waveform = ms->waveform, .waveform_len = ms->waveform_len, .animated = ms->animated,
+		.page_count = ms->page_count,
 	};
 	wa_msg_content c = {.media = &md};
 	uint8_t *msg = NULL;
@@ -326,6 +329,10 @@ static void up_end(up_job *j, int err, bool final, const char *why)
 	}
 	WA_DEBUG(MOD, "[%lld] media upload of %s: %s (%s), will retry", (long long)s->instance_id, j->id,
 		wa_errname(err), why);
+	/* the media host closed the upload's connection: the outbox would wait
+	 * for WhatsApp's connection to come back, which is up; back off instead */
+	if (err == WA_ECLOSED && ready(s))
+		err = WA_EIO;
 	up_free(j);
 	wa_msg_chat_defer(s, chat, err);
 }
@@ -373,24 +380,28 @@ static void on_media_conn(wa_session *s, int err, const wa_node *resp, void *use
 {
 	(void)user;
 	struct wa_media_state *ms = s->msg ? s->msg->media : NULL;
-	up_job *j = ms ? ms->up : NULL;
-	if (err == 0 && ms)
+	if (!ms)
+		return;
+	ms->conn_waiting = false;
+	if (err == 0)
 		err = parse_media_conn(ms, resp);
-	if (!j || !j->iq_waiting)
-		return;
-	j->iq_waiting = false;
-	if (err != 0) {
-		up_end(j, err, false, "media_conn failed");
-		return;
+	up_job *j = ms->up;
+	if (j && j->iq_waiting) {
+		j->iq_waiting = false;
+		if (err != 0) {
+			up_end(j, err, false, "media_conn failed");
+		} else {
+			j->host_i = 0;
+			j->phase = UP_HASH;
+			up_step(j);
+		}
 	}
-	j->host_i = 0;
-	j->phase = UP_HASH;
-	up_step(j);
+	wa_media_dl_conn_done(s, err);
 }
 
-static int fetch_media_conn(up_job *j)
+/* Sends the media_conn iq; its answer goes to fn. */
+static int send_media_conn_iq(wa_session *s, wa_iq_fn fn, void *user)
 {
-	wa_session *s = j->s;
 	wa_node *iq = NULL, *c = NULL;
 	int rc = wa_node_new(&iq, "iq");
 	if (rc == 0)
@@ -402,8 +413,29 @@ static int fetch_media_conn(up_job *j)
 	if (rc == 0)
 		rc = wa_node_add_new(iq, "media_conn", &c);
 	if (rc == 0)
-		rc = wa_iq_send(s, iq, 0, on_media_conn, NULL);
+		rc = wa_iq_send(s, iq, 0, fn, user);
 	wa_node_free(iq);
+	return rc;
+}
+
+int wa_media_conn_fetch(wa_session *s)
+{
+	struct wa_media_state *ms = wa_media_state_of(s);
+	if (!ms)
+		return WA_ENOMEM;
+	if (ms->conn_waiting)
+		return 0;
+	if (!ready(s))
+		return WA_ECLOSED;
+	int rc = send_media_conn_iq(s, on_media_conn, NULL);
+	if (rc == 0)
+		ms->conn_waiting = true;
+	return rc;
+}
+
+static int fetch_media_conn(up_job *j)
+{
+	int rc = wa_media_conn_fetch(j->s);
 	if (rc == 0)
 		j->iq_waiting = true;
 	return rc;
@@ -440,19 +472,7 @@ int wa_media_conn_ensure(wa_session *s, wa_media_conn_fn fn, void *user)
 		return WA_ENOMEM;
 	w->fn = fn;
 	w->user = user;
-	wa_node *iq = NULL, *c = NULL;
-	int rc = wa_node_new(&iq, "iq");
-	if (rc == 0)
-		rc = wa_node_set_attr(iq, "to", "s.whatsapp.net");
-	if (rc == 0)
-		rc = wa_node_set_attr(iq, "type", "set");
-	if (rc == 0)
-		rc = wa_node_set_attr(iq, "xmlns", "w:m");
-	if (rc == 0)
-		rc = wa_node_add_new(iq, "media_conn", &c);
-	if (rc == 0)
-		rc = wa_iq_send(s, iq, 0, on_media_conn_for, w);
-	wa_node_free(iq);
+	int rc = send_media_conn_iq(s, on_media_conn_for, w);
 	if (rc)
 		free(w);
 	return rc;

@@ -24,6 +24,7 @@ struct wa_media_state {
 	char hosts[WA_MEDIA_MAX_HOSTS][256];
 	size_t n_hosts;
 	int64_t expires_ms; /* wa_mono_ms; 0: none */
+	bool conn_waiting;  /* a media_conn iq is out */
 	struct wa_media_up *up;
 	struct wa_media_dl *dls;
 };
@@ -55,6 +56,17 @@ typedef struct wa_media_blob {
 int wa_media_download_blob(wa_session *s, const wa_media_blob *b, const char *dest_path, wa_download_fn done,
 	void *user) WA_MUST_CHECK;
 
+/* Sends the media_conn iq unless one is out; its answer goes to the
+ * upload waiting for it and to wa_media_dl_conn_done. */
+int wa_media_conn_fetch(wa_session *s) WA_MUST_CHECK;
+/* media_dl.c: where a received message's blob is. path: its directPath,
+ * else the path of its https url (*url_only set: that url's host must then
+ * be a media host); host: the url's host ("" when none). WA_EINVAL when
+ * neither gives a path. Pure: no I/O. */
+int wa_media_dl_where(const char *url, const char *dp, char *path, size_t path_cap, char *host, size_t host_cap,
+	bool *url_only) WA_MUST_CHECK;
+/* media_dl.c: media_conn answered (err 0: ms->hosts is set). */
+void wa_media_dl_conn_done(wa_session *s, int err);
 /* media_dl.c: ends every download with WA_ECLOSED (session free). */
 void wa_media_downloads_end(wa_session *s);
 

@@ -1,14 +1,18 @@
 /* Media downloads (messaging.md §7): GET the blob into <dest>.enc while
  * pass 1 of the cipher checks it (length, fileEncSha256, MAC), then pass 2
  * decrypts it to <dest>.part in ticks (WA_MEDIA_TICK bytes per loop turn),
- * checks fileSha256 and renames it to <dest>. A connection that ends
- * before any byte of the body is asked again, twice at most. */
+ * checks fileSha256 and renames it to <dest>. The blob is asked only of
+ * the hosts media_conn named: a message chooses the path, never the host,
+ * so a forged url cannot make us connect anywhere. A connection that ends
+ * before any byte of the body is asked again (on the next host), twice at
+ * most. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "session/media.h"
@@ -39,6 +43,13 @@ typedef struct wa_media_dl {
 	char url[WA_TR_MAX_URL + 1];
 	uint64_t max_len;
 	bool no_fsync;     /* a scratch file (history blobs): its import starts over after a crash */
+	/* where the blob is: a path on a media_conn host, first the url's
+	 * host when it is one of them; a url elsewhere is never asked */
+	char path[WA_TR_MAX_URL + 1];
+	char url_host[256];
+	bool url_only;  /* no directPath: the url's own host must be a media host */
+	bool conn_wait; /* waiting for media_conn */
+	size_t host_i, hosts_tried;
 } dl_job;
 
 
@@ -80,6 +91,80 @@ static void dl_end(dl_job *d, int err, uint64_t len)
 }
 
 static void dl_pass2(dl_job *d);
+static int dl_get(dl_job *d);
+
+static int dl_url(dl_job *d)
+{
+	const char *h = d->s->msg->media->hosts[d->host_i];
+	size_t hl = strlen(h), pl = strlen(d->path);
+	if (8 + hl + pl >= sizeof d->url)
+		return WA_ETOOBIG;
+	memcpy(d->url, "https://", 8);
+	memcpy(d->url + 8, h, hl);
+	memcpy(d->url + 8 + hl, d->path, pl + 1);
+	return 0;
+}
+
+/* Picks the first host (the url's when it is a media host) and builds the
+ * url; WA_EMEDIA_HOST when the message names no media host at all. */
+static int dl_resolve(dl_job *d)
+{
+	struct wa_media_state *ms = d->s->msg->media;
+	size_t i = 0;
+	bool found = false;
+	for (; d->url_host[0] && i < ms->n_hosts; i++)
+		if (strcasecmp(ms->hosts[i], d->url_host) == 0) {
+			found = true;
+			break;
+		}
+	if (d->url_only && !found) {
+		WA_DEBUG(MOD, "[%lld] refusing a media url on %s: not a media host", (long long)d->s->instance_id,
+			d->url_host);
+		return WA_EMEDIA_HOST;
+	}
+	d->host_i = found ? i : 0;
+	d->hosts_tried = 1;
+	return dl_url(d);
+}
+
+int wa_media_dl_where(const char *url, const char *dp, char *path, size_t path_cap, char *host, size_t host_cap,
+	bool *url_only)
+{
+	*url_only = false;
+	host[0] = path[0] = '\0';
+	/* the url's host matters only to pick among the media hosts */
+	if (url && strncasecmp(url, "https://", 8) == 0) {
+		size_t hl = strcspn(url + 8, "/?#");
+		if (hl && hl < host_cap)
+			snprintf(host, host_cap, "%.*s", (int)hl, url + 8);
+		if (!(dp && dp[0] == '/') && host[0] && url[8 + hl] == '/') {
+			*url_only = true;
+			dp = url + 8 + hl;
+		}
+	}
+	if (!dp || dp[0] != '/' || dp[1] == '/' || strlen(dp) >= path_cap || strpbrk(dp, " \r\n\t"))
+		return WA_EINVAL;
+	snprintf(path, path_cap, "%s", dp);
+	return 0;
+}
+
+void wa_media_dl_conn_done(wa_session *s, int err)
+{
+	struct wa_media_state *ms = s->msg ? s->msg->media : NULL;
+	for (;;) {
+		dl_job *d = ms ? ms->dls : NULL;
+		while (d && !d->conn_wait)
+			d = d->next;
+		if (!d)
+			return;
+		d->conn_wait = false;
+		int rc = err ? err : dl_resolve(d);
+		if (rc == 0)
+			rc = dl_get(d);
+		if (rc)
+			dl_end(d, rc, 0);
+	}
+}
 
 static void on_dl_timer(void *user)
 {
@@ -160,8 +245,6 @@ static void dl_pass2(dl_job *d)
 	d->s->drv->timer_set(d->timer, 0);
 }
 
-static int dl_get(dl_job *d);
-
 static void dl_on_done(void *user, int err, int status)
 {
 	dl_job *d = user;
@@ -170,6 +253,15 @@ static void dl_on_done(void *user, int err, int status)
 	 * closed by the server as it answered): ask again, twice at most */
 	if ((err == WA_ECLOSED || err == WA_EIO) && d->blob_len == 0 && d->tries < 3) {
 		WA_DEBUG(MOD, "download: %s before the body, asking again", wa_errname(err));
+		/* the next media host, if there is one not tried yet */
+		struct wa_media_state *ms = d->s->msg->media;
+		if (!d->url_only && d->hosts_tried < ms->n_hosts) {
+			size_t was = d->host_i;
+			d->host_i = (d->host_i + 1) % ms->n_hosts;
+			d->hosts_tried++;
+			if (dl_url(d) != 0)
+				d->host_i = was; /* too long there: the url is unchanged */
+		}
 		wa_media_dec_free(d->dec);
 		d->dec = NULL;
 		int rc = wa_media_dec_new(&d->dec, &d->keys, d->max_len);
@@ -255,8 +347,10 @@ static char *strcat3(const char *a, const char *b)
 	return r;
 }
 
-/* Starts a job whose keys, hashes, url and limit are filled in; frees it
- * on error. */
+/* Starts a job whose keys, hashes, path and limit are filled in; frees it
+ * on error. The blob is asked of a media host: media_conn's hosts when
+ * known (even past their ttl: a download needs no auth), else media_conn
+ * is fetched first and wa_media_dl_conn_done goes on. */
 static int dl_start(wa_session *s, struct wa_media_state *ms, dl_job *d, const char *dest_path)
 {
 	int rc = wa_media_dec_new(&d->dec, &d->keys, d->max_len);
@@ -270,7 +364,12 @@ static int dl_start(wa_session *s, struct wa_media_state *ms, dl_job *d, const c
 	}
 	if (rc == 0)
 		rc = s->drv->timer_new(s->drv_ctx, on_dl_timer, d, &d->timer);
-	if (rc == 0)
+	d->conn_wait = rc == 0 && ms->n_hosts == 0;
+	if (rc == 0 && d->conn_wait)
+		rc = wa_media_conn_fetch(s);
+	else if (rc == 0)
+		rc = dl_resolve(d);
+	if (rc == 0 && !d->conn_wait)
 		rc = dl_get(d);
 	if (rc) {
 		if (d->enc_path && d->fd_enc >= 0)
@@ -328,23 +427,12 @@ int wa_session_download_media(wa_session *s, const char *message_json, const cha
 		: json_is_integer(fl) ? (uint64_t)json_integer_value(fl) : 0;
 	const char *url = json_string_value(json_object_get(m, "url"));
 	const char *dp = json_string_value(json_object_get(m, "directPath"));
-	/* Baileys: https://<host of url><directPath>, else the url itself */
-	char full[WA_TR_MAX_URL + 1] = "";
-	if (url && strncmp(url, "https://", 8) == 0 && dp && dp[0] == '/') {
-		size_t hl = strcspn(url + 8, "/?#");
-		snprintf(full, sizeof full, "https://%.*s%s", (int)hl, url + 8, dp);
-	} else if (dp && dp[0] == '/' && ms->n_hosts) {
-		snprintf(full, sizeof full, "https://%s%s", ms->hosts[0], dp);
-	} else if (url && strncmp(url, "https://", 8) == 0) {
-		snprintf(full, sizeof full, "%s", url);
-	}
-	int rc = full[0] ? 0 : WA_EINVAL;
+	int rc = wa_media_dl_where(url, dp, d->path, sizeof d->path, d->url_host, sizeof d->url_host, &d->url_only);
 	if (rc == 0)
 		rc = wa_media_keys_derive(&d->keys, mk, wa_media_kind_keys[kind]);
 	wa_memzero(mk, sizeof mk);
 	json_decref(root);
 	d->max_len = wa_media_kind_max_len((enum wa_media_kind)kind);
-	snprintf(d->url, sizeof d->url, "%s", full);
 	if (rc) {
 		dl_free(d);
 		return rc;
@@ -360,10 +448,6 @@ int wa_media_download_blob(wa_session *s, const wa_media_blob *b, const char *de
 	struct wa_media_state *ms = wa_media_state_of(s);
 	if (!ms)
 		return WA_ENOMEM;
-	/* the blob's host is the one media_conn names: none yet means the
-	 * caller fetches media_conn first (wa_media_conn_ensure) */
-	if (!ms->n_hosts)
-		return WA_ESTATE;
 	dl_job *d = dl_new(s, done, user);
 	if (!d)
 		return WA_ENOMEM;
@@ -373,7 +457,11 @@ int wa_media_download_blob(wa_session *s, const wa_media_blob *b, const char *de
 	d->no_fsync = true;
 	d->expect_len = b->file_length;
 	d->max_len = b->max_len;
-	snprintf(d->url, sizeof d->url, "https://%s%s", ms->hosts[0], b->direct_path);
+	if (strlen(b->direct_path) >= sizeof d->path || b->direct_path[1] == '/') {
+		dl_free(d);
+		return WA_EINVAL;
+	}
+	snprintf(d->path, sizeof d->path, "%s", b->direct_path);
 	int rc = wa_media_keys_derive(&d->keys, b->media_key, b->type);
 	if (rc) {
 		dl_free(d);

@@ -51,6 +51,7 @@ static const struct err_entry errs[] = {
 	E(WA_EPROXY, "proxy unreachable or refused the tunnel"),
 	E(WA_EMEDIA_MAC, "media MAC verification failed"),
 	E(WA_EMEDIA_HASH, "media hash mismatch"),
+	E(WA_EMEDIA_HOST, "media url is not on a WhatsApp media host"),
 	E(WA_EQR_RENDER, "QR encoding or rendering failed"),
 };
 #undef E

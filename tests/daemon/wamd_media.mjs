@@ -6,6 +6,11 @@
 //  Baileys -> wamd: each kind arrives as MESSAGES_UPSERT whose message
 //    equals Baileys' own JSON of what it sent, and getBase64FromMediaMessage
 //    gives the bytes back.
+//  A received url naming another host is never connected to.
+//  Real image, video, voice note and sticker files: thumbnail, dimensions,
+//    seconds, waveform and isAnimated as Baileys would compute them; a PDF's
+//    first page and page count; without
+//    FFmpeg media still goes, with a warning.
 //  Bad input: 4xx and nothing queued.
 //  SIGKILL while a document uploads: after the restart it arrives exactly once.
 // argv: [node, script, wamd, wasim]
@@ -14,7 +19,9 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
+import { createRequire } from 'node:module';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
+import { baileysPath } from '../interop/baileys.mjs';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
 
 watchdog(300);
@@ -72,8 +79,8 @@ const wamdArgs = ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', 
   '--wa-url', sim.url, '--wa-trust-root', sim.root, '--wa-tls-insecure', 'true', '--webhook-allow-loopback',
   '--webhook-initial-delay-ms', '200', '--log-level', 'debug'];
 let wamdLog = '';
-const startWamd = () => {
-  const p = spawn(wamdExe, wamdArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+const startWamd = (env) => {
+  const p = spawn(wamdExe, wamdArgs, { stdio: ['ignore', 'ignore', 'pipe'], env: env ?? process.env });
   p.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
   return p;
 };
@@ -169,6 +176,108 @@ try {
       check(mm?.[k] === v, `${s.what}: Baileys sees ${k} = ${JSON.stringify(mm?.[k])}`);
     const buf = await Bl.downloadMediaMessage(got, 'buffer', {});
     check(Buffer.compare(buf, s.bytes) === 0, `${s.what}: Baileys downloaded and decrypted ${s.bytes.length} bytes intact (${Date.now() - t0} ms)`);
+  }
+
+  // ---- what the receiver shows: thumbnail, dimensions, seconds, waveform ----
+  // Real files made by FFmpeg; each field is compared with what Baileys'
+  // own prepareWAMessageMedia computes for the same file (thumbnail: same
+  // size, both JPEG; Baileys has no waveform decoder here, so its algorithm
+  // is applied to the decoded samples of the voice note as received).
+  {
+    const { execFileSync } = await import('node:child_process');
+    const fs = await import('node:fs');
+    const dir = tmpDir('wamd-media-files-');
+    const ff = (...a) => execFileSync('ffmpeg', ['-v', 'error', '-y', ...a]);
+    ff('-f', 'lavfi', '-i', 'testsrc=size=320x240', '-frames:v', '1', `${dir}/p.png`);
+    ff('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '3', '-pix_fmt', 'yuv420p', `${dir}/v.mp4`);
+    ff('-f', 'lavfi', '-i', 'aevalsrc=exprs=sin(440*2*PI*t)*t/4:d=4:s=44100', `${dir}/a.wav`);
+    ff('-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=5', '-t', '1', '-loop', '0', '-c:v', 'libwebp_anim', `${dir}/s.webp`);
+    // a two-page PDF (200x100 points): its offsets are computed so that poppler reads it cleanly
+    {
+      const objs = ['<</Type/Catalog/Pages 2 0 R>>', '<</Type/Pages/Kids[3 0 R 5 0 R]/Count 2>>',
+        '<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]/Contents 4 0 R>>',
+        '<</Length 26>>stream\n0 0 1 rg 10 10 100 50 re f\nendstream',
+        '<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]/Contents 4 0 R>>'];
+      let pdf = '%PDF-1.4\n';
+      const offs = objs.map((o, i) => { const at = pdf.length; pdf += `${i + 1} 0 obj${o}endobj\n`; return at; });
+      const xref = pdf.length;
+      pdf += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n${offs.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+      pdf += `trailer<</Size ${objs.length + 1}/Root 1 0 R>>\nstartxref\n${xref}\n%%EOF\n`;
+      fs.writeFileSync(`${dir}/d.pdf`, pdf);
+    }
+    const sharp = createRequire(baileysPath('package.json'))('sharp');
+    const dims = async (b) => { const m = await sharp(b).metadata(); return `${m.format} ${m.width}x${m.height}`; };
+    const fakeUpload = async () => ({ mediaUrl: 'https://example.invalid/x', directPath: '/x' });
+    const theirs = async (content) => Object.values(await Bl.prepareWAMessageMedia(content, { upload: fakeUpload }))[0];
+    const baileysWave = (f32) => { // Baileys' getAudioWaveform on decoded samples
+      const bs = Math.floor(f32.length / 64), out = [];
+      for (let i = 0; i < 64; i++) { let sum = 0; for (let j = 0; j < bs; j++) sum += Math.abs(f32[bs * i + j]); out.push(sum / bs); }
+      const mul = 1 / Math.max(...out);
+      return out.map((n) => Math.floor(100 * n * mul));
+    };
+    const cases = [
+      { what: 'png image', route: 'sendMedia', file: 'p.png', field: 'imageMessage',
+        body: (b) => ({ mediatype: 'image', mimetype: 'image/png', media: b }), baileys: (buf) => ({ image: buf }) },
+      { what: 'mp4 video', route: 'sendMedia', file: 'v.mp4', field: 'videoMessage',
+        body: (b) => ({ mediatype: 'video', media: b }), baileys: (buf) => ({ video: buf }) },
+      { what: 'voice note (wav converted)', route: 'sendWhatsAppAudio', file: 'a.wav', field: 'audioMessage',
+        body: (b) => ({ audio: b }) },
+      { what: 'animated sticker', route: 'sendSticker', file: 's.webp', field: 'stickerMessage',
+        body: (b) => ({ sticker: b }) },
+      { what: 'png sticker (converted)', route: 'sendSticker', file: 'p.png', field: 'stickerMessage',
+        body: (b) => ({ sticker: b }) },
+      { what: 'pdf document', route: 'sendMedia', file: 'd.pdf', field: 'documentMessage',
+        body: (b) => ({ mediatype: 'document', fileName: 'two pages.pdf', media: b }) },
+    ];
+    for (const c of cases) {
+      const bytes = fs.readFileSync(`${dir}/${c.file}`);
+      r = await api('POST', `/message/${c.route}/m1`, { number: PEER_PHONE, ...c.body(bytes.toString('base64')) });
+      dumpOnFail(r.status === 201, `${c.what}: ${c.route} 201 (${r.status} ${JSON.stringify(r.json).slice(0, 200)})`);
+      const got = await waitFor(() => peerMsgs.find((m) => m.key.id === r.json.key.id), 30000, c.what);
+      dumpOnFail(got, `${c.what}: Baileys received it`);
+      const mm = got.message[c.field];
+      const buf = await Bl.downloadMediaMessage(got, 'buffer', {});
+      if (c.field === 'imageMessage' || c.field === 'videoMessage') {
+        const ref = await theirs(c.baileys(bytes));
+        const refThumb = Buffer.from(ref.jpegThumbnail, 'base64');
+        check(mm.jpegThumbnail?.length > 100 && (await dims(Buffer.from(mm.jpegThumbnail))) === (await dims(refThumb)),
+          `${c.what}: jpegThumbnail is a JPEG of Baileys' size (${mm.jpegThumbnail?.length} bytes, ${mm.jpegThumbnail && await dims(Buffer.from(mm.jpegThumbnail))} vs ${await dims(refThumb)})`);
+        check(mm.width === 320 * (c.field === 'imageMessage') + 160 * (c.field === 'videoMessage') &&
+          mm.height === mm.width * 3 / 4, `${c.what}: width ${mm.width} height ${mm.height}`);
+        if (c.field === 'imageMessage')
+          check(mm.width === ref.width && mm.height === ref.height, `${c.what}: dimensions equal Baileys' (${ref.width}x${ref.height})`);
+        else
+          check(mm.seconds === 3, `${c.what}: seconds ${mm.seconds}`);
+        check(Buffer.compare(buf, bytes) === 0, `${c.what}: bytes intact`);
+      } else if (c.field === 'audioMessage') {
+        check(mm.ptt === true && mm.mimetype === 'audio/ogg; codecs=opus', `${c.what}: ptt ${mm.ptt}, mimetype ${mm.mimetype}`);
+        const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-of', 'json', '-show_streams', '-i', 'pipe:0'], { input: buf }));
+        check(probe.streams[0]?.codec_name === 'opus' && probe.streams[0]?.channels === 1, `${c.what}: the file received is mono Opus (${probe.streams[0]?.codec_name})`);
+        const dur = await Bl.getAudioDuration(buf);
+        check(mm.seconds === Math.trunc(dur) && mm.seconds === 4, `${c.what}: seconds ${mm.seconds} = Baileys' ${dur}`);
+        const pcm = execFileSync('ffmpeg', ['-v', 'error', '-i', 'pipe:0', '-ac', '1', '-f', 'f32le', 'pipe:1'], { input: buf, maxBuffer: 1 << 26 });
+        const want = baileysWave(new Float32Array(pcm.buffer, pcm.byteOffset, pcm.length / 4));
+        const wave = [...(mm.waveform ?? [])];
+        check(wave.length === 64 && wave.every((v, i) => Math.abs(v - want[i]) <= 1) && Math.max(...wave) === 100 && wave[0] < wave[63],
+          `${c.what}: waveform of 64 samples equals Baileys' algorithm (${wave.join(',')} vs ${want.join(',')})`);
+      } else if (c.field === 'documentMessage') {
+        // Baileys makes no document thumbnail; WhatsApp's apps show the first page
+        check(mm.fileName === 'two pages.pdf' && mm.mimetype === 'application/pdf' && mm.pageCount === 2 &&
+          mm.jpegThumbnail?.length > 100 && (await dims(Buffer.from(mm.jpegThumbnail))) === 'jpeg 32x16',
+          `${c.what}: fileName, pageCount ${mm.pageCount}, first page as a JPEG thumbnail (${mm.jpegThumbnail && await dims(Buffer.from(mm.jpegThumbnail))})`);
+        check(Buffer.compare(buf, bytes) === 0, `${c.what}: bytes intact`);
+      } else if (c.file === 's.webp') {
+        check(mm.isAnimated === true && mm.width === 64 && mm.height === 64 && mm.mimetype === 'image/webp',
+          `${c.what}: isAnimated ${mm.isAnimated}, ${mm.width}x${mm.height}`);
+        check(Buffer.compare(buf, bytes) === 0, `${c.what}: bytes intact`);
+      } else {
+        check(mm.isAnimated === false && mm.width === 320 && mm.height === 240 && mm.mimetype === 'image/webp' &&
+          (await dims(buf)) === 'webp 320x240', `${c.what}: a static WebP ${mm.width}x${mm.height} (${await dims(buf)})`);
+      }
+    }
+    // a voice note that is not audio: 400, nothing queued
+    r = await api('POST', '/message/sendWhatsAppAudio/m1', { number: PEER_PHONE, audio: crypto.randomBytes(3000).toString('base64') });
+    check(r.status === 400 && /could not be converted/.test(JSON.stringify(r.json)), `not audio: ${r.status} ${JSON.stringify(r.json?.response)}`);
   }
 
   // ---- media by URL (fetched under the webhook address rules) ----
@@ -271,6 +380,37 @@ try {
     const leftDl = (await import('node:fs')).readdirSync(`${data}/media`).filter((f) => f.startsWith('dl-'));
     check(leftDl.length === 0, `no download file left behind (${leftDl.join(',')})`);
   }
+  // a received message chooses the path, never the host: a url elsewhere
+  // (here a local listener) must not be connected to. With a directPath the
+  // blob comes from wasim's media host; without one it is refused.
+  {
+    let conns = 0;
+    const trap = net.createServer((sk) => { conns++; sk.destroy(); });
+    await new Promise((ok) => trap.listen(0, '127.0.0.1', ok));
+    const evil = `https://127.0.0.1:${trap.address().port}`;
+    for (const [what, keepPath] of [['forged url, real directPath', true], ['forged url, no directPath', false]]) {
+      const bytes = crypto.randomBytes(30000);
+      const prep = await Bl.prepareWAMessageMedia({ document: bytes, mimetype: 'application/pdf', fileName: 'f.pdf' },
+        { upload: peer.sock.waUploadToServer });
+      const dm = prep.documentMessage;
+      dm.url = `${evil}${dm.directPath}`;
+      if (!keepPath) dm.directPath = '';
+      const mid = `3EB0${crypto.randomBytes(8).toString('hex').toUpperCase()}`;
+      await peer.sock.relayMessage(to, { documentMessage: dm }, { messageId: mid });
+      const up = await waitFor(() => hooks.find((h) => h.event === 'messages.upsert' && h.data.key.id === mid), 30000, what);
+      dumpOnFail(up, `${what}: MESSAGES_UPSERT`);
+      r = await api('POST', '/chat/getBase64FromMediaMessage/m1', { message: { key: { id: mid } } });
+      if (keepPath)
+        dumpOnFail(r.status === 201 && Buffer.compare(Buffer.from(r.json.base64 ?? '', 'base64'), bytes) === 0,
+          `${what}: downloaded from the media host intact (${r.status} ${JSON.stringify(r.json).slice(0, 160)})`);
+      else
+        check(r.status === 400 && /not on a WhatsApp media host/.test(JSON.stringify(r.json)),
+          `${what}: refused with a clear error (${r.status} ${JSON.stringify(r.json?.response)})`);
+    }
+    await sleep(300);
+    trap.close();
+    check(conns === 0, `no connection was made to the forged url's host (${conns})`);
+  }
   r = await api('POST', '/chat/getBase64FromMediaMessage/m1', { message: { key: { id: 'NOSUCHID' } } });
   check(r.status === 400, `getBase64FromMediaMessage of an unknown id: ${r.status}`);
   // a message in the body is never downloaded (its url would be the
@@ -308,7 +448,8 @@ try {
   wamd.kill('SIGKILL');
   await new Promise((res) => wamd.on('exit', res));
   check(!peerMsgs.some((m) => m.key.id === bigId), 'nothing reached Baileys before the kill');
-  wamd = startWamd();
+  // restarted where FFmpeg cannot be found (PATH is an empty folder)
+  wamd = startWamd({ ...process.env, PATH: tmpDir('wamd-no-ffmpeg-') });
   dumpOnFail(await waitOpen(), 'instance open again after SIGKILL');
   const gotBig = await waitFor(() => peerMsgs.find((m) => m.key.id === bigId), 90000, 'big document at Baileys');
   dumpOnFail(gotBig, 'the document sent during the kill arrived after the restart');
@@ -316,6 +457,20 @@ try {
   check(Buffer.compare(buf, big) === 0, `it is byte-identical (${big.length} bytes)`);
   await sleep(2000);
   check(peerMsgs.filter((m) => m.key.id === bigId).length === 1, 'and it arrived exactly once');
+  // without FFmpeg an image still goes, without what FFmpeg would give, and the log says so
+  {
+    const png = (await import('node:child_process')).execFileSync('ffmpeg',
+      ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=64x48', '-frames:v', '1', '-f', 'image2', '-c:v', 'png', 'pipe:1']);
+    r = await api('POST', '/message/sendMedia/m1', { number: PEER_PHONE, mediatype: 'image', mimetype: 'image/png', media: png.toString('base64') });
+    dumpOnFail(r.status === 201, `no ffmpeg: image accepted (${r.status})`);
+    const got = await waitFor(() => peerMsgs.find((m) => m.key.id === r.json.key.id), 30000, 'image without ffmpeg');
+    dumpOnFail(got, 'no ffmpeg: the image arrived');
+    const mm = got.message.imageMessage;
+    check(!mm.jpegThumbnail?.length && !mm.width, `no ffmpeg: no thumbnail or width (${mm.jpegThumbnail?.length}, ${mm.width})`);
+    check(Buffer.compare(await Bl.downloadMediaMessage(got, 'buffer', {}), png) === 0, 'no ffmpeg: image intact');
+    check(/media sent without metadata FFmpeg could not give: no ffprobe\/ffmpeg: no width, height, seconds or jpegThumbnail/.test(wamdLog),
+      'no ffmpeg: the warning names the missing fields');
+  }
   const left = (await import('node:fs')).readdirSync(`${data}/media`);
   check(left.length === 0, `staged files removed once sent (${left.join(',')})`);
 } finally {
