@@ -358,6 +358,8 @@ int wamd_tenant_send_action(struct wamd_tenant *t, enum wamd_action act, const c
 int wamd_tenant_mark_read(struct wamd_tenant *t, const char *const *jids, const char *const *ids,
 			  const bool *from_me, size_t n);
 int wamd_tenant_presence(struct wamd_tenant *t, const char *to, const char *presence);
+/* Rejects an incoming call (its id and caller, as the CALL event gives them). */
+int wamd_tenant_reject_call(struct wamd_tenant *t, const char *call_id, const char *call_from);
 /* ticket: see wamd_routes_chat.c (survives the HTTP connection closing first) */
 int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers, size_t n, void *ticket);
 /* A group call (wamd_engine.c): op is create (text = subject, jids),
@@ -482,6 +484,10 @@ bool wamd_on_poll_vote(struct wamd_tenant *t, const wa_msg_key *key, json_t *mes
  * WA_ENOTFOUND when not stored. */
 int wamd_apply_edit(struct wamd_tenant *t, const char *id, bool from_me, json_t *edited, int64_t ts);
 void wamd_group_done(void *ticket, int err, int code, json_t *result);
+/* (wamd_events_calls.c) A call offer or status change (Baileys' call
+ * object, borrowed): the settings rejectCall / msgCall applied to offers,
+ * then the CALL event. */
+void wamd_on_call(struct wamd_tenant *t, json_t *call);
 /* Message record (Evolution §4.2) for a message we sent. */
 json_t *wamd_sent_record(struct wamd_tenant *t, const char *jid, const char *id, const char *text,
 			 int64_t ts);

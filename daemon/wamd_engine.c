@@ -5,6 +5,7 @@
  * (tests/daemon/fake_session.c). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wamd.h"
 #include "wamd_events.h"
@@ -81,6 +82,34 @@ static void group_event(struct wamd_tenant *t, const wa_event *ev)
 	json_decref(info);
 }
 
+/* Baileys' call object (its `call` event, which Evolution's CALL carries):
+ * date as JSON renders a Date, the offer's flags only when known. */
+static void call_event(struct wamd_tenant *t, const wa_event *ev)
+{
+	if (!ev_to->call)
+		return;
+	char date[32] = "";
+	time_t ts = (time_t)ev->u.call.timestamp;
+	struct tm tm;
+	if (ev->u.call.timestamp > 0 && gmtime_r(&ts, &tm))
+		strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:b, s:s}", "chatId", ev->u.call.chat, "from", ev->u.call.from,
+		"id", ev->u.call.id, "date", date[0] ? json_string(date) : json_null(), "offline",
+		ev->u.call.offline, "status", ev->u.call.status);
+	if (!o)
+		return;
+	if (ev->u.call.caller_pn)
+		json_object_set_new(o, "callerPn", json_string(ev->u.call.caller_pn));
+	if (ev->u.call.known) {
+		json_object_set_new(o, "isVideo", json_boolean(ev->u.call.is_video));
+		json_object_set_new(o, "isGroup", json_boolean(ev->u.call.is_group));
+	}
+	if (ev->u.call.group_jid)
+		json_object_set_new(o, "groupJid", json_string(ev->u.call.group_jid));
+	ev_to->call(t, o);
+	json_decref(o);
+}
+
 static void on_event(wa_session *s, const wa_event *ev, void *user)
 {
 	(void)s;
@@ -142,6 +171,9 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 	case WA_EV_PUSH_NAME:
 		if (ev_to->push_name)
 			ev_to->push_name(t, ev->u.push_name.name);
+		break;
+	case WA_EV_CALL:
+		call_event(t, ev);
 		break;
 	case WA_EV_APP_STATE:
 		if (ev->u.app_state.error)
@@ -399,6 +431,13 @@ int wamd_tenant_mark_read(struct wamd_tenant *t, const char *const *jids, const 
 	int rc = wa_session_mark_read(t->sess, keys, n);
 	free(keys);
 	return rc;
+}
+
+int wamd_tenant_reject_call(struct wamd_tenant *t, const char *call_id, const char *call_from)
+{
+	if (!t->sess)
+		return WA_ESTATE;
+	return wa_session_reject_call(t->sess, call_id, call_from);
 }
 
 int wamd_tenant_presence(struct wamd_tenant *t, const char *to, const char *presence)

@@ -106,6 +106,7 @@ enum wa_event_type {
 	                           * u.push_name; stored with the credentials */
 	WA_EV_APP_STATE,          /* an app-state collection was synced, or stopped on an error
 	                           * (bad MAC or LT-hash, missing key, server error): u.app_state */
+	WA_EV_CALL,               /* an incoming call's offer or status change (<call>): u.call */
 };
 
 typedef struct wa_event {
@@ -222,6 +223,22 @@ typedef struct wa_event {
 			int error;
 			const char *detail;
 		} app_state;
+		struct {
+			const char *chat;          /* the <call from>: the caller's chat (or the group's) */
+			const char *from;          /* the caller (call-creator) */
+			const char *caller_pn;     /* the caller's phone-number JID when the call is LID-addressed, or NULL */
+			const char *id;            /* call-id: what wa_session_reject_call takes */
+			/* Baileys' names: "offer", "ringing", "timeout", "reject",
+			 * "accept", "terminate", "preaccept", "transport", "relaylatency" */
+			const char *status;
+			int64_t timestamp;         /* seconds */
+			bool offline;              /* delivered from the offline queue */
+			/* from the offer; later statuses of a call seen in this
+			 * session repeat them (known false when the offer was not seen) */
+			bool known;                /* is_video / is_group hold */
+			bool is_video, is_group;
+			const char *group_jid;     /* offer only, or NULL */
+		} call;
 	} u;
 } wa_event;
 
@@ -405,6 +422,9 @@ int wa_session_send_poll(wa_session *s, const char *to, const char *name, const 
 			 char **id_out) WA_MUST_CHECK;
 /* Sends read receipts for these messages. */
 int wa_session_mark_read(wa_session *s, const wa_msg_key *keys, size_t n) WA_MUST_CHECK;
+/* Rejects an incoming call (WA_EV_CALL's id and from): <call to=from>
+ * <reject call-id call-creator=from count="0"/>, as Baileys' rejectCall. */
+int wa_session_reject_call(wa_session *s, const char *call_id, const char *call_from) WA_MUST_CHECK;
 /* Own availability ("available"/"unavailable"), or a chat state to `to`
  * ("composing", "recording", "paused"). */
 int wa_session_send_presence(wa_session *s, const char *to, const char *presence) WA_MUST_CHECK;

@@ -114,9 +114,3 @@ int wa_msg_handle_chatstate(wa_session *s, const wa_node *n)
 	wa_session_emit(s, &ev);
 	return 0;
 }
-
-int wa_msg_handle_call(wa_session *s, const wa_node *n)
-{
-	ign(wa_session_send_ack(s, n));
-	return 0;
-}
