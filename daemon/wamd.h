@@ -358,6 +358,13 @@ int wamd_tenant_send_action(struct wamd_tenant *t, enum wamd_action act, const c
 int wamd_tenant_mark_read(struct wamd_tenant *t, const char *const *jids, const char *const *ids,
 			  const bool *from_me, size_t n);
 int wamd_tenant_presence(struct wamd_tenant *t, const char *to, const char *presence);
+/* alwaysOnline changed: announced now when connected, and at each login. */
+void wamd_tenant_always_online(struct wamd_tenant *t, bool on);
+/* A read receipt for one received message (its key as the event gave it). */
+int wamd_tenant_mark_read_key(struct wamd_tenant *t, const wa_msg_key *key);
+/* Whether the instance's Evolution setting `name` (rejectCall,
+ * groupsIgnore, alwaysOnline, readMessages, readStatus, ...) is true. */
+bool wamd_setting_on(struct wamd_tenant *t, const char *name);
 /* Rejects an incoming call (its id and caller, as the CALL event gives them). */
 int wamd_tenant_reject_call(struct wamd_tenant *t, const char *call_id, const char *call_from);
 /* ticket: see wamd_routes_chat.c (survives the HTTP connection closing first) */

@@ -264,6 +264,8 @@ int wamd_tenant_start_spread(struct wamd_tenant *t, uint32_t spread_ms)
 		.proxy = purl[0] ? purl : NULL,
 		.gate = d->gate,
 		.wa_version = wamd_tenant_wa_version(t),
+		/* Evolution's alwaysOnline is Baileys' markOnlineOnConnect */
+		.offline_on_connect = !wamd_setting_on(t, "alwaysOnline"),
 	};
 	bool has_proxy = purl[0] != '\0';
 	int rc = wa_session_new(&cfg, on_event, t, &t->sess);
@@ -431,6 +433,21 @@ int wamd_tenant_mark_read(struct wamd_tenant *t, const char *const *jids, const 
 	int rc = wa_session_mark_read(t->sess, keys, n);
 	free(keys);
 	return rc;
+}
+
+void wamd_tenant_always_online(struct wamd_tenant *t, bool on)
+{
+	if (!t->sess)
+		return;
+	wa_session_set_offline_on_connect(t->sess, !on);
+	int rc = wa_session_send_presence(t->sess, NULL, on ? "available" : "unavailable");
+	if (rc != 0 && rc != WA_ESTATE) /* WA_ESTATE: not connected, the next login applies it */
+		LOGW("instance %s: presence not sent: %s", t->name, wa_errname(rc));
+}
+
+int wamd_tenant_mark_read_key(struct wamd_tenant *t, const wa_msg_key *key)
+{
+	return t->sess ? wa_session_mark_read(t->sess, key, 1) : WA_ESTATE;
 }
 
 int wamd_tenant_reject_call(struct wamd_tenant *t, const char *call_id, const char *call_from)

@@ -71,6 +71,20 @@ static void store_record(struct wamd_tenant *t, json_t *rec, const char *id, con
 void wamd_on_message(struct wamd_tenant *t, const wa_msg_key *key, const char *push_name, int64_t ts,
 		     const char *type, const char *text, const char *message_json)
 {
+	/* Evolution's shouldIgnoreJid: groups when groupsIgnore, status
+	 * broadcasts unless readStatus (decrypted all the same, so the
+	 * session's keys stay right; only not stored or reported) */
+	const char *chat = key->remote_jid ? key->remote_jid : key->remote_lid;
+	bool status_bc = chat && !strcmp(chat, "status@broadcast");
+	if (chat && ((strstr(chat, "@g.us") && wamd_setting_on(t, "groupsIgnore")) ||
+		     (status_bc && !wamd_setting_on(t, "readStatus"))))
+		return;
+	/* readMessages / readStatus: read receipts for what arrives */
+	if (chat && key->id && !key->from_me && wamd_setting_on(t, status_bc ? "readStatus" : "readMessages")) {
+		int rc = wamd_tenant_mark_read_key(t, key);
+		if (rc != 0)
+			LOGW("instance %s: %s not marked read: %s", t->name, key->id, wa_errname(rc));
+	}
 	json_t *msg = message_json ? json_loads(message_json, 0, NULL) : NULL;
 	if (!msg || !json_is_object(msg)) {
 		json_decref(msg);

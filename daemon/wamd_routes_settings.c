@@ -24,6 +24,11 @@ json_t *wamd_default_settings(json_t *body)
 	return s;
 }
 
+bool wamd_setting_on(struct wamd_tenant *t, const char *name)
+{
+	return json_is_true(json_object_get(json_object_get(t->doc, "settings"), name));
+}
+
 /* A waVersion in a settings or create body wamd could not use. */
 bool wamd_bad_wa_version(struct wamd_conn *c, json_t *body)
 {
@@ -45,6 +50,9 @@ void wamd_h_settings_set(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 		wamd_reply_error(c, 500, json_string("could not store the settings"));
 		return;
 	}
+	/* alwaysOnline is what the session announces at each login; a change
+	 * is announced at once when connected (ignored while not) */
+	wamd_tenant_always_online(t, wamd_setting_on(t, "alwaysOnline"));
 	wamd_reply_json(c, 201, json_pack("{s:{s:s, s:o}}", "settings", "instanceName", t->name, "settings", s));
 }
 

@@ -422,6 +422,9 @@ int wa_session_send_poll(wa_session *s, const char *to, const char *name, const 
 			 char **id_out) WA_MUST_CHECK;
 /* Sends read receipts for these messages. */
 int wa_session_mark_read(wa_session *s, const wa_msg_key *keys, size_t n) WA_MUST_CHECK;
+/* Changes wa_session_config.offline_on_connect for the next logins (an
+ * embedder's setting changed; the current presence is not touched). */
+void wa_session_set_offline_on_connect(wa_session *s, bool offline);
 /* Rejects an incoming call (WA_EV_CALL's id and from): <call to=from>
  * <reject call-id call-creator=from count="0"/>, as Baileys' rejectCall. */
 int wa_session_reject_call(wa_session *s, const char *call_id, const char *call_from) WA_MUST_CHECK;

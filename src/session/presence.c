@@ -56,6 +56,12 @@ int wa_session_send_presence(wa_session *s, const char *to, const char *presence
 	return rc;
 }
 
+void wa_session_set_offline_on_connect(wa_session *s, bool offline)
+{
+	if (s)
+		s->offline_on_connect = offline;
+}
+
 void wa_msg_presence_on_ready(wa_session *s)
 {
 	s->online = false;

@@ -9,7 +9,10 @@
 //     the caller sees status "reject"), and msgCall reaches the caller as a
 //     text, which wamd reports as MESSAGES_UPSERT fromMe;
 //   - with msgCall alone (rejectCall off), the call is not rejected but the
-//     text is sent, as Evolution does.
+//     text is sent, as Evolution does;
+//   - the other settings: readMessages (Baileys sees its message read only
+//     when on), groupsIgnore (a group's messages and events are not reported
+//     while on, and are again once off), alwaysOnline (announced at once).
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -64,6 +67,8 @@ check(r.status === 201, 'wasim account for the caller');
 const peer = await pairByQr(sim, PEER_PHONE, 'peer');
 const peerCalls = [];
 const peerMsgs = [];
+const peerUpdates = [];
+peer.sock.ev.on('messages.update', (us) => { for (const u of us) peerUpdates.push(u); });
 peer.sock.ev.on('call', (cs) => { for (const c of cs) peerCalls.push(JSON.parse(JSON.stringify(c))); });
 peer.sock.ev.on('messages.upsert', ({ messages }) => { for (const m of messages) peerMsgs.push(m); });
 
@@ -99,7 +104,7 @@ try {
   }
   r = await api('POST', '/instance/create', {
     instanceName: 'c1', integration: 'WHATSAPP-BAILEYS', qrcode: true,
-    webhook: { url: hookUrl, enabled: true, events: ['CALL', 'MESSAGES_UPSERT'] },
+    webhook: { url: hookUrl, enabled: true, events: ['CALL', 'MESSAGES_UPSERT', 'GROUPS_UPSERT'] },
   });
   dumpOnFail(r.status === 201, `instance created (${r.status})`);
   let qr = r.json.qrcode?.code;
@@ -163,6 +168,37 @@ try {
   check(await waitFor(() => peerMsgs.find((m) => (m.message?.conversation ?? m.message?.extendedTextMessage?.text) ===
     'Busy, text me.'), 15000, 'second msgCall'), 'msgCall without rejectCall is sent');
   check((await simCall(CID3)).rejects.length === 0, 'rejectCall off: the call was not rejected');
+
+  // readMessages: off, a message is not read; on, the next one is
+  const upsertOf = (id, ms = 15000) => waitFor(() => hooks.find((h) => h.event === 'messages.upsert' && h.data.key.id === id), ms, `upsert ${id}`);
+  const readOf = (id) => peerUpdates.find((u) => u.key.id === id && u.update?.status === 4);
+  let m1 = await peer.sock.sendMessage(WAMD_JID, { text: 'not read yet' });
+  dumpOnFail(await upsertOf(m1.key.id), 'text arrived (readMessages off)');
+  r = await settings({ readMessages: true });
+  let m2 = await peer.sock.sendMessage(WAMD_JID, { text: 'read me' });
+  dumpOnFail(await upsertOf(m2.key.id), 'text arrived (readMessages on)');
+  check(await waitFor(() => readOf(m2.key.id), 10000, 'read receipt'), 'readMessages on: Baileys sees its message read');
+  check(!readOf(m1.key.id), 'readMessages off: the earlier message was not read');
+
+  // groupsIgnore: a group's creation and messages are not reported while on
+  r = await settings({ groupsIgnore: true });
+  const g = await peer.sock.groupCreate('ignored group', [WAMD_JID]);
+  const gm = await peer.sock.sendMessage(g.id, { text: 'to the group' });
+  m1 = await peer.sock.sendMessage(WAMD_JID, { text: 'after the group message' });
+  dumpOnFail(await upsertOf(m1.key.id), '1:1 text after the group message arrived');
+  await sleep(500);
+  check(!hooks.some((h) => h.event === 'messages.upsert' && h.data.key.id === gm.key.id), 'groupsIgnore: group message not reported');
+  check(!hooks.some((h) => h.event === 'groups.upsert'), 'groupsIgnore: group creation not reported');
+  r = await settings({ groupsIgnore: false });
+  const gm2 = await peer.sock.sendMessage(g.id, { text: 'to the group again' });
+  dumpOnFail(await upsertOf(gm2.key.id), 'groupsIgnore off: group message reported');
+
+  // alwaysOnline: announced when the setting changes
+  const dev = async () => (await sim.api('GET', `/_sim/accounts/${WAMD_PHONE}`)).json.devices[0];
+  r = await settings({ alwaysOnline: true });
+  check(await waitFor(async () => (await dev()).presence === 'available', 10000, 'available'), 'alwaysOnline on: available');
+  r = await settings({ alwaysOnline: false });
+  check(await waitFor(async () => (await dev()).presence === 'unavailable', 10000, 'unavailable'), 'alwaysOnline off: unavailable');
 } finally {
   try { wamd.kill('SIGTERM'); } catch { /* gone */ }
   rx.close();
