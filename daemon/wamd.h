@@ -364,7 +364,10 @@ void wamd_tenant_always_online(struct wamd_tenant *t, bool on);
 int wamd_tenant_mark_read_key(struct wamd_tenant *t, const wa_msg_key *key);
 /* Whether the instance's Evolution setting `name` (rejectCall,
  * groupsIgnore, alwaysOnline, readMessages, readStatus, ...) is true. */
-bool wamd_setting_on(struct wamd_tenant *t, const char *name);
+static inline bool wamd_setting_on(const struct wamd_tenant *t, const char *name)
+{
+	return json_is_true(json_object_get(json_object_get(t->doc, "settings"), name));
+}
 /* Rejects an incoming call (its id and caller, as the CALL event gives them). */
 int wamd_tenant_reject_call(struct wamd_tenant *t, const char *call_id, const char *call_from);
 /* ticket: see wamd_routes_chat.c (survives the HTTP connection closing first) */

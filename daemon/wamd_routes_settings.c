@@ -24,11 +24,6 @@ json_t *wamd_default_settings(json_t *body)
 	return s;
 }
 
-bool wamd_setting_on(struct wamd_tenant *t, const char *name)
-{
-	return json_is_true(json_object_get(json_object_get(t->doc, "settings"), name));
-}
-
 /* A waVersion in a settings or create body wamd could not use. */
 bool wamd_bad_wa_version(struct wamd_conn *c, json_t *body)
 {
