@@ -104,6 +104,16 @@ void wamd_on_message(struct wamd_tenant *t, const wa_msg_key *key, const char *p
 		return;
 	}
 	const char *mtype = type ? type : (text ? "conversation" : "unknown");
+	/* a link preview as the sender built it: Evolution's rewrite to
+	 * conversation drops it, so it is kept beside, additively, in
+	 * Baileys' fields (matchedText, title, description, jpegThumbnail, ...) */
+	json_t *preview = json_deep_copy(json_object_get(msg, "extendedTextMessage"));
+	json_object_del(preview, "text");
+	json_object_del(preview, "contextInfo");
+	if (preview && !json_object_get(preview, "matchedText") && !json_object_get(preview, "title")) {
+		json_decref(preview);
+		preview = NULL;
+	}
 	json_t *ctx;
 	normalize_message(msg, &mtype, &ctx);
 	json_t *rec = json_object();
@@ -117,6 +127,8 @@ void wamd_on_message(struct wamd_tenant *t, const wa_msg_key *key, const char *p
 	json_object_set_new(rec, "messageTimestamp", json_integer(ts));
 	json_object_set_new(rec, "instanceId", json_string(wamd_instance_uuid(t)));
 	json_object_set_new(rec, "source", json_string(wamd_source_of_id(key->id)));
+	if (preview)
+		json_object_set_new(rec, "wamdLinkPreview", preview);
 	const char *jid = key->remote_jid ? key->remote_jid : key->remote_lid;
 	if (jid && key->id)
 		store_record(t, rec, key->id, jid, key->remote_lid, key->from_me, mtype, ts,

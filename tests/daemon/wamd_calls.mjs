@@ -116,8 +116,9 @@ try {
 
   // one video call offered to wamd and to Baileys under the same call id
   const CID = 'CALLKINDS0001';
+  const T = Math.floor(Date.now() / 1000); // one stanza time for both, as the server would
   for (const to of [WAMD_PHONE, PEER_PHONE]) {
-    r = await sim.api('POST', '/_sim/call', { from: CALLER_PHONE, to, video: true, id: CID });
+    r = await sim.api('POST', '/_sim/call', { from: CALLER_PHONE, to, video: true, id: CID, t: T });
     check(r.status === 200 && r.json.stanzas.length === 1, `wasim placed the offer to ${to}`);
   }
   const ours = await callHook(CID, 'offer');
@@ -131,7 +132,7 @@ try {
   check((await simCall(CID)).rejects.length === 0, 'rejectCall off: nobody rejected');
 
   for (const to of [WAMD_PHONE, PEER_PHONE])
-    await sim.api('POST', '/_sim/call', { from: CALLER_PHONE, to, id: CID, status: 'terminate' });
+    await sim.api('POST', '/_sim/call', { from: CALLER_PHONE, to, id: CID, status: 'terminate', t: T + 5 });
   const oursEnd = await callHook(CID, 'terminate');
   const theirsEnd = await peerCall(CID, 'terminate');
   dumpOnFail(oursEnd && theirsEnd, 'terminate: CALL webhook and Baileys call event');

@@ -124,7 +124,7 @@ const sameAsBaileys = async (sent, what) => {
     const ext = ref.extendedTextMessage;
     check(up.data.messageType === 'conversation' && up.data.message.conversation === ext.text &&
       !('extendedTextMessage' in up.data.message), `${what}: extendedTextMessage reported as conversation`);
-    check(same(up.data.contextInfo, ext.contextInfo),
+    check(same(up.data.contextInfo ?? null, ext.contextInfo ?? null),
       `${what}: contextInfo equals Baileys' field by field (${JSON.stringify(up.data.contextInfo)} vs ${JSON.stringify(ext.contextInfo)})`);
   } else {
     check(up.data.messageType === type, `${what}: messageType ${up.data.messageType} = Baileys' ${type}`);
@@ -177,6 +177,29 @@ try {
   sent = await peer.sock.sendMessage(WAMD_JID, { forward: { key: { remoteJid: WAMD_JID, fromMe: false, id: 'FWD0' }, message: { conversation: 'pass it on' } } });
   up = await sameAsBaileys(sent, 'forward');
   check(up.data.contextInfo?.isForwarded === true && up.data.contextInfo?.forwardingScore === 1, 'forward: flagged');
+
+  // view once, both wrappers as phones send them: the wrapper kept (Baileys emits it so)
+  const img = { url: 'https://mmg.whatsapp.net/v/t62.7118-24/once.enc', mimetype: 'image/jpeg',
+    fileSha256: Buffer.alloc(32, 1), fileLength: 1234, height: 64, width: 48, mediaKey: Buffer.alloc(32, 2),
+    fileEncSha256: Buffer.alloc(32, 3), directPath: '/v/t62.7118-24/once.enc', mediaKeyTimestamp: 1790000000,
+    caption: 'see once', viewOnce: true };
+  for (const w of ['viewOnceMessage', 'viewOnceMessageV2']) {
+    const vo = { [w]: { message: { imageMessage: img } } };
+    lid = await peer.sock.relayMessage(WAMD_JID, vo, {});
+    up = await sameAsBaileys({ key: { id: lid }, message: vo }, `view once (${w})`);
+    check(up.data.message[w]?.message?.imageMessage?.viewOnce === true, `${w}: flagged viewOnce`);
+  }
+
+  // a link preview as the phone sends it (no fetch on our side)
+  const lp = { extendedTextMessage: { text: 'look https://example.org/a', matchedText: 'https://example.org/a',
+    title: 'Example A', description: 'An example page', jpegThumbnail: Buffer.from([0xff, 0xd8, 0xff, 0xd9]) } };
+  lid = await peer.sock.relayMessage(WAMD_JID, lp, {});
+  up = await sameAsBaileys({ key: { id: lid }, message: lp }, 'link preview');
+  const lpRef = pbJson(lp).extendedTextMessage;
+  delete lpRef.text;
+  check(same(up.data.wamdLinkPreview, lpRef), `link preview: wamdLinkPreview equals Baileys' fields\n#  ours    ${JSON.stringify(canon(up.data.wamdLinkPreview))}\n#  Baileys ${JSON.stringify(canon(lpRef))}`);
+  const plain = hooks.find((h) => h.event === 'messages.upsert' && h.data.message?.conversation === `hi @${WAMD_PHONE}`);
+  check(plain && !('wamdLinkPreview' in plain.data), 'an extended text without a preview (the mention) has no wamdLinkPreview');
 
   // polls: one choice (V3) and several
   sent = await peer.sock.sendMessage(WAMD_JID, { poll: { name: 'Best day?', values: ['Mon', 'Tue', 'Wed'], selectableCount: 1 } });

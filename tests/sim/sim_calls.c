@@ -32,7 +32,8 @@ static bool queued(struct sim_device *d, const char *id)
 }
 
 /* {"from": phone, "to": phone, "video": bool, "id": call id (optional),
- * "status": "offer" (default) | "terminate" | "timeout"} */
+ * "status": "offer" (default) | "terminate" | "timeout", "t": seconds
+ * (optional: now)} */
 static int h_call(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
 {
 	const char *fp = json_string_value(json_object_get(req->json, "from"));
@@ -63,7 +64,8 @@ static int h_call(struct sim *sim, const struct sim_http_req *req, struct sim_ht
 		return 0;
 	}
 	sim_jid_user(from, false, creator, sizeof creator);
-	sim_msg_tstr(t, sizeof t, sim_now());
+	json_t *tj = json_object_get(req->json, "t");
+	sim_msg_tstr(t, sizeof t, json_is_integer(tj) ? (int64_t)json_integer_value(tj) : sim_now());
 	json_t *c = call_find(cid);
 	if (!c) {
 		c = json_pack("{s:s, s:s, s:s, s:b, s:[], s:[]}", "id", cid, "from", fp, "to", tp, "video", video,
