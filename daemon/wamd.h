@@ -494,6 +494,12 @@ bool wamd_on_poll_vote(struct wamd_tenant *t, const wa_msg_key *key, json_t *mes
  * WA_ENOTFOUND when not stored. */
 int wamd_apply_edit(struct wamd_tenant *t, const char *id, bool from_me, json_t *edited, int64_t ts);
 void wamd_group_done(void *ticket, int err, int code, json_t *result);
+/* (wamd_events_ephemeral.c) A protocolMessage EPHEMERAL_SETTING: the
+ * chat's timer kept in the tenant's document ("ephemeral": {chat:
+ * {expiration, settingTimestamp}}), CHATS_UPDATE; false when message is
+ * not one. wamd_chat_ephemeral: a chat's timer in seconds (0: off). */
+bool wamd_on_ephemeral_setting(struct wamd_tenant *t, const wa_msg_key *key, int64_t ts, json_t *message);
+uint32_t wamd_chat_ephemeral(struct wamd_tenant *t, const char *chat, int64_t *setting_ts);
 /* (wamd_events_calls.c) A call offer or status change (Baileys' call
  * object, borrowed): the settings rejectCall / msgCall applied to offers,
  * then the CALL event. */

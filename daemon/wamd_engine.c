@@ -321,6 +321,7 @@ int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *
 	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
 	wa_send_opts o = { .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text,
 		.mentions = x->mentions, .n_mentions = x->n_mentions };
+	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	return wa_session_send_text(t->sess, to, text, &o, id_out);
 }
 

@@ -92,6 +92,12 @@ void wamd_on_message(struct wamd_tenant *t, const wa_msg_key *key, const char *p
 		if (text)
 			json_object_set_new(msg, "conversation", json_string(text));
 	}
+	/* a chat's disappearing-messages timer: kept per chat, CHATS_UPDATE */
+	if (type && (!strcmp(type, "protocolMessage") || !strcmp(type, "ephemeralMessage")) &&
+	    wamd_on_ephemeral_setting(t, key, ts, msg)) {
+		json_decref(msg);
+		return;
+	}
 	/* edits and revokes change a stored message instead of adding one */
 	if ((type && (!strcmp(type, "protocolMessage") || !strcmp(type, "editedMessage"))) &&
 	    wamd_on_edit_or_revoke(t, key, ts, msg)) {

@@ -142,7 +142,9 @@ typedef struct wa_event {
 			int64_t timestamp;         /* seconds */
 			const char *message_type;  /* Evolution/Baileys name: "conversation", "extendedTextMessage", ...;
 			                            * "protocolMessage" for an edit (MESSAGE_EDIT) or a revoke
-			                            * (REVOKE) of the message in its key; "unknown" for a
+			                            * (REVOKE) of the message in its key, or a change of the
+			                            * chat's disappearing-messages timer (EPHEMERAL_SETTING,
+			                            * ephemeralExpiration seconds, 0 off); "unknown" for a
 			                            * content our schema lacks (the JSON then has
 			                            * "unknownFields": [{field, wireType, data (base64)}]) */
 			const char *text;          /* text body when it has one, else NULL */
@@ -366,6 +368,11 @@ typedef struct wa_send_opts {
 	const char *quoted_text;     /* text of the quoted message (for the preview) */
 	const char *const *mentions; /* JIDs, n_mentions of them */
 	size_t n_mentions;
+	/* text: the chat's disappearing-messages timer in seconds (0: off) and
+	 * when it was set (unix seconds, 0: unknown), carried in contextInfo
+	 * (expiration, ephemeralSettingTimestamp) as clients send it */
+	uint32_t expiration;
+	int64_t ephemeral_setting_ts;
 } wa_send_opts;
 
 /* Queues a text message: it is persisted in the outbox before this returns

@@ -34,8 +34,12 @@ static bool str_ok(const char *s, size_t max)
 	return s && strlen(s) <= max && wa_bin_valid_string(s, strlen(s));
 }
 
-int wa_msg_build_text(const char *text, const wa_msg_quote *quote, const char *const *mentions,
-	size_t n_mentions, const uint8_t *secret, uint8_t **out, size_t *out_len)
+/* expiration: the chat's disappearing-messages timer (0: none), set with
+ * the setting's time (when known) in contextInfo as clients do; it makes
+ * the text an extendedTextMessage. */
+static int build_text(const char *text, const wa_msg_quote *quote, const char *const *mentions,
+	size_t n_mentions, const uint8_t *secret, uint32_t expiration, int64_t eph_ts, uint8_t **out,
+	size_t *out_len)
 {
 	if (!out || !out_len || !str_ok(text, WA_MSG_MAX_TEXT) || (n_mentions && !mentions))
 		return WA_EINVAL;
@@ -53,9 +57,15 @@ int wa_msg_build_text(const char *text, const wa_msg_quote *quote, const char *c
 	Wa__Message quoted = WA__MESSAGE__INIT;
 	Wa__MessageContextInfo mci = WA__MESSAGE_CONTEXT_INFO__INIT;
 
-	if (quote || n_mentions) {
+	if (quote || n_mentions || expiration) {
 		ext.text = unconst(text);
 		ext.context_info = &ci;
+		if (expiration) {
+			ci.has_expiration = 1;
+			ci.expiration = expiration;
+			ci.has_ephemeral_setting_timestamp = eph_ts > 0;
+			ci.ephemeral_setting_timestamp = eph_ts;
+		}
 		if (quote) {
 			ci.stanza_id = unconst(quote->id);
 			ci.participant = unconst(quote->participant);
@@ -75,6 +85,12 @@ int wa_msg_build_text(const char *text, const wa_msg_quote *quote, const char *c
 		msg.message_context_info = &mci;
 	}
 	return pack(&msg.base, out, out_len);
+}
+
+int wa_msg_build_text(const char *text, const wa_msg_quote *quote, const char *const *mentions,
+	size_t n_mentions, const uint8_t *secret, uint8_t **out, size_t *out_len)
+{
+	return build_text(text, quote, mentions, n_mentions, secret, 0, 0, out, out_len);
 }
 
 int wa_msg_build_reaction(const char *remote_jid, bool from_me, const char *id,
@@ -274,7 +290,8 @@ static int build_conversation(const wa_msg_content *c, uint8_t **out, size_t *ou
 
 static int build_extended(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 {
-	return wa_msg_build_text(c->text, c->quote, c->mentions, c->n_mentions, c->secret, out, out_len);
+	return build_text(c->text, c->quote, c->mentions, c->n_mentions, c->secret, c->expiration, c->ephemeral_ts,
+		out, out_len);
 }
 
 static int build_reaction(const wa_msg_content *c, uint8_t **out, size_t *out_len)

@@ -59,6 +59,8 @@ typedef struct wa_msg_content {
 	const char *const *mentions;      /* extendedTextMessage only */
 	size_t n_mentions;
 	const uint8_t *secret;            /* messageContextInfo.messageSecret (WA_MSG_SECRET_LEN) or NULL */
+	uint32_t expiration;              /* extendedTextMessage: contextInfo.expiration (0: none) */
+	int64_t ephemeral_ts;             /* and ephemeralSettingTimestamp (0: unknown) */
 	/* reactionMessage: the message reacted to, and the emoji ("" removes) */
 	const char *target_chat;          /* key.remoteJid */
 	bool target_from_me;

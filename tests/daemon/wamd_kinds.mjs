@@ -145,7 +145,7 @@ try {
   r = await api('POST', '/instance/create', {
     instanceName: 'k1', integration: 'WHATSAPP-BAILEYS', qrcode: true,
     webhook: { url: hookUrl, enabled: true, events: ['MESSAGES_UPSERT', 'MESSAGES_UPDATE', 'MESSAGES_EDITED',
-      'MESSAGES_DELETE', 'SEND_MESSAGE', 'SEND_MESSAGE_UPDATE'] },
+      'MESSAGES_DELETE', 'SEND_MESSAGE', 'SEND_MESSAGE_UPDATE', 'CHATS_UPDATE'] },
   });
   dumpOnFail(r.status === 201, `instance created (${r.status})`);
   let qr = r.json.qrcode?.code;
@@ -200,6 +200,32 @@ try {
   check(same(up.data.wamdLinkPreview, lpRef), `link preview: wamdLinkPreview equals Baileys' fields\n#  ours    ${JSON.stringify(canon(up.data.wamdLinkPreview))}\n#  Baileys ${JSON.stringify(canon(lpRef))}`);
   const plain = hooks.find((h) => h.event === 'messages.upsert' && h.data.message?.conversation === `hi @${WAMD_PHONE}`);
   check(plain && !('wamdLinkPreview' in plain.data), 'an extended text without a preview (the mention) has no wamdLinkPreview');
+
+  // disappearing messages: the peer turns the chat's timer on, then off
+  // (Baileys' chats.update fields, the protocol message not a MESSAGES_UPSERT)
+  const eph = (exp) => waitFor(() => hooks.find((h) => h.event === 'chats.update' &&
+    h.data.some?.((c) => c.remoteJid === PEER_JID && c.ephemeralExpiration === exp)), 15000, `CHATS_UPDATE ephemeral ${exp}`);
+  sent = await peer.sock.sendMessage(WAMD_JID, { disappearingMessagesInChat: 86400 });
+  up = await eph(86400);
+  dumpOnFail(up, 'disappearing on: CHATS_UPDATE with ephemeralExpiration 86400');
+  check(up.data[0].ephemeralSettingTimestamp === Number(sent.messageTimestamp),
+    `disappearing on: ephemeralSettingTimestamp is the message's (${up.data[0].ephemeralSettingTimestamp} vs ${sent.messageTimestamp})`);
+  check(!hooks.some((h) => h.event === 'messages.upsert' && h.data.key.id === sent.key.id), 'the setting is not a MESSAGES_UPSERT');
+  // our sends in that chat carry the timer as clients send it
+  const ephTs = Number(sent.messageTimestamp);
+  let ours = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: 'this one disappears' });
+  let egot = ours.status === 201 && await peerGot(ours.json.key.id);
+  dumpOnFail(egot, 'text in the disappearing chat reached Baileys');
+  const gci = egot.message?.extendedTextMessage?.contextInfo;
+  check(gci?.expiration === 86400 && Number(gci?.ephemeralSettingTimestamp) === ephTs,
+    `our text carries contextInfo.expiration and ephemeralSettingTimestamp (${JSON.stringify(egot.message)})`);
+  sent = await peer.sock.sendMessage(WAMD_JID, { disappearingMessagesInChat: false });
+  dumpOnFail(await eph(null), 'disappearing off: CHATS_UPDATE with ephemeralExpiration null');
+  ours = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: 'this one stays' });
+  egot = ours.status === 201 && await peerGot(ours.json.key.id);
+  dumpOnFail(egot, 'text after the timer was turned off reached Baileys');
+  check(egot.message?.conversation === 'this one stays' && !egot.message?.extendedTextMessage,
+    `timer off: a plain conversation again (${JSON.stringify(egot.message)})`);
 
   // polls: one choice (V3) and several
   sent = await peer.sock.sendMessage(WAMD_JID, { poll: { name: 'Best day?', values: ['Mon', 'Tue', 'Wed'], selectableCount: 1 } });
