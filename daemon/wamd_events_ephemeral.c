@@ -38,11 +38,3 @@ bool wamd_on_ephemeral_setting(struct wamd_tenant *t, const wa_msg_key *key, int
 		"ephemeralSettingTimestamp", (json_int_t)ts));
 	return true;
 }
-
-uint32_t wamd_chat_ephemeral(struct wamd_tenant *t, const char *chat, int64_t *setting_ts)
-{
-	json_t *e = json_object_get(json_object_get(t->doc, "ephemeral"), chat);
-	if (setting_ts)
-		*setting_ts = json_integer_value(json_object_get(e, "settingTimestamp"));
-	return (uint32_t)json_integer_value(json_object_get(e, "expiration"));
-}
