@@ -337,6 +337,10 @@ struct wamd_send_extra {
 	bool quoted_from_me;
 	const char *const *mentions;
 	size_t n_mentions;
+	/* text only: a link preview as the caller built it */
+	const char *preview_url, *preview_title, *preview_description;
+	const uint8_t *preview_thumb;
+	size_t preview_thumb_len;
 };
 int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *text,
 			     const struct wamd_send_extra *x, char **id_out);

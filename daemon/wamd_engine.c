@@ -322,6 +322,11 @@ int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *
 	wa_send_opts o = { .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text,
 		.mentions = x->mentions, .n_mentions = x->n_mentions };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
+	o.preview_url = x->preview_url;
+	o.preview_title = x->preview_title;
+	o.preview_description = x->preview_description;
+	o.preview_thumb = x->preview_thumb;
+	o.preview_thumb_len = x->preview_thumb_len;
 	return wa_session_send_text(t->sess, to, text, &o, id_out);
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/codec.h"
 #include "wamd_routes.h"
 
 /* ---- messages ---- */
@@ -62,9 +63,28 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		mp[i] = mj[i];
 	}
 	struct wamd_send_extra x = { .mentions = mp, .n_mentions = nm };
+	/* linkPreview: wamd fetches nothing; the preview is what the caller
+	 * gives in wamdLinkPreview (Baileys' field names), unless linkPreview
+	 * is false */
+	json_t *pv = json_object_get(body, "wamdLinkPreview");
+	uint8_t *thumb = NULL;
+	if (json_is_object(pv) && !json_is_false(json_object_get(body, "linkPreview"))) {
+		x.preview_url = jstr(pv, "matchedText");
+		x.preview_title = jstr(pv, "title");
+		x.preview_description = jstr(pv, "description");
+		const char *tb = jstr(pv, "jpegThumbnail");
+		if (tb && wa_b64_decode(tb, strlen(tb), &thumb, &x.preview_thumb_len) != 0) {
+			free(mj);
+			free(mp);
+			bad_request(c, "wamdLinkPreview.jpegThumbnail must be base64");
+			return;
+		}
+		x.preview_thumb = thumb;
+	}
 	json_t *qhold = wamd_quoted_of(t, body, jid, &x);
 	char *id = NULL;
 	int rc = wamd_tenant_send_text_to(t, jid, text, &x, &id);
+	free(thumb);
 	json_decref(qhold);
 	free(mp);
 	free(mj);

@@ -373,6 +373,13 @@ typedef struct wa_send_opts {
 	 * (expiration, ephemeralSettingTimestamp) as clients send it */
 	uint32_t expiration;
 	int64_t ephemeral_setting_ts;
+	/* text: a link preview as the caller built it (nothing is fetched):
+	 * the URL as it appears in the text, title, description, a JPEG
+	 * thumbnail; NULL / 0 when absent. Any of them makes it an
+	 * extendedTextMessage. */
+	const char *preview_url, *preview_title, *preview_description;
+	const uint8_t *preview_thumb;
+	size_t preview_thumb_len;
 } wa_send_opts;
 
 /* Queues a text message: it is persisted in the outbox before this returns

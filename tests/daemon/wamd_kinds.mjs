@@ -347,6 +347,20 @@ try {
   check(same(got?.message?.extendedTextMessage?.contextInfo?.mentionedJid, [PEER_JID]),
     `Baileys sees the mention (${JSON.stringify(got?.message)})`);
 
+  // a link preview the caller built (nothing fetched); linkPreview false drops it
+  const lpv = { matchedText: 'https://example.org/b', title: 'Example B', description: 'Page B',
+    jpegThumbnail: Buffer.from([0xff, 0xd8, 0xff, 0xd9]).toString('base64') };
+  r = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: 'see https://example.org/b', linkPreview: true, wamdLinkPreview: lpv });
+  dumpOnFail(r.status === 201, `sendText with a link preview 201 (${r.status})`);
+  got = await peerGot(r.json.key.id);
+  const ge = got?.message?.extendedTextMessage;
+  check(ge?.text === 'see https://example.org/b' && ge.matchedText === lpv.matchedText && ge.title === lpv.title &&
+    ge.description === lpv.description && Buffer.from(ge.jpegThumbnail ?? []).toString('base64') === lpv.jpegThumbnail,
+    `Baileys renders the preview (${JSON.stringify(got?.message)})`);
+  r = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: 'no preview https://example.org/b', linkPreview: false, wamdLinkPreview: lpv });
+  got = await peerGot(r.json.key.id);
+  check(got?.message?.conversation === 'no preview https://example.org/b', `linkPreview false: no preview (${JSON.stringify(got?.message)})`);
+
   // quoted without its message: the original comes from the store (as
   // Evolution); an id not in the store sends without the quote
   r = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: 'about that', quoted: { key: { id: orig.key.id } } });
