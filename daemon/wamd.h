@@ -373,6 +373,10 @@ struct wamd_send_extra {
 	bool quoted_from_me;
 	const char *const *mentions;
 	size_t n_mentions;
+	/* text only: a link preview as the caller built it */
+	const char *preview_url, *preview_title, *preview_description;
+	const uint8_t *preview_thumb;
+	size_t preview_thumb_len;
 };
 int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *text,
 			     const struct wamd_send_extra *x, char **id_out);
@@ -402,6 +406,18 @@ json_t *wamd_tenant_labels(struct wamd_tenant *t);
 /* (wamd_routes_profile.c) a profile picture URL; the answer goes to
  * wamd_engine_events.picture_done with ticket */
 int wamd_tenant_profile_picture(struct wamd_tenant *t, const char *jid, void *ticket);
+/* alwaysOnline changed: announced now when connected, and at each login. */
+void wamd_tenant_always_online(struct wamd_tenant *t, bool on);
+/* A read receipt for one received message (its key as the event gave it). */
+int wamd_tenant_mark_read_key(struct wamd_tenant *t, const wa_msg_key *key);
+/* Whether the instance's Evolution setting `name` (rejectCall,
+ * groupsIgnore, alwaysOnline, readMessages, readStatus, ...) is true. */
+static inline bool wamd_setting_on(const struct wamd_tenant *t, const char *name)
+{
+	return json_is_true(json_object_get(json_object_get(t->doc, "settings"), name));
+}
+/* Rejects an incoming call (its id and caller, as the CALL event gives them). */
+int wamd_tenant_reject_call(struct wamd_tenant *t, const char *call_id, const char *call_from);
 /* ticket: see wamd_routes_chat.c (survives the HTTP connection closing first) */
 int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers, size_t n, void *ticket);
 /* A group call (wamd_engine.c): op is create (text = subject, jids),
@@ -548,6 +564,22 @@ bool wamd_on_poll_vote(struct wamd_tenant *t, const wa_msg_key *key, json_t *mes
  * WA_ENOTFOUND when not stored. */
 int wamd_apply_edit(struct wamd_tenant *t, const char *id, bool from_me, json_t *edited, int64_t ts);
 void wamd_group_done(void *ticket, int err, int code, json_t *result);
+/* (wamd_events_ephemeral.c) A protocolMessage EPHEMERAL_SETTING: the
+ * chat's timer kept in the tenant's document ("ephemeral": {chat:
+ * {expiration, settingTimestamp}}), CHATS_UPDATE; false when message is
+ * not one. wamd_chat_ephemeral: a chat's timer in seconds (0: off). */
+bool wamd_on_ephemeral_setting(struct wamd_tenant *t, const wa_msg_key *key, int64_t ts, json_t *message);
+static inline uint32_t wamd_chat_ephemeral(const struct wamd_tenant *t, const char *chat, int64_t *setting_ts)
+{
+	json_t *e = json_object_get(json_object_get(t->doc, "ephemeral"), chat);
+	if (setting_ts)
+		*setting_ts = json_integer_value(json_object_get(e, "settingTimestamp"));
+	return (uint32_t)json_integer_value(json_object_get(e, "expiration"));
+}
+/* (wamd_events_calls.c) A call offer or status change (Baileys' call
+ * object, borrowed): the settings rejectCall / msgCall applied to offers,
+ * then the CALL event. */
+void wamd_on_call(struct wamd_tenant *t, json_t *call);
 /* Message record (Evolution §4.2) for a message we sent. */
 json_t *wamd_sent_record(struct wamd_tenant *t, const char *jid, const char *id, const char *text,
 			 int64_t ts);

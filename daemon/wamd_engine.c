@@ -5,6 +5,7 @@
  * (tests/daemon/fake_session.c). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wamd.h"
 #include "wamd_events.h"
@@ -79,6 +80,34 @@ static void group_event(struct wamd_tenant *t, const wa_event *ev)
 	ev_to->group(t, ev->u.group.jid, ev->u.group.action, ev->u.group.author, ps, info);
 	json_decref(ps);
 	json_decref(info);
+}
+
+/* Baileys' call object (its `call` event, which Evolution's CALL carries):
+ * date as JSON renders a Date, the offer's flags only when known. */
+static void call_event(struct wamd_tenant *t, const wa_event *ev)
+{
+	if (!ev_to->call)
+		return;
+	char date[32] = "";
+	time_t ts = (time_t)ev->u.call.timestamp;
+	struct tm tm;
+	if (ev->u.call.timestamp > 0 && gmtime_r(&ts, &tm))
+		strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:b, s:s}", "chatId", ev->u.call.chat, "from", ev->u.call.from,
+		"id", ev->u.call.id, "date", date[0] ? json_string(date) : json_null(), "offline",
+		ev->u.call.offline, "status", ev->u.call.status);
+	if (!o)
+		return;
+	if (ev->u.call.caller_pn)
+		json_object_set_new(o, "callerPn", json_string(ev->u.call.caller_pn));
+	if (ev->u.call.known) {
+		json_object_set_new(o, "isVideo", json_boolean(ev->u.call.is_video));
+		json_object_set_new(o, "isGroup", json_boolean(ev->u.call.is_group));
+	}
+	if (ev->u.call.group_jid)
+		json_object_set_new(o, "groupJid", json_string(ev->u.call.group_jid));
+	ev_to->call(t, o);
+	json_decref(o);
 }
 
 static void on_event(wa_session *s, const wa_event *ev, void *user)
@@ -161,6 +190,9 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 			ev_to->history(t, ev->u.history.sync_type_name, ev->u.history.chunk_order, ev->u.history.progress,
 				       ev->u.history.chats_json, ev->u.history.contacts_json,
 				       ev->u.history.messages_json, ev->u.history.last);
+		break;
+	case WA_EV_CALL:
+		call_event(t, ev);
 		break;
 	case WA_EV_APP_STATE:
 		if (ev->u.app_state.error)
@@ -253,6 +285,8 @@ int wamd_tenant_start_spread(struct wamd_tenant *t, uint32_t spread_ms)
 		.wa_version = wamd_tenant_wa_version(t),
 		/* Evolution's syncFullHistory (instance settings): read at pairing */
 		.sync_full_history = json_is_true(json_object_get(json_object_get(t->doc, "settings"), "syncFullHistory")),
+		/* Evolution's alwaysOnline is Baileys' markOnlineOnConnect */
+		.offline_on_connect = !wamd_setting_on(t, "alwaysOnline"),
 	};
 	bool has_proxy = purl[0] != '\0';
 	int rc = wa_session_new(&cfg, on_event, t, &t->sess);
@@ -308,6 +342,12 @@ int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *
 	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
 	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text,
 		.mentions = x->mentions, .n_mentions = x->n_mentions };
+	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
+	o.preview_url = x->preview_url;
+	o.preview_title = x->preview_title;
+	o.preview_description = x->preview_description;
+	o.preview_thumb = x->preview_thumb;
+	o.preview_thumb_len = x->preview_thumb_len;
 	return wa_session_send_text(t->sess, to, text, &o, id_out);
 }
 
@@ -420,6 +460,28 @@ int wamd_tenant_mark_read(struct wamd_tenant *t, const char *const *jids, const 
 	int rc = wa_session_mark_read(t->sess, keys, n);
 	free(keys);
 	return rc;
+}
+
+void wamd_tenant_always_online(struct wamd_tenant *t, bool on)
+{
+	if (!t->sess)
+		return;
+	wa_session_set_offline_on_connect(t->sess, !on);
+	int rc = wa_session_send_presence(t->sess, NULL, on ? "available" : "unavailable");
+	if (rc != 0 && rc != WA_ESTATE) /* WA_ESTATE: not connected, the next login applies it */
+		LOGW("instance %s: presence not sent: %s", t->name, wa_errname(rc));
+}
+
+int wamd_tenant_mark_read_key(struct wamd_tenant *t, const wa_msg_key *key)
+{
+	return t->sess ? wa_session_mark_read(t->sess, key, 1) : WA_ESTATE;
+}
+
+int wamd_tenant_reject_call(struct wamd_tenant *t, const char *call_id, const char *call_from)
+{
+	if (!t->sess)
+		return WA_ESTATE;
+	return wa_session_reject_call(t->sess, call_id, call_from);
 }
 
 int wamd_tenant_presence(struct wamd_tenant *t, const char *to, const char *presence)

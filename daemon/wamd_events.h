@@ -49,6 +49,8 @@ struct wamd_engine_events {
 	/* wamd_tenant_group answered: result (owned) is an array of group
 	 * objects or of {jid, status}; code: the server's error code */
 	void (*group_done)(void *ticket, int err, int code, json_t *result);
+	/* a call offer or status change: Baileys' call object (borrowed) */
+	void (*call)(struct wamd_tenant *t, json_t *call);
 };
 /* Where wamd_engine.c sends events (wamd_main.c sets it before any tenant starts). */
 void wamd_engine_set_events(const struct wamd_engine_events *ev);

@@ -17,6 +17,8 @@ static bool is(const char *a, const char *b)
 void wamd_on_group(struct wamd_tenant *t, const char *jid, const char *action, const char *author,
 	json_t *participants, json_t *info)
 {
+	if (wamd_setting_on(t, "groupsIgnore"))
+		return; /* Evolution ignores every stanza from a group then */
 	if (is(action, "create")) {
 		json_t *g = info ? json_deep_copy(info) : json_pack("{s:s}", "id", jid);
 		if (author)

@@ -73,6 +73,16 @@ json_t *wamd_message_record(struct wamd_tenant *t, const wa_msg_key *key, const 
 	const char *type, json_t *msg)
 {
 	const char *mtype = type ? type : "unknown";
+	/* a link preview as the sender built it: Evolution's rewrite to
+	 * conversation drops it, so it is kept beside, additively, in
+	 * Baileys' fields (matchedText, title, description, jpegThumbnail, ...) */
+	json_t *preview = json_deep_copy(json_object_get(msg, "extendedTextMessage"));
+	json_object_del(preview, "text");
+	json_object_del(preview, "contextInfo");
+	if (preview && !json_object_get(preview, "matchedText") && !json_object_get(preview, "title")) {
+		json_decref(preview);
+		preview = NULL;
+	}
 	json_t *ctx;
 	normalize_message(msg, &mtype, &ctx);
 	json_t *rec = json_object();
@@ -86,6 +96,8 @@ json_t *wamd_message_record(struct wamd_tenant *t, const wa_msg_key *key, const 
 	json_object_set_new(rec, "messageTimestamp", json_integer(ts));
 	json_object_set_new(rec, "instanceId", json_string(wamd_instance_uuid(t)));
 	json_object_set_new(rec, "source", json_string(wamd_source_of_id(key->id)));
+	if (preview)
+		json_object_set_new(rec, "wamdLinkPreview", preview);
 	const char *jid = key->remote_jid ? key->remote_jid : key->remote_lid;
 	if (jid && key->id)
 		store_record(t, rec, key->id, jid, key->remote_lid, key->from_me, mtype, ts,
@@ -96,12 +108,32 @@ json_t *wamd_message_record(struct wamd_tenant *t, const wa_msg_key *key, const 
 void wamd_on_message(struct wamd_tenant *t, const wa_msg_key *key, const char *push_name, int64_t ts,
 		     const char *type, const char *text, const char *message_json)
 {
+	/* Evolution's shouldIgnoreJid: groups when groupsIgnore, status
+	 * broadcasts unless readStatus (decrypted all the same, so the
+	 * session's keys stay right; only not stored or reported) */
+	const char *chat = key->remote_jid ? key->remote_jid : key->remote_lid;
+	bool status_bc = chat && !strcmp(chat, "status@broadcast");
+	if (chat && ((strstr(chat, "@g.us") && wamd_setting_on(t, "groupsIgnore")) ||
+		     (status_bc && !wamd_setting_on(t, "readStatus"))))
+		return;
+	/* readMessages / readStatus: read receipts for what arrives */
+	if (chat && key->id && !key->from_me && wamd_setting_on(t, status_bc ? "readStatus" : "readMessages")) {
+		int rc = wamd_tenant_mark_read_key(t, key);
+		if (rc != 0)
+			LOGW("instance %s: %s not marked read: %s", t->name, key->id, wa_errname(rc));
+	}
 	json_t *msg = message_json ? json_loads(message_json, 0, NULL) : NULL;
 	if (!msg || !json_is_object(msg)) {
 		json_decref(msg);
 		msg = json_object();
 		if (text)
 			json_object_set_new(msg, "conversation", json_string(text));
+	}
+	/* a chat's disappearing-messages timer: kept per chat, CHATS_UPDATE */
+	if (type && (!strcmp(type, "protocolMessage") || !strcmp(type, "ephemeralMessage")) &&
+	    wamd_on_ephemeral_setting(t, key, ts, msg)) {
+		json_decref(msg);
+		return;
 	}
 	/* edits and revokes change a stored message instead of adding one */
 	if ((type && (!strcmp(type, "protocolMessage") || !strcmp(type, "editedMessage"))) &&

@@ -283,6 +283,7 @@ static const struct wamd_engine_events wamd_events = {
 	.numbers_done = wamd_numbers_done,
 	.group = wamd_on_group,
 	.group_done = wamd_group_done,
+	.call = wamd_on_call,
 };
 
 int main(int argc, char **argv)

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "wa/store_pace.h"
+#include "util/codec.h"
 #include "util/seams.h"
 #include "wamd_pace_sched.h"
 
@@ -211,9 +212,20 @@ static int send_payload(struct wamd_tenant *t, const char *jid, const char *id, 
 		.quoted_text = json_string_value(json_object_get(q, "text")),
 		.quoted_from_me = json_is_true(json_object_get(q, "fromMe")),
 	};
+	json_t *pv = json_object_get(p, "preview");
+	uint8_t *thumb = NULL;
+	if (pv) {
+		x.preview_url = json_string_value(json_object_get(pv, "matchedText"));
+		x.preview_title = json_string_value(json_object_get(pv, "title"));
+		x.preview_description = json_string_value(json_object_get(pv, "description"));
+		const char *tb = json_string_value(json_object_get(pv, "jpegThumbnail"));
+		if (tb && wa_b64_decode(tb, strlen(tb), &thumb, &x.preview_thumb_len) == 0)
+			x.preview_thumb = thumb;
+	}
 	char *out = NULL;
 	int rc = wamd_tenant_send_text_to(t, jid, json_string_value(json_object_get(p, "text")), &x, &out);
 	free(out);
+	free(thumb);
 	free(mp);
 	return rc;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/codec.h"
 #include "wamd_pace.h"
 #include "wamd_routes.h"
 
@@ -27,6 +28,18 @@ static int pace_text(struct wamd_tenant *t, const char *jid, const char *text, c
 		json_object_set_new(p, "quoted", json_pack("{s:s, s:s?, s:b, s:s?}", "id", x->quoted_id, "jid",
 							   x->quoted_jid, "fromMe", x->quoted_from_me, "text",
 							   x->quoted_text));
+	/* the caller's link preview travels with the held message */
+	if (x->preview_url || x->preview_title) {
+		char *tb = x->preview_thumb_len ? wa_b64_encode(x->preview_thumb, x->preview_thumb_len) : NULL;
+		if (x->preview_thumb_len && !tb) {
+			json_decref(p);
+			return WA_ENOMEM;
+		}
+		json_object_set_new(p, "preview", json_pack("{s:s?, s:s?, s:s?, s:s?}", "matchedText", x->preview_url,
+							     "title", x->preview_title, "description",
+							     x->preview_description, "jpegThumbnail", tb));
+		free(tb);
+	}
 	char id[32];
 	int rc = wamd_pace_enqueue(t, jid, first, p, id);
 	json_decref(p);
@@ -89,11 +102,30 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		mp[i] = mj[i];
 	}
 	struct wamd_send_extra x = { .mentions = mp, .n_mentions = nm };
+	/* linkPreview: wamd fetches nothing; the preview is what the caller
+	 * gives in wamdLinkPreview (Baileys' field names), unless linkPreview
+	 * is false */
+	json_t *pv = json_object_get(body, "wamdLinkPreview");
+	uint8_t *thumb = NULL;
+	if (json_is_object(pv) && !json_is_false(json_object_get(body, "linkPreview"))) {
+		x.preview_url = jstr(pv, "matchedText");
+		x.preview_title = jstr(pv, "title");
+		x.preview_description = jstr(pv, "description");
+		const char *tb = jstr(pv, "jpegThumbnail");
+		if (tb && wa_b64_decode(tb, strlen(tb), &thumb, &x.preview_thumb_len) != 0) {
+			free(mj);
+			free(mp);
+			bad_request(c, "wamdLinkPreview.jpegThumbnail must be base64");
+			return;
+		}
+		x.preview_thumb = thumb;
+	}
 	json_t *qhold = wamd_quoted_of(t, body, jid, &x);
 	char *id = NULL;
 	bool first = false;
 	bool now = wamd_pace_admit(t, jid, &first);
 	int rc = now ? wamd_tenant_send_text_to(t, jid, text, &x, &id) : pace_text(t, jid, text, &x, first, &id);
+	free(thumb);
 	json_decref(qhold);
 	free(mp);
 	free(mj);

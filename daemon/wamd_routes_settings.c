@@ -45,6 +45,9 @@ void wamd_h_settings_set(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 		wamd_reply_error(c, 500, json_string("could not store the settings"));
 		return;
 	}
+	/* alwaysOnline is what the session announces at each login; a change
+	 * is announced at once when connected (ignored while not) */
+	wamd_tenant_always_online(t, wamd_setting_on(t, "alwaysOnline"));
 	wamd_reply_json(c, 201, json_pack("{s:{s:s, s:o}}", "settings", "instanceName", t->name, "settings", s));
 }
 

@@ -113,6 +113,7 @@ enum wa_event_type {
 	WA_EV_HISTORY,            /* one batch of a history sync from our phone: u.history. Emitted
 	                           * inside the batch's store transaction, just before its commit:
 	                           * what the embedder writes to the same store commits with it */
+	WA_EV_CALL,               /* an incoming call's offer or status change (<call>): u.call */
 };
 
 typedef struct wa_event {
@@ -148,7 +149,9 @@ typedef struct wa_event {
 			int64_t timestamp;         /* seconds */
 			const char *message_type;  /* Evolution/Baileys name: "conversation", "extendedTextMessage", ...;
 			                            * "protocolMessage" for an edit (MESSAGE_EDIT) or a revoke
-			                            * (REVOKE) of the message in its key; "unknown" for a
+			                            * (REVOKE) of the message in its key, or a change of the
+			                            * chat's disappearing-messages timer (EPHEMERAL_SETTING,
+			                            * ephemeralExpiration seconds, 0 off); "unknown" for a
 			                            * content our schema lacks (the JSON then has
 			                            * "unknownFields": [{field, wireType, data (base64)}]) */
 			const char *text;          /* text body when it has one, else NULL */
@@ -271,6 +274,22 @@ typedef struct wa_event {
 			size_t n_chats, n_contacts, n_messages;
 			bool last;                 /* the notification's last batch */
 		} history;
+		struct {
+			const char *chat;          /* the <call from>: the caller's chat (or the group's) */
+			const char *from;          /* the caller (call-creator) */
+			const char *caller_pn;     /* the caller's phone-number JID when the call is LID-addressed, or NULL */
+			const char *id;            /* call-id: what wa_session_reject_call takes */
+			/* Baileys' names: "offer", "ringing", "timeout", "reject",
+			 * "accept", "terminate", "preaccept", "transport", "relaylatency" */
+			const char *status;
+			int64_t timestamp;         /* seconds */
+			bool offline;              /* delivered from the offline queue */
+			/* from the offer; later statuses of a call seen in this
+			 * session repeat them (known false when the offer was not seen) */
+			bool known;                /* is_video / is_group hold */
+			bool is_video, is_group;
+			const char *group_jid;     /* offer only, or NULL */
+		} call;
 	} u;
 } wa_event;
 
@@ -402,6 +421,18 @@ typedef struct wa_send_opts {
 	const char *quoted_text;     /* text of the quoted message (for the preview) */
 	const char *const *mentions; /* JIDs, n_mentions of them */
 	size_t n_mentions;
+	/* text: the chat's disappearing-messages timer in seconds (0: off) and
+	 * when it was set (unix seconds, 0: unknown), carried in contextInfo
+	 * (expiration, ephemeralSettingTimestamp) as clients send it */
+	uint32_t expiration;
+	int64_t ephemeral_setting_ts;
+	/* text: a link preview as the caller built it (nothing is fetched):
+	 * the URL as it appears in the text, title, description, a JPEG
+	 * thumbnail; NULL / 0 when absent. Any of them makes it an
+	 * extendedTextMessage. */
+	const char *preview_url, *preview_title, *preview_description;
+	const uint8_t *preview_thumb;
+	size_t preview_thumb_len;
 } wa_send_opts;
 
 /* Queues a text message: it is persisted in the outbox before this returns
@@ -518,6 +549,12 @@ typedef void (*wa_picture_fn)(wa_session *s, int err, const char *url, void *use
 int wa_session_profile_picture_url(wa_session *s, const char *jid, bool preview, wa_picture_fn done,
 	void *user) WA_MUST_CHECK;
 
+/* Changes wa_session_config.offline_on_connect for the next logins (an
+ * embedder's setting changed; the current presence is not touched). */
+void wa_session_set_offline_on_connect(wa_session *s, bool offline);
+/* Rejects an incoming call (WA_EV_CALL's id and from): <call to=from>
+ * <reject call-id call-creator=from count="0"/>, as Baileys' rejectCall. */
+int wa_session_reject_call(wa_session *s, const char *call_id, const char *call_from) WA_MUST_CHECK;
 /* Own availability ("available"/"unavailable"), or a chat state to `to`
  * ("composing", "recording", "paused"). */
 int wa_session_send_presence(wa_session *s, const char *to, const char *presence) WA_MUST_CHECK;

@@ -45,6 +45,9 @@ static int pack(const ProtobufCMessage *m, uint8_t **out, size_t *out_len)
 bool wa_msg_protocol_emitted(const Wa__Message *m)
 {
 	const Wa__Message__ProtocolMessage *p = m->protocol_message;
+	/* a chat's disappearing-messages setting changed (no key) */
+	if (p && p->has_type && p->type == WA__MESSAGE__PROTOCOL_MESSAGE__TYPE__EPHEMERAL_SETTING)
+		return true;
 	return p && p->key && p->has_type &&
 	       (p->type == WA__MESSAGE__PROTOCOL_MESSAGE__TYPE__REVOKE ||
 		(p->type == WA__MESSAGE__PROTOCOL_MESSAGE__TYPE__MESSAGE_EDIT && p->edited_message));

@@ -34,9 +34,19 @@ static bool str_ok(const char *s, size_t max)
 	return s && strlen(s) <= max && wa_bin_valid_string(s, strlen(s));
 }
 
-int wa_msg_build_text(const char *text, const wa_msg_quote *quote, const char *const *mentions,
-	size_t n_mentions, const uint8_t *secret, uint8_t **out, size_t *out_len)
+/* expiration: the chat's disappearing-messages timer (0: none), set with
+ * the setting's time (when known) in contextInfo as clients do; it makes
+ * the text an extendedTextMessage. */
+static int build_text(const char *text, const wa_msg_quote *quote, const char *const *mentions,
+	size_t n_mentions, const uint8_t *secret, uint32_t expiration, int64_t eph_ts, const wa_send_opts *pv,
+	uint8_t **out, size_t *out_len)
 {
+	bool preview = pv && (pv->preview_url || pv->preview_title || pv->preview_description || pv->preview_thumb);
+	if (preview && ((pv->preview_url && !str_ok(pv->preview_url, WA_MSG_MAX_TEXT)) ||
+			(pv->preview_title && !str_ok(pv->preview_title, WA_MSG_MAX_TEXT)) ||
+			(pv->preview_description && !str_ok(pv->preview_description, WA_MSG_MAX_TEXT)) ||
+			(pv->preview_thumb && pv->preview_thumb_len > WA_MSG_MAX_THUMB)))
+		return WA_EINVAL;
 	if (!out || !out_len || !str_ok(text, WA_MSG_MAX_TEXT) || (n_mentions && !mentions))
 		return WA_EINVAL;
 	if (quote && (!str_ok(quote->id, WA_MSG_ID_MAX) ||
@@ -53,9 +63,26 @@ int wa_msg_build_text(const char *text, const wa_msg_quote *quote, const char *c
 	Wa__Message quoted = WA__MESSAGE__INIT;
 	Wa__MessageContextInfo mci = WA__MESSAGE_CONTEXT_INFO__INIT;
 
-	if (quote || n_mentions) {
+	if (preview) {
+		ext.matched_text = unconst(pv->preview_url);
+		ext.title = unconst(pv->preview_title);
+		ext.description = unconst(pv->preview_description);
+		if (pv->preview_thumb) {
+			ext.has_jpeg_thumbnail = 1;
+			ext.jpeg_thumbnail.data = (uint8_t *)(uintptr_t)pv->preview_thumb;
+			ext.jpeg_thumbnail.len = pv->preview_thumb_len;
+		}
+	}
+	if (quote || n_mentions || expiration || preview) {
 		ext.text = unconst(text);
-		ext.context_info = &ci;
+		if (quote || n_mentions || expiration)
+			ext.context_info = &ci;
+		if (expiration) {
+			ci.has_expiration = 1;
+			ci.expiration = expiration;
+			ci.has_ephemeral_setting_timestamp = eph_ts > 0;
+			ci.ephemeral_setting_timestamp = eph_ts;
+		}
 		if (quote) {
 			ci.stanza_id = unconst(quote->id);
 			ci.participant = unconst(quote->participant);
@@ -75,6 +102,12 @@ int wa_msg_build_text(const char *text, const wa_msg_quote *quote, const char *c
 		msg.message_context_info = &mci;
 	}
 	return pack(&msg.base, out, out_len);
+}
+
+int wa_msg_build_text(const char *text, const wa_msg_quote *quote, const char *const *mentions,
+	size_t n_mentions, const uint8_t *secret, uint8_t **out, size_t *out_len)
+{
+	return build_text(text, quote, mentions, n_mentions, secret, 0, 0, NULL, out, out_len);
 }
 
 int wa_msg_build_reaction(const char *remote_jid, bool from_me, const char *id,
@@ -292,7 +325,8 @@ static int build_conversation(const wa_msg_content *c, uint8_t **out, size_t *ou
 
 static int build_extended(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 {
-	return wa_msg_build_text(c->text, c->quote, c->mentions, c->n_mentions, c->secret, out, out_len);
+	return build_text(c->text, c->quote, c->mentions, c->n_mentions, c->secret, c->expiration, c->ephemeral_ts,
+		c->preview, out, out_len);
 }
 
 static int build_reaction(const wa_msg_content *c, uint8_t **out, size_t *out_len)

@@ -14,6 +14,7 @@
 
 #include "message.pb-c.h"
 #include "session/msg.h"
+#include "wa/session.h"
 
 /* The rows of wa_msg_kinds[], in the order their text is preferred. */
 enum wa_msg_kind_id {
@@ -65,6 +66,9 @@ typedef struct wa_msg_content {
 	const char *const *mentions;      /* extendedTextMessage only */
 	size_t n_mentions;
 	const uint8_t *secret;            /* messageContextInfo.messageSecret (WA_MSG_SECRET_LEN) or NULL */
+	uint32_t expiration;              /* extendedTextMessage: contextInfo.expiration (0: none) */
+	int64_t ephemeral_ts;             /* and ephemeralSettingTimestamp (0: unknown) */
+	const wa_send_opts *preview;      /* extendedTextMessage: its link-preview fields, or NULL */
 	/* reactionMessage: the message reacted to, and the emoji ("" removes) */
 	const char *target_chat;          /* key.remoteJid */
 	bool target_from_me;

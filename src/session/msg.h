@@ -25,6 +25,7 @@
 #define WA_MSG_ID_MAX 128          /* message ids we accept (opaque strings) */
 #define WA_MSG_SECRET_LEN 32       /* MessageContextInfo.messageSecret */
 #define WA_MSG_MAX_TEXT (1024 * 1024) /* text we send (64 KiB tested; WhatsApp caps ~65k chars) */
+#define WA_MSG_MAX_THUMB (256 * 1024) /* a link preview's JPEG thumbnail we send */
 #define WA_USYNC_MAX_USERS 512     /* users in one usync answer we look at */
 #define WA_USYNC_MAX_DEVICES 64    /* devices per user we keep */
 #define WA_PREKEY_MAX_USERS 512    /* bundles in one pre-key answer */

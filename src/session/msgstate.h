@@ -50,6 +50,8 @@
 #define WA_MSG_MAX_TC_RECOVERING 16u /* 463 token issuances in flight at once (more: skipped) */
 #define WA_MSG_MAX_HELD_CHATS WA_STORE_OUTBOX_MAX_SKIP /* chats in a send backoff skipped at once; more hold all */
 #define WA_MSG_RECENT_IDS 512             /* our recent message ids -> chat (status.c) */
+#define WA_MSG_CALL_OFFERS 16            /* call offers remembered (calls.c) */
+#define WA_MSG_CALL_ID_MAX 64
 
 /* Outbox payload records (first byte). */
 #define WA_OUTBOX_PLAN 'P'    /* 'P' type-byte Message: not yet encrypted */
@@ -106,6 +108,12 @@ typedef struct wa_msg_state {
 	struct wa_tc_recovery *tc_recovering;
 	size_t n_tc_recovering;
 	struct wa_media_state *media;    /* media.c: media_conn, the upload, downloads */
+	/* the last call offers seen (calls.c), so later statuses carry their flags */
+	struct {
+		char id[WA_MSG_CALL_ID_MAX + 1];
+		bool video, group;
+	} calls[WA_MSG_CALL_OFFERS];
+	size_t calls_next;
 } wa_msg_state;
 void wa_msg_numbers_clear(wa_msg_state *m);
 /* polls.c: a received vote's JSON (chat: the chat as a phone-number JID)
@@ -174,7 +182,7 @@ void wa_msg_tctoken_after_send(wa_session *s, const char *chat, const uint8_t *m
 /* a send to chat was refused with 463: issue ours to it now (as Baileys) */
 void wa_msg_tctoken_refused(wa_session *s, const char *chat);
 int wa_msg_handle_chatstate(wa_session *s, const wa_node *n);    /* presence.c */
-int wa_msg_handle_call(wa_session *s, const wa_node *n);         /* presence.c */
+int wa_msg_handle_call(wa_session *s, const wa_node *n);         /* calls.c */
 
 /* lifecycle (wa_session_exts; messaging.c) */
 extern const wa_session_ext wa_msg_ext;

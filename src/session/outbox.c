@@ -396,10 +396,14 @@ int wa_session_send_text(wa_session *s, const char *to, const char *text, const 
 	wa_msg_content c = {
 		.text = text, .quote = has_q ? &q : NULL, .mentions = opts ? opts->mentions : NULL,
 		.n_mentions = opts ? opts->n_mentions : 0, .secret = secret,
+		.expiration = opts ? opts->expiration : 0, .ephemeral_ts = opts ? opts->ephemeral_setting_ts : 0,
+		.preview = opts && (opts->preview_url || opts->preview_title || opts->preview_description ||
+				    opts->preview_thumb) ? opts : NULL,
 	};
 	uint8_t *msg = NULL;
 	size_t len = 0;
-	rc = wa_msg_kind_build(c.quote || c.n_mentions ? WA_KIND_EXTENDED_TEXT : WA_KIND_CONVERSATION, &c,
+	rc = wa_msg_kind_build(c.quote || c.n_mentions || c.expiration || c.preview ? WA_KIND_EXTENDED_TEXT
+										       : WA_KIND_CONVERSATION, &c,
 		&msg, &len);
 	if (rc != 0)
 		return rc;

@@ -56,6 +56,12 @@ int wa_session_send_presence(wa_session *s, const char *to, const char *presence
 	return rc;
 }
 
+void wa_session_set_offline_on_connect(wa_session *s, bool offline)
+{
+	if (s)
+		s->offline_on_connect = offline;
+}
+
 void wa_msg_presence_on_ready(wa_session *s)
 {
 	s->online = false;
@@ -112,11 +118,5 @@ int wa_msg_handle_chatstate(wa_session *s, const wa_node *n)
 	ev.u.presence.jid = who ? who : from;
 	ev.u.presence.presence = p;
 	wa_session_emit(s, &ev);
-	return 0;
-}
-
-int wa_msg_handle_call(wa_session *s, const wa_node *n)
-{
-	ign(wa_session_send_ack(s, n));
 	return 0;
 }

@@ -487,6 +487,18 @@ int wa_session_mark_read(wa_session *s, const wa_msg_key *keys, size_t n)
 	return s->paired ? 0 : WA_ESTATE;
 }
 
+void wa_session_set_offline_on_connect(wa_session *s, bool offline)
+{
+	(void)s, (void)offline;
+}
+
+/* Calls are exercised against wasim with the real libwa (wamd_calls.mjs). */
+int wa_session_reject_call(wa_session *s, const char *call_id, const char *call_from)
+{
+	(void)call_id, (void)call_from;
+	return s->paired ? 0 : WA_ESTATE;
+}
+
 int wa_session_send_presence(wa_session *s, const char *to, const char *presence)
 {
 	(void)to, (void)presence;

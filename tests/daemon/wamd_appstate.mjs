@@ -66,7 +66,7 @@ try {
   await until(async () => { try { return (await api('GET', '/')).status === 200; } catch { return false; } },
     5000, 'wamd up');
   let r = await api('POST', '/instance/create', {
-    instanceName: 'as1', integration: 'WHATSAPP-BAILEYS', qrcode: true,
+    instanceName: 'as1', integration: 'WHATSAPP-BAILEYS', qrcode: true, alwaysOnline: true,
     webhook: { url: hookUrl, enabled: true, events: ['CONNECTION_UPDATE', 'CHATS_UPDATE', 'CONTACTS_UPDATE'] },
   });
   check(r.status === 201, `instance created (${r.status})`);

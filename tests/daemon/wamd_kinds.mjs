@@ -124,7 +124,7 @@ const sameAsBaileys = async (sent, what) => {
     const ext = ref.extendedTextMessage;
     check(up.data.messageType === 'conversation' && up.data.message.conversation === ext.text &&
       !('extendedTextMessage' in up.data.message), `${what}: extendedTextMessage reported as conversation`);
-    check(same(up.data.contextInfo, ext.contextInfo),
+    check(same(up.data.contextInfo ?? null, ext.contextInfo ?? null),
       `${what}: contextInfo equals Baileys' field by field (${JSON.stringify(up.data.contextInfo)} vs ${JSON.stringify(ext.contextInfo)})`);
   } else {
     check(up.data.messageType === type, `${what}: messageType ${up.data.messageType} = Baileys' ${type}`);
@@ -145,7 +145,7 @@ try {
   r = await api('POST', '/instance/create', {
     instanceName: 'k1', integration: 'WHATSAPP-BAILEYS', qrcode: true,
     webhook: { url: hookUrl, enabled: true, events: ['MESSAGES_UPSERT', 'MESSAGES_UPDATE', 'MESSAGES_EDITED',
-      'MESSAGES_DELETE', 'SEND_MESSAGE', 'SEND_MESSAGE_UPDATE'] },
+      'MESSAGES_DELETE', 'SEND_MESSAGE', 'SEND_MESSAGE_UPDATE', 'CHATS_UPDATE'] },
   });
   dumpOnFail(r.status === 201, `instance created (${r.status})`);
   let qr = r.json.qrcode?.code;
@@ -177,6 +177,55 @@ try {
   sent = await peer.sock.sendMessage(WAMD_JID, { forward: { key: { remoteJid: WAMD_JID, fromMe: false, id: 'FWD0' }, message: { conversation: 'pass it on' } } });
   up = await sameAsBaileys(sent, 'forward');
   check(up.data.contextInfo?.isForwarded === true && up.data.contextInfo?.forwardingScore === 1, 'forward: flagged');
+
+  // view once, both wrappers as phones send them: the wrapper kept (Baileys emits it so)
+  const img = { url: 'https://mmg.whatsapp.net/v/t62.7118-24/once.enc', mimetype: 'image/jpeg',
+    fileSha256: Buffer.alloc(32, 1), fileLength: 1234, height: 64, width: 48, mediaKey: Buffer.alloc(32, 2),
+    fileEncSha256: Buffer.alloc(32, 3), directPath: '/v/t62.7118-24/once.enc', mediaKeyTimestamp: 1790000000,
+    caption: 'see once', viewOnce: true };
+  for (const w of ['viewOnceMessage', 'viewOnceMessageV2']) {
+    const vo = { [w]: { message: { imageMessage: img } } };
+    lid = await peer.sock.relayMessage(WAMD_JID, vo, {});
+    up = await sameAsBaileys({ key: { id: lid }, message: vo }, `view once (${w})`);
+    check(up.data.message[w]?.message?.imageMessage?.viewOnce === true, `${w}: flagged viewOnce`);
+  }
+
+  // a link preview as the phone sends it (no fetch on our side)
+  const lp = { extendedTextMessage: { text: 'look https://example.org/a', matchedText: 'https://example.org/a',
+    title: 'Example A', description: 'An example page', jpegThumbnail: Buffer.from([0xff, 0xd8, 0xff, 0xd9]) } };
+  lid = await peer.sock.relayMessage(WAMD_JID, lp, {});
+  up = await sameAsBaileys({ key: { id: lid }, message: lp }, 'link preview');
+  const lpRef = pbJson(lp).extendedTextMessage;
+  delete lpRef.text;
+  check(same(up.data.wamdLinkPreview, lpRef), `link preview: wamdLinkPreview equals Baileys' fields\n#  ours    ${JSON.stringify(canon(up.data.wamdLinkPreview))}\n#  Baileys ${JSON.stringify(canon(lpRef))}`);
+  const plain = hooks.find((h) => h.event === 'messages.upsert' && h.data.message?.conversation === `hi @${WAMD_PHONE}`);
+  check(plain && !('wamdLinkPreview' in plain.data), 'an extended text without a preview (the mention) has no wamdLinkPreview');
+
+  // disappearing messages: the peer turns the chat's timer on, then off
+  // (Baileys' chats.update fields, the protocol message not a MESSAGES_UPSERT)
+  const eph = (exp) => waitFor(() => hooks.find((h) => h.event === 'chats.update' &&
+    h.data.some?.((c) => c.remoteJid === PEER_JID && c.ephemeralExpiration === exp)), 15000, `CHATS_UPDATE ephemeral ${exp}`);
+  sent = await peer.sock.sendMessage(WAMD_JID, { disappearingMessagesInChat: 86400 });
+  up = await eph(86400);
+  dumpOnFail(up, 'disappearing on: CHATS_UPDATE with ephemeralExpiration 86400');
+  check(up.data[0].ephemeralSettingTimestamp === Number(sent.messageTimestamp),
+    `disappearing on: ephemeralSettingTimestamp is the message's (${up.data[0].ephemeralSettingTimestamp} vs ${sent.messageTimestamp})`);
+  check(!hooks.some((h) => h.event === 'messages.upsert' && h.data.key.id === sent.key.id), 'the setting is not a MESSAGES_UPSERT');
+  // our sends in that chat carry the timer as clients send it
+  const ephTs = Number(sent.messageTimestamp);
+  let ours = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: 'this one disappears' });
+  let egot = ours.status === 201 && await peerGot(ours.json.key.id);
+  dumpOnFail(egot, 'text in the disappearing chat reached Baileys');
+  const gci = egot.message?.extendedTextMessage?.contextInfo;
+  check(gci?.expiration === 86400 && Number(gci?.ephemeralSettingTimestamp) === ephTs,
+    `our text carries contextInfo.expiration and ephemeralSettingTimestamp (${JSON.stringify(egot.message)})`);
+  sent = await peer.sock.sendMessage(WAMD_JID, { disappearingMessagesInChat: false });
+  dumpOnFail(await eph(null), 'disappearing off: CHATS_UPDATE with ephemeralExpiration null');
+  ours = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: 'this one stays' });
+  egot = ours.status === 201 && await peerGot(ours.json.key.id);
+  dumpOnFail(egot, 'text after the timer was turned off reached Baileys');
+  check(egot.message?.conversation === 'this one stays' && !egot.message?.extendedTextMessage,
+    `timer off: a plain conversation again (${JSON.stringify(egot.message)})`);
 
   // polls: one choice (V3) and several
   sent = await peer.sock.sendMessage(WAMD_JID, { poll: { name: 'Best day?', values: ['Mon', 'Tue', 'Wed'], selectableCount: 1 } });
@@ -297,6 +346,20 @@ try {
   got = await peerGot(r.json.key.id);
   check(same(got?.message?.extendedTextMessage?.contextInfo?.mentionedJid, [PEER_JID]),
     `Baileys sees the mention (${JSON.stringify(got?.message)})`);
+
+  // a link preview the caller built (nothing fetched); linkPreview false drops it
+  const lpv = { matchedText: 'https://example.org/b', title: 'Example B', description: 'Page B',
+    jpegThumbnail: Buffer.from([0xff, 0xd8, 0xff, 0xd9]).toString('base64') };
+  r = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: 'see https://example.org/b', linkPreview: true, wamdLinkPreview: lpv });
+  dumpOnFail(r.status === 201, `sendText with a link preview 201 (${r.status})`);
+  got = await peerGot(r.json.key.id);
+  const ge = got?.message?.extendedTextMessage;
+  check(ge?.text === 'see https://example.org/b' && ge.matchedText === lpv.matchedText && ge.title === lpv.title &&
+    ge.description === lpv.description && Buffer.from(ge.jpegThumbnail ?? []).toString('base64') === lpv.jpegThumbnail,
+    `Baileys renders the preview (${JSON.stringify(got?.message)})`);
+  r = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: 'no preview https://example.org/b', linkPreview: false, wamdLinkPreview: lpv });
+  got = await peerGot(r.json.key.id);
+  check(got?.message?.conversation === 'no preview https://example.org/b', `linkPreview false: no preview (${JSON.stringify(got?.message)})`);
 
   // quoted without its message: the original comes from the store (as
   // Evolution); an id not in the store sends without the quote

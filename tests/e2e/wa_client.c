@@ -164,6 +164,17 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 			(json_int_t)ev->u.history.n_contacts, "messages", (json_int_t)ev->u.history.n_messages, "last",
 			ev->u.history.last));
 		break;
+	case WA_EV_CALL: {
+		json_t *c = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:I,s:b}", "ev", "call", "chat", ev->u.call.chat, "from",
+			ev->u.call.from, "caller_pn", ev->u.call.caller_pn, "id", ev->u.call.id, "status",
+			ev->u.call.status, "timestamp", (json_int_t)ev->u.call.timestamp, "offline", ev->u.call.offline);
+		if (c && ev->u.call.known) {
+			json_object_set_new(c, "is_video", json_boolean(ev->u.call.is_video));
+			json_object_set_new(c, "is_group", json_boolean(ev->u.call.is_group));
+		}
+		out(c);
+		break;
+	}
 	}
 }
 
@@ -278,6 +289,10 @@ static void run_command(struct app *a, const char *line)
 		const char *p = json_string_value(json_object_get(j, "presence"));
 		rc = p ? wa_session_send_presence(a->s, json_string_value(json_object_get(j, "to")), p)
 		       : WA_EINVAL;
+		reply(cmd, rc, NULL);
+	} else if (strcmp(cmd, "reject_call") == 0) {
+		rc = wa_session_reject_call(a->s, json_string_value(json_object_get(j, "id")),
+			json_string_value(json_object_get(j, "from")));
 		reply(cmd, rc, NULL);
 	} else if (strcmp(cmd, "check_numbers") == 0) {
 		json_t *ns = json_object_get(j, "numbers");

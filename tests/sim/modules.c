@@ -13,6 +13,7 @@ typedef int (*sim_module_init_fn)(struct sim *sim);
 /* --- wasim messaging module declarations (W2) --- */
 int sim_msg_init(struct sim *sim);
 int sim_appstate_init(struct sim *sim);
+int sim_calls_init(struct sim *sim);
 /* --- end --- */
 
 static const sim_module_init_fn modules[] = {
@@ -21,6 +22,7 @@ static const sim_module_init_fn modules[] = {
 	/* --- wasim messaging modules (W2) --- */
 	sim_msg_init,
 	sim_appstate_init, /* after messaging: replaces its w:sync:app:state fallback */
+	sim_calls_init,
 	/* --- end --- */
 };
 

@@ -122,6 +122,19 @@ static void test_receive(void)
 	CHECK_EQ_STR(v.message_type, "conversation");
 	CHECK(!v.emit);
 	wa_msg_view_clear(&v);
+	p.conversation = NULL;
+	/* but a chat's disappearing-messages timer change reaches the embedder
+	 * (it has no key) */
+	pm.has_type = true;
+	pm.type = WA__MESSAGE__PROTOCOL_MESSAGE__TYPE__EPHEMERAL_SETTING;
+	pm.has_ephemeral_expiration = true;
+	pm.ephemeral_expiration = 604800;
+	view_of(&p, &v);
+	CHECK(v.emit && v.json && strstr(v.json, "\"type\":\"EPHEMERAL_SETTING\"") &&
+	      strstr(v.json, "\"ephemeralExpiration\":604800"));
+	wa_msg_view_clear(&v);
+	pm.has_type = false;
+	pm.has_ephemeral_expiration = false;
 	/* no content at all (only a sender key distribution): not emitted */
 	Wa__Message e = WA__MESSAGE__INIT;
 	Wa__Message__SenderKeyDistributionMessage skdm = WA__MESSAGE__SENDER_KEY_DISTRIBUTION_MESSAGE__INIT;
