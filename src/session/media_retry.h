@@ -4,8 +4,8 @@
  *     <encrypt><enc_p>GCM(ServerErrorReceipt{stanza_id})</enc_p><enc_iv>12B</enc_iv></encrypt>
  *     <rmr jid=CHAT from_me="true|false" [participant=SENDER]/>
  *   </receipt>
- * (addressed to our own bare JID; the server routes it to the phone that
- * sent the message), and that phone answers with
+ * (addressed to our own bare JID, as Baileys does: our phone, which holds
+ * the media too, uploads it again), and that phone answers with
  *   <notification type="mediaretry" id=MSGID ...>
  *     <encrypt><enc_p>GCM(MediaRetryNotification)</enc_p><enc_iv/></encrypt> | <error code=N/>
  *     <rmr .../>
