@@ -21,8 +21,8 @@
 #include "app_state.pb-c.h"
 #include "message.pb-c.h"
 #include "pb.h"
+#include "session/appstate_chat.h"
 #include "session/appstate_mod.h"
-#include "store/history.h"
 #include "session/msgstate.h"
 #include "session/syncd.h"
 #include "sync_action.pb-c.h"
@@ -163,44 +163,6 @@ static void action_free(json_t *idx, as_action *a)
 		protobuf_c_message_free_unpacked(&a->v->base, NULL);
 }
 
-/* The chats row of a chat mutation, so that findChats shows what the phone,
- * another companion or our own patch set; a chat not seen so far gets a row.
- * pinned holds the pin time in seconds, as history sync does. */
-static int apply_chat_row(wa_session *s, const as_action *a)
-{
-	const Wa__SyncActionValue *v = a->v;
-	const char *t = a->type;
-	wa_store_chat c = {.jid = a->jid, .unread_count = -1, .archived = -1, .pinned = -1, .marked_unread = -1,
-		.muted_until = WA_STORE_KEEP_MUTE};
-	if (strcmp(t, "archive") == 0 && v->archive_chat_action) {
-		c.archived = v->archive_chat_action->archived;
-	} else if (strcmp(t, "pin_v1") == 0 && v->pin_action) {
-		int64_t at = v->has_timestamp ? v->timestamp / 1000 : 1;
-		c.pinned = v->pin_action->pinned ? (int)(at > 0 ? at : 1) : 0;
-	} else if (strcmp(t, "mute") == 0 && v->mute_action) {
-		const Wa__SyncActionValue__MuteAction *m = v->mute_action;
-		/* muted with no end (or WhatsApp's -1): for ever */
-		c.muted_until = !m->muted ? 0 : m->has_mute_end_timestamp && m->mute_end_timestamp > 0
-			? m->mute_end_timestamp : -1;
-	} else if (strcmp(t, "markChatAsRead") == 0 && v->mark_chat_as_read_action) {
-		bool read = v->mark_chat_as_read_action->read;
-		c.marked_unread = !read;
-		if (read)
-			c.unread_count = 0;
-	} else if (strcmp(t, "clearChat") == 0) {
-		c.unread_count = 0;
-		c.marked_unread = 0;
-	} else if (strcmp(t, "deleteChat") == 0) {
-		return wa_store_chat_del(s->store, s->instance_id, a->jid);
-	} else {
-		return 0;
-	}
-	int rc = wa_store_chat_put(s->store, s->instance_id, &c);
-	/* a jid the store refuses (too long, NUL) is the phone's business,
-	 * not a reason to stop the collection: the mutation itself is kept */
-	return rc == WA_EINVAL ? 0 : rc;
-}
-
 /* Store side of one mutation (inside the patch's transaction). *name_set:
  * the push name changed. */
 static int apply_store(wa_session *s, const char *coll, const wa_syncd_mutation *m, const as_action *a,
@@ -224,7 +186,7 @@ static int apply_store(wa_session *s, const char *coll, const wa_syncd_mutation 
 		const char *fn = a->v->contact_action->full_name;
 		rc = wa_store_contact_set_full_name(s->store, s->instance_id, a->jid, fn && *fn ? fn : NULL);
 	} else if (a->jid) {
-		rc = apply_chat_row(s, a);
+		rc = wa_appstate_chat_row(s->store, s->instance_id, a->type, a->jid, a->v);
 	}
 	return rc;
 }
