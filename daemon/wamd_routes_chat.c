@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/history.h"
 #include "wamd_routes.h"
 
 /* ---- chat ---- */
@@ -194,6 +195,25 @@ void wamd_h_find_messages(struct wamd_conn *c, struct wamd_tenant *t, json_t *bo
 				  (json_int_t)((total + size - 1) / size), "currentPage", page, "records", recs));
 }
 
+/* What the chats row (history sync, app state) says of a chat, beside
+ * Evolution's fields: archived, pinned, muteEndTime (null: not muted; -1:
+ * for ever), markedAsUnread. A chat with no row has them all off. */
+static int chat_flags(struct wamd_conn *c, struct wamd_tenant *t, const char *jid, json_t *chat)
+{
+	wa_store_chat_row *rows = NULL;
+	size_t n = 0;
+	int rc = jid ? wa_store_chat_list(c->d->store, t->id, jid, 0, 1, &rows, &n) : 0;
+	if (rc != 0)
+		return rc;
+	const wa_store_chat_row *r = n ? &rows[0] : NULL;
+	json_object_set_new(chat, "archived", json_boolean(r && r->archived));
+	json_object_set_new(chat, "pinned", json_boolean(r && r->pinned));
+	json_object_set_new(chat, "muteEndTime", r && r->muted_until ? json_integer(r->muted_until) : json_null());
+	json_object_set_new(chat, "markedAsUnread", json_boolean(r && r->marked_unread));
+	wa_store_chat_rows_free(rows, n);
+	return 0;
+}
+
 void wamd_h_find_chats(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 {
 	wa_store_mrec_query q;
@@ -229,8 +249,15 @@ void wamd_h_find_chats(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		json_object_set_new(chat, "unreadCount", json_integer(rows[i].unread));
 		json_object_set_new(chat, "isSaved", json_false());
 		json_array_append_new(arr, chat);
+		if (rc == 0)
+			rc = chat_flags(c, t, json_string_value(json_object_get(key, "remoteJid")), chat);
 	}
 	wa_store_mrec_rows_free(rows, n);
+	if (rc != 0) {
+		json_decref(arr);
+		wamd_reply_error(c, 500, json_string(wa_strerror(rc)));
+		return;
+	}
 	wamd_reply_json(c, 200, arr);
 }
 

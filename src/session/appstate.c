@@ -21,6 +21,7 @@
 #include "app_state.pb-c.h"
 #include "message.pb-c.h"
 #include "pb.h"
+#include "session/appstate_chat.h"
 #include "session/appstate_mod.h"
 #include "session/msgstate.h"
 #include "session/syncd.h"
@@ -184,6 +185,8 @@ static int apply_store(wa_session *s, const char *coll, const wa_syncd_mutation 
 	} else if (strcmp(a->type, "contact") == 0 && a->jid && a->v->contact_action) {
 		const char *fn = a->v->contact_action->full_name;
 		rc = wa_store_contact_set_full_name(s->store, s->instance_id, a->jid, fn && *fn ? fn : NULL);
+	} else if (a->jid) {
+		rc = wa_appstate_chat_row(s->store, s->instance_id, a->type, a->jid, a->v);
 	}
 	return rc;
 }

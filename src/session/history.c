@@ -236,7 +236,7 @@ static int on_conversation(wa_session *s, struct hjob *j, const uint8_t *p, size
 		.archived = c->has_archived ? c->archived : -1,
 		.pinned = c->has_pinned ? (int)c->pinned : -1,
 		.marked_unread = c->has_marked_as_unread ? c->marked_as_unread : -1,
-		.muted_until = c->has_mute_end_time ? (int64_t)c->mute_end_time : -1,
+		.muted_until = c->has_mute_end_time ? (int64_t)c->mute_end_time : WA_STORE_KEEP_MUTE,
 		.pn_jid = c->pn_jid && jid_ok(c->pn_jid) ? c->pn_jid : NULL,
 		.lid_jid = c->lid_jid && jid_ok(c->lid_jid) ? c->lid_jid : NULL,
 	};

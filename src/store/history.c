@@ -49,9 +49,25 @@ int wa_store_chat_put(wa_store *st, int64_t instance_id, const wa_store_chat *c)
 	bind_opt(s, 7, c->archived);
 	bind_opt(s, 8, c->pinned);
 	bind_opt(s, 9, c->marked_unread);
-	bind_opt(s, 10, c->muted_until);
+	if (c->muted_until != WA_STORE_KEEP_MUTE)
+		sqlite3_bind_int64(s, 10, c->muted_until);
 	bind_str(s, 11, c->pn_jid);
 	bind_str(s, 12, c->lid_jid);
+	return wa_store_stmt_exec(s);
+}
+
+static const char sql_chat_del[] = "DELETE FROM chats WHERE instance_id = ?1 AND jid = ?2";
+
+int wa_store_chat_del(wa_store *st, int64_t instance_id, const char *jid)
+{
+	if (!wa_store_str_ok(jid, WA_STORE_JID_MAX))
+		return WA_EINVAL;
+	sqlite3_stmt *s;
+	int rc = wa_store_stmt(st, sql_chat_del, &s);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_text(s, 2, jid, -1, SQLITE_STATIC);
 	return wa_store_stmt_exec(s);
 }
 

@@ -7,6 +7,7 @@
 
 #define WA_STORE_HIST_NOTIF_MAX 65536
 #define WA_STORE_CHAT_NAME_MAX 1024
+#define WA_STORE_KEEP_MUTE INT64_MIN
 
 typedef struct wa_store_chat {
 	const char *jid;            /* required */
@@ -15,7 +16,7 @@ typedef struct wa_store_chat {
 	int64_t last_msg_ts;        /* 0: keep (the larger one wins) */
 	int64_t conversation_ts;    /* 0: keep (the larger one wins) */
 	int archived, pinned, marked_unread; /* -1: keep */
-	int64_t muted_until;        /* -1: keep */
+	int64_t muted_until;        /* WA_STORE_KEEP_MUTE: keep; -1: muted for ever; 0: not muted */
 	const char *pn_jid, *lid_jid; /* NULL: keep */
 } wa_store_chat;
 
@@ -33,6 +34,8 @@ typedef struct wa_store_chat_row {
 int wa_store_chat_list(wa_store *st, int64_t instance_id, const char *jid, int64_t offset, int64_t limit,
 	wa_store_chat_row **rows_out, size_t *n_out) WA_MUST_CHECK;
 void wa_store_chat_rows_free(wa_store_chat_row *rows, size_t n);
+/* Deletes the chat's row (a chat deleted on any device); none is no error. */
+int wa_store_chat_del(wa_store *st, int64_t instance_id, const char *jid) WA_MUST_CHECK;
 
 /* Contacts with a push name or an address-book name. */
 typedef struct wa_store_contact_row {

@@ -5,7 +5,9 @@
 // presence), and the phone's archive / pin / mute / mark-unread / contact
 // rename arrive as CHATS_UPDATE and CONTACTS_UPDATE webhooks in Evolution's
 // shapes ({remoteJid, instanceId, ...} arrays; {remoteJid, pushName,
-// profilePicUrl, instanceId}).
+// profilePicUrl, instanceId}). chat/findChats shows the flags of the chats
+// table: those of the phone's history, those the phone sets later, and
+// those set through wamd's own API.
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -42,14 +44,19 @@ const until = async (pred, ms, what) => {
   }
 };
 
-const sim = await startWasim(wasimExe);
+const sim = await startWasim(wasimExe, { tls: true });
 check((await sim.api('POST', '/_sim/accounts', { phone: PHONE, push_name: 'ACME Vendas' })).status === 201,
   'wasim account with a push name');
+// a small history: chat 0 and 5 without flags, 1..4 archived, pinned, muted
+// for ever, marked unread (wasim's seed)
+check((await sim.api('POST', '/_sim/history/seed', { phone: PHONE, chats: 6, messages: 12 })).status === 200,
+  'history seeded');
+const hist = (await sim.api('GET', `/_sim/history/${PHONE}`)).json.list;
 const data = tmpDir('wamd-appstate-');
 const port = await freePort();
 let wamdLog = '';
 const wamd = spawn(wamdExe, ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
-  '--wa-url', sim.url, '--wa-trust-root', sim.root, '--webhook-allow-loopback',
+  '--wa-url', sim.url, '--wa-trust-root', sim.root, '--wa-tls-insecure', 'true', '--webhook-allow-loopback',
   '--webhook-initial-delay-ms', '200', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
 wamd.stderr.on('data', (d) => { wamdLog += d; });
 process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
@@ -93,6 +100,8 @@ try {
   };
   const chat = (pred, what) => until(() => hooks.find((h) => h.event === 'chats.update' &&
     Array.isArray(h.data) && h.data.some((c) => c.remoteJid === PJ && pred(c))), 15000, what);
+  const chat4 = (jid, pred, what) => until(() => hooks.find((x) => x.event === 'chats.update' &&
+    Array.isArray(x.data) && x.data.some((c) => c.remoteJid === jid && pred(c))), 15000, what);
   await mutate({ action: 'archive', jid: PJ, value: true });
   let h = await chat((c) => c.archived === true, 'CHATS_UPDATE archived');
   check(h.data[0].instanceId === uuid && h.instance === 'as1', 'CHATS_UPDATE names the instance');
@@ -107,6 +116,40 @@ try {
     15000, 'CONTACTS_UPDATE with the address-book name');
   check(h.data.remoteJid === PJ && h.data.instanceId === uuid && 'profilePicUrl' in h.data,
     'CONTACTS_UPDATE in Evolution\'s shape');
+
+  // findChats: the history's flags, then the phone's and our own changes
+  const find = async () => new Map((await api('POST', '/chat/findChats/as1', {})).json.map((c) => [c.remoteJid, c]));
+  let fc = await until(async () => { const m = await find(); return m.size === hist.length ? m : null; }, 15000,
+    'findChats lists the history\'s chats');
+  const [h0, h1, h2, h3, h4, h5] = hist.map((c) => c.id);
+  const flags = (c) => c && [c.archived, c.pinned, c.muteEndTime, c.markedAsUnread].join();
+  check(flags(fc.get(h0)) === 'false,false,,false' && flags(fc.get(h1)) === 'true,false,,false' &&
+    flags(fc.get(h2)) === 'false,true,,false' && flags(fc.get(h3)) === 'false,false,-1,false' &&
+    flags(fc.get(h4)) === 'false,false,,true', `findChats has the history's flags (${
+    JSON.stringify([...fc.values()].map((c) => [c.remoteJid, flags(c)]))})`);
+  await mutate({ action: 'archive', jid: h0, value: true });
+  await mutate({ action: 'pin', jid: h0, value: true });
+  await mutate({ action: 'mute', jid: h0, value: true, mute_end: 1893456000000 });
+  await mutate({ action: 'archive', jid: h1, value: false });
+  await mutate({ action: 'read', jid: h4, value: true });
+  await chat4(h4, (c) => c.unreadMessages === 0, 'CHATS_UPDATE read (h4)');
+  fc = await find();
+  check(flags(fc.get(h0)) === 'true,true,1893456000000,false' && flags(fc.get(h1)) === 'false,false,,false' &&
+    flags(fc.get(h4)) === 'false,false,,false',
+  `findChats shows the phone's archive / pin / mute / unarchive / read (${flags(fc.get(h0))}; ${
+    flags(fc.get(h1))}; ${flags(fc.get(h4))})`);
+  r = await api('POST', '/chat/archiveChat/as1', { chat: h5, archive: true });
+  check(r.status === 201, `chat/archiveChat (${r.status})`);
+  r = await api('POST', '/wamd/chatModify/as1', { chat: h5, action: 'pin' });
+  check(r.status === 201, `wamd/chatModify pin (${r.status})`);
+  r = await api('POST', '/wamd/chatModify/as1', { chat: h5, action: 'mute', muteEnd: 1893456000000 });
+  check(r.status === 201, `wamd/chatModify mute (${r.status})`);
+  r = await api('POST', '/chat/markChatUnread/as1', { lastMessage: { key: { remoteJid: h5, id: 'X1', fromMe: false },
+    messageTimestamp: 1765000000 } });
+  check(r.status === 201, `chat/markChatUnread (${r.status})`);
+  fc = await find();
+  check(flags(fc.get(h5)) === 'true,true,1893456000000,true',
+    `findChats shows wamd's own archive / pin / mute / unread (${flags(fc.get(h5))})`);
 } finally {
   wamd.kill('SIGTERM');
   const code = await new Promise((res) => wamd.on('exit', (c, s) => res(c ?? s)));

@@ -156,6 +156,17 @@ check(bad === 0 && seen === MSGS, `every message once, byte-identical text, time
 const chats = (await api('POST', '/chat/findChats/h1', {})).json;
 const chatIds = new Set(chats.map((c) => c.remoteJid));
 check(list.every((c) => chatIds.has(c.id)) && chats.length === CHATS, `findChats lists every chat (${chats.length})`);
+// the chat flags of the history (archived, pinned, muted, marked unread)
+const byJid = new Map(chats.map((c) => [c.remoteJid, c]));
+const flagBad = list.filter((c) => {
+  const x = byJid.get(c.id);
+  return !x || x.archived !== c.archived || x.pinned !== (c.pinned > 0) || x.markedAsUnread !== c.marked_unread ||
+    x.muteEndTime !== (c.mute_end === 0 ? null : c.mute_end);
+});
+check(flagBad.length === 0 && list.some((c) => c.archived) && list.some((c) => c.pinned) &&
+  list.some((c) => c.mute_end === -1) && list.some((c) => c.mute_end > 0) && list.some((c) => c.marked_unread),
+  `findChats has the history's archived / pinned / muteEndTime / markedAsUnread (${flagBad.length} differ: ${
+    JSON.stringify(flagBad.slice(0, 2).map((c) => [c, byJid.get(c.id)]))})`);
 const contacts = (await api('POST', '/chat/findContacts/h1', { where: {} })).json;
 const names = new Map(contacts.map((c) => [c.remoteJid, c.pushName]));
 check(list.every((c) => names.get(c.id) === c.name), 'findContacts: every contact with its address-book name');

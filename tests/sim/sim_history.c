@@ -86,6 +86,16 @@ static void contact_name(unsigned c, char *out, size_t cap)
 	snprintf(out, cap, "Contato %u ✓", c);
 }
 
+/* The chat flags of the seed: a few chats archived, pinned, muted (one for
+ * ever), marked unread, so that a companion's import of them is checked. */
+static bool chat_archived(unsigned c) { return c % 5 == 1; }
+static uint32_t chat_pinned(unsigned c) { return c % 7 == 2 ? (uint32_t)(SIM_HIST_T0 + c) : 0; }
+static int64_t chat_mute_end(unsigned c)
+{
+	return c % 6 == 3 ? (c % 12 == 3 ? -1 : ((int64_t)SIM_HIST_T0 + 86400 * 400 + c) * 1000) : 0;
+}
+static bool chat_marked_unread(unsigned c) { return c % 9 == 4; }
+
 static void push_name(unsigned c, char *out, size_t cap)
 {
 	snprintf(out, cap, "Push %u", c);
@@ -177,6 +187,14 @@ static int chunk_build(struct chunk *k, const struct seed *s, int type, unsigned
 		unsigned n = msgs_in(s, c), first = recent && n > recent ? n - recent : 0;
 		cv->has_unread_count = 1;
 		cv->unread_count = c % 4;
+		cv->has_archived = 1;
+		cv->archived = chat_archived(c);
+		cv->has_pinned = chat_pinned(c) != 0;
+		cv->pinned = chat_pinned(c);
+		cv->has_mute_end_time = chat_mute_end(c) != 0;
+		cv->mute_end_time = (uint64_t)chat_mute_end(c);
+		cv->has_marked_as_unread = 1;
+		cv->marked_as_unread = chat_marked_unread(c);
 		cv->has_conversation_timestamp = 1;
 		cv->conversation_timestamp = (uint64_t)msg_t(c, n ? n - 1 : 0);
 		cv->has_last_msg_timestamp = n > 0;
@@ -403,7 +421,7 @@ static int h_seed(struct sim *sim, const struct sim_http_req *req, struct sim_ht
 }
 
 /* GET /_sim/history/{phone}[?from=C&to=C]: the seeded chats (id, name,
- * push_name) with their messages [{id, from_me, t, text}], oldest first. */
+ * push_name, archived, pinned, mute_end, marked_unread) with their messages [{id, from_me, t, text}], oldest first. */
 static int h_list(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
 {
 	(void)user;
@@ -432,6 +450,10 @@ static int h_list(struct sim *sim, const struct sim_http_req *req, struct sim_ht
 		json_object_set_new(o, "name", json_string(buf));
 		push_name(c, buf, sizeof buf);
 		json_object_set_new(o, "push_name", json_string(buf));
+		json_object_set_new(o, "archived", json_boolean(chat_archived(c)));
+		json_object_set_new(o, "pinned", json_integer(chat_pinned(c)));
+		json_object_set_new(o, "mute_end", json_integer(chat_mute_end(c)));
+		json_object_set_new(o, "marked_unread", json_boolean(chat_marked_unread(c)));
 		json_t *ms = json_array();
 		for (unsigned m = 0; m < msgs_in(s, c); m++) {
 			char id[32];

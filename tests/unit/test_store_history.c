@@ -24,10 +24,10 @@ int main(void)
 	CHECK_EQ_INT(wa_store_chat_put(st, id, &c), 0);
 	/* a later write that says nothing of name, unread, archive or mute, with older times */
 	wa_store_chat c2 = {.jid = "1@s.whatsapp.net", .unread_count = -1, .last_msg_ts = 50, .conversation_ts = 95,
-		.archived = -1, .pinned = 7, .marked_unread = -1, .muted_until = -1};
+		.archived = -1, .pinned = 7, .marked_unread = -1, .muted_until = WA_STORE_KEEP_MUTE};
 	CHECK_EQ_INT(wa_store_chat_put(st, id, &c2), 0);
 	wa_store_chat c3 = {.jid = "2@s.whatsapp.net", .unread_count = -1, .conversation_ts = 10, .archived = -1,
-		.pinned = -1, .marked_unread = -1, .muted_until = -1};
+		.pinned = -1, .marked_unread = -1, .muted_until = WA_STORE_KEEP_MUTE};
 	CHECK_EQ_INT(wa_store_chat_put(st, id, &c3), 0);
 	wa_store_chat_row *rows = NULL;
 	size_t n = 0;
