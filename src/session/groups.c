@@ -316,6 +316,81 @@ int wa_group_build_description(const char *group, const char *desc, const char *
 	return done(rc, iq, out);
 }
 
+static bool is_setting(const char *s)
+{
+	return s && (!strcmp(s, "announcement") || !strcmp(s, "not_announcement") || !strcmp(s, "locked") ||
+		     !strcmp(s, "unlocked"));
+}
+
+int wa_group_build_setting(const char *group, const char *setting, wa_node **out)
+{
+	wa_node *iq = NULL, *c = NULL;
+	if (!group || !is_setting(setting) || !out)
+		return WA_EINVAL;
+	int rc = iq_new(group, "set", &iq);
+	if (rc == 0)
+		rc = wa_node_add_new(iq, setting, &c);
+	return done(rc, iq, out);
+}
+
+int wa_group_build_ephemeral(const char *group, uint32_t seconds, wa_node **out)
+{
+	wa_node *iq = NULL, *c = NULL;
+	char e[16];
+	if (!group || !out)
+		return WA_EINVAL;
+	int rc = iq_new(group, "set", &iq);
+	if (rc == 0)
+		rc = wa_node_add_new(iq, seconds ? "ephemeral" : "not_ephemeral", &c);
+	snprintf(e, sizeof e, "%u", (unsigned)seconds);
+	if (rc == 0 && seconds)
+		rc = wa_node_set_attr(c, "expiration", e);
+	return done(rc, iq, out);
+}
+
+int wa_group_build_invite(const char *group, bool revoke, wa_node **out)
+{
+	wa_node *iq = NULL, *c = NULL;
+	if (!group || !out)
+		return WA_EINVAL;
+	int rc = iq_new(group, revoke ? "set" : "get", &iq);
+	if (rc == 0)
+		rc = wa_node_add_new(iq, "invite", &c);
+	return done(rc, iq, out);
+}
+
+bool wa_group_invite_norm(const char *in, char out[64])
+{
+	static const char pre[] = "https://chat.whatsapp.com/";
+	if (!in)
+		return false;
+	if (strncmp(in, pre, sizeof pre - 1) == 0)
+		in += sizeof pre - 1;
+	size_t l = strlen(in);
+	if (l == 0 || l >= 64)
+		return false;
+	for (size_t i = 0; i < l; i++)
+		if (!((in[i] >= '0' && in[i] <= '9') || (in[i] >= 'a' && in[i] <= 'z') ||
+		      (in[i] >= 'A' && in[i] <= 'Z') || in[i] == '_' || in[i] == '-'))
+			return false;
+	memcpy(out, in, l + 1);
+	return true;
+}
+
+int wa_group_build_invite_code(const char *code, bool join, wa_node **out)
+{
+	wa_node *iq = NULL, *c = NULL;
+	char k[64];
+	if (!wa_group_invite_norm(code, k) || !out)
+		return WA_EINVAL;
+	int rc = iq_new("g.us", join ? "set" : "get", &iq);
+	if (rc == 0)
+		rc = wa_node_add_new(iq, "invite", &c);
+	if (rc == 0)
+		rc = wa_node_set_attr(c, "code", k);
+	return done(rc, iq, out);
+}
+
 /* ---------------- cache ---------------- */
 
 int wa_group_cached(wa_session *s, const char *group, wa_gmeta **out)
@@ -355,10 +430,12 @@ typedef struct gcall {
 	wa_group_fn fn;
 	wa_group_change_fn cfn;
 	wa_group_done_fn dfn;
+	wa_group_str_fn sfn;
 	void *user;
 	char group[WA_STORE_JID_MAX];
 	char action[16];
 	bool list;
+	bool nocache; /* invite info: a group we are not in */
 } gcall;
 
 static int err_code(int err, const wa_node *resp)
@@ -385,7 +462,8 @@ static void on_groups(wa_session *s, int err, const wa_node *resp, void *user)
 		const wa_node *gn = wa_node_child_at(holder, i);
 		if (strcmp(wa_node_tag(gn), "group") != 0 || wa_gmeta_parse(gn, &gs[n]) != 0)
 			continue;
-		ign(wa_group_cache_put(s, gn));
+		if (!c->nocache)
+			ign(wa_group_cache_put(s, gn));
 		if (wa_gmeta_info(gs[n], &info[n]) == 0)
 			n++;
 		else
@@ -587,6 +665,81 @@ int wa_group_set_description(wa_session *s, const char *group, const char *desc,
 	return simple(s, iq, rc, fn, user);
 }
 
+int wa_group_set_setting(wa_session *s, const char *group, const char *setting, wa_group_done_fn fn,
+	void *user)
+{
+	char g[WA_STORE_JID_MAX];
+	wa_node *iq = NULL;
+	if (!s || !fn || !wa_group_jid_norm(group, g))
+		return WA_EINVAL;
+	return simple(s, iq, wa_group_build_setting(g, setting, &iq), fn, user);
+}
+
+int wa_group_set_ephemeral(wa_session *s, const char *group, uint32_t seconds, wa_group_done_fn fn, void *user)
+{
+	char g[WA_STORE_JID_MAX];
+	wa_node *iq = NULL;
+	if (!s || !fn || !wa_group_jid_norm(group, g))
+		return WA_EINVAL;
+	return simple(s, iq, wa_group_build_ephemeral(g, seconds, &iq), fn, user);
+}
+
+/* <invite code/> (code get, revoke) or <group jid/> (join) in the answer. */
+static void on_str(wa_session *s, int err, const wa_node *resp, void *user)
+{
+	gcall *c = user;
+	int code = err_code(err, resp);
+	const char *v = NULL;
+	char gj[WA_STORE_JID_MAX], k[64];
+	if (err == 0 && c->list) /* join */
+		v = wa_group_jid_norm(wa_node_attr(wa_node_child(resp, "group"), "jid"), gj) ? gj : NULL;
+	else if (err == 0)
+		v = wa_group_invite_norm(wa_node_attr(wa_node_child(resp, "invite"), "code"), k) ? k : NULL;
+	if (err == 0 && !v)
+		err = WA_EMALFORMED;
+	c->sfn(s, err, code, v, c->user);
+	free(c);
+}
+
+int wa_group_invite_code(wa_session *s, const char *group, bool revoke, wa_group_str_fn fn, void *user)
+{
+	char g[WA_STORE_JID_MAX];
+	if (!s || !fn || !wa_group_jid_norm(group, g))
+		return WA_EINVAL;
+	gcall *c = gc(user);
+	wa_node *iq = NULL;
+	if (!c)
+		return WA_ENOMEM;
+	c->sfn = fn;
+	return send(s, iq, on_str, c, wa_group_build_invite(g, revoke, &iq));
+}
+
+int wa_group_join(wa_session *s, const char *code, wa_group_str_fn fn, void *user)
+{
+	if (!s || !fn)
+		return WA_EINVAL;
+	gcall *c = gc(user);
+	wa_node *iq = NULL;
+	if (!c)
+		return WA_ENOMEM;
+	c->sfn = fn;
+	c->list = true;
+	return send(s, iq, on_str, c, wa_group_build_invite_code(code, true, &iq));
+}
+
+int wa_group_invite_info(wa_session *s, const char *code, wa_group_fn fn, void *user)
+{
+	if (!s || !fn)
+		return WA_EINVAL;
+	gcall *c = gc(user);
+	wa_node *iq = NULL;
+	if (!c)
+		return WA_ENOMEM;
+	c->fn = fn;
+	c->nocache = true;
+	return send(s, iq, on_groups, c, wa_group_build_invite_code(code, false, &iq));
+}
+
 /* ---------------- notifications ---------------- */
 
 /* A copy of n without its child number skip (SIZE_MAX: none). */
@@ -710,6 +863,26 @@ static void apply(wa_session *s, const char *gj, const wa_node *ch, const char *
 				rc = wa_node_set_string(bn, txt);
 			free(txt);
 		}
+	}
+	/* settings and the timer: the cached node gets or loses the flag child */
+	const char *flag = NULL;
+	bool on = false;
+	if (!strcmp(tag, "announcement") || !strcmp(tag, "not_announcement"))
+		flag = "announcement", on = tag[0] == 'a';
+	else if (!strcmp(tag, "locked") || !strcmp(tag, "unlocked"))
+		flag = "locked", on = tag[0] == 'l';
+	else if (!strcmp(tag, "ephemeral") || !strcmp(tag, "not_ephemeral"))
+		flag = "ephemeral", on = tag[0] == 'e' && num(wa_node_attr(ch, "expiration")) > 0;
+	for (size_t k = 0; rc == 0 && flag && k < wa_node_n_children(gn); k++)
+		if (strcmp(wa_node_tag(wa_node_child_at(gn, k)), flag) == 0) {
+			rc = remove_child(&gn, k);
+			break;
+		}
+	if (rc == 0 && flag && on) {
+		wa_node *f = NULL;
+		rc = wa_node_add_new(gn, flag, &f);
+		if (rc == 0 && tag[0] == 'e')
+			rc = wa_node_set_attr(f, "expiration", wa_node_attr(ch, "expiration"));
 	}
 	if (rc == 0)
 		ign(wa_group_cache_put(s, gn));
