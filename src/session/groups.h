@@ -75,7 +75,13 @@ int wa_group_cached(wa_session *s, const char *group, wa_gmeta **out) WA_MUST_CH
 /* Stores the <group> node as the group's metadata. */
 int wa_group_cache_put(wa_session *s, const wa_node *group) WA_MUST_CHECK;
 
-/* w:gp2 notifications (recipients.c's notification handler hands them over). */
+/* Helpers shared by groups.c and groups_notify.c: a decimal attribute (0
+ * when absent or not a number); a node's string or bytes content as a new
+ * string (NULL when longer than max). */
+int64_t wa_group_num(const char *s);
+char *wa_group_content_str(const wa_node *n, size_t max);
+
+/* w:gp2 notifications (groups_notify.c; recipients.c's notification handler hands them over). */
 void wa_msg_group_notification(wa_session *s, const wa_node *n);
 /* A received <message> from a group (receive.c hands it over). */
 int wa_msg_group_message(wa_session *s, const wa_node *n);
