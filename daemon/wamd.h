@@ -422,7 +422,10 @@ int wamd_tenant_reject_call(struct wamd_tenant *t, const char *call_id, const ch
 int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers, size_t n, void *ticket);
 /* A group call (wamd_engine.c): op is create (text = subject, jids),
  * metadata, participating, leave, subject (text), description (text), or
- * add / remove / promote / demote (jids). The answer goes to
+ * add / remove / promote / demote (jids), setting (text = announcement,
+ * not_announcement, locked, unlocked), ephemeral (text = seconds),
+ * invite_code, revoke_invite (answer: [code]), join (text = code; answer:
+ * [group JID]) or invite_info (text = code). The answer goes to
  * wamd_engine_events.group_done with ticket. */
 int wamd_tenant_group(struct wamd_tenant *t, const char *op, const char *group, const char *text,
 	const char *const *jids, size_t n, void *ticket);

@@ -539,6 +539,12 @@ static void simple_done(wa_session *s, int err, int code, void *user)
 	ev_to->group_done(user, err, code, json_array());
 }
 
+static void str_done(wa_session *s, int err, int code, const char *value, void *user)
+{
+	(void)s;
+	ev_to->group_done(user, err, code, err == 0 && value ? json_pack("[s]", value) : json_array());
+}
+
 int wamd_tenant_group(struct wamd_tenant *t, const char *op, const char *group, const char *text,
 	const char *const *jids, size_t n, void *ticket)
 {
@@ -556,6 +562,16 @@ int wamd_tenant_group(struct wamd_tenant *t, const char *op, const char *group, 
 		return wa_group_set_subject(t->sess, group, text, simple_done, ticket);
 	if (strcmp(op, "description") == 0)
 		return wa_group_set_description(t->sess, group, text, simple_done, ticket);
+	if (strcmp(op, "setting") == 0)
+		return wa_group_set_setting(t->sess, group, text, simple_done, ticket);
+	if (strcmp(op, "ephemeral") == 0)
+		return wa_group_set_ephemeral(t->sess, group, (uint32_t)strtoul(text, NULL, 10), simple_done, ticket);
+	if (strcmp(op, "invite_code") == 0 || strcmp(op, "revoke_invite") == 0)
+		return wa_group_invite_code(t->sess, group, op[0] == 'r', str_done, ticket);
+	if (strcmp(op, "join") == 0)
+		return wa_group_join(t->sess, text, str_done, ticket);
+	if (strcmp(op, "invite_info") == 0)
+		return wa_group_invite_info(t->sess, text, groups_done, ticket);
 	/* add, remove, promote, demote */
 	return wa_group_participants(t->sess, group, op, jids, n, change_done, ticket);
 }

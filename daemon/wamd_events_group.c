@@ -53,6 +53,8 @@ void wamd_on_group(struct wamd_tenant *t, const char *jid, const char *action, c
 		json_object_set_new(u, "announce", json_boolean(is(action, "announcement")));
 	else if (is(action, "locked") || is(action, "unlocked"))
 		json_object_set_new(u, "restrict", json_boolean(is(action, "locked")));
+	else if (is(action, "not_ephemeral"))
+		json_object_set_new(u, "ephemeralDuration", json_integer(0));
 	else if (info && json_object_get(info, "ephemeralDuration"))
 		json_object_set(u, "ephemeralDuration", json_object_get(info, "ephemeralDuration"));
 	wamd_emit(t, "GROUP_UPDATE", json_pack("[o]", u));

@@ -50,6 +50,12 @@ void wamd_h_group_update_participant(struct wamd_conn *c, struct wamd_tenant *t,
 void wamd_h_group_subject(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_group_description(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_group_leave(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_group_setting(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_group_ephemeral(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_group_invite_code(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_group_revoke_invite(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_group_accept_invite(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_group_invite_info(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 
 /* wamd_routes_console.c */
 void wamd_h_console(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);

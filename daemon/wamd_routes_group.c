@@ -1,6 +1,7 @@
 /* Evolution's group controller: create, findGroupInfos, fetchAllGroups,
  * participants, updateParticipant, updateGroupSubject,
- * updateGroupDescription, leaveGroup. Each asks the session
+ * updateGroupDescription, leaveGroup, updateSetting, toggleEphemeral,
+ * inviteCode, revokeInviteCode, acceptInviteCode, inviteInfo. Each asks the session
  * (wamd_tenant_group) and answers when the server has; the group is
  * `?groupJid=` (or `groupJid` in the body), `@g.us` appended when missing.
  * Nothing is applied before the server has accepted it. */
@@ -10,7 +11,8 @@
 
 #include "wamd_routes.h"
 
-enum gop { G_CREATE = 1, G_FIND, G_FETCH_ALL, G_PARTICIPANTS, G_UPDATE_PART, G_SUBJECT, G_DESC, G_CREATE_DESC, G_LEAVE };
+enum gop { G_CREATE = 1, G_FIND, G_FETCH_ALL, G_PARTICIPANTS, G_UPDATE_PART, G_SUBJECT, G_DESC, G_CREATE_DESC, G_LEAVE, G_SETTING, G_EPHEMERAL,
+	G_INVITE, G_REVOKE, G_JOIN, G_INFO };
 
 struct gticket {
 	struct wamd_ticket tk; /* first: the HTTP layer clears tk.c when the client goes */
@@ -18,6 +20,7 @@ struct gticket {
 	enum gop op;
 	bool with_participants;
 	char group[WA_STORE_JID_MAX];
+	char code[64];      /* inviteInfo: the code asked, for the error */
 	char *desc;         /* create: the description to set afterwards */
 	json_t *created;    /* create: the metadata, answered after the description */
 	json_t *asked;      /* updateParticipant: the JIDs asked, for the answer */
@@ -57,8 +60,11 @@ static const char *why(int err, int code)
 {
 	switch (code) {
 	case 401:
+		return "not-authorized";
 	case 403:
 		return "forbidden";
+	case 410:
+		return "gone";
 	case 404:
 		return "item-not-found";
 	case 406:
@@ -201,6 +207,40 @@ void wamd_group_done(void *ticket, int err, int code, json_t *result)
 			wamd_reply_error(c, 400, json_pack("[s,s]", "Error leaving group", why(err, code)));
 		else
 			wamd_reply_json(c, 200, json_pack("{s:s,s:b}", "groupJid", g->group, "leave", 1));
+		break;
+	case G_SETTING:
+	case G_EPHEMERAL:
+		if (err)
+			wamd_reply_error(c, 400, json_pack("[s,s]", "Error updating setting", why(err, code)));
+		else if (g->op == G_SETTING) /* Evolution's {updateSetting: undefined} */
+			wamd_reply_json(c, 201, json_object());
+		else
+			wamd_reply_json(c, 201, json_pack("{s:b}", "success", 1));
+		break;
+	case G_INVITE:
+	case G_REVOKE: {
+		const char *v = json_string_value(first);
+		if (err || !v)
+			wamd_reply_error(c, 404, json_pack("[s,s]", g->op == G_INVITE ? "No invite code" : "Revoke error",
+				why(err, code)));
+		else if (g->op == G_INVITE)
+			wamd_reply_json(c, 200, json_pack("{s:o,s:s}", "inviteUrl",
+				json_sprintf("https://chat.whatsapp.com/%s", v), "inviteCode", v));
+		else
+			wamd_reply_json(c, 201, json_pack("{s:b,s:s}", "revoked", 1, "inviteCode", v));
+		break;
+	}
+	case G_JOIN:
+		if (err || !json_string_value(first))
+			wamd_reply_error(c, 404, json_pack("[s,s]", "Accept invite error", why(err, code)));
+		else
+			wamd_reply_json(c, 200, json_pack("{s:b,s:O}", "accepted", 1, "groupJid", first));
+		break;
+	case G_INFO:
+		if (err || !first)
+			wamd_reply_error(c, 404, json_pack("[s,s]", "No invite info", g->code));
+		else
+			wamd_reply_json(c, 200, json_incref(first));
 		break;
 	}
 	json_decref(result);
@@ -369,4 +409,107 @@ void wamd_h_group_leave(struct wamd_conn *c, struct wamd_tenant *t, json_t *body
 		snprintf(g->group, sizeof g->group, "%s", gj);
 		call(c, g, "leave", NULL, NULL, 0, "Error leaving group", 400);
 	}
+}
+
+void wamd_h_group_setting(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	char gj[WA_STORE_JID_MAX];
+	if (!group_arg(c, body, gj))
+		return;
+	const char *a = jstr(body, "action");
+	if (!a || (strcmp(a, "announcement") && strcmp(a, "not_announcement") && strcmp(a, "locked") &&
+		      strcmp(a, "unlocked"))) {
+		wamd_reply_error(c, 400, json_pack("[{s:s,s:s}]", "property", "action", "message",
+			"action must be one of announcement, not_announcement, locked, unlocked"));
+		return;
+	}
+	struct gticket *g = gt_new(c, t, G_SETTING);
+	if (g) {
+		snprintf(g->group, sizeof g->group, "%s", gj);
+		call(c, g, "setting", a, NULL, 0, "Error updating setting", 400);
+	}
+}
+
+void wamd_h_group_ephemeral(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	char gj[WA_STORE_JID_MAX], e[16];
+	if (!group_arg(c, body, gj))
+		return;
+	json_t *x = json_object_get(body, "expiration");
+	json_int_t v = json_is_integer(x) ? json_integer_value(x) : -1;
+	/* the timers WhatsApp offers (Evolution's enum) */
+	if (v != 0 && v != 86400 && v != 604800 && v != 7776000) {
+		wamd_reply_error(c, 400, json_pack("[{s:s,s:s}]", "property", "expiration", "message",
+			"expiration must be one of 0, 86400, 604800, 7776000"));
+		return;
+	}
+	snprintf(e, sizeof e, "%d", (int)v);
+	struct gticket *g = gt_new(c, t, G_EPHEMERAL);
+	if (g) {
+		snprintf(g->group, sizeof g->group, "%s", gj);
+		call(c, g, "ephemeral", e, NULL, 0, "Error updating setting", 400);
+	}
+}
+
+static void invite(struct wamd_conn *c, struct wamd_tenant *t, json_t *body, enum gop op)
+{
+	struct gticket *g;
+	char gj[WA_STORE_JID_MAX];
+	if (group_arg(c, body, gj) && (g = gt_new(c, t, op))) {
+		snprintf(g->group, sizeof g->group, "%s", gj);
+		call(c, g, op == G_INVITE ? "invite_code" : "revoke_invite", NULL, NULL, 0,
+			op == G_INVITE ? "No invite code" : "Revoke error", 404);
+	}
+}
+
+void wamd_h_group_invite_code(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	invite(c, t, body, G_INVITE);
+}
+
+void wamd_h_group_revoke_invite(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	invite(c, t, body, G_REVOKE);
+}
+
+/* ?inviteCode= (a code or a chat.whatsapp.com link), as libwa accepts it. */
+static void by_code(struct wamd_conn *c, struct wamd_tenant *t, json_t *body, enum gop op)
+{
+	char q[160]; /* lws copies "name=value" */
+	const char *v = lws_get_urlarg_by_name(c->wsi, "inviteCode=", q, sizeof q);
+	if (!v || !*v)
+		v = jstr(body, "inviteCode");
+	if (!v || !*v || strlen(v) >= 128) {
+		wamd_reply_error(c, 400, json_pack("[{s:s,s:s}]", "property", "inviteCode", "message",
+			"inviteCode is required"));
+		return;
+	}
+	struct gticket *g = gt_new(c, t, op);
+	if (!g)
+		return;
+	snprintf(g->code, sizeof g->code, "%.*s", (int)(sizeof g->code - 1), v);
+	/* libwa refuses a malformed code before asking: answered as the server's 406 */
+	g->tk.c = c;
+	c->ticket = &g->tk;
+	int rc = wamd_tenant_group(t, op == G_JOIN ? "join" : "invite_info", NULL, v, NULL, 0, g);
+	if (rc != 0) {
+		c->ticket = NULL;
+		gt_free(g);
+		if (rc == WA_ESTATE)
+			wamd_reply_error(c, 500, json_pack("[s]", "Connection Closed"));
+		else if (op == G_JOIN)
+			wamd_reply_error(c, 404, json_pack("[s,s]", "Accept invite error", "not-acceptable"));
+		else
+			wamd_reply_error(c, 404, json_pack("[s,s]", "No invite info", v));
+	}
+}
+
+void wamd_h_group_accept_invite(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	by_code(c, t, body, G_JOIN);
+}
+
+void wamd_h_group_invite_info(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	by_code(c, t, body, G_INFO);
 }

@@ -682,6 +682,24 @@ int wa_group_set_subject(wa_session *s, const char *group, const char *subject, 
 /* desc NULL or "": removes the description. */
 int wa_group_set_description(wa_session *s, const char *group, const char *desc, wa_group_done_fn done,
 			     void *user) WA_MUST_CHECK;
+/* setting: "announcement" (only admins send), "not_announcement",
+ * "locked" (only admins edit the group's info) or "unlocked". */
+int wa_group_set_setting(wa_session *s, const char *group, const char *setting, wa_group_done_fn done,
+			 void *user) WA_MUST_CHECK;
+/* Disappearing messages in the group: seconds, 0 turns them off. */
+int wa_group_set_ephemeral(wa_session *s, const char *group, uint32_t seconds, wa_group_done_fn done,
+			   void *user) WA_MUST_CHECK;
+/* value: the invite code (code get / revoke) or the group's JID (join). */
+typedef void (*wa_group_str_fn)(wa_session *s, int err, int code, const char *value, void *user);
+/* The group's invite code (admins only: 401 otherwise); revoke: a new one
+ * replaces it (the old one stops working). */
+int wa_group_invite_code(wa_session *s, const char *group, bool revoke, wa_group_str_fn done,
+			 void *user) WA_MUST_CHECK;
+/* code: an invite code or a "https://chat.whatsapp.com/<code>" link. Join:
+ * done gets the group's JID (406 an unknown code, 410 a revoked one). Info:
+ * the group's metadata without joining (not cached: we are not in it). */
+int wa_group_join(wa_session *s, const char *code, wa_group_str_fn done, void *user) WA_MUST_CHECK;
+int wa_group_invite_info(wa_session *s, const char *code, wa_group_fn done, void *user) WA_MUST_CHECK;
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,6 @@
 /* Group management (messaging.md §6): the w:g2 iqs and their codec, the
- * metadata cache (the server's <group> node as the store keeps it), and the
- * w:gp2 notifications, which update the cache, mark our sender key for
- * replacement when someone leaves, and become WA_EV_GROUP events. */
+ * metadata cache (the server's <group> node as the store keeps it); the
+ * w:gp2 notifications are in groups_notify.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +41,7 @@ static bool cp(char *dst, size_t cap, const char *src)
 	return true;
 }
 
-static int64_t num(const char *s)
+int64_t wa_group_num(const char *s)
 {
 	int64_t v = 0;
 	if (!s || strlen(s) > 18)
@@ -55,8 +54,7 @@ static int64_t num(const char *s)
 	return v;
 }
 
-/* String content of a node (string or bytes) into a new string. */
-static char *content_str(const wa_node *n, size_t max)
+char *wa_group_content_str(const wa_node *n, size_t max)
 {
 	const char *s = n ? wa_node_string(n) : NULL;
 	if (s)
@@ -100,8 +98,8 @@ int wa_gmeta_parse(const wa_node *gn, wa_gmeta **out)
 	    !cp(g->owner, sizeof g->owner, wa_node_attr(gn, "creator")))
 		goto fail;
 	snprintf(g->mode, sizeof g->mode, "%s", lid ? "lid" : "pn");
-	g->s_t = num(wa_node_attr(gn, "s_t"));
-	g->creation = num(wa_node_attr(gn, "creation"));
+	g->s_t = wa_group_num(wa_node_attr(gn, "s_t"));
+	g->creation = wa_group_num(wa_node_attr(gn, "creation"));
 	if (!(g->p = calloc(nc ? nc : 1, sizeof *g->p))) {
 		rc = WA_ENOMEM;
 		goto fail;
@@ -128,14 +126,14 @@ int wa_gmeta_parse(const wa_node *gn, wa_gmeta **out)
 			if (!cp(g->desc_id, sizeof g->desc_id, wa_node_attr(c, "id")))
 				goto fail;
 			const wa_node *b = wa_node_child(c, "body");
-			if (b && !(g->desc = content_str(b, WA_GROUP_DESC_MAX)))
+			if (b && !(g->desc = wa_group_content_str(b, WA_GROUP_DESC_MAX)))
 				goto fail;
 		} else if (strcmp(tag, "announcement") == 0) {
 			g->announce = true;
 		} else if (strcmp(tag, "locked") == 0) {
 			g->locked = true;
 		} else if (strcmp(tag, "ephemeral") == 0) {
-			g->ephemeral = (uint32_t)num(wa_node_attr(c, "expiration"));
+			g->ephemeral = (uint32_t)wa_group_num(wa_node_attr(c, "expiration"));
 		}
 	}
 	*out = g;
@@ -316,6 +314,81 @@ int wa_group_build_description(const char *group, const char *desc, const char *
 	return done(rc, iq, out);
 }
 
+static bool is_setting(const char *s)
+{
+	return s && (!strcmp(s, "announcement") || !strcmp(s, "not_announcement") || !strcmp(s, "locked") ||
+		     !strcmp(s, "unlocked"));
+}
+
+int wa_group_build_setting(const char *group, const char *setting, wa_node **out)
+{
+	wa_node *iq = NULL, *c = NULL;
+	if (!group || !is_setting(setting) || !out)
+		return WA_EINVAL;
+	int rc = iq_new(group, "set", &iq);
+	if (rc == 0)
+		rc = wa_node_add_new(iq, setting, &c);
+	return done(rc, iq, out);
+}
+
+int wa_group_build_ephemeral(const char *group, uint32_t seconds, wa_node **out)
+{
+	wa_node *iq = NULL, *c = NULL;
+	char e[16];
+	if (!group || !out)
+		return WA_EINVAL;
+	int rc = iq_new(group, "set", &iq);
+	if (rc == 0)
+		rc = wa_node_add_new(iq, seconds ? "ephemeral" : "not_ephemeral", &c);
+	snprintf(e, sizeof e, "%u", (unsigned)seconds);
+	if (rc == 0 && seconds)
+		rc = wa_node_set_attr(c, "expiration", e);
+	return done(rc, iq, out);
+}
+
+int wa_group_build_invite(const char *group, bool revoke, wa_node **out)
+{
+	wa_node *iq = NULL, *c = NULL;
+	if (!group || !out)
+		return WA_EINVAL;
+	int rc = iq_new(group, revoke ? "set" : "get", &iq);
+	if (rc == 0)
+		rc = wa_node_add_new(iq, "invite", &c);
+	return done(rc, iq, out);
+}
+
+bool wa_group_invite_norm(const char *in, char out[64])
+{
+	static const char pre[] = "https://chat.whatsapp.com/";
+	if (!in)
+		return false;
+	if (strncmp(in, pre, sizeof pre - 1) == 0)
+		in += sizeof pre - 1;
+	size_t l = strlen(in);
+	if (l == 0 || l >= 64)
+		return false;
+	for (size_t i = 0; i < l; i++)
+		if (!((in[i] >= '0' && in[i] <= '9') || (in[i] >= 'a' && in[i] <= 'z') ||
+		      (in[i] >= 'A' && in[i] <= 'Z') || in[i] == '_' || in[i] == '-'))
+			return false;
+	memcpy(out, in, l + 1);
+	return true;
+}
+
+int wa_group_build_invite_code(const char *code, bool join, wa_node **out)
+{
+	wa_node *iq = NULL, *c = NULL;
+	char k[64];
+	if (!wa_group_invite_norm(code, k) || !out)
+		return WA_EINVAL;
+	int rc = iq_new("g.us", join ? "set" : "get", &iq);
+	if (rc == 0)
+		rc = wa_node_add_new(iq, "invite", &c);
+	if (rc == 0)
+		rc = wa_node_set_attr(c, "code", k);
+	return done(rc, iq, out);
+}
+
 /* ---------------- cache ---------------- */
 
 int wa_group_cached(wa_session *s, const char *group, wa_gmeta **out)
@@ -355,10 +428,12 @@ typedef struct gcall {
 	wa_group_fn fn;
 	wa_group_change_fn cfn;
 	wa_group_done_fn dfn;
+	wa_group_str_fn sfn;
 	void *user;
 	char group[WA_STORE_JID_MAX];
 	char action[16];
 	bool list;
+	bool nocache; /* invite info: a group we are not in */
 } gcall;
 
 static int err_code(int err, const wa_node *resp)
@@ -366,7 +441,7 @@ static int err_code(int err, const wa_node *resp)
 	if (err != WA_EPROTO || !resp)
 		return 0;
 	const wa_node *e = wa_node_child(resp, "error");
-	return e ? (int)num(wa_node_attr(e, "code")) : 0;
+	return e ? (int)wa_group_num(wa_node_attr(e, "code")) : 0;
 }
 
 /* Answers with <group> children (create, query, participating). */
@@ -385,7 +460,8 @@ static void on_groups(wa_session *s, int err, const wa_node *resp, void *user)
 		const wa_node *gn = wa_node_child_at(holder, i);
 		if (strcmp(wa_node_tag(gn), "group") != 0 || wa_gmeta_parse(gn, &gs[n]) != 0)
 			continue;
-		ign(wa_group_cache_put(s, gn));
+		if (!c->nocache)
+			ign(wa_group_cache_put(s, gn));
 		if (wa_gmeta_info(gs[n], &info[n]) == 0)
 			n++;
 		else
@@ -506,7 +582,7 @@ static void on_members(wa_session *s, int err, const wa_node *resp, void *user)
 			continue;
 		const char *e = wa_node_attr(p, "error");
 		r[n].jid = wa_node_attr(p, "jid");
-		r[n].status = e ? (int)num(e) : 200;
+		r[n].status = e ? (int)wa_group_num(e) : 200;
 		n++;
 	}
 	c->cfn(s, err, code, r, n, c->user);
@@ -587,184 +663,77 @@ int wa_group_set_description(wa_session *s, const char *group, const char *desc,
 	return simple(s, iq, rc, fn, user);
 }
 
-/* ---------------- notifications ---------------- */
-
-/* A copy of n without its child number skip (SIZE_MAX: none). */
-static wa_node *clone_skip(const wa_node *n, size_t skip)
+int wa_group_set_setting(wa_session *s, const char *group, const char *setting, wa_group_done_fn fn,
+	void *user)
 {
-	wa_node *c = NULL;
-	if (wa_node_new(&c, wa_node_tag(n)) != 0)
-		return NULL;
-	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < wa_node_n_attrs(n); i++)
-		rc = wa_node_set_attr(c, wa_node_attr_key(n, i), wa_node_attr_value(n, i));
-	const uint8_t *p;
-	size_t l;
-	switch (wa_node_content_kind(n)) {
-	case WA_NODE_LIST:
-		wa_node_set_list(c);
-		for (size_t i = 0; rc == 0 && i < wa_node_n_children(n); i++) {
-			if (i == skip)
-				continue;
-			wa_node *k = clone_skip(wa_node_child_at(n, i), SIZE_MAX);
-			rc = k ? wa_node_add_child(c, k) : WA_ENOMEM;
-			if (rc != 0)
-				wa_node_free(k);
-		}
-		break;
-	case WA_NODE_BYTES:
-		p = wa_node_bytes(n, &l);
-		if (rc == 0)
-			rc = wa_node_set_bytes(c, p, l);
-		break;
-	case WA_NODE_STRING:
-		if (rc == 0)
-			rc = wa_node_set_string(c, wa_node_string(n));
-		break;
-	default:
-		break;
-	}
-	if (rc != 0) {
-		wa_node_free(c);
-		return NULL;
-	}
-	return c;
+	char g[WA_STORE_JID_MAX];
+	wa_node *iq = NULL;
+	if (!s || !fn || !wa_group_jid_norm(group, g))
+		return WA_EINVAL;
+	return simple(s, iq, wa_group_build_setting(g, setting, &iq), fn, user);
 }
 
-static int remove_child(wa_node **gn, size_t k)
+int wa_group_set_ephemeral(wa_session *s, const char *group, uint32_t seconds, wa_group_done_fn fn, void *user)
 {
-	wa_node *c = clone_skip(*gn, k);
+	char g[WA_STORE_JID_MAX];
+	wa_node *iq = NULL;
+	if (!s || !fn || !wa_group_jid_norm(group, g))
+		return WA_EINVAL;
+	return simple(s, iq, wa_group_build_ephemeral(g, seconds, &iq), fn, user);
+}
+
+/* <invite code/> (code get, revoke) or <group jid/> (join) in the answer. */
+static void on_str(wa_session *s, int err, const wa_node *resp, void *user)
+{
+	gcall *c = user;
+	int code = err_code(err, resp);
+	const char *v = NULL;
+	char gj[WA_STORE_JID_MAX], k[64];
+	if (err == 0 && c->list) /* join */
+		v = wa_group_jid_norm(wa_node_attr(wa_node_child(resp, "group"), "jid"), gj) ? gj : NULL;
+	else if (err == 0)
+		v = wa_group_invite_norm(wa_node_attr(wa_node_child(resp, "invite"), "code"), k) ? k : NULL;
+	if (err == 0 && !v)
+		err = WA_EMALFORMED;
+	c->sfn(s, err, code, v, c->user);
+	free(c);
+}
+
+int wa_group_invite_code(wa_session *s, const char *group, bool revoke, wa_group_str_fn fn, void *user)
+{
+	char g[WA_STORE_JID_MAX];
+	if (!s || !fn || !wa_group_jid_norm(group, g))
+		return WA_EINVAL;
+	gcall *c = gc(user);
+	wa_node *iq = NULL;
 	if (!c)
 		return WA_ENOMEM;
-	wa_node_free(*gn);
-	*gn = c;
-	return 0;
+	c->sfn = fn;
+	return send(s, iq, on_str, c, wa_group_build_invite(g, revoke, &iq));
 }
 
-/* Applies a w:gp2 child to the cached <group> node (when we have one) so
- * that sends see the current members; a create stores the whole group. */
-static void apply(wa_session *s, const char *gj, const wa_node *ch, const char *tag)
+int wa_group_join(wa_session *s, const char *code, wa_group_str_fn fn, void *user)
 {
-	if (strcmp(tag, "create") == 0) {
-		const wa_node *gn = wa_node_child(ch, "group");
-		if (gn)
-			ign(wa_group_cache_put(s, gn));
-		return;
-	}
-	uint8_t *b = NULL;
-	size_t l = 0;
-	wa_node *gn = NULL;
-	if (wa_store_gmeta_get(s->store, s->instance_id, gj, &b, &l) != 0 || wa_bin_decode_body(b, l, &gn) != 0) {
-		free(b);
-		return;
-	}
-	free(b);
-	bool rem = strcmp(tag, "remove") == 0, add = strcmp(tag, "add") == 0;
-	bool pro = strcmp(tag, "promote") == 0, dem = strcmp(tag, "demote") == 0;
-	int rc = 0;
-	for (size_t i = 0; rc == 0 && (rem || add || pro || dem) && i < wa_node_n_children(ch); i++) {
-		const wa_node *p = wa_node_child_at(ch, i);
-		char u[WA_STORE_JID_MAX];
-		if (strcmp(wa_node_tag(p), "participant") != 0 || !wa_msg_user_of(wa_node_attr(p, "jid"), u, NULL))
-			continue;
-		for (size_t k = 0; k < wa_node_n_children(gn); k++) {
-			wa_node *q = (wa_node *)wa_node_child_at(gn, k);
-			char qu[WA_STORE_JID_MAX];
-			if (strcmp(wa_node_tag(q), "participant") != 0 ||
-			    !wa_msg_user_of(wa_node_attr(q, "jid"), qu, NULL) || strcmp(qu, u) != 0)
-				continue;
-			if (rem)
-				rc = remove_child(&gn, k);
-			else if (pro)
-				rc = wa_node_set_attr(q, "type", "admin");
-			else if (dem)
-				wa_node_del_attr(q, "type");
-			add = false; /* already there */
-			break;
-		}
-		if (add) {
-			wa_node *np = NULL;
-			rc = wa_node_add_new(gn, "participant", &np);
-			if (rc == 0)
-				rc = wa_node_set_attr(np, "jid", u);
-		}
-		add = strcmp(tag, "add") == 0;
-	}
-	if (rc == 0 && strcmp(tag, "subject") == 0 && wa_node_attr(ch, "subject"))
-		rc = wa_node_set_attr(gn, "subject", wa_node_attr(ch, "subject"));
-	if (rc == 0 && strcmp(tag, "description") == 0) {
-		for (size_t k = 0; k < wa_node_n_children(gn); k++)
-			if (strcmp(wa_node_tag(wa_node_child_at(gn, k)), "description") == 0) {
-				rc = remove_child(&gn, k);
-				break;
-			}
-		if (rc == 0 && !wa_node_child(ch, "delete")) {
-			wa_node *d = NULL, *bn = NULL;
-			char *txt = content_str(wa_node_child(ch, "body"), WA_GROUP_DESC_MAX);
-			rc = wa_node_add_new(gn, "description", &d);
-			if (rc == 0 && wa_node_attr(ch, "id"))
-				rc = wa_node_set_attr(d, "id", wa_node_attr(ch, "id"));
-			if (rc == 0 && txt)
-				rc = wa_node_add_new(d, "body", &bn);
-			if (rc == 0 && txt)
-				rc = wa_node_set_string(bn, txt);
-			free(txt);
-		}
-	}
-	if (rc == 0)
-		ign(wa_group_cache_put(s, gn));
-	wa_node_free(gn);
+	if (!s || !fn)
+		return WA_EINVAL;
+	gcall *c = gc(user);
+	wa_node *iq = NULL;
+	if (!c)
+		return WA_ENOMEM;
+	c->sfn = fn;
+	c->list = true;
+	return send(s, iq, on_str, c, wa_group_build_invite_code(code, true, &iq));
 }
 
-void wa_msg_group_notification(wa_session *s, const wa_node *n)
+int wa_group_invite_info(wa_session *s, const char *code, wa_group_fn fn, void *user)
 {
-	char gj[WA_STORE_JID_MAX], au[WA_STORE_JID_MAX];
-	if (!wa_group_jid_norm(wa_node_attr(n, "from"), gj))
-		return;
-	const char *actor = wa_node_attr(n, "participant");
-	bool has_actor = wa_msg_user_of(actor, au, NULL);
-	for (size_t i = 0; i < wa_node_n_children(n); i++) {
-		const wa_node *ch = wa_node_child_at(n, i);
-		const char *tag = wa_node_tag(ch);
-		bool members = !strcmp(tag, "add") || !strcmp(tag, "remove") || !strcmp(tag, "promote") ||
-			       !strcmp(tag, "demote");
-		size_t nc = wa_node_n_children(ch);
-		const char **parts = calloc(nc ? nc : 1, sizeof *parts);
-		char (*pu)[WA_STORE_JID_MAX] = calloc(nc ? nc : 1, WA_STORE_JID_MAX);
-		size_t np = 0;
-		bool me_removed = false;
-		for (size_t k = 0; members && parts && pu && k < nc; k++) {
-			const wa_node *p = wa_node_child_at(ch, k);
-			wa_jid pj;
-			if (strcmp(wa_node_tag(p), "participant") != 0 || !wa_msg_user_of(wa_node_attr(p, "jid"), pu[np], &pj))
-				continue;
-			if (wa_msg_is_me(s, &pj))
-				me_removed = !strcmp(tag, "remove");
-			parts[np] = pu[np];
-			np++;
-		}
-		apply(s, gj, ch, tag);
-		/* someone left: our sender key must change before our next send
-		 * (they must not read what follows) */
-		if (!strcmp(tag, "remove")) {
-			ign(wa_store_gsk_clear(s->store, s->instance_id, gj));
-			wa_msg_group_rotate(s, gj);
-		}
-		if (me_removed)
-			ign(wa_store_gmeta_delete(s->store, s->instance_id, gj));
-		wa_gmeta *m = NULL;
-		wa_group_info info;
-		bool have = !me_removed && wa_group_cached(s, gj, &m) == 0 && wa_gmeta_info(m, &info) == 0;
-		wa_event ev = {.type = WA_EV_GROUP};
-		ev.u.group.jid = gj;
-		ev.u.group.action = tag;
-		ev.u.group.author = has_actor ? au : NULL;
-		ev.u.group.participants = parts;
-		ev.u.group.n_participants = np;
-		ev.u.group.info = have ? &info : NULL;
-		wa_session_emit(s, &ev);
-		wa_gmeta_free(m);
-		free(parts);
-		free(pu);
-	}
+	if (!s || !fn)
+		return WA_EINVAL;
+	gcall *c = gc(user);
+	wa_node *iq = NULL;
+	if (!c)
+		return WA_ENOMEM;
+	c->fn = fn;
+	c->nocache = true;
+	return send(s, iq, on_groups, c, wa_group_build_invite_code(code, false, &iq));
 }

@@ -59,13 +59,29 @@ int wa_group_build_leave(const char *group, wa_node **out) WA_MUST_CHECK;
 int wa_group_build_subject(const char *group, const char *subject, wa_node **out) WA_MUST_CHECK;
 int wa_group_build_description(const char *group, const char *desc, const char *id, const char *prev,
 	wa_node **out) WA_MUST_CHECK;
+/* setting: announcement, not_announcement, locked or unlocked. */
+int wa_group_build_setting(const char *group, const char *setting, wa_node **out) WA_MUST_CHECK;
+/* seconds 0: <not_ephemeral/>. */
+int wa_group_build_ephemeral(const char *group, uint32_t seconds, wa_node **out) WA_MUST_CHECK;
+/* <invite/> to the group: get (revoke false) or set (a new code). */
+int wa_group_build_invite(const char *group, bool revoke, wa_node **out) WA_MUST_CHECK;
+/* <invite code/> to g.us: set joins, get (info) asks for the metadata. */
+int wa_group_build_invite_code(const char *code, bool join, wa_node **out) WA_MUST_CHECK;
+/* An invite code or link -> the code; false when it is not one. */
+bool wa_group_invite_norm(const char *in, char out[64]);
 
 /* Cached metadata of a group (store), or WA_ENOTFOUND. */
 int wa_group_cached(wa_session *s, const char *group, wa_gmeta **out) WA_MUST_CHECK;
 /* Stores the <group> node as the group's metadata. */
 int wa_group_cache_put(wa_session *s, const wa_node *group) WA_MUST_CHECK;
 
-/* w:gp2 notifications (recipients.c's notification handler hands them over). */
+/* Helpers shared by groups.c and groups_notify.c: a decimal attribute (0
+ * when absent or not a number); a node's string or bytes content as a new
+ * string (NULL when longer than max). */
+int64_t wa_group_num(const char *s);
+char *wa_group_content_str(const wa_node *n, size_t max);
+
+/* w:gp2 notifications (groups_notify.c; recipients.c's notification handler hands them over). */
 void wa_msg_group_notification(wa_session *s, const wa_node *n);
 /* A received <message> from a group (receive.c hands it over). */
 int wa_msg_group_message(wa_session *s, const wa_node *n);

@@ -634,6 +634,36 @@ int wa_group_set_description(wa_session *s, const char *group, const char *desc,
 	return WA_EUNSUPPORTED;
 }
 
+int wa_group_set_setting(wa_session *s, const char *group, const char *setting, wa_group_done_fn done, void *user)
+{
+	(void)s, (void)group, (void)setting, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_group_set_ephemeral(wa_session *s, const char *group, uint32_t seconds, wa_group_done_fn done, void *user)
+{
+	(void)s, (void)group, (void)seconds, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_group_invite_code(wa_session *s, const char *group, bool revoke, wa_group_str_fn done, void *user)
+{
+	(void)s, (void)group, (void)revoke, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_group_join(wa_session *s, const char *code, wa_group_str_fn done, void *user)
+{
+	(void)s, (void)code, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_group_invite_info(wa_session *s, const char *code, wa_group_fn done, void *user)
+{
+	(void)s, (void)code, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
 int wa_session_chat_modify(wa_session *s, const wa_chat_mod *m, wa_chat_mod_fn done, void *user)
 {
 	(void)s, (void)m, (void)done, (void)user;

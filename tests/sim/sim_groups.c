@@ -1,6 +1,7 @@
 /* wasim groups (messaging.md §6, §10): the w:g2 iqs (create, metadata,
  * participating, add / remove / promote / demote, leave, subject,
- * description, settings), membership and admin rules, w:gp2 notifications
+ * description, settings, ephemeral, invite code get / revoke / join /
+ * info), membership and admin rules, w:gp2 notifications
  * to members, fan-out of a group <message> (the skmsg to every device of
  * every member, each per-device <to> copy before it), phash in the ack, and
  * group receipts forwarded to the author. Groups are PN-addressed and kept
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "util/codec.h"
 
@@ -34,6 +36,9 @@ struct sgroup {
 	int64_t creation, s_t;
 	bool announce, locked;
 	uint32_t ephemeral;
+	char invite[24];             /* "" until an admin asks for it */
+	char revoked[8][24];         /* the last codes revoked: 410 gone */
+	size_t n_revoked;
 	struct gmember m[SIM_GROUP_MAX_MEMBERS];
 	size_t n;
 	/* the last message routed: its id and the devices that got a
@@ -325,6 +330,74 @@ static int iq_leave(struct sim *sim, struct sim_conn *c, const wa_node *iq, cons
 	return sim_iq_result(c, iq, NULL);
 }
 
+/* ---- invite links ---- */
+
+static void new_code(struct sgroup *g)
+{
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	uint8_t r[22];
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		memset(r, 7, sizeof(r));
+	for (size_t i = 0; i < sizeof(r); i++)
+		g->invite[i] = al[r[i] % (sizeof(al) - 1)];
+	g->invite[sizeof(r)] = 0;
+}
+
+/* The group a code opens; *gone when it is one revoked since. */
+static struct sgroup *gfind_code(const char *code, bool *gone)
+{
+	*gone = false;
+	for (size_t i = 0; code && *code && i < n_groups; i++) {
+		if (strcmp(groups[i]->invite, code) == 0)
+			return groups[i];
+		for (size_t k = 0; k < groups[i]->n_revoked && k < 8; k++)
+			*gone |= strcmp(groups[i]->revoked[k], code) == 0;
+	}
+	return NULL;
+}
+
+/* <invite/> to a group: get the code (made on first ask) or, set, revoke
+ * it for a new one; admins only (whatsmeow's 401 for the link). */
+static int iq_invite(struct sim_conn *c, const wa_node *iq, struct sgroup *g, struct sim_account *me)
+{
+	if (!is_admin(g, me))
+		return sim_iq_error(c, iq, 401, "not-authorized");
+	const char *type = wa_node_attr(iq, "type");
+	if (type && strcmp(type, "set") == 0 && g->invite[0]) {
+		snprintf(g->revoked[g->n_revoked++ % 8], sizeof(g->revoked[0]), "%s", g->invite);
+		g->invite[0] = 0;
+	}
+	if (!g->invite[0])
+		new_code(g);
+	return sim_iq_result(c, iq, sim_node("invite", "code", g->invite, NULL));
+}
+
+/* <invite code/> to g.us: get answers the group, set joins it (every
+ * member, the newcomer included, gets <add reason="invite">). */
+static int iq_join(struct sim *sim, struct sim_conn *c, const wa_node *iq, const wa_node *inv, struct sim_account *me)
+{
+	bool gone;
+	struct sgroup *g = gfind_code(wa_node_attr(inv, "code"), &gone);
+	if (!g)
+		return gone ? sim_iq_error(c, iq, 410, "gone") : sim_iq_error(c, iq, 406, "not-acceptable");
+	const char *type = wa_node_attr(iq, "type");
+	if (!type || strcmp(type, "set") != 0)
+		return sim_iq_result(c, iq, group_node(g, true));
+	char gj[SIM_MSG_JID_MAX], pn[SIM_MSG_JID_MAX];
+	gjid(g, gj, sizeof(gj));
+	if (mfind(g, me) >= 0)
+		return sim_iq_result(c, iq, sim_node("group", "jid", gj, NULL));
+	if (g->n >= SIM_GROUP_MAX_MEMBERS)
+		return sim_iq_error(c, iq, 406, "not-acceptable");
+	g->m[g->n++] = (struct gmember){me, 0};
+	int rc = sim_iq_result(c, iq, sim_node("group", "jid", gj, NULL));
+	sim_jid_user(me, false, pn, sizeof(pn));
+	wa_node *note = sim_node_add(sim_node("add", "reason", "invite", NULL), sim_node("participant", "jid", pn, NULL));
+	if (note)
+		notify(sim, g, me, note, NULL, 0);
+	return rc;
+}
+
 static int iq_participating(struct sim_conn *c, const wa_node *iq, struct sim_account *me)
 {
 	wa_node *gs = sim_node("groups", NULL);
@@ -353,6 +426,8 @@ static int iq_w_g2(struct sim *sim, struct sim_conn *c, const wa_node *iq, void 
 			return iq_participating(c, iq, me);
 		if (strcmp(tag, "leave") == 0)
 			return iq_leave(sim, c, iq, ch, me);
+		if (strcmp(tag, "invite") == 0)
+			return iq_join(sim, c, iq, ch, me);
 		return sim_iq_error(c, iq, 501, "feature-not-implemented");
 	}
 	struct sgroup *g = gfind(to);
@@ -439,6 +514,23 @@ static int iq_w_g2(struct sim *sim, struct sim_conn *c, const wa_node *iq, void 
 			g->locked = tag[0] == 'l';
 		int rc = sim_iq_result(c, iq, NULL);
 		notify(sim, g, me, sim_node(tag, NULL), NULL, 0);
+		return rc;
+	}
+	if (strcmp(tag, "invite") == 0)
+		return iq_invite(c, iq, g, me);
+	if (strcmp(tag, "ephemeral") == 0 || strcmp(tag, "not_ephemeral") == 0) {
+		/* the timer is group info: admins only once the group is locked */
+		if (g->locked && !is_admin(g, me))
+			return sim_iq_error(c, iq, 403, "forbidden");
+		const char *e = tag[0] == 'e' ? wa_node_attr(ch, "expiration") : "0";
+		char *end = NULL;
+		unsigned long v = e ? strtoul(e, &end, 10) : 0;
+		if (!e || !*e || *end || v > 31536000 || (tag[0] == 'e' && v == 0))
+			return sim_iq_error(c, iq, 400, "bad-request");
+		g->ephemeral = (uint32_t)v;
+		int rc = sim_iq_result(c, iq, NULL);
+		notify(sim, g, me, tag[0] == 'e' ? sim_node("ephemeral", "expiration", e, NULL) : sim_node("not_ephemeral", NULL),
+			NULL, 0);
 		return rc;
 	}
 	return sim_iq_error(c, iq, 501, "feature-not-implemented");
@@ -632,9 +724,9 @@ static int h_groups(struct sim *sim, const struct sim_http_req *req, struct sim_
 		json_t *lc = json_array();
 		for (size_t k = 0; lc && k < g->n_last_copies; k++)
 			json_array_append_new(lc, json_string(g->last_copies[k]));
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b,s:b,s:o,s:s,s:o}", "id", g->id, "subject",
-			g->subject, "desc", g->desc, "announce", g->announce, "locked", g->locked, "members", ms,
-			"last_id", g->last_id, "last_copies", lc));
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b,s:b,s:i,s:s,s:o,s:s,s:o}", "id", g->id, "subject",
+			g->subject, "desc", g->desc, "announce", g->announce, "locked", g->locked, "ephemeral",
+			(int)g->ephemeral, "invite", g->invite, "members", ms, "last_id", g->last_id, "last_copies", lc));
 	}
 	sim_http_json(resp, 200, json_pack("{s:o}", "groups", arr));
 	return 0;

@@ -175,6 +175,54 @@ static void test_parse(void)
 	wa_node_free(x);
 }
 
+/* Settings, the timer and invite links (Baileys' groupSettingUpdate,
+ * groupToggleEphemeral, groupInviteCode / RevokeInvite / AcceptInvite /
+ * GetInviteInfo shapes). */
+static void test_builders_invite(void)
+{
+	wa_node *iq = NULL;
+	CHECK_EQ_INT(wa_group_build_setting("1203@g.us", "announcement", &iq), 0);
+	CHECK_EQ_STR(wa_node_attr(iq, "type"), "set");
+	CHECK_EQ_STR(wa_node_attr(iq, "to"), "1203@g.us");
+	CHECK(wa_node_n_children(iq) == 1 && wa_node_child(iq, "announcement") != NULL);
+	wa_node_free(iq);
+	CHECK_EQ_INT(wa_group_build_setting("1203@g.us", "not_announcement", &iq), 0);
+	CHECK(wa_node_child(iq, "not_announcement") != NULL);
+	wa_node_free(iq);
+	CHECK_EQ_INT(wa_group_build_setting("1203@g.us", "admins", &iq), WA_EINVAL);
+
+	CHECK_EQ_INT(wa_group_build_ephemeral("1203@g.us", 604800, &iq), 0);
+	CHECK_EQ_STR(wa_node_attr(wa_node_child(iq, "ephemeral"), "expiration"), "604800");
+	wa_node_free(iq);
+	CHECK_EQ_INT(wa_group_build_ephemeral("1203@g.us", 0, &iq), 0);
+	CHECK(wa_node_child(iq, "not_ephemeral") != NULL && !wa_node_child(iq, "ephemeral"));
+	wa_node_free(iq);
+
+	CHECK_EQ_INT(wa_group_build_invite("1203@g.us", false, &iq), 0);
+	CHECK_EQ_STR(wa_node_attr(iq, "type"), "get");
+	CHECK(wa_node_child(iq, "invite") != NULL && !wa_node_attr(wa_node_child(iq, "invite"), "code"));
+	wa_node_free(iq);
+	CHECK_EQ_INT(wa_group_build_invite("1203@g.us", true, &iq), 0);
+	CHECK_EQ_STR(wa_node_attr(iq, "type"), "set");
+	wa_node_free(iq);
+
+	CHECK_EQ_INT(wa_group_build_invite_code("https://chat.whatsapp.com/AbC123xyz", true, &iq), 0);
+	CHECK_EQ_STR(wa_node_attr(iq, "to"), "g.us");
+	CHECK_EQ_STR(wa_node_attr(iq, "type"), "set");
+	CHECK_EQ_STR(wa_node_attr(wa_node_child(iq, "invite"), "code"), "AbC123xyz");
+	wa_node_free(iq);
+	CHECK_EQ_INT(wa_group_build_invite_code("AbC123xyz", false, &iq), 0);
+	CHECK_EQ_STR(wa_node_attr(iq, "type"), "get");
+	wa_node_free(iq);
+	char k[64];
+	CHECK(!wa_group_invite_norm("", k));
+	CHECK(!wa_group_invite_norm("https://chat.whatsapp.com/", k));
+	CHECK(!wa_group_invite_norm("a b", k));
+	CHECK(!wa_group_invite_norm("../x", k));
+	CHECK(!wa_group_invite_norm("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", k));
+	CHECK_EQ_INT(wa_group_build_invite_code("x\"y", true, &iq), WA_EINVAL);
+}
+
 static void test_jid(void)
 {
 	char o[WA_STORE_JID_MAX];
@@ -190,6 +238,7 @@ static void test_jid(void)
 int main(void)
 {
 	test_builders();
+	test_builders_invite();
 	test_parse();
 	test_jid();
 	return check_exit("session_groups");
