@@ -14,8 +14,8 @@
 //   A second instance (5/min) sends while the first holds a big queue:
 //   its messages leave within its own limits, unaffected by the other.
 //   wasim's ack_error fault (429) slows the instance down (AIMD, an event),
-//   three in ten minutes pause it, and it recovers. A held sendLocation and
-//   sendPoll leave at their times through the routes' own sends, with the
+//   three in ten minutes pause it, and it recovers. A held sendLocation,
+//   sendContact and sendPoll leave at their times through the routes' own sends, with the
 //   ids their answers gave, and a Baileys peer gets them; a held text first
 //   shows "composing" to the peer for its length, then leaves. On the real
 //   clock, the scheduler's own timer releases sends at their gap.
@@ -387,6 +387,9 @@ try {
   const rLoc = await api('POST', '/message/sendLocation/p2', { number: PEER, latitude: -19.93, longitude: -43.93, name: 'Praça', address: 'BH' });
   dumpOnFail(rLoc.status === 201 && rLoc.json.status === 'PENDING' && rLoc.json.messageType === 'locationMessage',
     `p2: sendLocation held, 201 PENDING (${rLoc.status} ${JSON.stringify(rLoc.json).slice(0, 200)})`);
+  const rCard = await api('POST', '/message/sendContact/p2', { number: PEER, contact: [{ fullName: 'Ana Lima', phoneNumber: '5531988887777' }] });
+  check(rCard.status === 201 && rCard.json.status === 'PENDING' && rCard.json.messageType === 'contactMessage',
+    `p2: sendContact held (${rCard.status})`);
   const rPoll = await api('POST', '/message/sendPoll/p2', { number: PEER, name: 'Lunch?', selectableCount: 1, values: ['Mon', 'Tue'] });
   check(rPoll.status === 201 && rPoll.json.status === 'PENDING' && rPoll.json.messageType === 'pollCreationMessageV3',
     `p2: sendPoll held (${rPoll.status})`);
@@ -395,10 +398,10 @@ try {
   const rTxt = await api('POST', '/message/sendText/p2', { number: PEER, text: longText });
   check(rTxt.status === 201 && rTxt.json.status === 'PENDING', 'p2: the text is held');
   q = (await api('GET', '/wamd/paceQueue/p2')).json;
-  const heldIds = [rLoc.json.key.id, rPoll.json.key.id, rTxt.json.key.id];
+  const heldIds = [rLoc.json.key.id, rCard.json.key.id, rPoll.json.key.id, rTxt.json.key.id];
   check(JSON.stringify(q.messages.map((x) => x.id)) === JSON.stringify(heldIds) &&
-    JSON.stringify(q.messages.map((x) => x.expectedAtMs - tH)) === JSON.stringify([MIN, 2 * MIN, 3 * MIN + 5000]),
-    `p2: location, poll, text at +1, +2, +3 min (the text after 5 s of typing) (${JSON.stringify(q.messages.map((x) => [x.id, x.expectedAtMs - tH]))})`);
+    JSON.stringify(q.messages.map((x) => x.expectedAtMs - tH)) === JSON.stringify([MIN, 2 * MIN, 3 * MIN, 4 * MIN + 5000]),
+    `p2: location, contact, poll, text at +1, +2, +3, +4 min (the text after 5 s of typing) (${JSON.stringify(q.messages.map((x) => [x.id, x.expectedAtMs - tH]))})`);
   dumpOnFail(!!await peerGot(firstId), 'the peer got the straight text');
   check(!peerMsgs.some((e) => heldIds.includes(e.m.key.id)), 'nothing held reached the peer early');
   let relH = await advanceTo(tH + MIN);
@@ -408,7 +411,13 @@ try {
   dumpOnFail(lm && lm.degreesLatitude === -19.93 && lm.degreesLongitude === -43.93 && lm.name === 'Praça' && lm.address === 'BH',
     `the peer got the held location with its answered id (${JSON.stringify(gotLoc?.m.message)})`);
   relH = await advanceTo(tH + 2 * MIN);
-  check(relH.length === 1 && relH[0].id === rPoll.json.key.id, 'the poll left at +2 min');
+  check(relH.length === 1 && relH[0].id === rCard.json.key.id, 'the contact left at +2 min');
+  const gotCard = await peerGot(rCard.json.key.id);
+  const cm = gotCard?.m.message?.contactMessage;
+  dumpOnFail(cm && cm.displayName === 'Ana Lima' && cm.vcard === rCard.json.message.contactMessage.vcard,
+    `the peer got the held contact card (${JSON.stringify(gotCard?.m.message)?.slice(0, 300)})`);
+  relH = await advanceTo(tH + 3 * MIN);
+  check(relH.length === 1 && relH[0].id === rPoll.json.key.id, 'the poll left at +3 min');
   const gotPoll = await peerGot(rPoll.json.key.id);
   const pm = gotPoll?.m.message?.pollCreationMessageV3;
   dumpOnFail(pm && pm.name === 'Lunch?' && pm.options.map((o) => o.optionName).join() === 'Mon,Tue' &&
@@ -416,14 +425,14 @@ try {
     `the peer got the held poll, with the messageSecret of the answer (${JSON.stringify(gotPoll?.m.message)?.slice(0, 300)})`);
   const composing = () => peerPres.find((x) => x.p.id === `${W2}@s.whatsapp.net` && x.p.presences?.[`${W2}@s.whatsapp.net`]?.lastKnownPresence === 'composing');
   check(!composing(), 'no composing before the text is due');
-  relH = await advanceTo(tH + 3 * MIN);
-  check(relH.length === 0, `at +3 min the text does not leave yet: composing shows (${JSON.stringify(relH)})`);
+  relH = await advanceTo(tH + 4 * MIN);
+  check(relH.length === 0, `at +4 min the text does not leave yet: composing shows (${JSON.stringify(relH)})`);
   let comp = null;
   for (let i = 0; i < 200 && !(comp = composing()); i++) await sleep(25);
   dumpOnFail(comp, `the peer sees "composing" from p2 (${JSON.stringify(peerPres.map((x) => x.p))})`);
-  check((await advanceTo(tH + 3 * MIN + 4999)).length === 0, 'still typing at +4.999 s');
+  check((await advanceTo(tH + 4 * MIN + 4999)).length === 0, 'still typing at +4.999 s');
   check(!peerMsgs.some((e) => e.m.key.id === rTxt.json.key.id), 'the text has not reached the peer while typing');
-  relH = await advanceTo(tH + 3 * MIN + 5000);
+  relH = await advanceTo(tH + 4 * MIN + 5000);
   check(relH.length === 1 && relH[0].id === rTxt.json.key.id, 'the text left after its 5 s of typing');
   const gotTxt = await peerGot(rTxt.json.key.id);
   const txt = gotTxt?.m.message?.conversation ?? gotTxt?.m.message?.extendedTextMessage?.text;
@@ -462,7 +471,7 @@ try {
     `p2: the timer released them 1.5 s apart (arrivals at ${arrivals} ms)`);
   await checkRecordedAnswers(api, answers, check, ['GET /wamd/pace/{instance}', 'POST /wamd/pace/{instance}',
     'GET /wamd/paceQueue/{instance}', 'POST /wamd/testClock', 'POST /message/sendText/{instance}',
-    'POST /message/sendLocation/{instance}', 'POST /message/sendPoll/{instance}']);
+    'POST /message/sendLocation/{instance}', 'POST /message/sendContact/{instance}', 'POST /message/sendPoll/{instance}']);
   wamd.kill('SIGTERM');
   code = await new Promise((res) => wamd.once('exit', (c, sg) => res(c ?? sg)));
   if (code !== 0) process.stderr.write(wamdLog.slice(-5000));
