@@ -358,7 +358,7 @@ int wamd_tenant_send_location(struct wamd_tenant *t, const char *to, double lat,
 	if (!t->sess)
 		return WA_ESTATE;
 	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
-	wa_send_opts o = { .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
+	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
 	return wa_session_send_location(t->sess, to, lat, lon, name, address, &o, id_out);
 }
 
@@ -374,7 +374,7 @@ int wamd_tenant_send_contacts(struct wamd_tenant *t, const char *to, const char 
 	for (size_t i = 0; i < n; i++)
 		cards[i] = (wa_vcard){ .display_name = names[i], .vcard = vcards[i] };
 	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
-	wa_send_opts o = { .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
+	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
 	int rc = wa_session_send_contacts(t->sess, to, list_name, cards, n, &o, id_out);
 	free(cards);
 	return rc;
@@ -387,7 +387,7 @@ int wamd_tenant_send_poll(struct wamd_tenant *t, const char *to, const char *nam
 	if (!t->sess)
 		return WA_ESTATE;
 	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
-	wa_send_opts o = { .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
+	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
 	return wa_session_send_poll(t->sess, to, name, options, n, selectable, secret, &o, id_out);
 }
 

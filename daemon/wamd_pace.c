@@ -36,6 +36,8 @@
  * apart, off the send's path (a crash forgets at most this long of them:
  * the windows after a restart may count a few sends too few) */
 #define NOTE_FLUSH_MS 100
+/* a release this long after the instance's last send starts a burst */
+#define BURST_IDLE_MS 60000
 
 struct note {
 	int64_t instance_id, at;
@@ -192,45 +194,137 @@ void wamd_pace_tenant_free(struct wamd_tenant *t)
 
 /* ---- release ---- */
 
-static int send_payload(struct wamd_tenant *t, const char *jid, const char *id, json_t *p)
+void wamd_pace_quoted(json_t *p, const struct wamd_send_extra *x)
 {
-	const char *kind = json_string_value(json_object_get(p, "kind"));
-	if (!kind || strcmp(kind, "text"))
-		return WA_EINVAL;
-	json_t *ment = json_object_get(p, "mentions");
-	size_t nm = json_array_size(ment);
-	const char **mp = nm ? calloc(nm, sizeof *mp) : NULL;
+	if (x->quoted_id)
+		json_object_set_new(p, "quoted", json_pack("{s:s, s:s?, s:b, s:s?}", "id", x->quoted_id, "jid",
+							   x->quoted_jid, "fromMe", x->quoted_from_me, "text",
+							   x->quoted_text));
+}
+
+/* a held send's quote, as the route resolved it */
+static void quoted_of(json_t *p, struct wamd_send_extra *x)
+{
+	json_t *q = json_object_get(p, "quoted");
+	x->quoted_id = json_string_value(json_object_get(q, "id"));
+	x->quoted_jid = json_string_value(json_object_get(q, "jid"));
+	x->quoted_text = json_string_value(json_object_get(q, "text"));
+	x->quoted_from_me = json_is_true(json_object_get(q, "fromMe"));
+}
+
+/* strings of a JSON array (NULL for a non-string), or NULL when empty */
+static const char **strings_of(json_t *a, size_t *n)
+{
+	*n = json_array_size(a);
+	const char **v = *n ? calloc(*n, sizeof *v) : NULL;
+	for (size_t i = 0; v && i < *n; i++)
+		v[i] = json_string_value(json_array_get(a, i));
+	return v;
+}
+
+static int send_text(struct wamd_tenant *t, const char *jid, json_t *p, struct wamd_send_extra *x, char **out)
+{
+	size_t nm = 0;
+	const char **mp = strings_of(json_object_get(p, "mentions"), &nm);
 	if (nm && !mp)
 		return WA_ENOMEM;
-	for (size_t i = 0; i < nm; i++)
-		mp[i] = json_string_value(json_array_get(ment, i));
-	json_t *q = json_object_get(p, "quoted");
-	struct wamd_send_extra x = {
-		.id = id, .mentions = mp, .n_mentions = nm,
-		.quoted_id = json_string_value(json_object_get(q, "id")),
-		.quoted_jid = json_string_value(json_object_get(q, "jid")),
-		.quoted_text = json_string_value(json_object_get(q, "text")),
-		.quoted_from_me = json_is_true(json_object_get(q, "fromMe")),
-	};
+	x->mentions = mp;
+	x->n_mentions = nm;
 	json_t *pv = json_object_get(p, "preview");
 	uint8_t *thumb = NULL;
 	if (pv) {
-		x.preview_url = json_string_value(json_object_get(pv, "matchedText"));
-		x.preview_title = json_string_value(json_object_get(pv, "title"));
-		x.preview_description = json_string_value(json_object_get(pv, "description"));
+		x->preview_url = json_string_value(json_object_get(pv, "matchedText"));
+		x->preview_title = json_string_value(json_object_get(pv, "title"));
+		x->preview_description = json_string_value(json_object_get(pv, "description"));
 		const char *tb = json_string_value(json_object_get(pv, "jpegThumbnail"));
-		if (tb && wa_b64_decode(tb, strlen(tb), &thumb, &x.preview_thumb_len) == 0)
-			x.preview_thumb = thumb;
+		if (tb && wa_b64_decode(tb, strlen(tb), &thumb, &x->preview_thumb_len) == 0)
+			x->preview_thumb = thumb;
 	}
-	char *out = NULL;
-	int rc = wamd_tenant_send_text_to(t, jid, json_string_value(json_object_get(p, "text")), &x, &out);
-	free(out);
+	int rc = wamd_tenant_send_text_to(t, jid, json_string_value(json_object_get(p, "text")), x, out);
 	free(thumb);
 	free(mp);
 	return rc;
 }
 
-/* sends in's next message (the lane head that is ready first) at now */
+/* sends a held payload through the function its route uses, with the id
+ * its answer carried */
+static int send_payload(struct wamd_tenant *t, const char *jid, const char *id, json_t *p)
+{
+	const char *kind = json_string_value(json_object_get(p, "kind"));
+	struct wamd_send_extra x = { .id = id };
+	quoted_of(p, &x);
+	char *out = NULL;
+	int rc = WA_EINVAL;
+	if (!kind) {
+		rc = WA_EDB_CORRUPT;
+	} else if (!strcmp(kind, "text")) {
+		rc = send_text(t, jid, p, &x, &out);
+	} else if (!strcmp(kind, "location")) {
+		rc = wamd_tenant_send_location(t, jid, json_number_value(json_object_get(p, "latitude")),
+					       json_number_value(json_object_get(p, "longitude")),
+					       json_string_value(json_object_get(p, "name")),
+					       json_string_value(json_object_get(p, "address")), &x, &out);
+	} else if (!strcmp(kind, "contacts")) {
+		size_t n = 0, nv = 0;
+		const char **names = strings_of(json_object_get(p, "names"), &n);
+		const char **cards = strings_of(json_object_get(p, "vcards"), &nv);
+		rc = !names || !cards || n != nv ? WA_EDB_CORRUPT
+			: wamd_tenant_send_contacts(t, jid, json_string_value(json_object_get(p, "listName")), names,
+						    cards, n, &x, &out);
+		free(names);
+		free(cards);
+	} else if (!strcmp(kind, "poll")) {
+		size_t n = 0;
+		const char **opts = strings_of(json_object_get(p, "options"), &n);
+		const char *sb = json_string_value(json_object_get(p, "secret"));
+		uint8_t *secret = NULL;
+		size_t slen = 0;
+		if (!opts || !sb || wa_b64_decode(sb, strlen(sb), &secret, &slen) != 0 || slen != 32)
+			rc = WA_EDB_CORRUPT;
+		else
+			rc = wamd_tenant_send_poll(t, jid, json_string_value(json_object_get(p, "name")), opts, n,
+						   (unsigned)json_integer_value(json_object_get(p, "selectable")), secret,
+						   &x, &out);
+		free(secret);
+		free(opts);
+	}
+	free(out);
+	return rc;
+}
+
+/* characters (code points) of a UTF-8 text */
+static size_t utf8_len(const char *s)
+{
+	size_t n = 0;
+	for (; s && *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* how long "composing" shows before held payload p (0: none) */
+static int64_t typing_of(const struct pace_cfg *c, json_t *p)
+{
+	const char *kind = json_string_value(json_object_get(p, "kind"));
+	if (!kind || strcmp(kind, "text"))
+		return 0;
+	return pace_typing_ms(c, utf8_len(json_string_value(json_object_get(p, "text"))),
+			      json_integer_value(json_object_get(p, "delay")));
+}
+
+static json_t *payload_of(struct wamd_tenant *t, int64_t seq, int *rc)
+{
+	char *raw = NULL;
+	size_t len = 0;
+	*rc = wa_store_pace_payload(t->d->store, seq, &raw, &len);
+	json_t *p = *rc == 0 ? json_loadb(raw, len, 0, NULL) : NULL;
+	if (raw)
+		wa_store_free(raw, len);
+	return p;
+}
+
+/* sends in's next message (the lane head that is ready first) at now; a
+ * text first shows "composing" (and a burst's first send "available"),
+ * and leaves when that time is over */
 static void release_one(struct pace_inst *in, int64_t now)
 {
 	struct wamd_tenant *t = in->t;
@@ -246,15 +340,27 @@ static void release_one(struct pace_inst *in, int64_t now)
 		return;
 	}
 	in->retry_at = 0;
-	struct pace_msg *m = pace_take(in, lane);
-	char *raw = NULL;
-	size_t len = 0;
-	int rc = wa_store_pace_payload(t->d->store, m->seq, &raw, &len);
-	json_t *p = rc == 0 ? json_loadb(raw, len, 0, NULL) : NULL;
-	if (raw)
-		wa_store_free(raw, len);
+	int rc;
+	json_t *p = payload_of(t, lane->head->seq, &rc);
 	const char *jid = json_string_value(json_object_get(p, "jid"));
 	const char *id = json_string_value(json_object_get(p, "id"));
+	if (in->typing_seq != lane->head->seq && jid) {
+		bool burst = !in->st.has_last || now - in->st.last_ms >= BURST_IDLE_MS;
+		if (in->cfg.available && burst && wamd_tenant_presence(t, NULL, "available") != 0)
+			LOGD("instance %s: available not sent", t->name);
+		int64_t typing = typing_of(&in->cfg, p);
+		if (typing > 0) {
+			if (wamd_tenant_presence(t, jid, "composing") != 0)
+				LOGD("instance %s: composing not sent", t->name);
+			in->typing_seq = lane->head->seq;
+			in->typing_until = now + typing;
+			json_decref(p);
+			inst_update(in, now);
+			return;
+		}
+	}
+	in->typing_seq = in->typing_until = 0;
+	struct pace_msg *m = pace_take(in, lane);
 	if (rc == 0)
 		rc = jid && id ? send_payload(t, jid, id, p) : WA_EDB_CORRUPT;
 	if (rc == WA_EEXIST)
@@ -612,16 +718,16 @@ json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
 			kq[at_i] = f;
 			kn++;
 		}
+		int prc;
+		json_t *p = payload_of(t, m->seq, &prc);
+		if (m->seq == in->typing_seq)
+			at = at > in->typing_until ? at : in->typing_until; /* composing shows now */
+		else
+			at += typing_of(&in->cfg, p);
 		(void)pace_record(&in->cfg, &st, m->first, at, in->cfg.jitter_ms / 2);
 		clock = at;
 		char iso[32];
 		wamd_iso_time(at, iso);
-		char *raw = NULL;
-		size_t len = 0;
-		json_t *p = wa_store_pace_payload(t->d->store, m->seq, &raw, &len) == 0
-				    ? json_loadb(raw, len, 0, NULL) : NULL;
-		if (raw)
-			wa_store_free(raw, len);
 		const char *id = json_string_value(json_object_get(p, "id"));
 		const char *jid = json_string_value(json_object_get(p, "jid"));
 		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:b, s:I, s:s}", "position", (json_int_t)pos,

@@ -20,6 +20,22 @@ void pace_cfg_defaults(struct pace_cfg *c)
 	c->warm_step = 50;
 	c->gap_ms = 2000;
 	c->jitter_ms = 3000;
+	/* only held sends wait for them: sends no limit holds back stay as fast */
+	c->typing = true;
+	c->available = true;
+	c->typing_ms_per_char = 50;
+	c->typing_min_ms = 1000;
+	c->typing_max_ms = 8000;
+}
+
+int64_t pace_typing_ms(const struct pace_cfg *c, size_t n_chars, int64_t delay_ms)
+{
+	if (!c->typing)
+		return 0;
+	int64_t hi = c->typing_max_ms > c->typing_min_ms ? c->typing_max_ms : c->typing_min_ms;
+	int64_t t = (int64_t)n_chars * c->typing_ms_per_char;
+	t = t < c->typing_min_ms ? c->typing_min_ms : t > hi ? hi : t;
+	return delay_ms > t ? delay_ms : t;
 }
 
 void pace_win_free(struct pace_win *w)
@@ -195,6 +211,9 @@ static const struct { const char *key; size_t off; } u32_keys[] = {
 	{ "warmupStep", offsetof(struct pace_cfg, warm_step) },
 	{ "gapMs", offsetof(struct pace_cfg, gap_ms) },
 	{ "jitterMs", offsetof(struct pace_cfg, jitter_ms) },
+	{ "typingMsPerChar", offsetof(struct pace_cfg, typing_ms_per_char) },
+	{ "typingMinMs", offsetof(struct pace_cfg, typing_min_ms) },
+	{ "typingMaxMs", offsetof(struct pace_cfg, typing_max_ms) },
 };
 #define N_U32 (sizeof u32_keys / sizeof u32_keys[0])
 
@@ -209,10 +228,12 @@ int pace_cfg_apply(struct pace_cfg *c, json_t *in, char *err, size_t errlen)
 	const char *k;
 	json_t *v;
 	json_object_foreach(in, k, v) {
-		if (!strcmp(k, "enabled")) {
+		bool *flag = !strcmp(k, "enabled") ? &c->enabled : !strcmp(k, "typing") ? &c->typing
+			     : !strcmp(k, "available") ? &c->available : NULL;
+		if (flag) {
 			if (!json_is_boolean(v))
 				goto bad;
-			c->enabled = json_is_true(v);
+			*flag = json_is_true(v);
 			continue;
 		}
 		if (!strcmp(k, "warmupFrom")) {
@@ -246,7 +267,8 @@ int pace_cfg_apply(struct pace_cfg *c, json_t *in, char *err, size_t errlen)
 
 json_t *pace_cfg_json(const struct pace_cfg *c)
 {
-	json_t *o = json_pack("{s:b, s:I}", "enabled", c->enabled, "warmupFrom", (json_int_t)c->warm_from_ms);
+	json_t *o = json_pack("{s:b, s:I, s:b, s:b}", "enabled", c->enabled, "warmupFrom", (json_int_t)c->warm_from_ms,
+			      "typing", c->typing, "available", c->available);
 	for (size_t i = 0; i < N_U32; i++)
 		json_object_set_new(o, u32_keys[i].key,
 				    json_integer(*(const uint32_t *)((const char *)c + u32_keys[i].off)));

@@ -24,6 +24,11 @@ struct pace_cfg {
 	uint32_t warm_start, warm_step; /* day budget: start + step x days since warm_from (0 step: off) */
 	int64_t warm_from_ms;        /* when warm-up began (pairing) */
 	uint32_t gap_ms, jitter_ms;  /* between two sends: gap + uniform [0, jitter] */
+	/* at release: "composing" before a held text, for its length x
+	 * ms_per_char within [min, max] (the request's delay a floor), and
+	 * "available" before the first release of a burst */
+	bool typing, available;
+	uint32_t typing_ms_per_char, typing_min_ms, typing_max_ms;
 };
 
 /* The send times within one window (a ring of the last `cap` of them):
@@ -55,6 +60,9 @@ struct pace_state {
 
 /* The defaults for a fresh number (docs/wamd.md says why). */
 void pace_cfg_defaults(struct pace_cfg *c);
+/* How long "composing" shows before a held text of n_chars characters
+ * whose request asked for delay_ms (0 when typing is off). */
+int64_t pace_typing_ms(const struct pace_cfg *c, size_t n_chars, int64_t delay_ms);
 
 void pace_win_free(struct pace_win *w);
 /* Records a send at t (times come in non-decreasing order); keeps the last

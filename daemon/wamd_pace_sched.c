@@ -191,19 +191,27 @@ int64_t pace_head_ready(const struct pace_inst *in, const struct pace_state *st,
 	return t > m->not_before ? t : m->not_before;
 }
 
+/* the lane whose head shows "composing" (it leaves next), or NULL */
+static struct pace_lane *typing_lane(struct pace_inst *in)
+{
+	if (!in->typing_seq)
+		return NULL;
+	if (in->known.head && in->known.head->seq == in->typing_seq)
+		return &in->known;
+	if (in->first.head && in->first.head->seq == in->typing_seq)
+		return &in->first;
+	in->typing_seq = in->typing_until = 0; /* it left some other way */
+	return NULL;
+}
+
 int pace_inst_update(struct pace_heap *H, struct pace_inst *in, int64_t now)
 {
 	if (!in->known.head && !in->first.head) {
 		pace_heap_remove(H, in);
 		return 0;
 	}
-	int64_t r = INT64_MAX;
-	if (in->known.head)
-		r = pace_head_ready(in, &in->st, in->known.head, now);
-	if (in->first.head) {
-		int64_t f = pace_head_ready(in, &in->st, in->first.head, now);
-		r = f < r ? f : r;
-	}
+	int64_t r;
+	(void)pace_pick(in, now, &r);
 	if (in->retry_at > r)
 		r = in->retry_at;
 	in->ready = r;
@@ -238,7 +246,12 @@ int pace_inst_add(struct pace_inst *in, struct pace_msg *m)
 
 struct pace_lane *pace_pick(struct pace_inst *in, int64_t now, int64_t *ready)
 {
-	struct pace_lane *lane = NULL;
+	struct pace_lane *lane = typing_lane(in);
+	if (lane) {
+		int64_t r = pace_head_ready(in, &in->st, lane->head, now);
+		*ready = r > in->typing_until ? r : in->typing_until;
+		return lane;
+	}
 	int64_t best = INT64_MAX;
 	struct pace_lane *ls[2] = { &in->known, &in->first };
 	for (int k = 0; k < 2; k++) {

@@ -39,6 +39,8 @@ struct pace_inst {
 	size_t hi; /* heap index + 1; 0: not in the heap */
 	uint64_t served;
 	int64_t retry_at; /* no session: try again then */
+	/* the held text whose "composing" shows now leaves at typing_until */
+	int64_t typing_seq, typing_until;
 };
 
 struct pace_heap {

@@ -91,8 +91,25 @@ json_t *wamd_quoted_of(struct wamd_tenant *t, json_t *body, const char *jid, str
 	return hold;
 }
 
+/* A send the limits hold back: payload (what the route's send function
+ * needs, see wamd_pace_enqueue) stored; *id_out the id it will leave with. */
+static int pace_hold(struct wamd_tenant *t, const char *jid, bool first, json_t *payload,
+		     const struct wamd_send_extra *x, char **id_out)
+{
+	if (!payload)
+		return WA_ENOMEM;
+	wamd_pace_quoted(payload, x);
+	char id[32];
+	int rc = wamd_pace_enqueue(t, jid, first, payload, id);
+	json_decref(payload);
+	if (rc == 0 && !(*id_out = strdup(id)))
+		rc = WA_ENOMEM;
+	return rc;
+}
+
+/* paced: 0 a reaction (never held), 1 left now, 2 held back */
 static void sent(struct wamd_conn *c, struct wamd_tenant *t, int rc, char *id, const char *jid,
-		 json_t *message, const char *type)
+		 json_t *message, const char *type, int paced, bool first)
 {
 	if (rc != 0 || !id) {
 		free(id);
@@ -100,9 +117,10 @@ static void sent(struct wamd_conn *c, struct wamd_tenant *t, int rc, char *id, c
 		wamd_reply_error(c, 400, json_pack("[s]", wa_strerror(rc ? rc : WA_ENOMEM)));
 		return;
 	}
-	wamd_lat_accepted(t, id, c->t_dispatch_ns);
-	if (strcmp(type, "reactionMessage") != 0)
-		wamd_pace_count(t, jid); /* before the record: it decides "first contact" */
+	if (paced != 2)
+		wamd_lat_accepted(t, id, c->t_dispatch_ns);
+	if (paced == 1)
+		wamd_pace_sent_now(t, jid, first); /* before the record: it decides "first contact" */
 	json_t *rec = wamd_sent_record_msg(t, jid, id, message, type, wamd_now_ms() / 1000);
 	free(id);
 	wamd_emit(t, "SEND_MESSAGE", json_deep_copy(rec));
@@ -131,12 +149,17 @@ void wamd_h_send_location(struct wamd_conn *c, struct wamd_tenant *t, json_t *bo
 	struct wamd_send_extra x = { 0 };
 	json_t *qhold = wamd_quoted_of(t, body, jid, &x);
 	char *id = NULL;
-	int rc = wamd_tenant_send_location(t, jid, lat, lon, name, address, &x, &id);
+	bool first = false, now = wamd_pace_admit(t, jid, &first);
+	int rc = now ? wamd_tenant_send_location(t, jid, lat, lon, name, address, &x, &id)
+		     : pace_hold(t, jid, first,
+				 json_pack("{s:s, s:f, s:f, s:s, s:s}", "kind", "location", "latitude", lat, "longitude",
+					   lon, "name", name, "address", address),
+				 &x, &id);
 	json_decref(qhold);
 	sent(c, t, rc, id, jid,
 	     json_pack("{s:{s:f, s:f, s:s, s:s}}", "locationMessage", "degreesLatitude", lat, "degreesLongitude", lon,
 		       "name", name, "address", address),
-	     "locationMessage");
+	     "locationMessage", now ? 1 : 2, first);
 }
 
 /* Evolution's vCard 3.0 for one contact entry. */
@@ -215,8 +238,20 @@ void wamd_h_send_contact(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 	struct wamd_send_extra x = { 0 };
 	json_t *qhold = wamd_quoted_of(t, body, jid, &x);
 	char *id = NULL;
-	if (rc == 0)
+	bool first = false, now = wamd_pace_admit(t, jid, &first);
+	if (rc == 0 && now) {
 		rc = wamd_tenant_send_contacts(t, jid, list_name, names, (const char *const *)vcards, n, &x, &id);
+	} else if (rc == 0) {
+		json_t *nm = json_array(), *vc = json_array();
+		for (size_t i = 0; i < n; i++) {
+			json_array_append_new(nm, json_string(names[i]));
+			json_array_append_new(vc, json_string(vcards[i]));
+		}
+		rc = pace_hold(t, jid, first,
+			       json_pack("{s:s, s:s, s:o, s:o}", "kind", "contacts", "listName", list_name, "names", nm,
+					 "vcards", vc),
+			       &x, &id);
+	}
 	json_decref(qhold);
 	json_t *msg = n == 1 ? json_pack("{s:O}", "contactMessage", json_array_get(cards, 0))
 			     : json_pack("{s:{s:s, s:O}}", "contactsArrayMessage", "displayName", list_name, "contacts",
@@ -224,7 +259,7 @@ void wamd_h_send_contact(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 	json_decref(cards);
 	for (size_t i = 0; i < n; i++)
 		free(vcards[i]);
-	sent(c, t, rc, id, jid, msg, n == 1 ? "contactMessage" : "contactsArrayMessage");
+	sent(c, t, rc, id, jid, msg, n == 1 ? "contactMessage" : "contactsArrayMessage", now ? 1 : 2, first);
 }
 
 #define MAX_POLL_VALUES 10
@@ -266,17 +301,29 @@ void wamd_h_send_poll(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	json_t *qhold = wamd_quoted_of(t, body, jid, &x);
 	char *id = NULL;
 	unsigned us = (unsigned)(sel > (json_int_t)n ? (json_int_t)n : sel);
-	int rc = wamd_tenant_send_poll(t, jid, name, opts, n, us, secret, &x, &id);
+	char *b64 = wamd_b64(secret, sizeof secret);
+	bool first = false, now = wamd_pace_admit(t, jid, &first);
+	int rc;
+	if (now) {
+		rc = wamd_tenant_send_poll(t, jid, name, opts, n, us, secret, &x, &id);
+	} else {
+		json_t *ol = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(ol, json_string(opts[i]));
+		rc = pace_hold(t, jid, first,
+			       json_pack("{s:s, s:s, s:o, s:i, s:s?}", "kind", "poll", "name", name, "options", ol,
+					 "selectable", (int)us, "secret", b64),
+			       &x, &id);
+	}
 	json_decref(qhold);
 	json_t *options = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(options, json_pack("{s:s}", "optionName", opts[i]));
-	char *b64 = wamd_b64(secret, sizeof secret);
 	const char *type = us == 1 ? "pollCreationMessageV3" : "pollCreationMessage";
 	json_t *msg = json_pack("{s:{s:s, s:o, s:i}, s:{s:s?}}", type, "name", name, "options", options,
 				"selectableOptionsCount", (int)us, "messageContextInfo", "messageSecret", b64);
 	free(b64);
-	sent(c, t, rc, id, jid, msg, type);
+	sent(c, t, rc, id, jid, msg, type, now ? 1 : 2, first);
 }
 
 /* One emoji (one grapheme of non-ASCII code points, joiners and selectors
@@ -326,7 +373,7 @@ void wamd_h_send_reaction(struct wamd_conn *c, struct wamd_tenant *t, json_t *bo
 	snprintf(ts, sizeof ts, "%lld", (long long)wamd_now_ms());
 	sent(c, t, rc, id, jid, json_pack("{s:{s:o, s:s, s:s}}", "reactionMessage", "key", k, "text", reaction,
 					  "senderTimestampMs", ts),
-	     "reactionMessage");
+	     "reactionMessage", 0, false);
 }
 
 /* Interactive formats WhatsApp no longer delivers to Baileys clients. */

@@ -13,9 +13,10 @@
 /* A text the pacing limits hold back: queued with what its send needs; the
  * answer already carries the id it will leave with. */
 static int pace_text(struct wamd_tenant *t, const char *jid, const char *text, const struct wamd_send_extra *x,
-		     bool first, char **id_out)
+		     bool first, json_int_t delay, char **id_out)
 {
-	json_t *p = json_pack("{s:s, s:s}", "kind", "text", "text", text);
+	/* delay: the floor of the "composing" time before it leaves */
+	json_t *p = json_pack("{s:s, s:s, s:I}", "kind", "text", "text", text, "delay", delay > 0 ? delay : 0);
 	if (!p)
 		return WA_ENOMEM;
 	if (x->n_mentions) {
@@ -24,10 +25,7 @@ static int pace_text(struct wamd_tenant *t, const char *jid, const char *text, c
 			json_array_append_new(m, json_string(x->mentions[i]));
 		json_object_set_new(p, "mentions", m);
 	}
-	if (x->quoted_id)
-		json_object_set_new(p, "quoted", json_pack("{s:s, s:s?, s:b, s:s?}", "id", x->quoted_id, "jid",
-							   x->quoted_jid, "fromMe", x->quoted_from_me, "text",
-							   x->quoted_text));
+	wamd_pace_quoted(p, x);
 	/* the caller's link preview travels with the held message */
 	if (x->preview_url || x->preview_title) {
 		char *tb = x->preview_thumb_len ? wa_b64_encode(x->preview_thumb, x->preview_thumb_len) : NULL;
@@ -124,7 +122,8 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	char *id = NULL;
 	bool first = false;
 	bool now = wamd_pace_admit(t, jid, &first);
-	int rc = now ? wamd_tenant_send_text_to(t, jid, text, &x, &id) : pace_text(t, jid, text, &x, first, &id);
+	int rc = now ? wamd_tenant_send_text_to(t, jid, text, &x, &id) : pace_text(t, jid, text, &x, first,
+									json_integer_value(json_object_get(body, "delay")), &id);
 	free(thumb);
 	json_decref(qhold);
 	free(mp);

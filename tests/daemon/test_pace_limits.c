@@ -350,6 +350,53 @@ static void test_store(void)
 	rmdir(dir);
 }
 
+/* "composing" before a held text: its length within the bounds, the
+ * request's delay a floor, none when off; the text being typed leaves
+ * next, at the end of its typing, whatever the other lane holds */
+static void test_typing(void)
+{
+	struct pace_cfg c;
+	pace_cfg_defaults(&c);
+	CHECK(c.typing && c.available);
+	CHECK_EQ_INT(pace_typing_ms(&c, 3, 0), 1000);     /* short: the minimum */
+	CHECK_EQ_INT(pace_typing_ms(&c, 100, 0), 5000);   /* 50 ms a character */
+	CHECK_EQ_INT(pace_typing_ms(&c, 10000, 0), 8000); /* long: the maximum */
+	CHECK_EQ_INT(pace_typing_ms(&c, 100, 12000), 12000);
+	char err[160];
+	json_t *in = json_pack("{s:b, s:i}", "typing", 0, "typingMaxMs", 2000);
+	CHECK_EQ_INT(pace_cfg_apply(&c, in, err, sizeof err), 0);
+	json_decref(in);
+	CHECK_EQ_INT(pace_typing_ms(&c, 100, 0), 0);
+	c.typing = true;
+	CHECK_EQ_INT(pace_typing_ms(&c, 100, 0), 2000);
+	in = json_pack("{s:i}", "typing", 1);
+	CHECK(pace_cfg_apply(&c, in, err, sizeof err) != 0);
+	json_decref(in);
+
+	struct pace_inst pi = { 0 };
+	pi.cfg.enabled = true;
+	CHECK_EQ_INT(pace_inst_add(&pi, msg(1, 100, true)), 0); /* first-contact lane */
+	CHECK_EQ_INT(pace_inst_add(&pi, msg(2, 7, false)), 0);  /* known lane */
+	pi.typing_seq = 2;
+	pi.typing_until = 5000;
+	int64_t r;
+	struct pace_lane *l = pace_pick(&pi, 1000, &r);
+	CHECK(l == &pi.known);
+	CHECK_EQ_INT(r, 5000);
+	struct pace_heap h = { 0 };
+	CHECK_EQ_INT(pace_inst_update(&h, &pi, 1000), 0);
+	CHECK_EQ_INT(pi.ready, 5000);
+	free(pace_take(&pi, &pi.known));
+	l = pace_pick(&pi, 1000, &r); /* it left: no longer typing */
+	CHECK(l == &pi.first);
+	CHECK_EQ_INT(r, 1000);
+	CHECK_EQ_INT(pi.typing_seq, 0);
+	pace_heap_remove(&h, &pi);
+	free(h.v);
+	pace_inst_clear(&pi);
+	pace_state_free(&pi.st);
+}
+
 int main(void)
 {
 	test_store();
@@ -361,5 +408,6 @@ int main(void)
 	test_aimd();
 	test_first_and_gap();
 	test_cfg_json();
+	test_typing();
 	return check_exit("pace_limits");
 }

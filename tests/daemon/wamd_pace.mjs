@@ -14,13 +14,16 @@
 //   A second instance (5/min) sends while the first holds a big queue:
 //   its messages leave within its own limits, unaffected by the other.
 //   wasim's ack_error fault (429) slows the instance down (AIMD, an event),
-//   three in ten minutes pause it, and it recovers. On the real clock, the
-//   scheduler's own timer releases sends at their gap.
+//   three in ten minutes pause it, and it recovers. A held sendLocation,
+//   sendContact and sendPoll leave at their times through the routes' own sends, with the
+//   ids their answers gave, and a Baileys peer gets them; a held text first
+//   shows "composing" to the peer for its length, then leaves. On the real
+//   clock, the scheduler's own timer releases sends at their gap.
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
-import { startWasim, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 
 watchdog(280);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -45,6 +48,23 @@ for (const p of [W1, W2, ...Array.from({ length: R }, (_, k) => rcpt(k))]) {
   const r = await sim.api('POST', '/_sim/accounts', { phone: p });
   check(r.status === 201, `wasim account ${p}`);
 }
+
+// a Baileys peer: it sees what a held send becomes, and the chat states before it
+const PEER = '15550019000';
+const PEER_JID = `${PEER}@s.whatsapp.net`;
+const peer = await pairByQr(sim, PEER, 'peer');
+const peerMsgs = [];
+const peerPres = [];
+peer.sock.ev.on('messages.upsert', ({ messages }) => { for (const m of messages) peerMsgs.push({ at: Date.now(), m }); });
+peer.sock.ev.on('presence.update', (p) => peerPres.push({ at: Date.now(), p }));
+const peerGot = async (id) => {
+  for (let i = 0; i < 400; i++) {
+    const x = peerMsgs.find((e) => e.m.key.id === id);
+    if (x) return x;
+    await sleep(25);
+  }
+  return null;
+};
 
 const data = tmpDir('wamd-pace-');
 const port = await freePort();
@@ -166,13 +186,14 @@ try {
   // defaults first: a fresh instance paces with the safe ones
   let r = await api('GET', '/wamd/pace/p1');
   check(r.status === 200 && r.json.enabled === true && r.json.perMinute === 8 && r.json.firstContactPerDay === 20 &&
-    r.json.warmupStart === 50 && r.json.warmupFrom === T0, `p1: default pacing (${JSON.stringify(r.json)})`);
+    r.json.warmupStart === 50 && r.json.warmupFrom === T0 && r.json.typing === true && r.json.available === true &&
+    r.json.typingMsPerChar === 50 && r.json.typingMinMs === 1000 && r.json.typingMaxMs === 8000, `p1: default pacing (${JSON.stringify(r.json)})`);
   r = await api('POST', '/wamd/pace/p1', { perMinute: PER_MIN, perHour: 0, perDay: 0, firstContactPerDay: FIRST_PER_DAY,
-    warmupStep: 0, gapMs: 0, jitterMs: 0 });
-  check(r.status === 201 && r.json.perMinute === PER_MIN && r.json.gapMs === 0, `p1: pacing set (${r.status})`);
+    warmupStep: 0, gapMs: 0, jitterMs: 0, typing: false });
+  check(r.status === 201 && r.json.perMinute === PER_MIN && r.json.gapMs === 0 && r.json.typing === false, `p1: pacing set (${r.status})`);
   r = await api('POST', '/wamd/pace/p1', { perMinute: -3 });
   check(r.status === 400, `p1: a bad setting is refused (${r.status})`);
-  r = await api('POST', '/wamd/pace/p2', { perMinute: 5, perHour: 0, perDay: 0, warmupStep: 0, gapMs: 0, jitterMs: 0 });
+  r = await api('POST', '/wamd/pace/p2', { perMinute: 5, perHour: 0, perDay: 0, warmupStep: 0, gapMs: 0, jitterMs: 0, typing: false });
   check(r.status === 201, 'p2: pacing set');
 
   // ---- N messages to R new numbers, all at T0 ----
@@ -355,6 +376,70 @@ try {
   check(st.factor === 1, `p2: limits back to full after quiet minutes (${st.factor})`);
   check((await metrics()).throttled === 3, 'metrics: 3 throttled');
 
+  // ---- held location and poll, then a held text with "composing" first ----
+  r = await api('POST', '/wamd/pace/p2', { perMinute: 1, typing: true, typingMsPerChar: 50, typingMinMs: 1000, typingMaxMs: 8000 });
+  check(r.status === 201 && r.json.typing === true, `p2: 1/min, typing on (${r.status})`);
+  await advanceTo(vnow + 10 * MIN);
+  const tH = vnow;
+  r = await api('POST', '/message/sendText/p2', { number: PEER, text: 'first, at once' });
+  check(r.status === 201, 'p2: a text to the peer leaves at once');
+  const firstId = r.json.key.id;
+  const rLoc = await api('POST', '/message/sendLocation/p2', { number: PEER, latitude: -19.93, longitude: -43.93, name: 'Praça', address: 'BH' });
+  dumpOnFail(rLoc.status === 201 && rLoc.json.status === 'PENDING' && rLoc.json.messageType === 'locationMessage',
+    `p2: sendLocation held, 201 PENDING (${rLoc.status} ${JSON.stringify(rLoc.json).slice(0, 200)})`);
+  const rCard = await api('POST', '/message/sendContact/p2', { number: PEER, contact: [{ fullName: 'Ana Lima', phoneNumber: '5531988887777' }] });
+  check(rCard.status === 201 && rCard.json.status === 'PENDING' && rCard.json.messageType === 'contactMessage',
+    `p2: sendContact held (${rCard.status})`);
+  const rPoll = await api('POST', '/message/sendPoll/p2', { number: PEER, name: 'Lunch?', selectableCount: 1, values: ['Mon', 'Tue'] });
+  check(rPoll.status === 201 && rPoll.json.status === 'PENDING' && rPoll.json.messageType === 'pollCreationMessageV3',
+    `p2: sendPoll held (${rPoll.status})`);
+  const longText = `paced: ${'x'.repeat(93)}`;
+  check(longText.length === 100, 'the text has 100 characters');
+  const rTxt = await api('POST', '/message/sendText/p2', { number: PEER, text: longText });
+  check(rTxt.status === 201 && rTxt.json.status === 'PENDING', 'p2: the text is held');
+  q = (await api('GET', '/wamd/paceQueue/p2')).json;
+  const heldIds = [rLoc.json.key.id, rCard.json.key.id, rPoll.json.key.id, rTxt.json.key.id];
+  check(JSON.stringify(q.messages.map((x) => x.id)) === JSON.stringify(heldIds) &&
+    JSON.stringify(q.messages.map((x) => x.expectedAtMs - tH)) === JSON.stringify([MIN, 2 * MIN, 3 * MIN, 4 * MIN + 5000]),
+    `p2: location, contact, poll, text at +1, +2, +3, +4 min (the text after 5 s of typing) (${JSON.stringify(q.messages.map((x) => [x.id, x.expectedAtMs - tH]))})`);
+  dumpOnFail(!!await peerGot(firstId), 'the peer got the straight text');
+  check(!peerMsgs.some((e) => heldIds.includes(e.m.key.id)), 'nothing held reached the peer early');
+  let relH = await advanceTo(tH + MIN);
+  check(relH.length === 1 && relH[0].id === rLoc.json.key.id && relH[0].atMs === tH + MIN, `the location left at +1 min (${JSON.stringify(relH)})`);
+  const gotLoc = await peerGot(rLoc.json.key.id);
+  const lm = gotLoc?.m.message?.locationMessage;
+  dumpOnFail(lm && lm.degreesLatitude === -19.93 && lm.degreesLongitude === -43.93 && lm.name === 'Praça' && lm.address === 'BH',
+    `the peer got the held location with its answered id (${JSON.stringify(gotLoc?.m.message)})`);
+  relH = await advanceTo(tH + 2 * MIN);
+  check(relH.length === 1 && relH[0].id === rCard.json.key.id, 'the contact left at +2 min');
+  const gotCard = await peerGot(rCard.json.key.id);
+  const cm = gotCard?.m.message?.contactMessage;
+  dumpOnFail(cm && cm.displayName === 'Ana Lima' && cm.vcard === rCard.json.message.contactMessage.vcard,
+    `the peer got the held contact card (${JSON.stringify(gotCard?.m.message)?.slice(0, 300)})`);
+  relH = await advanceTo(tH + 3 * MIN);
+  check(relH.length === 1 && relH[0].id === rPoll.json.key.id, 'the poll left at +3 min');
+  const gotPoll = await peerGot(rPoll.json.key.id);
+  const pm = gotPoll?.m.message?.pollCreationMessageV3;
+  dumpOnFail(pm && pm.name === 'Lunch?' && pm.options.map((o) => o.optionName).join() === 'Mon,Tue' &&
+    Buffer.from(gotPoll.m.message.messageContextInfo.messageSecret).toString('base64') === rPoll.json.message.messageContextInfo.messageSecret,
+    `the peer got the held poll, with the messageSecret of the answer (${JSON.stringify(gotPoll?.m.message)?.slice(0, 300)})`);
+  const composing = () => peerPres.find((x) => x.p.id === `${W2}@s.whatsapp.net` && x.p.presences?.[`${W2}@s.whatsapp.net`]?.lastKnownPresence === 'composing');
+  check(!composing(), 'no composing before the text is due');
+  relH = await advanceTo(tH + 4 * MIN);
+  check(relH.length === 0, `at +4 min the text does not leave yet: composing shows (${JSON.stringify(relH)})`);
+  let comp = null;
+  for (let i = 0; i < 200 && !(comp = composing()); i++) await sleep(25);
+  dumpOnFail(comp, `the peer sees "composing" from p2 (${JSON.stringify(peerPres.map((x) => x.p))})`);
+  check((await advanceTo(tH + 4 * MIN + 4999)).length === 0, 'still typing at +4.999 s');
+  check(!peerMsgs.some((e) => e.m.key.id === rTxt.json.key.id), 'the text has not reached the peer while typing');
+  relH = await advanceTo(tH + 4 * MIN + 5000);
+  check(relH.length === 1 && relH[0].id === rTxt.json.key.id, 'the text left after its 5 s of typing');
+  const gotTxt = await peerGot(rTxt.json.key.id);
+  const txt = gotTxt?.m.message?.conversation ?? gotTxt?.m.message?.extendedTextMessage?.text;
+  check(txt === longText && comp.at <= gotTxt.at, `the peer got the text, after "composing" (${comp?.at} <= ${gotTxt?.at})`);
+  r = await api('POST', '/wamd/pace/p2', { typing: false });
+  check(r.status === 201 && r.json.typing === false, 'p2: typing off');
+
   // ---- the real clock: the scheduler's own timer releases on time ----
   wamd.kill('SIGTERM');
   let code = await new Promise((res) => wamd.once('exit', (c, sg) => res(c ?? sg)));
@@ -368,7 +453,7 @@ try {
   check(r.status === 201, 'p2: a 1.5 s gap');
   const base = await stanzasFrom(W2);
   const tSend = Date.now();
-  // a location is not held back yet, but it counts: the texts keep the gap after it
+  // a location no limit holds leaves at once, and counts: the texts keep the gap after it
   r = await api('POST', '/message/sendLocation/p2', { number: rcpt(1), latitude: -19.93, longitude: -43.93, name: 'x', address: 'y' });
   check(r.status === 201, `p2: sendLocation (${r.status})`);
   for (let i = 0; i < 3; i++) check((await api('POST', '/message/sendText/p2', { number: rcpt(1), text: `rt-${i}` })).status === 201, `p2: real-clock send ${i}`);
@@ -385,12 +470,14 @@ try {
   check(arrivals.length === 4 && arrivals[1] >= 1400 && arrivals[2] >= 2900 && arrivals[3] >= 4400 && arrivals[3] < 8000,
     `p2: the timer released them 1.5 s apart (arrivals at ${arrivals} ms)`);
   await checkRecordedAnswers(api, answers, check, ['GET /wamd/pace/{instance}', 'POST /wamd/pace/{instance}',
-    'GET /wamd/paceQueue/{instance}', 'POST /wamd/testClock', 'POST /message/sendText/{instance}']);
+    'GET /wamd/paceQueue/{instance}', 'POST /wamd/testClock', 'POST /message/sendText/{instance}',
+    'POST /message/sendLocation/{instance}', 'POST /message/sendContact/{instance}', 'POST /message/sendPoll/{instance}']);
   wamd.kill('SIGTERM');
   code = await new Promise((res) => wamd.once('exit', (c, sg) => res(c ?? sg)));
   if (code !== 0) process.stderr.write(wamdLog.slice(-5000));
   check(code === 0, `wamd exits cleanly on SIGTERM, nothing leaked (${code})`);
 } finally {
   try { wamd.kill('SIGTERM'); } catch { /* gone */ }
+  await peer.stop();
   await sim.stop();
 }
