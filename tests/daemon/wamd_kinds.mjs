@@ -6,7 +6,10 @@
 //     messageType) equals Baileys' own JSON of the message it sent, field by
 //     field.
 //   wamd -> Baileys: sendLocation (with a quote), sendContact (one, two),
-//     sendPoll (one choice, several),
+//     sendPoll (one choice, several), wamd/sendPollVote on the peer's poll
+//     (Baileys' decryptPollVote reads our choice; our tally counts us),
+//     the chat's disappearing timer on text, location, contact, poll and
+//     document sends,
 //     sendText with mentioned, sendReaction, chat/updateMessage and
 //     chat/deleteMessageForEveryone; Baileys' parsed message has the fields.
 //   sendList / sendButtons: Evolution's 400. A send to a number not on
