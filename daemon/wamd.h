@@ -390,6 +390,9 @@ int wamd_tenant_send_contacts(struct wamd_tenant *t, const char *to, const char 
 int wamd_tenant_send_poll(struct wamd_tenant *t, const char *to, const char *name, const char *const *options,
 			  size_t n, unsigned selectable, const uint8_t secret[32], const struct wamd_send_extra *x,
 			  char **id_out);
+/* a group's members as cached (mentionsEveryOne); *jids to free() */
+int wamd_tenant_group_members(struct wamd_tenant *t, const char *group, char (**jids)[WA_STORE_JID_MAX],
+			      size_t *n);
 /* our vote (option names; none withdraws it) on a stored poll of chat to */
 int wamd_tenant_send_poll_vote(struct wamd_tenant *t, const char *to, const char *poll_id,
 			       const char *const *options, size_t n, char **id_out);

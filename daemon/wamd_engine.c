@@ -394,6 +394,14 @@ int wamd_tenant_send_poll(struct wamd_tenant *t, const char *to, const char *nam
 	return wa_session_send_poll(t->sess, to, name, options, n, selectable, secret, &o, id_out);
 }
 
+int wamd_tenant_group_members(struct wamd_tenant *t, const char *group, char (**jids)[WA_STORE_JID_MAX],
+			      size_t *n)
+{
+	if (!t->sess)
+		return WA_ESTATE;
+	return wa_group_cached_members(t->sess, group, jids, n);
+}
+
 int wamd_tenant_send_poll_vote(struct wamd_tenant *t, const char *to, const char *poll_id,
 			       const char *const *options, size_t n, char **id_out)
 {

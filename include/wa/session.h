@@ -671,6 +671,11 @@ int wa_group_create(wa_session *s, const char *subject, const char *const *parti
 		    wa_group_fn done, void *user) WA_MUST_CHECK;
 /* Metadata of one group, asked from the server (and cached). */
 int wa_group_metadata(wa_session *s, const char *group, wa_group_fn done, void *user) WA_MUST_CHECK;
+/* The members of a group as last cached (no server round trip): n user
+ * JIDs (the phone-number JID when known, else the LID) in *jids, to free().
+ * WA_ENOTFOUND when the group is not cached. */
+int wa_group_cached_members(wa_session *s, const char *group, char (**jids)[WA_STORE_JID_MAX],
+			    size_t *n) WA_MUST_CHECK;
 /* Every group we are in. */
 int wa_group_participating(wa_session *s, wa_group_fn done, void *user) WA_MUST_CHECK;
 typedef struct wa_group_change {
