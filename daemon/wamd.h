@@ -390,6 +390,12 @@ int wamd_tenant_send_contacts(struct wamd_tenant *t, const char *to, const char 
 int wamd_tenant_send_poll(struct wamd_tenant *t, const char *to, const char *name, const char *const *options,
 			  size_t n, unsigned selectable, const uint8_t secret[32], const struct wamd_send_extra *x,
 			  char **id_out);
+/* a group's members as cached (mentionsEveryOne); *jids to free() */
+int wamd_tenant_group_members(struct wamd_tenant *t, const char *group, char (**jids)[WA_STORE_JID_MAX],
+			      size_t *n);
+/* our vote (option names; none withdraws it) on a stored poll of chat to */
+int wamd_tenant_send_poll_vote(struct wamd_tenant *t, const char *to, const char *poll_id,
+			       const char *const *options, size_t n, char **id_out);
 /* An action on an existing message (chat, from_me, id, participant): a
  * reaction (arg = emoji), an edit (arg = the new text), a revoke. */
 enum wamd_action { WAMD_ACT_REACT = 1, WAMD_ACT_EDIT, WAMD_ACT_REVOKE };

@@ -359,6 +359,7 @@ int wamd_tenant_send_location(struct wamd_tenant *t, const char *to, double lat,
 		return WA_ESTATE;
 	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
 	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
+	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	return wa_session_send_location(t->sess, to, lat, lon, name, address, &o, id_out);
 }
 
@@ -375,6 +376,7 @@ int wamd_tenant_send_contacts(struct wamd_tenant *t, const char *to, const char 
 		cards[i] = (wa_vcard){ .display_name = names[i], .vcard = vcards[i] };
 	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
 	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
+	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	int rc = wa_session_send_contacts(t->sess, to, list_name, cards, n, &o, id_out);
 	free(cards);
 	return rc;
@@ -388,7 +390,24 @@ int wamd_tenant_send_poll(struct wamd_tenant *t, const char *to, const char *nam
 		return WA_ESTATE;
 	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
 	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
+	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	return wa_session_send_poll(t->sess, to, name, options, n, selectable, secret, &o, id_out);
+}
+
+int wamd_tenant_group_members(struct wamd_tenant *t, const char *group, char (**jids)[WA_STORE_JID_MAX],
+			      size_t *n)
+{
+	if (!t->sess)
+		return WA_ESTATE;
+	return wa_group_cached_members(t->sess, group, jids, n);
+}
+
+int wamd_tenant_send_poll_vote(struct wamd_tenant *t, const char *to, const char *poll_id,
+			       const char *const *options, size_t n, char **id_out)
+{
+	if (!t->sess)
+		return WA_ESTATE;
+	return wa_session_send_poll_vote(t->sess, to, poll_id, options, n, id_out);
 }
 
 int wamd_tenant_send_action(struct wamd_tenant *t, enum wamd_action act, const char *chat, bool from_me,
@@ -412,7 +431,9 @@ int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media
 {
 	if (!t->sess)
 		return WA_ESTATE;
-	return wa_session_send_media(t->sess, to, m, NULL, id_out);
+	wa_send_opts o = { 0 };
+	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
+	return wa_session_send_media(t->sess, to, m, &o, id_out);
 }
 
 struct dl_wait {

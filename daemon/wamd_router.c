@@ -66,6 +66,7 @@ static const struct route routes[] = {
 	{ M_POST, "/chat/fetchProfilePictureUrl", true, WAMD_SCOPE_READ, wamd_h_fetch_profile_picture },
 	{ M_GET, "/label/findLabels", true, WAMD_SCOPE_READ, wamd_h_find_labels },
 	{ M_POST, "/label/handleLabel", true, WAMD_SCOPE_WRITE, wamd_h_handle_label },
+	{ M_POST, "/wamd/sendPollVote", true, WAMD_SCOPE_WRITE, wamd_h_send_poll_vote },
 	{ M_POST, "/wamd/chatModify", true, WAMD_SCOPE_WRITE, wamd_h_chat_modify },
 	{ M_POST, "/group/create", true, WAMD_SCOPE_WRITE, wamd_h_group_create },
 	{ M_GET, "/group/findGroupInfos", true, WAMD_SCOPE_READ, wamd_h_group_find },

@@ -116,6 +116,7 @@ json_t *wamd_quoted_of(struct wamd_tenant *t, json_t *body, const char *jid, str
 void wamd_h_send_location(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_send_contact(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_send_poll(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_send_poll_vote(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_send_reaction(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_send_unavailable(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_update_message(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);

@@ -326,6 +326,54 @@ void wamd_h_send_poll(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	sent(c, t, rc, id, jid, msg, type, now ? 1 : 2, first);
 }
 
+/* wamd's own: our vote on a stored poll (Evolution has no route for it).
+ * libwa encrypts it with the poll's secret; our tally takes it at once, as
+ * a received vote would (MESSAGES_UPDATE with pollUpdates). */
+void wamd_h_send_poll_vote(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	const char *pid = jstr(body, "pollMessageId");
+	json_t *sel = json_object_get(body, "selectedOptions");
+	if (!pid || !json_is_array(sel)) {
+		required(c, !pid ? "pollMessageId" : "selectedOptions");
+		return;
+	}
+	size_t n = json_array_size(sel);
+	const char *opts[MAX_POLL_VALUES];
+	if (n > MAX_POLL_VALUES) {
+		bad_request(c, "selectedOptions has too many items");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!(opts[i] = json_string_value(json_array_get(sel, i)))) {
+			bad_request(c, "selectedOptions must be strings");
+			return;
+		}
+	char jid[WA_STORE_JID_MAX], me[WA_STORE_JID_MAX];
+	if (!number_of(c, t, body, jid))
+		return;
+	char *id = NULL;
+	int rc = wamd_tenant_send_poll_vote(t, jid, pid, opts, n, &id);
+	if (rc != 0 || !id) {
+		free(id);
+		wamd_reply_error(c, rc == WA_ENOTFOUND ? 404 : 400,
+				 json_pack("[s]", rc == WA_ENOTFOUND ? "Poll not found" : wa_strerror(rc ? rc : WA_ENOMEM)));
+		return;
+	}
+	json_t *vote = json_pack("{s:{s:s, s:s, s:b, s:O}}", "wamdPollVote", "pollId", pid, "voter",
+				 t->own_jid && wamd_normalize_number(t->own_jid, me, sizeof me) == 0 ? me : "",
+				 "pollFromMe", 1, "selectedOptions", sel);
+	wa_msg_key k = { .remote_jid = jid, .id = id };
+	if (!wamd_on_poll_vote(t, &k, vote)) {
+		json_object_set_new(json_object_get(vote, "wamdPollVote"), "pollFromMe", json_false());
+		(void)wamd_on_poll_vote(t, &k, vote);
+	}
+	json_decref(vote);
+	wamd_reply_json(c, 201, json_pack("{s:{s:s, s:b, s:s}, s:s, s:s, s:O}", "key", "remoteJid", jid, "fromMe", 1,
+					  "id", id, "messageType", "pollUpdateMessage", "pollMessageId", pid,
+					  "selectedOptions", sel));
+	free(id);
+}
+
 /* One emoji (one grapheme of non-ASCII code points, joiners and selectors
  * included), or "" to remove a reaction. */
 static bool reaction_ok(const char *r)

@@ -421,9 +421,10 @@ typedef struct wa_send_opts {
 	const char *quoted_text;     /* text of the quoted message (for the preview) */
 	const char *const *mentions; /* JIDs, n_mentions of them */
 	size_t n_mentions;
-	/* text: the chat's disappearing-messages timer in seconds (0: off) and
-	 * when it was set (unix seconds, 0: unknown), carried in contextInfo
-	 * (expiration, ephemeralSettingTimestamp) as clients send it */
+	/* text, media, location, contacts, polls: the chat's disappearing timer
+	 * in seconds (0: off) and when it was set (unix seconds, 0: unknown),
+	 * carried in contextInfo (expiration, ephemeralSettingTimestamp) as
+	 * clients send it */
 	uint32_t expiration;
 	int64_t ephemeral_setting_ts;
 	/* text: a link preview as the caller built it (nothing is fetched):
@@ -487,6 +488,13 @@ int wa_session_send_revoke(wa_session *s, const wa_msg_key *target, char **id_ou
 int wa_session_send_poll(wa_session *s, const char *to, const char *name, const char *const *options,
 			 size_t n, unsigned selectable, const uint8_t *secret, const wa_send_opts *opts,
 			 char **id_out) WA_MUST_CHECK;
+/* Votes on a stored poll of chat `to` (ours or received): options are the
+ * chosen option names (none: withdraw the vote), each an option of the
+ * poll, at most its selectable count. Encrypted with the poll's
+ * messageSecret as WhatsApp does; WA_ENOTFOUND when the poll is not
+ * stored, WA_EINVAL for an option it does not have. */
+int wa_session_send_poll_vote(wa_session *s, const char *to, const char *poll_id, const char *const *options,
+			      size_t n, char **id_out) WA_MUST_CHECK;
 /* Sends read receipts for these messages. */
 int wa_session_mark_read(wa_session *s, const wa_msg_key *keys, size_t n) WA_MUST_CHECK;
 /* ---- app state: our own chat settings (messaging.md §9) ----
@@ -663,6 +671,11 @@ int wa_group_create(wa_session *s, const char *subject, const char *const *parti
 		    wa_group_fn done, void *user) WA_MUST_CHECK;
 /* Metadata of one group, asked from the server (and cached). */
 int wa_group_metadata(wa_session *s, const char *group, wa_group_fn done, void *user) WA_MUST_CHECK;
+/* The members of a group as last cached (no server round trip): n user
+ * JIDs (the phone-number JID when known, else the LID) in *jids, to free().
+ * WA_ENOTFOUND when the group is not cached. */
+int wa_group_cached_members(wa_session *s, const char *group, char (**jids)[WA_STORE_JID_MAX],
+			    size_t *n) WA_MUST_CHECK;
 /* Every group we are in. */
 int wa_group_participating(wa_session *s, wa_group_fn done, void *user) WA_MUST_CHECK;
 typedef struct wa_group_change {

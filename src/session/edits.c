@@ -97,11 +97,19 @@ int wa_msg_build_protocol(const wa_msg_content *c, uint8_t **out, size_t *out_le
 
 /* ---- locations and contact cards ---- */
 
-/* contextInfo of a reply (the same fields as a text reply's) */
-static Wa__ContextInfo *quote_ctx(const wa_msg_quote *q, Wa__ContextInfo *ci, Wa__Message *quoted)
+/* contextInfo of a reply (the same fields as a text reply's) and of the
+ * chat's disappearing timer; NULL when neither */
+static Wa__ContextInfo *quote_ctx(const wa_msg_content *c, Wa__ContextInfo *ci, Wa__Message *quoted)
 {
+	const wa_msg_quote *q = c->quote;
+	if (c->expiration) {
+		ci->has_expiration = 1;
+		ci->expiration = c->expiration;
+		ci->has_ephemeral_setting_timestamp = c->ephemeral_ts > 0;
+		ci->ephemeral_setting_timestamp = c->ephemeral_ts;
+	}
 	if (!q)
-		return NULL;
+		return c->expiration ? ci : NULL;
 	ci->stanza_id = unconst(q->id);
 	ci->participant = unconst(q->participant);
 	quoted->conversation = unconst(q->text ? q->text : "");
@@ -128,7 +136,7 @@ int wa_msg_build_location(const wa_msg_content *c, uint8_t **out, size_t *out_le
 	l.degrees_longitude = c->lon;
 	l.name = unconst(c->name);
 	l.address = unconst(c->address);
-	l.context_info = quote_ctx(c->quote, &ci, &quoted);
+	l.context_info = quote_ctx(c, &ci, &quoted);
 	msg.location_message = &l;
 	return pack(&msg.base, out, out_len);
 }
@@ -153,13 +161,13 @@ int wa_msg_build_contacts(const wa_msg_content *c, uint8_t **out, size_t *out_le
 	}
 	Wa__Message__ContactsArrayMessage arr = WA__MESSAGE__CONTACTS_ARRAY_MESSAGE__INIT;
 	if (c->n_cards == 1) {
-		cards[0].context_info = quote_ctx(c->quote, &ci, &quoted);
+		cards[0].context_info = quote_ctx(c, &ci, &quoted);
 		msg.contact_message = &cards[0];
 	} else {
 		arr.display_name = unconst(c->display_name);
 		arr.n_contacts = c->n_cards;
 		arr.contacts = ptrs;
-		arr.context_info = quote_ctx(c->quote, &ci, &quoted);
+		arr.context_info = quote_ctx(c, &ci, &quoted);
 		msg.contacts_array_message = &arr;
 	}
 	return pack(&msg.base, out, out_len);
@@ -195,7 +203,7 @@ int wa_msg_build_poll(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 	p.options = ptrs;
 	p.has_selectable_options_count = 1;
 	p.selectable_options_count = c->selectable;
-	p.context_info = quote_ctx(c->quote, &ci, &quoted);
+	p.context_info = quote_ctx(c, &ci, &quoted);
 	if (c->selectable == 1)
 		msg.poll_creation_message_v3 = &p;
 	else
@@ -238,6 +246,10 @@ static int send_kind(wa_session *s, const char *to, enum wa_msg_kind_id kind, wa
 	wa_msg_quote q;
 	char qpart[WA_STORE_JID_MAX];
 	c->quote = opts_quote(s, opts, &q, qpart);
+	if (kind != WA_KIND_PROTOCOL && opts) {
+		c->expiration = opts->expiration;
+		c->ephemeral_ts = opts->ephemeral_setting_ts;
+	}
 	if (kind == WA_KIND_PROTOCOL)
 		c->target_chat = chat;
 	uint8_t *msg = NULL;

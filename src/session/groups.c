@@ -406,6 +406,34 @@ int wa_group_cached(wa_session *s, const char *group, wa_gmeta **out)
 	return rc;
 }
 
+int wa_group_cached_members(wa_session *s, const char *group, char (**jids)[WA_STORE_JID_MAX], size_t *n)
+{
+	char g[WA_STORE_JID_MAX];
+	if (!s || !jids || !n || !group || !wa_group_jid_norm(group, g))
+		return WA_EINVAL;
+	*jids = NULL;
+	*n = 0;
+	wa_gmeta *m = NULL;
+	int rc = wa_group_cached(s, g, &m);
+	if (rc != 0)
+		return rc;
+	char (*out)[WA_STORE_JID_MAX] = calloc(m->n ? m->n : 1, sizeof *out);
+	if (!out) {
+		wa_gmeta_free(m);
+		return WA_ENOMEM;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		const char *j = m->p[i].jid[0] ? m->p[i].jid : m->p[i].lid; /* the PN when known */
+		if (j[0])
+			snprintf(out[k++], sizeof *out, "%s", j);
+	}
+	wa_gmeta_free(m);
+	*jids = out;
+	*n = k;
+	return 0;
+}
+
 int wa_group_cache_put(wa_session *s, const wa_node *group)
 {
 	wa_gmeta *g = NULL;

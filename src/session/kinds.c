@@ -212,6 +212,19 @@ static bool media_ok(const wa_msg_media *md)
 	       md->waveform_len <= 256;
 }
 
+/* the chat's disappearing timer on a media message (contextInfo, as on a
+ * text); NULL when the chat has none */
+static Wa__ContextInfo *eph_ctx(const wa_msg_content *c, Wa__ContextInfo *ci)
+{
+	if (!c->expiration)
+		return NULL;
+	ci->has_expiration = 1;
+	ci->expiration = c->expiration;
+	ci->has_ephemeral_setting_timestamp = c->ephemeral_ts > 0;
+	ci->ephemeral_setting_timestamp = c->ephemeral_ts;
+	return ci;
+}
+
 #define THUMB(x, md)                                                                  \
 	do {                                                                          \
 		(x).has_jpeg_thumbnail = (md)->thumbnail && (md)->thumbnail_len;      \
@@ -226,7 +239,9 @@ static int build_image(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 		return WA_EINVAL;
 	Wa__Message msg = WA__MESSAGE__INIT;
 	Wa__Message__ImageMessage x = WA__MESSAGE__IMAGE_MESSAGE__INIT;
+	Wa__ContextInfo ci = WA__CONTEXT_INFO__INIT;
 	MEDIA_CORE(x, md);
+	x.context_info = eph_ctx(c, &ci);
 	x.caption = unconst(md->caption);
 	x.has_width = md->width != 0;
 	x.width = md->width;
@@ -244,7 +259,9 @@ static int build_video(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 		return WA_EINVAL;
 	Wa__Message msg = WA__MESSAGE__INIT;
 	Wa__Message__VideoMessage x = WA__MESSAGE__VIDEO_MESSAGE__INIT;
+	Wa__ContextInfo ci = WA__CONTEXT_INFO__INIT;
 	MEDIA_CORE(x, md);
+	x.context_info = eph_ctx(c, &ci);
 	x.caption = unconst(md->caption);
 	x.has_seconds = md->seconds != 0;
 	x.seconds = md->seconds;
@@ -265,7 +282,9 @@ static int build_audio(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 		return WA_EINVAL;
 	Wa__Message msg = WA__MESSAGE__INIT;
 	Wa__Message__AudioMessage x = WA__MESSAGE__AUDIO_MESSAGE__INIT;
+	Wa__ContextInfo ci = WA__CONTEXT_INFO__INIT;
 	MEDIA_CORE(x, md);
+	x.context_info = eph_ctx(c, &ci);
 	x.has_seconds = md->seconds != 0;
 	x.seconds = md->seconds;
 	x.has_ptt = 1;
@@ -284,7 +303,9 @@ static int build_document(const wa_msg_content *c, uint8_t **out, size_t *out_le
 		return WA_EINVAL;
 	Wa__Message msg = WA__MESSAGE__INIT;
 	Wa__Message__DocumentMessage x = WA__MESSAGE__DOCUMENT_MESSAGE__INIT;
+	Wa__ContextInfo ci = WA__CONTEXT_INFO__INIT;
 	MEDIA_CORE(x, md);
+	x.context_info = eph_ctx(c, &ci);
 	x.caption = unconst(md->caption);
 	x.file_name = unconst(md->file_name);
 	x.title = unconst(md->file_name);
@@ -302,7 +323,9 @@ static int build_sticker(const wa_msg_content *c, uint8_t **out, size_t *out_len
 		return WA_EINVAL;
 	Wa__Message msg = WA__MESSAGE__INIT;
 	Wa__Message__StickerMessage x = WA__MESSAGE__STICKER_MESSAGE__INIT;
+	Wa__ContextInfo ci = WA__CONTEXT_INFO__INIT;
 	MEDIA_CORE(x, md);
+	x.context_info = eph_ctx(c, &ci);
 	x.has_width = md->width != 0;
 	x.width = md->width;
 	x.has_height = md->height != 0;

@@ -66,7 +66,7 @@ typedef struct wa_msg_content {
 	const char *const *mentions;      /* extendedTextMessage only */
 	size_t n_mentions;
 	const uint8_t *secret;            /* messageContextInfo.messageSecret (WA_MSG_SECRET_LEN) or NULL */
-	uint32_t expiration;              /* extendedTextMessage: contextInfo.expiration (0: none) */
+	uint32_t expiration;              /* contextInfo.expiration, the chat's timer (0: none): text, media, location, contacts, polls */
 	int64_t ephemeral_ts;             /* and ephemeralSettingTimestamp (0: unknown) */
 	const wa_send_opts *preview;      /* extendedTextMessage: its link-preview fields, or NULL */
 	/* reactionMessage: the message reacted to, and the emoji ("" removes) */

@@ -238,7 +238,8 @@ int wa_session_send_media(wa_session *s, const char *to, const wa_media_send *ms
 		.waveform = ms->waveform, .waveform_len = ms->waveform_len, .animated = ms->animated,
 		.page_count = ms->page_count,
 	};
-	wa_msg_content c = {.media = &md};
+	wa_msg_content c = {.media = &md, .expiration = opts ? opts->expiration : 0,
+		.ephemeral_ts = opts ? opts->ephemeral_setting_ts : 0};
 	uint8_t *msg = NULL;
 	size_t len = 0;
 	rc = wa_msg_kind_build(kind_row[ms->kind], &c, &msg, &len);

@@ -450,6 +450,21 @@ int wa_session_send_poll(wa_session *s, const char *to, const char *name, const 
 	return fake_queue(s, to, id_out);
 }
 
+int wa_group_cached_members(wa_session *s, const char *group, char (**jids)[WA_STORE_JID_MAX], size_t *n)
+{
+	(void)s, (void)group;
+	*jids = NULL;
+	*n = 0;
+	return WA_ENOTFOUND;
+}
+
+int wa_session_send_poll_vote(wa_session *s, const char *to, const char *poll_id, const char *const *options,
+			      size_t n, char **id_out)
+{
+	(void)poll_id, (void)options, (void)n;
+	return fake_queue(s, to, id_out);
+}
+
 int wa_session_send_edit(wa_session *s, const wa_msg_key *target, const char *text, char **id_out)
 {
 	(void)text;

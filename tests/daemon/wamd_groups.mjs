@@ -2,7 +2,8 @@
 // unmodified Baileys clients on wasim. The group is created through wamd's
 // Evolution API; every member's texts decrypt at every other member both
 // ways (sender keys), group messages reach wamd as MESSAGES_UPSERT with
-// key.participant; subject / description / promote / demote done through
+// key.participant; sendText with mentionsEveryOne mentions every member;
+// subject / description / promote / demote done through
 // the API arrive as events at Baileys, and those done by Baileys arrive as
 // webhooks at wamd; a removed member cannot read what follows (our key was
 // replaced); a member added later reads our next message; bad input gets
@@ -59,7 +60,8 @@ for (const [k, n] of Object.entries(P)) {
     for (const m of messages) {
       if (m.key.fromMe || !m.key.remoteJid?.endsWith('@g.us')) continue;
       const text = m.message?.extendedTextMessage?.text ?? m.message?.conversation;
-      if (text !== undefined) cl[k].texts.push({ text, participant: m.key.participant, group: m.key.remoteJid });
+      if (text !== undefined) cl[k].texts.push({ text, participant: m.key.participant, group: m.key.remoteJid,
+        mentioned: m.message?.extendedTextMessage?.contextInfo?.mentionedJid ?? [] });
     }
     cl[k].poke();
   });
@@ -163,6 +165,17 @@ try {
       JSON.stringify([0, 1, 2].map((i) => `wamd ${i} ünï 🙂`)), `${k}: texts intact, participant ${cl[k].texts[0].participant}`);
     check(cl[k].texts.filter((t) => t.text.startsWith('wamd ')).every((t) => t.participant?.startsWith(W)), `${k}: key.participant is wamd`);
   }
+  // mentionsEveryOne: every member of the group (the cached metadata), us included
+  r = await api('POST', '/message/sendText/g1', { number: G, text: 'all of you', mentionsEveryOne: true });
+  dumpOnFail(r.status === 201, `sendText mentionsEveryOne 201 (${r.status} ${JSON.stringify(r.json)?.slice(0, 200)})`);
+  for (const k of ['b', 'c']) {
+    const t = await waitFor(() => cl[k].texts.find((x) => x.text === 'all of you'), 20000, `mentionsEveryOne at ${k}`);
+    check(t && JSON.stringify([...t.mentioned].sort()) === JSON.stringify([jid(W), jid(P.b), jid(P.c)].sort()),
+      `${k}: mentionedJid names every member (${JSON.stringify(t?.mentioned)})`);
+  }
+  r = await api('POST', '/message/sendText/g1', { number: G, text: 'none of you', mentionsEveryOne: false });
+  const none = r.status === 201 && await waitFor(() => cl.b.texts.find((x) => x.text === 'none of you'), 20000, 'plain group text');
+  check(none && none.mentioned.length === 0, `mentionsEveryOne false: no mentions (${JSON.stringify(none?.mentioned)})`);
   // the members answer once they have read ours, one after the other: a
   // Baileys client whose first pkmsg to a device crosses that device's
   // first pkmsg to it can lose the session (see tests/sim/e2e_chat.mjs)

@@ -6,7 +6,10 @@
 //     messageType) equals Baileys' own JSON of the message it sent, field by
 //     field.
 //   wamd -> Baileys: sendLocation (with a quote), sendContact (one, two),
-//     sendPoll (one choice, several),
+//     sendPoll (one choice, several), wamd/sendPollVote on the peer's poll
+//     (Baileys' decryptPollVote reads our choice; our tally counts us),
+//     the chat's disappearing timer on text, location, contact, poll and
+//     document sends,
 //     sendText with mentioned, sendReaction, chat/updateMessage and
 //     chat/deleteMessageForEveryone; Baileys' parsed message has the fields.
 //   sendList / sendButtons: Evolution's 400. A send to a number not on
@@ -65,7 +68,7 @@ const canon = (v) => (Array.isArray(v) ? v.map(canon)
 const textOf = (m) => m?.conversation ?? m?.extendedTextMessage?.text;
 const same = (a, b) => JSON.stringify(canon(a)) === JSON.stringify(canon(b));
 
-const sim = await startWasim(wasimExe);
+const sim = await startWasim(wasimExe, { tls: true }); // its HTTPS media host: a document send
 let r = await sim.api('POST', '/_sim/accounts', { phone: WAMD_PHONE });
 check(r.status === 201, 'wasim account for wamd');
 const peer = await pairByQr(sim, PEER_PHONE, 'peer');
@@ -77,7 +80,7 @@ peer.sock.ev.on('messages.update', (us) => { for (const u of us) peerUpdates.pus
 const data = tmpDir('wamd-kinds-');
 const port = await freePort();
 const wamdArgs = ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
-  '--wa-url', sim.url, '--wa-trust-root', sim.root, '--webhook-allow-loopback',
+  '--wa-url', sim.url, '--wa-trust-root', sim.root, '--wa-tls-insecure', 'true', '--webhook-allow-loopback',
   '--webhook-initial-delay-ms', '200', '--log-level', 'debug'];
 let wamdLog = '';
 const startWamd = () => {
@@ -219,6 +222,22 @@ try {
   const gci = egot.message?.extendedTextMessage?.contextInfo;
   check(gci?.expiration === 86400 && Number(gci?.ephemeralSettingTimestamp) === ephTs,
     `our text carries contextInfo.expiration and ephemeralSettingTimestamp (${JSON.stringify(egot.message)})`);
+  // and so do the other kinds: a location, a contact, a poll, a document
+  const ephSends = [
+    ['sendLocation', { latitude: 1.5, longitude: 2.5, name: 'here', address: 'there' }, 'locationMessage'],
+    ['sendContact', { contact: [{ fullName: 'Ana Lima', wuid: '5511977776666', phoneNumber: '+55 11 97777-6666' }] }, 'contactMessage'],
+    ['sendPoll', { name: 'eph poll', selectableCount: 1, values: ['x', 'y'] }, 'pollCreationMessageV3'],
+    ['sendMedia', { mediatype: 'document', mimetype: 'application/octet-stream', fileName: 'eph.bin',
+      media: Buffer.from('disappearing bytes').toString('base64') }, 'documentMessage'],
+  ];
+  for (const [route, body, field] of ephSends) {
+    ours = await api('POST', `/message/${route}/k1`, { number: PEER_PHONE, ...body });
+    egot = ours.status === 201 && await peerGot(ours.json.key.id);
+    dumpOnFail(egot, `${route} in the disappearing chat reached Baileys (${ours.status} ${JSON.stringify(ours.json)?.slice(0, 200)})`);
+    const eci = egot.message?.[field]?.contextInfo;
+    check(eci?.expiration === 86400 && Number(eci?.ephemeralSettingTimestamp) === ephTs,
+      `${route}: ${field}.contextInfo carries the timer (${JSON.stringify(egot.message)?.slice(0, 300)})`);
+  }
   sent = await peer.sock.sendMessage(WAMD_JID, { disappearingMessagesInChat: false });
   dumpOnFail(await eph(null), 'disappearing off: CHATS_UPDATE with ephemeralExpiration null');
   ours = await api('POST', '/message/sendText/k1', { number: PEER_PHONE, text: 'this one stays' });
@@ -232,6 +251,28 @@ try {
   await sameAsBaileys(sent, 'single-choice poll');
   sent = await peer.sock.sendMessage(WAMD_JID, { poll: { name: 'Which fruits?', values: ['apple', 'pear'], selectableCount: 0 } });
   await sameAsBaileys(sent, 'multiple-choice poll');
+  // wamd votes on the peer's poll (wamd's own route): Baileys decrypts the
+  // vote with its poll's secret, and our tally counts us
+  r = await api('POST', '/wamd/sendPollVote/k1', { number: PEER_PHONE, pollMessageId: sent.key.id, selectedOptions: ['pear', 'apple'] });
+  dumpOnFail(r.status === 201 && r.json.messageType === 'pollUpdateMessage', `sendPollVote 201 (${r.status} ${JSON.stringify(r.json)})`);
+  const vgot = await peerGot(r.json.key.id);
+  const vu = vgot?.message?.pollUpdateMessage;
+  check(vu?.pollCreationMessageKey?.id === sent.key.id, `Baileys gets a pollUpdateMessage for its poll (${JSON.stringify(vgot?.message)?.slice(0, 300)})`);
+  let theirs = null;
+  try {
+    theirs = B.decryptPollVote(vu.vote, { pollCreatorJid: PEER_JID, pollMsgId: sent.key.id,
+      pollEncKey: sent.message.messageContextInfo.messageSecret, voterJid: WAMD_JID });
+  } catch (e) { check(false, `Baileys' decryptPollVote fails: ${e.message}`); }
+  const sha = async (o) => (await import('node:crypto')).createHash('sha256').update(o).digest('hex');
+  const decoded = (theirs?.selectedOptions ?? []).map((h) => Buffer.from(h).toString('hex')).sort();
+  check(same(decoded, [await sha('apple'), await sha('pear')].sort()), `Baileys decrypts our vote to apple and pear (${decoded})`);
+  const ourTally = await waitFor(() => hooks.find((h) => h.event === 'messages.update' && h.data.keyId === sent.key.id && h.data.pollUpdates)?.data, 5000, 'our tally');
+  check(ourTally && same(ourTally.pollUpdates, [{ name: 'apple', voters: [WAMD_JID] }, { name: 'pear', voters: [WAMD_JID] }]),
+    `our vote counts in our tally (${JSON.stringify(ourTally?.pollUpdates)})`);
+  r = await api('POST', '/wamd/sendPollVote/k1', { number: PEER_PHONE, pollMessageId: sent.key.id, selectedOptions: ['plum'] });
+  check(r.status === 400, `a vote for an option the poll lacks is refused (${r.status})`);
+  r = await api('POST', '/wamd/sendPollVote/k1', { number: PEER_PHONE, pollMessageId: 'NOSUCHPOLL', selectedOptions: ['pear'] });
+  check(r.status === 404, `a vote on an unknown poll is 404 (${r.status})`);
 
   // a kind our schema does not declare: a generic event with the raw fields
   const ev = { eventMessage: { name: 'Launch party', description: 'rooftop', isCanceled: false } };

@@ -3,6 +3,7 @@
  * pipeline's questions (which row a Message is, what its stanza looks like,
  * its text, whether it reaches the embedder) answered from the table. */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,19 @@ static void lower_camel(const char *in, char *out, size_t cap)
 		up = false;
 	}
 	out[o] = '\0';
+}
+
+/* the message's JSON (as the pipeline renders it), for field checks */
+static const char *json_of(const uint8_t *b, size_t len)
+{
+	static char buf[8192];
+	wa_msg_view v;
+	buf[0] = 0;
+	if (wa_msg_view_parse(b, len, &v) == 0) {
+		snprintf(buf, sizeof buf, "%s", v.json ? v.json : "");
+		wa_msg_view_clear(&v);
+	}
+	return buf;
 }
 
 static void test_rows(void)
@@ -205,6 +219,10 @@ static void test_location_contacts(void)
 	CHECK(strstr(v.json, "\"degreesLatitude\":-19.5") && strstr(v.json, "\"degreesLongitude\":-43.25"));
 	wa_msg_view_clear(&v);
 	free(b);
+	l.expiration = 604800;
+	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_LOCATION, &l, &b, &len), 0);
+	CHECK(strstr(json_of(b, len), "\"contextInfo\":{\"expiration\":604800"));
+	free(b);
 	l.lat = 91;
 	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_LOCATION, &l, &b, &len), WA_EINVAL);
 	const char *names[2] = {"Ana", "Bia"}, *cards[2] = {"BEGIN:VCARD\nEND:VCARD", "BEGIN:VCARD\nEND:VCARD"};
@@ -213,6 +231,11 @@ static void test_location_contacts(void)
 	CHECK(wa_msg_kind_of(b, len) == &wa_msg_kinds[WA_KIND_CONTACT]);
 	free(b);
 	c.n_cards = 2;
+	c.expiration = 86400;
+	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_CONTACTS_ARRAY, &c, &b, &len), 0);
+	CHECK(strstr(json_of(b, len), "\"contextInfo\":{\"expiration\":86400"));
+	free(b);
+	c.expiration = 0;
 	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_CONTACTS_ARRAY, &c, &b, &len), 0);
 	CHECK_EQ_INT(wa_msg_view_parse(b, len, &v), 0);
 	CHECK_EQ_STR(v.message_type, "contactsArrayMessage");
@@ -321,7 +344,16 @@ static void test_build_media(void)
 		CHECK_EQ_INT(wa_msg_kind_build(rows[i], &c, &b, &len), 0);
 		CHECK(wa_msg_kind_of(b, len) == &wa_msg_kinds[rows[i]]);
 		CHECK(wa_msg_kinds[rows[i]].emit);
+		CHECK(!strstr(json_of(b, len), "\"expiration\""));
 		free(b);
+		/* in a disappearing chat each carries the timer in its contextInfo */
+		c.expiration = 86400;
+		c.ephemeral_ts = 1761212000;
+		CHECK_EQ_INT(wa_msg_kind_build(rows[i], &c, &b, &len), 0);
+		CHECK(strstr(json_of(b, len), "\"contextInfo\":{\"expiration\":86400,\"ephemeralSettingTimestamp\":\"1761212000\"}"));
+		free(b);
+		c.expiration = 0;
+		c.ephemeral_ts = 0;
 	}
 	md.media_key = NULL;
 	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_IMAGE, &c, &b, &len), WA_EINVAL);
