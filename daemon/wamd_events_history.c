@@ -44,6 +44,8 @@ static json_t *contacts_of(struct wamd_tenant *t, json_t *contacts)
 	return arr;
 }
 
+/* The records take the message bodies of msgs (no copies): the caller only
+ * counts msgs afterwards. */
 static json_t *messages_of(struct wamd_tenant *t, json_t *msgs)
 {
 	json_t *arr = json_array();
@@ -65,7 +67,7 @@ static json_t *messages_of(struct wamd_tenant *t, json_t *msgs)
 		};
 		const char *type = json_string_value(json_object_get(m, "messageType"));
 		json_t *rec = wamd_message_record(t, &key, json_string_value(json_object_get(m, "pushName")),
-			json_integer_value(json_object_get(m, "messageTimestamp")), type, json_deep_copy(body));
+			json_integer_value(json_object_get(m, "messageTimestamp")), type, json_incref(body));
 		if (rec)
 			json_array_append_new(arr, rec);
 	}

@@ -26,6 +26,7 @@
 #include "session/msg.h"
 #include "session/msgstate.h"
 #include "store/history.h"
+#include "util/buf.h"
 #include "util/log.h"
 
 #define MOD "history"
@@ -49,7 +50,12 @@ struct hjob {
 	unsigned chunk_order, progress;
 	bool in_tx;
 	bool committed;              /* a batch was committed this turn */
-	json_t *chats, *contacts, *msgs;
+	json_t *chats, *contacts;
+	/* the batch's message records as JSON text: each message's JSON from
+	 * wa_msg_view_parse goes in as it is, never parsed back into a tree
+	 * (that round trip was the largest cost of an import after SQLite) */
+	wa_writer msgs;
+	size_t n_msgs;
 	size_t batch_convs;
 };
 
@@ -83,7 +89,7 @@ static void job_free(struct hjob *j)
 		protobuf_c_message_free_unpacked(&j->n->base, NULL);
 	json_decref(j->chats);
 	json_decref(j->contacts);
-	json_decref(j->msgs);
+	wa_writer_clear(&j->msgs, false);
 	free(j->msg_id);
 	free(j->chat);
 	free(j);
@@ -93,10 +99,11 @@ static void batch_reset(struct hjob *j)
 {
 	json_decref(j->chats);
 	json_decref(j->contacts);
-	json_decref(j->msgs);
 	j->chats = json_array();
 	j->contacts = json_array();
-	j->msgs = json_array();
+	wa_writer_clear(&j->msgs, false);
+	wa_writer_init(&j->msgs, SIZE_MAX);
+	j->n_msgs = 0;
 	j->batch_convs = 0;
 }
 
@@ -122,16 +129,22 @@ static int flush(wa_session *s, struct hjob *j, bool last)
 	int rc = ensure_tx(s, j);
 	if (rc)
 		return rc;
-	if (!j->chats || !j->contacts || !j->msgs)
+	if (!j->chats || !j->contacts)
 		rc = WA_ENOMEM;
-	char *cj = rc ? NULL : dump(j->chats), *kj = rc ? NULL : dump(j->contacts), *mj = rc ? NULL : dump(j->msgs);
+	/* the array's brackets around the records, and its NUL */
+	if (rc == 0)
+		rc = j->n_msgs ? wa_wr_bytes(&j->msgs, "]", 2) : wa_wr_bytes(&j->msgs, "[]", 3);
+	if (rc)
+		rc = WA_ENOMEM;
+	char *cj = rc ? NULL : dump(j->chats), *kj = rc ? NULL : dump(j->contacts);
+	const char *mj = rc ? NULL : (const char *)j->msgs.p;
 	if (rc == 0 && (!cj || !kj || !mj))
 		rc = WA_ENOMEM;
 	if (rc == 0)
 		rc = last ? wa_store_hist_del(s->store, s->instance_id, j->msg_id)
 			  : wa_store_hist_progress(s->store, s->instance_id, j->msg_id,
 				  (int64_t)wa_hs_parser_convs(j->p));
-	if (rc == 0 && (json_array_size(j->chats) || json_array_size(j->contacts) || json_array_size(j->msgs) || last)) {
+	if (rc == 0 && (json_array_size(j->chats) || json_array_size(j->contacts) || j->n_msgs || last)) {
 		wa_event ev = {.type = WA_EV_HISTORY};
 		ev.u.history.sync_type = j->sync_type;
 		ev.u.history.sync_type_name =
@@ -144,13 +157,12 @@ static int flush(wa_session *s, struct hjob *j, bool last)
 		ev.u.history.messages_json = mj;
 		ev.u.history.n_chats = json_array_size(j->chats);
 		ev.u.history.n_contacts = json_array_size(j->contacts);
-		ev.u.history.n_messages = json_array_size(j->msgs);
+		ev.u.history.n_messages = j->n_msgs;
 		ev.u.history.last = last;
 		wa_session_emit(s, &ev);
 	}
 	free(cj);
 	free(kj);
-	free(mj);
 	j->in_tx = false;
 	j->committed = true;
 	if (rc == 0)
@@ -164,6 +176,27 @@ static int flush(wa_session *s, struct hjob *j, bool last)
 static json_t *str_or_null(const char *v)
 {
 	return v ? json_string(v) : json_null();
+}
+
+/* Appends ,"name":value to an object being written as compact JSON, as
+ * json_dumps(JSON_COMPACT) would write it; a NULL value (a string that is
+ * not UTF-8, no memory) leaves the member out, as json_object_set_new did. */
+static void put_raw_member(wa_writer *wr, bool *first, const char *name, const char *raw)
+{
+	ign(wa_wr_bytes(wr, *first ? "{\"" : ",\"", 2));
+	ign(wa_wr_bytes(wr, name, strlen(name)));
+	ign(wa_wr_bytes(wr, "\":", 2));
+	ign(wa_wr_bytes(wr, raw, strlen(raw)));
+	*first = false;
+}
+
+static void put_member(wa_writer *wr, bool *first, const char *name, json_t *v)
+{
+	char *t = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(v);
+	if (t)
+		put_raw_member(wr, first, name, t);
+	free(t);
 }
 
 static int put_message(wa_session *s, struct hjob *j, const char *chat, const Wa__WebMessageInfo *w)
@@ -193,19 +226,27 @@ static int put_message(wa_session *s, struct hjob *j, const char *chat, const Wa
 	}
 	wa_msg_view v;
 	if (rc == 0 && !existed && wa_msg_view_parse(pt, len, &v) == 0) {
-		json_t *o = json_object();
 		json_t *key = json_pack("{s:s, s:b, s:s}", "remoteJid", chat, "fromMe", from_me, "id", k->id);
 		if (k->participant && key)
 			json_object_set_new(key, "participant", json_string(k->participant));
-		json_object_set_new(o, "key", key);
-		json_object_set_new(o, "message", json_loads(v.json, 0, NULL));
-		json_object_set_new(o, "messageType", str_or_null(v.message_type));
-		json_object_set_new(o, "messageTimestamp", json_integer(m.timestamp));
+		wa_writer *wr = &j->msgs;
+		ign(wa_wr_bytes(wr, j->n_msgs ? "," : "[", 1));
+		bool first = true;
+		put_member(wr, &first, "key", key);
+		/* jansson refuses "\u0000" when reading: such a message went
+		 * without its body before, and still does, rather than making the
+		 * whole batch unreadable */
+		if (!strstr(v.json, "\\u0000"))
+			put_raw_member(wr, &first, "message", v.json);
+		put_member(wr, &first, "messageType", str_or_null(v.message_type));
+		put_member(wr, &first, "messageTimestamp", json_integer(m.timestamp));
 		if (w->push_name)
-			json_object_set_new(o, "pushName", json_string(w->push_name));
+			put_member(wr, &first, "pushName", json_string(w->push_name));
 		if (w->has_status)
-			json_object_set_new(o, "status", json_integer(w->status));
-		if (json_array_append_new(j->msgs, o) != 0)
+			put_member(wr, &first, "status", json_integer(w->status));
+		ign(wa_wr_bytes(wr, "}", 1));
+		j->n_msgs++;
+		if (wa_wr_error(wr))
 			rc = WA_ENOMEM;
 		wa_msg_view_clear(&v);
 	}
@@ -274,7 +315,7 @@ static int on_conversation(wa_session *s, struct hjob *j, const uint8_t *p, size
 	j->batch_convs++;
 out:
 	protobuf_c_message_free_unpacked(pm, NULL);
-	if (rc == 0 && (json_array_size(j->msgs) >= HIST_BATCH_MSGS || j->batch_convs >= HIST_BATCH_CHATS))
+	if (rc == 0 && (j->n_msgs >= HIST_BATCH_MSGS || j->batch_convs >= HIST_BATCH_CHATS))
 		rc = flush(s, j, false);
 	return rc;
 }

@@ -289,9 +289,12 @@ int wa_store_msgrec_status(wa_store *st, int64_t instance_id, const char *key_id
 	"AND (?3 IS NULL OR key_id = ?3) AND (?4 < 0 OR from_me = ?4) " \
 	"AND (?5 IS NULL OR message_type = ?5) AND (?6 = 0 OR ts >= ?6) AND (?7 = 0 OR ts <= ?7)"
 static const char sql_msg_count[] = "SELECT count(*) FROM wamd_messages WHERE " MSG_WHERE;
+/* The page is chosen on (ts, id) alone and only its rows' records are
+ * read: sorting the records themselves carried every matching record
+ * through the sorter, which made each call cost the whole table. */
 static const char sql_msg_find[] =
-	"SELECT record, status, 0 FROM wamd_messages WHERE " MSG_WHERE
-	" ORDER BY ts DESC, id DESC LIMIT ?8 OFFSET ?9";
+	"SELECT record, status, 0 FROM wamd_messages WHERE id IN (SELECT id FROM wamd_messages WHERE " MSG_WHERE
+	" ORDER BY ts DESC, id DESC LIMIT ?8 OFFSET ?9) ORDER BY ts DESC, id DESC";
 static const char sql_msg_chats[] =
 	"SELECT m.record, m.status, (SELECT count(*) FROM wamd_messages u WHERE u.instance_id = ?1 "
 	"AND u.remote_jid = m.remote_jid AND u.from_me = 0 AND u.status < 4) "

@@ -10,8 +10,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import { startWasim, tmpDir, sleep, Client } from '../sim/harness.mjs';
-import { procStatus } from './procmem.mjs';
+import { procStatus, procCpuS } from './procmem.mjs';
 
 const [wamdExe, wasimExe, out, chatsArg, msgsArg, withBaileys] = process.argv.slice(2);
 const CHATS = Number(chatsArg ?? 2000);
@@ -59,6 +60,8 @@ const sim = await startWasim(wasimExe, { tls: true });
   await sleep(500);
   const before = procStatus(wamd.pid).VmRSS;
   const s = sampler(wamd.pid);
+  const cpu0 = procCpuS(wamd.pid);
+  const simCpu0 = procCpuS(sim.proc.pid);
   const t0 = Date.now();
   await sim.api('POST', '/_sim/scan', { phone, qr });
   let n = 0;
@@ -69,8 +72,14 @@ const sim = await startWasim(wasimExe, { tls: true });
   }
   const secs = (Date.now() - t0) / 1000;
   s.stop = true;
-  result.wamd = { seconds: secs, messages: n, rss_before_kib: before, rss_peak_kib: s.peak, rss_rise_mib: (s.peak - before) / 1024 };
-  console.log(`wamd:    ${n} messages in ${secs.toFixed(2)} s from the scan (pairing included), RSS rise ${((s.peak - before) / 1024).toFixed(1)} MiB (peak ${(s.peak / 1024).toFixed(1)} MiB)`);
+  // CPU seconds: what the import costs whatever else shares the cores (the
+  // polling findMessages calls are in wamd's figure; wasim's builds and
+  // serves the chunks)
+  const cpu = procCpuS(wamd.pid) - cpu0;
+  const simCpu = procCpuS(sim.proc.pid) - simCpu0;
+  result.wamd = { seconds: secs, messages: n, cpu_s: cpu, wasim_cpu_s: simCpu, loadavg_1m: os.loadavg()[0],
+    rss_before_kib: before, rss_peak_kib: s.peak, rss_rise_mib: (s.peak - before) / 1024 };
+  console.log(`wamd:    ${n} messages in ${secs.toFixed(2)} s from the scan (pairing included), CPU ${cpu.toFixed(2)} s (wasim ${simCpu.toFixed(2)} s), RSS rise ${((s.peak - before) / 1024).toFixed(1)} MiB (peak ${(s.peak / 1024).toFixed(1)} MiB), load ${os.loadavg()[0].toFixed(1)}`);
   wamd.kill('SIGTERM');
 }
 

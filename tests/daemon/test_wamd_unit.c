@@ -382,6 +382,23 @@ static void test_store_tables(const char *dir)
 		CHECK_EQ_INT(rows[1].unread, 0);
 	}
 	wa_store_mrec_rows_free(rows, nr);
+	/* pages: newest first, a later row first among equal timestamps, and
+	 * each page holds its own rows' records */
+	wa_store_mrec m4 = m1;
+	m4.key_id = "k4";
+	m4.timestamp = 20;
+	m4.record = "{\"n\":4}";
+	CHECK_EQ_INT(wa_store_msgrec_put(st, a, &m4), 0);
+	const char *order[] = { "{\"n\":4}", "{\"n\":2}", "{\"n\":3}", "{\"n\":1}" };
+	for (int64_t off = 0; off < 4; off += 3) {
+		wa_store_mrec_query pq = { .from_me = -1, .limit = 3, .offset = off };
+		CHECK_EQ_INT(wa_store_msgrec_find(st, a, &pq, &rows, &nr, &total), 0);
+		CHECK_EQ_INT(total, 4);
+		CHECK_EQ_INT(nr, off ? 1 : 3);
+		for (size_t i = 0; i < nr && off + (int64_t)i < 4; i++)
+			CHECK_EQ_STR(rows[i].record, order[off + (int64_t)i]);
+		wa_store_mrec_rows_free(rows, nr);
+	}
 	/* metadata document */
 	CHECK_EQ_INT(wa_store_meta_put(st, a, "{\"x\":1}", 7), 0);
 	char *doc;
