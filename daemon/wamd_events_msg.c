@@ -22,7 +22,7 @@ static json_t *normalize_message(json_t *msg, const char **type_io, json_t **ctx
 			*ctx_out = json_incref(ci);
 		}
 		json_t *text = json_object_get(ext, "text");
-		json_object_set(msg, "conversation", text ? text : json_string(""));
+		json_object_set_new(msg, "conversation", text ? json_incref(text) : json_string(""));
 		json_object_del(msg, "extendedTextMessage");
 		*type_io = "conversation";
 	}
