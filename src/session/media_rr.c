@@ -123,10 +123,11 @@ static char *with_direct_path(const char *message_json, const char *dp)
 		char *nu = malloc(ul);
 		if (nu) {
 			snprintf(nu, ul, "https://%s%s", host, dp);
-			json_object_set_new(m, "directPath", json_string(dp));
-			json_object_set_new(m, "url", json_string(nu));
+			/* both or nothing: a stale path must not pass for the new one */
+			if (json_object_set_new(m, "directPath", json_string(dp)) == 0 &&
+			    json_object_set_new(m, "url", json_string(nu)) == 0)
+				out = json_dumps(root, JSON_COMPACT);
 			free(nu);
-			out = json_dumps(root, JSON_COMPACT);
 		}
 	}
 	json_decref(root);
