@@ -448,8 +448,6 @@ typedef void (*wamd_media_fetch_cb)(void *arg, const char *why, uint64_t len, co
 const char *wamd_media_fetch_start(struct wamd *d, const char *url, int fd, uint64_t max, wamd_media_fetch_cb cb,
 				   void *arg, char *why, size_t whylen);
 int wamd_media_fetch_cb_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
-int wamd_tenant_download_media(struct wamd_tenant *t, const char *message_json, const char *dest,
-			       void (*done)(void *user, int err, uint64_t len), void *user);
 bool wamd_tenant_is_paired(const struct wamd_tenant *t);
 /* libwa's verdict on a proxy URL (wa_proxy_check): 0, WA_EINVAL, WA_ETOOBIG, WA_EUNSUPPORTED. */
 int wamd_tenant_proxy_check(const char *url);

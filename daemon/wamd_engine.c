@@ -436,35 +436,6 @@ int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media
 	return wa_session_send_media(t->sess, to, m, &o, id_out);
 }
 
-struct dl_wait {
-	void (*done)(void *user, int err, uint64_t len);
-	void *user;
-};
-
-static void download_done(wa_session *s, int err, uint64_t len, void *user)
-{
-	(void)s;
-	struct dl_wait *w = user;
-	w->done(w->user, err, len);
-	free(w);
-}
-
-int wamd_tenant_download_media(struct wamd_tenant *t, const char *message_json, const char *dest,
-			       void (*done)(void *user, int err, uint64_t len), void *user)
-{
-	if (!t->sess)
-		return WA_ESTATE;
-	struct dl_wait *w = malloc(sizeof *w);
-	if (!w)
-		return WA_ENOMEM;
-	w->done = done;
-	w->user = user;
-	int rc = wa_session_download_media(t->sess, message_json, dest, download_done, w);
-	if (rc != 0)
-		free(w);
-	return rc;
-}
-
 int wamd_tenant_mark_read(struct wamd_tenant *t, const char *const *jids, const char *const *ids,
 			  const bool *from_me, size_t n)
 {

@@ -92,6 +92,7 @@ static const struct route routes[] = {
 	{ M_GET, "/settings/find", true, WAMD_SCOPE_READ, wamd_h_settings_find },
 	{ M_POST | M_DELETE, "/wamd/token", true, WAMD_SCOPE_MANAGE, wamd_h_token },
 	{ M_GET, "/wamd/media", true, WAMD_SCOPE_READ, wamd_h_media_stream },
+	{ M_POST, "/wamd/mediaRetry", true, WAMD_SCOPE_WRITE, wamd_h_media_retry },
 	{ M_GET, "/wamd/metrics", false, 0, wamd_h_metrics },
 	{ M_POST, "/wamd/metrics/reset", false, 0, wamd_h_metrics_reset },
 	/* send pacing (wamd_routes_pace.c) */

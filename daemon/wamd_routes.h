@@ -127,6 +127,15 @@ void wamd_h_send_audio(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 void wamd_h_send_sticker(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_get_base64(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_media_stream(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+/* wamd_media_retry.c */
+void wamd_h_media_retry(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+/* Downloads a stored record's media (its key and message) to dest, asking
+ * the phone for a new upload when the blob is gone; a new direct path is
+ * stored in the record before done runs. */
+int wamd_tenant_download_media_rec(struct wamd_tenant *t, json_t *rec, const char *dest,
+	void (*done)(void *user, int err, uint64_t len), void *user) WA_MUST_CHECK;
+/* HTTP status of a download / media-retry error (404 gone, 504 no answer, ...). */
+int wamd_media_err_status(int err);
 
 /* wamd_routes_proxy.c */
 json_t *wamd_proxy_parse(json_t *src, const char *const names[6], json_t *old, const char **why);

@@ -503,8 +503,13 @@ static void b64_done(void *user, int err, uint64_t len)
 	if (c) {
 		if (ans)
 			wamd_reply_json(c, 201, ans);
-		else if (err == WA_ENOTFOUND)
-			wamd_reply_error(c, 400, json_pack("[s]", "media is no longer on the server (expired)"));
+		else if (err == WA_ENOTFOUND || err == WA_EMEDIA_GONE)
+			/* WA_ENOTFOUND: the media retry gave a path that is gone too */
+			wamd_reply_error(c, 404, json_pack("[s]", err == WA_EMEDIA_GONE
+				? "media is no longer on the server and the phone no longer has it"
+				: "media is no longer on the server (expired)"));
+		else if (err == WA_ETIMEOUT)
+			wamd_reply_error(c, 504, msg1("media download failed: %s", "the phone did not answer the media retry in time"));
 		else
 			wamd_reply_error(c, 400, msg1("media download failed: %s", wa_strerror(err ? err : WA_ENOMEM)));
 	}
@@ -545,18 +550,15 @@ static json_t *media_of(json_t *message, const char **type)
 	return NULL;
 }
 
-/* Starts the download of a message's media to a new staged file; done as b64_done. */
-static int start_download(struct wamd_conn *c, struct wamd_tenant *t, json_t *message, const char *id,
+/* Starts the download of a stored message's media to a new staged file
+ * (a blob gone from the media host is asked of the phone again); done as
+ * b64_done. */
+static int start_download(struct wamd_conn *c, struct wamd_tenant *t, json_t *rec,
 	void (*done)(void *, int, uint64_t), void *user_of_job, char *path, size_t cap)
 {
-	char *mj = json_dumps(message, JSON_COMPACT);
-	if (!mj)
-		return WA_ENOMEM;
 	int rc = stage_path(c->d, "dl-", path, cap);
 	if (rc == 0)
-		rc = wamd_tenant_download_media(t, mj, path, done, user_of_job);
-	free(mj);
-	(void)id;
+		rc = wamd_tenant_download_media_rec(t, rec, path, done, user_of_job);
 	return rc;
 }
 
@@ -617,7 +619,7 @@ void wamd_h_get_base64(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	snprintf(j->id, sizeof j->id, "%s", id);
 	tk->c = c;
 	c->ticket = tk;
-	int rc = start_download(c, t, message, id, b64_done, j, j->path, sizeof j->path);
+	int rc = start_download(c, t, rec, b64_done, j, j->path, sizeof j->path);
 	json_decref(rec);
 	if (rc != 0) {
 		c->ticket = NULL;
@@ -650,7 +652,7 @@ static void stream_done(void *user, int err, uint64_t len)
 		int pr = wamd_range_parse(j->range, len, &off, &n);
 		char cr[96];
 		if (fd < 0)
-			wamd_reply_error(c, err == WA_ENOTFOUND ? 404 : 502,
+			wamd_reply_error(c, wamd_media_err_status(err ? err : WA_EIO),
 					 msg1("media download failed: %s", wa_strerror(err ? err : WA_EIO)));
 		else if (pr < 0) {
 			close(fd);
@@ -708,7 +710,7 @@ void wamd_h_media_stream(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 	j->tk = tk;
 	tk->c = c;
 	c->ticket = tk;
-	int rc = start_download(c, t, message, id, stream_done, j, j->path, sizeof j->path);
+	int rc = start_download(c, t, rec, stream_done, j, j->path, sizeof j->path);
 	json_decref(rec);
 	if (rc != 0) {
 		c->ticket = NULL;

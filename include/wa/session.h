@@ -621,6 +621,29 @@ int wa_session_send_media(wa_session *s, const char *to, const wa_media_send *m,
 typedef void (*wa_download_fn)(wa_session *s, int err, uint64_t length, void *user);
 int wa_session_download_media(wa_session *s, const char *message_json, const char *dest_path,
 			      wa_download_fn done, void *user) WA_MUST_CHECK;
+/* The media-retry exchange (Baileys' updateMediaMessage): asks our own
+ * phone to upload the media of the message `key` names again (message_json
+ * as for wa_session_download_media: its mediaKey seals the request and the
+ * answer). `done` runs once, later: err 0 with the Message updated to the
+ * new directPath (and url, on the old url's host) for the embedder to
+ * store; WA_EMEDIA_GONE (the phone no longer has it), WA_EMEDIA_RETRY_KEY
+ * (the phone could not decrypt the request), WA_EMEDIA_RETRY (any other
+ * failure the phone reports), WA_EMEDIA_MAC (an answer that does not
+ * authenticate under the media key: refused), WA_ETIMEOUT (no answer in
+ * 30 s), WA_ECLOSED (session freed). Returns WA_ESTATE when not connected,
+ * WA_EINVAL without a media key. */
+typedef void (*wa_media_retry_fn)(wa_session *s, int err, const char *message_json, void *user);
+int wa_session_media_retry(wa_session *s, const wa_msg_key *key, const char *message_json,
+			   wa_media_retry_fn done, void *user) WA_MUST_CHECK;
+/* wa_session_download_media, and when the blob is gone (404/410) the
+ * media-retry exchange, then one more download from the new path.
+ * message_json in `done`: the updated Message when the exchange gave a new
+ * path (store it, even when err says the second download failed), else
+ * NULL. err as the two calls give it. */
+typedef void (*wa_download_retry_fn)(wa_session *s, int err, uint64_t length, const char *message_json,
+				     void *user);
+int wa_session_download_media_retry(wa_session *s, const wa_msg_key *key, const char *message_json,
+				    const char *dest_path, wa_download_retry_fn done, void *user) WA_MUST_CHECK;
 
 /* Result of a number lookup (usync). */
 typedef struct wa_number_info {

@@ -80,6 +80,9 @@ enum wa_err {
 	WA_EMEDIA_MAC = -140,   /* media MAC did not verify (tampered or wrong key) */
 	WA_EMEDIA_HASH = -141,  /* media SHA-256 differs from the expected one */
 	WA_EMEDIA_HOST = -142,  /* media url names a host that is not a media_conn host */
+	WA_EMEDIA_GONE = -143,  /* media expired on the server and the phone no longer has it */
+	WA_EMEDIA_RETRY = -144, /* the phone could not upload the media again (general error) */
+	WA_EMEDIA_RETRY_KEY = -145, /* the phone could not decrypt the media-retry request */
 	WA_EQR_RENDER = -150,   /* QR encoding or image rendering failed */
 };
 

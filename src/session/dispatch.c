@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "session/internal.h"
+#include "session/media.h"
 #include "session/msgstate.h"
 #include "util/log.h"
 
@@ -25,6 +26,7 @@ const wa_stanza_handler wa_stanza_handlers[] = {
 	{"ack", NULL, wa_msg_handle_ack},
 	{"notification", "privacy_token", wa_msg_handle_privacy_token},
 	{"notification", "server_sync", wa_appstate_handle_server_sync},
+	{"notification", "mediaretry", wa_media_rr_handle_notification},
 	{"notification", NULL, wa_msg_handle_notification},
 	{"presence", NULL, wa_msg_handle_presence},
 	{"chatstate", NULL, wa_msg_handle_chatstate},

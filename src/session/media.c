@@ -843,6 +843,7 @@ void wa_media_free(wa_session *s)
 		ms->up = NULL;
 	}
 	wa_media_downloads_end(s);
+	wa_media_retries_end(s);
 	free(ms);
 	s->msg->media = NULL;
 }

@@ -18,6 +18,7 @@
 
 struct wa_media_up;
 struct wa_media_dl;
+struct wa_media_rr;
 
 struct wa_media_state {
 	char auth[512];
@@ -27,6 +28,7 @@ struct wa_media_state {
 	bool conn_waiting;  /* a media_conn iq is out */
 	struct wa_media_up *up;
 	struct wa_media_dl *dls;
+	struct wa_media_rr *rrs; /* media-retry requests waiting for the phone */
 };
 
 /* Baileys' content names and HKDF key types of the five kinds. */
@@ -69,5 +71,10 @@ int wa_media_dl_where(const char *url, const char *dp, char *path, size_t path_c
 void wa_media_dl_conn_done(wa_session *s, int err);
 /* media_dl.c: ends every download with WA_ECLOSED (session free). */
 void wa_media_downloads_end(wa_session *s);
+/* media_rr.c: a <notification type="mediaretry"> (acked here), handed to
+ * the request waiting for its id. */
+int wa_media_rr_handle_notification(wa_session *s, const wa_node *n);
+/* media_rr.c: ends every media-retry request with WA_ECLOSED (session free). */
+void wa_media_retries_end(wa_session *s);
 
 #endif

@@ -184,6 +184,18 @@ const char *wa_media_retry_answer_id(const wa_node *notif)
 }
 
 /* Strict decimal in [0, 65535]. */
+/* A direct path the embedder can store in JSON and put in a request line:
+ * '/' then printable ASCII only (real ones are /v/t62...?ccb=...&oh=...). */
+static bool url_path_ok(const char *dp)
+{
+	if (!dp || dp[0] != '/')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)dp; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f)
+			return false;
+	return true;
+}
+
 static int parse_code(const char *s, int *out)
 {
 	if (!s || !s[0])
@@ -236,7 +248,7 @@ int wa_media_retry_answer_open(const wa_node *notif, const uint8_t media_key[32]
 		rc = WA_EPROTO;
 	else if (a.result == WA_MEDIA_RETRY_SUCCESS) {
 		const char *dp = r->direct_path;
-		if (!dp || dp[0] != '/')
+		if (!url_path_ok(dp))
 			rc = WA_EPROTO;
 		else if (strlen(dp) >= sizeof a.direct_path)
 			rc = WA_ETOOBIG;

@@ -80,7 +80,7 @@ const char *wa_media_retry_answer_id(const wa_node *notif);
 
 /* Parses and (without <error>) decrypts the notification under media_key.
  * The decrypted stanza_id must equal the notification id, and SUCCESS
- * must carry a direct path starting with '/'. WA_EPROTO (shape or
+ * must carry a direct path: '/' then printable ASCII, no space. WA_EPROTO (shape or
  * mismatch), WA_ECRYPTO (authentication), WA_EMALFORMED, WA_ETOOBIG. */
 int wa_media_retry_answer_open(const wa_node *notif, const uint8_t media_key[32], wa_media_retry_answer *out)
 	WA_MUST_CHECK;

@@ -52,6 +52,9 @@ static const struct err_entry errs[] = {
 	E(WA_EMEDIA_MAC, "media MAC verification failed"),
 	E(WA_EMEDIA_HASH, "media hash mismatch"),
 	E(WA_EMEDIA_HOST, "media url is not on a WhatsApp media host"),
+	E(WA_EMEDIA_GONE, "media expired on the server and the phone no longer has it"),
+	E(WA_EMEDIA_RETRY, "the phone could not upload the media again"),
+	E(WA_EMEDIA_RETRY_KEY, "the phone could not decrypt the media-retry request"),
 	E(WA_EQR_RENDER, "QR encoding or rendering failed"),
 };
 #undef E

@@ -496,6 +496,20 @@ int wa_session_download_media(wa_session *s, const char *message_json, const cha
 	return WA_EUNSUPPORTED;
 }
 
+int wa_session_download_media_retry(wa_session *s, const wa_msg_key *key, const char *message_json,
+				    const char *dest_path, wa_download_retry_fn done, void *user)
+{
+	(void)s, (void)key, (void)message_json, (void)dest_path, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_session_media_retry(wa_session *s, const wa_msg_key *key, const char *message_json, wa_media_retry_fn done,
+			   void *user)
+{
+	(void)s, (void)key, (void)message_json, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
 int wa_session_mark_read(wa_session *s, const wa_msg_key *keys, size_t n)
 {
 	(void)keys, (void)n;

@@ -48,6 +48,9 @@ static void open_both(const wa_node *n)
 		if (!a.id[0] || !a.chat[0] || (a.result == WA_MEDIA_RETRY_SUCCESS && !a.has_error &&
 						 a.direct_path[0] != '/'))
 			abort();
+		for (const char *p = a.direct_path; *p; p++)
+			if (*p <= ' ' || *p >= 0x7f)
+				abort(); /* a path is printable ASCII */
 	}
 	wa_media_retry_key k;
 	if (wa_media_retry_request_open(n, MK, &k) == 0 && (!k.id || !k.chat))

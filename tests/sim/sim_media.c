@@ -260,11 +260,36 @@ static int h_download(struct sim *sim, const struct sim_http_req *req, struct si
 	return 0;
 }
 
-/* POST /_sim/media/expire {"direct_path" (or "url"), "status": 404|410}:
- * the blob answers that status from now on (its file stays). */
+int sim_media_copy(struct sim *sim, const char *direct_path, char *new_dp, size_t cap)
+{
+	char path[512], id[40], file[4300];
+	snprintf(path, sizeof(path), "%s", direct_path);
+	path[strcspn(path, "?")] = '\0';
+	if (!blob_id(path, id) || dir_init(sim) != 0)
+		return WA_ENOTFOUND;
+	blob_file(id, file, sizeof(file));
+	FILE *f = fopen(file, "rb");
+	struct stat st;
+	if (!f)
+		return WA_ENOTFOUND;
+	if (fstat(fileno(f), &st) != 0 || st.st_size <= 0 || (size_t)st.st_size > SIM_MEDIA_MAX_TOTAL) {
+		fclose(f);
+		return WA_EIO;
+	}
+	size_t n = (size_t)st.st_size;
+	uint8_t *b = malloc(n);
+	bool ok = b && fread(b, 1, n, f) == n;
+	fclose(f);
+	int rc = ok ? sim_media_store(sim, b, n, new_dp, cap) : b ? WA_EIO : WA_ENOMEM;
+	free(b);
+	return rc;
+}
+
+/* POST /_sim/media/expire {"direct_path" (or "url"), "status": 404|410,
+ * "delete"?: bool}: the blob answers that status from now on; its file
+ * stays (what the phone uploads again) unless "delete" removes it. */
 static int h_expire(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
 {
-	(void)sim;
 	(void)user;
 	const char *p = json_string_value(json_object_get(req->json, "direct_path"));
 	const char *u = json_string_value(json_object_get(req->json, "url"));
@@ -277,6 +302,13 @@ static int h_expire(struct sim *sim, const struct sim_http_req *req, struct sim_
 	if (!blob_id(path, id) || (st != 0 && st != 404 && st != 410)) {
 		sim_http_error(resp, 400, "need direct_path (or url) of a blob and status 404 or 410");
 		return 0;
+	}
+	if (json_is_true(json_object_get(req->json, "delete")) && dir_init(sim) == 0) {
+		char file[4300];
+		struct stat fst;
+		blob_file(id, file, sizeof(file));
+		if (stat(file, &fst) == 0 && unlink(file) == 0)
+			g_total -= (size_t)fst.st_size < g_total ? (size_t)fst.st_size : g_total;
 	}
 	struct expired *x = calloc(1, sizeof(*x));
 	if (!x)

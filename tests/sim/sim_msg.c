@@ -556,6 +556,7 @@ static void shutdown_hook(struct sim *sim, void *user)
 	}
 	sim_phone_shutdown();
 	sim_media_shutdown();
+	sim_mretry_shutdown();
 	sim_history_shutdown();
 	/* the core frees accounts and devices after this: no more callbacks
 	 * into freed module state (device_removed would notify peers) */
@@ -622,7 +623,7 @@ int sim_msg_init(struct sim *sim)
 		return rc;
 	if ((rc = sim_usync_init(sim)) || (rc = sim_prekeys_init(sim)) || (rc = sim_route_init(sim)) || (rc = sim_groups_init(sim)) ||
 	    (rc = sim_receipts_init(sim)) || (rc = sim_presence_init(sim)) || (rc = sim_iq_misc_init(sim)) ||
-	    (rc = sim_phone_init(sim)) || (rc = sim_media_init(sim)) ||
+	    (rc = sim_phone_init(sim)) || (rc = sim_media_init(sim)) || (rc = sim_mretry_init(sim)) ||
 	    (rc = sim_history_init(sim)))
 		return rc;
 	return 0;

@@ -160,6 +160,17 @@ int sim_history_send(struct sim *sim, struct sim_account *a, uint32_t dev, char 
  * WA_ETOOBIG when the store is full, WA_EIO. */
 int sim_media_store(struct sim *sim, const uint8_t *body, size_t len, char *direct, size_t cap) WA_MUST_CHECK;
 void sim_media_shutdown(void);
+/* Copies the blob at direct_path (expired or not) to a new one, as a phone
+ * uploading it again; new_dp gets its direct path. WA_ENOTFOUND when the
+ * blob's file is gone. */
+int sim_media_copy(struct sim *sim, const char *direct_path, char *new_dp, size_t cap) WA_MUST_CHECK;
+/* sim_mretry.c: the phone's media-retry answers. note: a media message the
+ * phone of a decrypted; receipt: a companion's server-error receipt. */
+int sim_mretry_init(struct sim *sim) WA_MUST_CHECK;
+void sim_mretry_shutdown(void);
+struct Wa__Message;
+void sim_mretry_note(struct sim_account *a, const char *id, const struct Wa__Message *m);
+int sim_mretry_receipt(struct sim *sim, struct sim_account *a, uint32_t rdev, const wa_node *n) WA_MUST_CHECK;
 int sim_msg_init(struct sim *sim) WA_MUST_CHECK;
 
 /* sim_usync.c: <notification type="devices"> about a's device dev to every

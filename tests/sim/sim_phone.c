@@ -448,6 +448,7 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 		}
 		const Wa__Message *m = (const Wa__Message *)pm;
 		const char *recipient = wa_node_attr(n, "recipient");
+		sim_mretry_note(a, id, m->device_sent_message ? m->device_sent_message->message : m);
 		char chat[SIM_MSG_JID_MAX];
 		any = true;
 		if (m->device_sent_message) {

@@ -82,7 +82,10 @@ int sim_route_receipt(struct sim *sim, struct sim_account *from, uint32_t rdev, 
 	lid = have_to ? ad.lid : (recipient && strstr(recipient, "@lid") != NULL);
 	sim_jid_device(from, lid, rdev, fromjid, sizeof(fromjid));
 
-	if (is(type, "peer_msg") || is(type, "hist_sync") || is(type, "server-error"))
+	if (is(type, "server-error"))
+		/* a media re-upload request to the own phone (sim_mretry.c) */
+		return have_to && ad.acct == from ? sim_mretry_receipt(sim, from, rdev, n) : 0;
+	if (is(type, "peer_msg") || is(type, "hist_sync"))
 		return 0; /* for the own phone, which needs nothing back */
 	if (is(type, "sender")) {
 		/* to = the own sending device, or (Baileys, PN chats) absent: find

@@ -268,6 +268,16 @@ static void test_error_and_shape(void)
 	CHECK_EQ_INT(wa_node_set_bytes(ivn, iv, 11), 0);
 	CHECK_EQ_INT(wa_media_retry_answer_open(n, mk, &ans), WA_EMALFORMED);
 	wa_node_free(n);
+	/* a path that is no URL path (a byte outside printable ASCII, a space)
+	 * authenticates but is refused: it would not survive as the stored
+	 * Message's JSON or as a request line */
+	static const char *const bad_dp[] = {"/v/\xc1", "/v/a b", "/v/a\r\nHost: x", "/v/\x7f"};
+	for (size_t i = 0; i < sizeof bad_dp / sizeof bad_dp[0]; i++) {
+		CHECK_EQ_INT(wa_media_retry_answer_build(&n, &k, "x@s.whatsapp.net", mk, iv, WA_MEDIA_RETRY_SUCCESS,
+				     bad_dp[i]), 0);
+		CHECK_EQ_INT(wa_media_retry_answer_open(n, mk, &ans), WA_EPROTO);
+		wa_node_free(n);
+	}
 	CHECK_EQ_INT(wa_media_retry_request(&n, &k, NULL, mk, iv), WA_EINVAL);
 	k.id = "";
 	CHECK_EQ_INT(wa_media_retry_request(&n, &k, "x@s.whatsapp.net", mk, iv), WA_EINVAL);
