@@ -679,6 +679,7 @@ struct wamd_conn {
 	/* response */
 	int status;
 	const char *resp_type;       /* Content-Type; NULL: application/json */
+	const char *const *resp_headers; /* more headers: "name:", value, ..., NULL (static) */
 	char *resp;
 	size_t resp_len, resp_sent;
 	bool resp_ready, headers_sent;
