@@ -91,6 +91,7 @@ struct wamd_config {
 	bool metrics_per_instance;     /* per-instance series on GET /metrics (cardinality!) */
 	/* event outputs to brokers (wamd_broker.c) */
 	char *amqp_uri;                /* amqp://user:pass@host:port/vhost; NULL: RabbitMQ off */
+	char *amqp_ca_file;            /* amqps://: PEM CAs the broker's certificate must chain to; NULL: the system's */
 	char *amqp_exchange;           /* the global exchange */
 	bool amqp_global;              /* every instance's events to amqp_exchange */
 	char *amqp_global_events;      /* comma list; empty = all */

@@ -209,14 +209,15 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int worker_start(struct bworker *w, const struct wamd_bbackend *ops, const char *url, struct lws_context *ctx)
+static int worker_start(struct bworker *w, const struct wamd_bbackend *ops, const char *url, const char *ca_file,
+			struct lws_context *ctx)
 {
 	char why[200] = "";
 	w->ops = ops;
 	w->ctx = ctx;
 	w->q_tail = &w->q;
 	w->done_tail = &w->done;
-	w->be = ops->open(url, why, sizeof why);
+	w->be = ops->open(url, ca_file, why, sizeof why);
 	if (!w->be) {
 		LOGE("%s: %s", ops->name, why);
 		return -1;
@@ -294,7 +295,7 @@ int wamd_broker_start(struct wamd *d)
 		return -1;
 	if (amqp) {
 #ifdef WAMD_HAVE_AMQP
-		if (worker_start(&d->brokers->w[B_AMQP], &wamd_bbackend_amqp, c->amqp_uri, d->ctx) != 0)
+		if (worker_start(&d->brokers->w[B_AMQP], &wamd_bbackend_amqp, c->amqp_uri, c->amqp_ca_file, d->ctx) != 0)
 			return -1;
 		LOGI("rabbitmq: publishing to %s%s", c->amqp_global ? "the exchange " : "instance exchanges",
 		     c->amqp_global ? c->amqp_exchange : "");
@@ -305,7 +306,7 @@ int wamd_broker_start(struct wamd *d)
 	}
 	if (redis) {
 #ifdef WAMD_HAVE_REDIS
-		if (worker_start(&d->brokers->w[B_REDIS], &wamd_bbackend_redis, c->redis_url, d->ctx) != 0)
+		if (worker_start(&d->brokers->w[B_REDIS], &wamd_bbackend_redis, c->redis_url, NULL, d->ctx) != 0)
 			return -1;
 		LOGI("redis: publishing to stream%s %s%s", c->redis_stream_global ? "" : "s", c->redis_stream,
 		     c->redis_stream_global ? "" : ":<instance>");

@@ -33,8 +33,10 @@ struct wamd_bjob {
 
 struct wamd_bbackend {
 	const char *name; /* "rabbitmq", "redis" (logs, metrics) */
-	/* url: the configured URI; NULL with why on a malformed one */
-	void *(*open)(const char *url, char *why, size_t n);
+	/* url: the configured URI; ca_file: PEM CA certificates a TLS
+	 * broker's certificate must chain to (NULL: the system's); NULL with
+	 * why on a malformed or unsupported URI */
+	void *(*open)(const char *url, const char *ca_file, char *why, size_t n);
 	/* Connects if needed, publishes and waits for the broker's
 	 * confirmation. 0 on confirmation; else -1 with why, and *lost set
 	 * when the connection is gone (the next publish reconnects). */

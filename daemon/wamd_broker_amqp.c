@@ -5,14 +5,18 @@
  * as Evolution declares them (a durable topic exchange, a durable quorum
  * queue bound with the routing key); messages are persistent JSON. Any
  * error drops the connection: the next publish reconnects and declares
- * again. Every wait is bounded (WAMD_BROKER_IO_TIMEOUT_S). */
+ * again. Every wait is bounded (WAMD_BROKER_IO_TIMEOUT_S). amqps:// is TLS
+ * (rabbitmq-c's OpenSSL socket) with the certificate and host name always
+ * verified, against amqp_ca_file or the system's CAs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
 #include <amqp.h>
+#include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
+#include <openssl/ssl.h>
 
 #include "wamd.h"
 #include "wamd_broker.h"
@@ -24,6 +28,7 @@ struct declared {
 
 struct amqp_be {
 	char *url;               /* the URI as configured (amqp_parse_url cuts a copy) */
+	char *ca_file;           /* amqps://: the CAs to trust; NULL: the system's */
 	amqp_connection_state_t conn;
 	uint64_t next_tag;       /* delivery tag of the next publish */
 	struct declared *declared;
@@ -43,7 +48,7 @@ static void be_disconnect(struct amqp_be *b)
 	b->declared = NULL;
 }
 
-static void *amqp_open(const char *url, char *why, size_t n)
+static void *amqp_open(const char *url, const char *ca_file, char *why, size_t n)
 {
 	struct amqp_connection_info ci;
 	char *copy = strdup(url);
@@ -52,14 +57,11 @@ static void *amqp_open(const char *url, char *why, size_t n)
 		free(copy);
 		return NULL;
 	}
-	if (ci.ssl) {
-		snprintf(why, n, "amqps:// is not supported yet (use amqp:// on a trusted network)");
-		free(copy);
-		return NULL;
-	}
 	free(copy);
 	struct amqp_be *b = calloc(1, sizeof *b);
-	if (!b || !(b->url = strdup(url))) {
+	if (!b || !(b->url = strdup(url)) || (ca_file && *ca_file && !(b->ca_file = strdup(ca_file)))) {
+		if (b)
+			free(b->url);
 		free(b);
 		snprintf(why, n, "out of memory");
 		return NULL;
@@ -73,6 +75,7 @@ static void amqp_close_be(void *be)
 	be_disconnect(b);
 	explicit_bzero(b->url, strlen(b->url)); /* holds the password */
 	free(b->url);
+	free(b->ca_file);
 	free(b);
 }
 
@@ -118,16 +121,28 @@ static int be_connect(struct amqp_be *b, char *why, size_t n)
 	struct timeval tv = { .tv_sec = WAMD_BROKER_IO_TIMEOUT_S };
 	int rc = -1;
 	b->conn = amqp_new_connection();
-	amqp_socket_t *s = b->conn ? amqp_tcp_socket_new(b->conn) : NULL;
+	amqp_socket_t *s = !b->conn ? NULL : ci.ssl ? amqp_ssl_socket_new(b->conn) : amqp_tcp_socket_new(b->conn);
 	if (!s) {
 		snprintf(why, n, "out of memory");
 		goto out;
+	}
+	if (ci.ssl) {
+		/* the broker's certificate must chain to a trusted CA and name the
+		 * host of the URI; there is no setting to turn that off */
+		amqp_ssl_socket_set_verify_peer(s, 1);
+		amqp_ssl_socket_set_verify_hostname(s, 1);
+		if (b->ca_file ? amqp_ssl_socket_set_cacert(s, b->ca_file) != AMQP_STATUS_OK
+			       : SSL_CTX_set_default_verify_paths(amqp_ssl_socket_get_context(s)) != 1) {
+			snprintf(why, n, "cannot load the CA certificates %s", b->ca_file ? b->ca_file : "of the system");
+			goto out;
+		}
 	}
 	amqp_set_rpc_timeout(b->conn, &tv);
 	amqp_set_handshake_timeout(b->conn, &tv);
 	int st = amqp_socket_open_noblock(s, ci.host, ci.port, &tv);
 	if (st != AMQP_STATUS_OK) {
-		snprintf(why, n, "cannot connect to %s:%d: %s", ci.host, ci.port, amqp_error_string2(st));
+		snprintf(why, n, "cannot connect to %s:%d%s: %s", ci.host, ci.port, ci.ssl ? " (TLS)" : "",
+			 amqp_error_string2(st));
 		goto out;
 	}
 	if (reply_ok(amqp_login(b->conn, ci.vhost, 0, AMQP_DEFAULT_FRAME_SIZE, 0, AMQP_SASL_METHOD_PLAIN, ci.user,
@@ -141,7 +156,8 @@ static int be_connect(struct amqp_be *b, char *why, size_t n)
 	if (reply_ok(amqp_get_rpc_reply(b->conn), "confirm.select", why, n) != 0)
 		goto out;
 	b->next_tag = 1;
-	LOGI("rabbitmq: connected to %s:%d vhost %s", ci.host, ci.port, ci.vhost);
+	LOGI("rabbitmq: connected to %s:%d%s vhost %s", ci.host, ci.port, ci.ssl ? " over TLS (certificate verified)" : "",
+	     ci.vhost);
 	rc = 0;
 out:
 	explicit_bzero(copy, strlen(b->url));

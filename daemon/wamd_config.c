@@ -76,6 +76,7 @@ static const struct opt opts[] = {
 	{ "metrics_per_instance", T_BOOL, O(metrics_per_instance), "false",
 	  "per-instance series on GET /metrics (one set per instance)" },
 	{ "amqp_uri", T_STR, O(amqp_uri), NULL, "RabbitMQ amqp://user:password@host:port/vhost (unset: off)" },
+	{ "amqp_ca_file", T_STR, O(amqp_ca_file), NULL, "amqps://: PEM file of the CAs to trust (unset: the system's)" },
 	{ "amqp_exchange", T_STR, O(amqp_exchange), "evolution_exchange", "global topic exchange" },
 	{ "amqp_global", T_BOOL, O(amqp_global), "false", "every instance's events to amqp_exchange" },
 	{ "amqp_global_events", T_STR, O(amqp_global_events), NULL, "comma list for amqp_global (empty: all)" },
