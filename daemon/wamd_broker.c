@@ -171,6 +171,7 @@ static void *worker_main(void *arg)
 
 		j->next = NULL;
 		j->ok = false;
+		j->permanent = false;
 		int64_t now = wamd_now_ms();
 		if (w->down && now < w->down_until_ms) {
 			/* a connect failed a moment ago: do not hammer the broker
@@ -186,7 +187,8 @@ static void *worker_main(void *arg)
 				w->down = false;
 			} else {
 				snprintf(j->why, sizeof j->why, "%s", why);
-				if (lost) {
+				/* a refusal of this one event says nothing of the broker */
+				if (lost && !j->permanent) {
 					if (!w->down)
 						LOGW("%s: %s; events wait in the queue and are retried", w->ops->name, why);
 					w->down = true;
@@ -537,6 +539,15 @@ static void finish(struct wamd *d, struct wamd_bjob *j)
 	if (j->ok) {
 		d->brokers->delivered[j->target]++;
 		rc = wa_store_wh_remove(d->store, j->row_id);
+		lane_schedule(l, 0);
+	} else if (j->permanent) {
+		/* retrying cannot help and would hold the instance's later events
+		 * forever: the event goes to the dead rows with its error (shown
+		 * and replayable as a webhook's), the lane goes on in order */
+		d->brokers->failures[j->target]++;
+		LOGW("instance %s: event %lld refused for good by the broker (%s); kept as dead", t->name,
+		     (long long)j->row_id, j->why);
+		rc = wa_store_wh_fail(d->store, j->row_id, l->attempts + 1, 0, true, j->why);
 		lane_schedule(l, 0);
 	} else {
 		int attempts = l->attempts + 1;

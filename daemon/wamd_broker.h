@@ -28,6 +28,7 @@ struct wamd_bjob {
 	long maxlen;                 /* Redis: MAXLEN ~ (0: none) */
 	/* outcome */
 	bool ok;
+	bool permanent;              /* refused for good (see wamd_broker_amqp.c): dead, not retried */
 	char why[200];
 };
 

@@ -139,7 +139,11 @@ static void list_row(void *arg, const wa_store_wh_info *r)
 	json_t *a = arg, *e = json_object();
 	char ts[32];
 	json_object_set_new(e, "id", json_integer(r->id));
-	json_object_set_new(e, "target", json_string(r->target == WAMD_TARGET_GLOBAL ? "global" : "instance"));
+	/* the broker outputs' events share the queue (and its dead rows) */
+	static const char *const targets[] = { "instance", "global", "amqp_instance", "amqp_global", "redis" };
+	_Static_assert(sizeof targets / sizeof targets[0] == WAMD_TARGETS, "a target without a name");
+	json_object_set_new(e, "target", json_string(r->target >= 0 && r->target < WAMD_TARGETS ? targets[r->target]
+											    : "instance"));
 	json_object_set_new(e, "state", json_string(r->state == WA_STORE_WH_DEAD ? "dead" : "pending"));
 	const char *dotted = wamd_event_dotted(r->event);
 	json_object_set_new(e, "event", json_string(dotted ? dotted : r->event));

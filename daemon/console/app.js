@@ -228,7 +228,8 @@ async function loadQueue() {
   if (!r.ok) { $('q-counts').textContent = errText(r); body.replaceChildren(); return; }
   $('q-counts').textContent = `${r.json.pending} pending, ${r.json.dead} dead`;
   body.replaceChildren(...r.json.events.map((ev) => {
-    const tr = el('tr', {}, el('td', { textContent: String(ev.id) }), el('td', { textContent: ev.event }),
+    const to = ev.target === 'instance' ? '' : ` (${ev.target})`; // the global webhook or a broker
+    const tr = el('tr', {}, el('td', { textContent: String(ev.id) }), el('td', { textContent: ev.event + to }),
       el('td', { textContent: ev.state }), el('td', { textContent: String(ev.attempts) }),
       el('td', { textContent: ev.lastError || '' }), el('td'));
     tr.dataset.id = ev.id;

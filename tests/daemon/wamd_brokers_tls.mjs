@@ -9,6 +9,11 @@
 //     certificate): refused;
 //   - no amqp_ca_file (the system's CAs, which do not know the throwaway
 //     CA): refused, so verification is on by default.
+// Then, on the same broker, a publish refused for good: a queue declared
+// elsewhere with other arguments (a classic queue where wamd declares a
+// quorum one: 406 PRECONDITION_FAILED) sends that event to the dead rows
+// with its error, and the instance's later events still arrive, in order;
+// once the queue is gone, a replay delivers it.
 // argv: [node, script, wamd, wasim]
 import { spawn, execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,7 +21,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { startWasim, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 
-watchdog(230);
+watchdog(280);
 const [wamdExe, wasimExe] = process.argv.slice(2);
 const KEY = 'wasim-broker-tls-key-51c0e9a2b7';
 const PREFIX = 'tls';
@@ -150,6 +155,65 @@ ok(q.code === 0 && inQueue >= 2, `the broker holds the events (${q.out.trim().re
 await attempt('another CA', 'localhost', path.join(pki, 'other-ca.pem'), { expectDelivered: false });
 await attempt('a host the certificate does not name', '127.0.0.1', path.join(pki, 'ca.pem'), { expectDelivered: false });
 await attempt('the system CAs (no amqp_ca_file)', 'localhost', null, { expectDelivered: false });
+// ---- a publish refused for good ----
+const DEAD = 'dead';
+const tlsArgs = ['--url', `amqps://guest:guest@localhost:${amqpsPort}`, '--ssl', '--cacert', path.join(pki, 'ca.pem')];
+let r = await run('amqp-declare-queue', [...tlsArgs, '-d', '-q', `${DEAD}.qrcode.updated`]);
+ok(r.code === 0, `a classic queue ${DEAD}.qrcode.updated declared elsewhere (${r.err.trim()})`);
+{
+  const port = await freePort();
+  log = '';
+  const w = spawn(wamdExe, ['--data', tmpDir('wamd-tls-dead-'), '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
+    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--log-level', 'debug',
+    '--amqp-uri', `amqps://guest:guest@localhost:${amqpsPort}/`, '--amqp-ca-file', path.join(pki, 'ca.pem'),
+    '--amqp-global', 'true', '--amqp-prefix-key', DEAD, '--broker-retry-max-ms', '500'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(w);
+  w.stderr.on('data', (d) => { log += d; });
+  const api = async (method, p, body) => {
+    const res = await fetch(`http://127.0.0.1:${port}${p}`, { method, headers: { apikey: KEY, 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined });
+    const t = await res.text();
+    return { status: res.status, json: t ? JSON.parse(t) : null };
+  };
+  for (let i = 0; i < 200; i++) {
+    try { if ((await fetch(`http://127.0.0.1:${port}/health/live`)).ok) break; } catch { /* not yet */ }
+    await sleep(50);
+  }
+  r = await api('POST', '/instance/create', { instanceName: 'tls1', qrcode: true, integration: 'WHATSAPP-BAILEYS' });
+  ok(r.status === 201, `dead: instance created (${r.status})`);
+  const counts = async () => {
+    const q = await ctl('list_queues', 'name', 'messages');
+    return Object.fromEntries(q.out.split('\n').filter((l) => l.startsWith(`${DEAD}.`)).map((l) => l.split(/\s+/)).map(([n, c]) => [n, Number(c)]));
+  };
+  let q = null;
+  let c = {};
+  for (let i = 0; i < 150; i++) {
+    q = (await api('GET', '/wamd/webhookQueue/tls1')).json;
+    c = await counts();
+    if (q.dead >= 1 && c[`${DEAD}.connection.update`] >= 1 && c[`${DEAD}.instance.create`] >= 1) break;
+    await sleep(200);
+  }
+  const dead = q.events.filter((e) => e.state === 'dead');
+  ok(dead.length >= 1 && dead.every((e) => e.event === 'qrcode.updated' && e.target === 'amqp_global' &&
+    /406 PRECONDITION_FAILED/.test(e.lastError)), `the refused event is dead with its error (${JSON.stringify(dead)})`);
+  ok(c[`${DEAD}.instance.create`] >= 1 && c[`${DEAD}.connection.update`] >= 1 && !c[`${DEAD}.qrcode.updated`],
+    `the other events arrived past it (${JSON.stringify(c)})`);
+  const m = await metrics(port);
+  ok(m['wamd_broker_up:amqp_global'] === 1, `the broker is not counted down for it (${JSON.stringify(m)})`);
+  // the conflicting queue goes away; a replay delivers the dead event(s)
+  r = await run('amqp-delete-queue', [...tlsArgs, '-q', `${DEAD}.qrcode.updated`]);
+  ok(r.code === 0, `the classic queue deleted (${r.err.trim()})`);
+  r = await api('POST', '/wamd/webhookReplay/tls1', {});
+  ok(r.status === 200 && r.json.replayed >= dead.length, `replayed (${JSON.stringify(r.json)})`);
+  for (let i = 0; i < 100 && !((c = await counts())[`${DEAD}.qrcode.updated`] >= dead.length); i++) await sleep(200);
+  ok(c[`${DEAD}.qrcode.updated`] >= dead.length, `the replayed event is in the broker (${JSON.stringify(c)})`);
+  q = (await api('GET', '/wamd/webhookQueue/tls1')).json;
+  ok(q.dead === 0, `no dead event left (${q.dead})`);
+  w.kill('SIGTERM');
+  const code = await new Promise((res) => w.on('exit', (x) => res(x)));
+  ok(code === 0, `dead: wamd exited cleanly (${code})`);
+}
+
 sim.stop?.();
 console.log('brokers over TLS: all checks passed');
 process.exit(0);
