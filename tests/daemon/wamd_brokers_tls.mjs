@@ -14,6 +14,9 @@
 // quorum one: 406 PRECONDITION_FAILED) sends that event to the dead rows
 // with its error, and the instance's later events still arrive, in order;
 // once the queue is gone, a replay delivers it.
+// Last, RabbitMQ switched on while wamd runs (a config file and SIGHUP): the
+// instance's /rabbitmq/set is refused before and accepted after, its events
+// and the global output's arrive; then amqp_global switched off live.
 // argv: [node, script, wamd, wasim]
 import { spawn, execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -212,6 +215,81 @@ ok(r.code === 0, `a classic queue ${DEAD}.qrcode.updated declared elsewhere (${r
   w.kill('SIGTERM');
   const code = await new Promise((res) => w.on('exit', (x) => res(x)));
   ok(code === 0, `dead: wamd exited cleanly (${code})`);
+}
+
+// ---- RabbitMQ switched on and the global output off at run time (SIGHUP)
+{
+  const HUP = 'hup';
+  const conf = path.join(tmpDir('wamd-tls-conf-'), 'wamd.conf');
+  const writeConf = (lines) => {
+    fs.writeFileSync(conf, ['broker_retry_max_ms = 500', ...lines, ''].join('\n'));
+    fs.chmodSync(conf, 0o600);
+  };
+  writeConf([]);
+  const port = await freePort();
+  log = '';
+  const w = spawn(wamdExe, ['--data', tmpDir('wamd-tls-hup-'), '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
+    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--log-level', 'debug', '--config', conf],
+  { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(w);
+  w.stderr.on('data', (d) => { log += d; });
+  const api = async (method, p, body) => {
+    const res = await fetch(`http://127.0.0.1:${port}${p}`, { method, headers: { apikey: KEY, 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined });
+    const t = await res.text();
+    return { status: res.status, json: t ? JSON.parse(t) : null };
+  };
+  for (let i = 0; i < 200; i++) {
+    try { if ((await fetch(`http://127.0.0.1:${port}/health/live`)).ok) break; } catch { /* not yet */ }
+    await sleep(50);
+  }
+  const set = { rabbitmq: { enabled: true, events: ['CONNECTION_UPDATE'] } };
+  r = await api('POST', '/instance/create', { instanceName: 'hup1', qrcode: true, integration: 'WHATSAPP-BAILEYS' });
+  ok(r.status === 201, `hup: instance created (${r.status})`);
+  r = await api('POST', '/rabbitmq/set/hup1', set);
+  ok(r.status === 400, `hup: /rabbitmq/set refused while RabbitMQ is off (${r.status})`);
+  let reloads = 0;
+  const reload = async () => {
+    w.kill('SIGHUP');
+    reloads++;
+    for (let i = 0; i < 50 && (log.match(/configuration reloaded/g) || []).length < reloads; i++) await sleep(100);
+    ok((log.match(/configuration reloaded/g) || []).length === reloads, `hup: reload ${reloads} done`);
+  };
+  writeConf([`amqp_uri = amqps://guest:guest@localhost:${amqpsPort}/`, `amqp_ca_file = ${path.join(pki, 'ca.pem')}`,
+    'amqp_global = true', `amqp_prefix_key = ${HUP}`]);
+  await reload();
+  r = await api('POST', '/rabbitmq/set/hup1', set);
+  ok(r.status === 201, `hup: /rabbitmq/set accepted after the reload (${r.status})`);
+  r = await api('POST', '/instance/restart/hup1');
+  ok(r.status === 200, `hup: instance restarted (${r.status})`);
+  r = await api('POST', '/instance/create', { instanceName: 'hup2', qrcode: true, integration: 'WHATSAPP-BAILEYS' });
+  const counts = async () => {
+    const q = await ctl('list_queues', 'name', 'messages');
+    return Object.fromEntries(q.out.split('\n').map((l) => l.split(/\s+/)).filter(([n]) => /^hup/.test(n || ''))
+      .map(([n, c]) => [n, Number(c)]));
+  };
+  let c = {};
+  for (let i = 0; i < 150; i++) {
+    c = await counts();
+    if (c['hup1.connection.update'] >= 1 && c[`${HUP}.instance.create`] >= 1) break;
+    await sleep(200);
+  }
+  ok(c['hup1.connection.update'] >= 1 && c[`${HUP}.instance.create`] >= 1 && !c['hup1.qrcode.updated'],
+    `hup: the instance output and the global output deliver after the reload (${JSON.stringify(c)})`);
+  const created = c[`${HUP}.instance.create`];
+  writeConf([`amqp_uri = amqps://guest:guest@localhost:${amqpsPort}/`, `amqp_ca_file = ${path.join(pki, 'ca.pem')}`,
+    'amqp_global = false', `amqp_prefix_key = ${HUP}`]);
+  await reload();
+  r = await api('POST', '/instance/create', { instanceName: 'hup3', qrcode: true, integration: 'WHATSAPP-BAILEYS' });
+  ok(r.status === 201, `hup: a third instance (${r.status})`);
+  r = await api('POST', '/instance/restart/hup1');
+  const conn = c['hup1.connection.update'];
+  for (let i = 0; i < 100 && !((c = await counts())['hup1.connection.update'] > conn); i++) await sleep(200);
+  ok(c['hup1.connection.update'] > conn && c[`${HUP}.instance.create`] === created,
+    `hup: amqp_global off live, the instance output still on (${JSON.stringify(c)})`);
+  w.kill('SIGTERM');
+  const code = await new Promise((res) => w.on('exit', (x) => res(x)));
+  ok(code === 0, `hup: wamd exited cleanly (${code})`);
 }
 
 sim.stop?.();
