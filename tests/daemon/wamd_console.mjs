@@ -7,7 +7,8 @@
 // its instance is listed; the sending view (pacing settings edited in the
 // page, a pause from rate-limit answers shown live with why, the held sends
 // with position, id, recipient and expected time, libwa's outbox of sends
-// awaiting the server's ack); log an instance out from the page. The page's
+// awaiting the server's ack); revoke a token from the page; log an instance
+// out from the page. The page's
 // answers carry a strict Content-Security-Policy; any violation of it, or
 // any other error in the page's console, fails the test.
 // Screenshots: ARTIFACTS (argv[4]). Needs Debian's chromium (CHROMIUM to
@@ -351,6 +352,18 @@ try {
   check(shown === 'd-messages,d-sending', `a read-only token sees the messages and the send queues only (${shown})`);
   await rp.waitForNetworkIdle({ idleTime: 300 });
   await ctx2.close();
+
+  // --- that token revoked from the page: refused from then on ---
+  check((await fetch(`${base}/instance/connectionState/con1`, { headers: { apikey: ro } })).status === 200,
+    'the read-only token works before');
+  await page.click('#instances li[data-name=con1]');
+  await waitText(page, '#d-name', 'con1');
+  await page.$eval('#d-tokens', (e) => { e.open = true; });
+  await page.type('#tok-old', ro);
+  await page.click('#tok-revoke button');
+  await waitText(page, '#tok-msg', 'revoked');
+  const refused = (await fetch(`${base}/instance/connectionState/con1`, { headers: { apikey: ro } })).status;
+  check(refused === 401, `the token revoked in the page is refused (${refused})`);
 
   // --- log out from the page (after its confirmation): the phone's
   // linked device is gone, the page shows it closed and offers pairing ---
