@@ -14,7 +14,10 @@
 //   - redis_events narrowed: only that event goes out;
 //   - redis_url switched to the plain port: the next events go there;
 //   - a malformed redis_url: refused, the running output is kept;
-//   - redis_url removed: the output is off.
+//   - redis_url removed: the output is off;
+//   - a reload while a publish hangs on a server that never answers: the
+//     API still answers at once, and once that attempt times out the events
+//     go to the new server, in order.
 // argv: [node, script, wamd, wasim]
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,7 +25,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { startWasim, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 
-watchdog(200);
+watchdog(220);
 const [wamdExe, wasimExe] = process.argv.slice(2);
 const KEY = 'wasim-redis-tls-key-7d41c0a9e3';
 
@@ -212,6 +215,34 @@ m = await metrics(port);
 ok(m.delivered_total === d0 && m.queue_depth === 0 && xrange('plain:live5').length === 0,
   `redis_url removed: the output is off (${JSON.stringify(m)})`);
 await stop(w, 'reloads');
+
+// ---- a reload while a publish hangs: the loop does not wait for it
+const held = [];
+const silent = await new Promise((res) => {
+  const srv = net.createServer((sock) => { held.push(sock); sock.on('error', () => {}); sock.resume(); });
+  srv.listen(0, '127.0.0.1', () => res(srv));
+});
+writeConf([`redis_url = redis://127.0.0.1:${silent.address().port}`, 'redis_stream = stalled']);
+{
+  const { w: w2, port: p2 } = await startWamd(['--config', conf]);
+  await create(p2, 'hang');
+  ok(await until(() => held.length >= 1, 5000), 'the publish is held by a server that never answers');
+  writeConf([`redis_url = redis://127.0.0.1:${plainPort}`, 'redis_stream = unstalled']);
+  const t0 = Date.now();
+  w2.kill('SIGHUP');
+  ok(await until(() => /configuration reloaded/.test(log), 3000), 'reloaded while the old publisher waits');
+  const r = await fetch(`http://127.0.0.1:${p2}/health/live`);
+  const took = Date.now() - t0;
+  ok(r.ok && took < 3000, `the API answers at once (${took} ms)`);
+  // the held attempt ends at the I/O limit, then everything goes to the new server, in order
+  let g = [];
+  await until(async () => (m = await metrics(p2)).queue_depth === 0 && (g = xrange('unstalled:hang')).length >= 2, 25000);
+  ok(m.queue_depth === 0 && g.length >= 2 && g[0].event === 'instance.create' && xrange('stalled:hang').length === 0,
+    `after the held attempt, the events arrive in order on the new server (${JSON.stringify(m)}; ${g.map((e) => e.event)})`);
+  await stop(w2, 'reload during a held publish');
+  for (const sock of held) sock.destroy();
+  silent.close();
+}
 
 sim.stop?.();
 console.log('redis over TLS and live output settings: all checks passed');
