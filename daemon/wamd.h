@@ -91,11 +91,13 @@ struct wamd_config {
 	bool metrics_per_instance;     /* per-instance series on GET /metrics (cardinality!) */
 	/* event outputs to brokers (wamd_broker.c) */
 	char *amqp_uri;                /* amqp://user:pass@host:port/vhost; NULL: RabbitMQ off */
+	char *amqp_ca_file;            /* amqps://: PEM CAs the broker's certificate must chain to; NULL: the system's */
+	char *redis_ca_file;           /* rediss://: the same for Redis */
 	char *amqp_exchange;           /* the global exchange */
 	bool amqp_global;              /* every instance's events to amqp_exchange */
 	char *amqp_global_events;      /* comma list; empty = all */
 	char *amqp_prefix_key;         /* global queues <prefix>.<event>; NULL: <event> */
-	char *redis_url;               /* redis://[[user]:pass@]host[:port][/db]; NULL: Redis off */
+	char *redis_url;               /* redis[s]://[[user]:pass@]host[:port][/db]; NULL: Redis off */
 	char *redis_stream;            /* stream key (prefix) */
 	bool redis_stream_global;      /* one stream for every instance */
 	long redis_maxlen;             /* XADD MAXLEN ~ (0: no trim) */
@@ -611,6 +613,11 @@ const char *wamd_webhook_url_refused(const struct wamd *d, const char *url);
 int wamd_broker_start(struct wamd *d);
 /* Stops them (waits for a publish in progress); undelivered rows stay queued. */
 void wamd_broker_shutdown(struct wamd *d);
+/* SIGHUP: takes nc's broker settings (nc gets the old ones back). A
+ * changed URL or CA file gets a new publisher; the old one finishes its
+ * current publish in the background. -1 (logged, nothing changed) when a
+ * new URL is refused. */
+int wamd_broker_reload(struct wamd *d, struct wamd_config *nc);
 /* Is (t, target) a configured broker output that wants event? */
 bool wamd_broker_subscribed(struct wamd_tenant *t, int target, const char *event);
 /* Starts the lane's next delivery (a broker target) unless one is under way. */
@@ -636,6 +643,7 @@ struct wamd_redis_addr {
 	int port;                    /* 6379 when absent */
 	char user[128], pass[256];   /* "" when absent */
 	long db;
+	bool tls;                    /* rediss:// */
 };
 int wamd_broker_redis_url(const char *url, struct wamd_redis_addr *out);
 
@@ -677,6 +685,7 @@ struct wamd_conn {
 	/* response */
 	int status;
 	const char *resp_type;       /* Content-Type; NULL: application/json */
+	const char *const *resp_headers; /* more headers: "name:", value, ..., NULL (static) */
 	char *resp;
 	size_t resp_len, resp_sent;
 	bool resp_ready, headers_sent;

@@ -11,7 +11,10 @@
  * blocking calls on one publisher thread per broker, so the loop never
  * waits on a broker: the loop hands a job over through a bounded list and
  * the thread posts the outcome back (lws_cancel_service, then
- * wamd_broker_deliver on the loop). */
+ * wamd_broker_deliver on the loop). A SIGHUP that changes a broker's URL
+ * or CA file (wamd_broker_reload) puts a new publisher in its place; the old
+ * one finishes the publish it is in and is joined once its thread says it
+ * has exited, so the loop never waits for it. */
 #include <ctype.h>
 #include <openssl/rand.h>
 #include <pthread.h>
@@ -67,9 +70,10 @@ int wamd_broker_stream_key(const char *prefix, bool global, const char *instance
 int wamd_broker_redis_url(const char *url, struct wamd_redis_addr *b)
 {
 	memset(b, 0, sizeof *b);
-	if (strncmp(url, "redis://", 8) != 0)
+	b->tls = !strncmp(url, "rediss://", 9);
+	if (!b->tls && strncmp(url, "redis://", 8) != 0)
 		return -1;
-	const char *p = url + 8;
+	const char *p = url + (b->tls ? 9 : 8);
 	const char *slash = strchr(p, '/');
 	const char *at = memrchr(p, '@', slash ? (size_t)(slash - p) : strlen(p));
 	b->port = 6379;
@@ -118,13 +122,14 @@ struct bworker {
 	void *be;
 	struct lws_context *ctx;
 	pthread_t th;
-	bool running;
+	struct bworker *next_retired;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct wamd_bjob *q, **q_tail;  /* to the thread */
 	size_t q_n;
 	struct wamd_bjob *done, **done_tail; /* back to the loop */
 	bool stop;
+	bool exited;                    /* under mu: the thread closed the backend and returns */
 	bool connected;                 /* under mu */
 	/* thread only */
 	bool down;
@@ -133,7 +138,8 @@ struct bworker {
 };
 
 struct wamd_broker {
-	struct bworker w[B_N];
+	struct bworker *w[B_N];         /* NULL: that broker is off */
+	struct bworker *retired;        /* replaced by a reload, finishing their publish */
 	int64_t delivered[WAMD_TARGETS], failures[WAMD_TARGETS];
 };
 
@@ -171,6 +177,7 @@ static void *worker_main(void *arg)
 
 		j->next = NULL;
 		j->ok = false;
+		j->permanent = false;
 		int64_t now = wamd_now_ms();
 		if (w->down && now < w->down_until_ms) {
 			/* a connect failed a moment ago: do not hammer the broker
@@ -186,7 +193,8 @@ static void *worker_main(void *arg)
 				w->down = false;
 			} else {
 				snprintf(j->why, sizeof j->why, "%s", why);
-				if (lost) {
+				/* a refusal of this one event says nothing of the broker */
+				if (lost && !j->permanent) {
 					if (!w->down)
 						LOGW("%s: %s; events wait in the queue and are retried", w->ops->name, why);
 					w->down = true;
@@ -206,59 +214,84 @@ static void *worker_main(void *arg)
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
+	w->ops->close(w->be);
+	w->be = NULL;
+	pthread_mutex_lock(&w->mu);
+	w->exited = true;
+	struct lws_context *ctx = w->ctx;
+	pthread_mutex_unlock(&w->mu);
+	lws_cancel_service(ctx); /* a retired worker is collected by wamd_broker_deliver */
 	return NULL;
 }
 
-static int worker_start(struct bworker *w, const struct wamd_bbackend *ops, const char *url, struct lws_context *ctx)
+/* A publisher for url, its thread started; NULL (logged) when the URL is
+ * refused or the thread cannot start. */
+static struct bworker *worker_new(const struct wamd_bbackend *ops, const char *url, const char *ca_file,
+				  struct lws_context *ctx)
 {
 	char why[200] = "";
+	struct bworker *w = calloc(1, sizeof *w);
+	if (!w)
+		return NULL;
 	w->ops = ops;
 	w->ctx = ctx;
 	w->q_tail = &w->q;
 	w->done_tail = &w->done;
-	w->be = ops->open(url, why, sizeof why);
+	w->be = ops->open(url, ca_file, why, sizeof why);
 	if (!w->be) {
 		LOGE("%s: %s", ops->name, why);
-		return -1;
+		free(w);
+		return NULL;
 	}
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
 		LOGE("%s: cannot start the publisher thread", ops->name);
 		ops->close(w->be);
-		w->be = NULL;
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->cv);
-		return -1;
+		free(w);
+		return NULL;
 	}
-	w->running = true;
-	return 0;
+	return w;
 }
 
-static void worker_stop(struct bworker *w)
+static void jobs_free(struct wamd_bjob *j)
 {
-	if (!w->running)
-		return;
+	for (struct wamd_bjob *n; j; j = n) {
+		n = j->next;
+		job_free(j);
+	}
+}
+
+/* Asks the thread to stop after its current publish; the jobs it had not
+ * started are returned (their lanes must be released). */
+static struct wamd_bjob *worker_signal_stop(struct bworker *w)
+{
 	pthread_mutex_lock(&w->mu);
 	w->stop = true;
+	struct wamd_bjob *q = w->q;
+	w->q = NULL;
+	w->q_tail = &w->q;
+	w->q_n = 0;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
+	return q;
+}
+
+/* Joins the thread (it has exited, or is told to: at shutdown the loop may
+ * wait for its current publish) and frees what is left. What was not
+ * confirmed stays in the durable queue. */
+static void worker_free(struct bworker *w)
+{
+	if (!w)
+		return;
+	jobs_free(worker_signal_stop(w));
 	pthread_join(w->th, NULL);
-	w->running = false;
-	w->ops->close(w->be);
-	w->be = NULL;
-	/* what was not confirmed stays in the durable queue */
-	for (struct wamd_bjob *j = w->q, *n; j; j = n) {
-		n = j->next;
-		job_free(j);
-	}
-	for (struct wamd_bjob *j = w->done, *n; j; j = n) {
-		n = j->next;
-		job_free(j);
-	}
-	w->q = w->done = NULL;
+	jobs_free(w->done);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
+	free(w);
 }
 
 /* false when the hand-off is full (the lane tries again shortly) */
@@ -282,37 +315,74 @@ static int target_broker(int target)
 	return target == WAMD_TARGET_REDIS ? B_REDIS : B_AMQP;
 }
 
+static const struct wamd_bbackend *backend(int b)
+{
+#ifdef WAMD_HAVE_AMQP
+	if (b == B_AMQP)
+		return &wamd_bbackend_amqp;
+#endif
+#ifdef WAMD_HAVE_REDIS
+	if (b == B_REDIS)
+		return &wamd_bbackend_redis;
+#endif
+	return NULL;
+}
+
+static const char *const setting[B_N] = { "amqp_uri", "redis_url" };
+static const char *const option[B_N] = { "-Damqp=enabled", "-Dredis=enabled" };
+
+static bool str_set(const char *s)
+{
+	return s && *s;
+}
+
+static const char *url_of(const struct wamd_config *c, int b)
+{
+	return b == B_AMQP ? c->amqp_uri : c->redis_url;
+}
+
+static const char *ca_of(const struct wamd_config *c, int b)
+{
+	return b == B_AMQP ? c->amqp_ca_file : c->redis_ca_file;
+}
+
+/* The publisher for broker b of configuration c; *out NULL when it is off.
+ * -1 (logged) when the URL is refused or the build lacks that client. */
+static int worker_for(struct wamd *d, const struct wamd_config *c, int b, struct bworker **out)
+{
+	*out = NULL;
+	if (!str_set(url_of(c, b)))
+		return 0;
+	if (!backend(b)) {
+		LOGE("%s is set but this wamd was built without %s (meson %s)", setting[b], b == B_AMQP ? "RabbitMQ" : "Redis",
+		     option[b]);
+		return -1;
+	}
+	*out = worker_new(backend(b), url_of(c, b), ca_of(c, b), d->ctx);
+	return *out ? 0 : -1;
+}
+
+static void log_output(const struct wamd_config *c, int b)
+{
+	if (b == B_AMQP)
+		LOGI("rabbitmq: publishing to %s%s", c->amqp_global ? "the exchange " : "instance exchanges",
+		     c->amqp_global ? c->amqp_exchange : "");
+	else
+		LOGI("redis: publishing to stream%s %s%s", c->redis_stream_global ? "" : "s", c->redis_stream,
+		     c->redis_stream_global ? "" : ":<instance>");
+}
+
 int wamd_broker_start(struct wamd *d)
 {
-	struct wamd_config *c = &d->cfg;
-	bool amqp = c->amqp_uri && *c->amqp_uri, redis = c->redis_url && *c->redis_url;
 	g_d = d;
-	if (!amqp && !redis)
-		return 0;
 	d->brokers = calloc(1, sizeof *d->brokers);
 	if (!d->brokers)
 		return -1;
-	if (amqp) {
-#ifdef WAMD_HAVE_AMQP
-		if (worker_start(&d->brokers->w[B_AMQP], &wamd_bbackend_amqp, c->amqp_uri, d->ctx) != 0)
+	for (int b = 0; b < B_N; b++) {
+		if (worker_for(d, &d->cfg, b, &d->brokers->w[b]) != 0)
 			return -1;
-		LOGI("rabbitmq: publishing to %s%s", c->amqp_global ? "the exchange " : "instance exchanges",
-		     c->amqp_global ? c->amqp_exchange : "");
-#else
-		LOGE("amqp_uri is set but this wamd was built without RabbitMQ (meson -Damqp=enabled)");
-		return -1;
-#endif
-	}
-	if (redis) {
-#ifdef WAMD_HAVE_REDIS
-		if (worker_start(&d->brokers->w[B_REDIS], &wamd_bbackend_redis, c->redis_url, d->ctx) != 0)
-			return -1;
-		LOGI("redis: publishing to stream%s %s%s", c->redis_stream_global ? "" : "s", c->redis_stream,
-		     c->redis_stream_global ? "" : ":<instance>");
-#else
-		LOGE("redis_url is set but this wamd was built without Redis (meson -Dredis=enabled)");
-		return -1;
-#endif
+		if (d->brokers->w[b])
+			log_output(&d->cfg, b);
 	}
 	return 0;
 }
@@ -322,7 +392,11 @@ void wamd_broker_shutdown(struct wamd *d)
 	if (!d->brokers)
 		return;
 	for (int i = 0; i < B_N; i++)
-		worker_stop(&d->brokers->w[i]);
+		worker_free(d->brokers->w[i]);
+	for (struct bworker *w = d->brokers->retired, *n; w; w = n) {
+		n = w->next_retired;
+		worker_free(w);
+	}
 	free(d->brokers);
 	d->brokers = NULL;
 }
@@ -361,7 +435,7 @@ static bool csv_has(const char *csv, const char *event)
 
 static bool running(const struct wamd *d, int b)
 {
-	return d->brokers && d->brokers->w[b].running;
+	return d->brokers && d->brokers->w[b];
 }
 
 /* the instance's own output (/rabbitmq/set): Evolution sends only the
@@ -499,7 +573,7 @@ static void lane_run(struct wamd_lane *l)
 		lane_schedule(l, 1000);
 		return;
 	}
-	if (!worker_submit(&d->brokers->w[b], j)) {
+	if (!worker_submit(d->brokers->w[b], j)) {
 		job_free(j);
 		lane_schedule(l, 100);
 		return;
@@ -537,6 +611,15 @@ static void finish(struct wamd *d, struct wamd_bjob *j)
 		d->brokers->delivered[j->target]++;
 		rc = wa_store_wh_remove(d->store, j->row_id);
 		lane_schedule(l, 0);
+	} else if (j->permanent) {
+		/* retrying cannot help and would hold the instance's later events
+		 * forever: the event goes to the dead rows with its error (shown
+		 * and replayable as a webhook's), the lane goes on in order */
+		d->brokers->failures[j->target]++;
+		LOGW("instance %s: event %lld refused for good by the broker (%s); kept as dead", t->name,
+		     (long long)j->row_id, j->why);
+		rc = wa_store_wh_fail(d->store, j->row_id, l->attempts + 1, 0, true, j->why);
+		lane_schedule(l, 0);
 	} else {
 		int attempts = l->attempts + 1;
 		int64_t delay = backoff_ms(&d->cfg, attempts);
@@ -550,27 +633,116 @@ static void finish(struct wamd *d, struct wamd_bjob *j)
 		LOGE("instance %s: event queue update failed: %s", t->name, wa_errname(rc));
 }
 
+/* the outcomes a publisher posted back */
+static void drain(struct wamd *d, struct bworker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	struct wamd_bjob *list = w->done;
+	w->done = NULL;
+	w->done_tail = &w->done;
+	pthread_mutex_unlock(&w->mu);
+	for (struct wamd_bjob *j = list, *n; j; j = n) {
+		n = j->next;
+		finish(d, j);
+		job_free(j);
+	}
+}
+
 void wamd_broker_deliver(void)
 {
 	struct wamd *d = g_d;
 	if (!d || !d->brokers)
 		return;
-	for (int b = 0; b < B_N; b++) {
-		struct bworker *w = &d->brokers->w[b];
-		if (!w->running)
-			continue;
+	for (int b = 0; b < B_N; b++)
+		if (d->brokers->w[b])
+			drain(d, d->brokers->w[b]);
+	/* publishers replaced by a reload: their last outcome, then the thread */
+	for (struct bworker **pp = &d->brokers->retired; *pp;) {
+		struct bworker *w = *pp;
 		pthread_mutex_lock(&w->mu);
-		struct wamd_bjob *list = w->done;
-		w->done = NULL;
-		w->done_tail = &w->done;
+		bool exited = w->exited;
 		pthread_mutex_unlock(&w->mu);
-		for (struct wamd_bjob *j = list, *n; j; j = n) {
-			n = j->next;
-			finish(d, j);
-			job_free(j);
-		}
+		drain(d, w);
+		if (exited) {
+			*pp = w->next_retired;
+			worker_free(w); /* the thread is returning: the join does not wait */
+		} else
+			pp = &w->next_retired;
 	}
 }
+
+/* A job handed to a publisher that will not run it: its lane takes the
+ * event again (from the queue, with the settings now in force). */
+static void release(struct wamd *d, struct wamd_bjob *j)
+{
+	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
+		if (t->id == j->instance_id && !t->removed && j->target >= WAMD_TARGET_BROKER_FIRST &&
+		    j->target < WAMD_TARGETS && t->lanes[j->target].row_id == j->row_id) {
+			t->lanes[j->target].row_id = 0;
+			lane_schedule(&t->lanes[j->target], 0);
+		}
+}
+
+static bool same(const char *a, const char *b)
+{
+	return str_set(a) == str_set(b) && (!str_set(a) || !strcmp(a, b));
+}
+
+#define SWAP_STR(f) do { char *tmp_ = d->cfg.f; d->cfg.f = nc->f; nc->f = tmp_; } while (0)
+
+int wamd_broker_reload(struct wamd *d, struct wamd_config *nc)
+{
+	if (!d->brokers && !(d->brokers = calloc(1, sizeof *d->brokers)))
+		return -1;
+	/* the new publishers first: a refused URL keeps every broker setting */
+	struct bworker *fresh[B_N] = { NULL };
+	bool change[B_N];
+	for (int b = 0; b < B_N; b++) {
+		change[b] = !same(url_of(&d->cfg, b), url_of(nc, b)) || !same(ca_of(&d->cfg, b), ca_of(nc, b));
+		if (change[b] && worker_for(d, nc, b, &fresh[b]) != 0) {
+			for (int k = 0; k < b; k++)
+				worker_free(fresh[k]);
+			return -1;
+		}
+	}
+	/* the old publisher finishes the publish it is in (its outcome comes
+	 * back to the lane as usual) and goes; what it had not started is
+	 * taken again by the lanes through the new one */
+	for (int b = 0; b < B_N; b++) {
+		if (!change[b])
+			continue;
+		struct bworker *old = d->brokers->w[b];
+		d->brokers->w[b] = fresh[b];
+		if (old) {
+			struct wamd_bjob *q = worker_signal_stop(old);
+			for (struct wamd_bjob *j = q; j; j = j->next)
+				release(d, j);
+			jobs_free(q);
+			old->next_retired = d->brokers->retired;
+			d->brokers->retired = old;
+			LOGI("%s: %s", old->ops->name, fresh[b] ? "new connection settings" : "output off");
+		}
+	}
+	SWAP_STR(amqp_uri);
+	SWAP_STR(amqp_ca_file);
+	SWAP_STR(amqp_exchange);
+	SWAP_STR(amqp_global_events);
+	SWAP_STR(amqp_prefix_key);
+	SWAP_STR(redis_url);
+	SWAP_STR(redis_ca_file);
+	SWAP_STR(redis_stream);
+	SWAP_STR(redis_events);
+	d->cfg.amqp_global = nc->amqp_global;
+	d->cfg.redis_stream_global = nc->redis_stream_global;
+	d->cfg.redis_maxlen = nc->redis_maxlen;
+	d->cfg.broker_retry_max_ms = nc->broker_retry_max_ms;
+	for (int b = 0; b < B_N; b++)
+		if (d->brokers->w[b])
+			log_output(&d->cfg, b);
+	return 0;
+}
+
+#undef SWAP_STR
 
 void wamd_broker_stats(struct wamd *d, int target, struct wamd_broker_stats *out)
 {
@@ -583,8 +755,8 @@ void wamd_broker_stats(struct wamd *d, int target, struct wamd_broker_stats *out
 	out->configured = running(d, b) && (target != WAMD_TARGET_AMQP_GLOBAL || d->cfg.amqp_global);
 	if (!d->brokers)
 		return;
-	struct bworker *w = &d->brokers->w[b];
-	if (w->running) {
+	struct bworker *w = d->brokers->w[b];
+	if (w) {
 		pthread_mutex_lock(&w->mu);
 		out->connected = w->connected;
 		pthread_mutex_unlock(&w->mu);

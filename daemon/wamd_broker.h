@@ -28,13 +28,16 @@ struct wamd_bjob {
 	long maxlen;                 /* Redis: MAXLEN ~ (0: none) */
 	/* outcome */
 	bool ok;
+	bool permanent;              /* refused for good (see wamd_broker_amqp.c): dead, not retried */
 	char why[200];
 };
 
 struct wamd_bbackend {
 	const char *name; /* "rabbitmq", "redis" (logs, metrics) */
-	/* url: the configured URI; NULL with why on a malformed one */
-	void *(*open)(const char *url, char *why, size_t n);
+	/* url: the configured URI; ca_file: PEM CA certificates a TLS
+	 * broker's certificate must chain to (NULL: the system's); NULL with
+	 * why on a malformed or unsupported URI */
+	void *(*open)(const char *url, const char *ca_file, char *why, size_t n);
 	/* Connects if needed, publishes and waits for the broker's
 	 * confirmation. 0 on confirmation; else -1 with why, and *lost set
 	 * when the connection is gone (the next publish reconnects). */

@@ -5,14 +5,21 @@
  * as Evolution declares them (a durable topic exchange, a durable quorum
  * queue bound with the routing key); messages are persistent JSON. Any
  * error drops the connection: the next publish reconnects and declares
- * again. Every wait is bounded (WAMD_BROKER_IO_TIMEOUT_S). */
+ * again. A channel closed for a reason that retrying cannot change (406
+ * PRECONDITION_FAILED: a queue declared elsewhere with other arguments;
+ * 403, 404) marks the job permanent: wamd_broker.c moves it to the dead
+ * rows instead of blocking the lane. Every wait is bounded (WAMD_BROKER_IO_TIMEOUT_S). amqps:// is TLS
+ * (rabbitmq-c's OpenSSL socket) with the certificate and host name always
+ * verified, against amqp_ca_file or the system's CAs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
 #include <amqp.h>
+#include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
+#include <openssl/ssl.h>
 
 #include "wamd.h"
 #include "wamd_broker.h"
@@ -24,6 +31,7 @@ struct declared {
 
 struct amqp_be {
 	char *url;               /* the URI as configured (amqp_parse_url cuts a copy) */
+	char *ca_file;           /* amqps://: the CAs to trust; NULL: the system's */
 	amqp_connection_state_t conn;
 	uint64_t next_tag;       /* delivery tag of the next publish */
 	struct declared *declared;
@@ -43,7 +51,7 @@ static void be_disconnect(struct amqp_be *b)
 	b->declared = NULL;
 }
 
-static void *amqp_open(const char *url, char *why, size_t n)
+static void *amqp_open(const char *url, const char *ca_file, char *why, size_t n)
 {
 	struct amqp_connection_info ci;
 	char *copy = strdup(url);
@@ -52,14 +60,11 @@ static void *amqp_open(const char *url, char *why, size_t n)
 		free(copy);
 		return NULL;
 	}
-	if (ci.ssl) {
-		snprintf(why, n, "amqps:// is not supported yet (use amqp:// on a trusted network)");
-		free(copy);
-		return NULL;
-	}
 	free(copy);
 	struct amqp_be *b = calloc(1, sizeof *b);
-	if (!b || !(b->url = strdup(url))) {
+	if (!b || !(b->url = strdup(url)) || (ca_file && *ca_file && !(b->ca_file = strdup(ca_file)))) {
+		if (b)
+			free(b->url);
 		free(b);
 		snprintf(why, n, "out of memory");
 		return NULL;
@@ -73,10 +78,21 @@ static void amqp_close_be(void *be)
 	be_disconnect(b);
 	explicit_bzero(b->url, strlen(b->url)); /* holds the password */
 	free(b->url);
+	free(b->ca_file);
 	free(b);
 }
 
-static int reply_ok(amqp_rpc_reply_t r, const char *what, char *why, size_t n)
+/* A channel closed with one of these refuses this publish for good (its
+ * exchange or queue exists with other properties or arguments, access is
+ * refused, a name does not exist): retrying the same event cannot succeed.
+ * Everything else (connection errors, timeouts, a nack, a connection
+ * closed by the broker) may pass later. */
+static bool permanent_code(unsigned code)
+{
+	return code == AMQP_ACCESS_REFUSED || code == AMQP_NOT_FOUND || code == AMQP_PRECONDITION_FAILED;
+}
+
+static int reply_ok(amqp_rpc_reply_t r, const char *what, char *why, size_t n, bool *permanent)
 {
 	switch (r.reply_type) {
 	case AMQP_RESPONSE_NORMAL:
@@ -93,6 +109,8 @@ static int reply_ok(amqp_rpc_reply_t r, const char *what, char *why, size_t n)
 			amqp_channel_close_t *m = r.reply.decoded;
 			snprintf(why, n, "%s: channel closed by the broker: %u %.*s", what, m->reply_code,
 				 (int)m->reply_text.len, (const char *)m->reply_text.bytes);
+			if (permanent && permanent_code(m->reply_code))
+				*permanent = true;
 		} else
 			snprintf(why, n, "%s: broker error (method %08x)", what, r.reply.id);
 		return -1;
@@ -118,30 +136,43 @@ static int be_connect(struct amqp_be *b, char *why, size_t n)
 	struct timeval tv = { .tv_sec = WAMD_BROKER_IO_TIMEOUT_S };
 	int rc = -1;
 	b->conn = amqp_new_connection();
-	amqp_socket_t *s = b->conn ? amqp_tcp_socket_new(b->conn) : NULL;
+	amqp_socket_t *s = !b->conn ? NULL : ci.ssl ? amqp_ssl_socket_new(b->conn) : amqp_tcp_socket_new(b->conn);
 	if (!s) {
 		snprintf(why, n, "out of memory");
 		goto out;
+	}
+	if (ci.ssl) {
+		/* the broker's certificate must chain to a trusted CA and name the
+		 * host of the URI; there is no setting to turn that off */
+		amqp_ssl_socket_set_verify_peer(s, 1);
+		amqp_ssl_socket_set_verify_hostname(s, 1);
+		if (b->ca_file ? amqp_ssl_socket_set_cacert(s, b->ca_file) != AMQP_STATUS_OK
+			       : SSL_CTX_set_default_verify_paths(amqp_ssl_socket_get_context(s)) != 1) {
+			snprintf(why, n, "cannot load the CA certificates %s", b->ca_file ? b->ca_file : "of the system");
+			goto out;
+		}
 	}
 	amqp_set_rpc_timeout(b->conn, &tv);
 	amqp_set_handshake_timeout(b->conn, &tv);
 	int st = amqp_socket_open_noblock(s, ci.host, ci.port, &tv);
 	if (st != AMQP_STATUS_OK) {
-		snprintf(why, n, "cannot connect to %s:%d: %s", ci.host, ci.port, amqp_error_string2(st));
+		snprintf(why, n, "cannot connect to %s:%d%s: %s", ci.host, ci.port, ci.ssl ? " (TLS)" : "",
+			 amqp_error_string2(st));
 		goto out;
 	}
 	if (reply_ok(amqp_login(b->conn, ci.vhost, 0, AMQP_DEFAULT_FRAME_SIZE, 0, AMQP_SASL_METHOD_PLAIN, ci.user,
 				ci.password),
-		     "login", why, n) != 0)
+		     "login", why, n, NULL) != 0)
 		goto out;
 	amqp_channel_open(b->conn, 1);
-	if (reply_ok(amqp_get_rpc_reply(b->conn), "channel.open", why, n) != 0)
+	if (reply_ok(amqp_get_rpc_reply(b->conn), "channel.open", why, n, NULL) != 0)
 		goto out;
 	amqp_confirm_select(b->conn, 1);
-	if (reply_ok(amqp_get_rpc_reply(b->conn), "confirm.select", why, n) != 0)
+	if (reply_ok(amqp_get_rpc_reply(b->conn), "confirm.select", why, n, NULL) != 0)
 		goto out;
 	b->next_tag = 1;
-	LOGI("rabbitmq: connected to %s:%d vhost %s", ci.host, ci.port, ci.vhost);
+	LOGI("rabbitmq: connected to %s:%d%s vhost %s", ci.host, ci.port, ci.ssl ? " over TLS (certificate verified)" : "",
+	     ci.vhost);
 	rc = 0;
 out:
 	explicit_bzero(copy, strlen(b->url));
@@ -151,7 +182,7 @@ out:
 	return rc;
 }
 
-static int declare(struct amqp_be *b, const struct wamd_bjob *j, char *why, size_t n)
+static int declare(struct amqp_be *b, struct wamd_bjob *j, char *why, size_t n)
 {
 	size_t kl = strlen(j->exchange) + strlen(j->queue) + strlen(j->routing_key) + 3;
 	char *want = malloc(kl);
@@ -168,18 +199,18 @@ static int declare(struct amqp_be *b, const struct wamd_bjob *j, char *why, size
 	free(want);
 	amqp_exchange_declare(b->conn, 1, amqp_cstring_bytes(j->exchange), amqp_cstring_bytes("topic"), 0, 1, 0, 0,
 			      amqp_empty_table);
-	if (reply_ok(amqp_get_rpc_reply(b->conn), "exchange.declare", why, n) != 0)
+	if (reply_ok(amqp_get_rpc_reply(b->conn), "exchange.declare", why, n, &j->permanent) != 0)
 		return -1;
 	amqp_table_entry_t qt = { .key = amqp_cstring_bytes("x-queue-type"),
 				  .value = { .kind = AMQP_FIELD_KIND_UTF8,
 					     .value = { .bytes = amqp_cstring_bytes("quorum") } } };
 	amqp_table_t args = { .num_entries = 1, .entries = &qt };
 	amqp_queue_declare(b->conn, 1, amqp_cstring_bytes(j->queue), 0, 1, 0, 0, args);
-	if (reply_ok(amqp_get_rpc_reply(b->conn), "queue.declare", why, n) != 0)
+	if (reply_ok(amqp_get_rpc_reply(b->conn), "queue.declare", why, n, &j->permanent) != 0)
 		return -1;
 	amqp_queue_bind(b->conn, 1, amqp_cstring_bytes(j->queue), amqp_cstring_bytes(j->exchange),
 			amqp_cstring_bytes(j->routing_key), amqp_empty_table);
-	if (reply_ok(amqp_get_rpc_reply(b->conn), "queue.bind", why, n) != 0)
+	if (reply_ok(amqp_get_rpc_reply(b->conn), "queue.bind", why, n, &j->permanent) != 0)
 		return -1;
 	struct declared *p = malloc(sizeof *p + kl);
 	if (p) {
@@ -191,7 +222,7 @@ static int declare(struct amqp_be *b, const struct wamd_bjob *j, char *why, size
 }
 
 /* Waits for the broker's ack (or nack) of tag. */
-static int wait_confirm(struct amqp_be *b, uint64_t tag, char *why, size_t n)
+static int wait_confirm(struct amqp_be *b, uint64_t tag, bool *permanent, char *why, size_t n)
 {
 	struct timeval deadline, now;
 	gettimeofday(&deadline, NULL);
@@ -230,9 +261,15 @@ static int wait_confirm(struct amqp_be *b, uint64_t tag, char *why, size_t n)
 			}
 			continue;
 		}
-		case AMQP_CHANNEL_CLOSE_METHOD:
+		case AMQP_CHANNEL_CLOSE_METHOD: {
+			amqp_channel_close_t *m = f.payload.method.decoded;
+			snprintf(why, n, "publish: channel closed by the broker: %u %.*s", m->reply_code,
+				 (int)m->reply_text.len, (const char *)m->reply_text.bytes);
+			*permanent = permanent_code(m->reply_code);
+			return -1;
+		}
 		case AMQP_CONNECTION_CLOSE_METHOD:
-			snprintf(why, n, "the broker closed the channel");
+			snprintf(why, n, "the broker closed the connection");
 			return -1;
 		default:
 			continue;
@@ -263,7 +300,7 @@ static int amqp_publish_job(void *be, struct wamd_bjob *j, bool *lost, char *why
 		snprintf(why, n, "publish: %s", amqp_error_string2(st));
 		goto drop;
 	}
-	if (wait_confirm(b, tag, why, n) != 0)
+	if (wait_confirm(b, tag, &j->permanent, why, n) != 0)
 		goto drop;
 	return 0;
 drop:

@@ -76,11 +76,13 @@ static const struct opt opts[] = {
 	{ "metrics_per_instance", T_BOOL, O(metrics_per_instance), "false",
 	  "per-instance series on GET /metrics (one set per instance)" },
 	{ "amqp_uri", T_STR, O(amqp_uri), NULL, "RabbitMQ amqp://user:password@host:port/vhost (unset: off)" },
+	{ "amqp_ca_file", T_STR, O(amqp_ca_file), NULL, "amqps://: PEM file of the CAs to trust (unset: the system's)" },
 	{ "amqp_exchange", T_STR, O(amqp_exchange), "evolution_exchange", "global topic exchange" },
 	{ "amqp_global", T_BOOL, O(amqp_global), "false", "every instance's events to amqp_exchange" },
 	{ "amqp_global_events", T_STR, O(amqp_global_events), NULL, "comma list for amqp_global (empty: all)" },
 	{ "amqp_prefix_key", T_STR, O(amqp_prefix_key), NULL, "global queues are <prefix>.<event> (unset: <event>)" },
-	{ "redis_url", T_STR, O(redis_url), NULL, "Redis Streams redis://[[user]:password@]host[:port][/db] (unset: off)" },
+	{ "redis_url", T_STR, O(redis_url), NULL, "Redis Streams redis[s]://[[user]:password@]host[:port][/db] (unset: off)" },
+	{ "redis_ca_file", T_STR, O(redis_ca_file), NULL, "rediss://: PEM file of the CAs to trust (unset: the system's)" },
 	{ "redis_stream", T_STR, O(redis_stream), "wamd:events", "stream key; per instance <key>:<instance>" },
 	{ "redis_stream_global", T_BOOL, O(redis_stream_global), "false", "one stream (redis_stream) for every instance" },
 	{ "redis_maxlen", T_LONG, O(redis_maxlen), "100000", "trim each stream to about this many entries (0: never)" },
@@ -487,8 +489,8 @@ void wamd_config_usage(FILE *f)
 	fprintf(f, "usage: wamd [--config FILE] [--<setting> VALUE]...\n       wamd --version | --help\n\n"
 		   "Each setting can also be given as WAMD_<SETTING> in the environment or as\n"
 		   "'setting = value' (or a JSON object) in the config file. Precedence:\n"
-		   "flags > environment > config file > defaults. SIGHUP re-reads log_level\n"
-		   "and the webhook settings.\n\nsettings:\n");
+		   "flags > environment > config file > defaults. SIGHUP re-reads log_level,\n"
+		   "the webhook and the event output settings.\n\nsettings:\n");
 	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
 		char flag[64];
 		snprintf(flag, sizeof flag, "--%s", opts[i].name);

@@ -289,7 +289,7 @@ static int http_framing(struct lws *wsi, struct wamd_conn *c, const char **why)
 
 static int http_write_headers(struct lws *wsi, struct wamd_conn *c)
 {
-	unsigned char hbuf[LWS_PRE + 1024];
+	unsigned char hbuf[LWS_PRE + 2048];
 	unsigned char *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof hbuf - 1;
 	if (lws_add_http_common_headers(wsi, (unsigned)c->status, c->resp_file ? c->resp_ctype : c->resp_type ? c->resp_type : "application/json",
 					c->resp_len, &p, end) ||
@@ -302,6 +302,10 @@ static int http_write_headers(struct lws *wsi, struct wamd_conn *c)
 	      lws_add_http_header_by_name(wsi, (const unsigned char *)"content-range:",
 					  (const unsigned char *)c->resp_range, (int)strlen(c->resp_range), &p, end))))
 		return -1;
+	for (const char *const *h = c->resp_headers; h && h[0]; h += 2)
+		if (lws_add_http_header_by_name(wsi, (const unsigned char *)h[0], (const unsigned char *)h[1],
+						(int)strlen(h[1]), &p, end))
+			return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	c->headers_sent = true;

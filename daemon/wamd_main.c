@@ -3,7 +3,8 @@
  * requests and timers. Startup: config, store, tenants (their sessions start
  * and reconnect by themselves), listeners, pending webhooks. SIGTERM/SIGINT:
  * stop accepting, close sessions cleanly, close the store (every write is
- * already committed). SIGHUP: reload log level and webhook settings. */
+ * already committed). SIGHUP: reload log level, webhook and event output
+ * settings. */
 #include <dirent.h>
 #include <errno.h>
 #include <grp.h>
@@ -184,6 +185,8 @@ static void do_reload(struct wamd *d, int argc, char **argv)
 	d->cfg.webhook_allow_loopback = nc.webhook_allow_loopback;
 	d->cfg.webhook_allow_private = nc.webhook_allow_private;
 	d->cfg.max_handshakes = nc.max_handshakes;
+	if (wamd_broker_reload(d, &nc) != 0)
+		LOGE("reload: the event output settings are refused (keeping the current ones)");
 	wamd_engine_reconfigure(d);
 	wamd_config_free(&nc);
 	apply_runtime(d);

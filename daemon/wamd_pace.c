@@ -598,6 +598,9 @@ int wamd_pace_enqueue(struct wamd_tenant *t, const char *jid, bool first, json_t
 	return 0;
 }
 
+/* why an instance is paused (pace_signal pauses for this reason only) */
+#define PAUSE_WHY "WhatsApp answered with rate-limit errors 3 times within 10 minutes"
+
 void wamd_pace_signal(struct wamd_tenant *t, int code)
 {
 	struct pace_inst *in = inst_of(t);
@@ -615,7 +618,7 @@ void wamd_pace_signal(struct wamd_tenant *t, int code)
 		char iso[32];
 		wamd_iso_time(in->st.paused_until_ms, iso);
 		json_object_set_new(ev, "pausedUntil", json_string(iso));
-		json_object_set_new(ev, "why", json_string("WhatsApp answered with rate-limit errors 3 times within 10 minutes"));
+		json_object_set_new(ev, "why", json_string(PAUSE_WHY));
 	}
 	wamd_emit(t, "PACING_UPDATE", ev);
 	if (pace_inst_queued(in)) {
@@ -640,6 +643,8 @@ json_t *wamd_pace_info(struct wamd_tenant *t)
 		"factor", pace_factor(&in->st, now),
 		"dayBudget", (json_int_t)pace_day_budget(&in->cfg, now),
 		"pausedUntil", (json_int_t)(in->st.paused_until_ms > now ? in->st.paused_until_ms : 0));
+	if (in->st.paused_until_ms > now)
+		json_object_set_new(st, "pausedWhy", json_string(PAUSE_WHY));
 	json_object_set_new(o, "state", st);
 	json_object_set_new(o, "nowMs", json_integer(now));
 	return o;

@@ -98,6 +98,7 @@ static const struct route routes[] = {
 	/* send pacing (wamd_routes_pace.c) */
 	{ M_GET | M_POST, "/wamd/pace", true, WAMD_SCOPE_MANAGE, wamd_h_pace },
 	{ M_GET, "/wamd/paceQueue", true, WAMD_SCOPE_READ, wamd_h_pace_queue },
+	{ M_GET, "/wamd/outbox", true, WAMD_SCOPE_READ, wamd_h_outbox }, /* wamd_routes_outbox.c */
 	{ M_POST, "/wamd/testClock", false, 0, wamd_h_test_clock },
 	/* operations (wamd_prom.c, wamd_openapi.c) */
 	{ M_GET, "/metrics", false, SCOPE_METRICS, wamd_h_prom },

@@ -98,6 +98,7 @@ void wamd_h_set_presence(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 /* wamd_routes_pace.c */
 void wamd_h_pace(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_pace_queue(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_outbox(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_test_clock(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
 
 /* wamd_routes_message.c */

@@ -20,8 +20,24 @@ extern const char wamd_console_html[];
 extern const char wamd_console_js[];
 extern const char wamd_console_css[];
 
+/* The page runs only its own files: no inline script or style, nothing
+ * from elsewhere (the console works offline), no framing (clickjacking),
+ * no form posted anywhere. img-src data: is for the QR (a data: PNG from
+ * the API); connect-src 'self' covers the same-origin WebSocket. */
+static const char *const page_headers[] = {
+	"content-security-policy:",
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+	"x-content-type-options:", "nosniff",
+	"referrer-policy:", "no-referrer",
+	"x-frame-options:", "DENY",
+	"cross-origin-opener-policy:", "same-origin",
+	NULL,
+};
+
 static void serve(struct wamd_conn *c, const char *type, const char *text)
 {
+	c->resp_headers = page_headers;
 	char *copy = strdup(text);
 	if (!copy) {
 		wamd_reply_error(c, 500, json_pack("[s]", "out of memory"));
@@ -123,7 +139,11 @@ static void list_row(void *arg, const wa_store_wh_info *r)
 	json_t *a = arg, *e = json_object();
 	char ts[32];
 	json_object_set_new(e, "id", json_integer(r->id));
-	json_object_set_new(e, "target", json_string(r->target == WAMD_TARGET_GLOBAL ? "global" : "instance"));
+	/* the broker outputs' events share the queue (and its dead rows) */
+	static const char *const targets[] = { "instance", "global", "amqp_instance", "amqp_global", "redis" };
+	_Static_assert(sizeof targets / sizeof targets[0] == WAMD_TARGETS, "a target without a name");
+	json_object_set_new(e, "target", json_string(r->target >= 0 && r->target < WAMD_TARGETS ? targets[r->target]
+											    : "instance"));
 	json_object_set_new(e, "state", json_string(r->state == WA_STORE_WH_DEAD ? "dead" : "pending"));
 	const char *dotted = wamd_event_dotted(r->event);
 	json_object_set_new(e, "event", json_string(dotted ? dotted : r->event));

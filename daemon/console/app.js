@@ -9,7 +9,7 @@ const el = (tag, props = {}, ...kids) => {
   return e;
 };
 const KEY = 'wamd.apikey';
-const state = { key: sessionStorage.getItem(KEY) || '', admin: false, scopes: new Map(), instances: new Map(), sel: null, sockets: [] };
+const state = { key: sessionStorage.getItem(KEY) || '', admin: false, scopes: new Map(), instances: new Map(), sel: null, sockets: [], pace: null };
 
 async function api(method, path, body) {
   const res = await fetch(path, {
@@ -138,9 +138,12 @@ $('create').addEventListener('submit', async (e) => {
 
 async function select(name) {
   state.sel = name;
+  state.pace = null;
   // nothing of the previous instance stays on screen
-  for (const id of ['code', 'send-msg', 'tok-new', 'tok-msg', 'wh-msg', 'q-counts']) $(id).textContent = '';
-  $('queue').tBodies[0].replaceChildren();
+  for (const id of ['code', 'send-msg', 'tok-new', 'tok-msg', 'wh-msg', 'q-counts', 'pace-msg', 'pace-why', 'pace-state',
+    'pq-counts', 'ob-counts']) $(id).textContent = '';
+  for (const id of ['queue', 'pace-queue', 'outbox']) $(id).tBodies[0].replaceChildren();
+  $('pace-stats').replaceChildren();
   $('messages').replaceChildren();
   renderList();
   renderDetail();
@@ -151,7 +154,8 @@ async function select(name) {
     if (r.ok && r.json && r.json.base64) { i.qr = r.json.base64; renderDetail(); }
   }
   if (may(name, 'manage')) { loadWebhook(); loadQueue(); }
-  if (may(name, 'read')) loadMessages();
+  if (may(name, 'manage')) loadPace(true);
+  if (may(name, 'read')) { loadMessages(); loadQueues(); }
 }
 function renderDetail() {
   const i = state.sel && state.instances.get(state.sel);
@@ -166,6 +170,8 @@ function renderDetail() {
   const manage = may(i.name, 'manage');
   for (const id of ['d-actions', 'd-webhook', 'd-tokens']) $(id).hidden = !manage;
   $('d-messages').hidden = !may(i.name, 'read');
+  $('d-sending').hidden = !may(i.name, 'read');
+  $('pace-box').hidden = !manage;
   $('send').hidden = !may(i.name, 'write');
   const pairing = i.connectionStatus !== 'open' && manage;
   $('pair').hidden = !pairing;
@@ -178,6 +184,7 @@ $('d-actions').addEventListener('click', async (e) => {
   if (!act || !state.sel) return;
   const n = enc(state.sel);
   if (act === 'delete' && !confirm(`Delete ${state.sel} and everything stored for it?`)) return;
+  if (act === 'logout' && !confirm(`Log ${state.sel} out? The phone unlinks it; pairing again needs a new QR or code.`)) return;
   const r = act === 'restart' ? await api('POST', `/instance/restart/${n}`)
     : act === 'logout' ? await api('DELETE', `/instance/logout/${n}`) : await api('DELETE', `/instance/delete/${n}`);
   $('d-error').textContent = r.ok ? '' : errText(r);
@@ -221,7 +228,8 @@ async function loadQueue() {
   if (!r.ok) { $('q-counts').textContent = errText(r); body.replaceChildren(); return; }
   $('q-counts').textContent = `${r.json.pending} pending, ${r.json.dead} dead`;
   body.replaceChildren(...r.json.events.map((ev) => {
-    const tr = el('tr', {}, el('td', { textContent: String(ev.id) }), el('td', { textContent: ev.event }),
+    const to = ev.target === 'instance' ? '' : ` (${ev.target})`; // the global webhook or a broker
+    const tr = el('tr', {}, el('td', { textContent: String(ev.id) }), el('td', { textContent: ev.event + to }),
       el('td', { textContent: ev.state }), el('td', { textContent: String(ev.attempts) }),
       el('td', { textContent: ev.lastError || '' }), el('td'));
     tr.dataset.id = ev.id;
@@ -240,6 +248,71 @@ async function replay(id) {
 }
 $('q-refresh').addEventListener('click', loadQueue);
 $('q-replay-all').addEventListener('click', () => replay(0));
+
+// ---- sending: what pacing holds back, and libwa's outbox (not acked) ----
+const PACE_NUM = ['perMinute', 'perHour', 'perDay', 'firstContactPerDay', 'gapMs', 'jitterMs'];
+const at = (ms) => new Date(ms).toLocaleString();
+const user = (jid) => jid.split('@')[0];
+function showPace(p, fill) {
+  state.pace = p;
+  const s = p.state;
+  const paused = s.pausedUntil > 0;
+  $('pace-state').textContent = !p.enabled ? 'off' : paused ? 'paused' : s.factor < 1 ? `slowed x${s.factor}` : 'normal';
+  $('pace-state').className = `pill ${paused ? 'paused' : p.enabled && s.factor < 1 ? 'throttled' : ''}`;
+  $('pace-why').textContent = paused ? `Paused until ${at(s.pausedUntil)}: ${s.pausedWhy || ''}` : '';
+  const rows = [
+    ['held back', String(s.queued)],
+    ['back-off factor', String(s.factor)],
+    ['sent', `${s.sentLastMinute} last minute, ${s.sentLastHour} last hour, ${s.sentLastDay} last day`],
+    ['first contacts', `${s.firstContactsLastDay} last day`],
+    ['day budget', String(s.dayBudget)],
+  ];
+  $('pace-stats').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', { textContent: k }), el('dd', { textContent: v })]));
+  if (!fill) return;
+  $('pace-enabled').checked = p.enabled;
+  $('pace-typing').checked = p.typing;
+  for (const k of PACE_NUM) $(`pace-${k}`).value = String(p[k]);
+}
+async function loadPace(fill) {
+  const name = state.sel;
+  const r = await api('GET', `/wamd/pace/${enc(name)}`);
+  if (name !== state.sel) return;
+  if (r.ok) showPace(r.json, fill); else $('pace-msg').textContent = errText(r);
+}
+$('pace-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const body = { enabled: $('pace-enabled').checked, typing: $('pace-typing').checked };
+  for (const k of PACE_NUM) body[k] = Number($(`pace-${k}`).value);
+  const r = await api('POST', `/wamd/pace/${enc(state.sel)}`, body);
+  $('pace-msg').textContent = r.ok ? 'saved' : errText(r);
+  if (r.ok) { showPace(r.json, true); loadQueues(); }
+});
+const cells = (...v) => v.map((t) => el('td', { textContent: String(t) }));
+async function loadQueues() {
+  const name = state.sel;
+  const [q, o] = await Promise.all([api('GET', `/wamd/paceQueue/${enc(name)}`), api('GET', `/wamd/outbox/${enc(name)}`)]);
+  if (name !== state.sel) return;
+  $('pq-counts').textContent = q.ok ? `${q.json.queued} held` : errText(q);
+  $('pace-queue').tBodies[0].replaceChildren(...(q.ok ? q.json.messages : []).map((m) => {
+    const tr = el('tr', {}, ...cells(m.position, m.id, user(m.remoteJid) + (m.firstContact ? ' (new)' : ''), at(m.expectedAtMs)));
+    tr.dataset.id = m.id;
+    return tr;
+  }));
+  $('ob-counts').textContent = o.ok ? `${o.json.pending} pending` : errText(o);
+  $('outbox').tBodies[0].replaceChildren(...(o.ok ? o.json.messages : []).map((m) => {
+    const tr = el('tr', {}, ...cells(m.id, user(m.remoteJid), m.state === 'awaiting_ack' ? 'sent, no ack' : 'queued', m.attempts,
+      new Date(m.createdAt).toLocaleTimeString()));
+    tr.dataset.id = m.id;
+    return tr;
+  }));
+}
+// several events in a row (a burst released, its acks): one reload
+let queuesTimer = null;
+function queuesSoon() {
+  clearTimeout(queuesTimer);
+  queuesTimer = setTimeout(() => { if (state.sel && may(state.sel, 'read')) loadQueues(); }, 150);
+}
+$('pq-refresh').addEventListener('click', () => { if (may(state.sel, 'manage')) loadPace(false); loadQueues(); });
 
 // ---- tokens ----
 $('tok-form').addEventListener('submit', async (e) => {
@@ -312,6 +385,13 @@ function openStream(name, delay) {
     }, delay);
   };
 }
+// logged out: the number and profile are no longer this instance's
+function forgetAccount(i) {
+  i.ownerJid = null;
+  i.profileName = null;
+  i.qr = null;
+  i.pairingCode = null;
+}
 function onEvent(ev) {
   const d = ev.data || {};
   const i = state.instances.get(ev.instance);
@@ -330,6 +410,7 @@ function onEvent(ev) {
         i.error = '';
       } else {
         i.error = d.wamdReason && d.wamdReason.message ? d.wamdReason.message : '';
+        if (d.statusReason === 401) forgetAccount(i); // unlinked from the phone
       }
       refreshStatus();
       break;
@@ -339,6 +420,9 @@ function onEvent(ev) {
         if (d.qrcode.pairingCode) i.pairingCode = d.qrcode.pairingCode;
       }
       break;
+    case 'logout.instance':
+      forgetAccount(i);
+      break;
     case 'remove.instance':
       state.instances.delete(ev.instance);
       if (state.sel === ev.instance) state.sel = null;
@@ -346,7 +430,22 @@ function onEvent(ev) {
       break;
     case 'messages.upsert':
     case 'send.message':
-      if (state.sel === ev.instance) loadMessages();
+      if (state.sel === ev.instance) { loadMessages(); queuesSoon(); }
+      return;
+    case 'messages.update':
+      if (state.sel === ev.instance) queuesSoon();
+      return;
+    case 'PACING_UPDATE':
+      // the new state at once from the event, then the rest (windows, queue)
+      if (state.sel === ev.instance && state.pace && may(ev.instance, 'manage')) {
+        const s = state.pace.state;
+        s.factor = d.factor;
+        s.pausedUntil = d.paused && d.pausedUntil ? Date.parse(d.pausedUntil) : 0;
+        s.pausedWhy = d.why;
+        showPace(state.pace, false);
+        loadPace(false);
+      }
+      if (state.sel === ev.instance) queuesSoon();
       return;
     default:
       return;

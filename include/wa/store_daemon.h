@@ -86,6 +86,20 @@ typedef void (*wa_store_wh_info_fn)(void *arg, const wa_store_wh_info *row);
  * first, without their payloads. */
 int wa_store_wh_list(wa_store *st, int64_t instance_id, int state, int limit, wa_store_wh_info_fn fn,
 		     void *arg) WA_MUST_CHECK;
+/* libwa's outbox rows not acknowledged by the server yet (queued, or sent
+ * and awaiting the ack), oldest first, at most `limit`; *total_out: all of
+ * them (outbox_view.c). */
+typedef struct wa_store_outbox_info {
+	int64_t id;
+	char chat_jid[128];
+	char msg_id[96];
+	bool sending;            /* handed to the server, no ack yet */
+	int attempts;
+	int64_t created_ms, updated_ms;
+} wa_store_outbox_info;
+typedef void (*wa_store_outbox_info_fn)(void *arg, const wa_store_outbox_info *row);
+int wa_store_outbox_pending(wa_store *st, int64_t instance_id, int limit, wa_store_outbox_info_fn fn, void *arg,
+			    int64_t *total_out) WA_MUST_CHECK;
 /* Rows of one instance in state (< 0: every target). */
 int wa_store_wh_count_state(wa_store *st, int64_t instance_id, int state, int64_t *n_out) WA_MUST_CHECK;
 /* Dead rows of one instance back to pending, due now with no attempts:

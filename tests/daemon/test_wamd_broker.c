@@ -61,7 +61,7 @@ static void test_redis_url(void)
 	struct wamd_redis_addr a;
 	CHECK_EQ_INT(wamd_broker_redis_url("redis://127.0.0.1", &a), 0);
 	CHECK_EQ_STR(a.host, "127.0.0.1");
-	CHECK(a.port == 6379 && a.db == 0 && !a.user[0] && !a.pass[0]);
+	CHECK(a.port == 6379 && a.db == 0 && !a.user[0] && !a.pass[0] && !a.tls);
 	CHECK_EQ_INT(wamd_broker_redis_url("redis://:s3cr@t@cache.local:6380/2", &a), 0);
 	CHECK_EQ_STR(a.host, "cache.local");
 	CHECK_EQ_STR(a.pass, "s3cr@t"); /* the last @ before the path ends the credentials */
@@ -69,7 +69,11 @@ static void test_redis_url(void)
 	CHECK_EQ_INT(wamd_broker_redis_url("redis://app:pw@h/", &a), 0);
 	CHECK_EQ_STR(a.user, "app");
 	CHECK_EQ_STR(a.pass, "pw");
-	CHECK_EQ_INT(wamd_broker_redis_url("rediss://h", &a), -1);    /* TLS: not supported */
+	CHECK_EQ_INT(wamd_broker_redis_url("rediss://u:p@cache.example:6390/1", &a), 0); /* TLS */
+	CHECK_EQ_STR(a.host, "cache.example");
+	CHECK(a.tls && a.port == 6390 && a.db == 1 && !strcmp(a.user, "u") && !strcmp(a.pass, "p"));
+	CHECK_EQ_INT(wamd_broker_redis_url("redisss://h", &a), -1);
+	CHECK_EQ_INT(wamd_broker_redis_url("redis:/h", &a), -1);
 	CHECK_EQ_INT(wamd_broker_redis_url("redis://app@h", &a), -1); /* a user without a password */
 	CHECK_EQ_INT(wamd_broker_redis_url("redis://h:0", &a), -1);
 	CHECK_EQ_INT(wamd_broker_redis_url("redis://h:65536", &a), -1);

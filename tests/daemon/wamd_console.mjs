@@ -4,7 +4,13 @@
 // string, see "connected" (and the number) arrive over the event stream
 // without a reload, watch a webhook event die (404) in the queue view and
 // replay it from there, mint a token in the page and sign in with it: only
-// its instance is listed. Any error in the page's console fails the test.
+// its instance is listed; the sending view (pacing settings edited in the
+// page, a pause from rate-limit answers shown live with why, the held sends
+// with position, id, recipient and expected time, libwa's outbox of sends
+// awaiting the server's ack); revoke a token from the page; log an instance
+// out from the page. The page's
+// answers carry a strict Content-Security-Policy; any violation of it, or
+// any other error in the page's console, fails the test.
 // Screenshots: ARTIFACTS (argv[4]). Needs Debian's chromium (CHROMIUM to
 // override the path) and puppeteer-core (WAMD_CONSOLE_MODULES).
 // argv: [node, script, wamd, wasim, artifacts-dir]
@@ -72,6 +78,17 @@ for (let i = 0; i < 200; i++) {
   await sleep(50);
 }
 
+// the page's files: a strict policy (own files only, no inline code, no
+// framing) and the usual hardening headers
+for (const f of ['/console', '/console/app.js', '/console/app.css']) {
+  const h = (await fetch(base + f)).headers;
+  const csp = h.get('content-security-policy') || '';
+  check(/default-src 'none'/.test(csp) && /script-src 'self'(;|$)/.test(csp) && /style-src 'self'(;|$)/.test(csp) &&
+    /frame-ancestors 'none'/.test(csp) && !/unsafe-inline|unsafe-eval/.test(csp), `${f}: strict CSP (${csp})`);
+  check(h.get('x-content-type-options') === 'nosniff' && h.get('referrer-policy') === 'no-referrer' &&
+    h.get('x-frame-options') === 'DENY', `${f}: nosniff, no-referrer, DENY`);
+}
+
 const browser = await puppeteer.launch({
   executablePath: chromium, headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
@@ -87,6 +104,9 @@ const snap = async (page, name) => {
 const answers = [];
 const pending = [];
 const watch = (page, who) => {
+  // a CSP refusal is reported to the page as an event: make it an error
+  page.evaluateOnNewDocument(() => document.addEventListener('securitypolicyviolation', (e) =>
+    console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`)));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(`${who}: ${m.text()}`); });
   page.on('pageerror', (e) => errors.push(`${who}: ${e.message}`));
   page.on('response', (res) => {
@@ -209,6 +229,73 @@ try {
   await page.click('#instances li[data-name=con1]');
   await waitText(page, '#d-name', 'con1');
 
+  // --- sending: pacing edited in the page, a pause shown live, the held
+  // sends, then libwa's outbox of sends awaiting the server's ack ---
+  await page.click('#d-sending summary');
+  await page.waitForFunction(() => document.querySelector('#pace-perMinute').value === '8', { timeout: 10000 });
+  // the suite runs with pacing off (WAMD_PACING=off): turned on here
+  check((await text(page, '#pace-state')) === 'off', 'pacing shown off');
+  check(!(await page.$eval('#pace-enabled', (e) => e.checked)), 'the form shows it off');
+  await page.click('#pace-enabled');
+  const setField = async (id, v) => { await page.$eval(id, (e) => { e.value = ''; }); await page.type(id, v); };
+  await setField('#pace-gapMs', '0');
+  await setField('#pace-jitterMs', '0');
+  await setField('#pace-perMinute', '100');
+  await page.click('#pace-typing'); // off
+  await page.click('#pace-form button');
+  await waitText(page, '#pace-msg', 'saved');
+  await waitText(page, '#pace-state', 'normal');
+  let pace = (await api('GET', '/wamd/pace/con1')).json;
+  check(pace.gapMs === 0 && pace.jitterMs === 0 && pace.perMinute === 100 && pace.typing === false && pace.enabled,
+    `pacing saved from the page (${JSON.stringify(pace)})`);
+  // three rate-limit answers (429 in the acks) pause the instance
+  const dev1 = (await sim.api('GET', `/_sim/accounts/${PHONE}`)).json.devices.find((d) => d.device !== 0).device;
+  check((await sim.api('POST', '/_sim/fault', { phone: PHONE, device: dev1, action: 'ack_error', code: 429, count: 3 })).status === 200,
+    'wasim answers the next 3 sends with 429');
+  for (let k = 1; k <= 3; k++) {
+    check((await api('POST', '/message/sendText/con1', { number: PHONE2, text: `rate-limited ${k}` })).status === 201, `send ${k} into 429`);
+    await sleep(300); // each answer is its own signal
+  }
+  await waitText(page, '#pace-state', 'paused', 20000);
+  check((await text(page, '#pace-why')).includes('rate-limit errors 3 times'), 'the page says why it is paused');
+  pace = (await api('GET', '/wamd/pace/con1')).json;
+  check(pace.state.pausedUntil > Date.now() && pace.state.pausedWhy, `paused (${JSON.stringify(pace.state)})`);
+  await waitText(page, '#pace-stats', `${pace.state.factor}`);
+  // sends now wait for the pause: the page lists them in order
+  const held = [];
+  for (let k = 1; k <= 2; k++) {
+    const a = await api('POST', '/message/sendText/con1', { number: PHONE2, text: `held ${k}` });
+    check(a.status === 201 && a.json.status === 'PENDING', `held ${k}: PENDING (${a.status})`);
+    held.push(a.json.key.id);
+  }
+  await page.click('#pq-refresh');
+  await waitText(page, '#pq-counts', '2 held');
+  const rows = await page.$$eval('#pace-queue tbody tr', (l) => l.map((r) => [r.dataset.id, ...[...r.cells].map((c) => c.textContent)]));
+  const due = await page.evaluate((ms) => new Date(ms).toLocaleString(), pace.state.pausedUntil);
+  check(rows.length === 2 && rows.every((r, k) => r[0] === held[k] && r[1] === String(k + 1) && r[2] === held[k] &&
+    r[3] === PHONE2 && r[4] === due), `the held sends in order, due when the pause ends (${JSON.stringify(rows)}, ${due})`);
+  await snap(page, 'pacing-paused');
+  // the phone's server is unreachable for a while; pacing off releases the
+  // held sends at once into libwa's outbox, where they wait for it
+  check((await sim.api('POST', '/_sim/fault', { phone: PHONE, device: dev1, action: 'refuse', seconds: 8, drop: true })).status === 200,
+    'wasim drops con1 and refuses it for 8 s');
+  await page.waitForFunction(() => document.querySelector('#d-state').textContent !== 'connected', { timeout: 20000 });
+  await page.click('#pace-enabled');
+  await page.click('#pace-form button');
+  await waitText(page, '#pace-state', 'off');
+  await waitText(page, '#pq-counts', '0 held');
+  await waitText(page, '#ob-counts', '2 pending', 20000);
+  const ob = await page.$$eval('#outbox tbody tr', (l) => l.map((r) => [r.dataset.id, r.cells[1].textContent, r.cells[2].textContent]));
+  check(ob.length === 2 && ob.every((r, k) => r[0] === held[k] && r[1] === PHONE2 && r[2] === 'queued'),
+    `the outbox lists them, queued (${JSON.stringify(ob)})`);
+  const obApi = (await api('GET', '/wamd/outbox/con1')).json;
+  check(obApi.pending === 2 && obApi.messages.map((m) => m.id).join() === held.join(), `GET /wamd/outbox agrees (${JSON.stringify(obApi)})`);
+  await snap(page, 'outbox');
+  // back online: sent and acknowledged, the outbox empties without a click
+  await waitText(page, '#d-state', 'connected', 60000);
+  await waitText(page, '#ob-counts', '0 pending', 30000);
+  await waitText(page, '#d-state', 'connected', 60000);
+
   // --- a token made in the page sees only its instance ---
   await page.click('#d-tokens summary');
   await page.click('#tok-form input[value=write]');
@@ -260,16 +347,46 @@ try {
   await rp.waitForSelector('#instances li[data-name=con1]');
   await rp.click('#instances li[data-name=con1]');
   await waitText(rp, '#messages', 'hello from the console');
-  const shown = await rp.evaluate(() => ['d-actions', 'd-webhook', 'd-tokens', 'd-messages', 'send']
+  const shown = await rp.evaluate(() => ['d-actions', 'd-webhook', 'd-tokens', 'd-messages', 'send', 'd-sending', 'pace-box']
     .filter((id) => !document.getElementById(id).hidden).join());
-  check(shown === 'd-messages', `a read-only token sees the messages only (${shown})`);
+  check(shown === 'd-messages,d-sending', `a read-only token sees the messages and the send queues only (${shown})`);
   await rp.waitForNetworkIdle({ idleTime: 300 });
   await ctx2.close();
 
-  // --- delete from the page (after its confirmation) ---
+  // --- that token revoked from the page: refused from then on ---
+  check((await fetch(`${base}/instance/connectionState/con1`, { headers: { apikey: ro } })).status === 200,
+    'the read-only token works before');
+  await page.click('#instances li[data-name=con1]');
+  await waitText(page, '#d-name', 'con1');
+  await page.$eval('#d-tokens', (e) => { e.open = true; });
+  await page.type('#tok-old', ro);
+  await page.click('#tok-revoke button');
+  await waitText(page, '#tok-msg', 'revoked');
+  const refused = (await fetch(`${base}/instance/connectionState/con1`, { headers: { apikey: ro } })).status;
+  check(refused === 401, `the token revoked in the page is refused (${refused})`);
+
+  // --- log out from the page (after its confirmation): the phone's
+  // linked device is gone, the page shows it closed and offers pairing ---
   page.on('dialog', (d) => d.accept());
   await page.click('#instances li[data-name=con2]');
   await waitText(page, '#d-name', 'con2');
+  await waitText(page, '#d-owner', PHONE2);
+  const devsOf = async (phone) => (await sim.api('GET', `/_sim/accounts/${phone}`)).json.devices.map((d) => d.device);
+  const linked = (await devsOf(PHONE2)).filter((d) => d !== 0);
+  check(linked.length === 1, `con2 is the phone's linked device (${linked})`);
+  await page.click('#d-actions [data-act=logout]');
+  await page.waitForFunction(() => document.querySelector('#d-state').textContent === 'close', { timeout: 30000 });
+  check((await text(page, '#d-owner')) === '', 'the number is no longer shown after the logout');
+  check((await text(page, '#d-error')) === '', `no error shown for a logout (${await text(page, '#d-error')})`);
+  await page.waitForSelector('#pair:not([hidden])', { timeout: 10000 });
+  check((await text(page, '#instances li[data-name=con2]')).includes('close'), 'the list shows it closed');
+  const devs = await devsOf(PHONE2);
+  check(!devs.includes(linked[0]), `the phone no longer lists the linked device (${devs})`);
+  const after = (await api('GET', '/instance/connectionState/con2')).json;
+  check(after.instance.state === 'close', `the API agrees (${JSON.stringify(after)})`);
+  await snap(page, 'logged-out');
+
+  // --- delete from the page (after its confirmation) ---
   await page.click('#d-actions [data-act=delete]');
   await page.waitForFunction(() => !document.querySelector('#instances li[data-name=con2]'), { timeout: 20000 });
   check((await api('GET', '/instance/fetchInstances')).json.map((i) => i.name).join() === 'con1', 'con2 deleted from the page');
@@ -283,7 +400,8 @@ try {
 }
 await Promise.all(pending);
 await checkRecordedAnswers(api, answers, check, ['GET /wamd/whoami', 'GET /wamd/status', 'GET /wamd/webhookQueue/{instance}',
-  'POST /wamd/webhookReplay/{instance}', 'POST /wamd/token/{instance}', 'POST /message/sendText/{instance}']);
+  'POST /wamd/webhookReplay/{instance}', 'POST /wamd/token/{instance}', 'POST /message/sendText/{instance}',
+  'GET /wamd/pace/{instance}', 'POST /wamd/pace/{instance}', 'GET /wamd/paceQueue/{instance}', 'GET /wamd/outbox/{instance}']);
 check(errors.length === 0, `no errors in the page's console${errors.length ? `:\n  ${errors.join('\n  ')}` : ''}`);
 writeFileSync(path.join(artifacts, 'README'), 'Screenshots of the last wamd_console run (tests/daemon/wamd_console.mjs).\n');
 wamd.kill('SIGTERM');
