@@ -147,6 +147,11 @@ int sim_presence_init(struct sim *sim) WA_MUST_CHECK;
 int sim_iq_misc_init(struct sim *sim) WA_MUST_CHECK;
 /* sim_profile.c: profile picture, status privacy, business profile, contact QR, push config */
 int sim_profile_init(struct sim *sim) WA_MUST_CHECK;
+void sim_profile_shutdown(void);
+/* sim_profile.c: owner blocked other (other's messages to owner are dropped) */
+bool sim_profile_blocks(const struct sim_account *owner, const struct sim_account *other);
+/* the <status> of target's usync answer as asker may see it */
+wa_node *sim_profile_status_node(struct sim_account *target, struct sim_account *asker);
 int sim_phone_init(struct sim *sim) WA_MUST_CHECK;
 int sim_media_init(struct sim *sim) WA_MUST_CHECK;
 /* sim_history.c: seeded histories and the phone's history sync. send:
