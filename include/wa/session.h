@@ -589,6 +589,17 @@ int wa_profile_privacy(wa_session *s, wa_profile_fn done, void *user) WA_MUST_CH
 int wa_profile_set_privacy(wa_session *s, const char *name, const char *value, wa_profile_fn done,
 	void *user) WA_MUST_CHECK;
 
+/* On-demand history (Baileys' fetchMessageHistory): asks our phone for the
+ * `count` (1-500) messages of chat older than the oldest one we hold
+ * (oldest_id, oldest_from_me, oldest_ts_ms: its time in ms). The phone's
+ * answer is an ON_DEMAND history sync, imported and emitted as
+ * WA_EV_HISTORY like any other (nothing when it has no older ones).
+ * out_id (or NULL) gets the request's message id, which the answer names as
+ * its peerDataRequestSessionId. WA_ESTATE: not connected, or no session
+ * with our phone yet. */
+int wa_session_fetch_history(wa_session *s, const char *chat, int count, const char *oldest_id, bool oldest_from_me,
+	int64_t oldest_ts_ms, char out_id[23]) WA_MUST_CHECK;
+
 /* Changes wa_session_config.offline_on_connect for the next logins (an
  * embedder's setting changed; the current presence is not touched). */
 void wa_session_set_offline_on_connect(wa_session *s, bool offline);
