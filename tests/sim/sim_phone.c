@@ -464,6 +464,24 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 				json_object_set_new(o, "reporting", json_string(rep));
 			if (ad.acct == a && m->protocol_message && m->protocol_message->app_state_sync_key_request)
 				sim_appstate_key_request(sim, a, ad.device);
+			const Wa__Message__PeerDataOperationRequestMessage *pdo =
+				m->protocol_message ? m->protocol_message->peer_data_operation_request_message : NULL;
+			if (ad.acct == a && pdo && pdo->peer_data_operation_request_type ==
+				WA__MESSAGE__PEER_DATA_OPERATION_REQUEST_TYPE__HISTORY_SYNC_ON_DEMAND &&
+			    pdo->history_sync_on_demand_request) {
+				const Wa__Message__PeerDataOperationRequestMessage__HistorySyncOnDemandRequest *hr =
+					pdo->history_sync_on_demand_request;
+				/* what the companion asked, for the tests to check field by field */
+				if (o)
+					json_object_set_new(o, "history_request", json_pack("{s:s?, s:s?, s:b, s:I, s:i}", "chat",
+						hr->chat_jid, "oldest_id", hr->oldest_msg_id, "oldest_from_me", hr->oldest_msg_from_me,
+						"oldest_ts_ms", (json_int_t)hr->oldest_msg_timestamp_ms, "count", hr->on_demand_msg_count));
+				int hrc = sim_history_on_demand(sim, a, ad.device, id, hr->chat_jid, hr->oldest_msg_id,
+					hr->oldest_msg_timestamp_ms, hr->on_demand_msg_count);
+				if (hrc != 0)
+					fprintf(stderr, "wasim: on-demand history for %s: %s\n", hr->chat_jid ? hr->chat_jid : "?",
+						wa_strerror(hrc));
+			}
 			const char *cat = wa_node_attr(n, "category");
 			if (!(cat && strcmp(cat, "peer") == 0))
 				send_receipt(sim, a, id, from, ad.acct == a ? "sender" : NULL, ad.acct == a ? recipient : NULL);
