@@ -421,6 +421,10 @@ enum wamd_profile_op {
 };
 int wamd_tenant_profile(struct wamd_tenant *t, enum wamd_profile_op op, const char *a, const char *b,
 	const uint8_t *bytes, size_t len, void *ticket);
+/* Asks our phone for older messages of chat (wa_session_fetch_history).
+ * WA_ECLOSED: not connected; WA_ESTATE: no session with our phone yet. */
+int wamd_tenant_fetch_history(struct wamd_tenant *t, const char *chat, int count, const char *oldest_id,
+	bool oldest_from_me, int64_t oldest_ts_ms, char out_id[23]);
 /* alwaysOnline changed: announced now when connected, and at each login. */
 void wamd_tenant_always_online(struct wamd_tenant *t, bool on);
 /* A read receipt for one received message (its key as the event gave it). */

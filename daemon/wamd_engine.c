@@ -683,3 +683,12 @@ int wamd_tenant_profile(struct wamd_tenant *t, enum wamd_profile_op op, const ch
 	}
 	return WA_EINVAL;
 }
+
+/* on-demand history: the phone's answer arrives as an ordinary history sync */
+int wamd_tenant_fetch_history(struct wamd_tenant *t, const char *chat, int count, const char *oldest_id,
+	bool oldest_from_me, int64_t oldest_ts_ms, char out_id[23])
+{
+	if (!t->sess || wa_session_state(t->sess) != WA_CONN_READY)
+		return WA_ECLOSED;
+	return wa_session_fetch_history(t->sess, chat, count, oldest_id, oldest_from_me, oldest_ts_ms, out_id);
+}

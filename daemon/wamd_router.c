@@ -74,6 +74,7 @@ static const struct route routes[] = {
 	{ M_DELETE, "/chat/removeProfilePicture", true, WAMD_SCOPE_WRITE, wamd_h_remove_profile_picture },
 	{ M_GET, "/chat/fetchPrivacySettings", true, WAMD_SCOPE_READ, wamd_h_fetch_privacy },
 	{ M_POST, "/chat/updatePrivacySettings", true, WAMD_SCOPE_WRITE, wamd_h_update_privacy },
+	{ M_POST, "/wamd/fetchHistory", true, WAMD_SCOPE_WRITE, wamd_h_fetch_history },
 	{ M_GET, "/label/findLabels", true, WAMD_SCOPE_READ, wamd_h_find_labels },
 	{ M_POST, "/label/handleLabel", true, WAMD_SCOPE_WRITE, wamd_h_handle_label },
 	{ M_POST, "/wamd/sendPollVote", true, WAMD_SCOPE_WRITE, wamd_h_send_poll_vote },

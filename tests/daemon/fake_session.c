@@ -744,3 +744,10 @@ int wa_profile_set_privacy(wa_session *s, const char *name, const char *value, w
 	(void)s, (void)name, (void)value, (void)done, (void)user;
 	return WA_EUNSUPPORTED;
 }
+
+int wa_session_fetch_history(wa_session *s, const char *chat, int count, const char *oldest_id, bool oldest_from_me,
+	int64_t oldest_ts_ms, char out_id[23])
+{
+	(void)s, (void)chat, (void)count, (void)oldest_id, (void)oldest_from_me, (void)oldest_ts_ms, (void)out_id;
+	return WA_EUNSUPPORTED;
+}
