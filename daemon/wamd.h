@@ -414,6 +414,19 @@ json_t *wamd_tenant_labels(struct wamd_tenant *t);
 /* (wamd_routes_profile.c) a profile picture URL; the answer goes to
  * wamd_engine_events.picture_done with ticket */
 int wamd_tenant_profile_picture(struct wamd_tenant *t, const char *jid, void *ticket);
+/* Profile reads and our own profile's changes (wamd_routes_profile_set.c);
+ * a, b: the jid / text / privacy name and value, bytes: a JPEG (NULL
+ * removes the picture). The answer comes through profile_done. */
+enum wamd_profile_op {
+	WAMD_PROFILE_FETCH = 1, WAMD_PROFILE_ABOUT, WAMD_PROFILE_NAME, WAMD_PROFILE_PICTURE, WAMD_PROFILE_BLOCK,
+	WAMD_PROFILE_UNBLOCK, WAMD_PROFILE_BLOCKLIST, WAMD_PROFILE_PRIVACY, WAMD_PROFILE_SET_PRIVACY,
+};
+int wamd_tenant_profile(struct wamd_tenant *t, enum wamd_profile_op op, const char *a, const char *b,
+	const uint8_t *bytes, size_t len, void *ticket);
+/* Asks our phone for older messages of chat (wa_session_fetch_history).
+ * WA_ECLOSED: not connected; WA_ESTATE: no session with our phone yet. */
+int wamd_tenant_fetch_history(struct wamd_tenant *t, const char *chat, int count, const char *oldest_id,
+	bool oldest_from_me, int64_t oldest_ts_ms, char out_id[23]);
 /* alwaysOnline changed: announced now when connected, and at each login. */
 void wamd_tenant_always_online(struct wamd_tenant *t, bool on);
 /* A read receipt for one received message (its key as the event gave it). */
@@ -559,6 +572,7 @@ void wamd_on_label(struct wamd_tenant *t, const char *id, const char *name, int3
 		   bool deleted, const char *chat_jid, const char *msg_id, int labeled);
 void wamd_chat_mod_done(void *ticket, int err, const char *detail);
 void wamd_picture_done(void *ticket, int err, const char *url);
+void wamd_profile_done(void *ticket, int err, int code, const char *json);
 void wamd_on_push_name(struct wamd_tenant *t, const char *name);
 void wamd_numbers_done(void *ticket, int err, json_t *result);
 /* (wamd_events_edits.c) An edit or revoke received (or sent from our

@@ -618,3 +618,48 @@ int wamd_tenant_profile_picture(struct wamd_tenant *t, const char *jid, void *ti
 		return WA_ESTATE;
 	return wa_session_profile_picture_url(t->sess, jid, false, picture_done, ticket);
 }
+
+/* ---- profiles, blocklist, privacy: the answer reaches the route through
+ * wamd_engine_events.profile_done(ticket, err, code, json) ---- */
+
+static void profile_done(wa_session *s, int err, int code, const char *json, void *user)
+{
+	(void)s;
+	ev_to->profile_done(user, err, code, json);
+}
+
+int wamd_tenant_profile(struct wamd_tenant *t, enum wamd_profile_op op, const char *a, const char *b,
+	const uint8_t *bytes, size_t len, void *ticket)
+{
+	if (!t->sess || wa_session_state(t->sess) != WA_CONN_READY)
+		return WA_ESTATE;
+	switch (op) {
+	case WAMD_PROFILE_FETCH:
+		return wa_profile_fetch(t->sess, a, profile_done, ticket);
+	case WAMD_PROFILE_ABOUT:
+		return wa_profile_set_about(t->sess, a, profile_done, ticket);
+	case WAMD_PROFILE_NAME:
+		return wa_profile_set_name(t->sess, a, profile_done, ticket);
+	case WAMD_PROFILE_PICTURE:
+		return wa_profile_set_picture(t->sess, bytes, len, profile_done, ticket);
+	case WAMD_PROFILE_BLOCK:
+	case WAMD_PROFILE_UNBLOCK:
+		return wa_profile_block(t->sess, a, op == WAMD_PROFILE_BLOCK, profile_done, ticket);
+	case WAMD_PROFILE_BLOCKLIST:
+		return wa_profile_blocklist(t->sess, profile_done, ticket);
+	case WAMD_PROFILE_PRIVACY:
+		return wa_profile_privacy(t->sess, profile_done, ticket);
+	case WAMD_PROFILE_SET_PRIVACY:
+		return wa_profile_set_privacy(t->sess, a, b, profile_done, ticket);
+	}
+	return WA_EINVAL;
+}
+
+/* on-demand history: the phone's answer arrives as an ordinary history sync */
+int wamd_tenant_fetch_history(struct wamd_tenant *t, const char *chat, int count, const char *oldest_id,
+	bool oldest_from_me, int64_t oldest_ts_ms, char out_id[23])
+{
+	if (!t->sess || wa_session_state(t->sess) != WA_CONN_READY)
+		return WA_ECLOSED;
+	return wa_session_fetch_history(t->sess, chat, count, oldest_id, oldest_from_me, oldest_ts_ms, out_id);
+}

@@ -36,6 +36,8 @@ struct wamd_engine_events {
 	void (*chat_mod_done)(void *ticket, int err, const char *detail);
 	/* wamd_tenant_profile_picture answered: url NULL when none (or err) */
 	void (*picture_done)(void *ticket, int err, const char *url);
+	/* wamd_tenant_profile answered: json (borrowed) as libwa's wa_profile_fn */
+	void (*profile_done)(void *ticket, int err, int code, const char *json);
 	void (*push_name)(struct wamd_tenant *t, const char *name);
 	/* a committed history-sync batch (wa_event.u.history); runs inside
 	 * libwa's transaction, so the records it stores commit with it */

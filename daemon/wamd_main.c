@@ -280,6 +280,7 @@ static const struct wamd_engine_events wamd_events = {
 	.label = wamd_on_label,
 	.chat_mod_done = wamd_chat_mod_done,
 	.picture_done = wamd_picture_done,
+	.profile_done = wamd_profile_done,
 	.push_name = wamd_on_push_name,
 	.history = wamd_on_history,
 	.wire = wamd_lat_on_wire,

@@ -75,6 +75,18 @@ void wamd_h_chat_modify(struct wamd_conn *c, struct wamd_tenant *t, json_t *body
 
 /* wamd_routes_profile.c */
 void wamd_h_fetch_profile_picture(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+/* wamd_routes_history.c */
+void wamd_h_fetch_history(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+/* wamd_routes_profile_set.c */
+void wamd_h_fetch_profile(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_update_block_status(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_fetch_blocklist(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_update_profile_name(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_update_profile_status(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_update_profile_picture(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_remove_profile_picture(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_fetch_privacy(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_update_privacy(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 
 /* wamd_routes_chat.c */
 void wamd_numbers_done(void *ticket, int err, json_t *result);

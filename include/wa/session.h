@@ -516,6 +516,7 @@ enum wa_chat_action {
 	WA_CHAT_DELETE,      /* delete the chat */
 	WA_CHAT_LABEL,       /* label_id; on: add the label to the chat, off: remove it */
 	WA_LABEL_EDIT,       /* label_id, label_name, label_color; on: create / edit, off: delete */
+	WA_PUSH_NAME_SET,    /* push_name: our display name (setting_pushName) */
 };
 typedef struct wa_chat_mod {
 	enum wa_chat_action action;
@@ -529,6 +530,7 @@ typedef struct wa_chat_mod {
 	const char *label_id;
 	const char *label_name;
 	int32_t label_color;
+	const char *push_name;
 } wa_chat_mod;
 /* err 0 (accepted and applied), or WA_ENOTFOUND (no sync key yet),
  * WA_EPROTO (refused; detail says how), WA_ETIMEOUT, WA_ECLOSED. detail:
@@ -556,6 +558,47 @@ int wa_session_labels(wa_session *s, void (*fn)(void *user, const wa_label *l), 
 typedef void (*wa_picture_fn)(wa_session *s, int err, const char *url, void *user);
 int wa_session_profile_picture_url(wa_session *s, const char *jid, bool preview, wa_picture_fn done,
 	void *user) WA_MUST_CHECK;
+
+/* ---- profiles, blocklist, privacy ----
+ * `done` runs once: err 0 and json (borrowed for the call; NULL for plain
+ * sets), or a WA_E* code with code the server's error code when it
+ * answered with one (WA_EPROTO). Each returns WA_ESTATE when not connected. */
+typedef void (*wa_profile_fn)(wa_session *s, int err, int code, const char *json, void *user);
+/* A user's profile: {"jid", "exists", "status" (about text; null when
+ * unset, "" when its owner hides it), "statusSetAt" (s), "picture" (URL or null), "business"
+ * (null, or {"description", "email", "website": [..], "address",
+ * "category"})}. */
+int wa_profile_fetch(wa_session *s, const char *jid, wa_profile_fn done, void *user) WA_MUST_CHECK;
+/* Our about text. */
+int wa_profile_set_about(wa_session *s, const char *text, wa_profile_fn done, void *user) WA_MUST_CHECK;
+/* Our picture: a JPEG (the server keeps it as given: clients send a square
+ * one, 640 px at most); jpeg NULL removes it. json: {"id"} of the new one. */
+int wa_profile_set_picture(wa_session *s, const uint8_t *jpeg, size_t len, wa_profile_fn done,
+	void *user) WA_MUST_CHECK;
+/* Our push name: the setting_pushName app-state mutation (our other devices
+ * learn it), then a presence carrying it (what peers see). Errors as
+ * wa_session_chat_modify. */
+int wa_profile_set_name(wa_session *s, const char *name, wa_profile_fn done, void *user) WA_MUST_CHECK;
+/* Blocks or unblocks a user (phone-number or LID JID). */
+int wa_profile_block(wa_session *s, const char *jid, bool block, wa_profile_fn done, void *user) WA_MUST_CHECK;
+/* json: the blocked users' JIDs (phone numbers when known). */
+int wa_profile_blocklist(wa_session *s, wa_profile_fn done, void *user) WA_MUST_CHECK;
+/* json: {category: value} as the server keeps them ("readreceipts",
+ * "profile", "status", "online", "last", "groupadd", "calladd", ...). */
+int wa_profile_privacy(wa_session *s, wa_profile_fn done, void *user) WA_MUST_CHECK;
+int wa_profile_set_privacy(wa_session *s, const char *name, const char *value, wa_profile_fn done,
+	void *user) WA_MUST_CHECK;
+
+/* On-demand history (Baileys' fetchMessageHistory): asks our phone for the
+ * `count` (1-500) messages of chat older than the oldest one we hold
+ * (oldest_id, oldest_from_me, oldest_ts_ms: its time in ms). The phone's
+ * answer is an ON_DEMAND history sync, imported and emitted as
+ * WA_EV_HISTORY like any other (nothing when it has no older ones).
+ * out_id (or NULL) gets the request's message id, which the answer names as
+ * its peerDataRequestSessionId. WA_ESTATE: not connected, or no session
+ * with our phone yet. */
+int wa_session_fetch_history(wa_session *s, const char *chat, int count, const char *oldest_id, bool oldest_from_me,
+	int64_t oldest_ts_ms, char out_id[23]) WA_MUST_CHECK;
 
 /* Changes wa_session_config.offline_on_connect for the next logins (an
  * embedder's setting changed; the current presence is not touched). */

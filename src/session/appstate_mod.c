@@ -37,7 +37,10 @@ int wa_appstate_mod_build(const wa_chat_mod *md, int64_t now_ms, wa_appstate_mod
 	memset(out, 0, sizeof *out);
 	bool need_msg = md->action == WA_CHAT_STAR || md->action == WA_CHAT_DELETE_MSG;
 	bool need_label = md->action == WA_CHAT_LABEL || md->action == WA_LABEL_EDIT;
-	if ((md->action != WA_LABEL_EDIT && (!md->jid || !*md->jid || strlen(md->jid) >= WA_STORE_JID_MAX)) ||
+	bool no_chat = md->action == WA_LABEL_EDIT || md->action == WA_PUSH_NAME_SET;
+	if ((md->action == WA_PUSH_NAME_SET && (!md->push_name || !*md->push_name ||
+		strlen(md->push_name) >= WA_STORE_PUSH_NAME_MAX)) ||
+	    (!no_chat && (!md->jid || !*md->jid || strlen(md->jid) >= WA_STORE_JID_MAX)) ||
 	    (need_msg && (!md->msg_id || !*md->msg_id || strlen(md->msg_id) > 128)) ||
 	    (need_label && (!md->label_id || !*md->label_id || strlen(md->label_id) > 64)) ||
 	    (md->action == WA_LABEL_EDIT && md->on && (!md->label_name || strlen(md->label_name) > 256)))
@@ -53,6 +56,7 @@ int wa_appstate_mod_build(const wa_chat_mod *md, int64_t now_ms, wa_appstate_mod
 	Wa__SyncActionValue__DeleteChatAction dc = WA__SYNC_ACTION_VALUE__DELETE_CHAT_ACTION__INIT;
 	Wa__SyncActionValue__LabelAssociationAction la = WA__SYNC_ACTION_VALUE__LABEL_ASSOCIATION_ACTION__INIT;
 	Wa__SyncActionValue__LabelEditAction le = WA__SYNC_ACTION_VALUE__LABEL_EDIT_ACTION__INIT;
+	Wa__SyncActionValue__PushNameSetting pn = WA__SYNC_ACTION_VALUE__PUSH_NAME_SETTING__INIT;
 	Wa__SyncActionValue__SyncActionMessageRange rg = WA__SYNC_ACTION_VALUE__SYNC_ACTION_MESSAGE_RANGE__INIT;
 	v.has_timestamp = 1;
 	v.timestamp = now_ms;
@@ -120,6 +124,11 @@ int wa_appstate_mod_build(const wa_chat_mod *md, int64_t now_ms, wa_appstate_mod
 		le.has_deleted = 1, le.deleted = !md->on;
 		v.label_edit_action = &le;
 		idx = json_pack("[ss]", "label_edit", md->label_id), ci = 4, api = 3;
+		break;
+	case WA_PUSH_NAME_SET:
+		pn.name = (char *)md->push_name;
+		v.push_name_setting = &pn;
+		idx = json_pack("[s]", "setting_pushName"), ci = 0, api = 1;
 		break;
 	default:
 		return WA_EINVAL;

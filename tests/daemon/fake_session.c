@@ -710,3 +710,58 @@ int wa_session_profile_picture_url(wa_session *s, const char *jid, bool preview,
 	(void)s, (void)jid, (void)preview, (void)done, (void)user;
 	return WA_EUNSUPPORTED;
 }
+
+int wa_profile_fetch(wa_session *s, const char *jid, wa_profile_fn done, void *user)
+{
+	(void)s, (void)jid, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_profile_set_about(wa_session *s, const char *text, wa_profile_fn done, void *user)
+{
+	(void)s, (void)text, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_profile_set_picture(wa_session *s, const uint8_t *jpeg, size_t len, wa_profile_fn done, void *user)
+{
+	(void)s, (void)jpeg, (void)len, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_profile_set_name(wa_session *s, const char *name, wa_profile_fn done, void *user)
+{
+	(void)s, (void)name, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_profile_block(wa_session *s, const char *jid, bool block, wa_profile_fn done, void *user)
+{
+	(void)s, (void)jid, (void)block, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_profile_blocklist(wa_session *s, wa_profile_fn done, void *user)
+{
+	(void)s, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_profile_privacy(wa_session *s, wa_profile_fn done, void *user)
+{
+	(void)s, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_profile_set_privacy(wa_session *s, const char *name, const char *value, wa_profile_fn done, void *user)
+{
+	(void)s, (void)name, (void)value, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_session_fetch_history(wa_session *s, const char *chat, int count, const char *oldest_id, bool oldest_from_me,
+	int64_t oldest_ts_ms, char out_id[23])
+{
+	(void)s, (void)chat, (void)count, (void)oldest_id, (void)oldest_from_me, (void)oldest_ts_ms, (void)out_id;
+	return WA_EUNSUPPORTED;
+}

@@ -10,7 +10,10 @@
  * chats each. Blobs are HistorySync, zlib-compressed, encrypted with a
  * fresh media key as "md-msg-hist" media and stored on the media host.
  * Without requireFullSync a chunk carries each chat's newest
- * SIM_HIST_RECENT_MSGS messages only. The seed lives in memory. */
+ * SIM_HIST_RECENT_MSGS messages only. A companion's on-demand request (a
+ * peer message asking for `count` messages older than the oldest it has of
+ * one chat) gets them as an ON_DEMAND notification naming the request as
+ * its peerDataRequestSessionId. The seed lives in memory. */
 #include "sim_msg.h"
 
 #include <stdio.h>
@@ -141,10 +144,11 @@ static void chunk_free(struct chunk *k)
 	free(k->strs);
 }
 
-/* Chats [c0, c1) with their messages (all, or the newest `recent`), or,
- * with pushnames, the push names of every chat. */
+/* Chats [c0, c1) with their messages (all, the newest `recent`, or those
+ * in [range[0], range[1]) when range is given), or, with pushnames, the
+ * push names of every chat. */
 static int chunk_build(struct chunk *k, const struct seed *s, int type, unsigned order, unsigned progress,
-	unsigned c0, unsigned c1, unsigned recent, bool pushnames)
+	unsigned c0, unsigned c1, unsigned recent, bool pushnames, const unsigned *range)
 {
 	memset(k, 0, sizeof *k);
 	wa__history_sync__init(&k->hs);
@@ -157,7 +161,7 @@ static int chunk_build(struct chunk *k, const struct seed *s, int type, unsigned
 	size_t nm = 0, nc = c1 - c0;
 	for (unsigned c = c0; c < c1; c++) {
 		unsigned n = msgs_in(s, c);
-		nm += recent && n > recent ? recent : n;
+		nm += range ? range[1] - range[0] : recent && n > recent ? recent : n;
 	}
 	size_t np = pushnames ? s->chats : 0;
 	k->strs_cap = nm * 160 + (nc + np) * 128 + 64;
@@ -184,7 +188,9 @@ static int chunk_build(struct chunk *k, const struct seed *s, int type, unsigned
 		cv->id = jid;
 		contact_name(c, buf, sizeof buf);
 		cv->name = str_put(k, buf);
-		unsigned n = msgs_in(s, c), first = recent && n > recent ? n - recent : 0;
+		unsigned n = msgs_in(s, c), first = recent && n > recent ? n - recent : 0, end = n;
+		if (range)
+			first = range[0], end = range[1];
 		cv->has_unread_count = 1;
 		cv->unread_count = c % 4;
 		cv->has_archived = 1;
@@ -201,7 +207,7 @@ static int chunk_build(struct chunk *k, const struct seed *s, int type, unsigned
 		cv->last_msg_timestamp = (uint64_t)msg_t(c, n ? n - 1 : 0);
 		cv->messages = &k->hmp[mi];
 		/* newest first, as the phone orders them */
-		for (unsigned m = n; m-- > first;) {
+		for (unsigned m = end; m-- > first;) {
 			Wa__HistorySyncMsg *h = &k->hm[mi];
 			Wa__WebMessageInfo *w = &k->wmi[mi];
 			Wa__MessageKey *key = &k->keys[mi];
@@ -281,7 +287,7 @@ static void set_bytes(ProtobufCBinaryData *b, protobuf_c_boolean *has, uint8_t *
 
 /* One notification: the chunk inline, or uploaded as an encrypted blob. */
 static int send_chunk(struct sim *sim, struct sim_account *a, uint32_t dev, struct chunk *k, bool try_inline,
-	char *id, size_t id_cap)
+	const char *session, char *id, size_t id_cap)
 {
 	uint8_t *z = NULL, *blob = NULL;
 	size_t zn = 0, bn = 0;
@@ -297,6 +303,7 @@ static int send_chunk(struct sim *sim, struct sim_account *a, uint32_t dev, stru
 	hs.chunk_order = k->hs.chunk_order;
 	hs.has_progress = 1;
 	hs.progress = k->hs.progress;
+	hs.peer_data_request_session_id = (char *)session;
 	uint8_t mk[32];
 	wa_media_result res;
 	char direct[160];
@@ -360,15 +367,15 @@ int sim_history_send(struct sim *sim, struct sim_account *a, uint32_t dev, char 
 	unsigned total = n_chunks + 2, done = 0;
 	struct chunk k;
 	int rc = chunk_build(&k, s, WA__HISTORY_SYNC__HISTORY_SYNC_TYPE__INITIAL_BOOTSTRAP, 0, ++done * 100 / total, 0,
-		inl, recent, false);
+		inl, recent, false, NULL);
 	if (rc == 0)
-		rc = send_chunk(sim, a, dev, &k, true, last_id, id_cap);
+		rc = send_chunk(sim, a, dev, &k, true, NULL, last_id, id_cap);
 	chunk_free(&k);
 	if (rc == 0)
 		rc = chunk_build(&k, s, WA__HISTORY_SYNC__HISTORY_SYNC_TYPE__PUSH_NAME, 0, ++done * 100 / total, 0, 0, 0,
-			true);
+			true, NULL);
 	if (rc == 0)
-		rc = send_chunk(sim, a, dev, &k, false, last_id, id_cap);
+		rc = send_chunk(sim, a, dev, &k, false, NULL, last_id, id_cap);
 	chunk_free(&k);
 	for (unsigned i = 0; rc == 0 && i < n_chunks; i++) {
 		unsigned c0 = inl + i * s->chunk_chats, c1 = c0 + s->chunk_chats;
@@ -376,11 +383,60 @@ int sim_history_send(struct sim *sim, struct sim_account *a, uint32_t dev, char 
 			c1 = s->chats;
 		rc = chunk_build(&k, s,
 			full ? WA__HISTORY_SYNC__HISTORY_SYNC_TYPE__FULL : WA__HISTORY_SYNC__HISTORY_SYNC_TYPE__RECENT,
-			i + 1, ++done * 100 / total, c0, c1, recent, false);
+			i + 1, ++done * 100 / total, c0, c1, recent, false, NULL);
 		if (rc == 0)
-			rc = send_chunk(sim, a, dev, &k, false, last_id, id_cap);
+			rc = send_chunk(sim, a, dev, &k, false, NULL, last_id, id_cap);
 		chunk_free(&k);
 	}
+	return rc;
+}
+
+/* The seeded chat of jid and the index of message id in it: false when
+ * jid or id is not part of the seed. */
+static bool seed_msg(const struct seed *s, const char *jid, const char *id, unsigned *c, unsigned *m)
+{
+	unsigned cc, mm;
+	char check[64];
+	if (!jid || sscanf(jid, "4477%8u@s.whatsapp.net", &cc) != 1 || cc >= s->chats)
+		return false;
+	chat_jid(cc, check, sizeof check);
+	if (strcmp(check, jid) != 0)
+		return false;
+	*c = cc;
+	if (!id)
+		return false;
+	if (sscanf(id, "3EB0%*6X%6X", &mm) != 1 || mm >= msgs_in(s, cc))
+		return false;
+	msg_id(cc, mm, check, sizeof check);
+	if (strcmp(check, id) != 0)
+		return false;
+	*m = mm;
+	return true;
+}
+
+int sim_history_on_demand(struct sim *sim, struct sim_account *a, uint32_t dev, const char *request_id,
+	const char *chat, const char *oldest_id, int64_t oldest_ts_ms, int count)
+{
+	const struct seed *s = seed_of(a->phone);
+	unsigned c = 0, m = 0;
+	if (!s || count <= 0)
+		return WA_ENOTFOUND;
+	if (!seed_msg(s, chat, oldest_id, &c, &m)) {
+		/* the oldest message named by its time only (or not seeded) */
+		if (!chat || sscanf(chat, "4477%8u@s.whatsapp.net", &c) != 1 || c >= s->chats)
+			return WA_ENOTFOUND;
+		unsigned n = msgs_in(s, c);
+		for (m = 0; m < n && msg_t(c, m) * 1000 < oldest_ts_ms; m++)
+			;
+	}
+	/* the `count` messages just older than the oldest one the companion has */
+	unsigned range[2] = {m > (unsigned)count ? m - (unsigned)count : 0, m};
+	struct chunk k;
+	char id[64];
+	int rc = chunk_build(&k, s, WA__HISTORY_SYNC__HISTORY_SYNC_TYPE__ON_DEMAND, 0, 100, c, c + 1, 0, false, range);
+	if (rc == 0)
+		rc = send_chunk(sim, a, dev, &k, false, request_id, id, sizeof id);
+	chunk_free(&k);
 	return rc;
 }
 

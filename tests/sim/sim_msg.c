@@ -558,6 +558,7 @@ static void shutdown_hook(struct sim *sim, void *user)
 	sim_media_shutdown();
 	sim_mretry_shutdown();
 	sim_history_shutdown();
+	sim_profile_shutdown();
 	/* the core frees accounts and devices after this: no more callbacks
 	 * into freed module state (device_removed would notify peers) */
 	memset(&sim->hooks, 0, sizeof(sim->hooks));

@@ -147,6 +147,11 @@ int sim_presence_init(struct sim *sim) WA_MUST_CHECK;
 int sim_iq_misc_init(struct sim *sim) WA_MUST_CHECK;
 /* sim_profile.c: profile picture, status privacy, business profile, contact QR, push config */
 int sim_profile_init(struct sim *sim) WA_MUST_CHECK;
+void sim_profile_shutdown(void);
+/* sim_profile.c: owner blocked other (other's messages to owner are dropped) */
+bool sim_profile_blocks(const struct sim_account *owner, const struct sim_account *other);
+/* the <status> of target's usync answer as asker may see it */
+wa_node *sim_profile_status_node(struct sim_account *target, struct sim_account *asker);
 int sim_phone_init(struct sim *sim) WA_MUST_CHECK;
 int sim_media_init(struct sim *sim) WA_MUST_CHECK;
 /* sim_history.c: seeded histories and the phone's history sync. send:
@@ -156,6 +161,11 @@ int sim_history_init(struct sim *sim) WA_MUST_CHECK;
 void sim_history_shutdown(void);
 bool sim_history_has(const struct sim_account *a);
 int sim_history_send(struct sim *sim, struct sim_account *a, uint32_t dev, char *last_id, size_t id_cap) WA_MUST_CHECK;
+/* A companion asked for `count` messages of chat older than oldest_id (or
+ * than oldest_ts_ms): sends them as an ON_DEMAND history notification.
+ * WA_ENOTFOUND: no seed, or the chat is not seeded. */
+int sim_history_on_demand(struct sim *sim, struct sim_account *a, uint32_t dev, const char *request_id,
+	const char *chat, const char *oldest_id, int64_t oldest_ts_ms, int count) WA_MUST_CHECK;
 /* Stores a blob as an upload would; direct gets its direct path.
  * WA_ETOOBIG when the store is full, WA_EIO. */
 int sim_media_store(struct sim *sim, const uint8_t *body, size_t len, char *direct, size_t cap) WA_MUST_CHECK;

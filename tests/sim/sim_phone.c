@@ -389,6 +389,29 @@ static void send_retry(struct sim *sim, struct sim_account *a, const wa_node *ms
 	wa_node_free(r);
 }
 
+/* A companion's peer data operation: an on-demand history request is
+ * answered (the others are not simulated); its fields go on the phone's
+ * record o, for the tests to check field by field. */
+static void peer_data_request(struct sim *sim, struct sim_account *a, uint32_t dev, const char *id,
+	const Wa__Message *m, json_t *o)
+{
+	const Wa__Message__PeerDataOperationRequestMessage *pdo =
+		m && m->protocol_message ? m->protocol_message->peer_data_operation_request_message : NULL;
+	if (!pdo || pdo->peer_data_operation_request_type !=
+		WA__MESSAGE__PEER_DATA_OPERATION_REQUEST_TYPE__HISTORY_SYNC_ON_DEMAND || !pdo->history_sync_on_demand_request)
+		return;
+	const Wa__Message__PeerDataOperationRequestMessage__HistorySyncOnDemandRequest *hr =
+		pdo->history_sync_on_demand_request;
+	if (o)
+		json_object_set_new(o, "history_request", json_pack("{s:s?, s:s?, s:b, s:I, s:i}", "chat", hr->chat_jid,
+			"oldest_id", hr->oldest_msg_id, "oldest_from_me", hr->oldest_msg_from_me, "oldest_ts_ms",
+			(json_int_t)hr->oldest_msg_timestamp_ms, "count", hr->on_demand_msg_count));
+	int rc = sim_history_on_demand(sim, a, dev, id, hr->chat_jid, hr->oldest_msg_id, hr->oldest_msg_timestamp_ms,
+		hr->on_demand_msg_count);
+	if (rc != 0)
+		fprintf(stderr, "wasim: on-demand history for %s: %s\n", hr->chat_jid ? hr->chat_jid : "?", wa_strerror(rc));
+}
+
 void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 {
 	struct sim_acct_ext *x = a->ext;
@@ -453,8 +476,11 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 		any = true;
 		if (m->device_sent_message) {
 			/* an own companion's copy of what it sent */
-			record(p, id, from, m->device_sent_message->destination_jid, true, wa_node_attr(n, "t"),
+			json_t *o = record(p, id, from, m->device_sent_message->destination_jid, true, wa_node_attr(n, "t"),
 				message_text(m->device_sent_message->message), "dsm");
+			/* Baileys wraps its peer requests, addressed to our own JID, this way */
+			if (ad.acct == a)
+				peer_data_request(sim, a, ad.device, id, m->device_sent_message->message, o);
 			send_receipt(sim, a, id, from, "sender",
 				recipient ? recipient : m->device_sent_message->destination_jid);
 		} else {
@@ -465,6 +491,8 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 				json_object_set_new(o, "reporting", json_string(rep));
 			if (ad.acct == a && m->protocol_message && m->protocol_message->app_state_sync_key_request)
 				sim_appstate_key_request(sim, a, ad.device);
+			if (ad.acct == a)
+				peer_data_request(sim, a, ad.device, id, m, o);
 			const char *cat = wa_node_attr(n, "category");
 			if (!(cat && strcmp(cat, "peer") == 0))
 				send_receipt(sim, a, id, from, ad.acct == a ? "sender" : NULL, ad.acct == a ? recipient : NULL);

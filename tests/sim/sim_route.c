@@ -233,6 +233,8 @@ int sim_route_message(struct sim *sim, struct sim_conn *c, struct sim_account *f
 				continue;
 			if (ad.acct != from && ad.acct != r.peer)
 				continue; /* only the two parties of a 1:1 chat */
+			if (ad.acct != from && sim_profile_blocks(ad.acct, from))
+				continue; /* blocked: acked, never delivered */
 			deliver_one(&r, ad.acct, ad.has_device ? ad.device : 0, tn);
 		}
 		return 0;
@@ -243,6 +245,8 @@ int sim_route_message(struct sim *sim, struct sim_conn *c, struct sim_account *f
 		return 0;
 	(void)fanout;
 	(void)category;
+	if (chat.acct != from && sim_profile_blocks(chat.acct, from))
+		return 0;
 	deliver_one(&r, chat.acct, chat.has_device ? chat.device : 0, n);
 	return 0;
 }

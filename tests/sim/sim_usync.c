@@ -116,7 +116,7 @@ static wa_node *user_answer(struct sim *sim, const wa_node *req, const wa_node *
 		u = sim_node_add(u, sim_node("lid", "val", buf, NULL));
 	}
 	if (u && has_query(query, "status"))
-		u = sim_node_add(u, sim_node("status", "t", "0", NULL));
+		u = sim_node_add(u, sim_profile_status_node(ad.acct, asker));
 	if (u && has_query(query, "disappearing_mode"))
 		u = sim_node_add(u, sim_node("disappearing_mode", "duration", "0", "t", "0", NULL));
 	return u;
