@@ -429,9 +429,12 @@ int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers,
 /* A group call (wamd_engine.c): op is create (text = subject, jids),
  * metadata, participating, leave, subject (text), description (text), or
  * add / remove / promote / demote (jids), setting (text = announcement,
- * not_announcement, locked, unlocked), ephemeral (text = seconds),
- * invite_code, revoke_invite (answer: [code]), join (text = code; answer:
- * [group JID]) or invite_info (text = code). The answer goes to
+ * not_announcement, locked, unlocked, admin_add, all_member_add,
+ * approval_on, approval_off), ephemeral (text = seconds), invite_code,
+ * revoke_invite (answer: [code]), join (text = code; answer: [group JID],
+ * code WA_GROUP_JOIN_REQUESTED when it became a join request),
+ * invite_info (text = code), requests (answer: [{jid, request_time}]) or
+ * approve / reject (jids; answer as add). The answer goes to
  * wamd_engine_events.group_done with ticket. */
 int wamd_tenant_group(struct wamd_tenant *t, const char *op, const char *group, const char *text,
 	const char *const *jids, size_t n, void *ticket);
@@ -541,7 +544,7 @@ void wamd_on_presence(struct wamd_tenant *t, const char *jid, const char *presen
 void wamd_on_contact(struct wamd_tenant *t, const char *jid, const char *lid, const char *push_name);
 /* wamd_events_group.c */
 void wamd_on_group(struct wamd_tenant *t, const char *jid, const char *action, const char *author,
-	json_t *participants, json_t *info);
+	json_t *participants, json_t *info, const char *value);
 /* A chat changed through app state (wa_event.u.chat; each int -1 when not touched). */
 struct wamd_chat_ev {
 	const char *jid;

@@ -1,7 +1,10 @@
 /* Evolution's group controller: create, findGroupInfos, fetchAllGroups,
  * participants, updateParticipant, updateGroupSubject,
  * updateGroupDescription, leaveGroup, updateSetting, toggleEphemeral,
- * inviteCode, revokeInviteCode, acceptInviteCode, inviteInfo. Each asks the session
+ * inviteCode, revokeInviteCode, acceptInviteCode, inviteInfo, and wamd's
+ * joinRequests / updateJoinRequests (Evolution has no route for join
+ * requests; the stanzas are Baileys' groupRequestParticipantsList and
+ * groupRequestParticipantsUpdate). Each asks the session
  * (wamd_tenant_group) and answers when the server has; the group is
  * `?groupJid=` (or `groupJid` in the body), `@g.us` appended when missing.
  * Nothing is applied before the server has accepted it. */
@@ -12,7 +15,7 @@
 #include "wamd_routes.h"
 
 enum gop { G_CREATE = 1, G_FIND, G_FETCH_ALL, G_PARTICIPANTS, G_UPDATE_PART, G_SUBJECT, G_DESC, G_CREATE_DESC, G_LEAVE, G_SETTING, G_EPHEMERAL,
-	G_INVITE, G_REVOKE, G_JOIN, G_INFO };
+	G_INVITE, G_REVOKE, G_JOIN, G_INFO, G_REQUESTS, G_REQ_ACTION };
 
 struct gticket {
 	struct wamd_ticket tk; /* first: the HTTP layer clears tk.c when the client goes */
@@ -188,8 +191,16 @@ void wamd_group_done(void *ticket, int err, int code, json_t *result)
 			json_t *attrs = json_pack("{s:O}", "jid", json_object_get(e, "jid"));
 			if (strcmp(st, "200") != 0)
 				json_object_set_new(attrs, "error", json_string(st));
-			json_array_append_new(arr, json_pack("{s:s,s:O,s:{s:s,s:o}}", "status", st, "jid",
-				json_object_get(e, "jid"), "content", "tag", "participant", "attrs", attrs));
+			json_t *content = json_pack("{s:s,s:o}", "tag", "participant", "attrs", attrs);
+			/* a 403 for privacy: the raw node's <add_request code expiration/>,
+			 * as Baileys hands it over, so an invite can be sent instead */
+			json_t *ar = json_object_get(e, "addRequest");
+			if (ar)
+				json_object_set_new(content, "content", json_pack("[{s:s,s:{s:O,s:o}}]", "tag", "add_request",
+					"attrs", "code", json_object_get(ar, "code"), "expiration",
+					json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(ar, "expiration")))));
+			json_array_append_new(arr, json_pack("{s:s,s:O,s:o}", "status", st, "jid",
+				json_object_get(e, "jid"), "content", content));
 		}
 		wamd_reply_json(c, 201, json_pack("{s:o}", "updateParticipants", arr));
 		break;
@@ -233,9 +244,32 @@ void wamd_group_done(void *ticket, int err, int code, json_t *result)
 	case G_JOIN:
 		if (err || !json_string_value(first))
 			wamd_reply_error(c, 404, json_pack("[s,s]", "Accept invite error", why(err, code)));
+		else if (code == WA_GROUP_JOIN_REQUESTED) /* the admins must approve first */
+			wamd_reply_json(c, 200, json_pack("{s:b,s:b,s:O}", "accepted", 0, "joinRequest", 1, "groupJid", first));
 		else
 			wamd_reply_json(c, 200, json_pack("{s:b,s:O}", "accepted", 1, "groupJid", first));
 		break;
+	case G_REQUESTS:
+		if (err)
+			wamd_reply_error(c, 400, json_pack("[s,s]", "Error fetching join requests", why(err, code)));
+		else /* Baileys' groupRequestParticipantsList: the request nodes' attributes */
+			wamd_reply_json(c, 200, json_pack("{s:O}", "joinRequests", result));
+		break;
+	case G_REQ_ACTION: {
+		if (err) {
+			wamd_reply_error(c, 400, json_pack("[s,s]", "Error updating join requests", why(err, code)));
+			break;
+		}
+		json_t *arr = json_array();
+		size_t i;
+		json_t *e;
+		json_array_foreach(result, i, e) /* Baileys' groupRequestParticipantsUpdate: {status, jid} */
+			json_array_append_new(arr, json_pack("{s:o,s:O}", "status",
+				json_sprintf("%d", (int)json_integer_value(json_object_get(e, "status"))), "jid",
+				json_object_get(e, "jid")));
+		wamd_reply_json(c, 201, json_pack("{s:o}", "updateJoinRequests", arr));
+		break;
+	}
 	case G_INFO:
 		if (err || !first)
 			wamd_reply_error(c, 404, json_pack("[s,s]", "No invite info", g->code));
@@ -417,10 +451,13 @@ void wamd_h_group_setting(struct wamd_conn *c, struct wamd_tenant *t, json_t *bo
 	if (!group_arg(c, body, gj))
 		return;
 	const char *a = jstr(body, "action");
+	/* Evolution's four, and wamd's member-add mode and join approval */
 	if (!a || (strcmp(a, "announcement") && strcmp(a, "not_announcement") && strcmp(a, "locked") &&
-		      strcmp(a, "unlocked"))) {
+		      strcmp(a, "unlocked") && strcmp(a, "admin_add") && strcmp(a, "all_member_add") &&
+		      strcmp(a, "approval_on") && strcmp(a, "approval_off"))) {
 		wamd_reply_error(c, 400, json_pack("[{s:s,s:s}]", "property", "action", "message",
-			"action must be one of announcement, not_announcement, locked, unlocked"));
+			"action must be one of announcement, not_announcement, locked, unlocked, admin_add, "
+			"all_member_add, approval_on, approval_off"));
 		return;
 	}
 	struct gticket *g = gt_new(c, t, G_SETTING);
@@ -512,4 +549,40 @@ void wamd_h_group_accept_invite(struct wamd_conn *c, struct wamd_tenant *t, json
 void wamd_h_group_invite_info(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 {
 	by_code(c, t, body, G_INFO);
+}
+
+void wamd_h_group_join_requests(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	struct gticket *g;
+	char gj[WA_STORE_JID_MAX];
+	if (group_arg(c, body, gj) && (g = gt_new(c, t, G_REQUESTS))) {
+		snprintf(g->group, sizeof g->group, "%s", gj);
+		call(c, g, "requests", NULL, NULL, 0, "Error fetching join requests", 400);
+	}
+}
+
+/* {action: approve|reject, participants: [numbers]} */
+void wamd_h_group_update_join_requests(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	char gj[WA_STORE_JID_MAX];
+	if (!group_arg(c, body, gj))
+		return;
+	const char *action = jstr(body, "action");
+	if (!action || (strcmp(action, "approve") && strcmp(action, "reject"))) {
+		wamd_reply_error(c, 400, json_pack("[{s:s,s:s}]", "property", "action", "message",
+			"action must be one of approve, reject"));
+		return;
+	}
+	size_t n = 0;
+	char(*buf)[WA_STORE_JID_MAX] = NULL;
+	const char **list = numbers(c, json_object_get(body, "participants"), &n, &buf);
+	if (!list)
+		return;
+	struct gticket *g = gt_new(c, t, G_REQ_ACTION);
+	if (g) {
+		snprintf(g->group, sizeof g->group, "%s", gj);
+		call(c, g, action, NULL, list, n, "Error updating join requests", 400);
+	}
+	free(list);
+	free(buf);
 }

@@ -679,6 +679,19 @@ int wa_group_invite_info(wa_session *s, const char *code, wa_group_fn done, void
 	return WA_EUNSUPPORTED;
 }
 
+int wa_group_requests(wa_session *s, const char *group, wa_group_requests_fn done, void *user)
+{
+	(void)s, (void)group, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_group_request_action(wa_session *s, const char *group, const char *action,
+			    const char *const *participants, size_t n, wa_group_change_fn done, void *user)
+{
+	(void)s, (void)group, (void)action, (void)participants, (void)n, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
 int wa_session_chat_modify(wa_session *s, const wa_chat_mod *m, wa_chat_mod_fn done, void *user)
 {
 	(void)s, (void)m, (void)done, (void)user;
