@@ -380,6 +380,9 @@ struct wamd_send_extra {
 };
 int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *text,
 			     const struct wamd_send_extra *x, char **id_out);
+/* groupInviteMessage (an invite by private message) */
+int wamd_tenant_send_group_invite(struct wamd_tenant *t, const char *to, const char *group, const char *code,
+				  int64_t expiration, const char *group_name, const char *caption, char **id_out);
 int wamd_tenant_send_location(struct wamd_tenant *t, const char *to, double lat, double lon,
 			      const char *name, const char *address, const struct wamd_send_extra *x,
 			      char **id_out);

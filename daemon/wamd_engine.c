@@ -354,6 +354,16 @@ int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *
 	return wa_session_send_text(t->sess, to, text, &o, id_out);
 }
 
+int wamd_tenant_send_group_invite(struct wamd_tenant *t, const char *to, const char *group, const char *code,
+				  int64_t expiration, const char *group_name, const char *caption, char **id_out)
+{
+	if (!t->sess)
+		return WA_ESTATE;
+	wa_send_opts o = { 0 };
+	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
+	return wa_session_send_group_invite(t->sess, to, group, code, expiration, group_name, caption, &o, id_out);
+}
+
 int wamd_tenant_send_location(struct wamd_tenant *t, const char *to, double lat, double lon,
 			      const char *name, const char *address, const struct wamd_send_extra *x,
 			      char **id_out)

@@ -82,6 +82,7 @@ static const struct route routes[] = {
 	{ M_POST, "/group/revokeInviteCode", true, WAMD_SCOPE_WRITE, wamd_h_group_revoke_invite },
 	{ M_GET, "/group/acceptInviteCode", true, WAMD_SCOPE_WRITE, wamd_h_group_accept_invite },
 	{ M_GET, "/group/inviteInfo", true, WAMD_SCOPE_READ, wamd_h_group_invite_info },
+	{ M_POST, "/group/sendInvite", true, WAMD_SCOPE_WRITE, wamd_h_group_send_invite },
 	{ M_GET, "/group/joinRequests", true, WAMD_SCOPE_READ, wamd_h_group_join_requests },
 	{ M_POST, "/group/updateJoinRequests", true, WAMD_SCOPE_WRITE, wamd_h_group_update_join_requests },
 	{ M_POST, "/webhook/set", true, WAMD_SCOPE_MANAGE, wamd_h_webhook_set },

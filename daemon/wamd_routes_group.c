@@ -1,13 +1,14 @@
 /* Evolution's group controller: create, findGroupInfos, fetchAllGroups,
  * participants, updateParticipant, updateGroupSubject,
  * updateGroupDescription, leaveGroup, updateSetting, toggleEphemeral,
- * inviteCode, revokeInviteCode, acceptInviteCode, inviteInfo, and wamd's
+ * inviteCode, revokeInviteCode, acceptInviteCode, inviteInfo, sendInvite, and wamd's
  * joinRequests / updateJoinRequests (Evolution has no route for join
  * requests; the stanzas are Baileys' groupRequestParticipantsList and
  * groupRequestParticipantsUpdate). Each asks the session
  * (wamd_tenant_group) and answers when the server has; the group is
  * `?groupJid=` (or `groupJid` in the body), `@g.us` appended when missing.
  * Nothing is applied before the server has accepted it. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 #include "wamd_routes.h"
 
 enum gop { G_CREATE = 1, G_FIND, G_FETCH_ALL, G_PARTICIPANTS, G_UPDATE_PART, G_SUBJECT, G_DESC, G_CREATE_DESC, G_LEAVE, G_SETTING, G_EPHEMERAL,
-	G_INVITE, G_REVOKE, G_JOIN, G_INFO, G_REQUESTS, G_REQ_ACTION };
+	G_INVITE, G_REVOKE, G_JOIN, G_INFO, G_REQUESTS, G_REQ_ACTION, G_SEND_INVITE };
 
 struct gticket {
 	struct wamd_ticket tk; /* first: the HTTP layer clears tk.c when the client goes */
@@ -27,6 +28,9 @@ struct gticket {
 	char *desc;         /* create: the description to set afterwards */
 	json_t *created;    /* create: the metadata, answered after the description */
 	json_t *asked;      /* updateParticipant: the JIDs asked, for the answer */
+	json_t *numbers;    /* sendInvite: the recipients' JIDs */
+	char *v4_code;      /* sendInvite: an add_request code (groupInviteMessage) or NULL */
+	int64_t v4_expiration;
 };
 
 static void gt_free(struct gticket *g)
@@ -34,6 +38,8 @@ static void gt_free(struct gticket *g)
 	free(g->desc);
 	json_decref(g->created);
 	json_decref(g->asked);
+	json_decref(g->numbers);
+	free(g->v4_code);
 	free(g);
 }
 
@@ -119,6 +125,64 @@ static json_t *participants_only(json_t *g)
 		json_array_append_new(out, e);
 	}
 	return out;
+}
+
+/* sendInvite once the server answered: Evolution's text (description, a
+ * blank line, the link) to every number; with an add_request code, a
+ * groupInviteMessage instead (answered by metadata, for the group's name).
+ * Each send is a SEND_MESSAGE; the first refusal ends it. */
+static void send_invite_done(struct wamd_conn *c, struct gticket *g, int err, int code, json_t *first)
+{
+	const char *v = json_string_value(first);
+	const char *subject = json_string_value(json_object_get(first, "subject"));
+	if (err || (g->v4_code ? !json_is_object(first) : !v)) {
+		wamd_reply_error(c, 404, json_pack("[s,s]", "No send invite", why(err, code)));
+		return;
+	}
+	char url[128];
+	snprintf(url, sizeof url, "https://chat.whatsapp.com/%s", v ? v : "");
+	char *text = NULL;
+	if (!g->v4_code && asprintf(&text, "%s\n\n%s", g->desc ? g->desc : "", url) < 0)
+		text = NULL;
+	if (!g->v4_code && !text) {
+		wamd_reply_error(c, 500, json_string("out of memory"));
+		return;
+	}
+	size_t i;
+	json_t *n;
+	json_array_foreach(g->numbers, i, n) {
+		const char *to = json_string_value(n);
+		char *id = NULL;
+		struct wamd_send_extra x = { 0 };
+		int rc = g->v4_code ? wamd_tenant_send_group_invite(g->t, to, g->group, g->v4_code, g->v4_expiration,
+			subject, g->desc, &id) : wamd_tenant_send_text_to(g->t, to, text, &x, &id);
+		if (rc != 0 || !id) {
+			free(id);
+			free(text);
+			wamd_reply_error(c, 400, json_pack("[s,s]", "No send invite", wa_strerror(rc ? rc : WA_ENOMEM)));
+			return;
+		}
+		json_t *rec;
+		if (g->v4_code) {
+			/* as libwa encoded it (protobufjs' toJSON: the int64 as a string) */
+			json_t *gi = json_pack("{s:s,s:s,s:o}", "groupJid", g->group, "inviteCode", g->v4_code,
+				"inviteExpiration", json_sprintf("%" PRId64, g->v4_expiration));
+			if (subject)
+				json_object_set_new(gi, "groupName", json_string(subject));
+			if (g->desc)
+				json_object_set_new(gi, "caption", json_string(g->desc));
+			rec = wamd_sent_record_msg(g->t, to, id, json_pack("{s:o}", "groupInviteMessage", gi),
+				"groupInviteMessage", wamd_now_ms() / 1000);
+		} else
+			rec = wamd_sent_record(g->t, to, id, text, wamd_now_ms() / 1000);
+		free(id);
+		wamd_emit(g->t, "SEND_MESSAGE", rec);
+	}
+	free(text);
+	if (g->v4_code)
+		wamd_reply_json(c, 200, json_pack("{s:b,s:s}", "send", 1, "inviteCode", g->v4_code));
+	else
+		wamd_reply_json(c, 200, json_pack("{s:b,s:s}", "send", 1, "inviteUrl", url));
 }
 
 void wamd_group_done(void *ticket, int err, int code, json_t *result)
@@ -248,6 +312,9 @@ void wamd_group_done(void *ticket, int err, int code, json_t *result)
 			wamd_reply_json(c, 200, json_pack("{s:b,s:b,s:O}", "accepted", 0, "joinRequest", 1, "groupJid", first));
 		else
 			wamd_reply_json(c, 200, json_pack("{s:b,s:O}", "accepted", 1, "groupJid", first));
+		break;
+	case G_SEND_INVITE:
+		send_invite_done(c, g, err, code, first);
 		break;
 	case G_REQUESTS:
 		if (err)
@@ -582,6 +649,52 @@ void wamd_h_group_update_join_requests(struct wamd_conn *c, struct wamd_tenant *
 	if (g) {
 		snprintf(g->group, sizeof g->group, "%s", gj);
 		call(c, g, action, NULL, list, n, "Error updating join requests", 400);
+	}
+	free(list);
+	free(buf);
+}
+
+/* Evolution's {groupJid, description, numbers}; wamd also takes an
+ * add_request's inviteCode and inviteExpiration (an add refused for
+ * privacy) to send WhatsApp's invite message instead of the link. */
+void wamd_h_group_send_invite(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	char gj[WA_STORE_JID_MAX];
+	if (!group_arg(c, body, gj))
+		return;
+	json_t *d = json_object_get(body, "description");
+	if (d && !json_is_string(d)) {
+		bad_request(c, "description must be a string");
+		return;
+	}
+	const char *v4 = jstr(body, "inviteCode");
+	json_t *exp = json_object_get(body, "inviteExpiration");
+	json_int_t ev = json_is_integer(exp) ? json_integer_value(exp) :
+		json_is_string(exp) ? strtoll(json_string_value(exp), NULL, 10) : -1;
+	if (v4 && (!*v4 || strlen(v4) >= 64 || ev <= 0)) {
+		wamd_reply_error(c, 400, json_pack("[{s:s,s:s}]", "property", "inviteExpiration", "message",
+			"inviteCode needs inviteExpiration (unix seconds)"));
+		return;
+	}
+	size_t n = 0;
+	char(*buf)[WA_STORE_JID_MAX] = NULL;
+	const char **list = numbers(c, json_object_get(body, "numbers"), &n, &buf);
+	if (!list)
+		return;
+	struct gticket *g = gt_new(c, t, G_SEND_INVITE);
+	if (g) {
+		snprintf(g->group, sizeof g->group, "%s", gj);
+		g->numbers = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(g->numbers, json_string(list[i]));
+		g->desc = d ? strdup(json_string_value(d)) : NULL;
+		g->v4_code = v4 ? strdup(v4) : NULL;
+		g->v4_expiration = ev;
+		if ((d && !g->desc) || (v4 && !g->v4_code)) {
+			gt_free(g);
+			wamd_reply_error(c, 500, json_string("out of memory"));
+		} else
+			call(c, g, v4 ? "metadata" : "invite_code", NULL, NULL, 0, "No send invite", 404);
 	}
 	free(list);
 	free(buf);

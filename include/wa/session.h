@@ -482,6 +482,12 @@ typedef struct wa_vcard {
 int wa_session_send_contacts(wa_session *s, const char *to, const char *list_name,
 			     const wa_vcard *cards, size_t n, const wa_send_opts *opts,
 			     char **id_out) WA_MUST_CHECK;
+/* An invite to a group by private message (groupInviteMessage): code and
+ * expiration (unix seconds) as an add refused for privacy gave them
+ * (wa_group_change.add_code), the group's name and a caption (or NULL). */
+int wa_session_send_group_invite(wa_session *s, const char *to, const char *group, const char *code,
+				 int64_t expiration, const char *group_name, const char *caption,
+				 const wa_send_opts *opts, char **id_out) WA_MUST_CHECK;
 /* Edits one of our messages (target->from_me must be true) to `text`:
  * protocolMessage MESSAGE_EDIT, stanza edit="1". WhatsApp's 15-minute
  * window is the caller's to check (it knows when the message was sent).

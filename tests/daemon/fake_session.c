@@ -679,6 +679,15 @@ int wa_group_invite_info(wa_session *s, const char *code, wa_group_fn done, void
 	return WA_EUNSUPPORTED;
 }
 
+int wa_session_send_group_invite(wa_session *s, const char *to, const char *group, const char *code,
+				 int64_t expiration, const char *group_name, const char *caption,
+				 const wa_send_opts *opts, char **id_out)
+{
+	(void)s, (void)to, (void)group, (void)code, (void)expiration, (void)group_name, (void)caption, (void)opts,
+		(void)id_out;
+	return WA_EUNSUPPORTED;
+}
+
 int wa_group_requests(wa_session *s, const char *group, wa_group_requests_fn done, void *user)
 {
 	(void)s, (void)group, (void)done, (void)user;

@@ -3,7 +3,10 @@
 // (member_add_mode): a member who is not an admin is refused, then allowed
 // once wamd sets all_member_add, and both ends see the change; an add
 // refused for the user's privacy answers 403 with the invite (add_request
-// code and expiration) in the same raw shape as Baileys gets it. Join
+// code and expiration) in the same raw shape as Baileys gets it; sendInvite
+// sends Evolution's link text, or with that code WhatsApp's invite message
+// (groupInviteMessage), which Baileys receives as sent, and one Baileys
+// sends reaches wamd with the JSON Baileys made. Join
 // approval: set through the API (a member who is not an admin gets 403),
 // a join by link becomes a request that wamd sees as a webhook, lists,
 // approves (the requester becomes a member) and rejects (the requester is
@@ -15,8 +18,15 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
-import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
 import { waitHistorySynced, createAccount } from '../sim/e2e_msg_util.mjs';
+
+// protobufjs' toJSON of a Message (what Evolution's `message` is built from)
+const pbJson = (m) => B.proto.Message.toObject(B.proto.Message.fromObject(m),
+  { longs: String, enums: String, bytes: String, json: true });
+const canon = (v) => (Array.isArray(v) ? v.map(canon)
+  : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon(v[k])])) : v);
+const same = (a, b) => JSON.stringify(canon(a)) === JSON.stringify(canon(b));
 
 watchdog(110);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -51,6 +61,7 @@ const waitFor = async (pred, ms, what) => {
 // a Baileys call that must fail: the server's code (Boom data) or 'ok'
 const refused = async (p) => { try { await p; return 'ok'; } catch (e) { return e?.data ?? e?.output?.statusCode ?? String(e); } };
 
+const { B } = await baileys();
 const sim = await startWasim(wasimExe);
 check((await sim.api('POST', '/_sim/accounts', { phone: W, push_name: 'Wamd' })).status === 201, 'wasim account for wamd');
 await createAccount(sim, X, 'X');
@@ -66,6 +77,11 @@ for (const [k, n] of Object.entries(P)) {
   cl[k].eph = [];
   cl[k].errs = [];
   cl[k].jr = [];
+  cl[k].dm = [];
+  cl[k].sock.ev.on('messages.upsert', ({ messages }) => {
+    for (const m of messages) if (!m.key.fromMe && m.key.remoteJid?.endsWith('@s.whatsapp.net') && m.message) cl[k].dm.push(m);
+    cl[k].poke();
+  });
   cl[k].sock.ev.on('messages.upsert', ({ messages }) => {
     for (const m of messages) {
       if (!m.key.remoteJid?.endsWith('@g.us')) continue;
@@ -117,7 +133,7 @@ try {
   let r = await api('POST', '/instance/create', {
     instanceName: 'ga', integration: 'WHATSAPP-BAILEYS', qrcode: true,
     webhook: { url: hookUrl, enabled: true, events: ['MESSAGES_UPSERT', 'GROUPS_UPSERT', 'GROUP_UPDATE',
-      'GROUP_PARTICIPANTS_UPDATE'] },
+      'GROUP_PARTICIPANTS_UPDATE', 'SEND_MESSAGE'] },
   });
   dumpOnFail(r.status === 201, `instance created (${r.status})`);
   const qr = r.json.qrcode?.code ?? (await api('GET', '/instance/connect/ga')).json.code;
@@ -170,6 +186,38 @@ try {
   check(/^[A-Za-z0-9]{22}$/.test(ar.code) && Number(ar.expiration) > now + 86400 && Number(ar.expiration) < now + 8 * 86400,
     `add_request code and expiration (${JSON.stringify(ar)})`);
   check(!(await simGroup()).members.some((m) => m.phone === F), 'F was not added');
+
+  // ---- sendInvite: Evolution's link text, or the invite message with the add_request ----
+  r = await api('POST', `/group/sendInvite/ga?groupJid=${G}`, { description: 'Venha', numbers: [P.e] });
+  const link = r.json?.inviteUrl;
+  dumpOnFail(r.status === 200 && r.json.send === true && /^https:\/\/chat\.whatsapp\.com\/[A-Za-z0-9]{22}$/.test(link),
+    `sendInvite 200 with the link (${r.status} ${JSON.stringify(r.json)})`);
+  await cl.e.waitFor(() => cl.e.dm.some((m) => m.message.conversation === `Venha\n\n${link}`), 15000, 'invite text at e');
+  check(link === `https://chat.whatsapp.com/${(await simGroup()).invite}`, 'the link is the group\'s');
+  r = await api('POST', `/group/sendInvite/ga?groupJid=${G}`, { description: 'Convite', numbers: [P.e],
+    inviteCode: ar.code, inviteExpiration: ar.expiration });
+  dumpOnFail(r.status === 200 && r.json.send === true && r.json.inviteCode === ar.code,
+    `sendInvite with the add_request 200 (${r.status} ${JSON.stringify(r.json)})`);
+  const sentInv = await gw('send.message', (d) => d.messageType === 'groupInviteMessage', 'invite SEND_MESSAGE');
+  await cl.e.waitFor(() => cl.e.dm.some((m) => m.message.groupInviteMessage), 15000, 'invite message at e');
+  const gotInv = pbJson(cl.e.dm.find((m) => m.message.groupInviteMessage).message).groupInviteMessage;
+  check(gotInv.groupJid === G && gotInv.inviteCode === ar.code && gotInv.inviteExpiration === ar.expiration &&
+    gotInv.groupName === 'Admin' && gotInv.caption === 'Convite', `Baileys received the invite message (${JSON.stringify(gotInv)})`);
+  check(sentInv && same(sentInv.data.message.groupInviteMessage, gotInv),
+    `SEND_MESSAGE's groupInviteMessage is what Baileys received (${JSON.stringify(sentInv?.data.message)})`);
+  r = await api('POST', `/group/sendInvite/ga?groupJid=${G}`, { numbers: [P.e], inviteCode: ar.code });
+  check(r.status === 400, `an inviteCode without its expiration: 400 (${r.status})`);
+  r = await api('POST', `/group/sendInvite/ga?groupJid=${G}`, { description: 'x' });
+  check(r.status === 400, `sendInvite without numbers: 400 (${r.status})`);
+  check(await refused(cl.b.sock.groupInviteCode(G)) === 401, 'B may not read the link, so B could not send it');
+  // received: one Baileys sends, wamd's MESSAGES_UPSERT carries Baileys' JSON
+  const inv = { groupInviteMessage: { groupJid: G, inviteCode: 'Abc123Abc123Abc123Abc1', inviteExpiration: now + 86400,
+    groupName: 'Admin', caption: 'entre' } };
+  const invId = await cl.b.sock.relayMessage(jid(W), inv, {});
+  const upInv = await gw('messages.upsert', (d) => d.key.id === invId, 'invite upsert');
+  dumpOnFail(upInv && upInv.data.messageType === 'groupInviteMessage' &&
+    same(upInv.data.message.groupInviteMessage, pbJson(inv).groupInviteMessage),
+    `a received invite message: Baileys' JSON (${JSON.stringify(upInv?.data.message)} vs ${JSON.stringify(pbJson(inv))})`);
 
   r = await api('POST', `/group/updateSetting/ga?groupJid=${G}`, { action: 'admin_add' });
   check(r.status === 201, 'updateSetting admin_add');
@@ -269,6 +317,7 @@ try {
     'POST /group/updateParticipant/{instance}',
     'POST /group/updateSetting/{instance}',
     'GET /group/findGroupInfos/{instance}',
+    'POST /group/sendInvite/{instance}',
   ]);
   const exit = await new Promise((res) => { wamd.on('exit', (c) => res(c)); wamd.kill('SIGTERM'); });
   dumpOnFail(exit === 0 && !/Sanitizer|runtime error/.test(wamdLog), `wamd stopped cleanly (exit ${exit})`);
