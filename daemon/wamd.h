@@ -439,6 +439,9 @@ int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers,
  * invite_info (text = code), requests (answer: [{jid, request_time}]) or
  * approve / reject (jids; answer as add). The answer goes to
  * wamd_engine_events.group_done with ticket. */
+/* The group's picture (a JPEG; len 0 removes it); answered like wamd_tenant_group. */
+int wamd_tenant_group_picture(struct wamd_tenant *t, const char *group, const uint8_t *jpeg, size_t len,
+	void *ticket);
 int wamd_tenant_group(struct wamd_tenant *t, const char *op, const char *group, const char *text,
 	const char *const *jids, size_t n, void *ticket);
 /* Media (wamd_routes_media.c): a send of a staged file (libwa owns the

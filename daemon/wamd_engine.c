@@ -594,6 +594,14 @@ static void str_done(wa_session *s, int err, int code, const char *value, void *
 	ev_to->group_done(user, err, code, err == 0 && value ? json_pack("[s]", value) : json_array());
 }
 
+int wamd_tenant_group_picture(struct wamd_tenant *t, const char *group, const uint8_t *jpeg, size_t len,
+	void *ticket)
+{
+	if (!t->sess || wa_session_state(t->sess) != WA_CONN_READY)
+		return WA_ESTATE;
+	return wa_group_set_picture(t->sess, group, jpeg, len, simple_done, ticket);
+}
+
 int wamd_tenant_group(struct wamd_tenant *t, const char *op, const char *group, const char *text,
 	const char *const *jids, size_t n, void *ticket)
 {

@@ -75,6 +75,7 @@ static const struct route routes[] = {
 	{ M_POST, "/group/updateParticipant", true, WAMD_SCOPE_WRITE, wamd_h_group_update_participant },
 	{ M_POST, "/group/updateGroupSubject", true, WAMD_SCOPE_WRITE, wamd_h_group_subject },
 	{ M_POST, "/group/updateGroupDescription", true, WAMD_SCOPE_WRITE, wamd_h_group_description },
+	{ M_POST, "/group/updateGroupPicture", true, WAMD_SCOPE_WRITE, wamd_h_group_picture },
 	{ M_DELETE, "/group/leaveGroup", true, WAMD_SCOPE_WRITE, wamd_h_group_leave },
 	{ M_POST, "/group/updateSetting", true, WAMD_SCOPE_WRITE, wamd_h_group_setting },
 	{ M_POST, "/group/toggleEphemeral", true, WAMD_SCOPE_WRITE, wamd_h_group_ephemeral },

@@ -1,6 +1,6 @@
 /* Evolution's group controller: create, findGroupInfos, fetchAllGroups,
  * participants, updateParticipant, updateGroupSubject,
- * updateGroupDescription, leaveGroup, updateSetting, toggleEphemeral,
+ * updateGroupDescription, updateGroupPicture, leaveGroup, updateSetting, toggleEphemeral,
  * inviteCode, revokeInviteCode, acceptInviteCode, inviteInfo, sendInvite, and wamd's
  * joinRequests / updateJoinRequests (Evolution has no route for join
  * requests; the stanzas are Baileys' groupRequestParticipantsList and
@@ -13,10 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/codec.h"
 #include "wamd_routes.h"
 
 enum gop { G_CREATE = 1, G_FIND, G_FETCH_ALL, G_PARTICIPANTS, G_UPDATE_PART, G_SUBJECT, G_DESC, G_CREATE_DESC, G_LEAVE, G_SETTING, G_EPHEMERAL,
-	G_INVITE, G_REVOKE, G_JOIN, G_INFO, G_REQUESTS, G_REQ_ACTION, G_SEND_INVITE };
+	G_INVITE, G_REVOKE, G_JOIN, G_INFO, G_REQUESTS, G_REQ_ACTION, G_SEND_INVITE, G_PICTURE };
 
 struct gticket {
 	struct wamd_ticket tk; /* first: the HTTP layer clears tk.c when the client goes */
@@ -271,9 +272,11 @@ void wamd_group_done(void *ticket, int err, int code, json_t *result)
 	}
 	case G_SUBJECT:
 	case G_DESC:
+	case G_PICTURE:
 		if (err)
 			wamd_reply_error(c, 400, json_pack("[s,s]", g->op == G_SUBJECT ? "Error updating group subject" :
-				"Error updating group description", why(err, code)));
+				g->op == G_DESC ? "Error updating group description" : "Error update group picture",
+				why(err, code)));
 		else
 			wamd_reply_json(c, 201, json_pack("{s:s}", "update", "success"));
 		break;
@@ -499,6 +502,50 @@ void wamd_h_group_description(struct wamd_conn *c, struct wamd_tenant *t, json_t
 	if (g) {
 		snprintf(g->group, sizeof g->group, "%s", gj);
 		call(c, g, "description", s, NULL, 0, "Error updating group description", 400);
+	}
+}
+
+/* Evolution's {image}: here the JPEG as base64 (a data: URL's prefix
+ * allowed), sent as given; Evolution also fetches a URL and converts any
+ * image to a 640x640 JPEG, which wamd does not. */
+void wamd_h_group_picture(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	char gj[WA_STORE_JID_MAX];
+	if (!group_arg(c, body, gj))
+		return;
+	const char *img = jstr(body, "image");
+	if (!img || !*img) {
+		bad_request(c, "instance requires property \"image\"");
+		return;
+	}
+	const char *comma = strncmp(img, "data:", 5) == 0 ? strstr(img, ";base64,") : NULL;
+	if (comma)
+		img = comma + 8;
+	uint8_t *jpeg = NULL;
+	size_t len = 0;
+	if (wa_b64_decode(img, strlen(img), &jpeg, &len) != 0 || len < 4 || len > WA_GROUP_PICTURE_MAX ||
+	    jpeg[0] != 0xff || jpeg[1] != 0xd8 || jpeg[2] != 0xff) {
+		free(jpeg);
+		bad_request(c, "image must be a JPEG, base64");
+		return;
+	}
+	struct gticket *g = gt_new(c, t, G_PICTURE);
+	if (!g) {
+		free(jpeg);
+		return;
+	}
+	snprintf(g->group, sizeof g->group, "%s", gj);
+	g->tk.c = c;
+	c->ticket = &g->tk;
+	int rc = wamd_tenant_group_picture(t, gj, jpeg, len, g);
+	free(jpeg);
+	if (rc != 0) {
+		c->ticket = NULL;
+		gt_free(g);
+		if (rc == WA_ESTATE)
+			wamd_reply_error(c, 500, json_pack("[s]", "Connection Closed"));
+		else
+			wamd_reply_error(c, 400, json_pack("[s,s]", "Error update group picture", wa_strerror(rc)));
 	}
 }
 

@@ -726,6 +726,11 @@ int wa_group_set_setting(wa_session *s, const char *group, const char *setting, 
 /* Disappearing messages in the group: seconds, 0 turns them off. */
 int wa_group_set_ephemeral(wa_session *s, const char *group, uint32_t seconds, wa_group_done_fn done,
 			   void *user) WA_MUST_CHECK;
+/* The group's picture, a JPEG sent as given (WhatsApp's clients send 640x640;
+ * the server may refuse other sizes); len 0 removes it. */
+#define WA_GROUP_PICTURE_MAX (1024u * 1024u)
+int wa_group_set_picture(wa_session *s, const char *group, const uint8_t *jpeg, size_t len, wa_group_done_fn done,
+			 void *user) WA_MUST_CHECK;
 /* value: the invite code (code get / revoke) or the group's JID (join). */
 typedef void (*wa_group_str_fn)(wa_session *s, int err, int code, const char *value, void *user);
 /* The group's invite code (admins only: 401 otherwise); revoke: a new one

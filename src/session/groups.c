@@ -706,7 +706,7 @@ static void on_done(wa_session *s, int err, const wa_node *resp, void *user)
 	free(c);
 }
 
-static int simple(wa_session *s, wa_node *iq, int rc, wa_group_done_fn fn, void *user)
+int wa_group_simple(wa_session *s, wa_node *iq, int rc, wa_group_done_fn fn, void *user)
 {
 	gcall *c = rc == 0 ? gc(user) : NULL;
 	if (!c) {
@@ -723,7 +723,7 @@ int wa_group_leave(wa_session *s, const char *group, wa_group_done_fn fn, void *
 	wa_node *iq = NULL;
 	if (!s || !fn || !wa_group_jid_norm(group, g))
 		return WA_EINVAL;
-	return simple(s, iq, wa_group_build_leave(g, &iq), fn, user);
+	return wa_group_simple(s, iq, wa_group_build_leave(g, &iq), fn, user);
 }
 
 int wa_group_set_subject(wa_session *s, const char *group, const char *subject, wa_group_done_fn fn,
@@ -733,7 +733,7 @@ int wa_group_set_subject(wa_session *s, const char *group, const char *subject, 
 	wa_node *iq = NULL;
 	if (!s || !fn || !wa_group_jid_norm(group, g))
 		return WA_EINVAL;
-	return simple(s, iq, wa_group_build_subject(g, subject, &iq), fn, user);
+	return wa_group_simple(s, iq, wa_group_build_subject(g, subject, &iq), fn, user);
 }
 
 int wa_group_set_description(wa_session *s, const char *group, const char *desc, wa_group_done_fn fn,
@@ -748,7 +748,7 @@ int wa_group_set_description(wa_session *s, const char *group, const char *desc,
 	ign(wa_group_cached(s, g, &m));
 	int rc = wa_group_build_description(g, desc, id, m ? m->desc_id : NULL, &iq);
 	wa_gmeta_free(m);
-	return simple(s, iq, rc, fn, user);
+	return wa_group_simple(s, iq, rc, fn, user);
 }
 
 int wa_group_set_setting(wa_session *s, const char *group, const char *setting, wa_group_done_fn fn,
@@ -758,7 +758,7 @@ int wa_group_set_setting(wa_session *s, const char *group, const char *setting, 
 	wa_node *iq = NULL;
 	if (!s || !fn || !wa_group_jid_norm(group, g))
 		return WA_EINVAL;
-	return simple(s, iq, wa_group_build_setting(g, setting, &iq), fn, user);
+	return wa_group_simple(s, iq, wa_group_build_setting(g, setting, &iq), fn, user);
 }
 
 int wa_group_set_ephemeral(wa_session *s, const char *group, uint32_t seconds, wa_group_done_fn fn, void *user)
@@ -767,7 +767,7 @@ int wa_group_set_ephemeral(wa_session *s, const char *group, uint32_t seconds, w
 	wa_node *iq = NULL;
 	if (!s || !fn || !wa_group_jid_norm(group, g))
 		return WA_EINVAL;
-	return simple(s, iq, wa_group_build_ephemeral(g, seconds, &iq), fn, user);
+	return wa_group_simple(s, iq, wa_group_build_ephemeral(g, seconds, &iq), fn, user);
 }
 
 /* <invite code/> (code get, revoke) or <group jid/> (join) in the answer. */

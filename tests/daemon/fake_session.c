@@ -661,6 +661,13 @@ int wa_group_set_ephemeral(wa_session *s, const char *group, uint32_t seconds, w
 	return WA_EUNSUPPORTED;
 }
 
+int wa_group_set_picture(wa_session *s, const char *group, const uint8_t *jpeg, size_t len, wa_group_done_fn done,
+			 void *user)
+{
+	(void)s, (void)group, (void)jpeg, (void)len, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
 int wa_group_invite_code(wa_session *s, const char *group, bool revoke, wa_group_str_fn done, void *user)
 {
 	(void)s, (void)group, (void)revoke, (void)done, (void)user;

@@ -17,6 +17,7 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
 import { waitHistorySynced, createAccount } from '../sim/e2e_msg_util.mjs';
@@ -78,6 +79,9 @@ for (const [k, n] of Object.entries(P)) {
   cl[k].errs = [];
   cl[k].jr = [];
   cl[k].dm = [];
+  cl[k].pics = [];
+  cl[k].stubs = [];
+  cl[k].sock.ev.on('contacts.update', (us) => { for (const u of us) cl[k].pics.push(u); cl[k].poke(); });
   cl[k].sock.ev.on('messages.upsert', ({ messages }) => {
     for (const m of messages) if (!m.key.fromMe && m.key.remoteJid?.endsWith('@s.whatsapp.net') && m.message) cl[k].dm.push(m);
     cl[k].poke();
@@ -85,6 +89,7 @@ for (const [k, n] of Object.entries(P)) {
   cl[k].sock.ev.on('messages.upsert', ({ messages }) => {
     for (const m of messages) {
       if (!m.key.remoteJid?.endsWith('@g.us')) continue;
+      if (m.messageStubType) cl[k].stubs.push(m);
       const pm = m.message?.protocolMessage;
       if (pm && pm.ephemeralExpiration !== undefined && pm.ephemeralExpiration !== null)
         cl[k].eph.push(Number(pm.ephemeralExpiration));
@@ -219,6 +224,34 @@ try {
     same(upInv.data.message.groupInviteMessage, pbJson(inv).groupInviteMessage),
     `a received invite message: Baileys' JSON (${JSON.stringify(upInv?.data.message)} vs ${JSON.stringify(pbJson(inv))})`);
 
+  // ---- the group's picture: the server stores and serves it, the members see the change ----
+  const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(300), Buffer.from([0xff, 0xd9])]);
+  r = await api('POST', `/group/updateGroupPicture/ga?groupJid=${G}`, { image: jpeg.toString('base64') });
+  dumpOnFail(r.status === 201 && r.json?.update === 'success', `updateGroupPicture 201 (${r.status} ${JSON.stringify(r.json)})`);
+  await cl.b.waitFor(() => cl.b.pics.some((u) => u.id === G && u.imgUrl === 'changed'), 10000, 'picture change at b');
+  const picId = (await simGroup()).picture_id;
+  await cl.b.waitFor(() => cl.b.stubs.some((m) => m.messageStubType === B.WAMessageStubType.GROUP_CHANGE_ICON), 10000, 'icon stub at b');
+  const stub = cl.b.stubs.find((m) => m.messageStubType === B.WAMessageStubType.GROUP_CHANGE_ICON);
+  check(picId && stub.messageStubParameters?.[0] === picId && stub.participant === jid(W),
+    `Baileys' GROUP_CHANGE_ICON names wamd and the picture (${JSON.stringify({ p: stub.participant, s: stub.messageStubParameters, picId })})`);
+  const picUrl = await cl.b.sock.profilePictureUrl(G, 'image');
+  const served = Buffer.from(await (await fetch(`http://127.0.0.1:${sim.port}${new URL(picUrl).pathname}`)).arrayBuffer());
+  check(served.equals(jpeg), `Baileys' profilePictureUrl serves the bytes wamd set (${picUrl}, ${served.length} bytes)`);
+  r = await api('POST', `/group/updateGroupPicture/ga?groupJid=${G}`, { image: Buffer.from('GIF89a').toString('base64') });
+  check(r.status === 400, `updateGroupPicture with no JPEG: 400 (${r.status})`);
+  r = await api('POST', `/group/updateGroupPicture/ga?groupJid=${G}`, {});
+  check(r.status === 400, `updateGroupPicture without image: 400 (${r.status})`);
+  check((await simGroup()).picture_id === picId, 'the refused ones changed nothing');
+  // a locked group's picture is for admins: Baileys' own iq (its updateProfilePicture, without the resize)
+  const bPic = () => refused(cl.b.sock.query({ tag: 'iq', attrs: { target: G, to: 's.whatsapp.net', type: 'set',
+    xmlns: 'w:profile:picture' }, content: [{ tag: 'picture', attrs: { type: 'image' }, content: jpeg }] }));
+  check((await api('POST', `/group/updateSetting/ga?groupJid=${G}`, { action: 'locked' })).status === 201, 'locked');
+  check(await bPic() === 403, 'locked: a member who is not an admin may not change the picture');
+  check((await simGroup()).picture_id === picId, 'and nothing changed');
+  check((await api('POST', `/group/updateSetting/ga?groupJid=${G}`, { action: 'unlocked' })).status === 201, 'unlocked');
+  check(await bPic() === 'ok', 'unlocked: a member may');
+  check((await simGroup()).picture_id !== picId, 'and the server has the new one');
+
   r = await api('POST', `/group/updateSetting/ga?groupJid=${G}`, { action: 'admin_add' });
   check(r.status === 201, 'updateSetting admin_add');
   await cl.b.waitFor(() => cl.b.gev.some((e) => e.kind === 'update' && e.memberAddMode === false), 10000, 'add mode off at b');
@@ -318,6 +351,7 @@ try {
     'POST /group/updateSetting/{instance}',
     'GET /group/findGroupInfos/{instance}',
     'POST /group/sendInvite/{instance}',
+    'POST /group/updateGroupPicture/{instance}',
   ]);
   const exit = await new Promise((res) => { wamd.on('exit', (c) => res(c)); wamd.kill('SIGTERM'); });
   dumpOnFail(exit === 0 && !/Sanitizer|runtime error/.test(wamdLog), `wamd stopped cleanly (exit ${exit})`);

@@ -1,8 +1,9 @@
 /* wasim groups (messaging.md §6, §10): the w:g2 iqs (create, metadata,
  * participating, add / remove / promote / demote, leave, subject,
  * description, settings, ephemeral, invite code get / revoke / join /
- * info, member-add mode, join approval and its requests), membership and
- * admin rules, w:gp2 notifications
+ * info, member-add mode, join approval and its requests), the group's
+ * picture (w:profile:picture with the group as target, served over HTTP
+ * at /pps/), membership and admin rules, w:gp2 notifications
  * to members, fan-out of a group <message> (the skmsg to every device of
  * every member, each per-device <to> copy before it), phash in the ack, and
  * group receipts forwarded to the author. Groups are PN-addressed and kept
@@ -17,6 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "simcore.h" /* the media (TLS) port for picture URLs */
 #include "util/codec.h"
 
 #define SIM_GROUP_MAX_MEMBERS 1024
@@ -48,6 +50,9 @@ struct sgroup {
 		int64_t t;
 	} req[SIM_GROUP_MAX_REQUESTS]; /* pending join requests */
 	size_t n_req;
+	uint8_t *pic;                /* the picture (JPEG) or NULL */
+	size_t pic_len;
+	char pic_id[24];
 	struct gmember m[SIM_GROUP_MAX_MEMBERS];
 	size_t n;
 	/* the last message routed: its id and the devices that got a
@@ -918,8 +923,10 @@ int sim_groups_route_receipt(struct sim *sim, struct sim_account *from, uint32_t
 
 static void groups_free(void)
 {
-	for (size_t i = 0; i < n_groups; i++)
+	for (size_t i = 0; i < n_groups; i++) {
+		free(groups[i]->pic);
 		free(groups[i]);
+	}
 	n_groups = 0;
 }
 
@@ -949,6 +956,7 @@ static int h_groups(struct sim *sim, const struct sim_http_req *req, struct sim_
 		json_object_set_new(o, "add_all", json_boolean(g->add_all));
 		json_object_set_new(o, "approval", json_boolean(g->approval));
 		json_object_set_new(o, "requests", rq);
+		json_object_set_new(o, "picture_id", g->pic ? json_string(g->pic_id) : json_null());
 		json_array_append_new(arr, o);
 	}
 	sim_http_json(resp, 200, json_pack("{s:o}", "groups", arr));
@@ -972,10 +980,107 @@ static int h_refuse_adds(struct sim *sim, const struct sim_http_req *req, struct
 	return 0;
 }
 
+/* The picture's URL: wasim's media (TLS) port, as media_conn names it. */
+static void pic_url(struct sim *sim, const struct sgroup *g, char *out, size_t cap, char *path, size_t pcap)
+{
+	int port = sim_core(sim)->tls_port > 0 ? sim_core(sim)->tls_port : sim_core(sim)->port;
+	snprintf(path, pcap, "/pps/%s-%s.jpg", g->id, g->pic_id);
+	snprintf(out, cap, "https://127.0.0.1:%d%s", port, path);
+}
+
+/* <iq xmlns="w:profile:picture" target="<group>">: get answers the
+ * picture's URL (404 when none; members only), set stores it (a JPEG;
+ * none removes it; admins only once the group is locked) and tells every
+ * member with <notification type="picture"><set|delete jid author id/>.
+ * 1: the target is not a group. */
+int sim_groups_picture_iq(struct sim *sim, struct sim_conn *c, const wa_node *iq)
+{
+	struct sgroup *g = gfind(wa_node_attr(iq, "target"));
+	const char *type = wa_node_attr(iq, "type");
+	struct sim_device *d = sim_conn_device(c);
+	if (!g)
+		return 1;
+	if (!d || !type || mfind(g, d->acct) < 0)
+		return sim_iq_error(c, iq, 401, "not-authorized");
+	struct sim_account *me = d->acct;
+	if (strcmp(type, "get") == 0) {
+		if (!g->pic)
+			return sim_iq_error(c, iq, 404, "item-not-found");
+		const wa_node *q = wa_node_child(iq, "picture");
+		const char *pt = q ? wa_node_attr(q, "type") : NULL;
+		char url[160], path[96];
+		pic_url(sim, g, url, sizeof(url), path, sizeof(path));
+		wa_node *p = sim_node("picture", "id", g->pic_id, "type", pt ? pt : "image", "url", url, "direct_path",
+			path, NULL);
+		return p ? sim_iq_result(c, iq, p) : sim_iq_error(c, iq, 500, "internal-error");
+	}
+	if (g->locked && !is_admin(g, me))
+		return sim_iq_error(c, iq, 403, "forbidden");
+	const wa_node *p = wa_node_child(iq, "picture");
+	const uint8_t *b = NULL;
+	size_t len = 0;
+	if (p && (wa_node_content_bytes(p, &b, &len) != 0 || len < 3 || len > 1024 * 1024 || b[0] != 0xff ||
+		    b[1] != 0xd8 || b[2] != 0xff))
+		return sim_iq_error(c, iq, 400, "bad-request");
+	uint8_t *copy = p ? malloc(len) : NULL;
+	if (p && !copy)
+		return sim_iq_error(c, iq, 500, "internal-error");
+	if (copy)
+		memcpy(copy, b, len);
+	free(g->pic);
+	g->pic = copy;
+	g->pic_len = copy ? len : 0;
+	static unsigned pic_seq;
+	snprintf(g->pic_id, sizeof(g->pic_id), "%u", 1000000000u + ++pic_seq);
+	char id[32], t[32], gj[SIM_MSG_JID_MAX], aj[SIM_MSG_JID_MAX];
+	sim_new_id(sim, id, sizeof(id));
+	sim_msg_tstr(t, sizeof(t), sim_now());
+	gjid(g, gj, sizeof(gj));
+	sim_jid_user(me, false, aj, sizeof(aj));
+	int rc = sim_iq_result(c, iq, copy ? sim_node("picture", "id", g->pic_id, NULL) : NULL);
+	wa_node *n = sim_node_add(sim_node("notification", "from", gj, "type", "picture", "id", id, "t", t, NULL),
+		copy ? sim_node("set", "jid", gj, "id", g->pic_id, "author", aj, NULL) :
+		       sim_node("delete", "jid", gj, "author", aj, NULL));
+	struct sim_account **to = n ? calloc(g->n + 1, sizeof(*to)) : NULL;
+	for (size_t i = 0; to && i < g->n; i++)
+		to[i] = g->m[i].acct;
+	if (to)
+		deliver_accts(sim, to, g->n, n);
+	free(to);
+	wa_node_free(n);
+	return rc;
+}
+
+/* GET /pps/<group>-<id>.jpg: a group's picture (any other id: 404) */
+static int h_picture(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	(void)user;
+	for (size_t i = 0; i < n_groups; i++) {
+		const struct sgroup *g = groups[i];
+		char url[160], path[96];
+		if (!g->pic)
+			continue;
+		pic_url(sim, g, url, sizeof(url), path, sizeof(path));
+		if (strcmp(req->path, path) != 0)
+			continue;
+		resp->body = malloc(g->pic_len);
+		if (!resp->body)
+			return -1;
+		memcpy(resp->body, g->pic, g->pic_len);
+		resp->body_len = g->pic_len;
+		resp->status = 200;
+		snprintf(resp->content_type, sizeof(resp->content_type), "image/jpeg");
+		return 0;
+	}
+	sim_http_error(resp, 404, "no such picture");
+	return 0;
+}
+
 int sim_groups_init(struct sim *sim)
 {
 	atexit(groups_free);
 	int rc = sim_iq_register(sim, "w:g2", NULL, iq_w_g2, NULL);
 	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/groups/refuse-adds", h_refuse_adds, NULL);
+	rc = rc ? rc : sim_http_register(sim, "GET", "/pps/", h_picture, NULL);
 	return rc ? rc : sim_http_register(sim, "GET", "/_sim/groups", h_groups, NULL);
 }

@@ -1,7 +1,7 @@
 /* wasim: the profile iqs clients send after login, with the answers the
  * real server gives an account that set nothing (whatsmeow and Baileys read
  * them so): profile picture (404 item-not-found: none set; setting one is
- * not simulated), status privacy (contacts, the default), business profile
+ * not simulated; a group's is sim_groups.c's), status privacy (contacts, the default), business profile
  * (none: not a business account), contact QR link (a stable code per
  * account, a new one on revoke) and push config (accepted). */
 #include "sim_msg.h"
@@ -13,8 +13,10 @@
 
 static int iq_picture(struct sim *sim, struct sim_conn *c, const wa_node *iq, void *user)
 {
-	(void)sim;
 	(void)user;
+	int rc = sim_groups_picture_iq(sim, c, iq);
+	if (rc != 1)
+		return rc;
 	const char *type = wa_node_attr(iq, "type");
 	if (type && strcmp(type, "get") == 0)
 		return sim_iq_error(c, iq, 404, "item-not-found");

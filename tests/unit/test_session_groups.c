@@ -223,6 +223,25 @@ static void test_builders_invite(void)
 	CHECK(!wa_group_invite_norm("../x", k));
 	CHECK(!wa_group_invite_norm("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", k));
 	CHECK_EQ_INT(wa_group_build_invite_code("x\"y", true, &iq), WA_EINVAL);
+
+	/* the picture goes to the server with the group as target, as Baileys'
+	 * updateProfilePicture sends it; none: no <picture> (removed) */
+	static const uint8_t jpeg[] = {0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10};
+	CHECK_EQ_INT(wa_group_build_picture("1203@g.us", jpeg, sizeof jpeg, &iq), 0);
+	CHECK_EQ_STR(wa_node_attr(iq, "xmlns"), "w:profile:picture");
+	CHECK_EQ_STR(wa_node_attr(iq, "type"), "set");
+	CHECK_EQ_STR(wa_node_attr(iq, "to"), "s.whatsapp.net");
+	CHECK_EQ_STR(wa_node_attr(iq, "target"), "1203@g.us");
+	const wa_node *pic = wa_node_child(iq, "picture");
+	const uint8_t *pb = NULL;
+	size_t pl = 0;
+	CHECK(pic && wa_node_content_bytes(pic, &pb, &pl) == 0 && pl == sizeof jpeg && memcmp(pb, jpeg, pl) == 0);
+	CHECK_EQ_STR(wa_node_attr(pic, "type"), "image");
+	wa_node_free(iq);
+	CHECK_EQ_INT(wa_group_build_picture("1203@g.us", NULL, 0, &iq), 0);
+	CHECK(wa_node_n_children(iq) == 0);
+	wa_node_free(iq);
+	CHECK_EQ_INT(wa_group_build_picture("1203@g.us", jpeg, WA_GROUP_PICTURE_MAX + 1, &iq), WA_EINVAL);
 }
 
 static const char *text(const wa_node *n)
