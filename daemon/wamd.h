@@ -382,6 +382,9 @@ struct wamd_send_extra {
 };
 int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *text,
 			     const struct wamd_send_extra *x, char **id_out);
+/* groupInviteMessage (an invite by private message) */
+int wamd_tenant_send_group_invite(struct wamd_tenant *t, const char *to, const char *group, const char *code,
+				  int64_t expiration, const char *group_name, const char *caption, char **id_out);
 int wamd_tenant_send_location(struct wamd_tenant *t, const char *to, double lat, double lon,
 			      const char *name, const char *address, const struct wamd_send_extra *x,
 			      char **id_out);
@@ -444,10 +447,16 @@ int wamd_tenant_check_numbers(struct wamd_tenant *t, const char *const *numbers,
 /* A group call (wamd_engine.c): op is create (text = subject, jids),
  * metadata, participating, leave, subject (text), description (text), or
  * add / remove / promote / demote (jids), setting (text = announcement,
- * not_announcement, locked, unlocked), ephemeral (text = seconds),
- * invite_code, revoke_invite (answer: [code]), join (text = code; answer:
- * [group JID]) or invite_info (text = code). The answer goes to
+ * not_announcement, locked, unlocked, admin_add, all_member_add,
+ * approval_on, approval_off), ephemeral (text = seconds), invite_code,
+ * revoke_invite (answer: [code]), join (text = code; answer: [group JID],
+ * code WA_GROUP_JOIN_REQUESTED when it became a join request),
+ * invite_info (text = code), requests (answer: [{jid, request_time}]) or
+ * approve / reject (jids; answer as add). The answer goes to
  * wamd_engine_events.group_done with ticket. */
+/* The group's picture (a JPEG; len 0 removes it); answered like wamd_tenant_group. */
+int wamd_tenant_group_picture(struct wamd_tenant *t, const char *group, const uint8_t *jpeg, size_t len,
+	void *ticket);
 int wamd_tenant_group(struct wamd_tenant *t, const char *op, const char *group, const char *text,
 	const char *const *jids, size_t n, void *ticket);
 /* Media (wamd_routes_media.c): a send of a staged file (libwa owns the
@@ -554,7 +563,7 @@ void wamd_on_presence(struct wamd_tenant *t, const char *jid, const char *presen
 void wamd_on_contact(struct wamd_tenant *t, const char *jid, const char *lid, const char *push_name);
 /* wamd_events_group.c */
 void wamd_on_group(struct wamd_tenant *t, const char *jid, const char *action, const char *author,
-	json_t *participants, json_t *info);
+	json_t *participants, json_t *info, const char *value);
 /* A chat changed through app state (wa_event.u.chat; each int -1 when not touched). */
 struct wamd_chat_ev {
 	const char *jid;

@@ -54,6 +54,9 @@ static json_t *group_json(const wa_group_info *g, bool participants)
 	json_object_set_new(o, "addressingMode", json_string(g->addressing_mode ? g->addressing_mode : "pn"));
 	if (g->ephemeral)
 		json_object_set_new(o, "ephemeralDuration", json_integer(g->ephemeral));
+	/* Baileys' metadata fields for the two admin settings */
+	json_object_set_new(o, "joinApprovalMode", json_boolean(g->join_approval));
+	json_object_set_new(o, "memberAddMode", json_boolean(g->member_add_all));
 	if (participants) {
 		json_t *ps = json_array();
 		for (size_t i = 0; i < g->n_participants; i++) {
@@ -77,7 +80,7 @@ static void group_event(struct wamd_tenant *t, const wa_event *ev)
 	for (size_t i = 0; i < ev->u.group.n_participants; i++)
 		json_array_append_new(ps, json_string(ev->u.group.participants[i]));
 	json_t *info = ev->u.group.info ? group_json(ev->u.group.info, true) : NULL;
-	ev_to->group(t, ev->u.group.jid, ev->u.group.action, ev->u.group.author, ps, info);
+	ev_to->group(t, ev->u.group.jid, ev->u.group.action, ev->u.group.author, ps, info, ev->u.group.value);
 	json_decref(ps);
 	json_decref(info);
 }
@@ -351,6 +354,16 @@ int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *
 	return wa_session_send_text(t->sess, to, text, &o, id_out);
 }
 
+int wamd_tenant_send_group_invite(struct wamd_tenant *t, const char *to, const char *group, const char *code,
+				  int64_t expiration, const char *group_name, const char *caption, char **id_out)
+{
+	if (!t->sess)
+		return WA_ESTATE;
+	wa_send_opts o = { 0 };
+	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
+	return wa_session_send_group_invite(t->sess, to, group, code, expiration, group_name, caption, &o, id_out);
+}
+
 int wamd_tenant_send_location(struct wamd_tenant *t, const char *to, double lat, double lon,
 			      const char *name, const char *address, const struct wamd_send_extra *x,
 			      char **id_out)
@@ -520,8 +533,23 @@ static void change_done(wa_session *s, int err, int code, const wa_group_change 
 {
 	(void)s;
 	json_t *arr = json_array();
+	for (size_t i = 0; err == 0 && i < n; i++) {
+		json_t *e = json_pack("{s:s,s:i}", "jid", r[i].jid, "status", r[i].status);
+		if (r[i].add_code)
+			json_object_set_new(e, "addRequest", json_pack("{s:s,s:I}", "code", r[i].add_code, "expiration",
+				(json_int_t)r[i].add_expiration));
+		json_array_append_new(arr, e);
+	}
+	ev_to->group_done(user, err, code, arr);
+}
+
+static void requests_done(wa_session *s, int err, int code, const wa_group_request *r, size_t n, void *user)
+{
+	(void)s;
+	json_t *arr = json_array();
 	for (size_t i = 0; err == 0 && i < n; i++)
-		json_array_append_new(arr, json_pack("{s:s,s:i}", "jid", r[i].jid, "status", r[i].status));
+		json_array_append_new(arr, json_pack("{s:s,s:I}", "jid", r[i].jid, "request_time",
+			(json_int_t)r[i].request_time));
 	ev_to->group_done(user, err, code, arr);
 }
 
@@ -535,6 +563,14 @@ static void str_done(wa_session *s, int err, int code, const char *value, void *
 {
 	(void)s;
 	ev_to->group_done(user, err, code, err == 0 && value ? json_pack("[s]", value) : json_array());
+}
+
+int wamd_tenant_group_picture(struct wamd_tenant *t, const char *group, const uint8_t *jpeg, size_t len,
+	void *ticket)
+{
+	if (!t->sess || wa_session_state(t->sess) != WA_CONN_READY)
+		return WA_ESTATE;
+	return wa_group_set_picture(t->sess, group, jpeg, len, simple_done, ticket);
 }
 
 int wamd_tenant_group(struct wamd_tenant *t, const char *op, const char *group, const char *text,
@@ -564,6 +600,10 @@ int wamd_tenant_group(struct wamd_tenant *t, const char *op, const char *group, 
 		return wa_group_join(t->sess, text, str_done, ticket);
 	if (strcmp(op, "invite_info") == 0)
 		return wa_group_invite_info(t->sess, text, groups_done, ticket);
+	if (strcmp(op, "requests") == 0)
+		return wa_group_requests(t->sess, group, requests_done, ticket);
+	if (strcmp(op, "approve") == 0 || strcmp(op, "reject") == 0)
+		return wa_group_request_action(t->sess, group, op, jids, n, change_done, ticket);
 	/* add, remove, promote, demote */
 	return wa_group_participants(t->sess, group, op, jids, n, change_done, ticket);
 }

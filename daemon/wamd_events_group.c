@@ -1,7 +1,10 @@
 /* Group events of a session: Evolution's GROUPS_UPSERT (a group we were
- * put in or created), GROUP_UPDATE (subject, description, settings; sent
- * when GROUP_UPDATE is subscribed, which Evolution 2.3.6 never manages) and
- * GROUP_PARTICIPANTS_UPDATE (add, remove, promote, demote). */
+ * put in or created), GROUP_UPDATE (subject, description, settings, the
+ * invite link, member-add mode, join approval; sent when GROUP_UPDATE is
+ * subscribed, which Evolution 2.3.6 never manages) and
+ * GROUP_PARTICIPANTS_UPDATE (add, remove, promote, demote, and join
+ * requests, which Evolution does not forward at all: action "join_request"
+ * with Baileys' group.join-request action and method beside). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +18,7 @@ static bool is(const char *a, const char *b)
 }
 
 void wamd_on_group(struct wamd_tenant *t, const char *jid, const char *action, const char *author,
-	json_t *participants, json_t *info)
+	json_t *participants, json_t *info, const char *value)
 {
 	if (wamd_setting_on(t, "groupsIgnore"))
 		return; /* Evolution ignores every stanza from a group then */
@@ -42,6 +45,15 @@ void wamd_on_group(struct wamd_tenant *t, const char *jid, const char *action, c
 				action, "participantsData", pd));
 		return;
 	}
+	if (is(action, "created_membership_requests") || is(action, "revoked_membership_requests")) {
+		json_t *o = json_pack("{s:s,s:o,s:O,s:s,s:s}", "id", jid, "author", author ? json_string(author) : json_null(),
+			"participants", participants, "action", "join_request", "requestAction",
+			is(action, "created_membership_requests") ? "created" : value ? value : "rejected");
+		if (is(action, "created_membership_requests"))
+			json_object_set_new(o, "method", value ? json_string(value) : json_null());
+		wamd_emit(t, "GROUP_PARTICIPANTS_UPDATE", o);
+		return;
+	}
 	/* subject, description, settings: Baileys' groups.update entry */
 	json_t *u = json_pack("{s:s,s:o}", "id", jid, "author", author ? json_string(author) : json_null());
 	if (is(action, "subject") && info)
@@ -53,6 +65,12 @@ void wamd_on_group(struct wamd_tenant *t, const char *jid, const char *action, c
 		json_object_set_new(u, "announce", json_boolean(is(action, "announcement")));
 	else if (is(action, "locked") || is(action, "unlocked"))
 		json_object_set_new(u, "restrict", json_boolean(is(action, "locked")));
+	else if (is(action, "invite"))
+		json_object_set_new(u, "inviteCode", value ? json_string(value) : json_null());
+	else if (is(action, "member_add_mode"))
+		json_object_set_new(u, "memberAddMode", json_boolean(is(value, "all_member_add")));
+	else if (is(action, "membership_approval_mode"))
+		json_object_set_new(u, "joinApprovalMode", json_boolean(is(value, "on")));
 	else if (is(action, "not_ephemeral"))
 		json_object_set_new(u, "ephemeralDuration", json_integer(0));
 	else if (info && json_object_get(info, "ephemeralDuration"))

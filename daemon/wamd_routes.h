@@ -56,6 +56,10 @@ void wamd_h_group_invite_code(struct wamd_conn *c, struct wamd_tenant *t, json_t
 void wamd_h_group_revoke_invite(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_group_accept_invite(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_group_invite_info(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_group_picture(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_group_send_invite(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_group_join_requests(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_group_update_join_requests(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 
 /* wamd_routes_console.c */
 void wamd_h_console(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);

@@ -196,12 +196,22 @@ typedef struct wa_event {
 			const char *jid;           /* the group, "120363...@g.us" */
 			/* "create", "add", "remove", "promote", "demote", "subject",
 			 * "description", "announcement", "not_announcement", "locked",
-			 * "unlocked", "ephemeral", "not_ephemeral" */
+			 * "unlocked", "ephemeral", "not_ephemeral", "invite" (the link
+			 * changed), "member_add_mode", "membership_approval_mode",
+			 * "created_membership_requests" (someone asked to join),
+			 * "revoked_membership_requests" (a request withdrawn or
+			 * rejected) */
 			const char *action;
 			const char *author;        /* who did it (user JID) or NULL */
 			const char *const *participants; /* add/remove/promote/demote: user JIDs */
 			size_t n_participants;
 			const struct wa_group_info *info; /* the group after the change, when known */
+			/* invite: the new code; member_add_mode: "admin_add" or
+			 * "all_member_add"; membership_approval_mode: "on" or "off";
+			 * created_membership_requests: the request method (or NULL);
+			 * revoked_membership_requests: "revoked" (by the requester)
+			 * or "rejected" (by an admin); else NULL */
+			const char *value;
 		} group;
 		struct {
 			/* the chat as the phone names it (phone-number or LID JID);
@@ -472,6 +482,12 @@ typedef struct wa_vcard {
 int wa_session_send_contacts(wa_session *s, const char *to, const char *list_name,
 			     const wa_vcard *cards, size_t n, const wa_send_opts *opts,
 			     char **id_out) WA_MUST_CHECK;
+/* An invite to a group by private message (groupInviteMessage): code and
+ * expiration (unix seconds) as an add refused for privacy gave them
+ * (wa_group_change.add_code), the group's name and a caption (or NULL). */
+int wa_session_send_group_invite(wa_session *s, const char *to, const char *group, const char *code,
+				 int64_t expiration, const char *group_name, const char *caption,
+				 const wa_send_opts *opts, char **id_out) WA_MUST_CHECK;
 /* Edits one of our messages (target->from_me must be true) to `text`:
  * protocolMessage MESSAGE_EDIT, stanza edit="1". WhatsApp's 15-minute
  * window is the caller's to check (it knows when the message was sent).
@@ -727,6 +743,8 @@ typedef struct wa_group_info {
 	uint32_t ephemeral;         /* seconds, 0: off */
 	const wa_group_participant *participants;
 	size_t n_participants;
+	bool member_add_all;        /* every member may add (member_add_mode all_member_add) */
+	bool join_approval;         /* joining by link needs an admin's approval */
 } wa_group_info;
 /* err 0 or a WA_E* code; code: the server's error code when it answered
  * with one (404 unknown group, 403 not a member / not an admin, ...). */
@@ -747,6 +765,10 @@ int wa_group_participating(wa_session *s, wa_group_fn done, void *user) WA_MUST_
 typedef struct wa_group_change {
 	const char *jid;   /* as the server named it */
 	int status;        /* 200, or the server's code for this participant (403, 404, 409, ...) */
+	/* a 403 add refused for the user's privacy: the code and expiry (unix
+	 * seconds) of the invite to send them instead; else NULL and 0 */
+	const char *add_code;
+	int64_t add_expiration;
 } wa_group_change;
 typedef void (*wa_group_change_fn)(wa_session *s, int err, int code, const wa_group_change *r, size_t n,
 				   void *user);
@@ -762,12 +784,19 @@ int wa_group_set_subject(wa_session *s, const char *group, const char *subject, 
 int wa_group_set_description(wa_session *s, const char *group, const char *desc, wa_group_done_fn done,
 			     void *user) WA_MUST_CHECK;
 /* setting: "announcement" (only admins send), "not_announcement",
- * "locked" (only admins edit the group's info) or "unlocked". */
+ * "locked" (only admins edit the group's info), "unlocked",
+ * "admin_add" / "all_member_add" (who may add members) or "approval_on" /
+ * "approval_off" (joining by link needs an admin's approval). */
 int wa_group_set_setting(wa_session *s, const char *group, const char *setting, wa_group_done_fn done,
 			 void *user) WA_MUST_CHECK;
 /* Disappearing messages in the group: seconds, 0 turns them off. */
 int wa_group_set_ephemeral(wa_session *s, const char *group, uint32_t seconds, wa_group_done_fn done,
 			   void *user) WA_MUST_CHECK;
+/* The group's picture, a JPEG sent as given (WhatsApp's clients send 640x640;
+ * the server may refuse other sizes); len 0 removes it. */
+#define WA_GROUP_PICTURE_MAX (1024u * 1024u)
+int wa_group_set_picture(wa_session *s, const char *group, const uint8_t *jpeg, size_t len, wa_group_done_fn done,
+			 void *user) WA_MUST_CHECK;
 /* value: the invite code (code get / revoke) or the group's JID (join). */
 typedef void (*wa_group_str_fn)(wa_session *s, int err, int code, const char *value, void *user);
 /* The group's invite code (admins only: 401 otherwise); revoke: a new one
@@ -778,7 +807,23 @@ int wa_group_invite_code(wa_session *s, const char *group, bool revoke, wa_group
  * done gets the group's JID (406 an unknown code, 410 a revoked one). Info:
  * the group's metadata without joining (not cached: we are not in it). */
 int wa_group_join(wa_session *s, const char *code, wa_group_str_fn done, void *user) WA_MUST_CHECK;
+/* err 0 and this code in a join's answer: the group needs an admin's
+ * approval, a join request was made (value: the group's JID). */
+#define WA_GROUP_JOIN_REQUESTED 202
 int wa_group_invite_info(wa_session *s, const char *code, wa_group_fn done, void *user) WA_MUST_CHECK;
+/* Pending join requests (admins only: 403 otherwise). */
+typedef struct wa_group_request {
+	const char *jid;      /* who asked, as the server named them */
+	int64_t request_time; /* unix seconds, 0 when not given */
+} wa_group_request;
+typedef void (*wa_group_requests_fn)(wa_session *s, int err, int code, const wa_group_request *r, size_t n,
+				     void *user);
+int wa_group_requests(wa_session *s, const char *group, wa_group_requests_fn done, void *user) WA_MUST_CHECK;
+/* action "approve" (they become members) or "reject"; per-participant
+ * results as for wa_group_participants (404: no such request). */
+int wa_group_request_action(wa_session *s, const char *group, const char *action,
+			    const char *const *participants, size_t n, wa_group_change_fn done,
+			    void *user) WA_MUST_CHECK;
 
 #ifdef __cplusplus
 }

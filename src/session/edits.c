@@ -7,6 +7,7 @@
 
 #include "message.pb-c.h"
 #include "pb.h"
+#include "session/groups.h"
 #include "session/kinds.h"
 #include "session/msgstate.h"
 
@@ -138,6 +139,27 @@ int wa_msg_build_location(const wa_msg_content *c, uint8_t **out, size_t *out_le
 	l.address = unconst(c->address);
 	l.context_info = quote_ctx(c, &ci, &quoted);
 	msg.location_message = &l;
+	return pack(&msg.base, out, out_len);
+}
+
+int wa_msg_build_group_invite(const wa_msg_content *c, uint8_t **out, size_t *out_len)
+{
+	char g[WA_STORE_JID_MAX];
+	if (!out || !out_len || !quote_ok(c->quote) || !c->invite_group || !wa_group_jid_norm(c->invite_group, g) ||
+	    !str_ok(c->invite_code, 64) || !*c->invite_code || c->invite_expiration < 0 || !opt_ok(c->name, 1024) ||
+	    !opt_ok(c->text, WA_MSG_MAX_TEXT))
+		return WA_EINVAL;
+	Wa__Message msg = WA__MESSAGE__INIT, quoted = WA__MESSAGE__INIT;
+	Wa__Message__GroupInviteMessage gi = WA__MESSAGE__GROUP_INVITE_MESSAGE__INIT;
+	Wa__ContextInfo ci = WA__CONTEXT_INFO__INIT;
+	gi.group_jid = g;
+	gi.invite_code = unconst(c->invite_code);
+	gi.has_invite_expiration = 1;
+	gi.invite_expiration = c->invite_expiration;
+	gi.group_name = unconst(c->name);
+	gi.caption = unconst(c->text);
+	gi.context_info = quote_ctx(c, &ci, &quoted);
+	msg.group_invite_message = &gi;
 	return pack(&msg.base, out, out_len);
 }
 
@@ -280,6 +302,14 @@ int wa_session_send_contacts(wa_session *s, const char *to, const char *list_nam
 	}
 	wa_msg_content c = {.display_name = list_name, .card_names = names, .vcards = vcards, .n_cards = n};
 	return send_kind(s, to, n == 1 ? WA_KIND_CONTACT : WA_KIND_CONTACTS_ARRAY, &c, opts, id_out);
+}
+
+int wa_session_send_group_invite(wa_session *s, const char *to, const char *group, const char *code,
+	int64_t expiration, const char *group_name, const char *caption, const wa_send_opts *opts, char **id_out)
+{
+	wa_msg_content c = {.invite_group = group, .invite_code = code, .invite_expiration = expiration,
+		.name = group_name, .text = caption};
+	return send_kind(s, to, WA_KIND_GROUP_INVITE, &c, opts, id_out);
 }
 
 int wa_session_send_edit(wa_session *s, const wa_msg_key *target, const char *text, char **id_out)

@@ -134,6 +134,16 @@ int wa_gmeta_parse(const wa_node *gn, wa_gmeta **out)
 			g->locked = true;
 		} else if (strcmp(tag, "ephemeral") == 0) {
 			g->ephemeral = (uint32_t)wa_group_num(wa_node_attr(c, "expiration"));
+		} else if (strcmp(tag, "member_add_mode") == 0) {
+			char *m = wa_group_content_str(c, 32);
+			g->add_all = m && strcmp(m, "all_member_add") == 0;
+			free(m);
+		} else if (strcmp(tag, "membership_approval_mode") == 0) {
+			/* the server lists it only when on (both clients read its
+			 * presence); an explicit state="off" is honoured */
+			const wa_node *j = wa_node_child(c, "group_join");
+			const char *st = j ? wa_node_attr(j, "state") : NULL;
+			g->approval = !st || strcmp(st, "off") != 0;
 		}
 	}
 	*out = g;
@@ -163,6 +173,7 @@ int wa_gmeta_info(wa_gmeta *g, wa_group_info *o)
 		.creation = g->creation, .owner = nz(g->owner), .desc = g->desc, .desc_id = nz(g->desc_id),
 		.addressing_mode = g->mode, .announce = g->announce, .locked = g->locked,
 		.ephemeral = g->ephemeral, .participants = g->pub, .n_participants = g->n,
+		.member_add_all = g->add_all, .join_approval = g->approval,
 	};
 	return 0;
 }
@@ -322,12 +333,53 @@ static bool is_setting(const char *s)
 
 int wa_group_build_setting(const char *group, const char *setting, wa_node **out)
 {
-	wa_node *iq = NULL, *c = NULL;
-	if (!group || !is_setting(setting) || !out)
+	wa_node *iq = NULL, *c = NULL, *j = NULL;
+	bool add = setting && (!strcmp(setting, "admin_add") || !strcmp(setting, "all_member_add"));
+	bool appr = setting && (!strcmp(setting, "approval_on") || !strcmp(setting, "approval_off"));
+	if (!group || !(is_setting(setting) || add || appr) || !out)
 		return WA_EINVAL;
 	int rc = iq_new(group, "set", &iq);
-	if (rc == 0)
+	if (rc == 0 && add) {
+		/* the mode as the node's text (Baileys, whatsmeow) */
+		rc = wa_node_add_new(iq, "member_add_mode", &c);
+		if (rc == 0)
+			rc = wa_node_set_bytes(c, (const uint8_t *)setting, strlen(setting));
+	} else if (rc == 0 && appr) {
+		rc = wa_node_add_new(iq, "membership_approval_mode", &c);
+		if (rc == 0)
+			rc = wa_node_add_new(c, "group_join", &j);
+		if (rc == 0)
+			rc = wa_node_set_attr(j, "state", setting[10] == 'n' ? "on" : "off");
+	} else if (rc == 0)
 		rc = wa_node_add_new(iq, setting, &c);
+	return done(rc, iq, out);
+}
+
+int wa_group_build_requests(const char *group, wa_node **out)
+{
+	wa_node *iq = NULL, *c = NULL;
+	if (!group || !out)
+		return WA_EINVAL;
+	int rc = iq_new(group, "get", &iq);
+	if (rc == 0)
+		rc = wa_node_add_new(iq, "membership_approval_requests", &c);
+	return done(rc, iq, out);
+}
+
+int wa_group_build_request_action(const char *group, const char *action, const char *const *jids, size_t n,
+	wa_node **out)
+{
+	if (!group || !action || !jids || n == 0 || n > WA_GROUP_MAX_PARTICIPANTS || !out ||
+	    (strcmp(action, "approve") && strcmp(action, "reject")))
+		return WA_EINVAL;
+	wa_node *iq = NULL, *r = NULL, *a = NULL;
+	int rc = iq_new(group, "set", &iq);
+	if (rc == 0)
+		rc = wa_node_add_new(iq, "membership_requests_action", &r);
+	if (rc == 0)
+		rc = wa_node_add_new(r, action, &a);
+	if (rc == 0)
+		rc = add_parts(a, jids, n);
 	return done(rc, iq, out);
 }
 
@@ -462,6 +514,8 @@ typedef struct gcall {
 	char action[16];
 	bool list;
 	bool nocache; /* invite info: a group we are not in */
+	bool requests; /* membership_requests_action wraps the action */
+	wa_group_requests_fn rfn;
 } gcall;
 
 static int err_code(int err, const wa_node *resp)
@@ -598,7 +652,9 @@ static void on_members(wa_session *s, int err, const wa_node *resp, void *user)
 {
 	gcall *c = user;
 	int code = err_code(err, resp);
-	const wa_node *a = err == 0 && resp ? wa_node_child(resp, c->action) : NULL;
+	const wa_node *a = err == 0 && resp ? wa_node_child(resp, c->requests ? "membership_requests_action" : c->action) : NULL;
+	if (a && c->requests)
+		a = wa_node_child(a, c->action);
 	size_t nc = a ? wa_node_n_children(a) : 0;
 	wa_group_change *r = calloc(nc ? nc : 1, sizeof *r);
 	size_t n = 0;
@@ -611,6 +667,10 @@ static void on_members(wa_session *s, int err, const wa_node *resp, void *user)
 		const char *e = wa_node_attr(p, "error");
 		r[n].jid = wa_node_attr(p, "jid");
 		r[n].status = e ? (int)wa_group_num(e) : 200;
+		/* refused for privacy: what an invite message needs instead */
+		const wa_node *ar = e ? wa_node_child(p, "add_request") : NULL;
+		r[n].add_code = ar ? wa_node_attr(ar, "code") : NULL;
+		r[n].add_expiration = ar ? wa_group_num(wa_node_attr(ar, "expiration")) : 0;
 		n++;
 	}
 	c->cfn(s, err, code, r, n, c->user);
@@ -646,7 +706,7 @@ static void on_done(wa_session *s, int err, const wa_node *resp, void *user)
 	free(c);
 }
 
-static int simple(wa_session *s, wa_node *iq, int rc, wa_group_done_fn fn, void *user)
+int wa_group_simple(wa_session *s, wa_node *iq, int rc, wa_group_done_fn fn, void *user)
 {
 	gcall *c = rc == 0 ? gc(user) : NULL;
 	if (!c) {
@@ -663,7 +723,7 @@ int wa_group_leave(wa_session *s, const char *group, wa_group_done_fn fn, void *
 	wa_node *iq = NULL;
 	if (!s || !fn || !wa_group_jid_norm(group, g))
 		return WA_EINVAL;
-	return simple(s, iq, wa_group_build_leave(g, &iq), fn, user);
+	return wa_group_simple(s, iq, wa_group_build_leave(g, &iq), fn, user);
 }
 
 int wa_group_set_subject(wa_session *s, const char *group, const char *subject, wa_group_done_fn fn,
@@ -673,7 +733,7 @@ int wa_group_set_subject(wa_session *s, const char *group, const char *subject, 
 	wa_node *iq = NULL;
 	if (!s || !fn || !wa_group_jid_norm(group, g))
 		return WA_EINVAL;
-	return simple(s, iq, wa_group_build_subject(g, subject, &iq), fn, user);
+	return wa_group_simple(s, iq, wa_group_build_subject(g, subject, &iq), fn, user);
 }
 
 int wa_group_set_description(wa_session *s, const char *group, const char *desc, wa_group_done_fn fn,
@@ -688,7 +748,7 @@ int wa_group_set_description(wa_session *s, const char *group, const char *desc,
 	ign(wa_group_cached(s, g, &m));
 	int rc = wa_group_build_description(g, desc, id, m ? m->desc_id : NULL, &iq);
 	wa_gmeta_free(m);
-	return simple(s, iq, rc, fn, user);
+	return wa_group_simple(s, iq, rc, fn, user);
 }
 
 int wa_group_set_setting(wa_session *s, const char *group, const char *setting, wa_group_done_fn fn,
@@ -698,7 +758,7 @@ int wa_group_set_setting(wa_session *s, const char *group, const char *setting, 
 	wa_node *iq = NULL;
 	if (!s || !fn || !wa_group_jid_norm(group, g))
 		return WA_EINVAL;
-	return simple(s, iq, wa_group_build_setting(g, setting, &iq), fn, user);
+	return wa_group_simple(s, iq, wa_group_build_setting(g, setting, &iq), fn, user);
 }
 
 int wa_group_set_ephemeral(wa_session *s, const char *group, uint32_t seconds, wa_group_done_fn fn, void *user)
@@ -707,7 +767,7 @@ int wa_group_set_ephemeral(wa_session *s, const char *group, uint32_t seconds, w
 	wa_node *iq = NULL;
 	if (!s || !fn || !wa_group_jid_norm(group, g))
 		return WA_EINVAL;
-	return simple(s, iq, wa_group_build_ephemeral(g, seconds, &iq), fn, user);
+	return wa_group_simple(s, iq, wa_group_build_ephemeral(g, seconds, &iq), fn, user);
 }
 
 /* <invite code/> (code get, revoke) or <group jid/> (join) in the answer. */
@@ -717,10 +777,19 @@ static void on_str(wa_session *s, int err, const wa_node *resp, void *user)
 	int code = err_code(err, resp);
 	const char *v = NULL;
 	char gj[WA_STORE_JID_MAX], k[64];
-	if (err == 0 && c->list) /* join */
-		v = wa_group_jid_norm(wa_node_attr(wa_node_child(resp, "group"), "jid"), gj) ? gj : NULL;
-	else if (err == 0)
-		v = wa_group_invite_norm(wa_node_attr(wa_node_child(resp, "invite"), "code"), k) ? k : NULL;
+	const wa_node *req = err == 0 && c->list ? wa_node_child(resp, "membership_approval_request") : NULL;
+	if (req) { /* a group with join approval: a request was made */
+		v = wa_group_jid_norm(wa_node_attr(req, "jid"), gj) ? gj : NULL;
+		code = WA_GROUP_JOIN_REQUESTED;
+	} else if (err == 0) {
+		/* join: <group jid/>; code get / revoke: <invite code/> (either may be missing) */
+		const wa_node *ch = wa_node_child(resp, c->list ? "group" : "invite");
+		const char *a = ch ? wa_node_attr(ch, c->list ? "jid" : "code") : NULL;
+		if (c->list)
+			v = wa_group_jid_norm(a, gj) ? gj : NULL;
+		else
+			v = wa_group_invite_norm(a, k) ? k : NULL;
+	}
 	if (err == 0 && !v)
 		err = WA_EMALFORMED;
 	c->sfn(s, err, code, v, c->user);
@@ -764,4 +833,64 @@ int wa_group_invite_info(wa_session *s, const char *code, wa_group_fn fn, void *
 	c->fn = fn;
 	c->nocache = true;
 	return send(s, iq, on_groups, c, wa_group_build_invite_code(code, false, &iq));
+}
+
+static void on_requests(wa_session *s, int err, const wa_node *resp, void *user)
+{
+	gcall *c = user;
+	int code = err_code(err, resp);
+	const wa_node *l = err == 0 && resp ? wa_node_child(resp, "membership_approval_requests") : NULL;
+	size_t nc = l ? wa_node_n_children(l) : 0;
+	wa_group_request *r = calloc(nc ? nc : 1, sizeof *r);
+	size_t n = 0;
+	if (err == 0 && !l)
+		err = WA_EMALFORMED;
+	if (!r)
+		err = WA_ENOMEM;
+	for (size_t i = 0; r && err == 0 && i < nc; i++) {
+		const wa_node *q = wa_node_child_at(l, i);
+		if (strcmp(wa_node_tag(q), "membership_approval_request") != 0 || !wa_node_attr(q, "jid"))
+			continue;
+		r[n].jid = wa_node_attr(q, "jid");
+		r[n].request_time = wa_group_num(wa_node_attr(q, "request_time"));
+		n++;
+	}
+	c->rfn(s, err, code, r, n, c->user);
+	free(r);
+	free(c);
+}
+
+int wa_group_requests(wa_session *s, const char *group, wa_group_requests_fn fn, void *user)
+{
+	char g[WA_STORE_JID_MAX];
+	if (!s || !fn || !wa_group_jid_norm(group, g))
+		return WA_EINVAL;
+	gcall *c = gc(user);
+	wa_node *iq = NULL;
+	if (!c)
+		return WA_ENOMEM;
+	c->rfn = fn;
+	return send(s, iq, on_requests, c, wa_group_build_requests(g, &iq));
+}
+
+int wa_group_request_action(wa_session *s, const char *group, const char *action,
+	const char *const *participants, size_t n, wa_group_change_fn fn, void *user)
+{
+	char g[WA_STORE_JID_MAX];
+	if (!s || !fn || !action || !wa_group_jid_norm(group, g) || strlen(action) >= 16)
+		return WA_EINVAL;
+	char **j = to_jids(participants, n);
+	if (!j)
+		return WA_EINVAL;
+	gcall *c = gc(user);
+	wa_node *iq = NULL;
+	int rc = c ? wa_group_build_request_action(g, action, (const char *const *)j, n, &iq) : WA_ENOMEM;
+	free_jids(j, n);
+	if (!c)
+		return rc;
+	c->cfn = fn;
+	c->requests = true;
+	snprintf(c->action, sizeof c->action, "%s", action);
+	snprintf(c->group, sizeof c->group, "%s", g);
+	return send(s, iq, on_members, c, rc);
 }

@@ -33,6 +33,7 @@ typedef struct wa_gmeta {
 	char *desc;
 	int64_t s_t, creation;
 	bool announce, locked;
+	bool add_all, approval; /* member_add_mode all_member_add; membership_approval_mode on */
 	uint32_t ephemeral;
 	wa_gpart *p;
 	size_t n;
@@ -48,6 +49,9 @@ int wa_gmeta_info(wa_gmeta *g, wa_group_info *out) WA_MUST_CHECK;
 /* "120363…" or "120363…@g.us" -> "120363…@g.us"; false when it is not one. */
 bool wa_group_jid_norm(const char *in, char out[WA_STORE_JID_MAX]);
 
+/* Sends iq (or returns rc when not 0, freeing iq) and answers fn with the
+ * server's error code. */
+int wa_group_simple(wa_session *s, wa_node *iq, int rc, wa_group_done_fn fn, void *user) WA_MUST_CHECK;
 /* iq builders (id set by wa_iq_send). */
 int wa_group_build_create(const char *subject, const char *key, const char *const *jids, size_t n,
 	wa_node **out) WA_MUST_CHECK;
@@ -59,14 +63,25 @@ int wa_group_build_leave(const char *group, wa_node **out) WA_MUST_CHECK;
 int wa_group_build_subject(const char *group, const char *subject, wa_node **out) WA_MUST_CHECK;
 int wa_group_build_description(const char *group, const char *desc, const char *id, const char *prev,
 	wa_node **out) WA_MUST_CHECK;
-/* setting: announcement, not_announcement, locked or unlocked. */
+/* setting: announcement, not_announcement, locked, unlocked, admin_add,
+ * all_member_add (<member_add_mode>), approval_on or approval_off
+ * (<membership_approval_mode><group_join state/>). */
 int wa_group_build_setting(const char *group, const char *setting, wa_node **out) WA_MUST_CHECK;
 /* seconds 0: <not_ephemeral/>. */
 int wa_group_build_ephemeral(const char *group, uint32_t seconds, wa_node **out) WA_MUST_CHECK;
+/* The group's picture: <iq xmlns="w:profile:picture" to="s.whatsapp.net"
+ * target=group type="set"><picture type="image">jpeg</picture></iq>;
+ * len 0: no <picture>, which removes it. */
+int wa_group_build_picture(const char *group, const uint8_t *jpeg, size_t len, wa_node **out) WA_MUST_CHECK;
 /* <invite/> to the group: get (revoke false) or set (a new code). */
 int wa_group_build_invite(const char *group, bool revoke, wa_node **out) WA_MUST_CHECK;
 /* <invite code/> to g.us: set joins, get (info) asks for the metadata. */
 int wa_group_build_invite_code(const char *code, bool join, wa_node **out) WA_MUST_CHECK;
+/* <membership_approval_requests/> (get) and <membership_requests_action>
+ * <approve|reject><participant jid/>…</…></…> (set) to the group. */
+int wa_group_build_requests(const char *group, wa_node **out) WA_MUST_CHECK;
+int wa_group_build_request_action(const char *group, const char *action, const char *const *jids, size_t n,
+	wa_node **out) WA_MUST_CHECK;
 /* An invite code or link -> the code; false when it is not one. */
 bool wa_group_invite_norm(const char *in, char out[64]);
 

@@ -1,7 +1,9 @@
 /* Group notifications (messaging.md §6): each w:gp2 child updates the
- * cached <group> node (members, subject, description, settings, timer),
+ * cached <group> node (members, subject, description, settings, timer,
+ * member-add mode, join approval),
  * marks our sender key for replacement when someone leaves, and becomes a
  * WA_EV_GROUP event. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +63,14 @@ static int remove_child(wa_node **gn, size_t k)
 	wa_node_free(*gn);
 	*gn = c;
 	return 0;
+}
+
+/* <membership_approval_mode><group_join state="off"/>: turned off. */
+static bool is_off(const wa_node *ch)
+{
+	const wa_node *j = wa_node_child(ch, "group_join");
+	const char *st = j ? wa_node_attr(j, "state") : NULL;
+	return st && strcmp(st, "off") == 0;
 }
 
 /* Applies a w:gp2 child to the cached <group> node (when we have one) so
@@ -142,6 +152,10 @@ static void apply(wa_session *s, const char *gj, const wa_node *ch, const char *
 		flag = "locked", on = tag[0] == 'l';
 	else if (!strcmp(tag, "ephemeral") || !strcmp(tag, "not_ephemeral"))
 		flag = "ephemeral", on = tag[0] == 'e' && wa_group_num(wa_node_attr(ch, "expiration")) > 0;
+	else if (!strcmp(tag, "member_add_mode"))
+		flag = tag, on = true; /* replaced by the new mode */
+	else if (!strcmp(tag, "membership_approval_mode"))
+		flag = tag, on = !is_off(ch);
 	for (size_t k = 0; rc == 0 && flag && k < wa_node_n_children(gn); k++)
 		if (strcmp(wa_node_tag(wa_node_child_at(gn, k)), flag) == 0) {
 			rc = remove_child(&gn, k);
@@ -152,6 +166,10 @@ static void apply(wa_session *s, const char *gj, const wa_node *ch, const char *
 		rc = wa_node_add_new(gn, flag, &f);
 		if (rc == 0 && tag[0] == 'e')
 			rc = wa_node_set_attr(f, "expiration", wa_node_attr(ch, "expiration"));
+		char *mode = !strcmp(tag, "member_add_mode") ? wa_group_content_str(ch, 32) : NULL;
+		if (rc == 0 && mode)
+			rc = wa_node_set_bytes(f, (const uint8_t *)mode, strlen(mode));
+		free(mode);
 	}
 	if (rc == 0)
 		ign(wa_group_cache_put(s, gn));
@@ -168,8 +186,9 @@ void wa_msg_group_notification(wa_session *s, const wa_node *n)
 	for (size_t i = 0; i < wa_node_n_children(n); i++) {
 		const wa_node *ch = wa_node_child_at(n, i);
 		const char *tag = wa_node_tag(ch);
+		bool req = !strcmp(tag, "created_membership_requests") || !strcmp(tag, "revoked_membership_requests");
 		bool members = !strcmp(tag, "add") || !strcmp(tag, "remove") || !strcmp(tag, "promote") ||
-			       !strcmp(tag, "demote");
+			       !strcmp(tag, "demote") || req;
 		size_t nc = wa_node_n_children(ch);
 		const char **parts = calloc(nc ? nc : 1, sizeof *parts);
 		char (*pu)[WA_STORE_JID_MAX] = calloc(nc ? nc : 1, WA_STORE_JID_MAX);
@@ -185,6 +204,28 @@ void wa_msg_group_notification(wa_session *s, const wa_node *n)
 			parts[np] = pu[np];
 			np++;
 		}
+		/* a request names no participant when the actor is the one asking */
+		if (req && np == 0 && has_actor && parts && pu) {
+			snprintf(pu[0], WA_STORE_JID_MAX, "%s", au);
+			parts[np++] = pu[0];
+		}
+		/* the detail the event carries (see wa_event.u.group.value) */
+		char mode[32] = "";
+		const char *value = NULL;
+		if (!strcmp(tag, "invite"))
+			value = wa_node_attr(ch, "code");
+		else if (!strcmp(tag, "member_add_mode")) {
+			char *m = wa_group_content_str(ch, sizeof mode - 1);
+			snprintf(mode, sizeof mode, "%s", m ? m : "");
+			free(m);
+			value = mode[0] ? mode : NULL;
+		} else if (!strcmp(tag, "membership_approval_mode"))
+			value = is_off(ch) ? "off" : "on";
+		else if (!strcmp(tag, "created_membership_requests"))
+			value = wa_node_attr(ch, "request_method");
+		else if (!strcmp(tag, "revoked_membership_requests"))
+			/* withdrawn by the requester (the actor) or rejected by an admin */
+			value = np > 0 && has_actor && strcmp(parts[0], au) == 0 ? "revoked" : "rejected";
 		apply(s, gj, ch, tag);
 		/* someone left: our sender key must change before our next send
 		 * (they must not read what follows) */
@@ -204,6 +245,7 @@ void wa_msg_group_notification(wa_session *s, const wa_node *n)
 		ev.u.group.participants = parts;
 		ev.u.group.n_participants = np;
 		ev.u.group.info = have ? &info : NULL;
+		ev.u.group.value = value;
 		wa_session_emit(s, &ev);
 		wa_gmeta_free(m);
 		free(parts);

@@ -427,6 +427,10 @@ const wa_msg_kind wa_msg_kinds[WA_KIND_OTHER + 1] = {
 		.field = "poll_update_message", .message_type = "pollUpdateMessage", .stanza_type = "poll",
 		.emit = true,
 	},
+	[WA_KIND_GROUP_INVITE] = {
+		.field = "group_invite_message", .message_type = "groupInviteMessage", .stanza_type = "text",
+		.emit = true, .build = wa_msg_build_group_invite,
+	},
 	/* its messageType is the content field's name in lowerCamel */
 	[WA_KIND_OTHER] = {.field = NULL, .message_type = NULL, .stanza_type = "text", .emit = true},
 };

@@ -34,6 +34,7 @@ enum wa_msg_kind_id {
 	WA_KIND_POLL,             /* several choices (pollCreationMessage) */
 	WA_KIND_POLL_V3,          /* one choice */
 	WA_KIND_POLL_UPDATE,      /* a vote, received only (encrypted) */
+	WA_KIND_GROUP_INVITE,     /* groupInviteMessage */
 	WA_KIND_OTHER,            /* every other content (field NULL); ends the table */
 };
 
@@ -91,6 +92,10 @@ typedef struct wa_msg_content {
 	const char *const *options;
 	size_t n_options;
 	unsigned selectable;
+	/* groupInviteMessage: the group, the code and its expiry, the group's
+	 * name in `name`, caption in `text` (or NULL) */
+	const char *invite_group, *invite_code;
+	int64_t invite_expiration;
 } wa_msg_content;
 
 typedef struct wa_msg_kind {
@@ -137,6 +142,7 @@ const char *wa_msg_kind_edit_attr(const uint8_t *msg, size_t len);
 int wa_msg_build_protocol(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
 int wa_msg_build_location(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
 int wa_msg_build_contacts(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
+int wa_msg_build_group_invite(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
 int wa_msg_build_poll(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
 bool wa_msg_protocol_emitted(const Wa__Message *m);
 const char *wa_msg_protocol_edit_attr(const Wa__Message *m);

@@ -675,6 +675,13 @@ int wa_group_set_ephemeral(wa_session *s, const char *group, uint32_t seconds, w
 	return WA_EUNSUPPORTED;
 }
 
+int wa_group_set_picture(wa_session *s, const char *group, const uint8_t *jpeg, size_t len, wa_group_done_fn done,
+			 void *user)
+{
+	(void)s, (void)group, (void)jpeg, (void)len, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
 int wa_group_invite_code(wa_session *s, const char *group, bool revoke, wa_group_str_fn done, void *user)
 {
 	(void)s, (void)group, (void)revoke, (void)done, (void)user;
@@ -690,6 +697,28 @@ int wa_group_join(wa_session *s, const char *code, wa_group_str_fn done, void *u
 int wa_group_invite_info(wa_session *s, const char *code, wa_group_fn done, void *user)
 {
 	(void)s, (void)code, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_session_send_group_invite(wa_session *s, const char *to, const char *group, const char *code,
+				 int64_t expiration, const char *group_name, const char *caption,
+				 const wa_send_opts *opts, char **id_out)
+{
+	(void)s, (void)to, (void)group, (void)code, (void)expiration, (void)group_name, (void)caption, (void)opts,
+		(void)id_out;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_group_requests(wa_session *s, const char *group, wa_group_requests_fn done, void *user)
+{
+	(void)s, (void)group, (void)done, (void)user;
+	return WA_EUNSUPPORTED;
+}
+
+int wa_group_request_action(wa_session *s, const char *group, const char *action,
+			    const char *const *participants, size_t n, wa_group_change_fn done, void *user)
+{
+	(void)s, (void)group, (void)action, (void)participants, (void)n, (void)done, (void)user;
 	return WA_EUNSUPPORTED;
 }
 

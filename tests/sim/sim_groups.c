@@ -1,7 +1,9 @@
 /* wasim groups (messaging.md §6, §10): the w:g2 iqs (create, metadata,
  * participating, add / remove / promote / demote, leave, subject,
  * description, settings, ephemeral, invite code get / revoke / join /
- * info), membership and admin rules, w:gp2 notifications
+ * info, member-add mode, join approval and its requests), the group's
+ * picture (w:profile:picture with the group as target, served over HTTP
+ * at /pps/), membership and admin rules, w:gp2 notifications
  * to members, fan-out of a group <message> (the skmsg to every device of
  * every member, each per-device <to> copy before it), phash in the ack, and
  * group receipts forwarded to the author. Groups are PN-addressed and kept
@@ -16,10 +18,12 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "simcore.h" /* the media (TLS) port for picture URLs */
 #include "util/codec.h"
 
 #define SIM_GROUP_MAX_MEMBERS 1024
 #define SIM_GROUP_MAX 4096
+#define SIM_GROUP_MAX_REQUESTS 64
 
 struct gmember {
 	struct sim_account *acct;
@@ -39,6 +43,16 @@ struct sgroup {
 	char invite[24];             /* "" until an admin asks for it */
 	char revoked[8][24];         /* the last codes revoked: 410 gone */
 	size_t n_revoked;
+	bool add_all;                /* member_add_mode all_member_add (default admin_add) */
+	bool approval;               /* membership_approval_mode: joins by link wait for an admin */
+	struct {
+		struct sim_account *acct;
+		int64_t t;
+	} req[SIM_GROUP_MAX_REQUESTS]; /* pending join requests */
+	size_t n_req;
+	uint8_t *pic;                /* the picture (JPEG) or NULL */
+	size_t pic_len;
+	char pic_id[24];
 	struct gmember m[SIM_GROUP_MAX_MEMBERS];
 	size_t n;
 	/* the last message routed: its id and the devices that got a
@@ -87,6 +101,24 @@ static wa_node *participant_node(const struct gmember *m)
 		m->type == 2 ? "superadmin" : m->type == 1 ? "admin" : NULL, NULL);
 }
 
+/* <member_add_mode>admin_add|all_member_add</member_add_mode> (text) */
+static wa_node *add_mode_node(const struct sgroup *g)
+{
+	wa_node *m = sim_node("member_add_mode", NULL);
+	const char *v = g->add_all ? "all_member_add" : "admin_add";
+	if (m && wa_node_set_bytes(m, (const uint8_t *)v, strlen(v)) != 0) {
+		wa_node_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static wa_node *approval_node(bool on)
+{
+	return sim_node_add(sim_node("membership_approval_mode", NULL),
+		sim_node("group_join", "state", on ? "on" : "off", NULL));
+}
+
 /* <group …> as the server describes it (whatsmeow's parseGroupNode,
  * Baileys' extractGroupMetadata). */
 static wa_node *group_node(const struct sgroup *g, bool with_participants)
@@ -119,6 +151,11 @@ static wa_node *group_node(const struct sgroup *g, bool with_participants)
 		snprintf(e, sizeof(e), "%u", g->ephemeral);
 		n = sim_node_add(n, sim_node("ephemeral", "expiration", e, NULL));
 	}
+	if (n)
+		n = sim_node_add(n, add_mode_node(g));
+	/* listed only when on (what both clients expect) */
+	if (n && g->approval)
+		n = sim_node_add(n, approval_node(true));
 	return n;
 }
 
@@ -126,9 +163,10 @@ static wa_node *group_node(const struct sgroup *g, bool with_participants)
 static void deliver_accts(struct sim *sim, struct sim_account **accts, size_t na, const wa_node *n);
 
 /* A w:gp2 notification with child `body` (owned) to every member (and to
- * `extra`, e.g. who was just removed). */
-static void notify(struct sim *sim, const struct sgroup *g, struct sim_account *actor, wa_node *body,
-	struct sim_account *const *extra, size_t n_extra)
+ * `extra`, e.g. who was just removed); admins_only: to the admins (and
+ * `extra`) alone, as join requests go. */
+static void notify_to(struct sim *sim, const struct sgroup *g, struct sim_account *actor, wa_node *body,
+	struct sim_account *const *extra, size_t n_extra, bool admins_only)
 {
 	char id[32], t[32], gj[SIM_MSG_JID_MAX], aj[SIM_MSG_JID_MAX], al[SIM_MSG_JID_MAX];
 	sim_new_id(sim, id, sizeof(id));
@@ -145,13 +183,20 @@ static void notify(struct sim *sim, const struct sgroup *g, struct sim_account *
 	struct sim_account **to = calloc(g->n + n_extra + 1, sizeof(*to));
 	size_t k = 0;
 	for (size_t i = 0; to && i < g->n; i++)
-		to[k++] = g->m[i].acct;
+		if (!admins_only || g->m[i].type > 0)
+			to[k++] = g->m[i].acct;
 	for (size_t i = 0; to && i < n_extra; i++)
 		to[k++] = extra[i];
 	if (to)
 		deliver_accts(sim, to, k, n);
 	free(to);
 	wa_node_free(n);
+}
+
+static void notify(struct sim *sim, const struct sgroup *g, struct sim_account *actor, wa_node *body,
+	struct sim_account *const *extra, size_t n_extra)
+{
+	notify_to(sim, g, actor, body, extra, n_extra, false);
 }
 
 static wa_node *gclone(const wa_node *n);
@@ -214,6 +259,35 @@ static bool is_admin(const struct sgroup *g, const struct sim_account *a)
 	return i >= 0 && g->m[i].type > 0;
 }
 
+/* 22 letters and digits (an invite code's shape); cap >= 23. */
+static void rand_code(char *out, size_t cap)
+{
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	uint8_t r[22];
+	if (cap < sizeof(r) + 1)
+		return;
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		memset(r, 7, sizeof(r));
+	for (size_t i = 0; i < sizeof(r); i++)
+		out[i] = al[r[i] % (sizeof(al) - 1)];
+	out[sizeof(r)] = 0;
+}
+
+/* Accounts whose privacy ("who can add me to groups") refuses adds: set
+ * by the tests through POST /_sim/groups/refuse-adds. */
+static struct sim_account *refusing[64];
+static size_t n_refusing;
+
+static bool refuses_adds(const struct sim_account *a)
+{
+	for (size_t i = 0; i < n_refusing; i++)
+		if (refusing[i] == a)
+			return true;
+	return false;
+}
+
+static int rfind(const struct sgroup *g, const struct sim_account *a);
+
 /* ---- iqs ---- */
 
 static int iq_create(struct sim *sim, struct sim_conn *c, const wa_node *iq, const wa_node *cr,
@@ -260,7 +334,8 @@ static int iq_members(struct sim *sim, struct sim_conn *c, const wa_node *iq, st
 	const char *tag = wa_node_tag(act);
 	bool add = strcmp(tag, "add") == 0, rem = strcmp(tag, "remove") == 0;
 	bool pro = strcmp(tag, "promote") == 0;
-	if (!is_admin(g, me))
+	/* members may add when the group's mode lets them; the rest is for admins */
+	if (!is_admin(g, me) && !(add && g->add_all))
 		return sim_iq_error(c, iq, 403, "forbidden");
 	wa_node *ans = sim_node(tag, NULL), *note = sim_node(tag, NULL);
 	struct sim_account *gone[SIM_GROUP_MAX_MEMBERS];
@@ -283,6 +358,8 @@ static int iq_members(struct sim *sim, struct sim_conn *c, const wa_node *iq, st
 			err = "404";
 		else if (!add && g->m[k].type == 2 && a != me)
 			err = "406"; /* the creator cannot be removed or demoted */
+		else if (add && refuses_adds(a))
+			err = "403"; /* their privacy: the answer says how to invite them instead */
 		if (!err) {
 			if (add)
 				g->m[g->n++] = (struct gmember){a, 0};
@@ -296,7 +373,16 @@ static int iq_members(struct sim *sim, struct sim_conn *c, const wa_node *iq, st
 			sim_jid_user(a, false, pn, sizeof(pn));
 			note = sim_node_add(note, sim_node("participant", "jid", pn, NULL));
 		}
-		ans = sim_node_add(ans, sim_node("participant", "jid", jid, "error", err, NULL));
+		wa_node *pa = sim_node("participant", "jid", jid, "error", err, NULL);
+		if (pa && add && a && err && strcmp(err, "403") == 0) {
+			/* the invite the admin may send instead (whatsmeow's
+			 * GroupParticipantAddRequest): a code valid for three days */
+			char code[24], exp[32];
+			rand_code(code, sizeof(code));
+			sim_msg_tstr(exp, sizeof(exp), sim_now() + 3 * 86400);
+			pa = sim_node_add(pa, sim_node("add_request", "code", code, "expiration", exp, NULL));
+		}
+		ans = sim_node_add(ans, pa);
 	}
 	if (!ans || !note) {
 		wa_node_free(ans);
@@ -334,13 +420,7 @@ static int iq_leave(struct sim *sim, struct sim_conn *c, const wa_node *iq, cons
 
 static void new_code(struct sgroup *g)
 {
-	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-	uint8_t r[22];
-	if (RAND_bytes(r, sizeof(r)) != 1)
-		memset(r, 7, sizeof(r));
-	for (size_t i = 0; i < sizeof(r); i++)
-		g->invite[i] = al[r[i] % (sizeof(al) - 1)];
-	g->invite[sizeof(r)] = 0;
+	rand_code(g->invite, sizeof(g->invite));
 }
 
 /* The group a code opens; *gone when it is one revoked since. */
@@ -358,18 +438,25 @@ static struct sgroup *gfind_code(const char *code, bool *gone)
 
 /* <invite/> to a group: get the code (made on first ask) or, set, revoke
  * it for a new one; admins only (whatsmeow's 401 for the link). */
-static int iq_invite(struct sim_conn *c, const wa_node *iq, struct sgroup *g, struct sim_account *me)
+static int iq_invite(struct sim *sim, struct sim_conn *c, const wa_node *iq, struct sgroup *g,
+	struct sim_account *me)
 {
 	if (!is_admin(g, me))
 		return sim_iq_error(c, iq, 401, "not-authorized");
 	const char *type = wa_node_attr(iq, "type");
+	bool revoked = false;
 	if (type && strcmp(type, "set") == 0 && g->invite[0]) {
 		snprintf(g->revoked[g->n_revoked++ % 8], sizeof(g->revoked[0]), "%s", g->invite);
 		g->invite[0] = 0;
+		revoked = true;
 	}
 	if (!g->invite[0])
 		new_code(g);
-	return sim_iq_result(c, iq, sim_node("invite", "code", g->invite, NULL));
+	int rc = sim_iq_result(c, iq, sim_node("invite", "code", g->invite, NULL));
+	/* the link changed: members learn the new code (whatsmeow's NewInviteLink) */
+	if (revoked)
+		notify(sim, g, me, sim_node("invite", "code", g->invite, NULL), NULL, 0);
+	return rc;
 }
 
 /* <invite code/> to g.us: get answers the group, set joins it (every
@@ -389,12 +476,140 @@ static int iq_join(struct sim *sim, struct sim_conn *c, const wa_node *iq, const
 		return sim_iq_result(c, iq, sim_node("group", "jid", gj, NULL));
 	if (g->n >= SIM_GROUP_MAX_MEMBERS)
 		return sim_iq_error(c, iq, 406, "not-acceptable");
+	if (g->approval) {
+		/* the join becomes a request the admins see (and the requester,
+		 * on its other devices) */
+		if (rfind(g, me) < 0) {
+			if (g->n_req >= SIM_GROUP_MAX_REQUESTS)
+				return sim_iq_error(c, iq, 406, "not-acceptable");
+			g->req[g->n_req].acct = me;
+			g->req[g->n_req++].t = sim_now();
+			sim_jid_user(me, false, pn, sizeof(pn));
+			struct sim_account *ex[1] = {me};
+			int rc = sim_iq_result(c, iq, sim_node("membership_approval_request", "jid", gj, NULL));
+			notify_to(sim, g, me, sim_node_add(sim_node("created_membership_requests", "request_method", "invite_link",
+				NULL), sim_node("participant", "jid", pn, NULL)), ex, 1, true);
+			return rc;
+		}
+		return sim_iq_result(c, iq, sim_node("membership_approval_request", "jid", gj, NULL));
+	}
 	g->m[g->n++] = (struct gmember){me, 0};
 	int rc = sim_iq_result(c, iq, sim_node("group", "jid", gj, NULL));
 	sim_jid_user(me, false, pn, sizeof(pn));
 	wa_node *note = sim_node_add(sim_node("add", "reason", "invite", NULL), sim_node("participant", "jid", pn, NULL));
 	if (note)
 		notify(sim, g, me, note, NULL, 0);
+	return rc;
+}
+
+static int rfind(const struct sgroup *g, const struct sim_account *a)
+{
+	for (size_t i = 0; i < g->n_req; i++)
+		if (g->req[i].acct == a)
+			return (int)i;
+	return -1;
+}
+
+/* <member_add_mode>…</member_add_mode> and <membership_approval_mode>
+ * <group_join state/></…>: admins only, notified to every member. */
+static int iq_admin_mode(struct sim *sim, struct sim_conn *c, const wa_node *iq, struct sgroup *g, const wa_node *ch,
+	struct sim_account *me)
+{
+	if (!is_admin(g, me))
+		return sim_iq_error(c, iq, 403, "forbidden");
+	if (strcmp(wa_node_tag(ch), "member_add_mode") == 0) {
+		const uint8_t *p;
+		size_t l = 0;
+		const char *s = wa_node_string(ch);
+		char buf[32];
+		if (!s && wa_node_content_bytes(ch, &p, &l) == 0 && l < sizeof(buf)) {
+			memcpy(buf, p, l);
+			buf[l] = 0;
+			s = buf;
+		}
+		if (!s || (strcmp(s, "admin_add") != 0 && strcmp(s, "all_member_add") != 0))
+			return sim_iq_error(c, iq, 400, "bad-request");
+		g->add_all = strcmp(s, "all_member_add") == 0;
+		int rc = sim_iq_result(c, iq, NULL);
+		notify(sim, g, me, add_mode_node(g), NULL, 0);
+		return rc;
+	}
+	const wa_node *gjn = wa_node_child(ch, "group_join");
+	const char *st = gjn ? wa_node_attr(gjn, "state") : NULL;
+	if (!st || (strcmp(st, "on") != 0 && strcmp(st, "off") != 0))
+		return sim_iq_error(c, iq, 400, "bad-request");
+	g->approval = strcmp(st, "on") == 0;
+	int rc = sim_iq_result(c, iq, NULL);
+	notify(sim, g, me, approval_node(g->approval), NULL, 0);
+	return rc;
+}
+
+/* The pending requests (admins only). */
+static int iq_requests(struct sim_conn *c, const wa_node *iq, struct sgroup *g, struct sim_account *me)
+{
+	if (!is_admin(g, me))
+		return sim_iq_error(c, iq, 403, "forbidden");
+	wa_node *l = sim_node("membership_approval_requests", NULL);
+	if (l)
+		wa_node_set_list(l);
+	for (size_t i = 0; l && i < g->n_req; i++) {
+		char pn[SIM_MSG_JID_MAX], t[32];
+		sim_jid_user(g->req[i].acct, false, pn, sizeof(pn));
+		sim_msg_tstr(t, sizeof(t), g->req[i].t);
+		l = sim_node_add(l, sim_node("membership_approval_request", "jid", pn, "request_time", t, NULL));
+	}
+	return l ? sim_iq_result(c, iq, l) : WA_ENOMEM;
+}
+
+/* <membership_requests_action><approve|reject><participant jid/>…: per
+ * participant 404 when there is no such request; approved ones become
+ * members (<add> to every member), rejected ones are told with the admins
+ * (<revoked_membership_requests>, the admin as actor). */
+static int iq_request_action(struct sim *sim, struct sim_conn *c, const wa_node *iq, struct sgroup *g,
+	const wa_node *ch, struct sim_account *me)
+{
+	if (!is_admin(g, me))
+		return sim_iq_error(c, iq, 403, "forbidden");
+	const wa_node *act = wa_node_child_at(ch, 0);
+	const char *tag = act ? wa_node_tag(act) : "";
+	bool approve = strcmp(tag, "approve") == 0;
+	if (!approve && strcmp(tag, "reject") != 0)
+		return sim_iq_error(c, iq, 400, "bad-request");
+	wa_node *ans = sim_node(tag, NULL), *note = sim_node(approve ? "add" : "revoked_membership_requests", NULL);
+	struct sim_account *told[SIM_GROUP_MAX_REQUESTS];
+	size_t n_told = 0;
+	for (size_t i = 0; ans && note && i < wa_node_n_children(act); i++) {
+		const wa_node *p = wa_node_child_at(act, i);
+		const char *jid = wa_node_attr(p, "jid");
+		if (strcmp(wa_node_tag(p), "participant") != 0 || !jid)
+			continue;
+		struct sim_account *a = acct_of(sim, jid);
+		int k = a ? rfind(g, a) : -1;
+		const char *err = k < 0 ? "404" : approve && g->n >= SIM_GROUP_MAX_MEMBERS ? "406" : NULL;
+		if (!err) {
+			g->req[k] = g->req[--g->n_req];
+			if (approve)
+				g->m[g->n++] = (struct gmember){a, 0};
+			else if (n_told < SIM_GROUP_MAX_REQUESTS)
+				told[n_told++] = a;
+			char pn[SIM_MSG_JID_MAX];
+			sim_jid_user(a, false, pn, sizeof(pn));
+			note = sim_node_add(note, sim_node("participant", "jid", pn, NULL));
+		}
+		ans = sim_node_add(ans, sim_node("participant", "jid", jid, "error", err, NULL));
+	}
+	wa_node *wrap = sim_node_add(sim_node("membership_requests_action", NULL), ans);
+	if (!wrap || !note) {
+		wa_node_free(wrap);
+		wa_node_free(note);
+		return WA_ENOMEM;
+	}
+	bool any = wa_node_n_children(note) > 0;
+	int rc = sim_iq_result(c, iq, wrap);
+	if (any)
+		notify_to(sim, g, me, note, told, n_told, !approve);
+	else
+		wa_node_free(note);
 	return rc;
 }
 
@@ -517,7 +732,13 @@ static int iq_w_g2(struct sim *sim, struct sim_conn *c, const wa_node *iq, void 
 		return rc;
 	}
 	if (strcmp(tag, "invite") == 0)
-		return iq_invite(c, iq, g, me);
+		return iq_invite(sim, c, iq, g, me);
+	if (strcmp(tag, "member_add_mode") == 0 || strcmp(tag, "membership_approval_mode") == 0)
+		return iq_admin_mode(sim, c, iq, g, ch, me);
+	if (strcmp(tag, "membership_approval_requests") == 0)
+		return iq_requests(c, iq, g, me);
+	if (strcmp(tag, "membership_requests_action") == 0)
+		return iq_request_action(sim, c, iq, g, ch, me);
 	if (strcmp(tag, "ephemeral") == 0 || strcmp(tag, "not_ephemeral") == 0) {
 		/* the timer is group info: admins only once the group is locked */
 		if (g->locked && !is_admin(g, me))
@@ -702,8 +923,10 @@ int sim_groups_route_receipt(struct sim *sim, struct sim_account *from, uint32_t
 
 static void groups_free(void)
 {
-	for (size_t i = 0; i < n_groups; i++)
+	for (size_t i = 0; i < n_groups; i++) {
+		free(groups[i]->pic);
 		free(groups[i]);
+	}
 	n_groups = 0;
 }
 
@@ -724,11 +947,132 @@ static int h_groups(struct sim *sim, const struct sim_http_req *req, struct sim_
 		json_t *lc = json_array();
 		for (size_t k = 0; lc && k < g->n_last_copies; k++)
 			json_array_append_new(lc, json_string(g->last_copies[k]));
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b,s:b,s:i,s:s,s:o,s:s,s:o}", "id", g->id, "subject",
+		json_t *rq = json_array();
+		for (size_t k = 0; rq && k < g->n_req; k++)
+			json_array_append_new(rq, json_string(g->req[k].acct->phone));
+		json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:b,s:i,s:s,s:o,s:s,s:o}", "id", g->id, "subject",
 			g->subject, "desc", g->desc, "announce", g->announce, "locked", g->locked, "ephemeral",
-			(int)g->ephemeral, "invite", g->invite, "members", ms, "last_id", g->last_id, "last_copies", lc));
+			(int)g->ephemeral, "invite", g->invite, "members", ms, "last_id", g->last_id, "last_copies", lc);
+		json_object_set_new(o, "add_all", json_boolean(g->add_all));
+		json_object_set_new(o, "approval", json_boolean(g->approval));
+		json_object_set_new(o, "requests", rq);
+		json_object_set_new(o, "picture_id", g->pic ? json_string(g->pic_id) : json_null());
+		json_array_append_new(arr, o);
 	}
 	sim_http_json(resp, 200, json_pack("{s:o}", "groups", arr));
+	return 0;
+}
+
+/* POST /_sim/groups/refuse-adds {"phone": "…"}: that account's privacy
+ * refuses being added to groups (adds answer 403 with an add_request). */
+static int h_refuse_adds(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	(void)user;
+	const char *phone = json_string_value(json_object_get(req->json, "phone"));
+	struct sim_account *a = phone ? sim_account_find(sim, phone) : NULL;
+	if (!a || n_refusing >= sizeof(refusing) / sizeof(refusing[0])) {
+		sim_http_json(resp, 400, json_pack("{s:s}", "error", "unknown phone"));
+		return 0;
+	}
+	if (!refuses_adds(a))
+		refusing[n_refusing++] = a;
+	sim_http_json(resp, 200, json_pack("{s:b}", "ok", 1));
+	return 0;
+}
+
+/* The picture's URL: wasim's media (TLS) port, as media_conn names it. */
+static void pic_url(struct sim *sim, const struct sgroup *g, char *out, size_t cap, char *path, size_t pcap)
+{
+	int port = sim_core(sim)->tls_port > 0 ? sim_core(sim)->tls_port : sim_core(sim)->port;
+	snprintf(path, pcap, "/pps/%s-%s.jpg", g->id, g->pic_id);
+	snprintf(out, cap, "https://127.0.0.1:%d%s", port, path);
+}
+
+/* <iq xmlns="w:profile:picture" target="<group>">: get answers the
+ * picture's URL (404 when none; members only), set stores it (a JPEG;
+ * none removes it; admins only once the group is locked) and tells every
+ * member with <notification type="picture"><set|delete jid author id/>.
+ * 1: the target is not a group. */
+int sim_groups_picture_iq(struct sim *sim, struct sim_conn *c, const wa_node *iq)
+{
+	struct sgroup *g = gfind(wa_node_attr(iq, "target"));
+	const char *type = wa_node_attr(iq, "type");
+	struct sim_device *d = sim_conn_device(c);
+	if (!g)
+		return 1;
+	if (!d || !type || mfind(g, d->acct) < 0)
+		return sim_iq_error(c, iq, 401, "not-authorized");
+	struct sim_account *me = d->acct;
+	if (strcmp(type, "get") == 0) {
+		if (!g->pic)
+			return sim_iq_error(c, iq, 404, "item-not-found");
+		const wa_node *q = wa_node_child(iq, "picture");
+		const char *pt = q ? wa_node_attr(q, "type") : NULL;
+		char url[160], path[96];
+		pic_url(sim, g, url, sizeof(url), path, sizeof(path));
+		wa_node *p = sim_node("picture", "id", g->pic_id, "type", pt ? pt : "image", "url", url, "direct_path",
+			path, NULL);
+		return p ? sim_iq_result(c, iq, p) : sim_iq_error(c, iq, 500, "internal-error");
+	}
+	if (g->locked && !is_admin(g, me))
+		return sim_iq_error(c, iq, 403, "forbidden");
+	const wa_node *p = wa_node_child(iq, "picture");
+	const uint8_t *b = NULL;
+	size_t len = 0;
+	if (p && (wa_node_content_bytes(p, &b, &len) != 0 || len < 3 || len > 1024 * 1024 || b[0] != 0xff ||
+		    b[1] != 0xd8 || b[2] != 0xff))
+		return sim_iq_error(c, iq, 400, "bad-request");
+	uint8_t *copy = p ? malloc(len) : NULL;
+	if (p && !copy)
+		return sim_iq_error(c, iq, 500, "internal-error");
+	if (copy)
+		memcpy(copy, b, len);
+	free(g->pic);
+	g->pic = copy;
+	g->pic_len = copy ? len : 0;
+	static unsigned pic_seq;
+	snprintf(g->pic_id, sizeof(g->pic_id), "%u", 1000000000u + ++pic_seq);
+	char id[32], t[32], gj[SIM_MSG_JID_MAX], aj[SIM_MSG_JID_MAX];
+	sim_new_id(sim, id, sizeof(id));
+	sim_msg_tstr(t, sizeof(t), sim_now());
+	gjid(g, gj, sizeof(gj));
+	sim_jid_user(me, false, aj, sizeof(aj));
+	int rc = sim_iq_result(c, iq, copy ? sim_node("picture", "id", g->pic_id, NULL) : NULL);
+	wa_node *n = sim_node_add(sim_node("notification", "from", gj, "type", "picture", "id", id, "t", t, NULL),
+		copy ? sim_node("set", "jid", gj, "id", g->pic_id, "author", aj, NULL) :
+		       sim_node("delete", "jid", gj, "author", aj, NULL));
+	struct sim_account **to = n ? calloc(g->n + 1, sizeof(*to)) : NULL;
+	for (size_t i = 0; to && i < g->n; i++)
+		to[i] = g->m[i].acct;
+	if (to)
+		deliver_accts(sim, to, g->n, n);
+	free(to);
+	wa_node_free(n);
+	return rc;
+}
+
+/* GET /pps/<group>-<id>.jpg: a group's picture (any other id: 404) */
+static int h_picture(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	(void)user;
+	for (size_t i = 0; i < n_groups; i++) {
+		const struct sgroup *g = groups[i];
+		char url[160], path[96];
+		if (!g->pic)
+			continue;
+		pic_url(sim, g, url, sizeof(url), path, sizeof(path));
+		if (strcmp(req->path, path) != 0)
+			continue;
+		resp->body = malloc(g->pic_len);
+		if (!resp->body)
+			return -1;
+		memcpy(resp->body, g->pic, g->pic_len);
+		resp->body_len = g->pic_len;
+		resp->status = 200;
+		snprintf(resp->content_type, sizeof(resp->content_type), "image/jpeg");
+		return 0;
+	}
+	sim_http_error(resp, 404, "no such picture");
 	return 0;
 }
 
@@ -736,5 +1080,7 @@ int sim_groups_init(struct sim *sim)
 {
 	atexit(groups_free);
 	int rc = sim_iq_register(sim, "w:g2", NULL, iq_w_g2, NULL);
+	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/groups/refuse-adds", h_refuse_adds, NULL);
+	rc = rc ? rc : sim_http_register(sim, "GET", "/pps/", h_picture, NULL);
 	return rc ? rc : sim_http_register(sim, "GET", "/_sim/groups", h_groups, NULL);
 }

@@ -194,6 +194,8 @@ int sim_route_message(struct sim *sim, struct sim_conn *c, struct sim_account *f
 	const wa_node *n) WA_MUST_CHECK;
 /* sim_groups.c: the w:g2 iqs; a <message> / <receipt> to a group */
 int sim_groups_init(struct sim *sim) WA_MUST_CHECK;
+/* A w:profile:picture iq whose target is a group; 1 when it is not one. */
+int sim_groups_picture_iq(struct sim *sim, struct sim_conn *c, const wa_node *iq);
 int sim_groups_route(struct sim *sim, struct sim_conn *c, struct sim_account *from, uint32_t sdev,
 	const wa_node *n) WA_MUST_CHECK;
 int sim_groups_route_receipt(struct sim *sim, struct sim_account *from, uint32_t rdev, const wa_node *n) WA_MUST_CHECK;

@@ -3,7 +3,7 @@
  * real server does:
  *  - picture (w:profile:picture): set with JPEG content, removed by a set
  *    without content, read as a URL this server serves (GET /pp/...);
- *    404 item-not-found when none, 401 not-authorized when the owner's
+ *    404 item-not-found when none (a group's picture is sim_groups.c's), 401 not-authorized when the owner's
  *    "profile" privacy is "none" or the owner blocked the asker;
  *  - about text (xmlns "status" set, read through usync's status protocol:
  *    sim_profile_status_node), hidden the same way by "status" privacy;
@@ -144,6 +144,9 @@ static void pic_url(struct sim *sim, const struct prof *p, char *url, size_t cap
 static int iq_picture(struct sim *sim, struct sim_conn *c, const wa_node *iq, void *user)
 {
 	(void)user;
+	int rc = sim_groups_picture_iq(sim, c, iq);
+	if (rc != 1)
+		return rc;
 	struct sim_account *asker = asker_of(c), *owner = asker;
 	const char *type = wa_node_attr(iq, "type");
 	const char *target = wa_node_attr(iq, "target");
@@ -152,7 +155,7 @@ static int iq_picture(struct sim *sim, struct sim_conn *c, const wa_node *iq, vo
 	if (target) {
 		struct sim_addr ad;
 		if (sim_addr_parse(sim, target, &ad) != 0)
-			return sim_iq_error(c, iq, 404, "item-not-found"); /* groups: not simulated */
+			return sim_iq_error(c, iq, 404, "item-not-found");
 		owner = ad.acct;
 	}
 	if (strcmp(type, "get") == 0) {

@@ -1,7 +1,9 @@
 /* The w:g2 codec of src/session (groups.h), without a socket: the iq
  * builders' shapes (messaging.md §6), the <group> parser on the shapes
  * the server sends (PN and LID addressing, description, settings) and on
- * hostile input (bad id, oversized fields, too many participants), and the
+ * hostile input (bad id, oversized fields, too many participants), the
+ * admin settings and join requests (Baileys' groupMemberAddMode,
+ * groupJoinApprovalMode, groupRequestParticipantsList / Update), and the
  * group JID normalisation. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +223,106 @@ static void test_builders_invite(void)
 	CHECK(!wa_group_invite_norm("../x", k));
 	CHECK(!wa_group_invite_norm("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", k));
 	CHECK_EQ_INT(wa_group_build_invite_code("x\"y", true, &iq), WA_EINVAL);
+
+	/* the picture goes to the server with the group as target, as Baileys'
+	 * updateProfilePicture sends it; none: no <picture> (removed) */
+	static const uint8_t jpeg[] = {0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10};
+	CHECK_EQ_INT(wa_group_build_picture("1203@g.us", jpeg, sizeof jpeg, &iq), 0);
+	CHECK_EQ_STR(wa_node_attr(iq, "xmlns"), "w:profile:picture");
+	CHECK_EQ_STR(wa_node_attr(iq, "type"), "set");
+	CHECK_EQ_STR(wa_node_attr(iq, "to"), "s.whatsapp.net");
+	CHECK_EQ_STR(wa_node_attr(iq, "target"), "1203@g.us");
+	const wa_node *pic = wa_node_child(iq, "picture");
+	const uint8_t *pb = NULL;
+	size_t pl = 0;
+	CHECK(pic && wa_node_content_bytes(pic, &pb, &pl) == 0 && pl == sizeof jpeg && memcmp(pb, jpeg, pl) == 0);
+	CHECK_EQ_STR(wa_node_attr(pic, "type"), "image");
+	wa_node_free(iq);
+	CHECK_EQ_INT(wa_group_build_picture("1203@g.us", NULL, 0, &iq), 0);
+	CHECK(wa_node_n_children(iq) == 0);
+	wa_node_free(iq);
+	CHECK_EQ_INT(wa_group_build_picture("1203@g.us", jpeg, WA_GROUP_PICTURE_MAX + 1, &iq), WA_EINVAL);
+}
+
+static const char *text(const wa_node *n)
+{
+	static char buf[64];
+	const uint8_t *p;
+	size_t l = 0;
+	if (!n || wa_node_content_bytes(n, &p, &l) != 0 || l >= sizeof buf)
+		return "";
+	memcpy(buf, p, l);
+	buf[l] = 0;
+	return buf;
+}
+
+static void test_admin(void)
+{
+	wa_node *iq = NULL;
+	CHECK_EQ_INT(wa_group_build_setting("1203@g.us", "all_member_add", &iq), 0);
+	CHECK(wa_node_n_children(iq) == 1);
+	CHECK_EQ_STR(text(wa_node_child(iq, "member_add_mode")), "all_member_add");
+	wa_node_free(iq);
+	CHECK_EQ_INT(wa_group_build_setting("1203@g.us", "admin_add", &iq), 0);
+	CHECK_EQ_STR(text(wa_node_child(iq, "member_add_mode")), "admin_add");
+	wa_node_free(iq);
+	CHECK_EQ_INT(wa_group_build_setting("1203@g.us", "approval_on", &iq), 0);
+	const wa_node *j = wa_node_child(wa_node_child(iq, "membership_approval_mode"), "group_join");
+	CHECK(j && strcmp(wa_node_attr(j, "state"), "on") == 0);
+	wa_node_free(iq);
+	CHECK_EQ_INT(wa_group_build_setting("1203@g.us", "approval_off", &iq), 0);
+	j = wa_node_child(wa_node_child(iq, "membership_approval_mode"), "group_join");
+	CHECK(j && strcmp(wa_node_attr(j, "state"), "off") == 0);
+	wa_node_free(iq);
+	CHECK_EQ_INT(wa_group_build_setting("1203@g.us", "approval", &iq), WA_EINVAL);
+
+	CHECK_EQ_INT(wa_group_build_requests("1203@g.us", &iq), 0);
+	CHECK_EQ_STR(wa_node_attr(iq, "type"), "get");
+	CHECK(wa_node_child(iq, "membership_approval_requests") != NULL);
+	wa_node_free(iq);
+	const char *who[] = {"15550002222@s.whatsapp.net", "15550003333@s.whatsapp.net"};
+	CHECK_EQ_INT(wa_group_build_request_action("1203@g.us", "reject", who, 2, &iq), 0);
+	CHECK_EQ_STR(wa_node_attr(iq, "type"), "set");
+	const wa_node *r = wa_node_child(wa_node_child(iq, "membership_requests_action"), "reject");
+	CHECK(r && wa_node_n_children(r) == 2);
+	CHECK_EQ_STR(wa_node_attr(wa_node_child_at(r, 1), "jid"), "15550003333@s.whatsapp.net");
+	wa_node_free(iq);
+	CHECK_EQ_INT(wa_group_build_request_action("1203@g.us", "add", who, 2, &iq), WA_EINVAL);
+	CHECK_EQ_INT(wa_group_build_request_action("1203@g.us", "approve", who, 0, &iq), WA_EINVAL);
+
+	/* the modes in a <group>: member_add_mode as text, approval by presence */
+	wa_node *g = n_("group");
+	attr(g, "id", "1203");
+	wa_node *m = child(g, "member_add_mode");
+	CHECK_EQ_INT(wa_node_set_bytes(m, (const uint8_t *)"all_member_add", 14), 0);
+	child(child(g, "membership_approval_mode"), "group_join");
+	wa_gmeta *gm = NULL;
+	CHECK_EQ_INT(wa_gmeta_parse(g, &gm), 0);
+	if (gm) {
+		wa_group_info info;
+		CHECK_EQ_INT(wa_gmeta_info(gm, &info), 0);
+		CHECK(info.member_add_all && info.join_approval);
+	}
+	wa_gmeta_free(gm);
+	wa_node_free(g);
+	g = n_("group");
+	attr(g, "id", "1203");
+	CHECK_EQ_INT(wa_node_set_bytes(child(g, "member_add_mode"), (const uint8_t *)"admin_add", 9), 0);
+	attr(child(child(g, "membership_approval_mode"), "group_join"), "state", "off");
+	gm = NULL;
+	CHECK_EQ_INT(wa_gmeta_parse(g, &gm), 0);
+	CHECK(gm && !gm->add_all && !gm->approval);
+	wa_gmeta_free(gm);
+	wa_node_free(g);
+	/* bare, as the cache keeps it after a notification */
+	g = n_("group");
+	attr(g, "id", "1203");
+	child(g, "membership_approval_mode");
+	gm = NULL;
+	CHECK_EQ_INT(wa_gmeta_parse(g, &gm), 0);
+	CHECK(gm && gm->approval && !gm->add_all);
+	wa_gmeta_free(gm);
+	wa_node_free(g);
 }
 
 static void test_jid(void)
@@ -238,6 +340,7 @@ static void test_jid(void)
 int main(void)
 {
 	test_builders();
+	test_admin();
 	test_builders_invite();
 	test_parse();
 	test_jid();

@@ -242,6 +242,22 @@ static void test_location_contacts(void)
 	CHECK(strstr(v.json, "\"displayName\":\"2 contacts\"") && strstr(v.json, "\"displayName\":\"Bia\""));
 	wa_msg_view_clear(&v);
 	free(b);
+
+	/* groupInviteMessage: Baileys' field names, the expiry as a string */
+	wa_msg_content gi = {.invite_group = "120363000000000001", .invite_code = "AbC123", .invite_expiration = 1800000000,
+		.name = "Team", .text = "join"};
+	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_GROUP_INVITE, &gi, &b, &len), 0);
+	CHECK_EQ_INT(wa_msg_view_parse(b, len, &v), 0);
+	CHECK_EQ_STR(v.message_type, "groupInviteMessage");
+	CHECK(v.json && strcmp(v.json, "{\"groupInviteMessage\":{\"groupJid\":\"120363000000000001@g.us\",\"inviteCode\":"
+		"\"AbC123\",\"inviteExpiration\":\"1800000000\",\"groupName\":\"Team\",\"caption\":\"join\"}}") == 0);
+	wa_msg_view_clear(&v);
+	free(b);
+	gi.invite_group = "15550001111@s.whatsapp.net";
+	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_GROUP_INVITE, &gi, &b, &len), WA_EINVAL);
+	gi.invite_group = "120363000000000001@g.us";
+	gi.invite_code = "";
+	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_GROUP_INVITE, &gi, &b, &len), WA_EINVAL);
 }
 
 static void test_poll(void)
