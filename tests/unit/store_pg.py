@@ -5,7 +5,8 @@ Usage: store_pg.py PROGRAM [ARGS...] [-- PROGRAM [ARGS...]]...
 
 Starts one server for all of them: initdb in a fresh temp directory, postgres
 listening on a unix socket there only (no TCP). Each program gets its own
-database and finds it in WA_TEST_PG_URI. Run as root (CI), initdb and postgres
+database and finds it in WA_TEST_PG_URI (and the server's tools, psql, in
+WA_TEST_PG_BINDIR). The e2e test wamd_pg runs under it too. Run as root (CI), initdb and postgres
 run as the `postgres` system user of Debian's postgresql package, which owns
 the temp directory; otherwise as the current user. A missing server is a
 failure, not a skip: install it with scripts/install-deps --test.
@@ -75,7 +76,7 @@ def main():
             db = f'wa_test_{i}'
             subprocess.run([os.path.join(bindir, 'psql'), '-q', '-h', tmp, '-U', 'postgres', '-d', 'postgres',
                             '-c', f'CREATE DATABASE {db}'], check=True)
-            env = dict(os.environ, WA_TEST_PG_URI=base.format(db=db))
+            env = dict(os.environ, WA_TEST_PG_URI=base.format(db=db), WA_TEST_PG_BINDIR=bindir)
             name = os.path.basename(prog[0])
             print(f'== {name} on PostgreSQL', flush=True)
             rc = subprocess.run(prog, env=env).returncode
