@@ -63,7 +63,7 @@ static const struct opt opts[] = {
 	{ "webhook_allow_loopback", T_BOOL, O(webhook_allow_loopback), "false", "allow 127/8, ::1" },
 	{ "webhook_allow_private", T_BOOL, O(webhook_allow_private), "false", "allow RFC1918/link-local" },
 	{ "store", T_STR, O(store), NULL,
-	  "store: a SQLite file (default <data>/wamd.db) or a postgresql:// URI (libpq)" },
+	  "SQLite file (default <data>/wamd.db) or a postgresql:// URI" },
 	{ "store_exclusive", T_BOOL, O(store_exclusive), "true", "lock the store for this process (false: sqlite3 may read it live)" },
 	{ "store_mmap_mib", T_LONG, O(store_mmap_mib), "0", "read the store through a mapping this large (0: pread)" },
 	{ "max_handshakes", T_LONG, O(max_handshakes), "32", "sessions connecting at once (restart/reconnect storms)" },
