@@ -80,7 +80,8 @@ struct wamd_config {
 	bool webhook_allow_loopback;
 	bool webhook_allow_private;
 	bool expose_token;             /* instance token in fetchInstances and webhook `apikey` */
-	bool store_exclusive;          /* SQLite locking_mode=EXCLUSIVE */
+	char *store;                   /* SQLite file or postgres(ql):// URI; NULL: <data>/wamd.db */
+	bool store_exclusive;          /* SQLite locking_mode=EXCLUSIVE (PostgreSQL: a session lock) */
 	long store_mmap_mib;           /* SQLite mmap_size in MiB */
 	/* connection admission (libwa's wa_gate) */
 	long max_handshakes;           /* sessions between connect and ready at once */

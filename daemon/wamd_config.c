@@ -62,6 +62,8 @@ static const struct opt opts[] = {
 	{ "webhook_non_retryable", T_STR, O(webhook_non_retryable), "400,401,403,404,422", "dropped codes" },
 	{ "webhook_allow_loopback", T_BOOL, O(webhook_allow_loopback), "false", "allow 127/8, ::1" },
 	{ "webhook_allow_private", T_BOOL, O(webhook_allow_private), "false", "allow RFC1918/link-local" },
+	{ "store", T_STR, O(store), NULL,
+	  "SQLite file (default <data>/wamd.db) or a postgresql:// URI" },
 	{ "store_exclusive", T_BOOL, O(store_exclusive), "true", "lock the store for this process (false: sqlite3 may read it live)" },
 	{ "store_mmap_mib", T_LONG, O(store_mmap_mib), "0", "read the store through a mapping this large (0: pread)" },
 	{ "max_handshakes", T_LONG, O(max_handshakes), "32", "sessions connecting at once (restart/reconnect storms)" },
@@ -477,6 +479,7 @@ void wamd_config_free(struct wamd_config *c)
 			if (*p && (opts[i].off == offsetof(struct wamd_config, api_key) ||
 				   opts[i].off == offsetof(struct wamd_config, metrics_token) ||
 				   opts[i].off == offsetof(struct wamd_config, amqp_uri) ||
+				   opts[i].off == offsetof(struct wamd_config, store) ||
 				   opts[i].off == offsetof(struct wamd_config, redis_url)))
 				explicit_bzero(*p, strlen(*p));
 			free(*p);
@@ -513,6 +516,18 @@ bool wamd_key_is_weak(const char *key)
 		if (!strcasecmp(key, weak[i]))
 			return true;
 	return false;
+}
+
+/* A postgres(ql):// URI with user:password@ or password=... (libpq reads
+ * either); a SQLite path is never a secret. */
+static bool store_has_password(const char *s)
+{
+	if (!s || (strncmp(s, "postgres://", 11) != 0 && strncmp(s, "postgresql://", 13) != 0))
+		return false;
+	const char *auth = strstr(s, "://") + 3, *at = strchr(auth, '@'), *slash = strchr(auth, '/');
+	if (at && (!slash || at < slash) && memchr(auth, ':', (size_t)(at - auth)))
+		return true;
+	return strstr(s, "password=") != NULL;
 }
 
 /* The config file can hold the admin key and the global webhook secret:
@@ -558,7 +573,8 @@ int wamd_config_check_file(const struct wamd_config *c, char *err, size_t errlen
 				     : fc.webhook_global_secret && *fc.webhook_global_secret ? "webhook_global_secret"
 				     : fc.metrics_token && *fc.metrics_token ? "metrics_token"
 				     : fc.amqp_uri && strchr(fc.amqp_uri, '@') ? "amqp_uri (a password)"
-				     : fc.redis_url && strchr(fc.redis_url, '@') ? "redis_url (a password)" : NULL;
+				     : fc.redis_url && strchr(fc.redis_url, '@') ? "redis_url (a password)"
+				     : store_has_password(fc.store) ? "store (a PostgreSQL password)" : NULL;
 		if (secret) {
 			snprintf(err, errlen, "config file %s has mode %04o and holds %s: readable by group or others; "
 				 "refusing to start (chmod 600)", c->config_file, mode, secret);

@@ -373,7 +373,12 @@ int main(int argc, char **argv)
 	}
 	umask(0077); /* store and WAL files hold keys: owner only */
 	char dbpath[4096];
-	snprintf(dbpath, sizeof dbpath, "%s/wamd.db", d.cfg.data_dir);
+	if (d.cfg.store && d.cfg.store[0])
+		snprintf(dbpath, sizeof dbpath, "%s", d.cfg.store);
+	else
+		snprintf(dbpath, sizeof dbpath, "%s/wamd.db", d.cfg.data_dir);
+	/* a PostgreSQL URI may hold a password: never logged */
+	bool pg_store = strncmp(dbpath, "postgres://", 11) == 0 || strncmp(dbpath, "postgresql://", 13) == 0;
 	/* exclusive: wamd is the store's only user (wamctl goes through the API) */
 	wa_store_opts so = { .master_key_file = d.cfg.master_key_file, .key_from_env = true,
 		.seal_messages = d.cfg.seal_messages,
@@ -382,7 +387,7 @@ int main(int argc, char **argv)
 	err[0] = '\0';
 	int rc = wa_store_open(dbpath, &so, &d.store);
 	if (rc != 0) {
-		LOGE("cannot open store %s: %s %s", dbpath, wa_errname(rc), err);
+		LOGE("cannot open store %s: %s %s", pg_store ? "(PostgreSQL URI)" : dbpath, wa_errname(rc), err);
 		wamd_config_free(&d.cfg);
 		return 1;
 	}

@@ -9,10 +9,12 @@
 #define COLLECTION_NAME_MAX 64
 
 static const char sql_k_put[] =
-	"INSERT OR REPLACE INTO app_state_keys (instance_id, key_id, key_data, created_at) VALUES (?1, ?2, ?3, ?4)";
+	"INSERT INTO app_state_keys (instance_id, key_id, key_data, created_at) VALUES (?1, ?2, ?3, ?4)"
+	" ON CONFLICT (instance_id, key_id) DO UPDATE SET key_data = excluded.key_data, created_at = excluded.created_at";
 static const char sql_k_get[] = "SELECT key_data FROM app_state_keys WHERE instance_id = ?1 AND key_id = ?2";
 static const char sql_v_put[] =
-	"INSERT OR REPLACE INTO app_state_versions (instance_id, name, version, hash) VALUES (?1, ?2, ?3, ?4)";
+	"INSERT INTO app_state_versions (instance_id, name, version, hash) VALUES (?1, ?2, ?3, ?4)"
+	" ON CONFLICT (instance_id, name) DO UPDATE SET version = excluded.version, hash = excluded.hash";
 static const char sql_v_get[] = "SELECT version, hash FROM app_state_versions WHERE instance_id = ?1 AND name = ?2";
 
 int wa_store_app_state_key_save(wa_store *st, int64_t instance_id, const uint8_t *key_id, size_t key_id_len,
@@ -20,14 +22,14 @@ int wa_store_app_state_key_save(wa_store *st, int64_t instance_id, const uint8_t
 {
 	if (!key_id || key_id_len == 0 || key_id_len > APP_KEY_ID_MAX || !key_data || key_data_len == 0)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_k_put, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_blob(s, 2, key_id, (int)key_id_len, SQLITE_STATIC);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_blob(s, 2, key_id, key_id_len);
 	rc = wa_store_bind_sealed(st, s, 3, key_data, key_data_len);
-	sqlite3_bind_int64(s, 4, wa_now_ms());
+	wa_stmt_bind_i64(s, 4, wa_now_ms());
 	if (rc != 0) {
 		wa_store_stmt_done(s);
 		return rc;
@@ -40,12 +42,12 @@ int wa_store_app_state_key_load(wa_store *st, int64_t instance_id, const uint8_t
 {
 	if (!key_id || key_id_len == 0 || key_id_len > APP_KEY_ID_MAX || !out || !out_len)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_k_get, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_blob(s, 2, key_id, (int)key_id_len, SQLITE_STATIC);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_blob(s, 2, key_id, key_id_len);
 	return wa_store_load_one(st, s, true, WA_STORE_MAX_RECORD, out, out_len);
 }
 
@@ -54,14 +56,14 @@ int wa_store_app_state_version_save(wa_store *st, int64_t instance_id, const cha
 {
 	if (!wa_store_str_ok(name, COLLECTION_NAME_MAX) || !hash || version > INT64_MAX)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_v_put, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, (int64_t)version);
-	sqlite3_bind_blob(s, 4, hash, WA_STORE_LTHASH_LEN, SQLITE_STATIC);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, name);
+	wa_stmt_bind_i64(s, 3, (int64_t)version);
+	wa_stmt_bind_blob(s, 4, hash, WA_STORE_LTHASH_LEN);
 	return wa_store_stmt_exec(s);
 }
 
@@ -70,24 +72,24 @@ int wa_store_app_state_version_load(wa_store *st, int64_t instance_id, const cha
 {
 	if (!wa_store_str_ok(name, COLLECTION_NAME_MAX) || !version_out || !hash_out)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_v_get, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	int src = sqlite3_step(s);
-	if (src == SQLITE_ROW) {
-		int64_t v = sqlite3_column_int64(s, 0);
-		const void *h = sqlite3_column_blob(s, 1);
-		if (v < 0 || !h || sqlite3_column_bytes(s, 1) != WA_STORE_LTHASH_LEN) {
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, name);
+	int src = wa_stmt_step(s);
+	if (src == WA_DB_ROW) {
+		int64_t v = wa_stmt_col_i64(s, 0);
+		const void *h = wa_stmt_col_blob(s, 1);
+		if (v < 0 || !h || wa_stmt_col_bytes(s, 1) != WA_STORE_LTHASH_LEN) {
 			rc = WA_EDB_CORRUPT;
 		} else {
 			*version_out = (uint64_t)v;
 			memcpy(hash_out, h, WA_STORE_LTHASH_LEN);
 		}
 	} else {
-		rc = src == SQLITE_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+		rc = src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
 	}
 	wa_store_stmt_done(s);
 	return rc;
@@ -103,15 +105,15 @@ int wa_store_app_state_key_latest(wa_store *st, int64_t instance_id, uint8_t id_
 {
 	if (!id_out || !len_out)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_k_latest, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	int src = sqlite3_step(s);
-	if (src == SQLITE_ROW) {
-		const void *b = sqlite3_column_blob(s, 0);
-		int n = sqlite3_column_bytes(s, 0);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	int src = wa_stmt_step(s);
+	if (src == WA_DB_ROW) {
+		const void *b = wa_stmt_col_blob(s, 0);
+		int n = wa_stmt_col_bytes(s, 0);
 		if (!b || n <= 0 || n > APP_KEY_ID_MAX) {
 			rc = WA_EDB_CORRUPT;
 		} else {
@@ -119,7 +121,7 @@ int wa_store_app_state_key_latest(wa_store *st, int64_t instance_id, uint8_t id_
 			*len_out = (size_t)n;
 		}
 	} else {
-		rc = src == SQLITE_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+		rc = src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
 	}
 	wa_store_stmt_done(s);
 	return rc;
@@ -130,8 +132,9 @@ int wa_store_app_state_key_latest(wa_store *st, int64_t instance_id, uint8_t id_
 static const char sql_m_get[] =
 	"SELECT value_mac FROM app_state_mutations WHERE instance_id = ?1 AND name = ?2 AND index_mac = ?3";
 static const char sql_m_put[] =
-	"INSERT OR REPLACE INTO app_state_mutations (instance_id, name, index_mac, value_mac, index_json, value)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+	"INSERT INTO app_state_mutations (instance_id, name, index_mac, value_mac, index_json, value)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (instance_id, name, index_mac) DO UPDATE SET"
+	" value_mac = excluded.value_mac, index_json = excluded.index_json, value = excluded.value";
 static const char sql_m_del[] = "DELETE FROM app_state_mutations WHERE instance_id = ?1 AND name = ?2 AND index_mac = ?3";
 static const char sql_m_count[] = "SELECT count(*) FROM app_state_mutations WHERE instance_id = ?1 AND name = ?2";
 static const char sql_cn_put[] =
@@ -143,22 +146,22 @@ int wa_store_app_state_mac_get(wa_store *st, int64_t instance_id, const char *na
 {
 	if (!wa_store_str_ok(name, COLLECTION_NAME_MAX) || !index_mac || !value_mac_out)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_m_get, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 3, index_mac, WA_STORE_APP_MAC_LEN, SQLITE_STATIC);
-	int src = sqlite3_step(s);
-	if (src == SQLITE_ROW) {
-		const void *v = sqlite3_column_blob(s, 0);
-		if (!v || sqlite3_column_bytes(s, 0) != WA_STORE_APP_MAC_LEN)
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, name);
+	wa_stmt_bind_blob(s, 3, index_mac, WA_STORE_APP_MAC_LEN);
+	int src = wa_stmt_step(s);
+	if (src == WA_DB_ROW) {
+		const void *v = wa_stmt_col_blob(s, 0);
+		if (!v || wa_stmt_col_bytes(s, 0) != WA_STORE_APP_MAC_LEN)
 			rc = WA_EDB_CORRUPT;
 		else
 			memcpy(value_mac_out, v, WA_STORE_APP_MAC_LEN);
 	} else {
-		rc = src == SQLITE_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+		rc = src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
 	}
 	wa_store_stmt_done(s);
 	return rc;
@@ -171,16 +174,16 @@ int wa_store_app_state_mutation_put(wa_store *st, int64_t instance_id, const cha
 	if (!wa_store_str_ok(name, COLLECTION_NAME_MAX) || !index_mac || !value_mac || !index_json ||
 	    value_len > WA_STORE_MAX_RECORD || (!value && value_len))
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_m_put, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 3, index_mac, WA_STORE_APP_MAC_LEN, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 4, value_mac, WA_STORE_APP_MAC_LEN, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, index_json, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 6, value ? (const void *)value : "", (int)value_len, SQLITE_STATIC);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, name);
+	wa_stmt_bind_blob(s, 3, index_mac, WA_STORE_APP_MAC_LEN);
+	wa_stmt_bind_blob(s, 4, value_mac, WA_STORE_APP_MAC_LEN);
+	wa_stmt_bind_text(s, 5, index_json);
+	wa_stmt_bind_blob(s, 6, value ? (const void *)value : "", value_len);
 	return wa_store_stmt_exec(s);
 }
 
@@ -189,13 +192,13 @@ int wa_store_app_state_mutation_del(wa_store *st, int64_t instance_id, const cha
 {
 	if (!wa_store_str_ok(name, COLLECTION_NAME_MAX) || !index_mac)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_m_del, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 3, index_mac, WA_STORE_APP_MAC_LEN, SQLITE_STATIC);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, name);
+	wa_stmt_bind_blob(s, 3, index_mac, WA_STORE_APP_MAC_LEN);
 	return wa_store_stmt_exec(s);
 }
 
@@ -203,15 +206,15 @@ int wa_store_app_state_mutation_count(wa_store *st, int64_t instance_id, const c
 {
 	if (!wa_store_str_ok(name, COLLECTION_NAME_MAX) || !n_out)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_m_count, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	int src = sqlite3_step(s);
-	if (src == SQLITE_ROW)
-		*n_out = (size_t)sqlite3_column_int64(s, 0);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, name);
+	int src = wa_stmt_step(s);
+	if (src == WA_DB_ROW)
+		*n_out = (size_t)wa_stmt_col_i64(s, 0);
 	else
 		rc = wa_store_map_rc(src);
 	wa_store_stmt_done(s);
@@ -223,46 +226,46 @@ int wa_store_contact_set_full_name(wa_store *st, int64_t instance_id, const char
 {
 	if (!wa_store_str_ok(jid, WA_STORE_JID_MAX) || (full_name && !wa_store_str_ok(full_name, 1024)))
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_cn_put, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, jid, -1, SQLITE_STATIC);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, jid);
 	if (full_name)
-		sqlite3_bind_text(s, 3, full_name, -1, SQLITE_STATIC);
+		wa_stmt_bind_text(s, 3, full_name);
 	else
-		sqlite3_bind_null(s, 3);
-	sqlite3_bind_int64(s, 4, wa_now_ms());
+		wa_stmt_bind_null(s, 3);
+	wa_stmt_bind_i64(s, 4, wa_now_ms());
 	return wa_store_stmt_exec(s);
 }
 
 /* Kept mutations of one collection whose index JSON starts with prefix
  * (a LIKE pattern's literal part: no % or _ in it). */
 static const char sql_m_each[] = "SELECT index_json, value FROM app_state_mutations"
-	" WHERE instance_id = ?1 AND name = ?2 AND substr(index_json, 1, length(?3)) = ?3";
+	" WHERE instance_id = ?1 AND name = ?2 AND substr(index_json, 1, length(CAST(?3 AS TEXT))) = ?3";
 
 int wa_store_app_state_mutation_each(wa_store *st, int64_t instance_id, const char *name, const char *prefix,
 	int (*fn)(void *user, const char *index_json, const uint8_t *value, size_t value_len), void *user)
 {
 	if (!wa_store_str_ok(name, COLLECTION_NAME_MAX) || !prefix || !fn)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_m_each, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, prefix, -1, SQLITE_STATIC);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, name);
+	wa_stmt_bind_text(s, 3, prefix);
 	int src;
-	while (rc == 0 && (src = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *ij = (const char *)sqlite3_column_text(s, 0);
-		const uint8_t *v = sqlite3_column_blob(s, 1);
-		int vl = sqlite3_column_bytes(s, 1);
+	while (rc == 0 && (src = wa_stmt_step(s)) == WA_DB_ROW) {
+		const char *ij = wa_stmt_col_text(s, 0);
+		const uint8_t *v = wa_stmt_col_blob(s, 1);
+		int vl = wa_stmt_col_bytes(s, 1);
 		if (ij)
 			rc = fn(user, ij, v, v ? (size_t)vl : 0);
 	}
-	if (rc == 0 && src != SQLITE_DONE)
+	if (rc == 0 && src != WA_DB_DONE)
 		rc = wa_store_map_rc(src);
 	wa_store_stmt_done(s);
 	return rc;

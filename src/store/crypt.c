@@ -123,17 +123,17 @@ int wa_store_key_load(wa_store *st, const wa_store_opts *o, char *err, size_t er
 	return rc;
 }
 
-int wa_store_bind_sealed(wa_store *st, sqlite3_stmt *stmt, int idx, const uint8_t *p, size_t n)
+int wa_store_bind_sealed(wa_store *st, wa_stmt *stmt, int idx, const uint8_t *p, size_t n)
 {
 	return wa_store_bind_sealed_max(st, stmt, idx, p, n, WA_STORE_MAX_RECORD);
 }
 
-int wa_store_bind_sealed_max(wa_store *st, sqlite3_stmt *stmt, int idx, const uint8_t *p, size_t n, size_t max)
+int wa_store_bind_sealed_max(wa_store *st, wa_stmt *stmt, int idx, const uint8_t *p, size_t n, size_t max)
 {
 	if (n > max)
 		return WA_ETOOBIG;
 	if (!st->has_key)
-		return wa_store_map_rc(sqlite3_bind_blob(stmt, idx, n ? (const void *)p : "", (int)n, SQLITE_TRANSIENT));
+		return wa_store_map_rc(wa_stmt_bind_blob_copy(stmt, idx, n ? (const void *)p : "", n));
 	size_t len = SEAL_OVERHEAD + n;
 	uint8_t *buf = malloc(len);
 	if (!buf)
@@ -144,7 +144,7 @@ int wa_store_bind_sealed_max(wa_store *st, sqlite3_stmt *stmt, int idx, const ui
 	 * has to survive crashes. */
 	wa_rand_bytes(nonce, crypto_secretbox_NONCEBYTES);
 	crypto_secretbox_easy(buf + 1 + crypto_secretbox_NONCEBYTES, n ? p : (const uint8_t *)"", n, nonce, st->key);
-	int rc = wa_store_map_rc(sqlite3_bind_blob(stmt, idx, buf, (int)len, SQLITE_TRANSIENT));
+	int rc = wa_store_map_rc(wa_stmt_bind_blob_copy(stmt, idx, buf, len));
 	free(buf); /* ciphertext, not secret */
 	return rc;
 }
@@ -173,18 +173,18 @@ static int open_sealed(wa_store *st, const uint8_t *p, size_t n, size_t max, uin
 	return 0;
 }
 
-int wa_store_column_sealed(wa_store *st, sqlite3_stmt *stmt, int col, size_t max, uint8_t **out, size_t *out_len)
+int wa_store_column_sealed(wa_store *st, wa_stmt *stmt, int col, size_t max, uint8_t **out, size_t *out_len)
 {
 	if (!st->has_key)
 		return wa_store_column_blob(stmt, col, max, out, out_len);
-	const uint8_t *p = sqlite3_column_blob(stmt, col);
-	int n = sqlite3_column_bytes(stmt, col);
+	const uint8_t *p = wa_stmt_col_blob(stmt, col);
+	int n = wa_stmt_col_bytes(stmt, col);
 	if (n < 0)
 		return WA_EDB_CORRUPT;
 	return open_sealed(st, p, (size_t)n, max, out, out_len);
 }
 
-int wa_store_column_sealed_fixed(wa_store *st, sqlite3_stmt *stmt, int col, uint8_t *dst, size_t want)
+int wa_store_column_sealed_fixed(wa_store *st, wa_stmt *stmt, int col, uint8_t *dst, size_t want)
 {
 	uint8_t *p = NULL;
 	size_t n = 0;
@@ -203,24 +203,25 @@ int wa_store_column_sealed_fixed(wa_store *st, sqlite3_stmt *stmt, int col, uint
 }
 
 static const char sql_meta_get[] = "SELECT value FROM meta WHERE key = ?1";
-static const char sql_meta_put[] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)";
+static const char sql_meta_put[] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+				    " ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
 int wa_store_key_check(wa_store *st, char *err, size_t err_len)
 {
 	int rc = wa_store_begin(st);
 	if (rc != 0)
 		return rc;
-	sqlite3_stmt *s = NULL;
+	wa_stmt *s = NULL;
 	char mode[32] = "";
 	rc = wa_store_stmt(st, sql_meta_get, &s);
 	if (rc != 0)
 		goto out;
-	sqlite3_bind_text(s, 1, "encryption", -1, SQLITE_STATIC);
-	int src = sqlite3_step(s);
-	if (src == SQLITE_ROW) {
-		const unsigned char *v = sqlite3_column_text(s, 0);
-		snprintf(mode, sizeof mode, "%s", v ? (const char *)v : "");
-	} else if (src != SQLITE_DONE) {
+	wa_stmt_bind_text(s, 1, "encryption");
+	int src = wa_stmt_step(s);
+	if (src == WA_DB_ROW) {
+		const char *v = wa_stmt_col_text(s, 0);
+		snprintf(mode, sizeof mode, "%s", v ? v : "");
+	} else if (src != WA_DB_DONE) {
 		rc = wa_store_map_rc(src);
 	}
 	wa_store_stmt_done(s);
@@ -232,14 +233,14 @@ int wa_store_key_check(wa_store *st, char *err, size_t err_len)
 		rc = wa_store_stmt(st, sql_meta_put, &s);
 		if (rc != 0)
 			goto out;
-		sqlite3_bind_text(s, 1, "encryption", -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, st->has_key ? MODE_SECRETBOX : MODE_NONE, -1, SQLITE_STATIC);
+		wa_stmt_bind_text(s, 1, "encryption");
+		wa_stmt_bind_text(s, 2, st->has_key ? MODE_SECRETBOX : MODE_NONE);
 		rc = wa_store_stmt_exec(s);
 		if (rc == 0 && st->has_key) {
 			rc = wa_store_stmt(st, sql_meta_put, &s);
 			if (rc != 0)
 				goto out;
-			sqlite3_bind_text(s, 1, "key_check", -1, SQLITE_STATIC);
+			wa_stmt_bind_text(s, 1, "key_check");
 			rc = wa_store_bind_sealed(st, s, 2, (const uint8_t *)key_check_plain, sizeof key_check_plain);
 			if (rc == 0)
 				rc = wa_store_stmt_exec(s);
@@ -270,9 +271,9 @@ int wa_store_key_check(wa_store *st, char *err, size_t err_len)
 	rc = wa_store_stmt(st, sql_meta_get, &s);
 	if (rc != 0)
 		goto out;
-	sqlite3_bind_text(s, 1, "key_check", -1, SQLITE_STATIC);
-	src = sqlite3_step(s);
-	if (src == SQLITE_ROW) {
+	wa_stmt_bind_text(s, 1, "key_check");
+	src = wa_stmt_step(s);
+	if (src == WA_DB_ROW) {
 		uint8_t *plain = NULL;
 		size_t plen = 0;
 		rc = wa_store_column_sealed(st, s, 0, sizeof key_check_plain, &plain, &plen);
@@ -284,7 +285,7 @@ int wa_store_key_check(wa_store *st, char *err, size_t err_len)
 			set_err(err, err_len, "master key does not match this database", NULL);
 		}
 	} else {
-		rc = src == SQLITE_DONE ? WA_EDB_CORRUPT : wa_store_map_rc(src);
+		rc = src == WA_DB_DONE ? WA_EDB_CORRUPT : wa_store_map_rc(src);
 		set_err(err, err_len, "encrypted database lacks its key check row", NULL);
 	}
 	wa_store_stmt_done(s);

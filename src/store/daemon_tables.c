@@ -11,7 +11,7 @@
 #include "util/seams.h"
 
 /* Copies a sealed column into a NUL-terminated malloc'd string. */
-static int column_text_sealed(wa_store *st, sqlite3_stmt *s, int col, size_t max, char **out, size_t *len_out)
+static int column_text_sealed(wa_store *st, wa_stmt *s, int col, size_t max, char **out, size_t *len_out)
 {
 	uint8_t *p = NULL;
 	size_t n = 0;
@@ -43,32 +43,32 @@ int wa_store_meta_put(wa_store *st, int64_t instance_id, const char *doc, size_t
 {
 	if (!doc || len > WA_STORE_DOC_MAX)
 		return doc ? WA_ETOOBIG : WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_meta_put, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
+	wa_stmt_bind_i64(s, 1, instance_id);
 	rc = wa_store_bind_sealed(st, s, 2, (const uint8_t *)doc, len);
 	if (rc != 0) {
 		wa_store_stmt_done(s);
 		return rc;
 	}
-	sqlite3_bind_int64(s, 3, wa_now_ms());
+	wa_stmt_bind_i64(s, 3, wa_now_ms());
 	return wa_store_stmt_exec(s);
 }
 
 int wa_store_meta_get(wa_store *st, int64_t instance_id, char **out, size_t *len_out)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_meta_get, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	int src = sqlite3_step(s);
-	if (src == SQLITE_ROW)
+	wa_stmt_bind_i64(s, 1, instance_id);
+	int src = wa_stmt_step(s);
+	if (src == WA_DB_ROW)
 		rc = column_text_sealed(st, s, 0, WA_STORE_DOC_MAX, out, len_out);
 	else
-		rc = src == SQLITE_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+		rc = src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
 	wa_store_stmt_done(s);
 	return rc;
 }
@@ -84,8 +84,8 @@ static const char sql_wh_head[] =
 static const char sql_wh_remove[] = "DELETE FROM webhook_queue WHERE id = ?1";
 static const char sql_wh_retry[] = "UPDATE webhook_queue SET attempts = ?2, next_attempt_at = ?3 WHERE id = ?1";
 static const char sql_wh_count[] =
-	"SELECT count(*) FROM webhook_queue WHERE instance_id = ?1 AND state = 0 AND (?2 < 0 OR target = ?2)";
-static const char sql_wh_count_all[] = "SELECT count(*) FROM webhook_queue WHERE state = 0 AND (?1 < 0 OR target = ?1)";
+	"SELECT count(*) FROM webhook_queue WHERE instance_id = ?1 AND state = 0 AND (CAST(?2 AS BIGINT) < 0 OR target = ?2)";
+static const char sql_wh_count_all[] = "SELECT count(*) FROM webhook_queue WHERE state = 0 AND (CAST(?1 AS BIGINT) < 0 OR target = ?1)";
 
 int wa_store_wh_push(wa_store *st, int64_t instance_id, int target, const char *event,
 		     const char *payload, size_t len, int64_t *id_out)
@@ -94,54 +94,54 @@ int wa_store_wh_push(wa_store *st, int64_t instance_id, int target, const char *
 		return WA_EINVAL;
 	if (len > WA_STORE_WH_PAYLOAD_MAX)
 		return WA_ETOOBIG;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_wh_push, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_int(s, 2, target);
-	sqlite3_bind_text(s, 3, event, -1, SQLITE_STATIC);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_i64(s, 2, target);
+	wa_stmt_bind_text(s, 3, event);
 	rc = wa_store_bind_sealed(st, s, 4, (const uint8_t *)payload, len);
 	if (rc != 0) {
 		wa_store_stmt_done(s);
 		return rc;
 	}
-	sqlite3_bind_int64(s, 5, wa_now_ms());
+	wa_stmt_bind_i64(s, 5, wa_now_ms());
 	rc = wa_store_stmt_exec(s);
 	if (rc == 0 && id_out)
-		*id_out = sqlite3_last_insert_rowid(st->db);
+		*id_out = wa_store_last_insert_id(st);
 	return rc;
 }
 
 int wa_store_wh_head(wa_store *st, int64_t instance_id, int target, wa_store_wh_row *out)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_wh_head, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_int(s, 2, target);
-	int src = sqlite3_step(s);
-	if (src != SQLITE_ROW) {
-		rc = src == SQLITE_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_i64(s, 2, target);
+	int src = wa_stmt_step(s);
+	if (src != WA_DB_ROW) {
+		rc = src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
 		wa_store_stmt_done(s);
 		return rc;
 	}
 	wa_store_wh_row r;
 	memset(&r, 0, sizeof r);
-	r.id = sqlite3_column_int64(s, 0);
+	r.id = wa_stmt_col_i64(s, 0);
 	r.instance_id = instance_id;
 	r.target = target;
-	const unsigned char *ev = sqlite3_column_text(s, 1);
-	int evlen = sqlite3_column_bytes(s, 1);
+	const char *ev = wa_stmt_col_text(s, 1);
+	int evlen = wa_stmt_col_bytes(s, 1);
 	if (!ev || evlen <= 0 || (size_t)evlen >= sizeof r.event) {
 		wa_store_stmt_done(s);
 		return WA_EDB_CORRUPT;
 	}
 	memcpy(r.event, ev, (size_t)evlen);
-	r.attempts = sqlite3_column_int(s, 3);
-	r.next_attempt_ms = sqlite3_column_int64(s, 4);
-	r.created_ms = sqlite3_column_int64(s, 5);
+	r.attempts = wa_stmt_col_int(s, 3);
+	r.next_attempt_ms = wa_stmt_col_i64(s, 4);
+	r.created_ms = wa_stmt_col_i64(s, 5);
 	rc = column_text_sealed(st, s, 2, WA_STORE_WH_PAYLOAD_MAX, &r.payload, &r.payload_len);
 	wa_store_stmt_done(s);
 	if (rc != 0)
@@ -161,41 +161,41 @@ void wa_store_wh_row_clear(wa_store_wh_row *row)
 
 int wa_store_wh_remove(wa_store *st, int64_t id)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_wh_remove, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, id);
+	wa_stmt_bind_i64(s, 1, id);
 	return wa_store_stmt_exec(s);
 }
 
 int wa_store_wh_retry(wa_store *st, int64_t id, int attempts, int64_t next_attempt_ms)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_wh_retry, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, attempts);
-	sqlite3_bind_int64(s, 3, next_attempt_ms);
+	wa_stmt_bind_i64(s, 1, id);
+	wa_stmt_bind_i64(s, 2, attempts);
+	wa_stmt_bind_i64(s, 3, next_attempt_ms);
 	return wa_store_stmt_exec(s);
 }
 
 int wa_store_wh_count(wa_store *st, int64_t instance_id, int target, int64_t *n_out)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, instance_id < 0 ? sql_wh_count_all : sql_wh_count, &s);
 	if (rc != 0)
 		return rc;
 	if (instance_id >= 0) {
-		sqlite3_bind_int64(s, 1, instance_id);
-		sqlite3_bind_int(s, 2, target);
+		wa_stmt_bind_i64(s, 1, instance_id);
+		wa_stmt_bind_i64(s, 2, target);
 	} else
-		sqlite3_bind_int(s, 1, target);
-	int src = sqlite3_step(s);
-	if (src == SQLITE_ROW)
-		*n_out = sqlite3_column_int64(s, 0);
-	rc = src == SQLITE_ROW ? 0 : wa_store_map_rc(src);
+		wa_stmt_bind_i64(s, 1, target);
+	int src = wa_stmt_step(s);
+	if (src == WA_DB_ROW)
+		*n_out = wa_stmt_col_i64(s, 0);
+	rc = src == WA_DB_ROW ? 0 : wa_store_map_rc(src);
 	wa_store_stmt_done(s);
 	return rc;
 }
@@ -207,9 +207,11 @@ static const char sql_msg_put[] =
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
 	"ON CONFLICT (instance_id, key_id, from_me) DO UPDATE SET remote_jid = excluded.remote_jid, "
 	"remote_lid = excluded.remote_lid, message_type = excluded.message_type, ts = excluded.ts, "
-	"status = max(status, excluded.status), record = excluded.record";
+	"status = CASE WHEN excluded.status > wamd_messages.status THEN excluded.status ELSE wamd_messages.status END, "
+	"record = excluded.record";
 static const char sql_msg_status[] =
-	"UPDATE wamd_messages SET status = max(status, ?4) WHERE instance_id = ?1 AND key_id = ?2 AND from_me = ?3";
+	"UPDATE wamd_messages SET status = CASE WHEN ?4 > status THEN ?4 ELSE status END"
+	" WHERE instance_id = ?1 AND key_id = ?2 AND from_me = ?3";
 static const char sql_msg_record[] =
 	"SELECT record FROM wamd_messages WHERE instance_id = ?1 AND key_id = ?2 AND from_me = ?3";
 
@@ -226,19 +228,19 @@ int wa_store_msgrec_put(wa_store *st, int64_t instance_id, const wa_store_mrec *
 		return WA_EINVAL;
 	if (r->record_len > WA_STORE_MSG_RECORD_MAX)
 		return WA_ETOOBIG;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_msg_put, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, r->key_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, r->remote_jid, -1, SQLITE_STATIC);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, r->key_id);
+	wa_stmt_bind_text(s, 3, r->remote_jid);
 	if (r->remote_lid)
-		sqlite3_bind_text(s, 4, r->remote_lid, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 5, r->from_me ? 1 : 0);
-	sqlite3_bind_text(s, 6, r->message_type, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 7, r->timestamp);
-	sqlite3_bind_int(s, 8, r->status);
+		wa_stmt_bind_text(s, 4, r->remote_lid);
+	wa_stmt_bind_i64(s, 5, r->from_me ? 1 : 0);
+	wa_stmt_bind_text(s, 6, r->message_type);
+	wa_stmt_bind_i64(s, 7, r->timestamp);
+	wa_stmt_bind_i64(s, 8, r->status);
 	rc = wa_store_bind_sealed(st, s, 9, (const uint8_t *)r->record, r->record_len);
 	if (rc != 0) {
 		wa_store_stmt_done(s);
@@ -252,32 +254,32 @@ int wa_store_msgrec_status(wa_store *st, int64_t instance_id, const char *key_id
 {
 	if (!text_ok(key_id, 256))
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_msg_status, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, key_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, from_me ? 1 : 0);
-	sqlite3_bind_int(s, 4, status);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, key_id);
+	wa_stmt_bind_i64(s, 3, from_me ? 1 : 0);
+	wa_stmt_bind_i64(s, 4, status);
 	rc = wa_store_stmt_exec(s);
 	if (rc != 0)
 		return rc;
-	if (sqlite3_changes(st->db) == 0)
+	if (wa_store_changes(st) == 0)
 		return WA_ENOTFOUND;
 	if (!record_out)
 		return 0;
 	rc = wa_store_stmt(st, sql_msg_record, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, key_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, from_me ? 1 : 0);
-	int src = sqlite3_step(s);
-	if (src == SQLITE_ROW)
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, key_id);
+	wa_stmt_bind_i64(s, 3, from_me ? 1 : 0);
+	int src = wa_stmt_step(s);
+	if (src == WA_DB_ROW)
 		rc = column_text_sealed(st, s, 0, WA_STORE_MSG_RECORD_MAX, record_out, len_out);
 	else
-		rc = src == SQLITE_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+		rc = src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
 	wa_store_stmt_done(s);
 	return rc;
 }
@@ -285,9 +287,10 @@ int wa_store_msgrec_status(wa_store *st, int64_t instance_id, const char *key_id
 /* The filters are bound positionally and NULL means "any", so one static
  * statement covers every combination (and stays in the statement cache). */
 #define MSG_WHERE \
-	"instance_id = ?1 AND (?2 IS NULL OR remote_jid = ?2 OR remote_lid = ?2) " \
-	"AND (?3 IS NULL OR key_id = ?3) AND (?4 < 0 OR from_me = ?4) " \
-	"AND (?5 IS NULL OR message_type = ?5) AND (?6 = 0 OR ts >= ?6) AND (?7 = 0 OR ts <= ?7)"
+	"instance_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR remote_jid = ?2 OR remote_lid = ?2) " \
+	"AND (CAST(?3 AS TEXT) IS NULL OR key_id = ?3) AND (CAST(?4 AS BIGINT) < 0 OR from_me = ?4) " \
+	"AND (CAST(?5 AS TEXT) IS NULL OR message_type = ?5) AND (CAST(?6 AS BIGINT) = 0 OR ts >= ?6) " \
+	"AND (CAST(?7 AS BIGINT) = 0 OR ts <= ?7)"
 static const char sql_msg_count[] = "SELECT count(*) FROM wamd_messages WHERE " MSG_WHERE;
 /* The page is chosen on (ts, id) alone and only its rows' records are
  * read: sorting the records themselves carried every matching record
@@ -301,33 +304,33 @@ static const char sql_msg_chats[] =
 	"FROM wamd_messages m WHERE m.id IN (SELECT max(id) FROM wamd_messages WHERE " MSG_WHERE
 	" GROUP BY remote_jid) ORDER BY m.ts DESC, m.id DESC LIMIT ?8 OFFSET ?9";
 
-static void bind_query(sqlite3_stmt *s, int64_t instance_id, const wa_store_mrec_query *q, bool paged)
+static void bind_query(wa_stmt *s, int64_t instance_id, const wa_store_mrec_query *q, bool paged)
 {
-	sqlite3_bind_int64(s, 1, instance_id);
+	wa_stmt_bind_i64(s, 1, instance_id);
 	if (q->remote_jid)
-		sqlite3_bind_text(s, 2, q->remote_jid, -1, SQLITE_STATIC);
+		wa_stmt_bind_text(s, 2, q->remote_jid);
 	if (q->key_id)
-		sqlite3_bind_text(s, 3, q->key_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 4, q->from_me < 0 ? -1 : q->from_me ? 1 : 0);
+		wa_stmt_bind_text(s, 3, q->key_id);
+	wa_stmt_bind_i64(s, 4, q->from_me < 0 ? -1 : q->from_me ? 1 : 0);
 	if (q->message_type)
-		sqlite3_bind_text(s, 5, q->message_type, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 6, q->ts_min);
-	sqlite3_bind_int64(s, 7, q->ts_max);
+		wa_stmt_bind_text(s, 5, q->message_type);
+	wa_stmt_bind_i64(s, 6, q->ts_min);
+	wa_stmt_bind_i64(s, 7, q->ts_max);
 	if (paged) {
 		int64_t lim = q->limit;
 		if (lim <= 0 || lim > WA_STORE_QUERY_MAX_ROWS)
 			lim = WA_STORE_QUERY_MAX_ROWS;
-		sqlite3_bind_int64(s, 8, lim);
-		sqlite3_bind_int64(s, 9, q->offset > 0 ? q->offset : 0);
+		wa_stmt_bind_i64(s, 8, lim);
+		wa_stmt_bind_i64(s, 9, q->offset > 0 ? q->offset : 0);
 	}
 }
 
-static int collect_rows(wa_store *st, sqlite3_stmt *s, wa_store_mrec_row **out, size_t *n_out)
+static int collect_rows(wa_store *st, wa_stmt *s, wa_store_mrec_row **out, size_t *n_out)
 {
 	wa_store_mrec_row *arr = NULL;
 	size_t n = 0, cap = 0;
 	int rc = 0, src;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((src = wa_stmt_step(s)) == WA_DB_ROW) {
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
 			wa_store_mrec_row *na = realloc(arr, ncap * sizeof *na);
@@ -342,11 +345,11 @@ static int collect_rows(wa_store *st, sqlite3_stmt *s, wa_store_mrec_row **out, 
 		rc = column_text_sealed(st, s, 0, WA_STORE_MSG_RECORD_MAX, &arr[n].record, &arr[n].record_len);
 		if (rc != 0)
 			break;
-		arr[n].status = sqlite3_column_int(s, 1);
-		arr[n].unread = sqlite3_column_int64(s, 2);
+		arr[n].status = wa_stmt_col_int(s, 1);
+		arr[n].unread = wa_stmt_col_i64(s, 2);
 		n++;
 	}
-	if (rc == 0 && src != SQLITE_DONE)
+	if (rc == 0 && src != WA_DB_DONE)
 		rc = wa_store_map_rc(src);
 	wa_store_stmt_done(s);
 	if (rc != 0) {
@@ -363,14 +366,14 @@ int wa_store_msgrec_find(wa_store *st, int64_t instance_id, const wa_store_mrec_
 {
 	if (!q)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_msg_count, &s);
 	if (rc != 0)
 		return rc;
 	bind_query(s, instance_id, q, false);
-	int src = sqlite3_step(s);
-	int64_t total = src == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	rc = src == SQLITE_ROW ? 0 : wa_store_map_rc(src);
+	int src = wa_stmt_step(s);
+	int64_t total = src == WA_DB_ROW ? wa_stmt_col_i64(s, 0) : 0;
+	rc = src == WA_DB_ROW ? 0 : wa_store_map_rc(src);
 	wa_store_stmt_done(s);
 	if (rc != 0)
 		return rc;
@@ -389,7 +392,7 @@ int wa_store_msgrec_chats(wa_store *st, int64_t instance_id, const wa_store_mrec
 {
 	if (!q)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_msg_chats, &s);
 	if (rc != 0)
 		return rc;

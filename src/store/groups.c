@@ -13,47 +13,47 @@ static const char sql_put[] =
 static const char sql_get[] = "SELECT meta FROM groups WHERE instance_id = ?1 AND jid = ?2";
 static const char sql_del[] = "DELETE FROM groups WHERE instance_id = ?1 AND jid = ?2";
 static const char sql_sk_add[] =
-	"INSERT OR IGNORE INTO group_sk_holders (instance_id, group_jid, device_jid) VALUES (?1, ?2, ?3)";
+	"INSERT INTO group_sk_holders (instance_id, group_jid, device_jid) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";
 static const char sql_sk_has[] =
 	"SELECT 1 FROM group_sk_holders WHERE instance_id = ?1 AND group_jid = ?2 AND device_jid = ?3";
 static const char sql_sk_clear[] = "DELETE FROM group_sk_holders WHERE instance_id = ?1 AND group_jid = ?2";
 
-static int bind2(wa_store *st, const char *sql, int64_t instance_id, const char *a, sqlite3_stmt **out)
+static int bind2(wa_store *st, const char *sql, int64_t instance_id, const char *a, wa_stmt **out)
 {
 	if (!wa_store_str_ok(a, WA_STORE_JID_MAX))
 		return WA_EINVAL;
 	int rc = wa_store_stmt(st, sql, out);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(*out, 1, instance_id);
-	sqlite3_bind_text(*out, 2, a, -1, SQLITE_STATIC);
+	wa_stmt_bind_i64(*out, 1, instance_id);
+	wa_stmt_bind_text(*out, 2, a);
 	return 0;
 }
 
 int wa_store_gmeta_put(wa_store *st, int64_t instance_id, const char *jid, const uint8_t *meta, size_t len)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	if (!meta || !len || len > GROUP_META_MAX)
 		return WA_EINVAL;
 	int rc = bind2(st, sql_put, instance_id, jid, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_blob(s, 3, meta, (int)len, SQLITE_STATIC);
+	wa_stmt_bind_blob(s, 3, meta, len);
 	return wa_store_stmt_exec(s);
 }
 
 int wa_store_gmeta_get(wa_store *st, int64_t instance_id, const char *jid, uint8_t **meta_out, size_t *len_out)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	if (!meta_out || !len_out)
 		return WA_EINVAL;
 	int rc = bind2(st, sql_get, instance_id, jid, &s);
 	if (rc != 0)
 		return rc;
-	int src = sqlite3_step(s);
-	if (src != SQLITE_ROW) {
+	int src = wa_stmt_step(s);
+	if (src != WA_DB_ROW) {
 		wa_store_stmt_done(s);
-		return src == SQLITE_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+		return src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
 	}
 	rc = wa_store_column_blob(s, 0, GROUP_META_MAX, meta_out, len_out);
 	wa_store_stmt_done(s);
@@ -62,43 +62,43 @@ int wa_store_gmeta_get(wa_store *st, int64_t instance_id, const char *jid, uint8
 
 int wa_store_gmeta_delete(wa_store *st, int64_t instance_id, const char *jid)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = bind2(st, sql_del, instance_id, jid, &s);
 	return rc ? rc : wa_store_stmt_exec(s);
 }
 
 int wa_store_gsk_add(wa_store *st, int64_t instance_id, const char *group, const char *device)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	if (!wa_store_str_ok(device, WA_STORE_JID_MAX))
 		return WA_EINVAL;
 	int rc = bind2(st, sql_sk_add, instance_id, group, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_text(s, 3, device, -1, SQLITE_STATIC);
+	wa_stmt_bind_text(s, 3, device);
 	return wa_store_stmt_exec(s);
 }
 
 int wa_store_gsk_has(wa_store *st, int64_t instance_id, const char *group, const char *device, bool *out)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	if (!wa_store_str_ok(device, WA_STORE_JID_MAX) || !out)
 		return WA_EINVAL;
 	int rc = bind2(st, sql_sk_has, instance_id, group, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_text(s, 3, device, -1, SQLITE_STATIC);
-	int src = sqlite3_step(s);
+	wa_stmt_bind_text(s, 3, device);
+	int src = wa_stmt_step(s);
 	wa_store_stmt_done(s);
-	if (src != SQLITE_ROW && src != SQLITE_DONE)
+	if (src != WA_DB_ROW && src != WA_DB_DONE)
 		return wa_store_map_rc(src);
-	*out = src == SQLITE_ROW;
+	*out = src == WA_DB_ROW;
 	return 0;
 }
 
 int wa_store_gsk_clear(wa_store *st, int64_t instance_id, const char *group)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = bind2(st, sql_sk_clear, instance_id, group, &s);
 	return rc ? rc : wa_store_stmt_exec(s);
 }

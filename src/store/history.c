@@ -8,25 +8,29 @@
 static const char sql_chat_put[] =
 	"INSERT INTO chats (instance_id, jid, name, unread_count, last_msg_ts, conversation_ts, archived, pinned,"
 	" marked_unread, muted_until, pn_jid, lid_jid)"
-	" VALUES (?1, ?2, ?3, max(coalesce(?4, 0), 0), coalesce(?5, 0), coalesce(?6, 0), coalesce(?7, 0),"
-	" coalesce(?8, 0), coalesce(?9, 0), coalesce(?10, 0), ?11, ?12)"
-	" ON CONFLICT (instance_id, jid) DO UPDATE SET name = coalesce(excluded.name, name),"
-	" unread_count = coalesce(?4, unread_count), last_msg_ts = max(last_msg_ts, excluded.last_msg_ts),"
-	" conversation_ts = max(conversation_ts, excluded.conversation_ts), archived = coalesce(?7, archived),"
-	" pinned = coalesce(?8, pinned), marked_unread = coalesce(?9, marked_unread),"
-	" muted_until = coalesce(?10, muted_until), pn_jid = coalesce(excluded.pn_jid, pn_jid),"
-	" lid_jid = coalesce(excluded.lid_jid, lid_jid)";
+	" VALUES (?1, ?2, ?3, CASE WHEN coalesce(CAST(?4 AS BIGINT), 0) > 0 THEN coalesce(CAST(?4 AS BIGINT), 0) ELSE 0 END,"
+	" coalesce(CAST(?5 AS BIGINT), 0), coalesce(CAST(?6 AS BIGINT), 0), coalesce(CAST(?7 AS BIGINT), 0),"
+	" coalesce(CAST(?8 AS BIGINT), 0), coalesce(CAST(?9 AS BIGINT), 0), coalesce(CAST(?10 AS BIGINT), 0), ?11, ?12)"
+	" ON CONFLICT (instance_id, jid) DO UPDATE SET name = coalesce(excluded.name, chats.name),"
+	" unread_count = coalesce(?4, chats.unread_count),"
+	" last_msg_ts = CASE WHEN excluded.last_msg_ts > chats.last_msg_ts THEN excluded.last_msg_ts"
+	" ELSE chats.last_msg_ts END,"
+	" conversation_ts = CASE WHEN excluded.conversation_ts > chats.conversation_ts THEN excluded.conversation_ts"
+	" ELSE chats.conversation_ts END, archived = coalesce(?7, chats.archived),"
+	" pinned = coalesce(?8, chats.pinned), marked_unread = coalesce(?9, chats.marked_unread),"
+	" muted_until = coalesce(?10, chats.muted_until), pn_jid = coalesce(excluded.pn_jid, chats.pn_jid),"
+	" lid_jid = coalesce(excluded.lid_jid, chats.lid_jid)";
 
-static void bind_opt(sqlite3_stmt *s, int i, int64_t v)
+static void bind_opt(wa_stmt *s, int i, int64_t v)
 {
 	if (v >= 0)
-		sqlite3_bind_int64(s, i, v);
+		wa_stmt_bind_i64(s, i, v);
 }
 
-static void bind_str(sqlite3_stmt *s, int i, const char *v)
+static void bind_str(wa_stmt *s, int i, const char *v)
 {
 	if (v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+		wa_stmt_bind_text(s, i, v);
 }
 
 int wa_store_chat_put(wa_store *st, int64_t instance_id, const wa_store_chat *c)
@@ -36,21 +40,21 @@ int wa_store_chat_put(wa_store *st, int64_t instance_id, const wa_store_chat *c)
 	    (c->pn_jid && !wa_store_str_ok(c->pn_jid, WA_STORE_JID_MAX)) ||
 	    (c->lid_jid && !wa_store_str_ok(c->lid_jid, WA_STORE_JID_MAX)))
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_chat_put, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, c->jid, -1, SQLITE_STATIC);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, c->jid);
 	bind_str(s, 3, c->name);
 	bind_opt(s, 4, c->unread_count);
-	sqlite3_bind_int64(s, 5, c->last_msg_ts > 0 ? c->last_msg_ts : 0);
-	sqlite3_bind_int64(s, 6, c->conversation_ts > 0 ? c->conversation_ts : 0);
+	wa_stmt_bind_i64(s, 5, c->last_msg_ts > 0 ? c->last_msg_ts : 0);
+	wa_stmt_bind_i64(s, 6, c->conversation_ts > 0 ? c->conversation_ts : 0);
 	bind_opt(s, 7, c->archived);
 	bind_opt(s, 8, c->pinned);
 	bind_opt(s, 9, c->marked_unread);
 	if (c->muted_until != WA_STORE_KEEP_MUTE)
-		sqlite3_bind_int64(s, 10, c->muted_until);
+		wa_stmt_bind_i64(s, 10, c->muted_until);
 	bind_str(s, 11, c->pn_jid);
 	bind_str(s, 12, c->lid_jid);
 	return wa_store_stmt_exec(s);
@@ -62,23 +66,24 @@ int wa_store_chat_del(wa_store *st, int64_t instance_id, const char *jid)
 {
 	if (!wa_store_str_ok(jid, WA_STORE_JID_MAX))
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_chat_del, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, jid, -1, SQLITE_STATIC);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, jid);
 	return wa_store_stmt_exec(s);
 }
 
 static const char sql_chat_list[] =
 	"SELECT jid, name, pn_jid, lid_jid, unread_count, last_msg_ts, conversation_ts, muted_until, archived,"
-	" marked_unread, pinned FROM chats WHERE instance_id = ?1 AND (?2 IS NULL OR jid = ?2)"
-	" ORDER BY max(conversation_ts, last_msg_ts) DESC, jid LIMIT ?3 OFFSET ?4";
+	" marked_unread, pinned FROM chats WHERE instance_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR jid = ?2)"
+	" ORDER BY CASE WHEN conversation_ts > last_msg_ts THEN conversation_ts ELSE last_msg_ts END DESC, jid"
+	" LIMIT ?3 OFFSET ?4";
 
-static int col_str(sqlite3_stmt *s, int col, size_t max, char **out)
+static int col_str(wa_stmt *s, int col, size_t max, char **out)
 {
-	if (sqlite3_column_type(s, col) == SQLITE_NULL) {
+	if (wa_stmt_col_null(s, col)) {
 		*out = NULL;
 		return 0;
 	}
@@ -101,18 +106,18 @@ int wa_store_chat_list(wa_store *st, int64_t instance_id, const char *jid, int64
 {
 	if (!rows_out || !n_out || limit < 0 || offset < 0 || (jid && !wa_store_str_ok(jid, WA_STORE_JID_MAX)))
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_chat_list, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
+	wa_stmt_bind_i64(s, 1, instance_id);
 	bind_str(s, 2, jid);
-	sqlite3_bind_int64(s, 3, limit);
-	sqlite3_bind_int64(s, 4, offset);
+	wa_stmt_bind_i64(s, 3, limit);
+	wa_stmt_bind_i64(s, 4, offset);
 	wa_store_chat_row *rows = NULL;
 	size_t n = 0, cap = 0;
 	int src;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((src = wa_stmt_step(s)) == WA_DB_ROW) {
 		if (n == cap) {
 			size_t nc = cap ? cap * 2 : 32;
 			wa_store_chat_row *nr = realloc(rows, nc * sizeof *nr);
@@ -129,15 +134,15 @@ int wa_store_chat_list(wa_store *st, int64_t instance_id, const char *jid, int64
 		if ((rc = col_str(s, 0, WA_STORE_JID_MAX, &r->jid)) || (rc = col_str(s, 1, WA_STORE_CHAT_NAME_MAX, &r->name)) ||
 		    (rc = col_str(s, 2, WA_STORE_JID_MAX, &r->pn_jid)) || (rc = col_str(s, 3, WA_STORE_JID_MAX, &r->lid_jid)))
 			break;
-		r->unread_count = sqlite3_column_int64(s, 4);
-		r->last_msg_ts = sqlite3_column_int64(s, 5);
-		r->conversation_ts = sqlite3_column_int64(s, 6);
-		r->muted_until = sqlite3_column_int64(s, 7);
-		r->archived = sqlite3_column_int64(s, 8) != 0;
-		r->marked_unread = sqlite3_column_int64(s, 9) != 0;
-		r->pinned = sqlite3_column_int64(s, 10);
+		r->unread_count = wa_stmt_col_i64(s, 4);
+		r->last_msg_ts = wa_stmt_col_i64(s, 5);
+		r->conversation_ts = wa_stmt_col_i64(s, 6);
+		r->muted_until = wa_stmt_col_i64(s, 7);
+		r->archived = wa_stmt_col_i64(s, 8) != 0;
+		r->marked_unread = wa_stmt_col_i64(s, 9) != 0;
+		r->pinned = wa_stmt_col_i64(s, 10);
 	}
-	if (rc == 0 && src != SQLITE_DONE)
+	if (rc == 0 && src != WA_DB_DONE)
 		rc = wa_store_map_rc(src);
 	wa_store_stmt_done(s);
 	if (rc != 0) {
@@ -150,7 +155,7 @@ int wa_store_chat_list(wa_store *st, int64_t instance_id, const char *jid, int64
 }
 
 static const char sql_contact_list[] =
-	"SELECT jid, lid, push_name, full_name FROM contacts WHERE instance_id = ?1 AND (?2 IS NULL OR jid = ?2)"
+	"SELECT jid, lid, push_name, full_name FROM contacts WHERE instance_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR jid = ?2)"
 	" AND (push_name IS NOT NULL OR full_name IS NOT NULL) ORDER BY jid LIMIT ?3 OFFSET ?4";
 
 void wa_store_contact_rows_free(wa_store_contact_row *rows, size_t n)
@@ -169,18 +174,18 @@ int wa_store_contact_list(wa_store *st, int64_t instance_id, const char *jid, in
 {
 	if (!rows_out || !n_out || limit < 0 || offset < 0 || (jid && !wa_store_str_ok(jid, WA_STORE_JID_MAX)))
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_contact_list, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
+	wa_stmt_bind_i64(s, 1, instance_id);
 	bind_str(s, 2, jid);
-	sqlite3_bind_int64(s, 3, limit);
-	sqlite3_bind_int64(s, 4, offset);
+	wa_stmt_bind_i64(s, 3, limit);
+	wa_stmt_bind_i64(s, 4, offset);
 	wa_store_contact_row *rows = NULL;
 	size_t n = 0, cap = 0;
 	int src;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((src = wa_stmt_step(s)) == WA_DB_ROW) {
 		if (n == cap) {
 			size_t nc = cap ? cap * 2 : 32;
 			wa_store_contact_row *nr = realloc(rows, nc * sizeof *nr);
@@ -199,7 +204,7 @@ int wa_store_contact_list(wa_store *st, int64_t instance_id, const char *jid, in
 		    (rc = col_str(s, 3, WA_STORE_CHAT_NAME_MAX, &r->full_name)))
 			break;
 	}
-	if (rc == 0 && src != SQLITE_DONE)
+	if (rc == 0 && src != WA_DB_DONE)
 		rc = wa_store_map_rc(src);
 	wa_store_stmt_done(s);
 	if (rc != 0) {
@@ -212,7 +217,8 @@ int wa_store_contact_list(wa_store *st, int64_t instance_id, const char *jid, in
 }
 
 static const char sql_h_add[] =
-	"INSERT OR IGNORE INTO history_pending (instance_id, msg_id, chat_jid, notification) VALUES (?1, ?2, ?3, ?4)";
+	"INSERT INTO history_pending (instance_id, msg_id, chat_jid, notification) VALUES (?1, ?2, ?3, ?4)"
+	" ON CONFLICT DO NOTHING";
 static const char sql_h_next[] =
 	"SELECT msg_id, chat_jid, notification, convs_done FROM history_pending WHERE instance_id = ?1 ORDER BY id LIMIT 1";
 static const char sql_h_prog[] = "UPDATE history_pending SET convs_done = ?3 WHERE instance_id = ?1 AND msg_id = ?2";
@@ -225,13 +231,13 @@ int wa_store_hist_add(wa_store *st, int64_t instance_id, const char *msg_id, con
 	if (!wa_store_str_ok(msg_id, WA_STORE_JID_MAX) || !wa_store_str_ok(chat_jid, WA_STORE_JID_MAX) || !notif ||
 	    len == 0 || len > WA_STORE_HIST_NOTIF_MAX)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_h_add, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, msg_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, chat_jid, -1, SQLITE_STATIC);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, msg_id);
+	wa_stmt_bind_text(s, 3, chat_jid);
 	rc = wa_store_bind_sealed_max(st, s, 4, notif, len, WA_STORE_HIST_NOTIF_MAX);
 	if (rc != 0) {
 		wa_store_stmt_done(s);
@@ -243,15 +249,15 @@ int wa_store_hist_add(wa_store *st, int64_t instance_id, const char *msg_id, con
 int wa_store_hist_next(wa_store *st, int64_t instance_id, char **msg_id_out, char **chat_out,
 	uint8_t **notif_out, size_t *len_out, int64_t *convs_done_out)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_h_next, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	int src = sqlite3_step(s);
-	if (src != SQLITE_ROW) {
+	wa_stmt_bind_i64(s, 1, instance_id);
+	int src = wa_stmt_step(s);
+	if (src != WA_DB_ROW) {
 		wa_store_stmt_done(s);
-		return src == SQLITE_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+		return src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
 	}
 	char *id = NULL, *chat = NULL;
 	uint8_t *n = NULL;
@@ -261,7 +267,7 @@ int wa_store_hist_next(wa_store *st, int64_t instance_id, char **msg_id_out, cha
 		rc = wa_store_column_strdup(s, 1, WA_STORE_JID_MAX, &chat);
 	if (rc == 0)
 		rc = wa_store_column_sealed(st, s, 2, WA_STORE_HIST_NOTIF_MAX, &n, &nl);
-	int64_t done = sqlite3_column_int64(s, 3);
+	int64_t done = wa_stmt_col_i64(s, 3);
 	wa_store_stmt_done(s);
 	if (rc != 0) {
 		free(id);
@@ -281,14 +287,14 @@ static int by_id(wa_store *st, const char *sql, int64_t instance_id, const char 
 {
 	if (!wa_store_str_ok(msg_id, WA_STORE_JID_MAX))
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, msg_id, -1, SQLITE_STATIC);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, msg_id);
 	if (bind3)
-		sqlite3_bind_int64(s, 3, v);
+		wa_stmt_bind_i64(s, 3, v);
 	return wa_store_stmt_exec(s);
 }
 
@@ -306,11 +312,11 @@ int wa_store_hist_pending(wa_store *st, int64_t instance_id, const char *msg_id,
 {
 	if (!wa_store_str_ok(msg_id, WA_STORE_JID_MAX) || !exists_out)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_h_has, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, msg_id, -1, SQLITE_STATIC);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, msg_id);
 	return wa_store_exists(s, exists_out);
 }

@@ -10,7 +10,8 @@
 static const char sql_get[] =
 	"SELECT key FROM identity_keys WHERE instance_id = ?1 AND name = ?2 AND device_id = ?3";
 static const char sql_put[] =
-	"INSERT OR REPLACE INTO identity_keys (instance_id, name, device_id, key) VALUES (?1, ?2, ?3, ?4)";
+	"INSERT INTO identity_keys (instance_id, name, device_id, key) VALUES (?1, ?2, ?3, ?4)"
+	" ON CONFLICT (instance_id, name, device_id) DO UPDATE SET key = excluded.key";
 static const char sql_del[] =
 	"DELETE FROM identity_keys WHERE instance_id = ?1 AND name = ?2 AND device_id = ?3";
 
@@ -18,13 +19,13 @@ static const char sql_del[] =
 
 static int load(wa_store *st, int64_t inst, const char *name, int32_t dev, uint8_t **out, size_t *out_len)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_get, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, inst);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, dev);
+	wa_stmt_bind_i64(s, 1, inst);
+	wa_stmt_bind_text(s, 2, name);
+	wa_stmt_bind_i64(s, 3, dev);
 	return wa_store_load_one(st, s, false, WA_STORE_MAX_IDENTITY_KEY, out, out_len);
 }
 
@@ -64,13 +65,13 @@ int wa_store_identity_save(wa_store *st, int64_t instance_id, const char *name, 
 	bool found = false, equal = false;
 	rc = compare(st, instance_id, name, device_id, key, key_len, &found, &equal);
 	if (rc == 0 && !equal) {
-		sqlite3_stmt *s;
+		wa_stmt *s;
 		rc = wa_store_stmt(st, sql_put, &s);
 		if (rc == 0) {
-			sqlite3_bind_int64(s, 1, instance_id);
-			sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-			sqlite3_bind_int(s, 3, device_id);
-			sqlite3_bind_blob(s, 4, key, (int)key_len, SQLITE_STATIC);
+			wa_stmt_bind_i64(s, 1, instance_id);
+			wa_stmt_bind_text(s, 2, name);
+			wa_stmt_bind_i64(s, 3, device_id);
+			wa_stmt_bind_blob(s, 4, key, key_len);
 			rc = wa_store_stmt_exec(s);
 		}
 	}
@@ -104,12 +105,12 @@ int wa_store_identity_delete(wa_store *st, int64_t instance_id, const char *name
 {
 	if (!wa_store_str_ok(name, NAME_MAX_LEN))
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_del, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, device_id);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, name);
+	wa_stmt_bind_i64(s, 3, device_id);
 	return wa_store_stmt_exec(s);
 }

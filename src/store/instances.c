@@ -16,20 +16,20 @@ int wa_store_instance_create(wa_store *st, const char *name, int64_t *id_out)
 {
 	if (!wa_store_str_ok(name, WA_STORE_NAME_MAX))
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_create, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, wa_now_ms());
-	int src = sqlite3_step(s);
+	wa_stmt_bind_text(s, 1, name);
+	wa_stmt_bind_i64(s, 2, wa_now_ms());
+	int src = wa_stmt_step(s);
 	wa_store_stmt_done(s);
-	if (src == SQLITE_CONSTRAINT_UNIQUE)
+	if (src == WA_DB_UNIQUE)
 		return WA_EEXIST;
-	if (src != SQLITE_DONE)
+	if (src != WA_DB_DONE)
 		return wa_store_map_rc(src);
 	if (id_out)
-		*id_out = sqlite3_last_insert_rowid(st->db);
+		*id_out = wa_store_last_insert_id(st);
 	return 0;
 }
 
@@ -37,30 +37,30 @@ int wa_store_instance_find(wa_store *st, const char *name, int64_t *id_out)
 {
 	if (!wa_store_str_ok(name, WA_STORE_NAME_MAX))
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_find, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	int src = sqlite3_step(s);
-	if (src == SQLITE_ROW)
-		*id_out = sqlite3_column_int64(s, 0);
-	rc = src == SQLITE_ROW ? 0 : src == SQLITE_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+	wa_stmt_bind_text(s, 1, name);
+	int src = wa_stmt_step(s);
+	if (src == WA_DB_ROW)
+		*id_out = wa_stmt_col_i64(s, 0);
+	rc = src == WA_DB_ROW ? 0 : src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
 	wa_store_stmt_done(s);
 	return rc;
 }
 
 int wa_store_instance_list(wa_store *st, wa_store_instance_info **out, size_t *n_out)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_list, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, WA_STORE_MAX_INSTANCES);
+	wa_stmt_bind_i64(s, 1, WA_STORE_MAX_INSTANCES);
 	wa_store_instance_info *arr = NULL;
 	size_t n = 0, cap = 0;
 	int src;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((src = wa_stmt_step(s)) == WA_DB_ROW) {
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 8;
 			wa_store_instance_info *na = realloc(arr, ncap * sizeof *na);
@@ -71,9 +71,9 @@ int wa_store_instance_list(wa_store *st, wa_store_instance_info **out, size_t *n
 			arr = na;
 			cap = ncap;
 		}
-		arr[n].id = sqlite3_column_int64(s, 0);
-		const unsigned char *nm = sqlite3_column_text(s, 1);
-		int len = sqlite3_column_bytes(s, 1);
+		arr[n].id = wa_stmt_col_i64(s, 0);
+		const char *nm = wa_stmt_col_text(s, 1);
+		int len = wa_stmt_col_bytes(s, 1);
 		if (!nm || len <= 0 || len >= WA_STORE_NAME_MAX) {
 			rc = WA_EDB_CORRUPT;
 			break;
@@ -82,7 +82,7 @@ int wa_store_instance_list(wa_store *st, wa_store_instance_info **out, size_t *n
 		arr[n].name[len] = '\0';
 		n++;
 	}
-	if (rc == 0 && src != SQLITE_DONE)
+	if (rc == 0 && src != WA_DB_DONE)
 		rc = wa_store_map_rc(src);
 	wa_store_stmt_done(s);
 	if (rc != 0) {
@@ -96,13 +96,13 @@ int wa_store_instance_list(wa_store *st, wa_store_instance_info **out, size_t *n
 
 int wa_store_instance_delete(wa_store *st, int64_t instance_id)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_delete, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
+	wa_stmt_bind_i64(s, 1, instance_id);
 	rc = wa_store_stmt_exec(s);
-	if (rc == 0 && sqlite3_changes(st->db) == 0)
+	if (rc == 0 && wa_store_changes(st) == 0)
 		rc = WA_ENOTFOUND;
 	return rc;
 }

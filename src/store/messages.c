@@ -27,35 +27,35 @@ static const char sql_ob_add[] =
 	"INSERT INTO outbox (instance_id, chat_jid, msg_id, payload, state, created_at, updated_at, sealed)"
 	" VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5, ?6)";
 static const char sql_ob_state[] =
-	"UPDATE outbox SET state = ?3, updated_at = ?4, attempts = attempts + (?3 = 1)"
+	"UPDATE outbox SET state = ?3, updated_at = ?4, attempts = attempts + CASE WHEN CAST(?3 AS BIGINT) = 1 THEN 1 ELSE 0 END"
 	" WHERE instance_id = ?1 AND id = ?2";
 /* ?2 is "\n" + the skipped chats joined by "\n" + "\n" ("" skips none): a
  * chat is skipped when "\n<chat>\n" occurs in it (JIDs hold no newline).
  * The outbox_state index still walks the queue in id order. */
 static const char sql_ob_next[] =
 	"SELECT id, msg_id, chat_jid, payload, sealed FROM outbox WHERE instance_id = ?1 AND state = 0"
-	" AND instr(?2, char(10) || chat_jid || char(10)) = 0 ORDER BY id LIMIT 1";
+	" AND replace(CAST(?2 AS TEXT), '\n' || chat_jid || '\n', '') = ?2 ORDER BY id LIMIT 1";
 static const char sql_ob_update[] =
-	"UPDATE outbox SET state = ?3, payload = ?4, updated_at = ?5, attempts = attempts + (?3 = 1), sealed = ?6"
+	"UPDATE outbox SET state = ?3, payload = ?4, updated_at = ?5, attempts = attempts + CASE WHEN CAST(?3 AS BIGINT) = 1 THEN 1 ELSE 0 END, sealed = ?6"
 	" WHERE instance_id = ?1 AND id = ?2";
 static const char sql_ob_requeue[] =
 	"UPDATE outbox SET state = 0, updated_at = ?2 WHERE instance_id = ?1 AND state = 1";
 
 /* Binds a message body at idx and the sealed flag at idx_flag. */
-static int bind_body(wa_store *st, sqlite3_stmt *s, int idx, int idx_flag, const uint8_t *p, size_t n,
+static int bind_body(wa_store *st, wa_stmt *s, int idx, int idx_flag, const uint8_t *p, size_t n,
 	bool null_if_empty)
 {
-	sqlite3_bind_int(s, idx_flag, st->seal_messages ? 1 : 0);
+	wa_stmt_bind_i64(s, idx_flag, st->seal_messages ? 1 : 0);
 	if (st->seal_messages)
 		return wa_store_bind_sealed_max(st, s, idx, p, n, WA_STORE_MAX_PLAINTEXT);
 	if (n || !null_if_empty)
-		sqlite3_bind_blob(s, idx, n ? (const void *)p : "", (int)n, SQLITE_STATIC);
+		wa_stmt_bind_blob(s, idx, n ? (const void *)p : "", n);
 	return 0;
 }
 
-static int column_body(wa_store *st, sqlite3_stmt *s, int col, int col_flag, uint8_t **out, size_t *out_len)
+static int column_body(wa_store *st, wa_stmt *s, int col, int col_flag, uint8_t **out, size_t *out_len)
 {
-	if (sqlite3_column_int(s, col_flag))
+	if (wa_stmt_col_int(s, col_flag))
 		return wa_store_column_sealed(st, s, col, WA_STORE_MAX_PLAINTEXT, out, out_len);
 	return wa_store_column_blob(s, col, WA_STORE_MAX_PLAINTEXT, out, out_len);
 }
@@ -68,27 +68,27 @@ int wa_store_msg_insert(wa_store *st, int64_t instance_id, const wa_store_msg *m
 		return WA_EINVAL;
 	if (m->plaintext_len > WA_STORE_MAX_PLAINTEXT)
 		return WA_ETOOBIG;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_ins, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, m->chat_jid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, m->msg_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 4, m->from_me ? 1 : 0);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, m->chat_jid);
+	wa_stmt_bind_text(s, 3, m->msg_id);
+	wa_stmt_bind_i64(s, 4, m->from_me ? 1 : 0);
 	if (m->sender_jid)
-		sqlite3_bind_text(s, 5, m->sender_jid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 6, m->timestamp);
-	sqlite3_bind_int(s, 7, m->status);
+		wa_stmt_bind_text(s, 5, m->sender_jid);
+	wa_stmt_bind_i64(s, 6, m->timestamp);
+	wa_stmt_bind_i64(s, 7, m->status);
 	rc = bind_body(st, s, 8, 10, m->plaintext, m->plaintext_len, true);
 	if (rc != 0) {
 		wa_store_stmt_done(s);
 		return rc;
 	}
-	sqlite3_bind_int64(s, 9, wa_now_ms());
+	wa_stmt_bind_i64(s, 9, wa_now_ms());
 	rc = wa_store_stmt_exec(s);
 	if (rc == 0 && existed_out)
-		*existed_out = sqlite3_changes(st->db) == 0;
+		*existed_out = wa_store_changes(st) == 0;
 	return rc;
 }
 
@@ -108,33 +108,33 @@ int wa_store_msg_load(wa_store *st, int64_t instance_id, const char *chat_jid, c
 {
 	if (!wa_store_str_ok(chat_jid, WA_STORE_JID_MAX) || !wa_store_str_ok(msg_id, MSG_ID_MAX) || !out)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_get, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, chat_jid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, msg_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 4, from_me ? 1 : 0);
-	int src = sqlite3_step(s);
-	if (src != SQLITE_ROW) {
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, chat_jid);
+	wa_stmt_bind_text(s, 3, msg_id);
+	wa_stmt_bind_i64(s, 4, from_me ? 1 : 0);
+	int src = wa_stmt_step(s);
+	if (src != WA_DB_ROW) {
 		wa_store_stmt_done(s);
-		return src == SQLITE_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+		return src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
 	}
 	wa_store_msg_row *r = calloc(1, sizeof *r);
 	if (!r) {
 		wa_store_stmt_done(s);
 		return WA_ENOMEM;
 	}
-	r->row_id = sqlite3_column_int64(s, 0);
+	r->row_id = wa_stmt_col_i64(s, 0);
 	rc = wa_store_column_strdup(s, 1, WA_STORE_JID_MAX, &r->chat_jid);
 	if (rc == 0)
 		rc = wa_store_column_strdup(s, 2, MSG_ID_MAX, &r->msg_id);
-	r->from_me = sqlite3_column_int(s, 3) != 0;
+	r->from_me = wa_stmt_col_int(s, 3) != 0;
 	if (rc == 0)
 		rc = wa_store_column_strdup(s, 4, WA_STORE_JID_MAX, &r->sender_jid);
-	r->timestamp = sqlite3_column_int64(s, 5);
-	r->status = sqlite3_column_int(s, 6);
+	r->timestamp = wa_stmt_col_i64(s, 5);
+	r->status = wa_stmt_col_int(s, 6);
 	if (rc == 0)
 		rc = column_body(st, s, 7, 8, &r->plaintext, &r->plaintext_len);
 	wa_store_stmt_done(s);
@@ -153,17 +153,17 @@ int wa_store_msg_set_status(wa_store *st, int64_t instance_id, const char *chat_
 {
 	if (!wa_store_str_ok(chat_jid, WA_STORE_JID_MAX) || !wa_store_str_ok(msg_id, MSG_ID_MAX))
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_status, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, chat_jid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, msg_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 4, from_me ? 1 : 0);
-	sqlite3_bind_int(s, 5, status);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, chat_jid);
+	wa_stmt_bind_text(s, 3, msg_id);
+	wa_stmt_bind_i64(s, 4, from_me ? 1 : 0);
+	wa_stmt_bind_i64(s, 5, status);
 	rc = wa_store_stmt_exec(s);
-	if (rc == 0 && sqlite3_changes(st->db) == 0)
+	if (rc == 0 && wa_store_changes(st) == 0)
 		rc = WA_ENOTFOUND;
 	return rc;
 }
@@ -176,21 +176,21 @@ int wa_store_msg_set_plaintext(wa_store *st, int64_t instance_id, const char *ch
 		return WA_EINVAL;
 	if (plaintext_len > WA_STORE_MAX_PLAINTEXT)
 		return WA_ETOOBIG;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_body, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, chat_jid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, msg_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 4, from_me ? 1 : 0);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, chat_jid);
+	wa_stmt_bind_text(s, 3, msg_id);
+	wa_stmt_bind_i64(s, 4, from_me ? 1 : 0);
 	rc = bind_body(st, s, 5, 6, plaintext, plaintext_len, true);
 	if (rc != 0) {
 		wa_store_stmt_done(s);
 		return rc;
 	}
 	rc = wa_store_stmt_exec(s);
-	if (rc == 0 && sqlite3_changes(st->db) == 0)
+	if (rc == 0 && wa_store_changes(st) == 0)
 		rc = WA_ENOTFOUND;
 	return rc;
 }
@@ -203,22 +203,22 @@ int wa_store_outbox_add(wa_store *st, int64_t instance_id, const char *chat_jid,
 		return WA_EINVAL;
 	if (payload_len > WA_STORE_MAX_PLAINTEXT)
 		return WA_ETOOBIG;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_ob_add, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, chat_jid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, msg_id, -1, SQLITE_STATIC);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, chat_jid);
+	wa_stmt_bind_text(s, 3, msg_id);
 	rc = bind_body(st, s, 4, 6, payload, payload_len, false);
 	if (rc != 0) {
 		wa_store_stmt_done(s);
 		return rc;
 	}
-	sqlite3_bind_int64(s, 5, wa_now_ms());
+	wa_stmt_bind_i64(s, 5, wa_now_ms());
 	rc = wa_store_stmt_exec(s);
 	if (rc == 0 && row_id_out)
-		*row_id_out = sqlite3_last_insert_rowid(st->db);
+		*row_id_out = wa_store_last_insert_id(st);
 	return rc;
 }
 
@@ -226,16 +226,16 @@ int wa_store_outbox_set_state(wa_store *st, int64_t instance_id, int64_t row_id,
 {
 	if (state < WA_STORE_OUTBOX_QUEUED || state > WA_STORE_OUTBOX_FAILED)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_ob_state, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_int64(s, 2, row_id);
-	sqlite3_bind_int(s, 3, state);
-	sqlite3_bind_int64(s, 4, wa_now_ms());
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_i64(s, 2, row_id);
+	wa_stmt_bind_i64(s, 3, state);
+	wa_stmt_bind_i64(s, 4, wa_now_ms());
 	rc = wa_store_stmt_exec(s);
-	if (rc == 0 && sqlite3_changes(st->db) == 0)
+	if (rc == 0 && wa_store_changes(st) == 0)
 		rc = WA_ENOTFOUND;
 	return rc;
 }
@@ -266,21 +266,21 @@ int wa_store_outbox_next_skip(wa_store *st, int64_t instance_id, const char *con
 	}
 	if (n_skip)
 		list[len++] = '\n';
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_ob_next, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, list, (int)len, SQLITE_STATIC);
-	int src = sqlite3_step(s);
-	if (src != SQLITE_ROW) {
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text_n(s, 2, list, (int)len);
+	int src = wa_stmt_step(s);
+	if (src != WA_DB_ROW) {
 		wa_store_stmt_done(s);
-		return src == SQLITE_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+		return src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
 	}
 	char *mid = NULL, *chat = NULL;
 	uint8_t *pl = NULL;
 	size_t pl_len = 0;
-	int64_t id = sqlite3_column_int64(s, 0);
+	int64_t id = wa_stmt_col_i64(s, 0);
 	rc = wa_store_column_strdup(s, 1, MSG_ID_MAX, &mid);
 	if (rc == 0)
 		rc = wa_store_column_strdup(s, 2, WA_STORE_JID_MAX, &chat);
@@ -310,35 +310,35 @@ int wa_store_outbox_update(wa_store *st, int64_t instance_id, int64_t row_id, in
 		return WA_EINVAL;
 	if (payload_len > WA_STORE_MAX_PLAINTEXT)
 		return WA_ETOOBIG;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_ob_update, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_int64(s, 2, row_id);
-	sqlite3_bind_int(s, 3, state);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_i64(s, 2, row_id);
+	wa_stmt_bind_i64(s, 3, state);
 	rc = bind_body(st, s, 4, 6, payload, payload_len, false);
 	if (rc != 0) {
 		wa_store_stmt_done(s);
 		return rc;
 	}
-	sqlite3_bind_int64(s, 5, wa_now_ms());
+	wa_stmt_bind_i64(s, 5, wa_now_ms());
 	rc = wa_store_stmt_exec(s);
-	if (rc == 0 && sqlite3_changes(st->db) == 0)
+	if (rc == 0 && wa_store_changes(st) == 0)
 		rc = WA_ENOTFOUND;
 	return rc;
 }
 
 int wa_store_outbox_requeue(wa_store *st, int64_t instance_id, size_t *n_out)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_ob_requeue, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_int64(s, 2, wa_now_ms());
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_i64(s, 2, wa_now_ms());
 	rc = wa_store_stmt_exec(s);
 	if (rc == 0 && n_out)
-		*n_out = (size_t)sqlite3_changes(st->db);
+		*n_out = (size_t)wa_store_changes(st);
 	return rc;
 }

@@ -1,5 +1,6 @@
-/* src/store/migrate.c: brings a database file up to this build's schema.
- * PRAGMA user_version is the number of migrations applied; each migration
+/* src/store/migrate.c: brings a database up to this build's schema.
+ * The schema version (PRAGMA user_version on SQLite, the wa_schema row on
+ * PostgreSQL) is the number of migrations applied; each migration
  * runs in its own transaction together with the user_version bump, so a
  * crash mid-upgrade leaves the file at the previous version, never between. */
 #include <stdio.h>
@@ -9,16 +10,7 @@
 
 static int read_user_version(wa_store *st, int *out)
 {
-	sqlite3_stmt *stmt = NULL;
-	int rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_int(stmt, 0);
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(stmt);
-	return wa_store_map_rc(rc);
+	return st->db->ops->schema_version(st->db, out);
 }
 
 int wa_store_migrate(wa_store *st, char *err, size_t err_len)
@@ -27,7 +19,7 @@ int wa_store_migrate(wa_store *st, char *err, size_t err_len)
 	int rc = read_user_version(st, &have);
 	if (rc != 0) {
 		if (err)
-			snprintf(err, err_len, "cannot read schema version: %s", sqlite3_errmsg(st->db));
+			snprintf(err, err_len, "cannot read schema version: %s", wa_store_errmsg(st));
 		return rc;
 	}
 	if (have < 0 || have > wa_store_n_migrations) {
@@ -54,14 +46,11 @@ int wa_store_migrate(wa_store *st, char *err, size_t err_len)
 			continue;
 		}
 		if (rc == 0)
-			rc = wa_store_map_rc(sqlite3_exec(st->db, m->sql, NULL, NULL, NULL));
-		if (rc == 0) {
-			char sql[64];
-			snprintf(sql, sizeof sql, "PRAGMA user_version=%d", m->version);
-			rc = wa_store_map_rc(sqlite3_exec(st->db, sql, NULL, NULL, NULL));
-		}
+			rc = st->db->ops->exec(st->db, st->pg ? m->sql_pg : m->sql);
+		if (rc == 0)
+			rc = st->db->ops->set_schema_version(st->db, m->version);
 		if (rc != 0 && err)
-			snprintf(err, err_len, "migration %s failed: %s", m->name, sqlite3_errmsg(st->db));
+			snprintf(err, err_len, "migration %s failed: %s", m->name, wa_store_errmsg(st));
 		rc = wa_store_tx_leave(st, rc);
 		if (rc != 0)
 			break;

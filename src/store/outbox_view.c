@@ -2,7 +2,6 @@
  * had acknowledged by the server yet (queued, or sent and awaiting the
  * ack), oldest first, without their payloads. Read-only: the session alone
  * moves rows between states (messages.c). */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,35 +16,35 @@ static const char sql_count[] = "SELECT count(*) FROM outbox WHERE instance_id =
 int wa_store_outbox_pending(wa_store *st, int64_t instance_id, int limit, wa_store_outbox_info_fn fn, void *arg,
 			    int64_t *total_out)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_count, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	int src = sqlite3_step(s);
-	if (src == SQLITE_ROW)
-		*total_out = sqlite3_column_int64(s, 0);
-	rc = src == SQLITE_ROW ? 0 : wa_store_map_rc(src);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	int src = wa_stmt_step(s);
+	if (src == WA_DB_ROW)
+		*total_out = wa_stmt_col_i64(s, 0);
+	rc = src == WA_DB_ROW ? 0 : wa_store_map_rc(src);
 	wa_store_stmt_done(s);
 	if (rc != 0 || (rc = wa_store_stmt(st, sql_list, &s)) != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_int(s, 2, limit);
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_i64(s, 2, limit);
+	while ((src = wa_stmt_step(s)) == WA_DB_ROW) {
 		wa_store_outbox_info r;
 		memset(&r, 0, sizeof r);
-		r.id = sqlite3_column_int64(s, 0);
-		const unsigned char *v = sqlite3_column_text(s, 1);
+		r.id = wa_stmt_col_i64(s, 0);
+		const char *v = wa_stmt_col_text(s, 1);
 		snprintf(r.chat_jid, sizeof r.chat_jid, "%s", v ? (const char *)v : "");
-		v = sqlite3_column_text(s, 2);
+		v = wa_stmt_col_text(s, 2);
 		snprintf(r.msg_id, sizeof r.msg_id, "%s", v ? (const char *)v : "");
-		r.sending = sqlite3_column_int(s, 3) == 1;
-		r.attempts = sqlite3_column_int(s, 4);
-		r.created_ms = sqlite3_column_int64(s, 5);
-		r.updated_ms = sqlite3_column_int64(s, 6);
+		r.sending = wa_stmt_col_int(s, 3) == 1;
+		r.attempts = wa_stmt_col_int(s, 4);
+		r.created_ms = wa_stmt_col_i64(s, 5);
+		r.updated_ms = wa_stmt_col_i64(s, 6);
 		fn(arg, &r);
 	}
-	rc = src == SQLITE_DONE ? 0 : wa_store_map_rc(src);
+	rc = src == WA_DB_DONE ? 0 : wa_store_map_rc(src);
 	wa_store_stmt_done(s);
 	return rc;
 }

@@ -29,16 +29,16 @@ int wa_store_pace_put(wa_store *st, int64_t instance_id, const wa_store_pace_row
 		return WA_EINVAL;
 	if (len > WA_STORE_PACE_PAYLOAD_MAX)
 		return WA_ETOOBIG;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_put, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, r->key_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, r->jid, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 4, r->first ? 1 : 0);
-	sqlite3_bind_int64(s, 5, r->created_ms);
-	sqlite3_bind_int64(s, 6, r->not_before_ms);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, r->key_id);
+	wa_stmt_bind_text(s, 3, r->jid);
+	wa_stmt_bind_i64(s, 4, r->first ? 1 : 0);
+	wa_stmt_bind_i64(s, 5, r->created_ms);
+	wa_stmt_bind_i64(s, 6, r->not_before_ms);
 	rc = wa_store_bind_sealed(st, s, 7, (const uint8_t *)payload, len);
 	if (rc != 0) {
 		wa_store_stmt_done(s);
@@ -46,7 +46,7 @@ int wa_store_pace_put(wa_store *st, int64_t instance_id, const wa_store_pace_row
 	}
 	rc = wa_store_stmt_exec(s);
 	if (rc == 0 && seq_out)
-		*seq_out = sqlite3_last_insert_rowid(st->db);
+		*seq_out = wa_store_last_insert_id(st);
 	return rc;
 }
 
@@ -54,39 +54,39 @@ int wa_store_pace_note(wa_store *st, int64_t instance_id, const char *jid, bool 
 {
 	if (!jid)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_note, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, jid, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, first ? 1 : 0);
-	sqlite3_bind_int64(s, 4, sent_ms);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, jid);
+	wa_stmt_bind_i64(s, 3, first ? 1 : 0);
+	wa_stmt_bind_i64(s, 4, sent_ms);
 	return wa_store_stmt_exec(s);
 }
 
 int wa_store_pace_released(wa_store *st, int64_t seq, int64_t sent_ms)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_released, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, seq);
-	sqlite3_bind_int64(s, 2, sent_ms);
+	wa_stmt_bind_i64(s, 1, seq);
+	wa_stmt_bind_i64(s, 2, sent_ms);
 	return wa_store_stmt_exec(s);
 }
 
 int wa_store_pace_payload(wa_store *st, int64_t seq, char **out, size_t *len_out)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_payload, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, seq);
-	int src = sqlite3_step(s);
-	if (src != SQLITE_ROW) {
+	wa_stmt_bind_i64(s, 1, seq);
+	int src = wa_stmt_step(s);
+	if (src != WA_DB_ROW) {
 		wa_store_stmt_done(s);
-		return src == SQLITE_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+		return src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
 	}
 	uint8_t *p = NULL;
 	size_t n = 0;
@@ -108,10 +108,10 @@ int wa_store_pace_payload(wa_store *st, int64_t seq, char **out, size_t *len_out
 	return 0;
 }
 
-static void copy_text(sqlite3_stmt *s, int col, char *dst, size_t cap)
+static void copy_text(wa_stmt *s, int col, char *dst, size_t cap)
 {
-	const unsigned char *v = sqlite3_column_text(s, col);
-	int n = sqlite3_column_bytes(s, col);
+	const char *v = wa_stmt_col_text(s, col);
+	int n = wa_stmt_col_bytes(s, col);
 	if (!v || n < 0 || (size_t)n >= cap)
 		n = 0;
 	if (n)
@@ -122,16 +122,16 @@ static void copy_text(sqlite3_stmt *s, int col, char *dst, size_t cap)
 int wa_store_pace_load(wa_store *st, int64_t instance_id, int64_t since_ms, wa_store_pace_row **out,
 		       size_t *n_out)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_load, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_int64(s, 2, since_ms);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_i64(s, 2, since_ms);
 	wa_store_pace_row *rows = NULL;
 	size_t n = 0, cap = 0;
 	int src;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((src = wa_stmt_step(s)) == WA_DB_ROW) {
 		if (n == cap) {
 			size_t nc = cap ? cap * 2 : 64;
 			wa_store_pace_row *g = realloc(rows, nc * sizeof *g);
@@ -145,17 +145,17 @@ int wa_store_pace_load(wa_store *st, int64_t instance_id, int64_t since_ms, wa_s
 		}
 		wa_store_pace_row *r = &rows[n++];
 		memset(r, 0, sizeof *r);
-		r->seq = sqlite3_column_int64(s, 0);
+		r->seq = wa_stmt_col_i64(s, 0);
 		copy_text(s, 1, r->key_id, sizeof r->key_id);
 		copy_text(s, 2, r->jid, sizeof r->jid);
-		r->first = sqlite3_column_int(s, 3) != 0;
-		r->state = sqlite3_column_int(s, 4);
-		r->created_ms = sqlite3_column_int64(s, 5);
-		r->not_before_ms = sqlite3_column_int64(s, 6);
-		r->sent_ms = sqlite3_column_int64(s, 7);
+		r->first = wa_stmt_col_int(s, 3) != 0;
+		r->state = wa_stmt_col_int(s, 4);
+		r->created_ms = wa_stmt_col_i64(s, 5);
+		r->not_before_ms = wa_stmt_col_i64(s, 6);
+		r->sent_ms = wa_stmt_col_i64(s, 7);
 	}
 	wa_store_stmt_done(s);
-	if (src != SQLITE_DONE) {
+	if (src != WA_DB_DONE) {
 		free(rows);
 		return wa_store_map_rc(src);
 	}
@@ -166,27 +166,27 @@ int wa_store_pace_load(wa_store *st, int64_t instance_id, int64_t since_ms, wa_s
 
 int wa_store_pace_prune(wa_store *st, int64_t before_ms)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_prune, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, before_ms);
+	wa_stmt_bind_i64(s, 1, before_ms);
 	return wa_store_stmt_exec(s);
 }
 
 static int exists(wa_store *st, const char *sql, int64_t instance_id, const char *jid, bool *yes)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, jid, -1, SQLITE_STATIC);
-	int src = sqlite3_step(s);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, jid);
+	int src = wa_stmt_step(s);
 	wa_store_stmt_done(s);
-	if (src != SQLITE_ROW && src != SQLITE_DONE)
+	if (src != WA_DB_ROW && src != WA_DB_DONE)
 		return wa_store_map_rc(src);
-	*yes = src == SQLITE_ROW;
+	*yes = src == WA_DB_ROW;
 	return 0;
 }
 

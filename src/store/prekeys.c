@@ -3,13 +3,15 @@
  * and the store runs with secure_delete so removed ones are overwritten. */
 #include "store/internal.h"
 
-static const char sql_pk_put[] = "INSERT OR REPLACE INTO prekeys (instance_id, id, record) VALUES (?1, ?2, ?3)";
+static const char sql_pk_put[] = "INSERT INTO prekeys (instance_id, id, record) VALUES (?1, ?2, ?3)"
+				   " ON CONFLICT (instance_id, id) DO UPDATE SET record = excluded.record";
 static const char sql_pk_get[] = "SELECT record FROM prekeys WHERE instance_id = ?1 AND id = ?2";
 static const char sql_pk_has[] = "SELECT 1 FROM prekeys WHERE instance_id = ?1 AND id = ?2";
 static const char sql_pk_del[] = "DELETE FROM prekeys WHERE instance_id = ?1 AND id = ?2";
 static const char sql_pk_count[] = "SELECT count(*) FROM prekeys WHERE instance_id = ?1";
 static const char sql_spk_put[] =
-	"INSERT OR REPLACE INTO signed_prekeys (instance_id, id, record) VALUES (?1, ?2, ?3)";
+	"INSERT INTO signed_prekeys (instance_id, id, record) VALUES (?1, ?2, ?3)"
+	" ON CONFLICT (instance_id, id) DO UPDATE SET record = excluded.record";
 static const char sql_spk_get[] = "SELECT record FROM signed_prekeys WHERE instance_id = ?1 AND id = ?2";
 static const char sql_spk_has[] = "SELECT 1 FROM signed_prekeys WHERE instance_id = ?1 AND id = ?2";
 static const char sql_spk_del[] = "DELETE FROM signed_prekeys WHERE instance_id = ?1 AND id = ?2";
@@ -20,12 +22,12 @@ static int put(wa_store *st, const char *sql, int64_t inst, uint32_t id, const u
 		return WA_EINVAL;
 	if (len > WA_STORE_MAX_RECORD)
 		return WA_ETOOBIG;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, inst);
-	sqlite3_bind_int64(s, 2, id);
+	wa_stmt_bind_i64(s, 1, inst);
+	wa_stmt_bind_i64(s, 2, id);
 	rc = wa_store_bind_sealed(st, s, 3, rec, len);
 	if (rc != 0) {
 		wa_store_stmt_done(s);
@@ -38,34 +40,34 @@ static int get(wa_store *st, const char *sql, int64_t inst, uint32_t id, uint8_t
 {
 	if (!out || !out_len)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, inst);
-	sqlite3_bind_int64(s, 2, id);
+	wa_stmt_bind_i64(s, 1, inst);
+	wa_stmt_bind_i64(s, 2, id);
 	return wa_store_load_one(st, s, true, WA_STORE_MAX_RECORD, out, out_len);
 }
 
 static int has(wa_store *st, const char *sql, int64_t inst, uint32_t id, bool *exists_out)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, inst);
-	sqlite3_bind_int64(s, 2, id);
+	wa_stmt_bind_i64(s, 1, inst);
+	wa_stmt_bind_i64(s, 2, id);
 	return wa_store_exists(s, exists_out);
 }
 
 static int del(wa_store *st, const char *sql, int64_t inst, uint32_t id)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, inst);
-	sqlite3_bind_int64(s, 2, id);
+	wa_stmt_bind_i64(s, 1, inst);
+	wa_stmt_bind_i64(s, 2, id);
 	return wa_store_stmt_exec(s);
 }
 
@@ -91,14 +93,14 @@ int wa_store_prekey_remove(wa_store *st, int64_t instance_id, uint32_t id)
 
 int wa_store_prekey_count(wa_store *st, int64_t instance_id, size_t *n_out)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_pk_count, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	int src = sqlite3_step(s);
-	if (src == SQLITE_ROW)
-		*n_out = (size_t)sqlite3_column_int64(s, 0);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	int src = wa_stmt_step(s);
+	if (src == WA_DB_ROW)
+		*n_out = (size_t)wa_stmt_col_i64(s, 0);
 	else
 		rc = wa_store_map_rc(src);
 	wa_store_stmt_done(s);

@@ -19,24 +19,25 @@ static const char sql_del[] = "DELETE FROM sessions WHERE instance_id = ?1 AND n
 static const char sql_del_all[] = "DELETE FROM sessions WHERE instance_id = ?1 AND name = ?2";
 
 static const char sql_sk_put[] =
-	"INSERT OR REPLACE INTO sender_keys (instance_id, group_id, sender_name, device_id, record)"
-	" VALUES (?1, ?2, ?3, ?4, ?5)";
+	"INSERT INTO sender_keys (instance_id, group_id, sender_name, device_id, record)"
+	" VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (instance_id, group_id, sender_name, device_id)"
+	" DO UPDATE SET record = excluded.record";
 static const char sql_sk_get[] = "SELECT record FROM sender_keys WHERE instance_id = ?1 AND group_id = ?2"
 				 " AND sender_name = ?3 AND device_id = ?4";
 static const char sql_sk_del[] = "DELETE FROM sender_keys WHERE instance_id = ?1 AND group_id = ?2"
 				 " AND sender_name = ?3 AND device_id = ?4";
 
-static int addr_stmt(wa_store *st, const char *sql, int64_t inst, const char *name, int32_t dev, sqlite3_stmt **out)
+static int addr_stmt(wa_store *st, const char *sql, int64_t inst, const char *name, int32_t dev, wa_stmt **out)
 {
 	if (!wa_store_str_ok(name, NAME_MAX_LEN))
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, inst);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, dev);
+	wa_stmt_bind_i64(s, 1, inst);
+	wa_stmt_bind_text(s, 2, name);
+	wa_stmt_bind_i64(s, 3, dev);
 	*out = s;
 	return 0;
 }
@@ -48,7 +49,7 @@ int wa_store_session_save(wa_store *st, int64_t instance_id, const char *name, i
 		return WA_EINVAL;
 	if (record_len > WA_STORE_MAX_RECORD)
 		return WA_ETOOBIG;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = addr_stmt(st, sql_put, instance_id, name, device_id, &s);
 	if (rc != 0)
 		return rc;
@@ -65,7 +66,7 @@ int wa_store_session_load(wa_store *st, int64_t instance_id, const char *name, i
 {
 	if (!out || !out_len)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = addr_stmt(st, sql_get, instance_id, name, device_id, &s);
 	if (rc != 0)
 		return rc;
@@ -75,7 +76,7 @@ int wa_store_session_load(wa_store *st, int64_t instance_id, const char *name, i
 int wa_store_session_exists(wa_store *st, int64_t instance_id, const char *name, int32_t device_id,
 	bool *exists_out)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = addr_stmt(st, sql_has, instance_id, name, device_id, &s);
 	if (rc != 0)
 		return rc;
@@ -86,17 +87,17 @@ int wa_store_session_devices(wa_store *st, int64_t instance_id, const char *name
 {
 	if (!wa_store_str_ok(name, NAME_MAX_LEN))
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_devs, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, WA_STORE_MAX_DEVICES);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, name);
+	wa_stmt_bind_i64(s, 3, WA_STORE_MAX_DEVICES);
 	int32_t *ids = NULL;
 	size_t n = 0, cap = 0;
 	int src;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((src = wa_stmt_step(s)) == WA_DB_ROW) {
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 8;
 			int32_t *na = realloc(ids, ncap * sizeof *na);
@@ -107,9 +108,9 @@ int wa_store_session_devices(wa_store *st, int64_t instance_id, const char *name
 			ids = na;
 			cap = ncap;
 		}
-		ids[n++] = sqlite3_column_int(s, 0);
+		ids[n++] = wa_stmt_col_int(s, 0);
 	}
-	if (rc == 0 && src != SQLITE_DONE)
+	if (rc == 0 && src != WA_DB_DONE)
 		rc = wa_store_map_rc(src);
 	wa_store_stmt_done(s);
 	if (rc != 0) {
@@ -123,7 +124,7 @@ int wa_store_session_devices(wa_store *st, int64_t instance_id, const char *name
 
 int wa_store_session_delete(wa_store *st, int64_t instance_id, const char *name, int32_t device_id)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = addr_stmt(st, sql_del, instance_id, name, device_id, &s);
 	if (rc != 0)
 		return rc;
@@ -134,31 +135,31 @@ int wa_store_session_delete_all(wa_store *st, int64_t instance_id, const char *n
 {
 	if (!wa_store_str_ok(name, NAME_MAX_LEN))
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_del_all, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, name);
 	rc = wa_store_stmt_exec(s);
 	if (rc == 0 && n_deleted_out)
-		*n_deleted_out = (size_t)sqlite3_changes(st->db);
+		*n_deleted_out = (size_t)wa_store_changes(st);
 	return rc;
 }
 
 static int sk_stmt(wa_store *st, const char *sql, int64_t inst, const char *group, const char *sender, int32_t dev,
-	sqlite3_stmt **out)
+	wa_stmt **out)
 {
 	if (!wa_store_str_ok(group, NAME_MAX_LEN) || !wa_store_str_ok(sender, NAME_MAX_LEN))
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, inst);
-	sqlite3_bind_text(s, 2, group, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, sender, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 4, dev);
+	wa_stmt_bind_i64(s, 1, inst);
+	wa_stmt_bind_text(s, 2, group);
+	wa_stmt_bind_text(s, 3, sender);
+	wa_stmt_bind_i64(s, 4, dev);
 	*out = s;
 	return 0;
 }
@@ -170,7 +171,7 @@ int wa_store_sender_key_save(wa_store *st, int64_t instance_id, const char *grou
 		return WA_EINVAL;
 	if (record_len > WA_STORE_MAX_RECORD)
 		return WA_ETOOBIG;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = sk_stmt(st, sql_sk_put, instance_id, group_id, sender_name, device_id, &s);
 	if (rc != 0)
 		return rc;
@@ -187,7 +188,7 @@ int wa_store_sender_key_load(wa_store *st, int64_t instance_id, const char *grou
 {
 	if (!out || !out_len)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = sk_stmt(st, sql_sk_get, instance_id, group_id, sender_name, device_id, &s);
 	if (rc != 0)
 		return rc;
@@ -197,7 +198,7 @@ int wa_store_sender_key_load(wa_store *st, int64_t instance_id, const char *grou
 int wa_store_sender_key_delete(wa_store *st, int64_t instance_id, const char *group_id, const char *sender_name,
 	int32_t device_id)
 {
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = sk_stmt(st, sql_sk_del, instance_id, group_id, sender_name, device_id, &s);
 	if (rc != 0)
 		return rc;

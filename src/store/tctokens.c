@@ -11,7 +11,7 @@ static const char sql_get[] =
 static const char sql_put[] =
 	"INSERT INTO privacy_tokens (instance_id, jid, token, token_t) VALUES (?1, ?2, ?3, ?4)"
 	" ON CONFLICT (instance_id, jid) DO UPDATE SET token = excluded.token, token_t = excluded.token_t"
-	" WHERE excluded.token_t >= token_t";
+	" WHERE excluded.token_t >= privacy_tokens.token_t";
 static const char sql_issued[] =
 	"INSERT INTO privacy_tokens (instance_id, jid, sender_t) VALUES (?1, ?2, ?3)"
 	" ON CONFLICT (instance_id, jid) DO UPDATE SET sender_t = excluded.sender_t";
@@ -22,22 +22,22 @@ int wa_store_tctoken_get(wa_store *st, int64_t instance_id, const char *jid, uin
 	if (!wa_store_str_ok(jid, WA_STORE_JID_MAX) || !token_out || !token_len_out || !token_t_out ||
 	    !sender_t_out)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_get, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, jid, -1, SQLITE_STATIC);
-	int src = sqlite3_step(s);
-	if (src != SQLITE_ROW) {
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, jid);
+	int src = wa_stmt_step(s);
+	if (src != WA_DB_ROW) {
 		wa_store_stmt_done(s);
-		return src == SQLITE_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+		return src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
 	}
 	uint8_t *tok = NULL;
 	size_t n = 0;
-	if (sqlite3_column_type(s, 0) != SQLITE_NULL)
+	if (!wa_stmt_col_null(s, 0))
 		rc = wa_store_column_blob(s, 0, WA_STORE_TCTOKEN_MAX, &tok, &n);
-	int64_t t = sqlite3_column_int64(s, 1), sender_t = sqlite3_column_int64(s, 2);
+	int64_t t = wa_stmt_col_i64(s, 1), sender_t = wa_stmt_col_i64(s, 2);
 	wa_store_stmt_done(s);
 	if (rc != 0)
 		return rc;
@@ -54,14 +54,14 @@ int wa_store_tctoken_put(wa_store *st, int64_t instance_id, const char *jid, con
 	if (!wa_store_str_ok(jid, WA_STORE_JID_MAX) || !token || !len || len > WA_STORE_TCTOKEN_MAX ||
 	    token_t <= 0)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_put, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, jid, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 3, token, (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, token_t);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, jid);
+	wa_stmt_bind_blob(s, 3, token, len);
+	wa_stmt_bind_i64(s, 4, token_t);
 	return wa_store_stmt_exec(s);
 }
 
@@ -69,12 +69,12 @@ int wa_store_tctoken_issued(wa_store *st, int64_t instance_id, const char *jid, 
 {
 	if (!wa_store_str_ok(jid, WA_STORE_JID_MAX) || sender_t <= 0)
 		return WA_EINVAL;
-	sqlite3_stmt *s;
+	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_issued, &s);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_text(s, 2, jid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, sender_t);
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, jid);
+	wa_stmt_bind_i64(s, 3, sender_t);
 	return wa_store_stmt_exec(s);
 }

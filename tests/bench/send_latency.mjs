@@ -12,7 +12,9 @@
 // Also reported: the achieved rate, the HTTP round trip seen by this
 // client, and wamd's CPU time during the run. Each figure for the store on
 // disk and on tmpfs (WAMD_BENCH_STORES), since a shared CI disk's
-// writeback stalls are not wamd's.
+// writeback stalls are not wamd's. WAMD_BENCH_STORES=postgres puts the store
+// in PostgreSQL: run under tests/unit/store_pg.py, which starts a private
+// server and gives the database in WA_TEST_PG_URI (one postgres variant per run).
 // usage: node send_latency.mjs WAMD WASIM [out.json] [N=100] [rate=1000] [seconds=20]
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -21,6 +23,10 @@ import { provision, wamdClient, waitWamd } from './provision.mjs';
 import { sleep, procStats, startWamd, writeJson, quantile, pool, retrying, renice } from './wamd_bench.mjs';
 
 renice();
+// wamd's own latency, not the send pacing's: paced texts wait by design
+// (composing first, per-instance windows), so only the warm-up would reach
+// the wire; WAMD_PACING=on measures the pacing instead
+process.env.WAMD_PACING ??= 'off';
 
 const [wamdExe, wasimExe, outPath, nArg, rateArg, secArg] = process.argv.slice(2);
 if (!wamdExe || !wasimExe) {
@@ -54,8 +60,13 @@ if (store === 'tmpfs') {
 } else {
   data = tmpDir('wamd-latency-bench-');
 }
+let args = extra;
+if (store === 'postgres') {
+  if (!process.env.WA_TEST_PG_URI) throw new Error('store postgres: run under tests/unit/store_pg.py (WA_TEST_PG_URI)');
+  args = [...extra, '--store', process.env.WA_TEST_PG_URI];
+}
 console.log(`== durable send latency: ${N} instances, ${RATE} msg/s for ${SECONDS} s, store on ${store}`);
-const w = startWamd(wamdExe, { data, sim, logLevel: 'warn', extra });
+const w = startWamd(wamdExe, { data, sim, logLevel: 'warn', extra: args });
 await waitWamd(w.socket);
 const prov = await provision({ wasim: `http://127.0.0.1:${sim.port}`, socket: w.socket, count: N,
   prefix: 'sl', phoneBase: PHONE_BASE, parallel: 32 });

@@ -147,6 +147,16 @@ static void test_config(const char *dir)
 	write_file(path, "log_level = debug\n");
 	chmod(path, 0644);
 	CHECK_EQ_INT(wamd_config_check_file(&pc, err, sizeof err), 0);
+	/* a PostgreSQL password in store, either form; a user alone or a SQLite path is no secret */
+	write_file(path, "store = postgresql://app:s3cret@db.example/wamd\n");
+	CHECK_EQ_INT(wamd_config_check_file(&pc, err, sizeof err), -1);
+	CHECK(strstr(err, "store (a PostgreSQL password)") && !strstr(err, "s3cret"));
+	write_file(path, "store = postgres:///wamd?host=/run/pg&password=s3cret\n");
+	CHECK_EQ_INT(wamd_config_check_file(&pc, err, sizeof err), -1);
+	write_file(path, "store = postgresql://app@db.example/wamd\n");
+	CHECK_EQ_INT(wamd_config_check_file(&pc, err, sizeof err), 0);
+	write_file(path, "store = /srv/a:b@c/wamd.db\n");
+	CHECK_EQ_INT(wamd_config_check_file(&pc, err, sizeof err), 0);
 	chmod(path, 0602);
 	CHECK_EQ_INT(wamd_config_check_file(&pc, err, sizeof err), -1);
 	CHECK(strstr(err, "0602") && strstr(err, "writable"));

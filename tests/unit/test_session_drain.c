@@ -24,6 +24,7 @@
 #include "session/drain.h"
 #include "session/internal.h"
 #include "session/msg.h"
+#include "store_backend.h"
 
 /* Timers never fire by themselves; the test fires the one armed last with
  * the drain's idle delay. */
@@ -102,7 +103,7 @@ static wa_node *message(const char *id, enum wa_sig_msg_type ty, const uint8_t *
 
 static int open_client(wa_store **st, wa_session **s)
 {
-	int rc = wa_store_open(db, NULL, st);
+	int rc = wa_store_open(store_backend_path(db), NULL, st);
 	if (rc)
 		return rc;
 	wa_session_config cfg = {.store = *st, .instance_id = iid, .url = "ws://127.0.0.1:1/"};
@@ -125,6 +126,13 @@ static void close_client(wa_store *st, wa_session *s)
  * or a restart would see), or -1 when absent. */
 static int durable_status(const char *id)
 {
+	if (store_backend_pg()) {
+		char sql[256];
+		snprintf(sql, sizeof sql, "SELECT coalesce((SELECT status FROM messages WHERE instance_id = %lld"
+			" AND msg_id = '%s'), -5)", (long long)iid, id);
+		long long v = store_backend_pg_int(db, sql);
+		return v == -5 ? -1 : v == -1 ? -3 : (int)v;
+	}
 	sqlite3 *o = NULL;
 	sqlite3_stmt *q = NULL;
 	int st = -2;
@@ -147,7 +155,7 @@ static void setup(void)
 {
 	wa_store *st = NULL;
 	wa_session *s = NULL;
-	CHECK_EQ_INT(wa_store_open(db, NULL, &st), 0);
+	CHECK_EQ_INT(wa_store_open(store_backend_path(db), NULL, &st), 0);
 	CHECK_EQ_INT(wa_store_instance_create(st, "c", &iid), 0);
 	wa_store_close(st);
 	CHECK_EQ_INT(open_client(&st, &s), 0);
@@ -300,5 +308,6 @@ int main(void)
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	CHECK(system(cmd) == 0);
+	store_backend_cleanup();
 	return check_exit("session_drain");
 }

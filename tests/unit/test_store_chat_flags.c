@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "store_backend.h"
 #include "store/history.h"
 
 static wa_store_chat flags(const char *jid)
@@ -37,7 +38,7 @@ int main(void)
 	char path[300];
 	snprintf(path, sizeof path, "%s/s.db", dir);
 	wa_store *st = NULL;
-	CHECK_EQ_INT(wa_store_open(path, NULL, &st), 0);
+	CHECK_EQ_INT(wa_store_open(store_backend_path(path), NULL, &st), 0);
 	int64_t id = 0;
 	CHECK_EQ_INT(wa_store_instance_create(st, "a", &id), 0);
 	const char *j = "5511@s.whatsapp.net";
@@ -109,5 +110,6 @@ int main(void)
 	snprintf(wal, sizeof wal, "%s-shm", path);
 	unlink(wal);
 	rmdir(dir);
+	store_backend_cleanup();
 	return check_exit("store_chat_flags");
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "store_backend.h"
 #include "store/history.h"
 
 int main(void)
@@ -15,7 +16,7 @@ int main(void)
 	char path[300];
 	snprintf(path, sizeof path, "%s/s.db", dir);
 	wa_store *st = NULL;
-	CHECK_EQ_INT(wa_store_open(path, NULL, &st), 0);
+	CHECK_EQ_INT(wa_store_open(store_backend_path(path), NULL, &st), 0);
 	int64_t id = 0;
 	CHECK_EQ_INT(wa_store_instance_create(st, "a", &id), 0);
 
@@ -100,5 +101,6 @@ int main(void)
 	wa_store_close(st);
 	unlink(path);
 	rmdir(dir);
+	store_backend_cleanup();
 	return check_exit("store_history");
 }
