@@ -99,6 +99,16 @@ int wamd_apply_edit(struct wamd_tenant *t, const char *id, bool from_me, json_t 
 	return 0;
 }
 
+/* Whether JIDs a and b name the same user (device and agent aside). */
+static bool same_user(const char *a, const char *b)
+{
+	if (!a || !b)
+		return false;
+	size_t la = strcspn(a, ":@"), lb = strcspn(b, ":@");
+	const char *sa = strchr(a, '@'), *sb = strchr(b, '@');
+	return la == lb && !strncmp(a, b, la) && sa && sb && !strcmp(sa, sb);
+}
+
 static json_t *update_json(const wa_msg_key *key, const char *id)
 {
 	const char *jid = key->remote_jid ? key->remote_jid : key->remote_lid;
@@ -151,14 +161,23 @@ bool wamd_on_edit_or_revoke(struct wamd_tenant *t, const wa_msg_key *key, int64_
 		return true;
 	}
 	if (!strcmp(type, "REVOKE")) {
+		/* a group admin's revoke of another member's message (edit="8"):
+		 * the target's author is its key's participant, and the message
+		 * is ours when that is us */
+		const char *author = json_string_value(json_object_get(target, "participant"));
+		bool target_mine = from_me;
+		if (author && key->participant && !same_user(author, key->participant))
+			target_mine = same_user(author, t->own_jid) || same_user(author, t->own_lid);
 		int status = 0;
-		json_t *rec = load_record(t, tid, from_me, &status);
+		json_t *rec = load_record(t, tid, target_mine, &status);
 		if (rec) {
 			json_object_set_new(rec, "status", json_string("DELETED"));
 			json_object_set_new(rec, "deletedAt", json_integer(ts));
 			save_record(t, rec, status);
 			json_decref(rec);
 		}
+		/* Baileys' key: the revoke's own (its sender's fromMe and
+		 * participant) with the target's id */
 		json_t *k = json_pack("{s:s, s:b, s:s}", "remoteJid", jid ? jid : "", "fromMe", from_me, "id", tid);
 		if (key->participant)
 			json_object_set_new(k, "participant", json_string(key->participant));
