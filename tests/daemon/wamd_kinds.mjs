@@ -102,7 +102,16 @@ const api = async (method, p, body) => {
   if (json !== null) answers.push({ method, path: p, status: res.status, body: json });
   return { status: res.status, json };
 };
-const dumpOnFail = (cond, msg) => { if (!cond) process.stderr.write(wamdLog.slice(-8000)); check(cond, msg); };
+// on failure: wamd's log (the last 256 KB: a restart's whole drain fits) and
+// the last webhooks received, so an ordering problem can be read afterwards
+const dumpOnFail = (cond, msg) => {
+  if (!cond) {
+    process.stderr.write(wamdLog.slice(-262144));
+    process.stderr.write(`# last webhooks: ${JSON.stringify(hooks.slice(-40).map((h) => [h.event,
+      h.data?.key?.id ?? h.data?.keyId ?? h.data?.id ?? h.data?.[0]?.remoteJid ?? null]))}\n`);
+  }
+  check(cond, msg);
+};
 const waitOpen = async () => {
   for (let i = 0; i < 300; i++) {
     try { if ((await api('GET', '/instance/connectionState/k1')).json?.instance?.state === 'open') return true; } catch { /* starting */ }
