@@ -576,15 +576,8 @@ void wamd_group_done(void *ticket, int err, int code, json_t *result);
 /* (wamd_events_ephemeral.c) A protocolMessage EPHEMERAL_SETTING: the
  * chat's timer kept in the tenant's document ("ephemeral": {chat:
  * {expiration, settingTimestamp}}), CHATS_UPDATE; false when message is
- * not one. wamd_chat_ephemeral: a chat's timer in seconds (0: off). */
+ * not one. */
 bool wamd_on_ephemeral_setting(struct wamd_tenant *t, const wa_msg_key *key, int64_t ts, json_t *message);
-static inline uint32_t wamd_chat_ephemeral(const struct wamd_tenant *t, const char *chat, int64_t *setting_ts)
-{
-	json_t *e = json_object_get(json_object_get(t->doc, "ephemeral"), chat);
-	if (setting_ts)
-		*setting_ts = json_integer_value(json_object_get(e, "settingTimestamp"));
-	return (uint32_t)json_integer_value(json_object_get(e, "expiration"));
-}
 /* (wamd_events_calls.c) A call offer or status change (Baileys' call
  * object, borrowed): the settings rejectCall / msgCall applied to offers,
  * then the CALL event. */

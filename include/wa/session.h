@@ -676,6 +676,11 @@ int wa_group_metadata(wa_session *s, const char *group, wa_group_fn done, void *
  * WA_ENOTFOUND when the group is not cached. */
 int wa_group_cached_members(wa_session *s, const char *group, char (**jids)[WA_STORE_JID_MAX],
 			    size_t *n) WA_MUST_CHECK;
+/* A group's disappearing timer as last cached (seconds, 0: off; kept
+ * current by the server's group notifications). WA_ENOTFOUND when the
+ * group is not cached. Sends to the group carry it (the stanza's
+ * expiration, as Baileys puts it from the metadata). */
+int wa_group_cached_ephemeral(wa_session *s, const char *group, uint32_t *seconds) WA_MUST_CHECK;
 /* Every group we are in. */
 int wa_group_participating(wa_session *s, wa_group_fn done, void *user) WA_MUST_CHECK;
 typedef struct wa_group_change {

@@ -500,6 +500,12 @@ int wa_msg_group_seal(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *r
 	}
 	if (rc == 0)
 		rc = wa_node_set_attr(st, "addressing_mode", g->mode);
+	/* the group's disappearing timer, on the stanza as Baileys sends it */
+	if (rc == 0 && g->ephemeral) {
+		char ex[16];
+		snprintf(ex, sizeof ex, "%u", (unsigned)g->ephemeral);
+		rc = wa_node_set_attr(st, "expiration", ex);
+	}
 	if (rc == 0)
 		rc = wa_node_add_new(st, "enc", &e);
 	if (rc == 0)
