@@ -438,7 +438,9 @@ int wamd_tenant_group(struct wamd_tenant *t, const char *op, const char *group, 
 /* Media (wamd_routes_media.c): a send of a staged file (libwa owns the
  * file once this returns 0), and a download to dest that calls done once
  * (err 0 and the plaintext length, else a WA_E* code). */
-int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media_send *m, char **id_out);
+/* mentions: the caption's (n of them, or NULL) */
+int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media_send *m,
+			   const char *const *mentions, size_t n_mentions, char **id_out);
 /* wamd_media_fetch.c: fetches url into fd (owned by the fetch, closed
  * before cb) under the webhook SSRF rules, at most max bytes. cb runs once,
  * later, with why NULL on success (and the bytes and Content-Type), else

@@ -447,11 +447,12 @@ int wamd_tenant_send_action(struct wamd_tenant *t, enum wamd_action act, const c
 	return WA_EINVAL;
 }
 
-int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media_send *m, char **id_out)
+int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media_send *m,
+			   const char *const *mentions, size_t n_mentions, char **id_out)
 {
 	if (!t->sess)
 		return WA_ESTATE;
-	wa_send_opts o = { 0 };
+	wa_send_opts o = { .mentions = mentions, .n_mentions = n_mentions };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	return wa_session_send_media(t->sess, to, m, &o, id_out);
 }

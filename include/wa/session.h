@@ -592,6 +592,8 @@ typedef struct wa_media_send {
 	size_t waveform_len;
 	bool animated;             /* sticker: an animated WebP */
 	uint32_t page_count;       /* document: pages, 0: unknown */
+	bool view_once;            /* image, video, audio: view once (Baileys' viewOnceMessage
+	                            * wrapper, the media flagged viewOnce); WA_EINVAL otherwise */
 } wa_media_send;
 /* Queues a media message. It is persisted PENDING before this returns; the
  * outbox encrypts and uploads the file in fixed-size chunks (never whole in
@@ -599,6 +601,8 @@ typedef struct wa_media_send {
  * (no media_conn, connection refused, 5xx, 401 after a media_conn refresh)
  * is retried like any transient failure, and a restart resumes it (the
  * same media key gives the same blob, so a second upload is harmless).
+ * opts: id, the chat's disappearing timer, and mentions (the caption's
+ * contextInfo.mentionedJid, as a text's).
  * Errors: WA_EINVAL (bad kind/path/fields), WA_ETOOBIG (over the kind's
  * limit), WA_EIO (file unreadable), as wa_session_send_text otherwise. */
 int wa_session_send_media(wa_session *s, const char *to, const wa_media_send *m,
