@@ -414,6 +414,16 @@ json_t *wamd_tenant_labels(struct wamd_tenant *t);
 int wamd_tenant_profile_picture(struct wamd_tenant *t, const char *jid, void *ticket);
 /* alwaysOnline changed: announced now when connected, and at each login. */
 void wamd_tenant_always_online(struct wamd_tenant *t, bool on);
+/* Disappearing messages (wamd_expiry.c): when a record is to go (seconds,
+ * 0: never; the instance's wamdExpireMessages setting and the timer the
+ * record carries, or sent_timer: the chat's when we sent it), the store's earliest expiry watched from start to stop,
+ * and a record stored with expires_at noted so the timer is not later. */
+int64_t wamd_record_expires_at(struct wamd_tenant *t, json_t *rec, int64_t ts, uint32_t sent_timer);
+/* (wamd_engine.c) the timer what we send to chat now carries (0: none) */
+uint32_t wamd_tenant_chat_timer(const struct wamd_tenant *t, const char *chat);
+void wamd_expiry_note(int64_t expires_at);
+void wamd_expiry_start(struct wamd *d);
+void wamd_expiry_stop(void);
 /* A read receipt for one received message (its key as the event gave it). */
 int wamd_tenant_mark_read_key(struct wamd_tenant *t, const wa_msg_key *key);
 /* Whether the instance's Evolution setting `name` (rejectCall,

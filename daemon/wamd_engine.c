@@ -354,6 +354,11 @@ static uint32_t wamd_chat_ephemeral(const struct wamd_tenant *t, const char *cha
 	return (uint32_t)json_integer_value(json_object_get(e, "expiration"));
 }
 
+uint32_t wamd_tenant_chat_timer(const struct wamd_tenant *t, const char *chat)
+{
+	return wamd_chat_ephemeral(t, chat, NULL);
+}
+
 int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *text,
 			     const struct wamd_send_extra *x, char **id_out)
 {

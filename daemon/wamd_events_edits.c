@@ -45,9 +45,12 @@ static void save_record(struct wamd_tenant *t, json_t *rec, int status)
 		.from_me = json_is_true(json_object_get(k, "fromMe")), .message_type = type ? type : "unknown",
 		.timestamp = json_integer_value(json_object_get(rec, "messageTimestamp")), .status = status,
 		.record = s, .record_len = strlen(s) };
+	r.expires_at = wamd_record_expires_at(t, rec, r.timestamp, 0);
 	int rc = wa_store_msgrec_put(t->d->store, t->id, &r);
 	if (rc != 0)
 		LOGW("instance %s: edited record not stored: %s", t->name, wa_errname(rc));
+	else
+		wamd_expiry_note(r.expires_at);
 out:
 	free(s);
 }
