@@ -564,7 +564,14 @@ static void emit(wa_session *s, const char *group, const wa_in_msg *in, const ch
 		ev.u.message.text = v.text;
 		ev.u.message.message_json = v.json;
 		ev.u.message.offline = in->offline;
+		/* a vote: decrypted with the poll's secret, the member who sent it the voter */
+		char *poll = v.message_type && strcmp(v.message_type, "pollUpdateMessage") == 0
+				     ? wa_msg_poll_attach(s, group, from_me ? wa_session_me_jid(s) : author, pt, len, v.json)
+				     : NULL;
+		if (poll)
+			ev.u.message.message_json = poll;
 		wa_session_emit(s, &ev);
+		free(poll);
 	}
 	wa_msg_view_clear(&v);
 }

@@ -11,6 +11,9 @@
 //   (deleteMessageForEveryone with participant); a Baileys admin deletes
 //   wamd's message and another member's; the stored records become DELETED
 //   and MESSAGES_DELETE carries Baileys' key.
+// - Poll votes in the group: a member's votes on wamd's poll and on another
+//   member's poll decrypt (the member the voter, the poll's sender its
+//   creator) and the tally names the voter.
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -100,7 +103,7 @@ try {
   }
   let r = await api('POST', '/instance/create', {
     instanceName: 'g1', integration: 'WHATSAPP-BAILEYS', qrcode: true,
-    webhook: { url: hookUrl, enabled: true, events: ['MESSAGES_UPSERT', 'MESSAGES_DELETE', 'SEND_MESSAGE',
+    webhook: { url: hookUrl, enabled: true, events: ['MESSAGES_UPSERT', 'MESSAGES_UPDATE', 'MESSAGES_DELETE', 'SEND_MESSAGE',
       'GROUPS_UPSERT', 'GROUP_UPDATE'] },
   });
   dumpOnFail(r.status === 201, `instance created (${r.status})`);
@@ -220,6 +223,37 @@ try {
   del = await hook('messages.delete', (d) => d.id === cm2.key.id, 'MESSAGES_DELETE for a member\'s message');
   dumpOnFail(del && del.data.fromMe === false && del.data.participant === jid(P.b), `MESSAGES_DELETE for an admin's revoke of a member's message (${JSON.stringify(del?.data)})`);
   check((await stored(cm2.key.id))?.status === 'DELETED', 'the member\'s message revoked by a Baileys admin stored as DELETED');
+
+  // ---------------- poll votes in the group ----------------
+  // b votes as WhatsApp encrypts a vote (checked with Baileys' decryptPollVote)
+  const vote = async (poll, creator, choices) => {
+    const voter = jid(P.b);
+    const sign = Buffer.concat([Buffer.from(poll.id), Buffer.from(creator), Buffer.from(voter), Buffer.from('Poll Vote'), Buffer.from([1])]);
+    const key = crypto.createHmac('sha256', crypto.createHmac('sha256', Buffer.alloc(32)).update(poll.secret).digest()).update(sign).digest();
+    const iv = crypto.randomBytes(12);
+    const c = crypto.createCipheriv('aes-256-gcm', key, iv);
+    c.setAAD(Buffer.from(`${poll.id}\u0000${voter}`));
+    const pt = B.proto.Message.PollVoteMessage.encode({ selectedOptions: choices.map((o) => crypto.createHash('sha256').update(o).digest()) }).finish();
+    const encPayload = Buffer.concat([c.update(pt), c.final(), c.getAuthTag()]);
+    const back = B.decryptPollVote({ encPayload, encIv: iv }, { pollCreatorJid: creator, pollMsgId: poll.id, pollEncKey: poll.secret, voterJid: voter });
+    check(back.selectedOptions.length === choices.length, 'the test\'s group vote decrypts with Baileys\' decryptPollVote');
+    await cl.b.sock.relayMessage(G, { pollUpdateMessage: { pollCreationMessageKey: { remoteJid: G, fromMe: creator === jid(W), id: poll.id,
+      participant: creator }, vote: { encPayload, encIv: iv }, senderTimestampMs: Date.now() } }, {});
+  };
+  const tally = (id) => hook('messages.update', (d) => d.keyId === id && d.pollUpdates, `tally of ${id}`);
+  r = await api('POST', '/message/sendPoll/g1', { number: G, name: 'lunch?', selectableCount: 0, values: ['pizza', 'sushi'] });
+  const ourPoll = r.status === 201 && await got('b', r.json.key.id);
+  dumpOnFail(ourPoll, `our group poll reached b (${r.status})`);
+  await vote({ id: r.json.key.id, secret: Buffer.from(ourPoll.message.messageContextInfo.messageSecret) }, jid(W), ['sushi']);
+  let t = await tally(r.json.key.id);
+  dumpOnFail(t && JSON.stringify(t.data.pollUpdates) === JSON.stringify([{ name: 'pizza', voters: [] }, { name: 'sushi', voters: [jid(P.b)] }]),
+    `b's vote on our group poll decrypted, b the voter (${JSON.stringify(t?.data)})`);
+  const cPoll = await cl.c.sock.sendMessage(G, { poll: { name: 'tea?', values: ['yes', 'no'], selectableCount: 1 } });
+  dumpOnFail(await hook('messages.upsert', (d) => d.key.id === cPoll.key.id, 'c poll'), 'c\'s poll at wamd');
+  await vote({ id: cPoll.key.id, secret: Buffer.from(cPoll.message.messageContextInfo.messageSecret) }, jid(P.c), ['no']);
+  t = await tally(cPoll.key.id);
+  dumpOnFail(t && JSON.stringify(t.data.pollUpdates) === JSON.stringify([{ name: 'yes', voters: [] }, { name: 'no', voters: [jid(P.b)] }]),
+    `b's vote on c's group poll decrypted, c the creator (${JSON.stringify(t?.data)})`);
 
   await checkRecordedAnswers(api, answers, check, [
     'POST /message/sendMedia/{instance}',
