@@ -433,6 +433,16 @@ int wamd_tenant_fetch_history(struct wamd_tenant *t, const char *chat, int count
 	bool oldest_from_me, int64_t oldest_ts_ms, char out_id[23]);
 /* alwaysOnline changed: announced now when connected, and at each login. */
 void wamd_tenant_always_online(struct wamd_tenant *t, bool on);
+/* Disappearing messages (wamd_expiry.c): when a record is to go (seconds,
+ * 0: never; the instance's wamdExpireMessages setting and the timer the
+ * record carries, or sent_timer: the chat's when we sent it), the store's earliest expiry watched from start to stop,
+ * and a record stored with expires_at noted so the timer is not later. */
+int64_t wamd_record_expires_at(struct wamd_tenant *t, json_t *rec, int64_t ts, uint32_t sent_timer);
+/* (wamd_engine.c) the timer what we send to chat now carries (0: none) */
+uint32_t wamd_tenant_chat_timer(const struct wamd_tenant *t, const char *chat);
+void wamd_expiry_note(int64_t expires_at);
+void wamd_expiry_start(struct wamd *d);
+void wamd_expiry_stop(void);
 /* A read receipt for one received message (its key as the event gave it). */
 int wamd_tenant_mark_read_key(struct wamd_tenant *t, const wa_msg_key *key);
 /* Whether the instance's Evolution setting `name` (rejectCall,
@@ -463,7 +473,9 @@ int wamd_tenant_group(struct wamd_tenant *t, const char *op, const char *group, 
 /* Media (wamd_routes_media.c): a send of a staged file (libwa owns the
  * file once this returns 0), and a download to dest that calls done once
  * (err 0 and the plaintext length, else a WA_E* code). */
-int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media_send *m, char **id_out);
+/* mentions: the caption's (n of them, or NULL) */
+int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media_send *m,
+			   const char *const *mentions, size_t n_mentions, char **id_out);
 /* wamd_media_fetch.c: fetches url into fd (owned by the fetch, closed
  * before cb) under the webhook SSRF rules, at most max bytes. cb runs once,
  * later, with why NULL on success (and the bytes and Content-Type), else
@@ -600,15 +612,8 @@ void wamd_group_done(void *ticket, int err, int code, json_t *result);
 /* (wamd_events_ephemeral.c) A protocolMessage EPHEMERAL_SETTING: the
  * chat's timer kept in the tenant's document ("ephemeral": {chat:
  * {expiration, settingTimestamp}}), CHATS_UPDATE; false when message is
- * not one. wamd_chat_ephemeral: a chat's timer in seconds (0: off). */
+ * not one. */
 bool wamd_on_ephemeral_setting(struct wamd_tenant *t, const wa_msg_key *key, int64_t ts, json_t *message);
-static inline uint32_t wamd_chat_ephemeral(const struct wamd_tenant *t, const char *chat, int64_t *setting_ts)
-{
-	json_t *e = json_object_get(json_object_get(t->doc, "ephemeral"), chat);
-	if (setting_ts)
-		*setting_ts = json_integer_value(json_object_get(e, "settingTimestamp"));
-	return (uint32_t)json_integer_value(json_object_get(e, "expiration"));
-}
 /* (wamd_events_calls.c) A call offer or status change (Baileys' call
  * object, borrowed): the settings rejectCall / msgCall applied to offers,
  * then the CALL event. */

@@ -337,6 +337,31 @@ int wamd_tenant_send_text(struct wamd_tenant *t, const char *to, const char *tex
 	return wa_session_send_text(t->sess, to, text, &o, id_out);
 }
 
+/* A chat's disappearing timer in seconds (0: off) for what we send: a
+ * group's is its metadata's as libwa caches it (its setting time unknown),
+ * another chat's the one its members set (wamd_on_ephemeral_setting). */
+static uint32_t wamd_chat_ephemeral(const struct wamd_tenant *t, const char *chat, int64_t *setting_ts)
+{
+	if (setting_ts)
+		*setting_ts = 0;
+	if (chat && strstr(chat, "@g.us")) {
+		/* the group's metadata, kept current by its w:gp2 notifications */
+		uint32_t sec = 0;
+		if (!t->sess || wa_group_cached_ephemeral(t->sess, chat, &sec) != 0)
+			return 0;
+		return sec;
+	}
+	json_t *e = json_object_get(json_object_get(t->doc, "ephemeral"), chat);
+	if (setting_ts)
+		*setting_ts = json_integer_value(json_object_get(e, "settingTimestamp"));
+	return (uint32_t)json_integer_value(json_object_get(e, "expiration"));
+}
+
+uint32_t wamd_tenant_chat_timer(const struct wamd_tenant *t, const char *chat)
+{
+	return wamd_chat_ephemeral(t, chat, NULL);
+}
+
 int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *text,
 			     const struct wamd_send_extra *x, char **id_out)
 {
@@ -440,11 +465,12 @@ int wamd_tenant_send_action(struct wamd_tenant *t, enum wamd_action act, const c
 	return WA_EINVAL;
 }
 
-int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media_send *m, char **id_out)
+int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media_send *m,
+			   const char *const *mentions, size_t n_mentions, char **id_out)
 {
 	if (!t->sess)
 		return WA_ESTATE;
-	wa_send_opts o = { 0 };
+	wa_send_opts o = { .mentions = mentions, .n_mentions = n_mentions };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	return wa_session_send_media(t->sess, to, m, &o, id_out);
 }

@@ -45,9 +45,12 @@ static void save_record(struct wamd_tenant *t, json_t *rec, int status)
 		.from_me = json_is_true(json_object_get(k, "fromMe")), .message_type = type ? type : "unknown",
 		.timestamp = json_integer_value(json_object_get(rec, "messageTimestamp")), .status = status,
 		.record = s, .record_len = strlen(s) };
+	r.expires_at = wamd_record_expires_at(t, rec, r.timestamp, 0);
 	int rc = wa_store_msgrec_put(t->d->store, t->id, &r);
 	if (rc != 0)
 		LOGW("instance %s: edited record not stored: %s", t->name, wa_errname(rc));
+	else
+		wamd_expiry_note(r.expires_at);
 out:
 	free(s);
 }
@@ -97,6 +100,16 @@ int wamd_apply_edit(struct wamd_tenant *t, const char *id, bool from_me, json_t 
 	save_record(t, rec, status);
 	json_decref(rec);
 	return 0;
+}
+
+/* Whether JIDs a and b name the same user (device and agent aside). */
+static bool same_user(const char *a, const char *b)
+{
+	if (!a || !b)
+		return false;
+	size_t la = strcspn(a, ":@"), lb = strcspn(b, ":@");
+	const char *sa = strchr(a, '@'), *sb = strchr(b, '@');
+	return la == lb && !strncmp(a, b, la) && sa && sb && !strcmp(sa, sb);
 }
 
 static json_t *update_json(const wa_msg_key *key, const char *id)
@@ -151,14 +164,23 @@ bool wamd_on_edit_or_revoke(struct wamd_tenant *t, const wa_msg_key *key, int64_
 		return true;
 	}
 	if (!strcmp(type, "REVOKE")) {
+		/* a group admin's revoke of another member's message (edit="8"):
+		 * the target's author is its key's participant, and the message
+		 * is ours when that is us */
+		const char *author = json_string_value(json_object_get(target, "participant"));
+		bool target_mine = from_me;
+		if (author && key->participant && !same_user(author, key->participant))
+			target_mine = same_user(author, t->own_jid) || same_user(author, t->own_lid);
 		int status = 0;
-		json_t *rec = load_record(t, tid, from_me, &status);
+		json_t *rec = load_record(t, tid, target_mine, &status);
 		if (rec) {
 			json_object_set_new(rec, "status", json_string("DELETED"));
 			json_object_set_new(rec, "deletedAt", json_integer(ts));
 			save_record(t, rec, status);
 			json_decref(rec);
 		}
+		/* Baileys' key: the revoke's own (its sender's fromMe and
+		 * participant) with the target's id */
 		json_t *k = json_pack("{s:s, s:b, s:s}", "remoteJid", jid ? jid : "", "fromMe", from_me, "id", tid);
 		if (key->participant)
 			json_object_set_new(k, "participant", json_string(key->participant));

@@ -2,7 +2,8 @@
  * protocolMessage EPHEMERAL_SETTING in the chat). It is kept per chat in
  * the tenant's document and reported as CHATS_UPDATE with Baileys'
  * chats.update fields (ephemeralExpiration, ephemeralSettingTimestamp),
- * not as a message. */
+ * not as a message. (A group's timer is its metadata's: libwa's cache,
+ * read by the engine when it sends.) */
 #include <stdlib.h>
 #include <string.h>
 

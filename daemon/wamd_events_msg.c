@@ -56,16 +56,19 @@ static json_t *key_json(const wa_msg_key *key)
 }
 
 static void store_record(struct wamd_tenant *t, json_t *rec, const char *id, const char *jid, const char *lid,
-			 bool from_me, const char *type, int64_t ts, int status)
+			 bool from_me, const char *type, int64_t ts, int status, uint32_t sent_timer)
 {
 	char *s = json_dumps(rec, JSON_COMPACT);
 	if (!s)
 		return;
 	wa_store_mrec r = { .key_id = id, .remote_jid = jid, .remote_lid = lid, .from_me = from_me,
-		.message_type = type, .timestamp = ts, .status = status, .record = s, .record_len = strlen(s) };
+		.message_type = type, .timestamp = ts, .status = status, .record = s, .record_len = strlen(s),
+		.expires_at = wamd_record_expires_at(t, rec, ts, sent_timer) };
 	int rc = wa_store_msgrec_put(t->d->store, t->id, &r);
 	if (rc != 0)
 		LOGW("instance %s: message record not stored: %s", t->name, wa_errname(rc));
+	else
+		wamd_expiry_note(r.expires_at);
 	free(s);
 }
 
@@ -101,7 +104,7 @@ json_t *wamd_message_record(struct wamd_tenant *t, const wa_msg_key *key, const 
 	const char *jid = key->remote_jid ? key->remote_jid : key->remote_lid;
 	if (jid && key->id)
 		store_record(t, rec, key->id, jid, key->remote_lid, key->from_me, mtype, ts,
-			     key->from_me ? WA_MSG_SENT : WA_MSG_DELIVERED);
+			     key->from_me ? WA_MSG_SENT : WA_MSG_DELIVERED, 0);
 	return rec;
 }
 
@@ -168,7 +171,9 @@ json_t *wamd_sent_record_msg(struct wamd_tenant *t, const char *jid, const char 
 	json_object_set_new(rec, "messageTimestamp", json_integer(ts));
 	json_object_set_new(rec, "instanceId", json_string(wamd_instance_uuid(t)));
 	json_object_set_new(rec, "source", json_string(wamd_source_of_id(id)));
-	store_record(t, rec, id, jid, NULL, true, type, ts, WA_MSG_PENDING);
+	/* the timer goes on the message as it is sent (the engine), not in
+	 * this record, which keeps Evolution's shape */
+	store_record(t, rec, id, jid, NULL, true, type, ts, WA_MSG_PENDING, wamd_tenant_chat_timer(t, jid));
 	return rec;
 }
 

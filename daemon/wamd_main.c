@@ -527,6 +527,8 @@ int main(int argc, char **argv)
 		rc = wamd_tenant_load_all(&d);
 		if (rc == 0)
 			rc = wamd_pace_init(&d);
+		if (rc == 0)
+			wamd_expiry_start(&d);
 		if (rc != 0) {
 			LOGE("loading instances failed: %s", wa_errname(rc));
 			d.stop = 1;
@@ -575,6 +577,7 @@ int main(int argc, char **argv)
 	}
 	while (d.waiters)
 		wamd_api_conn_gone(d.waiters);
+	wamd_expiry_stop();
 	wamd_tenants_free(&d);
 	wamd_pace_free(&d);
 	wamd_resolve_shutdown(); /* after the lanes: their lookups are cancelled */

@@ -189,6 +189,11 @@ json_t *wamd_parse_webhook(struct wamd *d, json_t *body, json_t *old, const char
 void wamd_h_webhook_set(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_webhook_find(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 
+/* wamd_mentions.c: body's `mentioned` and (groups) `mentionsEveryOne` as
+ * *n JIDs in *out (to free(); NULL when none); false after answering. */
+bool wamd_mentions_of(struct wamd_conn *c, struct wamd_tenant *t, json_t *body, const char *jid,
+		      char (**out)[WA_STORE_JID_MAX], size_t *n);
+
 /* wamd_waits.c */
 void wamd_api_conn_gone(struct wamd_conn *c);
 json_t *wamd_qr_object(struct wamd_tenant *t);

@@ -131,6 +131,9 @@ struct send_job {
 	char jid[WA_STORE_JID_MAX];
 	enum wa_media_kind kind;
 	char *mimetype, *caption, *file_name; /* mimetype NULL: from the fetch's Content-Type */
+	char (*mentions)[WA_STORE_JID_MAX];    /* the caption's, n_mentions of them */
+	size_t n_mentions;
+	bool view_once;
 	bool ptt;
 	bool voice; /* convert to an OGG/Opus voice note first */
 	char path[1200];
@@ -141,6 +144,7 @@ static void send_job_free(struct send_job *j)
 	free(j->mimetype);
 	free(j->caption);
 	free(j->file_name);
+	free(j->mentions);
 	free(j);
 }
 
@@ -154,7 +158,7 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 	const char *mimetype = j->mimetype ? j->mimetype : def_mime[j->kind];
 	wa_media_send m = {
 		.kind = j->kind, .path = j->path, .mimetype = mimetype, .caption = j->caption,
-		.file_name = j->file_name, .ptt = j->ptt,
+		.file_name = j->file_name, .ptt = j->ptt, .view_once = j->view_once,
 	};
 	if (r) {
 		m.width = r->width;
@@ -167,11 +171,21 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 		m.animated = r->animated;
 		m.page_count = r->pages;
 	}
+	size_t nm = j->n_mentions;
+	const char **mp = nm ? calloc(nm, sizeof *mp) : NULL;
+	if (nm && !mp) {
+		unlink(j->path);
+		wamd_reply_error(c, 500, json_string("out of memory"));
+		return;
+	}
+	for (size_t i = 0; i < nm; i++)
+		mp[i] = j->mentions[i];
 	char *id = NULL;
-	int rc = wamd_tenant_send_media(t, j->jid, &m, &id);
+	int rc = wamd_tenant_send_media(t, j->jid, &m, nm ? mp : NULL, nm, &id);
 	if (rc != 0 || !id) {
 		unlink(j->path); /* not queued: still ours */
 		free(id);
+		free(mp);
 		wamd_reply_error(c, rc == WA_ESTATE ? 500 : 400,
 				 rc == WA_ESTATE ? json_string("Connection Closed") : json_pack("[s]", wa_strerror(rc ? rc : WA_ENOMEM)));
 		return;
@@ -205,9 +219,25 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 		json_object_set_new(mm, "isAnimated", json_boolean(m.animated));
 	if (m.page_count)
 		json_object_set_new(mm, "pageCount", json_integer(m.page_count));
+	if (nm) {
+		/* as Baileys builds it: the caption's mentions in the media's contextInfo */
+		json_t *mj = json_array();
+		for (size_t i = 0; i < nm; i++)
+			json_array_append_new(mj, json_string(mp[i]));
+		json_object_set_new(mm, "contextInfo", json_pack("{s:o}", "mentionedJid", mj));
+	}
+	free(mp);
 	json_t *msg = json_object();
-	json_object_set_new(msg, kind_types[j->kind], mm);
-	json_t *rec = wamd_sent_record_msg(t, j->jid, id, msg, kind_types[j->kind], wamd_now_ms() / 1000);
+	const char *type = kind_types[j->kind];
+	if (j->view_once) {
+		/* Baileys' viewOnceMessage wrapper, reported by its content key */
+		json_object_set_new(mm, "viewOnce", json_true());
+		json_object_set_new(msg, "viewOnceMessage", json_pack("{s:{s:o}}", "message", type, mm));
+		type = "viewOnceMessage";
+	} else {
+		json_object_set_new(msg, type, mm);
+	}
+	json_t *rec = wamd_sent_record_msg(t, j->jid, id, msg, type, wamd_now_ms() / 1000);
 	free(id);
 	wamd_emit(t, "SEND_MESSAGE", json_deep_copy(rec));
 	wamd_reply_json(c, 201, rec);
@@ -326,6 +356,18 @@ static void send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body,
 	j->kind = kind;
 	j->ptt = ptt;
 	j->voice = voice;
+	/* viewOnce (top level, or in v1's options): image, video and audio */
+	j->view_once = json_is_true(json_object_get(body, "viewOnce")) ||
+		       json_is_true(json_object_get(json_object_get(body, "options"), "viewOnce"));
+	if (j->view_once && kind != WA_MEDIA_KIND_IMAGE && kind != WA_MEDIA_KIND_VIDEO && kind != WA_MEDIA_KIND_AUDIO) {
+		send_job_free(j);
+		bad_request(c, "viewOnce is for image, video and audio");
+		return;
+	}
+	if (!wamd_mentions_of(c, t, body, jid, &j->mentions, &j->n_mentions)) {
+		send_job_free(j);
+		return;
+	}
 	uint64_t max = wa_media_kind_max_len(kind), len = 0;
 	if (strncmp(media, "http://", 7) == 0 || strncmp(media, "https://", 8) == 0) {
 		int rc = stage_path(c->d, "send-", j->path, sizeof j->path);

@@ -78,42 +78,19 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	}
 	if (!wamd_send_checked(c, t, body, jid, wamd_h_send_text))
 		return;
-	/* mentioned: numbers (or JIDs) -> contextInfo.mentionedJid; in a group,
-	 * mentionsEveryOne adds every member the group cache knows */
-	json_t *ment = json_object_get(body, "mentioned");
-	size_t nm = json_is_array(ment) ? json_array_size(ment) : 0;
-	char (*every)[WA_STORE_JID_MAX] = NULL;
-	size_t ne = 0;
-	if (json_is_true(json_object_get(body, "mentionsEveryOne")) && strstr(jid, "@g.us")) {
-		int grc = wamd_tenant_group_members(t, jid, &every, &ne);
-		if (grc != 0)
-			LOGW("instance %s: mentionsEveryOne: members of %s unknown (%s)", t->name, jid, wa_errname(grc));
-	}
-	char (*mj)[WA_STORE_JID_MAX] = nm + ne ? calloc(nm + ne, sizeof *mj) : NULL;
-	const char **mp = nm + ne ? calloc(nm + ne, sizeof *mp) : NULL;
-	if (nm + ne && (!mj || !mp)) {
-		free(every);
+	char (*mj)[WA_STORE_JID_MAX] = NULL;
+	size_t nm = 0;
+	if (!wamd_mentions_of(c, t, body, jid, &mj, &nm))
+		return;
+	const char **mp = nm ? calloc(nm, sizeof *mp) : NULL;
+	if (nm && !mp) {
 		free(mj);
-		free(mp);
 		wamd_reply_error(c, 500, json_string("out of memory"));
 		return;
 	}
-	for (size_t i = 0; i < ne; i++) {
-		memcpy(mj[nm + i], every[i], sizeof *mj);
-		mp[nm + i] = mj[nm + i];
-	}
-	free(every);
-	for (size_t i = 0; i < nm; i++) {
-		const char *v = json_string_value(json_array_get(ment, i));
-		if (!v || wamd_normalize_number(v, mj[i], sizeof mj[i]) != 0) {
-			free(mj);
-			free(mp);
-			bad_request(c, "mentioned must be a list of numbers");
-			return;
-		}
+	for (size_t i = 0; i < nm; i++)
 		mp[i] = mj[i];
-	}
-	struct wamd_send_extra x = { .mentions = mp, .n_mentions = nm + ne };
+	struct wamd_send_extra x = { .mentions = mp, .n_mentions = nm };
 	/* linkPreview: wamd fetches nothing; the preview is what the caller
 	 * gives in wamdLinkPreview (Baileys' field names), unless linkPreview
 	 * is false */

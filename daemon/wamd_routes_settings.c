@@ -9,10 +9,12 @@
 
 json_t *wamd_default_settings(json_t *body)
 {
+	/* wamdExpireMessages (additive): remove disappearing messages from the
+	 * store when their timer ends (wamd_expiry.c) */
 	static const char *bools[] = { "rejectCall", "groupsIgnore", "alwaysOnline", "readMessages", "readStatus",
-		"syncFullHistory" };
+		"syncFullHistory", "wamdExpireMessages" };
 	json_t *s = json_object();
-	for (size_t i = 0; i < 6; i++)
+	for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++)
 		json_object_set_new(s, bools[i], json_boolean(json_is_true(json_object_get(body, bools[i]))));
 	const char *mc = jstr(body, "msgCall");
 	json_object_set_new(s, "msgCall", json_string(mc ? mc : ""));

@@ -651,6 +651,8 @@ typedef struct wa_media_send {
 	size_t waveform_len;
 	bool animated;             /* sticker: an animated WebP */
 	uint32_t page_count;       /* document: pages, 0: unknown */
+	bool view_once;            /* image, video, audio: view once (Baileys' viewOnceMessage
+	                            * wrapper, the media flagged viewOnce); WA_EINVAL otherwise */
 } wa_media_send;
 /* Queues a media message. It is persisted PENDING before this returns; the
  * outbox encrypts and uploads the file in fixed-size chunks (never whole in
@@ -658,6 +660,8 @@ typedef struct wa_media_send {
  * (no media_conn, connection refused, 5xx, 401 after a media_conn refresh)
  * is retried like any transient failure, and a restart resumes it (the
  * same media key gives the same blob, so a second upload is harmless).
+ * opts: id, the chat's disappearing timer, and mentions (the caption's
+ * contextInfo.mentionedJid, as a text's).
  * Errors: WA_EINVAL (bad kind/path/fields), WA_ETOOBIG (over the kind's
  * limit), WA_EIO (file unreadable), as wa_session_send_text otherwise. */
 int wa_session_send_media(wa_session *s, const char *to, const wa_media_send *m,
@@ -760,6 +764,11 @@ int wa_group_metadata(wa_session *s, const char *group, wa_group_fn done, void *
  * WA_ENOTFOUND when the group is not cached. */
 int wa_group_cached_members(wa_session *s, const char *group, char (**jids)[WA_STORE_JID_MAX],
 			    size_t *n) WA_MUST_CHECK;
+/* A group's disappearing timer as last cached (seconds, 0: off; kept
+ * current by the server's group notifications). WA_ENOTFOUND when the
+ * group is not cached. Sends to the group carry it (the stanza's
+ * expiration, as Baileys puts it from the metadata). */
+int wa_group_cached_ephemeral(wa_session *s, const char *group, uint32_t *seconds) WA_MUST_CHECK;
 /* Every group we are in. */
 int wa_group_participating(wa_session *s, wa_group_fn done, void *user) WA_MUST_CHECK;
 typedef struct wa_group_change {

@@ -118,10 +118,18 @@ typedef struct wa_store_mrec {
 	int status;               /* enum wa_msg_status */
 	const char *record;       /* JSON */
 	size_t record_len;
+	int64_t expires_at;       /* seconds; 0: never, or keep the stored one */
 } wa_store_mrec;
 
 /* Inserts or replaces (same instance, key id, from_me). */
 int wa_store_msgrec_put(wa_store *st, int64_t instance_id, const wa_store_mrec *r) WA_MUST_CHECK;
+/* Disappearing messages: removes at most `limit` records whose expires_at
+ * is due (<= now_s, any instance), earliest first, with the session
+ * engine's copies of the same messages, in one transaction. *n_out: how
+ * many records went (== limit: more may be due). */
+int wa_store_msgrec_expire(wa_store *st, int64_t now_s, int limit, int *n_out) WA_MUST_CHECK;
+/* The earliest expires_at of any record, 0 when none expires. */
+int wa_store_msgrec_next_expiry(wa_store *st, int64_t *at_out) WA_MUST_CHECK;
 /* Raises the stored status (never lowers it). *record_out (may be NULL):
  * the stored record. WA_ENOTFOUND when unknown. */
 int wa_store_msgrec_status(wa_store *st, int64_t instance_id, const char *key_id, bool from_me,

@@ -486,6 +486,20 @@ int wa_group_cached_members(wa_session *s, const char *group, char (**jids)[WA_S
 	return 0;
 }
 
+int wa_group_cached_ephemeral(wa_session *s, const char *group, uint32_t *seconds)
+{
+	char g[WA_STORE_JID_MAX];
+	if (!s || !seconds || !group || !wa_group_jid_norm(group, g))
+		return WA_EINVAL;
+	*seconds = 0;
+	wa_gmeta *m = NULL;
+	int rc = wa_group_cached(s, g, &m);
+	if (rc == 0)
+		*seconds = m->ephemeral;
+	wa_gmeta_free(m);
+	return rc;
+}
+
 int wa_group_cache_put(wa_session *s, const wa_node *group)
 {
 	wa_gmeta *g = NULL;

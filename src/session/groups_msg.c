@@ -500,6 +500,12 @@ int wa_msg_group_seal(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *r
 	}
 	if (rc == 0)
 		rc = wa_node_set_attr(st, "addressing_mode", g->mode);
+	/* the group's disappearing timer, on the stanza as Baileys sends it */
+	if (rc == 0 && g->ephemeral) {
+		char ex[16];
+		snprintf(ex, sizeof ex, "%u", (unsigned)g->ephemeral);
+		rc = wa_node_set_attr(st, "expiration", ex);
+	}
 	if (rc == 0)
 		rc = wa_node_add_new(st, "enc", &e);
 	if (rc == 0)
@@ -558,7 +564,14 @@ static void emit(wa_session *s, const char *group, const wa_in_msg *in, const ch
 		ev.u.message.text = v.text;
 		ev.u.message.message_json = v.json;
 		ev.u.message.offline = in->offline;
+		/* a vote: decrypted with the poll's secret, the member who sent it the voter */
+		char *poll = v.message_type && strcmp(v.message_type, "pollUpdateMessage") == 0
+				     ? wa_msg_poll_attach(s, group, from_me ? wa_session_me_jid(s) : author, pt, len, v.json)
+				     : NULL;
+		if (poll)
+			ev.u.message.message_json = poll;
 		wa_session_emit(s, &ev);
+		free(poll);
 	}
 	wa_msg_view_clear(&v);
 }

@@ -212,17 +212,44 @@ static bool media_ok(const wa_msg_media *md)
 	       md->waveform_len <= 256;
 }
 
-/* the chat's disappearing timer on a media message (contextInfo, as on a
- * text); NULL when the chat has none */
+/* a media message's contextInfo: the chat's disappearing timer (as on a
+ * text) and the caption's mentions; NULL when neither */
 static Wa__ContextInfo *eph_ctx(const wa_msg_content *c, Wa__ContextInfo *ci)
 {
-	if (!c->expiration)
+	if (!c->expiration && !c->n_mentions)
 		return NULL;
-	ci->has_expiration = 1;
-	ci->expiration = c->expiration;
-	ci->has_ephemeral_setting_timestamp = c->ephemeral_ts > 0;
-	ci->ephemeral_setting_timestamp = c->ephemeral_ts;
+	if (c->expiration) {
+		ci->has_expiration = 1;
+		ci->expiration = c->expiration;
+		ci->has_ephemeral_setting_timestamp = c->ephemeral_ts > 0;
+		ci->ephemeral_setting_timestamp = c->ephemeral_ts;
+	}
+	ci->n_mentioned_jid = c->n_mentions;
+	ci->mentioned_jid = (char **)(uintptr_t)c->mentions;
 	return ci;
+}
+
+static bool mentions_ok(const wa_msg_content *c)
+{
+	if (c->n_mentions && !c->mentions)
+		return false;
+	for (size_t i = 0; i < c->n_mentions; i++)
+		if (!str_ok(c->mentions[i], WA_STORE_JID_MAX))
+			return false;
+	return true;
+}
+
+/* Packs msg, in a viewOnceMessage wrapper when c->media->view_once (as
+ * Baileys wraps it; the media inside is flagged viewOnce as phones do). */
+static int pack_media(const wa_msg_media *md, Wa__Message *msg, uint8_t **out, size_t *out_len)
+{
+	if (!md->view_once)
+		return pack(&msg->base, out, out_len);
+	Wa__Message outer = WA__MESSAGE__INIT;
+	Wa__Message__FutureProofMessage fp = WA__MESSAGE__FUTURE_PROOF_MESSAGE__INIT;
+	fp.message = msg;
+	outer.view_once_message = &fp;
+	return pack(&outer.base, out, out_len);
 }
 
 #define THUMB(x, md)                                                                  \
@@ -235,7 +262,7 @@ static Wa__ContextInfo *eph_ctx(const wa_msg_content *c, Wa__ContextInfo *ci)
 static int build_image(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 {
 	const wa_msg_media *md = c->media;
-	if (!media_ok(md))
+	if (!media_ok(md) || !mentions_ok(c))
 		return WA_EINVAL;
 	Wa__Message msg = WA__MESSAGE__INIT;
 	Wa__Message__ImageMessage x = WA__MESSAGE__IMAGE_MESSAGE__INIT;
@@ -248,14 +275,15 @@ static int build_image(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 	x.has_height = md->height != 0;
 	x.height = md->height;
 	THUMB(x, md);
+	x.has_view_once = x.view_once = md->view_once;
 	msg.image_message = &x;
-	return pack(&msg.base, out, out_len);
+	return pack_media(md, &msg, out, out_len);
 }
 
 static int build_video(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 {
 	const wa_msg_media *md = c->media;
-	if (!media_ok(md))
+	if (!media_ok(md) || !mentions_ok(c))
 		return WA_EINVAL;
 	Wa__Message msg = WA__MESSAGE__INIT;
 	Wa__Message__VideoMessage x = WA__MESSAGE__VIDEO_MESSAGE__INIT;
@@ -271,14 +299,15 @@ static int build_video(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 	x.height = md->height;
 	x.has_gif_playback = 1; /* Evolution sends videos with gifPlayback false */
 	THUMB(x, md);
+	x.has_view_once = x.view_once = md->view_once;
 	msg.video_message = &x;
-	return pack(&msg.base, out, out_len);
+	return pack_media(md, &msg, out, out_len);
 }
 
 static int build_audio(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 {
 	const wa_msg_media *md = c->media;
-	if (!media_ok(md))
+	if (!media_ok(md) || !mentions_ok(c))
 		return WA_EINVAL;
 	Wa__Message msg = WA__MESSAGE__INIT;
 	Wa__Message__AudioMessage x = WA__MESSAGE__AUDIO_MESSAGE__INIT;
@@ -292,14 +321,15 @@ static int build_audio(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 	x.has_waveform = md->waveform && md->waveform_len;
 	x.waveform.data = (uint8_t *)(uintptr_t)md->waveform;
 	x.waveform.len = md->waveform ? md->waveform_len : 0;
+	x.has_view_once = x.view_once = md->view_once;
 	msg.audio_message = &x;
-	return pack(&msg.base, out, out_len);
+	return pack_media(md, &msg, out, out_len);
 }
 
 static int build_document(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 {
 	const wa_msg_media *md = c->media;
-	if (!media_ok(md))
+	if (!media_ok(md) || !mentions_ok(c))
 		return WA_EINVAL;
 	Wa__Message msg = WA__MESSAGE__INIT;
 	Wa__Message__DocumentMessage x = WA__MESSAGE__DOCUMENT_MESSAGE__INIT;
@@ -319,7 +349,7 @@ static int build_document(const wa_msg_content *c, uint8_t **out, size_t *out_le
 static int build_sticker(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 {
 	const wa_msg_media *md = c->media;
-	if (!media_ok(md))
+	if (!media_ok(md) || !mentions_ok(c))
 		return WA_EINVAL;
 	Wa__Message msg = WA__MESSAGE__INIT;
 	Wa__Message__StickerMessage x = WA__MESSAGE__STICKER_MESSAGE__INIT;
@@ -473,7 +503,11 @@ const wa_msg_kind *wa_msg_kind_of(const uint8_t *msg, size_t len)
 	ProtobufCMessage *pb = NULL;
 	if (wa_pb_unpack(&pb, &wa__message__descriptor, msg, len, WA_SIG_MAX_PLAINTEXT) != 0)
 		return wa_msg_kind_of_field(NULL);
-	const wa_msg_kind *k = wa_msg_kind_of_field(wa_msg_content_field((const Wa__Message *)pb));
+	const Wa__Message *m = (const Wa__Message *)pb;
+	/* a view-once media goes as media (Baileys' message type) */
+	if (m->view_once_message && m->view_once_message->message)
+		m = m->view_once_message->message;
+	const wa_msg_kind *k = wa_msg_kind_of_field(wa_msg_content_field(m));
 	protobuf_c_message_free_unpacked(pb, NULL);
 	return k;
 }

@@ -56,6 +56,7 @@ typedef struct wa_msg_media {
 	size_t waveform_len;
 	bool animated;                   /* sticker: isAnimated */
 	uint32_t page_count;             /* document: pageCount, 0: absent */
+	bool view_once;                  /* image, video, audio: sent in a viewOnceMessage */
 } wa_msg_media;
 
 /* What a caller asks to send; each kind's builder reads its own fields. */
@@ -64,7 +65,7 @@ typedef struct wa_msg_content {
 	/* conversation, extendedTextMessage */
 	const char *text;
 	const wa_msg_quote *quote;        /* extendedTextMessage only */
-	const char *const *mentions;      /* extendedTextMessage only */
+	const char *const *mentions;      /* extendedTextMessage, and a media caption's */
 	size_t n_mentions;
 	const uint8_t *secret;            /* messageContextInfo.messageSecret (WA_MSG_SECRET_LEN) or NULL */
 	uint32_t expiration;              /* contextInfo.expiration, the chat's timer (0: none): text, media, location, contacts, polls */
@@ -122,8 +123,9 @@ extern const wa_msg_kind wa_msg_kinds[WA_KIND_OTHER + 1];
 /* The row of a content field name (as content_type gives it); the final
  * row for unknown or NULL. */
 const wa_msg_kind *wa_msg_kind_of_field(const char *field);
-/* The row of a serialized Message (its content type); the final row when
- * it does not parse or has no content. */
+/* The row of a serialized Message (its content type, inside a view-once
+ * wrapper: what the stanza's type follows); the final row when it does
+ * not parse or has no content. */
 const wa_msg_kind *wa_msg_kind_of(const uint8_t *msg, size_t len);
 /* The content type of a Message as Baileys' getContentType: the first
  * present field (in field-number order) that is not

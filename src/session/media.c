@@ -141,6 +141,8 @@ const char *wa_media_upload_chat(const wa_msg_state *m)
 
 static ProtobufCMessage *media_sub(Wa__Message *m, enum wa_media_kind kind)
 {
+	if (m->view_once_message && m->view_once_message->message)
+		m = m->view_once_message->message; /* sent view once */
 	const ProtobufCFieldDescriptor *f =
 		protobuf_c_message_descriptor_get_field_by_name(&wa__message__descriptor, kind_field[kind]);
 	return f ? *(ProtobufCMessage **)((char *)m + f->offset) : NULL;
@@ -205,7 +207,9 @@ int wa_session_send_media(wa_session *s, const char *to, const wa_media_send *ms
 	char **id_out)
 {
 	if (!s || !s->msg || !ms || (unsigned)ms->kind >= WA_MEDIA_KINDS || !ms->path || !*ms->path ||
-	    strlen(ms->path) > 4000 || !ms->mimetype)
+	    strlen(ms->path) > 4000 || !ms->mimetype ||
+	    (ms->view_once && ms->kind != WA_MEDIA_KIND_IMAGE && ms->kind != WA_MEDIA_KIND_VIDEO &&
+		    ms->kind != WA_MEDIA_KIND_AUDIO))
 		return WA_EINVAL;
 	if (!wa_session_me_jid(s))
 		return WA_ESTATE;
@@ -236,10 +240,11 @@ int wa_session_send_media(wa_session *s, const char *to, const wa_media_send *ms
 		.width = ms->width, .height = ms->height, .ptt = ms->ptt,
 		.thumbnail = ms->thumbnail, .thumbnail_len = ms->thumbnail_len,
 		.waveform = ms->waveform, .waveform_len = ms->waveform_len, .animated = ms->animated,
-		.page_count = ms->page_count,
+		.page_count = ms->page_count, .view_once = ms->view_once,
 	};
 	wa_msg_content c = {.media = &md, .expiration = opts ? opts->expiration : 0,
-		.ephemeral_ts = opts ? opts->ephemeral_setting_ts : 0};
+		.ephemeral_ts = opts ? opts->ephemeral_setting_ts : 0,
+		.mentions = opts ? opts->mentions : NULL, .n_mentions = opts ? opts->n_mentions : 0};
 	uint8_t *msg = NULL;
 	size_t len = 0;
 	rc = wa_msg_kind_build(kind_row[ms->kind], &c, &msg, &len);

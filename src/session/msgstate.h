@@ -116,10 +116,11 @@ typedef struct wa_msg_state {
 	size_t calls_next;
 } wa_msg_state;
 void wa_msg_numbers_clear(wa_msg_state *m);
-/* polls.c: a received vote's JSON (chat: the chat as a phone-number JID)
- * with "wamdPollVote": {pollId, voter, pollFromMe, selectedOptions (names)}
+/* polls.c: a received vote's JSON (chat: the chat as a phone-number JID
+ * or the group; voter: who sent the vote, us included) with
+ * "wamdPollVote": {pollId, voter, pollFromMe, selectedOptions (names)}
  * added when it decrypts with its stored poll; NULL otherwise (free()). */
-char *wa_msg_poll_attach(wa_session *s, const char *chat, bool from_me, const uint8_t *pt, size_t pt_len,
+char *wa_msg_poll_attach(wa_session *s, const char *chat, const char *voter_jid, const uint8_t *pt, size_t pt_len,
 	const char *json);
 
 /* ---- small shared helpers ---- */

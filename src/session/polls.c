@@ -65,8 +65,10 @@ static char *poll_vote_json(wa_session *s, const char *chat, const char *voter, 
 	const Wa__Message__PollCreationMessage *poll = poll_of(pm);
 	if (!poll || !pm->message_context_info || !pm->message_context_info->has_message_secret)
 		goto done;
+	/* a group poll's creator is its sender, a 1:1 poll's the chat */
 	char creator[WA_STORE_JID_MAX];
-	if (!wa_msg_user_of(ours ? wa_session_me_jid(s) : chat, creator, NULL))
+	const char *author = ours ? wa_session_me_jid(s) : row->sender_jid ? row->sender_jid : chat;
+	if (!wa_msg_user_of(author, creator, NULL))
 		goto done;
 	uint8_t key[WA_SHA256_LEN];
 	const ProtobufCBinaryData *sec = &pm->message_context_info->message_secret;
@@ -114,11 +116,11 @@ done:
 	return out;
 }
 
-char *wa_msg_poll_attach(wa_session *s, const char *chat, bool from_me, const uint8_t *pt, size_t pt_len,
+char *wa_msg_poll_attach(wa_session *s, const char *chat, const char *voter_jid, const uint8_t *pt, size_t pt_len,
 	const char *json)
 {
 	char voter[WA_STORE_JID_MAX];
-	if (!chat || !wa_msg_user_of(from_me ? wa_session_me_jid(s) : chat, voter, NULL))
+	if (!chat || !voter_jid || !wa_msg_user_of(voter_jid, voter, NULL))
 		return NULL;
 	ProtobufCMessage *pb = NULL;
 	if (wa_pb_unpack(&pb, &wa__message__descriptor, pt, pt_len, WA_SIG_MAX_PLAINTEXT) != 0)

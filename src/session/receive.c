@@ -118,7 +118,8 @@ static void emit_message(wa_session *s, const char *chat, const wa_in_msg *in, b
 	ev.u.message.message_json = v.json;
 	ev.u.message.offline = in->offline;
 	char *poll = v.message_type && strcmp(v.message_type, "pollUpdateMessage") == 0
-			     ? wa_msg_poll_attach(s, ev.u.message.key.remote_jid, from_me, pt, pt_len, v.json)
+			     ? wa_msg_poll_attach(s, ev.u.message.key.remote_jid,
+						  from_me ? wa_session_me_jid(s) : ev.u.message.key.remote_jid, pt, pt_len, v.json)
 			     : NULL;
 	if (poll)
 		ev.u.message.message_json = poll;

@@ -3,6 +3,7 @@
  * records behind the search routes. The store treats their contents as
  * opaque JSON text; sealed columns are encrypted with the master key when
  * there is one, because they hold webhook secrets and message text. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,12 +204,13 @@ int wa_store_wh_count(wa_store *st, int64_t instance_id, int target, int64_t *n_
 /* ---- message records ---- */
 
 static const char sql_msg_put[] =
-	"INSERT INTO wamd_messages (instance_id, key_id, remote_jid, remote_lid, from_me, message_type, ts, status, record) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+	"INSERT INTO wamd_messages (instance_id, key_id, remote_jid, remote_lid, from_me, message_type, ts, status, record, "
+	"expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
 	"ON CONFLICT (instance_id, key_id, from_me) DO UPDATE SET remote_jid = excluded.remote_jid, "
 	"remote_lid = excluded.remote_lid, message_type = excluded.message_type, ts = excluded.ts, "
 	"status = CASE WHEN excluded.status > wamd_messages.status THEN excluded.status ELSE wamd_messages.status END, "
-	"record = excluded.record";
+	"record = excluded.record, "
+	"expires_at = CASE WHEN excluded.expires_at > 0 THEN excluded.expires_at ELSE wamd_messages.expires_at END";
 static const char sql_msg_status[] =
 	"UPDATE wamd_messages SET status = CASE WHEN ?4 > status THEN ?4 ELSE status END"
 	" WHERE instance_id = ?1 AND key_id = ?2 AND from_me = ?3";
@@ -241,6 +243,7 @@ int wa_store_msgrec_put(wa_store *st, int64_t instance_id, const wa_store_mrec *
 	wa_stmt_bind_text(s, 6, r->message_type);
 	wa_stmt_bind_i64(s, 7, r->timestamp);
 	wa_stmt_bind_i64(s, 8, r->status);
+	wa_stmt_bind_i64(s, 10, r->expires_at > 0 ? r->expires_at : 0);
 	rc = wa_store_bind_sealed(st, s, 9, (const uint8_t *)r->record, r->record_len);
 	if (rc != 0) {
 		wa_store_stmt_done(s);
@@ -280,6 +283,112 @@ int wa_store_msgrec_status(wa_store *st, int64_t instance_id, const char *key_id
 		rc = column_text_sealed(st, s, 0, WA_STORE_MSG_RECORD_MAX, record_out, len_out);
 	else
 		rc = src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+	wa_store_stmt_done(s);
+	return rc;
+}
+
+/* ---- disappearing messages ---- */
+
+static const char sql_exp_due[] =
+	"SELECT id, instance_id, key_id, remote_jid, remote_lid, from_me FROM wamd_messages "
+	"WHERE expires_at > 0 AND expires_at <= ?1 ORDER BY expires_at, id LIMIT ?2";
+static const char sql_exp_del[] = "DELETE FROM wamd_messages WHERE id = ?1";
+/* the session engine keys its copy by chat: the phone-number or the LID one */
+static const char sql_exp_msg[] =
+	"DELETE FROM messages WHERE instance_id = ?1 AND msg_id = ?2 AND from_me = ?3 AND chat_jid IN (?4, ?5)";
+static const char sql_exp_next[] = "SELECT min(expires_at) FROM wamd_messages WHERE expires_at > 0";
+
+struct exp_row {
+	int64_t id, instance_id;
+	bool from_me;
+	char key_id[257], jid[WA_STORE_JID_MAX], lid[WA_STORE_JID_MAX];
+};
+
+static void copy_col(wa_stmt *s, int col, char *dst, size_t cap)
+{
+	const char *v = wa_stmt_col_text(s, col);
+	snprintf(dst, cap, "%s", v ? v : "");
+}
+
+static int exp_delete(wa_store *st, const struct exp_row *r)
+{
+	wa_stmt *s;
+	int rc = wa_store_stmt(st, sql_exp_msg, &s);
+	if (rc != 0)
+		return rc;
+	wa_stmt_bind_i64(s, 1, r->instance_id);
+	wa_stmt_bind_text(s, 2, r->key_id);
+	wa_stmt_bind_i64(s, 3, r->from_me ? 1 : 0);
+	wa_stmt_bind_text(s, 4, r->jid);
+	wa_stmt_bind_text(s, 5, r->lid[0] ? r->lid : r->jid);
+	rc = wa_store_stmt_exec(s);
+	if (rc != 0)
+		return rc;
+	rc = wa_store_stmt(st, sql_exp_del, &s);
+	if (rc != 0)
+		return rc;
+	wa_stmt_bind_i64(s, 1, r->id);
+	return wa_store_stmt_exec(s);
+}
+
+int wa_store_msgrec_expire(wa_store *st, int64_t now_s, int limit, int *n_out)
+{
+	*n_out = 0;
+	if (limit <= 0 || limit > 4096)
+		return WA_EINVAL;
+	struct exp_row *rows = calloc((size_t)limit, sizeof *rows);
+	if (!rows)
+		return WA_ENOMEM;
+	/* read the batch first: rows are not deleted under a running SELECT */
+	wa_stmt *s;
+	int n = 0, rc = wa_store_stmt(st, sql_exp_due, &s);
+	if (rc != 0)
+		goto out;
+	wa_stmt_bind_i64(s, 1, now_s);
+	wa_stmt_bind_i64(s, 2, limit);
+	int src = WA_DB_DONE;
+	while (n < limit && (src = wa_stmt_step(s)) == WA_DB_ROW) {
+		struct exp_row *r = &rows[n++];
+		r->id = wa_stmt_col_i64(s, 0);
+		r->instance_id = wa_stmt_col_i64(s, 1);
+		copy_col(s, 2, r->key_id, sizeof r->key_id);
+		copy_col(s, 3, r->jid, sizeof r->jid);
+		copy_col(s, 4, r->lid, sizeof r->lid);
+		r->from_me = wa_stmt_col_int(s, 5) != 0;
+	}
+	if (n < limit && src != WA_DB_DONE)
+		rc = wa_store_map_rc(src);
+	wa_store_stmt_done(s);
+	if (rc != 0 || n == 0)
+		goto out;
+	rc = wa_store_begin(st);
+	if (rc != 0)
+		goto out;
+	for (int i = 0; i < n && rc == 0; i++)
+		rc = exp_delete(st, &rows[i]);
+	if (rc != 0)
+		(void)wa_store_rollback(st);
+	else
+		rc = wa_store_commit(st);
+	if (rc == 0)
+		*n_out = n;
+out:
+	free(rows);
+	return rc;
+}
+
+int wa_store_msgrec_next_expiry(wa_store *st, int64_t *at_out)
+{
+	*at_out = 0;
+	wa_stmt *s;
+	int rc = wa_store_stmt(st, sql_exp_next, &s);
+	if (rc != 0)
+		return rc;
+	int src = wa_stmt_step(s);
+	if (src == WA_DB_ROW)
+		*at_out = wa_stmt_col_i64(s, 0); /* NULL (none) reads as 0 */
+	else
+		rc = wa_store_map_rc(src);
 	wa_store_stmt_done(s);
 	return rc;
 }

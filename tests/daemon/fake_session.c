@@ -458,6 +458,13 @@ int wa_group_cached_members(wa_session *s, const char *group, char (**jids)[WA_S
 	return WA_ENOTFOUND;
 }
 
+int wa_group_cached_ephemeral(wa_session *s, const char *group, uint32_t *seconds)
+{
+	(void)s, (void)group;
+	*seconds = 0;
+	return WA_ENOTFOUND;
+}
+
 int wa_session_send_poll_vote(wa_session *s, const char *to, const char *poll_id, const char *const *options,
 			      size_t n, char **id_out)
 {

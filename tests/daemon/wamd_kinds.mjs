@@ -9,7 +9,9 @@
 //     sendPoll (one choice, several), wamd/sendPollVote on the peer's poll
 //     (Baileys' decryptPollVote reads our choice; our tally counts us),
 //     the chat's disappearing timer on text, location, contact, poll and
-//     document sends,
+//     document sends, and (wamdExpireMessages) the stored records of a
+//     disappearing chat removed when their timer ends, ours and received,
+//     with the session engine's copies,
 //     sendText with mentioned, sendReaction, chat/updateMessage and
 //     chat/deleteMessageForEveryone; Baileys' parsed message has the fields.
 //   sendList / sendButtons: Evolution's 400. A send to a number not on
@@ -18,7 +20,7 @@
 //   Edits and a revoke sent while wamd is down are applied after restart,
 //   in order.
 // argv: [node, script, wamd, wasim]
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
@@ -102,7 +104,16 @@ const api = async (method, p, body) => {
   if (json !== null) answers.push({ method, path: p, status: res.status, body: json });
   return { status: res.status, json };
 };
-const dumpOnFail = (cond, msg) => { if (!cond) process.stderr.write(wamdLog.slice(-8000)); check(cond, msg); };
+// on failure: wamd's log (the last 256 KB: a restart's whole drain fits) and
+// the last webhooks received, so an ordering problem can be read afterwards
+const dumpOnFail = (cond, msg) => {
+  if (!cond) {
+    process.stderr.write(wamdLog.slice(-262144));
+    process.stderr.write(`# last webhooks: ${JSON.stringify(hooks.slice(-40).map((h) => [h.event,
+      h.data?.key?.id ?? h.data?.keyId ?? h.data?.id ?? h.data?.[0]?.remoteJid ?? null]))}\n`);
+  }
+  check(cond, msg);
+};
 const waitOpen = async () => {
   for (let i = 0; i < 300; i++) {
     try { if ((await api('GET', '/instance/connectionState/k1')).json?.instance?.state === 'open') return true; } catch { /* starting */ }
@@ -113,6 +124,12 @@ const waitOpen = async () => {
 const upsertOf = (id, ms = 20000) => waitFor(() => hooks.find((h) => h.event === 'messages.upsert' && h.data.key.id === id), ms, `MESSAGES_UPSERT ${id}`);
 const peerGot = (id, ms = 20000) => waitFor(() => peerMsgs.find((m) => m.key.id === id), ms, `Baileys receives ${id}`);
 const stored = async (id) => (await api('POST', '/chat/findMessages/k1', { where: { key: { id } } })).json?.messages?.records?.[0];
+// what the store holds of a message (wamd's record's expiry, the engine's copy): wamd holds
+// the file exclusively, so these checks wait in dbChecks for the SIGKILL below
+const dbq = (sql) => execFileSync('sqlite3', [`${data}/wamd.db`, sql], { encoding: 'utf8' }).trim();
+const dbChecks = [];
+const expiresAt = (id) => dbq(`SELECT expires_at FROM wamd_messages WHERE key_id = '${id}'`);
+const engineCopies = (id) => Number(dbq(`SELECT count(*) FROM messages WHERE msg_id = '${id}'`));
 
 // Baileys sent `sent`; our webhook for it must carry the same content.
 const sameAsBaileys = async (sent, what) => {
@@ -206,6 +223,11 @@ try {
 
   // disappearing messages: the peer turns the chat's timer on, then off
   // (Baileys' chats.update fields, the protocol message not a MESSAGES_UPSERT)
+  // the instance removes disappearing messages when their timer ends (additive setting)
+  const cur = (await api('GET', '/settings/find/k1')).json;
+  const setExp = await api('POST', '/settings/set/k1', { ...cur, wamdExpireMessages: true });
+  check(setExp.status === 201 && setExp.json?.settings?.settings?.wamdExpireMessages === true &&
+    (await api('GET', '/settings/find/k1')).json?.wamdExpireMessages === true, `settings: wamdExpireMessages on (${JSON.stringify(setExp.json)})`);
   const eph = (exp) => waitFor(() => hooks.find((h) => h.event === 'chats.update' &&
     h.data.some?.((c) => c.remoteJid === PEER_JID && c.ephemeralExpiration === exp)), 15000, `CHATS_UPDATE ephemeral ${exp}`);
   sent = await peer.sock.sendMessage(WAMD_JID, { disappearingMessagesInChat: 86400 });
@@ -222,6 +244,11 @@ try {
   const gci = egot.message?.extendedTextMessage?.contextInfo;
   check(gci?.expiration === 86400 && Number(gci?.ephemeralSettingTimestamp) === ephTs,
     `our text carries contextInfo.expiration and ephemeralSettingTimestamp (${JSON.stringify(egot.message)})`);
+  // stored to go a day after it was sent (the record's timestamp)
+  const ephRec = await stored(ours.json.key.id);
+  const ephId = ours.json.key.id;
+  dbChecks.push(() => check(ephRec && expiresAt(ephId) === String(Number(ephRec.messageTimestamp) + 86400),
+    `our text in the disappearing chat expires a day after it was sent (${expiresAt(ephId)} vs ${ephRec?.messageTimestamp})`));
   // and so do the other kinds: a location, a contact, a poll, a document
   const ephSends = [
     ['sendLocation', { latitude: 1.5, longitude: 2.5, name: 'here', address: 'there' }, 'locationMessage'],
@@ -245,6 +272,35 @@ try {
   dumpOnFail(egot, 'text after the timer was turned off reached Baileys');
   check(egot.message?.conversation === 'this one stays' && !egot.message?.extendedTextMessage,
     `timer off: a plain conversation again (${JSON.stringify(egot.message)})`);
+  const stayId = ours.json.key.id;
+  dbChecks.push(() => check(expiresAt(stayId) === '0', 'timer off: our text never expires'));
+  // a received message goes when the timer it carries ends, counted from
+  // its send, with the engine's copy; one without a timer stays. (Clients
+  // offer a day or more; the peer relays 2 s to see it happen.)
+  const short = { extendedTextMessage: { text: 'gone in 2 s', contextInfo: { expiration: 2 } } };
+  const goneId = await peer.sock.relayMessage(WAMD_JID, short, {});
+  const keptId = await peer.sock.relayMessage(WAMD_JID, { conversation: 'no timer here' }, {});
+  dumpOnFail(await upsertOf(goneId) && await upsertOf(keptId), 'the 2 s message and the plain one arrived');
+  const goneRec = await stored(goneId);
+  check(goneRec, 'received with a 2 s timer: stored (findMessages)');
+  let goneAt = null;
+  for (let i = 0; i < 150 && !goneAt; i++) {
+    if (!(await stored(goneId))) goneAt = Date.now();
+    else await sleep(100);
+  }
+  check(goneAt && goneAt - Number(goneRec?.messageTimestamp) * 1000 < 5000,
+    `the 2 s message left findMessages on time (${goneAt ? goneAt - Number(goneRec?.messageTimestamp) * 1000 : 'never'} ms after its send second)`);
+  check(await stored(keptId), 'the message without a timer stays (findMessages)');
+  dbChecks.push(() => {
+    check(engineCopies(goneId) === 0 && dbq(`SELECT count(*) FROM wamd_messages WHERE key_id = '${goneId}'`) === '0',
+      'the expired message is gone from the store, the engine\'s copy too');
+    check(engineCopies(keptId) === 1 && expiresAt(keptId) === '0', 'the message without a timer: no expiry, the engine\'s copy kept');
+  });
+  // with the setting off a timer is kept as Evolution does: nothing expires
+  check((await api('POST', '/settings/set/k1', { ...cur, wamdExpireMessages: false })).status === 201, 'settings: wamdExpireMessages off');
+  const offId = await peer.sock.relayMessage(WAMD_JID, short, {});
+  dumpOnFail(await upsertOf(offId), 'a 2 s message with the setting off arrived');
+  dbChecks.push(() => check(expiresAt(offId) === '0', 'setting off: the 2 s message is stored without an expiry'));
 
   // polls: one choice (V3) and several
   sent = await peer.sock.sendMessage(WAMD_JID, { poll: { name: 'Best day?', values: ['Mon', 'Tue', 'Wed'], selectableCount: 1 } });
@@ -480,6 +536,7 @@ try {
   dumpOnFail(await upsertOf(a.key.id) && await upsertOf(bmsg.key.id), 'messages to change offline arrived');
   wamd.kill('SIGKILL');
   await new Promise((res) => wamd.on('exit', res));
+  for (const f of dbChecks) f();
   await peer.sock.sendMessage(WAMD_JID, { text: 'v2', edit: a.key });
   await peer.sock.sendMessage(WAMD_JID, { delete: bmsg.key });
   await peer.sock.sendMessage(WAMD_JID, { text: 'v3', edit: a.key });

@@ -380,11 +380,54 @@ static void test_build_media(void)
 	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_VIDEO, &none, &b, &len), WA_EINVAL);
 }
 
+/* view once: Baileys' viewOnceMessage around the media (flagged viewOnce),
+ * still a media stanza; a caption's mentions in the media's contextInfo */
+static void test_view_once_mentions(void)
+{
+	uint8_t key[32];
+	memset(key, 1, sizeof key);
+	wa_msg_media md = {.mimetype = "image/jpeg", .caption = "once", .media_key = key, .view_once = true};
+	const char *const who[] = {"15550001111@s.whatsapp.net", "15550002222@s.whatsapp.net"};
+	wa_msg_content c = {.media = &md, .mentions = who, .n_mentions = 2};
+	uint8_t *b = NULL;
+	size_t len = 0;
+	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_IMAGE, &c, &b, &len), 0);
+	CHECK_EQ_STR(wa_msg_stanza_type(b, len), "media");
+	CHECK(wa_msg_kind_of(b, len) == &wa_msg_kinds[WA_KIND_IMAGE]);
+	Wa__Message *m = wa__message__unpack(NULL, len, b);
+	CHECK(m && !m->image_message && m->view_once_message && m->view_once_message->message &&
+	      m->view_once_message->message->image_message);
+	if (m && m->view_once_message && m->view_once_message->message && m->view_once_message->message->image_message) {
+		Wa__Message__ImageMessage *x = m->view_once_message->message->image_message;
+		CHECK(x->has_view_once && x->view_once);
+		CHECK_EQ_STR(x->caption, "once");
+		CHECK(x->context_info && x->context_info->n_mentioned_jid == 2 &&
+		      !strcmp(x->context_info->mentioned_jid[1], who[1]) && !x->context_info->has_expiration);
+	}
+	wa__message__free_unpacked(m, NULL);
+	free(b);
+	/* without: the bare media, no viewOnce, no contextInfo */
+	md.view_once = false;
+	c.n_mentions = 0;
+	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_VIDEO, &c, &b, &len), 0);
+	m = wa__message__unpack(NULL, len, b);
+	CHECK(m && m->video_message && !m->view_once_message && !m->video_message->has_view_once &&
+	      !m->video_message->context_info);
+	wa__message__free_unpacked(m, NULL);
+	free(b);
+	/* a bad mention is refused */
+	const char *const bad[] = {NULL};
+	c.mentions = bad;
+	c.n_mentions = 1;
+	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_IMAGE, &c, &b, &len), WA_EINVAL);
+}
+
 int main(void)
 {
 	test_rows();
 	test_build();
 	test_build_media();
+	test_view_once_mentions();
 	test_receive();
 	test_edits();
 	test_location_contacts();
