@@ -150,6 +150,7 @@ static void msg_free(wa_session *s)
 	wa_msg_pending_drop(m);
 	if (s->sig)
 		wa_sig_set_identity_callback(s->sig, NULL, NULL);
+	free(m->calls);
 	free(m);
 	s->msg = NULL;
 }

@@ -69,6 +69,11 @@ typedef struct wa_msg_job {
 	char why[64]; /* reason for an ERROR status when the job fails */
 } wa_msg_job;
 
+struct wa_msg_call_offer {
+	char id[WA_MSG_CALL_ID_MAX + 1];
+	bool video, group;
+};
+
 typedef struct wa_msg_state {
 	struct wa_msg_devcache *dc;      /* recipients.c */
 	size_t n_dc;
@@ -110,11 +115,10 @@ typedef struct wa_msg_state {
 	struct wa_tc_recovery *tc_recovering;
 	size_t n_tc_recovering;
 	struct wa_media_state *media;    /* media.c: media_conn, the upload, downloads */
-	/* the last call offers seen (calls.c), so later statuses carry their flags */
-	struct {
-		char id[WA_MSG_CALL_ID_MAX + 1];
-		bool video, group;
-	} calls[WA_MSG_CALL_OFFERS];
+	/* the last call offers seen (calls.c), so later statuses carry their
+	 * flags: WA_MSG_CALL_OFFERS slots allocated at the first offer, so a
+	 * session that never gets a call does not carry them (1 KiB) */
+	struct wa_msg_call_offer *calls;
 	size_t calls_next;
 } wa_msg_state;
 void wa_msg_numbers_clear(wa_msg_state *m);
