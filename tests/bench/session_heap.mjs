@@ -70,8 +70,8 @@ process.kill(wamdPid, 'SIGKILL');
 await htDone;
 const file = fs.readdirSync(tmp).find((f) => f.startsWith('wamd.heaptrack'));
 const txt = execFileSync('heaptrack_print', ['-f', path.join(tmp, file), '--print-leaks', '1', '--print-peaks', '0',
-  '--print-allocators', '0', '--print-temporary', '0', '--print-histogram', '0', '--print-massif', '0',
-  '--print-flamegraph', '0', '--merge-backtraces', '0', '-n', '100000', '-s', '0'],
+  '--print-allocators', '0', '--print-temporary', '0',
+  '--merge-backtraces', '0', '-n', '100000', '-s', '0'],
 { maxBuffer: 1 << 28, encoding: 'utf8' });
 
 // "MEMORY LEAKS" section, one blank-line separated entry per backtrace:
@@ -118,3 +118,4 @@ if (outPath) {
   fs.writeFileSync(outPath, JSON.stringify({ n: N, idle_s: idleS, live_per_session_b: total / N, sites: rows }, null, 1) + '\n');
   fs.writeFileSync(outPath.replace(/\.json$/, '') + '.leaks.txt', sec);
 }
+process.exit(0); // wasim's stdout pipe would keep the loop alive
