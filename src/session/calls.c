@@ -30,7 +30,7 @@ static const char *call_status(const wa_node *c)
 /* The remembered offer of id, or NULL. */
 static int offer_find(wa_msg_state *m, const char *id)
 {
-	for (int i = 0; i < WA_MSG_CALL_OFFERS; i++)
+	for (int i = 0; m->calls && i < WA_MSG_CALL_OFFERS; i++)
 		if (m->calls[i].id[0] && !strcmp(m->calls[i].id, id))
 			return i;
 	return -1;
@@ -63,7 +63,9 @@ int wa_msg_handle_call(wa_session *s, const wa_node *n)
 			ev.u.call.is_video = wa_node_child(c, "video") != NULL;
 			ev.u.call.is_group = (type && !strcmp(type, "group")) || ev.u.call.group_jid;
 			ev.u.call.known = true;
-			if (k < 0 && strlen(id) <= WA_MSG_CALL_ID_MAX) {
+			if (!m->calls)
+				m->calls = calloc(WA_MSG_CALL_OFFERS, sizeof *m->calls); /* NULL: not remembered */
+			if (k < 0 && m->calls && strlen(id) <= WA_MSG_CALL_ID_MAX) {
 				k = (int)m->calls_next;
 				m->calls_next = (m->calls_next + 1) % WA_MSG_CALL_OFFERS;
 				snprintf(m->calls[k].id, sizeof(m->calls[k].id), "%s", id);

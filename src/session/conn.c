@@ -154,6 +154,8 @@ static void teardown_conn(wa_session *s)
 	wa_iq_fail_all(s, WA_ECLOSED);
 	s->tx_frames = 0;
 	s->wire_head = s->wire_n = 0;
+	free(s->wire);
+	s->wire = NULL;
 	for (const wa_session_ext *const *e = wa_session_exts; *e; e++)
 		if ((*e)->on_close)
 			(*e)->on_close(s);
@@ -291,6 +293,12 @@ static void wire_mark(wa_session *s, const char *id)
 	size_t len = strlen(id);
 	if (len >= WA_SESSION_ID_MAX)
 		return;
+	if (!s->wire) {
+		s->wire = malloc(WA_SESSION_WIRE_MARKS * sizeof *s->wire);
+		if (!s->wire)
+			return;
+		s->wire_head = s->wire_n = 0;
+	}
 	if (s->wire_n == WA_SESSION_WIRE_MARKS) {
 		s->wire_head = (s->wire_head + 1) % WA_SESSION_WIRE_MARKS;
 		s->wire_n--;
@@ -502,17 +510,22 @@ static void tr_on_close(void *user, int err)
 static void tr_on_written(void *user, uint64_t n)
 {
 	wa_session *s = user;
-	while (s->wire_n && s->wire[s->wire_head].frame <= n) {
-		struct wa_wire_mark *m = &s->wire[s->wire_head];
+	while (s->wire && s->wire_n && s->wire[s->wire_head].frame <= n) {
+		/* a copy: the handler may send (a new mark) or close (ring freed) */
+		struct wa_wire_mark m = s->wire[s->wire_head];
 		s->wire_head = (s->wire_head + 1) % WA_SESSION_WIRE_MARKS;
 		s->wire_n--;
-		if (m->frame != n)
+		if (m.frame != n)
 			continue; /* written earlier without a report: stale */
 		wa_event ev = {.type = WA_EV_MESSAGE_WIRE};
-		ev.u.message_status.key.id = m->id;
+		ev.u.message_status.key.id = m.id;
 		ev.u.message_status.key.from_me = true;
 		ev.u.message_status.status = WA_MSG_PENDING;
 		wa_session_emit(s, &ev);
+	}
+	if (s->wire && s->wire_n == 0) {
+		free(s->wire);
+		s->wire = NULL;
 	}
 }
 
@@ -686,6 +699,7 @@ void wa_session_free(wa_session *s)
 	}
 	wa_pair_reset(s);
 	wa_sig_free(s->sig);
+	free(s->wire);
 	if (s->creds)
 		sodium_free(s->creds);
 	free(s->url);

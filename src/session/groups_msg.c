@@ -663,7 +663,7 @@ int wa_msg_group_message(wa_session *s, const wa_node *n)
 	else
 		wa_store_rollback(s->store);
 	if (rc != 0)
-		s->msg->n_pending = 0;
+		wa_msg_pending_drop(s->msg);
 	wa_msg_flush_identity(s);
 	if (rc == WA_EDB || rc == WA_EDB_BUSY) {
 		free(pt);

@@ -183,12 +183,14 @@ struct wa_session {
 	wa_session *gate_next, *gate_prev;
 
 	/* wire marks: frames handed to the driver on this connection, and the
-	 * <message> ids among them waiting for the driver's on_written */
+	 * <message> ids among them waiting for the driver's on_written: a ring
+	 * of WA_SESSION_WIRE_MARKS allocated while marks wait (3.5 KiB an idle
+	 * session does not keep) */
 	uint64_t tx_frames;
 	struct wa_wire_mark {
 		uint64_t frame;         /* 1-based frame number on this connection */
 		char id[WA_SESSION_ID_MAX];
-	} wire[WA_SESSION_WIRE_MARKS];
+	} *wire;
 	unsigned wire_head, wire_n;
 
 	/* messaging half (S2) keeps its state here */

@@ -22,15 +22,23 @@ static void on_identity_changed(const char *name, int32_t device, void *user)
 	(void)device;
 	if (!m || m->n_pending >= WA_MSG_MAX_PENDING_EVENTS)
 		return;
-	char *dst = m->pending_ident[m->n_pending];
+	char dst[WA_STORE_JID_MAX + 8];
 	size_t nl = strlen(name);
 	if (nl > 2 && strcmp(name + nl - 2, "_1") == 0)
-		snprintf(dst, WA_STORE_JID_MAX + 8, "%.*s@lid", (int)(nl - 2), name);
+		snprintf(dst, sizeof dst, "%.*s@lid", (int)(nl - 2), name);
 	else if (!strchr(name, '_'))
-		snprintf(dst, WA_STORE_JID_MAX + 8, "%s@s.whatsapp.net", name);
+		snprintf(dst, sizeof dst, "%s@s.whatsapp.net", name);
 	else
 		return;
-	m->n_pending++;
+	if ((m->pending_ident[m->n_pending] = strdup(dst)) != NULL)
+		m->n_pending++;
+}
+
+void wa_msg_pending_drop(wa_msg_state *m)
+{
+	for (size_t i = 0; i < m->n_pending; i++)
+		free(m->pending_ident[i]);
+	m->n_pending = 0;
 }
 
 /* Emits identity changes queued during a crypto step (the callback must not
@@ -44,7 +52,7 @@ void wa_msg_flush_identity(wa_session *s)
 		wa_session_emit(s, &ev);
 	}
 	if (m)
-		m->n_pending = 0;
+		wa_msg_pending_drop(m);
 }
 
 /* ---------------- lifecycle ---------------- */
@@ -138,8 +146,11 @@ static void msg_free(wa_session *s)
 	wa_msg_devcache_clear(m);
 	wa_msg_retries_clear(m);
 	wa_msg_numbers_clear(m);
+	wa_msg_recent_clear(m);
+	wa_msg_pending_drop(m);
 	if (s->sig)
 		wa_sig_set_identity_callback(s->sig, NULL, NULL);
+	free(m->calls);
 	free(m);
 	s->msg = NULL;
 }

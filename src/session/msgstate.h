@@ -69,6 +69,11 @@ typedef struct wa_msg_job {
 	char why[64]; /* reason for an ERROR status when the job fails */
 } wa_msg_job;
 
+struct wa_msg_call_offer {
+	char id[WA_MSG_CALL_ID_MAX + 1];
+	bool video, group;
+};
+
 typedef struct wa_msg_state {
 	struct wa_msg_devcache *dc;      /* recipients.c */
 	size_t n_dc;
@@ -90,12 +95,14 @@ typedef struct wa_msg_state {
 	bool hold;
 	struct wa_msg_chat_hold *holds;
 	size_t n_holds;
-	char pending_ident[WA_MSG_MAX_PENDING_EVENTS][WA_STORE_JID_MAX + 8];
+	/* identity changes seen during a crypto step (user JIDs, malloc'd);
+	 * wa_msg_pending_drop forgets them (the step rolled back) */
+	char *pending_ident[WA_MSG_MAX_PENDING_EVENTS];
 	size_t n_pending;
-	struct {
-		char id[WA_MSG_ID_MAX + 1];
-		char chat[WA_STORE_JID_MAX];
-	} recent[WA_MSG_RECENT_IDS];
+	/* our recent message ids -> chat: a ring of "id\0chat" strings, the
+	 * array allocated on the first send (an idle session keeps none: fixed
+	 * slots of both maxima were 131 KiB per session) */
+	char **recent;
 	size_t recent_next;
 	/* offline batches (offline.c) */
 	bool off_active;                 /* preview seen, <ib><offline> not yet */
@@ -108,11 +115,10 @@ typedef struct wa_msg_state {
 	struct wa_tc_recovery *tc_recovering;
 	size_t n_tc_recovering;
 	struct wa_media_state *media;    /* media.c: media_conn, the upload, downloads */
-	/* the last call offers seen (calls.c), so later statuses carry their flags */
-	struct {
-		char id[WA_MSG_CALL_ID_MAX + 1];
-		bool video, group;
-	} calls[WA_MSG_CALL_OFFERS];
+	/* the last call offers seen (calls.c), so later statuses carry their
+	 * flags: WA_MSG_CALL_OFFERS slots allocated at the first offer, so a
+	 * session that never gets a call does not carry them (1 KiB) */
+	struct wa_msg_call_offer *calls;
 	size_t calls_next;
 } wa_msg_state;
 void wa_msg_numbers_clear(wa_msg_state *m);
@@ -230,6 +236,9 @@ bool wa_msg_set_status(wa_session *s, const char *chat, const char *id, enum wa_
 /* Finds the chat under which our message id is stored; out gets it. */
 bool wa_msg_find_own(wa_session *s, const char *id, const char *hint_user, char out[WA_STORE_JID_MAX]);
 void wa_msg_recent_add(wa_msg_state *m, const char *id, const char *chat);
+void wa_msg_recent_clear(wa_msg_state *m);
+/* messaging.c: forgets queued identity-change events (rolled back) */
+void wa_msg_pending_drop(wa_msg_state *m);
 
 /* ---- outbox.c: the outbox and its pump ---- */
 /* Sends recorded stanzas and starts the next preparation, in outbox order

@@ -297,7 +297,7 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 			wa_store_rollback(s->store);
 	}
 	if (rc != 0)
-		s->msg->n_pending = 0; /* rolled back: the change will be reported on redelivery */
+		wa_msg_pending_drop(s->msg); /* rolled back: the change will be reported on redelivery */
 	wa_msg_flush_identity(s);
 	/* WA_ESIG_DUPLICATE here means an old counter for an id we never
 	 * stored: not a redelivery (that was answered above) but a ciphertext

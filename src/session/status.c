@@ -10,16 +10,35 @@
 
 void wa_msg_recent_add(wa_msg_state *m, const char *id, const char *chat)
 {
+	if (!m->recent && !(m->recent = calloc(WA_MSG_RECENT_IDS, sizeof *m->recent)))
+		return; /* out of memory: lookups fall back to the store */
+	size_t il = strnlen(id, WA_MSG_ID_MAX), cl = strnlen(chat, WA_STORE_JID_MAX - 1);
+	char *e = malloc(il + cl + 2);
+	if (!e)
+		return;
+	memcpy(e, id, il);
+	e[il] = '\0';
+	memcpy(e + il + 1, chat, cl);
+	e[il + 1 + cl] = '\0';
 	size_t i = m->recent_next++ % WA_MSG_RECENT_IDS;
-	snprintf(m->recent[i].id, sizeof m->recent[i].id, "%s", id);
-	snprintf(m->recent[i].chat, sizeof m->recent[i].chat, "%s", chat);
+	free(m->recent[i]);
+	m->recent[i] = e;
+}
+
+void wa_msg_recent_clear(wa_msg_state *m)
+{
+	for (size_t i = 0; m->recent && i < WA_MSG_RECENT_IDS; i++)
+		free(m->recent[i]);
+	free(m->recent);
+	m->recent = NULL;
+	m->recent_next = 0;
 }
 
 static const char *recent_chat(const wa_msg_state *m, const char *id)
 {
-	for (size_t i = 0; i < WA_MSG_RECENT_IDS; i++)
-		if (m->recent[i].id[0] && strcmp(m->recent[i].id, id) == 0)
-			return m->recent[i].chat;
+	for (size_t i = 0; m->recent && i < WA_MSG_RECENT_IDS; i++)
+		if (m->recent[i] && strcmp(m->recent[i], id) == 0)
+			return m->recent[i] + strlen(m->recent[i]) + 1;
 	return NULL;
 }
 

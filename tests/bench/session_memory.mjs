@@ -10,11 +10,16 @@
 // N: RSS, CPU spent idle, and how many instances are still open.
 //
 // usage: node tests/bench/session_memory.mjs WAMD WASIM [out.json] [steps=1,100,1000] [idle_s=30]
+// WAMD_BENCH_PROVISION=seed: instead of pairing, instances are seeded
+// (seed.mjs, test-only; wamd_seed from WASIM's build tree) with wamd
+// stopped, and wamd is started again for each N step: per step one sample
+// in a fresh process, after every instance logged in (the restart path).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { provision, waitWamd, wamdClient } from './provision.mjs';
+import { seed } from './seed.mjs';
 import { procStatus, procCpuS, procNofile, median, increments, batchPlan, machine } from './procmem.mjs';
 
 const [wamdExe, wasimExe, outPath, stepsArg = '1,100,1000', idleArg = '30'] = process.argv.slice(2);
@@ -25,6 +30,8 @@ if (!wamdExe || !wasimExe) {
 const steps = stepsArg.split(',').map(Number).filter((n) => n > 0).sort((a, b) => a - b);
 const idleS = Number(idleArg);
 const maxN = steps[steps.length - 1];
+const seeding = process.env.WAMD_BENCH_PROVISION === 'seed';
+const seedExe = path.join(path.dirname(wasimExe), '..', 'bench', 'wamd_seed');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const children = [];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-mem-')); // on disk (ext4 here), not tmpfs
@@ -62,7 +69,7 @@ async function startWamd(sim, name, nofile) {
   let log = '';
   p.stderr.on('data', (d) => { log += d; if (log.length > 20000) log = log.slice(-10000); });
   const socket = path.join(data, 'wamd.sock');
-  await waitWamd(socket);
+  await waitWamd(socket, 300000); // a start on 10,000 stored instances loads them all first
   return { proc: p, pid: p.pid, socket, log: () => log };
 }
 
@@ -71,6 +78,10 @@ async function stop(p) {
   const done = new Promise((r) => p.once('exit', r));
   p.kill('SIGTERM');
   await Promise.race([done, sleep(10000)]);
+  if (p.exitCode === null && p.signalCode === null) {
+    p.kill('SIGKILL'); // the store must be free before seeding again
+    await done;
+  }
 }
 
 // Waits until the process' CPU time stops moving (the tail of a batch:
@@ -103,27 +114,53 @@ for (const nofile of [1024, hardNofile]) {
   fdCost[nofile] = procStatus(w.pid);
   await stop(w.proc);
 }
-const wamd = await startWamd(sim, 'data');
+let wamd = await startWamd(sim, 'data');
 await sleep(1000);
 const base = procStatus(wamd.pid);
 const simBase = procStatus(sim.proc.pid);
 const nofile = procNofile(wamd.pid);
 result.fixed = { rss_kb: base.VmRSS, anon_kb: base.RssAnon, file_kb: base.RssFile, nofile_soft: Number(nofile?.soft) };
+result.provisioning = seeding ? 'seed (test-only, seed.mjs; wamd restarted per step)' : 'pairing (provision.mjs)';
 const fdKeys = Object.keys(fdCost).map(Number).sort((a, b) => a - b);
 result.fd_table = fdKeys.map((k) => ({ nofile: k, rss_kb: fdCost[k].VmRSS, anon_kb: fdCost[k].RssAnon }));
 console.log(`wamd fixed cost: RSS ${base.VmRSS} kB (anon ${base.RssAnon} kB, file ${base.RssFile} kB) with RLIMIT_NOFILE ${nofile?.soft}`);
 for (const r of result.fd_table) console.log(`  idle wamd with RLIMIT_NOFILE ${r.nofile}: RSS ${r.rss_kb} kB, anon ${r.anon_kb} kB`);
 
 const samples = [{ n: 0, anon_kb: base.RssAnon, rss_kb: base.VmRSS, sim_anon_kb: simBase.RssAnon, sim_rss_kb: simBase.VmRSS }];
-const plan = batchPlan(steps, 5);
+const plan = seeding ? steps : batchPlan(steps, 5);
 const t0 = performance.now();
 let cpu0 = procCpuS(wamd.pid), simCpu0 = procCpuS(sim.proc.pid);
-let have = 0;
+let have = 0, wamdCpuDone = 0, seedS = 0, loginS = 0;
+
+// seed mode: wamd down, instances have..to-1 seeded, wamd up, all open
+async function seedStep(to) {
+  wamdCpuDone += procCpuS(wamd.pid) - cpu0;
+  await stop(wamd.proc);
+  const ts = performance.now();
+  const r = await seed({ wasim: `http://127.0.0.1:${sim.port}`, seedExe, data: path.join(tmp, 'data'), count: to - have,
+    start: have, prefix: 'm', phoneBase: 15557000000 });
+  seedS += (performance.now() - ts) / 1000;
+  const tl = performance.now();
+  wamd = await startWamd(sim, 'data');
+  cpu0 = procCpuS(wamd.pid);
+  const wc = wamdClient(wamd.socket, 1);
+  let open = 0;
+  for (const end = Date.now() + 1800000; Date.now() < end; await sleep(250)) {
+    open = (await wc.call('GET', '/wamd/metrics')).json?.instances?.open ?? 0;
+    if (open === to) break;
+  }
+  wc.close();
+  if (open !== to) throw new Error(`only ${open}/${to} seeded instances open`);
+  loginS += (performance.now() - tl) / 1000;
+  return { pairings_per_s: (to - have) / ((performance.now() - ts) / 1000) };
+}
+
 for (const to of plan) {
   let r;
   try {
-    r = await provision({ wasim: `http://127.0.0.1:${sim.port}`, socket: wamd.socket, count: to - have, start: have,
-      prefix: 'm', phoneBase: 15557000000, parallel: 32, timeoutS: 1800 });
+    r = seeding ? await seedStep(to)
+      : await provision({ wasim: `http://127.0.0.1:${sim.port}`, socket: wamd.socket, count: to - have, start: have,
+        prefix: 'm', phoneBase: 15557000000, parallel: 32, timeoutS: 1800 });
   } catch (e) {
     console.error(`FAIL: provisioning to ${to}: ${e.message}; wamd exit ${wamd.proc.exitCode ?? wamd.proc.signalCode}, ` +
       `wasim exit ${sim.proc.exitCode ?? sim.proc.signalCode}\n${wamd.log().slice(-3000)}`);
@@ -133,14 +170,16 @@ for (const to of plan) {
   await settle([wamd.pid, sim.proc.pid]);
   const st = procStatus(wamd.pid), ss = procStatus(sim.proc.pid);
   const s = { n: have, anon_kb: st.RssAnon, rss_kb: st.VmRSS, hwm_kb: st.VmHWM, sim_anon_kb: ss.RssAnon, sim_rss_kb: ss.VmRSS,
-    pair_per_s: r.pairings_per_s, wamd_cpu_s: procCpuS(wamd.pid) - cpu0, sim_cpu_s: procCpuS(sim.proc.pid) - simCpu0 };
+    pair_per_s: r.pairings_per_s, wamd_cpu_s: wamdCpuDone + procCpuS(wamd.pid) - cpu0, sim_cpu_s: procCpuS(sim.proc.pid) - simCpu0 };
   samples.push(s);
   console.log(`n=${String(have).padStart(6)}  wamd RssAnon ${kb(st.RssAnon)} kB  VmRSS ${kb(st.VmRSS)} kB  ` +
-    `wasim RssAnon ${kb(ss.RssAnon)} kB  (${fmt(r.pairings_per_s)} pairings/s)`);
+    `wasim RssAnon ${kb(ss.RssAnon)} kB  (${fmt(r.pairings_per_s)} ${seeding ? 'seeded+logged in' : 'pairings'}/s)`);
 }
 const provS = (performance.now() - t0) / 1000;
-result.provision = { seconds: provS, wamd_cpu_ms_per_pairing: ((procCpuS(wamd.pid) - cpu0) * 1000) / maxN,
+const wamdProvCpu = wamdCpuDone + procCpuS(wamd.pid) - cpu0;
+result.provision = { seconds: provS, wamd_cpu_ms_per_pairing: (wamdProvCpu * 1000) / maxN,
   wasim_cpu_ms_per_pairing: ((procCpuS(sim.proc.pid) - simCpu0) * 1000) / maxN };
+if (seeding) Object.assign(result.provision, { seed_seconds: seedS, login_seconds: loginS });
 
 // idle past a keep-alive interval at the largest N
 const idleCpu0 = procCpuS(wamd.pid), simIdleCpu0 = procCpuS(sim.proc.pid);
@@ -179,7 +218,9 @@ console.log(`fixed cost (0 instances): RssAnon ${fmt(base.RssAnon / 1024, 2)} MB
 console.log(`after ${idleS} s idle at N=${maxN}: ${open}/${maxN} open, RssAnon ${after.RssAnon} kB ` +
   `(${fmt(result.idle.anon_per_session_kb)} KiB/session), VmHWM ${after.VmHWM} kB, ` +
   `wamd CPU ${fmt(result.idle.wamd_cpu_pct, 2)}% of a core, wasim ${fmt(result.idle.wasim_cpu_pct, 2)}%`);
-console.log(`provisioning: ${fmt(provS)} s; CPU per pairing: wamd ${fmt(result.provision.wamd_cpu_ms_per_pairing)} ms, ` +
+console.log(`provisioning (${result.provisioning}): ${fmt(provS)} s` +
+  (seeding ? ` (seeding ${fmt(seedS)} s, logins ${fmt(loginS)} s)` : '') +
+  `; CPU per ${seeding ? 'instance (login)' : 'pairing'}: wamd ${fmt(result.provision.wamd_cpu_ms_per_pairing)} ms, ` +
   `wasim ${fmt(result.provision.wasim_cpu_ms_per_pairing)} ms`);
 if (outPath) fs.writeFileSync(outPath, JSON.stringify(result, null, 1) + '\n');
 await stop(wamd.proc);

@@ -78,9 +78,12 @@ static void setup_pair(struct setup *s, const char *mode)
 	}
 	snprintf(pa, sizeof pa, "%s/a.db", s->dir);
 	snprintf(pb, sizeof pb, "%s/b.db", s->dir);
-	int rc = test_peer_create(&s->a, pa, "alice", 100, 4);
+	/* the store as wamd opens it (store_exclusive, its default): the
+	 * WAL index in heap memory, no fcntl lock per transaction */
+	static const wa_store_opts xo = { .exclusive = true };
+	int rc = test_peer_create_opts(&s->a, pa, &xo, "alice", 100, 4);
 	if (!rc)
-		rc = test_peer_create(&s->b, pb, "bob", 200, 4);
+		rc = test_peer_create_opts(&s->b, pb, &xo, "bob", 200, 4);
 	if (rc)
 		die("peer create", rc);
 	wa_sig_bundle bb;

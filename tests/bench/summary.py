@@ -75,6 +75,13 @@ if sw:
     print(f"wasim (test server) at N={idle['of']}: {idle['wasim_anon_per_conn_kb']:.1f} KiB RssAnon per TLS "
           f"connection, idle CPU {idle['wasim_cpu_pct']:.2f}%, {sw['provision']['wasim_cpu_ms_per_pairing']:.1f} ms CPU "
           "per pairing")
+ss = load("session_memory_wamd_seeded.json")
+if ss:
+    idle = ss["idle"]
+    vs = f", {sb['idle']['anon_per_session_kb'] / idle['anon_per_session_kb']:.0f}x under Baileys' (N={sb['idle']['of']})" if sb else ""
+    print(f"wamd at N={idle['of']} (seeded, restarted): {idle['open']}/{idle['of']} open after {idle['seconds']} s idle, "
+          f"{idle['anon_per_session_kb']:.1f} KiB RssAnon per session{vs}, VmHWM {ss['vm_hwm_kb'] / 1024:.1f} MB, "
+          f"idle CPU {idle['wamd_cpu_pct']:.2f}% of a core; provisioned in {ss['provision']['seconds']:.0f} s")
 with open(os.path.join(res, "summary.json"), "w") as f:
     json.dump([{"benchmark": l, "wamd": wv, "baileys": bv} for l, wv, bv, _ in rows], f, indent=1)
 

@@ -61,13 +61,19 @@ int test_peer_open(test_peer *p, const char *path, const char *name)
 
 int test_peer_create(test_peer *p, const char *path, const char *name, uint32_t first_pk, size_t n_pk)
 {
+	return test_peer_create_opts(p, path, NULL, name, first_pk, n_pk);
+}
+
+int test_peer_create_opts(test_peer *p, const char *path, const wa_store_opts *o, const char *name,
+	uint32_t first_pk, size_t n_pk)
+{
 	memset(p, 0, sizeof *p);
 	if (n_pk > sizeof p->pk / sizeof p->pk[0])
 		return WA_EINVAL;
 	wa_store_creds *c = calloc(1, sizeof *c);
 	if (!c)
 		return WA_ENOMEM;
-	int rc = wa_store_open(path, NULL, &p->st);
+	int rc = wa_store_open(path, o, &p->st);
 	if (rc)
 		goto out;
 	if ((rc = wa_store_instance_create(p->st, name, &p->inst)) || (rc = wa_sig_identity_generate(c)) ||

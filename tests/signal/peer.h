@@ -29,6 +29,9 @@ uint64_t test_rand_next(uint64_t *state);
 /* Opens path (created), instance "name", new identity + signed pre-key 1 +
  * n_pk (<= 8) one-time pre-keys starting at first_pk. 0 or WA_E*. */
 int test_peer_create(test_peer *p, const char *path, const char *name, uint32_t first_pk, size_t n_pk);
+/* The same with store options (NULL: the defaults). */
+int test_peer_create_opts(test_peer *p, const char *path, const wa_store_opts *o, const char *name,
+	uint32_t first_pk, size_t n_pk);
 /* Reopens an existing store at path (instance "name") after a restart. */
 int test_peer_open(test_peer *p, const char *path, const char *name);
 void test_peer_close(test_peer *p);

@@ -279,6 +279,24 @@ out:
 	return rc;
 }
 
+int sim_device_attach(struct sim *sim, struct sim_account *a, struct sim_device *d)
+{
+	struct sim_device **nd = realloc(a->devices, (a->n_devices + 1) * sizeof(*nd));
+	if (!nd)
+		return WA_ENOMEM;
+	a->devices = nd;
+	d->acct = a;
+	d->paired_at = sim_now();
+	a->devices[a->n_devices++] = d;
+	if (a->next_device <= d->device)
+		a->next_device = d->device + 1;
+	if (a->next_key_index <= d->key_index)
+		a->next_key_index = d->key_index + 1;
+	if (sim->hooks.device_paired)
+		sim->hooks.device_paired(sim, d, sim->hooks.user);
+	return 0;
+}
+
 /* §6.8 step 4: the companion's pair-device-sign. */
 static int on_pair_device_sign(struct sim_conn *c, const wa_node *iq)
 {
@@ -341,11 +359,6 @@ static int on_pair_device_sign(struct sim_conn *c, const wa_node *iq)
 	si->account_signature_key.data = NULL;
 	si->account_signature_key.len = 0;
 	si->has_account_signature_key = 0;
-	struct sim_device **nd = realloc(a->devices, (a->n_devices + 1) * sizeof(*nd));
-	if (!nd)
-		goto out;
-	a->devices = nd;
-	d->acct = a;
 	d->device = p->device;
 	d->key_index = p->key_index;
 	memcpy(d->noise_pub, c->client_static, 32);
@@ -356,14 +369,8 @@ static int on_pair_device_sign(struct sim_conn *c, const wa_node *iq)
 	memcpy(d->spk_sig, p->spk_sig, 64);
 	snprintf(d->platform, sizeof(d->platform), "%s", p->platform);
 	d->full_sync = p->full_sync;
-	d->paired_at = sim_now();
-	a->devices[a->n_devices++] = d;
-	if (a->next_device <= d->device)
-		a->next_device = d->device + 1;
-	if (a->next_key_index <= d->key_index)
-		a->next_key_index = d->key_index + 1;
-	if (sim->hooks.device_paired)
-		sim->hooks.device_paired(sim, d, sim->hooks.user);
+	if (sim_device_attach(sim, a, d) != 0)
+		goto out;
 	d = NULL;
 	(void)sim_save(sim);
 	sim_logf(sim, "conn %llu: paired %s:%u, sending 515", (unsigned long long)c->id, a->phone,

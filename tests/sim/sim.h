@@ -244,6 +244,10 @@ struct sim_account *sim_account_find_lid(struct sim *sim, const char *lid);
 /* Iteration: i from 0 while it returns non-NULL. */
 struct sim_account *sim_account_at(struct sim *sim, size_t i);
 struct sim_device *sim_device_find(struct sim_account *a, uint32_t device);
+/* Appends a verified companion d (device, key_index, keys and signed
+ * identity filled in; taken over on success) to a's devices, as a pairing
+ * ends: counters moved past it, hooks.device_paired called. No save. */
+int sim_device_attach(struct sim *sim, struct sim_account *a, struct sim_device *d) WA_MUST_CHECK;
 /* Creates an account with a fresh phone identity, LID, signed pre-key and
  * regid (the hooks.account_created callback adds messaging state). */
 int sim_account_create(struct sim *sim, const char *phone, struct sim_account **out) WA_MUST_CHECK;

@@ -625,7 +625,7 @@ int sim_msg_init(struct sim *sim)
 	if ((rc = sim_usync_init(sim)) || (rc = sim_prekeys_init(sim)) || (rc = sim_route_init(sim)) || (rc = sim_groups_init(sim)) ||
 	    (rc = sim_receipts_init(sim)) || (rc = sim_presence_init(sim)) || (rc = sim_iq_misc_init(sim)) ||
 	    (rc = sim_phone_init(sim)) || (rc = sim_media_init(sim)) || (rc = sim_mretry_init(sim)) ||
-	    (rc = sim_history_init(sim)))
+	    (rc = sim_history_init(sim)) || (rc = sim_seed_init(sim)))
 		return rc;
 	return 0;
 }

@@ -158,6 +158,7 @@ int sim_media_init(struct sim *sim) WA_MUST_CHECK;
  * every notification of a's history to companion dev, in order; last_id
  * gets the last one's id. */
 int sim_history_init(struct sim *sim) WA_MUST_CHECK;
+int sim_seed_init(struct sim *sim) WA_MUST_CHECK; /* test-only fast provisioning (sim_seed.c) */
 void sim_history_shutdown(void);
 bool sim_history_has(const struct sim_account *a);
 int sim_history_send(struct sim *sim, struct sim_account *a, uint32_t dev, char *last_id, size_t id_cap) WA_MUST_CHECK;
