@@ -85,6 +85,10 @@ static const struct opt opts[] = {
 	{ "redis_stream_global", T_BOOL, O(redis_stream_global), "false", "one stream (redis_stream) for every instance" },
 	{ "redis_maxlen", T_LONG, O(redis_maxlen), "100000", "trim each stream to about this many entries (0: never)" },
 	{ "redis_events", T_STR, O(redis_events), NULL, "comma list for Redis (empty: all)" },
+	{ "media_probe_workers", T_LONG, O(media_probe_workers), "2",
+	  "threads running FFmpeg/poppler probes of media sends at once (1-16)" },
+	{ "webhook_base64_max", T_LONG, O(webhook_base64_max), "5242880",
+	  "largest received file put inline as message.base64 (webhookBase64); bigger ones go without" },
 	{ "broker_retry_max_ms", T_LONG, O(broker_retry_max_ms), "30000",
 	  "retry delay cap while RabbitMQ or Redis is unreachable (events wait, never dropped)" },
 };
@@ -457,6 +461,14 @@ int wamd_config_load(struct wamd_config *c, int argc, char **argv,
 	}
 	if (c->webhook_timeout_ms < 1 || c->webhook_timeout_ms > 3600000) {
 		snprintf(err, errlen, "webhook_timeout_ms must be 1..3600000");
+		return -1;
+	}
+	if (c->webhook_base64_max < 0 || c->webhook_base64_max > (64l << 20)) {
+		snprintf(err, errlen, "webhook_base64_max must be 0..67108864 (bytes)");
+		return -1;
+	}
+	if (c->media_probe_workers < 1 || c->media_probe_workers > 16) {
+		snprintf(err, errlen, "media_probe_workers must be 1..16");
 		return -1;
 	}
 	if (c->webhook_initial_delay_ms < 1)

@@ -253,7 +253,9 @@ static void probed(void *arg, const struct wamd_probe_result *r)
 static void send_staged(struct wamd_conn *c, struct wamd_tenant *t, struct send_job *j, uint64_t len)
 {
 	struct wamd_ticket *tk = calloc(1, sizeof *tk);
-	struct wamd_probe *p = tk ? wamd_probe_start(c->d, j->path, j->kind, j->voice, probed, j) : NULL;
+	char order[WAMD_PROBE_ORDER_MAX]; /* one chat's sends are probed, so queued, in order */
+	snprintf(order, sizeof order, "%s\n%s", j->tenant, j->jid);
+	struct wamd_probe *p = tk ? wamd_probe_start(c->d, j->path, order, j->kind, j->voice, probed, j) : NULL;
 	if (!p) {
 		free(tk);
 		LOGW("[%s] media sent without metadata: no probe worker", t->name);
