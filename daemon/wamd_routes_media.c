@@ -555,6 +555,12 @@ static int start_download(struct wamd_conn *c, struct wamd_tenant *t, json_t *me
 	if (!mj)
 		return WA_ENOMEM;
 	int rc = stage_path(c->d, "dl-", path, cap);
+	uint64_t len = 0;
+	if (rc == 0 && wamd_media_store_link(t, wamd_media_in(message), path, &len) == 0) {
+		free(mj); /* kept on disk (mediaAutoDownload): no download */
+		done(user_of_job, 0, len);
+		return 0;
+	}
 	if (rc == 0)
 		rc = wamd_tenant_download_media(t, mj, path, done, user_of_job);
 	free(mj);

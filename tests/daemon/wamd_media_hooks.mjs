@@ -9,6 +9,11 @@
 //    JSON of what it sent, the stored record has no base64; a file over
 //    webhook_base64_max, and one that cannot be downloaded, go out without
 //    it and say why.
+//  Kept on disk (mediaAutoDownload): received files land in
+//    <data>/media/store/<instanceId>/<sha256 hex>, 0600, the same media twice
+//    stored once, the oldest evicted over mediaStoreMaxBytes, a file over it
+//    not kept, getBase64FromMediaMessage served from the file once the blob
+//    is gone from the media host, and mediaRetentionSeconds removes them.
 // argv: [node, script, wamd, wasim]
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'; // wasim's self-signed media host
 import { spawn, execFileSync } from 'node:child_process';
@@ -77,7 +82,7 @@ const port = await freePort();
 let wamdLog = '';
 const wamd = spawn(wamdExe, ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
   '--wa-url', sim.url, '--wa-trust-root', sim.root, '--wa-tls-insecure', 'true', '--webhook-allow-loopback',
-  '--webhook-initial-delay-ms', '200', '--webhook-base64-max', String(B64_MAX), '--log-level', 'debug'],
+  '--webhook-initial-delay-ms', '200', '--webhook-base64-max', String(B64_MAX), '--media-sweep-s', '1', '--log-level', 'debug'],
 { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: `${tools}:${process.env.PATH}` } });
 wamd.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
 process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
@@ -213,6 +218,61 @@ try {
     dumpOnFail(up, 'undownloadable: MESSAGES_UPSERT still sent');
     check(up.data.message.base64 === undefined && /media download failed/.test(up.data.wamdBase64Omitted ?? ''),
       `undownloadable: no base64, the reason given (${up.data.wamdBase64Omitted})`);
+  }
+  // ---- kept on disk ----
+  {
+    const base = { rejectCall: false, groupsIgnore: false, alwaysOnline: false, readMessages: false, readStatus: false,
+      syncFullHistory: false };
+    r = await api('POST', '/settings/set/h1', { ...base, mediaAutoDownload: true, mediaStoreMaxBytes: 200000, mediaRetentionSeconds: 0 });
+    check(r.status === 201 && r.json.settings.settings.mediaAutoDownload === true && r.json.settings.settings.mediaStoreMaxBytes === 200000,
+      `settings with mediaAutoDownload (${r.status} ${JSON.stringify(r.json?.settings?.settings)})`);
+    const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
+    let dir = null;
+    const receive = async (what, content) => {
+      const bytes = content.image ?? content.document;
+      const sent = await peer.sock.sendMessage(to, content);
+      const up = await upsert(sent.key.id, what);
+      dumpOnFail(up, `${what}: MESSAGES_UPSERT`);
+      dir = `${data}/media/store/${up.data.instanceId}`;
+      return { bytes, sent, up, file: `${dir}/${sha(bytes)}` };
+    };
+    const exists = (f) => fs.existsSync(f);
+    const img = crypto.randomBytes(30000);
+    const a = await receive('image kept', { image: img, mimetype: 'image/jpeg' });
+    dumpOnFail(await waitFor(() => exists(a.file), 15000, 'stored image'), 'image: stored under its SHA-256');
+    const st = fs.statSync(a.file);
+    check(Buffer.compare(fs.readFileSync(a.file), img) === 0 && (st.mode & 0o777) === 0o600 &&
+      (fs.statSync(dir).mode & 0o777) === 0o700, `image: bytes intact, file 0600 (${(st.mode & 0o777).toString(8)}), folder 0700`);
+    const b = await receive('the same image again', { image: img, mimetype: 'image/jpeg', caption: 'again' });
+    check(b.up.data.message.imageMessage.mediaKey !== a.up.data.message.imageMessage.mediaKey &&
+      Buffer.compare(Buffer.from(b.up.data.message.base64 ?? '', 'base64'), img) === 0,
+    'the same image again: another blob, its base64 from the stored file');
+    await sleep(500);
+    check(fs.readdirSync(dir).length === 1, `the same media twice is stored once (${fs.readdirSync(dir).length} files)`);
+    const d1 = await receive('document kept', { document: crypto.randomBytes(100000), mimetype: 'application/zip', fileName: 'd1.zip' });
+    dumpOnFail(await waitFor(() => exists(d1.file), 15000, 'stored document'), 'document: stored');
+    // 30000 + 100000 + 90000 > 200000: the oldest (the image) goes
+    const d2 = await receive('second document', { document: crypto.randomBytes(90000), mimetype: 'application/zip', fileName: 'd2.zip' });
+    dumpOnFail(await waitFor(() => exists(d2.file), 15000, 'stored second document'), 'second document: stored');
+    check(!exists(a.file) && exists(d1.file), 'over mediaStoreMaxBytes the oldest file was evicted, the newer kept');
+    const d3 = await receive('document over the cap', { document: crypto.randomBytes(200001), mimetype: 'application/zip', fileName: 'd3.zip' });
+    await sleep(1000);
+    check(!exists(d3.file) && exists(d1.file) && exists(d2.file), 'a file over mediaStoreMaxBytes is not kept (nor evicts anything)');
+    // the blob leaves the media host: on demand the stored file answers
+    r = await sim.api('POST', '/_sim/media/expire', { url: d1.up.data.message.documentMessage.url, status: 410 });
+    check(r.status === 200, 'wasim expired the first document');
+    r = await api('POST', '/chat/getBase64FromMediaMessage/h1', { message: { key: { id: d1.sent.key.id } } });
+    check(r.status === 201 && Buffer.compare(Buffer.from(r.json.base64 ?? '', 'base64'), d1.bytes) === 0,
+      `getBase64FromMediaMessage answers from the stored file (${r.status})`);
+    const res = await fetch(`http://127.0.0.1:${port}/wamd/media/h1?id=${d1.sent.key.id}`, { headers: { apikey: KEY, range: 'bytes=5-9' } });
+    check(res.status === 206 && Buffer.compare(Buffer.from(await res.arrayBuffer()), d1.bytes.subarray(5, 10)) === 0,
+      `GET /wamd/media streams the stored file (${res.status})`);
+    check(exists(d1.file), 'and the stored file stays');
+    // retention: 2 s, swept every second
+    r = await api('POST', '/settings/set/h1', { ...base, mediaAutoDownload: true, mediaStoreMaxBytes: 200000, mediaRetentionSeconds: 2 });
+    check(r.status === 201, 'retention set to 2 s');
+    const gone = await waitFor(() => fs.readdirSync(dir).length === 0, 10000, 'retention');
+    check(gone, `mediaRetentionSeconds removed the stored files (${fs.readdirSync(dir).length} left)`);
   }
   const left = fs.readdirSync(`${data}/media`).filter((f) => f.startsWith('hook-'));
   check(left.length === 0, `no download file left behind (${left.join(',')})`);
