@@ -105,6 +105,9 @@ struct wamd_config {
 	char *redis_events;            /* comma list; empty = all */
 	long broker_retry_max_ms;      /* back-off cap while a broker is unreachable */
 	bool pacing;                   /* instances pace their sends unless their settings say otherwise */
+	long media_probe_workers;      /* probe threads of media sends (wamd_media_probe.c) */
+	long webhook_base64_max;       /* largest file put inline in a webhook (webhookBase64) */
+	long media_sweep_s;            /* retention sweep of stored media, seconds between turns */
 };
 #define WAMD_MAX_HANDSHAKES_LIMIT 100000
 #define WAMD_STARTUP_SPREAD_LIMIT_MS 600000
@@ -604,6 +607,24 @@ bool wamd_on_edit_or_revoke(struct wamd_tenant *t, const wa_msg_key *key, int64_
 /* (wamd_events_edits.c) A decrypted poll vote: the poll's stored tally
  * updated, MESSAGES_UPDATE with pollUpdates; false when the poll is unknown. */
 bool wamd_on_poll_vote(struct wamd_tenant *t, const wa_msg_key *key, json_t *message);
+/* wamd_media_hook.c: with the instance webhook's base64 on, holds a media
+ * MESSAGES_UPSERT record (takes rec, true) until its file is downloaded and
+ * emits it then with message.base64; false: emit rec now (it may carry
+ * wamdBase64Omitted). */
+bool wamd_media_hook_hold(struct wamd_tenant *t, json_t *rec);
+/* wamd_media_store.c: received media kept on disk per instance (settings
+ * mediaAutoDownload, mediaStoreMaxBytes, mediaRetentionSeconds). */
+json_t *wamd_media_in(json_t *message); /* its image/video/audio/document/sticker object, or NULL */
+bool wamd_media_store_on(struct wamd_tenant *t);
+long long wamd_media_store_max(struct wamd_tenant *t);
+/* The stored file of media (by its fileSha256) hard-linked at dest: 0 and
+ * *len, or WA_ENOTFOUND. */
+int wamd_media_store_link(struct wamd_tenant *t, json_t *media, const char *dest, uint64_t *len);
+bool wamd_media_store_touch(struct wamd_tenant *t, json_t *media);
+/* Keeps the verified file at staged (left in place) as media's content. */
+int wamd_media_store_put(struct wamd_tenant *t, json_t *media, const char *staged, uint64_t len);
+void wamd_media_store_start(struct wamd *d); /* the retention timer */
+void wamd_media_store_stop(void);
 /* Replaces the content of stored message (id, from_me) by edited (a
  * Message's JSON), the earlier one appended to its "editHistory";
  * WA_ENOTFOUND when not stored. */

@@ -89,6 +89,12 @@ static const struct opt opts[] = {
 	{ "redis_stream_global", T_BOOL, O(redis_stream_global), "false", "one stream (redis_stream) for every instance" },
 	{ "redis_maxlen", T_LONG, O(redis_maxlen), "100000", "trim each stream to about this many entries (0: never)" },
 	{ "redis_events", T_STR, O(redis_events), NULL, "comma list for Redis (empty: all)" },
+	{ "media_probe_workers", T_LONG, O(media_probe_workers), "2",
+	  "threads running FFmpeg/poppler probes of media sends at once (1-16)" },
+	{ "webhook_base64_max", T_LONG, O(webhook_base64_max), "5242880",
+	  "largest received file put inline as message.base64 (webhookBase64); bigger ones go without" },
+	{ "media_sweep_s", T_LONG, O(media_sweep_s), "300",
+	  "seconds between retention sweeps of stored received media (mediaRetentionSeconds)" },
 	{ "broker_retry_max_ms", T_LONG, O(broker_retry_max_ms), "30000",
 	  "retry delay cap while RabbitMQ or Redis is unreachable (events wait, never dropped)" },
 };
@@ -461,6 +467,18 @@ int wamd_config_load(struct wamd_config *c, int argc, char **argv,
 	}
 	if (c->webhook_timeout_ms < 1 || c->webhook_timeout_ms > 3600000) {
 		snprintf(err, errlen, "webhook_timeout_ms must be 1..3600000");
+		return -1;
+	}
+	if (c->webhook_base64_max < 0 || c->webhook_base64_max > (64l << 20)) {
+		snprintf(err, errlen, "webhook_base64_max must be 0..67108864 (bytes)");
+		return -1;
+	}
+	if (c->media_sweep_s < 1 || c->media_sweep_s > 86400) {
+		snprintf(err, errlen, "media_sweep_s must be 1..86400");
+		return -1;
+	}
+	if (c->media_probe_workers < 1 || c->media_probe_workers > 16) {
+		snprintf(err, errlen, "media_probe_workers must be 1..16");
 		return -1;
 	}
 	if (c->webhook_initial_delay_ms < 1)

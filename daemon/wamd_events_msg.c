@@ -150,7 +150,9 @@ void wamd_on_message(struct wamd_tenant *t, const wa_msg_key *key, const char *p
 		return;
 	}
 	const char *mtype = type ? type : (text ? "conversation" : "unknown");
-	wamd_emit(t, "MESSAGES_UPSERT", wamd_message_record(t, key, push_name, ts, mtype, msg));
+	json_t *rec = wamd_message_record(t, key, push_name, ts, mtype, msg);
+	if (!wamd_media_hook_hold(t, rec))
+		wamd_emit(t, "MESSAGES_UPSERT", rec);
 }
 
 json_t *wamd_sent_record_msg(struct wamd_tenant *t, const char *jid, const char *id, json_t *message,

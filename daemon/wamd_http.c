@@ -40,6 +40,11 @@
 #include "wamd_front.h"
 
 #define RESP_CHUNK 16384
+/* lws does not renew its stage timeout (the context's timeout_secs) while
+ * an answer's body goes out, so a large file (GET /wamd/media) was cut after
+ * a few seconds; each chunk written pushes it this far instead, so only a
+ * client that stops reading is dropped. */
+#define RESP_PROGRESS_S 60
 /* A body over WAMD_MAX_BODY is read and dropped up to this length, so the
  * client gets its 413 instead of a reset while it still sends; beyond it the
  * 413 goes out at once and the connection closes. */
@@ -523,6 +528,7 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 			if (n < 0)
 				return -1;
 			c->resp_sent += chunk;
+			lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, RESP_PROGRESS_S);
 			if (c->resp_sent < c->resp_len) {
 				lws_callback_on_writable(wsi);
 				return 0;

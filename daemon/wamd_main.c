@@ -540,6 +540,8 @@ int main(int argc, char **argv)
 		else
 			start_instances(&d);
 	}
+	if (!d.stop)
+		wamd_media_store_start(&d);
 	if (!d.stop) {
 		/* the store is open, the listeners are up, the instances loaded */
 		d.ready = true;
@@ -583,6 +585,7 @@ int main(int argc, char **argv)
 	wamd_resolve_shutdown(); /* after the lanes: their lookups are cancelled */
 	wamd_broker_shutdown(&d); /* unconfirmed events stay queued for the next start */
 	wamd_probe_shutdown();
+	wamd_media_store_stop();
 	wamd_engine_free(&d);
 	wamd_lat_free(&d);
 	wamd_prom_free(&d);

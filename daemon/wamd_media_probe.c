@@ -1,8 +1,11 @@
 /* Media metadata for sends, off the event loop. FFmpeg (ffprobe for
  * dimensions and durations, ffmpeg for the JPEG thumbnail, the voice-note
  * conversion to OGG/Opus and the decoded samples of the waveform) runs as
- * child processes with a CPU-time and address-space limit, from one worker
- * thread; a finished probe goes back to the loop through lws_cancel_service
+ * child processes with a CPU-time and address-space limit, from a small
+ * pool of worker threads (media_probe_workers), so that a slow file (a long
+ * video) holds up one worker, not every other send; a chat's probes still
+ * run one at a time, in order, so its sends keep their order. A finished
+ * probe goes back to the loop through lws_cancel_service
  * (wamd_probe_deliver), as name lookups do. Files are hostile input: they
  * are only ever parsed by the children, except a WebP header's first 30
  * bytes (wamd_probe_webp), which FFmpeg 5 cannot read for animated WebP.
@@ -16,6 +19,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +38,8 @@
 struct wamd_probe {
 	struct wamd_probe *next;
 	char path[1200];
+	char order[WAMD_PROBE_ORDER_MAX]; /* probes with the same key run one at a time, in order */
+	pid_t child;                      /* its running child (under P.lock), 0: none */
 	enum wa_media_kind kind;
 	bool voice;
 	wamd_probe_cb cb;
@@ -45,11 +51,14 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct wamd_probe *todo, *done;
-	pthread_t thread;
-	bool started, stop;
-	pid_t child; /* the running child, killed at shutdown */
+	struct wamd_probe *running[WAMD_PROBE_WORKERS_MAX]; /* per worker; children killed at shutdown */
+	pthread_t thread[WAMD_PROBE_WORKERS_MAX];
+	unsigned n_threads;
+	bool stop;
 	struct lws_context *ctx;
 } P = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static __thread struct wamd_probe *cur; /* the probe this worker runs */
 
 /* ---- pure parts ---- */
 
@@ -176,7 +185,7 @@ static int run_child(char *const argv[], out_fn on_out, void *ud)
 	}
 	close(pfd[1]);
 	pthread_mutex_lock(&P.lock);
-	P.child = pid;
+	cur->child = pid;
 	if (P.stop)
 		kill(pid, SIGKILL);
 	pthread_mutex_unlock(&P.lock);
@@ -213,7 +222,7 @@ static int run_child(char *const argv[], out_fn on_out, void *ud)
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	pthread_mutex_lock(&P.lock);
-	P.child = 0;
+	cur->child = 0;
 	pthread_mutex_unlock(&P.lock);
 	return !killed && !failed && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : WIFEXITED(st) && WEXITSTATUS(st) == 127 ? -127 : -1;
 }
@@ -426,31 +435,52 @@ static void probe_run(struct wamd_probe *q)
 		warn_add(r, "no seconds");
 }
 
-static void *worker(void *unused)
+/* The first queued probe whose order key no worker runs (under P.lock).
+ * An earlier probe with the same key is blocked by the same running one,
+ * so a key's probes start in the order they came. */
+static struct wamd_probe **next_eligible(void)
 {
-	(void)unused;
+	for (struct wamd_probe **pp = &P.todo; *pp; pp = &(*pp)->next) {
+		bool busy = false;
+		for (unsigned i = 0; i < P.n_threads && !busy; i++)
+			busy = P.running[i] && !strcmp(P.running[i]->order, (*pp)->order);
+		if (!busy)
+			return pp;
+	}
+	return NULL;
+}
+
+static void *worker(void *arg)
+{
+	unsigned me = (unsigned)(uintptr_t)arg;
 	pthread_mutex_lock(&P.lock);
 	for (;;) {
-		while (!P.todo && !P.stop)
+		struct wamd_probe **pp = NULL;
+		while (!P.stop && !(pp = next_eligible()))
 			pthread_cond_wait(&P.cond, &P.lock);
 		if (P.stop)
 			break;
-		struct wamd_probe *q = P.todo;
-		P.todo = q->next;
+		struct wamd_probe *q = *pp;
+		*pp = q->next;
+		P.running[me] = q;
+		cur = q;
 		pthread_mutex_unlock(&P.lock);
 		probe_run(q);
 		pthread_mutex_lock(&P.lock);
+		P.running[me] = NULL;
+		cur = NULL;
 		q->next = P.done;
 		P.done = q;
 		if (P.ctx)
 			lws_cancel_service(P.ctx);
+		pthread_cond_broadcast(&P.cond); /* a probe its key held back may start now */
 	}
 	pthread_mutex_unlock(&P.lock);
 	return NULL;
 }
 
-struct wamd_probe *wamd_probe_start(struct wamd *d, const char *path, enum wa_media_kind kind, bool voice,
-	wamd_probe_cb cb, void *arg)
+struct wamd_probe *wamd_probe_start(struct wamd *d, const char *path, const char *order, enum wa_media_kind kind,
+	bool voice, wamd_probe_cb cb, void *arg)
 {
 	if (strlen(path) >= sizeof ((struct wamd_probe *)0)->path)
 		return NULL;
@@ -458,25 +488,32 @@ struct wamd_probe *wamd_probe_start(struct wamd *d, const char *path, enum wa_me
 	if (!q)
 		return NULL;
 	strcpy(q->path, path);
+	snprintf(q->order, sizeof q->order, "%s", order ? order : "");
 	q->kind = kind;
 	q->voice = voice;
 	q->cb = cb;
 	q->arg = arg;
 	pthread_mutex_lock(&P.lock);
 	P.ctx = d->ctx;
-	if (!P.started && !P.stop && pthread_create(&P.thread, NULL, worker, NULL) == 0)
-		P.started = true;
-	if (!P.started || P.stop) {
+	long want = d->cfg.media_probe_workers;
+	if (want < 1)
+		want = 1;
+	if (want > WAMD_PROBE_WORKERS_MAX)
+		want = WAMD_PROBE_WORKERS_MAX;
+	while (!P.stop && P.n_threads < (unsigned)want &&
+	       pthread_create(&P.thread[P.n_threads], NULL, worker, (void *)(uintptr_t)P.n_threads) == 0)
+		P.n_threads++;
+	if (!P.n_threads || P.stop) {
 		pthread_mutex_unlock(&P.lock);
 		free(q);
 		return NULL;
 	}
-	/* first in, first out: a chat's sends keep their order */
+	/* first in, first out (next_eligible keeps a chat's order) */
 	struct wamd_probe **pp = &P.todo;
 	while (*pp)
 		pp = &(*pp)->next;
 	*pp = q;
-	pthread_cond_signal(&P.cond);
+	pthread_cond_broadcast(&P.cond);
 	pthread_mutex_unlock(&P.lock);
 	return q;
 }
@@ -506,14 +543,15 @@ void wamd_probe_shutdown(void)
 	pthread_mutex_lock(&P.lock);
 	P.stop = true;
 	P.ctx = NULL;
-	bool started = P.started;
-	if (P.child > 0)
-		kill(P.child, SIGKILL);
+	unsigned n = P.n_threads;
+	for (unsigned i = 0; i < n; i++)
+		if (P.running[i] && P.running[i]->child > 0)
+			kill(P.running[i]->child, SIGKILL);
 	pthread_cond_broadcast(&P.cond);
 	pthread_mutex_unlock(&P.lock);
-	if (started)
-		pthread_join(P.thread, NULL);
-	P.started = false;
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(P.thread[i], NULL);
+	P.n_threads = 0;
 	/* the rest end now, so that their owners free what they hold */
 	for (int k = 0; k < 2; k++) {
 		struct wamd_probe **l = k ? &P.done : &P.todo;

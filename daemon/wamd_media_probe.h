@@ -1,7 +1,7 @@
 /* What a media file to send shows in WhatsApp (wamd_media_probe.c): its
  * dimensions, duration, JPEG thumbnail, page count and voice-note waveform,
- * found by FFmpeg (poppler for PDFs) run as child processes on a worker
- * thread, never in the loop. */
+ * found by FFmpeg (poppler for PDFs) run as child processes on a small
+ * pool of worker threads, never in the loop. */
 #ifndef WAMD_MEDIA_PROBE_H
 #define WAMD_MEDIA_PROBE_H
 
@@ -15,6 +15,8 @@ struct wamd;
 
 #define WAMD_PROBE_THUMB_MAX 16384 /* a 32-pixel-wide JPEG is ~1 KiB */
 #define WAMD_PROBE_WAVE 64         /* WhatsApp's waveform samples */
+#define WAMD_PROBE_WORKERS_MAX 16  /* media_probe_workers is clamped to 1..this */
+#define WAMD_PROBE_ORDER_MAX 256
 
 struct wamd_probe_result {
 	uint32_t width, height, seconds;   /* 0: unknown */
@@ -34,16 +36,18 @@ struct wamd_probe_result {
 typedef void (*wamd_probe_cb)(void *arg, const struct wamd_probe_result *r);
 
 struct wamd_probe;
-/* Probes the staged file at path for kind. voice: convert it to a mono
+/* Probes the staged file at path for kind on one of d->cfg.media_probe_workers
+ * threads. order: probes with the same key (a chat) run one at a time in the
+ * order they were started, others in parallel. voice: convert it to a mono
  * OGG/Opus voice note in place first (an error when it is not audio). The
  * result arrives through cb (never from inside this call; the caller's
  * connection may be gone by then); NULL when no worker could start (send
  * without metadata). */
-struct wamd_probe *wamd_probe_start(struct wamd *d, const char *path, enum wa_media_kind kind, bool voice,
-	wamd_probe_cb cb, void *arg);
+struct wamd_probe *wamd_probe_start(struct wamd *d, const char *path, const char *order, enum wa_media_kind kind,
+	bool voice, wamd_probe_cb cb, void *arg);
 /* On LWS_CALLBACK_EVENT_WAIT_CANCELLED: runs the finished probes' cbs. */
 void wamd_probe_deliver(void);
-/* Stops the worker (killing its child); the probes left get their cb with
+/* Stops the workers (killing their children); the probes left get their cb with
  * r->stopping set. */
 void wamd_probe_shutdown(void);
 

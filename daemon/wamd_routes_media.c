@@ -283,7 +283,9 @@ static void probed(void *arg, const struct wamd_probe_result *r)
 static void send_staged(struct wamd_conn *c, struct wamd_tenant *t, struct send_job *j, uint64_t len)
 {
 	struct wamd_ticket *tk = calloc(1, sizeof *tk);
-	struct wamd_probe *p = tk ? wamd_probe_start(c->d, j->path, j->kind, j->voice, probed, j) : NULL;
+	char order[WAMD_PROBE_ORDER_MAX]; /* one chat's sends are probed, so queued, in order */
+	snprintf(order, sizeof order, "%s\n%s", j->tenant, j->jid);
+	struct wamd_probe *p = tk ? wamd_probe_start(c->d, j->path, order, j->kind, j->voice, probed, j) : NULL;
 	if (!p) {
 		free(tk);
 		LOGW("[%s] media sent without metadata: no probe worker", t->name);
@@ -599,6 +601,12 @@ static int start_download(struct wamd_conn *c, struct wamd_tenant *t, json_t *re
 	void (*done)(void *, int, uint64_t), void *user_of_job, char *path, size_t cap)
 {
 	int rc = stage_path(c->d, "dl-", path, cap);
+	uint64_t len = 0;
+	if (rc == 0 && wamd_media_store_link(t, wamd_media_in(message), path, &len) == 0) {
+		free(mj); /* kept on disk (mediaAutoDownload): no download */
+		done(user_of_job, 0, len);
+		return 0;
+	}
 	if (rc == 0)
 		rc = wamd_tenant_download_media_rec(t, rec, path, done, user_of_job);
 	return rc;

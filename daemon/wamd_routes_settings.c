@@ -23,6 +23,15 @@ json_t *wamd_default_settings(json_t *body)
 	const char *wv = jstr(body, "waVersion");
 	if (wv && *wv)
 		json_object_set_new(s, "waVersion", json_string(wv));
+	/* additive, only when given: received media kept on disk (wamd_media_store.c) */
+	if (json_is_boolean(json_object_get(body, "mediaAutoDownload")))
+		json_object_set_new(s, "mediaAutoDownload", json_boolean(json_is_true(json_object_get(body, "mediaAutoDownload"))));
+	static const char *ints[] = { "mediaStoreMaxBytes", "mediaRetentionSeconds" };
+	for (size_t i = 0; i < 2; i++) {
+		json_t *v = json_object_get(body, ints[i]);
+		if (json_is_integer(v) && json_integer_value(v) >= 0)
+			json_object_set_new(s, ints[i], json_integer(json_integer_value(v)));
+	}
 	return s;
 }
 

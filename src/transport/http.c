@@ -16,6 +16,13 @@
 
 #define WA_HTTP_PROTOCOL_NAME "wa-http"
 
+/* lws arms a stage timeout (the context's timeout_secs, a few seconds) once
+ * the request head is out and does not renew it while the body streams, so
+ * a large upload was cut every few seconds and retried from scratch. Each
+ * chunk written or read pushes it this far: a request that makes progress
+ * lives; the owner's own idle timer decides when a stall is a failure. */
+#define WA_HTTP_PROGRESS_S 60
+
 int wa_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 
 struct wa_http_req {
@@ -150,6 +157,7 @@ int wa_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 		if (w < 0)
 			return -1;
 		r->sent += n;
+		lws_set_timeout(wsi, PENDING_TIMEOUT_AWAITING_SERVER_RESPONSE, WA_HTTP_PROGRESS_S);
 		if (last)
 			lws_client_http_body_pending(wsi, 0);
 		else
@@ -180,6 +188,7 @@ int wa_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 		if (!r || r->released)
 			return -1;
 		r->received += len;
+		lws_set_timeout(wsi, PENDING_TIMEOUT_AWAITING_SERVER_RESPONSE, WA_HTTP_PROGRESS_S);
 		if (r->ev->on_data && len) {
 			int rc = r->ev->on_data(r->user, in, len);
 			if (rc != 0) {

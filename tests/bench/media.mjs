@@ -1,12 +1,13 @@
 // Media through wamd (release build): a large document sent by URL
 // (fetch to the staged file, encrypt + hash pass, encrypt + HTTPS upload to
-// wasim) and one received from Baileys (download + MAC check, decrypt, the
-// streaming route). Figures: MB/s of each leg and wamd's RSS rise (peak
-// VmHWM after the leg minus VmRSS before it).
+// wasim) and one received from Baileys (mediaAutoDownload: download + MAC
+// and hash checks, decrypt, store), then read back through the streaming
+// route. Figures: MB/s of each leg, wamd's CPU seconds over it and wamd's RSS
+// before, peak (VmRSS sampled every 20 ms), after and the rise (peak - before).
 // usage: WA_NODE_MODULES=build/bench/tests/interop/node/node_modules node tests/bench/media.mjs \
 //          build/bench/daemon/wamd build/bench/tests/sim/wasim [out.json] [MiB=48]
-// (wasim buffers an upload whole and takes at most 64 MiB per request, so
-// 256 MiB and 1 GiB runs need wasim to stream uploads to its file first)
+// (1024 for the 1 GiB run: wasim spools uploads to disk and sends blobs
+// from their files, so only the disk limits the size)
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'; // wasim's self-signed media host
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -15,7 +16,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { startWasim, pairByQr, tmpDir, sleep } from '../sim/harness.mjs';
-import { procStatus } from './procmem.mjs';
+import { procStatus, procCpuS } from './procmem.mjs';
 
 const [wamdExe, wasimExe, outPath, mibArg] = process.argv.slice(2);
 const MIB = Number(mibArg || 48);
@@ -58,14 +59,14 @@ const rx = http.createServer((req, res) => {
 });
 await new Promise((r) => rx.listen(0, '127.0.0.1', r));
 const base = `http://127.0.0.1:${rx.address().port}`;
-const waitFor = async (pred, ms) => {
+const waitFor = async (pred, ms, what) => {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     const v = pred();
     if (v) return v;
     await sleep(20);
   }
-  throw new Error('timed out');
+  throw new Error(`timed out waiting for ${what}`);
 };
 
 const sim = await startWasim(wasimExe, { tls: true, state: path.join(work, 'wasim') });
@@ -91,48 +92,83 @@ try {
   let r = await api('POST', '/instance/create', { instanceName: 'b1', qrcode: true,
     webhook: { url: `${base}/hook`, enabled: true, events: ['MESSAGES_UPSERT'] } });
   await sim.api('POST', '/_sim/scan', { phone: WAMD_PHONE, qr: r.json.qrcode.code });
-  await waitFor(() => log.includes('-> READY') || log.includes('READY'), 30000);
+  await waitFor(() => log.includes('-> READY') || log.includes('READY'), 30000, 'READY');
   await sleep(1000);
 
   // send: URL -> staged file -> hash pass -> upload
   const before = procStatus(wamd.pid);
+  const cpu0 = procCpuS(wamd.pid);
   peak = before.VmRSS;
   const t0 = Date.now();
   r = await api('POST', '/message/sendMedia/b1', { number: PEER_PHONE, mediatype: 'document', fileName: 'big.bin',
     media: `${base}/big.bin` });
   const tAccepted = Date.now();
   const id = r.json.key.id;
-  await waitFor(() => log.includes(`uploaded ${id}`), 600000);
+  await waitFor(() => log.includes(`uploaded ${id}`), 1200000, 'the upload');
   const tUploaded = Date.now();
-  const m1 = /(\S+Z) DEBUG wamd: \[media\] \[\d+\] uploading/.exec(log.slice(log.indexOf(`uploading ${id}`) - 80));
   const after = procStatus(wamd.pid);
   figures.send = {
     fetch_ms: tAccepted - t0,
     encrypt_upload_ms: tUploaded - tAccepted,
     fetch_mb_s: +(SIZE / 1e6 / ((tAccepted - t0) / 1000)).toFixed(1),
     encrypt_upload_mb_s: +(SIZE / 1e6 / ((tUploaded - tAccepted) / 1000)).toFixed(1),
-    rss_before_kib: before.VmRSS, rss_peak_kib: Math.max(peak, after.VmRSS), rss_rise_kib: Math.max(peak, after.VmRSS) - before.VmRSS,
+    cpu_s: +(procCpuS(wamd.pid) - cpu0).toFixed(2),
+    rss_before_kib: before.VmRSS, rss_peak_kib: Math.max(peak, after.VmRSS), rss_after_kib: after.VmRSS, rss_rise_kib: Math.max(peak, after.VmRSS) - before.VmRSS,
   };
-  void m1;
 
-  // receive: Baileys sends the file; wamd downloads, checks, decrypts and streams it
-  await peer.sock.sendMessage(`${WAMD_PHONE}@s.whatsapp.net`, { document: { url: file }, mimetype: 'application/octet-stream', fileName: 'in.bin' });
-  const up = await waitFor(() => hooks.find((h) => h.event === 'messages.upsert' && h.data.messageType === 'documentMessage'), 600000);
+  // receive: Baileys sends the file; wamd (mediaAutoDownload) downloads it,
+  // checks the MAC and both hashes, decrypts and stores it; then the
+  // streaming route serves the stored file
+  r = await api('POST', '/settings/set/b1', { rejectCall: false, groupsIgnore: false, alwaysOnline: false,
+    readMessages: false, readStatus: false, syncFullHistory: false,
+    mediaAutoDownload: true, mediaStoreMaxBytes: 2 * SIZE + (1 << 20), mediaRetentionSeconds: 0 });
+  if (r.status !== 201) throw new Error(`settings: ${r.status} ${JSON.stringify(r.json)}`);
   const before2 = procStatus(wamd.pid);
   peak = before2.VmRSS;
+  const tb = Date.now();
+  await peer.sock.sendMessage(`${WAMD_PHONE}@s.whatsapp.net`, { document: { url: file }, mimetype: 'application/octet-stream', fileName: 'in.bin' });
+  const up = await waitFor(() => hooks.find((h) => h.event === 'messages.upsert' && h.data.messageType === 'documentMessage'), 1200000, 'MESSAGES_UPSERT');
   const t1 = Date.now();
+  const cpuUp = procCpuS(wamd.pid);
+  const stored = path.join(work, 'wamd', 'media', 'store', up.data.instanceId, fileSha);
+  await waitFor(() => fs.existsSync(stored), 1200000, 'the stored file');
+  const t2 = Date.now();
+  const cpu2 = procCpuS(wamd.pid);
+  const after2 = procStatus(wamd.pid);
+  const peak2 = Math.max(peak, after2.VmRSS);
+  const h1 = crypto.createHash('sha256');
+  for await (const chunk of fs.createReadStream(stored)) h1.update(chunk);
+  figures.receive = {
+    baileys_encrypt_upload_ms: t1 - tb,
+    download_decrypt_store_ms: t2 - t1,
+    download_decrypt_store_mb_s: +(SIZE / 1e6 / ((t2 - t1) / 1000)).toFixed(1),
+    cpu_s: +(cpu2 - cpuUp).toFixed(2),
+    stored_intact: h1.digest('hex') === fileSha,
+    rss_before_kib: before2.VmRSS, rss_peak_kib: peak2, rss_after_kib: after2.VmRSS, rss_rise_kib: peak2 - before2.VmRSS,
+  };
+
+  // the streaming route: the stored file to an HTTP client
+  const before3 = procStatus(wamd.pid);
+  const cpu3 = procCpuS(wamd.pid);
+  peak = before3.VmRSS;
+  const t3 = Date.now();
   const res = await fetch(`http://127.0.0.1:${port}/wamd/media/b1?id=${up.data.key.id}`, { headers: { apikey: KEY } });
   const h2 = crypto.createHash('sha256');
   let n = 0;
   for await (const chunk of res.body) { h2.update(chunk); n += chunk.length; }
-  const t2 = Date.now();
-  const after2 = procStatus(wamd.pid);
-  figures.receive = {
+  const t4 = Date.now();
+  const after3 = procStatus(wamd.pid);
+  const peak3 = Math.max(peak, after3.VmRSS);
+  figures.stream = {
     status: res.status, bytes: n, intact: h2.digest('hex') === fileSha,
-    download_decrypt_stream_ms: t2 - t1,
-    download_decrypt_stream_mb_s: +(SIZE / 1e6 / ((t2 - t1) / 1000)).toFixed(1),
-    rss_before_kib: before2.VmRSS, rss_peak_kib: Math.max(peak, after2.VmRSS), rss_rise_kib: Math.max(peak, after2.VmRSS) - before2.VmRSS,
+    stream_ms: t4 - t3,
+    stream_mb_s: +(SIZE / 1e6 / ((t4 - t3) / 1000)).toFixed(1),
+    cpu_s: +(procCpuS(wamd.pid) - cpu3).toFixed(2),
+    rss_before_kib: before3.VmRSS, rss_peak_kib: peak3, rss_after_kib: after3.VmRSS, rss_rise_kib: peak3 - before3.VmRSS,
   };
+} catch (e) {
+  console.error(log.split('\n').filter((l) => /media|WARN|ERROR/.test(l)).slice(-40).join('\n'));
+  throw e;
 } finally {
   clearInterval(sampler);
   wamd.kill('SIGTERM');

@@ -5,7 +5,8 @@
 //    byte-identical and sees mimetype / caption / fileName / ptt.
 //  Baileys -> wamd: each kind arrives as MESSAGES_UPSERT whose message
 //    equals Baileys' own JSON of what it sent, and getBase64FromMediaMessage
-//    gives the bytes back.
+//    gives the bytes back; GET /wamd/media serves a 24 MiB document whole
+//    to a client that stops reading for 8 s mid-body.
 //  A received url naming another host is never connected to.
 //  Real image, video, voice note and sticker files: thumbnail, dimensions,
 //    seconds, waveform and isAnimated as Baileys would compute them; a PDF's
@@ -357,8 +358,34 @@ try {
       `${what}: Range bytes=10-1033 gives 206 and those bytes (${res.status} ${res.headers.get('content-range')})`);
   }
   {
+    // a client that stops reading for longer than lws' stage timeout (5 s)
+    // mid-body still gets the whole file: the answer used to end there
+    const big = crypto.randomBytes(24 << 20);
+    const sent = await peer.sock.sendMessage(to, { document: big, mimetype: 'application/octet-stream', fileName: 'big.bin' });
+    await waitFor(() => hooks.find((h) => h.event === 'messages.upsert' && h.data.key.id === sent.key.id), 60000, 'big MESSAGES_UPSERT');
+    const got = await new Promise((resolve) => {
+      const parts = [];
+      let paused = false;
+      const req = http.get(`http://127.0.0.1:${port}/wamd/media/m1?id=${sent.key.id}`, { headers: { apikey: KEY } }, (res) => {
+        res.on('data', (d) => {
+          parts.push(d);
+          if (!paused) {
+            paused = true;
+            res.pause();
+            setTimeout(() => res.resume(), 8000);
+          }
+        });
+        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(parts) }));
+        res.on('error', (e) => resolve({ status: res.statusCode, body: Buffer.concat(parts), err: e.message }));
+      });
+      req.on('error', (e) => resolve({ status: 0, body: Buffer.concat(parts), err: e.message }));
+    });
+    check(got.status === 200 && Buffer.compare(got.body, big) === 0,
+      `GET /wamd/media to a client that pauses 8 s: all ${big.length} bytes (${got.status}, ${got.body.length}${got.err ? `, ${got.err}` : ''})`);
+  }
+  {
     const last = recv[recv.length - 2]; // the document
-    const id = hooks.filter((h) => h.event === 'messages.upsert' && h.data.messageType === 'documentMessage').pop().data.key.id;
+    const id = hooks.filter((h) => h.event === 'messages.upsert' && h.data.message?.documentMessage?.fileName === 'a.zip').pop().data.key.id;
     let { res, body } = await media(`/wamd/media/m1?id=${id}`, { apikey: KEY, range: 'bytes=-7' });
     check(res.status === 206 && Buffer.compare(body, last[1].document.subarray(-7)) === 0, `suffix Range bytes=-7: ${res.status}`);
     ({ res } = await media(`/wamd/media/m1?id=${id}`, { apikey: KEY, range: 'bytes=99999999-' }));

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include <ev.h>
 #include <libwebsockets.h>
@@ -39,6 +42,12 @@ struct pss {
 	uint8_t *body;
 	size_t body_len, body_cap;
 	bool body_too_big;
+	/* a media upload's body, spooled (SIM_SPOOL_PREFIX) */
+	int spool_fd;            /* + 1; 0: none */
+	char spool_path[4400];
+	EVP_MD_CTX *spool_sha;
+	bool spool_failed;
+	struct lws *wsi;
 	struct sim_http_resp resp;
 	bool have_resp;
 	size_t resp_sent;
@@ -132,8 +141,14 @@ void sim_conn_close(struct sim_conn *c, enum sim_close_how how)
 
 /* ---- HTTP ---- */
 
+#define SIM_SPOOL_PREFIX "/mms/"
+#define SIM_SPOOL_MAX (4ull << 30) /* a 2 GiB document's blob with room */
+#define SIM_HTTP_PROGRESS_S 60     /* a transfer without progress this long is dropped */
+
 static void http_resp_clear(struct sim_http_resp *r)
 {
+	if (r->file_fd1)
+		close(r->file_fd1 - 1);
 	free(r->body);
 	memset(r, 0, sizeof(*r));
 }
@@ -168,9 +183,22 @@ static int http_dispatch(struct lws *wsi, struct pss *pss)
 		.body = pss->body,
 		.body_len = pss->body_len,
 	};
+	if (pss->spool_fd) {
+		unsigned dl = 0;
+		bool ok = !pss->spool_failed && EVP_DigestFinal_ex(pss->spool_sha, req.body_sha256, &dl) == 1;
+		close(pss->spool_fd - 1);
+		pss->spool_fd = 0;
+		if (!ok) {
+			http_resp_clear(&pss->resp);
+			sim_http_error(&pss->resp, 500, "cannot spool the body");
+			unlink(pss->spool_path);
+			return http_respond(wsi, pss);
+		}
+		req.body_file = pss->spool_path;
+	}
 	json_error_t jerr;
 	json_t *j = NULL;
-	if (pss->body_len)
+	if (pss->body_len && !req.body_file)
 		j = json_loadb((const char *)pss->body, pss->body_len, 0, &jerr);
 	req.json = j;
 	http_resp_clear(&pss->resp);
@@ -182,11 +210,21 @@ static int http_dispatch(struct lws *wsi, struct pss *pss)
 		sim_http_error(&pss->resp, 500, "internal error");
 	}
 	json_decref(j);
+	if (req.body_file)
+		unlink(pss->spool_path); /* unless the handler took it */
 	return http_respond(wsi, pss);
 }
 
 static void pss_http_clear(struct pss *pss)
 {
+	if (pss->spool_fd) {
+		close(pss->spool_fd - 1);
+		unlink(pss->spool_path);
+		pss->spool_fd = 0;
+	}
+	EVP_MD_CTX_free(pss->spool_sha);
+	pss->spool_sha = NULL;
+	pss->spool_failed = false;
 	free(pss->body);
 	pss->body = NULL;
 	pss->body_len = pss->body_cap = 0;
@@ -224,8 +262,19 @@ static int http_begin(struct lws *wsi, struct pss *pss, const char *uri)
 	long long clen = 0;
 	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
 		clen = atoll(cl);
-	if (clen > SIM_MAX_HTTP_BODY)
+	pss->wsi = wsi;
+	bool spool = strcmp(pss->method, "POST") == 0 && strncmp(pss->path, SIM_SPOOL_PREFIX, strlen(SIM_SPOOL_PREFIX)) == 0;
+	if (clen > (spool ? (long long)SIM_SPOOL_MAX : SIM_MAX_HTTP_BODY))
 		pss->body_too_big = true;
+	if (spool && clen > 0 && !pss->body_too_big) {
+		struct sim *sim = lws_context_user(lws_get_context(wsi));
+		int fd = sim_media_spool(sim, pss->spool_path, sizeof(pss->spool_path));
+		pss->spool_sha = EVP_MD_CTX_new();
+		if (fd >= 0)
+			pss->spool_fd = fd + 1;
+		if (fd < 0 || !pss->spool_sha || EVP_DigestInit_ex(pss->spool_sha, EVP_sha256(), NULL) != 1)
+			pss->spool_failed = true;
+	}
 	if (clen > 0 && strcmp(pss->method, "GET") != 0)
 		return 0; /* wait for the body */
 	return http_dispatch(wsi, pss);
@@ -235,6 +284,26 @@ static int http_body(struct pss *pss, const void *in, size_t len)
 {
 	if (pss->body_too_big || len == 0 || !in)
 		return 0; /* lws may report an empty chunk (in == NULL) for a bodiless POST */
+	if (pss->spool_fd || pss->spool_failed) {
+		if (pss->spool_failed)
+			return 0;
+		pss->body_len += len;
+		const uint8_t *p = in;
+		for (size_t off = 0; off < len;) {
+			ssize_t w = write(pss->spool_fd - 1, p + off, len - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				pss->spool_failed = true;
+				return 0;
+			}
+			off += (size_t)w;
+		}
+		if (EVP_DigestUpdate(pss->spool_sha, in, len) != 1)
+			pss->spool_failed = true;
+		lws_set_timeout(pss->wsi, PENDING_TIMEOUT_HTTP_CONTENT, SIM_HTTP_PROGRESS_S); /* as for downloads */
+		return 0;
+	}
 	if (len > SIM_MAX_HTTP_BODY - pss->body_len) {
 		pss->body_too_big = true;
 		return 0;
@@ -270,14 +339,21 @@ static int http_writeable(struct lws *wsi, struct pss *pss)
 	size_t left = pss->resp.body_len - pss->resp_sent;
 	if (left) {
 		size_t chunk = left > 65536 ? 65536 : left;
-		uint8_t *buf = malloc(LWS_PRE + chunk);
-		if (!buf)
-			return -1;
-		memcpy(buf + LWS_PRE, pss->resp.body + pss->resp_sent, chunk);
+		static uint8_t buf[LWS_PRE + 65536]; /* one loop thread; lws copies what it cannot send */
+		if (pss->resp.file_fd1) {
+			/* a blob: read as it goes out, never whole in memory */
+			if (pread(pss->resp.file_fd1 - 1, buf + LWS_PRE, chunk, pss->resp.file_off + (off_t)pss->resp_sent) !=
+			    (ssize_t)chunk)
+				return -1;
+		} else {
+			memcpy(buf + LWS_PRE, pss->resp.body + pss->resp_sent, chunk);
+		}
 		int n = lws_write(wsi, buf + LWS_PRE, chunk, chunk == left ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
-		free(buf);
 		if (n < 0)
 			return -1;
+		/* lws' transaction deadline (20 s) counts from its start: a large
+		 * blob to a slow reader outlives it, so each chunk out renews it */
+		lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, SIM_HTTP_PROGRESS_S);
 		pss->resp_sent += chunk;
 		lws_callback_on_writable(wsi);
 		return 0;

@@ -286,6 +286,11 @@ struct sim_http_req {
 	const uint8_t *body;  /* request body (may be NULL with body_len 0) */
 	size_t body_len;
 	json_t *json;         /* body parsed as JSON when it parses, else NULL (borrowed) */
+	/* a media upload (POST /mms/...) is never held in memory: its body is
+	 * spooled to this file (the handler may rename it; else it is removed)
+	 * with its SHA-256, and body is NULL */
+	const char *body_file;
+	uint8_t body_sha256[32];
 };
 struct sim_http_resp {
 	int status;                /* default 200 */
@@ -293,6 +298,9 @@ struct sim_http_resp {
 	char content_range[96];    /* Content-Range header when set */
 	uint8_t *body;             /* malloc'd, freed by the server */
 	size_t body_len;
+	int file_fd1;              /* instead of body: body_len bytes of this descriptor + 1 from file_off
+	                            * (0: none; closed by the server), read as they are sent */
+	off_t file_off;
 };
 /* Routes match on method and path prefix (longest prefix wins). Return 0
  * after filling resp, or < 0 for a 500. */
@@ -300,6 +308,10 @@ typedef int (*sim_http_fn)(struct sim *sim, const struct sim_http_req *req, stru
 	void *user);
 int sim_http_register(struct sim *sim, const char *method, const char *prefix, sim_http_fn fn,
 	void *user) WA_MUST_CHECK;
+/* sim_media.c: a new spool file for a media upload's body, in the blob
+ * folder (so that it is renamed into place): its descriptor (-1: none),
+ * its path in out. */
+int sim_media_spool(struct sim *sim, char *out, size_t cap);
 /* Sets resp to JSON (steals the reference to j). */
 void sim_http_json(struct sim_http_resp *resp, int status, json_t *j);
 /* Sets resp to {"error": msg} with status. */
