@@ -479,6 +479,9 @@ int wamd_tenant_group(struct wamd_tenant *t, const char *op, const char *group, 
 /* mentions: the caption's (n of them, or NULL) */
 int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media_send *m,
 			   const char *const *mentions, size_t n_mentions, char **id_out);
+/* (wamd_media_retry.c) a message just received, so no media retry */
+int wamd_tenant_download_media(struct wamd_tenant *t, const char *message_json, const char *dest,
+			       void (*done)(void *user, int err, uint64_t len), void *user);
 /* wamd_media_fetch.c: fetches url into fd (owned by the fetch, closed
  * before cb) under the webhook SSRF rules, at most max bytes. cb runs once,
  * later, with why NULL on success (and the bytes and Content-Type), else

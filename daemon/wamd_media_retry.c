@@ -114,6 +114,35 @@ static void dlr_done(wa_session *s, int err, uint64_t len, const char *message_j
 	free(w);
 }
 
+struct dl_wait {
+	void (*done)(void *user, int err, uint64_t len);
+	void *user;
+};
+
+static void dl_done(wa_session *s, int err, uint64_t len, void *user)
+{
+	(void)s;
+	struct dl_wait *w = user;
+	w->done(w->user, err, len);
+	free(w);
+}
+
+int wamd_tenant_download_media(struct wamd_tenant *t, const char *message_json, const char *dest,
+	void (*done)(void *user, int err, uint64_t len), void *user)
+{
+	if (!t->sess)
+		return WA_ESTATE;
+	struct dl_wait *w = malloc(sizeof *w);
+	if (!w)
+		return WA_ENOMEM;
+	w->done = done;
+	w->user = user;
+	int rc = wa_session_download_media(t->sess, message_json, dest, dl_done, w);
+	if (rc != 0)
+		free(w);
+	return rc;
+}
+
 int wamd_tenant_download_media_rec(struct wamd_tenant *t, json_t *rec, const char *dest,
 	void (*done)(void *user, int err, uint64_t len), void *user)
 {

@@ -602,9 +602,8 @@ static int start_download(struct wamd_conn *c, struct wamd_tenant *t, json_t *re
 {
 	int rc = stage_path(c->d, "dl-", path, cap);
 	uint64_t len = 0;
-	if (rc == 0 && wamd_media_store_link(t, wamd_media_in(message), path, &len) == 0) {
-		free(mj); /* kept on disk (mediaAutoDownload): no download */
-		done(user_of_job, 0, len);
+	if (rc == 0 && wamd_media_store_link(t, wamd_media_in(json_object_get(rec, "message")), path, &len) == 0) {
+		done(user_of_job, 0, len); /* kept on disk (mediaAutoDownload): no download */
 		return 0;
 	}
 	if (rc == 0)
