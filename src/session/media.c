@@ -538,6 +538,10 @@ static int body_read(void *user, uint8_t *buf, size_t cap, size_t *n)
 	memmove(j->ob, j->ob + give, j->ob_len - give);
 	j->ob_len -= give;
 	*n = give;
+	/* all of it handed over: the host may still be reading it out of the
+	 * socket buffers; from here the answer deadline (start_post) rules */
+	if (j->enc_final && j->ob_len == 0)
+		j->s->drv->timer_cancel(j->timer);
 	return 0;
 }
 
@@ -576,8 +580,11 @@ static void up_on_done(void *user, int err, int status)
 		up_end(j, rc, false, "upload answer without url");
 		return;
 	}
-	char why[64];
-	if (err)
+	char why[96];
+	if (err == WA_ETIMEOUT && !status)
+		snprintf(why, sizeof why, "upload: no answer from the media host within %u s of the last byte",
+			WA_MEDIA_ANSWER_MS / 1000);
+	else if (err)
 		snprintf(why, sizeof why, "upload: %s", wa_errname(err));
 	else
 		snprintf(why, sizeof why, "upload: HTTP %d", status);
@@ -657,7 +664,7 @@ static int start_post(up_job *j)
 	wa_http_opts o = {
 		.method = "POST", .url = url, .origin = WA_MEDIA_ORIGIN,
 		.content_type = "application/octet-stream", .content_length = WA_MEDIA_BLOB_LEN(j->res.file_length),
-		.tls_insecure = s->tls_insecure,
+		.tls_insecure = s->tls_insecure, .answer_ms = WA_MEDIA_ANSWER_MS,
 	};
 	WA_DEBUG(MOD, "[%lld] uploading %s (%llu bytes) to %s", (long long)s->instance_id, j->id,
 		(unsigned long long)o.content_length, ms->hosts[j->host_i]);

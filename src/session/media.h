@@ -11,6 +11,7 @@
 #define WA_MEDIA_TICK (4u << 20)          /* cipher bytes per loop turn */
 #define WA_MEDIA_IO (64u << 10)           /* file read size */
 #define WA_MEDIA_IDLE_MS 30000u           /* a transfer without progress this long fails */
+#define WA_MEDIA_ANSWER_MS 30000u         /* the host's answer to an upload, counted from its last byte */
 #define WA_MEDIA_CONN_TTL_DEFAULT_S 300
 #define WA_MEDIA_RESP_MAX 8192            /* upload answer (JSON) */
 #define WA_MEDIA_ORIGIN "https://web.whatsapp.com"

@@ -23,6 +23,14 @@
  * lives; the owner's own idle timer decides when a stall is a failure. */
 #define WA_HTTP_PROGRESS_S 60
 
+/* Once the request is out, lws re-arms the same few-second stage timeout
+ * for the answer, and a host still reading megabytes out of the socket
+ * buffers (or slow to answer) was cut there, the upload retried from zero.
+ * A per-request tick pushes that timeout past the answer deadline every
+ * WA_HTTP_TICK_MS until the status line arrives; at the deadline the request
+ * fails with WA_ETIMEOUT. */
+#define WA_HTTP_TICK_MS 2000
+
 int wa_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 
 struct wa_http_req {
@@ -38,6 +46,12 @@ struct wa_http_req {
 	bool done;     /* on_done delivered or cancelled */
 	bool failed_in_start;
 	bool in_start;
+	/* waiting for the answer: the tick below, armed until the status */
+	struct lws_context *ctx;
+	lws_sorted_usec_list_t answer_sul;
+	lws_usec_t answer_due;
+	uint32_t answer_ms;
+	bool answer_armed;
 };
 
 int wa_http_parse_url(const char *url, bool *tls, char *host, size_t host_cap, int *port, char *path,
@@ -55,8 +69,16 @@ int wa_http_parse_url(const char *url, bool *tls, char *host, size_t host_cap, i
 	return wa_tr_parse_url(ws, tls, host, host_cap, port, path, path_cap);
 }
 
+static void answer_stop(struct wa_http_req *r)
+{
+	if (r->answer_armed)
+		lws_sul_cancel(&r->answer_sul);
+	r->answer_armed = false;
+}
+
 static void req_free(struct wa_http_req *r)
 {
+	answer_stop(r);
 	free(r->origin);
 	free(r->content_type);
 	free(r->range);
@@ -79,8 +101,49 @@ static void finish(struct wa_http_req *r, int err)
 	}
 }
 
+static void answer_tick(lws_sorted_usec_list_t *sul);
+
+static void answer_arm(struct wa_http_req *r, lws_usec_t in_us)
+{
+	r->answer_armed = true;
+	lws_sul_schedule(r->ctx, 0, &r->answer_sul, answer_tick, in_us);
+}
+
+static void answer_tick(lws_sorted_usec_list_t *sul)
+{
+	struct wa_http_req *r = lws_container_of(sul, struct wa_http_req, answer_sul);
+	r->answer_armed = false;
+	if (!r->wsi || r->done)
+		return;
+	lws_usec_t left = r->answer_due - lws_now_usecs();
+	if (left <= 0) {
+		WA_DEBUG("http", "no answer within %u ms of the request's last byte (%llu sent)", r->answer_ms,
+			(unsigned long long)r->sent);
+		struct lws *wsi = r->wsi;
+		finish(r, WA_ETIMEOUT);
+		/* lws closes it on its next service; wsi_gone then frees r */
+		lws_set_timeout(wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+		return;
+	}
+	lws_set_timeout(r->wsi, PENDING_TIMEOUT_AWAITING_SERVER_RESPONSE,
+		(int)(left / LWS_US_PER_SEC) + WA_HTTP_TICK_MS / 1000 + 1);
+	lws_usec_t tick = (lws_usec_t)WA_HTTP_TICK_MS * LWS_US_PER_MS;
+	answer_arm(r, left < tick ? left : tick);
+}
+
+/* The request is out: the answer is due within answer_ms. The first tick
+ * runs on the next loop turn, after lws re-armed its own timeout. */
+static void answer_start(struct wa_http_req *r)
+{
+	if (r->answer_armed || r->status)
+		return;
+	r->answer_due = lws_now_usecs() + (lws_usec_t)r->answer_ms * LWS_US_PER_MS;
+	answer_arm(r, 1);
+}
+
 static void wsi_gone(struct wa_http_req *r, struct lws *wsi, int err)
 {
+	answer_stop(r);
 	lws_set_opaque_user_data(wsi, NULL);
 	r->wsi = NULL;
 	/* the server may close right after the last byte, before lws saw the
@@ -130,6 +193,8 @@ int wa_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 				lws_callback_on_writable(wsi);
 			}
 		}
+		if (!r->content_length)
+			answer_start(r);
 		return 0;
 	}
 	case LWS_CALLBACK_CLIENT_HTTP_WRITEABLE: {
@@ -158,15 +223,19 @@ int wa_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 			return -1;
 		r->sent += n;
 		lws_set_timeout(wsi, PENDING_TIMEOUT_AWAITING_SERVER_RESPONSE, WA_HTTP_PROGRESS_S);
-		if (last)
+		if (last) {
 			lws_client_http_body_pending(wsi, 0);
-		else
+			answer_start(r);
+		} else {
 			lws_callback_on_writable(wsi);
+		}
 		return 0;
 	}
 	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
 		if (!r || r->released)
 			return -1;
+		answer_stop(r);
+		lws_set_timeout(wsi, PENDING_TIMEOUT_AWAITING_SERVER_RESPONSE, WA_HTTP_PROGRESS_S);
 		r->status = (int)lws_http_client_http_response(wsi);
 		{
 			char cl[32];
@@ -251,6 +320,8 @@ int wa_http_start(void *ctx, const wa_http_opts *o, const wa_http_events *ev, vo
 	r->ev = ev;
 	r->user = user;
 	r->content_length = o->content_length;
+	r->ctx = ctx;
+	r->answer_ms = o->answer_ms ? o->answer_ms : WA_HTTP_ANSWER_MS;
 	struct lws_client_connect_info ci;
 	memset(&ci, 0, sizeof ci);
 	ci.context = ctx;
@@ -294,6 +365,7 @@ void wa_http_cancel(wa_http_req *r)
 		return;
 	r->released = true;
 	r->done = true;
+	answer_stop(r);
 	if (!r->wsi) {
 		req_free(r);
 		return;

@@ -13,6 +13,9 @@
 
 #include "wa/wa.h"
 
+/* Default for wa_http_opts.answer_ms. */
+#define WA_HTTP_ANSWER_MS 30000u
+
 /* Bytes asked of body_read per write (one lws_write). */
 #define WA_HTTP_CHUNK 65536
 
@@ -41,6 +44,10 @@ typedef struct wa_http_opts {
 	const char *range;           /* "bytes=a-b" or NULL */
 	uint64_t content_length;     /* body bytes (POST) */
 	bool tls_insecure;           /* accept self-signed certificates (tests) */
+	uint32_t answer_ms;          /* the status line must arrive this long after the
+	                              * request's last byte went to the socket, else
+	                              * on_done(WA_ETIMEOUT); 0: WA_HTTP_ANSWER_MS. Body
+	                              * chunks each way are bounded by progress, not by it */
 } wa_http_opts;
 
 /* Starts a request on ctx (a struct lws_context *). Errors: WA_EINVAL (bad

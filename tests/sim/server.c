@@ -51,6 +51,13 @@ struct pss {
 	struct sim_http_resp resp;
 	bool have_resp;
 	size_t resp_sent;
+	/* a paced upload (POST /_sim/media/fault): the timer resumes reading
+	 * or, once the body is in, gives the held answer */
+	struct sim_media_pace pace;
+	lws_sorted_usec_list_t pace_sul;
+	lws_usec_t pace_t0;
+	bool pace_armed;
+	bool pace_answer;
 };
 
 struct sim_timer {
@@ -215,8 +222,18 @@ static int http_dispatch(struct lws *wsi, struct pss *pss)
 	return http_respond(wsi, pss);
 }
 
+static void pace_cancel(struct pss *pss)
+{
+	if (pss->pace_armed)
+		lws_sul_cancel(&pss->pace_sul);
+	pss->pace_armed = false;
+}
+
 static void pss_http_clear(struct pss *pss)
 {
+	pace_cancel(pss);
+	memset(&pss->pace, 0, sizeof(pss->pace));
+	pss->pace_answer = false;
 	if (pss->spool_fd) {
 		close(pss->spool_fd - 1);
 		unlink(pss->spool_path);
@@ -274,9 +291,65 @@ static int http_begin(struct lws *wsi, struct pss *pss, const char *uri)
 			pss->spool_fd = fd + 1;
 		if (fd < 0 || !pss->spool_sha || EVP_DigestInit_ex(pss->spool_sha, EVP_sha256(), NULL) != 1)
 			pss->spool_failed = true;
+		sim_media_upload_begin(sim, &pss->pace);
+		pss->pace_t0 = lws_now_usecs();
 	}
 	if (clen > 0 && strcmp(pss->method, "GET") != 0)
 		return 0; /* wait for the body */
+	return http_dispatch(wsi, pss);
+}
+
+static void pace_fire(lws_sorted_usec_list_t *sul)
+{
+	struct pss *pss = lws_container_of(sul, struct pss, pace_sul);
+	pss->pace_armed = false;
+	if (!pss->pace_answer) {
+		lws_rx_flow_control(pss->wsi, 1);
+		return;
+	}
+	pss->pace_answer = false;
+	if (http_dispatch(pss->wsi, pss) < 0)
+		lws_set_timeout(pss->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+}
+
+static void pace_arm(struct pss *pss, lws_usec_t in_us)
+{
+	pss->pace_armed = true;
+	lws_sul_schedule(lws_get_context(pss->wsi), 0, &pss->pace_sul, pace_fire, in_us);
+}
+
+/* A paced upload reads no faster than read_kib_s: past its due, reading
+ * stops until the timer resumes it. */
+static void pace_read(struct pss *pss)
+{
+	if (!pss->pace.read_kib_s)
+		return;
+	lws_usec_t due = pss->pace_t0 +
+		(lws_usec_t)((uint64_t)pss->body_len * LWS_US_PER_SEC / ((uint64_t)pss->pace.read_kib_s * 1024));
+	lws_usec_t now = lws_now_usecs();
+	if (due <= now)
+		return;
+	lws_rx_flow_control(pss->wsi, 0);
+	pss->pace_answer = false;
+	pace_arm(pss, due - now);
+}
+
+/* The body is in: answer now, later, or never (the paced host). */
+static int http_body_done(struct lws *wsi, struct pss *pss)
+{
+	if (pss->spool_fd && (pss->pace.no_answer || pss->pace.answer_delay_ms)) {
+		if (pss->pace_armed) {
+			pace_cancel(pss);
+			lws_rx_flow_control(wsi, 1);
+		}
+		uint32_t hold_ms = pss->pace.no_answer ? 3600000u : pss->pace.answer_delay_ms;
+		lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, (int)(hold_ms / 1000) + SIM_HTTP_PROGRESS_S);
+		if (!pss->pace.no_answer) {
+			pss->pace_answer = true;
+			pace_arm(pss, (lws_usec_t)hold_ms * LWS_US_PER_MS);
+		}
+		return 0;
+	}
 	return http_dispatch(wsi, pss);
 }
 
@@ -302,6 +375,7 @@ static int http_body(struct pss *pss, const void *in, size_t len)
 		if (EVP_DigestUpdate(pss->spool_sha, in, len) != 1)
 			pss->spool_failed = true;
 		lws_set_timeout(pss->wsi, PENDING_TIMEOUT_HTTP_CONTENT, SIM_HTTP_PROGRESS_S); /* as for downloads */
+		pace_read(pss);
 		return 0;
 	}
 	if (len > SIM_MAX_HTTP_BODY - pss->body_len) {
@@ -449,7 +523,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_HTTP_BODY:
 		return http_body(pss, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		return http_dispatch(wsi, pss);
+		return http_body_done(wsi, pss);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return http_writeable(wsi, pss);
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:

@@ -312,6 +312,18 @@ int sim_http_register(struct sim *sim, const char *method, const char *prefix, s
  * folder (so that it is renamed into place): its descriptor (-1: none),
  * its path in out. */
 int sim_media_spool(struct sim *sim, char *out, size_t cap);
+/* sim_media.c: how the media host paces an upload (POST /_sim/media/fault),
+ * so that clients meet a slow host: read_kib_s reads the body at about that
+ * many KiB per second (0: as fast as it comes), answer_delay_ms holds the
+ * answer that long after the body, no_answer never answers (the connection
+ * stays open until the client gives up). */
+struct sim_media_pace {
+	uint32_t read_kib_s;
+	uint32_t answer_delay_ms;
+	bool no_answer;
+};
+/* An upload's head arrived: counts it and gives the pacing it gets. */
+void sim_media_upload_begin(struct sim *sim, struct sim_media_pace *out);
 /* Sets resp to JSON (steals the reference to j). */
 void sim_http_json(struct sim_http_resp *resp, int status, json_t *j);
 /* Sets resp to {"error": msg} with status. */

@@ -10,7 +10,8 @@
  * "bytes=a-b" / "a-" / "-n" Range of it (206). POST /_sim/media/expire
  * makes a blob answer 404 or 410 from then on (what an expired blob does,
  * for media-retry work). DELETE on /mms/ answers 200 (whatsmeow deletes
- * history blobs after download). */
+ * history blobs after download). POST /_sim/media/fault paces uploads (a
+ * slow host, one that never answers; server.c applies it) and counts them. */
 #include "sim_msg.h"
 
 #include <dirent.h>
@@ -41,6 +42,15 @@ static char g_dir[4200];     /* where blob files live */
 static bool g_dir_tmp;       /* a temp folder removed at shutdown */
 static size_t g_total;       /* bytes of all blob files */
 static struct expired *g_expired;
+static struct sim_media_pace g_pace;
+static unsigned g_uploads_begun, g_uploads_stored;
+
+void sim_media_upload_begin(struct sim *sim, struct sim_media_pace *out)
+{
+	(void)sim;
+	g_uploads_begun++;
+	*out = g_pace;
+}
 
 /* "<hex>" of "/v/t62.7118-24/<hex>.enc": false for anything else. */
 static bool blob_id(const char *path, char id[40])
@@ -218,6 +228,7 @@ static int h_upload(struct sim *sim, const struct sim_http_req *req, struct sim_
 	json_object_set_new(o, "url", json_string(url));
 	json_object_set_new(o, "direct_path", json_string(direct));
 	sim_http_json(resp, 200, o);
+	g_uploads_stored++;
 	return 0;
 }
 
@@ -362,6 +373,34 @@ static int h_expire(struct sim *sim, const struct sim_http_req *req, struct sim_
 	return 0;
 }
 
+/* POST /_sim/media/fault {"read_kib_s"?, "answer_delay_ms"?, "no_answer"?}:
+ * the pacing of uploads that begin from now on (a field left out keeps its
+ * value; {} changes nothing). Answers the pacing and the uploads counted
+ * so far: "begun" (heads received), "stored" (answered with a url). */
+static int h_fault(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	(void)sim;
+	(void)user;
+	json_t *rk = json_object_get(req->json, "read_kib_s"), *ad = json_object_get(req->json, "answer_delay_ms");
+	json_t *na = json_object_get(req->json, "no_answer");
+	if ((rk && (!json_is_integer(rk) || json_integer_value(rk) < 0 || json_integer_value(rk) > 1048576)) ||
+	    (ad && (!json_is_integer(ad) || json_integer_value(ad) < 0 || json_integer_value(ad) > 600000)) ||
+	    (na && !json_is_boolean(na))) {
+		sim_http_error(resp, 400, "read_kib_s 0..1048576, answer_delay_ms 0..600000, no_answer bool");
+		return 0;
+	}
+	if (rk)
+		g_pace.read_kib_s = (uint32_t)json_integer_value(rk);
+	if (ad)
+		g_pace.answer_delay_ms = (uint32_t)json_integer_value(ad);
+	if (na)
+		g_pace.no_answer = json_is_true(na);
+	sim_http_json(resp, 200, json_pack("{s:i, s:i, s:b, s:i, s:i}", "read_kib_s", (json_int_t)g_pace.read_kib_s,
+		"answer_delay_ms", (json_int_t)g_pace.answer_delay_ms, "no_answer", g_pace.no_answer,
+		"begun", (json_int_t)g_uploads_begun, "stored", (json_int_t)g_uploads_stored));
+	return 0;
+}
+
 static int h_delete(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
 {
 	(void)sim;
@@ -394,6 +433,8 @@ void sim_media_shutdown(void)
 	g_dir[0] = '\0';
 	g_dir_tmp = false;
 	g_total = 0;
+	memset(&g_pace, 0, sizeof(g_pace));
+	g_uploads_begun = g_uploads_stored = 0;
 }
 
 int sim_media_init(struct sim *sim)
@@ -401,5 +442,6 @@ int sim_media_init(struct sim *sim)
 	int rc = sim_http_register(sim, "POST", "/mms/", h_upload, NULL);
 	rc = rc ? rc : sim_http_register(sim, "GET", "/v/", h_download, NULL);
 	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/media/expire", h_expire, NULL);
+	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/media/fault", h_fault, NULL);
 	return rc ? rc : sim_http_register(sim, "DELETE", "/mms/", h_delete, NULL);
 }
