@@ -4,7 +4,8 @@
  *
  * Input is staged in <data>/media (owner-only) in chunks: base64 is decoded
  * 64 KiB at a time into a file that libwa then owns (it encrypts and
- * uploads it from there, and removes it once the message is sent). Nothing
+ * uploads it from there, and removes it once the message is sent), or the
+ * pacing queue while the limits hold the send back (wamd_pace_media.c). Nothing
  * is queued on bad input. */
 #include <errno.h>
 #include <fcntl.h>
@@ -181,7 +182,10 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 	for (size_t i = 0; i < nm; i++)
 		mp[i] = j->mentions[i];
 	char *id = NULL;
-	int rc = wamd_tenant_send_media(t, j->jid, &m, nm ? mp : NULL, nm, &id);
+	/* held back by the limits: the staged file waits under a held name */
+	bool first = false, now = wamd_pace_admit(t, j->jid, &first);
+	int rc = now ? wamd_tenant_send_media(t, j->jid, &m, nm ? mp : NULL, nm, NULL, &id)
+		     : wamd_pace_hold_media(t, j->jid, first, &m, nm ? mp : NULL, nm, &id);
 	if (rc != 0 || !id) {
 		unlink(j->path); /* not queued: still ours */
 		free(id);
@@ -190,8 +194,10 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 				 rc == WA_ESTATE ? json_string("Connection Closed") : json_pack("[s]", wa_strerror(rc ? rc : WA_ENOMEM)));
 		return;
 	}
-	wamd_lat_accepted(t, id, c->t_dispatch_ns);
-	wamd_pace_count(t, j->jid); /* before the record: it decides "first contact" */
+	if (now) {
+		wamd_lat_accepted(t, id, c->t_dispatch_ns);
+		wamd_pace_sent_now(t, j->jid, first); /* before the record: it decides "first contact" */
+	}
 	char fl[24];
 	snprintf(fl, sizeof fl, "%llu", (unsigned long long)len);
 	json_t *mm = json_pack("{s:s, s:s}", "mimetype", mimetype, "fileLength", fl);
