@@ -27,6 +27,7 @@
 #include "wa/store_pace.h"
 #include "util/codec.h"
 #include "util/seams.h"
+#include "wamd_pace_media.h"
 #include "wamd_pace_sched.h"
 
 #define RELEASE_BATCH 256     /* releases per loop turn before yielding */

@@ -23,20 +23,10 @@ void wamd_pace_sent_now(struct wamd_tenant *t, const char *jid, bool first);
  * (latitude, longitude, name, address), "contacts" (listName, names,
  * vcards), "poll" (name, options, selectable, secret: base64), "reaction"
  * (key {remoteJid, fromMe, id, participant?}, text), "media"
- * (wamd_pace_hold_media); each with "quoted"? (wamd_pace_quoted). id_out:
+ * (wamd_pace_media.h); each with "quoted"? (wamd_pace_quoted). id_out:
  * the message id it will leave with. */
 void wamd_pace_quoted(json_t *payload, const struct wamd_send_extra *x);
 int wamd_pace_enqueue(struct wamd_tenant *t, const char *jid, bool first, json_t *payload, char id_out[32]);
-/* (wamd_pace_media.c) Holds a media send back: its staged file m->path is
- * moved to a held name under <data>/media, kept until the send is released
- * (libwa owns it then) or dropped. *id_out (free()) the id it leaves with. */
-int wamd_pace_hold_media(struct wamd_tenant *t, const char *jid, bool first, const wa_media_send *m,
-			 const char *const *mentions, size_t n_mentions, char **id_out);
-/* releases a held "media" payload with id; the file is removed when the
- * send is dropped */
-int wamd_pace_send_media(struct wamd_tenant *t, const char *jid, const char *id, json_t *p);
-/* removes a deleted instance's held media files */
-void wamd_pace_media_purge(struct wamd *d, int64_t instance_id);
 /* A rate-limit signal for this instance (code: WhatsApp's error code). */
 void wamd_pace_signal(struct wamd_tenant *t, int code);
 /* Settings and state; the queue with positions and expected send times. */

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "util/codec.h"
-#include "wamd_pace.h"
+#include "wamd_pace_media.h"
 
 #define HELD_PREFIX "held-"
 
@@ -33,45 +33,37 @@ static void set_b64(json_t *o, const char *key, const uint8_t *b, size_t n)
 	free(s);
 }
 
-int wamd_pace_hold_media(struct wamd_tenant *t, const char *jid, bool first, const wa_media_send *m,
-			 const char *const *mentions, size_t n_mentions, char **id_out)
+json_t *wamd_pace_media_hold(struct wamd_tenant *t, const wa_media_send *m, const char *const *mentions,
+			      size_t n_mentions, char *held, size_t cap)
 {
 	const char *base = strrchr(m->path, '/');
 	base = base ? base + 1 : m->path;
 	const char *tail = strchr(base, '-'); /* "send-<random>" */
-	char name[256], path[1200];
+	char name[256];
 	snprintf(name, sizeof name, HELD_PREFIX "%lld-%s", (long long)t->id, tail ? tail + 1 : base);
-	int rc = held_path(t->d, name, path, sizeof path);
-	if (rc != 0)
-		return rc;
-	if (rename(m->path, path) != 0)
-		return WA_EIO;
+	if (held_path(t->d, name, held, cap) != 0 || rename(m->path, held) != 0)
+		return NULL;
 	json_t *p = json_pack("{s:s, s:i, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:b, s:I}", "kind", "media", "mediaKind",
 			      (int)m->kind, "file", name, "mimetype", m->mimetype, "ptt", m->ptt, "viewOnce",
 			      m->view_once, "seconds", (json_int_t)m->seconds, "width", (json_int_t)m->width, "height",
 			      (json_int_t)m->height, "animated", m->animated, "pageCount", (json_int_t)m->page_count);
-	if (p && m->caption)
-		json_object_set_new(p, "caption", json_string(m->caption));
-	if (p && m->file_name)
-		json_object_set_new(p, "fileName", json_string(m->file_name));
-	if (p) {
-		set_b64(p, "thumbnail", m->thumbnail, m->thumbnail_len);
-		set_b64(p, "waveform", m->waveform, m->waveform_len);
+	if (!p) {
+		unlink(held);
+		return NULL;
 	}
-	json_t *mj = n_mentions ? json_array() : NULL;
-	for (size_t i = 0; mj && i < n_mentions; i++)
-		json_array_append_new(mj, json_string(mentions[i]));
-	if (p && mj)
-		json_object_set(p, "mentions", mj);
-	json_decref(mj);
-	char id[32];
-	rc = p ? wamd_pace_enqueue(t, jid, first, p, id) : WA_ENOMEM;
-	json_decref(p);
-	if (rc == 0 && !(*id_out = strdup(id)))
-		rc = WA_ENOMEM; /* queued all the same: it leaves, unanswered */
-	if (rc != 0 && !*id_out)
-		unlink(path); /* not queued */
-	return rc;
+	if (m->caption)
+		json_object_set_new(p, "caption", json_string(m->caption));
+	if (m->file_name)
+		json_object_set_new(p, "fileName", json_string(m->file_name));
+	set_b64(p, "thumbnail", m->thumbnail, m->thumbnail_len);
+	set_b64(p, "waveform", m->waveform, m->waveform_len);
+	if (n_mentions) {
+		json_t *mj = json_array();
+		for (size_t i = 0; i < n_mentions; i++)
+			json_array_append_new(mj, json_string(mentions[i]));
+		json_object_set_new(p, "mentions", mj);
+	}
+	return p;
 }
 
 int wamd_pace_send_media(struct wamd_tenant *t, const char *jid, const char *id, json_t *p)

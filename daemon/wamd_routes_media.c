@@ -19,6 +19,7 @@
 
 #include "util/codec.h"
 #include "wamd_pace.h"
+#include "wamd_pace_media.h"
 #include "wamd_media_probe.h"
 #include "wamd_range.h"
 #include "wamd_routes.h"
@@ -184,8 +185,19 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 	char *id = NULL;
 	/* held back by the limits: the staged file waits under a held name */
 	bool first = false, now = wamd_pace_admit(t, j->jid, &first);
-	int rc = now ? wamd_tenant_send_media(t, j->jid, &m, nm ? mp : NULL, nm, NULL, &id)
-		     : wamd_pace_hold_media(t, j->jid, first, &m, nm ? mp : NULL, nm, &id);
+	int rc;
+	if (now) {
+		rc = wamd_tenant_send_media(t, j->jid, &m, nm ? mp : NULL, nm, NULL, &id);
+	} else {
+		char held[1200], kid[32];
+		json_t *p = wamd_pace_media_hold(t, &m, nm ? mp : NULL, nm, held, sizeof held);
+		rc = p ? wamd_pace_enqueue(t, j->jid, first, p, kid) : WA_EIO;
+		json_decref(p);
+		if (rc != 0 && p)
+			unlink(held); /* not queued */
+		if (rc == 0 && !(id = strdup(kid)))
+			rc = WA_ENOMEM; /* queued all the same: it leaves, unanswered */
+	}
 	if (rc != 0 || !id) {
 		unlink(j->path); /* not queued: still ours */
 		free(id);
