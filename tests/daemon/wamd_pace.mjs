@@ -21,7 +21,8 @@
 //   sendMedia image and sendReaction answer 201 PENDING with their final
 //   ids, the image waits as an owner-only file in the data folder, both
 //   survive a SIGKILL with their schedule, leave on time with those ids (the
-//   peer downloads the image intact) and the file is gone. On the real
+//   peer downloads the image intact) and the file is gone; an instance
+//   deleted with a held image takes its file with it. On the real
 //   clock, the scheduler's own timer releases sends at their gap.
 // argv: [node, script, wamd, wasim]
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'; // wasim's self-signed media host (the peer's download)
@@ -507,6 +508,20 @@ try {
   dumpOnFail(// Baileys turns the target's key to the peer's side
     rm && rm.text === '👍' && rm.key.id === targetId && rm.key.remoteJid === `${W2}@s.whatsapp.net` && rm.key.fromMe === false,
     `the peer got the held reaction with its answered id (${JSON.stringify(gotReact?.m.message)})`);
+  // a deleted instance's held media files go with it
+  r = await api('POST', '/wamd/pace/p1', { perMinute: 1 });
+  check(r.status === 201, 'p1: 1/min');
+  for (let i = 0; i < 2; i++) {
+    r = await api('POST', '/message/sendMedia/p1', { number: PEER, mediatype: 'image', mimetype: 'image/png', media: img.toString('base64') });
+    check(r.status === 201, `p1: image ${i} answered (${r.status})`);
+  }
+  const p1Held = heldFiles();
+  const p1Id = p1Held[0]?.split('-')[1];
+  check(p1Held.length >= 1 && p1Held.every((f) => f.startsWith(`held-${p1Id}-`)) && p1Id !== held[0].split('-')[1] &&
+    (await api('GET', '/wamd/paceQueue/p1')).json.queued === p1Held.length, `p1 holds ${p1Held.length} image(s) as files (${p1Held})`);
+  r = await api('DELETE', '/instance/delete/p1');
+  check(r.status === 200, `p1 deleted (${r.status})`);
+  check(heldFiles().length === 0, `the deleted instance's held files are removed (${heldFiles()})`);
 
   // ---- the real clock: the scheduler's own timer releases on time ----
   wamd.kill('SIGTERM');
