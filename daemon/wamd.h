@@ -410,6 +410,9 @@ int wamd_tenant_send_poll_vote(struct wamd_tenant *t, const char *to, const char
 enum wamd_action { WAMD_ACT_REACT = 1, WAMD_ACT_EDIT, WAMD_ACT_REVOKE };
 int wamd_tenant_send_action(struct wamd_tenant *t, enum wamd_action act, const char *chat, bool from_me,
 			    const char *id, const char *participant, const char *arg, char **id_out);
+/* a reaction with its own message id key_id given (a held one's) */
+int wamd_tenant_send_reaction_as(struct wamd_tenant *t, const char *chat, bool from_me, const char *id,
+				 const char *participant, const char *emoji, const char *key_id, char **id_out);
 int wamd_tenant_mark_read(struct wamd_tenant *t, const char *const *jids, const char *const *ids,
 			  const bool *from_me, size_t n);
 int wamd_tenant_presence(struct wamd_tenant *t, const char *to, const char *presence);
@@ -477,8 +480,9 @@ int wamd_tenant_group(struct wamd_tenant *t, const char *op, const char *group, 
  * file once this returns 0), and a download to dest that calls done once
  * (err 0 and the plaintext length, else a WA_E* code). */
 /* mentions: the caption's (n of them, or NULL) */
+/* key_id: the message id (NULL: libwa makes one) */
 int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media_send *m,
-			   const char *const *mentions, size_t n_mentions, char **id_out);
+			   const char *const *mentions, size_t n_mentions, const char *key_id, char **id_out);
 /* (wamd_media_retry.c) a message just received, so no media retry */
 int wamd_tenant_download_media(struct wamd_tenant *t, const char *message_json, const char *dest,
 			       void (*done)(void *user, int err, uint64_t len), void *user);

@@ -448,6 +448,15 @@ int wamd_tenant_send_poll_vote(struct wamd_tenant *t, const char *to, const char
 	return wa_session_send_poll_vote(t->sess, to, poll_id, options, n, id_out);
 }
 
+int wamd_tenant_send_reaction_as(struct wamd_tenant *t, const char *chat, bool from_me, const char *id,
+				 const char *participant, const char *emoji, const char *key_id, char **id_out)
+{
+	if (!t->sess)
+		return WA_ESTATE;
+	wa_msg_key k = { .remote_jid = chat, .from_me = from_me, .id = id, .participant = participant };
+	return wa_session_send_reaction_as(t->sess, &k, emoji, key_id, id_out);
+}
+
 int wamd_tenant_send_action(struct wamd_tenant *t, enum wamd_action act, const char *chat, bool from_me,
 			    const char *id, const char *participant, const char *arg, char **id_out)
 {
@@ -466,11 +475,11 @@ int wamd_tenant_send_action(struct wamd_tenant *t, enum wamd_action act, const c
 }
 
 int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media_send *m,
-			   const char *const *mentions, size_t n_mentions, char **id_out)
+			   const char *const *mentions, size_t n_mentions, const char *key_id, char **id_out)
 {
 	if (!t->sess)
 		return WA_ESTATE;
-	wa_send_opts o = { .mentions = mentions, .n_mentions = n_mentions };
+	wa_send_opts o = { .id = key_id, .mentions = mentions, .n_mentions = n_mentions };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	return wa_session_send_media(t->sess, to, m, &o, id_out);
 }

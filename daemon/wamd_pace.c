@@ -27,6 +27,7 @@
 #include "wa/store_pace.h"
 #include "util/codec.h"
 #include "util/seams.h"
+#include "wamd_pace_media.h"
 #include "wamd_pace_sched.h"
 
 #define RELEASE_BATCH 256     /* releases per loop turn before yielding */
@@ -186,6 +187,8 @@ void wamd_pace_tenant_free(struct wamd_tenant *t)
 		return;
 	if (P)
 		P->d->pace_stats.queued -= pace_inst_queued(t->pace);
+	if (t->removed) /* its rows went with it; their held files go now */
+		wamd_pace_media_purge(t->d, t->id);
 	inst_free(t->pace);
 	t->pace = NULL;
 	if (P)
@@ -273,6 +276,16 @@ static int send_payload(struct wamd_tenant *t, const char *jid, const char *id, 
 						    cards, n, &x, &out);
 		free(names);
 		free(cards);
+	} else if (!strcmp(kind, "media")) {
+		rc = wamd_pace_send_media(t, jid, id, p);
+	} else if (!strcmp(kind, "reaction")) {
+		json_t *k = json_object_get(p, "key");
+		const char *mid = json_string_value(json_object_get(k, "id"));
+		const char *emoji = json_string_value(json_object_get(p, "text"));
+		rc = !mid || !emoji ? WA_EDB_CORRUPT
+			: wamd_tenant_send_reaction_as(t, jid, json_is_true(json_object_get(k, "fromMe")), mid,
+						       json_string_value(json_object_get(k, "participant")), emoji,
+						       id, &out);
 	} else if (!strcmp(kind, "poll")) {
 		size_t n = 0;
 		const char **opts = strings_of(json_object_get(p, "options"), &n);
@@ -538,13 +551,6 @@ void wamd_pace_sent_now(struct wamd_tenant *t, const char *jid, bool first)
 	}
 	P->d->pace_stats.sent++;
 	in->served = ++P->tick;
-}
-
-void wamd_pace_count(struct wamd_tenant *t, const char *jid)
-{
-	bool first = false;
-	(void)wamd_pace_admit(t, jid, &first);
-	wamd_pace_sent_now(t, jid, first);
 }
 
 static void new_id(char out[32])

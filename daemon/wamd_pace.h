@@ -18,14 +18,13 @@ int64_t wamd_pace_now(struct wamd *d);
  * be queued (wamd_pace_enqueue). *first: jid was never talked to. */
 bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, bool *first);
 void wamd_pace_sent_now(struct wamd_tenant *t, const char *jid, bool first);
-/* A send of a kind pacing does not hold back yet (media): it left now
- * and counts in the windows. */
-void wamd_pace_count(struct wamd_tenant *t, const char *jid);
 /* Holds a send back; payload: what the route's send function needs, by
  * "kind": "text" (text, mentions?, preview?, delay?), "location"
  * (latitude, longitude, name, address), "contacts" (listName, names,
- * vcards), "poll" (name, options, selectable, secret: base64); each with
- * "quoted"? (wamd_pace_quoted). id_out: the message id it will leave with. */
+ * vcards), "poll" (name, options, selectable, secret: base64), "reaction"
+ * (key {remoteJid, fromMe, id, participant?}, text), "media"
+ * (wamd_pace_media.h); each with "quoted"? (wamd_pace_quoted). id_out:
+ * the message id it will leave with. */
 void wamd_pace_quoted(json_t *payload, const struct wamd_send_extra *x);
 int wamd_pace_enqueue(struct wamd_tenant *t, const char *jid, bool first, json_t *payload, char id_out[32]);
 /* A rate-limit signal for this instance (code: WhatsApp's error code). */

@@ -107,7 +107,7 @@ static int pace_hold(struct wamd_tenant *t, const char *jid, bool first, json_t 
 	return rc;
 }
 
-/* paced: 0 a reaction (never held), 1 left now, 2 held back */
+/* paced: 0 not paced, 1 left now, 2 held back */
 static void sent(struct wamd_conn *c, struct wamd_tenant *t, int rc, char *id, const char *jid,
 		 json_t *message, const char *type, int paced, bool first)
 {
@@ -412,16 +412,21 @@ void wamd_h_send_reaction(struct wamd_conn *c, struct wamd_tenant *t, json_t *bo
 		return;
 	}
 	const char *part = jstr(key, "participant");
-	char *id = NULL;
-	int rc = wamd_tenant_send_action(t, WAMD_ACT_REACT, jid, json_is_true(fm), mid, part, reaction, &id);
 	json_t *k = json_pack("{s:s, s:O, s:s}", "remoteJid", jid, "fromMe", fm, "id", mid);
 	if (part)
 		json_object_set_new(k, "participant", json_string(part));
+	char *id = NULL;
+	bool first = false, now = wamd_pace_admit(t, jid, &first);
+	struct wamd_send_extra none = { 0 };
+	int rc = now ? wamd_tenant_send_action(t, WAMD_ACT_REACT, jid, json_is_true(fm), mid, part, reaction, &id)
+		     : pace_hold(t, jid, first, json_pack("{s:s, s:O, s:s}", "kind", "reaction", "key", k, "text",
+							  reaction),
+				 &none, &id);
 	char ts[32];
 	snprintf(ts, sizeof ts, "%lld", (long long)wamd_now_ms());
 	sent(c, t, rc, id, jid, json_pack("{s:{s:o, s:s, s:s}}", "reactionMessage", "key", k, "text", reaction,
 					  "senderTimestampMs", ts),
-	     "reactionMessage", 0, false);
+	     "reactionMessage", now ? 1 : 2, first);
 }
 
 /* Interactive formats WhatsApp no longer delivers to Baileys clients. */

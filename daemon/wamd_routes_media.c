@@ -4,7 +4,8 @@
  *
  * Input is staged in <data>/media (owner-only) in chunks: base64 is decoded
  * 64 KiB at a time into a file that libwa then owns (it encrypts and
- * uploads it from there, and removes it once the message is sent). Nothing
+ * uploads it from there, and removes it once the message is sent), or the
+ * pacing queue while the limits hold the send back (wamd_pace_media.c). Nothing
  * is queued on bad input. */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 
 #include "util/codec.h"
 #include "wamd_pace.h"
+#include "wamd_pace_media.h"
 #include "wamd_media_probe.h"
 #include "wamd_range.h"
 #include "wamd_routes.h"
@@ -181,7 +183,21 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 	for (size_t i = 0; i < nm; i++)
 		mp[i] = j->mentions[i];
 	char *id = NULL;
-	int rc = wamd_tenant_send_media(t, j->jid, &m, nm ? mp : NULL, nm, &id);
+	/* held back by the limits: the staged file waits under a held name */
+	bool first = false, now = wamd_pace_admit(t, j->jid, &first);
+	int rc;
+	if (now) {
+		rc = wamd_tenant_send_media(t, j->jid, &m, nm ? mp : NULL, nm, NULL, &id);
+	} else {
+		char held[1200], kid[32];
+		json_t *p = wamd_pace_media_hold(t, &m, nm ? mp : NULL, nm, held, sizeof held);
+		rc = p ? wamd_pace_enqueue(t, j->jid, first, p, kid) : WA_EIO;
+		json_decref(p);
+		if (rc != 0 && p)
+			unlink(held); /* not queued */
+		if (rc == 0 && !(id = strdup(kid)))
+			rc = WA_ENOMEM; /* queued all the same: it leaves, unanswered */
+	}
 	if (rc != 0 || !id) {
 		unlink(j->path); /* not queued: still ours */
 		free(id);
@@ -190,8 +206,10 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 				 rc == WA_ESTATE ? json_string("Connection Closed") : json_pack("[s]", wa_strerror(rc ? rc : WA_ENOMEM)));
 		return;
 	}
-	wamd_lat_accepted(t, id, c->t_dispatch_ns);
-	wamd_pace_count(t, j->jid); /* before the record: it decides "first contact" */
+	if (now) {
+		wamd_lat_accepted(t, id, c->t_dispatch_ns);
+		wamd_pace_sent_now(t, j->jid, first); /* before the record: it decides "first contact" */
+	}
 	char fl[24];
 	snprintf(fl, sizeof fl, "%llu", (unsigned long long)len);
 	json_t *mm = json_pack("{s:s, s:s}", "mimetype", mimetype, "fileLength", fl);

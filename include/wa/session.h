@@ -467,6 +467,10 @@ int wa_session_send_text(wa_session *s, const char *to, const char *text,
 /* Reacts to a message; an empty emoji removes the reaction. */
 int wa_session_send_reaction(wa_session *s, const wa_msg_key *target, const char *emoji,
 			     char **id_out) WA_MUST_CHECK;
+/* The same with the reaction's own message id given (NULL: generate one),
+ * as a send held back and released later must carry the id answered. */
+int wa_session_send_reaction_as(wa_session *s, const wa_msg_key *target, const char *emoji, const char *id,
+				char **id_out) WA_MUST_CHECK;
 /* Other kinds (1:1 or any chat JID), queued with the same guarantees as
  * wa_session_send_text. opts: id, and quoted (a reply; its contextInfo);
  * mentions are for text only. */

@@ -414,6 +414,12 @@ int wa_session_send_text(wa_session *s, const char *to, const char *text, const 
 
 int wa_session_send_reaction(wa_session *s, const wa_msg_key *tgt, const char *emoji, char **id_out)
 {
+	return wa_session_send_reaction_as(s, tgt, emoji, NULL, id_out);
+}
+
+int wa_session_send_reaction_as(wa_session *s, const wa_msg_key *tgt, const char *emoji, const char *id,
+				char **id_out)
+{
 	if (!s || !s->msg || !tgt || !tgt->id || !emoji)
 		return WA_EINVAL;
 	if (!wa_session_me_jid(s))
@@ -431,7 +437,7 @@ int wa_session_send_reaction(wa_session *s, const wa_msg_key *tgt, const char *e
 	rc = wa_msg_kind_build(WA_KIND_REACTION, &c, &msg, &len);
 	if (rc != 0)
 		return rc;
-	rc = queue_message(s, chat, NULL, msg, len, id_out);
+	rc = queue_message(s, chat, id, msg, len, id_out);
 	free(msg);
 	return rc;
 }

@@ -415,6 +415,13 @@ int wa_session_send_reaction(wa_session *s, const wa_msg_key *target, const char
 	return WA_ESTATE;
 }
 
+int wa_session_send_reaction_as(wa_session *s, const wa_msg_key *target, const char *emoji, const char *id,
+				char **id_out)
+{
+	(void)id;
+	return wa_session_send_reaction(s, target, emoji, id_out);
+}
+
 /* the other kinds: accepted like a text (an id, then SENT/DELIVERED/READ) */
 static int fake_queue(wa_session *s, const char *to, char **id_out)
 {

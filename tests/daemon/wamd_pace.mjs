@@ -17,13 +17,21 @@
 //   three in ten minutes pause it, and it recovers. A held sendLocation,
 //   sendContact and sendPoll leave at their times through the routes' own sends, with the
 //   ids their answers gave, and a Baileys peer gets them; a held text first
-//   shows "composing" to the peer for its length, then leaves. On the real
+//   shows "composing" to the peer for its length, then leaves. A held
+//   sendMedia image and sendReaction answer 201 PENDING with their final
+//   ids, the image waits as an owner-only file in the data folder, both
+//   survive a SIGKILL with their schedule, leave on time with those ids (the
+//   peer downloads the image intact) and the file is gone; an instance
+//   deleted with a held image takes its file with it. On the real
 //   clock, the scheduler's own timer releases sends at their gap.
 // argv: [node, script, wamd, wasim]
+process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'; // wasim's self-signed media host (the peer's download)
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
-import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
 
 watchdog(280);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -43,7 +51,7 @@ const freePort = () => new Promise((res) => {
   const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
 });
 
-const sim = await startWasim(wasimExe);
+const sim = await startWasim(wasimExe, { tls: true }); // media uploads go over HTTPS
 for (const p of [W1, W2, ...Array.from({ length: R }, (_, k) => rcpt(k))]) {
   const r = await sim.api('POST', '/_sim/accounts', { phone: p });
   check(r.status === 201, `wasim account ${p}`);
@@ -57,8 +65,8 @@ const peerMsgs = [];
 const peerPres = [];
 peer.sock.ev.on('messages.upsert', ({ messages }) => { for (const m of messages) peerMsgs.push({ at: Date.now(), m }); });
 peer.sock.ev.on('presence.update', (p) => peerPres.push({ at: Date.now(), p }));
-const peerGot = async (id) => {
-  for (let i = 0; i < 400; i++) {
+const peerGot = async (id, tries = 400) => {
+  for (let i = 0; i < tries; i++) {
     const x = peerMsgs.find((e) => e.m.key.id === id);
     if (x) return x;
     await sleep(25);
@@ -73,7 +81,7 @@ let wamd;
 const startWamd = (clockMs) => {
   const env = { ...process.env, WAMD_PACING: 'on', WAMD_TEST_CLOCK_MS: String(clockMs) }; // '': the real clock
   const p = spawn(wamdExe, ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
-    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--wa-tls-insecure', 'true', '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'], env });
   p.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
   return p;
 };
@@ -440,6 +448,81 @@ try {
   r = await api('POST', '/wamd/pace/p2', { typing: false });
   check(r.status === 201 && r.json.typing === false, 'p2: typing off');
 
+  // ---- a held image and a held reaction, across a SIGKILL ----
+  const { B: Bl } = await baileys();
+  const mediaDir = `${data}/media`;
+  const heldFiles = () => (fs.existsSync(mediaDir) ? fs.readdirSync(mediaDir).filter((f) => f.startsWith('held-')) : []);
+  await advanceTo(vnow + 10 * MIN);
+  const tM = vnow;
+  r = await api('POST', '/message/sendText/p2', { number: PEER, text: 'react to me' });
+  check(r.status === 201, 'p2: a text to react to leaves at once');
+  const targetId = r.json.key.id;
+  dumpOnFail(!!await peerGot(targetId), 'the peer got the text to react to');
+  const img = crypto.randomBytes(3000);
+  const rImg = await api('POST', '/message/sendMedia/p2', { number: PEER, mediatype: 'image', mimetype: 'image/png',
+    caption: 'held picture', media: img.toString('base64') });
+  dumpOnFail(rImg.status === 201 && rImg.json.status === 'PENDING' && rImg.json.messageType === 'imageMessage' &&
+    rImg.json.message.imageMessage.caption === 'held picture' && /^3EB0[0-9A-F]{18}$/.test(rImg.json.key.id),
+  `p2: sendMedia held, 201 PENDING (${rImg.status} ${JSON.stringify(rImg.json).slice(0, 200)})`);
+  const rReact = await api('POST', '/message/sendReaction/p2', { key: { remoteJid: PEER_JID, fromMe: true, id: targetId }, reaction: '👍' });
+  dumpOnFail(rReact.status === 201 && rReact.json.status === 'PENDING' && rReact.json.messageType === 'reactionMessage' &&
+    rReact.json.message.reactionMessage.key.id === targetId,
+  `p2: sendReaction held, 201 PENDING (${rReact.status} ${JSON.stringify(rReact.json).slice(0, 200)})`);
+  const mediaIds = [rImg.json.key.id, rReact.json.key.id];
+  const queueOk = async (what) => {
+    const qm = (await api('GET', '/wamd/paceQueue/p2')).json;
+    check(JSON.stringify(qm.messages.map((x) => x.id)) === JSON.stringify(mediaIds) &&
+      JSON.stringify(qm.messages.map((x) => x.expectedAtMs - tM)) === JSON.stringify([MIN, 2 * MIN]),
+    `${what}: the image at +1 min, the reaction at +2 min (${JSON.stringify(qm.messages.map((x) => [x.id, x.expectedAtMs - tM]))})`);
+  };
+  await queueOk('p2 holds them');
+  let held = heldFiles();
+  check(held.length === 1 && (fs.statSync(`${mediaDir}/${held[0]}`).mode & 0o777) === 0o600 &&
+    Buffer.compare(fs.readFileSync(`${mediaDir}/${held[0]}`), img) === 0,
+  `the held image waits as one owner-only file in the data folder (${held})`);
+  await sleep(300);
+  check(!peerMsgs.some((e) => mediaIds.includes(e.m.key.id)), 'neither reached the peer early');
+  wamd.kill('SIGKILL');
+  await new Promise((res) => wamd.once('exit', res));
+  wamd = startWamd(vnow);
+  await up();
+  dumpOnFail(await waitOpen('p2'), 'p2 open again after SIGKILL');
+  await queueOk('after the restart');
+  check(JSON.stringify(heldFiles()) === JSON.stringify(held), 'the held file survived the restart');
+  relH = await advanceTo(tM + MIN);
+  check(relH.length === 1 && relH[0].id === rImg.json.key.id && relH[0].atMs === tM + MIN, `the image left at +1 min (${JSON.stringify(relH)})`);
+  const gotImg = await peerGot(rImg.json.key.id, 1600); // an upload first
+  const im = gotImg?.m.message?.imageMessage;
+  dumpOnFail(im && im.caption === 'held picture' && im.mimetype === 'image/png' && Number(im.fileLength) === img.length,
+    `the peer got the held image with its answered id (${JSON.stringify(gotImg?.m.message)?.slice(0, 300)})`);
+  const imgBuf = await Bl.downloadMediaMessage(gotImg.m, 'buffer', {});
+  check(Buffer.compare(imgBuf, img) === 0, 'the peer downloaded the held image intact');
+  let gone = false;
+  for (let i = 0; i < 100 && !(gone = heldFiles().length === 0); i++) await sleep(25);
+  check(gone && !fs.existsSync(`${mediaDir}/${held[0]}`), `the held file is removed once sent (${heldFiles()})`);
+  check(!peerMsgs.some((e) => e.m.key.id === rReact.json.key.id), 'the reaction waits for its time');
+  relH = await advanceTo(tM + 2 * MIN);
+  check(relH.length === 1 && relH[0].id === rReact.json.key.id && relH[0].atMs === tM + 2 * MIN, `the reaction left at +2 min (${JSON.stringify(relH)})`);
+  const gotReact = await peerGot(rReact.json.key.id);
+  const rm = gotReact?.m.message?.reactionMessage;
+  dumpOnFail(// Baileys turns the target's key to the peer's side
+    rm && rm.text === '👍' && rm.key.id === targetId && rm.key.remoteJid === `${W2}@s.whatsapp.net` && rm.key.fromMe === false,
+    `the peer got the held reaction with its answered id (${JSON.stringify(gotReact?.m.message)})`);
+  // a deleted instance's held media files go with it
+  r = await api('POST', '/wamd/pace/p1', { perMinute: 1 });
+  check(r.status === 201, 'p1: 1/min');
+  for (let i = 0; i < 2; i++) {
+    r = await api('POST', '/message/sendMedia/p1', { number: PEER, mediatype: 'image', mimetype: 'image/png', media: img.toString('base64') });
+    check(r.status === 201, `p1: image ${i} answered (${r.status})`);
+  }
+  const p1Held = heldFiles();
+  const p1Id = p1Held[0]?.split('-')[1];
+  check(p1Held.length >= 1 && p1Held.every((f) => f.startsWith(`held-${p1Id}-`)) && p1Id !== held[0].split('-')[1] &&
+    (await api('GET', '/wamd/paceQueue/p1')).json.queued === p1Held.length, `p1 holds ${p1Held.length} image(s) as files (${p1Held})`);
+  r = await api('DELETE', '/instance/delete/p1');
+  check(r.status === 200, `p1 deleted (${r.status})`);
+  check(heldFiles().length === 0, `the deleted instance's held files are removed (${heldFiles()})`);
+
   // ---- the real clock: the scheduler's own timer releases on time ----
   wamd.kill('SIGTERM');
   let code = await new Promise((res) => wamd.once('exit', (c, sg) => res(c ?? sg)));
@@ -471,7 +554,8 @@ try {
     `p2: the timer released them 1.5 s apart (arrivals at ${arrivals} ms)`);
   await checkRecordedAnswers(api, answers, check, ['GET /wamd/pace/{instance}', 'POST /wamd/pace/{instance}',
     'GET /wamd/paceQueue/{instance}', 'POST /wamd/testClock', 'POST /message/sendText/{instance}',
-    'POST /message/sendLocation/{instance}', 'POST /message/sendContact/{instance}', 'POST /message/sendPoll/{instance}']);
+    'POST /message/sendLocation/{instance}', 'POST /message/sendContact/{instance}', 'POST /message/sendPoll/{instance}',
+    'POST /message/sendMedia/{instance}', 'POST /message/sendReaction/{instance}']);
   wamd.kill('SIGTERM');
   code = await new Promise((res) => wamd.once('exit', (c, sg) => res(c ?? sg)));
   if (code !== 0) process.stderr.write(wamdLog.slice(-5000));

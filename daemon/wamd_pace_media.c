@@ -1,0 +1,142 @@
+/* Held media sends (wamd_pace.h): the staged file stays on disk under
+ * <data>/media as "held-<instance id>-<random>" (owner-only, as staged) and
+ * the queue row keeps only its name and the message's fields, so a held
+ * video does not sit base64 in the store and survives a restart. libwa owns
+ * the file once the scheduler hands it over (it removes it once sealed); a
+ * send dropped at release or an instance deleted removes it here. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/codec.h"
+#include "wamd_pace_media.h"
+
+#define HELD_PREFIX "held-"
+
+static int held_path(struct wamd *d, const char *name, char *path, size_t cap)
+{
+	/* a name from the store never leaves the media folder */
+	if (!name || strncmp(name, HELD_PREFIX, strlen(HELD_PREFIX)) != 0 || strchr(name, '/'))
+		return WA_EDB_CORRUPT;
+	int n = snprintf(path, cap, "%s/media/%s", d->cfg.data_dir, name);
+	return n > 0 && (size_t)n < cap ? 0 : WA_ETOOBIG;
+}
+
+static void set_b64(json_t *o, const char *key, const uint8_t *b, size_t n)
+{
+	char *s = b && n ? wa_b64_encode(b, n) : NULL;
+	if (s)
+		json_object_set_new(o, key, json_string(s));
+	free(s);
+}
+
+json_t *wamd_pace_media_hold(struct wamd_tenant *t, const wa_media_send *m, const char *const *mentions,
+			      size_t n_mentions, char *held, size_t cap)
+{
+	const char *base = strrchr(m->path, '/');
+	base = base ? base + 1 : m->path;
+	const char *tail = strchr(base, '-'); /* "send-<random>" */
+	char name[256];
+	snprintf(name, sizeof name, HELD_PREFIX "%lld-%s", (long long)t->id, tail ? tail + 1 : base);
+	if (held_path(t->d, name, held, cap) != 0 || rename(m->path, held) != 0)
+		return NULL;
+	json_t *p = json_pack("{s:s, s:i, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:b, s:I}", "kind", "media", "mediaKind",
+			      (int)m->kind, "file", name, "mimetype", m->mimetype, "ptt", m->ptt, "viewOnce",
+			      m->view_once, "seconds", (json_int_t)m->seconds, "width", (json_int_t)m->width, "height",
+			      (json_int_t)m->height, "animated", m->animated, "pageCount", (json_int_t)m->page_count);
+	if (!p) {
+		unlink(held);
+		return NULL;
+	}
+	if (m->caption)
+		json_object_set_new(p, "caption", json_string(m->caption));
+	if (m->file_name)
+		json_object_set_new(p, "fileName", json_string(m->file_name));
+	set_b64(p, "thumbnail", m->thumbnail, m->thumbnail_len);
+	set_b64(p, "waveform", m->waveform, m->waveform_len);
+	if (n_mentions) {
+		json_t *mj = json_array();
+		for (size_t i = 0; i < n_mentions; i++)
+			json_array_append_new(mj, json_string(mentions[i]));
+		json_object_set_new(p, "mentions", mj);
+	}
+	return p;
+}
+
+int wamd_pace_send_media(struct wamd_tenant *t, const char *jid, const char *id, json_t *p)
+{
+	char path[1200];
+	int rc = held_path(t->d, json_string_value(json_object_get(p, "file")), path, sizeof path);
+	if (rc != 0)
+		return rc;
+	json_int_t kind = json_integer_value(json_object_get(p, "mediaKind"));
+	wa_media_send m = {
+		.kind = (enum wa_media_kind)kind, .path = path,
+		.mimetype = json_string_value(json_object_get(p, "mimetype")),
+		.caption = json_string_value(json_object_get(p, "caption")),
+		.file_name = json_string_value(json_object_get(p, "fileName")),
+		.ptt = json_is_true(json_object_get(p, "ptt")),
+		.view_once = json_is_true(json_object_get(p, "viewOnce")),
+		.seconds = (uint32_t)json_integer_value(json_object_get(p, "seconds")),
+		.width = (uint32_t)json_integer_value(json_object_get(p, "width")),
+		.height = (uint32_t)json_integer_value(json_object_get(p, "height")),
+		.animated = json_is_true(json_object_get(p, "animated")),
+		.page_count = (uint32_t)json_integer_value(json_object_get(p, "pageCount")),
+	};
+	uint8_t *thumb = NULL, *wave = NULL;
+	const char *tb = json_string_value(json_object_get(p, "thumbnail"));
+	const char *wb = json_string_value(json_object_get(p, "waveform"));
+	if (tb && wa_b64_decode(tb, strlen(tb), &thumb, &m.thumbnail_len) == 0)
+		m.thumbnail = thumb;
+	if (wb && wa_b64_decode(wb, strlen(wb), &wave, &m.waveform_len) == 0)
+		m.waveform = wave;
+	json_t *mj = json_object_get(p, "mentions");
+	size_t nm = json_array_size(mj);
+	const char **mp = nm ? calloc(nm, sizeof *mp) : NULL;
+	for (size_t i = 0; mp && i < nm; i++)
+		mp[i] = json_string_value(json_array_get(mj, i));
+	char *out = NULL;
+	if (kind < WA_MEDIA_KIND_IMAGE || kind > WA_MEDIA_KIND_STICKER || !m.mimetype)
+		rc = WA_EDB_CORRUPT;
+	else if (nm && !mp)
+		rc = WA_ENOMEM;
+	else
+		rc = wamd_tenant_send_media(t, jid, &m, mp, nm, id, &out);
+	/* libwa took the file (or had it already, before a crash); anything
+	 * else drops the send, and the file with it */
+	if (rc != 0 && rc != WA_EEXIST)
+		unlink(path);
+	free(out);
+	free(mp);
+	free(thumb);
+	free(wave);
+	return rc;
+}
+
+void wamd_pace_media_purge(struct wamd *d, int64_t instance_id)
+{
+	char dir[1024], prefix[64];
+	snprintf(dir, sizeof dir, "%s/media", d->cfg.data_dir);
+	snprintf(prefix, sizeof prefix, HELD_PREFIX "%lld-", (long long)instance_id);
+	DIR *dp = opendir(dir);
+	if (!dp)
+		return;
+	size_t pl = strlen(prefix), gone = 0;
+	struct dirent *e;
+	while ((e = readdir(dp)) != NULL) {
+		char path[1200];
+		if (strncmp(e->d_name, prefix, pl) != 0 ||
+		    snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
+			continue;
+		if (unlink(path) == 0)
+			gone++;
+		else if (errno != ENOENT)
+			LOGW("pacing: held media %s not removed: %s", path, strerror(errno));
+	}
+	closedir(dp);
+	if (gone)
+		LOGI("pacing: %zu held media files of a deleted instance removed", gone);
+}

@@ -1,0 +1,20 @@
+/* Held media sends (wamd_pace_media.c): the staged file waits owner-only
+ * under <data>/media with a held name until the pacing scheduler releases
+ * the send to libwa (which owns the file from then). */
+#ifndef WAMD_PACE_MEDIA_H
+#define WAMD_PACE_MEDIA_H
+
+#include "wamd.h"
+
+/* Moves m's staged file to its held name (held: its path) and returns the
+ * "media" payload for wamd_pace_enqueue, or NULL (the file not moved, or
+ * removed). A send not queued after all must unlink held. */
+json_t *wamd_pace_media_hold(struct wamd_tenant *t, const wa_media_send *m, const char *const *mentions,
+			      size_t n_mentions, char *held, size_t cap);
+/* Releases a held "media" payload with id; the file is removed when the
+ * send is dropped. */
+int wamd_pace_send_media(struct wamd_tenant *t, const char *jid, const char *id, json_t *p);
+/* Removes a deleted instance's held media files. */
+void wamd_pace_media_purge(struct wamd *d, int64_t instance_id);
+
+#endif
