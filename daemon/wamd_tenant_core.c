@@ -199,6 +199,8 @@ void wamd_tenant_remove(struct wamd_tenant *t)
 {
 	struct wamd *d = t->d;
 	wamd_tenant_stop(t);
+	if (d->boot_next == t) /* start-up walks the list (wamd_boot.c) */
+		d->boot_next = t->next;
 	int rc = wa_store_instance_delete(d->store, t->id);
 	if (rc != 0)
 		LOGE("instance %s: delete from store failed: %s", t->name, wa_errname(rc));
@@ -235,7 +237,7 @@ const char *wamd_tenant_state_str(const struct wamd_tenant *t)
 	case WA_CONN_AUTHENTICATING:
 		return "connecting";
 	default:
-		return "close";
+		return t->boot_pending ? "connecting" : "close";
 	}
 }
 
