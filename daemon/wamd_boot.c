@@ -13,8 +13,9 @@
 
 #include "wamd.h"
 
-/* CPU per slice: short enough that API answers wait at most this long */
-#define BOOT_SLICE_NS (5 * 1000 * 1000)
+/* CPU per slice: every loop iteration runs one, so an answer written in
+ * chunks (a long instance list) waits this long per chunk */
+#define BOOT_SLICE_NS (2 * 1000 * 1000)
 
 static struct {
 	struct wamd *d;
