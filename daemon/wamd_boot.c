@@ -13,9 +13,12 @@
 
 #include "wamd.h"
 
-/* CPU per slice: every loop iteration runs one, so an answer written in
- * chunks (a long instance list) waits this long per chunk */
+/* CPU per slice, and the pause after it: an answer written in 16 KB chunks
+ * (a long instance list) needs a loop iteration per chunk; back-to-back
+ * slices made it wait a slice per chunk (seconds for 4,000 instances), the
+ * pause lets many chunks out between two slices */
 #define BOOT_SLICE_NS (2 * 1000 * 1000)
+#define BOOT_PAUSE_US 1000
 
 static struct {
 	struct wamd *d;
@@ -45,7 +48,7 @@ static void on_slice(lws_sorted_usec_list_t *sul)
 			start_one(t);
 	}
 	if (d->boot_next) {
-		lws_sul_schedule(d->ctx, 0, &B.sul, on_slice, 1);
+		lws_sul_schedule(d->ctx, 0, &B.sul, on_slice, BOOT_PAUSE_US);
 		return;
 	}
 	LOGI("wamd %s started: %zu instance(s) in %.2f s, first connects spread over %" PRIu32
