@@ -298,6 +298,7 @@ struct wamd_tenant {
 	char *profile_name;
 	struct wamd_lane lanes[WAMD_TARGETS];
 	bool removed;
+	bool boot_pending;           /* stored, not started yet (wamd_boot.c): reports connecting */
 	bool deleting;               /* h_delete under way: its streams close after the delete events */
 	char *pending_phone;         /* pairing code wanted once PAIRING */
 	struct wamd_lat_pending *lat; /* sends awaiting their wire mark; NULL until the first send */
@@ -335,6 +336,7 @@ struct wamd {
 	volatile int stop;
 	volatile int reload;
 	lws_sorted_usec_list_t tick;
+	struct wamd_tenant *boot_next; /* next stored instance wamd_boot.c starts; NULL once all are */
 	int64_t webhook_sent, webhook_failed;  /* delivered; dropped or given up */
 	int64_t webhook_attempt_failures;      /* failed attempts that will be retried */
 	struct wamd_prom *prom;      /* counters of GET /metrics (wamd_prom.c) */
@@ -449,6 +451,13 @@ uint32_t wamd_tenant_chat_timer(const struct wamd_tenant *t, const char *chat);
 void wamd_expiry_note(int64_t expires_at);
 void wamd_expiry_start(struct wamd *d);
 void wamd_expiry_stop(void);
+
+/* Start-up of the stored instances (wamd_boot.c): all marked pending,
+ * started in slices on the loop; wamd_boot_now starts a pending one at once
+ * (a request names it); wamd_boot_stop before the tenants go. */
+void wamd_boot_start(struct wamd *d);
+void wamd_boot_now(struct wamd_tenant *t);
+void wamd_boot_stop(struct wamd *d);
 /* A read receipt for one received message (its key as the event gave it). */
 int wamd_tenant_mark_read_key(struct wamd_tenant *t, const wa_msg_key *key);
 /* Whether the instance's Evolution setting `name` (rejectCall,

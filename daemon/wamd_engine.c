@@ -267,6 +267,7 @@ int wamd_tenant_start(struct wamd_tenant *t)
 
 int wamd_tenant_start_spread(struct wamd_tenant *t, uint32_t spread_ms)
 {
+	t->boot_pending = false;
 	if (t->sess)
 		return wa_session_state(t->sess) == WA_CONN_DISCONNECTED ? wa_session_start(t->sess) : 0;
 	struct wamd *d = t->d;

@@ -97,28 +97,6 @@ static void trust_store_lazy(void)
 	LOGD("CA bundle not parsed at start: OpenSSL reads the hashed directory %s on use", sys_dir);
 }
 
-/* Starts every persisted instance (after wa_version_fetch, if on). */
-static void start_instances(struct wamd *d)
-{
-	/* no storm at restart: first connects spread at random over a
-	 * window growing with the instance count, and at most
-	 * max_handshakes sessions between connect and ready at once */
-	size_t n = 0;
-	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
-		n++;
-	uint64_t spread = (uint64_t)n * (uint64_t)d->cfg.startup_spread_per_instance_ms;
-	if (spread > (uint64_t)d->cfg.startup_spread_max_ms)
-		spread = (uint64_t)d->cfg.startup_spread_max_ms;
-	for (struct wamd_tenant *t = d->tenants; t; t = t->next) {
-		int rc = wamd_tenant_start_spread(t, (uint32_t)spread);
-		if (rc != 0)
-			LOGW("instance %s: session start failed: %s", t->name, wa_errname(rc));
-		wamd_webhook_kick(t);
-	}
-	LOGI("wamd %s started: %zu instance(s), first connects spread over %llu ms, max %ld handshakes",
-	     wamd_version(), n, (unsigned long long)spread, d->cfg.max_handshakes);
-}
-
 static void libwa_log(enum wa_log_level level, const char *module, const char *msg, void *user)
 {
 	(void)user;
@@ -536,14 +514,14 @@ int main(int argc, char **argv)
 	}
 	if (!d.stop) {
 		if (d.cfg.wa_version_fetch)
-			wamd_version_fetch_start(&d, start_instances); /* they start when it ends */
+			wamd_version_fetch_start(&d, wamd_boot_start); /* they start when it ends */
 		else
-			start_instances(&d);
+			wamd_boot_start(&d); /* in slices on the loop: the API answers meanwhile */
 	}
 	if (!d.stop)
 		wamd_media_store_start(&d);
 	if (!d.stop) {
-		/* the store is open, the listeners are up, the instances loaded */
+		/* the store is open, the listeners are up, the instances loaded (starting) */
 		d.ready = true;
 		if (wamd_notify("READY=1") != 0)
 			LOGW("NOTIFY_SOCKET is set but the readiness notification could not be sent");
@@ -568,6 +546,7 @@ int main(int argc, char **argv)
 	d.ready = false;
 	(void)wamd_notify("STOPPING=1");
 	wamd_version_fetch_cancel();
+	wamd_boot_stop(&d); /* the ones not started yet stay stored as they are */
 	/* sessions first (they close their sockets cleanly), then the loop */
 	for (struct wamd_tenant *t = d.tenants; t; t = t->next)
 		wamd_tenant_stop(t);

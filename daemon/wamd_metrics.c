@@ -176,9 +176,12 @@ json_t *wamd_metrics_json(struct wamd *d)
 	json_object_set_new(l, "unmatched", json_integer(h ? (json_int_t)h->unmatched : 0));
 	json_object_set_new(o, "send_latency", l);
 	json_object_set_new(o, "handshakes", wamd_engine_stats(d));
-	size_t n = 0, open = 0;
-	for (struct wamd_tenant *t = d->tenants; t; t = t->next, n++)
+	size_t n = 0, open = 0, starting = 0;
+	for (struct wamd_tenant *t = d->tenants; t; t = t->next, n++) {
 		open += t->state == WA_CONN_READY;
-	json_object_set_new(o, "instances", json_pack("{s:I, s:I}", "total", (json_int_t)n, "open", (json_int_t)open));
+		starting += t->boot_pending; /* stored, session not created yet (wamd_boot.c) */
+	}
+	json_object_set_new(o, "instances", json_pack("{s:I, s:I, s:I}", "total", (json_int_t)n, "open", (json_int_t)open,
+						      "starting", (json_int_t)starting));
 	return o;
 }

@@ -337,6 +337,7 @@ void wamd_api_dispatch(struct wamd_conn *c)
 			wamd_reply_error(c, 404, msg1("The \"%s\" instance does not exist", name));
 			return;
 		}
+		wamd_boot_now(t); /* still waiting for its start: the route sees its session */
 	} else if (r->scope == SCOPE_PUBLIC) {
 		/* no key */
 	} else if (r->scope == SCOPE_METRICS) {

@@ -82,7 +82,10 @@ int wamd_tenant_save(struct wamd_tenant *t)
 	return rc;
 }
 
-static struct wamd_tenant *tenant_alloc(struct wamd *d, int64_t id, const char *name, json_t *doc)
+/* appends at *tail (the list's end: load_all passes it along so loading N
+ * instances does not walk the list N times), or at the end found by a walk */
+static struct wamd_tenant *tenant_alloc(struct wamd *d, int64_t id, const char *name, json_t *doc,
+					struct wamd_tenant ***tail)
 {
 	struct wamd_tenant *t = calloc(1, sizeof *t);
 	if (!t)
@@ -101,10 +104,12 @@ static struct wamd_tenant *tenant_alloc(struct wamd *d, int64_t id, const char *
 	t->profile_name = dupn(json_string_value(json_object_get(doc, "profileName")));
 	wamd_tenant_reload_tokens(t);
 	/* append: keeps list order = creation order */
-	struct wamd_tenant **pp = &d->tenants;
+	struct wamd_tenant **pp = tail ? *tail : &d->tenants;
 	while (*pp)
 		pp = &(*pp)->next;
 	*pp = t;
+	if (tail)
+		*tail = &t->next;
 	return t;
 }
 
@@ -115,6 +120,7 @@ int wamd_tenant_load_all(struct wamd *d)
 	int rc = wa_store_instance_list(d->store, &list, &n);
 	if (rc != 0)
 		return rc;
+	struct wamd_tenant **tail = &d->tenants;
 	for (size_t i = 0; i < n; i++) {
 		char *doc = NULL;
 		size_t len = 0;
@@ -134,7 +140,7 @@ int wamd_tenant_load_all(struct wamd *d)
 			json_object_set_new(j, "integration", json_string("WHATSAPP-BAILEYS"));
 			json_object_set_new(j, "tokens", json_array());
 		}
-		struct wamd_tenant *t = tenant_alloc(d, list[i].id, list[i].name, j);
+		struct wamd_tenant *t = tenant_alloc(d, list[i].id, list[i].name, j, &tail);
 		if (!t) {
 			json_decref(j);
 			free(list);
@@ -167,7 +173,7 @@ int wamd_tenant_create(struct wamd *d, const char *name, json_t *doc, struct wam
 	rc = wa_store_commit(d->store);
 	if (rc != 0)
 		return rc;
-	struct wamd_tenant *t = tenant_alloc(d, id, name, json_incref(doc));
+	struct wamd_tenant *t = tenant_alloc(d, id, name, json_incref(doc), NULL);
 	if (!t) {
 		json_decref(doc);
 		return WA_ENOMEM;
@@ -199,6 +205,8 @@ void wamd_tenant_remove(struct wamd_tenant *t)
 {
 	struct wamd *d = t->d;
 	wamd_tenant_stop(t);
+	if (d->boot_next == t) /* start-up walks the list (wamd_boot.c) */
+		d->boot_next = t->next;
 	int rc = wa_store_instance_delete(d->store, t->id);
 	if (rc != 0)
 		LOGE("instance %s: delete from store failed: %s", t->name, wa_errname(rc));
@@ -235,7 +243,7 @@ const char *wamd_tenant_state_str(const struct wamd_tenant *t)
 	case WA_CONN_AUTHENTICATING:
 		return "connecting";
 	default:
-		return "close";
+		return t->boot_pending ? "connecting" : "close";
 	}
 }
 

@@ -69,7 +69,7 @@ async function startWamd(sim, name, nofile) {
   let log = '';
   p.stderr.on('data', (d) => { log += d; if (log.length > 20000) log = log.slice(-10000); });
   const socket = path.join(data, 'wamd.sock');
-  await waitWamd(socket, 300000); // a start on 10,000 stored instances loads them all first
+  await waitWamd(socket, 300000); // answers at once; the stored instances start on its loop
   return { proc: p, pid: p.pid, socket, log: () => log };
 }
 

@@ -15,7 +15,9 @@
  *   - check_numbers: numbers ending in 0000 do not exist (so sends to them
  *     get wamd's 400 exists:false);
  *   - logout: removes the marker, emits LOGGED_OUT;
- *   - new: a proxy is checked with libwa's real parser (wa_tr_proxy_check)
+ *   - new: WAMD_FAKE_NEW_MS blocks that long (a store slow to read the
+ *     instance's credentials, so start-up tests can see instances pending);
+ *     a proxy is checked with libwa's real parser (wa_tr_proxy_check)
  *     and written to <WAMD_FAKE_DIR>/proxy-<instance id> with the password
  *     part replaced by "***" (absent file: no proxy), so tests see what the
  *     daemon passed. */
@@ -282,6 +284,9 @@ int wa_session_new(const wa_session_config *cfg, wa_event_fn on_event, void *use
 	int prc = wa_proxy_check(cfg->proxy);
 	if (prc)
 		return prc;
+	long slow = env_ms("WAMD_FAKE_NEW_MS", 0);
+	if (slow > 0)
+		usleep((useconds_t)slow * 1000);
 	record_proxy(cfg);
 	wa_session *s = calloc(1, sizeof *s);
 	if (!s)
