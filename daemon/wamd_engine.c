@@ -466,11 +466,13 @@ int wamd_tenant_send_action(struct wamd_tenant *t, enum wamd_action act, const c
 }
 
 int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media_send *m,
-			   const char *const *mentions, size_t n_mentions, char **id_out)
+			   const struct wamd_send_extra *x, char **id_out)
 {
 	if (!t->sess)
 		return WA_ESTATE;
-	wa_send_opts o = { .mentions = mentions, .n_mentions = n_mentions };
+	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
+	wa_send_opts o = { .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text,
+		.mentions = x->mentions, .n_mentions = x->n_mentions };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	return wa_session_send_media(t->sess, to, m, &o, id_out);
 }
