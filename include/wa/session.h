@@ -79,6 +79,8 @@ typedef struct wa_msg_key {
 	bool from_me;
 	const char *id;
 	const char *participant;
+	const char *participant_alt; /* a group message's: the author in the other namespace (its LID for
+				      * a phone-number participant, or the reverse) when the server names it */
 } wa_msg_key;
 
 enum wa_event_type {
