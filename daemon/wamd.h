@@ -376,6 +376,7 @@ int wamd_tenant_send_text(struct wamd_tenant *t, const char *to, const char *tex
 struct wamd_send_extra {
 	const char *id; /* NULL: libwa makes one */
 	const char *quoted_id, *quoted_jid, *quoted_text;
+	const char *quoted_participant; /* the quoted group message's author, or NULL */
 	bool quoted_from_me;
 	const char *const *mentions;
 	size_t n_mentions;

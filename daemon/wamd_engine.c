@@ -367,7 +367,8 @@ int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *
 {
 	if (!t->sess)
 		return WA_ESTATE;
-	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
+	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id,
+			   .participant = x->quoted_participant };
 	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text,
 		.mentions = x->mentions, .n_mentions = x->n_mentions };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
@@ -395,7 +396,8 @@ int wamd_tenant_send_location(struct wamd_tenant *t, const char *to, double lat,
 {
 	if (!t->sess)
 		return WA_ESTATE;
-	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
+	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id,
+			   .participant = x->quoted_participant };
 	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	return wa_session_send_location(t->sess, to, lat, lon, name, address, &o, id_out);
@@ -412,7 +414,8 @@ int wamd_tenant_send_contacts(struct wamd_tenant *t, const char *to, const char 
 		return WA_ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		cards[i] = (wa_vcard){ .display_name = names[i], .vcard = vcards[i] };
-	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
+	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id,
+			   .participant = x->quoted_participant };
 	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	int rc = wa_session_send_contacts(t->sess, to, list_name, cards, n, &o, id_out);
@@ -426,7 +429,8 @@ int wamd_tenant_send_poll(struct wamd_tenant *t, const char *to, const char *nam
 {
 	if (!t->sess)
 		return WA_ESTATE;
-	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
+	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id,
+			   .participant = x->quoted_participant };
 	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	return wa_session_send_poll(t->sess, to, name, options, n, selectable, secret, &o, id_out);
@@ -470,7 +474,8 @@ int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media
 {
 	if (!t->sess)
 		return WA_ESTATE;
-	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
+	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id,
+			   .participant = x->quoted_participant };
 	wa_send_opts o = { .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text,
 		.mentions = x->mentions, .n_mentions = x->n_mentions };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);

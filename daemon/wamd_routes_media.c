@@ -133,7 +133,7 @@ struct send_job {
 	char *mimetype, *caption, *file_name; /* mimetype NULL: from the fetch's Content-Type */
 	char (*mentions)[WA_STORE_JID_MAX];    /* the caption's, n_mentions of them */
 	size_t n_mentions;
-	char *quoted_id, *quoted_jid, *quoted_text; /* a reply's quote (wamd_quoted_of), or NULL */
+	char *quoted_id, *quoted_jid, *quoted_text, *quoted_participant; /* a reply's quote (wamd_quoted_of) */
 	bool quoted_from_me;
 	bool view_once;
 	bool ptt;
@@ -150,6 +150,7 @@ static void send_job_free(struct send_job *j)
 	free(j->quoted_id);
 	free(j->quoted_jid);
 	free(j->quoted_text);
+	free(j->quoted_participant);
 	free(j);
 }
 
@@ -187,7 +188,8 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 		mp[i] = j->mentions[i];
 	char *id = NULL;
 	struct wamd_send_extra x = { .mentions = nm ? mp : NULL, .n_mentions = nm, .quoted_id = j->quoted_id,
-		.quoted_jid = j->quoted_jid, .quoted_text = j->quoted_text, .quoted_from_me = j->quoted_from_me };
+		.quoted_jid = j->quoted_jid, .quoted_text = j->quoted_text, .quoted_from_me = j->quoted_from_me,
+		.quoted_participant = j->quoted_participant };
 	int rc = wamd_tenant_send_media(t, j->jid, &m, &x, &id);
 	if (rc != 0 || !id) {
 		unlink(j->path); /* not queued: still ours */
@@ -232,7 +234,7 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 	json_t *ci = json_object();
 	if (j->quoted_id) {
 		const char *me = t->sess ? wa_session_jid(t->sess) : NULL;
-		const char *author = j->quoted_from_me ? me : j->quoted_jid;
+		const char *author = j->quoted_participant ? j->quoted_participant : j->quoted_from_me ? me : j->quoted_jid;
 		json_object_set_new(ci, "stanzaId", json_string(j->quoted_id));
 		if (author)
 			json_object_set_new(ci, "participant", json_string(author));
@@ -398,7 +400,8 @@ static void send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body,
 	json_t *qhold = wamd_quoted_of(t, body, jid, &qx);
 	bool qok = (!qx.quoted_id || (j->quoted_id = strdup(qx.quoted_id))) &&
 		   (!qx.quoted_jid || (j->quoted_jid = strdup(qx.quoted_jid))) &&
-		   (!qx.quoted_text || (j->quoted_text = strdup(qx.quoted_text)));
+		   (!qx.quoted_text || (j->quoted_text = strdup(qx.quoted_text))) &&
+		   (!qx.quoted_participant || (j->quoted_participant = strdup(qx.quoted_participant)));
 	j->quoted_from_me = qx.quoted_from_me;
 	json_decref(qhold);
 	if (!qok) {

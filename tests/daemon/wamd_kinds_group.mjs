@@ -14,7 +14,8 @@
 // - A member's location, contact card and reaction reach MESSAGES_UPSERT with
 //   Baileys' JSON of the message and the key another Baileys member has
 //   (participant, participantAlt); its edit reaches MESSAGES_UPDATE and
-//   MESSAGES_EDITED as Baileys' protocolMessage.
+//   MESSAGES_EDITED as Baileys' protocolMessage; a media reply to it quotes
+//   the member (contextInfo.participant), at Baileys as in our record.
 // - Poll votes in the group: a member's votes on wamd's poll and on another
 //   member's poll decrypt (the member the voter, the poll's sender its
 //   creator) and the tally names the voter.
@@ -170,6 +171,20 @@ try {
   const eed = await hook('messages.edited', (d) => d.key?.id === orig.key.id, 'MESSAGES_EDITED');
   check(eed && sameJson(eed.data, pbJson(edit.message).protocolMessage),
     `group edit: MESSAGES_EDITED equals Baileys' protocolMessage\n#  ours    ${JSON.stringify(canon(eed?.data))}\n#  Baileys ${JSON.stringify(canon(pbJson(edit.message).protocolMessage))}`);
+
+  // a media reply to the member's message: the quote names the member (the
+  // key's participant), at Baileys as in our record
+  {
+    const rq = await api('POST', '/message/sendMedia/g1', { number: G, mediatype: 'image', mimetype: 'image/jpeg',
+      media: crypto.randomBytes(2000).toString('base64'), caption: 're',
+      quoted: { key: { id: orig.key.id, remoteJid: G, fromMe: false, participant: jid(P.c) }, message: { conversation: 'fixed in group' } } });
+    dumpOnFail(rq.status === 201, `group media reply: 201 (${rq.status} ${JSON.stringify(rq.json)?.slice(0, 200)})`);
+    const want = { stanzaId: orig.key.id, participant: jid(P.c), quotedMessage: { conversation: 'fixed in group' } };
+    const mb = await got('b', rq.json.key.id);
+    const theirs = mb && pbJson(mb.message).imageMessage?.contextInfo;
+    check(sameJson(theirs, want) && sameJson(rq.json.message.imageMessage?.contextInfo, theirs),
+      `group media reply: the quote's participant is the member, at Baileys as in our record (${JSON.stringify(theirs)} / ${JSON.stringify(rq.json.message.imageMessage?.contextInfo)})`);
+  }
 
   // ---------------- the group's disappearing timer on every kind ----------------
   await cl.b.sock.groupToggleEphemeral(G, 86400);
