@@ -378,6 +378,7 @@ int wamd_tenant_send_text(struct wamd_tenant *t, const char *to, const char *tex
 struct wamd_send_extra {
 	const char *id; /* NULL: libwa makes one */
 	const char *quoted_id, *quoted_jid, *quoted_text;
+	const char *quoted_participant; /* the quoted group message's author, or NULL */
 	bool quoted_from_me;
 	const char *const *mentions;
 	size_t n_mentions;
@@ -488,10 +489,10 @@ int wamd_tenant_group(struct wamd_tenant *t, const char *op, const char *group, 
 /* Media (wamd_routes_media.c): a send of a staged file (libwa owns the
  * file once this returns 0), and a download to dest that calls done once
  * (err 0 and the plaintext length, else a WA_E* code). */
-/* mentions: the caption's (n of them, or NULL) */
-/* key_id: the message id (NULL: libwa makes one) */
+/* x: the caption's mentions, the reply's quote and the message id (x->id
+ * NULL: libwa makes one) */
 int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media_send *m,
-			   const char *const *mentions, size_t n_mentions, const char *key_id, char **id_out);
+			   const struct wamd_send_extra *x, char **id_out);
 /* (wamd_media_retry.c) a message just received, so no media retry */
 int wamd_tenant_download_media(struct wamd_tenant *t, const char *message_json, const char *dest,
 			       void (*done)(void *user, int err, uint64_t len), void *user);

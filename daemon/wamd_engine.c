@@ -368,7 +368,8 @@ int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *
 {
 	if (!t->sess)
 		return WA_ESTATE;
-	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
+	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id,
+			   .participant = x->quoted_participant };
 	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text,
 		.mentions = x->mentions, .n_mentions = x->n_mentions };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
@@ -396,7 +397,8 @@ int wamd_tenant_send_location(struct wamd_tenant *t, const char *to, double lat,
 {
 	if (!t->sess)
 		return WA_ESTATE;
-	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
+	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id,
+			   .participant = x->quoted_participant };
 	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	return wa_session_send_location(t->sess, to, lat, lon, name, address, &o, id_out);
@@ -413,7 +415,8 @@ int wamd_tenant_send_contacts(struct wamd_tenant *t, const char *to, const char 
 		return WA_ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		cards[i] = (wa_vcard){ .display_name = names[i], .vcard = vcards[i] };
-	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
+	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id,
+			   .participant = x->quoted_participant };
 	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	int rc = wa_session_send_contacts(t->sess, to, list_name, cards, n, &o, id_out);
@@ -427,7 +430,8 @@ int wamd_tenant_send_poll(struct wamd_tenant *t, const char *to, const char *nam
 {
 	if (!t->sess)
 		return WA_ESTATE;
-	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id };
+	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id,
+			   .participant = x->quoted_participant };
 	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	return wa_session_send_poll(t->sess, to, name, options, n, selectable, secret, &o, id_out);
@@ -476,11 +480,14 @@ int wamd_tenant_send_action(struct wamd_tenant *t, enum wamd_action act, const c
 }
 
 int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media_send *m,
-			   const char *const *mentions, size_t n_mentions, const char *key_id, char **id_out)
+			   const struct wamd_send_extra *x, char **id_out)
 {
 	if (!t->sess)
 		return WA_ESTATE;
-	wa_send_opts o = { .id = key_id, .mentions = mentions, .n_mentions = n_mentions };
+	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id,
+			   .participant = x->quoted_participant };
+	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text,
+		.mentions = x->mentions, .n_mentions = x->n_mentions };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	return wa_session_send_media(t->sess, to, m, &o, id_out);
 }

@@ -33,8 +33,8 @@ static void set_b64(json_t *o, const char *key, const uint8_t *b, size_t n)
 	free(s);
 }
 
-json_t *wamd_pace_media_hold(struct wamd_tenant *t, const wa_media_send *m, const char *const *mentions,
-			      size_t n_mentions, char *held, size_t cap)
+json_t *wamd_pace_media_hold(struct wamd_tenant *t, const wa_media_send *m, const struct wamd_send_extra *x,
+			      char *held, size_t cap)
 {
 	const char *base = strrchr(m->path, '/');
 	base = base ? base + 1 : m->path;
@@ -57,11 +57,21 @@ json_t *wamd_pace_media_hold(struct wamd_tenant *t, const wa_media_send *m, cons
 		json_object_set_new(p, "fileName", json_string(m->file_name));
 	set_b64(p, "thumbnail", m->thumbnail, m->thumbnail_len);
 	set_b64(p, "waveform", m->waveform, m->waveform_len);
-	if (n_mentions) {
+	if (x->n_mentions) {
 		json_t *mj = json_array();
-		for (size_t i = 0; i < n_mentions; i++)
-			json_array_append_new(mj, json_string(mentions[i]));
+		for (size_t i = 0; i < x->n_mentions; i++)
+			json_array_append_new(mj, json_string(x->mentions[i]));
 		json_object_set_new(p, "mentions", mj);
+	}
+	if (x->quoted_id) {
+		json_t *q = json_pack("{s:s, s:b}", "id", x->quoted_id, "fromMe", x->quoted_from_me);
+		if (q && x->quoted_jid)
+			json_object_set_new(q, "remoteJid", json_string(x->quoted_jid));
+		if (q && x->quoted_text)
+			json_object_set_new(q, "text", json_string(x->quoted_text));
+		if (q && x->quoted_participant)
+			json_object_set_new(q, "participant", json_string(x->quoted_participant));
+		json_object_set_new(p, "quoted", q);
 	}
 	return p;
 }
@@ -103,8 +113,16 @@ int wamd_pace_send_media(struct wamd_tenant *t, const char *jid, const char *id,
 		rc = WA_EDB_CORRUPT;
 	else if (nm && !mp)
 		rc = WA_ENOMEM;
-	else
-		rc = wamd_tenant_send_media(t, jid, &m, mp, nm, id, &out);
+	else {
+		json_t *q = json_object_get(p, "quoted");
+		struct wamd_send_extra x = { .id = id, .mentions = mp, .n_mentions = nm,
+			.quoted_id = json_string_value(json_object_get(q, "id")),
+			.quoted_jid = json_string_value(json_object_get(q, "remoteJid")),
+			.quoted_text = json_string_value(json_object_get(q, "text")),
+			.quoted_participant = json_string_value(json_object_get(q, "participant")),
+			.quoted_from_me = json_is_true(json_object_get(q, "fromMe")) };
+		rc = wamd_tenant_send_media(t, jid, &m, &x, &out);
+	}
 	/* libwa took the file (or had it already, before a crash); anything
 	 * else drops the send, and the file with it */
 	if (rc != 0 && rc != WA_EEXIST)

@@ -7,10 +7,11 @@
 #include "wamd.h"
 
 /* Moves m's staged file to its held name (held: its path) and returns the
- * "media" payload for wamd_pace_enqueue, or NULL (the file not moved, or
+ * "media" payload for wamd_pace_enqueue (x's mentions and quote kept;
+ * its id is not: the queue gives one), or NULL (the file not moved, or
  * removed). A send not queued after all must unlink held. */
-json_t *wamd_pace_media_hold(struct wamd_tenant *t, const wa_media_send *m, const char *const *mentions,
-			      size_t n_mentions, char *held, size_t cap);
+json_t *wamd_pace_media_hold(struct wamd_tenant *t, const wa_media_send *m, const struct wamd_send_extra *x,
+			      char *held, size_t cap);
 /* Releases a held "media" payload with id; the file is removed when the
  * send is dropped. */
 int wamd_pace_send_media(struct wamd_tenant *t, const char *jid, const char *id, json_t *p);

@@ -66,6 +66,7 @@ json_t *wamd_quoted_of(struct wamd_tenant *t, json_t *body, const char *jid, str
 	json_t *hold = NULL;
 	bool from_me = json_is_true(json_object_get(qkey, "fromMe"));
 	const char *qjid = jstr(qkey, "remoteJid") ? jstr(qkey, "remoteJid") : jid;
+	const char *qpart = jstr(qkey, "participant"); /* a group message's author */
 	if (!qmsg) {
 		/* as Evolution: the original from the store by its id; when it is
 		 * not there, the message goes without the quote */
@@ -83,9 +84,11 @@ json_t *wamd_quoted_of(struct wamd_tenant *t, json_t *body, const char *jid, str
 		from_me = json_is_true(json_object_get(k, "fromMe"));
 		if (jstr(k, "remoteJid"))
 			qjid = jstr(k, "remoteJid");
+		qpart = jstr(k, "participant");
 	}
 	x->quoted_id = qid;
 	x->quoted_jid = qjid;
+	x->quoted_participant = qpart;
 	x->quoted_from_me = from_me;
 	x->quoted_text = content_text(qmsg);
 	return hold;

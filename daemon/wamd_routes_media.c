@@ -135,6 +135,8 @@ struct send_job {
 	char *mimetype, *caption, *file_name; /* mimetype NULL: from the fetch's Content-Type */
 	char (*mentions)[WA_STORE_JID_MAX];    /* the caption's, n_mentions of them */
 	size_t n_mentions;
+	char *quoted_id, *quoted_jid, *quoted_text, *quoted_participant; /* a reply's quote (wamd_quoted_of) */
+	bool quoted_from_me;
 	bool view_once;
 	bool ptt;
 	bool voice; /* convert to an OGG/Opus voice note first */
@@ -147,6 +149,10 @@ static void send_job_free(struct send_job *j)
 	free(j->caption);
 	free(j->file_name);
 	free(j->mentions);
+	free(j->quoted_id);
+	free(j->quoted_jid);
+	free(j->quoted_text);
+	free(j->quoted_participant);
 	free(j);
 }
 
@@ -183,14 +189,17 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 	for (size_t i = 0; i < nm; i++)
 		mp[i] = j->mentions[i];
 	char *id = NULL;
+	struct wamd_send_extra x = { .mentions = nm ? mp : NULL, .n_mentions = nm, .quoted_id = j->quoted_id,
+		.quoted_jid = j->quoted_jid, .quoted_text = j->quoted_text, .quoted_from_me = j->quoted_from_me,
+		.quoted_participant = j->quoted_participant };
 	/* held back by the limits: the staged file waits under a held name */
 	bool first = false, now = wamd_pace_admit(t, j->jid, &first);
 	int rc;
 	if (now) {
-		rc = wamd_tenant_send_media(t, j->jid, &m, nm ? mp : NULL, nm, NULL, &id);
+		rc = wamd_tenant_send_media(t, j->jid, &m, &x, &id);
 	} else {
 		char held[1200], kid[32];
-		json_t *p = wamd_pace_media_hold(t, &m, nm ? mp : NULL, nm, held, sizeof held);
+		json_t *p = wamd_pace_media_hold(t, &m, &x, held, sizeof held);
 		rc = p ? wamd_pace_enqueue(t, j->jid, first, p, kid) : WA_EIO;
 		json_decref(p);
 		if (rc != 0 && p)
@@ -237,13 +246,29 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 		json_object_set_new(mm, "isAnimated", json_boolean(m.animated));
 	if (m.page_count)
 		json_object_set_new(mm, "pageCount", json_integer(m.page_count));
+	/* as Baileys builds it: the reply's quote and the caption's mentions in
+	 * the media's contextInfo (the quote as libwa sends it: the author's
+	 * JID, the quoted text as a conversation) */
+	json_t *ci = json_object();
+	if (j->quoted_id) {
+		const char *me = t->sess ? wa_session_jid(t->sess) : NULL;
+		const char *author = j->quoted_participant ? j->quoted_participant : j->quoted_from_me ? me : j->quoted_jid;
+		json_object_set_new(ci, "stanzaId", json_string(j->quoted_id));
+		if (author)
+			json_object_set_new(ci, "participant", json_string(author));
+		json_object_set_new(ci, "quotedMessage",
+				    json_pack("{s:s}", "conversation", j->quoted_text ? j->quoted_text : ""));
+	}
 	if (nm) {
-		/* as Baileys builds it: the caption's mentions in the media's contextInfo */
 		json_t *mj = json_array();
 		for (size_t i = 0; i < nm; i++)
 			json_array_append_new(mj, json_string(mp[i]));
-		json_object_set_new(mm, "contextInfo", json_pack("{s:o}", "mentionedJid", mj));
+		json_object_set_new(ci, "mentionedJid", mj);
 	}
+	if (json_object_size(ci))
+		json_object_set_new(mm, "contextInfo", ci);
+	else
+		json_decref(ci);
 	free(mp);
 	json_t *msg = json_object();
 	const char *type = kind_types[j->kind];
@@ -386,6 +411,20 @@ static void send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body,
 	}
 	if (!wamd_mentions_of(c, t, body, jid, &j->mentions, &j->n_mentions)) {
 		send_job_free(j);
+		return;
+	}
+	/* the quote, copied: the send happens after the file is staged */
+	struct wamd_send_extra qx = { 0 };
+	json_t *qhold = wamd_quoted_of(t, body, jid, &qx);
+	bool qok = (!qx.quoted_id || (j->quoted_id = strdup(qx.quoted_id))) &&
+		   (!qx.quoted_jid || (j->quoted_jid = strdup(qx.quoted_jid))) &&
+		   (!qx.quoted_text || (j->quoted_text = strdup(qx.quoted_text))) &&
+		   (!qx.quoted_participant || (j->quoted_participant = strdup(qx.quoted_participant)));
+	j->quoted_from_me = qx.quoted_from_me;
+	json_decref(qhold);
+	if (!qok) {
+		send_job_free(j);
+		wamd_reply_error(c, 500, json_string("out of memory"));
 		return;
 	}
 	uint64_t max = wa_media_kind_max_len(kind), len = 0;

@@ -79,6 +79,8 @@ typedef struct wa_msg_key {
 	bool from_me;
 	const char *id;
 	const char *participant;
+	const char *participant_alt; /* a group message's: the author in the other namespace (its LID for
+				      * a phone-number participant, or the reverse) when the server names it */
 } wa_msg_key;
 
 enum wa_event_type {
@@ -664,8 +666,9 @@ typedef struct wa_media_send {
  * (no media_conn, connection refused, 5xx, 401 after a media_conn refresh)
  * is retried like any transient failure, and a restart resumes it (the
  * same media key gives the same blob, so a second upload is harmless).
- * opts: id, the chat's disappearing timer, and mentions (the caption's
- * contextInfo.mentionedJid, as a text's).
+ * opts: id, the chat's disappearing timer, mentions (the caption's
+ * contextInfo.mentionedJid) and quoted (a reply), in contextInfo as a
+ * text's.
  * Errors: WA_EINVAL (bad kind/path/fields), WA_ETOOBIG (over the kind's
  * limit), WA_EIO (file unreadable), as wa_session_send_text otherwise. */
 int wa_session_send_media(wa_session *s, const char *to, const wa_media_send *m,

@@ -98,35 +98,9 @@ int wa_msg_build_protocol(const wa_msg_content *c, uint8_t **out, size_t *out_le
 
 /* ---- locations and contact cards ---- */
 
-/* contextInfo of a reply (the same fields as a text reply's) and of the
- * chat's disappearing timer; NULL when neither */
-static Wa__ContextInfo *quote_ctx(const wa_msg_content *c, Wa__ContextInfo *ci, Wa__Message *quoted)
-{
-	const wa_msg_quote *q = c->quote;
-	if (c->expiration) {
-		ci->has_expiration = 1;
-		ci->expiration = c->expiration;
-		ci->has_ephemeral_setting_timestamp = c->ephemeral_ts > 0;
-		ci->ephemeral_setting_timestamp = c->ephemeral_ts;
-	}
-	if (!q)
-		return c->expiration ? ci : NULL;
-	ci->stanza_id = unconst(q->id);
-	ci->participant = unconst(q->participant);
-	quoted->conversation = unconst(q->text ? q->text : "");
-	ci->quoted_message = quoted;
-	return ci;
-}
-
-static bool quote_ok(const wa_msg_quote *q)
-{
-	return !q || (str_ok(q->id, WA_MSG_ID_MAX) && opt_ok(q->participant, WA_STORE_JID_MAX) &&
-			     opt_ok(q->text, WA_MSG_MAX_TEXT));
-}
-
 int wa_msg_build_location(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 {
-	if (!out || !out_len || !quote_ok(c->quote) || !opt_ok(c->name, 1024) ||
+	if (!out || !out_len || !wa_msg_quote_ok(c->quote) || !opt_ok(c->name, 1024) ||
 	    !opt_ok(c->address, 1024) || !(c->lat >= -90 && c->lat <= 90) || !(c->lon >= -180 && c->lon <= 180))
 		return WA_EINVAL;
 	Wa__Message msg = WA__MESSAGE__INIT, quoted = WA__MESSAGE__INIT;
@@ -137,7 +111,7 @@ int wa_msg_build_location(const wa_msg_content *c, uint8_t **out, size_t *out_le
 	l.degrees_longitude = c->lon;
 	l.name = unconst(c->name);
 	l.address = unconst(c->address);
-	l.context_info = quote_ctx(c, &ci, &quoted);
+	l.context_info = wa_msg_context_info(c, &ci, &quoted);
 	msg.location_message = &l;
 	return pack(&msg.base, out, out_len);
 }
@@ -145,7 +119,7 @@ int wa_msg_build_location(const wa_msg_content *c, uint8_t **out, size_t *out_le
 int wa_msg_build_group_invite(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 {
 	char g[WA_STORE_JID_MAX];
-	if (!out || !out_len || !quote_ok(c->quote) || !c->invite_group || !wa_group_jid_norm(c->invite_group, g) ||
+	if (!out || !out_len || !wa_msg_quote_ok(c->quote) || !c->invite_group || !wa_group_jid_norm(c->invite_group, g) ||
 	    !str_ok(c->invite_code, 64) || !*c->invite_code || c->invite_expiration < 0 || !opt_ok(c->name, 1024) ||
 	    !opt_ok(c->text, WA_MSG_MAX_TEXT))
 		return WA_EINVAL;
@@ -158,14 +132,14 @@ int wa_msg_build_group_invite(const wa_msg_content *c, uint8_t **out, size_t *ou
 	gi.invite_expiration = c->invite_expiration;
 	gi.group_name = unconst(c->name);
 	gi.caption = unconst(c->text);
-	gi.context_info = quote_ctx(c, &ci, &quoted);
+	gi.context_info = wa_msg_context_info(c, &ci, &quoted);
 	msg.group_invite_message = &gi;
 	return pack(&msg.base, out, out_len);
 }
 
 int wa_msg_build_contacts(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 {
-	if (!out || !out_len || !quote_ok(c->quote) || !c->n_cards || c->n_cards > MAX_CARDS || !c->vcards ||
+	if (!out || !out_len || !wa_msg_quote_ok(c->quote) || !c->n_cards || c->n_cards > MAX_CARDS || !c->vcards ||
 	    !opt_ok(c->display_name, 1024))
 		return WA_EINVAL;
 	for (size_t i = 0; i < c->n_cards; i++)
@@ -183,13 +157,13 @@ int wa_msg_build_contacts(const wa_msg_content *c, uint8_t **out, size_t *out_le
 	}
 	Wa__Message__ContactsArrayMessage arr = WA__MESSAGE__CONTACTS_ARRAY_MESSAGE__INIT;
 	if (c->n_cards == 1) {
-		cards[0].context_info = quote_ctx(c, &ci, &quoted);
+		cards[0].context_info = wa_msg_context_info(c, &ci, &quoted);
 		msg.contact_message = &cards[0];
 	} else {
 		arr.display_name = unconst(c->display_name);
 		arr.n_contacts = c->n_cards;
 		arr.contacts = ptrs;
-		arr.context_info = quote_ctx(c, &ci, &quoted);
+		arr.context_info = wa_msg_context_info(c, &ci, &quoted);
 		msg.contacts_array_message = &arr;
 	}
 	return pack(&msg.base, out, out_len);
@@ -202,7 +176,7 @@ int wa_msg_build_contacts(const wa_msg_content *c, uint8_t **out, size_t *out_le
 int wa_msg_build_poll(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 {
 	if (!out || !out_len || !str_ok(c->name, 1024) || c->n_options < 2 || c->n_options > MAX_POLL_OPTIONS ||
-	    !c->options || !c->secret || c->selectable > c->n_options || !quote_ok(c->quote))
+	    !c->options || !c->secret || c->selectable > c->n_options || !wa_msg_quote_ok(c->quote))
 		return WA_EINVAL;
 	Wa__Message msg = WA__MESSAGE__INIT, quoted = WA__MESSAGE__INIT;
 	Wa__Message__PollCreationMessage p = WA__MESSAGE__POLL_CREATION_MESSAGE__INIT;
@@ -225,7 +199,7 @@ int wa_msg_build_poll(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 	p.options = ptrs;
 	p.has_selectable_options_count = 1;
 	p.selectable_options_count = c->selectable;
-	p.context_info = quote_ctx(c, &ci, &quoted);
+	p.context_info = wa_msg_context_info(c, &ci, &quoted);
 	if (c->selectable == 1)
 		msg.poll_creation_message_v3 = &p;
 	else
@@ -238,21 +212,6 @@ int wa_msg_build_poll(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 }
 
 /* ---- the public calls ---- */
-
-/* The reply's quote from opts (as wa_session_send_text). */
-static const wa_msg_quote *opts_quote(wa_session *s, const wa_send_opts *opts, wa_msg_quote *q,
-	char qpart[WA_STORE_JID_MAX])
-{
-	if (!opts || !opts->quoted || !opts->quoted->id)
-		return NULL;
-	*q = (wa_msg_quote){.id = opts->quoted->id, .text = opts->quoted_text};
-	const char *author = opts->quoted->participant;
-	if (!author)
-		author = opts->quoted->from_me ? wa_session_me_jid(s) : opts->quoted->remote_jid;
-	if (author && wa_msg_user_of(author, qpart, NULL))
-		q->participant = qpart;
-	return q;
-}
 
 static int send_kind(wa_session *s, const char *to, enum wa_msg_kind_id kind, wa_msg_content *c,
 	const wa_send_opts *opts, char **id_out)
@@ -267,7 +226,7 @@ static int send_kind(wa_session *s, const char *to, enum wa_msg_kind_id kind, wa
 		return rc;
 	wa_msg_quote q;
 	char qpart[WA_STORE_JID_MAX];
-	c->quote = opts_quote(s, opts, &q, qpart);
+	c->quote = wa_msg_opts_quote(s, opts, &q, qpart);
 	if (kind != WA_KIND_PROTOCOL && opts) {
 		c->expiration = opts->expiration;
 		c->ephemeral_ts = opts->ephemeral_setting_ts;

@@ -554,6 +554,9 @@ static void emit(wa_session *s, const char *group, const wa_in_msg *in, const ch
 		return;
 	if (v.emit) {
 		wa_event ev = {.type = WA_EV_MESSAGE};
+		char alt[WA_STORE_JID_MAX];
+		if (in->sender_alt && wa_msg_user_of(in->sender_alt, alt, NULL))
+			ev.u.message.key.participant_alt = alt;
 		ev.u.message.key.remote_jid = group;
 		ev.u.message.key.from_me = from_me;
 		ev.u.message.key.id = in->id;

@@ -34,6 +34,34 @@ static bool str_ok(const char *s, size_t max)
 	return s && strlen(s) <= max && wa_bin_valid_string(s, strlen(s));
 }
 
+bool wa_msg_quote_ok(const wa_msg_quote *q)
+{
+	return !q || (str_ok(q->id, WA_MSG_ID_MAX) && (!q->participant || str_ok(q->participant, WA_STORE_JID_MAX)) &&
+			     (!q->text || str_ok(q->text, WA_MSG_MAX_TEXT)));
+}
+
+Wa__ContextInfo *wa_msg_context_info(const wa_msg_content *c, Wa__ContextInfo *ci, Wa__Message *quoted)
+{
+	const wa_msg_quote *q = c->quote;
+	if (!q && !c->n_mentions && !c->expiration)
+		return NULL;
+	if (c->expiration) {
+		ci->has_expiration = 1;
+		ci->expiration = c->expiration;
+		ci->has_ephemeral_setting_timestamp = c->ephemeral_ts > 0;
+		ci->ephemeral_setting_timestamp = c->ephemeral_ts;
+	}
+	if (q) {
+		ci->stanza_id = unconst(q->id);
+		ci->participant = unconst(q->participant);
+		quoted->conversation = unconst(q->text ? q->text : "");
+		ci->quoted_message = quoted;
+	}
+	ci->n_mentioned_jid = c->n_mentions;
+	ci->mentioned_jid = (char **)(uintptr_t)c->mentions;
+	return ci;
+}
+
 /* expiration: the chat's disappearing-messages timer (0: none), set with
  * the setting's time (when known) in contextInfo as clients do; it makes
  * the text an extendedTextMessage. */
@@ -49,9 +77,7 @@ static int build_text(const char *text, const wa_msg_quote *quote, const char *c
 		return WA_EINVAL;
 	if (!out || !out_len || !str_ok(text, WA_MSG_MAX_TEXT) || (n_mentions && !mentions))
 		return WA_EINVAL;
-	if (quote && (!str_ok(quote->id, WA_MSG_ID_MAX) ||
-		      (quote->participant && !str_ok(quote->participant, WA_STORE_JID_MAX)) ||
-		      (quote->text && !str_ok(quote->text, WA_MSG_MAX_TEXT))))
+	if (!wa_msg_quote_ok(quote))
 		return WA_EINVAL;
 	for (size_t i = 0; i < n_mentions; i++)
 		if (!str_ok(mentions[i], WA_STORE_JID_MAX))
@@ -75,22 +101,9 @@ static int build_text(const char *text, const wa_msg_quote *quote, const char *c
 	}
 	if (quote || n_mentions || expiration || preview) {
 		ext.text = unconst(text);
-		if (quote || n_mentions || expiration)
-			ext.context_info = &ci;
-		if (expiration) {
-			ci.has_expiration = 1;
-			ci.expiration = expiration;
-			ci.has_ephemeral_setting_timestamp = eph_ts > 0;
-			ci.ephemeral_setting_timestamp = eph_ts;
-		}
-		if (quote) {
-			ci.stanza_id = unconst(quote->id);
-			ci.participant = unconst(quote->participant);
-			quoted.conversation = unconst(quote->text ? quote->text : "");
-			ci.quoted_message = &quoted;
-		}
-		ci.n_mentioned_jid = n_mentions;
-		ci.mentioned_jid = (char **)(uintptr_t)mentions;
+		wa_msg_content cc = {.quote = quote, .mentions = mentions, .n_mentions = n_mentions,
+			.expiration = expiration, .ephemeral_ts = eph_ts};
+		ext.context_info = wa_msg_context_info(&cc, &ci, &quoted);
 		msg.extended_text_message = &ext;
 	} else {
 		msg.conversation = unconst(text);
@@ -212,23 +225,6 @@ static bool media_ok(const wa_msg_media *md)
 	       md->waveform_len <= 256;
 }
 
-/* a media message's contextInfo: the chat's disappearing timer (as on a
- * text) and the caption's mentions; NULL when neither */
-static Wa__ContextInfo *eph_ctx(const wa_msg_content *c, Wa__ContextInfo *ci)
-{
-	if (!c->expiration && !c->n_mentions)
-		return NULL;
-	if (c->expiration) {
-		ci->has_expiration = 1;
-		ci->expiration = c->expiration;
-		ci->has_ephemeral_setting_timestamp = c->ephemeral_ts > 0;
-		ci->ephemeral_setting_timestamp = c->ephemeral_ts;
-	}
-	ci->n_mentioned_jid = c->n_mentions;
-	ci->mentioned_jid = (char **)(uintptr_t)c->mentions;
-	return ci;
-}
-
 static bool mentions_ok(const wa_msg_content *c)
 {
 	if (c->n_mentions && !c->mentions)
@@ -262,13 +258,14 @@ static int pack_media(const wa_msg_media *md, Wa__Message *msg, uint8_t **out, s
 static int build_image(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 {
 	const wa_msg_media *md = c->media;
-	if (!media_ok(md) || !mentions_ok(c))
+	if (!media_ok(md) || !mentions_ok(c) || !wa_msg_quote_ok(c->quote))
 		return WA_EINVAL;
 	Wa__Message msg = WA__MESSAGE__INIT;
 	Wa__Message__ImageMessage x = WA__MESSAGE__IMAGE_MESSAGE__INIT;
 	Wa__ContextInfo ci = WA__CONTEXT_INFO__INIT;
+	Wa__Message quoted = WA__MESSAGE__INIT;
 	MEDIA_CORE(x, md);
-	x.context_info = eph_ctx(c, &ci);
+	x.context_info = wa_msg_context_info(c, &ci, &quoted);
 	x.caption = unconst(md->caption);
 	x.has_width = md->width != 0;
 	x.width = md->width;
@@ -283,13 +280,14 @@ static int build_image(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 static int build_video(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 {
 	const wa_msg_media *md = c->media;
-	if (!media_ok(md) || !mentions_ok(c))
+	if (!media_ok(md) || !mentions_ok(c) || !wa_msg_quote_ok(c->quote))
 		return WA_EINVAL;
 	Wa__Message msg = WA__MESSAGE__INIT;
 	Wa__Message__VideoMessage x = WA__MESSAGE__VIDEO_MESSAGE__INIT;
 	Wa__ContextInfo ci = WA__CONTEXT_INFO__INIT;
+	Wa__Message quoted = WA__MESSAGE__INIT;
 	MEDIA_CORE(x, md);
-	x.context_info = eph_ctx(c, &ci);
+	x.context_info = wa_msg_context_info(c, &ci, &quoted);
 	x.caption = unconst(md->caption);
 	x.has_seconds = md->seconds != 0;
 	x.seconds = md->seconds;
@@ -307,13 +305,14 @@ static int build_video(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 static int build_audio(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 {
 	const wa_msg_media *md = c->media;
-	if (!media_ok(md) || !mentions_ok(c))
+	if (!media_ok(md) || !mentions_ok(c) || !wa_msg_quote_ok(c->quote))
 		return WA_EINVAL;
 	Wa__Message msg = WA__MESSAGE__INIT;
 	Wa__Message__AudioMessage x = WA__MESSAGE__AUDIO_MESSAGE__INIT;
 	Wa__ContextInfo ci = WA__CONTEXT_INFO__INIT;
+	Wa__Message quoted = WA__MESSAGE__INIT;
 	MEDIA_CORE(x, md);
-	x.context_info = eph_ctx(c, &ci);
+	x.context_info = wa_msg_context_info(c, &ci, &quoted);
 	x.has_seconds = md->seconds != 0;
 	x.seconds = md->seconds;
 	x.has_ptt = 1;
@@ -329,13 +328,14 @@ static int build_audio(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 static int build_document(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 {
 	const wa_msg_media *md = c->media;
-	if (!media_ok(md) || !mentions_ok(c))
+	if (!media_ok(md) || !mentions_ok(c) || !wa_msg_quote_ok(c->quote))
 		return WA_EINVAL;
 	Wa__Message msg = WA__MESSAGE__INIT;
 	Wa__Message__DocumentMessage x = WA__MESSAGE__DOCUMENT_MESSAGE__INIT;
 	Wa__ContextInfo ci = WA__CONTEXT_INFO__INIT;
+	Wa__Message quoted = WA__MESSAGE__INIT;
 	MEDIA_CORE(x, md);
-	x.context_info = eph_ctx(c, &ci);
+	x.context_info = wa_msg_context_info(c, &ci, &quoted);
 	x.caption = unconst(md->caption);
 	x.file_name = unconst(md->file_name);
 	x.title = unconst(md->file_name);
@@ -349,13 +349,14 @@ static int build_document(const wa_msg_content *c, uint8_t **out, size_t *out_le
 static int build_sticker(const wa_msg_content *c, uint8_t **out, size_t *out_len)
 {
 	const wa_msg_media *md = c->media;
-	if (!media_ok(md) || !mentions_ok(c))
+	if (!media_ok(md) || !mentions_ok(c) || !wa_msg_quote_ok(c->quote))
 		return WA_EINVAL;
 	Wa__Message msg = WA__MESSAGE__INIT;
 	Wa__Message__StickerMessage x = WA__MESSAGE__STICKER_MESSAGE__INIT;
 	Wa__ContextInfo ci = WA__CONTEXT_INFO__INIT;
+	Wa__Message quoted = WA__MESSAGE__INIT;
 	MEDIA_CORE(x, md);
-	x.context_info = eph_ctx(c, &ci);
+	x.context_info = wa_msg_context_info(c, &ci, &quoted);
 	x.has_width = md->width != 0;
 	x.width = md->width;
 	x.has_height = md->height != 0;

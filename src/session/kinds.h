@@ -64,7 +64,7 @@ typedef struct wa_msg_content {
 	const wa_msg_media *media;        /* the media kinds */
 	/* conversation, extendedTextMessage */
 	const char *text;
-	const wa_msg_quote *quote;        /* extendedTextMessage only */
+	const wa_msg_quote *quote;        /* a reply: text, media, location, contacts, polls */
 	const char *const *mentions;      /* extendedTextMessage, and a media caption's */
 	size_t n_mentions;
 	const uint8_t *secret;            /* messageContextInfo.messageSecret (WA_MSG_SECRET_LEN) or NULL */
@@ -141,6 +141,18 @@ const char *wa_msg_kind_text(const Wa__Message *m);
  * revoke of our own, "8" revoke of another's), or NULL. */
 const char *wa_msg_kind_edit_attr(const uint8_t *msg, size_t len);
 /* Builders of edits.c (protocol and location/contact rows). */
+/* The contextInfo every kind we send carries the same way: the reply's
+ * quote (stanzaId, participant, quotedMessage), the mentions and the
+ * chat's disappearing timer, from c into the caller's ci and quoted (both
+ * zero-initialised); NULL when c has none of them. */
+Wa__ContextInfo *wa_msg_context_info(const wa_msg_content *c, Wa__ContextInfo *ci, Wa__Message *quoted);
+/* q is NULL or a quote the builders accept (id, participant, text bounds). */
+bool wa_msg_quote_ok(const wa_msg_quote *q);
+/* The quote of a send's opts->quoted into q (its author's bare JID into
+ * qpart: the key's participant, else us when fromMe, else the chat); NULL
+ * when opts has none (outbox.c, for every send that can be a reply). */
+const wa_msg_quote *wa_msg_opts_quote(wa_session *s, const wa_send_opts *opts, wa_msg_quote *q,
+	char qpart[WA_STORE_JID_MAX]);
 int wa_msg_build_protocol(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
 int wa_msg_build_location(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
 int wa_msg_build_contacts(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;

@@ -242,7 +242,9 @@ int wa_session_send_media(wa_session *s, const char *to, const wa_media_send *ms
 		.waveform = ms->waveform, .waveform_len = ms->waveform_len, .animated = ms->animated,
 		.page_count = ms->page_count, .view_once = ms->view_once,
 	};
-	wa_msg_content c = {.media = &md, .expiration = opts ? opts->expiration : 0,
+	wa_msg_quote q;
+	char qpart[WA_STORE_JID_MAX];
+	wa_msg_content c = {.media = &md, .quote = wa_msg_opts_quote(s, opts, &q, qpart), .expiration = opts ? opts->expiration : 0,
 		.ephemeral_ts = opts ? opts->ephemeral_setting_ts : 0,
 		.mentions = opts ? opts->mentions : NULL, .n_mentions = opts ? opts->n_mentions : 0};
 	uint8_t *msg = NULL;

@@ -368,6 +368,20 @@ static int queue_message(wa_session *s, const char *chat, const char *id_in, con
 	return 0;
 }
 
+const wa_msg_quote *wa_msg_opts_quote(wa_session *s, const wa_send_opts *opts, wa_msg_quote *q,
+	char qpart[WA_STORE_JID_MAX])
+{
+	if (!opts || !opts->quoted || !opts->quoted->id)
+		return NULL;
+	*q = (wa_msg_quote){.id = opts->quoted->id, .text = opts->quoted_text};
+	const char *author = opts->quoted->participant;
+	if (!author)
+		author = opts->quoted->from_me ? wa_session_me_jid(s) : opts->quoted->remote_jid;
+	if (author && wa_msg_user_of(author, qpart, NULL))
+		q->participant = qpart;
+	return q;
+}
+
 int wa_session_send_text(wa_session *s, const char *to, const char *text, const wa_send_opts *opts,
 	char **id_out)
 {
@@ -379,22 +393,12 @@ int wa_session_send_text(wa_session *s, const char *to, const char *text, const 
 	int rc = wa_msg_chat_of(to, chat);
 	if (rc != 0)
 		return rc;
-	wa_msg_quote q = {0};
+	wa_msg_quote q;
 	char qpart[WA_STORE_JID_MAX];
-	bool has_q = opts && opts->quoted && opts->quoted->id;
-	if (has_q) {
-		q.id = opts->quoted->id;
-		const char *author = opts->quoted->participant;
-		if (!author)
-			author = opts->quoted->from_me ? wa_session_me_jid(s) : opts->quoted->remote_jid;
-		if (author && wa_msg_user_of(author, qpart, NULL))
-			q.participant = qpart;
-		q.text = opts->quoted_text;
-	}
 	uint8_t secret[WA_MSG_SECRET_LEN];
 	wa_rand_bytes(secret, sizeof secret);
 	wa_msg_content c = {
-		.text = text, .quote = has_q ? &q : NULL, .mentions = opts ? opts->mentions : NULL,
+		.text = text, .quote = wa_msg_opts_quote(s, opts, &q, qpart), .mentions = opts ? opts->mentions : NULL,
 		.n_mentions = opts ? opts->n_mentions : 0, .secret = secret,
 		.expiration = opts ? opts->expiration : 0, .ephemeral_ts = opts ? opts->ephemeral_setting_ts : 0,
 		.preview = opts && (opts->preview_url || opts->preview_title || opts->preview_description ||

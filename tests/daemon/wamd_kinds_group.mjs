@@ -11,6 +11,11 @@
 //   (deleteMessageForEveryone with participant); a Baileys admin deletes
 //   wamd's message and another member's; the stored records become DELETED
 //   and MESSAGES_DELETE carries Baileys' key.
+// - A member's location, contact card and reaction reach MESSAGES_UPSERT with
+//   Baileys' JSON of the message and the key another Baileys member has
+//   (participant, participantAlt); its edit reaches MESSAGES_UPDATE and
+//   MESSAGES_EDITED as Baileys' protocolMessage; a media reply to it quotes
+//   the member (contextInfo.participant), at Baileys as in our record.
 // - Poll votes in the group: a member's votes on wamd's poll and on another
 //   member's poll decrypt (the member the voter, the poll's sender its
 //   creator) and the tally names the voter.
@@ -94,6 +99,12 @@ const api = async (method, p, body) => {
 };
 const dumpOnFail = (cond, msg) => { if (!cond) process.stderr.write(wamdLog.slice(-16000)); check(cond, msg); };
 const hook = (event, pred, what) => waitFor(() => hooks.find((h) => h.event === event && pred(h.data)), 20000, what);
+// protobufjs' toJSON of a Message (what Evolution's `message` is built from), keys sorted
+const pbJson = (m) => B.proto.Message.toObject(B.proto.Message.fromObject(m),
+  { longs: String, enums: String, bytes: String, json: true });
+const canon = (v) => (Array.isArray(v) ? v.map(canon)
+  : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon(v[k])])) : v);
+const sameJson = (a, b) => JSON.stringify(canon(a)) === JSON.stringify(canon(b));
 const stored = async (id) => (await api('POST', '/chat/findMessages/g1', { where: { key: { id } } })).json?.messages?.records?.[0];
 
 try {
@@ -103,7 +114,7 @@ try {
   }
   let r = await api('POST', '/instance/create', {
     instanceName: 'g1', integration: 'WHATSAPP-BAILEYS', qrcode: true,
-    webhook: { url: hookUrl, enabled: true, events: ['MESSAGES_UPSERT', 'MESSAGES_UPDATE', 'MESSAGES_DELETE', 'SEND_MESSAGE',
+    webhook: { url: hookUrl, enabled: true, events: ['MESSAGES_UPSERT', 'MESSAGES_UPDATE', 'MESSAGES_DELETE', 'MESSAGES_EDITED', 'SEND_MESSAGE',
       'GROUPS_UPSERT', 'GROUP_UPDATE'] },
   });
   dumpOnFail(r.status === 201, `instance created (${r.status})`);
@@ -124,6 +135,56 @@ try {
   // the group works both ways before anything else
   r = await api('POST', '/message/sendText/g1', { number: G, text: 'hello group' });
   dumpOnFail(r.status === 201 && await got('b', r.json.key.id) && await got('c', r.json.key.id), 'first group text reached both');
+
+  // ---------------- a member's location, contact card, edit and reaction ----------------
+  // Each reaches wamd with the JSON Baileys has of the message it sent, field
+  // by field, and the key of a group message (participant: the member).
+  const fromMember = async (sent, what) => {
+    const up = await hook('messages.upsert', (d) => d.key.id === sent.key.id, `${what} at wamd`);
+    dumpOnFail(up, `${what}: MESSAGES_UPSERT`);
+    const type = B.getContentType(sent.message);
+    // the key as Baileys' other member b has it for the same message
+    const bKey = (await got('b', sent.key.id))?.key;
+    check(bKey && sameJson(up.data.key, bKey) && up.data.key.participant === jid(P.c),
+      `${what}: the group key, the member as participant, as Baileys' (${JSON.stringify(up.data.key)} vs ${JSON.stringify(bKey)})`);
+    check(up.data.messageType === type, `${what}: messageType ${up.data.messageType} = Baileys' ${type}`);
+    check(sameJson(up.data.message[type], pbJson(sent.message)[type]),
+      `${what}: message.${type} equals Baileys' JSON field by field\n#  ours    ${JSON.stringify(canon(up.data.message[type]))}\n#  Baileys ${JSON.stringify(canon(pbJson(sent.message)[type]))}`);
+    return up;
+  };
+  let sent = await cl.c.sock.sendMessage(G, { location: { degreesLatitude: -19.93359, degreesLongitude: -43.93851,
+    name: 'Praça da Liberdade', address: 'Belo Horizonte' } });
+  await fromMember(sent, 'group location');
+  const vc = (n, p) => `BEGIN:VCARD\nVERSION:3.0\nFN:${n}\nTEL;type=CELL;waid=${p}:+${p}\nEND:VCARD`;
+  sent = await cl.c.sock.sendMessage(G, { contacts: { displayName: 'Ana', contacts: [{ displayName: 'Ana', vcard: vc('Ana', '5511977776666') }] } });
+  await fromMember(sent, 'group contact card');
+  sent = await cl.c.sock.sendMessage(G, { react: { text: '👍', key: { remoteJid: G, fromMe: false, id: r.json.key.id, participant: jid(W) } } });
+  await fromMember(sent, 'group reaction to our message');
+  const orig = await cl.c.sock.sendMessage(G, { text: 'typo in group' });
+  dumpOnFail(await hook('messages.upsert', (d) => d.key.id === orig.key.id, 'text to edit'), 'group: text to be edited arrived');
+  const edit = await cl.c.sock.sendMessage(G, { text: 'fixed in group', edit: orig.key });
+  const eup = await hook('messages.update', (d) => d.keyId === orig.key.id && d.message?.editedMessage, 'group edit update');
+  dumpOnFail(eup, 'group edit: MESSAGES_UPDATE for the edited message');
+  check(sameJson(eup.data.message.editedMessage.message, pbJson(edit.message).protocolMessage.editedMessage) && eup.data.remoteJid === G &&
+    eup.data.fromMe === false && eup.data.participant === jid(P.c),
+    `group edit: the update carries Baileys' new message and the member (${JSON.stringify(eup.data)})`);
+  const eed = await hook('messages.edited', (d) => d.key?.id === orig.key.id, 'MESSAGES_EDITED');
+  check(eed && sameJson(eed.data, pbJson(edit.message).protocolMessage),
+    `group edit: MESSAGES_EDITED equals Baileys' protocolMessage\n#  ours    ${JSON.stringify(canon(eed?.data))}\n#  Baileys ${JSON.stringify(canon(pbJson(edit.message).protocolMessage))}`);
+
+  // a media reply to the member's message: the quote names the member (the
+  // key's participant), at Baileys as in our record
+  {
+    const rq = await api('POST', '/message/sendMedia/g1', { number: G, mediatype: 'image', mimetype: 'image/jpeg',
+      media: crypto.randomBytes(2000).toString('base64'), caption: 're',
+      quoted: { key: { id: orig.key.id, remoteJid: G, fromMe: false, participant: jid(P.c) }, message: { conversation: 'fixed in group' } } });
+    dumpOnFail(rq.status === 201, `group media reply: 201 (${rq.status} ${JSON.stringify(rq.json)?.slice(0, 200)})`);
+    const want = { stanzaId: orig.key.id, participant: jid(P.c), quotedMessage: { conversation: 'fixed in group' } };
+    const mb = await got('b', rq.json.key.id);
+    const theirs = mb && pbJson(mb.message).imageMessage?.contextInfo;
+    check(sameJson(theirs, want) && sameJson(rq.json.message.imageMessage?.contextInfo, theirs),
+      `group media reply: the quote's participant is the member, at Baileys as in our record (${JSON.stringify(theirs)} / ${JSON.stringify(rq.json.message.imageMessage?.contextInfo)})`);
+  }
 
   // ---------------- the group's disappearing timer on every kind ----------------
   await cl.b.sock.groupToggleEphemeral(G, 86400);

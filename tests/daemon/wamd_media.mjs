@@ -3,6 +3,9 @@
 //  wamd -> Baileys: image, video, audio, voice note (sendWhatsAppAudio),
 //    document and sticker sent as base64; Baileys downloads and decrypts each
 //    byte-identical and sees mimetype / caption / fileName / ptt.
+//  Replies (`quoted`) on sendMedia, sendWhatsAppAudio and sendSticker: Baileys
+//    sees the quote's contextInfo; our answer and SEND_MESSAGE equal Baileys'
+//    JSON of the message it received, field by field.
 //  Baileys -> wamd: each kind arrives as MESSAGES_UPSERT whose message
 //    equals Baileys' own JSON of what it sent, and getBase64FromMediaMessage
 //    gives the bytes back; GET /wamd/media serves a 24 MiB document whole
@@ -177,6 +180,53 @@ try {
       check(mm?.[k] === v, `${s.what}: Baileys sees ${k} = ${JSON.stringify(mm?.[k])}`);
     const buf = await Bl.downloadMediaMessage(got, 'buffer', {});
     check(Buffer.compare(buf, s.bytes) === 0, `${s.what}: Baileys downloaded and decrypted ${s.bytes.length} bytes intact (${Date.now() - t0} ms)`);
+  }
+
+  // ---- replies: `quoted` on sendMedia, sendWhatsAppAudio and sendSticker ----
+  // The quote reaches Baileys as a reply (contextInfo stanzaId, participant,
+  // quotedMessage) and our answer / SEND_MESSAGE equals Baileys' JSON of the
+  // message it received, field by field (less the upload fields, which the
+  // answer precedes). Quoted: the peer's text with its message, the same by
+  // id only (the stored original), and one of ours (participant: us).
+  {
+    const WAMD_JID = `${WAMD_PHONE}@s.whatsapp.net`, PEER_JID = `${PEER_PHONE}@s.whatsapp.net`;
+    const theirText = await peer.sock.sendMessage(WAMD_JID, { text: 'which one?' });
+    dumpOnFail(await waitFor(() => hooks.find((h) => h.event === 'messages.upsert' && h.data.key.id === theirText.key.id),
+      30000, 'the text to quote'), 'reply: the peer\'s text arrived');
+    r = await api('POST', '/message/sendText/m1', { number: PEER_PHONE, text: 'this one' });
+    dumpOnFail(r.status === 201, 'reply: our text to quote sent');
+    const ourText = r.json;
+    const upload = ['url', 'directPath', 'mediaKey', 'fileSha256', 'fileEncSha256', 'mediaKeyTimestamp'];
+    const replies = [
+      { what: 'image reply', route: 'sendMedia', field: 'imageMessage',
+        body: { mediatype: 'image', mimetype: 'image/png', caption: 'this', media: crypto.randomBytes(5000).toString('base64'),
+          quoted: { key: { id: theirText.key.id, remoteJid: PEER_JID, fromMe: false }, message: { conversation: 'which one?' } } },
+        want: { stanzaId: theirText.key.id, participant: PEER_JID, quotedMessage: { conversation: 'which one?' } } },
+      { what: 'voice-note reply', route: 'sendWhatsAppAudio', field: 'audioMessage',
+        body: { audio: crypto.randomBytes(4000).toString('base64'), encoding: false, quoted: { key: { id: theirText.key.id } } },
+        want: { stanzaId: theirText.key.id, participant: PEER_JID, quotedMessage: { conversation: 'which one?' } } },
+      { what: 'sticker reply to ours', route: 'sendSticker', field: 'stickerMessage',
+        body: { sticker: crypto.randomBytes(3000).toString('base64'), quoted: { key: { id: ourText.key.id, fromMe: true },
+          message: { conversation: 'this one' } } },
+        want: { stanzaId: ourText.key.id, participant: WAMD_JID, quotedMessage: { conversation: 'this one' } } },
+    ];
+    for (const q of replies) {
+      r = await api('POST', `/message/${q.route}/m1`, { number: PEER_PHONE, ...q.body });
+      dumpOnFail(r.status === 201 && r.json?.messageType === q.field, `${q.what}: 201 ${r.json?.messageType} (${r.status})`);
+      const got = await waitFor(() => peerMsgs.find((m) => m.key.id === r.json.key.id), 30000, q.what);
+      dumpOnFail(got, `${q.what}: Baileys received it`);
+      const theirs = pbJson(got.message)[q.field];
+      check(JSON.stringify(theirs?.contextInfo) === JSON.stringify(q.want),
+        `${q.what}: Baileys sees the reply's contextInfo (${JSON.stringify(theirs?.contextInfo)})`);
+      const ours = r.json.message[q.field];
+      const keys = (o) => Object.keys(o ?? {}).filter((k) => !upload.includes(k)).sort();
+      check(JSON.stringify(keys(ours)) === JSON.stringify(keys(theirs)) &&
+        keys(ours).every((k) => JSON.stringify(ours[k]) === JSON.stringify(theirs[k])),
+        `${q.what}: our message.${q.field} equals Baileys' JSON field by field (${JSON.stringify(ours)} vs ${JSON.stringify(theirs)?.slice(0, 400)})`);
+      check(r.json.messageType === Bl.getContentType(got.message), `${q.what}: messageType ${r.json.messageType} is Baileys'`);
+      const sm = hooks.find((h) => h.event === 'send.message' && h.data.key.id === r.json.key.id);
+      check(sm && JSON.stringify(sm.data.message) === JSON.stringify(r.json.message), `${q.what}: SEND_MESSAGE carries the same message`);
+    }
   }
 
   // ---- what the receiver shows: thumbnail, dimensions, seconds, waveform ----

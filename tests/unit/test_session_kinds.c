@@ -422,12 +422,64 @@ static void test_view_once_mentions(void)
 	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_IMAGE, &c, &b, &len), WA_EINVAL);
 }
 
+/* a reply's quote on every media kind: the contextInfo of a text reply
+ * (stanzaId, participant, quotedMessage), beside mentions and the timer */
+static void test_media_quote(void)
+{
+	uint8_t key[32];
+	memset(key, 1, sizeof key);
+	wa_msg_media md = {.mimetype = "image/jpeg", .caption = "see", .media_key = key};
+	const char *const who[] = {"15550002222@s.whatsapp.net"};
+	wa_msg_quote q = {.id = "3EB0ABCDEF", .participant = "15550001111@s.whatsapp.net", .text = "Hi"};
+	wa_msg_content c = {.media = &md, .quote = &q};
+	const enum wa_msg_kind_id rows[] = {WA_KIND_IMAGE, WA_KIND_VIDEO, WA_KIND_AUDIO, WA_KIND_DOCUMENT, WA_KIND_STICKER};
+	for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+		uint8_t *b = NULL;
+		size_t len = 0;
+		CHECK_EQ_INT(wa_msg_kind_build(rows[i], &c, &b, &len), 0);
+		CHECK(strstr(json_of(b, len), "\"contextInfo\":{\"stanzaId\":\"3EB0ABCDEF\",\"participant\":"
+					      "\"15550001111@s.whatsapp.net\",\"quotedMessage\":{\"conversation\":\"Hi\"}}"));
+		free(b);
+		/* with the caption's mentions and the chat's timer: all in one contextInfo */
+		c.mentions = who;
+		c.n_mentions = 1;
+		c.expiration = 604800;
+		CHECK_EQ_INT(wa_msg_kind_build(rows[i], &c, &b, &len), 0);
+		Wa__Message *m = wa__message__unpack(NULL, len, b);
+		const Wa__ContextInfo *ci = !m ? NULL
+			: m->image_message ? m->image_message->context_info
+			: m->video_message ? m->video_message->context_info
+			: m->audio_message ? m->audio_message->context_info
+			: m->document_message ? m->document_message->context_info
+			: m->sticker_message ? m->sticker_message->context_info : NULL;
+		CHECK(ci && ci->stanza_id && !strcmp(ci->stanza_id, "3EB0ABCDEF") && ci->participant &&
+		      !strcmp(ci->participant, q.participant) && ci->quoted_message &&
+		      ci->quoted_message->conversation && !strcmp(ci->quoted_message->conversation, "Hi") &&
+		      ci->n_mentioned_jid == 1 && !strcmp(ci->mentioned_jid[0], who[0]) && ci->has_expiration &&
+		      ci->expiration == 604800);
+		wa__message__free_unpacked(m, NULL);
+		free(b);
+		c.mentions = NULL;
+		c.n_mentions = 0;
+		c.expiration = 0;
+	}
+	/* a quote without an id is refused, as a text's */
+	q.id = NULL;
+	uint8_t *b = NULL;
+	size_t len = 0;
+	int rc = wa_msg_kind_build(WA_KIND_IMAGE, &c, &b, &len);
+	CHECK_EQ_INT(rc, WA_EINVAL);
+	if (rc == 0)
+		free(b);
+}
+
 int main(void)
 {
 	test_rows();
 	test_build();
 	test_build_media();
 	test_view_once_mentions();
+	test_media_quote();
 	test_receive();
 	test_edits();
 	test_location_contacts();
