@@ -11,10 +11,9 @@
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import net from 'node:net';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
+import { freePort, hookReceiver, waitFor } from './e2e_daemon_util.mjs';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 import { waitHistorySynced, createAccount } from '../sim/e2e_msg_util.mjs';
 
@@ -25,27 +24,7 @@ const W = '15550008000';
 const P = { b: '15550008001', c: '15550008002', d: '15550008003' };
 const jid = (n) => `${n}@s.whatsapp.net`;
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
-const hooks = [];
-const rx = http.createServer((req, res) => {
-  let b = '';
-  req.on('data', (d) => { b += d; });
-  req.on('end', () => { try { hooks.push(JSON.parse(b)); } catch { /* ignore */ } res.writeHead(200).end('ok'); });
-});
-await new Promise((r) => rx.listen(0, '127.0.0.1', r));
-const hookUrl = `http://127.0.0.1:${rx.address().port}/hook`;
-const waitFor = async (pred, ms, what) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = pred();
-    if (v) return v;
-    await sleep(50);
-  }
-  console.error(`# timed out waiting for ${what}`);
-  return null;
-};
+const { hooks, url: hookUrl, server: rx } = await hookReceiver();
 
 const sim = await startWasim(wasimExe);
 check((await sim.api('POST', '/_sim/accounts', { phone: W, push_name: 'Wamd' })).status === 201, 'wasim account for wamd');

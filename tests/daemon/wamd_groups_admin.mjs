@@ -15,10 +15,9 @@
 // reaches members as an event. Every answer is checked against /openapi.json.
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
-import http from 'node:http';
-import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
+import { freePort, hookReceiver, waitFor } from './e2e_daemon_util.mjs';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
 import { waitHistorySynced, createAccount } from '../sim/e2e_msg_util.mjs';
 
@@ -38,27 +37,7 @@ const X = '15550009103'; // added by a member
 const F = '15550009104'; // refuses adds (privacy)
 const jid = (n) => `${n}@s.whatsapp.net`;
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
-const hooks = [];
-const rx = http.createServer((req, res) => {
-  let b = '';
-  req.on('data', (d) => { b += d; });
-  req.on('end', () => { try { hooks.push(JSON.parse(b)); } catch { /* ignore */ } res.writeHead(200).end('ok'); });
-});
-await new Promise((r) => rx.listen(0, '127.0.0.1', r));
-const hookUrl = `http://127.0.0.1:${rx.address().port}/hook`;
-const waitFor = async (pred, ms, what) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = pred();
-    if (v) return v;
-    await sleep(50);
-  }
-  console.error(`# timed out waiting for ${what}`);
-  return null;
-};
+const { hooks, url: hookUrl, server: rx } = await hookReceiver();
 // a Baileys call that must fail: the server's code (Boom data) or 'ok'
 const refused = async (p) => { try { await p; return 'ok'; } catch (e) { return e?.data ?? e?.output?.statusCode ?? String(e); } };
 

@@ -22,9 +22,8 @@
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import http from 'node:http';
-import net from 'node:net';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
+import { freePort, hookReceiver, waitFor } from './e2e_daemon_util.mjs';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
 import { waitHistorySynced, createAccount } from '../sim/e2e_msg_util.mjs';
 
@@ -37,27 +36,7 @@ const W = '15550008100';
 const P = { b: '15550008101', c: '15550008102' };
 const jid = (n) => `${n}@s.whatsapp.net`;
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
-const hooks = [];
-const rx = http.createServer((req, res) => {
-  let b = '';
-  req.on('data', (d) => { b += d; });
-  req.on('end', () => { try { hooks.push(JSON.parse(b)); } catch { /* ignore */ } res.writeHead(200).end('ok'); });
-});
-await new Promise((r) => rx.listen(0, '127.0.0.1', r));
-const hookUrl = `http://127.0.0.1:${rx.address().port}/hook`;
-const waitFor = async (pred, ms, what) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = pred();
-    if (v) return v;
-    await sleep(50);
-  }
-  console.error(`# timed out waiting for ${what}`);
-  return null;
-};
+const { hooks, url: hookUrl, server: rx } = await hookReceiver();
 
 const sim = await startWasim(wasimExe, { tls: true }); // its HTTPS media host
 check((await sim.api('POST', '/_sim/accounts', { phone: W, push_name: 'Wamd' })).status === 201, 'wasim account for wamd');
