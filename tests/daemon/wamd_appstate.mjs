@@ -11,8 +11,8 @@
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import { startWasim, check, fail, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(120);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -20,9 +20,6 @@ const KEY = 'wasim-appstate-key-5d1e0c';
 const PHONE = '15550005551', PEER = '15550005553';
 const PJ = `${PEER}@s.whatsapp.net`;
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 const hooks = [];
 const rx = http.createServer((req, res) => {
   let b = '';

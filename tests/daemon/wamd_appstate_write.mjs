@@ -16,10 +16,10 @@
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import { startWasim, pairByQr, check, fail, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
 import { waitHistorySynced } from '../sim/e2e_msg_util.mjs';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
+import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(150);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -28,9 +28,6 @@ const PHONE = '15550005561';
 const J = (n) => `155500055${n}@s.whatsapp.net`;
 const [PA, PB, PC, PD, PE] = [J(71), J(72), J(73), J(74), J(75)];
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 const hooks = [];
 const rx = http.createServer((req, res) => {
   let b = '';

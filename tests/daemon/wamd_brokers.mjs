@@ -19,6 +19,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
+import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(280);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -27,9 +28,6 @@ const PEER_PHONE = '15550008881';
 const PHONE = '15550008882';
 const PREFIX = 'wt';
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 const run = (cmd, args, env) => new Promise((res) => {
   execFile(cmd, args, { env, timeout: 60000, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
     res({ code: err ? (err.code ?? -1) : 0, out: stdout.toString(), err: stderr.toString() }));

@@ -8,14 +8,12 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(110);
 const [wamdExe] = process.argv.slice(2);
 const KEY = 'broker-stall-key-1f7e29c4d8';
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 // accepts, reads, never writes
 const held = [];
 const silent = () => new Promise((res) => {

@@ -23,15 +23,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { startWasim, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(280);
 const [wamdExe, wasimExe] = process.argv.slice(2);
 const KEY = 'wasim-broker-tls-key-51c0e9a2b7';
 const PREFIX = 'tls';
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 const run = (cmd, args, env) => new Promise((res) => {
   execFile(cmd, args, { env, timeout: 60000, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
     res({ code: err ? (err.code ?? -1) : 0, out: stdout.toString(), err: stderr.toString() }));

@@ -16,8 +16,8 @@
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(110);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -29,9 +29,6 @@ const WAMD_JID = `${WAMD_PHONE}@s.whatsapp.net`;
 const PEER_JID = `${PEER_PHONE}@s.whatsapp.net`;
 const CALLER_JID = `${CALLER_PHONE}@s.whatsapp.net`;
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 
 const hooks = [];
 const rx = http.createServer((req, res) => {

@@ -18,10 +18,10 @@ import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { startWasim, check, fail, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
+import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(170);
 const [wamdExe, wasimExe, artifacts] = process.argv.slice(2);
@@ -39,9 +39,6 @@ mkdirSync(artifacts, { recursive: true });
 const KEY = 'console-e2e-admin-key-5b1e8f3a9c';
 const PHONE = '15550007777';
 const PHONE2 = '15550007778';
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 
 // webhook receiver: refuses (404, not retried) until told otherwise
 let hookStatus = 404;

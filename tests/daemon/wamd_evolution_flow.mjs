@@ -13,9 +13,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(170);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -24,9 +24,6 @@ const WAMD_PHONE = '15550006666';
 const PEER_PHONE = '15550007777';
 const NEW_VERSION = '2.3000.1099999999';
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 
 const hooks = [];
 const rx = http.createServer((req, res) => {

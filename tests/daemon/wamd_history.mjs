@@ -16,9 +16,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import http from 'node:http';
-import net from 'node:net';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
 import { startWasim, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(240);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -27,9 +27,6 @@ const PHONE = '15550004848';
 const CHATS = 200;
 const MSGS = 20000;
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 const hooks = [];
 const rx = http.createServer((req, res) => {
   let b = '';

@@ -11,9 +11,9 @@
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
 import { startWasim, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(150);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -23,9 +23,6 @@ const CHATS = 3;
 const PER_CHAT = 100;
 const RECENT = 20; // wasim's chunk without requireFullSync
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 const hooks = [];
 const rx = http.createServer((req, res) => {
   let b = '';

@@ -22,9 +22,9 @@
 // argv: [node, script, wamd, wasim]
 import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
+import { freePort, waitFor } from './e2e_daemon_util.mjs';
 
 watchdog(170);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -35,9 +35,6 @@ const WAMD_JID = `${WAMD_PHONE}@s.whatsapp.net`;
 const PEER_JID = `${PEER_PHONE}@s.whatsapp.net`;
 const { B } = await baileys();
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 
 const hooks = [];
 const rx = http.createServer((req, res) => {
@@ -51,16 +48,6 @@ const rx = http.createServer((req, res) => {
 await new Promise((r) => rx.listen(0, '127.0.0.1', r));
 const hookUrl = `http://127.0.0.1:${rx.address().port}/hook`;
 
-const waitFor = async (pred, ms, what) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = pred();
-    if (v) return v;
-    await sleep(50);
-  }
-  console.error(`# timed out waiting for ${what}`);
-  return null;
-};
 
 // protobufjs' toJSON of a Message (what Evolution's `message` is built from)
 const pbJson = (m) => B.proto.Message.toObject(B.proto.Message.fromObject(m),

@@ -27,6 +27,7 @@ import { createRequire } from 'node:module';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
 import { baileysPath } from '../interop/baileys.mjs';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
+import { freePort, waitFor } from './e2e_daemon_util.mjs';
 
 watchdog(300);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -36,9 +37,6 @@ const PEER_PHONE = '15550007772';
 const { B: Bl } = await baileys();
 const { proto } = Bl;
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 const hooks = [];
 // files for sends by URL
 const files = { '/files/report.pdf': [crypto.randomBytes(54321), 'application/pdf'],
@@ -59,16 +57,6 @@ const rx = http.createServer((req, res) => {
 });
 await new Promise((r) => rx.listen(0, '127.0.0.1', r));
 const hookUrl = `http://127.0.0.1:${rx.address().port}/hook`;
-const waitFor = async (pred, ms, what) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = pred();
-    if (v) return v;
-    await sleep(50);
-  }
-  console.error(`# timed out waiting for ${what}`);
-  return null;
-};
 
 const sim = await startWasim(wasimExe, { tls: true });
 let r = await sim.api('POST', '/_sim/accounts', { phone: WAMD_PHONE });

@@ -20,8 +20,8 @@ import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
+import { freePort, waitFor } from './e2e_daemon_util.mjs';
 
 watchdog(240);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -34,9 +34,6 @@ const SLOW_S = 12;
 const { B: Bl } = await baileys();
 const { proto } = Bl;
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 const hooks = [];
 const rx = http.createServer((req, res) => {
   const chunks = [];
@@ -48,16 +45,6 @@ const rx = http.createServer((req, res) => {
 });
 await new Promise((r) => rx.listen(0, '127.0.0.1', r));
 const hookUrl = `http://127.0.0.1:${rx.address().port}/hook`;
-const waitFor = async (pred, ms, what) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = pred();
-    if (v) return v;
-    await sleep(50);
-  }
-  console.error(`# timed out waiting for ${what}`);
-  return null;
-};
 
 // an ffprobe that sleeps on files starting with SLOWPROBE, the real one otherwise
 const tools = tmpDir('wamd-slow-ffprobe-');

@@ -16,9 +16,9 @@ process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'; // wasim's self-signed media hos
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
+import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(280);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -28,9 +28,6 @@ const PEER_PHONE = '15550008882';
 const { B: Bl } = await baileys();
 
 const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 const hooks = [];
 const rx = http.createServer((req, res) => {
   const chunks = [];

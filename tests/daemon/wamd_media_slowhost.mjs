@@ -14,8 +14,8 @@
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'; // wasim's self-signed media host
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import net from 'node:net';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
+import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(280);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -25,9 +25,6 @@ const PEER_PHONE = '15550009392';
 const ANSWER_S = 30; // the media answer deadline (WA_MEDIA_ANSWER_MS)
 const { B: Bl } = await baileys();
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 const waitFor = async (pred, ms, what) => {
   const end = Date.now() + ms;
   while (Date.now() < end) {

@@ -29,9 +29,9 @@ process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'; // wasim's self-signed media hos
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
+import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(280);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -47,9 +47,6 @@ const DAY = 86400000;
 const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
 const rcpt = (k) => `1555002${String(1000 + k).padStart(4, '0')}`;
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 
 const sim = await startWasim(wasimExe, { tls: true }); // media uploads go over HTTPS
 for (const p of [W1, W2, ...Array.from({ length: R }, (_, k) => rcpt(k))]) {

@@ -11,9 +11,9 @@
 // argv: [node, script, wamd, wasim]
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(220);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -25,9 +25,6 @@ const PHONE = '15550008881';
 const PEER_PHONE = '15550008882';
 const SECRET = 'pg-pass-9d41c7e07b';
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 const psql = (sql) => execFileSync(path.join(BINDIR, 'psql'), [URI, '-X', '-A', '-t', '-q', '-c', sql],
   { encoding: 'utf8' }).trim();
 

@@ -16,10 +16,10 @@
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import https from 'node:https';
-import net from 'node:net';
 import { startWasim, pairByQr, check, fail, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 import { waitHistorySynced, goOnline, createAccount } from '../sim/e2e_msg_util.mjs';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
+import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(150);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -29,9 +29,6 @@ const ME = `${PHONE}@s.whatsapp.net`, PJ = `${PEER}@s.whatsapp.net`;
 const JPEG = Buffer.from('/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////' +
   '////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=', 'base64');
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 let wamdLog = '';
 const until = async (pred, ms, what) => {
   const end = Date.now() + ms;

@@ -6,14 +6,11 @@
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import { startWasim, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(90);
 const [wamdExe, wasimExe] = process.argv.slice(2);
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 // the shape WhatsApp Web's service worker has: escaped JSON inside a script
 let swHits = 0;
 const sw = http.createServer((req, res) => {

@@ -9,9 +9,9 @@
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { startWasim, pairByQr, check, fail, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { freePort, waitFor } from './e2e_daemon_util.mjs';
 
 watchdog(150);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -19,9 +19,6 @@ const KEY = 'wasim-e2e-key-71c3b9a2f0';
 const WAMD_PHONE = '15550003333';
 const PEER_PHONE = '15550004444';
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 
 // webhook receiver
 const hooks = [];
@@ -36,16 +33,6 @@ const rx = http.createServer((req, res) => {
 await new Promise((r) => rx.listen(0, '127.0.0.1', r));
 const hookUrl = `http://127.0.0.1:${rx.address().port}/hook`;
 
-const waitFor = async (pred, ms, what) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = pred();
-    if (v) return v;
-    await sleep(50);
-  }
-  console.error(`# timed out waiting for ${what}`);
-  return null;
-};
 
 const sim = await startWasim(wasimExe);
 let r = await sim.api('POST', '/_sim/accounts', { phone: WAMD_PHONE });

@@ -9,9 +9,9 @@
 //   log or the API answers.
 // argv: [node, script, wamd, wasim, test_proxy]
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { startWasim, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 import { startProxy } from '../e2e/proxy_util.mjs';
+import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(110);
 const [wamdExe, wasimExe, proxyExe] = process.argv.slice(2);
@@ -20,9 +20,6 @@ const PHONE = '15550006666';
 const HPASS = 'h:p@ss w';
 const SPASS = 's@cks:pw';
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 
 const sim = await startWasim(wasimExe);
 let r = await sim.api('POST', '/_sim/accounts', { phone: PHONE });

@@ -8,9 +8,9 @@
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(170);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -18,9 +18,6 @@ const KEY = 'wasim-seal-key-5d20c8e1a4';
 const MASTER = '5a'.repeat(32);
 const PEER_PHONE = '15550007777';
 
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 
 const sim = await startWasim(wasimExe);
 const peer = await pairByQr(sim, PEER_PHONE, 'peer');
