@@ -15,6 +15,7 @@
 import http from 'node:http';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { retrying } from './wamd_bench.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,11 +49,13 @@ export function wamdClient(socket, maxSockets = 64) {
 
 export function wasimClient(base) {
   return async (method, path, body) => {
-    const res = await fetch(base + path, {
+    // a kept-alive connection wasim closes as the next request goes out
+    // fails without an answer (the request was never read): send it again
+    const res = await retrying(() => fetch(base + path, {
       method,
       headers: body ? { 'content-type': 'application/json' } : {},
       body: body ? JSON.stringify(body) : undefined,
-    });
+    }));
     const text = await res.text();
     let json;
     try { json = JSON.parse(text); } catch { json = text; }
