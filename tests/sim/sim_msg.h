@@ -70,6 +70,7 @@ struct sim_grant {
 	struct sim_account *to;
 	int64_t t;
 	unsigned issues; /* privacy iqs that issued it (re-issues count) */
+	char note_id[40]; /* id of the privacy_token notification of the last issue */
 };
 
 /* a->ext */
@@ -116,9 +117,10 @@ bool sim_device_exists(struct sim_account *a, uint32_t dev);
 void sim_msg_offline_batch(struct sim *sim, struct sim_conn *c, unsigned count);
 
 /* sim_tctoken.c: <iq xmlns="privacy"><tokens>: grant and notify; whether a
- * 1:1 message from -> to must be refused (463) for its missing token */
+ * 1:1 message from -> to, sent on connection c, must be refused (463) for
+ * its missing token */
 int sim_tctoken_issue(struct sim *sim, struct sim_conn *c, const wa_node *iq);
-bool sim_tctoken_refuse(struct sim *sim, struct sim_account *from, struct sim_account *to, const wa_node *st,
+bool sim_tctoken_refuse(struct sim *sim, struct sim_conn *c, struct sim_account *from, struct sim_account *to, const wa_node *st,
 	bool single);
 
 /* Delivers a server->client stanza to one device of a (device 0 = the

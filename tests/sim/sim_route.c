@@ -216,7 +216,7 @@ int sim_route_message(struct sim *sim, struct sim_conn *c, struct sim_account *f
 		if (sim_addr_parse(sim, wa_node_attr(n, "recipient"), &rc2) == 0)
 			r.peer = rc2.acct;
 	}
-	if (c && sim_tctoken_refuse(sim, from, r.peer, n, chat.has_device || (fanout && strcmp(fanout, "false") == 0))) {
+	if (c && sim_tctoken_refuse(sim, c, from, r.peer, n, chat.has_device || (fanout && strcmp(fanout, "false") == 0))) {
 		struct sim_acct_ext *fx = sim_ax(sim, from);
 		if (fx)
 			fx->tctoken_refused++;

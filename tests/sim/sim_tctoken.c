@@ -8,7 +8,10 @@
  * jid=contact t type="trusted_contact">bytes</token></tokens>. With
  * SIM_REAL_TCTOKEN, a 1:1 message from a companion to an account that has
  * issued its token to the sender must carry it as <tctoken>, else it is
- * refused with <ack error="463"> and not delivered; retry resends (to one
+ * refused with <ack error="463"> and not delivered — once the sending
+ * device has answered the token's notification (a message that crossed it
+ * in flight is accepted: otherwise two clients answering each other at once
+ * lose messages to a race no client can avoid); retry resends (to one
  * device, or <enc count>), peer messages and the own account are exempt,
  * as the clients do not attach tokens there. Grants are in memory. */
 #include "sim_msg.h"
@@ -71,12 +74,13 @@ int sim_tctoken_issue(struct sim *sim, struct sim_conn *c, const wa_node *iq)
 			g->t = sim_now();
 		/* the contact's companions hear of it (not its phone) */
 		uint8_t tok[SIM_TCTOKEN_LEN];
-		char from[SIM_MSG_JID_MAX], slid[SIM_MSG_JID_MAX], to[SIM_MSG_JID_MAX], tstr[24], id[40];
+		char from[SIM_MSG_JID_MAX], slid[SIM_MSG_JID_MAX], to[SIM_MSG_JID_MAX], tstr[24];
 		token_of(d->acct, ad.acct, tok);
 		sim_jid_user(d->acct, ad.lid, from, sizeof(from));
 		sim_jid_user(d->acct, true, slid, sizeof(slid));
 		sim_jid_user(ad.acct, ad.lid, to, sizeof(to));
 		snprintf(tstr, sizeof(tstr), "%lld", (long long)g->t);
+		sim_new_id(sim, g->note_id, sizeof(g->note_id));
 		for (size_t k = 0; k < ad.acct->n_devices; k++) {
 			wa_node *tn = sim_node_bytes("token", tok, sizeof(tok));
 			if (tn && (wa_node_set_attr(tn, "jid", to) || wa_node_set_attr(tn, "t", tstr) ||
@@ -84,8 +88,7 @@ int sim_tctoken_issue(struct sim *sim, struct sim_conn *c, const wa_node *iq)
 				wa_node_free(tn);
 				tn = NULL;
 			}
-			sim_new_id(sim, id, sizeof(id));
-			wa_node *n = sim_node("notification", "from", from, "type", "privacy_token", "id", id, "t", tstr,
+			wa_node *n = sim_node("notification", "from", from, "type", "privacy_token", "id", g->note_id, "t", tstr,
 				"sender_lid", slid, NULL);
 			n = sim_node_add(n, sim_node_add(sim_node("tokens", NULL), tn));
 			if (n)
@@ -96,7 +99,20 @@ int sim_tctoken_issue(struct sim *sim, struct sim_conn *c, const wa_node *iq)
 	return sim_iq_result(c, iq, NULL);
 }
 
-bool sim_tctoken_refuse(struct sim *sim, struct sim_account *from, struct sim_account *to, const wa_node *st,
+/* Whether the sending device still holds the notification of the grant
+ * unanswered: the token is in flight to it, and a message it sent meanwhile
+ * could not carry it (its ack has not crossed yet). */
+static bool grant_in_flight(struct sim_conn *c, const struct sim_grant *g)
+{
+	struct sim_device *d = sim_conn_device(c);
+	struct sim_dev_ext *dx = d ? sim_dx(d) : NULL;
+	for (const sim_qitem *it = dx ? dx->q.head : NULL; it; it = it->next)
+		if (strcmp(it->cls, "notification") == 0 && strcmp(it->id, g->note_id) == 0)
+			return true;
+	return false;
+}
+
+bool sim_tctoken_refuse(struct sim *sim, struct sim_conn *c, struct sim_account *from, struct sim_account *to, const wa_node *st,
 	bool single)
 {
 	if (!(sim->real & SIM_REAL_TCTOKEN) || !from || !to || from == to || single)
@@ -112,8 +128,8 @@ bool sim_tctoken_refuse(struct sim *sim, struct sim_account *from, struct sim_ac
 			return false;
 	}
 	struct sim_grant *g = grant_find(to->ext, from);
-	if (!g)
-		return false; /* first contact: no token to carry yet */
+	if (!g || grant_in_flight(c, g))
+		return false; /* first contact, or the token has not reached the sender yet */
 	uint8_t want[SIM_TCTOKEN_LEN];
 	const uint8_t *got;
 	size_t got_len;
