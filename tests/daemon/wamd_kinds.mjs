@@ -17,8 +17,9 @@
 //   sendList / sendButtons: Evolution's 400. A send to a number not on
 //     WhatsApp: Evolution's 400 exists:false, nothing queued, the lookup
 //     cached; `delay` shows "composing" that long before the send.
-//   Edits and a revoke sent while wamd is down are applied after restart,
-//   in order.
+//   Edits and revokes sent while wamd is down (one message edited twice,
+//   one revoked, one edited then revoked) are applied after restart and
+//   reported in the order made.
 // argv: [node, script, wamd, wasim]
 import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
@@ -552,7 +553,7 @@ try {
     ['messages.update', cmsg.key.id, 'c2'], ['messages.delete', cmsg.key.id]];
   const idxOf = ([ev, id, text]) => hooks.findIndex((h) => h.event === ev && (ev === 'messages.delete' ? h.data.id === id
     : h.data.keyId === id && textOf(h.data.message?.editedMessage?.message) === text));
-  dumpOnFail(await waitFor(() => idxOf(order[4]) >= 0, 20000, 'offline edit then revoke'), 'the edited message's revoke reached the webhook');
+  dumpOnFail(await waitFor(() => idxOf(order[4]) >= 0, 20000, 'offline edit then revoke'), 'the revoke of the edited message reached the webhook');
   const at = order.map(idxOf);
   check(at.every((x, i) => x >= 0 && (i === 0 || x > at[i - 1])), `offline changes reported in the order made (${JSON.stringify(at)})`);
   rec = await stored(cmsg.key.id);
