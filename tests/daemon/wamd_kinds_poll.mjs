@@ -11,6 +11,11 @@
 //   messageType equal Baileys' field by field (the key as another Baileys
 //   member has it), the revoke gives MESSAGES_DELETE with Baileys' key and
 //   the stored record becomes DELETED.
+// - Replies embed the quoted message itself, as Baileys does (a quoted image
+//   shows its preview): a text quoting a member's image by id (from the
+//   store) and an image reply given the quoted image in `quoted.message`
+//   reach Baileys with contextInfo.quotedMessage.imageMessage equal to the
+//   member's image field by field (the image reply's answer says the same).
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -28,7 +33,7 @@ const PHONE = '15550008204'; // a member with only its phone
 const jid = (n) => `${n}@s.whatsapp.net`;
 
 const { hooks, url: hookUrl, server: rx } = await hookReceiver();
-const sim = await startWasim(wasimExe);
+const sim = await startWasim(wasimExe, { tls: true }); // its HTTPS media host
 check((await sim.api('POST', '/_sim/accounts', { phone: W, push_name: 'Wamd' })).status === 201, 'wasim account for wamd');
 await createAccount(sim, PHONE, 'Phone');
 const cl = {};
@@ -49,7 +54,7 @@ const data = tmpDir('wamd-kinds-poll-');
 const port = await freePort();
 let wamdLog = '';
 const wamd = spawn(wamdExe, ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
-  '--wa-url', sim.url, '--wa-trust-root', sim.root, '--webhook-allow-loopback',
+  '--wa-url', sim.url, '--wa-trust-root', sim.root, '--wa-tls-insecure', 'true', '--webhook-allow-loopback',
   '--webhook-initial-delay-ms', '200', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
 wamd.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
 process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
@@ -202,6 +207,29 @@ try {
   check(u && sameJson(del?.data, u.key) && del.data.participant === jid(P.c),
     `MESSAGES_DELETE carries Baileys' key (${JSON.stringify(del?.data)} vs ${JSON.stringify(u?.key)})`);
   check((await stored(sent.key.id))?.status === 'DELETED', 'the revoked message stored as DELETED');
+
+  // ---------------- replies embed the quoted message itself ----------------
+  const imgMsg = { imageMessage: { url: 'https://mmg.whatsapp.net/v/t62.7118-24/q.enc', mimetype: 'image/jpeg',
+    fileSha256: Buffer.alloc(32, 1), fileLength: 1234, height: 64, width: 48, mediaKey: Buffer.alloc(32, 2),
+    fileEncSha256: Buffer.alloc(32, 3), directPath: '/v/t62.7118-24/q.enc', mediaKeyTimestamp: 1790000000,
+    caption: 'look at this', jpegThumbnail: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 0xff, 0xd9]) } };
+  const iid = await cl.c.sock.relayMessage(G, imgMsg, {});
+  await fromMember(iid, imgMsg, 'group image');
+  const wantQuote = { stanzaId: iid, participant: jid(P.c), quotedMessage: pbJson(imgMsg) };
+  r = await api('POST', '/message/sendText/q1', { number: G, text: 'nice photo', quoted: { key: { id: iid } } });
+  dumpOnFail(r.status === 201, `a text reply quoting the image by id: 201 (${r.status} ${JSON.stringify(r.json)?.slice(0, 200)})`);
+  let m = await got('b', r.json.key.id);
+  let theirs = m && pbJson(m.message).extendedTextMessage?.contextInfo;
+  check(sameJson(theirs, wantQuote),
+    `a text quoting an image by id: Baileys gets the image itself as the quote (${JSON.stringify(canon(theirs))})`);
+  r = await api('POST', '/message/sendMedia/q1', { number: G, mediatype: 'image', mimetype: 'image/jpeg',
+    media: crypto.randomBytes(1500).toString('base64'), caption: 'mine too',
+    quoted: { key: { id: iid, remoteJid: G, fromMe: false, participant: jid(P.c) }, message: pbJson(imgMsg) } });
+  dumpOnFail(r.status === 201, `an image reply given the quoted image: 201 (${r.status} ${JSON.stringify(r.json)?.slice(0, 200)})`);
+  m = await got('b', r.json.key.id);
+  theirs = m && pbJson(m.message).imageMessage?.contextInfo;
+  check(sameJson(theirs, wantQuote) && sameJson(r.json.message.imageMessage?.contextInfo, theirs),
+    `an image reply: Baileys gets the quoted image itself, as our answer\n#  Baileys ${JSON.stringify(canon(theirs))}\n#  ours    ${JSON.stringify(canon(r.json.message.imageMessage?.contextInfo))}`);
 } finally {
   try { wamd.kill('SIGTERM'); } catch { /* gone */ }
   rx.close();
