@@ -153,6 +153,8 @@ try {
   r = await sim.api('POST', '/_sim/phone/pollvote', { phone: PHONE, poll: pollId, options: ['beach'] });
   dumpOnFail(r.status === 200 && r.json.id, `the phone votes (${r.status} ${JSON.stringify(r.json)})`);
   const phoneVoteId = r.json.id;
+  r = await sim.api('POST', '/_sim/phone/pollvote', { phone: PHONE, poll: 'NO-SUCH-POLL', options: ['beach'] });
+  check(r.status === 404, `the phone cannot vote on a poll it never got (${r.status})`);
   t = await tallyAfter(4, 'the phone votes');
   check(sameTally(t, want([P.b, P.d], [P.c, PHONE], [P.c, P.d])), `tally after the phone's vote (${JSON.stringify(t)})`);
   // the phone's vote as a Baileys member gets it: Baileys' own decryption reads the choice

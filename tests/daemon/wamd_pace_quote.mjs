@@ -3,7 +3,9 @@
 // `quoted`, held by pacing (201 PENDING), survives a SIGKILL restart and,
 // released at its time, reaches an unmodified Baileys peer with the
 // contextInfo quoting the right message (stanzaId, participant,
-// quotedMessage), the same contextInfo as the route's answer.
+// quotedMessage), the same contextInfo as the route's answer. A held text
+// quoting the peer's image by id leaves after the restart with the image
+// itself as its quotedMessage (kept with the held send).
 // argv: [node, script, wamd, wasim]
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'; // wasim's self-signed media host (the peer's download)
 import { spawn } from 'node:child_process';
@@ -87,6 +89,17 @@ try {
     if (!have) await sleep(100);
   }
   dumpOnFail(have && other.key.id !== target.key.id, 'the peer\'s messages are stored');
+  const imgMsg = { imageMessage: { url: 'https://mmg.whatsapp.net/v/t62.7118-24/pq.enc', mimetype: 'image/jpeg',
+    fileSha256: Buffer.alloc(32, 4), fileLength: 4321, mediaKey: Buffer.alloc(32, 5), fileEncSha256: Buffer.alloc(32, 6),
+    directPath: '/v/t62.7118-24/pq.enc', mediaKeyTimestamp: 1790000000, caption: 'a photo',
+    jpegThumbnail: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 9, 0xff, 0xd9]) } };
+  const imgId = await peer.sock.relayMessage(`${W}@s.whatsapp.net`, imgMsg, {});
+  have = false;
+  for (let i = 0; i < 200 && !have; i++) {
+    have = (await api('POST', '/chat/findMessages/pq', { where: { key: { id: imgId } } })).json?.messages?.records?.length === 1;
+    if (!have) await sleep(100);
+  }
+  dumpOnFail(have, 'the peer\'s image is stored');
 
   // a text first takes the minute's slot (a new number's warm-up may hold it too): the reply is held
   r = await api('POST', '/message/sendText/pq', { number: PEER, text: 'one moment' });
@@ -104,8 +117,13 @@ try {
   const q = (await api('GET', '/wamd/paceQueue/pq')).json;
   const due = q?.messages?.find((x) => x.id === rImg.json.key.id)?.expectedAtMs;
   check(due > T0, `the reply waits in the queue (${JSON.stringify(q)?.slice(0, 300)})`);
+  const rTxt = await api('POST', '/message/sendText/pq', { number: PEER, text: 'what a photo', quoted: { key: { id: imgId } } });
+  dumpOnFail(rTxt.status === 201, `a text quoting the image by id: 201 (${rTxt.status})`);
+  const q2 = (await api('GET', '/wamd/paceQueue/pq')).json;
+  const dueTxt = q2?.messages?.find((x) => x.id === rTxt.json.key.id)?.expectedAtMs;
+  check(dueTxt > due, `the text waits after the image (${JSON.stringify(q2)?.slice(0, 300)})`);
   await sleep(300);
-  check(!peerMsgs.some((m) => m.key.id === rImg.json.key.id), 'the held reply has not reached the peer');
+  check(!peerMsgs.some((m) => m.key.id === rImg.json.key.id || m.key.id === rTxt.json.key.id), 'the held replies have not reached the peer');
 
   // across a SIGKILL, then released at its time
   wamd.kill('SIGKILL');
@@ -126,6 +144,12 @@ try {
     `at Baileys the contextInfo quotes the right message, as the answer (${JSON.stringify(theirs?.contextInfo)})`);
   const bytes = await B.downloadMediaMessage(got, 'buffer', {});
   check(Buffer.compare(bytes, img) === 0, 'the peer downloads the held image intact');
+  r = await api('POST', '/wamd/testClock', { nowMs: dueTxt });
+  dumpOnFail(r.status === 200 && r.json.released?.some((x) => x.id === rTxt.json.key.id), `the text released at its time (${JSON.stringify(r.json)?.slice(0, 300)})`);
+  const gotTxt = await peerGot(rTxt.json.key.id);
+  const tci = gotTxt && pbJson(gotTxt.message).extendedTextMessage?.contextInfo;
+  check(sameJson(tci, { stanzaId: imgId, participant: PEER_JID, quotedMessage: pbJson(imgMsg) }),
+    `the held text quotes the image itself (${JSON.stringify(tci)})`);
 } finally {
   try { wamd.kill('SIGTERM'); } catch { /* gone */ }
   await peer.stop();
