@@ -6,6 +6,8 @@
 //   option) in the last MESSAGES_UPDATE and in the stored record
 //   (findMessages) is exactly the votes cast. The phone's vote is checked
 //   independently: a Baileys member decrypts it with decryptPollVote.
+//   wamd's vote on a member's group poll (wamd/sendPollVote) is read by the
+//   members with decryptPollVote and counts in our tally.
 // - A Baileys member's live location, several contact cards
 //   (contactsArrayMessage) and its own revoke: our message, key and
 //   messageType equal Baileys' field by field (the key as another Baileys
@@ -175,6 +177,25 @@ try {
   check(sameTally(t, final), `tally after c's change (${JSON.stringify(t)})`);
   const rec = await stored(pollId);
   check(sameTally(rec?.pollUpdates, final), `the stored tally (findMessages) is the same (${JSON.stringify(rec?.pollUpdates)})`);
+
+  // wamd votes on a member's group poll: the members read it with Baileys'
+  // decryptPollVote (the member the creator, wamd the voter), our tally counts us
+  const dPoll = await cl.d.sock.sendMessage(G, { poll: { name: 'tea?', values: ['green', 'black'], selectableCount: 1 } });
+  dumpOnFail(await hook('messages.upsert', (x) => x.key.id === dPoll.key.id, 'd\'s poll at wamd'), 'd\'s group poll at wamd');
+  r = await api('POST', '/wamd/sendPollVote/q1', { number: G, pollMessageId: dPoll.key.id, selectedOptions: ['black'] });
+  dumpOnFail(r.status === 201 && r.json.messageType === 'pollUpdateMessage', `our vote on d's group poll: 201 (${r.status} ${JSON.stringify(r.json)})`);
+  const ov = await got('b', r.json.key.id);
+  let odec = null;
+  try {
+    odec = B.decryptPollVote(ov.message.pollUpdateMessage.vote, { pollCreatorJid: jid(P.d), pollMsgId: dPoll.key.id,
+      pollEncKey: dPoll.message.messageContextInfo.messageSecret, voterJid: jid(W) });
+  } catch (e) { check(false, `Baileys' decryptPollVote fails on our group vote: ${e.message}`); }
+  check(ov?.key.participant === jid(W) && ov.message.pollUpdateMessage.pollCreationMessageKey?.id === dPoll.key.id &&
+    odec?.selectedOptions?.length === 1 && Buffer.compare(Buffer.from(odec.selectedOptions[0]), crypto.createHash('sha256').update('black').digest()) === 0,
+    `a member reads our group vote with decryptPollVote (${JSON.stringify(ov?.message?.pollUpdateMessage?.pollCreationMessageKey)})`);
+  const ot = await hook('messages.update', (x) => x.keyId === dPoll.key.id && x.pollUpdates, 'our tally of d\'s poll');
+  check(ot && sameTally(ot.data.pollUpdates, [{ name: 'green', voters: [] }, { name: 'black', voters: [jid(W)] }]),
+    `our vote counts in our tally of d's poll (${JSON.stringify(ot?.data?.pollUpdates)})`);
 
   // ---------------- a member's live location, contact cards and own revoke ----------------
   const fromMember = async (id, message, what) => {
