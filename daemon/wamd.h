@@ -379,6 +379,7 @@ struct wamd_send_extra {
 	const char *id; /* NULL: libwa makes one */
 	const char *quoted_id, *quoted_jid, *quoted_text;
 	const char *quoted_participant; /* the quoted group message's author, or NULL */
+	const char *quoted_message; /* the quoted message's content as JSON text (wamd_quoted_of), or NULL */
 	bool quoted_from_me;
 	const char *const *mentions;
 	size_t n_mentions;

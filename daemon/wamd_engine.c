@@ -371,6 +371,7 @@ int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *
 	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id,
 			   .participant = x->quoted_participant };
 	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text,
+		.quoted_message_json = x->quoted_message,
 		.mentions = x->mentions, .n_mentions = x->n_mentions };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	o.preview_url = x->preview_url;
@@ -399,7 +400,8 @@ int wamd_tenant_send_location(struct wamd_tenant *t, const char *to, double lat,
 		return WA_ESTATE;
 	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id,
 			   .participant = x->quoted_participant };
-	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
+	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text,
+		.quoted_message_json = x->quoted_message };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	return wa_session_send_location(t->sess, to, lat, lon, name, address, &o, id_out);
 }
@@ -417,7 +419,8 @@ int wamd_tenant_send_contacts(struct wamd_tenant *t, const char *to, const char 
 		cards[i] = (wa_vcard){ .display_name = names[i], .vcard = vcards[i] };
 	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id,
 			   .participant = x->quoted_participant };
-	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
+	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text,
+		.quoted_message_json = x->quoted_message };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	int rc = wa_session_send_contacts(t->sess, to, list_name, cards, n, &o, id_out);
 	free(cards);
@@ -432,7 +435,8 @@ int wamd_tenant_send_poll(struct wamd_tenant *t, const char *to, const char *nam
 		return WA_ESTATE;
 	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id,
 			   .participant = x->quoted_participant };
-	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text };
+	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text,
+		.quoted_message_json = x->quoted_message };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	return wa_session_send_poll(t->sess, to, name, options, n, selectable, secret, &o, id_out);
 }
@@ -487,6 +491,7 @@ int wamd_tenant_send_media(struct wamd_tenant *t, const char *to, const wa_media
 	wa_msg_key qk = { .remote_jid = x->quoted_jid, .from_me = x->quoted_from_me, .id = x->quoted_id,
 			   .participant = x->quoted_participant };
 	wa_send_opts o = { .id = x->id, .quoted = x->quoted_id ? &qk : NULL, .quoted_text = x->quoted_text,
+		.quoted_message_json = x->quoted_message,
 		.mentions = x->mentions, .n_mentions = x->n_mentions };
 	o.expiration = wamd_chat_ephemeral(t, to, &o.ephemeral_setting_ts);
 	return wa_session_send_media(t->sess, to, m, &o, id_out);

@@ -180,10 +180,15 @@ bool wamd_on_edit_or_revoke(struct wamd_tenant *t, const wa_msg_key *key, int64_
 			json_decref(rec);
 		}
 		/* Baileys' key: the revoke's own (its sender's fromMe and
-		 * participant) with the target's id */
+		 * participant, their other addresses) with the target's id */
 		json_t *k = json_pack("{s:s, s:b, s:s}", "remoteJid", jid ? jid : "", "fromMe", from_me, "id", tid);
+		if (key->remote_lid && key->remote_jid)
+			json_object_set_new(k, "remoteJidAlt", json_string(key->remote_lid));
 		if (key->participant)
 			json_object_set_new(k, "participant", json_string(key->participant));
+		if (key->participant && key->participant_alt)
+			json_object_set_new(k, "participantAlt", json_string(key->participant_alt));
+		json_object_set_new(k, "addressingMode", json_string(key->remote_jid ? "pn" : "lid"));
 		wamd_emit(t, "MESSAGES_DELETE", k);
 		return true;
 	}

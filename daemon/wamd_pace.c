@@ -200,9 +200,10 @@ void wamd_pace_tenant_free(struct wamd_tenant *t)
 void wamd_pace_quoted(json_t *p, const struct wamd_send_extra *x)
 {
 	if (x->quoted_id)
-		json_object_set_new(p, "quoted", json_pack("{s:s, s:s?, s:b, s:s?, s:s?}", "id", x->quoted_id, "jid",
+		json_object_set_new(p, "quoted", json_pack("{s:s, s:s?, s:b, s:s?, s:s?, s:s?}", "id", x->quoted_id, "jid",
 							   x->quoted_jid, "fromMe", x->quoted_from_me, "text",
-							   x->quoted_text, "participant", x->quoted_participant));
+							   x->quoted_text, "participant", x->quoted_participant, "message",
+							   x->quoted_message));
 }
 
 /* a held send's quote, as the route resolved it */
@@ -213,6 +214,7 @@ static void quoted_of(json_t *p, struct wamd_send_extra *x)
 	x->quoted_jid = json_string_value(json_object_get(q, "jid"));
 	x->quoted_text = json_string_value(json_object_get(q, "text"));
 	x->quoted_participant = json_string_value(json_object_get(q, "participant"));
+	x->quoted_message = json_string_value(json_object_get(q, "message"));
 	x->quoted_from_me = json_is_true(json_object_get(q, "fromMe"));
 }
 

@@ -71,6 +71,8 @@ json_t *wamd_pace_media_hold(struct wamd_tenant *t, const wa_media_send *m, cons
 			json_object_set_new(q, "text", json_string(x->quoted_text));
 		if (q && x->quoted_participant)
 			json_object_set_new(q, "participant", json_string(x->quoted_participant));
+		if (q && x->quoted_message)
+			json_object_set_new(q, "message", json_string(x->quoted_message));
 		json_object_set_new(p, "quoted", q);
 	}
 	return p;
@@ -120,6 +122,7 @@ int wamd_pace_send_media(struct wamd_tenant *t, const char *jid, const char *id,
 			.quoted_jid = json_string_value(json_object_get(q, "remoteJid")),
 			.quoted_text = json_string_value(json_object_get(q, "text")),
 			.quoted_participant = json_string_value(json_object_get(q, "participant")),
+			.quoted_message = json_string_value(json_object_get(q, "message")),
 			.quoted_from_me = json_is_true(json_object_get(q, "fromMe")) };
 		rc = wamd_tenant_send_media(t, jid, &m, &x, &out);
 	}

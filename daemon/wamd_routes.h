@@ -128,7 +128,8 @@ bool wamd_send_checked(struct wamd_conn *c, struct wamd_tenant *t, json_t *body,
 /* wamd_routes_kinds.c */
 /* body.quoted {key {id, remoteJid?, fromMe?}, message?} into x; without
  * message, the original is taken from the store (no quote when it is not
- * there). Returns what x points into (json_decref after the send). */
+ * there). x->quoted_message is the quoted content as a reply embeds it.
+ * Returns what x points into (json_decref after the send). */
 json_t *wamd_quoted_of(struct wamd_tenant *t, json_t *body, const char *jid, struct wamd_send_extra *x);
 void wamd_h_send_location(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_send_contact(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);

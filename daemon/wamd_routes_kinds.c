@@ -55,6 +55,35 @@ static const char *content_text(json_t *m)
 	return t;
 }
 
+/* What a reply embeds of the message it quotes, as Baileys does: the
+ * content inside view-once / ephemeral / edit wrappers, only its content
+ * field (Baileys' getContentType), without that content's contextInfo;
+ * NULL when m has no content. */
+static json_t *quoted_content(json_t *m)
+{
+	static const char *const wrappers[] = { "ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2",
+		"viewOnceMessageV2Extension", "documentWithCaptionMessage", "editedMessage" };
+	for (int depth = 0; json_is_object(m) && depth < 4; depth++) {
+		json_t *inner = NULL;
+		for (size_t i = 0; !inner && i < sizeof wrappers / sizeof *wrappers; i++)
+			inner = json_object_get(json_object_get(m, wrappers[i]), "message");
+		if (!json_is_object(inner))
+			break;
+		m = inner;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(m, k, v) {
+		if ((strcmp(k, "conversation") == 0 || strstr(k, "Message")) && strcmp(k, "senderKeyDistributionMessage") != 0) {
+			json_t *c = json_deep_copy(v);
+			if (json_is_object(c))
+				json_object_del(c, "contextInfo");
+			return c ? json_pack("{s:o}", k, c) : NULL;
+		}
+	}
+	return NULL;
+}
+
 json_t *wamd_quoted_of(struct wamd_tenant *t, json_t *body, const char *jid, struct wamd_send_extra *x)
 {
 	json_t *quoted = json_object_get(body, "quoted");
@@ -91,7 +120,22 @@ json_t *wamd_quoted_of(struct wamd_tenant *t, json_t *body, const char *jid, str
 	x->quoted_participant = qpart;
 	x->quoted_from_me = from_me;
 	x->quoted_text = content_text(qmsg);
-	return hold;
+	/* the quoted message itself goes with the reply (kept alive by the
+	 * holder the caller frees, with the stored record it may point into) */
+	json_t *holder = json_object();
+	if (!holder) {
+		json_decref(hold);
+		return NULL;
+	}
+	if (hold)
+		json_object_set_new(holder, "record", hold);
+	json_t *qc = quoted_content(qmsg);
+	char *qs = qc ? json_dumps(qc, JSON_COMPACT) : NULL;
+	json_decref(qc);
+	if (qs && json_object_set_new(holder, "message", json_string(qs)) == 0)
+		x->quoted_message = json_string_value(json_object_get(holder, "message"));
+	free(qs);
+	return holder;
 }
 
 /* A send the limits hold back: payload (what the route's send function

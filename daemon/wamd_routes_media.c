@@ -136,6 +136,7 @@ struct send_job {
 	char (*mentions)[WA_STORE_JID_MAX];    /* the caption's, n_mentions of them */
 	size_t n_mentions;
 	char *quoted_id, *quoted_jid, *quoted_text, *quoted_participant; /* a reply's quote (wamd_quoted_of) */
+	char *quoted_message; /* the quoted content as JSON text, or NULL */
 	bool quoted_from_me;
 	bool view_once;
 	bool ptt;
@@ -153,6 +154,7 @@ static void send_job_free(struct send_job *j)
 	free(j->quoted_jid);
 	free(j->quoted_text);
 	free(j->quoted_participant);
+	free(j->quoted_message);
 	free(j);
 }
 
@@ -191,7 +193,7 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 	char *id = NULL;
 	struct wamd_send_extra x = { .mentions = nm ? mp : NULL, .n_mentions = nm, .quoted_id = j->quoted_id,
 		.quoted_jid = j->quoted_jid, .quoted_text = j->quoted_text, .quoted_from_me = j->quoted_from_me,
-		.quoted_participant = j->quoted_participant };
+		.quoted_participant = j->quoted_participant, .quoted_message = j->quoted_message };
 	/* held back by the limits: the staged file waits under a held name */
 	bool first = false, now = wamd_pace_admit(t, j->jid, &first);
 	int rc;
@@ -248,7 +250,7 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 		json_object_set_new(mm, "pageCount", json_integer(m.page_count));
 	/* as Baileys builds it: the reply's quote and the caption's mentions in
 	 * the media's contextInfo (the quote as libwa sends it: the author's
-	 * JID, the quoted text as a conversation) */
+	 * JID, the quoted message itself, else its text as a conversation) */
 	json_t *ci = json_object();
 	if (j->quoted_id) {
 		const char *me = t->sess ? wa_session_jid(t->sess) : NULL;
@@ -256,8 +258,9 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 		json_object_set_new(ci, "stanzaId", json_string(j->quoted_id));
 		if (author)
 			json_object_set_new(ci, "participant", json_string(author));
+		json_t *qm = j->quoted_message ? json_loads(j->quoted_message, 0, NULL) : NULL;
 		json_object_set_new(ci, "quotedMessage",
-				    json_pack("{s:s}", "conversation", j->quoted_text ? j->quoted_text : ""));
+				    qm ? qm : json_pack("{s:s}", "conversation", j->quoted_text ? j->quoted_text : ""));
 	}
 	if (nm) {
 		json_t *mj = json_array();
@@ -419,7 +422,8 @@ static void send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body,
 	bool qok = (!qx.quoted_id || (j->quoted_id = strdup(qx.quoted_id))) &&
 		   (!qx.quoted_jid || (j->quoted_jid = strdup(qx.quoted_jid))) &&
 		   (!qx.quoted_text || (j->quoted_text = strdup(qx.quoted_text))) &&
-		   (!qx.quoted_participant || (j->quoted_participant = strdup(qx.quoted_participant)));
+		   (!qx.quoted_participant || (j->quoted_participant = strdup(qx.quoted_participant))) &&
+		   (!qx.quoted_message || (j->quoted_message = strdup(qx.quoted_message)));
 	j->quoted_from_me = qx.quoted_from_me;
 	json_decref(qhold);
 	if (!qok) {

@@ -431,6 +431,10 @@ typedef struct wa_send_opts {
 	const char *id;              /* NULL: generate one */
 	const wa_msg_key *quoted;    /* reply to this message, or NULL */
 	const char *quoted_text;     /* text of the quoted message (for the preview) */
+	/* the quoted message itself as Baileys' JSON of a Message (one content
+	 * field, without its contextInfo), embedded whole as quotedMessage (a
+	 * quoted image shows its preview); NULL: quoted_text as a conversation */
+	const char *quoted_message_json;
 	const char *const *mentions; /* JIDs, n_mentions of them */
 	size_t n_mentions;
 	/* text, media, location, contacts, polls: the chat's disappearing timer

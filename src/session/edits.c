@@ -224,7 +224,7 @@ static int send_kind(wa_session *s, const char *to, enum wa_msg_kind_id kind, wa
 	int rc = wa_msg_chat_of(to, chat);
 	if (rc != 0)
 		return rc;
-	wa_msg_quote q;
+	wa_msg_quote q = {0};
 	char qpart[WA_STORE_JID_MAX];
 	c->quote = wa_msg_opts_quote(s, opts, &q, qpart);
 	if (kind != WA_KIND_PROTOCOL && opts) {
@@ -235,7 +235,10 @@ static int send_kind(wa_session *s, const char *to, enum wa_msg_kind_id kind, wa
 		c->target_chat = chat;
 	uint8_t *msg = NULL;
 	size_t len = 0;
-	if ((rc = wa_msg_kind_build(kind, c, &msg, &len)) != 0)
+	rc = wa_msg_kind_build(kind, c, &msg, &len);
+	wa_msg_quote_clear(&q);
+	c->quote = NULL;
+	if (rc != 0)
 		return rc;
 	rc = wa_msg_queue(s, chat, opts ? opts->id : NULL, msg, len, id_out);
 	free(msg);

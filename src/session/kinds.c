@@ -54,8 +54,12 @@ Wa__ContextInfo *wa_msg_context_info(const wa_msg_content *c, Wa__ContextInfo *c
 	if (q) {
 		ci->stanza_id = unconst(q->id);
 		ci->participant = unconst(q->participant);
-		quoted->conversation = unconst(q->text ? q->text : "");
-		ci->quoted_message = quoted;
+		if (q->message) {
+			ci->quoted_message = q->message;
+		} else {
+			quoted->conversation = unconst(q->text ? q->text : "");
+			ci->quoted_message = quoted;
+		}
 	}
 	ci->n_mentioned_jid = c->n_mentions;
 	ci->mentioned_jid = (char **)(uintptr_t)c->mentions;

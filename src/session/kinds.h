@@ -153,6 +153,8 @@ bool wa_msg_quote_ok(const wa_msg_quote *q);
  * when opts has none (outbox.c, for every send that can be a reply). */
 const wa_msg_quote *wa_msg_opts_quote(wa_session *s, const wa_send_opts *opts, wa_msg_quote *q,
 	char qpart[WA_STORE_JID_MAX]);
+/* Frees what wa_msg_opts_quote put in q (q zeroed first by the caller). */
+void wa_msg_quote_clear(wa_msg_quote *q);
 int wa_msg_build_protocol(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
 int wa_msg_build_location(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;
 int wa_msg_build_contacts(const wa_msg_content *c, uint8_t **out, size_t *out_len) WA_MUST_CHECK;

@@ -242,7 +242,7 @@ int wa_session_send_media(wa_session *s, const char *to, const wa_media_send *ms
 		.waveform = ms->waveform, .waveform_len = ms->waveform_len, .animated = ms->animated,
 		.page_count = ms->page_count, .view_once = ms->view_once,
 	};
-	wa_msg_quote q;
+	wa_msg_quote q = {0};
 	char qpart[WA_STORE_JID_MAX];
 	wa_msg_content c = {.media = &md, .quote = wa_msg_opts_quote(s, opts, &q, qpart), .expiration = opts ? opts->expiration : 0,
 		.ephemeral_ts = opts ? opts->ephemeral_setting_ts : 0,
@@ -250,6 +250,7 @@ int wa_session_send_media(wa_session *s, const char *to, const wa_media_send *ms
 	uint8_t *msg = NULL;
 	size_t len = 0;
 	rc = wa_msg_kind_build(kind_row[ms->kind], &c, &msg, &len);
+	wa_msg_quote_clear(&q);
 	wa_memzero(key, sizeof key);
 	if (rc != 0)
 		return rc;

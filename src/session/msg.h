@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 #include "binary/jid.h"
 #include "binary/node.h"
 #include "signal/cipher.h"
@@ -25,6 +27,7 @@
 #define WA_MSG_ID_MAX 128          /* message ids we accept (opaque strings) */
 #define WA_MSG_SECRET_LEN 32       /* MessageContextInfo.messageSecret */
 #define WA_MSG_MAX_TEXT (1024 * 1024) /* text we send (64 KiB tested; WhatsApp caps ~65k chars) */
+#define WA_MSG_MAX_QUOTED (1024 * 1024) /* a quoted message embedded whole */
 #define WA_MSG_MAX_THUMB (256 * 1024) /* a link preview's JPEG thumbnail we send */
 #define WA_USYNC_MAX_USERS 512     /* users in one usync answer we look at */
 #define WA_USYNC_MAX_DEVICES 64    /* devices per user we keep */
@@ -37,6 +40,8 @@ typedef struct wa_msg_quote {
 	const char *id;          /* quoted message id (stanzaId) */
 	const char *participant; /* quoted author, bare JID (ContextInfo.participant) */
 	const char *text;        /* quoted text, rendered as quotedMessage.conversation; may be NULL */
+	struct Wa__Message *message; /* the quoted message itself as quotedMessage (owned, see
+				      * wa_msg_quote_clear), or NULL: text */
 } wa_msg_quote;
 
 /* Text message. Without quote and mentions: {conversation}; otherwise
@@ -76,6 +81,11 @@ bool wa_msg_is_history_sync(const uint8_t *pt, size_t len);
 /* Any protobuf-c message as JSON the way protobufjs' toJSON writes it:
  * lowerCamel names, bytes base64, enums by name, int64 as numbers. */
 int wa_msg_pb_to_json(const void *pb_message, char **out) WA_MUST_CHECK;
+/* The inverse (msgjson_in.c): JSON in that form (snake_case names too) to
+ * the wire bytes of message type d, at most max bytes. Unknown keys and
+ * nulls are skipped; a value of the wrong type is WA_EINVAL. */
+int wa_msg_pb_from_json(const ProtobufCMessageDescriptor *d, const char *json, size_t max, uint8_t **out,
+	size_t *out_len) WA_MUST_CHECK;
 
 /* ---- privacy tokens (tctoken.c) ---- */
 #define WA_TCTOKEN_BUCKET_S 604800 /* 7 days */

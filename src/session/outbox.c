@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "binary/decode.h"
+#include "message.pb-c.h"
+#include "pb.h"
 #include "session/kinds.h"
 #include "session/msgstate.h"
 #include "util/log.h"
@@ -374,12 +376,35 @@ const wa_msg_quote *wa_msg_opts_quote(wa_session *s, const wa_send_opts *opts, w
 	if (!opts || !opts->quoted || !opts->quoted->id)
 		return NULL;
 	*q = (wa_msg_quote){.id = opts->quoted->id, .text = opts->quoted_text};
+	if (opts->quoted_message_json) {
+		/* the quoted message itself, as Baileys embeds it (a quoted image
+		 * shows its preview); one that does not convert falls back to text */
+		uint8_t *pb = NULL;
+		size_t len = 0;
+		ProtobufCMessage *m = NULL;
+		if (wa_msg_pb_from_json(&wa__message__descriptor, opts->quoted_message_json, WA_MSG_MAX_QUOTED, &pb,
+			    &len) == 0 &&
+		    wa_pb_unpack(&m, &wa__message__descriptor, pb, len, WA_MSG_MAX_QUOTED) == 0)
+			q->message = (Wa__Message *)m;
+		else
+			wa_log(WA_LOG_WARN, "outbox", "quoted message %s: its JSON is not a Message, quoted as text",
+			       opts->quoted->id);
+		free(pb);
+	}
 	const char *author = opts->quoted->participant;
 	if (!author)
 		author = opts->quoted->from_me ? wa_session_me_jid(s) : opts->quoted->remote_jid;
 	if (author && wa_msg_user_of(author, qpart, NULL))
 		q->participant = qpart;
 	return q;
+}
+
+void wa_msg_quote_clear(wa_msg_quote *q)
+{
+	if (q && q->message)
+		protobuf_c_message_free_unpacked(&q->message->base, NULL);
+	if (q)
+		q->message = NULL;
 }
 
 int wa_session_send_text(wa_session *s, const char *to, const char *text, const wa_send_opts *opts,
@@ -393,7 +418,7 @@ int wa_session_send_text(wa_session *s, const char *to, const char *text, const 
 	int rc = wa_msg_chat_of(to, chat);
 	if (rc != 0)
 		return rc;
-	wa_msg_quote q;
+	wa_msg_quote q = {0};
 	char qpart[WA_STORE_JID_MAX];
 	uint8_t secret[WA_MSG_SECRET_LEN];
 	wa_rand_bytes(secret, sizeof secret);
@@ -409,6 +434,7 @@ int wa_session_send_text(wa_session *s, const char *to, const char *text, const 
 	rc = wa_msg_kind_build(c.quote || c.n_mentions || c.expiration || c.preview ? WA_KIND_EXTENDED_TEXT
 										       : WA_KIND_CONVERSATION, &c,
 		&msg, &len);
+	wa_msg_quote_clear(&q);
 	if (rc != 0)
 		return rc;
 	rc = queue_message(s, chat, opts ? opts->id : NULL, msg, len, id_out);

@@ -17,8 +17,9 @@
 //   sendList / sendButtons: Evolution's 400. A send to a number not on
 //     WhatsApp: Evolution's 400 exists:false, nothing queued, the lookup
 //     cached; `delay` shows "composing" that long before the send.
-//   Edits and a revoke sent while wamd is down are applied after restart,
-//   in order.
+//   Edits and revokes sent while wamd is down (one message edited twice,
+//   one revoked, one edited then revoked) are applied after restart and
+//   reported in the order made.
 // argv: [node, script, wamd, wasim]
 import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
@@ -520,13 +521,18 @@ try {
   // ---------------- edits and a revoke while wamd is down ----------------
   const a = await peer.sock.sendMessage(WAMD_JID, { text: 'v1' });
   const bmsg = await peer.sock.sendMessage(WAMD_JID, { text: 'doomed' });
-  dumpOnFail(await upsertOf(a.key.id) && await upsertOf(bmsg.key.id), 'messages to change offline arrived');
+  const cmsg = await peer.sock.sendMessage(WAMD_JID, { text: 'c1' });
+  dumpOnFail(await upsertOf(a.key.id) && await upsertOf(bmsg.key.id) && await upsertOf(cmsg.key.id),
+    'messages to change offline arrived');
   wamd.kill('SIGKILL');
   await new Promise((res) => wamd.on('exit', res));
   for (const f of dbChecks) f();
   await peer.sock.sendMessage(WAMD_JID, { text: 'v2', edit: a.key });
   await peer.sock.sendMessage(WAMD_JID, { delete: bmsg.key });
   await peer.sock.sendMessage(WAMD_JID, { text: 'v3', edit: a.key });
+  // one message edited, then revoked
+  await peer.sock.sendMessage(WAMD_JID, { text: 'c2', edit: cmsg.key });
+  await peer.sock.sendMessage(WAMD_JID, { delete: cmsg.key });
   await sleep(300);
   wamd = startWamd();
   dumpOnFail(await waitOpen(), 'wamd open again after SIGKILL');
@@ -542,6 +548,17 @@ try {
   check(rec?.message?.conversation === 'v3' && rec.editHistory?.map((e) => e.message.conversation).join(',') === 'v1,v2',
     `offline edits applied in order with history (${JSON.stringify(rec?.editHistory)})`);
   check((await stored(bmsg.key.id))?.status === 'DELETED', 'offline revoke applied');
+  // the events in the order the changes were made: a→v2, b revoked, a→v3, c→c2, c revoked
+  const order = [['messages.update', a.key.id, 'v2'], ['messages.delete', bmsg.key.id], ['messages.update', a.key.id, 'v3'],
+    ['messages.update', cmsg.key.id, 'c2'], ['messages.delete', cmsg.key.id]];
+  const idxOf = ([ev, id, text]) => hooks.findIndex((h) => h.event === ev && (ev === 'messages.delete' ? h.data.id === id
+    : h.data.keyId === id && textOf(h.data.message?.editedMessage?.message) === text));
+  dumpOnFail(await waitFor(() => idxOf(order[4]) >= 0, 20000, 'offline edit then revoke'), 'the revoke of the edited message reached the webhook');
+  const at = order.map(idxOf);
+  check(at.every((x, i) => x >= 0 && (i === 0 || x > at[i - 1])), `offline changes reported in the order made (${JSON.stringify(at)})`);
+  rec = await stored(cmsg.key.id);
+  check(rec?.status === 'DELETED' && rec.message?.conversation === 'c2' && rec.editHistory?.[0]?.message?.conversation === 'c1',
+    `an edit then a revoke made offline: the record edited, then DELETED (${JSON.stringify(rec)?.slice(0, 300)})`);
   await checkRecordedAnswers(api, answers, check, [
     'POST /message/sendLocation/{instance}',
     'POST /message/sendContact/{instance}',

@@ -7,8 +7,8 @@
  * to members, fan-out of a group <message> (the skmsg to every device of
  * every member, each per-device <to> copy before it), phash in the ack, and
  * group receipts forwarded to the author. Groups are PN-addressed and kept
- * in memory (a wasim restart forgets them). The phone (device 0) is not a
- * group participant here: copies for device 0 are dropped. */
+ * in memory (a wasim restart forgets them). Each member's phone (device 0)
+ * gets its copy like the companions (sim_phone.c decrypts it). */
 #include "sim_msg.h"
 
 #include <stdio.h>
@@ -859,8 +859,8 @@ int sim_groups_route(struct sim *sim, struct sim_conn *c, struct sim_account *fr
 	bool single = wa_node_attr(n, "participant") && sim_addr_parse(sim, wa_node_attr(n, "participant"), &only) == 0;
 	for (size_t i = 0; i < g->n; i++) {
 		struct sim_account *a = g->m[i].acct;
-		for (size_t d = 0; d < a->n_devices; d++) {
-			uint32_t dev = a->devices[d]->device;
+		for (size_t d = 0; d <= a->n_devices; d++) {
+			uint32_t dev = d == 0 ? 0 : a->devices[d - 1]->device; /* 0: the phone */
 			if (a == from && dev == sdev)
 				continue;
 			if (single && (only.acct != a || (only.has_device ? only.device : 0) != dev))
@@ -888,6 +888,17 @@ int sim_groups_route(struct sim *sim, struct sim_conn *c, struct sim_account *fr
 				SIM_IGNORE(sim_msg_deliver(sim, a, dev, m));
 		}
 	}
+	return 0;
+}
+
+int sim_groups_members(const char *jid, struct sim_account **out, size_t cap, size_t *n)
+{
+	const struct sgroup *g = gfind(jid);
+	if (!g)
+		return WA_ENOTFOUND;
+	*n = 0;
+	for (size_t i = 0; i < g->n && *n < cap; i++)
+		out[(*n)++] = g->m[i].acct;
 	return 0;
 }
 

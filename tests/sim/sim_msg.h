@@ -202,6 +202,8 @@ int sim_groups_picture_iq(struct sim *sim, struct sim_conn *c, const wa_node *iq
 int sim_groups_route(struct sim *sim, struct sim_conn *c, struct sim_account *from, uint32_t sdev,
 	const wa_node *n) WA_MUST_CHECK;
 int sim_groups_route_receipt(struct sim *sim, struct sim_account *from, uint32_t rdev, const wa_node *n) WA_MUST_CHECK;
+/* The member accounts of group jid (at most cap); WA_ENOTFOUND for no such group. */
+int sim_groups_members(const char *jid, struct sim_account **out, size_t cap, size_t *n) WA_MUST_CHECK;
 /* sim_receipts.c: routes a <receipt> from device rdev (0 = phone) of from. */
 int sim_route_receipt(struct sim *sim, struct sim_account *from, uint32_t rdev, const wa_node *n) WA_MUST_CHECK;
 

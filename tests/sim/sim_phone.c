@@ -7,7 +7,9 @@
  * records it for GET /_sim/accounts/{phone}/messages and answers with
  * receipts; POST /_sim/phone/send makes it send text like a client would
  * (sessions from bundles in the server's own tables, fan-out to the peer's
- * devices plus DSM copies to its own companions). It also sends each new
+ * devices plus DSM copies to its own companions). In groups it decrypts
+ * sender-key messages and POST /_sim/phone/pollvote votes in a group poll
+ * it received. It also sends each new
  * companion the initial history-sync notification (empty inline payload),
  * which ends Baileys' 20 s wait for history on a first login. */
 #include "sim_msg.h"
@@ -32,6 +34,7 @@
 #include "signal/padding.h"
 #include "signal/prekeys.h"
 #include "store/store.h"
+#include "util/codec.h"
 #include "util/seams.h"
 
 #define SIM_PHONE_MAX_RECORDED 20000 /* messages kept per phone for the control API */
@@ -412,6 +415,61 @@ static void peer_data_request(struct sim *sim, struct sim_account *a, uint32_t d
 		fprintf(stderr, "wasim: on-demand history for %s: %s\n", hr->chat_jid ? hr->chat_jid : "?", wa_strerror(rc));
 }
 
+/* A group copy (from = the group, participant = the sending device): the
+ * per-device pkmsg/msg carries the sender's key distribution, the skmsg the
+ * message. Recorded with chat = the group and from = the sender's user JID;
+ * a poll keeps its messageSecret (hex, "poll_secret") for the phone's vote.
+ * The phone sends no receipt for group copies and asks no retry. */
+static void group_receive(struct sim_phone *p, const struct sim_addr *ad, const wa_node *n)
+{
+	const char *group = wa_node_attr(n, "from"), *id = wa_node_attr(n, "id");
+	char sender[SIM_MSG_JID_MAX];
+	sim_jid_user(ad->acct, false, sender, sizeof(sender));
+	for (size_t i = 0; i < wa_node_n_children(n); i++) {
+		const wa_node *e = wa_node_child_at(n, i);
+		enum wa_sig_msg_type type;
+		const uint8_t *ct;
+		size_t ct_len, pt_len;
+		uint8_t *pt = NULL;
+		ProtobufCMessage *pm = NULL;
+		if (strcmp(wa_node_tag(e), "enc") != 0 || wa_sig_type_parse(wa_node_attr(e, "type"), &type) != 0 ||
+		    wa_node_content_bytes(e, &ct, &ct_len) != 0)
+			continue;
+		int drc = type == WA_SIG_TYPE_SKMSG ?
+			wa_sig_group_decrypt(p->sig, group, ad->acct->lid, (int32_t)ad->device, ct, ct_len, &pt, &pt_len) :
+			wa_sig_decrypt(p->sig, ad->acct->lid, (int32_t)ad->device, type, ct, ct_len, &pt, &pt_len);
+		if (drc != 0) {
+			record(p, id, sender, group, ad->acct == p->acct, wa_node_attr(n, "t"), wa_strerror(drc),
+				drc == WA_ESIG_DUPLICATE ? "duplicate" : "undecryptable");
+			continue;
+		}
+		int rc = wa_pb_unpack(&pm, &wa__message__descriptor, pt, pt_len, WA_SIG_MAX_PLAINTEXT);
+		free(pt);
+		if (rc != 0)
+			continue;
+		const Wa__Message *m = (const Wa__Message *)pm;
+		const Wa__Message__SenderKeyDistributionMessage *sk = m->sender_key_distribution_message;
+		if (sk && sk->has_axolotl_sender_key_distribution_message &&
+		    wa_sig_group_process_skdm(p->sig, group, ad->acct->lid, (int32_t)ad->device,
+			    sk->axolotl_sender_key_distribution_message.data,
+			    sk->axolotl_sender_key_distribution_message.len) != 0)
+			record(p, id, sender, group, false, wa_node_attr(n, "t"), "bad sender key", "undecryptable");
+		if (type == WA_SIG_TYPE_SKMSG) {
+			json_t *o = record(p, id, sender, group, ad->acct == p->acct, wa_node_attr(n, "t"), message_text(m),
+				m->protocol_message ? "protocol" : "message");
+			const ProtobufCBinaryData *sec = m->message_context_info && m->message_context_info->has_message_secret ?
+				&m->message_context_info->message_secret : NULL;
+			if (o && sec && (m->poll_creation_message || m->poll_creation_message_v3)) {
+				char *hex = wa_hex_encode(sec->data, sec->len);
+				if (hex)
+					json_object_set_new(o, "poll_secret", json_string(hex));
+				free(hex);
+			}
+		}
+		protobuf_c_message_free_unpacked(pm, NULL);
+	}
+}
+
 void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 {
 	struct sim_acct_ext *x = a->ext;
@@ -420,7 +478,9 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 	const char *id = wa_node_attr(n, "id");
 	struct sim_addr ad;
 	bool any = false, failed = false;
-	if (!p || !p->sig || strcmp(wa_node_tag(n), "message") != 0 || !id || sim_addr_parse(sim, from, &ad) != 0) {
+	bool group = from && strstr(from, "@g.us");
+	if (!p || !p->sig || strcmp(wa_node_tag(n), "message") != 0 || !id ||
+	    sim_addr_parse(sim, group ? wa_node_attr(n, "participant") : from, &ad) != 0) {
 		wa_node_free(n); /* receipts and notifications: the phone needs none */
 		return;
 	}
@@ -432,6 +492,11 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 			p->held[p->n_held++] = n;
 		else
 			wa_node_free(n);
+		return;
+	}
+	if (group) {
+		group_receive(p, &ad, n);
+		wa_node_free(n);
 		return;
 	}
 	for (size_t i = 0; i < wa_node_n_children(n); i++) {
@@ -617,6 +682,195 @@ out:
 	free(pt);
 	free(dpt);
 	return rc;
+}
+
+/* ---- the phone in groups: a poll vote ---- */
+
+#define SIM_PHONE_MAX_VOTE_OPTIONS 12
+#define SIM_PHONE_GROUP_MAX 1024
+
+/* Sends pt to group as the phone does: its sender key distribution to every
+ * device of every member (its own companions included) in per-device
+ * pkmsg/msg, the message itself once as skmsg under its sender key. */
+static int phone_group_send(struct sim *sim, struct sim_phone *p, const char *group, const char *type,
+	const uint8_t *pt, size_t pt_len, const char *id)
+{
+	struct sim_account *members[SIM_PHONE_GROUP_MAX];
+	size_t n = 0, skdm_len = 0, dpt_len = 0, ct_len = 0;
+	uint8_t *skdm = NULL, *dpt = NULL, *ct = NULL;
+	Wa__Message dm = WA__MESSAGE__INIT;
+	Wa__Message__SenderKeyDistributionMessage sk = WA__MESSAGE__SENDER_KEY_DISTRIBUTION_MESSAGE__INIT;
+	int rc = sim_groups_members(group, members, SIM_PHONE_GROUP_MAX, &n);
+	if (rc == 0)
+		rc = wa_sig_group_skdm(p->sig, group, p->acct->lid, 0, &skdm, &skdm_len);
+	if (rc)
+		return rc;
+	sk.group_id = (char *)group;
+	sk.has_axolotl_sender_key_distribution_message = true;
+	sk.axolotl_sender_key_distribution_message.data = skdm;
+	sk.axolotl_sender_key_distribution_message.len = skdm_len;
+	dm.sender_key_distribution_message = &sk;
+	if ((rc = pack(&dm.base, &dpt, &dpt_len)) ||
+	    (rc = wa_sig_group_encrypt(p->sig, group, p->acct->lid, 0, pt, pt_len, &ct, &ct_len)))
+		goto out;
+	wa_node *parts = sim_node("participants", NULL);
+	for (size_t i = 0; i < n && parts; i++)
+		for (size_t d = 0; d <= members[i]->n_devices && parts; d++) {
+			uint32_t dev = d == 0 ? 0 : members[i]->devices[d - 1]->device;
+			if (members[i] != p->acct || dev != 0)
+				parts = add_to(sim, p, parts, members[i], dev, dpt, dpt_len);
+		}
+	wa_node *enc = sim_node_bytes("enc", ct, ct_len);
+	if (enc && (wa_node_set_attr(enc, "v", "2") || wa_node_set_attr(enc, "type", "skmsg"))) {
+		wa_node_free(enc);
+		enc = NULL;
+	}
+	wa_node *st = sim_node_add(sim_node_add(sim_node("message", "id", id, "to", group, "type", type, NULL), parts), enc);
+	rc = st ? sim_groups_route(sim, NULL, p->acct, 0, st) : WA_ENOMEM;
+	wa_node_free(st);
+out:
+	free(skdm);
+	free(dpt);
+	free(ct);
+	return rc;
+}
+
+/* The phone votes in a group poll it received (its recorded poll_secret):
+ * the choices' SHA-256 hashes in a PollVoteMessage under AES-256-GCM, key
+ * HMAC-SHA256(HMAC-SHA256(32 zero bytes, secret), poll id ‖ creator ‖ voter
+ * ‖ "Poll Vote" ‖ 0x01), aad poll id ‖ 0 ‖ voter (bare phone-number JIDs),
+ * as WhatsApp clients encrypt a vote; sent to the group as a pollUpdateMessage. */
+static int phone_poll_vote(struct sim *sim, struct sim_phone *p, const json_t *poll, const char *const *opts,
+	size_t n_opts, char *id_out, size_t id_cap)
+{
+	static const uint8_t zeros[32];
+	const char *pid = json_string_value(json_object_get(poll, "id"));
+	const char *group = json_string_value(json_object_get(poll, "chat"));
+	const char *creator = json_string_value(json_object_get(poll, "from"));
+	const char *hex = json_string_value(json_object_get(poll, "poll_secret"));
+	char voter[SIM_MSG_JID_MAX];
+	uint8_t *secret = NULL, *pt = NULL, *ct = NULL, *mpt = NULL, *sign = NULL;
+	size_t secret_len = 0, pt_len = 0, mpt_len = 0;
+	uint8_t k0[WA_HMAC_SHA256_LEN], key[WA_HMAC_SHA256_LEN], iv[WA_GCM_IV_LEN];
+	uint8_t hashes[SIM_PHONE_MAX_VOTE_OPTIONS][WA_SHA256_LEN];
+	ProtobufCBinaryData sel[SIM_PHONE_MAX_VOTE_OPTIONS];
+	char *aad = NULL;
+	int rc;
+	if (!pid || !group || !creator || !hex || n_opts > SIM_PHONE_MAX_VOTE_OPTIONS)
+		return WA_EINVAL;
+	sim_jid_user(p->acct, false, voter, sizeof(voter));
+	if ((rc = wa_hex_decode(hex, strlen(hex), &secret, &secret_len)))
+		return rc;
+	Wa__Message__PollVoteMessage v = WA__MESSAGE__POLL_VOTE_MESSAGE__INIT;
+	for (size_t i = 0; i < n_opts; i++) {
+		wa_sha256(hashes[i], opts[i], strlen(opts[i]));
+		sel[i].data = hashes[i];
+		sel[i].len = WA_SHA256_LEN;
+	}
+	v.n_selected_options = n_opts;
+	v.selected_options = sel;
+	size_t li = strlen(pid), lc = strlen(creator), lv = strlen(voter);
+	sign = malloc(li + lc + lv + 10);
+	aad = malloc(li + 1 + lv);
+	if (rc == 0 && (!sign || !aad))
+		rc = WA_ENOMEM;
+	if (rc == 0) {
+		memcpy(sign, pid, li);
+		memcpy(sign + li, creator, lc);
+		memcpy(sign + li + lc, voter, lv);
+		memcpy(sign + li + lc + lv, "Poll Vote\x01", 10);
+		memcpy(aad, pid, li + 1);
+		memcpy(aad + li + 1, voter, lv);
+		rc = wa_hmac_sha256(k0, zeros, sizeof(zeros), secret, secret_len);
+	}
+	if (rc == 0)
+		rc = wa_hmac_sha256(key, k0, sizeof(k0), sign, li + lc + lv + 10);
+	if (rc == 0)
+		rc = pack(&v.base, &pt, &pt_len);
+	if (rc == 0 && !(ct = malloc(pt_len + WA_GCM_TAG_LEN)))
+		rc = WA_ENOMEM;
+	if (rc == 0) {
+		wa_rand_bytes(iv, sizeof(iv));
+		rc = wa_aes_gcm_encrypt(ct, key, iv, aad, li + 1 + lv, pt, pt_len);
+	}
+	if (rc == 0) {
+		Wa__Message m = WA__MESSAGE__INIT;
+		Wa__Message__PollUpdateMessage u = WA__MESSAGE__POLL_UPDATE_MESSAGE__INIT;
+		Wa__MessageKey k = WA__MESSAGE_KEY__INIT;
+		Wa__Message__PollEncValue ev = WA__MESSAGE__POLL_ENC_VALUE__INIT;
+		k.remote_jid = (char *)group;
+		k.has_from_me = true;
+		k.from_me = strcmp(creator, voter) == 0;
+		k.id = (char *)pid;
+		k.participant = (char *)creator;
+		ev.has_enc_payload = ev.has_enc_iv = true;
+		ev.enc_payload.data = ct;
+		ev.enc_payload.len = pt_len + WA_GCM_TAG_LEN;
+		ev.enc_iv.data = iv;
+		ev.enc_iv.len = sizeof(iv);
+		u.poll_creation_message_key = &k;
+		u.vote = &ev;
+		u.has_sender_timestamp_ms = true;
+		u.sender_timestamp_ms = sim_now() * 1000;
+		m.poll_update_message = &u;
+		rc = pack(&m.base, &mpt, &mpt_len);
+	}
+	if (rc == 0) {
+		new_msg_id(id_out, id_cap);
+		rc = phone_group_send(sim, p, group, "poll", mpt, mpt_len, id_out);
+	}
+	wa_memzero(key, sizeof(key));
+	wa_memzero(k0, sizeof(k0));
+	free(secret);
+	free(sign);
+	free(aad);
+	free(pt);
+	free(ct);
+	free(mpt);
+	return rc;
+}
+
+/* {"phone", "poll": id of a group poll the phone received, "options": [names]} */
+static int h_poll_vote(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	const char *phone = json_string_value(json_object_get(req->json, "phone"));
+	const char *pid = json_string_value(json_object_get(req->json, "poll"));
+	const json_t *ja = json_object_get(req->json, "options");
+	const char *opts[SIM_PHONE_MAX_VOTE_OPTIONS];
+	struct sim_account *a = phone ? sim_account_find(sim, phone) : NULL;
+	struct sim_phone *p = a && sim_ax(sim, a) ? sim_ax(sim, a)->phone : NULL;
+	const json_t *poll = NULL, *o;
+	char id[40];
+	size_t i;
+	(void)user;
+	if (!pid || !json_is_array(ja) || json_array_size(ja) > SIM_PHONE_MAX_VOTE_OPTIONS) {
+		sim_http_error(resp, 400, "need phone, poll, options (at most 12)");
+		return 0;
+	}
+	json_array_foreach(ja, i, o) {
+		if (!(opts[i] = json_string_value(o))) {
+			sim_http_error(resp, 400, "options are strings");
+			return 0;
+		}
+	}
+	if (!p || !p->sig) {
+		sim_http_error(resp, 404, "no such account");
+		return 0;
+	}
+	json_array_foreach(p->msgs, i, o)
+		if (json_object_get(o, "poll_secret") && strcmp(json_string_value(json_object_get(o, "id")), pid) == 0)
+			poll = o;
+	if (!poll) {
+		sim_http_error(resp, 404, "the phone has no such group poll");
+		return 0;
+	}
+	int rc = phone_poll_vote(sim, p, poll, opts, json_array_size(ja), id, sizeof(id));
+	if (rc) {
+		sim_http_error(resp, 500, wa_strerror(rc));
+		return 0;
+	}
+	sim_http_json(resp, 200, json_pack("{s:s}", "id", id));
+	return 0;
 }
 
 /* The first login of a companion: an INITIAL_BOOTSTRAP history-sync
@@ -993,5 +1247,6 @@ int sim_phone_init(struct sim *sim)
 	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/phone/read", h_read, NULL);
 	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/phone/offline", h_offline, NULL);
 	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/phone/reinstall", h_reinstall, NULL);
+	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/phone/pollvote", h_poll_vote, NULL);
 	return rc ? rc : sim_http_register(sim, "POST", "/_sim/phone/forget", h_forget, NULL);
 }

@@ -473,8 +473,124 @@ static void test_media_quote(void)
 		free(b);
 }
 
+/* JSON -> protobuf (wa_msg_pb_from_json) is the inverse of the pipeline's
+ * protobuf -> JSON: a Message with every kind of field comes back to the same
+ * bytes; snake_case keys, unknown keys and nulls as protobufjs takes them;
+ * a wrong type, an unknown enum name and too many bytes refused. A quote
+ * with the whole message embeds it as quotedMessage. */
+static void test_json_in(void)
+{
+	static uint8_t sha[32], thumb[] = { 0xff, 0xd8, 0xff, 0xd9 };
+	memset(sha, 7, sizeof sha);
+	Wa__Message m = WA__MESSAGE__INIT, quoted = WA__MESSAGE__INIT;
+	Wa__Message__ImageMessage im = WA__MESSAGE__IMAGE_MESSAGE__INIT;
+	Wa__ContextInfo ci = WA__CONTEXT_INFO__INIT;
+	Wa__Message__LocationMessage loc = WA__MESSAGE__LOCATION_MESSAGE__INIT;
+	Wa__Message__ProtocolMessage pm = WA__MESSAGE__PROTOCOL_MESSAGE__INIT;
+	Wa__MessageKey key = WA__MESSAGE_KEY__INIT;
+	char *jids[] = { "1@s.whatsapp.net", "2@s.whatsapp.net" };
+	im.url = "https://mmg.whatsapp.net/x.enc";
+	im.caption = "çaption ✓";
+	im.has_file_sha256 = im.has_file_length = im.has_height = im.has_media_key_timestamp = im.has_view_once = 1;
+	im.file_sha256 = (ProtobufCBinaryData){ sizeof sha, sha };
+	im.file_length = 18446744073709551000ull;
+	im.height = 4000000000u;
+	im.media_key_timestamp = -5;
+	im.view_once = 1;
+	im.has_jpeg_thumbnail = 1;
+	im.jpeg_thumbnail = (ProtobufCBinaryData){ sizeof thumb, thumb };
+	quoted.conversation = "the quoted one";
+	ci.stanza_id = "ABC";
+	ci.quoted_message = &quoted;
+	ci.n_mentioned_jid = 2;
+	ci.mentioned_jid = jids;
+	ci.has_expiration = 1;
+	ci.expiration = 86400;
+	im.context_info = &ci;
+	loc.has_degrees_latitude = loc.has_degrees_longitude = loc.has_speed_in_mps = 1;
+	loc.degrees_latitude = -19.933590000000001;
+	loc.degrees_longitude = 1e-300;
+	loc.speed_in_mps = 1.5f;
+	key.remote_jid = "1@s.whatsapp.net";
+	key.has_from_me = 1;
+	key.id = "K1";
+	pm.key = &key;
+	pm.has_type = 1;
+	pm.type = WA__MESSAGE__PROTOCOL_MESSAGE__TYPE__MESSAGE_EDIT;
+	pm.has_timestamp_ms = 1;
+	pm.timestamp_ms = 1790000000123;
+	m.image_message = &im;
+	m.location_message = &loc;
+	m.protocol_message = &pm;
+	size_t n = wa__message__get_packed_size(&m);
+	uint8_t *want = malloc(n);
+	CHECK(want != NULL);
+	if (!want)
+		return;
+	wa__message__pack(&m, want);
+	char *json = NULL;
+	CHECK_EQ_INT(wa_msg_pb_to_json(&m, &json), 0);
+	uint8_t *got = NULL;
+	size_t got_len = 0;
+	CHECK_EQ_INT(wa_msg_pb_from_json(&wa__message__descriptor, json, 1 << 20, &got, &got_len), 0);
+	CHECK(got && got_len == n && memcmp(got, want, n) == 0);
+	free(got);
+	got = NULL;
+	/* the same bytes are too many for a smaller bound */
+	CHECK_EQ_INT(wa_msg_pb_from_json(&wa__message__descriptor, json, n - 1, &got, &got_len), WA_ETOOBIG);
+	free(json);
+	free(want);
+
+	/* snake_case, unknown keys, nulls, numbers for longs and enums */
+	const char *loose = "{\"image_message\": {\"caption\": \"c\", \"fileLength\": 12, \"mediaUrl\": \"x\", \"url\": null},"
+			    " \"base64\": \"AAAA\", \"protocolMessage\": {\"type\": 14}}";
+	CHECK_EQ_INT(wa_msg_pb_from_json(&wa__message__descriptor, loose, 4096, &got, &got_len), 0);
+	Wa__Message *back = got ? wa__message__unpack(NULL, got_len, got) : NULL;
+	CHECK(back && back->image_message && strcmp(back->image_message->caption, "c") == 0 &&
+	      back->image_message->file_length == 12 && !back->image_message->url && back->protocol_message &&
+	      back->protocol_message->type == WA__MESSAGE__PROTOCOL_MESSAGE__TYPE__MESSAGE_EDIT);
+	if (back)
+		wa__message__free_unpacked(back, NULL);
+	free(got);
+	got = NULL;
+	static const char *const bad[] = {
+		"{\"conversation\": 5}", "{\"imageMessage\": {\"height\": \"-1\"}}",
+		"{\"protocolMessage\": {\"type\": \"NO_SUCH_TYPE\"}}", "{\"imageMessage\": {\"fileSha256\": \"%%%\"}}",
+		"{\"imageMessage\": \"x\"}", "{\"imageMessage\": {\"contextInfo\": {\"mentionedJid\": \"1@s\"}}}", "[1]",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		int rc = wa_msg_pb_from_json(&wa__message__descriptor, bad[i], 4096, &got, &got_len);
+		CHECK_EQ_INT(rc, WA_EINVAL);
+		if (rc == 0)
+			free(got);
+		got = NULL;
+	}
+
+	/* a quote carrying the message itself embeds it whole */
+	Wa__Message qimg = WA__MESSAGE__INIT;
+	Wa__Message__ImageMessage qim = WA__MESSAGE__IMAGE_MESSAGE__INIT;
+	qim.caption = "look";
+	qim.has_jpeg_thumbnail = 1;
+	qim.jpeg_thumbnail = (ProtobufCBinaryData){ sizeof thumb, thumb };
+	qimg.image_message = &qim;
+	wa_msg_quote q = { .id = "Q1", .participant = "9@s.whatsapp.net", .text = "ignored", .message = &qimg };
+	wa_msg_content c = { .text = "reply", .quote = &q };
+	uint8_t *b = NULL;
+	size_t blen = 0;
+	CHECK_EQ_INT(wa_msg_kind_build(WA_KIND_EXTENDED_TEXT, &c, &b, &blen), 0);
+	Wa__Message *r = b ? wa__message__unpack(NULL, blen, b) : NULL;
+	const Wa__ContextInfo *qc = r && r->extended_text_message ? r->extended_text_message->context_info : NULL;
+	CHECK(qc && strcmp(qc->stanza_id, "Q1") == 0 && qc->quoted_message && !qc->quoted_message->conversation &&
+	      qc->quoted_message->image_message && strcmp(qc->quoted_message->image_message->caption, "look") == 0 &&
+	      qc->quoted_message->image_message->jpeg_thumbnail.len == sizeof thumb);
+	if (r)
+		wa__message__free_unpacked(r, NULL);
+	free(b);
+}
+
 int main(void)
 {
+	test_json_in();
 	test_rows();
 	test_build();
 	test_build_media();
