@@ -337,6 +337,30 @@ int sim_media_copy(struct sim *sim, const char *direct_path, char *new_dp, size_
 	return rc;
 }
 
+int sim_media_open(struct sim *sim, const char *where, int *fd)
+{
+	char path[512], id[40], file[4300];
+	*fd = -1;
+	if (where && strncmp(where, "https://", 8) == 0)
+		where = strchr(where + 8, '/');
+	snprintf(path, sizeof(path), "%s", where ? where : "");
+	path[strcspn(path, "?")] = '\0';
+	if (!blob_id(path, id) || dir_init(sim) != 0)
+		return 404;
+	for (struct expired *x = g_expired; x; x = x->next)
+		if (strcmp(x->id, id) == 0)
+			return x->status;
+	blob_file(id, file, sizeof(file));
+	*fd = open(file, O_RDONLY | O_CLOEXEC);
+	return *fd < 0 ? 404 : 0;
+}
+
+void sim_media_url(struct sim *sim, const char *direct, char *url, size_t cap)
+{
+	int port = sim_core(sim)->tls_port > 0 ? sim_core(sim)->tls_port : sim_core(sim)->port;
+	snprintf(url, cap, "https://127.0.0.1:%d%s", port, direct);
+}
+
 /* POST /_sim/media/expire {"direct_path" (or "url"), "status": 404|410,
  * "delete"?: bool}: the blob answers that status from now on; its file
  * stays (what the phone uploads again) unless "delete" removes it. */
