@@ -640,7 +640,7 @@ int wamd_media_store_link(struct wamd_tenant *t, json_t *media, const char *dest
 bool wamd_media_store_touch(struct wamd_tenant *t, json_t *media);
 /* Keeps the verified file at staged (left in place) as media's content. */
 int wamd_media_store_put(struct wamd_tenant *t, json_t *media, const char *staged, uint64_t len);
-void wamd_media_store_start(struct wamd *d); /* the retention timer */
+void wamd_media_store_start(struct wamd *d); /* the retention timer; removes downloads a crash cut short */
 void wamd_media_store_stop(void);
 /* Replaces the content of stored message (id, from_me) by edited (a
  * Message's JSON), the earlier one appended to its "editHistory";
