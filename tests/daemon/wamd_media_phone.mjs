@@ -176,6 +176,19 @@ try {
       `${what}: GET /wamd/media streams the same bytes (${res.status}, ${res.headers.get('content-type')})`);
   }
 
+  // webhook base64 of a file bigger than a store record (256 KiB): the
+  // event is queued and carries the whole file (it used to be dropped)
+  {
+    r = await api('POST', '/webhook/set/p1', { webhook: { enabled: true, url: hookUrl, base64: true, events: ['MESSAGES_UPSERT'] } });
+    check(r.status === 201 && r.json.webhookBase64 === true, `webhook base64 on (${r.status})`);
+    const bytes = crypto.randomBytes(1 << 20);
+    r = await sim.api('POST', '/_sim/phone/send', { phone: PEER_PHONE, to: WAMD_PHONE, media: { kind: 'image', data: bytes.toString('base64') } });
+    check(r.status === 200, 'a 1 MiB image from the phone');
+    const up = await waitFor(() => hooks.find((h) => h.event === 'messages.upsert' && h.data.key.id === r.json.id), 30000, 'the base64 event');
+    dumpOnFail(up && Buffer.compare(Buffer.from(up.data.message?.base64 ?? '', 'base64'), bytes) === 0,
+      `its MESSAGES_UPSERT carries the 1 MiB file as base64 (${up?.data?.message?.base64?.length} chars)`);
+  }
+
   // bad media bodies
   r = await sim.api('POST', '/_sim/phone/send', { phone: PEER_PHONE, to: WAMD_PHONE, media: { kind: 'hologram', data: 'AAAA' } });
   check(r.status === 400 && /kind/.test(r.json?.error), `unknown media kind: 400 (${r.status} ${JSON.stringify(r.json)})`);
