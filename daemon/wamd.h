@@ -629,6 +629,10 @@ bool wamd_on_poll_vote(struct wamd_tenant *t, const wa_msg_key *key, json_t *mes
  * emits it then with message.base64; false: emit rec now (it may carry
  * wamdBase64Omitted). */
 bool wamd_media_hook_hold(struct wamd_tenant *t, json_t *rec);
+/* Jobs a crash cut short (their pending-* notes in <data>/media) run again
+ * once their instance is open; stop frees what is left. */
+void wamd_media_hook_resume_start(struct wamd *d);
+void wamd_media_hook_resume_stop(void);
 /* wamd_media_store.c: received media kept on disk per instance (settings
  * mediaAutoDownload, mediaStoreMaxBytes, mediaRetentionSeconds). */
 json_t *wamd_media_in(json_t *message); /* its image/video/audio/document/sticker object, or NULL */

@@ -9,7 +9,9 @@
 //    that looks complete exists meanwhile (only .enc / .part staging, never
 //    the stored file's content-addressed path); after the restart the
 //    leftovers are gone and the file comes back byte-identical through the
-//    streaming route and getBase64FromMediaMessage, and is stored whole.
+//    streaming route and getBase64FromMediaMessage; the automatic download
+//    runs again once the instance is open and stores the file whole; a
+//    MESSAGES_UPSERT held for webhook base64 goes out once, with the file.
 // argv: [node, script, wamd, wasim]
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
 import { spawn } from 'node:child_process';
@@ -189,9 +191,12 @@ try {
     check(staging().length === 0, `auto-download: the leftovers were removed at start (${staging().join(',')})`);
     const res = await stream(id);
     check(res.status === 200 && Buffer.compare(res.body, bytes) === 0, `auto-download: GET /wamd/media byte-identical after the restart (${res.status}, ${res.body.length})`);
-    check(!fs.existsSync(stored) || Buffer.compare(fs.readFileSync(stored), bytes) === 0, 'auto-download: no partial stored file');
+    // the job cut short runs again once the instance is open
+    dumpOnFail(await waitFor(() => fs.existsSync(stored), 30000, 'the stored file') &&
+      Buffer.compare(fs.readFileSync(stored), bytes) === 0, 'auto-download: downloaded again and stored whole after the restart');
+    check(!lsMedia().some((n) => n.startsWith('pending-')), `auto-download: its note is gone (${lsMedia().join(',')})`);
     const ups = hooks.filter((h) => h.event === 'messages.upsert' && h.data.key.id === id).length;
-    check(ups === 1, `auto-download: its MESSAGES_UPSERT delivered once (${ups})`);
+    check(ups === 1, `auto-download: its MESSAGES_UPSERT delivered once, before the kill (${ups})`);
     // the next media received is stored whole as usual
     const next = crypto.randomBytes(200000);
     const n = await phoneSend(next, 'next.zip');
@@ -199,6 +204,33 @@ try {
     const nextStored = `${mediaDir}/store/${instanceId}/${sha(next)}`;
     check(await waitFor(() => fs.existsSync(nextStored), 15000, 'next stored') && Buffer.compare(fs.readFileSync(nextStored), next) === 0,
       'auto-download: the next document is stored whole');
+  }
+  // webhook base64: the MESSAGES_UPSERT is held for the download; killed
+  // there, it goes out once after the restart, with the whole file
+  {
+    r = await api('POST', '/webhook/set/k1', { webhook: { enabled: true, url: hookUrl, base64: true, events: ['MESSAGES_UPSERT'] } });
+    check(r.status === 201 && r.json.webhookBase64 === true, `webhook base64 on (${r.status})`);
+    const bytes = crypto.randomBytes(2 << 20);
+    const was = await fault({ send_kib_s: 256 });
+    const s = await sim.api('POST', '/_sim/phone/send', { phone: PEER_PHONE, to: WAMD_PHONE,
+      media: { kind: 'document', mimetype: 'application/zip', file_name: 'b64.zip', data: bytes.toString('base64') } });
+    check(s.status === 200, 'base64: the phone sent it');
+    const id = s.json.id;
+    dumpOnFail(await hostCounted('downloads', was.downloads, 'the base64 download'), 'base64: the download began');
+    await sleep(1500);
+    const upsFor = () => hooks.filter((h) => h.event === 'messages.upsert' && h.data.key.id === id);
+    check(upsFor().length === 0, 'base64: the event is held while the file downloads');
+    await kill();
+    await fault({ send_kib_s: 0 });
+    startWamd();
+    dumpOnFail(await waitOpen(), 'base64: open again after SIGKILL');
+    const up = await waitFor(() => upsFor()[0], 30000, 'the held event');
+    dumpOnFail(up, 'base64: the held MESSAGES_UPSERT went out after the restart');
+    check(Buffer.compare(Buffer.from(up.data.message?.base64 ?? '', 'base64'), bytes) === 0 && up.data.messageType === 'documentMessage',
+      `base64: with the whole file (${up.data.message?.base64?.length} base64 chars, ${up.data.wamdBase64Omitted ?? ''})`);
+    await sleep(1500);
+    check(upsFor().length === 1, `base64: exactly once (${upsFor().length})`);
+    check(!lsMedia().some((n) => n.startsWith('pending-') || n.startsWith('hook-')), `base64: nothing left in media/ (${lsMedia().join(',')})`);
   }
 } finally {
   wamd.kill('SIGTERM');
