@@ -293,7 +293,6 @@ void wamd_media_store_start(struct wamd *d)
 {
 	S.d = d;
 	remove_stale_downloads(d);
-	wamd_media_hook_resume_start(d);
 	/* a first turn soon after start: what expired while wamd was down goes now */
 	lws_sul_schedule(d->ctx, 0, &S.sul, sweep, 2 * LWS_US_PER_SEC);
 	S.armed = true;
@@ -301,7 +300,6 @@ void wamd_media_store_start(struct wamd *d)
 
 void wamd_media_store_stop(void)
 {
-	wamd_media_hook_resume_stop();
 	if (S.armed)
 		lws_sul_cancel(&S.sul);
 	S.armed = false;
