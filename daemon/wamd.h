@@ -630,6 +630,10 @@ bool wamd_on_poll_vote(struct wamd_tenant *t, const wa_msg_key *key, json_t *mes
  * emits it then with message.base64; false: emit rec now (it may carry
  * wamdBase64Omitted). */
 bool wamd_media_hook_hold(struct wamd_tenant *t, json_t *rec);
+/* Jobs a crash cut short (their pending-* notes in <data>/media) run again
+ * once their instance is open; stop frees what is left. */
+void wamd_media_hook_resume_start(struct wamd *d);
+void wamd_media_hook_resume_stop(void);
 /* wamd_media_store.c: received media kept on disk per instance (settings
  * mediaAutoDownload, mediaStoreMaxBytes, mediaRetentionSeconds). */
 json_t *wamd_media_in(json_t *message); /* its image/video/audio/document/sticker object, or NULL */
@@ -641,7 +645,7 @@ int wamd_media_store_link(struct wamd_tenant *t, json_t *media, const char *dest
 bool wamd_media_store_touch(struct wamd_tenant *t, json_t *media);
 /* Keeps the verified file at staged (left in place) as media's content. */
 int wamd_media_store_put(struct wamd_tenant *t, json_t *media, const char *staged, uint64_t len);
-void wamd_media_store_start(struct wamd *d); /* the retention timer */
+void wamd_media_store_start(struct wamd *d); /* the retention timer; removes downloads a crash cut short */
 void wamd_media_store_stop(void);
 /* Replaces the content of stored message (id, from_me) by edited (a
  * Message's JSON), the earlier one appended to its "editHistory";

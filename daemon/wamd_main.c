@@ -518,8 +518,10 @@ int main(int argc, char **argv)
 		else
 			wamd_boot_start(&d); /* in slices on the loop: the API answers meanwhile */
 	}
-	if (!d.stop)
-		wamd_media_store_start(&d);
+	if (!d.stop) {
+		wamd_media_store_start(&d); /* first: it clears what crashed downloads left */
+		wamd_media_hook_resume_start(&d);
+	}
 	if (!d.stop) {
 		/* the store is open, the listeners are up, the instances loaded (starting) */
 		d.ready = true;
@@ -564,6 +566,7 @@ int main(int argc, char **argv)
 	wamd_resolve_shutdown(); /* after the lanes: their lookups are cancelled */
 	wamd_broker_shutdown(&d); /* unconfirmed events stay queued for the next start */
 	wamd_probe_shutdown();
+	wamd_media_hook_resume_stop();
 	wamd_media_store_stop();
 	wamd_engine_free(&d);
 	wamd_lat_free(&d);

@@ -9,6 +9,7 @@
  * and data.wamdBase64Omitted says why. Every output of the event (webhooks,
  * the event stream, brokers) gets the same data, as in Evolution. The
  * stored record never holds the base64. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ struct hook_job {
 	json_t *message;
 	bool keep;     /* store the file (mediaAutoDownload) */
 	char path[1200];
+	char marker[1200]; /* pending-<hex>: the job outlives a crash (resume below) */
 	int attempts;
 };
 
@@ -124,11 +126,15 @@ static void downloaded(void *user, int err, uint64_t len)
 		LOGW("instance %s is gone: a media MESSAGES_UPSERT held for its base64 is dropped", j->tenant);
 		json_decref(j->rec);
 	}
+	/* after the event is queued (durably): a crash before this line resumes
+	 * the job and may send the event twice, never lose it */
+	if (j->marker[0])
+		unlink(j->marker);
 	job_free(j);
 }
 
 /* A new owner-only file name under <data>/media for the download. */
-static int stage(struct wamd *d, char *path, size_t cap)
+static int stage_as(struct wamd *d, const char *prefix, char *path, size_t cap)
 {
 	char dir[1024];
 	snprintf(dir, sizeof dir, "%s/media", d->cfg.data_dir);
@@ -139,8 +145,33 @@ static int stage(struct wamd *d, char *path, size_t cap)
 		return WA_EIO;
 	char hex[25];
 	wamd_hex(r, sizeof r, hex);
-	int n = snprintf(path, cap, "%s/hook-%s", dir, hex);
+	int n = snprintf(path, cap, "%s/%s%s", dir, prefix, hex);
 	return n > 0 && (size_t)n < cap ? 0 : WA_ETOOBIG;
+}
+
+static int stage(struct wamd *d, char *path, size_t cap)
+{
+	return stage_as(d, "hook-", path, cap);
+}
+
+/* Notes a job on disk: {"instance", "id", "base64"}: the message whose
+ * download it is and whether its MESSAGES_UPSERT is held. Written whole
+ * (temp file, rename) so a crash leaves either nothing or all of it. */
+static void marker_write(struct wamd_tenant *t, struct hook_job *j, const char *id, bool b64)
+{
+	char tmp[1300];
+	j->marker[0] = '\0';
+	if (!id || stage_as(t->d, "pending-", j->marker, sizeof j->marker) != 0)
+		return;
+	snprintf(tmp, sizeof tmp, "%s.tmp", j->marker);
+	json_t *o = json_pack("{s:s, s:s, s:b}", "instance", t->name, "id", id, "base64", b64);
+	int rc = o ? json_dump_file(o, tmp, JSON_COMPACT) : -1;
+	json_decref(o);
+	if (rc != 0 || rename(tmp, j->marker) != 0) {
+		unlink(tmp);
+		LOGW("[%s] media download of %s not noted on disk: a crash would lose it", t->name, id);
+		j->marker[0] = '\0';
+	}
 }
 
 static int start(struct wamd_tenant *t, struct hook_job *j)
@@ -155,14 +186,15 @@ static int start(struct wamd_tenant *t, struct hook_job *j)
 	return rc;
 }
 
-bool wamd_media_hook_hold(struct wamd_tenant *t, json_t *rec)
+static bool hold(struct wamd_tenant *t, json_t *rec, bool allow_b64)
 {
 	json_t *message = json_object_get(rec, "message");
 	json_t *media = wamd_media_in(message);
 	if (!media)
 		return false;
 	json_t *w = json_object_get(t->doc, "webhook");
-	bool b64 = json_is_true(json_object_get(w, "webhookBase64")) && json_is_true(json_object_get(w, "enabled"));
+	bool b64 = allow_b64 && json_is_true(json_object_get(w, "webhookBase64")) &&
+		   json_is_true(json_object_get(w, "enabled"));
 	bool keep = wamd_media_store_on(t);
 	uint64_t want = file_length(media);
 	if (b64 && want > (uint64_t)t->d->cfg.webhook_base64_max) {
@@ -202,9 +234,12 @@ bool wamd_media_hook_hold(struct wamd_tenant *t, json_t *rec)
 	j->media = json_incref(media);
 	j->message = json_incref(message);
 	j->keep = keep;
+	marker_write(t, j, json_string_value(json_object_get(json_object_get(rec, "key"), "id")), b64);
 	int rc = start(t, j);
 	if (rc != 0) {
 		unlink(j->path);
+		if (j->marker[0])
+			unlink(j->marker);
 		if (b64) {
 			char why[200];
 			snprintf(why, sizeof why, "media download failed: %s", wa_strerror(rc));
@@ -215,4 +250,134 @@ bool wamd_media_hook_hold(struct wamd_tenant *t, json_t *rec)
 		return false;
 	}
 	return b64;
+}
+
+bool wamd_media_hook_hold(struct wamd_tenant *t, json_t *rec)
+{
+	return hold(t, rec, true);
+}
+
+/* ---- jobs a crash cut short ----
+ * The pending-* markers found at start are the previous process's jobs
+ * (this one has started none yet). Each is run again once its instance
+ * is open: the stored record's media downloaded again (kept, when
+ * mediaAutoDownload is on) and, when its MESSAGES_UPSERT was held for
+ * base64, the event sent now, with the file. Markers whose instance never
+ * opens within RESUME_TICKS seconds are left for the next start. */
+#define RESUME_TICKS 300
+
+static struct {
+	struct wamd *d;
+	char **paths;
+	size_t n;
+	int ticks;
+	lws_sorted_usec_list_t sul;
+	bool armed;
+} R;
+
+static json_t *stored_record(struct wamd *d, struct wamd_tenant *t, const char *id)
+{
+	wa_store_mrec_query q;
+	memset(&q, 0, sizeof q);
+	q.from_me = -1;
+	q.key_id = id;
+	q.limit = 1;
+	wa_store_mrec_row *rows = NULL;
+	size_t n = 0;
+	int64_t total = 0;
+	json_t *rec = NULL;
+	if (wa_store_msgrec_find(d->store, t->id, &q, &rows, &n, &total) == 0 && n > 0)
+		rec = json_loadb(rows[0].record, rows[0].record_len, 0, NULL);
+	wa_store_mrec_rows_free(rows, n);
+	return rec;
+}
+
+/* true when the marker at path is dealt with (resumed or void) */
+static bool resume_one(struct wamd *d, const char *path)
+{
+	json_t *o = json_load_file(path, 0, NULL);
+	const char *name = json_string_value(json_object_get(o, "instance"));
+	const char *id = json_string_value(json_object_get(o, "id"));
+	bool b64 = json_is_true(json_object_get(o, "base64"));
+	struct wamd_tenant *t = name ? wamd_tenant_find(d, name) : NULL;
+	if (t && !t->removed && (!t->sess || t->state != WA_CONN_READY)) {
+		json_decref(o);
+		return false; /* not open yet */
+	}
+	json_t *rec = t && !t->removed && id ? stored_record(d, t, id) : NULL;
+	unlink(path); /* the job run now writes its own */
+	if (rec) {
+		LOGI("[%s] media download of %s cut short by the last exit: downloading it again", t->name, id);
+		if (!hold(t, rec, b64)) {
+			if (b64)
+				wamd_emit(t, "MESSAGES_UPSERT", rec); /* held before, never sent */
+			else
+				json_decref(rec);
+		}
+	}
+	json_decref(o);
+	return true;
+}
+
+static void resume_tick(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	R.armed = false;
+	size_t k = 0;
+	for (size_t i = 0; i < R.n; i++) {
+		if (resume_one(R.d, R.paths[i]))
+			free(R.paths[i]);
+		else
+			R.paths[k++] = R.paths[i];
+	}
+	R.n = k;
+	if (R.n && ++R.ticks < RESUME_TICKS) {
+		lws_sul_schedule(R.d->ctx, 0, &R.sul, resume_tick, LWS_US_PER_SEC);
+		R.armed = true;
+	}
+}
+
+void wamd_media_hook_resume_start(struct wamd *d)
+{
+	char dir[1100];
+	snprintf(dir, sizeof dir, "%s/media", d->cfg.data_dir);
+	R.d = d;
+	DIR *dh = opendir(dir);
+	struct dirent *e;
+	while (dh && (e = readdir(dh))) {
+		size_t len = strlen(e->d_name);
+		if (strncmp(e->d_name, "pending-", 8) != 0)
+			continue;
+		char path[1400];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (len > 4 && !strcmp(e->d_name + len - 4, ".tmp")) {
+			unlink(path); /* never renamed: the job had not started */
+			continue;
+		}
+		char **np = realloc(R.paths, (R.n + 1) * sizeof *np);
+		if (!np || !(np[R.n] = strdup(path))) {
+			R.paths = np ? np : R.paths;
+			break;
+		}
+		R.paths = np;
+		R.n++;
+	}
+	if (dh)
+		closedir(dh);
+	if (R.n) {
+		lws_sul_schedule(d->ctx, 0, &R.sul, resume_tick, LWS_US_PER_SEC);
+		R.armed = true;
+	}
+}
+
+void wamd_media_hook_resume_stop(void)
+{
+	if (R.armed)
+		lws_sul_cancel(&R.sul);
+	R.armed = false;
+	for (size_t i = 0; i < R.n; i++)
+		free(R.paths[i]);
+	free(R.paths);
+	R.paths = NULL;
+	R.n = 0;
 }

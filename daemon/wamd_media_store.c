@@ -8,7 +8,8 @@
  * system, a restart loses nothing. Over the size cap the oldest files are
  * evicted (a CRM wants the newest media); a file bigger than the cap alone is
  * not stored. A loop timer (media_sweep_s) removes expired files and the
- * folders of deleted instances, at most SWEEP_BATCH files per turn. */
+ * folders of deleted instances, at most SWEEP_BATCH files per turn. At
+ * start, what downloads cut short by a crash left in <data>/media goes. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -267,9 +268,31 @@ static void sweep(lws_sorted_usec_list_t *sul)
 	S.armed = true;
 }
 
+/* Downloads in flight when the last process died (dl-: a client's request,
+ * hook-: mediaAutoDownload or webhook base64, each with its .enc and
+ * .part) are never resumed: a new request downloads afresh. Only complete,
+ * verified files ever reach the store, so these are removed unread. */
+static void remove_stale_downloads(struct wamd *d)
+{
+	char dir[1100];
+	snprintf(dir, sizeof dir, "%s/media", d->cfg.data_dir);
+	DIR *dh = opendir(dir);
+	if (!dh)
+		return;
+	size_t gone = 0;
+	struct dirent *e;
+	while ((e = readdir(dh)))
+		if ((!strncmp(e->d_name, "dl-", 3) || !strncmp(e->d_name, "hook-", 5)) && unlinkat(dirfd(dh), e->d_name, 0) == 0)
+			gone++;
+	closedir(dh);
+	if (gone)
+		LOGI("removed %zu files of downloads cut short by the last exit", gone);
+}
+
 void wamd_media_store_start(struct wamd *d)
 {
 	S.d = d;
+	remove_stale_downloads(d);
 	/* a first turn soon after start: what expired while wamd was down goes now */
 	lws_sul_schedule(d->ctx, 0, &S.sul, sweep, 2 * LWS_US_PER_SEC);
 	S.armed = true;

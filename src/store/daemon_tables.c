@@ -102,7 +102,9 @@ int wa_store_wh_push(wa_store *st, int64_t instance_id, int target, const char *
 	wa_stmt_bind_i64(s, 1, instance_id);
 	wa_stmt_bind_i64(s, 2, target);
 	wa_stmt_bind_text(s, 3, event);
-	rc = wa_store_bind_sealed(st, s, 4, (const uint8_t *)payload, len);
+	/* a webhook body is bigger than a key record (media base64 up to
+	 * webhook_base64_max): sealed under its own cap */
+	rc = wa_store_bind_sealed_max(st, s, 4, (const uint8_t *)payload, len, WA_STORE_WH_PAYLOAD_MAX);
 	if (rc != 0) {
 		wa_store_stmt_done(s);
 		return rc;

@@ -4,6 +4,9 @@
 // and hash checks, decrypt, store), then read back through the streaming
 // route. Figures: MB/s of each leg, wamd's CPU seconds over it and wamd's RSS
 // before, peak (VmRSS sampled every 20 ms), after and the rise (peak - before).
+// Beside them Baileys doing the same through wasim: it downloads and
+// decrypts wamd's document, and sends the file wamd receives; its figures
+// are this process's (Baileys runs in it), same sampling.
 // usage: WA_NODE_MODULES=build/bench/tests/interop/node/node_modules node tests/bench/media.mjs \
 //          build/bench/daemon/wamd build/bench/tests/sim/wasim [out.json] [MiB=48]
 // (1024 for the 1 GiB run: wasim spools uploads to disk and sends blobs
@@ -15,7 +18,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { startWasim, pairByQr, tmpDir, sleep } from '../sim/harness.mjs';
+import { startWasim, pairByQr, tmpDir, sleep, baileys } from '../sim/harness.mjs';
 import { procStatus, procCpuS } from './procmem.mjs';
 
 const [wamdExe, wasimExe, outPath, mibArg] = process.argv.slice(2);
@@ -72,6 +75,9 @@ const waitFor = async (pred, ms, what) => {
 const sim = await startWasim(wasimExe, { tls: true, state: path.join(work, 'wasim') });
 await sim.api('POST', '/_sim/accounts', { phone: WAMD_PHONE });
 const peer = await pairByQr(sim, PEER_PHONE, 'peer');
+const peerMsgs = [];
+peer.sock.ev.on('messages.upsert', ({ messages }) => { for (const m of messages) peerMsgs.push(m); });
+const { B: Bl } = await baileys();
 const port = await freePort();
 let log = '';
 const wamd = spawn(wamdExe, ['--data', path.join(work, 'wamd'), '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
@@ -85,8 +91,24 @@ const api = async (method, p, body) => {
 };
 const figures = { size_mib: MIB };
 // peak VmRSS while a leg runs, sampled every 20 ms
-let peak = 0;
-const sampler = setInterval(() => { try { peak = Math.max(peak, procStatus(wamd.pid).VmRSS); } catch { /* gone */ } }, 20);
+// (selfPeak: this process's, i.e. Baileys', for its legs)
+let peak = 0, selfPeak = 0;
+const sampler = setInterval(() => {
+  try { peak = Math.max(peak, procStatus(wamd.pid).VmRSS); } catch { /* gone */ }
+  selfPeak = Math.max(selfPeak, procStatus(process.pid).VmRSS);
+}, 20);
+// a Baileys leg: time, this process's CPU and RSS (before / peak / rise)
+const baileysLeg = async (fn) => {
+  const before = procStatus(process.pid).VmRSS;
+  selfPeak = before;
+  const c0 = process.cpuUsage(), t0 = Date.now();
+  const out = await fn();
+  const ms = Date.now() - t0, c = process.cpuUsage(c0);
+  const after = procStatus(process.pid).VmRSS;
+  const pk = Math.max(selfPeak, after);
+  return { out, ms, mb_s: +(SIZE / 1e6 / (ms / 1000)).toFixed(1), cpu_s: +((c.user + c.system) / 1e6).toFixed(2),
+    rss_before_kib: before, rss_peak_kib: pk, rss_after_kib: after, rss_rise_kib: pk - before };
+};
 try {
   for (let i = 0; i < 100; i++) { try { if ((await api('GET', '/')).status === 200) break; } catch { /* starting */ } await sleep(50); }
   let r = await api('POST', '/instance/create', { instanceName: 'b1', qrcode: true,
@@ -116,6 +138,19 @@ try {
     rss_before_kib: before.VmRSS, rss_peak_kib: Math.max(peak, after.VmRSS), rss_after_kib: after.VmRSS, rss_rise_kib: Math.max(peak, after.VmRSS) - before.VmRSS,
   };
 
+  // Baileys receives what wamd sent: downloadMediaMessage as a stream
+  // (download + AES-CBC decrypt; Baileys checks neither MAC nor hashes),
+  // hashed here to prove it intact
+  const gotDoc = await waitFor(() => peerMsgs.find((m) => m.key.id === id), 1200000, 'the document at Baileys');
+  const bRecv = await baileysLeg(async () => {
+    const h = crypto.createHash('sha256');
+    for await (const c of await Bl.downloadMediaMessage(gotDoc, 'stream', {})) h.update(c);
+    return h.digest('hex');
+  });
+  figures.baileys_receive = { download_decrypt_ms: bRecv.ms, download_decrypt_mb_s: bRecv.mb_s, cpu_s: bRecv.cpu_s,
+    intact: bRecv.out === fileSha, rss_before_kib: bRecv.rss_before_kib, rss_peak_kib: bRecv.rss_peak_kib,
+    rss_after_kib: bRecv.rss_after_kib, rss_rise_kib: bRecv.rss_rise_kib };
+
   // receive: Baileys sends the file; wamd (mediaAutoDownload) downloads it,
   // checks the MAC and both hashes, decrypts and stores it; then the
   // streaming route serves the stored file
@@ -126,7 +161,12 @@ try {
   const before2 = procStatus(wamd.pid);
   peak = before2.VmRSS;
   const tb = Date.now();
-  await peer.sock.sendMessage(`${WAMD_PHONE}@s.whatsapp.net`, { document: { url: file }, mimetype: 'application/octet-stream', fileName: 'in.bin' });
+  // Baileys' send (encrypt to a temp file with both hashes and the MAC, then the HTTPS upload)
+  const bSend = await baileysLeg(() => peer.sock.sendMessage(`${WAMD_PHONE}@s.whatsapp.net`,
+    { document: { url: file }, mimetype: 'application/octet-stream', fileName: 'in.bin' }));
+  figures.baileys_send = { encrypt_upload_ms: bSend.ms, encrypt_upload_mb_s: bSend.mb_s, cpu_s: bSend.cpu_s,
+    rss_before_kib: bSend.rss_before_kib, rss_peak_kib: bSend.rss_peak_kib, rss_after_kib: bSend.rss_after_kib,
+    rss_rise_kib: bSend.rss_rise_kib };
   const up = await waitFor(() => hooks.find((h) => h.event === 'messages.upsert' && h.data.messageType === 'documentMessage'), 1200000, 'MESSAGES_UPSERT');
   const t1 = Date.now();
   const cpuUp = procCpuS(wamd.pid);

@@ -342,6 +342,28 @@ static void test_store_tables(const char *dir)
 	CHECK_EQ_INT(wa_store_wh_head(st, a, 1, &r), 0);
 	CHECK_EQ_STR(r.event, "G1");
 	wa_store_wh_row_clear(&r);
+	{
+		/* a body bigger than a key record (an event with media base64) is
+		 * queued up to its own cap (it was refused over 256 KiB) */
+		size_t big_len = 3u << 20;
+		char *big = malloc(big_len + 1);
+		CHECK(big != NULL);
+		memset(big, 'x', big_len);
+		big[big_len] = '\0';
+		int64_t big_id = 0;
+		CHECK_EQ_INT(wa_store_wh_push(st, b, 1, "BIG", big, big_len, &big_id), 0);
+		CHECK_EQ_INT(wa_store_wh_head(st, b, 1, &r), 0);
+		CHECK_EQ_INT(r.id, big_id);
+		CHECK(r.payload_len == big_len && memcmp(r.payload, big, big_len) == 0);
+		wa_store_wh_row_clear(&r);
+		CHECK_EQ_INT(wa_store_wh_remove(st, big_id), 0);
+		free(big);
+		big = malloc(WA_STORE_WH_PAYLOAD_MAX + 1);
+		CHECK(big != NULL);
+		memset(big, 'x', WA_STORE_WH_PAYLOAD_MAX + 1);
+		CHECK_EQ_INT(wa_store_wh_push(st, b, 1, "BIG", big, WA_STORE_WH_PAYLOAD_MAX + 1, NULL), WA_ETOOBIG);
+		free(big);
+	}
 	int64_t n = 0;
 	CHECK_EQ_INT(wa_store_wh_count(st, a, -1, &n), 0);
 	CHECK_EQ_INT(n, 2);

@@ -58,6 +58,8 @@ struct pss {
 	lws_usec_t pace_t0;
 	bool pace_armed;
 	bool pace_answer;
+	bool pace_write; /* the timer resumes a paced download's writes */
+	lws_usec_t resp_t0;
 };
 
 struct sim_timer {
@@ -175,6 +177,7 @@ static int http_respond(struct lws *wsi, struct pss *pss)
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	pss->have_resp = true;
+	pss->resp_t0 = lws_now_usecs();
 	lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -234,6 +237,7 @@ static void pss_http_clear(struct pss *pss)
 	pace_cancel(pss);
 	memset(&pss->pace, 0, sizeof(pss->pace));
 	pss->pace_answer = false;
+	pss->pace_write = false;
 	if (pss->spool_fd) {
 		close(pss->spool_fd - 1);
 		unlink(pss->spool_path);
@@ -303,6 +307,11 @@ static void pace_fire(lws_sorted_usec_list_t *sul)
 {
 	struct pss *pss = lws_container_of(sul, struct pss, pace_sul);
 	pss->pace_armed = false;
+	if (pss->pace_write) {
+		pss->pace_write = false;
+		lws_callback_on_writable(pss->wsi);
+		return;
+	}
 	if (!pss->pace_answer) {
 		lws_rx_flow_control(pss->wsi, 1);
 		return;
@@ -411,6 +420,20 @@ static int http_writeable(struct lws *wsi, struct pss *pss)
 		return 0;
 	}
 	size_t left = pss->resp.body_len - pss->resp_sent;
+	if (left && pss->resp.file_fd1 && pss->resp.send_kib_s) {
+		/* a paced download (POST /_sim/media/fault send_kib_s) */
+		if (pss->pace_armed)
+			return 0;
+		lws_usec_t due = pss->resp_t0 +
+			(lws_usec_t)((uint64_t)pss->resp_sent * LWS_US_PER_SEC / ((uint64_t)pss->resp.send_kib_s * 1024));
+		lws_usec_t now = lws_now_usecs();
+		if (due > now) {
+			pss->pace_write = true;
+			lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, SIM_HTTP_PROGRESS_S);
+			pace_arm(pss, due - now);
+			return 0;
+		}
+	}
 	if (left) {
 		size_t chunk = left > 65536 ? 65536 : left;
 		static uint8_t buf[LWS_PRE + 65536]; /* one loop thread; lws copies what it cannot send */

@@ -301,6 +301,7 @@ struct sim_http_resp {
 	int file_fd1;              /* instead of body: body_len bytes of this descriptor + 1 from file_off
 	                            * (0: none; closed by the server), read as they are sent */
 	off_t file_off;
+	uint32_t send_kib_s;       /* with file_fd1: written at about this rate (0: at once) */
 };
 /* Routes match on method and path prefix (longest prefix wins). Return 0
  * after filling resp, or < 0 for a 500. */
@@ -321,6 +322,7 @@ struct sim_media_pace {
 	uint32_t read_kib_s;
 	uint32_t answer_delay_ms;
 	bool no_answer;
+	uint32_t send_kib_s; /* downloads: blobs written at about this rate */
 };
 /* An upload's head arrived: counts it and gives the pacing it gets. */
 void sim_media_upload_begin(struct sim *sim, struct sim_media_pace *out);

@@ -43,7 +43,7 @@ static bool g_dir_tmp;       /* a temp folder removed at shutdown */
 static size_t g_total;       /* bytes of all blob files */
 static struct expired *g_expired;
 static struct sim_media_pace g_pace;
-static unsigned g_uploads_begun, g_uploads_stored;
+static unsigned g_uploads_begun, g_uploads_stored, g_downloads_begun;
 
 void sim_media_upload_begin(struct sim *sim, struct sim_media_pace *out)
 {
@@ -303,6 +303,8 @@ static int h_download(struct sim *sim, const struct sim_http_req *req, struct si
 	if (fd < 0)
 		return WA_EIO;
 	resp->file_fd1 = fd + 1;
+	resp->send_kib_s = g_pace.send_kib_s;
+	g_downloads_begun++;
 	resp->file_off = (off_t)off;
 	resp->body_len = n;
 	resp->status = r ? 206 : 200;
@@ -335,6 +337,30 @@ int sim_media_copy(struct sim *sim, const char *direct_path, char *new_dp, size_
 	int rc = ok ? sim_media_store(sim, b, n, new_dp, cap) : b ? WA_EIO : WA_ENOMEM;
 	free(b);
 	return rc;
+}
+
+int sim_media_open(struct sim *sim, const char *where, int *fd)
+{
+	char path[512], id[40], file[4300];
+	*fd = -1;
+	if (where && strncmp(where, "https://", 8) == 0)
+		where = strchr(where + 8, '/');
+	snprintf(path, sizeof(path), "%s", where ? where : "");
+	path[strcspn(path, "?")] = '\0';
+	if (!blob_id(path, id) || dir_init(sim) != 0)
+		return 404;
+	for (struct expired *x = g_expired; x; x = x->next)
+		if (strcmp(x->id, id) == 0)
+			return x->status;
+	blob_file(id, file, sizeof(file));
+	*fd = open(file, O_RDONLY | O_CLOEXEC);
+	return *fd < 0 ? 404 : 0;
+}
+
+void sim_media_url(struct sim *sim, const char *direct, char *url, size_t cap)
+{
+	int port = sim_core(sim)->tls_port > 0 ? sim_core(sim)->tls_port : sim_core(sim)->port;
+	snprintf(url, cap, "https://127.0.0.1:%d%s", port, direct);
 }
 
 /* POST /_sim/media/expire {"direct_path" (or "url"), "status": 404|410,
@@ -382,11 +408,12 @@ static int h_fault(struct sim *sim, const struct sim_http_req *req, struct sim_h
 	(void)sim;
 	(void)user;
 	json_t *rk = json_object_get(req->json, "read_kib_s"), *ad = json_object_get(req->json, "answer_delay_ms");
-	json_t *na = json_object_get(req->json, "no_answer");
+	json_t *na = json_object_get(req->json, "no_answer"), *sk = json_object_get(req->json, "send_kib_s");
 	if ((rk && (!json_is_integer(rk) || json_integer_value(rk) < 0 || json_integer_value(rk) > 1048576)) ||
+	    (sk && (!json_is_integer(sk) || json_integer_value(sk) < 0 || json_integer_value(sk) > 1048576)) ||
 	    (ad && (!json_is_integer(ad) || json_integer_value(ad) < 0 || json_integer_value(ad) > 600000)) ||
 	    (na && !json_is_boolean(na))) {
-		sim_http_error(resp, 400, "read_kib_s 0..1048576, answer_delay_ms 0..600000, no_answer bool");
+		sim_http_error(resp, 400, "read_kib_s and send_kib_s 0..1048576, answer_delay_ms 0..600000, no_answer bool");
 		return 0;
 	}
 	if (rk)
@@ -395,9 +422,12 @@ static int h_fault(struct sim *sim, const struct sim_http_req *req, struct sim_h
 		g_pace.answer_delay_ms = (uint32_t)json_integer_value(ad);
 	if (na)
 		g_pace.no_answer = json_is_true(na);
-	sim_http_json(resp, 200, json_pack("{s:i, s:i, s:b, s:i, s:i}", "read_kib_s", (json_int_t)g_pace.read_kib_s,
+	if (sk)
+		g_pace.send_kib_s = (uint32_t)json_integer_value(sk);
+	sim_http_json(resp, 200, json_pack("{s:i, s:i, s:b, s:i, s:i, s:i, s:i}", "read_kib_s", (json_int_t)g_pace.read_kib_s,
 		"answer_delay_ms", (json_int_t)g_pace.answer_delay_ms, "no_answer", g_pace.no_answer,
-		"begun", (json_int_t)g_uploads_begun, "stored", (json_int_t)g_uploads_stored));
+		"send_kib_s", (json_int_t)g_pace.send_kib_s, "begun", (json_int_t)g_uploads_begun,
+		"stored", (json_int_t)g_uploads_stored, "downloads", (json_int_t)g_downloads_begun));
 	return 0;
 }
 
@@ -434,7 +464,7 @@ void sim_media_shutdown(void)
 	g_dir_tmp = false;
 	g_total = 0;
 	memset(&g_pace, 0, sizeof(g_pace));
-	g_uploads_begun = g_uploads_stored = 0;
+	g_uploads_begun = g_uploads_stored = g_downloads_begun = 0;
 }
 
 int sim_media_init(struct sim *sim)

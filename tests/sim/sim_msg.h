@@ -177,6 +177,12 @@ void sim_media_shutdown(void);
  * uploading it again; new_dp gets its direct path. WA_ENOTFOUND when the
  * blob's file is gone. */
 int sim_media_copy(struct sim *sim, const char *direct_path, char *new_dp, size_t cap) WA_MUST_CHECK;
+/* The blob a direct path (or a url on the media host) names, opened for
+ * reading as a download would get it: 0 and *fd, or the HTTP status a GET
+ * would answer instead (404, or the expiry fault's 404/410). */
+int sim_media_open(struct sim *sim, const char *where, int *fd) WA_MUST_CHECK;
+/* The url a client is given for direct path direct. */
+void sim_media_url(struct sim *sim, const char *direct, char *url, size_t cap);
 /* sim_mretry.c: the phone's media-retry answers. note: a media message the
  * phone of a decrypted; receipt: a companion's server-error receipt. */
 int sim_mretry_init(struct sim *sim) WA_MUST_CHECK;
@@ -216,6 +222,19 @@ int sim_phone_history_later(struct sim *sim, struct sim_device *d) WA_MUST_CHECK
 /* The phone of a sends text to peer's chat (PN or LID JID); *id_out = message id. */
 int sim_phone_send_text(struct sim *sim, struct sim_account *a, struct sim_account *peer, bool lid,
 	const char *text, char *id_out, size_t id_cap) WA_MUST_CHECK;
+/* The phone of a sends m to peer's chat, with device-sent copies to its own
+ * companions (mediatype: the <enc> attribute of a media message, or NULL);
+ * *rec_out (may be NULL) = its record in the phone's messages list. */
+int sim_phone_send_msg(struct sim *sim, struct sim_account *a, struct sim_account *peer, bool lid,
+	const struct Wa__Message *m, const char *mediatype, char *id_out, size_t id_cap, json_t **rec_out) WA_MUST_CHECK;
+/* sim_phone_media.c: the phone's media. send: encrypts and stores the file
+ * a /_sim/phone/send "media" object describes and sends it (*why: a 400
+ * reason on WA_EINVAL). check: a received message's media downloaded from
+ * the media host, verified (MAC, fileEncSha256, fileSha256, length) and
+ * described in rec's "media" (nothing for a message without media). */
+int sim_phone_media_send(struct sim *sim, struct sim_account *a, struct sim_account *peer, bool lid,
+	json_t *media, char *id_out, size_t id_cap, const char **why) WA_MUST_CHECK;
+void sim_phone_media_check(struct sim *sim, const struct Wa__Message *m, json_t *rec);
 /* Closes the phones' store (after every phone was freed). */
 void sim_phone_shutdown(void);
 /* A stanza delivered to device 0 (takes ownership of n). */

@@ -543,6 +543,7 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 			/* an own companion's copy of what it sent */
 			json_t *o = record(p, id, from, m->device_sent_message->destination_jid, true, wa_node_attr(n, "t"),
 				message_text(m->device_sent_message->message), "dsm");
+			sim_phone_media_check(sim, m->device_sent_message->message, o);
 			/* Baileys wraps its peer requests, addressed to our own JID, this way */
 			if (ad.acct == a)
 				peer_data_request(sim, a, ad.device, id, m->device_sent_message->message, o);
@@ -552,6 +553,7 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 			sim_jid_user(ad.acct, ad.lid, chat, sizeof(chat));
 			json_t *o = record(p, id, from, recipient ? recipient : chat, ad.acct == a, wa_node_attr(n, "t"),
 				message_text(m), m->protocol_message ? "protocol" : "message");
+			sim_phone_media_check(sim, m, o);
 			if (o && rep)
 				json_object_set_new(o, "reporting", json_string(rep));
 			if (ad.acct == a && m->protocol_message && m->protocol_message->app_state_sync_key_request)
@@ -593,7 +595,7 @@ static int ensure_session(struct sim *sim, struct sim_phone *p, struct sim_accou
 
 /* Appends <to jid><enc/></to> for device dev of acct, encrypting pt. */
 static wa_node *add_to(struct sim *sim, struct sim_phone *p, wa_node *parts, struct sim_account *acct, uint32_t dev,
-	const uint8_t *pt, size_t pt_len)
+	const uint8_t *pt, size_t pt_len, const char *mediatype)
 {
 	enum wa_sig_msg_type type;
 	uint8_t *ct;
@@ -606,7 +608,8 @@ static wa_node *add_to(struct sim *sim, struct sim_phone *p, wa_node *parts, str
 	sim_jid_device(acct, false, dev, jid, sizeof(jid));
 	wa_node *enc = sim_node_bytes("enc", ct, ct_len);
 	free(ct);
-	if (enc && (wa_node_set_attr(enc, "v", "2") || wa_node_set_attr(enc, "type", wa_sig_type_name(type)))) {
+	if (enc && (wa_node_set_attr(enc, "v", "2") || wa_node_set_attr(enc, "type", wa_sig_type_name(type)) ||
+		    (mediatype && wa_node_set_attr(enc, "mediatype", mediatype)))) {
 		wa_node_free(enc);
 		enc = NULL;
 	}
@@ -638,24 +641,25 @@ static int pack(const ProtobufCMessage *m, uint8_t **out, size_t *len)
 	return 0;
 }
 
-int sim_phone_send_text(struct sim *sim, struct sim_account *a, struct sim_account *peer, bool lid, const char *text,
-	char *id_out, size_t id_cap)
+int sim_phone_send_msg(struct sim *sim, struct sim_account *a, struct sim_account *peer, bool lid,
+	const struct Wa__Message *m, const char *mediatype, char *id_out, size_t id_cap, json_t **rec_out)
 {
 	struct sim_phone *p = sim_ax(sim, a) ? sim_ax(sim, a)->phone : NULL;
-	Wa__Message msg = WA__MESSAGE__INIT, dsm = WA__MESSAGE__INIT;
+	Wa__Message dsm = WA__MESSAGE__INIT;
 	Wa__Message__DeviceSentMessage ds = WA__MESSAGE__DEVICE_SENT_MESSAGE__INIT;
 	char chat[SIM_MSG_JID_MAX], t[32];
 	uint8_t *pt = NULL, *dpt = NULL;
 	size_t pt_len, dpt_len;
 	int rc;
+	if (rec_out)
+		*rec_out = NULL;
 	if (!p || !p->sig || !sim_ax(sim, peer))
 		return WA_ESTATE;
 	sim_jid_user(peer, lid, chat, sizeof(chat));
-	msg.conversation = (char *)text;
 	ds.destination_jid = chat;
-	ds.message = &msg;
+	ds.message = (Wa__Message *)m;
 	dsm.device_sent_message = &ds;
-	if ((rc = pack(&msg.base, &pt, &pt_len)) || (rc = pack(&dsm.base, &dpt, &dpt_len)))
+	if ((rc = pack(&m->base, &pt, &pt_len)) || (rc = pack(&dsm.base, &dpt, &dpt_len)))
 		goto out;
 	new_msg_id(id_out, id_cap);
 	wa_node *parts = sim_node("participants", NULL);
@@ -663,11 +667,11 @@ int sim_phone_send_text(struct sim *sim, struct sim_account *a, struct sim_accou
 		uint32_t dev = i == 0 ? 0 : peer->devices[i - 1]->device;
 		if (peer == a && dev == 0)
 			continue;
-		parts = add_to(sim, p, parts, peer, dev, pt, pt_len);
+		parts = add_to(sim, p, parts, peer, dev, pt, pt_len, mediatype);
 	}
 	for (size_t i = 0; peer != a && i < a->n_devices && parts; i++)
-		parts = add_to(sim, p, parts, a, a->devices[i]->device, dpt, dpt_len);
-	wa_node *st = sim_node("message", "id", id_out, "to", chat, "type", "text", NULL);
+		parts = add_to(sim, p, parts, a, a->devices[i]->device, dpt, dpt_len, mediatype);
+	wa_node *st = sim_node("message", "id", id_out, "to", chat, "type", mediatype ? "media" : "text", NULL);
 	st = sim_node_add(st, parts);
 	if (!st) {
 		rc = WA_ENOMEM;
@@ -676,8 +680,11 @@ int sim_phone_send_text(struct sim *sim, struct sim_account *a, struct sim_accou
 	rc = sim_route_message(sim, NULL, a, 0, st);
 	wa_node_free(st);
 	sim_msg_tstr(t, sizeof(t), sim_now());
-	if (rc == 0)
-		record(p, id_out, NULL, chat, true, t, text, "sent");
+	if (rc == 0) {
+		json_t *o = record(p, id_out, NULL, chat, true, t, message_text(m), "sent");
+		if (rec_out)
+			*rec_out = o;
+	}
 out:
 	free(pt);
 	free(dpt);
@@ -873,6 +880,14 @@ static int h_poll_vote(struct sim *sim, const struct sim_http_req *req, struct s
 	return 0;
 }
 
+int sim_phone_send_text(struct sim *sim, struct sim_account *a, struct sim_account *peer, bool lid, const char *text,
+	char *id_out, size_t id_cap)
+{
+	Wa__Message msg = WA__MESSAGE__INIT;
+	msg.conversation = (char *)text;
+	return sim_phone_send_msg(sim, a, peer, lid, &msg, NULL, id_out, id_cap, NULL);
+}
+
 /* The first login of a companion: an INITIAL_BOOTSTRAP history-sync
  * notification whose inline payload is an empty HistorySync (zlib). */
 struct hist_arg {
@@ -975,7 +990,7 @@ int sim_phone_send_peer(struct sim *sim, struct sim_account *a, uint32_t dev, co
 	new_msg_id(id, id_cap);
 	char to[SIM_MSG_JID_MAX];
 	sim_jid_device(a, false, dev, to, sizeof(to));
-	wa_node *parts = add_to(sim, p, sim_node("participants", NULL), a, dev, pt, pt_len);
+	wa_node *parts = add_to(sim, p, sim_node("participants", NULL), a, dev, pt, pt_len, NULL);
 	wa_node *enc = parts && wa_node_n_children(parts) ? wa_node_child(wa_node_child_at(parts, 0), "enc") : NULL;
 	/* a peer message: the single <enc> is a direct child */
 	wa_node *st = sim_node("message", "id", id, "to", to, "type", "text", "category", "peer", "push_priority",
@@ -1045,12 +1060,13 @@ static int h_send(struct sim *sim, const struct sim_http_req *req, struct sim_ht
 	const char *phone = json_string_value(json_object_get(req->json, "phone"));
 	const char *to = json_string_value(json_object_get(req->json, "to"));
 	const char *text = json_string_value(json_object_get(req->json, "text"));
+	json_t *media = json_object_get(req->json, "media");
 	struct sim_account *a;
 	struct sim_addr ad;
 	char jid[SIM_MSG_JID_MAX], id[40];
 	(void)user;
-	if (!phone || !to || !text || strlen(text) > SIM_PHONE_MAX_TEXT) {
-		sim_http_error(resp, 400, "need phone, to, text");
+	if (!phone || !to || (media ? !json_is_object(media) : !text || strlen(text) > SIM_PHONE_MAX_TEXT)) {
+		sim_http_error(resp, 400, "need phone, to, text (or media)");
 		return 0;
 	}
 	if (!strchr(to, '@'))
@@ -1061,7 +1077,13 @@ static int h_send(struct sim *sim, const struct sim_http_req *req, struct sim_ht
 		sim_http_error(resp, 404, "no such account");
 		return 0;
 	}
-	int rc = sim_phone_send_text(sim, a, ad.acct, ad.lid, text, id, sizeof(id));
+	const char *why = NULL;
+	int rc = media ? sim_phone_media_send(sim, a, ad.acct, ad.lid, media, id, sizeof(id), &why)
+		       : sim_phone_send_text(sim, a, ad.acct, ad.lid, text, id, sizeof(id));
+	if (rc == WA_EINVAL && why) {
+		sim_http_error(resp, 400, why);
+		return 0;
+	}
 	if (rc) {
 		sim_http_error(resp, 500, wa_strerror(rc));
 		return 0;
