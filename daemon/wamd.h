@@ -359,6 +359,7 @@ struct wamd {
 	struct wamd_pace_stats pace_stats;
 	void (*pace_tenant_gone)(struct wamd_tenant *t); /* wamd_pace.c, set by wamd_pace_init */
 	struct wamd_cluster *cluster; /* cluster mode (wamd_cluster.c); NULL: this node is alone */
+	int exit_code;               /* the process's status once the loop ends */
 };
 
 /* wamd_version_fetch.c: WhatsApp Web's current version, fetched on the

@@ -24,6 +24,7 @@
 #define CHECK_US (250 * 1000) /* how often the fence counter is looked at */
 #define TAKE_MAX 16           /* leases taken per turn: starts spread over turns */
 #define TAKE_SPREAD_MS 1000   /* first connects of those taken, spread this long */
+#define LOST_LEASES 3         /* renewals failing this many leases long: the node stops */
 
 struct wamd_cluster {
 	struct wamd *d;
@@ -77,6 +78,13 @@ static bool renew(struct wamd_cluster *k)
 			/* another node may hold them now: drive none of them */
 			while (d->tenants)
 				drop(d->tenants, "lost: no renewal within the lease time");
+		}
+		if (t0 - k->last_ok_ms >= LOST_LEASES * k->lease_ms && !d->stop) {
+			/* the connection is not coming back (the server ended it):
+			 * a supervisor's restart makes this a node again */
+			LOGE("cluster: no answer from the database for %" PRId64 " s: stopping", (t0 - k->last_ok_ms) / 1000);
+			d->exit_code = 1;
+			d->stop = 1;
 		}
 		return false;
 	}

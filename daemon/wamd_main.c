@@ -584,5 +584,5 @@ int main(int argc, char **argv)
 	wa_log_set_sink(NULL, NULL);
 	wamd_config_free(&d.cfg);
 	LOGI("stopped");
-	return 0;
+	return d.exit_code;
 }

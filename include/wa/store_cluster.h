@@ -30,8 +30,9 @@ typedef struct wa_store_lease {
 	int64_t epoch;
 } wa_store_lease;
 
-/* Sets this connection's owner token (what the fence compares) and writes
- * the node's heartbeat row. node_id and token: 1..127 bytes. */
+/* Sets this connection's owner token (what the fence compares), makes the
+ * server end it when idle inside a transaction for half a lease, and
+ * writes the node's heartbeat row. node_id and token: 1..127 bytes. */
 int wa_store_cluster_join(wa_store *st, const char *node_id, const char *token, int64_t lease_ms) WA_MUST_CHECK;
 /* Extends the heartbeat and every lease this token holds to now +
  * lease_ms (an expired one too, as long as nobody took it) and returns

@@ -12,7 +12,12 @@
 
 #define NOW_MS "CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT)"
 
-static const char SQL_SET_TOKEN[] = "SELECT set_config('wamd.owner_token', ?1, false)";
+/* A node paused inside a transaction would hold the schema's writer lock
+ * (and its lease rows) from every other node: the server ends such a
+ * session after half a lease (wamd's own transactions idle for at most a
+ * few ms). */
+static const char SQL_SET_TOKEN[] = "SELECT set_config('wamd.owner_token', ?1, false), "
+	"set_config('idle_in_transaction_session_timeout', CAST(?2 AS TEXT), false)";
 static const char SQL_HEARTBEAT[] =
 	"INSERT INTO wamd_nodes (token, node_id, started_at, expires_at) VALUES (?1, ?2, " NOW_MS ", " NOW_MS
 	" + ?3) ON CONFLICT (token) DO UPDATE SET expires_at = excluded.expires_at";
@@ -97,6 +102,8 @@ int wa_store_cluster_join(wa_store *st, const char *node_id, const char *token, 
 	if (rc != 0)
 		return rc;
 	rc = wa_stmt_bind_text(stmt, 1, token);
+	if (rc == 0)
+		rc = wa_stmt_bind_i64(stmt, 2, lease_ms / 2 > 1000 ? lease_ms / 2 : 1000);
 	if (rc == 0) {
 		rc = wa_stmt_step(stmt);
 		rc = rc == WA_DB_ROW ? 0 : wa_store_map_rc(rc) ? wa_store_map_rc(rc) : WA_EDB;

@@ -5,7 +5,8 @@
  * refused after a takeover (the epoch grew), allowed for the new owner;
  * renewal reports the loss; a claim of a held instance fails; the owner's
  * name for the API; release frees every lease at once; an instance without
- * a lease row (a store never run in cluster mode) is not fenced. */
+ * a lease row (a store never run in cluster mode) is not fenced; a
+ * connection idle inside a transaction for half a lease is ended. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,18 @@ int main(void)
 	CHECK(put(b, w) == 0);
 	CHECK(wa_store_instance_delete(a, x) == 0);
 	CHECK(store_backend_pg_int(path, "SELECT count(*) FROM wamd_leases") == 2);
+
+	/* a node paused inside a transaction: the server ends its session
+	 * after half a lease, so it cannot hold the writer lock from the others */
+	wa_store *c = NULL;
+	CHECK(wa_store_open(db, &o, &c) == 0);
+	CHECK(wa_store_cluster_join(c, "node-c", "tok-c", 2000) == 0);
+	CHECK(wa_store_begin(c) == 0);
+	usleep(1500 * 1000);
+	CHECK(wa_store_commit(c) != 0);
+	CHECK(wa_store_begin(b) == 0); /* the writer lock is free */
+	CHECK(wa_store_commit(b) == 0);
+	wa_store_close(c);
 
 	wa_store_close(a);
 	wa_store_close(b);
