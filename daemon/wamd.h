@@ -360,6 +360,9 @@ struct wamd {
 	void (*pace_tenant_gone)(struct wamd_tenant *t); /* wamd_pace.c, set by wamd_pace_init */
 	struct wamd_cluster *cluster; /* cluster mode (wamd_cluster.c); NULL: this node is alone */
 	int exit_code;               /* the process's status once the loop ends */
+	/* cluster mode: in the creating transaction, this node's lease on a new
+	 * instance (wamd_cluster.c sets it) */
+	int (*cluster_claim)(struct wamd *d, int64_t instance_id, int64_t *epoch);
 };
 
 /* wamd_version_fetch.c: WhatsApp Web's current version, fetched on the
@@ -585,13 +588,9 @@ int wamd_tenant_load_some(struct wamd *d, bool (*want)(void *arg, int64_t id),
 int wamd_cluster_start(struct wamd *d);
 /* SIGTERM: after the sessions stopped, gives every lease up at once. */
 void wamd_cluster_stop(struct wamd *d);
-/* In the creating transaction: this node's lease on a new instance. */
-int wamd_cluster_claim(struct wamd *d, int64_t instance_id, int64_t *epoch);
 /* An API request names an instance this node does not have: the node
  * that holds it into node (0), or WA_ENOTFOUND. */
 int wamd_cluster_owner(struct wamd *d, const char *name, char *node, size_t len);
-/* This node's id (cluster mode), else NULL. */
-const char *wamd_cluster_node(const struct wamd *d);
 void wamd_tenants_free(struct wamd *d);
 const char *wamd_tenant_state_str(const struct wamd_tenant *t); /* open / connecting / close */
 void wamd_tenant_reload_tokens(struct wamd_tenant *t);

@@ -43,11 +43,6 @@ static int64_t mono_ms(void)
 	return wamd_mono_ns() / 1000000;
 }
 
-const char *wamd_cluster_node(const struct wamd *d)
-{
-	return d->cluster ? d->cluster->node : NULL;
-}
-
 static struct wamd_tenant *by_id(struct wamd *d, int64_t id)
 {
 	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
@@ -182,6 +177,8 @@ static void on_timer(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(k->d->ctx, 0, &k->sul, on_timer, CHECK_US);
 }
 
+static int claim(struct wamd *d, int64_t instance_id, int64_t *epoch);
+
 int wamd_cluster_start(struct wamd *d)
 {
 	struct wamd_cluster *k = calloc(1, sizeof *k);
@@ -211,6 +208,7 @@ int wamd_cluster_start(struct wamd *d)
 		return -1;
 	}
 	d->cluster = k;
+	d->cluster_claim = claim;
 	k->last_ok_ms = mono_ms();
 	k->fenced_seen = wa_store_cluster_fenced(d->store);
 	k->next_turn_ms = mono_ms() + k->lease_ms / 3;
@@ -238,10 +236,11 @@ void wamd_cluster_stop(struct wamd *d)
 	else
 		LOGI("cluster: node %s gave its leases up", k->node);
 	d->cluster = NULL;
+	d->cluster_claim = NULL;
 	free(k);
 }
 
-int wamd_cluster_claim(struct wamd *d, int64_t instance_id, int64_t *epoch)
+static int claim(struct wamd *d, int64_t instance_id, int64_t *epoch)
 {
 	struct wamd_cluster *k = d->cluster;
 	return wa_store_cluster_claim(d->store, instance_id, k->node, k->token, k->lease_ms, epoch);

@@ -177,8 +177,8 @@ int wamd_tenant_create(struct wamd *d, const char *name, json_t *doc, struct wam
 		return rc;
 	rc = wa_store_instance_create(d->store, name, &id);
 	int64_t epoch = 0;
-	if (rc == 0 && d->cluster)
-		rc = wamd_cluster_claim(d, id, &epoch); /* the creating node owns it */
+	if (rc == 0 && d->cluster_claim)
+		rc = d->cluster_claim(d, id, &epoch); /* cluster: the creating node owns it */
 	if (rc == 0) {
 		char *s = json_dumps(doc, JSON_COMPACT);
 		rc = s ? wa_store_meta_put(d->store, id, s, strlen(s)) : WA_ENOMEM;
