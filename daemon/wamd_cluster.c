@@ -20,6 +20,7 @@
 
 #include "wa/store_cluster.h"
 #include "wamd.h"
+#include "wamd_pace.h"
 
 #define CHECK_US (250 * 1000) /* how often the fence counter is looked at */
 #define TAKE_MAX 16           /* leases taken per turn: starts spread over turns */
@@ -121,6 +122,7 @@ static void taken_loaded(void *arg, struct wamd_tenant *t)
 	LOGI("cluster: took instance %s (lease epoch %" PRId64 ")", t->name, t->lease_epoch);
 	if (!tk->start)
 		return;
+	wamd_pace_tenant_loaded(t); /* its held sends go on from here */
 	/* through the handshake gate like every connect */
 	int rc = wamd_tenant_start_spread(t, TAKE_SPREAD_MS);
 	if (rc != 0)
