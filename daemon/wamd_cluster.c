@@ -167,6 +167,8 @@ static void turn(struct wamd_cluster *k)
 static void on_timer(lws_sorted_usec_list_t *sul)
 {
 	struct wamd_cluster *k = lws_container_of(sul, struct wamd_cluster, sul);
+	if (k->d->stop)
+		return; /* shutting down: take nothing more (wamd_cluster_stop releases) */
 	int64_t fenced = wa_store_cluster_fenced(k->d->store);
 	if (fenced != k->fenced_seen) {
 		LOGW("cluster: the database refused %" PRId64 " write(s) of an instance not leased to this node",

@@ -5,7 +5,8 @@
  * refused after a takeover (the epoch grew), allowed for the new owner;
  * renewal reports the loss; a claim of a held instance fails; the owner's
  * name for the API; release frees every lease at once; an instance without
- * a lease row (a store never run in cluster mode) is not fenced; a
+ * a lease row (a store never run in cluster mode) is not fenced; expiry
+ * removes another node's due records; a
  * connection idle inside a transaction for half a lease is ended. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "store_backend.h"
 #include "store/store.h"
 #include "wa/store_cluster.h"
+#include "wa/store_daemon.h"
 
 static const uint8_t REC[4] = { 1, 2, 3, 4 };
 
@@ -93,6 +95,21 @@ int main(void)
 	CHECK(put(a, y) != 0);
 	CHECK(wa_store_commit(a) != 0);
 	CHECK(wa_store_tx_depth(a) == 0);
+
+	/* a record of b's instance: a may not write it, but any node's expiry
+	 * removes it when due */
+	wa_store_mrec r = { .key_id = "K1", .remote_jid = "15550002222@s.whatsapp.net", .message_type = "conversation",
+		.timestamp = 100, .record = "{}", .record_len = 2, .expires_at = 200 };
+	CHECK(wa_store_msgrec_put(a, y, &r) != 0);
+	CHECK(wa_store_msgrec_put(b, y, &r) == 0);
+	wa_store_msg m = { .chat_jid = r.remote_jid, .msg_id = "K1", .timestamp = 100, .plaintext = REC,
+		.plaintext_len = sizeof REC };
+	bool existed = false;
+	CHECK(wa_store_msg_insert(a, y, &m, &existed) != 0);
+	CHECK(wa_store_msg_insert(b, y, &m, &existed) == 0 && !existed);
+	int expired = 0;
+	CHECK(wa_store_msgrec_expire(a, 300, 10, &expired) == 0 && expired == 1);
+	CHECK(store_backend_pg_int(path, "SELECT count(*) FROM messages WHERE msg_id = 'K1'") == 0);
 
 	CHECK(wa_store_cluster_owner(b, "x", who) == 0 && strcmp(who, "node-a") == 0);
 	CHECK(wa_store_cluster_owner(b, "nope", who) == WA_ENOTFOUND);

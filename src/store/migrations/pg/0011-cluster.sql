@@ -33,8 +33,9 @@ CREATE TABLE wamd_nodes (
 -- read FOR SHARE, so a takeover (an UPDATE of that row) waits for a write
 -- in flight to commit, and a write after the takeover sees the new owner.
 -- Instances without a lease row (a store never run in cluster mode) are
--- not affected. Expiry deletes wamd_messages rows of any instance: only
--- inserts and updates of that table are fenced.
+-- not affected. Any node's expiry removes the due message records of every
+-- instance (wamd_messages and their messages copies): only inserts and
+-- updates of those two tables are fenced.
 CREATE FUNCTION wamd_fence() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
 	iid BIGINT;
@@ -67,8 +68,8 @@ CREATE TRIGGER fence BEFORE INSERT OR UPDATE OR DELETE ON group_sk_holders FOR E
 CREATE TRIGGER fence BEFORE INSERT OR UPDATE OR DELETE ON app_state_keys FOR EACH ROW EXECUTE FUNCTION wamd_fence();
 CREATE TRIGGER fence BEFORE INSERT OR UPDATE OR DELETE ON app_state_versions FOR EACH ROW EXECUTE FUNCTION wamd_fence();
 CREATE TRIGGER fence BEFORE INSERT OR UPDATE OR DELETE ON app_state_mutations FOR EACH ROW EXECUTE FUNCTION wamd_fence();
-CREATE TRIGGER fence BEFORE INSERT OR UPDATE OR DELETE ON messages FOR EACH ROW EXECUTE FUNCTION wamd_fence();
 CREATE TRIGGER fence BEFORE INSERT OR UPDATE OR DELETE ON outbox FOR EACH ROW EXECUTE FUNCTION wamd_fence();
 CREATE TRIGGER fence BEFORE INSERT OR UPDATE OR DELETE ON webhook_queue FOR EACH ROW EXECUTE FUNCTION wamd_fence();
 CREATE TRIGGER fence BEFORE INSERT OR UPDATE OR DELETE ON history_pending FOR EACH ROW EXECUTE FUNCTION wamd_fence();
+CREATE TRIGGER fence BEFORE INSERT OR UPDATE ON messages FOR EACH ROW EXECUTE FUNCTION wamd_fence();
 CREATE TRIGGER fence BEFORE INSERT OR UPDATE ON wamd_messages FOR EACH ROW EXECUTE FUNCTION wamd_fence();
