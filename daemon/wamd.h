@@ -83,6 +83,9 @@ struct wamd_config {
 	char *store;                   /* SQLite file or postgres(ql):// URI; NULL: <data>/wamd.db */
 	bool store_exclusive;          /* SQLite locking_mode=EXCLUSIVE (PostgreSQL: a session lock) */
 	long store_mmap_mib;           /* SQLite mmap_size in MiB */
+	bool cluster;                  /* cluster mode (wamd_cluster.c): PostgreSQL store only */
+	char *node_id;                 /* cluster: this node's name; NULL: host name and pid */
+	long lease_seconds;            /* cluster: lease length (0: WAMD_LEASE_DEFAULT_S) */
 	/* connection admission (libwa's wa_gate) */
 	long max_handshakes;           /* sessions between connect and ready at once */
 	long startup_spread_per_instance_ms; /* startup spread = n x this ... */
@@ -109,6 +112,12 @@ struct wamd_config {
 	long webhook_base64_max;       /* largest file put inline in a webhook (webhookBase64) */
 	long media_sweep_s;            /* retention sweep of stored media, seconds between turns */
 };
+#define WAMD_LEASE_DEFAULT_S 15
+#define WAMD_LEASE_MIN_S 3
+#define WAMD_LEASE_MAX_S 3600
+/* Refuses cluster options without cluster mode or a PostgreSQL store, and
+ * lease_seconds out of range (wamd_cluster.c). */
+int wamd_config_check_cluster(const struct wamd_config *c, char *err, size_t errlen);
 #define WAMD_MAX_HANDSHAKES_LIMIT 100000
 #define WAMD_STARTUP_SPREAD_LIMIT_MS 600000
 
@@ -304,6 +313,7 @@ struct wamd_tenant {
 	struct wamd_lat_pending *lat; /* sends awaiting their wire mark; NULL until the first send */
 	uint64_t msgs_in, msgs_out;  /* messages received / sent (per-instance metrics) */
 	struct pace_inst *pace;      /* its send pacing (wamd_pace.c), NULL until first used */
+	int64_t lease_epoch;         /* cluster mode: the epoch of this node's lease on it */
 };
 
 /* send pacing's counters (wamd_pace.c keeps them, GET /metrics shows them) */
@@ -348,6 +358,11 @@ struct wamd {
 	char fetched_wa_version[40];  /* from WhatsApp Web at start (wa_version_fetch), or "" */
 	struct wamd_pace_stats pace_stats;
 	void (*pace_tenant_gone)(struct wamd_tenant *t); /* wamd_pace.c, set by wamd_pace_init */
+	struct wamd_cluster *cluster; /* cluster mode (wamd_cluster.c); NULL: this node is alone */
+	int exit_code;               /* the process's status once the loop ends */
+	/* cluster mode: in the creating transaction, this node's lease on a new
+	 * instance (wamd_cluster.c sets it) */
+	int (*cluster_claim)(struct wamd *d, int64_t instance_id, int64_t *epoch);
 };
 
 /* wamd_version_fetch.c: WhatsApp Web's current version, fetched on the
@@ -560,6 +575,23 @@ int wamd_tenant_load_all(struct wamd *d);
 int wamd_tenant_create(struct wamd *d, const char *name, json_t *doc, struct wamd_tenant **out);
 int wamd_tenant_save(struct wamd_tenant *t);
 void wamd_tenant_remove(struct wamd_tenant *t);  /* deletes from store and frees */
+/* Stops and frees the tenant, its stored rows kept (cluster: another node
+ * drives it now). */
+void wamd_tenant_detach(struct wamd_tenant *t);
+/* Loads the stored instances want(arg, id) accepts, passing each to loaded. */
+int wamd_tenant_load_some(struct wamd *d, bool (*want)(void *arg, int64_t id),
+			  void (*loaded)(void *arg, struct wamd_tenant *t), void *arg);
+
+/* ---- cluster mode (wamd_cluster.c): leases on a PostgreSQL store ---- */
+/* Joins the cluster and loads the instances this node takes now (started
+ * by wamd_boot_start); then a timer on the loop renews and takes leases.
+ * -1 with a logged reason on failure. */
+int wamd_cluster_start(struct wamd *d);
+/* SIGTERM: after the sessions stopped, gives every lease up at once. */
+void wamd_cluster_stop(struct wamd *d);
+/* An API request names an instance this node does not have: the node
+ * that holds it into node (0), or WA_ENOTFOUND. */
+int wamd_cluster_owner(struct wamd *d, const char *name, char *node, size_t len);
 void wamd_tenants_free(struct wamd *d);
 const char *wamd_tenant_state_str(const struct wamd_tenant *t); /* open / connecting / close */
 void wamd_tenant_reload_tokens(struct wamd_tenant *t);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "wa/store_cluster.h"
 #include "wamd.h"
 
 #define CONFIG_FILE_MAX (64 * 1024)
@@ -66,6 +67,11 @@ static const struct opt opts[] = {
 	  "SQLite file (default <data>/wamd.db) or a postgresql:// URI" },
 	{ "store_exclusive", T_BOOL, O(store_exclusive), "true", "lock the store for this process (false: sqlite3 may read it live)" },
 	{ "store_mmap_mib", T_LONG, O(store_mmap_mib), "0", "read the store through a mapping this large (0: pread)" },
+	{ "cluster", T_BOOL, O(cluster), "false",
+	  "cluster mode: several nodes share the PostgreSQL store, each instance leased to one (docs/wamd.md)" },
+	{ "node_id", T_STR, O(node_id), NULL, "cluster: this node's name (default: host name and process id)" },
+	{ "lease_seconds", T_LONG, O(lease_seconds), "0",
+	  "cluster: a lease lasts this long unless renewed, failover takes about as long (0: 15)" },
 	{ "max_handshakes", T_LONG, O(max_handshakes), "32", "sessions connecting at once (restart/reconnect storms)" },
 	{ "startup_spread_per_instance_ms", T_LONG, O(startup_spread_per_instance_ms), "5",
 	  "startup: first connects spread over this x instances..." },
@@ -438,6 +444,8 @@ int wamd_config_load(struct wamd_config *c, int argc, char **argv,
 		snprintf(err, errlen, "store_mmap_mib must be at most 65536");
 		return -1;
 	}
+	if (wamd_config_check_cluster(c, err, errlen) != 0)
+		return -1;
 	if (c->max_handshakes < 1 || c->max_handshakes > WAMD_MAX_HANDSHAKES_LIMIT) {
 		snprintf(err, errlen, "max_handshakes must be 1..%d", WAMD_MAX_HANDSHAKES_LIMIT);
 		return -1;
@@ -485,6 +493,34 @@ int wamd_config_load(struct wamd_config *c, int argc, char **argv,
 		c->webhook_initial_delay_ms = 1;
 	if (c->webhook_max_delay_ms < c->webhook_initial_delay_ms)
 		c->webhook_max_delay_ms = c->webhook_initial_delay_ms;
+	return 0;
+}
+
+/* cluster mode (wamd_cluster.c) is for PostgreSQL stores only */
+int wamd_config_check_cluster(const struct wamd_config *c, char *err, size_t errlen)
+{
+	bool pg = c->store && (!strncmp(c->store, "postgres://", 11) || !strncmp(c->store, "postgresql://", 13));
+	if (!c->cluster) {
+		if ((c->node_id && *c->node_id) || c->lease_seconds != 0) {
+			snprintf(err, errlen, "node_id and lease_seconds are cluster settings: set cluster = true");
+			return -1;
+		}
+		return 0;
+	}
+	if (!pg) {
+		snprintf(err, errlen,
+			 "cluster mode needs a PostgreSQL store (store = postgresql://...): a SQLite store belongs to "
+			 "one process, so wamd on SQLite always runs alone");
+		return -1;
+	}
+	if (c->lease_seconds != 0 && (c->lease_seconds < WAMD_LEASE_MIN_S || c->lease_seconds > WAMD_LEASE_MAX_S)) {
+		snprintf(err, errlen, "lease_seconds must be %d..%d", WAMD_LEASE_MIN_S, WAMD_LEASE_MAX_S);
+		return -1;
+	}
+	if (c->node_id && (!*c->node_id || strlen(c->node_id) >= WA_STORE_NODE_MAX)) {
+		snprintf(err, errlen, "node_id must be 1..%d bytes", WA_STORE_NODE_MAX - 1);
+		return -1;
+	}
 	return 0;
 }
 

@@ -360,7 +360,8 @@ int main(int argc, char **argv)
 	/* exclusive: wamd is the store's only user (wamctl goes through the API) */
 	wa_store_opts so = { .master_key_file = d.cfg.master_key_file, .key_from_env = true,
 		.seal_messages = d.cfg.seal_messages,
-		.exclusive = d.cfg.store_exclusive, .mmap_mib = (int)d.cfg.store_mmap_mib, .errbuf = err,
+		.exclusive = d.cfg.store_exclusive && !d.cfg.cluster, /* cluster: the nodes share it */
+		.mmap_mib = (int)d.cfg.store_mmap_mib, .errbuf = err,
 		.errbuf_len = sizeof err };
 	err[0] = '\0';
 	int rc = wa_store_open(dbpath, &so, &d.store);
@@ -502,7 +503,8 @@ int main(int argc, char **argv)
 		d.stop = 1;
 	}
 	if (!d.stop) {
-		rc = wamd_tenant_load_all(&d);
+		/* cluster mode: only the instances this node holds the leases of */
+		rc = d.cfg.cluster ? (wamd_cluster_start(&d) == 0 ? 0 : WA_EDB) : wamd_tenant_load_all(&d);
 		if (rc == 0)
 			rc = wamd_pace_init(&d);
 		if (rc == 0)
@@ -562,6 +564,7 @@ int main(int argc, char **argv)
 		wamd_api_conn_gone(d.waiters);
 	wamd_expiry_stop();
 	wamd_tenants_free(&d);
+	wamd_cluster_stop(&d); /* the sessions stopped: the other nodes may take them now */
 	wamd_pace_free(&d);
 	wamd_resolve_shutdown(); /* after the lanes: their lookups are cancelled */
 	wamd_broker_shutdown(&d); /* unconfirmed events stay queued for the next start */
@@ -584,5 +587,5 @@ int main(int argc, char **argv)
 	wa_log_set_sink(NULL, NULL);
 	wamd_config_free(&d.cfg);
 	LOGI("stopped");
-	return 0;
+	return d.exit_code;
 }

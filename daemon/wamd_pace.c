@@ -462,6 +462,14 @@ int wamd_pace_init(struct wamd *d)
 	return 0;
 }
 
+void wamd_pace_tenant_loaded(struct wamd_tenant *t)
+{
+	if (!P)
+		return;
+	(void)inst_of(t);
+	schedule();
+}
+
 void wamd_pace_free(struct wamd *d)
 {
 	if (!P)

@@ -11,6 +11,8 @@
 int wamd_pace_init(struct wamd *d);
 void wamd_pace_free(struct wamd *d);
 void wamd_pace_tenant_free(struct wamd_tenant *t);
+/* A tenant loaded after start (cluster: taken from another node): its held sends are scheduled. */
+void wamd_pace_tenant_loaded(struct wamd_tenant *t);
 /* The pacing clock: wall clock, or the test clock (see docs/wamd.md). */
 int64_t wamd_pace_now(struct wamd *d);
 /* Before a send to jid: true when it may leave now (then call

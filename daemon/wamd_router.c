@@ -333,6 +333,15 @@ void wamd_api_dispatch(struct wamd_conn *c)
 				return;
 			}
 		}
+		char owner[WA_STORE_NAME_MAX];
+		if (!t && d->cluster && wamd_cluster_owner(d, name, owner, sizeof owner) == 0) {
+			/* cluster mode: requests go to the node driving the instance */
+			char m1[256], m2[160];
+			snprintf(m1, sizeof m1, "The \"%s\" instance is served by another cluster node", name);
+			snprintf(m2, sizeof m2, "node: %s", owner);
+			wamd_reply_error(c, 409, json_pack("[s, s]", m1, m2));
+			return;
+		}
 		if (!t) {
 			wamd_reply_error(c, 404, msg1("The \"%s\" instance does not exist", name));
 			return;

@@ -113,7 +113,10 @@ static struct wamd_tenant *tenant_alloc(struct wamd *d, int64_t id, const char *
 	return t;
 }
 
-int wamd_tenant_load_all(struct wamd *d)
+/* Loads the stored instances want() accepts (NULL: all), each appended
+ * and passed to loaded() (NULL: none). */
+static int load_some(struct wamd *d, bool (*want)(void *arg, int64_t id),
+		     void (*loaded)(void *arg, struct wamd_tenant *t), void *arg)
 {
 	wa_store_instance_info *list = NULL;
 	size_t n = 0;
@@ -122,6 +125,8 @@ int wamd_tenant_load_all(struct wamd *d)
 		return rc;
 	struct wamd_tenant **tail = &d->tenants;
 	for (size_t i = 0; i < n; i++) {
+		if (want && !want(arg, list[i].id))
+			continue;
 		char *doc = NULL;
 		size_t len = 0;
 		json_t *j = NULL;
@@ -146,9 +151,22 @@ int wamd_tenant_load_all(struct wamd *d)
 			free(list);
 			return WA_ENOMEM;
 		}
+		if (loaded)
+			loaded(arg, t);
 	}
 	free(list);
 	return 0;
+}
+
+int wamd_tenant_load_all(struct wamd *d)
+{
+	return load_some(d, NULL, NULL, NULL);
+}
+
+int wamd_tenant_load_some(struct wamd *d, bool (*want)(void *arg, int64_t id),
+			  void (*loaded)(void *arg, struct wamd_tenant *t), void *arg)
+{
+	return load_some(d, want, loaded, arg);
 }
 
 int wamd_tenant_create(struct wamd *d, const char *name, json_t *doc, struct wamd_tenant **out)
@@ -158,6 +176,9 @@ int wamd_tenant_create(struct wamd *d, const char *name, json_t *doc, struct wam
 	if (rc != 0)
 		return rc;
 	rc = wa_store_instance_create(d->store, name, &id);
+	int64_t epoch = 0;
+	if (rc == 0 && d->cluster_claim)
+		rc = d->cluster_claim(d, id, &epoch); /* cluster: the creating node owns it */
 	if (rc == 0) {
 		char *s = json_dumps(doc, JSON_COMPACT);
 		rc = s ? wa_store_meta_put(d->store, id, s, strlen(s)) : WA_ENOMEM;
@@ -178,6 +199,7 @@ int wamd_tenant_create(struct wamd *d, const char *name, json_t *doc, struct wam
 		json_decref(doc);
 		return WA_ENOMEM;
 	}
+	t->lease_epoch = epoch;
 	*out = t;
 	return 0;
 }
@@ -201,6 +223,22 @@ static void tenant_free(struct wamd_tenant *t)
 	free(t);
 }
 
+/* Takes a stopped tenant out of the list and frees it; its streams and
+ * waiters are told why. */
+static void tenant_unlink(struct wamd_tenant *t, const char *why)
+{
+	struct wamd *d = t->d;
+	for (struct wamd_tenant **pp = &d->tenants; *pp; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	t->removed = true;
+	wamd_stream_recheck(t, true, why);
+	wamd_waiters_changed(t);
+	tenant_free(t);
+}
+
 void wamd_tenant_remove(struct wamd_tenant *t)
 {
 	struct wamd *d = t->d;
@@ -210,15 +248,17 @@ void wamd_tenant_remove(struct wamd_tenant *t)
 	int rc = wa_store_instance_delete(d->store, t->id);
 	if (rc != 0)
 		LOGE("instance %s: delete from store failed: %s", t->name, wa_errname(rc));
-	for (struct wamd_tenant **pp = &d->tenants; *pp; pp = &(*pp)->next)
-		if (*pp == t) {
-			*pp = t->next;
-			break;
-		}
-	t->removed = true;
-	wamd_stream_recheck(t, true, "instance deleted");
-	wamd_waiters_changed(t);
-	tenant_free(t);
+	tenant_unlink(t, "instance deleted");
+}
+
+void wamd_tenant_detach(struct wamd_tenant *t)
+{
+	struct wamd *d = t->d;
+	wamd_tenant_stop(t);
+	t->boot_pending = false;
+	if (d->boot_next == t)
+		d->boot_next = t->next;
+	tenant_unlink(t, "instance moved to another cluster node");
 }
 
 void wamd_tenants_free(struct wamd *d)

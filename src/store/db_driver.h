@@ -79,6 +79,8 @@ int wa_drv_sqlite_open(const char *path, const struct wa_store_opts *o, wa_db **
 int wa_drv_pg_open(const char *uri, const struct wa_store_opts *o, wa_db **out, char *err, size_t err_len);
 /* The sqlite3 * of a SQLite connection (white-box tests), else NULL. */
 void *wa_drv_sqlite_handle(wa_db *db);
+/* Writes the cluster fence refused on this connection so far (0 on SQLite). */
+int64_t wa_drv_pg_fenced(wa_db *db);
 /* True for a libpq URI (postgres:// or postgresql://). */
 bool wa_drv_is_pg_uri(const char *path);
 

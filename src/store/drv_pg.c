@@ -41,6 +41,7 @@ typedef struct pg_db {
 	int64_t changes;
 	unsigned next_name;
 	int lock_key;       /* hash of the current schema */
+	int64_t fenced;     /* writes the cluster fence refused (SQLSTATE WF001) */
 	char begin_sql[96]; /* BEGIN and the writer lock, one round trip */
 	char err[256];
 } pg_db;
@@ -85,6 +86,11 @@ static inline pg_stmt *ST(wa_stmt *s)
 	return (pg_stmt *)s;
 }
 
+int64_t wa_drv_pg_fenced(wa_db *db)
+{
+	return db->ops == &pg_ops ? DB(db)->fenced : 0;
+}
+
 /* SQLSTATE classes to the codes the SQLite driver returns for the same
  * situations. */
 static int map_state(const char *state)
@@ -123,7 +129,10 @@ static int result_rc(pg_db *d, const PGresult *r)
 		d->err[--n] = '\0';
 	if (!r)
 		return PQstatus(d->c) == CONNECTION_OK ? WA_ENOMEM : WA_EIO;
-	return map_state(PQresultErrorField(r, PG_DIAG_SQLSTATE));
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	if (state && strcmp(state, "WF001") == 0)
+		d->fenced++; /* the cluster fence (migration 0011's trigger) */
+	return map_state(state);
 }
 
 static int run(pg_db *d, const char *sql)

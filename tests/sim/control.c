@@ -129,6 +129,10 @@ static json_t *account_json(struct sim *sim, const struct sim_account *a)
 			"identity", hex_json(d->identity, 32), "noise_pub", hex_json(d->noise_pub, 32));
 		if (o && d->conn)
 			json_object_set_new(o, "conn_id", json_integer((json_int_t)d->conn->id));
+		if (o) {
+			json_object_set_new(o, "logins", json_integer((json_int_t)d->logins));
+			json_object_set_new(o, "replaced", json_integer((json_int_t)d->replaced));
+		}
 		if (o)
 			json_object_set_new(o, "full_sync", json_boolean(d->full_sync));
 		if (o)

@@ -45,8 +45,10 @@ static int do_login(struct sim_conn *c, const Wa__ClientPayload *cp)
 		sim_conn_close(c, SIM_CLOSE_ABORT);
 		return 0;
 	}
+	d->logins++;
 	if (d->conn && d->conn != c) {
 		struct sim_conn *old = d->conn;
+		d->replaced++; /* two live connections of one device at this moment */
 		if (sim->hooks.conn_closed)
 			sim->hooks.conn_closed(sim, old, sim->hooks.user);
 		old->dev = NULL;

@@ -91,6 +91,7 @@ struct sim_device {
 	int64_t paired_at;          /* unix seconds */
 	struct sim_fault fault;
 	struct sim_conn *conn;      /* current logged-in connection, or NULL */
+	uint64_t logins, replaced;  /* logins; those that found another live connection (440 sent) */
 	void *ext;                  /* messaging module's per-device data */
 };
 

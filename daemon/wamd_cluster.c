@@ -1,0 +1,260 @@
+/* Cluster mode: several wamd nodes on one PostgreSQL store, each instance
+ * driven by the one node holding its lease (wa/store_cluster.h).
+ *
+ * A node joins with a token new at every start (so a node restarted under
+ * the same node_id is a new owner), takes its fair share of the free
+ * leases, and starts only those sessions. A timer on the loop renews them
+ * every lease/3 and takes free ones (a dead node's, once expired), each a
+ * single statement. A lease the renewal no longer returns, or returns with
+ * another epoch, was taken: that session stops at once. The database
+ * fences every write of an instance whose lease this node does not hold
+ * (migration 0011's trigger), so a node paused past its lease writes
+ * nothing after it wakes, even before its timer runs; a refused write
+ * makes the timer renew at once. SIGTERM stops the sessions, then gives
+ * every lease up so the other nodes take them at their next turn. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wa/store_cluster.h"
+#include "wamd.h"
+#include "wamd_pace.h"
+
+#define CHECK_US (250 * 1000) /* how often the fence counter is looked at */
+#define TAKE_MAX 16           /* leases taken per turn: starts spread over turns */
+#define TAKE_SPREAD_MS 1000   /* first connects of those taken, spread this long */
+#define LOST_LEASES 3         /* renewals failing this many leases long: the node stops */
+
+struct wamd_cluster {
+	struct wamd *d;
+	char node[WA_STORE_NODE_MAX];
+	char token[WA_STORE_NODE_MAX];
+	int64_t lease_ms;
+	int64_t last_ok_ms;   /* monotonic time before the last renewal that answered */
+	int64_t next_turn_ms; /* the next renewal and take */
+	int64_t fenced_seen;
+	lws_sorted_usec_list_t sul;
+	bool timer;
+};
+
+static int64_t mono_ms(void)
+{
+	return wamd_mono_ns() / 1000000;
+}
+
+static struct wamd_tenant *by_id(struct wamd *d, int64_t id)
+{
+	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
+		if (t->id == id)
+			return t;
+	return NULL;
+}
+
+static void drop(struct wamd_tenant *t, const char *why)
+{
+	LOGW("cluster: instance %s (lease epoch %" PRId64 ") %s: its session stops here", t->name, t->lease_epoch,
+	     why);
+	wamd_tenant_detach(t);
+}
+
+/* Renews; stops every local session whose lease is not returned as held
+ * at the same epoch. false when the database did not answer. */
+static bool renew(struct wamd_cluster *k)
+{
+	struct wamd *d = k->d;
+	int64_t t0 = mono_ms();
+	wa_store_lease *held = NULL;
+	size_t n = 0;
+	int rc = wa_store_cluster_renew(d->store, k->token, k->lease_ms, &held, &n);
+	if (rc != 0) {
+		LOGW("cluster: lease renewal failed: %s (%s)", wa_errname(rc), wa_store_errmsg(d->store));
+		if (t0 - k->last_ok_ms >= k->lease_ms) {
+			/* another node may hold them now: drive none of them */
+			while (d->tenants)
+				drop(d->tenants, "lost: no renewal within the lease time");
+		}
+		if (t0 - k->last_ok_ms >= LOST_LEASES * k->lease_ms && !d->stop) {
+			/* the connection is not coming back (the server ended it):
+			 * a supervisor's restart makes this a node again */
+			LOGE("cluster: no answer from the database for %" PRId64 " s: stopping", (t0 - k->last_ok_ms) / 1000);
+			d->exit_code = 1;
+			d->stop = 1;
+		}
+		return false;
+	}
+	k->last_ok_ms = t0;
+	struct wamd_tenant *next;
+	for (struct wamd_tenant *t = d->tenants; t; t = next) {
+		next = t->next;
+		bool ok = false;
+		for (size_t i = 0; i < n && !ok; i++)
+			ok = held[i].instance_id == t->id && held[i].epoch == t->lease_epoch;
+		if (!ok)
+			drop(t, "lost its lease to another node");
+	}
+	free(held);
+	return true;
+}
+
+struct taken {
+	const wa_store_lease *v;
+	size_t n;
+	bool start; /* start each session now (else wamd_boot_start will) */
+};
+
+static bool taken_want(void *arg, int64_t id)
+{
+	struct taken *tk = arg;
+	for (size_t i = 0; i < tk->n; i++)
+		if (tk->v[i].instance_id == id)
+			return true;
+	return false;
+}
+
+static void taken_loaded(void *arg, struct wamd_tenant *t)
+{
+	struct taken *tk = arg;
+	for (size_t i = 0; i < tk->n; i++)
+		if (tk->v[i].instance_id == t->id)
+			t->lease_epoch = tk->v[i].epoch;
+	LOGI("cluster: took instance %s (lease epoch %" PRId64 ")", t->name, t->lease_epoch);
+	if (!tk->start)
+		return;
+	wamd_pace_tenant_loaded(t); /* its held sends go on from here */
+	/* through the handshake gate like every connect */
+	int rc = wamd_tenant_start_spread(t, TAKE_SPREAD_MS);
+	if (rc != 0)
+		LOGW("instance %s: session start failed: %s", t->name, wa_errname(rc));
+	wamd_webhook_kick(t);
+}
+
+static void take(struct wamd_cluster *k, bool start)
+{
+	struct wamd *d = k->d;
+	wa_store_lease *got = NULL;
+	size_t n = 0;
+	int rc = wa_store_cluster_acquire(d->store, k->node, k->token, k->lease_ms, TAKE_MAX, &got, &n);
+	if (rc != 0) {
+		LOGW("cluster: taking leases failed: %s (%s)", wa_errname(rc), wa_store_errmsg(d->store));
+		return;
+	}
+	if (n == 0) {
+		free(got);
+		return;
+	}
+	/* one of them still here (its stop left it behind): it is ours again */
+	struct taken tk = { got, n, start };
+	for (size_t i = 0; i < n; i++) {
+		struct wamd_tenant *t = by_id(d, got[i].instance_id);
+		if (t)
+			drop(t, "came back under a new lease");
+	}
+	rc = wamd_tenant_load_some(d, taken_want, taken_loaded, &tk);
+	if (rc != 0)
+		LOGE("cluster: loading taken instances failed: %s", wa_errname(rc));
+	free(got);
+}
+
+static void turn(struct wamd_cluster *k)
+{
+	k->next_turn_ms = mono_ms() + k->lease_ms / 3;
+	if (renew(k))
+		take(k, true);
+}
+
+static void on_timer(lws_sorted_usec_list_t *sul)
+{
+	struct wamd_cluster *k = lws_container_of(sul, struct wamd_cluster, sul);
+	if (k->d->stop)
+		return; /* shutting down: take nothing more (wamd_cluster_stop releases) */
+	int64_t fenced = wa_store_cluster_fenced(k->d->store);
+	if (fenced != k->fenced_seen) {
+		LOGW("cluster: the database refused %" PRId64 " write(s) of an instance not leased to this node",
+		     fenced - k->fenced_seen);
+		k->fenced_seen = fenced;
+		turn(k);
+	} else if (mono_ms() >= k->next_turn_ms) {
+		turn(k);
+	}
+	lws_sul_schedule(k->d->ctx, 0, &k->sul, on_timer, CHECK_US);
+}
+
+static int claim(struct wamd *d, int64_t instance_id, int64_t *epoch);
+
+int wamd_cluster_start(struct wamd *d)
+{
+	struct wamd_cluster *k = calloc(1, sizeof *k);
+	if (!k)
+		return -1;
+	k->d = d;
+	k->lease_ms = (d->cfg.lease_seconds ? d->cfg.lease_seconds : WAMD_LEASE_DEFAULT_S) * 1000;
+	if (d->cfg.node_id && *d->cfg.node_id) {
+		snprintf(k->node, sizeof k->node, "%s", d->cfg.node_id);
+	} else {
+		char host[64] = "";
+		if (gethostname(host, sizeof host) != 0 || !host[0])
+			snprintf(host, sizeof host, "wamd");
+		host[sizeof host - 1] = '\0';
+		snprintf(k->node, sizeof k->node, "%s-%ld", host, (long)getpid());
+	}
+	char uuid[37];
+	if (wamd_random_uuid(uuid) != 0) {
+		free(k);
+		return -1;
+	}
+	snprintf(k->token, sizeof k->token, "%.80s/%s", k->node, uuid); /* a new owner at every start */
+	int rc = wa_store_cluster_join(d->store, k->node, k->token, k->lease_ms);
+	if (rc != 0) {
+		LOGE("cluster: joining failed: %s (%s)", wa_errname(rc), wa_store_errmsg(d->store));
+		free(k);
+		return -1;
+	}
+	d->cluster = k;
+	d->cluster_claim = claim;
+	k->last_ok_ms = mono_ms();
+	k->fenced_seen = wa_store_cluster_fenced(d->store);
+	k->next_turn_ms = mono_ms() + k->lease_ms / 3;
+	take(k, false); /* wamd_boot_start starts these */
+	size_t n = 0;
+	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
+		n++;
+	LOGI("cluster: node %s joined (lease %" PRId64 " s), %zu instance(s) taken", k->node, k->lease_ms / 1000, n);
+	lws_sul_schedule(d->ctx, 0, &k->sul, on_timer, CHECK_US);
+	k->timer = true;
+	return 0;
+}
+
+void wamd_cluster_stop(struct wamd *d)
+{
+	struct wamd_cluster *k = d->cluster;
+	if (!k)
+		return;
+	if (k->timer)
+		lws_sul_cancel(&k->sul);
+	int rc = wa_store_cluster_release(d->store, k->token, -1);
+	if (rc != 0)
+		LOGW("cluster: giving the leases up failed: %s (they expire in %" PRId64 " s)", wa_errname(rc),
+		     k->lease_ms / 1000);
+	else
+		LOGI("cluster: node %s gave its leases up", k->node);
+	d->cluster = NULL;
+	d->cluster_claim = NULL;
+	free(k);
+}
+
+static int claim(struct wamd *d, int64_t instance_id, int64_t *epoch)
+{
+	struct wamd_cluster *k = d->cluster;
+	return wa_store_cluster_claim(d->store, instance_id, k->node, k->token, k->lease_ms, epoch);
+}
+
+int wamd_cluster_owner(struct wamd *d, const char *name, char *node, size_t len)
+{
+	char who[WA_STORE_NODE_MAX];
+	int rc = wa_store_cluster_owner(d->store, name, who);
+	if (rc == 0)
+		snprintf(node, len, "%s", who);
+	return rc;
+}

@@ -1,0 +1,178 @@
+/* Cluster leases and the write fence (wa/store_cluster.h). On SQLite every
+ * call is refused (WA_EUNSUPPORTED) and nothing changes. On PostgreSQL two
+ * handles of one schema play two nodes: fair-share taking, writes refused
+ * for an instance another node holds, refused once the own lease expired,
+ * refused after a takeover (the epoch grew), allowed for the new owner;
+ * renewal reports the loss; a claim of a held instance fails; the owner's
+ * name for the API; release frees every lease at once; an instance without
+ * a lease row (a store never run in cluster mode) is not fenced; expiry
+ * removes another node's due records; a
+ * connection idle inside a transaction for half a lease is ended. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "store_backend.h"
+#include "store/store.h"
+#include "wa/store_cluster.h"
+#include "wa/store_daemon.h"
+
+static const uint8_t REC[4] = { 1, 2, 3, 4 };
+
+static int put(wa_store *st, int64_t id)
+{
+	return wa_store_session_save(st, id, "15550001111", 0, REC, sizeof REC);
+}
+
+static bool held(const wa_store_lease *v, size_t n, int64_t id, int64_t epoch)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].instance_id == id && v[i].epoch == epoch)
+			return true;
+	return false;
+}
+
+int main(void)
+{
+	char path[] = "/tmp/wa_test_store_cluster_XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	unlink(path);
+	const char *db = store_backend_path(path);
+	wa_store_opts o = { .busy_timeout_ms = 2000 };
+	wa_store *a = NULL, *b = NULL;
+	CHECK(wa_store_open(db, &o, &a) == 0);
+	wa_store_lease *v = NULL;
+	size_t n = 0;
+	int64_t ep = 0;
+	char who[WA_STORE_NODE_MAX];
+
+	if (!store_backend_pg()) {
+		CHECK(wa_store_cluster_join(a, "n1", "t1", 1000) == WA_EUNSUPPORTED);
+		CHECK(wa_store_cluster_renew(a, "t1", 1000, &v, &n) == WA_EUNSUPPORTED);
+		CHECK(wa_store_cluster_acquire(a, "n1", "t1", 1000, 8, &v, &n) == WA_EUNSUPPORTED);
+		CHECK(wa_store_cluster_claim(a, 1, "n1", "t1", 1000, &ep) == WA_EUNSUPPORTED);
+		CHECK(wa_store_cluster_release(a, "t1", -1) == WA_EUNSUPPORTED);
+		CHECK(wa_store_cluster_owner(a, "x", who) == WA_EUNSUPPORTED);
+		CHECK(wa_store_cluster_fenced(a) == 0);
+		wa_store_close(a);
+		unlink(path);
+		return check_exit("store_cluster");
+	}
+
+	CHECK(wa_store_open(db, &o, &b) == 0);
+	int64_t x = 0, y = 0, z = 0, w = 0;
+	CHECK(wa_store_instance_create(a, "x", &x) == 0 && wa_store_instance_create(a, "y", &y) == 0);
+	CHECK(put(a, x) == 0); /* no lease rows yet: not fenced */
+
+	CHECK(wa_store_cluster_join(a, "node-a", "tok-a", 60000) == 0);
+	CHECK(wa_store_cluster_join(b, "node-b", "tok-b", 60000) == 0);
+	/* the first turn gives the instances their (free) rows */
+	CHECK(wa_store_cluster_acquire(a, "node-a", "tok-a", 60000, 8, &v, &n) == 0 && n == 0);
+	free(v);
+	CHECK(put(a, x) != 0); /* a lease row nobody holds: fenced */
+	/* two live nodes, two instances: one each */
+	CHECK(wa_store_cluster_acquire(a, "node-a", "tok-a", 60000, 8, &v, &n) == 0 && n == 1);
+	CHECK(v[0].instance_id == x && v[0].epoch == 1);
+	free(v);
+	CHECK(wa_store_cluster_acquire(b, "node-b", "tok-b", 60000, 8, &v, &n) == 0 && n == 1);
+	CHECK(v[0].instance_id == y && v[0].epoch == 1);
+	free(v);
+	CHECK(wa_store_cluster_acquire(a, "node-a", "tok-a", 60000, 8, &v, &n) == 0 && n == 0); /* share taken */
+	free(v);
+
+	int64_t fa = wa_store_cluster_fenced(a);
+	CHECK(put(a, x) == 0);
+	CHECK(put(a, y) != 0);
+	CHECK(wa_store_cluster_fenced(a) == fa + 1);
+	CHECK(put(b, x) != 0 && put(b, y) == 0);
+	/* a refused write inside a transaction rolls all of it back */
+	CHECK(wa_store_begin(a) == 0);
+	CHECK(put(a, x) == 0);
+	CHECK(put(a, y) != 0);
+	CHECK(wa_store_commit(a) != 0);
+	CHECK(wa_store_tx_depth(a) == 0);
+
+	/* a record of b's instance: a may not write it, but any node's expiry
+	 * removes it when due */
+	wa_store_mrec r = { .key_id = "K1", .remote_jid = "15550002222@s.whatsapp.net", .message_type = "conversation",
+		.timestamp = 100, .record = "{}", .record_len = 2, .expires_at = 200 };
+	CHECK(wa_store_msgrec_put(a, y, &r) != 0);
+	CHECK(wa_store_msgrec_put(b, y, &r) == 0);
+	wa_store_msg m = { .chat_jid = r.remote_jid, .msg_id = "K1", .timestamp = 100, .plaintext = REC,
+		.plaintext_len = sizeof REC };
+	bool existed = false;
+	CHECK(wa_store_msg_insert(a, y, &m, &existed) != 0);
+	CHECK(wa_store_msg_insert(b, y, &m, &existed) == 0 && !existed);
+	int expired = 0;
+	CHECK(wa_store_msgrec_expire(a, 300, 10, &expired) == 0 && expired == 1);
+	CHECK(store_backend_pg_int(path, "SELECT count(*) FROM messages WHERE msg_id = 'K1'") == 0);
+
+	CHECK(wa_store_cluster_owner(b, "x", who) == 0 && strcmp(who, "node-a") == 0);
+	CHECK(wa_store_cluster_owner(b, "nope", who) == WA_ENOTFOUND);
+
+	/* a's lease (and heartbeat) run out: it writes nothing, b takes x */
+	CHECK(wa_store_cluster_renew(a, "tok-a", 1, &v, &n) == 0 && n == 1 && held(v, n, x, 1));
+	free(v);
+	usleep(30 * 1000);
+	CHECK(put(a, x) != 0);
+	CHECK(wa_store_cluster_owner(b, "x", who) == WA_ENOTFOUND);
+	CHECK(wa_store_cluster_acquire(b, "node-b", "tok-b", 60000, 8, &v, &n) == 0 && n == 1);
+	CHECK(v[0].instance_id == x && v[0].epoch == 2);
+	free(v);
+	CHECK(put(b, x) == 0);
+	/* a wakes: its renewal no longer returns x; its writes stay refused */
+	CHECK(wa_store_cluster_renew(a, "tok-a", 60000, &v, &n) == 0 && n == 0);
+	free(v);
+	CHECK(put(a, x) != 0);
+	CHECK(wa_store_cluster_renew(b, "tok-b", 60000, &v, &n) == 0 && n == 2 && held(v, n, x, 2) && held(v, n, y, 1));
+	free(v);
+
+	/* a new instance: its creator claims it in the creating transaction */
+	CHECK(wa_store_begin(b) == 0);
+	CHECK(wa_store_instance_create(b, "z", &z) == 0);
+	CHECK(wa_store_cluster_claim(b, z, "node-b", "tok-b", 60000, &ep) == 0 && ep == 1);
+	CHECK(put(b, z) == 0);
+	CHECK(wa_store_commit(b) == 0);
+	CHECK(wa_store_cluster_claim(a, z, "node-a", "tok-a", 60000, &ep) == WA_EEXIST);
+
+	/* release (SIGTERM): free at once; a takes all three (b's node row gone) */
+	CHECK(wa_store_cluster_release(b, "tok-b", -1) == 0);
+	CHECK(put(b, x) != 0);
+	CHECK(wa_store_cluster_owner(a, "z", who) == WA_ENOTFOUND);
+	CHECK(wa_store_cluster_acquire(a, "node-a", "tok-a", 60000, 8, &v, &n) == 0 && n == 3);
+	CHECK(held(v, n, x, 3) && held(v, n, y, 2) && held(v, n, z, 2));
+	free(v);
+	CHECK(put(a, x) == 0 && put(a, y) == 0 && put(a, z) == 0);
+	/* b's renewal does not bring a released lease back */
+	CHECK(wa_store_cluster_renew(b, "tok-b", 60000, &v, &n) == 0 && n == 0);
+	free(v);
+
+	/* no lease row: a write is not fenced (deleting the instance drops its row) */
+	CHECK(wa_store_instance_create(b, "w", &w) == 0);
+	CHECK(store_backend_pg_exec(path, "DELETE FROM wamd_leases WHERE instance_id = (SELECT id FROM instances WHERE name = 'w')"));
+	CHECK(put(b, w) == 0);
+	CHECK(wa_store_instance_delete(a, x) == 0);
+	CHECK(store_backend_pg_int(path, "SELECT count(*) FROM wamd_leases") == 2);
+
+	/* a node paused inside a transaction: the server ends its session
+	 * after half a lease, so it cannot hold the writer lock from the others */
+	wa_store *c = NULL;
+	CHECK(wa_store_open(db, &o, &c) == 0);
+	CHECK(wa_store_cluster_join(c, "node-c", "tok-c", 2000) == 0);
+	CHECK(wa_store_begin(c) == 0);
+	usleep(1500 * 1000);
+	CHECK(wa_store_commit(c) != 0);
+	CHECK(wa_store_begin(b) == 0); /* the writer lock is free */
+	CHECK(wa_store_commit(b) == 0);
+	wa_store_close(c);
+
+	wa_store_close(a);
+	wa_store_close(b);
+	unlink(path);
+	store_backend_cleanup();
+	return check_exit("store_cluster");
+}
