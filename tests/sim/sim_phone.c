@@ -725,7 +725,7 @@ static int phone_group_send(struct sim *sim, struct sim_phone *p, const char *gr
 		for (size_t d = 0; d <= members[i]->n_devices && parts; d++) {
 			uint32_t dev = d == 0 ? 0 : members[i]->devices[d - 1]->device;
 			if (members[i] != p->acct || dev != 0)
-				parts = add_to(sim, p, parts, members[i], dev, dpt, dpt_len);
+				parts = add_to(sim, p, parts, members[i], dev, dpt, dpt_len, NULL);
 		}
 	wa_node *enc = sim_node_bytes("enc", ct, ct_len);
 	if (enc && (wa_node_set_attr(enc, "v", "2") || wa_node_set_attr(enc, "type", "skmsg"))) {
