@@ -344,9 +344,11 @@ try {
   check(rec?.message?.conversation === 'no typo here' && rec.editHistory?.[0]?.message?.conversation === 'typo here',
     `edit: stored message updated, history kept (${JSON.stringify(rec)?.slice(0, 300)})`);
 
-  const gone = await peer.sock.sendMessage(WAMD_JID, { text: 'regret' });
+  // Baileys replaces the key of its own buffered upsert with the revoke's
+  // key when the revoke is processed: keep copies of the keys we send
+  const gone = { key: { ...(await peer.sock.sendMessage(WAMD_JID, { text: 'regret' })).key } };
   dumpOnFail(await upsertOf(gone.key.id), 'text to be revoked arrived');
-  await peer.sock.sendMessage(WAMD_JID, { delete: gone.key });
+  await peer.sock.sendMessage(WAMD_JID, { delete: { ...gone.key } });
   const del = await waitFor(() => hooks.find((h) => h.event === 'messages.delete' && h.data.id === gone.key.id), 20000, 'MESSAGES_DELETE');
   dumpOnFail(del && del.data.remoteJid === PEER_JID && del.data.fromMe === false, `revoke: MESSAGES_DELETE with the key (${JSON.stringify(del?.data)})`);
   rec = await stored(gone.key.id);
@@ -520,19 +522,19 @@ try {
 
   // ---------------- edits and a revoke while wamd is down ----------------
   const a = await peer.sock.sendMessage(WAMD_JID, { text: 'v1' });
-  const bmsg = await peer.sock.sendMessage(WAMD_JID, { text: 'doomed' });
-  const cmsg = await peer.sock.sendMessage(WAMD_JID, { text: 'c1' });
+  const bmsg = { key: { ...(await peer.sock.sendMessage(WAMD_JID, { text: 'doomed' })).key } };
+  const cmsg = { key: { ...(await peer.sock.sendMessage(WAMD_JID, { text: 'c1' })).key } };
   dumpOnFail(await upsertOf(a.key.id) && await upsertOf(bmsg.key.id) && await upsertOf(cmsg.key.id),
     'messages to change offline arrived');
   wamd.kill('SIGKILL');
   await new Promise((res) => wamd.on('exit', res));
   for (const f of dbChecks) f();
   await peer.sock.sendMessage(WAMD_JID, { text: 'v2', edit: a.key });
-  await peer.sock.sendMessage(WAMD_JID, { delete: bmsg.key });
+  await peer.sock.sendMessage(WAMD_JID, { delete: { ...bmsg.key } });
   await peer.sock.sendMessage(WAMD_JID, { text: 'v3', edit: a.key });
   // one message edited, then revoked
   await peer.sock.sendMessage(WAMD_JID, { text: 'c2', edit: cmsg.key });
-  await peer.sock.sendMessage(WAMD_JID, { delete: cmsg.key });
+  await peer.sock.sendMessage(WAMD_JID, { delete: { ...cmsg.key } });
   await sleep(300);
   wamd = startWamd();
   dumpOnFail(await waitOpen(), 'wamd open again after SIGKILL');

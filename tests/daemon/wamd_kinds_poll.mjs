@@ -219,10 +219,12 @@ try {
     { displayName: 'Caio', vcard: vc('Caio', '5511955554444') }] } });
   check(B.getContentType(sent.message) === 'contactsArrayMessage', 'Baileys sends several cards as contactsArrayMessage');
   await fromMember(sent.key.id, sent.message, 'group contact cards');
-  sent = await cl.c.sock.sendMessage(G, { text: 'I take it back' });
+  // a copy of the key: Baileys replaces the key of its own buffered upsert
+  // with the revoke's key when it processes the revoke
+  sent = { key: { ...(await cl.c.sock.sendMessage(G, { text: 'I take it back' })).key } };
   dumpOnFail(await hook('messages.upsert', (d) => d.key.id === sent.key.id, 'text to revoke'), 'the text to revoke arrived');
   await got('b', sent.key.id);
-  await cl.c.sock.sendMessage(G, { delete: sent.key });
+  await cl.c.sock.sendMessage(G, { delete: { ...sent.key } });
   const del = await hook('messages.delete', (d) => d.id === sent.key.id, 'MESSAGES_DELETE for the member\'s own revoke');
   dumpOnFail(del, 'MESSAGES_DELETE for a member\'s own revoke');
   const u = await waitFor(() => cl.b.updates.find((x) => x.key.id === sent.key.id &&
