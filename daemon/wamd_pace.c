@@ -125,8 +125,9 @@ static int inst_load(struct pace_inst *in)
 		m->seq = rows[i].seq;
 		m->not_before = rows[i].not_before_ms;
 		m->first = rows[i].first;
+		m->scheduled = rows[i].not_before_ms > rows[i].created_ms;
 		m->jh = jid_hash(rows[i].jid);
-		rc = pace_inst_add(in, m);
+		rc = m->not_before > now ? pace_inst_hold(in, m) : pace_inst_add(in, m);
 		if (rc != 0)
 			free(m);
 	}
@@ -342,6 +343,8 @@ static json_t *payload_of(struct wamd_tenant *t, int64_t seq, int *rc)
 static void release_one(struct pace_inst *in, int64_t now)
 {
 	struct wamd_tenant *t = in->t;
+	if (pace_inst_promote(in, now) != 0)
+		LOGE("instance %s: pacing: out of memory (scheduled sends)", t->name);
 	int64_t best;
 	struct pace_lane *lane = pace_pick(in, now, &best);
 	if (!lane || best > now) {
@@ -457,6 +460,7 @@ int wamd_pace_init(struct wamd *d)
 	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
 		(void)inst_of(t);
 	schedule();
+	wamd_pace_media_sweep(d); /* the queues are loaded: what they name is known */
 	return 0;
 }
 
@@ -469,6 +473,7 @@ void wamd_pace_free(struct wamd *d)
 			inst_free(t->pace);
 			t->pace = NULL;
 		}
+	wamd_pace_media_sweep_stop();
 	lws_sul_cancel(&P->sul);
 	lws_sul_cancel(&P->note_sul);
 	notes_flush();
@@ -479,18 +484,20 @@ void wamd_pace_free(struct wamd *d)
 	P = NULL;
 }
 
-bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, bool *first)
+bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, int64_t send_at, bool *first)
 {
 	*first = false;
 	struct pace_inst *in = inst_of(t);
-	if (!in || !in->cfg.enabled)
+	bool later = in && send_at > wamd_pace_now(t->d); /* held until then, pacing on or off */
+	if (!in || (!in->cfg.enabled && !later))
 		return true;
 	/* a first contact is a person's number; groups are not strangers */
 	bool known = !strstr(jid, "@s.whatsapp.net") && !strstr(jid, "@lid");
 	if (!known && wa_store_pace_known(t->d->store, t->id, jid, &known) != 0)
 		known = true; /* cannot tell: do not spend the first-contact budget */
 	*first = !known;
-	if (pace_inst_queued(in))
+	/* scheduled sends not due yet hold nothing up */
+	if (later || in->known.n + in->first.n + in->followers)
 		return false;
 	int64_t now = wamd_pace_now(t->d);
 	return pace_next(&in->cfg, &in->st, *first, now) <= now;
@@ -554,7 +561,7 @@ void wamd_pace_sent_now(struct wamd_tenant *t, const char *jid, bool first)
 	in->served = ++P->tick;
 }
 
-static void new_id(char out[32])
+void wamd_pace_new_id(char out[32])
 {
 	/* the shape of libwa's ids: "3EB0" + 18 upper-case hex digits */
 	uint8_t r[9];
@@ -568,37 +575,47 @@ static void new_id(char out[32])
 	out[22] = '\0';
 }
 
-int wamd_pace_enqueue(struct wamd_tenant *t, const char *jid, bool first, json_t *payload, char id_out[32])
+int wamd_pace_enqueue(struct wamd_tenant *t, const char *jid, bool first, int64_t send_at, json_t *payload,
+		      char id_out[32])
 {
 	struct pace_inst *in = inst_of(t);
 	if (!in)
 		return WA_ENOMEM;
 	char id[32];
-	new_id(id);
+	const char *given = json_string_value(json_object_get(payload, "id"));
+	if (given && strlen(given) < sizeof id)
+		snprintf(id, sizeof id, "%s", given);
+	else
+		wamd_pace_new_id(id);
 	int64_t now = wamd_pace_now(t->d);
+	bool scheduled = send_at > now;
 	json_object_set_new(payload, "jid", json_string(jid));
 	json_object_set_new(payload, "id", json_string(id));
 	char *s = json_dumps(payload, JSON_COMPACT);
 	if (!s)
 		return WA_ENOMEM;
-	wa_store_pace_row r = { .first = first, .created_ms = now, .not_before_ms = now };
+	wa_store_pace_row r = { .first = first, .created_ms = now, .not_before_ms = scheduled ? send_at : now };
 	snprintf(r.key_id, sizeof r.key_id, "%s", id);
 	snprintf(r.jid, sizeof r.jid, "%s", jid);
 	struct pace_msg *m = calloc(1, sizeof *m);
 	int rc = m ? wa_store_pace_put(t->d->store, t->id, &r, s, strlen(s), &m->seq) : WA_ENOMEM;
 	free(s);
 	if (rc == 0) {
-		m->not_before = now;
+		m->not_before = r.not_before_ms;
 		m->first = first;
+		m->scheduled = scheduled;
 		m->jh = jid_hash(jid);
-		rc = pace_inst_add(in, m);
+		rc = scheduled ? pace_inst_hold(in, m) : pace_inst_add(in, m);
+		if (rc != 0 && wa_store_pace_delete(t->d->store, m->seq) != 0)
+			LOGE("instance %s: a send not queued is still stored (it leaves after a restart)", t->name);
 	}
 	if (rc != 0) {
 		free(m);
 		return rc;
 	}
 	P->d->pace_stats.queued++;
-	P->d->pace_stats.deferred++;
+	if (!scheduled)
+		P->d->pace_stats.deferred++;
 	inst_update(in, now);
 	schedule();
 	memcpy(id_out, id, sizeof id);
@@ -683,6 +700,31 @@ int wamd_pace_configure(struct wamd_tenant *t, json_t *in_json, char *err, size_
 	return 0;
 }
 
+/* the dry run's copy of a scheduled message, with the leader it will
+ * follow when it falls due while that one is still queued */
+struct dry_sch {
+	struct pace_msg m;
+	int64_t leader; /* seq, 0: none */
+};
+
+static int by_due(const void *a, const void *b)
+{
+	const struct pace_msg *x = *(struct pace_msg *const *)a, *y = *(struct pace_msg *const *)b;
+	return x->not_before != y->not_before ? (x->not_before < y->not_before ? -1 : 1)
+		: (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* v[0..*n) in seq order from index from: m inserted */
+static void insert_seq(struct pace_msg **v, size_t from, size_t *n, struct pace_msg *m)
+{
+	size_t i = *n;
+	while (i > from && v[i - 1]->seq > m->seq)
+		i--;
+	memmove(v + i + 1, v + i, (*n - i) * sizeof *v);
+	v[i] = m;
+	(*n)++;
+}
+
 json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
 {
 	struct pace_inst *in = inst_of(t);
@@ -700,36 +742,62 @@ json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
 	for (int k = 0; k < 4; k++)
 		for (uint32_t i = 0; i < src[k]->n; i++)
 			(void)pace_win_add(dst[k], src[k]->cap, src[k]->ts[(src[k]->head + i) % src[k]->cap]);
-	/* walk copies of the lanes: known, first, and followers as released */
-	size_t total = pace_inst_queued(in);
+	/* walk copies of the lanes: known, first, followers as released and
+	 * scheduled sends as they fall due (copies: one may stop being a
+	 * first contact) */
+	size_t total = pace_inst_queued(in), sn = in->sch_n;
 	int64_t now = wamd_pace_now(t->d);
 	struct pace_msg **kq = calloc(total + 1, sizeof *kq);
-	struct pace_msg **fq = calloc(in->first.n + 1, sizeof *fq);
+	struct pace_msg **fq = calloc(total + 1, sizeof *fq);
+	struct pace_msg **sq = calloc(sn + 1, sizeof *sq);
+	struct dry_sch *sc = calloc(sn + 1, sizeof *sc);
 	json_t *arr = json_array();
-	if (!kq || !fq)
+	if (!kq || !fq || !sq || !sc)
 		goto out;
-	size_t kh = 0, kn = 0, fh = 0, fn = 0;
+	size_t kh = 0, kn = 0, fh = 0, fn = 0, sh = 0;
 	for (struct pace_msg *m = in->known.head; m; m = m->next)
 		kq[kn++] = m;
 	for (struct pace_msg *m = in->first.head; m; m = m->next)
 		fq[fn++] = m;
+	for (size_t i = 0; i < sn; i++) {
+		sc[i].m = *in->sch[i];
+		sq[i] = &sc[i].m;
+	}
+	qsort(sq, sn, sizeof *sq, by_due);
 	int64_t clock = now > in->retry_at ? now : in->retry_at;
 	for (size_t pos = 1; pos <= total && json_array_size(arr) < limit; pos++) {
-		int64_t rk = kh < kn ? pace_head_ready(in, &st, kq[kh], clock) : INT64_MAX;
-		int64_t rf = fh < fn ? pace_head_ready(in, &st, fq[fh], clock) : INT64_MAX;
+		int64_t rk, rf;
+		for (;;) {
+			rk = kh < kn ? pace_head_ready(in, &st, kq[kh], clock) : INT64_MAX;
+			rf = fh < fn ? pace_head_ready(in, &st, fq[fh], clock) : INT64_MAX;
+			if (sh == sn || sq[sh]->not_before > (rk < rf ? rk : rf))
+				break;
+			/* a scheduled send falls due before the next release */
+			struct pace_msg *m = sq[sh++];
+			struct dry_sch *d = (struct dry_sch *)m;
+			if (clock < m->not_before)
+				clock = m->not_before;
+			for (size_t i = fh; i < fn && !d->leader; i++)
+				if (fq[i]->jh == m->jh)
+					d->leader = fq[i]->seq;
+			if (d->leader)
+				m->first = false;
+			else if (m->first)
+				insert_seq(fq, fh, &fn, m);
+			else
+				insert_seq(kq, kh, &kn, m);
+		}
 		if (rk == INT64_MAX && rf == INT64_MAX)
 			break;
 		bool take_f = rf < rk || (rf == rk && fq[fh]->seq < kq[kh]->seq);
 		struct pace_msg *m = take_f ? fq[fh++] : kq[kh++];
 		int64_t at = take_f ? rf : rk;
-		for (struct pace_msg *f = take_f ? m->fhead : NULL; f; f = f->next) {
-			size_t at_i = kn; /* into the known lane, in seq order (lane_merge) */
-			while (at_i > kh && kq[at_i - 1]->seq > f->seq)
-				at_i--;
-			memmove(kq + at_i + 1, kq + at_i, (kn - at_i) * sizeof *kq);
-			kq[at_i] = f;
-			kn++;
-		}
+		/* its followers join the known lane, in seq order (lane_merge) */
+		for (struct pace_msg *f = take_f ? m->fhead : NULL; f; f = f->next)
+			insert_seq(kq, kh, &kn, f);
+		for (size_t i = 0; take_f && i < sh; i++)
+			if (((struct dry_sch *)sq[i])->leader == m->seq)
+				insert_seq(kq, kh, &kn, sq[i]);
 		int prc;
 		json_t *p = payload_of(t, m->seq, &prc);
 		if (m->seq == in->typing_seq)
@@ -742,18 +810,80 @@ json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
 		wamd_iso_time(at, iso);
 		const char *id = json_string_value(json_object_get(p, "id"));
 		const char *jid = json_string_value(json_object_get(p, "jid"));
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:b, s:I, s:s}", "position", (json_int_t)pos,
-						     "id", id ? id : "", "remoteJid", jid ? jid : "",
-						     "firstContact", m->first, "expectedAtMs", (json_int_t)at,
-						     "expectedAt", iso));
+		json_t *e = json_pack("{s:I, s:s, s:s, s:b, s:I, s:s}", "position", (json_int_t)pos, "id", id ? id : "",
+				      "remoteJid", jid ? jid : "", "firstContact", m->first, "expectedAtMs",
+				      (json_int_t)at, "expectedAt", iso);
+		if (m->scheduled) {
+			wamd_iso_time(m->not_before, iso);
+			json_object_set_new(e, "sendAtMs", json_integer(m->not_before));
+			json_object_set_new(e, "sendAt", json_string(iso));
+		}
+		json_array_append_new(arr, e);
 		json_decref(p);
 	}
 out:
 	free(kq);
 	free(fq);
+	free(sq);
+	free(sc);
 	pace_state_free(&st);
 	json_t *o = json_pack("{s:I, s:I, s:o}", "queued", (json_int_t)total, "nowMs", (json_int_t)now, "messages", arr);
 	return o;
+}
+
+int wamd_pace_cancel(struct wamd_tenant *t, const char *id, json_t **out)
+{
+	struct pace_inst *in = inst_of(t);
+	if (!in)
+		return WA_ENOMEM;
+	wa_store *st = t->d->store;
+	int64_t seq = 0;
+	int rc = wa_store_pace_find(st, t->id, id, &seq);
+	if (rc != 0)
+		return rc; /* unknown, or it has left */
+	int prc;
+	json_t *p = payload_of(t, seq, &prc);
+	/* the store first: memory changes only once the row is gone */
+	struct pace_msg *heir = pace_inst_heir(in, seq);
+	rc = wa_store_begin(st);
+	if (rc == 0) {
+		rc = wa_store_pace_delete(st, seq);
+		if (rc == 0 && heir)
+			rc = wa_store_pace_set_first(st, heir->seq, true);
+		if (rc == 0)
+			rc = wa_store_commit(st);
+		if (rc != 0)
+			(void)wa_store_rollback(st);
+	}
+	if (rc != 0) {
+		json_decref(p);
+		return rc;
+	}
+	const char *jid = json_string_value(json_object_get(p, "jid"));
+	bool typing = in->typing_seq == seq;
+	struct pace_msg *promoted = NULL, *m = pace_inst_remove(in, seq, &promoted);
+	if (m)
+		P->d->pace_stats.queued--;
+	else
+		LOGW("instance %s: cancelled send %s was not in the pacing queue", t->name, id);
+	if (typing && jid && wamd_tenant_presence(t, jid, "paused") != 0)
+		LOGD("instance %s: paused not sent", t->name);
+	wamd_pace_media_drop(t->d, p); /* a held file goes with its row */
+	json_t *o = json_pack("{s:b, s:s, s:s, s:s}", "cancelled", 1, "id", id, "remoteJid", jid ? jid : "", "kind",
+			      json_string_value(json_object_get(p, "kind")) ? json_string_value(json_object_get(p, "kind")) : "");
+	if (m && m->scheduled) {
+		char iso[32];
+		wamd_iso_time(m->not_before, iso);
+		json_object_set_new(o, "sendAtMs", json_integer(m->not_before));
+		json_object_set_new(o, "sendAt", json_string(iso));
+	}
+	wamd_emit(t, "PACING_CANCELLED", json_deep_copy(o));
+	json_decref(p);
+	free(m);
+	inst_update(in, wamd_pace_now(t->d));
+	schedule();
+	*out = o;
+	return 0;
 }
 
 int wamd_pace_clock_set(struct wamd *d, int64_t now_ms, json_t **released)

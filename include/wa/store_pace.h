@@ -41,6 +41,16 @@ int wa_store_pace_load(wa_store *st, int64_t instance_id, int64_t since_ms, wa_s
 		       size_t *n_out) WA_MUST_CHECK;
 /* Drops released rows sent before before_ms. */
 int wa_store_pace_prune(wa_store *st, int64_t before_ms) WA_MUST_CHECK;
+/* The queued (state 0) row of this instance with key_id: *seq_out, or
+ * WA_ENOTFOUND (unknown, or it has left). */
+int wa_store_pace_find(wa_store *st, int64_t instance_id, const char *key_id, int64_t *seq_out) WA_MUST_CHECK;
+/* Removes a queued row (a cancelled send); WA_ENOTFOUND when none. */
+int wa_store_pace_delete(wa_store *st, int64_t seq) WA_MUST_CHECK;
+/* Sets a queued row's first-contact flag. */
+int wa_store_pace_set_first(wa_store *st, int64_t seq, bool first) WA_MUST_CHECK;
+/* Does a file named after message key_id still belong to a send: a paced
+ * row with that id (any state), or a libwa outbox row not yet sent? */
+int wa_store_pace_id_in_use(wa_store *st, int64_t instance_id, const char *key_id, bool *yes) WA_MUST_CHECK;
 /* Has this instance a message record with jid, or a paced row to it? */
 int wa_store_pace_known(wa_store *st, int64_t instance_id, const char *jid, bool *known) WA_MUST_CHECK;
 
