@@ -707,24 +707,6 @@ struct dry_sch {
 	int64_t leader; /* seq, 0: none */
 };
 
-static int by_due(const void *a, const void *b)
-{
-	const struct pace_msg *x = *(struct pace_msg *const *)a, *y = *(struct pace_msg *const *)b;
-	return x->not_before != y->not_before ? (x->not_before < y->not_before ? -1 : 1)
-		: (x->seq > y->seq) - (x->seq < y->seq);
-}
-
-/* v[0..*n) in seq order from index from: m inserted */
-static void insert_seq(struct pace_msg **v, size_t from, size_t *n, struct pace_msg *m)
-{
-	size_t i = *n;
-	while (i > from && v[i - 1]->seq > m->seq)
-		i--;
-	memmove(v + i + 1, v + i, (*n - i) * sizeof *v);
-	v[i] = m;
-	(*n)++;
-}
-
 json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
 {
 	struct pace_inst *in = inst_of(t);
@@ -763,7 +745,7 @@ json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
 		sc[i].m = *in->sch[i];
 		sq[i] = &sc[i].m;
 	}
-	qsort(sq, sn, sizeof *sq, by_due);
+	qsort(sq, sn, sizeof *sq, pace_by_due);
 	int64_t clock = now > in->retry_at ? now : in->retry_at;
 	for (size_t pos = 1; pos <= total && json_array_size(arr) < limit; pos++) {
 		int64_t rk, rf;
@@ -783,9 +765,9 @@ json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
 			if (d->leader)
 				m->first = false;
 			else if (m->first)
-				insert_seq(fq, fh, &fn, m);
+				pace_insert_seq(fq, fh, &fn, m);
 			else
-				insert_seq(kq, kh, &kn, m);
+				pace_insert_seq(kq, kh, &kn, m);
 		}
 		if (rk == INT64_MAX && rf == INT64_MAX)
 			break;
@@ -794,10 +776,10 @@ json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
 		int64_t at = take_f ? rf : rk;
 		/* its followers join the known lane, in seq order (lane_merge) */
 		for (struct pace_msg *f = take_f ? m->fhead : NULL; f; f = f->next)
-			insert_seq(kq, kh, &kn, f);
+			pace_insert_seq(kq, kh, &kn, f);
 		for (size_t i = 0; take_f && i < sh; i++)
 			if (((struct dry_sch *)sq[i])->leader == m->seq)
-				insert_seq(kq, kh, &kn, sq[i]);
+				pace_insert_seq(kq, kh, &kn, sq[i]);
 		int prc;
 		json_t *p = payload_of(t, m->seq, &prc);
 		if (m->seq == in->typing_seq)

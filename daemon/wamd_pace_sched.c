@@ -472,3 +472,20 @@ void pace_inst_clear(struct pace_inst *in)
 	in->lead = NULL;
 	in->lead_cap = in->lead_n = 0;
 }
+
+int pace_by_due(const void *a, const void *b)
+{
+	const struct pace_msg *x = *(struct pace_msg *const *)a, *y = *(struct pace_msg *const *)b;
+	return x->not_before != y->not_before ? (x->not_before < y->not_before ? -1 : 1)
+		: (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+void pace_insert_seq(struct pace_msg **v, size_t from, size_t *n, struct pace_msg *m)
+{
+	size_t i = *n;
+	while (i > from && v[i - 1]->seq > m->seq)
+		i--;
+	memmove(v + i + 1, v + i, (*n - i) * sizeof *v);
+	v[i] = m;
+	(*n)++;
+}

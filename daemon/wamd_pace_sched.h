@@ -80,6 +80,10 @@ void pace_heap_remove(struct pace_heap *H, struct pace_inst *in);
 struct pace_lane *pace_pick(struct pace_inst *in, int64_t now, int64_t *ready);
 /* pops lane's head; a first contact's followers join the other lane */
 struct pace_msg *pace_take(struct pace_inst *in, struct pace_lane *lane);
+/* for the queue's dry run: qsort order of scheduled messages (by
+ * not_before, then seq), and m inserted into v[from..*n) in seq order */
+int pace_by_due(const void *a, const void *b);
+void pace_insert_seq(struct pace_msg **v, size_t from, size_t *n, struct pace_msg *m);
 /* frees every queued message (not in) */
 void pace_inst_clear(struct pace_inst *in);
 
