@@ -27,6 +27,7 @@
 #include "wa/store_pace.h"
 #include "util/codec.h"
 #include "util/seams.h"
+#include "wamd_pace_bulk.h"
 #include "wamd_pace_media.h"
 #include "wamd_pace_sched.h"
 
@@ -179,6 +180,7 @@ static struct pace_inst *inst_of(struct wamd_tenant *t)
 		LOGE("instance %s: pacing queue not fully loaded", t->name);
 	inst_update(in, wamd_pace_now(t->d));
 	P->d->pace_stats.queued += pace_inst_queued(in);
+	wamd_pace_bulk_load(t);
 	return in;
 }
 
@@ -190,6 +192,7 @@ void wamd_pace_tenant_free(struct wamd_tenant *t)
 		P->d->pace_stats.queued -= pace_inst_queued(t->pace);
 	if (t->removed) /* its rows went with it; their held files go now */
 		wamd_pace_media_purge(t->d, t->id);
+	wamd_pace_bulk_tenant_free(t);
 	inst_free(t->pace);
 	t->pace = NULL;
 	if (P)
@@ -395,11 +398,14 @@ static void release_one(struct pace_inst *in, int64_t now)
 	if (P->released && id)
 		json_array_append_new(P->released, json_pack("{s:s, s:s, s:s, s:I}", "instance", t->name, "id", id,
 							     "remoteJid", jid ? jid : "", "atMs", (json_int_t)now));
-	json_decref(p);
 	P->d->pace_stats.queued--;
 	free(m);
 	in->served = ++P->tick;
 	inst_update(in, now);
+	const char *job = json_string_value(json_object_get(p, "job"));
+	if (job && id)
+		wamd_pace_bulk_left(t, job, id, rc == 0); /* its next message joins the queue */
+	json_decref(p);
 }
 
 /* releases everything due at or before now, instance by instance */
@@ -474,6 +480,7 @@ void wamd_pace_free(struct wamd *d)
 			t->pace = NULL;
 		}
 	wamd_pace_media_sweep_stop();
+	wamd_pace_bulk_free();
 	lws_sul_cancel(&P->sul);
 	lws_sul_cancel(&P->note_sul);
 	notes_flush();
@@ -851,6 +858,9 @@ int wamd_pace_cancel(struct wamd_tenant *t, const char *id, json_t **out)
 	if (typing && jid && wamd_tenant_presence(t, jid, "paused") != 0)
 		LOGD("instance %s: paused not sent", t->name);
 	wamd_pace_media_drop(t->d, p); /* a held file goes with its row */
+	const char *job = json_string_value(json_object_get(p, "job"));
+	if (job)
+		wamd_pace_bulk_left(t, job, id, false); /* its job goes on with the next recipient */
 	json_t *o = json_pack("{s:b, s:s, s:s, s:s}", "cancelled", 1, "id", id, "remoteJid", jid ? jid : "", "kind",
 			      json_string_value(json_object_get(p, "kind")) ? json_string_value(json_object_get(p, "kind")) : "");
 	if (m && m->scheduled) {

@@ -115,6 +115,8 @@ void wamd_h_set_presence(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 void wamd_h_pace(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_pace_queue(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_pace_cancel(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_bulk(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_bulk_action(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_outbox(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_test_clock(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
 /* A send's optional "sendAt" (ms since the epoch, or ISO-8601 with a zone)

@@ -1,6 +1,6 @@
 /* wamd's pacing routes (additive to Evolution's): an instance's pacing
  * settings and state, its queue with positions and expected send times,
- * the cancel of a held send, the sends' "sendAt", and the test clock
+ * the cancel of a held send, the sends' "sendAt", bulk jobs, and the test clock
  * (debug builds with WAMD_TEST_CLOCK_MS only). */
 #include <ctype.h>
 #include <stdio.h>
@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "wamd_pace.h"
+#include "wamd_pace_bulk.h"
 #include "wamd_routes.h"
 
 #define QUEUE_LIST_MAX 1000
@@ -78,6 +79,55 @@ void wamd_h_pace_queue(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		return;
 	}
 	wamd_reply_json(c, 200, o);
+}
+
+/* POST /wamd/bulk/{instance}: a bulk job; GET [?id=]: its progress, or every job's */
+void wamd_h_bulk(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	json_t *o = NULL;
+	if (c->method == M_POST) {
+		int64_t at = 0;
+		if (!wamd_send_at_of(c, body, &at))
+			return;
+		char err[200] = "";
+		int rc = wamd_pace_bulk_create(t, body, at, err, sizeof err, &o);
+		if (rc == WA_EINVAL)
+			bad_request(c, err);
+		else if (rc != 0)
+			wamd_reply_error(c, 500, json_pack("[s]", err));
+		else
+			wamd_reply_json(c, 201, o);
+		return;
+	}
+	char b[64];
+	const char *id = lws_get_urlarg_by_name(c->wsi, "id=", b, sizeof b);
+	o = wamd_pace_bulk_get(t, id);
+	if (!o)
+		wamd_reply_error(c, 404, msg1("No bulk job \"%s\"", id ? id : ""));
+	else
+		wamd_reply_json(c, 200, o);
+}
+
+/* POST /wamd/bulkAction/{instance} {"id", "action": "pause"|"resume"|"cancel"} */
+void wamd_h_bulk_action(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	const char *id = jstr(body, "id"), *action = jstr(body, "action");
+	if (!id || !action) {
+		bad_request(c, "give the job's id and an action: pause, resume or cancel");
+		return;
+	}
+	json_t *o = NULL;
+	int rc = wamd_pace_bulk_action(t, id, action, &o);
+	if (rc == WA_ENOTFOUND)
+		wamd_reply_error(c, 404, msg1("No bulk job \"%s\"", id));
+	else if (rc == WA_EINVAL)
+		bad_request(c, "action must be pause, resume or cancel");
+	else if (rc == WA_ESTATE)
+		bad_request(c, "the job is over (cancelled or done)");
+	else if (rc != 0)
+		wamd_reply_error(c, 500, json_pack("[s]", wa_strerror(rc)));
+	else
+		wamd_reply_json(c, 200, o);
 }
 
 /* POST /wamd/testClock {"nowMs"} or {"advanceMs"}: tests only */

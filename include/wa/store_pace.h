@@ -51,6 +51,25 @@ int wa_store_pace_set_first(wa_store *st, int64_t seq, bool first) WA_MUST_CHECK
 /* Does a file named after message key_id still belong to a send: a paced
  * row with that id (any state), or a libwa outbox row not yet sent? */
 int wa_store_pace_id_in_use(wa_store *st, int64_t instance_id, const char *key_id, bool *yes) WA_MUST_CHECK;
+/* Bulk jobs (wamd_pace_jobs): progress and state, the spec (template
+ * and recipients, opaque JSON, sealed) apart. */
+#define WA_STORE_PACE_JOB_SPEC_MAX (8 * 1024 * 1024)
+typedef struct wa_store_pace_job {
+	int64_t row;
+	char key[40];
+	int state;           /* 0 running, 1 paused, 2 cancelled, 3 done */
+	int64_t total, next, sent, failed;
+	char inflight[32];   /* the job's message in wamd_pace, "" none */
+	int64_t created_ms, not_before_ms;
+} wa_store_pace_job;
+int wa_store_pace_job_put(wa_store *st, int64_t instance_id, const wa_store_pace_job *j, const char *spec,
+			  size_t len, int64_t *row_out) WA_MUST_CHECK;
+/* Saves state, next, sent, failed and inflight of row j->row. */
+int wa_store_pace_job_update(wa_store *st, const wa_store_pace_job *j) WA_MUST_CHECK;
+/* Every job of the instance, oldest first (malloc'd array). */
+int wa_store_pace_job_load(wa_store *st, int64_t instance_id, wa_store_pace_job **out, size_t *n_out) WA_MUST_CHECK;
+/* *out: malloc'd NUL-terminated spec (free: wa_store_free(p, len)). */
+int wa_store_pace_job_spec(wa_store *st, int64_t row, char **out, size_t *len_out) WA_MUST_CHECK;
 /* Has this instance a message record with jid, or a paced row to it? */
 int wa_store_pace_known(wa_store *st, int64_t instance_id, const char *jid, bool *known) WA_MUST_CHECK;
 
