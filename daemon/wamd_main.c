@@ -24,6 +24,7 @@
 #include "wamd.h"
 #include "wamd_front.h"
 #include "wamd_pace.h"
+#include "wamd_pace_bulk.h"
 #include "wamd_events.h"
 #include "wamd_media_probe.h"
 
@@ -503,8 +504,10 @@ int main(int argc, char **argv)
 	}
 	if (!d.stop) {
 		rc = wamd_tenant_load_all(&d);
-		if (rc == 0)
+		if (rc == 0) {
+			wamd_pace_bulk_init();
 			rc = wamd_pace_init(&d);
+		}
 		if (rc == 0)
 			wamd_expiry_start(&d);
 		if (rc != 0) {

@@ -27,7 +27,6 @@
 #include "wa/store_pace.h"
 #include "util/codec.h"
 #include "util/seams.h"
-#include "wamd_pace_bulk.h"
 #include "wamd_pace_media.h"
 #include "wamd_pace_sched.h"
 
@@ -61,6 +60,12 @@ struct wamd_pacer {
 };
 
 static struct wamd_pacer *P; /* one daemon per process */
+static struct wamd_pace_job_hooks J; /* bulk jobs (unset: none) */
+
+void wamd_pace_set_job_hooks(const struct wamd_pace_job_hooks *h)
+{
+	J = *h;
+}
 
 int64_t wamd_pace_now(struct wamd *d)
 {
@@ -180,7 +185,8 @@ static struct pace_inst *inst_of(struct wamd_tenant *t)
 		LOGE("instance %s: pacing queue not fully loaded", t->name);
 	inst_update(in, wamd_pace_now(t->d));
 	P->d->pace_stats.queued += pace_inst_queued(in);
-	wamd_pace_bulk_load(t);
+	if (J.load)
+		J.load(t);
 	return in;
 }
 
@@ -192,7 +198,8 @@ void wamd_pace_tenant_free(struct wamd_tenant *t)
 		P->d->pace_stats.queued -= pace_inst_queued(t->pace);
 	if (t->removed) /* its rows went with it; their held files go now */
 		wamd_pace_media_purge(t->d, t->id);
-	wamd_pace_bulk_tenant_free(t);
+	if (J.tenant_free)
+		J.tenant_free(t);
 	inst_free(t->pace);
 	t->pace = NULL;
 	if (P)
@@ -310,25 +317,6 @@ static int send_payload(struct wamd_tenant *t, const char *jid, const char *id, 
 	return rc;
 }
 
-/* characters (code points) of a UTF-8 text */
-static size_t utf8_len(const char *s)
-{
-	size_t n = 0;
-	for (; s && *s; s++)
-		n += ((unsigned char)*s & 0xC0) != 0x80;
-	return n;
-}
-
-/* how long "composing" shows before held payload p (0: none) */
-static int64_t typing_of(const struct pace_cfg *c, json_t *p)
-{
-	const char *kind = json_string_value(json_object_get(p, "kind"));
-	if (!kind || strcmp(kind, "text"))
-		return 0;
-	return pace_typing_ms(c, utf8_len(json_string_value(json_object_get(p, "text"))),
-			      json_integer_value(json_object_get(p, "delay")));
-}
-
 static json_t *payload_of(struct wamd_tenant *t, int64_t seq, int *rc)
 {
 	char *raw = NULL;
@@ -368,7 +356,7 @@ static void release_one(struct pace_inst *in, int64_t now)
 		bool burst = !in->st.has_last || now - in->st.last_ms >= BURST_IDLE_MS;
 		if (in->cfg.available && burst && wamd_tenant_presence(t, NULL, "available") != 0)
 			LOGD("instance %s: available not sent", t->name);
-		int64_t typing = typing_of(&in->cfg, p);
+		int64_t typing = pace_typing_of(&in->cfg, p);
 		if (typing > 0) {
 			if (wamd_tenant_presence(t, jid, "composing") != 0)
 				LOGD("instance %s: composing not sent", t->name);
@@ -403,8 +391,8 @@ static void release_one(struct pace_inst *in, int64_t now)
 	in->served = ++P->tick;
 	inst_update(in, now);
 	const char *job = json_string_value(json_object_get(p, "job"));
-	if (job && id)
-		wamd_pace_bulk_left(t, job, id, rc == 0); /* its next message joins the queue */
+	if (job && id && J.left)
+		J.left(t, job, id, rc == 0); /* its next message joins the queue */
 	json_decref(p);
 }
 
@@ -480,7 +468,8 @@ void wamd_pace_free(struct wamd *d)
 			t->pace = NULL;
 		}
 	wamd_pace_media_sweep_stop();
-	wamd_pace_bulk_free();
+	if (J.free_all)
+		J.free_all();
 	lws_sul_cancel(&P->sul);
 	lws_sul_cancel(&P->note_sul);
 	notes_flush();
@@ -792,7 +781,7 @@ json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
 		if (m->seq == in->typing_seq)
 			at = at > in->typing_until ? at : in->typing_until; /* composing shows now */
 		else
-			at += typing_of(&in->cfg, p);
+			at += pace_typing_of(&in->cfg, p);
 		(void)pace_record(&in->cfg, &st, m->first, at, in->cfg.jitter_ms / 2);
 		clock = at;
 		char iso[32];
@@ -859,8 +848,8 @@ int wamd_pace_cancel(struct wamd_tenant *t, const char *id, json_t **out)
 		LOGD("instance %s: paused not sent", t->name);
 	wamd_pace_media_drop(t->d, p); /* a held file goes with its row */
 	const char *job = json_string_value(json_object_get(p, "job"));
-	if (job)
-		wamd_pace_bulk_left(t, job, id, false); /* its job goes on with the next recipient */
+	if (job && J.left)
+		J.left(t, job, id, false); /* its job goes on with the next recipient */
 	json_t *o = json_pack("{s:b, s:s, s:s, s:s}", "cancelled", 1, "id", id, "remoteJid", jid ? jid : "", "kind",
 			      json_string_value(json_object_get(p, "kind")) ? json_string_value(json_object_get(p, "kind")) : "");
 	if (m && m->scheduled) {

@@ -40,6 +40,17 @@ void wamd_pace_new_id(char out[32]);
 int wamd_pace_cancel(struct wamd_tenant *t, const char *id, json_t **out);
 /* A rate-limit signal for this instance (code: WhatsApp's error code). */
 void wamd_pace_signal(struct wamd_tenant *t, int code);
+/* The bulk jobs' side (wamd_pace_bulk.c registers it before
+ * wamd_pace_init, so that pacing never calls up into it): an instance's
+ * jobs loaded, a job's message left the queue (sent: handed to libwa),
+ * an instance gone, the daemon stopping. */
+struct wamd_pace_job_hooks {
+	void (*load)(struct wamd_tenant *t);
+	void (*left)(struct wamd_tenant *t, const char *job, const char *id, bool sent);
+	void (*tenant_free)(struct wamd_tenant *t);
+	void (*free_all)(void);
+};
+void wamd_pace_set_job_hooks(const struct wamd_pace_job_hooks *h);
 /* Settings and state; the queue with positions and expected send times. */
 json_t *wamd_pace_info(struct wamd_tenant *t);
 int wamd_pace_configure(struct wamd_tenant *t, json_t *in, char *err, size_t errlen);

@@ -189,7 +189,7 @@ static void feed(struct job *x)
 	}
 }
 
-void wamd_pace_bulk_left(struct wamd_tenant *t, const char *job, const char *id, bool sent)
+static void bulk_left(struct wamd_tenant *t, const char *job, const char *id, bool sent)
 {
 	struct job *x = find(t, job);
 	if (!x || strcmp(x->j.inflight, id) != 0)
@@ -357,7 +357,7 @@ int wamd_pace_bulk_create(struct wamd_tenant *t, json_t *body, int64_t send_at, 
 	return 0;
 }
 
-void wamd_pace_bulk_load(struct wamd_tenant *t)
+static void bulk_load(struct wamd_tenant *t)
 {
 	wa_store *st = t->d->store;
 	wa_store_pace_job *v = NULL;
@@ -399,7 +399,7 @@ void wamd_pace_bulk_load(struct wamd_tenant *t)
 	free(v);
 }
 
-void wamd_pace_bulk_tenant_free(struct wamd_tenant *t)
+static void bulk_tenant_free(struct wamd_tenant *t)
 {
 	for (struct job **pp = &jobs; *pp;) {
 		struct job *x = *pp;
@@ -413,7 +413,7 @@ void wamd_pace_bulk_tenant_free(struct wamd_tenant *t)
 	}
 }
 
-void wamd_pace_bulk_free(void)
+static void bulk_free(void)
 {
 	while (jobs) {
 		struct job *x = jobs;
@@ -421,4 +421,10 @@ void wamd_pace_bulk_free(void)
 		json_decref(x->spec);
 		free(x);
 	}
+}
+
+void wamd_pace_bulk_init(void)
+{
+	wamd_pace_set_job_hooks(&(struct wamd_pace_job_hooks){ .load = bulk_load, .left = bulk_left,
+							       .tenant_free = bulk_tenant_free, .free_all = bulk_free });
 }

@@ -22,12 +22,8 @@ json_t *wamd_pace_bulk_get(struct wamd_tenant *t, const char *id);
  * WA_EINVAL (no such action), WA_ESTATE (the job is over). */
 int wamd_pace_bulk_action(struct wamd_tenant *t, const char *id, const char *action, json_t **out);
 
-/* For wamd_pace.c: the instance's jobs loaded (and fed); a job's message
- * left the queue (sent: handed to libwa; else dropped or cancelled); the
- * instance is gone; the daemon stops. */
-void wamd_pace_bulk_load(struct wamd_tenant *t);
-void wamd_pace_bulk_left(struct wamd_tenant *t, const char *job, const char *id, bool sent);
-void wamd_pace_bulk_tenant_free(struct wamd_tenant *t);
-void wamd_pace_bulk_free(void);
+/* Registers the jobs' side with pacing (wamd_pace_set_job_hooks); before
+ * wamd_pace_init. */
+void wamd_pace_bulk_init(void);
 
 #endif

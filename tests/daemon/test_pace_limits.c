@@ -468,8 +468,8 @@ static void test_schedule_remove(void)
 
 /* The store's side of a cancel: the queued row by message id, its delete
  * (not once released), the heir's first-contact flag, "is a held file
- * still owned" (a row in any state, or libwa's outbox), and a scheduled
- * row still to come is no contact yet. */
+ * still owned" (a row in any state, or libwa's outbox), a scheduled row
+ * still to come is no contact yet; a bulk job's row and spec. */
 static void test_store_cancel(void)
 {
 	char dir[] = "/tmp/pace-cancel-XXXXXX";
@@ -495,6 +495,8 @@ static void test_store_cancel(void)
 	r.not_before_ms = 90000;
 	CHECK_EQ_INT(wa_store_pace_put(st, id, &r, "{}", 2, &seq3), 0);
 	bool known = true, used = false;
+	char *p = NULL;
+	size_t len = 0;
 	CHECK_EQ_INT(wa_store_pace_known(st, id, "2@s.whatsapp.net", &known), 0);
 	CHECK(!known);
 	CHECK_EQ_INT(wa_store_pace_find(st, id, "3EB0AA", &got), 0);
@@ -521,6 +523,30 @@ static void test_store_cancel(void)
 	if (n == 2)
 		CHECK(rows[0].seq == seq2 && rows[0].first && rows[1].seq == seq3 && rows[1].not_before_ms == 90000);
 	free(rows);
+	/* a bulk job: its row and spec, progress saved, loaded back */
+	wa_store_pace_job j = { .state = 0, .total = 3, .created_ms = 1000, .not_before_ms = 2000 };
+	snprintf(j.key, sizeof j.key, "job-1");
+	CHECK_EQ_INT(wa_store_pace_job_put(st, id, &j, "{\"template\":\"t\"}", 16, &j.row), 0);
+	j.next = 2;
+	j.sent = 1;
+	j.failed = 1;
+	j.state = 1;
+	snprintf(j.inflight, sizeof j.inflight, "3EB0EE");
+	CHECK_EQ_INT(wa_store_pace_job_update(st, &j), 0);
+	wa_store_pace_job *jv = NULL;
+	size_t jn = 0;
+	CHECK_EQ_INT(wa_store_pace_job_load(st, id, &jv, &jn), 0);
+	CHECK_EQ_INT(jn, 1);
+	if (jn == 1)
+		CHECK(jv[0].row == j.row && !strcmp(jv[0].key, "job-1") && jv[0].state == 1 && jv[0].total == 3 &&
+		      jv[0].next == 2 && jv[0].sent == 1 && jv[0].failed == 1 && !strcmp(jv[0].inflight, "3EB0EE") &&
+		      jv[0].created_ms == 1000 && jv[0].not_before_ms == 2000);
+	free(jv);
+	CHECK_EQ_INT(wa_store_pace_job_spec(st, j.row, &p, &len), 0);
+	CHECK_EQ_STR(p, "{\"template\":\"t\"}");
+	wa_store_free(p, len);
+	j.row += 100;
+	CHECK_EQ_INT(wa_store_pace_job_update(st, &j), WA_ENOTFOUND);
 	/* libwa's outbox owns a released file until it is sent */
 	CHECK_EQ_INT(wa_store_pace_id_in_use(st, id, "3EB0DD", &used), 0);
 	CHECK(!used);
