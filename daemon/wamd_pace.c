@@ -27,8 +27,8 @@
 #include "wa/store_pace.h"
 #include "util/codec.h"
 #include "util/seams.h"
+#include "wamd_pace_int.h"
 #include "wamd_pace_media.h"
-#include "wamd_pace_sched.h"
 
 #define RELEASE_BATCH 256     /* releases per loop turn before yielding */
 #define NO_SESSION_RETRY_MS 5000
@@ -54,6 +54,11 @@ struct wamd_pacer {
 	int64_t vnow;
 	uint64_t tick;
 	json_t *released; /* test clock: what clock_set released */
+	/* the daemon-wide limits (pace_daemon_per_*): one more window set,
+	 * over every instance's sends; the heap's top takes the next slot */
+	bool global;
+	struct pace_cfg gcfg;
+	struct pace_state gst;
 	struct note *notes; /* straight-through sends not yet in the store */
 	size_t n_notes, cap_notes;
 	lws_sorted_usec_list_t note_sul;
@@ -79,6 +84,26 @@ static uint64_t jid_hash(const char *s)
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
 	return h ? h : 1;
+}
+
+/* ---- the daemon-wide limits ---- */
+
+/* the earliest time >= now one more send keeps every daemon-wide window */
+static int64_t global_next(int64_t now)
+{
+	return P->global ? pace_next(&P->gcfg, &P->gst, false, now) : now;
+}
+
+static void global_record(int64_t now)
+{
+	if (P->global && pace_record(&P->gcfg, &P->gst, false, now, 0) != 0)
+		LOGE("pacing: a send not recorded in the daemon-wide windows");
+}
+
+static int global_load_one(void *arg, int64_t sent_ms)
+{
+	(void)arg;
+	return pace_record(&P->gcfg, &P->gst, false, sent_ms, 0);
 }
 
 /* ---- instances ---- */
@@ -153,6 +178,11 @@ static int inst_load(struct pace_inst *in)
 	free(sent);
 	free(rows);
 	return rc;
+}
+
+struct pace_inst *wamd_pace_inst(struct wamd_tenant *t)
+{
+	return inst_of(t);
 }
 
 static struct pace_inst *inst_of(struct wamd_tenant *t)
@@ -317,7 +347,7 @@ static int send_payload(struct wamd_tenant *t, const char *jid, const char *id, 
 	return rc;
 }
 
-static json_t *payload_of(struct wamd_tenant *t, int64_t seq, int *rc)
+json_t *wamd_pace_payload(struct wamd_tenant *t, int64_t seq, int *rc)
 {
 	char *raw = NULL;
 	size_t len = 0;
@@ -349,7 +379,7 @@ static void release_one(struct pace_inst *in, int64_t now)
 	}
 	in->retry_at = 0;
 	int rc;
-	json_t *p = payload_of(t, lane->head->seq, &rc);
+	json_t *p = wamd_pace_payload(t, lane->head->seq, &rc);
 	const char *jid = json_string_value(json_object_get(p, "jid"));
 	const char *id = json_string_value(json_object_get(p, "id"));
 	if (in->typing_seq != lane->head->seq && jid) {
@@ -381,6 +411,8 @@ static void release_one(struct pace_inst *in, int64_t now)
 	wa_rand_bytes(&rnd, sizeof rnd);
 	if (rc == 0 && pace_record(&in->cfg, &in->st, m->first, now, rnd) != 0)
 		LOGE("instance %s: pacing window not recorded", t->name);
+	if (rc == 0 && in->cfg.enabled)
+		global_record(now);
 	if (wa_store_pace_released(t->d->store, m->seq, now) != 0)
 		LOGE("instance %s: paced send %s not marked released", t->name, id ? id : "?");
 	if (P->released && id)
@@ -403,6 +435,11 @@ static size_t run_until(int64_t now, size_t max)
 	while (P->h.n && P->h.v[0]->ready <= now && k < max) {
 		struct pace_inst *in = P->h.v[0];
 		int64_t at = P->test_clock ? in->ready : now;
+		int64_t g = in->cfg.enabled ? global_next(at) : at; /* an instance with pacing off is outside them */
+		if (g > now)
+			break; /* the daemon-wide limits hold every instance until g */
+		if (g > at)
+			at = g;
 		if (P->test_clock && at > P->vnow)
 			P->vnow = at; /* the test clock passes through each due time */
 		release_one(in, P->test_clock ? P->vnow : now);
@@ -426,7 +463,8 @@ static void schedule(void)
 		lws_sul_cancel(&P->sul);
 		return;
 	}
-	int64_t wait = P->h.v[0]->ready - wamd_now_ms();
+	int64_t now = wamd_now_ms(), at = P->h.v[0]->ready, g = global_next(now);
+	int64_t wait = (at > g ? at : g) - now;
 	if (wait < 0)
 		wait = 0;
 	lws_sul_schedule(P->d->ctx, 0, &P->sul, on_timer, (lws_usec_t)wait * LWS_US_PER_MS);
@@ -451,6 +489,12 @@ int wamd_pace_init(struct wamd *d)
 #endif
 	if (wa_store_pace_prune(d->store, wamd_pace_now(d) - KEEP_SENT_MS) != 0)
 		LOGW("pacing: old rows not pruned");
+	P->global = d->cfg.pace_daemon_per_minute || d->cfg.pace_daemon_per_hour || d->cfg.pace_daemon_per_day;
+	P->gcfg = (struct pace_cfg){ .enabled = true, .per_min = (uint32_t)d->cfg.pace_daemon_per_minute,
+				     .per_hour = (uint32_t)d->cfg.pace_daemon_per_hour,
+				     .per_day = (uint32_t)d->cfg.pace_daemon_per_day };
+	if (P->global && wa_store_pace_sent_since(d->store, wamd_pace_now(d) - KEEP_SENT_MS, global_load_one, NULL) != 0)
+		LOGW("pacing: the daemon-wide windows not fully rebuilt");
 	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
 		(void)inst_of(t);
 	schedule();
@@ -475,6 +519,7 @@ void wamd_pace_free(struct wamd *d)
 	notes_flush();
 	free(P->notes);
 	free(P->h.v);
+	pace_state_free(&P->gst);
 	d->pace_tenant_gone = NULL;
 	free(P);
 	P = NULL;
@@ -496,7 +541,7 @@ bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, int64_t send_at, bo
 	if (later || in->known.n + in->first.n + in->followers)
 		return false;
 	int64_t now = wamd_pace_now(t->d);
-	return pace_next(&in->cfg, &in->st, *first, now) <= now;
+	return pace_next(&in->cfg, &in->st, *first, now) <= now && global_next(now) <= now;
 }
 
 static void notes_flush(void)
@@ -536,6 +581,7 @@ void wamd_pace_sent_now(struct wamd_tenant *t, const char *jid, bool first)
 	wa_rand_bytes(&rnd, sizeof rnd);
 	if (pace_record(&in->cfg, &in->st, first, now, rnd) != 0)
 		LOGE("instance %s: a send not recorded for pacing", t->name);
+	global_record(now);
 	if (P->n_notes == P->cap_notes) {
 		size_t nc = P->cap_notes ? P->cap_notes * 2 : 64;
 		struct note *g = realloc(P->notes, nc * sizeof *g);
@@ -696,119 +742,6 @@ int wamd_pace_configure(struct wamd_tenant *t, json_t *in_json, char *err, size_
 	return 0;
 }
 
-/* the dry run's copy of a scheduled message, with the leader it will
- * follow when it falls due while that one is still queued */
-struct dry_sch {
-	struct pace_msg m;
-	int64_t leader; /* seq, 0: none */
-};
-
-json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
-{
-	struct pace_inst *in = inst_of(t);
-	if (!in)
-		return NULL;
-	/* a dry run of the scheduler on a copy of the windows (jitter at its
-	 * mean): the expected send time of each queued message */
-	struct pace_state st = in->st;
-	memset(&st.min, 0, sizeof st.min);
-	memset(&st.hour, 0, sizeof st.hour);
-	memset(&st.day, 0, sizeof st.day);
-	memset(&st.first, 0, sizeof st.first);
-	const struct pace_win *src[4] = { &in->st.min, &in->st.hour, &in->st.day, &in->st.first };
-	struct pace_win *dst[4] = { &st.min, &st.hour, &st.day, &st.first };
-	for (int k = 0; k < 4; k++)
-		for (uint32_t i = 0; i < src[k]->n; i++)
-			(void)pace_win_add(dst[k], src[k]->cap, src[k]->ts[(src[k]->head + i) % src[k]->cap]);
-	/* walk copies of the lanes: known, first, followers as released and
-	 * scheduled sends as they fall due (copies: one may stop being a
-	 * first contact) */
-	size_t total = pace_inst_queued(in), sn = in->sch_n;
-	int64_t now = wamd_pace_now(t->d);
-	struct pace_msg **kq = calloc(total + 1, sizeof *kq);
-	struct pace_msg **fq = calloc(total + 1, sizeof *fq);
-	struct pace_msg **sq = calloc(sn + 1, sizeof *sq);
-	struct dry_sch *sc = calloc(sn + 1, sizeof *sc);
-	json_t *arr = json_array();
-	if (!kq || !fq || !sq || !sc)
-		goto out;
-	size_t kh = 0, kn = 0, fh = 0, fn = 0, sh = 0;
-	for (struct pace_msg *m = in->known.head; m; m = m->next)
-		kq[kn++] = m;
-	for (struct pace_msg *m = in->first.head; m; m = m->next)
-		fq[fn++] = m;
-	for (size_t i = 0; i < sn; i++) {
-		sc[i].m = *in->sch[i];
-		sq[i] = &sc[i].m;
-	}
-	qsort(sq, sn, sizeof *sq, pace_by_due);
-	int64_t clock = now > in->retry_at ? now : in->retry_at;
-	for (size_t pos = 1; pos <= total && json_array_size(arr) < limit; pos++) {
-		int64_t rk, rf;
-		for (;;) {
-			rk = kh < kn ? pace_head_ready(in, &st, kq[kh], clock) : INT64_MAX;
-			rf = fh < fn ? pace_head_ready(in, &st, fq[fh], clock) : INT64_MAX;
-			if (sh == sn || sq[sh]->not_before > (rk < rf ? rk : rf))
-				break;
-			/* a scheduled send falls due before the next release */
-			struct pace_msg *m = sq[sh++];
-			struct dry_sch *d = (struct dry_sch *)m;
-			if (clock < m->not_before)
-				clock = m->not_before;
-			for (size_t i = fh; i < fn && !d->leader; i++)
-				if (fq[i]->jh == m->jh)
-					d->leader = fq[i]->seq;
-			if (d->leader)
-				m->first = false;
-			else if (m->first)
-				pace_insert_seq(fq, fh, &fn, m);
-			else
-				pace_insert_seq(kq, kh, &kn, m);
-		}
-		if (rk == INT64_MAX && rf == INT64_MAX)
-			break;
-		bool take_f = rf < rk || (rf == rk && fq[fh]->seq < kq[kh]->seq);
-		struct pace_msg *m = take_f ? fq[fh++] : kq[kh++];
-		int64_t at = take_f ? rf : rk;
-		/* its followers join the known lane, in seq order (lane_merge) */
-		for (struct pace_msg *f = take_f ? m->fhead : NULL; f; f = f->next)
-			pace_insert_seq(kq, kh, &kn, f);
-		for (size_t i = 0; take_f && i < sh; i++)
-			if (((struct dry_sch *)sq[i])->leader == m->seq)
-				pace_insert_seq(kq, kh, &kn, sq[i]);
-		int prc;
-		json_t *p = payload_of(t, m->seq, &prc);
-		if (m->seq == in->typing_seq)
-			at = at > in->typing_until ? at : in->typing_until; /* composing shows now */
-		else
-			at += pace_typing_of(&in->cfg, p);
-		(void)pace_record(&in->cfg, &st, m->first, at, in->cfg.jitter_ms / 2);
-		clock = at;
-		char iso[32];
-		wamd_iso_time(at, iso);
-		const char *id = json_string_value(json_object_get(p, "id"));
-		const char *jid = json_string_value(json_object_get(p, "jid"));
-		json_t *e = json_pack("{s:I, s:s, s:s, s:b, s:I, s:s}", "position", (json_int_t)pos, "id", id ? id : "",
-				      "remoteJid", jid ? jid : "", "firstContact", m->first, "expectedAtMs",
-				      (json_int_t)at, "expectedAt", iso);
-		if (m->scheduled) {
-			wamd_iso_time(m->not_before, iso);
-			json_object_set_new(e, "sendAtMs", json_integer(m->not_before));
-			json_object_set_new(e, "sendAt", json_string(iso));
-		}
-		json_array_append_new(arr, e);
-		json_decref(p);
-	}
-out:
-	free(kq);
-	free(fq);
-	free(sq);
-	free(sc);
-	pace_state_free(&st);
-	json_t *o = json_pack("{s:I, s:I, s:o}", "queued", (json_int_t)total, "nowMs", (json_int_t)now, "messages", arr);
-	return o;
-}
-
 int wamd_pace_cancel(struct wamd_tenant *t, const char *id, json_t **out)
 {
 	struct pace_inst *in = inst_of(t);
@@ -820,7 +753,7 @@ int wamd_pace_cancel(struct wamd_tenant *t, const char *id, json_t **out)
 	if (rc != 0)
 		return rc; /* unknown, or it has left */
 	int prc;
-	json_t *p = payload_of(t, seq, &prc);
+	json_t *p = wamd_pace_payload(t, seq, &prc);
 	/* the store first: memory changes only once the row is gone */
 	struct pace_msg *heir = pace_inst_heir(in, seq);
 	rc = wa_store_begin(st);
@@ -873,8 +806,7 @@ int wamd_pace_clock_set(struct wamd *d, int64_t now_ms, json_t **released)
 	if (!P || !P->test_clock)
 		return WA_ESTATE;
 	P->released = json_array();
-	while (P->h.n && P->h.v[0]->ready <= now_ms)
-		run_until(now_ms, SIZE_MAX);
+	run_until(now_ms, SIZE_MAX); /* until nothing is due by now_ms */
 	if (now_ms > P->vnow)
 		P->vnow = now_ms;
 	*released = P->released;
