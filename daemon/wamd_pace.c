@@ -463,7 +463,7 @@ static void schedule(void)
 		lws_sul_cancel(&P->sul);
 		return;
 	}
-	int64_t now = wamd_now_ms(), at = P->h.v[0]->ready, g = global_next(now);
+	int64_t now = wamd_now_ms(), at = P->h.v[0]->ready, g = P->h.v[0]->cfg.enabled ? global_next(now) : now;
 	int64_t wait = (at > g ? at : g) - now;
 	if (wait < 0)
 		wait = 0;
