@@ -81,6 +81,10 @@ static const struct opt opts[] = {
 	  "token for GET /metrics only (Authorization: Bearer), besides the admin key" },
 	{ "pacing", T_BOOL, O(pacing), "true",
 	  "pace sends (limits, warm-up) by default; each instance can change it" },
+	{ "pace_daemon_per_minute", T_LONG, O(pace_daemon_per_minute), "0",
+	  "paced sends per minute across every instance (0: no daemon-wide limit)" },
+	{ "pace_daemon_per_hour", T_LONG, O(pace_daemon_per_hour), "0", "the same per hour" },
+	{ "pace_daemon_per_day", T_LONG, O(pace_daemon_per_day), "0", "the same per day" },
 	{ "metrics_per_instance", T_BOOL, O(metrics_per_instance), "false",
 	  "per-instance series on GET /metrics (one set per instance)" },
 	{ "amqp_uri", T_STR, O(amqp_uri), NULL, "RabbitMQ amqp://user:password@host:port/vhost (unset: off)" },
@@ -446,6 +450,10 @@ int wamd_config_load(struct wamd_config *c, int argc, char **argv,
 	}
 	if (wamd_config_check_cluster(c, err, errlen) != 0)
 		return -1;
+	if (c->pace_daemon_per_minute > 100000 || c->pace_daemon_per_hour > 100000 || c->pace_daemon_per_day > 100000) {
+		snprintf(err, errlen, "pace_daemon_per_minute, _per_hour and _per_day must be at most 100000");
+		return -1;
+	}
 	if (c->max_handshakes < 1 || c->max_handshakes > WAMD_MAX_HANDSHAKES_LIMIT) {
 		snprintf(err, errlen, "max_handshakes must be 1..%d", WAMD_MAX_HANDSHAKES_LIMIT);
 		return -1;

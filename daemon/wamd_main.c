@@ -24,6 +24,7 @@
 #include "wamd.h"
 #include "wamd_front.h"
 #include "wamd_pace.h"
+#include "wamd_pace_bulk.h"
 #include "wamd_events.h"
 #include "wamd_media_probe.h"
 
@@ -505,8 +506,10 @@ int main(int argc, char **argv)
 	if (!d.stop) {
 		/* cluster mode: only the instances this node holds the leases of */
 		rc = d.cfg.cluster ? (wamd_cluster_start(&d) == 0 ? 0 : WA_EDB) : wamd_tenant_load_all(&d);
-		if (rc == 0)
+		if (rc == 0) {
+			wamd_pace_bulk_init();
 			rc = wamd_pace_init(&d);
+		}
 		if (rc == 0)
 			wamd_expiry_start(&d);
 		if (rc != 0) {

@@ -27,8 +27,8 @@
 #include "wa/store_pace.h"
 #include "util/codec.h"
 #include "util/seams.h"
+#include "wamd_pace_int.h"
 #include "wamd_pace_media.h"
-#include "wamd_pace_sched.h"
 
 #define RELEASE_BATCH 256     /* releases per loop turn before yielding */
 #define NO_SESSION_RETRY_MS 5000
@@ -54,12 +54,23 @@ struct wamd_pacer {
 	int64_t vnow;
 	uint64_t tick;
 	json_t *released; /* test clock: what clock_set released */
+	/* the daemon-wide limits (pace_daemon_per_*): one more window set,
+	 * over every instance's sends; the heap's top takes the next slot */
+	bool global;
+	struct pace_cfg gcfg;
+	struct pace_state gst;
 	struct note *notes; /* straight-through sends not yet in the store */
 	size_t n_notes, cap_notes;
 	lws_sorted_usec_list_t note_sul;
 };
 
 static struct wamd_pacer *P; /* one daemon per process */
+static struct wamd_pace_job_hooks J; /* bulk jobs (unset: none) */
+
+void wamd_pace_set_job_hooks(const struct wamd_pace_job_hooks *h)
+{
+	J = *h;
+}
 
 int64_t wamd_pace_now(struct wamd *d)
 {
@@ -73,6 +84,26 @@ static uint64_t jid_hash(const char *s)
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
 	return h ? h : 1;
+}
+
+/* ---- the daemon-wide limits ---- */
+
+/* the earliest time >= now one more send keeps every daemon-wide window */
+static int64_t global_next(int64_t now)
+{
+	return P->global ? pace_next(&P->gcfg, &P->gst, false, now) : now;
+}
+
+static void global_record(int64_t now)
+{
+	if (P->global && pace_record(&P->gcfg, &P->gst, false, now, 0) != 0)
+		LOGE("pacing: a send not recorded in the daemon-wide windows");
+}
+
+static int global_load_one(void *arg, int64_t sent_ms)
+{
+	(void)arg;
+	return pace_record(&P->gcfg, &P->gst, false, sent_ms, 0);
 }
 
 /* ---- instances ---- */
@@ -125,8 +156,9 @@ static int inst_load(struct pace_inst *in)
 		m->seq = rows[i].seq;
 		m->not_before = rows[i].not_before_ms;
 		m->first = rows[i].first;
+		m->scheduled = rows[i].not_before_ms > rows[i].created_ms;
 		m->jh = jid_hash(rows[i].jid);
-		rc = pace_inst_add(in, m);
+		rc = m->not_before > now ? pace_inst_hold(in, m) : pace_inst_add(in, m);
 		if (rc != 0)
 			free(m);
 	}
@@ -146,6 +178,11 @@ static int inst_load(struct pace_inst *in)
 	free(sent);
 	free(rows);
 	return rc;
+}
+
+struct pace_inst *wamd_pace_inst(struct wamd_tenant *t)
+{
+	return inst_of(t);
 }
 
 static struct pace_inst *inst_of(struct wamd_tenant *t)
@@ -178,6 +215,8 @@ static struct pace_inst *inst_of(struct wamd_tenant *t)
 		LOGE("instance %s: pacing queue not fully loaded", t->name);
 	inst_update(in, wamd_pace_now(t->d));
 	P->d->pace_stats.queued += pace_inst_queued(in);
+	if (J.load)
+		J.load(t);
 	return in;
 }
 
@@ -189,6 +228,8 @@ void wamd_pace_tenant_free(struct wamd_tenant *t)
 		P->d->pace_stats.queued -= pace_inst_queued(t->pace);
 	if (t->removed) /* its rows went with it; their held files go now */
 		wamd_pace_media_purge(t->d, t->id);
+	if (J.tenant_free)
+		J.tenant_free(t);
 	inst_free(t->pace);
 	t->pace = NULL;
 	if (P)
@@ -308,26 +349,7 @@ static int send_payload(struct wamd_tenant *t, const char *jid, const char *id, 
 	return rc;
 }
 
-/* characters (code points) of a UTF-8 text */
-static size_t utf8_len(const char *s)
-{
-	size_t n = 0;
-	for (; s && *s; s++)
-		n += ((unsigned char)*s & 0xC0) != 0x80;
-	return n;
-}
-
-/* how long "composing" shows before held payload p (0: none) */
-static int64_t typing_of(const struct pace_cfg *c, json_t *p)
-{
-	const char *kind = json_string_value(json_object_get(p, "kind"));
-	if (!kind || strcmp(kind, "text"))
-		return 0;
-	return pace_typing_ms(c, utf8_len(json_string_value(json_object_get(p, "text"))),
-			      json_integer_value(json_object_get(p, "delay")));
-}
-
-static json_t *payload_of(struct wamd_tenant *t, int64_t seq, int *rc)
+json_t *wamd_pace_payload(struct wamd_tenant *t, int64_t seq, int *rc)
 {
 	char *raw = NULL;
 	size_t len = 0;
@@ -344,6 +366,8 @@ static json_t *payload_of(struct wamd_tenant *t, int64_t seq, int *rc)
 static void release_one(struct pace_inst *in, int64_t now)
 {
 	struct wamd_tenant *t = in->t;
+	if (pace_inst_promote(in, now) != 0)
+		LOGE("instance %s: pacing: out of memory (scheduled sends)", t->name);
 	int64_t best;
 	struct pace_lane *lane = pace_pick(in, now, &best);
 	if (!lane || best > now) {
@@ -357,14 +381,14 @@ static void release_one(struct pace_inst *in, int64_t now)
 	}
 	in->retry_at = 0;
 	int rc;
-	json_t *p = payload_of(t, lane->head->seq, &rc);
+	json_t *p = wamd_pace_payload(t, lane->head->seq, &rc);
 	const char *jid = json_string_value(json_object_get(p, "jid"));
 	const char *id = json_string_value(json_object_get(p, "id"));
 	if (in->typing_seq != lane->head->seq && jid) {
 		bool burst = !in->st.has_last || now - in->st.last_ms >= BURST_IDLE_MS;
 		if (in->cfg.available && burst && wamd_tenant_presence(t, NULL, "available") != 0)
 			LOGD("instance %s: available not sent", t->name);
-		int64_t typing = typing_of(&in->cfg, p);
+		int64_t typing = pace_typing_of(&in->cfg, p);
 		if (typing > 0) {
 			if (wamd_tenant_presence(t, jid, "composing") != 0)
 				LOGD("instance %s: composing not sent", t->name);
@@ -389,16 +413,21 @@ static void release_one(struct pace_inst *in, int64_t now)
 	wa_rand_bytes(&rnd, sizeof rnd);
 	if (rc == 0 && pace_record(&in->cfg, &in->st, m->first, now, rnd) != 0)
 		LOGE("instance %s: pacing window not recorded", t->name);
+	if (rc == 0 && in->cfg.enabled)
+		global_record(now);
 	if (wa_store_pace_released(t->d->store, m->seq, now) != 0)
 		LOGE("instance %s: paced send %s not marked released", t->name, id ? id : "?");
 	if (P->released && id)
 		json_array_append_new(P->released, json_pack("{s:s, s:s, s:s, s:I}", "instance", t->name, "id", id,
 							     "remoteJid", jid ? jid : "", "atMs", (json_int_t)now));
-	json_decref(p);
 	P->d->pace_stats.queued--;
 	free(m);
 	in->served = ++P->tick;
 	inst_update(in, now);
+	const char *job = json_string_value(json_object_get(p, "job"));
+	if (job && id && J.left)
+		J.left(t, job, id, rc == 0); /* its next message joins the queue */
+	json_decref(p);
 }
 
 /* releases everything due at or before now, instance by instance */
@@ -408,6 +437,11 @@ static size_t run_until(int64_t now, size_t max)
 	while (P->h.n && P->h.v[0]->ready <= now && k < max) {
 		struct pace_inst *in = P->h.v[0];
 		int64_t at = P->test_clock ? in->ready : now;
+		int64_t g = in->cfg.enabled ? global_next(at) : at; /* an instance with pacing off is outside them */
+		if (g > now)
+			break; /* the daemon-wide limits hold every instance until g */
+		if (g > at)
+			at = g;
 		if (P->test_clock && at > P->vnow)
 			P->vnow = at; /* the test clock passes through each due time */
 		release_one(in, P->test_clock ? P->vnow : now);
@@ -431,7 +465,8 @@ static void schedule(void)
 		lws_sul_cancel(&P->sul);
 		return;
 	}
-	int64_t wait = P->h.v[0]->ready - wamd_now_ms();
+	int64_t now = wamd_now_ms(), at = P->h.v[0]->ready, g = P->h.v[0]->cfg.enabled ? global_next(now) : now;
+	int64_t wait = (at > g ? at : g) - now;
 	if (wait < 0)
 		wait = 0;
 	lws_sul_schedule(P->d->ctx, 0, &P->sul, on_timer, (lws_usec_t)wait * LWS_US_PER_MS);
@@ -456,9 +491,16 @@ int wamd_pace_init(struct wamd *d)
 #endif
 	if (wa_store_pace_prune(d->store, wamd_pace_now(d) - KEEP_SENT_MS) != 0)
 		LOGW("pacing: old rows not pruned");
+	P->global = d->cfg.pace_daemon_per_minute || d->cfg.pace_daemon_per_hour || d->cfg.pace_daemon_per_day;
+	P->gcfg = (struct pace_cfg){ .enabled = true, .per_min = (uint32_t)d->cfg.pace_daemon_per_minute,
+				     .per_hour = (uint32_t)d->cfg.pace_daemon_per_hour,
+				     .per_day = (uint32_t)d->cfg.pace_daemon_per_day };
+	if (P->global && wa_store_pace_sent_since(d->store, wamd_pace_now(d) - KEEP_SENT_MS, global_load_one, NULL) != 0)
+		LOGW("pacing: the daemon-wide windows not fully rebuilt");
 	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
 		(void)inst_of(t);
 	schedule();
+	wamd_pace_media_sweep(d); /* the queues are loaded: what they name is known */
 	return 0;
 }
 
@@ -479,31 +521,37 @@ void wamd_pace_free(struct wamd *d)
 			inst_free(t->pace);
 			t->pace = NULL;
 		}
+	wamd_pace_media_sweep_stop();
+	if (J.free_all)
+		J.free_all();
 	lws_sul_cancel(&P->sul);
 	lws_sul_cancel(&P->note_sul);
 	notes_flush();
 	free(P->notes);
 	free(P->h.v);
+	pace_state_free(&P->gst);
 	d->pace_tenant_gone = NULL;
 	free(P);
 	P = NULL;
 }
 
-bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, bool *first)
+bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, int64_t send_at, bool *first)
 {
 	*first = false;
 	struct pace_inst *in = inst_of(t);
-	if (!in || !in->cfg.enabled)
+	bool later = in && send_at > wamd_pace_now(t->d); /* held until then, pacing on or off */
+	if (!in || (!in->cfg.enabled && !later))
 		return true;
 	/* a first contact is a person's number; groups are not strangers */
 	bool known = !strstr(jid, "@s.whatsapp.net") && !strstr(jid, "@lid");
 	if (!known && wa_store_pace_known(t->d->store, t->id, jid, &known) != 0)
 		known = true; /* cannot tell: do not spend the first-contact budget */
 	*first = !known;
-	if (pace_inst_queued(in))
+	/* scheduled sends not due yet hold nothing up */
+	if (later || in->known.n + in->first.n + in->followers)
 		return false;
 	int64_t now = wamd_pace_now(t->d);
-	return pace_next(&in->cfg, &in->st, *first, now) <= now;
+	return pace_next(&in->cfg, &in->st, *first, now) <= now && global_next(now) <= now;
 }
 
 static void notes_flush(void)
@@ -543,6 +591,7 @@ void wamd_pace_sent_now(struct wamd_tenant *t, const char *jid, bool first)
 	wa_rand_bytes(&rnd, sizeof rnd);
 	if (pace_record(&in->cfg, &in->st, first, now, rnd) != 0)
 		LOGE("instance %s: a send not recorded for pacing", t->name);
+	global_record(now);
 	if (P->n_notes == P->cap_notes) {
 		size_t nc = P->cap_notes ? P->cap_notes * 2 : 64;
 		struct note *g = realloc(P->notes, nc * sizeof *g);
@@ -564,7 +613,7 @@ void wamd_pace_sent_now(struct wamd_tenant *t, const char *jid, bool first)
 	in->served = ++P->tick;
 }
 
-static void new_id(char out[32])
+void wamd_pace_new_id(char out[32])
 {
 	/* the shape of libwa's ids: "3EB0" + 18 upper-case hex digits */
 	uint8_t r[9];
@@ -578,37 +627,47 @@ static void new_id(char out[32])
 	out[22] = '\0';
 }
 
-int wamd_pace_enqueue(struct wamd_tenant *t, const char *jid, bool first, json_t *payload, char id_out[32])
+int wamd_pace_enqueue(struct wamd_tenant *t, const char *jid, bool first, int64_t send_at, json_t *payload,
+		      char id_out[32])
 {
 	struct pace_inst *in = inst_of(t);
 	if (!in)
 		return WA_ENOMEM;
 	char id[32];
-	new_id(id);
+	const char *given = json_string_value(json_object_get(payload, "id"));
+	if (given && strlen(given) < sizeof id)
+		snprintf(id, sizeof id, "%s", given);
+	else
+		wamd_pace_new_id(id);
 	int64_t now = wamd_pace_now(t->d);
+	bool scheduled = send_at > now;
 	json_object_set_new(payload, "jid", json_string(jid));
 	json_object_set_new(payload, "id", json_string(id));
 	char *s = json_dumps(payload, JSON_COMPACT);
 	if (!s)
 		return WA_ENOMEM;
-	wa_store_pace_row r = { .first = first, .created_ms = now, .not_before_ms = now };
+	wa_store_pace_row r = { .first = first, .created_ms = now, .not_before_ms = scheduled ? send_at : now };
 	snprintf(r.key_id, sizeof r.key_id, "%s", id);
 	snprintf(r.jid, sizeof r.jid, "%s", jid);
 	struct pace_msg *m = calloc(1, sizeof *m);
 	int rc = m ? wa_store_pace_put(t->d->store, t->id, &r, s, strlen(s), &m->seq) : WA_ENOMEM;
 	free(s);
 	if (rc == 0) {
-		m->not_before = now;
+		m->not_before = r.not_before_ms;
 		m->first = first;
+		m->scheduled = scheduled;
 		m->jh = jid_hash(jid);
-		rc = pace_inst_add(in, m);
+		rc = scheduled ? pace_inst_hold(in, m) : pace_inst_add(in, m);
+		if (rc != 0 && wa_store_pace_delete(t->d->store, m->seq) != 0)
+			LOGE("instance %s: a send not queued is still stored (it leaves after a restart)", t->name);
 	}
 	if (rc != 0) {
 		free(m);
 		return rc;
 	}
 	P->d->pace_stats.queued++;
-	P->d->pace_stats.deferred++;
+	if (!scheduled)
+		P->d->pace_stats.deferred++;
 	inst_update(in, now);
 	schedule();
 	memcpy(id_out, id, sizeof id);
@@ -693,77 +752,62 @@ int wamd_pace_configure(struct wamd_tenant *t, json_t *in_json, char *err, size_
 	return 0;
 }
 
-json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
+int wamd_pace_cancel(struct wamd_tenant *t, const char *id, json_t **out)
 {
 	struct pace_inst *in = inst_of(t);
 	if (!in)
-		return NULL;
-	/* a dry run of the scheduler on a copy of the windows (jitter at its
-	 * mean): the expected send time of each queued message */
-	struct pace_state st = in->st;
-	memset(&st.min, 0, sizeof st.min);
-	memset(&st.hour, 0, sizeof st.hour);
-	memset(&st.day, 0, sizeof st.day);
-	memset(&st.first, 0, sizeof st.first);
-	const struct pace_win *src[4] = { &in->st.min, &in->st.hour, &in->st.day, &in->st.first };
-	struct pace_win *dst[4] = { &st.min, &st.hour, &st.day, &st.first };
-	for (int k = 0; k < 4; k++)
-		for (uint32_t i = 0; i < src[k]->n; i++)
-			(void)pace_win_add(dst[k], src[k]->cap, src[k]->ts[(src[k]->head + i) % src[k]->cap]);
-	/* walk copies of the lanes: known, first, and followers as released */
-	size_t total = pace_inst_queued(in);
-	int64_t now = wamd_pace_now(t->d);
-	struct pace_msg **kq = calloc(total + 1, sizeof *kq);
-	struct pace_msg **fq = calloc(in->first.n + 1, sizeof *fq);
-	json_t *arr = json_array();
-	if (!kq || !fq)
-		goto out;
-	size_t kh = 0, kn = 0, fh = 0, fn = 0;
-	for (struct pace_msg *m = in->known.head; m; m = m->next)
-		kq[kn++] = m;
-	for (struct pace_msg *m = in->first.head; m; m = m->next)
-		fq[fn++] = m;
-	int64_t clock = now > in->retry_at ? now : in->retry_at;
-	for (size_t pos = 1; pos <= total && json_array_size(arr) < limit; pos++) {
-		int64_t rk = kh < kn ? pace_head_ready(in, &st, kq[kh], clock) : INT64_MAX;
-		int64_t rf = fh < fn ? pace_head_ready(in, &st, fq[fh], clock) : INT64_MAX;
-		if (rk == INT64_MAX && rf == INT64_MAX)
-			break;
-		bool take_f = rf < rk || (rf == rk && fq[fh]->seq < kq[kh]->seq);
-		struct pace_msg *m = take_f ? fq[fh++] : kq[kh++];
-		int64_t at = take_f ? rf : rk;
-		for (struct pace_msg *f = take_f ? m->fhead : NULL; f; f = f->next) {
-			size_t at_i = kn; /* into the known lane, in seq order (lane_merge) */
-			while (at_i > kh && kq[at_i - 1]->seq > f->seq)
-				at_i--;
-			memmove(kq + at_i + 1, kq + at_i, (kn - at_i) * sizeof *kq);
-			kq[at_i] = f;
-			kn++;
-		}
-		int prc;
-		json_t *p = payload_of(t, m->seq, &prc);
-		if (m->seq == in->typing_seq)
-			at = at > in->typing_until ? at : in->typing_until; /* composing shows now */
-		else
-			at += typing_of(&in->cfg, p);
-		(void)pace_record(&in->cfg, &st, m->first, at, in->cfg.jitter_ms / 2);
-		clock = at;
-		char iso[32];
-		wamd_iso_time(at, iso);
-		const char *id = json_string_value(json_object_get(p, "id"));
-		const char *jid = json_string_value(json_object_get(p, "jid"));
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:b, s:I, s:s}", "position", (json_int_t)pos,
-						     "id", id ? id : "", "remoteJid", jid ? jid : "",
-						     "firstContact", m->first, "expectedAtMs", (json_int_t)at,
-						     "expectedAt", iso));
-		json_decref(p);
+		return WA_ENOMEM;
+	wa_store *st = t->d->store;
+	int64_t seq = 0;
+	int rc = wa_store_pace_find(st, t->id, id, &seq);
+	if (rc != 0)
+		return rc; /* unknown, or it has left */
+	int prc;
+	json_t *p = wamd_pace_payload(t, seq, &prc);
+	/* the store first: memory changes only once the row is gone */
+	struct pace_msg *heir = pace_inst_heir(in, seq);
+	rc = wa_store_begin(st);
+	if (rc == 0) {
+		rc = wa_store_pace_delete(st, seq);
+		if (rc == 0 && heir)
+			rc = wa_store_pace_set_first(st, heir->seq, true);
+		if (rc == 0)
+			rc = wa_store_commit(st);
+		if (rc != 0)
+			(void)wa_store_rollback(st);
 	}
-out:
-	free(kq);
-	free(fq);
-	pace_state_free(&st);
-	json_t *o = json_pack("{s:I, s:I, s:o}", "queued", (json_int_t)total, "nowMs", (json_int_t)now, "messages", arr);
-	return o;
+	if (rc != 0) {
+		json_decref(p);
+		return rc;
+	}
+	const char *jid = json_string_value(json_object_get(p, "jid"));
+	bool typing = in->typing_seq == seq;
+	struct pace_msg *promoted = NULL, *m = pace_inst_remove(in, seq, &promoted);
+	if (m)
+		P->d->pace_stats.queued--;
+	else
+		LOGW("instance %s: cancelled send %s was not in the pacing queue", t->name, id);
+	if (typing && jid && wamd_tenant_presence(t, jid, "paused") != 0)
+		LOGD("instance %s: paused not sent", t->name);
+	wamd_pace_media_drop(t->d, p); /* a held file goes with its row */
+	const char *job = json_string_value(json_object_get(p, "job"));
+	if (job && J.left)
+		J.left(t, job, id, false); /* its job goes on with the next recipient */
+	json_t *o = json_pack("{s:b, s:s, s:s, s:s}", "cancelled", 1, "id", id, "remoteJid", jid ? jid : "", "kind",
+			      json_string_value(json_object_get(p, "kind")) ? json_string_value(json_object_get(p, "kind")) : "");
+	if (m && m->scheduled) {
+		char iso[32];
+		wamd_iso_time(m->not_before, iso);
+		json_object_set_new(o, "sendAtMs", json_integer(m->not_before));
+		json_object_set_new(o, "sendAt", json_string(iso));
+	}
+	wamd_emit(t, "PACING_CANCELLED", json_deep_copy(o));
+	json_decref(p);
+	free(m);
+	inst_update(in, wamd_pace_now(t->d));
+	schedule();
+	*out = o;
+	return 0;
 }
 
 int wamd_pace_clock_set(struct wamd *d, int64_t now_ms, json_t **released)
@@ -772,8 +816,7 @@ int wamd_pace_clock_set(struct wamd *d, int64_t now_ms, json_t **released)
 	if (!P || !P->test_clock)
 		return WA_ESTATE;
 	P->released = json_array();
-	while (P->h.n && P->h.v[0]->ready <= now_ms)
-		run_until(now_ms, SIZE_MAX);
+	run_until(now_ms, SIZE_MAX); /* until nothing is due by now_ms */
 	if (now_ms > P->vnow)
 		P->vnow = now_ms;
 	*released = P->released;

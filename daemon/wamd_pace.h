@@ -17,8 +17,10 @@ void wamd_pace_tenant_loaded(struct wamd_tenant *t);
 int64_t wamd_pace_now(struct wamd *d);
 /* Before a send to jid: true when it may leave now (then call
  * wamd_pace_sent_now after it was queued in libwa), false when it must
- * be queued (wamd_pace_enqueue). *first: jid was never talked to. */
-bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, bool *first);
+ * be queued (wamd_pace_enqueue): a limit holds it, or send_at (ms since
+ * the epoch, 0: none) is still to come, pacing on or off. *first: jid was
+ * never talked to. */
+bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, int64_t send_at, bool *first);
 void wamd_pace_sent_now(struct wamd_tenant *t, const char *jid, bool first);
 /* Holds a send back; payload: what the route's send function needs, by
  * "kind": "text" (text, mentions?, preview?, delay?), "location"
@@ -28,9 +30,29 @@ void wamd_pace_sent_now(struct wamd_tenant *t, const char *jid, bool first);
  * (wamd_pace_media.h); each with "quoted"? (wamd_pace_quoted). id_out:
  * the message id it will leave with. */
 void wamd_pace_quoted(json_t *payload, const struct wamd_send_extra *x);
-int wamd_pace_enqueue(struct wamd_tenant *t, const char *jid, bool first, json_t *payload, char id_out[32]);
+/* A held send leaves no earlier than send_at (scheduled: it joins its lane
+ * then, holding nothing up before). payload's "id", when given (a held
+ * file is named after it: wamd_pace_new_id), is the one it leaves with. */
+int wamd_pace_enqueue(struct wamd_tenant *t, const char *jid, bool first, int64_t send_at, json_t *payload,
+		      char id_out[32]);
+void wamd_pace_new_id(char out[32]);
+/* Cancels the held send with message id: its row and held file go, a
+ * PACING_CANCELLED event says so; *out the answer. WA_ENOTFOUND when no
+ * held send has that id (unknown, or it has left). */
+int wamd_pace_cancel(struct wamd_tenant *t, const char *id, json_t **out);
 /* A rate-limit signal for this instance (code: WhatsApp's error code). */
 void wamd_pace_signal(struct wamd_tenant *t, int code);
+/* The bulk jobs' side (wamd_pace_bulk.c registers it before
+ * wamd_pace_init, so that pacing never calls up into it): an instance's
+ * jobs loaded, a job's message left the queue (sent: handed to libwa),
+ * an instance gone, the daemon stopping. */
+struct wamd_pace_job_hooks {
+	void (*load)(struct wamd_tenant *t);
+	void (*left)(struct wamd_tenant *t, const char *job, const char *id, bool sent);
+	void (*tenant_free)(struct wamd_tenant *t);
+	void (*free_all)(void);
+};
+void wamd_pace_set_job_hooks(const struct wamd_pace_job_hooks *h);
 /* Settings and state; the queue with positions and expected send times. */
 json_t *wamd_pace_info(struct wamd_tenant *t);
 int wamd_pace_configure(struct wamd_tenant *t, json_t *in, char *err, size_t errlen);

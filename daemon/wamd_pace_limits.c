@@ -274,3 +274,22 @@ json_t *pace_cfg_json(const struct pace_cfg *c)
 				    json_integer(*(const uint32_t *)((const char *)c + u32_keys[i].off)));
 	return o;
 }
+
+/* characters (code points) of a UTF-8 text */
+static size_t utf8_len(const char *s)
+{
+	size_t n = 0;
+	for (; s && *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* how long "composing" shows before held payload p (0: none) */
+int64_t pace_typing_of(const struct pace_cfg *c, json_t *p)
+{
+	const char *kind = json_string_value(json_object_get(p, "kind"));
+	if (!kind || strcmp(kind, "text"))
+		return 0;
+	return pace_typing_ms(c, utf8_len(json_string_value(json_object_get(p, "text"))),
+			      json_integer_value(json_object_get(p, "delay")));
+}

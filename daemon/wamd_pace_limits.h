@@ -63,6 +63,8 @@ void pace_cfg_defaults(struct pace_cfg *c);
 /* How long "composing" shows before a held text of n_chars characters
  * whose request asked for delay_ms (0 when typing is off). */
 int64_t pace_typing_ms(const struct pace_cfg *c, size_t n_chars, int64_t delay_ms);
+/* The same for a held send's payload ({kind, text, delay}; 0 but for a text). */
+int64_t pace_typing_of(const struct pace_cfg *c, json_t *payload);
 
 void pace_win_free(struct pace_win *w);
 /* Records a send at t (times come in non-decreasing order); keeps the last

@@ -1,9 +1,10 @@
 /* Held media sends (wamd_pace.h): the staged file stays on disk under
- * <data>/media as "held-<instance id>-<random>" (owner-only, as staged) and
+ * <data>/media as "held-<instance id>-<message id>" (owner-only, as staged) and
  * the queue row keeps only its name and the message's fields, so a held
  * video does not sit base64 in the store and survives a restart. libwa owns
  * the file once the scheduler hands it over (it removes it once sealed); a
  * send dropped at release or an instance deleted removes it here. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -12,9 +13,11 @@
 #include <unistd.h>
 
 #include "util/codec.h"
+#include "wa/store_pace.h"
 #include "wamd_pace_media.h"
 
 #define HELD_PREFIX "held-"
+#define SWEEP_BATCH 64 /* directory entries per loop turn */
 
 static int held_path(struct wamd *d, const char *name, char *path, size_t cap)
 {
@@ -34,16 +37,14 @@ static void set_b64(json_t *o, const char *key, const uint8_t *b, size_t n)
 }
 
 json_t *wamd_pace_media_hold(struct wamd_tenant *t, const wa_media_send *m, const struct wamd_send_extra *x,
-			      char *held, size_t cap)
+			      const char *id, char *held, size_t cap)
 {
-	const char *base = strrchr(m->path, '/');
-	base = base ? base + 1 : m->path;
-	const char *tail = strchr(base, '-'); /* "send-<random>" */
 	char name[256];
-	snprintf(name, sizeof name, HELD_PREFIX "%lld-%s", (long long)t->id, tail ? tail + 1 : base);
+	snprintf(name, sizeof name, HELD_PREFIX "%lld-%s", (long long)t->id, id);
 	if (held_path(t->d, name, held, cap) != 0 || rename(m->path, held) != 0)
 		return NULL;
-	json_t *p = json_pack("{s:s, s:i, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:b, s:I}", "kind", "media", "mediaKind",
+	json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:b, s:I}", "kind", "media", "id", id,
+			      "mediaKind",
 			      (int)m->kind, "file", name, "mimetype", m->mimetype, "ptt", m->ptt, "viewOnce",
 			      m->view_once, "seconds", (json_int_t)m->seconds, "width", (json_int_t)m->width, "height",
 			      (json_int_t)m->height, "animated", m->animated, "pageCount", (json_int_t)m->page_count);
@@ -160,4 +161,97 @@ void wamd_pace_media_purge(struct wamd *d, int64_t instance_id)
 	closedir(dp);
 	if (gone)
 		LOGI("pacing: %zu held media files of a deleted instance removed", gone);
+}
+
+void wamd_pace_media_drop(struct wamd *d, json_t *p)
+{
+	const char *kind = json_string_value(json_object_get(p, "kind"));
+	char path[1200];
+	if (!kind || strcmp(kind, "media") ||
+	    held_path(d, json_string_value(json_object_get(p, "file")), path, sizeof path) != 0)
+		return;
+	if (unlink(path) != 0 && errno != ENOENT)
+		LOGW("pacing: held media %s not removed: %s", path, strerror(errno));
+}
+
+/* ---- the start-up sweep ---- */
+
+static struct {
+	struct wamd *d;
+	DIR *dp;
+	lws_sorted_usec_list_t sul;
+	size_t seen, gone;
+} S;
+
+/* "held-<instance id>-<message id>" with an id of wamd_pace_new_id's
+ * shape ("3EB0" + 18 upper-case hex digits); false for any other name */
+static bool held_name(const char *name, int64_t *iid, char id[32])
+{
+	size_t pl = strlen(HELD_PREFIX);
+	if (strncmp(name, HELD_PREFIX, pl) != 0 || !isdigit((unsigned char)name[pl]))
+		return false;
+	char *end = NULL;
+	long long v = strtoll(name + pl, &end, 10);
+	if (*end != '-' || strlen(end + 1) != 22 || strncmp(end + 1, "3EB0", 4) != 0)
+		return false;
+	for (const char *c = end + 5; *c; c++)
+		if (!isdigit((unsigned char)*c) && !(*c >= 'A' && *c <= 'F'))
+			return false;
+	*iid = v;
+	snprintf(id, 32, "%s", end + 1);
+	return true;
+}
+
+static void sweep_end(void)
+{
+	if (S.dp)
+		closedir(S.dp);
+	S.dp = NULL;
+	if (S.gone)
+		LOGI("pacing: %zu held media files no send owns removed (of %zu)", S.gone, S.seen);
+}
+
+static void sweep_turn(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	struct dirent *e = NULL;
+	for (int k = 0; k < SWEEP_BATCH && (e = readdir(S.dp)) != NULL; k++) {
+		int64_t iid;
+		char id[32], path[1200];
+		if (!held_name(e->d_name, &iid, id) || held_path(S.d, e->d_name, path, sizeof path) != 0)
+			continue; /* not a held file, or one named before ids named them: left alone */
+		S.seen++;
+		bool used = true;
+		if (wa_store_pace_id_in_use(S.d->store, iid, id, &used) != 0 || used)
+			continue;
+		if (unlink(path) == 0)
+			S.gone++;
+		else if (errno != ENOENT)
+			LOGW("pacing: held media %s not removed: %s", path, strerror(errno));
+	}
+	if (!e) {
+		sweep_end();
+		return;
+	}
+	lws_sul_schedule(S.d->ctx, 0, &S.sul, sweep_turn, 1); /* the rest on a later turn */
+}
+
+void wamd_pace_media_sweep(struct wamd *d)
+{
+	char dir[1024];
+	snprintf(dir, sizeof dir, "%s/media", d->cfg.data_dir);
+	memset(&S, 0, sizeof S);
+	S.d = d;
+	S.dp = opendir(dir);
+	if (S.dp)
+		lws_sul_schedule(d->ctx, 0, &S.sul, sweep_turn, 1);
+}
+
+void wamd_pace_media_sweep_stop(void)
+{
+	if (!S.d)
+		return;
+	lws_sul_cancel(&S.sul);
+	sweep_end();
+	S.d = NULL;
 }

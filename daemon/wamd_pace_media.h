@@ -6,12 +6,20 @@
 
 #include "wamd.h"
 
-/* Moves m's staged file to its held name (held: its path) and returns the
- * "media" payload for wamd_pace_enqueue (x's mentions and quote kept;
- * its id is not: the queue gives one), or NULL (the file not moved, or
- * removed). A send not queued after all must unlink held. */
+/* Moves m's staged file to its held name, "held-<instance id>-<id>" (held:
+ * its path), and returns the "media" payload for wamd_pace_enqueue with id
+ * (wamd_pace_new_id; x's mentions and quote kept), or NULL (the file not
+ * moved, or removed). A send not queued after all must unlink held. */
 json_t *wamd_pace_media_hold(struct wamd_tenant *t, const wa_media_send *m, const struct wamd_send_extra *x,
-			      char *held, size_t cap);
+			      const char *id, char *held, size_t cap);
+/* A cancelled send's payload: its held file, if any, is removed. */
+void wamd_pace_media_drop(struct wamd *d, json_t *p);
+/* At start-up: removes, a batch per loop turn, the held files no send owns
+ * any more (no paced row nor libwa outbox row with the id they are named
+ * after: a crash between the file's move and its row's commit, or between
+ * a cancel's commit and the file's removal). */
+void wamd_pace_media_sweep(struct wamd *d);
+void wamd_pace_media_sweep_stop(void);
 /* Releases a held "media" payload with id; the file is removed when the
  * send is dropped. */
 int wamd_pace_send_media(struct wamd_tenant *t, const char *jid, const char *id, json_t *p);

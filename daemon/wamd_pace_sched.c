@@ -103,9 +103,180 @@ static void lane_merge(struct pace_lane *l, struct pace_msg *f)
 	}
 }
 
+/* m into l in seq order */
+static void lane_insert(struct pace_lane *l, struct pace_msg *m)
+{
+	m->next = NULL;
+	lane_merge(l, m);
+}
+
+/* unlinks m (after prev, NULL: the head) from l */
+static void lane_unlink(struct pace_lane *l, struct pace_msg *prev, struct pace_msg *m)
+{
+	if (prev)
+		prev->next = m->next;
+	else
+		l->head = m->next;
+	if (l->tail == m)
+		l->tail = prev;
+	l->n--;
+	m->next = NULL;
+}
+
+/* m behind ld, the queued first contact to its number, in seq order */
+static void follow(struct pace_inst *in, struct pace_msg *ld, struct pace_msg *m)
+{
+	struct pace_msg **pp = &ld->fhead;
+	while (*pp && (*pp)->seq < m->seq)
+		pp = &(*pp)->next;
+	m->next = *pp;
+	*pp = m;
+	if (!m->next)
+		ld->ftail = m;
+	in->followers++;
+}
+
 size_t pace_inst_queued(const struct pace_inst *in)
 {
-	return in->known.n + in->first.n + in->followers;
+	return in->known.n + in->first.n + in->followers + in->sch_n;
+}
+
+/* ---- scheduled messages: a min-heap by (not_before, seq) ---- */
+
+static bool sch_before(const struct pace_msg *a, const struct pace_msg *b)
+{
+	return a->not_before != b->not_before ? a->not_before < b->not_before : a->seq < b->seq;
+}
+
+static void sch_up(struct pace_inst *in, size_t i)
+{
+	struct pace_msg *m = in->sch[i];
+	while (i > 0 && sch_before(m, in->sch[(i - 1) / 2])) {
+		in->sch[i] = in->sch[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	in->sch[i] = m;
+}
+
+static void sch_down(struct pace_inst *in, size_t i)
+{
+	struct pace_msg *m = in->sch[i];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= in->sch_n)
+			break;
+		if (c + 1 < in->sch_n && sch_before(in->sch[c + 1], in->sch[c]))
+			c++;
+		if (!sch_before(in->sch[c], m))
+			break;
+		in->sch[i] = in->sch[c];
+		i = c;
+	}
+	in->sch[i] = m;
+}
+
+static void sch_del(struct pace_inst *in, size_t i)
+{
+	struct pace_msg *last = in->sch[--in->sch_n];
+	if (i < in->sch_n) {
+		in->sch[i] = last;
+		sch_up(in, i);
+		sch_down(in, i);
+	}
+}
+
+int pace_inst_hold(struct pace_inst *in, struct pace_msg *m)
+{
+	if (in->sch_n == in->sch_cap) {
+		size_t nc = in->sch_cap ? in->sch_cap * 2 : 16;
+		struct pace_msg **g = realloc(in->sch, nc * sizeof *g);
+		if (!g)
+			return WA_ENOMEM;
+		in->sch = g;
+		in->sch_cap = nc;
+	}
+	m->next = m->fhead = m->ftail = NULL;
+	in->sch[in->sch_n++] = m;
+	sch_up(in, in->sch_n - 1);
+	return 0;
+}
+
+int pace_inst_promote(struct pace_inst *in, int64_t now)
+{
+	while (in->sch_n && in->sch[0]->not_before <= now) {
+		struct pace_msg *m = in->sch[0];
+		struct leader *l = lead_slot(in, m->jh);
+		if (l && l->m) {
+			m->first = false; /* the queued one is the first contact */
+			follow(in, l->m, m);
+		} else if (m->first) {
+			int rc = lead_put(in, m->jh, m);
+			if (rc != 0)
+				return rc;
+			lane_insert(&in->first, m);
+		} else {
+			lane_insert(&in->known, m);
+		}
+		sch_del(in, 0);
+	}
+	return 0;
+}
+
+struct pace_msg *pace_inst_heir(const struct pace_inst *in, int64_t seq)
+{
+	for (struct pace_msg *m = in->first.head; m; m = m->next)
+		if (m->seq == seq)
+			return m->fhead;
+	return NULL;
+}
+
+struct pace_msg *pace_inst_remove(struct pace_inst *in, int64_t seq, struct pace_msg **promoted)
+{
+	*promoted = NULL;
+	if (in->typing_seq == seq)
+		in->typing_seq = in->typing_until = 0;
+	for (size_t i = 0; i < in->sch_n; i++)
+		if (in->sch[i]->seq == seq) {
+			struct pace_msg *m = in->sch[i];
+			sch_del(in, i);
+			return m;
+		}
+	for (struct pace_msg *p = NULL, *m = in->known.head; m; p = m, m = m->next)
+		if (m->seq == seq) {
+			lane_unlink(&in->known, p, m);
+			return m;
+		}
+	for (struct pace_msg *p = NULL, *m = in->first.head; m; p = m, m = m->next) {
+		if (m->seq == seq) {
+			lane_unlink(&in->first, p, m);
+			lead_del(in, m->jh);
+			struct pace_msg *f = m->fhead;
+			if (f) { /* the oldest follower is the number's first contact now */
+				f->fhead = f->next;
+				f->ftail = f->next ? m->ftail : NULL;
+				f->first = true;
+				in->followers--;
+				(void)lead_put(in, f->jh, f); /* a slot just freed: no growth */
+				lane_insert(&in->first, f);
+				*promoted = f;
+			}
+			m->fhead = m->ftail = NULL;
+			return m;
+		}
+		for (struct pace_msg *fp = NULL, *f = m->fhead; f; fp = f, f = f->next)
+			if (f->seq == seq) {
+				if (fp)
+					fp->next = f->next;
+				else
+					m->fhead = f->next;
+				if (m->ftail == f)
+					m->ftail = fp;
+				f->next = NULL;
+				in->followers--;
+				return f;
+			}
+	}
+	return NULL;
 }
 
 /* ---- the heap of instances by (ready, served) ---- */
@@ -206,12 +377,14 @@ static struct pace_lane *typing_lane(struct pace_inst *in)
 
 int pace_inst_update(struct pace_heap *H, struct pace_inst *in, int64_t now)
 {
-	if (!in->known.head && !in->first.head) {
+	if (!in->known.head && !in->first.head && !in->sch_n) {
 		pace_heap_remove(H, in);
 		return 0;
 	}
 	int64_t r;
 	(void)pace_pick(in, now, &r);
+	if (in->sch_n && in->sch[0]->not_before < r)
+		r = in->sch[0]->not_before; /* then it joins its lane */
 	if (in->retry_at > r)
 		r = in->retry_at;
 	in->ready = r;
@@ -223,14 +396,7 @@ int pace_inst_add(struct pace_inst *in, struct pace_msg *m)
 {
 	struct leader *l = lead_slot(in, m->jh);
 	if (l && l->m) { /* a first contact to this number is queued: wait behind it */
-		struct pace_msg *ld = l->m;
-		m->next = NULL;
-		if (ld->ftail)
-			ld->ftail->next = m;
-		else
-			ld->fhead = m;
-		ld->ftail = m;
-		in->followers++;
+		follow(in, l->m, m);
 		return 0;
 	}
 	if (m->first) {
@@ -297,7 +463,29 @@ void pace_inst_clear(struct pace_inst *in)
 		memset(ls[k], 0, sizeof *ls[k]);
 	}
 	in->followers = 0;
+	for (size_t i = 0; i < in->sch_n; i++)
+		free(in->sch[i]);
+	free(in->sch);
+	in->sch = NULL;
+	in->sch_n = in->sch_cap = 0;
 	free(in->lead);
 	in->lead = NULL;
 	in->lead_cap = in->lead_n = 0;
+}
+
+int pace_by_due(const void *a, const void *b)
+{
+	const struct pace_msg *x = *(struct pace_msg *const *)a, *y = *(struct pace_msg *const *)b;
+	return x->not_before != y->not_before ? (x->not_before < y->not_before ? -1 : 1)
+		: (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+void pace_insert_seq(struct pace_msg **v, size_t from, size_t *n, struct pace_msg *m)
+{
+	size_t i = *n;
+	while (i > from && v[i - 1]->seq > m->seq)
+		i--;
+	memmove(v + i + 1, v + i, (*n - i) * sizeof *v);
+	v[i] = m;
+	(*n)++;
 }

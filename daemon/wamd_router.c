@@ -113,6 +113,10 @@ static const struct route routes[] = {
 	/* send pacing (wamd_routes_pace.c) */
 	{ M_GET | M_POST, "/wamd/pace", true, WAMD_SCOPE_MANAGE, wamd_h_pace },
 	{ M_GET, "/wamd/paceQueue", true, WAMD_SCOPE_READ, wamd_h_pace_queue },
+	{ M_DELETE, "/wamd/paceQueue", true, WAMD_SCOPE_WRITE, wamd_h_pace_cancel },
+	{ M_POST, "/wamd/bulk", true, WAMD_SCOPE_WRITE, wamd_h_bulk },
+	{ M_GET, "/wamd/bulk", true, WAMD_SCOPE_READ, wamd_h_bulk },
+	{ M_POST, "/wamd/bulkAction", true, WAMD_SCOPE_WRITE, wamd_h_bulk_action },
 	{ M_GET, "/wamd/outbox", true, WAMD_SCOPE_READ, wamd_h_outbox }, /* wamd_routes_outbox.c */
 	{ M_POST, "/wamd/testClock", false, 0, wamd_h_test_clock },
 	/* operations (wamd_prom.c, wamd_openapi.c) */
@@ -301,7 +305,8 @@ void wamd_api_dispatch(struct wamd_conn *c)
 			continue;
 		r = &routes[i];
 		rest = routes[i].has_instance ? path + pl + 1 : NULL;
-		break;
+		if (routes[i].methods & c->method)
+			break; /* else a later entry of the same path may take this method */
 	}
 	if (!r || !(r->methods & c->method)) {
 		char m[WAMD_MAX_URI + 32], near[200], hint[256];

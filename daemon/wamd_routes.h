@@ -114,8 +114,14 @@ void wamd_h_set_presence(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 /* wamd_routes_pace.c */
 void wamd_h_pace(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_pace_queue(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_pace_cancel(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_bulk(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+void wamd_h_bulk_action(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_outbox(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_test_clock(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
+/* A send's optional "sendAt" (ms since the epoch, or ISO-8601 with a zone)
+ * into *at (0: none); false once the request is answered 400. */
+bool wamd_send_at_of(struct wamd_conn *c, json_t *body, int64_t *at);
 
 /* wamd_routes_message.c */
 void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);

@@ -140,14 +140,14 @@ json_t *wamd_quoted_of(struct wamd_tenant *t, json_t *body, const char *jid, str
 
 /* A send the limits hold back: payload (what the route's send function
  * needs, see wamd_pace_enqueue) stored; *id_out the id it will leave with. */
-static int pace_hold(struct wamd_tenant *t, const char *jid, bool first, json_t *payload,
+static int pace_hold(struct wamd_tenant *t, const char *jid, bool first, int64_t at, json_t *payload,
 		     const struct wamd_send_extra *x, char **id_out)
 {
 	if (!payload)
 		return WA_ENOMEM;
 	wamd_pace_quoted(payload, x);
 	char id[32];
-	int rc = wamd_pace_enqueue(t, jid, first, payload, id);
+	int rc = wamd_pace_enqueue(t, jid, first, at, payload, id);
 	json_decref(payload);
 	if (rc == 0 && !(*id_out = strdup(id)))
 		rc = WA_ENOMEM;
@@ -191,14 +191,17 @@ void wamd_h_send_location(struct wamd_conn *c, struct wamd_tenant *t, json_t *bo
 		return;
 	}
 	char jid[WA_STORE_JID_MAX];
+	int64_t at = 0; /* sendAt: held until then */
+	if (!wamd_send_at_of(c, body, &at))
+		return;
 	if (!number_of(c, t, body, jid) || !wamd_send_checked(c, t, body, jid, wamd_h_send_location))
 		return;
 	struct wamd_send_extra x = { 0 };
 	json_t *qhold = wamd_quoted_of(t, body, jid, &x);
 	char *id = NULL;
-	bool first = false, now = wamd_pace_admit(t, jid, &first);
+	bool first = false, now = wamd_pace_admit(t, jid, at, &first);
 	int rc = now ? wamd_tenant_send_location(t, jid, lat, lon, name, address, &x, &id)
-		     : pace_hold(t, jid, first,
+		     : pace_hold(t, jid, first, at,
 				 json_pack("{s:s, s:f, s:f, s:s, s:s}", "kind", "location", "latitude", lat, "longitude",
 					   lon, "name", name, "address", address),
 				 &x, &id);
@@ -266,6 +269,9 @@ void wamd_h_send_contact(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 		}
 	}
 	char jid[WA_STORE_JID_MAX];
+	int64_t at = 0; /* sendAt: held until then */
+	if (!wamd_send_at_of(c, body, &at))
+		return;
 	if (!number_of(c, t, body, jid) || !wamd_send_checked(c, t, body, jid, wamd_h_send_contact))
 		return;
 	const char *names[MAX_CONTACTS];
@@ -285,7 +291,7 @@ void wamd_h_send_contact(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 	struct wamd_send_extra x = { 0 };
 	json_t *qhold = wamd_quoted_of(t, body, jid, &x);
 	char *id = NULL;
-	bool first = false, now = wamd_pace_admit(t, jid, &first);
+	bool first = false, now = wamd_pace_admit(t, jid, at, &first);
 	if (rc == 0 && now) {
 		rc = wamd_tenant_send_contacts(t, jid, list_name, names, (const char *const *)vcards, n, &x, &id);
 	} else if (rc == 0) {
@@ -294,7 +300,7 @@ void wamd_h_send_contact(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 			json_array_append_new(nm, json_string(names[i]));
 			json_array_append_new(vc, json_string(vcards[i]));
 		}
-		rc = pace_hold(t, jid, first,
+		rc = pace_hold(t, jid, first, at,
 			       json_pack("{s:s, s:s, s:o, s:o}", "kind", "contacts", "listName", list_name, "names", nm,
 					 "vcards", vc),
 			       &x, &id);
@@ -337,6 +343,9 @@ void wamd_h_send_poll(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		}
 	}
 	char jid[WA_STORE_JID_MAX];
+	int64_t at = 0; /* sendAt: held until then */
+	if (!wamd_send_at_of(c, body, &at))
+		return;
 	if (!number_of(c, t, body, jid) || !wamd_send_checked(c, t, body, jid, wamd_h_send_poll))
 		return;
 	uint8_t secret[32];
@@ -349,7 +358,7 @@ void wamd_h_send_poll(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	char *id = NULL;
 	unsigned us = (unsigned)(sel > (json_int_t)n ? (json_int_t)n : sel);
 	char *b64 = wamd_b64(secret, sizeof secret);
-	bool first = false, now = wamd_pace_admit(t, jid, &first);
+	bool first = false, now = wamd_pace_admit(t, jid, at, &first);
 	int rc;
 	if (now) {
 		rc = wamd_tenant_send_poll(t, jid, name, opts, n, us, secret, &x, &id);
@@ -357,7 +366,7 @@ void wamd_h_send_poll(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		json_t *ol = json_array();
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(ol, json_string(opts[i]));
-		rc = pace_hold(t, jid, first,
+		rc = pace_hold(t, jid, first, at,
 			       json_pack("{s:s, s:s, s:o, s:i, s:s?}", "kind", "poll", "name", name, "options", ol,
 					 "selectable", (int)us, "secret", b64),
 			       &x, &id);
@@ -449,6 +458,9 @@ void wamd_h_send_reaction(struct wamd_conn *c, struct wamd_tenant *t, json_t *bo
 		wamd_reply_error(c, 400, json_pack("[s]", "Reaction must be a single emoji or empty string"));
 		return;
 	}
+	int64_t at = 0; /* sendAt: held until then */
+	if (!wamd_send_at_of(c, body, &at))
+		return;
 	char jid[WA_STORE_JID_MAX];
 	if (wamd_normalize_number(rjid, jid, sizeof jid) != 0) {
 		bad_request(c, "key.remoteJid is not a JID");
@@ -463,10 +475,10 @@ void wamd_h_send_reaction(struct wamd_conn *c, struct wamd_tenant *t, json_t *bo
 	if (part)
 		json_object_set_new(k, "participant", json_string(part));
 	char *id = NULL;
-	bool first = false, now = wamd_pace_admit(t, jid, &first);
+	bool first = false, now = wamd_pace_admit(t, jid, at, &first);
 	struct wamd_send_extra none = { 0 };
 	int rc = now ? wamd_tenant_send_action(t, WAMD_ACT_REACT, jid, json_is_true(fm), mid, part, reaction, &id)
-		     : pace_hold(t, jid, first, json_pack("{s:s, s:O, s:s}", "kind", "reaction", "key", k, "text",
+		     : pace_hold(t, jid, first, at, json_pack("{s:s, s:O, s:s}", "kind", "reaction", "key", k, "text",
 							  reaction),
 				 &none, &id);
 	char ts[32];

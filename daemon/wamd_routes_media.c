@@ -141,6 +141,7 @@ struct send_job {
 	bool view_once;
 	bool ptt;
 	bool voice; /* convert to an OGG/Opus voice note first */
+	int64_t send_at; /* sendAt: held until then (0: none) */
 	char path[1200];
 };
 
@@ -195,14 +196,15 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 		.quoted_jid = j->quoted_jid, .quoted_text = j->quoted_text, .quoted_from_me = j->quoted_from_me,
 		.quoted_participant = j->quoted_participant, .quoted_message = j->quoted_message };
 	/* held back by the limits: the staged file waits under a held name */
-	bool first = false, now = wamd_pace_admit(t, j->jid, &first);
+	bool first = false, now = wamd_pace_admit(t, j->jid, j->send_at, &first);
 	int rc;
 	if (now) {
 		rc = wamd_tenant_send_media(t, j->jid, &m, &x, &id);
 	} else {
 		char held[1200], kid[32];
-		json_t *p = wamd_pace_media_hold(t, &m, &x, held, sizeof held);
-		rc = p ? wamd_pace_enqueue(t, j->jid, first, p, kid) : WA_EIO;
+		wamd_pace_new_id(kid); /* the held file is named after it */
+		json_t *p = wamd_pace_media_hold(t, &m, &x, kid, held, sizeof held);
+		rc = p ? wamd_pace_enqueue(t, j->jid, first, j->send_at, p, kid) : WA_EIO;
 		json_decref(p);
 		if (rc != 0 && p)
 			unlink(held); /* not queued */
@@ -386,6 +388,9 @@ static void send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body,
 		bad_request(c, "Owned media must be a url or base64");
 		return;
 	}
+	int64_t send_at = 0;
+	if (!wamd_send_at_of(c, body, &send_at))
+		return;
 	if (!wamd_tenant_is_paired(t)) {
 		wamd_reply_error(c, 500, json_string("Connection Closed"));
 		return;
@@ -402,6 +407,7 @@ static void send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body,
 	snprintf(j->tenant, sizeof j->tenant, "%s", t->name);
 	snprintf(j->jid, sizeof j->jid, "%s", jid);
 	j->kind = kind;
+	j->send_at = send_at;
 	j->ptt = ptt;
 	j->voice = voice;
 	/* viewOnce (top level, or in v1's options): image, video and audio */

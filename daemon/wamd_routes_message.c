@@ -13,7 +13,7 @@
 /* A text the pacing limits hold back: queued with what its send needs; the
  * answer already carries the id it will leave with. */
 static int pace_text(struct wamd_tenant *t, const char *jid, const char *text, const struct wamd_send_extra *x,
-		     bool first, json_int_t delay, char **id_out)
+		     bool first, int64_t at, json_int_t delay, char **id_out)
 {
 	/* delay: the floor of the "composing" time before it leaves */
 	json_t *p = json_pack("{s:s, s:s, s:I}", "kind", "text", "text", text, "delay", delay > 0 ? delay : 0);
@@ -39,7 +39,7 @@ static int pace_text(struct wamd_tenant *t, const char *jid, const char *text, c
 		free(tb);
 	}
 	char id[32];
-	int rc = wamd_pace_enqueue(t, jid, first, p, id);
+	int rc = wamd_pace_enqueue(t, jid, first, at, p, id);
 	json_decref(p);
 	if (rc == 0 && !(*id_out = strdup(id)))
 		rc = WA_ENOMEM;
@@ -72,6 +72,9 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 				 json_pack("[{s:s, s:b, s:s}]", "jid", number, "exists", 0, "number", number));
 		return;
 	}
+	int64_t at = 0; /* sendAt: held until then */
+	if (!wamd_send_at_of(c, body, &at))
+		return;
 	if (!wamd_tenant_is_paired(t)) {
 		wamd_reply_error(c, 500, json_string("Connection Closed"));
 		return;
@@ -112,9 +115,9 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	json_t *qhold = wamd_quoted_of(t, body, jid, &x);
 	char *id = NULL;
 	bool first = false;
-	bool now = wamd_pace_admit(t, jid, &first);
-	int rc = now ? wamd_tenant_send_text_to(t, jid, text, &x, &id) : pace_text(t, jid, text, &x, first,
-									json_integer_value(json_object_get(body, "delay")), &id);
+	bool now = wamd_pace_admit(t, jid, at, &first);
+	int rc = now ? wamd_tenant_send_text_to(t, jid, text, &x, &id)
+		     : pace_text(t, jid, text, &x, first, at, json_integer_value(json_object_get(body, "delay")), &id);
 	free(thumb);
 	json_decref(qhold);
 	free(mp);

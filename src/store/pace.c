@@ -18,9 +18,19 @@ static const char sql_payload[] = "SELECT payload FROM wamd_pace WHERE seq = ?1 
 static const char sql_load[] =
 	"SELECT seq, key_id, jid, first, state, created_at, not_before, sent_at FROM wamd_pace "
 	"WHERE instance_id = ?1 AND (state = 0 OR sent_at > ?2) ORDER BY seq";
+static const char sql_sent_since[] = "SELECT sent_at FROM wamd_pace WHERE state = 1 AND sent_at > ?1 ORDER BY sent_at";
 static const char sql_prune[] = "DELETE FROM wamd_pace WHERE state = 1 AND sent_at < ?1";
 static const char sql_known_msg[] = "SELECT 1 FROM wamd_messages WHERE instance_id = ?1 AND remote_jid = ?2 LIMIT 1";
-static const char sql_known_pace[] = "SELECT 1 FROM wamd_pace WHERE instance_id = ?1 AND jid = ?2 LIMIT 1";
+static const char sql_find[] = "SELECT seq FROM wamd_pace WHERE instance_id = ?1 AND key_id = ?2 AND state = 0";
+static const char sql_delete[] = "DELETE FROM wamd_pace WHERE seq = ?1 AND state = 0";
+static const char sql_set_first[] = "UPDATE wamd_pace SET first = ?2 WHERE seq = ?1 AND state = 0";
+static const char sql_id_pace[] = "SELECT 1 FROM wamd_pace WHERE instance_id = ?1 AND key_id = ?2 LIMIT 1";
+/* outbox_state's index covers the rows not sent yet (0 queued, 1 sending) */
+static const char sql_id_outbox[] =
+	"SELECT 1 FROM outbox WHERE instance_id = ?1 AND state IN (0, 1) AND msg_id = ?2 LIMIT 1";
+/* a scheduled send still to come is no contact yet: a send before it is the first */
+static const char sql_known_pace[] =
+	"SELECT 1 FROM wamd_pace WHERE instance_id = ?1 AND jid = ?2 AND (state = 1 OR not_before <= created_at) LIMIT 1";
 
 int wa_store_pace_put(wa_store *st, int64_t instance_id, const wa_store_pace_row *r, const char *payload,
 		      size_t len, int64_t *seq_out)
@@ -164,6 +174,22 @@ int wa_store_pace_load(wa_store *st, int64_t instance_id, int64_t since_ms, wa_s
 	return 0;
 }
 
+int wa_store_pace_sent_since(wa_store *st, int64_t since_ms, wa_store_pace_sent_fn fn, void *arg)
+{
+	wa_stmt *s;
+	int rc = wa_store_stmt(st, sql_sent_since, &s);
+	if (rc != 0)
+		return rc;
+	wa_stmt_bind_i64(s, 1, since_ms);
+	int src;
+	while (rc == 0 && (src = wa_stmt_step(s)) == WA_DB_ROW)
+		rc = fn(arg, wa_stmt_col_i64(s, 0));
+	wa_store_stmt_done(s);
+	if (rc != 0)
+		return rc;
+	return src == WA_DB_DONE ? 0 : wa_store_map_rc(src);
+}
+
 int wa_store_pace_prune(wa_store *st, int64_t before_ms)
 {
 	wa_stmt *s;
@@ -200,5 +226,57 @@ int wa_store_pace_known(wa_store *st, int64_t instance_id, const char *jid, bool
 		rc = exists(st, sql_known_pace, instance_id, jid, &y);
 	if (rc == 0)
 		*known = y;
+	return rc;
+}
+
+int wa_store_pace_find(wa_store *st, int64_t instance_id, const char *key_id, int64_t *seq_out)
+{
+	if (!key_id || !*key_id)
+		return WA_EINVAL;
+	wa_stmt *s;
+	int rc = wa_store_stmt(st, sql_find, &s);
+	if (rc != 0)
+		return rc;
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, key_id);
+	int src = wa_stmt_step(s);
+	if (src == WA_DB_ROW)
+		*seq_out = wa_stmt_col_i64(s, 0);
+	wa_store_stmt_done(s);
+	return src == WA_DB_ROW ? 0 : src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+}
+
+int wa_store_pace_delete(wa_store *st, int64_t seq)
+{
+	wa_stmt *s;
+	int rc = wa_store_stmt(st, sql_delete, &s);
+	if (rc != 0)
+		return rc;
+	wa_stmt_bind_i64(s, 1, seq);
+	rc = wa_store_stmt_exec(s);
+	return rc == 0 && wa_store_changes(st) == 0 ? WA_ENOTFOUND : rc;
+}
+
+int wa_store_pace_set_first(wa_store *st, int64_t seq, bool first)
+{
+	wa_stmt *s;
+	int rc = wa_store_stmt(st, sql_set_first, &s);
+	if (rc != 0)
+		return rc;
+	wa_stmt_bind_i64(s, 1, seq);
+	wa_stmt_bind_i64(s, 2, first ? 1 : 0);
+	return wa_store_stmt_exec(s);
+}
+
+int wa_store_pace_id_in_use(wa_store *st, int64_t instance_id, const char *key_id, bool *yes)
+{
+	if (!key_id)
+		return WA_EINVAL;
+	bool y = false;
+	int rc = exists(st, sql_id_pace, instance_id, key_id, &y);
+	if (rc == 0 && !y)
+		rc = exists(st, sql_id_outbox, instance_id, key_id, &y);
+	if (rc == 0)
+		*yes = y;
 	return rc;
 }

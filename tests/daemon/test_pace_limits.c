@@ -1,13 +1,14 @@
 /* Send pacing arithmetic (daemon/wamd_pace_limits.c): sliding windows
  * against a brute-force count over every span, the ring resized when a
  * limit changes, the warm-up budget day by day, AIMD back-off, recovery
- * and the pause after repeated signals, the gap and jitter, and the
- * settings parser. */
+ * and the pause after repeated signals, the gap and jitter, the
+ * settings parser, the lanes, scheduled sends and a cancel's removal. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "wa/store_pace.h"
+#include "store/store.h"
 
 #include "../unit/check.h"
 #include "wamd_pace_sched.h"
@@ -397,6 +398,175 @@ static void test_typing(void)
 	pace_state_free(&pi.st);
 }
 
+/* Scheduled sends wait outside the lanes until due (holding nothing up),
+ * then join their lane in seq order, or follow a queued first contact to
+ * the same number as no first contact themselves; a removal takes a
+ * message out of wherever it waits, and a first contact removed hands its
+ * place to its oldest follower. */
+static void test_schedule_remove(void)
+{
+	struct pace_inst in = { 0 };
+	in.cfg.enabled = true;
+	struct pace_heap h = { 0 };
+	struct pace_msg *s1 = msg(1, 7, false), *s2 = msg(2, 300, true);
+	s1->not_before = 50000;
+	s2->not_before = 20000;
+	CHECK_EQ_INT(pace_inst_hold(&in, s1), 0);
+	CHECK_EQ_INT(pace_inst_hold(&in, s2), 0);
+	CHECK_EQ_INT(pace_inst_add(&in, msg(3, 8, false)), 0);  /* known, due now */
+	CHECK_EQ_INT(pace_inst_add(&in, msg(4, 300, true)), 0); /* first contact to s2's number */
+	CHECK_EQ_INT(pace_inst_queued(&in), 4);
+	CHECK_EQ_INT(pace_inst_update(&h, &in, 1000), 0);
+	CHECK_EQ_INT(in.ready, 1000); /* the scheduled ones hold nothing up */
+	int64_t r;
+	struct pace_lane *l = pace_pick(&in, 1000, &r);
+	CHECK(l == &in.known && in.known.head->seq == 3);
+	free(pace_take(&in, l));
+	CHECK_EQ_INT(pace_inst_update(&h, &in, 1000), 0);
+	CHECK_EQ_INT(in.ready, 1000); /* 4 */
+	CHECK_EQ_INT(pace_inst_promote(&in, 19999), 0);
+	CHECK_EQ_INT(in.sch_n, 2);
+	CHECK_EQ_INT(pace_inst_promote(&in, 20000), 0); /* s2: behind 4, no first contact now */
+	CHECK_EQ_INT(in.sch_n, 1);
+	CHECK_EQ_INT(in.followers, 1);
+	CHECK(!s2->first && in.first.head->seq == 4 && in.first.head->fhead == s2);
+	/* 4 removed: s2 is the number's first contact in its place */
+	CHECK(pace_inst_heir(&in, 4) == s2);
+	struct pace_msg *promoted = NULL, *m = pace_inst_remove(&in, 4, &promoted);
+	CHECK(m && m->seq == 4 && promoted == s2);
+	free(m);
+	CHECK(s2->first && in.first.head == s2 && in.first.n == 1 && in.followers == 0);
+	/* a message to that number now follows s2 */
+	CHECK_EQ_INT(pace_inst_add(&in, msg(5, 300, false)), 0);
+	CHECK(s2->fhead && s2->fhead->seq == 5 && in.followers == 1);
+	/* remove a follower, then the scheduled one not due yet */
+	m = pace_inst_remove(&in, 5, &promoted);
+	CHECK(m && m->seq == 5 && !promoted && !s2->fhead && !s2->ftail && in.followers == 0);
+	free(m);
+	CHECK_EQ_INT(pace_inst_update(&h, &in, 20000), 0);
+	CHECK_EQ_INT(in.ready, 20000);
+	m = pace_inst_remove(&in, 1, &promoted);
+	CHECK(m == s1 && in.sch_n == 0);
+	free(m);
+	CHECK(pace_inst_remove(&in, 99, &promoted) == NULL);
+	/* a scheduled send alone: the instance is ready at its time, and it
+	 * joins the known lane by seq, ahead of a later one */
+	m = msg(6, 9, false);
+	m->not_before = 90000;
+	CHECK_EQ_INT(pace_inst_hold(&in, m), 0);
+	free(pace_inst_remove(&in, 2, &promoted)); /* s2 */
+	CHECK_EQ_INT(pace_inst_update(&h, &in, 20000), 0);
+	CHECK_EQ_INT(in.ready, 90000);
+	CHECK_EQ_INT(pace_inst_add(&in, msg(7, 10, false)), 0);
+	CHECK_EQ_INT(pace_inst_promote(&in, 90000), 0);
+	CHECK(in.known.head == m && in.known.head->next->seq == 7 && in.known.tail->seq == 7 && in.known.n == 2);
+	pace_heap_remove(&h, &in);
+	free(h.v);
+	pace_inst_clear(&in);
+	pace_state_free(&in.st);
+}
+
+/* The store's side of a cancel: the queued row by message id, its delete
+ * (not once released), the heir's first-contact flag, "is a held file
+ * still owned" (a row in any state, or libwa's outbox), a scheduled row
+ * still to come is no contact yet; a bulk job's row and spec. */
+static void test_store_cancel(void)
+{
+	char dir[] = "/tmp/pace-cancel-XXXXXX";
+	if (!mkdtemp(dir))
+		return;
+	char path[256];
+	snprintf(path, sizeof path, "%s/w.db", dir);
+	wa_store *st = NULL;
+	int64_t id = 0, seq1 = 0, seq2 = 0, seq3 = 0, got = 0;
+	CHECK_EQ_INT(wa_store_open(path, NULL, &st), 0);
+	CHECK_EQ_INT(wa_store_instance_create(st, "p", &id), 0);
+	wa_store_pace_row r = { .first = true, .created_ms = 1000, .not_before_ms = 1000 };
+	snprintf(r.key_id, sizeof r.key_id, "3EB0AA");
+	snprintf(r.jid, sizeof r.jid, "1@s.whatsapp.net");
+	CHECK_EQ_INT(wa_store_pace_put(st, id, &r, "{}", 2, &seq1), 0);
+	snprintf(r.key_id, sizeof r.key_id, "3EB0BB");
+	r.first = false;
+	CHECK_EQ_INT(wa_store_pace_put(st, id, &r, "{}", 2, &seq2), 0);
+	/* scheduled to a new number: not a contact until it leaves */
+	snprintf(r.key_id, sizeof r.key_id, "3EB0CC");
+	snprintf(r.jid, sizeof r.jid, "2@s.whatsapp.net");
+	r.first = true;
+	r.not_before_ms = 90000;
+	CHECK_EQ_INT(wa_store_pace_put(st, id, &r, "{}", 2, &seq3), 0);
+	bool known = true, used = false;
+	char *p = NULL;
+	size_t len = 0;
+	CHECK_EQ_INT(wa_store_pace_known(st, id, "2@s.whatsapp.net", &known), 0);
+	CHECK(!known);
+	CHECK_EQ_INT(wa_store_pace_find(st, id, "3EB0AA", &got), 0);
+	CHECK_EQ_INT(got, seq1);
+	CHECK_EQ_INT(wa_store_pace_find(st, id + 1, "3EB0AA", &got), WA_ENOTFOUND); /* another instance's */
+	CHECK_EQ_INT(wa_store_pace_find(st, id, "3EB0ZZ", &got), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_pace_delete(st, seq1), 0);
+	CHECK_EQ_INT(wa_store_pace_delete(st, seq1), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_pace_find(st, id, "3EB0AA", &got), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_pace_set_first(st, seq2, true), 0);
+	CHECK_EQ_INT(wa_store_pace_id_in_use(st, id, "3EB0AA", &used), 0);
+	CHECK(!used);
+	CHECK_EQ_INT(wa_store_pace_id_in_use(st, id, "3EB0BB", &used), 0);
+	CHECK(used);
+	CHECK_EQ_INT(wa_store_pace_released(st, seq2, 5000), 0); /* left: no cancel, file still owned */
+	CHECK_EQ_INT(wa_store_pace_find(st, id, "3EB0BB", &got), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_pace_delete(st, seq2), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_pace_id_in_use(st, id, "3EB0BB", &used), 0);
+	CHECK(used);
+	wa_store_pace_row *rows = NULL;
+	size_t n = 0;
+	CHECK_EQ_INT(wa_store_pace_load(st, id, 0, &rows, &n), 0);
+	CHECK_EQ_INT(n, 2);
+	if (n == 2)
+		CHECK(rows[0].seq == seq2 && rows[0].first && rows[1].seq == seq3 && rows[1].not_before_ms == 90000);
+	free(rows);
+	/* a bulk job: its row and spec, progress saved, loaded back */
+	wa_store_pace_job j = { .state = 0, .total = 3, .created_ms = 1000, .not_before_ms = 2000 };
+	snprintf(j.key, sizeof j.key, "job-1");
+	CHECK_EQ_INT(wa_store_pace_job_put(st, id, &j, "{\"template\":\"t\"}", 16, &j.row), 0);
+	j.next = 2;
+	j.sent = 1;
+	j.failed = 1;
+	j.state = 1;
+	snprintf(j.inflight, sizeof j.inflight, "3EB0EE");
+	CHECK_EQ_INT(wa_store_pace_job_update(st, &j), 0);
+	wa_store_pace_job *jv = NULL;
+	size_t jn = 0;
+	CHECK_EQ_INT(wa_store_pace_job_load(st, id, &jv, &jn), 0);
+	CHECK_EQ_INT(jn, 1);
+	if (jn == 1)
+		CHECK(jv[0].row == j.row && !strcmp(jv[0].key, "job-1") && jv[0].state == 1 && jv[0].total == 3 &&
+		      jv[0].next == 2 && jv[0].sent == 1 && jv[0].failed == 1 && !strcmp(jv[0].inflight, "3EB0EE") &&
+		      jv[0].created_ms == 1000 && jv[0].not_before_ms == 2000);
+	free(jv);
+	CHECK_EQ_INT(wa_store_pace_job_spec(st, j.row, &p, &len), 0);
+	CHECK_EQ_STR(p, "{\"template\":\"t\"}");
+	wa_store_free(p, len);
+	j.row += 100;
+	CHECK_EQ_INT(wa_store_pace_job_update(st, &j), WA_ENOTFOUND);
+	/* libwa's outbox owns a released file until it is sent */
+	CHECK_EQ_INT(wa_store_pace_id_in_use(st, id, "3EB0DD", &used), 0);
+	CHECK(!used);
+	int64_t ob = 0;
+	CHECK_EQ_INT(wa_store_outbox_add(st, id, "3@s.whatsapp.net", "3EB0DD", (const uint8_t *)"x", 1, &ob), 0);
+	CHECK_EQ_INT(wa_store_pace_id_in_use(st, id, "3EB0DD", &used), 0);
+	CHECK(used);
+	CHECK_EQ_INT(wa_store_outbox_set_state(st, id, ob, WA_STORE_OUTBOX_SENT), 0);
+	CHECK_EQ_INT(wa_store_pace_id_in_use(st, id, "3EB0DD", &used), 0);
+	CHECK(!used);
+	wa_store_close(st);
+	char f[300];
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	for (int k = 0; k < 3; k++) {
+		snprintf(f, sizeof f, "%s%s", path, sfx[k]);
+		unlink(f);
+	}
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_store();
@@ -409,5 +579,7 @@ int main(void)
 	test_first_and_gap();
 	test_cfg_json();
 	test_typing();
+	test_schedule_remove();
+	test_store_cancel();
 	return check_exit("pace_limits");
 }

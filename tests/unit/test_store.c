@@ -1196,6 +1196,9 @@ static void test_instances(void)
 			.timestamp = 1, .status = 1, .record = "{}", .record_len = 2 };
 		CHECK_EQ_INT(wa_store_msgrec_put(st, id, &mr), 0);
 		CHECK_EQ_INT(wa_store_pace_note(st, id, "c", false, 1), 0);
+		wa_store_pace_job pj = { .total = 1 };
+		snprintf(pj.key, sizeof pj.key, "j");
+		CHECK_EQ_INT(wa_store_pace_job_put(st, id, &pj, "{}", 2, NULL), 0);
 	}
 	wa_store_close(st);
 	/* (a one-byte blob: x'00' on SQLite, '\x00'::bytea on PostgreSQL) */
@@ -1216,7 +1219,7 @@ static void test_instances(void)
 	static const char *tables[] = { "creds", "identity_keys", "prekeys", "signed_prekeys", "sessions",
 		"sender_keys", "app_state_keys", "app_state_versions", "app_state_mutations", "contacts", "chats", "messages", "outbox",
 		"webhook_queue", "lid_mapping", "wamd_instance_meta", "wamd_messages", "privacy_tokens", "groups",
-		"group_sk_holders", "wamd_pace", "history_pending" };
+		"group_sk_holders", "wamd_pace", "history_pending", "wamd_pace_jobs" };
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
 		char sql[160];
 		snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE instance_id = %lld", tables[i], (long long)a);

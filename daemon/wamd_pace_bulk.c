@@ -1,0 +1,430 @@
+/* Bulk jobs (see wamd_pace_bulk.h). A running job has at most one message
+ * in the instance's pacing queue (its "inflight" one); when that one
+ * leaves, the next recipient's text is rendered and queued, in the same
+ * loop turn. So the job needs no scheduler of its own: it is paced by the
+ * instance's limits, fair to the instance's other sends (they queue beside
+ * it) and to other instances (the scheduler's heap), and a pause or a
+ * cancel only has to take that one message back. A job's row (progress,
+ * inflight id) and its next message are written in one transaction, so a
+ * restart continues where it was, on the same schedule. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wa/store_pace.h"
+#include "wamd_pace.h"
+#include "wamd_pace_bulk.h"
+
+enum { JOB_RUNNING, JOB_PAUSED, JOB_CANCELLED, JOB_DONE };
+static const char *const state_names[] = { "running", "paused", "cancelled", "done" };
+
+#define TEMPLATE_MAX 65536
+
+struct job {
+	struct job *next;
+	struct wamd_tenant *t;
+	wa_store_pace_job j;
+	json_t *spec; /* {template, recipients: [{jid, variables}]}; NULL once over */
+};
+
+static struct job *jobs; /* every instance's, oldest first */
+
+/* template with each {{name}} replaced by vars' value (a string or a
+ * number); NULL with *missing set to the first name vars lacks */
+static char *render(const char *tpl, json_t *vars, char *missing, size_t mcap)
+{
+	size_t cap = strlen(tpl) + 64, n = 0;
+	char *out = malloc(cap);
+	for (const char *p = tpl; out && *p;) {
+		const char *end = p[0] == '{' && p[1] == '{' ? strstr(p + 2, "}}") : NULL;
+		char name[64];
+		const char *val = NULL;
+		char num[32];
+		if (end && (size_t)(end - p - 2) < sizeof name) {
+			snprintf(name, sizeof name, "%.*s", (int)(end - p - 2), p + 2);
+			json_t *v = json_object_get(vars, name);
+			if (json_is_string(v))
+				val = json_string_value(v);
+			else if (json_is_integer(v))
+				snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v)), val = num;
+			else if (json_is_real(v))
+				snprintf(num, sizeof num, "%g", json_real_value(v)), val = num;
+			if (!val) {
+				snprintf(missing, mcap, "%s", name);
+				free(out);
+				return NULL;
+			}
+		}
+		size_t add = val ? strlen(val) : 1;
+		if (n + add + 1 > cap) {
+			cap = (n + add + 1) * 2;
+			char *g = realloc(out, cap);
+			if (!g) {
+				free(out);
+				return NULL;
+			}
+			out = g;
+		}
+		if (val) {
+			memcpy(out + n, val, add);
+			p = end + 2;
+		} else {
+			out[n] = *p++;
+		}
+		n += add;
+	}
+	if (out)
+		out[n] = '\0';
+	return out;
+}
+
+static struct job *find(struct wamd_tenant *t, const char *key)
+{
+	for (struct job *x = jobs; x; x = x->next)
+		if (x->t == t && !strcmp(x->j.key, key))
+			return x;
+	return NULL;
+}
+
+static json_t *job_json(const struct job *x)
+{
+	const wa_store_pace_job *j = &x->j;
+	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "id", j->key, "state",
+			      state_names[j->state >= 0 && j->state <= JOB_DONE ? j->state : JOB_DONE], "total",
+			      (json_int_t)j->total, "sent", (json_int_t)j->sent, "failed", (json_int_t)j->failed,
+			      "pending", (json_int_t)(j->total - j->sent - j->failed), "createdAtMs",
+			      (json_int_t)j->created_ms);
+	if (j->not_before_ms > j->created_ms)
+		json_object_set_new(o, "sendAtMs", json_integer(j->not_before_ms));
+	if (j->inflight[0])
+		json_object_set_new(o, "queuedId", json_string(j->inflight));
+	return o;
+}
+
+static void emit(struct job *x)
+{
+	wamd_emit(x->t, "PACING_JOB", job_json(x));
+}
+
+static int save(struct job *x)
+{
+	int rc = wa_store_pace_job_update(x->t->d->store, &x->j);
+	if (rc != 0)
+		LOGE("instance %s: bulk job %s not saved: %s", x->t->name, x->j.key, wa_errname(rc));
+	return rc;
+}
+
+/* the job is over: its spec is not needed any more */
+static void finish(struct job *x, int state)
+{
+	x->j.state = state;
+	json_decref(x->spec);
+	x->spec = NULL;
+}
+
+/* queues the job's next message when it runs and has none in the queue;
+ * a job with nothing left is done */
+static void feed(struct job *x)
+{
+	struct wamd_tenant *t = x->t;
+	wa_store *st = t->d->store;
+	json_t *rs = json_object_get(x->spec, "recipients");
+	while (x->j.state == JOB_RUNNING && !x->j.inflight[0]) {
+		if (x->j.next >= x->j.total || !x->spec) {
+			finish(x, JOB_DONE);
+			(void)save(x);
+			emit(x);
+			return;
+		}
+		json_t *r = json_array_get(rs, (size_t)x->j.next);
+		const char *jid = json_string_value(json_object_get(r, "jid"));
+		char missing[64];
+		char *text = jid ? render(json_string_value(json_object_get(x->spec, "template")),
+					   json_object_get(r, "variables"), missing, sizeof missing) : NULL;
+		int rc = WA_EDB_CORRUPT;
+		char id[32] = "";
+		if (text) {
+			bool first = false;
+			(void)wamd_pace_admit(t, jid, 0, &first); /* only to know whether it is a first contact */
+			json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "kind", "text", "text", text, "delay", 0, "job",
+					      x->j.key);
+			rc = p ? wa_store_begin(st) : WA_ENOMEM;
+			if (rc != 0) { /* nothing changed: the job goes on at its next event (resume, restart) */
+				LOGE("instance %s: bulk job %s stalls: %s", t->name, x->j.key, wa_errname(rc));
+				json_decref(p);
+				free(text);
+				return;
+			}
+			{
+				rc = wamd_pace_enqueue(t, jid, first, x->j.not_before_ms, p, id);
+				x->j.next++;
+				if (rc == 0)
+					snprintf(x->j.inflight, sizeof x->j.inflight, "%s", id);
+				else
+					x->j.failed++;
+				int src = wa_store_pace_job_update(st, &x->j);
+				if (src == 0)
+					src = wa_store_commit(st);
+				if (src != 0) {
+					(void)wa_store_rollback(st);
+					LOGE("instance %s: bulk job %s: progress not saved: %s", t->name, x->j.key,
+					     wa_errname(src));
+				}
+			}
+			json_decref(p);
+		} else {
+			x->j.next++;
+			x->j.failed++;
+			(void)save(x);
+		}
+		if (rc == 0) {
+			json_t *rec = wamd_sent_record(t, jid, id, text, wamd_now_ms() / 1000);
+			wamd_emit(t, "SEND_MESSAGE", rec);
+		} else {
+			LOGE("instance %s: bulk job %s: recipient %lld not queued: %s", t->name, x->j.key,
+			     (long long)x->j.next - 1, wa_errname(rc));
+		}
+		free(text);
+	}
+}
+
+static void bulk_left(struct wamd_tenant *t, const char *job, const char *id, bool sent)
+{
+	struct job *x = find(t, job);
+	if (!x || strcmp(x->j.inflight, id) != 0)
+		return; /* the job took it back itself (pause, cancel) */
+	x->j.inflight[0] = '\0';
+	if (sent)
+		x->j.sent++;
+	else
+		x->j.failed++;
+	if (x->j.state == JOB_RUNNING && x->j.next < x->j.total) {
+		emit(x);
+		feed(x); /* saves the progress with the next message */
+		return;
+	}
+	if (x->j.state == JOB_RUNNING)
+		finish(x, JOB_DONE);
+	(void)save(x);
+	emit(x);
+}
+
+/* takes the job's queued message back; it is sent again on resume */
+static int take_back(struct job *x)
+{
+	if (!x->j.inflight[0])
+		return 0;
+	char id[32];
+	snprintf(id, sizeof id, "%s", x->j.inflight);
+	x->j.inflight[0] = '\0'; /* before: the cancel's notice must not count it */
+	json_t *o = NULL;
+	int rc = wamd_pace_cancel(x->t, id, &o);
+	json_decref(o);
+	if (rc == 0 || rc == WA_ENOTFOUND) {
+		if (rc == 0)
+			x->j.next--; /* not sent: it goes again on resume */
+		else
+			x->j.sent++; /* it had left already */
+		return 0;
+	}
+	snprintf(x->j.inflight, sizeof x->j.inflight, "%s", id);
+	return rc;
+}
+
+int wamd_pace_bulk_action(struct wamd_tenant *t, const char *id, const char *action, json_t **out)
+{
+	struct job *x = find(t, id);
+	if (!x)
+		return WA_ENOTFOUND;
+	bool pause = !strcmp(action, "pause"), resume = !strcmp(action, "resume"), cancel = !strcmp(action, "cancel");
+	if (!pause && !resume && !cancel)
+		return WA_EINVAL;
+	if (x->j.state == JOB_CANCELLED || x->j.state == JOB_DONE)
+		return WA_ESTATE;
+	int rc = 0;
+	if (pause || cancel) {
+		rc = take_back(x);
+		if (rc != 0)
+			return rc;
+		if (cancel)
+			finish(x, JOB_CANCELLED);
+		else
+			x->j.state = JOB_PAUSED;
+		(void)save(x);
+		emit(x);
+	} else if (x->j.state == JOB_PAUSED) {
+		x->j.state = JOB_RUNNING;
+		(void)save(x);
+		emit(x);
+		feed(x);
+	}
+	*out = job_json(x);
+	return 0;
+}
+
+json_t *wamd_pace_bulk_get(struct wamd_tenant *t, const char *id)
+{
+	if (id) {
+		struct job *x = find(t, id);
+		return x ? job_json(x) : NULL;
+	}
+	json_t *a = json_array();
+	for (struct job *x = jobs; x; x = x->next)
+		if (x->t == t)
+			json_array_append_new(a, job_json(x));
+	return json_pack("{s:o}", "jobs", a);
+}
+
+static struct job *add(struct wamd_tenant *t, const wa_store_pace_job *j, json_t *spec)
+{
+	struct job *x = calloc(1, sizeof *x);
+	if (!x)
+		return NULL;
+	x->t = t;
+	x->j = *j;
+	x->spec = spec;
+	struct job **pp = &jobs;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = x;
+	return x;
+}
+
+int wamd_pace_bulk_create(struct wamd_tenant *t, json_t *body, int64_t send_at, char *err, size_t errlen,
+			  json_t **out)
+{
+	const char *tpl = json_string_value(json_object_get(body, "template"));
+	json_t *rs = json_object_get(body, "recipients");
+	size_t n = json_array_size(rs);
+	bool blank = true;
+	for (const char *p = tpl ? tpl : ""; *p && blank; p++)
+		blank = isspace((unsigned char)*p);
+	if (blank || strlen(tpl) > TEMPLATE_MAX) {
+		snprintf(err, errlen, "template must be a text of 1..%d characters", TEMPLATE_MAX);
+		return WA_EINVAL;
+	}
+	if (!json_is_array(rs) || n == 0 || n > WAMD_BULK_MAX_RECIPIENTS) {
+		snprintf(err, errlen, "recipients must be an array of 1..%d numbers or {number, variables}",
+			 WAMD_BULK_MAX_RECIPIENTS);
+		return WA_EINVAL;
+	}
+	json_t *list = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *r = json_array_get(rs, i);
+		const char *num = json_is_string(r) ? json_string_value(r) : json_string_value(json_object_get(r, "number"));
+		json_t *vars = json_is_object(r) ? json_object_get(r, "variables") : NULL;
+		char jid[WA_STORE_JID_MAX], missing[64] = "";
+		if (!num || wamd_normalize_number(num, jid, sizeof jid) != 0) {
+			snprintf(err, errlen, "recipients[%zu]: not a number or JID", i);
+			json_decref(list);
+			return WA_EINVAL;
+		}
+		if (vars && !json_is_object(vars)) {
+			snprintf(err, errlen, "recipients[%zu].variables must be an object", i);
+			json_decref(list);
+			return WA_EINVAL;
+		}
+		char *text = render(tpl, vars, missing, sizeof missing);
+		if (!text) {
+			snprintf(err, errlen, "recipients[%zu]: no variable \"%s\" for the template", i, missing);
+			json_decref(list);
+			return missing[0] ? WA_EINVAL : WA_ENOMEM;
+		}
+		free(text);
+		json_array_append_new(list, json_pack("{s:s, s:o}", "jid", jid, "variables", vars ? json_incref(vars) : json_object()));
+	}
+	json_t *spec = json_pack("{s:s, s:o}", "template", tpl, "recipients", list);
+	char *s = spec ? json_dumps(spec, JSON_COMPACT) : NULL;
+	wa_store_pace_job j = { .state = JOB_RUNNING, .total = (int64_t)n, .created_ms = wamd_pace_now(t->d) };
+	j.not_before_ms = send_at > j.created_ms ? send_at : j.created_ms;
+	char key[37];
+	int rc = !s ? WA_ENOMEM : wamd_random_uuid(key);
+	if (rc == 0) {
+		snprintf(j.key, sizeof j.key, "%s", key);
+		rc = wa_store_pace_job_put(t->d->store, t->id, &j, s, strlen(s), &j.row);
+	}
+	free(s);
+	struct job *x = rc == 0 ? add(t, &j, spec) : NULL;
+	if (!x) {
+		json_decref(spec);
+		snprintf(err, errlen, "not stored: %s", wa_errname(rc ? rc : WA_ENOMEM));
+		return rc ? rc : WA_ENOMEM;
+	}
+	emit(x);
+	feed(x);
+	*out = job_json(x);
+	return 0;
+}
+
+static void bulk_load(struct wamd_tenant *t)
+{
+	wa_store *st = t->d->store;
+	wa_store_pace_job *v = NULL;
+	size_t n = 0;
+	if (wa_store_pace_job_load(st, t->id, &v, &n) != 0) {
+		LOGE("instance %s: bulk jobs not loaded", t->name);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *spec = NULL;
+		if (v[i].state == JOB_RUNNING || v[i].state == JOB_PAUSED) {
+			char *raw = NULL;
+			size_t len = 0;
+			if (wa_store_pace_job_spec(st, v[i].row, &raw, &len) == 0)
+				spec = json_loadb(raw, len, 0, NULL);
+			if (raw)
+				wa_store_free(raw, len);
+			if (!spec)
+				LOGE("instance %s: bulk job %s: spec unreadable", t->name, v[i].key);
+		}
+		struct job *x = add(t, &v[i], spec);
+		if (!x) {
+			json_decref(spec);
+			continue;
+		}
+		int64_t seq;
+		if (x->j.inflight[0] && wa_store_pace_find(st, t->id, x->j.inflight, &seq) == WA_ENOTFOUND) {
+			/* it left before the crash, the job's row not yet told */
+			x->j.inflight[0] = '\0';
+			x->j.sent++;
+			(void)save(x);
+		}
+		if (x->j.state == JOB_RUNNING && !x->spec) {
+			finish(x, JOB_CANCELLED);
+			(void)save(x);
+		}
+		feed(x);
+	}
+	free(v);
+}
+
+static void bulk_tenant_free(struct wamd_tenant *t)
+{
+	for (struct job **pp = &jobs; *pp;) {
+		struct job *x = *pp;
+		if (x->t != t) {
+			pp = &x->next;
+			continue;
+		}
+		*pp = x->next;
+		json_decref(x->spec);
+		free(x);
+	}
+}
+
+static void bulk_free(void)
+{
+	while (jobs) {
+		struct job *x = jobs;
+		jobs = x->next;
+		json_decref(x->spec);
+		free(x);
+	}
+}
+
+void wamd_pace_bulk_init(void)
+{
+	wamd_pace_set_job_hooks(&(struct wamd_pace_job_hooks){ .load = bulk_load, .left = bulk_left,
+							       .tenant_free = bulk_tenant_free, .free_all = bulk_free });
+}

@@ -1,0 +1,29 @@
+/* Bulk jobs (wamd_pace_bulk.c): one template with {{variables}}, a list of
+ * recipients, sent through the instance's pacing queue one message at a
+ * time, so the job goes at the pace the limits allow and the instance's
+ * other sends interleave with it. Durable: a job's progress row and the
+ * message it has in the queue survive a restart. */
+#ifndef WAMD_PACE_BULK_H
+#define WAMD_PACE_BULK_H
+
+#include "wamd.h"
+
+#define WAMD_BULK_MAX_RECIPIENTS 10000
+
+/* Creates a job from {template, recipients: [number | {number, variables}]}
+ * leaving no earlier than send_at (0: now); WA_EINVAL with err for a bad
+ * body. *out: the job (as wamd_pace_bulk_get). */
+int wamd_pace_bulk_create(struct wamd_tenant *t, json_t *body, int64_t send_at, char *err, size_t errlen,
+			  json_t **out);
+/* The job with id, or every job of the instance ({jobs: [...]}); NULL for
+ * an unknown id. */
+json_t *wamd_pace_bulk_get(struct wamd_tenant *t, const char *id);
+/* action: "pause", "resume" or "cancel". WA_ENOTFOUND (no such job),
+ * WA_EINVAL (no such action), WA_ESTATE (the job is over). */
+int wamd_pace_bulk_action(struct wamd_tenant *t, const char *id, const char *action, json_t **out);
+
+/* Registers the jobs' side with pacing (wamd_pace_set_job_hooks); before
+ * wamd_pace_init. */
+void wamd_pace_bulk_init(void);
+
+#endif

@@ -1,0 +1,161 @@
+/* src/store/pace_jobs.c: wamd's bulk jobs (migration "pace-jobs", see
+ * wa/store_pace.h): a job's progress row and its sealed spec. What a job
+ * sends when is the daemon's business. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "wa/store_pace.h"
+#include "store/internal.h"
+
+static const char sql_put[] =
+	"INSERT INTO wamd_pace_jobs (instance_id, job_key, state, total, next_index, sent, failed, inflight, "
+	"created_at, not_before, spec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+static const char sql_update[] =
+	"UPDATE wamd_pace_jobs SET state = ?2, next_index = ?3, sent = ?4, failed = ?5, inflight = ?6 WHERE id = ?1";
+static const char sql_load[] =
+	"SELECT id, job_key, state, total, next_index, sent, failed, inflight, created_at, not_before "
+	"FROM wamd_pace_jobs WHERE instance_id = ?1 ORDER BY id";
+static const char sql_spec[] = "SELECT spec FROM wamd_pace_jobs WHERE id = ?1";
+
+static bool fits(const char *s, size_t cap)
+{
+	return s && memchr(s, 0, cap) != NULL;
+}
+
+int wa_store_pace_job_put(wa_store *st, int64_t instance_id, const wa_store_pace_job *j, const char *spec,
+			  size_t len, int64_t *row_out)
+{
+	if (!j || !spec || !fits(j->key, sizeof j->key) || !fits(j->inflight, sizeof j->inflight))
+		return WA_EINVAL;
+	if (len > WA_STORE_PACE_JOB_SPEC_MAX)
+		return WA_ETOOBIG;
+	wa_stmt *s;
+	int rc = wa_store_stmt(st, sql_put, &s);
+	if (rc != 0)
+		return rc;
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, j->key);
+	wa_stmt_bind_i64(s, 3, j->state);
+	wa_stmt_bind_i64(s, 4, j->total);
+	wa_stmt_bind_i64(s, 5, j->next);
+	wa_stmt_bind_i64(s, 6, j->sent);
+	wa_stmt_bind_i64(s, 7, j->failed);
+	wa_stmt_bind_text(s, 8, j->inflight);
+	wa_stmt_bind_i64(s, 9, j->created_ms);
+	wa_stmt_bind_i64(s, 10, j->not_before_ms);
+	rc = wa_store_bind_sealed_max(st, s, 11, (const uint8_t *)spec, len, WA_STORE_PACE_JOB_SPEC_MAX);
+	if (rc != 0) {
+		wa_store_stmt_done(s);
+		return rc;
+	}
+	rc = wa_store_stmt_exec(s);
+	if (rc == 0 && row_out)
+		*row_out = wa_store_last_insert_id(st);
+	return rc;
+}
+
+int wa_store_pace_job_update(wa_store *st, const wa_store_pace_job *j)
+{
+	if (!j || !fits(j->inflight, sizeof j->inflight))
+		return WA_EINVAL;
+	wa_stmt *s;
+	int rc = wa_store_stmt(st, sql_update, &s);
+	if (rc != 0)
+		return rc;
+	wa_stmt_bind_i64(s, 1, j->row);
+	wa_stmt_bind_i64(s, 2, j->state);
+	wa_stmt_bind_i64(s, 3, j->next);
+	wa_stmt_bind_i64(s, 4, j->sent);
+	wa_stmt_bind_i64(s, 5, j->failed);
+	wa_stmt_bind_text(s, 6, j->inflight);
+	rc = wa_store_stmt_exec(s);
+	return rc == 0 && wa_store_changes(st) == 0 ? WA_ENOTFOUND : rc;
+}
+
+static void copy_text(wa_stmt *s, int col, char *dst, size_t cap)
+{
+	const char *v = wa_stmt_col_text(s, col);
+	int n = wa_stmt_col_bytes(s, col);
+	if (!v || n < 0 || (size_t)n >= cap)
+		n = 0;
+	if (n)
+		memcpy(dst, v, (size_t)n);
+	dst[n] = '\0';
+}
+
+int wa_store_pace_job_load(wa_store *st, int64_t instance_id, wa_store_pace_job **out, size_t *n_out)
+{
+	wa_stmt *s;
+	int rc = wa_store_stmt(st, sql_load, &s);
+	if (rc != 0)
+		return rc;
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_store_pace_job *v = NULL;
+	size_t n = 0, cap = 0;
+	int src;
+	while ((src = wa_stmt_step(s)) == WA_DB_ROW) {
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 8;
+			wa_store_pace_job *g = realloc(v, nc * sizeof *g);
+			if (!g) {
+				free(v);
+				wa_store_stmt_done(s);
+				return WA_ENOMEM;
+			}
+			v = g;
+			cap = nc;
+		}
+		wa_store_pace_job *j = &v[n++];
+		memset(j, 0, sizeof *j);
+		j->row = wa_stmt_col_i64(s, 0);
+		copy_text(s, 1, j->key, sizeof j->key);
+		j->state = wa_stmt_col_int(s, 2);
+		j->total = wa_stmt_col_i64(s, 3);
+		j->next = wa_stmt_col_i64(s, 4);
+		j->sent = wa_stmt_col_i64(s, 5);
+		j->failed = wa_stmt_col_i64(s, 6);
+		copy_text(s, 7, j->inflight, sizeof j->inflight);
+		j->created_ms = wa_stmt_col_i64(s, 8);
+		j->not_before_ms = wa_stmt_col_i64(s, 9);
+	}
+	wa_store_stmt_done(s);
+	if (src != WA_DB_DONE) {
+		free(v);
+		return wa_store_map_rc(src);
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+int wa_store_pace_job_spec(wa_store *st, int64_t row, char **out, size_t *len_out)
+{
+	wa_stmt *s;
+	int rc = wa_store_stmt(st, sql_spec, &s);
+	if (rc != 0)
+		return rc;
+	wa_stmt_bind_i64(s, 1, row);
+	int src = wa_stmt_step(s);
+	if (src != WA_DB_ROW) {
+		wa_store_stmt_done(s);
+		return src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
+	}
+	uint8_t *p = NULL;
+	size_t n = 0;
+	rc = wa_store_column_sealed(st, s, 0, WA_STORE_PACE_JOB_SPEC_MAX, &p, &n);
+	wa_store_stmt_done(s);
+	if (rc != 0)
+		return rc;
+	char *t = malloc(n + 1);
+	if (!t) {
+		wa_store_free(p, n);
+		return WA_ENOMEM;
+	}
+	if (n)
+		memcpy(t, p, n);
+	t[n] = '\0';
+	wa_store_free(p, n);
+	*out = t;
+	*len_out = n;
+	return 0;
+}
