@@ -1,4 +1,4 @@
--- PostgreSQL twin of 0011-pace-jobs.sql (same number and name; types: BIGINT, BYTEA,
+-- PostgreSQL twin of 0012-pace-jobs.sql (same number and name; types: BIGINT, BYTEA,
 -- identity columns for the SQLite INTEGER PRIMARY KEY ids).
 -- wamd_pace by message id: a held send is cancelled by the id its answer
 -- carried, and the start-up sweep of held media files asks whether a row
