@@ -398,6 +398,11 @@ int main(int argc, char **argv)
 	/* room for any head wamd_front_check() passes (lws stores names and
 	 * values with a few bytes of bookkeeping each) */
 	ci.max_http_header_data = WAMD_FRONT_LWS_HEADER_DATA;
+	/* lws reads every socket (and asks TLS for) at most this much per
+	 * service; its 4 KiB default made a media download one loop turn, one
+	 * MAC update and one file write per 4 KiB. One buffer per service
+	 * thread, so 64 KiB costs 60 KiB once. */
+	ci.pt_serv_buf_size = 65536;
 	/* epoll through lws' libev plugin: lws' own loop is poll(), which
 	 * scans every descriptor on every wakeup (70% of wamd's idle CPU at
 	 * 1,200 sessions). WA_EVENT_LOOP=poll keeps poll() (comparisons);
