@@ -8,10 +8,10 @@
 //   with its variables. A job cancelled after two messages sends nothing
 //   more and cannot be resumed; a job with sendAt waits for it.
 // argv: [node, script, wamd, wasim]
-import { spawn } from 'node:child_process';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
+import { paceHarness } from './pace_util.mjs';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
-import { freePort, hookReceiver, waitFor } from './e2e_daemon_util.mjs';
+import { hookReceiver, waitFor } from './e2e_daemon_util.mjs';
 
 watchdog(150);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -38,54 +38,9 @@ const peerGot = async (id) => {
 const hook = await hookReceiver();
 
 const data = tmpDir('wamd-pace-bulk-');
-const port = await freePort();
-let wamdLog = '';
+const h = await paceHarness({ wamdExe, sim, data, key: KEY, t0: T0, args: ['--webhook-allow-loopback'] });
+const { port, startWamd, api, answers, dumpOnFail, up, waitOpen, stanzasFrom, advanceTo } = h;
 let wamd;
-const startWamd = (clockMs) => {
-  const env = { ...process.env, WAMD_PACING: 'on', WAMD_TEST_CLOCK_MS: String(clockMs) };
-  const p = spawn(wamdExe, ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
-    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--wa-tls-insecure', 'true', '--webhook-allow-loopback', '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'], env });
-  p.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
-  return p;
-};
-process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
-const answers = [];
-const api = async (method, p, body) => {
-  const res = await fetch(`http://127.0.0.1:${port}${p}`, {
-    method, headers: { apikey: KEY, 'content-type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const t = await res.text();
-  const json = t ? JSON.parse(t) : null;
-  if (json !== null) answers.push({ method, path: p, status: res.status, body: json });
-  return { status: res.status, json };
-};
-const dumpOnFail = (cond, msg) => { if (!cond) process.stderr.write(wamdLog.slice(-6000)); check(cond, msg); };
-const up = async () => {
-  for (let i = 0; i < 200; i++) {
-    try { if ((await api('GET', '/')).status === 200) return; } catch { /* not yet */ }
-    await sleep(50);
-  }
-  check(false, 'wamd answers');
-};
-const waitOpen = async (name) => {
-  for (let i = 0; i < 300; i++) {
-    if ((await api('GET', `/instance/connectionState/${name}`)).json?.instance?.state === 'open') return true;
-    await sleep(100);
-  }
-  return false;
-};
-const stanzasFrom = async (phone) => {
-  const a = (await sim.api('GET', `/_sim/accounts/${phone}`)).json;
-  return a.devices.filter((d) => d.device !== 0).reduce((s, d) => s + (d.msgs_in || 0), 0);
-};
-let vnow = T0;
-const advanceTo = async (t) => {
-  const r = await api('POST', '/wamd/testClock', { nowMs: t });
-  dumpOnFail(r.status === 200 && r.json.nowMs === t, `test clock at +${(t - T0) / 1000} s (${r.status})`);
-  vnow = t;
-  return r.json.released;
-};
 const queue = async () => (await api('GET', '/wamd/paceQueue/b1')).json;
 const job = async (id) => (await api('GET', `/wamd/bulk/b1?id=${id}`)).json;
 const action = (id, a) => api('POST', '/wamd/bulkAction/b1', { id, action: a });
@@ -155,7 +110,7 @@ try {
   await sleep(200); // the straight sends' rows are written every 100 ms
   wamd.kill('SIGKILL');
   await new Promise((res) => wamd.once('exit', res));
-  wamd = startWamd(vnow);
+  wamd = startWamd(h.vnow);
   await up();
   dumpOnFail(await waitOpen('b1'), 'b1 open again');
   jA = await job(A);
@@ -182,11 +137,11 @@ try {
   r = await api('POST', '/wamd/bulk/b1', { template: 'B {{n}}', recipients: RS.map((n, k) => ({ number: n, variables: { n: k } })) });
   check(r.status === 201 && r.json.total === 6, 'job B created');
   const B = r.json.id;
-  x = await adv(vnow);
-  check(x.length === 2 && x.every((e) => e.atMs === vnow), `B: two leave, the third waits for the window (${JSON.stringify(x)})`);
+  x = await adv(h.vnow);
+  check(x.length === 2 && x.every((e) => e.atMs === h.vnow), `B: two leave, the third waits for the window (${JSON.stringify(x)})`);
   r = await action(B, 'cancel');
   check(r.status === 200 && r.json.state === 'cancelled' && r.json.sent === 2 && !r.json.queuedId, `B cancelled (${JSON.stringify(r.json)})`);
-  x = await adv(vnow + 30 * MIN);
+  x = await adv(h.vnow + 30 * MIN);
   check(x.length === 0 && (await queue()).queued === 0, `a cancelled job sends nothing more (${JSON.stringify(x)})`);
   r = await action(B, 'resume');
   check(r.status === 400, `a cancelled job cannot be resumed (${r.status})`);
@@ -197,7 +152,7 @@ try {
   check((await api('GET', '/wamd/bulk/b1?id=nope')).status === 404, 'GET an unknown job: 404');
 
   // ---- job C: held until its sendAt ----
-  const SC = vnow + 20 * MIN;
+  const SC = h.vnow + 20 * MIN;
   r = await api('POST', '/wamd/bulk/b1', { template: 'C', recipients: [RS[5]], sendAt: SC });
   check(r.status === 201 && r.json.sendAtMs === SC, `job C with sendAt (${JSON.stringify(r.json)})`);
   const C = r.json.id;
@@ -213,7 +168,7 @@ try {
     'POST /wamd/bulkAction/{instance}', 'GET /wamd/paceQueue/{instance}', 'POST /wamd/testClock']);
   wamd.kill('SIGTERM');
   const code = await new Promise((res) => wamd.once('exit', (c, sg) => res(c ?? sg)));
-  if (code !== 0) process.stderr.write(wamdLog.slice(-5000));
+  if (code !== 0) process.stderr.write(h.log.slice(-5000));
   check(code === 0, `wamd exits cleanly on SIGTERM, nothing leaked (${code})`);
 } finally {
   try { wamd.kill('SIGTERM'); } catch { /* gone */ }

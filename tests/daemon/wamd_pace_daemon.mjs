@@ -5,10 +5,9 @@
 // store (nothing leaves early); when the minute is over the waiting
 // instances take turns at the slots, no minute over 3 in all.
 // argv: [node, script, wamd, wasim]
-import { spawn } from 'node:child_process';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
+import { paceHarness } from './pace_util.mjs';
 import { startWasim, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
-import { freePort } from './e2e_daemon_util.mjs';
 
 watchdog(90);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -22,54 +21,9 @@ const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
 const sim = await startWasim(wasimExe, { tls: true }); // media uploads go over HTTPS
 for (const p of [W1, W2, R]) check((await sim.api('POST', '/_sim/accounts', { phone: p })).status === 201, `wasim account ${p}`);
 const data = tmpDir('wamd-pace-daemon-');
-const port = await freePort();
-let wamdLog = '';
+const h = await paceHarness({ wamdExe, sim, data, key: KEY, t0: T0, env: { WAMD_PACE_DAEMON_PER_MINUTE: '3' } });
+const { port, startWamd, api, answers, dumpOnFail, up, waitOpen, stanzasFrom, advanceTo } = h;
 let wamd;
-const startWamd = (clockMs) => {
-  const env = { ...process.env, WAMD_PACING: 'on', WAMD_PACE_DAEMON_PER_MINUTE: '3', WAMD_TEST_CLOCK_MS: String(clockMs) };
-  const p = spawn(wamdExe, ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
-    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--wa-tls-insecure', 'true', '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'], env });
-  p.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
-  return p;
-};
-process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
-const answers = [];
-const api = async (method, p, body) => {
-  const res = await fetch(`http://127.0.0.1:${port}${p}`, {
-    method, headers: { apikey: KEY, 'content-type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const t = await res.text();
-  const json = t ? JSON.parse(t) : null;
-  if (json !== null) answers.push({ method, path: p, status: res.status, body: json });
-  return { status: res.status, json };
-};
-const dumpOnFail = (cond, msg) => { if (!cond) process.stderr.write(wamdLog.slice(-6000)); check(cond, msg); };
-const up = async () => {
-  for (let i = 0; i < 200; i++) {
-    try { if ((await api('GET', '/')).status === 200) return; } catch { /* not yet */ }
-    await sleep(50);
-  }
-  check(false, 'wamd answers');
-};
-const waitOpen = async (name) => {
-  for (let i = 0; i < 300; i++) {
-    if ((await api('GET', `/instance/connectionState/${name}`)).json?.instance?.state === 'open') return true;
-    await sleep(100);
-  }
-  return false;
-};
-const stanzasFrom = async (phone) => {
-  const a = (await sim.api('GET', `/_sim/accounts/${phone}`)).json;
-  return a.devices.filter((d) => d.device !== 0).reduce((s, d) => s + (d.msgs_in || 0), 0);
-};
-let vnow = T0;
-const advanceTo = async (t) => {
-  const r = await api('POST', '/wamd/testClock', { nowMs: t });
-  dumpOnFail(r.status === 200 && r.json.nowMs === t, `test clock at +${(t - T0) / 1000} s (${r.status})`);
-  vnow = t;
-  return r.json.released;
-};
 const queue = async (n) => (await api('GET', `/wamd/paceQueue/${n}`)).json;
 // no 60 s span holds more than `lim` of the times
 const within = (ts, lim) => ts.every((t) => ts.filter((u) => u > t - MIN && u <= t).length <= lim);
@@ -121,7 +75,7 @@ try {
   await checkRecordedAnswers(api, answers, check, ['GET /wamd/paceQueue/{instance}', 'POST /wamd/testClock']);
   wamd.kill('SIGTERM');
   const code = await new Promise((res) => wamd.once('exit', (c, sg) => res(c ?? sg)));
-  if (code !== 0) process.stderr.write(wamdLog.slice(-5000));
+  if (code !== 0) process.stderr.write(h.log.slice(-5000));
   check(code === 0, `wamd exits cleanly on SIGTERM, nothing leaked (${code})`);
 } finally {
   try { wamd.kill('SIGTERM'); } catch { /* gone */ }

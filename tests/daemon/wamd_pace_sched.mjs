@@ -15,12 +15,12 @@
 //   leaves a file of another name alone; cancelling the image removes its
 //   file and nothing is sent. Pacing off still holds a scheduled send.
 // argv: [node, script, wamd, wasim]
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
+import { paceHarness } from './pace_util.mjs';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
-import { freePort, hookReceiver, waitFor } from './e2e_daemon_util.mjs';
+import { hookReceiver, waitFor } from './e2e_daemon_util.mjs';
 
 watchdog(120);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -50,54 +50,9 @@ const hook = await hookReceiver();
 const data = tmpDir('wamd-pace-sched-');
 const mediaDir = `${data}/media`;
 const heldFiles = () => (fs.existsSync(mediaDir) ? fs.readdirSync(mediaDir).filter((f) => f.startsWith('held-')).sort() : []);
-const port = await freePort();
-let wamdLog = '';
+const h = await paceHarness({ wamdExe, sim, data, key: KEY, t0: T0, args: ['--webhook-allow-loopback'] });
+const { port, startWamd, api, answers, dumpOnFail, up, waitOpen, stanzasFrom, advanceTo } = h;
 let wamd;
-const startWamd = (clockMs) => {
-  const env = { ...process.env, WAMD_PACING: 'on', WAMD_TEST_CLOCK_MS: String(clockMs) };
-  const p = spawn(wamdExe, ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
-    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--wa-tls-insecure', 'true', '--webhook-allow-loopback', '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'], env });
-  p.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
-  return p;
-};
-process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
-const answers = [];
-const api = async (method, p, body) => {
-  const res = await fetch(`http://127.0.0.1:${port}${p}`, {
-    method, headers: { apikey: KEY, 'content-type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const t = await res.text();
-  const json = t ? JSON.parse(t) : null;
-  if (json !== null) answers.push({ method, path: p, status: res.status, body: json });
-  return { status: res.status, json };
-};
-const dumpOnFail = (cond, msg) => { if (!cond) process.stderr.write(wamdLog.slice(-6000)); check(cond, msg); };
-const up = async () => {
-  for (let i = 0; i < 200; i++) {
-    try { if ((await api('GET', '/')).status === 200) return; } catch { /* not yet */ }
-    await sleep(50);
-  }
-  check(false, 'wamd answers');
-};
-const waitOpen = async (name) => {
-  for (let i = 0; i < 300; i++) {
-    if ((await api('GET', `/instance/connectionState/${name}`)).json?.instance?.state === 'open') return true;
-    await sleep(100);
-  }
-  return false;
-};
-const stanzasFrom = async (phone) => {
-  const a = (await sim.api('GET', `/_sim/accounts/${phone}`)).json;
-  return a.devices.filter((d) => d.device !== 0).reduce((s, d) => s + (d.msgs_in || 0), 0);
-};
-let vnow = T0;
-const advanceTo = async (t) => {
-  const r = await api('POST', '/wamd/testClock', { nowMs: t });
-  dumpOnFail(r.status === 200 && r.json.nowMs === t, `test clock at +${(t - T0) / 1000} s (${r.status})`);
-  vnow = t;
-  return r.json.released;
-};
 const queue = async () => (await api('GET', '/wamd/paceQueue/s1')).json;
 const text = (number, t, extra = {}) => api('POST', '/message/sendText/s1', { number, text: t, ...extra });
 const cancel = (id) => api('DELETE', `/wamd/paceQueue/s1?id=${encodeURIComponent(id)}`);
@@ -167,7 +122,7 @@ try {
     `they left within 2/min (${JSON.stringify(rel.map((x) => x.atMs - T0))})`);
 
   // ---- cancel: a scheduled text and one the limits hold ----
-  const S3 = vnow + 5 * MIN;
+  const S3 = h.vnow + 5 * MIN;
   r = await text(PEER, 'cancel me', { sendAt: S3 });
   const cx = r.json.key.id;
   for (let i = 0; i < 2; i++) check((await text(R1, `fill ${i}`)).status === 201, `fill ${i}`);
@@ -200,7 +155,7 @@ try {
   check(!peerMsgs.some((m) => m.key.id === cx || m.key.id === cy) && await stanzasFrom(W1) === base, 'the peer never gets them');
 
   // ---- a scheduled image and text across a SIGKILL; the sweep ----
-  const S4 = vnow + 30 * MIN;
+  const S4 = h.vnow + 30 * MIN;
   const img = crypto.randomBytes(2500);
   r = await api('POST', '/message/sendMedia/s1', { number: PEER, mediatype: 'image', mimetype: 'image/png', caption: 'later',
     media: img.toString('base64'), sendAt: S4 });
@@ -218,7 +173,7 @@ try {
   const orphan = `held-${iid}-3EB0${crypto.randomBytes(9).toString('hex').toUpperCase()}`;
   fs.writeFileSync(`${mediaDir}/${orphan}`, 'orphan', { mode: 0o600 });
   fs.writeFileSync(`${mediaDir}/held-${iid}-notanid`, 'other', { mode: 0o600 });
-  wamd = startWamd(vnow);
+  wamd = startWamd(h.vnow);
   await up();
   dumpOnFail(await waitOpen('s1'), 's1 open again');
   const swept = await waitFor(() => !fs.existsSync(`${mediaDir}/${orphan}`), 5000, 'the sweep');
@@ -239,8 +194,8 @@ try {
   check(rel.length === 1 && rel[0].id === afterId && rel[0].atMs === S4 + MIN, `it left at its time (${JSON.stringify(rel)})`);
   dumpOnFail(!!await peerGot(afterId), 'the peer got the text scheduled before the restart');
   check(!peerMsgs.some((m) => m.key.id === imgId), 'the cancelled image never reached the peer');
-  r = await text(PEER, 'off and later', { sendAt: vnow + MIN });
-  check(r.status === 201 && (await queue()).messages[0]?.sendAtMs === vnow + MIN, 'pacing off: a new scheduled send is held');
+  r = await text(PEER, 'off and later', { sendAt: h.vnow + MIN });
+  check(r.status === 201 && (await queue()).messages[0]?.sendAtMs === h.vnow + MIN, 'pacing off: a new scheduled send is held');
   check((await cancel(r.json.key.id)).status === 200, 'and cancelled');
   fs.unlinkSync(`${mediaDir}/held-${iid}-notanid`);
 
@@ -248,7 +203,7 @@ try {
     'POST /message/sendText/{instance}', 'POST /message/sendMedia/{instance}', 'POST /wamd/testClock']);
   wamd.kill('SIGTERM');
   const code = await new Promise((res) => wamd.once('exit', (c, sg) => res(c ?? sg)));
-  if (code !== 0) process.stderr.write(wamdLog.slice(-5000));
+  if (code !== 0) process.stderr.write(h.log.slice(-5000));
   check(code === 0, `wamd exits cleanly on SIGTERM, nothing leaked (${code})`);
 } finally {
   try { wamd.kill('SIGTERM'); } catch { /* gone */ }
