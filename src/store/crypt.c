@@ -184,6 +184,27 @@ int wa_store_column_sealed(wa_store *st, wa_stmt *stmt, int col, size_t max, uin
 	return open_sealed(st, p, (size_t)n, max, out, out_len);
 }
 
+int wa_store_column_text_sealed(wa_store *st, wa_stmt *s, int col, size_t max, char **out, size_t *len_out)
+{
+	uint8_t *p = NULL;
+	size_t n = 0;
+	int rc = wa_store_column_sealed(st, s, col, max, &p, &n);
+	if (rc != 0)
+		return rc;
+	char *t = malloc(n + 1);
+	if (!t) {
+		wa_store_free(p, n);
+		return WA_ENOMEM;
+	}
+	if (n)
+		memcpy(t, p, n);
+	t[n] = '\0';
+	wa_store_free(p, n);
+	*out = t;
+	*len_out = n;
+	return 0;
+}
+
 int wa_store_column_sealed_fixed(wa_store *st, wa_stmt *stmt, int col, uint8_t *dst, size_t want)
 {
 	uint8_t *p = NULL;

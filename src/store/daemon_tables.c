@@ -11,28 +11,6 @@
 #include "store/internal.h"
 #include "util/seams.h"
 
-/* Copies a sealed column into a NUL-terminated malloc'd string. */
-static int column_text_sealed(wa_store *st, wa_stmt *s, int col, size_t max, char **out, size_t *len_out)
-{
-	uint8_t *p = NULL;
-	size_t n = 0;
-	int rc = wa_store_column_sealed(st, s, col, max, &p, &n);
-	if (rc != 0)
-		return rc;
-	char *t = malloc(n + 1);
-	if (!t) {
-		wa_store_free(p, n);
-		return WA_ENOMEM;
-	}
-	if (n)
-		memcpy(t, p, n);
-	t[n] = '\0';
-	wa_store_free(p, n);
-	*out = t;
-	*len_out = n;
-	return 0;
-}
-
 /* ---- metadata ---- */
 
 static const char sql_meta_put[] =
@@ -67,7 +45,7 @@ int wa_store_meta_get(wa_store *st, int64_t instance_id, char **out, size_t *len
 	wa_stmt_bind_i64(s, 1, instance_id);
 	int src = wa_stmt_step(s);
 	if (src == WA_DB_ROW)
-		rc = column_text_sealed(st, s, 0, WA_STORE_DOC_MAX, out, len_out);
+		rc = wa_store_column_text_sealed(st, s, 0, WA_STORE_DOC_MAX, out, len_out);
 	else
 		rc = src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
 	wa_store_stmt_done(s);
@@ -145,7 +123,7 @@ int wa_store_wh_head(wa_store *st, int64_t instance_id, int target, wa_store_wh_
 	r.attempts = wa_stmt_col_int(s, 3);
 	r.next_attempt_ms = wa_stmt_col_i64(s, 4);
 	r.created_ms = wa_stmt_col_i64(s, 5);
-	rc = column_text_sealed(st, s, 2, WA_STORE_WH_PAYLOAD_MAX, &r.payload, &r.payload_len);
+	rc = wa_store_column_text_sealed(st, s, 2, WA_STORE_WH_PAYLOAD_MAX, &r.payload, &r.payload_len);
 	wa_store_stmt_done(s);
 	if (rc != 0)
 		return rc;
@@ -282,7 +260,7 @@ int wa_store_msgrec_status(wa_store *st, int64_t instance_id, const char *key_id
 	wa_stmt_bind_i64(s, 3, from_me ? 1 : 0);
 	int src = wa_stmt_step(s);
 	if (src == WA_DB_ROW)
-		rc = column_text_sealed(st, s, 0, WA_STORE_MSG_RECORD_MAX, record_out, len_out);
+		rc = wa_store_column_text_sealed(st, s, 0, WA_STORE_MSG_RECORD_MAX, record_out, len_out);
 	else
 		rc = src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
 	wa_store_stmt_done(s);
@@ -453,7 +431,7 @@ static int collect_rows(wa_store *st, wa_stmt *s, wa_store_mrec_row **out, size_
 			cap = ncap;
 		}
 		memset(&arr[n], 0, sizeof arr[n]);
-		rc = column_text_sealed(st, s, 0, WA_STORE_MSG_RECORD_MAX, &arr[n].record, &arr[n].record_len);
+		rc = wa_store_column_text_sealed(st, s, 0, WA_STORE_MSG_RECORD_MAX, &arr[n].record, &arr[n].record_len);
 		if (rc != 0)
 			break;
 		arr[n].status = wa_stmt_col_int(s, 1);

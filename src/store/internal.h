@@ -93,6 +93,10 @@ int wa_store_bind_sealed_max(wa_store *st, wa_stmt *stmt, int idx, const uint8_t
  * WA_EDB_KEY when the value does not authenticate; WA_ETOOBIG over max. */
 int wa_store_column_sealed(wa_store *st, wa_stmt *stmt, int col, size_t max,
 	uint8_t **out, size_t *out_len) WA_MUST_CHECK;
+/* The same as a NUL-terminated malloc'd string (free: free); *len_out
+ * excludes the NUL. */
+int wa_store_column_text_sealed(wa_store *st, wa_stmt *stmt, int col, size_t max, char **out,
+	size_t *len_out) WA_MUST_CHECK;
 /* Reads a sealed column into a fixed buffer of exactly want bytes. */
 int wa_store_column_sealed_fixed(wa_store *st, wa_stmt *stmt, int col, uint8_t *dst, size_t want) WA_MUST_CHECK;
 /* Copies a plain blob column (<= max) into a malloc'd buffer (NULL if empty). */

@@ -98,24 +98,9 @@ int wa_store_pace_payload(wa_store *st, int64_t seq, char **out, size_t *len_out
 		wa_store_stmt_done(s);
 		return src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
 	}
-	uint8_t *p = NULL;
-	size_t n = 0;
-	rc = wa_store_column_sealed(st, s, 0, WA_STORE_PACE_PAYLOAD_MAX, &p, &n);
+	rc = wa_store_column_text_sealed(st, s, 0, WA_STORE_PACE_PAYLOAD_MAX, out, len_out);
 	wa_store_stmt_done(s);
-	if (rc != 0)
-		return rc;
-	char *t = malloc(n + 1);
-	if (!t) {
-		wa_store_free(p, n);
-		return WA_ENOMEM;
-	}
-	if (n)
-		memcpy(t, p, n);
-	t[n] = '\0';
-	wa_store_free(p, n);
-	*out = t;
-	*len_out = n;
-	return 0;
+	return rc;
 }
 
 static void copy_text(wa_stmt *s, int col, char *dst, size_t cap)
