@@ -670,6 +670,10 @@ void wamd_media_hook_resume_stop(void);
 /* wamd_media_store.c: received media kept on disk per instance (settings
  * mediaAutoDownload, mediaStoreMaxBytes, mediaRetentionSeconds). */
 json_t *wamd_media_in(json_t *message); /* its image/video/audio/document/sticker object, or NULL */
+/* The stored record (JSON, a new reference) of message id of instance inst,
+ * NULL if none; from_me 0 / 1, or -1 for either; *status (may be NULL) its
+ * stored status. */
+json_t *wamd_stored_record(struct wamd *d, int64_t inst, const char *id, int from_me, int *status);
 bool wamd_media_store_on(struct wamd_tenant *t);
 long long wamd_media_store_max(struct wamd_tenant *t);
 /* The stored file of media (by its fileSha256) hard-linked at dest: 0 and

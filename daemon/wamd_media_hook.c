@@ -275,23 +275,6 @@ static struct {
 	bool armed;
 } R;
 
-static json_t *stored_record(struct wamd *d, struct wamd_tenant *t, const char *id)
-{
-	wa_store_mrec_query q;
-	memset(&q, 0, sizeof q);
-	q.from_me = -1;
-	q.key_id = id;
-	q.limit = 1;
-	wa_store_mrec_row *rows = NULL;
-	size_t n = 0;
-	int64_t total = 0;
-	json_t *rec = NULL;
-	if (wa_store_msgrec_find(d->store, t->id, &q, &rows, &n, &total) == 0 && n > 0)
-		rec = json_loadb(rows[0].record, rows[0].record_len, 0, NULL);
-	wa_store_mrec_rows_free(rows, n);
-	return rec;
-}
-
 /* true when the marker at path is dealt with (resumed or void) */
 static bool resume_one(struct wamd *d, const char *path)
 {
@@ -304,7 +287,7 @@ static bool resume_one(struct wamd *d, const char *path)
 		json_decref(o);
 		return false; /* not open yet */
 	}
-	json_t *rec = t && !t->removed && id ? stored_record(d, t, id) : NULL;
+	json_t *rec = t && !t->removed && id ? wamd_stored_record(d, t->id, id, -1, NULL) : NULL;
 	unlink(path); /* the job run now writes its own */
 	if (rec) {
 		LOGI("[%s] media download of %s cut short by the last exit: downloading it again", t->name, id);

@@ -35,21 +35,8 @@ int wamd_media_err_status(int err)
 static void store_updated(struct wamd *d, int64_t inst, const char *name, const char *id, bool from_me,
 	const char *message_json)
 {
-	wa_store_mrec_query q;
-	memset(&q, 0, sizeof q);
-	q.from_me = from_me;
-	q.key_id = id;
-	q.limit = 1;
-	wa_store_mrec_row *rows = NULL;
-	size_t n = 0;
-	int64_t total = 0;
-	json_t *rec = NULL, *msg = json_loads(message_json, 0, NULL);
 	int status = 0;
-	if (wa_store_msgrec_find(d->store, inst, &q, &rows, &n, &total) == 0 && n == 1) {
-		rec = json_loadb(rows[0].record, rows[0].record_len, 0, NULL);
-		status = rows[0].status;
-	}
-	wa_store_mrec_rows_free(rows, n);
+	json_t *rec = wamd_stored_record(d, inst, id, from_me, &status), *msg = json_loads(message_json, 0, NULL);
 	json_t *k = json_object_get(rec, "key");
 	const char *jid = json_string_value(json_object_get(k, "remoteJid"));
 	const char *type = json_string_value(json_object_get(rec, "messageType"));
@@ -219,18 +206,7 @@ void wamd_h_media_retry(struct wamd_conn *c, struct wamd_tenant *t, json_t *body
 		wamd_reply_error(c, 400, json_pack("[s]", "key.id is required (and key.fromMe, when given, a boolean)"));
 		return;
 	}
-	wa_store_mrec_query q;
-	memset(&q, 0, sizeof q);
-	q.from_me = fm ? json_is_true(fm) : -1;
-	q.key_id = id;
-	q.limit = 1;
-	wa_store_mrec_row *rows = NULL;
-	size_t n = 0;
-	int64_t total = 0;
-	json_t *rec = NULL;
-	if (wa_store_msgrec_find(c->d->store, t->id, &q, &rows, &n, &total) == 0 && n == 1)
-		rec = json_loadb(rows[0].record, rows[0].record_len, 0, NULL);
-	wa_store_mrec_rows_free(rows, n);
+	json_t *rec = wamd_stored_record(c->d, t->id, id, fm ? json_is_true(fm) : -1, NULL);
 	const char *type = json_string_value(json_object_get(rec, "messageType"));
 	json_t *message = json_object_get(rec, "message");
 	wa_msg_key k;

@@ -304,3 +304,23 @@ void wamd_media_store_stop(void)
 		lws_sul_cancel(&S.sul);
 	S.armed = false;
 }
+
+json_t *wamd_stored_record(struct wamd *d, int64_t inst, const char *id, int from_me, int *status)
+{
+	wa_store_mrec_query q;
+	memset(&q, 0, sizeof q);
+	q.from_me = from_me;
+	q.key_id = id;
+	q.limit = 1;
+	wa_store_mrec_row *rows = NULL;
+	size_t n = 0;
+	int64_t total = 0;
+	json_t *rec = NULL;
+	if (wa_store_msgrec_find(d->store, inst, &q, &rows, &n, &total) == 0 && n == 1) {
+		rec = json_loadb(rows[0].record, rows[0].record_len, 0, NULL);
+		if (status)
+			*status = rows[0].status;
+	}
+	wa_store_mrec_rows_free(rows, n);
+	return rec;
+}

@@ -628,26 +628,6 @@ static void b64_done(void *user, int err, uint64_t len)
 	free(j);
 }
 
-/* The stored record of a message by key id (borrowed from *rows). */
-static json_t *record_by_id(struct wamd_conn *c, struct wamd_tenant *t, const char *id)
-{
-	wa_store_mrec_query q;
-	memset(&q, 0, sizeof q);
-	q.from_me = -1;
-	q.key_id = id;
-	q.limit = 1;
-	wa_store_mrec_row *rows = NULL;
-	size_t n = 0;
-	int64_t total = 0;
-	if (wa_store_msgrec_find(c->d->store, t->id, &q, &rows, &n, &total) != 0 || n == 0) {
-		wa_store_mrec_rows_free(rows, n);
-		return NULL;
-	}
-	json_t *rec = json_loadb(rows[0].record, rows[0].record_len, 0, NULL);
-	wa_store_mrec_rows_free(rows, n);
-	return rec;
-}
-
 /* Finds the media message object in a Message (JSON); *type its name. */
 static json_t *media_of(json_t *message, const char **type)
 {
@@ -688,7 +668,7 @@ void wamd_h_get_base64(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	json_t *message = NULL;
 	json_t *rec = NULL;
 	if (id) {
-		rec = record_by_id(c, t, id);
+		rec = wamd_stored_record(c->d, t->id, id, -1, NULL);
 		message = json_object_get(rec, "message");
 	}
 	if (!id || !json_is_object(message)) {
@@ -796,7 +776,7 @@ void wamd_h_media_stream(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
 		wamd_reply_error(c, 400, json_pack("[s]", "the message id is required: ?id=<key.id>"));
 		return;
 	}
-	json_t *rec = record_by_id(c, t, id);
+	json_t *rec = wamd_stored_record(c->d, t->id, id, -1, NULL);
 	json_t *message = json_object_get(rec, "message");
 	const char *type = NULL;
 	json_t *media = json_is_object(message) ? media_of(message, &type) : NULL;
