@@ -22,9 +22,12 @@ const jid = (k) => `${P[k]}@s.whatsapp.net`;
 
 for (const [k, c] of Object.entries(cl)) {
   c.texts = [];
+  c.stubs = [];
   c.gev = [];
   c.sock.ev.on('messages.upsert', ({ messages }) => {
     for (const m of messages) {
+      // a message Baileys could not decrypt arrives as a stub: say so on failure
+      if (m.messageStubType) c.stubs.push(`${m.key.id} ${m.key.participant ?? ''} ${m.messageStubType} ${JSON.stringify(m.messageStubParameters)}`);
       if (m.key.fromMe || !m.key.remoteJid?.endsWith('@g.us')) continue;
       const text = m.message?.extendedTextMessage?.text ?? m.message?.conversation;
       if (text !== undefined) c.texts.push({ text, participant: m.key.participant });
@@ -50,10 +53,28 @@ for (const s of members) {
   for (let i = 0; i < 3; i++) await cl[s].sock.sendMessage(G, { text: `${s} ${i} ünïcödé 🙂` });
 }
 for (const r of members) {
-  await cl[r].waitFor(() => cl[r].texts.length >= 6, 20000, `6 group texts at ${r} (got ${cl[r].texts.length})`);
+  await cl[r].waitFor(() => cl[r].texts.length >= 6, 20000,
+    () => `6 group texts at ${r} (got ${JSON.stringify(cl[r].texts)}; stubs ${JSON.stringify(cl[r].stubs)})`);
   const want = members.filter((s) => s !== r).flatMap((s) => [0, 1, 2].map((i) => `${s} ${i} ünïcödé 🙂`)).sort();
   check(JSON.stringify(cl[r].texts.map((t) => t.text).sort()) === JSON.stringify(want), `${r} decrypted every other member's texts intact`);
   check(cl[r].texts.every((t) => members.some((s) => t.participant?.startsWith(P[s]))), `${r}: key.participant names the author`);
+}
+
+// a member that lost the author's sender key asks again with a retry
+// receipt; the author's resend (one device, the key inside, no skmsg) is
+// relayed to that device alone
+{
+  const dev = Number(/:(\d+)@/.exec(cl.a.sock.user.id)?.[1] ?? 0);
+  await cl.c.sock.authState.keys.set({ 'sender-key': { [`${G}::${P.a}::${dev}`]: null } });
+  const before = { b: cl.b.texts.length, c: cl.c.texts.length };
+  await cl.a.sock.sendMessage(G, { text: 'after a lost key' });
+  await cl.c.waitFor(() => cl.c.texts.length > before.c, 20000,
+    () => `the resent text at c (stubs ${JSON.stringify(cl.c.stubs)})`);
+  check(cl.c.texts.at(-1).text === 'after a lost key' && cl.c.stubs.some((x) => /No (SenderKeyRecord|session) found/.test(x)),
+    `c could not decrypt, asked again, and read the resend (${JSON.stringify(cl.c.texts.at(-1))}; ${JSON.stringify(cl.c.stubs)})`);
+  await cl.b.waitFor(() => cl.b.texts.length > before.b, 10000, 'the text at b');
+  await sleep(500);
+  check(cl.b.texts.length === before.b + 1 && cl.c.texts.length === before.c + 1, 'each member read it exactly once');
 }
 
 // metadata and the joined-groups query

@@ -215,7 +215,8 @@ export class Client {
     if (pred()) return Promise.resolve();
     return new Promise((resolve) => {
       const w = { pred, resolve };
-      w.timer = setTimeout(() => fail(`${this.name}: timed out waiting for ${what}; closes=${JSON.stringify(this.closes)} opens=${this.opens}`), ms);
+      // `what` may be a function, to describe the state at the timeout
+      w.timer = setTimeout(() => fail(`${this.name}: timed out waiting for ${typeof what === 'function' ? what() : what}; closes=${JSON.stringify(this.closes)} opens=${this.opens}`), ms);
       this.waiters.push(w);
     });
   }

@@ -811,6 +811,32 @@ static int gack(struct sim *sim, struct sim_conn *c, const wa_node *st, const ch
 	return ack ? sim_send_ack(sim, c, ack) : WA_ENOMEM;
 }
 
+/* One device's copy of a group message resent after its retry receipt:
+ * from the group, the author as participant, the per-device enc as sent. */
+static int route_direct_resend(struct sim *sim, struct sim_conn *c, const struct sgroup *g,
+	struct sim_account *from, uint32_t sdev, const wa_node *n, const wa_node *enc, const struct sim_addr *to,
+	const char *t)
+{
+	int rc = gack(sim, c, n, t, NULL, NULL);
+	if (rc)
+		return rc;
+	char gj[SIM_MSG_JID_MAX], pj[SIM_MSG_JID_MAX], pl[SIM_MSG_JID_MAX];
+	gjid(g, gj, sizeof(gj));
+	sim_jid_device(from, false, sdev, pj, sizeof(pj));
+	sim_jid_user(from, true, pl, sizeof(pl));
+	wa_node *m = sim_node("message", "from", gj, "participant", pj, "participant_lid", pl, "id",
+		wa_node_attr(n, "id"), "t", t, "type", wa_node_attr(n, "type") ? wa_node_attr(n, "type") : "text",
+		"addressing_mode", "pn", from->push_name[0] ? "notify" : NULL, from->push_name, NULL);
+	if (m)
+		m = sim_node_add(m, gclone(enc));
+	const wa_node *di = wa_node_child(n, "device-identity");
+	if (m && di)
+		m = sim_node_add(m, gclone(di));
+	if (m)
+		SIM_IGNORE(sim_msg_deliver(sim, to->acct, to->has_device ? to->device : 0, m));
+	return 0;
+}
+
 int sim_groups_route(struct sim *sim, struct sim_conn *c, struct sim_account *from, uint32_t sdev, const wa_node *n)
 {
 	char t[32];
@@ -824,13 +850,24 @@ int sim_groups_route(struct sim *sim, struct sim_conn *c, struct sim_account *fr
 		return gack(sim, c, n, t, "403", NULL); /* not (or no longer) a member */
 	if (g->announce && g->m[k].type == 0)
 		return gack(sim, c, n, t, "403", NULL); /* announcement group: admins only */
-	const wa_node *sk = NULL;
+	const wa_node *sk = NULL, *direct = NULL;
 	for (size_t i = 0; i < wa_node_n_children(n); i++) {
 		const wa_node *e = wa_node_child_at(n, i);
 		const char *ty = wa_node_attr(e, "type");
-		if (strcmp(wa_node_tag(e), "enc") == 0 && ty && strcmp(ty, "skmsg") == 0)
+		if (strcmp(wa_node_tag(e), "enc") != 0 || !ty)
+			continue;
+		if (strcmp(ty, "skmsg") == 0)
 			sk = e;
+		else if (strcmp(ty, "pkmsg") == 0 || strcmp(ty, "msg") == 0)
+			direct = e;
 	}
+	/* Baileys answers a group retry receipt with the message encrypted to
+	 * the one device named in participant (the sender key distribution
+	 * inside), no skmsg: WhatsApp relays it to that device */
+	struct sim_addr only;
+	bool single = wa_node_attr(n, "participant") && sim_addr_parse(sim, wa_node_attr(n, "participant"), &only) == 0;
+	if (!sk && direct && single && id && strlen(id) < SIM_MSG_ID_MAX && mfind(g, only.acct) >= 0)
+		return route_direct_resend(sim, c, g, from, sdev, n, direct, &only, t);
 	if (!sk || !id || strlen(id) >= SIM_MSG_ID_MAX)
 		return gack(sim, c, n, t, "479", NULL);
 	/* a stale participant list: the ack carries the current phash, so the
@@ -854,9 +891,7 @@ int sim_groups_route(struct sim *sim, struct sim_conn *c, struct sim_account *fr
 	gjid(g, gj, sizeof(gj));
 	sim_jid_device(from, false, sdev, pj, sizeof(pj));
 	sim_jid_user(from, true, pl, sizeof(pl));
-	/* a retry resend (Baileys, libwa) names the one device it is for */
-	struct sim_addr only;
-	bool single = wa_node_attr(n, "participant") && sim_addr_parse(sim, wa_node_attr(n, "participant"), &only) == 0;
+	/* a retry resend (libwa's, with the skmsg) names the one device it is for */
 	for (size_t i = 0; i < g->n; i++) {
 		struct sim_account *a = g->m[i].acct;
 		for (size_t d = 0; d <= a->n_devices; d++) {
