@@ -269,8 +269,8 @@ static void sweep(lws_sorted_usec_list_t *sul)
 }
 
 /* Downloads in flight when the last process died (dl-: a client's request,
- * hook-: mediaAutoDownload or webhook base64, each with its .enc and
- * .part) are never resumed: a new request downloads afresh. Only complete,
+ * hook-: mediaAutoDownload or webhook base64, each a .part; older
+ * versions also left a .enc) are never resumed: a new request downloads afresh. Only complete,
  * verified files ever reach the store, so these are removed unread. */
 static void remove_stale_downloads(struct wamd *d)
 {

@@ -18,7 +18,7 @@
 /* EVP takes int lengths: feed big chunks in slices. */
 #define SLICE ((size_t)1 << 20)
 
-enum state { ST_OPEN, ST_VERIFIED, ST_DECRYPTING, ST_DONE, ST_FAILED };
+enum state { ST_OPEN, ST_VERIFIED, ST_DECRYPTING, ST_STREAMING, ST_DONE, ST_FAILED };
 
 struct hmac {
 	EVP_MAC *mac;
@@ -251,6 +251,7 @@ struct wa_media_dec {
 	EVP_CIPHER_CTX *cbc;
 	struct hmac mac;
 	EVP_MD_CTX *sha;       /* pass 1: blob; pass 2: plaintext */
+	EVP_MD_CTX *sha_plain; /* one pass: the plaintext, beside sha over the blob */
 	uint8_t file_enc_sha256[32];
 	uint64_t n_out;
 };
@@ -262,6 +263,7 @@ void wa_media_dec_free(wa_media_dec *d)
 	EVP_CIPHER_CTX_free(d->cbc);
 	hmac_free(&d->mac);
 	EVP_MD_CTX_free(d->sha);
+	EVP_MD_CTX_free(d->sha_plain);
 	wa_memzero(d, sizeof *d);
 	free(d);
 }
@@ -285,37 +287,143 @@ int wa_media_dec_new(wa_media_dec **out, const wa_media_keys *keys, uint64_t max
 	return 0;
 }
 
-int wa_media_dec_verify_update(wa_media_dec *d, const uint8_t *blob, size_t len)
+/* Ciphertext in blob order: MACed, and in one-pass mode decrypted to out
+ * (*w grows) with the plaintext hashed. */
+static int dec_ct(wa_media_dec *d, const uint8_t *ct, size_t n, uint8_t *out, size_t *w)
 {
-	if (!d || (len && !blob))
-		return WA_EINVAL;
-	if (d->st != ST_OPEN)
-		return WA_ESTATE;
+	int rc = hmac_update(&d->mac, ct, n);
+	if (rc || !out || !n)
+		return rc;
+	size_t o = 0;
+	if ((rc = cbc_update(d->cbc, false, out + *w, &o, ct, n)) != 0 || (rc = sha_update(d->sha_plain, out + *w, o)) != 0)
+		return rc;
+	*w += o;
+	d->n_out += o;
+	return 0;
+}
+
+/* Pass 1's bookkeeping (and the one pass's): the blob hashed, everything
+ * but the newest 10 bytes (the MAC candidate) taken as ciphertext. */
+static int dec_feed(wa_media_dec *d, const uint8_t *blob, size_t len, uint8_t *out, size_t *w)
+{
 	int rc = WA_ETOOBIG;
 	if (len > d->max_blob - d->blob_len)
-		goto fail;
+		return rc;
 	if ((rc = sha_update(d->sha, blob, len)) != 0)
-		goto fail;
-	/* Everything but the final 10 bytes is ciphertext: MAC it now and keep
-	 * only the newest 10 bytes back. */
+		return rc;
 	if (len >= WA_MEDIA_MAC_LEN) {
-		if ((rc = hmac_update(&d->mac, d->tail, d->tail_len)) != 0 ||
-		    (rc = hmac_update(&d->mac, blob, len - WA_MEDIA_MAC_LEN)) != 0)
-			goto fail;
+		uint8_t held[WA_MEDIA_MAC_LEN];
+		size_t held_len = d->tail_len;
+		memcpy(held, d->tail, held_len);
+		if ((rc = dec_ct(d, held, held_len, out, w)) != 0 ||
+		    (rc = dec_ct(d, blob, len - WA_MEDIA_MAC_LEN, out, w)) != 0)
+			return rc;
 		memcpy(d->tail, blob + len - WA_MEDIA_MAC_LEN, WA_MEDIA_MAC_LEN);
 		d->tail_len = WA_MEDIA_MAC_LEN;
 	} else {
 		size_t spill = d->tail_len + len > WA_MEDIA_MAC_LEN
 			? d->tail_len + len - WA_MEDIA_MAC_LEN : 0;
-		if ((rc = hmac_update(&d->mac, d->tail, spill)) != 0)
-			goto fail;
+		if ((rc = dec_ct(d, d->tail, spill, out, w)) != 0)
+			return rc;
 		memmove(d->tail, d->tail + spill, d->tail_len - spill);
 		memcpy(d->tail + d->tail_len - spill, blob, len);
 		d->tail_len = d->tail_len - spill + len;
 	}
 	d->blob_len += len;
 	return 0;
+}
+
+int wa_media_dec_verify_update(wa_media_dec *d, const uint8_t *blob, size_t len)
+{
+	if (!d || (len && !blob))
+		return WA_EINVAL;
+	if (d->st != ST_OPEN)
+		return WA_ESTATE;
+	size_t w = 0;
+	int rc = dec_feed(d, blob, len, NULL, &w);
+	if (rc)
+		d->st = ST_FAILED;
+	return rc;
+}
+
+/* Length, fileEncSha256 and the MAC of what was fed (pass 1, or the one
+ * pass); d->full_mac holds the HMAC after. */
+static int dec_check_blob(wa_media_dec *d, const uint8_t *expect_enc_sha256)
+{
+	/* at least one block; whole blocks before the MAC */
+	if (d->blob_len < 16 + WA_MEDIA_MAC_LEN || (d->blob_len - WA_MEDIA_MAC_LEN) % 16 != 0)
+		return WA_EMALFORMED;
+	int rc = sha_final(d->sha, d->file_enc_sha256);
+	if (rc)
+		return rc;
+	if (expect_enc_sha256 && !wa_ct_equal(d->file_enc_sha256, expect_enc_sha256, 32))
+		return WA_EMEDIA_HASH;
+	if ((rc = hmac_final(&d->mac, d->full_mac)) != 0)
+		return rc;
+	return wa_ct_equal(d->full_mac, d->tail, WA_MEDIA_MAC_LEN) ? 0 : WA_EMEDIA_MAC;
+}
+
+int wa_media_dec_stream_update(wa_media_dec *d, uint8_t *out, size_t out_cap, size_t *out_len,
+	const uint8_t *blob, size_t len)
+{
+	if (!d || !out || !out_len || (len && !blob) || out_cap < WA_MEDIA_UPDATE_OUT(len))
+		return WA_EINVAL;
+	if (d->st != ST_OPEN && d->st != ST_STREAMING)
+		return WA_ESTATE;
+	int rc = 0;
+	if (d->st == ST_OPEN) {
+		rc = WA_ENOMEM;
+		if (!(d->cbc = EVP_CIPHER_CTX_new()))
+			goto fail;
+		rc = WA_ECRYPTO;
+		if (EVP_DecryptInit_ex(d->cbc, EVP_aes_256_cbc(), NULL, d->keys.cipher_key, d->keys.iv) != 1)
+			goto fail;
+		if ((rc = sha_start(&d->sha_plain)) != 0)
+			goto fail;
+		d->st = ST_STREAMING;
+	}
+	size_t w = 0;
+	if ((rc = dec_feed(d, blob, len, out, &w)) != 0)
+		goto fail;
+	*out_len = w;
+	return 0;
 fail:
+	d->st = ST_FAILED;
+	return rc;
+}
+
+int wa_media_dec_stream_final(wa_media_dec *d, const uint8_t *expect_enc_sha256, uint8_t *out, size_t out_cap,
+	size_t *out_len, const uint8_t *expect_file_sha256, wa_media_result *res)
+{
+	if (!d || !out || !out_len || out_cap < WA_MEDIA_DEC_FINAL_OUT)
+		return WA_EINVAL;
+	if (d->st != ST_STREAMING)
+		return d->st == ST_OPEN ? WA_EMALFORMED : WA_ESTATE; /* nothing came */
+	uint8_t file_sha[32];
+	int ol = 0;
+	int rc = dec_check_blob(d, expect_enc_sha256);
+	if (rc)
+		goto fail;
+	/* the padding is looked at only under a valid MAC */
+	rc = WA_EMALFORMED;
+	if (EVP_DecryptFinal_ex(d->cbc, out, &ol) != 1 || ol < 0 || ol > 15)
+		goto fail;
+	if ((rc = sha_update(d->sha_plain, out, (size_t)ol)) != 0 || (rc = sha_final(d->sha_plain, file_sha)) != 0)
+		goto fail;
+	rc = WA_EMEDIA_HASH;
+	if (expect_file_sha256 && !wa_ct_equal(file_sha, expect_file_sha256, 32))
+		goto fail;
+	if (res) {
+		memcpy(res->file_sha256, file_sha, 32);
+		memcpy(res->file_enc_sha256, d->file_enc_sha256, 32);
+		memcpy(res->mac, d->full_mac, WA_MEDIA_MAC_LEN);
+		res->file_length = d->n_out + (uint64_t)ol;
+	}
+	*out_len = (size_t)ol;
+	d->st = ST_DONE;
+	return 0;
+fail:
+	wa_memzero(out, out_cap < 16 ? out_cap : 16);
 	d->st = ST_FAILED;
 	return rc;
 }
@@ -326,19 +434,8 @@ int wa_media_dec_verify_final(wa_media_dec *d, const uint8_t *expect_enc_sha256)
 		return WA_EINVAL;
 	if (d->st != ST_OPEN)
 		return WA_ESTATE;
-	int rc = WA_EMALFORMED;
-	/* at least one block; whole blocks before the MAC */
-	if (d->blob_len < 16 + WA_MEDIA_MAC_LEN || (d->blob_len - WA_MEDIA_MAC_LEN) % 16 != 0)
-		goto fail;
-	if ((rc = sha_final(d->sha, d->file_enc_sha256)) != 0)
-		goto fail;
-	rc = WA_EMEDIA_HASH;
-	if (expect_enc_sha256 && !wa_ct_equal(d->file_enc_sha256, expect_enc_sha256, 32))
-		goto fail;
-	if ((rc = hmac_final(&d->mac, d->full_mac)) != 0)
-		goto fail;
-	rc = WA_EMEDIA_MAC;
-	if (!wa_ct_equal(d->full_mac, d->tail, WA_MEDIA_MAC_LEN))
+	int rc = dec_check_blob(d, expect_enc_sha256);
+	if (rc)
 		goto fail;
 	/* arm pass 2 */
 	rc = WA_ENOMEM;

@@ -14,6 +14,12 @@
  *           bytes changed, but plaintext handed out before that came from
  *           the caller's own storage: keep it where nobody else writes.
  * wa_media_decrypt does both passes over one in-memory blob.
+ * One pass, for a caller that keeps its output private until the end (a
+ * temp file only the caller can reach, removed unless final succeeds):
+ * wa_media_dec_stream_update MACs, hashes and decrypts each chunk as it
+ * comes; its output is unauthenticated. wa_media_dec_stream_final checks
+ * length, fileEncSha256 and the MAC first, then the padding and
+ * fileSha256; only its success makes the output trustworthy.
  * Any error makes the object failed (sticky): later calls give WA_ESTATE.
  * Objects are single-threaded; keys are copied in and scrubbed by _free. */
 #ifndef WA_MEDIA_CIPHER_H
@@ -90,6 +96,19 @@ int wa_media_dec_update(wa_media_dec *d, uint8_t *out, size_t out_cap, size_t *o
 int wa_media_dec_final(wa_media_dec *d, uint8_t *out, size_t out_cap, size_t *out_len,
 	const uint8_t *expect_file_sha256, wa_media_result *res) WA_MUST_CHECK;
 void wa_media_dec_free(wa_media_dec *d);
+
+/* One pass (instead of both passes above, on a fresh object): writes
+ * *out_len unauthenticated plaintext bytes; out must hold
+ * WA_MEDIA_UPDATE_OUT(len). WA_ETOOBIG past the limit. */
+int wa_media_dec_stream_update(wa_media_dec *d, uint8_t *out, size_t out_cap, size_t *out_len,
+	const uint8_t *blob, size_t len) WA_MUST_CHECK;
+/* End of the one pass: WA_EMALFORMED (length, or bad padding under a valid
+ * MAC), WA_EMEDIA_HASH (either hash differs; expectations may be NULL),
+ * WA_EMEDIA_MAC. On success writes the last plaintext bytes (<= 15) and
+ * fills *res (may be NULL); on failure everything written so far must be
+ * thrown away. */
+int wa_media_dec_stream_final(wa_media_dec *d, const uint8_t *expect_enc_sha256, uint8_t *out, size_t out_cap,
+	size_t *out_len, const uint8_t *expect_file_sha256, wa_media_result *res) WA_MUST_CHECK;
 
 /* One-shot over an in-memory blob: both passes. *pt is malloc'd (free();
  * non-NULL even for an empty plaintext). Hash expectations may be NULL;

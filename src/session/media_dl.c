@@ -1,7 +1,9 @@
-/* Media downloads (messaging.md §7): GET the blob into <dest>.enc while
- * pass 1 of the cipher checks it (length, fileEncSha256, MAC), then pass 2
- * decrypts it to <dest>.part in ticks (WA_MEDIA_TICK bytes per loop turn),
- * checks fileSha256 and renames it to <dest>. The blob is asked only of
+/* Media downloads (messaging.md §7): GET the blob and decrypt it as it
+ * comes into <dest>.part (owner-only, never served: the cipher's one pass),
+ * then check length, fileEncSha256 and the MAC, the padding and fileSha256;
+ * only then is it renamed to <dest>, and on any failure it is removed, so
+ * no byte of unauthenticated plaintext is ever released. One pass over the
+ * bytes instead of writing the blob and reading it back. The blob is asked only of
  * the hosts media_conn named: a message chooses the path, never the host,
  * so a forged url cannot make us connect anywhere. A connection that ends
  * before any byte of the body is asked again (on the next host), twice at
@@ -27,17 +29,17 @@ typedef struct wa_media_dl {
 	wa_session *s;
 	wa_download_fn done;
 	void *user;
-	char *dest, *enc_path, *part_path;
+	char *dest, *part_path;
+	uint8_t *obuf; /* WA_MEDIA_UPDATE_OUT(WA_MEDIA_IO) bytes of plaintext out */
 	wa_media_keys keys;
 	uint8_t enc_sha[32], file_sha[32];
 	bool has_enc_sha, has_file_sha;
 	uint64_t expect_len;
 	wa_media_dec *dec;
-	int fd_enc, fd_part;
+	int fd_part;
 	wa_http_req *http;
 	void *timer;
 	int status;
-	bool pass2;
 	uint64_t blob_len;
 	unsigned tries;
 	char url[WA_TR_MAX_URL + 1];
@@ -58,15 +60,15 @@ static void dl_free(dl_job *d)
 	wa_http_cancel(d->http);
 	if (d->timer)
 		d->s->drv->timer_free(d->timer);
-	if (d->fd_enc >= 0)
-		close(d->fd_enc);
 	if (d->fd_part >= 0)
 		close(d->fd_part);
 	wa_media_dec_free(d->dec);
 	wa_media_keys_clear(&d->keys);
 	free(d->dest);
-	free(d->enc_path);
 	free(d->part_path);
+	if (d->obuf)
+		wa_memzero(d->obuf, WA_MEDIA_UPDATE_OUT(WA_MEDIA_IO));
+	free(d->obuf);
 	free(d);
 }
 
@@ -79,8 +81,6 @@ static void dl_end(dl_job *d, int err, uint64_t len)
 			*pp = d->next;
 			break;
 		}
-	if (d->enc_path)
-		unlink(d->enc_path);
 	if (err && d->part_path)
 		unlink(d->part_path);
 	wa_download_fn done = d->done;
@@ -90,7 +90,6 @@ static void dl_end(dl_job *d, int err, uint64_t len)
 		done(s, err, len, user);
 }
 
-static void dl_pass2(dl_job *d);
 static int dl_get(dl_job *d);
 
 static int dl_url(dl_job *d)
@@ -168,12 +167,7 @@ void wa_media_dl_conn_done(wa_session *s, int err)
 
 static void on_dl_timer(void *user)
 {
-	dl_job *d = user;
-	if (d->pass2) {
-		dl_pass2(d);
-		return;
-	}
-	dl_end(d, WA_ETIMEOUT, 0);
+	dl_end(user, WA_ETIMEOUT, 0);
 }
 
 static int write_all(int fd, const uint8_t *p, size_t n)
@@ -202,47 +196,18 @@ static int dl_on_data(void *user, const uint8_t *p, size_t len)
 	if (d->status != 200)
 		return 0;
 	d->s->drv->timer_set(d->timer, WA_MEDIA_IDLE_MS);
-	int rc = wa_media_dec_verify_update(d->dec, p, len);
-	if (rc == 0)
-		rc = write_all(d->fd_enc, p, len);
 	d->blob_len += len;
-	return rc;
-}
-
-/* Pass 2: decrypt the verified blob, WA_MEDIA_TICK bytes per turn. */
-static void dl_pass2(dl_job *d)
-{
-	uint8_t in[WA_MEDIA_IO], out[WA_MEDIA_UPDATE_OUT(WA_MEDIA_IO)];
-	size_t budget = WA_MEDIA_TICK;
-	while (budget) {
-		size_t n = 0, o = 0;
-		int rc = wa_media_read_some(d->fd_enc, in, sizeof in, &n);
-		if (rc) {
-			dl_end(d, rc, 0);
-			return;
-		}
-		if (n == 0) {
-			wa_media_result res;
-			rc = wa_media_dec_final(d->dec, out, sizeof out, &o, d->has_file_sha ? d->file_sha : NULL, &res);
-			if (rc == 0)
-				rc = write_all(d->fd_part, out, o);
-			if (rc == 0 && !d->no_fsync && fsync(d->fd_part) != 0)
-				rc = WA_EIO;
-			if (rc == 0 && rename(d->part_path, d->dest) != 0)
-				rc = WA_EIO;
-			dl_end(d, rc, rc ? 0 : res.file_length);
-			return;
-		}
-		rc = wa_media_dec_update(d->dec, out, sizeof out, &o, in, n);
+	while (len) {
+		size_t n = len < WA_MEDIA_IO ? len : WA_MEDIA_IO, o = 0;
+		int rc = wa_media_dec_stream_update(d->dec, d->obuf, WA_MEDIA_UPDATE_OUT(WA_MEDIA_IO), &o, p, n);
 		if (rc == 0)
-			rc = write_all(d->fd_part, out, o);
-		if (rc) {
-			dl_end(d, rc, 0);
-			return;
-		}
-		budget = n < budget ? budget - n : 0;
+			rc = write_all(d->fd_part, d->obuf, o);
+		if (rc)
+			return rc;
+		p += n;
+		len -= n;
 	}
-	d->s->drv->timer_set(d->timer, 0);
+	return 0;
 }
 
 static void dl_on_done(void *user, int err, int status)
@@ -265,7 +230,7 @@ static void dl_on_done(void *user, int err, int status)
 		wa_media_dec_free(d->dec);
 		d->dec = NULL;
 		int rc = wa_media_dec_new(&d->dec, &d->keys, d->max_len);
-		if (rc == 0 && (ftruncate(d->fd_enc, 0) != 0 || lseek(d->fd_enc, 0, SEEK_SET) != 0))
+		if (rc == 0 && (ftruncate(d->fd_part, 0) != 0 || lseek(d->fd_part, 0, SEEK_SET) != 0))
 			rc = WA_EIO;
 		if (rc == 0)
 			rc = dl_get(d);
@@ -289,20 +254,17 @@ static void dl_on_done(void *user, int err, int status)
 		dl_end(d, WA_EMEDIA_HASH, 0);
 		return;
 	}
-	int rc = wa_media_dec_verify_final(d->dec, d->has_enc_sha ? d->enc_sha : NULL);
-	if (rc == 0 && lseek(d->fd_enc, 0, SEEK_SET) != 0)
+	wa_media_result res;
+	size_t o = 0;
+	int rc = wa_media_dec_stream_final(d->dec, d->has_enc_sha ? d->enc_sha : NULL, d->obuf,
+		WA_MEDIA_UPDATE_OUT(WA_MEDIA_IO), &o, d->has_file_sha ? d->file_sha : NULL, &res);
+	if (rc == 0)
+		rc = write_all(d->fd_part, d->obuf, o);
+	if (rc == 0 && !d->no_fsync && fsync(d->fd_part) != 0)
 		rc = WA_EIO;
-	if (rc == 0) {
-		d->fd_part = open(d->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (d->fd_part < 0)
-			rc = WA_EIO;
-	}
-	if (rc) {
-		dl_end(d, rc, 0);
-		return;
-	}
-	d->pass2 = true;
-	dl_pass2(d);
+	if (rc == 0 && rename(d->part_path, d->dest) != 0)
+		rc = WA_EIO;
+	dl_end(d, rc, rc ? 0 : res.file_length);
 }
 
 static const wa_http_events dl_events = {
@@ -354,12 +316,12 @@ static char *strcat3(const char *a, const char *b)
 static int dl_start(wa_session *s, struct wa_media_state *ms, dl_job *d, const char *dest_path)
 {
 	int rc = wa_media_dec_new(&d->dec, &d->keys, d->max_len);
-	if (rc == 0 && (!(d->dest = strdup(dest_path)) || !(d->enc_path = strcat3(dest_path, ".enc")) ||
-			   !(d->part_path = strcat3(dest_path, ".part"))))
+	if (rc == 0 && (!(d->dest = strdup(dest_path)) || !(d->part_path = strcat3(dest_path, ".part")) ||
+			   !(d->obuf = malloc(WA_MEDIA_UPDATE_OUT(WA_MEDIA_IO)))))
 		rc = WA_ENOMEM;
 	if (rc == 0) {
-		d->fd_enc = open(d->enc_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (d->fd_enc < 0)
+		d->fd_part = open(d->part_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (d->fd_part < 0)
 			rc = WA_EIO;
 	}
 	if (rc == 0)
@@ -372,8 +334,8 @@ static int dl_start(wa_session *s, struct wa_media_state *ms, dl_job *d, const c
 	if (rc == 0 && !d->conn_wait)
 		rc = dl_get(d);
 	if (rc) {
-		if (d->enc_path && d->fd_enc >= 0)
-			unlink(d->enc_path);
+		if (d->part_path && d->fd_part >= 0)
+			unlink(d->part_path);
 		dl_free(d);
 		return rc;
 	}
@@ -388,7 +350,7 @@ static dl_job *dl_new(wa_session *s, wa_download_fn done, void *user)
 	if (!d)
 		return NULL;
 	d->s = s;
-	d->fd_enc = d->fd_part = -1;
+	d->fd_part = -1;
 	d->done = done;
 	d->user = user;
 	return d;

@@ -6,7 +6,7 @@
 //    its SHA-256 the file's.
 //  download: the host writes slowly (send_kib_s); killed while GET
 //    /wamd/media downloads, and while mediaAutoDownload downloads: no file
-//    that looks complete exists meanwhile (only .enc / .part staging, never
+//    that looks complete exists meanwhile (only .part staging, never
 //    the stored file's content-addressed path); after the restart the
 //    leftovers are gone and the file comes back byte-identical through the
 //    streaming route and getBase64FromMediaMessage; the automatic download
@@ -140,9 +140,9 @@ try {
     });
     req.on('error', (e) => resolve({ status: 0, body: Buffer.concat(parts), err: e.message }));
   });
-  // a staged download may only be named <prefix><hex>.enc or .part until complete
+  // a staged download may only be named <prefix><hex>.part until complete
   const staging = () => lsMedia().filter((n) => n.startsWith('dl-') || n.startsWith('hook-'));
-  const complete = (names) => names.filter((n) => !/\.(enc|part)$/.test(n));
+  const complete = (names) => names.filter((n) => !/\.part$/.test(n));
   {
     const bytes = crypto.randomBytes(3 << 20);
     const { id, up } = await phoneSend(bytes, 'slow.zip');

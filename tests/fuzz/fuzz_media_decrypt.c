@@ -1,8 +1,8 @@
 /* Fuzz target: media blob decryption (bytes from a media server). Input
  * byte 0 picks a chunk size; the rest is the blob, decrypted under fixed
- * keys (mediaKey 00..1f, image) once in one shot and once streamed in
- * chunks through both passes. Both must agree on the result and, on
- * success, on the plaintext. Seeds include valid blobs so the decrypt path
+ * keys (mediaKey 00..1f, image) once in one shot, once streamed in
+ * chunks through both passes and once through the one pass. All must
+ * agree on the result and, on success, on the plaintext. Seeds include valid blobs so the decrypt path
  * past the MAC is reached (libFuzzer cannot forge HMACs). */
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +42,32 @@ static int streamed(const wa_media_keys *k, const uint8_t *blob, size_t n, size_
 	return 0;
 }
 
+static int one_pass(const wa_media_keys *k, const uint8_t *blob, size_t n, size_t chunk,
+	uint8_t **pt, size_t *pt_len)
+{
+	wa_media_dec *d = NULL;
+	uint8_t *out = malloc(n + 32);
+	size_t w = 0, o = 0;
+	if (!out)
+		abort();
+	int rc = wa_media_dec_new(&d, k, 1u << 20);
+	for (size_t off = 0; rc == 0 && off < n; off += chunk) {
+		size_t c = n - off < chunk ? n - off : chunk;
+		rc = wa_media_dec_stream_update(d, out + w, c + 16, &o, blob + off, c);
+		w += rc == 0 ? o : 0;
+	}
+	if (rc == 0)
+		rc = wa_media_dec_stream_final(d, NULL, out + w, 16, &o, NULL, NULL);
+	wa_media_dec_free(d);
+	if (rc != 0) {
+		free(out);
+		return rc;
+	}
+	*pt = out;
+	*pt_len = w + o;
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t media_key[32] = {
@@ -64,7 +90,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (ra == 0 && (an != bn || memcmp(a, b, an) != 0 || an + 16 + WA_MEDIA_MAC_LEN < n))
 		abort();
+	/* the one pass: the same verdict (an empty blob is malformed in both) */
+	uint8_t *c = NULL;
+	size_t cn = 0;
+	int rc1 = one_pass(&k, blob, n, chunk, &c, &cn);
+	if (rc1 != ra)
+		abort();
+	if (ra == 0 && (cn != an || memcmp(a, c, an) != 0))
+		abort();
 	free(a);
 	free(b);
+	free(c);
 	return 0;
 }

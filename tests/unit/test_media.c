@@ -444,6 +444,100 @@ static void test_bad_padding_valid_mac(void)
 	free(blob);
 }
 
+/* The one pass at every 2-way split: the plaintext and hashes of the
+ * reference, and every kind of bad blob refused at stream_final with the
+ * error the two passes give. */
+static int one_pass(const wa_media_keys *k, const uint8_t *blob, size_t n, size_t a, uint8_t *out,
+	size_t *out_len, const uint8_t *enc_sha, const uint8_t *file_sha, uint64_t max_len, wa_media_result *res)
+{
+	wa_media_dec *d = NULL;
+	int rc = wa_media_dec_new(&d, k, max_len);
+	size_t w = 0, o = 0;
+	if (a > n)
+		a = n;
+	if (rc == 0 && (rc = wa_media_dec_stream_update(d, out, a + 16, &o, blob, a)) == 0) {
+		w += o;
+		rc = wa_media_dec_stream_update(d, out + w, n - a + 16, &o, blob + a, n - a);
+	}
+	if (rc == 0) {
+		w += o;
+		rc = wa_media_dec_stream_final(d, enc_sha, out + w, 16, &o, file_sha, res);
+	}
+	if (rc == 0)
+		*out_len = w + o;
+	/* after the end (either way) the object takes nothing more */
+	uint8_t x[32];
+	size_t xo = 0;
+	if (rc == 0 && wa_media_dec_stream_update(d, x, sizeof x, &xo, blob, 1) != WA_ESTATE)
+		rc = -1000;
+	wa_media_dec_free(d);
+	return rc;
+}
+
+static void test_one_pass(void)
+{
+	wa_media_keys k;
+	CHECK_EQ_INT(wa_media_keys_derive(&k, KEY0, WA_MEDIA_AUDIO), 0);
+	uint8_t pt[70], out[160];
+	fill(pt, sizeof pt, 9);
+	int bad = 0;
+	for (size_t len = 0; len <= sizeof pt; len += 7) {
+		uint8_t *blob = NULL;
+		size_t n = 0, got = 0;
+		wa_media_result r, rr;
+		CHECK_EQ_INT(wa_media_encrypt(&blob, &n, &r, &k, pt, len), 0);
+		for (size_t a = 0; a <= n; a++) {
+			BAD(one_pass(&k, blob, n, a, out, &got, r.file_enc_sha256, r.file_sha256, 0, &rr) != 0);
+			BAD(got != len || memcmp(out, pt, len) != 0 || rr.file_length != len ||
+				memcmp(rr.file_sha256, r.file_sha256, 32) != 0 || memcmp(rr.mac, r.mac, WA_MEDIA_MAC_LEN) != 0);
+		}
+		for (size_t i = 0; i < n; i++) {
+			blob[i] ^= 0x20;
+			BAD(one_pass(&k, blob, n, i, out, &got, NULL, NULL, 0, NULL) != WA_EMEDIA_MAC);
+			BAD(one_pass(&k, blob, n, n - i, out, &got, r.file_enc_sha256, NULL, 0, NULL) != WA_EMEDIA_HASH);
+			blob[i] ^= 0x20;
+		}
+		for (size_t cut = 0; cut < n; cut++) {
+			int rc = one_pass(&k, blob, cut, cut / 2, out, &got, NULL, NULL, 0, NULL);
+			BAD(rc != WA_EMALFORMED && rc != WA_EMEDIA_MAC);
+		}
+		uint8_t wrong[32];
+		memcpy(wrong, r.file_sha256, 32);
+		wrong[5] ^= 1;
+		BAD(one_pass(&k, blob, n, 3, out, &got, NULL, wrong, 0, NULL) != WA_EMEDIA_HASH);
+		BAD(len >= 32 && one_pass(&k, blob, n, 3, out, &got, NULL, NULL, 16, NULL) != WA_ETOOBIG);
+		free(blob);
+	}
+	/* a valid MAC over a last block with bad padding */
+	uint8_t p16[16];
+	memset(p16, 0x41, sizeof p16);
+	p16[15] = 0;
+	uint8_t *blob = NULL;
+	size_t n = 0, got = 0;
+	wa_media_result r;
+	CHECK_EQ_INT(wa_media_encrypt(&blob, &n, &r, &k, p16, sizeof p16), 0);
+	uint8_t forged[26], mac_in[32], mac[32];
+	memcpy(forged, blob, 16);
+	memcpy(mac_in, k.iv, 16);
+	memcpy(mac_in + 16, blob, 16);
+	CHECK_EQ_INT(wa_hmac_sha256(mac, k.mac_key, 32, mac_in, 32), 0);
+	memcpy(forged + 16, mac, 10);
+	BAD(one_pass(&k, forged, sizeof forged, 7, out, &got, NULL, NULL, 0, NULL) != WA_EMALFORMED);
+	free(blob);
+	/* nothing fed at all; the two passes' calls refused on a one-pass object */
+	wa_media_dec *d = NULL;
+	size_t o = 0;
+	CHECK_EQ_INT(wa_media_dec_new(&d, &k, 0), 0);
+	CHECK_EQ_INT(wa_media_dec_stream_final(d, NULL, out, 16, &o, NULL, NULL), WA_EMALFORMED);
+	wa_media_dec_free(d);
+	CHECK_EQ_INT(wa_media_dec_new(&d, &k, 0), 0);
+	CHECK_EQ_INT(wa_media_dec_stream_update(d, out, 32, &o, pt, 16), 0);
+	CHECK_EQ_INT(wa_media_dec_verify_update(d, pt, 16), WA_ESTATE);
+	CHECK_EQ_INT(wa_media_dec_verify_final(d, NULL), WA_ESTATE);
+	wa_media_dec_free(d);
+	CHECK_EQ_INT(bad, 0);
+}
+
 int main(void)
 {
 	test_notes_keys();
@@ -453,5 +547,6 @@ int main(void)
 	test_tamper();
 	test_state_machine();
 	test_bad_padding_valid_mac();
+	test_one_pass();
 	return check_exit("test_media");
 }
