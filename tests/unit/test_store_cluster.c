@@ -6,7 +6,8 @@
  * renewal reports the loss; a claim of a held instance fails; the owner's
  * name for the API; release frees every lease at once; an instance without
  * a lease row (a store never run in cluster mode) is not fenced; expiry
- * removes another node's due records; a
+ * removes another node's due records; the pacing tables (held sends,
+ * bulk jobs) fenced alike, the prune of old sent rows not; a
  * connection idle inside a transaction for half a lease is ended. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "store/store.h"
 #include "wa/store_cluster.h"
 #include "wa/store_daemon.h"
+#include "wa/store_pace.h"
 
 static const uint8_t REC[4] = { 1, 2, 3, 4 };
 
@@ -110,6 +112,32 @@ int main(void)
 	int expired = 0;
 	CHECK(wa_store_msgrec_expire(a, 300, 10, &expired) == 0 && expired == 1);
 	CHECK(store_backend_pg_int(path, "SELECT count(*) FROM messages WHERE msg_id = 'K1'") == 0);
+
+	/* the pacing tables: held sends, sent-send notes and bulk jobs of y
+	 * are written by b only; a's prune still drops y's old sent rows */
+	wa_store_pace_row pr = { .key_id = "P1", .jid = "15550002222@s.whatsapp.net", .created_ms = 1,
+		.not_before_ms = 5 };
+	int64_t seq = 0, seq2 = 0, jrow = 0;
+	int64_t fp = wa_store_cluster_fenced(a);
+	CHECK(wa_store_pace_put(a, y, &pr, "{}", 2, &seq) != 0);
+	CHECK(wa_store_pace_put(b, y, &pr, "{}", 2, &seq) == 0);
+	CHECK(wa_store_pace_note(a, y, pr.jid, false, 10) != 0);
+	CHECK(wa_store_pace_note(b, y, pr.jid, false, 10) == 0);
+	CHECK(wa_store_pace_released(a, seq, 20) != 0);
+	CHECK(wa_store_pace_set_first(a, seq, true) != 0);
+	CHECK(wa_store_pace_delete(a, seq) != 0);
+	CHECK(wa_store_pace_find(b, y, "P1", &seq2) == 0 && seq2 == seq);
+	CHECK(wa_store_pace_prune(a, 100) == 0);
+	CHECK(store_backend_pg_int(path, "SELECT count(*) FROM wamd_pace WHERE state = 1") == 0);
+	wa_store_pace_job pj = { .key = "J1", .total = 2, .created_ms = 1 };
+	CHECK(wa_store_pace_job_put(a, y, &pj, "{}", 2, &jrow) != 0);
+	CHECK(wa_store_pace_job_put(b, y, &pj, "{}", 2, &jrow) == 0);
+	pj.row = jrow;
+	pj.next = 1;
+	CHECK(wa_store_pace_job_update(a, &pj) != 0);
+	CHECK(wa_store_cluster_fenced(a) == fp + 7); /* each refused by the fence */
+	CHECK(store_backend_pg_int(path, "SELECT count(*) FROM wamd_pace_jobs WHERE next_index = 1") == 0);
+	CHECK(wa_store_pace_job_update(b, &pj) == 0 && wa_store_pace_delete(b, seq) == 0);
 
 	CHECK(wa_store_cluster_owner(b, "x", who) == 0 && strcmp(who, "node-a") == 0);
 	CHECK(wa_store_cluster_owner(b, "nope", who) == WA_ENOTFOUND);

@@ -1,0 +1,3 @@
+-- Cluster mode: the pacing tables (held and scheduled sends, bulk jobs)
+-- join the fenced tables. Nothing changes on SQLite (one process's file);
+-- the PostgreSQL twin adds the fence triggers.
