@@ -11,7 +11,12 @@
  * (migration 0011's trigger), so a node paused past its lease writes
  * nothing after it wakes, even before its timer runs; a refused write
  * makes the timer renew at once. SIGTERM stops the sessions, then gives
- * every lease up so the other nodes take them at their next turn. */
+ * every lease up so the other nodes take them at their next turn.
+ *
+ * Any node answers reads of any instance from the database: the owner
+ * writes each change of an instance's connection state beside its lease,
+ * and a node without the instance answers from a peeked copy (its stored
+ * document, that state). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,4 +262,96 @@ int wamd_cluster_owner(struct wamd *d, const char *name, char *node, size_t len)
 	if (rc == 0)
 		snprintf(node, len, "%s", who);
 	return rc;
+}
+
+void wamd_cluster_note_state(struct wamd_tenant *t, const char *state)
+{
+	struct wamd_cluster *k = t->d->cluster;
+	if (!k)
+		return;
+	int rc = wa_store_cluster_set_state(t->d->store, k->token, t->id, state);
+	if (rc != 0)
+		LOGW("cluster: instance %s: its state not written for the other nodes: %s", t->name, wa_errname(rc));
+}
+
+static void set_peeked_state(struct wamd_tenant *t, const char *state)
+{
+	/* the three words of wamd_tenant_state_str, back */
+	t->state = !strcmp(state, "open")	  ? WA_CONN_READY
+		   : !strcmp(state, "connecting") ? WA_CONN_CONNECTING
+						  : WA_CONN_DISCONNECTED;
+}
+
+struct peek_one {
+	char state[WA_STORE_CONN_STATE_MAX];
+	bool found;
+};
+
+static int peek_one_fn(void *arg, int64_t id, const char *node, const char *state)
+{
+	(void)id;
+	(void)node;
+	struct peek_one *p = arg;
+	snprintf(p->state, sizeof p->state, "%s", state);
+	p->found = true;
+	return 0;
+}
+
+struct wamd_tenant *wamd_cluster_peek(struct wamd *d, const char *name)
+{
+	int64_t id = 0;
+	if (!d->cluster || wa_store_instance_find(d->store, name, &id) != 0)
+		return NULL;
+	struct peek_one p = { .found = false };
+	if (wa_store_cluster_states(d->store, id, peek_one_fn, &p) != 0 || !p.found)
+		return NULL;
+	struct wamd_tenant *t = wamd_tenant_peek(d, id, name);
+	if (t)
+		set_peeked_state(t, p.state);
+	return t;
+}
+
+struct each {
+	struct wamd *d;
+	wa_store_instance_info *list; /* ordered by id (wa_store_instance_list) */
+	size_t n;
+	bool (*fn)(void *arg, struct wamd_tenant *t);
+	void *arg;
+};
+
+static int by_id_cmp(const void *a, const void *b)
+{
+	int64_t x = ((const wa_store_instance_info *)a)->id, y = ((const wa_store_instance_info *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+static int each_fn(void *arg, int64_t id, const char *node, const char *state)
+{
+	(void)node;
+	struct each *e = arg;
+	struct wamd_tenant *t = by_id(e->d, id);
+	if (t)
+		return e->fn(e->arg, t) ? 0 : 1;
+	wa_store_instance_info key = { .id = id };
+	const wa_store_instance_info *info = bsearch(&key, e->list, e->n, sizeof *e->list, by_id_cmp);
+	if (!info)
+		return 0; /* created after the list was read */
+	t = wamd_tenant_peek(e->d, id, info->name);
+	if (!t)
+		return WA_ENOMEM;
+	set_peeked_state(t, state);
+	bool more = e->fn(e->arg, t);
+	wamd_tenant_peek_free(t);
+	return more ? 0 : 1;
+}
+
+int wamd_cluster_each(struct wamd *d, bool (*fn)(void *arg, struct wamd_tenant *t), void *arg)
+{
+	struct each e = { .d = d, .fn = fn, .arg = arg };
+	int rc = wa_store_instance_list(d->store, &e.list, &e.n);
+	if (rc != 0)
+		return rc;
+	rc = wa_store_cluster_states(d->store, -1, each_fn, &e);
+	free(e.list);
+	return rc == 1 ? 0 : rc;
 }

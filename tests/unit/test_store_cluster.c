@@ -7,7 +7,8 @@
  * name for the API; release frees every lease at once; an instance without
  * a lease row (a store never run in cluster mode) is not fenced; expiry
  * removes another node's due records; the pacing tables (held sends,
- * bulk jobs) fenced alike, the prune of old sent rows not; a
+ * bulk jobs) fenced alike, the prune of old sent rows not; the holder's
+ * connection state beside its lease, for the other nodes' reads; a
  * connection idle inside a transaction for half a lease is ended. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,30 @@ static const uint8_t REC[4] = { 1, 2, 3, 4 };
 static int put(wa_store *st, int64_t id)
 {
 	return wa_store_session_save(st, id, "15550001111", 0, REC, sizeof REC);
+}
+
+struct seen {
+	int64_t id;
+	char node[WA_STORE_NODE_MAX], state[WA_STORE_CONN_STATE_MAX];
+	int n;
+};
+
+static int seen_fn(void *arg, int64_t id, const char *node, const char *state)
+{
+	struct seen *v = arg;
+	v->id = id;
+	snprintf(v->node, sizeof v->node, "%s", node);
+	snprintf(v->state, sizeof v->state, "%s", state);
+	v->n++;
+	return 0;
+}
+
+/* the one instance's holder and state as any node reads them */
+static bool state_is(wa_store *st, int64_t id, const char *node, const char *state)
+{
+	struct seen v = { 0 };
+	return wa_store_cluster_states(st, id, seen_fn, &v) == 0 && v.n == 1 && v.id == id && !strcmp(v.node, node) &&
+	       !strcmp(v.state, state);
 }
 
 static bool held(const wa_store_lease *v, size_t n, int64_t id, int64_t epoch)
@@ -60,6 +85,8 @@ int main(void)
 		CHECK(wa_store_cluster_release(a, "t1", -1) == WA_EUNSUPPORTED);
 		CHECK(wa_store_cluster_owner(a, "x", who) == WA_EUNSUPPORTED);
 		CHECK(wa_store_cluster_fenced(a) == 0);
+		CHECK(wa_store_cluster_set_state(a, "t1", 1, "open") == WA_EUNSUPPORTED);
+		CHECK(wa_store_cluster_states(a, -1, seen_fn, &(struct seen){ 0 }) == WA_EUNSUPPORTED);
 		wa_store_close(a);
 		unlink(path);
 		return check_exit("store_cluster");
@@ -167,10 +194,22 @@ int main(void)
 	CHECK(wa_store_commit(b) == 0);
 	CHECK(wa_store_cluster_claim(a, z, "node-a", "tok-a", 60000, &ep) == WA_EEXIST);
 
+	/* the holder's word on its state, read by any node; only the holder
+	 * writes it; a taken lease starts "connecting" */
+	CHECK(state_is(a, z, "node-b", "close"));
+	CHECK(wa_store_cluster_set_state(b, "tok-b", z, "open") == 0);
+	CHECK(wa_store_cluster_set_state(a, "tok-a", z, "close") == 0); /* not a's: no row changes */
+	CHECK(state_is(a, z, "node-b", "open"));
+	CHECK(state_is(b, x, "node-b", "connecting"));
+	struct seen all = { 0 };
+	CHECK(wa_store_cluster_states(a, -1, seen_fn, &all) == 0 && all.n == 3 && all.id == z); /* id order */
+	CHECK(wa_store_cluster_set_state(b, "tok-b", z, "") == WA_EINVAL);
+
 	/* release (SIGTERM): free at once; a takes all three (b's node row gone) */
 	CHECK(wa_store_cluster_release(b, "tok-b", -1) == 0);
 	CHECK(put(b, x) != 0);
 	CHECK(wa_store_cluster_owner(a, "z", who) == WA_ENOTFOUND);
+	CHECK(state_is(a, z, "", "")); /* nobody holds it now */
 	CHECK(wa_store_cluster_acquire(a, "node-a", "tok-a", 60000, 8, &v, &n) == 0 && n == 3);
 	CHECK(held(v, n, x, 3) && held(v, n, y, 2) && held(v, n, z, 2));
 	free(v);
