@@ -31,6 +31,7 @@
 #define TAKE_MAX 16           /* leases taken per turn: starts spread over turns */
 #define TAKE_SPREAD_MS 1000   /* first connects of those taken, spread this long */
 #define LOST_LEASES 3         /* renewals failing this many leases long: the node stops */
+#define SHED_MAX 8            /* leases handed over per turn when above the fair share */
 
 struct wamd_cluster {
 	struct wamd *d;
@@ -99,6 +100,10 @@ static bool renew(struct wamd_cluster *k)
 		if (!ok)
 			drop(t, "lost its lease to another node");
 	}
+	/* a lease held without its session here (giving it up failed): give it up */
+	for (size_t i = 0; i < n; i++)
+		if (!by_id(d, held[i].instance_id) && wa_store_cluster_release(d->store, k->token, held[i].instance_id) != 0)
+			LOGW("cluster: giving up the lease of instance id %" PRId64 " failed", held[i].instance_id);
 	free(held);
 	return true;
 }
@@ -162,11 +167,52 @@ static void take(struct wamd_cluster *k, bool start)
 	free(got);
 }
 
+/* Rebalancing: a node holding more than its fair share among the settled
+ * nodes (a node joined, or came back, and has been live for a lease: a
+ * node that keeps stalling is not given instances back at each wake)
+ * hands the excess over, at most SHED_MAX a turn, each as SIGTERM does:
+ * its session stops, then its lease is given up, and the node below its
+ * share takes it at its next turn (through its handshake gate). The most
+ * recently taken go first. This node never takes above its share, so a
+ * lease it gave up goes elsewhere. */
+static void shed(struct wamd_cluster *k)
+{
+	struct wamd *d = k->d;
+	int64_t total = 0, nodes = 0;
+	int rc = wa_store_cluster_counts(d->store, k->lease_ms, &total, &nodes);
+	if (rc != 0) {
+		LOGW("cluster: counting the nodes failed: %s", wa_errname(rc));
+		return;
+	}
+	if (nodes < 1)
+		nodes = 1;
+	int64_t share = (total + nodes - 1) / nodes, mine = 0;
+	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
+		mine++;
+	for (int64_t n = 0; mine > share && n < SHED_MAX; n++, mine--) {
+		struct wamd_tenant *last = d->tenants;
+		while (last->next)
+			last = last->next;
+		int64_t id = last->id;
+		char name[WA_STORE_NAME_MAX];
+		snprintf(name, sizeof name, "%s", last->name);
+		LOGI("cluster: instance %s: handed over (this node holds %" PRId64 " of %" PRId64
+		     " instances, %" PRId64 " node(s) live)", name, mine, total, nodes);
+		wamd_pace_flush(); /* its last sends count in the new owner's windows */
+		wamd_tenant_detach(last); /* its session stops before the lease goes */
+		rc = wa_store_cluster_release(d->store, k->token, id);
+		if (rc != 0) /* it expires instead; this node no longer renews it */
+			LOGW("cluster: instance %s: giving its lease up failed: %s", name, wa_errname(rc));
+	}
+}
+
 static void turn(struct wamd_cluster *k)
 {
 	k->next_turn_ms = mono_ms() + k->lease_ms / 3;
-	if (renew(k))
+	if (renew(k)) {
+		shed(k);
 		take(k, true);
+	}
 }
 
 static void on_timer(lws_sorted_usec_list_t *sul)

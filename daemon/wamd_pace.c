@@ -594,6 +594,12 @@ static void notes_flush(void)
 	P->n_notes = 0;
 }
 
+void wamd_pace_flush(void)
+{
+	if (P)
+		notes_flush();
+}
+
 static void on_notes(lws_sorted_usec_list_t *sul)
 {
 	(void)sul;

@@ -70,6 +70,11 @@ int wa_store_cluster_set_state(wa_store *st, const char *token, int64_t instance
 typedef int (*wa_store_cluster_state_fn)(void *arg, int64_t instance_id, const char *node, const char *state);
 int wa_store_cluster_states(wa_store *st, int64_t instance_id, wa_store_cluster_state_fn fn,
 	void *arg) WA_MUST_CHECK;
+/* How many instances there are and how many nodes are settled: live (an
+ * unexpired heartbeat) for settled_ms at least, without a lapse (a node
+ * renewing after its heartbeat ran out, e.g. woken from a pause, starts
+ * again). A node above its share of these gives some up (rebalancing). */
+int wa_store_cluster_counts(wa_store *st, int64_t settled_ms, int64_t *instances, int64_t *nodes) WA_MUST_CHECK;
 /* Writes the fence refused on this connection so far. */
 int64_t wa_store_cluster_fenced(const wa_store *st);
 

@@ -22,7 +22,8 @@ static const char SQL_HEARTBEAT[] =
 	"INSERT INTO wamd_nodes (token, node_id, started_at, expires_at) VALUES (?1, ?2, " NOW_MS ", " NOW_MS
 	" + ?3) ON CONFLICT (token) DO UPDATE SET expires_at = excluded.expires_at";
 static const char SQL_RENEW[] =
-	"WITH hb AS (UPDATE wamd_nodes SET expires_at = " NOW_MS " + ?2 WHERE token = ?1) "
+	"WITH hb AS (UPDATE wamd_nodes SET started_at = CASE WHEN expires_at <= " NOW_MS " THEN " NOW_MS
+	" ELSE started_at END, expires_at = " NOW_MS " + ?2 WHERE token = ?1) "
 	"UPDATE wamd_leases SET expires_at = " NOW_MS " + ?2 WHERE owner_token = ?1 RETURNING instance_id, epoch";
 /* The fair share counts every instance and every live node (this one's
  * heartbeat is written before it acquires). SKIP LOCKED: two nodes taking
@@ -56,6 +57,11 @@ static const char SQL_OWNER[] =
 	"SELECT l.owner_node FROM wamd_leases l JOIN instances i ON i.id = l.instance_id "
 	"WHERE i.name = ?1 AND l.owner_token <> '' AND l.expires_at > " NOW_MS;
 
+/* settled nodes: live for at least ?1 ms without a lapse (a renewal after
+ * its heartbeat ran out starts that time again) */
+static const char SQL_COUNTS[] =
+	"SELECT (SELECT count(*) FROM instances), (SELECT count(*) FROM wamd_nodes WHERE expires_at > " NOW_MS
+	" AND started_at <= " NOW_MS " - ?1)";
 static const char SQL_SET_STATE[] =
 	"UPDATE wamd_leases SET conn_state = ?3 WHERE instance_id = ?2 AND owner_token = ?1";
 /* what a node without the instance answers from: its holder's word, or
@@ -288,4 +294,30 @@ int wa_store_cluster_states(wa_store *st, int64_t instance_id, wa_store_cluster_
 	if (rc != 0)
 		return rc;
 	return src == WA_DB_DONE ? 0 : wa_store_map_rc(src) ? wa_store_map_rc(src) : WA_EDB;
+}
+
+int wa_store_cluster_counts(wa_store *st, int64_t settled_ms, int64_t *instances, int64_t *nodes)
+{
+	if (!st || settled_ms < 0 || !instances || !nodes)
+		return WA_EINVAL;
+	if (!st->pg)
+		return WA_EUNSUPPORTED;
+	wa_stmt *stmt;
+	int rc = wa_store_stmt(st, SQL_COUNTS, &stmt);
+	if (rc != 0)
+		return rc;
+	if ((rc = wa_stmt_bind_i64(stmt, 1, settled_ms)) != 0) {
+		wa_store_stmt_done(stmt);
+		return rc;
+	}
+	int src = wa_stmt_step(stmt);
+	if (src == WA_DB_ROW) {
+		*instances = wa_stmt_col_i64(stmt, 0);
+		*nodes = wa_stmt_col_i64(stmt, 1);
+		rc = 0;
+	} else {
+		rc = wa_store_map_rc(src) ? wa_store_map_rc(src) : WA_EDB;
+	}
+	wa_store_stmt_done(stmt);
+	return rc;
 }

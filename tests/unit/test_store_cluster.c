@@ -8,7 +8,9 @@
  * a lease row (a store never run in cluster mode) is not fenced; expiry
  * removes another node's due records; the pacing tables (held sends,
  * bulk jobs) fenced alike, the prune of old sent rows not; the holder's
- * connection state beside its lease, for the other nodes' reads; a
+ * connection state beside its lease, for the other nodes' reads; the
+ * settled nodes counted for rebalancing (a lapsed heartbeat starts
+ * again); a
  * connection idle inside a transaction for half a lease is ended. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +88,7 @@ int main(void)
 		CHECK(wa_store_cluster_owner(a, "x", who) == WA_EUNSUPPORTED);
 		CHECK(wa_store_cluster_fenced(a) == 0);
 		CHECK(wa_store_cluster_set_state(a, "t1", 1, "open") == WA_EUNSUPPORTED);
+		CHECK(wa_store_cluster_counts(a, 0, &(int64_t){ 0 }, &(int64_t){ 0 }) == WA_EUNSUPPORTED);
 		CHECK(wa_store_cluster_states(a, -1, seen_fn, &(struct seen){ 0 }) == WA_EUNSUPPORTED);
 		wa_store_close(a);
 		unlink(path);
@@ -99,6 +102,10 @@ int main(void)
 
 	CHECK(wa_store_cluster_join(a, "node-a", "tok-a", 60000) == 0);
 	CHECK(wa_store_cluster_join(b, "node-b", "tok-b", 60000) == 0);
+	/* both live; neither settled for a minute yet */
+	int64_t ni = 0, nn = 0;
+	CHECK(wa_store_cluster_counts(a, 0, &ni, &nn) == 0 && ni == 2 && nn == 2);
+	CHECK(wa_store_cluster_counts(a, 60000, &ni, &nn) == 0 && ni == 2 && nn == 0);
 	/* the first turn gives the instances their (free) rows */
 	CHECK(wa_store_cluster_acquire(a, "node-a", "tok-a", 60000, 8, &v, &n) == 0 && n == 0);
 	free(v);
@@ -183,6 +190,9 @@ int main(void)
 	CHECK(wa_store_cluster_renew(a, "tok-a", 60000, &v, &n) == 0 && n == 0);
 	free(v);
 	CHECK(put(a, x) != 0);
+	/* a's heartbeat had lapsed: it is live again, settled only from now */
+	CHECK(wa_store_cluster_counts(b, 0, &ni, &nn) == 0 && nn == 2);
+	CHECK(wa_store_cluster_counts(b, 25, &ni, &nn) == 0 && nn == 1);
 	CHECK(wa_store_cluster_renew(b, "tok-b", 60000, &v, &n) == 0 && n == 2 && held(v, n, x, 2) && held(v, n, y, 1));
 	free(v);
 
