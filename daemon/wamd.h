@@ -583,6 +583,11 @@ void wamd_tenant_detach(struct wamd_tenant *t);
 int wamd_tenant_load_some(struct wamd *d, bool (*want)(void *arg, int64_t id),
 			  void (*loaded)(void *arg, struct wamd_tenant *t), void *arg);
 
+/* A lost PostgreSQL connection: every session stops and wamd exits 1, for
+ * its supervisor to start it again (wamd_dbwatch.c says why). */
+void wamd_dbwatch_start(struct wamd *d);
+void wamd_dbwatch_stop(void);
+
 /* ---- cluster mode (wamd_cluster.c): leases on a PostgreSQL store ---- */
 /* Joins the cluster and loads the instances this node takes now (started
  * by wamd_boot_start); then a timer on the loop renews and takes leases.
