@@ -173,7 +173,8 @@ static void take(struct wamd_cluster *k, bool start)
  * hands the excess over, at most SHED_MAX a turn, each as SIGTERM does:
  * its session stops, then its lease is given up, and the node below its
  * share takes it at its next turn (through its handshake gate). The most
- * recently taken go first. This node never takes above its share, so a
+ * recently taken paired ones go first; one still to be paired stays (its
+ * QR was given out here). This node never takes above its share, so a
  * lease it gave up goes elsewhere. */
 static void shed(struct wamd_cluster *k)
 {
@@ -190,14 +191,18 @@ static void shed(struct wamd_cluster *k)
 	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
 		mine++;
 	for (int64_t n = 0; mine > share && n < SHED_MAX; n++, mine--) {
-		struct wamd_tenant *last = d->tenants;
-		while (last->next)
-			last = last->next;
+		/* never one still to be paired: its QR was given out by this node */
+		struct wamd_tenant *last = NULL;
+		for (struct wamd_tenant *t = d->tenants; t; t = t->next)
+			if (wamd_tenant_is_paired(t))
+				last = t;
+		if (!last)
+			return;
 		int64_t id = last->id;
 		char name[WA_STORE_NAME_MAX];
 		snprintf(name, sizeof name, "%s", last->name);
 		LOGI("cluster: instance %s: handed over (this node holds %" PRId64 " of %" PRId64
-		     " instances, %" PRId64 " node(s) live)", name, mine, total, nodes);
+		     " instances, %" PRId64 " node(s) settled)", name, mine, total, nodes);
 		wamd_pace_flush(); /* its last sends count in the new owner's windows */
 		wamd_tenant_detach(last); /* its session stops before the lease goes */
 		rc = wa_store_cluster_release(d->store, k->token, id);

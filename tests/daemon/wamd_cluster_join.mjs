@@ -1,10 +1,12 @@
 // Cluster mode, rebalancing when a node joins (suite e2e): wamd nodes on
 // one private PostgreSQL server (tests/unit/store_pg.py), one wasim, a
 // Baileys peer.
-//   node A alone creates and pairs i1..i4 -> B joins: two of them move to
-//   B within a lease and a turn, each handed over as SIGTERM does (A stops
-//   its session, then gives its lease up; B takes it, epoch + 1), the other
-//   two stay on A untouched (same epoch); no pairing, wasim saw no device
+//   node A alone creates and pairs i1..i4, and creates i5 whose QR nobody
+//   scans -> B joins: two of the paired ones move to B within a lease and a
+//   turn, each handed over as SIGTERM does (A stops its session, then gives
+//   its lease up; B takes it, epoch + 1), the other two and i5 (still to be
+//   paired: its QR is A's) stay on A untouched (same epoch); no pairing,
+//   wasim saw no device
 //   with two connections; the moved ones exchange texts through B; two
 //   more turns later nothing has moved again.
 // argv: [node, script, wamd, wasim]
@@ -88,9 +90,13 @@ for (const inst of Object.keys(PHONES)) {
   check((await sim.api('POST', '/_sim/scan', { phone: PHONES[inst], qr })).status === 200, `${inst}: QR scanned`);
 }
 for (const inst of Object.keys(PHONES)) ok(await until(() => drives(A, inst), 30000), `${inst} open on A`);
+{
+  const r = await api(A, 'POST', '/instance/create', { instanceName: 'i5', integration: 'WHATSAPP-BAILEYS', qrcode: true });
+  ok(r.status === 201 && r.json.qrcode?.code, `i5 created on A, a QR given out (${r.status})`);
+}
 await sleep(2 * LEASE * 1000 / 3); // two turns alone: A keeps all four
 let L = leases();
-ok(Object.values(L).length === 4 && Object.values(L).every((l) => l.owner === 'nodeA' && l.epoch === 1), `A holds all four (${JSON.stringify(L)})`);
+ok(Object.values(L).length === 5 && Object.values(L).every((l) => l.owner === 'nodeA' && l.epoch === 1), `A holds all five (${JSON.stringify(L)})`);
 const paired = {};
 for (const [inst, phone] of Object.entries(PHONES)) paired[inst] = (await devices(phone)).map((d) => d.identity).join();
 
@@ -104,13 +110,13 @@ ok(await until(async () => {
   for (const i of onB) if (!(await drives(B, i))) return false;
   return true;
 }, (LEASE + 10) * 1000), 'two instances moved to B and are open there');
-console.log(`# rebalanced 2 of 4 onto a new node in ${((Date.now() - tJoin) / 1000).toFixed(1)} s (lease ${LEASE} s)`);
+console.log(`# rebalanced 2 of 5 onto a new node in ${((Date.now() - tJoin) / 1000).toFixed(1)} s (lease ${LEASE} s)`);
 L = leases();
 const moved = Object.keys(L).filter((i) => L[i].owner === 'nodeB');
 const stayed = Object.keys(L).filter((i) => L[i].owner === 'nodeA');
-ok(stayed.length === 2 && stayed.every((i) => L[i].epoch === 1) && moved.every((i) => L[i].epoch === 2),
-  `the other two stay on A, untouched; the moved ones at epoch 2 (${JSON.stringify(L)})`);
-for (const i of stayed) ok(await drives(A, i), `${i} still open on A`);
+ok(stayed.length === 3 && stayed.includes('i5') && stayed.every((i) => L[i].epoch === 1) && moved.every((i) => L[i].epoch === 2),
+  `the other two and i5 stay on A, untouched; the moved ones at epoch 2 (${JSON.stringify(L)})`);
+for (const i of stayed.filter((x) => x !== 'i5')) ok(await drives(A, i), `${i} still open on A`);
 ok(moved.every((i) => new RegExp(`instance ${i}: handed over`).test(A.log)), 'A logs each handover');
 ok(await replaced() === 0, 'wasim: no device had two live connections at once');
 for (const [inst, phone] of Object.entries(PHONES))
