@@ -11,7 +11,12 @@
  * (migration 0011's trigger), so a node paused past its lease writes
  * nothing after it wakes, even before its timer runs; a refused write
  * makes the timer renew at once. SIGTERM stops the sessions, then gives
- * every lease up so the other nodes take them at their next turn. */
+ * every lease up so the other nodes take them at their next turn.
+ *
+ * Any node answers reads of any instance from the database: the owner
+ * writes each change of an instance's connection state beside its lease,
+ * and a node without the instance answers from a peeked copy (its stored
+ * document, that state). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +31,7 @@
 #define TAKE_MAX 16           /* leases taken per turn: starts spread over turns */
 #define TAKE_SPREAD_MS 1000   /* first connects of those taken, spread this long */
 #define LOST_LEASES 3         /* renewals failing this many leases long: the node stops */
+#define SHED_MAX 8            /* leases handed over per turn when above the fair share */
 
 struct wamd_cluster {
 	struct wamd *d;
@@ -94,6 +100,10 @@ static bool renew(struct wamd_cluster *k)
 		if (!ok)
 			drop(t, "lost its lease to another node");
 	}
+	/* a lease held without its session here (giving it up failed): give it up */
+	for (size_t i = 0; i < n; i++)
+		if (!by_id(d, held[i].instance_id) && wa_store_cluster_release(d->store, k->token, held[i].instance_id) != 0)
+			LOGW("cluster: giving up the lease of instance id %" PRId64 " failed", held[i].instance_id);
 	free(held);
 	return true;
 }
@@ -157,11 +167,57 @@ static void take(struct wamd_cluster *k, bool start)
 	free(got);
 }
 
+/* Rebalancing: a node holding more than its fair share among the settled
+ * nodes (a node joined, or came back, and has been live for a lease: a
+ * node that keeps stalling is not given instances back at each wake)
+ * hands the excess over, at most SHED_MAX a turn, each as SIGTERM does:
+ * its session stops, then its lease is given up, and the node below its
+ * share takes it at its next turn (through its handshake gate). The most
+ * recently taken paired ones go first; one still to be paired stays (its
+ * QR was given out here). This node never takes above its share, so a
+ * lease it gave up goes elsewhere. */
+static void shed(struct wamd_cluster *k)
+{
+	struct wamd *d = k->d;
+	int64_t total = 0, nodes = 0;
+	int rc = wa_store_cluster_counts(d->store, k->lease_ms, &total, &nodes);
+	if (rc != 0) {
+		LOGW("cluster: counting the nodes failed: %s", wa_errname(rc));
+		return;
+	}
+	if (nodes < 1)
+		nodes = 1;
+	int64_t share = (total + nodes - 1) / nodes, mine = 0;
+	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
+		mine++;
+	for (int64_t n = 0; mine > share && n < SHED_MAX; n++, mine--) {
+		/* never one still to be paired: its QR was given out by this node */
+		struct wamd_tenant *last = NULL;
+		for (struct wamd_tenant *t = d->tenants; t; t = t->next)
+			if (wamd_tenant_is_paired(t))
+				last = t;
+		if (!last)
+			return;
+		int64_t id = last->id;
+		char name[WA_STORE_NAME_MAX];
+		snprintf(name, sizeof name, "%s", last->name);
+		LOGI("cluster: instance %s: handed over (this node holds %" PRId64 " of %" PRId64
+		     " instances, %" PRId64 " node(s) settled)", name, mine, total, nodes);
+		wamd_pace_flush(); /* its last sends count in the new owner's windows */
+		wamd_tenant_detach(last); /* its session stops before the lease goes */
+		rc = wa_store_cluster_release(d->store, k->token, id);
+		if (rc != 0) /* it expires instead; this node no longer renews it */
+			LOGW("cluster: instance %s: giving its lease up failed: %s", name, wa_errname(rc));
+	}
+}
+
 static void turn(struct wamd_cluster *k)
 {
 	k->next_turn_ms = mono_ms() + k->lease_ms / 3;
-	if (renew(k))
+	if (renew(k)) {
+		shed(k);
 		take(k, true);
+	}
 }
 
 static void on_timer(lws_sorted_usec_list_t *sul)
@@ -257,4 +313,96 @@ int wamd_cluster_owner(struct wamd *d, const char *name, char *node, size_t len)
 	if (rc == 0)
 		snprintf(node, len, "%s", who);
 	return rc;
+}
+
+void wamd_cluster_note_state(struct wamd_tenant *t, const char *state)
+{
+	struct wamd_cluster *k = t->d->cluster;
+	if (!k)
+		return;
+	int rc = wa_store_cluster_set_state(t->d->store, k->token, t->id, state);
+	if (rc != 0)
+		LOGW("cluster: instance %s: its state not written for the other nodes: %s", t->name, wa_errname(rc));
+}
+
+static void set_peeked_state(struct wamd_tenant *t, const char *state)
+{
+	/* the three words of wamd_tenant_state_str, back */
+	t->state = !strcmp(state, "open")	  ? WA_CONN_READY
+		   : !strcmp(state, "connecting") ? WA_CONN_CONNECTING
+						  : WA_CONN_DISCONNECTED;
+}
+
+struct peek_one {
+	char state[WA_STORE_CONN_STATE_MAX];
+	bool found;
+};
+
+static int peek_one_fn(void *arg, int64_t id, const char *node, const char *state)
+{
+	(void)id;
+	(void)node;
+	struct peek_one *p = arg;
+	snprintf(p->state, sizeof p->state, "%s", state);
+	p->found = true;
+	return 0;
+}
+
+struct wamd_tenant *wamd_cluster_peek(struct wamd *d, const char *name)
+{
+	int64_t id = 0;
+	if (!d->cluster || wa_store_instance_find(d->store, name, &id) != 0)
+		return NULL;
+	struct peek_one p = { .found = false };
+	if (wa_store_cluster_states(d->store, id, peek_one_fn, &p) != 0 || !p.found)
+		return NULL;
+	struct wamd_tenant *t = wamd_tenant_peek(d, id, name);
+	if (t)
+		set_peeked_state(t, p.state);
+	return t;
+}
+
+struct each {
+	struct wamd *d;
+	wa_store_instance_info *list; /* ordered by id (wa_store_instance_list) */
+	size_t n;
+	bool (*fn)(void *arg, struct wamd_tenant *t);
+	void *arg;
+};
+
+static int by_id_cmp(const void *a, const void *b)
+{
+	int64_t x = ((const wa_store_instance_info *)a)->id, y = ((const wa_store_instance_info *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+static int each_fn(void *arg, int64_t id, const char *node, const char *state)
+{
+	(void)node;
+	struct each *e = arg;
+	struct wamd_tenant *t = by_id(e->d, id);
+	if (t)
+		return e->fn(e->arg, t) ? 0 : 1;
+	wa_store_instance_info key = { .id = id };
+	const wa_store_instance_info *info = bsearch(&key, e->list, e->n, sizeof *e->list, by_id_cmp);
+	if (!info)
+		return 0; /* created after the list was read */
+	t = wamd_tenant_peek(e->d, id, info->name);
+	if (!t)
+		return WA_ENOMEM;
+	set_peeked_state(t, state);
+	bool more = e->fn(e->arg, t);
+	wamd_tenant_peek_free(t);
+	return more ? 0 : 1;
+}
+
+int wamd_cluster_each(struct wamd *d, bool (*fn)(void *arg, struct wamd_tenant *t), void *arg)
+{
+	struct each e = { .d = d, .fn = fn, .arg = arg };
+	int rc = wa_store_instance_list(d->store, &e.list, &e.n);
+	if (rc != 0)
+		return rc;
+	rc = wa_store_cluster_states(d->store, -1, each_fn, &e);
+	free(e.list);
+	return rc == 1 ? 0 : rc;
 }

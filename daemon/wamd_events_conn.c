@@ -75,6 +75,7 @@ void wamd_on_state(struct wamd_tenant *t, enum wa_conn_state st, enum wa_disconn
 		t->conn_error = NULL;
 	}
 	if (strcmp(before, after) != 0) {
+		wamd_cluster_note_state(t, after);
 		json_t *data = json_pack("{s:s, s:s}", "instance", t->name, "state", after);
 		if (!strcmp(after, "open")) {
 			json_object_set_new(data, "wuid", t->own_jid ? json_string(t->own_jid) : json_null());

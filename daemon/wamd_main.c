@@ -515,8 +515,10 @@ int main(int argc, char **argv)
 			wamd_pace_bulk_init();
 			rc = wamd_pace_init(&d);
 		}
-		if (rc == 0)
+		if (rc == 0) {
 			wamd_expiry_start(&d);
+			wamd_dbwatch_start(&d); /* a lost PostgreSQL connection stops wamd */
+		}
 		if (rc != 0) {
 			LOGE("loading instances failed: %s", wa_errname(rc));
 			d.stop = 1;
@@ -571,6 +573,7 @@ int main(int argc, char **argv)
 	while (d.waiters)
 		wamd_api_conn_gone(d.waiters);
 	wamd_expiry_stop();
+	wamd_dbwatch_stop();
 	wamd_tenants_free(&d);
 	wamd_cluster_stop(&d); /* the sessions stopped: the other nodes may take them now */
 	wamd_pace_free(&d);

@@ -220,12 +220,31 @@ static struct pace_inst *inst_of(struct wamd_tenant *t)
 	return in;
 }
 
+/* A tenant's straight sends not yet written, as it goes: written now when
+ * the daemon stops (in cluster mode before its leases are given up, after
+ * which the fence refuses them); dropped when it was deleted or moved to
+ * another node (refused too, and one refused row aborts the whole batch). */
+static void notes_settle(struct wamd_tenant *t)
+{
+	if (!t->removed) {
+		notes_flush();
+		return;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < P->n_notes; i++)
+		if (P->notes[i].instance_id != t->id)
+			P->notes[k++] = P->notes[i];
+	P->n_notes = k;
+}
+
 void wamd_pace_tenant_free(struct wamd_tenant *t)
 {
 	if (!t->pace)
 		return;
-	if (P)
+	if (P) {
 		P->d->pace_stats.queued -= pace_inst_queued(t->pace);
+		notes_settle(t);
+	}
 	if (t->removed) /* its rows went with it; their held files go now */
 		wamd_pace_media_purge(t->d, t->id);
 	if (J.tenant_free)
@@ -573,6 +592,12 @@ static void notes_flush(void)
 	if (lost)
 		LOGW("pacing: %zu of %zu sends not recorded in the store", lost, P->n_notes);
 	P->n_notes = 0;
+}
+
+void wamd_pace_flush(void)
+{
+	if (P)
+		notes_flush();
 }
 
 static void on_notes(lws_sorted_usec_list_t *sul)

@@ -11,6 +11,9 @@
 int wamd_pace_init(struct wamd *d);
 void wamd_pace_free(struct wamd *d);
 void wamd_pace_tenant_free(struct wamd_tenant *t);
+/* Writes the straight sends' rows not written yet (they are written in
+ * batches): before an instance is handed to another cluster node. */
+void wamd_pace_flush(void);
 /* A tenant loaded after start (cluster: taken from another node): its held sends are scheduled. */
 void wamd_pace_tenant_loaded(struct wamd_tenant *t);
 /* The pacing clock: wall clock, or the test clock (see docs/wamd.md). */

@@ -282,6 +282,14 @@ static bool decode_name(const char *s, char *out, size_t outlen)
 	return k > 0;
 }
 
+/* Cluster mode: the reads any node answers from the database for an
+ * instance another node drives (the others answer 409 naming the owner). */
+static bool db_read(const struct route *r)
+{
+	return r->fn == wamd_h_state || r->fn == wamd_h_find_messages || r->fn == wamd_h_find_chats ||
+	       r->fn == wamd_h_find_contacts;
+}
+
 void wamd_api_dispatch(struct wamd_conn *c)
 {
 	struct wamd *d = c->d;
@@ -319,6 +327,7 @@ void wamd_api_dispatch(struct wamd_conn *c)
 	}
 	bool admin = c->trusted || wamd_auth_is_admin(d, c->apikey);
 	struct wamd_tenant *t = NULL;
+	struct wamd_tenant *peeked = NULL; /* cluster: another node's instance, read from the database */
 	if (r->has_instance) {
 		char name[WA_STORE_NAME_MAX];
 		if (!decode_name(rest, name, sizeof name)) {
@@ -327,14 +336,16 @@ void wamd_api_dispatch(struct wamd_conn *c)
 			return;
 		}
 		t = wamd_tenant_find(d, name);
+		if (!t && d->cluster && db_read(r))
+			t = peeked = wamd_cluster_peek(d, name);
 		if (!admin) {
 			unsigned s = t ? wamd_auth_scopes(t, c->apikey) : 0;
-			if (!s) {
-				wamd_reply_error(c, 401, json_string("Unauthorized"));
-				return;
-			}
-			if (!(s & r->scope)) {
-				wamd_reply_error(c, 403, json_pack("[s]", "This token's scopes do not allow this route"));
+			if (!s || !(s & r->scope)) {
+				wamd_tenant_peek_free(peeked);
+				if (!s)
+					wamd_reply_error(c, 401, json_string("Unauthorized"));
+				else
+					wamd_reply_error(c, 403, json_pack("[s]", "This token's scopes do not allow this route"));
 				return;
 			}
 		}
@@ -351,7 +362,8 @@ void wamd_api_dispatch(struct wamd_conn *c)
 			wamd_reply_error(c, 404, msg1("The \"%s\" instance does not exist", name));
 			return;
 		}
-		wamd_boot_now(t); /* still waiting for its start: the route sees its session */
+		if (!peeked)
+			wamd_boot_now(t); /* still waiting for its start: the route sees its session */
 	} else if (r->scope == SCOPE_PUBLIC) {
 		/* no key */
 	} else if (r->scope == SCOPE_METRICS) {
@@ -374,6 +386,7 @@ void wamd_api_dispatch(struct wamd_conn *c)
 			char m[256];
 			snprintf(m, sizeof m, "invalid JSON body: %s", je.text);
 			bad_request(c, m);
+			wamd_tenant_peek_free(peeked);
 			return;
 		}
 	}
@@ -381,5 +394,6 @@ void wamd_api_dispatch(struct wamd_conn *c)
 		body = json_object();
 	LOGD("api %s %s", method_name(c->method), r->prefix);
 	r->fn(c, t, body);
+	wamd_tenant_peek_free(peeked); /* its routes answer at once */
 	json_decref(body);
 }

@@ -311,6 +311,26 @@ void wamd_h_delete(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 				  "Instance deleted"));
 }
 
+struct fetch {
+	struct wamd_conn *c;
+	bool admin;
+	const char *name, *iid;
+	json_t *arr;
+};
+
+static bool fetch_one(void *arg, struct wamd_tenant *t)
+{
+	struct fetch *f = arg;
+	if (!f->admin && !(wamd_auth_scopes(t, f->c->apikey) & WAMD_SCOPE_READ))
+		return true;
+	if (f->name && strcmp(f->name, t->name) != 0)
+		return true;
+	if (f->iid && (!jstr(t->doc, "id") || strcmp(f->iid, jstr(t->doc, "id")) != 0))
+		return true;
+	json_array_append_new(f->arr, instance_record(t, wamd_caller_scopes(f->c, t)));
+	return true;
+}
+
 void wamd_h_fetch(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body)
 {
 	(void)unused;
@@ -318,17 +338,21 @@ void wamd_h_fetch(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body)
 	struct wamd *d = c->d;
 	bool admin = c->trusted || wamd_auth_is_admin(d, c->apikey);
 	char fname[WA_STORE_NAME_MAX + 8], fid[64];
-	const char *name = lws_get_urlarg_by_name(c->wsi, "instanceName=", fname, sizeof fname);
-	const char *iid = lws_get_urlarg_by_name(c->wsi, "instanceId=", fid, sizeof fid);
-	json_t *arr = json_array();
-	for (struct wamd_tenant *t = d->tenants; t; t = t->next) {
-		if (!admin && !(wamd_auth_scopes(t, c->apikey) & WAMD_SCOPE_READ))
-			continue;
-		if (name && strcmp(name, t->name) != 0)
-			continue;
-		if (iid && (!jstr(t->doc, "id") || strcmp(iid, jstr(t->doc, "id")) != 0))
-			continue;
-		json_array_append_new(arr, instance_record(t, wamd_caller_scopes(c, t)));
+	struct fetch f = { c, admin, lws_get_urlarg_by_name(c->wsi, "instanceName=", fname, sizeof fname),
+			   lws_get_urlarg_by_name(c->wsi, "instanceId=", fid, sizeof fid), json_array() };
+	const char *name = f.name;
+	json_t *arr = f.arr;
+	if (d->cluster) {
+		/* every instance of the cluster, the others' from the database */
+		int rc = wamd_cluster_each(d, fetch_one, &f);
+		if (rc != 0) {
+			json_decref(arr);
+			wamd_reply_error(c, 500, json_string(wa_strerror(rc)));
+			return;
+		}
+	} else {
+		for (struct wamd_tenant *t = d->tenants; t; t = t->next)
+			(void)fetch_one(&f, t);
 	}
 	if (!admin && json_array_size(arr) == 0) {
 		json_decref(arr);

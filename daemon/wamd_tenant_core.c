@@ -261,6 +261,33 @@ void wamd_tenant_detach(struct wamd_tenant *t)
 	tenant_unlink(t, "instance moved to another cluster node");
 }
 
+struct wamd_tenant *wamd_tenant_peek(struct wamd *d, int64_t id, const char *name)
+{
+	char *raw = NULL;
+	size_t len = 0;
+	json_t *doc = NULL;
+	if (wa_store_meta_get(d->store, id, &raw, &len) == 0) {
+		doc = json_loadb(raw, len, 0, NULL);
+		wa_store_free(raw, len);
+	}
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		doc = json_object();
+	}
+	/* on a list of its own: never in d->tenants */
+	struct wamd_tenant *alone = NULL, **tail = &alone;
+	struct wamd_tenant *t = doc ? tenant_alloc(d, id, name, doc, &tail) : NULL;
+	if (!t)
+		json_decref(doc);
+	return t;
+}
+
+void wamd_tenant_peek_free(struct wamd_tenant *t)
+{
+	if (t)
+		tenant_free(t);
+}
+
 void wamd_tenants_free(struct wamd *d)
 {
 	while (d->tenants) {

@@ -85,6 +85,11 @@ void wa_store_close(wa_store *st);
 /* Last SQLite error message for this handle (static or handle-owned; valid
  * until the next store call). For logs; never contains row contents. */
 const char *wa_store_errmsg(const wa_store *st);
+/* True once the connection to a PostgreSQL server is gone (the server
+ * restarted or ended it): libpq does not bring it back, so no store call
+ * will work again on this handle. Reads what the server sent without
+ * waiting; call it between store calls. Always false on SQLite. */
+bool wa_store_lost(wa_store *st);
 /* True when private columns are encrypted. */
 bool wa_store_encrypted(const wa_store *st);
 /* Schema version the file is at / this build's newest. */

@@ -56,6 +56,25 @@ int wa_store_cluster_release(wa_store *st, const char *token, int64_t instance_i
 /* The node holding the named instance's unexpired lease: 0 and node_out;
  * WA_ENOTFOUND when there is no such instance or nobody holds it now. */
 int wa_store_cluster_owner(wa_store *st, const char *name, char node_out[WA_STORE_NODE_MAX]) WA_MUST_CHECK;
+/* The owner's connection state of an instance, as the API names it
+ * ("open", "connecting", "close": 1..15 bytes), kept beside its lease for
+ * the other nodes' reads; written only while token holds the lease (a
+ * taken lease starts "connecting", a claimed one "close"). */
+#define WA_STORE_CONN_STATE_MAX 16
+int wa_store_cluster_set_state(wa_store *st, const char *token, int64_t instance_id,
+	const char *state) WA_MUST_CHECK;
+/* Every instance (instance_id < 0) or one, in id order: fn gets its id,
+ * the node holding its unexpired lease and that node's word on its state
+ * (both "" when nobody holds it now). A non-zero return of fn stops the
+ * walk and is returned. */
+typedef int (*wa_store_cluster_state_fn)(void *arg, int64_t instance_id, const char *node, const char *state);
+int wa_store_cluster_states(wa_store *st, int64_t instance_id, wa_store_cluster_state_fn fn,
+	void *arg) WA_MUST_CHECK;
+/* How many instances there are and how many nodes are settled: live (an
+ * unexpired heartbeat) for settled_ms at least, without a lapse (a node
+ * renewing after its heartbeat ran out, e.g. woken from a pause, starts
+ * again). A node above its share of these gives some up (rebalancing). */
+int wa_store_cluster_counts(wa_store *st, int64_t settled_ms, int64_t *instances, int64_t *nodes) WA_MUST_CHECK;
 /* Writes the fence refused on this connection so far. */
 int64_t wa_store_cluster_fenced(const wa_store *st);
 

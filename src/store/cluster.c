@@ -22,7 +22,8 @@ static const char SQL_HEARTBEAT[] =
 	"INSERT INTO wamd_nodes (token, node_id, started_at, expires_at) VALUES (?1, ?2, " NOW_MS ", " NOW_MS
 	" + ?3) ON CONFLICT (token) DO UPDATE SET expires_at = excluded.expires_at";
 static const char SQL_RENEW[] =
-	"WITH hb AS (UPDATE wamd_nodes SET expires_at = " NOW_MS " + ?2 WHERE token = ?1) "
+	"WITH hb AS (UPDATE wamd_nodes SET started_at = CASE WHEN expires_at <= " NOW_MS " THEN " NOW_MS
+	" ELSE started_at END, expires_at = " NOW_MS " + ?2 WHERE token = ?1) "
 	"UPDATE wamd_leases SET expires_at = " NOW_MS " + ?2 WHERE owner_token = ?1 RETURNING instance_id, epoch";
 /* The fair share counts every instance and every live node (this one's
  * heartbeat is written before it acquires). SKIP LOCKED: two nodes taking
@@ -37,12 +38,13 @@ static const char SQL_ACQUIRE[] =
 	"LIMIT (SELECT GREATEST(0, LEAST(CAST(?4 AS BIGINT), (total + GREATEST(nodes, 1) - 1) / GREATEST(nodes, 1) - mine)) "
 	"FROM share) FOR UPDATE OF l SKIP LOCKED) "
 	"UPDATE wamd_leases SET owner_node = ?2, owner_token = ?1, epoch = wamd_leases.epoch + 1, "
-	"expires_at = " NOW_MS " + ?3 FROM pick WHERE wamd_leases.instance_id = pick.instance_id "
+	"conn_state = 'connecting', expires_at = " NOW_MS " + ?3 FROM pick WHERE wamd_leases.instance_id = pick.instance_id "
 	"RETURNING wamd_leases.instance_id, wamd_leases.epoch";
 static const char SQL_CLAIM[] =
-	"INSERT INTO wamd_leases (instance_id, owner_node, owner_token, epoch, expires_at) "
-	"VALUES (?1, ?2, ?3, 1, " NOW_MS " + ?4) ON CONFLICT (instance_id) DO UPDATE SET "
+	"INSERT INTO wamd_leases (instance_id, owner_node, owner_token, epoch, expires_at, conn_state) "
+	"VALUES (?1, ?2, ?3, 1, " NOW_MS " + ?4, 'close') ON CONFLICT (instance_id) DO UPDATE SET "
 	"owner_node = excluded.owner_node, owner_token = excluded.owner_token, epoch = wamd_leases.epoch + 1, "
+	"conn_state = excluded.conn_state, "
 	"expires_at = excluded.expires_at WHERE wamd_leases.expires_at <= " NOW_MS
 	" OR wamd_leases.owner_token = excluded.owner_token RETURNING epoch";
 /* The token is cleared with the expiry, so this node's next renewal does
@@ -54,6 +56,21 @@ static const char SQL_RELEASE[] =
 static const char SQL_OWNER[] =
 	"SELECT l.owner_node FROM wamd_leases l JOIN instances i ON i.id = l.instance_id "
 	"WHERE i.name = ?1 AND l.owner_token <> '' AND l.expires_at > " NOW_MS;
+
+/* settled nodes: live for at least ?1 ms without a lapse (a renewal after
+ * its heartbeat ran out starts that time again) */
+static const char SQL_COUNTS[] =
+	"SELECT (SELECT count(*) FROM instances), (SELECT count(*) FROM wamd_nodes WHERE expires_at > " NOW_MS
+	" AND started_at <= " NOW_MS " - ?1)";
+static const char SQL_SET_STATE[] =
+	"UPDATE wamd_leases SET conn_state = ?3 WHERE instance_id = ?2 AND owner_token = ?1";
+/* what a node without the instance answers from: its holder's word, or
+ * nothing when nobody holds it now */
+static const char SQL_STATES[] =
+	"SELECT i.id, CASE WHEN l.owner_token <> '' AND l.expires_at > " NOW_MS " THEN l.owner_node ELSE '' END, "
+	"CASE WHEN l.owner_token <> '' AND l.expires_at > " NOW_MS " THEN l.conn_state ELSE '' END "
+	"FROM instances i LEFT JOIN wamd_leases l ON l.instance_id = i.id "
+	"WHERE CAST(?1 AS BIGINT) < 0 OR i.id = ?1 ORDER BY i.id";
 
 static bool node_str_ok(const char *s)
 {
@@ -232,4 +249,75 @@ int wa_store_cluster_owner(wa_store *st, const char *name, char node_out[WA_STOR
 int64_t wa_store_cluster_fenced(const wa_store *st)
 {
 	return st && st->db ? wa_drv_pg_fenced(st->db) : 0;
+}
+
+int wa_store_cluster_set_state(wa_store *st, const char *token, int64_t instance_id, const char *state)
+{
+	if (!st || !node_str_ok(token) || !wa_store_str_ok(state, WA_STORE_CONN_STATE_MAX))
+		return WA_EINVAL;
+	if (!st->pg)
+		return WA_EUNSUPPORTED;
+	wa_stmt *stmt;
+	int rc = wa_store_stmt(st, SQL_SET_STATE, &stmt);
+	if (rc != 0)
+		return rc;
+	if ((rc = wa_stmt_bind_text(stmt, 1, token)) != 0 || (rc = wa_stmt_bind_i64(stmt, 2, instance_id)) != 0 ||
+	    (rc = wa_stmt_bind_text(stmt, 3, state)) != 0) {
+		wa_store_stmt_done(stmt);
+		return rc;
+	}
+	return wa_store_stmt_exec(stmt);
+}
+
+int wa_store_cluster_states(wa_store *st, int64_t instance_id, wa_store_cluster_state_fn fn, void *arg)
+{
+	if (!st || !fn)
+		return WA_EINVAL;
+	if (!st->pg)
+		return WA_EUNSUPPORTED;
+	wa_stmt *stmt;
+	int rc = wa_store_stmt(st, SQL_STATES, &stmt);
+	if (rc != 0)
+		return rc;
+	if ((rc = wa_stmt_bind_i64(stmt, 1, instance_id)) != 0) {
+		wa_store_stmt_done(stmt);
+		return rc;
+	}
+	int src;
+	while ((src = wa_stmt_step(stmt)) == WA_DB_ROW) {
+		const char *node = wa_stmt_col_text(stmt, 1), *state = wa_stmt_col_text(stmt, 2);
+		rc = fn(arg, wa_stmt_col_i64(stmt, 0), node ? node : "", state ? state : "");
+		if (rc != 0)
+			break;
+	}
+	wa_store_stmt_done(stmt);
+	if (rc != 0)
+		return rc;
+	return src == WA_DB_DONE ? 0 : wa_store_map_rc(src) ? wa_store_map_rc(src) : WA_EDB;
+}
+
+int wa_store_cluster_counts(wa_store *st, int64_t settled_ms, int64_t *instances, int64_t *nodes)
+{
+	if (!st || settled_ms < 0 || !instances || !nodes)
+		return WA_EINVAL;
+	if (!st->pg)
+		return WA_EUNSUPPORTED;
+	wa_stmt *stmt;
+	int rc = wa_store_stmt(st, SQL_COUNTS, &stmt);
+	if (rc != 0)
+		return rc;
+	if ((rc = wa_stmt_bind_i64(stmt, 1, settled_ms)) != 0) {
+		wa_store_stmt_done(stmt);
+		return rc;
+	}
+	int src = wa_stmt_step(stmt);
+	if (src == WA_DB_ROW) {
+		*instances = wa_stmt_col_i64(stmt, 0);
+		*nodes = wa_stmt_col_i64(stmt, 1);
+		rc = 0;
+	} else {
+		rc = wa_store_map_rc(src) ? wa_store_map_rc(src) : WA_EDB;
+	}
+	wa_store_stmt_done(stmt);
+	return rc;
 }

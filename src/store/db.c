@@ -448,3 +448,8 @@ void wa_store_release_memory(wa_store *st)
 	if (st && st->db)
 		st->db->ops->release_memory(st->db);
 }
+
+bool wa_store_lost(wa_store *st)
+{
+	return st && st->db && wa_drv_pg_lost(st->db);
+}

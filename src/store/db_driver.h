@@ -81,6 +81,8 @@ int wa_drv_pg_open(const char *uri, const struct wa_store_opts *o, wa_db **out, 
 void *wa_drv_sqlite_handle(wa_db *db);
 /* Writes the cluster fence refused on this connection so far (0 on SQLite). */
 int64_t wa_drv_pg_fenced(wa_db *db);
+/* The connection is gone (closed by the server, a restart); never waits. */
+bool wa_drv_pg_lost(wa_db *db);
 /* True for a libpq URI (postgres:// or postgresql://). */
 bool wa_drv_is_pg_uri(const char *path);
 

@@ -91,6 +91,18 @@ int64_t wa_drv_pg_fenced(wa_db *db)
 	return db->ops == &pg_ops ? DB(db)->fenced : 0;
 }
 
+bool wa_drv_pg_lost(wa_db *db)
+{
+	if (db->ops != &pg_ops)
+		return false;
+	PGconn *c = DB(db)->c;
+	/* libpq's socket is non-blocking underneath: this reads what the
+	 * server sent (its goodbye and the close, say) without waiting */
+	if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE)
+		(void)PQconsumeInput(c);
+	return PQstatus(c) == CONNECTION_BAD;
+}
+
 /* SQLSTATE classes to the codes the SQLite driver returns for the same
  * situations. */
 static int map_state(const char *state)

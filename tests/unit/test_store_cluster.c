@@ -6,7 +6,11 @@
  * renewal reports the loss; a claim of a held instance fails; the owner's
  * name for the API; release frees every lease at once; an instance without
  * a lease row (a store never run in cluster mode) is not fenced; expiry
- * removes another node's due records; a
+ * removes another node's due records; the pacing tables (held sends,
+ * bulk jobs) fenced alike, the prune of old sent rows not; the holder's
+ * connection state beside its lease, for the other nodes' reads; the
+ * settled nodes counted for rebalancing (a lapsed heartbeat starts
+ * again); a
  * connection idle inside a transaction for half a lease is ended. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +22,37 @@
 #include "store/store.h"
 #include "wa/store_cluster.h"
 #include "wa/store_daemon.h"
+#include "wa/store_pace.h"
 
 static const uint8_t REC[4] = { 1, 2, 3, 4 };
 
 static int put(wa_store *st, int64_t id)
 {
 	return wa_store_session_save(st, id, "15550001111", 0, REC, sizeof REC);
+}
+
+struct seen {
+	int64_t id;
+	char node[WA_STORE_NODE_MAX], state[WA_STORE_CONN_STATE_MAX];
+	int n;
+};
+
+static int seen_fn(void *arg, int64_t id, const char *node, const char *state)
+{
+	struct seen *v = arg;
+	v->id = id;
+	snprintf(v->node, sizeof v->node, "%s", node);
+	snprintf(v->state, sizeof v->state, "%s", state);
+	v->n++;
+	return 0;
+}
+
+/* the one instance's holder and state as any node reads them */
+static bool state_is(wa_store *st, int64_t id, const char *node, const char *state)
+{
+	struct seen v = { 0 };
+	return wa_store_cluster_states(st, id, seen_fn, &v) == 0 && v.n == 1 && v.id == id && !strcmp(v.node, node) &&
+	       !strcmp(v.state, state);
 }
 
 static bool held(const wa_store_lease *v, size_t n, int64_t id, int64_t epoch)
@@ -58,6 +87,9 @@ int main(void)
 		CHECK(wa_store_cluster_release(a, "t1", -1) == WA_EUNSUPPORTED);
 		CHECK(wa_store_cluster_owner(a, "x", who) == WA_EUNSUPPORTED);
 		CHECK(wa_store_cluster_fenced(a) == 0);
+		CHECK(wa_store_cluster_set_state(a, "t1", 1, "open") == WA_EUNSUPPORTED);
+		CHECK(wa_store_cluster_counts(a, 0, &(int64_t){ 0 }, &(int64_t){ 0 }) == WA_EUNSUPPORTED);
+		CHECK(wa_store_cluster_states(a, -1, seen_fn, &(struct seen){ 0 }) == WA_EUNSUPPORTED);
 		wa_store_close(a);
 		unlink(path);
 		return check_exit("store_cluster");
@@ -70,6 +102,10 @@ int main(void)
 
 	CHECK(wa_store_cluster_join(a, "node-a", "tok-a", 60000) == 0);
 	CHECK(wa_store_cluster_join(b, "node-b", "tok-b", 60000) == 0);
+	/* both live; neither settled for a minute yet */
+	int64_t ni = 0, nn = 0;
+	CHECK(wa_store_cluster_counts(a, 0, &ni, &nn) == 0 && ni == 2 && nn == 2);
+	CHECK(wa_store_cluster_counts(a, 60000, &ni, &nn) == 0 && ni == 2 && nn == 0);
 	/* the first turn gives the instances their (free) rows */
 	CHECK(wa_store_cluster_acquire(a, "node-a", "tok-a", 60000, 8, &v, &n) == 0 && n == 0);
 	free(v);
@@ -111,6 +147,32 @@ int main(void)
 	CHECK(wa_store_msgrec_expire(a, 300, 10, &expired) == 0 && expired == 1);
 	CHECK(store_backend_pg_int(path, "SELECT count(*) FROM messages WHERE msg_id = 'K1'") == 0);
 
+	/* the pacing tables: held sends, sent-send notes and bulk jobs of y
+	 * are written by b only; a's prune still drops y's old sent rows */
+	wa_store_pace_row pr = { .key_id = "P1", .jid = "15550002222@s.whatsapp.net", .created_ms = 1,
+		.not_before_ms = 5 };
+	int64_t seq = 0, seq2 = 0, jrow = 0;
+	int64_t fp = wa_store_cluster_fenced(a);
+	CHECK(wa_store_pace_put(a, y, &pr, "{}", 2, &seq) != 0);
+	CHECK(wa_store_pace_put(b, y, &pr, "{}", 2, &seq) == 0);
+	CHECK(wa_store_pace_note(a, y, pr.jid, false, 10) != 0);
+	CHECK(wa_store_pace_note(b, y, pr.jid, false, 10) == 0);
+	CHECK(wa_store_pace_released(a, seq, 20) != 0);
+	CHECK(wa_store_pace_set_first(a, seq, true) != 0);
+	CHECK(wa_store_pace_delete(a, seq) != 0);
+	CHECK(wa_store_pace_find(b, y, "P1", &seq2) == 0 && seq2 == seq);
+	CHECK(wa_store_pace_prune(a, 100) == 0);
+	CHECK(store_backend_pg_int(path, "SELECT count(*) FROM wamd_pace WHERE state = 1") == 0);
+	wa_store_pace_job pj = { .key = "J1", .total = 2, .created_ms = 1 };
+	CHECK(wa_store_pace_job_put(a, y, &pj, "{}", 2, &jrow) != 0);
+	CHECK(wa_store_pace_job_put(b, y, &pj, "{}", 2, &jrow) == 0);
+	pj.row = jrow;
+	pj.next = 1;
+	CHECK(wa_store_pace_job_update(a, &pj) != 0);
+	CHECK(wa_store_cluster_fenced(a) == fp + 7); /* each refused by the fence */
+	CHECK(store_backend_pg_int(path, "SELECT count(*) FROM wamd_pace_jobs WHERE next_index = 1") == 0);
+	CHECK(wa_store_pace_job_update(b, &pj) == 0 && wa_store_pace_delete(b, seq) == 0);
+
 	CHECK(wa_store_cluster_owner(b, "x", who) == 0 && strcmp(who, "node-a") == 0);
 	CHECK(wa_store_cluster_owner(b, "nope", who) == WA_ENOTFOUND);
 
@@ -128,6 +190,9 @@ int main(void)
 	CHECK(wa_store_cluster_renew(a, "tok-a", 60000, &v, &n) == 0 && n == 0);
 	free(v);
 	CHECK(put(a, x) != 0);
+	/* a's heartbeat had lapsed: it is live again, settled only from now */
+	CHECK(wa_store_cluster_counts(b, 0, &ni, &nn) == 0 && nn == 2);
+	CHECK(wa_store_cluster_counts(b, 25, &ni, &nn) == 0 && nn == 1);
 	CHECK(wa_store_cluster_renew(b, "tok-b", 60000, &v, &n) == 0 && n == 2 && held(v, n, x, 2) && held(v, n, y, 1));
 	free(v);
 
@@ -139,10 +204,22 @@ int main(void)
 	CHECK(wa_store_commit(b) == 0);
 	CHECK(wa_store_cluster_claim(a, z, "node-a", "tok-a", 60000, &ep) == WA_EEXIST);
 
+	/* the holder's word on its state, read by any node; only the holder
+	 * writes it; a taken lease starts "connecting" */
+	CHECK(state_is(a, z, "node-b", "close"));
+	CHECK(wa_store_cluster_set_state(b, "tok-b", z, "open") == 0);
+	CHECK(wa_store_cluster_set_state(a, "tok-a", z, "close") == 0); /* not a's: no row changes */
+	CHECK(state_is(a, z, "node-b", "open"));
+	CHECK(state_is(b, x, "node-b", "connecting"));
+	struct seen all = { 0 };
+	CHECK(wa_store_cluster_states(a, -1, seen_fn, &all) == 0 && all.n == 3 && all.id == z); /* id order */
+	CHECK(wa_store_cluster_set_state(b, "tok-b", z, "") == WA_EINVAL);
+
 	/* release (SIGTERM): free at once; a takes all three (b's node row gone) */
 	CHECK(wa_store_cluster_release(b, "tok-b", -1) == 0);
 	CHECK(put(b, x) != 0);
 	CHECK(wa_store_cluster_owner(a, "z", who) == WA_ENOTFOUND);
+	CHECK(state_is(a, z, "", "")); /* nobody holds it now */
 	CHECK(wa_store_cluster_acquire(a, "node-a", "tok-a", 60000, 8, &v, &n) == 0 && n == 3);
 	CHECK(held(v, n, x, 3) && held(v, n, y, 2) && held(v, n, z, 2));
 	free(v);
