@@ -694,6 +694,26 @@ json_t *wamd_tenant_labels(struct wamd_tenant *t)
 	return arr;
 }
 
+static void chat_label_row(void *user, const char *label_id, const char *chat_jid)
+{
+	json_t *ids = json_object_get(user, chat_jid);
+	if (!ids) {
+		ids = json_array();
+		json_object_set_new(user, chat_jid, ids);
+	}
+	json_array_append_new(ids, json_string(label_id));
+}
+
+json_t *wamd_tenant_chat_labels(struct wamd_tenant *t)
+{
+	json_t *o = json_object();
+	if (t->sess && wa_session_chat_labels(t->sess, chat_label_row, o) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static void picture_done(wa_session *s, int err, const char *url, void *user)
 {
 	(void)s;

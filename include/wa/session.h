@@ -576,6 +576,10 @@ typedef struct wa_label {
 	bool deleted;
 } wa_label;
 int wa_session_labels(wa_session *s, void (*fn)(void *user, const wa_label *l), void *user) WA_MUST_CHECK;
+/* The labels on chats app state holds (label_jid associations that are on):
+ * fn runs once per (label, chat), before this returns. */
+int wa_session_chat_labels(wa_session *s, void (*fn)(void *user, const char *label_id, const char *chat_jid),
+	void *user) WA_MUST_CHECK;
 
 /* A contact's (or our own) profile picture URL (preview: the thumbnail).
  * `done` runs once: err 0 and the URL (borrowed for the call);

@@ -7,7 +7,8 @@
 // shapes ({remoteJid, instanceId, ...} arrays; {remoteJid, pushName,
 // profilePicUrl, instanceId}). chat/findChats shows the flags of the chats
 // table: those of the phone's history, those the phone sets later, and
-// those set through wamd's own API.
+// those set through wamd's own API; a chat known only from app state (no
+// message) is listed too, and the label ids on each chat (label_jid).
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -115,11 +116,17 @@ try {
     'CONTACTS_UPDATE in Evolution\'s shape');
 
   // findChats: the history's flags, then the phone's and our own changes
-  const find = async () => new Map((await api('POST', '/chat/findChats/as1', {})).json.map((c) => [c.remoteJid, c]));
-  let fc = await until(async () => { const m = await find(); return m.size === hist.length ? m : null; }, 15000,
-    'findChats lists the history\'s chats');
   const [h0, h1, h2, h3, h4, h5] = hist.map((c) => c.id);
   const flags = (c) => c && [c.archived, c.pinned, c.muteEndTime, c.markedAsUnread].join();
+  const find = async () => new Map((await api('POST', '/chat/findChats/as1', {})).json.map((c) => [c.remoteJid, c]));
+  // (PEER has no message: its chat is known only from the phone's app state)
+  let fc = await until(async () => { const m = await find(); return m.size === hist.length + 1 ? m : null; }, 15000,
+    'findChats lists the history\'s chats and the app-state-only one');
+  const pc = fc.get(PJ);
+  check(pc && pc.lastMessage === null && pc.unreadCount === 0 && Array.isArray(pc.labels) && pc.labels.length === 0,
+    `a chat without messages is listed, with no lastMessage (${JSON.stringify(pc)})`);
+  check(flags(pc) === 'true,true,1893456000000,true', `with the flags the phone set (${flags(pc)})`);
+  check(hist.every((c) => fc.get(c.id)?.lastMessage?.key?.remoteJid === c.id), 'the history\'s chats have their last message');
   check(flags(fc.get(h0)) === 'false,false,,false' && flags(fc.get(h1)) === 'true,false,,false' &&
     flags(fc.get(h2)) === 'false,true,,false' && flags(fc.get(h3)) === 'false,false,-1,false' &&
     flags(fc.get(h4)) === 'false,false,,true', `findChats has the history's flags (${
@@ -147,6 +154,24 @@ try {
   fc = await find();
   check(flags(fc.get(h5)) === 'true,true,1893456000000,true',
     `findChats shows wamd's own archive / pin / mute / unread (${flags(fc.get(h5))})`);
+
+  // labels: the phone's label on a chat shows in findChats (label ids) and
+  // findLabels; removed, it goes; one set through label/handleLabel too
+  await mutate({ action: 'label_edit', jid: '7', name: 'Clientes VIP', color: 3 });
+  await mutate({ action: 'label', label: '7', jid: h2, value: true });
+  fc = await until(async () => { const m = await find(); return m.get(h2)?.labels?.length ? m : null; }, 15000,
+    'the label on h2 in findChats');
+  check(JSON.stringify(fc.get(h2).labels) === '["7"]', `findChats: h2 labels ${JSON.stringify(fc.get(h2).labels)}`);
+  check([...fc.values()].filter((c) => c.labels.length).length === 1, 'no other chat has a label');
+  r = await api('GET', '/label/findLabels/as1');
+  check(r.status === 200 && r.json.some((l) => l.id === '7' && l.name === 'Clientes VIP'), 'findLabels lists it');
+  r = await api('POST', '/label/handleLabel/as1', { number: PJ.split('@')[0], labelId: '7', action: 'add' });
+  check(r.status === 200 || r.status === 201, `label/handleLabel add (${r.status})`);
+  await mutate({ action: 'label', label: '7', jid: h2, value: false });
+  fc = await until(async () => { const m = await find(); return m.get(h2)?.labels?.length === 0 ? m : null; }, 15000,
+    'the label removed from h2');
+  check(JSON.stringify(fc.get(PJ).labels) === '["7"]', `handleLabel's label on the app-state-only chat (${
+    JSON.stringify(fc.get(PJ).labels)})`);
 } finally {
   wamd.kill('SIGTERM');
   const code = await new Promise((res) => wamd.on('exit', (c, s) => res(c ?? s)));
