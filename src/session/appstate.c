@@ -10,7 +10,10 @@
  * (appStateSyncKeyRequest) and waits for its key share.
  * The write side (wa_session_chat_modify): our own mutations, queued and
  * sent one at a time as patches on top of the stored state, with
- * fetch-and-retry on a version conflict, applied once accepted.
+ * fetch-and-retry on a version conflict, applied once accepted; one whose
+ * answer never came (timeout, connection lost) is kept, the collection
+ * fetched (after the reconnect), and it is sent again only if the fetch
+ * does not show it accepted: applied exactly once.
  * What the server holds as external blobs (a snapshot, a big patch's
  * mutations: ExternalBlobReference) is downloaded as media ("WhatsApp App
  * State Keys"), then verified and applied like inline data: a sync answer
@@ -38,6 +41,7 @@
 #define AS_N 5
 #define AS_ALL ((1u << AS_N) - 1)
 #define AS_MAX_ROUNDS 50 /* has_more_patches rounds per trigger */
+#define AS_MAX_LOST 5    /* sends of one mutation without an answer before giving up */
 
 static const char *const as_names[AS_N] = {
 	"critical_block", "critical_unblock_low", "regular_high", "regular_low", "regular",
@@ -52,6 +56,10 @@ struct as_push {
 	size_t value_len;
 	int32_t api;    /* SyncActionData.version */
 	unsigned tries; /* conflicts met */
+	unsigned lost;  /* sends that got no answer (timeout, connection lost) */
+	/* one IV for every send: the same encoding each time, so a send whose
+	 * answer was lost is recognised in the fetched state (its value MAC) */
+	uint8_t iv[16];
 	wa_chat_mod_fn done;
 	void *user;
 };
@@ -981,7 +989,7 @@ static void push_next(wa_session *s)
 	}
 	wa_syncd_new m = {.op = WA_SYNCD_SET, .index_json = p->index_json, .value = p->value,
 		.value_len = p->value_len, .version = p->api};
-	wa_rand_bytes(m.iv, sizeof m.iv);
+	memcpy(m.iv, p->iv, sizeof m.iv);
 	struct mac_ctx mc = {s, coll};
 	wa_syncd_ops ops = {.get_keys = get_keys_c, .get_value_mac = get_value_mac, .user = &mc};
 	uint8_t *patch = NULL;
@@ -990,6 +998,18 @@ static void push_next(wa_session *s)
 		rc = wa_syncd_encode_patch(coll, ver, as->push_hash, kdata, 32, kid, kid_len, &m, 1, &ops, as->push_macs,
 			&patch, &plen);
 	wa_memzero(kdata, sizeof kdata);
+	uint8_t have[WA_SYNCD_MAC_LEN];
+	if (rc == 0 && p->lost && get_value_mac(&mc, as->push_macs[0][0], have) == 0 &&
+	    memcmp(have, as->push_macs[0][1], sizeof have) == 0) {
+		/* an earlier send whose answer was lost was accepted: the fetch
+		 * applied it (and announced it) */
+		free(patch);
+		WA_DEBUG("appstate", "[%lld] own %s was accepted before the answer was lost", (long long)s->instance_id,
+			p->index_json);
+		push_done(s, 0, NULL);
+		kick(s);
+		return;
+	}
 	if (rc == 0)
 		rc = wa_appstate_strip_version(&patch, &plen);
 	wa_node *iq = NULL, *sync = NULL, *c = NULL, *pn = NULL;
@@ -1059,7 +1079,15 @@ static void on_push(wa_session *s, int err, const wa_node *resp, void *user)
 	const wa_node *sync = err == 0 && resp ? wa_node_child(resp, "sync") : NULL;
 	const wa_node *c = sync ? wa_node_child(sync, "collection") : NULL;
 	const char *type = c ? wa_node_attr(c, "type") : NULL;
-	if (err) {
+	if ((err == WA_ETIMEOUT || err == WA_ECLOSED) && ++p->lost < AS_MAX_LOST) {
+		/* the server may or may not have it: fetch first (after the
+		 * reconnect when the connection went), then send again unless the
+		 * fetch brought it */
+		WA_DEBUG("appstate", "[%lld] own %s: %s, sending again", (long long)s->instance_id, p->index_json,
+			err == WA_ETIMEOUT ? "no answer" : "connection lost");
+		as->want |= 1u << p->ci;
+		as->rounds = 0;
+	} else if (err) {
 		push_done(s, err, err == WA_ETIMEOUT ? "no answer from the server" : err == WA_ECLOSED ?
 			"connection closed" : "server refused the iq");
 	} else if (!c) {
@@ -1106,6 +1134,7 @@ int wa_session_chat_modify(wa_session *s, const wa_chat_mod *md, wa_chat_mod_fn 
 	p->api = b.api;
 	p->done = done;
 	p->user = user;
+	wa_rand_bytes(p->iv, sizeof p->iv);
 	struct as_push **tail = &s->appstate->q;
 	while (*tail)
 		tail = &(*tail)->next;

@@ -8,7 +8,9 @@
 // profilePicUrl, instanceId}). chat/findChats shows the flags of the chats
 // table: those of the phone's history, those the phone sets later, and
 // those set through wamd's own API; a chat known only from app state (no
-// message) is listed too, and the label ids on each chat (label_jid).
+// message) is listed too, and the label ids on each chat (label_jid). Our
+// own archive whose iq went unanswered (never got / answer lost) when the
+// connection dropped is settled after the reconnect, applied exactly once.
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -172,6 +174,38 @@ try {
     'the label removed from h2');
   check(JSON.stringify(fc.get(PJ).labels) === '["7"]', `handleLabel's label on the app-state-only chat (${
     JSON.stringify(fc.get(PJ).labels)})`);
+
+  // our own mutation when the connection goes before the answer: kept and
+  // sent again after the reconnect when the server never got it; not sent
+  // again when it did (its answer lost): applied exactly once either way
+  const asInfo = async () => (await sim.api('GET', `/_sim/appstate/${PHONE}`)).json;
+  const ourDev = (await dev()).device;
+  for (const [code, what, jid] of [[0, 'the server never got it', h3], [1, 'its answer was lost', h0]]) {
+    const before = await asInfo();
+    r = await sim.api('POST', '/_sim/fault', { phone: PHONE, device: ourDev, action: 'iq_error',
+      xmlns: 'w:sync:app:state', code, count: 1 });
+    check(r.status === 200, `fault: the next app-state iq ${what}`);
+    const hooksAt = hooks.length;
+    const pending = api('POST', '/chat/archiveChat/as1', { chat: jid, archive: code === 0 });
+    if (code === 1)
+      await until(async () => (await asInfo()).accepted === before.accepted + 1, 10000, 'the server took the patch');
+    else
+      await sleep(500);
+    check((await sim.api('POST', '/_sim/fault', { phone: PHONE, device: ourDev, action: 'drop' })).status === 200,
+      'connection dropped before any answer');
+    r = await pending;
+    check(r.status === 201 && r.json?.archived === true, `archiveChat answered once reconnected (${r.status} ${
+      JSON.stringify(r.json)})`);
+    const after = await asInfo();
+    check(after.accepted === before.accepted + 1, `the server took it exactly once (${after.accepted - before.accepted})`);
+    check(after.collections.regular_low === before.collections.regular_low + 1, 'one new version');
+    await sleep(300);
+    const ups = hooks.slice(hooksAt).filter((x) => x.event === 'chats.update' && Array.isArray(x.data) &&
+      x.data.some((c) => c.remoteJid === jid && c.archived === (code === 0)));
+    check(ups.length === 1, `one CHATS_UPDATE for it (${ups.length})`);
+    fc = await find();
+    check(fc.get(jid).archived === (code === 0), `findChats shows it (${fc.get(jid).archived})`);
+  }
 } finally {
   wamd.kill('SIGTERM');
   const code = await new Promise((res) => wamd.on('exit', (c, s) => res(c ?? s)));
