@@ -202,6 +202,10 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 			LOGW("instance %s: app state %s stopped at v%llu: %s", t->name, ev->u.app_state.collection,
 				(unsigned long long)ev->u.app_state.version, ev->u.app_state.detail);
 		break;
+	case WA_EV_HISTORY_DEMAND:
+		LOGW("instance %s: fetchHistory request %s for %s: no answer from the phone (offline, or nothing older)",
+			t->name, ev->u.history_demand.request_id, ev->u.history_demand.chat);
+		break;
 	}
 }
 
