@@ -441,6 +441,8 @@ int wamd_tenant_presence(struct wamd_tenant *t, const char *to, const char *pres
  * labels app state holds as Evolution's findLabels array (NULL: store error). */
 int wamd_tenant_chat_modify(struct wamd_tenant *t, const wa_chat_mod *m, void *ticket);
 json_t *wamd_tenant_labels(struct wamd_tenant *t);
+/* {chat jid: [label id, ...]}: the labels on chats (NULL: unreadable). */
+json_t *wamd_tenant_chat_labels(struct wamd_tenant *t);
 /* (wamd_routes_profile.c) a profile picture URL; the answer goes to
  * wamd_engine_events.picture_done with ticket */
 int wamd_tenant_profile_picture(struct wamd_tenant *t, const char *jid, void *ticket);

@@ -202,6 +202,10 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 			LOGW("instance %s: app state %s stopped at v%llu: %s", t->name, ev->u.app_state.collection,
 				(unsigned long long)ev->u.app_state.version, ev->u.app_state.detail);
 		break;
+	case WA_EV_HISTORY_DEMAND:
+		LOGW("instance %s: fetchHistory request %s for %s: no answer from the phone (offline, or nothing older)",
+			t->name, ev->u.history_demand.request_id, ev->u.history_demand.chat);
+		break;
 	}
 }
 
@@ -692,6 +696,26 @@ json_t *wamd_tenant_labels(struct wamd_tenant *t)
 		return NULL;
 	}
 	return arr;
+}
+
+static void chat_label_row(void *user, const char *label_id, const char *chat_jid)
+{
+	json_t *ids = json_object_get(user, chat_jid);
+	if (!ids) {
+		ids = json_array();
+		json_object_set_new(user, chat_jid, ids);
+	}
+	json_array_append_new(ids, json_string(label_id));
+}
+
+json_t *wamd_tenant_chat_labels(struct wamd_tenant *t)
+{
+	json_t *o = json_object();
+	if (t->sess && wa_session_chat_labels(t->sess, chat_label_row, o) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static void picture_done(wa_session *s, int err, const char *url, void *user)

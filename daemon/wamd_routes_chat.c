@@ -195,69 +195,148 @@ void wamd_h_find_messages(struct wamd_conn *c, struct wamd_tenant *t, json_t *bo
 				  (json_int_t)((total + size - 1) / size), "currentPage", page, "records", recs));
 }
 
-/* What the chats row (history sync, app state) says of a chat, beside
- * Evolution's fields: archived, pinned, muteEndTime (null: not muted; -1:
- * for ever), markedAsUnread. A chat with no row has them all off. */
-static int chat_flags(struct wamd_conn *c, struct wamd_tenant *t, const char *jid, json_t *chat)
+/* Evolution's fields from a chat's row: archived, pinned, muteEndTime
+ * (null: not muted; -1: for ever), markedAsUnread; no row: all off. */
+static void chat_row_flags(const wa_store_chat_row *r, json_t *chat)
 {
-	wa_store_chat_row *rows = NULL;
-	size_t n = 0;
-	int rc = jid ? wa_store_chat_list(c->d->store, t->id, jid, 0, 1, &rows, &n) : 0;
-	if (rc != 0)
-		return rc;
-	const wa_store_chat_row *r = n ? &rows[0] : NULL;
 	json_object_set_new(chat, "archived", json_boolean(r && r->archived));
 	json_object_set_new(chat, "pinned", json_boolean(r && r->pinned));
 	json_object_set_new(chat, "muteEndTime", r && r->muted_until ? json_integer(r->muted_until) : json_null());
 	json_object_set_new(chat, "markedAsUnread", json_boolean(r && r->marked_unread));
-	wa_store_chat_rows_free(rows, n);
-	return 0;
 }
 
+/* One findChats entry in Evolution's layout. last: the latest message
+ * record (NULL for a chat known only from history or app state). */
+static json_t *chat_entry(const char *jid, json_t *push_name, int64_t ts, json_t *last, int64_t unread,
+	json_t *labels)
+{
+	char iso[32];
+	wamd_iso_time(ts * 1000, iso);
+	json_t *chat = json_object();
+	json_object_set_new(chat, "id", json_null());
+	json_object_set_new(chat, "remoteJid", json_string(jid));
+	json_object_set(chat, "pushName", push_name ? push_name : json_null());
+	json_object_set_new(chat, "profilePicUrl", json_null());
+	json_object_set_new(chat, "updatedAt", json_string(iso));
+	json_object_set_new(chat, "windowStart", json_null());
+	json_object_set_new(chat, "windowExpires", json_null());
+	json_object_set_new(chat, "windowActive", json_false());
+	json_object_set_new(chat, "lastMessage", last ? last : json_null());
+	json_object_set_new(chat, "unreadCount", json_integer(unread));
+	json_object_set_new(chat, "isSaved", json_false());
+	/* the label ids on the chat (app state's label associations) */
+	json_object_set_new(chat, "labels", labels ? json_incref(labels) : json_array());
+	return chat;
+}
+
+struct sorted_chat {
+	json_t *chat;
+	size_t i; /* the store's order among equal times */
+};
+
+static int by_updated_desc(const void *a, const void *b)
+{
+	const struct sorted_chat *x = a, *y = b;
+	const char *tx = json_string_value(json_object_get(x->chat, "updatedAt"));
+	const char *ty = json_string_value(json_object_get(y->chat, "updatedAt"));
+	int d = strcmp(ty ? ty : "", tx ? tx : ""); /* ISO times sort as text */
+	return d ? d : x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Chats with a message (from their latest one) and, unless the query
+ * bounds message times, chats known only from history or app state; most
+ * recent first, then skip / take. */
 void wamd_h_find_chats(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 {
 	wa_store_mrec_query q;
 	char jid[WA_STORE_JID_MAX];
 	fill_query(json_object_get(body, "where"), &q, jid, sizeof jid);
 	json_int_t take = json_integer_value(json_object_get(body, "take"));
-	q.limit = take > 0 ? take : WA_STORE_QUERY_MAX_ROWS;
-	q.offset = json_integer_value(json_object_get(body, "skip"));
+	json_int_t skip = json_integer_value(json_object_get(body, "skip"));
+	if (take <= 0 || take > WA_STORE_QUERY_MAX_ROWS)
+		take = WA_STORE_QUERY_MAX_ROWS;
+	if (skip < 0)
+		skip = 0;
+	q.limit = WA_STORE_QUERY_MAX_ROWS;
+	q.offset = 0;
 	wa_store_mrec_row *rows = NULL;
-	size_t n = 0;
-	int rc = wa_store_msgrec_chats(c->d->store, t->id, &q, &rows, &n);
-	if (rc != 0) {
-		wamd_reply_error(c, 500, json_string(wa_strerror(rc)));
-		return;
-	}
-	json_t *arr = json_array();
-	for (size_t i = 0; i < n; i++) {
+	wa_store_chat_row *crows = NULL;
+	size_t n = 0, cn = 0;
+	json_t *labels = wamd_tenant_chat_labels(t);
+	int rc = labels ? wa_store_msgrec_chats(c->d->store, t->id, &q, &rows, &n) : WA_EDB;
+	if (rc == 0)
+		rc = wa_store_chat_list(c->d->store, t->id, q.remote_jid, 0, WA_STORE_QUERY_MAX_ROWS, &crows, &cn);
+	json_t *all = json_array(), *seen = json_object();
+	for (size_t i = 0; rc == 0 && i < n; i++) {
 		json_t *last = row_record(&rows[i]);
 		json_t *key = json_object_get(last, "key");
-		char ts[32];
-		wamd_iso_time(json_integer_value(json_object_get(last, "messageTimestamp")) * 1000, ts);
-		json_t *chat = json_object();
-		json_object_set_new(chat, "id", json_null());
-		json_object_set(chat, "remoteJid", json_object_get(key, "remoteJid"));
-		json_object_set(chat, "pushName", json_is_true(json_object_get(key, "fromMe")) ? json_null()
-										     : json_object_get(last, "pushName"));
-		json_object_set_new(chat, "profilePicUrl", json_null());
-		json_object_set_new(chat, "updatedAt", json_string(ts));
-		json_object_set_new(chat, "windowStart", json_null());
-		json_object_set_new(chat, "windowExpires", json_null());
-		json_object_set_new(chat, "windowActive", json_false());
-		json_object_set_new(chat, "lastMessage", last);
-		json_object_set_new(chat, "unreadCount", json_integer(rows[i].unread));
-		json_object_set_new(chat, "isSaved", json_false());
-		json_array_append_new(arr, chat);
-		if (rc == 0)
-			rc = chat_flags(c, t, json_string_value(json_object_get(key, "remoteJid")), chat);
+		const char *rj = json_string_value(json_object_get(key, "remoteJid"));
+		if (!rj) {
+			json_decref(last);
+			continue;
+		}
+		json_t *pn = json_is_true(json_object_get(key, "fromMe")) ? NULL : json_object_get(last, "pushName");
+		json_t *chat = chat_entry(rj, pn, json_integer_value(json_object_get(last, "messageTimestamp")), last,
+			rows[i].unread, json_object_get(labels, rj));
+		const wa_store_chat_row *r = NULL;
+		for (size_t k = 0; k < cn && !r; k++)
+			if (strcmp(crows[k].jid, rj) == 0 || (crows[k].pn_jid && strcmp(crows[k].pn_jid, rj) == 0) ||
+			    (crows[k].lid_jid && strcmp(crows[k].lid_jid, rj) == 0))
+				r = &crows[k];
+		chat_row_flags(r, chat);
+		if (!r && !q.remote_jid) {
+			/* a chat row outside the listed ones: looked up alone */
+			wa_store_chat_row *one = NULL;
+			size_t on = 0;
+			rc = wa_store_chat_list(c->d->store, t->id, rj, 0, 1, &one, &on);
+			if (rc == 0 && on)
+				chat_row_flags(&one[0], chat);
+			wa_store_chat_rows_free(one, on);
+		}
+		if (r)
+			json_object_set_new(seen, r->jid, json_true());
+		json_object_set_new(seen, rj, json_true());
+		json_array_append_new(all, chat);
+	}
+	for (size_t k = 0; rc == 0 && !q.ts_min && !q.ts_max && !q.key_id && !q.message_type && q.from_me < 0 && k < cn;
+	     k++) {
+		const wa_store_chat_row *r = &crows[k];
+		if (json_object_get(seen, r->jid) || (r->pn_jid && json_object_get(seen, r->pn_jid)) ||
+		    (r->lid_jid && json_object_get(seen, r->lid_jid)))
+			continue;
+		int64_t ts = r->conversation_ts > r->last_msg_ts ? r->conversation_ts : r->last_msg_ts;
+		json_t *name = r->name && *r->name ? json_string(r->name) : NULL;
+		json_t *chat = chat_entry(r->jid, name, ts, NULL, r->unread_count > 0 ? r->unread_count : 0,
+			json_object_get(labels, r->jid));
+		json_decref(name);
+		chat_row_flags(r, chat);
+		json_array_append_new(all, chat);
 	}
 	wa_store_mrec_rows_free(rows, n);
+	wa_store_chat_rows_free(crows, cn);
+	json_decref(seen);
+	json_decref(labels);
 	if (rc != 0) {
-		json_decref(arr);
+		json_decref(all);
 		wamd_reply_error(c, 500, json_string(wa_strerror(rc)));
 		return;
 	}
+	size_t total = json_array_size(all);
+	struct sorted_chat *v = malloc((total ? total : 1) * sizeof(*v));
+	json_t *arr = json_array();
+	if (!v) {
+		json_decref(all);
+		json_decref(arr);
+		wamd_reply_error(c, 500, json_string(wa_strerror(WA_ENOMEM)));
+		return;
+	}
+	for (size_t i = 0; i < total; i++)
+		v[i] = (struct sorted_chat){json_array_get(all, i), i};
+	qsort(v, total, sizeof(*v), by_updated_desc);
+	for (size_t i = (size_t)skip; i < total && json_array_size(arr) < (size_t)take; i++)
+		json_array_append(arr, v[i].chat);
+	free(v);
+	json_decref(all);
 	wamd_reply_json(c, 200, arr);
 }
 

@@ -116,6 +116,9 @@ enum wa_event_type {
 	                           * inside the batch's store transaction, just before its commit:
 	                           * what the embedder writes to the same store commits with it */
 	WA_EV_CALL,               /* an incoming call's offer or status change (<call>): u.call */
+	WA_EV_HISTORY_DEMAND,     /* an on-demand history request (wa_session_fetch_history) got no
+	                           * answer from our phone in time (it may be offline, or hold
+	                           * nothing older): u.history_demand, error WA_ETIMEOUT */
 };
 
 typedef struct wa_event {
@@ -287,6 +290,11 @@ typedef struct wa_event {
 			bool last;                 /* the notification's last batch */
 		} history;
 		struct {
+			const char *request_id;    /* wa_session_fetch_history's out_id */
+			const char *chat;
+			int error;
+		} history_demand;
+		struct {
 			const char *chat;          /* the <call from>: the caller's chat (or the group's) */
 			const char *from;          /* the caller (call-creator) */
 			const char *caller_pn;     /* the caller's phone-number JID when the call is LID-addressed, or NULL */
@@ -366,6 +374,9 @@ typedef struct wa_session_config {
 	 * phone for its whole history (requireFullSync, with the days / size
 	 * limits the real clients send); false: the recent history only. */
 	bool sync_full_history;
+	/* how long an on-demand history request waits for the phone's answer
+	 * before WA_EV_HISTORY_DEMAND reports it; 0: 120 s. Tests use a short one. */
+	uint32_t history_demand_timeout_ms;
 	const char *wa_version;        /* web client version claimed at login, "2.3000.1043857760";
 	                                * NULL/"": the compiled-in one. WhatsApp refuses versions
 	                                * it considers outdated (WA_DISC_CLIENT_OUTDATED). */
@@ -576,6 +587,10 @@ typedef struct wa_label {
 	bool deleted;
 } wa_label;
 int wa_session_labels(wa_session *s, void (*fn)(void *user, const wa_label *l), void *user) WA_MUST_CHECK;
+/* The labels on chats app state holds (label_jid associations that are on):
+ * fn runs once per (label, chat), before this returns. */
+int wa_session_chat_labels(wa_session *s, void (*fn)(void *user, const char *label_id, const char *chat_jid),
+	void *user) WA_MUST_CHECK;
 
 /* A contact's (or our own) profile picture URL (preview: the thumbnail).
  * `done` runs once: err 0 and the URL (borrowed for the call);
@@ -621,7 +636,8 @@ int wa_profile_set_privacy(wa_session *s, const char *name, const char *value, w
  * answer is an ON_DEMAND history sync, imported and emitted as
  * WA_EV_HISTORY like any other (nothing when it has no older ones).
  * out_id (or NULL) gets the request's message id, which the answer names as
- * its peerDataRequestSessionId. WA_ESTATE: not connected, or no session
+ * its peerDataRequestSessionId. No answer within the config's
+ * history_demand_timeout_ms: WA_EV_HISTORY_DEMAND (once). WA_ESTATE: not connected, or no session
  * with our phone yet. */
 int wa_session_fetch_history(wa_session *s, const char *chat, int count, const char *oldest_id, bool oldest_from_me,
 	int64_t oldest_ts_ms, char out_id[23]) WA_MUST_CHECK;

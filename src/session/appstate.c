@@ -10,19 +10,29 @@
  * (appStateSyncKeyRequest) and waits for its key share.
  * The write side (wa_session_chat_modify): our own mutations, queued and
  * sent one at a time as patches on top of the stored state, with
- * fetch-and-retry on a version conflict, applied once accepted.
- * Not here yet: snapshots and patches held as external blobs (media
- * downloads). */
+ * fetch-and-retry on a version conflict, applied once accepted; one whose
+ * answer never came (timeout, connection lost) is kept, the collection
+ * fetched (after the reconnect), and it is sent again only if the fetch
+ * does not show it accepted: applied exactly once.
+ * What the server holds as external blobs (a snapshot, a big patch's
+ * mutations: ExternalBlobReference) is downloaded as media ("WhatsApp App
+ * State Keys"), then verified and applied like inline data: a sync answer
+ * becomes a queue of work items run in order, one download at a time. */
+#include <fcntl.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "app_state.pb-c.h"
 #include "message.pb-c.h"
 #include "pb.h"
 #include "session/appstate_chat.h"
 #include "session/appstate_mod.h"
+#include "session/media.h"
 #include "session/msgstate.h"
 #include "session/syncd.h"
 #include "sync_action.pb-c.h"
@@ -31,6 +41,7 @@
 #define AS_N 5
 #define AS_ALL ((1u << AS_N) - 1)
 #define AS_MAX_ROUNDS 50 /* has_more_patches rounds per trigger */
+#define AS_MAX_LOST 5    /* sends of one mutation without an answer before giving up */
 
 static const char *const as_names[AS_N] = {
 	"critical_block", "critical_unblock_low", "regular_high", "regular_low", "regular",
@@ -45,8 +56,31 @@ struct as_push {
 	size_t value_len;
 	int32_t api;    /* SyncActionData.version */
 	unsigned tries; /* conflicts met */
+	unsigned lost;  /* sends that got no answer (timeout, connection lost) */
+	/* one IV for every send: the same encoding each time, so a send whose
+	 * answer was lost is recognised in the fetched state (its value MAC) */
+	uint8_t iv[16];
 	wa_chat_mod_fn done;
 	void *user;
+};
+
+/* One step of a sync answer, in answer order. */
+enum as_wkind { AS_W_SNAPSHOT, AS_W_PATCH, AS_W_END };
+struct as_work {
+	struct as_work *next;
+	int ci;
+	enum as_wkind kind;
+	uint8_t *b; /* snapshot: its ExternalBlobReference; patch: the SyncdPatch */
+	size_t n;
+	uint64_t hint; /* patch: the version when it carries none */
+	bool more;     /* end: has_more_patches */
+};
+
+/* A blob download in flight (the user of its callbacks). gen: the
+ * connection it belongs to; a stale one is only cleaned up. */
+struct as_dl {
+	unsigned gen;
+	char path[512];
 };
 
 struct wa_appstate {
@@ -55,6 +89,12 @@ struct wa_appstate {
 	unsigned blocked;  /* waiting for a sync key */
 	unsigned rounds;
 	bool busy;
+	/* the answer being worked through: items, collections stopped by a
+	 * refusal, a download in flight, the connection generation */
+	struct as_work *work, **work_tail;
+	unsigned stopped;
+	bool downloading;
+	unsigned gen, dl_seq;
 	/* the last key we asked our phone for, once per connection */
 	uint8_t asked[WA_SYNCD_KEY_ID_MAX];
 	size_t asked_len;
@@ -344,6 +384,56 @@ static void name_learned(wa_session *s)
 		ign(wa_session_send_presence(s, NULL, "available"));
 }
 
+static uint64_t stored_version(wa_session *s, const char *name)
+{
+	uint64_t v = 0;
+	uint8_t h[WA_SYNCD_HASH_LEN];
+	return wa_store_app_state_version_load(s->store, s->instance_id, name, &v, h) == 0 ? v : 0;
+}
+
+/* Stores a verified patch or snapshot (its mutations, version and LT-hash)
+ * in one transaction, then announces its mutations. */
+static int apply_result(wa_session *s, int ci, const wa_syncd_result *r)
+{
+	const char *coll = as_names[ci];
+	uint64_t ver = stored_version(s, coll);
+	int rc;
+	json_t **idx = calloc(r->n ? r->n : 1, sizeof(*idx));
+	as_action *acts = calloc(r->n ? r->n : 1, sizeof(*acts));
+	bool name_set = false;
+	char old_name[WA_STORE_PUSH_NAME_MAX] = "";
+	if (s->creds)
+		memcpy(old_name, s->creds->push_name, sizeof old_name);
+	rc = idx && acts ? wa_store_begin(s->store) : WA_ENOMEM;
+	for (size_t i = 0; rc == 0 && i < r->n; i++) {
+		action_parse(&r->muts[i], &idx[i], &acts[i]);
+		rc = apply_store(s, coll, &r->muts[i], &acts[i], &name_set);
+	}
+	if (rc == 0)
+		rc = wa_store_app_state_version_save(s->store, s->instance_id, coll, r->version, r->hash);
+	if (idx && acts) {
+		if (rc == 0)
+			rc = wa_store_commit(s->store);
+		else
+			wa_store_rollback(s->store);
+	}
+	if (rc != 0) {
+		if (s->creds && name_set)
+			memcpy(s->creds->push_name, old_name, sizeof old_name);
+		emit_state(s, coll, ver, rc, "store failed");
+	} else {
+		for (size_t i = 0; i < r->n; i++)
+			emit_action(s, coll, &r->muts[i], &acts[i]);
+	}
+	for (size_t i = 0; idx && acts && i < r->n; i++)
+		action_free(idx[i], &acts[i]);
+	free(idx);
+	free(acts);
+	if (rc == 0 && name_set)
+		name_learned(s);
+	return rc;
+}
+
 /* Verifies and applies one patch. Returns 0 (applied or already had it),
  * or the error that stops the collection (event emitted). */
 static int apply_patch(wa_session *s, int ci, const uint8_t *b, size_t len, uint64_t hint)
@@ -382,40 +472,8 @@ static int apply_patch(wa_session *s, int ci, const uint8_t *b, size_t len, uint
 		}
 		return rc;
 	}
-	json_t **idx = calloc(r.n ? r.n : 1, sizeof(*idx));
-	as_action *acts = calloc(r.n ? r.n : 1, sizeof(*acts));
-	bool name_set = false;
-	char old_name[WA_STORE_PUSH_NAME_MAX] = "";
-	if (s->creds)
-		memcpy(old_name, s->creds->push_name, sizeof old_name);
-	rc = idx && acts ? wa_store_begin(s->store) : WA_ENOMEM;
-	for (size_t i = 0; rc == 0 && i < r.n; i++) {
-		action_parse(&r.muts[i], &idx[i], &acts[i]);
-		rc = apply_store(s, coll, &r.muts[i], &acts[i], &name_set);
-	}
-	if (rc == 0)
-		rc = wa_store_app_state_version_save(s->store, s->instance_id, coll, r.version, r.hash);
-	if (idx && acts) {
-		if (rc == 0)
-			rc = wa_store_commit(s->store);
-		else
-			wa_store_rollback(s->store);
-	}
-	if (rc != 0) {
-		if (s->creds && name_set)
-			memcpy(s->creds->push_name, old_name, sizeof old_name);
-		emit_state(s, coll, ver, rc, "store failed");
-	} else {
-		for (size_t i = 0; i < r.n; i++)
-			emit_action(s, coll, &r.muts[i], &acts[i]);
-	}
-	for (size_t i = 0; idx && acts && i < r.n; i++)
-		action_free(idx[i], &acts[i]);
-	free(idx);
-	free(acts);
+	rc = apply_result(s, ci, &r);
 	wa_syncd_result_clear(&r);
-	if (rc == 0 && name_set)
-		name_learned(s);
 	return rc;
 }
 
@@ -424,48 +482,339 @@ static int apply_patch(wa_session *s, int ci, const uint8_t *b, size_t len, uint
 static void sync_start(wa_session *s);
 static void kick(wa_session *s);
 
-static uint64_t stored_version(wa_session *s, const char *name)
+static int work_add(struct wa_appstate *as, int ci, enum as_wkind kind, const uint8_t *b, size_t n, uint64_t hint,
+	bool more)
 {
-	uint64_t v = 0;
-	uint8_t h[WA_SYNCD_HASH_LEN];
-	return wa_store_app_state_version_load(s->store, s->instance_id, name, &v, h) == 0 ? v : 0;
+	struct as_work *w = calloc(1, sizeof *w);
+	if (!w || (n && !(w->b = malloc(n)))) {
+		free(w);
+		return WA_ENOMEM;
+	}
+	if (n)
+		memcpy(w->b, b, n);
+	w->n = n;
+	w->ci = ci;
+	w->kind = kind;
+	w->hint = hint;
+	w->more = more;
+	*as->work_tail = w;
+	as->work_tail = &w->next;
+	return 0;
 }
 
+static void work_pop(struct wa_appstate *as)
+{
+	struct as_work *w = as->work;
+	if (!w)
+		return;
+	as->work = w->next;
+	if (!as->work)
+		as->work_tail = &as->work;
+	free(w->b);
+	free(w);
+}
+
+static void work_clear(struct wa_appstate *as)
+{
+	while (as->work)
+		work_pop(as);
+	as->downloading = false;
+}
+
+/* Queues one <collection> of the answer: its snapshot, its patches, then
+ * its end. */
 static void handle_collection(wa_session *s, const wa_node *c)
 {
+	struct wa_appstate *as = s->appstate;
 	const char *name = wa_node_attr(c, "name");
 	int ci = as_index(name);
-	if (ci < 0 || !(s->appstate->inflight & (1u << ci)))
+	if (ci < 0 || !(as->inflight & (1u << ci)))
 		return;
 	const char *type = wa_node_attr(c, "type");
 	if (type && strcmp(type, "error") == 0) {
 		emit_state(s, name, stored_version(s, name), WA_EPROTO, "server answered an error");
 		return;
 	}
-	if (wa_node_child(c, "snapshot")) {
-		emit_state(s, name, stored_version(s, name), WA_EUNSUPPORTED,
-			"snapshot is an external blob (media download not supported yet)");
-		return;
-	}
 	const char *cv = wa_node_attr(c, "version");
 	uint64_t hint = cv ? strtoull(cv, NULL, 10) : 0;
+	const wa_node *sn = wa_node_child(c, "snapshot");
+	const uint8_t *b;
+	size_t bl;
+	int rc = 0;
+	if (sn && wa_node_content_bytes(sn, &b, &bl) == 0 && bl)
+		rc = work_add(as, ci, AS_W_SNAPSHOT, b, bl, 0, false);
 	const wa_node *holder = wa_node_child(c, "patches");
 	if (!holder)
 		holder = c;
-	for (size_t i = 0; i < wa_node_n_children(holder); i++) {
+	for (size_t i = 0; rc == 0 && i < wa_node_n_children(holder); i++) {
 		const wa_node *p = wa_node_child_at(holder, i);
-		const uint8_t *b;
-		size_t bl;
-		if (strcmp(wa_node_tag(p), "patch") != 0 || wa_node_content_bytes(p, &b, &bl) != 0)
-			continue;
-		if (apply_patch(s, ci, b, bl, hint + 1) != 0)
-			return; /* stopped: nothing after a refused patch is applied */
+		if (strcmp(wa_node_tag(p), "patch") == 0 && wa_node_content_bytes(p, &b, &bl) == 0)
+			rc = work_add(as, ci, AS_W_PATCH, b, bl, hint + 1, false);
 	}
 	const char *more = wa_node_attr(c, "has_more_patches");
-	if (more && strcmp(more, "true") == 0)
-		s->appstate->want |= 1u << ci;
-	else
-		emit_state(s, name, stored_version(s, name), 0, NULL);
+	if (rc == 0)
+		rc = work_add(as, ci, AS_W_END, NULL, 0, 0, more && strcmp(more, "true") == 0);
+	if (rc != 0) {
+		/* nothing of it applies: the items queued so far are skipped */
+		as->stopped |= 1u << ci;
+		emit_state(s, name, stored_version(s, name), rc, "out of memory");
+	}
+}
+
+/* Verifies and applies a snapshot (the collection's whole state at its
+ * version). Only over an empty collection: we ask for one at version 0. */
+static int apply_snapshot(wa_session *s, int ci, const uint8_t *b, size_t len)
+{
+	const char *coll = as_names[ci];
+	uint64_t ver = stored_version(s, coll);
+	struct mac_ctx mc = {s, coll};
+	wa_syncd_ops ops = {.get_keys = get_keys_c, .get_value_mac = get_value_mac, .user = &mc};
+	wa_syncd_result r;
+	int rc = wa_syncd_decode_snapshot(coll, b, len, &ops, &r);
+	if (rc == 0 && r.version <= ver) {
+		wa_syncd_result_clear(&r);
+		return 0;
+	}
+	if (rc == 0 && ver != 0) {
+		wa_syncd_result_clear(&r);
+		rc = WA_EPROTO;
+		r.error = "a snapshot over a stored state";
+	}
+	if (rc != 0) {
+		char why[160];
+		snprintf(why, sizeof why, "snapshot v%llu refused: %s", (unsigned long long)r.version, r.error);
+		emit_state(s, coll, ver, rc, why);
+		if (rc == WA_ENOTFOUND) {
+			s->appstate->blocked |= 1u << ci;
+			request_key(s, r.missing_key, r.missing_key_len);
+		}
+		return rc;
+	}
+	rc = apply_result(s, ci, &r);
+	wa_syncd_result_clear(&r);
+	return rc;
+}
+
+static void work_run(wa_session *s);
+
+/* A downloaded blob for the head item: applied, then the queue goes on. */
+static void blob_ready(wa_session *s, int err, const uint8_t *b, size_t n)
+{
+	struct wa_appstate *as = s->appstate;
+	struct as_work *w = as->work;
+	const char *coll = as_names[w->ci];
+	int rc = err;
+	char why[160];
+	if (rc != 0) {
+		snprintf(why, sizeof why, "%s blob not downloaded: %s", w->kind == AS_W_SNAPSHOT ? "snapshot" : "patch",
+			wa_errname(rc));
+		emit_state(s, coll, stored_version(s, coll), rc, why);
+	} else if (w->kind == AS_W_SNAPSHOT) {
+		rc = apply_snapshot(s, w->ci, b, n);
+	} else {
+		uint8_t *full = NULL;
+		size_t fl = 0;
+		rc = wa_syncd_patch_inline(w->b, w->n, b, n, &full, &fl);
+		if (rc == 0)
+			rc = apply_patch(s, w->ci, full, fl, w->hint);
+		else
+			emit_state(s, coll, stored_version(s, coll), rc, "external mutations do not parse");
+		free(full);
+	}
+	if (rc != 0)
+		as->stopped |= 1u << w->ci;
+	work_pop(as);
+	work_run(s);
+}
+
+/* Reads the downloaded file (the download bounded its size). */
+static int dl_read(const char *path, uint8_t **out, size_t *n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return WA_EIO;
+	struct stat st;
+	int rc = fstat(fd, &st) == 0 ? 0 : WA_EIO;
+	if (rc == 0 && (uint64_t)st.st_size > WA_SYNCD_MAX_BYTES)
+		rc = WA_ETOOBIG;
+	size_t len = rc == 0 ? (size_t)st.st_size : 0, off = 0;
+	uint8_t *b = rc == 0 ? malloc(len ? len : 1) : NULL;
+	if (rc == 0 && !b)
+		rc = WA_ENOMEM;
+	while (rc == 0 && off < len) {
+		size_t got = 0;
+		rc = wa_media_read_some(fd, b + off, len - off, &got);
+		if (rc == 0 && got == 0)
+			rc = WA_EIO; /* shorter than it was */
+		off += got;
+	}
+	close(fd);
+	if (rc) {
+		free(b);
+		return rc;
+	}
+	*out = b;
+	*n = len;
+	return 0;
+}
+
+static void on_blob(wa_session *s, int err, uint64_t length, void *user)
+{
+	(void)length;
+	struct as_dl *d = user;
+	struct wa_appstate *as = s->appstate;
+	uint8_t *b = NULL;
+	size_t n = 0;
+	if (err == 0)
+		err = dl_read(d->path, &b, &n);
+	unlink(d->path);
+	bool mine = as && as->downloading && as->work && d->gen == as->gen;
+	free(d);
+	if (mine) {
+		as->downloading = false;
+		blob_ready(s, err, b, n);
+	}
+	free(b);
+}
+
+static bool copy32(uint8_t out[32], const ProtobufCBinaryData *b, protobuf_c_boolean has)
+{
+	if (!has || b->len != 32)
+		return false;
+	memcpy(out, b->data, 32);
+	return true;
+}
+
+/* The head item's blob reference, from a snapshot node's content or a
+ * patch's external_mutations (NULL: none; *err set when it is malformed). */
+static ProtobufCMessage *blob_ref_of(const struct as_work *w, int *err)
+{
+	ProtobufCMessage *pb = NULL;
+	*err = 0;
+	if (w->kind == AS_W_SNAPSHOT) {
+		if (wa_pb_unpack(&pb, &wa__external_blob_reference__descriptor, w->b, w->n, 4096) != 0)
+			*err = WA_EMALFORMED;
+		return pb;
+	}
+	if (wa_pb_unpack(&pb, &wa__syncd_patch__descriptor, w->b, w->n, WA_SYNCD_MAX_BYTES) != 0)
+		return NULL; /* apply_patch says why */
+	Wa__SyncdPatch *p = (Wa__SyncdPatch *)pb;
+	ProtobufCMessage *ref = NULL;
+	if (p->external_mutations) {
+		size_t n = protobuf_c_message_get_packed_size(&p->external_mutations->base);
+		uint8_t *tmp = malloc(n ? n : 1);
+		if (!tmp)
+			*err = WA_ENOMEM;
+		else {
+			protobuf_c_message_pack(&p->external_mutations->base, tmp);
+			if (wa_pb_unpack(&ref, &wa__external_blob_reference__descriptor, tmp, n, 4096) != 0)
+				*err = WA_EMALFORMED;
+			free(tmp);
+		}
+	}
+	protobuf_c_message_free_unpacked(pb, NULL);
+	return ref;
+}
+
+static void on_blob_conn(wa_session *s, int err, void *user)
+{
+	struct as_dl *d = user;
+	struct wa_appstate *as = s->appstate;
+	if (!as || !as->downloading || !as->work || d->gen != as->gen) {
+		free(d);
+		return;
+	}
+	int rc = err;
+	ProtobufCMessage *pb = rc == 0 ? blob_ref_of(as->work, &rc) : NULL;
+	const Wa__ExternalBlobReference *r = (const Wa__ExternalBlobReference *)pb;
+	wa_media_blob b = {.type = WA_MEDIA_APP_STATE, .max_len = WA_SYNCD_MAX_BYTES};
+	if (rc == 0 && (!r || !r->direct_path || !copy32(b.media_key, &r->media_key, r->has_media_key) ||
+			       !copy32(b.file_sha256, &r->file_sha256, r->has_file_sha256) ||
+			       !copy32(b.file_enc_sha256, &r->file_enc_sha256, r->has_file_enc_sha256)))
+		rc = WA_EMALFORMED;
+	if (rc == 0) {
+		b.direct_path = r->direct_path;
+		b.file_length = r->has_file_size_bytes ? r->file_size_bytes : 0;
+		rc = wa_media_download_blob(s, &b, d->path, on_blob, d);
+	}
+	wa_memzero(b.media_key, sizeof b.media_key);
+	if (pb)
+		protobuf_c_message_free_unpacked(pb, NULL);
+	if (rc != 0) {
+		free(d);
+		as->downloading = false;
+		blob_ready(s, rc, NULL, 0);
+	}
+}
+
+/* Starts the head item's download (media hosts first). */
+static void blob_fetch(wa_session *s)
+{
+	struct wa_appstate *as = s->appstate;
+	struct as_dl *d = calloc(1, sizeof *d);
+	if (!d) {
+		blob_ready(s, WA_ENOMEM, NULL, 0);
+		return;
+	}
+	const char *tmp = getenv("TMPDIR");
+	d->gen = as->gen;
+	snprintf(d->path, sizeof d->path, "%s/wa-appstate-%lld-%u-%u", tmp && *tmp ? tmp : "/tmp",
+		(long long)s->instance_id, (unsigned)getpid(), ++as->dl_seq);
+	as->downloading = true;
+	int rc = wa_media_conn_ensure(s, on_blob_conn, d);
+	if (rc != 0 && as->downloading && as->work) {
+		free(d);
+		as->downloading = false;
+		blob_ready(s, rc, NULL, 0);
+	}
+}
+
+/* Works through the answer's items until a download has to wait or none
+ * is left; then the next fetch or push. */
+static void work_run(wa_session *s)
+{
+	struct wa_appstate *as = s->appstate;
+	while (as->work && !as->downloading) {
+		struct as_work *w = as->work;
+		const char *coll = as_names[w->ci];
+		if (as->stopped & (1u << w->ci)) {
+			work_pop(as);
+			continue;
+		}
+		if (w->kind == AS_W_END) {
+			if (w->more)
+				as->want |= 1u << w->ci;
+			else
+				emit_state(s, coll, stored_version(s, coll), 0, NULL);
+			work_pop(as);
+			continue;
+		}
+		int err = 0;
+		ProtobufCMessage *ref = blob_ref_of(w, &err);
+		if (ref)
+			protobuf_c_message_free_unpacked(ref, NULL);
+		if (ref || err) {
+			if (err)
+				blob_ready(s, err, NULL, 0);
+			else
+				blob_fetch(s);
+			return; /* blob_ready ran the rest */
+		}
+		if (w->kind == AS_W_SNAPSHOT) {
+			as->stopped |= 1u << w->ci;
+			emit_state(s, coll, stored_version(s, coll), WA_EMALFORMED, "snapshot without a blob reference");
+		} else if (apply_patch(s, w->ci, w->b, w->n, w->hint) != 0) {
+			as->stopped |= 1u << w->ci; /* nothing after a refused patch is applied */
+		}
+		work_pop(as);
+	}
+	if (as->work || as->downloading)
+		return;
+	as->busy = false;
+	as->stopped = 0;
+	if (as->want)
+		++as->rounds;
+	kick(s);
 }
 
 static void on_sync(wa_session *s, int err, const wa_node *resp, void *user)
@@ -474,9 +823,9 @@ static void on_sync(wa_session *s, int err, const wa_node *resp, void *user)
 	struct wa_appstate *as = s->appstate;
 	if (!as)
 		return;
-	as->busy = false;
 	const wa_node *sync = err == 0 && resp ? wa_node_child(resp, "sync") : NULL;
 	if (!sync) {
+		as->busy = false;
 		for (int i = 0; i < AS_N; i++)
 			if (as->inflight & (1u << i))
 				emit_state(s, as_names[i], stored_version(s, as_names[i]), err ? err : WA_EPROTO,
@@ -486,15 +835,15 @@ static void on_sync(wa_session *s, int err, const wa_node *resp, void *user)
 		kick(s);
 		return;
 	}
+	work_clear(as);
+	as->stopped = 0;
 	for (size_t i = 0; i < wa_node_n_children(sync); i++) {
 		const wa_node *c = wa_node_child_at(sync, i);
 		if (strcmp(wa_node_tag(c), "collection") == 0)
 			handle_collection(s, c);
 	}
 	as->inflight = 0;
-	if (as->want)
-		++as->rounds;
-	kick(s);
+	work_run(s); /* busy until the items are through */
 }
 
 static void sync_start(wa_session *s)
@@ -640,7 +989,7 @@ static void push_next(wa_session *s)
 	}
 	wa_syncd_new m = {.op = WA_SYNCD_SET, .index_json = p->index_json, .value = p->value,
 		.value_len = p->value_len, .version = p->api};
-	wa_rand_bytes(m.iv, sizeof m.iv);
+	memcpy(m.iv, p->iv, sizeof m.iv);
 	struct mac_ctx mc = {s, coll};
 	wa_syncd_ops ops = {.get_keys = get_keys_c, .get_value_mac = get_value_mac, .user = &mc};
 	uint8_t *patch = NULL;
@@ -649,6 +998,18 @@ static void push_next(wa_session *s)
 		rc = wa_syncd_encode_patch(coll, ver, as->push_hash, kdata, 32, kid, kid_len, &m, 1, &ops, as->push_macs,
 			&patch, &plen);
 	wa_memzero(kdata, sizeof kdata);
+	uint8_t have[WA_SYNCD_MAC_LEN];
+	if (rc == 0 && p->lost && get_value_mac(&mc, as->push_macs[0][0], have) == 0 &&
+	    memcmp(have, as->push_macs[0][1], sizeof have) == 0) {
+		/* an earlier send whose answer was lost was accepted: the fetch
+		 * applied it (and announced it) */
+		free(patch);
+		WA_DEBUG("appstate", "[%lld] own %s was accepted before the answer was lost", (long long)s->instance_id,
+			p->index_json);
+		push_done(s, 0, NULL);
+		kick(s);
+		return;
+	}
 	if (rc == 0)
 		rc = wa_appstate_strip_version(&patch, &plen);
 	wa_node *iq = NULL, *sync = NULL, *c = NULL, *pn = NULL;
@@ -718,7 +1079,15 @@ static void on_push(wa_session *s, int err, const wa_node *resp, void *user)
 	const wa_node *sync = err == 0 && resp ? wa_node_child(resp, "sync") : NULL;
 	const wa_node *c = sync ? wa_node_child(sync, "collection") : NULL;
 	const char *type = c ? wa_node_attr(c, "type") : NULL;
-	if (err) {
+	if ((err == WA_ETIMEOUT || err == WA_ECLOSED) && ++p->lost < AS_MAX_LOST) {
+		/* the server may or may not have it: fetch first (after the
+		 * reconnect when the connection went), then send again unless the
+		 * fetch brought it */
+		WA_DEBUG("appstate", "[%lld] own %s: %s, sending again", (long long)s->instance_id, p->index_json,
+			err == WA_ETIMEOUT ? "no answer" : "connection lost");
+		as->want |= 1u << p->ci;
+		as->rounds = 0;
+	} else if (err) {
 		push_done(s, err, err == WA_ETIMEOUT ? "no answer from the server" : err == WA_ECLOSED ?
 			"connection closed" : "server refused the iq");
 	} else if (!c) {
@@ -765,6 +1134,7 @@ int wa_session_chat_modify(wa_session *s, const wa_chat_mod *md, wa_chat_mod_fn 
 	p->api = b.api;
 	p->done = done;
 	p->user = user;
+	wa_rand_bytes(p->iv, sizeof p->iv);
 	struct as_push **tail = &s->appstate->q;
 	while (*tail)
 		tail = &(*tail)->next;
@@ -836,7 +1206,10 @@ int wa_appstate_handle_server_sync(wa_session *s, const wa_node *n)
 static int as_init(wa_session *s)
 {
 	s->appstate = calloc(1, sizeof(*s->appstate));
-	return s->appstate ? 0 : WA_ENOMEM;
+	if (!s->appstate)
+		return WA_ENOMEM;
+	s->appstate->work_tail = &s->appstate->work;
+	return 0;
 }
 
 static void as_on_ready(wa_session *s)
@@ -856,6 +1229,10 @@ static void as_on_close(wa_session *s)
 	if (s->appstate) {
 		s->appstate->busy = false;
 		s->appstate->inflight = 0;
+		/* an answer half worked through is fetched again from the stored
+		 * versions; a download still running is ignored when it ends */
+		work_clear(s->appstate);
+		s->appstate->gen++;
 	}
 }
 
@@ -865,6 +1242,7 @@ static void as_free(wa_session *s)
 		return;
 	while (s->appstate->q)
 		push_done(s, WA_ECLOSED, "session freed");
+	work_clear(s->appstate);
 	free(s->appstate);
 	s->appstate = NULL;
 }

@@ -212,3 +212,37 @@ int wa_session_labels(wa_session *s, void (*fn)(void *user, const wa_label *l), 
 	return wa_store_app_state_mutation_each(s->store, s->instance_id, "regular", "[\"label_edit\",", label_row, &c);
 }
 
+
+struct chat_label_ctx {
+	void (*fn)(void *user, const char *label_id, const char *chat_jid);
+	void *user;
+};
+
+/* ["label_jid", label, chat] kept with labeled true */
+static int chat_label_row(void *user, const char *index_json, const uint8_t *value, size_t value_len)
+{
+	struct chat_label_ctx *c = user;
+	json_t *idx = json_loads(index_json, 0, NULL);
+	const char *id = json_string_value(json_array_get(idx, 1));
+	const char *chat = json_string_value(json_array_get(idx, 2));
+	ProtobufCMessage *pb = NULL;
+	if (id && chat &&
+	    wa_pb_unpack(&pb, &wa__sync_action_value__descriptor, value, value_len, WA_SYNCD_MAX_BYTES) == 0) {
+		const Wa__SyncActionValue__LabelAssociationAction *la = ((Wa__SyncActionValue *)pb)->label_association_action;
+		if (la && la->labeled)
+			c->fn(c->user, id, chat);
+		protobuf_c_message_free_unpacked(pb, NULL);
+	}
+	json_decref(idx);
+	return 0;
+}
+
+int wa_session_chat_labels(wa_session *s, void (*fn)(void *user, const char *label_id, const char *chat_jid),
+	void *user)
+{
+	if (!s || !fn)
+		return WA_EINVAL;
+	struct chat_label_ctx c = {fn, user};
+	return wa_store_app_state_mutation_each(s->store, s->instance_id, "regular", "[\"label_jid\",", chat_label_row,
+		&c);
+}

@@ -59,11 +59,22 @@ struct hjob {
 	size_t batch_convs;
 };
 
+/* An on-demand request waiting for the phone's answer. */
+struct hdemand {
+	struct hdemand *next;
+	char id[23];
+	char chat[WA_STORE_JID_MAX];
+	int64_t due_ms; /* wa_mono_ms */
+};
+
 struct wa_history {
 	wa_stimer t;
 	bool t_ok;
 	bool ready;
 	struct hjob *job;
+	struct hdemand *demands; /* oldest first (one deadline for all) */
+	wa_stimer dt;
+	bool dt_ok;
 };
 
 static bool jid_ok(const char *j)
@@ -586,6 +597,69 @@ static void kick(wa_session *s)
 	}
 }
 
+static void demand_arm(wa_session *s)
+{
+	struct wa_history *h = s->history;
+	if (!h->dt_ok)
+		return;
+	if (!h->demands) {
+		wa_stimer_cancel(&h->dt);
+		return;
+	}
+	int64_t left = h->demands->due_ms - wa_mono_ms();
+	wa_stimer_set(&h->dt, left > 0 ? (uint32_t)left : 0);
+}
+
+void wa_history_demand_sent(wa_session *s, const char *request_id, const char *chat)
+{
+	struct wa_history *h = s->history;
+	struct hdemand *d = h ? calloc(1, sizeof *d) : NULL;
+	if (!d)
+		return;
+	snprintf(d->id, sizeof d->id, "%s", request_id);
+	snprintf(d->chat, sizeof d->chat, "%s", chat);
+	d->due_ms = wa_mono_ms() + s->hist_demand_ms;
+	struct hdemand **tail = &h->demands;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = d;
+	demand_arm(s);
+}
+
+static void demand_answered(wa_session *s, const char *request_id)
+{
+	struct wa_history *h = s->history;
+	for (struct hdemand **p = h ? &h->demands : NULL; p && *p; p = &(*p)->next)
+		if (strcmp((*p)->id, request_id) == 0) {
+			struct hdemand *d = *p;
+			*p = d->next;
+			free(d);
+			demand_arm(s);
+			return;
+		}
+}
+
+/* Reports the requests whose deadline passed, once each. */
+static void on_demand_timer(wa_session *s)
+{
+	struct wa_history *h = s->history;
+	int64_t now = wa_mono_ms();
+	while (h && h->demands && h->demands->due_ms <= now) {
+		struct hdemand *d = h->demands;
+		h->demands = d->next;
+		wa_log(WA_LOG_WARN, MOD, "on-demand history request %s for %s: no answer from our phone", d->id, d->chat);
+		wa_event ev = {.type = WA_EV_HISTORY_DEMAND};
+		ev.u.history_demand.request_id = d->id;
+		ev.u.history_demand.chat = d->chat;
+		ev.u.history_demand.error = WA_ETIMEOUT;
+		wa_session_emit(s, &ev);
+		free(d);
+		h = s->history;
+	}
+	if (h)
+		demand_arm(s);
+}
+
 int wa_history_record(wa_session *s, const char *msg_id, const char *chat, const uint8_t *pt, size_t len)
 {
 	ProtobufCMessage *pm = NULL;
@@ -597,6 +671,8 @@ int wa_history_record(wa_session *s, const char *msg_id, const char *chat, const
 	const Wa__Message__HistorySyncNotification *n =
 		m->protocol_message ? m->protocol_message->history_sync_notification : NULL;
 	int rc = 0;
+	if (n && n->peer_data_request_session_id)
+		demand_answered(s, n->peer_data_request_session_id);
 	if (n) {
 		size_t nl = protobuf_c_message_get_packed_size(&n->base);
 		uint8_t *nb = malloc(nl ? nl : 1);
@@ -638,6 +714,10 @@ static int h_init(wa_session *s)
 	int rc = wa_stimer_init(s, &s->history->t, on_timer);
 	if (rc == 0)
 		s->history->t_ok = true;
+	if (rc == 0)
+		rc = wa_stimer_init(s, &s->history->dt, on_demand_timer);
+	if (rc == 0)
+		s->history->dt_ok = true;
 	return rc;
 }
 
@@ -669,6 +749,13 @@ static void h_free(wa_session *s)
 	}
 	if (h->t_ok)
 		wa_stimer_clear(&h->t);
+	if (h->dt_ok)
+		wa_stimer_clear(&h->dt);
+	while (h->demands) {
+		struct hdemand *d = h->demands;
+		h->demands = d->next;
+		free(d);
+	}
 	free(h);
 	s->history = NULL;
 }

@@ -104,6 +104,7 @@ int wa_session_fetch_history(wa_session *s, const char *chat, int count, const c
 			count, chat, oldest_id);
 		if (out_id)
 			memcpy(out_id, mid, sizeof mid);
+		wa_history_demand_sent(s, mid, chat);
 	}
 	return rc;
 }

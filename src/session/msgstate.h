@@ -170,6 +170,9 @@ int wa_msg_handle_privacy_token(wa_session *s, const wa_node *n); /* tctoken.c *
 int wa_history_record(wa_session *s, const char *msg_id, const char *chat, const uint8_t *pt,
 	size_t len) WA_MUST_CHECK;
 bool wa_history_pending(wa_session *s, const char *msg_id);
+/* An on-demand history request went out: its answer (a notification naming
+ * it as peerDataRequestSessionId) is waited for s->hist_demand_ms. */
+void wa_history_demand_sent(wa_session *s, const char *request_id, const char *chat);
 void wa_history_kick(wa_session *s);
 extern const wa_session_ext wa_history_ext;
 

@@ -317,6 +317,52 @@ done:
 	return rc;
 }
 
+int wa_syncd_patch_inline(const uint8_t *patch, size_t len, const uint8_t *muts, size_t muts_len, uint8_t **out,
+	size_t *out_len)
+{
+	if (!patch || (!muts && muts_len) || !out || !out_len)
+		return WA_EINVAL;
+	ProtobufCMessage *pp = NULL, *mp = NULL;
+	if (wa_pb_unpack(&pp, &wa__syncd_patch__descriptor, patch, len, WA_SYNCD_MAX_BYTES) != 0)
+		return WA_EMALFORMED;
+	if (wa_pb_unpack(&mp, &wa__syncd_mutations__descriptor, muts ? muts : (const uint8_t *)"", muts_len,
+		    WA_SYNCD_MAX_BYTES) != 0) {
+		protobuf_c_message_free_unpacked(pp, NULL);
+		return WA_EMALFORMED;
+	}
+	Wa__SyncdPatch *p = (Wa__SyncdPatch *)pp;
+	Wa__SyncdMutations *m = (Wa__SyncdMutations *)mp;
+	size_t n = p->n_mutations + m->n_mutations;
+	Wa__SyncdMutation **all = n <= WA_SYNCD_MAX_MUTATIONS ? calloc(n ? n : 1, sizeof(*all)) : NULL;
+	int rc = n > WA_SYNCD_MAX_MUTATIONS ? WA_ETOOBIG : all ? 0 : WA_ENOMEM;
+	if (rc == 0) {
+		if (p->n_mutations)
+			memcpy(all, p->mutations, p->n_mutations * sizeof(*all));
+		if (m->n_mutations)
+			memcpy(all + p->n_mutations, m->mutations, m->n_mutations * sizeof(*all));
+		/* borrowed pointers: restored before the frees */
+		Wa__SyncdMutation **own = p->mutations;
+		size_t own_n = p->n_mutations;
+		Wa__ExternalBlobReference *ext = p->external_mutations;
+		p->mutations = all;
+		p->n_mutations = n;
+		p->external_mutations = NULL;
+		*out_len = protobuf_c_message_get_packed_size(pp);
+		*out = malloc(*out_len ? *out_len : 1);
+		if (*out)
+			protobuf_c_message_pack(pp, *out);
+		else
+			rc = WA_ENOMEM;
+		p->mutations = own;
+		p->n_mutations = own_n;
+		p->external_mutations = ext;
+	}
+	free(all);
+	protobuf_c_message_free_unpacked(mp, NULL);
+	protobuf_c_message_free_unpacked(pp, NULL);
+	return rc;
+}
+
 static int no_prev(void *user, const uint8_t index_mac[32], uint8_t out[32])
 {
 	(void)user;

@@ -93,10 +93,19 @@ typedef struct wa_syncd_result {
  * checks every index MAC, mixes the LT-hash and checks the snapshot MAC
  * against it. Returns 0; WA_ENOTFOUND (a key is missing: missing_key);
  * WA_ECRYPTO (a MAC or the LT-hash does not match: error says which);
- * WA_EMALFORMED / WA_ETOOBIG / WA_EUNSUPPORTED (external mutations). On
+ * WA_EMALFORMED / WA_ETOOBIG / WA_EUNSUPPORTED (external mutations not
+ * inlined yet: wa_syncd_patch_inline). On
  * failure out->muts is empty; error is set in every failure. */
 int wa_syncd_decode_patch(const char *name, const uint8_t *patch, size_t len, uint64_t version_hint,
 	const uint8_t prev_hash[WA_SYNCD_HASH_LEN], const wa_syncd_ops *ops, wa_syncd_result *out) WA_MUST_CHECK;
+/* A patch whose mutations came as an external blob (SyncdPatch.
+ * external_mutations, a media download): *out is the same patch with the
+ * blob's SyncdMutations appended to its inline ones and the reference
+ * dropped, ready for wa_syncd_decode_patch (the MACs cover the mutations,
+ * not the encoding). *out: malloc'd. WA_EMALFORMED when either does not
+ * parse, WA_ETOOBIG past WA_SYNCD_MAX_MUTATIONS. */
+int wa_syncd_patch_inline(const uint8_t *patch, size_t len, const uint8_t *muts, size_t muts_len, uint8_t **out,
+	size_t *out_len) WA_MUST_CHECK;
 /* A SyncdSnapshot: every record a SET on an empty hash, then the MAC. */
 int wa_syncd_decode_snapshot(const char *name, const uint8_t *snap, size_t len, const wa_syncd_ops *ops,
 	wa_syncd_result *out) WA_MUST_CHECK;

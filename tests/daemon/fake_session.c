@@ -753,6 +753,13 @@ int wa_session_labels(wa_session *s, void (*fn)(void *user, const wa_label *l), 
 	return 0;
 }
 
+int wa_session_chat_labels(wa_session *s, void (*fn)(void *user, const char *label_id, const char *chat_jid),
+	void *user)
+{
+	(void)s, (void)fn, (void)user;
+	return 0;
+}
+
 int wa_session_profile_picture_url(wa_session *s, const char *jid, bool preview, wa_picture_fn done, void *user)
 {
 	(void)s, (void)jid, (void)preview, (void)done, (void)user;

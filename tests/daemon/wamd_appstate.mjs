@@ -7,7 +7,10 @@
 // shapes ({remoteJid, instanceId, ...} arrays; {remoteJid, pushName,
 // profilePicUrl, instanceId}). chat/findChats shows the flags of the chats
 // table: those of the phone's history, those the phone sets later, and
-// those set through wamd's own API.
+// those set through wamd's own API; a chat known only from app state (no
+// message) is listed too, and the label ids on each chat (label_jid). Our
+// own archive whose iq went unanswered (never got / answer lost) when the
+// connection dropped is settled after the reconnect, applied exactly once.
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -115,11 +118,17 @@ try {
     'CONTACTS_UPDATE in Evolution\'s shape');
 
   // findChats: the history's flags, then the phone's and our own changes
-  const find = async () => new Map((await api('POST', '/chat/findChats/as1', {})).json.map((c) => [c.remoteJid, c]));
-  let fc = await until(async () => { const m = await find(); return m.size === hist.length ? m : null; }, 15000,
-    'findChats lists the history\'s chats');
   const [h0, h1, h2, h3, h4, h5] = hist.map((c) => c.id);
   const flags = (c) => c && [c.archived, c.pinned, c.muteEndTime, c.markedAsUnread].join();
+  const find = async () => new Map((await api('POST', '/chat/findChats/as1', {})).json.map((c) => [c.remoteJid, c]));
+  // (PEER has no message: its chat is known only from the phone's app state)
+  let fc = await until(async () => { const m = await find(); return m.size === hist.length + 1 ? m : null; }, 15000,
+    'findChats lists the history\'s chats and the app-state-only one');
+  const pc = fc.get(PJ);
+  check(pc && pc.lastMessage === null && pc.unreadCount === 0 && Array.isArray(pc.labels) && pc.labels.length === 0,
+    `a chat without messages is listed, with no lastMessage (${JSON.stringify(pc)})`);
+  check(flags(pc) === 'true,true,1893456000000,true', `with the flags the phone set (${flags(pc)})`);
+  check(hist.every((c) => fc.get(c.id)?.lastMessage?.key?.remoteJid === c.id), 'the history\'s chats have their last message');
   check(flags(fc.get(h0)) === 'false,false,,false' && flags(fc.get(h1)) === 'true,false,,false' &&
     flags(fc.get(h2)) === 'false,true,,false' && flags(fc.get(h3)) === 'false,false,-1,false' &&
     flags(fc.get(h4)) === 'false,false,,true', `findChats has the history's flags (${
@@ -147,6 +156,56 @@ try {
   fc = await find();
   check(flags(fc.get(h5)) === 'true,true,1893456000000,true',
     `findChats shows wamd's own archive / pin / mute / unread (${flags(fc.get(h5))})`);
+
+  // labels: the phone's label on a chat shows in findChats (label ids) and
+  // findLabels; removed, it goes; one set through label/handleLabel too
+  await mutate({ action: 'label_edit', jid: '7', name: 'Clientes VIP', color: 3 });
+  await mutate({ action: 'label', label: '7', jid: h2, value: true });
+  fc = await until(async () => { const m = await find(); return m.get(h2)?.labels?.length ? m : null; }, 15000,
+    'the label on h2 in findChats');
+  check(JSON.stringify(fc.get(h2).labels) === '["7"]', `findChats: h2 labels ${JSON.stringify(fc.get(h2).labels)}`);
+  check([...fc.values()].filter((c) => c.labels.length).length === 1, 'no other chat has a label');
+  r = await api('GET', '/label/findLabels/as1');
+  check(r.status === 200 && r.json.some((l) => l.id === '7' && l.name === 'Clientes VIP'), 'findLabels lists it');
+  r = await api('POST', '/label/handleLabel/as1', { number: PJ.split('@')[0], labelId: '7', action: 'add' });
+  check(r.status === 200 || r.status === 201, `label/handleLabel add (${r.status})`);
+  await mutate({ action: 'label', label: '7', jid: h2, value: false });
+  fc = await until(async () => { const m = await find(); return m.get(h2)?.labels?.length === 0 ? m : null; }, 15000,
+    'the label removed from h2');
+  check(JSON.stringify(fc.get(PJ).labels) === '["7"]', `handleLabel's label on the app-state-only chat (${
+    JSON.stringify(fc.get(PJ).labels)})`);
+
+  // our own mutation when the connection goes before the answer: kept and
+  // sent again after the reconnect when the server never got it; not sent
+  // again when it did (its answer lost): applied exactly once either way
+  const asInfo = async () => (await sim.api('GET', `/_sim/appstate/${PHONE}`)).json;
+  const ourDev = (await dev()).device;
+  for (const [code, what, jid] of [[0, 'the server never got it', h3], [1, 'its answer was lost', h0]]) {
+    const before = await asInfo();
+    r = await sim.api('POST', '/_sim/fault', { phone: PHONE, device: ourDev, action: 'iq_error',
+      xmlns: 'w:sync:app:state', code, count: 1 });
+    check(r.status === 200, `fault: the next app-state iq ${what}`);
+    const hooksAt = hooks.length;
+    const pending = api('POST', '/chat/archiveChat/as1', { chat: jid, archive: code === 0 });
+    if (code === 1)
+      await until(async () => (await asInfo()).accepted === before.accepted + 1, 10000, 'the server took the patch');
+    else
+      await sleep(500);
+    check((await sim.api('POST', '/_sim/fault', { phone: PHONE, device: ourDev, action: 'drop' })).status === 200,
+      'connection dropped before any answer');
+    r = await pending;
+    check(r.status === 201 && r.json?.archived === true, `archiveChat answered once reconnected (${r.status} ${
+      JSON.stringify(r.json)})`);
+    const after = await asInfo();
+    check(after.accepted === before.accepted + 1, `the server took it exactly once (${after.accepted - before.accepted})`);
+    check(after.collections.regular_low === before.collections.regular_low + 1, 'one new version');
+    await sleep(300);
+    const ups = hooks.slice(hooksAt).filter((x) => x.event === 'chats.update' && Array.isArray(x.data) &&
+      x.data.some((c) => c.remoteJid === jid && c.archived === (code === 0)));
+    check(ups.length === 1, `one CHATS_UPDATE for it (${ups.length})`);
+    fc = await find();
+    check(fc.get(jid).archived === (code === 0), `findChats shows it (${fc.get(jid).archived})`);
+  }
 } finally {
   wamd.kill('SIGTERM');
   const code = await new Promise((res) => wamd.on('exit', (c, s) => res(c ?? s)));

@@ -4,7 +4,8 @@
  * lines, logs go to stderr. Shell or Node harnesses drive it against wasim.
  *
  *   wa_client --db PATH [--instance NAME] [--url ws://...] [--root HEX32]
- *             [--insecure] [--log debug] [--ack-timeout-ms MS] [--no-start] [--proxy URL]
+ *             [--insecure] [--log debug] [--ack-timeout-ms MS] [--hist-demand-timeout-ms MS]
+ *             [--no-start] [--proxy URL]
  *
  * Commands: {"cmd":"start"} {"cmd":"stop"} {"cmd":"logout"} {"cmd":"state"}
  *   {"cmd":"pair_code","phone":"15551234567"} {"cmd":"quit"}
@@ -164,6 +165,10 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 			(json_int_t)ev->u.history.n_contacts, "messages", (json_int_t)ev->u.history.n_messages, "last",
 			ev->u.history.last));
 		break;
+	case WA_EV_HISTORY_DEMAND:
+		out(json_pack("{s:s,s:s,s:s,s:i}", "ev", "history_demand", "request_id", ev->u.history_demand.request_id,
+			"chat", ev->u.history_demand.chat, "error", ev->u.history_demand.error));
+		break;
 	case WA_EV_CALL: {
 		json_t *c = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:I,s:b}", "ev", "call", "chat", ev->u.call.chat, "from",
 			ev->u.call.from, "caller_pn", ev->u.call.caller_pn, "id", ev->u.call.id, "status",
@@ -263,6 +268,14 @@ static void run_command(struct app *a, const char *line)
 		rc = to && text ? wa_session_send_text(a->s, to, text, &o, &id) : WA_EINVAL;
 		reply(cmd, rc, id ? json_pack("{s:s}", "id", id) : NULL);
 		free(id);
+	} else if (strcmp(cmd, "fetch_history") == 0) {
+		const char *chat = json_string_value(json_object_get(j, "chat"));
+		const char *oid = json_string_value(json_object_get(j, "oldest_id"));
+		char rid[23] = "";
+		rc = chat && oid ? wa_session_fetch_history(a->s, chat, (int)json_integer_value(json_object_get(j, "count")), oid,
+			json_is_true(json_object_get(j, "oldest_from_me")),
+			json_integer_value(json_object_get(j, "oldest_ts_ms")), rid) : WA_EINVAL;
+		reply(cmd, rc, rc == 0 ? json_pack("{s:s}", "id", rid) : NULL);
 	} else if (strcmp(cmd, "send_reaction") == 0) {
 		json_t *k = json_object_get(j, "key");
 		const char *emoji = json_string_value(json_object_get(j, "emoji"));
@@ -370,7 +383,7 @@ int main(int argc, char **argv)
 	a.t0_ms = mono_ms();
 	const char *db = NULL, *inst = "default", *url = NULL, *root_hex = NULL, *level = "info";
 	const char *push = NULL, *proxy = NULL;
-	uint32_t ack_timeout_ms = 0;
+	uint32_t ack_timeout_ms = 0, hist_demand_ms = 0;
 	bool insecure = false, autostart = true, offline = false;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
@@ -389,6 +402,8 @@ int main(int argc, char **argv)
 			push = argv[++i];
 		else if (strcmp(o, "--proxy") == 0 && v)
 			proxy = argv[++i];
+		else if (strcmp(o, "--hist-demand-timeout-ms") == 0 && v)
+			hist_demand_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
 		else if (strcmp(o, "--ack-timeout-ms") == 0 && v)
 			ack_timeout_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
 		else if (strcmp(o, "--insecure") == 0)
@@ -459,6 +474,7 @@ int main(int argc, char **argv)
 		.push_name = push,
 		.proxy = proxy,
 		.ack_timeout_ms = ack_timeout_ms,
+		.history_demand_timeout_ms = hist_demand_ms,
 		.offline_on_connect = offline,
 	};
 	if (rc == 0)

@@ -375,6 +375,18 @@ void sim_conn_stream_error(struct sim_conn *c, int code)
 
 /* ---- iq helpers ---- */
 
+/* The iq_error fault's code 1: the answer to a handled iq is lost. */
+static bool answer_lost(struct sim_conn *c, wa_node *r)
+{
+	struct sim_fault *f = c->dev ? &c->dev->fault : NULL;
+	if (!f || !f->iq_lose)
+		return false;
+	f->iq_lose = false;
+	sim_logf(c->sim, "conn %llu: iq answer lost by the iq_error fault", (unsigned long long)c->id);
+	wa_node_free(r);
+	return true;
+}
+
 int sim_iq_result(struct sim_conn *c, const wa_node *iq, wa_node *child)
 {
 	const char *id = wa_node_attr(iq, "id");
@@ -382,6 +394,8 @@ int sim_iq_result(struct sim_conn *c, const wa_node *iq, wa_node *child)
 		NULL);
 	if (child)
 		r = sim_node_add(r, child);
+	if (answer_lost(c, r))
+		return 0;
 	return sim_conn_send_free(c, r);
 }
 
@@ -393,6 +407,8 @@ int sim_iq_error(struct sim_conn *c, const wa_node *iq, int code, const char *te
 	wa_node *r = sim_node_add(
 		sim_node("iq", "from", "@s.whatsapp.net", "type", "error", "id", id ? id : "", NULL),
 		sim_node("error", "code", cs, "text", text, NULL));
+	if (answer_lost(c, r))
+		return 0;
 	return sim_conn_send_free(c, r);
 }
 
@@ -503,7 +519,9 @@ static int dispatch_iq(struct sim_conn *c, const wa_node *n)
 			xmlns, ct, f->iq_code);
 		if (f->iq_code == 0)
 			return 0; /* swallowed: the client's iq times out or its connection ends */
-		return sim_iq_error(c, n, f->iq_code, iq_error_text(f->iq_code));
+		if (f->iq_code != 1)
+			return sim_iq_error(c, n, f->iq_code, iq_error_text(f->iq_code));
+		f->iq_lose = true; /* handled below, the answer lost */
 	}
 	struct sim_iq_ent *any = NULL, *hit = NULL;
 	for (size_t i = 0; i < core->n_iqs; i++) {

@@ -337,8 +337,8 @@ static int h_fault(struct sim *sim, const struct sim_http_req *req, struct sim_h
 		json_int_t count = jcount ? (json_is_integer(jcount) ? json_integer_value(jcount) : -1) : 1;
 		if (!xmlns || !*xmlns || strlen(xmlns) >= sizeof(d->fault.iq_xmlns) ||
 		    (child && strlen(child) >= sizeof(d->fault.iq_child)) ||
-		    !(code == 0 || (code >= 400 && code <= 599)) || count < 0 || count > SIM_MAX_IQ_FAULTS) {
-			sim_http_error(resp, 400, "need \"xmlns\", \"code\" (0 or 400-599), \"count\" (0-1000)");
+		    !(code == 0 || code == 1 || (code >= 400 && code <= 599)) || count < 0 || count > SIM_MAX_IQ_FAULTS) {
+			sim_http_error(resp, 400, "need \"xmlns\", \"code\" (0, 1 or 400-599), \"count\" (0-1000)");
 			return 0;
 		}
 		snprintf(d->fault.iq_xmlns, sizeof(d->fault.iq_xmlns), "%s", xmlns);

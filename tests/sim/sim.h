@@ -59,11 +59,13 @@ struct sim_fault {
 	bool drop_acks;          /* sim_send_ack drops server acks */
 	bool no_dedupe;          /* route identical copies of this device's messages again */
 	/* the next iq_count iqs with this xmlns (and first child, when set)
-	 * get <error code=iq_code>; code 0 = no answer at all */
+	 * get <error code=iq_code>; code 0 = no answer at all; code 1 = handled,
+	 * its answer lost (iq_lose: the next answer sent is dropped) */
 	char iq_xmlns[32];
 	char iq_child[32];
 	int iq_code;
 	int iq_count;
+	bool iq_lose;
 	/* the next ack_error_left message stanzas are acked with this error
 	 * code and not routed (a server refusing sends: 429 rate-overlimit) */
 	int ack_error_code;

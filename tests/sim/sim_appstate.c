@@ -6,8 +6,11 @@
  * companion (appStateSyncKeyShare over Signal, before the history
  * notification) and its first patch sets the account's push name
  * (critical_block, setting_pushName). <iq xmlns="w:sync:app:state"> serves
- * the patches after the version asked (no snapshots: a collection is served
- * from version 0 as patches). A companion's own patch is taken only on top
+ * the patches after the version asked; what is too big to go inline goes
+ * out as a media blob (an ExternalBlobReference) as on the real server: a
+ * companion starting from version 0 gets a snapshot of a collection with
+ * many patches, a big patch carries its mutations externally (thresholds:
+ * POST /_sim/appstate/config). A companion's own patch is taken only on top
  * of the current version (else the conflict answer, <collection
  * type="error"><error code="409"/>), checked with the account's keys (MACs
  * and LT-hash; a bad one is refused with 400), stored with its version and
@@ -15,7 +18,8 @@
  * POST /_sim/appstate/mutate makes the phone change a setting: a new patch
  * and <notification type="server_sync"> to the account's companions ("quiet":
  * no notification, so the companions fall behind and meet a conflict).
- * POST /_sim/appstate/fault tampers with every patch served while on;
+ * POST /_sim/appstate/fault tampers with every patch (or snapshot) served
+ * while on;
  * POST /_sim/appstate/rotate makes the phone encode with a new key it does
  * not share until a companion asks (appStateSyncKeyRequest), when it shares
  * every key it has. */
@@ -27,6 +31,8 @@
 #include <string.h>
 
 #include "app_state.pb-c.h"
+#include "media/cipher.h"
+#include "media/keys.h"
 #include "message.pb-c.h"
 #include "pb.h"
 #include "session/syncd.h"
@@ -46,6 +52,8 @@ struct as_blob {
 
 struct as_map {
 	uint8_t imac[32], vmac[32];
+	uint8_t *rec; /* the packed SyncdRecord that set it (a snapshot's record) */
+	size_t rec_n;
 };
 
 struct as_coll {
@@ -56,7 +64,14 @@ struct as_coll {
 	size_t n_map;
 };
 
-enum as_fault { AS_FAULT_NONE = 0, AS_FAULT_PATCH_MAC, AS_FAULT_LTHASH, AS_FAULT_VALUE };
+enum as_fault { AS_FAULT_NONE = 0, AS_FAULT_PATCH_MAC, AS_FAULT_LTHASH, AS_FAULT_VALUE, AS_FAULT_SNAPSHOT };
+
+/* What is too big to go inline (the real server's choice; ours, settable):
+ * a companion starting from version 0 gets a snapshot once the collection
+ * has this many patches, and a patch larger than this many bytes carries
+ * its mutations as an external blob. Both are media blobs. */
+#define AS_SNAPSHOT_MIN_DEFAULT 64
+#define AS_INLINE_MAX_DEFAULT (64u << 10)
 
 #define AS_MAX_KEYS 8
 
@@ -73,7 +88,9 @@ struct as_acct {
 	uint64_t key_requests;           /* appStateSyncKeyRequests the phone answered */
 	struct as_coll c[AS_N];
 	enum as_fault fault;
-	uint64_t served, tampered;
+	uint64_t snapshot_min;
+	size_t inline_max;
+	uint64_t served, tampered, snapshots, external; /* external: patches served as blobs */
 	uint64_t accepted, conflicts, refused; /* companions' own patches */
 	struct as_acct *next;
 };
@@ -99,26 +116,56 @@ static int map_get(void *user, const uint8_t imac[32], uint8_t out[32])
 	return WA_ENOTFOUND;
 }
 
-static int map_set(struct as_coll *c, const uint8_t imac[32], const uint8_t vmac[32], bool remove)
+/* rec: the mutation's SyncdRecord (kept for snapshots), NULL for a remove. */
+static int map_set(struct as_coll *c, const uint8_t imac[32], const uint8_t vmac[32], const Wa__SyncdRecord *rec)
 {
+	uint8_t *rb = NULL;
+	size_t rn = 0;
+	if (rec) {
+		rn = protobuf_c_message_get_packed_size(&rec->base);
+		if (!(rb = malloc(rn ? rn : 1)))
+			return WA_ENOMEM;
+		protobuf_c_message_pack(&rec->base, rb);
+	}
 	for (size_t i = 0; i < c->n_map; i++)
 		if (memcmp(c->map[i].imac, imac, 32) == 0) {
-			if (remove)
+			free(c->map[i].rec);
+			if (!rec) {
 				c->map[i] = c->map[--c->n_map];
-			else
+			} else {
 				memcpy(c->map[i].vmac, vmac, 32);
+				c->map[i].rec = rb;
+				c->map[i].rec_n = rn;
+			}
 			return 0;
 		}
-	if (remove)
+	if (!rec)
 		return 0;
 	struct as_map *m = realloc(c->map, (c->n_map + 1) * sizeof(*m));
-	if (!m)
+	if (!m) {
+		free(rb);
 		return WA_ENOMEM;
+	}
 	c->map = m;
 	memcpy(m[c->n_map].imac, imac, 32);
 	memcpy(m[c->n_map].vmac, vmac, 32);
+	m[c->n_map].rec = rb;
+	m[c->n_map].rec_n = rn;
 	c->n_map++;
 	return 0;
+}
+
+/* The record of the first mutation of an encoded patch. */
+static int map_set_from(struct as_coll *c, const uint8_t macs[2][32], const uint8_t *patch, size_t n)
+{
+	ProtobufCMessage *pb = NULL;
+	if (wa_pb_unpack(&pb, &wa__syncd_patch__descriptor, patch, n, WA_SYNCD_MAX_BYTES) != 0)
+		return WA_EMALFORMED;
+	Wa__SyncdPatch *sp = (Wa__SyncdPatch *)pb;
+	int rc = sp->n_mutations && sp->mutations[0]->record ? map_set(c, macs[0], macs[1], sp->mutations[0]->record)
+		: WA_EMALFORMED;
+	protobuf_c_message_free_unpacked(pb, NULL);
+	return rc;
 }
 
 /* The phone makes one mutation: a new patch in collection ci. */
@@ -146,7 +193,7 @@ static int add_patch(struct as_acct *x, int ci, const char *index_json, const Wa
 	if (rc)
 		return rc;
 	struct as_blob *p = realloc(c->patches, (c->version + 1) * sizeof(*p));
-	if (!p || map_set(c, macs[0][0], macs[0][1], false) != 0) {
+	if (!p || map_set_from(c, macs[0], out, out_len) != 0) {
 		if (p)
 			c->patches = p;
 		free(out);
@@ -196,6 +243,8 @@ static struct as_acct *acct_get(struct sim_account *a)
 	if (!x)
 		return NULL;
 	snprintf(x->phone, sizeof x->phone, "%s", a->phone);
+	x->snapshot_min = AS_SNAPSHOT_MIN_DEFAULT;
+	x->inline_max = AS_INLINE_MAX_DEFAULT;
 	if (new_key(x) != 0 || (a->push_name[0] && push_name_patch(x, a->push_name) != 0)) {
 		free(x);
 		return NULL;
@@ -214,6 +263,8 @@ void sim_appstate_shutdown(void)
 			for (uint64_t v = 0; v < x->c[i].version; v++)
 				free(x->c[i].patches[v].b);
 			free(x->c[i].patches);
+			for (size_t m = 0; m < x->c[i].n_map; m++)
+				free(x->c[i].map[m].rec);
 			free(x->c[i].map);
 		}
 		free(x);
@@ -279,7 +330,7 @@ static void notify_companions(struct sim *sim, struct sim_account *a, int ci, ui
 static struct as_blob tamper(const struct as_acct *x, int ci, const struct as_blob *p)
 {
 	struct as_blob out = {0};
-	if (x->fault == AS_FAULT_NONE)
+	if (x->fault == AS_FAULT_NONE || x->fault == AS_FAULT_SNAPSHOT)
 		return out;
 	ProtobufCMessage *pb = NULL;
 	if (wa_pb_unpack(&pb, &wa__syncd_patch__descriptor, p->b, p->n, WA_SYNCD_MAX_BYTES) != 0)
@@ -382,12 +433,16 @@ static wa_node *take_patch(struct sim *sim, struct as_acct *x, struct sim_device
 		if (blob.b)
 			protobuf_c_message_pack(pb, blob.b);
 		sp->version = old;
-		protobuf_c_message_free_unpacked(pb, NULL);
 		np = blob.b ? realloc(c->patches, (c->version + 1) * sizeof(*np)) : NULL;
+		if (np)
+			c->patches = np;
+		/* decoding checked r.n == n_mutations, in order */
+		for (size_t i = 0; np && i < r.n && i < sp->n_mutations; i++)
+			if (map_set(c, r.muts[i].index_mac, r.muts[i].value_mac,
+				    r.muts[i].op == WA_SYNCD_REMOVE ? NULL : sp->mutations[i]->record) != 0)
+				np = NULL;
+		protobuf_c_message_free_unpacked(pb, NULL);
 	}
-	for (size_t i = 0; np && i < r.n; i++)
-		if (map_set(c, r.muts[i].index_mac, r.muts[i].value_mac, r.muts[i].op == WA_SYNCD_REMOVE) != 0)
-			np = NULL;
 	if (rc != 0 || !np) {
 		x->refused++;
 		fprintf(stderr, "wasim: app-state patch from %s.%u refused: %s\n", x->phone, d ? d->device : 0,
@@ -408,6 +463,138 @@ static wa_node *take_patch(struct sim *sim, struct as_acct *x, struct sim_device
 	if (a)
 		notify_companions(sim, a, ci, c->version, d);
 	return sim_node("collection", "name", as_names[ci], "version", v, NULL);
+}
+
+/* ---- what goes out as a media blob ---- */
+
+/* An ExternalBlobReference to pt encrypted and stored as a media upload
+ * ("WhatsApp App State Keys"); malloc'd bytes in *out. */
+static int blob_ref(struct sim *sim, const uint8_t *pt, size_t n, uint8_t **out, size_t *out_len)
+{
+	uint8_t mk[32], *blob = NULL;
+	size_t bn = 0;
+	char direct[160];
+	wa_media_result res;
+	wa_media_keys keys;
+	wa_rand_bytes(mk, sizeof mk);
+	int rc = wa_media_keys_derive(&keys, mk, WA_MEDIA_APP_STATE);
+	if (rc == 0)
+		rc = wa_media_encrypt(&blob, &bn, &res, &keys, pt, n);
+	wa_media_keys_clear(&keys);
+	if (rc == 0)
+		rc = sim_media_store(sim, blob, bn, direct, sizeof direct);
+	free(blob);
+	if (rc)
+		return rc;
+	Wa__ExternalBlobReference r = WA__EXTERNAL_BLOB_REFERENCE__INIT;
+	r.has_media_key = r.has_file_sha256 = r.has_file_enc_sha256 = r.has_file_size_bytes = 1;
+	r.media_key.data = mk;
+	r.media_key.len = sizeof mk;
+	r.direct_path = direct;
+	r.file_size_bytes = res.file_length;
+	r.file_sha256.data = res.file_sha256;
+	r.file_sha256.len = 32;
+	r.file_enc_sha256.data = res.file_enc_sha256;
+	r.file_enc_sha256.len = 32;
+	*out_len = protobuf_c_message_get_packed_size(&r.base);
+	if (!(*out = malloc(*out_len)))
+		return WA_ENOMEM;
+	protobuf_c_message_pack(&r.base, *out);
+	return 0;
+}
+
+/* The collection as a SyncdSnapshot (every record the map holds, the MAC
+ * over the current LT-hash), uploaded: the <snapshot> node's content. */
+static wa_node *snapshot_node(struct sim *sim, struct as_acct *x, int ci)
+{
+	struct as_coll *c = &x->c[ci];
+	const struct as_key *k = &x->keys[x->n_keys - 1];
+	Wa__SyncdSnapshot sn = WA__SYNCD_SNAPSHOT__INIT;
+	Wa__SyncdVersion ver = WA__SYNCD_VERSION__INIT;
+	Wa__KeyId kid = WA__KEY_ID__INIT;
+	Wa__SyncdRecord **recs = calloc(c->n_map ? c->n_map : 1, sizeof(*recs));
+	uint8_t mac[32], *pt = NULL, *ref = NULL;
+	size_t n = 0, rn = 0;
+	wa_syncd_keys sk;
+	int rc = recs ? wa_syncd_expand_keys(k->data, sizeof k->data, &sk) : WA_ENOMEM;
+	if (rc == 0)
+		rc = wa_syncd_snapshot_mac(mac, c->hash, c->version, as_names[ci], sk.snapshot_mac);
+	wa_memzero(&sk, sizeof sk);
+	if (rc == 0 && x->fault == AS_FAULT_SNAPSHOT)
+		mac[0] ^= 1;
+	for (size_t i = 0; rc == 0 && i < c->n_map; i++) {
+		ProtobufCMessage *pb = NULL;
+		rc = wa_pb_unpack(&pb, &wa__syncd_record__descriptor, c->map[i].rec, c->map[i].rec_n, WA_SYNCD_MAX_BYTES);
+		recs[sn.n_records++] = (Wa__SyncdRecord *)pb;
+	}
+	if (rc == 0) {
+		ver.has_version = 1;
+		ver.version = c->version;
+		kid.has_id = 1;
+		kid.id.data = (uint8_t *)k->id;
+		kid.id.len = sizeof k->id;
+		sn.version = &ver;
+		sn.key_id = &kid;
+		sn.records = recs;
+		sn.has_mac = 1;
+		sn.mac.data = mac;
+		sn.mac.len = sizeof mac;
+		n = protobuf_c_message_get_packed_size(&sn.base);
+		rc = (pt = malloc(n ? n : 1)) ? 0 : WA_ENOMEM;
+	}
+	if (rc == 0) {
+		protobuf_c_message_pack(&sn.base, pt);
+		rc = blob_ref(sim, pt, n, &ref, &rn);
+	}
+	for (size_t i = 0; recs && i < sn.n_records; i++)
+		if (recs[i])
+			protobuf_c_message_free_unpacked(&recs[i]->base, NULL);
+	free(recs);
+	free(pt);
+	wa_node *out = rc == 0 ? sim_node_bytes("snapshot", ref, rn) : NULL;
+	free(ref);
+	if (rc)
+		fprintf(stderr, "wasim: app-state snapshot of %s not built: %s\n", as_names[ci], wa_strerror(rc));
+	return out;
+}
+
+/* Patch p with its mutations moved to an external blob (SyncdMutations),
+ * as the server sends a patch too big to go inline. */
+static struct as_blob externalize(struct sim *sim, const struct as_blob *p)
+{
+	struct as_blob out = {0};
+	ProtobufCMessage *pb = NULL;
+	if (wa_pb_unpack(&pb, &wa__syncd_patch__descriptor, p->b, p->n, WA_SYNCD_MAX_BYTES) != 0)
+		return out;
+	Wa__SyncdPatch *sp = (Wa__SyncdPatch *)pb;
+	Wa__SyncdMutations ms = WA__SYNCD_MUTATIONS__INIT;
+	ms.n_mutations = sp->n_mutations;
+	ms.mutations = sp->mutations;
+	size_t n = protobuf_c_message_get_packed_size(&ms.base), rn = 0;
+	uint8_t *pt = malloc(n ? n : 1), *ref = NULL;
+	ProtobufCMessage *rp = NULL;
+	if (pt) {
+		protobuf_c_message_pack(&ms.base, pt);
+		if (blob_ref(sim, pt, n, &ref, &rn) == 0 &&
+		    wa_pb_unpack(&rp, &wa__external_blob_reference__descriptor, ref, rn, 4096) == 0) {
+			size_t nm = sp->n_mutations;
+			Wa__SyncdMutation **keep = sp->mutations;
+			sp->n_mutations = 0;
+			sp->mutations = NULL;
+			sp->external_mutations = (Wa__ExternalBlobReference *)rp;
+			out.n = protobuf_c_message_get_packed_size(pb);
+			if ((out.b = malloc(out.n)))
+				protobuf_c_message_pack(pb, out.b);
+			sp->external_mutations = NULL;
+			sp->n_mutations = nm;
+			sp->mutations = keep;
+			protobuf_c_message_free_unpacked(rp, NULL);
+		}
+	}
+	free(pt);
+	free(ref);
+	protobuf_c_message_free_unpacked(pb, NULL);
+	return out;
 }
 
 static int iq_app_state(struct sim *sim, struct sim_conn *c, const wa_node *iq, void *user)
@@ -440,15 +627,35 @@ static int iq_app_state(struct sim *sim, struct sim_conn *c, const wa_node *iq, 
 			out = sim_node_add(out, take_patch(sim, x, d, ci, from, wa_node_child(col, "patch")));
 			continue;
 		}
+		const char *rs = wa_node_attr(col, "return_snapshot");
+		if (from == 0 && cc->version > 0 && cc->version >= x->snapshot_min && rs && strcmp(rs, "true") == 0) {
+			/* everything in one snapshot blob, no patches */
+			wa_node *sn = snapshot_node(sim, x, ci);
+			if (!sn) {
+				wa_node_free(cn);
+				goto fail;
+			}
+			x->snapshots++;
+			if (x->fault == AS_FAULT_SNAPSHOT)
+				x->tampered++;
+			out = sim_node_add(out, sim_node_add(cn, sn));
+			continue;
+		}
 		wa_node *ps = sim_node("patches", NULL);
 		for (uint64_t pv = from; ps && pv < cc->version; pv++) {
 			struct as_blob t = tamper(x, ci, &cc->patches[pv]);
 			const struct as_blob *p = t.b ? &t : &cc->patches[pv];
+			struct as_blob e = {0};
+			if (p->n > x->inline_max && (e = externalize(sim, p)).b) {
+				p = &e;
+				x->external++;
+			}
 			ps = sim_node_add(ps, sim_node_bytes("patch", p->b, p->n));
 			x->served++;
 			if (t.b)
 				x->tampered++;
 			free(t.b);
+			free(e.b);
 		}
 		out = sim_node_add(out, sim_node_add(cn, ps));
 	}
@@ -591,7 +798,7 @@ static int h_mutate(struct sim *sim, const struct sim_http_req *req, struct sim_
 	return 0;
 }
 
-/* {"phone", "tamper": "none"|"patch_mac"|"lthash"|"value_mac"} */
+/* {"phone", "tamper": "none"|"patch_mac"|"lthash"|"value_mac"|"snapshot_mac"} */
 static int h_fault(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
 {
 	(void)user;
@@ -611,6 +818,8 @@ static int h_fault(struct sim *sim, const struct sim_http_req *req, struct sim_h
 		x->fault = AS_FAULT_LTHASH;
 	else if (strcmp(t, "value_mac") == 0)
 		x->fault = AS_FAULT_VALUE;
+	else if (strcmp(t, "snapshot_mac") == 0)
+		x->fault = AS_FAULT_SNAPSHOT;
 	else {
 		sim_http_error(resp, 400, "unknown tamper");
 		return 0;
@@ -619,8 +828,36 @@ static int h_fault(struct sim *sim, const struct sim_http_req *req, struct sim_h
 	return 0;
 }
 
+/* {"phone", "snapshot_min": patches, "inline_max": bytes}: from how many
+ * patches a companion syncing from version 0 gets a snapshot blob, and the
+ * size above which a patch's mutations go out as a blob (0: every patch) */
+static int h_config(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	(void)user;
+	const char *phone = json_string_value(json_object_get(req->json, "phone"));
+	struct sim_account *a = phone ? sim_account_find(sim, phone) : NULL;
+	struct as_acct *x = a ? acct_get(a) : NULL;
+	json_t *sm = json_object_get(req->json, "snapshot_min"), *im = json_object_get(req->json, "inline_max");
+	if (!x) {
+		sim_http_error(resp, 404, "no such account");
+		return 0;
+	}
+	if ((sm && (!json_is_integer(sm) || json_integer_value(sm) < 1)) ||
+	    (im && (!json_is_integer(im) || json_integer_value(im) < 0))) {
+		sim_http_error(resp, 400, "snapshot_min >= 1 and inline_max >= 0 (integers)");
+		return 0;
+	}
+	if (sm)
+		x->snapshot_min = (uint64_t)json_integer_value(sm);
+	if (im)
+		x->inline_max = (size_t)json_integer_value(im);
+	sim_http_json(resp, 200, json_pack("{s:I,s:I}", "snapshot_min", (json_int_t)x->snapshot_min, "inline_max",
+		(json_int_t)x->inline_max));
+	return 0;
+}
+
 /* GET /_sim/appstate/{phone}: versions, LT-hashes (hex), patches served and
- * tampered, companions' patches accepted, met with a conflict and refused */
+ * tampered, snapshots and external patches served, companions' patches accepted, met with a conflict and refused */
 static int h_info(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
 {
 	(void)user;
@@ -638,8 +875,9 @@ static int h_info(struct sim *sim, const struct sim_http_req *req, struct sim_ht
 		json_object_set_new(cols, as_names[i], json_integer((json_int_t)x->c[i].version));
 		json_object_set_new(hashes, as_names[i], json_string(hex));
 	}
-	sim_http_json(resp, 200, json_pack("{s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "collections", cols, "hashes", hashes,
-		"served", (json_int_t)x->served, "tampered", (json_int_t)x->tampered, "keys", (json_int_t)x->n_keys,
+	sim_http_json(resp, 200, json_pack("{s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "collections", cols, "hashes",
+		hashes, "served", (json_int_t)x->served, "tampered", (json_int_t)x->tampered, "snapshots",
+		(json_int_t)x->snapshots, "external", (json_int_t)x->external, "keys", (json_int_t)x->n_keys,
 		"key_requests", (json_int_t)x->key_requests, "accepted", (json_int_t)x->accepted, "conflicts",
 		(json_int_t)x->conflicts, "refused", (json_int_t)x->refused));
 	return 0;
@@ -680,5 +918,6 @@ int sim_appstate_init(struct sim *sim)
 	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/appstate/mutate", h_mutate, NULL);
 	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/appstate/fault", h_fault, NULL);
 	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/appstate/rotate", h_rotate, NULL);
+	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/appstate/config", h_config, NULL);
 	return rc ? rc : sim_http_register(sim, "GET", "/_sim/appstate/", h_info, NULL);
 }
