@@ -109,6 +109,7 @@ struct wamd_config {
 	long broker_retry_max_ms;      /* back-off cap while a broker is unreachable */
 	bool pacing;                   /* instances pace their sends unless their settings say otherwise */
 	long pace_daemon_per_minute, pace_daemon_per_hour, pace_daemon_per_day; /* across instances; 0: off */
+	char *pace_groups;             /* tenant groups' limits (pace_groups_parse) */
 	long media_probe_workers;      /* probe threads of media sends (wamd_media_probe.c) */
 	long webhook_base64_max;       /* largest file put inline in a webhook (webhookBase64) */
 	long media_sweep_s;            /* retention sweep of stored media, seconds between turns */

@@ -236,6 +236,17 @@ int pace_cfg_apply(struct pace_cfg *c, json_t *in, char *err, size_t errlen)
 			*flag = json_is_true(v);
 			continue;
 		}
+		if (!strcmp(k, "group")) {
+			const char *g = json_is_null(v) ? "" : json_string_value(v);
+			if (!g || (*g && !pace_group_name_ok(g))) {
+				snprintf(err, errlen, "group must be null, \"\" or a name of 1..%d letters, digits, '.', '_', '-'",
+					 PACE_GROUP_NAME_MAX);
+				return -1;
+			}
+			memset(c->group, 0, sizeof c->group); /* settings compare with memcmp */
+			snprintf(c->group, sizeof c->group, "%s", g);
+			continue;
+		}
 		if (!strcmp(k, "warmupFrom")) {
 			if (!json_is_integer(v) || json_integer_value(v) < 0)
 				goto bad;
@@ -272,7 +283,94 @@ json_t *pace_cfg_json(const struct pace_cfg *c)
 	for (size_t i = 0; i < N_U32; i++)
 		json_object_set_new(o, u32_keys[i].key,
 				    json_integer(*(const uint32_t *)((const char *)c + u32_keys[i].off)));
+	json_object_set_new(o, "group", c->group[0] ? json_string(c->group) : json_null());
 	return o;
+}
+
+bool pace_group_name_ok(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= '0' && s[n] <= '9') ||
+		      s[n] == '.' || s[n] == '_' || s[n] == '-'))
+			return false;
+	return n >= 1 && n <= PACE_GROUP_NAME_MAX;
+}
+
+/* a limit 0..PACE_LIMIT_MAX at *p (decimal digits), *p moved past it */
+static bool group_limit(const char **p, uint32_t *v)
+{
+	uint64_t x = 0;
+	const char *s = *p;
+	if (*s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++)
+		if ((x = x * 10 + (uint64_t)(*s - '0')) > PACE_LIMIT_MAX)
+			return false;
+	*v = (uint32_t)x;
+	*p = s;
+	return true;
+}
+
+int pace_groups_parse(const char *spec, struct pace_group_limits **out, size_t *n, char *err, size_t errlen)
+{
+	*out = NULL;
+	*n = 0;
+	struct pace_group_limits *v = NULL;
+	size_t nv = 0;
+	const char *p = spec ? spec : "", *item = p;
+	while (*p == ' ')
+		p++;
+	while (*p) {
+		item = p;
+		const char *colon = strchr(p, ':');
+		struct pace_group_limits g = { 0 };
+		size_t len = colon ? (size_t)(colon - p) : 0;
+		if (!colon || len == 0 || len > PACE_GROUP_NAME_MAX)
+			goto bad;
+		memcpy(g.name, p, len);
+		if (!pace_group_name_ok(g.name))
+			goto bad;
+		p = colon + 1;
+		if (!group_limit(&p, &g.per_min) || *p != '/' || (++p, !group_limit(&p, &g.per_hour)) || *p != '/' ||
+		    (++p, !group_limit(&p, &g.per_day)))
+			goto bad; /* p never passes the NUL */
+		while (*p == ' ')
+			p++;
+		if (*p && *p != ',')
+			goto bad;
+		if (*p == ',') {
+			p++;
+			while (*p == ' ')
+				p++;
+			if (!*p)
+				goto bad;
+		}
+		for (size_t i = 0; i < nv; i++)
+			if (!strcmp(v[i].name, g.name)) {
+				snprintf(err, errlen, "pace_groups names group \"%s\" twice", g.name);
+				free(v);
+				return -1;
+			}
+		struct pace_group_limits *nvv = realloc(v, (nv + 1) * sizeof *v);
+		if (!nvv) {
+			free(v);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		v = nvv;
+		v[nv++] = g;
+	}
+	*out = v;
+	*n = nv;
+	return 0;
+bad:
+	free(v);
+	snprintf(err, errlen,
+		 "pace_groups must be name:perMinute/perHour/perDay[,...] (names of 1..%d letters, digits, '.', '_', '-'; "
+		 "limits 0..%u), near \"%.24s\"",
+		 PACE_GROUP_NAME_MAX, PACE_LIMIT_MAX, item);
+	return -1;
 }
 
 /* characters (code points) of a UTF-8 text */

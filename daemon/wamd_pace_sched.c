@@ -375,6 +375,13 @@ static struct pace_lane *typing_lane(struct pace_inst *in)
 	return NULL;
 }
 
+int64_t pace_group_next(const struct pace_inst *in, int64_t now)
+{
+	if (!in->grp || !in->cfg.enabled)
+		return now;
+	return pace_next(&in->grp->cfg, &in->grp->st, false, now);
+}
+
 int pace_inst_update(struct pace_heap *H, struct pace_inst *in, int64_t now)
 {
 	if (!in->known.head && !in->first.head && !in->sch_n) {
@@ -387,6 +394,9 @@ int pace_inst_update(struct pace_heap *H, struct pace_inst *in, int64_t now)
 		r = in->sch[0]->not_before; /* then it joins its lane */
 	if (in->retry_at > r)
 		r = in->retry_at;
+	/* the group's windows as they stand: a send of another instance of
+	 * the group may take the slot first; release_one then asks again */
+	r = pace_group_next(in, r);
 	in->ready = r;
 	return heap_upsert(H, in);
 }

@@ -39,8 +39,9 @@ int wa_store_pace_payload(wa_store *st, int64_t seq, char **out, size_t *len_out
 /* Every queued row and the released ones with sent_at > since_ms, in seq order. */
 int wa_store_pace_load(wa_store *st, int64_t instance_id, int64_t since_ms, wa_store_pace_row **out,
 		       size_t *n_out) WA_MUST_CHECK;
-/* The send times of every instance after since_ms, in time order, to fn. */
-typedef int (*wa_store_pace_sent_fn)(void *arg, int64_t sent_ms);
+/* The sends of every instance after since_ms (which instance, when), in
+ * time order, to fn. */
+typedef int (*wa_store_pace_sent_fn)(void *arg, int64_t instance_id, int64_t sent_ms);
 int wa_store_pace_sent_since(wa_store *st, int64_t since_ms, wa_store_pace_sent_fn fn, void *arg) WA_MUST_CHECK;
 /* Drops released rows sent before before_ms. */
 int wa_store_pace_prune(wa_store *st, int64_t before_ms) WA_MUST_CHECK;
