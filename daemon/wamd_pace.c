@@ -176,6 +176,8 @@ static struct pace_inst *inst_of(struct wamd_tenant *t)
 	if (json_is_object(doc) && pace_cfg_apply(&in->cfg, doc, err, sizeof err) != 0)
 		LOGW("instance %s: stored pacing settings ignored: %s", t->name, err);
 	in->grp = pace_group_of(in->cfg.group);
+	if (in->cfg.hours_days && !(in->tz = pace_tz_of(in->cfg.tz)))
+		LOGW("instance %s: time zone %s not found (is tzdata installed?): business hours in UTC", t->name, in->cfg.tz);
 	if (in->cfg.warm_from_ms == 0 && in->cfg.enabled) {
 		/* warm-up counts from the first time pacing sees the instance
 		 * (its pairing, for new ones); kept in its document */
@@ -554,7 +556,7 @@ bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, int64_t send_at, bo
 		return false;
 	int64_t now = wamd_pace_now(t->d);
 	return pace_next(&in->cfg, &in->st, *first, now) <= now && pace_global_next(now) <= now &&
-	       pace_group_next(in, now) <= now;
+	       pace_group_next(in, now) <= now && pace_hours_next(in, now) <= now;
 }
 
 static void notes_flush(void)
@@ -726,6 +728,12 @@ json_t *wamd_pace_info(struct wamd_tenant *t)
 		json_object_set_new(st, "pausedWhy", json_string(PAUSE_WHY));
 	if (in->grp)
 		json_object_set_new(st, "group", pace_group_json(in->grp, now));
+	if (in->cfg.enabled && in->cfg.hours_days) {
+		int64_t open = pace_hours_next(in, now);
+		json_object_set_new(st, "hoursOpen", json_boolean(open <= now));
+		if (open > now)
+			json_object_set_new(st, "hoursOpenAtMs", json_integer(open));
+	}
 	json_object_set_new(o, "state", st);
 	json_object_set_new(o, "nowMs", json_integer(now));
 	return o;
@@ -744,6 +752,11 @@ int wamd_pace_configure(struct wamd_tenant *t, json_t *in_json, char *err, size_
 			snprintf(err, errlen, "the body must be an object of pacing settings");
 		return WA_EINVAL;
 	}
+	const struct wamd_tz *tz = c.hours_days ? pace_tz_of(c.tz) : NULL;
+	if (c.hours_days && !tz) {
+		snprintf(err, errlen, "businessHours: no time zone \"%s\" in the zoneinfo folder", c.tz);
+		return WA_EINVAL;
+	}
 	json_t *doc = pace_cfg_json(&c);
 	json_object_set_new(t->doc, "pacing", doc);
 	int rc = wamd_tenant_save(t);
@@ -753,6 +766,7 @@ int wamd_pace_configure(struct wamd_tenant *t, json_t *in_json, char *err, size_
 	}
 	in->cfg = c; /* off: what is queued leaves now, in order */
 	in->grp = pace_group_of(c.group); /* its past sends stay in the old group's windows */
+	in->tz = tz;
 	inst_update(in, wamd_pace_now(t->d));
 	schedule();
 	return 0;

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wamd_tz.h"
+
 #define PACE_MIN_MS 60000LL
 #define PACE_HOUR_MS 3600000LL
 #define PACE_DAY_MS 86400000LL
@@ -31,6 +33,12 @@ struct pace_cfg {
 	bool typing, available;
 	uint32_t typing_ms_per_char, typing_min_ms, typing_max_ms;
 	char group[PACE_GROUP_NAME_MAX + 1]; /* its tenant group ("": none) */
+	/* business hours: sends leave only on these days (bit 1 Monday .. bit
+	 * 7 Sunday; 0: any time) from minute hours_from to hours_to of the
+	 * day, local time of zone tz */
+	uint8_t hours_days;
+	uint16_t hours_from, hours_to;
+	char tz[WAMD_TZ_NAME_MAX + 1];
 };
 
 /* The send times within one window (a ring of the last `cap` of them):

@@ -42,6 +42,19 @@ static int64_t shared_next(const struct pace_cfg *gc, const struct pace_state *g
 	}
 }
 
+/* the earliest time >= t the shared windows and in's business hours allow */
+static int64_t settle(const struct pace_inst *in, const struct pace_cfg *gc, const struct pace_state *gst,
+		      const struct pace_cfg *dc, const struct pace_state *dst, int64_t t)
+{
+	for (int k = 0; k < 16; k++) {
+		int64_t u = pace_hours_next(in, shared_next(gc, gst, dc, dst, t));
+		if (u == t)
+			break;
+		t = u;
+	}
+	return t;
+}
+
 json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
 {
 	struct pace_inst *in = wamd_pace_inst(t);
@@ -122,9 +135,9 @@ json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
 		const struct pace_cfg *gc = grp ? &in->grp->cfg : NULL, *dc = glob ? dcfg : NULL;
 		if (m->seq == in->typing_seq) {
 			at = at > in->typing_until ? at : in->typing_until; /* composing shows now */
-			at = shared_next(gc, &gst, dc, &dst, at);
-		} else { /* composing starts when the shared windows allow it */
-			at = shared_next(gc, &gst, dc, &dst, at) + pace_typing_of(&in->cfg, p);
+			at = settle(in, gc, &gst, dc, &dst, at);
+		} else { /* composing starts when the shared windows and the hours allow it */
+			at = settle(in, gc, &gst, dc, &dst, at) + pace_typing_of(&in->cfg, p);
 		}
 		(void)pace_record(&in->cfg, &st, m->first, at, in->cfg.jitter_ms / 2);
 		if (gc)

@@ -43,6 +43,7 @@ struct pace_inst {
 	struct pace_cfg cfg;
 	struct pace_state st;
 	struct pace_group *grp; /* NULL: in no group */
+	const struct wamd_tz *tz; /* cfg.tz's zone (NULL: UTC) */
 	struct pace_lane known, first;
 	size_t followers;
 	struct pace_msg **sch; /* scheduled, not due yet: min-heap by (not_before, seq) */
@@ -81,6 +82,9 @@ struct pace_msg *pace_inst_heir(const struct pace_inst *in, int64_t seq);
 /* the earliest time m may leave, with st's windows */
 int64_t pace_head_ready(const struct pace_inst *in, const struct pace_state *st, const struct pace_msg *m,
 			int64_t now);
+/* the earliest time >= t inside in's business hours (t without them, or
+ * with pacing off) */
+int64_t pace_hours_next(const struct pace_inst *in, int64_t t);
 /* the earliest time >= now in's group lets one more send leave (now
  * without a group, or with pacing off) */
 int64_t pace_group_next(const struct pace_inst *in, int64_t now);

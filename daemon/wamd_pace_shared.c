@@ -17,7 +17,29 @@ static struct {
 	size_t n_groups;
 	struct pace_group_limits *glim; /* pace_groups, parsed */
 	size_t n_glim;
+	struct zone {
+		char name[WAMD_TZ_NAME_MAX + 1];
+		struct wamd_tz *tz;
+	} *zones; /* the business hours' zones, each read once */
+	size_t n_zones;
 } S;
+
+const struct wamd_tz *pace_tz_of(const char *name)
+{
+	for (size_t i = 0; i < S.n_zones; i++)
+		if (!strcmp(S.zones[i].name, name))
+			return S.zones[i].tz;
+	struct zone *v = realloc(S.zones, (S.n_zones + 1) * sizeof *v);
+	if (!v)
+		return NULL;
+	S.zones = v;
+	struct wamd_tz *tz = wamd_tz_load(name); /* a small local file, once per zone */
+	if (!tz)
+		return NULL;
+	snprintf(v[S.n_zones].name, sizeof v[S.n_zones].name, "%s", name);
+	v[S.n_zones++].tz = tz;
+	return tz;
+}
 
 int64_t pace_global_next(int64_t now)
 {
@@ -168,5 +190,8 @@ void pace_shared_free(void)
 	}
 	free(S.groups);
 	free(S.glim);
+	for (size_t i = 0; i < S.n_zones; i++)
+		wamd_tz_free(S.zones[i].tz);
+	free(S.zones);
 	memset(&S, 0, sizeof S);
 }

@@ -27,6 +27,9 @@ int64_t pace_global_next(int64_t now);
 void pace_shared_record(struct pace_inst *in, int64_t now);
 /* The group named name ("": none), created on first use; NULL without memory. */
 struct pace_group *pace_group_of(const char *name);
+/* The zone named name, read from the zoneinfo folder once; NULL when
+ * there is no such zone. */
+const struct wamd_tz *pace_tz_of(const char *name);
 /* A group's limits and its sends in each window (GET /wamd/pace's state.group). */
 json_t *pace_group_json(const struct pace_group *g, int64_t now);
 

@@ -613,6 +613,42 @@ static void test_groups(void)
 	out = pace_cfg_json(&c);
 	CHECK(json_is_null(json_object_get(out, "group")));
 	json_decref(out);
+	/* business hours: round trip, bad ones refused */
+	in = json_loads("{\"businessHours\": {\"timeZone\": \"America/Sao_Paulo\", \"days\": [5, 1, 3], "
+			"\"from\": \"09:30\", \"to\": \"24:00\"}}", 0, NULL);
+	CHECK_EQ_INT(pace_cfg_apply(&c, in, err, sizeof err), 0);
+	json_decref(in);
+	CHECK(c.hours_days == ((1u << 1) | (1u << 3) | (1u << 5)) && c.hours_from == 570 && c.hours_to == 1440 &&
+	      !strcmp(c.tz, "America/Sao_Paulo"));
+	out = pace_cfg_json(&c);
+	char *bh = json_dumps(json_object_get(out, "businessHours"), JSON_COMPACT | JSON_SORT_KEYS);
+	CHECK_EQ_STR(bh, "{\"days\":[1,3,5],\"from\":\"09:30\",\"timeZone\":\"America/Sao_Paulo\",\"to\":\"24:00\"}");
+	free(bh);
+	struct pace_cfg back = c;
+	pace_cfg_defaults(&back);
+	CHECK_EQ_INT(pace_cfg_apply(&back, out, err, sizeof err), 0);
+	CHECK(memcmp(&back, &c, sizeof c) == 0);
+	json_decref(out);
+	const char *badh[] = { "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"09:00\"}",
+			       "{\"timeZone\": \"UTC\", \"days\": [], \"from\": \"09:00\", \"to\": \"10:00\"}",
+			       "{\"timeZone\": \"UTC\", \"days\": [8], \"from\": \"09:00\", \"to\": \"10:00\"}",
+			       "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"10:00\", \"to\": \"10:00\"}",
+			       "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"24:00\", \"to\": \"24:00\"}",
+			       "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"9:00\", \"to\": \"10:00\"}",
+			       "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"09:60\", \"to\": \"10:00\"}",
+			       "{\"timeZone\": \"../x\", \"days\": [1], \"from\": \"09:00\", \"to\": \"10:00\"}",
+			       "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"09:00\", \"to\": \"10:00\", \"x\": 1}",
+			       "5" };
+	for (size_t i = 0; i < sizeof badh / sizeof badh[0]; i++) {
+		json_t *j = json_pack("{s:o}", "businessHours", json_loads(badh[i], JSON_DECODE_ANY, NULL));
+		struct pace_cfg x = c;
+		CHECK(pace_cfg_apply(&x, j, err, sizeof err) != 0);
+		json_decref(j);
+	}
+	in = json_pack("{s:n}", "businessHours");
+	CHECK_EQ_INT(pace_cfg_apply(&c, in, err, sizeof err), 0);
+	json_decref(in);
+	CHECK(c.hours_days == 0);
 	const char *badg[] = { "{\"group\": 5}", "{\"group\": \"a/b\"}",
 			       "{\"group\": \"abcdefghijklmnopqrstuvwxyz0123456\"}" };
 	for (size_t i = 0; i < sizeof badg / sizeof badg[0]; i++) {
