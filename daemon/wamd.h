@@ -324,6 +324,9 @@ struct wamd_pace_stats {
 	uint64_t sent;      /* sends that left (straight or released) */
 	uint64_t deferred;  /* sends a limit held back */
 	uint64_t throttled; /* rate-limit signals from WhatsApp */
+	/* bulk jobs (wamd_pace_bulk.c) by state: running, paused, cancelled,
+	 * done; the recipients the running and paused ones have still to go */
+	uint64_t jobs[4], job_pending;
 };
 
 struct wamd {

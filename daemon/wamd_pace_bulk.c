@@ -30,6 +30,21 @@ struct job {
 
 static struct job *jobs; /* every instance's, oldest first */
 
+/* d->pace_stats' job counts again, from the list (at each step of a job:
+ * the list holds the jobs, not their recipients) */
+static void counts(struct wamd *d)
+{
+	struct wamd_pace_stats *ps = &d->pace_stats;
+	memset(ps->jobs, 0, sizeof ps->jobs);
+	ps->job_pending = 0;
+	for (const struct job *j = jobs; j; j = j->next) {
+		if (j->j.state >= 0 && j->j.state < 4)
+			ps->jobs[j->j.state]++;
+		if (j->j.state == JOB_RUNNING || j->j.state == JOB_PAUSED)
+			ps->job_pending += (uint64_t)(j->j.total - j->j.sent - j->j.failed);
+	}
+}
+
 /* template with each {{name}} replaced by vars' value (a string or a
  * number); NULL with *missing set to the first name vars lacks */
 static char *render(const char *tpl, json_t *vars, char *missing, size_t mcap)
@@ -105,6 +120,7 @@ static json_t *job_json(const struct job *x)
 static void emit(struct job *x)
 {
 	wamd_emit(x->t, "PACING_JOB", job_json(x));
+	counts(x->t->d);
 }
 
 static int save(struct job *x)
@@ -397,6 +413,7 @@ static void bulk_load(struct wamd_tenant *t)
 		feed(x);
 	}
 	free(v);
+	counts(t->d);
 }
 
 static void bulk_tenant_free(struct wamd_tenant *t)
@@ -411,6 +428,7 @@ static void bulk_tenant_free(struct wamd_tenant *t)
 		json_decref(x->spec);
 		free(x);
 	}
+	counts(t->d);
 }
 
 static void bulk_free(void)
