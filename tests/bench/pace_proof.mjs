@@ -61,7 +61,16 @@ const h = await paceHarness({
   env: { WAMD_PACE_DAEMON_PER_MINUTE: String(DAEMON.perMinute), WAMD_PACE_DAEMON_PER_HOUR: String(DAEMON.perHour),
     WAMD_PACE_GROUPS: `${GROUP.name}:${GROUP.perMinute}/${GROUP.perHour}/0` },
 });
-const { api, up, waitOpen, stanzasFrom, advanceTo } = h;
+const { up, waitOpen, stanzasFrom } = h;
+// wamd serves one request per connection: a pooled connection it closed as
+// the next request went out fails unread (ECONNRESET), so that one is sent again
+const again = async (f) => {
+  for (let k = 0; ; k++) {
+    try { return await f(); } catch (e) { if (k >= 4 || e?.cause?.code !== 'ECONNRESET') throw e; await sleep(100); }
+  }
+};
+const api = (...a) => again(() => h.api(...a));
+const advanceTo = (t) => again(() => h.advanceTo(t));
 const wamd = h.startWamd(T0);
 const names = phones.map((_, i) => `p${i}`);
 const inGroup = (i) => i < N / 2;
@@ -170,6 +179,9 @@ try {
   if (outPath) fs.writeFileSync(outPath, JSON.stringify(out, null, 1) + '\n');
   wamd.kill('SIGTERM');
   await new Promise((res) => wamd.once('exit', res));
+} catch (e) {
+  process.stderr.write(`${e?.stack || e}\n--- wamd's log, last lines ---\n${h.log.slice(-6000)}\n`);
+  process.exitCode = 1;
 } finally {
   try { wamd.kill('SIGKILL'); } catch { /* gone */ }
   await sim.stop();
