@@ -109,6 +109,7 @@ struct wamd_config {
 	long broker_retry_max_ms;      /* back-off cap while a broker is unreachable */
 	bool pacing;                   /* instances pace their sends unless their settings say otherwise */
 	long pace_daemon_per_minute, pace_daemon_per_hour, pace_daemon_per_day; /* across instances; 0: off */
+	char *pace_groups;             /* tenant groups' limits (pace_groups_parse) */
 	long media_probe_workers;      /* probe threads of media sends (wamd_media_probe.c) */
 	long webhook_base64_max;       /* largest file put inline in a webhook (webhookBase64) */
 	long media_sweep_s;            /* retention sweep of stored media, seconds between turns */
@@ -323,6 +324,9 @@ struct wamd_pace_stats {
 	uint64_t sent;      /* sends that left (straight or released) */
 	uint64_t deferred;  /* sends a limit held back */
 	uint64_t throttled; /* rate-limit signals from WhatsApp */
+	/* bulk jobs (wamd_pace_bulk.c) by state: running, paused, cancelled,
+	 * done; the recipients the running and paused ones have still to go */
+	uint64_t jobs[4], job_pending;
 };
 
 struct wamd {

@@ -14,6 +14,7 @@
 
 #include "wa/store_cluster.h"
 #include "wamd.h"
+#include "wamd_pace_limits.h"
 
 #define CONFIG_FILE_MAX (64 * 1024)
 #define CONFIG_LINE_MAX 4096
@@ -85,6 +86,8 @@ static const struct opt opts[] = {
 	  "paced sends per minute across every instance (0: no daemon-wide limit)" },
 	{ "pace_daemon_per_hour", T_LONG, O(pace_daemon_per_hour), "0", "the same per hour" },
 	{ "pace_daemon_per_day", T_LONG, O(pace_daemon_per_day), "0", "the same per day" },
+	{ "pace_groups", T_STR, O(pace_groups), NULL,
+	  "tenant groups' limits: name:perMinute/perHour/perDay[,...] over the instances naming the group" },
 	{ "metrics_per_instance", T_BOOL, O(metrics_per_instance), "false",
 	  "per-instance series on GET /metrics (one set per instance)" },
 	{ "amqp_uri", T_STR, O(amqp_uri), NULL, "RabbitMQ amqp://user:password@host:port/vhost (unset: off)" },
@@ -454,6 +457,11 @@ int wamd_config_load(struct wamd_config *c, int argc, char **argv,
 		snprintf(err, errlen, "pace_daemon_per_minute, _per_hour and _per_day must be at most 100000");
 		return -1;
 	}
+	struct pace_group_limits *pg = NULL;
+	size_t npg = 0;
+	if (pace_groups_parse(c->pace_groups, &pg, &npg, err, errlen) != 0)
+		return -1;
+	free(pg);
 	if (c->max_handshakes < 1 || c->max_handshakes > WAMD_MAX_HANDSHAKES_LIMIT) {
 		snprintf(err, errlen, "max_handshakes must be 1..%d", WAMD_MAX_HANDSHAKES_LIMIT);
 		return -1;
@@ -555,7 +563,7 @@ void wamd_config_usage(FILE *f)
 		   "Each setting can also be given as WAMD_<SETTING> in the environment or as\n"
 		   "'setting = value' (or a JSON object) in the config file. Precedence:\n"
 		   "flags > environment > config file > defaults. SIGHUP re-reads log_level,\n"
-		   "the webhook and the event output settings.\n\nsettings:\n");
+		   "the webhook and the event output settings and the pacing limits (pace_daemon_*, pace_groups).\n\nsettings:\n");
 	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
 		char flag[64];
 		snprintf(flag, sizeof flag, "--%s", opts[i].name);

@@ -4,7 +4,7 @@
  * and reconnect by themselves), listeners, pending webhooks. SIGTERM/SIGINT:
  * stop accepting, close sessions cleanly, close the store (every write is
  * already committed). SIGHUP: reload log level, webhook and event output
- * settings. */
+ * settings, the daemon-wide and group pacing limits. */
 #include <dirent.h>
 #include <errno.h>
 #include <grp.h>
@@ -154,6 +154,7 @@ static void do_reload(struct wamd *d, int argc, char **argv)
 	SWAP_STR(webhook_global_secret);
 	SWAP_STR(webhook_non_retryable);
 	SWAP_STR(server_url);
+	SWAP_STR(pace_groups);
 #undef SWAP_STR
 	d->cfg.webhook_global_by_events = nc.webhook_global_by_events;
 	d->cfg.webhook_initial_delay_ms = nc.webhook_initial_delay_ms;
@@ -164,6 +165,11 @@ static void do_reload(struct wamd *d, int argc, char **argv)
 	d->cfg.webhook_allow_loopback = nc.webhook_allow_loopback;
 	d->cfg.webhook_allow_private = nc.webhook_allow_private;
 	d->cfg.max_handshakes = nc.max_handshakes;
+	d->cfg.pace_daemon_per_minute = nc.pace_daemon_per_minute;
+	d->cfg.pace_daemon_per_hour = nc.pace_daemon_per_hour;
+	d->cfg.pace_daemon_per_day = nc.pace_daemon_per_day;
+	if (wamd_pace_reload(d, err, sizeof err) != 0)
+		LOGE("reload: %s", err);
 	if (wamd_broker_reload(d, &nc) != 0)
 		LOGE("reload: the event output settings are refused (keeping the current ones)");
 	wamd_engine_reconfigure(d);

@@ -183,5 +183,11 @@ json_t *wamd_metrics_json(struct wamd *d)
 	}
 	json_object_set_new(o, "instances", json_pack("{s:I, s:I, s:I}", "total", (json_int_t)n, "open", (json_int_t)open,
 						      "starting", (json_int_t)starting));
+	const struct wamd_pace_stats *ps = &d->pace_stats;
+	const uint64_t *js = ps->jobs, pending = ps->job_pending;
+	json_object_set_new(o, "pacing", json_pack("{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}}",
+		"queued", (json_int_t)ps->queued, "sent", (json_int_t)ps->sent, "deferred", (json_int_t)ps->deferred,
+		"throttled", (json_int_t)ps->throttled, "jobs", "running", (json_int_t)js[0], "paused", (json_int_t)js[1],
+		"cancelled", (json_int_t)js[2], "done", (json_int_t)js[3], "pendingRecipients", (json_int_t)pending));
 	return o;
 }

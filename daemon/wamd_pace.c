@@ -29,6 +29,7 @@
 #include "util/seams.h"
 #include "wamd_pace_int.h"
 #include "wamd_pace_media.h"
+#include "wamd_pace_shared.h"
 
 #define RELEASE_BATCH 256     /* releases per loop turn before yielding */
 #define NO_SESSION_RETRY_MS 5000
@@ -54,11 +55,6 @@ struct wamd_pacer {
 	int64_t vnow;
 	uint64_t tick;
 	json_t *released; /* test clock: what clock_set released */
-	/* the daemon-wide limits (pace_daemon_per_*): one more window set,
-	 * over every instance's sends; the heap's top takes the next slot */
-	bool global;
-	struct pace_cfg gcfg;
-	struct pace_state gst;
 	struct note *notes; /* straight-through sends not yet in the store */
 	size_t n_notes, cap_notes;
 	lws_sorted_usec_list_t note_sul;
@@ -84,26 +80,6 @@ static uint64_t jid_hash(const char *s)
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
 	return h ? h : 1;
-}
-
-/* ---- the daemon-wide limits ---- */
-
-/* the earliest time >= now one more send keeps every daemon-wide window */
-static int64_t global_next(int64_t now)
-{
-	return P->global ? pace_next(&P->gcfg, &P->gst, false, now) : now;
-}
-
-static void global_record(int64_t now)
-{
-	if (P->global && pace_record(&P->gcfg, &P->gst, false, now, 0) != 0)
-		LOGE("pacing: a send not recorded in the daemon-wide windows");
-}
-
-static int global_load_one(void *arg, int64_t sent_ms)
-{
-	(void)arg;
-	return pace_record(&P->gcfg, &P->gst, false, sent_ms, 0);
 }
 
 /* ---- instances ---- */
@@ -196,9 +172,12 @@ static struct pace_inst *inst_of(struct wamd_tenant *t)
 	pace_cfg_defaults(&in->cfg);
 	in->cfg.enabled = t->d->cfg.pacing;
 	json_t *doc = json_object_get(t->doc, "pacing");
-	char err[128];
+	char err[160];
 	if (json_is_object(doc) && pace_cfg_apply(&in->cfg, doc, err, sizeof err) != 0)
 		LOGW("instance %s: stored pacing settings ignored: %s", t->name, err);
+	in->grp = pace_group_of(in->cfg.group);
+	if (in->cfg.hours_days && !(in->tz = pace_tz_of(in->cfg.tz)))
+		LOGW("instance %s: time zone %s not found (is tzdata installed?): business hours in UTC", t->name, in->cfg.tz);
 	if (in->cfg.warm_from_ms == 0 && in->cfg.enabled) {
 		/* warm-up counts from the first time pacing sees the instance
 		 * (its pairing, for new ones); kept in its document */
@@ -389,8 +368,8 @@ static void release_one(struct pace_inst *in, int64_t now)
 		LOGE("instance %s: pacing: out of memory (scheduled sends)", t->name);
 	int64_t best;
 	struct pace_lane *lane = pace_pick(in, now, &best);
-	if (!lane || best > now) {
-		inst_update(in, now);
+	if (!lane || best > now || pace_group_next(in, now) > now) {
+		inst_update(in, now); /* another of its group took the slot: later */
 		return;
 	}
 	if (!t->sess) {
@@ -432,8 +411,8 @@ static void release_one(struct pace_inst *in, int64_t now)
 	wa_rand_bytes(&rnd, sizeof rnd);
 	if (rc == 0 && pace_record(&in->cfg, &in->st, m->first, now, rnd) != 0)
 		LOGE("instance %s: pacing window not recorded", t->name);
-	if (rc == 0 && in->cfg.enabled)
-		global_record(now);
+	if (rc == 0)
+		pace_shared_record(in, now);
 	if (wa_store_pace_released(t->d->store, m->seq, now) != 0)
 		LOGE("instance %s: paced send %s not marked released", t->name, id ? id : "?");
 	if (P->released && id)
@@ -456,7 +435,7 @@ static size_t run_until(int64_t now, size_t max)
 	while (P->h.n && P->h.v[0]->ready <= now && k < max) {
 		struct pace_inst *in = P->h.v[0];
 		int64_t at = P->test_clock ? in->ready : now;
-		int64_t g = in->cfg.enabled ? global_next(at) : at; /* an instance with pacing off is outside them */
+		int64_t g = in->cfg.enabled ? pace_global_next(at) : at; /* an instance with pacing off is outside them */
 		if (g > now)
 			break; /* the daemon-wide limits hold every instance until g */
 		if (g > at)
@@ -484,11 +463,22 @@ static void schedule(void)
 		lws_sul_cancel(&P->sul);
 		return;
 	}
-	int64_t now = wamd_now_ms(), at = P->h.v[0]->ready, g = P->h.v[0]->cfg.enabled ? global_next(now) : now;
+	int64_t now = wamd_now_ms(), at = P->h.v[0]->ready, g = P->h.v[0]->cfg.enabled ? pace_global_next(now) : now;
 	int64_t wait = (at > g ? at : g) - now;
 	if (wait < 0)
 		wait = 0;
 	lws_sul_schedule(P->d->ctx, 0, &P->sul, on_timer, (lws_usec_t)wait * LWS_US_PER_MS);
+}
+
+/* the shared windows from the store, then every instance's ready time with them */
+static void shared_rebuild(void)
+{
+	struct wamd *d = P->d;
+	int64_t now = wamd_pace_now(d);
+	pace_shared_rebuild(d, now - KEEP_SENT_MS);
+	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
+		if (t->pace)
+			inst_update(t->pace, now);
 }
 
 /* ---- API ---- */
@@ -510,16 +500,30 @@ int wamd_pace_init(struct wamd *d)
 #endif
 	if (wa_store_pace_prune(d->store, wamd_pace_now(d) - KEEP_SENT_MS) != 0)
 		LOGW("pacing: old rows not pruned");
-	P->global = d->cfg.pace_daemon_per_minute || d->cfg.pace_daemon_per_hour || d->cfg.pace_daemon_per_day;
-	P->gcfg = (struct pace_cfg){ .enabled = true, .per_min = (uint32_t)d->cfg.pace_daemon_per_minute,
-				     .per_hour = (uint32_t)d->cfg.pace_daemon_per_hour,
-				     .per_day = (uint32_t)d->cfg.pace_daemon_per_day };
-	if (P->global && wa_store_pace_sent_since(d->store, wamd_pace_now(d) - KEEP_SENT_MS, global_load_one, NULL) != 0)
-		LOGW("pacing: the daemon-wide windows not fully rebuilt");
+	char err[256];
+	if (pace_shared_config(&d->cfg, err, sizeof err) != 0)
+		LOGE("pacing: %s (no group limits)", err); /* the config check refused it already */
 	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
 		(void)inst_of(t);
+	shared_rebuild();
 	schedule();
 	wamd_pace_media_sweep(d); /* the queues are loaded: what they name is known */
+	return 0;
+}
+
+int wamd_pace_reload(struct wamd *d, char *err, size_t errlen)
+{
+	if (!P)
+		return 0;
+	int rc = pace_shared_config(&d->cfg, err, errlen);
+	if (rc != 0)
+		return rc;
+	/* the windows' rings are as long as their limits: a raised limit needs
+	 * the history again, which the store has (the straight sends' notes
+	 * written first) */
+	notes_flush();
+	shared_rebuild();
+	schedule();
 	return 0;
 }
 
@@ -548,7 +552,7 @@ void wamd_pace_free(struct wamd *d)
 	notes_flush();
 	free(P->notes);
 	free(P->h.v);
-	pace_state_free(&P->gst);
+	pace_shared_free();
 	d->pace_tenant_gone = NULL;
 	free(P);
 	P = NULL;
@@ -570,7 +574,8 @@ bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, int64_t send_at, bo
 	if (later || in->known.n + in->first.n + in->followers)
 		return false;
 	int64_t now = wamd_pace_now(t->d);
-	return pace_next(&in->cfg, &in->st, *first, now) <= now && global_next(now) <= now;
+	return pace_next(&in->cfg, &in->st, *first, now) <= now && pace_global_next(now) <= now &&
+	       pace_group_next(in, now) <= now && pace_hours_next(in, now) <= now;
 }
 
 static void notes_flush(void)
@@ -616,7 +621,7 @@ void wamd_pace_sent_now(struct wamd_tenant *t, const char *jid, bool first)
 	wa_rand_bytes(&rnd, sizeof rnd);
 	if (pace_record(&in->cfg, &in->st, first, now, rnd) != 0)
 		LOGE("instance %s: a send not recorded for pacing", t->name);
-	global_record(now);
+	pace_shared_record(in, now);
 	if (P->n_notes == P->cap_notes) {
 		size_t nc = P->cap_notes ? P->cap_notes * 2 : 64;
 		struct note *g = realloc(P->notes, nc * sizeof *g);
@@ -746,6 +751,14 @@ json_t *wamd_pace_info(struct wamd_tenant *t)
 		"pausedUntil", (json_int_t)(in->st.paused_until_ms > now ? in->st.paused_until_ms : 0));
 	if (in->st.paused_until_ms > now)
 		json_object_set_new(st, "pausedWhy", json_string(PAUSE_WHY));
+	if (in->grp)
+		json_object_set_new(st, "group", pace_group_json(in->grp, now));
+	if (in->cfg.enabled && in->cfg.hours_days) {
+		int64_t open = pace_hours_next(in, now);
+		json_object_set_new(st, "hoursOpen", json_boolean(open <= now));
+		if (open > now)
+			json_object_set_new(st, "hoursOpenAtMs", json_integer(open));
+	}
 	json_object_set_new(o, "state", st);
 	json_object_set_new(o, "nowMs", json_integer(now));
 	return o;
@@ -764,6 +777,11 @@ int wamd_pace_configure(struct wamd_tenant *t, json_t *in_json, char *err, size_
 			snprintf(err, errlen, "the body must be an object of pacing settings");
 		return WA_EINVAL;
 	}
+	const struct wamd_tz *tz = c.hours_days ? pace_tz_of(c.tz) : NULL;
+	if (c.hours_days && !tz) {
+		snprintf(err, errlen, "businessHours: no time zone \"%s\" in the zoneinfo folder", c.tz);
+		return WA_EINVAL;
+	}
 	json_t *doc = pace_cfg_json(&c);
 	json_object_set_new(t->doc, "pacing", doc);
 	int rc = wamd_tenant_save(t);
@@ -772,6 +790,8 @@ int wamd_pace_configure(struct wamd_tenant *t, json_t *in_json, char *err, size_
 		return rc;
 	}
 	in->cfg = c; /* off: what is queued leaves now, in order */
+	in->grp = pace_group_of(c.group); /* its past sends stay in the old group's windows */
+	in->tz = tz;
 	inst_update(in, wamd_pace_now(t->d));
 	schedule();
 	return 0;

@@ -10,6 +10,10 @@
  * d->pace_tenant_gone (a tenant's queue freed) and keeps d->pace_stats. */
 int wamd_pace_init(struct wamd *d);
 void wamd_pace_free(struct wamd *d);
+/* After d->cfg's pacing limits changed (SIGHUP): the daemon-wide and
+ * group limits apply from now on, their windows rebuilt from the store.
+ * WA_EINVAL with err when pace_groups does not parse. */
+int wamd_pace_reload(struct wamd *d, char *err, size_t errlen);
 void wamd_pace_tenant_free(struct wamd_tenant *t);
 /* Writes the straight sends' rows not written yet (they are written in
  * batches): before an instance is handed to another cluster node. */

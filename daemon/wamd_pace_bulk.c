@@ -20,15 +20,37 @@ enum { JOB_RUNNING, JOB_PAUSED, JOB_CANCELLED, JOB_DONE };
 static const char *const state_names[] = { "running", "paused", "cancelled", "done" };
 
 #define TEMPLATE_MAX 65536
+#define PAGE 256 /* recipients read from the store at a time */
 
 struct job {
 	struct job *next;
 	struct wamd_tenant *t;
 	wa_store_pace_job j;
-	json_t *spec; /* {template, recipients: [{jid, variables}]}; NULL once over */
+	json_t *spec; /* {template}; NULL once over */
+	/* recipients page_from.. of the list, [{jid, variables}]: a page
+	 * read from wamd_pace_job_rcpt, or the whole list of a job stored
+	 * before that table (in its spec; paged false) */
+	json_t *page;
+	int64_t page_from;
+	bool paged;
 };
 
 static struct job *jobs; /* every instance's, oldest first */
+
+/* d->pace_stats' job counts again, from the list (at each step of a job:
+ * the list holds the jobs, not their recipients) */
+static void counts(struct wamd *d)
+{
+	struct wamd_pace_stats *ps = &d->pace_stats;
+	memset(ps->jobs, 0, sizeof ps->jobs);
+	ps->job_pending = 0;
+	for (const struct job *j = jobs; j; j = j->next) {
+		if (j->j.state >= 0 && j->j.state < 4)
+			ps->jobs[j->j.state]++;
+		if (j->j.state == JOB_RUNNING || j->j.state == JOB_PAUSED)
+			ps->job_pending += (uint64_t)(j->j.total - j->j.sent - j->j.failed);
+	}
+}
 
 /* template with each {{name}} replaced by vars' value (a string or a
  * number); NULL with *missing set to the first name vars lacks */
@@ -105,6 +127,7 @@ static json_t *job_json(const struct job *x)
 static void emit(struct job *x)
 {
 	wamd_emit(x->t, "PACING_JOB", job_json(x));
+	counts(x->t->d);
 }
 
 static int save(struct job *x)
@@ -121,6 +144,44 @@ static void finish(struct job *x, int state)
 	x->j.state = state;
 	json_decref(x->spec);
 	x->spec = NULL;
+	json_decref(x->page);
+	x->page = NULL;
+}
+
+struct page_read {
+	json_t *v;
+	int64_t want; /* the next index: the rows of a page follow each other */
+};
+
+static int page_one(void *arg, int64_t idx, const char *jid, const char *vars, size_t len)
+{
+	struct page_read *pr = arg;
+	if (idx != pr->want++)
+		return WA_EDB_CORRUPT;
+	json_t *v = json_loadb(vars, len, 0, NULL);
+	json_t *r = json_pack("{s:s, s:o}", "jid", jid, "variables", v ? v : json_object());
+	return r && !json_array_append_new(pr->v, r) ? 0 : WA_ENOMEM;
+}
+
+/* recipient i of the job ({jid, variables}), its page read when it is not
+ * the one in memory; NULL with *rc set on a store error (0: no such one) */
+static json_t *recipient(struct job *x, int64_t i, int *rc)
+{
+	*rc = 0;
+	if (x->page && i >= x->page_from && i - x->page_from < (int64_t)json_array_size(x->page))
+		return json_array_get(x->page, (size_t)(i - x->page_from));
+	if (!x->paged)
+		return NULL;
+	struct page_read pr = { .v = json_array(), .want = i };
+	*rc = pr.v ? wa_store_pace_job_rcpt_page(x->t->d->store, x->j.row, i, PAGE, page_one, &pr) : WA_ENOMEM;
+	if (*rc != 0) {
+		json_decref(pr.v);
+		return NULL;
+	}
+	json_decref(x->page);
+	x->page = pr.v;
+	x->page_from = i;
+	return json_array_get(pr.v, 0); /* NULL: the row is missing, the recipient fails */
 }
 
 /* queues the job's next message when it runs and has none in the queue;
@@ -129,7 +190,6 @@ static void feed(struct job *x)
 {
 	struct wamd_tenant *t = x->t;
 	wa_store *st = t->d->store;
-	json_t *rs = json_object_get(x->spec, "recipients");
 	while (x->j.state == JOB_RUNNING && !x->j.inflight[0]) {
 		if (x->j.next >= x->j.total || !x->spec) {
 			finish(x, JOB_DONE);
@@ -137,7 +197,12 @@ static void feed(struct job *x)
 			emit(x);
 			return;
 		}
-		json_t *r = json_array_get(rs, (size_t)x->j.next);
+		int prc;
+		json_t *r = recipient(x, x->j.next, &prc);
+		if (prc != 0) { /* nothing changed: the job goes on at its next event (resume, restart) */
+			LOGE("instance %s: bulk job %s stalls: recipients not read: %s", t->name, x->j.key, wa_errname(prc));
+			return;
+		}
 		const char *jid = json_string_value(json_object_get(r, "jid"));
 		char missing[64];
 		char *text = jid ? render(json_string_value(json_object_get(x->spec, "template")),
@@ -284,6 +349,9 @@ static struct job *add(struct wamd_tenant *t, const wa_store_pace_job *j, json_t
 	x->t = t;
 	x->j = *j;
 	x->spec = spec;
+	json_t *legacy = json_object_get(spec, "recipients");
+	x->paged = !json_is_array(legacy);
+	x->page = x->paged ? NULL : json_incref(legacy);
 	struct job **pp = &jobs;
 	while (*pp)
 		pp = &(*pp)->next;
@@ -309,7 +377,7 @@ int wamd_pace_bulk_create(struct wamd_tenant *t, json_t *body, int64_t send_at, 
 			 WAMD_BULK_MAX_RECIPIENTS);
 		return WA_EINVAL;
 	}
-	json_t *list = json_array();
+	/* checked first, stored after: the job's row and its recipients' in one transaction */
 	for (size_t i = 0; i < n; i++) {
 		json_t *r = json_array_get(rs, i);
 		const char *num = json_is_string(r) ? json_string_value(r) : json_string_value(json_object_get(r, "number"));
@@ -317,32 +385,46 @@ int wamd_pace_bulk_create(struct wamd_tenant *t, json_t *body, int64_t send_at, 
 		char jid[WA_STORE_JID_MAX], missing[64] = "";
 		if (!num || wamd_normalize_number(num, jid, sizeof jid) != 0) {
 			snprintf(err, errlen, "recipients[%zu]: not a number or JID", i);
-			json_decref(list);
 			return WA_EINVAL;
 		}
 		if (vars && !json_is_object(vars)) {
 			snprintf(err, errlen, "recipients[%zu].variables must be an object", i);
-			json_decref(list);
 			return WA_EINVAL;
 		}
 		char *text = render(tpl, vars, missing, sizeof missing);
 		if (!text) {
 			snprintf(err, errlen, "recipients[%zu]: no variable \"%s\" for the template", i, missing);
-			json_decref(list);
 			return missing[0] ? WA_EINVAL : WA_ENOMEM;
 		}
 		free(text);
-		json_array_append_new(list, json_pack("{s:s, s:o}", "jid", jid, "variables", vars ? json_incref(vars) : json_object()));
 	}
-	json_t *spec = json_pack("{s:s, s:o}", "template", tpl, "recipients", list);
+	json_t *spec = json_pack("{s:s}", "template", tpl);
 	char *s = spec ? json_dumps(spec, JSON_COMPACT) : NULL;
 	wa_store_pace_job j = { .state = JOB_RUNNING, .total = (int64_t)n, .created_ms = wamd_pace_now(t->d) };
 	j.not_before_ms = send_at > j.created_ms ? send_at : j.created_ms;
 	char key[37];
+	wa_store *st = t->d->store;
 	int rc = !s ? WA_ENOMEM : wamd_random_uuid(key);
 	if (rc == 0) {
 		snprintf(j.key, sizeof j.key, "%s", key);
-		rc = wa_store_pace_job_put(t->d->store, t->id, &j, s, strlen(s), &j.row);
+		rc = wa_store_begin(st);
+	}
+	if (rc == 0) {
+		rc = wa_store_pace_job_put(st, t->id, &j, s, strlen(s), &j.row);
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			json_t *r = json_array_get(rs, i);
+			const char *num = json_is_string(r) ? json_string_value(r) : json_string_value(json_object_get(r, "number"));
+			json_t *vars = json_is_object(r) ? json_object_get(r, "variables") : NULL;
+			char jid[WA_STORE_JID_MAX];
+			char *vs = vars ? json_dumps(vars, JSON_COMPACT) : strdup("{}");
+			rc = !vs ? WA_ENOMEM : wamd_normalize_number(num, jid, sizeof jid) != 0 ? WA_EINVAL
+				: wa_store_pace_job_rcpt_put(st, j.row, (int64_t)i, jid, vs, strlen(vs));
+			free(vs);
+		}
+		if (rc == 0)
+			rc = wa_store_commit(st);
+		if (rc != 0)
+			(void)wa_store_rollback(st);
 	}
 	free(s);
 	struct job *x = rc == 0 ? add(t, &j, spec) : NULL;
@@ -397,6 +479,7 @@ static void bulk_load(struct wamd_tenant *t)
 		feed(x);
 	}
 	free(v);
+	counts(t->d);
 }
 
 static void bulk_tenant_free(struct wamd_tenant *t)
@@ -409,8 +492,10 @@ static void bulk_tenant_free(struct wamd_tenant *t)
 		}
 		*pp = x->next;
 		json_decref(x->spec);
+		json_decref(x->page);
 		free(x);
 	}
+	counts(t->d);
 }
 
 static void bulk_free(void)
@@ -419,6 +504,7 @@ static void bulk_free(void)
 		struct job *x = jobs;
 		jobs = x->next;
 		json_decref(x->spec);
+		json_decref(x->page);
 		free(x);
 	}
 }

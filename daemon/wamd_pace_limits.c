@@ -222,6 +222,55 @@ static uint32_t *u32_at(struct pace_cfg *c, size_t i)
 	return (uint32_t *)((char *)c + u32_keys[i].off);
 }
 
+/* "HH:MM" (00:00..23:59, or 24:00 when end): minutes of the day, -1 when bad */
+static int hhmm(json_t *v, bool end)
+{
+	const char *s = json_string_value(v);
+	if (!s || strlen(s) != 5 || s[2] != ':')
+		return -1;
+	for (int i = 0; i < 5; i++)
+		if (i != 2 && (s[i] < '0' || s[i] > '9'))
+			return -1;
+	int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+	if (m > 59 || h > 24 || (h == 24 && (m || !end)))
+		return -1;
+	return h * 60 + m;
+}
+
+/* "businessHours": null, or {timeZone, days: [1..7], from: "HH:MM", to: "HH:MM"} */
+static int hours_apply(struct pace_cfg *c, json_t *v, char *err, size_t errlen)
+{
+	if (json_is_null(v)) {
+		c->hours_days = 0;
+		c->hours_from = c->hours_to = 0;
+		memset(c->tz, 0, sizeof c->tz);
+		return 0;
+	}
+	const char *tz = json_string_value(json_object_get(v, "timeZone"));
+	json_t *days = json_object_get(v, "days");
+	int from = hhmm(json_object_get(v, "from"), false), to = hhmm(json_object_get(v, "to"), true);
+	uint8_t mask = 0;
+	bool ok = json_is_object(v) && json_object_size(v) == 4 && tz && wamd_tz_name_ok(tz) && json_is_array(days) &&
+		  json_array_size(days) >= 1 && json_array_size(days) <= 7 && from >= 0 && to > from;
+	for (size_t i = 0; ok && i < json_array_size(days); i++) {
+		json_t *d = json_array_get(days, i);
+		ok = json_is_integer(d) && json_integer_value(d) >= 1 && json_integer_value(d) <= 7;
+		if (ok)
+			mask |= (uint8_t)(1u << json_integer_value(d));
+	}
+	if (!ok) {
+		snprintf(err, errlen, "businessHours must be null or {\"timeZone\": an IANA zone, \"days\": [1..7] "
+				      "(1 Monday), \"from\": \"HH:MM\", \"to\": \"HH:MM\" after from (24:00 the end)}");
+		return -1;
+	}
+	c->hours_days = mask;
+	c->hours_from = (uint16_t)from;
+	c->hours_to = (uint16_t)to;
+	memset(c->tz, 0, sizeof c->tz);
+	snprintf(c->tz, sizeof c->tz, "%s", tz);
+	return 0;
+}
+
 /* in: settings to apply over c; err set and -1 on a bad one */
 int pace_cfg_apply(struct pace_cfg *c, json_t *in, char *err, size_t errlen)
 {
@@ -234,6 +283,22 @@ int pace_cfg_apply(struct pace_cfg *c, json_t *in, char *err, size_t errlen)
 			if (!json_is_boolean(v))
 				goto bad;
 			*flag = json_is_true(v);
+			continue;
+		}
+		if (!strcmp(k, "businessHours")) {
+			if (hours_apply(c, v, err, errlen) != 0)
+				return -1;
+			continue;
+		}
+		if (!strcmp(k, "group")) {
+			const char *g = json_is_null(v) ? "" : json_string_value(v);
+			if (!g || (*g && !pace_group_name_ok(g))) {
+				snprintf(err, errlen, "group must be null, \"\" or a name of 1..%d letters, digits, '.', '_', '-'",
+					 PACE_GROUP_NAME_MAX);
+				return -1;
+			}
+			memset(c->group, 0, sizeof c->group); /* settings compare with memcmp */
+			snprintf(c->group, sizeof c->group, "%s", g);
 			continue;
 		}
 		if (!strcmp(k, "warmupFrom")) {
@@ -272,7 +337,106 @@ json_t *pace_cfg_json(const struct pace_cfg *c)
 	for (size_t i = 0; i < N_U32; i++)
 		json_object_set_new(o, u32_keys[i].key,
 				    json_integer(*(const uint32_t *)((const char *)c + u32_keys[i].off)));
+	json_object_set_new(o, "group", c->group[0] ? json_string(c->group) : json_null());
+	json_t *bh = json_null();
+	if (c->hours_days) {
+		json_t *days = json_array();
+		for (int d = 1; d <= 7; d++)
+			if (c->hours_days & (1u << d))
+				json_array_append_new(days, json_integer(d));
+		char from[8], to[8];
+		snprintf(from, sizeof from, "%02u:%02u", (unsigned)(c->hours_from / 60 % 100), (unsigned)(c->hours_from % 60));
+		snprintf(to, sizeof to, "%02u:%02u", (unsigned)(c->hours_to / 60 % 100), (unsigned)(c->hours_to % 60));
+		bh = json_pack("{s:s, s:o, s:s, s:s}", "timeZone", c->tz, "days", days, "from", from, "to", to);
+	}
+	json_object_set_new(o, "businessHours", bh);
 	return o;
+}
+
+bool pace_group_name_ok(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= '0' && s[n] <= '9') ||
+		      s[n] == '.' || s[n] == '_' || s[n] == '-'))
+			return false;
+	return n >= 1 && n <= PACE_GROUP_NAME_MAX;
+}
+
+/* a limit 0..PACE_LIMIT_MAX at *p (decimal digits), *p moved past it */
+static bool group_limit(const char **p, uint32_t *v)
+{
+	uint64_t x = 0;
+	const char *s = *p;
+	if (*s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++)
+		if ((x = x * 10 + (uint64_t)(*s - '0')) > PACE_LIMIT_MAX)
+			return false;
+	*v = (uint32_t)x;
+	*p = s;
+	return true;
+}
+
+int pace_groups_parse(const char *spec, struct pace_group_limits **out, size_t *n, char *err, size_t errlen)
+{
+	*out = NULL;
+	*n = 0;
+	struct pace_group_limits *v = NULL;
+	size_t nv = 0;
+	const char *p = spec ? spec : "", *item = p;
+	while (*p == ' ')
+		p++;
+	while (*p) {
+		item = p;
+		const char *colon = strchr(p, ':');
+		struct pace_group_limits g = { 0 };
+		size_t len = colon ? (size_t)(colon - p) : 0;
+		if (!colon || len == 0 || len > PACE_GROUP_NAME_MAX)
+			goto bad;
+		memcpy(g.name, p, len);
+		if (!pace_group_name_ok(g.name))
+			goto bad;
+		p = colon + 1;
+		if (!group_limit(&p, &g.per_min) || *p != '/' || (++p, !group_limit(&p, &g.per_hour)) || *p != '/' ||
+		    (++p, !group_limit(&p, &g.per_day)))
+			goto bad; /* p never passes the NUL */
+		while (*p == ' ')
+			p++;
+		if (*p && *p != ',')
+			goto bad;
+		if (*p == ',') {
+			p++;
+			while (*p == ' ')
+				p++;
+			if (!*p)
+				goto bad;
+		}
+		for (size_t i = 0; i < nv; i++)
+			if (!strcmp(v[i].name, g.name)) {
+				snprintf(err, errlen, "pace_groups names group \"%s\" twice", g.name);
+				free(v);
+				return -1;
+			}
+		struct pace_group_limits *nvv = realloc(v, (nv + 1) * sizeof *v);
+		if (!nvv) {
+			free(v);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		v = nvv;
+		v[nv++] = g;
+	}
+	*out = v;
+	*n = nv;
+	return 0;
+bad:
+	free(v);
+	snprintf(err, errlen,
+		 "pace_groups must be name:perMinute/perHour/perDay[,...] (names of 1..%d letters, digits, '.', '_', '-'; "
+		 "limits 0..%u), near \"%.24s\"",
+		 PACE_GROUP_NAME_MAX, PACE_LIMIT_MAX, item);
+	return -1;
 }
 
 /* characters (code points) of a UTF-8 text */

@@ -11,10 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wamd_tz.h"
+
 #define PACE_MIN_MS 60000LL
 #define PACE_HOUR_MS 3600000LL
 #define PACE_DAY_MS 86400000LL
 #define PACE_LIMIT_MAX 100000u /* any one window's limit */
+#define PACE_GROUP_NAME_MAX 32 /* a tenant group's name: [A-Za-z0-9._-], 1..32 */
 
 /* The settings of one instance (0 in a limit: that limit is off). */
 struct pace_cfg {
@@ -29,6 +32,13 @@ struct pace_cfg {
 	 * "available" before the first release of a burst */
 	bool typing, available;
 	uint32_t typing_ms_per_char, typing_min_ms, typing_max_ms;
+	char group[PACE_GROUP_NAME_MAX + 1]; /* its tenant group ("": none) */
+	/* business hours: sends leave only on these days (bit 1 Monday .. bit
+	 * 7 Sunday; 0: any time) from minute hours_from to hours_to of the
+	 * day, local time of zone tz */
+	uint8_t hours_days;
+	uint16_t hours_from, hours_to;
+	char tz[WAMD_TZ_NAME_MAX + 1];
 };
 
 /* The send times within one window (a ring of the last `cap` of them):
@@ -99,5 +109,17 @@ void pace_state_free(struct pace_state *s);
  * apply to a copy). */
 int pace_cfg_apply(struct pace_cfg *c, json_t *in, char *err, size_t errlen);
 json_t *pace_cfg_json(const struct pace_cfg *c);
+
+/* Tenant groups: instances that name the same group share one more set of
+ * windows (the daemon setting pace_groups gives each group's limits). */
+struct pace_group_limits {
+	char name[PACE_GROUP_NAME_MAX + 1];
+	uint32_t per_min, per_hour, per_day;
+};
+bool pace_group_name_ok(const char *s);
+/* "name:perMinute/perHour/perDay[,name:...]" (spaces around items
+ * allowed; NULL or "" none). *out malloc'd (NULL when n is 0); -1 with err
+ * on a bad spec (a name twice, a limit over PACE_LIMIT_MAX). */
+int pace_groups_parse(const char *spec, struct pace_group_limits **out, size_t *n, char *err, size_t errlen);
 
 #endif

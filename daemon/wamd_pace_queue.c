@@ -5,6 +5,7 @@
 
 #include "wamd_pace.h"
 #include "wamd_pace_int.h"
+#include "wamd_pace_shared.h"
 
 /* the dry run's copy of a scheduled message, with the leader it will
  * follow when it falls due while that one is still queued */
@@ -13,6 +14,47 @@ struct dry_sch {
 	int64_t leader; /* seq, 0: none */
 };
 
+/* *d: a copy of s, its windows' rings too */
+static void state_copy(struct pace_state *d, const struct pace_state *s)
+{
+	*d = *s;
+	memset(&d->min, 0, sizeof d->min);
+	memset(&d->hour, 0, sizeof d->hour);
+	memset(&d->day, 0, sizeof d->day);
+	memset(&d->first, 0, sizeof d->first);
+	const struct pace_win *src[4] = { &s->min, &s->hour, &s->day, &s->first };
+	struct pace_win *dst[4] = { &d->min, &d->hour, &d->day, &d->first };
+	for (int k = 0; k < 4; k++)
+		for (uint32_t i = 0; i < src[k]->n; i++)
+			(void)pace_win_add(dst[k], src[k]->cap, src[k]->ts[(src[k]->head + i) % src[k]->cap]);
+}
+
+/* the earliest time >= t both shared window sets (group, daemon-wide) allow */
+static int64_t shared_next(const struct pace_cfg *gc, const struct pace_state *gst, const struct pace_cfg *dc,
+			   const struct pace_state *dst, int64_t t)
+{
+	for (;;) {
+		int64_t u = gc ? pace_next(gc, gst, false, t) : t;
+		u = dc ? pace_next(dc, dst, false, u) : u;
+		if (u == t)
+			return t;
+		t = u;
+	}
+}
+
+/* the earliest time >= t the shared windows and in's business hours allow */
+static int64_t settle(const struct pace_inst *in, const struct pace_cfg *gc, const struct pace_state *gst,
+		      const struct pace_cfg *dc, const struct pace_state *dst, int64_t t)
+{
+	for (int k = 0; k < 16; k++) {
+		int64_t u = pace_hours_next(in, shared_next(gc, gst, dc, dst, t));
+		if (u == t)
+			break;
+		t = u;
+	}
+	return t;
+}
+
 json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
 {
 	struct pace_inst *in = wamd_pace_inst(t);
@@ -20,16 +62,18 @@ json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
 		return NULL;
 	/* a dry run of the scheduler on a copy of the windows (jitter at its
 	 * mean): the expected send time of each queued message */
-	struct pace_state st = in->st;
-	memset(&st.min, 0, sizeof st.min);
-	memset(&st.hour, 0, sizeof st.hour);
-	memset(&st.day, 0, sizeof st.day);
-	memset(&st.first, 0, sizeof st.first);
-	const struct pace_win *src[4] = { &in->st.min, &in->st.hour, &in->st.day, &in->st.first };
-	struct pace_win *dst[4] = { &st.min, &st.hour, &st.day, &st.first };
-	for (int k = 0; k < 4; k++)
-		for (uint32_t i = 0; i < src[k]->n; i++)
-			(void)pace_win_add(dst[k], src[k]->cap, src[k]->ts[(src[k]->head + i) % src[k]->cap]);
+	struct pace_state st, gst = { 0 }, dst = { 0 };
+	state_copy(&st, &in->st);
+	/* the group's and the daemon-wide windows as they stand: the sends
+	 * of other instances to come cannot be foreseen */
+	const struct pace_cfg *dcfg;
+	const struct pace_state *dsrc;
+	bool grp = in->grp && in->cfg.enabled && in->grp->cfg.enabled;
+	bool glob = in->cfg.enabled && wamd_pace_global(&dcfg, &dsrc);
+	if (grp)
+		state_copy(&gst, &in->grp->st);
+	if (glob)
+		state_copy(&dst, dsrc);
 	/* walk copies of the lanes: known, first, followers as released and
 	 * scheduled sends as they fall due (copies: one may stop being a
 	 * first contact) */
@@ -88,11 +132,18 @@ json_t *wamd_pace_queue(struct wamd_tenant *t, size_t limit)
 				pace_insert_seq(kq, kh, &kn, sq[i]);
 		int prc;
 		json_t *p = wamd_pace_payload(t, m->seq, &prc);
-		if (m->seq == in->typing_seq)
+		const struct pace_cfg *gc = grp ? &in->grp->cfg : NULL, *dc = glob ? dcfg : NULL;
+		if (m->seq == in->typing_seq) {
 			at = at > in->typing_until ? at : in->typing_until; /* composing shows now */
-		else
-			at += pace_typing_of(&in->cfg, p);
+			at = settle(in, gc, &gst, dc, &dst, at);
+		} else { /* composing starts when the shared windows and the hours allow it */
+			at = settle(in, gc, &gst, dc, &dst, at) + pace_typing_of(&in->cfg, p);
+		}
 		(void)pace_record(&in->cfg, &st, m->first, at, in->cfg.jitter_ms / 2);
+		if (gc)
+			(void)pace_record(gc, &gst, false, at, 0);
+		if (dc)
+			(void)pace_record(dc, &dst, false, at, 0);
 		clock = at;
 		char iso[32];
 		wamd_iso_time(at, iso);
@@ -115,6 +166,8 @@ out:
 	free(sq);
 	free(sc);
 	pace_state_free(&st);
+	pace_state_free(&gst);
+	pace_state_free(&dst);
 	json_t *o = json_pack("{s:I, s:I, s:o}", "queued", (json_int_t)total, "nowMs", (json_int_t)now, "messages", arr);
 	return o;
 }

@@ -359,7 +359,7 @@ int64_t pace_head_ready(const struct pace_inst *in, const struct pace_state *st,
 			  int64_t now)
 {
 	int64_t t = pace_next(&in->cfg, st, m->first, now);
-	return t > m->not_before ? t : m->not_before;
+	return pace_hours_next(in, t > m->not_before ? t : m->not_before);
 }
 
 /* the lane whose head shows "composing" (it leaves next), or NULL */
@@ -375,6 +375,20 @@ static struct pace_lane *typing_lane(struct pace_inst *in)
 	return NULL;
 }
 
+int64_t pace_hours_next(const struct pace_inst *in, int64_t t)
+{
+	if (!in->cfg.enabled || !in->cfg.hours_days)
+		return t;
+	return wamd_tz_window_next(in->tz, in->cfg.hours_days, in->cfg.hours_from, in->cfg.hours_to, t);
+}
+
+int64_t pace_group_next(const struct pace_inst *in, int64_t now)
+{
+	if (!in->grp || !in->cfg.enabled)
+		return now;
+	return pace_next(&in->grp->cfg, &in->grp->st, false, now);
+}
+
 int pace_inst_update(struct pace_heap *H, struct pace_inst *in, int64_t now)
 {
 	if (!in->known.head && !in->first.head && !in->sch_n) {
@@ -387,6 +401,14 @@ int pace_inst_update(struct pace_heap *H, struct pace_inst *in, int64_t now)
 		r = in->sch[0]->not_before; /* then it joins its lane */
 	if (in->retry_at > r)
 		r = in->retry_at;
+	/* the group's windows as they stand: a send of another instance of
+	 * the group may take the slot first; release_one then asks again */
+	for (int k = 0; k < 16; k++) { /* a group's slot may fall after hours */
+		int64_t g = pace_hours_next(in, pace_group_next(in, r));
+		if (g == r)
+			break;
+		r = g;
+	}
 	in->ready = r;
 	return heap_upsert(H, in);
 }

@@ -30,10 +30,20 @@ struct leader {
 	struct pace_msg *m; /* NULL: empty slot */
 };
 
+/* a tenant group: its limits (per_min, per_hour, per_day; enabled when
+ * one is set) and the windows its instances share */
+struct pace_group {
+	char name[PACE_GROUP_NAME_MAX + 1];
+	struct pace_cfg cfg;
+	struct pace_state st;
+};
+
 struct pace_inst {
 	struct wamd_tenant *t;
 	struct pace_cfg cfg;
 	struct pace_state st;
+	struct pace_group *grp; /* NULL: in no group */
+	const struct wamd_tz *tz; /* cfg.tz's zone (NULL: UTC) */
 	struct pace_lane known, first;
 	size_t followers;
 	struct pace_msg **sch; /* scheduled, not due yet: min-heap by (not_before, seq) */
@@ -72,8 +82,14 @@ struct pace_msg *pace_inst_heir(const struct pace_inst *in, int64_t seq);
 /* the earliest time m may leave, with st's windows */
 int64_t pace_head_ready(const struct pace_inst *in, const struct pace_state *st, const struct pace_msg *m,
 			int64_t now);
-/* recomputes in's ready time and its place in the heap (out of it when
- * empty); 0 or WA_ENOMEM */
+/* the earliest time >= t inside in's business hours (t without them, or
+ * with pacing off) */
+int64_t pace_hours_next(const struct pace_inst *in, int64_t t);
+/* the earliest time >= now in's group lets one more send leave (now
+ * without a group, or with pacing off) */
+int64_t pace_group_next(const struct pace_inst *in, int64_t now);
+/* recomputes in's ready time (its group's windows too) and its place in
+ * the heap (out of it when empty); 0 or WA_ENOMEM */
 int pace_inst_update(struct pace_heap *H, struct pace_inst *in, int64_t now);
 void pace_heap_remove(struct pace_heap *H, struct pace_inst *in);
 /* the lane whose head leaves first (*ready its time), NULL when empty */

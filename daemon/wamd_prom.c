@@ -336,6 +336,13 @@ char *wamd_prom_text(struct wamd *d, size_t *len)
 	put(&b, "wamd_pace_deferred_total %llu\n", (unsigned long long)ps.deferred);
 	head(&b, "wamd_pace_throttled_total", "counter", "Rate-limit answers from WhatsApp (429, 463) that slowed an instance down");
 	put(&b, "wamd_pace_throttled_total %llu\n", (unsigned long long)ps.throttled);
+	const uint64_t *js = ps.jobs, pending = ps.job_pending;
+	head(&b, "wamd_pace_jobs", "gauge", "Bulk jobs by state");
+	static const char *const jstate[4] = { "running", "paused", "cancelled", "done" };
+	for (int k = 0; k < 4; k++)
+		put(&b, "wamd_pace_jobs{state=\"%s\"} %llu\n", jstate[k], (unsigned long long)js[k]);
+	head(&b, "wamd_pace_job_pending", "gauge", "Recipients the running and paused bulk jobs have still to send to");
+	put(&b, "wamd_pace_job_pending %llu\n", (unsigned long long)pending);
 
 	size_t streams = 0;
 	for (struct wamd_conn *c = d->ws_clients; c; c = c->ws_next)

@@ -39,8 +39,9 @@ int wa_store_pace_payload(wa_store *st, int64_t seq, char **out, size_t *len_out
 /* Every queued row and the released ones with sent_at > since_ms, in seq order. */
 int wa_store_pace_load(wa_store *st, int64_t instance_id, int64_t since_ms, wa_store_pace_row **out,
 		       size_t *n_out) WA_MUST_CHECK;
-/* The send times of every instance after since_ms, in time order, to fn. */
-typedef int (*wa_store_pace_sent_fn)(void *arg, int64_t sent_ms);
+/* The sends of every instance after since_ms (which instance, when), in
+ * time order, to fn. */
+typedef int (*wa_store_pace_sent_fn)(void *arg, int64_t instance_id, int64_t sent_ms);
 int wa_store_pace_sent_since(wa_store *st, int64_t since_ms, wa_store_pace_sent_fn fn, void *arg) WA_MUST_CHECK;
 /* Drops released rows sent before before_ms. */
 int wa_store_pace_prune(wa_store *st, int64_t before_ms) WA_MUST_CHECK;
@@ -73,6 +74,16 @@ int wa_store_pace_job_update(wa_store *st, const wa_store_pace_job *j) WA_MUST_C
 int wa_store_pace_job_load(wa_store *st, int64_t instance_id, wa_store_pace_job **out, size_t *n_out) WA_MUST_CHECK;
 /* *out: malloc'd NUL-terminated spec (free: wa_store_free(p, len)). */
 int wa_store_pace_job_spec(wa_store *st, int64_t row, char **out, size_t *len_out) WA_MUST_CHECK;
+/* A job's recipients one row each (migration "pace-pages"): recipient
+ * idx of job row job_row, its variables as JSON text (sealed). */
+#define WA_STORE_PACE_RCPT_VARS_MAX (64 * 1024)
+int wa_store_pace_job_rcpt_put(wa_store *st, int64_t job_row, int64_t idx, const char *jid, const char *vars,
+			       size_t len) WA_MUST_CHECK;
+/* Up to limit recipients of job_row from index from on, in order, to fn
+ * (vars NUL-terminated; a non-zero return stops and is returned). */
+typedef int (*wa_store_pace_rcpt_fn)(void *arg, int64_t idx, const char *jid, const char *vars, size_t len);
+int wa_store_pace_job_rcpt_page(wa_store *st, int64_t job_row, int64_t from, int64_t limit, wa_store_pace_rcpt_fn fn,
+				void *arg) WA_MUST_CHECK;
 /* Has this instance a message record with jid, or a paced row to it? */
 int wa_store_pace_known(wa_store *st, int64_t instance_id, const char *jid, bool *known) WA_MUST_CHECK;
 

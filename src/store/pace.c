@@ -18,7 +18,7 @@ static const char sql_payload[] = "SELECT payload FROM wamd_pace WHERE seq = ?1 
 static const char sql_load[] =
 	"SELECT seq, key_id, jid, first, state, created_at, not_before, sent_at FROM wamd_pace "
 	"WHERE instance_id = ?1 AND (state = 0 OR sent_at > ?2) ORDER BY seq";
-static const char sql_sent_since[] = "SELECT sent_at FROM wamd_pace WHERE state = 1 AND sent_at > ?1 ORDER BY sent_at";
+static const char sql_sent_since[] = "SELECT instance_id, sent_at FROM wamd_pace WHERE state = 1 AND sent_at > ?1 ORDER BY sent_at";
 static const char sql_prune[] = "DELETE FROM wamd_pace WHERE state = 1 AND sent_at < ?1";
 static const char sql_known_msg[] = "SELECT 1 FROM wamd_messages WHERE instance_id = ?1 AND remote_jid = ?2 LIMIT 1";
 static const char sql_find[] = "SELECT seq FROM wamd_pace WHERE instance_id = ?1 AND key_id = ?2 AND state = 0";
@@ -168,7 +168,7 @@ int wa_store_pace_sent_since(wa_store *st, int64_t since_ms, wa_store_pace_sent_
 	wa_stmt_bind_i64(s, 1, since_ms);
 	int src;
 	while (rc == 0 && (src = wa_stmt_step(s)) == WA_DB_ROW)
-		rc = fn(arg, wa_stmt_col_i64(s, 0));
+		rc = fn(arg, wa_stmt_col_i64(s, 0), wa_stmt_col_i64(s, 1));
 	wa_store_stmt_done(s);
 	if (rc != 0)
 		return rc;

@@ -16,6 +16,9 @@ static const char sql_load[] =
 	"SELECT id, job_key, state, total, next_index, sent, failed, inflight, created_at, not_before "
 	"FROM wamd_pace_jobs WHERE instance_id = ?1 ORDER BY id";
 static const char sql_spec[] = "SELECT spec FROM wamd_pace_jobs WHERE id = ?1";
+static const char sql_rcpt_put[] = "INSERT INTO wamd_pace_job_rcpt (job_id, idx, jid, variables) VALUES (?1, ?2, ?3, ?4)";
+static const char sql_rcpt_page[] =
+	"SELECT idx, jid, variables FROM wamd_pace_job_rcpt WHERE job_id = ?1 AND idx >= ?2 ORDER BY idx LIMIT ?3";
 
 static bool fits(const char *s, size_t cap)
 {
@@ -143,4 +146,54 @@ int wa_store_pace_job_spec(wa_store *st, int64_t row, char **out, size_t *len_ou
 	rc = wa_store_column_text_sealed(st, s, 0, WA_STORE_PACE_JOB_SPEC_MAX, out, len_out);
 	wa_store_stmt_done(s);
 	return rc;
+}
+
+int wa_store_pace_job_rcpt_put(wa_store *st, int64_t job_row, int64_t idx, const char *jid, const char *vars,
+			       size_t len)
+{
+	if (!jid || !vars)
+		return WA_EINVAL;
+	if (len > WA_STORE_PACE_RCPT_VARS_MAX)
+		return WA_ETOOBIG;
+	wa_stmt *s;
+	int rc = wa_store_stmt(st, sql_rcpt_put, &s);
+	if (rc != 0)
+		return rc;
+	wa_stmt_bind_i64(s, 1, job_row);
+	wa_stmt_bind_i64(s, 2, idx);
+	wa_stmt_bind_text(s, 3, jid);
+	rc = wa_store_bind_sealed_max(st, s, 4, (const uint8_t *)vars, len, WA_STORE_PACE_RCPT_VARS_MAX);
+	if (rc != 0) {
+		wa_store_stmt_done(s);
+		return rc;
+	}
+	return wa_store_stmt_exec(s);
+}
+
+int wa_store_pace_job_rcpt_page(wa_store *st, int64_t job_row, int64_t from, int64_t limit, wa_store_pace_rcpt_fn fn,
+				void *arg)
+{
+	wa_stmt *s;
+	int rc = wa_store_stmt(st, sql_rcpt_page, &s);
+	if (rc != 0)
+		return rc;
+	wa_stmt_bind_i64(s, 1, job_row);
+	wa_stmt_bind_i64(s, 2, from);
+	wa_stmt_bind_i64(s, 3, limit);
+	int src = WA_DB_DONE;
+	while (rc == 0 && (src = wa_stmt_step(s)) == WA_DB_ROW) {
+		char jid[WA_STORE_JID_MAX];
+		copy_text(s, 1, jid, sizeof jid);
+		char *vars = NULL;
+		size_t len = 0;
+		rc = wa_store_column_text_sealed(st, s, 2, WA_STORE_PACE_RCPT_VARS_MAX, &vars, &len);
+		if (rc == 0)
+			rc = fn(arg, wa_stmt_col_i64(s, 0), jid, vars, len);
+		if (vars)
+			wa_store_free(vars, len);
+	}
+	wa_store_stmt_done(s);
+	if (rc != 0)
+		return rc;
+	return src == WA_DB_DONE ? 0 : wa_store_map_rc(src);
 }

@@ -567,8 +567,156 @@ static void test_store_cancel(void)
 	rmdir(dir);
 }
 
+/* Tenant groups: the pace_groups spec and the instance's "group" setting,
+ * then three instances of a group of 2/min (each allowed 10/min) driven
+ * as wamd_pace.c's scheduler does (a top whose group is full is put back
+ * at the group's next slot): no minute holds more than 2 of the group's
+ * sends, the instances take turns, and an instance outside the group is
+ * not held by it. */
+static void test_groups(void)
+{
+	struct pace_group_limits *g = NULL;
+	size_t n = 0;
+	char err[200];
+	CHECK_EQ_INT(pace_groups_parse(" acme:20/300/2000, b-2.x_y:0/5/0 ", &g, &n, err, sizeof err), 0);
+	CHECK_EQ_INT(n, 2);
+	CHECK(g && !strcmp(g[0].name, "acme") && g[0].per_min == 20 && g[0].per_hour == 300 && g[0].per_day == 2000);
+	CHECK(g && !strcmp(g[1].name, "b-2.x_y") && g[1].per_min == 0 && g[1].per_hour == 5 && g[1].per_day == 0);
+	free(g);
+	CHECK_EQ_INT(pace_groups_parse(NULL, &g, &n, err, sizeof err), 0);
+	CHECK(n == 0 && !g);
+	CHECK_EQ_INT(pace_groups_parse("", &g, &n, err, sizeof err), 0);
+	CHECK(n == 0 && !g);
+	const char *bad[] = { "acme", "acme:1/2", "acme:1/2/3/4", ":1/2/3", "a b:1/2/3", "acme:1/2/100001",
+			      "acme:1/2/3,", "acme:1/2/3,acme:4/5/6", "acme:-1/2/3", "acme:1/2/3;b:1/1/1",
+			      "abcdefghijklmnopqrstuvwxyz0123456:1/1/1", "acme:1/ 2/3" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err[0] = '\0';
+		g = (struct pace_group_limits *)1;
+		CHECK(pace_groups_parse(bad[i], &g, &n, err, sizeof err) != 0);
+		CHECK(err[0] != '\0' && g == NULL);
+	}
+	/* the instance's setting */
+	struct pace_cfg c;
+	pace_cfg_defaults(&c);
+	json_t *in = json_pack("{s:s}", "group", "acme");
+	CHECK_EQ_INT(pace_cfg_apply(&c, in, err, sizeof err), 0);
+	json_decref(in);
+	CHECK(!strcmp(c.group, "acme"));
+	json_t *out = pace_cfg_json(&c);
+	CHECK(!strcmp(json_string_value(json_object_get(out, "group")), "acme"));
+	json_decref(out);
+	in = json_pack("{s:n}", "group");
+	CHECK_EQ_INT(pace_cfg_apply(&c, in, err, sizeof err), 0);
+	json_decref(in);
+	CHECK(c.group[0] == '\0');
+	out = pace_cfg_json(&c);
+	CHECK(json_is_null(json_object_get(out, "group")));
+	json_decref(out);
+	/* business hours: round trip, bad ones refused */
+	in = json_loads("{\"businessHours\": {\"timeZone\": \"America/Sao_Paulo\", \"days\": [5, 1, 3], "
+			"\"from\": \"09:30\", \"to\": \"24:00\"}}", 0, NULL);
+	CHECK_EQ_INT(pace_cfg_apply(&c, in, err, sizeof err), 0);
+	json_decref(in);
+	CHECK(c.hours_days == ((1u << 1) | (1u << 3) | (1u << 5)) && c.hours_from == 570 && c.hours_to == 1440 &&
+	      !strcmp(c.tz, "America/Sao_Paulo"));
+	out = pace_cfg_json(&c);
+	char *bh = json_dumps(json_object_get(out, "businessHours"), JSON_COMPACT | JSON_SORT_KEYS);
+	CHECK_EQ_STR(bh, "{\"days\":[1,3,5],\"from\":\"09:30\",\"timeZone\":\"America/Sao_Paulo\",\"to\":\"24:00\"}");
+	free(bh);
+	struct pace_cfg back = c;
+	pace_cfg_defaults(&back);
+	CHECK_EQ_INT(pace_cfg_apply(&back, out, err, sizeof err), 0);
+	CHECK(memcmp(&back, &c, sizeof c) == 0);
+	json_decref(out);
+	const char *badh[] = { "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"09:00\"}",
+			       "{\"timeZone\": \"UTC\", \"days\": [], \"from\": \"09:00\", \"to\": \"10:00\"}",
+			       "{\"timeZone\": \"UTC\", \"days\": [8], \"from\": \"09:00\", \"to\": \"10:00\"}",
+			       "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"10:00\", \"to\": \"10:00\"}",
+			       "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"24:00\", \"to\": \"24:00\"}",
+			       "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"9:00\", \"to\": \"10:00\"}",
+			       "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"09:60\", \"to\": \"10:00\"}",
+			       "{\"timeZone\": \"../x\", \"days\": [1], \"from\": \"09:00\", \"to\": \"10:00\"}",
+			       "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"09:00\", \"to\": \"10:00\", \"x\": 1}",
+			       "5" };
+	for (size_t i = 0; i < sizeof badh / sizeof badh[0]; i++) {
+		json_t *j = json_pack("{s:o}", "businessHours", json_loads(badh[i], JSON_DECODE_ANY, NULL));
+		struct pace_cfg x = c;
+		CHECK(pace_cfg_apply(&x, j, err, sizeof err) != 0);
+		json_decref(j);
+	}
+	in = json_pack("{s:n}", "businessHours");
+	CHECK_EQ_INT(pace_cfg_apply(&c, in, err, sizeof err), 0);
+	json_decref(in);
+	CHECK(c.hours_days == 0);
+	const char *badg[] = { "{\"group\": 5}", "{\"group\": \"a/b\"}",
+			       "{\"group\": \"abcdefghijklmnopqrstuvwxyz0123456\"}" };
+	for (size_t i = 0; i < sizeof badg / sizeof badg[0]; i++) {
+		json_t *j = json_loads(badg[i], 0, NULL);
+		CHECK(pace_cfg_apply(&c, j, err, sizeof err) != 0);
+		json_decref(j);
+	}
+
+	/* the shared windows in the scheduler */
+	enum { NI = 4, NSEND = 24 };
+	struct pace_group grp = { .name = "acme", .cfg = { .enabled = true, .per_min = 2 } };
+	struct pace_inst ins[NI];
+	memset(ins, 0, sizeof ins);
+	struct pace_heap H = { 0 };
+	for (int i = 0; i < NI; i++) {
+		ins[i].cfg = (struct pace_cfg){ .enabled = true, .per_min = 10 };
+		ins[i].grp = i < 3 ? &grp : NULL; /* the fourth is in no group */
+		for (int k = 0; k < NSEND; k++)
+			CHECK_EQ_INT(pace_inst_add(&ins[i], msg(i * 100 + k + 1, 1, false)), 0);
+		CHECK_EQ_INT(pace_inst_update(&H, &ins[i], 0), 0);
+	}
+	int64_t gts[64], ots[64];
+	int gn = 0, on = 0, who[64], guard = 0;
+	uint64_t tick = 0;
+	while (H.n && gn < 18 && guard++ < 10000) {
+		struct pace_inst *top = H.v[0];
+		int64_t now = top->ready, r;
+		struct pace_lane *l = pace_pick(top, now, &r);
+		CHECK(l != NULL);
+		if (!l)
+			break;
+		if (r > now || pace_group_next(top, now) > now) {
+			CHECK_EQ_INT(pace_inst_update(&H, top, now), 0);
+			continue;
+		}
+		free(pace_take(top, l));
+		CHECK_EQ_INT(pace_record(&top->cfg, &top->st, false, now, 0), 0);
+		if (top->grp) {
+			CHECK_EQ_INT(pace_record(&grp.cfg, &grp.st, false, now, 0), 0);
+			who[gn] = (int)(top - ins);
+			gts[gn++] = now;
+		} else if (on < 64) {
+			ots[on++] = now;
+		}
+		top->served = ++tick;
+		CHECK_EQ_INT(pace_inst_update(&H, top, now), 0);
+	}
+	CHECK_EQ_INT(gn, 18);
+	for (int i = 0; i < gn; i++)
+		CHECK(brute_count(gts, (size_t)gn, PACE_MIN_MS, gts[i]) <= 2);
+	CHECK_EQ_INT(gts[gn - 1], 8 * PACE_MIN_MS); /* two a minute, from 0: as fast as the group allows */
+	for (int i = 0; i + 2 < gn; i++) /* turns: three in a row are three instances */
+		CHECK(who[i] != who[i + 1] && who[i] != who[i + 2] && who[i + 1] != who[i + 2]);
+	/* the one outside the group went at its own 10/min */
+	CHECK(on >= 10);
+	CHECK(on >= 10 && ots[9] == 0 && ots[on - 1] >= PACE_MIN_MS);
+	for (int i = 0; i < NI; i++) {
+		pace_heap_remove(&H, &ins[i]);
+		pace_inst_clear(&ins[i]);
+		pace_state_free(&ins[i].st);
+	}
+	pace_state_free(&grp.st);
+	free(H.v);
+}
+
 int main(void)
 {
+	test_groups();
 	test_store();
 	test_lanes();
 	test_fair_heap();

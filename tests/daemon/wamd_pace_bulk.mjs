@@ -44,6 +44,16 @@ let wamd;
 const queue = async () => (await api('GET', '/wamd/paceQueue/b1')).json;
 const job = async (id) => (await api('GET', `/wamd/bulk/b1?id=${id}`)).json;
 const action = (id, a) => api('POST', '/wamd/bulkAction/b1', { id, action: a });
+// the jobs in /wamd/metrics, and the same in Prometheus' /metrics
+const jobsMetrics = async () => {
+  const m = (await api('GET', '/wamd/metrics')).json.pacing.jobs;
+  const prom = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { apikey: KEY } })).text();
+  const g = (re) => Number((prom.match(re) || [])[1]);
+  const same = ['running', 'paused', 'cancelled', 'done'].every((st) => g(new RegExp(`^wamd_pace_jobs\\{state="${st}"\\} (\\d+)$`, 'm')) === m[st]) &&
+    g(/^wamd_pace_job_pending (\d+)$/m) === m.pendingRecipients;
+  check(same, `/metrics says what /wamd/metrics says (${JSON.stringify(m)})`);
+  return m;
+};
 // no 60 s span holds more than `lim` of the times
 const within = (ts, lim) => ts.every((t) => ts.filter((u) => u > t - MIN && u <= t).length <= lim);
 
@@ -95,6 +105,8 @@ try {
   r = await action(A, 'pause');
   check(r.status === 200 && r.json.state === 'paused' && !r.json.queuedId && r.json.sent === 3,
     `paused, its queued message taken back (${JSON.stringify(r.json)})`);
+  let jm = await jobsMetrics();
+  check(jm.running === 0 && jm.paused === 1 && jm.pendingRecipients === 3, `metrics: one job paused, 3 to go (${JSON.stringify(jm)})`);
   x = await adv(T0 + 10 * MIN);
   check(x.length === 0 && (await queue()).queued === 0, `nothing leaves while paused (${JSON.stringify(x)})`);
   r = await action(A, 'resume');
@@ -117,6 +129,9 @@ try {
   q = await queue();
   check(jA.state === 'running' && jA.sent === before.sent && jA.queuedId === before.id && q.messages[0]?.id === before.id &&
     q.messages[0]?.expectedAtMs === before.at, `the job and its schedule survived (${JSON.stringify(jA)} ${JSON.stringify(q.messages)})`);
+  jm = await jobsMetrics();
+  check(jm.running === 1 && jm.paused === 0 && jm.pendingRecipients === 6 - jA.sent,
+    `metrics after the restart: one job running (${JSON.stringify(jm)})`);
   x = await adv(T0 + 12 * MIN);
   jA = await job(A);
   check(jA.state === 'done' && jA.sent === 6 && jA.failed === 0 && jA.pending === 0, `job A is done (${JSON.stringify(jA)})`);
@@ -163,9 +178,12 @@ try {
   const all = (await api('GET', '/wamd/bulk/b1')).json.jobs;
   check(JSON.stringify(all.map((j) => [j.id, j.state])) === JSON.stringify([[A, 'done'], [B, 'cancelled'], [C, 'done']]),
     `every job listed (${JSON.stringify(all.map((j) => j.state))})`);
+  jm = await jobsMetrics();
+  check(jm.running === 0 && jm.paused === 0 && jm.done === 2 && jm.cancelled === 1 && jm.pendingRecipients === 0,
+    `metrics: two done, one cancelled (${JSON.stringify(jm)})`);
 
   await checkRecordedAnswers(api, answers, check, ['POST /wamd/bulk/{instance}', 'GET /wamd/bulk/{instance}',
-    'POST /wamd/bulkAction/{instance}', 'GET /wamd/paceQueue/{instance}', 'POST /wamd/testClock']);
+    'POST /wamd/bulkAction/{instance}', 'GET /wamd/paceQueue/{instance}', 'POST /wamd/testClock', 'GET /wamd/metrics']);
   wamd.kill('SIGTERM');
   const code = await new Promise((res) => wamd.once('exit', (c, sg) => res(c ?? sg)));
   if (code !== 0) process.stderr.write(h.log.slice(-5000));

@@ -1203,7 +1203,8 @@ static void test_instances(void)
 		CHECK_EQ_INT(wa_store_pace_note(st, id, "c", false, 1), 0);
 		wa_store_pace_job pj = { .total = 1 };
 		snprintf(pj.key, sizeof pj.key, "j");
-		CHECK_EQ_INT(wa_store_pace_job_put(st, id, &pj, "{}", 2, NULL), 0);
+		CHECK_EQ_INT(wa_store_pace_job_put(st, id, &pj, "{}", 2, &pj.row), 0);
+		CHECK_EQ_INT(wa_store_pace_job_rcpt_put(st, pj.row, 0, "c", "{}", 2), 0);
 	}
 	wa_store_close(st);
 	/* (a one-byte blob: x'00' on SQLite, '\x00'::bytea on PostgreSQL) */
@@ -1236,13 +1237,18 @@ static void test_instances(void)
 		CHECK_EQ_INT(left, 0);
 		CHECK_EQ_INT(kept, 1);
 	}
+	/* a job's recipients (rows of their job, not of the instance) go with the job */
+	CHECK_EQ_INT(raw_int("n.db", "SELECT count(*) FROM wamd_pace_job_rcpt"), 1);
+	CHECK_EQ_INT(raw_int("n.db", "SELECT count(*) FROM wamd_pace_job_rcpt WHERE job_id NOT IN (SELECT id FROM wamd_pace_jobs)"), 0);
 	/* Every table in the schema is covered by the list above (new ones must be added).
 	 * Cluster mode's: wamd_nodes is not per instance, wamd_leases is checked
 	 * by test_store_cluster (a lease row fences its instance's writes). */
 	CHECK_EQ_INT(raw_int("n.db", SQL2("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
-					  " AND name NOT IN ('meta', 'instances', 'sqlite_sequence', 'wamd_leases', 'wamd_nodes')",
+					  " AND name NOT IN ('meta', 'instances', 'sqlite_sequence', 'wamd_leases', 'wamd_nodes',"
+					  " 'wamd_pace_job_rcpt')",
 				     "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
-				     " AND table_name NOT IN ('meta', 'instances', 'wa_schema', 'wamd_leases', 'wamd_nodes')")),
+				     " AND table_name NOT IN ('meta', 'instances', 'wa_schema', 'wamd_leases', 'wamd_nodes',"
+				     " 'wamd_pace_job_rcpt')")),
 		(long long)(sizeof tables / sizeof tables[0]));
 	rm_tmpdir();
 }

@@ -1,0 +1,13 @@
+-- PostgreSQL twin of 0014-pace-pages.sql (same number and name; types: BIGINT, BYTEA,
+-- identity columns for the SQLite INTEGER PRIMARY KEY ids).
+-- A bulk job's recipients, one row each (idx: its place in the list;
+-- variables: sealed JSON), so that a running job reads them a page at a
+-- time instead of holding its whole list in memory. Jobs stored before
+-- this keep their recipients in the spec.
+CREATE TABLE wamd_pace_job_rcpt (
+	job_id BIGINT NOT NULL REFERENCES wamd_pace_jobs(id) ON DELETE CASCADE,
+	idx BIGINT NOT NULL,
+	jid TEXT NOT NULL,
+	variables BYTEA NOT NULL,
+	PRIMARY KEY (job_id, idx)
+);
