@@ -403,6 +403,9 @@ struct wamd_send_extra {
 	const char *preview_url, *preview_title, *preview_description;
 	const uint8_t *preview_thumb;
 	size_t preview_thumb_len;
+	/* text only: wa_send_opts.in_tx (a write committed with the outbox row) */
+	int (*in_tx)(void *user, const char *id);
+	void *in_tx_user;
 };
 int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *text,
 			     const struct wamd_send_extra *x, char **id_out);
