@@ -83,6 +83,7 @@ struct wamd_config {
 	char *store;                   /* SQLite file or postgres(ql):// URI; NULL: <data>/wamd.db */
 	bool store_exclusive;          /* SQLite locking_mode=EXCLUSIVE (PostgreSQL: a session lock) */
 	long store_mmap_mib;           /* SQLite mmap_size in MiB */
+	long store_checkpoint_pages;   /* SQLite wal_autocheckpoint; 0: its default */
 	bool cluster;                  /* cluster mode (wamd_cluster.c): PostgreSQL store only */
 	char *node_id;                 /* cluster: this node's name; NULL: host name and pid */
 	long lease_seconds;            /* cluster: lease length (0: WAMD_LEASE_DEFAULT_S) */

@@ -363,11 +363,7 @@ int main(int argc, char **argv)
 		.seal_messages = d.cfg.seal_messages,
 		.exclusive = d.cfg.store_exclusive && !d.cfg.cluster, /* cluster: the nodes share it */
 		.mmap_mib = (int)d.cfg.store_mmap_mib, .errbuf = err,
-		/* on disk, each checkpoint's two fdatasyncs stall the one loop
-		 * thread (tens of ms on a busy disk): one per 8,000 WAL pages (a WAL
-		 * of up to 32 MiB) instead of SQLite's 1,000 made them 8× rarer
-		 * (tests/bench/README.md, durable send latency) */
-		.wal_checkpoint_pages = 8000,
+		.wal_checkpoint_pages = (int)d.cfg.store_checkpoint_pages,
 		.errbuf_len = sizeof err };
 	err[0] = '\0';
 	int rc = wa_store_open(dbpath, &so, &d.store);
