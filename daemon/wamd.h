@@ -83,6 +83,7 @@ struct wamd_config {
 	char *store;                   /* SQLite file or postgres(ql):// URI; NULL: <data>/wamd.db */
 	bool store_exclusive;          /* SQLite locking_mode=EXCLUSIVE (PostgreSQL: a session lock) */
 	long store_mmap_mib;           /* SQLite mmap_size in MiB */
+	long store_checkpoint_pages;   /* SQLite wal_autocheckpoint; 0: its default */
 	bool cluster;                  /* cluster mode (wamd_cluster.c): PostgreSQL store only */
 	char *node_id;                 /* cluster: this node's name; NULL: host name and pid */
 	long lease_seconds;            /* cluster: lease length (0: WAMD_LEASE_DEFAULT_S) */
@@ -407,6 +408,9 @@ struct wamd_send_extra {
 	const char *preview_url, *preview_title, *preview_description;
 	const uint8_t *preview_thumb;
 	size_t preview_thumb_len;
+	/* text only: wa_send_opts.in_tx (a write committed with the outbox row) */
+	int (*in_tx)(void *user, const char *id);
+	void *in_tx_user;
 };
 int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *text,
 			     const struct wamd_send_extra *x, char **id_out);

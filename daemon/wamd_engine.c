@@ -383,6 +383,8 @@ int wamd_tenant_send_text_to(struct wamd_tenant *t, const char *to, const char *
 	o.preview_description = x->preview_description;
 	o.preview_thumb = x->preview_thumb;
 	o.preview_thumb_len = x->preview_thumb_len;
+	o.in_tx = x->in_tx;
+	o.in_tx_user = x->in_tx_user;
 	return wa_session_send_text(t->sess, to, text, &o, id_out);
 }
 

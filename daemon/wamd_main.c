@@ -369,6 +369,7 @@ int main(int argc, char **argv)
 		.seal_messages = d.cfg.seal_messages,
 		.exclusive = d.cfg.store_exclusive && !d.cfg.cluster, /* cluster: the nodes share it */
 		.mmap_mib = (int)d.cfg.store_mmap_mib, .errbuf = err,
+		.wal_checkpoint_pages = (int)d.cfg.store_checkpoint_pages,
 		.errbuf_len = sizeof err };
 	err[0] = '\0';
 	int rc = wa_store_open(dbpath, &so, &d.store);

@@ -46,6 +46,22 @@ static int pace_text(struct wamd_tenant *t, const char *jid, const char *text, c
 	return rc;
 }
 
+/* wamd's record of a text sent now, written inside libwa's send transaction
+ * (one commit with the outbox row, not a second one after it) */
+struct sent_rec {
+	struct wamd_tenant *t;
+	const char *jid, *text;
+	json_t *rec;
+};
+
+static int sent_rec_in_tx(void *user, const char *id)
+{
+	struct sent_rec *sr = user;
+	json_decref(sr->rec);
+	sr->rec = wamd_sent_record(sr->t, sr->jid, id, sr->text, wamd_now_ms() / 1000);
+	return 0;
+}
+
 void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 {
 	const char *number = jstr(body, "number");
@@ -116,6 +132,11 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	char *id = NULL;
 	bool first = false;
 	bool now = wamd_pace_admit(t, jid, at, &first);
+	struct sent_rec sr = { .t = t, .jid = jid, .text = text };
+	if (now) {
+		x.in_tx = sent_rec_in_tx;
+		x.in_tx_user = &sr;
+	}
 	int rc = now ? wamd_tenant_send_text_to(t, jid, text, &x, &id)
 		     : pace_text(t, jid, text, &x, first, at, json_integer_value(json_object_get(body, "delay")), &id);
 	free(thumb);
@@ -123,6 +144,7 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	free(mp);
 	free(mj);
 	if (rc != 0 || !id) {
+		json_decref(sr.rec);
 		free(id);
 		wamd_reply_error(c, 400, json_pack("[s]", wa_strerror(rc ? rc : WA_ENOMEM)));
 		return;
@@ -131,7 +153,7 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		wamd_pace_sent_now(t, jid, first);
 		wamd_lat_accepted(t, id, c->t_dispatch_ns);
 	}
-	json_t *rec = wamd_sent_record(t, jid, id, text, wamd_now_ms() / 1000);
+	json_t *rec = sr.rec ? sr.rec : wamd_sent_record(t, jid, id, text, wamd_now_ms() / 1000);
 	free(id);
 	wamd_emit(t, "SEND_MESSAGE", json_deep_copy(rec));
 	wamd_reply_json(c, 201, rec);

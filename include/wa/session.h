@@ -461,6 +461,13 @@ typedef struct wa_send_opts {
 	const char *preview_url, *preview_title, *preview_description;
 	const uint8_t *preview_thumb;
 	size_t preview_thumb_len;
+	/* text: called with the message's id inside the transaction that adds
+	 * it to the outbox, so what the embedder writes there (its own record
+	 * of the sent message) commits with the outbox row, in one commit
+	 * instead of two. Nothing may be sent from it. A non-zero return undoes
+	 * the send, which returns that code. NULL: none. */
+	int (*in_tx)(void *user, const char *id);
+	void *in_tx_user;
 } wa_send_opts;
 
 /* Queues a text message: it is persisted in the outbox before this returns

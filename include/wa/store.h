@@ -57,6 +57,11 @@ typedef struct wa_store_opts {
 	bool low_memory;              /* for many small per-instance files: no lookaside
 	                               * allocator (~120 KiB per connection), cache_kib
 	                               * default 64 */
+	int wal_checkpoint_pages;     /* SQLite: checkpoint when the WAL holds this many
+	                               * pages (PRAGMA wal_autocheckpoint); 0 = SQLite's 1000.
+	                               * Each checkpoint syncs twice on the writer's thread;
+	                               * more pages per checkpoint: fewer syncs, a larger
+	                               * WAL file (up to pages × page size) */
 	/* Master key for encrypting private-key columns, first non-empty wins:
 	 * master_key (32 raw bytes), master_key_file (32 raw bytes, or 64 hex chars,
 	 * or base64 of 32 bytes, optional trailing newline), then env WAMD_MASTER_KEY

@@ -307,7 +307,7 @@ static bool seal_now(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *re
 }
 
 static int queue_message(wa_session *s, const char *chat, const char *id_in, const uint8_t *msg,
-	size_t len, char **id_out)
+	size_t len, const wa_send_opts *opts, char **id_out)
 {
 	char id[WA_MSG_ID_MAX + 1];
 	if (id_in) {
@@ -341,6 +341,8 @@ static int queue_message(wa_session *s, const char *chat, const char *id_in, con
 			rc = WA_EEXIST;
 		if (rc == 0)
 			rc = wa_store_outbox_add(s->store, s->instance_id, chat, id, rec, len + 1, &j.row);
+		if (rc == 0 && opts && opts->in_tx)
+			rc = opts->in_tx(opts->in_tx_user, id);
 		if (rc == 0)
 			seal_now(s, &j, &sealed, &sealed_len);
 		if (rc == 0)
@@ -437,7 +439,7 @@ int wa_session_send_text(wa_session *s, const char *to, const char *text, const 
 	wa_msg_quote_clear(&q);
 	if (rc != 0)
 		return rc;
-	rc = queue_message(s, chat, opts ? opts->id : NULL, msg, len, id_out);
+	rc = queue_message(s, chat, opts ? opts->id : NULL, msg, len, opts, id_out);
 	free(msg);
 	return rc;
 }
@@ -467,7 +469,7 @@ int wa_session_send_reaction_as(wa_session *s, const wa_msg_key *tgt, const char
 	rc = wa_msg_kind_build(WA_KIND_REACTION, &c, &msg, &len);
 	if (rc != 0)
 		return rc;
-	rc = queue_message(s, chat, id, msg, len, id_out);
+	rc = queue_message(s, chat, id, msg, len, NULL, id_out);
 	free(msg);
 	return rc;
 }
@@ -475,5 +477,5 @@ int wa_session_send_reaction_as(wa_session *s, const wa_msg_key *tgt, const char
 int wa_msg_queue(wa_session *s, const char *chat, const char *id, const uint8_t *msg, size_t len,
 	char **id_out)
 {
-	return queue_message(s, chat, id, msg, len, id_out);
+	return queue_message(s, chat, id, msg, len, NULL, id_out);
 }

@@ -388,6 +388,10 @@ static int apply_pragmas(sq_db *d, const wa_store_opts *o, char *err, size_t err
 		o->sync == WA_STORE_SYNC_FULL ? "FULL" : "NORMAL", cache,
 		o->mmap_mib > 0 ? (long long)o->mmap_mib << 20 : 0LL);
 	rc = sq_exec(&d->base, sql);
+	if (rc == 0 && o->wal_checkpoint_pages > 0) {
+		snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint=%d", o->wal_checkpoint_pages);
+		rc = sq_exec(&d->base, sql);
+	}
 	if (rc != 0)
 		set_err(err, err_len, "pragmas failed: %s", sqlite3_errmsg(d->db));
 	return rc;

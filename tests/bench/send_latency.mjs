@@ -111,7 +111,8 @@ let ok = 0, failed = 0, lastStatus = 0;
 const inflight = new Set();
 // WAMD_BENCH_PWRITES=1 (root, perf): count wamd's pwrite64 calls in the
 // run window (SQLite writes each WAL page with one pwrite; the socket
-// uses write/writev), a load-insensitive figure of store work per message
+// uses write/writev), a load-insensitive figure of store work per message,
+// and its fdatasync calls (checkpoints: each stalls the loop on the disk)
 const pw = process.env.WAMD_BENCH_PWRITES === '1' ? countPwrites(w.proc.pid) : null;
 if (pw) await sleep(500);
 const cpu0 = procStats(w.proc.pid).cpu_s;
@@ -154,14 +155,16 @@ const res = {
   http_rtt_ms: { p50: quantile(rtts, 0.5), p99: quantile(rtts, 0.99), max: rtts[rtts.length - 1] },
   wamd_cpu_s: cpu1 - cpu0, wamd_cpu_pct_of_core: ((cpu1 - cpu0) / elapsed) * 100,
   wamd_peak_rss_mib: ps.hwm_kib / 1024,
-  wamd_pwrites: pwrites,
+  wamd_pwrites: pwrites?.pwrites ?? null,
+  wamd_fdatasyncs: pwrites?.fdatasyncs ?? null,
   wamd_args: extra,
 };
 return res;
 }
 
 function countPwrites(pid) {
-  const p = spawn('perf', ['stat', '-x', ',', '-e', 'syscalls:sys_enter_pwrite64', '-p', String(pid)],
+  const p = spawn('perf', ['stat', '-x', ',', '-e', 'syscalls:sys_enter_pwrite64,syscalls:sys_enter_fdatasync',
+    '-p', String(pid)],
     { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   p.stderr.on('data', (d) => { err += d; });
@@ -170,10 +173,14 @@ function countPwrites(pid) {
     async stop() {
       p.kill('SIGINT');
       await done;
-      const line = err.split('\n').find((l) => l.includes('sys_enter_pwrite64'));
-      const v = line ? Number(line.split(',')[0]) : NaN;
-      if (!Number.isFinite(v)) throw new Error(`perf stat: ${err.trim()}`);
-      return v;
+      const count = (ev) => {
+        const line = err.split('\n').find((l) => l.includes(ev));
+        const v = line ? Number(line.split(',')[0]) : NaN;
+        if (!Number.isFinite(v)) throw new Error(`perf stat: ${err.trim()}`);
+        return v;
+      };
+      // fdatasync: SQLite's checkpoints (two each: the WAL, then the database)
+      return { pwrites: count('sys_enter_pwrite64'), fdatasyncs: count('sys_enter_fdatasync') };
     },
   };
 }
@@ -199,7 +206,9 @@ const rows = [
   row('wamd CPU (% of a core)', (r) => r.wamd_cpu_pct_of_core.toFixed(0)),
   row('wamd CPU per message (ms)', (r) => (r.wamd_cpu_s * 1000 / Math.max(1, r.accepted)).toFixed(3)),
   ...(process.env.WAMD_BENCH_PWRITES === '1'
-    ? [row('wamd pwrite calls per message', (r) => (r.wamd_pwrites / Math.max(1, r.accepted)).toFixed(2))] : []),
+    ? [row('wamd pwrite calls per message', (r) => (r.wamd_pwrites / Math.max(1, r.accepted)).toFixed(2)),
+       row('wamd fdatasync calls per 1,000 messages', (r) => (r.wamd_fdatasyncs * 1000 / Math.max(1, r.accepted)).toFixed(1))]
+    : []),
   row('wamd peak RSS (MiB)', (r) => r.wamd_peak_rss_mib.toFixed(1)),
 ];
 const w0 = Math.max(...rows.map((x) => x[0].length));

@@ -112,6 +112,36 @@ static void peer_encrypt(test_peer *p, const char *text, enum wa_sig_msg_type *t
 	free(pt);
 }
 
+/* wa_send_opts.in_tx: records the transaction depth it ran at and writes
+ * a row (an instance named after the message id) that must commit or roll
+ * back with the send */
+struct probe {
+	wa_store *st;
+	int calls, depth, rc;
+	char id[64];
+};
+
+static int probe_in_tx(void *user, const char *id)
+{
+	struct probe *pr = user;
+	pr->calls++;
+	pr->depth = wa_store_tx_depth(pr->st);
+	snprintf(pr->id, sizeof pr->id, "%s", id);
+	char name[80];
+	snprintf(name, sizeof name, "rec-%s", id);
+	int64_t rid;
+	CHECK_EQ_INT(wa_store_instance_create(pr->st, name, &rid), 0);
+	return pr->rc;
+}
+
+static bool probe_row(wa_store *st, const char *id)
+{
+	char name[80];
+	snprintf(name, sizeof name, "rec-%s", id);
+	int64_t rid;
+	return wa_store_instance_find(st, name, &rid) == 0;
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/wa_test_engine.XXXXXX";
@@ -162,6 +192,26 @@ int main(void)
 	wa_send_opts o = {.id = id};
 	CHECK_EQ_INT(wa_session_send_text(s, "15550002222", "again", &o, NULL), WA_EEXIST);
 	free(id);
+	/* in_tx runs once, inside the send's own transaction (depth 1: the
+	 * outbox row's), and its write is committed with the send */
+	struct probe pr = {.st = st};
+	wa_send_opts ot = {.in_tx = probe_in_tx, .in_tx_user = &pr};
+	CHECK_EQ_INT(wa_session_send_text(s, "15550002222", "with a record", &ot, &id), 0);
+	CHECK(pr.calls == 1 && pr.depth == 1 && id && strcmp(pr.id, id) == 0);
+	CHECK(probe_row(st, pr.id));
+	CHECK_EQ_INT(wa_store_tx_depth(st), 0);
+	free(id);
+	id = NULL;
+	/* its failure undoes the send (the message row went in the same
+	 * transaction as the outbox row) and its own write */
+	pr = (struct probe){.st = st, .rc = WA_EIO};
+	wa_send_opts of = {.id = "3EB0IN7XFAIL", .in_tx = probe_in_tx, .in_tx_user = &pr};
+	CHECK_EQ_INT(wa_session_send_text(s, "15550002222", "undone", &of, &id), WA_EIO);
+	CHECK(pr.calls == 1 && id == NULL);
+	CHECK(!probe_row(st, "3EB0IN7XFAIL"));
+	CHECK_EQ_INT(wa_store_msg_load(st, iid, "15550002222@s.whatsapp.net", "3EB0IN7XFAIL", true, &row),
+		     WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_tx_depth(st), 0);
 	wa_msg_key k = {.remote_jid = "15550002222@s.whatsapp.net", .id = "X"};
 	CHECK_EQ_INT(wa_session_mark_read(s, &k, 1), WA_ESTATE);
 
