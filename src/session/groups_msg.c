@@ -142,9 +142,12 @@ static void gjob_end(wa_session *s, gjob *gj, int err, const char *why)
 	wa_msg_pump(s);
 }
 
-/* Member user JIDs to address (PN groups: phone-number JIDs). */
+/* Member user JIDs to address: phone-number JIDs in a PN group, LIDs in a
+ * LID group (its devices, sessions and key holders are LID addresses). */
 static const char *member(const wa_gmeta *g, size_t i)
 {
+	if (strcmp(g->mode, "lid") == 0 && g->p[i].lid[0])
+		return g->p[i].lid;
 	return g->p[i].jid[0] ? g->p[i].jid : g->p[i].lid;
 }
 
@@ -224,7 +227,8 @@ static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 typedef struct gdev {
 	char jid[WA_STORE_JID_MAX];
 	char addr[WA_STORE_JID_MAX];
-	char user[WA_STORE_JID_MAX]; /* phone number user part, for phash */
+	char user[WA_STORE_JID_MAX]; /* user part, for phash */
+	bool lid;                    /* user is a LID */
 	int32_t device;
 	bool me;      /* this very device */
 	bool holder;
@@ -263,6 +267,7 @@ static int devices(wa_session *s, const wa_gmeta *g, gdev **out, size_t *n_out)
 			if (strlen(uj.user) >= sizeof x->user)
 				continue;
 			memcpy(x->user, uj.user, strlen(uj.user) + 1);
+			x->lid = wa_msg_jid_is_lid(&uj);
 			x->device = dv;
 			x->me = wa_msg_is_me(s, &uj) && dv == me.device;
 			if (!x->me) {
@@ -419,7 +424,8 @@ static void phash(const gdev *v, size_t n, char out[16])
 	uint8_t h[32];
 	for (size_t i = 0; s && i < n; i++)
 		if ((s[k] = malloc(WA_STORE_JID_MAX + 16)))
-			snprintf(s[k++], WA_STORE_JID_MAX + 16, "%s.0:%d@s.whatsapp.net", v[i].user, (int)v[i].device);
+			snprintf(s[k++], WA_STORE_JID_MAX + 16, "%s.0:%d@%s", v[i].user, (int)v[i].device,
+				v[i].lid ? "lid" : "s.whatsapp.net");
 	if (s)
 		qsort(s, k, sizeof *s, cmp_str);
 	size_t tot = 0;
