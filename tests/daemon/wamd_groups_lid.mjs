@@ -14,6 +14,7 @@
 //   the removed one reads nothing more.
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
+import { checkRecordedAnswers } from './openapi/answers.mjs';
 import { freePort, hookReceiver, waitFor } from './e2e_daemon_util.mjs';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '../sim/harness.mjs';
 import { waitHistorySynced, createAccount } from '../sim/e2e_msg_util.mjs';
@@ -75,6 +76,7 @@ const wamd = spawn(wamdExe, ['--data', data, '--listen', `127.0.0.1:${port}`, '-
   '--webhook-initial-delay-ms', '200', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
 wamd.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
 process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
+const answers = []; // every JSON answer, validated against /openapi.json at the end
 const api = async (method, p, body) => {
   const res = await fetch(`http://127.0.0.1:${port}${p}`, {
     method, headers: { apikey: KEY, 'content-type': 'application/json' },
@@ -83,6 +85,7 @@ const api = async (method, p, body) => {
   const t = await res.text();
   let json = null;
   try { json = t ? JSON.parse(t) : null; } catch { json = t; }
+  if (json !== null && typeof json !== 'string') answers.push({ method, path: p, status: res.status, body: json });
   return { status: res.status, json };
 };
 const dumpOnFail = (cond, msg) => { if (!cond) process.stderr.write(wamdLog.slice(-12000)); check(cond, msg); };
@@ -206,6 +209,8 @@ try {
   await sleep(800);
   check(cl.c.msgs.length === cBefore, 'the removed member got nothing more');
 
+  await checkRecordedAnswers(api, answers, check, ['POST /group/create/{instance}', 'GET /group/findGroupInfos/{instance}',
+    'POST /group/updateParticipant/{instance}']);
   const code = await new Promise((res) => { wamd.on('exit', (c) => res(c)); wamd.kill('SIGTERM'); });
   dumpOnFail(code === 0 && !/Sanitizer|runtime error/.test(wamdLog), `wamd stopped cleanly (exit ${code})`);
 } finally {

@@ -1095,7 +1095,7 @@ int sim_groups_picture_iq(struct sim *sim, struct sim_conn *c, const wa_node *iq
 	sim_new_id(sim, id, sizeof(id));
 	sim_msg_tstr(t, sizeof(t), sim_now());
 	gjid(g, gj, sizeof(gj));
-	sim_jid_user(me, false, aj, sizeof(aj));
+	sim_jid_user(me, g->lid, aj, sizeof(aj));
 	int rc = sim_iq_result(c, iq, copy ? sim_node("picture", "id", g->pic_id, NULL) : NULL);
 	wa_node *n = sim_node_add(sim_node("notification", "from", gj, "type", "picture", "id", id, "t", t, NULL),
 		copy ? sim_node("set", "jid", gj, "id", g->pic_id, "author", aj, NULL) :
