@@ -12,6 +12,8 @@
 //   author (Baileys credits wamd's LID), the members' receipts reach wamd.
 // - A member added later (by LID in the notification) reads our next send;
 //   the removed one reads nothing more.
+// - wamd killed (SIGKILL) in a burst the server has not acked: every
+//   accepted message reaches every member exactly once after the restart.
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import { checkRecordedAnswers } from './openapi/answers.mjs';
@@ -71,10 +73,14 @@ const got = async (k, text) => {
 const data = tmpDir('wamd-groups-lid-');
 const port = await freePort();
 let wamdLog = '';
-const wamd = spawn(wamdExe, ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
-  '--wa-url', sim.url, '--wa-trust-root', sim.root, '--webhook-allow-loopback',
-  '--webhook-initial-delay-ms', '200', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
-wamd.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
+const startWamd = () => {
+  const p = spawn(wamdExe, ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
+    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--webhook-allow-loopback',
+    '--webhook-initial-delay-ms', '200', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  p.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
+  return p;
+};
+let wamd = startWamd();
 process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
 const answers = []; // every JSON answer, validated against /openapi.json at the end
 const api = async (method, p, body) => {
@@ -208,6 +214,36 @@ try {
   dumpOnFail(await got('d', 'after the change') && await got('b', 'after the change'), 'd (added later) and b read it');
   await sleep(800);
   check(cl.c.msgs.length === cBefore, 'the removed member got nothing more');
+
+  // SIGKILL in a burst the server has not acked: after the restart every
+  // accepted message reaches every member exactly once (the stanzas as recorded)
+  const wdev = (await sim.api('GET', `/_sim/accounts/${W}`)).json.devices.map((d) => d.device).find((d) => d > 0);
+  check((await sim.api('POST', '/_sim/fault', { phone: W, device: wdev, action: 'ack_drop' })).status === 200,
+    'the server stops acking wamd');
+  const burst = [];
+  for (let i = 0; i < 8; i++) {
+    r = await api('POST', '/message/sendText/g1', { number: G, text: `lid burst ${i}` });
+    if (r.status === 201) burst.push(`lid burst ${i}`);
+  }
+  await sleep(300);
+  wamd.kill('SIGKILL');
+  await new Promise((res) => wamd.on('exit', res));
+  check(burst.length === 8, 'the burst was accepted, then wamd was killed');
+  check((await sim.api('POST', '/_sim/fault', { phone: W, device: wdev, action: 'clear' })).status === 200, 'acks again');
+  wamd = startWamd();
+  let back = false;
+  for (let i = 0; i < 300 && !back; i++) {
+    try { back = (await api('GET', '/instance/connectionState/g1')).json?.instance?.state === 'open'; } catch { /* starting */ }
+    if (!back) await sleep(100);
+  }
+  dumpOnFail(back, 'wamd open again after SIGKILL');
+  for (const k of ['b', 'd']) {
+    const all = () => burst.every((t) => cl[k].msgs.some((m) => textOf(m) === t));
+    await cl[k].waitFor(all, 30000, `the whole burst at ${k}`);
+    await sleep(1000);
+    const counts = burst.map((t) => cl[k].msgs.filter((m) => textOf(m) === t).length);
+    check(counts.every((n) => n === 1), `${k} got every accepted message exactly once (${counts.join(',')})`);
+  }
 
   await checkRecordedAnswers(api, answers, check, ['POST /group/create/{instance}', 'GET /group/findGroupInfos/{instance}',
     'POST /group/updateParticipant/{instance}']);
