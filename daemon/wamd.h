@@ -454,6 +454,11 @@ json_t *wamd_tenant_chat_labels(struct wamd_tenant *t);
 /* (wamd_routes_profile.c) a profile picture URL; the answer goes to
  * wamd_engine_events.picture_done with ticket */
 int wamd_tenant_profile_picture(struct wamd_tenant *t, const char *jid, void *ticket);
+/* The same fetch for a route that needs the URL inside its own answer
+ * (findGroupInfos' pictureUrl): `then` runs once with ctx, unless this
+ * returns an error. */
+int wamd_picture_fetch(struct wamd_tenant *t, const char *jid, void (*then)(void *ctx, int err, const char *url),
+	void *ctx);
 /* Profile reads and our own profile's changes (wamd_routes_profile_set.c);
  * a, b: the jid / text / privacy name and value, bytes: a JPEG (NULL
  * removes the picture). The answer comes through profile_done. */

@@ -58,12 +58,18 @@ static json_t *group_json(const wa_group_info *g, bool participants)
 	json_object_set_new(o, "joinApprovalMode", json_boolean(g->join_approval));
 	json_object_set_new(o, "memberAddMode", json_boolean(g->member_add_all));
 	if (participants) {
+		bool lid_group = g->addressing_mode && strcmp(g->addressing_mode, "lid") == 0;
 		json_t *ps = json_array();
 		for (size_t i = 0; i < g->n_participants; i++) {
 			const wa_group_participant *p = &g->participants[i];
-			json_t *e = json_pack("{s:s,s:o}", "id", p->jid, "admin",
+			/* Baileys' participant: a LID group names members by LID
+			 * with the phone number beside, a PN group the reverse */
+			bool by_lid = lid_group && p->lid;
+			json_t *e = json_pack("{s:s,s:o}", "id", by_lid ? p->lid : p->jid, "admin",
 				p->admin == 2 ? json_string("superadmin") : p->admin == 1 ? json_string("admin") : json_null());
-			if (p->lid)
+			if (by_lid && strcmp(p->jid, p->lid) != 0)
+				json_object_set_new(e, "phoneNumber", json_string(p->jid));
+			else if (!by_lid && p->lid)
 				json_object_set_new(e, "lid", json_string(p->lid));
 			json_array_append_new(ps, e);
 		}

@@ -11,6 +11,8 @@
 #ifndef WAMD_EVENTS_H
 #define WAMD_EVENTS_H
 
+#include <string.h>
+
 #include "wamd.h"
 
 struct wamd_engine_events {
@@ -73,5 +75,14 @@ void wamd_sinks_set(const struct wamd_sinks *s);
 void wamd_stream_broadcast(struct wamd_tenant *t, const char *text);
 void wamd_stream_recheck(struct wamd_tenant *t, bool all, const char *reason);
 void wamd_waiters_changed(struct wamd_tenant *t);
+
+/* Baileys' key.addressingMode: "lid" for a LID chat, or for a group message
+ * whose author the server named by LID (a LID-addressed group). */
+static inline bool wamd_key_is_lid(const wa_msg_key *key)
+{
+	if (key->participant)
+		return strstr(key->participant, "@lid") != NULL;
+	return key->remote_jid == NULL;
+}
 
 #endif

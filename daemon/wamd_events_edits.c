@@ -188,7 +188,8 @@ bool wamd_on_edit_or_revoke(struct wamd_tenant *t, const wa_msg_key *key, int64_
 			json_object_set_new(k, "participant", json_string(key->participant));
 		if (key->participant && key->participant_alt)
 			json_object_set_new(k, "participantAlt", json_string(key->participant_alt));
-		json_object_set_new(k, "addressingMode", json_string(key->remote_jid ? "pn" : "lid"));
+		/* a group's is its author's namespace (Baileys: the stanza's addressing_mode) */
+		json_object_set_new(k, "addressingMode", json_string(wamd_key_is_lid(key) ? "lid" : "pn"));
 		wamd_emit(t, "MESSAGES_DELETE", k);
 		return true;
 	}

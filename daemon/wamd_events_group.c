@@ -71,7 +71,11 @@ void wamd_on_group(struct wamd_tenant *t, const char *jid, const char *action, c
 		json_object_set_new(u, "memberAddMode", json_boolean(is(value, "all_member_add")));
 	else if (is(action, "membership_approval_mode"))
 		json_object_set_new(u, "joinApprovalMode", json_boolean(is(value, "on")));
-	else if (is(action, "not_ephemeral"))
+	else if (is(action, "picture")) {
+		/* Baileys' word for it (its contacts.update of the group), and the new id */
+		json_object_set_new(u, "imgUrl", json_string(value ? "changed" : "removed"));
+		json_object_set_new(u, "pictureId", value ? json_string(value) : json_null());
+	} else if (is(action, "not_ephemeral"))
 		json_object_set_new(u, "ephemeralDuration", json_integer(0));
 	else if (info && json_object_get(info, "ephemeralDuration"))
 		json_object_set(u, "ephemeralDuration", json_object_get(info, "ephemeralDuration"));

@@ -53,7 +53,8 @@ static json_t *key_json(const wa_msg_key *key)
 		json_object_set_new(k, "participant", json_string(key->participant));
 	if (key->participant && key->participant_alt) /* Baileys' key of a group message */
 		json_object_set_new(k, "participantAlt", json_string(key->participant_alt));
-	json_object_set_new(k, "addressingMode", json_string(key->remote_jid ? "pn" : "lid"));
+	/* a group's is its author's namespace (Baileys: the stanza's addressing_mode) */
+	json_object_set_new(k, "addressingMode", json_string(wamd_key_is_lid(key) ? "lid" : "pn"));
 	return k;
 }
 

@@ -186,6 +186,20 @@ static void send_invite_done(struct wamd_conn *c, struct gticket *g, int err, in
 		wamd_reply_json(c, 200, json_pack("{s:b,s:s}", "send", 1, "inviteUrl", url));
 }
 
+/* findGroupInfos once the picture's URL is known (null: none, hidden, or
+ * the server did not say) */
+static void find_picture_done(void *ctx, int err, const char *url)
+{
+	struct gticket *g = ctx;
+	struct wamd_conn *c = g->tk.c;
+	if (c) {
+		c->ticket = NULL;
+		json_object_set_new(g->created, "pictureUrl", err == 0 && url ? json_string(url) : json_null());
+		wamd_reply_json(c, 200, json_incref(g->created));
+	}
+	gt_free(g);
+}
+
 void wamd_group_done(void *ticket, int err, int code, json_t *result)
 {
 	struct gticket *g = ticket;
@@ -220,10 +234,20 @@ void wamd_group_done(void *ticket, int err, int code, json_t *result)
 		wamd_reply_json(c, 201, json_incref(g->created));
 		break;
 	case G_FIND:
-		if (err || !first)
+		if (err || !first) {
 			wamd_reply_error(c, 404, json_pack("[s,s]", "Error fetching group", why(err, code)));
-		else
-			wamd_reply_json(c, 200, json_incref(first));
+			break;
+		}
+		/* Evolution's findGroup asks for the group's picture too */
+		g->created = json_incref(first);
+		g->tk.c = c;
+		c->ticket = &g->tk;
+		if (wamd_picture_fetch(g->t, g->group, find_picture_done, g) == 0) {
+			json_decref(result);
+			return;
+		}
+		c->ticket = NULL;
+		wamd_reply_json(c, 200, json_incref(first));
 		break;
 	case G_PARTICIPANTS:
 		if (err || !first)

@@ -98,7 +98,7 @@ enum wa_event_type {
 				   * key is trusted and the session rebuilt, messaging goes on; show
 				   * the user a "security code changed" notice */
 	WA_EV_CONTACT,            /* push name, PN<->LID mapping or (app state) address-book name learned */
-	WA_EV_GROUP,              /* a group changed (w:gp2 notification): u.group */
+	WA_EV_GROUP,              /* a group changed (w:gp2 or picture notification): u.group */
 	WA_EV_MESSAGE_WIRE,       /* a message stanza we sent was written to the socket
 	                           * (after its ratchet state was committed); u.message_status
 	                           * with key.id set, status PENDING. For latency figures. */
@@ -205,7 +205,7 @@ typedef struct wa_event {
 			 * changed), "member_add_mode", "membership_approval_mode",
 			 * "created_membership_requests" (someone asked to join),
 			 * "revoked_membership_requests" (a request withdrawn or
-			 * rejected) */
+			 * rejected), "picture" (its icon set or removed) */
 			const char *action;
 			const char *author;        /* who did it (user JID) or NULL */
 			const char *const *participants; /* add/remove/promote/demote: user JIDs */
@@ -215,7 +215,8 @@ typedef struct wa_event {
 			 * "all_member_add"; membership_approval_mode: "on" or "off";
 			 * created_membership_requests: the request method (or NULL);
 			 * revoked_membership_requests: "revoked" (by the requester)
-			 * or "rejected" (by an admin); else NULL */
+			 * or "rejected" (by an admin); picture: the new picture's id,
+			 * NULL when it was removed; else NULL */
 			const char *value;
 		} group;
 		struct {

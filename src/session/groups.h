@@ -98,6 +98,8 @@ char *wa_group_content_str(const wa_node *n, size_t max);
 
 /* w:gp2 notifications (groups_notify.c; recipients.c's notification handler hands them over). */
 void wa_msg_group_notification(wa_session *s, const wa_node *n);
+/* <notification type="picture"> from a group: a "picture" group event. */
+void wa_msg_group_picture_notification(wa_session *s, const wa_node *n);
 /* A received <message> from a group (receive.c hands it over). */
 int wa_msg_group_message(wa_session *s, const wa_node *n);
 /* Drops our sender key for group: the next send makes a new one. */

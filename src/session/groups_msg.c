@@ -127,13 +127,24 @@ typedef struct gjob {
 	wa_msg_job *j;
 	wa_gmeta *g;
 	size_t next; /* next participant to look at for usync */
+	/* devices whose pre-key bundles are asked, a batch at a time (an
+	 * answer carries at most WA_PREKEY_MAX_USERS); one that gets none is
+	 * not asked again by this send */
+	char (*miss)[WA_STORE_JID_MAX];
+	size_t n_miss, next_miss;
 } gjob;
+
+static void gjob_free(gjob *gj)
+{
+	wa_gmeta_free(gj->g);
+	free(gj->miss);
+	free(gj);
+}
 
 static void gjob_end(wa_session *s, gjob *gj, int err, const char *why)
 {
 	wa_msg_job *j = gj->j;
-	wa_gmeta_free(gj->g);
-	free(gj);
+	gjob_free(gj);
 	s->msg->job = NULL;
 	if (why)
 		snprintf(j->why, sizeof j->why, "%s", why);
@@ -142,9 +153,12 @@ static void gjob_end(wa_session *s, gjob *gj, int err, const char *why)
 	wa_msg_pump(s);
 }
 
-/* Member user JIDs to address (PN groups: phone-number JIDs). */
+/* Member user JIDs to address: phone-number JIDs in a PN group, LIDs in a
+ * LID group (its devices, sessions and key holders are LID addresses). */
 static const char *member(const wa_gmeta *g, size_t i)
 {
+	if (strcmp(g->mode, "lid") == 0 && g->p[i].lid[0])
+		return g->p[i].lid;
 	return g->p[i].jid[0] ? g->p[i].jid : g->p[i].lid;
 }
 
@@ -167,13 +181,13 @@ static void on_meta(wa_session *s, int err, const wa_node *resp, void *user)
 {
 	gjob *gj = user;
 	if (!s->msg || s->msg->job != gj->j) {
-		free(gj);
+		gjob_free(gj);
 		return;
 	}
 	int code = iq_code(err, resp);
 	if (err != 0 && transient(err, code)) {
 		wa_msg_job *j = gj->j;
-		free(gj);
+		gjob_free(gj);
 		wa_msg_job_defer(s, j, err, code, "group metadata");
 		return;
 	}
@@ -190,15 +204,13 @@ static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 {
 	gjob *gj = user;
 	if (!s->msg || s->msg->job != gj->j) {
-		wa_gmeta_free(gj->g);
-		free(gj);
+		gjob_free(gj);
 		return;
 	}
 	int code = iq_code(err, resp);
 	if (err != 0 && transient(err, code)) {
 		wa_msg_job *j = gj->j;
-		wa_gmeta_free(gj->g);
-		free(gj);
+		gjob_free(gj);
 		wa_msg_job_defer(s, j, err, code, "usync");
 		return;
 	}
@@ -224,12 +236,18 @@ static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 typedef struct gdev {
 	char jid[WA_STORE_JID_MAX];
 	char addr[WA_STORE_JID_MAX];
-	char user[WA_STORE_JID_MAX]; /* phone number user part, for phash */
+	char user[WA_STORE_JID_MAX]; /* user part, for phash */
+	bool lid;                    /* user is a LID */
 	int32_t device;
 	bool me;      /* this very device */
 	bool holder;
-	bool session;
+	bool session; /* looked up for non-holders only */
 } gdev;
+
+static int cmp_jid(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
 
 static int devices(wa_session *s, const wa_gmeta *g, gdev **out, size_t *n_out)
 {
@@ -238,18 +256,35 @@ static int devices(wa_session *s, const wa_gmeta *g, gdev **out, size_t *n_out)
 	if (!mej || wa_jid_parse(&me, mej) != 0)
 		return WA_ESTATE;
 	size_t cap = 0;
+	/* each member's device list looked up once (a linear cache) */
+	struct wa_msg_devcache **dl = calloc(g->n ? g->n : 1, sizeof *dl);
+	if (!dl)
+		return WA_ENOMEM;
 	for (size_t i = 0; i < g->n; i++) {
-		struct wa_msg_devcache *d = wa_msg_devcache_get(s->msg, member(g, i));
-		cap += d ? wa_msg_devcache_n(d) : 0;
+		dl[i] = wa_msg_devcache_get(s->msg, member(g, i));
+		cap += dl[i] ? wa_msg_devcache_n(dl[i]) : 0;
 	}
 	gdev *v = calloc(cap ? cap : 1, sizeof *v);
-	if (!v)
+	if (!v) {
+		free(dl);
 		return WA_ENOMEM;
+	}
+	/* the holders in one read, then looked up in memory (a big group has
+	 * thousands of devices) */
+	char(*hold)[WA_STORE_JID_MAX] = NULL;
+	size_t nh = 0;
+	if (wa_store_gsk_list(s->store, s->instance_id, g->jid, &hold, &nh) != 0) {
+		free(v);
+		free(dl);
+		return WA_EDB;
+	}
 	size_t n = 0;
 	for (size_t i = 0; i < g->n; i++) {
-		struct wa_msg_devcache *d = wa_msg_devcache_get(s->msg, member(g, i));
+		struct wa_msg_devcache *d = dl[i];
 		wa_jid uj;
-		if (!d || wa_jid_parse(&uj, member(g, i)) != 0)
+		char uaddr[WA_STORE_JID_MAX];
+		/* the Signal address is the user's: resolved once per member */
+		if (!d || wa_jid_parse(&uj, member(g, i)) != 0 || wa_msg_addr_for(s, &uj, uaddr) != 0)
 			continue;
 		for (size_t k = 0; k < wa_msg_devcache_n(d) && n < cap; k++) {
 			uint16_t dv = wa_msg_devcache_dev(d, k);
@@ -258,39 +293,45 @@ static int devices(wa_session *s, const wa_gmeta *g, gdev **out, size_t *n_out)
 				WA_JID_DOMAIN_WHATSAPP, (uint8_t)dv) != 0)
 				continue;
 			gdev *x = &v[n];
-			if (wa_jid_format(&dj, x->jid, sizeof x->jid) < 0 || wa_msg_addr_for(s, &dj, x->addr) != 0)
+			if (wa_jid_format(&dj, x->jid, sizeof x->jid) < 0)
 				continue;
+			memcpy(x->addr, uaddr, sizeof x->addr);
 			if (strlen(uj.user) >= sizeof x->user)
 				continue;
 			memcpy(x->user, uj.user, strlen(uj.user) + 1);
+			x->lid = wa_msg_jid_is_lid(&uj);
 			x->device = dv;
 			x->me = wa_msg_is_me(s, &uj) && dv == me.device;
 			if (!x->me) {
 				bool b = false;
-				x->holder = wa_store_gsk_has(s->store, s->instance_id, g->jid, x->jid, &b) == 0 && b;
-				x->session = wa_sig_session_exists(s->sig, x->addr, x->device, &b) == 0 && b;
+				x->holder = hold && bsearch(x->jid, hold, nh, sizeof *hold, cmp_jid) != NULL;
+				/* a holder needs nothing pairwise: its session is not looked
+				 * up (a store read each, 2,000 of them in a big group) */
+				x->session = !x->holder && wa_sig_session_exists(s->sig, x->addr, x->device, &b) == 0 && b;
 			}
 			n++;
 		}
 	}
+	free(hold);
+	free(dl);
 	*out = v;
 	*n_out = n;
 	return 0;
 }
 
+static void fetch_batch(wa_session *s, gjob *gj);
+
 static void on_prekeys(wa_session *s, int err, const wa_node *resp, void *user)
 {
 	gjob *gj = user;
 	if (!s->msg || s->msg->job != gj->j) {
-		wa_gmeta_free(gj->g);
-		free(gj);
+		gjob_free(gj);
 		return;
 	}
 	int code = iq_code(err, resp);
 	if (err != 0 && transient(err, code)) {
 		wa_msg_job *j = gj->j;
-		wa_gmeta_free(gj->g);
-		free(gj);
+		gjob_free(gj);
 		wa_msg_job_defer(s, j, err, code, "pre-key fetch");
 		return;
 	}
@@ -309,9 +350,12 @@ static void on_prekeys(wa_session *s, int err, const wa_node *resp, void *user)
 		wa_msg_flush_identity(s);
 	}
 	free(pu);
+	if (gj->next_miss < gj->n_miss) {
+		fetch_batch(s, gj); /* the next batch of bundles */
+		return;
+	}
 	wa_msg_job *j = gj->j;
-	wa_gmeta_free(gj->g);
-	free(gj);
+	gjob_free(gj);
 	s->msg->job = NULL;
 	wa_msg_job_encrypt(s, j);
 }
@@ -338,8 +382,7 @@ static void step(wa_session *s, gjob *gj)
 			/* connection gone: the row stays QUEUED for the next READY */
 			s->msg->job = NULL;
 			wa_msg_job_free(gj->j);
-			wa_gmeta_free(gj->g);
-			free(gj);
+			gjob_free(gj);
 		}
 		return;
 	}
@@ -349,33 +392,52 @@ static void step(wa_session *s, gjob *gj)
 		gjob_end(s, gj, rc, NULL);
 		return;
 	}
-	const char **missing = calloc(n ? n : 1, sizeof *missing);
-	size_t nm = 0;
-	for (size_t i = 0; missing && i < n; i++)
-		if (!v[i].me && !v[i].holder && !v[i].session)
-			missing[nm++] = v[i].jid;
-	if (nm == 0 || !missing) {
-		free(missing);
+	if (!(gj->miss = calloc(n ? n : 1, sizeof *gj->miss))) {
 		free(v);
+		gjob_end(s, gj, WA_ENOMEM, NULL);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].me && !v[i].holder && !v[i].session)
+			memcpy(gj->miss[gj->n_miss++], v[i].jid, sizeof v[i].jid);
+	free(v);
+	if (gj->n_miss == 0) {
 		wa_msg_job *j = gj->j;
-		wa_gmeta_free(gj->g);
-		free(gj);
+		gjob_free(gj);
 		s->msg->job = NULL;
 		wa_msg_job_encrypt(s, j);
 		return;
 	}
+	fetch_batch(s, gj);
+}
+
+/* Bundles for the next WA_PREKEY_MAX_USERS devices of gj->miss. */
+static void fetch_batch(wa_session *s, gjob *gj)
+{
+	char iq_id[WA_SESSION_ID_MAX];
+	wa_node *iq = NULL;
+	size_t nb = gj->n_miss - gj->next_miss;
+	if (nb > WA_PREKEY_MAX_USERS)
+		nb = WA_PREKEY_MAX_USERS;
+	const char **jids = calloc(nb, sizeof *jids);
+	if (!jids) {
+		gjob_end(s, gj, WA_ENOMEM, NULL);
+		return;
+	}
+	for (size_t i = 0; i < nb; i++)
+		jids[i] = gj->miss[gj->next_miss + i];
+	gj->next_miss += nb;
 	wa_session_new_id(s, iq_id);
-	rc = wa_prekey_build_fetch(iq_id, missing, nm, false, &iq);
-	free(missing);
-	free(v);
+	int rc = wa_prekey_build_fetch(iq_id, jids, nb, false, &iq);
+	free(jids);
 	if (rc == 0)
 		rc = wa_iq_send(s, iq, 0, on_prekeys, gj);
 	wa_node_free(iq);
 	if (rc != 0) {
+		/* connection gone: the row stays QUEUED for the next READY */
 		s->msg->job = NULL;
 		wa_msg_job_free(gj->j);
-		wa_gmeta_free(gj->g);
-		free(gj);
+		gjob_free(gj);
 	}
 }
 
@@ -400,7 +462,7 @@ void wa_msg_group_job_start(wa_session *s, wa_msg_job *j)
 	if (rc != 0) {
 		s->msg->job = NULL;
 		wa_msg_job_free(j);
-		free(gj);
+		gjob_free(gj);
 	}
 }
 
@@ -419,7 +481,8 @@ static void phash(const gdev *v, size_t n, char out[16])
 	uint8_t h[32];
 	for (size_t i = 0; s && i < n; i++)
 		if ((s[k] = malloc(WA_STORE_JID_MAX + 16)))
-			snprintf(s[k++], WA_STORE_JID_MAX + 16, "%s.0:%d@s.whatsapp.net", v[i].user, (int)v[i].device);
+			snprintf(s[k++], WA_STORE_JID_MAX + 16, "%s.0:%d@%s", v[i].user, (int)v[i].device,
+				v[i].lid ? "lid" : "s.whatsapp.net");
 	if (s)
 		qsort(s, k, sizeof *s, cmp_str);
 	size_t tot = 0;

@@ -119,6 +119,12 @@ static void apply(wa_session *s, const char *gj, const wa_node *ch, const char *
 			rc = wa_node_add_new(gn, "participant", &np);
 			if (rc == 0)
 				rc = wa_node_set_attr(np, "jid", u);
+			/* the other address beside (phone_number in a LID group) */
+			for (int a = 0; a < 2 && rc == 0; a++) {
+				const char *k = a ? "phone_number" : "lid", *v = wa_node_attr(p, k);
+				if (v)
+					rc = wa_node_set_attr(np, k, v);
+			}
 		}
 		add = strcmp(tag, "add") == 0;
 	}

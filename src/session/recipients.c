@@ -382,6 +382,8 @@ int wa_msg_handle_notification(wa_session *s, const wa_node *n)
 			free(alt);
 		} else if (strcmp(type, "w:gp2") == 0) {
 			wa_msg_group_notification(s, n);
+		} else if (strcmp(type, "picture") == 0 && strstr(from, "@g.us")) {
+			wa_msg_group_picture_notification(s, n);
 		} else if (strcmp(type, "account_sync") == 0) {
 			const char *me[2] = {wa_session_me_jid(s), wa_session_me_lid(s)};
 			for (int i = 0; i < 2; i++)

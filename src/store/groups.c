@@ -16,6 +16,8 @@ static const char sql_sk_add[] =
 	"INSERT INTO group_sk_holders (instance_id, group_jid, device_jid) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";
 static const char sql_sk_has[] =
 	"SELECT 1 FROM group_sk_holders WHERE instance_id = ?1 AND group_jid = ?2 AND device_jid = ?3";
+static const char sql_sk_list[] =
+	"SELECT device_jid FROM group_sk_holders WHERE instance_id = ?1 AND group_jid = ?2";
 static const char sql_sk_clear[] = "DELETE FROM group_sk_holders WHERE instance_id = ?1 AND group_jid = ?2";
 
 static int bind2(wa_store *st, const char *sql, int64_t instance_id, const char *a, wa_stmt **out)
@@ -93,6 +95,56 @@ int wa_store_gsk_has(wa_store *st, int64_t instance_id, const char *group, const
 	if (src != WA_DB_ROW && src != WA_DB_DONE)
 		return wa_store_map_rc(src);
 	*out = src == WA_DB_ROW;
+	return 0;
+}
+
+static int cmp_jid(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+int wa_store_gsk_list(wa_store *st, int64_t instance_id, const char *group, char (**out)[WA_STORE_JID_MAX],
+	size_t *n_out)
+{
+	wa_stmt *s;
+	if (!out || !n_out)
+		return WA_EINVAL;
+	*out = NULL;
+	*n_out = 0;
+	int rc = bind2(st, sql_sk_list, instance_id, group, &s);
+	if (rc != 0)
+		return rc;
+	char(*v)[WA_STORE_JID_MAX] = NULL;
+	size_t n = 0, cap = 0;
+	int src;
+	while ((src = wa_stmt_step(s)) == WA_DB_ROW) {
+		const char *d = wa_stmt_col_text(s, 0);
+		if (!d || strlen(d) >= WA_STORE_JID_MAX)
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			void *nv = realloc(v, nc * WA_STORE_JID_MAX);
+			if (!nv) {
+				rc = WA_ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		memcpy(v[n++], d, strlen(d) + 1);
+	}
+	wa_store_stmt_done(s);
+	if (rc == 0 && src != WA_DB_DONE)
+		rc = wa_store_map_rc(src);
+	if (rc != 0) {
+		free(v);
+		return rc;
+	}
+	/* sorted here: a database's collation need not be strcmp's */
+	if (n)
+		qsort(v, n, WA_STORE_JID_MAX, cmp_jid);
+	*out = v;
+	*n_out = n;
 	return 0;
 }
 

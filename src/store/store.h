@@ -163,6 +163,9 @@ int wa_store_gmeta_delete(wa_store *st, int64_t instance_id, const char *jid) WA
 int wa_store_gsk_add(wa_store *st, int64_t instance_id, const char *group, const char *device) WA_MUST_CHECK;
 int wa_store_gsk_has(wa_store *st, int64_t instance_id, const char *group, const char *device,
 	bool *out) WA_MUST_CHECK;
+/* Every device holding our current key, sorted (strcmp order); *out to free(). */
+int wa_store_gsk_list(wa_store *st, int64_t instance_id, const char *group, char (**out)[WA_STORE_JID_MAX],
+	size_t *n_out) WA_MUST_CHECK;
 /* Nobody holds our key any more (it was replaced). */
 int wa_store_gsk_clear(wa_store *st, int64_t instance_id, const char *group) WA_MUST_CHECK;
 

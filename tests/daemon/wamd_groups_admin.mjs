@@ -229,7 +229,18 @@ try {
   check((await simGroup()).picture_id === picId, 'and nothing changed');
   check((await api('POST', `/group/updateSetting/ga?groupJid=${G}`, { action: 'unlocked' })).status === 201, 'unlocked');
   check(await bPic() === 'ok', 'unlocked: a member may');
-  check((await simGroup()).picture_id !== picId, 'and the server has the new one');
+  const picId2 = (await simGroup()).picture_id;
+  check(picId2 !== picId, 'and the server has the new one');
+  // a member's change reaches wamd as GROUP_UPDATE (author, Baileys' imgUrl word, the new id)
+  dumpOnFail(await gw('groups.update', (d) => d[0]?.id === G && d[0].imgUrl === 'changed' && d[0].author === jid(P.b) &&
+    d[0].pictureId === picId2, 'picture webhook'), 'GROUP_UPDATE for a picture a member changed');
+  // findGroupInfos carries the picture's URL, the one Baileys gets, serving the bytes
+  r = await api('GET', `/group/findGroupInfos/ga?groupJid=${G}`);
+  const bUrl = await cl.b.sock.profilePictureUrl(G, 'image');
+  check(r.status === 200 && r.json.pictureUrl === bUrl && r.json.pictureUrl.includes(picId2),
+    `findGroupInfos pictureUrl is the current picture (${r.json.pictureUrl} vs Baileys ${bUrl})`);
+  const served2 = Buffer.from(await (await fetch(`http://127.0.0.1:${sim.port}${new URL(r.json.pictureUrl).pathname}`)).arrayBuffer());
+  check(served2.equals(jpeg), `pictureUrl serves the picture (${served2.length} bytes)`);
 
   r = await api('POST', `/group/updateSetting/ga?groupJid=${G}`, { action: 'admin_add' });
   check(r.status === 201, 'updateSetting admin_add');

@@ -6,8 +6,11 @@
  * at /pps/), membership and admin rules, w:gp2 notifications
  * to members, fan-out of a group <message> (the skmsg to every device of
  * every member, each per-device <to> copy before it), phash in the ack, and
- * group receipts forwarded to the author. Groups are PN-addressed and kept
- * in memory (a wasim restart forgets them). Each member's phone (device 0)
+ * group receipts forwarded to the author. Groups are kept in memory (a
+ * wasim restart forgets them); a group is PN-addressed, or LID-addressed
+ * when created after POST /_sim/groups/addressing {"mode":"lid"} (as
+ * WhatsApp creates them now): members, authors and actors named by their
+ * LIDs with the phone number beside (phone_number, participant_pn, …). Each member's phone (device 0)
  * gets its copy like the companions (sim_phone.c decrypts it). */
 #include "sim_msg.h"
 
@@ -53,6 +56,7 @@ struct sgroup {
 	uint8_t *pic;                /* the picture (JPEG) or NULL */
 	size_t pic_len;
 	char pic_id[24];
+	bool lid;                    /* addressing_mode lid */
 	struct gmember m[SIM_GROUP_MAX_MEMBERS];
 	size_t n;
 	/* the last message routed: its id and the devices that got a
@@ -65,6 +69,7 @@ struct sgroup {
 static struct sgroup *groups[SIM_GROUP_MAX];
 static size_t n_groups;
 static uint64_t next_gid = 1;
+static bool lid_default; /* the addressing of groups created from now on */
 
 static struct sgroup *gfind(const char *jid)
 {
@@ -92,13 +97,32 @@ static void gjid(const struct sgroup *g, char *buf, size_t cap)
 	snprintf(buf, cap, "%s@g.us", g->id);
 }
 
-static wa_node *participant_node(const struct gmember *m)
+/* An account as the group names it: its LID in a LID group, else its
+ * phone number; pn gets the phone number either way. */
+static void mjid(const struct sgroup *g, const struct sim_account *a, char *buf, char *pn)
+{
+	sim_jid_user(a, g->lid, buf, SIM_MSG_JID_MAX);
+	sim_jid_user(a, false, pn, SIM_MSG_JID_MAX);
+}
+
+/* <participant jid=…> in a notification: the LID with phone_number beside
+ * in a LID group (what Baileys and whatsmeow read there). */
+static wa_node *pref(const struct sgroup *g, const struct sim_account *a)
+{
+	char j[SIM_MSG_JID_MAX], pn[SIM_MSG_JID_MAX];
+	mjid(g, a, j, pn);
+	return sim_node("participant", "jid", j, "phone_number", g->lid ? pn : NULL, NULL);
+}
+
+static wa_node *participant_node(const struct sgroup *g, const struct gmember *m)
 {
 	char pn[SIM_MSG_JID_MAX], lid[SIM_MSG_JID_MAX];
 	sim_jid_user(m->acct, false, pn, sizeof(pn));
 	sim_jid_user(m->acct, true, lid, sizeof(lid));
-	return sim_node("participant", "jid", pn, "lid", lid, "type",
-		m->type == 2 ? "superadmin" : m->type == 1 ? "admin" : NULL, NULL);
+	const char *type = m->type == 2 ? "superadmin" : m->type == 1 ? "admin" : NULL;
+	if (g->lid)
+		return sim_node("participant", "jid", lid, "phone_number", pn, "type", type, NULL);
+	return sim_node("participant", "jid", pn, "lid", lid, "type", type, NULL);
 }
 
 /* <member_add_mode>admin_add|all_member_add</member_add_mode> (text) */
@@ -123,18 +147,24 @@ static wa_node *approval_node(bool on)
  * Baileys' extractGroupMetadata). */
 static wa_node *group_node(const struct sgroup *g, bool with_participants)
 {
-	char cr[SIM_MSG_JID_MAX], so[SIM_MSG_JID_MAX], ct[32], st[32], sz[16];
-	sim_jid_user(g->creator, false, cr, sizeof(cr));
-	sim_jid_user(g->s_o, false, so, sizeof(so));
+	char cr[SIM_MSG_JID_MAX], so[SIM_MSG_JID_MAX], ct[32], st[32], sz[16], crp[SIM_MSG_JID_MAX],
+		sop[SIM_MSG_JID_MAX];
+	mjid(g, g->creator, cr, crp);
+	mjid(g, g->s_o, so, sop);
 	sim_msg_tstr(ct, sizeof(ct), g->creation);
 	sim_msg_tstr(st, sizeof(st), g->s_t);
 	snprintf(sz, sizeof(sz), "%zu", g->n);
 	wa_node *n = sim_node("group", "id", g->id, "subject", g->subject, "s_t", st, "s_o", so, "creation", ct,
-		"creator", cr, "addressing_mode", "pn", "size", sz, NULL);
+		"creator", cr, "addressing_mode", g->lid ? "lid" : "pn", "size", sz, NULL);
+	if (n && g->lid && (wa_node_set_attr(n, "creator_pn", crp) || wa_node_set_attr(n, "s_o_pn", sop))) {
+		wa_node_free(n);
+		return NULL;
+	}
 	for (size_t i = 0; n && with_participants && i < g->n; i++)
-		n = sim_node_add(n, participant_node(&g->m[i]));
+		n = sim_node_add(n, participant_node(g, &g->m[i]));
 	if (n && g->desc_id[0]) {
-		wa_node *d = sim_node("description", "id", g->desc_id, "participant", so, "t", st, NULL);
+		wa_node *d = sim_node("description", "id", g->desc_id, "participant", so, "participant_pn",
+			g->lid ? sop : NULL, "t", st, NULL);
 		wa_node *b = sim_node("body", NULL);
 		if (b && wa_node_set_string(b, g->desc) != 0) {
 			wa_node_free(b);
@@ -172,10 +202,10 @@ static void notify_to(struct sim *sim, const struct sgroup *g, struct sim_accoun
 	sim_new_id(sim, id, sizeof(id));
 	sim_msg_tstr(t, sizeof(t), sim_now());
 	gjid(g, gj, sizeof(gj));
-	sim_jid_user(actor, false, aj, sizeof(aj));
-	sim_jid_user(actor, true, al, sizeof(al));
+	sim_jid_user(actor, g->lid, aj, sizeof(aj));
+	sim_jid_user(actor, !g->lid, al, sizeof(al));
 	wa_node *n = sim_node("notification", "from", gj, "type", "w:gp2", "id", id, "t", t, "participant", aj,
-		"participant_lid", al, "addressing_mode", "pn",
+		g->lid ? "participant_pn" : "participant_lid", al, "addressing_mode", g->lid ? "lid" : "pn",
 		actor->push_name[0] ? "notify" : NULL, actor->push_name, NULL);
 	n = sim_node_add(n, body);
 	if (!n)
@@ -308,6 +338,7 @@ static int iq_create(struct sim *sim, struct sim_conn *c, const wa_node *iq, con
 		return WA_ENOMEM;
 	snprintf(g->id, sizeof(g->id), "120363%012llu", (unsigned long long)next_gid++);
 	snprintf(g->subject, sizeof(g->subject), "%s", subject);
+	g->lid = lid_default;
 	g->creator = g->s_o = me;
 	g->creation = g->s_t = sim_now();
 	g->m[g->n++] = (struct gmember){me, 2};
@@ -369,9 +400,7 @@ static int iq_members(struct sim *sim, struct sim_conn *c, const wa_node *iq, st
 			} else
 				g->m[k].type = pro ? 1 : 0;
 			applied++;
-			char pn[SIM_MSG_JID_MAX];
-			sim_jid_user(a, false, pn, sizeof(pn));
-			note = sim_node_add(note, sim_node("participant", "jid", pn, NULL));
+			note = sim_node_add(note, pref(g, a));
 		}
 		wa_node *pa = sim_node("participant", "jid", jid, "error", err, NULL);
 		if (pa && add && a && err && strcmp(err, "403") == 0) {
@@ -406,9 +435,7 @@ static int iq_leave(struct sim *sim, struct sim_conn *c, const wa_node *iq, cons
 		if (k < 0)
 			continue;
 		g->m[k] = g->m[--g->n];
-		char pn[SIM_MSG_JID_MAX];
-		sim_jid_user(me, false, pn, sizeof(pn));
-		wa_node *note = sim_node_add(sim_node("remove", NULL), sim_node("participant", "jid", pn, NULL));
+		wa_node *note = sim_node_add(sim_node("remove", NULL), pref(g, me));
 		struct sim_account *ex[1] = {me};
 		if (note)
 			notify(sim, g, me, note, ex, 1);
@@ -495,8 +522,7 @@ static int iq_join(struct sim *sim, struct sim_conn *c, const wa_node *iq, const
 	}
 	g->m[g->n++] = (struct gmember){me, 0};
 	int rc = sim_iq_result(c, iq, sim_node("group", "jid", gj, NULL));
-	sim_jid_user(me, false, pn, sizeof(pn));
-	wa_node *note = sim_node_add(sim_node("add", "reason", "invite", NULL), sim_node("participant", "jid", pn, NULL));
+	wa_node *note = sim_node_add(sim_node("add", "reason", "invite", NULL), pref(g, me));
 	if (note)
 		notify(sim, g, me, note, NULL, 0);
 	return rc;
@@ -672,11 +698,12 @@ static int iq_w_g2(struct sim *sim, struct sim_conn *c, const wa_node *iq, void 
 		snprintf(g->subject, sizeof(g->subject), "%s", s);
 		g->s_o = me;
 		g->s_t = sim_now();
-		char st[32], so[SIM_MSG_JID_MAX];
+		char st[32], so[SIM_MSG_JID_MAX], sop[SIM_MSG_JID_MAX];
 		sim_msg_tstr(st, sizeof(st), g->s_t);
-		sim_jid_user(me, false, so, sizeof(so));
+		mjid(g, me, so, sop);
 		int rc = sim_iq_result(c, iq, NULL);
-		notify(sim, g, me, sim_node("subject", "subject", g->subject, "s_t", st, "s_o", so, NULL), NULL, 0);
+		notify(sim, g, me, sim_node("subject", "subject", g->subject, "s_t", st, "s_o", so, "s_o_pn",
+			g->lid ? sop : NULL, NULL), NULL, 0);
 		return rc;
 	}
 	if (strcmp(tag, "description") == 0) {
@@ -779,7 +806,8 @@ static void phash(const struct sgroup *g, char out[16])
 			char *s = malloc(64);
 			if (!s)
 				continue;
-			snprintf(s, 64, "%s.0:%u@s.whatsapp.net", g->m[i].acct->phone, dev);
+			snprintf(s, 64, "%s.0:%u@%s", g->lid ? g->m[i].acct->lid : g->m[i].acct->phone, dev,
+				g->lid ? "lid" : "s.whatsapp.net");
 			v[k++] = s;
 		}
 	qsort(v, k, sizeof(*v), cmp_str);
@@ -822,11 +850,11 @@ static int route_direct_resend(struct sim *sim, struct sim_conn *c, const struct
 		return rc;
 	char gj[SIM_MSG_JID_MAX], pj[SIM_MSG_JID_MAX], pl[SIM_MSG_JID_MAX];
 	gjid(g, gj, sizeof(gj));
-	sim_jid_device(from, false, sdev, pj, sizeof(pj));
-	sim_jid_user(from, true, pl, sizeof(pl));
-	wa_node *m = sim_node("message", "from", gj, "participant", pj, "participant_lid", pl, "id",
-		wa_node_attr(n, "id"), "t", t, "type", wa_node_attr(n, "type") ? wa_node_attr(n, "type") : "text",
-		"addressing_mode", "pn", from->push_name[0] ? "notify" : NULL, from->push_name, NULL);
+	sim_jid_device(from, g->lid, sdev, pj, sizeof(pj));
+	sim_jid_user(from, !g->lid, pl, sizeof(pl));
+	wa_node *m = sim_node("message", "from", gj, "participant", pj, g->lid ? "participant_pn" : "participant_lid", pl,
+		"id", wa_node_attr(n, "id"), "t", t, "type", wa_node_attr(n, "type") ? wa_node_attr(n, "type") : "text",
+		"addressing_mode", g->lid ? "lid" : "pn", from->push_name[0] ? "notify" : NULL, from->push_name, NULL);
 	if (m)
 		m = sim_node_add(m, gclone(enc));
 	const wa_node *di = wa_node_child(n, "device-identity");
@@ -889,8 +917,8 @@ int sim_groups_route(struct sim *sim, struct sim_conn *c, struct sim_account *fr
 	}
 	char gj[SIM_MSG_JID_MAX], pj[SIM_MSG_JID_MAX], pl[SIM_MSG_JID_MAX];
 	gjid(g, gj, sizeof(gj));
-	sim_jid_device(from, false, sdev, pj, sizeof(pj));
-	sim_jid_user(from, true, pl, sizeof(pl));
+	sim_jid_device(from, g->lid, sdev, pj, sizeof(pj));
+	sim_jid_user(from, !g->lid, pl, sizeof(pl));
 	/* a retry resend (libwa's, with the skmsg) names the one device it is for */
 	for (size_t i = 0; i < g->n; i++) {
 		struct sim_account *a = g->m[i].acct;
@@ -900,9 +928,11 @@ int sim_groups_route(struct sim *sim, struct sim_conn *c, struct sim_account *fr
 				continue;
 			if (single && (only.acct != a || (only.has_device ? only.device : 0) != dev))
 				continue;
-			wa_node *m = sim_node("message", "from", gj, "participant", pj, "participant_lid", pl, "id", id,
+			wa_node *m = sim_node("message", "from", gj, "participant", pj,
+				g->lid ? "participant_pn" : "participant_lid", pl, "id", id,
 				"t", t, "type", wa_node_attr(n, "type") ? wa_node_attr(n, "type") : "text",
-				"addressing_mode", "pn", from->push_name[0] ? "notify" : NULL, from->push_name, NULL);
+				"addressing_mode", g->lid ? "lid" : "pn", from->push_name[0] ? "notify" : NULL,
+				from->push_name, NULL);
 			/* this device's pkmsg/msg (the distribution message) first */
 			for (size_t p = 0; m && parts && p < wa_node_n_children(parts); p++) {
 				const wa_node *tn = wa_node_child_at(parts, p);
@@ -949,7 +979,7 @@ int sim_groups_route_receipt(struct sim *sim, struct sim_account *from, uint32_t
 		return 0;
 	char gj[SIM_MSG_JID_MAX], rj[SIM_MSG_JID_MAX], t[32];
 	gjid(g, gj, sizeof(gj));
-	sim_jid_device(from, false, rdev, rj, sizeof(rj));
+	sim_jid_device(from, g->lid, rdev, rj, sizeof(rj));
 	sim_msg_tstr(t, sizeof(t), sim_now());
 	bool retry = type && strcmp(type, "retry") == 0;
 	for (size_t d = 0; d < ad.acct->n_devices; d++) {
@@ -974,6 +1004,7 @@ static void groups_free(void)
 		free(groups[i]);
 	}
 	n_groups = 0;
+	lid_default = false;
 }
 
 /* GET /_sim/groups: every group with its members, and the devices that got
@@ -1003,6 +1034,7 @@ static int h_groups(struct sim *sim, const struct sim_http_req *req, struct sim_
 		json_object_set_new(o, "approval", json_boolean(g->approval));
 		json_object_set_new(o, "requests", rq);
 		json_object_set_new(o, "picture_id", g->pic ? json_string(g->pic_id) : json_null());
+		json_object_set_new(o, "addressing_mode", json_string(g->lid ? "lid" : "pn"));
 		json_array_append_new(arr, o);
 	}
 	sim_http_json(resp, 200, json_pack("{s:o}", "groups", arr));
@@ -1023,6 +1055,22 @@ static int h_refuse_adds(struct sim *sim, const struct sim_http_req *req, struct
 	if (!refuses_adds(a))
 		refusing[n_refusing++] = a;
 	sim_http_json(resp, 200, json_pack("{s:b}", "ok", 1));
+	return 0;
+}
+
+/* POST /_sim/groups/addressing {"mode": "lid"|"pn"}: how groups created
+ * from now on are addressed (existing groups keep theirs). */
+static int h_addressing(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	(void)sim;
+	(void)user;
+	const char *m = json_string_value(json_object_get(req->json, "mode"));
+	if (!m || (strcmp(m, "lid") != 0 && strcmp(m, "pn") != 0)) {
+		sim_http_json(resp, 400, json_pack("{s:s}", "error", "mode is lid or pn"));
+		return 0;
+	}
+	lid_default = strcmp(m, "lid") == 0;
+	sim_http_json(resp, 200, json_pack("{s:s}", "mode", m));
 	return 0;
 }
 
@@ -1082,7 +1130,7 @@ int sim_groups_picture_iq(struct sim *sim, struct sim_conn *c, const wa_node *iq
 	sim_new_id(sim, id, sizeof(id));
 	sim_msg_tstr(t, sizeof(t), sim_now());
 	gjid(g, gj, sizeof(gj));
-	sim_jid_user(me, false, aj, sizeof(aj));
+	sim_jid_user(me, g->lid, aj, sizeof(aj));
 	int rc = sim_iq_result(c, iq, copy ? sim_node("picture", "id", g->pic_id, NULL) : NULL);
 	wa_node *n = sim_node_add(sim_node("notification", "from", gj, "type", "picture", "id", id, "t", t, NULL),
 		copy ? sim_node("set", "jid", gj, "id", g->pic_id, "author", aj, NULL) :
@@ -1127,6 +1175,7 @@ int sim_groups_init(struct sim *sim)
 	atexit(groups_free);
 	int rc = sim_iq_register(sim, "w:g2", NULL, iq_w_g2, NULL);
 	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/groups/refuse-adds", h_refuse_adds, NULL);
+	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/groups/addressing", h_addressing, NULL);
 	rc = rc ? rc : sim_http_register(sim, "GET", "/pps/", h_picture, NULL);
 	return rc ? rc : sim_http_register(sim, "GET", "/_sim/groups", h_groups, NULL);
 }

@@ -436,6 +436,36 @@ static void test_tctokens(void)
 	rm_tmpdir();
 }
 
+/* The holders of our sender key in a group, listed at once and sorted
+ * (a group send looks each device up in that list). */
+static void test_gsk_list(void)
+{
+	mk_tmpdir();
+	wa_store *st = open_ok("gsk.db", NULL);
+	int64_t id;
+	CHECK_EQ_INT(wa_store_instance_create(st, "a", &id), 0);
+	char(*v)[WA_STORE_JID_MAX] = NULL;
+	size_t n = 9;
+	CHECK_EQ_INT(wa_store_gsk_list(st, id, "1@g.us", &v, &n), 0);
+	CHECK(n == 0 && v == NULL);
+	const char *devs[] = {"9:1@lid", "10@s.whatsapp.net", "1:2@s.whatsapp.net", "10:1@s.whatsapp.net"};
+	for (size_t i = 0; i < 4; i++)
+		CHECK_EQ_INT(wa_store_gsk_add(st, id, "1@g.us", devs[i]), 0);
+	CHECK_EQ_INT(wa_store_gsk_add(st, id, "1@g.us", devs[0]), 0); /* once */
+	CHECK_EQ_INT(wa_store_gsk_add(st, id, "2@g.us", "5@s.whatsapp.net"), 0);
+	CHECK_EQ_INT(wa_store_gsk_list(st, id, "1@g.us", &v, &n), 0);
+	CHECK(n == 4);
+	for (size_t i = 0; v && i + 1 < n; i++)
+		CHECK(strcmp(v[i], v[i + 1]) < 0);
+	CHECK(v && strcmp(v[0], "10:1@s.whatsapp.net") == 0 && strcmp(v[3], "9:1@lid") == 0);
+	free(v);
+	CHECK_EQ_INT(wa_store_gsk_clear(st, id, "1@g.us"), 0);
+	CHECK_EQ_INT(wa_store_gsk_list(st, id, "1@g.us", &v, &n), 0);
+	CHECK(n == 0);
+	free(v);
+	wa_store_close(st);
+}
+
 static void test_identity(void)
 {
 	mk_tmpdir();
@@ -1464,6 +1494,7 @@ int main(void)
 	test_creds(true);
 	test_identity();
 	test_tctokens();
+	test_gsk_list();
 	test_signal_tables(false);
 	test_signal_tables(true);
 	test_messages();
