@@ -603,31 +603,7 @@ int wamd_tenant_load_some(struct wamd *d, bool (*want)(void *arg, int64_t id),
 void wamd_dbwatch_start(struct wamd *d);
 void wamd_dbwatch_stop(void);
 
-/* ---- cluster mode (wamd_cluster.c): leases on a PostgreSQL store ---- */
-/* Joins the cluster and loads the instances this node takes now (started
- * by wamd_boot_start); then a timer on the loop renews and takes leases.
- * -1 with a logged reason on failure. */
-int wamd_cluster_start(struct wamd *d);
-/* SIGTERM: after the sessions stopped, gives every lease up at once. */
-void wamd_cluster_stop(struct wamd *d);
-/* An API request names an instance this node does not have: the node
- * that holds it into node (0), or WA_ENOTFOUND. */
-int wamd_cluster_owner(struct wamd *d, const char *name, char *node, size_t len);
-/* Cluster mode: a read-only copy of a stored instance another node drives
- * (its document and tokens; no session, never in d->tenants), for an API
- * read answered from the database; wamd_tenant_peek_free frees it. */
-struct wamd_tenant *wamd_tenant_peek(struct wamd *d, int64_t id, const char *name);
-void wamd_tenant_peek_free(struct wamd_tenant *t);
-/* Cluster mode: the instance another node drives (or nobody now) as a
- * peeked tenant with the state its owner wrote; NULL when no instance has
- * that name. */
-struct wamd_tenant *wamd_cluster_peek(struct wamd *d, const char *name);
-/* Cluster mode: every stored instance in id order, this node's own or
- * peeked (freed after fn); fn returning false stops. */
-int wamd_cluster_each(struct wamd *d, bool (*fn)(void *arg, struct wamd_tenant *t), void *arg);
-/* Cluster mode: a tenant's connection state as the API names it changed:
- * written beside its lease for the other nodes' reads. */
-void wamd_cluster_note_state(struct wamd_tenant *t, const char *state);
+/* cluster mode: wamd_cluster.h */
 void wamd_tenants_free(struct wamd *d);
 const char *wamd_tenant_state_str(const struct wamd_tenant *t); /* open / connecting / close */
 void wamd_tenant_reload_tokens(struct wamd_tenant *t);

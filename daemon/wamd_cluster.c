@@ -25,6 +25,7 @@
 
 #include "wa/store_cluster.h"
 #include "wamd.h"
+#include "wamd_cluster.h"
 #include "wamd_pace.h"
 
 #define CHECK_US (250 * 1000) /* how often the fence counter is looked at */

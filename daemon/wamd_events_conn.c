@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "wamd.h"
+#include "wamd_cluster.h"
 #include "wamd_events.h"
 
 static int reason_code(enum wa_disconnect_reason r)

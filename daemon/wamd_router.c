@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wamd_cluster.h"
 #include "wamd_routes.h"
 
 struct route {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wamd_cluster.h"
 #include "wamd_events.h"
 #include "wamd_routes.h"
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "wamd.h"
+#include "wamd_cluster.h"
 #include "wamd_events.h"
 
 static char *dupn(const char *s)
