@@ -1,4 +1,4 @@
-/* The write side of app state (appstate.c), sans-IO parts the unit tests
+/* The write side of app state (appstate_push.c), sans-IO parts the unit tests
  * check byte for byte against Baileys: one wa_chat_mod as the index JSON,
  * SyncActionValue, collection and SyncActionData version the official
  * clients use, and the patch as clients send it (no version). */
