@@ -287,6 +287,37 @@ int wa_media_dec_new(wa_media_dec **out, const wa_media_keys *keys, uint64_t max
 	return 0;
 }
 
+/* The end of a decryption whose MAC checked out: the last block and its
+ * padding, the plaintext's hash (plain_sha) against the expected one, the
+ * result. Any failure leaves the object failed and out's block wiped. */
+static int dec_finish(wa_media_dec *d, EVP_MD_CTX *plain_sha, uint8_t *out, size_t out_cap, size_t *out_len,
+	const uint8_t *expect_file_sha256, wa_media_result *res)
+{
+	uint8_t file_sha[32];
+	int ol = 0;
+	int rc = WA_EMALFORMED;
+	if (EVP_DecryptFinal_ex(d->cbc, out, &ol) != 1 || ol < 0 || ol > 15)
+		goto fail;
+	if ((rc = sha_update(plain_sha, out, (size_t)ol)) != 0 || (rc = sha_final(plain_sha, file_sha)) != 0)
+		goto fail;
+	rc = WA_EMEDIA_HASH;
+	if (expect_file_sha256 && !wa_ct_equal(file_sha, expect_file_sha256, 32))
+		goto fail;
+	if (res) {
+		memcpy(res->file_sha256, file_sha, 32);
+		memcpy(res->file_enc_sha256, d->file_enc_sha256, 32);
+		memcpy(res->mac, d->full_mac, WA_MEDIA_MAC_LEN);
+		res->file_length = d->n_out + (uint64_t)ol;
+	}
+	*out_len = (size_t)ol;
+	d->st = ST_DONE;
+	return 0;
+fail:
+	wa_memzero(out, out_cap < 16 ? out_cap : 16);
+	d->st = ST_FAILED;
+	return rc;
+}
+
 /* Ciphertext in blob order: MACed, and in one-pass mode decrypted to out
  * (*w grows) with the plaintext hashed. */
 static int dec_ct(wa_media_dec *d, const uint8_t *ct, size_t n, uint8_t *out, size_t *w)
@@ -399,29 +430,11 @@ int wa_media_dec_stream_final(wa_media_dec *d, const uint8_t *expect_enc_sha256,
 		return WA_EINVAL;
 	if (d->st != ST_STREAMING)
 		return d->st == ST_OPEN ? WA_EMALFORMED : WA_ESTATE; /* nothing came */
-	uint8_t file_sha[32];
-	int ol = 0;
 	int rc = dec_check_blob(d, expect_enc_sha256);
 	if (rc)
 		goto fail;
 	/* the padding is looked at only under a valid MAC */
-	rc = WA_EMALFORMED;
-	if (EVP_DecryptFinal_ex(d->cbc, out, &ol) != 1 || ol < 0 || ol > 15)
-		goto fail;
-	if ((rc = sha_update(d->sha_plain, out, (size_t)ol)) != 0 || (rc = sha_final(d->sha_plain, file_sha)) != 0)
-		goto fail;
-	rc = WA_EMEDIA_HASH;
-	if (expect_file_sha256 && !wa_ct_equal(file_sha, expect_file_sha256, 32))
-		goto fail;
-	if (res) {
-		memcpy(res->file_sha256, file_sha, 32);
-		memcpy(res->file_enc_sha256, d->file_enc_sha256, 32);
-		memcpy(res->mac, d->full_mac, WA_MEDIA_MAC_LEN);
-		res->file_length = d->n_out + (uint64_t)ol;
-	}
-	*out_len = (size_t)ol;
-	d->st = ST_DONE;
-	return 0;
+	return dec_finish(d, d->sha_plain, out, out_cap, out_len, expect_file_sha256, res);
 fail:
 	wa_memzero(out, out_cap < 16 ? out_cap : 16);
 	d->st = ST_FAILED;
@@ -492,7 +505,7 @@ int wa_media_dec_final(wa_media_dec *d, uint8_t *out, size_t out_cap, size_t *ou
 	if (d->st != ST_VERIFIED && d->st != ST_DECRYPTING)
 		return WA_ESTATE;
 	int rc = WA_ETRUNCATED;
-	uint8_t again[32], file_sha[32];
+	uint8_t again[32];
 	if (d->seen2 < d->blob_len - WA_MEDIA_MAC_LEN)
 		goto fail;
 	if ((rc = hmac_final(&d->mac, again)) != 0)
@@ -500,24 +513,7 @@ int wa_media_dec_final(wa_media_dec *d, uint8_t *out, size_t out_cap, size_t *ou
 	rc = WA_EMEDIA_MAC;
 	if (!wa_ct_equal(again, d->full_mac, 32))
 		goto fail;
-	int ol = 0;
-	rc = WA_EMALFORMED;
-	if (EVP_DecryptFinal_ex(d->cbc, out, &ol) != 1 || ol < 0 || ol > 15)
-		goto fail;
-	if ((rc = sha_update(d->sha, out, (size_t)ol)) != 0 || (rc = sha_final(d->sha, file_sha)) != 0)
-		goto fail;
-	rc = WA_EMEDIA_HASH;
-	if (expect_file_sha256 && !wa_ct_equal(file_sha, expect_file_sha256, 32))
-		goto fail;
-	if (res) {
-		memcpy(res->file_sha256, file_sha, 32);
-		memcpy(res->file_enc_sha256, d->file_enc_sha256, 32);
-		memcpy(res->mac, d->full_mac, WA_MEDIA_MAC_LEN);
-		res->file_length = d->n_out + (uint64_t)ol;
-	}
-	*out_len = (size_t)ol;
-	d->st = ST_DONE;
-	return 0;
+	return dec_finish(d, d->sha, out, out_cap, out_len, expect_file_sha256, res);
 fail:
 	wa_memzero(out, out_cap < 16 ? out_cap : 16);
 	d->st = ST_FAILED;
