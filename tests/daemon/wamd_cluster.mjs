@@ -23,8 +23,8 @@
 // argv: [node, script, wamd, wasim]
 import { spawn, execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
-import { freePort } from './e2e_daemon_util.mjs';
+import { startWasim, pairByQr, check, watchdog, tmpDir } from '../sim/harness.mjs';
+import { freePort, until, apiAt } from './e2e_daemon_util.mjs';
 
 watchdog(170);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -57,22 +57,7 @@ const startNode = async (name, extra = []) => {
 };
 const logs = () => Object.values(nodes).map((n) => `---- node ${n.name}\n${n.log.slice(-5000)}`).join('\n');
 const ok = (cond, msg) => { if (!cond) process.stderr.write(logs()); check(cond, msg); };
-const api = async (n, method, p, body) => {
-  const res = await fetch(`http://127.0.0.1:${n.port}${p}`, {
-    method, headers: { apikey: KEY, 'content-type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(5000),
-  });
-  const t = await res.text();
-  return { status: res.status, json: t ? JSON.parse(t) : null };
-};
-const until = async (pred, ms) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try { if (await pred()) return true; } catch { /* not up yet */ }
-    await sleep(100);
-  }
-  return false;
-};
+const api = (n, method, p, body) => apiAt(n.port, KEY)(method, p, body);
 const isOpen = async (n, inst) => (await api(n, 'GET', `/instance/connectionState/${inst}`)).json?.instance?.state === 'open';
 // any node answers connectionState from the database (the owner's word,
 // while its lease holds): that n drives inst is its lease

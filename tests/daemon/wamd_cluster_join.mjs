@@ -13,7 +13,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
-import { freePort } from './e2e_daemon_util.mjs';
+import { freePort, until, apiAt } from './e2e_daemon_util.mjs';
 
 watchdog(110);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -57,22 +57,7 @@ const ok = (cond, msg) => {
   if (!cond) for (const n of Object.values(nodes)) process.stderr.write(`---- node ${n.name}\n${n.log.slice(-5000)}\n`);
   check(cond, msg);
 };
-const api = async (n, method, p, body) => {
-  const res = await fetch(`http://127.0.0.1:${n.port}${p}`, {
-    method, headers: { apikey: KEY, 'content-type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(5000),
-  });
-  const t = await res.text();
-  return { status: res.status, json: t ? JSON.parse(t) : null };
-};
-const until = async (pred, ms) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try { if (await pred()) return true; } catch { /* not up yet */ }
-    await sleep(100);
-  }
-  return false;
-};
+const api = (n, method, p, body) => apiAt(n.port, KEY)(method, p, body);
 const leases = () => Object.fromEntries(psql(`SELECT i.name, l.owner_node, l.epoch FROM wamd_leases l
   JOIN instances i ON i.id = l.instance_id WHERE l.owner_token <> '' ORDER BY i.name`).split('\n').filter(Boolean)
   .map((l) => { const [name, owner, epoch] = l.split('|'); return [name, { owner, epoch: Number(epoch) }]; }));

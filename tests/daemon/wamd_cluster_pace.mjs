@@ -16,7 +16,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
-import { freePort } from './e2e_daemon_util.mjs';
+import { freePort, until, apiAt } from './e2e_daemon_util.mjs';
 
 watchdog(110);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -56,22 +56,7 @@ const ok = (cond, msg) => {
   if (!cond) for (const n of Object.values(nodes)) process.stderr.write(`---- node ${n.name}\n${n.log.slice(-5000)}\n`);
   check(cond, msg);
 };
-const api = async (n, method, p, body) => {
-  const res = await fetch(`http://127.0.0.1:${n.port}${p}`, {
-    method, headers: { apikey: KEY, 'content-type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(5000),
-  });
-  const t = await res.text();
-  return { status: res.status, json: t ? JSON.parse(t) : null };
-};
-const until = async (pred, ms) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try { if (await pred()) return true; } catch { /* not up yet */ }
-    await sleep(100);
-  }
-  return false;
-};
+const api = (n, method, p, body) => apiAt(n.port, KEY)(method, p, body);
 const isOpen = async (n) => (await api(n, 'GET', '/instance/connectionState/i1')).json?.instance?.state === 'open';
 const jobTexts = [0, 1, 2, 3, 4].map((k) => `job ${k} of five 4d1e`);
 const got = (text) => peerMsgs.filter((m) => textOf(m) === text);

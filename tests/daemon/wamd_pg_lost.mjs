@@ -11,7 +11,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
-import { freePort } from './e2e_daemon_util.mjs';
+import { freePort, until, apiAt } from './e2e_daemon_util.mjs';
 
 watchdog(100);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -48,22 +48,7 @@ const A = { name: 'A', port: await freePort(), data: tmpDir('wamd-pglost-A-') };
 const storeA = `${URI}&application_name=lostA`;
 const argsA = ['--cluster', '--node-id', 'nodeA', '--lease-seconds', String(LEASE)];
 const ok = (cond, msg) => { if (!cond) process.stderr.write(`---- node A\n${A.log.slice(-5000)}\n`); check(cond, msg); };
-const api = async (method, p, body) => {
-  const res = await fetch(`http://127.0.0.1:${A.port}${p}`, {
-    method, headers: { apikey: KEY, 'content-type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(5000),
-  });
-  const t = await res.text();
-  return { status: res.status, json: t ? JSON.parse(t) : null };
-};
-const until = async (pred, ms) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try { if (await pred()) return true; } catch { /* not up yet */ }
-    await sleep(100);
-  }
-  return false;
-};
+const api = apiAt(A.port, KEY);
 const isOpen = async () => (await api('GET', '/instance/connectionState/i1')).json?.instance?.state === 'open';
 const stored = async (text) => ((await api('POST', '/chat/findMessages/i1', { where: {} })).json?.messages?.records ?? [])
   .filter((m) => textOf(m) === text).length;
