@@ -792,9 +792,16 @@ int wamd_pace_configure(struct wamd_tenant *t, json_t *in_json, char *err, size_
 		snprintf(err, errlen, "not saved: %s", wa_errname(rc));
 		return rc;
 	}
+	struct pace_group *was = in->cfg.enabled ? in->grp : NULL;
 	in->cfg = c; /* off: what is queued leaves now (its hours kept), in order */
-	in->grp = pace_group_of(c.group); /* its past sends stay in the old group's windows */
+	in->grp = pace_group_of(c.group);
 	in->tz = tz;
+	if (was != (c.enabled ? in->grp : NULL)) {
+		/* its past sends move to the new group's windows at once (the
+		 * rings keep no owner: both rebuilt from the store, as SIGHUP does) */
+		notes_flush();
+		shared_rebuild();
+	}
 	inst_update(in, wamd_pace_now(t->d));
 	schedule();
 	return 0;
