@@ -8,7 +8,7 @@
 
 #include "wamd.h"
 
-#define WAMD_BULK_MAX_RECIPIENTS 10000
+#define WAMD_BULK_MAX_RECIPIENTS 100000
 
 /* Creates a job from {template, recipients: [number | {number, variables}]}
  * leaving no earlier than send_at (0: now); WA_EINVAL with err for a bad
