@@ -160,10 +160,7 @@ try {
 
   await checkRecordedAnswers(api, answers, check, ['GET /wamd/paceQueue/{instance}', 'POST /wamd/testClock',
     'GET /wamd/pace/{instance}', 'POST /wamd/pace/{instance}', 'POST /wamd/bulk/{instance}']);
-  wamd.kill('SIGTERM');
-  const code = await new Promise((res) => wamd.once('exit', (cd, sg) => res(cd ?? sg)));
-  if (code !== 0) process.stderr.write(h.log.slice(-5000));
-  check(code === 0, `wamd exits cleanly on SIGTERM, nothing leaked (${code})`);
+  await h.stopClean();
 } finally {
   try { wamd.kill('SIGTERM'); } catch { /* gone */ }
   await sim.stop();

@@ -57,13 +57,7 @@ const burst = async (k0) => {
 try {
   wamd = startWamd(T0);
   await up();
-  for (let i = 0; i < N; i++) {
-    const r = await api('POST', '/instance/create', { instanceName: names[i], integration: 'WHATSAPP-BAILEYS', qrcode: true });
-    dumpOnFail(r.status === 201, `${names[i]} created`);
-    const qr = r.json.qrcode?.code || (await api('GET', `/instance/connect/${names[i]}`)).json.code;
-    check((await sim.api('POST', '/_sim/scan', { phone: phones[i], qr })).status === 200, `${names[i]}: QR scanned`);
-  }
-  for (const n of names) dumpOnFail(await waitOpen(n), `${n} open`);
+  await h.pairAll(names, phones);
   for (let i = 0; i < N; i++) {
     const r = await api('POST', `/wamd/pace/${names[i]}`, { perMinute: i ? 6 : 20, perHour: 0, perDay: 0,
       firstContactPerDay: 0, warmupStep: 0, gapMs: 0, jitterMs: 0, typing: false, available: false });
@@ -136,10 +130,7 @@ try {
     `wasim got 340 from p0 and 24 from each other (${got.map((g, i) => g - base[i])})`);
   const j = (await api('GET', `/wamd/bulk/p0?id=${job}`)).json;
   check(j.state === 'cancelled' && j.sent === 340 && j.total === BIG, `the job: cancelled, 340 sent of ${BIG}`);
-  wamd.kill('SIGTERM');
-  const code = await new Promise((res) => wamd.once('exit', (cd, sg) => res(cd ?? sg)));
-  if (code !== 0) process.stderr.write(h.log.slice(-5000));
-  check(code === 0, `wamd exits cleanly on SIGTERM, nothing leaked (${code})`);
+  await h.stopClean();
 } finally {
   try { wamd.kill('SIGKILL'); } catch { /* gone */ }
   await sim.stop();
