@@ -174,6 +174,9 @@ static void test_hours(void)
 	CHECK_EQ_INT(hours(sp, "12345 540 720;12345 780 1080", NULL, utc(2026, 1, 13, 15, 30)), utc(2026, 1, 13, 16, 0));
 	CHECK_EQ_INT(hours(sp, "12345 540 720;12345 780 1080", NULL, utc(2026, 1, 13, 14, 59)), utc(2026, 1, 13, 14, 59));
 	CHECK_EQ_INT(hours(sp, "12345 780 1080;12345 540 720", NULL, utc(2026, 1, 13, 21, 0)), utc(2026, 1, 14, 12, 0));
+	/* overlapping windows: their union (09-12 and 10-18: open at 12:30, closed at 18:00) */
+	CHECK_EQ_INT(hours(sp, "12345 540 720;12345 600 1080", NULL, utc(2026, 1, 13, 15, 30)), utc(2026, 1, 13, 15, 30));
+	CHECK_EQ_INT(hours(sp, "12345 540 720;12345 600 1080", NULL, utc(2026, 1, 13, 21, 0)), utc(2026, 1, 14, 12, 0));
 	/* a holiday Monday: Saturday noon waits for Tuesday 09:00 */
 	CHECK_EQ_INT(hours(sp, "12345 540 1080", "2026-01-12", utc(2026, 1, 10, 15, 0)), utc(2026, 1, 13, 12, 0));
 	/* a night window: the holiday is the whole local date, whichever night covers it */
