@@ -37,9 +37,49 @@ struct job {
 	json_t *page;
 	int64_t page_from;
 	bool paged;
+	bool rows; /* over, its recipients' rows not all dropped yet */
+	int64_t dropped;
 };
 
 static struct job *jobs; /* every instance's, oldest first */
+
+/* A job that is over needs its list no more: its rows are dropped a batch
+ * at a time, a pause between batches (the loop's other work first). */
+#define DROP_BATCH 2000
+#define DROP_GAP_US 5000
+static lws_sorted_usec_list_t drop_sul;
+
+static void drop_step(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	struct job *x = jobs;
+	while (x && !x->rows)
+		x = x->next;
+	if (!x)
+		return;
+	int64_t n = 0;
+	if (wa_store_pace_job_rcpt_drop(x->t->d->store, x->j.row, DROP_BATCH, &n) != 0) {
+		LOGW("instance %s: bulk job %s: its recipients not dropped (tried again at the next start)", x->t->name,
+		     x->j.key);
+		x->rows = false;
+	} else if ((x->dropped += n, n < DROP_BATCH)) {
+		x->rows = false;
+		if (x->dropped)
+			LOGI("instance %s: bulk job %s is over: its %lld recipients dropped from the store", x->t->name,
+			     x->j.key, (long long)x->dropped);
+	}
+	for (x = jobs; x && !x->rows; x = x->next)
+		;
+	if (x)
+		lws_sul_schedule(x->t->d->ctx, 0, &drop_sul, drop_step, DROP_GAP_US);
+}
+
+static void drop_later(struct job *x)
+{
+	x->rows = x->paged; /* a job stored before the rows table has none */
+	if (x->rows)
+		lws_sul_schedule(x->t->d->ctx, 0, &drop_sul, drop_step, DROP_GAP_US);
+}
 
 /* d->pace_stats' job counts again, from the list (at each step of a job:
  * the list holds the jobs, not their recipients) */
@@ -150,6 +190,7 @@ static void finish(struct job *x, int state)
 	x->spec = NULL;
 	json_decref(x->page);
 	x->page = NULL;
+	drop_later(x);
 }
 
 struct page_read {
@@ -576,6 +617,8 @@ static void bulk_load(struct wamd_tenant *t)
 			finish(x, JOB_CANCELLED);
 			(void)save(x);
 		}
+		if (x->j.state == JOB_CANCELLED || x->j.state == JOB_DONE)
+			drop_later(x); /* the rows of one over before a stop */
 		feed(x);
 	}
 	free(v);
@@ -605,6 +648,7 @@ static void bulk_tenant_free(struct wamd_tenant *t)
 
 static void bulk_free(void)
 {
+	lws_sul_cancel(&drop_sul);
 	while (loads)
 		load_free(loads, 0, NULL); /* its row stays "loading": cancelled at the next start */
 	while (jobs) {
