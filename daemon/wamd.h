@@ -17,6 +17,7 @@
 
 #define WAMD_MAX_BODY (1024 * 1024)    /* request body limit */
 #define WAMD_MAX_MEDIA_BODY (96u * 1024 * 1024) /* sendMedia/sendWhatsAppAudio/sendSticker bodies (base64) */
+#define WAMD_MAX_BULK_BODY (32u * 1024 * 1024) /* a bulk job: up to 100,000 recipients with variables */
 #define WAMD_MAX_URI 2048
 #define WAMD_MAX_KEY 256                /* apikey header */
 #define WAMD_MAX_WS_QUEUE 1024          /* events buffered per WebSocket client... */

@@ -51,7 +51,8 @@
 #define HTTP_DISCARD_MAX (8 * 1024 * 1024)
 
 /* The media send routes carry a file as base64: their bodies may be up to
- * WAMD_MAX_MEDIA_BODY; every other route's WAMD_MAX_BODY. */
+ * WAMD_MAX_MEDIA_BODY; a bulk job's list of recipients up to
+ * WAMD_MAX_BULK_BODY; every other route's WAMD_MAX_BODY. */
 static size_t body_limit(const struct wamd_conn *c)
 {
 	static const char *const media[] = {"/message/sendMedia/", "/message/sendWhatsAppAudio/",
@@ -59,6 +60,8 @@ static size_t body_limit(const struct wamd_conn *c)
 	for (size_t i = 0; i < sizeof media / sizeof *media; i++)
 		if (strncmp(c->path, media[i], strlen(media[i])) == 0)
 			return WAMD_MAX_MEDIA_BODY;
+	if (strncmp(c->path, "/wamd/bulk/", 11) == 0)
+		return WAMD_MAX_BULK_BODY;
 	return WAMD_MAX_BODY;
 }
 
@@ -284,8 +287,9 @@ static int http_framing(struct lws *wsi, struct wamd_conn *c, const char **why)
 		p++;
 	}
 	if (big || val > (long long)(body_limit(c) > HTTP_DISCARD_MAX ? body_limit(c) : HTTP_DISCARD_MAX)) {
-		*why = body_limit(c) > WAMD_MAX_BODY ? "Request body larger than the media limit"
-						      : "Request body larger than 1 MiB";
+		*why = body_limit(c) == WAMD_MAX_MEDIA_BODY  ? "Request body larger than the media limit"
+		       : body_limit(c) == WAMD_MAX_BULK_BODY ? "Request body larger than the bulk job limit (32 MiB)"
+							     : "Request body larger than 1 MiB";
 		return 413;
 	}
 	c->content_length = val;

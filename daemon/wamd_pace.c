@@ -176,7 +176,7 @@ static struct pace_inst *inst_of(struct wamd_tenant *t)
 	if (json_is_object(doc) && pace_cfg_apply(&in->cfg, doc, err, sizeof err) != 0)
 		LOGW("instance %s: stored pacing settings ignored: %s", t->name, err);
 	in->grp = pace_group_of(in->cfg.group);
-	if (in->cfg.hours_days && !(in->tz = pace_tz_of(in->cfg.tz)))
+	if (in->cfg.hours.n && !(in->tz = pace_tz_of(in->cfg.tz)))
 		LOGW("instance %s: time zone %s not found (is tzdata installed?): business hours in UTC", t->name, in->cfg.tz);
 	if (in->cfg.warm_from_ms == 0 && in->cfg.enabled) {
 		/* warm-up counts from the first time pacing sees the instance
@@ -562,8 +562,12 @@ bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, int64_t send_at, bo
 {
 	*first = false;
 	struct pace_inst *in = inst_of(t);
-	bool later = in && send_at > wamd_pace_now(t->d); /* held until then, pacing on or off */
-	if (!in || (!in->cfg.enabled && !later))
+	if (!in)
+		return true;
+	int64_t now = wamd_pace_now(t->d);
+	/* held until then, pacing on or off; an operator's hours too */
+	bool later = send_at > now, closed = pace_hours_next(in, now) > now;
+	if (!in->cfg.enabled && !later && !closed)
 		return true;
 	/* a first contact is a person's number; groups are not strangers */
 	bool known = !strstr(jid, "@s.whatsapp.net") && !strstr(jid, "@lid");
@@ -571,9 +575,8 @@ bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, int64_t send_at, bo
 		known = true; /* cannot tell: do not spend the first-contact budget */
 	*first = !known;
 	/* scheduled sends not due yet hold nothing up */
-	if (later || in->known.n + in->first.n + in->followers)
+	if (later || closed || in->known.n + in->first.n + in->followers)
 		return false;
-	int64_t now = wamd_pace_now(t->d);
 	return pace_next(&in->cfg, &in->st, *first, now) <= now && pace_global_next(now) <= now &&
 	       pace_group_next(in, now) <= now && pace_hours_next(in, now) <= now;
 }
@@ -753,7 +756,7 @@ json_t *wamd_pace_info(struct wamd_tenant *t)
 		json_object_set_new(st, "pausedWhy", json_string(PAUSE_WHY));
 	if (in->grp)
 		json_object_set_new(st, "group", pace_group_json(in->grp, now));
-	if (in->cfg.enabled && in->cfg.hours_days) {
+	if (in->cfg.hours.n) {
 		int64_t open = pace_hours_next(in, now);
 		json_object_set_new(st, "hoursOpen", json_boolean(open <= now));
 		if (open > now)
@@ -777,8 +780,8 @@ int wamd_pace_configure(struct wamd_tenant *t, json_t *in_json, char *err, size_
 			snprintf(err, errlen, "the body must be an object of pacing settings");
 		return WA_EINVAL;
 	}
-	const struct wamd_tz *tz = c.hours_days ? pace_tz_of(c.tz) : NULL;
-	if (c.hours_days && !tz) {
+	const struct wamd_tz *tz = c.hours.n ? pace_tz_of(c.tz) : NULL;
+	if (c.hours.n && !tz) {
 		snprintf(err, errlen, "businessHours: no time zone \"%s\" in the zoneinfo folder", c.tz);
 		return WA_EINVAL;
 	}
@@ -789,9 +792,16 @@ int wamd_pace_configure(struct wamd_tenant *t, json_t *in_json, char *err, size_
 		snprintf(err, errlen, "not saved: %s", wa_errname(rc));
 		return rc;
 	}
-	in->cfg = c; /* off: what is queued leaves now, in order */
-	in->grp = pace_group_of(c.group); /* its past sends stay in the old group's windows */
+	struct pace_group *was = in->cfg.enabled ? in->grp : NULL;
+	in->cfg = c; /* off: what is queued leaves now (its hours kept), in order */
+	in->grp = pace_group_of(c.group);
 	in->tz = tz;
+	if (was != (c.enabled ? in->grp : NULL)) {
+		/* its past sends move to the new group's windows at once (the
+		 * rings keep no owner: both rebuilt from the store, as SIGHUP does) */
+		notes_flush();
+		shared_rebuild();
+	}
 	inst_update(in, wamd_pace_now(t->d));
 	schedule();
 	return 0;

@@ -8,6 +8,7 @@
  * inflight id) and its next message are written in one transaction, so a
  * restart continues where it was, on the same schedule. */
 #include <ctype.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +17,14 @@
 #include "wamd_pace.h"
 #include "wamd_pace_bulk.h"
 
-enum { JOB_RUNNING, JOB_PAUSED, JOB_CANCELLED, JOB_DONE };
+/* JOB_LOADING: its recipients are being stored (never listed: at start
+ * such a job was cut short by a stop and is cancelled) */
+enum { JOB_RUNNING, JOB_PAUSED, JOB_CANCELLED, JOB_DONE, JOB_LOADING };
 static const char *const state_names[] = { "running", "paused", "cancelled", "done" };
 
 #define TEMPLATE_MAX 65536
 #define PAGE 256 /* recipients read from the store at a time */
+#define LOAD_BATCH 2000 /* recipients stored per loop turn, one transaction each */
 
 struct job {
 	struct job *next;
@@ -33,9 +37,49 @@ struct job {
 	json_t *page;
 	int64_t page_from;
 	bool paged;
+	bool rows; /* over, its recipients' rows not all dropped yet */
+	int64_t dropped;
 };
 
 static struct job *jobs; /* every instance's, oldest first */
+
+/* A job that is over needs its list no more: its rows are dropped a batch
+ * at a time, a pause between batches (the loop's other work first). */
+#define DROP_BATCH 2000
+#define DROP_GAP_US 5000
+static lws_sorted_usec_list_t drop_sul;
+
+static void drop_step(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	struct job *x = jobs;
+	while (x && !x->rows)
+		x = x->next;
+	if (!x)
+		return;
+	int64_t n = 0;
+	if (wa_store_pace_job_rcpt_drop(x->t->d->store, x->j.row, DROP_BATCH, &n) != 0) {
+		LOGW("instance %s: bulk job %s: its recipients not dropped (tried again at the next start)", x->t->name,
+		     x->j.key);
+		x->rows = false;
+	} else if ((x->dropped += n, n < DROP_BATCH)) {
+		x->rows = false;
+		if (x->dropped)
+			LOGI("instance %s: bulk job %s is over: its %lld recipients dropped from the store", x->t->name,
+			     x->j.key, (long long)x->dropped);
+	}
+	for (x = jobs; x && !x->rows; x = x->next)
+		;
+	if (x)
+		lws_sul_schedule(x->t->d->ctx, 0, &drop_sul, drop_step, DROP_GAP_US);
+}
+
+static void drop_later(struct job *x)
+{
+	x->rows = x->paged; /* a job stored before the rows table has none */
+	if (x->rows)
+		lws_sul_schedule(x->t->d->ctx, 0, &drop_sul, drop_step, DROP_GAP_US);
+}
 
 /* d->pace_stats' job counts again, from the list (at each step of a job:
  * the list holds the jobs, not their recipients) */
@@ -146,6 +190,7 @@ static void finish(struct job *x, int state)
 	x->spec = NULL;
 	json_decref(x->page);
 	x->page = NULL;
+	drop_later(x);
 }
 
 struct page_read {
@@ -359,8 +404,103 @@ static struct job *add(struct wamd_tenant *t, const wa_store_pace_job *j, json_t
 	return x;
 }
 
-int wamd_pace_bulk_create(struct wamd_tenant *t, json_t *body, int64_t send_at, char *err, size_t errlen,
-			  json_t **out)
+/* a job being stored, a batch of recipients per loop turn */
+struct loading {
+	struct wamd_ticket tk; /* first: the HTTP layer clears tk.c when the client goes */
+	struct loading *next;
+	struct wamd_tenant *t;
+	wa_store_pace_job j;
+	json_t *spec, *rs; /* rs: the request's recipients */
+	size_t done;
+	lws_sorted_usec_list_t sul;
+};
+
+static struct loading *loads;
+
+static void load_free(struct loading *L, int status, const char *why)
+{
+	for (struct loading **pp = &loads; *pp; pp = &(*pp)->next)
+		if (*pp == L) {
+			*pp = L->next;
+			break;
+		}
+	lws_sul_cancel(&L->sul);
+	if (L->tk.c) {
+		L->tk.c->ticket = NULL;
+		if (status)
+			wamd_reply_error(L->tk.c, status, json_pack("[s]", why));
+	}
+	bool big = json_array_size(L->rs) > LOAD_BATCH;
+	json_decref(L->spec);
+	json_decref(L->rs);
+	free(L);
+	if (big)
+		malloc_trim(0); /* the parsed list's many small blocks: their pages back to the system */
+}
+
+/* recipient i of the request: its JID and its variables as JSON text */
+static int put_rcpt(wa_store *st, const struct loading *L, size_t i)
+{
+	json_t *r = json_array_get(L->rs, i);
+	const char *num = json_is_string(r) ? json_string_value(r) : json_string_value(json_object_get(r, "number"));
+	json_t *vars = json_is_object(r) ? json_object_get(r, "variables") : NULL;
+	char jid[WA_STORE_JID_MAX];
+	char *vs = vars ? json_dumps(vars, JSON_COMPACT) : strdup("{}");
+	int rc = !vs ? WA_ENOMEM : wamd_normalize_number(num, jid, sizeof jid) != 0 ? WA_EINVAL
+		 : wa_store_pace_job_rcpt_put(st, L->j.row, (int64_t)i, jid, vs, strlen(vs));
+	free(vs);
+	return rc;
+}
+
+/* stores the next batch; the last one turns the job on, in its transaction */
+static void load_step(lws_sorted_usec_list_t *sul)
+{
+	struct loading *L = lws_container_of(sul, struct loading, sul);
+	wa_store *st = L->t->d->store;
+	size_t n = json_array_size(L->rs), end = L->done + LOAD_BATCH < n ? L->done + LOAD_BATCH : n;
+	int rc = wa_store_begin(st);
+	for (size_t i = L->done; rc == 0 && i < end; i++)
+		rc = put_rcpt(st, L, i);
+	if (rc == 0 && end == n) {
+		L->j.state = JOB_RUNNING;
+		rc = wa_store_pace_job_update(st, &L->j);
+	}
+	if (rc == 0)
+		rc = wa_store_commit(st);
+	if (rc != 0) {
+		(void)wa_store_rollback(st);
+		LOGE("instance %s: bulk job %s not stored: %s", L->t->name, L->j.key, wa_errname(rc));
+		L->j.state = JOB_CANCELLED; /* never listed; nothing of it is sent */
+		if (wa_store_pace_job_update(st, &L->j) != 0)
+			LOGW("instance %s: bulk job %s stays \"loading\" until the next start", L->t->name, L->j.key);
+		char why[80];
+		snprintf(why, sizeof why, "not stored: %s", wa_errname(rc));
+		load_free(L, 500, why);
+		return;
+	}
+	L->done = end;
+	if (end < n) {
+		lws_sul_schedule(L->t->d->ctx, 0, &L->sul, load_step, 1); /* the loop's other work first */
+		return;
+	}
+	struct job *x = add(L->t, &L->j, L->spec);
+	if (!x) {
+		load_free(L, 500, "out of memory");
+		return;
+	}
+	L->spec = NULL;
+	emit(x);
+	feed(x);
+	if (L->tk.c) {
+		L->tk.c->ticket = NULL;
+		wamd_reply_json(L->tk.c, 201, job_json(x));
+		L->tk.c = NULL;
+	}
+	load_free(L, 0, NULL);
+}
+
+int wamd_pace_bulk_create(struct wamd_conn *c, struct wamd_tenant *t, json_t *body, int64_t send_at, char *err,
+			  size_t errlen)
 {
 	const char *tpl = json_string_value(json_object_get(body, "template"));
 	json_t *rs = json_object_get(body, "recipients");
@@ -377,7 +517,7 @@ int wamd_pace_bulk_create(struct wamd_tenant *t, json_t *body, int64_t send_at, 
 			 WAMD_BULK_MAX_RECIPIENTS);
 		return WA_EINVAL;
 	}
-	/* checked first, stored after: the job's row and its recipients' in one transaction */
+	/* all checked first (no I/O), then stored a batch per loop turn */
 	for (size_t i = 0; i < n; i++) {
 		json_t *r = json_array_get(rs, i);
 		const char *num = json_is_string(r) ? json_string_value(r) : json_string_value(json_object_get(r, "number"));
@@ -398,44 +538,39 @@ int wamd_pace_bulk_create(struct wamd_tenant *t, json_t *body, int64_t send_at, 
 		}
 		free(text);
 	}
+	struct loading *L = calloc(1, sizeof *L);
 	json_t *spec = json_pack("{s:s}", "template", tpl);
 	char *s = spec ? json_dumps(spec, JSON_COMPACT) : NULL;
-	wa_store_pace_job j = { .state = JOB_RUNNING, .total = (int64_t)n, .created_ms = wamd_pace_now(t->d) };
-	j.not_before_ms = send_at > j.created_ms ? send_at : j.created_ms;
-	char key[37];
-	wa_store *st = t->d->store;
-	int rc = !s ? WA_ENOMEM : wamd_random_uuid(key);
+	int rc = !L || !s ? WA_ENOMEM : 0;
 	if (rc == 0) {
-		snprintf(j.key, sizeof j.key, "%s", key);
-		rc = wa_store_begin(st);
+		L->t = t;
+		L->spec = spec;
+		L->rs = json_incref(rs);
+		L->j = (wa_store_pace_job){ .state = JOB_LOADING, .total = (int64_t)n, .created_ms = wamd_pace_now(t->d) };
+		L->j.not_before_ms = send_at > L->j.created_ms ? send_at : L->j.created_ms;
+		char key[37];
+		rc = wamd_random_uuid(key);
+		snprintf(L->j.key, sizeof L->j.key, "%s", key);
 	}
-	if (rc == 0) {
-		rc = wa_store_pace_job_put(st, t->id, &j, s, strlen(s), &j.row);
-		for (size_t i = 0; rc == 0 && i < n; i++) {
-			json_t *r = json_array_get(rs, i);
-			const char *num = json_is_string(r) ? json_string_value(r) : json_string_value(json_object_get(r, "number"));
-			json_t *vars = json_is_object(r) ? json_object_get(r, "variables") : NULL;
-			char jid[WA_STORE_JID_MAX];
-			char *vs = vars ? json_dumps(vars, JSON_COMPACT) : strdup("{}");
-			rc = !vs ? WA_ENOMEM : wamd_normalize_number(num, jid, sizeof jid) != 0 ? WA_EINVAL
-				: wa_store_pace_job_rcpt_put(st, j.row, (int64_t)i, jid, vs, strlen(vs));
-			free(vs);
-		}
-		if (rc == 0)
-			rc = wa_store_commit(st);
-		if (rc != 0)
-			(void)wa_store_rollback(st);
-	}
+	if (rc == 0)
+		rc = wa_store_pace_job_put(t->d->store, t->id, &L->j, s, strlen(s), &L->j.row);
 	free(s);
-	struct job *x = rc == 0 ? add(t, &j, spec) : NULL;
-	if (!x) {
+	if (rc != 0) {
+		snprintf(err, errlen, "not stored: %s", wa_errname(rc));
+		if (L) {
+			L->spec = json_incref(spec);
+			load_free(L, 0, NULL);
+		}
 		json_decref(spec);
-		snprintf(err, errlen, "not stored: %s", wa_errname(rc ? rc : WA_ENOMEM));
-		return rc ? rc : WA_ENOMEM;
+		return rc;
 	}
-	emit(x);
-	feed(x);
-	*out = job_json(x);
+	if (n > LOAD_BATCH)
+		LOGI("instance %s: bulk job %s: storing %zu recipients, %d a loop turn", t->name, L->j.key, n, LOAD_BATCH);
+	L->tk.c = c;
+	c->ticket = &L->tk;
+	L->next = loads;
+	loads = L;
+	load_step(&L->sul);
 	return 0;
 }
 
@@ -450,6 +585,12 @@ static void bulk_load(struct wamd_tenant *t)
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_t *spec = NULL;
+		if (v[i].state == JOB_LOADING) { /* a stop came while its recipients were stored */
+			LOGW("instance %s: bulk job %s was not fully stored: cancelled", t->name, v[i].key);
+			v[i].state = JOB_CANCELLED;
+			if (wa_store_pace_job_update(st, &v[i]) != 0)
+				LOGE("instance %s: bulk job %s not saved", t->name, v[i].key);
+		}
 		if (v[i].state == JOB_RUNNING || v[i].state == JOB_PAUSED) {
 			char *raw = NULL;
 			size_t len = 0;
@@ -476,6 +617,8 @@ static void bulk_load(struct wamd_tenant *t)
 			finish(x, JOB_CANCELLED);
 			(void)save(x);
 		}
+		if (x->j.state == JOB_CANCELLED || x->j.state == JOB_DONE)
+			drop_later(x); /* the rows of one over before a stop */
 		feed(x);
 	}
 	free(v);
@@ -484,6 +627,11 @@ static void bulk_load(struct wamd_tenant *t)
 
 static void bulk_tenant_free(struct wamd_tenant *t)
 {
+	for (struct loading *L = loads, *next; L; L = next) {
+		next = L->next;
+		if (L->t == t)
+			load_free(L, 404, "instance removed");
+	}
 	for (struct job **pp = &jobs; *pp;) {
 		struct job *x = *pp;
 		if (x->t != t) {
@@ -500,6 +648,9 @@ static void bulk_tenant_free(struct wamd_tenant *t)
 
 static void bulk_free(void)
 {
+	lws_sul_cancel(&drop_sul);
+	while (loads)
+		load_free(loads, 0, NULL); /* its row stays "loading": cancelled at the next start */
 	while (jobs) {
 		struct job *x = jobs;
 		jobs = x->next;

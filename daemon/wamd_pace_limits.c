@@ -237,35 +237,122 @@ static int hhmm(json_t *v, bool end)
 	return h * 60 + m;
 }
 
-/* "businessHours": null, or {timeZone, days: [1..7], from: "HH:MM", to: "HH:MM"} */
+/* one range {days: [1..7], from: "HH:MM", to: "HH:MM"} (or the same keys
+ * beside timeZone in v itself, `keys` of them) into *r; err on a bad one */
+static int range_apply(struct wamd_hours_range *r, json_t *v, size_t keys, const char *where, char *err, size_t errlen)
+{
+	json_t *days = json_object_get(v, "days");
+	int from = hhmm(json_object_get(v, "from"), false), to = hhmm(json_object_get(v, "to"), true);
+	const char *why = NULL;
+	if (!json_is_object(v) || json_object_size(v) != keys)
+		why = "must be {\"days\", \"from\", \"to\"} and nothing else";
+	else if (!json_is_array(days) || json_array_size(days) < 1 || json_array_size(days) > 7)
+		why = "days must be 1 to 7 weekdays, 1 Monday .. 7 Sunday";
+	else if (from < 0 || to < 0)
+		why = "from and to must be \"HH:MM\" (00:00..23:59; to may be 24:00)";
+	else if (from == to)
+		why = "from equals to (00:00 to 24:00 is the whole day)";
+	r->days = 0;
+	for (size_t i = 0; !why && i < json_array_size(days); i++) {
+		json_t *d = json_array_get(days, i);
+		if (!json_is_integer(d) || json_integer_value(d) < 1 || json_integer_value(d) > 7)
+			why = "days must be 1 to 7 weekdays, 1 Monday .. 7 Sunday";
+		else if (r->days & (1u << json_integer_value(d)))
+			why = "days names a day twice";
+		else
+			r->days |= (uint16_t)(1u << json_integer_value(d));
+	}
+	if (why) {
+		snprintf(err, errlen, "businessHours%s: %s", where, why);
+		return -1;
+	}
+	r->from = (uint16_t)from;
+	r->to = (uint16_t)to; /* to < from: it ends the next day */
+	return 0;
+}
+
+static int by_day(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* "holidays": ["YYYY-MM-DD", ...] into h (sorted, each once) */
+static int holidays_apply(struct wamd_hours *h, json_t *v, char *err, size_t errlen)
+{
+	if (!json_is_array(v) || json_array_size(v) > WAMD_HOURS_HOLIDAYS) {
+		snprintf(err, errlen, "businessHours.holidays must be a list of at most %d dates \"YYYY-MM-DD\"",
+			 WAMD_HOURS_HOLIDAYS);
+		return -1;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		const char *s = json_string_value(json_array_get(v, i));
+		int y, m, d, len = 0;
+		int32_t day = INT32_MIN;
+		if (s && strlen(s) == 10 && s[4] == '-' && s[7] == '-' && sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &len) == 3 &&
+		    len == 10 && strspn(s, "0123456789-") == 10)
+			day = wamd_tz_civil_day(y, m, d);
+		if (day == INT32_MIN) {
+			snprintf(err, errlen, "businessHours.holidays[%zu] is not a date \"YYYY-MM-DD\"", i);
+			return -1;
+		}
+		h->holidays[n++] = day;
+	}
+	qsort(h->holidays, n, sizeof h->holidays[0], by_day);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || h->holidays[k - 1] != h->holidays[i])
+			h->holidays[k++] = h->holidays[i];
+	h->n_holidays = (uint16_t)k;
+	return 0;
+}
+
+/* "businessHours": null, or {timeZone, days, from, to | windows: [{days,
+ * from, to}, ...], holidays?: ["YYYY-MM-DD", ...]} */
 static int hours_apply(struct pace_cfg *c, json_t *v, char *err, size_t errlen)
 {
+	struct wamd_hours h;
+	memset(&h, 0, sizeof h);
 	if (json_is_null(v)) {
-		c->hours_days = 0;
-		c->hours_from = c->hours_to = 0;
+		c->hours = h;
 		memset(c->tz, 0, sizeof c->tz);
 		return 0;
 	}
 	const char *tz = json_string_value(json_object_get(v, "timeZone"));
-	json_t *days = json_object_get(v, "days");
-	int from = hhmm(json_object_get(v, "from"), false), to = hhmm(json_object_get(v, "to"), true);
-	uint8_t mask = 0;
-	bool ok = json_is_object(v) && json_object_size(v) == 4 && tz && wamd_tz_name_ok(tz) && json_is_array(days) &&
-		  json_array_size(days) >= 1 && json_array_size(days) <= 7 && from >= 0 && to > from;
-	for (size_t i = 0; ok && i < json_array_size(days); i++) {
-		json_t *d = json_array_get(days, i);
-		ok = json_is_integer(d) && json_integer_value(d) >= 1 && json_integer_value(d) <= 7;
-		if (ok)
-			mask |= (uint8_t)(1u << json_integer_value(d));
-	}
-	if (!ok) {
-		snprintf(err, errlen, "businessHours must be null or {\"timeZone\": an IANA zone, \"days\": [1..7] "
-				      "(1 Monday), \"from\": \"HH:MM\", \"to\": \"HH:MM\" after from (24:00 the end)}");
+	json_t *win = json_object_get(v, "windows"), *hol = json_object_get(v, "holidays");
+	if (!json_is_object(v) || !tz || !wamd_tz_name_ok(tz)) {
+		snprintf(err, errlen, "businessHours must be null or {\"timeZone\": an IANA zone, \"days\": [1..7] (1 Monday), "
+				      "\"from\": \"HH:MM\", \"to\": \"HH:MM\"} or {\"timeZone\", \"windows\": [{\"days\", "
+				      "\"from\", \"to\"}, ...]}, with \"holidays\": [\"YYYY-MM-DD\", ...] optional");
 		return -1;
 	}
-	c->hours_days = mask;
-	c->hours_from = (uint16_t)from;
-	c->hours_to = (uint16_t)to;
+	size_t rest = json_object_size(v) - 1 - (hol != NULL);
+	if (win) {
+		if (!json_is_array(win) || json_array_size(win) < 1 || json_array_size(win) > WAMD_HOURS_RANGES || rest != 1) {
+			snprintf(err, errlen, "businessHours.windows must be 1 to %d windows {\"days\", \"from\", \"to\"} "
+					      "(and no days, from or to beside it)", WAMD_HOURS_RANGES);
+			return -1;
+		}
+		for (size_t i = 0; i < json_array_size(win); i++) {
+			char where[32];
+			snprintf(where, sizeof where, ".windows[%zu]", i);
+			if (range_apply(&h.r[i], json_array_get(win, i), 3, where, err, errlen) != 0)
+				return -1;
+		}
+		h.n = (uint16_t)json_array_size(win);
+	} else {
+		if (rest != 3) {
+			snprintf(err, errlen, "businessHours takes timeZone, days, from, to (or windows) and holidays, nothing else");
+			return -1;
+		}
+		if (range_apply(&h.r[0], v, json_object_size(v), "", err, errlen) != 0)
+			return -1;
+		h.n = 1;
+	}
+	if (hol && holidays_apply(&h, hol, err, errlen) != 0)
+		return -1;
+	c->hours = h;
 	memset(c->tz, 0, sizeof c->tz);
 	snprintf(c->tz, sizeof c->tz, "%s", tz);
 	return 0;
@@ -330,6 +417,52 @@ int pace_cfg_apply(struct pace_cfg *c, json_t *in, char *err, size_t errlen)
 	return 0;
 }
 
+static void range_json(json_t *o, const struct wamd_hours_range *r)
+{
+	json_t *days = json_array();
+	for (int d = 1; d <= 7; d++)
+		if (r->days & (1u << d))
+			json_array_append_new(days, json_integer(d));
+	char from[8], to[8];
+	snprintf(from, sizeof from, "%02u:%02u", (unsigned)(r->from / 60 % 100), (unsigned)(r->from % 60));
+	snprintf(to, sizeof to, "%02u:%02u", (unsigned)(r->to / 60 % 100), (unsigned)(r->to % 60));
+	json_object_set_new(o, "days", days);
+	json_object_set_new(o, "from", json_string(from));
+	json_object_set_new(o, "to", json_string(to));
+}
+
+/* the form it was given in: one range beside timeZone, several in windows */
+static json_t *pace_hours_json(const struct pace_cfg *c)
+{
+	const struct wamd_hours *h = &c->hours;
+	if (!h->n)
+		return json_null();
+	json_t *o = json_pack("{s:s}", "timeZone", c->tz);
+	if (h->n == 1) {
+		range_json(o, &h->r[0]);
+	} else {
+		json_t *w = json_array();
+		for (size_t i = 0; i < h->n && i < WAMD_HOURS_RANGES; i++) {
+			json_t *r = json_object();
+			range_json(r, &h->r[i]);
+			json_array_append_new(w, r);
+		}
+		json_object_set_new(o, "windows", w);
+	}
+	if (h->n_holidays) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < h->n_holidays && i < WAMD_HOURS_HOLIDAYS; i++) {
+			int y, m, d;
+			wamd_tz_civil_date(h->holidays[i], &y, &m, &d);
+			char s[16];
+			snprintf(s, sizeof s, "%04d-%02d-%02d", y, m, d);
+			json_array_append_new(a, json_string(s));
+		}
+		json_object_set_new(o, "holidays", a);
+	}
+	return o;
+}
+
 json_t *pace_cfg_json(const struct pace_cfg *c)
 {
 	json_t *o = json_pack("{s:b, s:I, s:b, s:b}", "enabled", c->enabled, "warmupFrom", (json_int_t)c->warm_from_ms,
@@ -338,18 +471,7 @@ json_t *pace_cfg_json(const struct pace_cfg *c)
 		json_object_set_new(o, u32_keys[i].key,
 				    json_integer(*(const uint32_t *)((const char *)c + u32_keys[i].off)));
 	json_object_set_new(o, "group", c->group[0] ? json_string(c->group) : json_null());
-	json_t *bh = json_null();
-	if (c->hours_days) {
-		json_t *days = json_array();
-		for (int d = 1; d <= 7; d++)
-			if (c->hours_days & (1u << d))
-				json_array_append_new(days, json_integer(d));
-		char from[8], to[8];
-		snprintf(from, sizeof from, "%02u:%02u", (unsigned)(c->hours_from / 60 % 100), (unsigned)(c->hours_from % 60));
-		snprintf(to, sizeof to, "%02u:%02u", (unsigned)(c->hours_to / 60 % 100), (unsigned)(c->hours_to % 60));
-		bh = json_pack("{s:s, s:o, s:s, s:s}", "timeZone", c->tz, "days", days, "from", from, "to", to);
-	}
-	json_object_set_new(o, "businessHours", bh);
+	json_object_set_new(o, "businessHours", pace_hours_json(c));
 	return o;
 }
 

@@ -33,11 +33,9 @@ struct pace_cfg {
 	bool typing, available;
 	uint32_t typing_ms_per_char, typing_min_ms, typing_max_ms;
 	char group[PACE_GROUP_NAME_MAX + 1]; /* its tenant group ("": none) */
-	/* business hours: sends leave only on these days (bit 1 Monday .. bit
-	 * 7 Sunday; 0: any time) from minute hours_from to hours_to of the
-	 * day, local time of zone tz */
-	uint8_t hours_days;
-	uint16_t hours_from, hours_to;
+	/* business hours (no range: any time), local time of zone tz; they
+	 * hold sends with pacing off too */
+	struct wamd_hours hours;
 	char tz[WAMD_TZ_NAME_MAX + 1];
 };
 

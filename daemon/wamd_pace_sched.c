@@ -377,9 +377,7 @@ static struct pace_lane *typing_lane(struct pace_inst *in)
 
 int64_t pace_hours_next(const struct pace_inst *in, int64_t t)
 {
-	if (!in->cfg.enabled || !in->cfg.hours_days)
-		return t;
-	return wamd_tz_window_next(in->tz, in->cfg.hours_days, in->cfg.hours_from, in->cfg.hours_to, t);
+	return wamd_tz_hours_next(in->tz, &in->cfg.hours, t); /* pacing off too */
 }
 
 int64_t pace_group_next(const struct pace_inst *in, int64_t now)

@@ -82,8 +82,8 @@ struct pace_msg *pace_inst_heir(const struct pace_inst *in, int64_t seq);
 /* the earliest time m may leave, with st's windows */
 int64_t pace_head_ready(const struct pace_inst *in, const struct pace_state *st, const struct pace_msg *m,
 			int64_t now);
-/* the earliest time >= t inside in's business hours (t without them, or
- * with pacing off) */
+/* the earliest time >= t inside in's business hours (t without them;
+ * pacing off keeps them: an operator who set hours expects them kept) */
 int64_t pace_hours_next(const struct pace_inst *in, int64_t t);
 /* the earliest time >= now in's group lets one more send leave (now
  * without a group, or with pacing off) */

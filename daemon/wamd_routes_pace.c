@@ -90,13 +90,11 @@ void wamd_h_bulk(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		if (!wamd_send_at_of(c, body, &at))
 			return;
 		char err[200] = "";
-		int rc = wamd_pace_bulk_create(t, body, at, err, sizeof err, &o);
+		int rc = wamd_pace_bulk_create(c, t, body, at, err, sizeof err); /* 0: it answers */
 		if (rc == WA_EINVAL)
 			bad_request(c, err);
 		else if (rc != 0)
 			wamd_reply_error(c, 500, json_pack("[s]", err));
-		else
-			wamd_reply_json(c, 201, o);
 		return;
 	}
 	char b[64];

@@ -61,7 +61,8 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
-static int64_t year_of_days(int64_t z)
+/* the date of day z (since the epoch) */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
 	z += 719468;
 	int64_t era = floor_div(z, 146097);
@@ -69,8 +70,17 @@ static int64_t year_of_days(int64_t z)
 	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
 	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
 	int64_t mp = (5 * doy + 2) / 153;
-	int m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	return yoe + era * 400 + (m <= 2);
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static int64_t year_of_days(int64_t z)
+{
+	int64_t y;
+	int m, d;
+	civil_from_days(z, &y, &m, &d);
+	return y;
 }
 
 static bool leap(int64_t y)
@@ -452,31 +462,112 @@ int64_t wamd_tz_next_change(const struct wamd_tz *tz, int64_t t)
 	return INT64_MAX;
 }
 
-int64_t wamd_tz_window_next(const struct wamd_tz *tz, uint8_t days, uint16_t from, uint16_t to, int64_t t)
+int32_t wamd_tz_civil_day(int y, int m, int d)
 {
-	if (!(days & 0xFE) || from >= to || to > 1440)
+	if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1 || d > month_days(y, m))
+		return INT32_MIN;
+	return (int32_t)days_from_civil(y, m, d);
+}
+
+void wamd_tz_civil_date(int32_t day, int *y, int *m, int *d)
+{
+	int64_t yy;
+	civil_from_days(day, &yy, m, d);
+	*y = (int)yy;
+}
+
+static bool hours_holiday(const struct wamd_hours *h, int64_t day)
+{
+	size_t lo = 0, hi = h->n_holidays < WAMD_HOURS_HOLIDAYS ? h->n_holidays : WAMD_HOURS_HOLIDAYS;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (h->holidays[mid] == day)
+			return true;
+		if (h->holidays[mid] < day)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static bool range_ok(const struct wamd_hours_range *r)
+{
+	return (r->days & 0xFE) && r->from != r->to && r->from < 1440 && r->to <= 1440;
+}
+
+static bool on_day(uint16_t days, int64_t d)
+{
+	return days & (1u << (((d % 7 + 7 + 3) % 7) + 1)); /* 1 Monday .. 7 Sunday; day 0 a Thursday */
+}
+
+/* the earliest time >= t within local day d's open pieces (offset off ms),
+ * INT64_MAX when none ends after t */
+static int64_t day_first(const struct wamd_hours *h, size_t n, int64_t d, int64_t off, int64_t t)
+{
+	int64_t best = INT64_MAX;
+	for (size_t i = 0; i < n; i++) {
+		const struct wamd_hours_range *r = &h->r[i];
+		if (!range_ok(r))
+			continue;
+		bool night = r->to < r->from;
+		/* [a, b) minutes of day d: the range starting on d, and the
+		 * morning part of a night range that started the day before */
+		int piece[2][2] = { { r->from, night ? 1440 : r->to }, { 0, r->to } };
+		bool has[2] = { on_day(r->days, d), night && on_day(r->days, d - 1) };
+		for (int k = 0; k < 2; k++) {
+			int64_t ws = d * DAY_MS + piece[k][0] * 60000LL - off, we = d * DAY_MS + piece[k][1] * 60000LL - off;
+			if (!has[k] || we <= t)
+				continue;
+			int64_t c = ws > t ? ws : t;
+			if (c < best)
+				best = c;
+		}
+	}
+	return best;
+}
+
+int64_t wamd_tz_hours_next(const struct wamd_tz *tz, const struct wamd_hours *h, int64_t t)
+{
+	size_t n = h->n < WAMD_HOURS_RANGES ? h->n : WAMD_HOURS_RANGES;
+	if (n == 0)
+		return t;
+	bool any = false;
+	for (size_t i = 0; i < n; i++)
+		any = any || range_ok(&h->r[i]);
+	if (!any)
 		return INT64_MAX;
 	if (t < -TIME_CLAMP || t > TIME_CLAMP)
 		return t; /* no real send time */
+	/* every range's weekday comes back once a week: past n_holidays of
+	 * them one is no holiday */
+	int64_t span = 8 + 7 * (int64_t)(h->n_holidays < WAMD_HOURS_HOLIDAYS ? h->n_holidays : WAMD_HOURS_HOLIDAYS);
 	/* segment by segment of one offset: within one, local time is UTC
-	 * plus a constant, so each day's window is one UTC interval */
+	 * plus a constant, so each local day's pieces are UTC intervals */
 	for (int seg = 0; seg < 64; seg++) {
 		int64_t off = (int64_t)wamd_tz_offset(tz, t) * 1000, end = wamd_tz_next_change(tz, t);
 		int64_t day0 = floor_div(t + off, DAY_MS);
-		for (int64_t d = day0; d <= day0 + 7; d++) {
-			int dow = (int)((d % 7 + 7 + 3) % 7) + 1; /* 1 Monday .. 7 Sunday; day 0 a Thursday */
-			if (!(days & (1u << dow)))
+		for (int64_t d = day0; d <= day0 + span; d++) {
+			if (hours_holiday(h, d))
 				continue;
-			int64_t ws = d * DAY_MS + from * 60000LL - off, we = d * DAY_MS + to * 60000LL - off;
-			if (we <= t)
+			int64_t c = day_first(h, n, d, off, t);
+			if (c == INT64_MAX)
 				continue;
-			if (ws >= end)
-				break;
-			return ws > t ? ws : t;
+			if (c < end)
+				return c;
+			break; /* past this offset's end: ask again with the next one */
 		}
 		if (end == INT64_MAX)
 			return INT64_MAX;
 		t = end;
 	}
 	return t; /* offsets that change every few hours: asked again then */
+}
+
+int64_t wamd_tz_window_next(const struct wamd_tz *tz, uint8_t days, uint16_t from, uint16_t to, int64_t t)
+{
+	if (!(days & 0xFE) || from >= to || to > 1440)
+		return INT64_MAX;
+	struct wamd_hours h = { .n = 1, .r = { { days, from, to } } };
+	return wamd_tz_hours_next(tz, &h, t);
 }

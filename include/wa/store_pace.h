@@ -84,6 +84,10 @@ int wa_store_pace_job_rcpt_put(wa_store *st, int64_t job_row, int64_t idx, const
 typedef int (*wa_store_pace_rcpt_fn)(void *arg, int64_t idx, const char *jid, const char *vars, size_t len);
 int wa_store_pace_job_rcpt_page(wa_store *st, int64_t job_row, int64_t from, int64_t limit, wa_store_pace_rcpt_fn fn,
 				void *arg) WA_MUST_CHECK;
+/* Deletes up to limit recipients of job_row (the lowest indexes; a job
+ * that is over needs none): *dropped how many went (fewer than limit: none
+ * is left). */
+int wa_store_pace_job_rcpt_drop(wa_store *st, int64_t job_row, int64_t limit, int64_t *dropped) WA_MUST_CHECK;
 /* Has this instance a message record with jid, or a paced row to it? */
 int wa_store_pace_known(wa_store *st, int64_t instance_id, const char *jid, bool *known) WA_MUST_CHECK;
 

@@ -19,6 +19,8 @@ static const char sql_spec[] = "SELECT spec FROM wamd_pace_jobs WHERE id = ?1";
 static const char sql_rcpt_put[] = "INSERT INTO wamd_pace_job_rcpt (job_id, idx, jid, variables) VALUES (?1, ?2, ?3, ?4)";
 static const char sql_rcpt_page[] =
 	"SELECT idx, jid, variables FROM wamd_pace_job_rcpt WHERE job_id = ?1 AND idx >= ?2 ORDER BY idx LIMIT ?3";
+static const char sql_rcpt_drop[] = "DELETE FROM wamd_pace_job_rcpt WHERE job_id = ?1 AND idx IN "
+				    "(SELECT idx FROM wamd_pace_job_rcpt WHERE job_id = ?1 ORDER BY idx LIMIT ?2)";
 
 static bool fits(const char *s, size_t cap)
 {
@@ -196,4 +198,19 @@ int wa_store_pace_job_rcpt_page(wa_store *st, int64_t job_row, int64_t from, int
 	if (rc != 0)
 		return rc;
 	return src == WA_DB_DONE ? 0 : wa_store_map_rc(src);
+}
+
+int wa_store_pace_job_rcpt_drop(wa_store *st, int64_t job_row, int64_t limit, int64_t *dropped)
+{
+	*dropped = 0;
+	wa_stmt *s;
+	int rc = wa_store_stmt(st, sql_rcpt_drop, &s);
+	if (rc != 0)
+		return rc;
+	wa_stmt_bind_i64(s, 1, job_row);
+	wa_stmt_bind_i64(s, 2, limit);
+	rc = wa_store_stmt_exec(s);
+	if (rc == 0)
+		*dropped = wa_store_changes(st);
+	return rc;
 }

@@ -61,7 +61,7 @@ const h = await paceHarness({
   env: { WAMD_PACE_DAEMON_PER_MINUTE: String(DAEMON.perMinute), WAMD_PACE_DAEMON_PER_HOUR: String(DAEMON.perHour),
     WAMD_PACE_GROUPS: `${GROUP.name}:${GROUP.perMinute}/${GROUP.perHour}/0` },
 });
-const { up, waitOpen, stanzasFrom } = h;
+const { up, stanzasFrom } = h;
 // wamd serves one request per connection: a pooled connection it closed as
 // the next request went out fails unread (ECONNRESET), so that one is sent again
 const again = async (f) => {
@@ -76,13 +76,7 @@ const names = phones.map((_, i) => `p${i}`);
 const inGroup = (i) => i < N / 2;
 try {
   await up();
-  for (let i = 0; i < N; i++) {
-    const r = await api('POST', '/instance/create', { instanceName: names[i], integration: 'WHATSAPP-BAILEYS', qrcode: true });
-    check(r.status === 201, `${names[i]} created`);
-    const qr = r.json.qrcode?.code || (await api('GET', `/instance/connect/${names[i]}`)).json.code;
-    check((await sim.api('POST', '/_sim/scan', { phone: phones[i], qr })).status === 200, `${names[i]}: QR scanned`);
-  }
-  for (const n of names) check(await waitOpen(n), `${n} open`);
+  await h.pairAll(names, phones);
   for (let i = 0; i < N; i++) {
     const r = await api('POST', `/wamd/pace/${names[i]}`, { ...OWN, perDay: 0, firstContactPerDay: 0, warmupStep: 0,
       gapMs: 0, jitterMs: 0, typing: false, available: false, group: inGroup(i) ? GROUP.name : null });

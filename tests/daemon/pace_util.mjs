@@ -58,5 +58,22 @@ export async function paceHarness({ wamdExe, sim, data, key, t0, env = {}, args 
     h.vnow = t;
     return r.json.released;
   };
+  // creates the instances names[i] and pairs each with wasim's phones[i]
+  h.pairAll = async (names, phones) => {
+    for (let i = 0; i < names.length; i++) {
+      const r = await h.api('POST', '/instance/create', { instanceName: names[i], integration: 'WHATSAPP-BAILEYS', qrcode: true });
+      h.dumpOnFail(r.status === 201, `${names[i]} created`);
+      const qr = r.json.qrcode?.code || (await h.api('GET', `/instance/connect/${names[i]}`)).json.code;
+      check((await sim.api('POST', '/_sim/scan', { phone: phones[i], qr })).status === 200, `${names[i]}: QR scanned`);
+    }
+    for (const n of names) h.dumpOnFail(await h.waitOpen(n), `${n} open`);
+  };
+  // SIGTERM: wamd must exit 0 (under ASan: nothing leaked)
+  h.stopClean = async () => {
+    h.proc.kill('SIGTERM');
+    const code = await new Promise((res) => h.proc.once('exit', (c, sg) => res(c ?? sg)));
+    if (code !== 0) process.stderr.write(h.log.slice(-5000));
+    check(code === 0, `wamd exits cleanly on SIGTERM, nothing leaked (${code})`);
+  };
   return h;
 }

@@ -573,6 +573,65 @@ static void test_store_cancel(void)
  * at the group's next slot): no minute holds more than 2 of the group's
  * sends, the instances take turns, and an instance outside the group is
  * not held by it. */
+
+/* night and split windows and holidays: their JSON round trip, and the
+ * errors name what is wrong */
+static void test_hours_forms(struct pace_cfg *c)
+{
+	char err[400];
+	const char *forms[] = {
+		"{\"days\":[5],\"from\":\"22:00\",\"timeZone\":\"UTC\",\"to\":\"06:00\"}",
+		"{\"holidays\":[\"2026-01-01\",\"2026-12-25\"],\"timeZone\":\"Europe/Berlin\",\"windows\":"
+		"[{\"days\":[1,2,3,4,5],\"from\":\"09:00\",\"to\":\"12:00\"},{\"days\":[1,2,3,4,5],\"from\":\"13:00\",\"to\":\"18:00\"},"
+		"{\"days\":[6],\"from\":\"23:00\",\"to\":\"01:30\"}]}",
+	};
+	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+		json_t *j = json_pack("{s:o}", "businessHours", json_loads(forms[i], 0, NULL));
+		CHECK_EQ_INT(pace_cfg_apply(c, j, err, sizeof err), 0);
+		json_decref(j);
+		json_t *out = pace_cfg_json(c);
+		char *bh = json_dumps(json_object_get(out, "businessHours"), JSON_COMPACT | JSON_SORT_KEYS);
+		CHECK_EQ_STR(bh, forms[i]);
+		free(bh);
+		json_decref(out);
+	}
+	CHECK(c->hours.n == 3 && c->hours.r[2].from == 1380 && c->hours.r[2].to == 90 && c->hours.n_holidays == 2);
+	/* holidays come back sorted, each once */
+	json_t *j = json_loads("{\"businessHours\": {\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"09:00\", \"to\": \"10:00\", "
+			       "\"holidays\": [\"2027-01-01\", \"2026-12-25\", \"2027-01-01\"]}}", 0, NULL);
+	CHECK_EQ_INT(pace_cfg_apply(c, j, err, sizeof err), 0);
+	json_decref(j);
+	CHECK(c->hours.n_holidays == 2 && c->hours.holidays[0] == 20812 && c->hours.holidays[1] == 20819);
+	struct { const char *in, *says; } bad[] = {
+		{ "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"10:00\", \"to\": \"10:00\"}", "from equals to" },
+		{ "{\"timeZone\": \"UTC\", \"windows\": [{\"days\": [1], \"from\": \"09:00\", \"to\": \"10:00\"}, "
+		  "{\"days\": [9], \"from\": \"11:00\", \"to\": \"12:00\"}]}", "businessHours.windows[1]: days" },
+		{ "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"09:00\", \"to\": \"10:00\", \"holidays\": [\"2026-01-01\", "
+		  "\"2026-02-29\"]}", "holidays[1] is not a date" },
+		{ "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"9\", \"to\": \"10:00\"}", "\"HH:MM\"" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		j = json_pack("{s:o}", "businessHours", json_loads(bad[i].in, 0, NULL));
+		struct pace_cfg x = *c;
+		err[0] = '\0';
+		CHECK(pace_cfg_apply(&x, j, err, sizeof err) != 0);
+		CHECK(strstr(err, bad[i].says) != NULL);
+		json_decref(j);
+	}
+	/* 65 holidays are too many */
+	json_t *many = json_array();
+	for (int d = 1; d <= 65; d++) {
+		char s[16];
+		snprintf(s, sizeof s, "2026-%02d-%02d", 1 + (d - 1) / 28, 1 + (d - 1) % 28);
+		json_array_append_new(many, json_string(s));
+	}
+	j = json_pack("{s:{s:s, s:[i], s:s, s:s, s:o}}", "businessHours", "timeZone", "UTC", "days", 1, "from", "09:00",
+		      "to", "10:00", "holidays", many);
+	struct pace_cfg x = *c;
+	CHECK(pace_cfg_apply(&x, j, err, sizeof err) != 0 && strstr(err, "at most 64"));
+	json_decref(j);
+}
+
 static void test_groups(void)
 {
 	struct pace_group_limits *g = NULL;
@@ -618,8 +677,8 @@ static void test_groups(void)
 			"\"from\": \"09:30\", \"to\": \"24:00\"}}", 0, NULL);
 	CHECK_EQ_INT(pace_cfg_apply(&c, in, err, sizeof err), 0);
 	json_decref(in);
-	CHECK(c.hours_days == ((1u << 1) | (1u << 3) | (1u << 5)) && c.hours_from == 570 && c.hours_to == 1440 &&
-	      !strcmp(c.tz, "America/Sao_Paulo"));
+	CHECK(c.hours.n == 1 && c.hours.r[0].days == ((1u << 1) | (1u << 3) | (1u << 5)) && c.hours.r[0].from == 570 &&
+	      c.hours.r[0].to == 1440 && c.hours.n_holidays == 0 && !strcmp(c.tz, "America/Sao_Paulo"));
 	out = pace_cfg_json(&c);
 	char *bh = json_dumps(json_object_get(out, "businessHours"), JSON_COMPACT | JSON_SORT_KEYS);
 	CHECK_EQ_STR(bh, "{\"days\":[1,3,5],\"from\":\"09:30\",\"timeZone\":\"America/Sao_Paulo\",\"to\":\"24:00\"}");
@@ -638,6 +697,16 @@ static void test_groups(void)
 			       "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"09:60\", \"to\": \"10:00\"}",
 			       "{\"timeZone\": \"../x\", \"days\": [1], \"from\": \"09:00\", \"to\": \"10:00\"}",
 			       "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"09:00\", \"to\": \"10:00\", \"x\": 1}",
+			       "{\"timeZone\": \"UTC\", \"days\": [1, 1], \"from\": \"09:00\", \"to\": \"10:00\"}",
+			       "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"22:00\", \"to\": \"24:00:00\"}",
+			       "{\"timeZone\": \"UTC\", \"windows\": []}",
+			       "{\"timeZone\": \"UTC\", \"windows\": [{\"days\": [1], \"from\": \"09:00\"}]}",
+			       "{\"timeZone\": \"UTC\", \"windows\": [{\"days\": [1], \"from\": \"09:00\", \"to\": \"09:00\"}]}",
+			       "{\"timeZone\": \"UTC\", \"days\": [1], \"windows\": [{\"days\": [1], \"from\": \"09:00\", \"to\": \"10:00\"}]}",
+			       "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"09:00\", \"to\": \"10:00\", \"holidays\": [\"2026-02-30\"]}",
+			       "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"09:00\", \"to\": \"10:00\", \"holidays\": [\"2026-1-01\"]}",
+			       "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"09:00\", \"to\": \"10:00\", \"holidays\": \"2026-01-01\"}",
+			       "{\"timeZone\": \"UTC\", \"days\": [1], \"from\": \"09:00\", \"to\": \"10:00\", \"holidays\": [20260101]}",
 			       "5" };
 	for (size_t i = 0; i < sizeof badh / sizeof badh[0]; i++) {
 		json_t *j = json_pack("{s:o}", "businessHours", json_loads(badh[i], JSON_DECODE_ANY, NULL));
@@ -648,7 +717,8 @@ static void test_groups(void)
 	in = json_pack("{s:n}", "businessHours");
 	CHECK_EQ_INT(pace_cfg_apply(&c, in, err, sizeof err), 0);
 	json_decref(in);
-	CHECK(c.hours_days == 0);
+	CHECK(c.hours.n == 0);
+	test_hours_forms(&c);
 	const char *badg[] = { "{\"group\": 5}", "{\"group\": \"a/b\"}",
 			       "{\"group\": \"abcdefghijklmnopqrstuvwxyz0123456\"}" };
 	for (size_t i = 0; i < sizeof badg / sizeof badg[0]; i++) {

@@ -7,7 +7,7 @@
  * morning over the change, a window starting in the skipped hour, one in
  * the repeated hour), Sao Paulo without DST; every truncation of a file
  * refused or read without a fault; names that could leave the folder
- * refused. */
+ * refused; night windows, split days and holidays. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -125,6 +125,83 @@ out:
 	wamd_tz_free(syd);
 }
 
+static int64_t hours(const struct wamd_tz *tz, const char *ranges, const char *hol, int64_t t)
+{
+	/* ranges: "days from to;..." (days as digits 1..7, minutes); hol: "y-m-d,..." */
+	struct wamd_hours h;
+	memset(&h, 0, sizeof h);
+	for (const char *p = ranges; p && *p && h.n < WAMD_HOURS_RANGES;) {
+		char days[8];
+		int from, to, used;
+		if (sscanf(p, "%7s %d %d%n", days, &from, &to, &used) != 3)
+			break;
+		for (const char *d = days; *d; d++)
+			h.r[h.n].days |= (uint16_t)(1u << (*d - '0'));
+		h.r[h.n].from = (uint16_t)from;
+		h.r[h.n++].to = (uint16_t)to;
+		p += used;
+		p += *p == ';';
+	}
+	for (const char *p = hol; p && *p && h.n_holidays < WAMD_HOURS_HOLIDAYS;) {
+		int y, m, d, used;
+		if (sscanf(p, "%d-%d-%d%n", &y, &m, &d, &used) != 3)
+			break;
+		h.holidays[h.n_holidays++] = wamd_tz_civil_day(y, m, d);
+		p += used;
+		p += *p == ',';
+	}
+	return wamd_tz_hours_next(tz, &h, t);
+}
+
+/* night windows (to before from: they end the next day), split days and
+ * holidays */
+static void test_hours(void)
+{
+	struct wamd_tz *sp = wamd_tz_load("America/Sao_Paulo");
+	struct wamd_tz *ny = wamd_tz_load("America/New_York");
+	CHECK(sp && ny);
+	if (!sp || !ny)
+		goto out;
+	/* 22:00-06:00 starting Mon-Fri, Sao Paulo (UTC-3); 2026-01-09 a Friday */
+	CHECK_EQ_INT(hours(sp, "12345 1320 360", NULL, utc(2026, 1, 10, 2, 0)), utc(2026, 1, 10, 2, 0));
+	CHECK_EQ_INT(hours(sp, "12345 1320 360", NULL, utc(2026, 1, 10, 8, 59)), utc(2026, 1, 10, 8, 59));
+	/* Saturday 06:00: Monday 22:00; Monday's small hours belong to Sunday's night (none) */
+	CHECK_EQ_INT(hours(sp, "12345 1320 360", NULL, utc(2026, 1, 10, 9, 0)), utc(2026, 1, 13, 1, 0));
+	CHECK_EQ_INT(hours(sp, "12345 1320 360", NULL, utc(2026, 1, 12, 6, 0)), utc(2026, 1, 13, 1, 0));
+	/* Tuesday 03:00 is Monday's night */
+	CHECK_EQ_INT(hours(sp, "12345 1320 360", NULL, utc(2026, 1, 13, 6, 0)), utc(2026, 1, 13, 6, 0));
+	/* split: 09-12 and 13-18 on weekdays; the lunch hour waits for 13:00 */
+	CHECK_EQ_INT(hours(sp, "12345 540 720;12345 780 1080", NULL, utc(2026, 1, 13, 15, 30)), utc(2026, 1, 13, 16, 0));
+	CHECK_EQ_INT(hours(sp, "12345 540 720;12345 780 1080", NULL, utc(2026, 1, 13, 14, 59)), utc(2026, 1, 13, 14, 59));
+	CHECK_EQ_INT(hours(sp, "12345 780 1080;12345 540 720", NULL, utc(2026, 1, 13, 21, 0)), utc(2026, 1, 14, 12, 0));
+	/* overlapping windows: their union (09-12 and 10-18: open at 12:30, closed at 18:00) */
+	CHECK_EQ_INT(hours(sp, "12345 540 720;12345 600 1080", NULL, utc(2026, 1, 13, 15, 30)), utc(2026, 1, 13, 15, 30));
+	CHECK_EQ_INT(hours(sp, "12345 540 720;12345 600 1080", NULL, utc(2026, 1, 13, 21, 0)), utc(2026, 1, 14, 12, 0));
+	/* a holiday Monday: Saturday noon waits for Tuesday 09:00 */
+	CHECK_EQ_INT(hours(sp, "12345 540 1080", "2026-01-12", utc(2026, 1, 10, 15, 0)), utc(2026, 1, 13, 12, 0));
+	/* a night window: the holiday is the whole local date, whichever night covers it */
+	CHECK_EQ_INT(hours(sp, "12345 1320 360", "2026-01-10", utc(2026, 1, 10, 3, 30)), utc(2026, 1, 13, 1, 0));
+	CHECK_EQ_INT(hours(sp, "12345 1320 360", "2026-01-09", utc(2026, 1, 10, 2, 0)), utc(2026, 1, 10, 3, 0));
+	/* Mondays only, the next three of them holidays: the fourth */
+	CHECK_EQ_INT(hours(sp, "1 540 600", "2026-01-19,2026-01-26,2026-02-02", utc(2026, 1, 13, 12, 0)),
+		     utc(2026, 2, 9, 12, 0));
+	/* New York's spring change in a Saturday night 22:00-06:00: it closes at 06:00 EDT (10:00 UTC) */
+	CHECK_EQ_INT(hours(ny, "6 1320 360", NULL, utc(2026, 3, 8, 3, 0)), utc(2026, 3, 8, 3, 0));
+	CHECK_EQ_INT(hours(ny, "6 1320 360", NULL, utc(2026, 3, 8, 9, 59)), utc(2026, 3, 8, 9, 59));
+	CHECK_EQ_INT(hours(ny, "6 1320 360", NULL, utc(2026, 3, 8, 10, 0)), utc(2026, 3, 15, 2, 0));
+	/* no range: any time; no valid range: never */
+	CHECK_EQ_INT(hours(ny, NULL, "2026-01-12", utc(2026, 1, 12, 12, 0)), utc(2026, 1, 12, 12, 0));
+	CHECK_EQ_INT(hours(ny, "12345 600 600", NULL, 0), INT64_MAX);
+	CHECK_EQ_INT(wamd_tz_civil_day(2026, 2, 29), INT32_MIN);
+	CHECK_EQ_INT(wamd_tz_civil_day(1970, 1, 1), 0);
+	int y, m, d;
+	wamd_tz_civil_date(wamd_tz_civil_day(2024, 2, 29), &y, &m, &d);
+	CHECK(y == 2024 && m == 2 && d == 29);
+out:
+	wamd_tz_free(sp);
+	wamd_tz_free(ny);
+}
+
 static void test_hostile(void)
 {
 	const char *bad[] = { "", "/etc/passwd", "../etc/passwd", "America/../../etc/passwd", "America//New_York",
@@ -171,6 +248,7 @@ int main(void)
 {
 	test_against_glibc();
 	test_windows();
+	test_hours();
 	test_hostile();
 	return check_exit("wamd_tz");
 }

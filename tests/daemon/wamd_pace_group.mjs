@@ -7,7 +7,9 @@
 // the group's instances take turns at its slots. A SIGHUP with acme:1/0/0
 // applies at once (one a minute), and one that adds pace_daemon_per_minute
 // holds a send of the instance outside the group, its queue listing the
-// daemon-wide slot as its expected time.
+// daemon-wide slot as its expected time. An instance whose group setting
+// changes takes its past sends along at once: into acme (holding another
+// member's send), then out to beta (freeing it).
 // argv: [node, script, wamd, wasim]
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -124,12 +126,26 @@ try {
   check(rel.length === 1 && rel[0].id === c && rel[0].atMs === T0 + 4 * MIN, `and it leaves then (${JSON.stringify(rel)})`);
   check(await waitStanzas(W3, 5) === 5, 'wasim got g3\'s 5');
 
+  // a settings change moves an instance's past sends to its new group at once
+  await reload('pace_groups = "acme:1/0/0,beta:1/0/0"\n');
+  r = await api('POST', '/wamd/pace/g3', { group: 'acme' });
+  check(r.status === 201 && r.json.state.group?.name === 'acme' && r.json.state.group.sentLastMinute === 1,
+    `g3 joins acme with its send of this minute (${JSON.stringify(r.json.state.group)})`);
+  const d = await send('g1', 'g1-after-move');
+  let qm = await queue('g1');
+  check(qm.queued === 1 && qm.messages[0].id === d && qm.messages[0].expectedAtMs === T0 + 5 * MIN,
+    `g3's send holds g1 until acme's next minute (${JSON.stringify(qm.messages[0])})`);
+  r = await api('POST', '/wamd/pace/g3', { group: 'beta' });
+  check(r.status === 201 && r.json.state.group?.name === 'beta' && r.json.state.group.sentLastMinute === 1 &&
+    (await api('GET', '/wamd/pace/g1')).json.state.group.sentLastMinute === 0, 'g3 moves on to beta, its send with it');
+  qm = await queue('g1');
+  check(qm.messages[0]?.id === d && qm.messages[0].expectedAtMs === T0 + 4 * MIN, `acme is free again: g1's send due now (${JSON.stringify(qm.messages[0])})`);
+  rel = await advanceTo(T0 + 4 * MIN + 1000);
+  check(rel.length === 1 && rel[0].id === d && rel[0].atMs === T0 + 4 * MIN, `it leaves (${JSON.stringify(rel)})`);
+
   await checkRecordedAnswers(api, answers, check, ['GET /wamd/paceQueue/{instance}', 'POST /wamd/testClock',
     'GET /wamd/pace/{instance}', 'POST /wamd/pace/{instance}']);
-  wamd.kill('SIGTERM');
-  const code = await new Promise((res) => wamd.once('exit', (cd, sg) => res(cd ?? sg)));
-  if (code !== 0) process.stderr.write(h.log.slice(-5000));
-  check(code === 0, `wamd exits cleanly on SIGTERM, nothing leaked (${code})`);
+  await h.stopClean();
 } finally {
   try { wamd.kill('SIGTERM'); } catch { /* gone */ }
   await sim.stop();

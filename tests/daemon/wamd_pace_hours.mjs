@@ -5,13 +5,16 @@
 // Monday 09:00 local (12:00 UTC), across a SIGKILL too, and nothing leaves
 // before it; all leave then. Bad windows and unknown zones are 400. In
 // America/New_York a send after hours on the Friday before the spring DST
-// change leaves on Monday at 09:00 EDT (13:00 UTC), not 09:00 EST.
+// change leaves on Monday at 09:00 EDT (13:00 UTC), not 09:00 EST. With
+// pacing off, night windows (22:00-06:00), a split Saturday and a holiday
+// still hold sends, each released exactly when its window opens; bad
+// windows and dates are 400 naming the field.
 // argv: [node, script, wamd, wasim]
 import { checkRecordedAnswers } from './openapi/answers.mjs';
 import { paceHarness } from './pace_util.mjs';
 import { startWasim, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 
-watchdog(120);
+watchdog(150);
 const [wamdExe, wasimExe] = process.argv.slice(2);
 const KEY = 'wasim-pace-hours-key-51e2';
 const W = '15550071000';
@@ -37,12 +40,20 @@ try {
   const qr = r.json.qrcode?.code || (await api('GET', '/instance/connect/h1')).json.code;
   check((await sim.api('POST', '/_sim/scan', { phone: W, qr })).status === 200, 'h1: QR scanned');
   dumpOnFail(await waitOpen('h1'), 'h1 open');
-  for (const [bh, what] of [[{ ...SP, timeZone: 'Nowhere/Atlantis' }, 'an unknown zone'],
-    [{ ...SP, timeZone: '../../etc/passwd' }, 'a path'], [{ ...SP, from: '18:00', to: '09:00' }, 'from after to'],
-    [{ ...SP, days: [] }, 'no day'], [{ ...SP, days: [0] }, 'day 0'], [{ ...SP, to: '24:01' }, '24:01'],
-    [{ timeZone: 'UTC' }, 'no hours']]) {
+  for (const [bh, what, says = 'businessHours'] of [[{ ...SP, timeZone: 'Nowhere/Atlantis' }, 'an unknown zone'],
+    [{ ...SP, timeZone: '../../etc/passwd' }, 'a path', 'timeZone'], [{ ...SP, from: '18:00', to: '18:00' }, 'from equals to', 'from equals to'],
+    [{ ...SP, x: 1 }, 'an unknown key'],
+    [{ ...SP, days: [] }, 'no day', 'days'], [{ ...SP, days: [0] }, 'day 0', 'days'], [{ ...SP, to: '24:01' }, '24:01', 'HH:MM'],
+    [{ ...SP, days: [1, 1] }, 'a day twice', 'twice'], [{ timeZone: 'UTC' }, 'no hours'],
+    [{ ...SP, holidays: ['2026-02-29'] }, 'a date that does not exist', 'holidays[0]'],
+    [{ ...SP, holidays: '2026-12-25' }, 'holidays not a list', 'holidays'],
+    [{ timeZone: 'UTC', windows: [] }, 'no window', 'windows'],
+    [{ ...SP, windows: [{ days: [1], from: '09:00', to: '10:00' }] }, 'windows beside days', 'windows'],
+    [{ timeZone: 'UTC', windows: [{ days: [1], from: '09:00', to: '10:00' }, { days: [2], from: '9:00', to: '10:00' }] },
+      'a bad second window', 'windows[1]'],
+    [{ timeZone: 'UTC', windows: Array(9).fill({ days: [1], from: '09:00', to: '10:00' }) }, 'nine windows', 'windows']]) {
     r = await api('POST', '/wamd/pace/h1', { businessHours: bh });
-    check(r.status === 400, `${what}: 400 (${r.status} ${JSON.stringify(r.json)})`);
+    check(r.status === 400 && JSON.stringify(r.json).includes(says), `${what}: 400 naming ${says} (${r.status} ${JSON.stringify(r.json)})`);
   }
   r = await api('POST', '/wamd/pace/h1', { perMinute: 100, perHour: 0, perDay: 0, firstContactPerDay: 0, warmupStep: 0,
     gapMs: 0, jitterMs: 0, typing: false, available: false, businessHours: SP });
@@ -101,12 +112,55 @@ try {
   r = await api('POST', '/wamd/pace/h1', { businessHours: null });
   check(r.status === 201 && r.json.businessHours === null && r.json.state.hoursOpen === undefined, 'hours off again');
 
+  // Pacing off keeps the hours. Sao Paulo nights 22:00-06:00 starting Mon-Fri
+  // and Saturday 10-12 and 14-16, Friday 2026-03-13 a holiday.
+  const NIGHTS = { timeZone: 'America/Sao_Paulo', windows: [{ days: [1, 2, 3, 4, 5], from: '22:00', to: '06:00' },
+    { days: [6], from: '10:00', to: '12:00' }, { days: [6], from: '14:00', to: '16:00' }], holidays: ['2026-03-13'] };
+  r = await api('POST', '/wamd/pace/h1', { enabled: false, businessHours: NIGHTS });
+  check(r.status === 201 && r.json.enabled === false && JSON.stringify(r.json.businessHours) === JSON.stringify(NIGHTS) &&
+    r.json.state.hoursOpen === false && r.json.state.hoursOpenAtMs === utc(2026, 3, 10, 1, 0),
+    `pacing off, night and split windows, a holiday; closed until Monday 22:00 local (${JSON.stringify(r.json)})`);
+  const send = async (text) => {
+    const a = await api('POST', '/message/sendText/h1', { number: R[2], text });
+    check(a.status === 201, `${text}: 201 (${a.status})`);
+    return a.json.key.id;
+  };
+  const held = async (ids, at, what) => {
+    q = await queue();
+    check(q.queued === ids.length && ids.every((id, k) => q.messages[k]?.id === id && q.messages[k].expectedAtMs === at),
+      `${what}: held, expected at ${new Date(at).toISOString()} (${JSON.stringify(q.messages.map((m) => [m.id, m.expectedAt]))})`);
+    rel = await advanceTo(at - 1000);
+    check(rel.length === 0, `${what}: nothing before (${JSON.stringify(rel)})`);
+    rel = await advanceTo(at);
+    check(rel.length === ids.length && rel.every((e, k) => e.id === ids[k] && e.atMs === at), `${what}: all leave then (${JSON.stringify(rel)})`);
+  };
+  await held([await send('morning 1'), await send('morning 2')], utc(2026, 3, 10, 1, 0), 'Monday 10:00, pacing off');
+  r = await api('POST', '/message/sendText/h1', { number: R[2], text: 'at night' });
+  check(r.status === 201 && (await queue()).queued === 0, 'inside the night window a send leaves at once, no limit holding it');
+  await advanceTo(utc(2026, 3, 10, 8, 59));
+  r = await api('POST', '/message/sendText/h1', { number: R[2], text: 'Tuesday 05:59' });
+  check(r.status === 201 && (await queue()).queued === 0, 'Tuesday 05:59 is still Monday\'s night');
+  await advanceTo(utc(2026, 3, 10, 9, 0));
+  await held([await send('Tuesday 06:00')], utc(2026, 3, 11, 1, 0), 'Tuesday 06:00 waits for 22:00');
+  // Thursday 23:00 open; the holiday Friday closed from its midnight, its
+  // own night too, until Saturday 00:00 (the tail of Friday's night)
+  await advanceTo(utc(2026, 3, 13, 2, 0));
+  check((await queue()).queued === 0 && (await send('Thursday 23:00')) && (await queue()).queued === 0, 'Thursday night open');
+  await advanceTo(utc(2026, 3, 13, 3, 0));
+  await held([await send('holiday')], utc(2026, 3, 14, 3, 0), 'the holiday, from its midnight');
+  // Saturday: 06:00 waits for 10:00; 12:00 for 14:00 (the split day)
+  await advanceTo(utc(2026, 3, 14, 9, 0));
+  await held([await send('Saturday 06:00')], utc(2026, 3, 14, 13, 0), 'Saturday morning');
+  await advanceTo(utc(2026, 3, 14, 15, 0));
+  await held([await send('Saturday noon')], utc(2026, 3, 14, 17, 0), 'Saturday lunch break');
+  r = await api('GET', '/wamd/pace/h1');
+  check(r.json.state.hoursOpen === true, `open at 14:00 (${JSON.stringify(r.json.state)})`);
+  r = await api('POST', '/wamd/pace/h1', { enabled: true, businessHours: null });
+  check(r.status === 201, 'pacing on, hours off');
+
   await checkRecordedAnswers(api, answers, check, ['GET /wamd/paceQueue/{instance}', 'POST /wamd/testClock',
     'GET /wamd/pace/{instance}', 'POST /wamd/pace/{instance}', 'POST /wamd/bulk/{instance}']);
-  wamd.kill('SIGTERM');
-  const code = await new Promise((res) => wamd.once('exit', (cd, sg) => res(cd ?? sg)));
-  if (code !== 0) process.stderr.write(h.log.slice(-5000));
-  check(code === 0, `wamd exits cleanly on SIGTERM, nothing leaked (${code})`);
+  await h.stopClean();
 } finally {
   try { wamd.kill('SIGTERM'); } catch { /* gone */ }
   await sim.stop();

@@ -1,6 +1,6 @@
 /* Fuzz target over the TZif reader (daemon/wamd_tz.c): any bytes are
  * refused or read, and a zone that was read answers offsets, next changes
- * and business-hours windows without a fault: offsets within a day of UTC,
+ * and business hours (one window; nights, split days and holidays) without a fault: offsets within a day of UTC,
  * a change always later than the time asked about, a window never earlier. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +26,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (c != INT64_MAX && c <= at[i])
 			abort();
 		int64_t w = wamd_tz_window_next(tz, 0x3E, 540, 1080, at[i]);
+		if (w < at[i])
+			abort();
+		/* nights into the next day, a split Saturday, two holidays */
+		static const struct wamd_hours h = { .n = 3, .n_holidays = 2,
+			.r = { { 0x3E, 1320, 360 }, { 0x40, 600, 720 }, { 0x40, 840, 960 } }, .holidays = { 20460, 20524 } };
+		w = wamd_tz_hours_next(tz, &h, at[i]);
 		if (w < at[i])
 			abort();
 	}

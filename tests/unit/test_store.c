@@ -1486,6 +1486,40 @@ static void test_seal_messages(void)
 	rm_tmpdir();
 }
 
+static int count_rcpt(void *arg, int64_t idx, const char *jid, const char *vars, size_t len)
+{
+	(void)jid, (void)vars, (void)len;
+	int64_t *v = arg;
+	if (v[0] == 0)
+		v[1] = idx; /* the first index left */
+	v[0]++;
+	return 0;
+}
+
+/* a job's recipients dropped a batch at a time, the lowest indexes first */
+static void test_pace_rcpt_drop(void)
+{
+	mk_tmpdir();
+	wa_store *st = open_ok("rcpt.db", NULL);
+	int64_t id, dropped = -1;
+	CHECK_EQ_INT(wa_store_instance_create(st, "a", &id), 0);
+	wa_store_pace_job pj = { .total = 5 };
+	snprintf(pj.key, sizeof pj.key, "j");
+	CHECK_EQ_INT(wa_store_pace_job_put(st, id, &pj, "{}", 2, &pj.row), 0);
+	for (int64_t k = 4; k >= 0; k--)
+		CHECK_EQ_INT(wa_store_pace_job_rcpt_put(st, pj.row, k, "c", "{}", 2), 0);
+	CHECK_EQ_INT(wa_store_pace_job_rcpt_drop(st, pj.row, 2, &dropped), 0);
+	CHECK_EQ_INT(dropped, 2);
+	int64_t v[2] = { 0, -1 };
+	CHECK_EQ_INT(wa_store_pace_job_rcpt_page(st, pj.row, 0, 10, count_rcpt, v), 0);
+	CHECK(v[0] == 3 && v[1] == 2);
+	CHECK_EQ_INT(wa_store_pace_job_rcpt_drop(st, pj.row, 10, &dropped), 0);
+	CHECK_EQ_INT(dropped, 3);
+	CHECK_EQ_INT(wa_store_pace_job_rcpt_drop(st, pj.row, 10, &dropped), 0);
+	CHECK_EQ_INT(dropped, 0);
+	wa_store_close(st);
+}
+
 int main(void)
 {
 	test_migrations();
@@ -1507,5 +1541,6 @@ int main(void)
 	test_migration_atomic();
 	test_concurrent_open();
 	test_sigkill();
+	test_pace_rcpt_drop();
 	return check_exit("test_store");
 }

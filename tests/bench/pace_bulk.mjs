@@ -1,0 +1,94 @@
+// Bulk jobs by size, through wamd against wasim on wamd's test clock (a
+// debug or debugoptimized build): for each size, one job of that many
+// recipients ({number, variables: {k, name}}) is created on one instance
+// and 2,000 of its messages are released (1,000 a minute), then it is
+// cancelled. Printed per size: the request's body size, the create's answer
+// time (the store writes its rows a batch per loop turn before answering;
+// GET / sent one after another beside it: the slowest shows the longest
+// the event loop was held), wamd's RSS
+// before the create, after it and after the 2,000 sends.
+//
+// usage: node tests/bench/pace_bulk.mjs WAMD WASIM [sizes=10000,50000,100000]
+//   e.g. meson setup build/opt --buildtype=debugoptimized -Dinterop=disabled &&
+//        meson compile -C build/opt daemon/wamd tests/sim/wasim &&
+//        node tests/bench/pace_bulk.mjs build/opt/daemon/wamd build/opt/tests/sim/wasim
+import fs from 'node:fs';
+import { paceHarness } from '../daemon/pace_util.mjs';
+import { startWasim, check, tmpDir, sleep } from '../sim/harness.mjs';
+
+const [wamdExe, wasimExe, sizesArg] = process.argv.slice(2);
+if (!wamdExe || !wasimExe) {
+  console.error('usage: node tests/bench/pace_bulk.mjs WAMD WASIM [sizes=10000,50000,100000]');
+  process.exit(2);
+}
+const sizes = (sizesArg || '10000,50000,100000').split(',').map(Number);
+const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
+const MIN = 60000;
+const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+
+const sim = await startWasim(wasimExe, { tls: true });
+const phone = '15558300000';
+const rcpts = Array.from({ length: 50 }, (_, k) => String(15558310000 + k));
+for (const p of [phone, ...rcpts]) check((await sim.api('POST', '/_sim/accounts', { phone: p })).status === 201, `wasim account ${p}`);
+const h = await paceHarness({ wamdExe, sim, data: tmpDir('wamd-pace-bulk-bench-'), key: 'pace-bulk-bench-key-e01c', t0: T0 });
+const wamd = h.startWamd(T0);
+const rows = [];
+try {
+  await h.up();
+  let r = await h.api('POST', '/instance/create', { instanceName: 'b', integration: 'WHATSAPP-BAILEYS', qrcode: true });
+  const qr = r.json.qrcode?.code || (await h.api('GET', '/instance/connect/b')).json.code;
+  check((await sim.api('POST', '/_sim/scan', { phone, qr })).status === 200, 'QR scanned');
+  check(await h.waitOpen('b'), 'b open');
+  r = await h.api('POST', '/wamd/pace/b', { perMinute: 1000, perHour: 0, perDay: 0, firstContactPerDay: 0, warmupStep: 0,
+    gapMs: 0, jitterMs: 0, typing: false, available: false });
+  check(r.status === 201, '1,000 a minute');
+  let t = T0;
+  for (const n of sizes) {
+    const recipients = Array.from({ length: n }, (_, k) => ({ number: rcpts[k % rcpts.length], variables: { k, name: `person ${k}` } }));
+    const body = JSON.stringify({ template: 'Hello {{name}}, number {{k}}', recipients });
+    const rss0 = rss(wamd.pid);
+    const t0 = performance.now();
+    const create = fetch(`http://127.0.0.1:${h.port}/wamd/bulk/b`, { method: 'POST', headers: { apikey: 'pace-bulk-bench-key-e01c', 'content-type': 'application/json' }, body });
+    // the loop's availability while the create runs: cheap GETs one after
+    // another beside it, the slowest answer the longest the loop was held
+    let done = false, getMs = 0, gets = 0;
+    create.finally(() => { done = true; });
+    while (!done) {
+      const tg = performance.now();
+      await fetch(`http://127.0.0.1:${h.port}/`);
+      getMs = Math.max(getMs, performance.now() - tg);
+      gets++;
+      await sleep(10);
+    }
+    const res = await create;
+    const createMs = performance.now() - t0;
+    const job = await res.json();
+    check(res.status === 201 && job.total === n, `a job of ${n} (${res.status})`);
+    const rss1 = rss(wamd.pid);
+    let sent = 0;
+    while (sent < 2000) {
+      t += MIN;
+      sent += (await h.advanceTo(t)).length;
+      h.answers.length = 0;
+    }
+    const rss2 = rss(wamd.pid);
+    r = await h.api('POST', '/wamd/bulkAction/b', { id: job.id, action: 'cancel' });
+    check(r.status === 200 && r.json.state === 'cancelled', 'cancelled');
+    t += MIN;
+    await h.advanceTo(t);
+    h.answers.length = 0;
+    const row = { recipients: n, body_mib: +(body.length / 1048576).toFixed(2), create_ms: Math.round(createMs),
+      gets_beside: gets, slowest_get_beside_ms: Math.round(getMs), rss_before_mib: Math.round(rss0), rss_after_create_mib: Math.round(rss1),
+      rss_after_2000_sends_mib: Math.round(rss2) };
+    rows.push(row);
+    console.log(JSON.stringify(row));
+  }
+  wamd.kill('SIGTERM');
+  await new Promise((res) => wamd.once('exit', res));
+} catch (e) {
+  process.stderr.write(`${e?.stack || e}\n--- wamd's log ---\n${h.log.slice(-4000)}\n`);
+  process.exitCode = 1;
+} finally {
+  try { wamd.kill('SIGKILL'); } catch { /* gone */ }
+  await sim.stop();
+}
