@@ -4,12 +4,15 @@
 #ifndef WAMD_CLUSTER_H
 #define WAMD_CLUSTER_H
 
+#include <jansson.h>
+#include <libwebsockets.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct wamd;
 struct wamd_tenant;
+struct wamd_conn;
 
 /* Joins the cluster and loads the instances this node takes now (started
  * by wamd_boot_start); then a timer on the loop renews and takes leases.
@@ -35,5 +38,22 @@ int wamd_cluster_each(struct wamd *d, bool (*fn)(void *arg, struct wamd_tenant *
 /* Cluster mode: a tenant's connection state as the API names it changed:
  * written beside its lease for the other nodes' reads. */
 void wamd_cluster_note_state(struct wamd_tenant *t, const char *state);
+/* Cluster: a sendText for an instance another node drives (t peeked):
+ * written for its owner, answered as the owner would (wamd_cluster_relay.c).
+ * false, nothing answered, when the request has fields the relay does not
+ * carry (quoted, mentions, link preview): the 409 naming the owner. */
+bool wamd_cluster_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+/* An event of an instance this node drives, as its streams got it: the
+ * ones other nodes' streams show are relayed to them. */
+bool wamd_cluster_relays(const struct wamd *d, const char *event);
+void wamd_cluster_event(struct wamd_tenant *t, const char *event, const char *text);
+/* Drain: hands every instance over (as SIGTERM does) and takes none
+ * until undrained; the node keeps running and answering. */
+void wamd_cluster_drain(struct wamd *d, bool on);
+/* The cluster's nodes and this node's part, for GET /wamd/cluster. */
+json_t *wamd_cluster_info(struct wamd *d);
+/* The store connection's socket on the loop (a raw descriptor). */
+#define WAMD_CLUSTER_PROTOCOL "wamd-cluster"
+int wamd_cluster_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 
 #endif

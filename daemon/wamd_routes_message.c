@@ -62,7 +62,8 @@ static int sent_rec_in_tx(void *user, const char *id)
 	return 0;
 }
 
-void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+bool wamd_send_text_args(struct wamd_conn *c, json_t *body, const char **text_out, char jid[WA_STORE_JID_MAX],
+			 int64_t *at)
 {
 	const char *number = jstr(body, "number");
 	const char *text = jstr(body, "text");
@@ -72,7 +73,7 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	}
 	if (!number) {
 		bad_request(c, "instance requires property \"number\"");
-		return;
+		return false;
 	}
 	bool blank = true;
 	for (const char *p = text ? text : ""; *p; p++)
@@ -80,16 +81,23 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 			blank = false;
 	if (blank) {
 		wamd_reply_error(c, 400, json_pack("[s]", "Text is required"));
-		return;
+		return false;
 	}
-	char jid[WA_STORE_JID_MAX];
-	if (wamd_normalize_number(number, jid, sizeof jid) != 0) {
+	if (wamd_normalize_number(number, jid, WA_STORE_JID_MAX) != 0) {
 		wamd_reply_error(c, 400,
 				 json_pack("[{s:s, s:b, s:s}]", "jid", number, "exists", 0, "number", number));
-		return;
+		return false;
 	}
-	int64_t at = 0; /* sendAt: held until then */
-	if (!wamd_send_at_of(c, body, &at))
+	*text_out = text;
+	return wamd_send_at_of(c, body, at); /* sendAt: held until then */
+}
+
+void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	const char *text = NULL;
+	char jid[WA_STORE_JID_MAX];
+	int64_t at = 0;
+	if (!wamd_send_text_args(c, body, &text, jid, &at))
 		return;
 	if (!wamd_tenant_is_paired(t)) {
 		wamd_reply_error(c, 500, json_string("Connection Closed"));

@@ -1,0 +1,293 @@
+/* Cluster mode across nodes: sends any node accepts, and events any node's
+ * stream shows, for instances another node drives.
+ *
+ * Wake-ups are PostgreSQL notifications on the store's own connection
+ * (LISTEN once at join): its socket, duplicated, sits on the loop as a raw
+ * descriptor, so a notification arriving while the node is idle is read
+ * at once without blocking; one read by a query's own reads is picked up
+ * at the next timer tick (250 ms).
+ *
+ * Sends: the node a client talks to checks the request, picks the message
+ * id, writes the send to wamd_relay with a NOTIFY in the same statement
+ * and answers with that id (status PENDING), as the owner would. The
+ * owner moves each row of its instances into its pacing queue (which
+ * sends it when the limits allow: at once without limits) and deletes the
+ * row in one transaction; the delete is fenced by the lease, so a node
+ * that lost the instance cannot queue it again, and the next owner moves
+ * a row its dead predecessor did not. The pacing queue's own guarantee
+ * (its row goes with the outbox row that sends it) makes it leave once.
+ *
+ * Events: the owner NOTIFYs the stream events the other nodes' clients
+ * may follow (QR, connection, messages and their status), the instance's
+ * id and the event as its own stream has it; a notification carries
+ * under 8,000 bytes, so a larger event (a long text, inline media) reaches
+ * only the owner's streams. Webhooks and brokers stay with the owner. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wamd_cluster.h"
+#include "wamd_cluster_int.h"
+#include "wamd_pace.h"
+#include "wamd_routes.h"
+
+#define CH_RELAY "wamd_relay"
+#define CH_EVENTS "wamd_events"
+#define MOVE_MAX 64 /* relayed sends moved per call; more on the next tick */
+
+static const char *const RELAYED_EVENTS[] = { "QRCODE_UPDATED",	 "CONNECTION_UPDATE", "MESSAGES_UPSERT",
+					      "MESSAGES_UPDATE", "SEND_MESSAGE",      "MESSAGES_DELETE" };
+
+static struct wamd_cluster *K; /* one cluster state per process, loop thread only */
+
+int wamd_cluster_relay_start(struct wamd_cluster *k)
+{
+	struct wamd *d = k->d;
+	int rc = wa_store_cluster_listen(d->store, CH_RELAY);
+	if (rc == 0)
+		rc = wa_store_cluster_listen(d->store, CH_EVENTS);
+	if (rc != 0) {
+		LOGE("cluster: LISTEN failed: %s (%s)", wa_errname(rc), wa_store_errmsg(d->store));
+		return -1;
+	}
+	K = k;
+	/* lws closes what it adopts: it gets a duplicate of libpq's socket */
+	int fd = wa_store_cluster_socket(d->store);
+	int nfd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+	if (nfd < 0) {
+		LOGW("cluster: the store's socket is not watched (notifications every 250 ms)");
+		return 0;
+	}
+	lws_adopt_desc_t info;
+	memset(&info, 0, sizeof info);
+	info.vh = d->vh_client;
+	info.type = LWS_ADOPT_RAW_FILE_DESC;
+	info.fd.filefd = nfd;
+	info.vh_prot_name = WAMD_CLUSTER_PROTOCOL;
+	k->listen_wsi = lws_adopt_descriptor_vhost_via_info(&info); /* closes nfd on failure */
+	if (!k->listen_wsi)
+		LOGW("cluster: the store's socket is not watched (notifications every 250 ms)");
+	k->relay_due = true; /* sends relayed before this node listened */
+	return 0;
+}
+
+static void unwatch(struct wamd_cluster *k)
+{
+	if (k->listen_wsi) {
+		lws_set_timeout(k->listen_wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		k->listen_wsi = NULL;
+	}
+}
+
+void wamd_cluster_relay_stop(struct wamd_cluster *k)
+{
+	unwatch(k);
+	K = NULL;
+}
+
+int wamd_cluster_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	(void)user;
+	(void)in;
+	(void)len;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		if (!K || K->listen_wsi != wsi)
+			return -1;
+		wamd_cluster_relay_poll(K);
+		/* a broken connection: stop watching (wamd_dbwatch.c stops wamd) */
+		return K && K->listen_wsi == wsi ? 0 : -1;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		if (K && K->listen_wsi == wsi)
+			K->listen_wsi = NULL;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* ---- events ---- */
+
+bool wamd_cluster_relays(const struct wamd *d, const char *event)
+{
+	if (!d->cluster)
+		return false;
+	for (size_t i = 0; i < sizeof RELAYED_EVENTS / sizeof RELAYED_EVENTS[0]; i++)
+		if (!strcmp(event, RELAYED_EVENTS[i]))
+			return true;
+	return false;
+}
+
+void wamd_cluster_event(struct wamd_tenant *t, const char *event, const char *text)
+{
+	if (!wamd_cluster_relays(t->d, event))
+		return;
+	/* the streams' key (wamd_ws_broadcast) */
+	const char *id = json_string_value(json_object_get(t->doc, "id"));
+	size_t il = id ? strlen(id) : 0, tl = strlen(text);
+	if (!il || il + 1 + tl >= WA_STORE_NOTIFY_MAX) {
+		LOGD("instance %s: event %s too large to relay (%zu bytes): the owner's streams only", t->name, event, tl);
+		return;
+	}
+	char *p = malloc(il + 1 + tl + 1);
+	if (!p)
+		return;
+	memcpy(p, id, il);
+	p[il] = '\n';
+	memcpy(p + il + 1, text, tl + 1);
+	int rc = wa_store_cluster_notify(t->d->store, CH_EVENTS, p);
+	free(p);
+	if (rc != 0)
+		LOGW("instance %s: event %s not relayed to the other nodes: %s", t->name, event, wa_errname(rc));
+}
+
+/* ---- sends ---- */
+
+/* the send fields the relay carries; a request with others goes to the owner */
+static bool relay_can_carry(json_t *body)
+{
+	static const char *const other[] = { "quoted", "mentioned", "mentionsEveryOne", "everyOne", "wamdLinkPreview",
+					     "options" };
+	for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+		json_t *v = json_object_get(body, other[i]);
+		if (v && !json_is_null(v) && !json_is_false(v))
+			return false;
+	}
+	return true;
+}
+
+bool wamd_cluster_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	if (!relay_can_carry(body))
+		return false;
+	const char *text = NULL;
+	char jid[WA_STORE_JID_MAX];
+	int64_t at = 0;
+	if (!wamd_send_text_args(c, body, &text, jid, &at))
+		return true;
+	json_int_t delay = json_integer_value(json_object_get(body, "delay"));
+	char id[32];
+	wamd_pace_new_id(id);
+	json_t *p = json_pack("{s:s, s:s, s:I}", "kind", "text", "text", text, "delay", delay > 0 ? delay : 0);
+	char *s = p ? json_dumps(p, JSON_COMPACT) : NULL;
+	json_decref(p);
+	int rc = s ? wa_store_relay_push(c->d->store, t->id, id, jid, at, s, CH_RELAY) : WA_ENOMEM;
+	free(s);
+	if (rc != 0) {
+		LOGW("instance %s: a send for its node not written: %s (%s)", t->name, wa_errname(rc),
+		     wa_store_errmsg(c->d->store));
+		wamd_reply_error(c, 500, json_pack("[s]", wa_strerror(rc)));
+		return true;
+	}
+	/* the owner's answer: the record it stores when it takes the send */
+	json_t *rec = wamd_sent_record_json(t, jid, id, json_pack("{s:s}", "conversation", text), "conversation",
+					    wamd_now_ms() / 1000);
+	wamd_reply_json(c, 201, rec);
+	return true;
+}
+
+/* one relayed send into the owner's pacing queue, its row gone in the same
+ * transaction */
+static int move_one(struct wamd_tenant *t, const wa_store_relay_row *r)
+{
+	struct wamd *d = t->d;
+	json_error_t je;
+	json_t *p = json_loads(r->payload, 0, &je);
+	const char *text = json_string_value(json_object_get(p, "text"));
+	if (!p || !text) {
+		json_decref(p);
+		LOGE("instance %s: relayed send %s unreadable: dropped", t->name, r->key_id);
+		return wa_store_relay_done(d->store, r->seq);
+	}
+	json_object_set_new(p, "id", json_string(r->key_id));
+	bool first = false;
+	(void)wamd_pace_admit(t, r->jid, r->send_at, &first);
+	int rc = wa_store_begin(d->store);
+	if (rc != 0) {
+		json_decref(p);
+		return rc;
+	}
+	char id[32];
+	json_t *rec = NULL;
+	rc = wa_store_relay_done(d->store, r->seq);
+	if (rc == 0)
+		rc = wamd_pace_enqueue(t, r->jid, first, r->send_at, p, id);
+	bool queued = rc == 0;
+	if (rc == 0)
+		rec = wamd_sent_record(t, r->jid, id, text, wamd_now_ms() / 1000);
+	if (rc == 0)
+		rc = wa_store_commit(d->store);
+	else
+		(void)wa_store_rollback(d->store);
+	json_decref(p);
+	if (rc != 0) {
+		json_decref(rec);
+		json_t *gone = NULL;
+		if (queued && wamd_pace_cancel(t, id, &gone) == 0) /* its row was not kept: not from memory either */
+			json_decref(gone);
+		return rc;
+	}
+	LOGI("instance %s: took send %s accepted by another node", t->name, id);
+	wamd_emit(t, "SEND_MESSAGE", rec);
+	return 0;
+}
+
+static void move_relayed(struct wamd_cluster *k)
+{
+	struct wamd *d = k->d;
+	wa_store_relay_row *v = NULL;
+	size_t n = 0;
+	int rc = wa_store_relay_list(d->store, k->token, MOVE_MAX, &v, &n);
+	if (rc != 0) {
+		LOGW("cluster: reading relayed sends failed: %s", wa_errname(rc));
+		return;
+	}
+	k->relay_due = n == MOVE_MAX;
+	for (size_t i = 0; i < n; i++) {
+		struct wamd_tenant *t = wamd_cluster_by_id(d, v[i].instance_id);
+		if (!t)
+			continue; /* held, not loaded yet: the next call */
+		rc = move_one(t, &v[i]);
+		if (rc != 0 && rc != WA_ENOTFOUND) {
+			LOGW("instance %s: relayed send %s not taken: %s", t->name, v[i].key_id, wa_errname(rc));
+			k->relay_due = true;
+		}
+	}
+	wa_store_relay_free(v, n);
+}
+
+struct got {
+	struct wamd_cluster *k;
+};
+
+static void on_notify(void *arg, const char *channel, const char *payload, bool self)
+{
+	struct got *g = arg;
+	if (!strcmp(channel, CH_RELAY)) {
+		g->k->relay_due = true;
+		return;
+	}
+	if (self || strcmp(channel, CH_EVENTS) != 0)
+		return;
+	const char *nl = strchr(payload, '\n');
+	char id[64];
+	if (!nl || nl == payload || (size_t)(nl - payload) >= sizeof id)
+		return;
+	snprintf(id, sizeof id, "%.*s", (int)(nl - payload), payload);
+	wamd_ws_broadcast_id(g->k->d, id, nl + 1);
+}
+
+void wamd_cluster_relay_poll(struct wamd_cluster *k)
+{
+	struct got g = { k };
+	int n = wa_store_cluster_notifications(k->d->store, on_notify, &g);
+	if (n < 0) {
+		LOGW("cluster: reading notifications failed: %s", wa_errname(n));
+		unwatch(k); /* the timer polls on; wamd_dbwatch.c stops a node whose connection is lost */
+		return;
+	}
+	if (k->relay_due && !k->draining)
+		move_relayed(k);
+}

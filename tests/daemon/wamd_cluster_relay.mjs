@@ -1,0 +1,148 @@
+// Cluster mode, any node answers sends and streams (suite e2e): wamd nodes
+// on one private PostgreSQL server (tests/unit/store_pg.py), one wasim, a
+// Baileys peer, a 3 s lease.
+//   A creates and pairs i1; B joins. An event stream on B for i1 ->
+//   sendText through B: 201 with the key A sends it with; the peer gets it
+//   once with that id; B's stream shows A's SEND_MESSAGE for it and the
+//   peer's reply (MESSAGES_UPSERT) -> SIGSTOP A, a send through B waits in
+//   wamd_relay; SIGKILL A: B takes i1 after the lease, sends it once ->
+//   C joins; drain B: i1 goes to C, B keeps answering (its state, a send
+//   through it reaches the peer once from C), takes nothing back; undrain.
+// argv: [node, script, wamd, wasim]
+import { spawn, execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { baileysPath } from '../interop/baileys.mjs';
+import { freePort, until, apiAt } from './e2e_daemon_util.mjs';
+
+const WebSocket = createRequire(baileysPath('package.json'))('ws');
+watchdog(110);
+const [wamdExe, wasimExe] = process.argv.slice(2);
+const URI = process.env.WA_TEST_PG_URI;
+const BINDIR = process.env.WA_TEST_PG_BINDIR;
+check(URI && BINDIR, 'run by store_pg.py (WA_TEST_PG_URI, WA_TEST_PG_BINDIR)');
+const psql = (sql) => execFileSync(path.join(BINDIR, 'psql'), [URI, '-X', '-A', '-t', '-q', '-c', sql],
+  { encoding: 'utf8' }).trim();
+const KEY = 'wasim-cluster-relay-key-7c2d';
+const LEASE = 3; // seconds
+const PEER = '15550009300';
+const W1 = '15550009301';
+
+const sim = await startWasim(wasimExe);
+const peer = await pairByQr(sim, PEER, 'peer');
+const peerMsgs = [];
+peer.sock.ev.on('messages.upsert', ({ messages }) => { for (const m of messages) peerMsgs.push(m); });
+check((await sim.api('POST', '/_sim/accounts', { phone: W1 })).status === 201, 'wasim account');
+const textOf = (m) => m.message?.conversation ?? m.message?.extendedTextMessage?.text;
+const got = (id) => peerMsgs.filter((m) => m.key.id === id);
+
+const nodes = {};
+const startNode = async (name) => {
+  const n = { name, port: await freePort(), data: tmpDir(`wamd-crelay-${name}-`), log: '' };
+  n.p = spawn(wamdExe, ['--data', n.data, '--listen', `127.0.0.1:${n.port}`, '--api-key', KEY,
+    '--store', URI, '--cluster', '--node-id', `node${name}`, '--lease-seconds', String(LEASE),
+    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--log-level', 'info'],
+  { stdio: ['ignore', 'ignore', 'pipe'] });
+  n.p.stderr.on('data', (d) => { n.log += d; if (process.env.WAMD_VERBOSE) process.stderr.write(`[${name}] ${d}`); });
+  n.done = new Promise((res) => n.p.on('exit', (c, s) => res(c ?? s)));
+  process.on('exit', () => { try { n.p.kill('SIGKILL'); } catch { /* gone */ } });
+  nodes[name] = n;
+  return n;
+};
+const ok = (cond, msg) => {
+  if (!cond) for (const n of Object.values(nodes)) process.stderr.write(`---- node ${n.name}\n${n.log.slice(-6000)}\n`);
+  check(cond, msg);
+};
+const api = (n, method, p, body) => apiAt(n.port, KEY)(method, p, body);
+const isOpen = async (n) => (await api(n, 'GET', '/instance/connectionState/i1')).json?.instance?.state === 'open';
+const up = async (n) => ok(await until(async () => (await api(n, 'GET', '/')).status === 200, 20000), `node ${n.name} up`);
+const send = (n, text) => api(n, 'POST', '/message/sendText/i1', { number: PEER, text });
+const relayRows = () => Number(psql('SELECT count(*) FROM wamd_relay'));
+
+// 1. i1 on A; B joins (A holds its share)
+const A = await startNode('A');
+await up(A);
+let r = await api(A, 'POST', '/instance/create', { instanceName: 'i1', integration: 'WHATSAPP-BAILEYS', qrcode: true });
+ok(r.status === 201, `i1 created on A (${r.status})`);
+const qr = r.json.qrcode?.code ?? (await api(A, 'GET', '/instance/connect/i1')).json.code;
+check((await sim.api('POST', '/_sim/scan', { phone: W1, qr })).status === 200, 'i1: QR scanned');
+ok(await until(() => isOpen(A), 30000), 'i1 open on A');
+const B = await startNode('B');
+await up(B);
+ok(await until(() => isOpen(B), 5000), 'B reads i1 open');
+
+// 2. B's event stream for i1 shows what A emits
+const events = [];
+const ws = new WebSocket(`ws://127.0.0.1:${B.port}/ws/events?instance=i1&apikey=${KEY}`);
+ws.on('message', (d) => { try { events.push(JSON.parse(String(d))); } catch { /* not JSON */ } });
+await new Promise((res, rej) => { ws.on('open', res); ws.on('error', rej); });
+await sleep(200);
+
+// 3. a send through B
+r = await send(B, 'through B 1a7e');
+ok(r.status === 201 && /^3EB0/.test(r.json?.key?.id ?? '') && r.json.key.remoteJid === `${PEER}@s.whatsapp.net`
+  && r.json.key.fromMe === true && r.json.status === 'PENDING' && r.json.message?.conversation === 'through B 1a7e',
+`sendText through B: 201, Evolution's record with the key (${r.status} ${JSON.stringify(r.json)})`);
+const id1 = r.json.key.id;
+ok(await until(() => got(id1).length, 15000), 'the peer got it, with the id B answered');
+ok(textOf(got(id1)[0]) === 'through B 1a7e', 'its text');
+ok(await until(() => events.some((e) => e.event === 'send.message' && e.data?.key?.id === id1), 5000),
+  `B's stream shows A's SEND_MESSAGE for it (${JSON.stringify(events.map((e) => e.event))})`);
+ok(/took send .* accepted by another node/.test(A.log), 'A took it from the relay');
+ok(relayRows() === 0, 'the relay row is gone');
+await peer.sock.sendMessage(`${W1}@s.whatsapp.net`, { text: 'reply to A via B 5e90' });
+ok(await until(() => events.some((e) => e.event === 'messages.upsert' && textOf(e.data ?? {}) === 'reply to A via B 5e90'), 10000),
+  'B\'s stream shows the peer\'s reply that A received');
+r = await api(B, 'POST', '/message/sendText/i1', { number: PEER, text: 'quoted', quoted: { key: { id: 'X' } } });
+ok(r.status === 409 && JSON.stringify(r.json).includes('nodeA'), `a send the relay does not carry: 409 naming A (${r.status})`);
+
+// 4. the owner frozen, then killed: the next owner sends what B accepted
+A.p.kill('SIGSTOP');
+r = await send(B, 'while A is frozen 3c11');
+ok(r.status === 201, `a send through B while A is frozen (${r.status} ${JSON.stringify(r.json)})`);
+const id2 = r.json.key.id;
+ok(relayRows() === 1, 'it waits in wamd_relay');
+await sleep(500);
+ok(!got(id2).length, 'nobody sent it yet');
+A.p.kill('SIGKILL');
+await A.done;
+ok(await until(() => got(id2).length, (LEASE + 15) * 1000), 'B took i1 and sent it');
+ok(await isOpen(B) && relayRows() === 0, 'i1 open on B, the row gone');
+
+// 5. drain B: C takes i1, B keeps answering
+const C = await startNode('C');
+await up(C);
+r = await api(B, 'POST', '/wamd/cluster/drain');
+ok(r.status === 200 && r.json.draining === true && r.json.instances.length === 0 && r.json.node === 'nodeB',
+  `drain: B holds nothing (${r.status} ${JSON.stringify(r.json)})`);
+ok(await until(async () => (await api(C, 'GET', '/wamd/cluster')).json?.instances?.includes('i1') && await isOpen(C),
+  (LEASE + 10) * 1000), 'C took i1 and it is open');
+ok(B.p.exitCode === null && (await api(B, 'GET', '/')).status === 200, 'B still runs');
+ok(await until(() => isOpen(B), 5000), 'B answers i1\'s state from the database');
+r = await send(B, 'through drained B 9d4a');
+ok(r.status === 201, `a send through the drained B (${r.status})`);
+const id3 = r.json.key.id;
+ok(await until(() => got(id3).length, 15000), 'it reached the peer from C');
+await sleep(LEASE * 1000 + 500);
+r = await api(B, 'GET', '/wamd/cluster');
+ok(r.json.draining === true && r.json.instances.length === 0 && r.json.nodes.nodeC === 1,
+  `a lease later B took nothing back (${JSON.stringify(r.json)})`);
+r = await api(B, 'POST', '/wamd/cluster/undrain');
+ok(r.status === 200 && r.json.draining === false, `undrain (${JSON.stringify(r.json)})`);
+r = await api(C, 'POST', '/wamd/cluster/drain');
+ok(r.status === 200 && r.json.draining === true, 'C drained in turn');
+ok(await until(async () => (await api(B, 'GET', '/wamd/cluster')).json?.instances?.includes('i1') && await isOpen(B),
+  (LEASE + 10) * 1000), 'the undrained B takes i1 back');
+
+await sleep(500);
+for (const id of [id1, id2, id3]) ok(got(id).length === 1, `${id} reached the peer exactly once (${got(id).length})`);
+const ids = psql("SELECT count(*) FROM wamd_messages m JOIN instances i ON i.id = m.instance_id WHERE i.name = 'i1' "
+  + `AND m.key_id IN ('${id1}', '${id2}', '${id3}')`);
+ok(ids === '3', `each is one stored record (${ids})`);
+ws.close();
+for (const n of [B, C]) n.p.kill('SIGTERM');
+for (const n of [B, C]) ok(await n.done === 0, `node ${n.name} exits cleanly`);
+await peer.stop();
+await sim.stop();
+process.exit(0);
