@@ -12,7 +12,6 @@
 
 struct wamd;
 struct wamd_tenant;
-struct wamd_conn;
 
 /* Joins the cluster and loads the instances this node takes now (started
  * by wamd_boot_start); then a timer on the loop renews and takes leases.
@@ -38,14 +37,13 @@ int wamd_cluster_each(struct wamd *d, bool (*fn)(void *arg, struct wamd_tenant *
 /* Cluster mode: a tenant's connection state as the API names it changed:
  * written beside its lease for the other nodes' reads. */
 void wamd_cluster_note_state(struct wamd_tenant *t, const char *state);
-/* Cluster: a sendText for an instance another node drives (t peeked):
- * written for its owner, answered as the owner would (wamd_cluster_relay.c).
- * false, nothing answered, when the request has fields the relay does not
- * carry (quoted, mentions, link preview): the 409 naming the owner. */
-bool wamd_cluster_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+/* Cluster: a send accepted here for an instance another node drives (t
+ * peeked; id already answered, payload as wamd_pace_enqueue takes it):
+ * written for its owner, who is woken (wamd_cluster_relay.c). */
+int wamd_cluster_relay_push(struct wamd_tenant *t, const char *id, const char *jid, int64_t send_at,
+			    const char *payload);
 /* An event of an instance this node drives, as its streams got it: the
  * ones other nodes' streams show are relayed to them. */
-bool wamd_cluster_relays(const struct wamd *d, const char *event);
 void wamd_cluster_event(struct wamd_tenant *t, const char *event, const char *text);
 /* Drain: hands every instance over (as SIGTERM does) and takes none
  * until undrained; the node keeps running and answering. */

@@ -30,8 +30,8 @@
 
 #include "wamd_cluster.h"
 #include "wamd_cluster_int.h"
+#include "wamd_events.h"
 #include "wamd_pace.h"
-#include "wamd_routes.h"
 
 #define CH_RELAY "wamd_relay"
 #define CH_EVENTS "wamd_events"
@@ -110,7 +110,7 @@ int wamd_cluster_cb(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 /* ---- events ---- */
 
-bool wamd_cluster_relays(const struct wamd *d, const char *event)
+static bool relays(const struct wamd *d, const char *event)
 {
 	if (!d->cluster)
 		return false;
@@ -122,7 +122,7 @@ bool wamd_cluster_relays(const struct wamd *d, const char *event)
 
 void wamd_cluster_event(struct wamd_tenant *t, const char *event, const char *text)
 {
-	if (!wamd_cluster_relays(t->d, event))
+	if (!relays(t->d, event))
 		return;
 	/* the streams' key (wamd_ws_broadcast) */
 	const char *id = json_string_value(json_object_get(t->doc, "id"));
@@ -145,47 +145,14 @@ void wamd_cluster_event(struct wamd_tenant *t, const char *event, const char *te
 
 /* ---- sends ---- */
 
-/* the send fields the relay carries; a request with others goes to the owner */
-static bool relay_can_carry(json_t *body)
+int wamd_cluster_relay_push(struct wamd_tenant *t, const char *id, const char *jid, int64_t send_at,
+			    const char *payload)
 {
-	static const char *const other[] = { "quoted", "mentioned", "mentionsEveryOne", "everyOne", "wamdLinkPreview",
-					     "options" };
-	for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
-		json_t *v = json_object_get(body, other[i]);
-		if (v && !json_is_null(v) && !json_is_false(v))
-			return false;
-	}
-	return true;
-}
-
-bool wamd_cluster_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
-{
-	if (!relay_can_carry(body))
-		return false;
-	const char *text = NULL;
-	char jid[WA_STORE_JID_MAX];
-	int64_t at = 0;
-	if (!wamd_send_text_args(c, body, &text, jid, &at))
-		return true;
-	json_int_t delay = json_integer_value(json_object_get(body, "delay"));
-	char id[32];
-	wamd_pace_new_id(id);
-	json_t *p = json_pack("{s:s, s:s, s:I}", "kind", "text", "text", text, "delay", delay > 0 ? delay : 0);
-	char *s = p ? json_dumps(p, JSON_COMPACT) : NULL;
-	json_decref(p);
-	int rc = s ? wa_store_relay_push(c->d->store, t->id, id, jid, at, s, CH_RELAY) : WA_ENOMEM;
-	free(s);
-	if (rc != 0) {
+	int rc = wa_store_relay_push(t->d->store, t->id, id, jid, send_at, payload, CH_RELAY);
+	if (rc != 0)
 		LOGW("instance %s: a send for its node not written: %s (%s)", t->name, wa_errname(rc),
-		     wa_store_errmsg(c->d->store));
-		wamd_reply_error(c, 500, json_pack("[s]", wa_strerror(rc)));
-		return true;
-	}
-	/* the owner's answer: the record it stores when it takes the send */
-	json_t *rec = wamd_sent_record_json(t, jid, id, json_pack("{s:s}", "conversation", text), "conversation",
-					    wamd_now_ms() / 1000);
-	wamd_reply_json(c, 201, rec);
-	return true;
+		     wa_store_errmsg(t->d->store));
+	return rc;
 }
 
 /* one relayed send into the owner's pacing queue, its row gone in the same
@@ -276,7 +243,7 @@ static void on_notify(void *arg, const char *channel, const char *payload, bool 
 	if (!nl || nl == payload || (size_t)(nl - payload) >= sizeof id)
 		return;
 	snprintf(id, sizeof id, "%.*s", (int)(nl - payload), payload);
-	wamd_ws_broadcast_id(g->k->d, id, nl + 1);
+	wamd_stream_relayed(g->k->d, id, nl + 1);
 }
 
 void wamd_cluster_relay_poll(struct wamd_cluster *k)

@@ -508,7 +508,9 @@ int main(int argc, char **argv)
 	wamd_engine_set_events(&wamd_events);
 	wamd_sinks_set(&(const struct wamd_sinks){ .stream_broadcast = wamd_ws_broadcast,
 						  .stream_recheck = wamd_ws_recheck,
-						  .tenant_changed = wamd_api_tenant_changed });
+						  .tenant_changed = wamd_api_tenant_changed,
+						  .stream_relay = wamd_cluster_event,
+						  .stream_relayed = wamd_ws_broadcast_id });
 	if (!d.stop && wamd_engine_init(&d) != 0) {
 		LOGE("cannot create the connection gate");
 		d.stop = 1;

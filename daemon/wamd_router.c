@@ -358,7 +358,7 @@ void wamd_api_dispatch(struct wamd_conn *c)
 		if (peeked && !db_read(r)) {
 			/* a send for another node's instance: written for it here */
 			json_t *body = c->body_len ? json_loadb(c->body, c->body_len, 0, NULL) : NULL;
-			bool done = json_is_object(body) && wamd_cluster_send_text(c, peeked, body);
+			bool done = json_is_object(body) && wamd_send_text_relay(c, peeked, body);
 			json_decref(body);
 			wamd_tenant_peek_free(peeked);
 			if (done)

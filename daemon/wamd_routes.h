@@ -129,6 +129,11 @@ bool wamd_send_text_args(struct wamd_conn *c, json_t *body, const char **text_ou
 
 /* wamd_routes_message.c */
 void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+/* Cluster: sendText for an instance another node drives (t peeked):
+ * written for its owner and answered as it would (its record, the id it
+ * sends with). false, nothing answered, when the body has fields the
+ * relay does not carry (quoted, mentions, link preview, ...). */
+bool wamd_send_text_relay(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 
 /* wamd_send_check.c: true when the send may go on now; otherwise the
  * number's lookup (and the `delay`) runs first and fn is called again with

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/codec.h"
+#include "wamd_cluster.h"
 #include "wamd_pace.h"
 #include "wamd_routes.h"
 
@@ -165,4 +166,45 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	free(id);
 	wamd_emit(t, "SEND_MESSAGE", json_deep_copy(rec));
 	wamd_reply_json(c, 201, rec);
+}
+
+/* the send fields the relay carries; a request with others goes to the owner */
+static bool relay_can_carry(json_t *body)
+{
+	static const char *const other[] = { "quoted", "mentioned", "mentionsEveryOne", "everyOne", "wamdLinkPreview",
+					     "options" };
+	for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+		json_t *v = json_object_get(body, other[i]);
+		if (v && !json_is_null(v) && !json_is_false(v))
+			return false;
+	}
+	return true;
+}
+
+bool wamd_send_text_relay(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	if (!relay_can_carry(body))
+		return false;
+	const char *text = NULL;
+	char jid[WA_STORE_JID_MAX];
+	int64_t at = 0;
+	if (!wamd_send_text_args(c, body, &text, jid, &at))
+		return true;
+	json_int_t delay = json_integer_value(json_object_get(body, "delay"));
+	char id[32];
+	wamd_pace_new_id(id);
+	json_t *p = json_pack("{s:s, s:s, s:I}", "kind", "text", "text", text, "delay", delay > 0 ? delay : 0);
+	char *s = p ? json_dumps(p, JSON_COMPACT) : NULL;
+	json_decref(p);
+	int rc = s ? wamd_cluster_relay_push(t, id, jid, at, s) : WA_ENOMEM;
+	free(s);
+	if (rc != 0) {
+		wamd_reply_error(c, 500, json_pack("[s]", wa_strerror(rc)));
+		return true;
+	}
+	/* the owner's answer: the record it stores when it takes the send */
+	json_t *rec = wamd_sent_record_json(t, jid, id, json_pack("{s:s}", "conversation", text), "conversation",
+					    wamd_now_ms() / 1000);
+	wamd_reply_json(c, 201, rec);
+	return true;
 }
