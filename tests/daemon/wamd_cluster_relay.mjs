@@ -7,14 +7,16 @@
 //   peer's reply (MESSAGES_UPSERT) -> SIGSTOP A, a send through B waits in
 //   wamd_relay; SIGKILL A: B takes i1 after the lease, sends it once ->
 //   C joins; drain B: i1 goes to C, B keeps answering (its state, a send
-//   through it reaches the peer once from C), takes nothing back; undrain.
+//   through it reaches the peer once from C), takes nothing back; undrain;
+//   each relayed send's SEND_MESSAGE webhook delivered once by its owner,
+//   none again after the handovers.
 // argv: [node, script, wamd, wasim]
 import { spawn, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 import { baileysPath } from '../interop/baileys.mjs';
-import { freePort, until, apiAt } from './e2e_daemon_util.mjs';
+import { freePort, until, apiAt, hookReceiver } from './e2e_daemon_util.mjs';
 
 const WebSocket = createRequire(baileysPath('package.json'))('ws');
 watchdog(110);
@@ -29,6 +31,7 @@ const LEASE = 3; // seconds
 const PEER = '15550009300';
 const W1 = '15550009301';
 
+const { hooks, url: hookUrl, server: rx } = await hookReceiver();
 const sim = await startWasim(wasimExe);
 const peer = await pairByQr(sim, PEER, 'peer');
 const peerMsgs = [];
@@ -42,7 +45,8 @@ const startNode = async (name) => {
   const n = { name, port: await freePort(), data: tmpDir(`wamd-crelay-${name}-`), log: '' };
   n.p = spawn(wamdExe, ['--data', n.data, '--listen', `127.0.0.1:${n.port}`, '--api-key', KEY,
     '--store', URI, '--cluster', '--node-id', `node${name}`, '--lease-seconds', String(LEASE),
-    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--log-level', 'info'],
+    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--log-level', 'info', '--webhook-allow-loopback',
+    '--webhook-initial-delay-ms', '200'],
   { stdio: ['ignore', 'ignore', 'pipe'] });
   n.p.stderr.on('data', (d) => { n.log += d; if (process.env.WAMD_VERBOSE) process.stderr.write(`[${name}] ${d}`); });
   n.done = new Promise((res) => n.p.on('exit', (c, s) => res(c ?? s)));
@@ -63,7 +67,8 @@ const relayRows = () => Number(psql('SELECT count(*) FROM wamd_relay'));
 // 1. i1 on A; B joins (A holds its share)
 const A = await startNode('A');
 await up(A);
-let r = await api(A, 'POST', '/instance/create', { instanceName: 'i1', integration: 'WHATSAPP-BAILEYS', qrcode: true });
+let r = await api(A, 'POST', '/instance/create', { instanceName: 'i1', integration: 'WHATSAPP-BAILEYS', qrcode: true,
+  webhook: { url: hookUrl, enabled: true, events: ['SEND_MESSAGE'] } });
 ok(r.status === 201, `i1 created on A (${r.status})`);
 const qr = r.json.qrcode?.code ?? (await api(A, 'GET', '/instance/connect/i1')).json.code;
 check((await sim.api('POST', '/_sim/scan', { phone: W1, qr })).status === 200, 'i1: QR scanned');
@@ -91,6 +96,8 @@ ok(await until(() => events.some((e) => e.event === 'send.message' && e.data?.ke
   `B's stream shows A's SEND_MESSAGE for it (${JSON.stringify(events.map((e) => e.event))})`);
 ok(/took send .* accepted by another node/.test(A.log), 'A took it from the relay');
 ok(relayRows() === 0, 'the relay row is gone');
+const hooked = (id) => hooks.filter((h) => h.event === 'send.message' && h.data?.key?.id === id).length;
+ok(await until(() => hooked(id1), 10000), 'its SEND_MESSAGE webhook, from A');
 await peer.sock.sendMessage(`${W1}@s.whatsapp.net`, { text: 'reply to A via B 5e90' });
 ok(await until(() => events.some((e) => e.event === 'messages.upsert' && textOf(e.data ?? {}) === 'reply to A via B 5e90'), 10000),
   'B\'s stream shows the peer\'s reply that A received');
@@ -124,6 +131,7 @@ r = await send(B, 'through drained B 9d4a');
 ok(r.status === 201, `a send through the drained B (${r.status})`);
 const id3 = r.json.key.id;
 ok(await until(() => got(id3).length, 15000), 'it reached the peer from C');
+ok(await until(() => hooked(id3), 10000), 'its SEND_MESSAGE webhook, from C');
 await sleep(LEASE * 1000 + 500);
 r = await api(B, 'GET', '/wamd/cluster');
 ok(r.json.draining === true && r.json.instances.length === 0 && r.json.nodes.nodeC === 1,
@@ -137,6 +145,8 @@ ok(await until(async () => (await api(B, 'GET', '/wamd/cluster')).json?.instance
 
 await sleep(500);
 for (const id of [id1, id2, id3]) ok(got(id).length === 1, `${id} reached the peer exactly once (${got(id).length})`);
+// webhooks stay the owner's: each once, none again from a later owner
+for (const id of [id1, id2, id3]) ok(hooked(id) === 1, `${id}: one SEND_MESSAGE webhook (${hooked(id)})`);
 const ids = psql("SELECT count(*) FROM wamd_messages m JOIN instances i ON i.id = m.instance_id WHERE i.name = 'i1' "
   + `AND m.key_id IN ('${id1}', '${id2}', '${id3}')`);
 ok(ids === '3', `each is one stored record (${ids})`);
@@ -145,4 +155,5 @@ for (const n of [B, C]) n.p.kill('SIGTERM');
 for (const n of [B, C]) ok(await n.done === 0, `node ${n.name} exits cleanly`);
 await peer.stop();
 await sim.stop();
+rx.close();
 process.exit(0);
