@@ -18,6 +18,8 @@ struct wamd_cluster {
 	bool draining;  /* drained: takes no lease, holds none (wamd_cluster_drain) */
 	bool relay_due; /* relayed sends may wait for this node (a NOTIFY, a take) */
 	struct lws *listen_wsi; /* the store connection's socket on the loop */
+	json_t *ev_pending;     /* events for the other nodes' streams, sent at the end of the loop turn */
+	lws_sorted_usec_list_t ev_sul;
 };
 
 /* wamd_cluster_relay.c: LISTEN on the store connection, its socket on the

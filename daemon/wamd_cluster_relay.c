@@ -42,6 +42,8 @@ static const char *const RELAYED_EVENTS[] = { "QRCODE_UPDATED",	 "CONNECTION_UPD
 
 static struct wamd_cluster *K; /* one cluster state per process, loop thread only */
 
+static void ev_flush(struct wamd_cluster *k);
+
 int wamd_cluster_relay_start(struct wamd_cluster *k)
 {
 	struct wamd *d = k->d;
@@ -83,6 +85,10 @@ static void unwatch(struct wamd_cluster *k)
 
 void wamd_cluster_relay_stop(struct wamd_cluster *k)
 {
+	if (k->ev_pending) {
+		lws_sul_cancel(&k->ev_sul);
+		ev_flush(k);
+	}
 	unwatch(k);
 	K = NULL;
 }
@@ -120,9 +126,33 @@ static bool relays(const struct wamd *d, const char *event)
 	return false;
 }
 
+#define EV_BATCH_MAX 256 /* events per statement; more flush at once */
+
+static void ev_flush(struct wamd_cluster *k)
+{
+	json_t *v = k->ev_pending;
+	k->ev_pending = NULL;
+	if (!v)
+		return;
+	char *s = json_dumps(v, JSON_COMPACT);
+	int rc = s ? wa_store_cluster_notify_many(k->d->store, CH_EVENTS, s) : WA_ENOMEM;
+	if (rc != 0)
+		LOGW("cluster: %zu event(s) not relayed to the other nodes: %s", json_array_size(v), wa_errname(rc));
+	free(s);
+	json_decref(v);
+}
+
+static void on_ev_flush(lws_sorted_usec_list_t *sul)
+{
+	ev_flush(lws_container_of(sul, struct wamd_cluster, ev_sul));
+}
+
+/* queued and sent at the end of this loop turn, every event of the turn
+ * in one statement */
 void wamd_cluster_event(struct wamd_tenant *t, const char *event, const char *text)
 {
-	if (!relays(t->d, event))
+	struct wamd_cluster *k = t->d->cluster;
+	if (!k || !relays(t->d, event))
 		return;
 	/* the streams' key (wamd_ws_broadcast) */
 	const char *id = json_string_value(json_object_get(t->doc, "id"));
@@ -137,10 +167,15 @@ void wamd_cluster_event(struct wamd_tenant *t, const char *event, const char *te
 	memcpy(p, id, il);
 	p[il] = '\n';
 	memcpy(p + il + 1, text, tl + 1);
-	int rc = wa_store_cluster_notify(t->d->store, CH_EVENTS, p);
+	if (!k->ev_pending && (k->ev_pending = json_array()))
+		lws_sul_schedule(t->d->ctx, 0, &k->ev_sul, on_ev_flush, 1);
+	if (k->ev_pending)
+		json_array_append_new(k->ev_pending, json_string(p));
 	free(p);
-	if (rc != 0)
-		LOGW("instance %s: event %s not relayed to the other nodes: %s", t->name, event, wa_errname(rc));
+	if (k->ev_pending && json_array_size(k->ev_pending) >= EV_BATCH_MAX) {
+		lws_sul_cancel(&k->ev_sul);
+		ev_flush(k);
+	}
 }
 
 /* ---- sends ---- */

@@ -95,6 +95,9 @@ int wa_store_cluster_notifications(wa_store *st, wa_store_notify_fn fn, void *ar
 /* NOTIFY channel with payload (under WA_STORE_NOTIFY_MAX bytes); sent at
  * the commit of the caller's transaction, if one is open. */
 int wa_store_cluster_notify(wa_store *st, const char *channel, const char *payload) WA_MUST_CHECK;
+/* The same for many payloads in one statement: payloads_json is a JSON
+ * array of strings (each under WA_STORE_NOTIFY_MAX bytes), sent in order. */
+int wa_store_cluster_notify_many(wa_store *st, const char *channel, const char *payloads_json) WA_MUST_CHECK;
 
 /* Sends a node accepted for an instance another node drives (wamd_relay):
  * any node pushes; only the lease holder lists and moves them. */

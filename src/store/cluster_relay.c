@@ -14,6 +14,9 @@
 #define NOW_MS "CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT)"
 
 static const char SQL_NOTIFY[] = "SELECT pg_notify(?1, ?2)";
+/* ordinality: the server keeps the array's order */
+static const char SQL_NOTIFY_MANY[] = "SELECT count(pg_notify(?1, v)) FROM (SELECT v FROM "
+	"json_array_elements_text(CAST(?2 AS json)) WITH ORDINALITY AS e(v, k) ORDER BY k) AS o";
 static const char SQL_RELAY_PUSH[] =
 	"WITH r AS (INSERT INTO wamd_relay (instance_id, key_id, jid, send_at, payload, created_at) "
 	"VALUES (?1, ?2, ?3, ?4, ?5, " NOW_MS ") RETURNING seq) "
@@ -63,23 +66,37 @@ int wa_store_cluster_notifications(wa_store *st, wa_store_notify_fn fn, void *ar
 	return wa_drv_pg_notifies(st->db, fn, arg);
 }
 
-int wa_store_cluster_notify(wa_store *st, const char *channel, const char *payload)
+static int notify_stmt(wa_store *st, const char *sql, const char *channel, const char *arg)
 {
-	if (!st || !channel_ok(channel) || !payload || strlen(payload) >= WA_STORE_NOTIFY_MAX)
-		return WA_EINVAL;
-	if (!st->pg)
-		return WA_EUNSUPPORTED;
 	wa_stmt *stmt;
-	int rc = wa_store_stmt(st, SQL_NOTIFY, &stmt);
+	int rc = wa_store_stmt(st, sql, &stmt);
 	if (rc != 0)
 		return rc;
-	if ((rc = wa_stmt_bind_text(stmt, 1, channel)) != 0 || (rc = wa_stmt_bind_text(stmt, 2, payload)) != 0) {
+	if ((rc = wa_stmt_bind_text(stmt, 1, channel)) != 0 || (rc = wa_stmt_bind_text(stmt, 2, arg)) != 0) {
 		wa_store_stmt_done(stmt);
 		return rc;
 	}
 	int src = wa_stmt_step(stmt);
 	wa_store_stmt_done(stmt);
 	return src == WA_DB_ROW ? 0 : wa_store_map_rc(src) ? wa_store_map_rc(src) : WA_EDB;
+}
+
+int wa_store_cluster_notify(wa_store *st, const char *channel, const char *payload)
+{
+	if (!st || !channel_ok(channel) || !payload || strlen(payload) >= WA_STORE_NOTIFY_MAX)
+		return WA_EINVAL;
+	if (!st->pg)
+		return WA_EUNSUPPORTED;
+	return notify_stmt(st, SQL_NOTIFY, channel, payload);
+}
+
+int wa_store_cluster_notify_many(wa_store *st, const char *channel, const char *payloads_json)
+{
+	if (!st || !channel_ok(channel) || !payloads_json)
+		return WA_EINVAL;
+	if (!st->pg)
+		return WA_EUNSUPPORTED;
+	return notify_stmt(st, SQL_NOTIFY_MANY, channel, payloads_json);
 }
 
 int wa_store_relay_push(wa_store *st, int64_t instance_id, const char *key_id, const char *jid, int64_t send_at,

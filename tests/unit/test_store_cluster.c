@@ -72,17 +72,22 @@ static void note_fn(void *arg, const char *channel, const char *payload, bool se
 	snprintf(g->payload, sizeof g->payload, "%s", payload);
 }
 
-/* the notifications that reach st within two seconds (at least one) */
-static struct notes wait_notes(wa_store *st)
+/* the notifications that reach st within two seconds (at least want) */
+static struct notes wait_n(wa_store *st, int want)
 {
 	struct notes g = { 0 };
-	for (int i = 0; i < 200 && g.n == 0; i++) {
+	for (int i = 0; i < 200 && g.n < want; i++) {
 		if (wa_store_cluster_notifications(st, note_fn, &g) < 0)
 			break;
-		if (g.n == 0)
+		if (g.n < want)
 			usleep(10 * 1000);
 	}
 	return g;
+}
+
+static struct notes wait_notes(wa_store *st)
+{
+	return wait_n(st, 1);
 }
 
 static bool held(const wa_store_lease *v, size_t n, int64_t id, int64_t epoch)
@@ -123,6 +128,7 @@ int main(void)
 		CHECK(wa_store_cluster_listen(a, "wamd_relay") == WA_EUNSUPPORTED);
 		CHECK(wa_store_cluster_socket(a) == -1);
 		CHECK(wa_store_cluster_notify(a, "wamd_relay", "1") == WA_EUNSUPPORTED);
+		CHECK(wa_store_cluster_notify_many(a, "wamd_relay", "[]") == WA_EUNSUPPORTED);
 		CHECK(wa_store_relay_push(a, 1, "3EB0AA", "1@s.whatsapp.net", 0, "{}", "wamd_relay") == WA_EUNSUPPORTED);
 		CHECK(wa_store_relay_done(a, 1) == WA_EUNSUPPORTED);
 		wa_store_close(a);
@@ -301,6 +307,12 @@ int main(void)
 	CHECK(g.n == 1 && g.self == 0 && !strcmp(g.payload, "id\n{}"));
 	g = wait_notes(a);
 	CHECK(g.n == 1 && g.self == 1);
+	/* many in one statement, in order */
+	CHECK(wa_store_cluster_notify_many(a, "wamd_events", "[\"one\", \"two\", \"three\"]") == 0);
+	g = wait_n(b, 3);
+	CHECK(g.n == 3 && !strcmp(g.payload, "three"));
+	g = wait_n(a, 3);
+	CHECK(g.n == 3 && g.self == 3);
 	char big[WA_STORE_NOTIFY_MAX + 1];
 	memset(big, 'x', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
