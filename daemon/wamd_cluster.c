@@ -331,15 +331,25 @@ void wamd_cluster_drain(struct wamd *d, bool on)
 	LOGI("cluster: node %s drained: %zu instance(s) handed over, none taken until undrained", k->node, n);
 }
 
+struct info {
+	wa_store_instance_info *list; /* ordered by id (wa_store_instance_list) */
+	size_t n;
+	json_t *owners, *counts;
+};
+
+static int by_id_cmp(const void *a, const void *b);
+
 static int info_fn(void *arg, int64_t id, const char *node, const char *state)
 {
-	(void)id;
-	json_t *o = arg;
-	if (!*node)
-		return 0;
-	json_t *v = json_object_get(o, node);
-	json_object_set_new(o, node, json_integer(json_integer_value(v) + 1));
 	(void)state;
+	struct info *in = arg;
+	wa_store_instance_info key = { .id = id };
+	const wa_store_instance_info *i = bsearch(&key, in->list, in->n, sizeof *in->list, by_id_cmp);
+	if (!i)
+		return 0; /* created after the list was read */
+	json_object_set_new(in->owners, i->name, *node ? json_string(node) : json_null());
+	if (*node)
+		json_object_set_new(in->counts, node, json_integer(json_integer_value(json_object_get(in->counts, node)) + 1));
 	return 0;
 }
 
@@ -348,16 +358,21 @@ json_t *wamd_cluster_info(struct wamd *d)
 	struct wamd_cluster *k = d->cluster;
 	if (!k)
 		return NULL;
-	json_t *held = json_object();
-	if (wa_store_cluster_states(d->store, -1, info_fn, held) != 0) {
-		json_decref(held);
+	struct info in = { .owners = json_object(), .counts = json_object() };
+	int rc = wa_store_instance_list(d->store, &in.list, &in.n);
+	if (rc == 0)
+		rc = wa_store_cluster_states(d->store, -1, info_fn, &in);
+	free(in.list);
+	if (rc != 0) {
+		json_decref(in.owners);
+		json_decref(in.counts);
 		return NULL;
 	}
 	json_t *mine = json_array();
 	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
 		json_array_append_new(mine, json_string(t->name));
-	return json_pack("{s:s, s:b, s:I, s:o, s:o}", "node", k->node, "draining", k->draining, "leaseSeconds",
-			 (json_int_t)(k->lease_ms / 1000), "instances", mine, "nodes", held);
+	return json_pack("{s:s, s:b, s:I, s:o, s:o, s:o}", "node", k->node, "draining", k->draining, "leaseSeconds",
+			 (json_int_t)(k->lease_ms / 1000), "instances", mine, "nodes", in.counts, "owners", in.owners);
 }
 
 static int claim(struct wamd *d, int64_t instance_id, int64_t *epoch)
