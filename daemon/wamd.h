@@ -317,6 +317,7 @@ struct wamd_tenant {
 	uint64_t msgs_in, msgs_out;  /* messages received / sent (per-instance metrics) */
 	struct pace_inst *pace;      /* its send pacing (wamd_pace.c), NULL until first used */
 	int64_t lease_epoch;         /* cluster mode: the epoch of this node's lease on it */
+	bool peeked;                 /* cluster mode: another node's, read from the store (wamd_tenant_peek) */
 };
 
 /* send pacing's counters (wamd_pace.c keeps them, GET /metrics shows them) */

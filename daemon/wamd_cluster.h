@@ -38,10 +38,11 @@ int wamd_cluster_each(struct wamd *d, bool (*fn)(void *arg, struct wamd_tenant *
  * written beside its lease for the other nodes' reads. */
 void wamd_cluster_note_state(struct wamd_tenant *t, const char *state);
 /* Cluster: a send accepted here for an instance another node drives (t
- * peeked; id already answered, payload as wamd_pace_enqueue takes it):
- * written for its owner, who is woken (wamd_cluster_relay.c). */
-int wamd_cluster_relay_push(struct wamd_tenant *t, const char *id, const char *jid, int64_t send_at,
-			    const char *payload);
+ * peeked; payload as wamd_pace_enqueue takes it, message and type its
+ * record's, both borrowed): written with a new id (id_out, the one it
+ * leaves with) for its owner, who is woken (wamd_cluster_relay.c). */
+int wamd_cluster_relay_send(struct wamd_tenant *t, const char *jid, int64_t send_at, json_t *payload,
+			    json_t *message, const char *type, char id_out[32]);
 /* An event of an instance this node drives, as its streams got it: the
  * ones other nodes' streams show are relayed to them. */
 void wamd_cluster_event(struct wamd_tenant *t, const char *event, const char *text);

@@ -180,10 +180,15 @@ void wamd_cluster_event(struct wamd_tenant *t, const char *event, const char *te
 
 /* ---- sends ---- */
 
-int wamd_cluster_relay_push(struct wamd_tenant *t, const char *id, const char *jid, int64_t send_at,
-			    const char *payload)
+int wamd_cluster_relay_send(struct wamd_tenant *t, const char *jid, int64_t send_at, json_t *payload,
+			    json_t *message, const char *type, char id_out[32])
 {
-	int rc = wa_store_relay_push(t->d->store, t->id, id, jid, send_at, payload, CH_RELAY);
+	wamd_pace_new_id(id_out);
+	/* the record the owner stores and emits as SEND_MESSAGE when it takes it */
+	json_object_set_new(payload, "rec", json_pack("{s:O, s:s}", "message", message, "type", type));
+	char *s = json_dumps(payload, JSON_COMPACT);
+	int rc = s ? wa_store_relay_push(t->d->store, t->id, id_out, jid, send_at, s, CH_RELAY) : WA_ENOMEM;
+	free(s);
 	if (rc != 0)
 		LOGW("instance %s: a send for its node not written: %s (%s)", t->name, wa_errname(rc),
 		     wa_store_errmsg(t->d->store));
@@ -197,17 +202,24 @@ static int move_one(struct wamd_tenant *t, const wa_store_relay_row *r)
 	struct wamd *d = t->d;
 	json_error_t je;
 	json_t *p = json_loads(r->payload, 0, &je);
-	const char *text = json_string_value(json_object_get(p, "text"));
-	if (!p || !text) {
+	json_t *rec_in = json_object_get(p, "rec");
+	json_t *message = json_object_get(rec_in, "message");
+	const char *type = json_string_value(json_object_get(rec_in, "type"));
+	if (!p || !json_is_object(message) || !type) {
 		json_decref(p);
 		LOGE("instance %s: relayed send %s unreadable: dropped", t->name, r->key_id);
 		return wa_store_relay_done(d->store, r->seq);
 	}
+	json_incref(message);
+	char rtype[64];
+	snprintf(rtype, sizeof rtype, "%s", type);
+	json_object_del(p, "rec"); /* the held send's payload as its route makes it */
 	json_object_set_new(p, "id", json_string(r->key_id));
 	bool first = false;
 	(void)wamd_pace_admit(t, r->jid, r->send_at, &first);
 	int rc = wa_store_begin(d->store);
 	if (rc != 0) {
+		json_decref(message);
 		json_decref(p);
 		return rc;
 	}
@@ -218,7 +230,8 @@ static int move_one(struct wamd_tenant *t, const wa_store_relay_row *r)
 		rc = wamd_pace_enqueue(t, r->jid, first, r->send_at, p, id);
 	bool queued = rc == 0;
 	if (rc == 0)
-		rec = wamd_sent_record(t, r->jid, id, text, wamd_now_ms() / 1000);
+		rec = wamd_sent_record_msg(t, r->jid, id, json_incref(message), rtype, wamd_now_ms() / 1000);
+	json_decref(message);
 	if (rc == 0)
 		rc = wa_store_commit(d->store);
 	else

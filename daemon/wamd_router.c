@@ -289,6 +289,13 @@ static bool decode_name(const char *s, char *out, size_t outlen)
 
 /* Cluster mode: the reads any node answers from the database for an
  * instance another node drives (the others answer 409 naming the owner). */
+/* cluster: sends any node writes for the instance's owner (t peeked) */
+static bool relayed(const struct route *r)
+{
+	return r->fn == wamd_h_send_text || r->fn == wamd_h_send_location || r->fn == wamd_h_send_contact ||
+	       r->fn == wamd_h_send_poll || r->fn == wamd_h_send_reaction;
+}
+
 static bool db_read(const struct route *r)
 {
 	return r->fn == wamd_h_state || r->fn == wamd_h_find_messages || r->fn == wamd_h_find_chats ||
@@ -341,7 +348,7 @@ void wamd_api_dispatch(struct wamd_conn *c)
 			return;
 		}
 		t = wamd_tenant_find(d, name);
-		if (!t && d->cluster && (db_read(r) || r->fn == wamd_h_send_text))
+		if (!t && d->cluster && (db_read(r) || relayed(r)))
 			t = peeked = wamd_cluster_peek(d, name);
 		if (!admin) {
 			unsigned s = t ? wamd_auth_scopes(t, c->apikey) : 0;
@@ -355,7 +362,7 @@ void wamd_api_dispatch(struct wamd_conn *c)
 			}
 		}
 		char owner[WA_STORE_NAME_MAX];
-		if (peeked && !db_read(r)) {
+		if (peeked && r->fn == wamd_h_send_text) {
 			/* a send for another node's instance: written for it here */
 			json_t *body = c->body_len ? json_loadb(c->body, c->body_len, 0, NULL) : NULL;
 			bool done = json_is_object(body) && wamd_send_text_relay(c, peeked, body);

@@ -192,19 +192,17 @@ bool wamd_send_text_relay(struct wamd_conn *c, struct wamd_tenant *t, json_t *bo
 		return true;
 	json_int_t delay = json_integer_value(json_object_get(body, "delay"));
 	char id[32];
-	wamd_pace_new_id(id);
 	json_t *p = json_pack("{s:s, s:s, s:I}", "kind", "text", "text", text, "delay", delay > 0 ? delay : 0);
-	char *s = p ? json_dumps(p, JSON_COMPACT) : NULL;
+	json_t *m = json_pack("{s:s}", "conversation", text);
+	int rc = p && m ? wamd_cluster_relay_send(t, jid, at, p, m, "conversation", id) : WA_ENOMEM;
 	json_decref(p);
-	int rc = s ? wamd_cluster_relay_push(t, id, jid, at, s) : WA_ENOMEM;
-	free(s);
 	if (rc != 0) {
+		json_decref(m);
 		wamd_reply_error(c, 500, json_pack("[s]", wa_strerror(rc)));
 		return true;
 	}
 	/* the owner's answer: the record it stores when it takes the send */
-	json_t *rec = wamd_sent_record_json(t, jid, id, json_pack("{s:s}", "conversation", text), "conversation",
-					    wamd_now_ms() / 1000);
+	json_t *rec = wamd_sent_record_json(t, jid, id, m, "conversation", wamd_now_ms() / 1000);
 	wamd_reply_json(c, 201, rec);
 	return true;
 }

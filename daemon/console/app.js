@@ -10,7 +10,7 @@ const el = (tag, props = {}, ...kids) => {
 };
 const KEY = 'wamd.apikey';
 const state = { key: sessionStorage.getItem(KEY) || '', admin: false, scopes: new Map(), instances: new Map(), sel: null, sockets: [], pace: null,
-  cluster: null };
+  cluster: null, clusterMode: false };
 
 async function api(method, path, body) {
   const res = await fetch(path, {
@@ -44,6 +44,7 @@ async function signIn() {
   state.scopes = new Map(who.json.instances.map((i) => [i.name, i.scopes]));
   const r = await api('GET', '/instance/fetchInstances');
   const st = state.admin ? await api('GET', '/wamd/status') : null;
+  state.clusterMode = !!(st && st.ok && st.json.cluster);
   await loadCluster();
   $('login').hidden = true;
   $('app').hidden = false;
@@ -96,9 +97,9 @@ function showStatus(s) {
   }
   $('status').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', { textContent: k }), el('dd', { textContent: v })]));
 }
-// cluster mode (admin): which node drives each instance; 400 on a node alone
+// cluster mode (admin): which node drives each instance
 async function loadCluster() {
-  const r = state.admin ? await api('GET', '/wamd/cluster') : null;
+  const r = state.admin && state.clusterMode ? await api('GET', '/wamd/cluster') : null;
   state.cluster = r && r.ok ? r.json : null;
 }
 async function refreshStatus() {

@@ -4,7 +4,9 @@
 //   A creates and pairs i1; B joins. An event stream on B for i1 ->
 //   sendText through B: 201 with the key A sends it with; the peer gets it
 //   once with that id; B's stream shows A's SEND_MESSAGE for it and the
-//   peer's reply (MESSAGES_UPSERT) -> SIGSTOP A, a send through B waits in
+//   peer's reply (MESSAGES_UPSERT); a location, a reaction, a contact and a
+//   poll through B
+//   reach the peer once too -> SIGSTOP A, a send through B waits in
 //   wamd_relay; SIGKILL A: B takes i1 after the lease, sends it once ->
 //   C joins; drain B: i1 goes to C, B keeps answering (its state, a send
 //   through it reaches the peer once from C), takes nothing back; undrain;
@@ -101,6 +103,27 @@ ok(await until(() => hooked(id1), 10000), 'its SEND_MESSAGE webhook, from A');
 await peer.sock.sendMessage(`${W1}@s.whatsapp.net`, { text: 'reply to A via B 5e90' });
 ok(await until(() => events.some((e) => e.event === 'messages.upsert' && textOf(e.data ?? {}) === 'reply to A via B 5e90'), 10000),
   'B\'s stream shows the peer\'s reply that A received');
+// the other sends of the same path: a location and a reaction through B
+r = await api(B, 'POST', '/message/sendLocation/i1', { number: PEER, latitude: 48.85, longitude: 2.35, name: 'Here', address: 'Paris' });
+ok(r.status === 201 && r.json?.message?.locationMessage?.name === 'Here' && /^3EB0/.test(r.json.key?.id ?? ''),
+  `sendLocation through B: 201 with its record (${r.status} ${JSON.stringify(r.json)})`);
+const idLoc = r.json.key.id;
+r = await api(B, 'POST', '/message/sendReaction/i1', { key: { remoteJid: `${PEER}@s.whatsapp.net`, fromMe: true, id: id1 }, reaction: '\u{1F44D}' });
+ok(r.status === 201 && r.json?.message?.reactionMessage?.key?.id === id1, `sendReaction through B: 201 (${r.status} ${JSON.stringify(r.json)})`);
+const idReact = r.json.key.id;
+r = await api(B, 'POST', '/message/sendContact/i1', { number: PEER, contact: [{ fullName: 'Ana Relay', phoneNumber: '+15550009399' }] });
+ok(r.status === 201 && r.json?.message?.contactMessage, `sendContact through B: 201 (${r.status} ${JSON.stringify(r.json)})`);
+const idCard = r.json.key.id;
+r = await api(B, 'POST', '/message/sendPoll/i1', { number: PEER, name: 'Relay poll?', selectableCount: 1, values: ['yes', 'no'] });
+ok(r.status === 201 && /^3EB0/.test(r.json?.key?.id ?? ''), `sendPoll through B: 201 (${r.status} ${JSON.stringify(r.json)})`);
+const idPoll = r.json.key.id;
+ok(await until(() => [idLoc, idReact, idCard, idPoll].every((id) => got(id).length), 15000),
+  'the location, reaction, contact and poll reached the peer');
+ok(got(idCard)[0].message?.contactMessage?.displayName === 'Ana Relay'
+  && (got(idPoll)[0].message?.pollCreationMessageV3 ?? got(idPoll)[0].message?.pollCreationMessage)?.name === 'Relay poll?',
+`the contact and the poll as sent (${JSON.stringify(got(idCard)[0].message)} ${JSON.stringify(got(idPoll)[0].message)})`);
+ok(got(idLoc)[0].message?.locationMessage?.degreesLatitude === 48.85
+  && got(idReact)[0].message?.reactionMessage?.key?.id === id1, 'as sent');
 r = await api(B, 'POST', '/message/sendText/i1', { number: PEER, text: 'quoted', quoted: { key: { id: 'X' } } });
 ok(r.status === 409 && JSON.stringify(r.json).includes('nodeA'), `a send the relay does not carry: 409 naming A (${r.status})`);
 
@@ -144,7 +167,7 @@ ok(await until(async () => (await api(B, 'GET', '/wamd/cluster')).json?.instance
   (LEASE + 10) * 1000), 'the undrained B takes i1 back');
 
 await sleep(500);
-for (const id of [id1, id2, id3]) ok(got(id).length === 1, `${id} reached the peer exactly once (${got(id).length})`);
+for (const id of [id1, idLoc, idReact, idCard, idPoll, id2, id3]) ok(got(id).length === 1, `${id} reached the peer exactly once (${got(id).length})`);
 // webhooks stay the owner's: each once, none again from a later owner
 for (const id of [id1, id2, id3]) ok(hooked(id) === 1, `${id}: one SEND_MESSAGE webhook (${hooked(id)})`);
 const ids = psql("SELECT count(*) FROM wamd_messages m JOIN instances i ON i.id = m.instance_id WHERE i.name = 'i1' "
