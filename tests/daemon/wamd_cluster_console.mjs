@@ -6,12 +6,11 @@
 // Needs Debian's chromium (CHROMIUM to override) and puppeteer-core
 // (WAMD_CONSOLE_MODULES).
 // argv: [node, script, wamd, wasim]
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { startWasim, check, fail, watchdog, tmpDir } from '../sim/harness.mjs';
-import { freePort, until, apiAt } from './e2e_daemon_util.mjs';
+import { startWasim, check, fail, watchdog } from '../sim/harness.mjs';
+import { until, apiAt, clusterNodes } from './e2e_daemon_util.mjs';
 
 watchdog(80);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -26,22 +25,7 @@ const KEY = 'cluster-console-admin-key-2f9a71';
 const LEASE = 3;
 
 const sim = await startWasim(wasimExe);
-const nodes = {};
-const startNode = async (name) => {
-  const n = { name, port: await freePort(), data: tmpDir(`wamd-ccons-${name}-`), log: '' };
-  n.p = spawn(wamdExe, ['--data', n.data, '--listen', `127.0.0.1:${n.port}`, '--api-key', KEY,
-    '--store', URI, '--cluster', '--node-id', `node${name}`, '--lease-seconds', String(LEASE),
-    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  n.p.stderr.on('data', (d) => { n.log += d; });
-  n.done = new Promise((res) => n.p.on('exit', (c, s) => res(c ?? s)));
-  process.on('exit', () => { try { n.p.kill('SIGKILL'); } catch { /* gone */ } });
-  nodes[name] = n;
-  return n;
-};
-const ok = (cond, msg) => {
-  if (!cond) for (const n of Object.values(nodes)) process.stderr.write(`---- node ${n.name}\n${n.log.slice(-4000)}\n`);
-  check(cond, msg);
-};
+const { startNode, ok } = clusterNodes({ wamdExe, sim, uri: URI, key: KEY, lease: LEASE, prefix: 'wamd-ccons' });
 const api = (n, method, p, body) => apiAt(n.port, KEY)(method, p, body);
 
 const A = await startNode('A');

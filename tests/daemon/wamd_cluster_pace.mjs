@@ -13,10 +13,10 @@
 //   answered; the job is done on B -> a send straight through on B, SIGTERM
 //   at once: its row is written before B gives the lease up.
 // argv: [node, script, wamd, wasim]
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
-import { freePort, until, apiAt } from './e2e_daemon_util.mjs';
+import { startWasim, pairByQr, check, watchdog, sleep } from '../sim/harness.mjs';
+import { until, apiAt, clusterNodes } from './e2e_daemon_util.mjs';
 
 watchdog(110);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -39,23 +39,7 @@ peer.sock.ev.on('messages.upsert', ({ messages }) => { for (const m of messages)
 check((await sim.api('POST', '/_sim/accounts', { phone: W1 })).status === 201, 'wasim account');
 const textOf = (m) => m.message?.conversation ?? m.message?.extendedTextMessage?.text;
 
-const nodes = {};
-const startNode = async (name) => {
-  const n = { name, port: await freePort(), data: tmpDir(`wamd-cpace-${name}-`), log: '' };
-  n.p = spawn(wamdExe, ['--data', n.data, '--listen', `127.0.0.1:${n.port}`, '--api-key', KEY,
-    '--store', URI, '--cluster', '--node-id', `node${name}`, '--lease-seconds', String(LEASE),
-    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--log-level', 'info'],
-  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WAMD_PACING: 'on', WAMD_TEST_CLOCK_MS: String(T0) } });
-  n.p.stderr.on('data', (d) => { n.log += d; if (process.env.WAMD_VERBOSE) process.stderr.write(`[${name}] ${d}`); });
-  n.done = new Promise((res) => n.p.on('exit', (c, s) => res(c ?? s)));
-  process.on('exit', () => { try { n.p.kill('SIGKILL'); } catch { /* gone */ } });
-  nodes[name] = n;
-  return n;
-};
-const ok = (cond, msg) => {
-  if (!cond) for (const n of Object.values(nodes)) process.stderr.write(`---- node ${n.name}\n${n.log.slice(-5000)}\n`);
-  check(cond, msg);
-};
+const { startNode, ok } = clusterNodes({ wamdExe, sim, uri: URI, key: KEY, lease: LEASE, prefix: 'wamd-cpace', env: { WAMD_PACING: 'on', WAMD_TEST_CLOCK_MS: String(T0) } });
 const api = (n, method, p, body) => apiAt(n.port, KEY)(method, p, body);
 const isOpen = async (n) => (await api(n, 'GET', '/instance/connectionState/i1')).json?.instance?.state === 'open';
 const jobTexts = [0, 1, 2, 3, 4].map((k) => `job ${k} of five 4d1e`);

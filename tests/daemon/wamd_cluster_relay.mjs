@@ -13,12 +13,12 @@
 //   each relayed send's SEND_MESSAGE webhook delivered once by its owner,
 //   none again after the handovers.
 // argv: [node, script, wamd, wasim]
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { startWasim, pairByQr, check, watchdog, sleep } from '../sim/harness.mjs';
 import { baileysPath } from '../interop/baileys.mjs';
-import { freePort, until, apiAt, hookReceiver } from './e2e_daemon_util.mjs';
+import { until, apiAt, hookReceiver, clusterNodes } from './e2e_daemon_util.mjs';
 
 const WebSocket = createRequire(baileysPath('package.json'))('ws');
 watchdog(110);
@@ -42,24 +42,7 @@ check((await sim.api('POST', '/_sim/accounts', { phone: W1 })).status === 201, '
 const textOf = (m) => m.message?.conversation ?? m.message?.extendedTextMessage?.text;
 const got = (id) => peerMsgs.filter((m) => m.key.id === id);
 
-const nodes = {};
-const startNode = async (name) => {
-  const n = { name, port: await freePort(), data: tmpDir(`wamd-crelay-${name}-`), log: '' };
-  n.p = spawn(wamdExe, ['--data', n.data, '--listen', `127.0.0.1:${n.port}`, '--api-key', KEY,
-    '--store', URI, '--cluster', '--node-id', `node${name}`, '--lease-seconds', String(LEASE),
-    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--log-level', 'info', '--webhook-allow-loopback',
-    '--webhook-initial-delay-ms', '200'],
-  { stdio: ['ignore', 'ignore', 'pipe'] });
-  n.p.stderr.on('data', (d) => { n.log += d; if (process.env.WAMD_VERBOSE) process.stderr.write(`[${name}] ${d}`); });
-  n.done = new Promise((res) => n.p.on('exit', (c, s) => res(c ?? s)));
-  process.on('exit', () => { try { n.p.kill('SIGKILL'); } catch { /* gone */ } });
-  nodes[name] = n;
-  return n;
-};
-const ok = (cond, msg) => {
-  if (!cond) for (const n of Object.values(nodes)) process.stderr.write(`---- node ${n.name}\n${n.log.slice(-6000)}\n`);
-  check(cond, msg);
-};
+const { startNode, ok } = clusterNodes({ wamdExe, sim, uri: URI, key: KEY, lease: LEASE, prefix: 'wamd-crelay' });
 const api = (n, method, p, body) => apiAt(n.port, KEY)(method, p, body);
 const isOpen = async (n) => (await api(n, 'GET', '/instance/connectionState/i1')).json?.instance?.state === 'open';
 const up = async (n) => ok(await until(async () => (await api(n, 'GET', '/')).status === 200, 20000), `node ${n.name} up`);
