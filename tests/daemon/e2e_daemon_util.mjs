@@ -2,10 +2,11 @@
 // listener, a webhook receiver that keeps every event it gets, a
 // poll-until-true with a deadline, a JSON client of a wamd on TCP, and
 // the nodes of a cluster test.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { sleep, tmpDir, check } from '../sim/harness.mjs';
+import path from 'node:path';
+import { sleep, tmpDir, check, startWasim, pairByQr } from '../sim/harness.mjs';
 
 export const freePort = () => new Promise((res) => {
   const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
@@ -84,3 +85,28 @@ export function clusterNodes({ wamdExe, sim, uri, key, lease, prefix, env = {} }
   };
   return { nodes, startNode, ok };
 }
+
+// Under store_pg.py: the private server's URI, and psql(sql[, uri]) on it
+// (unaligned, tuples only, trimmed).
+export function pgTest() {
+  const uri = process.env.WA_TEST_PG_URI;
+  const bindir = process.env.WA_TEST_PG_BINDIR;
+  check(uri && bindir, 'run by store_pg.py (WA_TEST_PG_URI, WA_TEST_PG_BINDIR)');
+  const psql = (sql, u = uri) => execFileSync(path.join(bindir, 'psql'), [u, '-X', '-A', '-t', '-q', '-c', sql],
+    { encoding: 'utf8' }).trim();
+  return { URI: uri, psql };
+}
+
+// wasim with a paired Baileys peer (every message it gets in peerMsgs) and
+// a wasim account for the instance under test
+export async function wasimWithPeer(wasimExe, peerPhone, phone) {
+  const sim = await startWasim(wasimExe);
+  const peer = await pairByQr(sim, peerPhone, 'peer');
+  const peerMsgs = [];
+  peer.sock.ev.on('messages.upsert', ({ messages }) => { for (const m of messages) peerMsgs.push(m); });
+  check((await sim.api('POST', '/_sim/accounts', { phone })).status === 201, 'wasim account');
+  return { sim, peer, peerMsgs };
+}
+
+// a text message's text (plain or extended)
+export const textOf = (m) => m.message?.conversation ?? m.message?.extendedTextMessage?.text;

@@ -10,18 +10,12 @@
 //   with two connections; the moved ones exchange texts through B; two
 //   more turns later nothing has moved again.
 // argv: [node, script, wamd, wasim]
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { startWasim, pairByQr, check, watchdog, sleep } from '../sim/harness.mjs';
-import { until, apiAt, clusterNodes } from './e2e_daemon_util.mjs';
+import { until, apiAt, clusterNodes, pgTest, textOf } from './e2e_daemon_util.mjs';
 
 watchdog(110);
 const [wamdExe, wasimExe] = process.argv.slice(2);
-const URI = process.env.WA_TEST_PG_URI;
-const BINDIR = process.env.WA_TEST_PG_BINDIR;
-check(URI && BINDIR, 'run by store_pg.py (WA_TEST_PG_URI, WA_TEST_PG_BINDIR)');
-const psql = (sql) => execFileSync(path.join(BINDIR, 'psql'), [URI, '-X', '-A', '-t', '-q', '-c', sql],
-  { encoding: 'utf8' }).trim();
+const { URI, psql } = pgTest();
 const KEY = 'wasim-cluster-join-key-2e8a';
 const LEASE = 3; // seconds
 const PEER = '15550009300';
@@ -34,7 +28,6 @@ const peerMsgs = [];
 peer.sock.ev.on('messages.upsert', ({ messages }) => { for (const m of messages) peerMsgs.push(m); });
 for (const phone of Object.values(PHONES))
   check((await sim.api('POST', '/_sim/accounts', { phone })).status === 201, `wasim account ${phone}`);
-const textOf = (m) => m.message?.conversation ?? m.message?.extendedTextMessage?.text;
 const devices = async (phone) => ((await sim.api('GET', `/_sim/accounts/${phone}`)).json.devices ?? []).filter((d) => d.device !== 0);
 const replaced = async () => {
   let s = 0;

@@ -13,33 +13,22 @@
 //   each relayed send's SEND_MESSAGE webhook delivered once by its owner,
 //   none again after the handovers.
 // argv: [node, script, wamd, wasim]
-import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import path from 'node:path';
-import { startWasim, pairByQr, check, watchdog, sleep } from '../sim/harness.mjs';
+import { check, watchdog, sleep } from '../sim/harness.mjs';
 import { baileysPath } from '../interop/baileys.mjs';
-import { until, apiAt, hookReceiver, clusterNodes } from './e2e_daemon_util.mjs';
+import { until, apiAt, hookReceiver, clusterNodes, pgTest, wasimWithPeer, textOf } from './e2e_daemon_util.mjs';
 
 const WebSocket = createRequire(baileysPath('package.json'))('ws');
 watchdog(110);
 const [wamdExe, wasimExe] = process.argv.slice(2);
-const URI = process.env.WA_TEST_PG_URI;
-const BINDIR = process.env.WA_TEST_PG_BINDIR;
-check(URI && BINDIR, 'run by store_pg.py (WA_TEST_PG_URI, WA_TEST_PG_BINDIR)');
-const psql = (sql) => execFileSync(path.join(BINDIR, 'psql'), [URI, '-X', '-A', '-t', '-q', '-c', sql],
-  { encoding: 'utf8' }).trim();
+const { URI, psql } = pgTest();
 const KEY = 'wasim-cluster-relay-key-7c2d';
 const LEASE = 3; // seconds
 const PEER = '15550009300';
 const W1 = '15550009301';
 
 const { hooks, url: hookUrl, server: rx } = await hookReceiver();
-const sim = await startWasim(wasimExe);
-const peer = await pairByQr(sim, PEER, 'peer');
-const peerMsgs = [];
-peer.sock.ev.on('messages.upsert', ({ messages }) => { for (const m of messages) peerMsgs.push(m); });
-check((await sim.api('POST', '/_sim/accounts', { phone: W1 })).status === 201, 'wasim account');
-const textOf = (m) => m.message?.conversation ?? m.message?.extendedTextMessage?.text;
+const { sim, peer, peerMsgs } = await wasimWithPeer(wasimExe, PEER, W1);
 const got = (id) => peerMsgs.filter((m) => m.key.id === id);
 
 const { startNode, ok } = clusterNodes({ wamdExe, sim, uri: URI, key: KEY, lease: LEASE, prefix: 'wamd-crelay' });
