@@ -226,8 +226,11 @@ static int move_one(struct wamd_tenant *t, const wa_store_relay_row *r)
 	char id[32];
 	json_t *rec = NULL;
 	rc = wa_store_relay_done(d->store, r->seq);
-	if (rc == 0)
+	bool unqueueable = false;
+	if (rc == 0) {
 		rc = wamd_pace_enqueue(t, r->jid, first, r->send_at, p, id);
+		unqueueable = rc != 0 && rc != WA_ENOMEM && !wa_store_lost(d->store);
+	}
 	bool queued = rc == 0;
 	if (rc == 0)
 		rec = wamd_sent_record_msg(t, r->jid, id, json_incref(message), rtype, wamd_now_ms() / 1000);
@@ -242,6 +245,12 @@ static int move_one(struct wamd_tenant *t, const wa_store_relay_row *r)
 		json_t *gone = NULL;
 		if (queued && wamd_pace_cancel(t, id, &gone) == 0) /* its row was not kept: not from memory either */
 			json_decref(gone);
+		if (unqueueable) {
+			/* the queue refuses it (not a lost lease: that delete failed first) and always will */
+			LOGE("instance %s: relayed send %s cannot be queued (%s): dropped", t->name, r->key_id,
+			     wa_errname(rc));
+			return wa_store_relay_done(d->store, r->seq);
+		}
 		return rc;
 	}
 	LOGI("instance %s: took send %s accepted by another node", t->name, id);
