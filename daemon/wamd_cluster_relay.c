@@ -11,11 +11,13 @@
  * id, writes the send to wamd_relay with a NOTIFY in the same statement
  * and answers with that id (status PENDING), as the owner would. The
  * owner moves each row of its instances into its pacing queue (which
- * sends it when the limits allow: at once without limits) and deletes the
- * row in one transaction; the delete is fenced by the lease, so a node
- * that lost the instance cannot queue it again, and the next owner moves
- * a row its dead predecessor did not. The pacing queue's own guarantee
- * (its row goes with the outbox row that sends it) makes it leave once.
+ * sends it when the limits allow) and deletes the row in one transaction,
+ * or, for a text no limit holds, sends it at once as the route does, the
+ * row's delete inside libwa's send transaction (one commit with the outbox
+ * row). The delete is fenced by the lease, so a node that lost the
+ * instance cannot queue it again, and the next owner moves a row its dead
+ * predecessor did not. The pacing queue's and the outbox's own guarantees
+ * make it leave once.
  *
  * Events: the owner NOTIFYs the stream events the other nodes' clients
  * may follow (QR, connection, messages and their status), the instance's
@@ -195,8 +197,48 @@ int wamd_cluster_relay_send(struct wamd_tenant *t, const char *jid, int64_t send
 	return rc;
 }
 
+/* a relayed text no limit holds: sent as the route sends it, the relay row
+ * deleted and the record written inside libwa's send transaction (one
+ * commit with the outbox row) */
+struct direct {
+	struct wamd_tenant *t;
+	const wa_store_relay_row *r;
+	json_t *message, *rec;
+	const char *type;
+};
+
+static int direct_in_tx(void *user, const char *id)
+{
+	struct direct *dx = user;
+	int rc = wa_store_relay_done(dx->t->d->store, dx->r->seq);
+	if (rc == 0) {
+		json_decref(dx->rec);
+		dx->rec = wamd_sent_record_msg(dx->t, dx->r->jid, id, json_incref(dx->message), dx->type,
+					       wamd_now_ms() / 1000);
+	}
+	return rc;
+}
+
+static int send_direct(struct wamd_tenant *t, const wa_store_relay_row *r, const char *text, json_t *message,
+		       const char *type, bool first)
+{
+	struct direct dx = { .t = t, .r = r, .message = message, .type = type };
+	struct wamd_send_extra x = { .id = r->key_id, .in_tx = direct_in_tx, .in_tx_user = &dx };
+	char *id = NULL;
+	int rc = wamd_tenant_send_text_to(t, r->jid, text, &x, &id);
+	free(id);
+	if (rc != 0 || !dx.rec) {
+		json_decref(dx.rec);
+		return rc ? rc : WA_ENOMEM;
+	}
+	wamd_pace_sent_now(t, r->jid, first);
+	LOGI("instance %s: sent %s accepted by another node", t->name, r->key_id);
+	wamd_emit(t, "SEND_MESSAGE", dx.rec);
+	return 0;
+}
+
 /* one relayed send into the owner's pacing queue, its row gone in the same
- * transaction */
+ * transaction (a text no limit holds goes straight out: send_direct) */
 static int move_one(struct wamd_tenant *t, const wa_store_relay_row *r)
 {
 	struct wamd *d = t->d;
@@ -216,7 +258,17 @@ static int move_one(struct wamd_tenant *t, const wa_store_relay_row *r)
 	json_object_del(p, "rec"); /* the held send's payload as its route makes it */
 	json_object_set_new(p, "id", json_string(r->key_id));
 	bool first = false;
-	(void)wamd_pace_admit(t, r->jid, r->send_at, &first);
+	bool now = wamd_pace_admit(t, r->jid, r->send_at, &first);
+	const char *kind = json_string_value(json_object_get(p, "kind"));
+	const char *text = json_string_value(json_object_get(p, "text"));
+	if (now && t->sess && kind && !strcmp(kind, "text") && text &&
+	    json_integer_value(json_object_get(p, "delay")) <= 0) {
+		/* as the route: no "composing" first (a held text types, a straight one does not) */
+		int rc = send_direct(t, r, text, message, rtype, first);
+		json_decref(message);
+		json_decref(p);
+		return rc;
+	}
 	int rc = wa_store_begin(d->store);
 	if (rc != 0) {
 		json_decref(message);
@@ -253,7 +305,7 @@ static int move_one(struct wamd_tenant *t, const wa_store_relay_row *r)
 		}
 		return rc;
 	}
-	LOGI("instance %s: took send %s accepted by another node", t->name, id);
+	LOGI("instance %s: took %s accepted by another node into its queue", t->name, id);
 	wamd_emit(t, "SEND_MESSAGE", rec);
 	return 0;
 }

@@ -58,7 +58,17 @@ ws.on('message', (d) => { try { events.push(JSON.parse(String(d))); } catch { /*
 await new Promise((res, rej) => { ws.on('open', res); ws.on('error', rej); });
 await sleep(200);
 
-// 3. a send through B
+// 3. a send through B (and, for the figure, one through A first)
+const arrival = async (n, text) => {
+  const t0 = Date.now();
+  const res = await send(n, text);
+  ok(res.status === 201, `a send through node ${n.name} (${res.status})`);
+  ok(await until(() => got(res.json.key.id).length, 15000), `it reached the peer (${text})`);
+  return Date.now() - t0;
+};
+const msA = await arrival(A, 'through A 77e0');
+const msB = await arrival(B, 'through B 77e1');
+console.log(`# API call to the peer's receipt: ${msA} ms through the owner, ${msB} ms through another node`);
 r = await send(B, 'through B 1a7e');
 ok(r.status === 201 && /^3EB0/.test(r.json?.key?.id ?? '') && r.json.key.remoteJid === `${PEER}@s.whatsapp.net`
   && r.json.key.fromMe === true && r.json.status === 'PENDING' && r.json.message?.conversation === 'through B 1a7e',
@@ -68,7 +78,7 @@ ok(await until(() => got(id1).length, 15000), 'the peer got it, with the id B an
 ok(textOf(got(id1)[0]) === 'through B 1a7e', 'its text');
 ok(await until(() => events.some((e) => e.event === 'send.message' && e.data?.key?.id === id1), 5000),
   `B's stream shows A's SEND_MESSAGE for it (${JSON.stringify(events.map((e) => e.event))})`);
-ok(/took send .* accepted by another node/.test(A.log), 'A took it from the relay');
+ok(/(took|sent) 3EB\w+ accepted by another node/.test(A.log), 'A took it from the relay');
 ok(relayRows() === 0, 'the relay row is gone');
 const hooked = (id) => hooks.filter((h) => h.event === 'send.message' && h.data?.key?.id === id).length;
 ok(await until(() => hooked(id1), 10000), 'its SEND_MESSAGE webhook, from A');
