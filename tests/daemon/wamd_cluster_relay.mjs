@@ -1,7 +1,8 @@
 // Cluster mode, any node answers sends and streams (suite e2e): wamd nodes
 // on one private PostgreSQL server (tests/unit/store_pg.py), one wasim, a
 // Baileys peer, a 3 s lease.
-//   A creates and pairs i1; B joins. An event stream on B for i1 ->
+//   B's stream (all instances) shows the QR and CONNECTION_UPDATE of i1,
+//   created and paired on A. An event stream on B for i1 ->
 //   sendText through B: 201 with the key A sends it with; the peer gets it
 //   once with that id; B's stream shows A's SEND_MESSAGE for it and the
 //   peer's reply (MESSAGES_UPSERT); a location, a reaction, a contact and a
@@ -38,24 +39,36 @@ const up = async (n) => ok(await until(async () => (await api(n, 'GET', '/')).st
 const send = (n, text) => api(n, 'POST', '/message/sendText/i1', { number: PEER, text });
 const relayRows = () => Number(psql('SELECT count(*) FROM wamd_relay'));
 
-// 1. i1 on A; B joins (A holds its share)
+const stream = async (n, query) => {
+  const evs = [];
+  const w = new WebSocket(`ws://127.0.0.1:${n.port}/ws/events?${query}apikey=${KEY}`);
+  w.on('message', (d) => { try { evs.push(JSON.parse(String(d))); } catch { /* not JSON */ } });
+  await new Promise((res, rej) => { w.on('open', res); w.on('error', rej); });
+  return { evs, w };
+};
+
+// 1. A and B; B's all-instance stream shows the QR and the pairing of i1,
+// created and paired on A (the creator holds it; A stays at its share)
 const A = await startNode('A');
+const B = await startNode('B');
 await up(A);
+await up(B);
+const all = await stream(B, '');
 let r = await api(A, 'POST', '/instance/create', { instanceName: 'i1', integration: 'WHATSAPP-BAILEYS', qrcode: true,
   webhook: { url: hookUrl, enabled: true, events: ['SEND_MESSAGE'] } });
 ok(r.status === 201, `i1 created on A (${r.status})`);
 const qr = r.json.qrcode?.code ?? (await api(A, 'GET', '/instance/connect/i1')).json.code;
+ok(await until(() => all.evs.some((e) => e.event === 'qrcode.updated' && e.instance === 'i1' && e.data?.qrcode?.code), 10000),
+  `B's stream shows i1's QR from A (${JSON.stringify(all.evs.map((e) => e.event))})`);
 check((await sim.api('POST', '/_sim/scan', { phone: W1, qr })).status === 200, 'i1: QR scanned');
 ok(await until(() => isOpen(A), 30000), 'i1 open on A');
-const B = await startNode('B');
-await up(B);
+ok(await until(() => all.evs.some((e) => e.event === 'connection.update' && e.instance === 'i1' && e.data?.state === 'open'), 10000),
+  `B's stream shows i1's CONNECTION_UPDATE open from A (${JSON.stringify(all.evs.filter((e) => e.event === 'connection.update').map((e) => e.data))})`);
 ok(await until(() => isOpen(B), 5000), 'B reads i1 open');
+all.w.close();
 
 // 2. B's event stream for i1 shows what A emits
-const events = [];
-const ws = new WebSocket(`ws://127.0.0.1:${B.port}/ws/events?instance=i1&apikey=${KEY}`);
-ws.on('message', (d) => { try { events.push(JSON.parse(String(d))); } catch { /* not JSON */ } });
-await new Promise((res, rej) => { ws.on('open', res); ws.on('error', rej); });
+const { evs: events, w: ws } = await stream(B, 'instance=i1&');
 await sleep(200);
 
 // 3. a send through B (and, for the figure, one through A first)
