@@ -318,6 +318,7 @@ struct wamd_tenant {
 	uint64_t msgs_in, msgs_out;  /* messages received / sent (per-instance metrics) */
 	struct pace_inst *pace;      /* its send pacing (wamd_pace.c), NULL until first used */
 	int64_t lease_epoch;         /* cluster mode: the epoch of this node's lease on it */
+	bool peeked;                 /* cluster mode: another node's, read from the store (wamd_tenant_peek) */
 };
 
 /* send pacing's counters (wamd_pace.c keeps them, GET /metrics shows them) */
@@ -713,6 +714,10 @@ void wamd_on_call(struct wamd_tenant *t, json_t *call);
 /* Message record (Evolution §4.2) for a message we sent. */
 json_t *wamd_sent_record(struct wamd_tenant *t, const char *jid, const char *id, const char *text,
 			 int64_t ts);
+/* The record alone, not stored (a cluster node answering for another's
+ * instance); steals message. */
+json_t *wamd_sent_record_json(struct wamd_tenant *t, const char *jid, const char *id, json_t *message,
+			      const char *type, int64_t ts);
 /* The same for any Message (steals message); type is its messageType. */
 json_t *wamd_sent_record_msg(struct wamd_tenant *t, const char *jid, const char *id, json_t *message,
 			     const char *type, int64_t ts);
@@ -856,6 +861,8 @@ void wamd_api_conn_gone(struct wamd_conn *c);
 void wamd_api_tenant_changed(struct wamd_tenant *t);
 /* Queues an event (its stream form) for every stream subscribed to t. */
 void wamd_ws_broadcast(struct wamd_tenant *t, const char *text);
+/* cluster: an event another node relayed, to the streams of that instance id */
+void wamd_ws_broadcast_id(struct wamd *d, const char *instance_id, const char *text);
 /* Closes, with reason, every stream bound to t whose token no longer
  * grants read there (all of them when the instance goes: all = true). */
 void wamd_ws_recheck(struct wamd_tenant *t, bool all, const char *reason);

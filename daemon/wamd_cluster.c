@@ -26,6 +26,7 @@
 #include "wa/store_cluster.h"
 #include "wamd.h"
 #include "wamd_cluster.h"
+#include "wamd_cluster_int.h"
 #include "wamd_pace.h"
 
 #define CHECK_US (250 * 1000) /* how often the fence counter is looked at */
@@ -34,24 +35,12 @@
 #define LOST_LEASES 3         /* renewals failing this many leases long: the node stops */
 #define SHED_MAX 8            /* leases handed over per turn when above the fair share */
 
-struct wamd_cluster {
-	struct wamd *d;
-	char node[WA_STORE_NODE_MAX];
-	char token[WA_STORE_NODE_MAX];
-	int64_t lease_ms;
-	int64_t last_ok_ms;   /* monotonic time before the last renewal that answered */
-	int64_t next_turn_ms; /* the next renewal and take */
-	int64_t fenced_seen;
-	lws_sorted_usec_list_t sul;
-	bool timer;
-};
-
 static int64_t mono_ms(void)
 {
 	return wamd_mono_ns() / 1000000;
 }
 
-static struct wamd_tenant *by_id(struct wamd *d, int64_t id)
+struct wamd_tenant *wamd_cluster_by_id(struct wamd *d, int64_t id)
 {
 	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
 		if (t->id == id)
@@ -103,7 +92,7 @@ static bool renew(struct wamd_cluster *k)
 	}
 	/* a lease held without its session here (giving it up failed): give it up */
 	for (size_t i = 0; i < n; i++)
-		if (!by_id(d, held[i].instance_id) && wa_store_cluster_release(d->store, k->token, held[i].instance_id) != 0)
+		if (!wamd_cluster_by_id(d, held[i].instance_id) && wa_store_cluster_release(d->store, k->token, held[i].instance_id) != 0)
 			LOGW("cluster: giving up the lease of instance id %" PRId64 " failed", held[i].instance_id);
 	free(held);
 	return true;
@@ -158,7 +147,7 @@ static void take(struct wamd_cluster *k, bool start)
 	/* one of them still here (its stop left it behind): it is ours again */
 	struct taken tk = { got, n, start };
 	for (size_t i = 0; i < n; i++) {
-		struct wamd_tenant *t = by_id(d, got[i].instance_id);
+		struct wamd_tenant *t = wamd_cluster_by_id(d, got[i].instance_id);
 		if (t)
 			drop(t, "came back under a new lease");
 	}
@@ -215,9 +204,10 @@ static void shed(struct wamd_cluster *k)
 static void turn(struct wamd_cluster *k)
 {
 	k->next_turn_ms = mono_ms() + k->lease_ms / 3;
-	if (renew(k)) {
+	if (renew(k) && !k->draining) {
 		shed(k);
 		take(k, true);
+		k->relay_due = true; /* a missed notification costs a turn at most */
 	}
 }
 
@@ -235,6 +225,7 @@ static void on_timer(lws_sorted_usec_list_t *sul)
 	} else if (mono_ms() >= k->next_turn_ms) {
 		turn(k);
 	}
+	wamd_cluster_relay_poll(k);
 	lws_sul_schedule(k->d->ctx, 0, &k->sul, on_timer, CHECK_US);
 }
 
@@ -268,6 +259,10 @@ int wamd_cluster_start(struct wamd *d)
 		free(k);
 		return -1;
 	}
+	if (wamd_cluster_relay_start(k) != 0) {
+		free(k);
+		return -1;
+	}
 	d->cluster = k;
 	d->cluster_claim = claim;
 	k->last_ok_ms = mono_ms();
@@ -290,6 +285,7 @@ void wamd_cluster_stop(struct wamd *d)
 		return;
 	if (k->timer)
 		lws_sul_cancel(&k->sul);
+	wamd_cluster_relay_stop(k);
 	int rc = wa_store_cluster_release(d->store, k->token, -1);
 	if (rc != 0)
 		LOGW("cluster: giving the leases up failed: %s (they expire in %" PRId64 " s)", wa_errname(rc),
@@ -299,6 +295,84 @@ void wamd_cluster_stop(struct wamd *d)
 	d->cluster = NULL;
 	d->cluster_claim = NULL;
 	free(k);
+}
+
+void wamd_cluster_drain(struct wamd *d, bool on)
+{
+	struct wamd_cluster *k = d->cluster;
+	if (!k || k->draining == on)
+		return;
+	if (!on) {
+		/* a node again: its heartbeat back, so the others shed to it once it settled */
+		int rc = wa_store_cluster_join(d->store, k->node, k->token, k->lease_ms);
+		if (rc != 0) {
+			LOGW("cluster: undrain: the heartbeat not written: %s (the next turn renews it)", wa_errname(rc));
+			return;
+		}
+		k->draining = false;
+		k->next_turn_ms = mono_ms() + k->lease_ms / 3;
+		LOGI("cluster: node %s undrained: takes its share again", k->node);
+		return;
+	}
+	k->draining = true;
+	/* as SIGTERM: each session stops before the leases go, its last sends written */
+	wamd_pace_flush();
+	size_t n = 0;
+	while (d->tenants) {
+		LOGI("cluster: instance %s: handed over (drain)", d->tenants->name);
+		wamd_tenant_detach(d->tenants);
+		n++;
+	}
+	/* every lease and the heartbeat: the others count this node out */
+	int rc = wa_store_cluster_release(d->store, k->token, -1);
+	if (rc != 0)
+		LOGW("cluster: drain: giving the leases up failed: %s (they expire in %" PRId64 " s)", wa_errname(rc),
+		     k->lease_ms / 1000);
+	LOGI("cluster: node %s drained: %zu instance(s) handed over, none taken until undrained", k->node, n);
+}
+
+struct info {
+	wa_store_instance_info *list; /* ordered by id (wa_store_instance_list) */
+	size_t n;
+	json_t *owners, *counts;
+};
+
+static int by_id_cmp(const void *a, const void *b);
+
+static int info_fn(void *arg, int64_t id, const char *node, const char *state)
+{
+	(void)state;
+	struct info *in = arg;
+	wa_store_instance_info key = { .id = id };
+	const wa_store_instance_info *i = bsearch(&key, in->list, in->n, sizeof *in->list, by_id_cmp);
+	if (!i)
+		return 0; /* created after the list was read */
+	json_object_set_new(in->owners, i->name, *node ? json_string(node) : json_null());
+	if (*node)
+		json_object_set_new(in->counts, node, json_integer(json_integer_value(json_object_get(in->counts, node)) + 1));
+	return 0;
+}
+
+json_t *wamd_cluster_info(struct wamd *d)
+{
+	struct wamd_cluster *k = d->cluster;
+	if (!k)
+		return NULL;
+	struct info in = { .owners = json_object(), .counts = json_object() };
+	int rc = wa_store_instance_list(d->store, &in.list, &in.n);
+	if (rc == 0)
+		rc = wa_store_cluster_states(d->store, -1, info_fn, &in);
+	free(in.list);
+	if (rc != 0) {
+		json_decref(in.owners);
+		json_decref(in.counts);
+		return NULL;
+	}
+	json_t *mine = json_array();
+	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
+		json_array_append_new(mine, json_string(t->name));
+	return json_pack("{s:s, s:b, s:I, s:o, s:o, s:o}", "node", k->node, "draining", k->draining, "leaseSeconds",
+			 (json_int_t)(k->lease_ms / 1000), "instances", mine, "nodes", in.counts, "owners", in.owners);
 }
 
 static int claim(struct wamd *d, int64_t instance_id, int64_t *epoch)
@@ -381,7 +455,7 @@ static int each_fn(void *arg, int64_t id, const char *node, const char *state)
 {
 	(void)node;
 	struct each *e = arg;
-	struct wamd_tenant *t = by_id(e->d, id);
+	struct wamd_tenant *t = wamd_cluster_by_id(e->d, id);
 	if (t)
 		return e->fn(e->arg, t) ? 0 : 1;
 	wa_store_instance_info key = { .id = id };

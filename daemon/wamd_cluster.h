@@ -4,6 +4,8 @@
 #ifndef WAMD_CLUSTER_H
 #define WAMD_CLUSTER_H
 
+#include <jansson.h>
+#include <libwebsockets.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,5 +37,22 @@ int wamd_cluster_each(struct wamd *d, bool (*fn)(void *arg, struct wamd_tenant *
 /* Cluster mode: a tenant's connection state as the API names it changed:
  * written beside its lease for the other nodes' reads. */
 void wamd_cluster_note_state(struct wamd_tenant *t, const char *state);
+/* Cluster: a send accepted here for an instance another node drives (t
+ * peeked; payload as wamd_pace_enqueue takes it, message and type its
+ * record's, both borrowed): written with a new id (id_out, the one it
+ * leaves with) for its owner, who is woken (wamd_cluster_relay.c). */
+int wamd_cluster_relay_send(struct wamd_tenant *t, const char *jid, int64_t send_at, json_t *payload,
+			    json_t *message, const char *type, char id_out[32]);
+/* An event of an instance this node drives, as its streams got it: the
+ * ones other nodes' streams show are relayed to them. */
+void wamd_cluster_event(struct wamd_tenant *t, const char *event, const char *text);
+/* Drain: hands every instance over (as SIGTERM does) and takes none
+ * until undrained; the node keeps running and answering. */
+void wamd_cluster_drain(struct wamd *d, bool on);
+/* The cluster's nodes and this node's part, for GET /wamd/cluster. */
+json_t *wamd_cluster_info(struct wamd *d);
+/* The store connection's socket on the loop (a raw descriptor). */
+#define WAMD_CLUSTER_PROTOCOL "wamd-cluster"
+int wamd_cluster_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 
 #endif

@@ -69,12 +69,17 @@ struct wamd_sinks {
 	void (*stream_broadcast)(struct wamd_tenant *t, const char *text); /* wamd_ws_broadcast */
 	void (*stream_recheck)(struct wamd_tenant *t, bool all, const char *reason); /* wamd_ws_recheck */
 	void (*tenant_changed)(struct wamd_tenant *t);                      /* wamd_api_tenant_changed */
+	/* cluster mode: an event to the other nodes' streams, and one they relayed here */
+	void (*stream_relay)(struct wamd_tenant *t, const char *event, const char *text); /* wamd_cluster_event */
+	void (*stream_relayed)(struct wamd *d, const char *instance_id, const char *text); /* wamd_ws_broadcast_id */
 };
 void wamd_sinks_set(const struct wamd_sinks *s);
 /* Each does nothing while its sink is unset (the unit tests). */
 void wamd_stream_broadcast(struct wamd_tenant *t, const char *text);
 void wamd_stream_recheck(struct wamd_tenant *t, bool all, const char *reason);
 void wamd_waiters_changed(struct wamd_tenant *t);
+void wamd_stream_relay(struct wamd_tenant *t, const char *event, const char *text);
+void wamd_stream_relayed(struct wamd *d, const char *instance_id, const char *text);
 
 /* Baileys' key.addressingMode: "lid" for a LID chat, or for a group message
  * whose author the server named by LID (a LID-addressed group). */

@@ -158,8 +158,8 @@ void wamd_on_message(struct wamd_tenant *t, const wa_msg_key *key, const char *p
 		wamd_emit(t, "MESSAGES_UPSERT", rec);
 }
 
-json_t *wamd_sent_record_msg(struct wamd_tenant *t, const char *jid, const char *id, json_t *message,
-			     const char *type, int64_t ts)
+json_t *wamd_sent_record_json(struct wamd_tenant *t, const char *jid, const char *id, json_t *message,
+			      const char *type, int64_t ts)
 {
 	json_t *rec = json_object();
 	json_object_set_new(rec, "key", json_pack("{s:s, s:b, s:s}", "remoteJid", jid, "fromMe", 1, "id", id));
@@ -176,6 +176,13 @@ json_t *wamd_sent_record_msg(struct wamd_tenant *t, const char *jid, const char 
 	json_object_set_new(rec, "messageTimestamp", json_integer(ts));
 	json_object_set_new(rec, "instanceId", json_string(wamd_instance_uuid(t)));
 	json_object_set_new(rec, "source", json_string(wamd_source_of_id(id)));
+	return rec;
+}
+
+json_t *wamd_sent_record_msg(struct wamd_tenant *t, const char *jid, const char *id, json_t *message,
+			     const char *type, int64_t ts)
+{
+	json_t *rec = wamd_sent_record_json(t, jid, id, message, type, ts);
 	/* the timer goes on the message as it is sent (the engine), not in
 	 * this record, which keeps Evolution's shape */
 	store_record(t, rec, id, jid, NULL, true, type, ts, WA_MSG_PENDING, wamd_tenant_chat_timer(t, jid));

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "wamd.h"
+#include "wamd_cluster.h"
 #include "wamd_front.h"
 
 #define RESP_CHUNK 16384
@@ -164,14 +165,16 @@ void wamd_ws_recheck(struct wamd_tenant *t, bool all, const char *reason)
 			ws_close(c, reason);
 }
 
-void wamd_ws_broadcast(struct wamd_tenant *t, const char *text)
+/* queues text on each stream that shows the instance with this id (every
+ * stream without an instance shows all) */
+static void ws_fan_out(struct wamd *d, const char *instance_id, const char *text)
 {
 	size_t len = strlen(text);
-	for (struct wamd_conn *c = t->d->ws_clients; c; c = c->ws_next) {
+	for (struct wamd_conn *c = d->ws_clients; c; c = c->ws_next) {
 		if (c->ws_close_reason)
 			continue;
 		/* a stream for one instance: that instance (by id), not a later one of the same name */
-		if (c->ws_instance[0] && !ws_bound_to(c, t))
+		if (c->ws_instance[0] && (!c->ws_instance_id[0] || strcmp(c->ws_instance_id, instance_id) != 0))
 			continue;
 		if (c->ws_q_len >= WAMD_MAX_WS_QUEUE) {
 			ws_drop_slow(c, "1024 events");
@@ -190,6 +193,17 @@ void wamd_ws_broadcast(struct wamd_tenant *t, const char *text)
 		c->ws_q_bytes += len;
 		lws_callback_on_writable(c->wsi);
 	}
+}
+
+void wamd_ws_broadcast(struct wamd_tenant *t, const char *text)
+{
+	const char *id = json_string_value(json_object_get(t->doc, "id"));
+	ws_fan_out(t->d, id ? id : "", text);
+}
+
+void wamd_ws_broadcast_id(struct wamd *d, const char *instance_id, const char *text)
+{
+	ws_fan_out(d, instance_id, text);
 }
 
 static void conn_clear(struct wamd_conn *c)
@@ -214,16 +228,20 @@ static bool ws_authorize(struct wamd *d, struct wamd_conn *c)
 	if (!c->ws_instance[0])
 		return c->ws_admin;
 	struct wamd_tenant *t = wamd_tenant_find(d, c->ws_instance);
+	/* cluster: another node's instance; its events come relayed */
+	struct wamd_tenant *peeked = !t && d->cluster ? wamd_cluster_peek(d, c->ws_instance) : NULL;
+	if (peeked)
+		t = peeked;
 	const char *id = t ? json_string_value(json_object_get(t->doc, "id")) : NULL;
-	if (!id || !*id || strlen(id) >= sizeof c->ws_instance_id)
-		return false;
-	if (!c->ws_admin) {
+	bool ok = id && *id && strlen(id) < sizeof c->ws_instance_id;
+	if (ok && !c->ws_admin) {
 		int i = wamd_auth_match(t, c->apikey, c->ws_token);
-		if (i < 0 || !(t->tokens[i].scopes & WAMD_SCOPE_READ))
-			return false;
+		ok = i >= 0 && (t->tokens[i].scopes & WAMD_SCOPE_READ);
 	}
-	snprintf(c->ws_instance_id, sizeof c->ws_instance_id, "%s", id);
-	return true;
+	if (ok)
+		snprintf(c->ws_instance_id, sizeof c->ws_instance_id, "%s", id);
+	wamd_tenant_peek_free(peeked);
+	return ok;
 }
 
 /* Request framing (RFC 9112 section 6), checked before any body byte is

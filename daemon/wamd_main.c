@@ -383,7 +383,7 @@ int main(int argc, char **argv)
 	/* protocols: [0] local API (HTTP + WS), webhook client, then libwa's */
 	size_t n_sess = 0;
 	const struct lws_protocols *sess = wamd_session_protocols(&n_sess);
-	struct lws_protocols *protos = calloc(n_sess + 6, sizeof *protos);
+	struct lws_protocols *protos = calloc(n_sess + 7, sizeof *protos);
 	if (!protos) {
 		wa_store_close(d.store);
 		return 1;
@@ -393,8 +393,9 @@ int main(int argc, char **argv)
 	protos[2] = (struct lws_protocols){ "wamd-version-fetch", wamd_version_fetch_cb, 0, 4096, 0, NULL, 0 };
 	protos[3] = (struct lws_protocols){ WAMD_FRONT_PROTOCOL, wamd_front_cb, 0, 0, 0, NULL, 0 };
 	protos[4] = (struct lws_protocols){ "wamd-media-fetch", wamd_media_fetch_cb_lws, 0, 16384, 0, NULL, 0 };
+	protos[5] = (struct lws_protocols){ WAMD_CLUSTER_PROTOCOL, wamd_cluster_cb, 0, 0, 0, NULL, 0 };
 	for (size_t i = 0; i < n_sess; i++)
-		protos[5 + i] = sess[i];
+		protos[6 + i] = sess[i];
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
 	trust_store_lazy();
@@ -507,7 +508,9 @@ int main(int argc, char **argv)
 	wamd_engine_set_events(&wamd_events);
 	wamd_sinks_set(&(const struct wamd_sinks){ .stream_broadcast = wamd_ws_broadcast,
 						  .stream_recheck = wamd_ws_recheck,
-						  .tenant_changed = wamd_api_tenant_changed });
+						  .tenant_changed = wamd_api_tenant_changed,
+						  .stream_relay = wamd_cluster_event,
+						  .stream_relayed = wamd_ws_broadcast_id });
 	if (!d.stop && wamd_engine_init(&d) != 0) {
 		LOGE("cannot create the connection gate");
 		d.stop = 1;

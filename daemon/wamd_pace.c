@@ -561,6 +561,8 @@ void wamd_pace_free(struct wamd *d)
 bool wamd_pace_admit(struct wamd_tenant *t, const char *jid, int64_t send_at, bool *first)
 {
 	*first = false;
+	if (t->peeked)
+		return false; /* cluster: another node's; its owner paces it (wamd_cluster_relay.c) */
 	struct pace_inst *in = inst_of(t);
 	if (!in)
 		return true;

@@ -131,6 +131,10 @@ static const struct route routes[] = {
 	{ M_GET, "/console/app.js", false, SCOPE_PUBLIC, wamd_h_console_js },
 	{ M_GET, "/console/app.css", false, SCOPE_PUBLIC, wamd_h_console_css },
 	{ M_GET, "/wamd/status", false, 0, wamd_h_status },
+	/* cluster mode (wamd_cluster.c) */
+	{ M_GET, "/wamd/cluster", false, 0, wamd_h_cluster },
+	{ M_POST, "/wamd/cluster/drain", false, 0, wamd_h_cluster },
+	{ M_POST, "/wamd/cluster/undrain", false, 0, wamd_h_cluster },
 	{ M_GET, "/wamd/whoami", false, WAMD_SCOPE_READ, wamd_h_whoami },
 	{ M_GET, "/wamd/webhookQueue", true, WAMD_SCOPE_MANAGE, wamd_h_webhook_queue },
 	{ M_POST, "/wamd/webhookReplay", true, WAMD_SCOPE_MANAGE, wamd_h_webhook_replay },
@@ -285,6 +289,13 @@ static bool decode_name(const char *s, char *out, size_t outlen)
 
 /* Cluster mode: the reads any node answers from the database for an
  * instance another node drives (the others answer 409 naming the owner). */
+/* cluster: sends any node writes for the instance's owner (t peeked) */
+static bool relayed(const struct route *r)
+{
+	return r->fn == wamd_h_send_text || r->fn == wamd_h_send_location || r->fn == wamd_h_send_contact ||
+	       r->fn == wamd_h_send_poll || r->fn == wamd_h_send_reaction;
+}
+
 static bool db_read(const struct route *r)
 {
 	return r->fn == wamd_h_state || r->fn == wamd_h_find_messages || r->fn == wamd_h_find_chats ||
@@ -337,7 +348,7 @@ void wamd_api_dispatch(struct wamd_conn *c)
 			return;
 		}
 		t = wamd_tenant_find(d, name);
-		if (!t && d->cluster && db_read(r))
+		if (!t && d->cluster && (db_read(r) || relayed(r)))
 			t = peeked = wamd_cluster_peek(d, name);
 		if (!admin) {
 			unsigned s = t ? wamd_auth_scopes(t, c->apikey) : 0;
@@ -351,6 +362,16 @@ void wamd_api_dispatch(struct wamd_conn *c)
 			}
 		}
 		char owner[WA_STORE_NAME_MAX];
+		if (peeked && r->fn == wamd_h_send_text) {
+			/* a send for another node's instance: written for it here */
+			json_t *body = c->body_len ? json_loadb(c->body, c->body_len, 0, NULL) : NULL;
+			bool done = json_is_object(body) && wamd_send_text_relay(c, peeked, body);
+			json_decref(body);
+			wamd_tenant_peek_free(peeked);
+			if (done)
+				return;
+			t = peeked = NULL;
+		}
 		if (!t && d->cluster && wamd_cluster_owner(d, name, owner, sizeof owner) == 0) {
 			/* cluster mode: requests go to the node driving the instance */
 			char m1[256], m2[160];

@@ -66,6 +66,7 @@ void wamd_h_console(struct wamd_conn *c, struct wamd_tenant *unused, json_t *bod
 void wamd_h_console_js(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
 void wamd_h_console_css(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
 void wamd_h_status(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
+void wamd_h_cluster(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
 void wamd_h_whoami(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body);
 void wamd_h_webhook_queue(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 void wamd_h_webhook_replay(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
@@ -122,9 +123,17 @@ void wamd_h_test_clock(struct wamd_conn *c, struct wamd_tenant *unused, json_t *
 /* A send's optional "sendAt" (ms since the epoch, or ISO-8601 with a zone)
  * into *at (0: none); false once the request is answered 400. */
 bool wamd_send_at_of(struct wamd_conn *c, json_t *body, int64_t *at);
+/* sendText's number, text and sendAt, checked (false: answered 400). */
+bool wamd_send_text_args(struct wamd_conn *c, json_t *body, const char **text_out, char jid[WA_STORE_JID_MAX],
+			 int64_t *at);
 
 /* wamd_routes_message.c */
 void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
+/* Cluster: sendText for an instance another node drives (t peeked):
+ * written for its owner and answered as it would (its record, the id it
+ * sends with). false, nothing answered, when the body has fields the
+ * relay does not carry (quoted, mentions, link preview, ...). */
+bool wamd_send_text_relay(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 
 /* wamd_send_check.c: true when the send may go on now; otherwise the
  * number's lookup (and the `delay`) runs first and fn is called again with

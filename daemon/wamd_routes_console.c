@@ -131,6 +131,7 @@ void wamd_h_status(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body
 	json_object_set_new(o, "webhookQueue", json_pack("{s:I, s:I}", "pending", (json_int_t)pending, "dead",
 							 (json_int_t)dead));
 	json_object_set_new(o, "eventStreams", json_integer((json_int_t)streams));
+	json_object_set_new(o, "cluster", json_boolean(d->cluster != NULL)); /* GET /wamd/cluster says more */
 	wamd_reply_json(c, 200, o);
 }
 

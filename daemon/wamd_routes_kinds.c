@@ -10,6 +10,7 @@
 
 #include <openssl/rand.h>
 
+#include "wamd_cluster.h"
 #include "wamd_pace.h"
 #include "wamd_routes.h"
 
@@ -36,7 +37,7 @@ static bool number_of(struct wamd_conn *c, struct wamd_tenant *t, json_t *body, 
 		wamd_reply_error(c, 400, json_pack("[{s:s, s:b, s:s}]", "jid", number, "exists", 0, "number", number));
 		return false;
 	}
-	if (!wamd_tenant_is_paired(t)) {
+	if (!t->peeked && !wamd_tenant_is_paired(t)) { /* another node's: its owner tells */
 		wamd_reply_error(c, 500, json_string("Connection Closed"));
 		return false;
 	}
@@ -138,6 +139,14 @@ json_t *wamd_quoted_of(struct wamd_tenant *t, json_t *body, const char *jid, str
 	return holder;
 }
 
+/* cluster: the send held for another node's instance until its record is
+ * known (sent() writes it for the owner); loop thread only, one request */
+static struct {
+	json_t *payload;
+	char jid[WA_STORE_JID_MAX];
+	int64_t at;
+} relay;
+
 /* A send the limits hold back: payload (what the route's send function
  * needs, see wamd_pace_enqueue) stored; *id_out the id it will leave with. */
 static int pace_hold(struct wamd_tenant *t, const char *jid, bool first, int64_t at, json_t *payload,
@@ -146,6 +155,13 @@ static int pace_hold(struct wamd_tenant *t, const char *jid, bool first, int64_t
 	if (!payload)
 		return WA_ENOMEM;
 	wamd_pace_quoted(payload, x);
+	if (t->peeked) {
+		json_decref(relay.payload);
+		relay.payload = payload;
+		snprintf(relay.jid, sizeof relay.jid, "%s", jid);
+		relay.at = at;
+		return (*id_out = strdup("")) ? 0 : WA_ENOMEM;
+	}
 	char id[32];
 	int rc = wamd_pace_enqueue(t, jid, first, at, payload, id);
 	json_decref(payload);
@@ -158,9 +174,27 @@ static int pace_hold(struct wamd_tenant *t, const char *jid, bool first, int64_t
 static void sent(struct wamd_conn *c, struct wamd_tenant *t, int rc, char *id, const char *jid,
 		 json_t *message, const char *type, int paced, bool first)
 {
+	if (rc == 0 && id && t->peeked) {
+		/* cluster: written for the owner, answered as it will send it */
+		free(id);
+		char rid[32];
+		rc = relay.payload && message ? wamd_cluster_relay_send(t, relay.jid, relay.at, relay.payload, message, type, rid)
+					      : WA_ENOMEM;
+		json_decref(relay.payload);
+		relay.payload = NULL;
+		if (rc != 0) {
+			json_decref(message);
+			wamd_reply_error(c, 500, json_pack("[s]", wa_strerror(rc)));
+			return;
+		}
+		wamd_reply_json(c, 201, wamd_sent_record_json(t, jid, rid, message, type, wamd_now_ms() / 1000));
+		return;
+	}
 	if (rc != 0 || !id) {
 		free(id);
 		json_decref(message);
+		json_decref(relay.payload);
+		relay.payload = NULL;
 		wamd_reply_error(c, 400, json_pack("[s]", wa_strerror(rc ? rc : WA_ENOMEM)));
 		return;
 	}
@@ -466,7 +500,7 @@ void wamd_h_send_reaction(struct wamd_conn *c, struct wamd_tenant *t, json_t *bo
 		bad_request(c, "key.remoteJid is not a JID");
 		return;
 	}
-	if (!wamd_tenant_is_paired(t)) {
+	if (!t->peeked && !wamd_tenant_is_paired(t)) {
 		wamd_reply_error(c, 500, json_string("Connection Closed"));
 		return;
 	}

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/codec.h"
+#include "wamd_cluster.h"
 #include "wamd_pace.h"
 #include "wamd_routes.h"
 
@@ -62,7 +63,8 @@ static int sent_rec_in_tx(void *user, const char *id)
 	return 0;
 }
 
-void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+bool wamd_send_text_args(struct wamd_conn *c, json_t *body, const char **text_out, char jid[WA_STORE_JID_MAX],
+			 int64_t *at)
 {
 	const char *number = jstr(body, "number");
 	const char *text = jstr(body, "text");
@@ -72,7 +74,7 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	}
 	if (!number) {
 		bad_request(c, "instance requires property \"number\"");
-		return;
+		return false;
 	}
 	bool blank = true;
 	for (const char *p = text ? text : ""; *p; p++)
@@ -80,16 +82,23 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 			blank = false;
 	if (blank) {
 		wamd_reply_error(c, 400, json_pack("[s]", "Text is required"));
-		return;
+		return false;
 	}
-	char jid[WA_STORE_JID_MAX];
-	if (wamd_normalize_number(number, jid, sizeof jid) != 0) {
+	if (wamd_normalize_number(number, jid, WA_STORE_JID_MAX) != 0) {
 		wamd_reply_error(c, 400,
 				 json_pack("[{s:s, s:b, s:s}]", "jid", number, "exists", 0, "number", number));
-		return;
+		return false;
 	}
-	int64_t at = 0; /* sendAt: held until then */
-	if (!wamd_send_at_of(c, body, &at))
+	*text_out = text;
+	return wamd_send_at_of(c, body, at); /* sendAt: held until then */
+}
+
+void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	const char *text = NULL;
+	char jid[WA_STORE_JID_MAX];
+	int64_t at = 0;
+	if (!wamd_send_text_args(c, body, &text, jid, &at))
 		return;
 	if (!wamd_tenant_is_paired(t)) {
 		wamd_reply_error(c, 500, json_string("Connection Closed"));
@@ -157,4 +166,43 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	free(id);
 	wamd_emit(t, "SEND_MESSAGE", json_deep_copy(rec));
 	wamd_reply_json(c, 201, rec);
+}
+
+/* the send fields the relay carries; a request with others goes to the owner */
+static bool relay_can_carry(json_t *body)
+{
+	static const char *const other[] = { "quoted", "mentioned", "mentionsEveryOne", "everyOne", "wamdLinkPreview",
+					     "options" };
+	for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+		json_t *v = json_object_get(body, other[i]);
+		if (v && !json_is_null(v) && !json_is_false(v))
+			return false;
+	}
+	return true;
+}
+
+bool wamd_send_text_relay(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
+{
+	if (!relay_can_carry(body))
+		return false;
+	const char *text = NULL;
+	char jid[WA_STORE_JID_MAX];
+	int64_t at = 0;
+	if (!wamd_send_text_args(c, body, &text, jid, &at))
+		return true;
+	json_int_t delay = json_integer_value(json_object_get(body, "delay"));
+	char id[32];
+	json_t *p = json_pack("{s:s, s:s, s:I}", "kind", "text", "text", text, "delay", delay > 0 ? delay : 0);
+	json_t *m = json_pack("{s:s}", "conversation", text);
+	int rc = p && m ? wamd_cluster_relay_send(t, jid, at, p, m, "conversation", id) : WA_ENOMEM;
+	json_decref(p);
+	if (rc != 0) {
+		json_decref(m);
+		wamd_reply_error(c, 500, json_pack("[s]", wa_strerror(rc)));
+		return true;
+	}
+	/* the owner's answer: the record it stores when it takes the send */
+	json_t *rec = wamd_sent_record_json(t, jid, id, m, "conversation", wamd_now_ms() / 1000);
+	wamd_reply_json(c, 201, rec);
+	return true;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wamd_cluster.h"
 #include "wamd_events.h"
 #include "wamd_routes.h"
 
@@ -122,4 +123,27 @@ void wamd_h_metrics_reset(struct wamd_conn *c, struct wamd_tenant *unused, json_
 	(void)body;
 	wamd_lat_reset(c->d);
 	wamd_reply_json(c, 200, json_pack("{s:b}", "reset", 1));
+}
+
+/* GET /wamd/cluster: this node, whether it is drained, the instances it
+ * drives and how many each node holds; POST /wamd/cluster/drain hands them
+ * all over (as SIGTERM, the node keeps running and takes none) and
+ * /wamd/cluster/undrain makes it take its share again. Admin only. */
+void wamd_h_cluster(struct wamd_conn *c, struct wamd_tenant *unused, json_t *body)
+{
+	(void)unused;
+	(void)body;
+	if (!c->d->cluster) {
+		wamd_reply_error(c, 400, json_pack("[s]", "This node is not in cluster mode"));
+		return;
+	}
+	const char *path = c->path;
+	if (c->method == M_POST)
+		wamd_cluster_drain(c->d, strstr(path, "/undrain") == NULL);
+	json_t *info = wamd_cluster_info(c->d);
+	if (!info) {
+		wamd_reply_error(c, 500, json_pack("[s]", "the cluster's state could not be read"));
+		return;
+	}
+	wamd_reply_json(c, 200, info);
 }

@@ -26,3 +26,15 @@ void wamd_waiters_changed(struct wamd_tenant *t)
 	if (sinks.tenant_changed)
 		sinks.tenant_changed(t);
 }
+
+void wamd_stream_relay(struct wamd_tenant *t, const char *event, const char *text)
+{
+	if (sinks.stream_relay)
+		sinks.stream_relay(t, event, text);
+}
+
+void wamd_stream_relayed(struct wamd *d, const char *instance_id, const char *text)
+{
+	if (sinks.stream_relayed)
+		sinks.stream_relayed(d, instance_id, text);
+}

@@ -280,6 +280,8 @@ struct wamd_tenant *wamd_tenant_peek(struct wamd *d, int64_t id, const char *nam
 	struct wamd_tenant *t = doc ? tenant_alloc(d, id, name, doc, &tail) : NULL;
 	if (!t)
 		json_decref(doc);
+	else
+		t->peeked = true;
 	return t;
 }
 

@@ -89,7 +89,7 @@ void wamd_emit(struct wamd_tenant *t, const char *event, json_t *data)
 	/* nobody listens (no webhook wants it, no event-stream client): skip
 	 * building and serialising the envelope, a few µs per message and
 	 * status at 1,000 messages/s */
-	bool wanted = d->ws_clients != NULL;
+	bool wanted = d->ws_clients != NULL || d->cluster; /* cluster: other nodes' streams */
 	for (int target = 0; !wanted && target < WAMD_TARGETS; target++)
 		wanted = subscribed(t, target, event);
 	if (!wanted) {
@@ -165,6 +165,7 @@ void wamd_emit(struct wamd_tenant *t, const char *event, json_t *data)
 			LOGE("instance %s: webhook event %s not queued: %s", t->name, event, wa_errname(rc));
 	}
 	wamd_stream_broadcast(t, sbody);
+	wamd_stream_relay(t, event, sbody); /* cluster: the other nodes' streams */
 	if (body) {
 		explicit_bzero(body, len);
 		free(body);

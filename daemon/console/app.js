@@ -9,7 +9,8 @@ const el = (tag, props = {}, ...kids) => {
   return e;
 };
 const KEY = 'wamd.apikey';
-const state = { key: sessionStorage.getItem(KEY) || '', admin: false, scopes: new Map(), instances: new Map(), sel: null, sockets: [], pace: null };
+const state = { key: sessionStorage.getItem(KEY) || '', admin: false, scopes: new Map(), instances: new Map(), sel: null, sockets: [], pace: null,
+  cluster: null, clusterMode: false };
 
 async function api(method, path, body) {
   const res = await fetch(path, {
@@ -43,6 +44,8 @@ async function signIn() {
   state.scopes = new Map(who.json.instances.map((i) => [i.name, i.scopes]));
   const r = await api('GET', '/instance/fetchInstances');
   const st = state.admin ? await api('GET', '/wamd/status') : null;
+  state.clusterMode = !!(st && st.ok && st.json.cluster);
+  await loadCluster();
   $('login').hidden = true;
   $('app').hidden = false;
   $('logout-key').hidden = false;
@@ -86,10 +89,22 @@ function showStatus(s) {
     ['webhook queue', `${s.webhookQueue.pending} pending, ${s.webhookQueue.dead} dead`],
     ['event streams', String(s.eventStreams)],
   ];
+  const c = state.cluster;
+  if (c) {
+    // cluster mode: this node, and what each node drives (the list shows every node's instances)
+    const held = Object.entries(c.nodes).map(([n, k]) => `${n} ${k}`).join(', ') || 'none';
+    rows.push(['cluster node', `${c.node}${c.draining ? ' (drained)' : ''}`], ['instances by node', held]);
+  }
   $('status').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', { textContent: k }), el('dd', { textContent: v })]));
+}
+// cluster mode (admin): which node drives each instance
+async function loadCluster() {
+  const r = state.admin && state.clusterMode ? await api('GET', '/wamd/cluster') : null;
+  state.cluster = r && r.ok ? r.json : null;
 }
 async function refreshStatus() {
   if (!state.admin) return;
+  await loadCluster();
   const r = await api('GET', '/wamd/status');
   if (r.ok) showStatus(r.json);
 }
@@ -111,13 +126,16 @@ async function reloadInstances() {
     state.scopes = new Map(who.json.instances.map((i) => [i.name, i.scopes]));
   }
   const r = await api('GET', '/instance/fetchInstances');
+  await loadCluster();
   if (r.ok) setInstances(r.json);
 }
 function renderList() {
   const ul = $('instances');
   ul.replaceChildren(...[...state.instances.values()].map((i) => {
+    const owner = state.cluster ? state.cluster.owners[i.name] : undefined;
     const li = el('li', { className: i.name === state.sel ? 'sel' : '' },
       el('span', { textContent: i.name }),
+      ...(owner !== undefined ? [el('span', { className: 'node', textContent: owner ? `on ${owner}` : 'no node' })] : []),
       el('span', { className: `pill ${i.connectionStatus}`, textContent: i.connectionStatus }));
     li.dataset.name = i.name;
     li.addEventListener('click', () => select(i.name));

@@ -14,6 +14,7 @@
 #ifndef WA_STORE_CLUSTER_H
 #define WA_STORE_CLUSTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,6 +78,50 @@ int wa_store_cluster_states(wa_store *st, int64_t instance_id, wa_store_cluster_
 int wa_store_cluster_counts(wa_store *st, int64_t settled_ms, int64_t *instances, int64_t *nodes) WA_MUST_CHECK;
 /* Writes the fence refused on this connection so far. */
 int64_t wa_store_cluster_fenced(const wa_store *st);
+
+/* Notifications between nodes (LISTEN/NOTIFY on the store's connection;
+ * channel: 1..63 of a-z, _ and digits after the first). */
+#define WA_STORE_NOTIFY_MAX 8000 /* the server's payload limit, with its NUL */
+int wa_store_cluster_listen(wa_store *st, const char *channel) WA_MUST_CHECK;
+/* The connection's socket: readable when the server sent something while
+ * the connection was idle (watch it, then call
+ * wa_store_cluster_notifications). -1 on SQLite. */
+int wa_store_cluster_socket(const wa_store *st);
+/* Reads what arrived without waiting and hands every notification to fn
+ * (self: sent on this connection). The count, or a negative WA_E* code
+ * (the connection failed). */
+typedef void (*wa_store_notify_fn)(void *arg, const char *channel, const char *payload, bool self);
+int wa_store_cluster_notifications(wa_store *st, wa_store_notify_fn fn, void *arg);
+/* NOTIFY channel with payload (under WA_STORE_NOTIFY_MAX bytes); sent at
+ * the commit of the caller's transaction, if one is open. */
+int wa_store_cluster_notify(wa_store *st, const char *channel, const char *payload) WA_MUST_CHECK;
+/* The same for many payloads in one statement: payloads_json is a JSON
+ * array of strings (each under WA_STORE_NOTIFY_MAX bytes), sent in order. */
+int wa_store_cluster_notify_many(wa_store *st, const char *channel, const char *payloads_json) WA_MUST_CHECK;
+
+/* Sends a node accepted for an instance another node drives (wamd_relay):
+ * any node pushes; only the lease holder lists and moves them. */
+#define WA_STORE_RELAY_ID_MAX 64
+#define WA_STORE_RELAY_PAYLOAD_MAX (16u << 20)
+typedef struct wa_store_relay_row {
+	int64_t seq;
+	int64_t instance_id;
+	int64_t send_at; /* ms since the epoch; 0: none */
+	char key_id[WA_STORE_RELAY_ID_MAX];
+	char jid[WA_STORE_JID_MAX];
+	char *payload; /* the caller's, opaque */
+} wa_store_relay_row;
+/* Writes a send and NOTIFY channel with the instance id, one statement. */
+int wa_store_relay_push(wa_store *st, int64_t instance_id, const char *key_id, const char *jid, int64_t send_at,
+	const char *payload, const char *channel) WA_MUST_CHECK;
+/* Up to max rows of the instances token holds, oldest first (*out to
+ * wa_store_relay_free). */
+int wa_store_relay_list(wa_store *st, const char *token, size_t max, wa_store_relay_row **out,
+	size_t *n) WA_MUST_CHECK;
+void wa_store_relay_free(wa_store_relay_row *v, size_t n);
+/* Deletes a moved row (fenced: only the instance's lease holder);
+ * WA_ENOTFOUND when it is gone already. */
+int wa_store_relay_done(wa_store *st, int64_t seq) WA_MUST_CHECK;
 
 #ifdef __cplusplus
 }

@@ -83,6 +83,13 @@ void *wa_drv_sqlite_handle(wa_db *db);
 int64_t wa_drv_pg_fenced(wa_db *db);
 /* The connection is gone (closed by the server, a restart); never waits. */
 bool wa_drv_pg_lost(wa_db *db);
+/* The connection's socket (to watch for notifications), -1 on SQLite. */
+int wa_drv_pg_socket(wa_db *db);
+/* Reads what the server sent while the connection is idle (never waits)
+ * and hands each NOTIFY received to fn: its channel, payload and whether
+ * this connection sent it. The count, or a negative WA_E* code. */
+typedef void (*wa_drv_notify_fn)(void *arg, const char *channel, const char *payload, bool self);
+int wa_drv_pg_notifies(wa_db *db, wa_drv_notify_fn fn, void *arg);
 /* True for a libpq URI (postgres:// or postgresql://). */
 bool wa_drv_is_pg_uri(const char *path);
 

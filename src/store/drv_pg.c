@@ -103,6 +103,33 @@ bool wa_drv_pg_lost(wa_db *db)
 	return PQstatus(c) == CONNECTION_BAD;
 }
 
+int wa_drv_pg_socket(wa_db *db)
+{
+	return db->ops == &pg_ops ? PQsocket(DB(db)->c) : -1;
+}
+
+int wa_drv_pg_notifies(wa_db *db, wa_drv_notify_fn fn, void *arg)
+{
+	if (db->ops != &pg_ops)
+		return WA_EUNSUPPORTED;
+	PGconn *c = DB(db)->c;
+	/* while a query runs its own reads collect them: only reads between
+	 * queries here (a group commit's transaction may stay open between
+	 * loop turns) */
+	if (PQstatus(c) != CONNECTION_OK)
+		return WA_EIO;
+	if (PQtransactionStatus(c) != PQTRANS_ACTIVE && !PQconsumeInput(c))
+		return WA_EIO;
+	int me = PQbackendPID(c), n = 0;
+	PGnotify *nf;
+	while ((nf = PQnotifies(c))) {
+		fn(arg, nf->relname, nf->extra ? nf->extra : "", nf->be_pid == me);
+		PQfreemem(nf);
+		n++;
+	}
+	return n;
+}
+
 /* SQLSTATE classes to the codes the SQLite driver returns for the same
  * situations. */
 static int map_state(const char *state)

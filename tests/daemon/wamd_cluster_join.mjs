@@ -10,30 +10,24 @@
 //   with two connections; the moved ones exchange texts through B; two
 //   more turns later nothing has moved again.
 // argv: [node, script, wamd, wasim]
-import { spawn, execFileSync } from 'node:child_process';
-import path from 'node:path';
-import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
-import { freePort, until, apiAt } from './e2e_daemon_util.mjs';
+import { startWasim, pairByQr, check, watchdog, sleep } from '../sim/harness.mjs';
+import { until, apiAt, clusterNodes, pgTest, textOf } from './e2e_daemon_util.mjs';
 
 watchdog(110);
 const [wamdExe, wasimExe] = process.argv.slice(2);
-const URI = process.env.WA_TEST_PG_URI;
-const BINDIR = process.env.WA_TEST_PG_BINDIR;
-check(URI && BINDIR, 'run by store_pg.py (WA_TEST_PG_URI, WA_TEST_PG_BINDIR)');
-const psql = (sql) => execFileSync(path.join(BINDIR, 'psql'), [URI, '-X', '-A', '-t', '-q', '-c', sql],
-  { encoding: 'utf8' }).trim();
+const { URI, psql } = pgTest();
 const KEY = 'wasim-cluster-join-key-2e8a';
 const LEASE = 3; // seconds
 const PEER = '15550009300';
 const PHONES = { i1: '15550009301', i2: '15550009302', i3: '15550009303', i4: '15550009304' };
 
 const sim = await startWasim(wasimExe);
+const { startNode, ok } = clusterNodes({ wamdExe, sim, uri: URI, key: KEY, lease: LEASE, prefix: 'wamd-cjoin' });
 const peer = await pairByQr(sim, PEER, 'peer');
 const peerMsgs = [];
 peer.sock.ev.on('messages.upsert', ({ messages }) => { for (const m of messages) peerMsgs.push(m); });
 for (const phone of Object.values(PHONES))
   check((await sim.api('POST', '/_sim/accounts', { phone })).status === 201, `wasim account ${phone}`);
-const textOf = (m) => m.message?.conversation ?? m.message?.extendedTextMessage?.text;
 const devices = async (phone) => ((await sim.api('GET', `/_sim/accounts/${phone}`)).json.devices ?? []).filter((d) => d.device !== 0);
 const replaced = async () => {
   let s = 0;
@@ -41,22 +35,6 @@ const replaced = async () => {
   return s;
 };
 
-const nodes = {};
-const startNode = async (name) => {
-  const n = { name, port: await freePort(), data: tmpDir(`wamd-cjoin-${name}-`), log: '' };
-  n.p = spawn(wamdExe, ['--data', n.data, '--listen', `127.0.0.1:${n.port}`, '--api-key', KEY,
-    '--store', URI, '--cluster', '--node-id', `node${name}`, '--lease-seconds', String(LEASE),
-    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  n.p.stderr.on('data', (d) => { n.log += d; if (process.env.WAMD_VERBOSE) process.stderr.write(`[${name}] ${d}`); });
-  n.done = new Promise((res) => n.p.on('exit', (c, s) => res(c ?? s)));
-  process.on('exit', () => { try { n.p.kill('SIGKILL'); } catch { /* gone */ } });
-  nodes[name] = n;
-  return n;
-};
-const ok = (cond, msg) => {
-  if (!cond) for (const n of Object.values(nodes)) process.stderr.write(`---- node ${n.name}\n${n.log.slice(-5000)}\n`);
-  check(cond, msg);
-};
 const api = (n, method, p, body) => apiAt(n.port, KEY)(method, p, body);
 const leases = () => Object.fromEntries(psql(`SELECT i.name, l.owner_node, l.epoch FROM wamd_leases l
   JOIN instances i ON i.id = l.instance_id WHERE l.owner_token <> '' ORDER BY i.name`).split('\n').filter(Boolean)

@@ -13,18 +13,12 @@
 //   answered; the job is done on B -> a send straight through on B, SIGTERM
 //   at once: its row is written before B gives the lease up.
 // argv: [node, script, wamd, wasim]
-import { spawn, execFileSync } from 'node:child_process';
-import path from 'node:path';
-import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
-import { freePort, until, apiAt } from './e2e_daemon_util.mjs';
+import { check, watchdog, sleep } from '../sim/harness.mjs';
+import { until, apiAt, clusterNodes, pgTest, wasimWithPeer, textOf } from './e2e_daemon_util.mjs';
 
 watchdog(110);
 const [wamdExe, wasimExe] = process.argv.slice(2);
-const URI = process.env.WA_TEST_PG_URI;
-const BINDIR = process.env.WA_TEST_PG_BINDIR;
-check(URI && BINDIR, 'run by store_pg.py (WA_TEST_PG_URI, WA_TEST_PG_BINDIR)');
-const psql = (sql) => execFileSync(path.join(BINDIR, 'psql'), [URI, '-X', '-A', '-t', '-q', '-c', sql],
-  { encoding: 'utf8' }).trim();
+const { URI, psql } = pgTest();
 const KEY = 'wasim-cluster-pace-key-5b1e';
 const LEASE = 3; // seconds
 const PEER = '15550009200';
@@ -32,30 +26,9 @@ const W1 = '15550009201';
 const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
 const MIN = 60000;
 
-const sim = await startWasim(wasimExe);
-const peer = await pairByQr(sim, PEER, 'peer');
-const peerMsgs = [];
-peer.sock.ev.on('messages.upsert', ({ messages }) => { for (const m of messages) peerMsgs.push(m); });
-check((await sim.api('POST', '/_sim/accounts', { phone: W1 })).status === 201, 'wasim account');
-const textOf = (m) => m.message?.conversation ?? m.message?.extendedTextMessage?.text;
+const { sim, peer, peerMsgs } = await wasimWithPeer(wasimExe, PEER, W1);
 
-const nodes = {};
-const startNode = async (name) => {
-  const n = { name, port: await freePort(), data: tmpDir(`wamd-cpace-${name}-`), log: '' };
-  n.p = spawn(wamdExe, ['--data', n.data, '--listen', `127.0.0.1:${n.port}`, '--api-key', KEY,
-    '--store', URI, '--cluster', '--node-id', `node${name}`, '--lease-seconds', String(LEASE),
-    '--wa-url', sim.url, '--wa-trust-root', sim.root, '--log-level', 'info'],
-  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WAMD_PACING: 'on', WAMD_TEST_CLOCK_MS: String(T0) } });
-  n.p.stderr.on('data', (d) => { n.log += d; if (process.env.WAMD_VERBOSE) process.stderr.write(`[${name}] ${d}`); });
-  n.done = new Promise((res) => n.p.on('exit', (c, s) => res(c ?? s)));
-  process.on('exit', () => { try { n.p.kill('SIGKILL'); } catch { /* gone */ } });
-  nodes[name] = n;
-  return n;
-};
-const ok = (cond, msg) => {
-  if (!cond) for (const n of Object.values(nodes)) process.stderr.write(`---- node ${n.name}\n${n.log.slice(-5000)}\n`);
-  check(cond, msg);
-};
+const { startNode, ok } = clusterNodes({ wamdExe, sim, uri: URI, key: KEY, lease: LEASE, prefix: 'wamd-cpace', env: { WAMD_PACING: 'on', WAMD_TEST_CLOCK_MS: String(T0) } });
 const api = (n, method, p, body) => apiAt(n.port, KEY)(method, p, body);
 const isOpen = async (n) => (await api(n, 'GET', '/instance/connectionState/i1')).json?.instance?.state === 'open';
 const jobTexts = [0, 1, 2, 3, 4].map((k) => `job ${k} of five 4d1e`);

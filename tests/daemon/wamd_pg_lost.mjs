@@ -8,29 +8,19 @@
 //   text sent while it was down stored once, texts both ways -> a wamd on
 //   PostgreSQL outside cluster mode exits 1 alike.
 // argv: [node, script, wamd, wasim]
-import { spawn, execFileSync } from 'node:child_process';
-import path from 'node:path';
-import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
-import { freePort, until, apiAt } from './e2e_daemon_util.mjs';
+import { spawn } from 'node:child_process';
+import { check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
+import { freePort, until, apiAt, pgTest, wasimWithPeer, textOf } from './e2e_daemon_util.mjs';
 
 watchdog(100);
 const [wamdExe, wasimExe] = process.argv.slice(2);
-const URI = process.env.WA_TEST_PG_URI;
-const BINDIR = process.env.WA_TEST_PG_BINDIR;
-check(URI && BINDIR, 'run by store_pg.py (WA_TEST_PG_URI, WA_TEST_PG_BINDIR)');
-const psql = (sql, uri = URI) => execFileSync(path.join(BINDIR, 'psql'), [uri, '-X', '-A', '-t', '-q', '-c', sql],
-  { encoding: 'utf8' }).trim();
+const { URI, psql } = pgTest();
 const KEY = 'wasim-pg-lost-key-4c9b';
 const LEASE = 3; // seconds
 const PEER = '15550009400';
 const W1 = '15550009401';
 
-const sim = await startWasim(wasimExe);
-const peer = await pairByQr(sim, PEER, 'peer');
-const peerMsgs = [];
-peer.sock.ev.on('messages.upsert', ({ messages }) => { for (const m of messages) peerMsgs.push(m); });
-check((await sim.api('POST', '/_sim/accounts', { phone: W1 })).status === 201, 'wasim account');
-const textOf = (m) => m.message?.conversation ?? m.message?.extendedTextMessage?.text;
+const { sim, peer, peerMsgs } = await wasimWithPeer(wasimExe, PEER, W1);
 const devices = async () => ((await sim.api('GET', `/_sim/accounts/${W1}`)).json.devices ?? []).filter((d) => d.device !== 0);
 
 const procs = [];

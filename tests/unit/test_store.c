@@ -1242,12 +1242,16 @@ static void test_instances(void)
 			      "INSERT INTO webhook_queue (instance_id, event, payload, created_at) VALUES (1,'e',x'00',0),"
 			      " (2,'e',x'00',0);"
 			      "INSERT INTO history_pending (instance_id, msg_id, chat_jid, notification)"
-			      " VALUES (1,'h','c',x'00'), (2,'h','c',x'00')",
+			      " VALUES (1,'h','c',x'00'), (2,'h','c',x'00');"
+			      "INSERT INTO wamd_relay (instance_id, key_id, jid, payload, created_at)"
+			      " VALUES (1,'k','j','{}',0), (2,'k','j','{}',0)",
 			 "INSERT INTO chats (instance_id, jid) VALUES (1, 'c'), (2, 'c');"
 			 "INSERT INTO webhook_queue (instance_id, event, payload, created_at)"
 			 " VALUES (1,'e','\\x00'::bytea,0), (2,'e','\\x00'::bytea,0);"
 			 "INSERT INTO history_pending (instance_id, msg_id, chat_jid, notification)"
-			 " VALUES (1,'h','c','\\x00'::bytea), (2,'h','c','\\x00'::bytea)"));
+			 " VALUES (1,'h','c','\\x00'::bytea), (2,'h','c','\\x00'::bytea);"
+			 "INSERT INTO wamd_relay (instance_id, key_id, jid, payload, created_at)"
+			 " VALUES (1,'k','j','{}',0), (2,'k','j','{}',0)"));
 	st = open_ok("n.db", NULL);
 	CHECK_EQ_INT(wa_store_instance_delete(st, a), 0);
 	CHECK_EQ_INT(wa_store_instance_delete(st, a), WA_ENOTFOUND);
@@ -1255,7 +1259,7 @@ static void test_instances(void)
 	static const char *tables[] = { "creds", "identity_keys", "prekeys", "signed_prekeys", "sessions",
 		"sender_keys", "app_state_keys", "app_state_versions", "app_state_mutations", "contacts", "chats", "messages", "outbox",
 		"webhook_queue", "lid_mapping", "wamd_instance_meta", "wamd_messages", "privacy_tokens", "groups",
-		"group_sk_holders", "wamd_pace", "history_pending", "wamd_pace_jobs" };
+		"group_sk_holders", "wamd_pace", "history_pending", "wamd_pace_jobs", "wamd_relay" };
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
 		char sql[160];
 		snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE instance_id = %lld", tables[i], (long long)a);

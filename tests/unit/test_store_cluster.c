@@ -11,7 +11,10 @@
  * connection state beside its lease, for the other nodes' reads; the
  * settled nodes counted for rebalancing (a lapsed heartbeat starts
  * again); a
- * connection idle inside a transaction for half a lease is ended. */
+ * connection idle inside a transaction for half a lease is ended; a send
+ * relayed by any node, listed and moved only by the holder, its NOTIFY
+ * received by a listening connection (and marked as its own by the
+ * sender's). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +58,38 @@ static bool state_is(wa_store *st, int64_t id, const char *node, const char *sta
 	       !strcmp(v.state, state);
 }
 
+struct notes {
+	int n, self;
+	char channel[64], payload[64];
+};
+
+static void note_fn(void *arg, const char *channel, const char *payload, bool self)
+{
+	struct notes *g = arg;
+	g->n++;
+	g->self += self;
+	snprintf(g->channel, sizeof g->channel, "%s", channel);
+	snprintf(g->payload, sizeof g->payload, "%s", payload);
+}
+
+/* the notifications that reach st within two seconds (at least want) */
+static struct notes wait_n(wa_store *st, int want)
+{
+	struct notes g = { 0 };
+	for (int i = 0; i < 200 && g.n < want; i++) {
+		if (wa_store_cluster_notifications(st, note_fn, &g) < 0)
+			break;
+		if (g.n < want)
+			usleep(10 * 1000);
+	}
+	return g;
+}
+
+static struct notes wait_notes(wa_store *st)
+{
+	return wait_n(st, 1);
+}
+
 static bool held(const wa_store_lease *v, size_t n, int64_t id, int64_t epoch)
 {
 	for (size_t i = 0; i < n; i++)
@@ -90,6 +125,12 @@ int main(void)
 		CHECK(wa_store_cluster_set_state(a, "t1", 1, "open") == WA_EUNSUPPORTED);
 		CHECK(wa_store_cluster_counts(a, 0, &(int64_t){ 0 }, &(int64_t){ 0 }) == WA_EUNSUPPORTED);
 		CHECK(wa_store_cluster_states(a, -1, seen_fn, &(struct seen){ 0 }) == WA_EUNSUPPORTED);
+		CHECK(wa_store_cluster_listen(a, "wamd_relay") == WA_EUNSUPPORTED);
+		CHECK(wa_store_cluster_socket(a) == -1);
+		CHECK(wa_store_cluster_notify(a, "wamd_relay", "1") == WA_EUNSUPPORTED);
+		CHECK(wa_store_cluster_notify_many(a, "wamd_relay", "[]") == WA_EUNSUPPORTED);
+		CHECK(wa_store_relay_push(a, 1, "3EB0AA", "1@s.whatsapp.net", 0, "{}", "wamd_relay") == WA_EUNSUPPORTED);
+		CHECK(wa_store_relay_done(a, 1) == WA_EUNSUPPORTED);
 		wa_store_close(a);
 		unlink(path);
 		return check_exit("store_cluster");
@@ -234,6 +275,48 @@ int main(void)
 	CHECK(put(b, w) == 0);
 	CHECK(wa_store_instance_delete(a, x) == 0);
 	CHECK(store_backend_pg_int(path, "SELECT count(*) FROM wamd_leases") == 2);
+
+	/* a send any node accepted for y (a holds it now): b writes it, a is
+	 * woken, only a lists and moves it */
+	CHECK(wa_store_cluster_listen(a, "wamd_relay") == 0 && wa_store_cluster_listen(a, "wamd_events") == 0);
+	CHECK(wa_store_cluster_listen(b, "wamd_events") == 0);
+	CHECK(wa_store_cluster_listen(a, "Bad-Name") == WA_EINVAL && wa_store_cluster_listen(a, "x; DROP") == WA_EINVAL);
+	CHECK(wa_store_cluster_socket(a) >= 0);
+	CHECK(wa_store_relay_push(b, y, "3EB0RELAY1", "15550002222@s.whatsapp.net", 0, "{\"kind\":\"text\"}",
+				  "wamd_relay") == 0);
+	struct notes g = wait_notes(a);
+	char yid[32];
+	snprintf(yid, sizeof yid, "%lld", (long long)y);
+	CHECK(g.n == 1 && g.self == 0 && !strcmp(g.channel, "wamd_relay") && !strcmp(g.payload, yid));
+	wa_store_relay_row *rr = NULL;
+	size_t rn = 0;
+	CHECK(wa_store_relay_list(b, "tok-b", 8, &rr, &rn) == 0 && rn == 0);
+	wa_store_relay_free(rr, rn);
+	CHECK(wa_store_relay_list(a, "tok-a", 8, &rr, &rn) == 0 && rn == 1);
+	CHECK(rr[0].instance_id == y && !strcmp(rr[0].key_id, "3EB0RELAY1") && rr[0].send_at == 0 &&
+	      !strcmp(rr[0].jid, "15550002222@s.whatsapp.net") && !strcmp(rr[0].payload, "{\"kind\":\"text\"}"));
+	int64_t fenced0 = wa_store_cluster_fenced(b);
+	CHECK(wa_store_relay_done(b, rr[0].seq) != 0); /* not b's to move */
+	CHECK(wa_store_cluster_fenced(b) == fenced0 + 1);
+	CHECK(wa_store_relay_done(a, rr[0].seq) == 0);
+	CHECK(wa_store_relay_done(a, rr[0].seq) == WA_ENOTFOUND);
+	wa_store_relay_free(rr, rn);
+	/* an event notification: both listeners get it, the sender's marked */
+	CHECK(wa_store_cluster_notify(a, "wamd_events", "id\n{}") == 0);
+	g = wait_notes(b);
+	CHECK(g.n == 1 && g.self == 0 && !strcmp(g.payload, "id\n{}"));
+	g = wait_notes(a);
+	CHECK(g.n == 1 && g.self == 1);
+	/* many in one statement, in order */
+	CHECK(wa_store_cluster_notify_many(a, "wamd_events", "[\"one\", \"two\", \"three\"]") == 0);
+	g = wait_n(b, 3);
+	CHECK(g.n == 3 && !strcmp(g.payload, "three"));
+	g = wait_n(a, 3);
+	CHECK(g.n == 3 && g.self == 3);
+	char big[WA_STORE_NOTIFY_MAX + 1];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	CHECK(wa_store_cluster_notify(a, "wamd_events", big) == WA_EINVAL);
 
 	/* a node paused inside a transaction: the server ends its session
 	 * after half a lease, so it cannot hold the writer lock from the others */

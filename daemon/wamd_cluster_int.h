@@ -1,0 +1,36 @@
+/* Private to wamd_cluster*.c: a node's cluster state. */
+#ifndef WAMD_CLUSTER_INT_H
+#define WAMD_CLUSTER_INT_H
+
+#include "wa/store_cluster.h"
+#include "wamd.h"
+
+struct wamd_cluster {
+	struct wamd *d;
+	char node[WA_STORE_NODE_MAX];
+	char token[WA_STORE_NODE_MAX];
+	int64_t lease_ms;
+	int64_t last_ok_ms;   /* monotonic time before the last renewal that answered */
+	int64_t next_turn_ms; /* the next renewal and take */
+	int64_t fenced_seen;
+	lws_sorted_usec_list_t sul;
+	bool timer;
+	bool draining;  /* drained: takes no lease, holds none (wamd_cluster_drain) */
+	bool relay_due; /* relayed sends may wait for this node (a NOTIFY, a take) */
+	struct lws *listen_wsi; /* the store connection's socket on the loop */
+	json_t *ev_pending;     /* events for the other nodes' streams, sent at the end of the loop turn */
+	lws_sorted_usec_list_t ev_sul;
+};
+
+/* wamd_cluster_relay.c: LISTEN on the store connection, its socket on the
+ * loop; what arrived is handled by wamd_cluster_relay_poll, also called at
+ * every timer tick (a notification read by a query's own reads). */
+int wamd_cluster_relay_start(struct wamd_cluster *k);
+void wamd_cluster_relay_stop(struct wamd_cluster *k);
+void wamd_cluster_relay_poll(struct wamd_cluster *k);
+/* This node's tenant with that store id, or NULL. */
+struct wamd_tenant *wamd_cluster_by_id(struct wamd *d, int64_t id);
+
+
+
+#endif

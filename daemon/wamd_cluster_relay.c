@@ -1,0 +1,369 @@
+/* Cluster mode across nodes: sends any node accepts, and events any node's
+ * stream shows, for instances another node drives.
+ *
+ * Wake-ups are PostgreSQL notifications on the store's own connection
+ * (LISTEN once at join): its socket, duplicated, sits on the loop as a raw
+ * descriptor, so a notification arriving while the node is idle is read
+ * at once without blocking; one read by a query's own reads is picked up
+ * at the next timer tick (250 ms).
+ *
+ * Sends: the node a client talks to checks the request, picks the message
+ * id, writes the send to wamd_relay with a NOTIFY in the same statement
+ * and answers with that id (status PENDING), as the owner would. The
+ * owner moves each row of its instances into its pacing queue (which
+ * sends it when the limits allow) and deletes the row in one transaction,
+ * or, for a text no limit holds, sends it at once as the route does, the
+ * row's delete inside libwa's send transaction (one commit with the outbox
+ * row). The delete is fenced by the lease, so a node that lost the
+ * instance cannot queue it again, and the next owner moves a row its dead
+ * predecessor did not. The pacing queue's and the outbox's own guarantees
+ * make it leave once.
+ *
+ * Events: the owner NOTIFYs the stream events the other nodes' clients
+ * may follow (QR, connection, messages and their status), the instance's
+ * id and the event as its own stream has it; a notification carries
+ * under 8,000 bytes, so a larger event (a long text, inline media) reaches
+ * only the owner's streams. Webhooks and brokers stay with the owner. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wamd_cluster.h"
+#include "wamd_cluster_int.h"
+#include "wamd_events.h"
+#include "wamd_pace.h"
+
+#define CH_RELAY "wamd_relay"
+#define CH_EVENTS "wamd_events"
+#define MOVE_MAX 64 /* relayed sends moved per call; more on the next tick */
+
+static const char *const RELAYED_EVENTS[] = { "QRCODE_UPDATED",	 "CONNECTION_UPDATE", "MESSAGES_UPSERT",
+					      "MESSAGES_UPDATE", "SEND_MESSAGE",      "MESSAGES_DELETE" };
+
+static struct wamd_cluster *K; /* one cluster state per process, loop thread only */
+
+static void ev_flush(struct wamd_cluster *k);
+
+int wamd_cluster_relay_start(struct wamd_cluster *k)
+{
+	struct wamd *d = k->d;
+	int rc = wa_store_cluster_listen(d->store, CH_RELAY);
+	if (rc == 0)
+		rc = wa_store_cluster_listen(d->store, CH_EVENTS);
+	if (rc != 0) {
+		LOGE("cluster: LISTEN failed: %s (%s)", wa_errname(rc), wa_store_errmsg(d->store));
+		return -1;
+	}
+	K = k;
+	/* lws closes what it adopts: it gets a duplicate of libpq's socket */
+	int fd = wa_store_cluster_socket(d->store);
+	int nfd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+	if (nfd < 0) {
+		LOGW("cluster: the store's socket is not watched (notifications every 250 ms)");
+		return 0;
+	}
+	lws_adopt_desc_t info;
+	memset(&info, 0, sizeof info);
+	info.vh = d->vh_client;
+	info.type = LWS_ADOPT_RAW_FILE_DESC;
+	info.fd.filefd = nfd;
+	info.vh_prot_name = WAMD_CLUSTER_PROTOCOL;
+	k->listen_wsi = lws_adopt_descriptor_vhost_via_info(&info); /* closes nfd on failure */
+	if (!k->listen_wsi)
+		LOGW("cluster: the store's socket is not watched (notifications every 250 ms)");
+	k->relay_due = true; /* sends relayed before this node listened */
+	return 0;
+}
+
+static void unwatch(struct wamd_cluster *k)
+{
+	if (k->listen_wsi) {
+		lws_set_timeout(k->listen_wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		k->listen_wsi = NULL;
+	}
+}
+
+void wamd_cluster_relay_stop(struct wamd_cluster *k)
+{
+	if (k->ev_pending) {
+		lws_sul_cancel(&k->ev_sul);
+		ev_flush(k);
+	}
+	unwatch(k);
+	K = NULL;
+}
+
+int wamd_cluster_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	(void)user;
+	(void)in;
+	(void)len;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		if (!K || K->listen_wsi != wsi)
+			return -1;
+		wamd_cluster_relay_poll(K);
+		/* a broken connection: stop watching (wamd_dbwatch.c stops wamd) */
+		return K && K->listen_wsi == wsi ? 0 : -1;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		if (K && K->listen_wsi == wsi)
+			K->listen_wsi = NULL;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* ---- events ---- */
+
+static bool relays(const struct wamd *d, const char *event)
+{
+	if (!d->cluster)
+		return false;
+	for (size_t i = 0; i < sizeof RELAYED_EVENTS / sizeof RELAYED_EVENTS[0]; i++)
+		if (!strcmp(event, RELAYED_EVENTS[i]))
+			return true;
+	return false;
+}
+
+#define EV_BATCH_MAX 256 /* events per statement; more flush at once */
+
+static void ev_flush(struct wamd_cluster *k)
+{
+	json_t *v = k->ev_pending;
+	k->ev_pending = NULL;
+	if (!v)
+		return;
+	char *s = json_dumps(v, JSON_COMPACT);
+	int rc = s ? wa_store_cluster_notify_many(k->d->store, CH_EVENTS, s) : WA_ENOMEM;
+	if (rc != 0)
+		LOGW("cluster: %zu event(s) not relayed to the other nodes: %s", json_array_size(v), wa_errname(rc));
+	free(s);
+	json_decref(v);
+}
+
+static void on_ev_flush(lws_sorted_usec_list_t *sul)
+{
+	ev_flush(lws_container_of(sul, struct wamd_cluster, ev_sul));
+}
+
+/* queued and sent at the end of this loop turn, every event of the turn
+ * in one statement */
+void wamd_cluster_event(struct wamd_tenant *t, const char *event, const char *text)
+{
+	struct wamd_cluster *k = t->d->cluster;
+	if (!k || !relays(t->d, event))
+		return;
+	/* the streams' key (wamd_ws_broadcast) */
+	const char *id = json_string_value(json_object_get(t->doc, "id"));
+	size_t il = id ? strlen(id) : 0, tl = strlen(text);
+	if (!il || il + 1 + tl >= WA_STORE_NOTIFY_MAX) {
+		LOGD("instance %s: event %s too large to relay (%zu bytes): the owner's streams only", t->name, event, tl);
+		return;
+	}
+	char *p = malloc(il + 1 + tl + 1);
+	if (!p)
+		return;
+	memcpy(p, id, il);
+	p[il] = '\n';
+	memcpy(p + il + 1, text, tl + 1);
+	if (!k->ev_pending && (k->ev_pending = json_array()))
+		lws_sul_schedule(t->d->ctx, 0, &k->ev_sul, on_ev_flush, 1);
+	if (k->ev_pending)
+		json_array_append_new(k->ev_pending, json_string(p));
+	free(p);
+	if (k->ev_pending && json_array_size(k->ev_pending) >= EV_BATCH_MAX) {
+		lws_sul_cancel(&k->ev_sul);
+		ev_flush(k);
+	}
+}
+
+/* ---- sends ---- */
+
+int wamd_cluster_relay_send(struct wamd_tenant *t, const char *jid, int64_t send_at, json_t *payload,
+			    json_t *message, const char *type, char id_out[32])
+{
+	wamd_pace_new_id(id_out);
+	/* the record the owner stores and emits as SEND_MESSAGE when it takes it */
+	json_object_set_new(payload, "rec", json_pack("{s:O, s:s}", "message", message, "type", type));
+	char *s = json_dumps(payload, JSON_COMPACT);
+	int rc = s ? wa_store_relay_push(t->d->store, t->id, id_out, jid, send_at, s, CH_RELAY) : WA_ENOMEM;
+	free(s);
+	if (rc != 0)
+		LOGW("instance %s: a send for its node not written: %s (%s)", t->name, wa_errname(rc),
+		     wa_store_errmsg(t->d->store));
+	return rc;
+}
+
+/* a relayed text no limit holds: sent as the route sends it, the relay row
+ * deleted and the record written inside libwa's send transaction (one
+ * commit with the outbox row) */
+struct direct {
+	struct wamd_tenant *t;
+	const wa_store_relay_row *r;
+	json_t *message, *rec;
+	const char *type;
+};
+
+static int direct_in_tx(void *user, const char *id)
+{
+	struct direct *dx = user;
+	int rc = wa_store_relay_done(dx->t->d->store, dx->r->seq);
+	if (rc == 0) {
+		json_decref(dx->rec);
+		dx->rec = wamd_sent_record_msg(dx->t, dx->r->jid, id, json_incref(dx->message), dx->type,
+					       wamd_now_ms() / 1000);
+	}
+	return rc;
+}
+
+static int send_direct(struct wamd_tenant *t, const wa_store_relay_row *r, const char *text, json_t *message,
+		       const char *type, bool first)
+{
+	struct direct dx = { .t = t, .r = r, .message = message, .type = type };
+	struct wamd_send_extra x = { .id = r->key_id, .in_tx = direct_in_tx, .in_tx_user = &dx };
+	char *id = NULL;
+	int rc = wamd_tenant_send_text_to(t, r->jid, text, &x, &id);
+	free(id);
+	if (rc != 0 || !dx.rec) {
+		json_decref(dx.rec);
+		return rc ? rc : WA_ENOMEM;
+	}
+	wamd_pace_sent_now(t, r->jid, first);
+	LOGI("instance %s: sent %s accepted by another node", t->name, r->key_id);
+	wamd_emit(t, "SEND_MESSAGE", dx.rec);
+	return 0;
+}
+
+/* one relayed send into the owner's pacing queue, its row gone in the same
+ * transaction (a text no limit holds goes straight out: send_direct) */
+static int move_one(struct wamd_tenant *t, const wa_store_relay_row *r)
+{
+	struct wamd *d = t->d;
+	json_error_t je;
+	json_t *p = json_loads(r->payload, 0, &je);
+	json_t *rec_in = json_object_get(p, "rec");
+	json_t *message = json_object_get(rec_in, "message");
+	const char *type = json_string_value(json_object_get(rec_in, "type"));
+	if (!p || !json_is_object(message) || !type) {
+		json_decref(p);
+		LOGE("instance %s: relayed send %s unreadable: dropped", t->name, r->key_id);
+		return wa_store_relay_done(d->store, r->seq);
+	}
+	json_incref(message);
+	char rtype[64];
+	snprintf(rtype, sizeof rtype, "%s", type);
+	json_object_del(p, "rec"); /* the held send's payload as its route makes it */
+	json_object_set_new(p, "id", json_string(r->key_id));
+	bool first = false;
+	bool now = wamd_pace_admit(t, r->jid, r->send_at, &first);
+	const char *kind = json_string_value(json_object_get(p, "kind"));
+	const char *text = json_string_value(json_object_get(p, "text"));
+	if (now && t->sess && kind && !strcmp(kind, "text") && text &&
+	    json_integer_value(json_object_get(p, "delay")) <= 0) {
+		/* as the route: no "composing" first (a held text types, a straight one does not) */
+		int rc = send_direct(t, r, text, message, rtype, first);
+		json_decref(message);
+		json_decref(p);
+		return rc;
+	}
+	int rc = wa_store_begin(d->store);
+	if (rc != 0) {
+		json_decref(message);
+		json_decref(p);
+		return rc;
+	}
+	char id[32];
+	json_t *rec = NULL;
+	rc = wa_store_relay_done(d->store, r->seq);
+	bool unqueueable = false;
+	if (rc == 0) {
+		rc = wamd_pace_enqueue(t, r->jid, first, r->send_at, p, id);
+		unqueueable = rc != 0 && rc != WA_ENOMEM && !wa_store_lost(d->store);
+	}
+	bool queued = rc == 0;
+	if (rc == 0)
+		rec = wamd_sent_record_msg(t, r->jid, id, json_incref(message), rtype, wamd_now_ms() / 1000);
+	json_decref(message);
+	if (rc == 0)
+		rc = wa_store_commit(d->store);
+	else
+		(void)wa_store_rollback(d->store);
+	json_decref(p);
+	if (rc != 0) {
+		json_decref(rec);
+		json_t *gone = NULL;
+		if (queued && wamd_pace_cancel(t, id, &gone) == 0) /* its row was not kept: not from memory either */
+			json_decref(gone);
+		if (unqueueable) {
+			/* the queue refuses it (not a lost lease: that delete failed first) and always will */
+			LOGE("instance %s: relayed send %s cannot be queued (%s): dropped", t->name, r->key_id,
+			     wa_errname(rc));
+			return wa_store_relay_done(d->store, r->seq);
+		}
+		return rc;
+	}
+	LOGI("instance %s: took %s accepted by another node into its queue", t->name, id);
+	wamd_emit(t, "SEND_MESSAGE", rec);
+	return 0;
+}
+
+static void move_relayed(struct wamd_cluster *k)
+{
+	struct wamd *d = k->d;
+	wa_store_relay_row *v = NULL;
+	size_t n = 0;
+	int rc = wa_store_relay_list(d->store, k->token, MOVE_MAX, &v, &n);
+	if (rc != 0) {
+		LOGW("cluster: reading relayed sends failed: %s", wa_errname(rc));
+		return;
+	}
+	k->relay_due = n == MOVE_MAX;
+	for (size_t i = 0; i < n; i++) {
+		struct wamd_tenant *t = wamd_cluster_by_id(d, v[i].instance_id);
+		if (!t)
+			continue; /* held, not loaded yet: the next call */
+		rc = move_one(t, &v[i]);
+		if (rc != 0 && rc != WA_ENOTFOUND) {
+			LOGW("instance %s: relayed send %s not taken: %s", t->name, v[i].key_id, wa_errname(rc));
+			k->relay_due = true;
+		}
+	}
+	wa_store_relay_free(v, n);
+}
+
+struct got {
+	struct wamd_cluster *k;
+};
+
+static void on_notify(void *arg, const char *channel, const char *payload, bool self)
+{
+	struct got *g = arg;
+	if (!strcmp(channel, CH_RELAY)) {
+		g->k->relay_due = true;
+		return;
+	}
+	if (self || strcmp(channel, CH_EVENTS) != 0)
+		return;
+	const char *nl = strchr(payload, '\n');
+	char id[64];
+	if (!nl || nl == payload || (size_t)(nl - payload) >= sizeof id)
+		return;
+	snprintf(id, sizeof id, "%.*s", (int)(nl - payload), payload);
+	wamd_stream_relayed(g->k->d, id, nl + 1);
+}
+
+void wamd_cluster_relay_poll(struct wamd_cluster *k)
+{
+	struct got g = { k };
+	int n = wa_store_cluster_notifications(k->d->store, on_notify, &g);
+	if (n < 0) {
+		LOGW("cluster: reading notifications failed: %s", wa_errname(n));
+		unwatch(k); /* the timer polls on; wamd_dbwatch.c stops a node whose connection is lost */
+		return;
+	}
+	if (k->relay_due && !k->draining)
+		move_relayed(k);
+}
