@@ -549,7 +549,11 @@ int wa_session_mark_read(wa_session *s, const wa_msg_key *keys, size_t n) WA_MUS
  * collection, applies what it brings and retries (3 tries); the mutation is
  * stored and its event (WA_EV_CHAT_UPDATE / WA_EV_LABEL, as from another
  * device) emitted only once the server has accepted it. Mutations queue
- * and go one at a time. */
+ * and go one at a time. Each is stored from the moment this accepts it
+ * until the server applied or refused it: after a restart or a crash the
+ * next session sends the queue again (its done is gone: the events say
+ * what was applied), and one the server took before the answer was lost
+ * is recognised, not sent twice. */
 enum wa_chat_action {
 	WA_CHAT_ARCHIVE = 1, /* on: archive, off: unarchive */
 	WA_CHAT_PIN,         /* on: pin, off: unpin */
