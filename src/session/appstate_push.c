@@ -322,6 +322,8 @@ int wa_session_chat_modify(wa_session *s, const wa_chat_mod *md, wa_chat_mod_fn 
 	p->done = done;
 	p->user = user;
 	push_append(s->appstate, p);
+	WA_DEBUG("appstate", "[%lld] own %s stored (pending %lld)", (long long)s->instance_id, p->index_json,
+		(long long)p->row);
 	wa_as_kick(s);
 	return 0;
 }

@@ -82,7 +82,8 @@ try {
   const archived = fire('/chat/archiveChat/ak1', { chat: PA, archive: true });
   await until(async () => (await simInfo()).unanswered === 1, 10000, 'the archive taken by wasim, unanswered');
   const pinned = fire('/wamd/chatModify/ak1', { chat: PB, action: 'pin' });
-  await sleep(500); // accepted by the route: stored behind the archive
+  await until(() => /own \["pin_v1","15550005672@s\.whatsapp\.net"\] stored \(pending \d+\)/.test(wamdLog), 10000,
+    'the pin accepted and stored behind the archive');
   let info = await simInfo();
   check(info.accepted === before.accepted + 1 && info.collections.regular_low === v0 + 1,
     `wasim holds the archive only (accepted ${before.accepted} -> ${info.accepted}, v${v0} -> v${info.collections.regular_low})`);
