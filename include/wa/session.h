@@ -582,8 +582,10 @@ typedef struct wa_chat_mod {
 	const char *push_name;
 } wa_chat_mod;
 /* err 0 (accepted and applied), or WA_ENOTFOUND (no sync key yet),
- * WA_EPROTO (refused; detail says how), WA_ETIMEOUT, WA_ECLOSED. detail:
- * static words or NULL. Runs exactly once, never before this returns 0. */
+ * WA_EPROTO (refused; detail says how), WA_ETIMEOUT, WA_ECLOSED (also when
+ * the session is freed first: the change stays stored for the next one).
+ * detail: static words or NULL. Runs exactly once, never before this
+ * returns 0. */
 typedef void (*wa_chat_mod_fn)(wa_session *s, int err, const char *detail, void *user);
 /* WA_EINVAL (missing or bad field), WA_ESTATE (not paired). */
 int wa_session_chat_modify(wa_session *s, const wa_chat_mod *m, wa_chat_mod_fn done, void *user) WA_MUST_CHECK;

@@ -374,6 +374,6 @@ void wa_as_push_drop(wa_session *s)
 	for (struct as_push *p = s->appstate->q; p; p = p->next)
 		p->row = 0;
 	while (s->appstate->q)
-		wa_as_push_done(s, WA_ECLOSED, "session freed");
+		wa_as_push_done(s, WA_ECLOSED, "session freed before the server answered: stored, sent by the next one");
 }
 
