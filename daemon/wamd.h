@@ -85,6 +85,7 @@ struct wamd_config {
 	bool store_exclusive;          /* SQLite locking_mode=EXCLUSIVE (PostgreSQL: a session lock) */
 	long store_mmap_mib;           /* SQLite mmap_size in MiB */
 	long store_checkpoint_pages;   /* SQLite wal_autocheckpoint; 0: its default */
+	long history_demand_timeout_s; /* fetchHistory: HISTORY_DEMAND_TIMEOUT after this */
 	bool cluster;                  /* cluster mode (wamd_cluster.c): PostgreSQL store only */
 	char *node_id;                 /* cluster: this node's name; NULL: host name and pid */
 	long lease_seconds;            /* cluster: lease length (0: WAMD_LEASE_DEFAULT_S) */
@@ -628,6 +629,8 @@ void wamd_on_logged_out(struct wamd_tenant *t);
 /* wamd_events_history.c: CHATS_SET, CONTACTS_UPSERT, MESSAGES_SET of a history batch */
 void wamd_on_history(struct wamd_tenant *t, const char *sync_type, unsigned chunk_order, unsigned progress,
 	const char *chats_json, const char *contacts_json, const char *messages_json, bool last);
+/* HISTORY_DEMAND_TIMEOUT: a fetchHistory request the phone left unanswered */
+void wamd_on_history_demand(struct wamd_tenant *t, const char *request_id, const char *chat);
 /* wamd_events_msg.c: the Evolution record of a received message (msg is
  * taken), stored; NULL when it is not a plain message (edit, revoke, vote) */
 json_t *wamd_message_record(struct wamd_tenant *t, const wa_msg_key *key, const char *push_name, int64_t ts,

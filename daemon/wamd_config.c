@@ -69,6 +69,8 @@ static const struct opt opts[] = {
 	{ "store_exclusive", T_BOOL, O(store_exclusive), "true", "lock the store for this process (false: sqlite3 may read it live)" },
 	{ "store_mmap_mib", T_LONG, O(store_mmap_mib), "0", "read the store through a mapping this large (0: pread)" },
 	{ "store_checkpoint_pages", T_LONG, O(store_checkpoint_pages), "0", "checkpoint the WAL at this many pages (0: SQLite's 1000)" },
+	{ "history_demand_timeout_s", T_LONG, O(history_demand_timeout_s), "120",
+	  "a fetchHistory request the phone leaves unanswered this long emits HISTORY_DEMAND_TIMEOUT" },
 	{ "cluster", T_BOOL, O(cluster), "false",
 	  "cluster mode: several nodes share the PostgreSQL store, each instance leased to one (docs/wamd.md)" },
 	{ "node_id", T_STR, O(node_id), NULL, "cluster: this node's name (default: host name and process id)" },
@@ -447,6 +449,10 @@ int wamd_config_load(struct wamd_config *c, int argc, char **argv,
 		}
 		if (set_opt(c, o, v, err, errlen, a) != 0)
 			return -1;
+	}
+	if (c->history_demand_timeout_s < 1 || c->history_demand_timeout_s > 86400) {
+		snprintf(err, errlen, "history_demand_timeout_s must be 1..86400");
+		return -1;
 	}
 	if (c->store_checkpoint_pages < 0 || c->store_checkpoint_pages > 1000000) {
 		snprintf(err, errlen, "store_checkpoint_pages must be 0..1000000");

@@ -211,6 +211,8 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 	case WA_EV_HISTORY_DEMAND:
 		LOGW("instance %s: fetchHistory request %s for %s: no answer from the phone (offline, or nothing older)",
 			t->name, ev->u.history_demand.request_id, ev->u.history_demand.chat);
+		if (ev_to->history_demand)
+			ev_to->history_demand(t, ev->u.history_demand.request_id, ev->u.history_demand.chat);
 		break;
 	}
 }
@@ -301,6 +303,7 @@ int wamd_tenant_start_spread(struct wamd_tenant *t, uint32_t spread_ms)
 		.sync_full_history = json_is_true(json_object_get(json_object_get(t->doc, "settings"), "syncFullHistory")),
 		/* Evolution's alwaysOnline is Baileys' markOnlineOnConnect */
 		.offline_on_connect = !wamd_setting_on(t, "alwaysOnline"),
+		.history_demand_timeout_ms = (uint32_t)d->cfg.history_demand_timeout_s * 1000u,
 	};
 	bool has_proxy = purl[0] != '\0';
 	int rc = wa_session_new(&cfg, on_event, t, &t->sess);

@@ -45,6 +45,9 @@ struct wamd_engine_events {
 	 * libwa's transaction, so the records it stores commit with it */
 	void (*history)(struct wamd_tenant *t, const char *sync_type, unsigned chunk_order, unsigned progress,
 		const char *chats_json, const char *contacts_json, const char *messages_json, bool last);
+	/* an on-demand history request (wamd_tenant_fetch_history) the phone
+	 * did not answer in time */
+	void (*history_demand)(struct wamd_tenant *t, const char *request_id, const char *chat);
 	void (*numbers_done)(void *ticket, int err, json_t *result);        /* wamd_tenant_check_numbers */
 	/* a group changed: participants (array of user JIDs, borrowed), info
 	 * (Evolution's group object, borrowed) or NULL, value: the change's

@@ -1,7 +1,9 @@
 /* History sync batches (wa_event.u.history) as Evolution reports them:
  * CHATS_SET with the batch's chats, CONTACTS_UPSERT with the names learned
  * (Evolution never emits CONTACTS_SET), MESSAGES_SET with the message
- * records, each stored for findMessages like a received message. */
+ * records, each stored for findMessages like a received message; and
+ * HISTORY_DEMAND_TIMEOUT (wamd's own) for an on-demand request the phone
+ * left unanswered, so that a CRM waiting for older messages knows to stop. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,4 +104,10 @@ void wamd_on_history(struct wamd_tenant *t, const char *sync_type, unsigned chun
 	json_decref(chats);
 	json_decref(contacts);
 	json_decref(msgs);
+}
+
+void wamd_on_history_demand(struct wamd_tenant *t, const char *request_id, const char *chat)
+{
+	wamd_emit(t, "HISTORY_DEMAND_TIMEOUT", json_pack("{s:s,s:s,s:s}", "requestId", request_id ? request_id : "",
+		"chat", chat ? chat : "", "instanceId", wamd_instance_uuid(t)));
 }

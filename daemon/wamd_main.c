@@ -269,6 +269,7 @@ static const struct wamd_engine_events wamd_events = {
 	.profile_done = wamd_profile_done,
 	.push_name = wamd_on_push_name,
 	.history = wamd_on_history,
+	.history_demand = wamd_on_history_demand,
 	.wire = wamd_lat_on_wire,
 	.numbers_done = wamd_numbers_done,
 	.group = wamd_on_group,

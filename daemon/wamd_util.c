@@ -235,6 +235,8 @@ static const struct { const char *upper, *dotted; } events[] = {
 	{ "GROUP_PARTICIPANTS_UPDATE", "group-participants.update" },
 	{ "LABELS_EDIT", "labels.edit" },
 	{ "LABELS_ASSOCIATION", "labels.association" },
+	/* wamd's own: a fetchHistory request the phone did not answer */
+	{ "HISTORY_DEMAND_TIMEOUT", "history-demand.timeout" },
 	{ "CALL", "call" },
 	{ "TYPEBOT_START", "typebot.start" },
 	{ "TYPEBOT_CHANGE_STATUS", "typebot.change-status" },

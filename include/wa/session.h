@@ -549,7 +549,11 @@ int wa_session_mark_read(wa_session *s, const wa_msg_key *keys, size_t n) WA_MUS
  * collection, applies what it brings and retries (3 tries); the mutation is
  * stored and its event (WA_EV_CHAT_UPDATE / WA_EV_LABEL, as from another
  * device) emitted only once the server has accepted it. Mutations queue
- * and go one at a time. */
+ * and go one at a time. Each is stored from the moment this accepts it
+ * until the server applied or refused it: after a restart or a crash the
+ * next session sends the queue again (its done is gone: the events say
+ * what was applied), and one the server took before the answer was lost
+ * is recognised, not sent twice. */
 enum wa_chat_action {
 	WA_CHAT_ARCHIVE = 1, /* on: archive, off: unarchive */
 	WA_CHAT_PIN,         /* on: pin, off: unpin */
@@ -578,8 +582,10 @@ typedef struct wa_chat_mod {
 	const char *push_name;
 } wa_chat_mod;
 /* err 0 (accepted and applied), or WA_ENOTFOUND (no sync key yet),
- * WA_EPROTO (refused; detail says how), WA_ETIMEOUT, WA_ECLOSED. detail:
- * static words or NULL. Runs exactly once, never before this returns 0. */
+ * WA_EPROTO (refused; detail says how), WA_ETIMEOUT, WA_ECLOSED (also when
+ * the session is freed first: the change stays stored for the next one).
+ * detail: static words or NULL. Runs exactly once, never before this
+ * returns 0. */
 typedef void (*wa_chat_mod_fn)(wa_session *s, int err, const char *detail, void *user);
 /* WA_EINVAL (missing or bad field), WA_ESTATE (not paired). */
 int wa_session_chat_modify(wa_session *s, const wa_chat_mod *m, wa_chat_mod_fn done, void *user) WA_MUST_CHECK;

@@ -6,8 +6,11 @@
  * LT-hash, then the events (each mutation's rows and event:
  * appstate_action.c). Triggers: login, a key share, a server_sync
  * notification. A patch that fails a check is not applied and stops its
- * collection (WA_EV_APP_STATE with the error) until the next trigger; a
- * missing key parks the collection, asks our phone for it
+ * collection (WA_EV_APP_STATE with the error); when the check was a MAC or
+ * the LT-hash, our state of it cannot be trusted: it is dropped and fetched
+ * again from version 0 (a snapshot), once per trigger; failing again, the
+ * collection stays stopped (a second event says so) until the next
+ * trigger. A missing key parks the collection, asks our phone for it
  * (appStateSyncKeyRequest) and waits for its key share.
  * The write side (our own mutations) is appstate_push.c; the state both
  * share is in appstate_int.h, and this file owns its lifecycle.
@@ -162,6 +165,29 @@ static uint64_t stored_version(wa_session *s, const char *name)
 	return wa_store_app_state_version_load(s->store, s->instance_id, name, &v, h) == 0 ? v : 0;
 }
 
+/* A patch or snapshot of collection ci failed a MAC or LT-hash check. The
+ * first time since the last trigger, the stored state goes and the
+ * collection is fetched from version 0; the second, it stops. */
+static void resync(wa_session *s, int ci)
+{
+	struct wa_appstate *as = s->appstate;
+	const char *coll = wa_as_names[ci];
+	unsigned bit = 1u << ci;
+	int rc = as->resynced & bit ? WA_ECRYPTO : wa_store_app_state_drop(s->store, s->instance_id, coll);
+	if (rc != 0) {
+		as->dead |= bit;
+		as->want &= ~bit;
+		emit_state(s, coll, stored_version(s, coll), rc, rc == WA_ECRYPTO ?
+			"stopped: refused again after a full resync" : "stopped: the full resync could not drop the state");
+		return;
+	}
+	as->resynced |= bit;
+	as->want |= bit;
+	as->rounds = 0;
+	WA_DEBUG("appstate", "[%lld] %s: state dropped, fetching it again from a snapshot", (long long)s->instance_id,
+		coll);
+}
+
 /* Stores a verified patch or snapshot (its mutations, version and LT-hash)
  * in one transaction, then announces its mutations. */
 static int apply_result(wa_session *s, int ci, const wa_syncd_result *r)
@@ -240,6 +266,8 @@ static int apply_patch(wa_session *s, int ci, const uint8_t *b, size_t len, uint
 		if (rc == WA_ENOTFOUND) {
 			s->appstate->blocked |= 1u << ci;
 			request_key(s, r.missing_key, r.missing_key_len);
+		} else if (rc == WA_ECRYPTO) {
+			resync(s, ci);
 		}
 		return rc;
 	}
@@ -355,6 +383,8 @@ static int apply_snapshot(wa_session *s, int ci, const uint8_t *b, size_t len)
 		if (rc == WA_ENOTFOUND) {
 			s->appstate->blocked |= 1u << ci;
 			request_key(s, r.missing_key, r.missing_key_len);
+		} else if (rc == WA_ECRYPTO) {
+			resync(s, ci);
 		}
 		return rc;
 	}
@@ -550,10 +580,12 @@ static void work_run(wa_session *s)
 			continue;
 		}
 		if (w->kind == AS_W_END) {
-			if (w->more)
+			if (w->more) {
 				as->want |= 1u << w->ci;
-			else
+			} else {
+				as->resynced &= ~(1u << w->ci); /* whole again */
 				emit_state(s, coll, stored_version(s, coll), 0, NULL);
+			}
 			work_pop(as);
 			continue;
 		}
@@ -619,7 +651,7 @@ void wa_as_sync_start(wa_session *s)
 	struct wa_appstate *as = s->appstate;
 	if (!as || as->busy || !ready(s))
 		return;
-	unsigned todo = as->want & ~as->blocked;
+	unsigned todo = as->want & ~as->blocked & ~as->dead;
 	if (!todo)
 		return;
 	wa_node *iq = NULL, *sync = NULL, *c;
@@ -657,6 +689,8 @@ static void trigger(wa_session *s, unsigned which)
 	if (!as)
 		return;
 	as->want |= which;
+	as->dead &= ~which;
+	as->resynced &= ~which;
 	as->rounds = 0;
 	wa_as_kick(s);
 }
@@ -727,6 +761,11 @@ static int as_init(wa_session *s)
 	if (!s->appstate)
 		return WA_ENOMEM;
 	s->appstate->work_tail = &s->appstate->work;
+	/* an unreadable queue is not fatal: its rows stay for the next run */
+	int rc = wa_as_push_load(s);
+	if (rc != 0)
+		WA_DEBUG("appstate", "[%lld] pending own mutations unreadable: %s", (long long)s->instance_id,
+			wa_errname(rc));
 	return 0;
 }
 
@@ -758,8 +797,7 @@ static void as_free(wa_session *s)
 {
 	if (!s->appstate)
 		return;
-	while (s->appstate->q)
-		wa_as_push_done(s, WA_ECLOSED, "session freed");
+	wa_as_push_drop(s);
 	work_clear(s->appstate);
 	free(s->appstate);
 	s->appstate = NULL;

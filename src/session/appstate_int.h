@@ -24,6 +24,8 @@ struct wa_appstate {
 	unsigned want;     /* collections to fetch */
 	unsigned inflight; /* asked in the iq now in flight */
 	unsigned blocked;  /* waiting for a sync key */
+	unsigned resynced; /* state dropped after a failed check, fetched again */
+	unsigned dead;     /* failed again after that: not fetched until a trigger */
 	unsigned rounds;
 	bool busy;
 	/* the answer being worked through: items, collections stopped by a
@@ -51,6 +53,10 @@ void wa_as_sync_start(wa_session *s);
  * queue's head); the head taken off the queue, its caller told err */
 void wa_as_kick(wa_session *s);
 void wa_as_push_done(wa_session *s, int err, const char *detail);
+/* the queue a previous run left in the store, appended (at init); the
+ * queue emptied at free, its stored rows kept */
+int wa_as_push_load(wa_session *s);
+void wa_as_push_drop(wa_session *s);
 
 /* appstate_action.c: the syncd codec's view of the store (user: a
  * struct wa_as_mac_ctx) */

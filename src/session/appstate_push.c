@@ -4,9 +4,13 @@
  * fetch-and-retry on a version conflict, applied once accepted; one whose
  * answer never came (timeout, connection lost) is kept, the collection
  * fetched (after the reconnect), and it is sent again only if the fetch
- * does not show it accepted: applied exactly once. wa_as_kick, the next
- * step when app state is idle, lives here: a fetch the read side
- * (appstate.c) wants goes first, then the queue's head. */
+ * does not show it accepted: applied exactly once. Each is kept in the
+ * store (app_state_pending, with its IV) from the moment it is accepted
+ * until the server applied or refused it, so that the same holds across a
+ * restart or a crash: the queue is loaded again, every loaded mutation
+ * taken as possibly sent. wa_as_kick, the next step when app state is
+ * idle, lives here: a fetch the read side (appstate.c) wants goes first,
+ * then the queue's head. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +28,7 @@
 /* One of our own mutations waiting to be sent (queue order). */
 struct as_push {
 	struct as_push *next;
+	int64_t row; /* its app_state_pending row (0: gone already) */
 	int ci;
 	char *index_json;
 	uint8_t *value; /* serialized SyncActionValue */
@@ -40,6 +45,14 @@ struct as_push {
 
 static void push_next(wa_session *s);
 
+static void push_append(struct wa_appstate *as, struct as_push *p)
+{
+	struct as_push **tail = &as->q;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = p;
+}
+
 /* Next step when idle: fetches first (a conflict asked for one), then the
  * queue's head. */
 void wa_as_kick(wa_session *s)
@@ -47,7 +60,7 @@ void wa_as_kick(wa_session *s)
 	struct wa_appstate *as = s->appstate;
 	if (!as || as->busy || as->pushing || !ready(s))
 		return;
-	if ((as->want & ~as->blocked) && as->rounds < AS_MAX_ROUNDS)
+	if ((as->want & ~as->blocked & ~as->dead) && as->rounds < AS_MAX_ROUNDS)
 		wa_as_sync_start(s);
 	else
 		push_next(s);
@@ -60,7 +73,8 @@ static void push_free(struct as_push *p)
 	free(p);
 }
 
-/* Takes the head off the queue and reports how it ended. */
+/* Takes the head off the queue and its row out of the store (it was
+ * applied, or refused for good), and reports how it ended. */
 void wa_as_push_done(wa_session *s, int err, const char *detail)
 {
 	struct wa_appstate *as = s->appstate;
@@ -68,6 +82,9 @@ void wa_as_push_done(wa_session *s, int err, const char *detail)
 	if (!p)
 		return;
 	as->q = p->next;
+	if (p->row && wa_store_app_state_pending_del(s->store, s->instance_id, p->row) != 0)
+		WA_DEBUG("appstate", "[%lld] own %s: pending row %lld not deleted", (long long)s->instance_id,
+			p->index_json, (long long)p->row);
 	if (err)
 		WA_DEBUG("appstate", "[%lld] own %s not applied: %s", (long long)s->instance_id, p->index_json,
 			detail ? detail : wa_errname(err));
@@ -111,6 +128,11 @@ static void push_next(wa_session *s)
 	const char *coll = wa_as_names[p->ci];
 	if (as->blocked & (1u << p->ci)) {
 		wa_as_push_done(s, WA_ENOTFOUND, "the collection waits for a sync key");
+		wa_as_kick(s);
+		return;
+	}
+	if (as->dead & (1u << p->ci)) {
+		wa_as_push_done(s, WA_EPROTO, "the collection is stopped (refused again after a full resync)");
 		wa_as_kick(s);
 		return;
 	}
@@ -201,12 +223,16 @@ static int push_apply(wa_session *s)
 		rc = wa_as_apply_store(s, coll, &m, &a, &name_set);
 	if (rc == 0)
 		rc = wa_store_app_state_version_save(s->store, s->instance_id, coll, as->push_ver + 1, as->push_hash);
+	if (rc == 0 && p->row)
+		rc = wa_store_app_state_pending_del(s->store, s->instance_id, p->row);
 	if (rc == 0)
 		rc = wa_store_commit(s->store);
 	else
 		wa_store_rollback(s->store);
-	if (rc == 0)
+	if (rc == 0) {
+		p->row = 0;
 		wa_as_emit_action(s, coll, &m, &a);
+	}
 	wa_as_action_free(idx, &a);
 	return rc;
 }
@@ -275,14 +301,79 @@ int wa_session_chat_modify(wa_session *s, const wa_chat_mod *md, wa_chat_mod_fn 
 	p->value_len = b.value_len;
 	p->ci = b.ci;
 	p->api = b.api;
+	wa_rand_bytes(p->iv, sizeof p->iv);
+	struct wa_appstate *as = s->appstate;
+	unsigned bit = 1u << p->ci;
+	if (as->dead & bit) {
+		/* a new change is a new attempt: fetched first, from version 0 */
+		as->dead &= ~bit;
+		as->resynced &= ~bit;
+		as->want |= bit;
+		as->rounds = 0;
+	}
+	/* accepted once stored: from here on it is sent after a restart too */
+	wa_store_as_pending row = {.name = wa_as_names[p->ci], .index_json = p->index_json, .value = p->value,
+		.value_len = p->value_len, .api = p->api, .iv = p->iv};
+	rc = wa_store_app_state_pending_add(s->store, s->instance_id, &row, &p->row);
+	if (rc != 0) {
+		push_free(p);
+		return rc;
+	}
 	p->done = done;
 	p->user = user;
-	wa_rand_bytes(p->iv, sizeof p->iv);
-	struct as_push **tail = &s->appstate->q;
-	while (*tail)
-		tail = &(*tail)->next;
-	*tail = p;
+	push_append(s->appstate, p);
+	WA_DEBUG("appstate", "[%lld] own %s stored (pending %lld)", (long long)s->instance_id, p->index_json,
+		(long long)p->row);
 	wa_as_kick(s);
 	return 0;
+}
+
+static int load_one(void *user, const wa_store_as_pending *r)
+{
+	wa_session *s = user;
+	int ci = -1;
+	for (int i = 0; i < AS_N; i++)
+		if (strcmp(r->name, wa_as_names[i]) == 0)
+			ci = i;
+	if (ci < 0)
+		return 0; /* not a collection of ours: left alone */
+	for (struct as_push *q = s->appstate->q; q; q = q->next)
+		if (q->row == r->id)
+			return 0;
+	struct as_push *p = calloc(1, sizeof *p);
+	if (!p || !(p->index_json = strdup(r->index_json)) || !(p->value = malloc(r->value_len ? r->value_len : 1))) {
+		if (p)
+			push_free(p);
+		return WA_ENOMEM;
+	}
+	memcpy(p->value, r->value, r->value_len);
+	p->value_len = r->value_len;
+	p->row = r->id;
+	p->ci = ci;
+	p->api = r->api;
+	memcpy(p->iv, r->iv, sizeof p->iv);
+	p->lost = 1; /* it may have reached the server before we went */
+	push_append(s->appstate, p);
+	return 0;
+}
+
+/* The mutations a previous run accepted and did not see through, queued
+ * again in their order (no one waits for their answer now). */
+int wa_as_push_load(wa_session *s)
+{
+	int rc = wa_store_app_state_pending_each(s->store, s->instance_id, load_one, s);
+	if (rc == 0 && s->appstate->q)
+		WA_DEBUG("appstate", "[%lld] own mutations from before the restart queued again", (long long)s->instance_id);
+	return rc;
+}
+
+/* Empties the queue, telling each caller; the stored rows stay for the
+ * next run. */
+void wa_as_push_drop(wa_session *s)
+{
+	for (struct as_push *p = s->appstate->q; p; p = p->next)
+		p->row = 0;
+	while (s->appstate->q)
+		wa_as_push_done(s, WA_ECLOSED, "session freed before the server answered: stored, sent by the next one");
 }
 

@@ -184,11 +184,6 @@ static int flush(wa_session *s, struct hjob *j, bool last)
 	return rc;
 }
 
-static json_t *str_or_null(const char *v)
-{
-	return v ? json_string(v) : json_null();
-}
-
 /* Appends ,"name":value to an object being written as compact JSON, as
  * json_dumps(JSON_COMPACT) would write it; a NULL value (a string that is
  * not UTF-8, no memory) leaves the member out, as json_object_set_new did. */
@@ -208,6 +203,60 @@ static void put_member(wa_writer *wr, bool *first, const char *name, json_t *v)
 	if (t)
 		put_raw_member(wr, first, name, t);
 	free(t);
+}
+
+/* Plain printable ASCII without quote or backslash: the JSON string is
+ * the text between quotes, as jansson would write it. Anything else takes
+ * jansson's path (escapes, UTF-8 checks). */
+static bool plain(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v < 0x20 || (unsigned char)*v > 0x7e || *v == '"' || *v == '\\')
+			return false;
+	return true;
+}
+
+static void put_str_member(wa_writer *wr, bool *first, const char *name, const char *v)
+{
+	if (!plain(v)) {
+		put_member(wr, first, name, json_string(v));
+		return;
+	}
+	ign(wa_wr_bytes(wr, *first ? "{\"" : ",\"", 2));
+	ign(wa_wr_bytes(wr, name, strlen(name)));
+	ign(wa_wr_bytes(wr, "\":\"", 3));
+	ign(wa_wr_bytes(wr, v, strlen(v)));
+	ign(wa_wr_bytes(wr, "\"", 1));
+	*first = false;
+}
+
+static void put_int_member(wa_writer *wr, bool *first, const char *name, long long v)
+{
+	char b[24];
+	snprintf(b, sizeof b, "%lld", v);
+	put_raw_member(wr, first, name, b);
+}
+
+/* The message's key object, written directly (one per message: jansson's
+ * build and dump of it cost more than the rest of the record). */
+static void put_key(wa_writer *wr, bool *first, const char *chat, bool from_me, const Wa__MessageKey *k)
+{
+	if (!plain(chat) || !plain(k->id) || (k->participant && !plain(k->participant))) {
+		json_t *key = json_pack("{s:s, s:b, s:s}", "remoteJid", chat, "fromMe", from_me, "id", k->id);
+		if (k->participant && key)
+			json_object_set_new(key, "participant", json_string(k->participant));
+		put_member(wr, first, "key", key);
+		return;
+	}
+	ign(wa_wr_bytes(wr, *first ? "{\"key\":" : ",\"key\":", 7));
+	bool kf = true;
+	put_str_member(wr, &kf, "remoteJid", chat);
+	put_raw_member(wr, &kf, "fromMe", from_me ? "true" : "false");
+	put_str_member(wr, &kf, "id", k->id);
+	if (k->participant)
+		put_str_member(wr, &kf, "participant", k->participant);
+	ign(wa_wr_bytes(wr, "}", 1));
+	*first = false;
 }
 
 static int put_message(wa_session *s, struct hjob *j, const char *chat, const Wa__WebMessageInfo *w)
@@ -237,24 +286,24 @@ static int put_message(wa_session *s, struct hjob *j, const char *chat, const Wa
 	}
 	wa_msg_view v;
 	if (rc == 0 && !existed && wa_msg_view_parse(pt, len, &v) == 0) {
-		json_t *key = json_pack("{s:s, s:b, s:s}", "remoteJid", chat, "fromMe", from_me, "id", k->id);
-		if (k->participant && key)
-			json_object_set_new(key, "participant", json_string(k->participant));
 		wa_writer *wr = &j->msgs;
 		ign(wa_wr_bytes(wr, j->n_msgs ? "," : "[", 1));
 		bool first = true;
-		put_member(wr, &first, "key", key);
+		put_key(wr, &first, chat, from_me, k);
 		/* jansson refuses "\u0000" when reading: such a message went
 		 * without its body before, and still does, rather than making the
 		 * whole batch unreadable */
 		if (!strstr(v.json, "\\u0000"))
 			put_raw_member(wr, &first, "message", v.json);
-		put_member(wr, &first, "messageType", str_or_null(v.message_type));
-		put_member(wr, &first, "messageTimestamp", json_integer(m.timestamp));
+		if (v.message_type)
+			put_str_member(wr, &first, "messageType", v.message_type);
+		else
+			put_raw_member(wr, &first, "messageType", "null");
+		put_int_member(wr, &first, "messageTimestamp", (long long)m.timestamp);
 		if (w->push_name)
-			put_member(wr, &first, "pushName", json_string(w->push_name));
+			put_str_member(wr, &first, "pushName", w->push_name);
 		if (w->has_status)
-			put_member(wr, &first, "status", json_integer(w->status));
+			put_int_member(wr, &first, "status", (long long)w->status);
 		ign(wa_wr_bytes(wr, "}", 1));
 		j->n_msgs++;
 		if (wa_wr_error(wr))

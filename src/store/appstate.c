@@ -270,3 +270,101 @@ int wa_store_app_state_mutation_each(wa_store *st, int64_t instance_id, const ch
 	wa_store_stmt_done(s);
 	return rc;
 }
+
+/* ---- our own mutations awaiting the server ---- */
+
+static const char sql_p_add[] = "INSERT INTO app_state_pending (instance_id, name, index_json, value, api_version, iv,"
+	" created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char sql_p_del[] = "DELETE FROM app_state_pending WHERE instance_id = ?1 AND id = ?2";
+static const char sql_p_each[] = "SELECT id, name, index_json, value, api_version, iv FROM app_state_pending"
+	" WHERE instance_id = ?1 ORDER BY id";
+
+int wa_store_app_state_pending_add(wa_store *st, int64_t instance_id, const wa_store_as_pending *p, int64_t *id_out)
+{
+	if (!p || !wa_store_str_ok(p->name, COLLECTION_NAME_MAX) || !p->index_json || !p->value ||
+	    p->value_len > WA_STORE_MAX_RECORD || !id_out)
+		return WA_EINVAL;
+	wa_stmt *s;
+	int rc = wa_store_stmt(st, sql_p_add, &s);
+	if (rc != 0)
+		return rc;
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_text(s, 2, p->name);
+	wa_stmt_bind_text(s, 3, p->index_json);
+	wa_stmt_bind_blob(s, 4, p->value_len ? (const void *)p->value : "", p->value_len);
+	wa_stmt_bind_i64(s, 5, p->api);
+	wa_stmt_bind_blob(s, 6, p->iv, WA_STORE_APP_IV_LEN);
+	wa_stmt_bind_i64(s, 7, wa_now_ms());
+	rc = wa_store_stmt_exec(s);
+	if (rc == 0)
+		*id_out = wa_store_last_insert_id(st);
+	return rc;
+}
+
+int wa_store_app_state_pending_del(wa_store *st, int64_t instance_id, int64_t id)
+{
+	wa_stmt *s;
+	int rc = wa_store_stmt(st, sql_p_del, &s);
+	if (rc != 0)
+		return rc;
+	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_i64(s, 2, id);
+	return wa_store_stmt_exec(s);
+}
+
+int wa_store_app_state_pending_each(wa_store *st, int64_t instance_id,
+	int (*fn)(void *user, const wa_store_as_pending *p), void *user)
+{
+	if (!fn)
+		return WA_EINVAL;
+	wa_stmt *s;
+	int rc = wa_store_stmt(st, sql_p_each, &s);
+	if (rc != 0)
+		return rc;
+	wa_stmt_bind_i64(s, 1, instance_id);
+	int src;
+	while (rc == 0 && (src = wa_stmt_step(s)) == WA_DB_ROW) {
+		wa_store_as_pending p = {.id = wa_stmt_col_i64(s, 0), .name = wa_stmt_col_text(s, 1),
+			.index_json = wa_stmt_col_text(s, 2), .value = wa_stmt_col_blob(s, 3),
+			.api = (int32_t)wa_stmt_col_i64(s, 4), .iv = wa_stmt_col_blob(s, 5)};
+		int vl = wa_stmt_col_bytes(s, 3);
+		p.value_len = p.value && vl > 0 ? (size_t)vl : 0;
+		if (!p.value)
+			p.value = (const uint8_t *)"";
+		if (!p.name || !p.index_json || !p.iv || wa_stmt_col_bytes(s, 5) != WA_STORE_APP_IV_LEN)
+			rc = WA_EDB_CORRUPT;
+		else
+			rc = fn(user, &p);
+	}
+	if (rc == 0 && src != WA_DB_DONE)
+		rc = wa_store_map_rc(src);
+	wa_store_stmt_done(s);
+	return rc;
+}
+
+/* A full resync: the collection's version, LT-hash and applied mutations
+ * go (the next fetch asks for a snapshot). */
+static const char *const sql_drop[] = {
+	"DELETE FROM app_state_versions WHERE instance_id = ?1 AND name = ?2",
+	"DELETE FROM app_state_mutations WHERE instance_id = ?1 AND name = ?2",
+};
+
+int wa_store_app_state_drop(wa_store *st, int64_t instance_id, const char *name)
+{
+	if (!wa_store_str_ok(name, COLLECTION_NAME_MAX))
+		return WA_EINVAL;
+	int rc = wa_store_begin(st);
+	for (size_t i = 0; rc == 0 && i < sizeof sql_drop / sizeof sql_drop[0]; i++) {
+		wa_stmt *s;
+		rc = wa_store_stmt(st, sql_drop[i], &s);
+		if (rc == 0) {
+			wa_stmt_bind_i64(s, 1, instance_id);
+			wa_stmt_bind_text(s, 2, name);
+			rc = wa_store_stmt_exec(s);
+		}
+	}
+	if (rc == 0)
+		return wa_store_commit(st);
+	wa_store_rollback(st);
+	return rc;
+}

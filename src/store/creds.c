@@ -176,6 +176,7 @@ static const char *const sql_wipe[] = {
 	"DELETE FROM app_state_keys WHERE instance_id = ?1",
 	"DELETE FROM app_state_versions WHERE instance_id = ?1",
 	"DELETE FROM app_state_mutations WHERE instance_id = ?1",
+	"DELETE FROM app_state_pending WHERE instance_id = ?1",
 	"DELETE FROM privacy_tokens WHERE instance_id = ?1", /* issued to / by this account */
 	"DELETE FROM groups WHERE instance_id = ?1",
 	"DELETE FROM group_sk_holders WHERE instance_id = ?1",

@@ -307,6 +307,28 @@ int wa_store_app_state_mutation_each(wa_store *st, int64_t instance_id, const ch
 	int (*fn)(void *user, const char *index_json, const uint8_t *value, size_t value_len), void *user) WA_MUST_CHECK;
 int wa_store_app_state_mutation_count(wa_store *st, int64_t instance_id, const char *name,
 	size_t *n_out) WA_MUST_CHECK;
+/* Drops a collection's version, LT-hash and applied mutations in one
+ * transaction (a full resync from a snapshot follows). */
+int wa_store_app_state_drop(wa_store *st, int64_t instance_id, const char *name) WA_MUST_CHECK;
+/* Our own mutations from the moment they are accepted until the server
+ * applied or refused them: the collection, index JSON, serialized
+ * SyncActionValue, its action version and the IV every encoding of it uses.
+ * each: queue order (id); the row is borrowed for the call. */
+#define WA_STORE_APP_IV_LEN 16
+typedef struct wa_store_as_pending {
+	int64_t id;
+	const char *name;
+	const char *index_json;
+	const uint8_t *value;
+	size_t value_len;
+	int32_t api;
+	const uint8_t *iv; /* WA_STORE_APP_IV_LEN bytes */
+} wa_store_as_pending;
+int wa_store_app_state_pending_add(wa_store *st, int64_t instance_id, const wa_store_as_pending *p,
+	int64_t *id_out) WA_MUST_CHECK;
+int wa_store_app_state_pending_del(wa_store *st, int64_t instance_id, int64_t id) WA_MUST_CHECK;
+int wa_store_app_state_pending_each(wa_store *st, int64_t instance_id,
+	int (*fn)(void *user, const wa_store_as_pending *p), void *user) WA_MUST_CHECK;
 /* Upsert of a contact's address-book name (app state's contact action);
  * NULL clears it. */
 int wa_store_contact_set_full_name(wa_store *st, int64_t instance_id, const char *jid,

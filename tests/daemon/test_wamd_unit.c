@@ -255,6 +255,10 @@ static void test_urls_events(void)
 	CHECK_EQ_STR(s, "group-participants-update");
 	CHECK_EQ_STR(wamd_event_dotted("SEND_MESSAGE"), "send.message");
 	CHECK(!wamd_event_known("NEW_JWT_TOKEN"));
+	/* wamd's own event: known (so a webhook's events list keeps it), its suffix */
+	CHECK(wamd_event_known("HISTORY_DEMAND_TIMEOUT"));
+	wamd_event_suffix("HISTORY_DEMAND_TIMEOUT", s, sizeof s);
+	CHECK_EQ_STR(s, "history-demand-timeout");
 	CHECK(wamd_key_is_weak(""));
 	CHECK(wamd_key_is_weak("changeme"));
 	CHECK(wamd_key_is_weak("B6D711FCDE4D4FD5936544120E713976"));

@@ -11,8 +11,10 @@
 //    chat/markChatUnread, label/handleLabel, wamd/chatModify) reach Baileys
 //    and wasim;
 //  - a version conflict (the phone changed the collection without telling
-//    anyone) is resolved by fetch-and-retry; a tampered patch stops the
-//    collection with a clear error and the API says the change failed.
+//    anyone) is resolved by fetch-and-retry; a tampered patch makes wamd
+//    drop the collection and fetch it again from version 0, which (still
+//    tampered) stops it with a clear error, and the API says the change
+//    failed; the next change, once the server is sound, rebuilds it.
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -223,10 +225,12 @@ try {
   check((await sim.api('POST', '/_sim/appstate/mutate', { phone: PHONE, action: 'archive', jid: PE, value: true,
     quiet: true })).status === 200, 'phone archived a chat (served tampered)');
   r = await api('POST', '/wamd/chatModify/aw1', { chat: PE, action: 'pin' });
-  check(r.status === 400 && JSON.stringify(r.json).includes('version conflict persisted'),
+  check(r.status === 400 && JSON.stringify(r.json).includes('refused again after a full resync'),
     `a change on top of a tampered patch fails clearly (${r.status} ${JSON.stringify(r.json)})`);
   await until(() => /app state regular_low stopped at v\d+: patch v\d+ refused: patch MAC mismatch/.test(wamdLog), 5000,
     'wamd logged the refused patch');
+  check(/app state regular_low stopped at v0: stopped: refused again after a full resync/.test(wamdLog),
+    'wamd logged the failed full resync');
   check(!hooks.some((x) => x.event === 'chats.update' && x.data.some((c) => c.remoteJid === PE)),
     'nothing of the tampered patch was applied');
   check((await sim.api('POST', '/_sim/appstate/fault', { phone: PHONE, tamper: 'none' })).status === 200, 'tamper off');

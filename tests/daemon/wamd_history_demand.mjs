@@ -7,7 +7,9 @@
 // older messages for findMessages (byte-identical texts, timestamps,
 // fromMe) and reports them as MESSAGES_SET. Asking again for what is
 // already stored adds nothing and reports nothing; the next request starts
-// from the new oldest message; bad requests are refused.
+// from the new oldest message; a request the phone leaves unanswered is
+// reported once as HISTORY_DEMAND_TIMEOUT after history_demand_timeout_s
+// (and an answered one never); bad requests are refused.
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -20,6 +22,7 @@ const [wamdExe, wasimExe] = process.argv.slice(2);
 const KEY = 'wasim-history-demand-key-5c3e';
 const PHONE = '15550004949';
 const CHATS = 3;
+const DEADLINE_S = 3;
 const PER_CHAT = 100;
 const RECENT = 20; // wasim's chunk without requireFullSync
 
@@ -46,7 +49,8 @@ const port = await freePort();
 let wamdLog = '';
 const wamd = spawn(wamdExe, ['--data', data, '--listen', `127.0.0.1:${port}`, '--api-key', KEY,
   '--wa-url', sim.url, '--wa-trust-root', sim.root, '--wa-tls-insecure', 'true', '--webhook-allow-loopback',
-  '--webhook-initial-delay-ms', '200', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  '--webhook-initial-delay-ms', '200', '--history-demand-timeout-s', String(DEADLINE_S), '--log-level', 'debug'],
+{ stdio: ['ignore', 'ignore', 'pipe'] });
 wamd.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
 process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
 const answers = [];
@@ -75,7 +79,7 @@ check(await until(async () => { try { return (await api('GET', '/')).status === 
   'wamd answers');
 r = await api('POST', '/instance/create', {
   instanceName: 'h1', integration: 'WHATSAPP-BAILEYS', qrcode: true,
-  webhook: { url: hookUrl, enabled: true, events: ['MESSAGES_SET'] },
+  webhook: { url: hookUrl, enabled: true, events: ['MESSAGES_SET', 'HISTORY_DEMAND_TIMEOUT'] },
 });
 dumpOnFail(r.status === 201, `instance created (${r.status})`);
 const qr = r.json.qrcode?.code || (await api('GET', '/instance/connect/h1')).json.code;
@@ -155,6 +159,24 @@ dumpOnFail(await until(async () => (await recordsOf(chat.id)).length === PER_CHA
 await exactly(0, 'the whole chat');
 check(await until(() => new Set(setRecords().map((m) => m.key.id)).size === setRecords().length &&
   setRecords().length === setBefore + 50, 10000), `MESSAGES_SET: the 50 new ones, each once (${setRecords().length - setBefore})`);
+
+// 4. unanswered (a chat the phone does not know): HISTORY_DEMAND_TIMEOUT once, after the deadline
+const timeouts = () => hooks.filter((h) => h.event === 'history-demand.timeout');
+const lost = '15559990001@s.whatsapp.net';
+const t0 = Date.now();
+r = await api('POST', '/wamd/fetchHistory/h1', { chat: lost,
+  oldestMessage: { key: { id: '3EB0AAAAAAAAAAAAAAAA', fromMe: false }, messageTimestamp: 1765000000 } });
+check(r.status === 201, `a request the phone will not answer (${r.status})`);
+const ridLost = r.json.requestId;
+dumpOnFail(await until(() => timeouts().some((h) => h.data?.requestId === ridLost), DEADLINE_S * 1000 + 8000),
+  'HISTORY_DEMAND_TIMEOUT for the unanswered request');
+const took = Date.now() - t0;
+const to = timeouts().find((h) => h.data.requestId === ridLost);
+check(to.data.chat === lost && typeof to.data.instanceId === 'string' && to.data.instanceId.length > 0 &&
+  to.instance === 'h1', `HISTORY_DEMAND_TIMEOUT {requestId, chat, instanceId} (${JSON.stringify(to)})`);
+check(took >= DEADLINE_S * 1000 - 200, `not before history_demand_timeout_s (${took} ms)`);
+await sleep(1000);
+check(timeouts().length === 1, `reported once, and never for the answered requests (${timeouts().length})`);
 
 // refusals
 r = await api('POST', '/wamd/fetchHistory/h1', { count: 10 });

@@ -7,9 +7,12 @@
 //     and the push-name patch (external mutations) are downloaded, verified
 //     and applied; the versions are the server's.
 //  2. A new phone mutation arrives as an external patch and applies.
-//  3. An external patch with a bad LT-hash is refused like an inline one.
+//  3. An external patch with a bad LT-hash is refused like an inline one;
+//     the collection's state is dropped and the full resync from version 0
+//     (an intact snapshot) brings it up to date at once.
 //  4. A second companion meets a snapshot with a bad MAC: refused, nothing
-//     of it applied; once served intact it syncs from version 0 again.
+//     of it applied, refused again by the full resync and stopped; once
+//     served intact it syncs from version 0 again.
 // argv: [node, script, wa_client, wasim]
 import { startWasim, check, fail, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 import { WaClient } from './wa_client.mjs';
@@ -73,21 +76,26 @@ await c.wait((e) => e.ev === 'app_state' && e.collection === 'regular_low' && e.
   5000, 'regular_low at v6', from);
 check((await info()).external > ext0, 'that patch went out as a blob');
 
-// 3. a tampered external patch is refused; intact again, it catches up
+// 3. a tampered external patch is refused; the full resync's snapshot
+// (intact: the fault alters patches) brings the collection up to date
 check((await sim.api('POST', '/_sim/appstate/fault', { phone: A, tamper: 'lthash' })).status === 200, 'tamper on');
+const snaps = (await info()).snapshots;
 from = c.mark();
 await mutate({ action: 'archive', jid: X[2], value: false });
 let { ev } = await c.wait((e) => e.ev === 'app_state' && e.collection === 'regular_low' && e.error !== 0, 10000,
   'refusal of the tampered external patch', from);
 check(/LT-hash mismatch/.test(ev.detail) && ev.version === 6, `refused at v6: "${ev.detail}"`);
-await sleep(300);
-check(!c.events.slice(from).some((e) => e.ev === 'chat_update'), 'nothing of it applied');
+const afterRefusal = c.events.length;
+await c.wait((e) => e.ev === 'app_state' && e.collection === 'regular_low' && e.error === 0 && e.version === 7,
+  10000, 'regular_low at v7 from the full resync\'s snapshot', from);
+check(c.events.slice(from, afterRefusal).every((e) => e.ev !== 'chat_update'), 'nothing of the tampered patch applied');
+check(c.events.slice(afterRefusal).some((e) => e.ev === 'chat_update' && e.jid === X[2] && e.archived === 0),
+  'the unarchive arrived with the snapshot');
+check((await info()).snapshots === snaps + 1, 'one snapshot served for the resync');
 await sim.api('POST', '/_sim/appstate/fault', { phone: A, tamper: 'none' });
 await mutate({ action: 'read', jid: X[1], value: true });
 await c.wait((e) => e.ev === 'app_state' && e.collection === 'regular_low' && e.error === 0 && e.version === 8,
   10000, 'regular_low caught up to v8', from);
-check(c.events.slice(from).some((e) => e.ev === 'chat_update' && e.jid === X[2] && e.archived === 0),
-  'the unarchive applied once served intact');
 
 // 4. a second companion: a bad snapshot MAC, then the intact snapshot
 check((await sim.api('POST', '/_sim/appstate/fault', { phone: A, tamper: 'snapshot_mac' })).status === 200,
@@ -96,6 +104,8 @@ const c2 = await pair('second');
 ({ ev } = await c2.wait((e) => e.ev === 'app_state' && e.collection === 'regular_low' && e.error !== 0 &&
   !/sync key missing/.test(e.detail), 15000, 'refusal of the tampered snapshot'));
 check(/snapshot MAC mismatch/.test(ev.detail) && ev.version === 0, `refused, still at v0: "${ev.detail}"`);
+await c2.wait((e) => e.ev === 'app_state' && e.collection === 'regular_low' && /refused again after a full resync/.test(e.detail ?? ''),
+  10000, 'stopped once the full resync met the tampered snapshot too');
 await sleep(300);
 check(!c2.events.some((e) => e.ev === 'chat_update'), 'nothing of the tampered snapshot applied');
 await sim.api('POST', '/_sim/appstate/fault', { phone: A, tamper: 'none' });

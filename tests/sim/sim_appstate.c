@@ -92,8 +92,16 @@ struct as_acct {
 	size_t inline_max;
 	uint64_t served, tampered, snapshots, external; /* external: patches served as blobs */
 	uint64_t accepted, conflicts, refused; /* companions' own patches */
+	/* how companions' patches are answered: 0 as the server does;
+	 * AS_SILENT taken without an answer (the answer lost on the way);
+	 * AS_SWALLOW neither taken nor answered (the iq lost); unanswered
+	 * counts both */
+	int patch_answer;
+	uint64_t unanswered;
 	struct as_acct *next;
 };
+
+enum { AS_ANSWER = 0, AS_SILENT, AS_SWALLOW };
 
 static struct as_acct *accts;
 
@@ -604,8 +612,15 @@ static int iq_app_state(struct sim *sim, struct sim_conn *c, const wa_node *iq, 
 	struct as_acct *x = d ? acct_get(d->acct) : NULL;
 	const wa_node *sync = wa_node_child(iq, "sync");
 	wa_node *out = sim_node("sync", NULL);
+	bool took = false;
 	if (!x)
 		goto fail;
+	for (size_t i = 0; x->patch_answer == AS_SWALLOW && sync && i < wa_node_n_children(sync); i++)
+		if (wa_node_child(wa_node_child_at(sync, i), "patch")) {
+			x->unanswered++;
+			wa_node_free(out);
+			return 0;
+		}
 	for (size_t i = 0; out && sync && i < wa_node_n_children(sync); i++) {
 		const wa_node *col = wa_node_child_at(sync, i);
 		const char *name = wa_node_attr(col, "name");
@@ -625,6 +640,7 @@ static int iq_app_state(struct sim *sim, struct sim_conn *c, const wa_node *iq, 
 		if (wa_node_child(col, "patch")) {
 			wa_node_free(cn);
 			out = sim_node_add(out, take_patch(sim, x, d, ci, from, wa_node_child(col, "patch")));
+			took = true;
 			continue;
 		}
 		const char *rs = wa_node_attr(col, "return_snapshot");
@@ -658,6 +674,11 @@ static int iq_app_state(struct sim *sim, struct sim_conn *c, const wa_node *iq, 
 			free(e.b);
 		}
 		out = sim_node_add(out, sim_node_add(cn, ps));
+	}
+	if (out && took && x->patch_answer == AS_SILENT) {
+		x->unanswered++;
+		wa_node_free(out);
+		return 0;
 	}
 	if (out)
 		return sim_iq_result(c, iq, out);
@@ -828,9 +849,11 @@ static int h_fault(struct sim *sim, const struct sim_http_req *req, struct sim_h
 	return 0;
 }
 
-/* {"phone", "snapshot_min": patches, "inline_max": bytes}: from how many
- * patches a companion syncing from version 0 gets a snapshot blob, and the
- * size above which a patch's mutations go out as a blob (0: every patch) */
+/* {"phone", "snapshot_min": patches, "inline_max": bytes, "patch_answer":
+ * "answer"|"silent"|"swallow"}: from how many patches a companion syncing
+ * from version 0 gets a snapshot blob, the size above which a patch's
+ * mutations go out as a blob (0: every patch), and how companions' patches
+ * are answered from now on */
 static int h_config(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
 {
 	(void)user;
@@ -838,21 +861,28 @@ static int h_config(struct sim *sim, const struct sim_http_req *req, struct sim_
 	struct sim_account *a = phone ? sim_account_find(sim, phone) : NULL;
 	struct as_acct *x = a ? acct_get(a) : NULL;
 	json_t *sm = json_object_get(req->json, "snapshot_min"), *im = json_object_get(req->json, "inline_max");
+	const char *pa = json_string_value(json_object_get(req->json, "patch_answer"));
+	int mode = !pa || strcmp(pa, "answer") == 0 ? AS_ANSWER : strcmp(pa, "silent") == 0 ? AS_SILENT
+		: strcmp(pa, "swallow") == 0 ? AS_SWALLOW : -1;
 	if (!x) {
 		sim_http_error(resp, 404, "no such account");
 		return 0;
 	}
 	if ((sm && (!json_is_integer(sm) || json_integer_value(sm) < 1)) ||
-	    (im && (!json_is_integer(im) || json_integer_value(im) < 0))) {
-		sim_http_error(resp, 400, "snapshot_min >= 1 and inline_max >= 0 (integers)");
+	    (im && (!json_is_integer(im) || json_integer_value(im) < 0)) || mode < 0) {
+		sim_http_error(resp, 400, "snapshot_min >= 1 and inline_max >= 0 (integers), patch_answer answer, silent "
+			"or swallow");
 		return 0;
 	}
+	if (pa)
+		x->patch_answer = mode;
 	if (sm)
 		x->snapshot_min = (uint64_t)json_integer_value(sm);
 	if (im)
 		x->inline_max = (size_t)json_integer_value(im);
-	sim_http_json(resp, 200, json_pack("{s:I,s:I}", "snapshot_min", (json_int_t)x->snapshot_min, "inline_max",
-		(json_int_t)x->inline_max));
+	sim_http_json(resp, 200, json_pack("{s:I,s:I,s:s}", "snapshot_min", (json_int_t)x->snapshot_min, "inline_max",
+		(json_int_t)x->inline_max, "patch_answer", x->patch_answer == AS_SILENT ? "silent" :
+		x->patch_answer == AS_SWALLOW ? "swallow" : "answer"));
 	return 0;
 }
 
@@ -875,11 +905,11 @@ static int h_info(struct sim *sim, const struct sim_http_req *req, struct sim_ht
 		json_object_set_new(cols, as_names[i], json_integer((json_int_t)x->c[i].version));
 		json_object_set_new(hashes, as_names[i], json_string(hex));
 	}
-	sim_http_json(resp, 200, json_pack("{s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "collections", cols, "hashes",
+	sim_http_json(resp, 200, json_pack("{s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "collections", cols, "hashes",
 		hashes, "served", (json_int_t)x->served, "tampered", (json_int_t)x->tampered, "snapshots",
 		(json_int_t)x->snapshots, "external", (json_int_t)x->external, "keys", (json_int_t)x->n_keys,
 		"key_requests", (json_int_t)x->key_requests, "accepted", (json_int_t)x->accepted, "conflicts",
-		(json_int_t)x->conflicts, "refused", (json_int_t)x->refused));
+		(json_int_t)x->conflicts, "refused", (json_int_t)x->refused, "unanswered", (json_int_t)x->unanswered));
 	return 0;
 }
 

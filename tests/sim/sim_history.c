@@ -99,9 +99,11 @@ static int64_t chat_mute_end(unsigned c)
 }
 static bool chat_marked_unread(unsigned c) { return c % 9 == 4; }
 
+/* every third one with what a JSON writer has to escape or check (a
+ * quote, a backslash, a tab, non-ASCII) */
 static void push_name(unsigned c, char *out, size_t cap)
 {
-	snprintf(out, cap, "Push %u", c);
+	snprintf(out, cap, c % 3 == 2 ? "Push %u \"Zé\" \\\t😀" : "Push %u", c);
 }
 
 /* ---- one HistorySync chunk ---- */

@@ -527,6 +527,25 @@ static void check_blob(int rc, uint8_t **pp, size_t *pn, const uint8_t *want, si
 	wa_store_free(p, n);
 }
 
+
+/* test_store's pending app-state rows, as each reads them */
+struct pend_seen {
+	int n, bad;
+	int64_t last;
+	char names[128];
+};
+
+static int pend_row(void *user, const wa_store_as_pending *p)
+{
+	struct pend_seen *ps = user;
+	ps->n++;
+	ps->last = p->id;
+	if (p->value_len != 7 || p->api != 3 || p->iv[0] != 9 || strcmp(p->index_json, "[\"archive\",\"x\"]") != 0)
+		ps->bad++;
+	size_t l = strlen(ps->names);
+	snprintf(ps->names + l, sizeof ps->names - l, "%s,", p->name);
+	return 0;
+}
 static void test_signal_tables(bool encrypted)
 {
 	mk_tmpdir();
@@ -653,6 +672,38 @@ static void test_signal_tables(bool encrypted)
 	CHECK_EQ_INT(wa_store_app_state_mutation_del(st, a, "regular", im), 0);
 	CHECK_EQ_INT(wa_store_app_state_mac_get(st, a, "regular", im, vm2), WA_ENOTFOUND);
 	CHECK_EQ_INT(wa_store_contact_set_full_name(st, a, "5599@s.whatsapp.net", "Carol"), 0);
+	/* a full resync drops one collection's version and mutations, not another's */
+	CHECK_EQ_INT(wa_store_app_state_mutation_put(st, a, "regular", im, vm, "[\"archive\",\"j\"]", rec, 5), 0);
+	CHECK_EQ_INT(wa_store_app_state_mutation_put(st, a, "regular_low", im, vm, "[\"pin_v1\",\"j\"]", rec, 5), 0);
+	CHECK_EQ_INT(wa_store_app_state_version_save(st, a, "regular_low", 3, hash), 0);
+	CHECK_EQ_INT(wa_store_app_state_drop(st, a, "regular"), 0);
+	CHECK_EQ_INT(wa_store_app_state_version_load(st, a, "regular", &ver, hash2), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_app_state_mac_get(st, a, "regular", im, vm2), WA_ENOTFOUND);
+	CHECK_EQ_INT(wa_store_app_state_version_load(st, a, "regular_low", &ver, hash2), 0);
+	CHECK_EQ_INT(wa_store_app_state_mac_get(st, a, "regular_low", im, vm2), 0);
+	/* our own pending mutations: queue order, per instance, deleted by id */
+	struct pend_seen ps = {0};
+	uint8_t iv[WA_STORE_APP_IV_LEN];
+	fill(iv, sizeof iv, 9);
+	wa_store_as_pending p1 = { .name = "regular_low", .index_json = "[\"archive\",\"x\"]", .value = rec,
+		.value_len = 7, .api = 3, .iv = iv }, p2 = p1;
+	p2.name = "regular_high";
+	int64_t r1 = 0, r2 = 0, r3 = 0;
+	CHECK_EQ_INT(wa_store_app_state_pending_add(st, a, &p1, &r1), 0);
+	CHECK_EQ_INT(wa_store_app_state_pending_add(st, b, &p1, &r3), 0);
+	CHECK_EQ_INT(wa_store_app_state_pending_add(st, a, &p2, &r2), 0);
+	CHECK(r1 > 0 && r2 > r1);
+	CHECK_EQ_INT(wa_store_app_state_pending_each(st, a, pend_row, &ps), 0);
+	CHECK_EQ_INT(ps.n, 2);
+	CHECK_EQ_STR(ps.names, "regular_low,regular_high,");
+	CHECK_EQ_INT(ps.bad, 0);
+	CHECK_EQ_INT(wa_store_app_state_pending_del(st, a, r1), 0);
+	memset(&ps, 0, sizeof ps);
+	CHECK_EQ_INT(wa_store_app_state_pending_each(st, a, pend_row, &ps), 0);
+	CHECK_EQ_STR(ps.names, "regular_high,");
+	CHECK_EQ_INT(ps.last, r2);
+	CHECK_EQ_INT(wa_store_app_state_pending_del(st, a, r2), 0);
+	CHECK_EQ_INT(wa_store_app_state_pending_del(st, b, r3), 0);
 
 	/* contacts / lid mapping */
 	char *lid = NULL, *pn = NULL;
@@ -1235,6 +1286,11 @@ static void test_instances(void)
 		snprintf(pj.key, sizeof pj.key, "j");
 		CHECK_EQ_INT(wa_store_pace_job_put(st, id, &pj, "{}", 2, &pj.row), 0);
 		CHECK_EQ_INT(wa_store_pace_job_rcpt_put(st, pj.row, 0, "c", "{}", 2), 0);
+		uint8_t iv[WA_STORE_APP_IV_LEN] = {1};
+		wa_store_as_pending ap = { .name = "regular", .index_json = "[]", .value = iv, .value_len = 1, .api = 2,
+			.iv = iv };
+		int64_t prow = 0;
+		CHECK_EQ_INT(wa_store_app_state_pending_add(st, id, &ap, &prow), 0);
 	}
 	wa_store_close(st);
 	/* (a one-byte blob: x'00' on SQLite, '\x00'::bytea on PostgreSQL) */
@@ -1259,7 +1315,8 @@ static void test_instances(void)
 	static const char *tables[] = { "creds", "identity_keys", "prekeys", "signed_prekeys", "sessions",
 		"sender_keys", "app_state_keys", "app_state_versions", "app_state_mutations", "contacts", "chats", "messages", "outbox",
 		"webhook_queue", "lid_mapping", "wamd_instance_meta", "wamd_messages", "privacy_tokens", "groups",
-		"group_sk_holders", "wamd_pace", "history_pending", "wamd_pace_jobs", "wamd_relay" };
+		"group_sk_holders", "wamd_pace", "history_pending", "wamd_pace_jobs", "wamd_relay",
+		"app_state_pending" };
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
 		char sql[160];
 		snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE instance_id = %lld", tables[i], (long long)a);

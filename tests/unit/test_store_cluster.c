@@ -213,6 +213,17 @@ int main(void)
 	CHECK(wa_store_cluster_fenced(a) == fp + 7); /* each refused by the fence */
 	CHECK(store_backend_pg_int(path, "SELECT count(*) FROM wamd_pace_jobs WHERE next_index = 1") == 0);
 	CHECK(wa_store_pace_job_update(b, &pj) == 0 && wa_store_pace_delete(b, seq) == 0);
+	/* our own pending app-state mutations of y: b's alone, both ways */
+	uint8_t iv[WA_STORE_APP_IV_LEN] = {0};
+	wa_store_as_pending ap = { .name = "regular", .index_json = "[]", .value = iv, .value_len = 1, .api = 2,
+		.iv = iv };
+	int64_t prow = 0, fq = wa_store_cluster_fenced(a);
+	CHECK(wa_store_app_state_pending_add(a, y, &ap, &prow) != 0);
+	CHECK(wa_store_app_state_pending_add(b, y, &ap, &prow) == 0);
+	CHECK(wa_store_app_state_pending_del(a, y, prow) != 0);
+	CHECK(wa_store_cluster_fenced(a) == fq + 2);
+	CHECK(wa_store_app_state_pending_del(b, y, prow) == 0);
+	CHECK(store_backend_pg_int(path, "SELECT count(*) FROM app_state_pending") == 0);
 
 	CHECK(wa_store_cluster_owner(b, "x", who) == 0 && strcmp(who, "node-a") == 0);
 	CHECK(wa_store_cluster_owner(b, "nope", who) == WA_ENOTFOUND);
