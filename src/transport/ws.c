@@ -68,7 +68,7 @@ struct wa_tr_conn {
 	size_t tx_bytes;
 	uint64_t n_written; /* messages written, for on_written */
 	int fail_step;      /* a failure inside lws_client_connect_via_info */
-	char fail_text[128];
+	char *fail_text;    /* lws' words for that failure (malloc'd, NULL: none) */
 };
 
 /* One per lws_context that has timers; freed with its last timer. The list
@@ -115,6 +115,7 @@ static void conn_destroy(struct wa_tr_conn *c)
 	if (c->proxy_vhost)
 		lws_vhost_destroy(c->proxy_vhost);
 	wa_socks_route_del(c->socks_route);
+	free(c->fail_text);
 	free(c);
 }
 
@@ -243,7 +244,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		if (c) {
 			if (c->in_open) {
 				c->fail_step = wa_tr_classify_failure(in, c->tunnel_up, c->proxy_vhost != NULL);
-				snprintf(c->fail_text, sizeof c->fail_text, "%s", in ? (const char *)in : "");
+				free(c->fail_text);
+				c->fail_text = in ? strndup((const char *)in, 127) : NULL;
 			} else if (!c->released && c->ev && c->ev->on_fail_detail)
 				c->ev->on_fail_detail(c->user,
 					wa_tr_classify_failure(in, c->tunnel_up, c->proxy_vhost != NULL),
@@ -580,7 +582,7 @@ static int tr_open(void *ctx, const wa_tr_config *cfg, const wa_tr_events *ev, v
 			bool numeric = inet_pton(AF_INET, host, a6) == 1 || inet_pton(AF_INET6, host, a6) == 1;
 			int step = c->fail_step ? c->fail_step
 				: c->proxy_vhost ? WA_TR_STEP_PROXY : numeric ? WA_TR_STEP_TCP : WA_TR_STEP_DNS;
-			ev->on_fail_detail(user, step, c->fail_text[0] ? c->fail_text
+			ev->on_fail_detail(user, step, c->fail_text && c->fail_text[0] ? c->fail_text
 				: step == WA_TR_STEP_DNS ? "the name did not resolve" : "");
 		}
 		c->released = true;
