@@ -252,6 +252,13 @@ void wamd_engine_reconfigure(struct wamd *d)
 		LOGW("max_handshakes %ld not applied", d->cfg.max_handshakes);
 }
 
+void wamd_engine_gate_stats(struct wamd *d, wa_gate_stats *out)
+{
+	*out = (wa_gate_stats){0};
+	if (d->gate)
+		wa_gate_get_stats(d->gate, out);
+}
+
 json_t *wamd_engine_stats(struct wamd *d)
 {
 	wa_gate_stats st = {0};
