@@ -71,11 +71,9 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 int main(void)
 {
 	enum { N = 64 };
-	char path[] = "/tmp/wa_test_session_mem_XXXXXX";
-	int fd = mkstemp(path);
-	CHECK(fd >= 0);
-	close(fd);
-	unlink(path);
+	char dir[] = "/tmp/wa_test_session_mem.XXXXXX", path[64];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/s.db", dir);
 	wa_store *st;
 	CHECK(wa_store_open(path, NULL, &st) == 0);
 	int64_t ids[N];
@@ -102,11 +100,8 @@ int main(void)
 	for (int i = 1; i <= N; i++)
 		wa_session_free(s[i]);
 	wa_store_close(st);
-	char side[sizeof path + 8];
-	unlink(path);
-	snprintf(side, sizeof side, "%s-wal", path);
-	unlink(side);
-	snprintf(side, sizeof side, "%s-shm", path);
-	unlink(side);
+	char cmd[96];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
 	return check_exit("session_mem");
 }
