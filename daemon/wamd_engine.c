@@ -153,7 +153,7 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 	case WA_EV_MESSAGE_STATUS:
 		ev_to->status(t, &ev->u.message_status.key, (int)ev->u.message_status.status,
 			     ev->u.message_status.timestamp, ev->u.message_status.error,
-			     ev->u.message_status.reason);
+			     ev->u.message_status.reason, ev->u.message_status.recorded);
 		break;
 	case WA_EV_PRESENCE:
 		ev_to->presence(t, ev->u.presence.jid, ev->u.presence.presence, ev->u.presence.last_seen);
@@ -308,6 +308,7 @@ int wamd_tenant_start_spread(struct wamd_tenant *t, uint32_t spread_ms)
 		.sync_full_history = json_is_true(json_object_get(json_object_get(t->doc, "settings"), "syncFullHistory")),
 		/* Evolution's alwaysOnline is Baileys' markOnlineOnConnect */
 		.offline_on_connect = !wamd_setting_on(t, "alwaysOnline"),
+		.status_in_tx = wamd_status_in_tx,
 	};
 	bool has_proxy = purl[0] != '\0';
 	int rc = wa_session_new(&cfg, on_event, t, &t->sess);

@@ -123,6 +123,8 @@ struct wa_session {
 	bool offline_on_connect;    /* no presence "available" after login */
 	bool online;                /* "available" sent on this connection (presence.c) */
 	uint32_t ack_timeout_ms;    /* server ack deadline (0 in config: WA_MSG_ACK_TIMEOUT_MS) */
+	void (*status_in_tx)(void *user, const char *id, bool from_me, enum wa_msg_status status);
+	bool status_recorded;       /* status_in_tx ran for the change about to be emitted */
 	uint32_t hist_demand_ms;    /* on-demand history answer deadline (0 in config: 120 s) */
 	wa_noise_trust trust;
 	wa_event_fn on_event;
