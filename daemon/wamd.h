@@ -644,7 +644,7 @@ void wamd_on_message(struct wamd_tenant *t, const wa_msg_key *key, const char *p
 void wamd_on_status(struct wamd_tenant *t, const wa_msg_key *key, int status, int64_t ts, int error,
 		    const char *reason, bool recorded);
 /* the record's status, inside libwa's transaction (wa_session_config.status_in_tx) */
-void wamd_status_in_tx(void *tenant, const char *id, bool from_me, enum wa_msg_status status);
+void wamd_status_in_tx(struct wamd_tenant *t, const char *id, bool from_me, enum wa_msg_status status);
 void wamd_on_presence(struct wamd_tenant *t, const char *jid, const char *presence, int64_t last_seen);
 void wamd_on_contact(struct wamd_tenant *t, const char *jid, const char *lid, const char *push_name);
 /* wamd_events_group.c */

@@ -235,6 +235,12 @@ const char *wamd_conn_state_name(enum wa_conn_state st)
 	return wa_conn_state_name(st);
 }
 
+static void status_in_tx(void *user, const char *id, bool from_me, enum wa_msg_status status)
+{
+	if (ev_to->status_in_tx)
+		ev_to->status_in_tx(user, id, from_me, status);
+}
+
 int wamd_engine_init(struct wamd *d)
 {
 	return wa_gate_new((unsigned)d->cfg.max_handshakes, &d->gate);
@@ -308,7 +314,7 @@ int wamd_tenant_start_spread(struct wamd_tenant *t, uint32_t spread_ms)
 		.sync_full_history = json_is_true(json_object_get(json_object_get(t->doc, "settings"), "syncFullHistory")),
 		/* Evolution's alwaysOnline is Baileys' markOnlineOnConnect */
 		.offline_on_connect = !wamd_setting_on(t, "alwaysOnline"),
-		.status_in_tx = wamd_status_in_tx,
+		.status_in_tx = status_in_tx,
 	};
 	bool has_proxy = purl[0] != '\0';
 	int rc = wa_session_new(&cfg, on_event, t, &t->sess);

@@ -187,9 +187,8 @@ json_t *wamd_sent_record(struct wamd_tenant *t, const char *jid, const char *id,
 	return wamd_sent_record_msg(t, jid, id, json_pack("{s:s}", "conversation", text), "conversation", ts);
 }
 
-void wamd_status_in_tx(void *tenant, const char *id, bool from_me, enum wa_msg_status status)
+void wamd_status_in_tx(struct wamd_tenant *t, const char *id, bool from_me, enum wa_msg_status status)
 {
-	struct wamd_tenant *t = tenant;
 	int rc = wa_store_msgrec_status(t->d->store, t->id, id, from_me, (int)status, NULL, NULL);
 	if (rc != 0 && rc != WA_ENOTFOUND)
 		LOGW("instance %s: status not stored: %s", t->name, wa_errname(rc));

@@ -260,6 +260,7 @@ static const struct wamd_engine_events wamd_events = {
 	.logged_out = wamd_on_logged_out,
 	.message = wamd_on_message,
 	.status = wamd_on_status,
+	.status_in_tx = wamd_status_in_tx,
 	.presence = wamd_on_presence,
 	.contact = wamd_on_contact,
 	.chat = wamd_on_chat,
