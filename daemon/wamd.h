@@ -267,8 +267,7 @@ struct wamd_lane {
 	size_t body_len, body_sent;
 	char *url_path;              /* request path incl. suffix */
 	char *headers_json;          /* custom headers (JSON object) */
-	char sig[160];
-	char event_id[32];
+	char *sig;                   /* x-wamd-signature of the attempt, NULL unsigned */
 	int http_status;
 	bool done;
 	bool blocked;                /* address refused: stop until config changes */
@@ -293,9 +292,8 @@ struct wamd_tenant {
 	struct wamd *d;
 	struct wamd_tenant *next;
 	int64_t id;
-	char name[WA_STORE_NAME_MAX];
 	json_t *doc;                 /* persisted metadata (see wamd_tenant_save) */
-	struct wamd_token tokens[WAMD_TOKEN_MAX];
+	struct wamd_token *tokens;   /* n_tokens of them (at most WAMD_TOKEN_MAX) */
 	size_t n_tokens;
 	wa_session *sess;
 	enum wa_conn_state state;
@@ -320,6 +318,7 @@ struct wamd_tenant {
 	struct pace_inst *pace;      /* its send pacing (wamd_pace.c), NULL until first used */
 	int64_t lease_epoch;         /* cluster mode: the epoch of this node's lease on it */
 	bool peeked;                 /* cluster mode: another node's, read from the store (wamd_tenant_peek) */
+	char name[];                 /* its length + 1 (< WA_STORE_NAME_MAX), not the maximum */
 };
 
 /* send pacing's counters (wamd_pace.c keeps them, GET /metrics shows them) */
@@ -388,6 +387,7 @@ int wamd_engine_init(struct wamd *d);               /* the shared gate (after co
 void wamd_engine_free(struct wamd *d);              /* after every tenant is stopped */
 void wamd_engine_reconfigure(struct wamd *d);       /* max_handshakes after a reload */
 json_t *wamd_engine_stats(struct wamd *d);          /* gate counters as JSON */
+void wamd_engine_gate_stats(struct wamd *d, wa_gate_stats *out); /* zeros without a gate */
 int wamd_tenant_start(struct wamd_tenant *t);       /* create + start the session */
 /* Startup: as wamd_tenant_start, first connect after a random delay <= spread_ms. */
 int wamd_tenant_start_spread(struct wamd_tenant *t, uint32_t spread_ms);
@@ -494,6 +494,12 @@ void wamd_expiry_stop(void);
 void wamd_boot_start(struct wamd *d);
 void wamd_boot_now(struct wamd_tenant *t);
 void wamd_boot_stop(struct wamd *d);
+/* wamd_trim.c: the heap's free pages go back to the system once a burst of
+ * logins is over (checked every 5 s on the loop). wamd_trim_due is the
+ * decision, on the gate's counters (tests). */
+void wamd_trim_start(struct wamd *d, void (*gate_stats)(struct wamd *d, wa_gate_stats *out));
+void wamd_trim_stop(struct wamd *d);
+bool wamd_trim_due(const wa_gate_stats *st, uint64_t *trimmed_at, uint64_t *last_seen);
 /* A read receipt for one received message (its key as the event gave it). */
 int wamd_tenant_mark_read_key(struct wamd_tenant *t, const wa_msg_key *key);
 /* Whether the instance's Evolution setting `name` (rejectCall,
@@ -641,7 +647,9 @@ void wamd_on_message(struct wamd_tenant *t, const wa_msg_key *key, const char *p
  * the session's status event (0/NULL otherwise); they go to the
  * MESSAGES_UPDATE payload as "wamdError" (a key Evolution does not use). */
 void wamd_on_status(struct wamd_tenant *t, const wa_msg_key *key, int status, int64_t ts, int error,
-		    const char *reason);
+		    const char *reason, bool recorded);
+/* the record's status, inside libwa's transaction (wa_session_config.status_in_tx) */
+void wamd_status_in_tx(struct wamd_tenant *t, const char *id, bool from_me, enum wa_msg_status status);
 void wamd_on_presence(struct wamd_tenant *t, const char *jid, const char *presence, int64_t last_seen);
 void wamd_on_contact(struct wamd_tenant *t, const char *jid, const char *lid, const char *push_name);
 /* wamd_events_group.c */

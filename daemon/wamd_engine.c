@@ -153,7 +153,7 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 	case WA_EV_MESSAGE_STATUS:
 		ev_to->status(t, &ev->u.message_status.key, (int)ev->u.message_status.status,
 			     ev->u.message_status.timestamp, ev->u.message_status.error,
-			     ev->u.message_status.reason);
+			     ev->u.message_status.reason, ev->u.message_status.recorded);
 		break;
 	case WA_EV_PRESENCE:
 		ev_to->presence(t, ev->u.presence.jid, ev->u.presence.presence, ev->u.presence.last_seen);
@@ -237,6 +237,12 @@ const char *wamd_conn_state_name(enum wa_conn_state st)
 	return wa_conn_state_name(st);
 }
 
+static void status_in_tx(void *user, const char *id, bool from_me, enum wa_msg_status status)
+{
+	if (ev_to->status_in_tx)
+		ev_to->status_in_tx(user, id, from_me, status);
+}
+
 int wamd_engine_init(struct wamd *d)
 {
 	return wa_gate_new((unsigned)d->cfg.max_handshakes, &d->gate);
@@ -252,6 +258,13 @@ void wamd_engine_reconfigure(struct wamd *d)
 {
 	if (d->gate && wa_gate_set_max(d->gate, (unsigned)d->cfg.max_handshakes) != 0)
 		LOGW("max_handshakes %ld not applied", d->cfg.max_handshakes);
+}
+
+void wamd_engine_gate_stats(struct wamd *d, wa_gate_stats *out)
+{
+	*out = (wa_gate_stats){0};
+	if (d->gate)
+		wa_gate_get_stats(d->gate, out);
 }
 
 json_t *wamd_engine_stats(struct wamd *d)
@@ -304,6 +317,7 @@ int wamd_tenant_start_spread(struct wamd_tenant *t, uint32_t spread_ms)
 		/* Evolution's alwaysOnline is Baileys' markOnlineOnConnect */
 		.offline_on_connect = !wamd_setting_on(t, "alwaysOnline"),
 		.history_demand_timeout_ms = (uint32_t)d->cfg.history_demand_timeout_s * 1000u,
+		.status_in_tx = status_in_tx,
 	};
 	bool has_proxy = purl[0] != '\0';
 	int rc = wa_session_new(&cfg, on_event, t, &t->sess);

@@ -24,7 +24,9 @@ struct wamd_engine_events {
 	void (*message)(struct wamd_tenant *t, const wa_msg_key *key, const char *push_name, int64_t ts,
 			const char *message_type, const char *text, const char *message_json);
 	void (*status)(struct wamd_tenant *t, const wa_msg_key *key, int status, int64_t ts, int error,
-		       const char *reason);
+		       const char *reason, bool recorded);
+	/* inside libwa's transaction (wa_session_config.status_in_tx) */
+	void (*status_in_tx)(struct wamd_tenant *t, const char *id, bool from_me, enum wa_msg_status status);
 	void (*presence)(struct wamd_tenant *t, const char *jid, const char *presence, int64_t last_seen);
 	void (*contact)(struct wamd_tenant *t, const char *jid, const char *lid, const char *push_name);
 	void (*wire)(struct wamd_tenant *t, const char *id);               /* a send reached the socket */

@@ -194,15 +194,22 @@ json_t *wamd_sent_record(struct wamd_tenant *t, const char *jid, const char *id,
 	return wamd_sent_record_msg(t, jid, id, json_pack("{s:s}", "conversation", text), "conversation", ts);
 }
 
+void wamd_status_in_tx(struct wamd_tenant *t, const char *id, bool from_me, enum wa_msg_status status)
+{
+	int rc = wa_store_msgrec_status(t->d->store, t->id, id, from_me, (int)status, NULL, NULL);
+	if (rc != 0 && rc != WA_ENOTFOUND)
+		LOGW("instance %s: status not stored: %s", t->name, wa_errname(rc));
+}
+
+/* recorded: wamd_status_in_tx already stored it, in libwa's transaction */
 void wamd_on_status(struct wamd_tenant *t, const wa_msg_key *key, int status, int64_t ts, int error,
-		    const char *reason)
+		    const char *reason, bool recorded)
 {
 	(void)ts;
 	if (!key->id)
 		return;
-	int rc = wa_store_msgrec_status(t->d->store, t->id, key->id, key->from_me, status, NULL, NULL);
-	if (rc != 0 && rc != WA_ENOTFOUND)
-		LOGW("instance %s: status not stored: %s", t->name, wa_errname(rc));
+	if (!recorded)
+		wamd_status_in_tx(t, key->id, key->from_me, (enum wa_msg_status)status);
 	const char *jid = key->remote_jid ? key->remote_jid : key->remote_lid;
 	json_t *data = json_object();
 	json_object_set_new(data, "keyId", json_string(key->id));

@@ -260,6 +260,7 @@ static const struct wamd_engine_events wamd_events = {
 	.logged_out = wamd_on_logged_out,
 	.message = wamd_on_message,
 	.status = wamd_on_status,
+	.status_in_tx = wamd_status_in_tx,
 	.presence = wamd_on_presence,
 	.contact = wamd_on_contact,
 	.chat = wamd_on_chat,
@@ -541,6 +542,7 @@ int main(int argc, char **argv)
 			wamd_version_fetch_start(&d, wamd_boot_start); /* they start when it ends */
 		else
 			wamd_boot_start(&d); /* in slices on the loop: the API answers meanwhile */
+		wamd_trim_start(&d, wamd_engine_gate_stats);
 	}
 	if (!d.stop) {
 		wamd_media_store_start(&d); /* first: it clears what crashed downloads left */
@@ -573,6 +575,7 @@ int main(int argc, char **argv)
 	(void)wamd_notify("STOPPING=1");
 	wamd_version_fetch_cancel();
 	wamd_boot_stop(&d); /* the ones not started yet stay stored as they are */
+	wamd_trim_stop(&d);
 	/* sessions first (they close their sockets cleanly), then the loop */
 	for (struct wamd_tenant *t = d.tenants; t; t = t->next)
 		wamd_tenant_stop(t);

@@ -41,14 +41,22 @@ static bool unhex(const char *hx, uint8_t *out, size_t n)
 	return true;
 }
 
+/* Sized to the stored tokens (most instances have one or none): a fixed
+ * array of WAMD_TOKEN_MAX was 1 KiB of every idle instance. Out of memory
+ * leaves no token usable (refused, never a wrong match). */
 void wamd_tenant_reload_tokens(struct wamd_tenant *t)
 {
 	t->n_tokens = 0;
 	json_t *arr = json_object_get(t->doc, "tokens");
+	size_t want = json_array_size(arr) < WAMD_TOKEN_MAX ? json_array_size(arr) : WAMD_TOKEN_MAX;
+	free(t->tokens);
+	t->tokens = want ? malloc(want * sizeof *t->tokens) : NULL;
+	if (!t->tokens)
+		return;
 	size_t i;
 	json_t *v;
 	json_array_foreach(arr, i, v) {
-		if (t->n_tokens >= WAMD_TOKEN_MAX)
+		if (t->n_tokens >= want)
 			break;
 		struct wamd_token *k = &t->tokens[t->n_tokens];
 		if (!unhex(json_string_value(json_object_get(v, "sha256")), k->sha256, 32))
@@ -88,12 +96,13 @@ int wamd_tenant_save(struct wamd_tenant *t)
 static struct wamd_tenant *tenant_alloc(struct wamd *d, int64_t id, const char *name, json_t *doc,
 					struct wamd_tenant ***tail)
 {
-	struct wamd_tenant *t = calloc(1, sizeof *t);
+	size_t nl = strnlen(name, WA_STORE_NAME_MAX - 1);
+	struct wamd_tenant *t = calloc(1, sizeof *t + nl + 1);
 	if (!t)
 		return NULL;
 	t->d = d;
 	t->id = id;
-	snprintf(t->name, sizeof t->name, "%s", name);
+	memcpy(t->name, name, nl);
 	t->doc = doc;
 	t->state = WA_CONN_DISCONNECTED;
 	for (int i = 0; i < WAMD_TARGETS; i++) {
@@ -210,6 +219,7 @@ static void tenant_free(struct wamd_tenant *t)
 	for (int i = 0; i < WAMD_TARGETS; i++)
 		wamd_webhook_lane_cancel(&t->lanes[i]);
 	json_decref(t->doc);
+	free(t->tokens);
 	free(t->qr);
 	free(t->pairing_code);
 	free(t->own_jid);

@@ -201,6 +201,8 @@ static void lane_reset(struct wamd_lane *l)
 	free(l->body);
 	free(l->url_path);
 	free(l->headers_json);
+	free(l->sig);
+	l->sig = NULL;
 	l->body = NULL;
 	l->url_path = NULL;
 	l->headers_json = NULL;
@@ -310,11 +312,13 @@ static void lane_finish(struct wamd_lane *l, int status, const char *why)
 		LOGE("instance %s: webhook queue update failed: %s", t->name, wa_errname(rc));
 }
 
-static void sign(struct wamd_lane *l, const char *secret)
+/* false: a secret is set but the signature could not be made (out of memory) */
+static bool sign(struct wamd_lane *l, const char *secret)
 {
-	l->sig[0] = '\0';
+	free(l->sig); /* held only while an attempt is under way: 5 lanes of every idle instance */
+	l->sig = NULL;
 	if (!secret || !*secret)
-		return;
+		return true;
 	char t[24];
 	snprintf(t, sizeof t, "%lld", (long long)(wamd_now_ms() / 1000));
 	unsigned char mac[32];
@@ -322,7 +326,7 @@ static void sign(struct wamd_lane *l, const char *secret)
 	size_t tl = strlen(t);
 	unsigned char *msg = malloc(tl + 1 + l->body_len);
 	if (!msg)
-		return;
+		return false;
 	memcpy(msg, t, tl);
 	msg[tl] = '.';
 	memcpy(msg + tl + 1, l->body, l->body_len);
@@ -330,7 +334,11 @@ static void sign(struct wamd_lane *l, const char *secret)
 	free(msg);
 	char hx[65];
 	wamd_hex(mac, 32, hx);
-	snprintf(l->sig, sizeof l->sig, "t=%s,v1=%s", t, hx);
+	size_t cap = 3 + strlen(t) + 4 + sizeof hx;
+	if ((l->sig = malloc(cap)) == NULL)
+		return false;
+	snprintf(l->sig, cap, "t=%s,v1=%s", t, hx);
+	return true;
 }
 
 static long c_timeout_ms(const struct wamd *d)
@@ -531,8 +539,7 @@ static void lane_run(struct wamd_lane *l)
 		snprintf(path, sizeof path, "%s", u.path);
 	l->url_path = strdup(path);
 	l->headers_json = headers ? json_dumps(headers, JSON_COMPACT) : NULL;
-	snprintf(l->event_id, sizeof l->event_id, "%lld", (long long)row.id);
-	sign(l, secret);
+	bool signed_ok = sign(l, secret);
 	wa_store_wh_row_clear(&row);
 
 	struct wamd_host h;
@@ -542,7 +549,7 @@ static void lane_run(struct wamd_lane *l)
 	l->timeout_ms = c_timeout_ms(d);
 	l->deadline_ms = wamd_now_ms() + l->timeout_ms;
 	deadline_arm(l);
-	if (!l->host || !l->url_path || wamd_host_parse(u.host, &h) != 0) {
+	if (!l->host || !l->url_path || !signed_ok || wamd_host_parse(u.host, &h) != 0) {
 		lane_finish(l, 0, "out of memory or bad host");
 		return;
 	}
@@ -609,16 +616,17 @@ int wamd_webhook_client_cb(struct lws *wsi, enum lws_callback_reasons reason, vo
 			return -1;
 		}
 		unsigned char **p = (unsigned char **)in, *end = (*p) + len;
-		char cl[24];
+		char cl[24], event_id[24]; /* the queue row's id */
 		snprintf(cl, sizeof cl, "%zu", l->body_len);
+		snprintf(event_id, sizeof event_id, "%lld", (long long)l->row_id);
 		if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
 						 (const unsigned char *)"application/json", 16, p, end) ||
 		    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, (const unsigned char *)cl,
 						 (int)strlen(cl), p, end) ||
 		    lws_add_http_header_by_name(wsi, (const unsigned char *)"x-wamd-event-id:",
-						(const unsigned char *)l->event_id, (int)strlen(l->event_id), p, end))
+						(const unsigned char *)event_id, (int)strlen(event_id), p, end))
 			return -1;
-		if (l->sig[0] && lws_add_http_header_by_name(wsi, (const unsigned char *)"x-wamd-signature:",
+		if (l->sig && lws_add_http_header_by_name(wsi, (const unsigned char *)"x-wamd-signature:",
 							     (const unsigned char *)l->sig, (int)strlen(l->sig), p, end))
 			return -1;
 		if (l->headers_json) {

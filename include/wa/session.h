@@ -174,6 +174,9 @@ typedef struct wa_event {
 			 * message up: it stays PENDING and is retried. */
 			int error;
 			const char *reason;
+			/* cfg.status_in_tx was called with this change inside the
+			 * transaction that stored it (the embedder's record is done) */
+			bool recorded;
 		} message_status;
 		struct {
 			const char *jid;
@@ -381,6 +384,13 @@ typedef struct wa_session_config {
 	const char *wa_version;        /* web client version claimed at login, "2.3000.1043857760";
 	                                * NULL/"": the compiled-in one. WhatsApp refuses versions
 	                                * it considers outdated (WA_DISC_CLIENT_OUTDATED). */
+	/* Called (with wa_session_new's user) inside the transaction that
+	 * raises the stored status of one of our messages (a server ack, or a
+	 * receipt), so what the embedder writes there (its record's status)
+	 * commits with it: one commit instead of two. The WA_EV_MESSAGE_STATUS
+	 * after the commit has `recorded` set. Nothing may be sent from it.
+	 * NULL: none. */
+	void (*status_in_tx)(void *user, const char *id, bool from_me, enum wa_msg_status status);
 } wa_session_config;
 
 /* libwebsockets protocols libwa needs on the context (NULL-terminated array

@@ -98,12 +98,14 @@ static void set_state(wa_session *s, enum wa_conn_state st, enum wa_disconnect_r
 	WA_DEBUG(MOD, "[%lld/%u] %s -> %s", (long long)s->instance_id, s->gen,
 		wa_conn_state_name(s->state), wa_conn_state_name(st));
 	s->state = st;
-	if (st == WA_CONN_READY || st == WA_CONN_PAIRING)
-		s->last_error[0] = '\0';
+	if (st == WA_CONN_READY || st == WA_CONN_PAIRING) {
+		free(s->last_error);
+		s->last_error = NULL;
+	}
 	wa_event ev = {.type = WA_EV_STATE};
 	ev.u.state.state = st;
 	ev.u.state.reason = why;
-	if ((st == WA_CONN_BACKOFF || st == WA_CONN_DISCONNECTED) && why != WA_DISC_NONE && s->last_error[0])
+	if ((st == WA_CONN_BACKOFF || st == WA_CONN_DISCONNECTED) && why != WA_DISC_NONE && s->last_error && s->last_error[0])
 		ev.u.state.detail = s->last_error;
 	wa_session_emit(s, &ev);
 }
@@ -174,7 +176,7 @@ static void emit_disconnected(wa_session *s, enum wa_disconnect_reason why)
 	wa_event ev = {.type = WA_EV_DISCONNECTED};
 	ev.u.state.state = s->state;
 	ev.u.state.reason = why;
-	ev.u.state.detail = s->last_error[0] ? s->last_error : NULL;
+	ev.u.state.detail = s->last_error && s->last_error[0] ? s->last_error : NULL;
 	wa_session_emit(s, &ev);
 }
 
@@ -185,7 +187,8 @@ void wa_conn_fail(wa_session *s, enum wa_disconnect_reason reason, int err)
 		wa_conn_state_name(s->state), wa_disconnect_reason_name(reason), wa_errname(err));
 	wa_conn_describe_failure(s, reason, err);
 	s->fail_step = 0;
-	s->fail_text[0] = '\0';
+	free(s->fail_text);
+	s->fail_text = NULL;
 	teardown(s);
 	s->last_reason = reason;
 	if (had_conn)
@@ -497,7 +500,8 @@ static void tr_on_fail_detail(void *user, int step, const char *text)
 {
 	wa_session *s = user;
 	s->fail_step = step;
-	snprintf(s->fail_text, sizeof s->fail_text, "%s", text && text[0] ? text : "no details");
+	free(s->fail_text);
+	s->fail_text = strndup(text && text[0] ? text : "no details", 127);
 }
 
 static void tr_on_close(void *user, int err)
@@ -630,6 +634,7 @@ int wa_session_new_with_driver(const wa_session_config *cfg, const wa_tr_driver 
 	s->send_read_receipts = cfg->send_read_receipts;
 	s->offline_on_connect = cfg->offline_on_connect;
 	s->ack_timeout_ms = cfg->ack_timeout_ms;
+	s->status_in_tx = cfg->status_in_tx;
 	s->hist_demand_ms = cfg->history_demand_timeout_ms ? cfg->history_demand_timeout_ms : 120000;
 	s->sync_full_history = cfg->sync_full_history;
 	s->url = strdup(cfg->url ? cfg->url : WA_DEFAULT_URL);
@@ -651,10 +656,9 @@ int wa_session_new_with_driver(const wa_session_config *cfg, const wa_tr_driver 
 	uint16_t pfx[2];
 	wa_rand_bytes(pfx, sizeof pfx);
 	snprintf(s->id_prefix, sizeof s->id_prefix, "%u.%u", pfx[0], pfx[1]);
-	s->creds = sodium_malloc(sizeof *s->creds);
+	s->creds = wa_store_creds_new();
 	if (!s->creds)
 		goto fail;
-	memset(s->creds, 0, sizeof *s->creds);
 	if ((rc = wa_stimer_init(s, &s->t_deadline, on_deadline)) != 0 ||
 	    (rc = wa_stimer_init(s, &s->t_keepalive, wa_conn_on_keepalive)) != 0 ||
 	    (rc = wa_stimer_init(s, &s->t_backoff, on_backoff)) != 0 ||
@@ -701,8 +705,9 @@ void wa_session_free(wa_session *s)
 	wa_pair_reset(s);
 	wa_sig_free(s->sig);
 	free(s->wire);
-	if (s->creds)
-		sodium_free(s->creds);
+	free(s->last_error);
+	free(s->fail_text);
+	wa_store_creds_free(s->creds);
 	free(s->url);
 	free(s->proxy);
 	free(s->device_name);

@@ -2,6 +2,7 @@
  * can act on (s->last_error); wa_conn_fail in conn.c calls it before the
  * FSM decides what comes next. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "session/internal.h"
@@ -19,9 +20,11 @@ void wa_conn_describe_failure(wa_session *s, enum wa_disconnect_reason reason, i
 	bool tls = false;
 	if (wa_tr_parse_url(s->url, &tls, host, sizeof host, &port, path, sizeof path) != 0)
 		snprintf(host, sizeof host, "?");
+	if (!s->last_error && !(s->last_error = malloc(WA_LAST_ERROR_MAX)))
+		return; /* out of memory: the event carries the reason alone */
 	char *e = s->last_error;
-	size_t n = sizeof s->last_error;
-	const char *t = s->fail_text[0] ? s->fail_text : wa_errname(err);
+	size_t n = WA_LAST_ERROR_MAX;
+	const char *t = s->fail_text && s->fail_text[0] ? s->fail_text : wa_errname(err);
 	const unsigned tmo = WA_SESSION_CONNECT_TIMEOUT_MS / 1000;
 	if (reason == WA_DISC_CLIENT_OUTDATED) {
 		snprintf(e, n,

@@ -152,6 +152,8 @@ int wa_msg_handle_ack(wa_session *s, const wa_node *n)
 		wa_msg_raise_status(s, f->chat, a.id, WA_MSG_SENT, &changed);
 		if (tx && wa_store_commit(s->store) != 0)
 			changed = false;
+		if (!changed)
+			s->status_recorded = false; /* rolled back with it */
 		if (changed)
 			wa_msg_emit_status(s, f->chat, a.id, WA_MSG_SENT);
 	}

@@ -123,6 +123,8 @@ struct wa_session {
 	bool offline_on_connect;    /* no presence "available" after login */
 	bool online;                /* "available" sent on this connection (presence.c) */
 	uint32_t ack_timeout_ms;    /* server ack deadline (0 in config: WA_MSG_ACK_TIMEOUT_MS) */
+	void (*status_in_tx)(void *user, const char *id, bool from_me, enum wa_msg_status status);
+	bool status_recorded;       /* status_in_tx ran for the change about to be emitted */
 	uint32_t hist_demand_ms;    /* on-demand history answer deadline (0 in config: 120 s) */
 	wa_noise_trust trust;
 	wa_event_fn on_event;
@@ -144,8 +146,9 @@ struct wa_session {
 	uint32_t version[3];        /* web client version claimed (cfg wa_version or compiled in) */
 	bool sync_full_history;     /* cfg: DeviceProps ask for the whole history */
 	int fail_step;              /* WA_TR_STEP_* the transport reported for this attempt, or 0 */
-	char fail_text[128];        /* the transport's words for it */
-	char last_error[512];       /* the last failure in plain words ("" after READY) */
+	char *fail_text;            /* the transport's words for it (malloc'd, NULL: none) */
+	char *last_error;           /* the last failure in plain words, WA_LAST_ERROR_MAX bytes;
+	                             * NULL until one and again after READY (most sessions never fail) */
 
 	/* credentials: always loaded (generated on first start) */
 	wa_store_creds *creds;      /* sodium-allocated, scrubbed on free */
@@ -220,6 +223,7 @@ int wa_conn_send_message_bytes(wa_session *s, const uint8_t *enc, size_t len, co
 void wa_conn_fail(wa_session *s, enum wa_disconnect_reason reason, int err);
 /* The FSM's state change with its event (conn.c), for login.c. */
 void wa_conn_set_state(wa_session *s, enum wa_conn_state st, enum wa_disconnect_reason why);
+#define WA_LAST_ERROR_MAX 512
 /* Fills s->last_error for a failed attempt (failure.c). */
 void wa_conn_describe_failure(wa_session *s, enum wa_disconnect_reason reason, int err);
 /* The t_keepalive timer's callback (keepalive.c). */

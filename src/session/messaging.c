@@ -30,6 +30,8 @@ static void on_identity_changed(const char *name, int32_t device, void *user)
 		snprintf(dst, sizeof dst, "%s@s.whatsapp.net", name);
 	else
 		return;
+	if (!m->pending_ident && !(m->pending_ident = malloc(WA_MSG_MAX_PENDING_EVENTS * sizeof *m->pending_ident)))
+		return;
 	if ((m->pending_ident[m->n_pending] = strdup(dst)) != NULL)
 		m->n_pending++;
 }
@@ -39,6 +41,8 @@ void wa_msg_pending_drop(wa_msg_state *m)
 	for (size_t i = 0; i < m->n_pending; i++)
 		free(m->pending_ident[i]);
 	m->n_pending = 0;
+	free(m->pending_ident);
+	m->pending_ident = NULL;
 }
 
 /* Emits identity changes queued during a crypto step (the callback must not

@@ -96,8 +96,10 @@ typedef struct wa_msg_state {
 	struct wa_msg_chat_hold *holds;
 	size_t n_holds;
 	/* identity changes seen during a crypto step (user JIDs, malloc'd);
-	 * wa_msg_pending_drop forgets them (the step rolled back) */
-	char *pending_ident[WA_MSG_MAX_PENDING_EVENTS];
+	 * wa_msg_pending_drop forgets them (the step rolled back). The slots
+	 * (WA_MSG_MAX_PENDING_EVENTS) exist only while some are queued: 512
+	 * bytes an idle session does not need. */
+	char **pending_ident;
 	size_t n_pending;
 	/* our recent message ids -> chat: a ring of "id\0chat" strings, the
 	 * array allocated on the first send (an idle session keeps none: fixed

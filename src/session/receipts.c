@@ -189,14 +189,31 @@ int wa_msg_handle_receipt(wa_session *s, const wa_node *n)
 				char chat[WA_STORE_JID_MAX];
 				if (!wa_msg_find_own(s, r.ids[i], fu, chat))
 					continue;
+				/* one commit for the rows (and the embedder's record, through
+				 * status_in_tx), before the ack; the events after it, as a
+				 * handler may send from them */
+				bool tx = wa_store_begin(s->store) == 0, sent = false, changed = false, rec = false;
 				int64_t row;
 				if (wa_msg_inflight_take(s->msg, r.ids[i], &row)) {
 					/* a receipt implies the server took it */
 					ign(wa_store_outbox_set_state(s->store, s->instance_id, row,
 						WA_STORE_OUTBOX_SENT));
-					wa_msg_set_status(s, chat, r.ids[i], WA_MSG_SENT);
+					wa_msg_raise_status(s, chat, r.ids[i], WA_MSG_SENT, &sent);
+					rec = s->status_recorded;
 				}
-				wa_msg_set_status(s, chat, r.ids[i], (enum wa_msg_status)st);
+				wa_msg_raise_status(s, chat, r.ids[i], (enum wa_msg_status)st, &changed);
+				bool rec2 = s->status_recorded;
+				if (tx && wa_store_commit(s->store) != 0)
+					sent = changed = false;
+				if (sent) {
+					s->status_recorded = rec;
+					wa_msg_emit_status(s, chat, r.ids[i], WA_MSG_SENT);
+				}
+				if (changed) {
+					s->status_recorded = rec2;
+					wa_msg_emit_status(s, chat, r.ids[i], (enum wa_msg_status)st);
+				}
+				s->status_recorded = false;
 			}
 		}
 	}

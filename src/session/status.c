@@ -70,6 +70,8 @@ void wa_msg_emit_status_err(wa_session *s, const char *chat, const char *id, enu
 		ev.u.message_status.error = err ? err : WA_EPROTO;
 		ev.u.message_status.reason = why ? why : wa_errname(ev.u.message_status.error);
 	}
+	ev.u.message_status.recorded = s->status_recorded;
+	s->status_recorded = false;
 	wa_session_emit(s, &ev);
 	free(alt);
 }
@@ -86,6 +88,7 @@ bool wa_msg_raise_status(wa_session *s, const char *chat, const char *id, enum w
 	bool *changed)
 {
 	*changed = false;
+	s->status_recorded = false;
 	wa_store_msg_row *row = NULL;
 	if (wa_store_msg_load(s->store, s->instance_id, chat, id, true, &row) != 0)
 		return false;
@@ -97,8 +100,13 @@ bool wa_msg_raise_status(wa_session *s, const char *chat, const char *id, enum w
 		change = cur == WA_STORE_MSG_PENDING;
 	else
 		change = cur == WA_STORE_MSG_FAILED ? false : want > cur;
-	if (change && wa_store_msg_set_status(s->store, s->instance_id, chat, id, true, want) == 0)
+	if (change && wa_store_msg_set_status(s->store, s->instance_id, chat, id, true, want) == 0) {
 		*changed = true;
+		if (s->status_in_tx) {
+			s->status_in_tx(s->user, id, true, st);
+			s->status_recorded = true;
+		}
+	}
 	return true;
 }
 

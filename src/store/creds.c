@@ -5,6 +5,20 @@
 #include <string.h>
 
 #include "store/internal.h"
+#include "util/secpool.h"
+
+/* every instance's credentials, loaded or in a session, share its slabs */
+static wa_secpool creds_pool = WA_SECPOOL_INIT(sizeof(wa_store_creds));
+
+wa_store_creds *wa_store_creds_new(void)
+{
+	return wa_secpool_alloc(&creds_pool);
+}
+
+void wa_store_creds_free(wa_store_creds *c)
+{
+	wa_secpool_free(&creds_pool, c);
+}
 
 static const char sql_save[] =
 	"INSERT INTO creds (instance_id, noise_pub, noise_priv, identity_pub, identity_priv,"
@@ -119,12 +133,11 @@ int wa_store_creds_load(wa_store *st, int64_t instance_id, wa_store_creds *out)
 		wa_store_stmt_done(s);
 		return src == WA_DB_DONE ? WA_ENOTFOUND : wa_store_map_rc(src);
 	}
-	wa_store_creds *c = sodium_malloc(sizeof *c);
+	wa_store_creds *c = wa_store_creds_new();
 	if (!c) {
 		wa_store_stmt_done(s);
 		return WA_ENOMEM;
 	}
-	memset(c, 0, sizeof *c);
 	rc = col_fixed(s, 0, c->noise_pub, WA_STORE_KEY_LEN);
 	if (rc == 0)
 		rc = wa_store_column_sealed_fixed(st, s, 1, c->noise_priv, WA_STORE_KEY_LEN);
@@ -159,7 +172,7 @@ int wa_store_creds_load(wa_store *st, int64_t instance_id, wa_store_creds *out)
 	wa_store_stmt_done(s);
 	if (rc == 0)
 		memcpy(out, c, sizeof *c);
-	sodium_free(c); /* scrubs */
+	wa_store_creds_free(c);
 	return rc;
 }
 

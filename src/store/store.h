@@ -78,6 +78,12 @@ typedef struct wa_store_creds {
 	size_t routing_info_len;
 } wa_store_creds;
 
+/* A zeroed wa_store_creds in locked memory shared with other credentials
+ * (util/secpool.h), NULL when out of memory; wa_store_creds_free scrubs and
+ * releases it (NULL ok). */
+wa_store_creds *wa_store_creds_new(void);
+void wa_store_creds_free(wa_store_creds *c);
+
 /* Insert or replace. Strings must be NUL-terminated within their arrays and
  * lengths within caps, else WA_EINVAL. */
 int wa_store_creds_save(wa_store *st, int64_t instance_id, const wa_store_creds *c) WA_MUST_CHECK;

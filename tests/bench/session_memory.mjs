@@ -14,7 +14,7 @@
 // (seed.mjs, test-only; wamd_seed from WASIM's build tree) with wamd
 // stopped, and wamd is started again for each N step: per step one sample
 // in a fresh process, after every instance logged in (the restart path).
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,40 @@ if (!wamdExe || !wasimExe) {
   console.error('usage: session_memory.mjs WAMD WASIM [out.json] [steps=1,100,1000] [idle_s=30]');
   process.exit(2);
 }
+// WAMD_BENCH_MALLOC_INFO=FILE (needs gdb and ptrace rights): after the idle
+// period, where wamd's RssAnon is (heap, other anonymous mappings, stacks;
+// from smaps) and glibc's own account of the heap (malloc_info into FILE):
+// bytes in use vs free inside the arenas, i.e. fragmentation vs live data.
+function heapDetail(pid, file) {
+  const kinds = {};
+  let cur = 'anon';
+  for (const l of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(l);
+    if (m) cur = m[1] || 'anon';
+    else if (l.startsWith('Anonymous:')) kinds[cur] = (kinds[cur] ?? 0) + Number(l.split(/\s+/)[1]);
+  }
+  const anon_kb = Object.fromEntries(Object.entries(kinds).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]));
+  try {
+    execFileSync('gdb', ['-p', String(pid), '-batch', '-ex', `set $f = (void *) fopen("${file}", "w")`,
+      '-ex', 'call (int) malloc_info(0, $f)', '-ex', 'call (int) fclose($f)'], { stdio: 'ignore', timeout: 60000 });
+  } catch (e) { console.error(`malloc_info: ${e.message}`); }
+  const xml = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const all = xml.slice(xml.lastIndexOf('</heap>')); // the totals over every arena follow the last one
+  const tot = (t) => Number(new RegExp(`<total type="${t}" count="\\d+" size="(\\d+)"`).exec(all)?.[1] ?? NaN);
+  const sys = Number(/<system type="current" size="(\d+)"/.exec(all)?.[1] ?? NaN);
+  const out = { anon_kb, malloc_system_kb: sys / 1024, malloc_free_kb: (tot('fast') + tot('rest')) / 1024,
+    malloc_mmap_kb: tot('mmap') / 1024 };
+  if (process.env.WAMD_BENCH_TRIM_PROBE) { // what malloc_trim(0) would give back now (diagnostic)
+    execFileSync('gdb', ['-p', String(pid), '-batch', '-ex', 'call (int) malloc_trim(0)'], { stdio: 'ignore', timeout: 60000 });
+    out.trimmed_anon_kb = procStatus(pid).RssAnon;
+    console.log(`after malloc_trim(0): RssAnon ${out.trimmed_anon_kb} kB`);
+  }
+  console.log(`RssAnon by mapping (kB): ${JSON.stringify(anon_kb)}`);
+  console.log(`malloc: ${fmt(out.malloc_system_kb)} kB from the system, ${fmt(out.malloc_free_kb)} kB of it free ` +
+    `(fragments), ${fmt(out.malloc_mmap_kb)} kB in mmapped chunks`);
+  return out;
+}
+
 const steps = stepsArg.split(',').map(Number).filter((n) => n > 0).sort((a, b) => a - b);
 const idleS = Number(idleArg);
 const maxN = steps[steps.length - 1];
@@ -186,6 +220,7 @@ const idleCpu0 = procCpuS(wamd.pid), simIdleCpu0 = procCpuS(sim.proc.pid);
 await sleep(idleS * 1000);
 const idleCpu = procCpuS(wamd.pid) - idleCpu0, simIdleCpu = procCpuS(sim.proc.pid) - simIdleCpu0;
 const after = procStatus(wamd.pid), simAfter = procStatus(sim.proc.pid);
+if (process.env.WAMD_BENCH_MALLOC_INFO) result.heap_detail = heapDetail(wamd.pid, process.env.WAMD_BENCH_MALLOC_INFO);
 const wc = wamdClient(wamd.socket, 1);
 const list = await wc.call('GET', '/instance/fetchInstances');
 wc.close();

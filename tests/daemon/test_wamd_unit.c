@@ -625,12 +625,34 @@ static void test_version_from_sw(void)
 	CHECK(wamd_version_from_sw("nothing here", 12) == 0);
 }
 
+/* the heap is trimmed once per burst of logins, after a quiet check, and
+ * never while handshakes run or on an idle daemon */
+static void test_trim_due(void)
+{
+	uint64_t at = 0, seen = 0;
+	wa_gate_stats st = {.max = 32};
+	CHECK(!wamd_trim_due(&st, &at, &seen)); /* nothing admitted yet */
+	st.admitted = 40, st.active = 32, st.waiting = 900;
+	CHECK(!wamd_trim_due(&st, &at, &seen)); /* burst under way */
+	st.admitted = 1000, st.active = 0, st.waiting = 0;
+	CHECK(!wamd_trim_due(&st, &at, &seen)); /* just ended: one quiet check first */
+	CHECK(wamd_trim_due(&st, &at, &seen));  /* quiet: trim */
+	CHECK(!wamd_trim_due(&st, &at, &seen)); /* once */
+	CHECK(!wamd_trim_due(&st, &at, &seen));
+	st.admitted = 1001, st.active = 1;
+	CHECK(!wamd_trim_due(&st, &at, &seen)); /* a reconnect in its handshake */
+	st.active = 0;
+	CHECK(wamd_trim_due(&st, &at, &seen));  /* over, none admitted since the last check */
+	CHECK(!wamd_trim_due(&st, &at, &seen));
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/wamd-unit-XXXXXX";
 	if (!mkdtemp(dir))
 		return 1;
 	test_config(dir);
+	test_trim_due();
 	test_evolution_env(dir);
 	test_version_from_sw();
 	test_numbers();

@@ -145,6 +145,9 @@ try {
     'the peer decrypted the reply');
   await waitFor(() => hooks.some((h) => h.event === 'messages.update' && h.data.keyId === id &&
     h.data.status === 'DELIVERY_ACK'), 20000, 'DELIVERY_ACK');
+  // the stored record has it too (written in libwa's receipt transaction)
+  const rec = (await api('POST', '/chat/findMessages/crm', { where: { key: { id } } })).json?.messages?.records?.[0];
+  check(rec?.status === 'DELIVERY_ACK', `findMessages: the reply's record is DELIVERY_ACK (${rec?.status})`);
 
   // every event of the switched-on set, nothing else; Evolution's envelope
   const events = new Set(hooks.map((h) => h.event));

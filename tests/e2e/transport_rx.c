@@ -263,7 +263,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "no certificate\n");
 		return 1;
 	}
-	static const size_t sizes[] = { 1, 100, 1024, 4096, 65536 };
+	static const size_t sizes[] = { 1, 100, 256, 1024, 4096, 65536 };
 	int fails = 0;
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
 		for (int tls = 0; tls < 2; tls++)

@@ -51,6 +51,7 @@ static struct {
 	char jid[128];
 	int status;
 	bool from_me;
+	bool recorded;
 } ev[MAX_EV];
 static int n_ev;
 
@@ -70,6 +71,7 @@ static void on_event(wa_session *s, const wa_event *e, void *user)
 	} else if (e->type == WA_EV_MESSAGE_STATUS) {
 		snprintf(ev[n_ev].id, sizeof ev[n_ev].id, "%s", e->u.message_status.key.id);
 		ev[n_ev].status = e->u.message_status.status;
+		ev[n_ev].recorded = e->u.message_status.recorded;
 	} else if (e->type == WA_EV_CONTACT) {
 		snprintf(ev[n_ev].jid, sizeof ev[n_ev].jid, "%s|%s", e->u.contact.jid, e->u.contact.lid);
 	}
@@ -132,6 +134,28 @@ static int probe_in_tx(void *user, const char *id)
 	int64_t rid;
 	CHECK_EQ_INT(wa_store_instance_create(pr->st, name, &rid), 0);
 	return pr->rc;
+}
+
+/* wa_session_config.status_in_tx: the depth it ran at, and a row that must
+ * commit with the status it was told about */
+static struct {
+	wa_store *st;
+	int calls, depth, status;
+	char id[64];
+} sp;
+
+static void probe_status(void *user, const char *id, bool from_me, enum wa_msg_status status)
+{
+	(void)user;
+	CHECK(from_me);
+	sp.calls++;
+	sp.depth = wa_store_tx_depth(sp.st);
+	sp.status = (int)status;
+	snprintf(sp.id, sizeof sp.id, "%s", id);
+	char name[80];
+	snprintf(name, sizeof name, "st-%s-%d", id, (int)status);
+	int64_t rid;
+	CHECK_EQ_INT(wa_store_instance_create(sp.st, name, &rid), 0);
 }
 
 static bool probe_row(wa_store *st, const char *id)
@@ -200,6 +224,32 @@ int main(void)
 	CHECK(pr.calls == 1 && pr.depth == 1 && id && strcmp(pr.id, id) == 0);
 	CHECK(probe_row(st, pr.id));
 	CHECK_EQ_INT(wa_store_tx_depth(st), 0);
+	/* a delivery receipt raises the stored status and calls status_in_tx
+	 * inside the same transaction (depth 1), before the ack; the event
+	 * after the commit says the embedder's record is done */
+	sp = (typeof(sp)){.st = st};
+	s->status_in_tx = probe_status;
+	wa_node *rc = NULL;
+	CHECK_EQ_INT(wa_node_new(&rc, "receipt"), 0);
+	CHECK_EQ_INT(wa_node_set_attr(rc, "from", "15550002222@s.whatsapp.net"), 0);
+	CHECK_EQ_INT(wa_node_set_attr(rc, "id", id), 0);
+	CHECK_EQ_INT(wa_node_set_attr(rc, "t", "1700000001"), 0);
+	int st_before = count(WA_EV_MESSAGE_STATUS);
+	CHECK_EQ_INT(wa_session_dispatch(s, rc), 0);
+	wa_node_free(rc);
+	CHECK(sp.calls == 1 && sp.depth == 1 && sp.status == WA_MSG_DELIVERED && strcmp(sp.id, id) == 0);
+	CHECK_EQ_INT(count(WA_EV_MESSAGE_STATUS), st_before + 1);
+	CHECK(ev[n_ev - 1].status == WA_MSG_DELIVERED && ev[n_ev - 1].recorded);
+	char stname[80];
+	snprintf(stname, sizeof stname, "st-%s-%d", id, (int)WA_MSG_DELIVERED);
+	int64_t strid;
+	CHECK_EQ_INT(wa_store_instance_find(st, stname, &strid), 0);
+	CHECK_EQ_INT(wa_store_tx_depth(st), 0);
+	CHECK_EQ_INT(wa_store_msg_load(st, iid, "15550002222@s.whatsapp.net", id, true, &row), 0);
+	if (row)
+		CHECK_EQ_INT(row->status, WA_STORE_MSG_DELIVERED);
+	wa_store_msg_row_free(row);
+	s->status_in_tx = NULL;
 	free(id);
 	id = NULL;
 	/* its failure undoes the send (the message row went in the same

@@ -1,10 +1,14 @@
-/* Unit tests for src/util: bounded reader edges, capped writer, codecs, errors. */
+/* Unit tests for src/util: bounded reader edges, capped writer, codecs,
+ * errors, the pool of locked slots for secrets. */
 #include "check.h"
 
+#include <sodium.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/buf.h"
 #include "util/codec.h"
+#include "util/secpool.h"
 
 static void test_reader(void)
 {
@@ -112,8 +116,49 @@ static void test_errors(void)
 	CHECK_EQ_STR(wa_errname(-9999), "WA_E?");
 }
 
+/* Slots share slabs (dozens per slab; test_session_mem counts the
+ * mappings), are zeroed when handed out, scrubbed when freed, and a slab
+ * goes once its last slot does. */
+static void test_secpool(void)
+{
+	enum { N = 100, SIZE = 2144 };
+	static wa_secpool pool = WA_SECPOOL_INIT(SIZE);
+	static const uint8_t zero[SIZE];
+	uint8_t *p[N];
+	for (int i = 0; i < N; i++) {
+		p[i] = wa_secpool_alloc(&pool);
+		CHECK(p[i] != NULL);
+		CHECK(memcmp(p[i], zero, SIZE) == 0);
+		memset(p[i], 0xA0 + (i % 16), SIZE);
+	}
+	size_t slabs = wa_secpool_slabs(&pool);
+	CHECK(slabs >= 2 && slabs <= N / 8); /* dozens of slots per slab */
+	for (int i = 0; i < N; i++) /* no slot overlaps another */
+		for (int j = 0; j < SIZE; j++)
+			if (p[i][j] != 0xA0 + (i % 16)) {
+				CHECK(!"slot overwritten");
+				i = N;
+				break;
+			}
+	/* freed: scrubbed (the slab is still mapped: other slots live) */
+	uint8_t *gone = p[3];
+	wa_secpool_free(&pool, gone);
+	CHECK(memcmp(gone, zero, SIZE) == 0);
+	/* and handed out again before a new slab is made */
+	p[3] = wa_secpool_alloc(&pool);
+	CHECK(p[3] == gone && wa_secpool_slabs(&pool) == slabs);
+	for (int i = 0; i < N; i++)
+		wa_secpool_free(&pool, p[i]);
+	CHECK_EQ_INT(wa_secpool_slabs(&pool), 0);
+	wa_secpool_free(&pool, NULL);
+	static wa_secpool too_big = WA_SECPOOL_INIT(WA_SECPOOL_MAX_SLOT + 1);
+	CHECK(wa_secpool_alloc(&too_big) == NULL);
+}
+
 int main(void)
 {
+	CHECK(sodium_init() >= 0);
+	test_secpool();
 	test_reader();
 	test_writer();
 	test_codecs();
