@@ -64,8 +64,14 @@ int wa_store_session_save(wa_store *st, int64_t instance_id, const char *name, i
 			return rc;
 		}
 		rc = wa_store_stmt_exec(s);
-		if (rc != 0 || wa_store_changes(st) > 0)
+		if (rc != 0) {
+			wa_store_sess_cache_drop(st, instance_id, name, device_id);
 			return rc;
+		}
+		if (wa_store_changes(st) > 0) {
+			wa_store_sess_cache_put(st, instance_id, name, device_id, record, record_len);
+			return 0;
+		}
 	}
 	return 0;
 }
@@ -75,11 +81,18 @@ int wa_store_session_load(wa_store *st, int64_t instance_id, const char *name, i
 {
 	if (!out || !out_len)
 		return WA_EINVAL;
+	if (!wa_store_str_ok(name, NAME_MAX_LEN))
+		return WA_EINVAL;
+	if (wa_store_sess_cache_get(st, instance_id, name, device_id, out, out_len))
+		return 0;
 	wa_stmt *s;
 	int rc = addr_stmt(st, sql_get, instance_id, name, device_id, &s);
 	if (rc != 0)
 		return rc;
-	return wa_store_load_one(st, s, true, WA_STORE_MAX_RECORD, out, out_len);
+	rc = wa_store_load_one(st, s, true, WA_STORE_MAX_RECORD, out, out_len);
+	if (rc == 0)
+		wa_store_sess_cache_put(st, instance_id, name, device_id, *out, *out_len);
+	return rc;
 }
 
 int wa_store_session_exists(wa_store *st, int64_t instance_id, const char *name, int32_t device_id,
@@ -133,6 +146,8 @@ int wa_store_session_devices(wa_store *st, int64_t instance_id, const char *name
 
 int wa_store_session_delete(wa_store *st, int64_t instance_id, const char *name, int32_t device_id)
 {
+	if (wa_store_str_ok(name, NAME_MAX_LEN))
+		wa_store_sess_cache_drop(st, instance_id, name, device_id);
 	wa_stmt *s;
 	int rc = addr_stmt(st, sql_del, instance_id, name, device_id, &s);
 	if (rc != 0)
@@ -150,6 +165,7 @@ int wa_store_session_delete_all(wa_store *st, int64_t instance_id, const char *n
 		return rc;
 	wa_stmt_bind_i64(s, 1, instance_id);
 	wa_stmt_bind_text(s, 2, name);
+	wa_store_sess_cache_drop_all(st); /* every device of the name */
 	rc = wa_store_stmt_exec(s);
 	if (rc == 0 && n_deleted_out)
 		*n_deleted_out = (size_t)wa_store_changes(st);
