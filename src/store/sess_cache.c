@@ -11,6 +11,10 @@
 #include "store/internal.h"
 
 #define SESS_CACHE_SLOTS 64 /* direct-mapped; a miss costs one SELECT */
+/* A live session's record is well under 1 KiB; one holding thousands of
+ * skipped message keys can reach the store's 256 KiB cap. Those are not
+ * kept, so the cache stays under 64 x 8 KiB. */
+#define SESS_CACHE_MAX_RECORD 8192
 
 struct sess_slot {
 	int64_t instance_id;
@@ -90,7 +94,7 @@ void wa_store_sess_cache_put(wa_store *st, int64_t inst, const char *name, int32
 		return;
 	struct sess_slot *s = slot_for(st->sess_cache, inst, name, dev);
 	size_t n = strlen(name);
-	uint8_t *p = len && n < sizeof s->name ? malloc(len) : NULL;
+	uint8_t *p = len && len <= SESS_CACHE_MAX_RECORD && n < sizeof s->name ? malloc(len) : NULL;
 	if (s->len)
 		slot_clear(s);
 	if (!p)

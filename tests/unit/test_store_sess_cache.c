@@ -4,7 +4,7 @@
  * group unit), a delete, a delete of every device, a logout wipe and an
  * instance deleted with its sessions all read back as the table has it;
  * many addresses sharing the cache's slots each read their own latest
- * record; and what was committed is on disk for a plain connection. */
+ * record, and one too large to keep reads back whole; and what was committed is on disk for a plain connection. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +123,23 @@ int main(void)
 	expect(b, "dave", 1, 7);
 	CHECK_EQ_INT(wa_store_instance_delete(st, b), 0);
 	expect(b, "dave", 1, -1);
+
+	/* a record too large to be kept reads back whole, and replaces the
+	 * smaller one the cache held for the address */
+	save(a, "erin", 1, 8);
+	expect(a, "erin", 1, 8);
+	size_t big_n = 100000;
+	uint8_t *big = malloc(big_n);
+	CHECK(big != NULL);
+	for (size_t i = 0; i < big_n; i++)
+		big[i] = (uint8_t)(i * 31 + 7);
+	CHECK_EQ_INT(wa_store_session_save(st, a, "erin", 1, big, big_n), 0);
+	uint8_t *got = NULL;
+	size_t got_n = 0;
+	CHECK_EQ_INT(wa_store_session_load(st, a, "erin", 1, &got, &got_n), 0);
+	CHECK(got_n == big_n && got && memcmp(got, big, big_n) == 0);
+	wa_store_free(got, got_n);
+	free(big);
 
 	/* more addresses than slots, saved and read interleaved */
 	char name[32];
