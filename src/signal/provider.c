@@ -5,8 +5,10 @@
  * to WA_ECRYPTO. */
 #include "signal/provider.h"
 
+/* SHA256_Init & co. (see struct hmac_ctx) */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/evp.h>
-#include <openssl/core_names.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,73 +25,57 @@ static int rand_cb(uint8_t *data, size_t len, void *user)
 #define HMAC_BLOCK 64
 #define HMAC_POOL_MAX 2 /* libsignal holds at most one HMAC open at a time */
 
+/* HMAC (RFC 2104) on OpenSSL's SHA-256 block functions. The EVP digest
+ * route costs a provider dispatch per init, update and final (four
+ * inits per MAC with the re-init that scrubs it): twice the time of the
+ * four SHA-256 blocks of the short MACs libsignal computes (~14 per
+ * message). The SHA256_* functions are deprecated in OpenSSL 3 in favour
+ * of EVP but still shipped, and they run the same assembly (SHA-NI). */
 struct hmac_ctx {
-	EVP_MD_CTX *inner, *outer;
+	SHA256_CTX inner, outer;
 	struct hmac_ctx *next; /* free list */
 };
 
 /* Process-wide algorithm handles would need locking or once-init; one set
  * per provider is a few pointers and makes no fetch on the hot path. */
 struct wa_sig_provider {
-	EVP_MD *sha256, *sha512;
+	EVP_MD *sha512;
 	EVP_CIPHER *aes[2][3]; /* [cbc, ctr][128, 192, 256], fetched on first use */
+	EVP_CIPHER_CTX *cctx;  /* reused by every AES call (reset by each init) */
 	struct hmac_ctx *pool;
 	unsigned n_pool;
 };
 
-static const EVP_MD *md_sha256(const wa_sig_provider *p) { return p ? p->sha256 : EVP_sha256(); }
-
-static void hmac_ctx_free(struct hmac_ctx *h)
-{
-	if (!h)
-		return;
-	EVP_MD_CTX_free(h->inner); /* frees scrub the digest state */
-	EVP_MD_CTX_free(h->outer);
-	free(h);
-}
-
-/* HMAC (RFC 2104) on two plain digest contexts: the EVP_MAC route costs a
- * fetch, a context allocation and parameter parsing per MAC, several times
- * the two SHA-256 blocks of a short HMAC. */
 static int hmac_init(void **hctx, const uint8_t *key, size_t key_len, void *user)
 {
 	wa_sig_provider *p = user;
-	const EVP_MD *md = md_sha256(p);
 	struct hmac_ctx *h = NULL;
 	if (p && p->pool) {
 		h = p->pool;
 		p->pool = h->next;
 		p->n_pool--;
 	} else {
-		h = calloc(1, sizeof *h);
+		h = malloc(sizeof *h);
 		if (!h)
 			return SG_ERR_NOMEM;
-		h->inner = EVP_MD_CTX_new();
-		h->outer = EVP_MD_CTX_new();
-		if (!h->inner || !h->outer) {
-			hmac_ctx_free(h);
-			return SG_ERR_NOMEM;
-		}
 	}
 	h->next = NULL;
 	uint8_t k[HMAC_BLOCK] = { 0 }, pad[HMAC_BLOCK];
-	int ok = 1;
-	if (key_len > HMAC_BLOCK) {
-		unsigned n = 0;
-		ok = EVP_Digest(key, key_len, k, &n, md, NULL);
-	} else if (key_len) {
+	if (key_len > HMAC_BLOCK)
+		SHA256(key, key_len, k);
+	else if (key_len)
 		memcpy(k, key, key_len);
-	}
 	for (size_t i = 0; i < HMAC_BLOCK; i++)
 		pad[i] = k[i] ^ 0x36;
-	ok = ok && EVP_DigestInit_ex(h->inner, md, NULL) && EVP_DigestUpdate(h->inner, pad, HMAC_BLOCK);
+	int ok = SHA256_Init(&h->inner) && SHA256_Update(&h->inner, pad, HMAC_BLOCK);
 	for (size_t i = 0; i < HMAC_BLOCK; i++)
 		pad[i] = k[i] ^ 0x5c;
-	ok = ok && EVP_DigestInit_ex(h->outer, md, NULL) && EVP_DigestUpdate(h->outer, pad, HMAC_BLOCK);
+	ok = ok && SHA256_Init(&h->outer) && SHA256_Update(&h->outer, pad, HMAC_BLOCK);
 	OPENSSL_cleanse(k, sizeof k);
 	OPENSSL_cleanse(pad, sizeof pad);
 	if (!ok) {
-		hmac_ctx_free(h);
+		OPENSSL_cleanse(h, sizeof *h);
+		free(h);
 		return SG_ERR_UNKNOWN;
 	}
 	*hctx = h;
@@ -100,7 +86,7 @@ static int hmac_update(void *hctx, const uint8_t *data, size_t len, void *user)
 {
 	(void)user;
 	struct hmac_ctx *h = hctx;
-	return EVP_DigestUpdate(h->inner, data, len) ? 0 : SG_ERR_UNKNOWN;
+	return SHA256_Update(&h->inner, data, len) ? 0 : SG_ERR_UNKNOWN;
 }
 
 static int hmac_final(void *hctx, signal_buffer **out, void *user)
@@ -108,10 +94,8 @@ static int hmac_final(void *hctx, signal_buffer **out, void *user)
 	(void)user;
 	struct hmac_ctx *h = hctx;
 	uint8_t ih[32], md[32];
-	unsigned n1 = 0, n2 = 0;
-	int ok = EVP_DigestFinal_ex(h->inner, ih, &n1) && n1 == sizeof ih &&
-		 EVP_DigestUpdate(h->outer, ih, sizeof ih) && EVP_DigestFinal_ex(h->outer, md, &n2) &&
-		 n2 == sizeof md;
+	int ok = SHA256_Final(ih, &h->inner) && SHA256_Update(&h->outer, ih, sizeof ih) &&
+		 SHA256_Final(md, &h->outer);
 	OPENSSL_cleanse(ih, sizeof ih);
 	if (!ok)
 		return SG_ERR_UNKNOWN;
@@ -129,16 +113,15 @@ static void hmac_cleanup(void *hctx, void *user)
 	struct hmac_ctx *h = hctx;
 	if (!h)
 		return;
-	/* Back to the pool with the keyed states overwritten by a fresh init,
-	 * so no pad- or key-derived state outlives the MAC. */
-	if (p && p->n_pool < HMAC_POOL_MAX && EVP_DigestInit_ex(h->inner, p->sha256, NULL) &&
-	    EVP_DigestInit_ex(h->outer, p->sha256, NULL)) {
+	/* no pad- or key-derived state outlives the MAC, pooled or not */
+	OPENSSL_cleanse(h, sizeof *h);
+	if (p && p->n_pool < HMAC_POOL_MAX) {
 		h->next = p->pool;
 		p->pool = h;
 		p->n_pool++;
 		return;
 	}
-	hmac_ctx_free(h);
+	free(h);
 }
 
 static const EVP_MD *md_sha512(const wa_sig_provider *p) { return p ? p->sha512 : EVP_sha512(); }
@@ -217,7 +200,7 @@ static int aes_run(wa_sig_provider *p, signal_buffer **out, int mode, const uint
 		return SG_ERR_INVAL;
 	if (!enc && mode == SG_CIPHER_AES_CBC_PKCS5 && (in_len == 0 || in_len % 16))
 		return SG_ERR_INVALID_MESSAGE;
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	EVP_CIPHER_CTX *c = p ? p->cctx : EVP_CIPHER_CTX_new();
 	if (!c)
 		return SG_ERR_NOMEM;
 	int rc = SG_ERR_UNKNOWN;
@@ -249,7 +232,10 @@ out:
 		OPENSSL_cleanse(buf, in_len + 32);
 		free(buf);
 	}
-	EVP_CIPHER_CTX_free(c);
+	if (p)
+		EVP_CIPHER_CTX_reset(c); /* scrubs the key schedule */
+	else
+		EVP_CIPHER_CTX_free(c);
 	return rc;
 }
 
@@ -270,9 +256,9 @@ int wa_sig_provider_new(wa_sig_provider **out)
 	wa_sig_provider *p = calloc(1, sizeof *p);
 	if (!p)
 		return WA_ENOMEM;
-	p->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	p->sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
-	if (!p->sha256 || !p->sha512) {
+	p->cctx = EVP_CIPHER_CTX_new();
+	if (!p->sha512 || !p->cctx) {
 		wa_sig_provider_free(p);
 		return WA_ECRYPTO;
 	}
@@ -287,12 +273,12 @@ void wa_sig_provider_free(wa_sig_provider *p)
 	while (p->pool) {
 		struct hmac_ctx *h = p->pool;
 		p->pool = h->next;
-		hmac_ctx_free(h);
+		free(h); /* scrubbed when it was pooled */
 	}
+	EVP_CIPHER_CTX_free(p->cctx);
 	for (size_t m = 0; m < 2; m++)
 		for (size_t k = 0; k < 3; k++)
 			EVP_CIPHER_free(p->aes[m][k]);
-	EVP_MD_free(p->sha256);
 	EVP_MD_free(p->sha512);
 	free(p);
 }

@@ -200,6 +200,7 @@ int wa_store_creds_wipe(wa_store *st, int64_t instance_id)
 	int rc = wa_store_begin(st);
 	if (rc)
 		return rc;
+	wa_store_sess_cache_drop_all(st); /* the wipe deletes sessions behind sessions.c */
 	for (size_t i = 0; i < sizeof sql_wipe / sizeof sql_wipe[0]; i++) {
 		wa_stmt *s;
 		rc = wa_store_stmt(st, sql_wipe[i], &s);

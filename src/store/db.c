@@ -114,6 +114,7 @@ int wa_store_commit(wa_store *st)
 	int state = st->db->ops->tx_state(st->db);
 	if (state == WA_DB_TX_NONE) {
 		/* SQLite already rolled everything back (I/O error, OOM, busy). */
+		wa_store_sess_cache_drop_all(st);
 		tx_ended(st);
 		return WA_EDB;
 	}
@@ -123,12 +124,15 @@ int wa_store_commit(wa_store *st)
 		rc = state == WA_DB_TX_ACTIVE ? st->db->ops->tx_commit(st->db, st->depth - 1) : WA_EDB;
 		if (rc == 0)
 			st->depth--;
+		else
+			wa_store_sess_cache_drop_all(st);
 		return rc;
 	}
 	/* PostgreSQL answers COMMIT of an aborted transaction with a rollback,
 	 * not an error: report it as the failure it is. */
 	rc = state == WA_DB_TX_ACTIVE ? st->db->ops->tx_commit(st->db, 0) : WA_EDB;
 	if (rc != 0) {
+		wa_store_sess_cache_drop_all(st);
 		/* Leave no half-open transaction behind: the caller sees the error
 		 * and retries the whole unit. */
 		if (st->db->ops->tx_state(st->db) != WA_DB_TX_NONE)
@@ -142,6 +146,7 @@ int wa_store_rollback(wa_store *st)
 {
 	if (st->depth == 0)
 		return WA_ESTATE;
+	wa_store_sess_cache_drop_all(st); /* whatever it undoes, cached records may have seen */
 	if (st->db->ops->tx_state(st->db) == WA_DB_TX_NONE) {
 		tx_ended(st);
 		return 0;
@@ -328,6 +333,8 @@ int wa_store_open(const char *path, const wa_store_opts *opts, wa_store **out)
 	rc = wa_store_key_check(st, err, err_len);
 	if (rc != 0)
 		goto fail;
+	st->exclusive = o->exclusive;
+	wa_store_sess_cache_enable(st);
 	*out = st;
 	return 0;
 
@@ -349,6 +356,7 @@ void wa_store_close(wa_store *st)
 			st->db->ops->finalize(st->stmts[i].stmt);
 		st->db->ops->close(st->db);
 	}
+	wa_store_sess_cache_free(st);
 	sodium_memzero(st->key, sizeof st->key);
 	free(st);
 }

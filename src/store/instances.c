@@ -101,6 +101,7 @@ int wa_store_instance_delete(wa_store *st, int64_t instance_id)
 	if (rc != 0)
 		return rc;
 	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_store_sess_cache_drop_all(st); /* its sessions go by cascade */
 	rc = wa_store_stmt_exec(s);
 	if (rc == 0 && wa_store_changes(st) == 0)
 		rc = WA_ENOTFOUND;

@@ -37,7 +37,24 @@ struct wa_store {
 	int unit_depth;                  /* open units (0 or 1) */
 	wa_store_group_flush_fn group_fn;
 	void *group_user;
+	bool exclusive;                  /* SQLite opened with exclusive locking */
+	struct wa_sess_cache *sess_cache; /* sess_cache.c; NULL: off */
 };
+
+/* Session records as this connection last read or wrote them
+ * (sess_cache.c): on only for an exclusive SQLite store. _get hands out a
+ * malloc'd copy (false: not cached). Any write of the sessions table
+ * outside sessions.c, and anything that may undo one, must call
+ * _drop_all. */
+typedef struct wa_sess_cache wa_sess_cache;
+void wa_store_sess_cache_enable(wa_store *st);
+void wa_store_sess_cache_free(wa_store *st);
+void wa_store_sess_cache_drop_all(wa_store *st);
+bool wa_store_sess_cache_get(wa_store *st, int64_t inst, const char *name, int32_t dev, uint8_t **out,
+	size_t *out_len);
+void wa_store_sess_cache_put(wa_store *st, int64_t inst, const char *name, int32_t dev, const uint8_t *rec,
+	size_t len);
+void wa_store_sess_cache_drop(wa_store *st, int64_t inst, const char *name, int32_t dev);
 
 /* Maps a driver step result to 0 (a row or done) or a WA_E* code (a unique
  * violation that the caller did not ask about is WA_EDB). */

@@ -8,6 +8,10 @@
 #define NAME_MAX_LEN WA_STORE_JID_MAX
 #define WA_STORE_MAX_DEVICES 1024 /* device ids per name returned by _devices */
 
+/* A session is saved after every message and almost always exists: an
+ * UPDATE first is one key lookup, where an UPSERT probes the key for its
+ * insert and then again for the update. */
+static const char sql_upd[] = "UPDATE sessions SET record = ?4 WHERE instance_id = ?1 AND name = ?2 AND device_id = ?3";
 static const char sql_put[] =
 	"INSERT INTO sessions (instance_id, name, device_id, record) VALUES (?1, ?2, ?3, ?4)"
 	" ON CONFLICT (instance_id, name, device_id) DO UPDATE SET record = excluded.record";
@@ -49,16 +53,27 @@ int wa_store_session_save(wa_store *st, int64_t instance_id, const char *name, i
 		return WA_EINVAL;
 	if (record_len > WA_STORE_MAX_RECORD)
 		return WA_ETOOBIG;
-	wa_stmt *s;
-	int rc = addr_stmt(st, sql_put, instance_id, name, device_id, &s);
-	if (rc != 0)
-		return rc;
-	rc = wa_store_bind_sealed(st, s, 4, record, record_len);
-	if (rc != 0) {
-		wa_store_stmt_done(s);
-		return rc;
+	for (int pass = 0; pass < 2; pass++) {
+		wa_stmt *s;
+		int rc = addr_stmt(st, pass ? sql_put : sql_upd, instance_id, name, device_id, &s);
+		if (rc != 0)
+			return rc;
+		rc = wa_store_bind_sealed(st, s, 4, record, record_len);
+		if (rc != 0) {
+			wa_store_stmt_done(s);
+			return rc;
+		}
+		rc = wa_store_stmt_exec(s);
+		if (rc != 0) {
+			wa_store_sess_cache_drop(st, instance_id, name, device_id);
+			return rc;
+		}
+		if (wa_store_changes(st) > 0) {
+			wa_store_sess_cache_put(st, instance_id, name, device_id, record, record_len);
+			return 0;
+		}
 	}
-	return wa_store_stmt_exec(s);
+	return 0;
 }
 
 int wa_store_session_load(wa_store *st, int64_t instance_id, const char *name, int32_t device_id, uint8_t **out,
@@ -66,11 +81,18 @@ int wa_store_session_load(wa_store *st, int64_t instance_id, const char *name, i
 {
 	if (!out || !out_len)
 		return WA_EINVAL;
+	if (!wa_store_str_ok(name, NAME_MAX_LEN))
+		return WA_EINVAL;
+	if (wa_store_sess_cache_get(st, instance_id, name, device_id, out, out_len))
+		return 0;
 	wa_stmt *s;
 	int rc = addr_stmt(st, sql_get, instance_id, name, device_id, &s);
 	if (rc != 0)
 		return rc;
-	return wa_store_load_one(st, s, true, WA_STORE_MAX_RECORD, out, out_len);
+	rc = wa_store_load_one(st, s, true, WA_STORE_MAX_RECORD, out, out_len);
+	if (rc == 0)
+		wa_store_sess_cache_put(st, instance_id, name, device_id, *out, *out_len);
+	return rc;
 }
 
 int wa_store_session_exists(wa_store *st, int64_t instance_id, const char *name, int32_t device_id,
@@ -124,6 +146,8 @@ int wa_store_session_devices(wa_store *st, int64_t instance_id, const char *name
 
 int wa_store_session_delete(wa_store *st, int64_t instance_id, const char *name, int32_t device_id)
 {
+	if (wa_store_str_ok(name, NAME_MAX_LEN))
+		wa_store_sess_cache_drop(st, instance_id, name, device_id);
 	wa_stmt *s;
 	int rc = addr_stmt(st, sql_del, instance_id, name, device_id, &s);
 	if (rc != 0)
@@ -141,6 +165,7 @@ int wa_store_session_delete_all(wa_store *st, int64_t instance_id, const char *n
 		return rc;
 	wa_stmt_bind_i64(s, 1, instance_id);
 	wa_stmt_bind_text(s, 2, name);
+	wa_store_sess_cache_drop_all(st); /* every device of the name */
 	rc = wa_store_stmt_exec(s);
 	if (rc == 0 && n_deleted_out)
 		*n_deleted_out = (size_t)wa_store_changes(st);

@@ -59,9 +59,13 @@ int test_peer_open(test_peer *p, const char *path, const char *name)
 	return 0;
 }
 
+/* WA_TEST_PEER_EXCLUSIVE=1 opens the peers' stores as wamd does (exclusive,
+ * so the session-record cache is on): meson runs the Signal tests both ways. */
 int test_peer_create(test_peer *p, const char *path, const char *name, uint32_t first_pk, size_t n_pk)
 {
-	return test_peer_create_opts(p, path, NULL, name, first_pk, n_pk);
+	static const wa_store_opts xo = { .exclusive = true };
+	const char *x = getenv("WA_TEST_PEER_EXCLUSIVE");
+	return test_peer_create_opts(p, path, x && strcmp(x, "1") == 0 ? &xo : NULL, name, first_pk, n_pk);
 }
 
 int test_peer_create_opts(test_peer *p, const char *path, const wa_store_opts *o, const char *name,
