@@ -14,6 +14,7 @@
 
 #include "wa/store_cluster.h"
 #include "wamd.h"
+#include "wamd_evolution_env.h"
 #include "wamd_pace_limits.h"
 
 #define CONFIG_FILE_MAX (64 * 1024)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "wamd.h"
+#include "wamd_evolution_env.h"
 
 #define DOTENV_MAX (64 * 1024)
 #define DOTENV_KEYS 512

@@ -9,6 +9,7 @@
 
 #include "../unit/check.h"
 #include "wamd.h"
+#include "wamd_evolution_env.h"
 
 static const char *fake_env[16][2];
 

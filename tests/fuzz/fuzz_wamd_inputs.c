@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "wamd.h"
+#include "wamd_evolution_env.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
