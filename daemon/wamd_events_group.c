@@ -18,7 +18,7 @@ static bool is(const char *a, const char *b)
 }
 
 void wamd_on_group(struct wamd_tenant *t, const char *jid, const char *action, const char *author,
-	json_t *participants, json_t *info, const char *value)
+	json_t *participants, json_t *pns, json_t *info, const char *value)
 {
 	if (wamd_setting_on(t, "groupsIgnore"))
 		return; /* Evolution ignores every stanza from a group then */
@@ -34,10 +34,12 @@ void wamd_on_group(struct wamd_tenant *t, const char *jid, const char *action, c
 		size_t i;
 		json_t *p;
 		json_array_foreach(participants, i, p) {
-			const char *pj = json_string_value(p);
+			/* Evolution's: the member's phoneNumber from the group's
+			 * metadata (a LID's phone-number JID), else the JID's digits */
+			const char *pj = json_string_value(p), *pn = json_string_value(json_array_get(pns, i));
 			char num[WA_STORE_JID_MAX];
 			snprintf(num, sizeof num, "%.*s", (int)strcspn(pj, "@:"), pj);
-			json_array_append_new(pd, json_pack("{s:s,s:s}", "jid", pj, "phoneNumber", num));
+			json_array_append_new(pd, json_pack("{s:s,s:s}", "jid", pj, "phoneNumber", pn ? pn : num));
 		}
 		wamd_emit(t, "GROUP_PARTICIPANTS_UPDATE",
 			json_pack("{s:s,s:o,s:O,s:s,s:o}", "id", jid, "author",

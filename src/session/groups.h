@@ -28,7 +28,12 @@ typedef struct wa_gmeta {
 	char jid[WA_STORE_JID_MAX];
 	char subject[WA_GROUP_SUBJECT_MAX];
 	char s_o[WA_STORE_JID_MAX], owner[WA_STORE_JID_MAX];
+	/* the phone numbers beside s_o and creator (a LID group's), and who
+	 * set the description (LID or PN, its phone number beside) */
+	char s_o_pn[WA_STORE_JID_MAX], owner_pn[WA_STORE_JID_MAX];
+	char desc_owner[WA_STORE_JID_MAX], desc_owner_pn[WA_STORE_JID_MAX];
 	char desc_id[64];
+	int64_t desc_t;
 	char mode[8];
 	char *desc;
 	int64_t s_t, creation;

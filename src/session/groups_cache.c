@@ -42,8 +42,11 @@ int wa_group_cached_members(wa_session *s, const char *group, char (**jids)[WA_S
 		return WA_ENOMEM;
 	}
 	size_t k = 0;
+	bool lid = strcmp(m->mode, "lid") == 0;
 	for (size_t i = 0; i < m->n; i++) {
-		const char *j = m->p[i].jid[0] ? m->p[i].jid : m->p[i].lid; /* the PN when known */
+		/* as the group names them (Baileys' participant ids): LIDs in a
+		 * LID group, else the phone number when known */
+		const char *j = lid && m->p[i].lid[0] ? m->p[i].lid : m->p[i].jid[0] ? m->p[i].jid : m->p[i].lid;
 		if (j[0])
 			snprintf(out[k++], sizeof *out, "%s", j);
 	}
