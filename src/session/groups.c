@@ -498,7 +498,7 @@ static void on_groups(wa_session *s, int err, const wa_node *resp, void *user)
 	if (err == 0 && !c->list && n == 0)
 		err = WA_EMALFORMED;
 	if (err == WA_EPROTO && code == 404 && c->group[0])
-		ign(wa_store_gmeta_delete(s->store, s->instance_id, c->group));
+		wa_group_cache_drop(s, c->group);
 	c->fn(s, err, code, info, n, c->user);
 	for (size_t i = 0; i < n; i++)
 		wa_gmeta_free(gs[i]);

@@ -81,7 +81,15 @@ int wa_group_cache_put(wa_session *s, const wa_node *group)
 	/* wa_bin_encode frames with a leading flags byte; the body follows */
 	if (rc == 0)
 		rc = wa_store_gmeta_put(s->store, s->instance_id, g->jid, b + 1, l - 1);
+	if (g)
+		wa_gstate_drop(s, g->jid); /* members, mode or timer may have changed */
 	free(b);
 	wa_gmeta_free(g);
 	return rc;
+}
+
+void wa_group_cache_drop(wa_session *s, const char *group)
+{
+	wa_gstate_drop(s, group);
+	ign(wa_store_gmeta_delete(s->store, s->instance_id, group));
 }

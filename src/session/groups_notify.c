@@ -266,7 +266,7 @@ void wa_msg_group_notification(wa_session *s, const wa_node *n)
 			wa_msg_group_rotate(s, gj);
 		}
 		if (me_removed)
-			ign(wa_store_gmeta_delete(s->store, s->instance_id, gj));
+			wa_group_cache_drop(s, gj);
 		wa_gmeta *m = NULL;
 		wa_group_info info;
 		bool have = !me_removed && wa_group_cached(s, gj, &m) == 0 && wa_gmeta_info(m, &info) == 0;
