@@ -121,6 +121,8 @@ bool wa_gstate_ready(wa_session *s, const char *group);
  * others); sets view->complete. */
 int wa_gstate_holders(wa_session *s, const char *group, wa_gview *view) WA_MUST_CHECK;
 void wa_gstate_drop(wa_session *s, const char *group);
+/* The group's timer from its view, when it has one (no store read). */
+bool wa_gstate_ephemeral(wa_session *s, const char *group, uint32_t *seconds);
 
 /* Cached metadata of a group (store), or WA_ENOTFOUND. */
 int wa_group_cached(wa_session *s, const char *group, wa_gmeta **out) WA_MUST_CHECK;

@@ -62,6 +62,8 @@ int wa_group_cached_ephemeral(wa_session *s, const char *group, uint32_t *second
 	if (!s || !seconds || !group || !wa_group_jid_norm(group, g))
 		return WA_EINVAL;
 	*seconds = 0;
+	if (wa_gstate_ephemeral(s, g, seconds))
+		return 0;
 	wa_gmeta *m = NULL;
 	int rc = wa_group_cached(s, g, &m);
 	if (rc == 0)

@@ -95,6 +95,15 @@ bool wa_gstate_ready(wa_session *s, const char *group)
 	return st && current(s, st) && st->view.complete;
 }
 
+bool wa_gstate_ephemeral(wa_session *s, const char *group, uint32_t *seconds)
+{
+	/* any view has the current timer (a metadata change drops it) */
+	struct wa_gstate *st = find(s, group);
+	if (st)
+		*seconds = st->view.ephemeral;
+	return st != NULL;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
