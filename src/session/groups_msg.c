@@ -242,6 +242,11 @@ static void on_prekeys(wa_session *s, int err, const wa_node *resp, void *user)
 	wa_prekey_user *pu = NULL;
 	size_t n = 0;
 	if (err == 0 && wa_prekey_parse(resp, &pu, &n) == 0) {
+		/* the batch's sessions in one commit (one each: a tenth of a
+		 * first send to 2,000 devices); lost with it, they are asked
+		 * again by the next send */
+		int depth = wa_store_tx_depth(s->store);
+		bool tx = wa_store_begin(s->store) == 0;
 		for (size_t i = 0; i < n; i++) {
 			wa_jid dj;
 			char name[WA_STORE_JID_MAX];
@@ -250,6 +255,11 @@ static void on_prekeys(wa_session *s, int err, const wa_node *resp, void *user)
 				continue;
 			if (wa_sig_session_exists(s->sig, name, dj.device, &ex) == 0 && !ex)
 				ign(wa_sig_session_from_bundle(s->sig, name, dj.device, &pu[i].bundle));
+		}
+		if (tx && wa_store_commit(s->store) != 0) {
+			if (wa_store_tx_depth(s->store) > depth)
+				wa_store_rollback(s->store);
+			wa_msg_pending_drop(s->msg);
 		}
 		wa_msg_flush_identity(s);
 	}
