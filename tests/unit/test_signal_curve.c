@@ -5,7 +5,9 @@
  * implementations differ: small-order points, non-canonical u >= p, the
  * top bit set, all-zero and all-one (unclamped: the fallback) scalars. Plus RFC 7748 §5.2 vectors.
  * Base-point multiplications (key generation, the Edwards-table route)
- * against libsodium's ladder on 20,000 random and edge clamped scalars. */
+ * against libsodium's ladder on 20,000 random and edge clamped scalars.
+ * The libsodium signature that replaces curve25519_sign verifies with the
+ * library's own verifier. */
 #include "check.h"
 
 #include <dlfcn.h>
@@ -19,6 +21,57 @@
 #include "util/codec.h"
 
 typedef int (*donna_fn)(uint8_t *, const uint8_t *, const uint8_t *);
+typedef int (*sign_fn)(unsigned char *, const unsigned char *, const unsigned char *, unsigned long,
+	const unsigned char *);
+
+/* libsignal-protocol-c's verifier (exported, not in its headers). */
+int curve25519_verify(const unsigned char *signature, const unsigned char *curve25519_pubkey, const unsigned char *msg,
+	const unsigned long msg_len);
+
+/* Our curve25519_sign against the library's (wa_sig_curve_fast_active
+ * checks that libsignal's calls reach it): what ours signs verifies with
+ * the library's curve25519_verify (random keys, so both signs of A;
+ * lengths 0..300), a changed message or signature does not, and the
+ * original's signatures verify too (one scheme both ways). */
+static void test_sign(void)
+{
+	uint8_t priv[32], pub[33] = { 0x05 };
+	sign_fn orig = (sign_fn)dlsym(RTLD_NEXT, "curve25519_sign");
+	CHECK(orig != NULL && orig != (sign_fn)curve25519_sign);
+	uint8_t msg[300], sig[64], rnd[64];
+	int sign_set = 0;
+	for (int i = 0; i < 2000; i++) {
+		randombytes_buf(priv, 32);
+		priv[0] &= 248;
+		priv[31] = (priv[31] & 127) | 64;
+		crypto_scalarmult_curve25519_base(pub + 1, priv);
+		size_t len = (size_t)i % (sizeof msg + 1);
+		randombytes_buf(msg, sizeof msg);
+		randombytes_buf(rnd, sizeof rnd);
+		unsigned long before = wa_sig_curve_fast_signs();
+		CHECK_EQ_INT(curve25519_sign(sig, priv, msg, len, rnd), 0);
+		CHECK_EQ_INT(wa_sig_curve_fast_signs(), before + 1);
+		sign_set += sig[63] >> 7;
+		if (curve25519_verify(sig, pub + 1, msg, len) != 0) {
+			fprintf(stderr, "our signature %d (length %zu) refused by libsignal\n", i, len);
+			CHECK(0);
+			break;
+		}
+		sig[i % 32] ^= 1;
+		CHECK(curve25519_verify(sig, pub + 1, msg, len) != 0);
+		sig[i % 32] ^= 1;
+		if (len) {
+			msg[0] ^= 1;
+			CHECK(curve25519_verify(sig, pub + 1, msg, len) != 0);
+			msg[0] ^= 1;
+		}
+		if (orig && i < 200) {
+			CHECK_EQ_INT(orig(sig, priv, msg, len, rnd), 0);
+			CHECK_EQ_INT(curve25519_verify(sig, pub + 1, msg, len), 0);
+		}
+	}
+	CHECK(sign_set > 800 && sign_set < 1200); /* both signs of A were met */
+}
 
 static void hex32(const char *hex, uint8_t out[32])
 {
@@ -59,6 +112,7 @@ int main(void)
 	SIGNAL_UNREF(sk);
 
 	CHECK(wa_sig_curve_fast_active());
+	test_sign();
 	donna_fn orig = (donna_fn)dlsym(RTLD_NEXT, "curve25519_donna");
 	CHECK(orig != NULL);
 	CHECK(orig != (donna_fn)curve25519_donna);
