@@ -13,6 +13,9 @@ int curve25519_donna(uint8_t *mypublic, const uint8_t *secret, const uint8_t *ba
 int curve25519_sign(unsigned char *signature_out, const unsigned char *curve25519_privkey, const unsigned char *msg,
 	const unsigned long msg_len, const unsigned char *random);
 
+int curve25519_verify(const unsigned char *signature, const unsigned char *curve25519_pubkey, const unsigned char *msg,
+	const unsigned long msg_len);
+
 /* True when libsignal-protocol-c's calls resolve to the functions above
  * (false if a future build binds them internally, e.g. -Bsymbolic). Also
  * makes the linker keep this object: call it once at start-up. */
