@@ -110,6 +110,25 @@ static void test_sign(void)
 			same_verdicts(sig, pub + 1, msg, len, i);
 		}
 	}
+	/* the same keys again and again (A from the cache), six of them taking
+	 * turns (more than it holds: evictions) */
+	uint8_t keys[6][32], pubs[6][32];
+	for (int k = 0; k < 6; k++) {
+		randombytes_buf(keys[k], 32);
+		keys[k][0] &= 248;
+		keys[k][31] = (keys[k][31] & 127) | 64;
+		crypto_scalarmult_curve25519_base(pubs[k], keys[k]);
+	}
+	for (int i = 0; i < 600; i++) {
+		int k = i < 300 ? i % 2 : (i * 7) % 6;
+		randombytes_buf(msg, 64);
+		CHECK_EQ_INT(curve25519_sign(sig, keys[k], msg, 64, rnd), 0);
+		if (lib_verify(sig, pubs[k], msg, 64) != 0) {
+			fprintf(stderr, "signature %d with key %d (cached A) refused\n", i, k);
+			CHECK(0);
+			break;
+		}
+	}
 	/* public keys whose u is 0 or 1 (u - 1 borrows, or y = 0) */
 	for (int e = 0; e < 2; e++) {
 		uint8_t pz[32] = { (uint8_t)e };
