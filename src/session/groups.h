@@ -93,9 +93,7 @@ bool wa_group_invite_norm(const char *in, char out[64]);
 /* ---- a group's devices for sending (groups_devs.c) ---- */
 typedef struct wa_gdev {
 	char jid[WA_STORE_JID_MAX];
-	char addr[WA_STORE_JID_MAX]; /* Signal address (the user's) */
-	char user[WA_STORE_JID_MAX]; /* user part, for phash */
-	bool lid;                    /* user is a LID */
+	const char *addr; /* Signal address (the user's, in the view's addrs) */
 	int32_t device;
 	bool me;      /* this very device */
 	bool holder;  /* wa_gstate_holders: holds our current key */
@@ -104,6 +102,7 @@ typedef struct wa_gdev {
 typedef struct wa_gview {
 	wa_gdev *v; /* every member's devices, this one included */
 	size_t n;
+	char (*addrs)[WA_STORE_JID_MAX]; /* one per member */
 	char phash[16];
 	char mode[8];
 	uint32_t ephemeral;

@@ -48,6 +48,7 @@ static void gstate_free(struct wa_gstate *st)
 {
 	if (st) {
 		free(st->view.v);
+		free(st->view.addrs);
 		free(st);
 	}
 }
@@ -109,16 +110,11 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* whatsmeow's participantListHashV2 over every device of the group. */
-static void phash(const wa_gdev *v, size_t n, char out[16])
+/* whatsmeow's participantListHashV2 over every device of the group: its
+ * "user.0:device@server" strings (s[0..k), freed here) sorted. */
+static void phash(char **s, size_t k, char out[16])
 {
-	char **s = calloc(n ? n : 1, sizeof *s);
-	size_t k = 0;
 	uint8_t h[32];
-	for (size_t i = 0; s && i < n; i++)
-		if ((s[k] = malloc(WA_STORE_JID_MAX + 16)))
-			snprintf(s[k++], WA_STORE_JID_MAX + 16, "%s.0:%d@%s", v[i].user, (int)v[i].device,
-				v[i].lid ? "lid" : "s.whatsapp.net");
 	if (s)
 		qsort(s, k, sizeof *s, cmp_str);
 	size_t tot = 0;
@@ -161,7 +157,12 @@ static int build(wa_session *s, const wa_gmeta *g, struct wa_gstate *st)
 			oldest = wa_msg_devcache_at(dl[i]);
 	}
 	wa_gdev *v = calloc(cap ? cap : 1, sizeof *v);
-	if (!v) {
+	char(*addrs)[WA_STORE_JID_MAX] = calloc(g->n ? g->n : 1, sizeof *addrs);
+	char **ph = calloc(cap ? cap : 1, sizeof *ph); /* the phash strings */
+	if (!v || !addrs || !ph) {
+		free(v);
+		free(addrs);
+		free(ph);
 		free(dl);
 		return WA_ENOMEM;
 	}
@@ -169,10 +170,8 @@ static int build(wa_session *s, const wa_gmeta *g, struct wa_gstate *st)
 	for (size_t i = 0; i < g->n; i++) {
 		struct wa_msg_devcache *d = dl[i];
 		wa_jid uj;
-		char uaddr[WA_STORE_JID_MAX];
 		/* the Signal address is the user's: resolved once per member */
-		if (!d || wa_jid_parse(&uj, wa_group_member(g, i)) != 0 || wa_msg_addr_for(s, &uj, uaddr) != 0 ||
-		    strlen(uj.user) >= sizeof v->user)
+		if (!d || wa_jid_parse(&uj, wa_group_member(g, i)) != 0 || wa_msg_addr_for(s, &uj, addrs[i]) != 0)
 			continue;
 		for (size_t k = 0; k < wa_msg_devcache_n(d) && n < cap; k++) {
 			uint16_t dv = wa_msg_devcache_dev(d, k);
@@ -181,11 +180,12 @@ static int build(wa_session *s, const wa_gmeta *g, struct wa_gstate *st)
 				WA_JID_DOMAIN_WHATSAPP, (uint8_t)dv) != 0)
 				continue;
 			wa_gdev *x = &v[n];
-			if (wa_jid_format(&dj, x->jid, sizeof x->jid) < 0)
+			if (wa_jid_format(&dj, x->jid, sizeof x->jid) < 0 ||
+			    !(ph[n] = malloc(strlen(uj.user) + 32)))
 				continue;
-			memcpy(x->addr, uaddr, sizeof x->addr);
-			memcpy(x->user, uj.user, strlen(uj.user) + 1);
-			x->lid = wa_msg_jid_is_lid(&uj);
+			snprintf(ph[n], strlen(uj.user) + 32, "%s.0:%d@%s", uj.user, (int)dv,
+				wa_msg_jid_is_lid(&uj) ? "lid" : "s.whatsapp.net");
+			x->addr = addrs[i];
 			x->device = dv;
 			x->me = wa_msg_is_me(s, &uj) && dv == me.device;
 			n++;
@@ -193,9 +193,10 @@ static int build(wa_session *s, const wa_gmeta *g, struct wa_gstate *st)
 	}
 	free(dl);
 	free(st->view.v);
-	st->view = (wa_gview){.v = v, .n = n, .ephemeral = g->ephemeral};
+	free(st->view.addrs);
+	st->view = (wa_gview){.v = v, .n = n, .addrs = addrs, .ephemeral = g->ephemeral};
 	snprintf(st->view.mode, sizeof st->view.mode, "%s", g->mode);
-	phash(v, n, st->view.phash);
+	phash(ph, n, st->view.phash);
 	st->dc_gen = s->msg->dc_gen;
 	st->oldest_ms = oldest;
 	st->partial = partial;
