@@ -1,4 +1,5 @@
-/* X25519 for libsignal-protocol-c through libsodium.
+/* X25519 and signatures for libsignal-protocol-c through libsodium (the
+ * signatures below, after the X25519 part).
  *
  * libsignal-protocol-c does every Curve25519 Diffie-Hellman and key
  * generation through its exported curve25519_donna(), a portable 32-bit C
