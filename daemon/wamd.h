@@ -636,7 +636,7 @@ void wamd_on_presence(struct wamd_tenant *t, const char *jid, const char *presen
 void wamd_on_contact(struct wamd_tenant *t, const char *jid, const char *lid, const char *push_name);
 /* wamd_events_group.c */
 void wamd_on_group(struct wamd_tenant *t, const char *jid, const char *action, const char *author,
-	json_t *participants, json_t *info, const char *value);
+	json_t *participants, json_t *pns, json_t *info, const char *value);
 /* A chat changed through app state (wa_event.u.chat; each int -1 when not touched). */
 struct wamd_chat_ev {
 	const char *jid;

@@ -46,6 +46,15 @@ static json_t *group_json(const wa_group_info *g, bool participants)
 	json_object_set_new(o, "owner", jstr_or_null(g->owner));
 	json_object_set_new(o, "desc", jstr_or_null(g->desc));
 	json_object_set_new(o, "descId", jstr_or_null(g->desc_id));
+	/* Baileys' LID-era fields, only when the server gave them (as its
+	 * undefined ones are absent from JSON) */
+	const char *const opt[][2] = {{"ownerPn", g->owner_pn}, {"subjectOwnerPn", g->subject_owner_pn},
+		{"descOwner", g->desc_owner}, {"descOwnerPn", g->desc_owner_pn}};
+	for (size_t i = 0; i < sizeof opt / sizeof *opt; i++)
+		if (opt[i][1])
+			json_object_set_new(o, opt[i][0], json_string(opt[i][1]));
+	if (g->desc && g->desc_time > 0)
+		json_object_set_new(o, "descTime", json_integer(g->desc_time));
 	json_object_set_new(o, "restrict", json_boolean(g->locked));
 	json_object_set_new(o, "announce", json_boolean(g->announce));
 	json_object_set_new(o, "isCommunity", json_false());
@@ -82,12 +91,19 @@ static void group_event(struct wamd_tenant *t, const wa_event *ev)
 {
 	if (!ev_to->group)
 		return;
-	json_t *ps = json_array();
-	for (size_t i = 0; i < ev->u.group.n_participants; i++)
-		json_array_append_new(ps, json_string(ev->u.group.participants[i]));
+	json_t *ps = json_array(), *pns = json_array();
+	for (size_t i = 0; i < ev->u.group.n_participants; i++) {
+		const char *p = ev->u.group.participants[i];
+		const char *alt = ev->u.group.participants_alt ? ev->u.group.participants_alt[i] : NULL;
+		json_array_append_new(ps, json_string(p));
+		/* a LID's phone number, as Baileys' participant.phoneNumber */
+		bool lid = strstr(p, "@lid") != NULL;
+		json_array_append_new(pns, lid && alt && strstr(alt, "@s.whatsapp.net") ? json_string(alt) : json_null());
+	}
 	json_t *info = ev->u.group.info ? group_json(ev->u.group.info, true) : NULL;
-	ev_to->group(t, ev->u.group.jid, ev->u.group.action, ev->u.group.author, ps, info, ev->u.group.value);
+	ev_to->group(t, ev->u.group.jid, ev->u.group.action, ev->u.group.author, ps, pns, info, ev->u.group.value);
 	json_decref(ps);
+	json_decref(pns);
 	json_decref(info);
 }
 

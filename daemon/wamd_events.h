@@ -51,11 +51,12 @@ struct wamd_engine_events {
 	 * did not answer in time */
 	void (*history_demand)(struct wamd_tenant *t, const char *request_id, const char *chat);
 	void (*numbers_done)(void *ticket, int err, json_t *result);        /* wamd_tenant_check_numbers */
-	/* a group changed: participants (array of user JIDs, borrowed), info
+	/* a group changed: participants (array of user JIDs, borrowed), pns
+	 * (beside each, a LID's phone-number JID or null; borrowed), info
 	 * (Evolution's group object, borrowed) or NULL, value: the change's
 	 * detail (wa_event.u.group.value) or NULL */
 	void (*group)(struct wamd_tenant *t, const char *jid, const char *action, const char *author,
-		      json_t *participants, json_t *info, const char *value);
+		      json_t *participants, json_t *pns, json_t *info, const char *value);
 	/* wamd_tenant_group answered: result (owned) is an array of group
 	 * objects or of {jid, status}; code: the server's error code */
 	void (*group_done)(void *ticket, int err, int code, json_t *result);

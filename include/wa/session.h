@@ -212,6 +212,9 @@ typedef struct wa_event {
 			const char *action;
 			const char *author;        /* who did it (user JID) or NULL */
 			const char *const *participants; /* add/remove/promote/demote: user JIDs */
+			/* each participant's other address (a LID's phone number, a
+			 * phone number's LID), NULL when unknown */
+			const char *const *participants_alt;
 			size_t n_participants;
 			const struct wa_group_info *info; /* the group after the change, when known */
 			/* invite: the new code; member_add_mode: "admin_add" or
@@ -793,6 +796,12 @@ typedef struct wa_group_info {
 	const char *owner;          /* creator or NULL */
 	const char *desc;           /* or NULL */
 	const char *desc_id;        /* or NULL */
+	/* a LID group's phone numbers beside subject_owner and owner, who set
+	 * the description (its phone number beside) and when; NULL / 0 when
+	 * the server did not say */
+	const char *subject_owner_pn, *owner_pn;
+	const char *desc_owner, *desc_owner_pn;
+	int64_t desc_time;
 	const char *addressing_mode; /* "pn" or "lid" */
 	bool announce, locked;
 	uint32_t ephemeral;         /* seconds, 0: off */
@@ -811,7 +820,8 @@ int wa_group_create(wa_session *s, const char *subject, const char *const *parti
 /* Metadata of one group, asked from the server (and cached). */
 int wa_group_metadata(wa_session *s, const char *group, wa_group_fn done, void *user) WA_MUST_CHECK;
 /* The members of a group as last cached (no server round trip): n user
- * JIDs (the phone-number JID when known, else the LID) in *jids, to free().
+ * JIDs as the group names them (a LID group's LIDs; in a phone-number
+ * group the phone-number JID when known, else the LID) in *jids, to free().
  * WA_ENOTFOUND when the group is not cached. */
 int wa_group_cached_members(wa_session *s, const char *group, char (**jids)[WA_STORE_JID_MAX],
 			    size_t *n) WA_MUST_CHECK;

@@ -186,6 +186,8 @@ void wa_msg_learn_mapping(wa_session *s, const char *a, const char *b)
 		return;
 	ign(wa_store_contact_save(s->store, s->instance_id, pn, lid, NULL));
 	migrate_sessions(s, &jpn, &jlid);
+	if (s->msg)
+		s->msg->dc_gen++; /* Signal addresses change: groups' device lists are stale */
 	wa_event ev = {.type = WA_EV_CONTACT};
 	ev.u.contact.jid = pn;
 	ev.u.contact.lid = lid;

@@ -95,7 +95,9 @@ int wa_gmeta_parse(const wa_node *gn, wa_gmeta **out)
 	if (!wa_group_jid_norm(wa_node_attr(gn, "id"), g->jid) ||
 	    !cp(g->subject, sizeof g->subject, wa_node_attr(gn, "subject")) ||
 	    !cp(g->s_o, sizeof g->s_o, wa_node_attr(gn, "s_o")) ||
-	    !cp(g->owner, sizeof g->owner, wa_node_attr(gn, "creator")))
+	    !cp(g->owner, sizeof g->owner, wa_node_attr(gn, "creator")) ||
+	    !cp(g->s_o_pn, sizeof g->s_o_pn, wa_node_attr(gn, "s_o_pn")) ||
+	    !cp(g->owner_pn, sizeof g->owner_pn, wa_node_attr(gn, "creator_pn")))
 		goto fail;
 	snprintf(g->mode, sizeof g->mode, "%s", lid ? "lid" : "pn");
 	g->s_t = wa_group_num(wa_node_attr(gn, "s_t"));
@@ -123,8 +125,11 @@ int wa_gmeta_parse(const wa_node *gn, wa_gmeta **out)
 			p->admin = ty && strcmp(ty, "superadmin") == 0 ? 2 : ty && strcmp(ty, "admin") == 0 ? 1 : 0;
 			g->n++;
 		} else if (strcmp(tag, "description") == 0) {
-			if (!cp(g->desc_id, sizeof g->desc_id, wa_node_attr(c, "id")))
+			if (!cp(g->desc_id, sizeof g->desc_id, wa_node_attr(c, "id")) ||
+			    !cp(g->desc_owner, sizeof g->desc_owner, wa_node_attr(c, "participant")) ||
+			    !cp(g->desc_owner_pn, sizeof g->desc_owner_pn, wa_node_attr(c, "participant_pn")))
 				goto fail;
+			g->desc_t = wa_group_num(wa_node_attr(c, "t"));
 			const wa_node *b = wa_node_child(c, "body");
 			if (b && !(g->desc = wa_group_content_str(b, WA_GROUP_DESC_MAX)))
 				goto fail;
@@ -171,6 +176,8 @@ int wa_gmeta_info(wa_gmeta *g, wa_group_info *o)
 	*o = (wa_group_info){
 		.jid = g->jid, .subject = g->subject, .subject_owner = nz(g->s_o), .subject_time = g->s_t,
 		.creation = g->creation, .owner = nz(g->owner), .desc = g->desc, .desc_id = nz(g->desc_id),
+		.subject_owner_pn = nz(g->s_o_pn), .owner_pn = nz(g->owner_pn), .desc_owner = nz(g->desc_owner),
+		.desc_owner_pn = nz(g->desc_owner_pn), .desc_time = g->desc_t,
 		.addressing_mode = g->mode, .announce = g->announce, .locked = g->locked,
 		.ephemeral = g->ephemeral, .participants = g->pub, .n_participants = g->n,
 		.member_add_all = g->add_all, .join_approval = g->approval,
@@ -491,7 +498,7 @@ static void on_groups(wa_session *s, int err, const wa_node *resp, void *user)
 	if (err == 0 && !c->list && n == 0)
 		err = WA_EMALFORMED;
 	if (err == WA_EPROTO && code == 404 && c->group[0])
-		ign(wa_store_gmeta_delete(s->store, s->instance_id, c->group));
+		wa_group_cache_drop(s, c->group);
 	c->fn(s, err, code, info, n, c->user);
 	for (size_t i = 0; i < n; i++)
 		wa_gmeta_free(gs[i]);

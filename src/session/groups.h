@@ -28,7 +28,12 @@ typedef struct wa_gmeta {
 	char jid[WA_STORE_JID_MAX];
 	char subject[WA_GROUP_SUBJECT_MAX];
 	char s_o[WA_STORE_JID_MAX], owner[WA_STORE_JID_MAX];
+	/* the phone numbers beside s_o and creator (a LID group's), and who
+	 * set the description (LID or PN, its phone number beside) */
+	char s_o_pn[WA_STORE_JID_MAX], owner_pn[WA_STORE_JID_MAX];
+	char desc_owner[WA_STORE_JID_MAX], desc_owner_pn[WA_STORE_JID_MAX];
 	char desc_id[64];
+	int64_t desc_t;
 	char mode[8];
 	char *desc;
 	int64_t s_t, creation;
@@ -85,10 +90,45 @@ int wa_group_build_request_action(const char *group, const char *action, const c
 /* An invite code or link -> the code; false when it is not one. */
 bool wa_group_invite_norm(const char *in, char out[64]);
 
+/* ---- a group's devices for sending (groups_devs.c) ---- */
+typedef struct wa_gdev {
+	char jid[WA_STORE_JID_MAX];
+	const char *addr; /* Signal address (the user's, in the view's addrs) */
+	int32_t device;
+	bool me;      /* this very device */
+	bool holder;  /* wa_gstate_holders: holds our current key */
+	bool session; /* wa_gstate_holders: a session, looked up for non-holders only */
+} wa_gdev;
+typedef struct wa_gview {
+	wa_gdev *v; /* every member's devices, this one included */
+	size_t n;
+	char (*addrs)[WA_STORE_JID_MAX]; /* one per member */
+	char phash[16];
+	char mode[8];
+	uint32_t ephemeral;
+	bool complete; /* every device but this one held our key at the last wa_gstate_holders */
+} wa_gview;
+/* The member user JID a group's sends address (the LID in a LID group). */
+const char *wa_group_member(const wa_gmeta *g, size_t i);
+/* The group's current device view (owned by the session; valid until the
+ * next call that may change device lists or group metadata), built from g
+ * (NULL: the cached metadata) and the device cache when not current. */
+int wa_gstate_get(wa_session *s, const char *group, const wa_gmeta *g, wa_gview **out) WA_MUST_CHECK;
+/* Whether the group's view is current and every device holds our key. */
+bool wa_gstate_ready(wa_session *s, const char *group);
+/* Reads the holders of our key into view's devices (and sessions for the
+ * others); sets view->complete. */
+int wa_gstate_holders(wa_session *s, const char *group, wa_gview *view) WA_MUST_CHECK;
+void wa_gstate_drop(wa_session *s, const char *group);
+/* The group's timer from its view, when it has one (no store read). */
+bool wa_gstate_ephemeral(wa_session *s, const char *group, uint32_t *seconds);
+
 /* Cached metadata of a group (store), or WA_ENOTFOUND. */
 int wa_group_cached(wa_session *s, const char *group, wa_gmeta **out) WA_MUST_CHECK;
 /* Stores the <group> node as the group's metadata. */
 int wa_group_cache_put(wa_session *s, const wa_node *group) WA_MUST_CHECK;
+/* Forgets the group's metadata (store) and device view. */
+void wa_group_cache_drop(wa_session *s, const char *group);
 
 /* Helpers shared by groups.c and groups_notify.c: a decimal attribute (0
  * when absent or not a number); a node's string or bytes content as a new

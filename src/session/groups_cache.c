@@ -42,8 +42,11 @@ int wa_group_cached_members(wa_session *s, const char *group, char (**jids)[WA_S
 		return WA_ENOMEM;
 	}
 	size_t k = 0;
+	bool lid = strcmp(m->mode, "lid") == 0;
 	for (size_t i = 0; i < m->n; i++) {
-		const char *j = m->p[i].jid[0] ? m->p[i].jid : m->p[i].lid; /* the PN when known */
+		/* as the group names them (Baileys' participant ids): LIDs in a
+		 * LID group, else the phone number when known */
+		const char *j = lid && m->p[i].lid[0] ? m->p[i].lid : m->p[i].jid[0] ? m->p[i].jid : m->p[i].lid;
 		if (j[0])
 			snprintf(out[k++], sizeof *out, "%s", j);
 	}
@@ -59,6 +62,8 @@ int wa_group_cached_ephemeral(wa_session *s, const char *group, uint32_t *second
 	if (!s || !seconds || !group || !wa_group_jid_norm(group, g))
 		return WA_EINVAL;
 	*seconds = 0;
+	if (wa_gstate_ephemeral(s, g, seconds))
+		return 0;
 	wa_gmeta *m = NULL;
 	int rc = wa_group_cached(s, g, &m);
 	if (rc == 0)
@@ -78,7 +83,15 @@ int wa_group_cache_put(wa_session *s, const wa_node *group)
 	/* wa_bin_encode frames with a leading flags byte; the body follows */
 	if (rc == 0)
 		rc = wa_store_gmeta_put(s->store, s->instance_id, g->jid, b + 1, l - 1);
+	if (g)
+		wa_gstate_drop(s, g->jid); /* members, mode or timer may have changed */
 	free(b);
 	wa_gmeta_free(g);
 	return rc;
+}
+
+void wa_group_cache_drop(wa_session *s, const char *group)
+{
+	wa_gstate_drop(s, group);
+	ign(wa_store_gmeta_delete(s->store, s->instance_id, group));
 }

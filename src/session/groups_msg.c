@@ -104,6 +104,7 @@ void wa_msg_group_rotate(wa_session *s, const char *group)
 	int32_t dev;
 	if (own_sk(s, name, &dev))
 		ign(wa_store_sender_key_delete(s->store, s->instance_id, group, name, dev));
+	wa_gstate_drop(s, group); /* nobody holds the next key */
 }
 
 void wa_msg_group_stale(wa_session *s, const char *group)
@@ -118,7 +119,7 @@ void wa_msg_group_stale(wa_session *s, const char *group)
 		}
 		wa_gmeta_free(g);
 	}
-	ign(wa_store_gmeta_delete(s->store, s->instance_id, group));
+	wa_group_cache_drop(s, group);
 }
 
 /* ---------------- send: preparation ---------------- */
@@ -151,15 +152,6 @@ static void gjob_end(wa_session *s, gjob *gj, int err, const char *why)
 	wa_msg_job_fail(s, j, err);
 	wa_msg_job_free(j);
 	wa_msg_pump(s);
-}
-
-/* Member user JIDs to address: phone-number JIDs in a PN group, LIDs in a
- * LID group (its devices, sessions and key holders are LID addresses). */
-static const char *member(const wa_gmeta *g, size_t i)
-{
-	if (strcmp(g->mode, "lid") == 0 && g->p[i].lid[0])
-		return g->p[i].lid;
-	return g->p[i].jid[0] ? g->p[i].jid : g->p[i].lid;
 }
 
 static void step(wa_session *s, gjob *gj);
@@ -231,94 +223,6 @@ static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 	step(s, gj);
 }
 
-/* The device JIDs of the group (every member's devices but this one),
- * with their Signal addresses and whether they hold our key. */
-typedef struct gdev {
-	char jid[WA_STORE_JID_MAX];
-	char addr[WA_STORE_JID_MAX];
-	char user[WA_STORE_JID_MAX]; /* user part, for phash */
-	bool lid;                    /* user is a LID */
-	int32_t device;
-	bool me;      /* this very device */
-	bool holder;
-	bool session; /* looked up for non-holders only */
-} gdev;
-
-static int cmp_jid(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-static int devices(wa_session *s, const wa_gmeta *g, gdev **out, size_t *n_out)
-{
-	wa_jid me;
-	const char *mej = wa_session_me_jid(s);
-	if (!mej || wa_jid_parse(&me, mej) != 0)
-		return WA_ESTATE;
-	size_t cap = 0;
-	/* each member's device list looked up once (a linear cache) */
-	struct wa_msg_devcache **dl = calloc(g->n ? g->n : 1, sizeof *dl);
-	if (!dl)
-		return WA_ENOMEM;
-	for (size_t i = 0; i < g->n; i++) {
-		dl[i] = wa_msg_devcache_get(s->msg, member(g, i));
-		cap += dl[i] ? wa_msg_devcache_n(dl[i]) : 0;
-	}
-	gdev *v = calloc(cap ? cap : 1, sizeof *v);
-	if (!v) {
-		free(dl);
-		return WA_ENOMEM;
-	}
-	/* the holders in one read, then looked up in memory (a big group has
-	 * thousands of devices) */
-	char(*hold)[WA_STORE_JID_MAX] = NULL;
-	size_t nh = 0;
-	if (wa_store_gsk_list(s->store, s->instance_id, g->jid, &hold, &nh) != 0) {
-		free(v);
-		free(dl);
-		return WA_EDB;
-	}
-	size_t n = 0;
-	for (size_t i = 0; i < g->n; i++) {
-		struct wa_msg_devcache *d = dl[i];
-		wa_jid uj;
-		char uaddr[WA_STORE_JID_MAX];
-		/* the Signal address is the user's: resolved once per member */
-		if (!d || wa_jid_parse(&uj, member(g, i)) != 0 || wa_msg_addr_for(s, &uj, uaddr) != 0)
-			continue;
-		for (size_t k = 0; k < wa_msg_devcache_n(d) && n < cap; k++) {
-			uint16_t dv = wa_msg_devcache_dev(d, k);
-			wa_jid dj = uj;
-			if (dv && wa_jid_make_ad(&dj, uj.user, wa_msg_jid_is_lid(&uj) ? WA_JID_DOMAIN_LID :
-				WA_JID_DOMAIN_WHATSAPP, (uint8_t)dv) != 0)
-				continue;
-			gdev *x = &v[n];
-			if (wa_jid_format(&dj, x->jid, sizeof x->jid) < 0)
-				continue;
-			memcpy(x->addr, uaddr, sizeof x->addr);
-			if (strlen(uj.user) >= sizeof x->user)
-				continue;
-			memcpy(x->user, uj.user, strlen(uj.user) + 1);
-			x->lid = wa_msg_jid_is_lid(&uj);
-			x->device = dv;
-			x->me = wa_msg_is_me(s, &uj) && dv == me.device;
-			if (!x->me) {
-				bool b = false;
-				x->holder = hold && bsearch(x->jid, hold, nh, sizeof *hold, cmp_jid) != NULL;
-				/* a holder needs nothing pairwise: its session is not looked
-				 * up (a store read each, 2,000 of them in a big group) */
-				x->session = !x->holder && wa_sig_session_exists(s->sig, x->addr, x->device, &b) == 0 && b;
-			}
-			n++;
-		}
-	}
-	free(hold);
-	free(dl);
-	*out = v;
-	*n_out = n;
-	return 0;
-}
-
 static void fetch_batch(wa_session *s, gjob *gj);
 
 static void on_prekeys(wa_session *s, int err, const wa_node *resp, void *user)
@@ -338,6 +242,11 @@ static void on_prekeys(wa_session *s, int err, const wa_node *resp, void *user)
 	wa_prekey_user *pu = NULL;
 	size_t n = 0;
 	if (err == 0 && wa_prekey_parse(resp, &pu, &n) == 0) {
+		/* the batch's sessions in one commit (one each: a tenth of a
+		 * first send to 2,000 devices); lost with it, they are asked
+		 * again by the next send */
+		int depth = wa_store_tx_depth(s->store);
+		bool tx = wa_store_begin(s->store) == 0;
 		for (size_t i = 0; i < n; i++) {
 			wa_jid dj;
 			char name[WA_STORE_JID_MAX];
@@ -346,6 +255,11 @@ static void on_prekeys(wa_session *s, int err, const wa_node *resp, void *user)
 				continue;
 			if (wa_sig_session_exists(s->sig, name, dj.device, &ex) == 0 && !ex)
 				ign(wa_sig_session_from_bundle(s->sig, name, dj.device, &pu[i].bundle));
+		}
+		if (tx && wa_store_commit(s->store) != 0) {
+			if (wa_store_tx_depth(s->store) > depth)
+				wa_store_rollback(s->store);
+			wa_msg_pending_drop(s->msg);
 		}
 		wa_msg_flush_identity(s);
 	}
@@ -370,8 +284,8 @@ static void step(wa_session *s, gjob *gj)
 	const char *users[USYNC_BATCH];
 	size_t nu = 0;
 	for (; gj->next < gj->g->n && nu < USYNC_BATCH; gj->next++)
-		if (!wa_msg_devcache_get(s->msg, member(gj->g, gj->next)))
-			users[nu++] = member(gj->g, gj->next);
+		if (!wa_msg_devcache_get(s->msg, wa_group_member(gj->g, gj->next)))
+			users[nu++] = wa_group_member(gj->g, gj->next);
 	if (nu) {
 		wa_session_new_id(s, iq_id);
 		rc = wa_usync_build_devices(iq_id, iq_id, users, nu, &iq);
@@ -386,21 +300,18 @@ static void step(wa_session *s, gjob *gj)
 		}
 		return;
 	}
-	gdev *v = NULL;
-	size_t n = 0;
-	if ((rc = devices(s, gj->g, &v, &n)) != 0) {
+	wa_gview *v = NULL;
+	if ((rc = wa_gstate_get(s, gj->j->chat, gj->g, &v)) != 0 || (rc = wa_gstate_holders(s, gj->j->chat, v)) != 0) {
 		gjob_end(s, gj, rc, NULL);
 		return;
 	}
-	if (!(gj->miss = calloc(n ? n : 1, sizeof *gj->miss))) {
-		free(v);
+	if (!(gj->miss = calloc(v->n ? v->n : 1, sizeof *gj->miss))) {
 		gjob_end(s, gj, WA_ENOMEM, NULL);
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (!v[i].me && !v[i].holder && !v[i].session)
-			memcpy(gj->miss[gj->n_miss++], v[i].jid, sizeof v[i].jid);
-	free(v);
+	for (size_t i = 0; i < v->n; i++)
+		if (!v->v[i].me && !v->v[i].holder && !v->v[i].session)
+			memcpy(gj->miss[gj->n_miss++], v->v[i].jid, sizeof v->v[i].jid);
 	if (gj->n_miss == 0) {
 		wa_msg_job *j = gj->j;
 		gjob_free(gj);
@@ -450,6 +361,13 @@ void wa_msg_group_job_start(wa_session *s, wa_msg_job *j)
 		return;
 	}
 	gj->j = j;
+	/* every device holds our key and nothing changed since: nothing to
+	 * look at before sealing */
+	if (wa_gstate_ready(s, j->chat)) {
+		gjob_free(gj);
+		wa_msg_job_encrypt(s, j);
+		return;
+	}
 	if (wa_group_cached(s, j->chat, &gj->g) == 0) {
 		step(s, gj);
 		return;
@@ -468,47 +386,10 @@ void wa_msg_group_job_start(wa_session *s, wa_msg_job *j)
 
 /* ---------------- send: sealing ---------------- */
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* whatsmeow's participantListHashV2 over every device of the group. */
-static void phash(const gdev *v, size_t n, char out[16])
-{
-	char **s = calloc(n ? n : 1, sizeof *s);
-	size_t k = 0;
-	uint8_t h[32];
-	for (size_t i = 0; s && i < n; i++)
-		if ((s[k] = malloc(WA_STORE_JID_MAX + 16)))
-			snprintf(s[k++], WA_STORE_JID_MAX + 16, "%s.0:%d@%s", v[i].user, (int)v[i].device,
-				v[i].lid ? "lid" : "s.whatsapp.net");
-	if (s)
-		qsort(s, k, sizeof *s, cmp_str);
-	size_t tot = 0;
-	for (size_t i = 0; i < k; i++)
-		tot += strlen(s[i]);
-	char *cat = malloc(tot + 1);
-	size_t off = 0;
-	for (size_t i = 0; i < k; i++) {
-		if (cat)
-			memcpy(cat + off, s[i], strlen(s[i]));
-		off += strlen(s[i]);
-		free(s[i]);
-	}
-	free(s);
-	wa_sha256(h, cat ? cat : "", cat ? tot : 0);
-	free(cat);
-	char *b = wa_b64_encode(h, 6);
-	snprintf(out, 16, "2:%s", b ? b : "");
-	free(b);
-}
-
 int wa_msg_group_seal(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *rec_len_out)
 {
-	wa_gmeta *g = NULL;
-	gdev *v = NULL;
-	size_t n = 0, ne = 0;
+	wa_gview *v = NULL;
+	size_t ne = 0;
 	char name[WA_STORE_JID_MAX];
 	int32_t dev;
 	uint8_t *skdm = NULL, *skmsg_pt = NULL, *sk = NULL, *enc_bytes = NULL, *rec = NULL;
@@ -516,36 +397,40 @@ int wa_msg_group_seal(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *r
 	wa_msg_enc *encs = NULL;
 	uint8_t **cts = NULL;
 	wa_node *st = NULL, *e = NULL;
-	int rc = wa_group_cached(s, j->chat, &g);
-	if (rc == 0 && !own_sk(s, name, &dev))
-		rc = WA_ESTATE;
-	if (rc == 0)
-		rc = devices(s, g, &v, &n);
-	if (rc == 0 && (!(encs = calloc(n ? n : 1, sizeof *encs)) || !(cts = calloc(n ? n : 1, sizeof *cts))))
+	int rc = own_sk(s, name, &dev) ? wa_gstate_get(s, j->chat, NULL, &v) : WA_ESTATE;
+	/* every device holds our key: the skmsg alone (when our key is gone
+	 * after all, the full path below makes one and hands it out) */
+	bool warm = rc == 0 && v->complete &&
+		    wa_sig_group_encrypt(s->sig, j->chat, name, dev, j->msg, j->msg_len, &sk, &sk_len) == 0;
+	if (rc == 0 && !warm)
+		rc = wa_gstate_holders(s, j->chat, v);
+	if (rc == 0 && !warm &&
+	    (!(encs = calloc(v->n ? v->n : 1, sizeof *encs)) || !(cts = calloc(v->n ? v->n : 1, sizeof *cts))))
 		rc = WA_ENOMEM;
-	if (rc == 0)
+	if (rc == 0 && !warm)
 		rc = wa_sig_group_skdm(s->sig, j->chat, name, dev, &skdm, &skdm_len);
-	if (rc == 0)
+	if (rc == 0 && !warm)
 		rc = skdm_message(j->chat, skdm, skdm_len, &skmsg_pt, &skmsg_pt_len);
-	if (rc == 0)
+	if (rc == 0 && !warm)
 		rc = wa_sig_group_encrypt(s->sig, j->chat, name, dev, j->msg, j->msg_len, &sk, &sk_len);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
+	for (size_t i = 0; rc == 0 && !warm && i < v->n; i++) {
+		const wa_gdev *x = &v->v[i];
 		bool ex = false;
-		if (v[i].me || v[i].holder)
+		if (x->me || x->holder)
 			continue;
-		if (wa_sig_session_exists(s->sig, v[i].addr, v[i].device, &ex) != 0 || !ex) {
+		if (wa_sig_session_exists(s->sig, x->addr, x->device, &ex) != 0 || !ex) {
 			WA_DEBUG(MOD, "[%lld] no session with %s: no key for it this time", (long long)s->instance_id,
-				v[i].jid);
+				x->jid);
 			continue;
 		}
 		enum wa_sig_msg_type ty;
 		size_t cl = 0;
-		rc = wa_sig_encrypt(s->sig, v[i].addr, v[i].device, skmsg_pt, skmsg_pt_len, &ty, &cts[ne], &cl);
+		rc = wa_sig_encrypt(s->sig, x->addr, x->device, skmsg_pt, skmsg_pt_len, &ty, &cts[ne], &cl);
 		if (rc != 0)
 			break;
-		encs[ne] = (wa_msg_enc){.jid = v[i].jid, .type = ty, .ct = cts[ne], .ct_len = cl};
+		encs[ne] = (wa_msg_enc){.jid = x->jid, .type = ty, .ct = cts[ne], .ct_len = cl};
 		ne++;
-		rc = wa_store_gsk_add(s->store, s->instance_id, j->chat, v[i].jid);
+		rc = wa_store_gsk_add(s->store, s->instance_id, j->chat, x->jid);
 	}
 	if (rc == 0) {
 		const char *type = wa_msg_stanza_type(j->msg, j->msg_len);
@@ -556,17 +441,14 @@ int wa_msg_group_seal(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *r
 		};
 		rc = wa_msg_build_stanza(&ms, &st);
 	}
-	char ph[16];
-	if (rc == 0) {
-		phash(v, n, ph);
-		rc = wa_node_set_attr(st, "phash", ph);
-	}
 	if (rc == 0)
-		rc = wa_node_set_attr(st, "addressing_mode", g->mode);
+		rc = wa_node_set_attr(st, "phash", v->phash);
+	if (rc == 0)
+		rc = wa_node_set_attr(st, "addressing_mode", v->mode);
 	/* the group's disappearing timer, on the stanza as Baileys sends it */
-	if (rc == 0 && g->ephemeral) {
+	if (rc == 0 && v->ephemeral) {
 		char ex[16];
-		snprintf(ex, sizeof ex, "%u", (unsigned)g->ephemeral);
+		snprintf(ex, sizeof ex, "%u", (unsigned)v->ephemeral);
 		rc = wa_node_set_attr(st, "expiration", ex);
 	}
 	if (rc == 0)
@@ -591,8 +473,6 @@ int wa_msg_group_seal(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *r
 		free(cts[i]);
 	free(cts);
 	free(encs);
-	free(v);
-	wa_gmeta_free(g);
 	free(skdm);
 	free(skmsg_pt);
 	free(sk);

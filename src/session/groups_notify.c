@@ -75,7 +75,7 @@ static bool is_off(const wa_node *ch)
 
 /* Applies a w:gp2 child to the cached <group> node (when we have one) so
  * that sends see the current members; a create stores the whole group. */
-static void apply(wa_session *s, const char *gj, const wa_node *ch, const char *tag)
+static void apply(wa_session *s, const wa_node *n, const char *gj, const wa_node *ch, const char *tag)
 {
 	if (strcmp(tag, "create") == 0) {
 		const wa_node *gn = wa_node_child(ch, "group");
@@ -128,8 +128,13 @@ static void apply(wa_session *s, const char *gj, const wa_node *ch, const char *
 		}
 		add = strcmp(tag, "add") == 0;
 	}
-	if (rc == 0 && strcmp(tag, "subject") == 0 && wa_node_attr(ch, "subject"))
-		rc = wa_node_set_attr(gn, "subject", wa_node_attr(ch, "subject"));
+	if (rc == 0 && strcmp(tag, "subject") == 0 && wa_node_attr(ch, "subject")) {
+		/* who set it and when (a LID group names the phone number beside) */
+		const char *const ks[] = {"subject", "s_o", "s_o_pn", "s_t"};
+		for (size_t k = 0; rc == 0 && k < sizeof ks / sizeof *ks; k++)
+			if (wa_node_attr(ch, ks[k]))
+				rc = wa_node_set_attr(gn, ks[k], wa_node_attr(ch, ks[k]));
+	}
 	if (rc == 0 && strcmp(tag, "description") == 0) {
 		for (size_t k = 0; k < wa_node_n_children(gn); k++)
 			if (strcmp(wa_node_tag(wa_node_child_at(gn, k)), "description") == 0) {
@@ -142,6 +147,11 @@ static void apply(wa_session *s, const char *gj, const wa_node *ch, const char *
 			rc = wa_node_add_new(gn, "description", &d);
 			if (rc == 0 && wa_node_attr(ch, "id"))
 				rc = wa_node_set_attr(d, "id", wa_node_attr(ch, "id"));
+			/* its author is the notification's, as the metadata names it */
+			const char *const ks[] = {"participant", "participant_pn", "t"};
+			for (size_t k = 0; rc == 0 && k < sizeof ks / sizeof *ks; k++)
+				if (wa_node_attr(n, ks[k]))
+					rc = wa_node_set_attr(d, ks[k], wa_node_attr(n, ks[k]));
 			if (rc == 0 && txt)
 				rc = wa_node_add_new(d, "body", &bn);
 			if (rc == 0 && txt)
@@ -197,10 +207,12 @@ void wa_msg_group_notification(wa_session *s, const wa_node *n)
 			       !strcmp(tag, "demote") || req;
 		size_t nc = wa_node_n_children(ch);
 		const char **parts = calloc(nc ? nc : 1, sizeof *parts);
+		const char **alts = calloc(nc ? nc : 1, sizeof *alts);
 		char (*pu)[WA_STORE_JID_MAX] = calloc(nc ? nc : 1, WA_STORE_JID_MAX);
+		char (*pa)[WA_STORE_JID_MAX] = calloc(nc ? nc : 1, WA_STORE_JID_MAX);
 		size_t np = 0;
 		bool me_removed = false;
-		for (size_t k = 0; members && parts && pu && k < nc; k++) {
+		for (size_t k = 0; members && parts && alts && pu && pa && k < nc; k++) {
 			const wa_node *p = wa_node_child_at(ch, k);
 			wa_jid pj;
 			if (strcmp(wa_node_tag(p), "participant") != 0 || !wa_msg_user_of(wa_node_attr(p, "jid"), pu[np], &pj))
@@ -208,6 +220,20 @@ void wa_msg_group_notification(wa_session *s, const wa_node *n)
 			if (wa_msg_is_me(s, &pj))
 				me_removed = !strcmp(tag, "remove");
 			parts[np] = pu[np];
+			/* the other address beside (a LID group's phone_number), else
+			 * the mapping we know */
+			const char *beside = wa_node_attr(p, wa_msg_jid_is_lid(&pj) ? "phone_number" : "lid");
+			if (beside && wa_msg_user_of(beside, pa[np], NULL)) {
+				wa_msg_learn_mapping(s, pu[np], pa[np]);
+				alts[np] = pa[np];
+			} else {
+				char *alt = wa_msg_alt_user(s, pu[np]);
+				if (alt && strlen(alt) < WA_STORE_JID_MAX) {
+					memcpy(pa[np], alt, strlen(alt) + 1);
+					alts[np] = pa[np];
+				}
+				free(alt);
+			}
 			np++;
 		}
 		/* a request names no participant when the actor is the one asking */
@@ -232,7 +258,7 @@ void wa_msg_group_notification(wa_session *s, const wa_node *n)
 		else if (!strcmp(tag, "revoked_membership_requests"))
 			/* withdrawn by the requester (the actor) or rejected by an admin */
 			value = np > 0 && has_actor && strcmp(parts[0], au) == 0 ? "revoked" : "rejected";
-		apply(s, gj, ch, tag);
+		apply(s, n, gj, ch, tag);
 		/* someone left: our sender key must change before our next send
 		 * (they must not read what follows) */
 		if (!strcmp(tag, "remove")) {
@@ -240,7 +266,7 @@ void wa_msg_group_notification(wa_session *s, const wa_node *n)
 			wa_msg_group_rotate(s, gj);
 		}
 		if (me_removed)
-			ign(wa_store_gmeta_delete(s->store, s->instance_id, gj));
+			wa_group_cache_drop(s, gj);
 		wa_gmeta *m = NULL;
 		wa_group_info info;
 		bool have = !me_removed && wa_group_cached(s, gj, &m) == 0 && wa_gmeta_info(m, &info) == 0;
@@ -249,12 +275,15 @@ void wa_msg_group_notification(wa_session *s, const wa_node *n)
 		ev.u.group.action = tag;
 		ev.u.group.author = has_actor ? au : NULL;
 		ev.u.group.participants = parts;
+		ev.u.group.participants_alt = alts;
 		ev.u.group.n_participants = np;
 		ev.u.group.info = have ? &info : NULL;
 		ev.u.group.value = value;
 		wa_session_emit(s, &ev);
 		wa_gmeta_free(m);
 		free(parts);
+		free(alts);
 		free(pu);
+		free(pa);
 	}
 }

@@ -148,6 +148,7 @@ static void msg_free(wa_session *s)
 	if (m->t_off_ok)
 		wa_stimer_clear(&m->t_off);
 	wa_msg_devcache_clear(m);
+	wa_gstate_clear(m);
 	wa_msg_retries_clear(m);
 	wa_msg_numbers_clear(m);
 	wa_msg_recent_clear(m);

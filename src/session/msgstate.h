@@ -45,6 +45,8 @@
 #define WA_MSG_DEVCACHE_TTL_MS (5 * 60 * 1000) /* device list cache (Baileys: 5 min) */
 #define WA_MSG_MAX_RETRY 5                /* retry receipts per message (both clients) */
 #define WA_MSG_MAX_DEVCACHE 4096          /* users whose device lists we cache */
+#define WA_MSG_DEVCACHE_BUCKETS 1024      /* its hash table */
+#define WA_MSG_MAX_GSTATES 16             /* groups whose device lists we keep ready (groups_devs.c) */
 #define WA_MSG_MAX_RETRY_TRACK 1024       /* failed incoming ids we count retries for */
 #define WA_MSG_MAX_PENDING_EVENTS 64      /* identity changes queued during a crypto step */
 #define WA_MSG_MAX_TC_RECOVERING 16u /* 463 token issuances in flight at once (more: skipped) */
@@ -75,8 +77,14 @@ struct wa_msg_call_offer {
 };
 
 typedef struct wa_msg_state {
-	struct wa_msg_devcache *dc;      /* recipients.c */
+	/* device lists by user (recipients.c): a hash table allocated on the
+	 * first list; dc_gen counts changes to any list or LID mapping, so a
+	 * group's cached device list (groups_devs.c) knows it is stale */
+	struct wa_msg_devcache **dc;
 	size_t n_dc;
+	uint64_t dc_gen;
+	struct wa_gstate *gs;            /* groups_devs.c: groups' device lists */
+	size_t n_gs;
 	struct wa_msg_inflight *fl;      /* inflight.c */
 	struct wa_msg_retry_track *rt;   /* retries.c */
 	size_t n_rt;
@@ -321,11 +329,13 @@ void wa_msg_job_start(wa_session *s, wa_msg_job *j);
 /* The cached device list of user (NULL: unknown or expired). */
 struct wa_msg_devcache *wa_msg_devcache_get(wa_msg_state *m, const char *user);
 void wa_msg_devcache_clear(wa_msg_state *m);
+void wa_gstate_clear(wa_msg_state *m); /* groups_devs.c */
 /* For the group pipeline (groups_msg.c): store / forget a user's device
  * list, and read a cached one. */
 void wa_msg_devcache_put(wa_msg_state *m, const char *user, const uint16_t *dev, size_t n);
 void wa_msg_devcache_drop(wa_msg_state *m, const char *user);
 size_t wa_msg_devcache_n(const struct wa_msg_devcache *d);
+int64_t wa_msg_devcache_at(const struct wa_msg_devcache *d); /* when listed (wa_mono_ms) */
 uint16_t wa_msg_devcache_dev(const struct wa_msg_devcache *d, size_t i);
 
 /* ---- seal.c: encryption for every device, the stanza, its record ---- */

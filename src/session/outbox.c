@@ -10,6 +10,7 @@
 #include "binary/decode.h"
 #include "message.pb-c.h"
 #include "pb.h"
+#include "session/groups.h"
 #include "session/kinds.h"
 #include "session/msgstate.h"
 #include "util/log.h"
@@ -262,15 +263,21 @@ static bool seal_now(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *re
 	 * handler inside another transaction) */
 	if (!ready(s) || m->job || m->hold || wa_store_tx_depth(s->store) != 1)
 		return false;
-	/* device lists to fetch first? */
-	wa_msg_rcpts r;
-	if (wa_msg_recipients(s, j->chat, &r) != 0)
-		return false;
-	bool all = r.n_unlisted == 0;
-	/* and a session with every device (else pre-keys to fetch first) */
-	for (size_t i = 0; all && i < r.n; i++)
-		all = r.t[i].cipher == WA_CIPHER_MSG;
-	wa_msg_recipients_free(&r);
+	/* device lists to fetch first? and a session with every device (else
+	 * pre-keys to fetch first); a group: every device holds our key */
+	char gj[WA_STORE_JID_MAX];
+	bool all;
+	if (wa_group_jid_norm(j->chat, gj)) {
+		all = wa_gstate_ready(s, j->chat);
+	} else {
+		wa_msg_rcpts r;
+		if (wa_msg_recipients(s, j->chat, &r) != 0)
+			return false;
+		all = r.n_unlisted == 0;
+		for (size_t i = 0; all && i < r.n; i++)
+			all = r.t[i].cipher == WA_CIPHER_MSG;
+		wa_msg_recipients_free(&r);
+	}
 	if (!all)
 		return false;
 	const char *skip[WA_MSG_MAX_HELD_CHATS];

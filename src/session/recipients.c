@@ -22,54 +22,84 @@ typedef struct wa_msg_devcache {
 	int64_t at_ms;
 	size_t n;
 	uint16_t dev[WA_USYNC_MAX_DEVICES];
-	struct wa_msg_devcache *next;
+	struct wa_msg_devcache *next; /* same bucket */
 } devcache;
+
+static size_t bucket(const char *user)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *user; user++)
+		h = (h ^ (uint8_t)*user) * 16777619u;
+	return h % WA_MSG_DEVCACHE_BUCKETS;
+}
+
+/* The entry of user, expired or not. */
+static devcache *dc_find(wa_msg_state *m, const char *user)
+{
+	for (devcache *d = m->dc ? m->dc[bucket(user)] : NULL; d; d = d->next)
+		if (strcmp(d->user, user) == 0)
+			return d;
+	return NULL;
+}
 
 devcache *wa_msg_devcache_get(wa_msg_state *m, const char *user)
 {
-	for (devcache *d = m->dc; d; d = d->next)
-		if (strcmp(d->user, user) == 0)
-			return wa_mono_ms() - d->at_ms < WA_MSG_DEVCACHE_TTL_MS ? d : NULL;
-	return NULL;
+	devcache *d = dc_find(m, user);
+	return d && wa_mono_ms() - d->at_ms < WA_MSG_DEVCACHE_TTL_MS ? d : NULL;
+}
+
+int64_t wa_msg_devcache_at(const devcache *d)
+{
+	return d->at_ms;
+}
+
+static void dc_empty(wa_msg_state *m)
+{
+	for (size_t b = 0; m->dc && b < WA_MSG_DEVCACHE_BUCKETS; b++)
+		while (m->dc[b]) {
+			devcache *x = m->dc[b];
+			m->dc[b] = x->next;
+			free(x);
+		}
+	m->n_dc = 0;
+	m->dc_gen++;
 }
 
 static void dc_put(wa_msg_state *m, const char *user, const uint16_t *dev, size_t n)
 {
-	devcache *d = NULL;
-	for (devcache *x = m->dc; x; x = x->next)
-		if (strcmp(x->user, user) == 0)
-			d = x;
+	n = n > WA_USYNC_MAX_DEVICES ? WA_USYNC_MAX_DEVICES : n;
+	if (!m->dc && !(m->dc = calloc(WA_MSG_DEVCACHE_BUCKETS, sizeof *m->dc)))
+		return;
+	devcache *d = dc_find(m, user);
 	if (!d) {
-		if (m->n_dc >= WA_MSG_MAX_DEVCACHE) {
-			/* drop the whole cache: it only costs a usync per user */
-			while (m->dc) {
-				devcache *x = m->dc;
-				m->dc = x->next;
-				free(x);
-			}
-			m->n_dc = 0;
-		}
+		if (m->n_dc >= WA_MSG_MAX_DEVCACHE)
+			dc_empty(m); /* it only costs a usync per user */
 		d = calloc(1, sizeof *d);
 		if (!d)
 			return;
 		snprintf(d->user, sizeof d->user, "%s", user);
-		d->next = m->dc;
-		m->dc = d;
+		size_t b = bucket(user);
+		d->next = m->dc[b];
+		m->dc[b] = d;
 		m->n_dc++;
+		/* a new user is nobody's known member yet: no group list changes */
+	} else if (d->n != n || memcmp(d->dev, dev, n * sizeof *dev) != 0) {
+		m->dc_gen++;
 	}
-	d->n = n > WA_USYNC_MAX_DEVICES ? WA_USYNC_MAX_DEVICES : n;
-	memcpy(d->dev, dev, d->n * sizeof *dev);
+	d->n = n;
+	memcpy(d->dev, dev, n * sizeof *dev);
 	d->at_ms = wa_mono_ms();
 }
 
 static void dc_drop(wa_msg_state *m, const char *user)
 {
-	for (devcache **pp = &m->dc; *pp; pp = &(*pp)->next) {
+	for (devcache **pp = m->dc ? &m->dc[bucket(user)] : NULL; pp && *pp; pp = &(*pp)->next) {
 		if (strcmp((*pp)->user, user) == 0) {
 			devcache *x = *pp;
 			*pp = x->next;
 			free(x);
 			m->n_dc--;
+			m->dc_gen++;
 			return;
 		}
 	}
@@ -97,11 +127,9 @@ uint16_t wa_msg_devcache_dev(const devcache *d, size_t i)
 
 void wa_msg_devcache_clear(wa_msg_state *m)
 {
-	while (m->dc) {
-		devcache *d = m->dc;
-		m->dc = d->next;
-		free(d);
-	}
+	dc_empty(m);
+	free(m->dc);
+	m->dc = NULL;
 }
 
 /* The devices of the listed user u into r->t (cap: r's array size). */

@@ -9,9 +9,10 @@
 // - warm sends: W more texts, one after the other, each waited for until
 //   wasim has routed it (its /_sim/groups last_id).
 // Reported per client: wall time from the send call to wasim's routing, and
-// CPU time (wamd: its process from /proc; Baileys: this node process, which
+// CPU time (wamd: its threads' schedstat; Baileys: this node process, which
 // does nothing else while waiting on its sendMessage), first send and per
-// warm send; wamd's RSS before and after. Not in the default suite.
+// warm send; wamd's CPU while idle (10 s after the warm sends) and the warm
+// send net of it; wamd's RSS before and after. Not in the default suite.
 // usage: WA_NODE_MODULES=… node tests/bench/group_send.mjs WAMD WASIM WAMD_SEED [out.json] [members=1000] [warm=50]
 import fs from 'node:fs';
 import { startWasim, tmpDir, pairByQr } from '../sim/harness.mjs';
@@ -21,6 +22,10 @@ import { provision, wamdClient, waitWamd, wasimClient } from './provision.mjs';
 import { sleep, procStats, startWamd, writeJson, renice } from './wamd_bench.mjs';
 
 renice();
+// wamd's CPU time in seconds, to the nanosecond (/proc/PID/stat counts
+// 10 ms ticks: a warm send is a fraction of one): every thread's schedstat
+const cpuS = (pid) => fs.readdirSync(`/proc/${pid}/task`).reduce((t, tid) =>
+  t + Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e9, 0);
 process.env.WAMD_PACING ??= 'off';
 const [wamdExe, wasimExe, seedExe, outPath, mArg, wArg] = process.argv.slice(2);
 if (!wamdExe || !wasimExe || !seedExe) {
@@ -69,30 +74,41 @@ try {
   if (r.status !== 201) throw new Error(`wamd group/create: ${r.status} ${JSON.stringify(r.json).slice(0, 300)}`);
   const G = r.json.id;
   const wamdSend = async (text) => {
-    const c0 = procStats(wamd.proc.pid).cpu_s;
+    const c0 = cpuS(wamd.proc.pid);
     const t = performance.now();
     const s = await wc.call('POST', `/message/sendText/${name}`, { number: G, text });
     if (s.status !== 201) throw new Error(`wamd sendText: ${s.status} ${JSON.stringify(s.json).slice(0, 300)}`);
     await routed(s.json.key.id);
-    return { wall_ms: performance.now() - t, cpu_s: procStats(wamd.proc.pid).cpu_s - c0 };
+    return { wall_ms: performance.now() - t, cpu_s: cpuS(wamd.proc.pid) - c0 };
   };
   out.wamd = { rss_kib_before: procStats(wamd.proc.pid).rss_kib };
   out.wamd.first = await wamdSend('first');
   log(`wamd (pid ${wamd.proc.pid}) first send: ${out.wamd.first.wall_ms.toFixed(0)} ms wall, ${(out.wamd.first.cpu_s * 1000).toFixed(0)} ms CPU`);
   {
-    const c0 = procStats(wamd.proc.pid).cpu_s;
+    const c0 = cpuS(wamd.proc.pid);
     const t = performance.now();
     for (let i = 0; i < WARM; i++) await wamdSend(`warm ${i}`);
-    out.wamd.warm = { wall_ms: (performance.now() - t) / WARM, cpu_ms: (procStats(wamd.proc.pid).cpu_s - c0) * 1000 / WARM };
+    out.wamd.warm = { wall_ms: (performance.now() - t) / WARM, cpu_ms: (cpuS(wamd.proc.pid) - c0) * 1000 / WARM };
   }
   out.wamd.rss_kib_after = procStats(wamd.proc.pid).rss_kib;
   log(`wamd warm send: ${out.wamd.warm.wall_ms.toFixed(1)} ms wall, ${out.wamd.warm.cpu_ms.toFixed(2)} ms CPU per message`);
+  {
+    // wamd's CPU while nothing is sent (its loop's timers, the connection's
+    // keep-alive): a warm send's CPU includes that much per ms of its wall
+    // time, most of which is wasim's fan-out
+    const c0 = cpuS(wamd.proc.pid);
+    await sleep(10000);
+    const idle = (cpuS(wamd.proc.pid) - c0) * 1000 / 10000;
+    out.wamd.idle_cpu_ms_per_s = idle * 1000;
+    out.wamd.warm.cpu_ms_net = out.wamd.warm.cpu_ms - idle * out.wamd.warm.wall_ms;
+    log(`wamd idle: ${(idle * 1000).toFixed(2)} ms CPU per s; warm send net of it: ${out.wamd.warm.cpu_ms_net.toFixed(3)} ms CPU`);
+  }
   await wamd.stop();
   wc.close();
 
   // ---- Baileys (same wasim, same members); WAMD_BENCH_BAILEYS=0 skips it ----
   if (process.env.WAMD_BENCH_BAILEYS === '0') {
-    print(`group of ${M} members: wamd first ${(out.wamd.first.cpu_s * 1000).toFixed(0)} ms CPU, warm ${out.wamd.warm.cpu_ms.toFixed(3)} ms CPU`);
+    print(`group of ${M} members: wamd first ${(out.wamd.first.cpu_s * 1000).toFixed(0)} ms CPU, warm ${out.wamd.warm.cpu_ms.toFixed(3)} ms CPU (${out.wamd.warm.cpu_ms_net.toFixed(3)} net of idle)`);
     if (outPath) writeJson(outPath, out);
     process.exit(0);
   }
@@ -123,7 +139,7 @@ try {
   const row = (k, o) => `${k.padEnd(8)} first ${o.first.wall_ms.toFixed(0).padStart(6)} ms wall ${(o.first.cpu_s * 1000).toFixed(0).padStart(6)} ms CPU | ` +
     `warm ${o.warm.wall_ms.toFixed(2).padStart(7)} ms wall ${o.warm.cpu_ms.toFixed(3).padStart(7)} ms CPU`;
   print(`group of ${M} members (2 devices each), ${WARM} warm sends`);
-  print(row('wamd', out.wamd));
+  print(row('wamd', out.wamd) + ` (${out.wamd.warm.cpu_ms_net.toFixed(3)} net of idle ${out.wamd.idle_cpu_ms_per_s.toFixed(2)} ms/s)`);
   print(row('Baileys', out.baileys));
   print(`wamd RSS ${(out.wamd.rss_kib_before / 1024).toFixed(1)} -> ${(out.wamd.rss_kib_after / 1024).toFixed(1)} MiB`);
   if (outPath) writeJson(outPath, out);

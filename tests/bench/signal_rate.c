@@ -14,7 +14,8 @@
  * Also: X25519 operations per alternating message (curve_fast.c counter),
  * and the rate those three operations alone allow (two variable-base, one
  * base-point, timed in the same run): the alternating rate as a share of
- * it is what the rest of a DH-step message costs.
+ * it is what the rest of a DH-step message costs. And the CPU of one
+ * sender-key (group) message.
  * Prints a table; writes JSON to argv[1] if given.
  * usage: bench_signal_rate [out.json] [n_alternating=10000] [n_one_way=20000] [group=100] */
 #include <stdio.h>
@@ -207,6 +208,37 @@ static void x25519_cost(double *var_us, double *base_us)
 
 static double dh_bound; /* messages/s the three X25519 of a DH step allow */
 
+/* CPU time of one sender-key (group) message as a warm group send makes
+ * it, microseconds: wa_sig_group_encrypt in its own committed transaction
+ * on tmpfs (the chain step, the XEdDSA signature, the record read and
+ * written), 100-byte plaintext. */
+static double sender_key_cost(void)
+{
+	struct setup s;
+	setup_pair(&s, "tmpfs");
+	uint8_t pt[100] = { 1 }, *out = NULL;
+	size_t len = 0;
+	int rc = wa_sig_group_skdm(s.a.sig, "120363000000000001@g.us", "alice", 0, &out, &len);
+	if (rc)
+		die("skdm", rc);
+	free(out);
+	const int n = 2000;
+	double t0 = cpu_now();
+	for (int i = 0; i < n; i++) {
+		rc = wa_store_begin(s.a.st);
+		if (!rc)
+			rc = wa_sig_group_encrypt(s.a.sig, "120363000000000001@g.us", "alice", 0, pt, sizeof pt, &out, &len);
+		if (!rc)
+			rc = wa_store_commit(s.a.st);
+		if (rc)
+			die("sender-key encrypt", rc);
+		free(out);
+	}
+	double us = (cpu_now() - t0) / n * 1e6;
+	teardown_pair(&s);
+	return us;
+}
+
 static void json_modes(FILE *f, const char *const modes[2], const struct result res[2])
 {
 	for (int m = 0; m < 2; m++)
@@ -252,6 +284,7 @@ int main(int argc, char **argv)
 	double var_us, base_us;
 	x25519_cost(&var_us, &base_us);
 	dh_bound = 1e6 / (2 * var_us + base_us);
+	double sk_us = sender_key_cost();
 
 	print_table("wamd (libsignal-protocol-c + SQLite, one core; msg = encrypt + decrypt, one commit per "
 		    "message on each side)", modes, res);
@@ -261,6 +294,7 @@ int main(int argc, char **argv)
 	print_table(title, modes, bat);
 	printf("X25519 (libsodium via curve25519_donna): %.1f us variable base, %.1f us base point; "
 	       "a DH step's three alone allow %.0f msg/s (\"of bound\" above)\n", var_us, base_us, dh_bound);
+	printf("sender-key message (group encrypt + signature, one commit, tmpfs): %.1f us\n", sk_us);
 
 	if (json_path) {
 		FILE *f = fopen(json_path, "w");
@@ -269,8 +303,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		fprintf(f, "{\"impl\":\"wamd\",\"n_alternating\":%d,\"n_one_way\":%d,\"group\":%d,"
-			"\"x25519_us\":%.2f,\"x25519_base_us\":%.2f,\"x25519_bound_per_s\":%.0f,\"modes\":{", n_alt, n_one,
-			group, var_us, base_us, dh_bound);
+			"\"x25519_us\":%.2f,\"x25519_base_us\":%.2f,\"x25519_bound_per_s\":%.0f,\"sender_key_msg_us\":%.2f,"
+			"\"modes\":{", n_alt, n_one, group, var_us, base_us, dh_bound, sk_us);
 		json_modes(f, modes, res);
 		fprintf(f, "},\"batched\":{");
 		json_modes(f, modes, bat);

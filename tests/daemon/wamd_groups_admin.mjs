@@ -22,6 +22,7 @@ import { startWasim, pairByQr, check, watchdog, tmpDir, sleep, baileys } from '.
 import { waitHistorySynced, createAccount } from '../sim/e2e_msg_util.mjs';
 
 // protobufjs' toJSON of a Message (what Evolution's `message` is built from)
+const sameKeys = (o, ks) => JSON.stringify(Object.keys(o).sort()) === JSON.stringify([...ks].sort());
 const pbJson = (m) => B.proto.Message.toObject(B.proto.Message.fromObject(m),
   { longs: String, enums: String, bytes: String, json: true });
 const canon = (v) => (Array.isArray(v) ? v.map(canon)
@@ -117,7 +118,7 @@ try {
   let r = await api('POST', '/instance/create', {
     instanceName: 'ga', integration: 'WHATSAPP-BAILEYS', qrcode: true,
     webhook: { url: hookUrl, enabled: true, events: ['MESSAGES_UPSERT', 'GROUPS_UPSERT', 'GROUP_UPDATE',
-      'GROUP_PARTICIPANTS_UPDATE', 'SEND_MESSAGE'] },
+      'GROUP_PARTICIPANTS_UPDATE', 'SEND_MESSAGE', 'CONTACTS_UPDATE'] },
   });
   dumpOnFail(r.status === 201, `instance created (${r.status})`);
   const qr = r.json.qrcode?.code ?? (await api('GET', '/instance/connect/ga')).json.code;
@@ -241,6 +242,11 @@ try {
     `findGroupInfos pictureUrl is the current picture (${r.json.pictureUrl} vs Baileys ${bUrl})`);
   const served2 = Buffer.from(await (await fetch(`http://127.0.0.1:${sim.port}${new URL(r.json.pictureUrl).pathname}`)).arrayBuffer());
   check(served2.equals(jpeg), `pictureUrl serves the picture (${served2.length} bytes)`);
+  // and as Evolution's CONTACTS_UPDATE of the group (Baileys' contacts.update, the URL asked for)
+  const cu = await gw('contacts.update', (d) => Array.isArray(d) && d[0]?.remoteJid === G && d[0].profilePicUrl?.includes(picId2),
+    'picture contacts.update');
+  dumpOnFail(cu && cu.data.length === 1 && sameKeys(cu.data[0], ['remoteJid', 'profilePicUrl', 'instanceId']) &&
+    cu.data[0].profilePicUrl === bUrl, `CONTACTS_UPDATE of the group: its new picture's URL (${JSON.stringify(cu?.data)})`);
 
   r = await api('POST', `/group/updateSetting/ga?groupJid=${G}`, { action: 'admin_add' });
   check(r.status === 201, 'updateSetting admin_add');

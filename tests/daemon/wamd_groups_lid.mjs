@@ -60,6 +60,7 @@ for (const [k, n] of Object.entries(P)) {
   cl[k].receipts = [];
   cl[k].sock.ev.on('message-receipt.update', (us) => { cl[k].receipts.push(...us); cl[k].poke(); });
   cl[k].sock.ev.on('group-participants.update', (u) => { cl[k].gev.push({ kind: 'participants', ...u }); cl[k].poke(); });
+  cl[k].sock.ev.on('groups.update', (us) => { for (const u of us) cl[k].gev.push({ kind: 'update', ...u }); cl[k].poke(); });
 }
 const L = { w: await lidOf(W) };
 for (const [k, n] of Object.entries(P)) L[k] = await lidOf(n);
@@ -136,6 +137,17 @@ try {
   check(sameJson(pick(r.json.participants), pick(bMeta.participants)) &&
     r.json.participants.some((p) => p.id === L.w && p.phoneNumber === jid(W) && p.admin === 'superadmin'),
     `findGroupInfos participants equal Baileys' (ours ${JSON.stringify(pick(r.json.participants))} Baileys ${JSON.stringify(pick(bMeta.participants))})`);
+  // who made it, set its subject and its description: LIDs with the phone number beside
+  r = await api('POST', `/group/updateGroupDescription/g1?groupJid=${G}`, { description: 'lid desc' });
+  check(r.status === 201, `updateGroupDescription (${r.status})`);
+  await cl.b.waitFor(() => cl.b.gev.some((e) => e.kind === 'update' && e.desc === 'lid desc'), 10000, 'desc at b');
+  r = await api('GET', `/group/findGroupInfos/g1?groupJid=${G}`);
+  const bMeta2 = await cl.b.sock.groupMetadata(G);
+  const owners = ['owner', 'ownerPn', 'subjectOwner', 'subjectOwnerPn', 'subjectTime', 'desc', 'descId', 'descOwner',
+    'descOwnerPn', 'descTime'];
+  const pickO = (m) => Object.fromEntries(owners.map((k) => [k, m[k] ?? null]));
+  check(sameJson(pickO(r.json), pickO(bMeta2)) && r.json.ownerPn === jid(W) && r.json.descOwner === L.w,
+    `findGroupInfos: owners as Baileys' (ours ${JSON.stringify(pickO(r.json))} Baileys ${JSON.stringify(pickO(bMeta2))})`);
 
   // wamd -> members: our key to their LID devices
   const ours = [];
@@ -165,6 +177,39 @@ try {
   // both members' receipts for it reach wamd (routed by wamd's LID)
   dumpOnFail(await waitFor(() => wamdLog.split(`<- <receipt id=${ours[0]}`).length - 1 >= 2, 10000, 'receipts'),
     'the members\' receipts reached wamd');
+
+  // mentionsEveryOne: every member as the group names them (Evolution
+  // mentions its groupMetadata's participant ids: LIDs here)
+  r = await api('POST', '/message/sendText/g1', { number: G, text: 'all of you', mentionsEveryOne: true });
+  check(r.status === 201, `sendText mentionsEveryOne (${r.status})`);
+  const all = (await got('b', 'all of you')).message.extendedTextMessage?.contextInfo?.mentionedJid;
+  check(sameJson(all, bMeta.participants.map((p) => p.id)),
+    `mentionsEveryOne: mentionedJid = Baileys' participant ids (ours ${JSON.stringify(all)} Baileys ${JSON.stringify(bMeta.participants.map((p) => p.id))})`);
+
+  // a member's new device (our key is held by every device we know): the
+  // next send carries our key to it pairwise, in that very stanza
+  const b2 = await pairByQr(sim, P.b, 'mb2');
+  b2.msgs = [];
+  b2.sock.ev.on('messages.upsert', ({ messages }) => { b2.msgs.push(...messages.filter((m) => m.message)); b2.poke(); });
+  const b2dev = (await sim.api('GET', `/_sim/accounts/${P.b}`)).json.devices.map((d) => d.device)
+    .filter((d) => d > 0).sort((x, y) => y - x)[0];
+  await sleep(500); // the devices notification reaches wamd
+  r = await api('POST', '/message/sendText/g1', { number: G, text: 'to the new device' });
+  check(r.status === 201, 'send after the new device');
+  const sgN = async (id) => {
+    for (let t = 0; t < 200; t++) {
+      const g = (await sim.api('GET', '/_sim/groups')).json.groups.find((x) => `${x.id}@g.us` === G);
+      if (g.last_id === id) return g;
+      await sleep(50);
+    }
+    return null;
+  };
+  const nd = await sgN(r.json.key.id);
+  dumpOnFail(nd?.last_copies.includes(`${L.b.split('@')[0]}:${b2dev}@lid`),
+    `our key went to b's new device ${b2dev} in that stanza (${JSON.stringify(nd?.last_copies)})`);
+  await b2.waitFor(() => b2.msgs.some((m) => textOf(m) === 'to the new device'), 20000, 'the new device reads it');
+  check(b2.msgs.some((m) => textOf(m) === 'to the new device'), 'b\'s new device read it');
+  await b2.stop();
 
   // members -> wamd: key, message and messageType as Baileys has them
   const fromMember = async (k, other, content, what) => {
@@ -199,12 +244,25 @@ try {
     'c location');
 
   // remove c, add d (named by LID in the notification): d reads, c does not
+  // GROUP_PARTICIPANTS_UPDATE: participantsData names each LID's phone
+  // number as Baileys' event has it (participant.phoneNumber)
+  const partsEv = async (action, who) => {
+    const h = await hook('group-participants.update', (d) => d.action === action && d.participants[0] === L[who],
+      `${action} ${who} webhook`);
+    await cl.b.waitFor(() => cl.b.gev.some((e) => e.action === action), 10000, `${action} at b`);
+    const be = cl.b.gev.find((e) => e.action === action).participants[0];
+    const pd = h?.data.participantsData?.[0];
+    check(pd && pd.jid === be.id && pd.phoneNumber === be.phoneNumber && be.phoneNumber === jid(P[who]),
+      `${action}: participantsData ${JSON.stringify(pd)} as Baileys' ${JSON.stringify(be)}`);
+  };
   r = await api('POST', `/group/updateParticipant/g1?groupJid=${G}`, { action: 'remove', participants: [P.c] });
   check(r.status === 201 && r.json.updateParticipants[0].status === '200', `remove c (${JSON.stringify(r.json)})`);
   await cl.c.waitFor(() => cl.c.gev.some((e) => e.action === 'remove'), 10000, 'remove at c');
+  await partsEv('remove', 'c');
   r = await api('POST', `/group/updateParticipant/g1?groupJid=${G}`, { action: 'add', participants: [P.d] });
   check(r.status === 201 && r.json.updateParticipants[0].status === '200', `add d (${JSON.stringify(r.json)})`);
   await cl.d.waitFor(() => cl.d.gev.some((e) => e.action === 'add'), 10000, 'add at d');
+  await partsEv('add', 'd');
   r = await api('GET', `/group/findGroupInfos/g1?groupJid=${G}`);
   check(r.json.participants.some((p) => p.id === L.d && p.phoneNumber === jid(P.d)) &&
     !r.json.participants.some((p) => p.id === L.c), `the cache follows: d by LID with its number, c gone (${JSON.stringify(r.json.participants)})`);

@@ -5,7 +5,11 @@
  * implementations differ: small-order points, non-canonical u >= p, the
  * top bit set, all-zero and all-one (unclamped: the fallback) scalars. Plus RFC 7748 §5.2 vectors.
  * Base-point multiplications (key generation, the Edwards-table route)
- * against libsodium's ladder on 20,000 random and edge clamped scalars. */
+ * against libsodium's ladder on 20,000 random and edge clamped scalars.
+ * The libsodium signature and verification that replace curve25519_sign
+ * and curve25519_verify: ours verify with the library's verifier, and
+ * both verifiers give the same verdicts on valid, changed and random
+ * signatures. */
 #include "check.h"
 
 #include <dlfcn.h>
@@ -19,6 +23,120 @@
 #include "util/codec.h"
 
 typedef int (*donna_fn)(uint8_t *, const uint8_t *, const uint8_t *);
+typedef int (*sign_fn)(unsigned char *, const unsigned char *, const unsigned char *, unsigned long,
+	const unsigned char *);
+
+typedef int (*verify_fn)(const unsigned char *, const unsigned char *, const unsigned char *, unsigned long);
+
+static verify_fn lib_verify;
+
+/* Our verifier answers as the library's, on the signature given and on
+ * changed ones: each byte of R or S flipped, S + L (non-canonical), A's
+ * sign bit flipped, another message, the public key's unused top bit set. */
+static void same_verdicts(uint8_t sig[64], const uint8_t pub[32], uint8_t *msg, size_t len, int i)
+{
+	static const uint8_t L[32] = { 0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
+		0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10 };
+	uint8_t s2[64], p2[32];
+	for (int v = 0; v < 5; v++) {
+		memcpy(s2, sig, 64);
+		memcpy(p2, pub, 32);
+		if (v == 1)
+			s2[i % 64] ^= (uint8_t)(1u << (i % 7));
+		if (v == 2) { /* S + L, the sign bit kept */
+			unsigned c = 0;
+			for (int k = 0; k < 32; k++) {
+				c += (unsigned)(s2[32 + k] & (k == 31 ? 0x7F : 0xFF)) + L[k];
+				s2[32 + k] = (uint8_t)((k == 31 ? (sig[63] & 0x80) : 0) | (c & (k == 31 ? 0x7F : 0xFF)));
+				c >>= 8;
+			}
+		}
+		if (v == 3)
+			s2[63] ^= 0x80;
+		if (v == 4)
+			p2[31] |= 0x80;
+		int ours = curve25519_verify(s2, p2, msg, len), lib = lib_verify(s2, p2, msg, len);
+		if ((ours == 0) != (lib == 0)) {
+			fprintf(stderr, "verdicts differ at %d variant %d: ours %d, library %d\n", i, v, ours, lib);
+			CHECK(0);
+		}
+	}
+	if (len) {
+		msg[0] ^= 1;
+		CHECK((curve25519_verify(sig, pub, msg, len) == 0) == (lib_verify(sig, pub, msg, len) == 0));
+		msg[0] ^= 1;
+	}
+}
+
+/* Our curve25519_sign and curve25519_verify against the library's
+ * (wa_sig_curve_fast_active checks that libsignal's calls reach them):
+ * what ours signs verifies with the library's verifier (random keys, so
+ * both signs of A; lengths 0..300), the original's signatures with ours,
+ * and both verifiers agree on changed and random signatures. */
+static void test_sign(void)
+{
+	uint8_t priv[32], pub[33] = { 0x05 };
+	sign_fn orig = (sign_fn)dlsym(RTLD_NEXT, "curve25519_sign");
+	lib_verify = (verify_fn)dlsym(RTLD_NEXT, "curve25519_verify");
+	CHECK(orig != NULL && orig != (sign_fn)curve25519_sign);
+	CHECK(lib_verify != NULL && lib_verify != (verify_fn)curve25519_verify);
+	if (!orig || !lib_verify)
+		return;
+	uint8_t msg[300], sig[64], rnd[64];
+	int sign_set = 0;
+	for (int i = 0; i < 2000; i++) {
+		randombytes_buf(priv, 32);
+		priv[0] &= 248;
+		priv[31] = (priv[31] & 127) | 64;
+		crypto_scalarmult_curve25519_base(pub + 1, priv);
+		size_t len = (size_t)i % (sizeof msg + 1);
+		randombytes_buf(msg, sizeof msg);
+		randombytes_buf(rnd, sizeof rnd);
+		unsigned long before = wa_sig_curve_fast_signs();
+		CHECK_EQ_INT(curve25519_sign(sig, priv, msg, len, rnd), 0);
+		CHECK_EQ_INT(wa_sig_curve_fast_signs(), before + 1);
+		sign_set += sig[63] >> 7;
+		if (lib_verify(sig, pub + 1, msg, len) != 0 || curve25519_verify(sig, pub + 1, msg, len) != 0) {
+			fprintf(stderr, "our signature %d (length %zu) refused\n", i, len);
+			CHECK(0);
+			break;
+		}
+		same_verdicts(sig, pub + 1, msg, len, i);
+		if (i < 300) {
+			CHECK_EQ_INT(orig(sig, priv, msg, len, rnd), 0);
+			CHECK_EQ_INT(curve25519_verify(sig, pub + 1, msg, len), 0);
+			same_verdicts(sig, pub + 1, msg, len, i);
+			randombytes_buf(sig, 64); /* garbage */
+			same_verdicts(sig, pub + 1, msg, len, i);
+		}
+	}
+	/* the same keys again and again (A from the cache), six of them taking
+	 * turns (more than it holds: evictions) */
+	uint8_t keys[6][32], pubs[6][32];
+	for (int k = 0; k < 6; k++) {
+		randombytes_buf(keys[k], 32);
+		keys[k][0] &= 248;
+		keys[k][31] = (keys[k][31] & 127) | 64;
+		crypto_scalarmult_curve25519_base(pubs[k], keys[k]);
+	}
+	for (int i = 0; i < 600; i++) {
+		int k = i < 300 ? i % 2 : (i * 7) % 6;
+		randombytes_buf(msg, 64);
+		CHECK_EQ_INT(curve25519_sign(sig, keys[k], msg, 64, rnd), 0);
+		if (lib_verify(sig, pubs[k], msg, 64) != 0) {
+			fprintf(stderr, "signature %d with key %d (cached A) refused\n", i, k);
+			CHECK(0);
+			break;
+		}
+	}
+	/* public keys whose u is 0 or 1 (u - 1 borrows, or y = 0) */
+	for (int e = 0; e < 2; e++) {
+		uint8_t pz[32] = { (uint8_t)e };
+		randombytes_buf(sig, 64);
+		same_verdicts(sig, pz, msg, 16, e);
+	}
+	CHECK(sign_set > 800 && sign_set < 1200); /* both signs of A were met */
+}
 
 static void hex32(const char *hex, uint8_t out[32])
 {
@@ -59,6 +177,7 @@ int main(void)
 	SIGNAL_UNREF(sk);
 
 	CHECK(wa_sig_curve_fast_active());
+	test_sign();
 	donna_fn orig = (donna_fn)dlsym(RTLD_NEXT, "curve25519_donna");
 	CHECK(orig != NULL);
 	CHECK(orig != (donna_fn)curve25519_donna);
