@@ -96,6 +96,7 @@ for (let minute = 0; minute <= MINUTES; minute++) {
   rtts = [];
   lags.length = 0;
   const cpu0 = procStats(w.proc.pid).cpu_s;
+  const simCpu0 = procStats(sim.proc.pid).cpu_s;
   const t0 = performance.now();
   for (let j = 0; j < N;) {
     const due = Math.min(N, Math.floor(((performance.now() - t0) * N) / 60000) + 1);
@@ -104,11 +105,12 @@ for (let minute = 0; minute <= MINUTES; minute++) {
   }
   await sleep(Math.max(0, 60000 - (performance.now() - t0)));
   const cpu = procStats(w.proc.pid).cpu_s - cpu0;
+  const simCpu = procStats(sim.proc.pid).cpu_s - simCpu0;
   const m = (await retrying(() => wc.call('GET', '/wamd/metrics'))).json;
   rtts.sort((a, b) => a - b);
   const lg = [...lags].sort((a, b) => a - b);
   const row = {
-    minute, cpu_pct: +((cpu / 60) * 100).toFixed(1), rss_anon_mib: +(rssAnonKib(w.proc.pid) / 1024).toFixed(1),
+    minute, cpu_pct: +((cpu / 60) * 100).toFixed(1), wasim_cpu_pct: +((simCpu / 60) * 100).toFixed(1), rss_anon_mib: +(rssAnonKib(w.proc.pid) / 1024).toFixed(1),
     sends: rtts.length, failed, wire_p50_ms: m.send_latency.p50_ms, wire_p99_ms: m.send_latency.p99_ms,
     http_p50_ms: +quantile(rtts, 0.5).toFixed(2), http_p99_ms: +quantile(rtts, 0.99).toFixed(2),
     hooks: lg.length, hook_lag_p50_ms: +quantile(lg, 0.5).toFixed(1), hook_lag_p99_ms: +quantile(lg, 0.99).toFixed(1),
@@ -134,8 +136,8 @@ const res = {
   hook_lag_p99_first_last_ms: [measured[0].hook_lag_p99_ms, last.hook_lag_p99_ms],
   wamd_peak_rss_mib: +(ps.hwm_kib / 1024).toFixed(1), failed,
 };
-const cols = ['min', 'cpu', 'RssAnon MiB', 'sends', 'wire p50/p99 ms', 'http p50/p99 ms', 'webhook lag p50/p99 ms', 'load'];
-const fmt = (r) => [r.minute, `${r.cpu_pct}%`, r.rss_anon_mib, r.sends, `${r.wire_p50_ms?.toFixed(2)}/${r.wire_p99_ms?.toFixed(2)}`,
+const cols = ['min', 'wamd cpu', 'wasim cpu', 'RssAnon MiB', 'sends', 'wire p50/p99 ms', 'http p50/p99 ms', 'webhook lag p50/p99 ms', 'load'];
+const fmt = (r) => [r.minute, `${r.cpu_pct}%`, `${r.wasim_cpu_pct}%`, r.rss_anon_mib, r.sends, `${r.wire_p50_ms?.toFixed(2)}/${r.wire_p99_ms?.toFixed(2)}`,
   `${r.http_p50_ms}/${r.http_p99_ms}`, `${r.hook_lag_p50_ms}/${r.hook_lag_p99_ms}`, r.load].map(String);
 const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => fmt(r)[i].length)));
 for (const line of [cols, ...rows.map(fmt)]) console.log(line.map((x, i) => x.padEnd(widths[i])).join('  '));
