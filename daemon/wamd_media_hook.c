@@ -156,7 +156,10 @@ static int stage(struct wamd *d, char *path, size_t cap)
 
 /* Notes a job on disk: {"instance", "id", "base64"}: the message whose
  * download it is and whether its MESSAGES_UPSERT is held. Written whole
- * (temp file, rename) so a crash leaves either nothing or all of it. */
+ * (temp file, rename) so a crash leaves either nothing or all of it. Not
+ * fsynced, on purpose: the store's commits (synchronous=NORMAL) survive a
+ * killed process but not a power failure, and the note promises no more
+ * than the message row it stands for; a sync here would stall the loop. */
 static void marker_write(struct wamd_tenant *t, struct hook_job *j, const char *id, bool b64)
 {
 	char tmp[1300];

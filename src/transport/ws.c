@@ -46,6 +46,16 @@
  * nothing. */
 #define WA_TR_TX_PACKET 65536
 #define WA_TR_FLUSH_TIMEOUT_S 2 /* close waits this long for queued bytes */
+/* lws 4.1 gives each stage of a client connection (TCP, TLS, the upgrade's
+ * answer) the context's timeout_secs and, when one runs out before the
+ * upgrade, frees the wsi without a callback: a server that accepted the
+ * TCP connection but answered the upgrade late left a dangling wsi that
+ * the session's own connect deadline then closed (SIGSEGV in lws). Until
+ * the connection is established a tick pushes lws' stage timeout ahead,
+ * so the owner's deadline is the only limit and the wsi lives until the
+ * owner closes it. */
+#define WA_TR_STAGE_PUSH_S 10
+#define WA_TR_STAGE_TICK_US (3 * LWS_US_PER_SEC)
 
 struct tx_buf {
 	struct tx_buf *next;
@@ -71,6 +81,7 @@ struct wa_tr_conn {
 	uint64_t n_written; /* messages written, for on_written */
 	int fail_step;      /* a failure inside lws_client_connect_via_info */
 	char *fail_text;    /* lws' words for that failure (malloc'd, NULL: none) */
+	lws_sorted_usec_list_t stage_sul; /* until established: see WA_TR_STAGE_PUSH_S */
 };
 
 /* One per lws_context that has timers; freed with its last timer. The list
@@ -113,6 +124,7 @@ static void tx_free_all(struct wa_tr_conn *c)
 
 static void conn_destroy(struct wa_tr_conn *c)
 {
+	lws_sul_cancel(&c->stage_sul);
 	tx_free_all(c);
 	if (c->proxy_vhost)
 		lws_vhost_destroy(c->proxy_vhost);
@@ -127,6 +139,7 @@ static void conn_wsi_gone(struct wa_tr_conn *c, struct lws *wsi, int err)
 {
 	if (wsi)
 		lws_set_opaque_user_data(wsi, NULL);
+	lws_sul_cancel(&c->stage_sul);
 	c->wsi = NULL;
 	c->open = false;
 	if (c->in_open) {
@@ -202,6 +215,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		if (!c)
 			return -1;
+		lws_sul_cancel(&c->stage_sul);
 		c->open = true;
 		if (c->released || c->closing)
 			return -1;
@@ -522,6 +536,15 @@ static int make_proxy_vhost(struct lws_context *ctx, const char *proxy, struct l
 	return 0;
 }
 
+static void stage_tick(lws_sorted_usec_list_t *sul)
+{
+	struct wa_tr_conn *c = lws_container_of(sul, struct wa_tr_conn, stage_sul);
+	if (!c->wsi || c->open)
+		return;
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, WA_TR_STAGE_PUSH_S);
+	lws_sul_schedule(c->ctx, 0, &c->stage_sul, stage_tick, WA_TR_STAGE_TICK_US);
+}
+
 static int tr_open(void *ctx, const wa_tr_config *cfg, const wa_tr_events *ev, void *user,
 	void **conn_out)
 {
@@ -593,6 +616,7 @@ static int tr_open(void *ctx, const wa_tr_config *cfg, const wa_tr_events *ev, v
 			conn_destroy(c);
 		return WA_EIO;
 	}
+	stage_tick(&c->stage_sul);
 	*conn_out = c;
 	return 0;
 }
@@ -627,6 +651,7 @@ static void tr_close(void *conn)
 		return;
 	c->released = true;
 	c->ev = NULL;
+	lws_sul_cancel(&c->stage_sul); /* the kill below is the wsi's last timeout */
 	if (!c->wsi) {
 		conn_destroy(c);
 		return;
@@ -643,6 +668,12 @@ static void tr_close(void *conn)
 	c->closing = true;
 	tx_free_all(c);
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+	if (!c->open) {
+		/* before the upgrade lws 4.1 frees a killed wsi without a
+		 * callback: let go of it now, nothing will tell us later */
+		lws_set_opaque_user_data(c->wsi, NULL);
+		conn_destroy(c);
+	}
 }
 
 static void sched_cb(lws_sorted_usec_list_t *sul);

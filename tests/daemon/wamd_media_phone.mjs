@@ -27,7 +27,9 @@ const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
 const hex2b64 = (h) => Buffer.from(h, 'hex').toString('base64');
 
 const { hooks, url: hookUrl, server: rx } = await hookReceiver();
-const sim = await startWasim(wasimExe, { tls: true });
+// media over 100,000 bytes (the video, the document) is checked by the phone
+// in slices between other work, as a 1 GiB file is
+const sim = await startWasim(wasimExe, { tls: true, extra: ['--phone-media-inline', '100000'] });
 for (const phone of [WAMD_PHONE, PEER_PHONE]) {
   const r = await sim.api('POST', '/_sim/accounts', { phone, push_name: phone === PEER_PHONE ? 'Phone Peer' : undefined });
   check(r.status === 201, `wasim account ${phone}`);
@@ -55,7 +57,7 @@ const phoneRecord = async (phone, id, kind, what) => {
   for (const end = Date.now() + 30000; Date.now() < end; await sleep(100)) {
     const r = await sim.api('GET', `/_sim/accounts/${phone}/messages`);
     const m = r.json?.messages?.find((x) => x.id === id && x.kind === kind);
-    if (m) return m;
+    if (m && !m.media?.pending) return m;
   }
   console.error(`# timed out waiting for ${what}`);
   return null;

@@ -21,7 +21,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: wasim [--port N] [--tls-port N] [--state DIR] [--root-out FILE]\n"
 		"             [--max-conns N] [--handshake-timeout S] [--edge-routing] [--quiet]\n"
-		"             [--device-notify all|watchers]\n"
+		"             [--device-notify all|watchers] [--phone-media-inline BYTES]\n"
 		"  --port      ws:// chat (/ws/chat) and the HTTP control API; 0 = any (default 0)\n"
 		"  --tls-port  wss:// and https:// on a self-signed cert; 0 = any (default: off)\n"
 		"  --state     directory for wasim.json and the TLS cert (default: in memory)\n"
@@ -30,7 +30,9 @@ static void usage(void)
 		"  --handshake-timeout  seconds to finish the Noise handshake (default 20)\n"
 		"  --edge-routing       send <ib><edge_routing> after login (clients then use the ED prefix)\n"
 		"  --device-notify      who hears of a paired/removed companion: every device (all, default)\n"
-		"                       or only the accounts that fetched the list by usync (watchers)\n");
+		"                       or only the accounts that fetched the list by usync (watchers)\n"
+		"  --phone-media-inline media the phone checks at once (default 64 MiB); larger\n"
+		"                       blobs (up to 2 GiB) are checked in slices between other work\n");
 }
 
 static void raise_nofile(size_t want)
@@ -59,6 +61,7 @@ int main(int argc, char **argv)
 		{ "handshake-timeout", required_argument, NULL, 'H' },
 		{ "edge-routing", no_argument, NULL, 'E' },
 		{ "device-notify", required_argument, NULL, 'D' },
+		{ "phone-media-inline", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -82,6 +85,16 @@ int main(int argc, char **argv)
 		case 'q': quiet = true; break;
 		case 'H': hs_timeout = atoi(optarg); break;
 		case 'E': core.edge_routing = true; break;
+		case 'M': {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (*end || v == 0) {
+				usage();
+				return 2;
+			}
+			sim.phone_media_inline_max = v;
+			break;
+		}
 		case 'D':
 			if (strcmp(optarg, "watchers") == 0)
 				sim.notify_watchers_only = true;

@@ -343,6 +343,8 @@ struct sim {
 	uint8_t root_pub[32];      /* test trust root (clients trust this) */
 	bool notify_watchers_only; /* --device-notify watchers (see sim_usync.c) */
 	unsigned real;             /* SIM_REAL_* switches: WASIM_REAL in the environment */
+	uint64_t phone_media_inline_max; /* --phone-media-inline: larger blobs the phone
+	                                  * checks a slice per loop turn (0: default) */
 	void *priv;                /* core internals (server.c) */
 	/* server-wide fault (POST /_sim/fault action min_version): client
 	 * versions below this get <failure reason="405"/>; all 0: off */

@@ -6,12 +6,14 @@
  * length, and the kind's own: caption, file name, ptt, seconds, waveform,
  * size, animated flag, thumbnail). Receiving: every media message the
  * phone decrypts (a peer's, or a companion's device-sent copy) is fetched
- * from the media host and checked as a client downloads it: MAC and
- * fileEncSha256 over the blob before any plaintext, then fileSha256 and
- * the length; the record gets "media" with the plaintext's SHA-256, or
- * the reason it could not. The blob is read from its file in 64 KiB
- * pieces; blobs over SIM_PHONE_MEDIA_MAX are not fetched (the phone runs
- * on wasim's loop; the 1 GiB benchmarks would stall it). */
+ * from the media host and checked as a client downloads it, in one pass
+ * as libwa does: length, fileEncSha256 and MAC, then padding, fileSha256
+ * and the length; the record gets "media" with the plaintext's SHA-256,
+ * or the reason it could not. The blob is read from its file in 64 KiB
+ * pieces. The phone runs on wasim's loop: a blob over
+ * SIM_PHONE_MEDIA_INLINE (or --phone-media-inline) is checked 4 MiB per
+ * loop turn, its record marked "pending" until the verdict, so a 1 GiB
+ * document does not stall everyone else. */
 #include "sim_msg.h"
 
 #include <stdio.h>
@@ -27,7 +29,9 @@
 #include "util/codec.h"
 #include "util/seams.h"
 
-#define SIM_PHONE_MEDIA_MAX ((uint64_t)64 << 20) /* plaintext the phone downloads */
+#define SIM_PHONE_MEDIA_MAX WA_MEDIA_DEFAULT_MAX_LEN /* what the phone downloads: 2 GiB */
+#define SIM_PHONE_MEDIA_INLINE ((uint64_t)64 << 20) /* checked at once up to this */
+#define SIM_PHONE_MEDIA_SLICE ((uint64_t)4 << 20)   /* bigger: this much per loop turn */
 #define SIM_PHONE_MEDIA_IO 65536
 
 /* ---- what a media message looks like, kind by kind ---- */
@@ -104,17 +108,36 @@ static int read_full(int fd, uint8_t *b, size_t cap, size_t *n)
 	return 0;
 }
 
-/* The download as a client does it: "" when every check passed (*res
- * filled), else why not. */
-static const char *fetch_verify(struct sim *sim, const struct media_view *v, wa_media_result *res, char *why,
-	size_t why_cap)
+/* One download being checked: the blob read from its file in
+ * SIM_PHONE_MEDIA_IO pieces through libwa's one-pass decryptor, the
+ * plaintext thrown away; only the final call's verdict (length,
+ * fileEncSha256 and MAC, then padding and fileSha256) counts. */
+struct phone_check {
+	struct sim *sim;
+	int fd;
+	wa_media_dec *dec;
+	uint8_t *in, *out;
+	uint8_t file_sha256[32], file_enc_sha256[32];
+	uint64_t file_length;
+	json_t *media; /* the record's "media" object (a reference) */
+	char why[160];
+};
+
+static void check_free(struct phone_check *c)
 {
-	int fd = -1, st, rc;
-	struct stat fs;
+	wa_media_dec_free(c->dec);
+	free(c->in);
+	free(c->out);
+	if (c->fd >= 0)
+		close(c->fd);
+	json_decref(c->media);
+	free(c);
+}
+
+/* Opens the blob and sets up the decryptor: NULL, or why not. */
+static const char *check_begin(struct sim *sim, const struct media_view *v, struct phone_check *c)
+{
 	wa_media_keys keys;
-	wa_media_dec *dec = NULL;
-	uint8_t *in = NULL, *out = NULL;
-	size_t n, o;
 	if (!v->media_key || v->media_key->len != WA_MEDIA_KEY_LEN)
 		return "no 32-byte mediaKey";
 	if (!v->file_sha256 || v->file_sha256->len != 32 || !v->file_enc_sha256 || v->file_enc_sha256->len != 32)
@@ -122,60 +145,75 @@ static const char *fetch_verify(struct sim *sim, const struct media_view *v, wa_
 	if (!v->has_length)
 		return "no fileLength";
 	if (v->file_length > SIM_PHONE_MEDIA_MAX)
-		return "larger than the phone downloads (64 MiB)";
-	st = sim_media_open(sim, v->direct_path && v->direct_path[0] ? v->direct_path : v->url, &fd);
+		return "larger than the phone downloads (2 GiB)";
+	memcpy(c->file_sha256, v->file_sha256->data, 32);
+	memcpy(c->file_enc_sha256, v->file_enc_sha256->data, 32);
+	c->file_length = v->file_length;
+	int st = sim_media_open(sim, v->direct_path && v->direct_path[0] ? v->direct_path : v->url, &c->fd);
 	if (st) {
-		snprintf(why, why_cap, "the media host answered %d", st);
-		return why;
+		snprintf(c->why, sizeof c->why, "the media host answered %d", st);
+		return c->why;
 	}
-	const char *err = NULL;
-	in = malloc(SIM_PHONE_MEDIA_IO);
-	out = malloc(WA_MEDIA_UPDATE_OUT(SIM_PHONE_MEDIA_IO));
-	if (!in || !out || fstat(fd, &fs) != 0 || wa_media_keys_derive(&keys, v->media_key->data, v->type) != 0) {
-		err = "out of memory or I/O";
-		goto out;
-	}
-	rc = wa_media_dec_new(&dec, &keys, SIM_PHONE_MEDIA_MAX);
+	c->in = malloc(SIM_PHONE_MEDIA_IO);
+	c->out = malloc(WA_MEDIA_UPDATE_OUT(SIM_PHONE_MEDIA_IO));
+	if (!c->in || !c->out || wa_media_keys_derive(&keys, v->media_key->data, v->type) != 0)
+		return "out of memory or I/O";
+	int rc = wa_media_dec_new(&c->dec, &keys, SIM_PHONE_MEDIA_MAX);
 	wa_media_keys_clear(&keys);
-	/* pass 1: MAC and fileEncSha256 over the whole blob, nothing released */
-	while (rc == 0 && (rc = read_full(fd, in, SIM_PHONE_MEDIA_IO, &n)) == 0 && n > 0)
-		rc = wa_media_dec_verify_update(dec, in, n);
-	if (rc == 0)
-		rc = wa_media_dec_verify_final(dec, v->file_enc_sha256->data);
-	if (rc) {
-		snprintf(why, why_cap, "blob check failed: %s", wa_strerror(rc));
-		err = why;
-		goto out;
+	return rc ? "out of memory or I/O" : NULL;
+}
+
+/* Feeds up to budget bytes: 0 = more to read, 1 = read to the end (the
+ * verdict is in c->media), < 0 = failed (also recorded). */
+static int check_step(struct phone_check *c, uint64_t budget)
+{
+	size_t n, o;
+	uint64_t fed = 0;
+	int rc = 0;
+	wa_media_result res;
+	while (fed < budget && (rc = read_full(c->fd, c->in, SIM_PHONE_MEDIA_IO, &n)) == 0 && n > 0) {
+		rc = wa_media_dec_stream_update(c->dec, c->out, WA_MEDIA_UPDATE_OUT(SIM_PHONE_MEDIA_IO), &o, c->in, n);
+		if (rc)
+			break;
+		fed += n;
 	}
-	/* pass 2: decrypt, fileSha256 at the end */
-	if (lseek(fd, 0, SEEK_SET) != 0)
-		rc = WA_EIO;
-	while (rc == 0 && (rc = read_full(fd, in, SIM_PHONE_MEDIA_IO, &n)) == 0 && n > 0)
-		rc = wa_media_dec_update(dec, out, WA_MEDIA_UPDATE_OUT(SIM_PHONE_MEDIA_IO), &o, in, n);
+	if (rc == 0 && fed >= budget)
+		return 0;
 	if (rc == 0)
-		rc = wa_media_dec_final(dec, out, WA_MEDIA_UPDATE_OUT(SIM_PHONE_MEDIA_IO), &o, v->file_sha256->data, res);
+		rc = wa_media_dec_stream_final(c->dec, c->file_enc_sha256, c->out, WA_MEDIA_UPDATE_OUT(SIM_PHONE_MEDIA_IO),
+			&o, c->file_sha256, &res);
+	const char *err = NULL;
 	if (rc) {
-		snprintf(why, why_cap, "decryption failed: %s", wa_strerror(rc));
-		err = why;
-	} else if (res->file_length != v->file_length) {
-		snprintf(why, why_cap, "fileLength %llu but %llu bytes", (unsigned long long)v->file_length,
-			(unsigned long long)res->file_length);
-		err = why;
+		snprintf(c->why, sizeof c->why, "blob check failed: %s", wa_strerror(rc));
+		err = c->why;
+	} else if (res.file_length != c->file_length) {
+		snprintf(c->why, sizeof c->why, "fileLength %llu but %llu bytes", (unsigned long long)c->file_length,
+			(unsigned long long)res.file_length);
+		err = c->why;
 	}
-out:
-	wa_media_dec_free(dec);
-	free(in);
-	free(out);
-	if (fd >= 0)
-		close(fd);
-	return err ? err : "";
+	json_object_del(c->media, "pending");
+	json_object_set_new(c->media, "verified", json_boolean(!err));
+	if (err)
+		json_object_set_new(c->media, "error", json_string(err));
+	else
+		set_hex(c->media, "sha256", res.file_sha256, sizeof(res.file_sha256));
+	return err ? -1 : 1;
+}
+
+/* A big blob, a slice per loop turn so the rest of wasim goes on. */
+static void check_slice(struct sim *sim, void *arg)
+{
+	struct phone_check *c = arg;
+	uint64_t slice = SIM_PHONE_MEDIA_SLICE;
+	if (sim->phone_media_inline_max && sim->phone_media_inline_max < slice)
+		slice = sim->phone_media_inline_max; /* a test's small threshold: small slices too */
+	if (sim_stopping(sim) || check_step(c, slice) != 0 || sim_defer(sim, 0, check_slice, c) != 0)
+		check_free(c);
 }
 
 void sim_phone_media_check(struct sim *sim, const Wa__Message *m, json_t *rec)
 {
 	struct media_view v;
-	wa_media_result res;
-	char why[160];
 	if (!rec || !view_of(m, &v))
 		return;
 	json_t *o = json_object();
@@ -196,13 +234,29 @@ void sim_phone_media_check(struct sim *sim, const Wa__Message *m, json_t *rec)
 	}
 	if (m->sticker_message)
 		json_object_set_new(o, "animated", json_boolean(m->sticker_message->is_animated));
-	const char *err = fetch_verify(sim, &v, &res, why, sizeof(why));
-	json_object_set_new(o, "verified", json_boolean(!err[0]));
-	if (err[0])
-		json_object_set_new(o, "error", json_string(err));
-	else
-		set_hex(o, "sha256", res.file_sha256, sizeof(res.file_sha256));
 	json_object_set_new(rec, "media", o);
+	struct phone_check *c = calloc(1, sizeof(*c));
+	if (!c) {
+		json_object_set_new(o, "verified", json_false());
+		json_object_set_new(o, "error", json_string("out of memory"));
+		return;
+	}
+	c->sim = sim;
+	c->fd = -1;
+	c->media = json_incref(o);
+	const char *err = check_begin(sim, &v, c);
+	uint64_t inline_max = sim->phone_media_inline_max ? sim->phone_media_inline_max : SIM_PHONE_MEDIA_INLINE;
+	if (err) {
+		json_object_set_new(o, "verified", json_false());
+		json_object_set_new(o, "error", json_string(err));
+	} else if (v.file_length > inline_max) {
+		json_object_set_new(o, "pending", json_true());
+		if (sim_defer(sim, 0, check_slice, c) == 0)
+			return;
+		(void)check_step(c, UINT64_MAX); /* no loop (the dispatch fuzz target): at once */
+	} else
+		(void)check_step(c, UINT64_MAX);
+	check_free(c);
 }
 
 /* ---- sending ---- */
