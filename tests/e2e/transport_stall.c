@@ -89,10 +89,11 @@ static void tick(lws_sorted_usec_list_t *sul)
 
 static void run(struct lws_context *ctx, int ms)
 {
-	for (int i = 0; i < ms / 20; i++) {
+	lws_usec_t end = lws_now_usecs() + (lws_usec_t)ms * LWS_US_PER_MS;
+	do {
 		lws_sul_schedule(ctx, 0, &tick_sul, tick, 20 * LWS_US_PER_MS);
 		lws_service(ctx, 0);
-	}
+	} while (lws_now_usecs() < end);
 }
 
 static void one_round(struct lws_context *ctx, int port, int wait_ms)
