@@ -55,7 +55,9 @@
  * so the owner's deadline is the only limit and the wsi lives until the
  * owner closes it. */
 #define WA_TR_STAGE_PUSH_S 10
-#define WA_TR_STAGE_TICK_US (3 * LWS_US_PER_SEC)
+/* under a second: lws arms each new stage with timeout_secs (whole seconds,
+ * at least 1), and the tick must come before any of them runs out */
+#define WA_TR_STAGE_TICK_US (250 * LWS_US_PER_MS)
 
 struct tx_buf {
 	struct tx_buf *next;
