@@ -96,8 +96,10 @@ try {
 
   r = await api('POST', '/chat/updateProfileName/pf1', { name: 'ACME Suporte' });
   check(r.status === 200 && r.json.update === 'success', `updateProfileName answers 200 {update} (${JSON.stringify(r.json)})`);
-  check((await sim.api('GET', `/_sim/profile/${PHONE}`)).json.pushName === 'ACME Suporte',
-    'the server took the new name from our presence');
+  // the presence carrying the name has no answer: the API may reply before
+  // wasim has read it, so the server's copy is polled
+  await until(async () => (await sim.api('GET', `/_sim/profile/${PHONE}`)).json.pushName === 'ACME Suporte', 5000,
+    'the server to take the new name from our presence');
   await until(async () => (await api('GET', '/instance/fetchInstances?instanceName=pf1')).json?.[0]?.profileName ===
     'ACME Suporte', 10000, 'profileName follows our own app-state mutation');
   const app = (await sim.api('GET', `/_sim/appstate/${PHONE}`)).json;
