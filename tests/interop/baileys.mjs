@@ -3,10 +3,12 @@
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 
-const root = process.env.WA_NODE_MODULES;
-if (!root) {
+if (!process.env.WA_NODE_MODULES) {
   throw new Error('WA_NODE_MODULES is not set (run interop tests through meson test)');
 }
+// absolute: createRequire refuses a relative path, and the benchmarks'
+// documented commands give one relative to the checkout
+const root = path.resolve(process.env.WA_NODE_MODULES);
 
 export async function loadBaileys() {
   return import(pathToFileURL(path.join(root, 'baileys', 'lib', 'index.js')).href);
