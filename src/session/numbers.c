@@ -23,9 +23,12 @@ typedef struct num_entry {
 	int64_t until; /* wa_mono_ms */
 } num_entry;
 
+/* Grown on demand (4, 8, ... NUM_CACHE_MAX entries): most instances look up
+ * a handful of numbers, and the whole table (600 KiB) in every session that
+ * sent once was most of a busy daemon's memory. */
 struct wa_num_cache {
-	num_entry e[NUM_CACHE_MAX];
-	size_t n;
+	size_t n, cap;
+	num_entry e[];
 };
 
 void wa_msg_numbers_clear(wa_msg_state *m)
@@ -56,16 +59,26 @@ static num_entry *cache_find(wa_msg_state *m, const char *digits)
 
 static void cache_put(wa_msg_state *m, const char *digits, const wa_number_info *in)
 {
-	if (!digits[0] || (!m->num_cache && !(m->num_cache = calloc(1, sizeof *m->num_cache))))
+	if (!digits[0])
 		return;
 	struct wa_num_cache *c = m->num_cache;
 	int64_t now = wa_mono_ms();
 	num_entry *e = NULL;
-	for (size_t i = 0; i < c->n && !e; i++)
+	for (size_t i = 0; c && i < c->n && !e; i++)
 		if (strcmp(c->e[i].digits, digits) == 0 || c->e[i].until <= now)
 			e = &c->e[i];
+	if (!e && (!c || (c->n == c->cap && c->cap < NUM_CACHE_MAX))) {
+		size_t cap = c ? c->cap * 2 : 4;
+		struct wa_num_cache *g = realloc(c, sizeof *c + cap * sizeof c->e[0]);
+		if (!g)
+			return; /* not cached: the next check asks again */
+		if (!c)
+			g->n = 0;
+		g->cap = cap;
+		m->num_cache = c = g;
+	}
 	if (!e)
-		e = c->n < NUM_CACHE_MAX ? &c->e[c->n++] : &c->e[now % NUM_CACHE_MAX]; /* full: replace any */
+		e = c->n < c->cap ? &c->e[c->n++] : &c->e[now % NUM_CACHE_MAX]; /* full: replace any */
 	memset(e, 0, sizeof *e);
 	snprintf(e->digits, sizeof e->digits, "%s", digits);
 	e->exists = in->exists;

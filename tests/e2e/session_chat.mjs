@@ -190,6 +190,19 @@ try {
   const nb0 = nums.results[0], nb1 = nums.results[1];
   check(nums.ok && nb0.exists && nb0.jid === jidB && nb0.lid?.endsWith('@lid') && !nb1.exists && nb1.jid === null,
     `check_numbers: ${B} exists (with its LID), an unknown number does not`);
+  // more numbers than the cache's first sizes (it grows 4, 8, 16, ...):
+  // asked twice, the second answer (from the cache) equals the first
+  {
+    const many = [B, ...Array.from({ length: 11 }, (_, i) => `+1 555 988 ${String(1000 + i)}`)];
+    const ask = async () => {
+      const m = c.mark();
+      check((await c.command({ cmd: 'check_numbers', numbers: many })).ok, 'check_numbers of 12 accepted');
+      return (await c.wait((e) => e.ev === 'numbers', 10000, 'numbers result (12)', m)).ev.results;
+    };
+    const first = await ask(), again = await ask();
+    check(first.length === 12 && first[0].exists && first.slice(1).every((x) => !x.exists) &&
+      JSON.stringify(first) === JSON.stringify(again), 'check_numbers of 12, twice: the same answers');
+  }
   // the same chat addressed by LID: same device sessions, Baileys gets it
   const nbl = b.got.length;
   let lr = await c.command({ cmd: 'send_text', to: nb0.lid, text: 'to your LID' });
