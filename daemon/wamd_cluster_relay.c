@@ -34,6 +34,8 @@
 #include "wamd_cluster_int.h"
 #include "wamd_events.h"
 #include "wamd_pace.h"
+#include "wamd_pace_media.h"
+#include "wamd_routes.h"
 
 #define CH_RELAY "wamd_relay"
 #define CH_EVENTS "wamd_events"
@@ -182,19 +184,39 @@ void wamd_cluster_event(struct wamd_tenant *t, const char *event, const char *te
 
 /* ---- sends ---- */
 
-int wamd_cluster_relay_send(struct wamd_tenant *t, const char *jid, int64_t send_at, json_t *payload,
-			    json_t *message, const char *type, char id_out[32])
+int wamd_cluster_relay_send_file(struct wamd_tenant *t, const char *jid, int64_t send_at, json_t *payload,
+				 json_t *message, const char *type, const char *file, char id_out[32])
 {
-	wamd_pace_new_id(id_out);
+	const char *given = json_string_value(json_object_get(payload, "id")); /* a held file's name has it */
+	if (given && strlen(given) < 32)
+		memcpy(id_out, given, strlen(given) + 1);
+	else
+		wamd_pace_new_id(id_out);
 	/* the record the owner stores and emits as SEND_MESSAGE when it takes it */
 	json_object_set_new(payload, "rec", json_pack("{s:O, s:s}", "message", message, "type", type));
 	char *s = json_dumps(payload, JSON_COMPACT);
-	int rc = s ? wa_store_relay_push(t->d->store, t->id, id_out, jid, send_at, s, CH_RELAY) : WA_ENOMEM;
+	int rc = s ? 0 : WA_ENOMEM;
+	if (rc == 0 && !file) {
+		rc = wa_store_relay_push(t->d->store, t->id, id_out, jid, send_at, s, CH_RELAY);
+	} else if (rc == 0) {
+		int fd = open(file, O_RDONLY | O_CLOEXEC);
+		rc = fd < 0 ? WA_EIO
+			    : wa_store_relay_push_file(t->d->store, t->id, id_out, jid, send_at, s, CH_RELAY, fd,
+						       WAMD_RELAY_MEDIA_MAX);
+		if (fd >= 0)
+			close(fd);
+	}
 	free(s);
 	if (rc != 0)
 		LOGW("instance %s: a send for its node not written: %s (%s)", t->name, wa_errname(rc),
 		     wa_store_errmsg(t->d->store));
 	return rc;
+}
+
+int wamd_cluster_relay_send(struct wamd_tenant *t, const char *jid, int64_t send_at, json_t *payload,
+			    json_t *message, const char *type, char id_out[32])
+{
+	return wamd_cluster_relay_send_file(t, jid, send_at, payload, message, type, NULL, id_out);
 }
 
 /* a relayed text no limit holds: sent as the route sends it, the relay row
@@ -219,13 +241,13 @@ static int direct_in_tx(void *user, const char *id)
 	return rc;
 }
 
-static int send_direct(struct wamd_tenant *t, const wa_store_relay_row *r, const char *text, json_t *message,
+static int send_direct(struct wamd_tenant *t, const wa_store_relay_row *r, json_t *p, json_t *message,
 		       const char *type, bool first)
 {
 	struct direct dx = { .t = t, .r = r, .message = message, .type = type };
 	struct wamd_send_extra x = { .id = r->key_id, .in_tx = direct_in_tx, .in_tx_user = &dx };
 	char *id = NULL;
-	int rc = wamd_tenant_send_text_to(t, r->jid, text, &x, &id);
+	int rc = wamd_pace_send_text(t, r->jid, p, &x, &id); /* with its mentions, quote and preview */
 	free(id);
 	if (rc != 0 || !dx.rec) {
 		json_decref(dx.rec);
@@ -235,6 +257,23 @@ static int send_direct(struct wamd_tenant *t, const wa_store_relay_row *r, const
 	LOGI("instance %s: sent %s accepted by another node", t->name, r->key_id);
 	wamd_emit(t, "SEND_MESSAGE", dx.rec);
 	return 0;
+}
+
+/* a relayed media send's file, from the database to this node's held file
+ * (path); 0, WA_ENOTFOUND (it has none: never), or an error to retry */
+static int media_file(struct wamd_tenant *t, const wa_store_relay_row *r, json_t *p, char *path, size_t cap)
+{
+	int rc = wamd_pace_media_file(t->d, p, path, cap);
+	if (rc != 0)
+		return WA_ENOTFOUND;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	uint64_t len = 0;
+	rc = fd < 0 ? WA_EIO : wa_store_relay_media_get(t->d->store, r->seq, fd, &len);
+	if (fd >= 0 && close(fd) != 0 && rc == 0)
+		rc = WA_EIO;
+	if (rc != 0)
+		unlink(path);
+	return rc;
 }
 
 /* one relayed send into the owner's pacing queue, its row gone in the same
@@ -257,20 +296,34 @@ static int move_one(struct wamd_tenant *t, const wa_store_relay_row *r)
 	snprintf(rtype, sizeof rtype, "%s", type);
 	json_object_del(p, "rec"); /* the held send's payload as its route makes it */
 	json_object_set_new(p, "id", json_string(r->key_id));
+	const char *kind = json_string_value(json_object_get(p, "kind"));
+	char held[1200] = "";
+	int rc = wamd_mentions_everyone_add(t, p, r->jid);
+	if (rc == 0 && kind && !strcmp(kind, "media"))
+		rc = media_file(t, r, p, held, sizeof held);
+	if (rc != 0) {
+		json_decref(message);
+		json_decref(p);
+		if (rc != WA_ENOTFOUND)
+			return rc;
+		LOGE("instance %s: relayed media send %s has no file: dropped", t->name, r->key_id);
+		return wa_store_relay_done(d->store, r->seq);
+	}
 	bool first = false;
 	bool now = wamd_pace_admit(t, r->jid, r->send_at, &first);
-	const char *kind = json_string_value(json_object_get(p, "kind"));
 	const char *text = json_string_value(json_object_get(p, "text"));
 	if (now && t->sess && kind && !strcmp(kind, "text") && text &&
 	    json_integer_value(json_object_get(p, "delay")) <= 0) {
 		/* as the route: no "composing" first (a held text types, a straight one does not) */
-		int rc = send_direct(t, r, text, message, rtype, first);
+		rc = send_direct(t, r, p, message, rtype, first);
 		json_decref(message);
 		json_decref(p);
 		return rc;
 	}
-	int rc = wa_store_begin(d->store);
+	rc = wa_store_begin(d->store);
 	if (rc != 0) {
+		if (held[0])
+			unlink(held);
 		json_decref(message);
 		json_decref(p);
 		return rc;
@@ -297,6 +350,8 @@ static int move_one(struct wamd_tenant *t, const wa_store_relay_row *r)
 		json_t *gone = NULL;
 		if (queued && wamd_pace_cancel(t, id, &gone) == 0) /* its row was not kept: not from memory either */
 			json_decref(gone);
+		if (held[0])
+			unlink(held); /* the next try writes it again */
 		if (unqueueable) {
 			/* the queue refuses it (not a lost lease: that delete failed first) and always will */
 			LOGE("instance %s: relayed send %s cannot be queued (%s): dropped", t->name, r->key_id,
