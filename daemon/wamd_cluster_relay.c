@@ -23,7 +23,11 @@
  * may follow (QR, connection, messages and their status), the instance's
  * id and the event as its own stream has it; a notification carries
  * under 8,000 bytes, so a larger event (a long text, inline media) reaches
- * only the owner's streams. Webhooks and brokers stay with the owner. */
+ * only the owner's streams. Webhooks and brokers stay with the owner.
+ *
+ * Pacing: the sends each node counts in the daemon-wide and group windows
+ * go to the other nodes the same way, so those windows count every node's
+ * sends (see "the shared pacing windows" below). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,10 +39,12 @@
 #include "wamd_events.h"
 #include "wamd_pace.h"
 #include "wamd_pace_media.h"
+#include "wamd_pace_shared.h"
 #include "wamd_routes.h"
 
 #define CH_RELAY "wamd_relay"
 #define CH_EVENTS "wamd_events"
+#define CH_PACE "wamd_pace"
 #define MOVE_MAX 64 /* relayed sends moved per call; more on the next tick */
 
 static const char *const RELAYED_EVENTS[] = { "QRCODE_UPDATED",	 "CONNECTION_UPDATE", "MESSAGES_UPSERT",
@@ -46,7 +52,7 @@ static const char *const RELAYED_EVENTS[] = { "QRCODE_UPDATED",	 "CONNECTION_UPD
 
 static struct wamd_cluster *K; /* one cluster state per process, loop thread only */
 
-static void ev_flush(struct wamd_cluster *k);
+static void batch_flush(struct wamd_cluster_batch *b);
 
 int wamd_cluster_relay_start(struct wamd_cluster *k)
 {
@@ -54,11 +60,16 @@ int wamd_cluster_relay_start(struct wamd_cluster *k)
 	int rc = wa_store_cluster_listen(d->store, CH_RELAY);
 	if (rc == 0)
 		rc = wa_store_cluster_listen(d->store, CH_EVENTS);
+	if (rc == 0)
+		rc = wa_store_cluster_listen(d->store, CH_PACE);
 	if (rc != 0) {
 		LOGE("cluster: LISTEN failed: %s (%s)", wa_errname(rc), wa_store_errmsg(d->store));
 		return -1;
 	}
 	K = k;
+	k->ev = (struct wamd_cluster_batch){ .d = d, .channel = CH_EVENTS, .what = "event(s) not relayed to the other nodes" };
+	k->pace = (struct wamd_cluster_batch){ .d = d, .channel = CH_PACE,
+					       .what = "send(s) not counted by the other nodes' pacing" };
 	/* lws closes what it adopts: it gets a duplicate of libpq's socket */
 	int fd = wa_store_cluster_socket(d->store);
 	int nfd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
@@ -89,11 +100,10 @@ static void unwatch(struct wamd_cluster *k)
 
 void wamd_cluster_relay_stop(struct wamd_cluster *k)
 {
-	if (k->ev_pending) {
-		lws_sul_cancel(&k->ev_sul);
-		ev_flush(k);
-	}
+	batch_flush(&k->ev);
+	batch_flush(&k->pace);
 	unwatch(k);
+	wamd_pace_set_cluster_hooks(NULL);
 	K = NULL;
 }
 
@@ -130,25 +140,37 @@ static bool relays(const struct wamd *d, const char *event)
 	return false;
 }
 
-#define EV_BATCH_MAX 256 /* events per statement; more flush at once */
+#define BATCH_MAX 256 /* notifications per statement; more flush at once */
 
-static void ev_flush(struct wamd_cluster *k)
+static void batch_flush(struct wamd_cluster_batch *b)
 {
-	json_t *v = k->ev_pending;
-	k->ev_pending = NULL;
+	json_t *v = b->pending;
+	b->pending = NULL;
 	if (!v)
 		return;
+	lws_sul_cancel(&b->sul);
 	char *s = json_dumps(v, JSON_COMPACT);
-	int rc = s ? wa_store_cluster_notify_many(k->d->store, CH_EVENTS, s) : WA_ENOMEM;
+	int rc = s ? wa_store_cluster_notify_many(b->d->store, b->channel, s) : WA_ENOMEM;
 	if (rc != 0)
-		LOGW("cluster: %zu event(s) not relayed to the other nodes: %s", json_array_size(v), wa_errname(rc));
+		LOGW("cluster: %zu %s: %s", json_array_size(v), b->what, wa_errname(rc));
 	free(s);
 	json_decref(v);
 }
 
-static void on_ev_flush(lws_sorted_usec_list_t *sul)
+static void on_batch_flush(lws_sorted_usec_list_t *sul)
 {
-	ev_flush(lws_container_of(sul, struct wamd_cluster, ev_sul));
+	batch_flush(lws_container_of(sul, struct wamd_cluster_batch, sul));
+}
+
+/* item goes out at the end of this loop turn, with the turn's others */
+static void batch_add(struct wamd_cluster_batch *b, const char *item)
+{
+	if (!b->pending && (b->pending = json_array()))
+		lws_sul_schedule(b->d->ctx, 0, &b->sul, on_batch_flush, 1);
+	if (b->pending)
+		json_array_append_new(b->pending, json_string(item));
+	if (b->pending && json_array_size(b->pending) >= BATCH_MAX)
+		batch_flush(b);
 }
 
 /* queued and sent at the end of this loop turn, every event of the turn
@@ -171,15 +193,40 @@ void wamd_cluster_event(struct wamd_tenant *t, const char *event, const char *te
 	memcpy(p, id, il);
 	p[il] = '\n';
 	memcpy(p + il + 1, text, tl + 1);
-	if (!k->ev_pending && (k->ev_pending = json_array()))
-		lws_sul_schedule(t->d->ctx, 0, &k->ev_sul, on_ev_flush, 1);
-	if (k->ev_pending)
-		json_array_append_new(k->ev_pending, json_string(p));
+	batch_add(&k->ev, p);
 	free(p);
-	if (k->ev_pending && json_array_size(k->ev_pending) >= EV_BATCH_MAX) {
-		lws_sul_cancel(&k->ev_sul);
-		ev_flush(k);
-	}
+}
+
+/* ---- the shared pacing windows ----
+ * Each send a node counts in its daemon-wide or group windows goes to the
+ * other nodes as "<ms> <count> <group>" at the end of the loop turn (one statement
+ * for the turn's sends); they count it in theirs. Until it arrives (the
+ * turn's end plus the notification's trip, milliseconds) another node may
+ * take the same last slot of a window: a window can go over its limit by
+ * one send per other node sending in that moment. A node that starts
+ * rebuilds its windows from the store, as on one node. */
+
+void wamd_cluster_pace_sent(struct wamd *d, const char *group, int64_t at)
+{
+	struct wamd_cluster *k = d->cluster;
+	char item[128];
+	/* a count makes each unique: PostgreSQL delivers one of several equal
+	 * notifications of a transaction (two sends of a group in one ms) */
+	if (k && (size_t)snprintf(item, sizeof item, "%lld %llu %s", (long long)at, (unsigned long long)++k->pace_n,
+				  group) < sizeof item)
+		batch_add(&k->pace, item);
+}
+
+/* "<ms> <count> <group>" */
+static void pace_got(const char *payload)
+{
+	char *end = NULL;
+	long long at = strtoll(payload, &end, 10);
+	if (!end || *end != ' ' || at <= 0)
+		return;
+	(void)strtoull(end + 1, &end, 10);
+	if (end && *end == ' ')
+		pace_shared_remote(end + 1, at);
 }
 
 /* ---- sends ---- */
@@ -400,6 +447,10 @@ static void on_notify(void *arg, const char *channel, const char *payload, bool 
 		g->k->relay_due = true;
 		return;
 	}
+	if (!self && !strcmp(channel, CH_PACE)) {
+		pace_got(payload);
+		return;
+	}
 	if (self || strcmp(channel, CH_EVENTS) != 0)
 		return;
 	const char *nl = strchr(payload, '\n');
@@ -419,6 +470,7 @@ void wamd_cluster_relay_poll(struct wamd_cluster *k)
 		unwatch(k); /* the timer polls on; wamd_dbwatch.c stops a node whose connection is lost */
 		return;
 	}
+	wamd_pace_shared_settle(k->d); /* once for the sends the other nodes counted */
 	if (k->relay_due && !k->draining)
 		move_relayed(k);
 }

@@ -482,6 +482,17 @@ static void shared_rebuild(void)
 			inst_update(t->pace, now);
 }
 
+void wamd_pace_shared_settle(struct wamd *d)
+{
+	if (!P || !pace_shared_dirty_take())
+		return;
+	int64_t now = wamd_pace_now(d);
+	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
+		if (t->pace)
+			inst_update(t->pace, now);
+	schedule();
+}
+
 /* ---- API ---- */
 
 int wamd_pace_init(struct wamd *d)

@@ -36,6 +36,9 @@ void wamd_pace_sent_now(struct wamd_tenant *t, const char *jid, bool first);
  * (key {remoteJid, fromMe, id, participant?}, text), "media"
  * (wamd_pace_media.h); each with "quoted"? (wamd_pace_quoted). id_out:
  * the message id it will leave with. */
+/* Cluster: after other nodes' sends were counted (pace_shared_remote),
+ * the ready times again, once for the batch. */
+void wamd_pace_shared_settle(struct wamd *d);
 void wamd_pace_quoted(json_t *payload, const struct wamd_send_extra *x);
 /* A "text" payload sent now as the paced sender sends it (its mentions,
  * quote and preview into x, whose id and in_tx the caller sets). */
