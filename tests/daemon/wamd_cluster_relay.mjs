@@ -7,7 +7,8 @@
 //   once with that id; B's stream shows A's SEND_MESSAGE for it and the
 //   peer's reply (MESSAGES_UPSERT); a location, a reaction, a contact and a
 //   poll through B reach the peer once too; so do texts with a quote,
-//   mentions, a link preview and options, a document by base64 (its file
+//   mentions, a link preview and options, mentionsEveryOne in a group (A
+//   names the members), a document by base64 (its file
 //   through the database in two parts), an image by URL, a voice note and
 //   a sticker, their bytes intact -> SIGSTOP A, a send through B waits in
 //   wamd_relay; SIGKILL A: B takes i1 after the lease, sends it once ->
@@ -185,6 +186,18 @@ ok(Buffer.compare(await Bl.downloadMediaMessage(got(idImg)[0], 'buffer', {}), im
 ok(pb(got(idVoice)[0]).audioMessage?.ptt === true
   && Buffer.compare(await Bl.downloadMediaMessage(got(idVoice)[0], 'buffer', {}), voice) === 0, 'the voice note, intact');
 ok(Buffer.compare(await Bl.downloadMediaMessage(got(idSticker)[0], 'buffer', {}), sticker) === 0, 'the sticker, intact');
+// mentionsEveryOne through B: A, which has the group cached, names every member
+r = await api(A, 'POST', '/group/create/i1', { subject: 'Relay group', participants: [PEER] });
+ok(r.status === 201 && r.json.id?.endsWith('@g.us'), `a group created on A (${r.status} ${JSON.stringify(r.json)?.slice(0, 200)})`);
+const G = r.json.id;
+r = await api(B, 'POST', '/message/sendText/i1', { number: G, text: 'all of you 4e1b', mentionsEveryOne: true });
+ok(r.status === 201, `sendText with mentionsEveryOne through B: 201 (${r.status} ${JSON.stringify(r.json)?.slice(0, 200)})`);
+const idAll = r.json.key.id;
+more.push(idAll);
+ok(await until(() => got(idAll).length, 20000), 'the group text reached the peer');
+const allMent = pb(got(idAll)[0]).extendedTextMessage?.contextInfo?.mentionedJid ?? [];
+ok(JSON.stringify([...allMent].sort()) === JSON.stringify([PEER_JID, `${W1}@s.whatsapp.net`].sort()),
+  `its mentionedJid names every member (${JSON.stringify(allMent)})`);
 ok(relayRows() === 0 && psql('SELECT count(*) FROM wamd_relay_media') === '0', 'the relay rows and their files are gone');
 const leftB = fs.readdirSync(path.join(B.data, 'media')).filter((f) => f.startsWith('held-') || f.startsWith('send-'));
 ok(leftB.length === 0, `nothing staged is left on B (${leftB})`);
