@@ -51,6 +51,7 @@ static const char *const RELAYED_EVENTS[] = { "QRCODE_UPDATED",	 "CONNECTION_UPD
 					      "MESSAGES_UPDATE", "SEND_MESSAGE",      "MESSAGES_DELETE" };
 
 static struct wamd_cluster *K; /* one cluster state per process, loop thread only */
+static uint64_t moved_bytes;	/* media bytes this move_relayed call copied so far */
 
 static void batch_flush(struct wamd_cluster_batch *b);
 
@@ -320,6 +321,7 @@ static int media_file(struct wamd_tenant *t, const wa_store_relay_row *r, json_t
 		rc = WA_EIO;
 	if (rc != 0)
 		unlink(path);
+	moved_bytes += len;
 	return rc;
 }
 
@@ -423,7 +425,13 @@ static void move_relayed(struct wamd_cluster *k)
 		return;
 	}
 	k->relay_due = n == MOVE_MAX;
+	moved_bytes = 0;
 	for (size_t i = 0; i < n; i++) {
+		if (moved_bytes >= WAMD_RELAY_MEDIA_MAX) {
+			/* one file's worth of copying per call: the loop goes on, the rest next tick */
+			k->relay_due = true;
+			break;
+		}
 		struct wamd_tenant *t = wamd_cluster_by_id(d, v[i].instance_id);
 		if (!t)
 			continue; /* held, not loaded yet: the next call */
