@@ -203,14 +203,17 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 	static const char *const def_mime[] = {"image/jpeg", "video/mp4", "audio/mpeg", "application/octet-stream",
 		"image/webp"};
 	const char *mimetype = j->mimetype ? j->mimetype : def_mime[j->kind];
-	char owner[WA_STORE_NAME_MAX];
 	if (j->peeked && len > WAMD_RELAY_MEDIA_MAX) {
-		/* too large to carry through the database: its owner takes it */
+		/* too large to carry through the database: as any request its
+		 * owner must take (the router's 409), with why */
 		unlink(j->path);
+		char owner[WA_STORE_NAME_MAX], m1[WA_STORE_NAME_MAX + 64], m2[WA_STORE_NAME_MAX + 8];
 		if (wamd_cluster_owner(c->d, t->name, owner, sizeof owner) != 0)
-			snprintf(owner, sizeof owner, "?");
-		wamd_reply_error(c, 409, json_pack("[s, s]", "the file is over the 16 MiB other cluster nodes "
-						   "take for an instance: send it through the node serving it", owner));
+			snprintf(owner, sizeof owner, "none");
+		snprintf(m1, sizeof m1, "The \"%s\" instance is served by another cluster node", t->name);
+		snprintf(m2, sizeof m2, "node: %s", owner);
+		wamd_reply_error(c, 409, json_pack("[s, s, s]", m1, m2,
+						   "files over 16 MiB are sent through that node only"));
 		return;
 	}
 	wa_media_send m = {

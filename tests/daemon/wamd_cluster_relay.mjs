@@ -8,10 +8,10 @@
 //   peer's reply (MESSAGES_UPSERT); a location, a reaction, a contact and a
 //   poll through B reach the peer once too; so do texts with a quote,
 //   mentions, a link preview and options, mentionsEveryOne in a group (A
-//   names the members), a document by base64 (its file
-//   through the database in two parts), an image by URL, a voice note and
-//   a sticker, their bytes intact -> SIGSTOP A, a send through B waits in
-//   wamd_relay; SIGKILL A: B takes i1 after the lease, sends it once ->
+//   names the members), a document by base64 (its file through the
+//   database in two parts), an image by URL, a voice note and a sticker,
+//   their bytes intact; a file over 16 MiB is 409 naming A -> SIGSTOP A, a
+//   send through B waits in wamd_relay; SIGKILL A: B takes i1 after the lease, sends it once ->
 //   C joins; drain B: i1 goes to C, B keeps answering (its state, a send
 //   through it reaches the peer once from C), takes nothing back; undrain;
 //   each relayed send's SEND_MESSAGE webhook delivered once by its owner,
@@ -199,6 +199,12 @@ const allMent = pb(got(idAll)[0]).extendedTextMessage?.contextInfo?.mentionedJid
 ok(JSON.stringify([...allMent].sort()) === JSON.stringify([PEER_JID, `${W1}@s.whatsapp.net`].sort()),
   `its mentionedJid names every member (${JSON.stringify(allMent)})`);
 ok(relayRows() === 0 && psql('SELECT count(*) FROM wamd_relay_media') === '0', 'the relay rows and their files are gone');
+// a file over 16 MiB is not carried through the database: 409 naming A
+const big = Buffer.alloc((16 << 20) + 1, 7);
+r = await api(B, 'POST', '/message/sendMedia/i1', { number: PEER, mediatype: 'document', fileName: 'big.bin',
+  media: big.toString('base64') });
+ok(r.status === 409 && JSON.stringify(r.json).includes('node: nodeA') && relayRows() === 0,
+  `a 16 MiB + 1 document through B: 409 naming A, nothing written (${r.status} ${JSON.stringify(r.json)})`);
 const leftB = fs.readdirSync(path.join(B.data, 'media')).filter((f) => f.startsWith('held-') || f.startsWith('send-'));
 ok(leftB.length === 0, `nothing staged is left on B (${leftB})`);
 
