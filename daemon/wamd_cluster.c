@@ -28,6 +28,7 @@
 #include "wamd_cluster.h"
 #include "wamd_cluster_int.h"
 #include "wamd_pace.h"
+#include "wamd_pace_shared.h"
 
 #define CHECK_US (250 * 1000) /* how often the fence counter is looked at */
 #define TAKE_MAX 16           /* leases taken per turn: starts spread over turns */
@@ -265,6 +266,9 @@ int wamd_cluster_start(struct wamd *d)
 	}
 	d->cluster = k;
 	d->cluster_claim = claim;
+	/* the shared pacing windows count every node's sends */
+	wamd_pace_set_cluster_hooks(&(struct wamd_pace_cluster_hooks){ .sent = wamd_cluster_pace_sent,
+									.each = wamd_cluster_each });
 	k->last_ok_ms = mono_ms();
 	k->fenced_seen = wa_store_cluster_fenced(d->store);
 	k->next_turn_ms = mono_ms() + k->lease_ms / 3;

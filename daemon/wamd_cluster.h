@@ -43,6 +43,17 @@ void wamd_cluster_note_state(struct wamd_tenant *t, const char *state);
  * leaves with) for its owner, who is woken (wamd_cluster_relay.c). */
 int wamd_cluster_relay_send(struct wamd_tenant *t, const char *jid, int64_t send_at, json_t *payload,
 			    json_t *message, const char *type, char id_out[32]);
+/* The same for a media send whose file (at most WAMD_RELAY_MEDIA_MAX
+ * bytes) is written to the database with it, in one transaction; the id
+ * is payload's "id" (the held file's name has it). The owner writes it to
+ * its own disk when it takes the send. */
+#define WAMD_RELAY_MEDIA_MAX (16ull << 20)
+int wamd_cluster_relay_send_file(struct wamd_tenant *t, const char *jid, int64_t send_at, json_t *payload,
+				 json_t *message, const char *type, const char *file, char id_out[32]);
+/* Pacing: a send of this node counted in the daemon-wide or group
+ * ("": none) windows at at; sent to the other nodes at the end of the
+ * loop turn, which count it in theirs (wamd_pace_shared_remote). */
+void wamd_cluster_pace_sent(struct wamd *d, const char *group, int64_t at);
 /* An event of an instance this node drives, as its streams got it: the
  * ones other nodes' streams show are relayed to them. */
 void wamd_cluster_event(struct wamd_tenant *t, const char *event, const char *text);

@@ -5,6 +5,15 @@
 #include "wa/store_cluster.h"
 #include "wamd.h"
 
+/* notifications to the other nodes, sent at the end of the loop turn, a
+ * turn's in one statement (wamd_cluster_relay.c) */
+struct wamd_cluster_batch {
+	struct wamd *d;
+	const char *channel, *what; /* what: for the log line of a lost batch */
+	json_t *pending;
+	lws_sorted_usec_list_t sul;
+};
+
 struct wamd_cluster {
 	struct wamd *d;
 	char node[WA_STORE_NODE_MAX];
@@ -18,8 +27,9 @@ struct wamd_cluster {
 	bool draining;  /* drained: takes no lease, holds none (wamd_cluster_drain) */
 	bool relay_due; /* relayed sends may wait for this node (a NOTIFY, a take) */
 	struct lws *listen_wsi; /* the store connection's socket on the loop */
-	json_t *ev_pending;     /* events for the other nodes' streams, sent at the end of the loop turn */
-	lws_sorted_usec_list_t ev_sul;
+	struct wamd_cluster_batch ev;   /* events for the other nodes' streams */
+	struct wamd_cluster_batch pace; /* this node's sends in the shared pacing windows */
+	uint64_t pace_n;		/* those sent so far (each notification unique) */
 };
 
 /* wamd_cluster_relay.c: LISTEN on the store connection, its socket on the

@@ -23,7 +23,11 @@
  * may follow (QR, connection, messages and their status), the instance's
  * id and the event as its own stream has it; a notification carries
  * under 8,000 bytes, so a larger event (a long text, inline media) reaches
- * only the owner's streams. Webhooks and brokers stay with the owner. */
+ * only the owner's streams. Webhooks and brokers stay with the owner.
+ *
+ * Pacing: the sends each node counts in the daemon-wide and group windows
+ * go to the other nodes the same way, so those windows count every node's
+ * sends (see "the shared pacing windows" below). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,17 +38,22 @@
 #include "wamd_cluster_int.h"
 #include "wamd_events.h"
 #include "wamd_pace.h"
+#include "wamd_pace_media.h"
+#include "wamd_pace_shared.h"
+#include "wamd_routes.h"
 
 #define CH_RELAY "wamd_relay"
 #define CH_EVENTS "wamd_events"
+#define CH_PACE "wamd_pace"
 #define MOVE_MAX 64 /* relayed sends moved per call; more on the next tick */
 
 static const char *const RELAYED_EVENTS[] = { "QRCODE_UPDATED",	 "CONNECTION_UPDATE", "MESSAGES_UPSERT",
 					      "MESSAGES_UPDATE", "SEND_MESSAGE",      "MESSAGES_DELETE" };
 
 static struct wamd_cluster *K; /* one cluster state per process, loop thread only */
+static uint64_t moved_bytes;	/* media bytes this move_relayed call copied so far */
 
-static void ev_flush(struct wamd_cluster *k);
+static void batch_flush(struct wamd_cluster_batch *b);
 
 int wamd_cluster_relay_start(struct wamd_cluster *k)
 {
@@ -52,11 +61,16 @@ int wamd_cluster_relay_start(struct wamd_cluster *k)
 	int rc = wa_store_cluster_listen(d->store, CH_RELAY);
 	if (rc == 0)
 		rc = wa_store_cluster_listen(d->store, CH_EVENTS);
+	if (rc == 0)
+		rc = wa_store_cluster_listen(d->store, CH_PACE);
 	if (rc != 0) {
 		LOGE("cluster: LISTEN failed: %s (%s)", wa_errname(rc), wa_store_errmsg(d->store));
 		return -1;
 	}
 	K = k;
+	k->ev = (struct wamd_cluster_batch){ .d = d, .channel = CH_EVENTS, .what = "event(s) not relayed to the other nodes" };
+	k->pace = (struct wamd_cluster_batch){ .d = d, .channel = CH_PACE,
+					       .what = "send(s) not counted by the other nodes' pacing" };
 	/* lws closes what it adopts: it gets a duplicate of libpq's socket */
 	int fd = wa_store_cluster_socket(d->store);
 	int nfd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
@@ -87,11 +101,10 @@ static void unwatch(struct wamd_cluster *k)
 
 void wamd_cluster_relay_stop(struct wamd_cluster *k)
 {
-	if (k->ev_pending) {
-		lws_sul_cancel(&k->ev_sul);
-		ev_flush(k);
-	}
+	batch_flush(&k->ev);
+	batch_flush(&k->pace);
 	unwatch(k);
+	wamd_pace_set_cluster_hooks(NULL);
 	K = NULL;
 }
 
@@ -128,25 +141,37 @@ static bool relays(const struct wamd *d, const char *event)
 	return false;
 }
 
-#define EV_BATCH_MAX 256 /* events per statement; more flush at once */
+#define BATCH_MAX 256 /* notifications per statement; more flush at once */
 
-static void ev_flush(struct wamd_cluster *k)
+static void batch_flush(struct wamd_cluster_batch *b)
 {
-	json_t *v = k->ev_pending;
-	k->ev_pending = NULL;
+	json_t *v = b->pending;
+	b->pending = NULL;
 	if (!v)
 		return;
+	lws_sul_cancel(&b->sul);
 	char *s = json_dumps(v, JSON_COMPACT);
-	int rc = s ? wa_store_cluster_notify_many(k->d->store, CH_EVENTS, s) : WA_ENOMEM;
+	int rc = s ? wa_store_cluster_notify_many(b->d->store, b->channel, s) : WA_ENOMEM;
 	if (rc != 0)
-		LOGW("cluster: %zu event(s) not relayed to the other nodes: %s", json_array_size(v), wa_errname(rc));
+		LOGW("cluster: %zu %s: %s", json_array_size(v), b->what, wa_errname(rc));
 	free(s);
 	json_decref(v);
 }
 
-static void on_ev_flush(lws_sorted_usec_list_t *sul)
+static void on_batch_flush(lws_sorted_usec_list_t *sul)
 {
-	ev_flush(lws_container_of(sul, struct wamd_cluster, ev_sul));
+	batch_flush(lws_container_of(sul, struct wamd_cluster_batch, sul));
+}
+
+/* item goes out at the end of this loop turn, with the turn's others */
+static void batch_add(struct wamd_cluster_batch *b, const char *item)
+{
+	if (!b->pending && (b->pending = json_array()))
+		lws_sul_schedule(b->d->ctx, 0, &b->sul, on_batch_flush, 1);
+	if (b->pending)
+		json_array_append_new(b->pending, json_string(item));
+	if (b->pending && json_array_size(b->pending) >= BATCH_MAX)
+		batch_flush(b);
 }
 
 /* queued and sent at the end of this loop turn, every event of the turn
@@ -169,32 +194,77 @@ void wamd_cluster_event(struct wamd_tenant *t, const char *event, const char *te
 	memcpy(p, id, il);
 	p[il] = '\n';
 	memcpy(p + il + 1, text, tl + 1);
-	if (!k->ev_pending && (k->ev_pending = json_array()))
-		lws_sul_schedule(t->d->ctx, 0, &k->ev_sul, on_ev_flush, 1);
-	if (k->ev_pending)
-		json_array_append_new(k->ev_pending, json_string(p));
+	batch_add(&k->ev, p);
 	free(p);
-	if (k->ev_pending && json_array_size(k->ev_pending) >= EV_BATCH_MAX) {
-		lws_sul_cancel(&k->ev_sul);
-		ev_flush(k);
-	}
+}
+
+/* ---- the shared pacing windows ----
+ * Each send a node counts in its daemon-wide or group windows goes to the
+ * other nodes as "<ms> <count> <group>" at the end of the loop turn (one statement
+ * for the turn's sends); they count it in theirs. Until it arrives (the
+ * turn's end plus the notification's trip, milliseconds) another node may
+ * take the same last slot of a window: a window can go over its limit by
+ * one send per other node sending in that moment. A node that starts
+ * rebuilds its windows from the store, as on one node. */
+
+void wamd_cluster_pace_sent(struct wamd *d, const char *group, int64_t at)
+{
+	struct wamd_cluster *k = d->cluster;
+	char item[128];
+	/* a count makes each unique: PostgreSQL delivers one of several equal
+	 * notifications of a transaction (two sends of a group in one ms) */
+	if (k && (size_t)snprintf(item, sizeof item, "%lld %llu %s", (long long)at, (unsigned long long)++k->pace_n,
+				  group) < sizeof item)
+		batch_add(&k->pace, item);
+}
+
+/* "<ms> <count> <group>" */
+static void pace_got(const char *payload)
+{
+	char *end = NULL;
+	long long at = strtoll(payload, &end, 10);
+	if (!end || *end != ' ' || at <= 0)
+		return;
+	(void)strtoull(end + 1, &end, 10);
+	if (end && *end == ' ')
+		pace_shared_remote(end + 1, at);
 }
 
 /* ---- sends ---- */
 
-int wamd_cluster_relay_send(struct wamd_tenant *t, const char *jid, int64_t send_at, json_t *payload,
-			    json_t *message, const char *type, char id_out[32])
+int wamd_cluster_relay_send_file(struct wamd_tenant *t, const char *jid, int64_t send_at, json_t *payload,
+				 json_t *message, const char *type, const char *file, char id_out[32])
 {
-	wamd_pace_new_id(id_out);
+	const char *given = json_string_value(json_object_get(payload, "id")); /* a held file's name has it */
+	if (given && strlen(given) < 32)
+		memcpy(id_out, given, strlen(given) + 1);
+	else
+		wamd_pace_new_id(id_out);
 	/* the record the owner stores and emits as SEND_MESSAGE when it takes it */
 	json_object_set_new(payload, "rec", json_pack("{s:O, s:s}", "message", message, "type", type));
 	char *s = json_dumps(payload, JSON_COMPACT);
-	int rc = s ? wa_store_relay_push(t->d->store, t->id, id_out, jid, send_at, s, CH_RELAY) : WA_ENOMEM;
+	int rc = s ? 0 : WA_ENOMEM;
+	if (rc == 0 && !file) {
+		rc = wa_store_relay_push(t->d->store, t->id, id_out, jid, send_at, s, CH_RELAY);
+	} else if (rc == 0) {
+		int fd = open(file, O_RDONLY | O_CLOEXEC);
+		rc = fd < 0 ? WA_EIO
+			    : wa_store_relay_push_file(t->d->store, t->id, id_out, jid, send_at, s, CH_RELAY, fd,
+						       WAMD_RELAY_MEDIA_MAX);
+		if (fd >= 0)
+			close(fd);
+	}
 	free(s);
 	if (rc != 0)
 		LOGW("instance %s: a send for its node not written: %s (%s)", t->name, wa_errname(rc),
 		     wa_store_errmsg(t->d->store));
 	return rc;
+}
+
+int wamd_cluster_relay_send(struct wamd_tenant *t, const char *jid, int64_t send_at, json_t *payload,
+			    json_t *message, const char *type, char id_out[32])
+{
+	return wamd_cluster_relay_send_file(t, jid, send_at, payload, message, type, NULL, id_out);
 }
 
 /* a relayed text no limit holds: sent as the route sends it, the relay row
@@ -219,13 +289,13 @@ static int direct_in_tx(void *user, const char *id)
 	return rc;
 }
 
-static int send_direct(struct wamd_tenant *t, const wa_store_relay_row *r, const char *text, json_t *message,
+static int send_direct(struct wamd_tenant *t, const wa_store_relay_row *r, json_t *p, json_t *message,
 		       const char *type, bool first)
 {
 	struct direct dx = { .t = t, .r = r, .message = message, .type = type };
 	struct wamd_send_extra x = { .id = r->key_id, .in_tx = direct_in_tx, .in_tx_user = &dx };
 	char *id = NULL;
-	int rc = wamd_tenant_send_text_to(t, r->jid, text, &x, &id);
+	int rc = wamd_pace_send_text(t, r->jid, p, &x, &id); /* with its mentions, quote and preview */
 	free(id);
 	if (rc != 0 || !dx.rec) {
 		json_decref(dx.rec);
@@ -235,6 +305,24 @@ static int send_direct(struct wamd_tenant *t, const wa_store_relay_row *r, const
 	LOGI("instance %s: sent %s accepted by another node", t->name, r->key_id);
 	wamd_emit(t, "SEND_MESSAGE", dx.rec);
 	return 0;
+}
+
+/* a relayed media send's file, from the database to this node's held file
+ * (path); 0, WA_ENOTFOUND (it has none: never), or an error to retry */
+static int media_file(struct wamd_tenant *t, const wa_store_relay_row *r, json_t *p, char *path, size_t cap)
+{
+	int rc = wamd_pace_media_file(t->d, p, path, cap);
+	if (rc != 0)
+		return WA_ENOTFOUND;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	uint64_t len = 0;
+	rc = fd < 0 ? WA_EIO : wa_store_relay_media_get(t->d->store, r->seq, fd, &len);
+	if (fd >= 0 && close(fd) != 0 && rc == 0)
+		rc = WA_EIO;
+	if (rc != 0)
+		unlink(path);
+	moved_bytes += len;
+	return rc;
 }
 
 /* one relayed send into the owner's pacing queue, its row gone in the same
@@ -257,20 +345,34 @@ static int move_one(struct wamd_tenant *t, const wa_store_relay_row *r)
 	snprintf(rtype, sizeof rtype, "%s", type);
 	json_object_del(p, "rec"); /* the held send's payload as its route makes it */
 	json_object_set_new(p, "id", json_string(r->key_id));
+	const char *kind = json_string_value(json_object_get(p, "kind"));
+	char held[1200] = "";
+	int rc = wamd_mentions_everyone_add(t, p, r->jid);
+	if (rc == 0 && kind && !strcmp(kind, "media"))
+		rc = media_file(t, r, p, held, sizeof held);
+	if (rc != 0) {
+		json_decref(message);
+		json_decref(p);
+		if (rc != WA_ENOTFOUND)
+			return rc;
+		LOGE("instance %s: relayed media send %s has no file: dropped", t->name, r->key_id);
+		return wa_store_relay_done(d->store, r->seq);
+	}
 	bool first = false;
 	bool now = wamd_pace_admit(t, r->jid, r->send_at, &first);
-	const char *kind = json_string_value(json_object_get(p, "kind"));
 	const char *text = json_string_value(json_object_get(p, "text"));
 	if (now && t->sess && kind && !strcmp(kind, "text") && text &&
 	    json_integer_value(json_object_get(p, "delay")) <= 0) {
 		/* as the route: no "composing" first (a held text types, a straight one does not) */
-		int rc = send_direct(t, r, text, message, rtype, first);
+		rc = send_direct(t, r, p, message, rtype, first);
 		json_decref(message);
 		json_decref(p);
 		return rc;
 	}
-	int rc = wa_store_begin(d->store);
+	rc = wa_store_begin(d->store);
 	if (rc != 0) {
+		if (held[0])
+			unlink(held);
 		json_decref(message);
 		json_decref(p);
 		return rc;
@@ -297,6 +399,8 @@ static int move_one(struct wamd_tenant *t, const wa_store_relay_row *r)
 		json_t *gone = NULL;
 		if (queued && wamd_pace_cancel(t, id, &gone) == 0) /* its row was not kept: not from memory either */
 			json_decref(gone);
+		if (held[0])
+			unlink(held); /* the next try writes it again */
 		if (unqueueable) {
 			/* the queue refuses it (not a lost lease: that delete failed first) and always will */
 			LOGE("instance %s: relayed send %s cannot be queued (%s): dropped", t->name, r->key_id,
@@ -321,7 +425,13 @@ static void move_relayed(struct wamd_cluster *k)
 		return;
 	}
 	k->relay_due = n == MOVE_MAX;
+	moved_bytes = 0;
 	for (size_t i = 0; i < n; i++) {
+		if (moved_bytes >= WAMD_RELAY_MEDIA_MAX) {
+			/* one file's worth of copying per call: the loop goes on, the rest next tick */
+			k->relay_due = true;
+			break;
+		}
 		struct wamd_tenant *t = wamd_cluster_by_id(d, v[i].instance_id);
 		if (!t)
 			continue; /* held, not loaded yet: the next call */
@@ -345,6 +455,10 @@ static void on_notify(void *arg, const char *channel, const char *payload, bool 
 		g->k->relay_due = true;
 		return;
 	}
+	if (!self && !strcmp(channel, CH_PACE)) {
+		pace_got(payload);
+		return;
+	}
 	if (self || strcmp(channel, CH_EVENTS) != 0)
 		return;
 	const char *nl = strchr(payload, '\n');
@@ -364,6 +478,7 @@ void wamd_cluster_relay_poll(struct wamd_cluster *k)
 		unwatch(k); /* the timer polls on; wamd_dbwatch.c stops a node whose connection is lost */
 		return;
 	}
+	wamd_pace_shared_settle(k->d); /* once for the sends the other nodes counted */
 	if (k->relay_due && !k->draining)
 		move_relayed(k);
 }

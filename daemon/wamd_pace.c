@@ -267,8 +267,9 @@ static const char **strings_of(json_t *a, size_t *n)
 	return v;
 }
 
-static int send_text(struct wamd_tenant *t, const char *jid, json_t *p, struct wamd_send_extra *x, char **out)
+int wamd_pace_send_text(struct wamd_tenant *t, const char *jid, json_t *p, struct wamd_send_extra *x, char **out)
 {
+	quoted_of(p, x);
 	size_t nm = 0;
 	const char **mp = strings_of(json_object_get(p, "mentions"), &nm);
 	if (nm && !mp)
@@ -303,7 +304,7 @@ static int send_payload(struct wamd_tenant *t, const char *jid, const char *id, 
 	if (!kind) {
 		rc = WA_EDB_CORRUPT;
 	} else if (!strcmp(kind, "text")) {
-		rc = send_text(t, jid, p, &x, &out);
+		rc = wamd_pace_send_text(t, jid, p, &x, &out);
 	} else if (!strcmp(kind, "location")) {
 		rc = wamd_tenant_send_location(t, jid, json_number_value(json_object_get(p, "latitude")),
 					       json_number_value(json_object_get(p, "longitude")),
@@ -479,6 +480,17 @@ static void shared_rebuild(void)
 	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
 		if (t->pace)
 			inst_update(t->pace, now);
+}
+
+void wamd_pace_shared_settle(struct wamd *d)
+{
+	if (!P || !pace_shared_dirty_take())
+		return;
+	int64_t now = wamd_pace_now(d);
+	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
+		if (t->pace)
+			inst_update(t->pace, now);
+	schedule();
 }
 
 /* ---- API ---- */

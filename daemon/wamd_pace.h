@@ -36,7 +36,13 @@ void wamd_pace_sent_now(struct wamd_tenant *t, const char *jid, bool first);
  * (key {remoteJid, fromMe, id, participant?}, text), "media"
  * (wamd_pace_media.h); each with "quoted"? (wamd_pace_quoted). id_out:
  * the message id it will leave with. */
+/* Cluster: after other nodes' sends were counted (pace_shared_remote),
+ * the ready times again, once for the batch. */
+void wamd_pace_shared_settle(struct wamd *d);
 void wamd_pace_quoted(json_t *payload, const struct wamd_send_extra *x);
+/* A "text" payload sent now as the paced sender sends it (its mentions,
+ * quote and preview into x, whose id and in_tx the caller sets). */
+int wamd_pace_send_text(struct wamd_tenant *t, const char *jid, json_t *p, struct wamd_send_extra *x, char **out);
 /* A held send leaves no earlier than send_at (scheduled: it joins its lane
  * then, holding nothing up before). payload's "id", when given (a held
  * file is named after it: wamd_pace_new_id), is the one it leaves with. */

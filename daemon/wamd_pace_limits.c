@@ -87,6 +87,39 @@ int pace_win_add(struct pace_win *w, uint32_t limit, int64_t t)
 	return 0;
 }
 
+/* t in time order among the kept sends (another node's, which may come
+ * after a later one of ours); older than everything a full ring keeps:
+ * not needed */
+static int win_insert(struct pace_win *w, uint32_t limit, int64_t t)
+{
+	if (limit == 0)
+		return 0;
+	if (w->n == 0 || t >= at(w, w->n - 1))
+		return pace_win_add(w, limit, t); /* nearly always */
+	if (limit > PACE_LIMIT_MAX)
+		limit = PACE_LIMIT_MAX;
+	if (w->cap != limit) {
+		int rc = resize(w, limit); /* keeps the newest: still newer than t */
+		if (rc != 0)
+			return rc;
+	}
+	if (w->n == w->cap && t <= at(w, 0))
+		return 0;
+	uint32_t k = w->n; /* the newest ones after t move up one place */
+	if (w->n == w->cap) {
+		w->head = (w->head + 1) % w->cap; /* the oldest leaves */
+		w->n--;
+		k--;
+	}
+	while (k > 0 && at(w, k - 1) > t) {
+		w->ts[(w->head + k) % w->cap] = at(w, k - 1);
+		k--;
+	}
+	w->ts[(w->head + k) % w->cap] = t;
+	w->n++;
+	return 0;
+}
+
 int64_t pace_win_next(const struct pace_win *w, uint32_t limit, int64_t span_ms, int64_t now)
 {
 	if (limit == 0 || w->n < limit)
@@ -189,6 +222,16 @@ int pace_record(const struct pace_cfg *c, struct pace_state *s, bool first, int6
 	s->last_ms = now;
 	s->has_last = true;
 	s->next_gap_ms = c->gap_ms + (c->jitter_ms ? rnd % (c->jitter_ms + 1) : 0);
+	return rc;
+}
+
+int pace_record_shared(const struct pace_cfg *c, struct pace_state *s, int64_t t)
+{
+	int rc = win_insert(&s->min, c->per_min, t);
+	if (rc == 0)
+		rc = win_insert(&s->hour, c->per_hour, t);
+	if (rc == 0)
+		rc = win_insert(&s->day, c->per_day, t);
 	return rc;
 }
 

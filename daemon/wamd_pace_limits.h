@@ -100,6 +100,9 @@ bool pace_signal(struct pace_state *s, int64_t now);
 int64_t pace_next(const struct pace_cfg *c, const struct pace_state *s, bool first, int64_t now);
 /* Records a send at now; rnd (any 32 bits) draws the next gap's jitter. */
 int pace_record(const struct pace_cfg *c, struct pace_state *s, bool first, int64_t now, uint32_t rnd);
+/* Records another node's send at t in shared windows (no first-contact
+ * or gap state): in time order, whenever it comes. */
+int pace_record_shared(const struct pace_cfg *c, struct pace_state *s, int64_t t);
 void pace_state_free(struct pace_state *s);
 
 /* Settings as JSON ("perMinute", ...; docs/wamd.md): applies in over c;

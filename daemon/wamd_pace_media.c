@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/codec.h"
@@ -26,6 +27,15 @@ static int held_path(struct wamd *d, const char *name, char *path, size_t cap)
 		return WA_EDB_CORRUPT;
 	int n = snprintf(path, cap, "%s/media/%s", d->cfg.data_dir, name);
 	return n > 0 && (size_t)n < cap ? 0 : WA_ETOOBIG;
+}
+
+int wamd_pace_media_file(struct wamd *d, json_t *p, char *path, size_t cap)
+{
+	char dir[1024];
+	snprintf(dir, sizeof dir, "%s/media", d->cfg.data_dir);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return WA_EIO;
+	return held_path(d, json_string_value(json_object_get(p, "file")), path, cap);
 }
 
 static void set_b64(json_t *o, const char *key, const uint8_t *b, size_t n)

@@ -12,6 +12,9 @@
  * moved, or removed). A send not queued after all must unlink held. */
 json_t *wamd_pace_media_hold(struct wamd_tenant *t, const wa_media_send *m, const struct wamd_send_extra *x,
 			      const char *id, char *held, size_t cap);
+/* The path of a "media" payload's held file in d's media folder (made
+ * when missing); WA_EDB_CORRUPT for a name that is not a held one. */
+int wamd_pace_media_file(struct wamd *d, json_t *p, char *path, size_t cap);
 /* A cancelled send's payload: its held file, if any, is removed. */
 void wamd_pace_media_drop(struct wamd *d, json_t *p);
 /* At start-up: removes, a batch per loop turn, the held files no send owns

@@ -22,7 +22,18 @@ static struct {
 		struct wamd_tz *tz;
 	} *zones; /* the business hours' zones, each read once */
 	size_t n_zones;
+	bool dirty; /* another node's send counted: ready times to redo */
 } S;
+
+static struct wamd_pace_cluster_hooks H; /* cluster mode (unset: one node) */
+
+void wamd_pace_set_cluster_hooks(const struct wamd_pace_cluster_hooks *h)
+{
+	if (h)
+		H = *h;
+	else
+		memset(&H, 0, sizeof H);
+}
 
 const struct wamd_tz *pace_tz_of(const char *name)
 {
@@ -61,6 +72,33 @@ void pace_shared_record(struct pace_inst *in, int64_t now)
 		LOGE("pacing: a send not recorded in the daemon-wide windows");
 	if (in->grp && pace_record(&in->grp->cfg, &in->grp->st, false, now, 0) != 0)
 		LOGE("pacing: a send not recorded in group %s's windows", in->grp->name);
+	/* cluster: the other nodes count it too (each node has the same limits) */
+	if (H.sent && (S.global || (in->grp && in->grp->cfg.enabled)))
+		H.sent(in->t->d, in->grp && in->grp->cfg.enabled ? in->grp->name : "", now);
+}
+
+bool pace_shared_dirty_take(void)
+{
+	bool was = S.dirty;
+	S.dirty = false;
+	return was;
+}
+
+void pace_shared_remote(const char *group, int64_t at)
+{
+	bool any = false;
+	if (S.global) {
+		if (pace_record_shared(&S.gcfg, &S.gst, at) != 0)
+			LOGE("pacing: another node's send not recorded in the cluster-wide windows");
+		any = true;
+	}
+	struct pace_group *g = *group ? pace_group_of(group) : NULL;
+	if (g && g->cfg.enabled) {
+		if (pace_record_shared(&g->cfg, &g->st, at) != 0)
+			LOGE("pacing: another node's send not recorded in group %s's windows", g->name);
+		any = true;
+	}
+	S.dirty = S.dirty || any;
 }
 
 /* a group's limits from pace_groups (none when it does not name it) */
@@ -119,7 +157,7 @@ int pace_shared_config(const struct wamd_config *cfg, char *err, size_t errlen)
 
 struct by_id {
 	int64_t id;
-	struct pace_inst *in;
+	struct pace_group *grp; /* NULL: in none, or its pacing is off */
 };
 
 static int by_id_cmp(const void *a, const void *b)
@@ -130,8 +168,38 @@ static int by_id_cmp(const void *a, const void *b)
 
 struct rebuild {
 	struct by_id *v;
-	size_t n;
+	size_t n, cap;
 };
+
+static void rebuild_add(struct rebuild *r, int64_t id, struct pace_group *grp)
+{
+	if (r->n == r->cap) {
+		size_t nc = r->cap ? r->cap * 2 : 64;
+		struct by_id *v = realloc(r->v, nc * sizeof *v);
+		if (!v)
+			return; /* its sends count in no group */
+		r->v = v;
+		r->cap = nc;
+	}
+	r->v[r->n++] = (struct by_id){ .id = id, .grp = grp };
+}
+
+/* cluster: another node's instance, by the pacing settings in its document */
+static bool add_other(void *arg, struct wamd_tenant *t)
+{
+	if (!t->peeked)
+		return true; /* this node's: added from its pacing state */
+	struct pace_cfg c;
+	pace_cfg_defaults(&c);
+	c.enabled = t->d->cfg.pacing;
+	json_t *doc = json_object_get(t->doc, "pacing");
+	char err[160];
+	if (json_is_object(doc) && pace_cfg_apply(&c, doc, err, sizeof err) != 0)
+		return true;
+	if (c.enabled && c.group[0])
+		rebuild_add(arg, t->id, pace_group_of(c.group));
+	return true;
+}
 
 static int load_one(void *arg, int64_t instance_id, int64_t sent_ms)
 {
@@ -139,8 +207,8 @@ static int load_one(void *arg, int64_t instance_id, int64_t sent_ms)
 	int rc = S.global ? pace_record(&S.gcfg, &S.gst, false, sent_ms, 0) : 0;
 	struct by_id key = { .id = instance_id };
 	struct by_id *e = r->n ? bsearch(&key, r->v, r->n, sizeof *r->v, by_id_cmp) : NULL;
-	if (rc == 0 && e && e->in->grp && e->in->cfg.enabled)
-		rc = pace_record(&e->in->grp->cfg, &e->in->grp->st, false, sent_ms, 0);
+	if (rc == 0 && e && e->grp)
+		rc = pace_record(&e->grp->cfg, &e->grp->st, false, sent_ms, 0);
 	return rc;
 }
 
@@ -154,17 +222,17 @@ void pace_shared_rebuild(struct wamd *d, int64_t since_ms)
 		memset(&S.groups[i]->st, 0, sizeof S.groups[i]->st);
 		any = any || S.groups[i]->cfg.enabled;
 	}
-	if (!any)
+	if (!any && !S.n_glim)
 		return; /* the rings keep nothing without a limit */
 	/* each row's instance by id, to its group now */
 	struct rebuild r = { 0 };
-	size_t n = 0;
 	for (struct wamd_tenant *t = d->tenants; t; t = t->next)
-		n += t->pace != NULL;
-	r.v = calloc(n ? n : 1, sizeof *r.v);
-	for (struct wamd_tenant *t = d->tenants; r.v && t; t = t->next)
 		if (t->pace)
-			r.v[r.n++] = (struct by_id){ .id = t->id, .in = t->pace };
+			rebuild_add(&r, t->id, t->pace->cfg.enabled ? t->pace->grp : NULL);
+	/* cluster: every node's instances (one read of each other one's
+	 * document, at start and on SIGHUP) */
+	if (H.each && S.n_glim && H.each(d, add_other, &r) != 0)
+		LOGW("pacing: the groups of other nodes' instances not all read");
 	if (r.n)
 		qsort(r.v, r.n, sizeof *r.v, by_id_cmp);
 	if (wa_store_pace_sent_since(d->store, since_ms, load_one, &r) != 0)

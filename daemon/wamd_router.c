@@ -287,13 +287,15 @@ static bool decode_name(const char *s, char *out, size_t outlen)
 	return k > 0;
 }
 
-/* Cluster mode: the reads any node answers from the database for an
- * instance another node drives (the others answer 409 naming the owner). */
-/* cluster: sends any node writes for the instance's owner (t peeked) */
+/* Cluster mode: the sends any node writes for the owner of an instance
+ * another node drives (the route runs with t peeked), and the reads it
+ * answers from the database; the other routes answer 409 naming the
+ * owner. */
 static bool relayed(const struct route *r)
 {
 	return r->fn == wamd_h_send_text || r->fn == wamd_h_send_location || r->fn == wamd_h_send_contact ||
-	       r->fn == wamd_h_send_poll || r->fn == wamd_h_send_reaction;
+	       r->fn == wamd_h_send_poll || r->fn == wamd_h_send_reaction || r->fn == wamd_h_send_media ||
+	       r->fn == wamd_h_send_audio || r->fn == wamd_h_send_sticker;
 }
 
 static bool db_read(const struct route *r)
@@ -362,16 +364,6 @@ void wamd_api_dispatch(struct wamd_conn *c)
 			}
 		}
 		char owner[WA_STORE_NAME_MAX];
-		if (peeked && r->fn == wamd_h_send_text) {
-			/* a send for another node's instance: written for it here */
-			json_t *body = c->body_len ? json_loadb(c->body, c->body_len, 0, NULL) : NULL;
-			bool done = json_is_object(body) && wamd_send_text_relay(c, peeked, body);
-			json_decref(body);
-			wamd_tenant_peek_free(peeked);
-			if (done)
-				return;
-			t = peeked = NULL;
-		}
 		if (!t && d->cluster && wamd_cluster_owner(d, name, owner, sizeof owner) == 0) {
 			/* cluster mode: requests go to the node driving the instance */
 			char m1[256], m2[160];

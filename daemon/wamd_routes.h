@@ -129,11 +129,6 @@ bool wamd_send_text_args(struct wamd_conn *c, json_t *body, const char **text_ou
 
 /* wamd_routes_message.c */
 void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
-/* Cluster: sendText for an instance another node drives (t peeked):
- * written for its owner and answered as it would (its record, the id it
- * sends with). false, nothing answered, when the body has fields the
- * relay does not carry (quoted, mentions, link preview, ...). */
-bool wamd_send_text_relay(struct wamd_conn *c, struct wamd_tenant *t, json_t *body);
 
 /* wamd_send_check.c: true when the send may go on now; otherwise the
  * number's lookup (and the `delay`) runs first and fn is called again with
@@ -209,6 +204,11 @@ void wamd_h_webhook_find(struct wamd_conn *c, struct wamd_tenant *t, json_t *bod
  * *n JIDs in *out (to free(); NULL when none); false after answering. */
 bool wamd_mentions_of(struct wamd_conn *c, struct wamd_tenant *t, json_t *body, const char *jid,
 		      char (**out)[WA_STORE_JID_MAX], size_t *n);
+/* Cluster: true when a send for another node's instance (t peeked) asks
+ * for mentionsEveryOne in a group; its payload says so ("everyOne") and
+ * the owner adds the members (wamd_mentions_everyone_add) to "mentions". */
+bool wamd_mentions_everyone_later(const struct wamd_tenant *t, json_t *body, const char *jid);
+int wamd_mentions_everyone_add(struct wamd_tenant *t, json_t *p, const char *jid);
 
 /* wamd_waits.c */
 void wamd_api_conn_gone(struct wamd_conn *c);

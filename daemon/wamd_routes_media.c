@@ -18,6 +18,7 @@
 #include <openssl/rand.h>
 
 #include "util/codec.h"
+#include "wamd_cluster.h"
 #include "wamd_pace.h"
 #include "wamd_pace_media.h"
 #include "wamd_media_probe.h"
@@ -142,6 +143,8 @@ struct send_job {
 	bool ptt;
 	bool voice; /* convert to an OGG/Opus voice note first */
 	int64_t send_at; /* sendAt: held until then (0: none) */
+	bool peeked;	 /* cluster: another node's instance; written for it (relay_queued) */
+	bool everyone;	 /* cluster: mentionsEveryOne, left to that node */
 	char path[1200];
 };
 
@@ -159,6 +162,39 @@ static void send_job_free(struct send_job *j)
 	free(j);
 }
 
+/* the job's instance again after a wait (cluster: another node's, peeked
+ * anew; job_tenant_done frees it) */
+static struct wamd_tenant *job_tenant(struct send_job *j)
+{
+	return j->peeked ? wamd_cluster_peek(j->d, j->tenant) : wamd_tenant_find(j->d, j->tenant);
+}
+
+static void job_tenant_done(struct send_job *j, struct wamd_tenant *t)
+{
+	if (j->peeked)
+		wamd_tenant_peek_free(t);
+}
+
+/* Cluster: a media send for another node's instance, held as the limits
+ * hold one and written with its file for that node (payload p, the held
+ * file at held, removed here); answered with the record it will store. */
+static void relay_queued(struct wamd_conn *c, struct wamd_tenant *t, struct send_job *j, json_t *p,
+			 const char *held, json_t *msg, const char *type)
+{
+	if (j->everyone)
+		json_object_set_new(p, "everyOne", json_true());
+	char id[32];
+	int rc = wamd_cluster_relay_send_file(t, j->jid, j->send_at, p, msg, type, held, id);
+	unlink(held);
+	json_decref(p);
+	if (rc != 0) {
+		json_decref(msg);
+		wamd_reply_error(c, 500, json_pack("[s]", wa_strerror(rc)));
+		return;
+	}
+	wamd_reply_json(c, 201, wamd_sent_record_json(t, j->jid, id, msg, type, wamd_now_ms() / 1000));
+}
+
 /* The file is staged and probed (len bytes; r NULL: no metadata): queue it
  * and answer. */
 static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_job *j, uint64_t len,
@@ -167,6 +203,19 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 	static const char *const def_mime[] = {"image/jpeg", "video/mp4", "audio/mpeg", "application/octet-stream",
 		"image/webp"};
 	const char *mimetype = j->mimetype ? j->mimetype : def_mime[j->kind];
+	if (j->peeked && len > WAMD_RELAY_MEDIA_MAX) {
+		/* too large to carry through the database: as any request its
+		 * owner must take (the router's 409), with why */
+		unlink(j->path);
+		char owner[WA_STORE_NAME_MAX], m1[WA_STORE_NAME_MAX + 64], m2[WA_STORE_NAME_MAX + 8];
+		if (wamd_cluster_owner(c->d, t->name, owner, sizeof owner) != 0)
+			snprintf(owner, sizeof owner, "none");
+		snprintf(m1, sizeof m1, "The \"%s\" instance is served by another cluster node", t->name);
+		snprintf(m2, sizeof m2, "node: %s", owner);
+		wamd_reply_error(c, 409, json_pack("[s, s, s]", m1, m2,
+						   "files over 16 MiB are sent through that node only"));
+		return;
+	}
 	wa_media_send m = {
 		.kind = j->kind, .path = j->path, .mimetype = mimetype, .caption = j->caption,
 		.file_name = j->file_name, .ptt = j->ptt, .view_once = j->view_once,
@@ -198,13 +247,17 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 	/* held back by the limits: the staged file waits under a held name */
 	bool first = false, now = wamd_pace_admit(t, j->jid, j->send_at, &first);
 	int rc;
+	json_t *relayed = NULL; /* cluster: the held send, written for its owner once answered */
+	char held[1200] = "";
 	if (now) {
 		rc = wamd_tenant_send_media(t, j->jid, &m, &x, &id);
 	} else {
-		char held[1200], kid[32];
+		char kid[32];
 		wamd_pace_new_id(kid); /* the held file is named after it */
 		json_t *p = wamd_pace_media_hold(t, &m, &x, kid, held, sizeof held);
-		rc = p ? wamd_pace_enqueue(t, j->jid, first, j->send_at, p, kid) : WA_EIO;
+		if (p && t->peeked)
+			relayed = json_incref(p);
+		rc = !p ? WA_EIO : relayed ? 0 : wamd_pace_enqueue(t, j->jid, first, j->send_at, p, kid);
 		json_decref(p);
 		if (rc != 0 && p)
 			unlink(held); /* not queued */
@@ -212,6 +265,10 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 			rc = WA_ENOMEM; /* queued all the same: it leaves, unanswered */
 	}
 	if (rc != 0 || !id) {
+		if (relayed) {
+			json_decref(relayed);
+			unlink(held);
+		}
 		unlink(j->path); /* not queued: still ours */
 		free(id);
 		free(mp);
@@ -255,7 +312,7 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 	 * JID, the quoted message itself, else its text as a conversation) */
 	json_t *ci = json_object();
 	if (j->quoted_id) {
-		const char *me = t->sess ? wa_session_jid(t->sess) : NULL;
+		const char *me = t->sess ? wa_session_jid(t->sess) : t->own_jid;
 		const char *author = j->quoted_participant ? j->quoted_participant : j->quoted_from_me ? me : j->quoted_jid;
 		json_object_set_new(ci, "stanzaId", json_string(j->quoted_id));
 		if (author)
@@ -285,6 +342,11 @@ static void send_queue(struct wamd_conn *c, struct wamd_tenant *t, struct send_j
 	} else {
 		json_object_set_new(msg, type, mm);
 	}
+	if (relayed) {
+		free(id);
+		relay_queued(c, t, j, relayed, held, msg, type);
+		return;
+	}
 	json_t *rec = wamd_sent_record_msg(t, j->jid, id, msg, type, wamd_now_ms() / 1000);
 	free(id);
 	wamd_emit(t, "SEND_MESSAGE", json_deep_copy(rec));
@@ -296,7 +358,7 @@ static void probed(void *arg, const struct wamd_probe_result *r)
 	struct send_job *j = arg;
 	struct wamd_conn *c = j->tk->c;
 	free(j->tk);
-	struct wamd_tenant *t = c && !r->stopping ? wamd_tenant_find(j->d, j->tenant) : NULL;
+	struct wamd_tenant *t = c && !r->stopping ? job_tenant(j) : NULL;
 	if (c)
 		c->ticket = NULL;
 	if (r->stopping)
@@ -308,6 +370,7 @@ static void probed(void *arg, const struct wamd_probe_result *r)
 			wamd_reply_error(c, 400, json_pack("[s]", r->err[0] ? r->err : "the staged media is gone"));
 		else if (c)
 			wamd_reply_error(c, 404, msg1("The \"%s\" instance does not exist", j->tenant));
+		job_tenant_done(j, t);
 		send_job_free(j);
 		return;
 	}
@@ -324,6 +387,7 @@ static void probed(void *arg, const struct wamd_probe_result *r)
 	} else {
 		send_queue(c, t, j, (uint64_t)st.st_size, r);
 	}
+	job_tenant_done(j, t);
 	send_job_free(j);
 }
 
@@ -351,7 +415,7 @@ static void fetched(void *arg, const char *why, uint64_t len, const char *conten
 	struct send_job *j = arg;
 	struct wamd_conn *c = j->tk->c;
 	free(j->tk);
-	struct wamd_tenant *t = c ? wamd_tenant_find(j->d, j->tenant) : NULL;
+	struct wamd_tenant *t = c ? job_tenant(j) : NULL;
 	if (c)
 		c->ticket = NULL;
 	if (!c || !t || why) {
@@ -360,13 +424,17 @@ static void fetched(void *arg, const char *why, uint64_t len, const char *conten
 			wamd_reply_error(c, 400, json_pack("[s]", why));
 		else if (c)
 			wamd_reply_error(c, 404, msg1("The \"%s\" instance does not exist", j->tenant));
+		job_tenant_done(j, t);
 		send_job_free(j);
 		return;
 	}
 	if (!j->mimetype && content_type && *content_type && strlen(content_type) < 128 &&
 	    strncmp(content_type, "application/octet-stream", 24) != 0)
 		j->mimetype = strdup(content_type);
-	send_staged(c, t, j, len);
+	bool peeked = j->peeked;
+	send_staged(c, t, j, len); /* j is its own from here (or freed) */
+	if (peeked)
+		wamd_tenant_peek_free(t);
 }
 
 /* The common part of the three send routes. mimetype NULL: from the URL's
@@ -391,7 +459,7 @@ static void send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body,
 	int64_t send_at = 0;
 	if (!wamd_send_at_of(c, body, &send_at))
 		return;
-	if (!wamd_tenant_is_paired(t)) {
+	if (!t->peeked && !wamd_tenant_is_paired(t)) { /* another node's: its owner tells */
 		wamd_reply_error(c, 500, json_string("Connection Closed"));
 		return;
 	}
@@ -410,6 +478,8 @@ static void send_media(struct wamd_conn *c, struct wamd_tenant *t, json_t *body,
 	j->send_at = send_at;
 	j->ptt = ptt;
 	j->voice = voice;
+	j->peeked = t->peeked;
+	j->everyone = wamd_mentions_everyone_later(t, body, jid);
 	/* viewOnce (top level, or in v1's options): image, video and audio */
 	j->view_once = json_is_true(json_object_get(body, "viewOnce")) ||
 		       json_is_true(json_object_get(json_object_get(body, "options"), "viewOnce"));

@@ -11,15 +11,13 @@
 
 /* ---- messages ---- */
 
-/* A text the pacing limits hold back: queued with what its send needs; the
- * answer already carries the id it will leave with. */
-static int pace_text(struct wamd_tenant *t, const char *jid, const char *text, const struct wamd_send_extra *x,
-		     bool first, int64_t at, json_int_t delay, char **id_out)
+/* A held text's payload (wamd_pace_enqueue's): what its send needs. */
+static json_t *text_payload(const char *text, const struct wamd_send_extra *x, json_int_t delay)
 {
 	/* delay: the floor of the "composing" time before it leaves */
 	json_t *p = json_pack("{s:s, s:s, s:I}", "kind", "text", "text", text, "delay", delay > 0 ? delay : 0);
 	if (!p)
-		return WA_ENOMEM;
+		return NULL;
 	if (x->n_mentions) {
 		json_t *m = json_array();
 		for (size_t i = 0; i < x->n_mentions; i++)
@@ -32,15 +30,37 @@ static int pace_text(struct wamd_tenant *t, const char *jid, const char *text, c
 		char *tb = x->preview_thumb_len ? wa_b64_encode(x->preview_thumb, x->preview_thumb_len) : NULL;
 		if (x->preview_thumb_len && !tb) {
 			json_decref(p);
-			return WA_ENOMEM;
+			return NULL;
 		}
 		json_object_set_new(p, "preview", json_pack("{s:s?, s:s?, s:s?, s:s?}", "matchedText", x->preview_url,
 							     "title", x->preview_title, "description",
 							     x->preview_description, "jpegThumbnail", tb));
 		free(tb);
 	}
+	return p;
+}
+
+/* A text the pacing limits hold back, or (cluster) one for another node's
+ * instance: queued, or written for its owner, with what its send needs;
+ * the answer already carries the id it will leave with. */
+static int pace_text(struct wamd_tenant *t, const char *jid, const char *text, const struct wamd_send_extra *x,
+		     bool first, int64_t at, json_t *body, char **id_out)
+{
+	json_t *p = text_payload(text, x, json_integer_value(json_object_get(body, "delay")));
+	if (!p)
+		return WA_ENOMEM;
 	char id[32];
-	int rc = wamd_pace_enqueue(t, jid, first, at, p, id);
+	int rc;
+	if (t->peeked) {
+		/* its owner expands mentionsEveryOne from its group cache */
+		if (wamd_mentions_everyone_later(t, body, jid))
+			json_object_set_new(p, "everyOne", json_true());
+		json_t *m = json_pack("{s:s}", "conversation", text);
+		rc = m ? wamd_cluster_relay_send(t, jid, at, p, m, "conversation", id) : WA_ENOMEM;
+		json_decref(m);
+	} else {
+		rc = wamd_pace_enqueue(t, jid, first, at, p, id);
+	}
 	json_decref(p);
 	if (rc == 0 && !(*id_out = strdup(id)))
 		rc = WA_ENOMEM;
@@ -100,7 +120,7 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	int64_t at = 0;
 	if (!wamd_send_text_args(c, body, &text, jid, &at))
 		return;
-	if (!wamd_tenant_is_paired(t)) {
+	if (!t->peeked && !wamd_tenant_is_paired(t)) { /* another node's: its owner tells */
 		wamd_reply_error(c, 500, json_string("Connection Closed"));
 		return;
 	}
@@ -147,7 +167,7 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		x.in_tx_user = &sr;
 	}
 	int rc = now ? wamd_tenant_send_text_to(t, jid, text, &x, &id)
-		     : pace_text(t, jid, text, &x, first, at, json_integer_value(json_object_get(body, "delay")), &id);
+		     : pace_text(t, jid, text, &x, first, at, body, &id);
 	free(thumb);
 	json_decref(qhold);
 	free(mp);
@@ -162,47 +182,16 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		wamd_pace_sent_now(t, jid, first);
 		wamd_lat_accepted(t, id, c->t_dispatch_ns);
 	}
+	if (t->peeked) {
+		/* cluster: the owner's answer, the record it stores when it takes the send */
+		json_t *rec = wamd_sent_record_json(t, jid, id, json_pack("{s:s}", "conversation", text), "conversation",
+						    wamd_now_ms() / 1000);
+		free(id);
+		wamd_reply_json(c, 201, rec);
+		return;
+	}
 	json_t *rec = sr.rec ? sr.rec : wamd_sent_record(t, jid, id, text, wamd_now_ms() / 1000);
 	free(id);
 	wamd_emit(t, "SEND_MESSAGE", json_deep_copy(rec));
 	wamd_reply_json(c, 201, rec);
-}
-
-/* the send fields the relay carries; a request with others goes to the owner */
-static bool relay_can_carry(json_t *body)
-{
-	static const char *const other[] = { "quoted", "mentioned", "mentionsEveryOne", "everyOne", "wamdLinkPreview",
-					     "options" };
-	for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
-		json_t *v = json_object_get(body, other[i]);
-		if (v && !json_is_null(v) && !json_is_false(v))
-			return false;
-	}
-	return true;
-}
-
-bool wamd_send_text_relay(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
-{
-	if (!relay_can_carry(body))
-		return false;
-	const char *text = NULL;
-	char jid[WA_STORE_JID_MAX];
-	int64_t at = 0;
-	if (!wamd_send_text_args(c, body, &text, jid, &at))
-		return true;
-	json_int_t delay = json_integer_value(json_object_get(body, "delay"));
-	char id[32];
-	json_t *p = json_pack("{s:s, s:s, s:I}", "kind", "text", "text", text, "delay", delay > 0 ? delay : 0);
-	json_t *m = json_pack("{s:s}", "conversation", text);
-	int rc = p && m ? wamd_cluster_relay_send(t, jid, at, p, m, "conversation", id) : WA_ENOMEM;
-	json_decref(p);
-	if (rc != 0) {
-		json_decref(m);
-		wamd_reply_error(c, 500, json_pack("[s]", wa_strerror(rc)));
-		return true;
-	}
-	/* the owner's answer: the record it stores when it takes the send */
-	json_t *rec = wamd_sent_record_json(t, jid, id, m, "conversation", wamd_now_ms() / 1000);
-	wamd_reply_json(c, 201, rec);
-	return true;
 }

@@ -114,6 +114,15 @@ typedef struct wa_store_relay_row {
 /* Writes a send and NOTIFY channel with the instance id, one statement. */
 int wa_store_relay_push(wa_store *st, int64_t instance_id, const char *key_id, const char *jid, int64_t send_at,
 	const char *payload, const char *channel) WA_MUST_CHECK;
+/* The same with a media send's file: read from fd to its end (at most max
+ * bytes, else WA_ETOOBIG and nothing written) into wamd_relay_media in
+ * parts of WA_STORE_RELAY_PART bytes, in one transaction with the row. */
+#define WA_STORE_RELAY_PART (1u << 20)
+int wa_store_relay_push_file(wa_store *st, int64_t instance_id, const char *key_id, const char *jid,
+	int64_t send_at, const char *payload, const char *channel, int fd, uint64_t max) WA_MUST_CHECK;
+/* The file of relayed send seq written to fd (*len its bytes);
+ * WA_ENOTFOUND when it has none. */
+int wa_store_relay_media_get(wa_store *st, int64_t seq, int fd, uint64_t *len) WA_MUST_CHECK;
 /* Up to max rows of the instances token holds, oldest first (*out to
  * wa_store_relay_free). */
 int wa_store_relay_list(wa_store *st, const char *token, size_t max, wa_store_relay_row **out,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/internal.h"
 #include "wa/store_cluster.h"
@@ -20,7 +21,9 @@ static const char SQL_NOTIFY_MANY[] = "SELECT count(pg_notify(?1, v)) FROM (SELE
 static const char SQL_RELAY_PUSH[] =
 	"WITH r AS (INSERT INTO wamd_relay (instance_id, key_id, jid, send_at, payload, created_at) "
 	"VALUES (?1, ?2, ?3, ?4, ?5, " NOW_MS ") RETURNING seq) "
-	"SELECT pg_notify(?6, CAST(?1 AS TEXT)) FROM r";
+	"SELECT r.seq, pg_notify(?6, CAST(?1 AS TEXT)) FROM r";
+static const char SQL_MEDIA_PUT[] = "INSERT INTO wamd_relay_media (seq, part, data) VALUES (?1, ?2, ?3)";
+static const char SQL_MEDIA_GET[] = "SELECT data FROM wamd_relay_media WHERE seq = ?1 AND part = ?2";
 /* the rows of instances this token holds unexpired, oldest first */
 static const char SQL_RELAY_LIST[] =
 	"SELECT r.seq, r.instance_id, r.key_id, r.jid, r.send_at, r.payload FROM wamd_relay r "
@@ -99,14 +102,9 @@ int wa_store_cluster_notify_many(wa_store *st, const char *channel, const char *
 	return notify_stmt(st, SQL_NOTIFY_MANY, channel, payloads_json);
 }
 
-int wa_store_relay_push(wa_store *st, int64_t instance_id, const char *key_id, const char *jid, int64_t send_at,
-	const char *payload, const char *channel)
+static int relay_insert(wa_store *st, int64_t instance_id, const char *key_id, const char *jid, int64_t send_at,
+	const char *payload, const char *channel, int64_t *seq)
 {
-	if (!st || !wa_store_str_ok(key_id, WA_STORE_RELAY_ID_MAX) || !wa_store_str_ok(jid, WA_STORE_JID_MAX) ||
-	    !payload || !channel_ok(channel))
-		return WA_EINVAL;
-	if (!st->pg)
-		return WA_EUNSUPPORTED;
 	wa_stmt *stmt;
 	int rc = wa_store_stmt(st, SQL_RELAY_PUSH, &stmt);
 	if (rc != 0)
@@ -118,8 +116,124 @@ int wa_store_relay_push(wa_store *st, int64_t instance_id, const char *key_id, c
 		return rc;
 	}
 	int src = wa_stmt_step(stmt);
+	if (src == WA_DB_ROW)
+		*seq = wa_stmt_col_i64(stmt, 0);
 	wa_store_stmt_done(stmt);
 	return src == WA_DB_ROW ? 0 : wa_store_map_rc(src) ? wa_store_map_rc(src) : WA_EDB;
+}
+
+static bool push_args_ok(wa_store *st, const char *key_id, const char *jid, const char *payload, const char *channel)
+{
+	return st && wa_store_str_ok(key_id, WA_STORE_RELAY_ID_MAX) && wa_store_str_ok(jid, WA_STORE_JID_MAX) &&
+	       payload && channel_ok(channel);
+}
+
+int wa_store_relay_push(wa_store *st, int64_t instance_id, const char *key_id, const char *jid, int64_t send_at,
+	const char *payload, const char *channel)
+{
+	if (!push_args_ok(st, key_id, jid, payload, channel))
+		return WA_EINVAL;
+	if (!st->pg)
+		return WA_EUNSUPPORTED;
+	int64_t seq = 0;
+	return relay_insert(st, instance_id, key_id, jid, send_at, payload, channel, &seq);
+}
+
+static int media_part(wa_store *st, int64_t seq, int64_t part, const uint8_t *b, size_t n)
+{
+	wa_stmt *stmt;
+	int rc = wa_store_stmt(st, SQL_MEDIA_PUT, &stmt);
+	if (rc != 0)
+		return rc;
+	if ((rc = wa_stmt_bind_i64(stmt, 1, seq)) != 0 || (rc = wa_stmt_bind_i64(stmt, 2, part)) != 0 ||
+	    (rc = wa_stmt_bind_blob(stmt, 3, b, n)) != 0) {
+		wa_store_stmt_done(stmt);
+		return rc;
+	}
+	return wa_store_stmt_exec(stmt);
+}
+
+int wa_store_relay_push_file(wa_store *st, int64_t instance_id, const char *key_id, const char *jid,
+	int64_t send_at, const char *payload, const char *channel, int fd, uint64_t max)
+{
+	if (!push_args_ok(st, key_id, jid, payload, channel) || fd < 0)
+		return WA_EINVAL;
+	if (!st->pg)
+		return WA_EUNSUPPORTED;
+	uint8_t *buf = malloc(WA_STORE_RELAY_PART);
+	if (!buf)
+		return WA_ENOMEM;
+	int rc = wa_store_begin(st);
+	bool began = rc == 0;
+	int64_t seq = 0, part = 0;
+	uint64_t total = 0;
+	if (rc == 0)
+		rc = relay_insert(st, instance_id, key_id, jid, send_at, payload, channel, &seq);
+	while (rc == 0) {
+		size_t got = 0;
+		while (got < WA_STORE_RELAY_PART) {
+			ssize_t r = read(fd, buf + got, WA_STORE_RELAY_PART - got);
+			if (r < 0) {
+				rc = WA_EIO;
+				break;
+			}
+			if (r == 0)
+				break;
+			got += (size_t)r;
+		}
+		if (rc != 0 || got == 0)
+			break;
+		if ((total += got) > max)
+			rc = WA_ETOOBIG;
+		else
+			rc = media_part(st, seq, part++, buf, got);
+	}
+	free(buf);
+	if (rc == 0)
+		return wa_store_commit(st);
+	if (began)
+		(void)wa_store_rollback(st);
+	return rc;
+}
+
+int wa_store_relay_media_get(wa_store *st, int64_t seq, int fd, uint64_t *len)
+{
+	if (!st || fd < 0 || !len)
+		return WA_EINVAL;
+	if (!st->pg)
+		return WA_EUNSUPPORTED;
+	*len = 0;
+	for (int64_t part = 0;; part++) {
+		wa_stmt *stmt;
+		int rc = wa_store_stmt(st, SQL_MEDIA_GET, &stmt);
+		if (rc != 0)
+			return rc;
+		if ((rc = wa_stmt_bind_i64(stmt, 1, seq)) != 0 || (rc = wa_stmt_bind_i64(stmt, 2, part)) != 0) {
+			wa_store_stmt_done(stmt);
+			return rc;
+		}
+		int src = wa_stmt_step(stmt);
+		if (src != WA_DB_ROW) {
+			wa_store_stmt_done(stmt);
+			if (src != WA_DB_DONE)
+				return wa_store_map_rc(src) ? wa_store_map_rc(src) : WA_EDB;
+			return part ? 0 : WA_ENOTFOUND;
+		}
+		const uint8_t *b = wa_stmt_col_blob(stmt, 0);
+		int n = wa_stmt_col_bytes(stmt, 0);
+		size_t off = 0;
+		while (rc == 0 && b && n > 0 && off < (size_t)n) {
+			ssize_t w = write(fd, b + off, (size_t)n - off);
+			if (w <= 0)
+				rc = WA_EIO;
+			else
+				off += (size_t)w;
+		}
+		wa_store_stmt_done(stmt);
+		if (rc != 0)
+			return rc;
+		*len += off;
+	}
 }
 
 void wa_store_relay_free(wa_store_relay_row *v, size_t n)

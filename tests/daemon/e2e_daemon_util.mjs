@@ -98,9 +98,10 @@ export function pgTest() {
 }
 
 // wasim with a paired Baileys peer (every message it gets in peerMsgs) and
-// a wasim account for the instance under test
-export async function wasimWithPeer(wasimExe, peerPhone, phone) {
-  const sim = await startWasim(wasimExe);
+// a wasim account for the instance under test (simOpts: startWasim's, e.g.
+// { tls: true } for its HTTPS media host)
+export async function wasimWithPeer(wasimExe, peerPhone, phone, simOpts = {}) {
+  const sim = await startWasim(wasimExe, simOpts);
   const peer = await pairByQr(sim, peerPhone, 'peer');
   const peerMsgs = [];
   peer.sock.ev.on('messages.upsert', ({ messages }) => { for (const m of messages) peerMsgs.push(m); });

@@ -83,6 +83,41 @@ static void test_window_property(void)
 	}
 }
 
+/* another node's sends arrive out of order: the shared windows keep them
+ * sorted, and hold exactly the newest `limit` of every send they saw */
+static void test_shared_out_of_order(void)
+{
+	srand(4321);
+	for (int round = 0; round < 40; round++) {
+		struct pace_cfg c = { .enabled = true, .per_min = 1 + (uint32_t)(rand() % 6),
+				      .per_hour = 2 + (uint32_t)(rand() % 20) };
+		struct pace_state s = { 0 };
+		enum { N = 120 };
+		int64_t ts[N];
+		for (size_t i = 0; i < N; i++) {
+			ts[i] = (int64_t)(rand() % 600) * 1000; /* any order, ties too */
+			CHECK_EQ_INT(pace_record_shared(&c, &s, ts[i]), 0);
+			/* the sorted truth so far */
+			int64_t srt[N];
+			memcpy(srt, ts, (i + 1) * sizeof *srt);
+			for (size_t a = 1; a <= i; a++)
+				for (size_t b = a; b > 0 && srt[b] < srt[b - 1]; b--) {
+					int64_t x = srt[b];
+					srt[b] = srt[b - 1];
+					srt[b - 1] = x;
+				}
+			int64_t now = srt[i] + 1;
+			CHECK_EQ_INT(pace_win_count(&s.min, PACE_MIN_MS, now),
+				     brute_count(ts, i + 1, PACE_MIN_MS, now) < c.per_min ? brute_count(ts, i + 1, PACE_MIN_MS, now)
+											  : c.per_min);
+			/* the window says "wait" exactly as the newest limit sends do */
+			int64_t want = i + 1 < c.per_hour ? now : srt[i + 1 - c.per_hour] + PACE_HOUR_MS;
+			CHECK_EQ_INT(pace_win_next(&s.hour, c.per_hour, PACE_HOUR_MS, now), want > now ? want : now);
+		}
+		pace_state_free(&s);
+	}
+}
+
 static void test_warmup(void)
 {
 	struct pace_cfg c = { .enabled = true, .per_day = 200, .warm_start = 50, .warm_step = 50 };
@@ -792,6 +827,7 @@ int main(void)
 	test_fair_heap();
 	test_window_exact();
 	test_window_property();
+	test_shared_out_of_order();
 	test_warmup();
 	test_aimd();
 	test_first_and_gap();

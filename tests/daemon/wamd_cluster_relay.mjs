@@ -6,20 +6,28 @@
 //   sendText through B: 201 with the key A sends it with; the peer gets it
 //   once with that id; B's stream shows A's SEND_MESSAGE for it and the
 //   peer's reply (MESSAGES_UPSERT); a location, a reaction, a contact and a
-//   poll through B
-//   reach the peer once too -> SIGSTOP A, a send through B waits in
-//   wamd_relay; SIGKILL A: B takes i1 after the lease, sends it once ->
+//   poll through B reach the peer once too; so do texts with a quote,
+//   mentions, a link preview and options, mentionsEveryOne in a group (A
+//   names the members), a document by base64 (its file through the
+//   database in two parts), an image by URL, a voice note and a sticker,
+//   their bytes intact; a file over 16 MiB is 409 naming A -> SIGSTOP A, a
+//   send through B waits in wamd_relay; SIGKILL A: B takes i1 after the lease, sends it once ->
 //   C joins; drain B: i1 goes to C, B keeps answering (its state, a send
 //   through it reaches the peer once from C), takes nothing back; undrain;
 //   each relayed send's SEND_MESSAGE webhook delivered once by its owner,
 //   none again after the handovers.
 // argv: [node, script, wamd, wasim]
 import { createRequire } from 'node:module';
-import { check, watchdog, sleep } from '../sim/harness.mjs';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { check, watchdog, sleep, baileys } from '../sim/harness.mjs';
 import { baileysPath } from '../interop/baileys.mjs';
 import { until, apiAt, hookReceiver, clusterNodes, pgTest, wasimWithPeer, textOf } from './e2e_daemon_util.mjs';
 
 const WebSocket = createRequire(baileysPath('package.json'))('ws');
+const { B: Bl } = await baileys();
 watchdog(110);
 const [wamdExe, wasimExe] = process.argv.slice(2);
 const { URI, psql } = pgTest();
@@ -29,10 +37,12 @@ const PEER = '15550009300';
 const W1 = '15550009301';
 
 const { hooks, url: hookUrl, server: rx } = await hookReceiver();
-const { sim, peer, peerMsgs } = await wasimWithPeer(wasimExe, PEER, W1);
+process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'; // wasim's self-signed media host
+const { sim, peer, peerMsgs } = await wasimWithPeer(wasimExe, PEER, W1, { tls: true }); // media uploads go over HTTPS
 const got = (id) => peerMsgs.filter((m) => m.key.id === id);
 
-const { startNode, ok } = clusterNodes({ wamdExe, sim, uri: URI, key: KEY, lease: LEASE, prefix: 'wamd-crelay' });
+const { startNode, ok } = clusterNodes({ wamdExe, sim, uri: URI, key: KEY, lease: LEASE, prefix: 'wamd-crelay',
+  env: { WAMD_WA_TLS_INSECURE: 'true' } });
 const api = (n, method, p, body) => apiAt(n.port, KEY)(method, p, body);
 const isOpen = async (n) => (await api(n, 'GET', '/instance/connectionState/i1')).json?.instance?.state === 'open';
 const up = async (n) => ok(await until(async () => (await api(n, 'GET', '/')).status === 200, 20000), `node ${n.name} up`);
@@ -119,8 +129,84 @@ ok(got(idCard)[0].message?.contactMessage?.displayName === 'Ana Relay'
 `the contact and the poll as sent (${JSON.stringify(got(idCard)[0].message)} ${JSON.stringify(got(idPoll)[0].message)})`);
 ok(got(idLoc)[0].message?.locationMessage?.degreesLatitude === 48.85
   && got(idReact)[0].message?.reactionMessage?.key?.id === id1, 'as sent');
-r = await api(B, 'POST', '/message/sendText/i1', { number: PEER, text: 'quoted', quoted: { key: { id: 'X' } } });
-ok(r.status === 409 && JSON.stringify(r.json).includes('nodeA'), `a send the relay does not carry: 409 naming A (${r.status})`);
+// texts with a quote, mentions, a link preview, v1 options; media by
+// base64 (two parts in the database) and by URL (fetched by B), a voice
+// note and a sticker: each sent by A as a local send would be
+const PEER_JID = `${PEER}@s.whatsapp.net`;
+r = await api(A, 'POST', '/wamd/pace/i1', { perMinute: 100, gapMs: 0, jitterMs: 0, typing: false });
+ok(r.status === 201, `i1's pacing loosened on A for the burst below (${r.status})`);
+r = await api(B, 'POST', '/message/sendText/i1', { number: PEER, text: `about that @${PEER}`, quoted: { key: { id: id1 } },
+  mentioned: [PEER], options: { presence: 'composing' } });
+ok(r.status === 201 && /^3EB0/.test(r.json?.key?.id ?? '') && r.json.message?.conversation === `about that @${PEER}`,
+  `sendText with quoted, mentioned and options through B: 201 (${r.status} ${JSON.stringify(r.json)})`);
+const idQ = r.json.key.id;
+const lp = { matchedText: 'https://example.org/relay', title: 'Relay preview', description: 'through B' };
+r = await api(B, 'POST', '/message/sendText/i1', { number: PEER, text: 'see https://example.org/relay', linkPreview: true, wamdLinkPreview: lp });
+ok(r.status === 201, `sendText with a link preview through B: 201 (${r.status} ${JSON.stringify(r.json)})`);
+const idLp = r.json.key.id;
+const doc = crypto.randomBytes((3 << 19) + 7);
+r = await api(B, 'POST', '/message/sendMedia/i1', { number: PEER, mediatype: 'document', fileName: 'relay.bin',
+  mimetype: 'application/octet-stream', caption: 'doc via B', media: doc.toString('base64') });
+ok(r.status === 201 && r.json?.message?.documentMessage?.fileName === 'relay.bin' && r.json.message.documentMessage.fileLength === String(doc.length),
+  `sendMedia (base64) through B: 201 with its record (${r.status} ${JSON.stringify(r.json)?.slice(0, 300)})`);
+const idDoc = r.json.key.id;
+const img = crypto.randomBytes(3000);
+const files = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'image/png' }); res.end(img); });
+await new Promise((res) => files.listen(0, '127.0.0.1', res));
+r = await api(B, 'POST', '/message/sendMedia/i1', { number: PEER, mediatype: 'image', caption: 'img via B',
+  media: `http://127.0.0.1:${files.address().port}/relay.png`, quoted: { key: { id: idQ } } });
+ok(r.status === 201 && r.json?.message?.imageMessage?.contextInfo?.stanzaId === idQ,
+  `sendMedia (URL) with quoted through B: 201 (${r.status} ${JSON.stringify(r.json)?.slice(0, 300)})`);
+const idImg = r.json.key.id;
+files.close();
+const voice = crypto.randomBytes(2000);
+r = await api(B, 'POST', '/message/sendWhatsAppAudio/i1', { number: PEER, audio: voice.toString('base64'), encoding: false });
+ok(r.status === 201 && r.json?.message?.audioMessage?.ptt === true, `sendWhatsAppAudio through B: 201 (${r.status} ${JSON.stringify(r.json)?.slice(0, 300)})`);
+const idVoice = r.json.key.id;
+const sticker = crypto.randomBytes(1500);
+r = await api(B, 'POST', '/message/sendSticker/i1', { number: PEER, sticker: sticker.toString('base64') });
+ok(r.status === 201 && r.json?.message?.stickerMessage, `sendSticker through B: 201 (${r.status} ${JSON.stringify(r.json)?.slice(0, 300)})`);
+const idSticker = r.json.key.id;
+const more = [idQ, idLp, idDoc, idImg, idVoice, idSticker];
+ok(await until(() => more.every((id) => got(id).length), 20000),
+  `they reached the peer (${more.map((id) => got(id).length)})`);
+const pb = (m) => JSON.parse(JSON.stringify(m.message));
+const xq = pb(got(idQ)[0]).extendedTextMessage;
+ok(xq?.text === `about that @${PEER}` && xq.contextInfo?.stanzaId === id1 && xq.contextInfo.quotedMessage?.conversation === 'through B 1a7e'
+  && JSON.stringify(xq.contextInfo.mentionedJid) === JSON.stringify([PEER_JID]),
+`the quote and the mention as sent (${JSON.stringify(xq)})`);
+const xl = pb(got(idLp)[0]).extendedTextMessage;
+ok(xl?.matchedText === lp.matchedText && xl.title === lp.title && xl.description === lp.description, `the link preview as sent (${JSON.stringify(xl)})`);
+const dm = pb(got(idDoc)[0]).documentMessage;
+ok(dm?.fileName === 'relay.bin' && dm.caption === 'doc via B', `the document as sent (${JSON.stringify(dm)?.slice(0, 300)})`);
+ok(Buffer.compare(await Bl.downloadMediaMessage(got(idDoc)[0], 'buffer', {}), doc) === 0, 'the document\'s bytes, intact');
+const im = pb(got(idImg)[0]).imageMessage;
+ok(im?.caption === 'img via B' && im.contextInfo?.stanzaId === idQ, `the image and its quote as sent (${JSON.stringify(im?.contextInfo)})`);
+ok(Buffer.compare(await Bl.downloadMediaMessage(got(idImg)[0], 'buffer', {}), img) === 0, 'the image\'s bytes, intact');
+ok(pb(got(idVoice)[0]).audioMessage?.ptt === true
+  && Buffer.compare(await Bl.downloadMediaMessage(got(idVoice)[0], 'buffer', {}), voice) === 0, 'the voice note, intact');
+ok(Buffer.compare(await Bl.downloadMediaMessage(got(idSticker)[0], 'buffer', {}), sticker) === 0, 'the sticker, intact');
+// mentionsEveryOne through B: A, which has the group cached, names every member
+r = await api(A, 'POST', '/group/create/i1', { subject: 'Relay group', participants: [PEER] });
+ok(r.status === 201 && r.json.id?.endsWith('@g.us'), `a group created on A (${r.status} ${JSON.stringify(r.json)?.slice(0, 200)})`);
+const G = r.json.id;
+r = await api(B, 'POST', '/message/sendText/i1', { number: G, text: 'all of you 4e1b', mentionsEveryOne: true });
+ok(r.status === 201, `sendText with mentionsEveryOne through B: 201 (${r.status} ${JSON.stringify(r.json)?.slice(0, 200)})`);
+const idAll = r.json.key.id;
+more.push(idAll);
+ok(await until(() => got(idAll).length, 20000), 'the group text reached the peer');
+const allMent = pb(got(idAll)[0]).extendedTextMessage?.contextInfo?.mentionedJid ?? [];
+ok(JSON.stringify([...allMent].sort()) === JSON.stringify([PEER_JID, `${W1}@s.whatsapp.net`].sort()),
+  `its mentionedJid names every member (${JSON.stringify(allMent)})`);
+ok(relayRows() === 0 && psql('SELECT count(*) FROM wamd_relay_media') === '0', 'the relay rows and their files are gone');
+// a file over 16 MiB is not carried through the database: 409 naming A
+const big = Buffer.alloc((16 << 20) + 1, 7);
+r = await api(B, 'POST', '/message/sendMedia/i1', { number: PEER, mediatype: 'document', fileName: 'big.bin',
+  media: big.toString('base64') });
+ok(r.status === 409 && JSON.stringify(r.json).includes('node: nodeA') && relayRows() === 0,
+  `a 16 MiB + 1 document through B: 409 naming A, nothing written (${r.status} ${JSON.stringify(r.json)})`);
+const leftB = fs.readdirSync(path.join(B.data, 'media')).filter((f) => f.startsWith('held-') || f.startsWith('send-'));
+ok(leftB.length === 0, `nothing staged is left on B (${leftB})`);
 
 // 4. the owner frozen, then killed: the next owner sends what B accepted
 A.p.kill('SIGSTOP');
@@ -162,7 +248,7 @@ ok(await until(async () => (await api(B, 'GET', '/wamd/cluster')).json?.instance
   (LEASE + 10) * 1000), 'the undrained B takes i1 back');
 
 await sleep(500);
-for (const id of [id1, idLoc, idReact, idCard, idPoll, id2, id3]) ok(got(id).length === 1, `${id} reached the peer exactly once (${got(id).length})`);
+for (const id of [id1, idLoc, idReact, idCard, idPoll, ...more, id2, id3]) ok(got(id).length === 1, `${id} reached the peer exactly once (${got(id).length})`);
 // webhooks stay the owner's: each once, none again from a later owner
 for (const id of [id1, id2, id3]) ok(hooked(id) === 1, `${id}: one SEND_MESSAGE webhook (${hooked(id)})`);
 const ids = psql("SELECT count(*) FROM wamd_messages m JOIN instances i ON i.id = m.instance_id WHERE i.name = 'i1' "

@@ -1300,14 +1300,16 @@ static void test_instances(void)
 			      "INSERT INTO history_pending (instance_id, msg_id, chat_jid, notification)"
 			      " VALUES (1,'h','c',x'00'), (2,'h','c',x'00');"
 			      "INSERT INTO wamd_relay (instance_id, key_id, jid, payload, created_at)"
-			      " VALUES (1,'k','j','{}',0), (2,'k','j','{}',0)",
+			      " VALUES (1,'k','j','{}',0), (2,'k','j','{}',0);"
+			      "INSERT INTO wamd_relay_media (seq, part, data) SELECT seq, 0, x'00' FROM wamd_relay",
 			 "INSERT INTO chats (instance_id, jid) VALUES (1, 'c'), (2, 'c');"
 			 "INSERT INTO webhook_queue (instance_id, event, payload, created_at)"
 			 " VALUES (1,'e','\\x00'::bytea,0), (2,'e','\\x00'::bytea,0);"
 			 "INSERT INTO history_pending (instance_id, msg_id, chat_jid, notification)"
 			 " VALUES (1,'h','c','\\x00'::bytea), (2,'h','c','\\x00'::bytea);"
 			 "INSERT INTO wamd_relay (instance_id, key_id, jid, payload, created_at)"
-			 " VALUES (1,'k','j','{}',0), (2,'k','j','{}',0)"));
+			 " VALUES (1,'k','j','{}',0), (2,'k','j','{}',0);"
+			 "INSERT INTO wamd_relay_media (seq, part, data) SELECT seq, 0, '\\x00'::bytea FROM wamd_relay"));
 	st = open_ok("n.db", NULL);
 	CHECK_EQ_INT(wa_store_instance_delete(st, a), 0);
 	CHECK_EQ_INT(wa_store_instance_delete(st, a), WA_ENOTFOUND);
@@ -1331,15 +1333,18 @@ static void test_instances(void)
 	/* a job's recipients (rows of their job, not of the instance) go with the job */
 	CHECK_EQ_INT(raw_int("n.db", "SELECT count(*) FROM wamd_pace_job_rcpt"), 1);
 	CHECK_EQ_INT(raw_int("n.db", "SELECT count(*) FROM wamd_pace_job_rcpt WHERE job_id NOT IN (SELECT id FROM wamd_pace_jobs)"), 0);
+	/* a relayed send's file parts go with its relay row */
+	CHECK_EQ_INT(raw_int("n.db", "SELECT count(*) FROM wamd_relay_media"), 1);
+	CHECK_EQ_INT(raw_int("n.db", "SELECT count(*) FROM wamd_relay_media WHERE seq NOT IN (SELECT seq FROM wamd_relay)"), 0);
 	/* Every table in the schema is covered by the list above (new ones must be added).
 	 * Cluster mode's: wamd_nodes is not per instance, wamd_leases is checked
 	 * by test_store_cluster (a lease row fences its instance's writes). */
 	CHECK_EQ_INT(raw_int("n.db", SQL2("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
 					  " AND name NOT IN ('meta', 'instances', 'sqlite_sequence', 'wamd_leases', 'wamd_nodes',"
-					  " 'wamd_pace_job_rcpt')",
+					  " 'wamd_pace_job_rcpt', 'wamd_relay_media')",
 				     "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
 				     " AND table_name NOT IN ('meta', 'instances', 'wa_schema', 'wamd_leases', 'wamd_nodes',"
-				     " 'wamd_pace_job_rcpt')")),
+				     " 'wamd_pace_job_rcpt', 'wamd_relay_media')")),
 		(long long)(sizeof tables / sizeof tables[0]));
 	rm_tmpdir();
 }

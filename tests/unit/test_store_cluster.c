@@ -15,6 +15,7 @@
  * relayed by any node, listed and moved only by the holder, its NOTIFY
  * received by a listening connection (and marked as its own by the
  * sender's). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,10 @@ int main(void)
 		CHECK(wa_store_cluster_notify_many(a, "wamd_relay", "[]") == WA_EUNSUPPORTED);
 		CHECK(wa_store_relay_push(a, 1, "3EB0AA", "1@s.whatsapp.net", 0, "{}", "wamd_relay") == WA_EUNSUPPORTED);
 		CHECK(wa_store_relay_done(a, 1) == WA_EUNSUPPORTED);
+		uint64_t none = 0;
+		CHECK(wa_store_relay_push_file(a, 1, "3EB0AA", "1@s.whatsapp.net", 0, "{}", "wamd_relay", 0, 1) ==
+		      WA_EUNSUPPORTED);
+		CHECK(wa_store_relay_media_get(a, 1, 1, &none) == WA_EUNSUPPORTED);
 		wa_store_close(a);
 		unlink(path);
 		return check_exit("store_cluster");
@@ -312,6 +317,44 @@ int main(void)
 	CHECK(wa_store_relay_done(a, rr[0].seq) == 0);
 	CHECK(wa_store_relay_done(a, rr[0].seq) == WA_ENOTFOUND);
 	wa_store_relay_free(rr, rn);
+	/* a media send's file: written with its row in parts, read back whole
+	 * by the holder, gone with the row; over the cap nothing is written */
+	{
+		size_t len = WA_STORE_RELAY_PART + 1000;
+		uint8_t *buf = malloc(len);
+		CHECK(buf != NULL);
+		for (size_t i = 0; buf && i < len; i++)
+			buf[i] = (uint8_t)(i * 7 + (i >> 11));
+		FILE *f = tmpfile();
+		CHECK(f && fwrite(buf, 1, len, f) == len && fflush(f) == 0);
+		int ffd = fileno(f);
+		CHECK(lseek(ffd, 0, SEEK_SET) == 0);
+		CHECK(wa_store_relay_push_file(b, y, "3EB0MEDIA1", "15550002222@s.whatsapp.net", 0, "{}", "wamd_relay", ffd,
+					       len - 1) == WA_ETOOBIG);
+		CHECK(store_backend_pg_int(path, "SELECT count(*) FROM wamd_relay") == 0);
+		CHECK(lseek(ffd, 0, SEEK_SET) == 0);
+		CHECK(wa_store_relay_push_file(b, y, "3EB0MEDIA1", "15550002222@s.whatsapp.net", 0, "{}", "wamd_relay", ffd,
+					       len) == 0);
+		CHECK(store_backend_pg_int(path, "SELECT count(*) FROM wamd_relay_media") == 2);
+		CHECK(wa_store_relay_list(a, "tok-a", 8, &rr, &rn) == 0 && rn == 1);
+		FILE *out = tmpfile();
+		uint64_t got = 0;
+		CHECK(out && wa_store_relay_media_get(a, rr[0].seq, fileno(out), &got) == 0 && got == len);
+		uint8_t *back = malloc(len);
+		CHECK(back && out && fseek(out, 0, SEEK_SET) == 0 && fread(back, 1, len, out) == len &&
+		      memcmp(back, buf, len) == 0);
+		CHECK(wa_store_relay_done(a, rr[0].seq) == 0);
+		CHECK(store_backend_pg_int(path, "SELECT count(*) FROM wamd_relay_media") == 0);
+		CHECK(out && wa_store_relay_media_get(a, rr[0].seq, fileno(out), &got) == WA_ENOTFOUND);
+		wa_store_relay_free(rr, rn);
+		free(back);
+		free(buf);
+		if (out)
+			fclose(out);
+		if (f)
+			fclose(f);
+		(void)wait_notes(a); /* the row's NOTIFY */
+	}
 	/* an event notification: both listeners get it, the sender's marked */
 	CHECK(wa_store_cluster_notify(a, "wamd_events", "id\n{}") == 0);
 	g = wait_notes(b);
