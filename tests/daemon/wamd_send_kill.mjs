@@ -7,7 +7,7 @@
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import { startWasim, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
-import { freePort, apiAt } from './e2e_daemon_util.mjs';
+import { freePort, apiAt, until } from './e2e_daemon_util.mjs';
 
 watchdog(100);
 const [wamdExe, wasimExe] = process.argv.slice(2);
@@ -30,21 +30,15 @@ const startWamd = () => {
   wamd.stderr.on('data', (d) => { wamdLog += d; });
 };
 process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
-const until = async (pred, ms, what) => {
-  const end = Date.now() + ms;
-  for (;;) {
-    try { const v = await pred(); if (v) return v; } catch { /* starting */ }
-    if (Date.now() > end) {
-      process.stderr.write(wamdLog.slice(-6000));
-      check(false, `timed out waiting for ${what}`);
-    }
-    await sleep(50);
-  }
+const wait = async (pred, ms, what) => {
+  if (await until(pred, ms)) return;
+  process.stderr.write(wamdLog.slice(-6000));
+  check(false, `timed out waiting for ${what}`);
 };
-const open = () => until(async () => (await api('GET', '/instance/connectionState/sk1')).json?.instance?.state === 'open',
+const open = () => wait(async () => (await api('GET', '/instance/connectionState/sk1')).json?.instance?.state === 'open',
   20000, 'instance open');
 const stored = async () => {
-  const r = await api('POST', '/chat/findMessages/sk1', { where: {}, limit: 1000 });
+  const r = await api('POST', '/chat/findMessages/sk1', { where: {}, offset: 1000 });
   return new Set((r.json?.messages?.records ?? []).filter((m) => m.key?.fromMe).map((m) => m.key.id));
 };
 // the ids of the messages wasim's phone of PEER decrypted
@@ -53,7 +47,7 @@ const delivered = async () => ((await sim.api('GET', `/_sim/accounts/${PEER}/mes
 
 try {
   startWamd();
-  await until(async () => (await api('GET', '/')).status === 200, 5000, 'wamd up');
+  await wait(async () => (await api('GET', '/')).status === 200, 5000, 'wamd up');
   let r = await api('POST', '/instance/create', { instanceName: 'sk1', integration: 'WHATSAPP-BAILEYS', qrcode: true });
   check(r.status === 201, `instance created (${r.status})`);
   const qr = r.json.qrcode?.code ?? (await api('GET', '/instance/connect/sk1')).json.code;
@@ -89,9 +83,10 @@ try {
   const missing = answered.filter((id) => !have.has(id));
   check(missing.length === 0, `every send answered 201 is stored (${answered.length}; missing ${missing.join(',')})`);
   // the answered ones reach the phone after the restart, none twice
-  const ids = await until(async () => {
-    const got = await delivered();
-    return answered.every((id) => got.includes(id)) ? got : null;
+  let ids = [];
+  await wait(async () => {
+    ids = await delivered();
+    return answered.every((id) => ids.includes(id));
   }, 20000, 'the answered sends delivered');
   check(new Set(ids).size === ids.length, `no send delivered twice (${ids.length} on the phone)`);
   check(await new Promise((res) => { wamd.on('exit', (c) => res(c)); wamd.kill('SIGTERM'); }) === 0,
