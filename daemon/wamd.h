@@ -85,6 +85,7 @@ struct wamd_config {
 	bool store_exclusive;          /* SQLite locking_mode=EXCLUSIVE (PostgreSQL: a session lock) */
 	long store_mmap_mib;           /* SQLite mmap_size in MiB */
 	long store_checkpoint_pages;   /* SQLite wal_autocheckpoint; 0: its default */
+	bool store_group_commit;       /* SQLite: one commit per loop turn (wa_store_turn_mode) */
 	long history_demand_timeout_s; /* fetchHistory: HISTORY_DEMAND_TIMEOUT after this */
 	bool cluster;                  /* cluster mode (wamd_cluster.c): PostgreSQL store only */
 	char *node_id;                 /* cluster: this node's name; NULL: host name and pid */
@@ -329,6 +330,8 @@ struct wamd {
 	struct wamd_tenant *tenants;
 	struct wamd_conn *ws_clients;
 	struct wamd_conn *waiters;   /* requests waiting for a QR / state */
+	struct wamd_conn *held;      /* answers waiting for the loop turn's commit (wamd_reply.c) */
+	bool held_armed;
 	uint8_t api_key_sha[32];
 	bool have_api_key;
 	uint8_t trust_root[32];
@@ -808,6 +811,8 @@ struct wamd_conn {
 	char *resp;
 	size_t resp_len, resp_sent;
 	bool resp_ready, headers_sent;
+	bool resp_held;             /* ready, written after the turn's commit */
+	struct wamd_conn *held_next;
 	/* a file answer (wamd_reply_file): resp_len bytes of resp_fd from resp_off */
 	bool resp_file;
 	int resp_fd;
@@ -838,6 +843,8 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 /* Sets the response (steals body json) and asks to write. */
 void wamd_reply_json(struct wamd_conn *c, int status, json_t *body);
 void wamd_reply_error(struct wamd_conn *c, int status, json_t *message);
+/* the connection is going: its held answer no longer waits (wamd_reply.c) */
+void wamd_reply_unhold(struct wamd_conn *c);
 /* A non-JSON answer (metrics text, the API page): steals body (malloc'd). */
 void wamd_reply_raw(struct wamd_conn *c, int status, const char *type, char *body, size_t len);
 /* Answers with len bytes of fd from off (streamed in chunks; fd is closed

@@ -69,6 +69,7 @@ static const struct opt opts[] = {
 	  "SQLite file (default <data>/wamd.db) or a postgresql:// URI" },
 	{ "store_exclusive", T_BOOL, O(store_exclusive), "true", "lock the store for this process (false: sqlite3 may read it live)" },
 	{ "store_mmap_mib", T_LONG, O(store_mmap_mib), "0", "read the store through a mapping this large (0: pread)" },
+	{ "store_group_commit", T_BOOL, O(store_group_commit), "true", "SQLite: commit sends, acks and receipts once per loop turn" },
 	{ "store_checkpoint_pages", T_LONG, O(store_checkpoint_pages), "0", "checkpoint the WAL at this many pages (0: SQLite's 1000)" },
 	{ "history_demand_timeout_s", T_LONG, O(history_demand_timeout_s), "120",
 	  "a fetchHistory request the phone leaves unanswered this long emits HISTORY_DEMAND_TIMEOUT" },

@@ -350,7 +350,7 @@ static int http_write_headers(struct lws *wsi, struct wamd_conn *c)
 static int http_pipelined(struct lws *wsi, struct wamd_conn *c)
 {
 	LOGD("http: bytes after the request on one connection: answering and closing");
-	if (!c->resp_ready || c->resp_file)
+	if (!c->resp_ready || c->resp_file || c->resp_held)
 		return -1;
 	if (!c->headers_sent && http_write_headers(wsi, c) != 0)
 		return -1;
@@ -519,7 +519,7 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		http_dispatch(c);
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE: {
-		if (!c || !c->resp_ready)
+		if (!c || !c->resp_ready || c->resp_held)
 			return 0;
 		if (!c->headers_sent) {
 			if (http_write_headers(wsi, c) != 0)

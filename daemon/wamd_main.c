@@ -382,6 +382,8 @@ int main(int argc, char **argv)
 		wamd_config_free(&d.cfg);
 		return 1;
 	}
+	if (d.cfg.store_group_commit && !pg_store && wa_store_turn_mode(d.store, true) != 0)
+		LOGW("store: group commit unavailable, one commit per send");
 
 	/* protocols: [0] local API (HTTP + WS), webhook client, then libwa's */
 	size_t n_sess = 0;
@@ -566,6 +568,8 @@ int main(int argc, char **argv)
 			ev_run(loop, EVRUN_ONCE);
 		else if (lws_service(d.ctx, 0) < 0)
 			break;
+		/* the turn's sends, acks and receipts: one commit, then what waited */
+		(void)wa_store_turn_flush(d.store);
 		if (d.reload) {
 			d.reload = 0;
 			do_reload(&d, argc, argv);
@@ -577,6 +581,7 @@ int main(int argc, char **argv)
 	wamd_version_fetch_cancel();
 	wamd_boot_stop(&d); /* the ones not started yet stay stored as they are */
 	wamd_trim_stop(&d);
+	(void)wa_store_turn_flush(d.store);
 	/* sessions first (they close their sockets cleanly), then the loop */
 	for (struct wamd_tenant *t = d.tenants; t; t = t->next)
 		wamd_tenant_stop(t);

@@ -26,6 +26,69 @@ static const char *status_text(int s)
 	}
 }
 
+/* An answer given while the store's loop-turn group is open may report
+ * rows that are not durable yet (a 201 for an outbox row): it is written
+ * after the group commits, and replaced by a 500 if the group is lost. */
+static void held_done(void *user, int rc)
+{
+	struct wamd *d = user;
+	struct wamd_conn *c = d->held;
+	d->held = NULL;
+	d->held_armed = false;
+	while (c) {
+		struct wamd_conn *next = c->held_next;
+		c->held_next = NULL;
+		c->resp_held = false;
+		if (rc != 0 && c->status < 400) {
+			LOGE("store commit failed (%s): answering 500 for a request it held", wa_errname(rc));
+			if (c->resp_file)
+				close(c->resp_fd);
+			free(c->resp);
+			c->resp = NULL;
+			c->resp_file = false;
+			c->resp_ready = false;
+			wamd_reply_error(c, 500, json_pack("[s]", "the store did not commit the request"));
+		} else if (c->wsi) {
+			lws_callback_on_writable(c->wsi);
+		}
+		c = next;
+	}
+}
+
+/* the answer is ready: write it now, or after the turn's commit */
+static void ready(struct wamd_conn *c)
+{
+	c->resp_ready = true;
+	if (!c->wsi)
+		return;
+	struct wamd *d = c->d;
+	if (!d || !wa_store_turn_pending(d->store)) {
+		lws_callback_on_writable(c->wsi);
+		return;
+	}
+	c->resp_held = true;
+	c->held_next = d->held;
+	d->held = c;
+	if (!d->held_armed) {
+		d->held_armed = true;
+		wa_store_after_commit(d->store, held_done, d);
+	}
+}
+
+void wamd_reply_unhold(struct wamd_conn *c)
+{
+	if (!c->resp_held || !c->d)
+		return;
+	for (struct wamd_conn **p = &c->d->held; *p; p = &(*p)->held_next) {
+		if (*p == c) {
+			*p = c->held_next;
+			break;
+		}
+	}
+	c->held_next = NULL;
+	c->resp_held = false;
+}
+
 void wamd_reply_json(struct wamd_conn *c, int status, json_t *body)
 {
 	if (c->resp_ready) {
@@ -37,9 +100,7 @@ void wamd_reply_json(struct wamd_conn *c, int status, json_t *body)
 	json_decref(body);
 	c->resp_len = c->resp ? strlen(c->resp) : 0;
 	c->resp_sent = 0;
-	c->resp_ready = true;
-	if (c->wsi)
-		lws_callback_on_writable(c->wsi);
+	ready(c);
 }
 
 void wamd_reply_raw(struct wamd_conn *c, int status, const char *type, char *body, size_t len)
@@ -53,9 +114,7 @@ void wamd_reply_raw(struct wamd_conn *c, int status, const char *type, char *bod
 	c->resp = body;
 	c->resp_len = body ? len : 0;
 	c->resp_sent = 0;
-	c->resp_ready = true;
-	if (c->wsi)
-		lws_callback_on_writable(c->wsi);
+	ready(c);
 }
 
 void wamd_reply_file(struct wamd_conn *c, int status, int fd, uint64_t off, uint64_t len, const char *ctype,
@@ -73,9 +132,7 @@ void wamd_reply_file(struct wamd_conn *c, int status, int fd, uint64_t off, uint
 	c->resp_sent = 0;
 	snprintf(c->resp_ctype, sizeof c->resp_ctype, "%s", ctype ? ctype : "application/octet-stream");
 	snprintf(c->resp_range, sizeof c->resp_range, "%s", content_range ? content_range : "");
-	c->resp_ready = true;
-	if (c->wsi)
-		lws_callback_on_writable(c->wsi);
+	ready(c);
 }
 
 void wamd_reply_error(struct wamd_conn *c, int status, json_t *message)

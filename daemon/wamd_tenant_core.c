@@ -216,6 +216,9 @@ int wamd_tenant_create(struct wamd *d, const char *name, json_t *doc, struct wam
 
 static void tenant_free(struct wamd_tenant *t)
 {
+	/* its events that wait for the loop turn's commit go out first */
+	if (wa_store_turn_pending(t->d->store))
+		(void)wa_store_turn_flush(t->d->store);
 	for (int i = 0; i < WAMD_TARGETS; i++)
 		wamd_webhook_lane_cancel(&t->lanes[i]);
 	json_decref(t->doc);

@@ -28,6 +28,7 @@ static void wait_end(struct wamd_conn *c)
 
 void wamd_api_conn_gone(struct wamd_conn *c)
 {
+	wamd_reply_unhold(c);
 	wait_end(c);
 	if (c->ticket) {
 		c->ticket->c = NULL;

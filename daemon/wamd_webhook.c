@@ -82,9 +82,39 @@ static bool subscribed(struct wamd_tenant *t, int target, const char *event)
 	return c->webhook_global_url && *c->webhook_global_url && csv_match(c->webhook_global_events, event);
 }
 
+/* An event raised while the store's loop-turn group is open may tell of
+ * rows that are not durable yet (a sent message, a status): it goes out
+ * after the commit, or not at all if the group is lost. */
+struct emit_after {
+	struct wamd_tenant *t;
+	char *event;
+	json_t *data;
+};
+
+static void emit_after_done(void *user, int rc)
+{
+	struct emit_after *e = user;
+	if (rc == 0)
+		wamd_emit(e->t, e->event, e->data);
+	else
+		json_decref(e->data);
+	free(e->event);
+	free(e);
+}
+
 void wamd_emit(struct wamd_tenant *t, const char *event, json_t *data)
 {
 	struct wamd *d = t->d;
+	if (wa_store_turn_pending(d->store)) {
+		struct emit_after *e = malloc(sizeof *e);
+		char *ev = e ? strdup(event) : NULL;
+		if (ev) {
+			*e = (struct emit_after){ .t = t, .event = ev, .data = data };
+			wa_store_after_commit(d->store, emit_after_done, e);
+			return;
+		}
+		free(e); /* no memory to wait: out now */
+	}
 	wamd_prom_event(t, event, data); /* counted whether anybody listens or not */
 	/* nobody listens (no webhook wants it, no event-stream client): skip
 	 * building and serialising the envelope, a few µs per message and

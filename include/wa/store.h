@@ -122,6 +122,31 @@ int wa_store_tx_depth(const wa_store *st);
  * store itself does not log. */
 int64_t wa_store_last_tx_ms(const wa_store *st);
 
+/* ---- deferred commit (SQLite only) ----
+ * With turn mode on, the transactions libwa marks as groupable (a send's
+ * outbox row and ratchet, a receipt's or server ack's status rows) become
+ * savepoints of one outer transaction, opened by the first of them and
+ * committed by wa_store_turn_flush, which the embedder calls once per event
+ * loop iteration. Whatever must follow durability (the stanza written to
+ * the socket, the ack to the server, events) waits for that commit in the
+ * store's after-commit list; a failed commit hands every entry its error
+ * and undoes every unit in it. A rollback undoes only its own unit. Any
+ * other transaction or autocommit write first commits the open group, so
+ * code that does not defer its side effects never runs inside it.
+ * wa_store_turn_mode: WA_EUNSUPPORTED on PostgreSQL (each statement is a round
+ * trip there; the group would hold the writer lock across the turn). */
+int wa_store_turn_mode(wa_store *st, bool on) WA_MUST_CHECK;
+/* Commits the open group and runs the after-commit list (no-op without
+ * one). Returns the commit's result. */
+int wa_store_turn_flush(wa_store *st);
+/* True while a group is open: what is written now is not durable yet. */
+bool wa_store_turn_pending(const wa_store *st);
+/* fn(user, rc) after the open group's commit (rc 0) or its loss (rc < 0);
+ * with no group open (the last commit was durable), at once with rc 0.
+ * Out of memory: the group is committed first, then fn runs. */
+typedef void (*wa_store_after_fn)(void *user, int rc);
+void wa_store_after_commit(wa_store *st, wa_store_after_fn fn, void *user);
+
 /* ---- instances ---- */
 typedef struct wa_store_instance_info {
 	int64_t id;

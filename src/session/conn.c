@@ -360,7 +360,7 @@ int wa_conn_send_message_bytes(wa_session *s, const uint8_t *enc, size_t len, co
 	return rc;
 }
 
-int wa_session_send_ack(wa_session *s, const wa_node *stanza)
+static int ack_node(const wa_node *stanza, wa_node **out)
 {
 	const char *id = wa_node_attr(stanza, "id");
 	const char *from = wa_node_attr(stanza, "from");
@@ -375,10 +375,54 @@ int wa_session_send_ack(wa_session *s, const wa_node *stanza)
 	if ((rc = wa_node_set_attr(ack, "id", id)) == 0 && (rc = wa_node_set_attr(ack, "to", from)) == 0 &&
 	    (rc = wa_node_set_attr(ack, "class", wa_node_tag(stanza))) == 0 &&
 	    (!type || (rc = wa_node_set_attr(ack, "type", type)) == 0) &&
-	    (!participant || (rc = wa_node_set_attr(ack, "participant", participant)) == 0))
+	    (!participant || (rc = wa_node_set_attr(ack, "participant", participant)) == 0)) {
+		*out = ack;
+		return 0;
+	}
+	wa_node_free(ack);
+	return rc;
+}
+
+int wa_session_send_ack(wa_session *s, const wa_node *stanza)
+{
+	wa_node *ack;
+	int rc = ack_node(stanza, &ack);
+	if (rc == 0)
 		rc = wa_conn_send_node(s, ack);
 	wa_node_free(ack);
 	return rc;
+}
+
+typedef struct ack_after {
+	wa_session *s;
+	wa_node *ack;
+} ack_after;
+
+static void ack_after_done(void *user, int rc)
+{
+	ack_after *a = user;
+	/* else the server redelivers: nothing of it is stored */
+	if (rc == 0 && wa_conn_send_node(a->s, a->ack) != 0)
+		WA_DEBUG(MOD, "[%lld] ack after the group commit not sent", (long long)a->s->instance_id);
+	wa_node_free(a->ack);
+	free(a);
+}
+
+int wa_session_send_ack_committed(wa_session *s, const wa_node *stanza)
+{
+	if (!wa_store_turn_pending(s->store))
+		return wa_session_send_ack(s, stanza);
+	ack_after *a = malloc(sizeof *a);
+	if (!a)
+		return WA_ENOMEM; /* no ack: the server redelivers */
+	int rc = ack_node(stanza, &a->ack);
+	if (rc != 0) {
+		free(a);
+		return rc;
+	}
+	a->s = s;
+	wa_store_after_commit(s->store, ack_after_done, a);
+	return 0;
 }
 /* ---- receiving ---- */
 
@@ -688,6 +732,9 @@ void wa_session_free(wa_session *s)
 {
 	if (!s)
 		return;
+	/* what of ours waits for the loop turn's commit runs while we exist */
+	if (s->store && wa_store_turn_pending(s->store))
+		(void)wa_store_turn_flush(s->store);
 	s->on_event = NULL; /* no events while dying */
 	s->started = false;
 	wa_msg_presence_goodbye(s);

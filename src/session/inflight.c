@@ -147,7 +147,7 @@ int wa_msg_handle_ack(wa_session *s, const wa_node *n)
 	} else {
 		/* one commit for both rows (each write alone would be its own);
 		 * the event after it, as a handler may send from it */
-		bool tx = wa_store_begin(s->store) == 0, changed = false;
+		bool tx = wa_store_begin_grouped(s->store) == 0, changed = false;
 		ign(wa_store_outbox_set_state(s->store, s->instance_id, f->row, WA_STORE_OUTBOX_SENT));
 		wa_msg_raise_status(s, f->chat, a.id, WA_MSG_SENT, &changed);
 		if (tx && wa_store_commit(s->store) != 0)
@@ -155,7 +155,7 @@ int wa_msg_handle_ack(wa_session *s, const wa_node *n)
 		if (!changed)
 			s->status_recorded = false; /* rolled back with it */
 		if (changed)
-			wa_msg_emit_status(s, f->chat, a.id, WA_MSG_SENT);
+			wa_msg_emit_status_committed(s, f->chat, a.id, WA_MSG_SENT);
 	}
 	free(f);
 	wa_msg_arm_ack_timer(s);

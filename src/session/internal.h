@@ -233,6 +233,10 @@ const char *wa_session_me_jid(const wa_session *s);
 const char *wa_session_me_lid(const wa_session *s);
 /* Sends <ack id to class [type]> for a stanza (§5.5). */
 int wa_session_send_ack(wa_session *s, const wa_node *stanza) WA_MUST_CHECK;
+/* The ack after the commit of what the stanza changed: at once when that
+ * was durable, else when the loop turn's group commits (never if it is
+ * lost: the server redelivers). */
+int wa_session_send_ack_committed(wa_session *s, const wa_node *stanza) WA_MUST_CHECK;
 
 /* ---- handlers of the connection half ---- */
 int wa_handle_iq(wa_session *s, const wa_node *n);

@@ -236,6 +236,10 @@ bool wa_msg_own_user(wa_session *s, const wa_jid *chat, char out[WA_STORE_JID_MA
 void wa_msg_emit_status_err(wa_session *s, const char *chat, const char *id, enum wa_msg_status st,
 	int err, const char *why);
 void wa_msg_emit_status(wa_session *s, const char *chat, const char *id, enum wa_msg_status st);
+/* The same, after the commit that recorded it: at once when that commit
+ * was durable, else when the loop turn's group commits (dropped if the
+ * group is lost). Takes s->status_recorded along. */
+void wa_msg_emit_status_committed(wa_session *s, const char *chat, const char *id, enum wa_msg_status st);
 /* Raises the stored status of our message (never lowers it, except to
  * ERROR from PENDING). Returns whether it was found; *changed: whether the
  * caller must emit the change. */

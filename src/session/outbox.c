@@ -261,7 +261,7 @@ static bool seal_now(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *re
 	/* depth 1: the caller's transaction is the outermost, so its commit is
 	 * durable before the send (not so when an embedder sends from an event
 	 * handler inside another transaction) */
-	if (!ready(s) || m->job || m->hold || wa_store_tx_depth(s->store) != 1)
+	if (!ready(s) || m->job || m->hold || !wa_store_tx_outermost(s->store))
 		return false;
 	/* device lists to fetch first? and a session with every device (else
 	 * pre-keys to fetch first); a group: every device holds our key */
@@ -313,6 +313,35 @@ static bool seal_now(wa_session *s, wa_msg_job *j, uint8_t **rec_out, size_t *re
 	return true;
 }
 
+/* A queued message's row (and, sealed at once, its ratchet steps and
+ * stanza) committed, or lost with the group it was in. */
+typedef struct queued {
+	wa_session *s;
+	wa_msg_job j;
+	uint8_t *rec;
+	uint8_t *sealed;
+	size_t sealed_len;
+} queued;
+
+static void queued_done(void *user, int rc)
+{
+	queued *q = user;
+	wa_session *s = q->s;
+	if (rc == 0) {
+		wa_msg_recent_add(s->msg, q->j.id, q->j.chat);
+		wa_msg_emit_status(s, q->j.chat, q->j.id, WA_MSG_PENDING);
+		if (q->sealed)
+			wa_msg_send_sealed(s, &q->j, q->sealed, q->sealed_len); /* reads j.msg (rec) */
+		wa_msg_pump(s);
+	} else {
+		WA_DEBUG(MOD, "[%lld] %s lost with its group commit (%s)", (long long)s->instance_id, q->j.id,
+			wa_errname(rc));
+	}
+	free(q->sealed);
+	free(q->rec);
+	free(q);
+}
+
 static int queue_message(wa_session *s, const char *chat, const char *id_in, const uint8_t *msg,
 	size_t len, const wa_send_opts *opts, char **id_out)
 {
@@ -341,7 +370,9 @@ static int queue_message(wa_session *s, const char *chat, const char *id_in, con
 	snprintf(j.chat, sizeof j.chat, "%s", chat);
 	uint8_t *sealed = NULL;
 	size_t sealed_len = 0;
-	int rc = wa_store_begin(s->store);
+	/* may join the loop turn's group commit: then what follows durability
+	 * (the status event, the stanza) waits for it in queued_done */
+	int rc = wa_store_begin_grouped(s->store);
 	if (rc == 0) {
 		rc = wa_store_msg_insert(s->store, s->instance_id, &row, &existed);
 		if (rc == 0 && existed)
@@ -358,20 +389,25 @@ static int queue_message(wa_session *s, const char *chat, const char *id_in, con
 			wa_store_rollback(s->store);
 	}
 	wa_msg_flush_identity(s);
+	queued *q = rc == 0 ? malloc(sizeof *q) : NULL;
+	if (rc == 0 && !q) {
+		/* committed (into the group, maybe): without the record of what
+		 * follows, the stanza waits in the outbox for the next pump */
+		free(sealed);
+		sealed = NULL;
+	}
 	if (rc != 0) {
 		free(rec);
 		free(sealed); /* never sent: its ratchet steps rolled back with the row */
 		return rc;
 	}
 	char *dup = id_out ? strdup(id) : NULL;
-	wa_msg_recent_add(s->msg, id, chat);
-	wa_msg_emit_status(s, chat, id, WA_MSG_PENDING);
-	if (sealed) {
-		wa_msg_send_sealed(s, &j, sealed, sealed_len); /* reads j.msg (rec) */
-		free(sealed);
+	if (q) {
+		*q = (queued){ .s = s, .j = j, .rec = rec, .sealed = sealed, .sealed_len = sealed_len };
+		wa_store_after_commit(s->store, queued_done, q);
+	} else {
+		free(rec);
 	}
-	free(rec);
-	wa_msg_pump(s);
 	if (id_out && !dup)
 		return WA_ENOMEM; /* queued all the same; the caller just lacks the id */
 	if (id_out)

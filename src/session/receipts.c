@@ -192,7 +192,8 @@ int wa_msg_handle_receipt(wa_session *s, const wa_node *n)
 				/* one commit for the rows (and the embedder's record, through
 				 * status_in_tx), before the ack; the events after it, as a
 				 * handler may send from them */
-				bool tx = wa_store_begin(s->store) == 0, sent = false, changed = false, rec = false;
+				bool tx = wa_store_begin_grouped(s->store) == 0, sent = false, changed = false,
+				     rec = false;
 				int64_t row;
 				if (wa_msg_inflight_take(s->msg, r.ids[i], &row)) {
 					/* a receipt implies the server took it */
@@ -207,17 +208,17 @@ int wa_msg_handle_receipt(wa_session *s, const wa_node *n)
 					sent = changed = false;
 				if (sent) {
 					s->status_recorded = rec;
-					wa_msg_emit_status(s, chat, r.ids[i], WA_MSG_SENT);
+					wa_msg_emit_status_committed(s, chat, r.ids[i], WA_MSG_SENT);
 				}
 				if (changed) {
 					s->status_recorded = rec2;
-					wa_msg_emit_status(s, chat, r.ids[i], (enum wa_msg_status)st);
+					wa_msg_emit_status_committed(s, chat, r.ids[i], (enum wa_msg_status)st);
 				}
 				s->status_recorded = false;
 			}
 		}
 	}
-	ign(wa_session_send_ack(s, n));
+	ign(wa_session_send_ack_committed(s, n));
 	return 0;
 }
 

@@ -192,6 +192,54 @@ static void ack(wa_session *s, const wa_node *n, int error)
 		(void)send_node(s, a);
 }
 
+/* A live message stored in the loop turn's group commit: its receipts
+ * (owned, either may be NULL) and the ACKED status follow the commit; a
+ * lost group sends nothing (the server redelivers, the message is stored
+ * and emitted again then, as after a crash). */
+typedef struct received {
+	wa_session *s;
+	wa_node *delivery, *read;
+	bool from_me;
+	char chat[WA_STORE_JID_MAX];
+	char id[WA_MSG_ID_MAX + 1];
+} received;
+
+static void received_send(received *r, int rc)
+{
+	if (rc != 0) {
+		wa_node_free(r->delivery);
+		wa_node_free(r->read);
+		return;
+	}
+	if (r->delivery)
+		(void)send_node(r->s, r->delivery); /* sends and frees */
+	ign(wa_store_msg_set_status(r->s->store, r->s->instance_id, r->chat, r->id, r->from_me, WA_STORE_MSG_ACKED));
+	if (r->read)
+		(void)send_node(r->s, r->read);
+}
+
+static void received_done(void *user, int rc)
+{
+	received_send(user, rc);
+	free(user);
+}
+
+static void received_defer(wa_session *s, wa_node *delivery, wa_node *read, const char *chat, const char *id,
+	bool from_me)
+{
+	received t = { .s = s, .delivery = delivery, .read = read, .from_me = from_me };
+	snprintf(t.chat, sizeof t.chat, "%s", chat);
+	snprintf(t.id, sizeof t.id, "%s", id);
+	received *r = malloc(sizeof *r);
+	if (!r) {
+		/* no memory to wait with: commit now, then answer */
+		received_send(&t, wa_store_group_flush(s->store));
+		return;
+	}
+	*r = t;
+	wa_store_after_commit(s->store, received_done, r);
+}
+
 int wa_msg_handle_message(wa_session *s, const wa_node *n)
 {
 	wa_in_msg in;
@@ -268,7 +316,7 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 	}
 	uint8_t *pt = NULL;
 	size_t pt_len = 0;
-	int rc = drain ? wa_drain_unit_begin(drain) : wa_store_begin(s->store);
+	int rc = drain ? wa_drain_unit_begin(drain) : wa_store_begin_grouped(s->store);
 	if (rc == 0) {
 		for (size_t i = 0; rc == 0 && i < in.n_encs && !pt; i++) {
 			if (in.encs[i].type == WA_SIG_TYPE_SKMSG)
@@ -330,6 +378,12 @@ int wa_msg_handle_message(wa_session *s, const wa_node *n)
 		wa_drain_defer(drain, build_delivery(s, &in, chat, from_me), build_read(s, &in, chat, from_me),
 			hist, chat, in.id, from_me);
 		wa_drain_after(drain);
+		return 0;
+	}
+	if (wa_store_turn_pending(s->store)) {
+		/* in the loop turn's group: the receipts after its commit */
+		received_defer(s, build_delivery(s, &in, chat, from_me), build_read(s, &in, chat, from_me), chat,
+			in.id, from_me);
 		return 0;
 	}
 	send_delivery(s, &in, chat, from_me);

@@ -81,6 +81,41 @@ void wa_msg_emit_status(wa_session *s, const char *chat, const char *id, enum wa
 	wa_msg_emit_status_err(s, chat, id, st, 0, NULL);
 }
 
+/* A status change that joined the loop turn's group commit: its event
+ * waits for the commit (a handler may send from it, or tell the world). */
+typedef struct status_after {
+	wa_session *s;
+	enum wa_msg_status st;
+	bool recorded;
+	char chat[WA_STORE_JID_MAX];
+	char id[WA_MSG_ID_MAX + 1];
+} status_after;
+
+static void status_after_done(void *user, int rc)
+{
+	status_after *a = user;
+	if (rc == 0) {
+		a->s->status_recorded = a->recorded;
+		wa_msg_emit_status(a->s, a->chat, a->id, a->st);
+	}
+	free(a);
+}
+
+void wa_msg_emit_status_committed(wa_session *s, const char *chat, const char *id, enum wa_msg_status st)
+{
+	status_after *a = wa_store_turn_pending(s->store) ? malloc(sizeof *a) : NULL;
+	if (!a || strlen(chat) >= sizeof a->chat || strlen(id) >= sizeof a->id) {
+		free(a);
+		wa_msg_emit_status(s, chat, id, st); /* durable already (or no memory to wait) */
+		return;
+	}
+	*a = (status_after){ .s = s, .st = st, .recorded = s->status_recorded };
+	s->status_recorded = false;
+	memcpy(a->chat, chat, strlen(chat) + 1);
+	memcpy(a->id, id, strlen(id) + 1);
+	wa_store_after_commit(s->store, status_after_done, a);
+}
+
 /* Raises the stored status of our message (never lowers it, except to
  * ERROR from PENDING). Returns whether it was found; *changed: whether the
  * caller must emit the change. */

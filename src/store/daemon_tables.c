@@ -202,7 +202,26 @@ static bool text_ok(const char *s, size_t max)
 	return s && s[0] && strnlen(s, max) < max;
 }
 
+static int msgrec_put(wa_store *st, int64_t instance_id, const wa_store_mrec *r);
+
+/* In turn mode the record joins the loop turn's group (wamd's events and
+ * answers wait for its commit): as an autocommit write it would commit
+ * the group early for every message received. */
 int wa_store_msgrec_put(wa_store *st, int64_t instance_id, const wa_store_mrec *r)
+{
+	if (!st->turn_on)
+		return msgrec_put(st, instance_id, r);
+	int rc = wa_store_begin_grouped(st);
+	if (rc != 0)
+		return rc;
+	rc = msgrec_put(st, instance_id, r);
+	if (rc == 0)
+		return wa_store_commit(st);
+	(void)wa_store_rollback(st);
+	return rc;
+}
+
+static int msgrec_put(wa_store *st, int64_t instance_id, const wa_store_mrec *r)
 {
 	if (!r || !text_ok(r->key_id, 256) || !text_ok(r->remote_jid, WA_STORE_JID_MAX) ||
 	    !text_ok(r->message_type, 128) || !r->record ||

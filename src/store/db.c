@@ -107,10 +107,19 @@ static void tx_ended(wa_store *st)
 	st->last_tx_ms = wa_mono_ms() - st->tx_start_ms;
 }
 
+static bool auto_unit_top(const wa_store *st)
+{
+	return st->unit_auto && st->group_open && st->unit_depth == 1 && st->depth == 2;
+}
+
 int wa_store_commit(wa_store *st)
 {
 	if (st->depth == 0)
 		return WA_ESTATE;
+	if (auto_unit_top(st)) {
+		st->unit_auto = false;
+		return wa_store_unit_end(st, 0);
+	}
 	int state = st->db->ops->tx_state(st->db);
 	if (state == WA_DB_TX_NONE) {
 		/* SQLite already rolled everything back (I/O error, OOM, busy). */
@@ -146,6 +155,11 @@ int wa_store_rollback(wa_store *st)
 {
 	if (st->depth == 0)
 		return WA_ESTATE;
+	if (auto_unit_top(st)) {
+		st->unit_auto = false;
+		(void)wa_store_unit_end(st, WA_ESTATE); /* any rc: undo the unit */
+		return 0;
+	}
 	wa_store_sess_cache_drop_all(st); /* whatever it undoes, cached records may have seen */
 	if (st->db->ops->tx_state(st->db) == WA_DB_TX_NONE) {
 		tx_ended(st);
@@ -180,11 +194,21 @@ static int group_end(wa_store *st, int rc)
 		rc = wa_store_commit(st);
 	else if (st->depth > 0)
 		(void)wa_store_rollback(st);
-	if (fn) {
-		st->group_flushing = true;
+	st->unit_auto = false;
+	/* detach the list first: entries run with the group closed, so what
+	 * they write or defer is durable (or runs) on its own */
+	struct wa_store_after *after = st->after;
+	size_t n_after = st->n_after;
+	st->after = NULL;
+	st->n_after = st->cap_after = 0;
+	bool was = st->group_flushing;
+	st->group_flushing = true;
+	if (fn)
 		fn(user, rc);
-		st->group_flushing = false;
-	}
+	for (size_t i = 0; i < n_after; i++)
+		after[i].fn(after[i].user, rc);
+	st->group_flushing = was;
+	free(after);
 	return rc;
 }
 
@@ -269,6 +293,74 @@ bool wa_store_group_active(const wa_store *st)
 	return st->group_open;
 }
 
+/* ---- deferred commit (include/wa/store.h) ---- */
+
+int wa_store_turn_mode(wa_store *st, bool on)
+{
+	if (on && st->pg)
+		return WA_EUNSUPPORTED;
+	if (!on)
+		(void)wa_store_turn_flush(st);
+	st->turn_on = on;
+	return 0;
+}
+
+int wa_store_begin_grouped(wa_store *st)
+{
+	bool join = st->turn_on && !st->group_flushing &&
+		    (st->group_open ? st->unit_depth == 0 && st->depth == 1 : st->depth == 0);
+	if (!join)
+		return wa_store_begin(st);
+	if (!st->group_open) {
+		int rc = wa_store_group_open(st, NULL, NULL);
+		if (rc != 0)
+			return rc;
+	}
+	int rc = wa_store_unit_begin(st);
+	if (rc == 0)
+		st->unit_auto = true;
+	return rc;
+}
+
+bool wa_store_tx_outermost(const wa_store *st)
+{
+	return st->depth == (st->group_open && st->unit_depth ? 2 : 1);
+}
+
+int wa_store_turn_flush(wa_store *st)
+{
+	/* a drain's group with nothing of the turn in it keeps its own pace */
+	if (!st || !st->group_open || (st->group_fn && st->n_after == 0))
+		return 0;
+	return wa_store_group_flush(st);
+}
+
+bool wa_store_turn_pending(const wa_store *st)
+{
+	return st && st->group_open && !st->group_flushing;
+}
+
+void wa_store_after_commit(wa_store *st, wa_store_after_fn fn, void *user)
+{
+	if (!st->group_open || st->group_flushing) {
+		fn(user, 0);
+		return;
+	}
+	if (st->n_after == st->cap_after) {
+		size_t nc = st->cap_after ? st->cap_after * 2 : 64;
+		struct wa_store_after *g = realloc(st->after, nc * sizeof *g);
+		if (!g) {
+			/* inside a unit a flush would undo it: report the failure */
+			int rc = st->unit_depth ? WA_ENOMEM : wa_store_group_flush(st);
+			fn(user, rc);
+			return;
+		}
+		st->after = g;
+		st->cap_after = nc;
+	}
+	st->after[st->n_after++] = (struct wa_store_after){ .fn = fn, .user = user };
+}
+
 int wa_store_tx_depth(const wa_store *st)
 {
 	return st->depth;
@@ -349,6 +441,16 @@ void wa_store_close(wa_store *st)
 {
 	if (!st)
 		return;
+	/* an open group is rolled back as a crash would lose it; what waited
+	 * for it learns that (and frees what it held) */
+	struct wa_store_after *after = st->after;
+	size_t n_after = st->n_after;
+	st->after = NULL;
+	st->n_after = 0;
+	st->group_flushing = true; /* nothing joins or waits any more */
+	for (size_t i = 0; i < n_after; i++)
+		after[i].fn(after[i].user, WA_ESTATE);
+	free(after);
 	if (st->db) {
 		if (st->depth > 0 && st->db->ops->tx_state(st->db) != WA_DB_TX_NONE)
 			(void)st->db->ops->tx_rollback(st->db, 0);

@@ -13,6 +13,11 @@
 
 #define WA_STORE_STMT_CAP 128 /* distinct SQL statements cached per handle */
 
+struct wa_store_after {
+	wa_store_after_fn fn;
+	void *user;
+};
+
 struct wa_stmt_slot {
 	const char *sql; /* identity of a static string: the cache key */
 	wa_stmt *stmt;
@@ -37,6 +42,14 @@ struct wa_store {
 	int unit_depth;                  /* open units (0 or 1) */
 	wa_store_group_flush_fn group_fn;
 	void *group_user;
+	/* deferred commit (wa_store_turn_mode): wa_store_begin_grouped opens a
+	 * unit of the group on its own (unit_auto: the matching commit or
+	 * rollback ends the unit); what must follow the group's commit waits
+	 * in after[] */
+	bool turn_on;
+	bool unit_auto;
+	struct wa_store_after *after;
+	size_t n_after, cap_after;
 	bool exclusive;                  /* SQLite opened with exclusive locking */
 	struct wa_sess_cache *sess_cache; /* sess_cache.c; NULL: off */
 };

@@ -53,6 +53,15 @@ int wa_store_unit_end(wa_store *st, int rc);
  * Returns the commit result. */
 int wa_store_group_flush(wa_store *st);
 bool wa_store_group_active(const wa_store *st);
+/* A transaction that may join the open group (turn mode, include/wa/
+ * store.h): at depth 0 or directly inside an open group with no unit, a
+ * unit of the group (opened first if needed) that the matching
+ * wa_store_commit / wa_store_rollback ends; otherwise wa_store_begin. Its
+ * side effects go through wa_store_after_commit. */
+int wa_store_begin_grouped(wa_store *st) WA_MUST_CHECK;
+/* The caller's transaction is the outermost of its own (depth 1, or the
+ * unit of a group). */
+bool wa_store_tx_outermost(const wa_store *st);
 
 /* ---- device credentials (one row per instance) ---- */
 typedef struct wa_store_creds {

@@ -21,9 +21,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // JSON over wamd's unix socket, one connection per request: wamd closes
 // idle keep-alive connections after 5 s, and a request sent on one just as
-// it closes fails with ECONNRESET (seen on a loaded machine).
-export function wamdClient(socket, maxSockets = 64) {
-  const agent = new http.Agent({ keepAlive: false, maxSockets });
+// it closes fails with ECONNRESET (seen on a loaded machine). keepAlive:
+// reuse up to maxSockets connections (for a steady stream of requests).
+export function wamdClient(socket, maxSockets = 64, { keepAlive = false } = {}) {
+  const agent = new http.Agent({ keepAlive, maxSockets });
   const call = (method, path, body) => new Promise((resolve, reject) => {
     const data = body ? JSON.stringify(body) : null;
     const req = http.request({
