@@ -85,6 +85,7 @@ typedef struct wa_msg_state {
 	uint64_t dc_gen;
 	struct wa_gstate *gs;            /* groups_devs.c: groups' device lists */
 	size_t n_gs;
+	bool grefresh;                   /* groups_refresh.c: a refresh usync in flight */
 	struct wa_msg_inflight *fl;      /* inflight.c */
 	struct wa_msg_retry_track *rt;   /* retries.c */
 	size_t n_rt;
@@ -334,6 +335,9 @@ void wa_gstate_clear(wa_msg_state *m); /* groups_devs.c */
  * list, and read a cached one. */
 void wa_msg_devcache_put(wa_msg_state *m, const char *user, const uint16_t *dev, size_t n);
 void wa_msg_devcache_drop(wa_msg_state *m, const char *user);
+/* A cached list whatever its age (groups: refreshed in the background,
+ * groups_refresh.c; changes arrive as devices notifications). */
+struct wa_msg_devcache *wa_msg_devcache_any(wa_msg_state *m, const char *user);
 size_t wa_msg_devcache_n(const struct wa_msg_devcache *d);
 int64_t wa_msg_devcache_at(const struct wa_msg_devcache *d); /* when listed (wa_mono_ms) */
 uint16_t wa_msg_devcache_dev(const struct wa_msg_devcache *d, size_t i);
