@@ -336,7 +336,7 @@ static void on_refresh(wa_session *s, int err, const wa_node *resp, void *user)
 
 void wa_gstate_refresh(wa_session *s, const char *group)
 {
-	struct wa_gstate *st = find(s, group);
+	struct wa_gstate *st = find(s, group); /* none for a chat that is no group */
 	int64_t now = wa_mono_ms(), age = wa_devlist_refresh_ms(s);
 	wa_gmeta *g = NULL;
 	if (!st || s->msg->grefresh || now < st->next_check_ms || wa_group_cached(s, group, &g) != 0)

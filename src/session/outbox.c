@@ -369,6 +369,8 @@ static int queue_message(wa_session *s, const char *chat, const char *id_in, con
 	if (sealed) {
 		wa_msg_send_sealed(s, &j, sealed, sealed_len); /* reads j.msg (rec) */
 		free(sealed);
+		/* a group's stale device lists, asked after the stanza left */
+		wa_gstate_refresh(s, j.chat);
 	}
 	free(rec);
 	wa_msg_pump(s);
