@@ -69,6 +69,10 @@ try {
     throw new Error(`message ${id} not routed`);
   };
 
+  const perfStart = (phase) => process.env.WAMD_BENCH_PERF && (process.env.WAMD_BENCH_PERF_PHASE || 'warm') === phase &&
+    spawn('perf', ['record', '-F', '4000', '--call-graph', 'dwarf,16384', '-p', String(wamd.proc.pid), '-o', process.env.WAMD_BENCH_PERF], { stdio: 'ignore' });
+  const perfStop = async (p) => { if (p) { p.kill('SIGINT'); await new Promise((r) => p.on('exit', r)); } };
+
   // ---- wamd ----
   const data = tmpDir('group-send-wamd-');
   wamd = startWamd(wamdExe, { data, sim, logLevel: process.env.WAMD_BENCH_LOG || 'info' });
@@ -91,14 +95,14 @@ try {
   log(`wamd (pid ${wamd.proc.pid}) first send: ${out.wamd.first.wall_ms.toFixed(0)} ms wall, ${(out.wamd.first.cpu_s * 1000).toFixed(0)} ms CPU`);
   {
     // WAMD_BENCH_PERF=FILE: perf record of wamd over the warm sends only
-    const perf = process.env.WAMD_BENCH_PERF &&
-      spawn('perf', ['record', '-F', '4000', '--call-graph', 'dwarf,16384', '-p', String(wamd.proc.pid), '-o', process.env.WAMD_BENCH_PERF], { stdio: 'ignore' });
+    // (WAMD_BENCH_PERF_PHASE=receipts: over the receipted sends instead)
+    const perf = perfStart('warm');
     if (perf) await sleep(1000);
     await wc.call('POST', '/wamd/metrics/reset');
     const c0 = cpuS(wamd.proc.pid);
     const t = performance.now();
     for (let i = 0; i < WARM; i++) await wamdSend(`warm ${i}`);
-    if (perf) { perf.kill('SIGINT'); await new Promise((r) => perf.on('exit', r)); }
+    await perfStop(perf);
     out.wamd.warm = { wall_ms: (performance.now() - t) / WARM, cpu_ms: (cpuS(wamd.proc.pid) - c0) * 1000 / WARM };
   }
   {
@@ -131,6 +135,8 @@ try {
     const idle = out.wamd.idle_cpu_ms_per_s / 1000; // ms of CPU per ms of wall
     const R = 20;
     await simApi('POST', '/_sim/groups/receipts', { phones: true });
+    const perf = perfStart('receipts');
+    if (perf) await sleep(1000);
     const c0 = cpuS(wamd.proc.pid);
     const t = performance.now();
     for (let i = 0; i < R; i++) await wamdSend(`receipted ${i}`);
@@ -142,6 +148,7 @@ try {
     }
     const wall = performance.now() - t;
     const cpuMs = (cpuS(wamd.proc.pid) - c0) * 1000 - idle * wall;
+    await perfStop(perf);
     await simApi('POST', '/_sim/groups/receipts', { phones: false });
     out.wamd.receipts = { messages: R, receipts_per_message: M, cpu_ms_per_message: cpuMs / R - out.wamd.warm.cpu_ms_net };
     out.wamd.receipts.cpu_us_per_receipt = out.wamd.receipts.cpu_ms_per_message * 1000 / M;
