@@ -124,8 +124,6 @@ void wa_gstate_drop(wa_session *s, const char *group);
  * lists are older than the refresh age (one usync in flight per session,
  * batches spaced); the answer updates the device cache. */
 void wa_gstate_refresh(wa_session *s, const char *group);
-/* Stores a usync answer's device lists and LIDs in the device cache. */
-void wa_group_usync_apply(wa_session *s, const wa_node *resp);
 /* How old a group member's device list gets before the refresh asks again. */
 int64_t wa_devlist_refresh_ms(const wa_session *s);
 /* The group's timer from its view, when it has one (no store read). */

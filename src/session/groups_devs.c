@@ -304,24 +304,6 @@ int64_t wa_devlist_refresh_ms(const wa_session *s)
 	return s->devlist_refresh_ms ? s->devlist_refresh_ms : WA_MSG_DEVCACHE_TTL_MS;
 }
 
-void wa_group_usync_apply(wa_session *s, const wa_node *resp)
-{
-	wa_usync_user *u = NULL;
-	size_t n = 0;
-	if (wa_usync_parse(resp, &u, &n) != 0)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		char uj[WA_STORE_JID_MAX];
-		if (!wa_msg_user_of(u[i].jid, uj, NULL))
-			continue;
-		if (u[i].lid[0])
-			wa_msg_learn_mapping(s, uj, u[i].lid);
-		/* a member without devices (not on WhatsApp) is listed empty */
-		wa_msg_devcache_put(s->msg, uj, u[i].devices, u[i].has_devices ? u[i].n_devices : 0);
-	}
-	free(u);
-}
-
 static void on_refresh(wa_session *s, int err, const wa_node *resp, void *user)
 {
 	(void)user;
@@ -331,7 +313,7 @@ static void on_refresh(wa_session *s, int err, const wa_node *resp, void *user)
 	/* a list that changed moves dc_gen: the group's state is rebuilt and
 	 * a new device gets our key on the next send */
 	if (err == 0)
-		wa_group_usync_apply(s, resp);
+		ign(wa_msg_usync_apply(s, resp, true));
 }
 
 void wa_gstate_refresh(wa_session *s, const char *group)

@@ -221,7 +221,7 @@ static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 		return;
 	}
 	if (err == 0)
-		wa_group_usync_apply(s, resp);
+		ign(wa_msg_usync_apply(s, resp, true));
 	step(s, gj);
 }
 

@@ -335,6 +335,10 @@ void wa_gstate_clear(wa_msg_state *m); /* groups_devs.c */
  * list, and read a cached one. */
 void wa_msg_devcache_put(wa_msg_state *m, const char *user, const uint16_t *dev, size_t n);
 void wa_msg_devcache_drop(wa_msg_state *m, const char *user);
+/* Stores a usync answer's device lists and LIDs in the device cache;
+ * empty_too: a user listed without devices (not on WhatsApp) is cached
+ * empty (group members), else left out. WA_EPROTO etc. from the parser. */
+int wa_msg_usync_apply(wa_session *s, const wa_node *resp, bool empty_too) WA_MUST_CHECK;
 /* A cached list whatever its age (groups: refreshed in the background,
  * groups_refresh.c; changes arrive as devices notifications). */
 struct wa_msg_devcache *wa_msg_devcache_any(wa_msg_state *m, const char *user);

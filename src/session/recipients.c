@@ -369,6 +369,24 @@ static void job_recipients(wa_session *s, wa_msg_job *j)
 	job_sessions(s, j, &r);
 }
 
+int wa_msg_usync_apply(wa_session *s, const wa_node *resp, bool empty_too)
+{
+	wa_usync_user *u = NULL;
+	size_t n = 0;
+	int rc = wa_usync_parse(resp, &u, &n);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char uj[WA_STORE_JID_MAX];
+		if (!wa_msg_user_of(u[i].jid, uj, NULL))
+			continue;
+		if (u[i].lid[0])
+			wa_msg_learn_mapping(s, uj, u[i].lid);
+		if (u[i].has_devices || empty_too)
+			dc_put(s->msg, uj, u[i].devices, u[i].has_devices ? u[i].n_devices : 0);
+	}
+	free(u);
+	return rc;
+}
+
 static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 {
 	wa_msg_job *j = user;
@@ -380,23 +398,9 @@ static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 		wa_msg_job_defer(s, j, err, code, "usync");
 		return;
 	}
-	wa_usync_user *u = NULL;
-	size_t n = 0;
-	if (err == 0 && wa_usync_parse(resp, &u, &n) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			char uj[WA_STORE_JID_MAX];
-			if (!wa_msg_user_of(u[i].jid, uj, NULL))
-				continue;
-			if (u[i].lid[0])
-				wa_msg_learn_mapping(s, uj, u[i].lid);
-			if (u[i].has_devices)
-				dc_put(m, uj, u[i].devices, u[i].n_devices);
-		}
-	} else {
+	if (err != 0 || wa_msg_usync_apply(s, resp, false) != 0)
 		WA_DEBUG(MOD, "[%lld] usync for %s failed: %s", (long long)s->instance_id, j->chat,
 			wa_errname(err));
-	}
-	free(u);
 	if (!wa_msg_devcache_get(m, j->chat)) {
 		if (err)
 			snprintf(j->why, sizeof j->why, "usync refused: %d", code);

@@ -10,7 +10,7 @@
 //   it), still with no usync of the whole group.
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
-import { freePort, until } from './e2e_daemon_util.mjs';
+import { apiAt, freePort, textOf, until } from './e2e_daemon_util.mjs';
 import { startWasim, pairByQr, check, watchdog, tmpDir, sleep } from '../sim/harness.mjs';
 import { createAccount } from '../sim/e2e_msg_util.mjs';
 
@@ -34,16 +34,7 @@ const wamd = spawn(wamdExe, ['--data', data, '--listen', `127.0.0.1:${port}`, '-
 { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WAMD_TEST_DEVICE_LIST_REFRESH_MS: String(REFRESH_MS) } });
 wamd.stderr.on('data', (d) => { wamdLog += d; if (process.env.WAMD_VERBOSE) process.stderr.write(d); });
 process.on('exit', () => { try { wamd.kill('SIGKILL'); } catch { /* gone */ } });
-const api = async (method, p, body) => {
-  const res = await fetch(`http://127.0.0.1:${port}${p}`, {
-    method, headers: { apikey: KEY, 'content-type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const t = await res.text();
-  let json = null;
-  try { json = t ? JSON.parse(t) : null; } catch { json = t; }
-  return { status: res.status, json };
-};
+const api = apiAt(port, KEY);
 const dumpOnFail = (cond, msg) => { if (!cond) process.stderr.write(wamdLog.slice(-12000)); check(cond, msg); };
 const usync = async () => (await sim.api('GET', '/_sim/usync')).json;
 // every member's phone decrypted the message with that id
@@ -98,7 +89,6 @@ try {
   });
   const text = 'to the new device';
   const id = await send(text);
-  const textOf = (m) => m.message?.extendedTextMessage?.text ?? m.message?.conversation;
   await bl.waitFor(() => bl.msgs.find((m) => m.key.id === id && textOf(m) === text), 20000, 'the new device reads it');
   check(bl.msgs.some((m) => m.key.id === id && textOf(m) === text), 'the new device decrypts our next send (it got our key)');
   check(await readByAll(id), 'every phone reads it too');
