@@ -8,6 +8,7 @@
 // - a member pairs a new device (Baileys): the devices notification adds it
 //   to wamd's list, and wamd's next send reaches it (our key distributed to
 //   it), still with no usync of the whole group.
+// Also: /wamd/metrics times the send calls into libwa (send_call_cpu).
 // argv: [node, script, wamd, wasim]
 import { spawn } from 'node:child_process';
 import { apiAt, freePort, textOf, until } from './e2e_daemon_util.mjs';
@@ -75,6 +76,10 @@ try {
     check(await readByAll(await send(`stale ${i}`)), `every phone reads stale ${i}`);
     await sleep(1100); // past the gap between two refresh batches
   }
+  // the send calls into libwa were timed (the benchmark's per-message figure)
+  const met = (await api('GET', '/wamd/metrics')).json;
+  check(met.send_call_cpu?.count >= 5 && met.send_call_cpu.mean_us > 0 && met.send_call_cpu.max_us >= met.send_call_cpu.mean_us,
+    `/wamd/metrics send_call_cpu counts the sends (${JSON.stringify(met.send_call_cpu)})`);
   let u = await usync();
   dumpOnFail(u.users >= 40 && u.max_users <= 20,
     `stale lists refreshed in batches of at most 20 members, ${u.users} asked (${JSON.stringify(u)})`);
