@@ -111,8 +111,9 @@ try {
     // committed with them; no HTTP, JSON answer, event or server ack
     const m = (await wc.call('GET', '/wamd/metrics')).json;
     out.wamd.warm.call_cpu_us = m.send_call_cpu?.mean_us;
+    out.wamd.warm.call_cpu_p50_us = m.send_call_cpu?.p50_us;
     out.wamd.warm.latency_p50_ms = m.send_latency?.p50_ms;
-    log(`wamd warm send, the libwa call alone: ${m.send_call_cpu?.mean_us?.toFixed(1)} µs CPU (mean of ${m.send_call_cpu?.count}, max ${m.send_call_cpu?.max_us?.toFixed(0)} µs)`);
+    log(`wamd warm send, the libwa call alone: ${m.send_call_cpu?.mean_us?.toFixed(1)} µs CPU (mean of ${m.send_call_cpu?.count}; median ${m.send_call_cpu?.p50_us} µs, max ${m.send_call_cpu?.max_us?.toFixed(0)} µs)`);
   }
   out.wamd.rss_kib_after = procStats(wamd.proc.pid).rss_kib;
   log(`wamd warm send: ${out.wamd.warm.wall_ms.toFixed(1)} ms wall, ${out.wamd.warm.cpu_ms.toFixed(2)} ms CPU per message`);
@@ -159,7 +160,7 @@ try {
 
   // ---- Baileys (same wasim, same members); WAMD_BENCH_BAILEYS=0 skips it ----
   if (process.env.WAMD_BENCH_BAILEYS === '0') {
-    print(`group of ${M} members: wamd first ${(out.wamd.first.cpu_s * 1000).toFixed(0)} ms CPU, warm ${out.wamd.warm.cpu_ms.toFixed(3)} ms CPU (${out.wamd.warm.cpu_ms_net.toFixed(3)} net of idle), the libwa send call ${out.wamd.warm.call_cpu_us?.toFixed(1)} µs CPU` +
+    print(`group of ${M} members: wamd first ${(out.wamd.first.cpu_s * 1000).toFixed(0)} ms CPU, warm ${out.wamd.warm.cpu_ms.toFixed(3)} ms CPU (${out.wamd.warm.cpu_ms_net.toFixed(3)} net of idle), the libwa send call ${out.wamd.warm.call_cpu_us?.toFixed(1)} µs CPU (median ${out.wamd.warm.call_cpu_p50_us})` +
       (out.wamd.receipts ? `, receipts ${out.wamd.receipts.cpu_ms_per_message.toFixed(2)} ms CPU per message` : ''));
     if (outPath) writeJson(outPath, out);
     process.exit(0);
@@ -192,7 +193,7 @@ try {
     `warm ${o.warm.wall_ms.toFixed(2).padStart(7)} ms wall ${o.warm.cpu_ms.toFixed(3).padStart(7)} ms CPU`;
   print(`group of ${M} members (2 devices each), ${WARM} warm sends`);
   print(row('wamd', out.wamd) + ` (${out.wamd.warm.cpu_ms_net.toFixed(3)} net of idle ${out.wamd.idle_cpu_ms_per_s.toFixed(2)} ms/s)`);
-  print(`wamd warm send, the libwa send call alone: ${out.wamd.warm.call_cpu_us?.toFixed(1)} µs CPU`);
+  print(`wamd warm send, the libwa send call alone: ${out.wamd.warm.call_cpu_us?.toFixed(1)} µs CPU (median ${out.wamd.warm.call_cpu_p50_us} µs)`);
   if (out.wamd.receipts) print(`wamd, the ${M} delivery receipts of one message: ${out.wamd.receipts.cpu_ms_per_message.toFixed(2)} ms CPU (${out.wamd.receipts.cpu_us_per_receipt.toFixed(1)} µs each; not in the warm figure, Baileys' run has none)`);
   print(row('Baileys', out.baileys));
   print(`wamd RSS ${(out.wamd.rss_kib_before / 1024).toFixed(1)} -> ${(out.wamd.rss_kib_after / 1024).toFixed(1)} MiB`);
