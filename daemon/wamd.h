@@ -543,6 +543,8 @@ const struct lws_protocols *wamd_session_protocols(size_t *n);
 int64_t wamd_mono_ns(void);
 void wamd_lat_accepted(struct wamd_tenant *t, const char *id, int64_t t0_ns);
 void wamd_lat_on_wire(struct wamd_tenant *t, const char *id);
+int64_t wamd_thread_cpu_ns(void);
+void wamd_lat_call_cpu(struct wamd *d, int64_t ns); /* CPU of one send call into libwa */
 void wamd_lat_tenant_free(struct wamd_tenant *t);
 void wamd_lat_free(struct wamd *d);
 void wamd_lat_reset(struct wamd *d);

@@ -335,6 +335,12 @@ int wamd_tenant_start_spread(struct wamd_tenant *t, uint32_t spread_ms)
 		.history_demand_timeout_ms = (uint32_t)d->cfg.history_demand_timeout_s * 1000u,
 		.status_in_tx = status_in_tx,
 	};
+#ifdef WAMD_TEST_HOOKS
+	/* tests: group device lists go stale in seconds (docs/wamd.md) */
+	const char *dl = getenv("WAMD_TEST_DEVICE_LIST_REFRESH_MS");
+	if (dl && *dl)
+		cfg.device_list_refresh_ms = (uint32_t)strtoul(dl, NULL, 10);
+#endif
 	bool has_proxy = purl[0] != '\0';
 	int rc = wa_session_new(&cfg, on_event, t, &t->sess);
 	explicit_bzero(purl, sizeof purl); /* libwa keeps its own copy */

@@ -166,8 +166,11 @@ void wamd_h_send_text(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		x.in_tx = sent_rec_in_tx;
 		x.in_tx_user = &sr;
 	}
+	int64_t c0 = wamd_thread_cpu_ns();
 	int rc = now ? wamd_tenant_send_text_to(t, jid, text, &x, &id)
 		     : pace_text(t, jid, text, &x, first, at, body, &id);
+	if (now && rc == 0)
+		wamd_lat_call_cpu(t->d, wamd_thread_cpu_ns() - c0);
 	free(thumb);
 	json_decref(qhold);
 	free(mp);

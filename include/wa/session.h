@@ -384,6 +384,11 @@ typedef struct wa_session_config {
 	/* how long an on-demand history request waits for the phone's answer
 	 * before WA_EV_HISTORY_DEMAND reports it; 0: 120 s. Tests use a short one. */
 	uint32_t history_demand_timeout_ms;
+	/* A group member's device list is kept until a devices notification
+	 * changes it; one older than this is asked again in the background
+	 * after a send to the group (a few members at a time), never before
+	 * the send. 0: 5 minutes. Tests use a short one. */
+	uint32_t device_list_refresh_ms;
 	const char *wa_version;        /* web client version claimed at login, "2.3000.1043857760";
 	                                * NULL/"": the compiled-in one. WhatsApp refuses versions
 	                                * it considers outdated (WA_DISC_CLIENT_OUTDATED). */

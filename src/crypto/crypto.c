@@ -128,33 +128,83 @@ out:
 /* EVP lengths are int; reject anything larger rather than truncate. */
 #define CHUNK_OK(n) ((n) <= (size_t)INT_MAX - 2 * WA_AES_BLOCK_LEN)
 
+/* AES-256-GCM contexts reused per thread, one per direction, re-keyed on
+ * each call: a fresh EVP context per Noise frame (the cipher looked up,
+ * its provider context made and freed) cost about three times the
+ * encryption of a small frame, and a session sends and reads one frame
+ * per ack and receipt (a 1,000-member group: a thousand receipts and acks
+ * per message). Re-keying keeps no per-session memory. The last key's
+ * schedule stays in the thread's context until the next call. */
+static pthread_once_t gcm_once = PTHREAD_ONCE_INIT;
+static pthread_key_t gcm_tls;
+static EVP_CIPHER *gcm_cipher;
+static bool gcm_ok;
+
+struct gcm_ctxs {
+	EVP_CIPHER_CTX *c[2]; /* [0] decrypt, [1] encrypt */
+};
+
+static void gcm_ctxs_free(void *p)
+{
+	struct gcm_ctxs *g = p;
+	if (g) {
+		EVP_CIPHER_CTX_free(g->c[0]);
+		EVP_CIPHER_CTX_free(g->c[1]);
+		free(g);
+	}
+}
+
+static void gcm_init(void)
+{
+	gcm_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	gcm_ok = gcm_cipher && pthread_key_create(&gcm_tls, gcm_ctxs_free) == 0;
+}
+
+/* This thread's context for enc (1) or decrypt (0), set to key and iv
+ * (12 bytes, GCM's default IV length); NULL when out of memory. */
+static EVP_CIPHER_CTX *gcm_ctx(int enc, const uint8_t *key, const uint8_t *iv)
+{
+	pthread_once(&gcm_once, gcm_init);
+	if (!gcm_ok)
+		return NULL;
+	struct gcm_ctxs *g = pthread_getspecific(gcm_tls);
+	if (!g) {
+		if (!(g = calloc(1, sizeof *g)))
+			return NULL;
+		if (pthread_setspecific(gcm_tls, g) != 0) {
+			free(g);
+			return NULL;
+		}
+	}
+	if (!g->c[enc]) {
+		EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+		if (!c || EVP_CipherInit_ex(c, gcm_cipher, NULL, NULL, NULL, enc) != 1) {
+			EVP_CIPHER_CTX_free(c);
+			return NULL;
+		}
+		g->c[enc] = c;
+	}
+	return EVP_CipherInit_ex(g->c[enc], NULL, NULL, key, iv, enc) == 1 ? g->c[enc] : NULL;
+}
+
 int wa_aes_gcm_encrypt(uint8_t *out, const uint8_t key[static WA_AES256_KEY_LEN],
 	const uint8_t iv[static WA_GCM_IV_LEN], const void *aad, size_t aad_len,
 	const uint8_t *pt, size_t pt_len)
 {
 	if (!CHUNK_OK(pt_len) || !CHUNK_OK(aad_len))
 		return WA_ETOOBIG;
-	int rc = WA_ECRYPTO, n = 0;
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int n = 0, len = 0;
+	EVP_CIPHER_CTX *c = gcm_ctx(1, key, iv);
 	if (!c)
 		return WA_ENOMEM;
-	if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, WA_GCM_IV_LEN, NULL) != 1 ||
-	    EVP_EncryptInit_ex(c, NULL, NULL, key, iv) != 1)
-		goto out;
 	if (aad_len && EVP_EncryptUpdate(c, NULL, &n, aad, (int)aad_len) != 1)
-		goto out;
-	int len = 0;
+		return WA_ECRYPTO;
 	if (pt_len && EVP_EncryptUpdate(c, out, &len, pt, (int)pt_len) != 1)
-		goto out;
-	if (EVP_EncryptFinal_ex(c, out + len, &n) != 1)
-		goto out;
-	if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, WA_GCM_TAG_LEN, out + pt_len) != 1)
-		goto out;
-	rc = 0;
-out:
-	EVP_CIPHER_CTX_free(c);
-	return rc;
+		return WA_ECRYPTO;
+	if (EVP_EncryptFinal_ex(c, out + len, &n) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, WA_GCM_TAG_LEN, out + pt_len) != 1)
+		return WA_ECRYPTO;
+	return 0;
 }
 
 int wa_aes_gcm_decrypt(uint8_t *out, const uint8_t key[static WA_AES256_KEY_LEN],
@@ -170,30 +220,21 @@ int wa_aes_gcm_decrypt(uint8_t *out, const uint8_t key[static WA_AES256_KEY_LEN]
 	 * nothing past body, but keep it independent of aliasing anyway. */
 	uint8_t tag[WA_GCM_TAG_LEN];
 	memcpy(tag, ct + body, WA_GCM_TAG_LEN);
-	int rc = WA_ECRYPTO, n = 0, len = 0;
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int n = 0, len = 0;
+	EVP_CIPHER_CTX *c = gcm_ctx(0, key, iv);
 	if (!c)
 		return WA_ENOMEM;
-	if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, WA_GCM_IV_LEN, NULL) != 1 ||
-	    EVP_DecryptInit_ex(c, NULL, NULL, key, iv) != 1)
-		goto out;
-	if (aad_len && EVP_DecryptUpdate(c, NULL, &n, aad, (int)aad_len) != 1)
-		goto out;
-	if (body && EVP_DecryptUpdate(c, out, &len, ct, (int)body) != 1)
-		goto out;
-	if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, WA_GCM_TAG_LEN, tag) != 1)
-		goto out;
+	if ((aad_len && EVP_DecryptUpdate(c, NULL, &n, aad, (int)aad_len) != 1) ||
+	    (body && EVP_DecryptUpdate(c, out, &len, ct, (int)body) != 1) ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, WA_GCM_TAG_LEN, tag) != 1)
+		return WA_ECRYPTO;
 	if (EVP_DecryptFinal_ex(c, out + len, &n) != 1) {
 		/* unauthenticated plaintext must not reach the caller */
 		if (body)
 			sodium_memzero(out, body);
-		goto out;
+		return WA_ECRYPTO;
 	}
-	rc = 0;
-out:
-	EVP_CIPHER_CTX_free(c);
-	return rc;
+	return 0;
 }
 
 int wa_aes_cbc_encrypt(uint8_t *out, const uint8_t key[static WA_AES256_KEY_LEN],

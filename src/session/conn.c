@@ -678,6 +678,7 @@ int wa_session_new_with_driver(const wa_session_config *cfg, const wa_tr_driver 
 	s->send_read_receipts = cfg->send_read_receipts;
 	s->offline_on_connect = cfg->offline_on_connect;
 	s->ack_timeout_ms = cfg->ack_timeout_ms;
+	s->devlist_refresh_ms = cfg->device_list_refresh_ms;
 	s->status_in_tx = cfg->status_in_tx;
 	s->hist_demand_ms = cfg->history_demand_timeout_ms ? cfg->history_demand_timeout_ms : 120000;
 	s->sync_full_history = cfg->sync_full_history;

@@ -120,6 +120,12 @@ bool wa_gstate_ready(wa_session *s, const char *group);
  * others); sets view->complete. */
 int wa_gstate_holders(wa_session *s, const char *group, wa_gview *view) WA_MUST_CHECK;
 void wa_gstate_drop(wa_session *s, const char *group);
+/* After a send: asks the device lists of a few of group's members whose
+ * lists are older than the refresh age (one usync in flight per session,
+ * batches spaced); the answer updates the device cache. */
+void wa_gstate_refresh(wa_session *s, const char *group);
+/* How old a group member's device list gets before the refresh asks again. */
+int64_t wa_devlist_refresh_ms(const wa_session *s);
 /* The group's timer from its view, when it has one (no store read). */
 bool wa_gstate_ephemeral(wa_session *s, const char *group, uint32_t *seconds);
 

@@ -8,16 +8,23 @@
  * A state is current while nothing it was built from changed: the group's
  * metadata (wa_group_cache_put / _drop drop it), our sender key
  * (wa_msg_group_rotate drops it), any device list or LID mapping (the
- * session's dc_gen moves) and the device lists' age (the oldest expires as
- * the device cache does). `complete` says every device but this one held
+ * session's dc_gen moves). `complete` says every device but this one held
  * our key when a send last read the holders; rotation and new devices
- * both come with one of the changes above. */
+ * both come with one of the changes above.
+ *
+ * Device lists do not expire on a group send's path: as the real clients
+ * do, a member's list is kept until a devices notification changes it
+ * (recipients.c applies them). As a net for a missed notification, lists
+ * older than the refresh age are asked again after a send has gone out
+ * (wa_gstate_refresh), a few members at a time and spaced, so a big group
+ * never waits for a usync of every member. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto/crypto.h"
 #include "session/groups.h"
+#include "session/iq.h"
 #include "session/msg.h"
 #include "session/msgstate.h"
 #include "store/store.h"
@@ -29,8 +36,9 @@
 struct wa_gstate {
 	char jid[WA_STORE_JID_MAX];
 	uint64_t dc_gen;
-	int64_t oldest_ms; /* the oldest device list it was built from */
-	bool partial;      /* a member had no device list: never reused */
+	int64_t next_check_ms; /* when wa_gstate_refresh looks for stale lists again */
+	size_t rcur;           /* the member it looks at first */
+	bool partial;          /* a member had no device list: never reused */
 	wa_gview view;
 	struct wa_gstate *next;
 };
@@ -79,7 +87,7 @@ void wa_gstate_clear(wa_msg_state *m)
 
 static bool current(const wa_session *s, const struct wa_gstate *st)
 {
-	return !st->partial && st->dc_gen == s->msg->dc_gen && wa_mono_ms() - st->oldest_ms < WA_MSG_DEVCACHE_TTL_MS;
+	return !st->partial && st->dc_gen == s->msg->dc_gen;
 }
 
 static struct wa_gstate *find(wa_session *s, const char *group)
@@ -146,11 +154,12 @@ static int build(wa_session *s, const wa_gmeta *g, struct wa_gstate *st)
 	size_t cap = 0;
 	int64_t oldest = wa_mono_ms();
 	bool partial = false;
+	/* lists of any age: stale ones are refreshed after sends */
 	struct wa_msg_devcache **dl = calloc(g->n ? g->n : 1, sizeof *dl);
 	if (!dl)
 		return WA_ENOMEM;
 	for (size_t i = 0; i < g->n; i++) {
-		dl[i] = wa_msg_devcache_get(s->msg, wa_group_member(g, i));
+		dl[i] = wa_msg_devcache_any(s->msg, wa_group_member(g, i));
 		partial |= !dl[i];
 		cap += dl[i] ? wa_msg_devcache_n(dl[i]) : 0;
 		if (dl[i] && wa_msg_devcache_at(dl[i]) < oldest)
@@ -198,7 +207,7 @@ static int build(wa_session *s, const wa_gmeta *g, struct wa_gstate *st)
 	snprintf(st->view.mode, sizeof st->view.mode, "%s", g->mode);
 	phash(ph, n, st->view.phash);
 	st->dc_gen = s->msg->dc_gen;
-	st->oldest_ms = oldest;
+	st->next_check_ms = oldest + wa_devlist_refresh_ms(s);
 	st->partial = partial;
 	return 0;
 }
@@ -283,4 +292,66 @@ int wa_gstate_holders(wa_session *s, const char *group, wa_gview *view)
 	free(hold);
 	view->complete = all;
 	return 0;
+}
+
+/* ---------------- background refresh ---------------- */
+
+#define REFRESH_BATCH 20    /* members per refresh usync */
+#define REFRESH_GAP_MS 1000 /* between two batches of one group */
+
+int64_t wa_devlist_refresh_ms(const wa_session *s)
+{
+	return s->devlist_refresh_ms ? s->devlist_refresh_ms : WA_MSG_DEVCACHE_TTL_MS;
+}
+
+static void on_refresh(wa_session *s, int err, const wa_node *resp, void *user)
+{
+	(void)user;
+	if (!s->msg)
+		return;
+	s->msg->grefresh = false;
+	/* a list that changed moves dc_gen: the group's state is rebuilt and
+	 * a new device gets our key on the next send */
+	if (err == 0)
+		ign(wa_msg_usync_apply(s, resp, true));
+}
+
+void wa_gstate_refresh(wa_session *s, const char *group)
+{
+	struct wa_gstate *st = find(s, group); /* none for a chat that is no group */
+	int64_t now = wa_mono_ms(), age = wa_devlist_refresh_ms(s);
+	wa_gmeta *g = NULL;
+	if (!st || s->msg->grefresh || now < st->next_check_ms || wa_group_cached(s, group, &g) != 0)
+		return;
+	const char *users[REFRESH_BATCH];
+	size_t nu = 0;
+	int64_t oldest = now;
+	/* from where the last batch stopped, the members whose lists are older
+	 * than the refresh age (one without a list is asked by the next send) */
+	for (size_t k = 0; k < g->n && nu < REFRESH_BATCH; k++) {
+		size_t i = (st->rcur + k) % g->n;
+		struct wa_msg_devcache *d = wa_msg_devcache_any(s->msg, wa_group_member(g, i));
+		if (!d)
+			continue;
+		if (now - wa_msg_devcache_at(d) >= age) {
+			users[nu++] = wa_group_member(g, i);
+			st->rcur = (i + 1) % g->n;
+		} else if (wa_msg_devcache_at(d) < oldest) {
+			oldest = wa_msg_devcache_at(d);
+		}
+	}
+	/* nothing stale: every member was looked at, the oldest says when */
+	st->next_check_ms = nu ? now + REFRESH_GAP_MS : oldest + age;
+	if (nu) {
+		char iq_id[WA_SESSION_ID_MAX];
+		wa_node *iq = NULL;
+		wa_session_new_id(s, iq_id);
+		int rc = wa_usync_build_devices(iq_id, iq_id, users, nu, &iq);
+		if (rc == 0)
+			rc = wa_iq_send(s, iq, 0, on_refresh, NULL);
+		wa_node_free(iq);
+		s->msg->grefresh = rc == 0;
+		WA_DEBUG(MOD, "[%lld] %s: device lists of %zu members refreshed", (long long)s->instance_id, group, nu);
+	}
+	wa_gmeta_free(g);
 }

@@ -110,6 +110,9 @@ void wa_msg_group_rotate(wa_session *s, const char *group)
 void wa_msg_group_stale(wa_session *s, const char *group)
 {
 	wa_gmeta *g = NULL;
+	/* the next send asks the metadata and every member's devices again */
+	wa_log(WA_LOG_INFO, MOD, "[%lld] %s: the server's participant hash differs, lists refreshed",
+		(long long)s->instance_id, group);
 	if (wa_group_cached(s, group, &g) == 0) {
 		for (size_t i = 0; i < g->n; i++) {
 			if (g->p[i].jid[0])
@@ -155,6 +158,17 @@ static void gjob_end(wa_session *s, gjob *gj, int err, const char *why)
 }
 
 static void step(wa_session *s, gjob *gj);
+
+/* Seals and sends j, then (the stanza gone) lets the group's stale device
+ * lists be asked for in the background. */
+static void encrypt(wa_session *s, wa_msg_job *j)
+{
+	char group[WA_STORE_JID_MAX];
+	snprintf(group, sizeof group, "%s", j->chat);
+	wa_msg_job_encrypt(s, j);
+	if (s->msg)
+		wa_gstate_refresh(s, group);
+}
 
 static bool transient(int err, int code)
 {
@@ -206,20 +220,8 @@ static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 		wa_msg_job_defer(s, j, err, code, "usync");
 		return;
 	}
-	wa_usync_user *u = NULL;
-	size_t n = 0;
-	if (err == 0 && wa_usync_parse(resp, &u, &n) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			char uj[WA_STORE_JID_MAX];
-			if (!wa_msg_user_of(u[i].jid, uj, NULL))
-				continue;
-			if (u[i].lid[0])
-				wa_msg_learn_mapping(s, uj, u[i].lid);
-			/* a member without devices (not on WhatsApp) is listed empty */
-			wa_msg_devcache_put(s->msg, uj, u[i].devices, u[i].has_devices ? u[i].n_devices : 0);
-		}
-	}
-	free(u);
+	if (err == 0)
+		ign(wa_msg_usync_apply(s, resp, true));
 	step(s, gj);
 }
 
@@ -271,7 +273,7 @@ static void on_prekeys(wa_session *s, int err, const wa_node *resp, void *user)
 	wa_msg_job *j = gj->j;
 	gjob_free(gj);
 	s->msg->job = NULL;
-	wa_msg_job_encrypt(s, j);
+	encrypt(s, j);
 }
 
 /* metadata -> device lists (batches) -> bundles -> seal. */
@@ -284,7 +286,7 @@ static void step(wa_session *s, gjob *gj)
 	const char *users[USYNC_BATCH];
 	size_t nu = 0;
 	for (; gj->next < gj->g->n && nu < USYNC_BATCH; gj->next++)
-		if (!wa_msg_devcache_get(s->msg, wa_group_member(gj->g, gj->next)))
+		if (!wa_msg_devcache_any(s->msg, wa_group_member(gj->g, gj->next)))
 			users[nu++] = wa_group_member(gj->g, gj->next);
 	if (nu) {
 		wa_session_new_id(s, iq_id);
@@ -316,7 +318,7 @@ static void step(wa_session *s, gjob *gj)
 		wa_msg_job *j = gj->j;
 		gjob_free(gj);
 		s->msg->job = NULL;
-		wa_msg_job_encrypt(s, j);
+		encrypt(s, j);
 		return;
 	}
 	fetch_batch(s, gj);
@@ -365,7 +367,7 @@ void wa_msg_group_job_start(wa_session *s, wa_msg_job *j)
 	 * look at before sealing */
 	if (wa_gstate_ready(s, j->chat)) {
 		gjob_free(gj);
-		wa_msg_job_encrypt(s, j);
+		encrypt(s, j);
 		return;
 	}
 	if (wa_group_cached(s, j->chat, &gj->g) == 0) {

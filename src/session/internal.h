@@ -126,6 +126,7 @@ struct wa_session {
 	void (*status_in_tx)(void *user, const char *id, bool from_me, enum wa_msg_status status);
 	bool status_recorded;       /* status_in_tx ran for the change about to be emitted */
 	uint32_t hist_demand_ms;    /* on-demand history answer deadline (0 in config: 120 s) */
+	uint32_t devlist_refresh_ms; /* group device lists' refresh age (0: WA_MSG_DEVCACHE_TTL_MS) */
 	wa_noise_trust trust;
 	wa_event_fn on_event;
 	void *user;

@@ -85,6 +85,7 @@ typedef struct wa_msg_state {
 	uint64_t dc_gen;
 	struct wa_gstate *gs;            /* groups_devs.c: groups' device lists */
 	size_t n_gs;
+	bool grefresh;                   /* groups_refresh.c: a refresh usync in flight */
 	struct wa_msg_inflight *fl;      /* inflight.c */
 	struct wa_msg_retry_track *rt;   /* retries.c */
 	size_t n_rt;
@@ -338,6 +339,13 @@ void wa_gstate_clear(wa_msg_state *m); /* groups_devs.c */
  * list, and read a cached one. */
 void wa_msg_devcache_put(wa_msg_state *m, const char *user, const uint16_t *dev, size_t n);
 void wa_msg_devcache_drop(wa_msg_state *m, const char *user);
+/* Stores a usync answer's device lists and LIDs in the device cache;
+ * empty_too: a user listed without devices (not on WhatsApp) is cached
+ * empty (group members), else left out. WA_EPROTO etc. from the parser. */
+int wa_msg_usync_apply(wa_session *s, const wa_node *resp, bool empty_too) WA_MUST_CHECK;
+/* A cached list whatever its age (groups: refreshed in the background,
+ * groups_refresh.c; changes arrive as devices notifications). */
+struct wa_msg_devcache *wa_msg_devcache_any(wa_msg_state *m, const char *user);
 size_t wa_msg_devcache_n(const struct wa_msg_devcache *d);
 int64_t wa_msg_devcache_at(const struct wa_msg_devcache *d); /* when listed (wa_mono_ms) */
 uint16_t wa_msg_devcache_dev(const struct wa_msg_devcache *d, size_t i);

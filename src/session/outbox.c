@@ -330,8 +330,11 @@ static void queued_done(void *user, int rc)
 	if (rc == 0) {
 		wa_msg_recent_add(s->msg, q->j.id, q->j.chat);
 		wa_msg_emit_status(s, q->j.chat, q->j.id, WA_MSG_PENDING);
-		if (q->sealed)
+		if (q->sealed) {
 			wa_msg_send_sealed(s, &q->j, q->sealed, q->sealed_len); /* reads j.msg (rec) */
+			/* a group's stale device lists, asked after the stanza left */
+			wa_gstate_refresh(s, q->j.chat);
+		}
 		wa_msg_pump(s);
 	} else {
 		WA_DEBUG(MOD, "[%lld] %s lost with its group commit (%s)", (long long)s->instance_id, q->j.id,

@@ -48,6 +48,11 @@ devcache *wa_msg_devcache_get(wa_msg_state *m, const char *user)
 	return d && wa_mono_ms() - d->at_ms < WA_MSG_DEVCACHE_TTL_MS ? d : NULL;
 }
 
+devcache *wa_msg_devcache_any(wa_msg_state *m, const char *user)
+{
+	return dc_find(m, user);
+}
+
 int64_t wa_msg_devcache_at(const devcache *d)
 {
 	return d->at_ms;
@@ -113,6 +118,58 @@ void wa_msg_devcache_put(wa_msg_state *m, const char *user, const uint16_t *dev,
 void wa_msg_devcache_drop(wa_msg_state *m, const char *user)
 {
 	dc_drop(m, user);
+}
+
+/* Adds or removes one device in user's cached list (none cached: nothing
+ * to change, the next send asks). */
+static void dc_edit(wa_msg_state *m, const char *user, uint16_t dev, bool add)
+{
+	devcache *d = dc_find(m, user);
+	size_t k = 0;
+	if (!d)
+		return;
+	while (k < d->n && d->dev[k] != dev)
+		k++;
+	if (add && k == d->n && d->n < WA_USYNC_MAX_DEVICES) {
+		d->dev[d->n++] = dev;
+		m->dc_gen++;
+	} else if (!add && k < d->n) {
+		memmove(&d->dev[k], &d->dev[k + 1], (d->n - k - 1) * sizeof *d->dev);
+		d->n--;
+		m->dc_gen++;
+	}
+}
+
+/* A devices notification's <add>/<remove> applied to the cached lists of
+ * its user under both names (fu, and lu when known), as whatsmeow applies
+ * them: a group send then needs no usync for that member. false for
+ * anything else (an <update>, a device of another user, a JID that does not
+ * parse): the caller drops the lists and the next send asks. */
+static bool dc_notified(wa_msg_state *m, const wa_node *n, const char *fu, const char *lu)
+{
+	size_t nc = wa_node_n_children(n);
+	if (nc == 0)
+		return false;
+	for (size_t i = 0; i < nc; i++) {
+		const wa_node *c = wa_node_child_at(n, i);
+		bool add = strcmp(wa_node_tag(c), "add") == 0;
+		if (!add && strcmp(wa_node_tag(c), "remove") != 0)
+			return false;
+		for (size_t k = 0; k < wa_node_n_children(c); k++) {
+			const wa_node *dv = wa_node_child_at(c, k);
+			const char *dj = wa_node_attr(dv, "jid");
+			char du[WA_STORE_JID_MAX];
+			wa_jid pj;
+			if (strcmp(wa_node_tag(dv), "device") != 0)
+				continue; /* <key-index-list> */
+			if (!dj || !wa_msg_user_of(dj, du, &pj) || (strcmp(du, fu) != 0 && (!lu || strcmp(du, lu) != 0)))
+				return false;
+			dc_edit(m, fu, pj.device, add);
+			if (lu)
+				dc_edit(m, lu, pj.device, add);
+		}
+	}
+	return true;
 }
 
 size_t wa_msg_devcache_n(const devcache *d)
@@ -312,6 +369,24 @@ static void job_recipients(wa_session *s, wa_msg_job *j)
 	job_sessions(s, j, &r);
 }
 
+int wa_msg_usync_apply(wa_session *s, const wa_node *resp, bool empty_too)
+{
+	wa_usync_user *u = NULL;
+	size_t n = 0;
+	int rc = wa_usync_parse(resp, &u, &n);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char uj[WA_STORE_JID_MAX];
+		if (!wa_msg_user_of(u[i].jid, uj, NULL))
+			continue;
+		if (u[i].lid[0])
+			wa_msg_learn_mapping(s, uj, u[i].lid);
+		if (u[i].has_devices || empty_too)
+			dc_put(s->msg, uj, u[i].devices, u[i].has_devices ? u[i].n_devices : 0);
+	}
+	free(u);
+	return rc;
+}
+
 static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 {
 	wa_msg_job *j = user;
@@ -323,23 +398,9 @@ static void on_usync(wa_session *s, int err, const wa_node *resp, void *user)
 		wa_msg_job_defer(s, j, err, code, "usync");
 		return;
 	}
-	wa_usync_user *u = NULL;
-	size_t n = 0;
-	if (err == 0 && wa_usync_parse(resp, &u, &n) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			char uj[WA_STORE_JID_MAX];
-			if (!wa_msg_user_of(u[i].jid, uj, NULL))
-				continue;
-			if (u[i].lid[0])
-				wa_msg_learn_mapping(s, uj, u[i].lid);
-			if (u[i].has_devices)
-				dc_put(m, uj, u[i].devices, u[i].n_devices);
-		}
-	} else {
+	if (err != 0 || wa_msg_usync_apply(s, resp, false) != 0)
 		WA_DEBUG(MOD, "[%lld] usync for %s failed: %s", (long long)s->instance_id, j->chat,
 			wa_errname(err));
-	}
-	free(u);
 	if (!wa_msg_devcache_get(m, j->chat)) {
 		if (err)
 			snprintf(j->why, sizeof j->why, "usync refused: %d", code);
@@ -397,16 +458,19 @@ int wa_msg_handle_notification(wa_session *s, const wa_node *n)
 	char fu[WA_STORE_JID_MAX];
 	if (s->msg && type && from && wa_msg_user_of(from, fu, NULL)) {
 		if (strcmp(type, "devices") == 0) {
-			dc_drop(s->msg, fu);
 			const char *lid = wa_node_attr(n, "lid");
 			char lu[WA_STORE_JID_MAX];
-			if (lid && wa_msg_user_of(lid, lu, NULL)) {
-				dc_drop(s->msg, lu);
+			bool has_lid = lid && wa_msg_user_of(lid, lu, NULL);
+			if (has_lid)
 				wa_msg_learn_mapping(s, fu, lu);
+			char *alt = has_lid ? NULL : wa_msg_alt_user(s, fu);
+			if (!dc_notified(s->msg, n, fu, has_lid ? lu : alt)) {
+				dc_drop(s->msg, fu);
+				if (has_lid)
+					dc_drop(s->msg, lu);
+				if (alt)
+					dc_drop(s->msg, alt);
 			}
-			char *alt = wa_msg_alt_user(s, fu);
-			if (alt)
-				dc_drop(s->msg, alt);
 			free(alt);
 		} else if (strcmp(type, "w:gp2") == 0) {
 			wa_msg_group_notification(s, n);

@@ -235,20 +235,26 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	case LWS_CALLBACK_CLIENT_WRITEABLE: {
 		if (!c || c->closing)
 			return -1;
-		struct tx_buf *b = c->tx_head;
-		if (!b)
-			return c->released ? -1 : 0; /* released: flushed, now close */
-		int n = lws_write(wsi, b->data + LWS_PRE, b->len, LWS_WRITE_BINARY);
-		if (n < (int)b->len)
-			return -1; /* lws buffers partial writes itself; < len means failure */
-		c->tx_head = b->next;
 		if (!c->tx_head)
-			c->tx_tail = NULL;
-		c->tx_bytes -= b->len;
-		free(b);
-		c->n_written++;
-		if (!c->released && c->ev && c->ev->on_written)
-			c->ev->on_written(c->user, c->n_written);
+			return c->released ? -1 : 0; /* released: flushed, now close */
+		/* every queued frame the socket takes now, not one per writable
+		 * event: a burst of acks (a big group's receipts) otherwise costs
+		 * a poll round trip each. lws keeps a partial write's rest and
+		 * then reports the pipe choked; the next event goes on. */
+		do {
+			struct tx_buf *b = c->tx_head;
+			int n = lws_write(wsi, b->data + LWS_PRE, b->len, LWS_WRITE_BINARY);
+			if (n < (int)b->len)
+				return -1; /* lws buffers partial writes itself; < len means failure */
+			c->tx_head = b->next;
+			if (!c->tx_head)
+				c->tx_tail = NULL;
+			c->tx_bytes -= b->len;
+			free(b);
+			c->n_written++;
+			if (!c->released && c->ev && c->ev->on_written)
+				c->ev->on_written(c->user, c->n_written);
+		} while (c->tx_head && !c->closing && !lws_send_pipe_choked(wsi));
 		if (c->tx_head || c->released)
 			lws_callback_on_writable(wsi);
 		return 0;

@@ -12,9 +12,14 @@
 // CPU time (wamd: its threads' schedstat; Baileys: this node process, which
 // does nothing else while waiting on its sendMessage), first send and per
 // warm send; wamd's CPU while idle (10 s after the warm sends) and the warm
-// send net of it; wamd's RSS before and after. Not in the default suite.
+// send net of it; the send call into libwa alone (wamd's /wamd/metrics:
+// outbox row, sender-key encryption, stanza, write, record); then 20 more
+// sends with every member's phone sending a delivery receipt for each
+// (WAMD_BENCH_RECEIPTS=0: skipped): wamd's CPU for those receipts, apart;
+// wamd's RSS before and after. Not in the default suite.
 // usage: WA_NODE_MODULES=… node tests/bench/group_send.mjs WAMD WASIM WAMD_SEED [out.json] [members=1000] [warm=50]
 import fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import { startWasim, tmpDir, pairByQr } from '../sim/harness.mjs';
 import { waitHistorySynced } from '../sim/e2e_msg_util.mjs';
 import { seed } from './seed.mjs';
@@ -64,6 +69,10 @@ try {
     throw new Error(`message ${id} not routed`);
   };
 
+  const perfStart = (phase) => process.env.WAMD_BENCH_PERF && (process.env.WAMD_BENCH_PERF_PHASE || 'warm') === phase &&
+    spawn('perf', ['record', '-F', '4000', '--call-graph', 'dwarf,16384', '-p', String(wamd.proc.pid), '-o', process.env.WAMD_BENCH_PERF], { stdio: 'ignore' });
+  const perfStop = async (p) => { if (p) { p.kill('SIGINT'); await new Promise((r) => p.on('exit', r)); } };
+
   // ---- wamd ----
   const data = tmpDir('group-send-wamd-');
   wamd = startWamd(wamdExe, { data, sim, logLevel: process.env.WAMD_BENCH_LOG || 'info' });
@@ -85,10 +94,26 @@ try {
   out.wamd.first = await wamdSend('first');
   log(`wamd (pid ${wamd.proc.pid}) first send: ${out.wamd.first.wall_ms.toFixed(0)} ms wall, ${(out.wamd.first.cpu_s * 1000).toFixed(0)} ms CPU`);
   {
+    // WAMD_BENCH_PERF=FILE: perf record of wamd over the warm sends only
+    // (WAMD_BENCH_PERF_PHASE=receipts: over the receipted sends instead)
+    const perf = perfStart('warm');
+    if (perf) await sleep(1000);
+    await wc.call('POST', '/wamd/metrics/reset');
     const c0 = cpuS(wamd.proc.pid);
     const t = performance.now();
     for (let i = 0; i < WARM; i++) await wamdSend(`warm ${i}`);
+    await perfStop(perf);
     out.wamd.warm = { wall_ms: (performance.now() - t) / WARM, cpu_ms: (cpuS(wamd.proc.pid) - c0) * 1000 / WARM };
+  }
+  {
+    // the send call into libwa alone (wamd's own timing, thread CPU):
+    // outbox row, sender-key encryption, stanza, socket write, the record
+    // committed with them; no HTTP, JSON answer, event or server ack
+    const m = (await wc.call('GET', '/wamd/metrics')).json;
+    out.wamd.warm.call_cpu_us = m.send_call_cpu?.mean_us;
+    out.wamd.warm.call_cpu_p50_us = m.send_call_cpu?.p50_us;
+    out.wamd.warm.latency_p50_ms = m.send_latency?.p50_ms;
+    log(`wamd warm send, the libwa call alone: ${m.send_call_cpu?.mean_us?.toFixed(1)} µs CPU (mean of ${m.send_call_cpu?.count}; median ${m.send_call_cpu?.p50_us} µs, max ${m.send_call_cpu?.max_us?.toFixed(0)} µs)`);
   }
   out.wamd.rss_kib_after = procStats(wamd.proc.pid).rss_kib;
   log(`wamd warm send: ${out.wamd.warm.wall_ms.toFixed(1)} ms wall, ${out.wamd.warm.cpu_ms.toFixed(2)} ms CPU per message`);
@@ -103,12 +128,40 @@ try {
     out.wamd.warm.cpu_ms_net = out.wamd.warm.cpu_ms - idle * out.wamd.warm.wall_ms;
     log(`wamd idle: ${(idle * 1000).toFixed(2)} ms CPU per s; warm send net of it: ${out.wamd.warm.cpu_ms_net.toFixed(3)} ms CPU`);
   }
+  if (process.env.WAMD_BENCH_RECEIPTS !== '0') {
+    // the same warm sends with every member's phone sending a delivery
+    // receipt for each (M receipts back per message, as a real group
+    // does); wamd's CPU until it is idle again, net of idle and of the
+    // send itself: what the receipts of one message cost
+    const idle = out.wamd.idle_cpu_ms_per_s / 1000; // ms of CPU per ms of wall
+    const R = 20;
+    await simApi('POST', '/_sim/groups/receipts', { phones: true });
+    const perf = perfStart('receipts');
+    if (perf) await sleep(1000);
+    const c0 = cpuS(wamd.proc.pid);
+    const t = performance.now();
+    for (let i = 0; i < R; i++) await wamdSend(`receipted ${i}`);
+    for (let last = cpuS(wamd.proc.pid); ;) {
+      await sleep(500);
+      const c = cpuS(wamd.proc.pid);
+      if ((c - last) * 1000 < idle * 500 * 1.5 + 1) break;
+      last = c;
+    }
+    const wall = performance.now() - t;
+    const cpuMs = (cpuS(wamd.proc.pid) - c0) * 1000 - idle * wall;
+    await perfStop(perf);
+    await simApi('POST', '/_sim/groups/receipts', { phones: false });
+    out.wamd.receipts = { messages: R, receipts_per_message: M, cpu_ms_per_message: cpuMs / R - out.wamd.warm.cpu_ms_net };
+    out.wamd.receipts.cpu_us_per_receipt = out.wamd.receipts.cpu_ms_per_message * 1000 / M;
+    log(`wamd: the ${M} delivery receipts of one message: ${out.wamd.receipts.cpu_ms_per_message.toFixed(2)} ms CPU (${out.wamd.receipts.cpu_us_per_receipt.toFixed(1)} µs each)`);
+  }
   await wamd.stop();
   wc.close();
 
   // ---- Baileys (same wasim, same members); WAMD_BENCH_BAILEYS=0 skips it ----
   if (process.env.WAMD_BENCH_BAILEYS === '0') {
-    print(`group of ${M} members: wamd first ${(out.wamd.first.cpu_s * 1000).toFixed(0)} ms CPU, warm ${out.wamd.warm.cpu_ms.toFixed(3)} ms CPU (${out.wamd.warm.cpu_ms_net.toFixed(3)} net of idle)`);
+    print(`group of ${M} members: wamd first ${(out.wamd.first.cpu_s * 1000).toFixed(0)} ms CPU, warm ${out.wamd.warm.cpu_ms.toFixed(3)} ms CPU (${out.wamd.warm.cpu_ms_net.toFixed(3)} net of idle), the libwa send call ${out.wamd.warm.call_cpu_us?.toFixed(1)} µs CPU (median ${out.wamd.warm.call_cpu_p50_us})` +
+      (out.wamd.receipts ? `, receipts ${out.wamd.receipts.cpu_ms_per_message.toFixed(2)} ms CPU per message` : ''));
     if (outPath) writeJson(outPath, out);
     process.exit(0);
   }
@@ -140,6 +193,8 @@ try {
     `warm ${o.warm.wall_ms.toFixed(2).padStart(7)} ms wall ${o.warm.cpu_ms.toFixed(3).padStart(7)} ms CPU`;
   print(`group of ${M} members (2 devices each), ${WARM} warm sends`);
   print(row('wamd', out.wamd) + ` (${out.wamd.warm.cpu_ms_net.toFixed(3)} net of idle ${out.wamd.idle_cpu_ms_per_s.toFixed(2)} ms/s)`);
+  print(`wamd warm send, the libwa send call alone: ${out.wamd.warm.call_cpu_us?.toFixed(1)} µs CPU (median ${out.wamd.warm.call_cpu_p50_us} µs)`);
+  if (out.wamd.receipts) print(`wamd, the ${M} delivery receipts of one message: ${out.wamd.receipts.cpu_ms_per_message.toFixed(2)} ms CPU (${out.wamd.receipts.cpu_us_per_receipt.toFixed(1)} µs each; not in the warm figure, Baileys' run has none)`);
   print(row('Baileys', out.baileys));
   print(`wamd RSS ${(out.wamd.rss_kib_before / 1024).toFixed(1)} -> ${(out.wamd.rss_kib_after / 1024).toFixed(1)} MiB`);
   if (outPath) writeJson(outPath, out);

@@ -1074,6 +1074,22 @@ static int h_addressing(struct sim *sim, const struct sim_http_req *req, struct 
 	return 0;
 }
 
+/* POST /_sim/groups/receipts {"phones": true|false}: whether members'
+ * phones send a delivery receipt for each group message (sim_phone.c). */
+static int h_receipts(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	(void)sim;
+	(void)user;
+	json_t *on = json_object_get(req->json, "phones");
+	if (!json_is_boolean(on)) {
+		sim_http_json(resp, 400, json_pack("{s:s}", "error", "phones is true or false"));
+		return 0;
+	}
+	sim_phone_group_receipts(json_is_true(on));
+	sim_http_json(resp, 200, json_pack("{s:b}", "phones", json_is_true(on)));
+	return 0;
+}
+
 /* The picture's URL: wasim's media (TLS) port, as media_conn names it. */
 static void pic_url(struct sim *sim, const struct sgroup *g, char *out, size_t cap, char *path, size_t pcap)
 {
@@ -1176,6 +1192,7 @@ int sim_groups_init(struct sim *sim)
 	int rc = sim_iq_register(sim, "w:g2", NULL, iq_w_g2, NULL);
 	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/groups/refuse-adds", h_refuse_adds, NULL);
 	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/groups/addressing", h_addressing, NULL);
+	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/groups/receipts", h_receipts, NULL);
 	rc = rc ? rc : sim_http_register(sim, "GET", "/pps/", h_picture, NULL);
 	return rc ? rc : sim_http_register(sim, "GET", "/_sim/groups", h_groups, NULL);
 }

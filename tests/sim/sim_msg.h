@@ -239,6 +239,8 @@ void sim_phone_media_check(struct sim *sim, const struct Wa__Message *m, json_t 
 void sim_phone_shutdown(void);
 /* A stanza delivered to device 0 (takes ownership of n). */
 void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n);
+/* Whether phones send delivery receipts for group messages (default off). */
+void sim_phone_group_receipts(bool on);
 /* Bundle of device dev of a for a fetch (consumes a one-time key):
  * appends <user jid=jid>; WA_ENOTFOUND when that device has no keys. */
 int sim_prekeys_user_node(struct sim *sim, struct sim_account *a, uint32_t dev, wa_node *parent,

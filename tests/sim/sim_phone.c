@@ -419,8 +419,18 @@ static void peer_data_request(struct sim *sim, struct sim_account *a, uint32_t d
  * per-device pkmsg/msg carries the sender's key distribution, the skmsg the
  * message. Recorded with chat = the group and from = the sender's user JID;
  * a poll keeps its messageSecret (hex, "poll_secret") for the phone's vote.
- * The phone sends no receipt for group copies and asks no retry. */
-static void group_receive(struct sim_phone *p, const struct sim_addr *ad, const wa_node *n)
+ * The phone asks no retry, and sends no receipt for group copies unless
+ * POST /_sim/groups/receipts {"phones": true} asked it to (a delivery
+ * receipt to the group naming the author, as a real member's phone sends:
+ * what a sender to a big group gets back per message). */
+static bool group_receipts;
+
+void sim_phone_group_receipts(bool on)
+{
+	group_receipts = on;
+}
+
+static void group_receive(struct sim *sim, struct sim_phone *p, const struct sim_addr *ad, const wa_node *n)
 {
 	const char *group = wa_node_attr(n, "from"), *id = wa_node_attr(n, "id");
 	char sender[SIM_MSG_JID_MAX];
@@ -457,6 +467,11 @@ static void group_receive(struct sim_phone *p, const struct sim_addr *ad, const 
 		if (type == WA_SIG_TYPE_SKMSG) {
 			json_t *o = record(p, id, sender, group, ad->acct == p->acct, wa_node_attr(n, "t"), message_text(m),
 				m->protocol_message ? "protocol" : "message");
+			wa_node *r = group_receipts && ad->acct != p->acct ?
+				sim_node("receipt", "id", id, "to", group, "participant", wa_node_attr(n, "participant"), NULL) : NULL;
+			if (r)
+				SIM_IGNORE(sim_route_receipt(sim, p->acct, 0, r));
+			wa_node_free(r);
 			const ProtobufCBinaryData *sec = m->message_context_info && m->message_context_info->has_message_secret ?
 				&m->message_context_info->message_secret : NULL;
 			if (o && sec && (m->poll_creation_message || m->poll_creation_message_v3)) {
@@ -495,7 +510,7 @@ void sim_phone_receive(struct sim *sim, struct sim_account *a, wa_node *n)
 		return;
 	}
 	if (group) {
-		group_receive(p, &ad, n);
+		group_receive(sim, p, &ad, n);
 		wa_node_free(n);
 		return;
 	}

@@ -48,6 +48,13 @@ static wa_node *devices_node(struct sim_account *a)
 	return dev ? sim_node_add(dev, kil) : (wa_node_free(kil), NULL);
 }
 
+/* What the clients asked by usync (GET /_sim/usync): iqs, users listed in
+ * all of them, and the most in one; POST /_sim/usync/reset zeroes them. A
+ * test reads them to see how many device lists a client refreshes at once. */
+static struct {
+	unsigned long iqs, users, max_users;
+} asked;
+
 static bool has_query(const wa_node *query, const char *tag)
 {
 	return query && wa_node_child(query, tag) != NULL;
@@ -139,15 +146,21 @@ static int iq_usync(struct sim *sim, struct sim_conn *c, const wa_node *iq, void
 		wa_node_free(out_list);
 		return sim_iq_error(c, iq, 500, "internal-error");
 	}
+	unsigned long nu = 0;
 	for (size_t i = 0; i < wa_node_n_children(list) && out_list; i++) {
 		const wa_node *req = wa_node_child_at(list, i);
 		if (strcmp(wa_node_tag(req), "user") != 0)
 			continue;
+		nu++;
 		struct sim_device *me = sim_conn_device(c);
 		wa_node *ans = user_answer(sim, req, query, me ? me->acct : NULL);
 		if (ans)
 			out_list = sim_node_add(out_list, ans);
 	}
+	asked.iqs++;
+	asked.users += nu;
+	if (nu > asked.max_users)
+		asked.max_users = nu;
 	out_us = sim_node_add(out_us, sim_node("result", NULL));
 	out_us = out_us ? sim_node_add(out_us, out_list) : (wa_node_free(out_list), NULL);
 	if (!out_us)
@@ -232,7 +245,20 @@ void sim_usync_notify_devices(struct sim *sim, struct sim_account *a, uint32_t d
 	}
 }
 
+static int h_usync(struct sim *sim, const struct sim_http_req *req, struct sim_http_resp *resp, void *user)
+{
+	(void)sim;
+	(void)user;
+	if (strcmp(req->method, "POST") == 0)
+		memset(&asked, 0, sizeof asked);
+	sim_http_json(resp, 200, json_pack("{s:I,s:I,s:I}", "iqs", (json_int_t)asked.iqs, "users",
+		(json_int_t)asked.users, "max_users", (json_int_t)asked.max_users));
+	return 0;
+}
+
 int sim_usync_init(struct sim *sim)
 {
-	return sim_iq_register(sim, "usync", NULL, iq_usync, NULL);
+	int rc = sim_iq_register(sim, "usync", NULL, iq_usync, NULL);
+	rc = rc ? rc : sim_http_register(sim, "POST", "/_sim/usync/reset", h_usync, NULL);
+	return rc ? rc : sim_http_register(sim, "GET", "/_sim/usync", h_usync, NULL);
 }
