@@ -362,6 +362,7 @@ int wa_conn_send_message_bytes(wa_session *s, const uint8_t *enc, size_t len, co
 
 static int ack_node(const wa_node *stanza, wa_node **out)
 {
+	*out = NULL; /* callers free it whatever the outcome */
 	const char *id = wa_node_attr(stanza, "id");
 	const char *from = wa_node_attr(stanza, "from");
 	if (!id || !from)
