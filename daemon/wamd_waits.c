@@ -29,9 +29,12 @@ static void wait_end(struct wamd_conn *c)
 void wamd_api_conn_gone(struct wamd_conn *c)
 {
 	wait_end(c);
-	if (c->ticket) {
-		c->ticket->c = NULL;
+	struct wamd_ticket *tk = c->ticket;
+	if (tk) {
+		tk->c = NULL;
 		c->ticket = NULL;
+		if (tk->gone)
+			tk->gone(tk); /* may free tk */
 	}
 }
 
