@@ -114,7 +114,8 @@ try {
     waits.push(g2.ms);
     if (g2.reading >= 1) proof = { sendMs, before: g1, after: g2 };
   }
-  dumpOnFail(proof, `p1's sendText answered while p0's ${BIG} recipients were being read (reading before and after it)`);
+  dumpOnFail(proof, `p1's sendText answered while p0's ${BIG} recipients were being read (reading before and after it; ` +
+    `the slowest small request beside the read ${Math.max(...waits).toFixed(1)} ms)`);
   const ra = await a.answer;
   const aMs = performance.now() - tSent;
   check(ra?.status === 201 && ra.json.total === BIG && ra.json.state === 'running', `p0's job of ${BIG} created (${ra?.status} ${JSON.stringify(ra?.json).slice(0, 200)})`);
