@@ -205,7 +205,7 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct wamd_bulk_read *todo, *running, *done; /* todo oldest first, done newest first */
-	unsigned count;                                /* all three */
+	unsigned count;                                /* todo and running */
 	pthread_t th;
 	bool started, stop;
 	atomic_bool halt;
@@ -231,6 +231,7 @@ static void *worker(void *unused)
 		malloc_trim(0); /* the parsed document's many small blocks: their pages back to the system */
 		pthread_mutex_lock(&R.lock);
 		R.running = NULL;
+		R.count--;
 		r->next = R.done;
 		R.done = r;
 		if (R.ctx)
@@ -308,8 +309,6 @@ void wamd_bulk_read_deliver(void)
 	pthread_mutex_lock(&R.lock);
 	struct wamd_bulk_read *list = R.done, *rev = NULL;
 	R.done = NULL;
-	for (struct wamd_bulk_read *r = list; r; r = r->next)
-		R.count--;
 	pthread_mutex_unlock(&R.lock);
 	while (list) { /* oldest first */
 		struct wamd_bulk_read *r = list;

@@ -68,7 +68,7 @@ struct wamd_bulk_read *wamd_bulk_read_start(struct lws_context *ctx, char *body,
 /* Its owner is gone: cb never runs. A queued body is dropped unread, a
  * running read's result when it comes. */
 void wamd_bulk_read_abandon(struct wamd_bulk_read *r);
-/* Bodies queued or being read now (loop only). */
+/* Bodies queued or being read now. */
 unsigned wamd_bulk_read_count(void);
 /* Runs the callbacks of the reads done (on the loop, at
  * LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
