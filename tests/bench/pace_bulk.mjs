@@ -12,11 +12,16 @@
 // read (null for a wamd without that gauge), and wamd's RSS before the
 // create, after it and after the 2,000 sends.
 //
+// WAMD_BENCH_STORE=tmpfs puts wamd's data folder in /dev/shm: on a shared
+// disk the store's fsyncs add stalls of their own (up to seconds at load ~17).
+// node --expose-gc: the list's garbage is collected before each create.
 // usage: node tests/bench/pace_bulk.mjs WAMD WASIM [sizes=10000,50000,100000]
 //   e.g. meson setup build/opt --buildtype=debugoptimized -Dinterop=disabled &&
 //        meson compile -C build/opt daemon/wamd tests/sim/wasim &&
-//        node tests/bench/pace_bulk.mjs build/opt/daemon/wamd build/opt/tests/sim/wasim
+//        WA_NODE_MODULES=<a build>/tests/interop/node/node_modules WAMD_BENCH_STORE=tmpfs \
+//        node --expose-gc tests/bench/pace_bulk.mjs build/opt/daemon/wamd build/opt/tests/sim/wasim
 import fs from 'node:fs';
+import http from 'node:http';
 import { paceHarness } from '../daemon/pace_util.mjs';
 import { startWasim, check, tmpDir, sleep } from '../sim/harness.mjs';
 
@@ -35,7 +40,10 @@ const phone = '15558300000';
 const phoneC = '15558300001';
 const rcpts = Array.from({ length: 50 }, (_, k) => String(15558310000 + k));
 for (const p of [phone, phoneC, ...rcpts]) check((await sim.api('POST', '/_sim/accounts', { phone: p })).status === 201, `wasim account ${p}`);
-const h = await paceHarness({ wamdExe, sim, data: tmpDir('wamd-pace-bulk-bench-'), key: 'pace-bulk-bench-key-e01c', t0: T0 });
+const tmpfs = process.env.WAMD_BENCH_STORE === 'tmpfs';
+const data = tmpfs ? fs.mkdtempSync('/dev/shm/wamd-pace-bulk-bench-') : tmpDir('wamd-pace-bulk-bench-');
+if (tmpfs) process.on('exit', () => fs.rmSync(data, { recursive: true, force: true }));
+const h = await paceHarness({ wamdExe, sim, data, key: 'pace-bulk-bench-key-e01c', t0: T0 });
 const wamd = h.startWamd(T0);
 const rows = [];
 try {
@@ -47,13 +55,29 @@ try {
       gapMs: 0, jitterMs: 0, typing: false, available: false });
     check(r.status === 201, `${n}: 1,000 a minute`);
   }
+  // c's first send to each recipient before the runs: a first contact's
+  // device list and pre-keys are a wait of their own, not the loop's
+  for (const num of rcpts) check((await h.api('POST', '/message/sendText/c', { number: num, text: 'warm-up' })).status === 201, `c: warm-up to ${num}`);
   let t = T0;
   for (const n of sizes) {
     const recipients = Array.from({ length: n }, (_, k) => ({ number: rcpts[k % rcpts.length], variables: { k, name: `person ${k}` } }));
     const body = JSON.stringify({ template: 'Hello {{name}}, number {{k}}', recipients });
+    globalThis.gc?.(); // the list's garbage collected now, not as a pause of this process beside the create
     const rss0 = rss(wamd.pid);
     const t0 = performance.now();
-    const create = fetch(`http://127.0.0.1:${h.port}/wamd/bulk/b`, { method: 'POST', headers: { apikey: 'pace-bulk-bench-key-e01c', 'content-type': 'application/json' }, body });
+    // node:http, the body written as one buffer (with fetch's upload a GET
+    // beside it once waited a second that a curl upload did not show)
+    const create = new Promise((res, rej) => {
+      const req = http.request({ host: '127.0.0.1', port: h.port, path: '/wamd/bulk/b', method: 'POST',
+        headers: { apikey: 'pace-bulk-bench-key-e01c', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+      req.on('response', (r) => {
+        let t = '';
+        r.on('data', (d) => { t += d; });
+        r.on('end', () => res({ status: r.statusCode, json: async () => JSON.parse(t) }));
+      });
+      req.on('error', rej);
+      req.end(Buffer.from(body));
+    });
     // the loop's availability while the create runs: cheap GETs and
     // another instance's sends one after another beside it, each slowest
     // answer the longest the loop was held; between them /wamd/metrics
