@@ -204,8 +204,8 @@ struct wamd_bulk_read {
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct wamd_bulk_read *todo, *running, *done; /* todo oldest first, done newest first */
-	unsigned count;                                /* todo and running */
+	struct wamd_bulk_read *todo, *done; /* todo oldest first, done newest first */
+	unsigned count; /* todo and the one being read */
 	pthread_t th;
 	bool started, stop;
 	atomic_bool halt;
@@ -223,14 +223,12 @@ static void *worker(void *unused)
 			break;
 		struct wamd_bulk_read *r = R.todo;
 		R.todo = r->next;
-		R.running = r;
 		pthread_mutex_unlock(&R.lock);
 		wamd_bulk_list_read(r->body, r->len, &r->list, &R.halt);
 		free(r->body);
 		r->body = NULL;
 		malloc_trim(0); /* the parsed document's many small blocks: their pages back to the system */
 		pthread_mutex_lock(&R.lock);
-		R.running = NULL;
 		R.count--;
 		r->next = R.done;
 		R.done = r;
