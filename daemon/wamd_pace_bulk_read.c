@@ -8,17 +8,21 @@
  * separate values on separate threads; its hash seed is set in main before
  * any thread starts). */
 #include <ctype.h>
+#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "wamd.h"
 #include "wamd_pace_bulk_read.h"
 
 #define TEMPLATE_MAX 65536
 #define HALT_EVERY 1024 /* recipients between looks at the halt flag */
+#define WORKER_NICE 10
 
 
 char *wamd_bulk_render(const char *tpl, json_t *vars, char *missing, size_t mcap)
@@ -215,6 +219,11 @@ static struct {
 static void *worker(void *unused)
 {
 	(void)unused;
+	/* background work: the event loop's thread first when both want a CPU */
+	errno = 0;
+	int nice = getpriority(PRIO_PROCESS, 0);
+	if (errno == 0)
+		(void)setpriority(PRIO_PROCESS, (id_t)gettid(), nice + WORKER_NICE < 19 ? nice + WORKER_NICE : 19);
 	pthread_mutex_lock(&R.lock);
 	for (;;) {
 		while (!R.stop && !R.todo)
