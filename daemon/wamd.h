@@ -171,6 +171,15 @@ int wamd_random_uuid(char out[37]);   /* lower-case UUID v4 */
 char *wamd_b64(const uint8_t *p, size_t n);
 /* Evolution's number normalizer (§1.5): writes a JID. -1 if unusable. */
 int wamd_normalize_number(const char *in, char *out, size_t outlen);
+/* A send's "sendAt": ms since the epoch, given as such or as an ISO-8601
+ * time with a zone ("2026-01-05T09:30:00Z", "...T09:30:00.250+02:00");
+ * 0 for none (NULL, null), -1 for anything else. Pure: the bulk job
+ * reader's thread calls it too. */
+int64_t wamd_send_at_parse(const json_t *v);
+#define WAMD_SEND_AT_MAX_AHEAD_MS (366LL * 86400000LL)
+#define WAMD_SEND_AT_BAD                                                                                               \
+	"sendAt must be ms since the epoch or an ISO-8601 time with a zone (2026-01-05T09:30:00Z, ...+02:00)"
+#define WAMD_SEND_AT_FAR "sendAt is more than 366 days ahead"
 /* "web", "ios", ... from the message id format. */
 const char *wamd_source_of_id(const char *id);
 /* Evolution's status names. */
@@ -228,6 +237,8 @@ struct wamd_ticket {
 	/* a send's number check (wamd_send_check.c) takes the lookup's answer
 	 * here; NULL: whatsappNumbers answers with it */
 	void (*then)(struct wamd_ticket *tk, int err, json_t *result);
+	/* set: called when the connection goes away (c already NULL) */
+	void (*gone)(struct wamd_ticket *tk);
 };
 
 struct wamd_token {
@@ -313,6 +324,7 @@ struct wamd_pace_stats {
 	/* bulk jobs (wamd_pace_bulk.c) by state: running, paused, cancelled,
 	 * done; the recipients the running and paused ones have still to go */
 	uint64_t jobs[4], job_pending;
+	uint64_t job_storing; /* jobs whose recipients are being written */
 };
 
 struct wamd {

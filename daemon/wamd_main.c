@@ -286,6 +286,9 @@ int main(int argc, char **argv)
 	char err[512];
 	bool help;
 	d.started_ms = wamd_now_ms();
+	/* jansson's hash seed, once, before any thread parses JSON (name
+	 * lookups, media probes, bulk job lists) */
+	json_object_seed(0);
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--version")) {
 			printf("wamd %s\n", wamd_version());

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "wamd.h"
+#include "wamd_pace_bulk_read.h"
 
 #define LAT_BUCKET_NS 10000LL        /* 10 µs ... */
 #define LAT_BUCKETS 20000            /* ... up to 200 ms */
@@ -224,9 +225,10 @@ json_t *wamd_metrics_json(struct wamd *d)
 						      "starting", (json_int_t)starting));
 	const struct wamd_pace_stats *ps = &d->pace_stats;
 	const uint64_t *js = ps->jobs, pending = ps->job_pending;
-	json_object_set_new(o, "pacing", json_pack("{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}}",
+	json_object_set_new(o, "pacing", json_pack("{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 		"queued", (json_int_t)ps->queued, "sent", (json_int_t)ps->sent, "deferred", (json_int_t)ps->deferred,
 		"throttled", (json_int_t)ps->throttled, "jobs", "running", (json_int_t)js[0], "paused", (json_int_t)js[1],
-		"cancelled", (json_int_t)js[2], "done", (json_int_t)js[3], "pendingRecipients", (json_int_t)pending));
+		"cancelled", (json_int_t)js[2], "done", (json_int_t)js[3], "pendingRecipients", (json_int_t)pending,
+		"reading", (json_int_t)wamd_bulk_read_count(), "storing", (json_int_t)ps->job_storing));
 	return o;
 }

@@ -7,8 +7,6 @@
  * cancel only has to take that one message back. A job's row (progress,
  * inflight id) and its next message are written in one transaction, so a
  * restart continues where it was, on the same schedule. */
-#include <ctype.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +14,13 @@
 #include "wa/store_pace.h"
 #include "wamd_pace.h"
 #include "wamd_pace_bulk.h"
+#include "wamd_pace_bulk_read.h"
 
 /* JOB_LOADING: its recipients are being stored (never listed: at start
  * such a job was cut short by a stop and is cancelled) */
 enum { JOB_RUNNING, JOB_PAUSED, JOB_CANCELLED, JOB_DONE, JOB_LOADING };
 static const char *const state_names[] = { "running", "paused", "cancelled", "done" };
 
-#define TEMPLATE_MAX 65536
 #define PAGE 256 /* recipients read from the store at a time */
 #define LOAD_BATCH 2000 /* recipients stored per loop turn, one transaction each */
 
@@ -94,55 +92,6 @@ static void counts(struct wamd *d)
 		if (j->j.state == JOB_RUNNING || j->j.state == JOB_PAUSED)
 			ps->job_pending += (uint64_t)(j->j.total - j->j.sent - j->j.failed);
 	}
-}
-
-/* template with each {{name}} replaced by vars' value (a string or a
- * number); NULL with *missing set to the first name vars lacks */
-static char *render(const char *tpl, json_t *vars, char *missing, size_t mcap)
-{
-	size_t cap = strlen(tpl) + 64, n = 0;
-	char *out = malloc(cap);
-	for (const char *p = tpl; out && *p;) {
-		const char *end = p[0] == '{' && p[1] == '{' ? strstr(p + 2, "}}") : NULL;
-		char name[64];
-		const char *val = NULL;
-		char num[32];
-		if (end && (size_t)(end - p - 2) < sizeof name) {
-			snprintf(name, sizeof name, "%.*s", (int)(end - p - 2), p + 2);
-			json_t *v = json_object_get(vars, name);
-			if (json_is_string(v))
-				val = json_string_value(v);
-			else if (json_is_integer(v))
-				snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v)), val = num;
-			else if (json_is_real(v))
-				snprintf(num, sizeof num, "%g", json_real_value(v)), val = num;
-			if (!val) {
-				snprintf(missing, mcap, "%s", name);
-				free(out);
-				return NULL;
-			}
-		}
-		size_t add = val ? strlen(val) : 1;
-		if (n + add + 1 > cap) {
-			cap = (n + add + 1) * 2;
-			char *g = realloc(out, cap);
-			if (!g) {
-				free(out);
-				return NULL;
-			}
-			out = g;
-		}
-		if (val) {
-			memcpy(out + n, val, add);
-			p = end + 2;
-		} else {
-			out[n] = *p++;
-		}
-		n += add;
-	}
-	if (out)
-		out[n] = '\0';
-	return out;
 }
 
 static struct job *find(struct wamd_tenant *t, const char *key)
@@ -250,7 +199,7 @@ static void feed(struct job *x)
 		}
 		const char *jid = json_string_value(json_object_get(r, "jid"));
 		char missing[64];
-		char *text = jid ? render(json_string_value(json_object_get(x->spec, "template")),
+		char *text = jid ? wamd_bulk_render(json_string_value(json_object_get(x->spec, "template")),
 					   json_object_get(r, "variables"), missing, sizeof missing) : NULL;
 		int rc = WA_EDB_CORRUPT;
 		char id[32] = "";
@@ -404,18 +353,29 @@ static struct job *add(struct wamd_tenant *t, const wa_store_pace_job *j, json_t
 	return x;
 }
 
-/* a job being stored, a batch of recipients per loop turn */
+/* A job being created: its body read off the loop (rd), then its
+ * recipients stored a batch per loop turn. */
 struct loading {
 	struct wamd_ticket tk; /* first: the HTTP layer clears tk.c when the client goes */
 	struct loading *next;
 	struct wamd_tenant *t;
+	struct wamd_bulk_read *rd; /* the body being read; NULL once read */
 	wa_store_pace_job j;
-	json_t *spec, *rs; /* rs: the request's recipients */
+	json_t *spec;
+	struct wamd_bulk_list list;
 	size_t done;
 	lws_sorted_usec_list_t sul;
 };
 
 static struct loading *loads;
+
+/* jobs whose recipients are being stored, for /wamd/metrics */
+static void loads_count(struct wamd *d)
+{
+	d->pace_stats.job_storing = 0;
+	for (const struct loading *L = loads; L; L = L->next)
+		d->pace_stats.job_storing += !L->rd;
+}
 
 static void load_free(struct loading *L, int status, const char *why)
 {
@@ -425,31 +385,25 @@ static void load_free(struct loading *L, int status, const char *why)
 			break;
 		}
 	lws_sul_cancel(&L->sul);
+	if (L->rd)
+		wamd_bulk_read_abandon(L->rd);
 	if (L->tk.c) {
 		L->tk.c->ticket = NULL;
-		if (status)
-			wamd_reply_error(L->tk.c, status, json_pack("[s]", why));
+		if (status) /* a 400's message: Evolution's nested array */
+			wamd_reply_error(L->tk.c, status, json_pack(status == 400 ? "[[s]]" : "[s]", why));
 	}
-	bool big = json_array_size(L->rs) > LOAD_BATCH;
+	struct wamd *d = L->t->d;
 	json_decref(L->spec);
-	json_decref(L->rs);
+	wamd_bulk_list_free(&L->list);
 	free(L);
-	if (big)
-		malloc_trim(0); /* the parsed list's many small blocks: their pages back to the system */
+	loads_count(d);
 }
 
-/* recipient i of the request: its JID and its variables as JSON text */
+/* recipient i of the list: its JID and its variables as JSON text */
 static int put_rcpt(wa_store *st, const struct loading *L, size_t i)
 {
-	json_t *r = json_array_get(L->rs, i);
-	const char *num = json_is_string(r) ? json_string_value(r) : json_string_value(json_object_get(r, "number"));
-	json_t *vars = json_is_object(r) ? json_object_get(r, "variables") : NULL;
-	char jid[WA_STORE_JID_MAX];
-	char *vs = vars ? json_dumps(vars, JSON_COMPACT) : strdup("{}");
-	int rc = !vs ? WA_ENOMEM : wamd_normalize_number(num, jid, sizeof jid) != 0 ? WA_EINVAL
-		 : wa_store_pace_job_rcpt_put(st, L->j.row, (int64_t)i, jid, vs, strlen(vs));
-	free(vs);
-	return rc;
+	const char *vs = wamd_bulk_list_vars(&L->list, i);
+	return wa_store_pace_job_rcpt_put(st, L->j.row, (int64_t)i, wamd_bulk_list_jid(&L->list, i), vs, strlen(vs));
 }
 
 /* stores the next batch; the last one turns the job on, in its transaction */
@@ -457,7 +411,7 @@ static void load_step(lws_sorted_usec_list_t *sul)
 {
 	struct loading *L = lws_container_of(sul, struct loading, sul);
 	wa_store *st = L->t->d->store;
-	size_t n = json_array_size(L->rs), end = L->done + LOAD_BATCH < n ? L->done + LOAD_BATCH : n;
+	size_t n = L->list.n, end = L->done + LOAD_BATCH < n ? L->done + LOAD_BATCH : n;
 	int rc = wa_store_begin(st);
 	for (size_t i = L->done; rc == 0 && i < end; i++)
 		rc = put_rcpt(st, L, i);
@@ -499,54 +453,38 @@ static void load_step(lws_sorted_usec_list_t *sul)
 	load_free(L, 0, NULL);
 }
 
-int wamd_pace_bulk_create(struct wamd_conn *c, struct wamd_tenant *t, json_t *body, int64_t send_at, char *err,
-			  size_t errlen)
+/* the client went while its body was being read: nothing was stored */
+static void read_gone(struct wamd_ticket *tk)
 {
-	const char *tpl = json_string_value(json_object_get(body, "template"));
-	json_t *rs = json_object_get(body, "recipients");
-	size_t n = json_array_size(rs);
-	bool blank = true;
-	for (const char *p = tpl ? tpl : ""; *p && blank; p++)
-		blank = isspace((unsigned char)*p);
-	if (blank || strlen(tpl) > TEMPLATE_MAX) {
-		snprintf(err, errlen, "template must be a text of 1..%d characters", TEMPLATE_MAX);
-		return WA_EINVAL;
+	struct loading *L = (struct loading *)tk;
+	LOGI("instance %s: a bulk job's request dropped: the client went before its recipients were read", L->t->name);
+	load_free(L, 0, NULL);
+}
+
+/* the body is read (on the loop): a bad one is answered 400, a good one
+ * stored as a job, a batch per loop turn */
+static void read_done(void *arg, struct wamd_bulk_list *l)
+{
+	struct loading *L = arg;
+	struct wamd_tenant *t = L->t;
+	L->rd = NULL;
+	L->tk.gone = NULL; /* from now on the job is stored even if the client goes */
+	L->list = *l;
+	if (L->list.status) {
+		load_free(L, L->list.status, L->list.err);
+		return;
 	}
-	if (!json_is_array(rs) || n == 0 || n > WAMD_BULK_MAX_RECIPIENTS) {
-		snprintf(err, errlen, "recipients must be an array of 1..%d numbers or {number, variables}",
-			 WAMD_BULK_MAX_RECIPIENTS);
-		return WA_EINVAL;
+	int64_t send_at = L->list.send_at;
+	if (send_at > wamd_pace_now(t->d) + WAMD_SEND_AT_MAX_AHEAD_MS) {
+		load_free(L, 400, WAMD_SEND_AT_FAR);
+		return;
 	}
-	/* all checked first (no I/O), then stored a batch per loop turn */
-	for (size_t i = 0; i < n; i++) {
-		json_t *r = json_array_get(rs, i);
-		const char *num = json_is_string(r) ? json_string_value(r) : json_string_value(json_object_get(r, "number"));
-		json_t *vars = json_is_object(r) ? json_object_get(r, "variables") : NULL;
-		char jid[WA_STORE_JID_MAX], missing[64] = "";
-		if (!num || wamd_normalize_number(num, jid, sizeof jid) != 0) {
-			snprintf(err, errlen, "recipients[%zu]: not a number or JID", i);
-			return WA_EINVAL;
-		}
-		if (vars && !json_is_object(vars)) {
-			snprintf(err, errlen, "recipients[%zu].variables must be an object", i);
-			return WA_EINVAL;
-		}
-		char *text = render(tpl, vars, missing, sizeof missing);
-		if (!text) {
-			snprintf(err, errlen, "recipients[%zu]: no variable \"%s\" for the template", i, missing);
-			return missing[0] ? WA_EINVAL : WA_ENOMEM;
-		}
-		free(text);
-	}
-	struct loading *L = calloc(1, sizeof *L);
-	json_t *spec = json_pack("{s:s}", "template", tpl);
-	char *s = spec ? json_dumps(spec, JSON_COMPACT) : NULL;
-	int rc = !L || !s ? WA_ENOMEM : 0;
+	L->spec = json_pack("{s:s}", "template", L->list.tpl);
+	char *s = L->spec ? json_dumps(L->spec, JSON_COMPACT) : NULL;
+	int rc = s ? 0 : WA_ENOMEM;
 	if (rc == 0) {
-		L->t = t;
-		L->spec = spec;
-		L->rs = json_incref(rs);
-		L->j = (wa_store_pace_job){ .state = JOB_LOADING, .total = (int64_t)n, .created_ms = wamd_pace_now(t->d) };
+		L->j = (wa_store_pace_job){ .state = JOB_LOADING, .total = (int64_t)L->list.n,
+					    .created_ms = wamd_pace_now(t->d) };
 		L->j.not_before_ms = send_at > L->j.created_ms ? send_at : L->j.created_ms;
 		char key[37];
 		rc = wamd_random_uuid(key);
@@ -556,21 +494,36 @@ int wamd_pace_bulk_create(struct wamd_conn *c, struct wamd_tenant *t, json_t *bo
 		rc = wa_store_pace_job_put(t->d->store, t->id, &L->j, s, strlen(s), &L->j.row);
 	free(s);
 	if (rc != 0) {
-		snprintf(err, errlen, "not stored: %s", wa_errname(rc));
-		if (L) {
-			L->spec = json_incref(spec);
-			load_free(L, 0, NULL);
-		}
-		json_decref(spec);
-		return rc;
+		char why[80];
+		snprintf(why, sizeof why, "not stored: %s", wa_errname(rc));
+		load_free(L, 500, why);
+		return;
 	}
-	if (n > LOAD_BATCH)
-		LOGI("instance %s: bulk job %s: storing %zu recipients, %d a loop turn", t->name, L->j.key, n, LOAD_BATCH);
+	if (L->list.n > LOAD_BATCH)
+		LOGI("instance %s: bulk job %s: storing %zu recipients, %d a loop turn", t->name, L->j.key, L->list.n,
+		     LOAD_BATCH);
+	loads_count(t->d);
+	load_step(&L->sul);
+}
+
+int wamd_pace_bulk_create(struct wamd_conn *c, struct wamd_tenant *t, char *body, size_t len)
+{
+	struct loading *L = calloc(1, sizeof *L);
+	if (!L) {
+		free(body);
+		return WA_ENOMEM;
+	}
+	L->t = t;
+	L->rd = wamd_bulk_read_start(t->d->ctx, body, len, read_done, L);
+	if (!L->rd) {
+		free(L);
+		return WA_ETOOBIG;
+	}
 	L->tk.c = c;
+	L->tk.gone = read_gone;
 	c->ticket = &L->tk;
 	L->next = loads;
 	loads = L;
-	load_step(&L->sul);
 	return 0;
 }
 
@@ -651,6 +604,7 @@ static void bulk_free(void)
 	lws_sul_cancel(&drop_sul);
 	while (loads)
 		load_free(loads, 0, NULL); /* its row stays "loading": cancelled at the next start */
+	wamd_bulk_read_shutdown(); /* after: every read is abandoned */
 	while (jobs) {
 		struct job *x = jobs;
 		jobs = x->next;

@@ -8,17 +8,17 @@
 
 #include "wamd.h"
 
-#define WAMD_BULK_MAX_RECIPIENTS 100000
-
-/* Creates a job from {template, recipients: [number | {number, variables}]}
- * leaving no earlier than send_at (0: now): every recipient is checked
- * first (WA_EINVAL with err for a bad body, nothing answered), then the
- * job's row is stored and its recipients a batch per loop turn, each batch
- * one transaction, so a list of 100,000 does not hold the loop; c gets
- * 201 with the job (as wamd_pace_bulk_get) once the last batch is stored
- * (500 if one fails). Other errors: nothing answered, err set. */
-int wamd_pace_bulk_create(struct wamd_conn *c, struct wamd_tenant *t, json_t *body, int64_t send_at, char *err,
-			  size_t errlen);
+/* Creates a job from body (taken), {template, recipients: [number |
+ * {number, variables}], sendAt?}: the body is read and every recipient
+ * checked off the loop (wamd_pace_bulk_read.h), then the job's row is
+ * stored and its recipients a batch per loop turn, each batch one
+ * transaction, so a list of 100,000 does not hold the loop. c gets 400 for
+ * a bad body (nothing stored), else 201 with the job (as
+ * wamd_pace_bulk_get) once the last batch is stored (500 if one fails). A
+ * client gone before its body is read leaves nothing; one gone later, a
+ * job. 0: c is answered later; WA_ETOOBIG: WAMD_BULK_READS_MAX bodies are
+ * being read (nothing answered); WA_ENOMEM. */
+int wamd_pace_bulk_create(struct wamd_conn *c, struct wamd_tenant *t, char *body, size_t len);
 /* The job with id, or every job of the instance ({jobs: [...]}); NULL for
  * an unknown id. */
 json_t *wamd_pace_bulk_get(struct wamd_tenant *t, const char *id);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "wamd_pace_bulk_read.h"
 #include "wamd_routes.h"
 
 /* messageType values counted under their own name; anything else is "other" */
@@ -343,6 +344,10 @@ char *wamd_prom_text(struct wamd *d, size_t *len)
 		put(&b, "wamd_pace_jobs{state=\"%s\"} %llu\n", jstate[k], (unsigned long long)js[k]);
 	head(&b, "wamd_pace_job_pending", "gauge", "Recipients the running and paused bulk jobs have still to send to");
 	put(&b, "wamd_pace_job_pending %llu\n", (unsigned long long)pending);
+	head(&b, "wamd_pace_job_lists", "gauge",
+	     "Bulk job requests whose recipients are being read (off the event loop) or stored");
+	put(&b, "wamd_pace_job_lists{stage=\"reading\"} %u\n", wamd_bulk_read_count());
+	put(&b, "wamd_pace_job_lists{stage=\"storing\"} %llu\n", (unsigned long long)ps.job_storing);
 
 	size_t streams = 0;
 	for (struct wamd_conn *c = d->ws_clients; c; c = c->ws_next)

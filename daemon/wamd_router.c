@@ -298,6 +298,12 @@ static bool relayed(const struct route *r)
 	       r->fn == wamd_h_send_audio || r->fn == wamd_h_send_sticker;
 }
 
+/* a bulk job's body (up to 32 MiB) is parsed off the loop by its route */
+static bool raw_body(const struct route *r, int method)
+{
+	return r->fn == wamd_h_bulk && method == M_POST;
+}
+
 static bool db_read(const struct route *r)
 {
 	return r->fn == wamd_h_state || r->fn == wamd_h_find_messages || r->fn == wamd_h_find_chats ||
@@ -393,7 +399,7 @@ void wamd_api_dispatch(struct wamd_conn *c)
 		return;
 	}
 	json_t *body = NULL;
-	if (c->body_len) {
+	if (c->body_len && !raw_body(r, c->method)) {
 		json_error_t je;
 		body = json_loadb(c->body, c->body_len, 0, &je);
 		if (!body) {

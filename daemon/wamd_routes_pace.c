@@ -2,14 +2,13 @@
  * settings and state, its queue with positions and expected send times,
  * the cancel of a held send, the sends' "sendAt", bulk jobs, and the test clock
  * (debug builds with WAMD_TEST_CLOCK_MS only). */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "wamd_pace.h"
 #include "wamd_pace_bulk.h"
+#include "wamd_pace_bulk_read.h"
 #include "wamd_routes.h"
 
 #define QUEUE_LIST_MAX 1000
@@ -85,16 +84,21 @@ void wamd_h_pace_queue(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 void wamd_h_bulk(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 {
 	json_t *o = NULL;
+	(void)body; /* a POST's is read off the loop, from c->body */
 	if (c->method == M_POST) {
-		int64_t at = 0;
-		if (!wamd_send_at_of(c, body, &at))
-			return;
-		char err[200] = "";
-		int rc = wamd_pace_bulk_create(c, t, body, at, err, sizeof err); /* 0: it answers */
-		if (rc == WA_EINVAL)
-			bad_request(c, err);
-		else if (rc != 0)
-			wamd_reply_error(c, 500, json_pack("[s]", err));
+		static const char *const retry[] = { "retry-after:", "1", NULL };
+		char *raw = c->body;
+		size_t len = c->body_len;
+		c->body = NULL; /* the job's now */
+		c->body_len = 0;
+		int rc = wamd_pace_bulk_create(c, t, raw, len); /* 0: it answers */
+		if (rc == WA_ETOOBIG) {
+			c->resp_headers = retry;
+			wamd_reply_error(c, 503, msg1("The daemon is reading %d bulk job lists already: try again in a moment",
+						      WAMD_BULK_READS_MAX));
+		} else if (rc != 0) {
+			wamd_reply_error(c, 500, json_pack("[s]", wa_strerror(rc)));
+		}
 		return;
 	}
 	char b[64];
@@ -147,69 +151,16 @@ void wamd_h_test_clock(struct wamd_conn *c, struct wamd_tenant *unused, json_t *
 	wamd_reply_json(c, 200, json_pack("{s:I, s:o}", "nowMs", (json_int_t)wamd_pace_now(c->d), "released", rel));
 }
 
-#define SEND_AT_MAX_AHEAD_MS (366LL * 86400000LL)
-
-/* "2026-01-05T09:30:00Z", "...T09:30:00.250+02:00", "...T09:30+0200":
- * ms since the epoch, or -1 */
-static int64_t iso_ms(const char *s)
-{
-	int y, mo, d, h, mi, sec = 0, n = 0;
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5 || n != 16)
-		return -1;
-	const char *p = s + n;
-	int64_t ms = 0;
-	if (*p == ':') {
-		if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]))
-			return -1;
-		sec = (p[1] - '0') * 10 + (p[2] - '0');
-		p += 3;
-		if (*p == '.') {
-			int64_t scale = 100;
-			for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
-				ms += (*p - '0') * scale;
-		}
-	}
-	int64_t off = 0;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int oh, om, k = 0;
-		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) == 2 && k == 5)
-			;
-		else if (sscanf(p + 1, "%2d%2d%n", &oh, &om, &k) == 2 && k == 4)
-			;
-		else
-			return -1;
-		off = (*p == '-' ? -1 : 1) * ((int64_t)oh * 60 + om) * 60000;
-		p += 1 + k;
-	} else {
-		return -1; /* no zone: ambiguous */
-	}
-	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
-		return -1;
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi,
-			 .tm_sec = sec };
-	time_t tt = timegm(&tm);
-	if (tt == (time_t)-1 || tm.tm_mday != d) /* 31 February */
-		return -1;
-	return (int64_t)tt * 1000 + ms - off;
-}
-
 bool wamd_send_at_of(struct wamd_conn *c, json_t *body, int64_t *at)
 {
 	*at = 0;
-	json_t *v = json_object_get(body, "sendAt");
-	if (!v || json_is_null(v))
-		return true;
-	int64_t ms = json_is_integer(v) ? (int64_t)json_integer_value(v)
-		     : json_is_string(v) ? iso_ms(json_string_value(v)) : -1;
+	int64_t ms = wamd_send_at_parse(json_object_get(body, "sendAt"));
 	if (ms < 0) {
-		bad_request(c, "sendAt must be ms since the epoch or an ISO-8601 time with a zone "
-			       "(2026-01-05T09:30:00Z, ...+02:00)");
+		bad_request(c, WAMD_SEND_AT_BAD);
 		return false;
 	}
-	if (ms > wamd_pace_now(c->d) + SEND_AT_MAX_AHEAD_MS) {
-		bad_request(c, "sendAt is more than 366 days ahead");
+	if (ms > wamd_pace_now(c->d) + WAMD_SEND_AT_MAX_AHEAD_MS) {
+		bad_request(c, WAMD_SEND_AT_FAR);
 		return false;
 	}
 	*at = ms; /* the past or now: it leaves as a send without one */

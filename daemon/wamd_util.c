@@ -534,3 +534,58 @@ too_long:
 	out[0] = '\0';
 	return -1;
 }
+
+/* "2026-01-05T09:30:00Z", "...T09:30:00.250+02:00", "...T09:30+0200":
+ * ms since the epoch, or -1 */
+static int64_t iso_ms(const char *s)
+{
+	int y, mo, d, h, mi, sec = 0, n = 0;
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5 || n != 16)
+		return -1;
+	const char *p = s + n;
+	int64_t ms = 0;
+	if (*p == ':') {
+		if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]))
+			return -1;
+		sec = (p[1] - '0') * 10 + (p[2] - '0');
+		p += 3;
+		if (*p == '.') {
+			int64_t scale = 100;
+			for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
+				ms += (*p - '0') * scale;
+		}
+	}
+	int64_t off = 0;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int oh, om, k = 0;
+		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) == 2 && k == 5)
+			;
+		else if (sscanf(p + 1, "%2d%2d%n", &oh, &om, &k) == 2 && k == 4)
+			;
+		else
+			return -1;
+		off = (*p == '-' ? -1 : 1) * ((int64_t)oh * 60 + om) * 60000;
+		p += 1 + k;
+	} else {
+		return -1; /* no zone: ambiguous */
+	}
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
+		return -1;
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi,
+			 .tm_sec = sec };
+	time_t tt = timegm(&tm);
+	if (tt == (time_t)-1 || tm.tm_mday != d) /* 31 February */
+		return -1;
+	return (int64_t)tt * 1000 + ms - off;
+}
+
+int64_t wamd_send_at_parse(const json_t *v)
+{
+	if (!v || json_is_null(v))
+		return 0;
+	int64_t ms = json_is_integer(v) ? (int64_t)json_integer_value(v)
+		     : json_is_string(v) ? iso_ms(json_string_value(v)) : -1;
+	return ms < 0 ? -1 : ms;
+}

@@ -30,9 +30,12 @@ void wamd_api_conn_gone(struct wamd_conn *c)
 {
 	wamd_reply_unhold(c);
 	wait_end(c);
-	if (c->ticket) {
-		c->ticket->c = NULL;
+	struct wamd_ticket *tk = c->ticket;
+	if (tk) {
+		tk->c = NULL;
 		c->ticket = NULL;
+		if (tk->gone)
+			tk->gone(tk); /* may free tk */
 	}
 }
 

@@ -25,6 +25,7 @@
 #include "wamd.h"
 #include "wamd_events.h"
 #include "wamd_media_probe.h"
+#include "wamd_pace_bulk_read.h"
 
 static bool events_match(json_t *list, const char *event)
 {
@@ -625,6 +626,7 @@ int wamd_webhook_client_cb(struct lws *wsi, enum lws_callback_reasons reason, vo
 		wamd_resolve_deliver();
 		wamd_broker_deliver();
 		wamd_probe_deliver();
+		wamd_bulk_read_deliver();
 		return 0;
 	case LWS_CALLBACK_CLIENT_HTTP_REDIRECT:
 		return 1; /* not reached with LCCSCF_HTTP_NO_FOLLOW_REDIRECT; refuse anyway */

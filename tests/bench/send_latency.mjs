@@ -25,8 +25,13 @@ import { sleep, procStats, startWamd, writeJson, quantile, pool, retrying, renic
 renice();
 // wamd's own latency, not the send pacing's: paced texts wait by design
 // (composing first, per-instance windows), so only the warm-up would reach
-// the wire; WAMD_PACING=on measures the pacing instead
+// the wire; WAMD_PACING=on measures the pacing instead. WAMD_PACING=open:
+// pacing on with every limit of every instance off (no window, gap, jitter,
+// typing or presence), so no send is held back: what the pacing's checks
+// and window rows cost a send that goes straight through
 process.env.WAMD_PACING ??= 'off';
+const OPEN = process.env.WAMD_PACING === 'open';
+if (OPEN) process.env.WAMD_PACING = 'on';
 
 const [wamdExe, wasimExe, outPath, nArg, rateArg, secArg] = process.argv.slice(2);
 if (!wamdExe || !wasimExe) {
@@ -82,6 +87,13 @@ const target = (i) => String(TARGET === 'phones' ? PEER_BASE + i : PHONE_BASE + 
 // WAMD_BENCH_KEEPALIVE=1: the sends over 32 kept-alive connections (the
 // API's per-message cost without a connection per request)
 const wc = wamdClient(w.socket, 32, { keepAlive: process.env.WAMD_BENCH_KEEPALIVE === '1' });
+if (OPEN) {
+  await pool(Array.from({ length: N }, (_, i) => i), 16, async (i) => {
+    const r = await wc.call('POST', `/wamd/pace/sl${i}`, { perMinute: 0, perHour: 0, perDay: 0, firstContactPerDay: 0,
+      warmupStep: 0, gapMs: 0, jitterMs: 0, typing: false, available: false });
+    if (r.status !== 201) throw new Error(`pacing limits off on sl${i}: ${r.status}`);
+  });
+}
 const send = async (i, text) => {
   const t = performance.now();
   const r = await wc.call('POST', `/message/sendText/sl${i}`, { number: target(i), text });
@@ -150,7 +162,7 @@ rtts.sort((a, b) => a - b);
 const L = m.send_latency;
 const elapsed = (tAnswered - t0) / 1000;
 const res = {
-  store, target: TARGET,
+  store, target: TARGET, pacing: OPEN ? 'open' : process.env.WAMD_PACING,
   accepted: ok, failed, last_failed_status: lastStatus || null,
   achieved_rate: ok / elapsed, scheduler_max_lag_ms: maxLagMs, send_window_s: (tSent - t0) / 1000,
   wire: L,
@@ -194,6 +206,7 @@ const row = (label, fn) => [label, ...STORES.map((k) => fn(results[k]))];
 const rows = [
   row('store', (r) => r.store),
   row('sent to', (r) => r.target),
+  row('pacing', (r) => r.pacing),
   row('messages accepted / failed', (r) => `${r.accepted} / ${r.failed}`),
   row('achieved rate (msg/s)', (r) => r.achieved_rate.toFixed(0)),
   row('on the wire (wamd marks)', (r) => String(r.wire.count)),
