@@ -783,20 +783,6 @@ struct wamd_redis_addr {
 };
 int wamd_broker_redis_url(const char *url, struct wamd_redis_addr *out);
 
-/* ---- name lookups off the loop (wamd_resolve.c) ---- */
-struct addrinfo;
-struct wamd_resolve;
-/* Runs on the loop thread with getaddrinfo's rc and list (owned by the resolver). */
-typedef void (*wamd_resolve_cb)(void *arg, int rc, const struct addrinfo *res);
-/* Queues a lookup; NULL if it could not be queued. */
-struct wamd_resolve *wamd_resolve_start(struct wamd *d, const char *host, wamd_resolve_cb cb, void *arg);
-/* The callback will not run; the request is freed when its lookup ends. */
-void wamd_resolve_cancel(struct wamd_resolve *q);
-/* Runs the callbacks of finished lookups (LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
-void wamd_resolve_deliver(void);
-/* Stops the workers (waits for a lookup in progress) and frees everything. */
-void wamd_resolve_shutdown(void);
-
 /* ---- local API (wamd_http.c, wamd_router.c and the route files) ---- */
 enum wamd_method { M_GET = 1, M_POST = 2, M_PUT = 4, M_DELETE = 8, M_PATCH = 16, M_OTHER = 32 };
 

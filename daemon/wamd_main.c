@@ -22,6 +22,7 @@
 #include <ev.h>
 
 #include "wamd.h"
+#include "wamd_resolve.h"
 #include "wamd_evolution_env.h"
 #include "wamd_cluster.h"
 #include "wamd_front.h"

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "wamd.h"
+#include "wamd_resolve.h"
 
 #define WAMD_MEDIA_FETCH_MS 60000
 

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "wamd.h"
+#include "wamd_resolve.h"
 
 #define RESOLVE_THREADS 4
 

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "wamd.h"
+#include "wamd_resolve.h"
 #include "wamd_events.h"
 #include "wamd_media_probe.h"
 #include "wamd_pace_bulk_read.h"
