@@ -56,7 +56,21 @@ struct hjob {
 	 * (that round trip was the largest cost of an import after SQLite) */
 	wa_writer msgs;
 	size_t n_msgs;
+	/* the same messages field by field (ev.u.history.messages): their
+	 * strings in one arena, kept as offsets until the flush */
+	wa_writer strs;
+	struct hmsg *items;
+	size_t items_cap;
 	size_t batch_convs;
+};
+
+/* A message of the batch: offsets into hjob.strs (HM_NONE: absent). */
+#define HM_NONE SIZE_MAX
+struct hmsg {
+	size_t chat, id, participant, json, type, push_name;
+	bool from_me;
+	int64_t ts;
+	int status;
 };
 
 /* An on-demand request waiting for the phone's answer. */
@@ -101,6 +115,8 @@ static void job_free(struct hjob *j)
 	json_decref(j->chats);
 	json_decref(j->contacts);
 	wa_writer_clear(&j->msgs, false);
+	wa_writer_clear(&j->strs, false);
+	free(j->items);
 	free(j->msg_id);
 	free(j->chat);
 	free(j);
@@ -114,6 +130,8 @@ static void batch_reset(struct hjob *j)
 	j->contacts = json_array();
 	wa_writer_clear(&j->msgs, false);
 	wa_writer_init(&j->msgs, SIZE_MAX);
+	wa_writer_clear(&j->strs, false);
+	wa_writer_init(&j->strs, SIZE_MAX);
 	j->n_msgs = 0;
 	j->batch_convs = 0;
 }
@@ -149,8 +167,23 @@ static int flush(wa_session *s, struct hjob *j, bool last)
 		rc = WA_ENOMEM;
 	char *cj = rc ? NULL : dump(j->chats), *kj = rc ? NULL : dump(j->contacts);
 	const char *mj = rc ? NULL : (const char *)j->msgs.p;
-	if (rc == 0 && (!cj || !kj || !mj))
+	wa_history_msg *hm = rc || !j->n_msgs ? NULL : calloc(j->n_msgs, sizeof *hm);
+	if (rc == 0 && (!cj || !kj || !mj || (j->n_msgs && !hm)))
 		rc = WA_ENOMEM;
+	for (size_t i = 0; hm && i < j->n_msgs; i++) {
+		const struct hmsg *it = &j->items[i];
+		const char *a = (const char *)j->strs.p;
+		hm[i] = (wa_history_msg){
+			.chat = a + it->chat, .id = a + it->id,
+			.participant = it->participant == HM_NONE ? NULL : a + it->participant,
+			.from_me = it->from_me,
+			.message_json = it->json == HM_NONE ? NULL : a + it->json,
+			.message_type = it->type == HM_NONE ? NULL : a + it->type,
+			.timestamp = it->ts,
+			.push_name = it->push_name == HM_NONE ? NULL : a + it->push_name,
+			.status = it->status,
+		};
+	}
 	if (rc == 0)
 		rc = last ? wa_store_hist_del(s->store, s->instance_id, j->msg_id)
 			  : wa_store_hist_progress(s->store, s->instance_id, j->msg_id,
@@ -166,6 +199,7 @@ static int flush(wa_session *s, struct hjob *j, bool last)
 		ev.u.history.chats_json = cj;
 		ev.u.history.contacts_json = kj;
 		ev.u.history.messages_json = mj;
+		ev.u.history.messages = hm;
 		ev.u.history.n_chats = json_array_size(j->chats);
 		ev.u.history.n_contacts = json_array_size(j->contacts);
 		ev.u.history.n_messages = j->n_msgs;
@@ -174,6 +208,7 @@ static int flush(wa_session *s, struct hjob *j, bool last)
 	}
 	free(cj);
 	free(kj);
+	free(hm);
 	j->in_tx = false;
 	j->committed = true;
 	if (rc == 0)
@@ -259,6 +294,40 @@ static void put_key(wa_writer *wr, bool *first, const char *chat, bool from_me, 
 	*first = false;
 }
 
+/* s into the arena with its NUL: its offset, or HM_NONE for NULL */
+static size_t arena_put(wa_writer *wr, const char *s)
+{
+	if (!s)
+		return HM_NONE;
+	size_t off = wr->len;
+	ign(wa_wr_bytes(wr, s, strlen(s) + 1));
+	return off;
+}
+
+/* The message field by field for the embedder (the batch's JSON has it
+ * too): one arena of strings and a growing array, no allocation per
+ * message once they are large enough. */
+static int put_item(struct hjob *j, const char *chat, bool from_me, const Wa__WebMessageInfo *w, int64_t ts,
+	const wa_msg_view *v, bool with_body)
+{
+	if (j->n_msgs == j->items_cap) {
+		size_t c = j->items_cap ? j->items_cap * 2 : 256;
+		struct hmsg *n = realloc(j->items, c * sizeof *n);
+		if (!n)
+			return WA_ENOMEM;
+		j->items = n;
+		j->items_cap = c;
+	}
+	wa_writer *a = &j->strs;
+	j->items[j->n_msgs] = (struct hmsg){
+		.chat = arena_put(a, chat), .id = arena_put(a, w->key->id), .participant = arena_put(a, w->key->participant),
+		.from_me = from_me, .json = with_body ? arena_put(a, v->json) : HM_NONE,
+		.type = arena_put(a, v->message_type), .ts = ts, .push_name = arena_put(a, w->push_name),
+		.status = w->has_status ? (int)w->status : -1,
+	};
+	return wa_wr_error(a) ? WA_ENOMEM : 0;
+}
+
 static int put_message(wa_session *s, struct hjob *j, const char *chat, const Wa__WebMessageInfo *w)
 {
 	const Wa__MessageKey *k = w->key;
@@ -285,7 +354,7 @@ static int put_message(wa_session *s, struct hjob *j, const char *chat, const Wa
 		return 0; /* one malformed message does not stop the import */
 	}
 	wa_msg_view v;
-	if (rc == 0 && !existed && wa_msg_view_parse(pt, len, &v) == 0) {
+	if (rc == 0 && !existed && wa_msg_view_of(w->message, &v) == 0) {
 		wa_writer *wr = &j->msgs;
 		ign(wa_wr_bytes(wr, j->n_msgs ? "," : "[", 1));
 		bool first = true;
@@ -293,7 +362,8 @@ static int put_message(wa_session *s, struct hjob *j, const char *chat, const Wa
 		/* jansson refuses "\u0000" when reading: such a message went
 		 * without its body before, and still does, rather than making the
 		 * whole batch unreadable */
-		if (!strstr(v.json, "\\u0000"))
+		bool with_body = !strstr(v.json, "\\u0000");
+		if (with_body)
 			put_raw_member(wr, &first, "message", v.json);
 		if (v.message_type)
 			put_str_member(wr, &first, "messageType", v.message_type);
@@ -305,7 +375,9 @@ static int put_message(wa_session *s, struct hjob *j, const char *chat, const Wa
 		if (w->has_status)
 			put_int_member(wr, &first, "status", (long long)w->status);
 		ign(wa_wr_bytes(wr, "}", 1));
-		j->n_msgs++;
+		rc = put_item(j, chat, from_me, w, m.timestamp, &v, with_body);
+		if (rc == 0)
+			j->n_msgs++;
 		if (wa_wr_error(wr))
 			rc = WA_ENOMEM;
 		wa_msg_view_clear(&v);

@@ -74,6 +74,8 @@ typedef struct wa_msg_view {
 /* Parses an unpadded Message (through wa_pb_unpack) and fills *out
  * (free: wa_msg_view_clear). WA_EMALFORMED if it is not a Message. */
 int wa_msg_view_parse(const uint8_t *pt, size_t len, wa_msg_view *out) WA_MUST_CHECK;
+/* The same from a Message already unpacked (m stays the caller's). */
+int wa_msg_view_of(const struct Wa__Message *m, wa_msg_view *out) WA_MUST_CHECK;
 void wa_msg_view_clear(wa_msg_view *v);
 /* Does this unpadded Message (or the Message a deviceSentMessage wraps)
  * carry protocolMessage.historySyncNotification? */

@@ -251,9 +251,17 @@ int wa_msg_view_parse(const uint8_t *pt, size_t len, wa_msg_view *out)
 	int rc = wa_pb_unpack(&pb, &wa__message__descriptor, pt, len, WA_SIG_MAX_PLAINTEXT);
 	if (rc != 0)
 		return rc;
-	const Wa__Message *m = (const Wa__Message *)pb;
+	rc = wa_msg_view_of((const Wa__Message *)pb, out);
+	protobuf_c_message_free_unpacked(pb, NULL);
+	return rc;
+}
+
+int wa_msg_view_of(const Wa__Message *m, wa_msg_view *out)
+{
+	if (!m || !out)
+		return WA_EINVAL;
 	wa_msg_view v = {0};
-	rc = WA_ENOMEM;
+	int rc = WA_ENOMEM;
 	if (m->device_sent_message && m->device_sent_message->message) {
 		if (m->device_sent_message->destination_jid &&
 		    !(v.dsm_dest = strdup(m->device_sent_message->destination_jid)))
@@ -287,6 +295,5 @@ int wa_msg_view_parse(const uint8_t *pt, size_t len, wa_msg_view *out)
 	rc = 0;
 out:
 	wa_msg_view_clear(&v);
-	protobuf_c_message_free_unpacked(pb, NULL);
 	return rc;
 }
