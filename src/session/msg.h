@@ -83,6 +83,9 @@ bool wa_msg_is_history_sync(const uint8_t *pt, size_t len);
 /* Any protobuf-c message as JSON the way protobufjs' toJSON writes it:
  * lowerCamel names, bytes base64, enums by name, int64 as numbers. */
 int wa_msg_pb_to_json(const void *pb_message, char **out) WA_MUST_CHECK;
+/* The same through a jansson tree and its dump: what wa_msg_pb_to_json
+ * writes directly must equal it (the unit tests compare them). */
+int wa_msg_pb_to_json_tree(const void *pb_message, char **out) WA_MUST_CHECK;
 /* The inverse (msgjson_in.c): JSON in that form (snake_case names too) to
  * the wire bytes of message type d, at most max bytes. Unknown keys and
  * nulls are skipped; a value of the wrong type is WA_EINVAL. */
