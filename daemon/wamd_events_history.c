@@ -4,12 +4,15 @@
  * records, each stored for findMessages like a received message; and
  * HISTORY_DEMAND_TIMEOUT (wamd's own) for an on-demand request the phone
  * left unanswered, so that a CRM waiting for older messages knows to stop. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wamd.h"
 #include "wamd_events.h"
+#include "util/buf.h"
+#include "util/jsonstr.h"
 
 #define WAMD_HIST_HOOK_MAX 200
 
@@ -46,60 +49,16 @@ static json_t *contacts_of(struct wamd_tenant *t, json_t *contacts)
 	return arr;
 }
 
-/* A growing text buffer (sticky failure). */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool err;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
+static void sb_lit(wa_writer *b, const char *s)
 {
-	if (b->err)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t c = b->cap ? b->cap : 1024;
-		while (c < b->len + n + 1)
-			c *= 2;
-		char *np = realloc(b->p, c);
-		if (!np) {
-			b->err = true;
-			return;
-		}
-		b->p = np;
-		b->cap = c;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	(void)wa_wr_bytes(b, s, strlen(s));
 }
 
-static void sb_lit(struct sbuf *b, const char *s)
+/* false when jansson would refuse s (not UTF-8): the jansson-built record
+ * treats that its own way */
+static bool sb_str(wa_writer *b, const char *s)
 {
-	sb_put(b, s, strlen(s));
-}
-
-/* s as a JSON string the way json_dumps writes it: printable ASCII as it
- * is, anything else through jansson; false when jansson refuses it (not
- * UTF-8), which the jansson-built record treats its own way. */
-static bool sb_str(struct sbuf *b, const char *s)
-{
-	const char *c = s;
-	while (*c && (unsigned char)*c >= 0x20 && (unsigned char)*c < 0x80 && *c != '"' && *c != '\\')
-		c++;
-	if (!*c) {
-		sb_put(b, "\"", 1);
-		sb_put(b, s, (size_t)(c - s));
-		sb_put(b, "\"", 1);
-		return true;
-	}
-	json_t *j = json_string(s);
-	char *t = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-	json_decref(j);
-	if (t)
-		sb_lit(b, t);
-	free(t);
-	return t != NULL;
+	return wa_json_str(b, s) == 0;
 }
 
 static wa_msg_key key_of(const wa_history_msg *m)
@@ -122,14 +81,17 @@ static wa_msg_key key_of(const wa_history_msg *m)
  * extendedTextMessage, a documentWithCaptionMessage, or a link preview to
  * keep), a disappearing-message timer to read, a string jansson refuses. */
 static bool fast_record(struct wamd_tenant *t, const wa_history_msg *m, const wa_msg_key *key, bool expiring,
-	struct sbuf *b)
+	wa_writer *b)
 {
 	if (expiring || strstr(m->message_json, "\"extendedTextMessage\"") ||
 	    strstr(m->message_json, "\"documentWithCaptionMessage\""))
 		return false;
 	bool ok = true;
-	b->len = 0;
-	b->err = false;
+	if (wa_wr_error(b)) {
+		wa_writer_clear(b, false);
+		wa_writer_init(b, SIZE_MAX);
+	}
+	b->len = 0; /* the buffer is reused from record to record */
 	sb_lit(b, "{\"key\":{\"remoteJid\":");
 	ok = ok && sb_str(b, m->chat);
 	sb_lit(b, m->from_me ? ",\"fromMe\":true,\"id\":" : ",\"fromMe\":false,\"id\":");
@@ -151,8 +113,8 @@ static bool fast_record(struct wamd_tenant *t, const wa_history_msg *m, const wa
 	ok = ok && sb_str(b, wamd_instance_uuid(t));
 	sb_lit(b, ",\"source\":");
 	ok = ok && sb_str(b, wamd_source_of_id(m->id));
-	sb_lit(b, "}");
-	return ok && !b->err;
+	(void)wa_wr_bytes(b, "}", 2); /* with its NUL */
+	return ok && !wa_wr_error(b);
 }
 
 /* Stores each message's record (as a received one is) and returns the
@@ -161,7 +123,8 @@ static json_t *messages_of(struct wamd_tenant *t, const wa_history_msg *msgs, si
 {
 	json_t *arr = emit ? json_array() : NULL;
 	bool expiring = wamd_setting_on(t, "wamdExpireMessages");
-	struct sbuf b = {0};
+	wa_writer b;
+	wa_writer_init(&b, SIZE_MAX);
 	for (size_t i = 0; i < n; i++) {
 		const wa_history_msg *m = &msgs[i];
 		if (!m->chat || !m->id || !m->message_json)
@@ -171,12 +134,12 @@ static json_t *messages_of(struct wamd_tenant *t, const wa_history_msg *msgs, si
 			wa_store_mrec r = {.key_id = m->id, .remote_jid = m->chat, .remote_lid = key.remote_lid,
 				.from_me = m->from_me, .message_type = m->message_type ? m->message_type : "unknown",
 				.timestamp = m->timestamp, .status = m->from_me ? WA_MSG_SENT : WA_MSG_DELIVERED,
-				.record = b.p, .record_len = b.len};
+				.record = (const char *)b.p, .record_len = b.len - 1};
 			int rc = wa_store_msgrec_put(t->d->store, t->id, &r);
 			if (rc != 0)
 				LOGW("instance %s: message record not stored: %s", t->name, wa_errname(rc));
 			if (arr)
-				json_array_append_new(arr, json_loads(b.p, 0, NULL));
+				json_array_append_new(arr, json_loads((const char *)b.p, 0, NULL));
 			continue;
 		}
 		json_t *body = json_loads(m->message_json, 0, NULL);
@@ -190,7 +153,7 @@ static json_t *messages_of(struct wamd_tenant *t, const wa_history_msg *msgs, si
 		else
 			json_decref(rec);
 	}
-	free(b.p);
+	wa_writer_clear(&b, false);
 	return arr;
 }
 

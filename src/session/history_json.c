@@ -5,10 +5,9 @@
 
 #include "session/history_json.h"
 #include "session/msgstate.h"
+#include "util/jsonstr.h"
 
-/* Appends ,"name":value to an object being written as compact JSON, as
- * json_dumps(JSON_COMPACT) would write it; a NULL value (a string that is
- * not UTF-8, no memory) leaves the member out, as json_object_set_new did. */
+/* Appends ,"name":raw to an object being written as compact JSON. */
 void wa_hj_put_raw_member(wa_writer *wr, bool *first, const char *name, const char *raw)
 {
 	ign(wa_wr_bytes(wr, *first ? "{\"" : ",\"", 2));
@@ -18,37 +17,19 @@ void wa_hj_put_raw_member(wa_writer *wr, bool *first, const char *name, const ch
 	*first = false;
 }
 
-void wa_hj_put_member(wa_writer *wr, bool *first, const char *name, json_t *v)
-{
-	char *t = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-	json_decref(v);
-	if (t)
-		wa_hj_put_raw_member(wr, first, name, t);
-	free(t);
-}
-
-/* Plain printable ASCII without quote or backslash: the JSON string is
- * the text between quotes, as jansson would write it. Anything else takes
- * jansson's path (escapes, UTF-8 checks). */
-bool wa_hj_plain(const char *v)
-{
-	for (; *v; v++)
-		if ((unsigned char)*v < 0x20 || (unsigned char)*v > 0x7e || *v == '"' || *v == '\\')
-			return false;
-	return true;
-}
-
+/* A string that is not UTF-8 leaves the member out, as a NULL from
+ * json_string did. */
 void wa_hj_put_str_member(wa_writer *wr, bool *first, const char *name, const char *v)
 {
-	if (!wa_hj_plain(v)) {
-		wa_hj_put_member(wr, first, name, json_string(v));
-		return;
-	}
+	size_t len = wr->len;
 	ign(wa_wr_bytes(wr, *first ? "{\"" : ",\"", 2));
 	ign(wa_wr_bytes(wr, name, strlen(name)));
-	ign(wa_wr_bytes(wr, "\":\"", 3));
-	ign(wa_wr_bytes(wr, v, strlen(v)));
-	ign(wa_wr_bytes(wr, "\"", 1));
+	ign(wa_wr_bytes(wr, "\":", 2));
+	if (wa_json_str(wr, v) != 0) {
+		if (!wa_wr_error(wr))
+			wr->len = len;
+		return;
+	}
 	*first = false;
 }
 
@@ -59,17 +40,12 @@ void wa_hj_put_int_member(wa_writer *wr, bool *first, const char *name, long lon
 	wa_hj_put_raw_member(wr, first, name, b);
 }
 
-/* The message's key object, written directly (one per message: jansson's
- * build and dump of it cost more than the rest of the record). */
+/* The message's key object (one per message). A chat or id jansson refuses
+ * left the whole key out (json_pack failed), a participant only itself. */
 void wa_hj_put_key(wa_writer *wr, bool *first, const char *chat, bool from_me, const Wa__MessageKey *k)
 {
-	if (!wa_hj_plain(chat) || !wa_hj_plain(k->id) || (k->participant && !wa_hj_plain(k->participant))) {
-		json_t *key = json_pack("{s:s, s:b, s:s}", "remoteJid", chat, "fromMe", from_me, "id", k->id);
-		if (k->participant && key)
-			json_object_set_new(key, "participant", json_string(k->participant));
-		wa_hj_put_member(wr, first, "key", key);
+	if (!wa_json_utf8_ok(chat) || !wa_json_utf8_ok(k->id))
 		return;
-	}
 	ign(wa_wr_bytes(wr, *first ? "{\"key\":" : ",\"key\":", 7));
 	bool kf = true;
 	wa_hj_put_str_member(wr, &kf, "remoteJid", chat);
@@ -80,4 +56,3 @@ void wa_hj_put_key(wa_writer *wr, bool *first, const char *chat, bool from_me, c
 	ign(wa_wr_bytes(wr, "}", 1));
 	*first = false;
 }
-

@@ -18,6 +18,7 @@
 #include "session/kinds.h"
 #include "util/buf.h"
 #include "util/codec.h"
+#include "util/jsonstr.h"
 
 #define JSON_MAX_DEPTH 64
 
@@ -171,9 +172,8 @@ static json_t *msg_to_json(const ProtobufCMessage *m, int depth)
 /* ---- the same JSON written straight into a buffer ----
  * Every message's JSON went through a jansson tree and its dump, the
  * largest cost of a history import after SQLite. This writes what
- * json_dumps(msg_to_json(m), JSON_COMPACT) writes: strings of printable
- * ASCII as they are and any other through jansson (escapes, UTF-8 checks),
- * integers as jansson prints them. A float or double leaves the whole
+ * json_dumps(msg_to_json(m), JSON_COMPACT) writes: strings with jansson's
+ * checks and escapes (jsonstr.h), integers as jansson prints them. A float or double leaves the whole
  * message to the tree (W_TREE): jansson's number format is its own. */
 #define W_TREE 1
 
@@ -184,27 +184,8 @@ static void w_lit(wa_writer *w, const char *s)
 
 static int w_str(wa_writer *w, const char *s)
 {
-	const char *c = s;
-	while (*c && (unsigned char)*c >= 0x20 && (unsigned char)*c < 0x80 && *c != '"' && *c != '\\')
-		c++;
-	if (!*c) {
-		w_lit(w, "\"");
-		(void)wa_wr_bytes(w, s, (size_t)(c - s));
-		w_lit(w, "\"");
-		return 0;
-	}
-	/* not UTF-8: null, as value_to_json renders it */
-	json_t *j = json_stringn(s, strlen(s));
-	if (!j) {
-		w_lit(w, "null");
-		return 0;
-	}
-	char *t = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-	json_decref(j);
-	if (!t)
-		return WA_ENOMEM;
-	w_lit(w, t);
-	free(t);
+	if (wa_json_str(w, s) != 0)
+		w_lit(w, "null"); /* not UTF-8: as value_to_json renders it */
 	return 0;
 }
 
