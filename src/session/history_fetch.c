@@ -197,8 +197,10 @@ void wa_hist_fetch_keep(wa_hist_fetch *f, const char *const *keep, size_t n)
 {
 	for (int i = 0; f && i < WA_HIST_AHEAD; i++) {
 		struct hslot *sl = &f->slot[i];
+		/* a download that failed for now (the connection closed) is
+		 * tried again rather than handed to its import as a failure */
 		bool kept = sl->state == SL_FREE || sl->dropped;
-		for (size_t k = 0; !kept && k < n; k++)
+		for (size_t k = 0; !kept && k < n && !(sl->state == SL_FAILED && sl->transient); k++)
 			kept = strcmp(sl->msg_id, keep[k]) == 0;
 		if (kept)
 			continue;

@@ -30,7 +30,8 @@ int wa_hist_fetch_start(wa_session *s, wa_hist_fetch *f, const char *msg_id,
  * better. The slot is freed unless on its way. */
 int wa_hist_fetch_take(wa_hist_fetch *f, const char *msg_id, char *path, size_t cap, bool *transient) WA_MUST_CHECK;
 /* Drops the blobs of notifications not in keep[0..n) (one still on its way
- * is deleted when it arrives). */
+ * is deleted when it arrives), and the downloads that failed for now, so
+ * that they are tried again. */
 void wa_hist_fetch_keep(wa_hist_fetch *f, const char *const *keep, size_t n);
 
 /* history.c: the fetcher of s's history (NULL once it is gone), and the
