@@ -633,7 +633,7 @@ void wamd_on_paired(struct wamd_tenant *t, const char *jid, const char *lid, con
 void wamd_on_logged_out(struct wamd_tenant *t);
 /* wamd_events_history.c: CHATS_SET, CONTACTS_UPSERT, MESSAGES_SET of a history batch */
 void wamd_on_history(struct wamd_tenant *t, const char *sync_type, unsigned chunk_order, unsigned progress,
-	const char *chats_json, const char *contacts_json, const char *messages_json, bool last);
+	const char *chats_json, const char *contacts_json, const wa_history_msg *msgs, size_t n_msgs, bool last);
 /* HISTORY_DEMAND_TIMEOUT: a fetchHistory request the phone left unanswered */
 void wamd_on_history_demand(struct wamd_tenant *t, const char *request_id, const char *chat);
 /* wamd_events_msg.c: the Evolution record of a received message (msg is
@@ -736,6 +736,8 @@ json_t *wamd_sent_record_msg(struct wamd_tenant *t, const char *jid, const char 
 /* Emits an event (UPPER_SNAKE name); steals data. Queued durably for each
  * subscribed webhook target and pushed to WebSocket subscribers. */
 void wamd_emit(struct wamd_tenant *t, const char *event, json_t *data);
+/* Would wamd_emit deliver the event anywhere? (else it only counts it) */
+bool wamd_emit_wanted(struct wamd_tenant *t, const char *event);
 void wamd_webhook_kick(struct wamd_tenant *t);
 void wamd_webhook_lane_cancel(struct wamd_lane *l);
 int wamd_webhook_client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,

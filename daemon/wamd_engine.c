@@ -214,7 +214,7 @@ static void on_event(wa_session *s, const wa_event *ev, void *user)
 		if (ev_to->history)
 			ev_to->history(t, ev->u.history.sync_type_name, ev->u.history.chunk_order, ev->u.history.progress,
 				       ev->u.history.chats_json, ev->u.history.contacts_json,
-				       ev->u.history.messages_json, ev->u.history.last);
+				       ev->u.history.messages, ev->u.history.n_messages, ev->u.history.last);
 		break;
 	case WA_EV_CALL:
 		call_event(t, ev);

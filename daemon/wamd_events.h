@@ -46,7 +46,7 @@ struct wamd_engine_events {
 	/* a committed history-sync batch (wa_event.u.history); runs inside
 	 * libwa's transaction, so the records it stores commit with it */
 	void (*history)(struct wamd_tenant *t, const char *sync_type, unsigned chunk_order, unsigned progress,
-		const char *chats_json, const char *contacts_json, const char *messages_json, bool last);
+		const char *chats_json, const char *contacts_json, const wa_history_msg *msgs, size_t n_msgs, bool last);
 	/* an on-demand history request (wamd_tenant_fetch_history) the phone
 	 * did not answer in time */
 	void (*history_demand)(struct wamd_tenant *t, const char *request_id, const char *chat);

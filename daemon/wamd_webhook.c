@@ -104,6 +104,15 @@ static void emit_after_done(void *user, int rc)
 	free(e);
 }
 
+bool wamd_emit_wanted(struct wamd_tenant *t, const char *event)
+{
+	struct wamd *d = t->d;
+	bool wanted = d->ws_clients != NULL || d->cluster; /* cluster: other nodes' streams */
+	for (int target = 0; !wanted && target < WAMD_TARGETS; target++)
+		wanted = subscribed(t, target, event);
+	return wanted;
+}
+
 void wamd_emit(struct wamd_tenant *t, const char *event, json_t *data)
 {
 	struct wamd *d = t->d;
@@ -121,10 +130,7 @@ void wamd_emit(struct wamd_tenant *t, const char *event, json_t *data)
 	/* nobody listens (no webhook wants it, no event-stream client): skip
 	 * building and serialising the envelope, a few µs per message and
 	 * status at 1,000 messages/s */
-	bool wanted = d->ws_clients != NULL || d->cluster; /* cluster: other nodes' streams */
-	for (int target = 0; !wanted && target < WAMD_TARGETS; target++)
-		wanted = subscribed(t, target, event);
-	if (!wanted) {
+	if (!wamd_emit_wanted(t, event)) {
 		json_decref(data);
 		return;
 	}

@@ -121,6 +121,20 @@ enum wa_event_type {
 	                           * nothing older): u.history_demand, error WA_ETIMEOUT */
 };
 
+/* One message of a WA_EV_HISTORY batch, as its messages_json has it
+ * (pointers valid during the event only). */
+typedef struct wa_history_msg {
+	const char *chat;         /* the conversation: key.remoteJid */
+	const char *id;
+	const char *participant;  /* key.participant, or NULL */
+	bool from_me;
+	const char *message_json; /* "message" (as WA_EV_MESSAGE's message_json), or NULL when it is left out */
+	const char *message_type; /* or NULL */
+	int64_t timestamp;        /* messageTimestamp, unix seconds */
+	const char *push_name;    /* or NULL */
+	int status;               /* WebMessageInfo.status, or -1 */
+} wa_history_msg;
+
 typedef struct wa_event {
 	enum wa_event_type type;
 	union {
@@ -293,6 +307,10 @@ typedef struct wa_event {
 			 * pushName?, status?}] (message as WA_EV_MESSAGE's
 			 * message_json) */
 			const char *chats_json, *contacts_json, *messages_json;
+			/* messages_json's messages field by field, n_messages of
+			 * them (NULL when none), so that an embedder need not
+			 * parse the batch */
+			const wa_history_msg *messages;
 			size_t n_chats, n_contacts, n_messages;
 			bool last;                 /* the notification's last batch */
 		} history;

@@ -21,6 +21,8 @@
 #include "message.pb-c.h"
 #include "pb.h"
 #include "session/histsync.h"
+#include "session/history_fetch.h"
+#include "session/history_json.h"
 #include "session/internal.h"
 #include "session/media.h"
 #include "session/msg.h"
@@ -34,7 +36,6 @@
 #define HIST_PIECE (16u << 10)      /* fed at a time: a turn ends after a batch commit */
 #define HIST_BATCH_MSGS 2000
 #define HIST_BATCH_CHATS 200
-#define HIST_BLOB_MAX (1ull << 30)
 
 struct hjob {
 	char *msg_id, *chat;
@@ -56,7 +57,21 @@ struct hjob {
 	 * (that round trip was the largest cost of an import after SQLite) */
 	wa_writer msgs;
 	size_t n_msgs;
+	/* the same messages field by field (ev.u.history.messages): their
+	 * strings in one arena, kept as offsets until the flush */
+	wa_writer strs;
+	struct hmsg *items;
+	size_t items_cap;
 	size_t batch_convs;
+};
+
+/* A message of the batch: offsets into hjob.strs (HM_NONE: absent). */
+#define HM_NONE SIZE_MAX
+struct hmsg {
+	size_t chat, id, participant, json, type, push_name;
+	bool from_me;
+	int64_t ts;
+	int status;
 };
 
 /* An on-demand request waiting for the phone's answer. */
@@ -72,6 +87,7 @@ struct wa_history {
 	bool t_ok;
 	bool ready;
 	struct hjob *job;
+	wa_hist_fetch *fetch;
 	struct hdemand *demands; /* oldest first (one deadline for all) */
 	wa_stimer dt;
 	bool dt_ok;
@@ -101,6 +117,8 @@ static void job_free(struct hjob *j)
 	json_decref(j->chats);
 	json_decref(j->contacts);
 	wa_writer_clear(&j->msgs, false);
+	wa_writer_clear(&j->strs, false);
+	free(j->items);
 	free(j->msg_id);
 	free(j->chat);
 	free(j);
@@ -114,6 +132,8 @@ static void batch_reset(struct hjob *j)
 	j->contacts = json_array();
 	wa_writer_clear(&j->msgs, false);
 	wa_writer_init(&j->msgs, SIZE_MAX);
+	wa_writer_clear(&j->strs, false);
+	wa_writer_init(&j->strs, SIZE_MAX);
 	j->n_msgs = 0;
 	j->batch_convs = 0;
 }
@@ -149,8 +169,23 @@ static int flush(wa_session *s, struct hjob *j, bool last)
 		rc = WA_ENOMEM;
 	char *cj = rc ? NULL : dump(j->chats), *kj = rc ? NULL : dump(j->contacts);
 	const char *mj = rc ? NULL : (const char *)j->msgs.p;
-	if (rc == 0 && (!cj || !kj || !mj))
+	wa_history_msg *hm = rc || !j->n_msgs ? NULL : calloc(j->n_msgs, sizeof *hm);
+	if (rc == 0 && (!cj || !kj || !mj || (j->n_msgs && !hm)))
 		rc = WA_ENOMEM;
+	for (size_t i = 0; hm && i < j->n_msgs; i++) {
+		const struct hmsg *it = &j->items[i];
+		const char *a = (const char *)j->strs.p;
+		hm[i] = (wa_history_msg){
+			.chat = a + it->chat, .id = a + it->id,
+			.participant = it->participant == HM_NONE ? NULL : a + it->participant,
+			.from_me = it->from_me,
+			.message_json = it->json == HM_NONE ? NULL : a + it->json,
+			.message_type = it->type == HM_NONE ? NULL : a + it->type,
+			.timestamp = it->ts,
+			.push_name = it->push_name == HM_NONE ? NULL : a + it->push_name,
+			.status = it->status,
+		};
+	}
 	if (rc == 0)
 		rc = last ? wa_store_hist_del(s->store, s->instance_id, j->msg_id)
 			  : wa_store_hist_progress(s->store, s->instance_id, j->msg_id,
@@ -166,6 +201,7 @@ static int flush(wa_session *s, struct hjob *j, bool last)
 		ev.u.history.chats_json = cj;
 		ev.u.history.contacts_json = kj;
 		ev.u.history.messages_json = mj;
+		ev.u.history.messages = hm;
 		ev.u.history.n_chats = json_array_size(j->chats);
 		ev.u.history.n_contacts = json_array_size(j->contacts);
 		ev.u.history.n_messages = j->n_msgs;
@@ -174,6 +210,7 @@ static int flush(wa_session *s, struct hjob *j, bool last)
 	}
 	free(cj);
 	free(kj);
+	free(hm);
 	j->in_tx = false;
 	j->committed = true;
 	if (rc == 0)
@@ -184,79 +221,38 @@ static int flush(wa_session *s, struct hjob *j, bool last)
 	return rc;
 }
 
-/* Appends ,"name":value to an object being written as compact JSON, as
- * json_dumps(JSON_COMPACT) would write it; a NULL value (a string that is
- * not UTF-8, no memory) leaves the member out, as json_object_set_new did. */
-static void put_raw_member(wa_writer *wr, bool *first, const char *name, const char *raw)
+/* s into the arena with its NUL: its offset, or HM_NONE for NULL */
+static size_t arena_put(wa_writer *wr, const char *s)
 {
-	ign(wa_wr_bytes(wr, *first ? "{\"" : ",\"", 2));
-	ign(wa_wr_bytes(wr, name, strlen(name)));
-	ign(wa_wr_bytes(wr, "\":", 2));
-	ign(wa_wr_bytes(wr, raw, strlen(raw)));
-	*first = false;
+	if (!s)
+		return HM_NONE;
+	size_t off = wr->len;
+	ign(wa_wr_bytes(wr, s, strlen(s) + 1));
+	return off;
 }
 
-static void put_member(wa_writer *wr, bool *first, const char *name, json_t *v)
+/* The message field by field for the embedder (the batch's JSON has it
+ * too): one arena of strings and a growing array, no allocation per
+ * message once they are large enough. */
+static int put_item(struct hjob *j, const char *chat, bool from_me, const Wa__WebMessageInfo *w, int64_t ts,
+	const wa_msg_view *v, bool with_body)
 {
-	char *t = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-	json_decref(v);
-	if (t)
-		put_raw_member(wr, first, name, t);
-	free(t);
-}
-
-/* Plain printable ASCII without quote or backslash: the JSON string is
- * the text between quotes, as jansson would write it. Anything else takes
- * jansson's path (escapes, UTF-8 checks). */
-static bool plain(const char *v)
-{
-	for (; *v; v++)
-		if ((unsigned char)*v < 0x20 || (unsigned char)*v > 0x7e || *v == '"' || *v == '\\')
-			return false;
-	return true;
-}
-
-static void put_str_member(wa_writer *wr, bool *first, const char *name, const char *v)
-{
-	if (!plain(v)) {
-		put_member(wr, first, name, json_string(v));
-		return;
+	if (j->n_msgs == j->items_cap) {
+		size_t c = j->items_cap ? j->items_cap * 2 : 256;
+		struct hmsg *n = realloc(j->items, c * sizeof *n);
+		if (!n)
+			return WA_ENOMEM;
+		j->items = n;
+		j->items_cap = c;
 	}
-	ign(wa_wr_bytes(wr, *first ? "{\"" : ",\"", 2));
-	ign(wa_wr_bytes(wr, name, strlen(name)));
-	ign(wa_wr_bytes(wr, "\":\"", 3));
-	ign(wa_wr_bytes(wr, v, strlen(v)));
-	ign(wa_wr_bytes(wr, "\"", 1));
-	*first = false;
-}
-
-static void put_int_member(wa_writer *wr, bool *first, const char *name, long long v)
-{
-	char b[24];
-	snprintf(b, sizeof b, "%lld", v);
-	put_raw_member(wr, first, name, b);
-}
-
-/* The message's key object, written directly (one per message: jansson's
- * build and dump of it cost more than the rest of the record). */
-static void put_key(wa_writer *wr, bool *first, const char *chat, bool from_me, const Wa__MessageKey *k)
-{
-	if (!plain(chat) || !plain(k->id) || (k->participant && !plain(k->participant))) {
-		json_t *key = json_pack("{s:s, s:b, s:s}", "remoteJid", chat, "fromMe", from_me, "id", k->id);
-		if (k->participant && key)
-			json_object_set_new(key, "participant", json_string(k->participant));
-		put_member(wr, first, "key", key);
-		return;
-	}
-	ign(wa_wr_bytes(wr, *first ? "{\"key\":" : ",\"key\":", 7));
-	bool kf = true;
-	put_str_member(wr, &kf, "remoteJid", chat);
-	put_raw_member(wr, &kf, "fromMe", from_me ? "true" : "false");
-	put_str_member(wr, &kf, "id", k->id);
-	if (k->participant)
-		put_str_member(wr, &kf, "participant", k->participant);
-	ign(wa_wr_bytes(wr, "}", 1));
-	*first = false;
+	wa_writer *a = &j->strs;
+	j->items[j->n_msgs] = (struct hmsg){
+		.chat = arena_put(a, chat), .id = arena_put(a, w->key->id), .participant = arena_put(a, w->key->participant),
+		.from_me = from_me, .json = with_body ? arena_put(a, v->json) : HM_NONE,
+		.type = arena_put(a, v->message_type), .ts = ts, .push_name = arena_put(a, w->push_name),
+		.status = w->has_status ? (int)w->status : -1,
+	};
+	return wa_wr_error(a) ? WA_ENOMEM : 0;
 }
 
 static int put_message(wa_session *s, struct hjob *j, const char *chat, const Wa__WebMessageInfo *w)
@@ -285,27 +281,30 @@ static int put_message(wa_session *s, struct hjob *j, const char *chat, const Wa
 		return 0; /* one malformed message does not stop the import */
 	}
 	wa_msg_view v;
-	if (rc == 0 && !existed && wa_msg_view_parse(pt, len, &v) == 0) {
+	if (rc == 0 && !existed && wa_msg_view_of(w->message, &v) == 0) {
 		wa_writer *wr = &j->msgs;
 		ign(wa_wr_bytes(wr, j->n_msgs ? "," : "[", 1));
 		bool first = true;
-		put_key(wr, &first, chat, from_me, k);
+		wa_hj_put_key(wr, &first, chat, from_me, k);
 		/* jansson refuses "\u0000" when reading: such a message went
 		 * without its body before, and still does, rather than making the
 		 * whole batch unreadable */
-		if (!strstr(v.json, "\\u0000"))
-			put_raw_member(wr, &first, "message", v.json);
+		bool with_body = !strstr(v.json, "\\u0000");
+		if (with_body)
+			wa_hj_put_raw_member(wr, &first, "message", v.json);
 		if (v.message_type)
-			put_str_member(wr, &first, "messageType", v.message_type);
+			wa_hj_put_str_member(wr, &first, "messageType", v.message_type);
 		else
-			put_raw_member(wr, &first, "messageType", "null");
-		put_int_member(wr, &first, "messageTimestamp", (long long)m.timestamp);
+			wa_hj_put_raw_member(wr, &first, "messageType", "null");
+		wa_hj_put_int_member(wr, &first, "messageTimestamp", (long long)m.timestamp);
 		if (w->push_name)
-			put_str_member(wr, &first, "pushName", w->push_name);
+			wa_hj_put_str_member(wr, &first, "pushName", w->push_name);
 		if (w->has_status)
-			put_int_member(wr, &first, "status", (long long)w->status);
+			wa_hj_put_int_member(wr, &first, "status", (long long)w->status);
 		ign(wa_wr_bytes(wr, "}", 1));
-		j->n_msgs++;
+		rc = put_item(j, chat, from_me, w, m.timestamp, &v, with_body);
+		if (rc == 0)
+			j->n_msgs++;
 		if (wa_wr_error(wr))
 			rc = WA_ENOMEM;
 		wa_msg_view_clear(&v);
@@ -443,6 +442,7 @@ static int cb_scalar(void *user, uint32_t field, uint64_t v)
 }
 
 static void kick(wa_session *s);
+static void job_blob(wa_session *s, struct hjob *j);
 
 static void send_receipt(wa_session *s, const char *chat, const char *id)
 {
@@ -483,7 +483,9 @@ static void tick(wa_session *s)
 {
 	struct wa_history *h = s->history;
 	struct hjob *j = h ? h->job : NULL;
-	if (!j || !j->have_input)
+	if (j && j->downloading)
+		job_blob(s, j);
+	if (!j || h->job != j || !j->have_input)
 		return;
 	int rc = 0;
 	bool eof = false;
@@ -524,56 +526,92 @@ static void tick(wa_session *s)
 	wa_stimer_set(&h->t, 0);
 }
 
-static void on_download(wa_session *s, int err, uint64_t length, void *user)
+/* The job's blob: taken when it is there, else started (or awaited). */
+static void job_blob(wa_session *s, struct hjob *j)
 {
-	(void)length;
-	(void)user;
-	struct hjob *j = s->history ? s->history->job : NULL;
-	if (!j || !j->downloading)
+	wa_hist_fetch *f = s->history->fetch;
+	bool transient = true;
+	int r = wa_hist_fetch_take(f, j->msg_id, j->path, sizeof j->path, &transient);
+	if (r == WA_ENOTFOUND) {
+		r = wa_hist_fetch_start(s, f, j->msg_id, j->n);
+		if (r == 0)
+			return; /* wa_history_fetched follows */
+		if (r == WA_ESTATE) {
+			/* slots held by dropped downloads: one frees soon */
+			wa_stimer_set(&s->history->t, 50);
+			return;
+		}
+		transient = r != WA_EINVAL;
+	}
+	if (r == 0)
 		return;
 	j->downloading = false;
-	if (err == 0) {
+	if (r == 1) {
 		j->fd = open(j->path, O_RDONLY | O_CLOEXEC);
-		if (j->fd < 0)
-			err = WA_EIO;
-	}
-	if (err) {
-		/* expired or tampered blobs never come back; the rest is retried */
-		bool transient = err == WA_EIO || err == WA_ECLOSED || err == WA_ETIMEOUT || err == WA_ENOMEM;
-		job_end(s, err, transient);
+		if (j->fd < 0) {
+			job_end(s, WA_EIO, true);
+			return;
+		}
+		j->have_input = true;
+		wa_stimer_set(&s->history->t, 0);
 		return;
 	}
-	j->have_input = true;
-	wa_stimer_set(&s->history->t, 0);
+	j->path[0] = '\0';
+	job_end(s, r, transient);
 }
 
-static bool copy32(uint8_t out[32], const ProtobufCBinaryData *b, protobuf_c_boolean has)
+wa_hist_fetch *wa_history_fetcher(wa_session *s)
 {
-	if (!has || b->len != 32)
-		return false;
-	memcpy(out, b->data, 32);
-	return true;
+	return s->history ? s->history->fetch : NULL;
 }
 
-static void on_conn(wa_session *s, int err, void *user)
+void wa_history_fetched(wa_session *s, const char *msg_id)
 {
-	(void)user;
 	struct hjob *j = s->history ? s->history->job : NULL;
-	if (!j || !j->downloading)
-		return;
-	Wa__Message__HistorySyncNotification *n = j->n;
-	wa_media_blob b = {.direct_path = n->direct_path, .type = WA_MEDIA_HISTORY, .max_len = HIST_BLOB_MAX};
-	b.file_length = n->has_file_length ? n->file_length : 0;
-	if (err == 0 && (!copy32(b.media_key, &n->media_key, n->has_media_key) ||
-			 !copy32(b.file_sha256, &n->file_sha256, n->has_file_sha256) ||
-			 !copy32(b.file_enc_sha256, &n->file_enc_sha256, n->has_file_enc_sha256)))
-		err = WA_EPROTO;
-	if (err == 0)
-		err = wa_media_download_blob(s, &b, j->path, on_download, NULL);
-	wa_memzero(b.media_key, sizeof b.media_key);
-	if (err) {
-		j->downloading = false;
-		job_end(s, err, err != WA_EPROTO && err != WA_EINVAL);
+	if (j && j->downloading && strcmp(j->msg_id, msg_id) == 0)
+		wa_stimer_set(&s->history->t, 0); /* tick takes it */
+}
+
+/* While one notification is imported, the blobs of the next ones
+ * download (history_fetch.h); the fetcher keeps nothing else. */
+static void prefetch(wa_session *s)
+{
+	struct wa_history *h = s->history;
+	ProtobufCMessage *pm[WA_HIST_AHEAD] = {0};
+	char *ids[WA_HIST_AHEAD] = {0};
+	const char *keep[WA_HIST_AHEAD];
+	size_t nk = 0;
+	if (h->job && !h->job->have_input)
+		keep[nk++] = h->job->msg_id; /* job_blob starts it */
+	for (int64_t k = h->job ? 1 : 0; nk < WA_HIST_AHEAD && k < 2 * WA_HIST_AHEAD; k++) {
+		char *id = NULL, *chat = NULL;
+		uint8_t *nb = NULL;
+		size_t nl = 0;
+		int64_t done = 0;
+		if (wa_store_hist_nth(s->store, s->instance_id, k, &id, &chat, &nb, &nl, &done) != 0)
+			break;
+		ProtobufCMessage *m = NULL;
+		if (wa_pb_unpack(&m, &wa__message__history_sync_notification__descriptor, nb, nl,
+			    WA_STORE_HIST_NOTIF_MAX) == 0 &&
+		    !((Wa__Message__HistorySyncNotification *)m)->has_initial_hist_bootstrap_inline_payload) {
+			pm[nk] = m;
+			ids[nk] = id;
+			keep[nk++] = id;
+			id = NULL;
+		} else if (m) {
+			protobuf_c_message_free_unpacked(m, NULL);
+		}
+		free(id);
+		free(chat);
+		free(nb);
+	}
+	wa_hist_fetch_keep(h->fetch, keep, nk);
+	for (size_t i = 0; i < nk; i++) {
+		if (pm[i])
+			ign(wa_hist_fetch_start(s, h->fetch, ids[i], (Wa__Message__HistorySyncNotification *)pm[i]));
+		if (pm[i])
+			protobuf_c_message_free_unpacked(pm[i], NULL);
+		free(ids[i]);
 	}
 }
 
@@ -581,6 +619,8 @@ static void on_conn(wa_session *s, int err, void *user)
 static void kick(wa_session *s)
 {
 	struct wa_history *h = s->history;
+	if (h && h->job && h->ready)
+		prefetch(s); /* a new notification may be next but one */
 	if (!h || h->job || !h->ready)
 		return;
 	char *id = NULL, *chat = NULL;
@@ -628,22 +668,17 @@ static void kick(wa_session *s)
 		j->in_len = j->n->initial_hist_bootstrap_inline_payload.len;
 		j->have_input = true;
 		wa_stimer_set(&h->t, 0);
+		prefetch(s);
 		return;
 	}
 	if (!j->n->direct_path || j->n->direct_path[0] != '/') {
 		job_end(s, WA_EPROTO, false);
 		return;
 	}
-	const char *tmp = getenv("TMPDIR");
-	snprintf(j->path, sizeof j->path, "%s/wa-hist-%lld-%s", tmp && *tmp ? tmp : "/tmp",
-		(long long)s->instance_id, id);
 	j->downloading = true;
-	rc = wa_media_conn_ensure(s, on_conn, NULL);
-	if (rc && s->history->job == j && j->downloading) {
-		j->downloading = false;
-		j->path[0] = '\0';
-		job_end(s, rc, true);
-	}
+	prefetch(s); /* frees the slots nobody waits for, starts this one's and the next */
+	if (s->history->job == j && j->downloading)
+		job_blob(s, j);
 }
 
 static void demand_arm(wa_session *s)
@@ -760,6 +795,9 @@ static int h_init(wa_session *s)
 	s->history = calloc(1, sizeof *s->history);
 	if (!s->history)
 		return WA_ENOMEM;
+	s->history->fetch = wa_hist_fetch_new();
+	if (!s->history->fetch)
+		return WA_ENOMEM;
 	int rc = wa_stimer_init(s, &s->history->t, on_timer);
 	if (rc == 0)
 		s->history->t_ok = true;
@@ -796,6 +834,7 @@ static void h_free(wa_session *s)
 			wa_store_rollback(s->store);
 		job_free(h->job);
 	}
+	wa_hist_fetch_free(h->fetch);
 	if (h->t_ok)
 		wa_stimer_clear(&h->t);
 	if (h->dt_ok)

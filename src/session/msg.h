@@ -74,6 +74,8 @@ typedef struct wa_msg_view {
 /* Parses an unpadded Message (through wa_pb_unpack) and fills *out
  * (free: wa_msg_view_clear). WA_EMALFORMED if it is not a Message. */
 int wa_msg_view_parse(const uint8_t *pt, size_t len, wa_msg_view *out) WA_MUST_CHECK;
+/* The same from a Message already unpacked (m stays the caller's). */
+int wa_msg_view_of(const struct Wa__Message *m, wa_msg_view *out) WA_MUST_CHECK;
 void wa_msg_view_clear(wa_msg_view *v);
 /* Does this unpadded Message (or the Message a deviceSentMessage wraps)
  * carry protocolMessage.historySyncNotification? */
@@ -81,6 +83,9 @@ bool wa_msg_is_history_sync(const uint8_t *pt, size_t len);
 /* Any protobuf-c message as JSON the way protobufjs' toJSON writes it:
  * lowerCamel names, bytes base64, enums by name, int64 as numbers. */
 int wa_msg_pb_to_json(const void *pb_message, char **out) WA_MUST_CHECK;
+/* The same through a jansson tree and its dump: what wa_msg_pb_to_json
+ * writes directly must equal it (the unit tests compare them). */
+int wa_msg_pb_to_json_tree(const void *pb_message, char **out) WA_MUST_CHECK;
 /* The inverse (msgjson_in.c): JSON in that form (snake_case names too) to
  * the wire bytes of message type d, at most max bytes. Unknown keys and
  * nulls are skipped; a value of the wrong type is WA_EINVAL. */

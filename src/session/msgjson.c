@@ -8,13 +8,17 @@
  * kinds table (kinds.h). */
 #include <ctype.h>
 #include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "message.pb-c.h"
 #include "pb.h"
 #include "session/kinds.h"
+#include "util/buf.h"
 #include "util/codec.h"
+#include "util/jsonstr.h"
 
 #define JSON_MAX_DEPTH 64
 
@@ -165,10 +169,146 @@ static json_t *msg_to_json(const ProtobufCMessage *m, int depth)
 	return o;
 }
 
-int wa_msg_pb_to_json(const void *pb_message, char **out)
+/* ---- the same JSON written straight into a buffer ----
+ * Every message's JSON went through a jansson tree and its dump, the
+ * largest cost of a history import after SQLite. This writes what
+ * json_dumps(msg_to_json(m), JSON_COMPACT) writes: strings with jansson's
+ * checks and escapes (jsonstr.h), integers as jansson prints them. A float or double leaves the whole
+ * message to the tree (W_TREE): jansson's number format is its own. */
+#define W_TREE 1
+
+static void w_lit(wa_writer *w, const char *s)
 {
-	if (!pb_message || !out)
-		return WA_EINVAL;
+	(void)wa_wr_bytes(w, s, strlen(s));
+}
+
+static int w_str(wa_writer *w, const char *s)
+{
+	if (wa_json_str(w, s) != 0)
+		w_lit(w, "null"); /* not UTF-8: as value_to_json renders it */
+	return 0;
+}
+
+static int w_msg(wa_writer *w, const ProtobufCMessage *m, int depth);
+
+static int w_value(wa_writer *w, const ProtobufCFieldDescriptor *f, const void *p, int depth)
+{
+	char buf[48];
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+		snprintf(buf, sizeof buf, "%d", (int)*(const int32_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+		snprintf(buf, sizeof buf, "%u", (unsigned)*(const uint32_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+		snprintf(buf, sizeof buf, "\"%lld\"", (long long)*(const int64_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		snprintf(buf, sizeof buf, "\"%llu\"", (unsigned long long)*(const uint64_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_FLOAT:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return W_TREE;
+	case PROTOBUF_C_TYPE_BOOL:
+		snprintf(buf, sizeof buf, "%s", *(const protobuf_c_boolean *)p ? "true" : "false");
+		break;
+	case PROTOBUF_C_TYPE_ENUM: {
+		const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(f->descriptor, *(const int *)p);
+		if (ev)
+			return w_str(w, ev->name);
+		snprintf(buf, sizeof buf, "%d", *(const int *)p);
+		break;
+	}
+	case PROTOBUF_C_TYPE_STRING: {
+		const char *s = *(char *const *)p;
+		if (!s) {
+			w_lit(w, "null");
+			return 0;
+		}
+		return w_str(w, s);
+	}
+	case PROTOBUF_C_TYPE_BYTES: {
+		/* base64 needs no escape */
+		const ProtobufCBinaryData *b = p;
+		char *e = wa_b64_encode(b->data, b->len);
+		if (!e)
+			return WA_ENOMEM;
+		w_lit(w, "\"");
+		w_lit(w, e);
+		w_lit(w, "\"");
+		free(e);
+		return 0;
+	}
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return w_msg(w, *(ProtobufCMessage *const *)p, depth + 1);
+	default:
+		snprintf(buf, sizeof buf, "null");
+	}
+	w_lit(w, buf);
+	return 0;
+}
+
+static int w_msg(wa_writer *w, const ProtobufCMessage *m, int depth)
+{
+	if (!m || depth > JSON_MAX_DEPTH) {
+		w_lit(w, "null");
+		return 0;
+	}
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	const char *base = (const char *)m;
+	bool first = true;
+	w_lit(w, "{");
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const void *p = base + f->offset;
+		size_t n = 1;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(const size_t *)(base + f->quantifier_offset);
+			if (n == 0)
+				continue;
+		} else if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE) {
+			if (*(void *const *)p == NULL)
+				continue;
+		} else if (f->quantifier_offset && !*(const protobuf_c_boolean *)(base + f->quantifier_offset)) {
+			continue;
+		}
+		char name[96];
+		camel(f->name, name, sizeof name);
+		w_lit(w, first ? "\"" : ",\"");
+		w_lit(w, name);
+		w_lit(w, "\":");
+		first = false;
+		int rc = 0;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			const char *arr = *(char *const *)p;
+			size_t sz = type_size(f);
+			w_lit(w, "[");
+			for (size_t k = 0; rc == 0 && k < n; k++) {
+				if (k)
+					w_lit(w, ",");
+				rc = w_value(w, f, arr + k * sz, depth);
+			}
+			w_lit(w, "]");
+		} else {
+			rc = w_value(w, f, p, depth);
+		}
+		if (rc)
+			return rc;
+	}
+	w_lit(w, "}");
+	return 0;
+}
+
+/* msg_to_json and json_dumps, the way the writer above replaces them */
+static int tree_json(const void *pb_message, char **out)
+{
 	json_t *j = msg_to_json(pb_message, 0);
 	if (!j)
 		return WA_ENOMEM;
@@ -177,6 +317,37 @@ int wa_msg_pb_to_json(const void *pb_message, char **out)
 	if (!s)
 		return WA_ENOMEM;
 	*out = s;
+	return 0;
+}
+
+int wa_msg_pb_to_json_tree(const void *pb_message, char **out)
+{
+	if (!pb_message || !out)
+		return WA_EINVAL;
+	return tree_json(pb_message, out);
+}
+
+int wa_msg_pb_to_json(const void *pb_message, char **out)
+{
+	if (!pb_message || !out)
+		return WA_EINVAL;
+	wa_writer w;
+	wa_writer_init(&w, SIZE_MAX);
+	int rc = w_msg(&w, pb_message, 0);
+	if (rc == W_TREE) {
+		wa_writer_clear(&w, false);
+		return tree_json(pb_message, out);
+	}
+	if (rc == 0)
+		(void)wa_wr_bytes(&w, "", 1);
+	if (rc == 0 && wa_wr_error(&w))
+		rc = WA_ENOMEM;
+	if (rc) {
+		wa_writer_clear(&w, false);
+		return rc;
+	}
+	size_t len;
+	*out = (char *)wa_writer_steal(&w, &len);
 	return 0;
 }
 
@@ -251,9 +422,17 @@ int wa_msg_view_parse(const uint8_t *pt, size_t len, wa_msg_view *out)
 	int rc = wa_pb_unpack(&pb, &wa__message__descriptor, pt, len, WA_SIG_MAX_PLAINTEXT);
 	if (rc != 0)
 		return rc;
-	const Wa__Message *m = (const Wa__Message *)pb;
+	rc = wa_msg_view_of((const Wa__Message *)pb, out);
+	protobuf_c_message_free_unpacked(pb, NULL);
+	return rc;
+}
+
+int wa_msg_view_of(const Wa__Message *m, wa_msg_view *out)
+{
+	if (!m || !out)
+		return WA_EINVAL;
 	wa_msg_view v = {0};
-	rc = WA_ENOMEM;
+	int rc = WA_ENOMEM;
 	if (m->device_sent_message && m->device_sent_message->message) {
 		if (m->device_sent_message->destination_jid &&
 		    !(v.dsm_dest = strdup(m->device_sent_message->destination_jid)))
@@ -287,6 +466,5 @@ int wa_msg_view_parse(const uint8_t *pt, size_t len, wa_msg_view *out)
 	rc = 0;
 out:
 	wa_msg_view_clear(&v);
-	protobuf_c_message_free_unpacked(pb, NULL);
 	return rc;
 }

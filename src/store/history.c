@@ -220,7 +220,8 @@ static const char sql_h_add[] =
 	"INSERT INTO history_pending (instance_id, msg_id, chat_jid, notification) VALUES (?1, ?2, ?3, ?4)"
 	" ON CONFLICT DO NOTHING";
 static const char sql_h_next[] =
-	"SELECT msg_id, chat_jid, notification, convs_done FROM history_pending WHERE instance_id = ?1 ORDER BY id LIMIT 1";
+	"SELECT msg_id, chat_jid, notification, convs_done FROM history_pending WHERE instance_id = ?1 ORDER BY id"
+	" LIMIT 1 OFFSET ?2";
 static const char sql_h_prog[] = "UPDATE history_pending SET convs_done = ?3 WHERE instance_id = ?1 AND msg_id = ?2";
 static const char sql_h_del[] = "DELETE FROM history_pending WHERE instance_id = ?1 AND msg_id = ?2";
 static const char sql_h_has[] = "SELECT 1 FROM history_pending WHERE instance_id = ?1 AND msg_id = ?2";
@@ -249,11 +250,20 @@ int wa_store_hist_add(wa_store *st, int64_t instance_id, const char *msg_id, con
 int wa_store_hist_next(wa_store *st, int64_t instance_id, char **msg_id_out, char **chat_out,
 	uint8_t **notif_out, size_t *len_out, int64_t *convs_done_out)
 {
+	return wa_store_hist_nth(st, instance_id, 0, msg_id_out, chat_out, notif_out, len_out, convs_done_out);
+}
+
+int wa_store_hist_nth(wa_store *st, int64_t instance_id, int64_t nth, char **msg_id_out, char **chat_out,
+	uint8_t **notif_out, size_t *len_out, int64_t *convs_done_out)
+{
+	if (nth < 0)
+		return WA_EINVAL;
 	wa_stmt *s;
 	int rc = wa_store_stmt(st, sql_h_next, &s);
 	if (rc != 0)
 		return rc;
 	wa_stmt_bind_i64(s, 1, instance_id);
+	wa_stmt_bind_i64(s, 2, nth);
 	int src = wa_stmt_step(s);
 	if (src != WA_DB_ROW) {
 		wa_store_stmt_done(s);

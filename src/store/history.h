@@ -52,6 +52,9 @@ int wa_store_hist_add(wa_store *st, int64_t instance_id, const char *msg_id, con
 /* The oldest pending one: WA_ENOTFOUND when none. Out strings / bytes malloc'd. */
 int wa_store_hist_next(wa_store *st, int64_t instance_id, char **msg_id_out, char **chat_out,
 	uint8_t **notif_out, size_t *len_out, int64_t *convs_done_out) WA_MUST_CHECK;
+/* The same for the n-th pending one (0: the oldest). */
+int wa_store_hist_nth(wa_store *st, int64_t instance_id, int64_t n, char **msg_id_out, char **chat_out,
+	uint8_t **notif_out, size_t *len_out, int64_t *convs_done_out) WA_MUST_CHECK;
 int wa_store_hist_progress(wa_store *st, int64_t instance_id, const char *msg_id, int64_t convs_done) WA_MUST_CHECK;
 int wa_store_hist_del(wa_store *st, int64_t instance_id, const char *msg_id) WA_MUST_CHECK;
 /* *exists_out: is that notification's import still pending? */

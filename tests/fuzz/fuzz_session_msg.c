@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "binary/node_json.h"
+#include "message.pb-c.h"
+#include "pb.h"
 #include "session/msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -20,6 +22,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!v.json)
 				abort();
 			wa_msg_view_clear(&v);
+		}
+		/* the JSON written directly is jansson's tree and dump, byte for byte */
+		ProtobufCMessage *pb = NULL;
+		if (wa_pb_unpack(&pb, &wa__message__descriptor, data + 1, size - 1, WA_SIG_MAX_PLAINTEXT) == 0) {
+			Wa__Message *pm = (Wa__Message *)pb;
+			char *direct = NULL, *tree = NULL;
+			int r1 = wa_msg_pb_to_json(pm, &direct), r2 = wa_msg_pb_to_json_tree(pm, &tree);
+			if (r1 != r2 || (r1 == 0 && strcmp(direct, tree) != 0))
+				abort();
+			free(direct);
+			free(tree);
+			wa__message__free_unpacked(pm, NULL);
 		}
 		uint8_t *d = NULL;
 		size_t dn = 0;

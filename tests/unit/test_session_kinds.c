@@ -588,8 +588,76 @@ static void test_json_in(void)
 	free(b);
 }
 
+/* The message JSON written directly equals jansson's tree and dump: every
+ * kind of field, strings needing escapes, multi-byte and invalid UTF-8,
+ * an enum value the schema lacks; and a float falls back to the tree. */
+static void test_json_direct(void)
+{
+	Wa__Message m = WA__MESSAGE__INIT;
+	Wa__Message__ImageMessage im = WA__MESSAGE__IMAGE_MESSAGE__INIT;
+	Wa__ContextInfo ci = WA__CONTEXT_INFO__INIT;
+	Wa__Message quoted = WA__MESSAGE__INIT;
+	Wa__Message__ProtocolMessage pm = WA__MESSAGE__PROTOCOL_MESSAGE__INIT;
+	Wa__MessageKey key = WA__MESSAGE_KEY__INIT;
+	Wa__Message__ExtendedTextMessage ext = WA__MESSAGE__EXTENDED_TEXT_MESSAGE__INIT;
+	uint8_t sha[32] = {0xff, 0x00, 0x3e};
+	char *jids[] = { "1@s.whatsapp.net", "a \"q\" \\ /", "tab\there\n\r\b\f\x01\x1f\x7f", "ol\xc3\xa1 \xe2\x9c\x93 \xf0\x9f\x98\x80",
+		"bad \xc3\x28 utf8", "" };
+	im.url = "https://mmg.whatsapp.net/x.enc?a=1&b=<2>";
+	im.caption = "\xed\xa0\x80 surrogate";
+	im.has_file_sha256 = im.has_file_length = im.has_height = im.has_media_key_timestamp = im.has_view_once = 1;
+	im.file_sha256 = (ProtobufCBinaryData){ sizeof sha, sha };
+	im.file_length = 18446744073709551000ull;
+	im.height = 4000000000u;
+	im.media_key_timestamp = -5;
+	im.view_once = 0;
+	quoted.conversation = "quoted \"one\"\u2028";
+	ci.stanza_id = "ABC";
+	ci.quoted_message = &quoted;
+	ci.n_mentioned_jid = sizeof jids / sizeof *jids;
+	ci.mentioned_jid = jids;
+	ci.has_expiration = 1;
+	ci.expiration = 86400;
+	im.context_info = &ci;
+	key.remote_jid = "1@s.whatsapp.net";
+	key.has_from_me = 1;
+	key.id = "K1";
+	pm.key = &key;
+	pm.has_type = 1;
+	pm.type = (Wa__Message__ProtocolMessage__Type)12345; /* not in the schema: a number */
+	pm.has_timestamp_ms = 1;
+	pm.timestamp_ms = -1790000000123;
+	ext.text = "";
+	m.image_message = &im;
+	m.protocol_message = &pm;
+	m.extended_text_message = &ext;
+	m.conversation = "plain";
+	for (int pass = 0; pass < 2; pass++) {
+		Wa__Message__LocationMessage loc = WA__MESSAGE__LOCATION_MESSAGE__INIT;
+		if (pass) {
+			loc.has_degrees_latitude = 1;
+			loc.degrees_latitude = -19.933590000000001;
+			m.location_message = &loc;
+		}
+		char *direct = NULL, *tree = NULL;
+		CHECK_EQ_INT(wa_msg_pb_to_json(&m, &direct), 0);
+		CHECK_EQ_INT(wa_msg_pb_to_json_tree(&m, &tree), 0);
+		CHECK(direct && tree && strcmp(direct, tree) == 0);
+		if (direct && tree && strcmp(direct, tree) != 0)
+			fprintf(stderr, "direct %s\ntree   %s\n", direct, tree);
+		free(direct);
+		free(tree);
+	}
+	Wa__Message empty = WA__MESSAGE__INIT;
+	char *e = NULL;
+	CHECK_EQ_INT(wa_msg_pb_to_json(&empty, &e), 0);
+	CHECK(e && strcmp(e, "{}") == 0);
+	free(e);
+}
+
 int main(void)
 {
+	test_json_direct();
 	test_json_in();
 	test_rows();
 	test_build();
