@@ -31,8 +31,9 @@
 #include "wamd_pace_shared.h"
 
 #define CHECK_US (250 * 1000) /* how often the fence counter is looked at */
-#define TAKE_MAX 16           /* leases taken per turn: starts spread over turns */
-#define TAKE_SPREAD_MS 1000   /* first connects of those taken, spread this long */
+#define TAKE_MAX 16           /* leases taken per turn by a node live less than a lease */
+#define TAKE_MAX_SETTLED 512  /* ... and at most this many by one live longer */
+#define TAKE_SPREAD_MS 1000   /* first connects of those taken, spread at least this long */
 #define LOST_LEASES 3         /* renewals failing this many leases long: the node stops */
 #define SHED_MAX 8            /* leases handed over per turn when above the fair share */
 
@@ -81,6 +82,8 @@ static bool renew(struct wamd_cluster *k)
 		}
 		return false;
 	}
+	if (t0 - k->last_ok_ms >= k->lease_ms)
+		k->live_since_ms = t0; /* back from a stall: counted again from now */
 	k->last_ok_ms = t0;
 	struct wamd_tenant *next;
 	for (struct wamd_tenant *t = d->tenants; t; t = next) {
@@ -103,6 +106,7 @@ struct taken {
 	const wa_store_lease *v;
 	size_t n;
 	bool start; /* start each session now (else wamd_boot_start will) */
+	uint32_t spread_ms;
 };
 
 static bool taken_want(void *arg, int64_t id)
@@ -125,10 +129,26 @@ static void taken_loaded(void *arg, struct wamd_tenant *t)
 		return;
 	wamd_pace_tenant_loaded(t); /* its held sends go on from here */
 	/* through the handshake gate like every connect */
-	int rc = wamd_tenant_start_spread(t, TAKE_SPREAD_MS);
+	int rc = wamd_tenant_start_spread(t, tk->spread_ms);
 	if (rc != 0)
 		LOGW("instance %s: session start failed: %s", t->name, wa_errname(rc));
 	wamd_webhook_kick(t);
+}
+
+/* How many leases a turn may take. A node live for a whole lease has seen
+ * the heartbeat of every node counted in its share, so it takes what it
+ * needs (a dead node's instances) at a restart's pace: as many as the
+ * start spread (startup_spread_per_instance_ms each) fits in a turn, their
+ * first connects spread like a restart's and gated by max_handshakes. A
+ * node just started takes TAKE_MAX a turn: the others starting with it may
+ * not have written their heartbeat yet, and it would take their share. */
+static size_t take_max(const struct wamd_cluster *k)
+{
+	long per = k->d->cfg.startup_spread_per_instance_ms;
+	if (mono_ms() - k->live_since_ms < k->lease_ms || per <= 0)
+		return TAKE_MAX;
+	int64_t fit = k->lease_ms / 3 / per;
+	return fit < TAKE_MAX ? TAKE_MAX : fit > TAKE_MAX_SETTLED ? TAKE_MAX_SETTLED : (size_t)fit;
 }
 
 static void take(struct wamd_cluster *k, bool start)
@@ -136,7 +156,7 @@ static void take(struct wamd_cluster *k, bool start)
 	struct wamd *d = k->d;
 	wa_store_lease *got = NULL;
 	size_t n = 0;
-	int rc = wa_store_cluster_acquire(d->store, k->node, k->token, k->lease_ms, TAKE_MAX, &got, &n);
+	int rc = wa_store_cluster_acquire(d->store, k->node, k->token, k->lease_ms, take_max(k), &got, &n);
 	if (rc != 0) {
 		LOGW("cluster: taking leases failed: %s (%s)", wa_errname(rc), wa_store_errmsg(d->store));
 		return;
@@ -146,7 +166,10 @@ static void take(struct wamd_cluster *k, bool start)
 		return;
 	}
 	/* one of them still here (its stop left it behind): it is ours again */
-	struct taken tk = { got, n, start };
+	uint64_t spread = (uint64_t)n * (uint64_t)(d->cfg.startup_spread_per_instance_ms > 0 ? d->cfg.startup_spread_per_instance_ms : 0);
+	if (spread > (uint64_t)d->cfg.startup_spread_max_ms)
+		spread = (uint64_t)d->cfg.startup_spread_max_ms;
+	struct taken tk = { got, n, start, spread < TAKE_SPREAD_MS ? TAKE_SPREAD_MS : (uint32_t)spread };
 	for (size_t i = 0; i < n; i++) {
 		struct wamd_tenant *t = wamd_cluster_by_id(d, got[i].instance_id);
 		if (t)
@@ -270,6 +293,7 @@ int wamd_cluster_start(struct wamd *d)
 	wamd_pace_set_cluster_hooks(&(struct wamd_pace_cluster_hooks){ .sent = wamd_cluster_pace_sent,
 									.each = wamd_cluster_each });
 	k->last_ok_ms = mono_ms();
+	k->live_since_ms = k->last_ok_ms;
 	k->fenced_seen = wa_store_cluster_fenced(d->store);
 	k->next_turn_ms = mono_ms() + k->lease_ms / 3;
 	take(k, false); /* wamd_boot_start starts these */
@@ -315,6 +339,7 @@ void wamd_cluster_drain(struct wamd *d, bool on)
 		}
 		k->draining = false;
 		k->next_turn_ms = mono_ms() + k->lease_ms / 3;
+		k->live_since_ms = mono_ms();
 		LOGI("cluster: node %s undrained: takes its share again", k->node);
 		return;
 	}

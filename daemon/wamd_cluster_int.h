@@ -20,6 +20,7 @@ struct wamd_cluster {
 	char token[WA_STORE_NODE_MAX];
 	int64_t lease_ms;
 	int64_t last_ok_ms;   /* monotonic time before the last renewal that answered */
+	int64_t live_since_ms; /* joined (or undrained), or renewed after a lapse: takes TAKE_MAX a turn for a lease */
 	int64_t next_turn_ms; /* the next renewal and take */
 	int64_t fenced_seen;
 	lws_sorted_usec_list_t sul;

@@ -5,13 +5,16 @@
 // wa_pair_verify_and_sign) and wasim's /_sim/seed/offer + /accept (the
 // phone's account signature and HMAC; the device signature checked; the
 // device added with its one-time pre-keys). Then start wamd on the folder:
-// it logs every instance in as after a restart. Benchmarks only: wamd has
-// no way to import credentials, and wasim is a test binary.
+// it logs every instance in as after a restart. `store` (--store): a
+// PostgreSQL URI to seed instead of DATA/wamd.db, with no wamd node
+// connected (wamd_seed holds the schema's exclusive lock); every node of a
+// cluster on that store then takes its share of them. Benchmarks and tests
+// only: wamd has no way to import credentials, and wasim is a test binary.
 //
 // usage (CLI):
 //   node tests/bench/seed.mjs --wasim http://127.0.0.1:PORT --seed build/bench/tests/bench/wamd_seed \
 //        --data DATA --count K [--prefix bench] [--start 0] [--phone-base 15559000000] \
-//        [--prekeys 30] [--batch 500] [--json out.json]
+//        [--prekeys 30] [--batch 500] [--store postgresql://...] [--json out.json]
 // As a module: `await seed({ wasim, seedExe, data, count, ... })`.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -48,10 +51,10 @@ const check = (what, arr) => {
 };
 
 export async function seed({ wasim, seedExe, data, count, start = 0, prefix = 'bench', phoneBase = 15559000000,
-  prekeys = 30, batch = 500, onProgress } = {}) {
-  fs.mkdirSync(data, { recursive: true, mode: 0o700 });
+  prekeys = 30, batch = 500, store, onProgress } = {}) {
+  if (!store) fs.mkdirSync(data, { recursive: true, mode: 0o700 });
   const sim = wasimClient(wasim);
-  const proc = seedProc(seedExe, path.join(data, 'wamd.db'));
+  const proc = seedProc(seedExe, store ?? path.join(data, 'wamd.db'));
   const t0 = performance.now();
   const names = [];
   try {
@@ -89,15 +92,15 @@ export async function seed({ wasim, seedExe, data, count, start = 0, prefix = 'b
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const a = {};
   for (let i = 2; i < process.argv.length; i += 2) a[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
-  if (!a.wasim || !a.seed || !a.data || !a.count) {
-    console.error('usage: seed.mjs --wasim URL --seed WAMD_SEED --data DATA --count K [--prefix P] [--start S] ' +
-      '[--phone-base N] [--prekeys 30] [--batch 500] [--json out.json]');
+  if (!a.wasim || !a.seed || !(a.data || a.store) || !a.count) {
+    console.error('usage: seed.mjs --wasim URL --seed WAMD_SEED (--data DATA | --store PG-URI) --count K [--prefix P] ' +
+      '[--start S] [--phone-base N] [--prekeys 30] [--batch 500] [--json out.json]');
     process.exit(2);
   }
   try {
     const r = await seed({ wasim: a.wasim, seedExe: a.seed, data: a.data, count: Number(a.count),
       start: Number(a.start ?? 0), prefix: a.prefix ?? 'bench', phoneBase: Number(a['phone-base'] ?? 15559000000),
-      prekeys: Number(a.prekeys ?? 30), batch: Number(a.batch ?? 500),
+      prekeys: Number(a.prekeys ?? 30), batch: Number(a.batch ?? 500), store: a.store,
       onProgress: (d, n, s) => console.error(`seeded ${d}/${n} (${(d / s).toFixed(0)}/s)`) });
     console.log(`seeded ${r.count} paired instances in ${r.elapsed_s.toFixed(1)} s (${r.per_s.toFixed(0)}/s)`);
     if (a.json) fs.writeFileSync(a.json, JSON.stringify({ ...r, names: undefined }, null, 1) + '\n');

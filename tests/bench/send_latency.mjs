@@ -79,7 +79,8 @@ console.log(`provisioned ${N} in ${prov.elapsed_s.toFixed(1)} s`);
 if (TARGET === 'phones') {
   await pool(Array.from({ length: N }, (_, i) => i), 16, async (i) => {
     const r = await sim.api('POST', '/_sim/accounts', { phone: String(PEER_BASE + i) });
-    if (r.status !== 201) throw new Error(`peer account ${PEER_BASE + i}: ${r.status}`);
+    // 409: wasim has that number already (it is still a phone to send to)
+    if (r.status !== 201 && r.status !== 409) throw new Error(`peer account ${PEER_BASE + i}: ${r.status}`);
   });
 }
 const target = (i) => String(TARGET === 'phones' ? PEER_BASE + i : PHONE_BASE + (i + 1) % N);

@@ -16,6 +16,11 @@
  * base-point, timed in the same run): the alternating rate as a share of
  * it is what the rest of a DH-step message costs. And the CPU of one
  * sender-key (group) message.
+ * With WA_TEST_PG_URI set (run under tests/unit/store_pg.py, a private
+ * server on a unix socket) a third store, "postgres": both sides in that
+ * database, each its own store connection, as two wamd instances there
+ * (one commit per message only: the batched mode's two open transactions
+ * would wait on each other for the schema's writer lock).
  * Prints a table; writes JSON to argv[1] if given.
  * usage: bench_signal_rate [out.json] [n_alternating=10000] [n_one_way=20000] [group=100] */
 #include <stdio.h>
@@ -27,10 +32,14 @@
 #include "../signal/peer.h"
 #include "signal/curve_fast.h"
 
+/* the process's CPU time; for the postgres store the wall clock, since
+ * each statement waits on the server process (its CPU, the round trip) */
+static clockid_t rate_clock = CLOCK_PROCESS_CPUTIME_ID;
+
 static double cpu_now(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	clock_gettime(rate_clock, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -71,23 +80,33 @@ struct setup {
 
 static void setup_pair(struct setup *s, const char *mode)
 {
-	char pa[128], pb[128];
-	/* the store needs WAL, so no :memory: database: tmpfs shows the cost
-	 * without the disk */
-	snprintf(s->dir, sizeof s->dir, "%s/wa-bench-sig-XXXXXX",
-		 strcmp(mode, "tmpfs") == 0 ? "/dev/shm" : "/tmp");
-	if (!mkdtemp(s->dir)) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	snprintf(pa, sizeof pa, "%s/a.db", s->dir);
-	snprintf(pb, sizeof pb, "%s/b.db", s->dir);
+	char pa[1024], pb[1024];
 	/* the store as wamd opens it (store_exclusive, its default): the
 	 * WAL index in heap memory, no fcntl lock per transaction */
 	static const wa_store_opts xo = { .exclusive = true };
-	int rc = test_peer_create_opts(&s->a, pa, &xo, "alice", 100, 4);
+	const wa_store_opts *o = &xo;
+	if (strcmp(mode, "postgres") == 0) {
+		/* two connections to one database: shared, as cluster nodes */
+		const char *uri = getenv("WA_TEST_PG_URI");
+		snprintf(pa, sizeof pa, "%s", uri);
+		snprintf(pb, sizeof pb, "%s", uri);
+		s->dir[0] = '\0';
+		o = NULL;
+	} else {
+		/* the store needs WAL, so no :memory: database: tmpfs shows the
+		 * cost without the disk */
+		snprintf(s->dir, sizeof s->dir, "%s/wa-bench-sig-XXXXXX",
+			 strcmp(mode, "tmpfs") == 0 ? "/dev/shm" : "/tmp");
+		if (!mkdtemp(s->dir)) {
+			perror("mkdtemp");
+			exit(1);
+		}
+		snprintf(pa, sizeof pa, "%s/a.db", s->dir);
+		snprintf(pb, sizeof pb, "%s/b.db", s->dir);
+	}
+	int rc = test_peer_create_opts(&s->a, pa, o, "alice", 100, 4);
 	if (!rc)
-		rc = test_peer_create_opts(&s->b, pb, &xo, "bob", 200, 4);
+		rc = test_peer_create_opts(&s->b, pb, o, "bob", 200, 4);
 	if (rc)
 		die("peer create", rc);
 	wa_sig_bundle bb;
@@ -102,6 +121,14 @@ static void setup_pair(struct setup *s, const char *mode)
 
 static void teardown_pair(struct setup *s)
 {
+	if (!s->dir[0]) {
+		/* one database for every run: the next pair's names are free again */
+		if (wa_store_instance_delete(s->a.st, s->a.inst) != 0 || wa_store_instance_delete(s->b.st, s->b.inst) != 0)
+			die("instance delete", WA_EDB);
+		test_peer_close(&s->a);
+		test_peer_close(&s->b);
+		return;
+	}
 	test_peer_close(&s->a);
 	test_peer_close(&s->b);
 	char cmd[160];
@@ -141,6 +168,7 @@ static void run_mode(const char *mode, int n_alt, int n_one, int group, struct r
 {
 	struct setup s;
 
+	rate_clock = strcmp(mode, "postgres") == 0 ? CLOCK_MONOTONIC : CLOCK_PROCESS_CPUTIME_ID;
 	setup_pair(&s, mode);
 	double t0 = cpu_now();
 	for (int i = 0; i < n_one; i++) {
@@ -181,6 +209,7 @@ static void run_mode(const char *mode, int n_alt, int n_one, int group, struct r
 	r->record_len = len;
 	wa_store_free(rec, len);
 	teardown_pair(&s);
+	rate_clock = CLOCK_PROCESS_CPUTIME_ID;
 }
 
 /* CPU time of n X25519 scalar multiplications as libsignal issues them
@@ -239,9 +268,9 @@ static double sender_key_cost(void)
 	return us;
 }
 
-static void json_modes(FILE *f, const char *const modes[2], const struct result res[2])
+static void json_modes(FILE *f, const char *const modes[], const struct result res[], int n)
 {
-	for (int m = 0; m < 2; m++)
+	for (int m = 0; m < n; m++)
 		fprintf(f, "%s\"%s\":{\"one_way_per_s\":%.0f,\"alternating_per_s\":%.0f,"
 			"\"first_1k_per_s\":%.0f,\"last_1k_per_s\":%.0f,\"late_over_early\":%.3f,"
 			"\"session_record_bytes\":%zu,\"x25519_per_alternating_msg\":%.2f,"
@@ -250,12 +279,12 @@ static void json_modes(FILE *f, const char *const modes[2], const struct result 
 			res[m].record_len, res[m].x25519_per_msg, res[m].alternating / dh_bound);
 }
 
-static void print_table(const char *title, const char *const modes[2], const struct result res[2])
+static void print_table(const char *title, const char *const modes[], const struct result res[], int n)
 {
 	printf("%s\n", title);
 	printf("%-8s %14s %14s %12s %12s %10s %12s %8s %9s\n", "store", "one-way msg/s", "alternating/s",
 	       "first 1k/s", "last 1k/s", "late/early", "record bytes", "X25519", "of bound");
-	for (int m = 0; m < 2; m++)
+	for (int m = 0; m < n; m++)
 		printf("%-8s %14.0f %14.0f %12.0f %12.0f %10.2f %12zu %8.2f %8.0f%%\n", modes[m], res[m].one_way,
 		       res[m].alternating, res[m].early, res[m].late, res[m].late_ratio, res[m].record_len,
 		       res[m].x25519_per_msg, 100 * res[m].alternating / dh_bound);
@@ -275,11 +304,15 @@ int main(int argc, char **argv)
 	if (!wa_sig_curve_fast_active())
 		fprintf(stderr, "bench_signal_rate: libsodium X25519 is NOT active (curve_fast.c)\n");
 
-	static const char *const modes[] = { "disk", "tmpfs" };
-	struct result res[2], bat[2];
-	for (int m = 0; m < 2; m++) {
+	static const char *const modes[] = { "disk", "tmpfs", "postgres" };
+	int n_modes = getenv("WA_TEST_PG_URI") ? 3 : 2;
+	struct result res[3], bat[3];
+	/* batched: SQLite only; on PostgreSQL both sides' open transactions
+	 * would wait on each other for the schema's one writer lock */
+	for (int m = 0; m < n_modes; m++) {
 		run_mode(modes[m], n_alt, n_one, 1, &res[m]);
-		run_mode(modes[m], n_alt, n_one, group, &bat[m]);
+		if (m < 2)
+			run_mode(modes[m], n_alt, n_one, group, &bat[m]);
 	}
 	double var_us, base_us;
 	x25519_cost(&var_us, &base_us);
@@ -287,11 +320,11 @@ int main(int argc, char **argv)
 	double sk_us = sender_key_cost();
 
 	print_table("wamd (libsignal-protocol-c + SQLite, one core; msg = encrypt + decrypt, one commit per "
-		    "message on each side)", modes, res);
+		    "message on each side; postgres: wall clock, the server on the same machine)", modes, res, n_modes);
 	char title[160];
 	snprintf(title, sizeof title, "wamd batched: %d messages per transaction on each side (offline-queue drain)",
 		 group);
-	print_table(title, modes, bat);
+	print_table(title, modes, bat, 2);
 	printf("X25519 (libsodium via curve25519_donna): %.1f us variable base, %.1f us base point; "
 	       "a DH step's three alone allow %.0f msg/s (\"of bound\" above)\n", var_us, base_us, dh_bound);
 	printf("sender-key message (group encrypt + signature, one commit, tmpfs): %.1f us\n", sk_us);
@@ -305,9 +338,9 @@ int main(int argc, char **argv)
 		fprintf(f, "{\"impl\":\"wamd\",\"n_alternating\":%d,\"n_one_way\":%d,\"group\":%d,"
 			"\"x25519_us\":%.2f,\"x25519_base_us\":%.2f,\"x25519_bound_per_s\":%.0f,\"sender_key_msg_us\":%.2f,"
 			"\"modes\":{", n_alt, n_one, group, var_us, base_us, dh_bound, sk_us);
-		json_modes(f, modes, res);
+		json_modes(f, modes, res, n_modes);
 		fprintf(f, "},\"batched\":{");
-		json_modes(f, modes, bat);
+		json_modes(f, modes, bat, 2);
 		fprintf(f, "}}\n");
 		fclose(f);
 	}

@@ -10,7 +10,7 @@
  * Benchmark tool only: built under tests/bench, never installed; wamd has
  * no route that imports credentials.
  *
- * usage: wamd_seed DATA/wamd.db [master-key-file]
+ * usage: wamd_seed (DATA/wamd.db | postgresql://URI) [master-key-file]
  * stdin/stdout: one JSON object per line, one answer line per request:
  *   {"op":"new","name":N,"prekeys":K}  -> {"name","noise_pub","identity",
  *       "adv_secret","regid","spk_id","spk_pub","spk_sig","prekeys":[{id,pub}]}
@@ -184,7 +184,7 @@ static void op_pair(json_t *req)
 int main(int argc, char **argv)
 {
 	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: wamd_seed DATA/wamd.db [master-key-file] (JSON lines on stdin)\n");
+		fprintf(stderr, "usage: wamd_seed (DATA/wamd.db | postgresql://URI) [master-key-file] (JSON lines on stdin)\n");
 		return 2;
 	}
 	char err[256] = "";

@@ -12,16 +12,21 @@ export const freePort = () => new Promise((res) => {
   const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
 });
 
-// { hooks: the parsed bodies in arrival order, url, server }
+// { hooks: the parsed bodies in arrival order, heads: each one's request
+// headers (same index), url, server }
 export async function hookReceiver() {
   const hooks = [];
+  const heads = [];
   const server = http.createServer((req, res) => {
     let b = '';
     req.on('data', (d) => { b += d; });
-    req.on('end', () => { try { hooks.push(JSON.parse(b)); } catch { /* not JSON: ignored */ } res.writeHead(200).end('ok'); });
+    req.on('end', () => {
+      try { hooks.push(JSON.parse(b)); heads.push(req.headers); } catch { /* not JSON: ignored */ }
+      res.writeHead(200).end('ok');
+    });
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { hooks, url: `http://127.0.0.1:${server.address().port}/hook`, server };
+  return { hooks, heads, url: `http://127.0.0.1:${server.address().port}/hook`, server };
 }
 
 // pred()'s first truthy value, or null (and a note) after ms
@@ -48,12 +53,12 @@ export async function until(pred, ms) {
 }
 
 // (method, path, body?) => {status, json} against the wamd listening on
-// 127.0.0.1:port with the admin key; 5 s per request
-export function apiAt(port, key) {
+// 127.0.0.1:port with the admin key; ms (5 s) per request
+export function apiAt(port, key, ms = 5000) {
   return async (method, p, body) => {
     const res = await fetch(`http://127.0.0.1:${port}${p}`, {
       method, headers: { apikey: key, 'content-type': 'application/json' },
-      body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(5000),
+      body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(ms),
     });
     const t = await res.text();
     return { status: res.status, json: t ? JSON.parse(t) : null };
@@ -61,17 +66,18 @@ export function apiAt(port, key) {
 }
 
 // Cluster tests: wamd nodes on one PostgreSQL store (uri) against wasim.
-// startNode(name) spawns node `node${name}` with the admin key, lease
-// seconds and env (beside process.env); ok(cond, msg) prints every node's
-// log tail before it fails; nodes by name. WAMD_VERBOSE echoes the logs.
+// startNode(name[, extra flags]) spawns node `node${name}` with the admin
+// key, lease seconds and env (beside process.env); ok(cond, msg) prints
+// every node's log tail before it fails; nodes by name. WAMD_VERBOSE
+// echoes the logs.
 export function clusterNodes({ wamdExe, sim, uri, key, lease, prefix, env = {} }) {
   const nodes = {};
-  const startNode = async (name) => {
+  const startNode = async (name, extra = []) => {
     const n = { name, port: await freePort(), data: tmpDir(`${prefix}-${name}-`), log: '' };
     n.p = spawn(wamdExe, ['--data', n.data, '--listen', `127.0.0.1:${n.port}`, '--api-key', key,
       '--store', uri, '--cluster', '--node-id', `node${name}`, '--lease-seconds', String(lease),
       '--wa-url', sim.url, '--wa-trust-root', sim.root, '--log-level', 'info', '--webhook-allow-loopback',
-      '--webhook-initial-delay-ms', '200'],
+      '--webhook-initial-delay-ms', '200', ...extra],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
     n.p.stderr.on('data', (d) => { n.log += d; if (process.env.WAMD_VERBOSE) process.stderr.write(`[${name}] ${d}`); });
     n.done = new Promise((res) => n.p.on('exit', (c, s) => res(c ?? s)));
