@@ -176,9 +176,12 @@ void wamd_ws_recheck_id(struct wamd *d, const char *instance_id)
 		struct wamd_tenant *peeked = !t ? wamd_cluster_peek(d, c->ws_instance) : NULL;
 		if (peeked)
 			t = peeked;
-		if (!t || !ws_bound_to(c, t))
+		int64_t sid = 0;
+		/* not read at all (a store error): kept until the next change */
+		bool gone = t ? !ws_bound_to(c, t) : wa_store_instance_find(d->store, c->ws_instance, &sid) == WA_ENOTFOUND;
+		if (gone)
 			ws_close(c, "instance deleted");
-		else if (!ws_still_authorized(c, t))
+		else if (t && !ws_still_authorized(c, t))
 			ws_close(c, "token revoked");
 		wamd_tenant_peek_free(peeked);
 	}
