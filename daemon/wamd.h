@@ -868,6 +868,8 @@ void wamd_ws_broadcast_id(struct wamd *d, const char *instance_id, const char *t
 /* Closes, with reason, every stream bound to t whose token no longer
  * grants read there (all of them when the instance goes: all = true). */
 void wamd_ws_recheck(struct wamd_tenant *t, bool all, const char *reason);
+/* cluster: the same for the streams bound to that instance id, read anew */
+void wamd_ws_recheck_id(struct wamd *d, const char *instance_id);
 
 /* auth (wamd_auth.c) */
 bool wamd_auth_is_admin(struct wamd *d, const char *key);

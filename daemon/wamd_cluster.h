@@ -57,6 +57,15 @@ void wamd_cluster_pace_sent(struct wamd *d, const char *group, int64_t at);
 /* An event of an instance this node drives, as its streams got it: the
  * ones other nodes' streams show are relayed to them. */
 void wamd_cluster_event(struct wamd_tenant *t, const char *event, const char *text);
+/* Whether another node may have an event stream open (events are relayed
+ * only then); this node's own streams opened or closed (told to the
+ * others at once); events relayed so far. */
+bool wamd_cluster_streams_elsewhere(struct wamd *d);
+void wamd_cluster_streams_changed(struct wamd *d);
+uint64_t wamd_cluster_events_relayed(struct wamd *d);
+/* A token of that instance (its id) revoked or the instance deleted:
+ * the other nodes close the streams it no longer authorizes. */
+void wamd_cluster_streams_recheck(struct wamd *d, const char *instance_id);
 /* Drain: hands every instance over (as SIGTERM does) and takes none
  * until undrained; the node keeps running and answering. */
 void wamd_cluster_drain(struct wamd *d, bool on);

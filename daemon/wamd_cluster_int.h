@@ -31,6 +31,12 @@ struct wamd_cluster {
 	struct wamd_cluster_batch ev;   /* events for the other nodes' streams */
 	struct wamd_cluster_batch pace; /* this node's sends in the shared pacing windows */
 	uint64_t pace_n;		/* those sent so far (each notification unique) */
+	uint64_t ev_relayed;		/* events NOTIFYed to the other nodes so far */
+	/* whether the other nodes' streams want events (wamd_cluster_relay.c) */
+	json_t *streams_at;	  /* node -> monotonic ms until its streams are assumed open */
+	int64_t streams_unknown_ms; /* until then (a lease after LISTEN), every event goes */
+	int64_t streams_told_ms;    /* when this node last told its own */
+	bool streams_told;	  /* what it told: streams open here */
 };
 
 /* wamd_cluster_relay.c: LISTEN on the store connection, its socket on the

@@ -25,6 +25,20 @@
  * under 8,000 bytes, so a larger event (a long text, inline media) reaches
  * only the owner's streams. Webhooks and brokers stay with the owner.
  *
+ * Only while another node has a stream open: each node tells the others
+ * on CH_STREAMS whether it has one, at once when that changes and again
+ * every third of a lease while it does; a node assumes another's streams
+ * open for a lease after it last said so. So a stream opened on B gets
+ * A's events from the moment A reads B's notification (at once, or at the
+ * next timer tick when a query's answer brought it in); a
+ * node that just started (or was restarted) relays everything for its
+ * first lease, until it has heard every node with streams.
+ *
+ * Streams: a token revoked or an instance deleted (through its owner)
+ * NOTIFYs the instance's id; each other node rechecks its streams bound to
+ * it against the instance the database has then, closing those it no
+ * longer authorizes, as the owner does with its own.
+ *
  * Pacing: the sends each node counts in the daemon-wide and group windows
  * go to the other nodes the same way, so those windows count every node's
  * sends (see "the shared pacing windows" below). */
@@ -45,6 +59,8 @@
 #define CH_RELAY "wamd_relay"
 #define CH_EVENTS "wamd_events"
 #define CH_PACE "wamd_pace"
+#define CH_STREAMS "wamd_streams" /* "<node> <0|1>": whether a node has event streams open */
+#define CH_AUTH "wamd_auth" /* an instance's tokens changed or it went: its streams are rechecked */
 #define MOVE_MAX 64 /* relayed sends moved per call; more on the next tick */
 
 static const char *const RELAYED_EVENTS[] = { "QRCODE_UPDATED",	 "CONNECTION_UPDATE", "MESSAGES_UPSERT",
@@ -55,6 +71,11 @@ static uint64_t moved_bytes;	/* media bytes this move_relayed call copied so far
 
 static void batch_flush(struct wamd_cluster_batch *b);
 
+static int64_t mono_ms(void)
+{
+	return wamd_mono_ns() / 1000000;
+}
+
 int wamd_cluster_relay_start(struct wamd_cluster *k)
 {
 	struct wamd *d = k->d;
@@ -63,11 +84,19 @@ int wamd_cluster_relay_start(struct wamd_cluster *k)
 		rc = wa_store_cluster_listen(d->store, CH_EVENTS);
 	if (rc == 0)
 		rc = wa_store_cluster_listen(d->store, CH_PACE);
+	if (rc == 0)
+		rc = wa_store_cluster_listen(d->store, CH_AUTH);
+	if (rc == 0)
+		rc = wa_store_cluster_listen(d->store, CH_STREAMS);
 	if (rc != 0) {
 		LOGE("cluster: LISTEN failed: %s (%s)", wa_errname(rc), wa_store_errmsg(d->store));
 		return -1;
 	}
 	K = k;
+	k->streams_at = json_object();
+	k->streams_unknown_ms = mono_ms() + k->lease_ms;
+	k->streams_told_ms = 0;
+	k->streams_told = false;
 	k->ev = (struct wamd_cluster_batch){ .d = d, .channel = CH_EVENTS, .what = "event(s) not relayed to the other nodes" };
 	k->pace = (struct wamd_cluster_batch){ .d = d, .channel = CH_PACE,
 					       .what = "send(s) not counted by the other nodes' pacing" };
@@ -105,6 +134,8 @@ void wamd_cluster_relay_stop(struct wamd_cluster *k)
 	batch_flush(&k->pace);
 	unwatch(k);
 	wamd_pace_set_cluster_hooks(NULL);
+	json_decref(k->streams_at);
+	k->streams_at = NULL;
 	K = NULL;
 }
 
@@ -174,12 +205,70 @@ static void batch_add(struct wamd_cluster_batch *b, const char *item)
 		batch_flush(b);
 }
 
+/* ---- whether the other nodes' streams want events ---- */
+
+bool wamd_cluster_streams_elsewhere(struct wamd *d)
+{
+	struct wamd_cluster *k = d->cluster;
+	if (!k || !k->streams_at)
+		return false;
+	int64_t now = mono_ms();
+	if (now < k->streams_unknown_ms)
+		return true;
+	const char *node;
+	json_t *v;
+	json_object_foreach(k->streams_at, node, v) {
+		if (json_integer_value(v) > now)
+			return true;
+	}
+	return false;
+}
+
+void wamd_cluster_streams_changed(struct wamd *d)
+{
+	struct wamd_cluster *k = d->cluster;
+	if (!k || !k->streams_at)
+		return;
+	bool has = d->ws_clients != NULL;
+	int64_t now = mono_ms();
+	if (has == k->streams_told && (!has || now - k->streams_told_ms < k->lease_ms / 3))
+		return;
+	char item[WA_STORE_NODE_MAX + 8];
+	snprintf(item, sizeof item, "%s %d", k->node, has ? 1 : 0);
+	int rc = wa_store_cluster_notify(d->store, CH_STREAMS, item);
+	if (rc != 0) {
+		LOGW("cluster: telling the other nodes whether streams are open here failed: %s", wa_errname(rc));
+		return; /* again at the next tick */
+	}
+	k->streams_told = has;
+	k->streams_told_ms = now;
+}
+
+/* "<node> <0|1>" */
+static void streams_got(struct wamd_cluster *k, const char *payload)
+{
+	const char *sp = strrchr(payload, ' ');
+	if (!sp || sp == payload || sp - payload >= WA_STORE_NODE_MAX)
+		return;
+	char node[WA_STORE_NODE_MAX];
+	snprintf(node, sizeof node, "%.*s", (int)(sp - payload), payload);
+	if (!strcmp(sp + 1, "1"))
+		json_object_set_new(k->streams_at, node, json_integer(mono_ms() + k->lease_ms));
+	else
+		json_object_del(k->streams_at, node);
+}
+
+uint64_t wamd_cluster_events_relayed(struct wamd *d)
+{
+	return d->cluster ? d->cluster->ev_relayed : 0;
+}
+
 /* queued and sent at the end of this loop turn, every event of the turn
  * in one statement */
 void wamd_cluster_event(struct wamd_tenant *t, const char *event, const char *text)
 {
 	struct wamd_cluster *k = t->d->cluster;
-	if (!k || !relays(t->d, event))
+	if (!k || !relays(t->d, event) || !wamd_cluster_streams_elsewhere(t->d))
 		return;
 	/* the streams' key (wamd_ws_broadcast) */
 	const char *id = json_string_value(json_object_get(t->doc, "id"));
@@ -195,7 +284,18 @@ void wamd_cluster_event(struct wamd_tenant *t, const char *event, const char *te
 	p[il] = '\n';
 	memcpy(p + il + 1, text, tl + 1);
 	batch_add(&k->ev, p);
+	k->ev_relayed++;
 	free(p);
+}
+
+/* after the change is committed: the statement commits on its own */
+void wamd_cluster_streams_recheck(struct wamd *d, const char *instance_id)
+{
+	if (!d->cluster || !instance_id || !*instance_id)
+		return;
+	int rc = wa_store_cluster_notify(d->store, CH_AUTH, instance_id);
+	if (rc != 0)
+		LOGW("cluster: the other nodes' streams of instance %s not rechecked: %s", instance_id, wa_errname(rc));
 }
 
 /* ---- the shared pacing windows ----
@@ -446,6 +546,7 @@ static void move_relayed(struct wamd_cluster *k)
 
 struct got {
 	struct wamd_cluster *k;
+	json_t *recheck; /* instance ids, rechecked after the read (a recheck reads the store) */
 };
 
 static void on_notify(void *arg, const char *channel, const char *payload, bool self)
@@ -457,6 +558,17 @@ static void on_notify(void *arg, const char *channel, const char *payload, bool 
 	}
 	if (!self && !strcmp(channel, CH_PACE)) {
 		pace_got(payload);
+		return;
+	}
+	if (!self && !strcmp(channel, CH_STREAMS)) {
+		streams_got(g->k, payload);
+		return;
+	}
+	if (!self && !strcmp(channel, CH_AUTH)) {
+		if (!g->recheck)
+			g->recheck = json_array();
+		if (g->recheck)
+			json_array_append_new(g->recheck, json_string(payload));
 		return;
 	}
 	if (self || strcmp(channel, CH_EVENTS) != 0)
@@ -471,8 +583,16 @@ static void on_notify(void *arg, const char *channel, const char *payload, bool 
 
 void wamd_cluster_relay_poll(struct wamd_cluster *k)
 {
-	struct got g = { k };
+	struct got g = { k, NULL };
 	int n = wa_store_cluster_notifications(k->d->store, on_notify, &g);
+	size_t i;
+	json_t *v;
+	json_array_foreach(g.recheck, i, v) {
+		if (json_string_value(v))
+			wamd_stream_recheck_id(k->d, json_string_value(v));
+	}
+	json_decref(g.recheck);
+	wamd_cluster_streams_changed(k->d); /* told again while streams are open here */
 	if (n < 0) {
 		LOGW("cluster: reading notifications failed: %s", wa_errname(n));
 		unwatch(k); /* the timer polls on; wamd_dbwatch.c stops a node whose connection is lost */

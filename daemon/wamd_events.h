@@ -78,6 +78,10 @@ struct wamd_sinks {
 	/* cluster mode: an event to the other nodes' streams, and one they relayed here */
 	void (*stream_relay)(struct wamd_tenant *t, const char *event, const char *text); /* wamd_cluster_event */
 	void (*stream_relayed)(struct wamd *d, const char *instance_id, const char *text); /* wamd_ws_broadcast_id */
+	/* another node revoked a token of that instance or deleted it */
+	void (*stream_recheck_id)(struct wamd *d, const char *instance_id); /* wamd_ws_recheck_id */
+	bool (*streams_elsewhere)(struct wamd *d);     /* wamd_cluster_streams_elsewhere */
+	uint64_t (*events_relayed)(struct wamd *d);    /* wamd_cluster_events_relayed */
 };
 void wamd_sinks_set(const struct wamd_sinks *s);
 /* Each does nothing while its sink is unset (the unit tests). */
@@ -86,6 +90,9 @@ void wamd_stream_recheck(struct wamd_tenant *t, bool all, const char *reason);
 void wamd_waiters_changed(struct wamd_tenant *t);
 void wamd_stream_relay(struct wamd_tenant *t, const char *event, const char *text);
 void wamd_stream_relayed(struct wamd *d, const char *instance_id, const char *text);
+void wamd_stream_recheck_id(struct wamd *d, const char *instance_id);
+bool wamd_streams_elsewhere(struct wamd *d); /* false while unset */
+uint64_t wamd_events_relayed(struct wamd *d);
 
 /* Baileys' key.addressingMode: "lid" for a LID chat, or for a group message
  * whose author the server named by LID (a LID-addressed group). */

@@ -121,6 +121,7 @@ static void ws_unlink(struct wamd_conn *c)
 	ws_queue_free(c);
 	free(c->ws_queue);
 	c->ws_queue = NULL;
+	wamd_cluster_streams_changed(c->d);
 }
 
 /* Drops a stream that fell too far behind: its backlog is freed now, the
@@ -163,6 +164,27 @@ void wamd_ws_recheck(struct wamd_tenant *t, bool all, const char *reason)
 	for (struct wamd_conn *c = t->d->ws_clients; c; c = c->ws_next)
 		if (ws_bound_to(c, t) && (all || !ws_still_authorized(c, t)))
 			ws_close(c, reason);
+}
+
+void wamd_ws_recheck_id(struct wamd *d, const char *instance_id)
+{
+	for (struct wamd_conn *c = d->ws_clients; c; c = c->ws_next) {
+		if (c->ws_close_reason || !c->ws_instance[0] || strcmp(c->ws_instance_id, instance_id) != 0)
+			continue;
+		/* the instance as the database has it now (or as this node drives it) */
+		struct wamd_tenant *t = wamd_tenant_find(d, c->ws_instance);
+		struct wamd_tenant *peeked = !t ? wamd_cluster_peek(d, c->ws_instance) : NULL;
+		if (peeked)
+			t = peeked;
+		int64_t sid = 0;
+		/* not read at all (a store error): kept until the next change */
+		bool gone = t ? !ws_bound_to(c, t) : wa_store_instance_find(d->store, c->ws_instance, &sid) == WA_ENOTFOUND;
+		if (gone)
+			ws_close(c, "instance deleted");
+		else if (t && !ws_still_authorized(c, t))
+			ws_close(c, "token revoked");
+		wamd_tenant_peek_free(peeked);
+	}
 }
 
 /* queues text on each stream that shows the instance with this id (every
@@ -420,6 +442,7 @@ int wamd_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 			return -1;
 		c->ws_next = d->ws_clients;
 		d->ws_clients = c;
+		wamd_cluster_streams_changed(d); /* the other nodes relay their events from now */
 		explicit_bzero(c->apikey, sizeof c->apikey);
 		explicit_bzero(c->bearer, sizeof c->bearer);
 		return 0;

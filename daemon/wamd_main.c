@@ -519,7 +519,10 @@ int main(int argc, char **argv)
 						  .stream_recheck = wamd_ws_recheck,
 						  .tenant_changed = wamd_api_tenant_changed,
 						  .stream_relay = wamd_cluster_event,
-						  .stream_relayed = wamd_ws_broadcast_id });
+						  .stream_relayed = wamd_ws_broadcast_id,
+						  .stream_recheck_id = wamd_ws_recheck_id,
+						  .streams_elsewhere = wamd_cluster_streams_elsewhere,
+						  .events_relayed = wamd_cluster_events_relayed });
 	if (!d.stop && wamd_engine_init(&d) != 0) {
 		LOGE("cannot create the connection gate");
 		d.stop = 1;

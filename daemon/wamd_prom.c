@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "wamd_events.h"
 #include "wamd_pace_bulk_read.h"
 #include "wamd_routes.h"
 
@@ -354,6 +355,11 @@ char *wamd_prom_text(struct wamd *d, size_t *len)
 		streams++;
 	head(&b, "wamd_event_streams", "gauge", "Open /ws/events streams");
 	put(&b, "wamd_event_streams %zu\n", streams);
+	if (d->cluster) {
+		head(&b, "wamd_cluster_events_relayed_total", "counter",
+		     "Events NOTIFYed to the other cluster nodes' streams");
+		put(&b, "wamd_cluster_events_relayed_total %llu\n", (unsigned long long)wamd_events_relayed(d));
+	}
 	head(&b, "wamd_store_size_bytes", "gauge", "Size of the store: wamd.db with its WAL and shared-memory files");
 	put(&b, "wamd_store_size_bytes %lld\n",
 	    (long long)(file_size(d->cfg.data_dir, "wamd.db") + file_size(d->cfg.data_dir, "wamd.db-wal") +

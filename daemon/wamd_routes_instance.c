@@ -306,7 +306,11 @@ void wamd_h_delete(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 	wamd_emit(t, "INSTANCE_DELETE", json_pack("{s:s, s:s}", "instanceName", t->name, "instanceId", uuid ? uuid : ""));
 	wamd_emit(t, "REMOVE_INSTANCE", NULL);
 	LOGI("instance %s: deleted", t->name);
+	char id[64];
+	snprintf(id, sizeof id, "%s", uuid ? uuid : "");
+	struct wamd *d = t->d;
 	wamd_tenant_remove(t);
+	wamd_cluster_streams_recheck(d, id);
 	wamd_reply_json(c, 200,
 			json_pack("{s:s, s:b, s:{s:s}}", "status", "SUCCESS", "error", 0, "response", "message",
 				  "Instance deleted"));

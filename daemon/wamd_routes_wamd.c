@@ -57,6 +57,7 @@ void wamd_h_token(struct wamd_conn *c, struct wamd_tenant *t, json_t *body)
 		}
 		wamd_tenant_reload_tokens(t);
 		wamd_stream_recheck(t, false, "token revoked");
+		wamd_cluster_streams_recheck(t->d, jstr(t->doc, "id"));
 		LOGI("instance %s: a token was revoked", t->name);
 		wamd_reply_json(c, 200, json_pack("{s:b, s:o}", "revoked", 1, "scopes", wamd_scopes_json(theirs)));
 		return;

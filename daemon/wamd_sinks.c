@@ -38,3 +38,19 @@ void wamd_stream_relayed(struct wamd *d, const char *instance_id, const char *te
 	if (sinks.stream_relayed)
 		sinks.stream_relayed(d, instance_id, text);
 }
+
+void wamd_stream_recheck_id(struct wamd *d, const char *instance_id)
+{
+	if (sinks.stream_recheck_id)
+		sinks.stream_recheck_id(d, instance_id);
+}
+
+bool wamd_streams_elsewhere(struct wamd *d)
+{
+	return sinks.streams_elsewhere && sinks.streams_elsewhere(d);
+}
+
+uint64_t wamd_events_relayed(struct wamd *d)
+{
+	return sinks.events_relayed ? sinks.events_relayed(d) : 0;
+}

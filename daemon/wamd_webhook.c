@@ -107,7 +107,7 @@ static void emit_after_done(void *user, int rc)
 bool wamd_emit_wanted(struct wamd_tenant *t, const char *event)
 {
 	struct wamd *d = t->d;
-	bool wanted = d->ws_clients != NULL || d->cluster; /* cluster: other nodes' streams */
+	bool wanted = d->ws_clients != NULL || wamd_streams_elsewhere(d);
 	for (int target = 0; !wanted && target < WAMD_TARGETS; target++)
 		wanted = subscribed(t, target, event);
 	return wanted;
