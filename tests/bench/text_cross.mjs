@@ -7,7 +7,9 @@
 // left it out of the stanza, and wasim's view of the companion.
 // FORCE=1: one instance, the crossing made certain (the peer's decryption
 // of the instance's pkmsg is held in its session read until the peer's
-// own send has fetched the companion's pre-key bundle).
+// own send has fetched the companion's pre-key bundle). FORCE=before, the
+// control: the same crossing, the decryption held before it enters
+// libsignal's queue for the address; the text arrives.
 // Then the peer texts each lost one again (that one arrives).
 // argv: [node, script, wamd, wasim, wamd_seed]; N (default 10). Exit 1 if
 // a text was lost.
@@ -18,7 +20,8 @@ import { startWamd, retrying } from './wamd_bench.mjs';
 
 console.info = () => {}; // libsignal's session notes
 const [wamdExe, wasimExe, seedExe] = process.argv.slice(2);
-const FORCE = process.env.FORCE === '1';
+const FORCE = process.env.FORCE === '1' || process.env.FORCE === 'before';
+const BEFORE = process.env.FORCE === 'before';
 const N = FORCE ? 1 : Number(process.env.N ?? 10);
 const BASE = 15557000000, PEER = '15550009700';
 const sim = await startWasim(wasimExe);
@@ -41,7 +44,14 @@ if (FORCE) {
   let onCross;
   crossing = new Promise((r) => { onCross = r; });
   const decrypt = repo.decryptMessage.bind(repo);
-  repo.decryptMessage = (a) => { if (a.type === 'pkmsg' && /:1@lid$/.test(a.jid)) onCross(a.jid); return decrypt(a); };
+  const hold = () => Promise.race([new Promise((r) => { release = r; }), sleep(5000)]);
+  repo.decryptMessage = async (a) => {
+    if (a.type === 'pkmsg' && /:1@lid$/.test(a.jid)) {
+      onCross(a.jid);
+      if (BEFORE) { held = true; await hold(); } // before libsignal's queue: nothing is lost
+    }
+    return decrypt(a);
+  };
   const inject = repo.injectE2ESession.bind(repo);
   repo.injectE2ESession = (a) => { if (/:1@lid$/.test(a.jid)) setTimeout(() => release?.(), 200); return inject(a); };
   const keys = peer.sock.authState.keys;
@@ -50,7 +60,7 @@ if (FORCE) {
   keys.get = async (type, ids) => {
     if (!held && type === 'session' && ids.some((id) => /_1\.1$/.test(id)) && await Promise.race([crossing, null])) {
       held = true; // the decryption's read, inside libsignal's job for the address
-      await Promise.race([new Promise((r) => { release = r; }), sleep(5000)]);
+      await hold();
     }
     return get(type, ids);
   };
