@@ -11,10 +11,11 @@
 // control: the same crossing, the decryption held before it enters
 // libsignal's queue for the address; the text arrives.
 // Then the peer texts each lost one again (that one arrives).
+// PAIR=qr: the instances paired by QR through wamd, not seeded.
 // argv: [node, script, wamd, wasim, wamd_seed]; N (default 10). Exit 1 if
 // a text was lost.
 import { startWasim, pairByQr, tmpDir, sleep } from '../sim/harness.mjs';
-import { wamdClient, waitWamd } from './provision.mjs';
+import { wamdClient, waitWamd, provision } from './provision.mjs';
 import { seed } from './seed.mjs';
 import { startWamd, retrying } from './wamd_bench.mjs';
 
@@ -67,9 +68,12 @@ if (FORCE) {
 }
 
 const data = tmpDir('wamd-cross-');
-await seed({ wasim: `http://127.0.0.1:${sim.port}`, seedExe, data, count: N, prefix: 's', phoneBase: BASE, prekeys: 10, batch: 10 });
+// PAIR=qr: the instances paired by QR through wamd instead of seeded
+const QR = process.env.PAIR === 'qr';
+if (!QR) await seed({ wasim: `http://127.0.0.1:${sim.port}`, seedExe, data, count: N, prefix: 's', phoneBase: BASE, prekeys: 10, batch: 10 });
 const w = startWamd(wamdExe, { data, sim, logLevel: 'info' });
 await waitWamd(w.socket, 60000);
+if (QR) await provision({ wasim: `http://127.0.0.1:${sim.port}`, socket: w.socket, count: N, prefix: 's', phoneBase: BASE, parallel: 4 });
 const wc = wamdClient(w.socket, 4);
 for (const end = Date.now() + 90000; Date.now() < end; await sleep(100)) {
   if ((await retrying(() => wc.call('GET', '/wamd/metrics'))).json?.instances?.open === N) break;
