@@ -114,9 +114,10 @@ let L = leases();
 const tTraffic = Date.now();
 // the peers' texts first (their storing waits out the logins' aftermath:
 // history notifications, app state, contacts, every node's writes through
-// the schema's one writer lock), then the instances': an instance texting
-// a peer that never texted it first is not what this test is about (a
-// peer's later text was then seen not to reach the instance's device)
+// the schema's one writer lock), then the instances': a peer's text that
+// crosses an instance's first text to it can leave out the instance's
+// companion (Baileys' own race, tests/bench/text_cross.mjs), which is not
+// what this test is about
 await textAll(all, 'hello 8b2c');
 const stored = () => new Map(psql(`SELECT key_id, count(*) FROM wamd_messages WHERE from_me = 0 GROUP BY key_id`)
   .split('\n').filter(Boolean).map((l) => { const [id, c] = l.split('|'); return [id, Number(c)]; }));
